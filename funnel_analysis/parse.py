@@ -1,0 +1,141 @@
+"""Typing raw text columns by their kind, recording every value that does not parse.
+
+Real exports mix formats: ISO timestamps with offsets from the API,
+``MM/DD/YY hh:mm AM`` from report exports, booleans as ``true``/``false``,
+``TRUE``/``FALSE`` or ``1``/empty. Each parser tries the formats in turn on
+the values still unparsed (vectorised, so a million rows cost one pass per
+format actually used) and returns the values that no format accepted, so the
+validator can quarantine their rows with the rule ``<kind>_unparseable``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> values, bad = parse_datetime(pd.Series(["2024-01-19T09:42:24.000+0000", "02/24/26 02:18 AM", "2023-02-30"]))
+>>> values.dt.strftime("%Y-%m-%d %H:%M").tolist()[:2], bad.tolist()
+(['2024-01-19 09:42', '2026-02-24 02:18'], [False, False, True])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .ids import widen_ids
+
+__all__ = [
+    "DATETIME_FORMATS",
+    "parse_datetime",
+    "parse_date",
+    "parse_bool",
+    "parse_number",
+    "parse_column",
+]
+
+#: Formats tried after ISO 8601, in order: US report exports first (Salesforce's
+#: default locale), then day-first European forms only when written with dots.
+DATETIME_FORMATS = (
+    "%m/%d/%Y %I:%M %p", "%m/%d/%y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%y %H:%M",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%Y/%m/%d",
+)
+
+_TRUE = {"true", "1", "yes", "y", "t", "1.0"}
+_FALSE = {"false", "0", "no", "n", "f", "0.0"}
+
+
+def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") -> tuple[pd.Series, pd.Series]:
+    """Parse text to UTC timestamps; return ``(timestamps, unparseable_mask)``.
+
+    Values without an offset are read in ``timezone`` (the org's time zone,
+    UTC unless a mapping says otherwise). ``formats`` replaces the fallback
+    formats (ISO 8601 is always tried first).
+    """
+    text = values.astype("str").str.strip() if len(values) else values.astype("str")
+    present = values.notna() & (text != "")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    if not present.any():
+        return out, pd.Series(False, index=values.index)
+    todo = present.copy()
+    for fmt in ("ISO8601", *(formats or DATETIME_FORMATS)):
+        if not todo.any():
+            break
+        sub = text[todo]
+        if fmt == "ISO8601":
+            parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=False)
+            if getattr(parsed.dtype, "tz", None) is None:
+                parsed = parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+            else:
+                parsed = parsed.dt.tz_convert("UTC")
+        else:
+            parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+            parsed = parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+        ok = parsed.notna()
+        if ok.any():
+            out.loc[ok[ok].index] = parsed[ok].astype("datetime64[us, UTC]")
+            todo.loc[ok[ok].index] = False
+    return out, todo
+
+
+def parse_date(values: pd.Series, *, formats=None) -> tuple[pd.Series, pd.Series]:
+    """Parse text to dates (naive, midnight); a timestamp keeps its date part."""
+    stamps, bad = parse_datetime(values, formats=formats, timezone="UTC")
+    return stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]"), bad
+
+
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse Salesforce booleans: true/false, TRUE/FALSE, 1/0, and 1/empty.
+
+    Salesforce checkboxes are never null, so an empty value is False.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(False).astype(bool), pd.Series(False, index=values.index)
+    text = values.astype("str").str.strip().str.lower()
+    text = text.where(values.notna(), "")
+    is_true = text.isin(_TRUE)
+    bad = ~(is_true | text.isin(_FALSE) | (text == ""))
+    return is_true.astype(bool), bad
+
+
+def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse numbers; accepts thousands separators ``1,234.50`` and a currency prefix.
+
+    Anything else that is not a number (``12,5k``, ``n/a``) is unparseable.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64"), pd.Series(False, index=values.index)
+    text = values.astype("str").str.strip()
+    present = values.notna() & (text != "")
+    cleaned = text.str.replace(r"^(?:[A-Z]{3}\s?|[$€£¥])", "", regex=True)
+    thousands = cleaned.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", na=False)
+    cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
+    number = pd.to_numeric(cleaned.where(present, None), errors="coerce").astype("float64")
+    bad = present & number.isna()
+    return number, bad
+
+
+def parse_column(values: pd.Series, kind: str, *, date_format: str | None = None,
+                 timezone: str = "UTC") -> tuple[pd.Series, pd.Series, int]:
+    """Type one column by its schema kind.
+
+    Returns ``(typed, unparseable_mask, n_changed)``, where ``n_changed`` counts
+    values a cleaning step rewrote (15-character IDs widened).
+    """
+    formats = (date_format,) if date_format else None
+    if kind == "datetime":
+        v, bad = parse_datetime(values, formats=formats, timezone=timezone)
+        return v, bad, 0
+    if kind == "date":
+        v, bad = parse_date(values, formats=formats)
+        return v, bad, 0
+    if kind == "bool":
+        v, bad = parse_bool(values)
+        return v, bad, 0
+    if kind in ("float", "int"):
+        v, bad = parse_number(values)
+        return v, bad, 0
+    no_bad = pd.Series(np.zeros(len(values), dtype=bool), index=values.index)
+    text = values.astype("str").str.strip()
+    text = text.where(values.notna() & (text != ""), None)
+    if kind == "id":
+        widened, n = widen_ids(text)
+        return widened.astype("str"), no_bad, n
+    return text, no_bad, 0
