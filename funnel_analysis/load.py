@@ -289,7 +289,7 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         flags.append(warn.assign(row=warn["file_row"]))
         report.add_table(table, rows_read=len(df), rows_kept=len(kept), rows_quarantined=int(bad.sum()),
                          rows_flagged=int(warn["row"].nunique()),
-                         rules=issues.groupby("rule")["row"].nunique().astype(int).to_dict(),
+                         rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
                          cleaning=stats, files=sorted(set(prov["file"])), columns_present=present)
     tables["stages"] = stages
     cols = ISSUE_COLUMNS + ["file"]

@@ -1,8 +1,7 @@
 """Read a live Salesforce org into frames shaped like a downloaded export.
 
-Needs the optional extra: ``pip install funnel-analysis[salesforce]``.
-Credentials come only from the environment (see :func:`salesforce_client`);
-nothing here writes them anywhere.
+Needs the extra ``pip install funnel-analysis[salesforce]``. Credentials come only
+from the environment (:func:`salesforce_client`); nothing here writes them anywhere.
 
 Examples
 --------
@@ -24,15 +23,8 @@ import pandas as pd
 
 from funnel_analysis.schema import TABLES, TableSpec
 
-__all__ = [
-    "DEFAULT_OBJECTS",
-    "SalesforceConfigError",
-    "SalesforceFrames",
-    "salesforce_client",
-    "read_salesforce",
-    "write_export",
-    "load_salesforce",
-]
+__all__ = ["DEFAULT_OBJECTS", "SalesforceConfigError", "SalesforceFrames", "salesforce_client",
+           "read_salesforce", "write_export", "load_salesforce"]
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +38,14 @@ for _spec in TABLES.values():
     _SPECS[_spec.sf_object] = _spec
     if "Event" in _spec.extra_file_stems:
         _SPECS["Event"] = _spec
-
 #: Objects read by default: every table's object, plus Event.
 DEFAULT_OBJECTS: tuple[str, ...] = tuple(_SPECS)
-
 #: Field types SOQL (or the Bulk API) cannot select as one column.
 _COMPOUND = {"address", "location", "base64"}
 #: 400 error codes that mean "this org/user has no such object" rather than a bug.
 _SKIP_CODES = {"INVALID_TYPE", "NOT_FOUND", "INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG"}
+#: Salesforce archives closed activities after a year; only queryAll returns archived rows.
+_ARCHIVING = {"Task", "Event"}
 #: Seconds simple-salesforce waits before polling a Bulk 2.0 job.
 BULK_POLL_SECONDS = 2.0
 
@@ -63,12 +55,7 @@ class SalesforceConfigError(ValueError):
 
 
 class SalesforceFrames(dict):
-    """Frames keyed by Salesforce object name, plus ``attrs`` about the pull.
-
-    ``attrs`` holds ``instance``, ``since`` (the SOQL literal or None),
-    ``soql`` and ``api`` ("rest" or "bulk2") per object, and ``skipped``:
-    object -> reason, for objects the org does not have or the user cannot read.
-    """
+    """Frames keyed by object; ``attrs``: instance, since, and soql/api/skipped per object."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,7 +66,7 @@ def _simple_salesforce():
     try:
         import simple_salesforce
     except ImportError as exc:
-        raise ImportError(f"reading a live Salesforce org needs simple-salesforce: {_INSTALL}") from exc
+        raise ImportError(f"reading a Salesforce org needs simple-salesforce: {_INSTALL}") from exc
     return simple_salesforce
 
 
@@ -114,8 +101,10 @@ def salesforce_client(env: Mapping[str, str] = os.environ):
         return Salesforce(instance_url=url, session_id=val["SF_ACCESS_TOKEN"])
     if all(val[k] for k in _PASSWORD_VARS):
         return Salesforce(username=val["SF_USERNAME"], password=val["SF_PASSWORD"],
-                          security_token=val["SF_SECURITY_TOKEN"], domain=val["SF_DOMAIN"] or "login")
-    modes = [m for m in (_SESSION_VARS, _PASSWORD_VARS) if any(val[k] for k in m)] or [_SESSION_VARS, _PASSWORD_VARS]
+                          security_token=val["SF_SECURITY_TOKEN"],
+                          domain=val["SF_DOMAIN"] or "login")
+    both = (_SESSION_VARS, _PASSWORD_VARS)
+    modes = [m for m in both if any(val[k] for k in m)] or both
     missing = [k for m in modes for k in m if not val[k]]
     raise SalesforceConfigError(
         "Salesforce credentials are read from the environment only: set either SF_INSTANCE_URL and "
@@ -155,21 +144,17 @@ def _select_fields(obj: str, described: dict[str, dict]) -> list[str]:
 
 
 def _text(value):
-    """A JSON value as it reads in a CSV export (None stays missing)."""
-    if value is None or value == "":
-        return None
+    """A JSON value as it reads in a CSV export (None and "" stay missing)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return None if value is None or value == "" else str(value)
 
 
 def _flatten(record: Mapping, prefix: str = "") -> dict:
     out = {}
     for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, Mapping):  # a relationship: UserRole.Name, as exports name it
-            out.update(_flatten(value, f"{prefix}{key}."))
+        if isinstance(value, Mapping):  # attributes, or a relationship (UserRole.Name in exports)
+            out.update(_flatten(value, f"{prefix}{key}.") if key != "attributes" else {})
         else:
             out[f"{prefix}{key}"] = _text(value)
     return out
@@ -190,35 +175,38 @@ def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override)
                  if not f.get("deprecatedAndHidden")}
     columns = list(override) if override else _select_fields(obj, described)
     datetimes = [c for c in columns if described.get(c, {}).get("type") == "datetime"]
-    where = ""
-    if since is not None:
-        stamp = next((f for f in ("LastModifiedDate", "SystemModstamp") if f in described), None)
-        if stamp:
-            where = f" WHERE {stamp} >= {since}"
-        else:
-            log.warning("%s has no LastModifiedDate or SystemModstamp: reading every row", obj)
+    stamp = next((f for f in ("LastModifiedDate", "SystemModstamp") if f in described), None)
+    conds = [f"{stamp} >= {since}"] if since is not None and stamp else []
+    if since is not None and not stamp:
+        log.warning("%s has no LastModifiedDate or SystemModstamp: reading every row", obj)
+    archived = obj in _ARCHIVING and "IsDeleted" in described  # queryAll, minus the recycle bin
+    if archived:
+        conds.append("IsDeleted = false")
+    where = f" WHERE {' AND '.join(conds)}" if conds else ""
     soql = f"SELECT {', '.join(columns)} FROM {obj}{where}"
-    count = sf.query(f"SELECT COUNT() FROM {obj}{where}")["totalSize"]
+    count = sf.query(f"SELECT COUNT() FROM {obj}{where}", include_deleted=archived)["totalSize"]
     if count > bulk_threshold:
         exc_mod = _simple_salesforce().exceptions
         try:
-            pages = getattr(sf.bulk2, obj).query(soql, wait=BULK_POLL_SECONDS)
+            bulk = getattr(sf.bulk2, obj)
+            pages = (bulk.query_all if archived else bulk.query)(soql, wait=BULK_POLL_SECONDS)
             parts = [pd.read_csv(io.StringIO(p), dtype=str, keep_default_na=False, na_values=[""])
                      for p in pages if p.strip()]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             return _shape(frame, columns, datetimes), soql, "bulk2"
         except (exc_mod.SalesforceError, exc_mod.SalesforceOperationError) as exc:
             log.warning("Bulk API 2.0 failed for %s (%s): reading it over REST instead", obj, exc)
-    records = sf.query_all(soql)["records"]
+    records = sf.query_all(soql, include_deleted=archived)["records"]
     return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest"
 
 
 def _skip_reason(exc) -> str | None:
     """Why an object is skipped, or None if the error is not about access to it."""
     content = exc.content[0] if isinstance(exc.content, list) and exc.content else {}
-    code = content.get("errorCode", "") if isinstance(content, Mapping) else ""
+    content = content if isinstance(content, Mapping) else {}
+    code = content.get("errorCode", "")
     if exc.status in (403, 404) or (exc.status == 400 and code in _SKIP_CODES):
-        return f"{exc.status} {code}: {content.get('message', '')}".strip(": ")
+        return f"{exc.status} {code or 'error'}: {content.get('message', '')}".strip()
     return None
 
 
@@ -234,13 +222,12 @@ def read_salesforce(sf=None, *, objects=None, since=None, bulk_threshold: int = 
     objects : iterable of str, optional
         Object API names; default :data:`DEFAULT_OBJECTS`.
     since : str, date or datetime, optional
-        Only rows with ``LastModifiedDate`` (or ``SystemModstamp`` for objects
-        without it) at or after this instant; naive values are UTC. Deletions
-        are not seen by incremental pulls.
+        Only rows with ``LastModifiedDate`` (else ``SystemModstamp``) at or after
+        this instant; naive values are UTC. Incremental pulls do not see deletions.
     bulk_threshold : int, default 10_000
-        Objects with more rows than this are read with the Bulk API 2.0 (CSV
-        results, so dates read like an export); smaller ones with REST
-        ``query_all``. If a bulk job fails the object is read over REST.
+        More rows than this: Bulk API 2.0 (CSV results, read like an export),
+        else REST ``query_all``; a failed bulk job falls back to REST. Task and
+        Event use queryAll with ``IsDeleted = false``: archived activities stay.
     fields : mapping of str to list of str, optional
         Per object, the exact fields to select instead of the fields the object
         has that the schema knows (sf_name or alias) plus every ``__c`` field.
@@ -258,15 +245,16 @@ def read_salesforce(sf=None, *, objects=None, since=None, bulk_threshold: int = 
     from tqdm.auto import tqdm
 
     sf = salesforce_client() if sf is None else sf
+    if isinstance(objects, str):
+        objects = [objects]
+    objects = list(DEFAULT_OBJECTS if objects is None else objects)
     sf_error = _simple_salesforce().exceptions.SalesforceError
     lit = None if since is None else _soql_datetime(since)
     out = SalesforceFrames()
     out.attrs.update(instance=sf.sf_instance, since=lit, soql={}, api={}, skipped={})
-    fields = fields or {}
-    for obj in tqdm(list(objects or DEFAULT_OBJECTS), desc="Salesforce", unit="object",
-                    disable=not progress):
+    for obj in tqdm(objects, desc="Salesforce", unit="object", disable=not progress):
         try:
-            frame, soql, api = _read_object(sf, obj, lit, bulk_threshold, fields.get(obj))
+            frame, soql, api = _read_object(sf, obj, lit, bulk_threshold, (fields or {}).get(obj))
         except sf_error as exc:
             reason = _skip_reason(exc)
             if reason is None:
@@ -297,18 +285,16 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    bad = [name for name in frames if not re.fullmatch(r"\w+", name)]
+    if bad:
+        raise ValueError(f"not a Salesforce object name: {bad}")
     for name, frame in frames.items():
-        if not re.fullmatch(r"\w+", name):
-            raise ValueError(f"not a Salesforce object name: {name!r}")
-        path = out / f"{name}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-        paths.append(path)
-    return paths
+        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+    return [out / f"{name}.csv" for name in frames]
 
 
 def load_salesforce(sf=None, *, mapping=None, **kwargs):
-    """Read a live org (:func:`read_salesforce` keywords) into ``CrmData``."""
-    from funnel_analysis.io import load_frames
+    """Read a live org (:func:`read_salesforce` keywords) into ``CrmData`` via ``load_frames``."""
+    from funnel_analysis.load import load_frames
 
     return load_frames(read_salesforce(sf, **kwargs), source="salesforce", mapping=mapping)

@@ -49,6 +49,7 @@ ISSUE_COLUMNS = ["table", "row", "record_id", "column", "rule", "severity", "val
 #: cross-field rules and the column each one is reported against
 RULE_COLUMNS = {
     "id_duplicate": None,  # filled with the table key
+    "amount_missing": "amount",
     "close_before_created": "close_date",
     "converted_before_created": "converted_date",
     "end_before_start": "end_date",
@@ -107,7 +108,8 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
                 add(col, pa.Check(_nan_or(lambda s: s >= 0), name="cost_negative"))
     else:
         if table == "opportunities" and "amount" in present:
-            add("amount", pa.Check(lambda s: s.notna(), name="amount_missing"))
+            # a frame-level check: pandera drops nulls before column checks of nullable columns
+            frame_checks.append(pa.Check(lambda d: d["amount"].notna(), name="amount_missing"))
         if "email" in present:
             add("email", pa.Check(_nan_or(lambda s: s.str.fullmatch(EMAIL_PATTERN, na=False)),
                                   name="email_invalid"))

@@ -1,0 +1,44 @@
+# One-command set-up: every target creates .venv and installs the package when needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SAMPLE := data/sample
+SCALE  ?= 1
+SEED   ?= 0
+
+.PHONY: help install sample report test test-fast lab bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its dependencies
+
+$(SAMPLE)/Lead.csv: | $(STAMP)
+	$(BIN)/funnel sample --out $(SAMPLE) --scale $(SCALE) --seed $(SEED)
+
+sample: $(SAMPLE)/Lead.csv  ## generate the sample org (data/sample) and its truth (data/sample_truth)
+
+report: install sample  ## the main job: validate the sample org and run every report
+	$(BIN)/funnel check $(SAMPLE)
+
+test: install  ## the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: install  ## the suite without slow tests
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: install sample  ## open JupyterLab on the notebooks, package importable, sample data in place
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+
+bench: install  ## benchmarks (prints figures; see benchmarks/README.md)
+	$(BIN)/python benchmarks/bench_load.py --scale 50
+
+clean:  ## remove generated data and reports (keeps .venv)
+	rm -rf $(SAMPLE) $(SAMPLE)_truth data/cache reports/*/

@@ -1,0 +1,99 @@
+"""Shared fixtures: a tiny hand-written Salesforce export, the real datasets, a small sample org."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A tiny Salesforce export written by hand. Every expected figure in the tests is
+# worked out from these lines, not from the code under test.
+# Opportunity rows (0-based data rows):
+#   0 006A won, AccountId written as a 15-character ID (must widen and join)
+#   1 006B open, stage written " negotiation/review" (case/whitespace variant)
+#   2 006C negative amount                      -> quarantine amount_negative
+#   3 006D probability 150                      -> quarantine probability_out_of_range
+#   4 006B again                                -> quarantine id_duplicate
+#   5 (no Id)                                   -> quarantine id_missing
+#   6 006E closes before created, no amount     -> flagged close_before_created + amount_missing
+#   7 006F CloseDate 2024-02-30                 -> quarantine date_unparseable
+#   8 006G Amount "12,5k"                       -> quarantine number_unparseable
+#   9 006H US-format CreatedDate, closed lost (reopened once in its history)
+TINY = {
+    "Account.csv": (
+        "\ufeffId,Name,Industry,BillingCountry,Phone\n"
+        "001bm00001ZL8U9AAL,Edge Communications Inc.,Electronics,US,(512) 757-6000\n"
+        "001bm00001ZL8UAAA1,Burlington Textiles Corp of America,Apparel,United States,336-222-7000\n"
+    ),
+    "Opportunity.csv": (
+        "Id,AccountId,Name,StageName,Amount,Probability,CloseDate,IsClosed,IsWon,CreatedDate,LeadSource\n"
+        "006000000000001AAA,001bm00001ZL8U9,Edge deal,Closed Won,1000,100,2024-03-15,true,true,2024-01-10T10:00:00.000+0000,Web\n"
+        "006000000000002AAA,001bm00001ZL8UAAA1,Burlington deal, negotiation/review,500,90,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,web \n"
+        "006000000000003AAA,001bm00001ZL8UAAA1,Negative,Prospecting,-5,10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        "006000000000004AAA,001bm00001ZL8UAAA1,Too likely,Prospecting,10,150,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        "006000000000002AAA,001bm00001ZL8UAAA1,Repeated id,Prospecting,10,10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        ",001bm00001ZL8UAAA1,No id,Prospecting,10,10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        "006000000000005AAA,001bm00001ZL8UAAA1,Imported,Prospecting,,10,2023-12-01,false,false,2024-01-05T00:00:00.000+0000,Partner\n"
+        "006000000000006AAA,001bm00001ZL8UAAA1,Bad date,Prospecting,10,10,2024-02-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        "006000000000007AAA,001bm00001ZL8UAAA1,Bad amount,Prospecting,\"12,5k\",10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        "006000000000008AAA,001bm00001ZL8U9AAL,Reopened,Closed Lost,300,0,2024-05-05,1,,03/15/24 09:30 AM,Web\n"
+    ),
+    # history: 006A three steps to won; 006B three steps; 006H lost, reopened, lost again;
+    # 006E has no history; the last row points at an opportunity that does not exist.
+    "OpportunityHistory.csv": (
+        "Id,OpportunityId,CreatedDate,StageName,Amount,Probability,CloseDate,ForecastCategory\n"
+        "008000000000001AAA,006000000000001AAA,2024-01-10T10:00:00.000+0000,Prospecting,800,10,2024-03-31,Pipeline\n"
+        "008000000000002AAA,006000000000001AAA,2024-02-01T12:00:00.000+0000,Negotiation/Review,1000,90,2024-03-31,Commit\n"
+        "008000000000003AAA,006000000000001AAA,2024-03-15T16:00:00.000+0000,Closed Won,1000,100,2024-03-15,Closed\n"
+        "008000000000004AAA,006000000000002AAA,2024-02-01T09:00:00.000+0000,Prospecting,500,10,2024-06-30,Pipeline\n"
+        "008000000000005AAA,006000000000002AAA,2024-04-01T09:00:00.000+0000,Proposal/Price Quote,500,75,2024-06-30,Pipeline\n"
+        "008000000000006AAA,006000000000002AAA,2024-05-01T09:00:00.000+0000,Negotiation/Review,500,90,2024-06-30,Commit\n"
+        "008000000000007AAA,006000000000008AAA,2024-03-15T09:30:00.000+0000,Prospecting,200,10,2024-05-31,Pipeline\n"
+        "008000000000008AAA,006000000000008AAA,2024-04-10T11:00:00.000+0000,Closed Lost,200,0,2024-04-10,Omitted\n"
+        "008000000000009AAA,006000000000008AAA,2024-04-20T11:00:00.000+0000,Qualification,300,10,2024-06-30,Pipeline\n"
+        "00800000000000AAAA,006000000000008AAA,2024-05-05T11:00:00.000+0000,Closed Lost,300,0,2024-05-05,Omitted\n"
+        "00800000000000BAAA,006000000000099AAA,2024-05-05T11:00:00.000+0000,Closed Lost,300,0,2024-05-05,Omitted\n"
+    ),
+    # leads: L1 converted to 006A on 2024-01-10; L2 email to normalise; L3 bad email;
+    # L4 converted before created; L5 unparseable boolean
+    "Lead.csv": (
+        "Id,CreatedDate,FirstName,LastName,Company,Email,Phone,Country,LeadSource,Status,IsConverted,ConvertedDate,ConvertedOpportunityId\n"
+        "00Q000000000001AAA,2024-01-01T08:00:00.000+0000,Rose,Gonzalez,Edge Communications,rose@edge.com,(512) 757-6000,US,Web,Closed - Converted,true,2024-01-10,006000000000001AAA\n"
+        "00Q000000000002AAA,2024-01-02T08:00:00.000+0000,John,Doe,ACME GmbH, John.Doe@Example.COM ,030 1234567,Germany,web ,Working - Contacted,false,,\n"
+        "00Q000000000003AAA,2024-01-03T08:00:00.000+0000,Wei,Wang,北京华信科技有限公司,bad@@example,,China,Partner,Open - Not Contacted,false,,\n"
+        "00Q000000000004AAA,2024-02-03T08:00:00.000+0000,Ann,Lee,Lee Ltd,ann@lee.io,,,Partner,Closed - Converted,true,2024-01-20,\n"
+        "00Q000000000005AAA,2024-01-04T08:00:00.000+0000,Bo,Ma,Ma Co,bo@ma.io,,,Web,Open - Not Contacted,maybe,,\n"
+    ),
+    "Case.csv": "Id,Subject\n500000000000001AAA,not part of the model\n",
+}
+
+
+@pytest.fixture
+def tiny_export(tmp_path) -> Path:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name, text in TINY.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """../shared/realdata beside the repository (or $FUNNEL_REALDATA). Missing is a failure, not a skip."""
+    path = Path(os.environ.get("FUNNEL_REALDATA", ROOT.parent / "shared" / "realdata"))
+    if not path.is_dir():
+        pytest.fail(f"real datasets not found at {path}; set FUNNEL_REALDATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_org(tmp_path_factory):
+    """A small generated sample org (scale 0.25) and its truth folder."""
+    from funnel_analysis.synth import generate_sample
+
+    out = tmp_path_factory.mktemp("sample") / "org"
+    generate_sample(out, scale=0.25, seed=7)
+    return out, Path(f"{out}_truth")
