@@ -60,11 +60,14 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
             break
         sub = text[todo]
         if fmt == "ISO8601":
-            parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=False)
-            if getattr(parsed.dtype, "tz", None) is None:
-                parsed = parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
-            else:
-                parsed = parsed.dt.tz_convert("UTC")
+            # values with an offset are absolute; the others are read in the org's time zone
+            has_offset = sub.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+            parsed = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[us, UTC]")
+            if has_offset.any():
+                parsed[has_offset] = pd.to_datetime(sub[has_offset], format="ISO8601", errors="coerce", utc=True)
+            if (~has_offset).any():
+                naive = pd.to_datetime(sub[~has_offset], format="ISO8601", errors="coerce")
+                parsed[~has_offset] = naive.dt.tz_localize(timezone).dt.tz_convert("UTC")
         else:
             parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
             parsed = parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
