@@ -101,5 +101,38 @@ def cache(folder, cache, mapping):
     click.echo(str(Path(out).resolve()))
 
 
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--mapping", default=None, help="Mapping file or built-in mapping name.")
+@click.option("--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: as loaded.")
+@click.option("--by", default=None, help="Segment column of the opportunities/leads (e.g. lead_source).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of them with --by).")
+def kpis(folder, mapping, as_of, by, as_json):
+    """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
+
+    A figure the data cannot give (no leads table, an empty denominator) is null, not zero.
+    """
+    from .funnel import kpis as compute_kpis
+    from .load import load_org
+
+    try:
+        crm = load_org(folder, mapping=mapping)
+        result = compute_kpis(crm, as_of=as_of, by=by)
+    except (DataLoadError, ValueError, KeyError) as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+        return
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float):
+                value = f"{value:,.4f}" if "rate" in key else f"{value:,.2f}"
+            elif isinstance(value, int):
+                value = f"{value:,}"
+            click.echo(f"{key:<28} {value}")
+        click.echo("")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -107,11 +107,11 @@ def fiscal_period(dates, freq: str = "Q", fiscal_year_start_month: int = 1, *,
     first = start_year * 12 + (start - 1) + (number - 1) * size
     period_start = pd.to_datetime(pd.DataFrame({"year": first // 12, "month": first % 12 + 1, "day": 1}))
     period_end = period_start + pd.DateOffset(months=size) - pd.Timedelta(days=1)
-    if freq == "Y":
-        labels = [f"FY{y}" for y in named]
-    else:
-        width = 2 if freq == "M" else 1
-        labels = [f"FY{y}-{freq}{n:0{width}d}" for y, n in zip(named, number)]
+    # format each distinct period once: a million dates hold only a few dozen periods
+    keys, inverse = np.unique(named * 100 + number, return_inverse=True)
+    width = 2 if freq == "M" else 1
+    texts = [f"FY{k // 100}" if freq == "Y" else f"FY{k // 100}-{freq}{k % 100:0{width}d}" for k in keys]
+    labels = np.asarray(texts, dtype=object)[inverse.reshape(-1)] if len(keys) else np.array([], dtype=object)
     out = pd.DataFrame({
         "fiscal_year": pd.array(named, dtype="Int64"),
         "fiscal_period": pd.array(labels, dtype="str"),

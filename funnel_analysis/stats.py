@@ -86,8 +86,9 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     ok = known & (n > 0)  # 0 trials: no rate, so no interval (statsmodels would divide by zero)
     if ok.any():
         lo, hi = proportion_confint(s[ok], n[ok], alpha=1 - float(confidence), method="wilson")
-        # clip float noise such as -1e-17 so that bounds are always inside [0, 1]
-        low[ok], high[ok] = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+        # the exact bounds at 0 and n successes are 0 and 1; the formula leaves float noise (5e-17)
+        low[ok] = np.where(s[ok] == 0, 0.0, np.clip(lo, 0, 1))
+        high[ok] = np.where(s[ok] == n[ok], 1.0, np.clip(hi, 0, 1))
     if index is not None and low.ndim == 1 and len(low) == len(index):
         return pd.Series(low, index=index), pd.Series(high, index=index)
     if low.ndim == 0:

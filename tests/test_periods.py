@@ -1,0 +1,56 @@
+"""funnel_analysis.periods: fiscal labels, named by the year in which the fiscal year ends."""
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.periods import fiscal_period
+
+
+def test_calendar_quarters():
+    out = fiscal_period(pd.Series(pd.to_datetime(["2024-01-01", "2024-03-31", "2024-04-01", "2024-12-31"])))
+    assert out["fiscal_period"].tolist() == ["FY2024-Q1", "FY2024-Q1", "FY2024-Q2", "FY2024-Q4"]
+    assert out["period_start"].tolist() == [pd.Timestamp(d) for d in
+                                            ["2024-01-01", "2024-01-01", "2024-04-01", "2024-10-01"]]
+    assert out["period_end"].iloc[1] == pd.Timestamp("2024-03-31")
+
+
+def test_april_fiscal_year_is_named_by_its_end():
+    # FY starting April: Apr 2024 - Mar 2025 ends in 2025, so it is FY2025; March 2024 is FY2024's Q4
+    out = fiscal_period(["2024-03-31", "2024-04-01", "2025-01-15"], fiscal_year_start_month=4)
+    assert out["fiscal_period"].tolist() == ["FY2024-Q4", "FY2025-Q1", "FY2025-Q4"]
+    assert out["fiscal_year"].tolist() == [2024, 2025, 2025]
+    assert out["period_start"].iloc[2] == pd.Timestamp("2025-01-01")
+    start = fiscal_period(["2024-04-01"], fiscal_year_start_month=4, year_named_by="start")
+    assert start["fiscal_period"].iloc[0] == "FY2024-Q1"
+
+
+def test_months_and_years():
+    # Feb start: Feb 2024 is month 1 of FY2025; Jan 2024 is month 12 of FY2024 (Feb 2023 - Jan 2024)
+    m = fiscal_period(["2024-02-15", "2024-01-31"], freq="M", fiscal_year_start_month=2)
+    assert m["fiscal_period"].tolist() == ["FY2025-M01", "FY2024-M12"]
+    y = fiscal_period(["2024-02-15"], freq="Y", fiscal_year_start_month=2)
+    assert y["fiscal_period"].iloc[0] == "FY2025"
+    assert (y["period_start"].iloc[0], y["period_end"].iloc[0]) == (pd.Timestamp("2024-02-01"),
+                                                                    pd.Timestamp("2025-01-31"))
+
+
+def test_tz_aware_uses_the_local_date_and_keeps_index_and_missing():
+    s = pd.Series(pd.to_datetime(["2024-03-31 23:30", None]).tz_localize("UTC"), index=[7, 9])
+    out = fiscal_period(s)
+    assert list(out.index) == [7, 9]
+    assert out.loc[7, "fiscal_period"] == "FY2024-Q1"  # 23:30 UTC on 31 March is still March
+    assert pd.isna(out.loc[9, "fiscal_period"]) and pd.isna(out.loc[9, "period_start"])
+    assert str(out["period_start"].dtype) == "datetime64[us]"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"freq": "W"}, "freq"), ({"fiscal_year_start_month": 13}, "1-12"), ({"year_named_by": "middle"}, "year_named_by"),
+])
+def test_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fiscal_period(["2024-01-01"], **kwargs)
+
+
+def test_not_dates():
+    with pytest.raises(ValueError, match="dates"):
+        fiscal_period(["not a date"])

@@ -1,0 +1,118 @@
+"""funnel_analysis.plots: charts draw what the tables say, label it, and never show()."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import funnel_fixtures as ff  # noqa: E402
+from funnel_analysis.funnel import (cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel,  # noqa: E402
+                                    win_rates)
+from funnel_analysis.plots import money, plot_conversion_by_segment, plot_funnel, plot_win_rate_trend  # noqa: E402
+
+
+@pytest.fixture
+def crm():
+    return ff.make_crm()
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_money():
+    assert money(1234567.8) == "$1,234,568"
+    assert money(-1500, "€") == "-€1,500"
+    assert money(float("nan")) == "n/a"
+
+
+def test_plot_funnel_cohort_counts(crm):
+    df = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages)
+    fig, ax = plt.subplots()
+    assert plot_funnel(df, ax=ax) is ax
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Prospect", "Qualify", "Propose", "Negotiate", "Won"]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == [9, 7, 6, 5, 4]  # reached, hand-counted in test_funnel
+    assert texts(ax)[1] == "7  (78%)"  # 7 of 9
+    assert ax.get_title() and "share of cohort" in ax.get_xlabel()
+
+
+def test_plot_funnel_snapshot_amount_with_currency(crm):
+    df = snapshot_funnel(crm.as_of("2024-04-15").opportunities, stages=crm.stages)
+    ax = plot_funnel(df, value="amount", currency="€")
+    # Prospect 2200 of 6000 open = 37 %; Negotiate 3000 = 50 %
+    assert texts(ax)[0] == "€2,200  (37%)" and texts(ax)[3] == "€3,000  (50%)"
+    assert "amount (€)" in ax.get_xlabel()
+
+
+def test_plot_funnel_leads_and_cohort_amount(crm):
+    ax = plot_funnel(lead_funnel(crm.leads))
+    assert ax.get_yticklabels()[-1].get_text() == "Converted to opportunity"
+    df = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages)
+    ax = plot_funnel(df, value="amount")
+    # won 7200 of the cohort's 10700: 67 %
+    assert texts(ax)[-1] == "$7,200  (67%)"
+
+
+def test_plot_funnel_errors(crm):
+    seg = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source")
+    with pytest.raises(ValueError, match="one segment"):
+        plot_funnel(seg)
+    with pytest.raises(ValueError, match="value"):
+        plot_funnel(seg, value="weight")
+    with pytest.raises(ValueError, match="funnel table"):
+        plot_funnel(pd.DataFrame({"x": [1]}))
+
+
+def test_plot_conversion_by_segment(crm):
+    df = lead_conversion(crm.leads, by="lead_source")
+    ax = plot_conversion_by_segment(df)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # sorted by rate, best on top: Web .4, Partner .5, missing source 1.0
+    assert labels == ["Web  (n=5)", "Partner  (n=4)", "(missing)  (n=1)"]
+    line = ax.lines[0]
+    assert list(line.get_xdata()) == pytest.approx([0.4, 0.5, 1.0])
+    assert ax.get_legend().get_texts()[0].get_text() == "all segments: 50%"  # 5 of 10
+    assert "%" in ax.get_xlabel() and "lead source" in ax.get_title()
+
+
+def test_plot_conversion_by_segment_errors(crm):
+    with pytest.raises(ValueError, match="rate"):
+        plot_conversion_by_segment(pd.DataFrame({"seg": ["a"], "n": [1]}))
+    seg = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source")
+    with pytest.raises(ValueError, match="several rows"):
+        plot_conversion_by_segment(seg, segment="lead_source")
+
+
+def test_plot_win_rate_trend(crm):
+    df = win_rates(crm.opportunities, period="Q", fiscal_year_start_month=2)
+    ax = plot_win_rate_trend(df)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["FY2025-Q1", "FY2025-Q2"]
+    assert list(ax.lines[0].get_ydata()) == [0.5, 1.0]  # 2/4 and 2/2, from test_funnel
+    assert texts(ax) == ["n=4", "n=2"]
+    seg = win_rates(crm.opportunities, period="Q", by="lead_source")
+    ax = plot_win_rate_trend(seg, hue="lead_source")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Partner", "Web"]
+
+
+def test_plot_win_rate_trend_errors(crm):
+    with pytest.raises(ValueError, match="fiscal_period"):
+        plot_win_rate_trend(win_rates(crm.opportunities))
+    with pytest.raises(ValueError, match="hue"):
+        plot_win_rate_trend(win_rates(crm.opportunities, period="Q", by="lead_source"))
+
+
+def test_new_figure_when_no_axes_and_no_show(crm, monkeypatch):
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("show() called"))
+    ax = plot_win_rate_trend(win_rates(crm.opportunities, period="M"))
+    assert ax.figure is not None and np.isfinite(ax.get_ylim()).all()
