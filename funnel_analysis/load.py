@@ -222,6 +222,35 @@ def _clean(df: pd.DataFrame, table: str, stats: dict) -> None:
         df["company_legal_form"] = keys["company_legal_form"]
 
 
+def _infer_stages(opps: pd.DataFrame, extra, st: pd.DataFrame) -> pd.DataFrame:
+    """Stages used by opportunities but missing from the stages table.
+
+    Closed/won flags follow the majority of their opportunities. An open stage is
+    placed among the configured open stages by the median probability its deals carry
+    (a stage at 60% sits after the configured 50% stage); closed ones go last.
+    """
+    g = opps[opps["stage_name"].isin(extra)].groupby("stage_name")
+    inferred = g[["is_closed", "is_won"]].agg(lambda s: bool(s.fillna(False).astype(bool).mean() >= 0.5))
+    # 0% on an open stage says nothing about its place in the process: treat it as unknown
+    prob = opps["probability"].where(opps["probability"] > 0) if "probability" in opps else None
+    inferred["default_probability"] = prob.groupby(opps["stage_name"]).median() if prob is not None else np.nan
+    inferred = inferred.reset_index()
+    open_cfg = st[~st["is_closed"].astype(bool)].sort_values("sort_order")
+    last_open = open_cfg["sort_order"].max() if len(open_cfg) else 0
+    positions = []
+    for _, row in inferred.iterrows():
+        if row["is_closed"]:
+            positions.append(st["sort_order"].max() + 1)
+        elif pd.notna(row["default_probability"]) and len(open_cfg):
+            below = open_cfg[open_cfg["default_probability"] <= row["default_probability"]]
+            positions.append((below["sort_order"].max() if len(below) else 0) + 0.5)
+        else:
+            positions.append(last_open + 0.5)
+    inferred["sort_order"] = positions
+    inferred["inferred"] = True
+    return inferred
+
+
 def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, str]:
     if "stages" in prepared:
         st, origin = prepared["stages"][0].copy(), "file"
@@ -247,11 +276,9 @@ def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, st
         seen = opps["stage_name"].dropna().unique()
         extra = [s for s in seen if s not in set(st["stage_name"])]
         if extra:
-            inferred = (opps[opps["stage_name"].isin(extra)].groupby("stage_name")[["is_closed", "is_won"]]
-                        .agg(lambda s: bool(s.fillna(False).astype(bool).mean() >= 0.5)).reset_index())
-            inferred["sort_order"] = st["sort_order"].max() + 1 + np.arange(len(inferred))
-            inferred["inferred"] = True
-            st = pd.concat([st, inferred], ignore_index=True)
+            st = pd.concat([st, _infer_stages(opps, extra, st)], ignore_index=True)
+            st = st.sort_values("sort_order", kind="stable").reset_index(drop=True)
+            st["sort_order"] = np.arange(1, len(st) + 1)
     st["inferred"] = st.get("inferred", pd.Series(False, index=st.index)).fillna(False).astype(bool)
     return st, origin
 

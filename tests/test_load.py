@@ -123,3 +123,16 @@ def test_load_frames_matches_folder(tiny_export, tiny):
     def by_table(c):
         return c.report.table().sort_values("table").reset_index(drop=True)
     pd.testing.assert_frame_equal(by_table(crm), by_table(tiny))
+
+
+def test_stage_missing_from_the_stages_table_is_inferred_and_placed(tiny_export):
+    opp = tiny_export / "Opportunity.csv"
+    opp.write_text(opp.read_text() + "006000000000009AAA,001bm00001ZL8U9AAL,New stage,Discovery,10,55,2024-06-30,"
+                   "false,false,2024-02-01T09:00:00.000+0000,Web\n")
+    crm = fa.load_org(tiny_export)
+    # 55% sits between the standard Value Proposition (50%) and Id. Decision Makers (60%)
+    order = crm.stage_order
+    assert order.index("Discovery") == order.index("Value Proposition") + 1
+    row = crm.stages.set_index("stage_name").loc["Discovery"]
+    assert bool(row["inferred"]) and not row["is_closed"]
+    assert crm.report.stages_origin == "default"
