@@ -7,7 +7,7 @@ SAMPLE := data/sample
 SCALE  ?= 1
 SEED   ?= 0
 
-.PHONY: help install sample report test test-fast lab bench clean
+.PHONY: help install sample report test test-notebooks test-fast lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,10 @@ sample: $(SAMPLE)/Lead.csv  ## generate the sample org (data/sample) and its tru
 
 report: install sample  ## the main job: validate the sample org and run every report
 	$(BIN)/funnel check $(SAMPLE)
+	$(BIN)/funnel report run --out reports
+
+test-notebooks: install sample  ## run the notebooks as committed on data/sample with nbval
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
 
 test: install  ## the whole test suite
 	$(BIN)/python -m pytest

@@ -134,5 +134,10 @@ def kpis(folder, mapping, as_of, by, as_json):
         click.echo("")
 
 
+from .reports import report_command  # noqa: E402  (the `report` group lives with the runner)
+
+main.add_command(report_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-__all__ = ["plot_funnel", "plot_conversion_by_segment", "plot_win_rate_trend", "money"]
+__all__ = ["plot_rule_counts", "plot_funnel", "plot_conversion_by_segment", "plot_win_rate_trend", "money"]
 
 #: Rate columns the plots recognise, with their denominator and numerator columns.
 _RATES = {"conversion_rate": ("leads", "converted"), "win_rate": ("closed", "won"),
@@ -258,4 +258,20 @@ def plot_win_rate_trend(df: pd.DataFrame, ax=None, *, hue: str | None = None, ti
     if hue:
         ax.legend(title=hue.replace("_", " "), loc="best", fontsize=8)
     ax.set_title(title or "Win rate by fiscal period")
+    return ax
+
+
+def plot_rule_counts(rules: pd.DataFrame, ax=None):
+    """Bars of rows per rule (``crm.report.rules()``), stacked by table; says so when none was broken."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.figure(figsize=(9, 0.35 * max(4, rules["rule"].nunique()) + 1.2)).gca()
+    if rules.empty:
+        ax.text(0.5, 0.5, "No row broke a rule", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    wide = rules.pivot_table(index="rule", columns="table", values="rows", aggfunc="sum", fill_value=0)
+    wide.loc[wide.sum(axis=1).sort_values().index].plot.barh(stacked=True, ax=ax, width=0.7)
+    ax.set(xlabel="rows", ylabel="", title="Rows per rule")
+    ax.legend(title="table", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax

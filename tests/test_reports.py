@@ -1,0 +1,225 @@
+"""The report runner: parameter checks before anything runs, papermill execution into dated run
+folders, code-free self-contained HTML, manifests, the index page, failing notebooks, the CLI.
+
+One run of the default config on a small generated org is shared by the module (kernel starts
+dominate the time); the checks that need no kernel run without one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import funnel_analysis as fa
+from funnel_analysis.reports import (ReportConfigError, _parse_param, _plan, load_report_config, report_command,
+                                     run_reports, write_index)
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint", "package_version", "versions",
+                 "started_at", "duration_s", "status", "error", "error_cell_index", "ipynb", "html"}
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory):
+    from funnel_analysis.synth import generate_sample
+
+    out = tmp_path_factory.mktemp("report_sample") / "org"
+    generate_sample(out, scale=0.1, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_run(small_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "reports"
+    return run_reports(data_dir=small_sample, out_dir=out, progress=False), out
+
+
+def _latest_created_day(folder: Path) -> str:
+    """The last creation day in the export, read with plain pandas (unparseable dates skipped)."""
+    days = []
+    for f in folder.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str)
+        if "CreatedDate" in df:
+            days.append(pd.to_datetime(df["CreatedDate"], utc=True, errors="coerce", format="ISO8601").max())
+    return str(max(d for d in days if not pd.isna(d)).date())
+
+
+# ---- with kernels: one shared run of the default config --------------------------------------
+@pytest.mark.slow
+def test_every_default_report_ran(default_run):
+    res, out = default_run
+    assert [r.name for r in res.runs] == ["data_quality", "funnel"]
+    assert res.failed == [], [(r.name, r.error) for r in res.runs]
+    for r in res.runs:
+        assert r.run_dir == out / r.name / r.as_of
+        assert r.ipynb == r.run_dir / f"{r.name}.ipynb" and r.ipynb.is_file()
+
+
+@pytest.mark.slow
+def test_html_is_code_free_and_self_contained(default_run):
+    res, _ = default_run
+    for r in res.runs:
+        page = r.html.read_text(encoding="utf-8")
+        assert r.html == r.run_dir / f"{r.name}.html"
+        assert "In [" not in page and "In&nbsp;[" not in page
+        assert "hl-ipython3" not in page and "notebook_setup()" not in page  # no code cell input
+        assert "data:image/png;base64," in page  # charts embedded, not linked
+        assert '<script src="http' not in page  # nothing fetched from a CDN
+        assert f"{r.as_of}" in page and "status <strong>ok</strong>" in page  # the run note
+
+
+@pytest.mark.slow
+def test_manifest_records_the_run(default_run, small_sample):
+    res, _ = default_run
+    fingerprint = fa.load_org(small_sample).meta["fingerprint"]
+    latest = _latest_created_day(small_sample)
+    for r in res.runs:
+        m = json.loads((r.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        assert set(m) == MANIFEST_KEYS
+        assert m["status"] == "ok" and m["error"] is None and m["error_cell_index"] is None
+        assert m["report"] == r.name and m["notebook"] == str(ROOT / "notebooks" / f"{r.name}.ipynb")
+        assert m["parameters"]["data_dir"] == str(small_sample.resolve())  # absolute, as the notebook got it
+        assert m["parameters"]["as_of"] == m["as_of"] == latest  # "" resolved to the data's last day
+        assert m["data_fingerprint"] == fingerprint
+        assert m["package_version"] == fa.__version__
+        assert set(m["versions"]) >= {"python", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill",
+                                      "nbconvert", "matplotlib"}
+        assert datetime.fromisoformat(m["started_at"]).utcoffset() == timezone.utc.utcoffset(None)
+        assert m["duration_s"] > 0 and (m["ipynb"], m["html"]) == (f"{r.name}.ipynb", f"{r.name}.html")
+    funnel = next(r for r in res.runs if r.name == "funnel")
+    params = json.loads((funnel.run_dir / "manifest.json").read_text())["parameters"]
+    assert params["segment"] == "lead_source" and params["fiscal_year_start_month"] == 1  # defaults kept too
+
+
+@pytest.mark.slow
+def test_index_links_every_run(default_run):
+    res, out = default_run
+    assert res.index_html == out / "index.html"
+    page = res.index_html.read_text(encoding="utf-8")
+    for r in res.runs:
+        assert f'href="{r.name}/{r.as_of}/{r.name}.html"' in page
+        assert (out / r.name / r.as_of / f"{r.name}.html").is_file()
+
+
+@pytest.mark.slow
+def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
+    def notebook(path, *cells):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {path.stem}")])
+        nb.cells.append(nbformat.v4.new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]}))
+        nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, path)
+
+    notebook(tmp_path / "boom.ipynb", "y = x + 1\nprint('before', y)", "1 / 0", "print('never')")
+    notebook(tmp_path / "fine.ipynb", "print('fine', x)")
+    (tmp_path / "reports.yaml").write_text(
+        "notebooks: .\nreports:\n  - {name: boom, notebook: boom.ipynb}\n"
+        "  - {name: fine, notebook: fine.ipynb, parameters: {x: 2}}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(report_command, ["run", "--config", str(tmp_path / "reports.yaml"),
+                                                 "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    day = str(datetime.now(timezone.utc).date())  # no as_of parameter: dated by the run
+    partial = out / "boom" / day / "boom.ipynb"
+    assert "FAILED boom" in result.output and str(partial) in result.output
+    assert "ZeroDivisionError" in result.output
+
+    boom = json.loads((out / "boom" / day / "manifest.json").read_text())
+    assert boom["status"] == "failed" and boom["error"].startswith("ZeroDivisionError")
+    assert boom["error_cell_index"] == 3  # title, parameters, y = ..., 1 / 0: in the report's own notebook
+    cells = [c for c in nbformat.read(partial, as_version=4).cells if c.cell_type == "code"]
+    assert "before 2" in "".join(o.get("text", "") for c in cells for o in c.outputs)
+    assert any(o.get("ename") == "ZeroDivisionError" for c in cells for o in c.outputs)
+    assert cells[-1].source == "print('never')" and cells[-1].execution_count is None  # stopped there
+    assert "ZeroDivisionError" in (out / "boom" / day / "boom.html").read_text(encoding="utf-8")
+
+    fine = json.loads((out / "fine" / day / "manifest.json").read_text())
+    assert fine["status"] == "ok" and fine["parameters"] == {"x": 2} and fine["data_fingerprint"] is None
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="boom/{day}/boom.html"' in index and f'href="fine/{day}/fine.html"' in index
+    assert '<tr class="failed">' in index and "ZeroDivisionError" in index
+
+
+# ---- without kernels ----------------------------------------------------------------------------
+def test_default_config_runs_every_notebook_on_the_sample():
+    specs = load_report_config()
+    assert {s.notebook for s in specs} == set((ROOT / "notebooks").glob("*.ipynb"))
+    for s in specs:
+        assert s.parameters["data_dir"] == str(ROOT / "data" / "sample") and s.parameters["as_of"] == ""
+
+
+def test_unknown_parameter_is_rejected_before_anything_runs(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ReportConfigError, match=r"report 'funnel': unknown parameter\(s\) 'top_n'"):
+        run_reports(overrides={"funnel.top_n": 5}, out_dir=out)
+    with pytest.raises(ReportConfigError) as err:  # for every report: each one is named
+        run_reports(overrides={"regoin": "EMEA"}, out_dir=out)
+    assert "'data_quality'" in str(err.value) and "'funnel'" in str(err.value) and "'regoin'" in str(err.value)
+    with pytest.raises(ReportConfigError, match="must be int"):
+        run_reports(overrides={"fiscal_year_start_month": "April"}, out_dir=out)
+    with pytest.raises(ReportConfigError, match="not a date"):
+        run_reports(overrides={"as_of": "2025-13-45"}, out_dir=out)
+    with pytest.raises(ReportConfigError, match="no report named 'funel'"):
+        run_reports(only=["funel"], out_dir=out)
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_cli_rejects_unknown_parameter_with_exit_2(tmp_path):
+    result = CliRunner().invoke(report_command, ["run", "-p", "top_n=5", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "unknown parameter(s) 'top_n'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_parameters_merge_and_resolve(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = dict((s.name, p) for s, p in _plan(load_report_config(), None, {
+        "as_of": "2025-03-31", "funnel.segment": "industry", "funnel.fiscal_year_start_month": 4,
+        "data_quality.mapping": "my_mapping.yaml"}, data_dir="org"))
+    assert plan["funnel"]["segment"] == "industry" and plan["funnel"]["fiscal_year_start_month"] == 4
+    assert plan["data_quality"]["as_of"] == plan["funnel"]["as_of"] == "2025-03-31"
+    assert plan["funnel"]["data_dir"] == str(tmp_path / "org")  # run_reports' paths start at the cwd
+    assert plan["data_quality"]["mapping"] == str(tmp_path / "my_mapping.yaml")  # a file: resolved
+    assert plan["funnel"]["mapping"] == ""  # a notebook default is kept as it is
+    plan = dict((s.name, p) for s, p in _plan(load_report_config(), ["funnel"], {"mapping": "maven_crm"}, None))
+    assert list(plan) == ["funnel"] and plan["funnel"]["mapping"] == "maven_crm"  # a built-in name: not a path
+
+
+def test_config_paths_start_at_its_root(tmp_path):
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "r.yaml").write_text(
+        "root: ..\nnotebooks: nbs\nreports:\n"
+        "  - {name: a, notebook: a.ipynb, parameters: {data_dir: data/x, as_of: 2025-03-31, mapping: maven_crm}}\n")
+    (spec,) = load_report_config(tmp_path / "conf" / "r.yaml")
+    assert spec.notebook == tmp_path / "nbs" / "a.ipynb"
+    assert spec.parameters == {"data_dir": str(tmp_path / "data" / "x"), "as_of": "2025-03-31",
+                               "mapping": "maven_crm"}  # YAML date -> text; a built-in mapping name stays
+    (tmp_path / "bad.yaml").write_text("reports:\n  - {name: a}\n  - {name: a}\n")
+    with pytest.raises(ReportConfigError, match="unique name"):
+        load_report_config(tmp_path / "bad.yaml")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("top_n=5", ("top_n", 5)), ("as_of=2025-03-31", ("as_of", "2025-03-31")), ("segment=industry", ("segment",
+     "industry")), ("flag=true", ("flag", True)), ("share=0.5", ("share", 0.5)), ("mapping=", ("mapping", "")),
+    ("name=a=b", ("name", "a=b")), ("segment='1'", ("segment", "1"))])
+def test_cli_parameters_are_yaml_scalars(text, expected):
+    assert _parse_param(text) == expected
+
+
+def test_index_escapes_every_text(tmp_path):
+    run = tmp_path / "x" / "2025-01-01"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({
+        "report": "<b>x</b>", "as_of": "2025-01-01", "status": "failed", "duration_s": 1.0,
+        "started_at": "2025-01-01T00:00:00+00:00", "error": "ValueError: <script>alert(1)</script>",
+        "error_cell_index": 2, "ipynb": "x.ipynb", "html": None}))
+    page = write_index(tmp_path).read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert 'href="x/2025-01-01/x.ipynb"' in page  # no HTML: the partial notebook is linked

@@ -1,0 +1,568 @@
+"""Tests of the sample-org generator (funnel_analysis.synth).
+
+Expected values come from the truth folder the generator writes or are
+recomputed here from the CSV files; nothing is copied from a run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pyarrow.csv as pacsv
+import pytest
+from scipy import stats
+
+from funnel_analysis.ids import to_18
+from funnel_analysis.schema import TABLES, snake_case
+from funnel_analysis.synth import SAMPLE_FILES, generate_sample
+
+FILE_TABLE = {
+    "Lead.csv": "leads", "Opportunity.csv": "opportunities", "OpportunityHistory.csv": "opportunity_history",
+    "OpportunityStage.csv": "stages", "Account.csv": "accounts", "Contact.csv": "contacts",
+    "Task.csv": "activities", "Event.csv": "activities", "Campaign.csv": "campaigns",
+    "CampaignMember.csv": "campaign_members", "User.csv": "users",
+}
+PREFIX = {
+    "Lead.csv": "00Q", "Opportunity.csv": "006", "OpportunityHistory.csv": "008", "Account.csv": "001",
+    "Contact.csv": "003", "Task.csv": "00T", "Event.csv": "00U", "Campaign.csv": "701",
+    "CampaignMember.csv": "00v", "User.csv": "005", "OpportunityStage.csv": "01J",
+}
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.000%z"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def read(folder: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+
+
+def norm(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def canon_of_header(table: str, header: str) -> str | None:
+    """The canonical column a header loads into (schema name/alias, else snake_case)."""
+    spec = TABLES[table]
+    rename = spec.sf_rename()
+    if header in rename:
+        return rename[header]
+    name = snake_case(header)
+    return name if spec.column(name) is not None else None
+
+
+def header_of(table: str, df: pd.DataFrame, column: str) -> str:
+    matches = [h for h in df.columns if canon_of_header(table, h) == column]
+    assert len(matches) == 1, (table, column, list(df.columns))
+    return matches[0]
+
+
+def make_org(folder: Path, **kwargs) -> SimpleNamespace:
+    summary = generate_sample(folder / "sample", **kwargs)
+    out, truth = folder / "sample", folder / "sample_truth"
+    files = {name: read(out, name) for name in SAMPLE_FILES}
+    dirty = pd.read_csv(truth / "dirty_rows.csv", dtype=str, keep_default_na=False)
+    dirty["row"] = dirty["row"].astype(int)
+    return SimpleNamespace(
+        out=out, truth=truth, summary=summary, files=files, dirty=dirty,
+        clusters=pd.read_csv(truth / "duplicate_clusters.csv", dtype=str, keep_default_na=False),
+        rates=pd.read_csv(truth / "source_rates.csv"),
+        info=json.loads((truth / "truth.json").read_text(encoding="utf-8")),
+    )
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    return make_org(tmp_path_factory.mktemp("org"), scale=0.2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("det")
+    a = generate_sample(base / "a", scale=0.05, seed=5)
+    b = generate_sample(base / "b", scale=0.05, seed=5)
+    c = generate_sample(base / "c", scale=0.05, seed=6)
+    return SimpleNamespace(base=base, a=a, b=b, c=c)
+
+
+def dirty_rows(org, name: str, expected: str | None = None) -> set[int]:
+    d = org.dirty[org.dirty["file"] == name]
+    if expected is not None:
+        d = d[d["expected"] == expected]
+    return set(d["row"])
+
+
+def clean_frame(org, name: str) -> pd.DataFrame:
+    df = org.files[name]
+    return df.drop(index=sorted(dirty_rows(org, name)))
+
+
+def without_quarantine(org, name: str) -> pd.DataFrame:
+    """Rows that survive validation, with the cleaner's fixes applied independently."""
+    df = org.files[name].drop(index=sorted(dirty_rows(org, name, "quarantine"))).copy()
+    table = FILE_TABLE[name]
+    for h in df.columns:
+        canon = canon_of_header(table, h)
+        kind = TABLES[table].column(canon).kind if canon else None
+        if kind == "id":
+            df[h] = df[h].map(lambda v: to_18(v) if len(v) == 15 else v)
+        elif kind == "picklist":
+            df[h] = df[h].map(lambda v: " ".join(v.split()))
+    return df
+
+
+def picklist_canon(values) -> dict[str, str]:
+    return {norm(v): v for v in values}
+
+
+# ---------------------------------------------------------------------------
+# files, headers, determinism, scale
+# ---------------------------------------------------------------------------
+
+def test_files_headers_and_summary(org):
+    for name in SAMPLE_FILES:
+        assert (org.out / name).exists()
+        df = org.files[name]
+        table = FILE_TABLE[name]
+        assert df.columns[0] == "Id"
+        for h in df.columns:
+            if name == "OpportunityStage.csv" and h == "Id":
+                continue
+            assert canon_of_header(table, h) is not None, (name, h)
+        assert len(df) == org.summary["rows"][name] == org.info["rows_written"][name]
+        assert org.summary["bytes"][name] == (org.out / name).stat().st_size
+    assert "Region__c" in org.files["Account.csv"] and "Region__c" in org.files["User.csv"]
+    assert "Role__c" in org.files["User.csv"]
+    expected = {
+        "Lead.csv": ["Status", "Company", "Email", "Phone", "Country", "Industry", "OwnerId", "CreatedDate",
+                     "LeadSource", "IsConverted", "ConvertedDate", "ConvertedAccountId", "ConvertedContactId",
+                     "ConvertedOpportunityId"],
+        "Opportunity.csv": ["AccountId", "Name", "StageName", "Amount", "Probability", "CloseDate", "IsClosed",
+                            "IsWon", "ForecastCategory", "LeadSource", "Type", "OwnerId", "CampaignId",
+                            "CreatedDate"],
+        "OpportunityHistory.csv": ["OpportunityId", "CreatedDate", "StageName", "Amount", "Probability",
+                                   "CloseDate", "ForecastCategory", "CreatedById"],
+        "OpportunityStage.csv": ["MasterLabel", "SortOrder", "DefaultProbability", "IsClosed", "IsWon",
+                                 "ForecastCategoryName", "IsActive"],
+        "Task.csv": ["WhoId", "WhatId", "Subject", "ActivityDate", "Status", "Priority", "Type", "OwnerId",
+                     "CreatedDate", "IsClosed"],
+        "Event.csv": ["WhoId", "WhatId", "Subject", "ActivityDate", "Type", "DurationInMinutes", "OwnerId",
+                      "CreatedDate"],
+        "CampaignMember.csv": ["CampaignId", "LeadId", "ContactId", "Status", "HasResponded",
+                               "FirstRespondedDate", "CreatedDate"],
+        "Campaign.csv": ["Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost",
+                         "IsActive"],
+    }
+    for name, cols in expected.items():
+        assert set(cols) <= set(org.files[name].columns), name
+    assert org.info["seed"] == 11 and org.info["scale"] == 0.2
+    assert set(org.summary) >= {"out_dir", "truth_dir", "rows", "bytes", "seconds"}
+
+
+def test_default_truth_dir_is_a_sibling(org):
+    assert org.truth == org.out.with_name("sample_truth")
+    assert Path(org.summary["truth_dir"]) == org.truth
+
+
+def test_csv_reads_back_with_pyarrow(org):
+    for name in SAMPLE_FILES:
+        table = pacsv.read_csv(org.out / name)
+        assert table.num_rows == len(org.files[name])
+        assert table.column_names == list(org.files[name].columns)
+
+
+def test_deterministic_for_a_seed(small_runs):
+    base = small_runs.base
+    for folder in ("sample", "sample_truth"):
+        for p in sorted((base / "a").parent.glob(f"a{'' if folder == 'sample' else '_truth'}/*")):
+            q = base / ("b" if folder == "sample" else "b_truth") / p.name
+            assert p.read_bytes() == q.read_bytes(), p.name
+    assert (base / "a" / "Lead.csv").read_bytes() != (base / "c" / "Lead.csv").read_bytes()
+    assert (base / "a" / "Opportunity.csv").read_bytes() != (base / "c" / "Opportunity.csv").read_bytes()
+
+
+def test_row_counts_scale_linearly(org, small_runs):
+    big, small = org.summary["rows"], small_runs.a["rows"]
+    ratio = 0.2 / 0.05
+    for name, tol in (("Lead.csv", 0.05), ("Opportunity.csv", 0.2), ("OpportunityHistory.csv", 0.25),
+                      ("Task.csv", 0.25), ("Contact.csv", 0.25)):
+        assert abs(big[name] / small[name] / ratio - 1) < tol, name
+    # scale 1 is about 20,000 leads: check the arithmetic from the truth
+    assert org.rates["n_leads"].sum() == pytest.approx(20_000 * 0.2, rel=0.01)
+
+
+# ---------------------------------------------------------------------------
+# IDs and clean rows
+# ---------------------------------------------------------------------------
+
+def test_ids_are_valid_18_char(org):
+    for name in SAMPLE_FILES:
+        df = org.files[name]
+        table = FILE_TABLE[name]
+        exempt = org.dirty[(org.dirty["file"] == name) & org.dirty["kind"].isin(["id15", "missing_id"])]
+        exempt = set(zip(exempt["row"], exempt["column"]))
+        id_cols = ["Id"] + [h for h in df.columns if canon_of_header(table, h)
+                            and TABLES[table].column(canon_of_header(table, h)).kind == "id" and h != "Id"]
+        for h in id_cols:
+            canon = canon_of_header(table, h) or "Id"
+            for i, v in enumerate(df[h].tolist()):
+                if v == "" or (i, canon) in exempt or (h == "Id" and (i, TABLES[table].key) in exempt):
+                    continue
+                assert len(v) == 18 and to_18(v[:15]) == v, (name, h, i, v)
+        ids = df["Id"][df["Id"] != ""]
+        assert ids.str.startswith(PREFIX[name]).all(), name
+
+
+def test_clean_rows_have_no_unrecorded_defects(org):
+    """Rows not in dirty_rows.csv parse, are canonical, and obey the flag rules.
+
+    Duplicate records may spell their e-mail differently (that is how they
+    differ from the original), so the e-mail case check skips them.
+    """
+    dups = set(org.clusters.loc[org.clusters["is_original"] == "false", "record_id"])
+    for name in SAMPLE_FILES:
+        df = clean_frame(org, name)
+        table = FILE_TABLE[name]
+        is_dup = df["Id"].isin(dups)
+        assert not df["Id"].duplicated().any(), name
+        assert (df["Id"] != "").all(), name
+        for h in df.columns:
+            canon = canon_of_header(table, h)
+            if canon is None:
+                continue
+            kind = TABLES[table].column(canon).kind
+            v = df[h][df[h] != ""]
+            if kind == "datetime":
+                assert pd.to_datetime(v, format=TS_FORMAT, errors="coerce").notna().all(), (name, h)
+            elif kind == "date":
+                assert pd.to_datetime(v, format="%Y-%m-%d", errors="coerce").notna().all(), (name, h)
+            elif kind in ("float", "int"):
+                num = pd.to_numeric(v, errors="coerce")
+                assert num.notna().all() and (num >= 0).all(), (name, h)
+            elif kind == "bool":
+                assert v.isin(["true", "false"]).all(), (name, h)
+            elif kind == "email":
+                assert v.map(lambda e: bool(EMAIL.fullmatch(e))).all(), (name, h)
+                assert (v == v.str.strip().str.lower())[~is_dup].all(), (name, h)
+            elif kind == "phone":
+                assert v.str.fullmatch(r"\+\d{8,15}").all(), (name, h)
+            elif kind == "picklist":
+                assert (v == v.map(lambda x: " ".join(x.split()))).all(), (name, h)
+                # no two spellings of one value among clean rows
+                assert v.map(norm).nunique() == v.nunique(), (name, h)
+    opp = clean_frame(org, "Opportunity.csv")
+    assert (opp["Amount"] != "").all()
+    assert (pd.to_numeric(opp["Amount"]) > 0).all()
+    assert pd.to_numeric(opp["Probability"]).between(0, 100).all()
+    assert (opp["CloseDate"] >= opp["CreatedDate"].str[:10]).all()
+    hist = clean_frame(org, "OpportunityHistory.csv")
+    assert pd.to_numeric(hist["Probability"]).between(0, 100).all()
+    leads = clean_frame(org, "Lead.csv")
+    conv = leads[leads["IsConverted"] == "true"]
+    assert (conv["ConvertedDate"] >= conv["CreatedDate"].str[:10]).all()
+    assert set(clean_frame(org, "Lead.csv")["LeadSource"]) <= set(org.rates["lead_source"])
+    stages = org.files["OpportunityStage.csv"]
+    assert set(opp["StageName"]) <= set(stages["MasterLabel"])
+    assert set(leads["Status"]) <= {"Open - Not Contacted", "Working - Contacted", "Closed - Converted",
+                                    "Closed - Not Converted"}
+
+
+def test_phones_are_valid_numbers(org):
+    phonenumbers = pytest.importorskip("phonenumbers")
+    for name, country_col in (("Lead.csv", "Country"), ("Account.csv", "BillingCountry"),
+                              ("Contact.csv", "MailingCountry")):
+        df = clean_frame(org, name)
+        df = df[df["Phone"] != ""].sample(n=300, random_state=0, replace=True)
+        iso = {c["name"]: c["iso"] for c in org.info["countries"]}
+        for phone, country in zip(df["Phone"], df[country_col]):
+            num = phonenumbers.parse(phone, None)
+            assert phonenumbers.is_valid_number(num), phone
+            assert phonenumbers.region_code_for_number(num) == iso[country], (phone, country)
+
+
+# ---------------------------------------------------------------------------
+# the business model
+# ---------------------------------------------------------------------------
+
+def test_opportunity_state_equals_last_history_row(org):
+    opp = without_quarantine(org, "Opportunity.csv").set_index("Id")
+    hist = without_quarantine(org, "OpportunityHistory.csv")
+    hist = hist.assign(ts=pd.to_datetime(hist["CreatedDate"], format=TS_FORMAT))
+    assert not hist.duplicated(["OpportunityId", "ts"]).any()
+    last = hist.sort_values("ts").groupby("OpportunityId").tail(1).set_index("OpportunityId")
+    assert set(last.index) == set(opp.index)
+    last = last.loc[opp.index]
+    for col in ("Amount", "Probability", "CloseDate"):
+        assert (opp[col] == last[col]).all(), col
+    for col in ("StageName", "ForecastCategory"):
+        assert (opp[col].map(norm) == last[col].map(norm)).all(), col
+    # history starts at the opportunity's creation
+    first = hist.sort_values("ts").groupby("OpportunityId").head(1).set_index("OpportunityId").loc[opp.index]
+    assert (first["CreatedDate"] == opp["CreatedDate"]).all()
+
+
+def test_closed_and_won_follow_the_stage_table(org):
+    stages = org.files["OpportunityStage.csv"].set_index("MasterLabel")
+    canon = picklist_canon(stages.index)
+    opp = without_quarantine(org, "Opportunity.csv")
+    label = opp["StageName"].map(lambda v: canon[norm(v)])
+    assert (opp["IsClosed"].values == stages.loc[label, "IsClosed"].values).all()
+    assert (opp["IsWon"].values == stages.loc[label, "IsWon"].values).all()
+    assert (pd.to_numeric(opp["Probability"]).values
+            == pd.to_numeric(stages.loc[label, "DefaultProbability"]).values).all()
+    # the stage table is consistent with itself
+    assert stages.loc[stages["IsWon"] == "true", "IsClosed"].eq("true").all()
+    assert stages["SortOrder"].astype(int).is_monotonic_increasing
+
+
+def test_history_has_realistic_paths(org):
+    stages = org.files["OpportunityStage.csv"]
+    order = dict(zip(stages["MasterLabel"].map(norm), stages["SortOrder"].astype(int)))
+    hist = without_quarantine(org, "OpportunityHistory.csv")
+    hist = hist.assign(ts=pd.to_datetime(hist["CreatedDate"], format=TS_FORMAT),
+                       so=hist["StageName"].map(lambda v: order[norm(v)])).sort_values(["OpportunityId", "ts"])
+    prev = hist.groupby("OpportunityId")["so"].shift()
+    prev_close = hist.groupby("OpportunityId")["CloseDate"].shift()
+    prev_amount = hist.groupby("OpportunityId")["Amount"].shift()
+    stage_change = prev.notna() & (hist["so"] != prev)
+    assert ((hist["so"] - prev) == 2).any(), "some deals skip a stage"
+    assert ((hist["so"] - prev == -1) & (hist["so"] <= 5)).any(), "some deals move back"
+    assert ((prev == 7) & (hist["so"] <= 5)).any(), "some deals are reopened"
+    assert (prev.notna() & ~stage_change & (hist["CloseDate"] > prev_close)).any(), "close date pushes"
+    assert (prev.notna() & ~stage_change & (hist["Amount"] != prev_amount)).any(), "amount changes"
+    # closes bunch in the last two weeks of a quarter
+    won = without_quarantine(org, "Opportunity.csv")
+    won = pd.to_datetime(won.loc[won["IsWon"] == "true", "CloseDate"])
+    q_end = won + pd.offsets.QuarterEnd(0)
+    share_last_two_weeks = ((q_end - won).dt.days < 14).mean()
+    assert share_last_two_weeks > 0.25   # uniform would be about 0.15
+    # open deals remain at the export date
+    opp = without_quarantine(org, "Opportunity.csv")
+    assert (opp["IsClosed"] == "false").sum() > 0
+
+
+def test_converted_leads_point_at_their_opportunity(org):
+    leads = without_quarantine(org, "Lead.csv")
+    opp = without_quarantine(org, "Opportunity.csv").set_index("Id")
+    accounts = set(without_quarantine(org, "Account.csv")["Id"])
+    contacts = set(without_quarantine(org, "Contact.csv")["Id"])
+    conv = leads[leads["IsConverted"] == "true"]
+    assert len(conv) > 100
+    assert conv["ConvertedOpportunityId"].isin(opp.index).all()
+    assert conv["ConvertedAccountId"].isin(accounts).all()
+    assert conv["ConvertedContactId"].isin(contacts).all()
+    o = opp.loc[conv["ConvertedOpportunityId"]]
+    assert (o["CreatedDate"].str[:10].values == conv["ConvertedDate"].values).all()
+    assert (o["AccountId"].values == conv["ConvertedAccountId"].values).all()
+    assert (leads.loc[leads["IsConverted"] == "false", "ConvertedOpportunityId"] == "").all()
+    # status follows conversion
+    assert (conv["Status"].map(norm) == norm("Closed - Converted")).all()
+
+
+def test_realised_conversion_matches_true_rates(org):
+    leads = without_quarantine(org, "Lead.csv")
+    dups = set(org.clusters.loc[org.clusters["is_original"] == "false", "record_id"])
+    leads = leads[~leads["Id"].isin(dups)]
+    canon = picklist_canon(org.rates["lead_source"])
+    leads = leads.assign(source=leads["LeadSource"].map(lambda v: canon[norm(v)]))
+    # all simulated leads: counts match the truth
+    counts = leads.groupby("source").size()
+    converted = leads[leads["IsConverted"] == "true"].groupby("source").size()
+    rates = org.rates.set_index("lead_source")
+    assert (counts.reindex(rates.index) == rates["n_leads"]).all()
+    assert (converted.reindex(rates.index) == rates["n_converted"]).all()
+    # mature leads had their full chance: a binomial 99.9% interval around the true rate
+    cut = org.info["mature_leads_created_before"]
+    flagged = set(org.files["Lead.csv"].loc[sorted(dirty_rows(org, "Lead.csv", "flag")), "Id"])
+    mature = leads[(leads["CreatedDate"] < cut) & ~leads["Id"].isin(flagged)]
+    for source, g in mature.groupby("source"):
+        n, k = len(g), int((g["IsConverted"] == "true").sum())
+        p = rates.loc[source, "true_conversion_rate"]
+        lo, hi = stats.binom.ppf(0.0005, n, p), stats.binom.ppf(0.9995, n, p)
+        assert lo <= k <= hi, (source, n, k, p)
+    # and the sources really differ
+    realised = mature.groupby("source")["IsConverted"].apply(lambda s: (s == "true").mean())
+    assert realised["Referral"] > 3 * realised["Cold Call"]
+
+
+def test_campaign_sources_have_memberships(org):
+    leads = without_quarantine(org, "Lead.csv")
+    members = without_quarantine(org, "CampaignMember.csv")
+    camps = without_quarantine(org, "Campaign.csv").set_index("Id")
+    resp = members[(members["Status"].map(norm) == "responded") & (members["LeadId"] != "")]
+    resp = resp.assign(ctype=camps.loc[resp["CampaignId"], "Type"].map(norm).values)
+    canon = picklist_canon(org.rates["lead_source"])
+    ctype = {r.lead_source: r.campaign_type for r in org.rates.itertuples() if isinstance(r.campaign_type, str)}
+    dups = set(org.clusters.loc[org.clusters["is_original"] == "false", "record_id"])
+    for source, camp_type in ctype.items():
+        ids = leads.loc[(leads["LeadSource"].map(lambda v: canon[norm(v)]) == source)
+                        & ~leads["Id"].isin(dups), "Id"]
+        matched = set(resp.loc[resp["ctype"] == norm(camp_type), "LeadId"])
+        assert ids.isin(matched).mean() > 0.8, source
+    # members reference existing records
+    assert members["CampaignId"].isin(camps.index).all()
+    lead_ids = set(leads["Id"])
+    assert members.loc[members["LeadId"] != "", "LeadId"].isin(lead_ids).all()
+    assert ((members["LeadId"] != "") ^ (members["ContactId"] != "")).all()
+
+
+def test_activities_carry_signal_and_fall_within_record_life(org):
+    tasks = without_quarantine(org, "Task.csv")
+    events = without_quarantine(org, "Event.csv")
+    opp = without_quarantine(org, "Opportunity.csv").set_index("Id")
+    leads = without_quarantine(org, "Lead.csv").set_index("Id")
+    end = org.info["window_end"][:10]
+    acts = pd.concat([tasks, events])
+    on_opp = acts[acts["WhatId"] != ""]
+    assert on_opp["WhatId"].isin(opp.index).all()
+    o = opp.loc[on_opp["WhatId"]]
+    assert (on_opp["ActivityDate"].values >= o["CreatedDate"].str[:10].values).all()
+    assert (on_opp["ActivityDate"] < end).all()
+    per_opp = on_opp.groupby("WhatId").size().reindex(opp.index, fill_value=0)
+    closed = opp["IsClosed"] == "true"
+    assert per_opp[closed & (opp["IsWon"] == "true")].mean() > 1.5 * per_opp[closed & (opp["IsWon"] == "false")].mean()
+    on_lead = tasks[tasks["WhoId"].str.startswith("00Q")]
+    flagged = set(org.files["Lead.csv"].loc[sorted(dirty_rows(org, "Lead.csv", "flag")), "Id"])
+    on_lead = on_lead[~on_lead["WhoId"].isin(flagged)]
+    assert on_lead["WhoId"].isin(leads.index).all()
+    lead = leads.loc[on_lead["WhoId"]]
+    assert (on_lead["ActivityDate"].values >= lead["CreatedDate"].str[:10].values).all()
+    conv = lead["IsConverted"].values == "true"
+    assert (on_lead["ActivityDate"].values[conv] <= lead["ConvertedDate"].values[conv]).all()
+    assert set(tasks["Type"].map(norm)) == {"call", "email"}
+    assert set(events["Type"].map(norm)) == {"meeting"}
+
+
+def test_share_of_chinese_names_and_legal_suffixes(org):
+    leads = clean_frame(org, "Lead.csv")
+    han = leads["Name"].str.contains(r"[\u4e00-\u9fff]")
+    assert 0.05 < han.mean() < 0.2
+    accounts = clean_frame(org, "Account.csv")["Name"]
+    for suffix in ("Inc", "LLC", "Ltd", "GmbH", "Corp.", "有限公司"):
+        assert accounts.str.contains(suffix, regex=False).any(), suffix
+
+
+# ---------------------------------------------------------------------------
+# the truth files
+# ---------------------------------------------------------------------------
+
+def test_every_dirty_row_holds_its_defect(org):
+    phonenumbers = pytest.importorskip("phonenumbers")
+    d = org.dirty
+    assert not d.duplicated(["file", "row"]).any(), "one defect per row"
+    assert set(d["expected"]) == {"quarantine", "flag", "clean"}
+    kinds = set(d["kind"])
+    assert kinds >= {"missing_id", "duplicate_id", "unparseable_date", "unparseable_amount", "negative_amount",
+                     "probability_out_of_range", "orphan_history", "orphan_campaign_member", "missing_amount",
+                     "bad_email", "close_before_created", "converted_before_created", "picklist_variant",
+                     "id15", "email_case", "phone_format"}
+    iso = {c["name"]: c["iso"] for c in org.info["countries"]}
+    opp_ids = set(org.files["Opportunity.csv"]["Id"])
+    camp_ids = set(org.files["Campaign.csv"]["Id"])
+    for r in d.itertuples():
+        df = org.files[r.file]
+        row = df.iloc[r.row]
+        assert row["Id"] == r.record_id
+        h = header_of(r.table, df, r.column) if r.kind not in ("missing_id", "duplicate_id") else "Id"
+        v = row[h]
+        assert v == r.written_value, (r.file, r.row, r.kind)
+        if r.kind == "missing_id":
+            assert v == ""
+        elif r.kind == "duplicate_id":
+            assert v != "" and v in set(df["Id"].iloc[:r.row])
+        elif r.kind == "unparseable_date":
+            assert pd.isna(pd.to_datetime(v, format="ISO8601", errors="coerce"))
+            assert pd.isna(pd.to_datetime(v, format="mixed", errors="coerce"))
+        elif r.kind == "unparseable_amount":
+            with pytest.raises(ValueError):
+                float(v)
+        elif r.kind == "negative_amount":
+            assert float(v) < 0
+        elif r.kind == "probability_out_of_range":
+            assert not 0 <= float(v) <= 100
+        elif r.kind == "orphan_history":
+            assert to_18(v) not in opp_ids and len(v) == 18
+        elif r.kind == "orphan_campaign_member":
+            assert to_18(v) not in camp_ids and len(v) == 18
+        elif r.kind == "missing_amount":
+            assert v == ""
+        elif r.kind == "bad_email":
+            assert not EMAIL.fullmatch(v)
+        elif r.kind == "close_before_created":
+            assert row["CloseDate"] < row["CreatedDate"][:10]
+        elif r.kind == "converted_before_created":
+            assert row["ConvertedDate"] < row["CreatedDate"][:10]
+        elif r.kind == "picklist_variant":
+            assert v != r.clean_value and norm(v) == norm(r.clean_value)
+            canonical = set(clean_frame(org, r.file)[h])
+            assert v not in canonical and r.clean_value in canonical
+        elif r.kind == "id15":
+            assert len(v) == 15 and to_18(v) == r.clean_value
+        elif r.kind == "email_case":
+            assert v != r.clean_value and v.strip().lower() == r.clean_value and EMAIL.fullmatch(r.clean_value)
+        elif r.kind == "phone_format":
+            country = row[[c for c in ("Country", "BillingCountry", "MailingCountry") if c in df.columns][0]]
+            parsed = phonenumbers.parse(v, iso[country])
+            assert v != r.clean_value
+            assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == r.clean_value
+        else:  # pragma: no cover
+            pytest.fail(f"unknown kind {r.kind}")
+        assert r.expected == org.info["dirty_rows"]["expected_by_kind"][r.kind]
+
+
+def test_dirty_share_is_a_few_percent(org):
+    for name in ("Lead.csv", "Opportunity.csv", "OpportunityHistory.csv", "Contact.csv", "Account.csv",
+                 "Task.csv", "CampaignMember.csv"):
+        share = len(dirty_rows(org, name)) / len(org.files[name])
+        assert 0.005 < share < 0.08, (name, share)
+
+
+def test_quarantine_leaves_the_simulated_org(org):
+    for name in SAMPLE_FILES:
+        kept = len(org.files[name]) - len(dirty_rows(org, name, "quarantine"))
+        assert kept == org.info["rows_simulated"][name], name
+
+
+def test_duplicate_clusters(org):
+    c = org.clusters
+    assert set(c["table"]) == {"leads", "contacts", "accounts"}
+    file_of = {"leads": "Lead.csv", "contacts": "Contact.csv", "accounts": "Account.csv"}
+    for table, g in c.groupby("table"):
+        df = org.files[file_of[table]]
+        ids = set(df["Id"])
+        assert g["record_id"].isin(ids).all(), table
+        assert not g["record_id"].duplicated().any(), table
+        sizes = g.groupby("cluster_id").size()
+        assert (sizes >= 2).all()
+        assert (g.groupby("cluster_id")["is_original"].apply(lambda s: (s == "true").sum()) == 1).all()
+        # valid rows: none of them is in dirty_rows.csv
+        dirty_ids = set(org.dirty.loc[org.dirty["file"] == file_of[table], "record_id"])
+        assert not g["record_id"].isin(dirty_ids).any()
+        share = (g["is_original"] == "false").sum() / len(df)
+        assert 0.015 < share < 0.05, (table, share)
+        # duplicates differ from their original (they are not copies)
+        name = df.set_index("Id")["Name"]
+        orig = g[g["is_original"] == "true"].set_index("cluster_id")["record_id"]
+        dup = g[g["is_original"] == "false"]
+        differs = [name[r] != name[orig[k]] or table != "accounts" for k, r in zip(dup["cluster_id"], dup["record_id"])]
+        assert np.mean(differs) > 0.95
+    dup_leads = c[(c["table"] == "leads") & (c["is_original"] == "false")]["record_id"]
+    leads = org.files["Lead.csv"].set_index("Id")
+    assert (leads.loc[dup_leads, "IsConverted"] == "false").all()
+
+
+def test_source_rates_truth(org):
+    r = org.rates
+    assert list(r.columns[:3]) == ["lead_source", "true_conversion_rate", "true_win_rate"]
+    assert r["true_conversion_rate"].nunique() == len(r) and r["true_win_rate"].nunique() == len(r)
+    assert {"Web", "Referral", "Partner", "Trade Show", "Paid Search", "Cold Call", "Webinar",
+            "Email Campaign"} <= set(r["lead_source"])
+    assert r.set_index("lead_source").loc["Referral", "true_conversion_rate"] > \
+        r.set_index("lead_source").loc["Cold Call", "true_conversion_rate"]
+    # the mean conversion probability of mature leads equals the true rate
+    assert np.allclose(r["mean_p_convert_mature"], r["true_conversion_rate"])
+    for key in ("stage_duration_days", "transitions", "stages", "lead_sources", "rows_written"):
+        assert key in org.info
