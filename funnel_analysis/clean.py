@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "fold_picklist",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 #: A pragmatic email shape: one @, a dotted domain, no spaces.
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+EMAIL_PATTERN = r"[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+"
 
 #: Legal-form suffixes stripped from company names into their own column.
 #: Longest first, so that "股份有限公司" wins over "有限公司".
@@ -42,11 +45,25 @@ LEGAL_SUFFIXES = (
     "inc", "corp", "co", "plc", "ag", "sa", "se", "oy", "ab", "as", "kk",
 )
 
-_SUFFIX_RE = re.compile(
-    r"(?:[\s,]+(?P<latin>" + "|".join(re.escape(s) for s in LEGAL_SUFFIXES if s.isascii()) + r")\.?"
-    r"|(?P<cjk>" + "|".join(re.escape(s) for s in LEGAL_SUFFIXES if not s.isascii()) + r"))\s*$",
-    flags=re.IGNORECASE,
-)
+_LATIN = "|".join(re.escape(x) for x in LEGAL_SUFFIXES if x.isascii())
+_CJK = "|".join(re.escape(x) for x in LEGAL_SUFFIXES if not x.isascii())
+# applied to lower-cased text with pyarrow's RE2 engine (vectorised); explicit
+# character classes because RE2's \\s and \\w differ from Python's on Unicode
+_SUFFIX_PATTERN = r"(?:[ \t,]+(?P<latin>" + _LATIN + r")\.?|(?P<cjk>" + _CJK + r"))[ \t]*$"
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+
+
+def _series(arr, index) -> pd.Series:
+    return pd.Series(arr.to_pandas(), index=index).astype("str")
+
+
+def _re2_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
+    """Regex replace in pyarrow (RE2): vectorised where pandas would fall back to Python's re."""
+    return _series(pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement),
+                   values.index)
 
 
 def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
@@ -56,15 +73,19 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
     then agree case-insensitively take the spelling in ``canonical`` (for
     example the stage names of the stages table) when one matches, otherwise
     the most frequent spelling among them (ties: a mixed-case spelling, then
-    the first in sorted order).
+    the first in sorted order). Works on the distinct values only, so a
+    million rows of a twenty-value picklist cost twenty string operations.
     """
-    text = values.astype("str").str.strip().str.replace(r"\s+", " ", regex=True)
-    text = text.where(values.notna() & (text != ""), None)
-    present = text.dropna()
-    if present.empty:
-        return text
-    key = present.str.casefold()
-    counts = pd.DataFrame({"key": key, "value": present}).value_counts().reset_index(name="n")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return pd.Series(None, index=values.index, dtype="str")
+    u = pd.Series(np.asarray(uniques, dtype=object)).astype("str")
+    text = u.str.strip().str.replace(r"[ \t\r\n]+", " ", regex=True)
+    text = text.where(text != "", None)
+    n = np.bincount(codes[codes >= 0], minlength=len(u))
+    key = text.str.lower()
+    counts = pd.DataFrame({"key": key, "value": text, "n": n}).dropna(subset=["value"])
+    counts = counts.groupby(["key", "value"], as_index=False)["n"].sum()
     # on a tie, prefer a mixed-case spelling ("Web") over "WEB" or "web"
     counts["mixed"] = (counts["value"] != counts["value"].str.lower()) & (
         counts["value"] != counts["value"].str.upper())
@@ -72,12 +93,12 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
     best = counts.drop_duplicates("key").set_index("key")["value"]
     if canonical is not None:
         canon = pd.Series(list(canonical), dtype="str").dropna()
-        canon_map = pd.Series(canon.to_numpy(), index=canon.str.casefold().to_numpy())
+        canon_map = pd.Series(canon.to_numpy(), index=canon.str.lower().to_numpy())
         canon_map = canon_map[~canon_map.index.duplicated()]
         best = canon_map.combine_first(best) if len(best) else canon_map
-    out = text.copy()
-    out.loc[present.index] = key.map(best).to_numpy()
-    return out
+    folded = key.map(best).to_numpy(dtype=object)
+    out = np.where(codes >= 0, folded[np.maximum(codes, 0)], None)
+    return pd.Series(out, index=values.index, dtype="str")
 
 
 def normalize_email(values: pd.Series) -> pd.Series:
@@ -116,8 +137,8 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None,
     """
     raw = phones.astype("str").str.strip()
     raw = raw.where(phones.notna(), "")
-    raw = raw.str.replace(r"\s*(?:x|ext\.?)\s*\d+$", "", regex=True)  # drop extensions
-    digits = raw.str.replace(r"\D", "", regex=True)
+    raw = raw.str.replace(r"[ ]*(?:x|ext\.?)[ ]*[0-9]+$", "", regex=True)  # drop extensions
+    digits = raw.str.replace(r"[^0-9]", "", regex=True)
     intl = raw.str.startswith("+")
     dbl0 = ~intl & digits.str.startswith("00")
     if countries is None:
@@ -142,16 +163,19 @@ def company_key(names: pd.Series) -> pd.DataFrame:
     legal suffixes such as Inc, GmbH, Ltd, 有限公司 stripped) and
     ``company_legal_form`` (the stripped suffix, lower case), index-aligned.
     """
-    text = names.astype("str").str.strip()
+    text = names.astype("str").str.strip().str.lower()
     text = text.where(names.notna() & (text != ""), None)
     forms = pd.Series(None, index=names.index, dtype="str")
     base = text
     for _ in range(2):  # "Acme Holdings Co., Ltd." carries two suffixes
-        found = base.str.extract(_SUFFIX_RE)
-        form = found["latin"].fillna(found["cjk"]).str.lower()
-        base = base.where(form.isna(), base.str.replace(_SUFFIX_RE, "", regex=True))
+        found = pc.extract_regex(_arrow(base), pattern=_SUFFIX_PATTERN)
+        latin = _series(pc.struct_field(found, "latin"), names.index)
+        cjk = _series(pc.struct_field(found, "cjk"), names.index)
+        form = latin.where(latin.notna() & (latin != ""), cjk)
+        form = form.where(form.notna() & (form != ""), None)
+        base = base.where(form.isna(), _re2_replace(base, _SUFFIX_PATTERN, ""))
         forms = forms.where(form.isna() | forms.notna(), form)
-    key = base.str.casefold().str.replace(r"[^\w]+", " ", regex=True).str.strip()
-    key = key.str.replace(r"\s+", " ", regex=True)
-    key = key.where(key != "", text.str.casefold())
+    # letters and digits of any script stay; everything else separates words
+    key = _re2_replace(base, r"[^\p{L}\p{N}]+", " ").str.strip()
+    key = key.where(key != "", text)
     return pd.DataFrame({"company_key": key, "company_legal_form": forms}, index=names.index)

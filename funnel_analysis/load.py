@@ -317,7 +317,8 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         report.add_table(table, rows_read=len(df), rows_kept=len(kept), rows_quarantined=int(bad.sum()),
                          rows_flagged=int(warn["row"].nunique()),
                          rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
-                         cleaning=stats, files=sorted(set(prov["file"])), columns_present=present)
+                         cleaning=stats, files=sorted(prov["file"].unique().tolist()),
+                         columns_present=present)
     tables["stages"] = stages
     cols = ISSUE_COLUMNS + ["file"]
     quarantine = pd.concat([q[cols] for q in q_issues if len(q)], ignore_index=True) if any(

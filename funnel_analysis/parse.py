@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .ids import widen_ids
 
@@ -54,6 +56,10 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     if not present.any():
         return out, pd.Series(False, index=values.index)
+    if formats is None:
+        fast = _arrow_cast(text.where(present, None), pa.timestamp("us", tz="UTC"))
+        if fast is not None:  # every value is ISO 8601 with an offset: the API export's form
+            return fast.astype("datetime64[us, UTC]"), pd.Series(False, index=values.index)
     todo = present.copy()
     for fmt in ("ISO8601", *(formats or DATETIME_FORMATS)):
         if not todo.any():
@@ -78,8 +84,24 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
     return out, todo
 
 
+def _arrow_cast(values: pd.Series, *targets: pa.DataType) -> pd.Series | None:
+    """Cast text in pyarrow (C++) when every value fits the first target; None otherwise."""
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+        for target in targets:
+            arr = pc.cast(arr, target)
+        return pd.Series(arr.to_pandas(), index=values.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def parse_date(values: pd.Series, *, formats=None) -> tuple[pd.Series, pd.Series]:
     """Parse text to dates (naive, midnight); a timestamp keeps its date part."""
+    if formats is None and len(values):
+        text = values.astype("str").str.strip()
+        fast = _arrow_cast(text.where(values.notna() & (text != ""), None), pa.date32(), pa.timestamp("us"))
+        if fast is not None:  # every value is an ISO date
+            return fast.astype("datetime64[us]"), pd.Series(False, index=values.index)
     stamps, bad = parse_datetime(values, formats=formats, timezone="UTC")
     return stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]"), bad
 
@@ -107,7 +129,7 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return values.astype("float64"), pd.Series(False, index=values.index)
     text = values.astype("str").str.strip()
     present = values.notna() & (text != "")
-    cleaned = text.str.replace(r"^(?:[A-Z]{3}\s?|[$€£¥])", "", regex=True)
+    cleaned = text.str.replace(r"^(?:[A-Z]{3} ?|[$€£¥])", "", regex=True)
     thousands = cleaned.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", na=False)
     cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
     number = pd.to_numeric(cleaned.where(present, None), errors="coerce").astype("float64")

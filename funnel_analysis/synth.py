@@ -53,8 +53,8 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +121,8 @@ _PATH = dict(
     p_reopen=0.03,                   # closed lost, then back to an open stage
     p_stall=0.06,                    # one stage takes stall_factor times longer
     stall_factor=(4.0, 10.0),
+    p_long_stall=0.03,               # ... or is all but forgotten: stale pipeline at the export
+    long_stall_factor=(25.0, 60.0),
     lost_at_stage_weights=(0.30, 0.25, 0.20, 0.15, 0.10),  # where lost deals drop out
     lost_duration_factor=1.25,       # dying deals linger
     size_duration_elasticity=0.10,   # bigger companies buy slower
@@ -136,7 +138,7 @@ _AMOUNT = dict(
     p_change=0.30, change_sigma=0.25, p_won_discount=0.40, won_discount=(0.85, 1.0),
 )
 _LEADS = dict(
-    leads_per_scale=20_000, share_from_existing_accounts=0.15, yearly_growth=0.25,
+    leads_per_year_at_scale_1=20_000 / 3, share_from_existing_accounts=0.15, yearly_growth=0.25,
     conversion_delay_median_days=10.0, conversion_delay_sigma=0.9, conversion_delay_max_days=85.0,
     maturity_days=90, disqualify_median_days=35.0, disqualify_sigma=0.7,
     weekday_factor=(1.0, 1.05, 1.05, 1.0, 0.9, 0.25, 0.2),
@@ -739,39 +741,36 @@ class _NamePools:
 
 def _build_name_pools() -> _NamePools:
     cultures = ("en", "de", "fr", "nl", "ja", "in", "es", "pt", "zh")
-    first, f_ascii, f_alt, f_pin, f_nick, f_rng = [], [], [], [], [], []
-    nick_entries = []
+    firsts, f_rng, nick_of = [], [], []      # rows: (name, ascii slug, traditional, pinyin)
     for cu in cultures:
-        lo = len(first)
+        lo = len(firsts)
         if cu == "zh":
-            for simp, trad, pin in _ZH_GIVEN:
-                first.append(simp); f_alt.append(trad); f_pin.append(pin); f_ascii.append(_ascii(pin))
-                f_nick.append(-1)
+            firsts += [(simp, _ascii(pin), trad, pin) for simp, trad, pin in _ZH_GIVEN]
         else:
             for entry in _FIRST[cu]:
                 name, _, nick = entry.partition(":")
-                first.append(name); f_alt.append(name); f_pin.append(name); f_ascii.append(_ascii(name))
-                f_nick.append(-1)
                 if nick:
-                    nick_entries.append((len(first) - 1, nick))
-        f_rng.append((lo, len(first)))
+                    nick_of.append((len(firsts), nick))
+                firsts.append((name, _ascii(name), name, name))
+        f_rng.append((lo, len(firsts)))
     # nicknames live after the formal names so they are never drawn for a clean record
-    for owner, nick in nick_entries:
-        f_nick[owner] = len(first)
-        first.append(nick); f_alt.append(nick); f_pin.append(nick); f_ascii.append(_ascii(nick)); f_nick.append(-1)
-    last, l_ascii, l_alt, l_pin, l_rng = [], [], [], [], []
+    f_nick = np.full(len(firsts) + len(nick_of), -1)
+    for owner, nick in nick_of:
+        f_nick[owner] = len(firsts)
+        firsts.append((nick, _ascii(nick), nick, nick))
+    lasts, l_rng = [], []
     for cu in cultures:
-        lo = len(last)
+        lo = len(lasts)
         if cu == "zh":
-            for simp, trad, pin in _ZH_SURNAMES:
-                last.append(simp); l_alt.append(trad); l_pin.append(pin); l_ascii.append(_ascii(pin))
+            lasts += [(simp, _ascii(pin), trad, pin) for simp, trad, pin in _ZH_SURNAMES]
         else:
-            for name in _LAST[cu]:
-                last.append(name); l_alt.append(name); l_pin.append(name); l_ascii.append(_ascii(name))
-        l_rng.append((lo, len(last)))
+            lasts += [(name, _ascii(name), name, name) for name in _LAST[cu]]
+        l_rng.append((lo, len(lasts)))
+    f_cols = [_pool(col) for col in zip(*firsts)]
+    l_cols = [_pool(col) for col in zip(*lasts)]
     return _NamePools(
-        _pool(first), _pool(f_ascii), _pool(f_alt), _pool(f_pin), np.array(f_nick),
-        _pool(last), _pool(l_ascii), _pool(l_alt), _pool(l_pin),
+        f_cols[0], f_cols[1], f_cols[2], f_cols[3], f_nick,
+        l_cols[0], l_cols[1], l_cols[2], l_cols[3],
         np.array(f_rng), np.array(l_rng), cultures,
     )
 
@@ -793,24 +792,32 @@ class _CompanyPools:
     country_suffixes: list   # per country: suffix indices allowed in clean data
 
 
-def _build_company_pools() -> _CompanyPools:
+def _build_company_pools(extended: bool) -> _CompanyPools:
     brands = [a + b for a in _SYL1 for b in _SYL2]
     brands += [f"{a} {b}" for a in _ADJ for b in _NOUN]
     n_base = len(brands)
-    brands += [a + b + c for a in _SYL1 for b in _SYL2[:20] for c in _SYL2[:20]]
+    if extended:   # three-syllable brands, only for large scales (building them takes a while)
+        brands += [a + b + c for a in _SYL1 for b in _SYL2 for c in _SYL2 if b[-1] != c[0] and b != c]
+    # "Ac"+"ar"+"a" spells "Ac"+"ara": keep one brand per slug, or two companies
+    # would share a name and a website without being in the duplicate truth
+    by_slug = {}
+    for b in brands:
+        by_slug.setdefault(b.replace(" ", "").lower(), b)
+    slugs, brands = list(by_slug), list(by_slug.values())
+    assert brands[:n_base] == [a + b for a in _SYL1 for b in _SYL2] + [f"{a} {b}" for a in _ADJ for b in _NOUN]
     desc, desc_ind = [], []
     for i, (_, words, _) in enumerate(_INDUSTRIES):
         desc += list(words)
         desc_ind += [i] * len(words)
-    zh, zh_t, zh_p = [], [], []
-    for a in _ZH_B1:
-        for b in _ZH_B2:
-            zh.append(a[0] + b[0]); zh_t.append(a[1] + b[1]); zh_p.append(a[2] + b[2])
-    n_zh_base = len(zh)
-    for a in _ZH_B1:
-        for b in _ZH_B2[:18]:
-            for c in _ZH_B2[18:]:
-                zh.append(a[0] + b[0] + c[0]); zh_t.append(a[1] + b[1] + c[1]); zh_p.append(a[2] + b[2] + c[2])
+    # (simplified, traditional, pinyin) of each brand: two characters, then three if needed
+    zh_rows = [tuple(x + y for x, y in zip(a, b)) for a in _ZH_B1 for b in _ZH_B2]
+    n_zh_base = len(zh_rows)
+    if extended:
+        zh_rows += [tuple(x + y + z for x, y, z in zip(a, b, c))
+                    for a in _ZH_B1 for b in _ZH_B2[:18] for c in _ZH_B2[18:]]
+    zh_rows = list({row[2]: row for row in reversed(zh_rows)}.values())[::-1]   # one brand per pinyin
+    assert len({row[2] for row in zh_rows[:n_zh_base]}) == n_zh_base
+    zh, zh_t, zh_p = zip(*zh_rows)
     suffix_text = [(s if s.startswith(",") or not s.isascii() else " " + s) for s, _ in _SUFFIXES]
     groups = [g for _, g in _SUFFIXES]
     group_ids = {g: i for i, g in enumerate(dict.fromkeys(groups))}
@@ -819,7 +826,7 @@ def _build_company_pools() -> _CompanyPools:
         allowed = _COUNTRY_SUFFIX_GROUPS[c[1]]
         country_suffixes.append(np.array([i for i, g in enumerate(groups) if g in allowed]))
     return _CompanyPools(
-        _pool(brands), _pool(_ascii(b) for b in brands), n_base,
+        _pool(brands), _pool(slugs), n_base,
         _pool(desc), _pool(_ascii(d) for d in desc), np.array(desc_ind),
         _pool(zh), _pool(zh_t), _pool(zh_p), n_zh_base,
         _pool(suffix_text), np.array([group_ids[g] for g in groups]), country_suffixes,
@@ -829,11 +836,16 @@ def _build_company_pools() -> _CompanyPools:
 _POOLS: dict = {}
 
 
-def _pools():
-    if not _POOLS:
+def _name_pools() -> _NamePools:
+    if "names" not in _POOLS:
         _POOLS["names"] = _build_name_pools()
-        _POOLS["companies"] = _build_company_pools()
-    return _POOLS["names"], _POOLS["companies"]
+    return _POOLS["names"]
+
+
+def _company_pools(extended: bool) -> _CompanyPools:
+    if extended not in _POOLS:
+        _POOLS[extended] = _build_company_pools(extended)
+    return _POOLS[extended]
 
 
 # ----------------------------------------------------------------------------
@@ -873,7 +885,7 @@ class _Sim:
         names = ("users", "companies", "leads", "campaigns", "accounts", "contacts", "opps", "history",
                  "members", "activities", "duplicates", "ids", "dirty")
         self.rng = dict(zip(names, np.random.default_rng(self.seed).spawn(len(names))))
-        self.names, self.cp = _pools()
+        self.names = _name_pools()
         # per-country lookups
         self.c_iso = np.array([c[1] for c in _COUNTRIES])
         self.c_region = np.array([_REGIONS.index(c[2]) for c in _COUNTRIES])
@@ -1044,20 +1056,26 @@ class _Sim:
 
     # -- companies -----------------------------------------------------------
     def make_companies(self):
-        rng, cp = self.rng["companies"], self.cp
-        n_leads = max(100, int(round(_LEADS["leads_per_scale"] * self.scale)))
+        rng = self.rng["companies"]
+        # a company of a given size creates leads at a given rate: longer windows hold more of them
+        n_leads = max(100, int(round(_LEADS["leads_per_year_at_scale_1"] * self.years * self.scale)))
         n_pre = max(20, int(round(1000 * self.scale)))
         n = n_pre + max(50, int(round(0.8 * n_leads)))
         country = rng.choice(len(_COUNTRIES), n, p=self.c_weight / self.c_weight.sum())
         is_zh = country == _CN
         w_idx, z_idx = np.flatnonzero(~is_zh), np.flatnonzero(is_zh)
+        # the nicer two-syllable brands suffice while they fill at most half of the name space
+        base_space = (len(_SYL1) * len(_SYL2) + len(_ADJ) * len(_NOUN)) * sum(len(x[1]) for x in _INDUSTRIES)
+        self.cp = cp = _company_pools(extended=2 * len(w_idx) > base_space)
         # western: unique (brand, descriptor) pairs; nicer brands first unless the scale needs more
         n_desc = len(cp.desc)
+        n_city, n_ind = len(_ZH_CITIES), len(_ZH_INDUSTRY)
+        if len(w_idx) > len(cp.brand) * n_desc or len(z_idx) > len(cp.zh_brand) * n_city * n_ind:
+            raise ValueError(f"scale {self.scale:g} needs more distinct company names than the pools hold")
         space = min(len(cp.brand) * n_desc, max(2 * len(w_idx), cp.n_brand_base * n_desc))
         codes = rng.choice(space, len(w_idx), replace=False)
         brand, desc = codes // n_desc, codes % n_desc
         # chinese: unique (city, industry word, brand)
-        n_city, n_ind = len(_ZH_CITIES), len(_ZH_INDUSTRY)
         zspace = min(len(cp.zh_brand) * n_city * n_ind, max(2 * len(z_idx), cp.n_zh_brand_base * n_city * n_ind))
         zcodes = rng.choice(zspace, len(z_idx), replace=False)
         zcity, zind, zbrand = zcodes % n_city, (zcodes // n_city) % n_ind, zcodes // (n_city * n_ind)
@@ -1105,8 +1123,7 @@ class _Sim:
             n=n, n_pre=n_pre, n_leads=n_leads, country=country, is_zh=is_zh, industry=industry,
             base=base, suffix=suffix, name=name, domain=domain, website=_cat("www.", domain),
             city=city, employees=employees, revenue=revenue, phone_num=self.phones(rng, city),
-            w_idx=w_idx, z_idx=z_idx, zcity=zcity, zbrand=zbrand, zind=zind,
-            wbrand=brand, wdesc=desc,
+            z_idx=z_idx, zcity=zcity, zbrand=zbrand, zind=zind,
             popularity=_lognormal(rng, 1.0, 1.0, n),
             # pre-existing accounts became customers before the window
             pre_created=self.t0 - rng.integers(30, 5 * 365, n_pre) * _DAY + rng.integers(8 * 3600, 18 * 3600, n_pre),
@@ -1178,7 +1195,6 @@ class _Sim:
             source=source, p_convert=p, mature=mature, will_convert=will_convert,
             converted=converted, conv_t=np.where(converted, conv_t, -1), status=status, life_end=life_end,
             owner=_choice_by_group(rng, region, self.sdr_by_region),
-            dup=np.zeros(n, bool),
         )
 
     # -- campaigns and the responses that created leads ----------------------
@@ -1261,7 +1277,7 @@ class _Sim:
             n=n, comp=acct_comp, created=created, region=region, creator_lead=creator_lead,
             owner=_choice_by_group(rng, region, self.ae_by_region),
             has_phone=rng.random(n) < 0.9, has_website=rng.random(n) < 0.95,
-            dup=np.zeros(n, bool), pre=np.arange(n) < n_pre,
+            pre=np.arange(n) < n_pre,
         )
         L["account"] = np.where(L["converted"], comp_to_acct[L["comp"]], -1)
         self.comp_to_acct = comp_to_acct
@@ -1378,9 +1394,11 @@ class _Sim:
         dur = med[st_safe] * np.exp(sig[st_safe] * rng.standard_normal(state.shape))
         size_f = np.clip((emp / 150.0) ** P["size_duration_elasticity"], 0.7, 1.6)
         dur *= size_f[:, None] * np.where(won, 1.0, P["lost_duration_factor"])[:, None]
-        stall = rng.random(n) < P["p_stall"]
+        u_stall = rng.random(n)
+        stall = u_stall < P["p_stall"] + P["p_long_stall"]
         stall_step = np.floor(rng.random(n) * steps).astype(np.int64)
-        stall_f = rng.uniform(*P["stall_factor"], n)
+        stall_f = np.where(u_stall < P["p_long_stall"], rng.uniform(*P["long_stall_factor"], n),
+                           rng.uniform(*P["stall_factor"], n))
         rows = np.flatnonzero(stall)
         dur[rows, stall_step[rows]] *= stall_f[rows]
         dur = np.where(valid, np.maximum(dur, 0.05), 0.0)
@@ -1413,7 +1431,8 @@ class _Sim:
 
         def add(o, t, stage=None, close=None, amount=None):
             k = len(o)
-            ev_opp.append(o); ev_t.append(t)
+            ev_opp.append(o)
+            ev_t.append(t)
             ev_stage.append(np.full(k, -1) if stage is None else stage)
             ev_close.append(np.full(k, -1) if close is None else close)
             ev_amount.append(np.full(k, np.nan) if amount is None else amount)
@@ -1436,8 +1455,10 @@ class _Sim:
         change = (rng.random(n) < AM["p_change"]) & ~missing_amount & (t_close1 - created > 2 * _DAY)
         t_change = created + (rng.uniform(0.15, 0.85, n) * (t_close1 - created)).astype(np.int64)
         amount1 = np.maximum(np.round(amount0 * _lognormal(rng, 1.0, AM["change_sigma"], n), -2), 500.0)
+        amount1 = np.where(amount1 == amount0, amount0 + 100.0, amount1)   # a change row changes something
         amount_at_close = np.where(change, amount1, amount0)
         disc = np.maximum(np.round(amount_at_close * rng.uniform(*AM["won_discount"], n), -2), 500.0)
+        disc = np.where(disc == amount_at_close, np.maximum(disc - 100.0, 400.0), disc)
         final_won = (stg == _WON) & (rng.random(len(stg)) < AM["p_won_discount"]) & ~missing_amount[o_idx]
         add(o_idx, when, stg, close_val, np.where(final_won, disc[o_idx], np.nan))
         add(np.flatnonzero(change), t_change[change], amount=amount1[change])
@@ -1472,6 +1493,7 @@ class _Sim:
         r = np.arange(len(e_opp))
         u = e_t - r + e_opp * (10**12)
         e_t = np.maximum.accumulate(u) + r - e_opp * (10**12)
+
         # forward-fill the state (each deal starts with a full creation row)
         def ffill(v, valid):
             idx = np.where(valid, r, 0)
@@ -1484,6 +1506,7 @@ class _Sim:
         keep = e_t < self.t1
         stats = dict(deals=int(n), reopened=int(reopened.sum()), moved_back=int(back_used.sum()),
                      skipped_a_stage=int(skipped.sum()), stalled=int(stall.sum()),
+                     long_stalled=int((u_stall < P["p_long_stall"]).sum()),
                      pulled_to_quarter_end=int(pull.sum()), pushes=int(n_push.sum()),
                      amount_changes=int(change.sum()))
         return dict(opp=e_opp[keep], time=e_t[keep], stage=e_stage[keep], close=e_close[keep],
@@ -1527,7 +1550,7 @@ class _Sim:
             has_phone=np.concatenate([L["has_phone"][conv], rng.random(ne) < 0.85]),
             has_email=np.concatenate([L["has_email"][conv], rng.random(ne) < 0.97]),
             created=np.concatenate([L["conv_t"][conv], e_created]), source=src,
-            owner=A["owner"][acct], dup=np.zeros(n, bool),
+            owner=A["owner"][acct],
         )
         L["contact"] = np.full(L["n"], -1, np.int64)
         L["contact"][conv] = np.arange(len(conv))
@@ -2541,6 +2564,18 @@ def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
         window_start=sim.start_str + "T00:00:00.000+0000", window_end=sim.end_str + "T00:00:00.000+0000",
         export_time=sim.end_str + "T00:00:00.000+0000",
         mature_leads_created_before=pd.Timestamp(sim.mature_cut, unit="s").strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        truth_files={
+            "dirty_rows.csv": ("one row per injected defect: table (canonical), file, row (0-based data row), "
+                               "record_id (the Id written in that row, may be empty), column (canonical), kind, "
+                               "expected (quarantine | flag | clean), written_value (the cell as written), "
+                               "clean_value (for expected == clean: the value the cleaner should produce)"),
+            "duplicate_clusters.csv": ("table, cluster_id, record_id for every record of every injected duplicate "
+                                       "cluster (original included), is_original, variation (how a duplicate "
+                                       "differs from its original)"),
+            "source_rates.csv": ("per lead source: true_conversion_rate, true_win_rate, and the counts generated "
+                                 "(n_leads excludes duplicate and quarantined rows; *_mature: created before "
+                                 "mature_leads_created_before)"),
+        },
         rows_written=rows,
         rows_simulated=clean_rows,
         note=("rows_simulated = rows_written minus the extra rows that carry quarantine defects; "
