@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,8 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
         ignored = [p.name for p in ign]
         for table, files in found.items():
             for p, kind in files:
-                sources.setdefault(table, []).append((p.name, read_table_file(p), kind))
+                # read lazily, table by table, so that raw text never sits in memory all at once
+                sources.setdefault(table, []).append((p.name, partial(read_table_file, p), kind))
                 paths.append(p)
     else:
         if not folder.is_dir():
@@ -92,7 +94,7 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
                 if not p.exists():
                     raise DataLoadError(p, f"named by mapping {m.name!r} for table {table!r} does not exist")
                 sources.setdefault(table, []).append(
-                    (p.name, read_table_file(p, encoding=tm.encoding, delimiter=tm.delimiter), None))
+                    (p.name, partial(read_table_file, p, encoding=tm.encoding, delimiter=tm.delimiter), None))
                 paths.append(p)
     if not sources:
         raise DataLoadError(folder, "holds no file of a known object",
@@ -136,7 +138,7 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
     kinds = spec.kinds()
     frames, files, rows = [], [], []
     for label, raw, kind in parts:
-        df = canonical_columns(raw, table, tm.columns if tm else None)
+        df = canonical_columns(raw() if callable(raw) else raw, table, tm.columns if tm else None)
         missing = [c for c in spec.required_columns if c not in df.columns and c != "activity_kind"]
         if table == "stages":
             missing = [c for c in missing if c not in ("is_closed", "is_won")] or missing
@@ -287,13 +289,14 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
     prepared = {}
     for table in tqdm(list(sources), desc="typing and cleaning", disable=not progress):
         tm = mapping.tables.get(table) if mapping else None
-        prepared[table] = _prepare_table(table, sources[table], tm)
+        prepared[table] = _prepare_table(table, sources.pop(table), tm)
     stages, stages_origin = _resolve_stages(prepared, mapping)
     known = {t: pd.Index(p[0][TABLES[t].key].dropna().unique()) for t, p in prepared.items()}
     tables, qrows, q_issues, flags = {}, {}, [], []
     report = DataQualityReport()
     for table in tqdm(list(prepared), desc="validating", disable=not progress):
         df, prov, present, parse_issues, stats = prepared[table]
+        prepared[table] = (None, None, present, None, None)  # free the frame once split
         issues = validate_table(df, table, present=present, known_ids=known,
                                 stages=stages if table != "stages" else None)
         issues = pd.concat([i for i in [*parse_issues, issues] if len(i)], ignore_index=True) \

@@ -2456,8 +2456,12 @@ def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=Non
         Folder for the export (created if needed); one CSV per object
         (:data:`SAMPLE_FILES`), headers are Salesforce API field names.
     scale : float, default 1.0
-        Size: 1.0 gives about 20,000 leads and 4,000 opportunities over the
-        window; everything scales linearly (users and campaigns sub-linearly).
+        Size of the company: 1.0 creates about 20,000 leads and 4,000
+        opportunities per 3 years (so over the default window), 50 about a
+        million leads; everything scales linearly (users and campaigns
+        sub-linearly). Headers are the schema's ``sf_name``; custom fields
+        keep their ``__c`` (``Region__c``, ``Role__c``) and OpportunityStage
+        writes ``ForecastCategoryName`` (a schema alias).
     seed : int, default 0
         Seed of ``numpy.random.default_rng``. Identical arguments give
         byte-identical files.
