@@ -247,7 +247,7 @@ _table(TableSpec(
     columns=(
         _c("account_id", "id", "Id", required=True),
         _c("name"), _c("type", "picklist"), _c("parent_id", "id"),
-        _c("industry", "picklist"), _c("region", "picklist"),
+        _c("industry", "picklist"), _c("region", "picklist", "Region__c", aliases=("Region",)),
         _c("annual_revenue", "float"), _c("number_of_employees", "int"),
         _c("billing_street"), _c("billing_city"), _c("billing_state"),
         _c("billing_postal_code"), _c("billing_country"),
@@ -341,7 +341,7 @@ _table(TableSpec(
         _c("owner_id", "id", "Id", required=True),
         _c("name"), _c("first_name"), _c("last_name"), _c("email", "email"),
         _c("role", "picklist", "Role__c", aliases=("UserRoleName", "UserRole.Name")),
-        _c("region", "picklist"),
+        _c("region", "picklist", "Region__c", aliases=("Region",)),
         _c("manager_id", "id"),
         _c("is_active", "bool"),
         _c("created_date", "datetime"),

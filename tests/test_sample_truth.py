@@ -76,3 +76,11 @@ def test_row_accounting_on_sample(loaded, sample_org):
         assert d["rows_read"] == d["rows_kept"] + d["rows_quarantined"]
     lines = sum(1 for _ in open(org / "Lead.csv", encoding="utf-8")) - 1
     assert crm.report.rows_read("leads") == lines
+
+
+def test_phone_e164_matches_the_generators_clean_value(loaded):
+    crm, truth = loaded
+    phones = truth[(truth.kind == "phone_format") & (truth.table == "leads")]
+    assert len(phones)
+    got = crm.leads.set_index("lead_id").loc[phones["record_id"], "phone_e164"]
+    assert got.tolist() == phones["clean_value"].tolist()

@@ -176,10 +176,12 @@ def test_csv_reads_back_with_pyarrow(org):
 
 def test_deterministic_for_a_seed(small_runs):
     base = small_runs.base
-    for folder in ("sample", "sample_truth"):
-        for p in sorted((base / "a").parent.glob(f"a{'' if folder == 'sample' else '_truth'}/*")):
-            q = base / ("b" if folder == "sample" else "b_truth") / p.name
-            assert p.read_bytes() == q.read_bytes(), p.name
+    for suffix in ("", "_truth"):          # the export and its truth folder
+        a, b = base / f"a{suffix}", base / f"b{suffix}"
+        names = sorted(p.name for p in a.iterdir())
+        assert names and names == sorted(p.name for p in b.iterdir())
+        for name in names:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (base / "a" / "Lead.csv").read_bytes() != (base / "c" / "Lead.csv").read_bytes()
     assert (base / "a" / "Opportunity.csv").read_bytes() != (base / "c" / "Opportunity.csv").read_bytes()
 
@@ -190,8 +192,21 @@ def test_row_counts_scale_linearly(org, small_runs):
     for name, tol in (("Lead.csv", 0.05), ("Opportunity.csv", 0.2), ("OpportunityHistory.csv", 0.25),
                       ("Task.csv", 0.25), ("Contact.csv", 0.25)):
         assert abs(big[name] / small[name] / ratio - 1) < tol, name
-    # scale 1 is about 20,000 leads: check the arithmetic from the truth
-    assert org.rates["n_leads"].sum() == pytest.approx(20_000 * 0.2, rel=0.01)
+    # the lead volume is the documented rate times the window and the scale
+    per_year = org.info["lead_model"]["leads_per_year_at_scale_1"]
+    assert org.rates["n_leads"].sum() == pytest.approx(per_year * org.info["years"] * 0.2, rel=0.01)
+    assert org.rates["n_leads"].sum() == len(org.files["Lead.csv"]) - len(dirty_rows(org, "Lead.csv", "quarantine")) \
+        - (org.clusters[(org.clusters["table"] == "leads")]["is_original"] == "false").sum()
+
+
+def test_years_lengthen_the_history(small_runs):
+    one = generate_sample(small_runs.base / "one_year", scale=0.05, seed=5, start="2021-07-01", years=1)
+    ratio = one["rows"]["Lead.csv"] / small_runs.a["rows"]["Lead.csv"]
+    assert ratio == pytest.approx(1 / 3, rel=0.1)
+    leads = read(small_runs.base / "one_year", "Lead.csv")
+    created = pd.to_datetime(leads["CreatedDate"], format=TS_FORMAT, errors="coerce").dropna()
+    assert created.min() >= pd.Timestamp("2021-07-01", tz="UTC")
+    assert created.max() < pd.Timestamp("2022-07-01", tz="UTC")
 
 
 # ---------------------------------------------------------------------------
@@ -462,6 +477,7 @@ def test_every_dirty_row_holds_its_defect(org):
     iso = {c["name"]: c["iso"] for c in org.info["countries"]}
     opp_ids = set(org.files["Opportunity.csv"]["Id"])
     camp_ids = set(org.files["Campaign.csv"]["Id"])
+    canonical_sets: dict = {}
     for r in d.itertuples():
         df = org.files[r.file]
         row = df.iloc[r.row]
@@ -497,7 +513,9 @@ def test_every_dirty_row_holds_its_defect(org):
             assert row["ConvertedDate"] < row["CreatedDate"][:10]
         elif r.kind == "picklist_variant":
             assert v != r.clean_value and norm(v) == norm(r.clean_value)
-            canonical = set(clean_frame(org, r.file)[h])
+            if (r.file, h) not in canonical_sets:
+                canonical_sets[(r.file, h)] = set(clean_frame(org, r.file)[h])
+            canonical = canonical_sets[(r.file, h)]
             assert v not in canonical and r.clean_value in canonical
         elif r.kind == "id15":
             assert len(v) == 15 and to_18(v) == r.clean_value
@@ -552,6 +570,23 @@ def test_duplicate_clusters(org):
     dup_leads = c[(c["table"] == "leads") & (c["is_original"] == "false")]["record_id"]
     leads = org.files["Lead.csv"].set_index("Id")
     assert (leads.loc[dup_leads, "IsConverted"] == "false").all()
+
+
+def test_no_unrecorded_duplicates(org):
+    """Outside the clusters, no two records share an e-mail, a company name or a website."""
+    dups = set(org.clusters.loc[org.clusters["is_original"] == "false", "record_id"])
+    for name, cols in (("Lead.csv", ["Email"]), ("Contact.csv", ["Email"]), ("Account.csv", ["Name", "Website"])):
+        df = clean_frame(org, name)
+        df = df[~df["Id"].isin(dups)]
+        for col in cols:
+            v = df[col][df[col] != ""].str.strip().str.casefold()
+            assert not v.duplicated().any(), (name, col, v[v.duplicated()].head().tolist())
+    # and no two leads of one company carry the same name
+    leads = clean_frame(org, "Lead.csv")
+    leads = leads[~leads["Id"].isin(dups)]
+    domain = leads["Email"].str.split("@").str[1]
+    known = domain.notna() & (leads["Email"] != "")
+    assert not leads[known].assign(d=domain[known]).duplicated(["d", "Name"]).any()
 
 
 def test_source_rates_truth(org):
