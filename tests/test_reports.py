@@ -21,7 +21,7 @@ from funnel_analysis.reports import (ReportConfigError, _parse_param, _plan, loa
                                      run_reports, write_index)
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint", "package_version", "versions",
+MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint", "data_cache", "package_version", "versions",
                  "started_at", "duration_s", "status", "error", "error_cell_index", "ipynb", "html"}
 
 
