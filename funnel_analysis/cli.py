@@ -112,7 +112,7 @@ def kpis(folder, mapping, as_of, by, as_json):
 
     A figure the data cannot give (no leads table, an empty denominator) is null, not zero.
     """
-    from .funnel import kpis as compute_kpis
+    from .kpis import kpis as compute_kpis
     from .load import load_org
 
     try:

@@ -49,10 +49,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import strategies as st
 
 from funnel_analysis.crm import CrmData, DataQualityReport
 
-__all__ = ["stages", "opportunities", "history", "leads", "make_crm", "STATUS_ORDER"]
+__all__ = ["stages", "opportunities", "history", "leads", "make_crm", "STATUS_ORDER", "col", "random_org",
+           "rates_ok", "opportunity"]
 
 STATUS_ORDER = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
 
@@ -168,3 +170,55 @@ def make_crm(*, with_leads: bool = True) -> CrmData:
     return CrmData(tables=tables, quarantine=pd.DataFrame(), flags=pd.DataFrame(), quarantined_rows={},
                    report=DataQualityReport(),
                    meta={"columns_present": {t: list(df.columns) for t, df in tables.items()}})
+
+
+# ---- helpers for the funnel tests --------------------------------------------------------------
+def col(df, name, **where):
+    """The values of one column, for the rows matching ``where``."""
+    mask = np.ones(len(df), dtype=bool)
+    for k, v in where.items():
+        mask &= (df[k].isna() if v is None else df[k] == v).to_numpy()
+    return df.loc[mask, name].tolist()
+
+
+STAGE_NAMES = ["Prospect", "Qualify", "Propose", "Negotiate", "Won", "Lost"]
+FLAGS = {s: (s in ("Won", "Lost"), s == "Won") for s in STAGE_NAMES}
+
+#: Hypothesis strategy of one opportunity of :func:`random_org`.
+opportunity = st.tuples(
+    st.sampled_from(["A", "B", None]),                                  # segment
+    st.integers(0, 120),                                                # created day
+    st.lists(st.tuples(st.sampled_from(STAGE_NAMES), st.integers(0, 40)), max_size=6),  # path
+    st.sampled_from(STAGE_NAMES),                                       # stage when no history
+    st.one_of(st.none(), st.floats(0, 1e6)),                            # amount
+)
+
+
+def random_org(specs):
+    """(opportunities, history) of one org drawn with :data:`opportunity`; closes 3 days after the last step."""
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    opps, hist = [], []
+    for i, (seg, day, path, stage_now, amount) in enumerate(specs):
+        created = base + pd.Timedelta(days=day)
+        t = created
+        for stage, gap in path:
+            t = t + pd.Timedelta(days=gap)
+            hist.append((f"O{i}", t, stage))
+        stage_now = path[-1][0] if path else stage_now
+        closed, won = FLAGS[stage_now]
+        opps.append((f"O{i}", created, stage_now, closed, won, (t + pd.Timedelta(days=3)).tz_localize(None).normalize(),
+                     np.nan if amount is None else amount, seg))
+    o = pd.DataFrame(opps, columns=["opportunity_id", "created_date", "stage_name", "is_closed", "is_won",
+                                    "close_date", "amount", "lead_source"])
+    h = pd.DataFrame(hist, columns=["opportunity_id", "created_date", "stage_name"])
+    h = h.astype({"created_date": "datetime64[us, UTC]", "opportunity_id": "str", "stage_name": "str"})
+    return o.astype({"lead_source": "str", "stage_name": "str"}), h
+
+
+def rates_ok(df, names):
+    """Each known rate lies in [0, 1] and within its own Wilson bounds."""
+    for name in names:
+        r, lo, hi = df[name], df[f"{name}_ci_low"], df[f"{name}_ci_high"]
+        known = r.notna()
+        assert r[known].between(0, 1).all() and (lo[known] <= r[known] + 1e-12).all()
+        assert (hi[known] >= r[known] - 1e-12).all() and hi[known].le(1).all() and lo[known].ge(0).all()

@@ -10,9 +10,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import funnel_fixtures as ff  # noqa: E402
-from funnel_analysis.funnel import (cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel,  # noqa: E402
-                                    win_rates)
+from funnel_analysis.funnel import cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel  # noqa: E402
 from funnel_analysis.plots import money, plot_conversion_by_segment, plot_funnel, plot_win_rate_trend  # noqa: E402
+from funnel_analysis.winrates import win_rates  # noqa: E402
 
 
 @pytest.fixture
