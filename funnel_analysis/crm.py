@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._arrow import isin
 from .schema import TABLES
 
 __all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS"]
@@ -154,11 +155,11 @@ class CrmData:
             if name == "activities" and "activity_date" in present.get(name, []):
                 keep = df["activity_date"] <= day
                 undated[name] = int(df["activity_date"].isna().sum())
-                out[name] = df[keep.fillna(False)].reset_index(drop=True)
+                out[name] = _rows(df, keep)
             elif col and col in present.get(name, []) and name != "stages":
                 keep = df[col] < end
                 undated[name] = int(df[col].isna().sum())
-                out[name] = df[keep.fillna(False)].reset_index(drop=True)
+                out[name] = _rows(df, keep)
             else:
                 out[name] = df
         if "opportunities" in out:
@@ -177,14 +178,14 @@ class CrmData:
                      and c in self.meta.get("columns_present", {}).get("opportunity_history", [])]
         opps["state_source"] = "current"
         if hist is not None and len(hist) and hist_cols:
-            h = hist[hist["opportunity_id"].isin(opps["opportunity_id"])]
+            h = _rows(hist, isin(hist["opportunity_id"], opps["opportunity_id"]))
             h = h.assign(_pos=np.arange(len(h))).sort_values(["created_date", "_pos"], kind="stable")
             before = h[h["created_date"] < end]
             last = before.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
             first = h.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
-            first = first[~first.index.isin(last.index)]
+            first = first[~isin(first.index.to_series(), last.index).to_numpy()]
             for source, rows in (("history", last), ("history_first", first)):
-                idx = opps["opportunity_id"].isin(rows.index)
+                idx = isin(opps["opportunity_id"], rows.index)
                 ids = opps.loc[idx, "opportunity_id"]
                 for c in hist_cols:
                     opps.loc[idx, c] = rows.loc[ids, c].to_numpy()
@@ -240,6 +241,12 @@ class CrmData:
         return cls(tables=tables, quarantine=pd.read_parquet(folder / "_quarantine.parquet"),
                    flags=pd.read_parquet(folder / "_flags.parquet"), quarantined_rows=qrows,
                    report=rep, meta=doc["meta"], as_of_date=as_of)
+
+
+def _rows(df: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """The rows where ``keep``; the frame itself when that is every row (the common recent cut)."""
+    keep = keep.fillna(False).to_numpy(dtype=bool)
+    return df if keep.all() else df[keep].reset_index(drop=True)
 
 
 def _leads_as_of(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:

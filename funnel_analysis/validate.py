@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow
-import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
+from ._arrow import as_value_set, isin
 from .clean import EMAIL_PATTERN
 from .schema import TABLES
 
@@ -58,15 +56,6 @@ RULE_COLUMNS = {
     "end_before_start": "end_date",
     "closed_flags_mismatch": "is_closed",
 }
-
-
-def _isin(values: pd.Series, value_set) -> pd.Series:
-    """``values.isin(value_set)`` in pyarrow: pandas' own isin on Arrow strings walks the set in Python."""
-    vs = value_set if isinstance(value_set, pyarrow.Array) else pyarrow.array(
-        np.asarray(list(value_set), dtype=object), type=pyarrow.string())
-    arr = pyarrow.array(values.astype("str"), type=pyarrow.string(), from_pandas=True)
-    hit = pc.is_in(arr, value_set=vs, skip_nulls=True).fill_null(False)
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
 
 
 def _nan_or(check):
@@ -139,7 +128,7 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
         if stages is not None and len(stages) and table in ("opportunities", "opportunity_history") \
                 and "stage_name" in present:
             names = set(stages["stage_name"].dropna())
-            add("stage_name", pa.Check(_nan_or(lambda s: _isin(s, names)), name="stage_unknown"))
+            add("stage_name", pa.Check(_nan_or(lambda s: isin(s, names)), name="stage_unknown"))
             if table == "opportunities" and {"is_closed", "is_won"} <= present:
                 closed = stages.set_index("stage_name")["is_closed"]
                 won = stages.set_index("stage_name")["is_won"]
@@ -154,9 +143,8 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
             continue
         if (ref.required and severity == ERROR) or (not ref.required and severity == WARNING):
             ids = known_ids[ref.table]
-            ids = ids if isinstance(ids, pyarrow.Array) else pyarrow.array(
-                np.asarray(ids, dtype=object), type=pyarrow.string())
-            add(ref.column, pa.Check(_nan_or(lambda s, ids=ids: _isin(s, ids)), name="reference_unresolved"))
+            ids = as_value_set(ids)
+            add(ref.column, pa.Check(_nan_or(lambda s, ids=ids: isin(s, ids)), name="reference_unresolved"))
     return pa.DataFrameSchema(cols, checks=frame_checks, name=f"{table}:{severity}",
                               strict=False, coerce=False)
 

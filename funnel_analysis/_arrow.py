@@ -1,0 +1,36 @@
+"""Small pyarrow-backed helpers where pandas' own path on Arrow strings is slow.
+
+pandas 3 stores text as Arrow strings, but ``Series.isin`` on them still walks the
+value set in Python (seconds for a million IDs); :func:`isin` does it in Arrow's C++.
+
+>>> import pandas as pd
+>>> isin(pd.Series(["a", None, "c"]), ["a", "b"]).tolist()
+[True, False, False]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["isin", "as_value_set"]
+
+
+def as_value_set(values) -> pa.Array:
+    """A pyarrow string array of ``values`` (a Series, Index, array, list or pa.Array)."""
+    if isinstance(values, pa.Array):
+        return values
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, (set, frozenset)):
+        values = list(values)
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def isin(values: pd.Series, value_set) -> pd.Series:
+    """``values.isin(value_set)`` for text; missing values are never in the set."""
+    arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    hit = pc.is_in(arr, value_set=as_value_set(value_set), skip_nulls=True).fill_null(False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
