@@ -136,3 +136,14 @@ def test_stage_missing_from_the_stages_table_is_inferred_and_placed(tiny_export)
     row = crm.stages.set_index("stage_name").loc["Discovery"]
     assert bool(row["inferred"]) and not row["is_closed"]
     assert crm.report.stages_origin == "default"
+
+
+def test_newlines_inside_quoted_values_are_kept(tiny_export):
+    from funnel_analysis.io import read_csv_text
+
+    path = tiny_export / "Account.csv"
+    path.write_text('Id,Name,Description\n001bm00001ZL8U9AAL,Edge,"two\nlines"\n001bm00001ZL8UAAA1,Burlington,\n')
+    df = read_csv_text(path)
+    assert len(df) == 2 and df.loc[0, "Description"] == "two\nlines" and df.loc[1, "Name"] == "Burlington"
+    crm = fa.load_org(tiny_export)
+    assert crm.report.rows_read("accounts") == 2
