@@ -99,11 +99,38 @@ def parse_date(values: pd.Series, *, formats=None) -> tuple[pd.Series, pd.Series
     """Parse text to dates (naive, midnight); a timestamp keeps its date part."""
     if formats is None and len(values):
         text = values.astype("str").str.strip()
-        fast = _arrow_cast(text.where(values.notna() & (text != ""), None), pa.date32(), pa.timestamp("us"))
+        text = text.where(values.notna() & (text != ""), None)
+        fast = _arrow_cast(text, pa.date32(), pa.timestamp("us"))
         if fast is not None:  # every value is an ISO date
             return fast.astype("datetime64[us]"), pd.Series(False, index=values.index)
+        # some values are not plain ISO dates: take the ones that are in Arrow, and only the
+        # rest (a few bad or differently written values) through the format cascade
+        iso = _strict_iso_dates(text)
+        rest = text.notna() & iso.isna()
+        if rest.any():
+            stamps, bad_rest = parse_datetime(text[rest], timezone="UTC")
+            iso.loc[rest] = stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]")
+        bad = pd.Series(False, index=values.index)
+        if rest.any():
+            bad.loc[rest] = bad_rest
+        return iso, bad
     stamps, bad = parse_datetime(values, formats=formats, timezone="UTC")
     return stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]"), bad
+
+
+def _strict_iso_dates(text: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` values parsed in Arrow; anything else, or a day that does not exist, is NaT.
+
+    Arrow's strptime rolls ``2023-02-30`` over to March: comparing the parsed day of the
+    month with the one written rejects such days.
+    """
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+    shaped = pc.and_(pc.is_valid(parsed), pc.equal(pc.utf8_length(arr), 10)).fill_null(False)
+    written = pc.if_else(shaped, pc.utf8_slice_codeunits(arr, 8, 10), pa.scalar("0"))
+    exact = pc.and_(shaped, pc.equal(pc.day(parsed), pc.cast(written, pa.int64()))).fill_null(False)
+    parsed = pc.if_else(exact, parsed, pa.scalar(None, parsed.type))
+    return pd.Series(pc.cast(parsed, pa.timestamp("us")).to_pandas(), index=text.index).astype("datetime64[us]")
 
 
 def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
