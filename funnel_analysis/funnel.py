@@ -111,7 +111,7 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
     if status_order is not None and len(set(status_order)) != len(list(status_order)):
         raise ValueError("lead_funnel: status_order lists a status twice")
     status = leads["status"].astype("str").fillna(MISSING_STATUS)
-    seen = list(dict.fromkeys(status[status != MISSING_STATUS]))
+    seen = status[status != MISSING_STATUS].unique().tolist()  # order of first appearance
     if status_order is None:
         order = [s for s in DEFAULT_LEAD_STATUSES if s in seen]
     else:
