@@ -97,3 +97,13 @@ def sample_org(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "org"
     generate_sample(out, scale=0.25, seed=7)
     return out, Path(f"{out}_truth")
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory):
+    """A tiny generated org (scale 0.1, seed 3) shared by the notebook and report-runner tests."""
+    from funnel_analysis.synth import generate_sample
+
+    out = tmp_path_factory.mktemp("small_sample") / "org"
+    generate_sample(out, scale=0.1, seed=3)
+    return out

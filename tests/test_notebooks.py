@@ -28,15 +28,6 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 
 @pytest.fixture(scope="module")
-def small_sample(tmp_path_factory):
-    from funnel_analysis.synth import generate_sample
-
-    out = tmp_path_factory.mktemp("notebook_sample") / "org"
-    generate_sample(out, scale=0.1, seed=3)
-    return out
-
-
-@pytest.fixture(scope="module")
 def executed(small_sample, tmp_path_factory):
     """name -> (executed notebook path, error or None); every notebook runs even if one fails."""
     out, done = tmp_path_factory.mktemp("executed"), {}

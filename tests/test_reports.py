@@ -26,15 +26,6 @@ MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint"
 
 
 @pytest.fixture(scope="module")
-def small_sample(tmp_path_factory):
-    from funnel_analysis.synth import generate_sample
-
-    out = tmp_path_factory.mktemp("report_sample") / "org"
-    generate_sample(out, scale=0.1, seed=3)
-    return out
-
-
-@pytest.fixture(scope="module")
 def default_run(small_sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "reports"
     return run_reports(data_dir=small_sample, out_dir=out, progress=False), out

@@ -22,29 +22,18 @@ def _pr(found: set, expected: set) -> tuple[float, float]:
     return (hit / len(found) if found else 1.0), (hit / len(expected) if expected else 1.0)
 
 
-def test_quarantine_precision_recall(loaded, capsys):
+@pytest.mark.parametrize("expected_as, table, at_least", [("quarantine", "quarantine", 20), ("flag", "flags", 10)])
+def test_precision_recall_against_truth(loaded, capsys, expected_as, table, at_least):
     crm, truth = loaded
-    found = set(zip(crm.quarantine["file"], crm.quarantine["row"].astype(int)))
-    expected = set(zip(truth.loc[truth.expected == "quarantine", "file"],
-                       truth.loc[truth.expected == "quarantine", "row"]))
+    issues = getattr(crm, table)
+    found = set(zip(issues["file"], issues["row"].astype(int)))
+    rows = truth[truth.expected == expected_as]
+    expected = set(zip(rows["file"], rows["row"]))
     precision, recall = _pr(found, expected)
     with capsys.disabled():
-        print(f"\nquarantine vs truth: {len(found)} rows quarantined, {len(expected)} injected, "
+        print(f"\n{table} vs truth: {len(found)} rows, {len(expected)} injected, "
               f"precision {precision:.4f}, recall {recall:.4f}")
-    assert len(expected) > 20
-    assert recall == 1.0, sorted(expected - found)[:10]
-    assert precision == 1.0, sorted(found - expected)[:10]
-
-
-def test_flag_precision_recall(loaded, capsys):
-    crm, truth = loaded
-    found = set(zip(crm.flags["file"], crm.flags["row"].astype(int)))
-    expected = set(zip(truth.loc[truth.expected == "flag", "file"], truth.loc[truth.expected == "flag", "row"]))
-    precision, recall = _pr(found, expected)
-    with capsys.disabled():
-        print(f"\nflags vs truth: {len(found)} rows flagged, {len(expected)} injected, "
-              f"precision {precision:.4f}, recall {recall:.4f}")
-    assert len(expected) > 10
+    assert len(expected) > at_least
     assert recall == 1.0, sorted(expected - found)[:10]
     assert precision == 1.0, sorted(found - expected)[:10]
 
