@@ -185,10 +185,10 @@ class CrmData:
             first = h.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
             first = first[~isin(first.index.to_series(), last.index).to_numpy()]
             for source, rows in (("history", last), ("history_first", first)):
-                idx = isin(opps["opportunity_id"], rows.index)
-                ids = opps.loc[idx, "opportunity_id"]
+                idx = isin(opps["opportunity_id"], rows.index).to_numpy()
+                pos = rows.index.get_indexer(opps.loc[idx, "opportunity_id"])  # one lookup for all fields
                 for c in hist_cols:
-                    opps.loc[idx, c] = rows.loc[ids, c].to_numpy()
+                    opps.loc[idx, c] = rows[c].to_numpy()[pos]
                 opps.loc[idx, "state_source"] = source
         from_stage = opps["state_source"] != "current"
         mapped_closed = opps["stage_name"].map(stages["is_closed"])
