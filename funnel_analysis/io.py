@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -116,11 +117,13 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
     try:
         # the fast parallel parse assumes no newline inside a value; the count of line
         # breaks tells exactly whether that held, and if not the file is read again safely
-        try:
-            table = read(newlines_in_values=False)
-            safe = _line_breaks(path) in (table.num_rows, table.num_rows - 1)  # with or without a final newline
-        except pa.ArrowInvalid:
-            safe = False
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            breaks = pool.submit(_line_breaks, path)  # counted while Arrow parses (it releases the GIL)
+            try:
+                table = read(newlines_in_values=False)
+                safe = breaks.result() in (table.num_rows, table.num_rows - 1)  # with or without a final newline
+            except pa.ArrowInvalid:
+                safe = False
         if not safe:
             table = read(newlines_in_values=True)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
