@@ -1,0 +1,234 @@
+"""pipeline_waterfall: hand-computed on the tiny export and a tiny hand-built org, and a property."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import funnel_analysis as fa
+from funnel_analysis.crm import CrmData, DataQualityReport
+from funnel_analysis.pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
+
+A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from conftest import TINY
+
+    folder = tmp_path_factory.mktemp("tiny_wf")
+    for name, text in TINY.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return fa.load_org(folder)
+
+
+def cents(x):
+    return np.round(np.asarray(x, dtype="float64") * 100).astype("int64")
+
+
+def reconciles(df):
+    """end == start + new + pulled_in - pushed_out + amount_up - amount_down - won - lost, in cents."""
+    lhs = cents(df["start"]) + sum(s * cents(df[k]) for k, s in SIGNS.items())
+    return np.array_equal(lhs, cents(df["end"]))
+
+
+def row(per, oid):
+    return per.set_index("opportunity_id").loc[oid]
+
+
+# ---- the tiny export (states from tests/test_crm.py) --------------------------------------------
+def test_tiny_mid_feb_to_mid_april(tiny):
+    # 02-15: A open Negotiation 1000, B open Prospecting 500, E open with no amount; H not created.
+    # 04-15: A won 1000 (03-15), B open 500, E open, H created 03-15 and lost 04-10 at 200.
+    per, tot = pipeline_waterfall(tiny, "2024-02-15", "2024-04-15")
+    assert dict(zip(per["opportunity_id"], per["movement"])) == {A: "won", B: "carried", E: "carried", H: "new_lost"}
+    assert row(per, A)[["start", "won", "end"]].tolist() == [1000, 1000, 0]
+    assert row(per, H)[["start", "new", "lost", "end"]].tolist() == [0, 200, 200, 0]
+    assert row(per, E)[["amount_missing_start", "amount_missing_end", "start", "end"]].tolist() == [True, True, 0, 0]
+    t = tot.iloc[0]
+    assert [t[k] for k in COMPONENTS] == [1500, 200, 0, 0, 0, 0, 1000, 200, 500]
+    assert t["n_opportunities"] == 4 and t["n_amount_missing_start"] == 1 and t["n_amount_missing_end"] == 1
+    assert reconciles(per) and reconciles(tot)
+
+
+def test_tiny_reopened_deal_reenters_as_new(tiny):
+    # 04-15: H Closed Lost 200; 04-25: H Qualification 300 -> reopened, counted in `new` at 300
+    per, tot = pipeline_waterfall(tiny, "2024-04-15", "2024-04-25")
+    assert row(per, H)[["movement", "start", "new", "end"]].tolist() == ["reopened", 0, 300, 300]
+    assert A not in set(per["opportunity_id"])  # closed at both cuts: outside, not listed
+    assert [tot.iloc[0][k] for k in ("start", "new", "end")] == [500, 300, 800]
+
+
+def test_tiny_pushed_out_of_window(tiny):
+    # window Apr-May. 03-20: H Prospecting 200, close 05-31 (in); 04-25: Qualification 300, close 06-30 (out).
+    # B closes 06-30 (out), A 03-31 (out, then won), E 2023-12-01 (out).
+    per, tot = pipeline_waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-04-01", "2024-05-31"))
+    assert per["opportunity_id"].tolist() == [H]
+    assert row(per, H)[["movement", "start", "pushed_out", "amount_up", "end"]].tolist() == [
+        "pushed_out", 200, 200, 0, 0]
+    assert [tot.iloc[0][k] for k in COMPONENTS] == [200, 0, 0, 200, 0, 0, 0, 0, 0]
+
+
+def test_tiny_pulled_into_window(tiny):
+    # window June: B (06-30) carried at 500; H moves from 05-31 to 06-30 and is valued at its end amount 300
+    per, tot = pipeline_waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-06-01", "2024-06-30"))
+    assert dict(zip(per["opportunity_id"], per["movement"])) == {B: "carried", H: "pulled_in"}
+    assert [tot.iloc[0][k] for k in COMPONENTS] == [500, 0, 300, 0, 0, 0, 0, 0, 800]
+
+
+def test_tiny_open_only_false_lists_every_deal(tiny):
+    per, tot = pipeline_waterfall(tiny, "2024-04-15", "2024-04-25", open_only=False)
+    assert sorted(per["opportunity_id"]) == sorted([A, B, E, H])
+    assert row(per, A)["movement"] == "outside" and tot.iloc[0]["n_opportunities"] == 3
+
+
+# ---- a tiny hand-built org ---------------------------------------------------------------------
+STAGES = pd.DataFrame({"stage_name": pd.array(["Open", "Won", "Lost"], dtype="str"), "sort_order": [1, 2, 3],
+                       "is_closed": [False, True, True], "is_won": [False, True, False]})
+
+
+def org(opps, hist):
+    """opps: (id, created, region); hist: (id, day, stage, amount, close_date) -> CrmData."""
+    o = pd.DataFrame(opps, columns=["opportunity_id", "created_date", "region"])
+    h = pd.DataFrame(hist, columns=["opportunity_id", "created_date", "stage_name", "amount", "close_date"])
+    last = h.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
+    o = o.join(last[["stage_name", "amount", "close_date"]], on="opportunity_id")
+    flags = STAGES.set_index("stage_name")
+    o["is_closed"] = o["stage_name"].map(flags["is_closed"]).astype(bool)
+    o["is_won"] = o["stage_name"].map(flags["is_won"]).astype(bool)
+    for df in (o, h):
+        df["created_date"] = pd.to_datetime(df["created_date"], utc=True).astype("datetime64[us, UTC]")
+        df["close_date"] = pd.to_datetime(df["close_date"]).astype("datetime64[us]")
+        df["amount"] = df["amount"].astype("float64")
+        for c in ("opportunity_id", "stage_name"):
+            df[c] = df[c].astype("str")
+    o["region"] = o["region"].astype("str")
+    tables = {"opportunities": o, "opportunity_history": h, "stages": STAGES}
+    return CrmData(tables=tables, quarantine=pd.DataFrame(), flags=pd.DataFrame(), quarantined_rows={},
+                   report=DataQualityReport(),
+                   meta={"columns_present": {t: list(d.columns) for t, d in tables.items()}})
+
+
+# Period: end of 2024-03-31 -> end of 2024-06-30; target window Q2 (04-01 .. 06-30).
+#   P1 EU  open 100 close 05-15 -> open 150 close 06-01            carried, amount_up 50
+#   P2 EU  open 200 close 06-10 -> won at 180 on 05-20              won 180, amount_down 20
+#   P3 US  open 300 close 05-01 -> open 300 close 08-01             pushed_out 300
+#   P4 US  open 400 close 09-01 -> open 350 close 06-15             pulled_in 350
+#   P5 US  created 04-10 open 500 close 06-20                       new 500
+#   P6 EU  created 04-12, lost 04-30 at 60                          new 60, lost 60
+#   P7 EU  open, amount missing, close 04-20 -> lost (still none)   missing at start and end, all 0
+#   P8 US  open 70 close 04-15 -> lost 70 on 05-01                  lost 70
+HAND_OPPS = [("P1", "2024-01-05", "EU"), ("P2", "2024-02-01", "EU"), ("P3", "2024-02-10", "US"),
+             ("P4", "2024-03-01", "US"), ("P5", "2024-04-10", "US"), ("P6", "2024-04-12", "EU"),
+             ("P7", "2024-03-05", "EU"), ("P8", "2024-03-06", "US")]
+HAND_HIST = [
+    ("P1", "2024-01-05", "Open", 100, "2024-05-15"), ("P1", "2024-05-01", "Open", 150, "2024-06-01"),
+    ("P2", "2024-02-01", "Open", 200, "2024-06-10"), ("P2", "2024-05-20", "Won", 180, "2024-05-20"),
+    ("P3", "2024-02-10", "Open", 300, "2024-05-01"), ("P3", "2024-04-20", "Open", 300, "2024-08-01"),
+    ("P4", "2024-03-01", "Open", 400, "2024-09-01"), ("P4", "2024-06-01", "Open", 350, "2024-06-15"),
+    ("P5", "2024-04-10", "Open", 500, "2024-06-20"),
+    ("P6", "2024-04-12", "Open", 60, "2024-05-30"), ("P6", "2024-04-30", "Lost", 60, "2024-04-30"),
+    ("P7", "2024-03-05", "Open", None, "2024-04-20"), ("P7", "2024-04-20", "Lost", None, "2024-04-20"),
+    ("P8", "2024-03-06", "Open", 70, "2024-04-15"), ("P8", "2024-05-01", "Lost", 70, "2024-05-01"),
+]
+
+
+def test_hand_built_org_every_movement():
+    crm = org(HAND_OPPS, HAND_HIST)
+    before = crm.opportunities.copy()
+    per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
+    pd.testing.assert_frame_equal(crm.opportunities, before)  # input untouched
+    got = per.set_index("opportunity_id")
+    assert got["movement"].to_dict() == {"P1": "carried", "P2": "won", "P3": "pushed_out", "P4": "pulled_in",
+                                         "P5": "new", "P6": "new_lost", "P7": "lost", "P8": "lost"}
+    assert got.loc["P1", ["start", "amount_up", "end"]].tolist() == [100, 50, 150]
+    assert got.loc["P2", ["start", "amount_down", "won"]].tolist() == [200, 20, 180]
+    assert got.loc["P4", ["start", "pulled_in", "amount_up", "end"]].tolist() == [0, 350, 0, 350]
+    assert got.loc["P7", ["amount_missing_start", "amount_missing_end", "lost"]].tolist() == [True, True, 0]
+    t = tot.iloc[0]
+    # start: P1 100 + P2 200 + P3 300 + P7 0 + P8 70 = 670; end: P1 150 + P4 350 + P5 500 = 1000
+    assert [t[k] for k in COMPONENTS] == [670, 560, 350, 300, 50, 20, 180, 130, 1000]
+    assert 670 + 560 + 350 - 300 + 50 - 20 - 180 - 130 == 1000
+    assert t["n_amount_missing_start"] == 1 and t["n_amount_missing_end"] == 1
+    assert reconciles(per) and reconciles(tot)
+
+
+def test_hand_built_org_by_region_adds_up():
+    crm = org(HAND_OPPS, HAND_HIST)
+    _, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", by="region",
+                                close_window=("2024-04-01", "2024-06-30"))
+    eu, us = (tot.set_index("region").loc[r] for r in ("EU", "US"))
+    assert [eu[k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
+    assert [us[k] for k in COMPONENTS] == [370, 500, 350, 300, 0, 0, 0, 70, 850]
+    assert reconciles(tot)
+
+
+def test_same_day_is_all_carried():
+    crm = org(HAND_OPPS, HAND_HIST)
+    per, tot = pipeline_waterfall(crm, "2024-05-01", "2024-05-01")
+    assert set(per["movement"]) == {"carried"} and tot.iloc[0]["start"] == tot.iloc[0]["end"]
+
+
+def test_cents_reconcile_exactly():
+    hist = [("X", "2024-01-01", "Open", 0.1, "2024-06-01"), ("X", "2024-02-01", "Open", 0.7, "2024-06-01"),
+            ("Y", "2024-01-01", "Open", 0.2, "2024-06-01"), ("Y", "2024-02-01", "Won", 0.3, "2024-02-01")]
+    crm = org([("X", "2024-01-01", "EU"), ("Y", "2024-01-01", "EU")], hist)
+    per, tot = pipeline_waterfall(crm, "2024-01-15", "2024-02-15")
+    assert reconciles(per) and reconciles(tot)
+    assert tot.iloc[0]["amount_up"] == 0.7 and tot.iloc[0]["won"] == 0.3
+
+
+# ---- failures ---------------------------------------------------------------------------------
+def test_end_before_start_fails(tiny):
+    with pytest.raises(ValueError, match="before start"):
+        pipeline_waterfall(tiny, "2024-04-15", "2024-02-15")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"start": "not a date"}, "not a date"),
+    ({"close_window": ("2024-06-30", "2024-04-01")}, "ends before"),
+    ({"close_window": ("2024-06-30",)}, "pair"),
+    ({"by": "no_such_column"}, "no_such_column"),
+    ({"decimals": -1}, "decimals"),
+])
+def test_bad_arguments_fail(tiny, kwargs, match):
+    args = {"start": "2024-02-15", "end": "2024-04-15", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        pipeline_waterfall(tiny, args.pop("start"), args.pop("end"), **args)
+
+
+# ---- property: any history reconciles, and the start / end totals are the open pipeline of the cuts
+STAGE = st.sampled_from(["Open", "Open", "Won", "Lost"])
+STEP = st.tuples(st.integers(0, 30), STAGE, st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)),
+                 st.integers(-20, 90))
+OPP = st.tuples(st.integers(0, 90), st.sampled_from(["EU", "US"]), st.lists(STEP, min_size=1, max_size=5))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(OPP, min_size=1, max_size=8), st.integers(0, 120), st.integers(0, 60),
+       st.one_of(st.none(), st.tuples(st.integers(0, 150), st.integers(0, 60))))
+def test_waterfall_reconciles_for_random_histories(specs, d0, span, win):
+    base = pd.Timestamp("2024-01-01")
+    opps, hist = [], []
+    for i, (created, region, steps) in enumerate(specs):
+        day = created
+        opps.append((f"R{i}", base + pd.Timedelta(days=created), region))
+        for gap, stage, amount, close_off in steps:
+            day += gap
+            when, close = base + pd.Timedelta(days=day), base + pd.Timedelta(days=day + close_off)
+            hist.append((f"R{i}", when, stage, amount, close))
+    crm = org(opps, hist)
+    start, end = base + pd.Timedelta(days=d0), base + pd.Timedelta(days=d0 + span)
+    window = None if win is None else (base + pd.Timedelta(days=win[0]), base + pd.Timedelta(days=win[0] + win[1]))
+    per, tot = pipeline_waterfall(crm, start, end, by="region", close_window=window)
+    assert reconciles(per) and reconciles(tot)
+    for k in COMPONENTS:
+        assert (per[k] >= 0).all()
+        assert cents(tot[k]).sum() == cents(per[k]).sum()
+    for day, col in ((start, "start"), (end, "end")):
+        cut = crm.as_of(day).opportunities
+        inside = ~cut["is_closed"]
+        if window is not None:
+            inside &= cut["close_date"].between(*window)
+        assert cents(cut.loc[inside, "amount"].fillna(0)).sum() == cents(tot[col]).sum()
