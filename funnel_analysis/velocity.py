@@ -1,0 +1,440 @@
+"""Pipeline velocity: time in stage, cycle length, stalled deals and sales velocity.
+
+Durations that ignore the deals still open understate how long things take: a deal sitting in
+*Negotiate* for 200 days is not in the "closed-only" median at all. Here the open visits count as
+**censored** (at least this long), through Kaplan-Meier estimates
+(:class:`statsmodels.duration.survfunc.SurvfuncRight`), shown next to the naive closed-only figure.
+
+Rules of the stage visits (:func:`stage_intervals`)
+--------------------------------------------------
+- History rows (``opportunity_history``) are taken in time order (ties keep file order) up to the
+  end of the ``as_of`` day (UTC); rows without a date or a stage are left out. Consecutive rows in
+  the same stage (an amount change) are one visit.
+- A visit runs from its row to the next stage change. **Skipped stages get no visit**: they were
+  not visited. A **backward move** opens a new visit of the earlier stage (``visit`` counts them).
+  A **reopened** deal's closed visit ends when it reopens.
+- The last visit is **censored** (``exited`` NaT, ``days`` up to ``as_of``) when its stage is open;
+  a final closed stage (won or lost) has no duration (``days`` NaN, not censored). Stages missing
+  from the stages table count as open.
+- An opportunity with **no history** has one visit in its current stage from ``created_date``
+  (pass ``crm.as_of(day)`` tables for the stage it had on that day).
+- Days are UTC calendar days (as in :mod:`funnel_analysis.funnel`), as floats.
+
+Quantiles: Kaplan-Meier quantiles use statsmodels' (SAS) definition, the first time at which the
+survival drops *below* 1 - p. The naive quantile is the same estimator on the completed visits
+only, so the two differ by the censoring alone, and the KM quantile is never smaller. Every
+function below has a small runnable example; on an org, pass the tables of ``crm.as_of(day)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from ._frames import _by_list, _days, _flag, _lookup, _require, _stage_ranks
+from .periods import fiscal_period
+
+__all__ = ["stage_intervals", "stage_durations", "cycle_length", "stalled_deals", "sales_velocity",
+           "velocity_change", "stage_to_stage_days", "VELOCITY_FACTORS"]
+
+#: The four factors of sales velocity; velocity = n_open * win_rate * avg_won_amount / avg_cycle_days.
+VELOCITY_FACTORS = ("n_open", "win_rate", "avg_won_amount", "avg_cycle_days")
+
+
+# ---- helpers --------------------------------------------------------------------------------
+def _as_of_day(value, fn: str) -> float:
+    try:
+        day = float(_days([pd.Timestamp(value)])[0])
+    except (TypeError, ValueError):
+        day = np.nan
+    if np.isnan(day):
+        raise ValueError(f"{fn}: as_of={value!r} is not a date")
+    return day
+
+
+def _label(p: float) -> str:
+    return "median" if p == 0.5 else f"p{100 * p:g}"
+
+
+def _km(days, censored, probs) -> dict:
+    """KM and naive (completed-only) quantiles with KM 95 % intervals for one group."""
+    days, censored = np.asarray(days, float), np.asarray(censored, bool)
+    out = {"n": len(days), "n_censored": int(censored.sum())}
+    done = days[~censored]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        km = SurvfuncRight(days, (~censored).astype(int)) if len(done) else None
+        naive = SurvfuncRight(done, np.ones(len(done))) if len(done) else None
+        for p in probs:
+            name = _label(p)
+            out[f"naive_{name}"] = float(naive.quantile(p)) if naive else np.nan
+            out[f"km_{name}"] = float(km.quantile(p)) if km else np.nan
+            try:
+                lo, hi = km.quantile_ci(p) if km else (np.nan, np.nan)
+            except (ValueError, IndexError, ZeroDivisionError):
+                lo, hi = np.nan, np.nan
+            out[f"km_{name}_ci_low"], out[f"km_{name}_ci_high"] = float(lo), float(hi)
+    return out
+
+
+def _groups(df: pd.DataFrame, by: list[str]):
+    """(segment key, rows) pairs; one pair with key () without ``by``; NA segments kept."""
+    return df.groupby(by, dropna=False, sort=True, observed=True) if by else [((), df)]
+
+
+# ---- stage visits ---------------------------------------------------------------------------
+def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, as_of,
+                    carry=None) -> pd.DataFrame:
+    """One row per opportunity and stage visit, as of a day (rules in the module notes).
+
+    ``opps`` and ``history`` need ``opportunity_id`` (unique in ``opps``), ``created_date`` and
+    ``stage_name``; ``stages`` is the stages table. Visits still open at the end of the ``as_of``
+    day (UTC) are censored; later rows are ignored. ``carry`` (str or list) names opportunity
+    columns copied onto each visit, as segments for ``by`` further on.
+
+    Returns
+    -------
+    DataFrame
+        ``opportunity_id``, ``visit`` (1, 2... per opportunity and stage), ``stage_name``,
+        ``entered``, ``exited`` (NaT while still in it), ``days`` (float), ``censored`` (bool),
+        then the ``carry`` columns; ordered by opportunity and time.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["A", "B", "Won"], "sort_order": [1, 2, 3],
+    ...                    "is_closed": [False, False, True], "is_won": [False, False, True]})
+    >>> h = pd.DataFrame({"opportunity_id": ["X"] * 3, "stage_name": ["A", "B", "A"],
+    ...                   "created_date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-04"], utc=True)})
+    >>> o = h.iloc[:1]
+    >>> stage_intervals(o, h, stages=st, as_of="2024-01-10")[["stage_name", "visit", "days", "censored"]]
+      stage_name  visit  days  censored
+    0          A      1   2.0     False
+    1          B      1   1.0     False
+    2          A      2   6.0      True
+    """
+    fn, carry = "stage_intervals", _by_list(carry)
+    _require(opps, ["opportunity_id", "created_date", "stage_name", *carry], fn, "opportunities")
+    _require(history, ["opportunity_id", "created_date", "stage_name"], fn, "history")
+    _require(stages, ["stage_name", "sort_order", "is_closed", "is_won"], fn, "stages")
+    day = _as_of_day(as_of, fn)
+    if not pd.Index(opps["opportunity_id"]).is_unique:
+        raise ValueError(f"{fn}: opportunities.opportunity_id is not unique")
+    o = opps[_days(opps["created_date"]) <= day]  # NaN (unknown creation) fails too
+    ids = pd.Index(o["opportunity_id"])
+    pos = ids.get_indexer(history["opportunity_id"])
+    keep = (pos >= 0) & (_days(history["created_date"]) <= day) & history["stage_name"].notna().to_numpy()
+    h = history[keep]
+    no_hist = np.setdiff1d(np.arange(len(ids)), pos[keep])
+    ev = pd.DataFrame({c: pd.concat([h[c], o[c].iloc[no_hist]], ignore_index=True)
+                       for c in ("created_date", "stage_name")}).rename(columns={"created_date": "entered"})
+    ev["_pos"], ev["_seq"] = np.concatenate([pos[keep], no_hist]), np.arange(len(ev))
+    ev = ev.sort_values(["_pos", "entered", "_seq"], kind="stable").reset_index(drop=True)
+    p, codes = ev["_pos"].to_numpy(), pd.factorize(ev["stage_name"])[0]
+    ev = ev[np.r_[True, (p[1:] != p[:-1]) | (codes[1:] != codes[:-1])][:len(ev)]].reset_index(drop=True)
+    p = ev["_pos"].to_numpy()
+    last = np.r_[p[1:] != p[:-1], True][:len(ev)]
+    ev["exited"] = ev["entered"].shift(-1).where(~last)
+    closed = _lookup(ev["stage_name"], stages.set_index("stage_name")["is_closed"].astype(float)) == 1
+    ev["censored"] = last & ~closed
+    ed = _days(ev["entered"])
+    ev["days"] = np.where(last, np.where(ev["censored"], day - ed, np.nan), _days(ev["exited"]) - ed)
+    ev["opportunity_id"] = ids[p]
+    ev["visit"] = ev.groupby(["_pos", "stage_name"], sort=False).cumcount() + 1
+    for c in carry:
+        ev[c] = o[c].to_numpy()[p]
+    cols = ["opportunity_id", "visit", "stage_name", "entered", "exited", "days", "censored", *carry]
+    return ev[cols].astype({"opportunity_id": opps["opportunity_id"].dtype, "days": "float64"})
+
+
+def stage_durations(intervals: pd.DataFrame, *, stages: pd.DataFrame, by=None,
+                    percentiles=(0.5, 0.75, 0.9)) -> pd.DataFrame:
+    """Days per visit of each open stage: Kaplan-Meier (open visits censored) vs closed-only.
+
+    ``intervals`` come from :func:`stage_intervals` (``stage_name``, ``days``, ``censored``, and
+    the ``by`` segment columns, see its ``carry``). Every open stage of ``stages`` gets a row per
+    segment, in ``sort_order``. The median is always reported; each other of ``percentiles`` p
+    adds ``naive_pXX``, ``km_pXX`` and its bounds.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``stage_name``, ``n`` (visits with a duration), ``n_censored`` (still open),
+        ``naive_median``, ``km_median``, ``km_median_ci_low``, ``km_median_ci_high`` (95 %),
+        ``median_gap_days`` (KM - naive: what the naive view understates), then per percentile.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["A", "Won"], "sort_order": [1, 2],
+    ...                    "is_closed": [False, True], "is_won": [False, True]})
+    >>> iv = pd.DataFrame({"stage_name": ["A"] * 4, "days": [2.0, 4.0, 6.0, 8.0],
+    ...                    "censored": [False, False, True, False]})
+    >>> stage_durations(iv, stages=st, percentiles=())[["n", "n_censored", "naive_median", "km_median"]]
+       n  n_censored  naive_median  km_median
+    0  4           1           4.0        8.0
+    """
+    fn, by = "stage_durations", _by_list(by)
+    _require(intervals, ["stage_name", "days", "censored", *by], fn, "intervals")
+    open_st = _stage_ranks(stages, fn)[0]["stage_name"].tolist()
+    probs = [0.5] + [float(q) for q in percentiles if float(q) != 0.5]
+    if any(not 0 < q < 1 for q in probs):
+        raise ValueError(f"{fn}: percentiles must lie strictly between 0 and 1, got {percentiles!r}")
+    iv = intervals[intervals["days"].notna().to_numpy() & (intervals["days"] >= 0).to_numpy()]
+    rows = []
+    for key, g in _groups(iv, by):
+        for s in open_st:
+            v = g[(g["stage_name"] == s).fillna(False).to_numpy()]
+            r = _km(v["days"], _flag(v["censored"]), probs)
+            rows.append({**dict(zip(by, key)), "stage_name": s, **r,
+                         "median_gap_days": r["km_median"] - r["naive_median"]})
+    front = [*by, "stage_name", "n", "n_censored", "naive_median", "km_median", "km_median_ci_low",
+             "km_median_ci_high", "median_gap_days"]
+    return pd.DataFrame(rows, columns=front + [c for c in (rows[0] if rows else {}) if c not in front])
+
+
+def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
+    """Sales cycle (created -> close, won or lost) per segment: Kaplan-Meier vs closed-only.
+
+    Open deals, and deals closed after ``as_of``, are censored at ``as_of``. Deals created after
+    ``as_of`` are left out; closed deals without a close date or closing before their creation
+    are data errors, counted in ``n_invalid`` and left out.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``n``, ``n_closed``, ``n_won``, ``n_censored``, ``n_invalid``, ``naive_mean``,
+        ``naive_median``, ``km_median``, ``km_median_ci_low``, ``km_median_ci_high``,
+        ``median_gap_days``.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"created_date": pd.to_datetime(["2024-01-01"] * 3, utc=True),
+    ...                   "close_date": pd.to_datetime(["2024-01-11", "2024-01-21", None]),
+    ...                   "is_closed": [True, True, False], "is_won": [True, False, False]})
+    >>> cycle_length(o, as_of="2024-03-01")[["n_closed", "n_censored", "naive_median", "km_median"]]
+       n_closed  n_censored  naive_median  km_median
+    0         2           1          20.0       20.0
+    """
+    fn, by = "cycle_length", _by_list(by)
+    _require(opps, ["created_date", "close_date", "is_closed", "is_won", *by], fn, "opportunities")
+    day = _as_of_day(as_of, fn)
+    created, close = _days(opps["created_date"]), _days(opps["close_date"])
+    o = opps[created <= day]
+    created, close = created[created <= day], close[created <= day]
+    closed = _flag(o["is_closed"]).to_numpy() & ~(close > day)  # closed later: open on as_of
+    end = np.where(closed, close, day)
+    d = o[by].assign(_days=end - created, _closed=closed, _won=closed & _flag(o["is_won"]).to_numpy())
+    d["_bad"] = d["_days"].isna() | (d["_days"] < 0)
+    rows = []
+    for key, g in _groups(d, by):
+        ok = g[~g["_bad"]]
+        r = _km(ok["_days"], ~ok["_closed"], [0.5])
+        del r["n"]  # visits with a valid duration; n counts all deals
+        rows.append({**dict(zip(by, key)), "n": len(g), "n_closed": int(ok["_closed"].sum()),
+                     "n_won": int(ok["_won"].sum()), "n_censored": r.pop("n_censored"),
+                     "n_invalid": int(g["_bad"].sum()), "naive_mean": ok.loc[ok["_closed"], "_days"].mean(),
+                     **r, "median_gap_days": r["km_median"] - r["naive_median"]})
+    return pd.DataFrame(rows)
+
+
+def stalled_deals(opps: pd.DataFrame, intervals: pd.DataFrame, *, stages: pd.DataFrame, as_of,
+                  quantile: float = 0.9) -> pd.DataFrame:
+    """Open deals in their current stage longer than that stage's ``quantile`` of days.
+
+    The threshold is the Kaplan-Meier ``quantile`` of all visits of the stage in ``intervals``
+    (completed, and open ones censored), so deals stuck today raise the bar instead of being
+    ignored. Where KM never reaches the quantile (too many open visits) the threshold is
+    unknown and no deal of that stage is flagged. Days in stage are counted to ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        ``opportunity_id``, ``owner_id``, ``amount``, ``stage_name``, ``entered``,
+        ``days_in_stage``, ``threshold_days``, ``days_over``; sorted by ``days_over`` descending.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["A"], "sort_order": [1], "is_closed": [False], "is_won": [False]})
+    >>> iv = pd.DataFrame({"opportunity_id": ["X", "Y", "Z"], "stage_name": "A", "days": [5.0, 9.0, 30.0],
+    ...                    "entered": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01"]),
+    ...                    "censored": [False, False, True]})
+    >>> o = pd.DataFrame({"opportunity_id": ["Z"], "owner_id": ["U1"], "amount": [100.0]})
+    >>> stalled_deals(o, iv, stages=st, as_of="2024-01-31", quantile=0.5)[["opportunity_id", "days_over"]]
+      opportunity_id  days_over
+    0              Z       21.0
+    """
+    fn = "stalled_deals"
+    _require(opps, ["opportunity_id", "owner_id", "amount"], fn, "opportunities")
+    _require(intervals, ["opportunity_id", "stage_name", "entered", "days", "censored"], fn, "intervals")
+    if not 0 < float(quantile) < 1:
+        raise ValueError(f"{fn}: quantile must lie strictly between 0 and 1, got {quantile!r}")
+    day = _as_of_day(as_of, fn)
+    dur = stage_durations(intervals, stages=stages, percentiles=(float(quantile),)).set_index("stage_name")
+    threshold = dur[f"km_{_label(float(quantile))}"]
+    cur = intervals[_flag(intervals["censored"]).to_numpy()]
+    out = cur[["opportunity_id", "stage_name", "entered"]].reset_index(drop=True)
+    out["days_in_stage"] = day - _days(out["entered"])
+    if (out["days_in_stage"] < 0).any():
+        raise ValueError(f"{fn}: intervals have visits entered after as_of={as_of!r}")
+    out["threshold_days"] = _lookup(out["stage_name"], threshold)
+    out["days_over"] = out["days_in_stage"] - out["threshold_days"]
+    info = opps.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    at = info.index.get_indexer(out["opportunity_id"])
+    out.insert(1, "owner_id", info["owner_id"].iloc[at].where(at >= 0).to_numpy())
+    out.insert(2, "amount", np.where(at >= 0, info["amount"].to_numpy("float64", na_value=np.nan)[at], np.nan))
+    out = out[(out["days_over"] > 0).to_numpy()]
+    return out.sort_values("days_over", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# ---- velocity -------------------------------------------------------------------------------
+def sales_velocity(opps: pd.DataFrame, *, as_of, period: str = "Q", by=None, n_boot: int = 500,
+                   seed: int = 0, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+    """Sales velocity per period: n_open x win_rate x avg_won_amount / avg_cycle_days (money/day).
+
+    Periods are the fiscal periods (:func:`funnel_analysis.periods.fiscal_period`) in which deals
+    closed, up to the one holding ``as_of`` (``complete`` False). Per period: ``n_open`` = deals
+    open at the period's start (created before it, not closed before it); ``win_rate`` = won /
+    closed among deals closed in the period; ``avg_won_amount`` = mean amount of those won (missing
+    amounts left out); ``avg_cycle_days`` = mean created -> close days of those won. Bootstrap 95 %
+    percentile intervals resample the deals closed in the period (``n_open`` held fixed).
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``period``, ``period_start``, ``period_end``, ``complete``, ``n_open``,
+        ``n_closed``, ``n_won``, then ``win_rate``, ``avg_won_amount``, ``avg_cycle_days``,
+        ``velocity``, each with ``_ci_low`` / ``_ci_high``.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"created_date": pd.to_datetime(["2023-12-01", "2023-12-11", "2023-12-20"], utc=True),
+    ...                   "close_date": pd.to_datetime(["2024-01-10", "2024-01-20", "2024-05-01"]),
+    ...                   "is_closed": [True, True, False], "is_won": [True, False, False], "amount": [1e3, 500, 800]})
+    >>> sales_velocity(o, as_of="2024-03-31", n_boot=50)[["period", "n_open", *VELOCITY_FACTORS[1:], "velocity"]]
+          period  n_open  win_rate  avg_won_amount  avg_cycle_days  velocity
+    0  FY2024-Q1       3       0.5          1000.0            40.0      37.5
+    """
+    fn, by = "sales_velocity", _by_list(by)
+    _require(opps, ["created_date", "close_date", "is_closed", "is_won", "amount", *by], fn, "opportunities")
+    if int(n_boot) < 1:
+        raise ValueError(f"{fn}: n_boot must be at least 1, got {n_boot!r}")
+    day, rng, rows = _as_of_day(as_of, fn), np.random.default_rng(seed), []
+    created, close = _days(opps["created_date"]), _days(opps["close_date"])
+    closed = _flag(opps["is_closed"]).to_numpy() & (close <= day)
+    won = closed & _flag(opps["is_won"]).to_numpy()
+    per = fiscal_period(opps["close_date"].where(closed).reset_index(drop=True), freq=period,
+                        fiscal_year_start_month=fiscal_year_start_month)
+    d = opps[by].reset_index(drop=True).assign(
+        _created=created, _close=close, _closed=closed, _won=won,
+        _amt=np.where(won, pd.to_numeric(opps["amount"]).to_numpy("float64", na_value=np.nan), np.nan),
+        _cyc=np.where(won & (close >= created), close - created, np.nan), _period=per["fiscal_period"])
+    periods = per[closed].drop_duplicates("fiscal_period").sort_values("period_start")
+    for key, g in _groups(d, by):
+        for _, pr in periods.iterrows():
+            start = _days([pr["period_start"]])[0]
+            n_open = int(((g["_created"] < start) & ~(g["_close"] < start).where(g["_closed"], False)).sum())
+            c = g[(g["_period"] == pr["fiscal_period"]).fillna(False).to_numpy()]
+            w, a, cy = c["_won"].to_numpy(float), c["_amt"].to_numpy(), c["_cyc"].to_numpy()
+            idx = rng.integers(0, len(c), size=(int(n_boot), len(c))) if len(c) else np.zeros((1, 0), int)
+            with np.errstate(all="ignore"):
+                wr, sz, cl = (_nanmean(np.vstack([x, x[idx]])) for x in (w, a, cy))  # row 0: the estimate
+                vel = n_open * wr * sz / np.where(cl > 0, cl, np.nan)
+            r = {**dict(zip(by, key)), "period": pr["fiscal_period"], "period_start": pr["period_start"],
+                 "period_end": pr["period_end"], "complete": _days([pr["period_end"]])[0] <= day,
+                 "n_open": n_open, "n_closed": len(c), "n_won": int(w.sum())}
+            for name, vals in zip(VELOCITY_FACTORS[1:] + ("velocity",), (wr, sz, cl, vel)):
+                lo, hi = np.nanpercentile(vals[1:], [2.5, 97.5]) if np.isfinite(vals[1:]).any() else (np.nan,) * 2
+                r.update({name: vals[0], f"{name}_ci_low": lo, f"{name}_ci_high": hi})
+            rows.append(r)
+    cols = [*by, "period", "period_start", "period_end", "complete", "n_open", "n_closed", "n_won"]
+    return pd.DataFrame(rows, columns=cols + [f"{f}{e}" for f in VELOCITY_FACTORS[1:] + ("velocity",)
+                                              for e in ("", "_ci_low", "_ci_high")])
+
+
+def _nanmean(x: np.ndarray) -> np.ndarray:
+    """Row means ignoring NaN, NaN (without a warning) for a row of NaN."""
+    n = np.sum(~np.isnan(x), axis=1)
+    return np.where(n > 0, np.nansum(x, axis=1) / np.maximum(n, 1), np.nan)
+
+
+def velocity_change(a, b) -> pd.DataFrame:
+    """Attribute the change of velocity from period ``a`` to ``b`` to its four factors.
+
+    ``a``, ``b`` are rows of :func:`sales_velocity` (Series, dict or one-row DataFrame) with the
+    four factors, all positive. ``log(V_b / V_a)`` is the sum of each factor's log ratio (the
+    cycle's with a minus sign, as it divides); each ``share`` is its contribution over that total,
+    so the shares sum to 1 (NaN when velocity did not change).
+
+    Returns
+    -------
+    DataFrame
+        ``factor``, ``a``, ``b``, ``log_ratio`` (log b / a), ``contribution``, ``share``.
+
+    Examples
+    --------
+    >>> f = velocity_change({"n_open": 10, "win_rate": 0.2, "avg_won_amount": 100, "avg_cycle_days": 50},
+    ...                     {"n_open": 20, "win_rate": 0.2, "avg_won_amount": 100, "avg_cycle_days": 25})
+    >>> f[["factor", "contribution", "share"]].round(4)
+               factor  contribution  share
+    0          n_open        0.6931    0.5
+    1        win_rate        0.0000    0.0
+    2  avg_won_amount        0.0000    0.0
+    3  avg_cycle_days        0.6931    0.5
+    """
+    fn = "velocity_change"
+    vals = []
+    for name, row in (("a", a), ("b", b)):
+        if isinstance(row, pd.DataFrame) and len(row) != 1:
+            raise ValueError(f"{fn}: {name} must be one row, got {len(row)}")
+        row = row.iloc[0] if isinstance(row, pd.DataFrame) else pd.Series(row)
+        missing = [f for f in VELOCITY_FACTORS if f not in row.index]
+        if missing:
+            raise ValueError(f"{fn}: {name} has no column(s) {missing}")
+        v = pd.to_numeric(row[list(VELOCITY_FACTORS)]).to_numpy("float64")
+        bad = [f for f, x in zip(VELOCITY_FACTORS, v) if not (np.isfinite(x) and x > 0)]
+        if bad:
+            raise ValueError(f"{fn}: {name} column(s) {bad} must be positive numbers for a log decomposition")
+        vals.append(v)
+    log_ratio = np.log(vals[1] / vals[0])
+    contribution = log_ratio * np.array([1, 1, 1, -1])  # the cycle divides
+    share = contribution / contribution.sum() if contribution.sum() != 0 else np.full(4, np.nan)
+    return pd.DataFrame({"factor": list(VELOCITY_FACTORS), "a": vals[0], "b": vals[1], "log_ratio": log_ratio,
+                         "contribution": contribution, "share": share})
+
+
+def stage_to_stage_days(intervals: pd.DataFrame, *, from_stage: str, to_stage: str, by=None) -> pd.DataFrame:
+    """Days from first entering ``from_stage`` to first entering ``to_stage`` after it.
+
+    Only opportunities that visited both count (``n``); ``n_from`` counts those that entered
+    ``from_stage``. A deal that skipped ``to_stage`` never entered it and is not counted.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``from_stage``, ``to_stage``, ``n_from``, ``n``, ``mean_days``, ``median_days``.
+
+    Examples
+    --------
+    >>> iv = pd.DataFrame({"opportunity_id": ["X", "X", "Y"], "stage_name": ["A", "B", "A"],
+    ...                    "entered": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02"], utc=True)})
+    >>> stage_to_stage_days(iv, from_stage="A", to_stage="B")
+      from_stage to_stage  n_from  n  mean_days  median_days
+    0          A        B       2  1        4.0          4.0
+    """
+    fn, by = "stage_to_stage_days", _by_list(by)
+    _require(intervals, ["opportunity_id", "stage_name", "entered", *by], fn, "intervals")
+    if from_stage == to_stage:
+        raise ValueError(f"{fn}: from_stage and to_stage are both {from_stage!r}")
+    d = intervals.assign(_day=_days(intervals["entered"]))
+    first = d[(d["stage_name"] == from_stage).fillna(False).to_numpy()].groupby("opportunity_id")["_day"].min()
+    to = d[(d["stage_name"] == to_stage).fillna(False).to_numpy()]
+    to = to.assign(_from=_lookup(to["opportunity_id"], first))
+    reach = to[(to["_day"] >= to["_from"]).to_numpy()].groupby("opportunity_id")[["_day", "_from"]].min()
+    seg = d.drop_duplicates("opportunity_id").set_index("opportunity_id")[by]
+    f = seg.loc[first.index].assign(_gap=(reach["_day"] - reach["_from"]).reindex(first.index).to_numpy())
+    rows = [{**dict(zip(by, key)), "from_stage": from_stage, "to_stage": to_stage, "n_from": len(g),
+             "n": int(g["_gap"].notna().sum()), "mean_days": g["_gap"].mean(), "median_days": g["_gap"].median()}
+            for key, g in _groups(f, by)]
+    return pd.DataFrame(rows, columns=[*by, "from_stage", "to_stage", "n_from", "n", "mean_days", "median_days"])
