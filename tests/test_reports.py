@@ -45,7 +45,7 @@ def _latest_created_day(folder: Path) -> str:
 @pytest.mark.slow
 def test_every_default_report_ran(default_run):
     res, out = default_run
-    assert [r.name for r in res.runs] == ["data_quality", "funnel"]
+    assert [r.name for r in res.runs] == ["data_quality", "funnel", "sources", "velocity"]
     assert res.failed == [], [(r.name, r.error) for r in res.runs]
     for r in res.runs:
         assert r.run_dir == out / r.name / r.as_of

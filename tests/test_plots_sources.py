@@ -1,0 +1,119 @@
+"""Charts of funnel_analysis.plots_sources: axes returned, titles and units set, money formatted,
+the waterfall's bars reconcile with the totals, bad input refused, no show()."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from funnel_analysis.plots_sources import (WATERFALL_STEPS, plot_attribution, plot_pipeline_waterfall,
+                                           plot_source_conversion)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures(monkeypatch):
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("a plot function called show()"))
+    yield
+    plt.close("all")
+
+
+def _tick_labels(axis) -> list[str]:
+    axis.axes.figure.canvas.draw()
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+TOTALS = pd.DataFrame({"start": [555500.0], "new": [1139700.0], "pulled_in": [0.0], "pushed_out": [0.0],
+                       "amount_up": [2300.0], "amount_down": [14500.0], "won": [239400.0], "lost": [789000.0],
+                       "end": [654600.0], "n_opportunities": [66]})
+
+
+def test_waterfall_bars_reconcile_and_are_labelled():
+    ax = plot_pipeline_waterfall(TOTALS, currency="€")
+    assert isinstance(ax, plt.Axes) and ax.get_title() == "Open pipeline: how it moved"
+    assert "€" in ax.get_ylabel()
+    bars = ax.patches
+    assert len(bars) == len(WATERFALL_STEPS)
+    # the last bar's top is the end level, and each step bar spans its component
+    assert bars[-1].get_height() == pytest.approx(654600.0)
+    heights = [b.get_height() for b in bars]
+    assert heights[1] == pytest.approx(1139700.0) and heights[7] == pytest.approx(789000.0)
+    # lost starts where it ends: its top is the running total before it
+    lost = bars[7]
+    assert lost.get_y() == pytest.approx(654600.0) and lost.get_y() + lost.get_height() == pytest.approx(1443600.0)
+    texts = [t.get_text() for t in ax.texts]
+    assert "€555,500" in texts and "+€1,139,700" in texts and "-€789,000" in texts and "€654,600" in texts
+    assert all(lbl.startswith("€") for lbl in _tick_labels(ax.yaxis))
+    assert any("," in lbl for lbl in _tick_labels(ax.yaxis))
+
+
+def test_waterfall_hides_zero_steps_and_names_the_ends():
+    ax = plot_pipeline_waterfall(TOTALS.iloc[0], hide_zero=True, start_label="2025-09-30", end_label="2025-12-31",
+                                 title="Q4")
+    labels = _tick_labels(ax.xaxis)
+    assert labels[0] == "2025-09-30" and labels[-1] == "2025-12-31"
+    assert "pulled in" not in labels and "pushed out" not in labels and "won" in labels
+    assert ax.get_title() == "Q4"
+
+
+def test_waterfall_on_given_axes_and_bad_input():
+    fig, ax = plt.subplots()
+    assert plot_pipeline_waterfall(TOTALS, ax=ax) is ax
+    with pytest.raises(ValueError, match="one row"):
+        plot_pipeline_waterfall(pd.concat([TOTALS, TOTALS]))
+    with pytest.raises(ValueError, match="missing"):
+        plot_pipeline_waterfall(TOTALS.drop(columns="won"))
+
+
+SUMMARY = pd.DataFrame({
+    "campaign_id": ["A", "B", "C", "(no campaign)"], "name": ["Webinar", "Paid search", None, None],
+    "first_touch_opportunities": [1.0, 2.0, 1.0, 5.0], "first_touch_value": [1000.0, 52000.0, 300.0, 9e6],
+    "last_touch_opportunities": [1.0, 2.0, 1.0, 5.0], "last_touch_value": [30000.0, 23000.0, 300.0, 9e6],
+    "linear_opportunities": [1.0, 2.0, 1.0, 5.0], "linear_value": [15500.0, 37500.0, 300.0, 9e6],
+    "u_shaped_opportunities": [1.0, 2.0, 1.0, 5.0], "u_shaped_value": [15500.0, 37500.0, 300.0, 9e6]})
+
+
+def test_attribution_grouped_bars_top_campaigns():
+    ax = plot_attribution(SUMMARY, top=2)
+    assert isinstance(ax, plt.Axes) and "top 2 campaigns" in ax.get_title()
+    assert len(ax.patches) == 2 * 4  # two campaigns, four models
+    labels = _tick_labels(ax.yaxis)
+    assert labels == ["Webinar", "Paid search"]  # largest on top (the y axis grows upwards)
+    assert "(no campaign)" not in labels
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["u shaped", "linear", "last touch", "first touch"]
+    xt = _tick_labels(ax.xaxis)
+    assert all(t.startswith("$") for t in xt) and any("," in t for t in xt)
+    assert "$" in ax.get_xlabel()
+
+
+def test_attribution_options_and_errors():
+    ax = plot_attribution(SUMMARY, models=["linear"], include_unattributed=True, label="campaign_id", currency="£")
+    assert "(no campaign)" in _tick_labels(ax.yaxis) and len(ax.patches) == 4
+    assert "£" in ax.get_xlabel()
+    ax = plot_attribution(SUMMARY, top=10)
+    assert "C" in _tick_labels(ax.yaxis)  # a campaign without a name is labelled by its ID
+    with pytest.raises(ValueError, match="model"):
+        plot_attribution(SUMMARY, models=["w_shaped"])
+    with pytest.raises(ValueError, match="top"):
+        plot_attribution(SUMMARY, top=0)
+
+
+def test_source_conversion_reuses_the_interval_chart():
+    m = pd.DataFrame({"lead_source": ["Web", "Referral"], "leads": [100, 40], "converted": [10, 12],
+                      "conversion_rate": [0.1, 0.3], "conversion_rate_ci_low": [0.05, 0.18],
+                      "conversion_rate_ci_high": [0.17, 0.45], "closed": [10, 12], "won": [2, 6],
+                      "win_rate": [0.2, 0.5], "win_rate_ci_low": [0.05, 0.25], "win_rate_ci_high": [0.5, 0.75]})
+    ax = plot_source_conversion(m)
+    assert ax.get_title() == "Lead to opportunity conversion by lead source"
+    assert _tick_labels(ax.yaxis) == ["Web  (n=100)", "Referral  (n=40)"]
+    assert all(t.endswith("%") for t in _tick_labels(ax.xaxis))
+    ax = plot_source_conversion(m, rate="win_rate")
+    assert "Win rate" in ax.get_title() and "Referral  (n=12)" in _tick_labels(ax.yaxis)
+    with pytest.raises(ValueError, match="rate"):
+        plot_source_conversion(m, rate="pipeline_created")
+    assert np.isfinite(ax.get_xlim()).all()
