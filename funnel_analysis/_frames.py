@@ -112,3 +112,16 @@ def _reach_days(opps, history, ranks, k, window_days=None) -> np.ndarray:
     np.fmin.at(reach, (pos[keep], rank[keep].astype(int) - 1), day[keep])
     # reaching rank r means having passed every rank below it: running minimum from the top
     return np.fmin.accumulate(reach[:, ::-1], axis=1)[:, ::-1]
+
+
+def _to_day(value, fn: str, name: str = "as_of") -> pd.Timestamp:
+    """A date argument as a naive day (UTC); a clear error naming the function and argument."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{fn}: {name}={value!r} is not a date") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"{fn}: {name} is missing")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.normalize()

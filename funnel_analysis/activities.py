@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import _flag, _require
+from ._frames import _flag, _require, _to_day
 from .stats import rate_table
 
 __all__ = ["activity_summary", "activity_win_relation", "activity_kind", "BUCKETS", "TYPE_MAP"]
@@ -42,18 +42,6 @@ TYPE_MAP = {"call": "call", "email": "email", "listemail": "email", "sendemail":
 KINDS = ("call", "email", "meeting", "other")
 #: Activity-count buckets of :func:`activity_win_relation`: (label, lowest, highest) inclusive.
 BUCKETS = (("0", 0, 0), ("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, np.inf))
-
-
-def _as_day(value, fn: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{fn}: as_of={value!r} is not a date") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{fn}: as_of is missing")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
 
 
 def activity_kind(types) -> pd.Series:
@@ -119,7 +107,7 @@ def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by:
         raise TypeError(f"{fn}: by must be one column name, got {by!r}")
     _require(activities, ["what_id", "activity_date", by], fn, "activities")
     _require(opps, ["opportunity_id", "is_closed", "close_date"], fn, "opps")
-    day = _as_day(as_of, fn)
+    day = _to_day(as_of, fn)
     ids = pd.Index(opps["opportunity_id"])
     if not ids.is_unique:
         raise ValueError(f"{fn}: opportunity_id is not unique in opps")

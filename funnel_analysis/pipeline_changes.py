@@ -57,7 +57,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import _by_list, _flag, _require
+from ._frames import _by_list, _flag, _require, _to_day
 
 __all__ = ["pipeline_waterfall", "COMPONENTS", "SIGNS"]
 
@@ -67,18 +67,6 @@ SIGNS = {"new": 1, "pulled_in": 1, "pushed_out": -1, "amount_up": 1, "amount_dow
 
 _FN = "pipeline_waterfall"
 _NEEDED = ["opportunity_id", "amount", "close_date", "is_closed", "is_won", "stage_name"]
-
-
-def _day(value, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{_FN}: {name}={value!r} is not a date") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{_FN}: {name} is missing")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
 
 
 def _state(crm, day, window, by, suffix: str) -> pd.DataFrame:
@@ -169,7 +157,7 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     0  100.0  50.0  50.0  100.0
     """
     by = _by_list(by)
-    t0, t1 = _day(start, "start"), _day(end, "end")
+    t0, t1 = _to_day(start, _FN, "start"), _to_day(end, _FN, "end")
     if t1 < t0:
         raise ValueError(f"{_FN}: end ({t1.date()}) is before start ({t0.date()})")
     if not isinstance(decimals, (int, np.integer)) or decimals < 0:
@@ -178,7 +166,8 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     if close_window is not None:
         if len(close_window) != 2:
             raise ValueError(f"{_FN}: close_window must be a pair (first, last)")
-        window = (_day(close_window[0], "close_window[0]"), _day(close_window[1], "close_window[1]"))
+        window = (_to_day(close_window[0], _FN, "close_window[0]"),
+                  _to_day(close_window[1], _FN, "close_window[1]"))
         if window[1] < window[0]:
             raise ValueError(f"{_FN}: close_window ends before it starts: {window}")
 

@@ -107,3 +107,14 @@ def small_sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("small_sample") / "org"
     generate_sample(out, scale=0.1, seed=3)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_crm(tmp_path_factory):
+    """The tiny export, loaded once (tests must not modify it)."""
+    import funnel_analysis as fa
+
+    folder = tmp_path_factory.mktemp("tiny_loaded")
+    for name, text in TINY.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return fa.load_org(folder)

@@ -3,19 +3,13 @@
 import pandas as pd
 import pytest
 
-import funnel_analysis as fa
 
 A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from conftest import TINY
-
-    folder = tmp_path_factory.mktemp("tiny")
-    for name, text in TINY.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return fa.load_org(folder)
+def tiny(tiny_crm):
+    return tiny_crm
 
 
 def state(crm, day):

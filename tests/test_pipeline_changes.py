@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import funnel_analysis as fa
 from funnel_analysis.crm import CrmData, DataQualityReport
 from funnel_analysis.pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
 
@@ -14,13 +13,8 @@ A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from conftest import TINY
-
-    folder = tmp_path_factory.mktemp("tiny_wf")
-    for name, text in TINY.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return fa.load_org(folder)
+def tiny(tiny_crm):
+    return tiny_crm
 
 
 def cents(x):

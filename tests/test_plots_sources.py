@@ -16,16 +16,7 @@ from funnel_analysis.plots_sources import (WATERFALL_STEPS, plot_attribution, pl
                                            plot_source_conversion)
 
 
-@pytest.fixture(autouse=True)
-def _close_figures(monkeypatch):
-    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("a plot function called show()"))
-    yield
-    plt.close("all")
-
-
-def _tick_labels(axis) -> list[str]:
-    axis.axes.figure.canvas.draw()
-    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 
 TOTALS = pd.DataFrame({"start": [555500.0], "new": [1139700.0], "pulled_in": [0.0], "pushed_out": [0.0],

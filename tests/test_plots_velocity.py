@@ -24,16 +24,7 @@ INTERVALS = pd.DataFrame({
     "censored": [False, False, True, False, True, False, True, False]})
 
 
-@pytest.fixture(autouse=True)
-def _close_figures(monkeypatch):
-    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("a plot function called show()"))
-    yield
-    plt.close("all")
-
-
-def _tick_labels(axis) -> list[str]:
-    axis.axes.figure.canvas.draw()
-    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 
 def test_survival_curves_per_open_stage_match_kaplan_meier():
