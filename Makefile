@@ -27,7 +27,7 @@ sample: $(SAMPLE)/Lead.csv  ## generate the sample org (data/sample) and its tru
 
 report: install sample  ## the main job: validate the sample org and run every report
 	$(BIN)/funnel check $(SAMPLE)
-	$(BIN)/funnel report run --out reports
+	$(BIN)/funnel report run --out reports --jobs 2
 
 test-notebooks: install sample  ## run the notebooks as committed on data/sample with nbval
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/

@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib import metadata, resources
@@ -310,7 +311,7 @@ def write_index(out_dir) -> Path:
 
 
 def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", data_dir=None, progress=True,
-                log=None) -> RunResult:
+                log=None, jobs: int = 1) -> RunResult:
     """Run reports with papermill into ``out_dir/<report>/<as_of>/`` as notebook, HTML and manifest.
 
     Parameters
@@ -330,6 +331,9 @@ def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", da
         Papermill's progress bar, when stderr is a terminal.
     log : callable, optional
         Called with a line of text per finished report.
+    jobs : int
+        Notebooks executed at once (each in its own kernel process); the data are loaded and
+        cached once before any of them starts.
 
     Returns
     -------
@@ -340,20 +344,31 @@ def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", da
     """
     specs = config if isinstance(config, list) else load_report_config(config)
     plan = _plan(specs, only, dict(overrides or {}), data_dir)
-    out_dir, cache, runs = Path(out_dir).resolve(), {}, []
-    for spec, params in plan:
+    out_dir, cache = Path(out_dir).resolve(), {}
+    if jobs < 1:
+        raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
+    tasks = []
+    for spec, params in plan:  # data loaded and cached once, before any notebook starts
         fingerprint, latest, load_error, parquet = _data_facts(params, cache, out_dir)
         if "as_of" in params and not params["as_of"] and latest is not None:
             params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
         as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(timezone.utc).date()))
         execute = dict(params, data_dir=str(parquet), **({"mapping": ""} if "mapping" in params else {})) \
             if parquet else params
-        run = _run_one(spec, params, as_of, fingerprint, out_dir, progress and sys.stderr.isatty(), execute)
-        runs.append(run)
+        tasks.append((spec, params, as_of, fingerprint, execute))
+
+    def run(task):
+        spec, params, as_of, fingerprint, execute = task
+        result = _run_one(spec, params, as_of, fingerprint, out_dir,
+                          progress and jobs == 1 and sys.stderr.isatty(), execute)
         if log:
-            log(f"{run.name:<14} as_of {run.as_of}  {run.status:<6} {run.duration_s:6.1f} s  "
-                f"{run.html or run.ipynb or run.run_dir}"
-                + ("" if run.status == "ok" else f"\n{'':<14} cell {run.error_cell_index}: {run.error}"))
+            log(f"{result.name:<14} as_of {result.as_of}  {result.status:<6} {result.duration_s:6.1f} s  "
+                f"{result.html or result.ipynb or result.run_dir}"
+                + ("" if result.status == "ok" else f"\n{'':<14} cell {result.error_cell_index}: {result.error}"))
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on kernel processes
+        runs = list(pool.map(run, tasks))
     return RunResult(runs, write_index(out_dir))
 
 
@@ -381,11 +396,13 @@ def report_command():
 @click.option("--data-dir", type=click.Path(exists=True, file_okay=False), help="Data folder for every report.")
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the run folders and index.html.")
-def run_command(config, only, params, data_dir, out):
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Notebooks run at once (one kernel each); 2 suits a 2-core machine.")
+def run_command(config, only, params, data_dir, out, jobs):
     """Run the reports; exit 1 naming the failed ones, 2 when the config or a parameter is wrong."""
     try:
         res = run_reports(config, only=only or None, overrides=dict(map(_parse_param, params)), out_dir=out,
-                          data_dir=data_dir, log=click.echo)
+                          data_dir=data_dir, log=click.echo, jobs=jobs)
     except ReportConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -28,7 +28,8 @@ MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint"
 @pytest.fixture(scope="module")
 def default_run(small_sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "reports"
-    return run_reports(data_dir=small_sample, out_dir=out, progress=False), out
+    # two notebooks at once: the parallel path is the one `make report` uses
+    return run_reports(data_dir=small_sample, out_dir=out, progress=False, jobs=2), out
 
 
 def _latest_created_day(folder: Path) -> str:
