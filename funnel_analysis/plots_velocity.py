@@ -110,7 +110,7 @@ def plot_velocity_factors(velocity: pd.DataFrame, axes=None, *, currency: str = 
     Parameters
     ----------
     velocity : DataFrame
-        :func:`~funnel_analysis.velocity.sales_velocity` without ``by`` (``period``, ``complete``,
+        :func:`~funnel_analysis.salesvelocity.sales_velocity` without ``by`` (``period``, ``complete``,
         ``n_open``, ``win_rate``, ``avg_won_amount``, ``avg_cycle_days``, ``velocity`` and their
         ``_ci_low`` / ``_ci_high``). Periods without a velocity (no won deal) show as gaps.
     axes : sequence of 5 matplotlib Axes, optional

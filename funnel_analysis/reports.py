@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import html
 import json
-import math
 import platform
 import re
 import shutil

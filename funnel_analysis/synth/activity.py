@@ -124,7 +124,7 @@ def make_members(sim: _Sim):
 
 def make_activities(sim: _Sim):
     """Tasks on leads and deals, and events (meetings) on deals: ``sim.task`` and ``sim.event``."""
-    rng, L, O, Cc = sim.rng["activities"], sim.lead, sim.opp, sim.contact
+    rng, L, O = sim.rng["activities"], sim.lead, sim.opp
     ex = _ACTIVITY["lead_tasks_extra_mean"]
     conv, disq, work = L["status"] == 2, L["status"] == 3, L["status"] == 1
     lam = np.where(conv, ex["converted"], np.where(disq, ex["disqualified"], ex["working"]))
