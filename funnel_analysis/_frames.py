@@ -125,3 +125,24 @@ def _to_day(value, fn: str, name: str = "as_of") -> pd.Timestamp:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.normalize()
+
+
+def _day_number(value, fn: str, name: str = "as_of") -> float:
+    """A date argument as float days since the epoch (as :func:`_days`); clear error when it is none."""
+    try:
+        day = float(_days([pd.Timestamp(value)])[0])
+    except (TypeError, ValueError):
+        day = np.nan
+    if np.isnan(day):
+        raise ValueError(f"{fn}: {name}={value!r} is not a date")
+    return day
+
+
+def _utc_naive(values) -> pd.Series:
+    """Timestamps (text, naive or aware) as naive UTC datetime64[us], on a fresh RangeIndex."""
+    s = pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, format="mixed", utc=True)
+    if s.dt.tz is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.astype("datetime64[us]").reset_index(drop=True)

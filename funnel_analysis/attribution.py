@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import _flag, _require
+from ._frames import _flag, _require, _utc_naive
 
 __all__ = ["campaign_attribution", "attribution_summary", "touch_weights", "MODELS", "NO_CAMPAIGN"]
 
@@ -69,17 +69,8 @@ def touch_weights(n: int, model: str) -> np.ndarray:
     return w
 
 
-def _utc(values) -> pd.Series:
-    s = pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, format="mixed", utc=True)
-    if s.dt.tz is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.astype("datetime64[us]").reset_index(drop=True)
-
-
 def _touches(opps, leads, members, responded_only) -> pd.DataFrame:
-    o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].to_numpy(), "_opp_t": _utc(opps["created_date"])})
+    o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].to_numpy(), "_opp_t": _utc_naive(opps["created_date"])})
     link = leads.loc[leads["converted_opportunity_id"].notna(), ["lead_id", "converted_opportunity_id"]]
     link = link.rename(columns={"converted_opportunity_id": "opportunity_id"}).drop_duplicates()
     m = members[members["lead_id"].notna()]
@@ -87,7 +78,7 @@ def _touches(opps, leads, members, responded_only) -> pd.DataFrame:
         m = m[_flag(m["has_responded"]).to_numpy()]
     tie = "campaign_member_id" if "campaign_member_id" in m.columns else "campaign_id"
     mm = pd.DataFrame({"lead_id": m["lead_id"].to_numpy(), "campaign_id": m["campaign_id"].to_numpy(),
-                       "_tie": m[tie].to_numpy(), "_t": _utc(m["created_date"])})
+                       "_tie": m[tie].to_numpy(), "_t": _utc_naive(m["created_date"])})
     t = o.merge(link, on="opportunity_id").merge(mm, on="lead_id")
     t = t[t["_t"].notna() & t["_opp_t"].notna() & (t["_t"] < t["_opp_t"])]
     return t.sort_values(["opportunity_id", "_t", "_tie", "campaign_id"], kind="stable")

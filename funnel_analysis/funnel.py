@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import _by_list, _days, _flag, _group_sum, _reach_days, _require, _stage_ranks
+from ._frames import _by_list, _day_number, _days, _flag, _group_sum, _reach_days, _require, _stage_ranks
 from .stats import rate_table
 
 __all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES"]
@@ -60,13 +60,6 @@ MISSING_STATUS = "(no status)"
 
 
 # ---- helpers --------------------------------------------------------------------------------
-def _day(value, fn: str, name: str) -> float:
-    try:
-        return float(_days([pd.Timestamp(value)])[0])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{fn}: {name}={value!r} is not a date") from exc
-
-
 def _segments(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if not by:
         return pd.DataFrame(index=[0])
@@ -181,7 +174,7 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
     converted = _flag(leads["is_converted"]).to_numpy()
     counted = np.ones(len(leads), dtype=bool)
     if as_of is not None:
-        cut = _day(as_of, "lead_conversion", "as_of")
+        cut = _day_number(as_of, "lead_conversion", "as_of")
         counted &= ~(created > cut)  # undated leads are kept without a window: their age is unknown
         converted = converted & ~(conv_day > cut)
     span = conv_day - created
@@ -342,9 +335,9 @@ def cohort_funnel(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataF
     created = _days(opps["created_date"])
     keep = np.ones(len(opps), dtype=bool)
     if created_from is not None:
-        keep &= created >= _day(created_from, fn, "created_from")
+        keep &= created >= _day_number(created_from, fn, "created_from")
     if created_to is not None:
-        keep &= created <= _day(created_to, fn, "created_to")
+        keep &= created <= _day_number(created_to, fn, "created_to")
     opps = opps[keep].reset_index(drop=True)
     reach = _reach_days(opps, history, ranks, k, window_days)
     won = _flag(opps["is_won"]).to_numpy()

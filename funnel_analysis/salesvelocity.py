@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import _by_list, _days, _flag, _require
+from ._frames import _by_list, _day_number, _days, _flag, _require
 from .periods import fiscal_period
-from .velocity import _as_of_day, _groups
+from .velocity import _groups
 
 __all__ = ["sales_velocity", "velocity_change", "VELOCITY_FACTORS"]
 
@@ -51,7 +51,7 @@ def sales_velocity(opps: pd.DataFrame, *, as_of, period: str = "Q", by=None, n_b
     _require(opps, ["created_date", "close_date", "is_closed", "is_won", "amount", *by], fn, "opportunities")
     if int(n_boot) < 1:
         raise ValueError(f"{fn}: n_boot must be at least 1, got {n_boot!r}")
-    day, rng, rows = _as_of_day(as_of, fn), np.random.default_rng(seed), []
+    day, rng, rows = _day_number(as_of, fn), np.random.default_rng(seed), []
     created, close = _days(opps["created_date"]), _days(opps["close_date"])
     closed = _flag(opps["is_closed"]).to_numpy() & (close <= day)
     won = closed & _flag(opps["is_won"]).to_numpy()

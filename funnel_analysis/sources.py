@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from ._frames import _by_list, _days, _flag, _require
+from ._frames import _by_list, _days, _flag, _require, _utc_naive
 from .stats import rate_table
 
 __all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "SPEED_BUCKETS"]
@@ -263,15 +263,6 @@ def compare_sources(matrix_or_leads: pd.DataFrame, a, b, *, metric: str = "conve
                          "rate_a": [s1 / n1], "successes_b": [s2], "trials_b": [n2], "rate_b": [s2 / n2],
                          "difference": [s1 / n1 - s2 / n2], "ci_low": [float(low)], "ci_high": [float(high)],
                          "test": [test], "statistic": [float(stat)], "p_value": [float(p)]})
-
-
-def _utc_naive(values) -> pd.Series:
-    s = pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, format="mixed", utc=True)
-    if s.dt.tz is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.astype("datetime64[us]")
 
 
 def speed_to_lead(leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_id",),

@@ -34,22 +34,12 @@ import numpy as np
 import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from ._frames import _by_list, _days, _flag, _lookup, _require, _stage_ranks
+from ._frames import _by_list, _day_number, _days, _flag, _lookup, _require, _stage_ranks
 
 __all__ = ["stage_intervals", "stage_durations", "cycle_length", "stalled_deals", "stage_to_stage_days"]
 
 
 # ---- helpers --------------------------------------------------------------------------------
-def _as_of_day(value, fn: str) -> float:
-    try:
-        day = float(_days([pd.Timestamp(value)])[0])
-    except (TypeError, ValueError):
-        day = np.nan
-    if np.isnan(day):
-        raise ValueError(f"{fn}: as_of={value!r} is not a date")
-    return day
-
-
 def _label(p: float) -> str:
     return "median" if p == 0.5 else f"p{100 * p:g}"
 
@@ -114,7 +104,7 @@ def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.Dat
     _require(opps, ["opportunity_id", "created_date", "stage_name", *carry], fn, "opportunities")
     _require(history, ["opportunity_id", "created_date", "stage_name"], fn, "history")
     _require(stages, ["stage_name", "sort_order", "is_closed", "is_won"], fn, "stages")
-    day = _as_of_day(as_of, fn)
+    day = _day_number(as_of, fn)
     if not pd.Index(opps["opportunity_id"]).is_unique:
         raise ValueError(f"{fn}: opportunities.opportunity_id is not unique")
     o = opps[_days(opps["created_date"]) <= day]  # NaN (unknown creation) fails too
@@ -214,7 +204,7 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
     """
     fn, by = "cycle_length", _by_list(by)
     _require(opps, ["created_date", "close_date", "is_closed", "is_won", *by], fn, "opportunities")
-    day = _as_of_day(as_of, fn)
+    day = _day_number(as_of, fn)
     created, close = _days(opps["created_date"]), _days(opps["close_date"])
     o = opps[created <= day]
     created, close = created[created <= day], close[created <= day]
@@ -265,7 +255,7 @@ def stalled_deals(opps: pd.DataFrame, intervals: pd.DataFrame, *, stages: pd.Dat
     _require(intervals, ["opportunity_id", "stage_name", "entered", "days", "censored"], fn, "intervals")
     if not 0 < float(quantile) < 1:
         raise ValueError(f"{fn}: quantile must lie strictly between 0 and 1, got {quantile!r}")
-    day = _as_of_day(as_of, fn)
+    day = _day_number(as_of, fn)
     dur = stage_durations(intervals, stages=stages, percentiles=(float(quantile),)).set_index("stage_name")
     threshold = dur[f"km_{_label(float(quantile))}"]
     cur = intervals[_flag(intervals["censored"]).to_numpy()]
