@@ -134,9 +134,16 @@ def kpis(folder, mapping, as_of, by, as_json):
         click.echo("")
 
 
-from .reports import report_command  # noqa: E402  (the `report` group lives with the runner)
+# Each command group lives beside the code it drives.
+from .cli_dedup import dedup_command  # noqa: E402
+from .cli_forecast import forecast_command  # noqa: E402
+from .cli_score import score_command  # noqa: E402
+from .reports import report_command  # noqa: E402
 
 main.add_command(report_command)
+main.add_command(dedup_command)
+main.add_command(score_command)
+main.add_command(forecast_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -118,3 +118,27 @@ def tiny_crm(tmp_path_factory):
     for name, text in TINY.items():
         (folder / name).write_text(text, encoding="utf-8")
     return fa.load_org(folder)
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def executed(small_sample, tmp_path_factory):
+    """Every notebook run once through papermill on ``small_sample``.
+
+    name -> (executed notebook path, error or None); every notebook runs even if one fails. Tests
+    of what a notebook computes read its records back with ``funnel_analysis.notebook.read_records``.
+    """
+    import papermill as pm
+
+    out, done = tmp_path_factory.mktemp("executed"), {}
+    for nb in NOTEBOOKS:
+        target = out / nb.name
+        try:
+            pm.execute_notebook(str(nb), str(target), parameters={"data_dir": str(small_sample)},
+                                kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
+            done[nb.stem] = (target, None)
+        except pm.PapermillExecutionError as exc:
+            done[nb.stem] = (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")
+    return done

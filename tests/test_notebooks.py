@@ -27,21 +27,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 
 
-@pytest.fixture(scope="module")
-def executed(small_sample, tmp_path_factory):
-    """name -> (executed notebook path, error or None); every notebook runs even if one fails."""
-    out, done = tmp_path_factory.mktemp("executed"), {}
-    for nb in NOTEBOOKS:
-        target = out / nb.name
-        try:
-            pm.execute_notebook(str(nb), str(target), parameters={"data_dir": str(small_sample)},
-                                kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
-            done[nb.stem] = (target, None)
-        except pm.PapermillExecutionError as exc:
-            done[nb.stem] = (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")
-    return done
-
-
 def _fold(s: pd.Series) -> pd.Series:
     """A picklist as the cleaner folds it: trimmed, one space, case-insensitive."""
     return s.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
