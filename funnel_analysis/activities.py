@@ -1,9 +1,10 @@
 """Sales activity per opportunity, and how the activity count of closed deals relates to winning.
 
 Activities (Salesforce Tasks and Events) relate to an opportunity through ``what_id`` (the
-opportunity's ID) and to a lead or contact through ``who_id``. :func:`activity_summary` attributes
-an activity to an opportunity only through ``what_id``: activities logged on the lead before
-conversion, or on a contact, are not counted for the deal.
+opportunity's ID) and to a lead or contact through ``who_id``. :func:`activity_summary` counts an
+activity for an opportunity through ``what_id``; given ``leads``, the activities logged on the
+lead(s) converted into the deal (``who_id``), up to the conversion, are counted apart in
+``n_lead_activities``: the work that created the deal, before it existed.
 
 Rules
 -----
@@ -58,7 +59,8 @@ def activity_kind(types) -> pd.Series:
     return norm.map(TYPE_MAP).fillna("other").astype("str")
 
 
-def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by: str = "type") -> pd.DataFrame:
+def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by: str = "type",
+                     leads: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per opportunity: activities by kind, before close, and days since the last one.
 
     Parameters
@@ -74,6 +76,10 @@ def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by:
         The activity column the counts are split by. ``"type"`` is mapped to call / email /
         meeting / other (module notes); any other column is split by its values, lower-cased
         and stripped (missing -> ``other``).
+    leads : DataFrame, optional
+        With ``lead_id``, ``converted_opportunity_id`` and (if known) ``converted_date``. Adds
+        ``n_lead_activities``: activities with ``who_id`` a lead converted into the opportunity,
+        dated on or before the conversion (and ``as_of``); ``activities`` then needs ``who_id``.
 
     Returns
     -------
@@ -81,7 +87,8 @@ def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by:
         One row per opportunity, in the order of ``opps``: ``opportunity_id``, ``n_activities``,
         ``n_<kind>`` per kind (``n_call, n_email, n_meeting, n_other`` for ``by="type"``),
         ``n_before_close`` (Int64, missing for open deals), ``last_activity_date``,
-        ``days_since_last_activity`` (float, NaN without activity), ``n_undated``.
+        ``days_since_last_activity`` (float, NaN without activity), ``n_undated``, and with
+        ``leads`` ``n_lead_activities``.
 
     Raises
     ------
@@ -146,7 +153,31 @@ def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by:
     out["last_activity_date"] = last.to_numpy().astype("datetime64[us]")
     out["days_since_last_activity"] = ((day - last) / pd.Timedelta(days=1)).to_numpy("float64")
     out["n_undated"] = count(undated)
+    if leads is not None:
+        out["n_lead_activities"] = _lead_activities(activities, leads, ids, day, fn)
     return out
+
+
+def _lead_activities(activities, leads, ids: pd.Index, day: pd.Timestamp, fn: str) -> np.ndarray:
+    """Per opportunity: dated activities on its converted lead(s), up to conversion and ``as_of``."""
+    _require(leads, ["lead_id", "converted_opportunity_id"], fn, "leads")
+    _require(activities, ["who_id"], fn, "activities")
+    conv = leads[leads["converted_opportunity_id"].notna()]
+    until = pd.Series(day, index=conv.index)
+    if "converted_date" in conv.columns:
+        c = pd.to_datetime(conv["converted_date"])
+        if c.dt.tz is not None:
+            c = c.dt.tz_convert("UTC").dt.tz_localize(None)
+        until = c.dt.normalize().where(c.notna() & (c.dt.normalize() < day), day)
+    link = pd.DataFrame({"who_id": conv["lead_id"].to_numpy(), "_opp": ids.get_indexer(conv["converted_opportunity_id"]),
+                         "_until": until.to_numpy()})
+    acts = pd.DataFrame({"who_id": activities["who_id"].to_numpy(),
+                         "_date": pd.to_datetime(activities["activity_date"]).to_numpy()})
+    if acts["_date"].dt.tz is not None:
+        acts["_date"] = acts["_date"].dt.tz_convert("UTC").dt.tz_localize(None)
+    m = acts.dropna().merge(link[link["_opp"] >= 0], on="who_id")
+    m = m[m["_date"].dt.normalize() <= m["_until"]]
+    return np.bincount(m["_opp"].to_numpy("int64"), minlength=len(ids)).astype("int64")
 
 
 def activity_win_relation(summary: pd.DataFrame, opps: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

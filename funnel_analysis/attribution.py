@@ -2,10 +2,14 @@
 
 Touches
 -------
-The touches of an opportunity are the campaign memberships (``campaign_members`` rows with a
-``lead_id``) of the lead(s) converted into it (``leads.converted_opportunity_id``) whose member
-``created_date`` is strictly before the opportunity's ``created_date``: a campaign the lead joined
-after the deal existed did not source it. Members or opportunities without a creation time give
+The touches of an opportunity are the campaign memberships of the people behind it whose member
+``created_date`` is strictly before the opportunity's ``created_date`` (a campaign joined after the
+deal existed did not source it). The people are the lead(s) converted into it
+(``leads.converted_opportunity_id``; members by ``lead_id``), the contact(s) those leads became
+(``leads.converted_contact_id``, when the column is there; members by ``contact_id``: the same
+person, touched again after conversion), and, given ``contacts``, every contact of the deal's
+account (``opportunities.account_id`` = ``contacts.account_id``: the buying committee). A membership
+reached through two of these paths counts once. Members or opportunities without a creation time give
 no touch (it cannot be shown to come first). With ``responded_only=True`` only members with
 ``has_responded`` count. Touches are ordered by member ``created_date`` (ties by
 ``campaign_member_id`` when present, then ``campaign_id``). A campaign touched twice counts twice.
@@ -69,24 +73,44 @@ def touch_weights(n: int, model: str) -> np.ndarray:
     return w
 
 
-def _touches(opps, leads, members, responded_only) -> pd.DataFrame:
+def _people(opps, leads, contacts) -> pd.DataFrame:
+    """(opportunity_id, person) links; a person is "L:<lead_id>" or "C:<contact_id>"."""
+    conv = leads[leads["converted_opportunity_id"].notna()]
+    parts = [pd.DataFrame({"opportunity_id": conv["converted_opportunity_id"].to_numpy(),
+                           "_who": ("L:" + conv["lead_id"].astype("str")).to_numpy()})]
+    if "converted_contact_id" in conv.columns:
+        c = conv[conv["converted_contact_id"].notna()]
+        parts.append(pd.DataFrame({"opportunity_id": c["converted_opportunity_id"].to_numpy(),
+                                   "_who": ("C:" + c["converted_contact_id"].astype("str")).to_numpy()}))
+    if contacts is not None:
+        acc = opps.loc[opps["account_id"].notna(), ["opportunity_id", "account_id"]]
+        k = contacts.loc[contacts["account_id"].notna(), ["contact_id", "account_id"]]
+        a = acc.merge(k, on="account_id")
+        parts.append(pd.DataFrame({"opportunity_id": a["opportunity_id"].to_numpy(),
+                                   "_who": ("C:" + a["contact_id"].astype("str")).to_numpy()}))
+    return pd.concat(parts, ignore_index=True).astype("str").drop_duplicates()
+
+
+def _touches(opps, leads, members, responded_only, contacts=None) -> pd.DataFrame:
     o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].to_numpy(), "_opp_t": _utc_naive(opps["created_date"])})
-    link = leads.loc[leads["converted_opportunity_id"].notna(), ["lead_id", "converted_opportunity_id"]]
-    link = link.rename(columns={"converted_opportunity_id": "opportunity_id"}).drop_duplicates()
-    m = members[members["lead_id"].notna()]
+    m = members.reset_index(drop=True)
     if responded_only:
         m = m[_flag(m["has_responded"]).to_numpy()]
+    who = ("L:" + m["lead_id"].astype("str")).where(m["lead_id"].notna())
+    if "contact_id" in m.columns:
+        who = who.fillna(("C:" + m["contact_id"].astype("str")).where(m["contact_id"].notna()))
     tie = "campaign_member_id" if "campaign_member_id" in m.columns else "campaign_id"
-    mm = pd.DataFrame({"lead_id": m["lead_id"].to_numpy(), "campaign_id": m["campaign_id"].to_numpy(),
-                       "_tie": m[tie].to_numpy(), "_t": _utc_naive(m["created_date"])})
-    t = o.merge(link, on="opportunity_id").merge(mm, on="lead_id")
+    mm = pd.DataFrame({"_who": who.to_numpy(), "campaign_id": m["campaign_id"].to_numpy(),
+                       "_tie": m[tie].to_numpy(), "_t": _utc_naive(m["created_date"]), "_row": m.index.to_numpy()})
+    t = o.merge(_people(opps, leads, contacts), on="opportunity_id").merge(mm.dropna(subset=["_who"]), on="_who")
     t = t[t["_t"].notna() & t["_opp_t"].notna() & (t["_t"] < t["_opp_t"])]
+    t = t.drop_duplicates(["opportunity_id", "_row"])  # one membership, one touch, however it was reached
     return t.sort_values(["opportunity_id", "_t", "_tie", "campaign_id"], kind="stable")
 
 
 def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_members: pd.DataFrame, *,
                          models=MODELS, value: str = "amount", won_only: bool = True,
-                         responded_only: bool = False) -> pd.DataFrame:
+                         responded_only: bool = False, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Credit of every opportunity split over its campaign touches, under several models.
 
     Parameters
@@ -98,7 +122,10 @@ def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_membe
         With ``lead_id`` and ``converted_opportunity_id``.
     campaign_members : DataFrame
         With ``campaign_id``, ``lead_id``, ``created_date`` (and ``has_responded`` with
-        ``responded_only``).
+        ``responded_only``; ``contact_id`` for members that are contacts).
+    contacts : DataFrame, optional
+        With ``contact_id`` and ``account_id``: the memberships of every contact of the deal's
+        account count as touches (``opps`` then needs ``account_id``).
     models : sequence of {"first_touch", "last_touch", "linear", "u_shaped"}
     value : str, default "amount"
         The opportunity column credited.
@@ -141,9 +168,12 @@ def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_membe
     _require(campaign_members, member_cols, fn, "campaign_members")
     if not opps["opportunity_id"].is_unique:
         raise ValueError(f"{fn}: opportunity_id is not unique in opportunities")
+    if contacts is not None:
+        _require(contacts, ["contact_id", "account_id"], fn, "contacts")
+        _require(opps, ["account_id"], fn, "opportunities")
     if won_only:
         opps = opps[(_flag(opps["is_closed"]) & _flag(opps["is_won"])).to_numpy()]
-    t = _touches(opps, leads, campaign_members, responded_only)
+    t = _touches(opps, leads, campaign_members, responded_only, contacts)
     n = t.groupby("opportunity_id", sort=False)["campaign_id"].transform("size").to_numpy()
     pos = t.groupby("opportunity_id", sort=False).cumcount().to_numpy()
     parts = []

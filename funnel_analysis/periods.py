@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["fiscal_period", "FREQUENCIES"]
+__all__ = ["fiscal_period", "last_complete_period", "FREQUENCIES"]
 
 #: Period lengths in months, by frequency code.
 FREQUENCIES = {"M": 1, "Q": 3, "Y": 12}
@@ -125,3 +125,46 @@ def fiscal_period(dates, freq: str = "Q", fiscal_year_start_month: int = 1, *,
     if index is not None:
         out.index = index
     return out
+
+
+def last_complete_period(as_of, freq: str = "Q", fiscal_year_start_month: int = 1) -> pd.Series:
+    """The last fiscal period that had ended by the end of ``as_of``.
+
+    A period ending on ``as_of`` itself counts as complete (cuts are taken at the end of the day).
+
+    Parameters
+    ----------
+    as_of : date-like
+        The report date.
+    freq : {"Q", "M", "Y"}, default "Q"
+    fiscal_year_start_month : int, default 1
+
+    Returns
+    -------
+    Series
+        ``fiscal_period``, ``period_start``, ``period_end`` and ``day_before`` (the last day
+        before the period: the cut the period's pipeline starts from).
+
+    Raises
+    ------
+    ValueError
+        As :func:`fiscal_period`, or an ``as_of`` that is missing.
+
+    Examples
+    --------
+    >>> p = last_complete_period("2024-08-15", "Q", fiscal_year_start_month=2)
+    >>> p["fiscal_period"], str(p["period_start"].date()), str(p["period_end"].date())
+    ('FY2025-Q2', '2024-05-01', '2024-07-31')
+    >>> str(last_complete_period("2024-06-30")["period_end"].date())  # a quarter ending that day is complete
+    '2024-06-30'
+    """
+    day = None if as_of is None or pd.isna(as_of) else _naive_dates(as_of)
+    if day is None or day.isna().any():
+        raise ValueError("last_complete_period: as_of is missing")
+    current = fiscal_period(day, freq, fiscal_year_start_month).iloc[0]
+    if current["period_end"] == day[0]:
+        row = current
+    else:
+        row = fiscal_period(current["period_start"] - pd.Timedelta(days=1), freq, fiscal_year_start_month).iloc[0]
+    return pd.Series({"fiscal_period": row["fiscal_period"], "period_start": row["period_start"],
+                      "period_end": row["period_end"], "day_before": row["period_start"] - pd.Timedelta(days=1)})

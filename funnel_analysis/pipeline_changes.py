@@ -21,6 +21,8 @@ in pipeline             / in pipeline        ``carried``   start=a0, amount_up/d
 in pipeline             / closed won (lost)  ``won``       start=a0, amount_up/down=a1-a0, won=a1
 in pipeline             / open, out of win.  ``pushed_out`` start=a0, pushed_out=a0
 open, out of window     / in pipeline        ``pulled_in`` pulled_in=a1, end=a1
+open, out of window     / closed won (lost)  ``pulled_won`` pulled_in=a1, won=a1 (only if its close
+                                             (pulled_lost) date is in the window at end)
 not yet created         / in pipeline        ``new``       new=a1, end=a1
 not yet created         / closed won (lost)  ``new_won``   new=a1, won=a1 (only if its close date
                                              (new_lost)    is in the window, when there is one)
@@ -195,18 +197,23 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     reopened = ex0 & closed0 & p1
     new_open = ~ex0 & p1
     new_closed = ~ex0 & closed1 & win1
+    # a deal due later at start that was brought forward and closed inside the window: the
+    # quarter's won revenue must show it (it entered the window, then left it by closing)
+    pulled_closed = ex0 & ~p0 & ~closed0 & closed1 & win1
     movement = np.select(
-        [carried, closing & won1, closing, pushed, pulled, reopened, new_open, new_closed & won1, new_closed],
-        ["carried", "won", "lost", "pushed_out", "pulled_in", "reopened", "new", "new_won", "new_lost"],
+        [carried, closing & won1, closing, pushed, pulled, reopened, new_open, new_closed & won1, new_closed,
+         pulled_closed & won1, pulled_closed],
+        ["carried", "won", "lost", "pushed_out", "pulled_in", "reopened", "new", "new_won", "new_lost",
+         "pulled_won", "pulled_lost"],
         "outside")
 
     z = np.zeros(len(df), dtype="int64")
     diff = np.where(carried | closing, a1 - a0, 0)
-    closes = np.where(closing | new_closed, a1, 0)
+    closes = np.where(closing | new_closed | pulled_closed, a1, 0)
     comp = {
         "start": np.where(p0, a0, z),
         "new": np.where(new_open | new_closed | reopened, a1, z),
-        "pulled_in": np.where(pulled, a1, z),
+        "pulled_in": np.where(pulled | pulled_closed, a1, z),
         "pushed_out": np.where(pushed, a0, z),
         "amount_up": np.maximum(diff, 0),
         "amount_down": np.maximum(-diff, 0),

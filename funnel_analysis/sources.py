@@ -29,10 +29,11 @@ import pandas as pd
 from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from ._frames import _by_list, _days, _flag, _require, _utc_naive
+from ._frames import _by_list, _days, _flag, _require, _to_day, _utc_naive
 from .stats import rate_table
 
-__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "SPEED_BUCKETS"]
+__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads",
+           "SPEED_BUCKETS"]
 
 #: Speed-to-lead buckets, in order: hours to the first activity (``[low, high)``), then never.
 SPEED_BUCKETS = ("<1h", "1-24h", "1-7d", ">7d", "never")
@@ -76,6 +77,52 @@ def _matrix(members: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd.Da
              "opportunities", "pipeline_created", "closed", "won", "win_rate", "win_rate_ci_low",
              "win_rate_ci_high", "won_revenue", "avg_won_deal_size", "median_cycle_days"]
     return out[order].sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def mature_leads(leads: pd.DataFrame, *, as_of, mature_days: int = 90,
+                 created_column: str = "created_date") -> pd.DataFrame:
+    """The leads old enough on ``as_of`` to have had their chance to convert.
+
+    A lead converts days or weeks after it is created, so a conversion rate over all leads is
+    biased down by the newest ones, which have not converted *yet*. Rates by source compare
+    fairly on the leads created at least ``mature_days`` before the end of ``as_of`` (choose it
+    from the org's conversion delays: a cut-off most conversions happen within).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``created_column`` (timestamps; naive ones are read as UTC).
+    as_of : date-like
+        The report date (end of day).
+    mature_days : int, default 90
+        Minimum age in days; 0 keeps every lead created by the end of ``as_of``.
+    created_column : str, default "created_date"
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``leads`` (all columns, index kept) created at least ``mature_days`` days
+        before the end of ``as_of``; leads with no creation time are left out.
+
+    Raises
+    ------
+    ValueError
+        A negative ``mature_days``, an unreadable ``as_of`` or a missing column.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"],
+    ...                       "created_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-03-30"], utc=True)})
+    >>> mature_leads(leads, as_of="2024-03-31", mature_days=30)["lead_id"].tolist()
+    ['L1', 'L2']
+    """
+    fn = "mature_leads"
+    if not isinstance(mature_days, (int, np.integer)) or mature_days < 0:
+        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
+    _require(leads, [created_column], fn, "leads")
+    end = _to_day(as_of, fn, "as_of") + pd.Timedelta(days=1)  # the end of the as_of day
+    created = _utc_naive(leads[created_column])
+    return leads[(created <= end - pd.Timedelta(days=int(mature_days))).fillna(False).to_numpy(dtype=bool)]
 
 
 _LEAD_COLS = ["lead_id", "is_converted", "converted_opportunity_id"]

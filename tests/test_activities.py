@@ -132,3 +132,25 @@ def test_win_relation_rejects_summary_from_another_cut():
         activity_win_relation(s, OPPS)
     with pytest.raises(ValueError, match="is_won"):
         activity_win_relation(activity_summary(ACTS, OPPS, as_of=AS_OF), OPPS.drop(columns="is_won"))
+
+
+def test_lead_activities_count_up_to_conversion():
+    # L1 converted into o1 on 01-10: its calls on 01-02 and 01-10 count, the one on 01-20 (after) does not;
+    # L2 converted into o1 too (merged leads) with no conversion date: counted up to as_of (02-01), the
+    # 03-01 one is in the future; L3 was never converted; the deal's own activity is not a lead activity.
+    acts = pd.DataFrame({
+        "what_id": [None, None, None, None, None, None, "o1"],
+        "who_id": ["L1", "L1", "L1", "L2", "L2", "L3", None],
+        "type": ["Call"] * 7,
+        "activity_date": pd.to_datetime(["2024-01-02", "2024-01-10", "2024-01-20", "2024-01-25", "2024-03-01",
+                                         "2024-01-05", "2024-01-15"]),
+    })
+    opps = pd.DataFrame({"opportunity_id": ["o1", "o2"], "is_closed": [False, False],
+                         "close_date": pd.to_datetime(["2024-03-31", "2024-03-31"])})
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "converted_opportunity_id": ["o1", "o1", None],
+                          "converted_date": pd.to_datetime(["2024-01-10", None, None])})
+    got = activity_summary(acts, opps, as_of="2024-02-01", leads=leads)
+    assert got["n_lead_activities"].tolist() == [3, 0]
+    assert got["n_activities"].tolist() == [1, 0]  # the deal's own count is unchanged
+    with pytest.raises(ValueError, match="who_id"):
+        activity_summary(acts.drop(columns="who_id"), opps, as_of="2024-02-01", leads=leads)

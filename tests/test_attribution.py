@@ -156,3 +156,34 @@ def test_weights_sum_to_one_and_totals_reconcile(touches, amounts, won_only):
     s = attribution_summary(att)
     for m in MODELS:
         assert s[f"{m}_value"].sum() == pytest.approx(credited["amount"].sum(), rel=1e-9, abs=1e-6)
+
+
+def test_contact_touches_converted_contact_and_account_contacts():
+    # O1 (account A1, created 03-01, 900) came from lead L1, who became contact C1.
+    #   L1 joined campaign X on 01-01; C1 (same person, after conversion) joined Y on 02-01;
+    #   C2, a colleague at A1, joined Z on 02-15; C3 at another account joined W (not a touch);
+    #   C1 joined V on 04-01, after the deal was created (not a touch).
+    opps = pd.DataFrame({"opportunity_id": ["O1"], "account_id": ["A1"], "amount": [900.0], "is_closed": [True],
+                         "is_won": [True], "created_date": pd.to_datetime(["2024-03-01"], utc=True)})
+    leads = pd.DataFrame({"lead_id": ["L1"], "converted_opportunity_id": ["O1"], "converted_contact_id": ["C1"]})
+    contacts = pd.DataFrame({"contact_id": ["C1", "C2", "C3"], "account_id": ["A1", "A1", "A9"]})
+    members = pd.DataFrame({
+        "campaign_member_id": ["m1", "m2", "m3", "m4", "m5"],
+        "campaign_id": ["X", "Y", "Z", "W", "V"],
+        "lead_id": ["L1", None, None, None, None],
+        "contact_id": [None, "C1", "C2", "C3", "C1"],
+        "created_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-15", "2024-02-20", "2024-04-01"],
+                                       utc=True),
+    })
+    # lead and converted contact only: X then Y, linear 450 each
+    lin = campaign_attribution(opps, leads, members, models=["linear"])
+    assert dict(zip(lin["campaign_id"], lin["credited_value"])) == {"X": 450.0, "Y": 450.0}
+    # with the account's contacts: X, Y, Z (C1 is reached twice, its membership counts once)
+    u = campaign_attribution(opps, leads, members, models=["u_shaped", "last_touch"], contacts=contacts)
+    us = u[u["model"] == "u_shaped"]
+    assert dict(zip(us["campaign_id"], us["weight"])) == {"X": 0.4, "Y": pytest.approx(0.2), "Z": 0.4}
+    assert set(us["touches"]) == {3}
+    last = u[u["model"] == "last_touch"]
+    assert last["campaign_id"].tolist() == ["Z"] and last["credited_value"].tolist() == [900.0]
+    with pytest.raises(ValueError, match="account_id"):
+        campaign_attribution(opps.drop(columns="account_id"), leads, members, contacts=contacts)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from funnel_analysis.periods import fiscal_period
+from funnel_analysis.periods import fiscal_period, last_complete_period
 
 
 def test_calendar_quarters():
@@ -54,3 +54,26 @@ def test_bad_options(kwargs, match):
 def test_not_dates():
     with pytest.raises(ValueError, match="dates"):
         fiscal_period(["not a date"])
+
+
+@pytest.mark.parametrize("as_of, freq, start_month, expected", [
+    # mid-quarter: the quarter before; FY from February: Q1 Feb-Apr, Q2 May-Jul, Q3 Aug-Oct
+    ("2024-08-15", "Q", 2, ("FY2025-Q2", "2024-05-01", "2024-07-31", "2024-04-30")),
+    # the last day of a quarter: that quarter is complete at the end of the day
+    ("2024-06-30", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
+    ("2024-07-01", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
+    # January with a calendar year: the previous year's December
+    ("2025-01-10", "M", 1, ("FY2024-M12", "2024-12-01", "2024-12-31", "2024-11-30")),
+    ("2025-03-01", "Y", 4, ("FY2024", "2023-04-01", "2024-03-31", "2023-03-31")),
+])
+def test_last_complete_period_by_hand(as_of, freq, start_month, expected):
+    got = last_complete_period(as_of, freq, fiscal_year_start_month=start_month)
+    assert (got["fiscal_period"], *(str(got[k].date()) for k in ("period_start", "period_end", "day_before"))) \
+        == expected
+
+
+def test_last_complete_period_rejects_bad_input():
+    with pytest.raises(ValueError, match="freq"):
+        last_complete_period("2024-01-01", "W")
+    with pytest.raises(ValueError, match="missing"):
+        last_complete_period(pd.NaT)

@@ -226,3 +226,24 @@ def test_waterfall_reconciles_for_random_histories(specs, d0, span, win):
         if window is not None:
             inside &= cut["close_date"].between(*window)
         assert cents(cut.loc[inside, "amount"].fillna(0)).sum() == cents(tot[col]).sum()
+
+
+def test_pulled_in_and_closed_inside_the_window():
+    # Q9 due 09-01 at start, brought forward and won on 05-10 at 250: the quarter's won revenue shows it.
+    # Q10 due 08-15 at start, lost on 06-05 (close date 06-05 in the window): pulled in, then lost.
+    # Q11 due 08-15 at start, won on 07-02 (after the window's end cut): not in this waterfall at all.
+    hist = [("Q9", "2024-03-01", "Open", 250, "2024-09-01"), ("Q9", "2024-05-10", "Won", 250, "2024-05-10"),
+            ("Q10", "2024-03-01", "Open", 90, "2024-08-15"), ("Q10", "2024-06-05", "Lost", 90, "2024-06-05"),
+            ("Q11", "2024-03-01", "Open", 40, "2024-08-15"), ("Q11", "2024-07-02", "Won", 40, "2024-07-02")]
+    crm = org([("Q9", "2024-03-01", "EU"), ("Q10", "2024-03-01", "EU"), ("Q11", "2024-03-01", "EU")], hist)
+    per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
+    got = per.set_index("opportunity_id")
+    # open_only lists deals in the pipeline at a cut or with a non-zero component: Q11 is neither
+    assert got["movement"].to_dict() == {"Q9": "pulled_won", "Q10": "pulled_lost"}
+    assert got.loc["Q9", ["start", "pulled_in", "won", "end"]].tolist() == [0, 250, 250, 0]
+    assert got.loc["Q10", ["pulled_in", "lost"]].tolist() == [90, 90]
+    t = tot.iloc[0]
+    assert [t[k] for k in COMPONENTS] == [0, 0, 340, 0, 0, 0, 250, 90, 0]
+    # without a window nothing is "pulled": Q9 and Q10 were in the pipeline at start and closed
+    per_all, _ = pipeline_waterfall(crm, "2024-03-31", "2024-06-30")
+    assert dict(zip(per_all["opportunity_id"], per_all["movement"])) == {"Q9": "won", "Q10": "lost", "Q11": "carried"}

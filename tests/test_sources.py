@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.sources import SPEED_BUCKETS, campaign_matrix, compare_sources, source_matrix, speed_to_lead
+from funnel_analysis.sources import (SPEED_BUCKETS, campaign_matrix, compare_sources, mature_leads, source_matrix,
+                                     speed_to_lead)
 
 
 def _utc(values):
@@ -209,3 +210,28 @@ def test_speed_to_lead_buckets_partition_leads(rows):
         assert g.loc[list(SPEED_BUCKETS), "leads"].sum() == g.loc["all", "leads"] == (leads["seg"] == seg).sum()
         assert g.loc[list(SPEED_BUCKETS), "converted"].sum() == g.loc["all", "converted"]
         assert g.loc["never", "leads"] == g.loc["all", "leads"] - g.loc["all", "contacted"]
+
+
+def test_mature_leads_keeps_old_enough_leads_only():
+    leads = pd.DataFrame({
+        "lead_id": ["A", "B", "C", "D", "E"],
+        # end of as_of (2024-03-31) is 2024-04-01 00:00; 30 days before is 2024-03-02 00:00
+        "created_date": pd.to_datetime(["2024-01-01 10:00", "2024-03-02 00:00", "2024-03-02 00:01",
+                                        None, "2024-04-02 00:00"], utc=True),
+    }, index=[10, 11, 12, 13, 14])
+    before = leads.copy()
+    got = mature_leads(leads, as_of="2024-03-31", mature_days=30)
+    assert got["lead_id"].tolist() == ["A", "B"] and got.index.tolist() == [10, 11]
+    # 0 days: everything created by the end of as_of (E is after it, D has no date)
+    assert mature_leads(leads, as_of="2024-03-31", mature_days=0)["lead_id"].tolist() == ["A", "B", "C"]
+    pd.testing.assert_frame_equal(leads, before)
+
+
+def test_mature_leads_errors():
+    leads = pd.DataFrame({"lead_id": ["A"], "created_date": pd.to_datetime(["2024-01-01"], utc=True)})
+    with pytest.raises(ValueError, match="mature_days"):
+        mature_leads(leads, as_of="2024-03-31", mature_days=-1)
+    with pytest.raises(ValueError, match="as_of"):
+        mature_leads(leads, as_of="not a date")
+    with pytest.raises(ValueError, match="created_date"):
+        mature_leads(leads.drop(columns="created_date"), as_of="2024-03-31")
