@@ -241,6 +241,32 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
                  skipped_a_stage=int(skipped.sum()), stalled=int(stall.sum()),
                  long_stalled=int((u_stall < P["p_long_stall"]).sum()),
                  pulled_to_quarter_end=int(pull.sum()), pushes=int(n_push.sum()),
-                 amount_changes=int(change.sum()))
+                 amount_changes=int(change.sum()),
+                 **_true_durations(e_opp, e_t, e_stage, created, t_final, sim.t1))
     return dict(opp=e_opp[keep], time=e_t[keep], stage=e_stage[keep], close=e_close[keep],
                 amount=e_amount[keep], stats=stats)
+
+
+def _true_durations(e_opp, e_t, e_stage, created, t_final, t1) -> dict:
+    """The durations the export can only partly show: every deal's path run to its end.
+
+    Stage visits (runs of one open stage, ended by the next stage change) that began before the
+    export, and the cycle (creation to final close) of deals created before it, in UTC calendar
+    days as the analyses count them; the ones still running at the export are included with
+    their full length, so these are what censoring-aware estimates should recover.
+    No random draw is made.
+    """
+    day = e_t // _DAY
+    change = np.r_[True, (e_opp[1:] != e_opp[:-1]) | (e_stage[1:] != e_stage[:-1])]
+    start = np.flatnonzero(change)
+    nxt = np.r_[start[1:], len(e_opp)]
+    ends_in_deal = (nxt < len(e_opp)) & (e_opp[np.minimum(nxt, len(e_opp) - 1)] == e_opp[start])
+    ok = ends_in_deal & (e_stage[start] < _N_OPEN) & (e_t[start] < t1)
+    visit_days = day[nxt[ok]] - day[start[ok]]
+    stage = e_stage[start[ok]]
+    by_stage = {_STAGES[s][0]: dict(median=float(np.median(visit_days[stage == s])), n=int((stage == s).sum()))
+                for s in range(_N_OPEN) if (stage == s).any()}
+    made = created < t1
+    cycle = t_final[made] // _DAY - created[made] // _DAY
+    return dict(true_stage_visit_days=by_stage,
+                true_cycle_days=dict(median=float(np.median(cycle)), n=int(made.sum())))
