@@ -6,6 +6,8 @@ value set in Python (seconds for a million IDs); :func:`isin` does it in Arrow's
 >>> import pandas as pd
 >>> isin(pd.Series(["a", None, "c"]), ["a", "b"]).tolist()
 [True, False, False]
+>>> index_in(pd.Series(["b", None, "z", "a"]), pd.Series(["a", "b"])).tolist()
+[1, -1, -1, 0]
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "as_value_set"]
+__all__ = ["isin", "index_in", "as_value_set"]
 
 
 def as_value_set(values) -> pa.Array:
@@ -34,3 +36,13 @@ def isin(values: pd.Series, value_set) -> pd.Series:
     arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
     hit = pc.is_in(arr, value_set=as_value_set(value_set), skip_nulls=True).fill_null(False)
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
+
+
+def index_in(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``keys`` (unique), -1 when absent or missing.
+
+    ``pd.Index(keys).get_indexer(values)`` for text, several times faster on Arrow strings.
+    """
+    arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    pos = pc.index_in(arr, value_set=pa.array(keys.astype("str"), type=pa.string(), from_pandas=True))
+    return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._arrow import isin
+from ._arrow import index_in
 from .schema import TABLES
 
 __all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS"]
@@ -170,6 +170,24 @@ class CrmData:
         return CrmData(tables=out, quarantine=self.quarantine, flags=self.flags,
                        quarantined_rows=self.quarantined_rows, report=self.report, meta=meta, as_of_date=day)
 
+    def _history_order(self, hist: pd.DataFrame, opp_ids: pd.Series):
+        """Codes of the history rows' deals in ``opp_ids`` (-1: none) and the rows sorted by time.
+
+        The sort (time, then file order; rows without a time last) does not depend on the cut, so it
+        is computed once per org and reused by every later cut (backtests cut dozens of times).
+        """
+        cache = self.__dict__.setdefault("_history_cache", {})
+        if cache.get("hist") is not hist:
+            t = hist["created_date"]
+            ns = t.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(t.dt, "tz", None) else t
+            ns = ns.astype("datetime64[ns]").to_numpy().view("int64").copy()
+            ns[pd.isna(t).to_numpy()] = np.iinfo(np.int64).max  # no time: never before a cut, sorted last
+            order = np.lexsort((np.arange(len(ns)), ns))
+            cache.clear()
+            cache.update(hist=hist, order=order, t_sorted=ns[order], ids=hist["opportunity_id"])
+        code = index_in(cache["ids"], opp_ids)
+        return code, cache["order"], cache["t_sorted"]
+
     def _opportunities_as_of(self, opps: pd.DataFrame, end, day) -> pd.DataFrame:
         opps = opps.copy()
         stages = self.tables["stages"].drop_duplicates("stage_name").set_index("stage_name")
@@ -178,18 +196,26 @@ class CrmData:
                      and c in self.meta.get("columns_present", {}).get("opportunity_history", [])]
         opps["state_source"] = "current"
         if hist is not None and len(hist) and hist_cols:
-            h = _rows(hist, isin(hist["opportunity_id"], opps["opportunity_id"]))
-            h = h.assign(_pos=np.arange(len(h))).sort_values(["created_date", "_pos"], kind="stable")
-            before = h[h["created_date"] < end]
-            last = before.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
-            first = h.drop_duplicates("opportunity_id", keep="first").set_index("opportunity_id")
-            first = first[~isin(first.index.to_series(), last.index).to_numpy()]
-            for source, rows in (("history", last), ("history_first", first)):
-                idx = isin(opps["opportunity_id"], rows.index).to_numpy()
-                pos = rows.index.get_indexer(opps.loc[idx, "opportunity_id"])  # one lookup for all fields
-                for c in hist_cols:
-                    opps.loc[idx, c] = rows[c].to_numpy()[pos]
-                opps.loc[idx, "state_source"] = source
+            code, order, t_sorted = self._history_order(hist, opps["opportunity_id"])
+            # per deal, the last change before the cut, else its first change (sorted: time, file order)
+            c_sorted = code[order]
+            before = (t_sorted < end.value) & (c_sorted >= 0)
+            n = len(opps)
+            last = np.full(n, -1, dtype=np.int64)
+            np.maximum.at(last, c_sorted[before], np.flatnonzero(before))
+            first = np.full(n, len(order), dtype=np.int64)
+            known = c_sorted >= 0
+            np.minimum.at(first, c_sorted[known], np.flatnonzero(known))
+            use_first = (last < 0) & (first < len(order))
+            pick = np.where(last >= 0, last, np.where(use_first, first, 0))
+            has = (last >= 0) | use_first
+            rows = order[pick]  # row numbers in the history table
+            for c in hist_cols:
+                taken = hist[c].take(rows)
+                taken.index = opps.index
+                opps[c] = opps[c].mask(has, taken) if c in opps else taken.where(has)
+            opps.loc[last >= 0, "state_source"] = "history"
+            opps.loc[use_first, "state_source"] = "history_first"
         from_stage = opps["state_source"] != "current"
         mapped_closed = opps["stage_name"].map(stages["is_closed"])
         mapped_won = opps["stage_name"].map(stages["is_won"])

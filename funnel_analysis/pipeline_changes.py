@@ -56,6 +56,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -173,8 +175,11 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
         if window[1] < window[0]:
             raise ValueError(f"{_FN}: close_window ends before it starts: {window}")
 
-    s0 = _state(crm, t0, window, by, "start")
-    s1 = _state(crm, t1, window, by, "end")
+    # only the deals matter: cut a copy holding the opportunity tables, not the whole org, twice
+    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items()
+                                             if k in ("opportunities", "opportunity_history", "stages")})
+    s0 = _state(deals, t0, window, by, "start")
+    s1 = _state(deals, t1, window, by, "end")
     df = s1.merge(s0.drop(columns=by), on="opportunity_id", how="outer", suffixes=("_1", "_0"), sort=False)
     ex0 = df["_exists_0"].fillna(False).to_numpy(dtype=bool)
     ex1 = df["_exists_1"].fillna(False).to_numpy(dtype=bool)
