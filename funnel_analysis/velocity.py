@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from ._frames import _by_list, _day_number, _days, _flag, _lookup, _require, _stage_ranks
+from ._arrow import index_in
+from ._frames import (_by_list, _day_number, _days, _flag, _lookup, _require, _stage_ranks,
+                      _utc_naive)
 
 __all__ = ["stage_intervals", "stage_durations", "cycle_length", "stalled_deals", "stage_to_stage_days"]
 
@@ -109,16 +111,18 @@ def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.Dat
         raise ValueError(f"{fn}: opportunities.opportunity_id is not unique")
     o = opps[_days(opps["created_date"]) <= day]  # NaN (unknown creation) fails too
     ids = pd.Index(o["opportunity_id"])
-    pos = ids.get_indexer(history["opportunity_id"])
+    pos = index_in(history["opportunity_id"], o["opportunity_id"])  # get_indexer, in Arrow's C++
     keep = (pos >= 0) & (_days(history["created_date"]) <= day) & history["stage_name"].notna().to_numpy()
     h = history[keep]
     no_hist = np.setdiff1d(np.arange(len(ids)), pos[keep])
     ev = pd.DataFrame({c: pd.concat([h[c], o[c].iloc[no_hist]], ignore_index=True)
                        for c in ("created_date", "stage_name")}).rename(columns={"created_date": "entered"})
     ev["_pos"], ev["_seq"] = np.concatenate([pos[keep], no_hist]), np.arange(len(ev))
-    ev = ev.sort_values(["_pos", "entered", "_seq"], kind="stable").reset_index(drop=True)
+    t = _utc_naive(ev["entered"]).to_numpy("datetime64[us]").view("int64")  # every row has a time (kept above)
+    ev = ev.take(np.lexsort((ev["_seq"].to_numpy(), t, ev["_pos"].to_numpy()))).reset_index(drop=True)
     p, codes = ev["_pos"].to_numpy(), pd.factorize(ev["stage_name"])[0]
-    ev = ev[np.r_[True, (p[1:] != p[:-1]) | (codes[1:] != codes[:-1])][:len(ev)]].reset_index(drop=True)
+    keep_row = np.r_[True, (p[1:] != p[:-1]) | (codes[1:] != codes[:-1])][:len(ev)]
+    ev, codes = ev[keep_row].reset_index(drop=True), codes[keep_row]
     p = ev["_pos"].to_numpy()
     last = np.r_[p[1:] != p[:-1], True][:len(ev)]
     ev["exited"] = ev["entered"].shift(-1).where(~last)
@@ -127,7 +131,7 @@ def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.Dat
     ed = _days(ev["entered"])
     ev["days"] = np.where(last, np.where(ev["censored"], day - ed, np.nan), _days(ev["exited"]) - ed)
     ev["opportunity_id"] = ids[p]
-    ev["visit"] = ev.groupby(["_pos", "stage_name"], sort=False).cumcount() + 1
+    ev["visit"] = pd.DataFrame({"p": p, "c": codes}).groupby(["p", "c"], sort=False).cumcount().to_numpy() + 1
     for c in carry:
         ev[c] = o[c].to_numpy()[p]
     cols = ["opportunity_id", "visit", "stage_name", "entered", "exited", "days", "censored", *carry]
