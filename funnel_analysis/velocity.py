@@ -59,12 +59,28 @@ def _km(days, censored, probs) -> dict:
             name = _label(p)
             out[f"naive_{name}"] = float(naive.quantile(p)) if naive else np.nan
             out[f"km_{name}"] = float(km.quantile(p)) if km else np.nan
-            try:
-                lo, hi = km.quantile_ci(p) if km else (np.nan, np.nan)
-            except (ValueError, IndexError, ZeroDivisionError):
-                lo, hi = np.nan, np.nan
-            out[f"km_{name}_ci_low"], out[f"km_{name}_ci_high"] = float(lo), float(hi)
+            lo, hi = _km_quantile_ci(km, p) if km else (np.nan, np.nan)
+            out[f"km_{name}_ci_low"], out[f"km_{name}_ci_high"] = lo, hi
     return out
+
+
+def _km_quantile_ci(km, p: float, z: float = 1.959964) -> tuple[float, float]:
+    """95 % interval of a KM quantile: where the pointwise band of the curve crosses 1 - p.
+
+    R's ``survfit`` rule (log-transformed Greenwood band): the lower limit is the quantile of the
+    lower band, the upper limit that of the upper band (NaN when that band never drops below
+    1 - p: the data do not bound it). statsmodels' ``quantile_ci`` inverts a test instead and finds
+    no time at all when durations are whole days and the curve steps over 1 - p, a common case.
+    """
+    surv, se, times = km.surv_prob, km.surv_prob_se, km.surv_times
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(surv > 0, np.exp(z * se / surv), 1.0)
+    bands = (surv / spread, np.minimum(surv * spread, 1.0))
+    limits = []
+    for band in bands:
+        below = np.flatnonzero(band < 1 - p)
+        limits.append(float(times[below[0]]) if len(below) else np.nan)
+    return limits[0], limits[1]
 
 
 def _groups(df: pd.DataFrame, by: list[str]):

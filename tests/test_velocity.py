@@ -115,6 +115,25 @@ def test_km_median_by_hand_four_visits():
     assert out.loc["Prospect", "n"] == 0 and np.isnan(out.loc["Prospect", "km_median"])
 
 
+def test_km_median_interval_by_hand():
+    # days 1, 2, 3, 4, none censored: S = 3/4, 1/2, 1/4, 0 with Greenwood se = sqrt(S(1-S)/4)
+    # = .2165, .25, .2165, 0. Lower band S*exp(-1.96 se/S): at day 1 .75*exp(-.5658) = .426 < .5
+    # -> lower limit 1. Upper band min(1, S*exp(1.96 se/S)): 1, 1, 1 (capped), then 0 at day 4
+    # -> upper limit 4. The median itself: S first below 1/2 at day 3.
+    iv = pd.DataFrame({"stage_name": ["Qualify"] * 4, "days": [1.0, 2.0, 3.0, 4.0], "censored": [False] * 4})
+    q = stage_durations(iv, stages=ff.stages()).set_index("stage_name").loc["Qualify"]
+    assert (q["km_median_ci_low"], q["km_median"], q["km_median_ci_high"]) == (1.0, 3.0, 4.0)
+
+
+def test_km_interval_exists_when_whole_days_step_over_the_median():
+    # 600 visits of 8 days and 600 of 9 days, 300 of 10: the curve steps from .6 to .2 at day 9, so
+    # no day has a survival near 1/2; the interval is the single day 9, not missing
+    days = [8.0] * 600 + [9.0] * 600 + [10.0] * 300
+    iv = pd.DataFrame({"stage_name": "Qualify", "days": days, "censored": False})
+    q = stage_durations(iv, stages=ff.stages()).set_index("stage_name").loc["Qualify"]
+    assert (q["km_median_ci_low"], q["km_median"], q["km_median_ci_high"]) == (9.0, 9.0, 9.0)
+
+
 def test_durations_on_fixture(iv):
     out = stage_durations(iv, stages=ff.stages()).set_index("stage_name")
     assert out.index.tolist() == ["Prospect", "Qualify", "Propose", "Negotiate"]  # open stages, sort_order
@@ -124,7 +143,10 @@ def test_durations_on_fixture(iv):
     # naive on 5 completed: S(5)=4/5, S(9)=3/5, S(12)=2/5 -> 12; p75: S(18)=1/5 < .25 -> 18.
     assert (q["n"], q["n_censored"]) == (6, 1)
     assert (q["km_median"], q["naive_median"], q["km_p75"], q["naive_p75"]) == (18.0, 12.0, 19.0, 18.0)
-    assert q["km_median_ci_low"] <= q["km_median"] <= q["km_median_ci_high"]
+    # interval (log Greenwood band): var sums 1/30, +1/20, +1/12, +1/6, +1/2 at days 5, 9, 12, 18, 19;
+    # lower band at 9: 4/6 * exp(-1.96 * sqrt(1/12)) = .379 < .5 -> 9; upper band at 19:
+    # 1/6 * exp(1.96 * sqrt(5/6)) = .997, never below .5 -> unbounded (NaN), as R's survfit says
+    assert q["km_median_ci_low"] == 9.0 and np.isnan(q["km_median_ci_high"])
     # Negotiate: 15, 25, 71 censored: S(15)=2/3, S(25)=1/3 -> 25; naive 15, 25: S(15)=1/2 -> 25
     assert (out.loc["Negotiate", "km_median"], out.loc["Negotiate", "naive_median"]) == (25.0, 25.0)
 
