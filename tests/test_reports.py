@@ -8,6 +8,7 @@ dominate the time); the checks that need no kernel run without one.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,19 +18,64 @@ import pytest
 from click.testing import CliRunner
 
 import funnel_analysis as fa
-from funnel_analysis.reports import (ReportConfigError, _parse_param, _plan, load_report_config, report_command,
-                                     run_reports, write_index)
+from funnel_analysis.report_cli import parse_param as _parse_param
+from funnel_analysis.report_config import plan_reports
+from funnel_analysis.reports import ReportConfigError, load_report_config, report_command, run_reports, write_index
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "data_fingerprint", "data_cache", "package_version", "versions",
-                 "started_at", "duration_s", "status", "error", "error_cell_index", "ipynb", "html"}
+MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "relative_parameters", "trigger", "scheduled_for",
+                 "data_fingerprint", "data_cache", "package_version", "versions", "started_at", "duration_s", "status",
+                 "error", "error_cell_index", "ipynb", "html"}
+#: What web-to-lead forms may put in a CRM: it must show as text in every report, never run.
+XSS = ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>")
+
+
+def _plan(specs, only, overrides, data_dir):
+    return [(s, p) for s, p, _ in plan_reports(specs, only, overrides, data_dir)]
+
+
+def xss_org(small_sample: Path, target: Path) -> Path:
+    """A copy of the small org whose user-entered text holds script: lead sources (so it reaches every
+    segment table and chart label), campaign, account and company names, and one e-mail (a flagged value)."""
+    target.mkdir(parents=True)
+    for f in small_sample.glob("*.csv"):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if f.name == "Lead.csv":
+            df.loc[df.index % 7 == 0, "LeadSource"] = XSS[0]
+            df.loc[df.index % 7 == 1, "LeadSource"] = XSS[1]
+            df.loc[:3, "Company"] = XSS[0]
+            df.loc[2, "Email"] = XSS[1]  # an invalid e-mail: listed with its value in the data-quality flags
+        elif f.name == "Opportunity.csv":
+            df.loc[df.index % 7 == 0, "LeadSource"] = XSS[0]
+        elif f.name in ("Campaign.csv", "Account.csv"):
+            df.loc[0, "Name"], df.loc[1, "Name"] = XSS
+        df.to_csv(target / f.name, index=False)
+    return target
+
+
+_XSS_RUN = {}
+
+
+def xss_reports(small_sample, tmp_path_factory):
+    """Every default report run once (two at once, as `make report`) on :func:`xss_org`; shared by this
+    module and tests/test_report_browser.py, so the four kernels start once per session."""
+    if "run" not in _XSS_RUN:
+        base = tmp_path_factory.mktemp("xss_runs")
+        org = xss_org(small_sample, base / "org")
+        out = base / "reports"
+        _XSS_RUN["run"] = (run_reports(data_dir=org, out_dir=out, progress=False, jobs=2), out, org)
+    return _XSS_RUN["run"]
 
 
 @pytest.fixture(scope="module")
 def default_run(small_sample, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "reports"
-    # two notebooks at once: the parallel path is the one `make report` uses
-    return run_reports(data_dir=small_sample, out_dir=out, progress=False, jobs=2), out
+    res, out, _ = xss_reports(small_sample, tmp_path_factory)
+    return res, out
+
+
+@pytest.fixture(scope="module")
+def run_org(small_sample, tmp_path_factory):
+    return xss_reports(small_sample, tmp_path_factory)[2]
 
 
 def _latest_created_day(folder: Path) -> str:
@@ -67,16 +113,17 @@ def test_html_is_code_free_and_self_contained(default_run):
 
 
 @pytest.mark.slow
-def test_manifest_records_the_run(default_run, small_sample):
+def test_manifest_records_the_run(default_run, run_org):
     res, _ = default_run
-    fingerprint = fa.load_org(small_sample).meta["fingerprint"]
-    latest = _latest_created_day(small_sample)
+    fingerprint = fa.load_org(run_org).meta["fingerprint"]
+    latest = _latest_created_day(run_org)
     for r in res.runs:
         m = json.loads((r.run_dir / "manifest.json").read_text(encoding="utf-8"))
         assert set(m) == MANIFEST_KEYS
         assert m["status"] == "ok" and m["error"] is None and m["error_cell_index"] is None
         assert m["report"] == r.name and m["notebook"] == str(ROOT / "notebooks" / f"{r.name}.ipynb")
-        assert m["parameters"]["data_dir"] == str(small_sample.resolve())  # absolute, as the notebook got it
+        assert m["parameters"]["data_dir"] == str(run_org.resolve())  # absolute, as the notebook got it
+        assert m["trigger"] == "run" and m["scheduled_for"] is None and m["relative_parameters"] == {}
         assert m["parameters"]["as_of"] == m["as_of"] == latest  # "" resolved to the data's last day
         assert m["data_fingerprint"] == fingerprint
         assert m["package_version"] == fa.__version__
@@ -87,6 +134,22 @@ def test_manifest_records_the_run(default_run, small_sample):
     funnel = next(r for r in res.runs if r.name == "funnel")
     params = json.loads((funnel.run_dir / "manifest.json").read_text())["parameters"]
     assert params["segment"] == "lead_source" and params["fiscal_year_start_month"] == 1  # defaults kept too
+
+
+@pytest.mark.slow
+def test_user_entered_script_is_escaped_and_tables_formatted(default_run):
+    res, _ = default_run
+    pages = {r.name: r.html.read_text(encoding="utf-8") for r in res.runs}
+    for name, page in pages.items():
+        assert "<script>alert" not in page and "<img src=x" not in page, name
+        assert "<script" not in page, name  # sanitised: no script at all, ours or theirs
+    for name in ("funnel", "sources"):  # the injected lead sources head rows of their segment tables
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[name], name
+        assert "&lt;img src=x onerror=alert(2)&gt;" in pages[name], name
+    assert "&lt;img src=x onerror=alert(2)&gt;" in pages["data_quality"]  # the flagged e-mail value
+    assert re.search(r">\$\d{1,3}(,\d{3})+<", pages["funnel"])  # money: currency and thousands separators
+    assert re.search(r">\d{1,3}(,\d{3})+<", pages["data_quality"])  # counts: thousands separators
+    assert re.search(r">\d+\.\d%<", pages["funnel"])  # rates in percent
 
 
 @pytest.mark.slow
@@ -141,7 +204,9 @@ def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
 # ---- without kernels ----------------------------------------------------------------------------
 def test_default_config_runs_every_notebook_on_the_sample():
     specs = load_report_config()
-    assert {s.notebook for s in specs} == set((ROOT / "notebooks").glob("*.ipynb"))
+    # the report notebooks; notebooks being added on other branches get their entries with them
+    reports = {ROOT / "notebooks" / f"{n}.ipynb" for n in ("data_quality", "funnel", "sources", "velocity")}
+    assert reports <= {s.notebook for s in specs} <= set((ROOT / "notebooks").glob("*.ipynb"))
     for s in specs:
         assert s.parameters["data_dir"] == str(ROOT / "data" / "sample") and s.parameters["as_of"] == ""
 

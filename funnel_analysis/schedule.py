@@ -1,0 +1,159 @@
+"""When a scheduled report is due, and the relative parameters it resolves at run time.
+
+A report's schedule is a cron expression read in its time zone (croniter with zone-aware times,
+so 06:00 in Europe/Berlin stays 06:00 local across daylight-saving changes). A report is due when
+its latest scheduled time (its *slot*) has passed and no successful scheduled run holds that slot
+or a later one: after a missed night, or a week the machine was off, it runs once, for the latest
+slot, not once per missed slot. A failed run is retried at the next call, up to the report's
+``retries`` failed runs per slot. The state is the published runs themselves (each manifest records
+its slot and status), so there is no separate state file to lose or corrupt.
+
+Daylight saving, as Vixie cron does it: a time skipped by the spring change runs right after it
+(croniter gives 03:00 for a 02:30 schedule), and a time repeated by the autumn change runs once,
+because slots are compared by their local wall-clock time.
+
+Relative parameter values, resolved against the slot's local day (or the current day for
+``funnel report run``) and recorded in the manifest next to the token they came from:
+
+============================  =========================================================
+``today``, ``yesterday``      that day, ``YYYY-MM-DD``
+``last_monday`` ... ``last_sunday``  the latest such weekday strictly before the day
+``end_of_previous_month``     the last day of the month before (also ``_quarter``, ``_year``)
+``previous_month``            that month as ``YYYY-MM``; ``previous_quarter`` as ``YYYYQn``;
+                              ``previous_year`` as ``YYYY``
+============================  =========================================================
+
+>>> from datetime import date
+>>> resolve_relative({"as_of": "last_friday", "period": "previous_quarter", "segment": "x"}, date(2026, 11, 27))
+({'as_of': '2026-11-20', 'period': '2026Q3', 'segment': 'x'}, {'as_of': 'last_friday', 'period': 'previous_quarter'})
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+__all__ = ["RELATIVE_TOKENS", "resolve_relative", "latest_slot", "slot_key", "last_success", "Due", "due_reports"]
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _end_of_previous(day: date, freq: str) -> date:
+    return _period_start(day, freq) - timedelta(days=1)
+
+
+def _period_start(day: date, freq: str) -> date:
+    month = {"month": day.month, "quarter": 3 * ((day.month - 1) // 3) + 1, "year": 1}[freq]
+    return date(day.year, month, 1)
+
+
+def _previous_label(day: date, freq: str) -> str:
+    p = pd.Period(_end_of_previous(day, freq), freq={"month": "M", "quarter": "Q", "year": "Y"}[freq])
+    return {"month": f"{p.year}-{p.month:02d}", "quarter": f"{p.year}Q{p.quarter}", "year": f"{p.year}"}[freq]
+
+
+def _relative(day: date) -> dict:
+    """Every relative token and its value on ``day``."""
+    out = {"today": day.isoformat(), "yesterday": (day - timedelta(days=1)).isoformat()}
+    for i, name in enumerate(_WEEKDAYS):
+        out[f"last_{name}"] = (day - timedelta(days=(day.weekday() - i - 1) % 7 + 1)).isoformat()
+    for freq in ("month", "quarter", "year"):
+        out[f"end_of_previous_{freq}"] = _end_of_previous(day, freq).isoformat()
+        out[f"previous_{freq}"] = _previous_label(day, freq)
+    return out
+
+
+#: The relative values a parameter may hold (see the module doc).
+RELATIVE_TOKENS: tuple[str, ...] = tuple(_relative(date(2000, 1, 1)))
+
+
+def resolve_relative(params: dict, day: date) -> tuple[dict, dict]:
+    """``params`` with every relative token resolved on ``day``, and ``{key: token}`` of those resolved."""
+    values, done = _relative(day), {}
+    out = dict(params)
+    for k, v in params.items():
+        if isinstance(v, str) and v.strip().lower() in values:
+            done[k] = v.strip().lower()
+            out[k] = values[done[k]]
+    return out, done
+
+
+def latest_slot(cron: str, tz: str, now: datetime) -> datetime:
+    """The latest time at or before ``now`` the cron expression names, in the zone ``tz``."""
+    from croniter import croniter
+
+    local = now.astimezone(ZoneInfo(tz))
+    probe = local + timedelta(microseconds=1)  # get_prev is strictly before its start: include `now` itself
+    return croniter(cron, probe).get_prev(datetime)
+
+
+def slot_key(slot: datetime | str, tz: str) -> datetime:
+    """A slot as naive local wall-clock time: the two 02:30 of an autumn night are one slot."""
+    slot = datetime.fromisoformat(slot) if isinstance(slot, str) else slot
+    return slot.astimezone(ZoneInfo(tz)).replace(tzinfo=None, fold=0)
+
+
+def _scheduled_runs(out_dir, name: str) -> list[dict]:
+    runs = []
+    for mf in Path(out_dir, name).glob("*/manifest.json"):
+        try:
+            m = json.loads(mf.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # an unreadable manifest is not a success
+        if m.get("scheduled_for"):
+            runs.append(m)
+    return runs
+
+
+def last_success(out_dir, name: str) -> dict | None:
+    """The manifest of the report's latest successful scheduled run in ``out_dir`` (None: none yet)."""
+    ok = [m for m in _scheduled_runs(out_dir, name) if m.get("status") == "ok"]
+    return max(ok, key=lambda m: datetime.fromisoformat(m["scheduled_for"]), default=None)
+
+
+@dataclass
+class Due:
+    """A scheduled report's state at ``now``: its latest slot, its last successful slot, whether due,
+    and the failed runs of that slot so far."""
+
+    name: str
+    slot: datetime
+    last_slot: str | None
+    due: bool
+    failures: int = 0
+
+    @property
+    def reason(self) -> str:
+        if not self.due and self.failures:
+            return (f"gave up on {self.slot.isoformat()} after {self.failures} failed runs; "
+                    "waiting for the next scheduled time")
+        if not self.due:
+            return f"done for {self.slot.isoformat()}"
+        return f"due for {self.slot.isoformat()}" + (f" (last success {self.last_slot})" if self.last_slot
+                                                     else " (never run)")
+
+
+def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
+    """Every scheduled report's :class:`Due` at ``now`` (default: the current time, UTC).
+
+    A slot whose runs failed ``spec.retries`` times is not retried again: an export that is broken
+    for a week costs a few runs per scheduled time, not one per call of ``funnel report due``.
+    """
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError("due_reports: now must be time-zone aware")
+    out = []
+    for spec in (s for s in specs if s.schedule):
+        slot = latest_slot(spec.schedule, spec.timezone, now)
+        runs, key = _scheduled_runs(out_dir, spec.name), slot_key(slot, spec.timezone)
+        ok = [m["scheduled_for"] for m in runs if m.get("status") == "ok"]
+        last_slot = max(ok, key=datetime.fromisoformat, default=None)
+        failures = sum(m.get("status") != "ok" and slot_key(m["scheduled_for"], spec.timezone) == key for m in runs)
+        due = (last_slot is None or slot_key(last_slot, spec.timezone) < key) and failures < spec.retries
+        out.append(Due(spec.name, slot, last_slot, due, failures))
+    return out

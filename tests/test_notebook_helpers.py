@@ -1,0 +1,63 @@
+"""Table formatting in the reports: thousands separators, percentages, currency, and HTML escaping of
+user-entered text (funnel_analysis.notebook), without a kernel."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from funnel_analysis import notebook
+from funnel_analysis.notebook import notebook_setup, record, styled
+
+
+@pytest.fixture
+def dollars():
+    notebook_setup(currency="$")
+    yield
+    notebook_setup()  # no currency, as a notebook that does not set one (pytest restores the warning filters)
+
+
+def test_formats_by_column_name(dollars):
+    df = pd.DataFrame({"lead_source": ["Web", "Partner"], "leads": [12_345, 7], "won_revenue": [1_234_567.8, -5.0],
+                       "conversion_rate": [0.1234, 0.5], "return_on_cost": [1.55, 2.0], "amount_missing": [3, 0],
+                       "win_rate_n": [1200, 3]})
+    html = styled(df).to_html()
+    for text in (">12,345<", ">$1,234,568<", ">-$5<", ">12.3%<", ">1.6<", ">3<", ">1,200<"):
+        assert text in html, text
+    assert ">$1.6<" not in html and ">$3<" not in html  # a ratio and a count of money are not money
+
+
+def test_without_currency_money_keeps_separators():
+    notebook_setup()
+    assert notebook._fmt("open_pipeline_amount", np.float64(1234567.4)) == "1,234,567"
+    assert notebook._fmt("open_pipeline_amount", None) == "–"
+
+
+def test_user_text_is_escaped_in_cells_index_and_headers():
+    evil = "<script>alert(1)</script>"
+    df = pd.DataFrame({"company": [evil, "<img src=x onerror=alert(2)>"], evil: [1, 2]})
+    html = styled(df).to_html() + styled(df.set_index("company")).to_html()
+    assert "<script>" not in html and "<img" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # cell, header, index label
+
+
+def test_record_escapes_dicts_and_tables(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    record("kpis", {"<b>x</b>": 1.0, "leads": 3})
+    record("rows", pd.DataFrame({"name": ["<b>y</b>"]}))
+    html = "".join(o["text/html"] for o in shown)
+    assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "&lt;b&gt;y&lt;/b&gt;" in html
+    assert shown[1][notebook.RECORD_MIME]["value"] == [{"name": "<b>y</b>"}]  # the values kept as they are
+
+
+def test_setup_silences_library_warnings(dollars):
+    with warnings.catch_warnings(record=True) as caught:
+        notebook_setup(currency="$")  # inside catch_warnings: the filters it sets apply here
+        np.mean(np.array([]))  # RuntimeWarning: Mean of empty slice
+        warnings.warn("old", FutureWarning)
+        warnings.warn("the figure may mislead", UserWarning)
+    assert [str(w.message) for w in caught] == ["the figure may mislead"]

@@ -1,0 +1,108 @@
+"""The reports as a person sees them: index.html and every report of the small org, whose lead sources,
+campaign and company names hold script, opened from disk (no server) in headless Chromium.
+
+Checks: no console error, no injected script ran (``alert`` is trapped before any page script),
+the injected text is shown as text, every image loaded, no code and no stray stderr on the page;
+a screenshot of each page is saved under pytest's tmp_path. Chromium missing is a failure, not a
+skip: ``.ci/install-browser`` installs Debian's chromium and chromium-driver.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from test_reports import XSS, xss_reports
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# runs before any script of the page: an executed payload leaves its trace here instead of a dialog
+TRAP = ("window.__alerts = []; for (const f of ['alert', 'confirm', 'prompt']) "
+        "{ window[f] = (x) => { window.__alerts.push(String(x)); }; }")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        if not exe.exists() and not shutil.which(exe.name):
+            pytest.fail(f"{exe} not found: run .ci/install-browser (Debian packages chromium and chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1600", "--allow-file-access-from-files"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAP})
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def reports(small_sample, tmp_path_factory):
+    res, out, _ = xss_reports(small_sample, tmp_path_factory)
+    assert res.failed == [], [(r.name, r.error) for r in res.runs]
+    return res, out
+
+
+def _open(driver, page: Path, shot: Path) -> dict:
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get(page.as_uri())
+    state = driver.execute_script(
+        "const imgs = [...document.images];"
+        "return {alerts: window.__alerts, text: document.body.innerText, images: imgs.length,"
+        " broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60)),"
+        " scripts: [...document.scripts].map(s => s.src || s.textContent.slice(0, 80)),"
+        " onerror: document.querySelectorAll('[onerror]').length};")
+    state["console"] = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000  # a rendered page, not a blank one
+    return state
+
+
+@pytest.mark.slow
+def test_index_opens_clean(browser, reports, tmp_path):
+    res, out = reports
+    state = _open(browser, out / "index.html", tmp_path / "index.png")
+    assert state["console"] == [] and state["alerts"] == []
+    for r in res.runs:
+        assert r.name in state["text"] and r.as_of in state["text"]
+    links = browser.execute_script("return [...document.links].map(a => a.href)")
+    assert {(out / r.name / r.as_of / f"{r.name}.html").as_uri() for r in res.runs} <= set(links)
+
+
+@pytest.mark.slow
+def test_every_report_opens_clean_and_shows_injected_text_as_text(browser, reports, tmp_path):
+    res, out = reports
+    shown = {}
+    for r in res.runs:
+        state = _open(browser, r.html, tmp_path / f"{r.name}.png")
+        assert state["console"] == [], (r.name, state["console"])
+        assert state["alerts"] == [], f"{r.name}: injected script ran: {state['alerts']}"
+        assert state["onerror"] == 0, f"{r.name}: an element with an onerror handler was created"
+        assert state["images"] > 0 and state["broken"] == [], (r.name, state["broken"])
+        assert state["scripts"] == [] or all("alert" not in s for s in state["scripts"]), state["scripts"]
+        text = state["text"]
+        assert "notebook_setup(" not in text and "import funnel_analysis" not in text  # no code
+        assert "Traceback" not in text and "Warning" not in text  # no stray stderr
+        shown[r.name] = [x for x in XSS if x in text]
+    # user-entered script reaches the segment tables of these reports, and shows there as text
+    assert shown["funnel"] == list(XSS) and shown["sources"] == list(XSS), shown
+    assert XSS[1] in shown["data_quality"], shown  # the flagged e-mail value
+    assert len(list(tmp_path.glob("*.png"))) == len(res.runs)
+
+
+@pytest.mark.slow
+def test_the_checks_catch_an_unsafe_page(browser, tmp_path):
+    """The control: the same checks on a page that embeds the payloads raw do see them run."""
+    page = tmp_path / "unsafe.html"
+    page.write_text(f"<!DOCTYPE html><html><body><p>x</p>{XSS[0]}{XSS[1]}</body></html>", encoding="utf-8")
+    browser.get(page.as_uri())
+    alerts = browser.execute_script("return window.__alerts")
+    broken = browser.execute_script("return [...document.images].filter(i => i.naturalWidth === 0).length")
+    assert sorted(alerts) == ["1", "2"] and broken == 1
