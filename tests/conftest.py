@@ -130,15 +130,21 @@ def executed(small_sample, tmp_path_factory):
     name -> (executed notebook path, error or None); every notebook runs even if one fails. Tests
     of what a notebook computes read its records back with ``funnel_analysis.notebook.read_records``.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import papermill as pm
 
-    out, done = tmp_path_factory.mktemp("executed"), {}
-    for nb in NOTEBOOKS:
+    out = tmp_path_factory.mktemp("executed")
+
+    def run(nb):
         target = out / nb.name
         try:
             pm.execute_notebook(str(nb), str(target), parameters={"data_dir": str(small_sample)},
                                 kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
-            done[nb.stem] = (target, None)
+            return nb.stem, (target, None)
         except pm.PapermillExecutionError as exc:
-            done[nb.stem] = (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")
-    return done
+            return nb.stem, (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")
+
+    # two kernels at a time (the threads only wait on kernel processes), as `funnel report run --jobs 2`
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, NOTEBOOKS))
