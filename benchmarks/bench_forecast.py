@@ -1,0 +1,134 @@
+"""Forecasting benchmarks: many weekly series through the generic entry point, and the sample-org backtest.
+
+Part ``series``: N weekly series of L points (trend, yearly seasonality, noise; made here, seeded),
+the last ``horizon`` points held out. ``forecast_many`` (the code behind ``funnel forecast --series``)
+fits every series on the rest with all cores; the script prints the wall time, and the MASE of the
+chosen forecasts and of the seasonal naive forecast on the held-out points, with the same scale
+(in-sample seasonal naive MAE), plus the 80 % / 95 % interval coverage.
+
+Part ``org``: the next-quarter forecast backtested on the sample org (``data/sample`` by default):
+for each past quarter end, the org is rebuilt as of that day and every method forecasts the next
+quarter; error, bias, 80 % coverage and MASE per method against the naive baselines.
+
+    .venv/bin/python benchmarks/bench_forecast.py series --n 1000 --length 260 --jobs 2
+    .venv/bin/python benchmarks/bench_forecast.py org --data data/sample
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def make_series(n: int, length: int, seed: int = 0) -> pd.DataFrame:
+    """Weekly series: level, linear trend, yearly seasonality (period 52.18 weeks), noise; non-negative."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    ds = pd.date_range("2019-01-06", periods=length, freq="W-SUN")
+    frames = []
+    for i in range(n):
+        level = rng.uniform(50, 500)
+        trend = rng.normal(0.002, 0.002) * level
+        amp = rng.uniform(0.05, 0.4) * level
+        phase = rng.uniform(0, 2 * np.pi)
+        noise = rng.uniform(0.03, 0.15) * level
+        y = level + trend * t + amp * np.sin(2 * np.pi * t / 52.18 + phase) + rng.normal(0, noise, length)
+        frames.append(pd.DataFrame({"series_id": f"s{i:04d}", "ds": ds, "y": np.maximum(y, 0)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def bench_series(args) -> None:
+    from funnel_analysis.forecast import METHODS
+    from funnel_analysis.forecast_batch import forecast_many
+
+    data = make_series(args.n, args.length, args.seed)
+    h = args.horizon
+    cut = data["ds"].sort_values().unique()[-h]
+    train, test = data[data["ds"] < cut], data[data["ds"] >= cut]
+    methods = tuple(args.methods.split(",")) if args.methods else METHODS
+    t0 = time.perf_counter()
+    fc, scores = forecast_many(train, horizon=h, freq="W", methods=methods, n_origins=args.origins,
+                               n_jobs=args.jobs, progress=True, return_scores=True)
+    wall = time.perf_counter() - t0
+    m = 52
+    rows = []
+    for sid, g in train.groupby("series_id"):
+        y = g.sort_values("ds")["y"].to_numpy()
+        actual = test[test["series_id"] == sid].sort_values("ds")["y"].to_numpy()
+        scale = np.mean(np.abs(y[m:] - y[:-m]))
+        f = fc[(fc["series_id"] == sid)].sort_values(["level", "ds"])
+        f80, f95 = f[f["level"] == 80], f[f["level"] == 95]
+        snaive = y[len(y) - m + np.arange(h) % m]
+        rows.append({"series_id": sid, "method": f80["method"].iloc[0],
+                     "mase": np.mean(np.abs(actual - f80["yhat"].to_numpy())) / scale,
+                     "mase_snaive": np.mean(np.abs(actual - snaive)) / scale,
+                     "in80": np.mean((actual >= f80["yhat_lower"].to_numpy()) & (actual <= f80["yhat_upper"].to_numpy())),
+                     "in95": np.mean((actual >= f95["yhat_lower"].to_numpy()) & (actual <= f95["yhat_upper"].to_numpy()))})
+    r = pd.DataFrame(rows)
+    print(f"series: {args.n} weekly series x {args.length} points, horizon {h}, origins {args.origins}, "
+          f"methods {','.join(methods)}, jobs {args.jobs} on {os.cpu_count()} cores")
+    print(f"wall time: {wall:.1f} s ({wall / args.n * 1000:.0f} ms per series)")
+    print(f"held-out MASE (mean over series): chosen {r['mase'].mean():.3f}, seasonal naive "
+          f"{r['mase_snaive'].mean():.3f}; ratio {r['mase'].mean() / r['mase_snaive'].mean():.3f}; "
+          f"chosen better on {np.mean(r['mase'] < r['mase_snaive']):.1%} of series")
+    print(f"held-out coverage: 80% interval {r['in80'].mean():.1%}, 95% interval {r['in95'].mean():.1%}")
+    print("methods chosen:", r["method"].value_counts().to_dict())
+    print("backtest MASE by method (mean over series):",
+          scores.groupby("method")["mase"].mean().round(3).to_dict())
+
+
+def bench_org(args) -> None:
+    import funnel_analysis as fa
+    from funnel_analysis.backtest import backtest_next_quarter, past_quarter_ends, summarize_backtest
+    from funnel_analysis.notebook import latest_date
+
+    t0 = time.perf_counter()
+    crm = fa.load_org(args.data)
+    day = latest_date(crm)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    results = []
+    for lead in args.leads:
+        dates = past_quarter_ends(day, n=args.quarters, lead=lead)
+        results.append(backtest_next_quarter(crm, dates=dates, lead=lead, progress=True,
+                                             ts_methods=tuple(args.ts_methods.split(",")) if args.ts_methods else ()))
+    res = pd.concat(results, ignore_index=True)
+    wall = time.perf_counter() - t0
+    print(f"org {args.data} (latest date {day:%Y-%m-%d}): {args.quarters} past quarters per lead, {wall:.0f} s")
+    show = res[res["method"].isin(["pipeline", "configured_weighted", "last_period", "seasonal_naive"])]
+    print(show.pivot_table(index=["lead", "fiscal_period"], columns="method", values="forecast").join(
+        res.drop_duplicates(["lead", "fiscal_period"]).set_index(["lead", "fiscal_period"])["actual"]).round(0))
+    p = res[res["method"] == "pipeline"]
+    print(p[["lead", "fiscal_period", "forecast", "lower_80", "upper_80", "actual", "in_80"]].round(0).to_string(index=False))
+    print(summarize_backtest(res).round(3).to_string(index=False))
+    if args.out:
+        res.to_csv(args.out, index=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="part", required=True)
+    s = sub.add_parser("series")
+    s.add_argument("--n", type=int, default=1000)
+    s.add_argument("--length", type=int, default=260)
+    s.add_argument("--horizon", type=int, default=13)
+    s.add_argument("--origins", type=int, default=2)
+    s.add_argument("--methods", default="")
+    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--seed", type=int, default=0)
+    o = sub.add_parser("org")
+    o.add_argument("--data", default="data/sample")
+    o.add_argument("--quarters", type=int, default=7)
+    o.add_argument("--leads", type=int, nargs="+", default=[1])
+    o.add_argument("--ts-methods", default="es,ets,sarimax,theta,combo")
+    o.add_argument("--out", default="")
+    args = ap.parse_args()
+    (bench_series if args.part == "series" else bench_org)(args)
+
+
+if __name__ == "__main__":
+    main()

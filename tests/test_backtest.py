@@ -1,0 +1,89 @@
+"""Backtests on the generated sample org (scale 0.25): actuals and naive baselines checked against plain
+pandas on the CSV files; the summary worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import funnel_analysis as fa
+from funnel_analysis.backtest import backtest_next_quarter, past_quarter_ends, summarize_backtest
+
+DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]
+
+
+@pytest.fixture(scope="module")
+def crm(sample_org):
+    return fa.load_org(sample_org[0])
+
+
+@pytest.fixture(scope="module")
+def results(crm):
+    return backtest_next_quarter(crm, dates=DATES, ts_methods=("theta",))
+
+
+def _won_by_quarter(org):
+    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
+    o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
+    o = o.drop(index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique())
+    won = o[o["IsWon"].str.lower().isin(["true", "1"])]
+    q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
+    return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(q).sum()
+
+
+def test_actuals_and_naive_baselines_match_the_csv(results, sample_org):
+    by_q = _won_by_quarter(sample_org[0])
+    r = results.set_index(["as_of", "method"])
+    for day, target, last, year_ago in [(DATES[0], "2024Q4", "2024Q3", "2023Q4"), (DATES[1], "2025Q1", "2024Q4", "2024Q1")]:
+        assert r.loc[(day, "pipeline"), "actual"] == pytest.approx(by_q[pd.Period(target)])
+        assert r.loc[(day, "last_period"), "forecast"] == pytest.approx(by_q[pd.Period(last)])
+        assert r.loc[(day, "seasonal_naive"), "forecast"] == pytest.approx(by_q[pd.Period(year_ago)])
+    assert set(results["method"]) == {"pipeline", "configured_weighted", "last_period", "seasonal_naive",
+                                      "ts_theta", "time_series"}
+    assert (results["fiscal_period"].unique() == ["FY2024-Q4", "FY2025-Q1"]).all()
+
+
+def test_errors_scaled_and_intervals(results):
+    assert np.allclose(results["error"], results["forecast"] - results["actual"])
+    assert np.allclose(results["scaled_error"], results["abs_error"] / results["mase_scale"])
+    p = results[results["method"] == "pipeline"]
+    assert (p["lower_95"] <= p["lower_80"]).all() and (p["upper_80"] <= p["upper_95"]).all()
+    assert p["in_80"].notna().all() and results.loc[results["method"] != "pipeline", "in_80"].isna().all()
+    # one scale per date, shared by all methods
+    assert results.groupby("as_of")["mase_scale"].nunique().eq(1).all()
+
+
+def test_summary_by_hand():
+    r = pd.DataFrame({"lead": 1, "method": ["pipeline", "pipeline", "seasonal_naive", "seasonal_naive",
+                                            "last_period", "last_period", "configured_weighted", "configured_weighted"],
+                      "forecast": [11.0, 18.0, 14.0, 10.0, 9.0, 20.0, 10.0, 20.0], "actual": [10.0, 20.0] * 4,
+                      "mase_scale": [2.0, 4.0] * 4, "in_80": [True, False] + [None] * 6,
+                      "in_95": [True, True] + [None] * 6})
+    s = summarize_backtest(r).set_index("method")
+    # pipeline: |1|/2, |2|/4 -> MASE 0.5; MAE 1.5; bias (1 - 2) / 2
+    assert s.loc["pipeline", ["mae", "bias", "mase", "coverage_80", "coverage_95"]].tolist() == pytest.approx(
+        [1.5, -0.5, 0.5, 0.5, 1.0])
+    # seasonal naive: |4|/2, |10|/4 -> 2.25; MAE 7; configured: 0 error
+    assert s.loc["seasonal_naive", "mase"] == pytest.approx(2.25)
+    assert s.loc["pipeline", "relative_mae"] == pytest.approx(1.5 / 7)
+    assert s.loc["configured_weighted", "mase"] == 0
+    assert not s.loc["pipeline", "beats_all_baselines"]  # the configured baseline was perfect
+
+
+def test_past_quarter_ends():
+    assert past_quarter_ends("2025-12-31", n=2) == [pd.Timestamp("2025-06-30"), pd.Timestamp("2025-09-30")]
+    assert past_quarter_ends("2025-12-30", n=1) == [pd.Timestamp("2025-06-30")]  # Q4 not over yet
+    with pytest.raises(ValueError, match="n must be"):
+        past_quarter_ends("2025-12-31", n=0)
+
+
+def test_backtest_errors(crm):
+    with pytest.raises(ValueError, match="not over in the data"):
+        backtest_next_quarter(crm, dates=["2025-12-31"], ts_methods=())
+    with pytest.raises(ValueError, match="dates is empty"):
+        backtest_next_quarter(crm, dates=[], ts_methods=())
+    with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
+        backtest_next_quarter(crm, dates=["2023-06-30"], ts_methods=())
+    with pytest.raises(ValueError, match="no backtest rows"):
+        summarize_backtest(pd.DataFrame())

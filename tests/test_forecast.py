@@ -1,0 +1,148 @@
+"""Time-series forecasts: validation rules, output shape, interval ordering, selection, many series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+
+from funnel_analysis.forecast import Forecaster, mase, validate_series
+from funnel_analysis.forecast_batch import forecast_many
+
+FAST = ("naive", "snaive", "theta")  # cheap methods: the slow ones are exercised once below
+BASE = ("naive", "snaive")
+
+
+def _monthly(n=36, seed=0, sid="a"):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 100 + 2 * t + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, n)
+    return pd.DataFrame({"series_id": sid, "ds": pd.date_range("2021-01-01", periods=n, freq="MS"), "y": y})
+
+
+def test_mase_by_hand():
+    # seasonal naive in-sample MAE with m=2 on [1, 3, 2, 6]: |2-1|, |6-3| -> 2; errors 1 and 3 -> MAE 2
+    assert mase([10, 10], [9, 13], train=[1, 3, 2, 6], season=2) == pytest.approx(1.0)
+    # too short for the season: the lag-1 naive scale
+    assert mase([5], [4], train=[1, 2], season=12) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("values, ds, rule", [
+    ([1.0] * 5, None, "too_short"),
+    ([1.0, -2.0] + [1.0] * 10, None, "negative"),
+    ([1.0, np.nan] + [1.0] * 10, None, "not_finite"),
+    ([1.0] * 12, pd.date_range("2020-01-01", periods=13, freq="MS").delete(5), "gap"),
+    ([1.0] * 12, list(pd.date_range("2020-01-01", periods=11, freq="MS")) + [pd.Timestamp("2020-11-15")],
+     "duplicate"),
+])
+def test_validate_series_rules(values, ds, rule):
+    with pytest.raises(ValueError, match=rf"series 'shop-7'.*column '(y|ds)'.*rule: {rule}"):
+        validate_series(values, ds, series_id="shop-7", freq="M", horizon=3)
+
+
+def test_negative_allowed_when_asked():
+    assert validate_series([1.0, -2.0] + [1.0] * 10, allow_negative=True).min() == -2.0
+
+
+def test_forecaster_shape_ordering_and_dates():
+    df = _monthly()
+    s = pd.Series(df["y"].to_numpy(), index=df["ds"])
+    res = Forecaster(s, freq="M", horizon=4, methods=FAST).fit()
+    fc = res.forecast()
+    assert list(fc.columns) == ["ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
+    assert len(fc) == 8 and sorted(fc["level"].unique()) == [80, 95]
+    assert fc["ds"].drop_duplicates().tolist() == list(pd.date_range("2024-01-01", periods=4, freq="MS"))
+    w = fc.pivot(index="ds", columns="level")
+    assert (w[("yhat_lower", 95)] <= w[("yhat_lower", 80)]).all()
+    assert (w[("yhat_lower", 80)] <= w[("yhat", 80)]).all() and (w[("yhat", 80)] <= w[("yhat_upper", 80)]).all()
+    assert (w[("yhat_upper", 80)] <= w[("yhat_upper", 95)]).all()
+    # the scores: every method, baselines included, scored on the same 3 origins
+    assert set(res.scores["method"]) == set(FAST) and (res.scores["origins"] == 3).all()
+    # a trending seasonal series: the seasonal naive must not win against theta on deseasonalised data
+    assert res.method in FAST
+
+
+def test_month_end_dates_keep_their_anchor():
+    df = _monthly(30)
+    s = pd.Series(df["y"].to_numpy(), index=df["ds"] + pd.offsets.MonthEnd(0))
+    fc = Forecaster(s, freq="M", horizon=2, methods=("naive",)).fit().forecast()
+    assert fc["ds"].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == ["2023-07-31", "2023-08-31"]
+
+
+def test_selection_prefers_the_lower_backtest_error():
+    # a pure linear trend: naive lags behind by the slope, the trend models do not
+    t = np.arange(40.0)
+    s = pd.Series(10 + 5 * t, index=pd.date_range("2020-01-01", periods=40, freq="MS"))
+    res = Forecaster(s, freq="M", horizon=3, methods=("naive", "snaive", "theta")).fit()
+    sc = res.scores.set_index("method")["mase"]
+    assert sc["theta"] < sc["naive"] and res.method == "theta"
+    # the chosen forecast continues the trend (last value 205, slope 5)
+    assert res.forecast()["yhat"].iloc[0] == pytest.approx(210, rel=0.02)
+
+
+def test_all_statsmodels_methods_run():
+    df = _monthly(40)
+    s = pd.Series(df["y"].to_numpy(), index=df["ds"])
+    res = Forecaster(s, freq="M", horizon=3, n_origins=1).fit()
+    assert set(res.scores["method"]) == {"naive", "snaive", "es", "ets", "sarimax", "theta", "combo"}
+    for m in res.scores["method"]:
+        fc = res.forecast(m)
+        assert fc["yhat"].notna().all() and (fc["yhat_lower"] <= fc["yhat_upper"]).all(), m
+    combo = res.forecast("combo")["yhat"].iloc[:3].to_numpy()
+    parts = np.mean([res.forecast(m)["yhat"].iloc[:3].to_numpy() for m in ("es", "ets", "sarimax", "theta")], axis=0)
+    assert combo == pytest.approx(parts)
+
+
+def test_forecaster_errors():
+    s = pd.Series(np.arange(20.0), index=pd.date_range("2020-01-01", periods=20, freq="MS"))
+    with pytest.raises(ValueError, match="unknown method"):
+        Forecaster(s, freq="M", horizon=2, methods=("prophet",)).fit()
+    with pytest.raises(ValueError, match="horizon"):
+        Forecaster(s, freq="M", horizon=0).fit()
+    with pytest.raises(TypeError, match="Series"):
+        Forecaster(s.to_numpy(), freq="M", horizon=2).fit()
+    res = Forecaster(s, freq="M", horizon=2, methods=("naive",)).fit()
+    with pytest.raises(ValueError, match="unknown method"):
+        res.forecast("prophet")
+
+
+def test_forecast_many_two_series_in_processes():
+    df = pd.concat([_monthly(30, 1, "a"), _monthly(30, 2, "b")], ignore_index=True)
+    before = df.copy()
+    # baselines only here: what is tested is the process pool, not the models (tested above)
+    out, scores = forecast_many(df.sample(frac=1, random_state=0), horizon=3, methods=BASE, n_jobs=2,
+                                return_scores=True)
+    assert list(out.columns) == ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
+    assert out.groupby("series_id").size().to_dict() == {"a": 6, "b": 6}
+    assert scores.groupby("series_id")["chosen"].sum().to_dict() == {"a": 1, "b": 1}
+    # the same answer in one process: the parallel path changes nothing
+    one = forecast_many(df, horizon=3, methods=BASE, n_jobs=1)
+    pd.testing.assert_frame_equal(out, one)
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_forecast_many_errors_name_the_series():
+    df = pd.concat([_monthly(30, 1, "good"), _monthly(30, 2, "bad")], ignore_index=True)
+    df.loc[df.index[-1], "y"] = -1.0
+    with pytest.raises(ValueError, match=r"series 'bad': column 'y'.*rule: negative"):
+        forecast_many(df, horizon=3, methods=FAST, n_jobs=1)
+    with pytest.raises(ValueError, match=r"no column\(s\) \['y'\]"):
+        forecast_many(df.drop(columns="y"), horizon=3)
+    short = _monthly(30, 1, "tiny").iloc[:5]
+    with pytest.raises(ValueError, match=r"series 'tiny'.*rule: too_short"):
+        forecast_many(short, horizon=3, freq="M", n_jobs=1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(hst.lists(hst.floats(0, 1000), min_size=14, max_size=30), hst.integers(1, 4))
+def test_intervals_nest_and_stay_non_negative(values, h):
+    s = pd.Series(values, index=pd.date_range("2020-01-01", periods=len(values), freq="MS"))
+    fc = Forecaster(s, freq="M", horizon=h, methods=("naive", "snaive"), n_origins=2).fit().forecast()
+    w = fc.pivot(index="ds", columns="level")
+    assert (w[("yhat_lower", 95)] <= w[("yhat_lower", 80)] + 1e-9).all()
+    assert (w[("yhat_upper", 80)] <= w[("yhat_upper", 95)] + 1e-9).all()
+    assert (w[("yhat_lower", 80)] <= w[("yhat", 80)] + 1e-9).all()
+    assert (w[("yhat", 80)] <= w[("yhat_upper", 80)] + 1e-9).all()
+    assert (fc[["yhat", "yhat_lower", "yhat_upper"]] >= 0).all().all()

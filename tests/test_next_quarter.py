@@ -1,0 +1,111 @@
+"""Next-quarter forecast on the generated sample org (scale 0.25): parts checked against plain pandas on
+the export's CSV files, intervals ordered, nothing learned from after the as-of date."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import funnel_analysis as fa
+from funnel_analysis.next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
+
+AS_OF = pd.Timestamp("2024-11-15")
+
+
+@pytest.fixture(scope="module")
+def crm(sample_org):
+    return fa.load_org(sample_org[0])
+
+
+def _kept(org, name):
+    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
+    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
+    return df.drop(index=truth.loc[(truth["file"] == name) & (truth["expected"] == "quarantine"), "row"].unique())
+
+
+def _state_on(org, day):
+    """Each opportunity's last history row on or before ``day`` (plain pandas on the CSV files)."""
+    opps = _kept(org, "Opportunity.csv")
+    hist = _kept(org, "OpportunityHistory.csv")
+    # 15-character IDs are the case-sensitive prefix of the 18-character ones: join on the prefix
+    hist = hist.assign(OpportunityId=hist["OpportunityId"].str[:15])
+    hist = hist[hist["OpportunityId"].isin(opps["Id"].str[:15])].copy()
+    hist["when"] = pd.to_datetime(hist["CreatedDate"], utc=True, format="ISO8601").dt.tz_localize(None)
+    hist = hist[hist["when"] < day + pd.Timedelta(days=1)].reset_index().sort_values(["when", "index"], kind="stable")
+    last = hist.drop_duplicates("OpportunityId", keep="last")
+    stages = pd.read_csv(org / "OpportunityStage.csv", dtype=str)
+    stages["key"] = stages["MasterLabel"].str.strip().str.casefold()
+    st = stages.set_index("key")
+    key = last["StageName"].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    return pd.DataFrame({"id": last["OpportunityId"].to_numpy(),
+                         "amount": pd.to_numeric(last["Amount"].replace("", None)).to_numpy(dtype=float),
+                         "close": pd.to_datetime(last["CloseDate"]).to_numpy(),
+                         "closed": key.map(st["IsClosed"].str.lower() == "true").to_numpy(dtype=bool),
+                         "won": key.map(st["IsWon"].str.lower() == "true").to_numpy(dtype=bool),
+                         "p": key.map(st["DefaultProbability"].astype(float) / 100).to_numpy()})
+
+
+def test_parts_match_plain_pandas(crm, sample_org):
+    nq = next_quarter_forecast(crm, as_of=AS_OF)
+    assert nq["fiscal_period"].tolist() == ["FY2024-Q4", "FY2025-Q1"]
+    s = _state_on(sample_org[0], AS_OF)
+    q_start, q_end = pd.Timestamp("2024-10-01"), pd.Timestamp("2024-12-31")
+    won = s[s["won"] & (s["close"] >= q_start) & (s["close"] <= AS_OF)]["amount"].sum()
+    open_ = s[~s["closed"]]
+    due = open_[open_["close"] <= q_end]
+    row = nq.iloc[0]
+    assert row["won_to_date"] == pytest.approx(won)
+    assert row["open_deals"] == len(open_)  # (every deal of this org has a history row by then)
+    assert row["configured_weighted"] == pytest.approx(won + (due["amount"].fillna(0) * due["p"]).sum())
+    # next quarter: nothing won yet; the configured baseline counts deals due by its end
+    nxt = nq.iloc[1]
+    due2 = open_[open_["close"] <= pd.Timestamp("2025-03-31")]
+    assert nxt["won_to_date"] == 0
+    assert nxt["configured_weighted"] == pytest.approx((due2["amount"].fillna(0) * due2["p"]).sum())
+
+
+def test_forecast_is_the_sum_of_its_parts_and_intervals_nest(crm):
+    nq = next_quarter_forecast(crm, as_of=AS_OF)
+    total = nq["won_to_date"] + nq["pipeline_expected"] + nq["new_deals_expected"]
+    assert np.allclose(nq["forecast"], total)
+    for lo95, lo80, f, hi80, hi95 in nq[["lower_95", "lower_80", "forecast", "upper_80", "upper_95"]].to_numpy():
+        assert lo95 <= lo80 <= f <= hi80 <= hi95
+    # the open pipeline cannot be expected to bring more than it holds
+    assert (nq["pipeline_expected"] >= 0).all() and (nq["snapshots"] >= 2).all()
+
+
+def test_nothing_is_learned_from_after_the_as_of_date(crm):
+    # the org cut at the date (later deals and history gone) gives the very same forecast
+    past = crm.as_of(AS_OF)
+    pd.testing.assert_frame_equal(next_quarter_forecast(crm, as_of=AS_OF), next_quarter_forecast(past, as_of=AS_OF))
+
+
+def test_too_little_history_is_a_clear_error(crm):
+    with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
+        next_quarter_forecast(crm, as_of="2023-05-01")
+
+
+def test_quarter_bounds_fiscal_year():
+    assert quarter_bounds("2024-02-10", fiscal_year_start_month=2) == (
+        "FY2025-Q1", pd.Timestamp("2024-02-01"), pd.Timestamp("2024-04-30"))
+    with pytest.raises(ValueError, match="fiscal_year_start_month"):
+        quarter_bounds("2024-02-10", fiscal_year_start_month=13)
+
+
+def test_bookings_series_by_hand():
+    o = pd.DataFrame({"is_won": [True, True, True, False], "amount": [10.0, 5.0, None, 99.0],
+                      "close_date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-10", "2024-01-02"])})
+    # weeks end on Sunday: 2024-01-01 (Mon) is in the week of Jan 1-7; Jan 9 and 10 in Jan 8-14
+    s = bookings_series(o, as_of="2024-01-21", freq="W", start=None)
+    assert s.index.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert s.tolist() == [10.0, 5.0, 0.0]
+    assert bookings_series(o, as_of="2024-01-21", freq="W", value="count", start=None).tolist() == [1.0, 2.0, 0.0]
+
+
+def test_bookings_series_errors():
+    o = pd.DataFrame({"is_won": [False], "amount": [1.0], "close_date": pd.to_datetime(["2024-01-01"])})
+    with pytest.raises(ValueError, match="no won deal"):
+        bookings_series(o, as_of="2024-02-01")
+    with pytest.raises(ValueError, match="freq must be"):
+        bookings_series(o, as_of="2024-02-01", freq="D")

@@ -1,0 +1,48 @@
+"""The forecasting notebook, run by papermill on the small sample org (the shared ``executed`` fixture):
+the figures it records agree with plain pandas on the export's CSV files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.notebook import read_records
+
+
+def _won_by_quarter(org):
+    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
+    o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
+    o = o.drop(index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique())
+    won = o[o["IsWon"].str.strip().str.lower().isin(["true", "1"])]
+    q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
+    labels = [f"FY{p.year}-Q{p.quarter}" for p in q]
+    return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(labels).sum()
+
+
+@pytest.mark.slow
+def test_forecasting_notebook_figures(executed, small_sample):
+    path, error = executed["forecasting"]
+    assert error is None, error
+    rec = read_records(path)
+    won = _won_by_quarter(small_sample)
+    # the backtest's actuals are the won amount of each target quarter
+    bt = pd.DataFrame(rec["backtest"])
+    actual = bt.drop_duplicates("fiscal_period").set_index("fiscal_period")["actual"]
+    assert len(actual) == 6
+    assert actual.to_dict() == pytest.approx(won.reindex(actual.index).to_dict())
+    # the categories' Closed amount per period is the won amount closed in it
+    cats = pd.DataFrame(rec["forecast_categories"])
+    closed = cats[cats["forecast_category"] == "Closed"].set_index("fiscal_period")["amount"]
+    assert closed.to_dict() == pytest.approx(won.reindex(closed.index).fillna(0).to_dict())
+    # next quarter: the parts add up and the interval is ordered
+    for q in rec["next_quarter"]:
+        assert q["forecast"] == pytest.approx(q["won_to_date"] + q["pipeline_expected"] + q["new_deals_expected"])
+        assert q["lower_95"] <= q["lower_80"] <= q["forecast"] <= q["upper_80"] <= q["upper_95"]
+    # the summary lists every baseline and the method, with its coverage
+    summary = pd.DataFrame(rec["backtest_summary"]).set_index("method")
+    assert {"pipeline", "configured_weighted", "last_period", "seasonal_naive"} <= set(summary.index)
+    assert 0 <= summary.loc["pipeline", "coverage_80"] <= 1
+    # weighted pipeline: both probability sets over the same open amount
+    wp = pd.DataFrame(rec["weighted_pipeline"])
+    totals = wp.groupby("probabilities")["open_amount"].sum()
+    assert set(totals.index) == {"configured", "learned"} and totals["configured"] == pytest.approx(totals["learned"])

@@ -1,0 +1,87 @@
+"""Forecast charts: they draw what they are given on the axes passed, and refuse tables they cannot draw."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from funnel_analysis.plots_forecast import (plot_backtest_accuracy, plot_calibration, plot_fan_chart,  # noqa: E402
+                                            plot_forecast_categories, plot_next_quarter, plot_weighted_pipeline)
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_fan_chart_bands_and_own_axes():
+    hist = pd.Series([5.0, 6, 7], index=pd.date_range("2024-01-01", periods=3, freq="MS"))
+    fc = pd.DataFrame({"ds": pd.to_datetime(["2024-04-01", "2024-04-01"]), "level": [80, 95], "yhat": 8.0,
+                       "yhat_lower": [7.0, 6.0], "yhat_upper": [9.0, 10.0], "method": "theta"})
+    _, ax = plt.subplots()
+    assert plot_fan_chart(hist, fc, ax=ax) is ax
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["actual", "forecast", "95% interval", "80% interval"] or set(labels) == {
+        "actual", "forecast", "95% interval", "80% interval"}
+    assert ax.lines[0].get_ydata().tolist() == [5.0, 6.0, 7.0]
+    with pytest.raises(ValueError, match="yhat_lower"):
+        plot_fan_chart(hist, fc.drop(columns="yhat_lower"))
+
+
+def test_next_quarter_bars_stack_to_the_forecast():
+    nq = pd.DataFrame({"fiscal_period": ["FY2025-Q1", "FY2025-Q2"], "won_to_date": [100.0, 0.0],
+                       "pipeline_expected": [50.0, 80.0], "new_deals_expected": [10.0, 60.0],
+                       "forecast": [160.0, 140.0], "lower_80": [150.0, 100.0], "upper_80": [170.0, 190.0]})
+    ax = plot_next_quarter(nq)
+    tops = {}
+    for bar in ax.patches:
+        x = round(bar.get_x() + bar.get_width() / 2)
+        tops[x] = max(tops.get(x, 0), bar.get_y() + bar.get_height())
+    assert tops == {0: pytest.approx(160.0), 1: pytest.approx(140.0)}
+    with pytest.raises(ValueError, match="lower_80"):
+        plot_next_quarter(nq.drop(columns="lower_80"))
+
+
+def test_weighted_pipeline_two_sources():
+    wp = pd.DataFrame({"fiscal_period": ["FY2025-Q1", "FY2025-Q1"], "open_amount": [1000.0, 1000.0],
+                       "weighted_amount": [200.0, 350.0], "probabilities": ["configured", "learned"]})
+    ax = plot_weighted_pipeline(wp)
+    heights = sorted(round(b.get_height()) for b in ax.patches)
+    assert heights == [200, 350, 1000]
+    with pytest.raises(TypeError):
+        plot_weighted_pipeline("not a table")
+
+
+def test_backtest_accuracy_sorted_with_reference_line():
+    s = pd.DataFrame({"method": ["pipeline", "seasonal_naive", "last_period"], "mase": [0.3, 0.7, 0.5], "n": 6})
+    ax = plot_backtest_accuracy(s)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["pipeline", "last_period", "seasonal_naive"]
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(0.7)
+    assert "6 quarters" in ax.get_title()
+    with pytest.raises(ValueError, match="mase"):
+        plot_backtest_accuracy(s.drop(columns="mase"))
+
+
+def test_calibration_points():
+    cal = pd.DataFrame({"probabilities": ["configured", "configured"], "mean_predicted": [0.2, 0.6],
+                        "observed": [0.25, 0.5], "ci_low": [0.1, 0.3], "ci_high": [0.4, 0.7], "n": [20, 10]})
+    ax = plot_calibration(cal)
+    assert np.allclose(ax.lines[1].get_ydata(), [0.25, 0.5])
+    with pytest.raises(ValueError, match="observed"):
+        plot_calibration(cal.drop(columns="observed"))
+
+
+def test_forecast_categories_stack_without_omitted():
+    cats = pd.DataFrame({"fiscal_period": ["FY2025-Q1"] * 5,
+                         "forecast_category": ["Closed", "Commit", "Best Case", "Pipeline", "Omitted"],
+                         "amount": [100.0, 50.0, 20.0, 30.0, 999.0]})
+    ax = plot_forecast_categories(cats)
+    assert max(b.get_y() + b.get_height() for b in ax.patches) == pytest.approx(200.0)
+    with pytest.raises(ValueError, match="forecast_category"):
+        plot_forecast_categories(cats.drop(columns="forecast_category"))
