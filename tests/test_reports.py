@@ -92,7 +92,8 @@ def _latest_created_day(folder: Path) -> str:
 @pytest.mark.slow
 def test_every_default_report_ran(default_run):
     res, out = default_run
-    assert [r.name for r in res.runs] == ["data_quality", "funnel", "sources", "velocity"]
+    assert [r.name for r in res.runs] == [s.name for s in load_report_config()]
+    assert {"data_quality", "funnel", "sources", "velocity", "forecasting"} <= {r.name for r in res.runs}
     assert res.failed == [], [(r.name, r.error) for r in res.runs]
     for r in res.runs:
         assert r.run_dir == out / r.name / r.as_of
