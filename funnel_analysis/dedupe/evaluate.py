@@ -1,0 +1,121 @@
+"""Measured matching: pairwise precision, recall and F1 of predicted clusters against true clusters.
+
+Two records are a pair when they sit in the same cluster. A cluster of *n* records holds
+*n(n-1)/2* pairs, so precision and recall count every pair the clustering implies, not only the
+edges the model scored.
+
+Examples
+--------
+>>> import pandas as pd
+>>> truth = pd.DataFrame({"record_id": ["a", "b", "c", "d"], "cluster_id": [1, 1, 1, 2]})
+>>> pred = pd.DataFrame({"record_id": ["a", "b", "d"], "cluster_id": ["x", "x", "x"]})
+>>> pairwise_scores(pred, truth)
+{'true_pairs': 3, 'predicted_pairs': 3, 'tp': 1, 'precision': 0.3333333333333333, 'recall': 0.3333333333333333, 'f1': 0.3333333333333333}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["pairs_from_clusters", "pairwise_scores", "scores_by_threshold", "read_truth_clusters"]
+
+
+def pairs_from_clusters(clusters: pd.DataFrame, *, id_column: str = "record_id",
+                        cluster_column: str = "cluster_id") -> pd.DataFrame:
+    """Every pair of records that share a cluster, as ``id_l < id_r``.
+
+    Raises
+    ------
+    KeyError
+        When a column is missing.
+
+    >>> pairs_from_clusters(pd.DataFrame({"record_id": ["b", "a", "c"], "cluster_id": [1, 1, 2]})).values.tolist()
+    [['a', 'b']]
+    """
+    for c in (id_column, cluster_column):
+        if c not in clusters.columns:
+            raise KeyError(f"pairs_from_clusters: no column {c!r}")
+    df = clusters[[id_column, cluster_column]].dropna().astype({id_column: "str"})
+    df = df.rename(columns={id_column: "id", cluster_column: "cl"})
+    df = df[df.groupby("cl")["id"].transform("size") > 1]
+    m = df.merge(df, on="cl", suffixes=("_l", "_r"))
+    m = m[m["id_l"] < m["id_r"]]
+    return pd.DataFrame({"id_l": m["id_l"].to_numpy(), "id_r": m["id_r"].to_numpy()}).sort_values(
+        ["id_l", "id_r"], ignore_index=True)
+
+
+def _pair_set(pairs: pd.DataFrame) -> set:
+    a, b = pairs["id_l"].astype("str").to_numpy(), pairs["id_r"].astype("str").to_numpy()
+    return set(zip(np.minimum(a, b), np.maximum(a, b)))
+
+
+def pairwise_scores(predicted: pd.DataFrame, truth: pd.DataFrame, *, id_column: str = "record_id",
+                    cluster_column: str = "cluster_id") -> dict:
+    """Pairwise precision, recall and F1 of ``predicted`` clusters against ``truth`` clusters.
+
+    Both frames have ``id_column`` and ``cluster_column``; records absent from a frame are
+    singletons there. Precision is NaN with no predicted pair, recall NaN with no true pair.
+    """
+    p = _pair_set(pairs_from_clusters(predicted, id_column=id_column, cluster_column=cluster_column))
+    t = _pair_set(pairs_from_clusters(truth, id_column=id_column, cluster_column=cluster_column))
+    tp = len(p & t)
+    prec = tp / len(p) if p else float("nan")
+    rec = tp / len(t) if t else float("nan")
+    f1 = 2 * prec * rec / (prec + rec) if p and t and (prec + rec) > 0 else (0.0 if p and t else float("nan"))
+    return {"true_pairs": len(t), "predicted_pairs": len(p), "tp": tp, "precision": prec, "recall": rec, "f1": f1}
+
+
+def scores_by_threshold(scored_pairs: pd.DataFrame, truth: pd.DataFrame, *, thresholds=None,
+                        id_column: str = "record_id", cluster_column: str = "cluster_id") -> pd.DataFrame:
+    """Precision, recall and F1 of the clusters formed at each threshold (the chart over thresholds).
+
+    Parameters
+    ----------
+    scored_pairs : DataFrame
+        ``id_l``, ``id_r``, ``match_probability``.
+    truth : DataFrame
+        True clusters (``id_column``, ``cluster_column``).
+    thresholds : sequence of float, optional
+        Default 0.05, 0.10, ... 0.95, 0.99.
+
+    Returns
+    -------
+    DataFrame
+        One row per threshold: ``threshold``, ``predicted_pairs``, ``tp``, ``precision``, ``recall``, ``f1``.
+    """
+    from .cluster import cluster_pairs
+
+    if not {"id_l", "id_r", "match_probability"} <= set(scored_pairs.columns):
+        raise KeyError("scores_by_threshold: scored_pairs needs id_l, id_r, match_probability")
+    thresholds = list(np.round(np.arange(0.05, 0.951, 0.05), 2)) + [0.99] if thresholds is None else thresholds
+    truth = truth.rename(columns={id_column: "record_id", cluster_column: "cluster_id"})
+    t = _pair_set(pairs_from_clusters(truth))  # once, not per threshold
+    rows = []
+    for th in thresholds:
+        cl = cluster_pairs(scored_pairs, threshold=float(th)).rename(columns={"unique_id": "record_id"})
+        p = _pair_set(pairs_from_clusters(cl))
+        tp = len(p & t)
+        prec = tp / len(p) if p else float("nan")
+        rec = tp / len(t) if t else float("nan")
+        f1 = 2 * tp / (len(p) + len(t)) if (p or t) else float("nan")
+        rows.append({"threshold": float(th), "predicted_pairs": len(p), "tp": tp, "precision": prec,
+                     "recall": rec, "f1": f1})
+    return pd.DataFrame(rows)
+
+
+def read_truth_clusters(truth_dir, table: str) -> pd.DataFrame:
+    """The sample org's true duplicate clusters of one table (``duplicate_clusters.csv``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the truth folder has no ``duplicate_clusters.csv``.
+    """
+    from pathlib import Path
+
+    path = Path(truth_dir) / "duplicate_clusters.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no duplicate_clusters.csv in the truth folder")
+    df = pd.read_csv(path, dtype=str)
+    return df[df["table"] == table][["record_id", "cluster_id"]].reset_index(drop=True)

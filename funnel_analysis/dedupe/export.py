@@ -1,0 +1,87 @@
+"""Write merged tables back out as a Salesforce-style export folder that ``funnel check`` loads.
+
+Canonical columns get their Salesforce API names again (``stage_name`` -> ``StageName``),
+activities split into ``Task.csv`` and ``Event.csv``, timestamps are written as ISO with offset,
+dates as ``YYYY-MM-DD`` and booleans as ``true``/``false``. Derived columns (``phone_e164``,
+``company_key``...) are left out: loading recomputes them.
+
+Examples
+--------
+>>> import pandas as pd
+>>> write_export_folder({"leads": pd.DataFrame({"lead_id": ["00Q000000000001AAA"], "is_converted": [True]})},
+...                     "/tmp/funnel_export_doctest")[0].name
+'Lead.csv'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..schema import TABLES
+
+__all__ = ["to_salesforce_frames", "write_export_folder"]
+
+
+def _text(col: pd.Series, kind: str) -> pd.Series:
+    if kind == "datetime" and pd.api.types.is_datetime64_any_dtype(col):
+        utc = col.dt.tz_convert("UTC") if col.dt.tz is not None else col
+        return utc.dt.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    if kind == "date" and pd.api.types.is_datetime64_any_dtype(col):
+        return col.dt.strftime("%Y-%m-%d")
+    if kind == "bool":
+        return col.map(lambda v: None if pd.isna(v) else ("true" if v else "false")).astype("str")
+    if kind == "int":
+        num = pd.to_numeric(col, errors="coerce")
+        return num.round().astype("Int64").astype("str")
+    return col.astype("str")
+
+
+def to_salesforce_frames(tables: dict, *, columns_present: dict | None = None) -> dict:
+    """The tables as frames keyed by Salesforce object name, with API field names and text values.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Canonical tables (``CrmData.tables``).
+    columns_present : dict of str to list, optional
+        Per table, the columns the source had (``CrmData.meta["columns_present"]``); others are
+        left out. Default: every schema column that is not entirely empty.
+
+    Raises
+    ------
+    ValueError
+        When a table has no key column.
+    """
+    out = {}
+    for name, df in tables.items():
+        spec = TABLES.get(name)
+        if spec is None:
+            continue
+        if spec.key not in df.columns:
+            raise ValueError(f"to_salesforce_frames: table {name!r} has no key column {spec.key!r}")
+        present = set((columns_present or {}).get(name) or [c for c in df.columns if df[c].notna().any()])
+        present.add(spec.key)
+        cols = [c for c in spec.columns if c.name in df.columns and c.name in present and c.name != "activity_kind"]
+        frame = pd.DataFrame({c.sf_name: _text(df[c.name], c.kind) for c in cols})
+        if name == "activities" and "activity_kind" in df.columns:
+            kind = df["activity_kind"].astype("str").str.lower().fillna("task")
+            out["Task"] = frame[(kind != "event").to_numpy()].reset_index(drop=True)
+            if (kind == "event").any():
+                out["Event"] = frame[(kind == "event").to_numpy()].reset_index(drop=True)
+        else:
+            out[spec.sf_object] = frame
+    return out
+
+
+def write_export_folder(tables: dict, folder, *, columns_present: dict | None = None) -> list[Path]:
+    """Write :func:`to_salesforce_frames` as ``<folder>/<Object>.csv`` (UTF-8); returns the files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for obj, frame in to_salesforce_frames(tables, columns_present=columns_present).items():
+        path = folder / f"{obj}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        paths.append(path)
+    return paths

@@ -1,0 +1,315 @@
+"""Matching features: person names, companies, e-mails, phones and addresses, script-aware.
+
+Every function takes a DataFrame (or Series) and returns a new one; nothing is changed in place.
+Chinese names and companies are written as simplified or traditional characters or as pinyin;
+all three are folded to toneless pinyin (``pypinyin`` reads both character sets), so 張偉, 张伟
+and "Zhang Wei" share one key. Latin text is folded to lower-case ASCII.
+
+Examples
+--------
+>>> import pandas as pd
+>>> fold_text(pd.Series(["  Jürgen ", "張偉", "Zhang Wei", None])).tolist()
+['jurgen', 'zhang wei', 'zhang wei', nan]
+>>> first_name_key(pd.Series(["Bob", "Robert", "Rob", "Anna"])).tolist()
+['robert', 'robert', 'robert', 'anna']
+>>> person_features(pd.DataFrame({"id": ["x"], "first_name": ["伟"], "last_name": ["張"]}))[["first_key", "last_key"]].values.tolist()
+[['wei', 'zhang']]
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from importlib import resources
+
+import jellyfish
+import pandas as pd
+import yaml
+from pypinyin import lazy_pinyin
+
+from ..clean import company_key, normalize_email
+
+__all__ = [
+    "load_dedupe_config",
+    "nickname_groups",
+    "fold_text",
+    "first_name_key",
+    "acronym",
+    "website_domain",
+    "person_features",
+    "company_features",
+]
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# web-mail domains say nothing about the company a person works for
+FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "qq.com", "163.com", "126.com",
+                       "gmx.de", "web.de", "icloud.com", "aol.com", "mail.ru", "yandex.ru", "live.com"})
+
+
+@functools.lru_cache(maxsize=4)
+def load_dedupe_config(path: str | None = None) -> dict:
+    """The de-duplication settings: ``funnel_analysis/config/dedupe.yaml`` or the YAML file at ``path``.
+
+    Examples
+    --------
+    >>> load_dedupe_config()["survivorship"]["survivor"]
+    'oldest'
+    """
+    if path is None:
+        text = resources.files("funnel_analysis.config").joinpath("dedupe.yaml").read_text(encoding="utf-8")
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    cfg = yaml.safe_load(text) or {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path or 'dedupe.yaml'}: expected a mapping at the top level")
+    return cfg
+
+
+@functools.lru_cache(maxsize=1)
+def nickname_groups() -> dict[str, str]:
+    """Name -> its group's canonical formal name, for every name and nickname in the config.
+
+    Names that share a nickname fall in one group (Chris joins Christopher and Christine): a
+    first name is one comparison among several, so a broad group costs little precision.
+
+    >>> nickname_groups()["bill"], nickname_groups()["william"]
+    ('william', 'william')
+    """
+    table = load_dedupe_config()["nicknames"]
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for formal, nicks in table.items():
+        for n in nicks:
+            a, b = find(formal), find(n)
+            if a != b:  # the formal name that sorts first represents the group
+                lo, hi = sorted((a, b), key=lambda s: (s not in table, s))
+                parent[hi] = lo
+    return {name: find(name) for name in list(parent)}
+
+
+def _fold_one(text: str) -> str:
+    if _CJK.search(text):
+        text = " ".join(lazy_pinyin(text))  # simplified and traditional characters read the same
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+def fold_text(values: pd.Series) -> pd.Series:
+    """Lower-case ASCII words: accents dropped, Chinese characters read as pinyin, punctuation to spaces.
+
+    Works on the distinct values only. Empty results are missing.
+
+    >>> fold_text(pd.Series(["O'Brien", "北京華信"])).tolist()
+    ['o brien', 'bei jing hua xin']
+    """
+    s = pd.Series(values, copy=False).astype("str")
+    uniq = pd.unique(s.dropna().astype("str"))
+    folded = {u: _fold_one(u) for u in uniq}
+    out = s.map(folded)
+    return out.where(out.notna() & (out != ""), None).astype("str")
+
+
+def first_name_key(values: pd.Series) -> pd.Series:
+    """First names folded, with nicknames replaced by their formal name (Bob -> robert)."""
+    folded = fold_text(values)
+    groups = nickname_groups()
+    return folded.map(lambda v: groups.get(v, v) if isinstance(v, str) else None).astype("str")
+
+
+def acronym(values: pd.Series) -> pd.Series:
+    """Initials of a multi-word name (``international business machines`` -> ``ibm``); missing otherwise.
+
+    >>> acronym(pd.Series(["international business machines", "acme"])).tolist()
+    ['ibm', nan]
+    """
+    words = values.astype("str").str.split(" ")
+    out = words.map(lambda w: "".join(x[0] for x in w if x) if isinstance(w, list) and len(w) > 1 else None)
+    return out.astype("str")
+
+
+def website_domain(values: pd.Series) -> pd.Series:
+    """The host of a web address without scheme, ``www.`` and path.
+
+    >>> website_domain(pd.Series(["http://www.Acme.com/", "acme.com", None])).tolist()
+    ['acme.com', 'acme.com', nan]
+    """
+    s = values.astype("str").str.strip().str.lower()
+    s = s.str.replace(r"^[a-z]+://", "", regex=True).str.replace(r"^www\.", "", regex=True)
+    s = s.str.replace(r"[/?#].*$", "", regex=True)
+    return s.where(s.notna() & (s != ""), None).astype("str")
+
+
+def _phonetic(values: pd.Series) -> pd.Series:
+    """Double-metaphone-like key of the first word (jellyfish metaphone), for typo-tolerant blocking."""
+    uniq = pd.unique(values.dropna())
+    keys = {u: jellyfish.metaphone(u.replace(" ", "")) or u for u in uniq}
+    return values.map(keys).astype("str")
+
+
+# words that company_key leaves before or after the legal form ("Pvt. Ltd.", "Co., Ltd.")
+_EXTRA_FORMS = r"(?: (?:pvt|private|co|company|corp|inc|ltd|limited|gmbh|group|the))+$"
+
+
+def _rare_words(folded: pd.Series, share: float = 0.01) -> pd.Series:
+    """The words of each name that are not common in this column (cities, industries, "group"...).
+
+    Chinese company names are city + brand + industry; the brand is what tells two apart, and it
+    is the rare part. Names made only of common words keep them all.
+    """
+    words = folded.str.split(" ").explode().dropna()
+    common = set(words.value_counts()[lambda n: n > max(2, share * folded.notna().sum())].index)
+    core = folded.map(lambda v: " ".join(w for w in v.split() if w not in common) if isinstance(v, str) else None)
+    return core.where(core.notna() & (core != ""), folded).astype("str")
+
+
+def _company_fields(names: pd.Series, prefix: str) -> pd.DataFrame:
+    names = names.astype("str")
+    keys = company_key(names)["company_key"]
+    folded = fold_text(keys)
+    stripped = folded.str.replace(_EXTRA_FORMS, "", regex=True)
+    folded = stripped.where(stripped.str.len() > 0, folded).astype("str")
+    cjk = names.astype("str").str.contains(_CJK.pattern, regex=True).fillna(False)
+    return pd.DataFrame({
+        f"{prefix}_core": _rare_words(folded),
+        f"{prefix}_key": folded,
+        # sorted words: "Grove Summit" and "Summit Grove"; no spaces for pinyin, so the syllables compare as one
+        f"{prefix}_tokens": folded.map(lambda v: " ".join(sorted(v.split())) if isinstance(v, str) else None)
+                                  .astype("str"),
+        f"{prefix}_acronym": acronym(folded).where(~cjk, None),
+        f"{prefix}_first": folded.str.replace(r" .*$", "", regex=True).astype("str"),
+    }, index=names.index)
+
+
+def _col(df: pd.DataFrame, *names) -> pd.Series:
+    for n in names:
+        if n in df.columns:
+            return df[n]
+    return pd.Series(None, index=df.index, dtype="str")
+
+
+def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.DataFrame:
+    """Matching features of people (leads, contacts), one row per input row, in input order.
+
+    Reads whichever of ``first_name``, ``last_name``, ``name``, ``email``, ``phone_e164`` (or
+    ``phone``), ``company``, ``street``/``mailing_street``, ``city``, ``postal_code``, ``state``,
+    ``country``, ``birth_date`` and ``national_id`` exist. When first and last names are both
+    missing, ``name`` is split at its last space.
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id`` (from ``id_column``, default the first column ending in ``_id``), and
+        ``first_key`` (nicknames folded), ``first_raw``, ``first_initial``, ``last_key``,
+        ``last_initial``, ``last_phonetic``, ``name_tokens`` (sorted words of both names: swapped names agree),
+        ``email``, ``email_local``, ``email_domain``, ``phone``, ``company_key``/``_tokens``/
+        ``_acronym``/``_first``, ``street``, ``city``, ``postal_code``, ``state``, ``country``,
+        ``birth_date``, ``national_id``. Missing values are missing, never ``""``.
+
+    Raises
+    ------
+    ValueError
+        When the frame has no usable ID column, no name column, or names in no row.
+
+    Examples
+    --------
+    >>> f = person_features(pd.DataFrame({"lead_id": ["a", "b"], "first_name": ["Jim", "Smith"],
+    ...                                   "last_name": ["Smith", "James"], "email": ["J@X.io", None]}))
+    >>> f[["unique_id", "first_key", "name_tokens", "email_domain"]].values.tolist()
+    [['a', 'james', 'james smith', 'x.io'], ['b', 'smith', 'james smith', nan]]
+    """
+    uid = id_column or next((c for c in df.columns if c.endswith("_id") or c == "id"), None)
+    if uid is None or uid not in df.columns:
+        raise ValueError(f"person_features: no ID column (looked for {id_column or '*_id'})")
+    if not {"first_name", "last_name", "name"} & set(df.columns):
+        raise ValueError("person_features: needs first_name/last_name or name")
+    first, last = _col(df, "first_name"), _col(df, "last_name")
+    if first.isna().all() and last.isna().all():
+        if _col(df, "name").isna().all():
+            raise ValueError("person_features: first_name, last_name and name are empty in every row: "
+                             "no names to compare")
+        parts = df["name"].astype("str").str.strip().str.rsplit(" ", n=1)
+        first, last = parts.str[0].where(parts.str.len() > 1), parts.str[-1]
+    # a Chinese given name is one or two characters: compare the whole pinyin without spaces
+    first_f = fold_text(first).str.replace(" ", "", regex=False)
+    last_f = fold_text(last).str.replace(" ", "", regex=False)
+    email = normalize_email(_col(df, "email"))
+    valid = email.str.contains(r"^[^@ ]+@[^@ ]+\.[^@ ]+$", regex=True).fillna(False)
+    email = email.where(valid, None)
+    phone = _col(df, "phone_e164") if "phone_e164" in df.columns else _col(df, "phone", "mobile_phone")
+    out = pd.DataFrame({
+        "unique_id": df[uid].astype("str").to_numpy(),
+        "first_key": first_name_key(first_f).to_numpy(),
+        "first_raw": first_f.to_numpy(),
+        "first_initial": first_f.str.slice(0, 1).to_numpy(),
+        "last_key": last_f.to_numpy(),
+        "last_initial": last_f.str.slice(0, 1).to_numpy(),
+        "last_phonetic": _phonetic(last_f).to_numpy(),
+        "email": email.to_numpy(),
+        "email_local": email.str.replace(r"@.*$", "", regex=True).to_numpy(),
+        "email_domain": email.str.replace(r"^.*@", "", regex=True).to_numpy(),
+        "phone": phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy(),
+    }).astype("str")
+    a, b = out["first_key"], out["last_key"]
+    lo, hi = a.where((a <= b).fillna(False), b), b.where((a <= b).fillna(False), a)
+    out["name_tokens"] = (lo + " " + hi).fillna(a).fillna(b).astype("str")
+    comp = _company_fields(_col(df, "company").reset_index(drop=True), "company")
+    for c in comp.columns:
+        out[c] = comp[c].to_numpy()
+    for name, sources in {"street": ("street", "mailing_street", "address_1"),
+                          "city": ("city", "mailing_city", "suburb"),
+                          "postal_code": ("postal_code", "mailing_postal_code", "postcode"),
+                          "state": ("state", "mailing_state"),
+                          "country": ("country", "mailing_country"),
+                          "birth_date": ("birth_date", "date_of_birth"),
+                          "national_id": ("national_id", "soc_sec_id")}.items():
+        out[name] = fold_text(_col(df, *sources).reset_index(drop=True)).to_numpy()
+    out["email_domain"] = out["email_domain"].where(~out["email_domain"].isin(FREE_MAIL), None)
+    return out
+
+
+def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.DataFrame:
+    """Matching features of companies (accounts), one row per input row, in input order.
+
+    Returns ``unique_id``, ``company_key`` (legal suffix stripped, folded, pinyin for Chinese),
+    ``company_tokens``, ``company_acronym``, ``company_first``, ``company_phonetic``, ``domain``
+    (from ``website``), ``phone``, ``city``, ``country``.
+
+    Raises
+    ------
+    ValueError
+        When the frame has no ID column or no ``name`` column.
+
+    Examples
+    --------
+    >>> f = company_features(pd.DataFrame({"account_id": ["a", "b"], "name": ["ACME Inc.", "北京華信科技有限公司"],
+    ...                                    "website": ["www.acme.com", None]}))
+    >>> f[["company_key", "domain"]].values.tolist()
+    [['acme', 'acme.com'], ['bei jing hua xin ke ji', nan]]
+    """
+    uid = id_column or next((c for c in df.columns if c.endswith("_id") or c == "id"), None)
+    if uid is None or uid not in df.columns:
+        raise ValueError(f"company_features: no ID column (looked for {id_column or '*_id'})")
+    if "name" not in df.columns:
+        raise ValueError("company_features: needs a name column")
+    comp = _company_fields(df["name"].reset_index(drop=True), "company")
+    out = pd.DataFrame({"unique_id": df[uid].astype("str").to_numpy()}).astype("str")
+    for c in comp.columns:
+        out[c] = comp[c].to_numpy()
+    out["company_phonetic"] = _phonetic(out["company_key"].str.replace(" ", "", regex=False))
+    out["domain"] = website_domain(_col(df, "website").reset_index(drop=True)).to_numpy()
+    phone = _col(df, "phone_e164") if "phone_e164" in df.columns else _col(df, "phone")
+    out["phone"] = phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy()
+    out["city"] = fold_text(_col(df, "billing_city", "city").reset_index(drop=True)).to_numpy()
+    out["country"] = fold_text(_col(df, "billing_country", "country").reset_index(drop=True)).to_numpy()
+    return out.astype({c: "str" for c in out.columns})
+
+

@@ -1,0 +1,60 @@
+"""``funnel dedup``: files written, the JSON summary, a merged folder that loads, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import funnel_analysis as fa
+from funnel_analysis.cli import main
+
+
+@pytest.mark.slow
+def test_dedup_accounts_writes_everything_and_the_merged_folder_loads(small_sample, tmp_path):
+    # the accounts and what points at them; without leads and activities the org loads in a moment
+    org = tmp_path / "org"
+    org.mkdir()
+    for name in ("Account.csv", "Contact.csv", "Opportunity.csv", "OpportunityStage.csv", "User.csv"):
+        shutil.copy(small_sample / name, org / name)
+    out = tmp_path / "acc"
+    res = CliRunner().invoke(main, ["dedup", str(org), "--object", "accounts", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert {"records", "candidate_pairs", "clusters", "records_merged", "pairs_for_review"} <= set(summary)
+    accounts = pd.read_csv(small_sample / "Account.csv", dtype=str)
+    truth = pd.read_csv(f"{small_sample}_truth/dirty_rows.csv")
+    quarantined = truth[(truth["file"] == "Account.csv") & (truth["expected"] == "quarantine")]["row"].nunique()
+    assert summary["records"] == len(accounts) - quarantined
+    log = pd.read_csv(out / "merge_log.csv", dtype=str)
+    clusters = pd.read_csv(out / "clusters.csv", dtype=str)
+    merged_ids = set(log.loc[log["action"] == "merged", "record_id"])
+    assert len(merged_ids) == summary["records_merged"] > 0
+    assert merged_ids == set(clusters.loc[clusters["record_id"] != clusters["survivor_id"], "record_id"])
+    assert log.loc[log["action"] == "merged", "reasons"].notna().all()
+    assert (out / "review_queue.csv").exists() and (out / "pairs.csv").exists()
+    # the merged export loads, one row per surviving account, and every opportunity still joins
+    again = fa.load_org(out / "merged")
+    assert len(again.accounts) == summary["records"] - summary["records_merged"]
+    assert not set(again.accounts["account_id"]) & merged_ids
+    before = fa.load_org(org)
+    joined = lambda crm: crm.opportunities["account_id"].isin(crm.accounts["account_id"]).sum()  # noqa: E731
+    assert joined(again) == joined(before)
+
+
+def test_data_errors_are_one_line_with_exit_2(tmp_path):
+    (tmp_path / "Lead.csv").write_text("FirstName,LastName\nAnn,Lee\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["dedup", str(tmp_path), "--object", "leads"])
+    assert res.exit_code == 2
+    assert res.output.startswith("error: ") and "Lead.csv" in res.output and "Id" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+
+
+def test_bad_threshold_and_missing_object(tiny_export):
+    res = CliRunner().invoke(main, ["dedup", str(tiny_export), "--object", "leads", "--threshold", "lots"])
+    assert res.exit_code == 2 and res.output.startswith("error: --threshold")
+    res = CliRunner().invoke(main, ["dedup", str(tiny_export), "--object", "contacts"])
+    assert res.exit_code == 2 and "no contacts" in res.output

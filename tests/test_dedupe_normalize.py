@@ -1,0 +1,85 @@
+"""Matching features: script-aware names and companies, nicknames, e-mails, web domains."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.dedupe.normalize import (acronym, company_features, first_name_key, fold_text,
+                                              load_dedupe_config, nickname_groups, person_features, website_domain)
+
+
+def test_chinese_names_fold_alike_in_traditional_simplified_and_pinyin():
+    # 张伟 simplified, 張偉 traditional, Zhang Wei pinyin: one person, one key
+    people = pd.DataFrame({"id": ["s", "t", "p", "other"], "first_name": ["伟", "偉", "Wei", "芳"],
+                           "last_name": ["张", "張", "Zhang", "王"]})
+    f = person_features(people, id_column="id").set_index("unique_id")
+    assert f.loc[["s", "t", "p"], "first_key"].tolist() == ["wei"] * 3
+    assert f.loc[["s", "t", "p"], "last_key"].tolist() == ["zhang"] * 3
+    assert f.loc[["s", "t", "p"], "name_tokens"].nunique() == 1
+    assert f.loc["other", "name_tokens"] == "fang wang"
+
+
+def test_chinese_company_keys_ignore_script_and_legal_form():
+    names = pd.Series(["北京华信科技有限公司", "北京華信科技", "Beijing Huaxin Keji", "上海华信科技有限公司"])
+    f = company_features(pd.DataFrame({"account_id": list("abcd"), "name": names}))
+    assert f["company_key"].tolist()[:2] == ["bei jing hua xin ke ji"] * 2
+    assert f["company_key"].iloc[3] == "shang hai hua xin ke ji"
+    assert fold_text(pd.Series(["Beijing Huaxin Keji"])).iloc[0] == "beijing huaxin keji"
+
+
+def test_nicknames_and_accents():
+    assert first_name_key(pd.Series(["Bob", "Robert", "Bill", "William", "Jürgen"])).tolist() == [
+        "robert", "robert", "william", "william", "jurgen"]
+    groups = nickname_groups()
+    assert groups["chris"] == groups["christopher"] == groups["christine"]
+
+
+def test_swapped_names_share_tokens_and_email_parts():
+    people = pd.DataFrame({"lead_id": ["a", "b"], "first_name": ["Smith", "Jim"], "last_name": ["James", "Smith"],
+                           "email": [" Jim.Smith@ACME.com ", "bad@@x"], "company": ["ACME, Inc.", "Acme"]})
+    f = person_features(people)
+    assert f["name_tokens"].tolist() == ["james smith", "james smith"]
+    assert f["email"].tolist()[0] == "jim.smith@acme.com" and pd.isna(f["email"].iloc[1])
+    assert f["email_domain"].iloc[0] == "acme.com"
+    assert f["company_key"].tolist() == ["acme", "acme"]
+
+
+def test_free_mail_domain_says_nothing_about_the_company():
+    f = person_features(pd.DataFrame({"lead_id": ["a"], "last_name": ["Li"], "email": ["li@gmail.com"]}))
+    assert pd.isna(f["email_domain"].iloc[0]) and f["email"].iloc[0] == "li@gmail.com"
+
+
+def test_acronym_and_website_domain():
+    assert acronym(pd.Series(["international business machines", "acme"])).tolist()[0] == "ibm"
+    assert website_domain(pd.Series(["https://www.Acme.com/about", "http://acme.com"])).tolist() == [
+        "acme.com", "acme.com"]
+
+
+def test_features_do_not_change_their_input():
+    people = pd.DataFrame({"lead_id": ["a"], "first_name": ["Bob"], "last_name": ["Lee"]})
+    before = people.copy()
+    person_features(people)
+    pd.testing.assert_frame_equal(people, before)
+
+
+def test_person_features_fail_without_id_or_names():
+    with pytest.raises(ValueError, match="no ID column"):
+        person_features(pd.DataFrame({"first_name": ["a"]}))
+    with pytest.raises(ValueError, match="first_name"):
+        person_features(pd.DataFrame({"lead_id": ["a"], "email": ["a@b.io"]}))
+    with pytest.raises(ValueError, match="no names"):  # columns present, every value missing
+        person_features(pd.DataFrame({"lead_id": ["a"], "first_name": [None], "last_name": [None], "name": [None]}))
+
+
+def test_company_features_fail_without_name():
+    with pytest.raises(ValueError, match="name column"):
+        company_features(pd.DataFrame({"account_id": ["a"], "website": ["a.io"]}))
+
+
+def test_config_must_be_a_mapping(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a\n- b\n")
+    with pytest.raises(ValueError, match="mapping"):
+        load_dedupe_config(str(bad))
+    assert load_dedupe_config()["thresholds"]["review"] == 0.2
