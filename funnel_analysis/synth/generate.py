@@ -21,7 +21,7 @@ from .model import SAMPLE_FILES
 from .people import make_contacts, make_leads, make_users
 from .pipeline import make_opportunities
 from .sim import _Sim
-from .truth import _source_rates, _truth_clusters, _truth_json
+from .truth import _source_rates, _truth_clusters, _truth_json, write_lead_probabilities
 
 
 def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=None,
@@ -117,6 +117,7 @@ def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=Non
     _write_frame(clusters, truth / "duplicate_clusters.csv")
     rates = _source_rates(sim)
     _write_frame(rates, truth / "source_rates.csv")
+    write_lead_probabilities(sim, truth)
     info = _truth_json(sim, rows, clean_rows, dirty_df, clusters)
     (truth / "truth.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

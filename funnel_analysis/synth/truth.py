@@ -1,8 +1,10 @@
-"""The truth folder: duplicate clusters, true rates by lead source, and ``truth.json``."""
+"""The truth folder: duplicate clusters, true rates by lead source, lead probabilities, ``truth.json``."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+import numpy as np
 
 from ..schema import TABLES
 from .arrowtext import _id_ref
@@ -59,6 +61,32 @@ def _source_rates(sim: _Sim) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _lead_probabilities(sim: _Sim) -> pd.DataFrame:
+    """One row per simulated lead (duplicates excluded): its Id in Lead.csv and true conversion probability."""
+    L = sim.lead
+    ids = np.asarray(sim.ids["leads"])[: L["n"]]
+    return pd.DataFrame({
+        "lead_id": [i.decode() for i in ids],
+        "p_convert": L["p_convert"],
+        "lead_source": [_LEAD_SOURCES[s][0] for s in L["source"]],
+        "seniority": L["seniority"],
+        "mature": np.where(L["mature"], "true", "false"),
+        "will_convert": np.where(L["will_convert"], "true", "false"),
+        "converted": np.where(L["converted"], "true", "false"),
+    })
+
+
+def write_lead_probabilities(sim: _Sim, truth_dir) -> None:
+    """Write ``lead_probabilities.csv`` into ``truth_dir`` (call after the export, before ``_truth_json``).
+
+    Reads the simulation only: no random draw is made, so the export is unchanged.
+    """
+    from pathlib import Path
+
+    _lead_probabilities(sim).to_csv(Path(truth_dir) / "lead_probabilities.csv", index=False, lineterminator="\n")
+    sim.lead_probabilities_written = True
+
+
 def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
     return dict(
         generator="funnel_analysis.synth", version=GENERATOR_VERSION,
@@ -77,7 +105,11 @@ def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
             "source_rates.csv": ("per lead source: true_conversion_rate, true_win_rate, and the counts generated "
                                  "(n_leads excludes duplicate and quarantined rows; *_mature: created before "
                                  "mature_leads_created_before)"),
-        },
+        } | ({"lead_probabilities.csv": (
+            "one row per simulated lead (duplicates excluded): lead_id (as written in Lead.csv), p_convert (the "
+            "true probability its Bernoulli conversion draw used), lead_source, seniority (0 C-level .. 4 IC), "
+            "mature, will_convert (the draw), converted (the draw and conversion before window_end)")}
+            if getattr(sim, "lead_probabilities_written", False) else {}),
         rows_written=rows,
         rows_simulated=clean_rows,
         note=("rows_simulated = rows_written minus the extra rows that carry quarantine defects; "

@@ -1,0 +1,300 @@
+"""Lead features at the moment of scoring, and the labelled training table.
+
+A lead is scored at a *moment*: its creation time plus ``delay_days`` (never
+later than the as-of date). Every feature is what the CRM knew at that moment:
+
+- the lead's own fields (firmographics, source, title), minus the fields that
+  the leakage rules exclude (:mod:`funnel_analysis.scoring.leakage`) and
+  identifiers or free text;
+- its activities (tasks and events whose ``who_id`` is the lead) and campaign
+  touches (``campaign_members.lead_id``), counted only when the record was
+  created by the moment *and* its date-only day had ended by then.
+
+The label of a training lead is whether it converted within ``window_days`` of
+its creation. Only leads whose whole window has passed at the as-of date are
+labelled, and a lead already converted at its scoring moment is left out (its
+outcome was known). Leads without a creation date (exports with no dates, such
+as the X Education file) have no time cut: every field is used as exported.
+
+Examples
+--------
+>>> import pandas as pd
+>>> leads = pd.DataFrame({"lead_id": ["a", "b"], "lead_source": ["Web", "Referral"],
+...                       "created_date": pd.to_datetime(["2024-01-01", "2024-01-03"], utc=True)})
+>>> acts = pd.DataFrame({"who_id": ["a", "a"], "activity_date": pd.to_datetime(["2023-12-31", "2024-01-05"]),
+...                      "created_date": pd.to_datetime(["2023-12-31", "2024-01-05"], utc=True)})
+>>> lead_features(leads, activities=acts)[["lead_id", "lead_source", "activities_n"]]
+  lead_id lead_source  activities_n
+0       a         Web           1.0
+1       b    Referral           0.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .leakage import RULE_EXCLUDED
+
+__all__ = ["ScoringDataError", "META_COLUMNS", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
+           "training_table", "source_names", "title_seniority"]
+
+#: Columns of a training table that are not features.
+META_COLUMNS = ("lead_id", "scored_at", "converted")
+
+#: Identifiers and free text: never features (they describe who, not how likely).
+IDENTIFIER_COLUMNS = frozenset({
+    "lead_id", "lead_number", "first_name", "last_name", "name", "email", "phone", "mobile_phone", "phone_e164",
+    "mobile_phone_e164", "street", "postal_code", "company", "company_key", "website", "owner_id",
+    "created_date", "salutation", "state", "city",
+})
+
+_SENIORITY = (  # first match wins: most senior first
+    ("c_level", r"\b(?:ceo|cfo|cto|coo|cio|cmo|cro|chief|founder|owner|president)\b|总经理|首席"),
+    ("vp", r"\b(?:vp|svp|evp|vice president)\b|副总裁"),
+    ("director", r"\b(?:director|head of)\b|总监"),
+    ("manager", r"\b(?:manager|lead)\b|经理"),
+)
+
+
+class ScoringDataError(ValueError):
+    """Leads that cannot be scored or trained on: names the table, the column and the rule broken."""
+
+    def __init__(self, table: str, column: str, rule: str, message: str):
+        self.table, self.column, self.rule = table, column, rule
+        super().__init__(f"{table}: column {column!r}: {message} (rule {rule})")
+
+
+def _naive_utc(s: pd.Series) -> pd.Series:
+    s = pd.to_datetime(s, utc=True)
+    return s.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def scoring_moments(leads: pd.DataFrame, *, delay_days: float = 0, as_of=None,
+                    created_column: str = "created_date") -> pd.Series:
+    """When each lead is scored: creation + ``delay_days``, capped at the end of ``as_of`` (naive UTC).
+
+    Leads without a creation time are scored at the end of ``as_of`` (NaT when
+    ``as_of`` is None: no time cut).
+
+    >>> leads = pd.DataFrame({"created_date": pd.to_datetime(["2024-01-01 10:00", None], utc=True)})
+    >>> scoring_moments(leads, delay_days=1, as_of="2024-03-31").tolist()
+    [Timestamp('2024-01-02 10:00:00'), Timestamp('2024-04-01 00:00:00')]
+    """
+    if delay_days < 0:
+        raise ValueError(f"delay_days must be >= 0, got {delay_days}")
+    if created_column not in leads:
+        raise ScoringDataError("leads", created_column, "column_missing", "is needed to place the scoring moment")
+    t = _naive_utc(leads[created_column]) + pd.Timedelta(days=delay_days)
+    if as_of is not None:
+        end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+        t = t.where(t.isna() | (t <= end), end).fillna(end)
+    return t.rename("scored_at")
+
+
+def title_seniority(title: pd.Series) -> pd.Series:
+    """Seniority band read from a job title: c_level, vp, director, manager, other (missing stays missing).
+
+    >>> title_seniority(pd.Series(["VP Sales", "Head of Data", "Analyst", None])).tolist()
+    ['vp', 'director', 'other', nan]
+    """
+    t = title.astype("str").str.casefold()
+    out = pd.Series(np.where(title.notna(), "other", None), index=title.index, dtype="object")
+    done = pd.Series(False, index=title.index)
+    for band, pattern in _SENIORITY:
+        hit = t.str.contains(pattern, regex=True, na=False) & ~done & title.notna()
+        out[hit] = band
+        done |= hit
+    return out.where(title.notna(), np.nan)
+
+
+def _known(moment: pd.Series, created=None, day=None) -> np.ndarray:
+    """A record is known at ``moment`` when created by then and its date-only day had ended."""
+    ok = np.ones(len(moment), dtype=bool)
+    m = moment.to_numpy()
+    if created is not None:
+        c = _naive_utc(created).to_numpy()
+        ok &= ~pd.isna(c) & (c <= m)
+    if day is not None:
+        d = pd.to_datetime(day).to_numpy()
+        ok &= ~pd.isna(d) & (d + np.timedelta64(1, "D") <= m)
+    return ok | pd.isna(m)  # no moment: no time cut
+
+
+def _engagement(lead_ids: pd.Series, moments: pd.Series, activities, members) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(lead_ids)))
+    key = pd.DataFrame({"lead_id": lead_ids.to_numpy(), "_m": moments.to_numpy(), "_row": np.arange(len(lead_ids))})
+    if activities is not None:
+        for col in ("who_id",):
+            if col not in activities:
+                raise ScoringDataError("activities", col, "column_missing", "links an activity to its lead")
+        a = activities[[c for c in ("who_id", "created_date", "activity_date", "type") if c in activities]]
+        a = a.merge(key, left_on="who_id", right_on="lead_id", how="inner")
+        ok = _known(a["_m"], a.get("created_date"), a.get("activity_date"))
+        a = a[ok]
+        when = pd.to_datetime(a["activity_date"]) + pd.Timedelta(days=1) if "activity_date" in a else None
+        kind = a["type"].astype("str").str.casefold() if "type" in a else pd.Series("", index=a.index)
+        g = a.groupby("_row")
+        out["activities_n"] = g.size().reindex(out.index, fill_value=0).astype(float)
+        out["calls_n"] = (kind == "call").groupby(a["_row"]).sum().reindex(out.index, fill_value=0).astype(float)
+        out["emails_n"] = (kind == "email").groupby(a["_row"]).sum().reindex(out.index, fill_value=0).astype(float)
+        if when is not None:
+            last = when.groupby(a["_row"]).max().reindex(out.index)
+            out["days_since_activity"] = (moments.reset_index(drop=True) - last).dt.total_seconds() / 86400
+    if members is not None and "lead_id" in members:
+        mm = members[[c for c in ("lead_id", "created_date", "has_responded", "first_responded_date") if c in members]]
+        mm = mm.merge(key, on="lead_id", how="inner")
+        mm = mm[_known(mm["_m"], mm.get("created_date"))]
+        out["campaigns_n"] = mm.groupby("_row").size().reindex(out.index, fill_value=0).astype(float)
+        if "first_responded_date" in mm:
+            resp = mm[_known(mm["_m"], None, mm["first_responded_date"])]
+            out["campaign_responses_n"] = resp.groupby("_row").size().reindex(out.index, fill_value=0).astype(float)
+    return out
+
+
+def _as_numeric(s: pd.Series):
+    """A text column that is really numbers (>= 95 % of its filled values parse) as float, else None."""
+    if pd.api.types.is_bool_dtype(s) or str(s.dtype) == "boolean":
+        return s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64")
+    filled = s.notna().sum()
+    if not filled:
+        return None
+    num = pd.to_numeric(s, errors="coerce")
+    return num.astype("float64") if num.notna().sum() >= 0.95 * filled else None
+
+
+def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None, moments=None,
+                  columns=None, present=None) -> pd.DataFrame:
+    """One row per lead: ``lead_id`` and its features at its scoring moment.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Canonical leads (``lead_id`` required).
+    activities, campaign_members : DataFrame, optional
+        Canonical activities and campaign members; engagement features are counted from them.
+    moments : Series, optional
+        Scoring moment per lead (aligned with ``leads``), see :func:`scoring_moments`;
+        default: each lead's creation time (no time cut for leads without one).
+    columns : list of str, optional
+        Lead fields to use; default: every field present except rule-excluded ones,
+        identifiers, free text, dates and constant columns.
+    present : list of str, optional
+        The columns the source really had (``crm.meta["columns_present"]["leads"]``),
+        so that columns the loader added empty are not used.
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, numeric features as float, categorical ones as object.
+
+    Raises
+    ------
+    ScoringDataError
+        When ``lead_id`` or a requested column is missing.
+    """
+    if "lead_id" not in leads:
+        raise ScoringDataError("leads", "lead_id", "column_missing", "every lead needs an id")
+    if moments is None:
+        moments = (_naive_utc(leads["created_date"]) if "created_date" in leads
+                   else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]"))
+    if columns is None:
+        pool = [c for c in (present if present is not None else leads.columns) if c in leads]
+        columns = [c for c in pool if c not in RULE_EXCLUDED and c not in IDENTIFIER_COLUMNS
+                   and not pd.api.types.is_datetime64_any_dtype(leads[c]) and leads[c].nunique() > 1
+                   and not (leads[c].nunique() == leads[c].notna().sum() == len(leads) and len(leads) > 50)]
+    missing = [c for c in columns if c not in leads]
+    if missing:
+        raise ScoringDataError("leads", missing[0], "feature_missing", "is a feature the model needs")
+    out = pd.DataFrame({"lead_id": leads["lead_id"].to_numpy()})
+    for c in columns:
+        num = _as_numeric(leads[c])
+        out[c] = num.to_numpy() if num is not None else leads[c].astype("object").where(leads[c].notna(), np.nan
+                                                                                        ).to_numpy()
+    if "title" in leads:
+        out["title_seniority"] = title_seniority(leads["title"]).to_numpy()
+    for c in ("email", "phone", "website"):
+        if c in leads and (present is None or c in present):
+            out[f"has_{c}"] = leads[c].notna().to_numpy(dtype=float)
+    eng = _engagement(leads["lead_id"], moments.reset_index(drop=True), activities, campaign_members)
+    for c in eng.columns:
+        out[c] = eng[c].to_numpy()
+    return out
+
+
+def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, columns=None) -> pd.DataFrame:
+    """Labelled leads of an org: ``lead_id``, ``scored_at``, ``converted`` (0/1) and the features.
+
+    ``converted`` is 1 when the lead converted within ``window_days`` of its creation.
+    With creation dates, only leads created at least ``window_days`` before ``as_of``
+    are kept (default as-of: the latest creation date), and leads converted
+    before their scoring moment are left out. Without dates, every lead is kept
+    and ``converted`` is ``is_converted``.
+
+    Raises
+    ------
+    ScoringDataError
+        When the leads lack ``is_converted``.
+    """
+    leads = crm.leads
+    present = crm.meta.get("columns_present", {}).get("leads", list(leads.columns))
+    if "is_converted" not in present:
+        raise ScoringDataError("leads", "is_converted", "column_missing", "the outcome to learn from is missing")
+    dated = "created_date" in present and leads["created_date"].notna().any()
+    if dated:
+        created = _naive_utc(leads["created_date"])
+        as_of = pd.Timestamp(as_of).normalize() if as_of is not None else created.max().normalize()
+        cut = crm.as_of(as_of)
+        leads = cut.leads
+        created = _naive_utc(leads["created_date"])
+        moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
+        conv_day = pd.to_datetime(leads["converted_date"])
+        conv = leads["is_converted"].fillna(False).astype(bool)
+        y = conv & (conv_day.isna() | (conv_day <= created.dt.normalize() + pd.Timedelta(days=window_days)))
+        known_before = conv & (conv_day + pd.Timedelta(days=1) <= moments)
+        keep = (created.notna() & (created <= as_of - pd.Timedelta(days=window_days)) & ~known_before).to_numpy()
+        acts, members = cut.activities if cut.has("activities") else None, \
+            cut.campaign_members if cut.has("campaign_members") else None
+    else:
+        moments = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
+        y = leads["is_converted"]
+        keep = y.notna().to_numpy()
+        acts = members = None
+    feats = lead_features(leads, activities=acts, campaign_members=members, moments=moments,
+                          columns=columns, present=present)
+    feats.insert(1, "scored_at", moments.to_numpy())
+    feats.insert(2, "converted", y.fillna(False).astype(int).to_numpy())
+    return feats[keep].reset_index(drop=True)
+
+
+def source_names(crm, table: str = "leads") -> dict[str, str]:
+    """Canonical column -> the header it had in the source file(s) (for reports in the user's words).
+
+    Columns with no source header (derived ones) map to themselves.
+    """
+    from pathlib import Path
+
+    from ..io import canonical_columns
+    from ..mapping import load_mapping
+
+    out: dict[str, str] = {}
+    source = crm.meta.get("source")
+    files = crm.report.tables.get(table, {}).get("files", []) if crm.report else []
+    rename = None
+    if crm.meta.get("mapping"):
+        try:
+            m = load_mapping(crm.meta["mapping"])
+            rename = m.tables[table].columns if table in m.tables else None
+        except Exception:  # a mapping given as an object or moved file: fall back to canonical names
+            rename = None
+    for name in files:
+        path = Path(str(source)) / name
+        if not path.exists():
+            continue
+        cols = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+        canon = canonical_columns(pd.DataFrame(columns=cols), table, rename).columns
+        out.update({c: s for c, s in zip(canon, cols) if c not in out})
+    return out
+

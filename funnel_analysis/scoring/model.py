@@ -1,0 +1,299 @@
+"""The lead-scoring estimator: a scikit-learn pipeline, calibrated, with per-lead reasons.
+
+:class:`LeadScorer` is a scikit-learn classifier (parameters in ``__init__``,
+learning in ``fit``). ``kind="gbm"`` is a HistGradientBoosting model on
+ordinal-encoded categories (native categorical splits); ``kind="logistic"`` a
+one-hot + scaled logistic regression, the simple baseline. The base model is
+fitted on the older ``1 - calibration_fraction`` (70 %) of the training leads and
+calibrated on the newest ones (by ``times`` when given, else a stratified
+random part): isotonic and Platt (sigmoid) are both fitted on one half of that
+calibration part and judged by the Brier score on the other half (and the
+other way round); the lower one is kept and refitted on the whole part
+(``calibration="auto"``). ``kind="auto"`` makes the same held-out comparison
+between the calibrated gbm and logistic models.
+
+Reasons (:meth:`LeadScorer.reasons`) are per-lead contributions on the model's
+log-odds: for each feature, how much the raw log-odds move when that one
+feature is replaced by a reference value (median, or most frequent category,
+of the training leads). Positive means the feature raises the score.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> X = pd.DataFrame({"visits": rng.poisson(3, 600).astype(float), "source": rng.choice(["web", "ref"], 600)})
+>>> y = (rng.random(600) < np.where(X["source"] == "ref", 0.6, 0.1)).astype(int)
+>>> m = LeadScorer(kind="logistic").fit(X, y)
+>>> p = m.predict_proba(X)[:, 1]
+>>> bool(p[X["source"] == "ref"].mean() > p[X["source"] == "web"].mean())
+True
+>>> m.reasons(X.head(1), top=1).columns.tolist()
+['reason_1', 'reason_1_value', 'reason_1_effect']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from .features import ScoringDataError
+
+__all__ = ["LeadScorer", "probability_to_score", "split_columns"]
+
+
+def probability_to_score(p) -> np.ndarray:
+    """The 1-99 score: the calibrated probability in percent, rounded and clipped to 1..99.
+
+    A score of 80 means that about 80 in 100 such leads convert (as far as calibration holds).
+
+    >>> probability_to_score([0.0, 0.004, 0.5, 0.805, 1.0]).tolist()
+    [1, 1, 50, 81, 99]
+    """
+    p = np.asarray(p, dtype=float)
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("probabilities must lie in [0, 1] and not be NaN")
+    return np.clip(np.floor(p * 100 + 0.5), 1, 99).astype(int)
+
+
+def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature columns of ``X`` by dtype."""
+    num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    return num, [c for c in X.columns if c not in num]
+
+
+def _log1p_signed(a):
+    return np.sign(a) * np.log1p(np.abs(a))
+
+
+class LeadScorer(ClassifierMixin, BaseEstimator):
+    """Calibrated lead-conversion classifier with per-lead reasons.
+
+    Parameters
+    ----------
+    kind : {"gbm", "logistic", "auto"}
+        ``auto`` fits both and keeps the gbm only when its calibrated Brier score on the
+        calibration part (cross-fitted) beats the logistic model's by more than one standard
+        error of the paired difference (the one-standard-error rule: the simpler model wins ties).
+    calibration : {"auto", "isotonic", "sigmoid", "none"}
+    calibration_fraction : float
+        Share of the training leads (the newest when ``times`` is given) kept for calibration. 0.3
+        rather than 0.2: on two generated orgs the calibration error against the true probabilities
+        fell from 0.024 / 0.017 to 0.011 / 0.008 (a larger, less noisy calibration sample).
+    learning_rate, max_iter, max_leaf_nodes, l2_regularization, min_samples_leaf, max_features, early_stopping :
+        gbm settings; ``max_features`` is the share of features each split considers (measured on X Education:
+        0.9366 against 0.9356 with all), ``early_stopping="auto"`` stops on a random tenth of the fit part
+        after 20 rounds without progress when there are more than 10,000 leads
+    C : float
+        Inverse regularisation of the logistic model.
+    max_categories : int
+        Categories kept per text column (the rarer ones share one code).
+    n_threads : int or None
+        OpenMP threads for fitting and predicting (None: all cores). One by default: on a
+        shared machine, more threads than free cores made a gbm fit 25x slower (measured).
+    random_state : int
+    """
+
+    def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, learning_rate=0.05,
+                 max_iter=300, max_leaf_nodes=15, l2_regularization=1.0, min_samples_leaf=40, C=1.0,
+                 max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0):
+        self.kind = kind
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.l2_regularization = l2_regularization
+        self.min_samples_leaf = min_samples_leaf
+        self.C = C
+        self.max_categories = max_categories
+        self.early_stopping = early_stopping
+        self.max_features = max_features
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    # ---- building ------------------------------------------------------------------------
+    def _pipeline(self, kind, num, cat) -> Pipeline:
+        if kind == "gbm":
+            ct = ColumnTransformer([
+                ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                       encoded_missing_value=-1, max_categories=self.max_categories), cat),
+                ("num", "passthrough", num)], verbose_feature_names_out=False)
+            clf = HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
+                l2_regularization=self.l2_regularization, min_samples_leaf=self.min_samples_leaf,
+                max_features=self.max_features, categorical_features=list(range(len(cat))),
+                early_stopping=self.early_stopping, validation_fraction=0.1, n_iter_no_change=20,
+                random_state=self.random_state)
+        elif kind == "logistic":
+            ct = ColumnTransformer([
+                ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                                      OneHotEncoder(handle_unknown="infrequent_if_exist",
+                                                    max_categories=self.max_categories, min_frequency=5)), cat),
+                ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                      FunctionTransformer(_log1p_signed), StandardScaler()), num)])
+            clf = LogisticRegression(C=self.C, max_iter=2000)
+        else:
+            raise ValueError(f"kind must be 'gbm', 'logistic' or 'auto', got {kind!r}")
+        return Pipeline([("prepare", ct), ("model", clf)])
+
+    def fit(self, X: pd.DataFrame, y, times=None):
+        """Fit the pipeline on the older leads and calibrate it on the newest (see module notes)."""
+        with threadpool_limits(self.n_threads):
+            return self._fit(X, y, times)
+
+    def _fit(self, X: pd.DataFrame, y, times=None):
+        """Fit the pipeline on the older leads and calibrate it on the newest (see module notes).
+
+        Raises
+        ------
+        ValueError
+            For an empty ``X``, one class only, or an unknown ``kind``/``calibration``.
+        """
+        if self.calibration not in ("auto", "isotonic", "sigmoid", "none"):
+            raise ValueError(f"calibration must be auto, isotonic, sigmoid or none, got {self.calibration!r}")
+        if not isinstance(X, pd.DataFrame) or X.shape[1] == 0 or len(X) == 0:
+            raise ValueError("X must be a non-empty DataFrame of features")
+        y = np.asarray(y).astype(int)
+        if len(np.unique(y)) < 2:
+            raise ValueError("y holds one class only: nothing to learn")
+        self.numeric_, self.categorical_ = split_columns(X)
+        self.feature_names_in_ = np.array(X.columns, dtype=object)
+        self.classes_ = np.array([0, 1])
+        X = self._typed(X)
+        if self.calibration == "none":
+            fit_idx, cal_idx = np.arange(len(X)), np.array([], dtype=int)
+        elif times is not None:
+            order = np.argsort(pd.to_datetime(np.asarray(times)).to_numpy(), kind="stable")
+            k = int(round(len(X) * (1 - self.calibration_fraction)))
+            fit_idx, cal_idx = np.sort(order[:k]), np.sort(order[k:])
+        else:
+            fit_idx, cal_idx = train_test_split(np.arange(len(X)), test_size=self.calibration_fraction,
+                                                stratify=y, random_state=self.random_state)
+        kinds = ["gbm", "logistic"] if self.kind == "auto" else [self.kind]
+        if len(kinds) > 1 and not len(cal_idx):
+            raise ValueError("kind='auto' chooses on the calibration part: calibration cannot be 'none'")
+        self.calibration_scores_, self.selection_ = {}, {}
+        fitted, held = {}, {}
+        if len(cal_idx):
+            Xc, yc = X.iloc[cal_idx], y[cal_idx]
+            a, b = train_test_split(np.arange(len(Xc)), test_size=0.5, stratify=yc, random_state=self.random_state)
+        for kind in kinds:
+            base = self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[fit_idx], y[fit_idx])
+            if not len(cal_idx):
+                fitted[kind] = (base, "none")
+                continue
+            methods = ["isotonic", "sigmoid"] if self.calibration == "auto" else [self.calibration]
+            preds = {}
+            for m in methods:  # cross-fitted on the two halves of the calibration part: fit on one, judge the other
+                preds[m] = np.empty(len(yc))
+                for fit_half, judge_half in ((a, b), (b, a)):
+                    cal = CalibratedClassifierCV(FrozenEstimator(base), method=m).fit(Xc.iloc[fit_half], yc[fit_half])
+                    preds[m][judge_half] = cal.predict_proba(Xc.iloc[judge_half])[:, 1]
+            scores = {m: float(brier_score_loss(yc, p)) for m, p in preds.items()}
+            method = min(scores, key=scores.get)
+            self.calibration_scores_[kind] = scores
+            fitted[kind], held[kind] = (base, method), preds[method]
+        if len(kinds) > 1:
+            # one-standard-error rule: the gbm must beat the simpler logistic model by more than the
+            # noise of the paired per-lead difference of squared errors, or the logistic one is kept
+            d = (held["gbm"] - yc) ** 2 - (held["logistic"] - yc) ** 2
+            se = float(d.std(ddof=1) / np.sqrt(len(d)))
+            chosen = "gbm" if d.mean() + se < 0 else "logistic"
+            self.selection_ = {"brier": {k: float(np.mean((v - yc) ** 2)) for k, v in held.items()},
+                               "gbm_minus_logistic": float(d.mean()), "standard_error": se, "chosen": chosen}
+        else:
+            chosen = kinds[0]
+        best = (chosen, *fitted[chosen])
+        self.kind_, self.base_, self.calibration_method_ = best
+        self.calibrator_ = None
+        if self.calibration_method_ != "none":
+            self.calibrator_ = CalibratedClassifierCV(FrozenEstimator(self.base_),
+                                                      method=self.calibration_method_).fit(Xc, yc)
+        self.reference_ = {c: (float(np.nanmedian(X[c])) if X[c].notna().any() else np.nan) for c in self.numeric_}
+        self.reference_ |= {c: (X[c].mode(dropna=True).iloc[0] if X[c].notna().any() else np.nan)
+                            for c in self.categorical_}
+        self.n_train_ = int(len(fit_idx))
+        self.n_calibration_ = int(len(cal_idx))
+        return self
+
+    # ---- using ---------------------------------------------------------------------------
+    def _typed(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Only the model's columns, numbers as float and categories as object (missing -> NaN)."""
+        names = list(self.feature_names_in_)
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise ScoringDataError("leads", missing[0], "feature_missing",
+                                   f"is one of the {len(names)} features the model was trained with")
+        X = X[names].copy()
+        for c in self.numeric_:
+            X[c] = pd.to_numeric(X[c], errors="coerce").astype("float64")
+        for c in self.categorical_:
+            X[c] = X[c].astype("object").where(X[c].notna(), np.nan).astype("object")
+        return X
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw (uncalibrated) log-odds of the base model."""
+        check_is_fitted(self, "base_")
+        with threadpool_limits(self.n_threads):
+            return self.base_.decision_function(self._typed(X))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 2)."""
+        check_is_fitted(self, "base_")
+        Xt = self._typed(X)
+        with threadpool_limits(self.n_threads):
+            p = (self.calibrator_ or self.base_).predict_proba(Xt)[:, 1]
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1 when the calibrated probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def reasons(self, X: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
+        """The ``top`` features that move each lead's log-odds most, with its value and the effect.
+
+        Returns one row per lead (index of ``X``): ``reason_k`` (feature),
+        ``reason_k_value`` (the lead's value as text) and ``reason_k_effect``
+        (log-odds change against the reference value; positive raises the score).
+        """
+        check_is_fitted(self, "base_")
+        if top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        with threadpool_limits(self.n_threads):
+            return self._reasons(X, top)
+
+    def _reasons(self, X, top):
+        Xt = self._typed(X)
+        names = list(self.feature_names_in_)
+        base = self.base_.decision_function(Xt)
+        effects = np.empty((len(Xt), len(names)))
+        for j, c in enumerate(names):
+            Xr = Xt.copy()
+            Xr[c] = self.reference_[c]
+            if c in self.categorical_:
+                Xr[c] = Xr[c].astype("object")
+            effects[:, j] = base - self.base_.decision_function(Xr)
+        k = min(top, len(names))
+        order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
+        out = {}
+        rows = np.arange(len(Xt))
+        for i in range(k):
+            col = order[:, i]
+            out[f"reason_{i + 1}"] = np.array(names, dtype=object)[col]
+            vals = Xt.to_numpy(dtype=object)[rows, col]
+            out[f"reason_{i + 1}_value"] = ["" if pd.isna(v) else str(v) for v in vals]
+            out[f"reason_{i + 1}_effect"] = np.round(effects[rows, col], 4)
+        return pd.DataFrame(out, index=X.index)

@@ -1,0 +1,97 @@
+"""Evaluation figures against hand calculations and independent formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from funnel_analysis.scoring.evaluate import (
+    band_table, calibration_table, compare_scores, evaluate, expected_calibration_error, gain_table,
+)
+
+Y = np.array([0, 0, 1, 1])
+P = np.array([0.1, 0.4, 0.35, 0.8])
+
+
+def test_evaluate_by_hand():
+    r = evaluate(Y, P, n_boot=0)
+    assert r["roc_auc"] == pytest.approx(0.75)  # 3 of 4 (positive, negative) pairs in order
+    assert r["brier"] == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
+    # average precision: ranks 0.8 (pos), 0.4 (neg), 0.35 (pos), 0.1 -> (1/1 + 2/3) / 2
+    assert r["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)
+    assert (r["n"], r["positives"], r["base_rate"]) == (4, 2, 0.5)
+    with pytest.raises(ValueError, match="0/1"):
+        evaluate([0, 2], [0.1, 0.2])
+
+
+def test_bootstrap_interval_brackets_the_estimate():
+    rng = np.random.default_rng(0)
+    p = rng.random(400)
+    y = (rng.random(400) < p).astype(int)
+    r = evaluate(y, p, n_boot=40)
+    assert r["roc_auc_low"] < r["roc_auc"] < r["roc_auc_high"]
+    assert r["pr_auc_low"] < r["pr_auc"] < r["pr_auc_high"]
+
+
+def test_ece_by_hand():
+    # one bin: |mean p - mean y| = |0.4125 - 0.5|
+    assert expected_calibration_error(Y, P, bins=1) == pytest.approx(0.0875)
+    # two quantile bins: {0.1, 0.35} -> y mean 0.5, p mean 0.225; {0.4, 0.8} -> 0.5 vs 0.6
+    assert expected_calibration_error(Y, P, bins=2) == pytest.approx(0.5 * 0.275 + 0.5 * 0.1)
+    with pytest.raises(ValueError, match="strategy"):
+        expected_calibration_error(Y, P, strategy="kmeans")
+
+
+def test_calibration_table_uniform_bins():
+    t = calibration_table(Y, P, bins=2, strategy="uniform")
+    assert t["leads"].tolist() == [3, 1]
+    assert t["observed_rate"].tolist() == pytest.approx([1 / 3, 1.0])
+    with pytest.raises(ValueError, match="equal length"):
+        calibration_table(Y, P[:3])
+
+
+def test_gain_table_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    s = np.arange(10, 0, -1)  # scores in decreasing order
+    t = gain_table(y, s, groups=2)
+    assert t["converted"].tolist() == [2, 1]
+    assert t["lift"].tolist() == pytest.approx([0.4 / 0.3, 0.2 / 0.3])
+    assert t["cumulative_gain"].tolist() == pytest.approx([2 / 3, 1.0])
+    with pytest.raises(ValueError, match="NaN"):
+        gain_table(y, np.r_[s[:-1], np.nan])
+
+
+def test_band_table_matches_wilson_from_statsmodels():
+    score = np.array([5, 15, 25, 45, 45, 85, 95, 99])
+    y = np.array([0, 0, 1, 0, 1, 1, 1, 0])
+    t = band_table(y, score).set_index("band")
+    assert t["leads"].tolist() == [2, 1, 2, 0, 3]
+    lo, hi = proportion_confint(2, 3, method="wilson")
+    assert (t.loc["[80, 100)", "rate_low"], t.loc["[80, 100)", "rate_high"]) == pytest.approx((lo, hi))
+    assert np.isnan(t.loc["[60, 80)", "conversion_rate"])
+    with pytest.raises(ValueError, match="increasing"):
+        band_table(y, score, bands=(1, 50, 40))
+
+
+def test_compare_scores_treats_points_as_ranks_only():
+    t = compare_scores(Y, {"model": P, "points": np.array([0, 10, 25, 40])}, n_boot=0).set_index("model")
+    assert t.loc["points", "roc_auc"] == pytest.approx(1.0) and np.isnan(t.loc["points", "brier"])
+    assert t.loc["model", "brier"] == pytest.approx(evaluate(Y, P, n_boot=0)["brier"])
+    with pytest.raises(ValueError, match="empty"):
+        compare_scores(Y, {})
+    assert isinstance(t, pd.DataFrame)
+
+
+def test_fast_bootstrap_metrics_equal_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from funnel_analysis.scoring.evaluate import _auc, _average_precision
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        p = rng.integers(0, 12, 300) / 12  # many ties
+        y = (rng.random(300) < p).astype(int)
+        assert _auc(y, p) == pytest.approx(roc_auc_score(y, p))
+        assert _average_precision(y, p) == pytest.approx(average_precision_score(y, p))

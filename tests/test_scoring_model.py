@@ -1,0 +1,96 @@
+"""LeadScorer: the 1-99 score, calibration, reasons, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funnel_analysis.scoring.features import ScoringDataError
+from funnel_analysis.scoring.model import LeadScorer, probability_to_score
+
+
+def _data(n=3000, seed=0):
+    """Leads whose true probability is known: logit = -2 + 1.5 * referral + 0.4 * visits."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"visits": rng.poisson(2, n).astype(float), "source": rng.choice(["web", "referral"], n),
+                      "noise": rng.normal(size=n)})
+    logit = -2 + 1.5 * (X["source"] == "referral") + 0.4 * X["visits"]
+    p = 1 / (1 + np.exp(-logit))
+    return X, (rng.random(n) < p).astype(int), p.to_numpy()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=50))
+def test_score_is_1_to_99_and_monotone(ps):
+    p = np.sort(np.array(ps))
+    s = probability_to_score(p)
+    assert ((s >= 1) & (s <= 99)).all()
+    assert (np.diff(s) >= 0).all()
+
+
+def test_score_by_hand_and_errors():
+    assert probability_to_score([0.0, 0.015, 0.2, 0.994, 1.0]).tolist() == [1, 2, 20, 99, 99]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        probability_to_score([1.2])
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gbm"])
+def test_probabilities_are_calibrated_against_the_truth(kind):
+    X, y, p_true = _data()
+    Xt, yt, pt = _data(4000, seed=1)
+    m = LeadScorer(kind=kind, max_iter=100).fit(X, y)
+    p = m.predict_proba(Xt)[:, 1]
+    # calibration error against the true probabilities (not the noisy outcomes), in 10 bins of p
+    bins = pd.qcut(p, 10, labels=False, duplicates="drop")
+    gap = pd.DataFrame({"b": bins, "p": p, "t": pt}).groupby("b").mean()
+    assert (gap["p"] - gap["t"]).abs().mean() < 0.03
+    assert m.calibration_method_ in ("isotonic", "sigmoid")
+    assert m.n_train_ + m.n_calibration_ == len(X)
+
+
+def test_auto_keeps_the_simple_model_unless_the_gbm_clearly_wins():
+    X, y, _ = _data()
+    m = LeadScorer(kind="auto", max_iter=60).fit(X, y)
+    sel = m.selection_
+    assert m.kind_ == sel["chosen"]
+    assert (sel["chosen"] == "gbm") == (sel["gbm_minus_logistic"] + sel["standard_error"] < 0)
+
+
+def test_reasons_name_the_feature_that_drives_the_score():
+    X, y, _ = _data()
+    m = LeadScorer(kind="logistic").fit(X, y)
+    r = m.reasons(X, top=2)
+    assert list(r.columns) == ["reason_1", "reason_1_value", "reason_1_effect", "reason_2", "reason_2_value",
+                               "reason_2_effect"]
+    ref = X["source"] == "referral"
+    # referral leads (the minority): their source is their strongest reason, and it raises the score
+    assert (r.loc[ref & (X["visits"] == 2), "reason_1"] == "source").all()
+    assert (r.loc[ref & (X["visits"] == 2), "reason_1_effect"] > 0).all()
+    assert (r["reason_1_effect"].abs() >= r["reason_2_effect"].abs()).all()
+    with pytest.raises(ValueError, match="top"):
+        m.reasons(X, top=0)
+
+
+def test_fit_and_predict_errors():
+    X, y, _ = _data(200)
+    with pytest.raises(ValueError, match="one class"):
+        LeadScorer().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="kind"):
+        LeadScorer(kind="forest").fit(X, y)
+    with pytest.raises(ValueError, match="calibration"):
+        LeadScorer(calibration="beta").fit(X, y)
+    with pytest.raises(ValueError, match="non-empty DataFrame"):
+        LeadScorer().fit(X.iloc[:0], y[:0])
+    m = LeadScorer(kind="logistic").fit(X, y)
+    with pytest.raises(ScoringDataError, match=r"leads: column 'source'.*feature_missing"):
+        m.predict_proba(X.drop(columns="source"))
+
+
+def test_time_ordered_calibration_uses_the_newest_leads():
+    X, y, _ = _data(1000)
+    times = pd.Series(pd.date_range("2024-01-01", periods=1000, freq="h"))
+    m = LeadScorer(kind="logistic", calibration_fraction=0.3).fit(X, y, times=times)
+    assert (m.n_train_, m.n_calibration_) == (700, 300)

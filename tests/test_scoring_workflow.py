@@ -1,0 +1,94 @@
+"""The training workflow on generated orgs whose true conversion probabilities are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from funnel_analysis.scoring import ScoringDataError, score_leads, train
+from funnel_analysis.scoring.workflow import drift_report
+
+
+@pytest.fixture(scope="module")
+def sample(sample_org):
+    """The shared sample org (scale 0.25, seed 7), loaded, and its leads' true probabilities."""
+    import funnel_analysis as fa
+
+    org, truth_dir = sample_org
+    return fa.load_org(org), pd.read_csv(truth_dir / "lead_probabilities.csv")
+
+
+@pytest.fixture(scope="module")
+def trained(sample):
+    crm, _ = sample
+    return train(crm, n_boot=50)
+
+
+@pytest.mark.slow
+def test_model_is_close_to_the_best_possible_auc_on_the_newest_leads(sample, trained):
+    _, truth = sample
+    held = trained.held_out.merge(truth[["lead_id", "p_convert"]], on="lead_id", how="inner")
+    assert len(held) >= 0.95 * len(trained.held_out)  # duplicates and re-created leads have no truth row
+    y = held["converted"]
+    best = roc_auc_score(y, held["p_convert"])
+    model = roc_auc_score(y, held["probability"])
+    assert model >= best - 0.02, (model, best)
+    assert model > 0.5 and trained.metrics["roc_auc_low"] < trained.metrics["roc_auc"]
+
+
+@pytest.mark.slow
+def test_probabilities_are_calibrated_against_the_true_ones(sample, trained):
+    """Calibration error measured against the generator's probabilities (the outcomes of ~1,100 held-out
+    leads carry a sampling noise of about 0.04 in a 10-bin ECE: the true p_convert does not)."""
+    _, truth = sample
+    held = trained.held_out.merge(truth[["lead_id", "p_convert"]], on="lead_id", how="inner")
+    bins = pd.qcut(held["probability"].rank(method="first"), 10, labels=False)
+    g = held.groupby(bins).agg(p=("probability", "mean"), t=("p_convert", "mean"), n=("lead_id", "size"))
+    ece_true = float((g["n"] / g["n"].sum() * (g["p"] - g["t"]).abs()).sum())
+    assert ece_true < 0.02, ece_true
+    assert abs(held["probability"].mean() - held["p_convert"].mean()) < 0.02
+
+
+@pytest.mark.slow
+def test_split_is_by_time_and_no_test_lead_is_trained_on(trained):
+    s = trained.split
+    assert s["method"] == "time" and pd.Timestamp(s["train_to"]) <= pd.Timestamp(s["test_from"])
+    train_ids = set(trained.table["lead_id"]) - set(trained.held_out["lead_id"])
+    assert len(train_ids) == s["n_train"] and len(trained.held_out) == s["n_test"]
+    assert trained.model.n_train_ + trained.model.n_calibration_ == s["n_train"]
+
+
+@pytest.mark.slow
+def test_scoring_and_drift_on_the_open_leads(sample, trained):
+    crm, _ = sample
+    scored = score_leads(crm, trained.model)
+    open_leads = (~crm.leads["is_converted"].fillna(False).astype(bool)).sum()
+    assert len(scored) == open_leads and scored["score"].between(1, 99).all()
+    assert set(scored["reason_1"]) <= set(trained.features)
+    drift = drift_report(trained.model, trained.table, scored)
+    assert set(drift["column"]) == {*trained.features, "score"} and (drift["psi"] >= 0).all()
+
+
+def test_too_few_outcomes_is_a_clear_error(tiny_crm):
+    with pytest.raises(ScoringDataError, match=r"too_few_outcomes"):
+        train(tiny_crm, as_of="2024-06-30")
+    with pytest.raises(ValueError, match="test_fraction"):
+        train(tiny_crm, test_fraction=1.5)
+    assert np.isfinite(0.0)
+
+
+@pytest.mark.slow
+def test_a_saved_version_is_evaluated_on_the_same_held_out_leads(sample, trained, tmp_path):
+    from funnel_analysis.scoring import Registry, load_or_train
+
+    crm, _ = sample
+    reg = Registry(tmp_path)
+    v = reg.save(trained.model, trained.metadata(crm))
+    again = load_or_train(crm, registry_dir=str(tmp_path), model_version=v, n_boot=0)
+    assert again.held_out["lead_id"].tolist() == trained.held_out["lead_id"].tolist()
+    assert again.metrics["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+    assert again.metrics["baseline_roc_auc"] == pytest.approx(trained.metrics["baseline_roc_auc"])
+    with pytest.raises(ValueError, match="registry_dir is empty"):
+        load_or_train(crm, model_version=v)
