@@ -53,6 +53,11 @@ def reports(small_sample, tmp_path_factory):
 def _open(driver, page: Path, shot: Path) -> dict:
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(page.as_uri())
+    # a loaded machine can hand back control before the page is laid out: wait for it to be complete
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && document.body !== null && document.body.innerText.length > 0"))
     state = driver.execute_script(
         "const imgs = [...document.images];"
         "return {alerts: window.__alerts, text: document.body.innerText, images: imgs.length,"
