@@ -63,7 +63,7 @@ Examples
 >>> summary["rows"]["Lead.csv"] >= 400
 True
 >>> sorted(p.name for p in (tmp / "sample_truth").iterdir())
-['dirty_rows.csv', 'duplicate_clusters.csv', 'source_rates.csv', 'truth.json']
+['dirty_rows.csv', 'duplicate_clusters.csv', 'lead_probabilities.csv', 'source_rates.csv', 'truth.json']
 """
 
 from .generate import generate_sample
