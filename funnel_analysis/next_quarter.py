@@ -17,9 +17,12 @@ For each snapshot whose target quarter ended by ``as_of``:
   with a close date inside the target quarter and after ``t_k``. Rates per (stage, age, due) are
   shrunk toward (stage, due), then (due), with ``prior_weight`` pseudo-deals;
 - the won amount in the target quarter from deals created after ``t_k``, as a share of the
-  run-rate (won amount in the ``run_rate_days`` before ``t_k``); the pooled ratio times today's
-  run-rate is the part from deals not yet created. A snapshot is used only when its whole run-rate
-  window lies after the first opportunities (the 1 % quantile of creation dates).
+  target quarter's won amount; the pooled share times today's run-rate per quarter (won amount in
+  the ``run_rate_days`` before the day, scaled to the target quarter's length, held flat) is the
+  part from deals not yet created. A snapshot is used only when its whole run-rate window lies
+  after the first opportunities (the 1 % quantile of creation dates). (A ratio to the run-rate
+  itself, the first version, also extrapolates the learning quarters' growth over the gap between
+  the run-rate window and the target quarter, and over-forecast two quarters ahead.)
 
 The interval: the same forecast made on each past snapshot (in-sample), the spread of the
 log-ratios actual / forecast (root mean square, bias included) and a Student t quantile with
@@ -179,8 +182,13 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
     hist = pd.concat([s["f"] for s in snaps], ignore_index=True)
     keys = [["stage_name", "age_bucket", "due"], ["stage_name", "due"], ["due"]]
     hist["p"] = _shrink(hist, keys, prior_weight)
-    rr_sum = sum(s["run_rate"] for s in snaps)
-    ratio = sum(s["new"] for s in snaps) / rr_sum if rr_sum > 0 else 0.0
+    # new deals = (share of a target quarter's bookings from deals created after the snapshot, pooled)
+    # x (the run-rate per quarter, held flat): a ratio to the run-rate itself would also carry the
+    # growth of the learning quarters over the whole gap to the target quarter (run-rate window ->
+    # target), which over-forecasts two quarters ahead once growth slows
+    act_sum = sum(s["actual"] for s in snaps)
+    share = sum(s["new"] for s in snaps) / act_sum if act_sum > 0 else 0.0
+    ratio = share * ((end - start).days + 1) / run_rate_days
     # in-sample forecasts of the past quarters: their log errors give the interval
     fitted = np.array([s["won"] + (hist.loc[hist["snap"] == i, "p"] * hist.loc[hist["snap"] == i, "amount"]).sum()
                        + ratio * s["run_rate"] for i, s in enumerate(snaps)])
@@ -208,7 +216,8 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
     row = {"lead": lead, "fiscal_period": label, "period_start": start, "period_end": end,
            "won_to_date": won_now, "pipeline_expected": pipeline, "new_deals_expected": new, "forecast": total,
            "configured_weighted": won_now + float((conf * f["amount"] * due_in).sum()),
-           "open_deals": len(f), "snapshots": len(snaps), "log_sigma": sigma, "new_deal_ratio": ratio}
+           "open_deals": len(f), "snapshots": len(snaps), "log_sigma": sigma, "new_deal_ratio": ratio,
+           "new_deal_share": share}
     for lv in levels:
         q = student_t.ppf(0.5 + lv / 200, df=max(n - 1, 1)) * sigma * np.sqrt(1 + 1 / max(n, 1))
         row[f"lower_{lv}"], row[f"upper_{lv}"] = total * np.exp(-q), total * np.exp(q)
@@ -241,7 +250,9 @@ def next_quarter_forecast(crm, *, as_of, leads=(0, 1), fiscal_year_start_month: 
         ``pipeline_expected``, ``new_deals_expected``, ``forecast``, ``lower_80``, ``upper_80``,
         ``lower_95``, ``upper_95``, the configured-probability baseline ``configured_weighted``
         (won so far + open amount due in the quarter x stage probability), ``open_deals``,
-        ``snapshots`` (past quarters learned from), ``log_sigma``, ``new_deal_ratio``.
+        ``snapshots`` (past quarters learned from), ``log_sigma``, ``new_deal_share`` (share of a
+        quarter's bookings from deals created after the day) and ``new_deal_ratio`` (new deals
+        expected / run-rate).
 
     Raises
     ------

@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import funnel_analysis as fa
 from funnel_analysis.backtest import backtest_next_quarter, past_quarter_ends, summarize_backtest
+from test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
 
 DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]
 
 
 @pytest.fixture(scope="module")
 def crm(sample_org):
-    return fa.load_org(sample_org[0])
+    return load_sample(sample_org[0])
 
 
 @pytest.fixture(scope="module")

@@ -146,3 +146,92 @@ def test_intervals_nest_and_stay_non_negative(values, h):
     assert (w[("yhat_lower", 80)] <= w[("yhat", 80)] + 1e-9).all()
     assert (w[("yhat", 80)] <= w[("yhat_upper", 80)] + 1e-9).all()
     assert (fc[["yhat", "yhat_lower", "yhat_upper"]] >= 0).all().all()
+
+
+@pytest.fixture
+def reuse_short(monkeypatch):
+    """Re-use parameters on these short test series too (by default only from 100 points on)."""
+    import funnel_analysis.forecast_methods as fm
+
+    monkeypatch.setattr(fm, "REUSE_MIN_POINTS", 20)
+
+
+def test_backtest_uses_only_data_before_each_origin(reuse_short):
+    # parameters are estimated at the first origin and re-used later: changing the points after an
+    # origin must leave that origin's backtest forecasts unchanged (and the first origin's too)
+    df = _monthly(40)
+    y = df["y"].to_numpy().copy()
+    models = ("es", "ets", "sarimax", "theta")
+    fit = lambda v: Forecaster(pd.Series(v, index=df["ds"]), freq="M", horizon=3, methods=models,  # noqa: E731
+                               n_origins=2).fit().backtest
+    bt = fit(y)
+    y2 = y.copy()
+    y2[37:] += 500.0  # after the last origin (37 = 40 - 3)
+    bt2 = fit(y2)
+    pd.testing.assert_series_equal(bt["yhat"], bt2["yhat"])
+    assert not np.allclose(bt["actual"], bt2["actual"])
+    y3 = y.copy()
+    y3[34:] += 500.0  # after the first origin only: the first origin's forecasts stay
+    bt3 = fit(y3)
+    first = bt["origin"] == 34
+    assert np.allclose(bt.loc[first, "yhat"], bt3.loc[first, "yhat"])
+    assert not np.allclose(bt.loc[~first, "yhat"], bt3.loc[~first, "yhat"])
+
+
+def test_reused_parameters_reproduce_the_fit(reuse_short):
+    from funnel_analysis.forecast_methods import fit_methods
+
+    y = _monthly(40)["y"].to_numpy()
+    models = ["es", "ets", "sarimax", "theta"]
+    fresh, params = fit_methods(models, y, 12, 3, (80, 95))
+    assert set(params) == set(models) | {"_stl", "_n"}
+    again, _ = fit_methods(models, y, 12, 3, (80, 95), params=params)
+    for k in models:
+        assert again[k]["mean"] == pytest.approx(fresh[k]["mean"]), k
+        assert again[k]["bands"][95][0] == pytest.approx(fresh[k]["bands"][95][0]), k
+
+
+def test_theta_forecast_and_interval_from_the_ses_errors():
+    from scipy.stats import norm
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    from funnel_analysis.forecast_methods import fit_methods
+
+    y = _monthly(20)["y"].to_numpy()  # < 2 seasons: no STL, the model sees y itself
+    fits, _ = fit_methods(["theta"], y, 12, 2, (80,))
+    res = ThetaModel(y, period=1, deseasonalize=False).fit()
+    assert fits["theta"]["mean"] == pytest.approx(np.asarray(res.forecast(2)))  # the point forecast is statsmodels'
+    alpha = res.params["alpha"]
+    level, errs = y[0], []
+    for v in y[1:]:
+        errs.append(v - level)
+        level = alpha * v + (1 - alpha) * level
+    sd = np.std(errs, ddof=1) * np.sqrt([1, 1 + 1 + (alpha - 1) ** 2])
+    lo, hi = fits["theta"]["bands"][80]
+    assert (hi - lo) / 2 == pytest.approx(norm.ppf(0.9) * sd)
+
+
+def test_parameters_are_estimated_anew_when_the_series_grew_a_lot_or_is_now_adjusted(reuse_short):
+    from funnel_analysis.forecast_methods import fit_methods
+
+    y = _monthly(40)["y"].to_numpy()
+    _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))
+    _, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p36)  # 36 >= 0.85 x 40: re-used
+    assert np.array_equal(p["sarimax"], p36["sarimax"]) and p["_n"] == 36
+    fresh, q = fit_methods(["sarimax"], y, 12, 3, (80,))
+    _, p28 = fit_methods(["sarimax"], y[:28], 12, 3, (80,))
+    reused, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p28)  # 28 < 0.85 x 40: estimated anew
+    assert reused["sarimax"]["mean"] == pytest.approx(fresh["sarimax"]["mean"]) and p["_n"] == 40
+    _, p24 = fit_methods(["sarimax"], y[:24], 12, 3, (80,))  # 24 < 2 x 12 + 1: no STL
+    _, p = fit_methods(["sarimax"], y[:26], 12, 3, (80,), params=p24)  # 24 >= 0.85 x 26, but now with STL
+    _, p26 = fit_methods(["sarimax"], y[:26], 12, 3, (80,))
+    assert not p24["_stl"] and p["_stl"] and np.array_equal(p["sarimax"], p26["sarimax"])
+
+
+def test_short_series_are_estimated_at_every_origin():
+    from funnel_analysis.forecast_methods import REUSE_MIN_POINTS, fit_methods
+
+    y = _monthly(40)["y"].to_numpy()
+    _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))
+    _, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p36)
+    assert REUSE_MIN_POINTS > 36 and p["_n"] == 40 and not np.array_equal(p["sarimax"], p36["sarimax"])

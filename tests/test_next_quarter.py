@@ -3,6 +3,8 @@ the export's CSV files, intervals ordered, nothing learned from after the as-of 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,9 +15,15 @@ from funnel_analysis.next_quarter import bookings_series, next_quarter_forecast,
 AS_OF = pd.Timestamp("2024-11-15")
 
 
+@functools.cache
+def load_sample(path):
+    """The sample org loaded once per session: ``test_backtest.py`` shares it (both only read it)."""
+    return fa.load_org(path)
+
+
 @pytest.fixture(scope="module")
 def crm(sample_org):
-    return fa.load_org(sample_org[0])
+    return load_sample(sample_org[0])
 
 
 def _kept(org, name):
