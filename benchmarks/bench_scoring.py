@@ -13,6 +13,10 @@ The org is generated once (``funnel_analysis.synth.generate_sample``, about
 .. code-block:: console
 
     $ .venv/bin/python benchmarks/bench_scoring.py --scale 50 --repeat 3 --threads 2
+
+Before/after on a noisy shared machine: ``--root DIR`` imports ``funnel_analysis`` from another
+checkout (e.g. a copy of the previous version), so both can be run alternately in one session.
+``--no-reasons`` skips the (slow) reasons timing.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+_root = next((a.split("=", 1)[1] if "=" in a else sys.argv[i + 2] for i, a in enumerate(sys.argv[1:])
+              if a.startswith("--root")), None)
+sys.path.insert(0, str(_root or ROOT))
 
 
 def _peak_mb() -> float:
@@ -56,7 +62,13 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="OpenMP threads of the gbm (LeadScorer n_threads)")
     ap.add_argument("--cache", default=None, help="Parquet cache folder (default data/cache/bench_scoring_<scale>)")
+    ap.add_argument("--root", default=None, help="import funnel_analysis from this folder (before/after runs)")
+    ap.add_argument("--train-repeat", type=int, default=None, help="train runs (default: --repeat)")
+    ap.add_argument("--no-reasons", action="store_true", help="skip timing the top-3 reasons")
     args = ap.parse_args(argv)
+    import funnel_analysis
+
+    print(f"funnel_analysis from {Path(funnel_analysis.__file__).parent}")
 
     from funnel_analysis.scoring import train, training_table
     from funnel_analysis.scoring.model import probability_to_score
@@ -83,9 +95,10 @@ def main(argv=None) -> None:
 
     model = result.model
     X = result.table[result.features]
-    for label, fn, n in (
-            ("probabilities + score", lambda: probability_to_score(model.predict_proba(X)[:, 1]), len(X)),
-            ("top-3 reasons", lambda: model.reasons(X.iloc[:100_000], top=3), min(len(X), 100_000))):
+    jobs = [("probabilities + score", lambda: probability_to_score(model.predict_proba(X)[:, 1]), len(X))]
+    if not args.no_reasons:
+        jobs.append(("top-3 reasons", lambda: model.reasons(X.iloc[:100_000], top=3), min(len(X), 100_000)))
+    for label, fn, n in jobs:
         times = []
         for _ in range(args.repeat):
             t = time.perf_counter()
@@ -94,7 +107,7 @@ def main(argv=None) -> None:
         med = statistics.median(times)
         print(f"scoring, {label}: {n:,} leads, median {med:.2f} s = {n / med:,.0f} leads/s "
               f"(runs: {', '.join(f'{x:.2f}' for x in times)})", flush=True)
-    for i in range(1, args.repeat):
+    for i in range(1, args.train_repeat or args.repeat):
         t = time.perf_counter()
         train(crm, n_boot=50, model_params={"n_threads": args.threads})
         train_times.append(time.perf_counter() - t)

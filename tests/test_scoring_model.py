@@ -94,3 +94,35 @@ def test_time_ordered_calibration_uses_the_newest_leads():
     times = pd.Series(pd.date_range("2024-01-01", periods=1000, freq="h"))
     m = LeadScorer(kind="logistic", calibration_fraction=0.3).fit(X, y, times=times)
     assert (m.n_train_, m.n_calibration_) == (700, 300)
+
+
+def test_category_codes_by_frequency_rare_and_unseen_share_one_code():
+    from funnel_analysis.scoring.encode import CategoryCoder
+
+    X = pd.DataFrame({"s": ["b"] * 5 + ["a"] * 3 + ["c", "d", None]})
+    c = CategoryCoder(max_categories=3).fit(X)
+    got = c.transform(pd.DataFrame({"s": ["a", "b", "c", "zz", None]}))[:, 0]
+    # by hand: b (5) -> 0, a (3) -> 1, the rest (c, d, unseen zz) -> 2, missing -> NaN
+    assert got[:4].tolist() == [1.0, 0.0, 2.0, 2.0] and np.isnan(got[4])
+    few = CategoryCoder(max_categories=10).fit(X)  # no rarer values: an unseen one is missing
+    assert np.isnan(few.transform(pd.DataFrame({"s": ["zz"]}))[0, 0])
+    with pytest.raises(ValueError, match="max_categories"):
+        CategoryCoder(max_categories=1).fit(X)
+
+
+def test_auto_hands_back_its_logistic_candidate_equal_to_a_separate_fit():
+    X, y, _ = _data()
+    m = LeadScorer(kind="auto", max_iter=60).fit(X, y)
+    lg = LeadScorer(kind="logistic").fit(X, y)
+    other = m.candidate("logistic") if m.kind_ == "gbm" else m
+    np.testing.assert_allclose(other.predict_proba(X), lg.predict_proba(X), atol=1e-9)
+    assert m.candidate("logistic") is None and "_candidates" not in m.__getstate__()
+
+
+def test_logistic_fits_on_a_sample_when_asked():
+    X, y, p_true = _data(4000)
+    m = LeadScorer(kind="logistic", logistic_max_rows=1000).fit(X, y)
+    full = LeadScorer(kind="logistic").fit(X, y)
+    pm, pf = m.predict_proba(X)[:, 1], full.predict_proba(X)[:, 1]
+    assert not np.allclose(pm, pf)  # it really used fewer leads
+    assert np.corrcoef(pm, p_true)[0, 1] > 0.9  # and still ranks by the true probability

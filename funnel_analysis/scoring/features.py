@@ -34,10 +34,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._arrow import index_in
 from .leakage import RULE_EXCLUDED
 
 __all__ = ["ScoringDataError", "META_COLUMNS", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
-           "training_table", "source_names", "title_seniority"]
+           "training_table", "source_names", "title_seniority", "scoring_cut"]
 
 #: Columns of a training table that are not features.
 META_COLUMNS = ("lead_id", "scored_at", "converted")
@@ -98,14 +99,18 @@ def title_seniority(title: pd.Series) -> pd.Series:
     >>> title_seniority(pd.Series(["VP Sales", "Head of Data", "Analyst", None])).tolist()
     ['vp', 'director', 'other', nan]
     """
-    t = title.astype("str").str.casefold()
-    out = pd.Series(np.where(title.notna(), "other", None), index=title.index, dtype="object")
-    done = pd.Series(False, index=title.index)
+    codes, uniques = pd.factorize(title, use_na_sentinel=True)  # the patterns run once per distinct title
+    t = pd.Series(uniques, dtype="object").astype("str").str.casefold()
+    band_of = pd.Series("other", index=t.index, dtype="object")
+    done = pd.Series(False, index=t.index)
     for band, pattern in _SENIORITY:
-        hit = t.str.contains(pattern, regex=True, na=False) & ~done & title.notna()
-        out[hit] = band
+        hit = t.str.contains(pattern, regex=True, na=False) & ~done
+        band_of[hit] = band
         done |= hit
-    return out.where(title.notna(), np.nan)
+    out = np.asarray(band_of.to_numpy(), dtype=object)[np.maximum(codes, 0)] if len(t) else \
+        np.full(len(title), np.nan, dtype=object)
+    out = np.where(codes >= 0, out, np.nan)
+    return pd.Series(out, index=title.index, dtype="object")
 
 
 def _known(moment: pd.Series, created=None, day=None) -> np.ndarray:
@@ -121,34 +126,47 @@ def _known(moment: pd.Series, created=None, day=None) -> np.ndarray:
     return ok | pd.isna(m)  # no moment: no time cut
 
 
+def _rows_of(lead_ids: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Row of each key among ``lead_ids`` (-1: not a lead here; a repeated id: its first row), by an
+    Arrow hash lookup (no string merge)."""
+    return index_in(keys, lead_ids)
+
+
+def _count(rows: np.ndarray, n: int, weights=None) -> np.ndarray:
+    return np.bincount(rows, weights=weights, minlength=n).astype(float)
+
+
 def _engagement(lead_ids: pd.Series, moments: pd.Series, activities, members) -> pd.DataFrame:
-    out = pd.DataFrame(index=range(len(lead_ids)))
-    key = pd.DataFrame({"lead_id": lead_ids.to_numpy(), "_m": moments.to_numpy(), "_row": np.arange(len(lead_ids))})
+    n = len(lead_ids)
+    out = pd.DataFrame(index=range(n))
+    m = moments.reset_index(drop=True)
+    m_np = m.to_numpy()
     if activities is not None:
-        for col in ("who_id",):
-            if col not in activities:
-                raise ScoringDataError("activities", col, "column_missing", "links an activity to its lead")
-        a = activities[[c for c in ("who_id", "created_date", "activity_date", "type") if c in activities]]
-        a = a.merge(key, left_on="who_id", right_on="lead_id", how="inner")
-        ok = _known(a["_m"], a.get("created_date"), a.get("activity_date"))
-        a = a[ok]
-        when = pd.to_datetime(a["activity_date"]) + pd.Timedelta(days=1) if "activity_date" in a else None
-        kind = a["type"].astype("str").str.casefold() if "type" in a else pd.Series("", index=a.index)
-        g = a.groupby("_row")
-        out["activities_n"] = g.size().reindex(out.index, fill_value=0).astype(float)
-        out["calls_n"] = (kind == "call").groupby(a["_row"]).sum().reindex(out.index, fill_value=0).astype(float)
-        out["emails_n"] = (kind == "email").groupby(a["_row"]).sum().reindex(out.index, fill_value=0).astype(float)
-        if when is not None:
-            last = when.groupby(a["_row"]).max().reindex(out.index)
-            out["days_since_activity"] = (moments.reset_index(drop=True) - last).dt.total_seconds() / 86400
+        if "who_id" not in activities:
+            raise ScoringDataError("activities", "who_id", "column_missing", "links an activity to its lead")
+        rows = _rows_of(lead_ids, activities["who_id"])
+        a = activities[rows >= 0]
+        rows = rows[rows >= 0]
+        ok = _known(pd.Series(m_np[rows]), a.get("created_date"), a.get("activity_date"))
+        a, rows = a[ok], rows[ok]
+        kind = (a["type"].astype("str").str.casefold().to_numpy() if "type" in a else np.full(len(a), ""))
+        out["activities_n"] = _count(rows, n)
+        out["calls_n"] = _count(rows, n, (kind == "call").astype(float))
+        out["emails_n"] = _count(rows, n, (kind == "email").astype(float))
+        if "activity_date" in a:
+            when = (pd.to_datetime(a["activity_date"]) + pd.Timedelta(days=1)).astype("datetime64[ns]")
+            last = pd.Series(when.to_numpy()).groupby(rows).max().reindex(range(n))
+            out["days_since_activity"] = (m.astype("datetime64[ns]") - last).dt.total_seconds() / 86400
     if members is not None and "lead_id" in members:
-        mm = members[[c for c in ("lead_id", "created_date", "has_responded", "first_responded_date") if c in members]]
-        mm = mm.merge(key, on="lead_id", how="inner")
-        mm = mm[_known(mm["_m"], mm.get("created_date"))]
-        out["campaigns_n"] = mm.groupby("_row").size().reindex(out.index, fill_value=0).astype(float)
+        rows = _rows_of(lead_ids, members["lead_id"])
+        mm = members[rows >= 0]
+        rows = rows[rows >= 0]
+        ok = _known(pd.Series(m_np[rows]), mm.get("created_date"))
+        mm, rows = mm[ok], rows[ok]
+        out["campaigns_n"] = _count(rows, n)
         if "first_responded_date" in mm:
-            resp = mm[_known(mm["_m"], None, mm["first_responded_date"])]
-            out["campaign_responses_n"] = resp.groupby("_row").size().reindex(out.index, fill_value=0).astype(float)
+            resp = _known(pd.Series(m_np[rows]), None, mm["first_responded_date"])
+            out["campaign_responses_n"] = _count(rows[resp], n)
     return out
 
 
@@ -158,11 +176,13 @@ def _as_numeric(s: pd.Series):
         return s.astype("float64")
     if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64")
-    filled = s.notna().sum()
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)  # parse each distinct text once
+    filled = int((codes >= 0).sum())
     if not filled:
         return None
-    num = pd.to_numeric(s, errors="coerce")
-    return num.astype("float64") if num.notna().sum() >= 0.95 * filled else None
+    num = pd.to_numeric(pd.Series(uniques, dtype="object"), errors="coerce").to_numpy(dtype="float64")
+    parsed = np.where(codes >= 0, num[np.maximum(codes, 0)], np.nan)
+    return pd.Series(parsed, index=s.index, dtype="float64") if (~np.isnan(parsed)).sum() >= 0.95 * filled else None
 
 
 def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None, moments=None,
@@ -224,6 +244,15 @@ def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None
     return out
 
 
+def scoring_cut(crm, as_of):
+    """``crm.as_of(as_of)`` restricted to the tables scoring reads (leads, activities, campaign members):
+    the opportunity and history cut, which scoring does not use, is skipped (most of the time on big orgs)."""
+    keep = {k: v for k, v in crm.tables.items() if k in ("leads", "activities", "campaign_members", "stages")}
+    light = type(crm)(tables=keep, quarantine=crm.quarantine, flags=crm.flags,
+                      quarantined_rows=crm.quarantined_rows, report=crm.report, meta=crm.meta)
+    return light.as_of(as_of)
+
+
 def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, columns=None) -> pd.DataFrame:
     """Labelled leads of an org: ``lead_id``, ``scored_at``, ``converted`` (0/1) and the features.
 
@@ -246,7 +275,7 @@ def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float 
     if dated:
         created = _naive_utc(leads["created_date"])
         as_of = pd.Timestamp(as_of).normalize() if as_of is not None else created.max().normalize()
-        cut = crm.as_of(as_of)
+        cut = scoring_cut(crm, as_of)
         leads = cut.leads
         created = _naive_utc(leads["created_date"])
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -45,10 +45,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.isotonic import IsotonicRegression
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from .encode import CategoryCoder
 from .features import ScoringDataError
 
 __all__ = ["LeadScorer", "probability_to_score", "split_columns"]
@@ -72,6 +74,14 @@ def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(numeric, categorical) feature columns of ``X`` by dtype."""
     num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
     return num, [c for c in X.columns if c not in num]
+
+
+def _calibrate(method, fit_scores, fit_y, scores) -> np.ndarray:
+    """Probabilities of ``scores`` from a calibration map fitted on (``fit_scores``, ``fit_y``), as
+    ``CalibratedClassifierCV`` fits it (isotonic, clipped; or Platt's sigmoid)."""
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(fit_scores, fit_y).predict(scores)
+    return _SigmoidCalibration().fit(fit_scores, fit_y).predict(scores)
 
 
 def _log1p_signed(a):
@@ -104,11 +114,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         OpenMP threads for fitting and predicting (None: all cores). One by default: on a
         shared machine, more threads than free cores made a gbm fit 25x slower (measured).
     random_state : int
+    logistic_max_rows : int or None
+        The logistic model is fitted on a random sample of at most this many leads (None: all); on a
+        million-lead org its one-hot fit was a large share of training time, for a baseline whose
+        handful of coefficients does not need that many leads.
     """
 
     def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, learning_rate=0.05,
                  max_iter=300, max_leaf_nodes=15, l2_regularization=1.0, min_samples_leaf=40, C=1.0,
-                 max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0):
+                 max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0,
+                 logistic_max_rows=200_000):
         self.kind = kind
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
@@ -123,13 +138,13 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.max_features = max_features
         self.n_threads = n_threads
         self.random_state = random_state
+        self.logistic_max_rows = logistic_max_rows
 
     # ---- building ------------------------------------------------------------------------
     def _pipeline(self, kind, num, cat) -> Pipeline:
         if kind == "gbm":
             ct = ColumnTransformer([
-                ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                       encoded_missing_value=-1, max_categories=self.max_categories), cat),
+                ("cat", CategoryCoder(max_categories=self.max_categories), cat),
                 ("num", "passthrough", num)], verbose_feature_names_out=False)
             clf = HistGradientBoostingClassifier(
                 learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
@@ -191,17 +206,20 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             Xc, yc = X.iloc[cal_idx], y[cal_idx]
             a, b = train_test_split(np.arange(len(Xc)), test_size=0.5, stratify=yc, random_state=self.random_state)
         for kind in kinds:
-            base = self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[fit_idx], y[fit_idx])
+            rows = fit_idx
+            if kind == "logistic" and self.logistic_max_rows and len(fit_idx) > self.logistic_max_rows:
+                rows = np.sort(np.random.default_rng(self.random_state).choice(fit_idx, self.logistic_max_rows,
+                                                                              replace=False))
+            base = self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[rows], y[rows])
             if not len(cal_idx):
                 fitted[kind] = (base, "none")
                 continue
             methods = ["isotonic", "sigmoid"] if self.calibration == "auto" else [self.calibration]
-            preds = {}
+            preds, raw = {}, base.decision_function(Xc)  # the base model's scores, computed once
             for m in methods:  # cross-fitted on the two halves of the calibration part: fit on one, judge the other
                 preds[m] = np.empty(len(yc))
                 for fit_half, judge_half in ((a, b), (b, a)):
-                    cal = CalibratedClassifierCV(FrozenEstimator(base), method=m).fit(Xc.iloc[fit_half], yc[fit_half])
-                    preds[m][judge_half] = cal.predict_proba(Xc.iloc[judge_half])[:, 1]
+                    preds[m][judge_half] = _calibrate(m, raw[fit_half], yc[fit_half], raw[judge_half])
             scores = {m: float(brier_score_loss(yc, p)) for m, p in preds.items()}
             method = min(scores, key=scores.get)
             self.calibration_scores_[kind] = scores
@@ -216,9 +234,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                                "gbm_minus_logistic": float(d.mean()), "standard_error": se, "chosen": chosen}
         else:
             chosen = kinds[0]
+        self._candidates = {k: v for k, v in fitted.items() if k != chosen}  # see candidate(); not saved
         best = (chosen, *fitted[chosen])
         self.kind_, self.base_, self.calibration_method_ = best
         self.calibrator_ = None
+        if self._candidates and len(cal_idx):
+            self._cal_data = (Xc, yc)
         if self.calibration_method_ != "none":
             self.calibrator_ = CalibratedClassifierCV(FrozenEstimator(self.base_),
                                                       method=self.calibration_method_).fit(Xc, yc)
@@ -228,6 +249,26 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.n_train_ = int(len(fit_idx))
         self.n_calibration_ = int(len(cal_idx))
         return self
+
+    def candidate(self, kind: str):
+        """The other model ``kind='auto'`` fitted and did not keep, as a fitted :class:`LeadScorer` (calibrated
+        on the same leads), or None; each candidate is handed out once (the stash is not saved with the model)."""
+        stash = self.__dict__.pop("_candidates", {})
+        if kind not in stash:
+            return None
+        other = self.__class__(**{**self.get_params(), "kind": kind})
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_") and not k.startswith("_")})
+        other.kind_, (other.base_, other.calibration_method_) = kind, stash[kind]
+        other.calibrator_ = None
+        if other.calibration_method_ != "none":
+            other.calibrator_ = CalibratedClassifierCV(FrozenEstimator(other.base_),
+                                                       method=other.calibration_method_).fit(*self._cal_data)
+        self.__dict__.pop("_cal_data", None)
+        return other
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k not in ("_candidates", "_cal_data")}
 
     # ---- using ---------------------------------------------------------------------------
     def _typed(self, X: pd.DataFrame) -> pd.DataFrame:

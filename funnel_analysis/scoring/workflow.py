@@ -24,7 +24,9 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from .evaluate import compare_scores, evaluate
-from .features import META_COLUMNS, ScoringDataError, lead_features, scoring_moments, source_names, training_table
+from .features import (
+    META_COLUMNS, ScoringDataError, lead_features, scoring_cut, scoring_moments, source_names, training_table,
+)
 from .leakage import leakage_report, rule_excluded
 from .model import LeadScorer, probability_to_score
 from .points import load_points_config, points_score
@@ -72,7 +74,13 @@ class TrainingResult:
 
 def _fit_all(train_X, train_y, times, kind, model_params):
     model = LeadScorer(kind=kind, **(model_params or {})).fit(train_X, train_y, times=times)
-    logistic = LeadScorer(kind="logistic").fit(train_X, train_y, times=times)
+    # kind="auto" already fitted (and calibrated) the logistic model on the same leads: reuse it
+    logistic = model.candidate("logistic")  # also drops the stash of candidates
+    if model.kind_ == "logistic":
+        logistic = model
+    if logistic is None:
+        logistic = LeadScorer(kind="logistic", n_threads=(model_params or {}).get("n_threads", 1)
+                              ).fit(train_X, train_y, times=times)
     return model, logistic
 
 
@@ -200,7 +208,7 @@ def score_leads(crm, model: LeadScorer, *, as_of=None, delay_days: float = 0, op
     if dated:
         if as_of is None:
             as_of = pd.to_datetime(leads["created_date"], utc=True).max().tz_localize(None).normalize()
-        cut = crm.as_of(as_of)
+        cut = scoring_cut(crm, as_of)
         leads = cut.leads
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
         acts = cut.activities if cut.has("activities") else None

@@ -1,0 +1,82 @@
+"""Fast category codes for the gradient-boosting model (native categories, no one-hot).
+
+:class:`CategoryCoder` maps each text column to integer codes with a hash
+lookup done in C (``pandas.Categorical``), where scikit-learn's
+``OrdinalEncoder`` looks object values up one by one in Python: on a million
+leads this was the largest share of scoring time. The most frequent
+``max_categories - 1`` categories of each column get codes ``0..k-1`` (by
+frequency, ties by name); every other filled value, seen or not, shares the
+code ``k`` ("other") when the training leads had such rarer values, and is
+missing otherwise. Missing stays missing (NaN), which the gradient-boosting
+model treats as its own branch.
+
+Examples
+--------
+>>> import pandas as pd
+>>> X = pd.DataFrame({"source": ["web", "web", "web", "ads", "ads", "ref", "sem", None]})
+>>> c = CategoryCoder(max_categories=3).fit(X)
+>>> c.categories_[0].tolist(), c.has_other_
+(['web', 'ads'], [True])
+>>> c.transform(pd.DataFrame({"source": ["ads", "ref", "new", None, "web"]}))[:, 0].tolist()
+[1.0, 2.0, 2.0, nan, 0.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["CategoryCoder"]
+
+
+class CategoryCoder(TransformerMixin, BaseEstimator):
+    """Text columns -> float codes ``0..k`` (``k``: the rarer values), NaN for missing.
+
+    Parameters
+    ----------
+    max_categories : int
+        Codes per column at most, the shared "other" code included (at least 2).
+    """
+
+    def __init__(self, max_categories: int = 60):
+        self.max_categories = max_categories
+
+    def fit(self, X, y=None):
+        """Keep each column's most frequent categories."""
+        if self.max_categories < 2:
+            raise ValueError(f"max_categories must be >= 2, got {self.max_categories}")
+        X = pd.DataFrame(X)
+        self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.categories_, self.has_other_ = [], []
+        for c in X.columns:
+            counts = X[c].dropna().astype("object").value_counts()
+            counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+            keep = counts.index if len(counts) <= self.max_categories else counts.index[: self.max_categories - 1]
+            self.categories_.append(np.array(list(keep), dtype=object))
+            self.has_other_.append(bool(len(counts) > len(keep)))
+        return self
+
+    def transform(self, X):
+        """Codes as a float array (n, columns)."""
+        check_is_fitted(self, "categories_")
+        X = pd.DataFrame(X)
+        if X.shape[1] != len(self.categories_):
+            raise ValueError(f"expected {len(self.categories_)} columns, got {X.shape[1]}")
+        out = np.empty((len(X), X.shape[1]), dtype=np.float64)
+        for j, c in enumerate(X.columns):
+            col = X[c]
+            cats = self.categories_[j]
+            # hash each value once (C), then look the few distinct values up among the kept categories
+            seen, distinct = pd.factorize(col, use_na_sentinel=True)
+            lookup = pd.Index(cats, dtype=object).get_indexer(pd.Index(distinct, dtype=object)).astype(np.float64)
+            lookup[lookup < 0] = len(cats) if self.has_other_[j] else np.nan
+            out[:, j] = np.where(seen >= 0, lookup[np.maximum(seen, 0)] if len(lookup) else np.nan, np.nan)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """The input column names."""
+        check_is_fitted(self, "categories_")
+        return self.feature_names_in_.copy()
