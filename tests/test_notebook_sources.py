@@ -15,25 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from export_csv import fold, kept, report_as_of
 from funnel_analysis.notebook import read_records
 
 pytestmark = pytest.mark.slow
-
-
-def _fold(s: pd.Series) -> pd.Series:
-    return s.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-
-
-def _kept(org: Path, name: str) -> pd.DataFrame:
-    """Rows of an export file without the quarantined ones, 15-character IDs widened as the truth says."""
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv", dtype=str, keep_default_na=False)
-    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
-    mine = truth[truth["file"] == name]
-    for _, fix in mine[mine["kind"] == "id15"].iterrows():  # the cleaner widens these; do it by hand
-        col = {"opportunity_id": "OpportunityId", "converted_opportunity_id": "ConvertedOpportunityId"}.get(fix["column"])
-        if col:
-            df.loc[int(fix["row"]), col] = fix["clean_value"]
-    return df.drop(index=mine.loc[mine["expected"] == "quarantine", "row"].astype(int).unique())
 
 
 def _utc(s: pd.Series) -> pd.Series:
@@ -49,15 +34,15 @@ def rec(executed):
 
 @pytest.fixture(scope="module")
 def as_of(executed):
-    return pd.Timestamp(read_records(executed["funnel"][0])["kpis"]["as_of"]).normalize()
+    return report_as_of(executed)
 
 
 def test_source_matrix_counts_mature_leads_only(rec, as_of, small_sample):
-    leads = _kept(small_sample, "Lead.csv")
+    leads = kept(small_sample, "Lead.csv")
     mature = _utc(leads["CreatedDate"]) <= as_of + pd.Timedelta(days=1) - pd.Timedelta(days=90)
     leads = leads[mature]
-    conv = _fold(leads["IsConverted"]).isin(["true", "1"])
-    expected = pd.DataFrame({"src": _fold(leads["LeadSource"]), "n": 1, "conv": conv}).groupby("src").sum()
+    conv = fold(leads["IsConverted"]).isin(["true", "1"])
+    expected = pd.DataFrame({"src": fold(leads["LeadSource"]), "n": 1, "conv": conv}).groupby("src").sum()
     got = pd.DataFrame(rec["source_matrix"])
     got = got.assign(src=got["lead_source"].str.casefold()).set_index("src")
     assert got["leads"].to_dict() == expected["n"].to_dict()
@@ -67,20 +52,20 @@ def test_source_matrix_counts_mature_leads_only(rec, as_of, small_sample):
 
 def _open_due_in(org: Path, cut_end: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp) -> float:
     """The open amount due to close in [first, last], at the end of the day before ``cut_end``."""
-    opps = _kept(org, "Opportunity.csv")
+    opps = kept(org, "Opportunity.csv")
     opps = opps[_utc(opps["CreatedDate"]) < cut_end]
-    hist = _kept(org, "OpportunityHistory.csv")
+    hist = kept(org, "OpportunityHistory.csv")
     hist = hist[hist["OpportunityId"].isin(opps["Id"])].assign(_t=lambda d: _utc(d["CreatedDate"]))
     hist = hist.reset_index(drop=True).reset_index().sort_values(["_t", "index"], kind="stable")
     last_row = hist[hist["_t"] < cut_end].drop_duplicates("OpportunityId", keep="last").set_index("OpportunityId")
     first_row = hist.drop_duplicates("OpportunityId", keep="first").set_index("OpportunityId")
     stages = pd.read_csv(org / "OpportunityStage.csv", dtype=str)
-    closed_stage = dict(zip(_fold(stages["MasterLabel"]), stages["IsClosed"].str.lower() == "true"))
+    closed_stage = dict(zip(fold(stages["MasterLabel"]), stages["IsClosed"].str.lower() == "true"))
     total = 0.0
     for _, o in opps.iterrows():
         row = last_row.loc[o["Id"]] if o["Id"] in last_row.index else (
             first_row.loc[o["Id"]] if o["Id"] in first_row.index else o)
-        closed = closed_stage.get(_fold(pd.Series([row["StageName"]])).iloc[0])
+        closed = closed_stage.get(fold(pd.Series([row["StageName"]])).iloc[0])
         if closed is None:  # no history: the row itself (a deal closed after the cut was open then)
             closed = o["IsClosed"].lower() == "true" and pd.Timestamp(o["CloseDate"]) <= cut_end
         due = pd.Timestamp(row["CloseDate"]) if row["CloseDate"] else None
@@ -108,7 +93,7 @@ def test_waterfall_starts_and_ends_on_the_two_snapshots(rec, as_of, small_sample
 def test_attribution_credits_add_up_to_the_won_revenue(rec, small_sample):
     # every model splits each won deal's amount whole (deals without a touch go to "(no campaign)"),
     # so each model's credits add up to the amount won in the org on the report date (its latest day)
-    opps = _kept(small_sample, "Opportunity.csv")
+    opps = kept(small_sample, "Opportunity.csv")
     won = pd.to_numeric(opps.loc[opps["IsWon"].str.lower() == "true", "Amount"].replace("", None)).sum()
     att = pd.DataFrame(rec["attribution"])
     for model in ("first_touch", "last_touch", "linear", "u_shaped"):

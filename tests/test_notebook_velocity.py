@@ -8,28 +8,14 @@ IDs widened as the truth says, stage names folded by hand, days counted as UTC c
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from export_csv import fold, kept, report_as_of
 from funnel_analysis.notebook import read_records
 
 pytestmark = pytest.mark.slow
-
-
-def _fold(s: pd.Series) -> pd.Series:
-    return s.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-
-
-def _kept(org: Path, name: str) -> pd.DataFrame:
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv", dtype=str, keep_default_na=False)
-    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
-    mine = truth[truth["file"] == name]
-    for _, fix in mine[(mine["kind"] == "id15") & (mine["column"] == "opportunity_id")].iterrows():
-        df.loc[int(fix["row"]), "OpportunityId"] = fix["clean_value"]
-    return df.drop(index=mine.loc[mine["expected"] == "quarantine", "row"].astype(int).unique())
 
 
 def _day(s: pd.Series) -> pd.Series:
@@ -52,11 +38,11 @@ def rec(executed):
 
 @pytest.fixture(scope="module")
 def as_of(executed):
-    return pd.Timestamp(read_records(executed["funnel"][0])["kpis"]["as_of"]).normalize()
+    return report_as_of(executed)
 
 
 def test_cycle_length_closed_only_figures(rec, as_of, small_sample):
-    opps = _kept(small_sample, "Opportunity.csv")
+    opps = kept(small_sample, "Opportunity.csv")
     created, close = _day(opps["CreatedDate"]), _day(opps["CloseDate"])
     opps, created, close = opps[created <= as_of], created[created <= as_of], close[created <= as_of]
     closed = (opps["IsClosed"].str.lower() == "true") & ~(close > as_of)
@@ -76,11 +62,11 @@ def test_cycle_length_closed_only_figures(rec, as_of, small_sample):
 
 def test_stage_to_stage_days_from_the_history(rec, as_of, small_sample):
     got = rec["stage_to_stage_days"][0]
-    hist = _kept(small_sample, "OpportunityHistory.csv")
-    opps = _kept(small_sample, "Opportunity.csv")
+    hist = kept(small_sample, "OpportunityHistory.csv")
+    opps = kept(small_sample, "Opportunity.csv")
     hist = hist[hist["OpportunityId"].isin(opps["Id"])]
     t = pd.to_datetime(hist["CreatedDate"], utc=True, format="ISO8601")
-    hist = hist.assign(_t=t, _day=t.dt.tz_localize(None).dt.normalize(), _stage=_fold(hist["StageName"]))
+    hist = hist.assign(_t=t, _day=t.dt.tz_localize(None).dt.normalize(), _stage=fold(hist["StageName"]))
     hist = hist[hist["_t"] < pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)]
     first = hist.sort_values("_t", kind="stable").groupby(["OpportunityId", "_stage"])["_day"].first().unstack()
     a, b = got["from_stage"].casefold(), got["to_stage"].casefold()
@@ -96,14 +82,14 @@ def test_stage_to_stage_days_from_the_history(rec, as_of, small_sample):
 def test_stalled_deals_are_open_in_that_stage_since_their_last_move(rec, as_of, small_sample):
     stalled = pd.DataFrame(rec["stalled_deals"])
     assert len(stalled) > 0
-    opps = _kept(small_sample, "Opportunity.csv").set_index("Id")
-    hist = _kept(small_sample, "OpportunityHistory.csv")
+    opps = kept(small_sample, "Opportunity.csv").set_index("Id")
+    hist = kept(small_sample, "OpportunityHistory.csv")
     hist = hist.assign(_t=pd.to_datetime(hist["CreatedDate"], utc=True, format="ISO8601"),
-                       _stage=_fold(hist["StageName"])).reset_index(drop=True).reset_index()
+                       _stage=fold(hist["StageName"])).reset_index(drop=True).reset_index()
     hist = hist.sort_values(["_t", "index"], kind="stable")
     for _, d in stalled.iterrows():
         o = opps.loc[d["opportunity_id"]]
-        assert o["IsClosed"].lower() == "false" and _fold(pd.Series([o["StageName"]])).iloc[0] == \
+        assert o["IsClosed"].lower() == "false" and fold(pd.Series([o["StageName"]])).iloc[0] == \
             d["stage_name"].casefold()
         h = hist[hist["OpportunityId"] == d["opportunity_id"]]
         # the visit began at the first row of the last run of rows in the current stage

@@ -1,0 +1,37 @@
+"""Plain-pandas readers of a generated export, for tests that check the notebooks independently.
+
+No package code: rows the truth folder says are quarantined are dropped, 15-character IDs the
+cleaner widens are widened from the truth's ``clean_value``, picklists folded by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+#: canonical column of an id15 defect -> the export header it was written under
+_ID_HEADERS = {"opportunity_id": "OpportunityId", "converted_opportunity_id": "ConvertedOpportunityId"}
+
+
+def fold(s: pd.Series) -> pd.Series:
+    """A picklist as the cleaner folds it: trimmed, one space, case-insensitive."""
+    return s.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def kept(org: Path, name: str) -> pd.DataFrame:
+    """Rows of an export file without the quarantined ones, opportunity IDs widened as the truth says."""
+    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv", dtype=str, keep_default_na=False)
+    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
+    mine = truth[truth["file"] == name]
+    for _, fix in mine[mine["kind"] == "id15"].iterrows():
+        if fix["column"] in _ID_HEADERS:
+            df.loc[int(fix["row"]), _ID_HEADERS[fix["column"]]] = fix["clean_value"]
+    return df.drop(index=mine.loc[mine["expected"] == "quarantine", "row"].astype(int).unique())
+
+
+def report_as_of(executed) -> pd.Timestamp:
+    """The notebooks' report date on the small org: the latest date, as the funnel notebook records it."""
+    from funnel_analysis.notebook import read_records
+
+    return pd.Timestamp(read_records(executed["funnel"][0])["kpis"]["as_of"]).normalize()
