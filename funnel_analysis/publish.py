@@ -10,6 +10,11 @@ One lock per report (:func:`report_lock`, a ``filelock`` ``flock`` on ``<out>/.l
 runners at once, on one machine or on two sharing the folder, run each report once. The operating
 system releases an ``flock`` when its process dies, so a crashed run leaves no stuck lock.
 (On NFS, Linux maps ``flock`` to NFS byte-range locks, which hold across clients.)
+
+The Parquet caches of the data (``<out>/.cache/<fingerprint>/``, one per distinct export) are
+pruned too (:func:`prune_caches`): each use touches its folder, and only caches neither among the
+most recently used nor used in the last day are removed, so a cache another runner is reading
+stays.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from pathlib import Path
 from .report_config import SECRET_NAME
 
 __all__ = ["ReportBusy", "report_lock", "staging_dir", "publish_run", "scrub_secrets", "scrub_text", "secret_values",
-           "prune_runs", "atomic_write_text", "published_runs"]
+           "prune_runs", "atomic_write_text", "published_runs", "use_cache", "prune_caches"]
+
+#: Caches of this many data fingerprints stay, the most recently used (see :func:`prune_caches`).
+CACHE_KEEP = 3
+#: A cache used more recently than this (seconds) stays whatever its rank: another runner may be reading it.
+CACHE_MIN_AGE_S = 24 * 3600.0
 
 
 class ReportBusy(RuntimeError):
@@ -131,6 +141,78 @@ def prune_runs(out_dir, name: str, keep: int | None) -> list[Path]:
             os.rename(folder, trash)
             shutil.rmtree(trash, ignore_errors=True)
             removed.append(folder)
+    return removed
+
+
+def use_cache(out_dir, fingerprint) -> Path | None:
+    """Mark the cache ``<out>/.cache/<fingerprint>`` as used now; return it, or None when there is none.
+
+    The folder's modification time is its last use, which :func:`prune_caches` ranks by. Checking
+    and touching happen under the cache lock, the one :func:`prune_caches` decides under: a cache
+    found here is not removed before a day has passed.
+    """
+    folder = Path(out_dir) / ".cache" / str(fingerprint)
+    with report_lock(out_dir, ".cache", wait=True):  # report names have no dot: a lock of its own
+        if not (folder / "crm.json").exists():
+            return None
+        os.utime(folder)
+    return folder
+
+
+def prune_caches(out_dir, keep: int = CACHE_KEEP, *, in_use=(), min_age_s: float = CACHE_MIN_AGE_S,
+                 now: float | None = None) -> list[Path]:
+    """Remove the Parquet caches under ``<out>/.cache/`` that nobody needs; return those removed.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder.
+    keep : int
+        Caches kept whatever their age: the most recently used (folder modification time).
+    in_use : iterable of path-like
+        Caches this run reads; never removed.
+    min_age_s : float
+        A cache used more recently than this many seconds is kept: a run of another process may
+        still be reading it (each run touches its cache, :func:`use_cache`, before its notebooks start).
+    now : float, optional
+        The current time (``time.time()``), for tests.
+
+    Notes
+    -----
+    A removed cache first leaves its name by one rename, under the cache lock, then is deleted:
+    a runner never finds half a cache, and one that looks for it after the rename builds it anew.
+    Temporaries of a writer that crashed (``.<fingerprint>.<ns>``) go once a day old, and the trash
+    of a pruner that died mid-delete goes at the next prune.
+    """
+    cache = Path(out_dir) / ".cache"
+    if not cache.is_dir():
+        return []
+    now = time.time() if now is None else now
+    in_use = {Path(p).resolve() for p in in_use}
+    removed, trash = [], []
+    with report_lock(out_dir, ".cache", wait=True):
+        entries = []
+        for p in cache.iterdir():
+            try:
+                if p.is_dir():  # a cache is a folder; anything else here is not ours to remove
+                    entries.append((p.stat().st_mtime, p))
+            except OSError:  # removed meanwhile by a pruner on another machine
+                continue
+        caches = sorted(((m, p) for m, p in entries if not p.name.startswith(".")), reverse=True)
+        stay = {p for _, p in caches[:keep]}
+        old = [p for m, p in caches if p not in stay and p.resolve() not in in_use and now - m >= min_age_s]
+        old += [p for m, p in entries if p.name.startswith(".") and not p.name.startswith(".trash-")
+                and now - m >= min_age_s]  # a crashed writer's temporary
+        for p in old:
+            target = cache / f".trash-{p.name.lstrip('.')}-{os.getpid()}-{time.time_ns()}"
+            try:
+                os.rename(p, target)
+            except OSError:
+                continue
+            removed.append(p)
+        trash = [p for p in cache.iterdir() if p.name.startswith(".trash-")]
+    for p in trash:  # outside the lock: deleting takes a while and nobody reads the trash
+        shutil.rmtree(p, ignore_errors=True)
     return removed
 
 

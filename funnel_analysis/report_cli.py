@@ -32,7 +32,8 @@ def _finish(res) -> None:
     if res.index_html:
         click.echo(f"index: {res.index_html}")
     for r in (r for r in res.runs if r.status != "ok"):
-        click.echo(f"FAILED {r.name}: {r.error} (cell {r.error_cell_index}); partial notebook: "
+        cell = "" if r.error_cell_index is None else f" (cell {r.error_cell_index})"  # None: the error says why
+        click.echo(f"FAILED {r.name}: {r.error}{cell}; partial notebook: "
                    f"{r.ipynb or r.run_dir or 'none, nothing published'}", err=True)
     if res.failed:
         click.echo(f"failed reports: {', '.join(res.failed)}", err=True)
@@ -53,7 +54,8 @@ _out = click.option("--out", default="reports", show_default=True, type=click.Pa
 _jobs = click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
                      help="Notebooks run at once (one kernel each); 2 suits a 2-core machine.")
 _timeout = click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
-                        help="Seconds a notebook cell may run before its report fails (default: no limit).")
+                        help="Seconds a notebook cell may run before its report fails, for every report "
+                             "(default: the report's cell_timeout in the config, else no limit).")
 
 
 @report_command.command("run")
@@ -102,7 +104,8 @@ def due_command(config, data_dir, out, jobs, cell_timeout, dry_run, now):
 
     The one command for cron, a systemd timer, Airflow or a Kubernetes CronJob: call it as often
     as you like (every 15 minutes is fine). A missed run is caught up once; a report already
-    running elsewhere is skipped; nothing due, nothing done. Exit 0 when all ran well or nothing
+    running elsewhere is skipped; nothing due, nothing done. A failed report is retried after a
+    back-off (the config's retry_backoff; --dry-run says when). Exit 0 when all ran well or nothing
     was due, 1 naming the failed reports, 2 when the config is wrong.
     """
     from .reports import run_due

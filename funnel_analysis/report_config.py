@@ -40,7 +40,9 @@ class ReportSpec:
     ``schedule`` is a cron expression (or None: run only by ``funnel report run``), read in
     ``timezone`` (an IANA name such as ``Europe/Berlin``). ``keep`` is how many published runs
     retention keeps (None: all). ``retries`` is how many failed runs of one scheduled time
-    ``funnel report due`` makes before it waits for the next scheduled time.
+    ``funnel report due`` makes before it waits for the next scheduled time; after the k-th failed
+    run the next try waits ``retry_backoff * 2**(k-1)`` minutes (0: no wait). ``cell_timeout`` is
+    the seconds a cell may run (None: no limit) when the command line sets none.
     """
 
     name: str
@@ -51,6 +53,8 @@ class ReportSpec:
     keep: int | None = None
     retries: int = 3
     source: str = ""  # the config file, for error messages
+    retry_backoff: int = 15
+    cell_timeout: int | None = None
 
 
 def _resolve(params: dict, base: Path) -> dict:
@@ -103,6 +107,22 @@ def _schedule(item: dict, doc: dict, where: str) -> tuple[str | None, str]:
     return raw, tz
 
 
+#: The whole-number keys an entry (or the top level, for every entry) may set: (default, least value, unit).
+_LIMITS = {"keep": (None, 1, "runs"), "retries": (3, 1, "runs"), "retry_backoff": (15, 0, "minutes"),
+           "cell_timeout": (None, 1, "seconds")}
+
+
+def _limit(item: dict, doc: dict, key: str, where: str):
+    """An entry's ``key``: its own value, else the top-level one, else the default; checked."""
+    default, least, unit = _LIMITS[key]
+    value = item.get(key, doc.get(key, default))
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+        origin = "" if key in item else " (top level)"  # a bad top-level value is reported by its first entry
+        raise ReportConfigError(f"{where}: {key}{origin} must be a whole number of {unit}, at least {least}, "
+                                f"got {value!r}")
+    return value
+
+
 def load_report_config(path=None) -> list[ReportSpec]:
     """Read a report config (YAML); ``None`` reads the packaged ``config/reports.yaml``.
 
@@ -112,14 +132,18 @@ def load_report_config(path=None) -> list[ReportSpec]:
         YAML with ``reports:`` (a list of ``name``, ``notebook``, ``parameters``, ``schedule``,
         ``keep``), and optionally ``root`` (where relative paths start, relative to the file;
         default its folder), ``notebooks`` (where notebook paths start, relative to root; default
-        ``notebooks``), ``timezone`` (of every schedule without its own), ``keep`` (published
-        runs kept per report) and ``retries`` (failed runs per scheduled time, default 3).
+        ``notebooks``), ``timezone`` (of every schedule without its own), and these, which an
+        entry may set for itself: ``keep`` (published runs kept per report), ``retries`` (failed
+        runs per scheduled time, default 3), ``retry_backoff`` (minutes after a failed run before
+        the next try, doubling with each failure; default 15, 0 for none) and ``cell_timeout``
+        (seconds a cell may run, when the command line gives none; default no limit).
 
     Raises
     ------
     ReportConfigError
         Naming the file and report: a missing, malformed or repeated name, a parameter that is
-        not a plain literal or looks like a secret, a bad cron expression or time zone, a bad keep.
+        not a plain literal or looks like a secret, a bad cron expression or time zone, a bad keep,
+        retries, retry_backoff or cell_timeout.
     """
     if path is None:
         with resources.as_file(resources.files("funnel_analysis") / "config" / "reports.yaml") as p:
@@ -138,20 +162,17 @@ def load_report_config(path=None) -> list[ReportSpec]:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [s.name for s in specs]:
             raise ReportConfigError(f"{path}: report #{i + 1} needs a unique name of letters, digits, _ and -")
         where = f"{path}: report {name!r}"
-        unknown = set(item) - {"name", "notebook", "parameters", "schedule", "keep", "retries"}
+        unknown = set(item) - {"name", "notebook", "parameters", "schedule", *_LIMITS}
         if unknown:
             raise ReportConfigError(f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
-                                    "parameters, schedule, keep, retries")
+                                    f"parameters, schedule, {', '.join(_LIMITS)}")
         for k in item.get("parameters") or {}:
             _no_secret(str(k), where)
         params = {str(k): _plain(v, f"{where}, parameter {k!r}") for k, v in (item.get("parameters") or {}).items()}
-        keep, retries = item.get("keep", doc.get("keep")), item.get("retries", doc.get("retries", 3))
-        for key, value in (("keep", keep), ("retries", retries)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ReportConfigError(f"{where}: {key} must be a whole number of runs, at least 1, got {value!r}")
+        limits = {key: _limit(item, doc, key, where) for key in _LIMITS}
         cron, tz = _schedule(item, doc, where)
         nb = root / str(doc.get("notebooks", "notebooks")) / str(item.get("notebook", f"{name}.ipynb"))
-        specs.append(ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, keep, retries, str(path)))
+        specs.append(ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits))
     return specs
 
 

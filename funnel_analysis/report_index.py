@@ -37,7 +37,8 @@ def _row(out_dir: Path, folder: Path, m: dict) -> str:
         links.append(f'<a href="{_href(out_dir, folder, m["html"])}">report</a>')
     if m.get("ipynb"):  # a failed run: the partial notebook, with the cell that failed
         links.append(f'<a href="{_href(out_dir, folder, m["ipynb"])}">notebook</a>')
-    error = "" if status == "ok" else _e(f"cell {m.get('error_cell_index')}: {m.get('error')}")
+    cell = m.get("error_cell_index")
+    error = "" if status == "ok" else _e(f"cell {cell}: {m.get('error')}" if cell is not None else m.get("error"))
     duration = m.get("duration_s")
     cells = [_e(folder.name), _e(m.get("as_of")), _e(status), _e(m.get("scheduled_for") or "by hand"),
              _e(m.get("started_at")), f"{duration:.1f} s" if isinstance(duration, (int, float)) else "",

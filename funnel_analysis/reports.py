@@ -30,7 +30,8 @@ from importlib import metadata
 from pathlib import Path
 
 from .notebook import latest_date
-from .publish import ReportBusy, prune_runs, publish_run, report_lock, scrub_secrets, scrub_text, staging_dir
+from .publish import (ReportBusy, prune_caches, prune_runs, publish_run, report_lock, scrub_secrets, scrub_text,
+                      staging_dir, use_cache)
 from .report_config import ReportConfigError, ReportSpec, load_report_config, plan_reports
 from .report_index import write_index
 from .schedule import due_reports
@@ -79,7 +80,8 @@ def _data_facts(params: dict, cache: dict, out_dir: Path):
 
     The validated org is cached as Parquet under ``out_dir/.cache/<fingerprint>`` and the
     notebooks read that instead of the raw export: each kernel then loads the org in a
-    fraction of the time, and every report of a run sees the very same data.
+    fraction of the time, and every report of a run sees the very same data. Using a cache
+    touches it (:func:`.publish.use_cache`): :func:`.publish.prune_caches` keeps recently used ones.
     """
     key = (params.get("data_dir"), params.get("mapping") or None)
     if key[0] and key not in cache:
@@ -89,21 +91,60 @@ def _data_facts(params: dict, cache: dict, out_dir: Path):
             crm = load_org(key[0], mapping=key[1])
             fingerprint = crm.meta.get("fingerprint")
             target = out_dir / ".cache" / str(fingerprint)
-            if not (target / "crm.json").exists():
+            if use_cache(out_dir, fingerprint) is None:
                 tmp = out_dir / ".cache" / f".{fingerprint}.{time.time_ns()}"
                 crm.to_parquet(tmp)
                 try:
                     tmp.rename(target)  # published whole or not at all
                 except OSError:  # another runner published the same data first: use theirs
                     shutil.rmtree(tmp, ignore_errors=True)
+                    use_cache(out_dir, fingerprint)
             cache[key] = (fingerprint, latest_date(crm), None, target)
         except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
             cache[key] = (None, None, f"{type(exc).__name__}: {exc}", None)
     return cache.get(key, (None, None, None, None))
 
 
+def _report_index(cells: list, index: int) -> int:
+    """An index into papermill's output notebook as an index into the report's own notebook.
+
+    Papermill inserts its injected-parameters cell (and, on an error, a warning cell at the top).
+    """
+    tags = [c.metadata.get("tags", []) for c in cells[:index]]
+    return index - sum("injected-parameters" in t or "papermill-error-cell-tag" in t for t in tags)
+
+
+def _running_cell(ipynb: Path) -> tuple[int | None, str]:
+    """The report-notebook index of the cell that was running when execution stopped, read from
+    the partial output notebook; or (None, a phrase saying when it stopped).
+
+    On a dead kernel or a timeout papermill marks even the interrupted cell ``completed`` (and the
+    cells never run too), so the interrupted cell is the last one with a ``start_time``; a cell
+    still ``running`` or flagged with an exception wins, should papermill keep those.
+    """
+    import nbformat
+
+    try:
+        cells = nbformat.read(str(ipynb), as_version=4).cells
+    except Exception:  # never written (the kernel did not start) or unreadable
+        return None, "before the notebook started"
+    marks = [c.metadata.get("papermill") or {} for c in cells]
+    flagged = [i for i, m in enumerate(marks) if m.get("status") in ("running", "failed") or m.get("exception")]
+    started = [i for i, m in enumerate(marks) if m.get("start_time")]
+    if not (flagged or started):
+        return None, "before its first cell ran"
+    index = (flagged or started)[-1]
+    if "injected-parameters" in cells[index].metadata.get("tags", []):
+        return None, "while the injected parameters ran"
+    return _report_index(cells, index), ""
+
+
 def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout):
-    """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook)."""
+    """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook).
+
+    When no cell is to blame (the kernel never started) the index is None and the error says when
+    the run stopped.
+    """
     import papermill as pm
 
     try:
@@ -112,12 +153,13 @@ def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, ce
                             execution_timeout=cell_timeout)
     except pm.PapermillExecutionError as exc:
         # an index into the report's own notebook: papermill's injected parameters cell shifts it
-        cells = [c.metadata.get("tags", []) for c in pm.iorw.load_notebook_node(str(ipynb)).cells]
-        cells = [t for t in cells if "papermill-error-cell-tag" not in t][:exc.cell_index]
-        return f"{exc.ename}: {exc.evalue}", exc.cell_index - sum("injected-parameters" in t for t in cells)
+        cells = [c for c in pm.iorw.load_notebook_node(str(ipynb)).cells
+                 if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]  # exc.cell_index is without it
+        return f"{exc.ename}: {exc.evalue}", _report_index(cells, exc.cell_index)
     except Exception as exc:  # kernel died, timeout, unreadable notebook...: a failed report, not a crashed run
-        # no cell index: the partial notebook cannot tell which cell a dying kernel was running
-        return f"{type(exc).__name__}: {exc}", None
+        # papermill's exception has no cell: the partial notebook's cell metadata tell which one ran
+        cell, when = _running_cell(ipynb)
+        return f"{type(exc).__name__}: {exc}" + (f" ({when})" if when else ""), cell
     return None, None
 
 
@@ -168,9 +210,10 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
 
 
 def _log_line(r: ReportRun) -> str:
+    cell = "" if r.error_cell_index is None else f" cell {r.error_cell_index}"  # None: the error says why
     return (f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
             f"{r.duration_s:6.1f} s  {r.html or r.ipynb or r.run_dir or '(not published)'}"
-            + ("" if r.status == "ok" else f"\n{'':<20} {r.name} cell {r.error_cell_index}: {r.error}"))
+            + ("" if r.status == "ok" else f"\n{'':<20} {r.name}{cell}: {r.error}"))
 
 
 def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: str, slots: dict, lock: bool,
@@ -187,12 +230,21 @@ def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: s
         slot = slots.get(spec.name)
         tasks.append({"spec": spec, "params": params, "relative": relative, "as_of": as_of, "execute": execute,
                       "fingerprint": fingerprint, "slot": slot.isoformat() if slot else None})
+    in_use = [facts[3] for facts in cache.values() if facts[3]]
+    try:  # the caches of older data, once this run has its own (nothing due: nothing written)
+        if in_use:
+            prune_caches(out_dir, in_use=in_use)
+    except OSError:  # a cache that cannot be removed now is removed by a later run
+        pass
 
     def run(task):
         with ExitStack() as stack:
             if lock:  # by hand: wait for a scheduled run of the same report to finish
                 stack.enter_context(report_lock(out_dir, task["spec"].name, wait=True))
-            result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), cell_timeout, trigger)
+            if task["execute"] is not task["params"] and use_cache(out_dir, task["fingerprint"]) is None:
+                task = dict(task, execute=task["params"])  # pruned while this run waited a day: read the export
+            timeout = task["spec"].cell_timeout if cell_timeout is None else cell_timeout  # the command line wins
+            result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), timeout, trigger)
         if log:
             log(_log_line(result))
         return result
@@ -228,7 +280,8 @@ def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", da
         Notebooks executed at once (each in its own kernel process); the data are loaded and
         cached once before any of them starts.
     cell_timeout : int, optional
-        Seconds a cell may run before the report fails (default: no limit).
+        Seconds a cell may run before the report fails, for every report (default: each report's
+        ``cell_timeout`` in the config, else no limit).
 
     Returns
     -------
@@ -255,7 +308,9 @@ def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | No
     parameters resolve on the slot's local day. Each report runs under its lock: a report another
     process is running is skipped (``skipped``), and one published while this call waited is not
     run again. Nothing is written when nothing is due. A report whose parameters are wrong fails
-    alone (``run_dir`` None), the others still run. ``dry_run`` only logs what is due.
+    alone (``run_dir`` None), the others still run. A failed slot is retried after a back-off
+    (``retry_backoff``, :func:`.schedule.due_reports`). ``dry_run`` only logs what is due, and when a
+    report backing off is next due. ``cell_timeout`` as in :func:`run_reports`.
     """
     specs = config if isinstance(config, list) else load_report_config(config)
     if jobs < 1:
@@ -276,8 +331,10 @@ def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | No
                 skipped.append(d.name)
                 continue
             spec = next(s for s in specs if s.name == d.name)
-            if not due_reports([spec], out_dir, now)[0].due:  # published while we took the lock
-                log(f"{stamp} {d.name:<14} done by another process for {d.slot.isoformat()}")
+            again = due_reports([spec], out_dir, now)[0]
+            if not again.due:  # published while we took the lock: done, or failed and now backing off
+                log(f"{stamp} {d.name:<14} " + (f"done by another process for {d.slot.isoformat()}" if again.done
+                                                else f"run by another process: {again.reason}"))
                 continue
             log(f"{stamp} {d.name:<14} {d.reason}: running")
             chosen.append(d)

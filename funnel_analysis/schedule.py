@@ -4,9 +4,12 @@ A report's schedule is a cron expression read in its time zone (croniter with zo
 so 06:00 in Europe/Berlin stays 06:00 local across daylight-saving changes). A report is due when
 its latest scheduled time (its *slot*) has passed and no successful scheduled run holds that slot
 or a later one: after a missed night, or a week the machine was off, it runs once, for the latest
-slot, not once per missed slot. A failed run is retried at the next call, up to the report's
-``retries`` failed runs per slot. The state is the published runs themselves (each manifest records
-its slot and status), so there is no separate state file to lose or corrupt.
+slot, not once per missed slot. A failed run is retried, up to the report's ``retries`` failed runs
+per slot, with a back-off: after the k-th failed run of a slot the next try waits
+``retry_backoff * 2**(k-1)`` minutes from that run's end (its manifest's ``started_at`` plus
+``duration_s``), so an export that is broken for an hour is not hammered by every call. The state
+is the published runs themselves (each manifest records its slot, status, start and duration), so
+there is no separate state file to lose or corrupt.
 
 Daylight saving, as Vixie cron does it: a time skipped by the spring change runs right after it
 (croniter gives 03:00 for a 02:30 schedule), and a time repeated by the autumn change runs once,
@@ -38,7 +41,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-__all__ = ["RELATIVE_TOKENS", "resolve_relative", "latest_slot", "slot_key", "last_success", "Due", "due_reports"]
+__all__ = ["RELATIVE_TOKENS", "resolve_relative", "latest_slot", "slot_key", "last_success", "run_end", "Due",
+           "due_reports"]
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -116,24 +120,45 @@ def last_success(out_dir, name: str) -> dict | None:
     return max(ok, key=lambda m: datetime.fromisoformat(m["scheduled_for"]), default=None)
 
 
+def run_end(manifest: dict) -> datetime | None:
+    """When a published run ended: its ``started_at`` plus ``duration_s`` (None: the manifest does not say).
+
+    The runner writes both into every manifest; a run without a duration counts from its start.
+    """
+    try:
+        start = datetime.fromisoformat(str(manifest["started_at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)  # the runner writes UTC
+    duration = manifest.get("duration_s")
+    return start + timedelta(seconds=duration) if isinstance(duration, (int, float)) and duration > 0 else start
+
+
 @dataclass
 class Due:
     """A scheduled report's state at ``now``: its latest slot, its last successful slot, whether due,
-    and the failed runs of that slot so far."""
+    the failed runs of that slot so far, and, while it backs off after a failed run, when it is next due."""
 
     name: str
     slot: datetime
     last_slot: str | None
     due: bool
     failures: int = 0
+    next_try: datetime | None = None
+    done: bool = False  # a successful run holds the slot (or a later one)
 
     @property
     def reason(self) -> str:
-        if not self.due and self.failures:
+        if self.done or (not self.due and not self.failures):
+            return f"done for {self.slot.isoformat()}"
+        if not self.due and self.next_try is not None:
+            runs = f"{self.failures} failed run" + ("s" if self.failures > 1 else "")
+            return (f"backing off after {runs} for {self.slot.isoformat()}; "
+                    f"next try at {self.next_try.isoformat()}")
+        if not self.due:
             return (f"gave up on {self.slot.isoformat()} after {self.failures} failed runs; "
                     "waiting for the next scheduled time")
-        if not self.due:
-            return f"done for {self.slot.isoformat()}"
         return f"due for {self.slot.isoformat()}" + (f" (last success {self.last_slot})" if self.last_slot
                                                      else " (never run)")
 
@@ -143,6 +168,8 @@ def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
 
     A slot whose runs failed ``spec.retries`` times is not retried again: an export that is broken
     for a week costs a few runs per scheduled time, not one per call of ``funnel report due``.
+    Before that, the k-th failed run of a slot makes the next try wait ``spec.retry_backoff *
+    2**(k-1)`` minutes from the end of the latest failed run (``next_try``, in the report's time zone).
     """
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
@@ -153,7 +180,19 @@ def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
         runs, key = _scheduled_runs(out_dir, spec.name), slot_key(slot, spec.timezone)
         ok = [m["scheduled_for"] for m in runs if m.get("status") == "ok"]
         last_slot = max(ok, key=datetime.fromisoformat, default=None)
-        failures = sum(m.get("status") != "ok" and slot_key(m["scheduled_for"], spec.timezone) == key for m in runs)
-        due = (last_slot is None or slot_key(last_slot, spec.timezone) < key) and failures < spec.retries
-        out.append(Due(spec.name, slot, last_slot, due, failures))
+        failed = [m for m in runs if m.get("status") != "ok" and slot_key(m["scheduled_for"], spec.timezone) == key]
+        done = last_slot is not None and slot_key(last_slot, spec.timezone) >= key
+        due = not done and len(failed) < spec.retries
+        next_try = None
+        if due and failed and spec.retry_backoff:
+            # from the latest failed run's end; a manifest without times cannot hold a retry back
+            end = max(filter(None, map(run_end, failed)), default=None)
+            if end is not None:
+                wait = timedelta(minutes=spec.retry_backoff * 2 ** (len(failed) - 1))
+                next_try = (end + wait).astimezone(ZoneInfo(spec.timezone))
+                # whole seconds, rounded up: the time `--dry-run` shows is the time it becomes due
+                next_try += timedelta(microseconds=-next_try.microsecond % 1_000_000)
+                due = now >= next_try
+                next_try = None if due else next_try
+        out.append(Due(spec.name, slot, last_slot, due, len(failed), next_try, done))
     return out

@@ -1,17 +1,19 @@
 """Publishing without kernels: atomic publish that never overwrites, stale staging, retention, the
-per-report lock, secret scrubbing, and the index page. (A lock whose holder was killed: see
+per-report lock, secret scrubbing, the index page, and pruning the data caches. (A lock whose holder was killed: see
 tests/test_report_faults.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from funnel_analysis.publish import (ReportBusy, atomic_write_text, prune_runs, publish_run, published_runs,
-                                     report_lock, scrub_secrets, secret_values, staging_dir)
+from funnel_analysis.publish import (ReportBusy, atomic_write_text, prune_caches, prune_runs, publish_run,
+                                     published_runs, report_lock, scrub_secrets, secret_values, staging_dir,
+                                     use_cache)
 from funnel_analysis.report_index import write_index
 
 
@@ -108,3 +110,104 @@ def test_index_lists_history_status_and_links(tmp_path):
     assert '<td class="num">1.5 s</td>' in section
     assert "No good run yet." in page[s:]
     assert not list(tmp_path.glob(".index.html*"))  # the temporary file was renamed, not left
+
+
+# ---- the Parquet caches of the data ---------------------------------------------------------------
+NOW, DAY = 1_800_000_000.0, 86400.0
+
+
+def cache(out: Path, name: str, age_s: float) -> Path:
+    """A cache folder last used ``age_s`` seconds before NOW."""
+    d = out / ".cache" / name
+    d.mkdir(parents=True)
+    (d / "crm.json").write_text("{}")
+    os.utime(d, (NOW - age_s, NOW - age_s))
+    return d
+
+
+def left(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / ".cache").iterdir())
+
+
+def test_caches_keep_the_most_recently_used_and_those_in_use(tmp_path):
+    for name, days in (("a", 10), ("b", 5), ("c", 3), ("d", 2), ("e", 1 / 24)):
+        cache(tmp_path, name, days * DAY)
+    removed = prune_caches(tmp_path, keep=3, in_use=[tmp_path / ".cache" / "a"], now=NOW)
+    assert [p.name for p in removed] == ["b"]  # e, d, c: the three most recent; a: this run reads it
+    assert left(tmp_path) == ["a", "c", "d", "e"]
+    assert prune_caches(tmp_path, keep=3, now=NOW) == [tmp_path / ".cache" / "a"]  # no longer in use
+
+
+def test_a_cache_used_within_a_day_stays_whatever_its_rank(tmp_path):
+    """Another runner touched it when its run started and may be reading it now."""
+    cache(tmp_path, "x", 3600)
+    cache(tmp_path, "y", 7200)
+    cache(tmp_path, "z", DAY + 1)
+    assert [p.name for p in prune_caches(tmp_path, keep=1, now=NOW)] == ["z"]
+    assert left(tmp_path) == ["x", "y"]
+
+
+def test_crashed_writers_temporaries_and_a_dead_pruners_trash_go(tmp_path):
+    cache(tmp_path, "fp", 60)
+    cache(tmp_path, ".fp.123", 2 * DAY)  # a writer killed a while ago
+    cache(tmp_path, ".fp.456", 60)  # a writer at work right now
+    cache(tmp_path, ".trash-old-1-2", 60)  # a pruner died while deleting
+    (tmp_path / ".cache" / "notes.txt").write_text("not a cache")
+    prune_caches(tmp_path, keep=1, now=NOW)
+    assert left(tmp_path) == [".fp.456", "fp", "notes.txt"]
+
+
+def test_a_removed_cache_leaves_its_name_before_it_is_deleted(tmp_path, monkeypatch):
+    import funnel_analysis.publish as publish
+
+    cache(tmp_path, "new", 60)
+    cache(tmp_path, "old", 2 * DAY)
+    monkeypatch.setattr(publish.shutil, "rmtree", lambda *a, **k: None)  # the pruner dies before deleting
+    assert [p.name for p in prune_caches(tmp_path, keep=1, now=NOW)] == ["old"]
+    (trash,) = [n for n in left(tmp_path) if n != "new"]
+    assert trash.startswith(".trash-old-")  # one rename: a runner finds the whole cache or none
+    monkeypatch.undo()
+    prune_caches(tmp_path, keep=1, now=NOW)  # the next prune deletes the trash
+    assert left(tmp_path) == ["new"]
+
+
+def test_use_cache_touches_an_existing_cache_only(tmp_path):
+    assert use_cache(tmp_path, "fp") is None and not (tmp_path / ".cache").exists()
+    d = cache(tmp_path, "fp", 30 * DAY)
+    before = time.time()
+    assert use_cache(tmp_path, "fp") == d and d.stat().st_mtime >= before - 1  # used now (the real clock)
+    (d / "crm.json").unlink()  # no crm.json: not a finished cache
+    assert use_cache(tmp_path, "fp") is None
+    assert prune_caches(tmp_path / "nowhere") == []
+
+
+def test_a_run_uses_its_cache_and_prunes_the_old_ones(tmp_path, tiny_export, monkeypatch):
+    """The runner end to end, its notebooks stubbed (no kernel): the org is cached once per data,
+    the notebooks read the cache, and older caches beyond the three most recent go."""
+    import nbformat
+
+    import funnel_analysis as fa
+    from funnel_analysis import reports
+
+    seen = []
+    monkeypatch.setattr(reports, "_execute", lambda spec, ipynb, params, progress, timeout: (
+        seen.append(params["data_dir"]), (None, None))[1])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('data_dir: str = ""',
+                                                                   metadata={"tags": ["parameters"]})])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    (tmp_path / "r.yaml").write_text(f"notebooks: .\nreports:\n  - {{name: a, notebook: t.ipynb, parameters: "
+                                     f"{{data_dir: {tiny_export}}}}}\n")
+    out = tmp_path / "out"
+    now = time.time()
+    for i, name in enumerate(("old1", "old2", "old3", "old4")):  # used 10, 9, 8, 7 days ago
+        d = cache(out, name, 0)
+        os.utime(d, (now - (10 - i) * DAY, now - (10 - i) * DAY))
+    fingerprint = fa.load_org(tiny_export).meta["fingerprint"]
+    mine = out / ".cache" / fingerprint
+    assert reports.run_reports(tmp_path / "r.yaml", out_dir=out, progress=False).failed == []
+    assert seen == [str(mine)] and (mine / "crm.json").is_file()
+    assert left(out) == sorted([fingerprint, "old3", "old4"])  # the three most recently used
+    os.utime(mine, (now - 30 * DAY, now - 30 * DAY))  # unused for a month: the next run uses it again
+    assert reports.run_reports(tmp_path / "r.yaml", out_dir=out, progress=False).failed == []
+    assert seen[-1] == str(mine) and mine.stat().st_mtime > now - DAY and fingerprint in left(out)

@@ -5,20 +5,27 @@ Every scenario starts from the same published good run (copied per test) of a ti
 that nothing half-written was published, and (except where the fault stays) that the next
 ``report due`` completes. Scenarios: the kernel killed, the runner itself killed (SIGKILL, with its
 kernel), two ``report due`` at once, bad data, a missing data folder, a bad parameter, a full disk
-(simulated: ENOSPC raised while the HTML is written), and a secret in the environment.
+(simulated: ENOSPC raised while the HTML is written), a secret in the environment, and a cell that
+runs past the config's ``cell_timeout``.
+
+These tests pretend it is DAY2 (``--now``) while the manifests record the real clock, so the retry
+back-off (15 minutes after a failed run's real end) would hold every retry back: the "next run"
+configs switch it off (``retry_backoff: 0``). The back-off itself is checked with hand-written
+manifests in tests/test_report_retries.py.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -59,9 +66,9 @@ print("report", mode, as_of)
 """
 
 
-def write_project(folder: Path, mode: str = "ok", also: dict | None = None, **params) -> Path:
+def write_project(folder: Path, mode: str = "ok", also: dict | None = None, head: str = "", **params) -> Path:
     """The tiny notebook and a config scheduling report ``r`` (and those in ``also``: name -> parameters)
-    daily at 06:00 UTC; returns the config path."""
+    daily at 06:00 UTC, with the top-level keys in ``head``; returns the config path."""
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny report")])
     nb.cells.append(nbformat.v4.new_code_cell('mode: str = "ok"\nas_of: str = ""\ndata_dir: str = ""\nmarker: str = ""',
@@ -70,7 +77,7 @@ def write_project(folder: Path, mode: str = "ok", also: dict | None = None, **pa
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "r.ipynb")
     entries = {"r": {"mode": mode, **params}, **(also or {})}
-    (folder / "reports.yaml").write_text("notebooks: .\nreports:\n" + "".join(
+    (folder / "reports.yaml").write_text(f"notebooks: .\n{head}reports:\n" + "".join(
         f"  - {{name: {name}, notebook: r.ipynb, schedule: '0 6 * * *', parameters: {{as_of: yesterday"
         + "".join(f", {k}: {v!r}" for k, v in p.items()) + "}}\n" for name, p in entries.items()))
     return folder / "reports.yaml"
@@ -106,7 +113,8 @@ def assert_intact(out: Path, before: dict) -> None:
 
 def next_run_succeeds(proj: Path, out: Path, before: dict, names=("r",)) -> None:
     also = {n: {"mode": "ok"} for n in names if n != "r"}
-    res = run_due(write_project(proj, "ok", also=also), out_dir=out, now=DAY2, jobs=len(names))
+    config = write_project(proj, "ok", also=also, head="retry_backoff: 0\n")  # see the module doc
+    res = run_due(config, out_dir=out, now=DAY2, jobs=len(names))
     assert res.failed == [] and [r.name for r in res.runs] == list(names), res.runs
     assert_intact(out, before)
     index = (out / "index.html").read_text()
@@ -122,11 +130,21 @@ def test_kernel_killed_midway(start, tmp_path):
     result = CliRunner().invoke(report_command, ["due", "--config", str(write_project(tmp_path / "p", "kill")),
                                                  "--out", str(out), "--now", DAY2.isoformat()])
     assert result.exit_code == 1 and "failed reports: r" in result.output, result.output
-    assert "r: DeadKernelError: Kernel died" in result.output
+    # the cell that was running: the notebook's cells are markdown 0, parameters 1, the code 2
+    assert "FAILED r: DeadKernelError: Kernel died (cell 2)" in result.output
+    assert "r cell 2: DeadKernelError: Kernel died" in result.output and "cell None" not in result.output
     assert_intact(out, before)
     failed = out / "r" / "2026-03-10"  # published as a failed run, with its partial notebook
-    assert '"status": "failed"' in (failed / "manifest.json").read_text() and (failed / "r.ipynb").is_file()
+    manifest = json.loads((failed / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error_cell_index"] == 2 and (failed / "r.ipynb").is_file()
     assert "r/2026-03-10/r.ipynb" in (out / "index.html").read_text()
+    # a retry right away is held back 15 minutes (the default) from the failed run's end, rounded up
+    end = datetime.fromisoformat(manifest["started_at"]) + timedelta(seconds=manifest["duration_s"], minutes=15)
+    end += timedelta(microseconds=-end.microsecond % 1_000_000)
+    dry = CliRunner().invoke(report_command, ["due", "--config", str(tmp_path / "p" / "reports.yaml"), "--out",
+                                              str(out), "--now", DAY2.isoformat(), "--dry-run"])
+    assert (f"r              backing off after 1 failed run for 2026-03-11T06:00:00+00:00; next try at "
+            f"{end.isoformat()}") in dry.output, dry.output
     failed_files = snapshot(out)
     next_run_succeeds(tmp_path / "p", out, before)  # the failed night does not count as done
     assert (out / "r" / "2026-03-10.2" / "r.html").is_file()  # ... and is not overwritten either
@@ -254,3 +272,13 @@ def test_secrets_never_reach_notebook_html_manifest_or_log(tmp_path, monkeypatch
     result = CliRunner().invoke(report_command, ["run", "--config", str(proj / "reports.yaml"), "--out",
                                                  str(tmp_path / "out2"), "-p", f"sf_token={token}"])
     assert result.exit_code == 2 and "looks like a secret" in result.output and not (tmp_path / "out2").exists()
+
+
+@pytest.mark.slow
+def test_cell_timeout_from_the_config_names_the_cell(tmp_path):
+    """The config's cell_timeout stops a cell that runs too long (mode slow sleeps 4 s); the command line's wins."""
+    config = write_project(tmp_path / "p", "slow", head="cell_timeout: 2\n")
+    (run,) = run_reports(config, out_dir=tmp_path / "out", progress=False).runs
+    assert run.status == "failed" and run.error_cell_index == 2, run
+    assert run.error.startswith("CellTimeoutError: A cell timed out while it was being executed, after 2 seconds.")
+    assert run_reports(config, out_dir=tmp_path / "out", progress=False, cell_timeout=60).failed == []
