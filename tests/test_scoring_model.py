@@ -48,7 +48,27 @@ def test_probabilities_are_calibrated_against_the_truth(kind):
     gap = pd.DataFrame({"b": bins, "p": p, "t": pt}).groupby("b").mean()
     assert (gap["p"] - gap["t"]).abs().mean() < 0.03
     assert m.calibration_method_ in ("isotonic", "sigmoid")
-    assert m.n_train_ + m.n_calibration_ == len(X)
+    # no dates: every lead is learned from and every lead calibrates (out of fold)
+    assert m.calibration_mode_ == "cross-fitted" and m.n_train_ == m.n_calibration_ == len(X)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_undated_calibration_equals_sklearn_cross_fitted_calibration(method):
+    """Without dates the probabilities are what scikit-learn's CalibratedClassifierCV(ensemble=False) gives
+    with the same folds: the calibration map fitted on out-of-fold scores, the base model on every lead."""
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y, _ = _data(1500)
+    m = LeadScorer(kind="logistic", calibration=method, calibration_cv=4, random_state=3).fit(X, y)
+    Xt = m._typed(X)
+    ref = CalibratedClassifierCV(clone(m.base_), method=method, ensemble=False,
+                                 cv=StratifiedKFold(4, shuffle=True, random_state=3)).fit(Xt, y)
+    np.testing.assert_allclose(m.predict_proba(X)[:, 1], ref.predict_proba(Xt)[:, 1], atol=1e-9)
+    # and the random hold-out is still there when asked for
+    h = LeadScorer(kind="logistic", calibration=method, calibration_cv=None, calibration_fraction=0.3).fit(X, y)
+    assert (h.calibration_mode_, h.n_train_, h.n_calibration_) == ("random", 1050, 450)
 
 
 def test_auto_keeps_the_simple_model_unless_the_gbm_clearly_wins():

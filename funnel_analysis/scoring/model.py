@@ -3,12 +3,16 @@
 :class:`LeadScorer` is a scikit-learn classifier (parameters in ``__init__``,
 learning in ``fit``). ``kind="gbm"`` is a HistGradientBoosting model on
 ordinal-encoded categories (native categorical splits); ``kind="logistic"`` a
-one-hot + scaled logistic regression, the simple baseline. The base model is
-fitted on the older ``1 - calibration_fraction`` (70 %) of the training leads and
-calibrated on the newest ones (by ``times`` when given, else a stratified
-random part): isotonic and Platt (sigmoid) are both fitted on one half of that
-calibration part and judged by the Brier score on the other half (and the
-other way round); the lower one is kept and refitted on the whole part
+one-hot + scaled logistic regression, the simple baseline. With ``times`` (dated
+leads) the base model is fitted on the older ``1 - calibration_fraction`` (70 %) of
+the training leads and calibrated on the newest ones, so the probabilities follow the
+recent conversion rate. Without dates it is calibrated by cross-fitting
+(``calibration_cv`` folds): each lead's calibration score comes from a model fitted on
+the other folds, and the base model is then refitted on every lead, so no lead is held
+back from learning (the approach of ``CalibratedClassifierCV(ensemble=False)``).
+Isotonic and Platt (sigmoid) are both fitted on one half of the calibration
+scores and judged by the Brier score on the other half (and the other way
+round); the lower one is kept and refitted on all of them
 (``calibration="auto"``). ``kind="auto"`` makes the same held-out comparison
 between the calibrated gbm and logistic models.
 
@@ -36,14 +40,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+from sklearn.calibration import _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.isotonic import IsotonicRegression
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -76,12 +79,12 @@ def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
     return num, [c for c in X.columns if c not in num]
 
 
-def _calibrate(method, fit_scores, fit_y, scores) -> np.ndarray:
-    """Probabilities of ``scores`` from a calibration map fitted on (``fit_scores``, ``fit_y``), as
-    ``CalibratedClassifierCV`` fits it (isotonic, clipped; or Platt's sigmoid)."""
+def _calibration_map(method, scores, y):
+    """The map from raw scores to probabilities that ``CalibratedClassifierCV`` fits: isotonic (clipped to the
+    fitted range) or Platt's sigmoid; ``.predict(scores)`` gives probabilities."""
     if method == "isotonic":
-        return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(fit_scores, fit_y).predict(scores)
-    return _SigmoidCalibration().fit(fit_scores, fit_y).predict(scores)
+        return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+    return _SigmoidCalibration().fit(scores, y)
 
 
 def _log1p_signed(a):
@@ -99,9 +102,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         error of the paired difference (the one-standard-error rule: the simpler model wins ties).
     calibration : {"auto", "isotonic", "sigmoid", "none"}
     calibration_fraction : float
-        Share of the training leads (the newest when ``times`` is given) kept for calibration. 0.3
+        Share of the training leads kept for calibration when ``times`` is given (the newest), or when
+        there are no dates and ``calibration_cv`` is None (a stratified random part). 0.3
         rather than 0.2: on two generated orgs the calibration error against the true probabilities
         fell from 0.024 / 0.017 to 0.011 / 0.008 (a larger, less noisy calibration sample).
+    calibration_cv : int or None
+        Folds of the cross-fitted calibration used when ``fit`` gets no ``times``; None holds out a random
+        ``calibration_fraction`` instead. Costs ``calibration_cv`` extra fits; on X Education (5-fold
+        CV of the whole workflow) ROC-AUC went from 0.933 with the random hold-out to 0.936.
     learning_rate, max_iter, max_leaf_nodes, l2_regularization, min_samples_leaf, max_features, early_stopping :
         gbm settings; ``max_features`` is the share of features each split considers (measured on X Education:
         0.9366 against 0.9356 with all), ``early_stopping="auto"`` stops on a random tenth of the fit part
@@ -120,13 +128,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         handful of coefficients does not need that many leads.
     """
 
-    def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, learning_rate=0.05,
+    def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, calibration_cv=5, learning_rate=0.05,
                  max_iter=300, max_leaf_nodes=15, l2_regularization=1.0, min_samples_leaf=40, C=1.0,
                  max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0,
                  logistic_max_rows=200_000):
         self.kind = kind
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
+        self.calibration_cv = calibration_cv
         self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
@@ -165,7 +174,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         return Pipeline([("prepare", ct), ("model", clf)])
 
     def fit(self, X: pd.DataFrame, y, times=None):
-        """Fit the pipeline on the older leads and calibrate it on the newest (see module notes)."""
+        """Fit the pipeline and calibrate it: on the newest leads when ``times`` is given, else cross-fitted
+        (see the module notes)."""
         with threadpool_limits(self.n_threads):
             return self._fit(X, y, times)
 
@@ -188,12 +198,18 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.array(X.columns, dtype=object)
         self.classes_ = np.array([0, 1])
         X = self._typed(X)
+        folds = None
         if self.calibration == "none":
             fit_idx, cal_idx = np.arange(len(X)), np.array([], dtype=int)
         elif times is not None:
             order = np.argsort(pd.to_datetime(np.asarray(times)).to_numpy(), kind="stable")
             k = int(round(len(X) * (1 - self.calibration_fraction)))
             fit_idx, cal_idx = np.sort(order[:k]), np.sort(order[k:])
+        elif self.calibration_cv:
+            # no dates: every lead is fitted on and every lead calibrates (out-of-fold scores)
+            fit_idx = cal_idx = np.arange(len(X))
+            folds = list(StratifiedKFold(self.calibration_cv, shuffle=True,
+                                         random_state=self.random_state).split(np.zeros(len(y)), y))
         else:
             fit_idx, cal_idx = train_test_split(np.arange(len(X)), test_size=self.calibration_fraction,
                                                 stratify=y, random_state=self.random_state)
@@ -203,27 +219,29 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.calibration_scores_, self.selection_ = {}, {}
         fitted, held = {}, {}
         if len(cal_idx):
-            Xc, yc = X.iloc[cal_idx], y[cal_idx]
-            a, b = train_test_split(np.arange(len(Xc)), test_size=0.5, stratify=yc, random_state=self.random_state)
+            yc = y[cal_idx]
+            a, b = train_test_split(np.arange(len(yc)), test_size=0.5, stratify=yc, random_state=self.random_state)
         for kind in kinds:
-            rows = fit_idx
-            if kind == "logistic" and self.logistic_max_rows and len(fit_idx) > self.logistic_max_rows:
-                rows = np.sort(np.random.default_rng(self.random_state).choice(fit_idx, self.logistic_max_rows,
-                                                                              replace=False))
-            base = self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[rows], y[rows])
+            base = self._fit_base(kind, X, y, fit_idx)
             if not len(cal_idx):
-                fitted[kind] = (base, "none")
+                fitted[kind] = (base, None, "none")
                 continue
+            if folds is None:
+                raw = base.decision_function(X.iloc[cal_idx])  # the base model's scores, computed once
+            else:  # out-of-fold scores: each lead scored by a model that did not see it
+                raw = np.empty(len(y))
+                for f, te in folds:
+                    raw[te] = self._fit_base(kind, X, y, f).decision_function(X.iloc[te])
             methods = ["isotonic", "sigmoid"] if self.calibration == "auto" else [self.calibration]
-            preds, raw = {}, base.decision_function(Xc)  # the base model's scores, computed once
+            preds = {}
             for m in methods:  # cross-fitted on the two halves of the calibration part: fit on one, judge the other
                 preds[m] = np.empty(len(yc))
                 for fit_half, judge_half in ((a, b), (b, a)):
-                    preds[m][judge_half] = _calibrate(m, raw[fit_half], yc[fit_half], raw[judge_half])
+                    preds[m][judge_half] = _calibration_map(m, raw[fit_half], yc[fit_half]).predict(raw[judge_half])
             scores = {m: float(brier_score_loss(yc, p)) for m, p in preds.items()}
             method = min(scores, key=scores.get)
             self.calibration_scores_[kind] = scores
-            fitted[kind], held[kind] = (base, method), preds[method]
+            fitted[kind], held[kind] = (base, _calibration_map(method, raw, yc), method), preds[method]
         if len(kinds) > 1:
             # one-standard-error rule: the gbm must beat the simpler logistic model by more than the
             # noise of the paired per-lead difference of squared errors, or the logistic one is kept
@@ -235,20 +253,23 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         else:
             chosen = kinds[0]
         self._candidates = {k: v for k, v in fitted.items() if k != chosen}  # see candidate(); not saved
-        best = (chosen, *fitted[chosen])
-        self.kind_, self.base_, self.calibration_method_ = best
-        self.calibrator_ = None
-        if self._candidates and len(cal_idx):
-            self._cal_data = (Xc, yc)
-        if self.calibration_method_ != "none":
-            self.calibrator_ = CalibratedClassifierCV(FrozenEstimator(self.base_),
-                                                      method=self.calibration_method_).fit(Xc, yc)
+        self.kind_ = chosen
+        self.base_, self.calibrator_, self.calibration_method_ = fitted[chosen]
+        self.calibration_mode_ = ("none" if not len(cal_idx) else "time" if times is not None
+                                  else "cross-fitted" if folds is not None else "random")
         self.reference_ = {c: (float(np.nanmedian(X[c])) if X[c].notna().any() else np.nan) for c in self.numeric_}
         self.reference_ |= {c: (X[c].mode(dropna=True).iloc[0] if X[c].notna().any() else np.nan)
                             for c in self.categorical_}
         self.n_train_ = int(len(fit_idx))
         self.n_calibration_ = int(len(cal_idx))
         return self
+
+    def _fit_base(self, kind, X, y, rows):
+        """The uncalibrated pipeline of ``kind`` fitted on ``rows`` of (X, y)."""
+        if kind == "logistic" and self.logistic_max_rows and len(rows) > self.logistic_max_rows:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, self.logistic_max_rows,
+                                                                           replace=False))
+        return self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[rows], y[rows])
 
     def candidate(self, kind: str):
         """The other model ``kind='auto'`` fitted and did not keep, as a fitted :class:`LeadScorer` (calibrated
@@ -258,17 +279,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             return None
         other = self.__class__(**{**self.get_params(), "kind": kind})
         other.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_") and not k.startswith("_")})
-        other.kind_, (other.base_, other.calibration_method_) = kind, stash[kind]
-        other.calibrator_ = None
-        if other.calibration_method_ != "none":
-            other.calibrator_ = CalibratedClassifierCV(FrozenEstimator(other.base_),
-                                                       method=other.calibration_method_).fit(*self._cal_data)
-        self.__dict__.pop("_cal_data", None)
+        other.kind_, (other.base_, other.calibrator_, other.calibration_method_) = kind, stash[kind]
         return other
 
     def __getstate__(self):
         state = super().__getstate__()
-        return {k: v for k, v in state.items() if k not in ("_candidates", "_cal_data")}
+        return {k: v for k, v in state.items() if k != "_candidates"}
 
     # ---- using ---------------------------------------------------------------------------
     def _typed(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -296,7 +312,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "base_")
         Xt = self._typed(X)
         with threadpool_limits(self.n_threads):
-            p = (self.calibrator_ or self.base_).predict_proba(Xt)[:, 1]
+            if self.calibrator_ is None:
+                p = self.base_.predict_proba(Xt)[:, 1]
+            else:
+                p = np.clip(self.calibrator_.predict(self.base_.decision_function(Xt)), 0.0, 1.0)
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
