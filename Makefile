@@ -49,6 +49,7 @@ bench: install sample  ## every benchmark (prints figures; long: see benchmarks/
 	$(BIN)/python benchmarks/bench_velocity.py --scale 50
 	$(BIN)/python benchmarks/bench_dedupe.py
 	$(BIN)/python benchmarks/bench_scoring.py --scale 50
+	$(BIN)/python benchmarks/bench_x_education.py
 	$(BIN)/python benchmarks/bench_forecast.py series --n 1000
 	$(BIN)/python benchmarks/bench_forecast.py org --data data/sample --quarters 7
 	$(BIN)/python benchmarks/bench_reports.py
