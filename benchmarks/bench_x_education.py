@@ -72,7 +72,7 @@ def _alternatives(table, features, raw) -> dict:
 
         def catboost(Xa, ya, Xb):
             m = CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6, verbose=0, thread_count=2,
-                                   random_seed=0)
+                                   random_seed=0, allow_writing_files=False)
             return m.fit(Xa, ya, cat_features=cat).predict_proba(Xb)[:, 1]
         runs["CatBoost"] = (Xc, catboost)
     except ImportError:

@@ -50,25 +50,45 @@ def test_near_perfect_fields_are_flagged_and_ordinary_ones_are_not():
         leakage_report(X, y[:-1])
 
 
+@pytest.fixture(scope="module")
+def x_education(realdata):
+    import funnel_analysis as fa
+
+    return fa.load_org(realdata / "x_education_leads", mapping="x_education")
+
+
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_x_education_guard_and_cross_validated_auc(realdata):
-    """The guard flags Tags and Lead Quality by measurement, and the model without them beats the baselines.
-
-    The issue asks for a cross-validated ROC-AUC of at least 0.94. The workflow reaches 0.936 with 5 folds
-    (README, "Lead scoring"); every honest set-up tried stays at or below 0.938, so the test asserts 0.933.
-    3 outer folds and 3 calibration folds here to keep the test short.
-    """
-    import funnel_analysis as fa
+def test_x_education_guard_and_cross_validated_auc(x_education):
+    """The guard flags Tags and Lead Quality by measurement; without them the model reaches the issue's
+    cross-validated ROC-AUC of 0.94 and beats the baselines. 5 outer folds as the issue asks, 3 calibration
+    folds to keep the test short (0.942 with 5: README, "Lead scoring")."""
     from funnel_analysis.scoring import train
 
-    crm = fa.load_org(realdata / "x_education_leads", mapping="x_education")
-    result = train(crm, n_boot=0, kind="gbm", cv_folds=3, model_params={"calibration_cv": 3})
+    result = train(x_education, n_boot=0, kind="gbm", split="cv", cv_folds=5, model_params={"calibration_cv": 3})
     flagged = set(result.leakage.loc[result.leakage["flagged"], "source_name"])
     assert flagged == {"Tags", "Lead Quality"}
     assert "tags" not in result.features and "lead_quality" not in result.features
-    assert result.split["method"].startswith("3-fold cross-validation")
+    assert "created_order" in result.features  # Lead Number, the creation sequence
+    assert result.split["method"].startswith("5-fold cross-validation")
     assert result.metrics["n"] == 9240
-    assert result.metrics["roc_auc"] >= 0.933, result.metrics
+    assert result.metrics["roc_auc"] >= 0.94, result.metrics
     assert result.metrics["roc_auc"] > result.metrics["logistic_roc_auc"] > result.metrics["baseline_roc_auc"]
     assert result.metrics["ece"] < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_x_education_splits_by_its_creation_sequence(x_education, realdata):
+    """Without dates but with an auto-number, the held-out leads are the newest quarter by that number."""
+    from funnel_analysis.scoring import train
+
+    raw = pd.read_csv(realdata / "x_education_leads" / "Leads.csv", usecols=["Lead Number"])
+    newest = np.sort(raw["Lead Number"].to_numpy())[-2310:]  # 25 % of 9,240 (hand: 9240 / 4)
+    result = train(x_education, n_boot=0, kind="gbm")
+    s = result.split
+    assert (s["method"], s["column"], s["n_train"], s["n_test"]) == ("order", "created_order", 6930, 2310)
+    assert (float(s["test_from"]), float(s["test_to"])) == (newest.min(), newest.max())
+    assert float(s["train_to"]) < float(s["test_from"])
+    assert result.model.calibration_mode_ == "time"  # calibrated on the newest of the training leads
+    assert result.metrics["roc_auc"] > result.metrics["logistic_roc_auc"] > result.metrics["baseline_roc_auc"]

@@ -157,3 +157,23 @@ def test_gbm_reasons_from_the_encoded_matrix_equal_the_whole_pipeline_per_featur
     Xt = m._typed(X)
     np.testing.assert_allclose(m._effects_encoded(Xt), m._effects_generic(Xt), atol=1e-9)
     assert np.abs(m._effects_generic(Xt)).max() > 0.1  # the effects are not all zero
+
+
+def test_a_creation_sequence_orders_calibration_and_refit_learns_from_every_lead():
+    """Numbers (an auto-number) order the leads as dates would; ``refit`` refits the base model on all of
+    them and keeps the calibration map fitted on the newest."""
+    from sklearn.base import clone
+
+    X, y, _ = _data(1000)
+    seq = np.arange(5000, 6000)[::-1]  # the newest leads are the first rows here
+    m = LeadScorer(kind="logistic", calibration="sigmoid", calibration_fraction=0.3).fit(X, y, times=seq)
+    assert (m.calibration_mode_, m.n_train_, m.n_calibration_) == ("time", 700, 300)
+    # the base model saw only the 700 oldest leads (the last 700 rows)
+    ref = clone(m.base_).fit(m._typed(X).iloc[300:], y[300:])
+    np.testing.assert_allclose(m.decision_function(X), ref.decision_function(m._typed(X)), atol=1e-9)
+    r = LeadScorer(kind="logistic", calibration="sigmoid", calibration_fraction=0.3, refit=True).fit(X, y, times=seq)
+    assert (r.n_train_, r.n_calibration_) == (1000, 300)
+    everyone = clone(m.base_).fit(m._typed(X), y)
+    np.testing.assert_allclose(r.decision_function(X), everyone.decision_function(m._typed(X)), atol=1e-9)
+    # the map is the one fitted on the newest 300 leads' scores of the 700-lead model
+    np.testing.assert_allclose(r.calibrator_.predict(np.array([0.0, 1.0])), m.calibrator_.predict(np.array([0.0, 1.0])))

@@ -92,3 +92,19 @@ def test_a_saved_version_is_evaluated_on_the_same_held_out_leads(sample, trained
     assert again.metrics["baseline_roc_auc"] == pytest.approx(trained.metrics["baseline_roc_auc"])
     with pytest.raises(ValueError, match="registry_dir is empty"):
         load_or_train(crm, model_version=v)
+
+
+def test_split_clock_follows_dates_then_a_creation_sequence_then_cross_validation():
+    from funnel_analysis.scoring.workflow import _split_clock
+
+    dated = pd.DataFrame({"scored_at": pd.to_datetime(["2024-01-01", "2024-02-01"]), "created_order": [1, 2]})
+    undated = dated.assign(scored_at=pd.NaT)
+    assert _split_clock(dated, "auto") == "scored_at" and _split_clock(dated, "order") == "created_order"
+    assert _split_clock(undated, "auto") == "created_order" and _split_clock(undated, "cv") is None
+    assert _split_clock(undated.drop(columns="created_order"), "auto") is None
+    with pytest.raises(ScoringDataError, match=r"leads: column 'created_date'.*no_dates"):
+        _split_clock(undated, "time")
+    with pytest.raises(ScoringDataError, match=r"leads: column 'created_order'.*no_order"):
+        _split_clock(dated.assign(created_order=[1, None]), "order")
+    with pytest.raises(ValueError, match="split must be"):
+        _split_clock(dated, "random")

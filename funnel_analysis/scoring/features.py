@@ -37,11 +37,17 @@ import pandas as pd
 from .._arrow import index_in
 from .leakage import RULE_EXCLUDED
 
-__all__ = ["ScoringDataError", "META_COLUMNS", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
+__all__ = ["ScoringDataError", "META_COLUMNS", "ORDER_COLUMN", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
            "training_table", "source_names", "title_seniority", "scoring_cut"]
 
 #: Columns of a training table that are not features.
 META_COLUMNS = ("lead_id", "scored_at", "converted")
+
+#: A lead's place in its creation sequence (an auto-number such as X Education's ``Lead Number``). For
+#: leads without dates it is the clock that orders them (the workflow splits by it), and a feature, as a
+#: creation date would be: on X Education it adds 0.002-0.011 ROC-AUC on each of four later periods
+#: held out in turn, so it carries how conversion changed over time, not who the lead is.
+ORDER_COLUMN = "created_order"
 
 #: Identifiers and free text: never features (they describe who, not how likely).
 IDENTIFIER_COLUMNS = frozenset({
@@ -224,7 +230,8 @@ def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None
         pool = [c for c in (present if present is not None else leads.columns) if c in leads]
         columns = [c for c in pool if c not in RULE_EXCLUDED and c not in IDENTIFIER_COLUMNS
                    and not pd.api.types.is_datetime64_any_dtype(leads[c]) and leads[c].nunique() > 1
-                   and not (leads[c].nunique() == leads[c].notna().sum() == len(leads) and len(leads) > 50)]
+                   and (c == ORDER_COLUMN  # unique per lead, yet a clock, not an identity
+                        or not (leads[c].nunique() == leads[c].notna().sum() == len(leads) and len(leads) > 50))]
     missing = [c for c in columns if c not in leads]
     if missing:
         raise ScoringDataError("leads", missing[0], "feature_missing", "is a feature the model needs")

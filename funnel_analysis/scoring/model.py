@@ -118,6 +118,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         Inverse regularisation of the logistic model.
     max_categories : int
         Categories kept per text column (the rarer ones share one code).
+    refit : bool
+        After a calibration hold-out (by time, or random), refit each base model on every training lead and
+        keep the calibration map fitted before. Off by default: on X Education (split by creation order)
+        it raised the held-out ROC-AUC from 0.934 to 0.944 and lowered the Brier score from 0.098 to
+        0.086, but the ECE rose from 0.024 to 0.032; on a generated org it widened the gap to the best
+        possible AUC from 0.006 to 0.016 (within noise at 1,146 held-out leads).
     n_threads : int or None
         OpenMP threads for fitting and predicting (None: all cores). One by default: on a
         shared machine, more threads than free cores made a gbm fit 25x slower (measured).
@@ -131,7 +137,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, calibration_cv=5, learning_rate=0.05,
                  max_iter=300, max_leaf_nodes=15, l2_regularization=1.0, min_samples_leaf=40, C=1.0,
                  max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0,
-                 logistic_max_rows=200_000):
+                 logistic_max_rows=200_000, refit=False):
         self.kind = kind
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
@@ -148,6 +154,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.logistic_max_rows = logistic_max_rows
+        self.refit = refit
 
     # ---- building ------------------------------------------------------------------------
     def _pipeline(self, kind, num, cat) -> Pipeline:
@@ -175,7 +182,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y, times=None):
         """Fit the pipeline and calibrate it: on the newest leads when ``times`` is given, else cross-fitted
-        (see the module notes)."""
+        (see the module notes).
+
+        Parameters
+        ----------
+        X : DataFrame of features
+        y : array-like of 0/1
+        times : array-like, optional
+            When each lead was scored (datetimes), or its place in a creation sequence (numbers, such as
+            an auto-number) for leads without dates: the newest calibrate.
+        """
         with threadpool_limits(self.n_threads):
             return self._fit(X, y, times)
 
@@ -202,7 +218,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if self.calibration == "none":
             fit_idx, cal_idx = np.arange(len(X)), np.array([], dtype=int)
         elif times is not None:
-            order = np.argsort(pd.to_datetime(np.asarray(times)).to_numpy(), kind="stable")
+            t = np.asarray(times)  # datetimes, or a creation sequence (numbers) for leads without dates
+            order = np.argsort(t if np.issubdtype(t.dtype, np.number) else pd.to_datetime(t).to_numpy(), kind="stable")
             k = int(round(len(X) * (1 - self.calibration_fraction)))
             fit_idx, cal_idx = np.sort(order[:k]), np.sort(order[k:])
         elif self.calibration_cv:
@@ -252,6 +269,10 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
                                "gbm_minus_logistic": float(d.mean()), "standard_error": se, "chosen": chosen}
         else:
             chosen = kinds[0]
+        if self.refit and folds is None and len(cal_idx) and len(fit_idx) < len(X):
+            # the calibration part (with dates: the newest leads) is learned from too; each map is kept
+            fitted = {k: (self._fit_base(k, X, y, np.arange(len(X))), *v[1:]) for k, v in fitted.items()}
+            fit_idx = np.arange(len(X))
         self._candidates = {k: v for k, v in fitted.items() if k != chosen}  # see candidate(); not saved
         self.kind_ = chosen
         self.base_, self.calibrator_, self.calibration_method_ = fitted[chosen]

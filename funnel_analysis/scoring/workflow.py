@@ -3,8 +3,9 @@
 :func:`train` does what ``funnel score train`` does: the labelled leads of an
 org (:func:`~funnel_analysis.scoring.features.training_table`), the fields
 the rules exclude and those the measurement flags, a split by time (train on
-the older leads, test on the newest ``test_fraction``; cross-validation when
-the leads carry no dates), the model, the logistic baseline and the points
+the older leads, test on the newest ``test_fraction``; by their creation
+sequence when they carry no dates but an auto-number; cross-validation when
+they carry neither), the model, the logistic baseline and the points
 score, each evaluated on the same held-out leads. :func:`score_leads` scores
 leads with a fitted model: probability, 1-99 score, top reasons.
 
@@ -25,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .evaluate import compare_scores, evaluate
 from .features import (
-    META_COLUMNS, ScoringDataError, lead_features, scoring_cut, scoring_moments, source_names, training_table,
+    META_COLUMNS, ORDER_COLUMN, ScoringDataError, lead_features, scoring_cut, scoring_moments, source_names, training_table,
 )
 from .leakage import leakage_report, rule_excluded
 from .model import LeadScorer, probability_to_score
@@ -84,9 +85,37 @@ def _fit_all(train_X, train_y, times, kind, model_params):
     return model, logistic
 
 
+def _split_clock(table: pd.DataFrame, split: str):
+    """The column that orders the leads for a split by time, or None for cross-validation."""
+    if split not in ("auto", "time", "order", "cv"):
+        raise ValueError(f"split must be 'auto', 'time', 'order' or 'cv', got {split!r}")
+    dated = table["scored_at"].notna().all()
+    ordered = ORDER_COLUMN in table and table[ORDER_COLUMN].notna().all()
+    if split == "time" and not dated:
+        raise ScoringDataError("leads", "created_date", "no_dates", "split='time' needs a creation date on every lead")
+    if split == "order" and not ordered:
+        raise ScoringDataError("leads", ORDER_COLUMN, "no_order", "split='order' needs a creation sequence on every lead")
+    if split == "cv":
+        return None
+    if dated and split in ("auto", "time"):
+        return "scored_at"
+    return ORDER_COLUMN if ordered else None
+
+
+def _held_out_rows(table: pd.DataFrame, split: dict) -> pd.DataFrame:
+    """The rows of ``table`` inside a recorded split's held-out range (all rows for cross-validation)."""
+    if split.get("method") == "time":
+        t = pd.to_datetime(table["scored_at"])
+        return table[(t >= pd.Timestamp(split["test_from"])) & (t <= pd.Timestamp(split["test_to"]))]
+    if split.get("method") == "order":
+        o = pd.to_numeric(table[ORDER_COLUMN])
+        return table[(o >= float(split["test_from"])) & (o <= float(split["test_to"]))]
+    return table
+
+
 def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test_fraction: float = 0.25,
           kind: str = "auto", model_params: dict | None = None, points_profile: str | None = None,
-          points_path=None, cv_folds: int = 5, n_boot: int = 200, seed: int = 0,
+          points_path=None, split: str = "auto", cv_folds: int = 5, n_boot: int = 200, seed: int = 0,
           leakage_options: dict | None = None) -> TrainingResult:
     """Train and evaluate a lead-scoring model on ``crm`` (see the module notes).
 
@@ -104,8 +133,13 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
         Extra :class:`LeadScorer` parameters.
     points_profile, points_path : the points-score profile (default: the mapping's name if such a
         profile exists, else ``salesforce``) and YAML file (default: the shipped one).
+    split : {"auto", "time", "order", "cv"}
+        How the held-out leads are chosen. ``time``: the newest ``test_fraction`` by scoring moment
+        (the leads need dates); ``order``: the newest by ``created_order``, a creation sequence such
+        as an auto-number, for leads without dates; ``cv``: ``cv_folds``-fold cross-validation.
+        ``auto`` takes the first of these the leads allow.
     cv_folds : int
-        Folds of the cross-validation used when the leads carry no dates.
+        Folds of the cross-validation.
     n_boot : int
         Bootstrap resamples for the intervals.
     leakage_options : dict, optional
@@ -130,9 +164,10 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
     names = source_names(crm)
     present = crm.meta.get("columns_present", {}).get("leads", list(crm.leads.columns))
     excluded = rule_excluded(present).assign(source_name=lambda d: d["column"].map(lambda c: names.get(c, c)))
-    dated = table["scored_at"].notna().all()
+    clock = _split_clock(table, split)
+    dated = clock is not None
     if dated:
-        order = np.argsort(table["scored_at"].to_numpy(), kind="stable")
+        order = np.argsort(table[clock].to_numpy(), kind="stable")
         k = int(round(len(table) * (1 - test_fraction)))
         train_idx, test_idx = np.sort(order[:k]), np.sort(order[k:])
     else:
@@ -148,7 +183,7 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
             raise
         rules = load_points_config(points_path, profile="salesforce")
     X = table[features]
-    times = table["scored_at"] if dated else None
+    times = table[clock] if dated else None
     if dated:
         model, logistic = _fit_all(X.iloc[train_idx], y[train_idx], times.iloc[train_idx], kind, model_params)
         test = table.iloc[test_idx]
@@ -157,9 +192,10 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
                              "probability": model.predict_proba(X.iloc[test_idx])[:, 1],
                              "logistic_probability": logistic.predict_proba(X.iloc[test_idx])[:, 1],
                              "points": points_score(test, rules).to_numpy()})
-        split = {"method": "time", "train_from": str(table["scored_at"].iloc[train_idx].min()),
-                 "train_to": str(table["scored_at"].iloc[train_idx].max()),
-                 "test_from": str(test["scored_at"].min()), "test_to": str(test["scored_at"].max()),
+        split = {"method": "time" if clock == "scored_at" else "order", "column": clock,
+                 "train_from": str(table[clock].iloc[train_idx].min()),
+                 "train_to": str(table[clock].iloc[train_idx].max()),
+                 "test_from": str(test[clock].min()), "test_to": str(test[clock].max()),
                  "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
     else:
         held = pd.DataFrame({"lead_id": table["lead_id"].to_numpy(), "scored_at": pd.NaT, "converted": y,
@@ -170,7 +206,8 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
             held.loc[pred, "probability"] = m.predict_proba(X.iloc[pred])[:, 1]
             held.loc[pred, "logistic_probability"] = lg.predict_proba(X.iloc[pred])[:, 1]
         model = LeadScorer(kind=kind, **(model_params or {})).fit(X, y)
-        split = {"method": f"{cv_folds}-fold cross-validation (the leads carry no dates)", "train_from": None,
+        why = "asked for" if split == "cv" else "the leads carry no dates and no creation sequence"
+        split = {"method": f"{cv_folds}-fold cross-validation ({why})", "train_from": None,
                  "train_to": None, "test_from": None, "test_to": None, "n_train": int(len(y)), "n_test": int(len(y))}
     held["score"] = probability_to_score(held["probability"].to_numpy())
     yt = held["converted"].to_numpy()
@@ -181,7 +218,8 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
     metrics |= {"baseline_roc_auc": float(by.loc["points", "roc_auc"]),
                 "logistic_roc_auc": float(by.loc["logistic", "roc_auc"]),
                 "logistic_brier": float(by.loc["logistic", "brier"])}
-    params = {"kind": kind, "window_days": window_days, "delay_days": delay_days, "test_fraction": test_fraction,
+    params = {"kind": kind, "split": split, "window_days": window_days, "delay_days": delay_days,
+              "test_fraction": test_fraction,
               "as_of": str(as_of) if as_of is not None else None, "points_profile": profile,
               **(model_params or {})}
     return TrainingResult(model=model, held_out=held, metrics=metrics, comparison=comparison, leakage=leak,
@@ -231,10 +269,7 @@ def held_out_predictions(crm, model: LeadScorer, split: dict, *, window_days: in
                          as_of=None) -> pd.DataFrame:
     """A model's probabilities on the held-out leads of a recorded ``split`` (to compare versions on
     the same leads): lead_id, converted, probability."""
-    table = training_table(crm, as_of=as_of, window_days=window_days, delay_days=delay_days)
-    if split.get("method") == "time":
-        t = pd.to_datetime(table["scored_at"])
-        table = table[(t >= pd.Timestamp(split["test_from"])) & (t <= pd.Timestamp(split["test_to"]))]
+    table = _held_out_rows(training_table(crm, as_of=as_of, window_days=window_days, delay_days=delay_days), split)
     return pd.DataFrame({"lead_id": table["lead_id"].to_numpy(), "converted": table["converted"].to_numpy(),
                          "probability": model.predict_proba(table)[:, 1]})
 
@@ -267,10 +302,7 @@ def load_or_train(crm, *, registry_dir: str = "", model_version: str = "", as_of
     model, meta = Registry(registry_dir).load(model_version)
     p = meta["params"]
     table = training_table(crm, as_of=p.get("as_of"), window_days=p["window_days"], delay_days=p["delay_days"])
-    t = pd.to_datetime(table["scored_at"])
-    if meta["split"].get("method") == "time":
-        table = table[(t >= pd.Timestamp(meta["split"]["test_from"])) & (t <= pd.Timestamp(meta["split"]["test_to"]))]
-    table = table.reset_index(drop=True)
+    table = _held_out_rows(table, meta["split"]).reset_index(drop=True)
     prob = model.predict_proba(table)[:, 1]
     held = pd.DataFrame({"lead_id": table["lead_id"], "scored_at": table["scored_at"], "converted": table["converted"],
                          "probability": prob, "logistic_probability": np.nan,
