@@ -109,7 +109,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     calibration_cv : int or None
         Folds of the cross-fitted calibration used when ``fit`` gets no ``times``; None holds out a random
         ``calibration_fraction`` instead. Costs ``calibration_cv`` extra fits; on X Education (5-fold
-        CV of the whole workflow) ROC-AUC went from 0.933 with the random hold-out to 0.936.
+        CV of the whole workflow, Lead Number left out) ROC-AUC went from 0.933 with the random hold-out
+        to 0.936.
     learning_rate, max_iter, max_leaf_nodes, l2_regularization, min_samples_leaf, max_features, early_stopping :
         gbm settings; ``max_features`` is the share of features each split considers (measured on X Education:
         0.9366 against 0.9356 with all), ``early_stopping="auto"`` stops on a random tenth of the fit part
