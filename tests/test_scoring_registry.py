@@ -34,6 +34,17 @@ def test_round_trip_gives_the_same_predictions(tmp_path, fitted):
     assert reg.table()["version"].tolist() == ["v0001"]
 
 
+@pytest.mark.parametrize("kind", ["gbm", "auto"])
+def test_a_gradient_boosting_model_round_trips(tmp_path, fitted, kind):
+    """HistGradientBoosting keeps a functools.partial inside; the model still saves and loads."""
+    _, X = fitted
+    y = (X["x"] + 0.5 * (X["c"] == "a") > 0).astype(int)
+    model = LeadScorer(kind=kind, max_iter=20).fit(X, y)
+    reg = Registry(tmp_path)
+    loaded, _ = reg.load(reg.save(model, {}))
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+
+
 def test_tampered_artifact_is_refused(tmp_path, fitted):
     reg = Registry(tmp_path)
     v = reg.save(fitted[0], {})
@@ -63,6 +74,8 @@ def test_types_outside_the_allow_list_are_refused(tmp_path, fitted):
     bad.extra_ = NotAllowed()
     with pytest.raises(RegistryError, match="allow-list"):
         Registry(tmp_path).save(bad, {})
+    assert not (tmp_path / "v0001").exists()  # nothing half-written blocks the next save
+    assert Registry(tmp_path).save(fitted[0], {}) == "v0001"
 
 
 def test_promote_and_roll_back(tmp_path, fitted):

@@ -34,10 +34,18 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Registry", "RegistryError", "library_versions", "ALLOWED_MODULES"]
+__all__ = ["Registry", "RegistryError", "library_versions", "ALLOWED_MODULES", "ALLOWED_TYPES"]
 
 #: Types from these modules may be loaded from an artifact; anything else is refused.
 ALLOWED_MODULES = ("sklearn.", "numpy.", "scipy.", "funnel_analysis.scoring.", "builtins.")
+#: And these exact types: HistGradientBoosting keeps a ``functools.partial`` of scikit-learn's
+#: ``check_array`` in its preprocessor; skops lists the function a partial wraps as a type of its own,
+#: so what it wraps is still checked against the modules above.
+ALLOWED_TYPES = frozenset({"functools.partial"})
+
+
+def _outside_allow_list(untrusted) -> list:
+    return [t for t in untrusted if not t.startswith(ALLOWED_MODULES) and t not in ALLOWED_TYPES]
 
 
 class RegistryError(RuntimeError):
@@ -111,13 +119,12 @@ class Registry:
         existing = self.versions()
         version = f"v{(int(existing[-1][1:]) + 1) if existing else 1:04d}"
         folder = self.root / version
+        bad = _outside_allow_list(sio.get_untrusted_types(data=sio.dumps(model)))
+        if bad:  # checked before anything is written: a refused model leaves no half version behind
+            raise RegistryError(f"the model holds types outside the allow-list: {bad}")
         folder.mkdir(parents=True, exist_ok=False)
         path = folder / "model.skops"
         sio.dump(model, path)
-        untrusted = sio.get_untrusted_types(file=path)
-        bad = [t for t in untrusted if not t.startswith(ALLOWED_MODULES)]
-        if bad:
-            raise RegistryError(f"the model holds types outside the allow-list: {bad}")
         doc = {**meta, "version": version, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "libraries": library_versions(), "artifact": {"file": "model.skops", "sha256": _sha256(path)},
                "model_class": f"{type(model).__module__}.{type(model).__name__}"}
@@ -152,7 +159,7 @@ class Registry:
             raise RegistryError(f"{path}: built with scikit-learn {built}, this is {here}: retrain it "
                                 f"(estimators do not load safely across minor versions)")
         untrusted = sio.get_untrusted_types(file=path)
-        bad = [t for t in untrusted if not t.startswith(ALLOWED_MODULES)]
+        bad = _outside_allow_list(untrusted)
         if bad:
             raise RegistryError(f"{path}: holds types outside the allow-list: {bad}; refusing to load")
         return sio.load(path, trusted=untrusted), meta
