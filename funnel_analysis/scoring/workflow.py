@@ -277,10 +277,11 @@ def held_out_predictions(crm, model: LeadScorer, split: dict, *, window_days: in
 def drift_report(model: LeadScorer, train_table: pd.DataFrame, scored: pd.DataFrame, *,
                  threshold: float = 0.2) -> pd.DataFrame:
     """PSI of every model feature and of the score (0-100) between the training leads and ``scored``
-    (the output of :func:`score_leads`), flagged above ``threshold``."""
+    (the output of :func:`score_leads`), flagged above ``threshold``. The creation sequence
+    (``created_order``) is left out: new leads always come later, so it would always be flagged."""
     from .drift import drift_table
 
-    feats = list(model.feature_names_in_)
+    feats = [c for c in model.feature_names_in_ if c != ORDER_COLUMN]
     if len(scored) == 0:
         raise ValueError("drift: no leads were scored")
     base = train_table[feats].assign(score=model.predict_proba(train_table)[:, 1] * 100)
