@@ -192,10 +192,13 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
                              "probability": model.predict_proba(X.iloc[test_idx])[:, 1],
                              "logistic_probability": logistic.predict_proba(X.iloc[test_idx])[:, 1],
                              "points": points_score(test, rules).to_numpy()})
+        def bound(v):  # a sequence number as "637388", not "637388.0"
+            return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
         split = {"method": "time" if clock == "scored_at" else "order", "column": clock,
-                 "train_from": str(table[clock].iloc[train_idx].min()),
-                 "train_to": str(table[clock].iloc[train_idx].max()),
-                 "test_from": str(test[clock].min()), "test_to": str(test[clock].max()),
+                 "train_from": bound(table[clock].iloc[train_idx].min()),
+                 "train_to": bound(table[clock].iloc[train_idx].max()),
+                 "test_from": bound(test[clock].min()), "test_to": bound(test[clock].max()),
                  "n_train": int(len(train_idx)), "n_test": int(len(test_idx))}
     else:
         held = pd.DataFrame({"lead_id": table["lead_id"].to_numpy(), "scored_at": pd.NaT, "converted": y,
