@@ -58,6 +58,8 @@ def test_split_is_by_time_and_no_test_lead_is_trained_on(trained):
     train_ids = set(trained.table["lead_id"]) - set(trained.held_out["lead_id"])
     assert len(train_ids) == s["n_train"] and len(trained.held_out) == s["n_test"]
     assert trained.model.n_train_ + trained.model.n_calibration_ == s["n_train"]
+    # kind="auto" names the model it kept beside the two baselines
+    assert set(trained.comparison["model"]) == {f"chosen: {trained.model.kind_}", "logistic", "points"}
 
 
 @pytest.mark.slow

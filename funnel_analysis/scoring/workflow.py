@@ -215,7 +215,8 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
     held["score"] = probability_to_score(held["probability"].to_numpy())
     yt = held["converted"].to_numpy()
     metrics = evaluate(yt, held["probability"].to_numpy(), n_boot=n_boot, seed=seed)
-    comparison = compare_scores(yt, {kind: held["probability"], "logistic": held["logistic_probability"],
+    label = f"chosen: {model.kind_}" if kind == "auto" else kind  # auto names the model it kept
+    comparison = compare_scores(yt, {label: held["probability"], "logistic": held["logistic_probability"],
                                      "points": held["points"]}, n_boot=n_boot, seed=seed)
     by = comparison.set_index("model")
     metrics |= {"baseline_roc_auc": float(by.loc["points", "roc_auc"]),
