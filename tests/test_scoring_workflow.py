@@ -55,6 +55,7 @@ def test_probabilities_are_calibrated_against_the_true_ones(sample, trained):
 def test_split_is_by_time_and_no_test_lead_is_trained_on(trained):
     s = trained.split
     assert s["method"] == "time" and pd.Timestamp(s["train_to"]) <= pd.Timestamp(s["test_from"])
+    assert trained.params["split"] == "auto"  # the split asked for; the one made is in .split
     train_ids = set(trained.table["lead_id"]) - set(trained.held_out["lead_id"])
     assert len(train_ids) == s["n_train"] and len(trained.held_out) == s["n_test"]
     assert trained.model.n_train_ + trained.model.n_calibration_ == s["n_train"]

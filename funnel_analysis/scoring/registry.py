@@ -119,12 +119,13 @@ class Registry:
         existing = self.versions()
         version = f"v{(int(existing[-1][1:]) + 1) if existing else 1:04d}"
         folder = self.root / version
-        bad = _outside_allow_list(sio.get_untrusted_types(data=sio.dumps(model)))
+        artifact = sio.dumps(model)
+        bad = _outside_allow_list(sio.get_untrusted_types(data=artifact))
         if bad:  # checked before anything is written: a refused model leaves no half version behind
             raise RegistryError(f"the model holds types outside the allow-list: {bad}")
         folder.mkdir(parents=True, exist_ok=False)
         path = folder / "model.skops"
-        sio.dump(model, path)
+        path.write_bytes(artifact)
         doc = {**meta, "version": version, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "libraries": library_versions(), "artifact": {"file": "model.skops", "sha256": _sha256(path)},
                "model_class": f"{type(model).__module__}.{type(model).__name__}"}

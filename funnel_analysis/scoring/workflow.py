@@ -165,8 +165,7 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
     present = crm.meta.get("columns_present", {}).get("leads", list(crm.leads.columns))
     excluded = rule_excluded(present).assign(source_name=lambda d: d["column"].map(lambda c: names.get(c, c)))
     clock = _split_clock(table, split)
-    dated = clock is not None
-    if dated:
+    if clock is not None:
         order = np.argsort(table[clock].to_numpy(), kind="stable")
         k = int(round(len(table) * (1 - test_fraction)))
         train_idx, test_idx = np.sort(order[:k]), np.sort(order[k:])
@@ -183,8 +182,8 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
             raise
         rules = load_points_config(points_path, profile="salesforce")
     X = table[features]
-    times = table[clock] if dated else None
-    if dated:
+    times = table[clock] if clock is not None else None
+    if clock is not None:
         model, logistic = _fit_all(X.iloc[train_idx], y[train_idx], times.iloc[train_idx], kind, model_params)
         test = table.iloc[test_idx]
         held = pd.DataFrame({"lead_id": test["lead_id"].to_numpy(), "scored_at": test["scored_at"].to_numpy(),
@@ -195,7 +194,7 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
         def bound(v):  # a sequence number as "637388", not "637388.0"
             return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
-        split = {"method": "time" if clock == "scored_at" else "order", "column": clock,
+        held_split = {"method": "time" if clock == "scored_at" else "order", "column": clock,
                  "train_from": bound(table[clock].iloc[train_idx].min()),
                  "train_to": bound(table[clock].iloc[train_idx].max()),
                  "test_from": bound(test[clock].min()), "test_to": bound(test[clock].max()),
@@ -210,7 +209,7 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
             held.loc[pred, "logistic_probability"] = lg.predict_proba(X.iloc[pred])[:, 1]
         model = LeadScorer(kind=kind, **(model_params or {})).fit(X, y)
         why = "asked for" if split == "cv" else "the leads carry no dates and no creation sequence"
-        split = {"method": f"{cv_folds}-fold cross-validation ({why})", "train_from": None,
+        held_split = {"method": f"{cv_folds}-fold cross-validation ({why})", "train_from": None,
                  "train_to": None, "test_from": None, "test_to": None, "n_train": int(len(y)), "n_test": int(len(y))}
     held["score"] = probability_to_score(held["probability"].to_numpy())
     yt = held["converted"].to_numpy()
@@ -227,7 +226,7 @@ def train(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, test
               "as_of": str(as_of) if as_of is not None else None, "points_profile": profile,
               **(model_params or {})}
     return TrainingResult(model=model, held_out=held, metrics=metrics, comparison=comparison, leakage=leak,
-                          excluded=excluded, split=split, features=features, table=table, params=params,
+                          excluded=excluded, split=held_split, features=features, table=table, params=params,
                           points_rules=rules)
 
 
