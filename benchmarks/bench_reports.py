@@ -2,7 +2,7 @@
 
 Prints medians over ``--repeat`` rounds, all measured in the same run on the same machine:
 
-- ``report_run_s``: :func:`funnel_analysis.reports.run_reports` with the default config (every
+- ``report_run_s``: :func:`funnel_analysis.reporting.runner.run_reports` with the default config (every
   notebook) on a generated sample org of ``--scale`` (1 by default, as ``make report``), in total
   and per report;
 - ``kernel_start_stop_s``: a bare python3 kernel started and stopped with ``jupyter_client``;
@@ -52,7 +52,7 @@ def papermill_empty(tmp: Path) -> float:
 
 
 def report_run(data: Path, out: Path) -> dict:
-    from funnel_analysis.reports import run_reports
+    from funnel_analysis.reporting import run_reports
 
     import nbformat
 

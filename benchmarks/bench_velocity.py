@@ -36,9 +36,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     import funnel_analysis as fa
-    from funnel_analysis.notebook import latest_date
+    from funnel_analysis.crm import latest_date
     from funnel_analysis.periods import last_complete_period
-    from funnel_analysis.pipeline_changes import pipeline_waterfall
+    from funnel_analysis.sources import pipeline_waterfall
     from funnel_analysis.synth import generate_sample
     from funnel_analysis.velocity import cycle_length, stage_durations, stage_intervals
 

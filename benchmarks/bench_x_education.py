@@ -46,7 +46,8 @@ def _alternatives(table, features) -> dict:
     from sklearn.ensemble import ExtraTreesClassifier
     from sklearn.preprocessing import OrdinalEncoder
 
-    from funnel_analysis.scoring.model import LeadScorer, split_columns
+    from funnel_analysis.scoring import LeadScorer
+    from funnel_analysis.scoring.model import split_columns
 
     X, y = table[[c for c in features if c != "created_order"]], table["converted"].to_numpy()
     num, cat = split_columns(X)
@@ -107,7 +108,7 @@ def _rolling_origins(table, features) -> None:
     before it, with and without the sequence as a feature: its worth when predicting forward in time."""
     from sklearn.metrics import roc_auc_score
 
-    from funnel_analysis.scoring.model import LeadScorer
+    from funnel_analysis.scoring import LeadScorer
 
     y, order = table["converted"].to_numpy(), np.argsort(table["created_order"].to_numpy(), kind="stable")
     without = [c for c in features if c != "created_order"]

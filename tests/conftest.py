@@ -128,7 +128,7 @@ def executed(small_sample, tmp_path_factory):
     """Every notebook run once through papermill on ``small_sample``.
 
     name -> (executed notebook path, error or None); every notebook runs even if one fails. Tests
-    of what a notebook computes read its records back with ``funnel_analysis.notebook.read_records``.
+    of what a notebook computes read its records back with ``funnel_analysis.reporting.notebook.read_records``.
     """
     from concurrent.futures import ThreadPoolExecutor
 

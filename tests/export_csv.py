@@ -32,6 +32,6 @@ def kept(org: Path, name: str) -> pd.DataFrame:
 
 def report_as_of(executed) -> pd.Timestamp:
     """The notebooks' report date on the small org: the latest date, as the funnel notebook records it."""
-    from funnel_analysis.notebook import read_records
+    from funnel_analysis.reporting import read_records
 
     return pd.Timestamp(read_records(executed["funnel"][0])["kpis"]["as_of"]).normalize()

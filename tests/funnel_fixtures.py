@@ -163,7 +163,7 @@ def leads() -> pd.DataFrame:
 
 
 def make_crm(*, with_leads: bool = True) -> CrmData:
-    """The org as a CrmData, as :func:`funnel_analysis.load.load_org` would hand it over."""
+    """The org as a CrmData, as :func:`funnel_analysis.crm.load.load_org` would hand it over."""
     tables = {"opportunities": opportunities(), "opportunity_history": history(), "stages": stages()}
     if with_leads:
         tables["leads"] = leads()

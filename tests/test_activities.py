@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.activities import activity_kind, activity_summary, activity_win_relation
+from funnel_analysis.sources import activity_kind, activity_summary, activity_win_relation
 from funnel_analysis.stats import wilson_interval
 
 AS_OF = "2024-03-31"

@@ -1,4 +1,4 @@
-"""Tests of funnel_analysis.attribution: hand-computed tiny frames, invariants, failure cases."""
+"""Tests of funnel_analysis.sources.attribution: hand-computed tiny frames, invariants, failure cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.attribution import MODELS, NO_CAMPAIGN, attribution_summary, campaign_attribution, touch_weights
+from funnel_analysis.sources import (
+    MODELS, NO_CAMPAIGN, attribution_summary, campaign_attribution, touch_weights,
+)
 
 
 def _utc(values):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.backtest import backtest_next_quarter, past_quarter_ends, summarize_backtest
+from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
 from test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
 
 DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]

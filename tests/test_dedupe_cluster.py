@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.cluster import choose_threshold, cluster_pairs, expected_scores, review_queue
+from funnel_analysis.dedupe import choose_threshold, cluster_pairs, review_queue
+from funnel_analysis.dedupe.cluster import expected_scores
 
 PAIRS = pd.DataFrame({"id_l": ["a", "b", "d", "f", "a"], "id_r": ["b", "c", "e", "g", "f"],
                       "match_probability": [0.99, 0.95, 0.6, 0.3, 0.1]})

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.evaluate import pairs_from_clusters, pairwise_scores, read_truth_clusters, \
-    scores_by_threshold
+from funnel_analysis.dedupe import pairs_from_clusters, pairwise_scores
+from funnel_analysis.dedupe.evaluate import read_truth_clusters, scores_by_threshold
 
 TRUTH = pd.DataFrame({"record_id": ["a", "b", "c", "d", "e"], "cluster_id": ["1", "1", "1", "2", "2"]})
 

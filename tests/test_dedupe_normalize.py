@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.normalize import (acronym, company_features, first_name_key, fold_text,
-                                              load_dedupe_config, nickname_groups, person_features, website_domain)
+from funnel_analysis.dedupe.normalize import (
+    acronym, first_name_key, fold_text, load_dedupe_config, nickname_groups, website_domain,
+)
+from funnel_analysis.dedupe import company_features, person_features
 
 
 def test_chinese_names_fold_alike_in_traditional_simplified_and_pinyin():

@@ -7,7 +7,8 @@ import pytest
 from dedupe_helpers import found, loaded
 
 from funnel_analysis.dedupe import merge_duplicates, reverse_merges
-from funnel_analysis.dedupe.pipeline import find_duplicates, object_features
+from funnel_analysis.dedupe import find_duplicates
+from funnel_analysis.dedupe.pipeline import object_features
 
 
 def _truth_pairs(small_sample, table, ids):

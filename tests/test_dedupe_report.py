@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.pipeline import DedupeResult, lead_contact_matches
-from funnel_analysis.dedupe.report import (all_pairs, duplicates_summary, find_all, pair_examples,
-                                           resolve_truth_dir, review_table, truth_summary)
+from funnel_analysis.dedupe import DedupeResult, lead_contact_matches
+from funnel_analysis.dedupe.report import (
+    all_pairs, duplicates_summary, find_all, pair_examples, resolve_truth_dir, review_table, truth_summary,
+)
 
 LEADS = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "first_name": ["Ann", "Anne", "Bo"],
                       "last_name": ["Lee", "Lee", "Ma"], "email": ["a@x.io", "a@x.io", None]})

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from funnel_analysis.forecast import Forecaster, mase, validate_series
-from funnel_analysis.forecast_batch import forecast_many
+from funnel_analysis.forecast import forecast_many
 
 FAST = ("naive", "snaive", "theta")  # cheap methods: the slow ones are exercised once below
 BASE = ("naive", "snaive")
@@ -151,7 +151,7 @@ def test_intervals_nest_and_stay_non_negative(values, h):
 @pytest.fixture
 def reuse_short(monkeypatch):
     """Re-use parameters on these short test series too (by default only from 100 points on)."""
-    import funnel_analysis.forecast_methods as fm
+    import funnel_analysis.forecast.methods as fm
 
     monkeypatch.setattr(fm, "REUSE_MIN_POINTS", 20)
 
@@ -179,7 +179,7 @@ def test_backtest_uses_only_data_before_each_origin(reuse_short):
 
 
 def test_reused_parameters_reproduce_the_fit(reuse_short):
-    from funnel_analysis.forecast_methods import fit_methods
+    from funnel_analysis.forecast import fit_methods
 
     y = _monthly(40)["y"].to_numpy()
     models = ["es", "ets", "sarimax", "theta"]
@@ -195,7 +195,7 @@ def test_theta_forecast_and_interval_from_the_ses_errors():
     from scipy.stats import norm
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
-    from funnel_analysis.forecast_methods import fit_methods
+    from funnel_analysis.forecast import fit_methods
 
     y = _monthly(20)["y"].to_numpy()  # < 2 seasons: no STL, the model sees y itself
     fits, _ = fit_methods(["theta"], y, 12, 2, (80,))
@@ -212,7 +212,7 @@ def test_theta_forecast_and_interval_from_the_ses_errors():
 
 
 def test_parameters_are_estimated_anew_when_the_series_grew_a_lot_or_is_now_adjusted(reuse_short):
-    from funnel_analysis.forecast_methods import fit_methods
+    from funnel_analysis.forecast import fit_methods
 
     y = _monthly(40)["y"].to_numpy()
     _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))
@@ -229,7 +229,8 @@ def test_parameters_are_estimated_anew_when_the_series_grew_a_lot_or_is_now_adju
 
 
 def test_short_series_are_estimated_at_every_origin():
-    from funnel_analysis.forecast_methods import REUSE_MIN_POINTS, fit_methods
+    from funnel_analysis.forecast.methods import REUSE_MIN_POINTS
+    from funnel_analysis.forecast import fit_methods
 
     y = _monthly(40)["y"].to_numpy()
     _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from funnel_analysis.ids import to_18, widen_ids
+from funnel_analysis.crm import to_18, widen_ids
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 

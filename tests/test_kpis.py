@@ -1,4 +1,4 @@
-"""funnel_analysis.kpis on the hand-built org of tests/funnel_fixtures.py.
+"""funnel_analysis.funnel.kpis on the hand-built org of tests/funnel_fixtures.py.
 
 Every expected number is worked out by hand from the tables in funnel_fixtures' docstring; the
 arithmetic is in the comments.
@@ -9,7 +9,7 @@ import json
 import pytest
 
 import funnel_fixtures as ff
-from funnel_analysis.kpis import kpis
+from funnel_analysis.funnel import kpis
 
 
 @pytest.fixture

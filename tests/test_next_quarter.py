@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import funnel_analysis as fa
-from funnel_analysis.next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
+from funnel_analysis.forecast import bookings_series, next_quarter_forecast, quarter_bounds
 
 AS_OF = pd.Timestamp("2024-11-15")
 

@@ -1,5 +1,5 @@
 """Table formatting in the reports: thousands separators, percentages, currency, and HTML escaping of
-user-entered text (funnel_analysis.notebook), without a kernel."""
+user-entered text (funnel_analysis.reporting.notebook), without a kernel."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis import notebook
-from funnel_analysis.notebook import notebook_setup, record, styled
+from funnel_analysis.reporting import notebook
+from funnel_analysis.reporting import notebook_setup, record, styled
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.notebook import read_records
+from funnel_analysis.reporting import read_records
 
 
 def _fold(s: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from export_csv import fold, kept, report_as_of
-from funnel_analysis.notebook import read_records
+from funnel_analysis.reporting import read_records
 
 pytestmark = pytest.mark.slow
 

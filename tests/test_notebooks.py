@@ -3,7 +3,7 @@ they show agree with an independent computation from the export's CSV files.
 
 Each notebook is executed once through papermill with the small org's ``data_dir`` (nbval cannot
 inject parameters); the values a notebook shows are read back from the outputs of
-:func:`funnel_analysis.notebook.record`. ``test_nbval_lax`` then runs nbval itself, in a
+:func:`funnel_analysis.reporting.notebook.record`. ``test_nbval_lax`` then runs nbval itself, in a
 subprocess, over copies of the notebooks whose parameters papermill injected without executing
 them: the same check ``pytest --nbval-lax notebooks/`` makes on ``data/sample``.
 """
@@ -20,7 +20,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from funnel_analysis.notebook import read_records
+from funnel_analysis.reporting import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

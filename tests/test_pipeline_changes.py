@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.crm import CrmData, DataQualityReport
-from funnel_analysis.pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
+from funnel_analysis.sources import COMPONENTS, SIGNS, pipeline_waterfall
 
 A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
 

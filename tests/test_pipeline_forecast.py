@@ -23,8 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 import funnel_analysis as fa
-from funnel_analysis.pipeline_forecast import (forecast_categories, learn_win_probabilities,
-                                               probability_calibration, snapshot_outcomes, weighted_pipeline)
+from funnel_analysis.forecast import (
+    forecast_categories, learn_win_probabilities, probability_calibration, snapshot_outcomes,
+    weighted_pipeline,
+)
 
 STAGES = ('"Id","MasterLabel","SortOrder","DefaultProbability","IsClosed","IsWon","ForecastCategoryName","IsActive"\n'
           '01J000000000001AAA,Discover,1,20,false,false,Pipeline,true\n'

@@ -1,4 +1,4 @@
-"""funnel_analysis.plots: charts draw what the tables say, label it, and never show()."""
+"""funnel_analysis.funnel.plots: charts draw what the tables say, label it, and never show()."""
 
 import matplotlib
 
@@ -11,8 +11,9 @@ import pytest  # noqa: E402
 
 import funnel_fixtures as ff  # noqa: E402
 from funnel_analysis.funnel import cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel  # noqa: E402
-from funnel_analysis.plots import money, plot_conversion_by_segment, plot_funnel, plot_win_rate_trend  # noqa: E402
-from funnel_analysis.winrates import win_rates  # noqa: E402
+from funnel_analysis._util.plotting import money  # noqa: E402
+from funnel_analysis.funnel.plots import plot_conversion_by_segment, plot_funnel, plot_win_rate_trend
+from funnel_analysis.funnel import win_rates  # noqa: E402
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from funnel_analysis.plots_forecast import (plot_backtest_accuracy, plot_calibration, plot_fan_chart,  # noqa: E402
-                                            plot_forecast_categories, plot_next_quarter, plot_weighted_pipeline)
+from funnel_analysis.forecast.plots import (  # noqa: E402
+    plot_backtest_accuracy, plot_calibration, plot_fan_chart, plot_forecast_categories, plot_next_quarter,
+    plot_weighted_pipeline,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Charts of funnel_analysis.plots_sources: axes returned, titles and units set, money formatted,
+"""Charts of funnel_analysis.sources.plots: axes returned, titles and units set, money formatted,
 the waterfall's bars reconcile with the totals, bad input refused, no show()."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.plots_sources import (WATERFALL_STEPS, plot_attribution, plot_pipeline_waterfall,
-                                           plot_source_conversion)
+from funnel_analysis.sources.plots import (
+    WATERFALL_STEPS, plot_attribution, plot_pipeline_waterfall, plot_source_conversion,
+)
 
 
 from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)

@@ -1,4 +1,4 @@
-"""Charts of funnel_analysis.plots_velocity: axes returned, titles and units set, the survival curves
+"""Charts of funnel_analysis.velocity.plots: axes returned, titles and units set, the survival curves
 agree with statsmodels' Kaplan-Meier estimate, money and rates formatted, bad input refused, no show()."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from funnel_analysis.plots_velocity import plot_stage_survival, plot_velocity_factors
+from funnel_analysis.velocity.plots import plot_stage_survival, plot_velocity_factors
 
 STAGES = pd.DataFrame({"stage_name": ["Qualify", "Propose", "Won", "Lost"], "sort_order": [1, 2, 3, 4],
                        "is_closed": [False, False, True, True], "is_won": [False, False, True, False]})

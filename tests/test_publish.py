@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from funnel_analysis.publish import (ReportBusy, atomic_write_text, prune_caches, prune_runs, publish_run,
-                                     published_runs, report_lock, scrub_secrets, secret_values, staging_dir,
-                                     use_cache)
-from funnel_analysis.report_index import write_index
+from funnel_analysis.reporting import (
+    ReportBusy, atomic_write_text, prune_caches, prune_runs, publish_run, published_runs, report_lock,
+    scrub_secrets, secret_values, staging_dir, use_cache,
+)
+from funnel_analysis.reporting import write_index
 
 
 def staged(out: Path, name: str, status="ok", started="2026-01-01T06:00:00+00:00", **extra) -> Path:
@@ -158,7 +159,7 @@ def test_crashed_writers_temporaries_and_a_dead_pruners_trash_go(tmp_path):
 
 
 def test_a_removed_cache_leaves_its_name_before_it_is_deleted(tmp_path, monkeypatch):
-    import funnel_analysis.publish as publish
+    import funnel_analysis.reporting.publish as publish
 
     cache(tmp_path, "new", 60)
     cache(tmp_path, "old", 2 * DAY)
@@ -187,7 +188,7 @@ def test_a_run_uses_its_cache_and_prunes_the_old_ones(tmp_path, tiny_export, mon
     import nbformat
 
     import funnel_analysis as fa
-    from funnel_analysis import reports
+    from funnel_analysis.reporting import runner as reports
 
     seen = []
     monkeypatch.setattr(reports, "_execute", lambda spec, ipynb, params, progress, timeout: (

@@ -32,8 +32,9 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from funnel_analysis import report_html
-from funnel_analysis.reports import report_command, run_due, run_reports
+from funnel_analysis.reporting import html as report_html
+from funnel_analysis.cli.report import report_command
+from funnel_analysis.reporting import run_due, run_reports
 
 DAY1 = datetime(2026, 3, 10, 7, tzinfo=timezone.utc)  # the good run: slot 2026-03-10 06:00 UTC
 DAY2 = datetime(2026, 3, 11, 7, tzinfo=timezone.utc)  # the bad night
@@ -56,7 +57,7 @@ if mode == "data":
     import funnel_analysis as fa
     print(len(fa.load_org(data_dir).leads), "leads")
 if mode in ("secret", "careless"):
-    from funnel_analysis.sfapi import salesforce_client
+    from funnel_analysis.crm.salesforce import salesforce_client
     sf = salesforce_client()  # credentials from the environment, read inside the package
     print("session for", sf.sf_instance)
 if mode == "careless":  # a notebook that prints the token and fails quoting it: scrubbed on publish

@@ -17,10 +17,12 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from funnel_analysis import reports
-from funnel_analysis.report_config import ReportConfigError, ReportSpec, load_report_config
-from funnel_analysis.reports import ReportRun, _log_line, _running_cell, report_command, run_reports
-from funnel_analysis.schedule import due_reports, run_end
+from funnel_analysis.reporting import runner as reports
+from funnel_analysis.reporting import ReportConfigError, ReportSpec, load_report_config
+from funnel_analysis.reporting import ReportRun, run_reports
+from funnel_analysis.reporting.runner import _log_line, _running_cell
+from funnel_analysis.cli.report import report_command
+from funnel_analysis.reporting import due_reports, run_end
 
 UTC = timezone.utc
 SLOT = "2026-03-10T06:00:00+00:00"

@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 import funnel_analysis as fa
-from funnel_analysis.report_cli import parse_param as _parse_param
-from funnel_analysis.report_config import plan_reports
-from funnel_analysis.reports import ReportConfigError, load_report_config, report_command, run_reports, write_index
+from funnel_analysis.cli.report import parse_param as _parse_param
+from funnel_analysis.reporting import plan_reports
+from funnel_analysis.reporting import ReportConfigError, load_report_config, run_reports, write_index
+from funnel_analysis.cli.report import report_command
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "relative_parameters", "trigger", "scheduled_for",

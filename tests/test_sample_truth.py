@@ -113,7 +113,7 @@ def test_kaplan_meier_recovers_the_true_durations(loaded, sample_org, capsys):
     must cover that truth with its 95 % interval; the closed-only cycle median falls short of it."""
     import json
 
-    from funnel_analysis.notebook import latest_date
+    from funnel_analysis.crm import latest_date
     from funnel_analysis.velocity import cycle_length, stage_durations, stage_intervals
 
     crm, _ = loaded

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from funnel_analysis.report_config import ReportConfigError, ReportSpec, load_report_config
-from funnel_analysis.schedule import RELATIVE_TOKENS, due_reports, latest_slot, resolve_relative
+from funnel_analysis.reporting import ReportConfigError, ReportSpec, load_report_config
+from funnel_analysis.reporting import RELATIVE_TOKENS, due_reports, latest_slot, resolve_relative
 
 UTC = timezone.utc
 
@@ -206,7 +206,7 @@ def test_packaged_config_schedules_every_report():
 def test_due_dry_run_lists_and_writes_nothing(tmp_path):
     from click.testing import CliRunner
 
-    from funnel_analysis.reports import report_command
+    from funnel_analysis.cli.report import report_command
 
     config = _config(tmp_path, "{name: weekly, schedule: '0 6 * * mon', parameters: {as_of: last_friday}}")
     out = tmp_path / "out"
@@ -220,7 +220,7 @@ def test_due_dry_run_lists_and_writes_nothing(tmp_path):
 def test_due_with_a_bad_schedule_exits_2_naming_the_report(tmp_path):
     from click.testing import CliRunner
 
-    from funnel_analysis.reports import report_command
+    from funnel_analysis.cli.report import report_command
 
     config = _config(tmp_path, "{name: weekly, schedule: '0 6 * * someday'}")
     result = CliRunner().invoke(report_command, ["due", "--config", str(config), "--out", str(tmp_path / "out")])

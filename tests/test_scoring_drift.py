@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.scoring.drift import drift_table, psi
+from funnel_analysis.scoring import drift_table, psi
 
 
 def test_psi_by_hand_for_categories():

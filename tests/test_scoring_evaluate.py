@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from funnel_analysis.scoring.evaluate import (
+from funnel_analysis.scoring import (
     band_table, calibration_table, compare_scores, evaluate, expected_calibration_error, gain_table,
 )
 

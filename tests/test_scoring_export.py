@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.scoring.export import neutralise_formulas, write_scores
+from funnel_analysis.scoring import neutralise_formulas, write_scores
 
 RISKY = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "Acme", None]
 

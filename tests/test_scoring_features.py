@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.scoring.features import (
-    ScoringDataError, lead_features, scoring_moments, title_seniority, training_table,
-)
+from funnel_analysis.scoring import ScoringDataError, lead_features, scoring_moments, training_table
+from funnel_analysis.scoring.features import title_seniority
 
 T0 = pd.Timestamp("2024-03-01 12:00", tz="UTC")
 

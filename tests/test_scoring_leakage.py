@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.scoring.leakage import leakage_report, rule_excluded, single_field_auc
+from funnel_analysis.scoring import leakage_report, rule_excluded
+from funnel_analysis.scoring.leakage import single_field_auc
 
 
 def test_single_field_auc_by_hand():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.scoring.points import load_points_config, points_score
+from funnel_analysis.scoring import load_points_config, points_score
 
 
 def test_points_by_hand():

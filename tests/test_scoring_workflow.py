@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from funnel_analysis.scoring import ScoringDataError, score_leads, train
-from funnel_analysis.scoring.workflow import drift_report
+from funnel_analysis.scoring import drift_report
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_split_clock_follows_dates_then_a_creation_sequence_then_cross_validatio
 
 
 def test_drift_leaves_out_the_creation_sequence():
-    from funnel_analysis.scoring.model import LeadScorer
+    from funnel_analysis.scoring import LeadScorer
 
     rng = np.random.default_rng(0)
     train_table = pd.DataFrame({"visits": rng.poisson(3, 400).astype(float),

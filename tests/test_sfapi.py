@@ -1,4 +1,4 @@
-"""funnel_analysis.sfapi against recorded Salesforce API responses (no network).
+"""funnel_analysis.crm.salesforce against recorded Salesforce API responses (no network).
 
 The bodies in tests/data/sfapi/ follow the shapes Salesforce returns for API
 v59.0 (simple-salesforce's default): SOAP login, sObject describe, SOQL
@@ -21,9 +21,10 @@ from responses import matchers  # noqa: E402
 from simple_salesforce import Salesforce  # noqa: E402
 from simple_salesforce.exceptions import SalesforceGeneralError  # noqa: E402
 
-from funnel_analysis import sfapi  # noqa: E402
-from funnel_analysis.sfapi import (  # noqa: E402
-    DEFAULT_OBJECTS, SalesforceConfigError, read_salesforce, salesforce_client, write_export)
+from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
+from funnel_analysis.crm import (  # noqa: E402
+    DEFAULT_OBJECTS, SalesforceConfigError, read_salesforce, salesforce_client, write_export,
+)
 
 DATA = Path(__file__).parent / "data" / "sfapi"
 BASE = "https://example.my.salesforce.com"
@@ -208,7 +209,7 @@ def test_missing_or_unreadable_objects_are_skipped_and_reported(api, sf, caplog)
     add_describe(api, "User")
     add_query(api, "SELECT COUNT() FROM User", _json("count_User.json"))
     add_query(api, USER_SOQL, _json("query_User.json"))
-    with caplog.at_level(logging.WARNING, logger="funnel_analysis.sfapi"):
+    with caplog.at_level(logging.WARNING, logger="funnel_analysis.crm.salesforce"):
         frames = read_salesforce(sf, objects=["Campaign", "Forecast__c", "User"])
     assert list(frames) == ["User"]
     skipped = frames.attrs["skipped"]
@@ -274,7 +275,7 @@ def test_large_objects_use_bulk2_and_read_like_rest(api, sf, monkeypatch):
 def test_failed_bulk_job_falls_back_to_rest(api, sf, caplog):
     add_rest_opportunities(api)
     api.post(f"{API}/jobs/query", status=400, json=_json("bulk2_error_unsupported.json"))
-    with caplog.at_level(logging.WARNING, logger="funnel_analysis.sfapi"):
+    with caplog.at_level(logging.WARNING, logger="funnel_analysis.crm.salesforce"):
         frames = read_salesforce(sf, objects=["Opportunity"], since="2024-01-01", bulk_threshold=0)
     assert frames.attrs["api"] == {"Opportunity": "rest"} and "Bulk API 2.0 failed" in caplog.text
     pd.testing.assert_frame_equal(frames["Opportunity"], _expected_opportunities())
@@ -290,7 +291,7 @@ def test_write_export_round_trip(tmp_path):
     assert [p.name for p in paths] == ["Opportunity.csv", "User.csv", "Campaign.csv"]
     assert paths[0].read_text(encoding="utf-8").startswith("Id,AccountId,Name,")
     for path, (name, frame) in zip(paths, frames.items()):
-        # keep_default_na=False: Region__c "NA" (North America) is text, as funnel_analysis.io reads it
+        # keep_default_na=False: Region__c "NA" (North America) is text, as funnel_analysis.crm.read reads it
         back = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
         pd.testing.assert_frame_equal(back, frame, check_index_type=False)
 

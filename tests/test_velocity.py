@@ -26,8 +26,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import funnel_fixtures as ff
-from funnel_analysis.salesvelocity import VELOCITY_FACTORS, sales_velocity, velocity_change
-from funnel_analysis.velocity import cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals
+from funnel_analysis.velocity import VELOCITY_FACTORS, sales_velocity, velocity_change
+from funnel_analysis.velocity import (
+    cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals,
+)
 
 AS_OF = "2024-06-30"
 

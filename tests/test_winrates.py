@@ -1,4 +1,4 @@
-"""funnel_analysis.winrates on the hand-built org of tests/funnel_fixtures.py.
+"""funnel_analysis.funnel.winrates on the hand-built org of tests/funnel_fixtures.py.
 
 Every expected number is worked out by hand from the tables in funnel_fixtures' docstring; the
 arithmetic is in the comments.
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import funnel_fixtures as ff
-from funnel_analysis.winrates import bottlenecks, stage_transitions, win_rates
+from funnel_analysis.funnel import bottlenecks, stage_transitions, win_rates
 from funnel_fixtures import col, opportunity, random_org, rates_ok
 
 

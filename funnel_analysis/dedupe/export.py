@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..schema import TABLES
+from ..crm.schema import TABLES
 
 __all__ = ["to_salesforce_frames", "write_export_folder"]
 

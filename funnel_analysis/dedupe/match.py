@@ -12,7 +12,7 @@ Every scored pair carries its reasons: each comparison's level and match weight,
 Examples
 --------
 >>> import pandas as pd
->>> from funnel_analysis.dedupe.normalize import person_features
+>>> from funnel_analysis.dedupe import person_features
 >>> people = pd.DataFrame({"lead_id": [f"L{i}" for i in range(6)],
 ...     "first_name": ["Ann", "Ann", "Bob", "Robert", "Cy", "Di"],
 ...     "last_name": ["Lee", "Lee", "Stone", "Stone", "Vance", "Wu"],

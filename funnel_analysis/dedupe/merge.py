@@ -35,7 +35,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..schema import TABLES
+from ..crm.schema import TABLES
 from .normalize import load_dedupe_config
 
 __all__ = ["LOG_COLUMNS", "SURVIVOR_RULES", "FIELD_RULES", "choose_survivors", "merge_clusters", "reverse_merges",
@@ -154,7 +154,7 @@ def merge_clusters(tables: dict, clusters: pd.DataFrame, *, table: str, pairs: p
         Scored pairs (``id_l``, ``id_r``, ``match_probability``, ``reasons``) for the log.
     survivorship : dict, optional
         ``{"survivor": rule, "default": field rule, "fields": {column: field rule}}``; default
-        from ``config/dedupe.yaml``.
+        from ``dedupe.yaml``.
 
     Returns
     -------

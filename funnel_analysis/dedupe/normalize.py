@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 from pypinyin import lazy_pinyin
 
-from ..clean import company_key, normalize_email
+from ..crm.clean import company_key, normalize_email
 
 __all__ = [
     "load_dedupe_config",
@@ -49,7 +49,7 @@ FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "
 
 @functools.lru_cache(maxsize=4)
 def load_dedupe_config(path: str | None = None) -> dict:
-    """The de-duplication settings: ``funnel_analysis/config/dedupe.yaml`` or the YAML file at ``path``.
+    """The de-duplication settings: ``funnel_analysis/dedupe/dedupe.yaml`` or the YAML file at ``path``.
 
     Examples
     --------
@@ -57,7 +57,7 @@ def load_dedupe_config(path: str | None = None) -> dict:
     'oldest'
     """
     if path is None:
-        text = resources.files("funnel_analysis.config").joinpath("dedupe.yaml").read_text(encoding="utf-8")
+        text = resources.files("funnel_analysis.dedupe").joinpath("dedupe.yaml").read_text(encoding="utf-8")
     else:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()

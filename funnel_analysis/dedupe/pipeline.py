@@ -113,7 +113,7 @@ def find_duplicates(crm, table: str, *, threshold: float | str | None = None,
     table : {"leads", "contacts", "accounts"}
     threshold : float or "auto", optional
         Merge threshold on the match probability; ``"auto"`` (the default of
-        ``config/dedupe.yaml``) chooses it without labels (:func:`.cluster.choose_threshold`).
+        ``dedupe.yaml``) chooses it without labels (:func:`.cluster.choose_threshold`).
     review_threshold : float, optional
         Lower end of the review band (default from the config, 0.2).
     min_probability : float

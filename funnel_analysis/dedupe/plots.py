@@ -14,18 +14,17 @@ Examples
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
+
+from .._util.plotting import axes
 
 __all__ = ["plot_duplicates", "plot_match_probabilities", "plot_precision_recall"]
 
 
 def _axes(ax, size=(9, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
+    return axes(ax, size)
 
 
 def plot_duplicates(summary: pd.DataFrame, ax=None):

@@ -28,9 +28,7 @@ from .leakage import leakage_report, rule_excluded
 from .model import LeadScorer, probability_to_score
 from .points import load_points_config, points_score
 from .registry import Registry, RegistryError
-from .workflow import (
-    TrainingResult, drift_report, held_out_predictions, load_or_train, score_leads, train,
-)
+from .workflow import TrainingResult, drift_report, held_out_predictions, load_or_train, score_leads, train
 
 __all__ = [
     "LeadScorer", "Registry", "RegistryError", "ScoringDataError", "TrainingResult", "band_table",

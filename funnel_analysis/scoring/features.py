@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._arrow import index_in
+from .._util.arrow import index_in
 from .leakage import RULE_EXCLUDED
 
 __all__ = ["ScoringDataError", "META_COLUMNS", "ORDER_COLUMN", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
@@ -312,8 +312,8 @@ def source_names(crm, table: str = "leads") -> dict[str, str]:
     """
     from pathlib import Path
 
-    from ..io import canonical_columns
-    from ..mapping import load_mapping
+    from ..crm.read import canonical_columns
+    from ..crm.mapping import load_mapping
 
     out: dict[str, str] = {}
     source = crm.meta.get("source")

@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import numpy as np
->>> from funnel_analysis.scoring.evaluate import calibration_table
+>>> from funnel_analysis.scoring import calibration_table
 >>> rng = np.random.default_rng(0); p = rng.random(500); y = (rng.random(500) < p).astype(int)
 >>> ax = plot_calibration(calibration_table(y, p))
 >>> ax.get_xlabel()

@@ -2,7 +2,7 @@
 
 Sales teams score leads with points: so many for a demo request, for content
 engagement, for fitting the ideal customer profile. The rules live in YAML
-(``funnel_analysis/config/points_score.yaml``, one profile per kind of org);
+(``funnel_analysis/scoring/points_score.yaml``, one profile per kind of org);
 :func:`points_score` applies a profile to a feature table. Text comparisons
 ignore case; a missing value meets no rule; a rule whose column is absent is
 skipped and listed in the result's ``attrs["skipped_rules"]``.
@@ -42,8 +42,8 @@ def load_points_config(path=None, *, profile: str | None = None) -> list[dict]:
         naming the file and the rule.
     """
     if path is None:
-        text = (resources.files("funnel_analysis.config") / "points_score.yaml").read_text(encoding="utf-8")
-        where = "funnel_analysis/config/points_score.yaml"
+        text = (resources.files("funnel_analysis.scoring") / "points_score.yaml").read_text(encoding="utf-8")
+        where = "funnel_analysis/scoring/points_score.yaml"
     else:
         where = str(path)
         if not Path(path).exists():

@@ -16,7 +16,7 @@ package's scoring module).
 Examples
 --------
 >>> import tempfile, numpy as np, pandas as pd
->>> from funnel_analysis.scoring.model import LeadScorer
+>>> from funnel_analysis.scoring import LeadScorer
 >>> X = pd.DataFrame({"x": np.arange(200.0)}); y = (X["x"] > 100).astype(int)
 >>> reg = Registry(tempfile.mkdtemp())
 >>> v = reg.save(LeadScorer(kind="logistic", calibration="none").fit(X, y), {"metrics": {"roc_auc": 1.0}})

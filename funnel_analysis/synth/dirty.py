@@ -101,9 +101,6 @@ _DIRTY_SPECS = {
         ("bad_email", ("email",), 1), ("email_case", ("email",), 1), ("picklist_variant", ("role", "region"), 1),
     ),
 }
-_SHARE_MISSING_AMOUNT = 0.005     # deals never given an Amount (flag)
-_SHARE_IMPORTED_DEALS = 0.01      # historical deals imported with CloseDate < CreatedDate (flag)
-_SHARE_CONVERTED_BEFORE_CREATED = 0.002
 
 
 # ----------------------------------------------------------------------------

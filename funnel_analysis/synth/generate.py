@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..ids import to_18
+from ..crm.ids import to_18
 from .activity import make_activities, make_campaigns, make_members
 from .companies import make_accounts, make_companies
 from .dirty import _inject

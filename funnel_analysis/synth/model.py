@@ -19,6 +19,11 @@ SAMPLE_FILES = (
 #: Seconds in a day: times are whole seconds since 1970-01-01 UTC, days are day numbers.
 _DAY = 86_400
 
+#: Shares of records given a defect that the pipeline stage itself must draw (the rest are in dirty.py)
+_SHARE_MISSING_AMOUNT = 0.005     # deals never given an Amount (flag)
+_SHARE_IMPORTED_DEALS = 0.01      # historical deals imported with CloseDate < CreatedDate (flag)
+_SHARE_CONVERTED_BEFORE_CREATED = 0.002
+
 
 # ----------------------------------------------------------------------------
 # The org's business model (all of it is written to truth.json)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dirty import _SHARE_IMPORTED_DEALS, _SHARE_MISSING_AMOUNT
-from .model import _AMOUNT, _CLOSE_DATE, _DAY, _LEAD_SOURCES, _LOST, _N_OPEN, _PATH, _STAGE_DAYS, _STAGES, _WON
+from .model import _SHARE_IMPORTED_DEALS, _SHARE_MISSING_AMOUNT
+from .model import (
+    _AMOUNT, _CLOSE_DATE, _DAY, _LEAD_SOURCES, _LOST, _N_OPEN, _PATH, _STAGE_DAYS, _STAGES, _WON,
+)
 from .sim import _Sim, _choice_by_group, _lognormal, _quarter_end_day
 from .vocab import _PRODUCTS
 

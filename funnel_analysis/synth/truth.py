@@ -6,12 +6,10 @@ import pandas as pd
 
 import numpy as np
 
-from ..schema import TABLES
+from ..crm.schema import TABLES
 from .arrowtext import _id_ref
-from .dirty import (
-    _DIRTY_SPECS, _EXPECTED, _EXTRA_ROW_KINDS, _SHARE_CONVERTED_BEFORE_CREATED, _SHARE_IMPORTED_DEALS,
-    _SHARE_MISSING_AMOUNT,
-)
+from .dirty import _DIRTY_SPECS, _EXPECTED, _EXTRA_ROW_KINDS
+from .model import _SHARE_CONVERTED_BEFORE_CREATED, _SHARE_IMPORTED_DEALS, _SHARE_MISSING_AMOUNT
 from .export import _HEADER_OVERRIDES, _header
 from .model import (
     _ACTIVITY, _AMOUNT, _CLOSE_DATE, _DUPLICATES, _ID_PREFIX, _LEAD_SOURCES, _LEADS, _N_OPEN, _PATH,

@@ -1,0 +1,8 @@
+"""Helpers shared across the package, not part of its API (names and signatures may change).
+
+- :mod:`.arrow`: fast membership and lookups through pyarrow compute;
+- :mod:`.frames`: input checks, segments, calendar days and stage ranks of the analyses;
+- :mod:`.plotting`: the charts' shared axes and money format.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,134 @@
+"""The ``funnel`` group, its commands on an org folder (sample, check, cache, kpis) and its command groups.
+
+Every command has ``--help``. Errors about the data (a file that cannot be
+used) print one clear line naming the file, column and expectation and exit
+with status 2, without a stack trace.
+
+Examples
+--------
+.. code-block:: console
+
+    $ funnel sample --out data/sample
+    $ funnel check data/sample --json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
+from .dedup import dedup_command
+from .forecast import forecast_command
+from .report import report_command
+from .score import score_command
+
+__all__ = ["main"]
+
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="funnel-analysis")
+def main():
+    """Sales-funnel analytics and forecasting on CRM exports."""
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the export to.")
+@click.option("--scale", default=1.0, show_default=True, type=float,
+              help="Size: 1 is about 20k leads and 4k opportunities; 50 about a million leads.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same files).")
+@click.option("--truth", "truth_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the ground truth (default: <out>_truth).")
+def sample(out, scale, seed, truth_dir):
+    """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
+    from ..synth import generate_sample
+
+    summary = generate_sample(out, scale=scale, seed=seed, truth_dir=truth_dir)
+    click.echo(json.dumps(summary, indent=1, default=str))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@mapping_option("Mapping file, or a built-in mapping name (maven_crm, x_education).")
+@json_option("Print the summary as one JSON object.")
+@click.option("--quarantine-out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the quarantine table (one row per broken rule) to this CSV.")
+def check(folder, mapping, as_json, quarantine_out):
+    """Load and validate FOLDER; print rows read, kept, quarantined and flagged, and rows per rule.
+
+    Exits 0 when the data loaded (quarantined rows included) and 2 when a file
+    cannot be used at all.
+    """
+    crm = load_or_fail(folder, mapping, progress=not as_json and sys.stderr.isatty())
+    if quarantine_out:
+        crm.quarantine.to_csv(quarantine_out, index=False)
+    if as_json:
+        click.echo(json.dumps(crm.report.to_dict(), indent=1, ensure_ascii=False))
+        return
+    click.echo(f"source: {folder}" + (f"  (mapping {crm.meta['mapping']})" if crm.meta.get("mapping") else ""))
+    click.echo(crm.report.table().to_string(index=False))
+    rules = crm.report.rules()
+    if len(rules):
+        click.echo("\nrows per rule:")
+        click.echo(rules.to_string(index=False))
+    if crm.report.ignored_files:
+        click.echo(f"\nfiles not part of the model (ignored): {', '.join(crm.report.ignored_files)}")
+    click.echo(f"stages from: {crm.report.stages_origin}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("cache", type=click.Path(file_okay=False))
+@mapping_option("Mapping file or built-in mapping name.")
+def cache(folder, cache, mapping):
+    """Load FOLDER once and cache the validated org as Parquet in CACHE (reloads fast)."""
+    crm = load_or_fail(folder, mapping)
+    out = crm.to_parquet(cache)
+    click.echo(str(Path(out).resolve()))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@mapping_option("Mapping file or built-in mapping name.")
+@click.option("--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: as loaded.")
+@click.option("--by", default=None, help="Segment column of the opportunities/leads (e.g. lead_source).")
+@json_option("Print one JSON object (a list of them with --by).")
+def kpis(folder, mapping, as_of, by, as_json):
+    """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
+
+    A figure the data cannot give (no leads table, an empty denominator) is null, not zero.
+    """
+    from ..funnel.kpis import kpis as compute_kpis
+
+    crm = load_or_fail(folder, mapping)
+    try:
+        result = compute_kpis(crm, as_of=as_of, by=by)
+    except DATA_ERRORS as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+        return
+    rows = result if isinstance(result, list) else [result]
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float):
+                value = f"{value:,.4f}" if "rate" in key else f"{value:,.2f}"
+            elif isinstance(value, int):
+                value = f"{value:,}"
+            click.echo(f"{key:<28} {value}")
+        click.echo("")
+
+
+# Each command group has its own module.
+main.add_command(report_command)
+main.add_command(dedup_command)
+main.add_command(score_command)
+main.add_command(forecast_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,114 @@
+"""The ``funnel forecast`` command: any series from a file, or an org's next quarter.
+
+Examples
+--------
+.. code-block:: console
+
+    $ funnel forecast --series bookings.csv --horizon 13 --freq W --out forecast.csv
+    $ funnel forecast data/sample --next-quarter --as-of 2025-06-30 --json
+
+Errors about the input print one line ``error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .common import DATA_ERRORS, fail, json_option, mapping_option
+
+__all__ = ["forecast_command"]
+
+
+
+def _read(path: Path):
+    import pandas as pd
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        return pd.read_csv(path, dtype={"series_id": str})
+    raise ValueError(f"{path}: expected a .csv or .parquet file")
+
+
+@click.command("forecast")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--series", "series_file", type=click.Path(exists=True, dir_okay=False),
+              help="CSV or Parquet with columns series_id, ds, y (one or many series).")
+@click.option("--horizon", type=click.IntRange(min=1), help="Periods to forecast (with --series).")
+@click.option("--freq", type=click.Choice(["W", "M", "Q"]), default=None,
+              help="Frequency of the series; inferred from the dates when omitted.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Output file (.csv or .parquet).")
+@click.option("--methods", default=None, help="Comma-separated methods (default: all of naive, snaive, es, ets, "
+                                             "sarimax, theta, combo).")
+@click.option("--origins", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Rolling origins of the backtest that chooses the method.")
+@click.option("--jobs", default=-1, show_default=True, type=int, help="Processes (-1 = every core).")
+@click.option("--allow-negative", is_flag=True, help="Accept negative values (default: an error).")
+@click.option("--scores", "scores_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the backtest scores per series and method to this file.")
+@click.option("--next-quarter", "next_quarter", is_flag=True,
+              help="With FOLDER: the current and next quarter's expected revenue.")
+@click.option("--as-of", "as_of", default=None, help="With FOLDER: the day to forecast from (default: latest).")
+@mapping_option("With FOLDER: mapping file or built-in mapping name.")
+@json_option("With FOLDER: print JSON.")
+def forecast_command(folder, series_file, horizon, freq, out, methods, origins, jobs, allow_negative, scores_out,
+                     next_quarter, as_of, mapping, as_json):
+    """Forecast series from a file (--series), or an org's next quarter (FOLDER --next-quarter).
+
+    The file mode writes series_id, ds, level (80, 95), yhat, yhat_lower, yhat_upper and the method
+    chosen by a rolling-origin backtest; series are fitted in parallel processes.
+    """
+    if folder:
+        if series_file or not next_quarter:
+            fail("give either FOLDER --next-quarter or --series FILE --horizon H --out FILE")
+        _next_quarter(folder, as_of, mapping, as_json)
+        return
+    if not (series_file and horizon and out):
+        fail("--series, --horizon and --out are required (or FOLDER --next-quarter)")
+    from ..forecast.timeseries import METHODS
+    from ..forecast.batch import forecast_many
+
+    chosen = tuple(m.strip() for m in methods.split(",")) if methods else METHODS
+    try:
+        df = _read(Path(series_file))
+        result = forecast_many(df, horizon=horizon, freq=freq, methods=chosen, n_origins=origins,
+                               allow_negative=allow_negative, n_jobs=jobs, progress=sys.stderr.isatty(),
+                               return_scores=True)
+    except (ValueError, TypeError, OSError) as exc:
+        fail(exc)
+    fc, scores = result
+    for frame, target in ((fc, out), (scores, scores_out)):
+        if target:
+            target = Path(target)
+            if target.suffix.lower() in (".parquet", ".pq"):
+                frame.to_parquet(target, index=False)
+            else:
+                frame.to_csv(target, index=False)
+    n = fc["series_id"].nunique()
+    click.echo(f"{n} series, {horizon} steps, written to {out}", err=True)
+
+
+def _next_quarter(folder, as_of, mapping, as_json):
+    from ..crm.load import load_org
+    from ..forecast.next_quarter import next_quarter_forecast
+    from ..crm.model import resolve_as_of
+
+    try:
+        crm = load_org(folder, mapping=mapping)
+        day = resolve_as_of(crm, as_of)
+        table = next_quarter_forecast(crm, as_of=day)
+    except DATA_ERRORS as exc:
+        fail(exc)
+    rows = json.loads(table.to_json(orient="records", date_format="iso"))
+    if as_json:
+        click.echo(json.dumps({"as_of": str(day.date()), "quarters": rows}, indent=1))
+        return
+    click.echo(f"as of {day:%Y-%m-%d}")
+    for r in rows:
+        click.echo(f"{r['fiscal_period']}: {r['forecast']:,.0f}  (80%: {r['lower_80']:,.0f} - {r['upper_80']:,.0f}; "
+                   f"won {r['won_to_date']:,.0f} + pipeline {r['pipeline_expected']:,.0f} "
+                   f"+ new deals {r['new_deals_expected']:,.0f})")

@@ -1,0 +1,50 @@
+"""The data model in one place: the canonical schema, reading, typing, cleaning, validation,
+mappings, loading, the live Salesforce reader, and :class:`CrmData` with its as-of cut.
+
+The steps of :func:`load_org`, in order:
+
+- :mod:`.schema`: the tables, their columns and types, and their Salesforce API names;
+- :mod:`.read`: export files (CSV, Parquet) into raw string frames, :class:`DataLoadError`;
+- :mod:`.mapping`: declarative mapping files for other CRMs (``mappings/*.yaml``) and the
+  default stages (``stages.yaml``);
+- :mod:`.parse` (with :mod:`.ids`): text typed by kind, 15-character IDs widened;
+- :mod:`.clean`: picklists, e-mails, phones and company names normalised;
+- :mod:`.validate`: the rules (pandera), each an error (quarantine) or a warning (flag);
+- :mod:`.load`: the steps above, for a folder (:func:`load_org`) or frames (:func:`load_frames`);
+- :mod:`.model`: :class:`CrmData`, its data-quality report, ``as_of`` and the report date;
+- :mod:`.salesforce`: a live org through the REST and Bulk 2.0 APIs;
+- :mod:`.plots`: the data-quality report's chart.
+
+Examples
+--------
+>>> from funnel_analysis.crm import TABLES, to_18
+>>> TABLES["opportunities"].sf_object
+'Opportunity'
+>>> to_18("001bm00001ZL8U9")
+'001bm00001ZL8U9AAL'
+"""
+
+from .schema import Column, Reference, TableSpec, TABLES, KINDS, snake_case, table_for_file
+from .ids import to_18, widen_ids, is_salesforce_id_15
+from .parse import DATETIME_FORMATS, parse_datetime, parse_date, parse_bool, parse_number, parse_column
+from .clean import fold_picklist, normalize_email, EMAIL_PATTERN, phone_e164, company_key, LEGAL_SUFFIXES
+from .validate import ERROR, WARNING, ISSUE_COLUMNS, table_schema, validate_table, RULE_COLUMNS
+from .mapping import TableMapping, Mapping, load_mapping, builtin_mappings, default_stages
+from .read import DataLoadError, read_csv_text, read_table_file, find_export_files, canonical_columns
+from .load import load_org, load_frames
+from .model import CrmData, DataQualityReport, HISTORY_FIELDS, latest_date, resolve_as_of
+from .salesforce import (
+    DEFAULT_OBJECTS, SalesforceConfigError, SalesforceFrames, salesforce_client, read_salesforce,
+    write_export, load_salesforce,
+)
+
+__all__ = ["Column", "Reference", "TableSpec", "TABLES", "KINDS", "snake_case", "table_for_file", "to_18",
+           "widen_ids", "is_salesforce_id_15", "DATETIME_FORMATS", "parse_datetime", "parse_date",
+           "parse_bool", "parse_number", "parse_column", "fold_picklist", "normalize_email", "EMAIL_PATTERN",
+           "phone_e164", "company_key", "LEGAL_SUFFIXES", "ERROR", "WARNING", "ISSUE_COLUMNS",
+           "table_schema", "validate_table", "RULE_COLUMNS", "TableMapping", "Mapping", "load_mapping",
+           "builtin_mappings", "default_stages", "DataLoadError", "read_csv_text", "read_table_file",
+           "find_export_files", "canonical_columns", "load_org", "load_frames", "CrmData",
+           "DataQualityReport", "HISTORY_FIELDS", "latest_date", "resolve_as_of", "DEFAULT_OBJECTS",
+           "SalesforceConfigError", "SalesforceFrames", "salesforce_client", "read_salesforce",
+           "write_export", "load_salesforce"]

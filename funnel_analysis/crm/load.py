@@ -1,0 +1,336 @@
+"""Loading an org: read -> rename -> type -> clean -> validate -> quarantine -> CrmData.
+
+:func:`load_org` reads a Salesforce export folder (or any folder through a
+mapping file, or a Parquet cache written by :meth:`CrmData.to_parquet`);
+:func:`load_frames` does the same for frames already in memory (for example
+from the Salesforce API). Row accounting holds for every table: rows read =
+rows kept + rows quarantined; every quarantined row is kept, with its rule, in
+``crm.quarantine`` and ``crm.quarantined_rows``.
+
+Examples
+--------
+>>> crm = load_org("../shared/realdata/salesforce_devorg_export_earthfink1982")  # doctest: +SKIP
+>>> crm.report.table()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from . import clean
+from .model import CrmData, DataQualityReport
+from .read import DataLoadError, canonical_columns, find_export_files, read_table_file
+from .mapping import Mapping, TableMapping, default_stages, load_mapping
+from .parse import parse_column
+from .schema import TABLES
+from .validate import ERROR, ISSUE_COLUMNS, WARNING, validate_table
+
+__all__ = ["load_org", "load_frames", "DataLoadError"]
+
+_EMPTY_DTYPES = {"id": "str", "str": "str", "picklist": "str", "email": "str", "phone": "str",
+                 "bool": "boolean", "datetime": "datetime64[us, UTC]", "date": "datetime64[us]",
+                 "float": "float64", "int": "float64"}
+
+
+def _fingerprint(paths) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
+    """Load, validate and clean a CRM export folder into a :class:`CrmData`.
+
+    Parameters
+    ----------
+    path : path-like
+        A Salesforce export folder (``Lead.csv``, ``Opportunity.csv``, ...), any
+        folder described by ``mapping``, or a Parquet cache (has ``crm.json``).
+    mapping : path-like, str or Mapping, optional
+        A mapping file, or the name of a built-in mapping (``maven_crm``,
+        ``x_education``).
+    progress : bool
+        Show a progress bar over the tables.
+
+    Raises
+    ------
+    DataLoadError
+        When a file cannot be used at all (missing required column, wrong
+        delimiter, undecodable bytes), naming the file, column and expectation.
+    """
+    folder = Path(path)
+    if (folder / "crm.json").exists() and mapping is None:
+        return CrmData.from_parquet(folder)
+    t0 = time.perf_counter()
+    m = load_mapping(mapping) if mapping is not None else None
+    sources: dict[str, list[tuple[str, pd.DataFrame, str | None]]] = {}
+    paths: list[Path] = []
+    ignored: list[str] = []
+    if m is None:
+        found, ign = find_export_files(folder)
+        ignored = [p.name for p in ign]
+        for table, files in found.items():
+            for p, kind in files:
+                # read lazily, table by table, so that raw text never sits in memory all at once
+                sources.setdefault(table, []).append((p.name, partial(read_table_file, p), kind))
+                paths.append(p)
+    else:
+        if not folder.is_dir():
+            raise DataLoadError(folder, "is not a folder", expected="the folder the mapping's files are in")
+        for table, tm in m.tables.items():
+            for name in tm.files:
+                p = folder / name
+                if not p.exists():
+                    raise DataLoadError(p, f"named by mapping {m.name!r} for table {table!r} does not exist")
+                sources.setdefault(table, []).append(
+                    (p.name, partial(read_table_file, p, encoding=tm.encoding, delimiter=tm.delimiter), None))
+                paths.append(p)
+    if not sources:
+        raise DataLoadError(folder, "holds no file of a known object",
+                            expected="Lead.csv, Opportunity.csv, ... or a mapping file")
+    crm = _build(sources, mapping=m, source=str(folder), ignored=ignored, progress=progress)
+    crm.meta["fingerprint"] = _fingerprint(paths)
+    crm.meta["load_seconds"] = round(time.perf_counter() - t0, 3)
+    return crm
+
+
+def load_frames(frames: dict[str, pd.DataFrame], *, source: str = "frames", mapping=None,
+                progress: bool = False) -> CrmData:
+    """Load in-memory frames keyed by Salesforce object name (``"Lead"``, ``"Event"``...).
+
+    Columns are API field names; values may be text or typed. This is the
+    entry point for the Salesforce API reader (:mod:`funnel_analysis.crm.salesforce`).
+    """
+    from .schema import table_for_file
+
+    m = load_mapping(mapping) if mapping is not None else None
+    sources: dict[str, list] = {}
+    ignored = []
+    for obj, df in frames.items():
+        hit = table_for_file(obj)
+        if hit is None:
+            ignored.append(obj)
+            continue
+        sources.setdefault(hit[0], []).append((obj, df.reset_index(drop=True), hit[1]))
+    crm = _build(sources, mapping=m, source=source, ignored=ignored, progress=progress)
+    h = hashlib.blake2b(digest_size=16)
+    for obj in sorted(frames):
+        h.update(obj.encode())
+        h.update(pd.util.hash_pandas_object(frames[obj].astype("str"), index=False).to_numpy().tobytes())
+    crm.meta["fingerprint"] = h.hexdigest()
+    return crm
+
+
+def _prepare_table(table: str, parts, tm: TableMapping | None):
+    """Rename, map values, type and clean one table; return frame, provenance, issues, stats."""
+    spec = TABLES[table]
+    kinds = spec.kinds()
+    frames, files, rows = [], [], []
+    for label, raw, kind in parts:
+        df = canonical_columns(raw() if callable(raw) else raw, table, tm.columns if tm else None)
+        missing = [c for c in spec.required_columns if c not in df.columns and c != "activity_kind"]
+        if table == "stages":
+            missing = [c for c in missing if c not in ("is_closed", "is_won")] or missing
+        if missing:
+            raise DataLoadError(label, f"required column of table {table!r} is missing", column=missing[0],
+                                expected=f"a column {TABLES[table].column(missing[0]).sf_name!r}"
+                                if not tm else "the mapping to rename a source column to it")
+        if kind is not None:
+            df["activity_kind"] = kind
+        frames.append(df)
+        files.append(np.full(len(df), label, dtype=object))
+        rows.append(np.arange(len(df)))
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    present = [c for c in df.columns]
+    prov = pd.DataFrame({"file": np.concatenate(files), "file_row": np.concatenate(rows)})
+    stats: dict[str, int] = {}
+    if tm and tm.null_values:
+        for col in df.columns:
+            if df[col].dtype == "str" or df[col].dtype == object:
+                df[col] = df[col].mask(df[col].isin(tm.null_values))
+    if tm:
+        for col, vmap in tm.values.items():
+            if col in df.columns:
+                before = df[col]
+                df[col] = before.replace(vmap)
+                stats[f"{col}:values_mapped"] = int((before != df[col]).fillna(False).sum())
+    issues = []
+    for col in df.columns:
+        kind = kinds.get(col, "str")
+        fmt = tm.date_formats.get(col) if tm else None
+        tz = tm.timezone if tm else "UTC"
+        raw = df[col]
+        typed, bad, changed = parse_column(raw, kind, date_format=fmt, timezone=tz)
+        if changed:
+            stats[f"{col}:ids_widened"] = changed
+        if bad.any():
+            idx = np.flatnonzero(bad.to_numpy())
+            rule = {"date": "date_unparseable", "datetime": "datetime_unparseable",
+                    "bool": "bool_unparseable"}.get(kind, "number_unparseable")
+            issues.append(pd.DataFrame({"table": table, "row": idx, "record_id": None, "column": col,
+                                        "rule": rule, "severity": ERROR,
+                                        "value": raw.iloc[idx].astype("object").to_numpy()}))
+        df[col] = typed
+    if tm:
+        for col, expr in tm.derive.items():
+            df[col] = df.eval(expr, engine="python")
+            kind = kinds.get(col)
+            if kind:
+                df[col], _, _ = parse_column(df[col], kind)
+            present.append(col)
+    for col in spec.columns:
+        if col.name not in df.columns:
+            df[col.name] = pd.Series(pd.NA if _EMPTY_DTYPES[col.kind] == "boolean" else None,
+                                     index=df.index, dtype=_EMPTY_DTYPES[col.kind])
+    _clean(df, table, stats)
+    return df, prov, present, issues, stats
+
+
+def _clean(df: pd.DataFrame, table: str, stats: dict) -> None:
+    """Picklists folded, emails lowered, phones to E.164, company keys (in place on our own copy)."""
+    kinds = TABLES[table].kinds()
+    for col, kind in kinds.items():
+        if col not in df.columns or df[col].isna().all():
+            continue
+        before = df[col]
+        if kind == "picklist" and col != "stage_name":  # stages fold against the stages table later
+            df[col] = clean.fold_picklist(before)
+        elif kind == "email":
+            df[col] = clean.normalize_email(before)
+        elif kind == "phone":
+            country = next((c for c in ("country", "mailing_country", "billing_country") if c in df.columns), None)
+            df[f"{col}_e164"] = clean.phone_e164(before, df[country] if country else None)
+            continue
+        else:
+            continue
+        changed = int((before.astype("str") != df[col].astype("str")).fillna(False).sum())
+        if changed:
+            stats[f"{col}:normalised"] = changed
+    name_col = {"leads": "company", "accounts": "name"}.get(table)
+    if name_col and name_col in df.columns:
+        keys = clean.company_key(df[name_col])
+        df["company_key"] = keys["company_key"]
+        df["company_legal_form"] = keys["company_legal_form"]
+
+
+def _infer_stages(opps: pd.DataFrame, extra, st: pd.DataFrame) -> pd.DataFrame:
+    """Stages used by opportunities but missing from the stages table.
+
+    Closed/won flags follow the majority of their opportunities. An open stage is
+    placed among the configured open stages by the median probability its deals carry
+    (a stage at 60% sits after the configured 50% stage); closed ones go last.
+    """
+    g = opps[opps["stage_name"].isin(extra)].groupby("stage_name")
+    inferred = g[["is_closed", "is_won"]].agg(lambda s: bool(s.fillna(False).astype(bool).mean() >= 0.5))
+    # 0% on an open stage says nothing about its place in the process: treat it as unknown
+    prob = opps["probability"].where(opps["probability"] > 0) if "probability" in opps else None
+    inferred["default_probability"] = prob.groupby(opps["stage_name"]).median() if prob is not None else np.nan
+    inferred = inferred.reset_index()
+    open_cfg = st[~st["is_closed"].astype(bool)].sort_values("sort_order")
+    last_open = open_cfg["sort_order"].max() if len(open_cfg) else 0
+    positions = []
+    for _, row in inferred.iterrows():
+        if row["is_closed"]:
+            positions.append(st["sort_order"].max() + 1)
+        elif pd.notna(row["default_probability"]) and len(open_cfg):
+            below = open_cfg[open_cfg["default_probability"] <= row["default_probability"]]
+            positions.append((below["sort_order"].max() if len(below) else 0) + 0.5)
+        else:
+            positions.append(last_open + 0.5)
+    inferred["sort_order"] = positions
+    inferred["inferred"] = True
+    return inferred
+
+
+def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, str]:
+    if "stages" in prepared:
+        st, origin = prepared["stages"][0].copy(), "file"
+    elif mapping is not None and mapping.stages:
+        st, origin = pd.DataFrame(mapping.stages), "mapping"
+    else:
+        st, origin = pd.DataFrame(default_stages()), "default"
+    st["stage_name"] = clean.fold_picklist(st["stage_name"])
+    for col in ("is_closed", "is_won"):
+        st[col] = st[col].fillna(False).astype(bool) if col in st else False
+    if "forecast_category" not in st:
+        st["forecast_category"] = None
+    if "default_probability" not in st:
+        st["default_probability"] = np.nan
+    st = st.sort_values("sort_order", kind="stable").reset_index(drop=True)
+    # stages seen in the data but absent from the table are appended, their flags inferred
+    if "opportunities" in prepared:
+        opps = prepared["opportunities"][0]
+        opps["stage_name"] = clean.fold_picklist(opps["stage_name"], canonical=st["stage_name"])
+        if "opportunity_history" in prepared:
+            hist = prepared["opportunity_history"][0]
+            hist["stage_name"] = clean.fold_picklist(hist["stage_name"], canonical=st["stage_name"])
+        seen = opps["stage_name"].dropna().unique()
+        extra = [s for s in seen if s not in set(st["stage_name"])]
+        if extra:
+            st = pd.concat([st, _infer_stages(opps, extra, st)], ignore_index=True)
+            st = st.sort_values("sort_order", kind="stable").reset_index(drop=True)
+            st["sort_order"] = np.arange(1, len(st) + 1)
+    st["inferred"] = st.get("inferred", pd.Series(False, index=st.index)).fillna(False).astype(bool)
+    return st, origin
+
+
+def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: bool) -> CrmData:
+    prepared = {}
+    for table in tqdm(list(sources), desc="typing and cleaning", disable=not progress):
+        tm = mapping.tables.get(table) if mapping else None
+        prepared[table] = _prepare_table(table, sources.pop(table), tm)
+    stages, stages_origin = _resolve_stages(prepared, mapping)
+    known = {t: pd.Index(p[0][TABLES[t].key].dropna().unique()) for t, p in prepared.items()}
+    tables, qrows, q_issues, flags = {}, {}, [], []
+    report = DataQualityReport()
+    for table in tqdm(list(prepared), desc="validating", disable=not progress):
+        df, prov, present, parse_issues, stats = prepared[table]
+        prepared[table] = (None, None, present, None, None)  # free the frame once split
+        issues = validate_table(df, table, present=present, known_ids=known,
+                                stages=stages if table != "stages" else None)
+        issues = pd.concat([i for i in [*parse_issues, issues] if len(i)], ignore_index=True) \
+            if (parse_issues or len(issues)) else issues
+        key = TABLES[table].key
+        issues["record_id"] = df[key].reindex(issues["row"].astype("int64")).astype("object").to_numpy()
+        issues["file"] = prov["file"].to_numpy()[issues["row"].astype("int64")] if len(issues) else []
+        issues["file_row"] = prov["file_row"].to_numpy()[issues["row"].astype("int64")] if len(issues) else []
+        bad = np.zeros(len(df), dtype=bool)
+        err = issues[issues["severity"] == ERROR]
+        bad[err["row"].astype("int64").to_numpy()] = True
+        warn = issues[(issues["severity"] == WARNING) & ~bad[issues["row"].astype("int64").to_numpy()]]
+        kept = df[~bad].reset_index(drop=True)
+        q = df[bad].copy()
+        q.insert(0, "file_row", prov["file_row"].to_numpy()[bad])
+        q.insert(0, "file", prov["file"].to_numpy()[bad])
+        qrows[table] = q.reset_index(drop=True)
+        tables[table] = kept
+        q_issues.append(err.assign(row=err["file_row"]))
+        flags.append(warn.assign(row=warn["file_row"]))
+        report.add_table(table, rows_read=len(df), rows_kept=len(kept), rows_quarantined=int(bad.sum()),
+                         rows_flagged=int(warn["row"].nunique()),
+                         rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
+                         cleaning=stats, files=sorted(prov["file"].unique().tolist()),
+                         columns_present=present)
+    tables["stages"] = stages
+    cols = ISSUE_COLUMNS + ["file"]
+    quarantine = pd.concat([q[cols] for q in q_issues if len(q)], ignore_index=True) if any(
+        len(q) for q in q_issues) else pd.DataFrame(columns=cols)
+    flag_df = pd.concat([f[cols] for f in flags if len(f)], ignore_index=True) if any(
+        len(f) for f in flags) else pd.DataFrame(columns=cols)
+    report.ignored_files = list(ignored)
+    report.stages_origin = stages_origin
+    meta = {"source": source, "mapping": mapping.name if mapping else None, "stages_origin": stages_origin,
+            "columns_present": {t: p[2] for t, p in prepared.items()}}
+    return CrmData(tables=tables, quarantine=quarantine, flags=flag_df, quarantined_rows=qrows,
+                   report=report, meta=meta)

@@ -1,0 +1,135 @@
+"""Declarative mapping files: how a non-Salesforce export becomes the canonical model.
+
+A mapping is YAML. Per canonical table it names the file(s), renames source
+columns, maps values (stage or source names), treats placeholder values as
+missing, gives date formats and derives flags with pandas expressions
+evaluated on the typed table. It can also carry the org's stages.
+
+.. code-block:: yaml
+
+    name: maven_crm
+    tables:
+      opportunities:
+        files: [sales_pipeline.csv]
+        columns: {deal_stage: stage_name, engage_date: created_date, close_value: amount}
+        values:
+          stage_name: {Won: Closed Won, Lost: Closed Lost}
+        null_values: [Select]
+        date_formats: {close_date: "%Y-%m-%d"}
+        derive:
+          is_closed: "stage_name.isin(['Closed Won', 'Closed Lost'])"
+    stages:
+      - {stage_name: Prospecting, sort_order: 1, default_probability: 10, is_closed: false, is_won: false}
+
+Examples
+--------
+>>> m = load_mapping("maven_crm")
+>>> m.tables["opportunities"].columns["deal_stage"]
+'stage_name'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .read import DataLoadError
+from .schema import TABLES
+
+__all__ = ["TableMapping", "Mapping", "load_mapping", "builtin_mappings", "default_stages"]
+
+_TABLE_KEYS = {"files", "columns", "values", "null_values", "derive", "date_formats",
+               "encoding", "delimiter", "timezone", "activity_kind"}
+
+
+@dataclass
+class TableMapping:
+    """How one canonical table is read from a source."""
+
+    files: list[str]
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    null_values: list[str] = field(default_factory=list)
+    derive: dict[str, str] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    timezone: str = "UTC"
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file."""
+
+    name: str
+    tables: dict[str, TableMapping]
+    stages: list[dict] | None = None
+    source: str | None = None
+    description: str = ""
+
+
+def builtin_mappings() -> list[str]:
+    """Names of the mappings shipped with the package (``funnel_analysis/crm/mappings``)."""
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("funnel_analysis.crm.mappings").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_mapping(path_or_name) -> Mapping:
+    """Read and check a mapping file, or a built-in one by name (``maven_crm``).
+
+    Raises
+    ------
+    DataLoadError
+        For an unknown table or key, naming the file and what was expected.
+    """
+    if isinstance(path_or_name, Mapping):
+        return path_or_name
+    path = Path(path_or_name)
+    if not path.exists() and str(path_or_name) in builtin_mappings():
+        path = Path(str(resources.files("funnel_analysis.crm.mappings") / f"{path_or_name}.yaml"))
+    if not path.exists():
+        raise DataLoadError(path, "mapping file does not exist",
+                            expected=f"a YAML file, or one of {builtin_mappings()}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataLoadError(path, f"is not valid YAML: {exc}") from None
+    tables = {}
+    for table, body in (doc.get("tables") or {}).items():
+        if table not in TABLES:
+            raise DataLoadError(path, f"unknown table {table!r}", expected=f"one of {sorted(TABLES)}")
+        unknown = set(body) - _TABLE_KEYS
+        if unknown:
+            raise DataLoadError(path, f"unknown key(s) {sorted(unknown)} under table {table!r}",
+                                expected=f"keys among {sorted(_TABLE_KEYS)}")
+        files = body.get("files")
+        if not files:
+            raise DataLoadError(path, f"table {table!r} names no `files`", expected="a list of file names")
+        for src, dst in (body.get("columns") or {}).items():
+            if not isinstance(dst, str):
+                raise DataLoadError(path, f"column {src!r} of {table!r} maps to {dst!r}",
+                                    expected="a canonical column name")
+        tables[table] = TableMapping(
+            files=list(files) if isinstance(files, list) else [files],
+            columns=dict(body.get("columns") or {}),
+            values={k: {str(a): b for a, b in v.items()} for k, v in (body.get("values") or {}).items()},
+            null_values=[str(v) for v in body.get("null_values") or []],
+            derive=dict(body.get("derive") or {}),
+            date_formats=dict(body.get("date_formats") or {}),
+            encoding=body.get("encoding", "utf-8"),
+            delimiter=body.get("delimiter", ","),
+            timezone=body.get("timezone", "UTC"),
+        )
+    if not tables:
+        raise DataLoadError(path, "maps no tables", expected="a `tables:` section")
+    return Mapping(name=doc.get("name", path.stem), tables=tables, stages=doc.get("stages"),
+                   source=str(path), description=doc.get("description", ""))
+
+
+def default_stages() -> list[dict]:
+    """Salesforce's standard stage picklist, from ``crm/stages.yaml``."""
+    text = (resources.files("funnel_analysis.crm") / "stages.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["stages"]

@@ -1,0 +1,302 @@
+"""``CrmData``: one loaded org, its data-quality report, and its state as of any date.
+
+Every analysis stands on :meth:`CrmData.as_of`: the org as it stood at the end
+of a day, with every opportunity's stage, amount, probability, close date,
+forecast category and closed/won flags rebuilt from ``opportunity_history``.
+
+Rules of the as-of cut
+----------------------
+- A row exists on day *d* when its creation timestamp is before the end of *d*
+  (UTC). Tables without a creation column in the source are kept whole; rows
+  whose creation date is missing although the source has the column are left
+  out and counted in ``meta["as_of_undated"]``.
+- An opportunity's state is its last history row dated on or before *d*
+  (ties keep file order) - ``state_source = "history"``. When its first history
+  row is later than *d* (inconsistent exports), the first row is used
+  (``"history_first"``). With no history at all, the record's current values
+  are used (``"current"``), except that a deal closed after *d* is open on *d*
+  with an unknown stage (``"current_reopened"``).
+- ``is_closed`` / ``is_won`` follow the stage's flags in the stages table.
+- A lead converted after *d* is not converted on *d* (``is_converted`` False,
+  conversion date and IDs cleared). Lead status cannot be rebuilt without a
+  lead history and is left as exported.
+
+Examples
+--------
+>>> crm = CrmData.from_parquet("data/cache/sample")  # doctest: +SKIP
+>>> q1 = crm.as_of("2024-03-31")  # doctest: +SKIP
+>>> q1.opportunities.groupby("stage_name")["amount"].sum()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._util.arrow import index_in
+from .schema import TABLES
+
+__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "latest_date", "resolve_as_of"]
+
+#: Opportunity fields that opportunity_history records, and so can be rebuilt.
+HISTORY_FIELDS = ("stage_name", "amount", "probability", "close_date", "forecast_category")
+
+
+@dataclass
+class DataQualityReport:
+    """Per table: rows read, kept, quarantined, flagged, and rows per rule."""
+
+    tables: dict[str, dict] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
+    stages_origin: str = "default"
+
+    def add_table(self, name, *, rows_read, rows_kept, rows_quarantined, rows_flagged, rules,
+                  cleaning=None, files=None, columns_present=None):
+        if rows_read != rows_kept + rows_quarantined:  # the accounting every table must satisfy
+            raise AssertionError(f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined")
+        self.tables[name] = {
+            "rows_read": int(rows_read), "rows_kept": int(rows_kept),
+            "rows_quarantined": int(rows_quarantined), "rows_flagged": int(rows_flagged),
+            "rules": {k: int(v) for k, v in sorted(rules.items())},
+            "cleaning": dict(cleaning or {}), "files": list(files or []),
+        }
+
+    def rows_read(self, table: str) -> int:
+        return self.tables[table]["rows_read"]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``funnel check --json``."""
+        return {"tables": self.tables, "ignored_files": self.ignored_files, "stages_origin": self.stages_origin}
+
+    def table(self) -> pd.DataFrame:
+        """One row per table: rows read, kept, quarantined, flagged."""
+        rows = [{"table": t, **{k: v for k, v in d.items() if k.startswith("rows_")}} for t, d in self.tables.items()]
+        return pd.DataFrame(rows, columns=["table", "rows_read", "rows_kept", "rows_quarantined", "rows_flagged"])
+
+    def rules(self) -> pd.DataFrame:
+        """One row per table and rule: the number of rows that broke it."""
+        rows = [{"table": t, "rule": r, "rows": n} for t, d in self.tables.items() for r, n in d["rules"].items()]
+        return pd.DataFrame(rows, columns=["table", "rule", "rows"])
+
+
+def _cutoff(date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(end of day exclusive, UTC) and the naive day, for a date or timestamp."""
+    ts = pd.Timestamp(date)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    day = ts.normalize()
+    return (day + pd.Timedelta(days=1)).tz_localize("UTC"), day
+
+
+@dataclass
+class CrmData:
+    """A loaded org: canonical tables plus what validation set aside.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        The kept rows of every loaded table, and ``stages``.
+    quarantine : DataFrame
+        One row per broken error rule: table, row (0-based data row in its file),
+        record_id, column, rule, severity, value, file.
+    flags : DataFrame
+        The same for warning rules on kept rows.
+    quarantined_rows : dict of str to DataFrame
+        The quarantined rows themselves, typed as far as they parsed.
+    report : DataQualityReport
+    meta : dict
+        Source, mapping, data fingerprint, load time, and as-of information.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    flags: pd.DataFrame
+    quarantined_rows: dict[str, pd.DataFrame]
+    report: DataQualityReport
+    meta: dict = field(default_factory=dict)
+    as_of_date: pd.Timestamp | None = None
+
+    def __getattr__(self, name):
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        if name in TABLES:  # a table the source did not have: empty, with its columns
+            return pd.DataFrame(columns=TABLES[name].column_names)
+        raise AttributeError(name)
+
+    def has(self, table: str) -> bool:
+        """True when the source had this table (``stages`` always exists)."""
+        return table in self.tables
+
+    @property
+    def stage_order(self) -> list[str]:
+        """Stage names in the org's order (the stages table's ``sort_order``)."""
+        return self.tables["stages"].sort_values("sort_order", kind="stable")["stage_name"].tolist()
+
+    def __repr__(self):
+        sizes = ", ".join(f"{t}={len(df)}" for t, df in self.tables.items())
+        when = f" as_of={self.as_of_date.date()}" if self.as_of_date is not None else ""
+        return f"CrmData({sizes}{when})"
+
+    # ---- the as-of cut -------------------------------------------------------------------
+    def as_of(self, date) -> "CrmData":
+        """The org as it stood at the end of ``date`` (see the module notes for the rules)."""
+        end, day = _cutoff(date)
+        present = self.meta.get("columns_present", {})
+        out: dict[str, pd.DataFrame] = {}
+        undated: dict[str, int] = {}
+        for name, df in self.tables.items():
+            spec = TABLES.get(name)
+            col = spec.created_column if spec else None
+            if name == "activities" and "activity_date" in present.get(name, []):
+                keep = df["activity_date"] <= day
+                undated[name] = int(df["activity_date"].isna().sum())
+                out[name] = _rows(df, keep)
+            elif col and col in present.get(name, []) and name != "stages":
+                keep = df[col] < end
+                undated[name] = int(df[col].isna().sum())
+                out[name] = _rows(df, keep)
+            else:
+                out[name] = df
+        if "opportunities" in out:
+            out["opportunities"] = self._opportunities_as_of(out["opportunities"], end, day)
+        if "leads" in out:
+            out["leads"] = _leads_as_of(out["leads"], day)
+        meta = dict(self.meta, as_of=str(day.date()), as_of_undated={k: v for k, v in undated.items() if v})
+        return CrmData(tables=out, quarantine=self.quarantine, flags=self.flags,
+                       quarantined_rows=self.quarantined_rows, report=self.report, meta=meta, as_of_date=day)
+
+    def _history_order(self, hist: pd.DataFrame, opp_ids: pd.Series):
+        """Codes of the history rows' deals in ``opp_ids`` (-1: none) and the rows sorted by time.
+
+        The sort (time, then file order; rows without a time last) does not depend on the cut, so it
+        is computed once per org and reused by every later cut (backtests cut dozens of times).
+        """
+        cache = self.__dict__.setdefault("_history_cache", {})
+        if cache.get("hist") is not hist:
+            t = hist["created_date"]
+            ns = t.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(t.dt, "tz", None) else t
+            ns = ns.astype("datetime64[ns]").to_numpy().view("int64").copy()
+            ns[pd.isna(t).to_numpy()] = np.iinfo(np.int64).max  # no time: never before a cut, sorted last
+            order = np.lexsort((np.arange(len(ns)), ns))
+            cache.clear()
+            cache.update(hist=hist, order=order, t_sorted=ns[order], ids=hist["opportunity_id"])
+        code = index_in(cache["ids"], opp_ids)
+        return code, cache["order"], cache["t_sorted"]
+
+    def _opportunities_as_of(self, opps: pd.DataFrame, end, day) -> pd.DataFrame:
+        opps = opps.copy()
+        stages = self.tables["stages"].drop_duplicates("stage_name").set_index("stage_name")
+        hist = self.tables.get("opportunity_history")
+        hist_cols = [c for c in HISTORY_FIELDS if hist is not None
+                     and c in self.meta.get("columns_present", {}).get("opportunity_history", [])]
+        opps["state_source"] = "current"
+        if hist is not None and len(hist) and hist_cols:
+            code, order, t_sorted = self._history_order(hist, opps["opportunity_id"])
+            # per deal, the last change before the cut, else its first change (sorted: time, file order)
+            c_sorted = code[order]
+            before = (t_sorted < end.value) & (c_sorted >= 0)
+            n = len(opps)
+            last = np.full(n, -1, dtype=np.int64)
+            np.maximum.at(last, c_sorted[before], np.flatnonzero(before))
+            first = np.full(n, len(order), dtype=np.int64)
+            known = c_sorted >= 0
+            np.minimum.at(first, c_sorted[known], np.flatnonzero(known))
+            use_first = (last < 0) & (first < len(order))
+            pick = np.where(last >= 0, last, np.where(use_first, first, 0))
+            has = (last >= 0) | use_first
+            rows = order[pick]  # row numbers in the history table
+            for c in hist_cols:
+                taken = hist[c].take(rows)
+                taken.index = opps.index
+                opps[c] = opps[c].mask(has, taken) if c in opps else taken.where(has)
+            opps.loc[last >= 0, "state_source"] = "history"
+            opps.loc[use_first, "state_source"] = "history_first"
+        from_stage = opps["state_source"] != "current"
+        mapped_closed = opps["stage_name"].map(stages["is_closed"])
+        mapped_won = opps["stage_name"].map(stages["is_won"])
+        opps["is_closed"] = np.where(from_stage & mapped_closed.notna(), mapped_closed,
+                                     opps["is_closed"]).astype(bool)
+        opps["is_won"] = np.where(from_stage & mapped_won.notna(), mapped_won, opps["is_won"]).astype(bool)
+        # no history: a deal that closed after the cut was still open on the day, stage unknown
+        reopen = ~from_stage & opps["is_closed"] & (opps["close_date"] > day).fillna(False)
+        if reopen.any():
+            opps.loc[reopen, ["is_closed", "is_won"]] = False
+            opps.loc[reopen, "stage_name"] = None
+            opps.loc[reopen, "state_source"] = "current_reopened"
+        if "forecast_category" in stages and from_stage.any():
+            fc = opps["stage_name"].map(stages["forecast_category"])
+            missing_fc = opps["forecast_category"].isna() & fc.notna()
+            opps.loc[missing_fc, "forecast_category"] = fc[missing_fc]
+        return opps
+
+    # ---- persistence ---------------------------------------------------------------------
+    def to_parquet(self, folder) -> Path:
+        """Cache the loaded org as Parquet (one file per table) plus ``crm.json``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+        self.quarantine.astype({"value": "str"}).to_parquet(folder / "_quarantine.parquet", index=False)
+        self.flags.astype({"value": "str"}).to_parquet(folder / "_flags.parquet", index=False)
+        for name, df in self.quarantined_rows.items():
+            df.to_parquet(folder / f"_quarantined_{name}.parquet", index=False)
+        doc = {"report": self.report.to_dict(), "meta": self.meta,
+               "as_of": None if self.as_of_date is None else str(self.as_of_date.date())}
+        (folder / "crm.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def from_parquet(cls, folder) -> "CrmData":
+        """Reload an org cached by :meth:`to_parquet`."""
+        folder = Path(folder)
+        doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
+        tables, qrows = {}, {}
+        for p in sorted(folder.glob("*.parquet")):
+            if p.name.startswith("_quarantined_"):
+                qrows[p.stem.removeprefix("_quarantined_")] = pd.read_parquet(p)
+            elif not p.name.startswith("_"):
+                tables[p.stem] = pd.read_parquet(p)
+        rep = DataQualityReport(tables=doc["report"]["tables"], ignored_files=doc["report"]["ignored_files"],
+                                stages_origin=doc["report"]["stages_origin"])
+        as_of = pd.Timestamp(doc["as_of"]) if doc.get("as_of") else None
+        return cls(tables=tables, quarantine=pd.read_parquet(folder / "_quarantine.parquet"),
+                   flags=pd.read_parquet(folder / "_flags.parquet"), quarantined_rows=qrows,
+                   report=rep, meta=doc["meta"], as_of_date=as_of)
+
+
+def _rows(df: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """The rows where ``keep``; the frame itself when that is every row (the common recent cut)."""
+    keep = keep.fillna(False).to_numpy(dtype=bool)
+    return df if keep.all() else df[keep].reset_index(drop=True)
+
+
+def _leads_as_of(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    later = leads["is_converted"].fillna(False).astype(bool) & (leads["converted_date"] > day).fillna(False)
+    if not later.any():
+        return leads
+    leads = leads.copy()
+    leads.loc[later, "is_converted"] = False
+    for c in ("converted_date", "converted_account_id", "converted_contact_id", "converted_opportunity_id"):
+        leads.loc[later, c] = None
+    return leads
+
+
+def latest_date(crm) -> pd.Timestamp:
+    """The last day anything was created in the org (in effect the export's date), as a naive day."""
+    from .schema import TABLES
+
+    last = [pd.Timestamp(df[col].max()) for name, df in crm.tables.items()
+            if (col := getattr(TABLES.get(name), "created_column", None)) and col in df and df[col].notna().any()]
+    if not last:
+        raise ValueError("latest_date: no table has a creation date; give as_of explicitly")
+    return max(t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in last).normalize()
+
+
+def resolve_as_of(crm, as_of=None) -> pd.Timestamp:
+    """``as_of`` as a day, or the latest date in the data when it is empty (the reports' default)."""
+    return pd.Timestamp(as_of).normalize() if as_of else latest_date(crm)

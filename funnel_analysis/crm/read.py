@@ -1,0 +1,193 @@
+"""Reading CRM exports: CSV (pyarrow engine) and Parquet, into raw string frames.
+
+The reader's job is narrow: find the files of an export folder, read every
+column as text (so that nothing is lost before the parser has seen it), map
+headers to canonical names and fail with one clear :class:`DataLoadError`
+when a file cannot be used at all. Typing, cleaning and validation happen in
+:mod:`funnel_analysis.crm.parse`, :mod:`funnel_analysis.crm.clean` and
+:mod:`funnel_analysis.crm.validate`; :func:`load_org` ties them together.
+
+Examples
+--------
+>>> import funnel_analysis as fa
+>>> crm = fa.load_org("../shared/realdata/salesforce_devorg_export_earthfink1982")  # doctest: +SKIP
+>>> crm.report.rows_read("opportunities")  # doctest: +SKIP
+36
+"""
+
+from __future__ import annotations
+
+import csv
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .schema import TABLES, snake_case, table_for_file
+
+__all__ = ["DataLoadError", "read_csv_text", "read_table_file", "find_export_files", "canonical_columns"]
+
+_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+class DataLoadError(ValueError):
+    """A file that cannot be used at all: names the file, the column and what was expected."""
+
+    def __init__(self, file, message: str, *, column: str | None = None, expected: str | None = None):
+        self.file = str(file)
+        self.column = column
+        self.expected = expected
+        parts = [f"{self.file}:"]
+        if column:
+            parts.append(f"column {column!r}:")
+        parts.append(message)
+        if expected:
+            parts.append(f"(expected {expected})")
+        super().__init__(" ".join(parts))
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    try:
+        with open(path, newline="", encoding=encoding) as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise DataLoadError(path, f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})",
+                            expected="a UTF-8 CSV, or set `encoding:` in the mapping file") from None
+    first = first.lstrip("\ufeff")
+    if not first.strip():
+        raise DataLoadError(path, "is empty: no header line", expected="a CSV with a header row")
+    return next(csv.reader([first]))
+
+
+def _line_breaks(path: Path) -> int:
+    """Line feeds in a file after its header line (a memchr-speed pass over the bytes)."""
+    n = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            n += chunk.count(b"\n")
+    return n - 1
+
+
+def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.DataFrame:
+    """Read a CSV with every column as text; empty fields become missing.
+
+    Uses pyarrow's multithreaded reader. UTF-8 with or without a byte-order mark
+    is read as is; another encoding is transcoded when given. A file that looks
+    like it uses another delimiter, or that does not decode, raises
+    :class:`DataLoadError`.
+
+    Parameters
+    ----------
+    path : path-like
+    encoding : str, default "utf-8"
+    delimiter : str, default ","
+
+    Returns
+    -------
+    pandas.DataFrame
+        One ``str`` column per header, rows in file order, a fresh RangeIndex.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataLoadError(path, "does not exist")
+    names = _header(path, encoding)
+    if len(names) == 1 and delimiter == ",":
+        for sep, label in _DELIMITERS.items():
+            if sep in names[0]:
+                raise DataLoadError(path, f"looks {label}-separated (header {names[0][:60]!r})",
+                                    expected="comma-separated values, or `delimiter:` in the mapping file")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataLoadError(path, "header repeats a column name", column=dupes[0], expected="unique column names")
+    def read(newlines_in_values: bool) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values),
+            convert_options=pacsv.ConvertOptions(
+                # large_string is what pandas' str dtype holds: no copy when converting
+                column_types={n: pa.large_string() for n in names},
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+            ),
+        )
+
+    try:
+        # the fast parallel parse assumes no newline inside a value; the count of line
+        # breaks tells exactly whether that held, and if not the file is read again safely
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            breaks = pool.submit(_line_breaks, path)  # counted while Arrow parses (it releases the GIL)
+            try:
+                table = read(newlines_in_values=False)
+                safe = breaks.result() in (table.num_rows, table.num_rows - 1)  # with or without a final newline
+            except pa.ArrowInvalid:
+                safe = False
+        if not safe:
+            table = read(newlines_in_values=True)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        msg = str(exc).splitlines()[0]
+        if "UTF8" in msg or "utf-8" in msg.lower() or isinstance(exc, UnicodeDecodeError):
+            raise DataLoadError(path, f"is not valid {encoding}: {msg}",
+                                expected="UTF-8 text, or `encoding:` in the mapping file") from None
+        raise DataLoadError(path, f"cannot be parsed as CSV: {msg}") from None
+    return table.to_pandas()
+
+
+def read_table_file(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.DataFrame:
+    """Read a CSV or Parquet file as text columns (Parquet values are cast to str)."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        table = pq.read_table(path)
+        table = pa.table({n: table[n].cast(pa.string()) if not pa.types.is_string(table[n].type)
+                          else table[n] for n in table.column_names})
+        return table.to_pandas()
+    return read_csv_text(path, encoding=encoding, delimiter=delimiter)
+
+
+def find_export_files(folder) -> tuple[dict[str, list[tuple[Path, str | None]]], list[Path]]:
+    """Which canonical table each file of a Salesforce export folder holds.
+
+    Returns ``({table: [(path, activity_kind), ...]}, ignored_files)``;
+    ``Task.csv`` and ``Event.csv`` both feed ``activities``. Files of objects
+    the model does not cover (``Case.csv``, ``Branch__c.csv``) are returned as
+    ignored so the data-quality report can list them.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataLoadError(folder, "is not a folder", expected="a folder with one CSV per Salesforce object")
+    found: dict[str, list[tuple[Path, str | None]]] = {}
+    ignored: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
+            continue
+        hit = table_for_file(path.stem)
+        if hit is None:
+            ignored.append(path)
+            continue
+        found.setdefault(hit[0], []).append((path, hit[1]))
+    return found, ignored
+
+
+def canonical_columns(raw: pd.DataFrame, table: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rename source headers to canonical names; unknown ones become snake_case.
+
+    ``rename`` (from a mapping file) wins over the Salesforce names of the
+    schema. When two headers land on one name (``Industry`` and ``Industry__c``),
+    the custom field keeps a ``_c`` suffix so nothing is overwritten.
+    """
+    spec = TABLES[table]
+    sf = spec.sf_rename()
+    rename = rename or {}
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    # explicit and standard names first, so that custom fields yield on a clash
+    order = sorted(raw.columns, key=lambda c: (c not in rename and c not in sf, c.endswith("__c")))
+    for col in order:
+        name = rename.get(col) or sf.get(col) or snake_case(col)
+        if name in taken:
+            name = snake_case(col.removesuffix("__c")) + "_c"
+        taken.add(name)
+        out[col] = name
+    return raw.rename(columns=out)

@@ -1,0 +1,300 @@
+"""Read a live Salesforce org into frames shaped like a downloaded export.
+
+Needs the extra ``pip install funnel-analysis[salesforce]``. Credentials come only
+from the environment (:func:`salesforce_client`); nothing here writes them anywhere.
+
+Examples
+--------
+>>> from funnel_analysis.crm import read_salesforce, write_export  # doctest: +SKIP
+>>> frames = read_salesforce(since="2024-01-01")                     # doctest: +SKIP
+>>> write_export(frames, "data/raw/sf_2024-06-30")                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from funnel_analysis.crm.schema import TABLES, TableSpec
+
+__all__ = ["DEFAULT_OBJECTS", "SalesforceConfigError", "SalesforceFrames", "salesforce_client",
+           "read_salesforce", "write_export", "load_salesforce"]
+
+log = logging.getLogger(__name__)
+
+_INSTALL = "pip install funnel-analysis[salesforce]"
+_SESSION_VARS = ("SF_INSTANCE_URL", "SF_ACCESS_TOKEN")
+_PASSWORD_VARS = ("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN")
+
+#: Salesforce object -> the canonical table its fields come from (Task and Event share one).
+_SPECS: dict[str, TableSpec] = {}
+for _spec in TABLES.values():
+    _SPECS[_spec.sf_object] = _spec
+    if "Event" in _spec.extra_file_stems:
+        _SPECS["Event"] = _spec
+#: Objects read by default: every table's object, plus Event.
+DEFAULT_OBJECTS: tuple[str, ...] = tuple(_SPECS)
+#: Field types SOQL (or the Bulk API) cannot select as one column.
+_COMPOUND = {"address", "location", "base64"}
+#: 400 error codes that mean "this org/user has no such object" rather than a bug.
+_SKIP_CODES = {"INVALID_TYPE", "NOT_FOUND", "INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG"}
+#: Salesforce archives closed activities after a year; only queryAll returns archived rows.
+_ARCHIVING = {"Task", "Event"}
+#: Seconds simple-salesforce waits before polling a Bulk 2.0 job.
+BULK_POLL_SECONDS = 2.0
+
+
+class SalesforceConfigError(ValueError):
+    """The environment does not hold a usable set of Salesforce credentials."""
+
+
+class SalesforceFrames(dict):
+    """Frames keyed by object; ``attrs``: instance, since, and soql/api/skipped per object."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attrs: dict = {}
+
+
+def _simple_salesforce():
+    try:
+        import simple_salesforce
+    except ImportError as exc:
+        raise ImportError(f"reading a Salesforce org needs simple-salesforce: {_INSTALL}") from exc
+    return simple_salesforce
+
+
+def salesforce_client(env: Mapping[str, str] = os.environ):
+    """Connect to Salesforce with credentials taken from the environment.
+
+    Parameters
+    ----------
+    env : Mapping[str, str], default ``os.environ``
+        Either ``SF_INSTANCE_URL`` + ``SF_ACCESS_TOKEN`` (an existing OAuth
+        session), or ``SF_USERNAME`` + ``SF_PASSWORD`` + ``SF_SECURITY_TOKEN``
+        with an optional ``SF_DOMAIN`` (``login``, the default, or ``test``
+        for a sandbox). The session pair wins when both sets are present.
+
+    Returns
+    -------
+    simple_salesforce.Salesforce
+
+    Raises
+    ------
+    SalesforceConfigError
+        If neither set is complete; the message names the variables missing,
+        never a value.
+    ImportError
+        If the ``salesforce`` extra is not installed.
+    """
+    Salesforce = _simple_salesforce().Salesforce
+    val = {k: (env.get(k) or "").strip() for k in (*_SESSION_VARS, *_PASSWORD_VARS, "SF_DOMAIN")}
+    if all(val[k] for k in _SESSION_VARS):
+        url = val["SF_INSTANCE_URL"]
+        url = url if "://" in url else f"https://{url}"
+        return Salesforce(instance_url=url, session_id=val["SF_ACCESS_TOKEN"])
+    if all(val[k] for k in _PASSWORD_VARS):
+        return Salesforce(username=val["SF_USERNAME"], password=val["SF_PASSWORD"],
+                          security_token=val["SF_SECURITY_TOKEN"],
+                          domain=val["SF_DOMAIN"] or "login")
+    both = (_SESSION_VARS, _PASSWORD_VARS)
+    modes = [m for m in both if any(val[k] for k in m)] or both
+    missing = [k for m in modes for k in m if not val[k]]
+    raise SalesforceConfigError(
+        "Salesforce credentials are read from the environment only: set either SF_INSTANCE_URL and "
+        "SF_ACCESS_TOKEN, or SF_USERNAME, SF_PASSWORD and SF_SECURITY_TOKEN (optionally "
+        f"SF_DOMAIN=login|test). Missing: {', '.join(missing)}.")
+
+
+def _soql_datetime(since) -> str:
+    ts = pd.Timestamp(since)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _select_fields(obj: str, described: dict[str, dict]) -> list[str]:
+    """The fields the object has that the schema knows, then its ``__c`` fields."""
+    selectable = [n for n, f in described.items() if f.get("type") not in _COMPOUND]
+    spec = _SPECS.get(obj)
+    if spec is None:  # an object the schema does not know: everything selectable
+        return selectable
+    lower = {n.lower(): n for n in selectable}
+    rels = {f["relationshipName"].lower(): f["relationshipName"]
+            for f in described.values() if f.get("relationshipName")}
+    chosen: list[str] = []
+    for col in spec.columns:  # one field per canonical column: sf_name first, then aliases
+        for cand in (col.sf_name, *col.aliases):
+            head, dot, tail = cand.partition(".")
+            if not dot and head.lower() in lower:
+                hit = lower[head.lower()]
+            elif dot and head.lower() in rels:
+                hit = f"{rels[head.lower()]}.{tail}"
+            else:
+                continue
+            if hit not in chosen:
+                chosen.append(hit)
+            break
+    return chosen + [n for n in selectable if n.endswith("__c") and n not in chosen]
+
+
+def _text(value):
+    """A JSON value as it reads in a CSV export (None and "" stay missing)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None or value == "" else str(value)
+
+
+def _flatten(record: Mapping, prefix: str = "") -> dict:
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):  # attributes, or a relationship (UserRole.Name in exports)
+            out.update(_flatten(value, f"{prefix}{key}.") if key != "attributes" else {})
+        else:
+            out[f"{prefix}{key}"] = _text(value)
+    return out
+
+
+def _shape(frame: pd.DataFrame, columns: list[str], datetimes: Iterable[str]) -> pd.DataFrame:
+    """Columns in SOQL order (matched case-insensitively), all text, ``Z`` timestamps."""
+    lookup = {str(c).lower(): c for c in frame.columns}
+    frame = frame.rename(columns={lookup[c.lower()]: c for c in columns if c.lower() in lookup})
+    frame = frame.reindex(columns=columns).astype(str)
+    for col in datetimes:  # REST says +0000 where exports and Bulk API say Z
+        frame[col] = frame[col].str.replace(r"\+0000$", "Z", regex=True)
+    return frame
+
+
+def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override):
+    described = {f["name"]: f for f in getattr(sf, obj).describe()["fields"]
+                 if not f.get("deprecatedAndHidden")}
+    columns = list(override) if override else _select_fields(obj, described)
+    datetimes = [c for c in columns if described.get(c, {}).get("type") == "datetime"]
+    stamp = next((f for f in ("LastModifiedDate", "SystemModstamp") if f in described), None)
+    conds = [f"{stamp} >= {since}"] if since is not None and stamp else []
+    if since is not None and not stamp:
+        log.warning("%s has no LastModifiedDate or SystemModstamp: reading every row", obj)
+    archived = obj in _ARCHIVING and "IsDeleted" in described  # queryAll, minus the recycle bin
+    if archived:
+        conds.append("IsDeleted = false")
+    where = f" WHERE {' AND '.join(conds)}" if conds else ""
+    soql = f"SELECT {', '.join(columns)} FROM {obj}{where}"
+    count = sf.query(f"SELECT COUNT() FROM {obj}{where}", include_deleted=archived)["totalSize"]
+    if count > bulk_threshold:
+        exc_mod = _simple_salesforce().exceptions
+        try:
+            bulk = getattr(sf.bulk2, obj)
+            pages = (bulk.query_all if archived else bulk.query)(soql, wait=BULK_POLL_SECONDS)
+            parts = [pd.read_csv(io.StringIO(p), dtype=str, keep_default_na=False, na_values=[""])
+                     for p in pages if p.strip()]
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            return _shape(frame, columns, datetimes), soql, "bulk2"
+        except (exc_mod.SalesforceError, exc_mod.SalesforceOperationError) as exc:
+            log.warning("Bulk API 2.0 failed for %s (%s): reading it over REST instead", obj, exc)
+    records = sf.query_all(soql, include_deleted=archived)["records"]
+    return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest"
+
+
+def _skip_reason(exc) -> str | None:
+    """Why an object is skipped, or None if the error is not about access to it."""
+    content = exc.content[0] if isinstance(exc.content, list) and exc.content else {}
+    content = content if isinstance(content, Mapping) else {}
+    code = content.get("errorCode", "")
+    if exc.status in (403, 404) or (exc.status == 400 and code in _SKIP_CODES):
+        return f"{exc.status} {code or 'error'}: {content.get('message', '')}".strip()
+    return None
+
+
+def read_salesforce(sf=None, *, objects=None, since=None, bulk_threshold: int = 10_000,
+                    fields: Mapping[str, Iterable[str]] | None = None,
+                    progress: bool = True) -> SalesforceFrames:
+    """Read Salesforce objects into text frames, as a CSV export would hold them.
+
+    Parameters
+    ----------
+    sf : simple_salesforce.Salesforce, optional
+        A connected client; default :func:`salesforce_client` (the environment).
+    objects : iterable of str, optional
+        Object API names; default :data:`DEFAULT_OBJECTS`.
+    since : str, date or datetime, optional
+        Only rows with ``LastModifiedDate`` (else ``SystemModstamp``) at or after
+        this instant; naive values are UTC. Incremental pulls do not see deletions.
+    bulk_threshold : int, default 10_000
+        More rows than this: Bulk API 2.0 (CSV results, read like an export),
+        else REST ``query_all``; a failed bulk job falls back to REST. Task and
+        Event use queryAll with ``IsDeleted = false``: archived activities stay.
+    fields : mapping of str to list of str, optional
+        Per object, the exact fields to select instead of the fields the object
+        has that the schema knows (sf_name or alias) plus every ``__c`` field.
+    progress : bool, default True
+        Show a tqdm bar over the objects.
+
+    Returns
+    -------
+    SalesforceFrames
+        ``{object: DataFrame}`` with API field names as columns and string
+        values (``'true'``/``'false'``, numbers as text, missing as NaN).
+        Objects the org lacks or the user cannot read are logged, left out and
+        listed in ``attrs["skipped"]``.
+    """
+    from tqdm.auto import tqdm
+
+    sf = salesforce_client() if sf is None else sf
+    if isinstance(objects, str):
+        objects = [objects]
+    objects = list(DEFAULT_OBJECTS if objects is None else objects)
+    sf_error = _simple_salesforce().exceptions.SalesforceError
+    lit = None if since is None else _soql_datetime(since)
+    out = SalesforceFrames()
+    out.attrs.update(instance=sf.sf_instance, since=lit, soql={}, api={}, skipped={})
+    for obj in tqdm(objects, desc="Salesforce", unit="object", disable=not progress):
+        try:
+            frame, soql, api = _read_object(sf, obj, lit, bulk_threshold, (fields or {}).get(obj))
+        except sf_error as exc:
+            reason = _skip_reason(exc)
+            if reason is None:
+                raise
+            log.warning("skipping Salesforce object %s: %s", obj, reason)
+            out.attrs["skipped"][obj] = reason
+            continue
+        frame.attrs["soql"] = out.attrs["soql"][obj] = soql
+        out.attrs["api"][obj] = api
+        out[obj] = frame
+    return out
+
+
+def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
+    """Write each frame to ``<out_dir>/<Object>.csv`` (UTF-8), like a downloaded export.
+
+    Parameters
+    ----------
+    frames : mapping of str to DataFrame
+        Keyed by Salesforce object name, e.g. the result of :func:`read_salesforce`.
+    out_dir : str or Path
+        Created if missing; existing files of the same name are replaced.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``frames``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bad = [name for name in frames if not re.fullmatch(r"\w+", name)]
+    if bad:
+        raise ValueError(f"not a Salesforce object name: {bad}")
+    for name, frame in frames.items():
+        frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+    return [out / f"{name}.csv" for name in frames]
+
+
+def load_salesforce(sf=None, *, mapping=None, **kwargs):
+    """Read a live org (:func:`read_salesforce` keywords) into ``CrmData`` via ``load_frames``."""
+    from funnel_analysis.crm.load import load_frames
+
+    return load_frames(read_salesforce(sf, **kwargs), source="salesforce", mapping=mapping)

@@ -1,0 +1,366 @@
+"""The canonical CRM data model: tables, columns, types and the Salesforce names.
+
+Every table is declared once, here. A column's canonical name is the snake_case
+of its Salesforce API field name (``StageName`` -> ``stage_name``), so a
+Salesforce export loads with no mapping. Custom ``__c`` fields keep their name
+without the suffix (``Region__c`` -> ``region``).
+
+Column kinds drive parsing (``funnel_analysis.crm.read``) and cleaning
+(``funnel_analysis.crm.clean``); the validation rules built on them live in
+``funnel_analysis.crm.validate`` as pandera schemas.
+
+Examples
+--------
+>>> from funnel_analysis.crm import TABLES, snake_case
+>>> TABLES["opportunities"].key
+'opportunity_id'
+>>> TABLES["opportunities"].sf_object
+'Opportunity'
+>>> snake_case("ConvertedOpportunityId"), snake_case("Industry__c")
+('converted_opportunity_id', 'industry')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Column",
+    "Reference",
+    "TableSpec",
+    "TABLES",
+    "KINDS",
+    "snake_case",
+    "table_for_file",
+]
+
+#: Column kinds understood by the parser.
+#: id: Salesforce-style ID (15-char widened to 18); str: free text;
+#: picklist: text whose case/whitespace variants are folded; bool;
+#: datetime: timestamp, parsed to UTC; date: date-only (naive, midnight);
+#: float: money or numbers; int: whole numbers (stored as float when nullable);
+#: email / phone: text with their own normalisation.
+KINDS = ("id", "str", "picklist", "bool", "datetime", "date", "float", "int", "email", "phone")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its name, Salesforce API name and kind."""
+
+    name: str
+    sf_name: str
+    kind: str = "str"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r} for {self.name}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key: ``column`` of this table points at the key of ``table``.
+
+    ``required`` references that do not resolve quarantine the row (error);
+    the others only flag it (warning), since real exports are often partial.
+    """
+
+    column: str
+    table: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A canonical table and the Salesforce object(s) it is read from."""
+
+    name: str
+    sf_object: str
+    key: str
+    columns: tuple[Column, ...]
+    references: tuple[Reference, ...] = ()
+    #: file stems (without .csv/.parquet) that hold this table in an export
+    file_stems: tuple[str, ...] = ()
+    #: the column that dates a row, used by ``CrmData.as_of``
+    created_column: str | None = "created_date"
+    extra_file_stems: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        return None
+
+    def kinds(self) -> dict[str, str]:
+        return {c.name: c.kind for c in self.columns}
+
+    def sf_rename(self) -> dict[str, str]:
+        """Salesforce API field name (and aliases) -> canonical name."""
+        out = {}
+        for c in self.columns:
+            out[c.sf_name] = c.name
+            for a in c.aliases:
+                out[a] = c.name
+        return out
+
+
+_CAMEL_1 = re.compile(r"(.)([A-Z][a-z]+)")
+_CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """Canonical snake_case of a Salesforce API field name.
+
+    ``__c`` custom suffixes are dropped, runs of capitals stay together
+    (``BillingLatitude`` -> ``billing_latitude``, ``SLAExpirationDate__c`` ->
+    ``sla_expiration_date``), and anything else non-alphanumeric becomes ``_``.
+
+    >>> snake_case("NumberOfEmployees")
+    'number_of_employees'
+    >>> snake_case("Opportunity Lifecycle (Days)")
+    'opportunity_lifecycle_days'
+    """
+    s = re.sub(r"__c$", "", name.strip())
+    s = _CAMEL_1.sub(r"\1_\2", s)
+    s = _CAMEL_2.sub(r"\1_\2", s)
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
+    return re.sub(r"_+", "_", s)
+
+
+def _c(name, kind="str", sf=None, required=False, aliases=()):
+    if sf is None:
+        # default Salesforce name: CamelCase of the canonical name
+        sf = "".join(p.capitalize() for p in name.split("_"))
+    return Column(name, sf, kind, required, tuple(aliases))
+
+
+_PERSON = (
+    _c("first_name"), _c("last_name"), _c("name"), _c("salutation"), _c("title"),
+    _c("email", "email"), _c("phone", "phone"), _c("mobile_phone", "phone"),
+)
+
+_ADDRESS = (
+    _c("street"), _c("city"), _c("state"), _c("postal_code"), _c("country"),
+)
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def _table(spec: TableSpec) -> TableSpec:
+    TABLES[spec.name] = spec
+    return spec
+
+
+_table(TableSpec(
+    name="leads", sf_object="Lead", key="lead_id", file_stems=("Lead", "Leads", "leads"),
+    columns=(
+        _c("lead_id", "id", "Id", required=True),
+        _c("created_date", "datetime"),
+        *_PERSON,
+        _c("company"), _c("website"), *_ADDRESS,
+        _c("lead_source", "picklist"), _c("status", "picklist"), _c("industry", "picklist"),
+        _c("rating", "picklist"),
+        _c("annual_revenue", "float"), _c("number_of_employees", "int"),
+        _c("owner_id", "id"),
+        _c("is_converted", "bool"), _c("converted_date", "date"),
+        _c("converted_account_id", "id"), _c("converted_contact_id", "id"),
+        _c("converted_opportunity_id", "id"),
+        _c("is_deleted", "bool"),
+        _c("last_modified_date", "datetime"),
+        _c("last_activity_date", "date"),
+    ),
+    references=(
+        Reference("owner_id", "users"),
+        Reference("converted_opportunity_id", "opportunities"),
+        Reference("converted_account_id", "accounts"),
+        Reference("converted_contact_id", "contacts"),
+    ),
+))
+
+_table(TableSpec(
+    name="opportunities", sf_object="Opportunity", key="opportunity_id",
+    file_stems=("Opportunity", "Opportunities", "opportunities"),
+    columns=(
+        _c("opportunity_id", "id", "Id", required=True),
+        _c("account_id", "id"), _c("name"),
+        _c("created_date", "datetime"),
+        _c("stage_name", "picklist"),
+        _c("amount", "float"), _c("probability", "float"), _c("expected_revenue", "float"),
+        _c("close_date", "date"),
+        _c("is_closed", "bool"), _c("is_won", "bool"),
+        _c("lead_source", "picklist"), _c("type", "picklist"),
+        _c("forecast_category", "picklist"), _c("forecast_category_name", "picklist"),
+        _c("campaign_id", "id"), _c("owner_id", "id"),
+        _c("is_deleted", "bool"),
+        _c("last_modified_date", "datetime"),
+        _c("last_activity_date", "date"),
+    ),
+    references=(
+        Reference("account_id", "accounts"),
+        Reference("owner_id", "users"),
+        Reference("campaign_id", "campaigns"),
+    ),
+))
+
+_table(TableSpec(
+    name="opportunity_history", sf_object="OpportunityHistory", key="history_id",
+    file_stems=("OpportunityHistory", "opportunity_history"),
+    columns=(
+        _c("history_id", "id", "Id", required=True),
+        _c("opportunity_id", "id", required=True),
+        _c("created_date", "datetime", required=True),
+        _c("stage_name", "picklist"),
+        _c("amount", "float"), _c("probability", "float"), _c("expected_revenue", "float"),
+        _c("close_date", "date"), _c("forecast_category", "picklist"),
+        _c("created_by_id", "id"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(Reference("opportunity_id", "opportunities", required=True),),
+))
+
+_table(TableSpec(
+    name="stages", sf_object="OpportunityStage", key="stage_name",
+    file_stems=("OpportunityStage", "stages"), created_column=None,
+    columns=(
+        _c("stage_name", "picklist", "MasterLabel", required=True, aliases=("StageName", "ApiName")),
+        _c("sort_order", "int", required=True),
+        _c("default_probability", "float"),
+        _c("is_closed", "bool", required=True), _c("is_won", "bool", required=True),
+        _c("forecast_category", "picklist", aliases=("ForecastCategoryName",)),
+        _c("is_active", "bool"),
+    ),
+))
+
+_table(TableSpec(
+    name="accounts", sf_object="Account", key="account_id",
+    file_stems=("Account", "Accounts", "accounts"),
+    columns=(
+        _c("account_id", "id", "Id", required=True),
+        _c("name"), _c("type", "picklist"), _c("parent_id", "id"),
+        _c("industry", "picklist"), _c("region", "picklist", "Region__c", aliases=("Region",)),
+        _c("annual_revenue", "float"), _c("number_of_employees", "int"),
+        _c("billing_street"), _c("billing_city"), _c("billing_state"),
+        _c("billing_postal_code"), _c("billing_country"),
+        _c("phone", "phone"), _c("website"), _c("account_source", "picklist"),
+        _c("owner_id", "id"),
+        _c("created_date", "datetime"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(Reference("owner_id", "users"), Reference("parent_id", "accounts")),
+))
+
+_table(TableSpec(
+    name="contacts", sf_object="Contact", key="contact_id",
+    file_stems=("Contact", "Contacts", "contacts"),
+    columns=(
+        _c("contact_id", "id", "Id", required=True),
+        _c("account_id", "id"),
+        *_PERSON,
+        _c("department"), _c("lead_source", "picklist"),
+        _c("mailing_street"), _c("mailing_city"), _c("mailing_state"),
+        _c("mailing_postal_code"), _c("mailing_country"),
+        _c("owner_id", "id"),
+        _c("created_date", "datetime"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(Reference("account_id", "accounts"), Reference("owner_id", "users")),
+))
+
+_table(TableSpec(
+    name="activities", sf_object="Task", key="activity_id",
+    file_stems=("Task", "Tasks"), extra_file_stems=("Event", "Events"),
+    columns=(
+        _c("activity_id", "id", "Id", required=True),
+        _c("activity_kind", "picklist"),  # task / event: which file the row came from
+        _c("who_id", "id"), _c("what_id", "id"), _c("account_id", "id"),
+        _c("subject"),
+        _c("activity_date", "date"),
+        _c("type", "picklist", aliases=("TaskSubtype", "EventSubtype")),
+        _c("status", "picklist"), _c("priority", "picklist"),
+        _c("is_closed", "bool"),
+        _c("call_duration_in_seconds", "float"),
+        _c("duration_in_minutes", "float"),
+        _c("owner_id", "id"),
+        _c("created_date", "datetime"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(Reference("owner_id", "users"), Reference("account_id", "accounts")),
+))
+
+_table(TableSpec(
+    name="campaigns", sf_object="Campaign", key="campaign_id",
+    file_stems=("Campaign", "Campaigns", "campaigns"),
+    columns=(
+        _c("campaign_id", "id", "Id", required=True),
+        _c("name"), _c("type", "picklist"), _c("status", "picklist"),
+        _c("parent_id", "id"),
+        _c("start_date", "date"), _c("end_date", "date"),
+        _c("budgeted_cost", "float"), _c("actual_cost", "float"),
+        _c("expected_revenue", "float"),
+        _c("is_active", "bool"),
+        _c("owner_id", "id"),
+        _c("created_date", "datetime"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(Reference("owner_id", "users"), Reference("parent_id", "campaigns")),
+))
+
+_table(TableSpec(
+    name="campaign_members", sf_object="CampaignMember", key="campaign_member_id",
+    file_stems=("CampaignMember", "CampaignMembers", "campaign_members"),
+    columns=(
+        _c("campaign_member_id", "id", "Id", required=True),
+        _c("campaign_id", "id", required=True),
+        _c("lead_id", "id"), _c("contact_id", "id"),
+        _c("status", "picklist"),
+        _c("has_responded", "bool"), _c("first_responded_date", "date"),
+        _c("created_date", "datetime"),
+        _c("is_deleted", "bool"),
+    ),
+    references=(
+        Reference("campaign_id", "campaigns", required=True),
+        Reference("lead_id", "leads"),
+        Reference("contact_id", "contacts"),
+    ),
+))
+
+_table(TableSpec(
+    name="users", sf_object="User", key="owner_id",
+    file_stems=("User", "Users", "users"), created_column=None,
+    columns=(
+        _c("owner_id", "id", "Id", required=True),
+        _c("name"), _c("first_name"), _c("last_name"), _c("email", "email"),
+        _c("role", "picklist", "Role__c", aliases=("UserRoleName", "UserRole.Name")),
+        _c("region", "picklist", "Region__c", aliases=("Region",)),
+        _c("manager_id", "id"),
+        _c("is_active", "bool"),
+        _c("created_date", "datetime"),
+    ),
+))
+
+
+def table_for_file(stem: str) -> tuple[str, str | None] | None:
+    """Which table a file stem holds, and the activity kind for Task/Event files.
+
+    >>> table_for_file("Event")
+    ('activities', 'event')
+    >>> table_for_file("Case") is None
+    True
+    """
+    for spec in TABLES.values():
+        if stem in spec.file_stems:
+            kind = "task" if spec.name == "activities" else None
+            return spec.name, kind
+        if stem in spec.extra_file_stems:
+            return spec.name, "event"
+    return None

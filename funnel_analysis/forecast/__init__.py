@@ -1,0 +1,31 @@
+"""Forecasting: the weighted pipeline, next quarter, bookings time series, and their backtests.
+
+- :mod:`.pipeline`: the weighted pipeline, win probabilities learned from history, forecast categories;
+- :mod:`.next_quarter`: expected bookings of the current and next fiscal quarter with intervals;
+- :mod:`.timeseries` (with :mod:`.methods`): statsmodels forecasts chosen by rolling-origin backtest;
+- :mod:`.batch`: many series at once, in parallel processes (``funnel forecast --series``);
+- :mod:`.backtest`: the next-quarter forecast from past as-of cuts against what closed;
+- :mod:`.plots`: the charts of the forecasting notebook.
+
+Examples
+--------
+>>> from funnel_analysis.forecast import BASELINE_METHODS
+>>> "pipeline" in BASELINE_METHODS
+False
+"""
+
+from .pipeline import (
+    weighted_pipeline, learn_win_probabilities, snapshot_outcomes, probability_calibration,
+    forecast_categories, AGE_BINS, CATEGORIES,
+)
+from .next_quarter import next_quarter_forecast, bookings_series, quarter_bounds
+from .backtest import backtest_next_quarter, summarize_backtest, past_quarter_ends, BASELINE_METHODS
+from .timeseries import Forecaster, ForecastResults, validate_series, mase, SEASON, LEVELS
+from .methods import fit_methods, seasonal_adjust, METHODS, BASELINES, MODELS
+from .batch import forecast_many
+
+__all__ = ["weighted_pipeline", "learn_win_probabilities", "snapshot_outcomes", "probability_calibration",
+           "forecast_categories", "AGE_BINS", "CATEGORIES", "next_quarter_forecast", "bookings_series",
+           "quarter_bounds", "backtest_next_quarter", "summarize_backtest", "past_quarter_ends",
+           "BASELINE_METHODS", "Forecaster", "ForecastResults", "validate_series", "mase", "SEASON",
+           "LEVELS", "fit_methods", "seasonal_adjust", "METHODS", "BASELINES", "MODELS", "forecast_many"]

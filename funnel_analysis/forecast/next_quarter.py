@@ -1,0 +1,272 @@
+"""Next quarter: expected revenue for the current and the next fiscal quarter, as of any date.
+
+::
+
+    forecast = won so far in the quarter
+             + sum over open deals of  amount x P(won inside the quarter | stage, age, due)
+             + run-rate x (share of a quarter's bookings that comes from deals not yet created)
+
+How each part is learned, from the org as it stood on past days only
+--------------------------------------------------------------------
+The *same point of the quarter cycle* is taken in earlier quarters: for ``as_of`` 20 days into a
+quarter, the days 20 days into each earlier quarter (snapshot ``t_k``, one per earlier quarter).
+For each snapshot whose target quarter ended by ``as_of``:
+
+- every deal open on ``t_k`` (``crm.as_of(t_k)``) with its stage, age bucket and whether its close
+  date falls by the end of the target quarter (``due``) or later; the outcome is whether it was won
+  with a close date inside the target quarter and after ``t_k``. Rates per (stage, age, due) are
+  shrunk toward (stage, due), then (due), with ``prior_weight`` pseudo-deals;
+- the won amount in the target quarter from deals created after ``t_k``, as a share of the
+  target quarter's won amount; the pooled share times today's run-rate per quarter (won amount in
+  the ``run_rate_days`` before the day, scaled to the target quarter's length, held flat) is the
+  part from deals not yet created. A snapshot is used only when its whole run-rate window lies
+  after the first opportunities (the 1 % quantile of creation dates). (A ratio to the run-rate
+  itself, the first version, also extrapolates the learning quarters' growth over the gap between
+  the run-rate window and the target quarter, and over-forecast two quarters ahead.)
+
+The interval: the same forecast made on each past snapshot (in-sample), the spread of the
+log-ratios actual / forecast (root mean square, bias included) and a Student t quantile with
+``n - 1`` degrees of freedom, widened by ``sqrt(1 + 1/n)`` for a new observation.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")  # doctest: +SKIP
+>>> next_quarter_forecast(crm, as_of="2025-06-30")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from .._util.frames import flag as _flag, require as _require, to_day as _to_day
+from ..periods import fiscal_period
+from .pipeline import AGE_BINS, _age_bucket, _configured, _cutter, _open_deals
+
+__all__ = ["next_quarter_forecast", "bookings_series", "quarter_bounds"]
+
+
+def quarter_bounds(day, *, lead: int = 0, fiscal_year_start_month: int = 1):
+    """(label, first day, last day) of the fiscal quarter ``lead`` quarters after the one of ``day``.
+
+    Examples
+    --------
+    >>> quarter_bounds("2024-05-10", lead=1)
+    ('FY2024-Q3', Timestamp('2024-07-01 00:00:00'), Timestamp('2024-09-30 00:00:00'))
+    """
+    p = fiscal_period(pd.Series([pd.Timestamp(day)]), freq="Q", fiscal_year_start_month=fiscal_year_start_month)
+    start = pd.Timestamp(p["period_start"].iloc[0]) + pd.DateOffset(months=3 * lead)
+    label = fiscal_period(pd.Series([start]), freq="Q", fiscal_year_start_month=fiscal_year_start_month)
+    return label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+
+
+def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = "amount",
+                    start="auto") -> pd.Series:
+    """Won amount (or count) per week, month or quarter of the close date, complete periods up to ``as_of``.
+
+    Parameters
+    ----------
+    opps : DataFrame
+        Opportunities of the cut at ``as_of`` (``is_won``, ``close_date``, ``amount``).
+    freq : {"W", "M", "Q"}
+        Weeks end on Sunday; months and quarters are calendar ones.
+    value : {"amount", "count"}
+    start : date, "auto" or None
+        First day of the series. ``"auto"`` starts at the period of the 1 % quantile of the won
+        close dates, so that a few stray old deals (imports, bad dates) do not add years of
+        near-empty periods; ``None`` starts at the first win.
+
+    Returns
+    -------
+    Series
+        Indexed by the period's first day, from ``start`` to the last period complete on
+        ``as_of``; periods without a win are 0.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"is_won": [True, True, False], "amount": [10.0, 5.0, 7.0],
+    ...                   "close_date": pd.to_datetime(["2024-01-15", "2024-03-02", "2024-02-01"])})
+    >>> bookings_series(o, as_of="2024-03-31").tolist()
+    [10.0, 0.0, 5.0]
+    """
+    fn = "bookings_series"
+    _require(opps, ["is_won", "close_date", "amount"], fn, "opportunities")
+    if freq not in ("W", "M", "Q") or value not in ("amount", "count"):
+        raise ValueError(f"{fn}: freq must be W, M or Q and value amount or count; got {freq!r}, {value!r}")
+    day = _to_day(as_of, fn)
+    won = opps[_flag(opps["is_won"]).to_numpy()]
+    close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
+    won = won[(close <= day).to_numpy()]
+    if won.empty:
+        raise ValueError(f"{fn}: no won deal closed on or before {day:%Y-%m-%d}")
+    code = {"W": "W-SUN", "M": "M", "Q": "Q"}[freq]
+    per = pd.PeriodIndex(pd.to_datetime(won["close_date"]), freq=code)
+    vals = won["amount"].astype(float).fillna(0).to_numpy() if value == "amount" else np.ones(len(won))
+    s = pd.Series(vals, index=per).groupby(level=0).sum()
+    if start is not None:
+        first = (pd.Period(pd.to_datetime(won["close_date"]).quantile(0.01), freq=code) if str(start) == "auto"
+                 else pd.Period(pd.Timestamp(start), freq=code))
+        s = s[s.index >= first]
+        if s.empty:
+            raise ValueError(f"{fn}: no won deal closed between {start} and {day:%Y-%m-%d}")
+    last = pd.Period(day, freq=code)
+    if last.end_time.normalize() > day:  # the period of as_of is not over yet
+        last = last - 1
+    full = pd.period_range(s.index.min(), last, freq=code)
+    s = s.reindex(full, fill_value=0.0)
+    s.index = full.start_time.astype("datetime64[us]")
+    return s.rename(f"won_{value}")
+
+
+def _shrink(df: pd.DataFrame, levels: list[list[str]], prior_weight: float) -> pd.Series:
+    """P(label) per row, each level's rate shrunk toward the coarser one (first = finest)."""
+    p = np.full(len(df), df["label"].mean())
+    for keys in reversed(levels):
+        g = df.groupby(keys)["label"].agg(["sum", "count"])
+        idx = pd.MultiIndex.from_frame(df[keys]) if len(keys) > 1 else pd.Index(df[keys[0]])
+        s, c = g["sum"].reindex(idx).to_numpy(), g["count"].reindex(idx).to_numpy()
+        p = (s + prior_weight * p) / (c + prior_weight)
+    return pd.Series(p, index=df.index)
+
+
+def _features(o: pd.DataFrame, due_by: pd.Timestamp, age_bins) -> pd.DataFrame:
+    close = pd.to_datetime(o["close_date"]).astype("datetime64[us]")
+    return pd.DataFrame({"stage_name": o["stage_name"].fillna("(unknown)").to_numpy(),
+                         "age_bucket": _age_bucket(o["age_days"].to_numpy(), age_bins),
+                         "due": (close <= due_by).fillna(True).to_numpy(),
+                         "amount": o["amount"].astype(float).fillna(0).to_numpy()})
+
+
+def _won_in(won: pd.DataFrame, first, last, created_after=None) -> float:
+    close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
+    keep = (close >= first) & (close <= last)
+    if created_after is not None:
+        created = pd.to_datetime(won["created_date"])
+        created = created.dt.tz_convert("UTC").dt.tz_localize(None) if created.dt.tz is not None else created
+        keep &= created >= created_after + pd.Timedelta(days=1)
+    return float(won.loc[keep.to_numpy(), "amount"].astype(float).fillna(0).sum())
+
+
+def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut, data_start, levels):
+    label, start, end = quarter_bounds(day, lead=lead, fiscal_year_start_month=fy)
+    _, q0, q0_end = quarter_bounds(day, lead=0, fiscal_year_start_month=fy)
+    offset = (day - q0).days
+    final = cut(day).opportunities
+    won = final[_flag(final["is_won"]).to_numpy()]
+    rr = pd.Timedelta(days=run_rate_days)
+    snaps = []
+    for k in range(1, 400):
+        qk = q0 - pd.DateOffset(months=3 * k)
+        tk = min(qk + pd.Timedelta(days=offset), qk + pd.DateOffset(months=3) - pd.Timedelta(days=1))
+        sk = qk + pd.DateOffset(months=3 * lead)
+        ek = sk + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        if tk - rr < data_start:
+            break
+        if ek > day:
+            continue
+        o = _open_deals(cut(tk).opportunities, tk, "next_quarter_forecast")
+        f = _features(o, ek, age_bins)
+        first_win = max(sk, tk + pd.Timedelta(days=1))
+        ids = won.loc[((pd.to_datetime(won["close_date"]) >= first_win)
+                       & (pd.to_datetime(won["close_date"]) <= ek)).to_numpy(), "opportunity_id"]
+        f["label"] = o["opportunity_id"].isin(set(ids)).to_numpy().astype(float)
+        f["snap"] = len(snaps)
+        snaps.append({"f": f, "won": _won_in(won, sk, min(ek, tk)), "new": _won_in(won, sk, ek, created_after=tk),
+                      "run_rate": _won_in(won, tk - rr + pd.Timedelta(days=1), tk), "actual": _won_in(won, sk, ek)})
+    if len(snaps) < 2:
+        raise ValueError(f"next_quarter_forecast: {len(snaps)} past quarter(s) to learn from as of {day:%Y-%m-%d} "
+                         f"for {label} (at least 2 needed: the history must cover {run_rate_days} days of "
+                         "run-rate plus the quarters before the target)")
+    hist = pd.concat([s["f"] for s in snaps], ignore_index=True)
+    keys = [["stage_name", "age_bucket", "due"], ["stage_name", "due"], ["due"]]
+    hist["p"] = _shrink(hist, keys, prior_weight)
+    # new deals = (share of a target quarter's bookings from deals created after the snapshot, pooled)
+    # x (the run-rate per quarter, held flat): a ratio to the run-rate itself would also carry the
+    # growth of the learning quarters over the whole gap to the target quarter (run-rate window ->
+    # target), which over-forecasts two quarters ahead once growth slows
+    act_sum = sum(s["actual"] for s in snaps)
+    share = sum(s["new"] for s in snaps) / act_sum if act_sum > 0 else 0.0
+    ratio = share * ((end - start).days + 1) / run_rate_days
+    # in-sample forecasts of the past quarters: their log errors give the interval
+    fitted = np.array([s["won"] + (hist.loc[hist["snap"] == i, "p"] * hist.loc[hist["snap"] == i, "amount"]).sum()
+                       + ratio * s["run_rate"] for i, s in enumerate(snaps)])
+    actual = np.array([s["actual"] for s in snaps])
+    ok = (fitted > 0) & (actual > 0)
+    err = np.log(actual[ok] / fitted[ok])
+    n = len(err)
+    sigma = float(np.sqrt(np.mean(err ** 2))) if n else np.nan
+    # today's deals, with the rates of their cells
+    o = _open_deals(final, day, "next_quarter_forecast")
+    f = _features(o, end, age_bins)
+    table = hist.groupby(["stage_name", "age_bucket", "due"])["p"].first()
+    p = table.reindex(pd.MultiIndex.from_frame(f[["stage_name", "age_bucket", "due"]])).to_numpy()
+    if np.isnan(p).any():  # a cell never seen: the rate of its stage and due flag, else of its due flag
+        coarse = hist.groupby(["stage_name", "due"])["label"].mean()
+        p2 = coarse.reindex(pd.MultiIndex.from_frame(f[["stage_name", "due"]])).to_numpy()
+        p3 = f["due"].map(hist.groupby("due")["label"].mean()).fillna(hist["label"].mean()).to_numpy()
+        p = np.where(np.isnan(p), np.where(np.isnan(p2), p3, p2), p)
+    won_now = _won_in(won, start, min(end, day))
+    pipeline = float((p * f["amount"]).sum())
+    new = ratio * _won_in(won, day - rr + pd.Timedelta(days=1), day)
+    conf = f["stage_name"].map(_configured(crm.stages)).fillna(0).to_numpy()
+    due_in = (pd.to_datetime(o["close_date"]) <= end).fillna(True).to_numpy()
+    total = won_now + pipeline + new
+    row = {"lead": lead, "fiscal_period": label, "period_start": start, "period_end": end,
+           "won_to_date": won_now, "pipeline_expected": pipeline, "new_deals_expected": new, "forecast": total,
+           "configured_weighted": won_now + float((conf * f["amount"] * due_in).sum()),
+           "open_deals": len(f), "snapshots": len(snaps), "log_sigma": sigma, "new_deal_ratio": ratio,
+           "new_deal_share": share}
+    for lv in levels:
+        q = student_t.ppf(0.5 + lv / 200, df=max(n - 1, 1)) * sigma * np.sqrt(1 + 1 / max(n, 1))
+        row[f"lower_{lv}"], row[f"upper_{lv}"] = total * np.exp(-q), total * np.exp(q)
+    return row
+
+
+def next_quarter_forecast(crm, *, as_of, leads=(0, 1), fiscal_year_start_month: int = 1, age_bins=AGE_BINS,
+                          prior_weight: float = 10.0, run_rate_days: int = 182, levels=(80, 95),
+                          cuts: dict | None = None) -> pd.DataFrame:
+    """Expected revenue of the current (lead 0) and next (lead 1) fiscal quarter, with intervals.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org; only what was known at the end of ``as_of`` is used.
+    as_of : date
+    leads : sequence of int, default (0, 1)
+        Quarters after the one containing ``as_of``.
+    prior_weight : float
+        Pseudo-deals shrinking each (stage, age, due) cell toward its coarser level.
+    run_rate_days : int, default 182
+        Window of the bookings run-rate.
+    cuts : dict, optional
+        Cache of as-of cuts (day -> CrmData) to share between calls.
+
+    Returns
+    -------
+    DataFrame
+        One row per lead: ``fiscal_period``, ``period_start``, ``period_end``, ``won_to_date``,
+        ``pipeline_expected``, ``new_deals_expected``, ``forecast``, ``lower_80``, ``upper_80``,
+        ``lower_95``, ``upper_95``, the configured-probability baseline ``configured_weighted``
+        (won so far + open amount due in the quarter x stage probability), ``open_deals``,
+        ``snapshots`` (past quarters learned from), ``log_sigma``, ``new_deal_share`` (share of a
+        quarter's bookings from deals created after the day) and ``new_deal_ratio`` (new deals
+        expected / run-rate).
+
+    Raises
+    ------
+    ValueError
+        When fewer than two past quarters can be learned from.
+    """
+    day = _to_day(as_of, "next_quarter_forecast")
+    cut = _cutter(crm, cuts)
+    created = pd.to_datetime(crm.opportunities["created_date"]).dropna()
+    created = created.dt.tz_convert("UTC").dt.tz_localize(None) if created.dt.tz is not None else created
+    created = created[created < day + pd.Timedelta(days=1)]  # what was known on the day, nothing later
+    if created.empty:
+        raise ValueError(f"next_quarter_forecast: no opportunity was created by {day:%Y-%m-%d}")
+    data_start = created.quantile(0.01).normalize()
+    rows = [_one_lead(crm, day, int(lead), fy=fiscal_year_start_month, age_bins=age_bins, prior_weight=prior_weight,
+                      run_rate_days=run_rate_days, cut=cut, data_start=data_start, levels=levels) for lead in leads]
+    return pd.DataFrame(rows)

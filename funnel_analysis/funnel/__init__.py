@@ -1,0 +1,25 @@
+"""Funnel analytics: lead conversion, the pipeline snapshot, cohorts, win rates and the headline figures.
+
+- :mod:`.conversion`: lead funnel and conversion, pipeline snapshot, cohort funnel;
+- :mod:`.winrates`: win rates, stage-to-stage transitions, bottleneck stages;
+- :mod:`.kpis`: the headline figures of an org (``funnel kpis``);
+- :mod:`.plots`: the charts of the funnel notebook.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from funnel_analysis.funnel import lead_conversion
+>>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"], "lead_source": ["Web", "Web", "Web", "Partner"],
+...                       "created_date": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-02-01", "2024-02-03"]),
+...                       "is_converted": [True, False, False, True],
+...                       "converted_date": pd.to_datetime(["2024-01-20", None, None, "2024-02-10"])})
+>>> lead_conversion(leads, by="lead_source")[["lead_source", "leads", "converted"]].to_dict("records")
+[{'lead_source': 'Partner', 'leads': 1, 'converted': 1}, {'lead_source': 'Web', 'leads': 3, 'converted': 1}]
+"""
+
+from .conversion import lead_funnel, lead_conversion, snapshot_funnel, cohort_funnel, DEFAULT_LEAD_STATUSES
+from .winrates import win_rates, stage_transitions, bottlenecks
+from .kpis import kpis
+
+__all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES",
+           "win_rates", "stage_transitions", "bottlenecks", "kpis"]

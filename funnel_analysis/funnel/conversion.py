@@ -1,0 +1,372 @@
+"""Funnel analytics: lead funnel and conversion, pipeline snapshot and cohort funnel.
+
+Win rates, stage transitions and bottlenecks are in :mod:`funnel_analysis.funnel.winrates`, the headline
+figures in :mod:`funnel_analysis.funnel.kpis`.
+
+Every function is pure: it takes DataFrames and keyword options, and returns a new tidy
+DataFrame. Every rate comes with its counts and a 95 % Wilson interval
+(:mod:`funnel_analysis.stats`), because segmented CRM counts are small. ``by`` (``None``, a column
+name or a list of them) splits any result into segments; missing segment values form their own
+segment (NA), so segment counts always add up to the total.
+
+Stages are data: the order, and which stages are closed or won, come from the ``stages`` table
+(``crm.stages``), never from stage names.
+
+How a stage counts as *reached* (cohort funnel, stage transitions)
+-----------------------------------------------------------------
+Evidence that an opportunity was at least at open stage *k* (the *k*-th open stage by
+``sort_order``) is:
+
+- a history row in stage *k* or any later open stage, dated by the row;
+- a history row in a won stage, or the opportunity being won now: a won deal passed every
+  open stage (dated by the row, or by ``close_date``);
+- its current stage, dated by its last history row, or by its creation date when it has no
+  history at all (as :meth:`CrmData.as_of` does, the current values stand from creation).
+
+So a deal that skipped a stage still passed it, a deal that moved backwards is counted once,
+and a lost deal reached only the highest open stage it was in. Evidence with an unknown date
+counts without a conversion window and never within one. *Won* is the current state: a deal
+that was once in a won stage and is lost now passed every open stage, but is not a win.
+
+Days and durations are counted in UTC calendar days: a timestamp is placed on its UTC date,
+date-only fields are used as they are. Durations that come out negative (a close date before
+the creation date, which real exports contain) are data errors and are left out of the
+timing figures, never clipped to 0; their ``*_n`` columns say how many durations remain.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")  # doctest: +SKIP
+>>> cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages,
+...               created_from="2024-01-01", created_to="2024-03-31", window_days=90)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._util.frames import (
+    by_list as _by_list, day_number as _day_number, days as _days, flag as _flag, group_sum as _group_sum,
+    reach_days as _reach_days, require as _require, stage_ranks as _stage_ranks,
+)
+from ..stats import rate_table
+
+__all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES"]
+
+#: Salesforce's standard LeadStatus picklist, the default order of the lead funnel.
+DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
+                         "Closed - Not Converted")
+CONVERTED_STEP = "Converted to opportunity"
+UNKNOWN_STAGE = "(unknown stage)"
+MISSING_STATUS = "(no status)"
+
+
+# ---- helpers --------------------------------------------------------------------------------
+def _segments(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    if not by:
+        return pd.DataFrame(index=[0])
+    return df[by].drop_duplicates().sort_values(by, na_position="last").reset_index(drop=True)
+
+
+# ---- leads ----------------------------------------------------------------------------------
+def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFrame:
+    """Leads by status, in the org's status order, then the share converted to an opportunity.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``status`` and ``is_converted`` (missing read as not converted).
+    by : str or list of str, optional
+        Segment columns.
+    status_order : list of str, optional
+        The org's lead statuses in funnel order. Every listed status gets a row (0 when
+        unused); statuses found but not listed follow, in order of first appearance. Default:
+        Salesforce's standard statuses (:data:`DEFAULT_LEAD_STATUSES`) that occur, then the
+        others in order of first appearance. Leads without status form ``"(no status)"``.
+
+    Returns
+    -------
+    DataFrame
+        Per segment and step: ``step`` (status, or ``"Converted to opportunity"``), ``kind``
+        (``"status"`` / ``"converted"``), ``count``, ``total`` (leads in the segment),
+        ``share`` = count / total with ``share_ci_low``, ``share_ci_high``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"status": ["Working - Contacted", "Closed - Converted"],
+    ...                       "is_converted": [False, True]})
+    >>> lead_funnel(leads)[["step", "count", "share"]]
+                           step  count  share
+    0       Working - Contacted      1    0.5
+    1        Closed - Converted      1    0.5
+    2  Converted to opportunity      1    0.5
+    """
+    by = _by_list(by)
+    _require(leads, ["status", "is_converted", *by], "lead_funnel", "leads")
+    if status_order is not None and len(set(status_order)) != len(list(status_order)):
+        raise ValueError("lead_funnel: status_order lists a status twice")
+    status = leads["status"].astype("str").fillna(MISSING_STATUS)
+    seen = status[status != MISSING_STATUS].unique().tolist()  # order of first appearance
+    if status_order is None:
+        order = [s for s in DEFAULT_LEAD_STATUSES if s in seen]
+    else:
+        order = list(status_order)
+    order += [s for s in seen if s not in order] + ([MISSING_STATUS] if (status == MISSING_STATUS).any() else [])
+    data = leads[by].copy()
+    for i, s in enumerate(order):
+        data[f"_s{i}"] = (status == s).to_numpy()
+    data["_conv"] = _flag(leads["is_converted"]).to_numpy()
+    data["_total"] = 1
+    cols = [f"_s{i}" for i in range(len(order))] + ["_conv", "_total"]
+    sums = _group_sum(data, by, cols)
+    steps = [(s, "status", f"_s{i}") for i, s in enumerate(order)] + [(CONVERTED_STEP, "converted", "_conv")]
+    out = pd.concat([sums[by].assign(step=step, kind=kind, count=sums[col], total=sums["_total"], _o=j)
+                     for j, (step, kind, col) in enumerate(steps)], ignore_index=True)
+    out = out.sort_values([*by, "_o"], na_position="last", kind="stable").drop(columns="_o")
+    out = out.astype({"count": "int64", "total": "int64"}).reset_index(drop=True)
+    return rate_table(out, successes="count", trials="total", name="share")
+
+
+def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=None) -> pd.DataFrame:
+    """Lead-to-opportunity conversion rate and time to convert, per segment.
+
+    With ``window_days`` the rate is a *windowed* conversion rate: only leads created at least
+    ``window_days`` before ``as_of`` count, and only if they converted within ``window_days`` of
+    creation. Why: a lead created last week has had no time to convert, so a plain "converted /
+    all leads" rate is biased down by every young lead, and more so for a segment (or a month)
+    whose leads are younger. Holding every lead to the same window makes segments and periods
+    comparable.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``is_converted``, ``created_date`` (timestamp) and ``converted_date`` (date).
+    by : str or list of str, optional
+    window_days : int, optional
+        Conversion window in days; needs ``as_of``.
+    as_of : date-like, optional
+        Leads created after this day are left out, and conversions after it do not count.
+        For a full as-of cut use ``crm.as_of(date).leads``.
+
+    Returns
+    -------
+    DataFrame
+        Per segment: ``leads`` (counted), ``converted``, ``conversion_rate`` with
+        ``conversion_rate_ci_low`` / ``_ci_high``, ``excluded`` (leads of the segment not counted:
+        created after ``as_of``, too young for the window, or - with a window - of unknown
+        creation date or converted on an unknown date), ``days_n``, ``median_days_to_convert``,
+        ``mean_days_to_convert``. Days run from the creation day (UTC) to the conversion day;
+        a negative span (conversion before creation, a data error) is left out of the timing.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"is_converted": [True, False],
+    ...                       "created_date": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
+    ...                       "converted_date": pd.to_datetime(["2024-01-11", None])})
+    >>> lead_conversion(leads)[["leads", "converted", "conversion_rate", "median_days_to_convert"]]
+       leads  converted  conversion_rate  median_days_to_convert
+    0      2          1              0.5                    10.0
+    """
+    by = _by_list(by)
+    _require(leads, ["is_converted", "created_date", "converted_date", *by], "lead_conversion", "leads")
+    if window_days is not None and (as_of is None or window_days < 0):
+        raise ValueError("lead_conversion: window_days needs as_of (the day the window is measured "
+                         "back from) and must be >= 0")
+    created, conv_day = _days(leads["created_date"]), _days(leads["converted_date"])
+    converted = _flag(leads["is_converted"]).to_numpy()
+    counted = np.ones(len(leads), dtype=bool)
+    if as_of is not None:
+        cut = _day_number(as_of, "lead_conversion", "as_of")
+        counted &= ~(created > cut)  # undated leads are kept without a window: their age is unknown
+        converted = converted & ~(conv_day > cut)
+    span = conv_day - created
+    if window_days is not None:
+        counted &= created <= cut - window_days
+        counted &= ~(converted & np.isnan(conv_day))  # outcome within the window unknown
+        converted = converted & (span <= window_days)
+    data = leads[by].copy()
+    data["_lead"] = counted
+    data["_conv"] = counted & converted
+    data["_excl"] = ~counted
+    data["_days"] = np.where(data["_conv"] & (span >= 0), span, np.nan)
+    if by:
+        g = data.groupby(by, dropna=False, observed=True, sort=True)
+    else:
+        g = data.assign(_all=0).groupby("_all")
+    out = g.agg(leads=("_lead", "sum"), converted=("_conv", "sum"), excluded=("_excl", "sum"),
+                days_n=("_days", "count"), median_days_to_convert=("_days", "median"),
+                mean_days_to_convert=("_days", "mean"))
+    out = out.reset_index(drop=not by)
+    if not by and out.empty:
+        out = pd.DataFrame({"leads": [0], "converted": [0], "excluded": [0], "days_n": [0],
+                            "median_days_to_convert": [np.nan], "mean_days_to_convert": [np.nan]})
+    out = out.astype({c: "int64" for c in ("leads", "converted", "excluded", "days_n")})
+    out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
+    first = [*by, "leads", "converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+# ---- opportunities --------------------------------------------------------------------------
+def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None,
+                    include_closed: bool = False) -> pd.DataFrame:
+    """Pipeline on one day: number and amount of opportunities per stage.
+
+    Pass the opportunities of an as-of cut, ``crm.as_of(day).opportunities``, for the pipeline
+    as it stood that day. No interval is given: this is a census of the pipeline, not a sample.
+
+    Parameters
+    ----------
+    opps : DataFrame
+        With ``stage_name``, ``is_closed`` and ``amount``.
+    stages : DataFrame
+        The stages table (``crm.stages``): the rows and their order (``sort_order``).
+    by : str or list of str, optional
+    include_closed : bool, default False
+        Also give rows for the closed stages (and count closed deals).
+
+    Returns
+    -------
+    DataFrame
+        Per segment and stage, in stage order: ``stage_name``, ``sort_order``, ``is_closed``,
+        ``is_won``, ``count``, ``amount`` (sum; 0 for none), ``amount_missing`` (deals without an
+        amount), ``share_count`` and ``share_amount`` (of the segment's pipeline). Deals in a
+        stage the stages table does not list (or unknown, as :meth:`CrmData.as_of` leaves a deal
+        without history that closed later) form a last row ``"(unknown stage)"``, so that the
+        rows add up to the pipeline.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["Open", "Won"], "sort_order": [1, 2],
+    ...                    "is_closed": [False, True], "is_won": [False, True]})
+    >>> o = pd.DataFrame({"stage_name": ["Open", "Open", "Won"], "is_closed": [False, False, True],
+    ...                   "amount": [10.0, None, 5.0]})
+    >>> snapshot_funnel(o, stages=st)[["stage_name", "count", "amount", "amount_missing"]]
+      stage_name  count  amount  amount_missing
+    0       Open      2    10.0               1
+    """
+    by = _by_list(by)
+    _require(opps, ["stage_name", "is_closed", "amount", *by], "snapshot_funnel", "opportunities")
+    _require(stages, ["stage_name", "sort_order", "is_closed", "is_won"], "snapshot_funnel", "stages")
+    st = stages.drop_duplicates("stage_name").sort_values("sort_order", kind="stable")
+    st = st.assign(is_closed=_flag(st["is_closed"]), is_won=_flag(st["is_won"]))
+    if not include_closed:
+        st = st[~st["is_closed"]]
+        opps = opps[~_flag(opps["is_closed"])]
+    rows = st[["stage_name", "sort_order", "is_closed", "is_won"]].reset_index(drop=True)
+    stage = opps["stage_name"].astype("str").where(opps["stage_name"].isin(rows["stage_name"]), UNKNOWN_STAGE)
+    if (stage == UNKNOWN_STAGE).any():
+        rows = pd.concat([rows, pd.DataFrame({"stage_name": [UNKNOWN_STAGE], "sort_order": [np.nan],
+                                              "is_closed": [pd.NA], "is_won": [pd.NA]})], ignore_index=True)
+    data = opps[by].assign(stage_name=stage.to_numpy(), _n=1, _amt=opps["amount"].to_numpy(),
+                           _miss=opps["amount"].isna().to_numpy())
+    sums = data.groupby([*by, "stage_name"], dropna=False, observed=True).agg(
+        count=("_n", "sum"), amount=("_amt", "sum"), amount_missing=("_miss", "sum")).reset_index()
+    grid = _segments(opps, by).merge(rows, how="cross") if by else rows
+    out = grid.merge(sums, on=[*by, "stage_name"], how="left")
+    out = out.fillna({"count": 0, "amount": 0.0, "amount_missing": 0})
+    out = out.astype({"count": "int64", "amount_missing": "int64", "amount": "float64"})
+    seg = out.groupby(by, dropna=False)[["count", "amount"]].transform("sum") if by else out[["count", "amount"]].sum()
+    out["share_count"] = out["count"] / (seg["count"].where(seg["count"] > 0) if by else (seg["count"] or np.nan))
+    out["share_amount"] = out["amount"] / (seg["amount"].where(seg["amount"] > 0) if by else (seg["amount"] or np.nan))
+    return out.reset_index(drop=True)
+
+
+def cohort_funnel(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, by=None,
+                  created_from=None, created_to=None, window_days=None) -> pd.DataFrame:
+    """Of the opportunities created in a period, the share that reached each stage.
+
+    An opportunity reached open stage *k* when there is evidence (see the module notes) that
+    it was at stage *k* or later, or it was won; the last row is the won stage(s), reached by
+    the deals that are won now. A skipped stage counts as passed, a backward move is not
+    counted twice, and a lost deal reached only the highest open stage it was in.
+
+    Parameters
+    ----------
+    opps : DataFrame
+        With ``opportunity_id``, ``created_date``, ``stage_name``, ``is_won``, ``close_date``,
+        ``amount``.
+    history : DataFrame
+        ``opportunity_history`` with ``opportunity_id``, ``created_date``, ``stage_name``
+        (take both tables from the same as-of cut).
+    stages : DataFrame
+        The stages table; the funnel's steps are its open stages by ``sort_order``.
+    by : str or list of str, optional
+    created_from, created_to : date-like, optional
+        The cohort: opportunities created on or after ``created_from`` and on or before the
+        end of ``created_to`` (UTC days, both inclusive).
+    window_days : int, optional
+        Conversion window: only evidence dated within ``window_days`` days of creation counts
+        (a win by its ``close_date``). Use it to compare cohorts fairly, and end the cohort at
+        least ``window_days`` before the data's as-of day, or young deals pull the shares down.
+
+    Returns
+    -------
+    DataFrame
+        Per segment and step: ``step`` (1, 2, ...), ``stage_name``, ``sort_order``, ``cohort``
+        (opportunities created in the period), ``reached``, ``cohort_amount`` and ``amount`` (sums
+        of the amounts of the cohort and of the deals that reached the step),
+        ``share`` = reached / cohort (cumulative conversion) with ``share_ci_low/high``, and
+        ``stage_conversion`` = reached / reached at the step before (the cohort for step 1)
+        with ``stage_conversion_ci_low/high``. With several won stages the last row's
+        ``stage_name`` joins them with " / ".
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["A", "B", "Won", "Lost"], "sort_order": [1, 2, 3, 4],
+    ...                    "is_closed": [False, False, True, True], "is_won": [False, False, True, False]})
+    >>> o = pd.DataFrame({"opportunity_id": ["1", "2"], "stage_name": ["Won", "Lost"],
+    ...                   "created_date": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
+    ...                   "is_won": [True, False], "close_date": pd.to_datetime(["2024-02-01", "2024-02-01"]),
+    ...                   "amount": [1.0, 2.0]})
+    >>> h = pd.DataFrame({"opportunity_id": ["2"], "stage_name": ["A"],
+    ...                   "created_date": pd.to_datetime(["2024-01-02"], utc=True)})
+    >>> cohort_funnel(o, h, stages=st)[["stage_name", "reached", "share", "stage_conversion"]]
+      stage_name  reached  share  stage_conversion
+    0          A        2    1.0               1.0
+    1          B        1    0.5               0.5
+    2        Won        1    0.5               1.0
+    """
+    by = _by_list(by)
+    fn = "cohort_funnel"
+    _require(opps, ["opportunity_id", "created_date", "stage_name", "is_won", "close_date", "amount", *by],
+             fn, "opportunities")
+    _require(history, ["opportunity_id", "created_date", "stage_name"], fn, "history")
+    if window_days is not None and window_days < 0:
+        raise ValueError(f"{fn}: window_days must be >= 0, got {window_days!r}")
+    open_st, ranks, k, won_names = _stage_ranks(stages, fn)
+    created = _days(opps["created_date"])
+    keep = np.ones(len(opps), dtype=bool)
+    if created_from is not None:
+        keep &= created >= _day_number(created_from, fn, "created_from")
+    if created_to is not None:
+        keep &= created <= _day_number(created_to, fn, "created_to")
+    opps = opps[keep].reset_index(drop=True)
+    reach = _reach_days(opps, history, ranks, k, window_days)
+    won = _flag(opps["is_won"]).to_numpy()
+    if window_days is not None:
+        won = won & ((_days(opps["close_date"]) - _days(opps["created_date"])) <= window_days)
+    flags = np.column_stack([~np.isnan(reach), won]) if len(opps) else np.zeros((0, k + 1), dtype=bool)
+    names = open_st["stage_name"].tolist() + [" / ".join(won_names) or "Won"]
+    orders = open_st["sort_order"].tolist() + [stages.loc[stages["stage_name"].isin(won_names), "sort_order"].min()]
+    amount = opps["amount"].to_numpy("float64")
+    data = opps[by].copy()
+    data["_cohort"] = 1
+    data["_camt"] = amount
+    for i in range(k + 1):
+        data[f"_r{i}"] = flags[:, i]
+        data[f"_a{i}"] = np.where(flags[:, i], amount, np.nan)
+    sums = _group_sum(data, by, ["_cohort", "_camt"] + [f"_r{i}" for i in range(k + 1)]
+                      + [f"_a{i}" for i in range(k + 1)])
+    parts = []
+    for i in range(k + 1):
+        prev = sums["_cohort"] if i == 0 else sums[f"_r{i - 1}"]
+        parts.append(sums[by].assign(step=i + 1, stage_name=names[i], sort_order=orders[i], cohort=sums["_cohort"],
+                                     reached=sums[f"_r{i}"], cohort_amount=sums["_camt"], amount=sums[f"_a{i}"],
+                                     _prev=prev))
+    out = pd.concat(parts, ignore_index=True).sort_values([*by, "step"], na_position="last", kind="stable")
+    out = out.astype({"cohort": "int64", "reached": "int64", "_prev": "int64", "amount": "float64",
+                      "cohort_amount": "float64"})
+    out = rate_table(out, successes="reached", trials="cohort", name="share")
+    out = rate_table(out, successes="reached", trials="_prev", name="stage_conversion")
+    return out.drop(columns="_prev").reset_index(drop=True)

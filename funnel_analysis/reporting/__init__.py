@@ -1,0 +1,39 @@
+"""Reporting: the papermill runner, the report config and schedules, publishing, HTML and the front page.
+
+- :mod:`.config`: which notebooks run with which parameters (``reports.yaml`` is the packaged one);
+- :mod:`.schedule`: when a report is due, relative parameters;
+- :mod:`.runner`: :func:`run_reports` and :func:`run_due`;
+- :mod:`.publish`: locks, staging, atomic publishing, pruning, secrets scrubbed;
+- :mod:`.html`: an executed notebook as one code-free, sanitised page;
+- :mod:`.index`: ``index.html``, every report and its runs;
+- :mod:`.notebook`: what the report notebooks share (formatting, :func:`record`).
+
+Examples
+--------
+>>> from funnel_analysis.reporting import load_report_config
+>>> sorted(spec.name for spec in load_report_config())[:3]
+['data_quality', 'duplicates', 'forecasting']
+"""
+
+from .runner import ReportRun, RunResult, run_reports, run_due
+from .config import (
+    ReportConfigError, ReportSpec, SECRET_NAME, load_report_config, check_parameters, plan_reports,
+)
+from .schedule import (
+    RELATIVE_TOKENS, resolve_relative, latest_slot, slot_key, last_success, run_end, Due, due_reports,
+)
+from .publish import (
+    ReportBusy, report_lock, staging_dir, publish_run, scrub_secrets, scrub_text, secret_values, prune_runs,
+    atomic_write_text, published_runs, use_cache, prune_caches,
+)
+from .html import notebook_to_html, clean_html
+from .index import write_index, render_index
+from .notebook import RECORD_MIME, notebook_setup, styled, record, read_records
+
+__all__ = ["ReportRun", "RunResult", "run_reports", "run_due", "ReportConfigError", "ReportSpec",
+           "SECRET_NAME", "load_report_config", "check_parameters", "plan_reports", "RELATIVE_TOKENS",
+           "resolve_relative", "latest_slot", "slot_key", "last_success", "run_end", "Due", "due_reports",
+           "ReportBusy", "report_lock", "staging_dir", "publish_run", "scrub_secrets", "scrub_text",
+           "secret_values", "prune_runs", "atomic_write_text", "published_runs", "use_cache", "prune_caches",
+           "notebook_to_html", "clean_html", "write_index", "render_index", "RECORD_MIME", "notebook_setup",
+           "styled", "record", "read_records"]

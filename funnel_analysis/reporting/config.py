@@ -1,0 +1,261 @@
+"""The report config: which notebooks run, with which parameters, on which schedule.
+
+A YAML file lists reports (``name``, ``notebook``, ``parameters``, ``schedule``); every error
+names the file, the report and the rule, and is raised before any notebook runs. Parameters are
+plain literals checked against the notebook's ``parameters`` cell. Secrets never are parameters:
+a parameter named like one (``*password*``, ``*token*``, ``*secret*``, ``*api_key*``) is refused,
+because papermill writes every parameter into the output notebook; the package reads secrets
+from the environment instead (:mod:`funnel_analysis.crm.salesforce`).
+
+>>> [s.name for s in load_report_config()][:2]
+['data_quality', 'funnel']
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+__all__ = ["ReportConfigError", "ReportSpec", "SECRET_NAME", "load_report_config", "check_parameters", "plan_reports"]
+
+#: Parameter (and environment variable) names that hold secrets.
+SECRET_NAME = re.compile(r"passw(or)?d|secret|token|api_?key|credential|private_key", re.IGNORECASE)
+
+
+class ReportConfigError(ValueError):
+    """A report config or parameter that cannot be used; raised before any notebook runs."""
+
+
+@dataclass
+class ReportSpec:
+    """One report: its name, notebook (absolute path), parameters (plain literals) and schedule.
+
+    ``schedule`` is a cron expression (or None: run only by ``funnel report run``), read in
+    ``timezone`` (an IANA name such as ``Europe/Berlin``). ``keep`` is how many published runs
+    retention keeps (None: all). ``retries`` is how many failed runs of one scheduled time
+    ``funnel report due`` makes before it waits for the next scheduled time; after the k-th failed
+    run the next try waits ``retry_backoff * 2**(k-1)`` minutes (0: no wait). ``cell_timeout`` is
+    the seconds a cell may run (None: no limit) when the command line sets none.
+    """
+
+    name: str
+    notebook: Path
+    parameters: dict = field(default_factory=dict)
+    schedule: str | None = None
+    timezone: str = "UTC"
+    keep: int | None = None
+    retries: int = 3
+    source: str = ""  # the config file, for error messages
+    retry_backoff: int = 15
+    cell_timeout: int | None = None
+
+
+def _resolve(params: dict, base: Path) -> dict:
+    """Path parameters (``*_dir``, ``*_path``, ``*_file``, a mapping file) made absolute from ``base``."""
+    def is_path(k, v):  # a built-in mapping name (maven_crm) is not a path
+        return isinstance(v, str) and v != "" and (k.endswith(("_dir", "_path", "_file")) or (
+            k == "mapping" and (v.endswith((".yaml", ".yml")) or "/" in v)))
+
+    return {k: str((base / v).resolve()) if is_path(k, v) else v for k, v in params.items()}
+
+
+def _plain(value, where: str):
+    """YAML dates to ISO text: papermill injects plain literals only, so anything else is refused."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if not (value is None or isinstance(value, (str, int, float, bool, list))):
+        raise ReportConfigError(f"{where}: {value!r} is not a plain literal (str, int, float, bool, list)")
+    return value
+
+
+def _no_secret(name: str, where: str) -> None:
+    if SECRET_NAME.search(name):
+        raise ReportConfigError(
+            f"{where}: parameter {name!r} looks like a secret; secrets are never report parameters (papermill "
+            "writes parameters into the output notebook): set it in the environment (e.g. SF_ACCESS_TOKEN) "
+            "and let the package read it")
+
+
+def _schedule(item: dict, doc: dict, where: str) -> tuple[str | None, str]:
+    """(cron, timezone) of an entry: ``schedule: "0 6 * * 1"`` or ``{cron: ..., timezone: ...}``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from croniter import croniter
+
+    raw, tz = item.get("schedule"), str(doc.get("timezone") or "UTC")
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"cron", "timezone"}
+        if unknown:
+            raise ReportConfigError(f"{where}: schedule has unknown key(s) {sorted(unknown)}; use cron and timezone")
+        raw, tz = raw.get("cron"), str(raw.get("timezone") or tz)
+    if raw is None:
+        return None, tz
+    if not isinstance(raw, str) or not croniter.is_valid(raw) or len(raw.split()) != 5:
+        raise ReportConfigError(f"{where}: schedule {raw!r} is not a 5-field cron expression "
+                                "(minute hour day-of-month month day-of-week, e.g. '0 6 * * mon')")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReportConfigError(f"{where}: timezone {tz!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return raw, tz
+
+
+#: The whole-number keys an entry (or the top level, for every entry) may set: (default, least value, unit).
+_LIMITS = {"keep": (None, 1, "runs"), "retries": (3, 1, "runs"), "retry_backoff": (15, 0, "minutes"),
+           "cell_timeout": (None, 1, "seconds")}
+
+
+def _limit(item: dict, doc: dict, key: str, where: str):
+    """An entry's ``key``: its own value, else the top-level one, else the default; checked."""
+    default, least, unit = _LIMITS[key]
+    value = item.get(key, doc.get(key, default))
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+        origin = "" if key in item else " (top level)"  # a bad top-level value is reported by its first entry
+        raise ReportConfigError(f"{where}: {key}{origin} must be a whole number of {unit}, at least {least}, "
+                                f"got {value!r}")
+    return value
+
+
+def load_report_config(path=None) -> list[ReportSpec]:
+    """Read a report config (YAML); ``None`` reads the packaged ``config/reports.yaml``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        YAML with ``reports:`` (a list of ``name``, ``notebook``, ``parameters``, ``schedule``,
+        ``keep``), and optionally ``root`` (where relative paths start, relative to the file;
+        default its folder), ``notebooks`` (where notebook paths start, relative to root; default
+        ``notebooks``), ``timezone`` (of every schedule without its own), and these, which an
+        entry may set for itself: ``keep`` (published runs kept per report), ``retries`` (failed
+        runs per scheduled time, default 3), ``retry_backoff`` (minutes after a failed run before
+        the next try, doubling with each failure; default 15, 0 for none) and ``cell_timeout``
+        (seconds a cell may run, when the command line gives none; default no limit).
+
+    Raises
+    ------
+    ReportConfigError
+        Naming the file and report: a missing, malformed or repeated name, a parameter that is
+        not a plain literal or looks like a secret, a bad cron expression or time zone, a bad keep,
+        retries, retry_backoff or cell_timeout.
+    """
+    if path is None:
+        with resources.as_file(resources.files("funnel_analysis.reporting") / "reports.yaml") as p:
+            return load_report_config(p)
+    path = Path(path).resolve()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ReportConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("reports"), list) or not doc["reports"]:
+        raise ReportConfigError(f"{path}: needs a non-empty list 'reports:'")
+    root, specs = (path.parent / str(doc.get("root", "."))).resolve(), []
+    for i, item in enumerate(doc["reports"]):
+        item = item if isinstance(item, dict) else {}
+        name = str(item.get("name", ""))
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [s.name for s in specs]:
+            raise ReportConfigError(f"{path}: report #{i + 1} needs a unique name of letters, digits, _ and -")
+        where = f"{path}: report {name!r}"
+        unknown = set(item) - {"name", "notebook", "parameters", "schedule", *_LIMITS}
+        if unknown:
+            raise ReportConfigError(f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
+                                    f"parameters, schedule, {', '.join(_LIMITS)}")
+        for k in item.get("parameters") or {}:
+            _no_secret(str(k), where)
+        params = {str(k): _plain(v, f"{where}, parameter {k!r}") for k, v in (item.get("parameters") or {}).items()}
+        limits = {key: _limit(item, doc, key, where) for key in _LIMITS}
+        cron, tz = _schedule(item, doc, where)
+        nb = root / str(doc.get("notebooks", "notebooks")) / str(item.get("notebook", f"{name}.ipynb"))
+        specs.append(ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits))
+    return specs
+
+
+def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | None = None) -> tuple[dict, dict]:
+    """All the notebook's parameters: its defaults, then config, data_dir and overrides, checked.
+
+    Relative values (``last_friday``, ``previous_quarter``: :mod:`funnel_analysis.reporting.schedule`) in the
+    config or overrides are resolved on ``day`` (default: today in the report's time zone).
+    Returns the parameters and ``{key: relative token}`` of those resolved.
+    """
+    import papermill as pm
+
+    from .schedule import resolve_relative
+
+    declared = {}
+    for k, info in pm.inspect_notebook(str(spec.notebook)).items():
+        _no_secret(k, f"{spec.notebook}")
+        try:
+            declared[k] = (info["inferred_type_name"], ast.literal_eval(info["default"]))
+        except (ValueError, SyntaxError):
+            raise ReportConfigError(f"{spec.notebook}: parameter {k} = {info['default']} is not a literal") from None
+    # the notebook's own relative defaults start at its folder
+    out = _resolve({k: v for k, (_, v) in declared.items()}, spec.notebook.parent)
+    given = dict(spec.parameters)
+    if data_dir is not None and "data_dir" in declared:
+        given["data_dir"] = str(Path(data_dir).resolve())
+    for k in overrides:
+        _no_secret(k, f"report {spec.name!r}")
+    given |= overrides
+    if day is None:
+        from zoneinfo import ZoneInfo
+
+        day = datetime.now(ZoneInfo(spec.timezone)).date()
+    given, relative = resolve_relative(given, day)
+
+    def where(k: str) -> str:  # where a bad value was written: the config file, or the command line
+        origin = f"{spec.source}: " if spec.source and k in spec.parameters and k not in overrides else ""
+        return f"{origin}report {spec.name!r}"
+
+    unknown = [k for k in given if k not in declared]
+    if unknown:
+        raise ReportConfigError(f"report {spec.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                                f"{spec.notebook.name} has: {', '.join(declared) or 'no parameters cell'}")
+    for k, v in given.items():
+        kind = declared[k][0]
+        if kind == "str" and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = str(v)  # `-p region=1` reads as an int, but the notebook declared text
+        types = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list}.get(kind, object)
+        if v is not None and (not isinstance(v, types) or (kind in ("int", "float") and isinstance(v, bool))):
+            raise ReportConfigError(f"{where(k)}: parameter {k!r} must be {kind}, got {v!r}")
+        out[k] = v
+    if out.get("as_of"):
+        try:
+            out["as_of"] = str(pd.Timestamp(out["as_of"]).date())
+        except (TypeError, ValueError):
+            raise ReportConfigError(f"{where('as_of')}: as_of={out['as_of']!r} is not a date (YYYY-MM-DD, "
+                                    "a relative day such as last_friday, or empty for the latest date in the "
+                                    "data)") from None
+    return out, relative
+
+
+def plan_reports(specs: list[ReportSpec], only, overrides: dict, data_dir,
+                 days: dict | None = None) -> list[tuple[ReportSpec, dict, dict]]:
+    """The selected reports with their parameters and relative tokens; every error is raised first.
+
+    ``days`` maps a report name to the day its relative parameters resolve on (a scheduled run:
+    its slot's local day); default today in the report's time zone.
+    """
+    names = [s.name for s in specs]
+    only = [only] if isinstance(only, str) else list(only or names)
+    for n in [*only, *(k.rpartition(".")[0] for k in overrides if "." in k)]:
+        if n not in names:
+            raise ReportConfigError(f"no report named {n!r}; the config has: {', '.join(names)}")
+    plan, errors = [], []
+    for spec in (s for s in specs if s.name in only):
+        mine = _resolve({k.rpartition(".")[2]: v for k, v in sorted(overrides.items(), key=lambda kv: "." in kv[0])
+                         if k.rpartition(".")[0] in ("", spec.name)}, Path.cwd())  # all reports', then its own
+        try:
+            if not spec.notebook.is_file():
+                raise ReportConfigError(f"report {spec.name!r}: notebook {spec.notebook} does not exist")
+            plan.append((spec, *check_parameters(spec, mine, data_dir, (days or {}).get(spec.name))))
+        except ReportConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ReportConfigError("\n".join(errors))
+    return plan

@@ -1,0 +1,97 @@
+"""An executed report notebook as one self-contained, code-free, sanitised HTML page.
+
+- no code: inputs and prompts are left out (``exclude_input``), and so are stderr streams (stray
+  warnings, progress bars), which stay in the ``.ipynb`` beside the page for whoever debugs it;
+- self-contained: charts are PNG ``data:`` URIs, markdown images are embedded (``embed_images``),
+  and the template drops the CDN scripts (require.js, MathJax, Mermaid) the reports do not use,
+  so the page opens complete offline and as a mail attachment;
+- safe: CRM data are user-entered (web-to-lead forms), so every HTML output and markdown cell is
+  cleaned with bleach (``sanitize_html``) on top of the escaping done by
+  :func:`funnel_analysis.reporting.notebook.styled`: no script, event handler or ``javascript:`` link
+  survives, while the tables keep their formatting.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+__all__ = ["notebook_to_html", "clean_html"]
+
+# the lab template without its CDN scripts: the HTML then opens complete offline
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
+         "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol",
+         "p", "pre", "s", "small", "span", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td",
+         "tfoot", "th", "thead", "tr", "u", "ul"}
+_ATTRIBUTES = {"*": ["class", "id", "title", "colspan", "rowspan", "align"], "a": ["href", "title"],
+               "img": ["src", "alt", "width", "height"], "style": ["type"]}
+
+
+def clean_html(element) -> str:
+    """``element`` with only harmless tags and attributes; images only from ``data:`` URIs.
+
+    ``<style>`` is kept: pandas Styler tables need it, and CSS cannot run script in a current
+    browser; everything else that can (``<script>``, ``on*=`` handlers, ``javascript:`` URLs,
+    ``<iframe>``, ``<object>``, SVG) is escaped to visible text or dropped.
+    """
+    import bleach
+
+    text = element.decode() if isinstance(element, bytes) else str(element)
+
+    def attribute_ok(tag, name, value):
+        if name == "src":  # nothing fetched from elsewhere: an image is embedded or not shown
+            return tag == "img" and value.startswith("data:image/")
+        return name in _ATTRIBUTES.get(tag, []) or name in _ATTRIBUTES["*"]
+
+    # bleach warns when <style> is allowed without a CSS sanitizer for style= attributes; no
+    # style= attribute is allowed here, so that warning does not apply
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bleach.clean(text, tags=_TAGS, attributes=attribute_ok, protocols={"http", "https", "mailto", "data"},
+                            strip_comments=True)
+
+
+def _without_stderr(nb) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
+                                                                      and o.get("name") == "stderr")]
+
+
+def notebook_to_html(ipynb, out, manifest: dict) -> Path:
+    """Write the report page of executed notebook ``ipynb`` to ``out``, with a run note from ``manifest``."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    _without_stderr(nb)
+    # the code, injected parameters included, is hidden: say what the report was run on
+    shown = ", ".join(f"<code>{html.escape(str(k))}</code> = <code>{html.escape(str(v))}</code>"
+                      for k, v in manifest["parameters"].items() if v not in ("", None))
+    relative = manifest.get("relative_parameters") or {}
+    if relative:
+        shown += " (" + ", ".join(f"{html.escape(k)} from <code>{html.escape(v)}</code>"
+                                  for k, v in relative.items()) + ")"
+    note = (f"<p><em>Run {html.escape(str(manifest['started_at']))}, status <strong>"
+            f"{html.escape(str(manifest['status']))}</strong>, parameters: {shown}</em></p>")
+    nb.cells.insert(int(bool(nb.cells) and nb.cells[0].cell_type == "markdown"), nbformat.v4.new_markdown_cell(note))
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
+                            template_file="report.j2", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, sanitize_html=True, embed_images=True,
+                            filters={"clean_html": clean_html})
+    meta = {"metadata": {"name": f"{manifest['report']} {manifest['as_of']}", "path": str(Path(ipynb).parent)}}
+    body = exporter.from_notebook_node(nb, resources=meta)[0]
+    out = Path(out)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(body)
+        f.flush()
+    return out

@@ -1,0 +1,118 @@
+"""Helpers the report notebooks share: formatting, and values kept for machines.
+
+:func:`record` shows a table in the HTML report and keeps its values in the executed
+notebook under :data:`RECORD_MIME`, where :func:`read_records` finds them: the tests
+compare those values with an independent computation.
+
+>>> _fmt("win_rate", 0.4567)
+'45.7%'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+
+__all__ = ["RECORD_MIME", "notebook_setup", "styled", "record", "read_records"]
+
+#: Mimetype of the values a notebook records for machines; the HTML report shows the table instead.
+RECORD_MIME = "application/vnd.funnel-analysis.record+json"
+
+
+#: Currency symbol put before money columns by :func:`styled` and :func:`record` (set by notebook_setup).
+_CURRENCY = {"symbol": ""}
+# money columns by name; counts, shares and ratios of money are not money
+_MONEY = re.compile(r"amount|revenue|cost|deal_size|pipeline_created|value|velocity|won_to_date|_expected$"
+                    r"|^forecast$|weighted$|^(lower|upper)_\d+$|^actual$|^(abs_)?error$|^mae$|^bias$")
+_NOT_MONEY = re.compile(r"^n_|_n$|share|return_on|missing|count|rank|conversion|log_ratio")
+
+
+def notebook_setup(currency: str = "") -> None:
+    """The figure size, theme, money format and quiet output every report notebook shares.
+
+    Parameters
+    ----------
+    currency : str
+        Symbol put before money columns in tables (``"$"``, ``"€"``); empty for none.
+
+    Library warnings (deprecations, numeric ``RuntimeWarning`` on empty slices) are silenced: a
+    report is read by people who cannot act on them. (The package's progress bars are off unless
+    asked for.) Whatever still reaches stderr stays in the executed notebook; the HTML report
+    leaves it out.
+    """
+    import warnings
+
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning, RuntimeWarning):
+        warnings.filterwarnings("ignore", category=category)
+    _CURRENCY["symbol"] = str(currency or "")
+    sns.set_theme(style="whitegrid")
+    plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+
+
+def _is_money(name) -> bool:
+    name = str(name)
+    return bool(_MONEY.search(name)) and not _NOT_MONEY.search(name)
+
+
+def _fmt(name, v, precision: int = 1) -> str:
+    """Rates and shares (by name) in percent, money in whole units, thousands separators."""
+    v = v.item() if hasattr(v, "item") else v  # NumPy scalars
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float) and re.search("rate|share|conversion", str(name)) and not str(name).endswith("_n"):
+        return f"{v:.{precision}%}"
+    money = _is_money(name) and isinstance(v, (int, float)) and not isinstance(v, bool)
+    if money and _CURRENCY["symbol"]:  # -$1,234: the sign before the symbol
+        return f"{'-' if v < 0 else ''}{_CURRENCY['symbol']}{abs(v):,.0f}"
+    if isinstance(v, float):
+        return f"{v:,.{0 if money or re.search('amount|size|value', str(name)) else precision}f}"
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
+def styled(df: pd.DataFrame, *, precision: int = 1):
+    """``df`` as a Styler formatted by :func:`_fmt`, days as dates, no RangeIndex, all text HTML-escaped.
+
+    Numbers get thousands separators, rates and shares percent, money columns the currency set by
+    :func:`notebook_setup`. Cells, index and column labels are escaped: CRM text is user-entered,
+    and a company called ``<script>alert(1)</script>`` must show as text, never run.
+    """
+    fmt = {c: (lambda v, c=c: _fmt(c, v, precision)) for c in df.columns
+           if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
+    sty = df.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
+    sty = sty.format_index(escape="html", axis=1)
+    return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty
+
+
+def record(name: str, value) -> None:
+    """Show ``value`` (DataFrame, Series or dict) as a table and keep its values, by name, for machines.
+
+    The HTML report shows the table; :func:`read_records` reads the values back from the executed
+    notebook (the tests compare them with an independent computation).
+    """
+    from IPython.display import display
+
+    if isinstance(value, dict):
+        payload = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in value.items()}
+        table = pd.DataFrame({"figure": list(payload), "value": [_fmt(k, v) for k, v in payload.items()]})
+        sty = table.style.format(escape="html").format_index(escape="html", axis=1).hide(axis="index")
+    else:
+        table = value.reset_index() if isinstance(value, pd.Series) else value
+        payload, sty = json.loads(table.to_json(orient="records", date_format="iso")), styled(table)
+    display({RECORD_MIME: {"name": name, "value": payload}, "text/html": sty.to_html(),
+             "text/plain": table.to_string(index=False)}, raw=True)
+
+
+def read_records(notebook) -> dict:
+    """The values an executed notebook kept with :func:`record`: name -> dict, or list of row dicts."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    return {o["data"][RECORD_MIME]["name"]: o["data"][RECORD_MIME]["value"] for c in nb.cells
+            for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})}

@@ -1,0 +1,354 @@
+"""Report runs: the report notebooks run by papermill into dated, code-free HTML, by hand or on schedule.
+
+A YAML config lists reports (name, notebook, parameters, schedule: :mod:`.report_config`);
+the packaged ``reporting/reports.yaml`` runs every notebook on ``data/sample``. :func:`run_reports`
+(``funnel report run``) runs the selected reports now; :func:`run_due` (``funnel report due``, the
+one line for cron or any scheduler) runs those whose scheduled time has passed since their last
+successful run (:mod:`.schedule`). Either way every parameter is checked against the notebook's
+``parameters`` cell first, the data are loaded and cached once, each notebook runs into a staging
+folder under the report's lock and is published by an atomic rename to
+``<out>/<report>/<as_of>/`` (notebook, sanitised HTML, ``manifest.json``; :mod:`.publish`,
+:mod:`.report_html`), and ``<out>/index.html`` lists every run (:mod:`.report_index`). A failing
+notebook is published as a failed run with its partial notebook and error; the others still run.
+
+>>> run_reports(only=["funnel"], overrides={"as_of": "2025-03-31"}).failed  # doctest: +SKIP
+[]
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from ..crm.model import latest_date
+from .publish import (
+    ReportBusy, prune_caches, prune_runs, publish_run, report_lock, scrub_secrets, scrub_text, staging_dir,
+    use_cache,
+)
+from .config import ReportConfigError, ReportSpec, load_report_config, plan_reports
+from .index import write_index
+from .schedule import due_reports
+
+__all__ = ["ReportSpec", "ReportRun", "RunResult", "ReportConfigError", "load_report_config", "run_reports",
+           "run_due", "write_index"]
+
+_LIBRARIES = ("funnel-analysis", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill", "nbconvert",
+              "matplotlib")
+# ipykernel logs a warning about TCP transport at every start: noise in every cron mail. Its
+# ERROR-level messages still show.
+_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
+@dataclass
+class ReportRun:
+    """One report's outcome; ``ipynb`` is the partial notebook when it failed, ``run_dir`` None when
+    nothing could be published (config error, full disk)."""
+
+    name: str
+    as_of: str
+    status: str
+    run_dir: Path | None
+    ipynb: Path | None
+    html: Path | None
+    duration_s: float
+    error: str | None = None
+    error_cell_index: int | None = None
+    scheduled_for: str | None = None
+
+
+@dataclass
+class RunResult:
+    runs: list[ReportRun]
+    index_html: Path | None
+    skipped: list[str] = field(default_factory=list)  # due, but run by another process right now
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the reports that failed."""
+        return [r.name for r in self.runs if r.status != "ok"]
+
+
+def _data_facts(params: dict, cache: dict, out_dir: Path):
+    """(fingerprint, latest day, load error, Parquet cache) of a report's data, loaded once per run.
+
+    The validated org is cached as Parquet under ``out_dir/.cache/<fingerprint>`` and the
+    notebooks read that instead of the raw export: each kernel then loads the org in a
+    fraction of the time, and every report of a run sees the very same data. Using a cache
+    touches it (:func:`.publish.use_cache`): :func:`.publish.prune_caches` keeps recently used ones.
+    """
+    key = (params.get("data_dir"), params.get("mapping") or None)
+    if key[0] and key not in cache:
+        from ..crm.load import load_org
+
+        try:
+            crm = load_org(key[0], mapping=key[1])
+            fingerprint = crm.meta.get("fingerprint")
+            target = out_dir / ".cache" / str(fingerprint)
+            if use_cache(out_dir, fingerprint) is None:
+                tmp = out_dir / ".cache" / f".{fingerprint}.{time.time_ns()}"
+                crm.to_parquet(tmp)
+                try:
+                    tmp.rename(target)  # published whole or not at all
+                except OSError:  # another runner published the same data first: use theirs
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    use_cache(out_dir, fingerprint)
+            cache[key] = (fingerprint, latest_date(crm), None, target)
+        except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
+            cache[key] = (None, None, f"{type(exc).__name__}: {exc}", None)
+    return cache.get(key, (None, None, None, None))
+
+
+def _report_index(cells: list, index: int) -> int:
+    """An index into papermill's output notebook as an index into the report's own notebook.
+
+    Papermill inserts its injected-parameters cell (and, on an error, a warning cell at the top).
+    """
+    tags = [c.metadata.get("tags", []) for c in cells[:index]]
+    return index - sum("injected-parameters" in t or "papermill-error-cell-tag" in t for t in tags)
+
+
+def _running_cell(ipynb: Path) -> tuple[int | None, str]:
+    """The report-notebook index of the cell that was running when execution stopped, read from
+    the partial output notebook; or (None, a phrase saying when it stopped).
+
+    On a dead kernel or a timeout papermill marks even the interrupted cell ``completed`` (and the
+    cells never run too), so the interrupted cell is the last one with a ``start_time``; a cell
+    still ``running`` or flagged with an exception wins, should papermill keep those.
+    """
+    import nbformat
+
+    try:
+        cells = nbformat.read(str(ipynb), as_version=4).cells
+    except Exception:  # never written (the kernel did not start) or unreadable
+        return None, "before the notebook started"
+    marks = [c.metadata.get("papermill") or {} for c in cells]
+    flagged = [i for i, m in enumerate(marks) if m.get("status") in ("running", "failed") or m.get("exception")]
+    started = [i for i, m in enumerate(marks) if m.get("start_time")]
+    if not (flagged or started):
+        return None, "before its first cell ran"
+    index = (flagged or started)[-1]
+    if "injected-parameters" in cells[index].metadata.get("tags", []):
+        return None, "while the injected parameters ran"
+    return _report_index(cells, index), ""
+
+
+def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout):
+    """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook).
+
+    When no cell is to blame (the kernel never started) the index is None and the error says when
+    the run stopped.
+    """
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(str(spec.notebook), str(ipynb), parameters=parameters, kernel_name="python3",
+                            cwd=str(spec.notebook.parent), progress_bar=progress, extra_arguments=_KERNEL_ARGS,
+                            execution_timeout=cell_timeout)
+    except pm.PapermillExecutionError as exc:
+        # an index into the report's own notebook: papermill's injected parameters cell shifts it
+        cells = [c for c in pm.iorw.load_notebook_node(str(ipynb)).cells
+                 if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]  # exc.cell_index is without it
+        return f"{exc.ename}: {exc.evalue}", _report_index(cells, exc.cell_index)
+    except Exception as exc:  # kernel died, timeout, unreadable notebook...: a failed report, not a crashed run
+        # papermill's exception has no cell: the partial notebook's cell metadata tell which one ran
+        cell, when = _running_cell(ipynb)
+        return f"{type(exc).__name__}: {exc}" + (f" ({when})" if when else ""), cell
+    return None, None
+
+
+def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: str) -> ReportRun:
+    """Run one report into a staging folder and publish it (also when it failed); the lock is held."""
+    from .html import notebook_to_html
+
+    spec, params, as_of = task["spec"], task["params"], task["as_of"]
+    started, t0 = datetime.now(timezone.utc), time.perf_counter()
+    staging = None
+    try:
+        staging = staging_dir(out_dir, spec.name)
+        ipynb, page = staging / f"{spec.name}.ipynb", staging / f"{spec.name}.html"
+        error, cell = _execute(spec, ipynb, task["execute"], progress, cell_timeout)
+        versions = {"python": platform.python_version()} | {d: metadata.version(d) for d in _LIBRARIES}
+        manifest = {"report": spec.name, "notebook": str(spec.notebook), "as_of": as_of, "parameters": params,
+                    "relative_parameters": task["relative"], "trigger": trigger, "scheduled_for": task["slot"],
+                    "data_fingerprint": task["fingerprint"],
+                    "data_cache": task["execute"]["data_dir"] if task["execute"] is not params else None,
+                    "package_version": versions["funnel-analysis"], "versions": versions,
+                    "started_at": started.isoformat(timespec="seconds"), "duration_s": None,
+                    "status": "failed" if error else "ok", "error": scrub_text(error), "error_cell_index": cell,
+                    "ipynb": ipynb.name if ipynb.exists() else None, "html": None}
+        if ipynb.exists():
+            try:
+                notebook_to_html(ipynb, page, manifest)
+                manifest["html"] = page.name
+            except OSError:
+                raise  # a full disk: publish nothing rather than half a run
+            except Exception as exc:  # a report nobody can read is a failed report
+                manifest.update(status="failed", error=error or f"HTML conversion: {type(exc).__name__}: {exc}")
+        manifest["duration_s"] = round(time.perf_counter() - t0, 2)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+        scrub_secrets(staging)  # a notebook or traceback that printed a secret from the environment
+        run_dir = publish_run(staging, out_dir, spec.name, as_of)
+    except Exception as exc:  # disk full, permissions...: nothing published, the published runs untouched
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        return ReportRun(spec.name, as_of, "failed", None, None, None, round(time.perf_counter() - t0, 2),
+                         scrub_text(f"not published: {type(exc).__name__}: {exc}"), None, task["slot"])
+    try:
+        prune_runs(out_dir, spec.name, spec.keep)
+    except OSError:  # an old run that cannot be removed now is removed by a later run
+        pass
+    return ReportRun(spec.name, as_of, manifest["status"], run_dir, run_dir / ipynb.name if manifest["ipynb"] else None,
+                     run_dir / page.name if manifest["html"] else None, manifest["duration_s"], manifest["error"],
+                     cell, task["slot"])
+
+
+def _log_line(r: ReportRun) -> str:
+    cell = "" if r.error_cell_index is None else f" cell {r.error_cell_index}"  # None: the error says why
+    return (f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
+            f"{r.duration_s:6.1f} s  {r.html or r.ipynb or r.run_dir or '(not published)'}"
+            + ("" if r.status == "ok" else f"\n{'':<20} {r.name}{cell}: {r.error}"))
+
+
+def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: str, slots: dict, lock: bool,
+              cell_timeout) -> list[ReportRun]:
+    """Load and cache each data folder once, then run the planned reports, ``jobs`` at once."""
+    cache, tasks = {}, []
+    for spec, params, relative in plan:  # data loaded and cached once, before any notebook starts
+        fingerprint, latest, load_error, parquet = _data_facts(params, cache, out_dir)
+        if "as_of" in params and not params["as_of"] and latest is not None:
+            params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
+        as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(timezone.utc).date()))
+        execute = dict(params, data_dir=str(parquet), **({"mapping": ""} if "mapping" in params else {})) \
+            if parquet else params
+        slot = slots.get(spec.name)
+        tasks.append({"spec": spec, "params": params, "relative": relative, "as_of": as_of, "execute": execute,
+                      "fingerprint": fingerprint, "slot": slot.isoformat() if slot else None})
+    in_use = [facts[3] for facts in cache.values() if facts[3]]
+    try:  # the caches of older data, once this run has its own (nothing due: nothing written)
+        if in_use:
+            prune_caches(out_dir, in_use=in_use)
+    except OSError:  # a cache that cannot be removed now is removed by a later run
+        pass
+
+    def run(task):
+        with ExitStack() as stack:
+            if lock:  # by hand: wait for a scheduled run of the same report to finish
+                stack.enter_context(report_lock(out_dir, task["spec"].name, wait=True))
+            if task["execute"] is not task["params"] and use_cache(out_dir, task["fingerprint"]) is None:
+                task = dict(task, execute=task["params"])  # pruned while this run waited a day: read the export
+            timeout = task["spec"].cell_timeout if cell_timeout is None else cell_timeout  # the command line wins
+            result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), timeout, trigger)
+        if log:
+            log(_log_line(result))
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on kernel processes
+        return list(pool.map(run, tasks))
+
+
+def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", data_dir=None, progress=True,
+                log=None, jobs: int = 1, cell_timeout: int | None = None) -> RunResult:
+    """Run reports now with papermill into ``out_dir/<report>/<as_of>/`` as notebook, HTML and manifest.
+
+    Parameters
+    ----------
+    config : path-like or list of ReportSpec, optional
+        Default: the packaged config (every notebook on ``data/sample``).
+    only : str or list of str, optional
+        The reports to run (default all).
+    overrides : dict, optional
+        Parameters for every selected report (``{"as_of": "2025-03-31"}``) or one
+        (``{"funnel.segment": "industry"}``); relative paths start at the current folder; relative
+        days (``last_friday``) resolve on today in the report's time zone.
+    out_dir : path-like
+        Where the run folders and ``index.html`` go. A day already published gets ``<as_of>.2``:
+        published runs are never overwritten; the config's ``keep`` prunes old ones.
+    data_dir : path-like, optional
+        Data folder for every report with a ``data_dir`` parameter.
+    progress : bool
+        Papermill's progress bar, when stderr is a terminal.
+    log : callable, optional
+        Called with a line of text per finished report.
+    jobs : int
+        Notebooks executed at once (each in its own kernel process); the data are loaded and
+        cached once before any of them starts.
+    cell_timeout : int, optional
+        Seconds a cell may run before the report fails, for every report (default: each report's
+        ``cell_timeout`` in the config, else no limit).
+
+    Returns
+    -------
+    RunResult
+        ``runs`` (status, paths, error per report), ``failed`` (names) and ``index_html``. A
+        failing notebook does not raise; an unknown report, an unknown or mistyped parameter, an
+        unreadable ``as_of`` or a missing notebook raise ReportConfigError before anything runs.
+    """
+    specs = config if isinstance(config, list) else load_report_config(config)
+    plan = plan_reports(specs, only, dict(overrides or {}), data_dir)
+    if jobs < 1:
+        raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
+    out_dir = Path(out_dir).resolve()
+    runs = _run_plan(plan, out_dir, jobs=jobs, progress=progress, log=log, trigger="run", slots={}, lock=True,
+                     cell_timeout=cell_timeout)
+    return RunResult(runs, write_index(out_dir))
+
+
+def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | None = None, log=None, jobs: int = 1,
+            dry_run: bool = False, cell_timeout: int | None = None) -> RunResult:
+    """Run every scheduled report whose latest scheduled time has passed since its last successful run.
+
+    A missed slot is caught up once (for the latest slot, not once per missed one); relative
+    parameters resolve on the slot's local day. Each report runs under its lock: a report another
+    process is running is skipped (``skipped``), and one published while this call waited is not
+    run again. Nothing is written when nothing is due. A report whose parameters are wrong fails
+    alone (``run_dir`` None), the others still run. A failed slot is retried after a back-off
+    (``retry_backoff``, :func:`.schedule.due_reports`). ``dry_run`` only logs what is due, and when a
+    report backing off is next due. ``cell_timeout`` as in :func:`run_reports`.
+    """
+    specs = config if isinstance(config, list) else load_report_config(config)
+    if jobs < 1:
+        raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
+    out_dir, now = Path(out_dir).resolve(), now or datetime.now(timezone.utc)
+    log = log or (lambda line: None)
+    stamp = f"{now:%Y-%m-%dT%H:%M:%SZ}" if now.utcoffset() == timezone.utc.utcoffset(None) else now.isoformat()
+    chosen, skipped, runs = [], [], []
+    with ExitStack() as locks:
+        for d in due_reports(specs, out_dir, now):
+            if not d.due or dry_run:
+                log(f"{stamp} {d.name:<14} {d.reason}" + (" (dry run)" if dry_run and d.due else ""))
+                continue
+            try:
+                locks.enter_context(report_lock(out_dir, d.name))
+            except ReportBusy:
+                log(f"{stamp} {d.name:<14} skipped: another process is running it")
+                skipped.append(d.name)
+                continue
+            spec = next(s for s in specs if s.name == d.name)
+            again = due_reports([spec], out_dir, now)[0]
+            if not again.due:  # published while we took the lock: done, or failed and now backing off
+                log(f"{stamp} {d.name:<14} " + (f"done by another process for {d.slot.isoformat()}" if again.done
+                                                else f"run by another process: {again.reason}"))
+                continue
+            log(f"{stamp} {d.name:<14} {d.reason}: running")
+            chosen.append(d)
+        plan = []
+        for d in chosen:  # one report's bad parameter fails that report only
+            try:
+                plan += plan_reports(specs, [d.name], {}, data_dir, days={d.name: d.slot.date()})
+            except ReportConfigError as exc:
+                runs.append(ReportRun(d.name, "unknown", "failed", None, None, None, 0.0, f"config: {exc}", None,
+                                      d.slot.isoformat()))
+                log(_log_line(runs[-1]))
+        runs += _run_plan(plan, out_dir, jobs=jobs, progress=False, log=log, trigger="schedule",
+                          slots={d.name: d.slot for d in chosen}, lock=False, cell_timeout=cell_timeout)
+    index = write_index(out_dir) if runs else None
+    return RunResult(runs, index, skipped)

@@ -1,0 +1,385 @@
+"""Lead sources and campaigns: what each source or campaign brings in, and how fast leads are worked.
+
+Rules
+-----
+- An opportunity belongs to the segment of the lead converted into it
+  (``leads.converted_opportunity_id``); opportunities that no lead converted into are not in the
+  source matrix. Several leads of one segment converted into the same opportunity count it once.
+- In the campaign matrix a lead counts for every campaign it is a member of (``lead_id`` of
+  ``campaign_members``; contact-only members are not leads), so campaigns overlap and their
+  columns do not add up to the org's totals; :mod:`funnel_analysis.sources.attribution` splits the credit.
+- Win rate is won / closed (a deal is won only when closed); the cycle is counted for won deals,
+  in UTC calendar days from creation to close, negative spans (bad data) left out.
+- Campaign cost is ``actual_cost``, else ``budgeted_cost``. ``cost_per_lead`` and
+  ``return_on_cost`` (won revenue / cost) are missing, never infinite, when the divisor is 0 or
+  unknown.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")  # doctest: +SKIP
+>>> source_matrix(crm.leads, crm.opportunities)  # doctest: +SKIP
+>>> compare_sources(crm.leads, "Referral", "Web")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from .._util.frames import (
+    by_list as _by_list, days as _days, flag as _flag, require as _require, to_day as _to_day,
+    utc_naive as _utc_naive,
+)
+from ..stats import rate_table
+
+__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads",
+           "SPEED_BUCKETS"]
+
+#: Speed-to-lead buckets, in order: hours to the first activity (``[low, high)``), then never.
+SPEED_BUCKETS = ("<1h", "1-24h", "1-7d", ">7d", "never")
+_EDGES = (0.0, 1.0, 24.0, 168.0, np.inf)
+
+
+def _opp_metrics(pairs: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Opportunity figures per segment from (segment..., opportunity_id) pairs."""
+    pairs = pairs.dropna(subset=["opportunity_id"]).drop_duplicates()
+    o = opps.drop_duplicates("opportunity_id")
+    closed = _flag(o["is_closed"]).to_numpy()
+    won = closed & _flag(o["is_won"]).to_numpy()
+    amount = o["amount"].to_numpy("float64")
+    span = _days(o["close_date"]) - _days(o["created_date"])
+    facts = pd.DataFrame({"opportunity_id": o["opportunity_id"].to_numpy(), "_opp": 1, "_amt": amount,
+                          "_closed": closed, "_won": won, "_won_amt": np.where(won, amount, np.nan),
+                          "_cycle": np.where(won & (span >= 0), span, np.nan)})
+    d = pairs.merge(facts, on="opportunity_id", how="inner")
+    g = d.groupby(keys, dropna=False, sort=False).agg(
+        opportunities=("_opp", "sum"), pipeline_created=("_amt", "sum"), closed=("_closed", "sum"),
+        won=("_won", "sum"), won_revenue=("_won_amt", "sum"), avg_won_deal_size=("_won_amt", "mean"),
+        median_cycle_days=("_cycle", "median"))
+    return g.reset_index()
+
+
+def _matrix(members: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The shared matrix: ``members`` has keys, lead_id, is_converted, converted_opportunity_id."""
+    members = members.drop_duplicates([*keys, "lead_id"])
+    lead_counts = (members.assign(_lead=1, _conv=_flag(members["is_converted"]).to_numpy())
+                   .groupby(keys, dropna=False, sort=False).agg(leads=("_lead", "sum"), converted=("_conv", "sum"))
+                   .reset_index())
+    opp = _opp_metrics(members[[*keys, "converted_opportunity_id"]]
+                       .rename(columns={"converted_opportunity_id": "opportunity_id"}), opps, keys)
+    out = lead_counts.merge(opp, on=keys, how="left")
+    counts = ["leads", "converted", "opportunities", "closed", "won"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    out[["pipeline_created", "won_revenue"]] = out[["pipeline_created", "won_revenue"]].fillna(0.0)
+    out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
+    out = rate_table(out, successes="won", trials="closed", name="win_rate")
+    order = [*keys, "leads", "converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
+             "opportunities", "pipeline_created", "closed", "won", "win_rate", "win_rate_ci_low",
+             "win_rate_ci_high", "won_revenue", "avg_won_deal_size", "median_cycle_days"]
+    return out[order].sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def mature_leads(leads: pd.DataFrame, *, as_of, mature_days: int = 90,
+                 created_column: str = "created_date") -> pd.DataFrame:
+    """The leads old enough on ``as_of`` to have had their chance to convert.
+
+    A lead converts days or weeks after it is created, so a conversion rate over all leads is
+    biased down by the newest ones, which have not converted *yet*. Rates by source compare
+    fairly on the leads created at least ``mature_days`` before the end of ``as_of`` (choose it
+    from the org's conversion delays: a cut-off most conversions happen within).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``created_column`` (timestamps; naive ones are read as UTC).
+    as_of : date-like
+        The report date (end of day).
+    mature_days : int, default 90
+        Minimum age in days; 0 keeps every lead created by the end of ``as_of``.
+    created_column : str, default "created_date"
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``leads`` (all columns, index kept) created at least ``mature_days`` days
+        before the end of ``as_of``; leads with no creation time are left out.
+
+    Raises
+    ------
+    ValueError
+        A negative ``mature_days``, an unreadable ``as_of`` or a missing column.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"],
+    ...                       "created_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-03-30"], utc=True)})
+    >>> mature_leads(leads, as_of="2024-03-31", mature_days=30)["lead_id"].tolist()
+    ['L1', 'L2']
+    """
+    fn = "mature_leads"
+    if not isinstance(mature_days, (int, np.integer)) or mature_days < 0:
+        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
+    _require(leads, [created_column], fn, "leads")
+    end = _to_day(as_of, fn, "as_of") + pd.Timedelta(days=1)  # the end of the as_of day
+    created = _utc_naive(leads[created_column])
+    return leads[(created <= end - pd.Timedelta(days=int(mature_days))).fillna(False).to_numpy(dtype=bool)]
+
+
+_LEAD_COLS = ["lead_id", "is_converted", "converted_opportunity_id"]
+_OPP_COLS = ["opportunity_id", "amount", "is_closed", "is_won", "created_date", "close_date"]
+
+
+def source_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None, campaign_members=None,
+                  by="lead_source") -> pd.DataFrame:
+    """Leads, conversion, pipeline, revenue and win rate per lead source (or other lead segment).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``lead_id``, ``is_converted``, ``converted_opportunity_id`` and the ``by`` columns.
+    opps : DataFrame
+        With ``opportunity_id``, ``amount``, ``is_closed``, ``is_won``, ``created_date``, ``close_date``.
+    campaigns, campaign_members : DataFrame, optional
+        When ``campaign_members`` is given the rows are campaigns: see :func:`campaign_matrix`
+        (``by`` must then stay at its default).
+    by : str or list of str, default "lead_source"
+        Lead columns that form the segments; missing values form their own segment (NA).
+
+    Returns
+    -------
+    DataFrame
+        Per segment: ``leads``, ``converted``, ``conversion_rate`` (+ ``_ci_low``, ``_ci_high``,
+        Wilson 95 %), ``opportunities`` (converted from the segment's leads), ``pipeline_created``
+        (sum of their amounts), ``closed``, ``won``, ``win_rate`` (+ CI), ``won_revenue``,
+        ``avg_won_deal_size``, ``median_cycle_days``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When a table is not a DataFrame or lacks a column.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "lead_source": ["Web", "Web", "Referral"],
+    ...                       "is_converted": [True, False, True], "converted_opportunity_id": ["O1", None, "O2"]})
+    >>> opps = pd.DataFrame({"opportunity_id": ["O1", "O2"], "amount": [100.0, 50.0], "is_closed": [True, True],
+    ...                      "is_won": [True, False], "created_date": pd.to_datetime(["2024-01-01"] * 2, utc=True),
+    ...                      "close_date": pd.to_datetime(["2024-01-11", "2024-01-05"])})
+    >>> source_matrix(leads, opps)[["lead_source", "leads", "conversion_rate", "won_revenue", "median_cycle_days"]]
+      lead_source  leads  conversion_rate  won_revenue  median_cycle_days
+    0    Referral      1              1.0          0.0                NaN
+    1         Web      2              0.5        100.0               10.0
+    """
+    if campaign_members is not None:
+        if _by_list(by) != ["lead_source"]:
+            raise ValueError("source_matrix: with campaign_members the rows are campaigns; leave `by` as it is")
+        return campaign_matrix(leads, opps, campaigns=campaigns, campaign_members=campaign_members)
+    keys = _by_list(by)
+    if not keys:
+        raise ValueError("source_matrix: `by` names no column")
+    _require(leads, [*_LEAD_COLS, *keys], "source_matrix", "leads")
+    _require(opps, _OPP_COLS, "source_matrix", "opportunities")
+    return _matrix(leads[[*keys, *_LEAD_COLS]], opps, keys)
+
+
+def campaign_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None,
+                    campaign_members: pd.DataFrame) -> pd.DataFrame:
+    """The source matrix per campaign, through campaign members, with cost and return on cost.
+
+    Every campaign of ``campaigns`` gets a row (0 leads when it has no lead member); member
+    campaigns missing from ``campaigns`` get one too, with unknown cost.
+
+    Returns
+    -------
+    DataFrame
+        ``campaign_id``, ``name`` and ``type`` (when ``campaigns`` has them), the columns of
+        :func:`source_matrix`, then ``cost`` (``actual_cost``, else ``budgeted_cost``),
+        ``cost_per_lead`` and ``return_on_cost`` (won revenue / cost), missing when the divisor
+        is 0 or unknown.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2"], "is_converted": [True, False],
+    ...                       "converted_opportunity_id": ["O1", None]})
+    >>> opps = pd.DataFrame({"opportunity_id": ["O1"], "amount": [300.0], "is_closed": [True], "is_won": [True],
+    ...                      "created_date": pd.to_datetime(["2024-01-01"], utc=True),
+    ...                      "close_date": pd.to_datetime(["2024-02-01"])})
+    >>> members = pd.DataFrame({"campaign_id": ["C1", "C1", "C2"], "lead_id": ["L1", "L2", "L2"]})
+    >>> camps = pd.DataFrame({"campaign_id": ["C1", "C2"], "actual_cost": [None, 0.0], "budgeted_cost": [100.0, 5.0]})
+    >>> campaign_matrix(leads, opps, campaigns=camps, campaign_members=members)[
+    ...     ["campaign_id", "leads", "won_revenue", "cost", "cost_per_lead", "return_on_cost"]]
+      campaign_id  leads  won_revenue   cost  cost_per_lead  return_on_cost
+    0          C1      2        300.0  100.0           50.0             3.0
+    1          C2      1          0.0    0.0            0.0             NaN
+    """
+    fn = "campaign_matrix"
+    _require(leads, _LEAD_COLS, fn, "leads")
+    _require(opps, _OPP_COLS, fn, "opportunities")
+    _require(campaign_members, ["campaign_id", "lead_id"], fn, "campaign_members")
+    m = campaign_members.loc[campaign_members["lead_id"].notna(), ["campaign_id", "lead_id"]]
+    m = m.merge(leads[_LEAD_COLS].drop_duplicates("lead_id"), on="lead_id", how="inner")
+    out = _matrix(m, opps, ["campaign_id"])
+    if campaigns is None:
+        return out
+    _require(campaigns, ["campaign_id"], fn, "campaigns")
+    c = campaigns.drop_duplicates("campaign_id")
+    cost = pd.Series(np.nan, index=c.index)
+    for col in ("budgeted_cost", "actual_cost"):  # actual wins where known
+        if col in c.columns:
+            v = pd.to_numeric(c[col]).astype("float64")
+            cost = v.where(v.notna(), cost)
+    info = c[["campaign_id"] + [x for x in ("name", "type") if x in c.columns]].assign(cost=cost.to_numpy())
+    ids = pd.concat([info["campaign_id"], out["campaign_id"]]).drop_duplicates()
+    out = pd.DataFrame({"campaign_id": ids.to_numpy()}).merge(info, on="campaign_id", how="left").merge(
+        out, on="campaign_id", how="left")
+    counts = ["leads", "converted", "opportunities", "closed", "won"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    out[["pipeline_created", "won_revenue"]] = out[["pipeline_created", "won_revenue"]].fillna(0.0)
+    out["cost_per_lead"] = out["cost"] / out["leads"].where(out["leads"] > 0)
+    out["return_on_cost"] = out["won_revenue"] / out["cost"].where(out["cost"] > 0)
+    out = out[[c for c in out.columns if c != "cost"][:-2] + ["cost", "cost_per_lead", "return_on_cost"]]
+    return out.sort_values("campaign_id", kind="stable").reset_index(drop=True)
+
+
+def compare_sources(matrix_or_leads: pd.DataFrame, a, b, *, metric: str = "conversion", by: str = "lead_source",
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """Is segment ``a``'s rate different from segment ``b``'s? Difference, its CI and a p-value.
+
+    The test is Fisher's exact test when any expected count of the 2x2 table is below 5 (where
+    the normal approximation is poor), else the pooled two-proportion z-test
+    (:func:`statsmodels.stats.proportion.proportions_ztest`); both two-sided. The interval of
+    the difference ``rate_a - rate_b`` is Newcombe's hybrid score interval
+    (:func:`statsmodels.stats.proportion.confint_proportions_2indep`, ``method="newcomb"``),
+    which stays inside [-1, 1] and behaves for small counts.
+
+    Parameters
+    ----------
+    matrix_or_leads : DataFrame
+        A :func:`source_matrix` / :func:`campaign_matrix` result, or leads (with ``is_converted``).
+    a, b : segment values of column ``by``.
+    metric : {"conversion", "win"}
+        converted / leads, or won / closed (needs a matrix).
+    by : str, default "lead_source"
+        The segment column (``"campaign_id"`` for a campaign matrix).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``a``, ``b``, ``metric``, ``successes_a``, ``trials_a``, ``rate_a``, the same for
+        ``b``, ``difference``, ``ci_low``, ``ci_high``, ``test`` ("fisher" / "z"), ``statistic``
+        (odds ratio / z), ``p_value``.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_source": ["A"] * 4 + ["B"] * 4, "is_converted": [1, 1, 1, 0, 0, 0, 0, 1]})
+    >>> compare_sources(leads, "A", "B")[["rate_a", "rate_b", "difference", "test"]]
+       rate_a  rate_b  difference    test
+    0    0.75    0.25         0.5  fisher
+    """
+    fn = "compare_sources"
+    cols = {"conversion": ("converted", "leads"), "win": ("won", "closed")}
+    if metric not in cols:
+        raise ValueError(f"{fn}: metric must be one of {sorted(cols)}, got {metric!r}")
+    _require(matrix_or_leads, [by], fn, "the table")
+    df = matrix_or_leads
+    s_col, n_col = cols[metric]
+    if s_col not in df.columns:
+        if metric != "conversion" or "is_converted" not in df.columns:
+            raise ValueError(f"{fn}: the table is neither a source matrix with {[s_col, n_col]} nor leads")
+        df = df.assign(converted=_flag(df["is_converted"]).to_numpy(), leads=1)
+    _require(df, [s_col, n_col], fn, "the table")
+    counts = []
+    for seg in (a, b):
+        rows = df[df[by] == seg]
+        if rows.empty:
+            raise ValueError(f"{fn}: no {by} == {seg!r} in the table")
+        s, n = int(rows[s_col].sum()), int(rows[n_col].sum())
+        if n == 0:
+            raise ValueError(f"{fn}: {by} == {seg!r} has no {n_col}, so no rate")
+        counts.append((s, n))
+    (s1, n1), (s2, n2) = counts
+    table = np.array([[s1, n1 - s1], [s2, n2 - s2]], dtype=float)
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+    if (expected < 5).any():
+        test, (stat, p) = "fisher", fisher_exact(table.astype(int))
+    else:
+        test, (stat, p) = "z", proportions_ztest([s1, s2], [n1, n2])
+    low, high = confint_proportions_2indep(s1, n1, s2, n2, method="newcomb", compare="diff",
+                                           alpha=1 - confidence)
+    return pd.DataFrame({"a": [a], "b": [b], "metric": [metric], "successes_a": [s1], "trials_a": [n1],
+                         "rate_a": [s1 / n1], "successes_b": [s2], "trials_b": [n2], "rate_b": [s2 / n2],
+                         "difference": [s1 / n1 - s2 / n2], "ci_low": [float(low)], "ci_high": [float(high)],
+                         "test": [test], "statistic": [float(stat)], "p_value": [float(p)]})
+
+
+def speed_to_lead(leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_id",),
+                  time_column: str = "created_date") -> pd.DataFrame:
+    """Hours from a lead's creation to its first activity, and conversion by speed bucket.
+
+    A lead's activities are those with ``who_id == lead_id``, timed by ``time_column`` of the
+    activity (``created_date``, when it was logged, by default; ``activity_date`` is a date and
+    counts as midnight UTC). Activities before the lead's creation are ignored (bad data or a
+    date-only field); a lead with none left is ``"never"`` (a lead created recently may simply
+    not have been worked yet). Leads with no creation time are left out.
+
+    Returns
+    -------
+    DataFrame
+        Per segment and ``bucket`` (:data:`SPEED_BUCKETS`, then ``"all"``): ``leads``,
+        ``converted``, ``conversion_rate`` (+ Wilson CI), ``contacted`` (leads with a first
+        activity), ``median_hours`` and ``mean_hours`` to the first activity. The ``"all"`` row
+        gives the segment's figures over all its leads.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "owner_id": ["U", "U", "U"],
+    ...                       "created_date": pd.to_datetime(["2024-01-01 08:00"] * 3, utc=True),
+    ...                       "is_converted": [True, False, False]})
+    >>> acts = pd.DataFrame({"who_id": ["L1", "L2", "L2"],
+    ...                      "created_date": pd.to_datetime(["2024-01-01 08:30", "2024-01-02 10:00",
+    ...                                                      "2024-01-05 08:00"], utc=True)})
+    >>> speed_to_lead(leads, acts)[["bucket", "leads", "conversion_rate", "median_hours"]].round(3)
+      bucket  leads  conversion_rate  median_hours
+    0    <1h      1            1.000          0.50
+    1  1-24h      0              NaN           NaN
+    2   1-7d      1            0.000         26.00
+    3    >7d      0              NaN           NaN
+    4  never      1            0.000           NaN
+    5    all      3            0.333         13.25
+    """
+    fn = "speed_to_lead"
+    keys = _by_list(by)
+    _require(leads, ["lead_id", "created_date", "is_converted", *keys], fn, "leads")
+    _require(activities, ["who_id", time_column], fn, "activities")
+    lead = leads[[*keys, "lead_id"]].assign(_created=_utc_naive(leads["created_date"]).to_numpy(),
+                                            _conv=_flag(leads["is_converted"]).to_numpy())
+    lead = lead[lead["_created"].notna()]
+    acts = pd.DataFrame({"lead_id": activities["who_id"].to_numpy(),
+                         "_t": _utc_naive(activities[time_column]).to_numpy()}).dropna()
+    acts = acts.merge(lead[["lead_id", "_created"]].drop_duplicates("lead_id"), on="lead_id")
+    acts = acts[acts["_t"] >= acts["_created"]]
+    first = acts.groupby("lead_id")["_t"].min()
+    pos = first.index.get_indexer(lead["lead_id"])  # (no map: empty activities have no str index)
+    t_first = first.to_numpy("datetime64[us]")[np.maximum(pos, 0)] if len(first) else lead["_created"].to_numpy()
+    span = (t_first - lead["_created"].to_numpy("datetime64[us]")) / np.timedelta64(1, "h")
+    lead["_hours"] = np.where(pos >= 0, span, np.nan)
+    idx = np.searchsorted(_EDGES, lead["_hours"].fillna(-1).to_numpy(), side="right") - 1
+    lead["bucket"] = np.where(lead["_hours"].isna(), "never", np.array(SPEED_BUCKETS)[np.clip(idx, 0, 3)])
+    buckets = list(SPEED_BUCKETS) + ["all"]
+    both = pd.concat([lead, lead.assign(bucket="all")], ignore_index=True)
+    both["bucket"] = pd.Categorical(both["bucket"], categories=buckets, ordered=True)
+    both["_lead"] = 1
+    g = both.groupby([*keys, "bucket"], dropna=False, observed=False, sort=True).agg(
+        leads=("_lead", "sum"), converted=("_conv", "sum"), contacted=("_hours", "count"),
+        median_hours=("_hours", "median"), mean_hours=("_hours", "mean")).reset_index()
+    if keys:  # keep only segments that exist (observed=False crosses all key values)
+        seen = lead[keys].drop_duplicates()
+        g = g.merge(seen, on=keys, how="inner")
+    g = g.astype({"leads": "int64", "converted": "int64", "contacted": "int64"})
+    out = rate_table(g, successes="converted", trials="leads", name="conversion_rate")
+    order = [*keys, "bucket", "leads", "converted", "conversion_rate", "conversion_rate_ci_low",
+             "conversion_rate_ci_high", "contacted", "median_hours", "mean_hours"]
+    return out[order].sort_values([*keys, "bucket"], na_position="last", kind="stable").reset_index(drop=True)
