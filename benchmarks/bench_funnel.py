@@ -32,10 +32,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     import funnel_analysis as fa
-    from funnel_analysis.funnel import cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel
-    from funnel_analysis.funnel import kpis
+    from funnel_analysis.funnel import (
+        bottlenecks,
+        cohort_funnel,
+        kpis,
+        lead_conversion,
+        lead_funnel,
+        snapshot_funnel,
+        win_rates,
+    )
     from funnel_analysis.synth import generate_sample
-    from funnel_analysis.funnel import bottlenecks, win_rates
 
     tmp = tempfile.TemporaryDirectory()
     org = Path(args.keep) if args.keep else Path(tmp.name) / "org"

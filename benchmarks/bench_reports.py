@@ -52,9 +52,9 @@ def papermill_empty(tmp: Path) -> float:
 
 
 def report_run(data: Path, out: Path) -> dict:
-    from funnel_analysis.reporting import run_reports
-
     import nbformat
+
+    from funnel_analysis.reporting import run_reports
 
     t = time.perf_counter()
     res = run_reports(data_dir=data, out_dir=out, progress=False)

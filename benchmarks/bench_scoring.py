@@ -70,8 +70,7 @@ def main(argv=None) -> None:
 
     print(f"funnel_analysis from {Path(funnel_analysis.__file__).parent}")
 
-    from funnel_analysis.scoring import train, training_table
-    from funnel_analysis.scoring import probability_to_score
+    from funnel_analysis.scoring import probability_to_score, train, training_table
 
     cache = Path(args.cache or ROOT / "data" / "cache" / f"bench_scoring_{args.scale:g}")
     crm = _org(args.scale, cache)

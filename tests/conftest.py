@@ -80,13 +80,61 @@ def tiny_export(tmp_path) -> Path:
     return folder
 
 
+#: Real datasets committed under tests/data/realdata (permissive licences): always there.
+BUNDLED_REALDATA = ROOT / "tests" / "data" / "realdata"
+#: Optional suites (what they need is not on every laptop): name -> what ran and what was skipped.
+OPTIONAL_SUITES: dict[str, dict] = {}
+
+
+def optional_suite(suite: str, *, missing: str | None = None, how: str = "") -> None:
+    """Note that an optional suite can run; or skip the test with one line saying what is missing and
+    how to get it, or fail when ``FUNNEL_REQUIRE_<SUITE>=1`` (CI sets it)."""
+    state = OPTIONAL_SUITES.setdefault(suite, {"ran": 0, "skipped": set()})
+    if missing is None:
+        state["ran"] += 1
+        return
+    flag = f"FUNNEL_REQUIRE_{suite.upper()}"
+    message = f"{suite}: {missing}; {how}"
+    state["skipped"].add(message)
+    if os.environ.get(flag) == "1":
+        pytest.fail(f"{message} ({flag}=1 makes this suite required)")
+    pytest.skip(message)
+
+
+class RealData:
+    """``realdata / name``: the dataset's folder, from tests/data/realdata or the external folder."""
+
+    def __init__(self, external: Path):
+        self.external = external
+
+    def __truediv__(self, name: str) -> Path:
+        if (BUNDLED_REALDATA / name).is_dir():
+            return BUNDLED_REALDATA / name
+        if (self.external / name).is_dir():
+            optional_suite("realdata")
+            return self.external / name
+        optional_suite("realdata", missing=f"dataset {name} not found in {self.external}",
+                       how="set FUNNEL_REALDATA to a folder holding it (the project's shared/realdata)")
+
+
 @pytest.fixture(scope="session")
-def realdata() -> Path:
-    """../shared/realdata beside the repository (or $FUNNEL_REALDATA). Missing is a failure, not a skip."""
-    path = Path(os.environ.get("FUNNEL_REALDATA", ROOT.parent / "shared" / "realdata"))
-    if not path.is_dir():
-        pytest.fail(f"real datasets not found at {path}; set FUNNEL_REALDATA")
-    return path
+def realdata() -> RealData:
+    """Real datasets: committed ones always; the others from $FUNNEL_REALDATA or ../shared/realdata,
+    skipped with one line when missing (a failure with FUNNEL_REQUIRE_REALDATA=1)."""
+    return RealData(Path(os.environ.get("FUNNEL_REALDATA", ROOT.parent / "shared" / "realdata")))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Which optional suites ran and which were skipped, at the end of every run that met one."""
+    if not OPTIONAL_SUITES:
+        return
+    terminalreporter.section("optional suites")
+    for suite, state in sorted(OPTIONAL_SUITES.items()):
+        if state["skipped"]:
+            for message in sorted(state["skipped"]):
+                terminalreporter.write_line(f"SKIPPED {message}")
+        if state["ran"]:
+            terminalreporter.write_line(f"ran     {suite}")
 
 
 @pytest.fixture(scope="session")

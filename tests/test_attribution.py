@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.sources import (
-    MODELS, NO_CAMPAIGN, attribution_summary, campaign_attribution, touch_weights,
+    MODELS,
+    NO_CAMPAIGN,
+    attribution_summary,
+    campaign_attribution,
+    touch_weights,
 )
 
 

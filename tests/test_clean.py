@@ -1,6 +1,7 @@
 import pandas as pd
 import phonenumbers
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from funnel_analysis.crm import company_key, fold_picklist, normalize_email, phone_e164
 

@@ -3,7 +3,6 @@
 import pandas as pd
 import pytest
 
-
 A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from funnel_analysis.dedupe import blocking_recall, candidate_pairs, pairs_from_clusters
 from funnel_analysis.dedupe.blocking import PERSON_RULES, rules_for, splink_rules
-from funnel_analysis.dedupe import blocking_recall, candidate_pairs
-from funnel_analysis.dedupe import pairs_from_clusters
 from funnel_analysis.dedupe.evaluate import read_truth_clusters
 from funnel_analysis.dedupe.pipeline import object_features
 

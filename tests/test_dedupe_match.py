@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe import candidate_pairs
+from funnel_analysis.dedupe import candidate_pairs, person_features
 from funnel_analysis.dedupe.match import company_comparisons, person_comparisons, predict_pairs, reasons_text
-from funnel_analysis.dedupe import person_features
 
 
 def _people():

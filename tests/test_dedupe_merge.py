@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.dedupe.merge import choose_survivors, id_columns
 from funnel_analysis.dedupe import merge_clusters, reverse_merges
+from funnel_analysis.dedupe.merge import choose_survivors, id_columns
 
 
 def _org():

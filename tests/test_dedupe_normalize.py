@@ -5,10 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.normalize import (
-    acronym, first_name_key, fold_text, load_dedupe_config, nickname_groups, website_domain,
-)
 from funnel_analysis.dedupe import company_features, person_features
+from funnel_analysis.dedupe.normalize import (
+    acronym,
+    first_name_key,
+    fold_text,
+    load_dedupe_config,
+    nickname_groups,
+    website_domain,
+)
 
 
 def test_chinese_names_fold_alike_in_traditional_simplified_and_pinyin():

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 from dedupe_helpers import found, loaded
 
-from funnel_analysis.dedupe import merge_duplicates, reverse_merges
-from funnel_analysis.dedupe import find_duplicates
+from funnel_analysis.dedupe import find_duplicates, merge_duplicates, reverse_merges
 from funnel_analysis.dedupe.pipeline import object_features
 
 

@@ -7,7 +7,13 @@ import pytest
 
 from funnel_analysis.dedupe import DedupeResult, lead_contact_matches
 from funnel_analysis.dedupe.report import (
-    all_pairs, duplicates_summary, find_all, pair_examples, resolve_truth_dir, review_table, truth_summary,
+    all_pairs,
+    duplicates_summary,
+    find_all,
+    pair_examples,
+    resolve_truth_dir,
+    review_table,
+    truth_summary,
 )
 
 LEADS = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "first_name": ["Ann", "Anne", "Bo"],

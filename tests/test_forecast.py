@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-from funnel_analysis.forecast import Forecaster, mase, validate_series
-from funnel_analysis.forecast import forecast_many
+from funnel_analysis.forecast import Forecaster, forecast_many, mase, validate_series
 
 FAST = ("naive", "snaive", "theta")  # cheap methods: the slow ones are exercised once below
 BASE = ("naive", "snaive")
@@ -229,8 +228,8 @@ def test_parameters_are_estimated_anew_when_the_series_grew_a_lot_or_is_now_adju
 
 
 def test_short_series_are_estimated_at_every_origin():
-    from funnel_analysis.forecast.methods import REUSE_MIN_POINTS
     from funnel_analysis.forecast import fit_methods
+    from funnel_analysis.forecast.methods import REUSE_MIN_POINTS
 
     y = _monthly(40)["y"].to_numpy()
     _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from funnel_analysis.crm import to_18, widen_ids
 

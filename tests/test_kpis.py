@@ -6,9 +6,9 @@ arithmetic is in the comments.
 
 import json
 
+import funnel_fixtures as ff
 import pytest
 
-import funnel_fixtures as ff
 from funnel_analysis.funnel import kpis
 
 

@@ -24,7 +24,7 @@ def test_row_accounting_by_hand(tiny):
     # leads: 5 rows, one unparseable boolean; bad email and converted-before-created flagged
     assert t.loc["leads"].tolist() == [5, 4, 1, 2]
     assert t.loc["accounts"].tolist() == [2, 2, 0, 0]
-    for name, d in tiny.report.tables.items():
+    for _name, d in tiny.report.tables.items():
         assert d["rows_read"] == d["rows_kept"] + d["rows_quarantined"]
     assert tiny.report.ignored_files == ["Case.csv"]
 

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.reporting import notebook
-from funnel_analysis.reporting import notebook_setup, record, styled
+from funnel_analysis.reporting import notebook, notebook_setup, record, styled
 
 
 @pytest.fixture
@@ -58,6 +57,6 @@ def test_setup_silences_library_warnings(dollars):
     with warnings.catch_warnings(record=True) as caught:
         notebook_setup(currency="$")  # inside catch_warnings: the filters it sets apply here
         np.mean(np.array([]))  # RuntimeWarning: Mean of empty slice
-        warnings.warn("old", FutureWarning)
-        warnings.warn("the figure may mislead", UserWarning)
+        warnings.warn("old", FutureWarning, stacklevel=1)
+        warnings.warn("the figure may mislead", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["the figure may mislead"]

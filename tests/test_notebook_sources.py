@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from export_csv import fold, kept, report_as_of
+
 from funnel_analysis.reporting import read_records
 
 pytestmark = pytest.mark.slow

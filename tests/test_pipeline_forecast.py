@@ -24,7 +24,10 @@ from hypothesis import strategies as hst
 
 import funnel_analysis as fa
 from funnel_analysis.forecast import (
-    forecast_categories, learn_win_probabilities, probability_calibration, snapshot_outcomes,
+    forecast_categories,
+    learn_win_probabilities,
+    probability_calibration,
+    snapshot_outcomes,
     weighted_pipeline,
 )
 

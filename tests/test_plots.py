@@ -4,16 +4,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import funnel_fixtures as ff  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-import funnel_fixtures as ff  # noqa: E402
-from funnel_analysis.funnel import cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel  # noqa: E402
 from funnel_analysis._util.plotting import money  # noqa: E402
+from funnel_analysis.funnel import (  # noqa: E402
+    cohort_funnel,
+    lead_conversion,
+    lead_funnel,
+    snapshot_funnel,
+    win_rates,  # noqa: E402
+)
 from funnel_analysis.funnel.plots import plot_conversion_by_segment, plot_funnel, plot_win_rate_trend
-from funnel_analysis.funnel import win_rates  # noqa: E402
 
 
 @pytest.fixture

@@ -11,7 +11,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from funnel_analysis.forecast.plots import (  # noqa: E402
-    plot_backtest_accuracy, plot_calibration, plot_fan_chart, plot_forecast_categories, plot_next_quarter,
+    plot_backtest_accuracy,
+    plot_calibration,
+    plot_fan_chart,
+    plot_forecast_categories,
+    plot_next_quarter,
     plot_weighted_pipeline,
 )
 

@@ -11,14 +11,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-
-from funnel_analysis.sources.plots import (
-    WATERFALL_STEPS, plot_attribution, plot_pipeline_waterfall, plot_source_conversion,
-)
-
-
 from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
+from funnel_analysis.sources.plots import (
+    WATERFALL_STEPS,
+    plot_attribution,
+    plot_pipeline_waterfall,
+    plot_source_conversion,
+)
 
 TOTALS = pd.DataFrame({"start": [555500.0], "new": [1139700.0], "pulled_in": [0.0], "pushed_out": [0.0],
                        "amount_up": [2300.0], "amount_down": [14500.0], "won": [239400.0], "lost": [789000.0],

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from funnel_analysis.velocity.plots import plot_stage_survival, plot_velocity_factors
@@ -23,8 +24,6 @@ INTERVALS = pd.DataFrame({
     "days": [2.0, 4.0, 6.0, 8.0, 30.0, 10.0, 12.0, np.nan],
     "censored": [False, False, True, False, True, False, True, False]})
 
-
-from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 
 def test_survival_curves_per_open_stage_match_kaplan_meier():

@@ -12,10 +12,19 @@ from pathlib import Path
 import pytest
 
 from funnel_analysis.reporting import (
-    ReportBusy, atomic_write_text, prune_caches, prune_runs, publish_run, published_runs, report_lock,
-    scrub_secrets, secret_values, staging_dir, use_cache,
+    ReportBusy,
+    atomic_write_text,
+    prune_caches,
+    prune_runs,
+    publish_run,
+    published_runs,
+    report_lock,
+    scrub_secrets,
+    secret_values,
+    staging_dir,
+    use_cache,
+    write_index,
 )
-from funnel_analysis.reporting import write_index
 
 
 def staged(out: Path, name: str, status="ok", started="2026-01-01T06:00:00+00:00", **extra) -> Path:

@@ -25,19 +25,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
 import pytest
 from click.testing import CliRunner
 
-from funnel_analysis.reporting import html as report_html
 from funnel_analysis.cli.report import report_command
+from funnel_analysis.reporting import html as report_html
 from funnel_analysis.reporting import run_due, run_reports
 
-DAY1 = datetime(2026, 3, 10, 7, tzinfo=timezone.utc)  # the good run: slot 2026-03-10 06:00 UTC
-DAY2 = datetime(2026, 3, 11, 7, tzinfo=timezone.utc)  # the bad night
+DAY1 = datetime(2026, 3, 10, 7, tzinfo=UTC)  # the good run: slot 2026-03-10 06:00 UTC
+DAY2 = datetime(2026, 3, 11, 7, tzinfo=UTC)  # the bad night
 FUNNEL = Path(sys.executable).with_name("funnel")
 
 CODE = """\

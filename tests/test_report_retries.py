@@ -10,21 +10,27 @@ at its ``started_at`` plus ``duration_s``, and after the k-th failed run of a sl
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 from click.testing import CliRunner
 
-from funnel_analysis.reporting import runner as reports
-from funnel_analysis.reporting import ReportConfigError, ReportSpec, load_report_config
-from funnel_analysis.reporting import ReportRun, run_reports
-from funnel_analysis.reporting.runner import _log_line, _running_cell
 from funnel_analysis.cli.report import report_command
-from funnel_analysis.reporting import due_reports, run_end
+from funnel_analysis.reporting import (
+    ReportConfigError,
+    ReportRun,
+    ReportSpec,
+    due_reports,
+    load_report_config,
+    run_end,
+    run_reports,
+)
+from funnel_analysis.reporting import runner as reports
+from funnel_analysis.reporting.runner import _log_line, _running_cell
 
-UTC = timezone.utc
+UTC = UTC
 SLOT = "2026-03-10T06:00:00+00:00"
 
 

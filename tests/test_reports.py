@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -19,9 +19,8 @@ from click.testing import CliRunner
 
 import funnel_analysis as fa
 from funnel_analysis.cli.report import parse_param as _parse_param
-from funnel_analysis.reporting import plan_reports
-from funnel_analysis.reporting import ReportConfigError, load_report_config, run_reports, write_index
 from funnel_analysis.cli.report import report_command
+from funnel_analysis.reporting import ReportConfigError, load_report_config, plan_reports, run_reports, write_index
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "relative_parameters", "trigger", "scheduled_for",
@@ -131,7 +130,7 @@ def test_manifest_records_the_run(default_run, run_org):
         assert m["package_version"] == fa.__version__
         assert set(m["versions"]) >= {"python", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill",
                                       "nbconvert", "matplotlib"}
-        assert datetime.fromisoformat(m["started_at"]).utcoffset() == timezone.utc.utcoffset(None)
+        assert datetime.fromisoformat(m["started_at"]).utcoffset() == UTC.utcoffset(None)
         assert m["duration_s"] > 0 and (m["ipynb"], m["html"]) == (f"{r.name}.ipynb", f"{r.name}.html")
     funnel = next(r for r in res.runs if r.name == "funnel")
     params = json.loads((funnel.run_dir / "manifest.json").read_text())["parameters"]
@@ -182,7 +181,7 @@ def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
     result = CliRunner().invoke(report_command, ["run", "--config", str(tmp_path / "reports.yaml"),
                                                  "--out", str(out)])
     assert result.exit_code == 1, result.output
-    day = str(datetime.now(timezone.utc).date())  # no as_of parameter: dated by the run
+    day = str(datetime.now(UTC).date())  # no as_of parameter: dated by the run
     partial = out / "boom" / day / "boom.ipynb"
     assert "FAILED boom" in result.output and str(partial) in result.output
     assert "ZeroDivisionError" in result.output

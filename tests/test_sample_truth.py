@@ -61,7 +61,7 @@ def test_short_ids_join_after_widening(loaded):
 def test_row_accounting_on_sample(loaded, sample_org):
     crm, _ = loaded
     org, _ = sample_org
-    for table, d in crm.report.tables.items():
+    for _table, d in crm.report.tables.items():
         assert d["rows_read"] == d["rows_kept"] + d["rows_quarantined"]
     lines = sum(1 for _ in open(org / "Lead.csv", encoding="utf-8")) - 1
     assert crm.report.rows_read("leads") == lines

@@ -5,15 +5,22 @@ and the schedule part of the report config. No kernel: the state is read from ha
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from funnel_analysis.reporting import ReportConfigError, ReportSpec, load_report_config
-from funnel_analysis.reporting import RELATIVE_TOKENS, due_reports, latest_slot, resolve_relative
+from funnel_analysis.reporting import (
+    RELATIVE_TOKENS,
+    ReportConfigError,
+    ReportSpec,
+    due_reports,
+    latest_slot,
+    load_report_config,
+    resolve_relative,
+)
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args) -> datetime:

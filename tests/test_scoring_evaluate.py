@@ -8,7 +8,12 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from funnel_analysis.scoring import (
-    band_table, calibration_table, compare_scores, evaluate, expected_calibration_error, gain_table,
+    band_table,
+    calibration_table,
+    compare_scores,
+    evaluate,
+    expected_calibration_error,
+    gain_table,
 )
 
 Y = np.array([0, 0, 1, 1])

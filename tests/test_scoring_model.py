@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.scoring import ScoringDataError
-from funnel_analysis.scoring import LeadScorer, probability_to_score
+from funnel_analysis.scoring import LeadScorer, ScoringDataError, probability_to_score
 
 
 def _data(n=3000, seed=0):

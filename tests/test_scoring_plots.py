@@ -12,7 +12,11 @@ import pytest  # noqa: E402
 
 from funnel_analysis.scoring import band_table, calibration_table, compare_scores, drift_table, gain_table  # noqa: E402
 from funnel_analysis.scoring.plots import (  # noqa: E402
-    plot_calibration, plot_comparison, plot_drift, plot_gain, plot_score_bands,
+    plot_calibration,
+    plot_comparison,
+    plot_drift,
+    plot_gain,
+    plot_score_bands,
 )
 
 rng = np.random.default_rng(0)

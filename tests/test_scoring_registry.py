@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnel_analysis.scoring import LeadScorer
-from funnel_analysis.scoring import Registry, RegistryError
+from funnel_analysis.scoring import LeadScorer, Registry, RegistryError
 
 
 class NotAllowed:  # a type from outside the allow-list

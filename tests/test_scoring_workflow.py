@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from funnel_analysis.scoring import ScoringDataError, score_leads, train
-from funnel_analysis.scoring import drift_report
+from funnel_analysis.scoring import ScoringDataError, drift_report, score_leads, train
 
 
 @pytest.fixture(scope="module")

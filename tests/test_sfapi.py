@@ -21,10 +21,14 @@ from responses import matchers  # noqa: E402
 from simple_salesforce import Salesforce  # noqa: E402
 from simple_salesforce.exceptions import SalesforceGeneralError  # noqa: E402
 
-from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
 from funnel_analysis.crm import (  # noqa: E402
-    DEFAULT_OBJECTS, SalesforceConfigError, read_salesforce, salesforce_client, write_export,
+    DEFAULT_OBJECTS,
+    SalesforceConfigError,
+    read_salesforce,
+    salesforce_client,
+    write_export,
 )
+from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "sfapi"
 BASE = "https://example.my.salesforce.com"
@@ -290,7 +294,7 @@ def test_write_export_round_trip(tmp_path):
     paths = write_export(frames, tmp_path / "export")
     assert [p.name for p in paths] == ["Opportunity.csv", "User.csv", "Campaign.csv"]
     assert paths[0].read_text(encoding="utf-8").startswith("Id,AccountId,Name,")
-    for path, (name, frame) in zip(paths, frames.items()):
+    for path, (_name, frame) in zip(paths, frames.items()):
         # keep_default_na=False: Region__c "NA" (North America) is text, as funnel_analysis.crm.read reads it
         back = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
         pd.testing.assert_frame_equal(back, frame, check_index_type=False)

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.sources import (
-    SPEED_BUCKETS, campaign_matrix, compare_sources, mature_leads, source_matrix, speed_to_lead,
+    SPEED_BUCKETS,
+    campaign_matrix,
+    compare_sources,
+    mature_leads,
+    source_matrix,
+    speed_to_lead,
 )
 
 

@@ -17,8 +17,7 @@ import pyarrow.csv as pacsv
 import pytest
 from scipy import stats
 
-from funnel_analysis.crm import to_18
-from funnel_analysis.crm import TABLES, snake_case
+from funnel_analysis.crm import TABLES, snake_case, to_18
 from funnel_analysis.synth import SAMPLE_FILES, generate_sample
 
 FILE_TABLE = {

@@ -19,16 +19,22 @@ Stage visits of the fixture org as of 2024-06-30 (days):
     O9  Propose 05-10..06-20 41 (21+20), Won
 """
 
+import funnel_fixtures as ff
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import funnel_fixtures as ff
-from funnel_analysis.velocity import VELOCITY_FACTORS, sales_velocity, velocity_change
 from funnel_analysis.velocity import (
-    cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals,
+    VELOCITY_FACTORS,
+    cycle_length,
+    sales_velocity,
+    stage_durations,
+    stage_intervals,
+    stage_to_stage_days,
+    stalled_deals,
+    velocity_change,
 )
 
 AS_OF = "2024-06-30"

@@ -68,9 +68,9 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     activities, campaign members, contacts and converted-lead links re-point to it), pairs in
     the uncertain band go to a review queue. Exits 2 with one line when the data cannot be used.
     """
+    from ..crm.load import load_org
     from ..dedupe.export import write_export_folder
     from ..dedupe.pipeline import find_duplicates, lead_contact_matches, merge_duplicates
-    from ..crm.load import load_org
 
     t = _threshold(threshold)
     try:

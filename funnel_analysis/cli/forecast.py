@@ -69,8 +69,8 @@ def forecast_command(folder, series_file, horizon, freq, out, methods, origins, 
         return
     if not (series_file and horizon and out):
         fail("--series, --horizon and --out are required (or FOLDER --next-quarter)")
-    from ..forecast.timeseries import METHODS
     from ..forecast.batch import forecast_many
+    from ..forecast.timeseries import METHODS
 
     chosen = tuple(m.strip() for m in methods.split(",")) if methods else METHODS
     try:
@@ -94,8 +94,8 @@ def forecast_command(folder, series_file, horizon, freq, out, methods, origins, 
 
 def _next_quarter(folder, as_of, mapping, as_json):
     from ..crm.load import load_org
-    from ..forecast.next_quarter import next_quarter_forecast
     from ..crm.model import resolve_as_of
+    from ..forecast.next_quarter import next_quarter_forecast
 
     try:
         crm = load_org(folder, mapping=mapping)

@@ -8,7 +8,7 @@ wrong, and nothing ran. One log line per notebook on stdout, time-stamped, for t
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 import yaml
@@ -87,7 +87,7 @@ def _parse_now(ctx, param, value):
         now = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO time such as 2026-03-29T04:30Z") from None
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 @report_command.command("due")

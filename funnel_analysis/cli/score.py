@@ -200,8 +200,8 @@ def predict_cmd(folder, out, mapping, registry_dir, version, as_of, all_leads, d
     import pandas as pd
 
     from ..scoring import Registry, RegistryError, ScoringDataError, score_leads, write_scores
-    from ..scoring.workflow import drift_report
     from ..scoring.features import training_table
+    from ..scoring.workflow import drift_report
 
     crm = load_or_fail(folder, mapping)
     reg = Registry(registry_dir)
@@ -221,7 +221,7 @@ def predict_cmd(folder, out, mapping, registry_dir, version, as_of, all_leads, d
     click.echo(f"{len(scored)} leads scored with {meta['version']} -> {path}")
     flagged = drift[drift["flagged"]]
     if len(flagged):
-        click.echo("drift (PSI > %.2f): " % drift_threshold
+        click.echo(f"drift (PSI > {drift_threshold:.2f}): "
                    + ", ".join(f"{r.column} {r.psi:.2f}" for r in flagged.itertuples()))
     else:
         click.echo(f"no drift above PSI {drift_threshold} (largest: {drift['column'].iloc[0]} "

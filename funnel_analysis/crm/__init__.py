@@ -24,19 +24,24 @@ Examples
 '001bm00001ZL8U9AAL'
 """
 
-from .schema import Column, Reference, TableSpec, TABLES, KINDS, snake_case, table_for_file
-from .ids import to_18, widen_ids, is_salesforce_id_15
-from .parse import DATETIME_FORMATS, parse_datetime, parse_date, parse_bool, parse_number, parse_column
-from .clean import fold_picklist, normalize_email, EMAIL_PATTERN, phone_e164, company_key, LEGAL_SUFFIXES
-from .validate import ERROR, WARNING, ISSUE_COLUMNS, table_schema, validate_table, RULE_COLUMNS
-from .mapping import TableMapping, Mapping, load_mapping, builtin_mappings, default_stages
-from .read import DataLoadError, read_csv_text, read_table_file, find_export_files, canonical_columns
-from .load import load_org, load_frames
-from .model import CrmData, DataQualityReport, HISTORY_FIELDS, latest_date, resolve_as_of
+from .clean import EMAIL_PATTERN, LEGAL_SUFFIXES, company_key, fold_picklist, normalize_email, phone_e164
+from .ids import is_salesforce_id_15, to_18, widen_ids
+from .load import load_frames, load_org
+from .mapping import Mapping, TableMapping, builtin_mappings, default_stages, load_mapping
+from .model import HISTORY_FIELDS, CrmData, DataQualityReport, latest_date, resolve_as_of
+from .parse import DATETIME_FORMATS, parse_bool, parse_column, parse_date, parse_datetime, parse_number
+from .read import DataLoadError, canonical_columns, find_export_files, read_csv_text, read_table_file
 from .salesforce import (
-    DEFAULT_OBJECTS, SalesforceConfigError, SalesforceFrames, salesforce_client, read_salesforce,
-    write_export, load_salesforce,
+    DEFAULT_OBJECTS,
+    SalesforceConfigError,
+    SalesforceFrames,
+    load_salesforce,
+    read_salesforce,
+    salesforce_client,
+    write_export,
 )
+from .schema import KINDS, TABLES, Column, Reference, TableSpec, snake_case, table_for_file
+from .validate import ERROR, ISSUE_COLUMNS, RULE_COLUMNS, WARNING, table_schema, validate_table
 
 __all__ = ["Column", "Reference", "TableSpec", "TABLES", "KINDS", "snake_case", "table_for_file", "to_18",
            "widen_ids", "is_salesforce_id_15", "DATETIME_FORMATS", "parse_datetime", "parse_date",

@@ -25,10 +25,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import clean
-from .model import CrmData, DataQualityReport
-from .read import DataLoadError, canonical_columns, find_export_files, read_table_file
 from .mapping import Mapping, TableMapping, default_stages, load_mapping
+from .model import CrmData, DataQualityReport
 from .parse import parse_column
+from .read import DataLoadError, canonical_columns, find_export_files, read_table_file
 from .schema import TABLES
 from .validate import ERROR, ISSUE_COLUMNS, WARNING, validate_table
 

@@ -143,7 +143,7 @@ class CrmData:
         return f"CrmData({sizes}{when})"
 
     # ---- the as-of cut -------------------------------------------------------------------
-    def as_of(self, date) -> "CrmData":
+    def as_of(self, date) -> CrmData:
         """The org as it stood at the end of ``date`` (see the module notes for the rules)."""
         end, day = _cutoff(date)
         present = self.meta.get("columns_present", {})
@@ -251,7 +251,7 @@ class CrmData:
         return folder
 
     @classmethod
-    def from_parquet(cls, folder) -> "CrmData":
+    def from_parquet(cls, folder) -> CrmData:
         """Reload an org cached by :meth:`to_parquet`."""
         folder = Path(folder)
         doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))

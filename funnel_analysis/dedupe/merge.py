@@ -81,7 +81,8 @@ def _dec(texts, dtype) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         tz = getattr(dtype, "tz", None)
         return pd.to_datetime(vals, utc=tz is not None, format="ISO8601").astype(dtype)
-    if dtype == bool and vals.isna().any():  # a numpy bool column cannot hold the missing value
+    # a numpy bool column cannot hold the missing value; `dtype` may be numpy's, which == bool but is not it
+    if dtype == bool and vals.isna().any():  # noqa: E721
         return vals
     return vals.astype(dtype)
 

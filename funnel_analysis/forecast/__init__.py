@@ -14,15 +14,20 @@ Examples
 False
 """
 
-from .pipeline import (
-    weighted_pipeline, learn_win_probabilities, snapshot_outcomes, probability_calibration,
-    forecast_categories, AGE_BINS, CATEGORIES,
-)
-from .next_quarter import next_quarter_forecast, bookings_series, quarter_bounds
-from .backtest import backtest_next_quarter, summarize_backtest, past_quarter_ends, BASELINE_METHODS
-from .timeseries import Forecaster, ForecastResults, validate_series, mase, SEASON, LEVELS
-from .methods import fit_methods, seasonal_adjust, METHODS, BASELINES, MODELS
+from .backtest import BASELINE_METHODS, backtest_next_quarter, past_quarter_ends, summarize_backtest
 from .batch import forecast_many
+from .methods import BASELINES, METHODS, MODELS, fit_methods, seasonal_adjust
+from .next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
+from .pipeline import (
+    AGE_BINS,
+    CATEGORIES,
+    forecast_categories,
+    learn_win_probabilities,
+    probability_calibration,
+    snapshot_outcomes,
+    weighted_pipeline,
+)
+from .timeseries import LEVELS, SEASON, Forecaster, ForecastResults, mase, validate_series
 
 __all__ = ["weighted_pipeline", "learn_win_probabilities", "snapshot_outcomes", "probability_calibration",
            "forecast_categories", "AGE_BINS", "CATEGORIES", "next_quarter_forecast", "bookings_series",

@@ -35,11 +35,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util.frames import flag as _flag, to_day as _to_day
-from .timeseries import Forecaster
+from .._util.frames import flag as _flag
+from .._util.frames import to_day as _to_day
 from ..periods import fiscal_period
-from .pipeline import _cutter
 from .next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
+from .pipeline import _cutter
+from .timeseries import Forecaster
 
 __all__ = ["backtest_next_quarter", "summarize_backtest", "past_quarter_ends", "BASELINE_METHODS"]
 

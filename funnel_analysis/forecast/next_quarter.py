@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from .._util.frames import flag as _flag, require as _require, to_day as _to_day
+from .._util.frames import flag as _flag
+from .._util.frames import require as _require
+from .._util.frames import to_day as _to_day
 from ..periods import fiscal_period
 from .pipeline import AGE_BINS, _age_bucket, _configured, _cutter, _open_deals
 

@@ -34,7 +34,19 @@ import numpy as np
 import pandas as pd
 
 from .._util.frames import (
-    by_list as _by_list, days as _days, flag as _flag, require as _require, to_day as _to_day,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    require as _require,
+)
+from .._util.frames import (
+    to_day as _to_day,
 )
 from ..periods import fiscal_period
 from ..stats import wilson_interval

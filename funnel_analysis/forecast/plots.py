@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .._util.plotting import axes as _axes, money
+from .._util.plotting import axes as _axes
+from .._util.plotting import money
 
 __all__ = ["plot_fan_chart", "plot_next_quarter", "plot_weighted_pipeline", "plot_backtest_accuracy",
            "plot_calibration", "plot_forecast_categories"]

@@ -17,9 +17,9 @@ Examples
 [{'lead_source': 'Partner', 'leads': 1, 'converted': 1}, {'lead_source': 'Web', 'leads': 3, 'converted': 1}]
 """
 
-from .conversion import lead_funnel, lead_conversion, snapshot_funnel, cohort_funnel, DEFAULT_LEAD_STATUSES
-from .winrates import win_rates, stage_transitions, bottlenecks
+from .conversion import DEFAULT_LEAD_STATUSES, cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel
 from .kpis import kpis
+from .winrates import bottlenecks, stage_transitions, win_rates
 
 __all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES",
            "win_rates", "stage_transitions", "bottlenecks", "kpis"]

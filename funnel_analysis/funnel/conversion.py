@@ -47,8 +47,28 @@ import numpy as np
 import pandas as pd
 
 from .._util.frames import (
-    by_list as _by_list, day_number as _day_number, days as _days, flag as _flag, group_sum as _group_sum,
-    reach_days as _reach_days, require as _require, stage_ranks as _stage_ranks,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    day_number as _day_number,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    group_sum as _group_sum,
+)
+from .._util.frames import (
+    reach_days as _reach_days,
+)
+from .._util.frames import (
+    require as _require,
+)
+from .._util.frames import (
+    stage_ranks as _stage_ranks,
 )
 from ..stats import rate_table
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util.frames import flag as _flag, group_sum as _group_sum
+from .._util.frames import flag as _flag
+from .._util.frames import group_sum as _group_sum
 from .conversion import lead_conversion
 from .winrates import win_rates
 

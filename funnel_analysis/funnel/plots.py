@@ -20,12 +20,12 @@ Examples
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from .._util.plotting import axes as _axes, money
+from .._util.plotting import axes as _axes
+from .._util.plotting import money
 
 __all__ = ["plot_funnel", "plot_conversion_by_segment", "plot_win_rate_trend"]
 

@@ -28,7 +28,21 @@ import numpy as np
 import pandas as pd
 
 from .._util.frames import (
-    by_list as _by_list, days as _days, flag as _flag, reach_days as _reach_days, require as _require,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    reach_days as _reach_days,
+)
+from .._util.frames import (
+    require as _require,
+)
+from .._util.frames import (
     stage_ranks as _stage_ranks,
 )
 from ..periods import fiscal_period

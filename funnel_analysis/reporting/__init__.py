@@ -15,20 +15,42 @@ Examples
 ['data_quality', 'duplicates', 'forecasting']
 """
 
-from .runner import ReportRun, RunResult, run_reports, run_due
 from .config import (
-    ReportConfigError, ReportSpec, SECRET_NAME, load_report_config, check_parameters, plan_reports,
+    SECRET_NAME,
+    ReportConfigError,
+    ReportSpec,
+    check_parameters,
+    load_report_config,
+    plan_reports,
 )
-from .schedule import (
-    RELATIVE_TOKENS, resolve_relative, latest_slot, slot_key, last_success, run_end, Due, due_reports,
-)
+from .html import clean_html, notebook_to_html
+from .index import render_index, write_index
+from .notebook import RECORD_MIME, notebook_setup, read_records, record, styled
 from .publish import (
-    ReportBusy, report_lock, staging_dir, publish_run, scrub_secrets, scrub_text, secret_values, prune_runs,
-    atomic_write_text, published_runs, use_cache, prune_caches,
+    ReportBusy,
+    atomic_write_text,
+    prune_caches,
+    prune_runs,
+    publish_run,
+    published_runs,
+    report_lock,
+    scrub_secrets,
+    scrub_text,
+    secret_values,
+    staging_dir,
+    use_cache,
 )
-from .html import notebook_to_html, clean_html
-from .index import write_index, render_index
-from .notebook import RECORD_MIME, notebook_setup, styled, record, read_records
+from .runner import ReportRun, RunResult, run_due, run_reports
+from .schedule import (
+    RELATIVE_TOKENS,
+    Due,
+    due_reports,
+    last_success,
+    latest_slot,
+    resolve_relative,
+    run_end,
+    slot_key,
+)
 
 __all__ = ["ReportRun", "RunResult", "run_reports", "run_due", "ReportConfigError", "ReportSpec",
            "SECRET_NAME", "load_report_config", "check_parameters", "plan_reports", "RELATIVE_TOKENS",

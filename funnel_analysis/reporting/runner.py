@@ -25,17 +25,24 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from ..crm.model import latest_date
-from .publish import (
-    ReportBusy, prune_caches, prune_runs, publish_run, report_lock, scrub_secrets, scrub_text, staging_dir,
-    use_cache,
-)
 from .config import ReportConfigError, ReportSpec, load_report_config, plan_reports
 from .index import write_index
+from .publish import (
+    ReportBusy,
+    prune_caches,
+    prune_runs,
+    publish_run,
+    report_lock,
+    scrub_secrets,
+    scrub_text,
+    staging_dir,
+    use_cache,
+)
 from .schedule import due_reports
 
 __all__ = ["ReportSpec", "ReportRun", "RunResult", "ReportConfigError", "load_report_config", "run_reports",
@@ -170,7 +177,7 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
     from .html import notebook_to_html
 
     spec, params, as_of = task["spec"], task["params"], task["as_of"]
-    started, t0 = datetime.now(timezone.utc), time.perf_counter()
+    started, t0 = datetime.now(UTC), time.perf_counter()
     staging = None
     try:
         staging = staging_dir(out_dir, spec.name)
@@ -213,7 +220,7 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
 
 def _log_line(r: ReportRun) -> str:
     cell = "" if r.error_cell_index is None else f" cell {r.error_cell_index}"  # None: the error says why
-    return (f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
+    return (f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
             f"{r.duration_s:6.1f} s  {r.html or r.ipynb or r.run_dir or '(not published)'}"
             + ("" if r.status == "ok" else f"\n{'':<20} {r.name}{cell}: {r.error}"))
 
@@ -226,7 +233,7 @@ def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: s
         fingerprint, latest, load_error, parquet = _data_facts(params, cache, out_dir)
         if "as_of" in params and not params["as_of"] and latest is not None:
             params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
-        as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(timezone.utc).date()))
+        as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(UTC).date()))
         execute = dict(params, data_dir=str(parquet), **({"mapping": ""} if "mapping" in params else {})) \
             if parquet else params
         slot = slots.get(spec.name)
@@ -317,9 +324,9 @@ def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | No
     specs = config if isinstance(config, list) else load_report_config(config)
     if jobs < 1:
         raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
-    out_dir, now = Path(out_dir).resolve(), now or datetime.now(timezone.utc)
+    out_dir, now = Path(out_dir).resolve(), now or datetime.now(UTC)
     log = log or (lambda line: None)
-    stamp = f"{now:%Y-%m-%dT%H:%M:%SZ}" if now.utcoffset() == timezone.utc.utcoffset(None) else now.isoformat()
+    stamp = f"{now:%Y-%m-%dT%H:%M:%SZ}" if now.utcoffset() == UTC.utcoffset(None) else now.isoformat()
     chosen, skipped, runs = [], [], []
     with ExitStack() as locks:
         for d in due_reports(specs, out_dir, now):

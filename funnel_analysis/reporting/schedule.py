@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -130,7 +130,7 @@ def run_end(manifest: dict) -> datetime | None:
     except (KeyError, TypeError, ValueError):
         return None
     if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)  # the runner writes UTC
+        start = start.replace(tzinfo=UTC)  # the runner writes UTC
     duration = manifest.get("duration_s")
     return start + timedelta(seconds=duration) if isinstance(duration, (int, float)) and duration > 0 else start
 
@@ -171,7 +171,7 @@ def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
     Before that, the k-th failed run of a slot makes the next try wait ``spec.retry_backoff *
     2**(k-1)`` minutes from the end of the latest failed run (``next_try``, in the report's time zone).
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("due_reports: now must be time-zone aware")
     out = []

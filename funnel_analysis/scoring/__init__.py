@@ -20,7 +20,12 @@ Examples
 
 from .drift import drift_table, psi
 from .evaluate import (
-    band_table, calibration_table, compare_scores, evaluate, expected_calibration_error, gain_table,
+    band_table,
+    calibration_table,
+    compare_scores,
+    evaluate,
+    expected_calibration_error,
+    gain_table,
 )
 from .export import neutralise_formulas, write_scores
 from .features import ScoringDataError, lead_features, scoring_moments, training_table

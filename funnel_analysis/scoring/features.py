@@ -312,8 +312,8 @@ def source_names(crm, table: str = "leads") -> dict[str, str]:
     """
     from pathlib import Path
 
-    from ..crm.read import canonical_columns
     from ..crm.mapping import load_mapping
+    from ..crm.read import canonical_columns
 
     out: dict[str, str] = {}
     source = crm.meta.get("source")

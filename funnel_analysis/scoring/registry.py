@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -126,7 +126,7 @@ class Registry:
         folder.mkdir(parents=True, exist_ok=False)
         path = folder / "model.skops"
         path.write_bytes(artifact)
-        doc = {**meta, "version": version, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        doc = {**meta, "version": version, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                "libraries": library_versions(), "artifact": {"file": "model.skops", "sha256": _sha256(path)},
                "model_class": f"{type(model).__module__}.{type(model).__name__}"}
         (folder / "meta.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
@@ -171,7 +171,7 @@ class Registry:
         self.meta(version)  # raises for an unknown version
         state = self._state()
         state["history"].append({"version": version, "from": state["promoted"], "reason": reason,
-                                 "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                                 "at": datetime.now(UTC).isoformat(timespec="seconds")})
         state["promoted"] = version
         self._write_state(state)
 

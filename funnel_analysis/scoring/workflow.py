@@ -26,7 +26,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from .evaluate import compare_scores, evaluate
 from .features import (
-    META_COLUMNS, ORDER_COLUMN, ScoringDataError, lead_features, scoring_cut, scoring_moments, source_names,
+    META_COLUMNS,
+    ORDER_COLUMN,
+    ScoringDataError,
+    lead_features,
+    scoring_cut,
+    scoring_moments,
+    source_names,
     training_table,
 )
 from .leakage import leakage_report, rule_excluded

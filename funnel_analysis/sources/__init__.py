@@ -13,12 +13,17 @@ Examples
 ['first_touch', 'last_touch']
 """
 
+from .activities import BUCKETS, TYPE_MAP, activity_kind, activity_summary, activity_win_relation
+from .attribution import MODELS, NO_CAMPAIGN, attribution_summary, campaign_attribution, touch_weights
 from .matrix import (
-    source_matrix, campaign_matrix, compare_sources, speed_to_lead, mature_leads, SPEED_BUCKETS,
+    SPEED_BUCKETS,
+    campaign_matrix,
+    compare_sources,
+    mature_leads,
+    source_matrix,
+    speed_to_lead,
 )
-from .attribution import campaign_attribution, attribution_summary, touch_weights, MODELS, NO_CAMPAIGN
-from .activities import activity_summary, activity_win_relation, activity_kind, BUCKETS, TYPE_MAP
-from .pipeline_changes import pipeline_waterfall, COMPONENTS, SIGNS
+from .pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
 
 __all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads",
            "SPEED_BUCKETS", "campaign_attribution", "attribution_summary", "touch_weights", "MODELS",

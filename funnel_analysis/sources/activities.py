@@ -32,7 +32,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util.frames import flag as _flag, require as _require, to_day as _to_day
+from .._util.frames import flag as _flag
+from .._util.frames import require as _require
+from .._util.frames import to_day as _to_day
 from ..stats import rate_table
 
 __all__ = ["activity_summary", "activity_win_relation", "activity_kind", "BUCKETS", "TYPE_MAP"]

@@ -37,7 +37,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util.frames import flag as _flag, require as _require, utc_naive as _utc_naive
+from .._util.frames import flag as _flag
+from .._util.frames import require as _require
+from .._util.frames import utc_naive as _utc_naive
 
 __all__ = ["campaign_attribution", "attribution_summary", "touch_weights", "MODELS", "NO_CAMPAIGN"]
 

@@ -30,7 +30,21 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from .._util.frames import (
-    by_list as _by_list, days as _days, flag as _flag, require as _require, to_day as _to_day,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    require as _require,
+)
+from .._util.frames import (
+    to_day as _to_day,
+)
+from .._util.frames import (
     utc_naive as _utc_naive,
 )
 from ..stats import rate_table

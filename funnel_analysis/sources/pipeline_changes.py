@@ -61,7 +61,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .._util.frames import by_list as _by_list, flag as _flag, require as _require, to_day as _to_day
+from .._util.frames import by_list as _by_list
+from .._util.frames import flag as _flag
+from .._util.frames import require as _require
+from .._util.frames import to_day as _to_day
 
 __all__ = ["pipeline_waterfall", "COMPONENTS", "SIGNS"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .arrowtext import _pool
 from .model import _ACTIVITY, _CAMPAIGN_PLAN, _CAMPAIGN_TYPES, _DAY, _LEAD_SOURCES
-from .sim import _Sim, _repeat_children
+from .sim import _repeat_children, _Sim
 from .vocab import _EVENT_SUBJECTS, _REGIONS, _TRADE_SHOWS, _WEBINAR_TOPICS
 
 
@@ -28,7 +28,7 @@ def make_campaigns(sim: _Sim):
         starts = (sim.t0 - spacing / 2 + spacing * np.arange(count)
                   + rng.uniform(-0.2, 0.2, count) * spacing).astype(np.int64)
         starts = np.sort(starts // _DAY)
-        for j, sd in enumerate(starts):
+        for sd in starts:
             rows.append((ti, int(sd), int(sd + promo_days), budget))
     nc = len(rows)
     ctype = np.array([r[0] for r in rows])

@@ -8,7 +8,7 @@ import pyarrow as pa
 from .arrowtext import _cat, _pool, _take, _where
 from .model import _DAY, _LEADS
 from .pools import _company_pools
-from .sim import _Sim, _choice_by_group, _lognormal
+from .sim import _choice_by_group, _lognormal, _Sim
 from .vocab import _ADJ, _CN, _COUNTRIES, _INDUSTRIES, _NOUN, _SYL1, _SYL2, _ZH_CITIES, _ZH_INDUSTRY
 
 

@@ -290,7 +290,7 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
                    if (n_k := sum(e[1] == kind for e in extras))}
         extra_keys = copy[f.key].to_pylist()
         changes: dict[str, dict[int, str]] = {}
-        for j, (r, kind, col, value) in enumerate(extras):
+        for j, (_r, kind, col, value) in enumerate(extras):
             if kind == "missing_id":
                 extra_keys[j] = None
             elif kind == "duplicate_id":

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from .arrowtext import _cat, _null_where, _pool, _take, _where
 from .model import _DAY, _DUPLICATES, _LEAD_SOURCES
-from .sim import _Sim, _choice_by_group
+from .sim import _choice_by_group, _Sim
 from .vocab import _ZH_CITIES, _ZH_INDUSTRY
 
 

@@ -9,10 +9,20 @@ import pyarrow as pa
 
 from ..crm.schema import TABLES
 from .arrowtext import (
-    _cat, _id_ref, _null_where, _overlay, _pool, _s_bool, _s_date, _s_int, _s_money, _s_ts, _take, _where,
+    _cat,
+    _id_ref,
+    _null_where,
+    _overlay,
+    _pool,
+    _s_bool,
+    _s_date,
+    _s_int,
+    _s_money,
+    _s_ts,
+    _take,
+    _where,
 )
-from .model import _SHARE_CONVERTED_BEFORE_CREATED
-from .model import _CAMPAIGN_TYPES, _DAY, _LEAD_SOURCES, _STAGES
+from .model import _CAMPAIGN_TYPES, _DAY, _LEAD_SOURCES, _SHARE_CONVERTED_BEFORE_CREATED, _STAGES
 from .sim import _Sim
 from .vocab import _COUNTRIES, _EVENT_SUBJECTS, _INDUSTRIES, _LEAD_STATUS, _PRODUCTS, _REGIONS, _TASK_SUBJECTS
 

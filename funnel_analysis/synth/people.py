@@ -6,7 +6,7 @@ import numpy as np
 
 from .arrowtext import _cat, _take
 from .model import _DAY, _LEAD_SOURCES, _LEADS
-from .sim import _Sim, _choice_by_group, _lognormal
+from .sim import _choice_by_group, _lognormal, _Sim
 from .vocab import _CN, _INDUSTRIES
 
 

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import _SHARE_IMPORTED_DEALS, _SHARE_MISSING_AMOUNT
 from .model import (
-    _AMOUNT, _CLOSE_DATE, _DAY, _LEAD_SOURCES, _LOST, _N_OPEN, _PATH, _STAGE_DAYS, _STAGES, _WON,
+    _AMOUNT,
+    _CLOSE_DATE,
+    _DAY,
+    _LEAD_SOURCES,
+    _LOST,
+    _N_OPEN,
+    _PATH,
+    _SHARE_IMPORTED_DEALS,
+    _SHARE_MISSING_AMOUNT,
+    _STAGE_DAYS,
+    _STAGES,
+    _WON,
 )
-from .sim import _Sim, _choice_by_group, _lognormal, _quarter_end_day
+from .sim import _choice_by_group, _lognormal, _quarter_end_day, _Sim
 from .vocab import _PRODUCTS
 
 

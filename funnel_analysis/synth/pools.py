@@ -9,8 +9,20 @@ import pyarrow as pa
 
 from .arrowtext import _ascii, _pool
 from .vocab import (
-    _ADJ, _COUNTRIES, _COUNTRY_SUFFIX_GROUPS, _FIRST, _INDUSTRIES, _LAST, _NOUN, _SUFFIXES, _SYL1, _SYL2,
-    _ZH_B1, _ZH_B2, _ZH_GIVEN, _ZH_SURNAMES,
+    _ADJ,
+    _COUNTRIES,
+    _COUNTRY_SUFFIX_GROUPS,
+    _FIRST,
+    _INDUSTRIES,
+    _LAST,
+    _NOUN,
+    _SUFFIXES,
+    _SYL1,
+    _SYL2,
+    _ZH_B1,
+    _ZH_B2,
+    _ZH_GIVEN,
+    _ZH_SURNAMES,
 )
 
 

@@ -16,12 +16,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrowtext import (
-    _B62, _STR, _cat, _fixed_width, _null_where, _pool, _sf_id_matrix, _sf_ids, _take, _where,
+    _B62,
+    _STR,
+    _cat,
+    _fixed_width,
+    _null_where,
+    _pool,
+    _sf_id_matrix,
+    _sf_ids,
+    _take,
+    _where,
 )
 from .model import _DAY, _ID_PREFIX, _LEADS
 from .pools import _name_pools
 from .vocab import _COUNTRIES, _REGION_HOUR_UTC, _REGIONS, _TITLES, _ZH_TITLES
-
 
 # ----------------------------------------------------------------------------
 # Random helpers

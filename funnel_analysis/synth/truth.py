@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from ..crm.schema import TABLES
 from .arrowtext import _id_ref
 from .dirty import _DIRTY_SPECS, _EXPECTED, _EXTRA_ROW_KINDS
-from .model import _SHARE_CONVERTED_BEFORE_CREATED, _SHARE_IMPORTED_DEALS, _SHARE_MISSING_AMOUNT
 from .export import _HEADER_OVERRIDES, _header
 from .model import (
-    _ACTIVITY, _AMOUNT, _CLOSE_DATE, _DUPLICATES, _ID_PREFIX, _LEAD_SOURCES, _LEADS, _N_OPEN, _PATH,
-    _STAGE_DAYS, _STAGES, GENERATOR_VERSION,
+    _ACTIVITY,
+    _AMOUNT,
+    _CLOSE_DATE,
+    _DUPLICATES,
+    _ID_PREFIX,
+    _LEAD_SOURCES,
+    _LEADS,
+    _N_OPEN,
+    _PATH,
+    _SHARE_CONVERTED_BEFORE_CREATED,
+    _SHARE_IMPORTED_DEALS,
+    _SHARE_MISSING_AMOUNT,
+    _STAGE_DAYS,
+    _STAGES,
+    GENERATOR_VERSION,
 )
 from .sim import _Sim
 from .vocab import _COUNTRIES, _INDUSTRIES, _LEAD_STATUS, _REGIONS

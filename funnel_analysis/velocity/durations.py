@@ -36,8 +36,28 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from .._util.arrow import index_in
 from .._util.frames import (
-    by_list as _by_list, day_number as _day_number, days as _days, flag as _flag, lookup as _lookup,
-    require as _require, stage_ranks as _stage_ranks, utc_naive as _utc_naive,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    day_number as _day_number,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    lookup as _lookup,
+)
+from .._util.frames import (
+    require as _require,
+)
+from .._util.frames import (
+    stage_ranks as _stage_ranks,
+)
+from .._util.frames import (
+    utc_naive as _utc_naive,
 )
 
 __all__ = ["stage_intervals", "stage_durations", "cycle_length", "stalled_deals", "stage_to_stage_days"]

@@ -11,7 +11,19 @@ import numpy as np
 import pandas as pd
 
 from .._util.frames import (
-    by_list as _by_list, day_number as _day_number, days as _days, flag as _flag, require as _require,
+    by_list as _by_list,
+)
+from .._util.frames import (
+    day_number as _day_number,
+)
+from .._util.frames import (
+    days as _days,
+)
+from .._util.frames import (
+    flag as _flag,
+)
+from .._util.frames import (
+    require as _require,
 )
 from ..periods import fiscal_period
 from .durations import _groups
