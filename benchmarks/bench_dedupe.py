@@ -54,16 +54,18 @@ def bench_org(folder: Path) -> None:
     truth_all = pd.read_csv(Path(f"{folder}_truth") / "duplicate_clusters.csv", dtype=str)
     cjk = re.compile(r"[\u3400-\u9fff]")
     rows, blocked = [], [0, 0]
-    for table, name_cols in {"leads": ["first_name", "last_name"], "contacts": ["first_name", "last_name"],
-                             "accounts": ["name"]}.items():
+    for table, name_cols in {
+        "leads": ["first_name", "last_name"],
+        "contacts": ["first_name", "last_name"],
+        "accounts": ["name"],
+    }.items():
         t = time.perf_counter()
         found = find_duplicates(crm, table)
         secs = time.perf_counter() - t
         ids = set(found.features["unique_id"])
         truth = truth_all[(truth_all["table"] == table) & truth_all["record_id"].isin(ids)]
         true = _norm(map(tuple, pairs_from_clusters(truth).to_numpy()))
-        br = blocking_recall(candidate_pairs(found.features, rules=found.rules),
-                             pairs_from_clusters(truth))
+        br = blocking_recall(candidate_pairs(found.features, rules=found.rules), pairs_from_clusters(truth))
         blocked[0] += br["found"]
         blocked[1] += br["true_pairs"]
         pred = _cluster_pairs(found.clusters)
@@ -78,28 +80,53 @@ def bench_org(folder: Path) -> None:
         zt = {p for p in true if p[0] in zh_ids or p[1] in zh_ids}
         zp = {p for p in pred if p[0] in zh_ids or p[1] in zh_ids}
         z = _f1(zp, zt)
-        rows.append({"object": table, "records": len(ids), "candidate_pairs": found.candidate_pairs,
-                     "blocking_recall": br["recall"], "threshold": found.threshold, "true_pairs": len(true),
-                     "merged_pairs": s["pairs"], "precision": s["precision"], "recall": s["recall"], "f1": s["f1"],
-                     "zh_true_pairs": len(zt), "zh_precision": z["precision"], "zh_recall": z["recall"],
-                     "zh_f1": z["f1"], "review": len(found.review), "seconds": round(secs, 1)})
+        rows.append(
+            {
+                "object": table,
+                "records": len(ids),
+                "candidate_pairs": found.candidate_pairs,
+                "blocking_recall": br["recall"],
+                "threshold": found.threshold,
+                "true_pairs": len(true),
+                "merged_pairs": s["pairs"],
+                "precision": s["precision"],
+                "recall": s["recall"],
+                "f1": s["f1"],
+                "zh_true_pairs": len(zt),
+                "zh_precision": z["precision"],
+                "zh_recall": z["recall"],
+                "zh_f1": z["f1"],
+                "review": len(found.review),
+                "seconds": round(secs, 1),
+            }
+        )
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.precision", 4):
         print(pd.DataFrame(rows).to_string(index=False))
     print(f"blocking recall, all objects: {blocked[0]}/{blocked[1]} = {blocked[0] / blocked[1]:.4%}")
     t = time.perf_counter()
     lc = lead_contact_matches(crm)
-    print(f"leads duplicating a contact (not their own conversion): {lc['lead_id'].nunique()} "
-          f"({time.perf_counter() - t:.1f} s)")
+    print(
+        f"leads duplicating a contact (not their own conversion): {lc['lead_id'].nunique()} "
+        f"({time.perf_counter() - t:.1f} s)"
+    )
 
 
 # ---- FEBRL -------------------------------------------------------------------------------------------
 def _febrl_people(df: pd.DataFrame) -> pd.DataFrame:
     df = df.reset_index()
-    return pd.DataFrame({
-        "id": df["rec_id"], "first_name": df["given_name"], "last_name": df["surname"],
-        "street": (df["street_number"].fillna("").astype(str) + " " + df["address_1"].fillna("")).str.strip(),
-        "city": df["suburb"], "postal_code": df["postcode"], "state": df["state"],
-        "birth_date": df["date_of_birth"], "national_id": df["soc_sec_id"]})
+    return pd.DataFrame(
+        {
+            "id": df["rec_id"],
+            "first_name": df["given_name"],
+            "last_name": df["surname"],
+            "street": (df["street_number"].fillna("").astype(str) + " " + df["address_1"].fillna("")).str.strip(),
+            "city": df["suburb"],
+            "postal_code": df["postcode"],
+            "state": df["state"],
+            "birth_date": df["date_of_birth"],
+            "national_id": df["soc_sec_id"],
+        }
+    )
 
 
 def toolkit(dfs):
@@ -128,21 +155,32 @@ def plain_splink(dfs):
     frames = [d.reset_index().rename(columns={"rec_id": "unique_id"}).astype(str).replace("nan", None) for d in dfs]
     settings = SettingsCreator(
         link_type="dedupe_only" if len(frames) == 1 else "link_only",
-        blocking_rules_to_generate_predictions=[block_on("given_name", "surname"), block_on("surname", "date_of_birth"),
-                                                block_on("given_name", "date_of_birth"), block_on("soc_sec_id"),
-                                                block_on("postcode", "street_number")],
-        comparisons=[cl.NameComparison("given_name"), cl.NameComparison("surname"),
-                     cl.DamerauLevenshteinAtThresholds("date_of_birth", [1, 2]),
-                     cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
-                     cl.ExactMatch("street_number"), cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
-                     cl.JaroWinklerAtThresholds("suburb", [0.9]), cl.DamerauLevenshteinAtThresholds("postcode", [1]),
-                     cl.ExactMatch("state")],
-        retain_intermediate_calculation_columns=False)
+        blocking_rules_to_generate_predictions=[
+            block_on("given_name", "surname"),
+            block_on("surname", "date_of_birth"),
+            block_on("given_name", "date_of_birth"),
+            block_on("soc_sec_id"),
+            block_on("postcode", "street_number"),
+        ],
+        comparisons=[
+            cl.NameComparison("given_name"),
+            cl.NameComparison("surname"),
+            cl.DamerauLevenshteinAtThresholds("date_of_birth", [1, 2]),
+            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
+            cl.ExactMatch("street_number"),
+            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("suburb", [0.9]),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1]),
+            cl.ExactMatch("state"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
     db = DuckDBAPI()
     sdfs = [db.register(f) for f in frames]
     linker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, settings, log_level=None)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "surname", "date_of_birth")], recall=0.6)
+        [block_on("given_name", "surname", "date_of_birth")], recall=0.6
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_name", "surname"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
@@ -179,17 +217,30 @@ def bench_febrl() -> None:
 
     f3, links3 = load_febrl3(return_links=True)
     a4, b4, links4 = load_febrl4(return_links=True)
-    sets = {"febrl3": ([f3], _norm(zip(links3.get_level_values(0), links3.get_level_values(1)))),
-            "febrl4": ([a4, b4], _norm(zip(links4.get_level_values(0), links4.get_level_values(1))))}
+    sets = {
+        "febrl3": ([f3], _norm(zip(links3.get_level_values(0), links3.get_level_values(1)))),
+        "febrl4": ([a4, b4], _norm(zip(links4.get_level_values(0), links4.get_level_values(1)))),
+    }
     rows = []
     for data, (dfs, true) in sets.items():
-        for name, fn in (("funnel-analysis", toolkit), ("plain splink", plain_splink),
-                         ("plain recordlinkage", plain_recordlinkage)):
+        for name, fn in (
+            ("funnel-analysis", toolkit),
+            ("plain splink", plain_splink),
+            ("plain recordlinkage", plain_recordlinkage),
+        ):
             t = time.perf_counter()
             pred, th = fn(dfs)
             secs = time.perf_counter() - t
-            rows.append({"data": data, "method": name, "threshold": th, **_f1(pred, true), "true_pairs": len(true),
-                         "seconds": round(secs, 1)})
+            rows.append(
+                {
+                    "data": data,
+                    "method": name,
+                    "threshold": th,
+                    **_f1(pred, true),
+                    "true_pairs": len(true),
+                    "seconds": round(secs, 1),
+                }
+            )
     with pd.option_context("display.width", 200, "display.precision", 4):
         print(pd.DataFrame(rows).to_string(index=False))
 

@@ -50,8 +50,16 @@ def bench_series(args) -> None:
     train, test = data[data["ds"] < cut], data[data["ds"] >= cut]
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     t0 = time.perf_counter()
-    fc, scores = forecast_many(train, horizon=h, freq="W", methods=methods, n_origins=args.origins,
-                               n_jobs=args.jobs, progress=True, return_scores=True)
+    fc, scores = forecast_many(
+        train,
+        horizon=h,
+        freq="W",
+        methods=methods,
+        n_origins=args.origins,
+        n_jobs=args.jobs,
+        progress=True,
+        return_scores=True,
+    )
     wall = time.perf_counter() - t0
     m = 52
     rows = []
@@ -62,22 +70,30 @@ def bench_series(args) -> None:
         f = fc[(fc["series_id"] == sid)].sort_values(["level", "ds"])
         f80, f95 = f[f["level"] == 80], f[f["level"] == 95]
         snaive = y[len(y) - m + np.arange(h) % m]
-        rows.append({"series_id": sid, "method": f80["method"].iloc[0],
-                     "mase": np.mean(np.abs(actual - f80["yhat"].to_numpy())) / scale,
-                     "mase_snaive": np.mean(np.abs(actual - snaive)) / scale,
-                     "in80": np.mean((actual >= f80["yhat_lower"].to_numpy()) & (actual <= f80["yhat_upper"].to_numpy())),
-                     "in95": np.mean((actual >= f95["yhat_lower"].to_numpy()) & (actual <= f95["yhat_upper"].to_numpy()))})
+        rows.append(
+            {
+                "series_id": sid,
+                "method": f80["method"].iloc[0],
+                "mase": np.mean(np.abs(actual - f80["yhat"].to_numpy())) / scale,
+                "mase_snaive": np.mean(np.abs(actual - snaive)) / scale,
+                "in80": np.mean((actual >= f80["yhat_lower"].to_numpy()) & (actual <= f80["yhat_upper"].to_numpy())),
+                "in95": np.mean((actual >= f95["yhat_lower"].to_numpy()) & (actual <= f95["yhat_upper"].to_numpy())),
+            }
+        )
     r = pd.DataFrame(rows)
-    print(f"series: {args.n} weekly series x {args.length} points, horizon {h}, origins {args.origins}, "
-          f"methods {','.join(methods)}, jobs {args.jobs} on {os.cpu_count()} cores")
+    print(
+        f"series: {args.n} weekly series x {args.length} points, horizon {h}, origins {args.origins}, "
+        f"methods {','.join(methods)}, jobs {args.jobs} on {os.cpu_count()} cores"
+    )
     print(f"wall time: {wall:.1f} s ({wall / args.n * 1000:.0f} ms per series)")
-    print(f"held-out MASE (mean over series): chosen {r['mase'].mean():.3f}, seasonal naive "
-          f"{r['mase_snaive'].mean():.3f}; ratio {r['mase'].mean() / r['mase_snaive'].mean():.3f}; "
-          f"chosen better on {np.mean(r['mase'] < r['mase_snaive']):.1%} of series")
+    print(
+        f"held-out MASE (mean over series): chosen {r['mase'].mean():.3f}, seasonal naive "
+        f"{r['mase_snaive'].mean():.3f}; ratio {r['mase'].mean() / r['mase_snaive'].mean():.3f}; "
+        f"chosen better on {np.mean(r['mase'] < r['mase_snaive']):.1%} of series"
+    )
     print(f"held-out coverage: 80% interval {r['in80'].mean():.1%}, 95% interval {r['in95'].mean():.1%}")
     print("methods chosen:", r["method"].value_counts().to_dict())
-    print("backtest MASE by method (mean over series):",
-          scores.groupby("method")["mase"].mean().round(3).to_dict())
+    print("backtest MASE by method (mean over series):", scores.groupby("method")["mase"].mean().round(3).to_dict())
 
 
 def bench_org(args) -> None:
@@ -93,16 +109,30 @@ def bench_org(args) -> None:
     results = []
     for lead in args.leads:
         dates = past_quarter_ends(day, n=args.quarters, lead=lead)
-        results.append(backtest_next_quarter(crm, dates=dates, lead=lead, progress=True,
-                                             ts_methods=tuple(args.ts_methods.split(",")) if args.ts_methods else ()))
+        results.append(
+            backtest_next_quarter(
+                crm,
+                dates=dates,
+                lead=lead,
+                progress=True,
+                ts_methods=tuple(args.ts_methods.split(",")) if args.ts_methods else (),
+            )
+        )
     res = pd.concat(results, ignore_index=True)
     wall = time.perf_counter() - t0
     print(f"org {args.data} (latest date {day:%Y-%m-%d}): {args.quarters} past quarters per lead, {wall:.0f} s")
     show = res[res["method"].isin(["pipeline", "configured_weighted", "last_period", "seasonal_naive"])]
-    print(show.pivot_table(index=["lead", "fiscal_period"], columns="method", values="forecast").join(
-        res.drop_duplicates(["lead", "fiscal_period"]).set_index(["lead", "fiscal_period"])["actual"]).round(0))
+    print(
+        show.pivot_table(index=["lead", "fiscal_period"], columns="method", values="forecast")
+        .join(res.drop_duplicates(["lead", "fiscal_period"]).set_index(["lead", "fiscal_period"])["actual"])
+        .round(0)
+    )
     p = res[res["method"] == "pipeline"]
-    print(p[["lead", "fiscal_period", "forecast", "lower_80", "upper_80", "actual", "in_80"]].round(0).to_string(index=False))
+    print(
+        p[["lead", "fiscal_period", "forecast", "lower_80", "upper_80", "actual", "in_80"]]
+        .round(0)
+        .to_string(index=False)
+    )
     print(summarize_backtest(res).round(3).to_string(index=False))
     if args.out:
         res.to_csv(args.out, index=False)

@@ -52,8 +52,10 @@ def main(argv=None):
         fa.load_org(org).to_parquet(cache)
     t = time.perf_counter()
     crm = fa.load_org(cache)
-    print(f"load from Parquet: {time.perf_counter() - t:.2f} s  ({len(crm.leads):,} leads, "
-          f"{len(crm.opportunities):,} opportunities, {len(crm.opportunity_history):,} history rows)")
+    print(
+        f"load from Parquet: {time.perf_counter() - t:.2f} s  ({len(crm.leads):,} leads, "
+        f"{len(crm.opportunities):,} opportunities, {len(crm.opportunity_history):,} history rows)"
+    )
     as_of = str(crm.opportunities["created_date"].max().date())
     t = time.perf_counter()
     cut = crm.as_of(as_of)
@@ -64,8 +66,7 @@ def main(argv=None):
         "as_of cut": None,
         "kpis": lambda: kpis(crm, as_of=as_of),
         "lead_funnel by source": lambda: lead_funnel(cut.leads, by="lead_source"),
-        "lead_conversion by source": lambda: lead_conversion(cut.leads, by="lead_source", window_days=90,
-                                                             as_of=as_of),
+        "lead_conversion by source": lambda: lead_conversion(cut.leads, by="lead_source", window_days=90, as_of=as_of),
         "snapshot_funnel": lambda: snapshot_funnel(o, stages=st),
         "cohort_funnel": lambda: cohort_funnel(o, h, stages=st, created_from=start, window_days=90),
         "win_rates by quarter": lambda: win_rates(o, period="Q"),

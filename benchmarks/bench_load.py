@@ -49,8 +49,13 @@ def read_rates(path: Path, repeat: int) -> dict:
         pd.read_csv(path, dtype=str, keep_default_na=False)
         default.append(time.perf_counter() - t)
     o, d = statistics.median(ours), statistics.median(default)
-    return {"file": path.name, "size_mb": round(size_mb, 1), "pyarrow_mb_s": round(size_mb / o, 1),
-            "pandas_default_mb_s": round(size_mb / d, 1), "speedup": round(d / o, 2)}
+    return {
+        "file": path.name,
+        "size_mb": round(size_mb, 1),
+        "pyarrow_mb_s": round(size_mb / o, 1),
+        "pandas_default_mb_s": round(size_mb / d, 1),
+        "speedup": round(d / o, 2),
+    }
 
 
 def main(argv=None):
@@ -81,9 +86,18 @@ def main(argv=None):
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     wall = statistics.median(r["wall_s"] for r in runs)
     peak = max(r["peak_gib"] for r in runs)
-    print("load_org:", json.dumps({"median_wall_s": round(wall, 1), "runs_s": [round(r["wall_s"], 1) for r in runs],
-                                   "peak_gib": round(peak, 2), "rows": runs[0]["rows"],
-                                   "quarantined": runs[0]["quarantined"]}))
+    print(
+        "load_org:",
+        json.dumps(
+            {
+                "median_wall_s": round(wall, 1),
+                "runs_s": [round(r["wall_s"], 1) for r in runs],
+                "peak_gib": round(peak, 2),
+                "rows": runs[0]["rows"],
+                "quarantined": runs[0]["quarantined"],
+            }
+        ),
+    )
     if tmp:
         tmp.cleanup()
 

@@ -46,8 +46,9 @@ def papermill_empty(tmp: Path) -> float:
     src = tmp / "empty.ipynb"
     nbformat.write(nb, src)
     t = time.perf_counter()
-    pm.execute_notebook(str(src), str(tmp / "empty_out.ipynb"), parameters={"x": 2}, kernel_name="python3",
-                        progress_bar=False)
+    pm.execute_notebook(
+        str(src), str(tmp / "empty_out.ipynb"), parameters={"x": 2}, kernel_name="python3", progress_bar=False
+    )
     return time.perf_counter() - t
 
 
@@ -92,15 +93,30 @@ def main(argv=None):
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         empty, kernel = statistics.median(empties), statistics.median(kernels)
         names = [k for k in runs[0] if k not in ("total", "preflight") and "." not in k]
-        print(json.dumps({
-            "scale": args.scale, "repeat": args.repeat, "data": str(data),
-            "kernel_start_stop_s": round(kernel, 2), "papermill_empty_s": round(empty, 2),
-            "papermill_over_kernel_s": round(empty - kernel, 2),
-            "report_run_s": round(med["total"], 2), "preflight_s": round(med["preflight"], 2),
-            "reports": {n: {"duration_s": round(med[n], 2), "execute_s": round(med[f"{n}.execute"], 2),
+        print(
+            json.dumps(
+                {
+                    "scale": args.scale,
+                    "repeat": args.repeat,
+                    "data": str(data),
+                    "kernel_start_stop_s": round(kernel, 2),
+                    "papermill_empty_s": round(empty, 2),
+                    "papermill_over_kernel_s": round(empty - kernel, 2),
+                    "report_run_s": round(med["total"], 2),
+                    "preflight_s": round(med["preflight"], 2),
+                    "reports": {
+                        n: {
+                            "duration_s": round(med[n], 2),
+                            "execute_s": round(med[f"{n}.execute"], 2),
                             "notebook_work_s": round(med[f"{n}.execute"] - empty, 2),
-                            "runner_s": round(med[n] - med[f"{n}.execute"], 2)} for n in names},
-        }, indent=1))
+                            "runner_s": round(med[n] - med[f"{n}.execute"], 2),
+                        }
+                        for n in names
+                    },
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-_root = next((a.split("=", 1)[1] if "=" in a else sys.argv[i + 2] for i, a in enumerate(sys.argv[1:])
-              if a.startswith("--root")), None)
+_root = next(
+    (a.split("=", 1)[1] if "=" in a else sys.argv[i + 2] for i, a in enumerate(sys.argv[1:]) if a.startswith("--root")),
+    None,
+)
 sys.path.insert(0, str(_root or ROOT))
 
 
@@ -74,13 +76,18 @@ def main(argv=None) -> None:
 
     cache = Path(args.cache or ROOT / "data" / "cache" / f"bench_scoring_{args.scale:g}")
     crm = _org(args.scale, cache)
-    print(f"org: {len(crm.leads):,} leads, {len(crm.activities):,} activities, "
-          f"{len(crm.campaign_members):,} campaign members")
+    print(
+        f"org: {len(crm.leads):,} leads, {len(crm.activities):,} activities, "
+        f"{len(crm.campaign_members):,} campaign members"
+    )
 
     t = time.perf_counter()
     table = training_table(crm)
-    print(f"training table: {len(table):,} labelled leads in {time.perf_counter() - t:.1f} s "
-          "(also inside every train run below)", flush=True)
+    print(
+        f"training table: {len(table):,} labelled leads in {time.perf_counter() - t:.1f} s "
+        "(also inside every train run below)",
+        flush=True,
+    )
     del table
 
     # train once, measure scoring with that model, then the remaining train runs (printed as they finish)
@@ -88,9 +95,12 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     result = train(crm, n_boot=50, model_params={"n_threads": args.threads})
     train_times.append(time.perf_counter() - t)
-    print(f"train run 1: {train_times[-1]:.1f} s (kind auto -> {result.model.kind_}, "
-          f"{result.model.calibration_method_}); held-out ROC-AUC {result.metrics['roc_auc']:.4f}, "
-          f"points {result.metrics['baseline_roc_auc']:.4f}, n_test {result.split['n_test']:,}", flush=True)
+    print(
+        f"train run 1: {train_times[-1]:.1f} s (kind auto -> {result.model.kind_}, "
+        f"{result.model.calibration_method_}); held-out ROC-AUC {result.metrics['roc_auc']:.4f}, "
+        f"points {result.metrics['baseline_roc_auc']:.4f}, n_test {result.split['n_test']:,}",
+        flush=True,
+    )
 
     model = result.model
     X = result.table[result.features]
@@ -104,8 +114,11 @@ def main(argv=None) -> None:
             fn()
             times.append(time.perf_counter() - t)
         med = statistics.median(times)
-        print(f"scoring, {label}: {n:,} leads, median {med:.2f} s = {n / med:,.0f} leads/s "
-              f"(runs: {', '.join(f'{x:.2f}' for x in times)})", flush=True)
+        print(
+            f"scoring, {label}: {n:,} leads, median {med:.2f} s = {n / med:,.0f} leads/s "
+            f"(runs: {', '.join(f'{x:.2f}' for x in times)})",
+            flush=True,
+        )
     for i in range(1, args.train_repeat or args.repeat):
         t = time.perf_counter()
         train(crm, n_boot=50, model_params={"n_threads": args.threads})

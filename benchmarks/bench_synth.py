@@ -47,8 +47,10 @@ def main(argv=None) -> int:
 
     rows, sizes = summary["rows"], summary["bytes"]
     width = max(map(len, rows))
-    print(f"generate_sample(scale={args.scale:g}, seed={args.seed}): "
-          f"median {statistics.median(walls):.2f} s over {len(walls)} run(s)")
+    print(
+        f"generate_sample(scale={args.scale:g}, seed={args.seed}): "
+        f"median {statistics.median(walls):.2f} s over {len(walls)} run(s)"
+    )
     print(f"{'file':<{width}}  {'rows':>11}  {'MB':>9}")
     for name in rows:
         print(f"{name:<{width}}  {rows[name]:>11,}  {sizes[name] / 1e6:>9.1f}")
@@ -56,9 +58,18 @@ def main(argv=None) -> int:
     print("dirty rows:", json.dumps(summary["dirty_rows"]), " duplicate records:", summary["duplicate_records"])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB -> GiB (Linux)
     print(f"peak memory (max RSS): {peak:.2f} GiB")
-    print(json.dumps({"scale": args.scale, "median_s": round(statistics.median(walls), 2),
-                      "runs_s": [round(w, 2) for w in walls], "rows": sum(rows.values()),
-                      "bytes": sum(sizes.values()), "peak_gib": round(peak, 2)}))
+    print(
+        json.dumps(
+            {
+                "scale": args.scale,
+                "median_s": round(statistics.median(walls), 2),
+                "runs_s": [round(w, 2) for w in walls],
+                "rows": sum(rows.values()),
+                "bytes": sum(sizes.values()),
+                "peak_gib": round(peak, 2),
+            }
+        )
+    )
     return 0
 
 

@@ -58,29 +58,35 @@ def main(argv=None):
     # a baseline in the same run, for noisy shared machines: plain pandas putting the history in
     # (deal, time) order and taking each deal's last row, the least any of the work below must do
     hist = crm.opportunity_history
-    base, _ = timed(lambda: hist.sort_values(["opportunity_id", "created_date"]).drop_duplicates(
-        "opportunity_id", keep="last"), args.repeat)
+    base, _ = timed(
+        lambda: hist.sort_values(["opportunity_id", "created_date"]).drop_duplicates("opportunity_id", keep="last"),
+        args.repeat,
+    )
     print(f"{'baseline: sort history + last row':<34} {base:6.2f} s")
     total = 0.0
     s, cut = timed(lambda: crm.as_of(day), args.repeat)
     total += s
     print(f"{'as_of cut':<34} {s:6.2f} s")
-    s, iv = timed(lambda: stage_intervals(cut.opportunities, cut.opportunity_history, stages=cut.stages,
-                                          as_of=day), args.repeat)
+    s, iv = timed(
+        lambda: stage_intervals(cut.opportunities, cut.opportunity_history, stages=cut.stages, as_of=day), args.repeat
+    )
     total += s
     print(f"{'stage_intervals':<34} {s:6.2f} s  ({len(iv):,} visits)")
     for name, fn in {
         "stage_durations (KM + intervals)": lambda: stage_durations(iv, stages=cut.stages),
         "cycle_length (KM)": lambda: cycle_length(cut.opportunities, as_of=day),
         f"pipeline_waterfall {q['fiscal_period']}": lambda: pipeline_waterfall(
-            crm, q["day_before"], q["period_end"], close_window=(q["period_start"], q["period_end"])),
+            crm, q["day_before"], q["period_end"], close_window=(q["period_start"], q["period_end"])
+        ),
     }.items():
         s, _ = timed(fn, args.repeat)
         total += s
         print(f"{name:<34} {s:6.2f} s")
     print(f"{'total':<34} {total:6.2f} s (medians of {args.repeat}; target < 20 s) = {total / base:.1f}x the baseline")
-    print(f"peak memory (max RSS): {rss_loaded:.2f} GiB after loading, "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB at the end")
+    print(
+        f"peak memory (max RSS): {rss_loaded:.2f} GiB after loading, "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB at the end"
+    )
     tmp.cleanup()
 
 

@@ -65,8 +65,11 @@ def _alternatives(table, features) -> dict:
         et = ExtraTreesClassifier(500, min_samples_leaf=3, max_features=0.5, n_jobs=2, random_state=0).fit(A, ya)
         return rankdata(hgb(Xa, ya, Xb)) + rankdata(et.predict_proba(B)[:, 1])
 
-    runs = {"plain HistGradientBoosting": (X, hgb), "5 bagged HistGradientBoosting": (X, bagged),
-            "HistGradientBoosting + ExtraTrees (rank blend)": (X, with_extra_trees)}
+    runs = {
+        "plain HistGradientBoosting": (X, hgb),
+        "5 bagged HistGradientBoosting": (X, bagged),
+        "HistGradientBoosting + ExtraTrees (rank blend)": (X, with_extra_trees),
+    }
     try:
         from catboost import CatBoostClassifier
 
@@ -74,9 +77,17 @@ def _alternatives(table, features) -> dict:
         Xc[cat] = Xc[cat].astype(object).fillna("NA").astype(str)
 
         def catboost(Xa, ya, Xb):
-            m = CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6, verbose=0, thread_count=2,
-                                   random_seed=0, allow_writing_files=False)
+            m = CatBoostClassifier(
+                iterations=1000,
+                learning_rate=0.05,
+                depth=6,
+                verbose=0,
+                thread_count=2,
+                random_seed=0,
+                allow_writing_files=False,
+            )
             return m.fit(Xa, ya, cat_features=cat).predict_proba(Xb)[:, 1]
+
         runs["CatBoost"] = (Xc, catboost)
     except ImportError:
         print("catboost not installed: skipped")
@@ -87,9 +98,18 @@ def _alternatives(table, features) -> dict:
         Xl[cat] = Xl[cat].astype("category")
 
         def lgbm(Xa, ya, Xb):
-            m = lightgbm.LGBMClassifier(n_estimators=400, learning_rate=0.03, num_leaves=15, subsample=0.8,
-                                        subsample_freq=1, colsample_bytree=0.5, verbose=-1, n_jobs=2)
+            m = lightgbm.LGBMClassifier(
+                n_estimators=400,
+                learning_rate=0.03,
+                num_leaves=15,
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=0.5,
+                verbose=-1,
+                n_jobs=2,
+            )
             return m.fit(Xa, ya).predict_proba(Xb)[:, 1]
+
         runs["LightGBM"] = (Xl, lgbm)
     except ImportError:
         print("lightgbm not installed: skipped")
@@ -98,8 +118,11 @@ def _alternatives(table, features) -> dict:
         t = time.perf_counter()
         scores = [_cv(Xv, y, fn, seed) for seed in (1, 2)]
         out[name] = float(np.mean(scores))
-        print(f"  {name:48s} {out[name]:.4f} (seeds 1, 2: {scores[0]:.4f}, {scores[1]:.4f}; "
-              f"{time.perf_counter() - t:.0f} s)", flush=True)
+        print(
+            f"  {name:48s} {out[name]:.4f} (seeds 1, 2: {scores[0]:.4f}, {scores[1]:.4f}; "
+            f"{time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
     return out
 
 
@@ -115,13 +138,16 @@ def _rolling_origins(table, features) -> None:
     n = len(y)
     print("creation sequence as a feature, forward in time (train on all before, test on the next eighth):")
     for lo in (0.5, 0.625, 0.75, 0.875):
-        fit, held = order[:int(n * lo)], order[int(n * lo):int(n * (lo + 0.125))]
+        fit, held = order[: int(n * lo)], order[int(n * lo) : int(n * (lo + 0.125))]
         auc = {}
         for name, cols in (("with", features), ("without", without)):
             m = LeadScorer(kind="gbm", calibration="none").fit(table[cols].iloc[fit], y[fit])
             auc[name] = roc_auc_score(y[held], m.decision_function(table[cols].iloc[held]))
-        print(f"  leads {lo:.3f}-{lo + 0.125:.3f}: with {auc['with']:.4f}, without {auc['without']:.4f}, "
-              f"gain {auc['with'] - auc['without']:+.4f} (conversion rate {y[held].mean():.3f})", flush=True)
+        print(
+            f"  leads {lo:.3f}-{lo + 0.125:.3f}: with {auc['with']:.4f}, without {auc['without']:.4f}, "
+            f"gain {auc['with'] - auc['without']:+.4f} (conversion rate {y[held].mean():.3f})",
+            flush=True,
+        )
 
 
 def main(argv=None) -> None:
@@ -138,18 +164,22 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     r = train(crm, kind="gbm", split="cv", cv_folds=args.folds, n_boot=200)
     m = r.metrics
-    print(f"workflow, {args.folds}-fold CV ({time.perf_counter() - t:.0f} s): ROC-AUC {m['roc_auc']:.4f} "
-          f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], PR-AUC {m['pr_auc']:.4f}, Brier {m['brier']:.4f}, "
-          f"ECE {m['ece']:.4f}; logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}; "
-          f"calibration {r.model.calibration_method_} ({r.model.calibration_mode_})")
+    print(
+        f"workflow, {args.folds}-fold CV ({time.perf_counter() - t:.0f} s): ROC-AUC {m['roc_auc']:.4f} "
+        f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], PR-AUC {m['pr_auc']:.4f}, Brier {m['brier']:.4f}, "
+        f"ECE {m['ece']:.4f}; logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}; "
+        f"calibration {r.model.calibration_method_} ({r.model.calibration_mode_})"
+    )
     print("flagged by the guard:", sorted(r.leakage.loc[r.leakage["flagged"], "source_name"]))
     t = time.perf_counter()
     o = train(crm, kind="gbm", n_boot=200)
     m, s = o.metrics, o.split
-    print(f"workflow, default split ({time.perf_counter() - t:.0f} s): {s['method']} by {s['column']}, "
-          f"{s['n_train']} older / {s['n_test']} newest leads: ROC-AUC {m['roc_auc']:.4f} "
-          f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], Brier {m['brier']:.4f}, ECE {m['ece']:.4f}; "
-          f"logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}")
+    print(
+        f"workflow, default split ({time.perf_counter() - t:.0f} s): {s['method']} by {s['column']}, "
+        f"{s['n_train']} older / {s['n_test']} newest leads: ROC-AUC {m['roc_auc']:.4f} "
+        f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], Brier {m['brier']:.4f}, ECE {m['ece']:.4f}; "
+        f"logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}"
+    )
     _rolling_origins(r.table, r.features)
     if args.alternatives:
         print("alternatives, 5-fold CV ROC-AUC, mean of fold seeds 1 and 2:")

@@ -29,11 +29,31 @@ from .crm.schema import TABLES
 __version__ = "0.1.0"
 
 #: Subpackages reachable as attributes (``fa.funnel``), imported when first used.
-NAMESPACES = ("crm", "funnel", "velocity", "sources", "forecast", "scoring", "dedupe", "synth", "reporting",
-              "stats", "periods")
+NAMESPACES = (
+    "crm",
+    "funnel",
+    "velocity",
+    "sources",
+    "forecast",
+    "scoring",
+    "dedupe",
+    "synth",
+    "reporting",
+    "stats",
+    "periods",
+)
 
-__all__ = ["CrmData", "DataQualityReport", "DataLoadError", "load_org", "load_frames", "load_mapping",
-           "TABLES", "__version__", *NAMESPACES]
+__all__ = [
+    "CrmData",
+    "DataQualityReport",
+    "DataLoadError",
+    "load_org",
+    "load_frames",
+    "load_mapping",
+    "TABLES",
+    "__version__",
+    *NAMESPACES,
+]
 
 
 def __getattr__(name: str):

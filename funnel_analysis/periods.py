@@ -48,8 +48,9 @@ def _naive_dates(dates) -> pd.DatetimeIndex:
     return idx.normalize()
 
 
-def fiscal_period(dates, freq: str = "Q", fiscal_year_start_month: int = 1, *,
-                  year_named_by: str = "end") -> pd.DataFrame:
+def fiscal_period(
+    dates, freq: str = "Q", fiscal_year_start_month: int = 1, *, year_named_by: str = "end"
+) -> pd.DataFrame:
     """The fiscal year and period of each date.
 
     Parameters
@@ -112,12 +113,14 @@ def fiscal_period(dates, freq: str = "Q", fiscal_year_start_month: int = 1, *,
     width = 2 if freq == "M" else 1
     texts = [f"FY{k // 100}" if freq == "Y" else f"FY{k // 100}-{freq}{k % 100:0{width}d}" for k in keys]
     labels = np.asarray(texts, dtype=object)[inverse.reshape(-1)] if len(keys) else np.array([], dtype=object)
-    out = pd.DataFrame({
-        "fiscal_year": pd.array(named, dtype="Int64"),
-        "fiscal_period": pd.array(labels, dtype="str"),
-        "period_start": period_start.astype("datetime64[us]"),
-        "period_end": period_end.astype("datetime64[us]"),
-    })
+    out = pd.DataFrame(
+        {
+            "fiscal_year": pd.array(named, dtype="Int64"),
+            "fiscal_period": pd.array(labels, dtype="str"),
+            "period_start": period_start.astype("datetime64[us]"),
+            "period_end": period_end.astype("datetime64[us]"),
+        }
+    )
     if missing.any():
         out.loc[missing, "fiscal_year"] = pd.NA
         out.loc[missing, "fiscal_period"] = None
@@ -166,5 +169,11 @@ def last_complete_period(as_of, freq: str = "Q", fiscal_year_start_month: int = 
         row = current
     else:
         row = fiscal_period(current["period_start"] - pd.Timedelta(days=1), freq, fiscal_year_start_month).iloc[0]
-    return pd.Series({"fiscal_period": row["fiscal_period"], "period_start": row["period_start"],
-                      "period_end": row["period_end"], "day_before": row["period_start"] - pd.Timedelta(days=1)})
+    return pd.Series(
+        {
+            "fiscal_period": row["fiscal_period"],
+            "period_start": row["period_start"],
+            "period_end": row["period_end"],
+            "day_before": row["period_start"] - pd.Timedelta(days=1),
+        }
+    )

@@ -31,8 +31,9 @@ __all__ = ["wilson_interval", "rate_table"]
 
 def _as_float_array(values, name: str) -> np.ndarray:
     try:
-        arr = np.asarray(pd.to_numeric(pd.Series(np.ravel(np.asarray(values, dtype=object))),
-                                       errors="raise"), dtype="float64")
+        arr = np.asarray(
+            pd.to_numeric(pd.Series(np.ravel(np.asarray(values, dtype=object))), errors="raise"), dtype="float64"
+        )
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be numbers (counts), got {values!r}") from exc
     return arr.reshape(np.shape(values))
@@ -96,8 +97,9 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     return low, high
 
 
-def rate_table(df: pd.DataFrame, *, successes: str, trials: str, name: str = "rate",
-               confidence: float = 0.95) -> pd.DataFrame:
+def rate_table(
+    df: pd.DataFrame, *, successes: str, trials: str, name: str = "rate", confidence: float = 0.95
+) -> pd.DataFrame:
     """Add a rate and its Wilson interval to a table of counts.
 
     Parameters

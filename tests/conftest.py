@@ -38,7 +38,7 @@ TINY = {
         ",001bm00001ZL8UAAA1,No id,Prospecting,10,10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
         "006000000000005AAA,001bm00001ZL8UAAA1,Imported,Prospecting,,10,2023-12-01,false,false,2024-01-05T00:00:00.000+0000,Partner\n"
         "006000000000006AAA,001bm00001ZL8UAAA1,Bad date,Prospecting,10,10,2024-02-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
-        "006000000000007AAA,001bm00001ZL8UAAA1,Bad amount,Prospecting,\"12,5k\",10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n"
+        '006000000000007AAA,001bm00001ZL8UAAA1,Bad amount,Prospecting,"12,5k",10,2024-06-30,false,false,2024-02-01T09:00:00.000+0000,Web\n'
         "006000000000008AAA,001bm00001ZL8U9AAL,Reopened,Closed Lost,300,0,2024-05-05,1,,03/15/24 09:30 AM,Web\n"
     ),
     # history: 006A three steps to won; 006B three steps; 006H lost, reopened, lost again;
@@ -113,8 +113,11 @@ class RealData:
         if (self.external / name).is_dir():
             optional_suite("realdata")
             return self.external / name
-        optional_suite("realdata", missing=f"dataset {name} not found in {self.external}",
-                       how="set FUNNEL_REALDATA to a folder holding it (the project's shared/realdata)")
+        optional_suite(
+            "realdata",
+            missing=f"dataset {name} not found in {self.external}",
+            how="set FUNNEL_REALDATA to a folder holding it (the project's shared/realdata)",
+        )
 
 
 @pytest.fixture(scope="session")
@@ -187,8 +190,14 @@ def executed(small_sample, tmp_path_factory):
     def run(nb):
         target = out / nb.name
         try:
-            pm.execute_notebook(str(nb), str(target), parameters={"data_dir": str(small_sample)},
-                                kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
+            pm.execute_notebook(
+                str(nb),
+                str(target),
+                parameters={"data_dir": str(small_sample)},
+                kernel_name="python3",
+                cwd=str(nb.parent),
+                progress_bar=False,
+            )
             return nb.stem, (target, None)
         except pm.PapermillExecutionError as exc:
             return nb.stem, (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")

@@ -53,8 +53,18 @@ from hypothesis import strategies as st
 
 from funnel_analysis.crm import CrmData, DataQualityReport
 
-__all__ = ["stages", "opportunities", "history", "leads", "make_crm", "STATUS_ORDER", "col", "random_org",
-           "rates_ok", "opportunity"]
+__all__ = [
+    "stages",
+    "opportunities",
+    "history",
+    "leads",
+    "make_crm",
+    "STATUS_ORDER",
+    "col",
+    "random_org",
+    "rates_ok",
+    "opportunity",
+]
 
 STATUS_ORDER = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
 
@@ -72,13 +82,29 @@ _OPPS = [
 ]
 
 _HISTORY = {
-    "O1": [("2024-01-10", "Prospect"), ("2024-01-20", "Qualify"), ("2024-02-01", "Propose"),
-           ("2024-02-15", "Negotiate"), ("2024-03-01", "Won")],
+    "O1": [
+        ("2024-01-10", "Prospect"),
+        ("2024-01-20", "Qualify"),
+        ("2024-02-01", "Propose"),
+        ("2024-02-15", "Negotiate"),
+        ("2024-03-01", "Won"),
+    ],
     "O2": [("2024-01-15", "Prospect"), ("2024-01-25", "Propose"), ("2024-02-14", "Won")],
-    "O3": [("2024-02-01", "Prospect"), ("2024-02-05", "Qualify"), ("2024-02-10", "Propose"),
-           ("2024-02-20", "Qualify"), ("2024-03-10", "Lost")],
-    "O4": [("2024-02-10", "Prospect"), ("2024-02-12", "Qualify"), ("2024-03-01", "Lost"),
-           ("2024-04-01", "Qualify"), ("2024-04-10", "Negotiate"), ("2024-05-05", "Won")],
+    "O3": [
+        ("2024-02-01", "Prospect"),
+        ("2024-02-05", "Qualify"),
+        ("2024-02-10", "Propose"),
+        ("2024-02-20", "Qualify"),
+        ("2024-03-10", "Lost"),
+    ],
+    "O4": [
+        ("2024-02-10", "Prospect"),
+        ("2024-02-12", "Qualify"),
+        ("2024-03-01", "Lost"),
+        ("2024-04-01", "Qualify"),
+        ("2024-04-10", "Negotiate"),
+        ("2024-05-05", "Won"),
+    ],
     "O6": [("2024-04-02", "Prospect"), ("2024-04-20", "Negotiate")],
     "O7": [("2024-04-05", "Prospect"), ("2024-04-25", "Lost")],
     "O8": [("2024-05-01", "Prospect")],
@@ -101,31 +127,36 @@ _LEADS = [
 
 def stages() -> pd.DataFrame:
     """The stages table, rows deliberately out of sort order."""
-    return pd.DataFrame({
-        "stage_name": pd.array(["Lost", "Prospect", "Qualify", "Won", "Propose", "Negotiate"], dtype="str"),
-        "sort_order": [60, 10, 20, 50, 30, 40],
-        "default_probability": [0.0, 10.0, 30.0, 100.0, 60.0, 80.0],
-        "is_closed": [True, False, False, True, False, False],
-        "is_won": [False, False, False, True, False, False],
-        "forecast_category": pd.array(["Omitted", "Pipeline", "Pipeline", "Closed", "Pipeline", "Commit"],
-                                      dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "stage_name": pd.array(["Lost", "Prospect", "Qualify", "Won", "Propose", "Negotiate"], dtype="str"),
+            "sort_order": [60, 10, 20, 50, 30, 40],
+            "default_probability": [0.0, 10.0, 30.0, 100.0, 60.0, 80.0],
+            "is_closed": [True, False, False, True, False, False],
+            "is_won": [False, False, False, True, False, False],
+            "forecast_category": pd.array(
+                ["Omitted", "Pipeline", "Pipeline", "Closed", "Pipeline", "Commit"], dtype="str"
+            ),
+        }
+    )
 
 
 def opportunities() -> pd.DataFrame:
     ids, source, amount, created, stage, closed, won, close = zip(*_OPPS)
-    return pd.DataFrame({
-        "opportunity_id": pd.array(ids, dtype="str"),
-        "created_date": pd.to_datetime(list(created), utc=True).as_unit("us") + pd.Timedelta(hours=9),
-        "stage_name": pd.array(stage, dtype="str"),
-        "amount": np.array(amount, dtype="float64"),
-        "probability": np.nan,
-        "close_date": pd.to_datetime(list(close)).as_unit("us"),
-        "is_closed": np.array(closed),
-        "is_won": np.array(won),
-        "lead_source": pd.array(source, dtype="str"),
-        "forecast_category": pd.array([None] * len(ids), dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "opportunity_id": pd.array(ids, dtype="str"),
+            "created_date": pd.to_datetime(list(created), utc=True).as_unit("us") + pd.Timedelta(hours=9),
+            "stage_name": pd.array(stage, dtype="str"),
+            "amount": np.array(amount, dtype="float64"),
+            "probability": np.nan,
+            "close_date": pd.to_datetime(list(close)).as_unit("us"),
+            "is_closed": np.array(closed),
+            "is_won": np.array(won),
+            "lead_source": pd.array(source, dtype="str"),
+            "forecast_category": pd.array([None] * len(ids), dtype="str"),
+        }
+    )
 
 
 def history() -> pd.DataFrame:
@@ -137,29 +168,33 @@ def history() -> pd.DataFrame:
             closing = stage in ("Won", "Lost")
             rows.append((oid, day, stage, opps.loc[oid, "amount"], day if closing else opps.loc[oid, "close_date"]))
     oid, day, stage, amount, close = zip(*rows)
-    return pd.DataFrame({
-        "history_id": pd.array([f"H{i:02d}" for i in range(1, len(rows) + 1)], dtype="str"),
-        "opportunity_id": pd.array(oid, dtype="str"),
-        "created_date": pd.to_datetime(list(day), utc=True).as_unit("us") + pd.Timedelta(hours=9),
-        "stage_name": pd.array(stage, dtype="str"),
-        "amount": np.array(amount, dtype="float64"),
-        "close_date": pd.to_datetime(list(close)).as_unit("us"),
-    })
+    return pd.DataFrame(
+        {
+            "history_id": pd.array([f"H{i:02d}" for i in range(1, len(rows) + 1)], dtype="str"),
+            "opportunity_id": pd.array(oid, dtype="str"),
+            "created_date": pd.to_datetime(list(day), utc=True).as_unit("us") + pd.Timedelta(hours=9),
+            "stage_name": pd.array(stage, dtype="str"),
+            "amount": np.array(amount, dtype="float64"),
+            "close_date": pd.to_datetime(list(close)).as_unit("us"),
+        }
+    )
 
 
 def leads() -> pd.DataFrame:
     ids, source, created, status, conv = zip(*_LEADS)
-    return pd.DataFrame({
-        "lead_id": pd.array(ids, dtype="str"),
-        "created_date": pd.to_datetime(list(created), utc=True).as_unit("us") + pd.Timedelta(hours=15, minutes=30),
-        "lead_source": pd.array(source, dtype="str"),
-        "status": pd.array(status, dtype="str"),
-        "is_converted": np.array([c is not None for c in conv]),
-        "converted_date": pd.to_datetime(list(conv)).as_unit("us"),
-        "converted_account_id": pd.array([None] * len(ids), dtype="str"),
-        "converted_contact_id": pd.array([None] * len(ids), dtype="str"),
-        "converted_opportunity_id": pd.array([None] * len(ids), dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": pd.array(ids, dtype="str"),
+            "created_date": pd.to_datetime(list(created), utc=True).as_unit("us") + pd.Timedelta(hours=15, minutes=30),
+            "lead_source": pd.array(source, dtype="str"),
+            "status": pd.array(status, dtype="str"),
+            "is_converted": np.array([c is not None for c in conv]),
+            "converted_date": pd.to_datetime(list(conv)).as_unit("us"),
+            "converted_account_id": pd.array([None] * len(ids), dtype="str"),
+            "converted_contact_id": pd.array([None] * len(ids), dtype="str"),
+            "converted_opportunity_id": pd.array([None] * len(ids), dtype="str"),
+        }
+    )
 
 
 def make_crm(*, with_leads: bool = True) -> CrmData:
@@ -167,9 +202,14 @@ def make_crm(*, with_leads: bool = True) -> CrmData:
     tables = {"opportunities": opportunities(), "opportunity_history": history(), "stages": stages()}
     if with_leads:
         tables["leads"] = leads()
-    return CrmData(tables=tables, quarantine=pd.DataFrame(), flags=pd.DataFrame(), quarantined_rows={},
-                   report=DataQualityReport(),
-                   meta={"columns_present": {t: list(df.columns) for t, df in tables.items()}})
+    return CrmData(
+        tables=tables,
+        quarantine=pd.DataFrame(),
+        flags=pd.DataFrame(),
+        quarantined_rows={},
+        report=DataQualityReport(),
+        meta={"columns_present": {t: list(df.columns) for t, df in tables.items()}},
+    )
 
 
 # ---- helpers for the funnel tests --------------------------------------------------------------
@@ -186,11 +226,11 @@ FLAGS = {s: (s in ("Won", "Lost"), s == "Won") for s in STAGE_NAMES}
 
 #: Hypothesis strategy of one opportunity of :func:`random_org`.
 opportunity = st.tuples(
-    st.sampled_from(["A", "B", None]),                                  # segment
-    st.integers(0, 120),                                                # created day
+    st.sampled_from(["A", "B", None]),  # segment
+    st.integers(0, 120),  # created day
     st.lists(st.tuples(st.sampled_from(STAGE_NAMES), st.integers(0, 40)), max_size=6),  # path
-    st.sampled_from(STAGE_NAMES),                                       # stage when no history
-    st.one_of(st.none(), st.floats(0, 1e6)),                            # amount
+    st.sampled_from(STAGE_NAMES),  # stage when no history
+    st.one_of(st.none(), st.floats(0, 1e6)),  # amount
 )
 
 
@@ -206,10 +246,31 @@ def random_org(specs):
             hist.append((f"O{i}", t, stage))
         stage_now = path[-1][0] if path else stage_now
         closed, won = FLAGS[stage_now]
-        opps.append((f"O{i}", created, stage_now, closed, won, (t + pd.Timedelta(days=3)).tz_localize(None).normalize(),
-                     np.nan if amount is None else amount, seg))
-    o = pd.DataFrame(opps, columns=["opportunity_id", "created_date", "stage_name", "is_closed", "is_won",
-                                    "close_date", "amount", "lead_source"])
+        opps.append(
+            (
+                f"O{i}",
+                created,
+                stage_now,
+                closed,
+                won,
+                (t + pd.Timedelta(days=3)).tz_localize(None).normalize(),
+                np.nan if amount is None else amount,
+                seg,
+            )
+        )
+    o = pd.DataFrame(
+        opps,
+        columns=[
+            "opportunity_id",
+            "created_date",
+            "stage_name",
+            "is_closed",
+            "is_won",
+            "close_date",
+            "amount",
+            "lead_source",
+        ],
+    )
     h = pd.DataFrame(hist, columns=["opportunity_id", "created_date", "stage_name"])
     h = h.astype({"created_date": "datetime64[us, UTC]", "opportunity_id": "str", "stage_name": "str"})
     return o.astype({"lead_source": "str", "stage_name": "str"}), h

@@ -10,32 +10,37 @@ from funnel_analysis.stats import wilson_interval
 AS_OF = "2024-03-31"
 
 # O1 won 03-10; O2 lost 02-01; O3 open; O4 lost 03-01 with no activity; O5 won 03-15
-OPPS = pd.DataFrame({
-    "opportunity_id": pd.array(["O1", "O2", "O3", "O4", "O5"], dtype="str"),
-    "is_closed": [True, True, False, True, True],
-    "is_won": [True, False, False, False, True],
-    "close_date": pd.to_datetime(["2024-03-10", "2024-02-01", "2024-06-30", "2024-03-01", "2024-03-15"]).as_unit("us"),
-})
+OPPS = pd.DataFrame(
+    {
+        "opportunity_id": pd.array(["O1", "O2", "O3", "O4", "O5"], dtype="str"),
+        "is_closed": [True, True, False, True, True],
+        "is_won": [True, False, False, False, True],
+        "close_date": pd.to_datetime(["2024-03-10", "2024-02-01", "2024-06-30", "2024-03-01", "2024-03-15"]).as_unit(
+            "us"
+        ),
+    }
+)
 
 _ACTS = [
     # id, what_id, who_id, type, activity_date
     ("a1", "O1", None, "Call", "2024-01-05"),
     ("a2", "O1", None, "call ", "2024-02-10"),
     ("a3", "O1", None, "Email", "2024-03-01"),
-    ("a4", "O1", None, "MEETING", "2024-03-10"),   # on the close day: before close
-    ("a5", "O1", None, "Call", "2024-03-20"),      # after the close: counted, not before close
-    ("a6", "O1", None, "Call", "2024-04-05"),      # after as_of: not counted at all
+    ("a4", "O1", None, "MEETING", "2024-03-10"),  # on the close day: before close
+    ("a5", "O1", None, "Call", "2024-03-20"),  # after the close: counted, not before close
+    ("a6", "O1", None, "Call", "2024-04-05"),  # after as_of: not counted at all
     ("a7", "O2", None, "Email", "2024-01-20"),
-    ("a8", "O2", None, "Task", "2024-02-05"),      # other, after close
-    ("a9", "O3", None, "Event", "2024-03-25"),     # event -> meeting
-    ("a10", "O3", None, None, "2024-03-01"),       # no type -> other
-    ("a11", "O3", None, "Call", None),             # undated
-    ("a12", None, "L1", "Call", "2024-03-01"),     # on a lead (who_id): not an opportunity's
-    ("a13", "O99", None, "Call", "2024-03-01"),    # unknown opportunity
+    ("a8", "O2", None, "Task", "2024-02-05"),  # other, after close
+    ("a9", "O3", None, "Event", "2024-03-25"),  # event -> meeting
+    ("a10", "O3", None, None, "2024-03-01"),  # no type -> other
+    ("a11", "O3", None, "Call", None),  # undated
+    ("a12", None, "L1", "Call", "2024-03-01"),  # on a lead (who_id): not an opportunity's
+    ("a13", "O99", None, "Call", "2024-03-01"),  # unknown opportunity
 ] + [(f"e{i}", "O5", None, "email", f"2024-01-0{i}") for i in range(1, 8)]  # 7 emails Jan 1-7
 
 ACTS = pd.DataFrame(_ACTS, columns=["activity_id", "what_id", "who_id", "type", "activity_date"]).astype(
-    {"activity_id": "str", "what_id": "str", "who_id": "str", "type": "str"})
+    {"activity_id": "str", "what_id": "str", "who_id": "str", "type": "str"}
+)
 ACTS["activity_date"] = pd.to_datetime(ACTS["activity_date"]).astype("datetime64[us]")
 ACTS["activity_kind"] = pd.array(["task"] * 8 + ["event"] + ["task"] * 11, dtype="str")
 
@@ -63,8 +68,9 @@ def test_summary_hand_counts():
 
 def test_summary_by_another_column():
     s = activity_summary(ACTS, OPPS, as_of=AS_OF, by="activity_kind").set_index("opportunity_id")
-    assert [c for c in s.columns if c.startswith("n_") and c not in ("n_activities", "n_before_close", "n_undated")] \
-        == ["n_event", "n_task"]
+    assert [
+        c for c in s.columns if c.startswith("n_") and c not in ("n_activities", "n_before_close", "n_undated")
+    ] == ["n_event", "n_task"]
     assert s.loc["O3", ["n_event", "n_task"]].tolist() == [1, 1]
     assert s.loc["O1", ["n_event", "n_task"]].tolist() == [0, 5]
 
@@ -138,17 +144,30 @@ def test_lead_activities_count_up_to_conversion():
     # L1 converted into o1 on 01-10: its calls on 01-02 and 01-10 count, the one on 01-20 (after) does not;
     # L2 converted into o1 too (merged leads) with no conversion date: counted up to as_of (02-01), the
     # 03-01 one is in the future; L3 was never converted; the deal's own activity is not a lead activity.
-    acts = pd.DataFrame({
-        "what_id": [None, None, None, None, None, None, "o1"],
-        "who_id": ["L1", "L1", "L1", "L2", "L2", "L3", None],
-        "type": ["Call"] * 7,
-        "activity_date": pd.to_datetime(["2024-01-02", "2024-01-10", "2024-01-20", "2024-01-25", "2024-03-01",
-                                         "2024-01-05", "2024-01-15"]),
-    })
-    opps = pd.DataFrame({"opportunity_id": ["o1", "o2"], "is_closed": [False, False],
-                         "close_date": pd.to_datetime(["2024-03-31", "2024-03-31"])})
-    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "converted_opportunity_id": ["o1", "o1", None],
-                          "converted_date": pd.to_datetime(["2024-01-10", None, None])})
+    acts = pd.DataFrame(
+        {
+            "what_id": [None, None, None, None, None, None, "o1"],
+            "who_id": ["L1", "L1", "L1", "L2", "L2", "L3", None],
+            "type": ["Call"] * 7,
+            "activity_date": pd.to_datetime(
+                ["2024-01-02", "2024-01-10", "2024-01-20", "2024-01-25", "2024-03-01", "2024-01-05", "2024-01-15"]
+            ),
+        }
+    )
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2"],
+            "is_closed": [False, False],
+            "close_date": pd.to_datetime(["2024-03-31", "2024-03-31"]),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3"],
+            "converted_opportunity_id": ["o1", "o1", None],
+            "converted_date": pd.to_datetime(["2024-01-10", None, None]),
+        }
+    )
     got = activity_summary(acts, opps, as_of="2024-02-01", leads=leads)
     assert got["n_lead_activities"].tolist() == [3, 0]
     assert got["n_activities"].tolist() == [1, 0]  # the deal's own count is unchanged

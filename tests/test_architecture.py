@@ -62,13 +62,13 @@ def imports(root: Path) -> list[tuple[str, str, str, int]]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == pkg or alias.name.startswith(pkg + "."):
-                        found.append((name, alias.name[len(pkg) + 1:], "", node.lineno))
+                        found.append((name, alias.name[len(pkg) + 1 :], "", node.lineno))
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     parts = base[: len(base) - (node.level - 1)] if node.level > 1 else base
                     target = ".".join(parts + ([node.module] if node.module else []))
                 elif node.module == pkg or (node.module or "").startswith(pkg + "."):
-                    target = node.module[len(pkg) + 1:]
+                    target = node.module[len(pkg) + 1 :]
                 else:
                     continue
                 for alias in node.names:
@@ -139,8 +139,10 @@ def violations(root: Path) -> list[str]:
         if not importer:  # the top-level __init__ is the facade over everything
             continue
         if layer(target) > layer(importer):
-            out.append(f"{where}: {LAYER_NAMES[layer(importer)]} module imports {target} "
-                       f"({LAYER_NAMES[layer(target)]}): up the flow")
+            out.append(
+                f"{where}: {LAYER_NAMES[layer(importer)]} module imports {target} "
+                f"({LAYER_NAMES[layer(target)]}): up the flow"
+            )
         cross = target.split(".")[0] != importer.split(".")[0]
         private_part = next((p for p in target.split(".") if p.startswith("_") and p != "_util"), None)
         if cross and (name.startswith("_") or private_part):
@@ -160,8 +162,9 @@ def test_every_module_has_a_layer():
             layer(name)
 
 
-@pytest.mark.parametrize("sub", sorted(p.name for p in PACKAGE.iterdir()
-                                       if (p / "__init__.py").exists() and p.name != "__pycache__"))
+@pytest.mark.parametrize(
+    "sub", sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists() and p.name != "__pycache__")
+)
 def test_subpackage_lists_its_exports(sub):
     """Each subpackage's __init__ says what it exports, and every listed name is there."""
     mod = importlib.import_module(f"funnel_analysis.{sub}")
@@ -190,20 +193,29 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 def test_checker_finds_each_kind_of_fault(tmp_path):
     """A package built with one of every fault: the checker names each, and nothing else."""
-    root = _write(tmp_path / "funnel_analysis", {
-        "__init__.py": "from .crm.model import CrmData\n",
-        "_util/__init__.py": "", "_util/frames.py": "def flag(s):\n    return s\n",
-        "crm/__init__.py": "", "crm/model.py": "CrmData = object\n",
-        # up the flow, lazily inside a function
-        "crm/load.py": "def load():\n    from ..funnel.conversion import lead_funnel\n",
-        "funnel/__init__.py": "from .conversion import *\n",
-        "funnel/conversion.py": ("from .._util.frames import flag as _flag\n"
-                                 "from ..velocity.durations import _groups\n"
-                                 "def lead_funnel():\n    from . import winrates\n"),
-        "funnel/winrates.py": "from .conversion import lead_funnel\n",
-        "velocity/__init__.py": "", "velocity/durations.py": "_groups = 1\n",
-        "sources/__init__.py": "", "sources/matrix.py": "import funnel_analysis\n",
-    })
+    root = _write(
+        tmp_path / "funnel_analysis",
+        {
+            "__init__.py": "from .crm.model import CrmData\n",
+            "_util/__init__.py": "",
+            "_util/frames.py": "def flag(s):\n    return s\n",
+            "crm/__init__.py": "",
+            "crm/model.py": "CrmData = object\n",
+            # up the flow, lazily inside a function
+            "crm/load.py": "def load():\n    from ..funnel.conversion import lead_funnel\n",
+            "funnel/__init__.py": "from .conversion import *\n",
+            "funnel/conversion.py": (
+                "from .._util.frames import flag as _flag\n"
+                "from ..velocity.durations import _groups\n"
+                "def lead_funnel():\n    from . import winrates\n"
+            ),
+            "funnel/winrates.py": "from .conversion import lead_funnel\n",
+            "velocity/__init__.py": "",
+            "velocity/durations.py": "_groups = 1\n",
+            "sources/__init__.py": "",
+            "sources/matrix.py": "import funnel_analysis\n",
+        },
+    )
     found = violations(root)
     expected = [
         "crm.load:2: crm module imports funnel.conversion (analyses): up the flow",

@@ -23,24 +23,34 @@ def _utc(values):
 
 @pytest.fixture
 def org():
-    opps = pd.DataFrame({
-        "opportunity_id": ["O1", "O2", "O3", "O4"],
-        "amount": [1000.0, 200.0, 50.0, 300.0],
-        "is_closed": [True, True, True, False],
-        "is_won": [True, True, False, False],
-        "created_date": _utc(["2024-03-01", "2024-03-01", "2024-03-01", "2024-03-01"]),
-    })
-    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"],
-                          "converted_opportunity_id": ["O1", "O1", "O3", "O4"]})
-    members = pd.DataFrame({
-        "campaign_member_id": ["M1", "M2", "M3", "M4", "M5", "M6"],
-        "campaign_id": ["A", "B", "C", "D", "A", "E"],
-        "lead_id": ["L1", "L1", "L2", "L1", "L3", "L4"],
-        "has_responded": [True, False, True, True, True, True],
-        "created_date": _utc(["2024-01-01", "2024-02-01", "2024-01-15",
-                              "2024-03-02",  # after O1 was created: not a touch
-                              "2024-01-01", "2024-01-01"]),
-    })
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "amount": [1000.0, 200.0, 50.0, 300.0],
+            "is_closed": [True, True, True, False],
+            "is_won": [True, True, False, False],
+            "created_date": _utc(["2024-03-01", "2024-03-01", "2024-03-01", "2024-03-01"]),
+        }
+    )
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"], "converted_opportunity_id": ["O1", "O1", "O3", "O4"]})
+    members = pd.DataFrame(
+        {
+            "campaign_member_id": ["M1", "M2", "M3", "M4", "M5", "M6"],
+            "campaign_id": ["A", "B", "C", "D", "A", "E"],
+            "lead_id": ["L1", "L1", "L2", "L1", "L3", "L4"],
+            "has_responded": [True, False, True, True, True, True],
+            "created_date": _utc(
+                [
+                    "2024-01-01",
+                    "2024-02-01",
+                    "2024-01-15",
+                    "2024-03-02",  # after O1 was created: not a touch
+                    "2024-01-01",
+                    "2024-01-01",
+                ]
+            ),
+        }
+    )
     return opps, leads, members
 
 
@@ -80,11 +90,23 @@ def test_options_all_deals_responded_only_value(org):
 
 
 def test_same_campaign_twice_sums_and_missing_value():
-    opps = pd.DataFrame({"opportunity_id": ["O1"], "amount": [np.nan], "is_closed": [True], "is_won": [True],
-                         "created_date": _utc(["2024-05-01"])})
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "amount": [np.nan],
+            "is_closed": [True],
+            "is_won": [True],
+            "created_date": _utc(["2024-05-01"]),
+        }
+    )
     leads = pd.DataFrame({"lead_id": ["L1"], "converted_opportunity_id": ["O1"]})
-    members = pd.DataFrame({"campaign_id": ["A", "B", "A"], "lead_id": ["L1"] * 3,
-                            "created_date": _utc(["2024-01-01", "2024-02-01", "2024-03-01"])})
+    members = pd.DataFrame(
+        {
+            "campaign_id": ["A", "B", "A"],
+            "lead_id": ["L1"] * 3,
+            "created_date": _utc(["2024-01-01", "2024-02-01", "2024-03-01"]),
+        }
+    )
     att = campaign_attribution(opps, leads, members, models=["u_shaped", "linear"])
     # u_shaped: A first 0.4 + A last 0.4 = 0.8, B middle 0.2; linear A 2/3, B 1/3
     assert _w(att, "u_shaped", "O1") == pytest.approx({"A": 0.8, "B": 0.2})
@@ -139,19 +161,31 @@ def test_touch_weights_sum_to_one(n):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.sampled_from("ABCDE"), st.integers(0, 60)), max_size=6), min_size=1,
-                max_size=8),
-       st.lists(st.floats(0, 1e6), min_size=8, max_size=8), st.booleans())
+@given(
+    st.lists(st.lists(st.tuples(st.sampled_from("ABCDE"), st.integers(0, 60)), max_size=6), min_size=1, max_size=8),
+    st.lists(st.floats(0, 1e6), min_size=8, max_size=8),
+    st.booleans(),
+)
 def test_weights_sum_to_one_and_totals_reconcile(touches, amounts, won_only):
     n = len(touches)
-    opps = pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(n)], "amount": amounts[:n],
-                         "is_closed": [True] * n, "is_won": [i % 2 == 0 for i in range(n)],
-                         "created_date": _utc(["2024-02-15"] * n)})
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": [f"O{i}" for i in range(n)],
+            "amount": amounts[:n],
+            "is_closed": [True] * n,
+            "is_won": [i % 2 == 0 for i in range(n)],
+            "created_date": _utc(["2024-02-15"] * n),
+        }
+    )
     leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(n)], "converted_opportunity_id": opps["opportunity_id"]})
     rows = [(c, f"L{i}", d) for i, ts in enumerate(touches) for c, d in ts]
-    members = pd.DataFrame({"campaign_id": [r[0] for r in rows], "lead_id": [r[1] for r in rows],
-                            "created_date": _utc(["2024-01-01"] * len(rows)) + pd.to_timedelta([r[2] for r in rows],
-                                                                                                unit="D")})
+    members = pd.DataFrame(
+        {
+            "campaign_id": [r[0] for r in rows],
+            "lead_id": [r[1] for r in rows],
+            "created_date": _utc(["2024-01-01"] * len(rows)) + pd.to_timedelta([r[2] for r in rows], unit="D"),
+        }
+    )
     att = campaign_attribution(opps, leads, members, won_only=won_only)
     credited = opps[opps["is_won"]] if won_only else opps
     sums = att.groupby(["model", "opportunity_id"])["weight"].sum()
@@ -169,18 +203,29 @@ def test_contact_touches_converted_contact_and_account_contacts():
     #   L1 joined campaign X on 01-01; C1 (same person, after conversion) joined Y on 02-01;
     #   C2, a colleague at A1, joined Z on 02-15; C3 at another account joined W (not a touch);
     #   C1 joined V on 04-01, after the deal was created (not a touch).
-    opps = pd.DataFrame({"opportunity_id": ["O1"], "account_id": ["A1"], "amount": [900.0], "is_closed": [True],
-                         "is_won": [True], "created_date": pd.to_datetime(["2024-03-01"], utc=True)})
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "account_id": ["A1"],
+            "amount": [900.0],
+            "is_closed": [True],
+            "is_won": [True],
+            "created_date": pd.to_datetime(["2024-03-01"], utc=True),
+        }
+    )
     leads = pd.DataFrame({"lead_id": ["L1"], "converted_opportunity_id": ["O1"], "converted_contact_id": ["C1"]})
     contacts = pd.DataFrame({"contact_id": ["C1", "C2", "C3"], "account_id": ["A1", "A1", "A9"]})
-    members = pd.DataFrame({
-        "campaign_member_id": ["m1", "m2", "m3", "m4", "m5"],
-        "campaign_id": ["X", "Y", "Z", "W", "V"],
-        "lead_id": ["L1", None, None, None, None],
-        "contact_id": [None, "C1", "C2", "C3", "C1"],
-        "created_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-15", "2024-02-20", "2024-04-01"],
-                                       utc=True),
-    })
+    members = pd.DataFrame(
+        {
+            "campaign_member_id": ["m1", "m2", "m3", "m4", "m5"],
+            "campaign_id": ["X", "Y", "Z", "W", "V"],
+            "lead_id": ["L1", None, None, None, None],
+            "contact_id": [None, "C1", "C2", "C3", "C1"],
+            "created_date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-02-15", "2024-02-20", "2024-04-01"], utc=True
+            ),
+        }
+    )
     # lead and converted contact only: X then Y, linear 450 each
     lin = campaign_attribution(opps, leads, members, models=["linear"])
     assert dict(zip(lin["campaign_id"], lin["credited_value"])) == {"X": 450.0, "Y": 450.0}

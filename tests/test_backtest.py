@@ -26,7 +26,9 @@ def results(crm):
 def _won_by_quarter(org):
     truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
     o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
-    o = o.drop(index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique())
+    o = o.drop(
+        index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique()
+    )
     won = o[o["IsWon"].str.lower().isin(["true", "1"])]
     q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
     return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(q).sum()
@@ -35,12 +37,21 @@ def _won_by_quarter(org):
 def test_actuals_and_naive_baselines_match_the_csv(results, sample_org):
     by_q = _won_by_quarter(sample_org[0])
     r = results.set_index(["as_of", "method"])
-    for day, target, last, year_ago in [(DATES[0], "2024Q4", "2024Q3", "2023Q4"), (DATES[1], "2025Q1", "2024Q4", "2024Q1")]:
+    for day, target, last, year_ago in [
+        (DATES[0], "2024Q4", "2024Q3", "2023Q4"),
+        (DATES[1], "2025Q1", "2024Q4", "2024Q1"),
+    ]:
         assert r.loc[(day, "pipeline"), "actual"] == pytest.approx(by_q[pd.Period(target)])
         assert r.loc[(day, "last_period"), "forecast"] == pytest.approx(by_q[pd.Period(last)])
         assert r.loc[(day, "seasonal_naive"), "forecast"] == pytest.approx(by_q[pd.Period(year_ago)])
-    assert set(results["method"]) == {"pipeline", "configured_weighted", "last_period", "seasonal_naive",
-                                      "ts_theta", "time_series"}
+    assert set(results["method"]) == {
+        "pipeline",
+        "configured_weighted",
+        "last_period",
+        "seasonal_naive",
+        "ts_theta",
+        "time_series",
+    }
     assert (results["fiscal_period"].unique() == ["FY2024-Q4", "FY2025-Q1"]).all()
 
 
@@ -55,15 +66,31 @@ def test_errors_scaled_and_intervals(results):
 
 
 def test_summary_by_hand():
-    r = pd.DataFrame({"lead": 1, "method": ["pipeline", "pipeline", "seasonal_naive", "seasonal_naive",
-                                            "last_period", "last_period", "configured_weighted", "configured_weighted"],
-                      "forecast": [11.0, 18.0, 14.0, 10.0, 9.0, 20.0, 10.0, 20.0], "actual": [10.0, 20.0] * 4,
-                      "mase_scale": [2.0, 4.0] * 4, "in_80": [True, False] + [None] * 6,
-                      "in_95": [True, True] + [None] * 6})
+    r = pd.DataFrame(
+        {
+            "lead": 1,
+            "method": [
+                "pipeline",
+                "pipeline",
+                "seasonal_naive",
+                "seasonal_naive",
+                "last_period",
+                "last_period",
+                "configured_weighted",
+                "configured_weighted",
+            ],
+            "forecast": [11.0, 18.0, 14.0, 10.0, 9.0, 20.0, 10.0, 20.0],
+            "actual": [10.0, 20.0] * 4,
+            "mase_scale": [2.0, 4.0] * 4,
+            "in_80": [True, False] + [None] * 6,
+            "in_95": [True, True] + [None] * 6,
+        }
+    )
     s = summarize_backtest(r).set_index("method")
     # pipeline: |1|/2, |2|/4 -> MASE 0.5; MAE 1.5; bias (1 - 2) / 2
     assert s.loc["pipeline", ["mae", "bias", "mase", "coverage_80", "coverage_95"]].tolist() == pytest.approx(
-        [1.5, -0.5, 0.5, 0.5, 1.0])
+        [1.5, -0.5, 0.5, 0.5, 1.0]
+    )
     # seasonal naive: |4|/2, |10|/4 -> 2.25; MAE 7; configured: 0 error
     assert s.loc["seasonal_naive", "mase"] == pytest.approx(2.25)
     assert s.loc["pipeline", "relative_mae"] == pytest.approx(1.5 / 7)

@@ -29,8 +29,14 @@ def test_normalize_email():
 
 
 def test_phone_e164_matches_phonenumbers():
-    cases = [("(512) 757-6000", "US"), ("+44 20 7946 0958", None), ("030 1234567", "DE"),
-             ("0044 20 7946 0958", None), ("1-650-253-0000", "US"), ("010 6552 9988", "CN")]
+    cases = [
+        ("(512) 757-6000", "US"),
+        ("+44 20 7946 0958", None),
+        ("030 1234567", "DE"),
+        ("0044 20 7946 0958", None),
+        ("1-650-253-0000", "US"),
+        ("010 6552 9988", "CN"),
+    ]
     phones = pd.Series([c[0] for c in cases])
     countries = pd.Series([c[1] for c in cases])
     out = phone_e164(phones, countries)
@@ -45,7 +51,8 @@ def test_phone_without_country_stays_missing():
 
 
 def test_company_key():
-    out = company_key(pd.Series(["ACME, Inc.", "Acme Inc", "Siemens AG", "北京华信科技有限公司",
-                                 "华为技术股份有限公司", "Inc"]))
+    out = company_key(
+        pd.Series(["ACME, Inc.", "Acme Inc", "Siemens AG", "北京华信科技有限公司", "华为技术股份有限公司", "Inc"])
+    )
     assert out["company_key"].tolist() == ["acme", "acme", "siemens", "北京华信科技", "华为技术", "inc"]
     assert out["company_legal_form"].tolist()[:5] == ["inc", "inc", "ag", "有限公司", "股份有限公司"]

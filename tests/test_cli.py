@@ -20,7 +20,11 @@ def test_check_json(tiny_export):
     doc = json.loads(result.output)
     opp = doc["tables"]["opportunities"]
     assert {k: opp[k] for k in ("rows_read", "rows_kept", "rows_quarantined", "rows_flagged")} == {
-        "rows_read": 10, "rows_kept": 4, "rows_quarantined": 6, "rows_flagged": 1}
+        "rows_read": 10,
+        "rows_kept": 4,
+        "rows_quarantined": 6,
+        "rows_flagged": 1,
+    }
     assert opp["rules"]["id_duplicate"] == 1
     for table in doc["tables"].values():
         assert set(table) >= {"rows_read", "rows_kept", "rows_quarantined", "rows_flagged", "rules"}

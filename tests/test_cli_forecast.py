@@ -13,26 +13,66 @@ from funnel_analysis.cli import main
 
 def _series(n=30, sid="a"):
     t = np.arange(n)
-    return pd.DataFrame({"series_id": sid, "ds": pd.date_range("2022-01-31", periods=n, freq="ME").strftime("%Y-%m-%d"),
-                         "y": 50 + 2.0 * t + 5 * np.sin(t)})
+    return pd.DataFrame(
+        {
+            "series_id": sid,
+            "ds": pd.date_range("2022-01-31", periods=n, freq="ME").strftime("%Y-%m-%d"),
+            "y": 50 + 2.0 * t + 5 * np.sin(t),
+        }
+    )
 
 
 def test_series_file_to_csv_and_parquet(tmp_path):
     src = tmp_path / "in.csv"
     pd.concat([_series(sid="a"), _series(sid="b")]).to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    res = CliRunner().invoke(main, ["forecast", "--series", str(src), "--horizon", "3", "--freq", "M",
-                                    "--out", str(out), "--methods", "naive,snaive,theta", "--jobs", "1"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--series",
+            str(src),
+            "--horizon",
+            "3",
+            "--freq",
+            "M",
+            "--out",
+            str(out),
+            "--methods",
+            "naive,snaive,theta",
+            "--jobs",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     got = pd.read_csv(out, parse_dates=["ds"])
     assert list(got.columns) == ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
-    assert got.groupby(["series_id", "level"]).size().to_dict() == {("a", 80): 3, ("a", 95): 3, ("b", 80): 3, ("b", 95): 3}
+    assert got.groupby(["series_id", "level"]).size().to_dict() == {
+        ("a", 80): 3,
+        ("a", 95): 3,
+        ("b", 80): 3,
+        ("b", 95): 3,
+    }
     assert got["ds"].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == ["2024-07-31", "2024-08-31", "2024-09-30"]
     assert (got["yhat_lower"] <= got["yhat_upper"]).all()
     pq = tmp_path / "in.parquet"
     _series().assign(ds=lambda d: pd.to_datetime(d["ds"])).to_parquet(pq)
-    res = CliRunner().invoke(main, ["forecast", "--series", str(pq), "--horizon", "2", "--out", str(tmp_path / "o.parquet"),
-                                    "--methods", "naive", "--jobs", "1"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--series",
+            str(pq),
+            "--horizon",
+            "2",
+            "--out",
+            str(tmp_path / "o.parquet"),
+            "--methods",
+            "naive",
+            "--jobs",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(pd.read_parquet(tmp_path / "o.parquet")) == 4  # frequency inferred: monthly
 
@@ -42,8 +82,22 @@ def test_bad_series_is_one_line_and_exit_2(tmp_path):
     bad = _series(sid="north")
     bad = bad.drop(index=5)  # a missing month
     bad.to_csv(src, index=False)
-    res = CliRunner().invoke(main, ["forecast", "--series", str(src), "--horizon", "3", "--freq", "M",
-                                    "--out", str(tmp_path / "o.csv"), "--jobs", "1"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--series",
+            str(src),
+            "--horizon",
+            "3",
+            "--freq",
+            "M",
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--jobs",
+            "1",
+        ],
+    )
     assert res.exit_code == 2
     assert res.output.startswith("error: series 'north': column 'ds'") and "rule: gap" in res.output
     assert "Traceback" not in res.output and res.output.count("\n") == 1
@@ -54,7 +108,9 @@ def test_missing_arguments_and_wrong_file_type(tmp_path):
     assert res.exit_code == 2 and res.output.startswith("error: --series")
     txt = tmp_path / "in.json"
     txt.write_text("{}")
-    res = CliRunner().invoke(main, ["forecast", "--series", str(txt), "--horizon", "3", "--out", str(tmp_path / "o.csv")])
+    res = CliRunner().invoke(
+        main, ["forecast", "--series", str(txt), "--horizon", "3", "--out", str(tmp_path / "o.csv")]
+    )
     assert res.exit_code == 2 and "expected a .csv or .parquet file" in res.output
 
 

@@ -40,17 +40,30 @@ def test_as_of_end_of_day_is_inclusive(tiny):
     # A's Closed Won row is stamped 2024-03-15 16:00 UTC: won at the end of 03-15, not on 03-14
     assert state(tiny, "2024-03-14").loc[A, "is_won"] == False  # noqa: E712
     assert state(tiny, "2024-03-15").loc[A, ["stage_name", "is_closed", "is_won"]].tolist() == [
-        "Closed Won", True, True]
+        "Closed Won",
+        True,
+        True,
+    ]
 
 
 def test_as_of_reopened_deal(tiny):
     # H: Prospecting 03-15, Closed Lost 04-10 (200), Qualification 04-20 (300), Closed Lost 05-05
     assert state(tiny, "2024-04-15").loc[H, ["stage_name", "amount", "is_closed"]].tolist() == [
-        "Closed Lost", 200, True]
+        "Closed Lost",
+        200,
+        True,
+    ]
     assert state(tiny, "2024-04-25").loc[H, ["stage_name", "amount", "is_closed", "is_won"]].tolist() == [
-        "Qualification", 300, False, False]
+        "Qualification",
+        300,
+        False,
+        False,
+    ]
     assert state(tiny, "2024-05-10").loc[H, ["stage_name", "amount", "is_closed"]].tolist() == [
-        "Closed Lost", 300, True]
+        "Closed Lost",
+        300,
+        True,
+    ]
 
 
 def test_as_of_today_equals_current_records(tiny):

@@ -10,19 +10,26 @@ from funnel_analysis.dedupe.blocking import PERSON_RULES, rules_for, splink_rule
 from funnel_analysis.dedupe.evaluate import read_truth_clusters
 from funnel_analysis.dedupe.pipeline import object_features
 
-F = pd.DataFrame({"unique_id": ["a", "b", "c", "d"],
-                  "email": ["x@y.io", "x@y.io", None, None],
-                  "last_key": ["lee", "lee", "lee", None],
-                  "first_raw": ["ann", "ann", "bo", "lee"],
-                  "first_initial": ["a", "a", "b", "l"],
-                  "last_initial": ["l", "l", "l", None]})
+F = pd.DataFrame(
+    {
+        "unique_id": ["a", "b", "c", "d"],
+        "email": ["x@y.io", "x@y.io", None, None],
+        "last_key": ["lee", "lee", "lee", None],
+        "first_raw": ["ann", "ann", "bo", "lee"],
+        "first_initial": ["a", "a", "b", "l"],
+        "last_initial": ["l", "l", "l", None],
+    }
+)
 
 
 def test_pairs_by_hand():
     # email: a-b; last_key: a-b, a-c, b-c; missing values never agree (d)
     got = candidate_pairs(F, rules=[("email",), ("last_key",)])
     assert got[["id_l", "id_r", "rule"]].values.tolist() == [
-        ["a", "b", "email"], ["a", "c", "last_key"], ["b", "c", "last_key"]]
+        ["a", "b", "email"],
+        ["a", "c", "last_key"],
+        ["b", "c", "last_key"],
+    ]
 
 
 def test_cross_column_rule_finds_swapped_names_in_either_direction():

@@ -8,8 +8,13 @@ import pytest
 from funnel_analysis.dedupe import choose_threshold, cluster_pairs, review_queue
 from funnel_analysis.dedupe.cluster import expected_scores
 
-PAIRS = pd.DataFrame({"id_l": ["a", "b", "d", "f", "a"], "id_r": ["b", "c", "e", "g", "f"],
-                      "match_probability": [0.99, 0.95, 0.6, 0.3, 0.1]})
+PAIRS = pd.DataFrame(
+    {
+        "id_l": ["a", "b", "d", "f", "a"],
+        "id_r": ["b", "c", "e", "g", "f"],
+        "match_probability": [0.99, 0.95, 0.6, 0.3, 0.1],
+    }
+)
 
 
 def test_connected_components_by_hand():
@@ -27,10 +32,13 @@ def test_review_band_leaves_out_what_the_merge_joins():
     joined = pd.DataFrame({"id_l": ["a", "a"], "id_r": ["b", "c"], "match_probability": [0.99, 0.4]})
     # a-c (0.4): at 0.9 only a-b is joined, so a-c is reviewed; once b-c (0.95) joins them, it is not
     assert review_queue(joined, merge_threshold=0.9, review_threshold=0.2)[["id_l", "id_r"]].values.tolist() == [
-        ["a", "c"]]
-    assert review_queue(pd.concat([joined, pd.DataFrame({"id_l": ["b"], "id_r": ["c"],
-                                                         "match_probability": [0.95]})]),
-                        merge_threshold=0.9, review_threshold=0.2).empty
+        ["a", "c"]
+    ]
+    assert review_queue(
+        pd.concat([joined, pd.DataFrame({"id_l": ["b"], "id_r": ["c"], "match_probability": [0.95]})]),
+        merge_threshold=0.9,
+        review_threshold=0.2,
+    ).empty
 
 
 def test_expected_scores_by_hand():
@@ -46,8 +54,13 @@ def test_choose_threshold_is_half_the_best_expected_f1():
     # Adding a pair of probability p raises expected F1 exactly when p > F1 / 2.
     # Two sure pairs alone: TP 1.98, FP 0.02, FN 10 p -> F1 = 3.96 / (3.98 + 10 p).
     sure = [0.99, 0.99]
-    weak = pd.DataFrame({"id_l": [f"a{i}" for i in range(12)], "id_r": [f"b{i}" for i in range(12)],
-                         "match_probability": sure + [0.2] * 10})
+    weak = pd.DataFrame(
+        {
+            "id_l": [f"a{i}" for i in range(12)],
+            "id_r": [f"b{i}" for i in range(12)],
+            "match_probability": sure + [0.2] * 10,
+        }
+    )
     # p = 0.2: F1 without them 3.96/5.98 = 0.662, half 0.331 > 0.2 -> leave them out
     assert choose_threshold(weak, lowest=0.05) > 0.2
     # p = 0.3: F1 without them 3.96/6.98 = 0.567, half 0.284 < 0.3 -> take them

@@ -19,13 +19,23 @@ def test_round_trip_through_an_export_folder(tiny_crm, tmp_path):
 
 
 def test_api_names_and_text_values():
-    leads = pd.DataFrame({"lead_id": ["00Q000000000001AAA"], "is_converted": [True], "number_of_employees": [12.0],
-                          "created_date": pd.to_datetime(["2024-01-02 03:04:05"], utc=True),
-                          "converted_date": pd.to_datetime(["2024-02-01"])})
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["00Q000000000001AAA"],
+            "is_converted": [True],
+            "number_of_employees": [12.0],
+            "created_date": pd.to_datetime(["2024-01-02 03:04:05"], utc=True),
+            "converted_date": pd.to_datetime(["2024-02-01"]),
+        }
+    )
     frame = to_salesforce_frames({"leads": leads})["Lead"]
-    assert frame.iloc[0].to_dict() == {"Id": "00Q000000000001AAA", "CreatedDate": "2024-01-02T03:04:05.000+0000",
-                                       "NumberOfEmployees": "12", "IsConverted": "true",
-                                       "ConvertedDate": "2024-02-01"}
+    assert frame.iloc[0].to_dict() == {
+        "Id": "00Q000000000001AAA",
+        "CreatedDate": "2024-01-02T03:04:05.000+0000",
+        "NumberOfEmployees": "12",
+        "IsConverted": "true",
+        "ConvertedDate": "2024-02-01",
+    }
 
 
 def test_failure_without_key():

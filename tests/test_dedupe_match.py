@@ -19,17 +19,22 @@ def _people():
         co = f"company{i % 20}"
         rows.append((f"P{i:03d}", f, l_, f"{f}.{l_}@{co}.com".lower(), f"+4930{i:06d}", co.title()))
     # P000 Anna Meyer at company0, P001 Ben Meyer at company1, P033 David Novak at company13
-    dups = [("D001", "Anna", "Meyer", "ANNA.MEYER@COMPANY0.COM", None, "Company0 GmbH"),   # e-mail case
-            ("D002", "Meyer", "Ben", None, "+4930000001", "Company1"),                      # swapped names
-            ("D004", "David", "Nvoak", None, "+4930000033", "Company13"),                   # typo, same phone
-            ("D006", "张", "伟", None, None, None)]                                          # nobody else
+    dups = [
+        ("D001", "Anna", "Meyer", "ANNA.MEYER@COMPANY0.COM", None, "Company0 GmbH"),  # e-mail case
+        ("D002", "Meyer", "Ben", None, "+4930000001", "Company1"),  # swapped names
+        ("D004", "David", "Nvoak", None, "+4930000033", "Company13"),  # typo, same phone
+        ("D006", "张", "伟", None, None, None),
+    ]  # nobody else
     df = pd.DataFrame(rows + dups, columns=["lead_id", "first_name", "last_name", "email", "phone", "company"])
     return df
 
 
 def test_comparisons_follow_the_columns_present():
-    f = person_features(pd.DataFrame({"lead_id": ["a"], "first_name": ["x"], "last_name": ["y"],
-                                      "email": ["x@y.io"], "company": ["Y Inc"]}))
+    f = person_features(
+        pd.DataFrame(
+            {"lead_id": ["a"], "first_name": ["x"], "last_name": ["y"], "email": ["x@y.io"], "company": ["Y Inc"]}
+        )
+    )
     assert [c._output_column_name for c in person_comparisons(f)] == ["name", "email", "company"]
     with pytest.raises(ValueError, match="first_key"):
         person_comparisons(pd.DataFrame({"email": ["x"]}))
@@ -57,8 +62,7 @@ def test_pairs_scored_with_reasons_and_duplicates_found():
 
 
 def test_reasons_by_hand_and_failures():
-    p = pd.DataFrame({"weight_a": [1.0, -3.0], "level_a": ["x", "y"], "weight_b": [2.5, 0.0],
-                      "level_b": ["z", "null"]})
+    p = pd.DataFrame({"weight_a": [1.0, -3.0], "level_a": ["x", "y"], "weight_b": [2.5, 0.0], "level_b": ["z", "null"]})
     assert reasons_text(p, ["a", "b"]).tolist() == ["b: z (+2.5); a: x (+1.0)", "a: y (-3.0)"]
     with pytest.raises(KeyError):
         reasons_text(p, ["c"])

@@ -15,17 +15,20 @@ from funnel_analysis.dedupe.merge import choose_survivors, id_columns
 
 
 def _org():
-    accounts = pd.DataFrame({
-        "account_id": ["A1", "A2", "A3", "A4"],
-        "name": ["Acme Inc", "ACME", "Acme Incorporated", "Other"],
-        "phone": [None, "+1555", "+1666", None],
-        "website": ["acme.com", "www.acme.com", None, None],
-        "parent_id": [None, None, "A4", "A2"],
-        "created_date": pd.to_datetime(["2024-03-01", "2024-01-01", "2024-02-01", "2024-01-05"], utc=True),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "name": ["Acme Inc", "ACME", "Acme Incorporated", "Other"],
+            "phone": [None, "+1555", "+1666", None],
+            "website": ["acme.com", "www.acme.com", None, None],
+            "parent_id": [None, None, "A4", "A2"],
+            "created_date": pd.to_datetime(["2024-03-01", "2024-01-01", "2024-02-01", "2024-01-05"], utc=True),
+        }
+    )
     contacts = pd.DataFrame({"contact_id": ["C1", "C2"], "account_id": ["A2", "A3"], "last_name": ["Li", "Wu"]})
-    opps = pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "account_id": ["A1", "A3", "A4"],
-                         "amount": [1.0, 2.0, 3.0]})
+    opps = pd.DataFrame(
+        {"opportunity_id": ["O1", "O2", "O3"], "account_id": ["A1", "A3", "A4"], "amount": [1.0, 2.0, 3.0]}
+    )
     activities = pd.DataFrame({"activity_id": ["T1"], "what_id": ["A3"], "who_id": ["C1"]})
     return {"accounts": accounts, "contacts": contacts, "opportunities": opps, "activities": activities}
 
@@ -35,16 +38,23 @@ CLUSTERS = pd.DataFrame({"unique_id": ["A1", "A2", "A3"], "cluster_id": ["A1"] *
 
 def test_survivor_and_fields_by_hand():
     org = _org()
-    out, log = merge_clusters(org, CLUSTERS, table="accounts",
-                              survivorship={"survivor": "oldest", "default": "survivor",
-                                            "fields": {"phone": "most_recent", "website": "longest"}})
+    out, log = merge_clusters(
+        org,
+        CLUSTERS,
+        table="accounts",
+        survivorship={
+            "survivor": "oldest",
+            "default": "survivor",
+            "fields": {"phone": "most_recent", "website": "longest"},
+        },
+    )
     acc = out["accounts"].set_index("account_id")
     # A2 is the oldest (2024-01-01); A1 and A3 are merged into it
     assert list(acc.index) == ["A2", "A4"]
-    assert acc.loc["A2", "name"] == "ACME"                # survivor's own value
-    assert acc.loc["A2", "phone"] == "+1666"              # most recent non-empty: A3 (Feb) over A2 (Jan)
-    assert acc.loc["A2", "website"] == "www.acme.com"     # longest
-    assert acc.loc["A2", "parent_id"] == "A4"             # survivor's gap filled by the most recent value
+    assert acc.loc["A2", "name"] == "ACME"  # survivor's own value
+    assert acc.loc["A2", "phone"] == "+1666"  # most recent non-empty: A3 (Feb) over A2 (Jan)
+    assert acc.loc["A2", "website"] == "www.acme.com"  # longest
+    assert acc.loc["A2", "parent_id"] == "A4"  # survivor's gap filled by the most recent value
     assert acc.loc["A4", "parent_id"] == "A2"
     # every related row re-points to the survivor
     assert out["opportunities"]["account_id"].tolist() == ["A2", "A2", "A4"]
@@ -60,8 +70,14 @@ def test_survivor_and_fields_by_hand():
 
 def test_most_complete_survivor_and_reasons_in_the_log():
     org = _org()
-    pairs = pd.DataFrame({"id_l": ["A1", "A2"], "id_r": ["A2", "A3"], "match_probability": [0.97, 0.91],
-                          "reasons": ["name: same", "phone: else"]})
+    pairs = pd.DataFrame(
+        {
+            "id_l": ["A1", "A2"],
+            "id_r": ["A2", "A3"],
+            "match_probability": [0.97, 0.91],
+            "reasons": ["name: same", "phone: else"],
+        }
+    )
     out, log = merge_clusters(org, CLUSTERS, table="accounts", pairs=pairs, survivorship={"survivor": "most_complete"})
     # A2 has 5 filled fields (name, phone, website, created + id), A1 and A3 4: A2 survives
     merged = log[log["action"] == "merged"].set_index("record_id")
@@ -107,26 +123,36 @@ def orgs(draw):
     n = draw(st.integers(2, 12))
     ids = [f"L{i:02d}" for i in range(n)]
     text = st.one_of(st.none(), st.sampled_from(["a", "bb", "ccc", "Zoë", "张伟"]))
-    leads = pd.DataFrame({
-        "lead_id": ids,
-        "email": draw(st.lists(text, min_size=n, max_size=n)),
-        "annual_revenue": draw(st.lists(st.one_of(st.none(), st.floats(0, 1e6)), min_size=n, max_size=n)),
-        "is_converted": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
-        "created_date": pd.to_datetime(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)),
-                                       unit="D", utc=True),
-    }).astype({"email": "str", "annual_revenue": float})
+    leads = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "email": draw(st.lists(text, min_size=n, max_size=n)),
+            "annual_revenue": draw(st.lists(st.one_of(st.none(), st.floats(0, 1e6)), min_size=n, max_size=n)),
+            "is_converted": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+            "created_date": pd.to_datetime(
+                draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), unit="D", utc=True
+            ),
+        }
+    ).astype({"email": "str", "annual_revenue": float})
     m = draw(st.integers(0, 15))
-    members = pd.DataFrame({"campaign_member_id": [f"M{i}" for i in range(m)],
-                            "lead_id": draw(st.lists(st.sampled_from(ids + [None]), min_size=m, max_size=m)),
-                            "contact_id": [None] * m}).astype({"lead_id": "str", "contact_id": "str"})
+    members = pd.DataFrame(
+        {
+            "campaign_member_id": [f"M{i}" for i in range(m)],
+            "lead_id": draw(st.lists(st.sampled_from(ids + [None]), min_size=m, max_size=m)),
+            "contact_id": [None] * m,
+        }
+    ).astype({"lead_id": "str", "contact_id": "str"})
     labels = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
     clusters = pd.DataFrame({"unique_id": ids, "cluster_id": [f"c{x}" for x in labels]})
     return {"leads": leads, "campaign_members": members}, clusters
 
 
 @settings(max_examples=15, deadline=None)
-@given(orgs(), st.sampled_from(["oldest", "newest", "most_complete"]),
-       st.sampled_from(["survivor", "most_recent", "longest", "oldest"]))
+@given(
+    orgs(),
+    st.sampled_from(["oldest", "newest", "most_complete"]),
+    st.sampled_from(["survivor", "most_recent", "longest", "oldest"]),
+)
 def test_nothing_is_lost_and_reverse_restores(org_clusters, survivor, default):
     org, clusters = org_clusters
     out, log = merge_clusters(org, clusters, table="leads", survivorship={"survivor": survivor, "default": default})
@@ -137,8 +163,9 @@ def test_nothing_is_lost_and_reverse_restores(org_clusters, survivor, default):
     # every related row still joins, and to the survivor of its original record
     refs = out["campaign_members"]["lead_id"].dropna()
     assert refs.isin(kept).all()
-    survivor_of = dict(zip(log.loc[log["action"] == "merged", "record_id"],
-                           log.loc[log["action"] == "merged", "survivor_id"]))
+    survivor_of = dict(
+        zip(log.loc[log["action"] == "merged", "record_id"], log.loc[log["action"] == "merged", "survivor_id"])
+    )
     original = org["campaign_members"]["lead_id"].dropna()
     assert refs.tolist() == [survivor_of.get(x, x) for x in original]
     back = reverse_merges(out, log)

@@ -18,8 +18,13 @@ from funnel_analysis.dedupe.normalize import (
 
 def test_chinese_names_fold_alike_in_traditional_simplified_and_pinyin():
     # 张伟 simplified, 張偉 traditional, Zhang Wei pinyin: one person, one key
-    people = pd.DataFrame({"id": ["s", "t", "p", "other"], "first_name": ["伟", "偉", "Wei", "芳"],
-                           "last_name": ["张", "張", "Zhang", "王"]})
+    people = pd.DataFrame(
+        {
+            "id": ["s", "t", "p", "other"],
+            "first_name": ["伟", "偉", "Wei", "芳"],
+            "last_name": ["张", "張", "Zhang", "王"],
+        }
+    )
     f = person_features(people, id_column="id").set_index("unique_id")
     assert f.loc[["s", "t", "p"], "first_key"].tolist() == ["wei"] * 3
     assert f.loc[["s", "t", "p"], "last_key"].tolist() == ["zhang"] * 3
@@ -37,14 +42,26 @@ def test_chinese_company_keys_ignore_script_and_legal_form():
 
 def test_nicknames_and_accents():
     assert first_name_key(pd.Series(["Bob", "Robert", "Bill", "William", "Jürgen"])).tolist() == [
-        "robert", "robert", "william", "william", "jurgen"]
+        "robert",
+        "robert",
+        "william",
+        "william",
+        "jurgen",
+    ]
     groups = nickname_groups()
     assert groups["chris"] == groups["christopher"] == groups["christine"]
 
 
 def test_swapped_names_share_tokens_and_email_parts():
-    people = pd.DataFrame({"lead_id": ["a", "b"], "first_name": ["Smith", "Jim"], "last_name": ["James", "Smith"],
-                           "email": [" Jim.Smith@ACME.com ", "bad@@x"], "company": ["ACME, Inc.", "Acme"]})
+    people = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "first_name": ["Smith", "Jim"],
+            "last_name": ["James", "Smith"],
+            "email": [" Jim.Smith@ACME.com ", "bad@@x"],
+            "company": ["ACME, Inc.", "Acme"],
+        }
+    )
     f = person_features(people)
     assert f["name_tokens"].tolist() == ["james smith", "james smith"]
     assert f["email"].tolist()[0] == "jim.smith@acme.com" and pd.isna(f["email"].iloc[1])
@@ -60,7 +77,9 @@ def test_free_mail_domain_says_nothing_about_the_company():
 def test_acronym_and_website_domain():
     assert acronym(pd.Series(["international business machines", "acme"])).tolist()[0] == "ibm"
     assert website_domain(pd.Series(["https://www.Acme.com/about", "http://acme.com"])).tolist() == [
-        "acme.com", "acme.com"]
+        "acme.com",
+        "acme.com",
+    ]
 
 
 def test_features_do_not_change_their_input():

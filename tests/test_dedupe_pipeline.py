@@ -68,9 +68,13 @@ def test_tiny_org_without_duplicates(tiny_crm):
 def test_org_without_exact_repeats_still_scores_its_candidates():
     # "Acme" / "Akme" share a phonetic key (a candidate pair) but no exact key: neither the prior's
     # deterministic rule nor EM's blocks find a pair; the model must still score (found on a real org)
-    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"],
-                             "name": ["Acme Corp", "Akme Corp", "Northwind", "Globex"],
-                             "billing_country": ["US", "US", "DE", "FR"]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "name": ["Acme Corp", "Akme Corp", "Northwind", "Globex"],
+            "billing_country": ["US", "US", "DE", "FR"],
+        }
+    )
     r = find_duplicates({"accounts": accounts}, "accounts", min_probability=0.0)
     assert r.candidate_pairs == 1
     assert r.pairs[["id_l", "id_r"]].values.tolist() == [["A1", "A2"]]

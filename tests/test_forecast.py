@@ -28,14 +28,20 @@ def test_mase_by_hand():
     assert mase([5], [4], train=[1, 2], season=12) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("values, ds, rule", [
-    ([1.0] * 5, None, "too_short"),
-    ([1.0, -2.0] + [1.0] * 10, None, "negative"),
-    ([1.0, np.nan] + [1.0] * 10, None, "not_finite"),
-    ([1.0] * 12, pd.date_range("2020-01-01", periods=13, freq="MS").delete(5), "gap"),
-    ([1.0] * 12, list(pd.date_range("2020-01-01", periods=11, freq="MS")) + [pd.Timestamp("2020-11-15")],
-     "duplicate"),
-])
+@pytest.mark.parametrize(
+    "values, ds, rule",
+    [
+        ([1.0] * 5, None, "too_short"),
+        ([1.0, -2.0] + [1.0] * 10, None, "negative"),
+        ([1.0, np.nan] + [1.0] * 10, None, "not_finite"),
+        ([1.0] * 12, pd.date_range("2020-01-01", periods=13, freq="MS").delete(5), "gap"),
+        (
+            [1.0] * 12,
+            list(pd.date_range("2020-01-01", periods=11, freq="MS")) + [pd.Timestamp("2020-11-15")],
+            "duplicate",
+        ),
+    ],
+)
 def test_validate_series_rules(values, ds, rule):
     with pytest.raises(ValueError, match=rf"series 'shop-7'.*column '(y|ds)'.*rule: {rule}"):
         validate_series(values, ds, series_id="shop-7", freq="M", horizon=3)
@@ -111,8 +117,9 @@ def test_forecast_many_two_series_in_processes():
     df = pd.concat([_monthly(30, 1, "a"), _monthly(30, 2, "b")], ignore_index=True)
     before = df.copy()
     # baselines only here: what is tested is the process pool, not the models (tested above)
-    out, scores = forecast_many(df.sample(frac=1, random_state=0), horizon=3, methods=BASE, n_jobs=2,
-                                return_scores=True)
+    out, scores = forecast_many(
+        df.sample(frac=1, random_state=0), horizon=3, methods=BASE, n_jobs=2, return_scores=True
+    )
     assert list(out.columns) == ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
     assert out.groupby("series_id").size().to_dict() == {"a": 6, "b": 6}
     assert scores.groupby("series_id")["chosen"].sum().to_dict() == {"a": 1, "b": 1}
@@ -161,8 +168,11 @@ def test_backtest_uses_only_data_before_each_origin(reuse_short):
     df = _monthly(40)
     y = df["y"].to_numpy().copy()
     models = ("es", "ets", "sarimax", "theta")
-    fit = lambda v: Forecaster(pd.Series(v, index=df["ds"]), freq="M", horizon=3, methods=models,  # noqa: E731
-                               n_origins=2).fit().backtest
+
+    def fit(v):
+        series = pd.Series(v, index=df["ds"])
+        return Forecaster(series, freq="M", horizon=3, methods=models, n_origins=2).fit().backtest
+
     bt = fit(y)
     y2 = y.copy()
     y2[37:] += 500.0  # after the last origin (37 = 40 - 3)

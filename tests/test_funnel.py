@@ -152,15 +152,26 @@ def test_cohort_funnel_window(crm):
 
 
 def test_cohort_funnel_period_and_segments(crm):
-    out = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source",
-                        created_from="2024-02-01", created_to="2024-04-30")
+    out = cohort_funnel(
+        crm.opportunities,
+        crm.opportunity_history,
+        stages=crm.stages,
+        by="lead_source",
+        created_from="2024-02-01",
+        created_to="2024-04-30",
+    )
     # created Feb-Apr: Web O3 (3), O5 (2), O6 (4); Partner O4 (won), O7 (1)
     assert col(out, "reached", lead_source="Web") == [3, 3, 2, 1, 0]
     assert col(out, "reached", lead_source="Partner") == [2, 1, 1, 1, 1]
     assert col(out, "cohort", lead_source="Web")[0] == 3
     # created_to is inclusive of the whole day: O6 (04-02 09:00) is in a cohort ending 04-02
-    one_day = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages,
-                            created_from="2024-04-02", created_to="2024-04-02")
+    one_day = cohort_funnel(
+        crm.opportunities,
+        crm.opportunity_history,
+        stages=crm.stages,
+        created_from="2024-04-02",
+        created_to="2024-04-02",
+    )
     assert one_day["cohort"].iloc[0] == 1 and one_day["reached"].tolist() == [1, 1, 1, 1, 0]
 
 
@@ -174,14 +185,12 @@ def test_cohort_funnel_errors(crm):
 
 
 def test_functions_do_not_mutate_input(crm):
-    o, h, s, leads = (crm.opportunities.copy(), crm.opportunity_history.copy(), crm.stages.copy(),
-                      crm.leads.copy())
+    o, h, s, leads = (crm.opportunities.copy(), crm.opportunity_history.copy(), crm.stages.copy(), crm.leads.copy())
     cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source", window_days=9)
     snapshot_funnel(crm.opportunities, stages=crm.stages, include_closed=True)
     lead_conversion(crm.leads, by="lead_source", window_days=5, as_of="2024-06-01")
     lead_funnel(crm.leads)
-    for before, after in ((o, crm.opportunities), (h, crm.opportunity_history), (s, crm.stages),
-                          (leads, crm.leads)):
+    for before, after in ((o, crm.opportunities), (h, crm.opportunity_history), (s, crm.stages), (leads, crm.leads)):
         pd.testing.assert_frame_equal(before, after)
 
 
@@ -213,18 +222,31 @@ def test_snapshot_properties(specs):
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["Web", "Partner", None]), st.sampled_from(ff.STATUS_ORDER + [None]),
-                          st.integers(0, 90), st.one_of(st.none(), st.integers(-5, 90))), min_size=1, max_size=15))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Web", "Partner", None]),
+            st.sampled_from(ff.STATUS_ORDER + [None]),
+            st.integers(0, 90),
+            st.one_of(st.none(), st.integers(-5, 90)),
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
 def test_lead_properties(rows):
     base = pd.Timestamp("2024-01-01", tz="UTC")
-    leads = pd.DataFrame({
-        "lead_source": pd.array([r[0] for r in rows], dtype="str"),
-        "status": pd.array([r[1] for r in rows], dtype="str"),
-        "created_date": [base + pd.Timedelta(days=r[2]) for r in rows],
-        "is_converted": [r[3] is not None for r in rows],
-        "converted_date": [pd.NaT if r[3] is None else (base + pd.Timedelta(days=r[2] + r[3])).tz_localize(None)
-                           for r in rows],
-    })
+    leads = pd.DataFrame(
+        {
+            "lead_source": pd.array([r[0] for r in rows], dtype="str"),
+            "status": pd.array([r[1] for r in rows], dtype="str"),
+            "created_date": [base + pd.Timedelta(days=r[2]) for r in rows],
+            "is_converted": [r[3] is not None for r in rows],
+            "converted_date": [
+                pd.NaT if r[3] is None else (base + pd.Timedelta(days=r[2] + r[3])).tz_localize(None) for r in rows
+            ],
+        }
+    )
     f, fs = lead_funnel(leads), lead_funnel(leads, by="lead_source")
     rates_ok(fs, ["share"])
     assert f[f["kind"] == "status"]["count"].sum() == len(leads)

@@ -8,8 +8,17 @@ from funnel_analysis.crm import to_18, widen_ids
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-@pytest.mark.parametrize("full", ["001bm00001ZL8U9AAL", "001bm00001ZL8UAAA1", "003bm00000zapthAAA",
-                                  "006bm00000LKJNNAA5", "001Ec00000GGw3hIAD", "00QEc00000BBaeXMAT"])
+@pytest.mark.parametrize(
+    "full",
+    [
+        "001bm00001ZL8U9AAL",
+        "001bm00001ZL8UAAA1",
+        "003bm00000zapthAAA",
+        "006bm00000LKJNNAA5",
+        "001Ec00000GGw3hIAD",
+        "00QEc00000BBaeXMAT",
+    ],
+)
 def test_real_salesforce_ids(full):
     # pairs as Salesforce itself wrote them in the real exports
     assert to_18(full[:15]) == full

@@ -48,8 +48,15 @@ def test_quarantine_rows_and_rules(tiny):
     # nothing is lost: the quarantined rows themselves are kept
     assert len(tiny.quarantined_rows["opportunities"]) == 6
     assert tiny.report.tables["opportunities"]["rules"] == {
-        "amount_missing": 1, "amount_negative": 1, "close_before_created": 1, "date_unparseable": 1,
-        "id_duplicate": 1, "id_missing": 1, "number_unparseable": 1, "probability_out_of_range": 1}
+        "amount_missing": 1,
+        "amount_negative": 1,
+        "close_before_created": 1,
+        "date_unparseable": 1,
+        "id_duplicate": 1,
+        "id_missing": 1,
+        "number_unparseable": 1,
+        "probability_out_of_range": 1,
+    }
 
 
 def test_flags_keep_the_row(tiny):
@@ -117,18 +124,23 @@ def test_wrong_delimiter_and_encoding(tiny_export):
 
 
 def test_load_frames_matches_folder(tiny_export, tiny):
-    frames = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False).replace("", None)
-              for p in tiny_export.glob("*.csv")}
+    frames = {
+        p.stem: pd.read_csv(p, dtype=str, keep_default_na=False).replace("", None) for p in tiny_export.glob("*.csv")
+    }
     crm = fa.load_frames(frames)
+
     def by_table(c):
         return c.report.table().sort_values("table").reset_index(drop=True)
+
     pd.testing.assert_frame_equal(by_table(crm), by_table(tiny))
 
 
 def test_stage_missing_from_the_stages_table_is_inferred_and_placed(tiny_export):
     opp = tiny_export / "Opportunity.csv"
-    opp.write_text(opp.read_text() + "006000000000009AAA,001bm00001ZL8U9AAL,New stage,Discovery,10,55,2024-06-30,"
-                   "false,false,2024-02-01T09:00:00.000+0000,Web\n")
+    opp.write_text(
+        opp.read_text() + "006000000000009AAA,001bm00001ZL8U9AAL,New stage,Discovery,10,55,2024-06-30,"
+        "false,false,2024-02-01T09:00:00.000+0000,Web\n"
+    )
     crm = fa.load_org(tiny_export)
     # 55% sits between the standard Value Proposition (50%) and Id. Decision Makers (60%)
     order = crm.stage_order

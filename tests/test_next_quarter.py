@@ -46,12 +46,16 @@ def _state_on(org, day):
     stages["key"] = stages["MasterLabel"].str.strip().str.casefold()
     st = stages.set_index("key")
     key = last["StageName"].str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-    return pd.DataFrame({"id": last["OpportunityId"].to_numpy(),
-                         "amount": pd.to_numeric(last["Amount"].replace("", None)).to_numpy(dtype=float),
-                         "close": pd.to_datetime(last["CloseDate"]).to_numpy(),
-                         "closed": key.map(st["IsClosed"].str.lower() == "true").to_numpy(dtype=bool),
-                         "won": key.map(st["IsWon"].str.lower() == "true").to_numpy(dtype=bool),
-                         "p": key.map(st["DefaultProbability"].astype(float) / 100).to_numpy()})
+    return pd.DataFrame(
+        {
+            "id": last["OpportunityId"].to_numpy(),
+            "amount": pd.to_numeric(last["Amount"].replace("", None)).to_numpy(dtype=float),
+            "close": pd.to_datetime(last["CloseDate"]).to_numpy(),
+            "closed": key.map(st["IsClosed"].str.lower() == "true").to_numpy(dtype=bool),
+            "won": key.map(st["IsWon"].str.lower() == "true").to_numpy(dtype=bool),
+            "p": key.map(st["DefaultProbability"].astype(float) / 100).to_numpy(),
+        }
+    )
 
 
 def test_parts_match_plain_pandas(crm, sample_org):
@@ -96,14 +100,22 @@ def test_too_little_history_is_a_clear_error(crm):
 
 def test_quarter_bounds_fiscal_year():
     assert quarter_bounds("2024-02-10", fiscal_year_start_month=2) == (
-        "FY2025-Q1", pd.Timestamp("2024-02-01"), pd.Timestamp("2024-04-30"))
+        "FY2025-Q1",
+        pd.Timestamp("2024-02-01"),
+        pd.Timestamp("2024-04-30"),
+    )
     with pytest.raises(ValueError, match="fiscal_year_start_month"):
         quarter_bounds("2024-02-10", fiscal_year_start_month=13)
 
 
 def test_bookings_series_by_hand():
-    o = pd.DataFrame({"is_won": [True, True, True, False], "amount": [10.0, 5.0, None, 99.0],
-                      "close_date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-10", "2024-01-02"])})
+    o = pd.DataFrame(
+        {
+            "is_won": [True, True, True, False],
+            "amount": [10.0, 5.0, None, 99.0],
+            "close_date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-10", "2024-01-02"]),
+        }
+    )
     # weeks end on Sunday: 2024-01-01 (Mon) is in the week of Jan 1-7; Jan 9 and 10 in Jan 8-14
     s = bookings_series(o, as_of="2024-01-21", freq="W", start=None)
     assert s.index.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-15"]

@@ -31,8 +31,10 @@ def test_duplicates_notebook_figures(executed, small_sample):
         assert scores.loc[table, "true_pairs"] == int((sizes * (sizes - 1) // 2).sum())
         assert scores.loc[table, "precision"] >= 0.9 and scores.loc[table, "recall"] >= 0.9, table
         # records merged away = records in clusters - clusters
-        assert summary.loc[table, "records_merged"] == summary.loc[table, "records_in_clusters"] - \
-            summary.loc[table, "clusters"]
+        assert (
+            summary.loc[table, "records_merged"]
+            == summary.loc[table, "records_in_clusters"] - summary.loc[table, "clusters"]
+        )
     # leads matched to a contact are never matched to the contact they were converted into
     leads = _kept(small_sample, "Lead.csv").set_index("Id")["ConvertedContactId"]
     pairs = pd.DataFrame(rec["lead_contact_pairs"])

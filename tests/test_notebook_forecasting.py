@@ -12,7 +12,9 @@ from funnel_analysis.reporting import read_records
 def _won_by_quarter(org):
     truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
     o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
-    o = o.drop(index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique())
+    o = o.drop(
+        index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique()
+    )
     won = o[o["IsWon"].str.strip().str.lower().isin(["true", "1"])]
     q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
     labels = [f"FY{p.year}-Q{p.quarter}" for p in q]

@@ -20,9 +20,17 @@ def dollars():
 
 
 def test_formats_by_column_name(dollars):
-    df = pd.DataFrame({"lead_source": ["Web", "Partner"], "leads": [12_345, 7], "won_revenue": [1_234_567.8, -5.0],
-                       "conversion_rate": [0.1234, 0.5], "return_on_cost": [1.55, 2.0], "amount_missing": [3, 0],
-                       "win_rate_n": [1200, 3]})
+    df = pd.DataFrame(
+        {
+            "lead_source": ["Web", "Partner"],
+            "leads": [12_345, 7],
+            "won_revenue": [1_234_567.8, -5.0],
+            "conversion_rate": [0.1234, 0.5],
+            "return_on_cost": [1.55, 2.0],
+            "amount_missing": [3, 0],
+            "win_rate_n": [1200, 3],
+        }
+    )
     html = styled(df).to_html()
     for text in (">12,345<", ">$1,234,568<", ">-$5<", ">12.3%<", ">1.6<", ">3<", ">1,200<"):
         assert text in html, text

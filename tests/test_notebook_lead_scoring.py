@@ -26,8 +26,9 @@ def test_labelled_leads_match_an_independent_count(records, small_sample):
     was not already known when they were created; conversions within 90 days of creation."""
     truth = pd.read_csv(f"{small_sample}_truth/dirty_rows.csv")
     leads = pd.read_csv(small_sample / "Lead.csv", dtype=str, keep_default_na=False)
-    leads = leads.drop(index=truth.loc[(truth["file"] == "Lead.csv") & (truth["expected"] == "quarantine"),
-                                       "row"].unique())
+    leads = leads.drop(
+        index=truth.loc[(truth["file"] == "Lead.csv") & (truth["expected"] == "quarantine"), "row"].unique()
+    )
     created = pd.to_datetime(leads["CreatedDate"], utc=True, format="ISO8601").dt.tz_localize(None)
     conv = _fold(leads["IsConverted"]).isin(["true", "1"])
     conv_day = pd.to_datetime(leads["ConvertedDate"].replace("", None))
@@ -38,7 +39,7 @@ def test_labelled_leads_match_an_independent_count(records, small_sample):
     assert ev["n_train"] + ev["n"] == labelled.sum()
     # the held-out leads are the newest quarter of them
     assert ev["n"] == labelled.sum() - round(labelled.sum() * 0.75)
-    newest = created[labelled].sort_values(kind="stable").index[-ev["n"]:]
+    newest = created[labelled].sort_values(kind="stable").index[-ev["n"] :]
     within = conv & (conv_day.isna() | (conv_day <= created.dt.normalize() + pd.Timedelta(days=90)))
     assert ev["positives"] == within.loc[newest].sum()
 

@@ -63,8 +63,11 @@ def _open_due_in(org: Path, cut_end: pd.Timestamp, first: pd.Timestamp, last: pd
     closed_stage = dict(zip(fold(stages["MasterLabel"]), stages["IsClosed"].str.lower() == "true"))
     total = 0.0
     for _, o in opps.iterrows():
-        row = last_row.loc[o["Id"]] if o["Id"] in last_row.index else (
-            first_row.loc[o["Id"]] if o["Id"] in first_row.index else o)
+        row = (
+            last_row.loc[o["Id"]]
+            if o["Id"] in last_row.index
+            else (first_row.loc[o["Id"]] if o["Id"] in first_row.index else o)
+        )
         closed = closed_stage.get(fold(pd.Series([row["StageName"]])).iloc[0])
         if closed is None:  # no history: the row itself (a deal closed after the cut was open then)
             closed = o["IsClosed"].lower() == "true" and pd.Timestamp(o["CloseDate"]) <= cut_end

@@ -84,13 +84,17 @@ def test_stalled_deals_are_open_in_that_stage_since_their_last_move(rec, as_of, 
     assert len(stalled) > 0
     opps = kept(small_sample, "Opportunity.csv").set_index("Id")
     hist = kept(small_sample, "OpportunityHistory.csv")
-    hist = hist.assign(_t=pd.to_datetime(hist["CreatedDate"], utc=True, format="ISO8601"),
-                       _stage=fold(hist["StageName"])).reset_index(drop=True).reset_index()
+    hist = (
+        hist.assign(_t=pd.to_datetime(hist["CreatedDate"], utc=True, format="ISO8601"), _stage=fold(hist["StageName"]))
+        .reset_index(drop=True)
+        .reset_index()
+    )
     hist = hist.sort_values(["_t", "index"], kind="stable")
     for _, d in stalled.iterrows():
         o = opps.loc[d["opportunity_id"]]
-        assert o["IsClosed"].lower() == "false" and fold(pd.Series([o["StageName"]])).iloc[0] == \
-            d["stage_name"].casefold()
+        assert (
+            o["IsClosed"].lower() == "false" and fold(pd.Series([o["StageName"]])).iloc[0] == d["stage_name"].casefold()
+        )
         h = hist[hist["OpportunityId"] == d["opportunity_id"]]
         # the visit began at the first row of the last run of rows in the current stage
         run_start = (h["_stage"] != h["_stage"].shift()).cumsum()

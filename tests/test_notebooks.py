@@ -69,8 +69,13 @@ def test_notebook_runs_without_error(executed, name):
     assert error is None, error
     nb = nbformat.read(path, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    warnings = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream" and o.name == "stderr"]
+    warnings = [
+        o.text
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and o.name == "stderr"
+    ]
     assert errors == [] and warnings == []
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
@@ -80,9 +85,13 @@ def test_data_quality_counts_match_the_files_and_the_truth(executed, small_sampl
     tables = {r["table"]: r for r in read_records(executed["data_quality"][0])["tables"]}
     truth = pd.read_csv(f"{small_sample}_truth/dirty_rows.csv")
     quarantined = truth[truth["expected"] == "quarantine"].groupby("file")["row"].nunique()
-    for table, files in {"leads": ["Lead.csv"], "opportunities": ["Opportunity.csv"],
-                         "opportunity_history": ["OpportunityHistory.csv"], "accounts": ["Account.csv"],
-                         "activities": ["Task.csv", "Event.csv"]}.items():
+    for table, files in {
+        "leads": ["Lead.csv"],
+        "opportunities": ["Opportunity.csv"],
+        "opportunity_history": ["OpportunityHistory.csv"],
+        "accounts": ["Account.csv"],
+        "activities": ["Task.csv", "Event.csv"],
+    }.items():
         assert tables[table]["rows_read"] == sum(len(pd.read_csv(small_sample / f, dtype=str)) for f in files)
         assert tables[table]["rows_quarantined"] == sum(quarantined.get(f, 0) for f in files), table
         assert tables[table]["rows_kept"] == tables[table]["rows_read"] - tables[table]["rows_quarantined"]
@@ -106,8 +115,13 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
     created = pd.to_datetime(leads["CreatedDate"], utc=True, format="ISO8601").dt.tz_localize(None).dt.normalize()
     span = (pd.to_datetime(leads["ConvertedDate"].replace("", None)) - created).dt.days
     counted = (created <= as_of - pd.Timedelta(days=window)) & ~(converted & span.isna())
-    by_source = pd.DataFrame({"source": _fold(leads["LeadSource"]), "n": counted,
-                              "conv": counted & converted & (span <= window)}).groupby("source").sum()
+    by_source = (
+        pd.DataFrame(
+            {"source": _fold(leads["LeadSource"]), "n": counted, "conv": counted & converted & (span <= window)}
+        )
+        .groupby("source")
+        .sum()
+    )
     got = pd.DataFrame(rec["lead_conversion"]).assign(source=lambda d: d["lead_source"].str.casefold())
     got = got.set_index("source")
     assert got["leads"].to_dict() == by_source["n"].to_dict()
@@ -140,11 +154,32 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
 @pytest.mark.slow
 def test_nbval_lax(small_sample, tmp_path):
     for nb in NOTEBOOKS:  # parameters injected, nothing executed: nbval runs them
-        pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters={"data_dir": str(small_sample)},
-                            prepare_only=True, progress_bar=False)
+        pm.execute_notebook(
+            str(nb),
+            str(tmp_path / nb.name),
+            parameters={"data_dir": str(small_sample)},
+            prepare_only=True,
+            progress_bar=False,
+        )
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # keep the repository's pytest options out
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
-                           "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"), str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout

@@ -5,8 +5,17 @@ from funnel_analysis.crm import parse_bool, parse_column, parse_date, parse_date
 
 
 def test_datetime_formats():
-    s = pd.Series(["2024-01-19T09:42:24.000+0000", "2024-01-19T11:42:24+02:00", "02/24/26 02:18 AM",
-                   "3/1/2017", "2024-11-10", None, ""])
+    s = pd.Series(
+        [
+            "2024-01-19T09:42:24.000+0000",
+            "2024-01-19T11:42:24+02:00",
+            "02/24/26 02:18 AM",
+            "3/1/2017",
+            "2024-11-10",
+            None,
+            "",
+        ]
+    )
     out, bad = parse_datetime(s)
     assert out[0] == out[1] == pd.Timestamp("2024-01-19 09:42:24", tz="UTC")
     assert out[2] == pd.Timestamp("2026-02-24 02:18", tz="UTC")

@@ -9,8 +9,9 @@ from funnel_analysis.periods import fiscal_period, last_complete_period
 def test_calendar_quarters():
     out = fiscal_period(pd.Series(pd.to_datetime(["2024-01-01", "2024-03-31", "2024-04-01", "2024-12-31"])))
     assert out["fiscal_period"].tolist() == ["FY2024-Q1", "FY2024-Q1", "FY2024-Q2", "FY2024-Q4"]
-    assert out["period_start"].tolist() == [pd.Timestamp(d) for d in
-                                            ["2024-01-01", "2024-01-01", "2024-04-01", "2024-10-01"]]
+    assert out["period_start"].tolist() == [
+        pd.Timestamp(d) for d in ["2024-01-01", "2024-01-01", "2024-04-01", "2024-10-01"]
+    ]
     assert out["period_end"].iloc[1] == pd.Timestamp("2024-03-31")
 
 
@@ -30,8 +31,10 @@ def test_months_and_years():
     assert m["fiscal_period"].tolist() == ["FY2025-M01", "FY2024-M12"]
     y = fiscal_period(["2024-02-15"], freq="Y", fiscal_year_start_month=2)
     assert y["fiscal_period"].iloc[0] == "FY2025"
-    assert (y["period_start"].iloc[0], y["period_end"].iloc[0]) == (pd.Timestamp("2024-02-01"),
-                                                                    pd.Timestamp("2025-01-31"))
+    assert (y["period_start"].iloc[0], y["period_end"].iloc[0]) == (
+        pd.Timestamp("2024-02-01"),
+        pd.Timestamp("2025-01-31"),
+    )
 
 
 def test_tz_aware_uses_the_local_date_and_keeps_index_and_missing():
@@ -43,9 +46,14 @@ def test_tz_aware_uses_the_local_date_and_keeps_index_and_missing():
     assert str(out["period_start"].dtype) == "datetime64[us]"
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"freq": "W"}, "freq"), ({"fiscal_year_start_month": 13}, "1-12"), ({"year_named_by": "middle"}, "year_named_by"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"freq": "W"}, "freq"),
+        ({"fiscal_year_start_month": 13}, "1-12"),
+        ({"year_named_by": "middle"}, "year_named_by"),
+    ],
+)
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fiscal_period(["2024-01-01"], **kwargs)
@@ -56,20 +64,25 @@ def test_not_dates():
         fiscal_period(["not a date"])
 
 
-@pytest.mark.parametrize("as_of, freq, start_month, expected", [
-    # mid-quarter: the quarter before; FY from February: Q1 Feb-Apr, Q2 May-Jul, Q3 Aug-Oct
-    ("2024-08-15", "Q", 2, ("FY2025-Q2", "2024-05-01", "2024-07-31", "2024-04-30")),
-    # the last day of a quarter: that quarter is complete at the end of the day
-    ("2024-06-30", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
-    ("2024-07-01", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
-    # January with a calendar year: the previous year's December
-    ("2025-01-10", "M", 1, ("FY2024-M12", "2024-12-01", "2024-12-31", "2024-11-30")),
-    ("2025-03-01", "Y", 4, ("FY2024", "2023-04-01", "2024-03-31", "2023-03-31")),
-])
+@pytest.mark.parametrize(
+    "as_of, freq, start_month, expected",
+    [
+        # mid-quarter: the quarter before; FY from February: Q1 Feb-Apr, Q2 May-Jul, Q3 Aug-Oct
+        ("2024-08-15", "Q", 2, ("FY2025-Q2", "2024-05-01", "2024-07-31", "2024-04-30")),
+        # the last day of a quarter: that quarter is complete at the end of the day
+        ("2024-06-30", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
+        ("2024-07-01", "Q", 1, ("FY2024-Q2", "2024-04-01", "2024-06-30", "2024-03-31")),
+        # January with a calendar year: the previous year's December
+        ("2025-01-10", "M", 1, ("FY2024-M12", "2024-12-01", "2024-12-31", "2024-11-30")),
+        ("2025-03-01", "Y", 4, ("FY2024", "2023-04-01", "2024-03-31", "2023-03-31")),
+    ],
+)
 def test_last_complete_period_by_hand(as_of, freq, start_month, expected):
     got = last_complete_period(as_of, freq, fiscal_year_start_month=start_month)
-    assert (got["fiscal_period"], *(str(got[k].date()) for k in ("period_start", "period_end", "day_before"))) \
-        == expected
+    assert (
+        got["fiscal_period"],
+        *(str(got[k].date()) for k in ("period_start", "period_end", "day_before")),
+    ) == expected
 
 
 def test_last_complete_period_rejects_bad_input():

@@ -60,7 +60,12 @@ def test_tiny_pushed_out_of_window(tiny):
     per, tot = pipeline_waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-04-01", "2024-05-31"))
     assert per["opportunity_id"].tolist() == [H]
     assert row(per, H)[["movement", "start", "pushed_out", "amount_up", "end"]].tolist() == [
-        "pushed_out", 200, 200, 0, 0]
+        "pushed_out",
+        200,
+        200,
+        0,
+        0,
+    ]
     assert [tot.iloc[0][k] for k in COMPONENTS] == [200, 0, 0, 200, 0, 0, 0, 0, 0]
 
 
@@ -78,8 +83,14 @@ def test_tiny_open_only_false_lists_every_deal(tiny):
 
 
 # ---- a tiny hand-built org ---------------------------------------------------------------------
-STAGES = pd.DataFrame({"stage_name": pd.array(["Open", "Won", "Lost"], dtype="str"), "sort_order": [1, 2, 3],
-                       "is_closed": [False, True, True], "is_won": [False, True, False]})
+STAGES = pd.DataFrame(
+    {
+        "stage_name": pd.array(["Open", "Won", "Lost"], dtype="str"),
+        "sort_order": [1, 2, 3],
+        "is_closed": [False, True, True],
+        "is_won": [False, True, False],
+    }
+)
 
 
 def org(opps, hist):
@@ -99,9 +110,14 @@ def org(opps, hist):
             df[c] = df[c].astype("str")
     o["region"] = o["region"].astype("str")
     tables = {"opportunities": o, "opportunity_history": h, "stages": STAGES}
-    return CrmData(tables=tables, quarantine=pd.DataFrame(), flags=pd.DataFrame(), quarantined_rows={},
-                   report=DataQualityReport(),
-                   meta={"columns_present": {t: list(d.columns) for t, d in tables.items()}})
+    return CrmData(
+        tables=tables,
+        quarantine=pd.DataFrame(),
+        flags=pd.DataFrame(),
+        quarantined_rows={},
+        report=DataQualityReport(),
+        meta={"columns_present": {t: list(d.columns) for t, d in tables.items()}},
+    )
 
 
 # Period: end of 2024-03-31 -> end of 2024-06-30; target window Q2 (04-01 .. 06-30).
@@ -113,18 +129,32 @@ def org(opps, hist):
 #   P6 EU  created 04-12, lost 04-30 at 60                          new 60, lost 60
 #   P7 EU  open, amount missing, close 04-20 -> lost (still none)   missing at start and end, all 0
 #   P8 US  open 70 close 04-15 -> lost 70 on 05-01                  lost 70
-HAND_OPPS = [("P1", "2024-01-05", "EU"), ("P2", "2024-02-01", "EU"), ("P3", "2024-02-10", "US"),
-             ("P4", "2024-03-01", "US"), ("P5", "2024-04-10", "US"), ("P6", "2024-04-12", "EU"),
-             ("P7", "2024-03-05", "EU"), ("P8", "2024-03-06", "US")]
+HAND_OPPS = [
+    ("P1", "2024-01-05", "EU"),
+    ("P2", "2024-02-01", "EU"),
+    ("P3", "2024-02-10", "US"),
+    ("P4", "2024-03-01", "US"),
+    ("P5", "2024-04-10", "US"),
+    ("P6", "2024-04-12", "EU"),
+    ("P7", "2024-03-05", "EU"),
+    ("P8", "2024-03-06", "US"),
+]
 HAND_HIST = [
-    ("P1", "2024-01-05", "Open", 100, "2024-05-15"), ("P1", "2024-05-01", "Open", 150, "2024-06-01"),
-    ("P2", "2024-02-01", "Open", 200, "2024-06-10"), ("P2", "2024-05-20", "Won", 180, "2024-05-20"),
-    ("P3", "2024-02-10", "Open", 300, "2024-05-01"), ("P3", "2024-04-20", "Open", 300, "2024-08-01"),
-    ("P4", "2024-03-01", "Open", 400, "2024-09-01"), ("P4", "2024-06-01", "Open", 350, "2024-06-15"),
+    ("P1", "2024-01-05", "Open", 100, "2024-05-15"),
+    ("P1", "2024-05-01", "Open", 150, "2024-06-01"),
+    ("P2", "2024-02-01", "Open", 200, "2024-06-10"),
+    ("P2", "2024-05-20", "Won", 180, "2024-05-20"),
+    ("P3", "2024-02-10", "Open", 300, "2024-05-01"),
+    ("P3", "2024-04-20", "Open", 300, "2024-08-01"),
+    ("P4", "2024-03-01", "Open", 400, "2024-09-01"),
+    ("P4", "2024-06-01", "Open", 350, "2024-06-15"),
     ("P5", "2024-04-10", "Open", 500, "2024-06-20"),
-    ("P6", "2024-04-12", "Open", 60, "2024-05-30"), ("P6", "2024-04-30", "Lost", 60, "2024-04-30"),
-    ("P7", "2024-03-05", "Open", None, "2024-04-20"), ("P7", "2024-04-20", "Lost", None, "2024-04-20"),
-    ("P8", "2024-03-06", "Open", 70, "2024-04-15"), ("P8", "2024-05-01", "Lost", 70, "2024-05-01"),
+    ("P6", "2024-04-12", "Open", 60, "2024-05-30"),
+    ("P6", "2024-04-30", "Lost", 60, "2024-04-30"),
+    ("P7", "2024-03-05", "Open", None, "2024-04-20"),
+    ("P7", "2024-04-20", "Lost", None, "2024-04-20"),
+    ("P8", "2024-03-06", "Open", 70, "2024-04-15"),
+    ("P8", "2024-05-01", "Lost", 70, "2024-05-01"),
 ]
 
 
@@ -134,8 +164,16 @@ def test_hand_built_org_every_movement():
     per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
     pd.testing.assert_frame_equal(crm.opportunities, before)  # input untouched
     got = per.set_index("opportunity_id")
-    assert got["movement"].to_dict() == {"P1": "carried", "P2": "won", "P3": "pushed_out", "P4": "pulled_in",
-                                         "P5": "new", "P6": "new_lost", "P7": "lost", "P8": "lost"}
+    assert got["movement"].to_dict() == {
+        "P1": "carried",
+        "P2": "won",
+        "P3": "pushed_out",
+        "P4": "pulled_in",
+        "P5": "new",
+        "P6": "new_lost",
+        "P7": "lost",
+        "P8": "lost",
+    }
     assert got.loc["P1", ["start", "amount_up", "end"]].tolist() == [100, 50, 150]
     assert got.loc["P2", ["start", "amount_down", "won"]].tolist() == [200, 20, 180]
     assert got.loc["P4", ["start", "pulled_in", "amount_up", "end"]].tolist() == [0, 350, 0, 350]
@@ -150,8 +188,7 @@ def test_hand_built_org_every_movement():
 
 def test_hand_built_org_by_region_adds_up():
     crm = org(HAND_OPPS, HAND_HIST)
-    _, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", by="region",
-                                close_window=("2024-04-01", "2024-06-30"))
+    _, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", by="region", close_window=("2024-04-01", "2024-06-30"))
     eu, us = (tot.set_index("region").loc[r] for r in ("EU", "US"))
     assert [eu[k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
     assert [us[k] for k in COMPONENTS] == [370, 500, 350, 300, 0, 0, 0, 70, 850]
@@ -165,8 +202,12 @@ def test_same_day_is_all_carried():
 
 
 def test_cents_reconcile_exactly():
-    hist = [("X", "2024-01-01", "Open", 0.1, "2024-06-01"), ("X", "2024-02-01", "Open", 0.7, "2024-06-01"),
-            ("Y", "2024-01-01", "Open", 0.2, "2024-06-01"), ("Y", "2024-02-01", "Won", 0.3, "2024-02-01")]
+    hist = [
+        ("X", "2024-01-01", "Open", 0.1, "2024-06-01"),
+        ("X", "2024-02-01", "Open", 0.7, "2024-06-01"),
+        ("Y", "2024-01-01", "Open", 0.2, "2024-06-01"),
+        ("Y", "2024-02-01", "Won", 0.3, "2024-02-01"),
+    ]
     crm = org([("X", "2024-01-01", "EU"), ("Y", "2024-01-01", "EU")], hist)
     per, tot = pipeline_waterfall(crm, "2024-01-15", "2024-02-15")
     assert reconciles(per) and reconciles(tot)
@@ -179,13 +220,16 @@ def test_end_before_start_fails(tiny):
         pipeline_waterfall(tiny, "2024-04-15", "2024-02-15")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"start": "not a date"}, "not a date"),
-    ({"close_window": ("2024-06-30", "2024-04-01")}, "ends before"),
-    ({"close_window": ("2024-06-30",)}, "pair"),
-    ({"by": "no_such_column"}, "no_such_column"),
-    ({"decimals": -1}, "decimals"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"start": "not a date"}, "not a date"),
+        ({"close_window": ("2024-06-30", "2024-04-01")}, "ends before"),
+        ({"close_window": ("2024-06-30",)}, "pair"),
+        ({"by": "no_such_column"}, "no_such_column"),
+        ({"decimals": -1}, "decimals"),
+    ],
+)
 def test_bad_arguments_fail(tiny, kwargs, match):
     args = {"start": "2024-02-15", "end": "2024-04-15", **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -194,14 +238,19 @@ def test_bad_arguments_fail(tiny, kwargs, match):
 
 # ---- property: any history reconciles, and the start / end totals are the open pipeline of the cuts
 STAGE = st.sampled_from(["Open", "Open", "Won", "Lost"])
-STEP = st.tuples(st.integers(0, 30), STAGE, st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)),
-                 st.integers(-20, 90))
+STEP = st.tuples(
+    st.integers(0, 30), STAGE, st.one_of(st.none(), st.floats(0, 1e7, allow_nan=False)), st.integers(-20, 90)
+)
 OPP = st.tuples(st.integers(0, 90), st.sampled_from(["EU", "US"]), st.lists(STEP, min_size=1, max_size=5))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(OPP, min_size=1, max_size=8), st.integers(0, 120), st.integers(0, 60),
-       st.one_of(st.none(), st.tuples(st.integers(0, 150), st.integers(0, 60))))
+@given(
+    st.lists(OPP, min_size=1, max_size=8),
+    st.integers(0, 120),
+    st.integers(0, 60),
+    st.one_of(st.none(), st.tuples(st.integers(0, 150), st.integers(0, 60))),
+)
 def test_waterfall_reconciles_for_random_histories(specs, d0, span, win):
     base = pd.Timestamp("2024-01-01")
     opps, hist = [], []
@@ -232,9 +281,14 @@ def test_pulled_in_and_closed_inside_the_window():
     # Q9 due 09-01 at start, brought forward and won on 05-10 at 250: the quarter's won revenue shows it.
     # Q10 due 08-15 at start, lost on 06-05 (close date 06-05 in the window): pulled in, then lost.
     # Q11 due 08-15 at start, won on 07-02 (after the window's end cut): not in this waterfall at all.
-    hist = [("Q9", "2024-03-01", "Open", 250, "2024-09-01"), ("Q9", "2024-05-10", "Won", 250, "2024-05-10"),
-            ("Q10", "2024-03-01", "Open", 90, "2024-08-15"), ("Q10", "2024-06-05", "Lost", 90, "2024-06-05"),
-            ("Q11", "2024-03-01", "Open", 40, "2024-08-15"), ("Q11", "2024-07-02", "Won", 40, "2024-07-02")]
+    hist = [
+        ("Q9", "2024-03-01", "Open", 250, "2024-09-01"),
+        ("Q9", "2024-05-10", "Won", 250, "2024-05-10"),
+        ("Q10", "2024-03-01", "Open", 90, "2024-08-15"),
+        ("Q10", "2024-06-05", "Lost", 90, "2024-06-05"),
+        ("Q11", "2024-03-01", "Open", 40, "2024-08-15"),
+        ("Q11", "2024-07-02", "Won", 40, "2024-07-02"),
+    ]
     crm = org([("Q9", "2024-03-01", "EU"), ("Q10", "2024-03-01", "EU"), ("Q11", "2024-03-01", "EU")], hist)
     per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
     got = per.set_index("opportunity_id")

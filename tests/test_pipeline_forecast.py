@@ -31,29 +31,35 @@ from funnel_analysis.forecast import (
     weighted_pipeline,
 )
 
-STAGES = ('"Id","MasterLabel","SortOrder","DefaultProbability","IsClosed","IsWon","ForecastCategoryName","IsActive"\n'
-          '01J000000000001AAA,Discover,1,20,false,false,Pipeline,true\n'
-          '01J000000000002AAA,Propose,2,50,false,false,Commit,true\n'
-          '01J000000000003AAA,Won,3,100,true,true,Closed,true\n'
-          '01J000000000004AAA,Lost,4,0,true,false,Omitted,true\n')
-OPPS = ("Id,Name,CreatedDate,StageName,Amount,Probability,CloseDate,IsClosed,IsWon,ForecastCategory,OwnerId\n"
-        "006000000000001AAA,O1,2024-06-01T10:00:00.000+0000,Discover,1000,20,2024-08-15,false,false,Pipeline,005000000000001AAA\n"
-        "006000000000002AAA,O2,2024-03-01T10:00:00.000+0000,Propose,2000,50,2024-09-30,false,false,Commit,005000000000002AAA\n"
-        "006000000000003AAA,O3,2024-01-15T10:00:00.000+0000,Propose,400,50,2024-05-31,false,false,Commit,005000000000001AAA\n"
-        "006000000000004AAA,O4,2024-06-20T10:00:00.000+0000,Discover,500,20,2024-11-01,false,false,Pipeline,005000000000001AAA\n"
-        "006000000000005AAA,O5,2024-02-01T10:00:00.000+0000,Won,700,100,2024-06-10,true,true,Closed,005000000000001AAA\n"
-        "006000000000006AAA,O6,2024-02-10T10:00:00.000+0000,Lost,300,0,2024-06-05,true,false,Omitted,005000000000001AAA\n")
-HIST = ("Id,OpportunityId,CreatedDate,StageName,Amount,Probability,CloseDate,ForecastCategory\n"
-        "008000000000001AAA,006000000000001AAA,2024-06-01T10:00:00.000+0000,Discover,1000,20,2024-08-15,Pipeline\n"
-        "008000000000002AAA,006000000000002AAA,2024-03-01T10:00:00.000+0000,Discover,1500,20,2024-06-30,Pipeline\n"
-        "008000000000003AAA,006000000000002AAA,2024-05-15T10:00:00.000+0000,Propose,2000,50,2024-09-30,Commit\n"
-        "008000000000004AAA,006000000000003AAA,2024-01-15T10:00:00.000+0000,Discover,400,20,2024-03-31,Pipeline\n"
-        "008000000000005AAA,006000000000003AAA,2024-04-10T10:00:00.000+0000,Propose,400,50,2024-05-31,Commit\n"
-        "008000000000006AAA,006000000000004AAA,2024-06-20T10:00:00.000+0000,Discover,500,20,2024-11-01,Pipeline\n"
-        "008000000000007AAA,006000000000005AAA,2024-02-01T10:00:00.000+0000,Discover,700,20,2024-06-30,Pipeline\n"
-        "008000000000008AAA,006000000000005AAA,2024-06-10T10:00:00.000+0000,Won,700,100,2024-06-10,Closed\n"
-        "008000000000009AAA,006000000000006AAA,2024-02-10T10:00:00.000+0000,Discover,300,20,2024-06-30,Pipeline\n"
-        "00800000000000AAAA,006000000000006AAA,2024-06-05T10:00:00.000+0000,Lost,300,0,2024-06-05,Omitted\n")
+STAGES = (
+    '"Id","MasterLabel","SortOrder","DefaultProbability","IsClosed","IsWon","ForecastCategoryName","IsActive"\n'
+    "01J000000000001AAA,Discover,1,20,false,false,Pipeline,true\n"
+    "01J000000000002AAA,Propose,2,50,false,false,Commit,true\n"
+    "01J000000000003AAA,Won,3,100,true,true,Closed,true\n"
+    "01J000000000004AAA,Lost,4,0,true,false,Omitted,true\n"
+)
+OPPS = (
+    "Id,Name,CreatedDate,StageName,Amount,Probability,CloseDate,IsClosed,IsWon,ForecastCategory,OwnerId\n"
+    "006000000000001AAA,O1,2024-06-01T10:00:00.000+0000,Discover,1000,20,2024-08-15,false,false,Pipeline,005000000000001AAA\n"
+    "006000000000002AAA,O2,2024-03-01T10:00:00.000+0000,Propose,2000,50,2024-09-30,false,false,Commit,005000000000002AAA\n"
+    "006000000000003AAA,O3,2024-01-15T10:00:00.000+0000,Propose,400,50,2024-05-31,false,false,Commit,005000000000001AAA\n"
+    "006000000000004AAA,O4,2024-06-20T10:00:00.000+0000,Discover,500,20,2024-11-01,false,false,Pipeline,005000000000001AAA\n"
+    "006000000000005AAA,O5,2024-02-01T10:00:00.000+0000,Won,700,100,2024-06-10,true,true,Closed,005000000000001AAA\n"
+    "006000000000006AAA,O6,2024-02-10T10:00:00.000+0000,Lost,300,0,2024-06-05,true,false,Omitted,005000000000001AAA\n"
+)
+HIST = (
+    "Id,OpportunityId,CreatedDate,StageName,Amount,Probability,CloseDate,ForecastCategory\n"
+    "008000000000001AAA,006000000000001AAA,2024-06-01T10:00:00.000+0000,Discover,1000,20,2024-08-15,Pipeline\n"
+    "008000000000002AAA,006000000000002AAA,2024-03-01T10:00:00.000+0000,Discover,1500,20,2024-06-30,Pipeline\n"
+    "008000000000003AAA,006000000000002AAA,2024-05-15T10:00:00.000+0000,Propose,2000,50,2024-09-30,Commit\n"
+    "008000000000004AAA,006000000000003AAA,2024-01-15T10:00:00.000+0000,Discover,400,20,2024-03-31,Pipeline\n"
+    "008000000000005AAA,006000000000003AAA,2024-04-10T10:00:00.000+0000,Propose,400,50,2024-05-31,Commit\n"
+    "008000000000006AAA,006000000000004AAA,2024-06-20T10:00:00.000+0000,Discover,500,20,2024-11-01,Pipeline\n"
+    "008000000000007AAA,006000000000005AAA,2024-02-01T10:00:00.000+0000,Discover,700,20,2024-06-30,Pipeline\n"
+    "008000000000008AAA,006000000000005AAA,2024-06-10T10:00:00.000+0000,Won,700,100,2024-06-10,Closed\n"
+    "008000000000009AAA,006000000000006AAA,2024-02-10T10:00:00.000+0000,Discover,300,20,2024-06-30,Pipeline\n"
+    "00800000000000AAAA,006000000000006AAA,2024-06-05T10:00:00.000+0000,Lost,300,0,2024-06-05,Omitted\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +76,9 @@ def test_weighted_pipeline_by_hand(org):
     wp = weighted_pipeline(cut.opportunities, stages=org.stages, as_of="2024-06-30").set_index("fiscal_period")
     # Q2: O3 overdue (400 x 50 %); Q3: O1 1000 x 20 % + O2 2000 x 50 %; Q4: O4 500 x 20 %
     assert wp["open_amount"].to_dict() == {"FY2024-Q2": 400.0, "FY2024-Q3": 3000.0, "FY2024-Q4": 500.0}
-    assert wp["weighted_amount"].to_dict() == pytest.approx({"FY2024-Q2": 200.0, "FY2024-Q3": 1200.0, "FY2024-Q4": 100.0})
+    assert wp["weighted_amount"].to_dict() == pytest.approx(
+        {"FY2024-Q2": 200.0, "FY2024-Q3": 1200.0, "FY2024-Q4": 100.0}
+    )
     assert wp["overdue_count"].to_dict() == {"FY2024-Q2": 1, "FY2024-Q3": 0, "FY2024-Q4": 0}
     assert (wp["probabilities"] == "configured").all()
     pd.testing.assert_frame_equal(cut.opportunities, before)  # input untouched
@@ -87,11 +95,16 @@ def test_weighted_pipeline_by_owner_and_month(org):
 
 def test_as_of_pipeline_equals_hand_built_snapshot(org):
     # on 2024-04-30: O2 Discover 1500, O3 Propose 400 (moved 04-10), O5 and O6 still Discover; O1, O4 not created
-    snapshot = pd.DataFrame({
-        "opportunity_id": ["006000000000002AAA", "006000000000003AAA", "006000000000005AAA", "006000000000006AAA"],
-        "stage_name": ["Discover", "Propose", "Discover", "Discover"], "amount": [1500.0, 400.0, 700.0, 300.0],
-        "close_date": pd.to_datetime(["2024-06-30", "2024-05-31", "2024-06-30", "2024-06-30"]),
-        "is_closed": False, "created_date": pd.to_datetime(["2024-03-01", "2024-01-15", "2024-02-01", "2024-02-10"], utc=True)})
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["006000000000002AAA", "006000000000003AAA", "006000000000005AAA", "006000000000006AAA"],
+            "stage_name": ["Discover", "Propose", "Discover", "Discover"],
+            "amount": [1500.0, 400.0, 700.0, 300.0],
+            "close_date": pd.to_datetime(["2024-06-30", "2024-05-31", "2024-06-30", "2024-06-30"]),
+            "is_closed": False,
+            "created_date": pd.to_datetime(["2024-03-01", "2024-01-15", "2024-02-01", "2024-02-10"], utc=True),
+        }
+    )
     got = weighted_pipeline(org.as_of("2024-04-30").opportunities, stages=org.stages, as_of="2024-04-30")
     want = weighted_pipeline(snapshot, stages=org.stages, as_of="2024-04-30")
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
@@ -133,7 +146,7 @@ def test_calibration_counts(org):
     cal = probability_calibration(org, as_of="2024-06-30")
     conf = cal[cal["probabilities"] == "configured"]
     assert conf["n"].sum() == 4 and conf["observed"].iloc[0] == pytest.approx(0.25)
-    assert conf["brier"].iloc[0] == pytest.approx((0.8 ** 2 + 3 * 0.2 ** 2) / 4)
+    assert conf["brier"].iloc[0] == pytest.approx((0.8**2 + 3 * 0.2**2) / 4)
     # the first period has nothing earlier to learn from: no learned probability yet
     assert cal[cal["probabilities"] == "learned"]["n"].sum() == 0
 
@@ -146,10 +159,20 @@ def test_calibration_error(org):
 def test_forecast_categories_by_hand(org):
     cats = forecast_categories(org.as_of("2024-06-30").opportunities, as_of="2024-06-30", stages=org.stages)
     t = cats.set_index(["fiscal_period", "forecast_category"])
-    assert t.loc["FY2024-Q2", "amount"].to_dict() == {"Closed": 700.0, "Commit": 400.0, "Best Case": 0.0,
-                                                      "Pipeline": 0.0, "Omitted": 300.0}
-    assert t.loc["FY2024-Q2", "rollup_amount"].to_dict() == {"Closed": 700.0, "Commit": 1100.0, "Best Case": 1100.0,
-                                                             "Pipeline": 1100.0, "Omitted": 300.0}
+    assert t.loc["FY2024-Q2", "amount"].to_dict() == {
+        "Closed": 700.0,
+        "Commit": 400.0,
+        "Best Case": 0.0,
+        "Pipeline": 0.0,
+        "Omitted": 300.0,
+    }
+    assert t.loc["FY2024-Q2", "rollup_amount"].to_dict() == {
+        "Closed": 700.0,
+        "Commit": 1100.0,
+        "Best Case": 1100.0,
+        "Pipeline": 1100.0,
+        "Omitted": 300.0,
+    }
     assert t.loc["FY2024-Q3", "rollup_amount"].to_dict()["Pipeline"] == 3000.0
     assert t.loc["FY2024-Q4", "count"].to_dict()["Pipeline"] == 1
 
@@ -160,14 +183,23 @@ def test_forecast_categories_error(org):
 
 
 @settings(max_examples=15, deadline=None)
-@given(hst.lists(hst.tuples(hst.sampled_from(["A", "B"]), hst.floats(0, 1e6), hst.integers(-60, 400)),
-                 min_size=1, max_size=20))
+@given(
+    hst.lists(
+        hst.tuples(hst.sampled_from(["A", "B"]), hst.floats(0, 1e6), hst.integers(-60, 400)), min_size=1, max_size=20
+    )
+)
 def test_weighted_never_exceeds_open(deals):
     st = pd.DataFrame({"stage_name": ["A", "B"], "default_probability": [10.0, 90.0]})
-    o = pd.DataFrame({"opportunity_id": [str(i) for i in range(len(deals))], "stage_name": [d[0] for d in deals],
-                      "amount": [d[1] for d in deals], "is_closed": False,
-                      "close_date": pd.Timestamp("2024-06-30") + pd.to_timedelta([d[2] for d in deals], unit="D"),
-                      "created_date": pd.Timestamp("2024-01-01", tz="UTC")})
+    o = pd.DataFrame(
+        {
+            "opportunity_id": [str(i) for i in range(len(deals))],
+            "stage_name": [d[0] for d in deals],
+            "amount": [d[1] for d in deals],
+            "is_closed": False,
+            "close_date": pd.Timestamp("2024-06-30") + pd.to_timedelta([d[2] for d in deals], unit="D"),
+            "created_date": pd.Timestamp("2024-01-01", tz="UTC"),
+        }
+    )
     wp = weighted_pipeline(o, stages=st, as_of="2024-06-30")
     assert (wp["weighted_amount"] <= wp["open_amount"] + 1e-6).all()
     assert wp["open_amount"].sum() == pytest.approx(sum(d[1] for d in deals))

@@ -28,22 +28,42 @@ def _close():
 
 def test_fan_chart_bands_and_own_axes():
     hist = pd.Series([5.0, 6, 7], index=pd.date_range("2024-01-01", periods=3, freq="MS"))
-    fc = pd.DataFrame({"ds": pd.to_datetime(["2024-04-01", "2024-04-01"]), "level": [80, 95], "yhat": 8.0,
-                       "yhat_lower": [7.0, 6.0], "yhat_upper": [9.0, 10.0], "method": "theta"})
+    fc = pd.DataFrame(
+        {
+            "ds": pd.to_datetime(["2024-04-01", "2024-04-01"]),
+            "level": [80, 95],
+            "yhat": 8.0,
+            "yhat_lower": [7.0, 6.0],
+            "yhat_upper": [9.0, 10.0],
+            "method": "theta",
+        }
+    )
     _, ax = plt.subplots()
     assert plot_fan_chart(hist, fc, ax=ax) is ax
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["actual", "forecast", "95% interval", "80% interval"] or set(labels) == {
-        "actual", "forecast", "95% interval", "80% interval"}
+        "actual",
+        "forecast",
+        "95% interval",
+        "80% interval",
+    }
     assert ax.lines[0].get_ydata().tolist() == [5.0, 6.0, 7.0]
     with pytest.raises(ValueError, match="yhat_lower"):
         plot_fan_chart(hist, fc.drop(columns="yhat_lower"))
 
 
 def test_next_quarter_bars_stack_to_the_forecast():
-    nq = pd.DataFrame({"fiscal_period": ["FY2025-Q1", "FY2025-Q2"], "won_to_date": [100.0, 0.0],
-                       "pipeline_expected": [50.0, 80.0], "new_deals_expected": [10.0, 60.0],
-                       "forecast": [160.0, 140.0], "lower_80": [150.0, 100.0], "upper_80": [170.0, 190.0]})
+    nq = pd.DataFrame(
+        {
+            "fiscal_period": ["FY2025-Q1", "FY2025-Q2"],
+            "won_to_date": [100.0, 0.0],
+            "pipeline_expected": [50.0, 80.0],
+            "new_deals_expected": [10.0, 60.0],
+            "forecast": [160.0, 140.0],
+            "lower_80": [150.0, 100.0],
+            "upper_80": [170.0, 190.0],
+        }
+    )
     ax = plot_next_quarter(nq)
     tops = {}
     for bar in ax.patches:
@@ -55,8 +75,14 @@ def test_next_quarter_bars_stack_to_the_forecast():
 
 
 def test_weighted_pipeline_two_sources():
-    wp = pd.DataFrame({"fiscal_period": ["FY2025-Q1", "FY2025-Q1"], "open_amount": [1000.0, 1000.0],
-                       "weighted_amount": [200.0, 350.0], "probabilities": ["configured", "learned"]})
+    wp = pd.DataFrame(
+        {
+            "fiscal_period": ["FY2025-Q1", "FY2025-Q1"],
+            "open_amount": [1000.0, 1000.0],
+            "weighted_amount": [200.0, 350.0],
+            "probabilities": ["configured", "learned"],
+        }
+    )
     ax = plot_weighted_pipeline(wp)
     heights = sorted(round(b.get_height()) for b in ax.patches)
     assert heights == [200, 350, 1000]
@@ -75,8 +101,16 @@ def test_backtest_accuracy_sorted_with_reference_line():
 
 
 def test_calibration_points():
-    cal = pd.DataFrame({"probabilities": ["configured", "configured"], "mean_predicted": [0.2, 0.6],
-                        "observed": [0.25, 0.5], "ci_low": [0.1, 0.3], "ci_high": [0.4, 0.7], "n": [20, 10]})
+    cal = pd.DataFrame(
+        {
+            "probabilities": ["configured", "configured"],
+            "mean_predicted": [0.2, 0.6],
+            "observed": [0.25, 0.5],
+            "ci_low": [0.1, 0.3],
+            "ci_high": [0.4, 0.7],
+            "n": [20, 10],
+        }
+    )
     ax = plot_calibration(cal)
     assert np.allclose(ax.lines[1].get_ydata(), [0.25, 0.5])
     with pytest.raises(ValueError, match="observed"):
@@ -84,9 +118,13 @@ def test_calibration_points():
 
 
 def test_forecast_categories_stack_without_omitted():
-    cats = pd.DataFrame({"fiscal_period": ["FY2025-Q1"] * 5,
-                         "forecast_category": ["Closed", "Commit", "Best Case", "Pipeline", "Omitted"],
-                         "amount": [100.0, 50.0, 20.0, 30.0, 999.0]})
+    cats = pd.DataFrame(
+        {
+            "fiscal_period": ["FY2025-Q1"] * 5,
+            "forecast_category": ["Closed", "Commit", "Best Case", "Pipeline", "Omitted"],
+            "amount": [100.0, 50.0, 20.0, 30.0, 999.0],
+        }
+    )
     ax = plot_forecast_categories(cats)
     assert max(b.get_y() + b.get_height() for b in ax.patches) == pytest.approx(200.0)
     with pytest.raises(ValueError, match="forecast_category"):

@@ -20,9 +20,20 @@ from funnel_analysis.sources.plots import (
     plot_source_conversion,
 )
 
-TOTALS = pd.DataFrame({"start": [555500.0], "new": [1139700.0], "pulled_in": [0.0], "pushed_out": [0.0],
-                       "amount_up": [2300.0], "amount_down": [14500.0], "won": [239400.0], "lost": [789000.0],
-                       "end": [654600.0], "n_opportunities": [66]})
+TOTALS = pd.DataFrame(
+    {
+        "start": [555500.0],
+        "new": [1139700.0],
+        "pulled_in": [0.0],
+        "pushed_out": [0.0],
+        "amount_up": [2300.0],
+        "amount_down": [14500.0],
+        "won": [239400.0],
+        "lost": [789000.0],
+        "end": [654600.0],
+        "n_opportunities": [66],
+    }
+)
 
 
 def test_waterfall_bars_reconcile_and_are_labelled():
@@ -45,8 +56,9 @@ def test_waterfall_bars_reconcile_and_are_labelled():
 
 
 def test_waterfall_hides_zero_steps_and_names_the_ends():
-    ax = plot_pipeline_waterfall(TOTALS.iloc[0], hide_zero=True, start_label="2025-09-30", end_label="2025-12-31",
-                                 title="Q4")
+    ax = plot_pipeline_waterfall(
+        TOTALS.iloc[0], hide_zero=True, start_label="2025-09-30", end_label="2025-12-31", title="Q4"
+    )
     labels = _tick_labels(ax.xaxis)
     assert labels[0] == "2025-09-30" and labels[-1] == "2025-12-31"
     assert "pulled in" not in labels and "pushed out" not in labels and "won" in labels
@@ -62,12 +74,20 @@ def test_waterfall_on_given_axes_and_bad_input():
         plot_pipeline_waterfall(TOTALS.drop(columns="won"))
 
 
-SUMMARY = pd.DataFrame({
-    "campaign_id": ["A", "B", "C", "(no campaign)"], "name": ["Webinar", "Paid search", None, None],
-    "first_touch_opportunities": [1.0, 2.0, 1.0, 5.0], "first_touch_value": [1000.0, 52000.0, 300.0, 9e6],
-    "last_touch_opportunities": [1.0, 2.0, 1.0, 5.0], "last_touch_value": [30000.0, 23000.0, 300.0, 9e6],
-    "linear_opportunities": [1.0, 2.0, 1.0, 5.0], "linear_value": [15500.0, 37500.0, 300.0, 9e6],
-    "u_shaped_opportunities": [1.0, 2.0, 1.0, 5.0], "u_shaped_value": [15500.0, 37500.0, 300.0, 9e6]})
+SUMMARY = pd.DataFrame(
+    {
+        "campaign_id": ["A", "B", "C", "(no campaign)"],
+        "name": ["Webinar", "Paid search", None, None],
+        "first_touch_opportunities": [1.0, 2.0, 1.0, 5.0],
+        "first_touch_value": [1000.0, 52000.0, 300.0, 9e6],
+        "last_touch_opportunities": [1.0, 2.0, 1.0, 5.0],
+        "last_touch_value": [30000.0, 23000.0, 300.0, 9e6],
+        "linear_opportunities": [1.0, 2.0, 1.0, 5.0],
+        "linear_value": [15500.0, 37500.0, 300.0, 9e6],
+        "u_shaped_opportunities": [1.0, 2.0, 1.0, 5.0],
+        "u_shaped_value": [15500.0, 37500.0, 300.0, 9e6],
+    }
+)
 
 
 def test_attribution_grouped_bars_top_campaigns():
@@ -96,10 +116,21 @@ def test_attribution_options_and_errors():
 
 
 def test_source_conversion_reuses_the_interval_chart():
-    m = pd.DataFrame({"lead_source": ["Web", "Referral"], "leads": [100, 40], "converted": [10, 12],
-                      "conversion_rate": [0.1, 0.3], "conversion_rate_ci_low": [0.05, 0.18],
-                      "conversion_rate_ci_high": [0.17, 0.45], "closed": [10, 12], "won": [2, 6],
-                      "win_rate": [0.2, 0.5], "win_rate_ci_low": [0.05, 0.25], "win_rate_ci_high": [0.5, 0.75]})
+    m = pd.DataFrame(
+        {
+            "lead_source": ["Web", "Referral"],
+            "leads": [100, 40],
+            "converted": [10, 12],
+            "conversion_rate": [0.1, 0.3],
+            "conversion_rate_ci_low": [0.05, 0.18],
+            "conversion_rate_ci_high": [0.17, 0.45],
+            "closed": [10, 12],
+            "won": [2, 6],
+            "win_rate": [0.2, 0.5],
+            "win_rate_ci_low": [0.05, 0.25],
+            "win_rate_ci_high": [0.5, 0.75],
+        }
+    )
     ax = plot_source_conversion(m)
     assert ax.get_title() == "Lead to opportunity conversion by lead source"
     assert _tick_labels(ax.yaxis) == ["Web  (n=100)", "Referral  (n=40)"]

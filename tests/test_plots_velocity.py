@@ -16,14 +16,22 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from funnel_analysis.velocity.plots import plot_stage_survival, plot_velocity_factors
 
-STAGES = pd.DataFrame({"stage_name": ["Qualify", "Propose", "Won", "Lost"], "sort_order": [1, 2, 3, 4],
-                       "is_closed": [False, False, True, True], "is_won": [False, False, True, False]})
-INTERVALS = pd.DataFrame({
-    "opportunity_id": list("abcdefgh"),
-    "stage_name": ["Qualify"] * 5 + ["Propose"] * 2 + ["Won"],
-    "days": [2.0, 4.0, 6.0, 8.0, 30.0, 10.0, 12.0, np.nan],
-    "censored": [False, False, True, False, True, False, True, False]})
-
+STAGES = pd.DataFrame(
+    {
+        "stage_name": ["Qualify", "Propose", "Won", "Lost"],
+        "sort_order": [1, 2, 3, 4],
+        "is_closed": [False, False, True, True],
+        "is_won": [False, False, True, False],
+    }
+)
+INTERVALS = pd.DataFrame(
+    {
+        "opportunity_id": list("abcdefgh"),
+        "stage_name": ["Qualify"] * 5 + ["Propose"] * 2 + ["Won"],
+        "days": [2.0, 4.0, 6.0, 8.0, 30.0, 10.0, 12.0, np.nan],
+        "censored": [False, False, True, False, True, False, True, False],
+    }
+)
 
 
 def test_survival_curves_per_open_stage_match_kaplan_meier():
@@ -58,10 +66,18 @@ def test_survival_marks_censored_visits_and_handles_all_open():
 
 def _velocity(n=4):
     periods = [f"FY2025-Q{i + 1}" for i in range(n)]
-    base = pd.DataFrame({"period": periods, "complete": [True] * (n - 1) + [False],
-                         "n_open": np.arange(10, 10 + n), "n_closed": 20, "n_won": 5,
-                         "win_rate": np.linspace(0.2, 0.3, n), "avg_won_amount": np.linspace(20000, 26000, n),
-                         "avg_cycle_days": np.linspace(60, 50, n)})
+    base = pd.DataFrame(
+        {
+            "period": periods,
+            "complete": [True] * (n - 1) + [False],
+            "n_open": np.arange(10, 10 + n),
+            "n_closed": 20,
+            "n_won": 5,
+            "win_rate": np.linspace(0.2, 0.3, n),
+            "avg_won_amount": np.linspace(20000, 26000, n),
+            "avg_cycle_days": np.linspace(60, 50, n),
+        }
+    )
     base["velocity"] = base["n_open"] * base["win_rate"] * base["avg_won_amount"] / base["avg_cycle_days"]
     for c in ("win_rate", "avg_won_amount", "avg_cycle_days", "velocity"):
         base[f"{c}_ci_low"], base[f"{c}_ci_high"] = base[c] * 0.8, base[c] * 1.2
@@ -72,11 +88,17 @@ def test_velocity_factors_panels():
     axes = plot_velocity_factors(_velocity(), currency="€")
     assert len(axes) == 5 and all(isinstance(a, plt.Axes) for a in axes)
     assert [a.get_title(loc="left") for a in axes] == [
-        "Sales velocity (€ per day)", "Open deals at the period's start", "Win rate (won / closed)",
-        "Average won deal", "Average cycle of won deals"]
+        "Sales velocity (€ per day)",
+        "Open deals at the period's start",
+        "Win rate (won / closed)",
+        "Average won deal",
+        "Average cycle of won deals",
+    ]
     assert "velocity" in axes[0].figure._suptitle.get_text().lower()
     assert all(t.startswith("€") for t in _tick_labels(axes[0].yaxis))
-    assert any("," in t for t in _tick_labels(axes[3].yaxis)) and all(t.startswith("€") for t in _tick_labels(axes[3].yaxis))
+    assert any("," in t for t in _tick_labels(axes[3].yaxis)) and all(
+        t.startswith("€") for t in _tick_labels(axes[3].yaxis)
+    )
     assert all(t.endswith("%") for t in _tick_labels(axes[2].yaxis))
     assert _tick_labels(axes[-1].xaxis) == ["FY2025-Q1", "FY2025-Q2", "FY2025-Q3", "FY2025-Q4"]
     assert axes[4].get_ylabel() == "days" and axes[1].get_ylabel() == "deals"

@@ -31,9 +31,20 @@ def staged(out: Path, name: str, status="ok", started="2026-01-01T06:00:00+00:00
     d = staging_dir(out, name)
     (d / f"{name}.html").write_text(f"<p>{status} {started}</p>")
     (d / f"{name}.ipynb").write_text("{}")
-    (d / "manifest.json").write_text(json.dumps({"report": name, "status": status, "started_at": started,
-                                                 "as_of": started[:10], "html": f"{name}.html",
-                                                 "ipynb": f"{name}.ipynb", "duration_s": 1.5} | extra))
+    (d / "manifest.json").write_text(
+        json.dumps(
+            {
+                "report": name,
+                "status": status,
+                "started_at": started,
+                "as_of": started[:10],
+                "html": f"{name}.html",
+                "ipynb": f"{name}.ipynb",
+                "duration_s": 1.5,
+            }
+            | extra
+        )
+    )
     return d
 
 
@@ -77,8 +88,13 @@ def test_lock_refuses_a_second_holder(tmp_path):
 
 
 def test_secrets_from_the_environment_are_scrubbed(tmp_path):
-    env = {"SF_ACCESS_TOKEN": "00Dxx!AQ4AQ\"tok\\en", "DB_PASSWORD": "hunter2-db", "SF_USERNAME": "ann@example.com",
-           "SHORT_TOKEN": "abc", "PATH": "/usr/bin"}
+    env = {
+        "SF_ACCESS_TOKEN": '00Dxx!AQ4AQ"tok\\en',
+        "DB_PASSWORD": "hunter2-db",
+        "SF_USERNAME": "ann@example.com",
+        "SHORT_TOKEN": "abc",
+        "PATH": "/usr/bin",
+    }
     assert secret_values(env) == {"SF_ACCESS_TOKEN": env["SF_ACCESS_TOKEN"], "DB_PASSWORD": "hunter2-db"}
     (tmp_path / "a.ipynb").write_text(json.dumps({"text": f"token {env['SF_ACCESS_TOKEN']}"}))  # JSON-escaped
     (tmp_path / "b.html").write_text("<p>db hunter2-db and 00Dxx!AQ4AQ&quot;tok\\en</p>")  # HTML-escaped
@@ -104,16 +120,26 @@ def test_atomic_write_leaves_old_or_new(tmp_path, monkeypatch):
 
 
 def test_index_lists_history_status_and_links(tmp_path):
-    publish_run(staged(tmp_path, "r", "ok", "2026-01-01T06:00:00+00:00", scheduled_for="2026-01-01T06:00:00+00:00"),
-                tmp_path, "r", "2026-01-01")
-    publish_run(staged(tmp_path, "r", "failed", "2026-01-02T06:00:00+00:00", error="KeyError: 'x'",
-                       error_cell_index=4, html=None), tmp_path, "r", "2026-01-02")
+    publish_run(
+        staged(tmp_path, "r", "ok", "2026-01-01T06:00:00+00:00", scheduled_for="2026-01-01T06:00:00+00:00"),
+        tmp_path,
+        "r",
+        "2026-01-01",
+    )
+    publish_run(
+        staged(
+            tmp_path, "r", "failed", "2026-01-02T06:00:00+00:00", error="KeyError: 'x'", error_cell_index=4, html=None
+        ),
+        tmp_path,
+        "r",
+        "2026-01-02",
+    )
     publish_run(staged(tmp_path, "s", "failed", "2026-01-02T06:00:00+00:00", error="boom"), tmp_path, "s", "2026-01-02")
     page = write_index(tmp_path).read_text()
     r, s = page.index("<h2>r</h2>"), page.index("<h2>s</h2>")
     section = page[r:s]
     assert 'Latest good run: <a href="r/2026-01-01/r.html">2026-01-01</a>' in section
-    assert section.index("2026-01-02") < section.index('<td>2026-01-01</td>')  # newest first
+    assert section.index("2026-01-02") < section.index("<td>2026-01-01</td>")  # newest first
     assert '<tr class="failed"><td>2026-01-02</td>' in section and "cell 4: KeyError: &#x27;x&#x27;" in section
     assert '<a href="r/2026-01-02/r.ipynb">notebook</a>' in section  # the partial notebook of the failed run
     assert "<td>2026-01-01T06:00:00+00:00</td>" in section and "<td>by hand</td>" in section
@@ -200,14 +226,19 @@ def test_a_run_uses_its_cache_and_prunes_the_old_ones(tmp_path, tiny_export, mon
     from funnel_analysis.reporting import runner as reports
 
     seen = []
-    monkeypatch.setattr(reports, "_execute", lambda spec, ipynb, params, progress, timeout: (
-        seen.append(params["data_dir"]), (None, None))[1])
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('data_dir: str = ""',
-                                                                   metadata={"tags": ["parameters"]})])
+    monkeypatch.setattr(
+        reports,
+        "_execute",
+        lambda spec, ipynb, params, progress, timeout: (seen.append(params["data_dir"]), (None, None))[1],
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('data_dir: str = ""', metadata={"tags": ["parameters"]})]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "t.ipynb")
-    (tmp_path / "r.yaml").write_text(f"notebooks: .\nreports:\n  - {{name: a, notebook: t.ipynb, parameters: "
-                                     f"{{data_dir: {tiny_export}}}}}\n")
+    (tmp_path / "r.yaml").write_text(
+        f"notebooks: .\nreports:\n  - {{name: a, notebook: t.ipynb, parameters: {{data_dir: {tiny_export}}}}}\n"
+    )
     out = tmp_path / "out"
     now = time.time()
     for i, name in enumerate(("old1", "old2", "old3", "old4")):  # used 10, 9, 8, 7 days ago

@@ -18,14 +18,22 @@ def csv_rows(path):
         return sum(1 for _ in csv.reader(fh)) - 1
 
 
-@pytest.mark.parametrize("name", ["salesforce_devorg_export_earthfink1982",
-                                  "salesforce_data_cloud_workshop_sfdc_assets"])
+@pytest.mark.parametrize(
+    "name", ["salesforce_devorg_export_earthfink1982", "salesforce_data_cloud_workshop_sfdc_assets"]
+)
 def test_salesforce_exports_load_with_every_row_accounted(realdata, name):
     folder = realdata / name
     crm = fa.load_org(folder)
-    stems = {"Lead": "leads", "Opportunity": "opportunities", "OpportunityHistory": "opportunity_history",
-             "Account": "accounts", "Contact": "contacts", "Campaign": "campaigns",
-             "CampaignMember": "campaign_members", "Task": "activities"}
+    stems = {
+        "Lead": "leads",
+        "Opportunity": "opportunities",
+        "OpportunityHistory": "opportunity_history",
+        "Account": "accounts",
+        "Contact": "contacts",
+        "Campaign": "campaigns",
+        "CampaignMember": "campaign_members",
+        "Task": "activities",
+    }
     for stem, table in stems.items():
         path = folder / f"{stem}.csv"
         if not path.exists():
@@ -59,8 +67,9 @@ def test_devorg_ids_join_and_history_rebuilds(realdata):
 
 def test_workshop_booleans_and_timestamps(realdata):
     crm = fa.load_org(realdata / "salesforce_data_cloud_workshop_sfdc_assets")
-    raw = pd.read_csv(realdata / "salesforce_data_cloud_workshop_sfdc_assets" / "Opportunity.csv",
-                      dtype=str, encoding="utf-8-sig")
+    raw = pd.read_csv(
+        realdata / "salesforce_data_cloud_workshop_sfdc_assets" / "Opportunity.csv", dtype=str, encoding="utf-8-sig"
+    )
     # IsWon is "1" or empty in this export
     assert int(crm.opportunities["is_won"].sum()) == int((raw["IsWon"] == "1").sum())
     assert str(crm.opportunities["created_date"].dtype) == "datetime64[us, UTC]"
@@ -92,7 +101,8 @@ def test_maven_us_dates_variant_parses_to_the_same_dates(realdata, tmp_path):
     for name in ("accounts.csv", "sales_teams.csv"):
         (work / name).write_bytes((folder / name).read_bytes())
     (work / "sales_pipeline.csv").write_bytes(
-        (folder / "variants" / "sales_pipeline_kisaraF_root_MDY_dates.csv").read_bytes())
+        (folder / "variants" / "sales_pipeline_kisaraF_root_MDY_dates.csv").read_bytes()
+    )
     mdy = fa.load_org(work, mapping="maven_crm").opportunities.set_index("opportunity_id")
     pd.testing.assert_series_equal(mdy["close_date"], iso.loc[mdy.index, "close_date"])
     pd.testing.assert_series_equal(mdy["created_date"], iso.loc[mdy.index, "created_date"])
@@ -107,8 +117,10 @@ def test_x_education_mapping(realdata):
     assert int(leads["is_converted"].sum()) == int((raw["Converted"] == "1").sum())
     # "Select" is a placeholder meaning missing
     assert not (leads["specialization"] == "Select").any()
-    assert leads["specialization"].isna().sum() == raw["Specialization"].isin(["Select"]).sum() + raw[
-        "Specialization"].isna().sum()
+    assert (
+        leads["specialization"].isna().sum()
+        == raw["Specialization"].isin(["Select"]).sum() + raw["Specialization"].isna().sum()
+    )
     # custom columns carried through, named in snake_case
     assert {"tags", "lead_quality", "lead_origin", "total_visits"} <= set(leads.columns)
 

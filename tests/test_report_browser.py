@@ -19,24 +19,35 @@ from test_reports import XSS, xss_reports
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 # runs before any script of the page: an executed payload leaves its trace here instead of a dialog
-TRAP = ("window.__alerts = []; for (const f of ['alert', 'confirm', 'prompt']) "
-        "{ window[f] = (x) => { window.__alerts.push(String(x)); }; }")
+TRAP = (
+    "window.__alerts = []; for (const f of ['alert', 'confirm', 'prompt']) "
+    "{ window[f] = (x) => { window.__alerts.push(String(x)); }; }"
+)
 
 
 @pytest.fixture(scope="module")
 def browser():
     for exe in (CHROMIUM, CHROMEDRIVER):
         if not exe.exists() and not shutil.which(exe.name):
-            optional_suite("browser", missing=f"{exe} not found",
-                           how="run .ci/install-browser (Debian packages chromium and chromium-driver)")
+            optional_suite(
+                "browser",
+                missing=f"{exe} not found",
+                how="run .ci/install-browser (Debian packages chromium and chromium-driver)",
+            )
     optional_suite("browser")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1600", "--allow-file-access-from-files"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1600",
+        "--allow-file-access-from-files",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
@@ -59,14 +70,18 @@ def _open(driver, page: Path, shot: Path) -> dict:
     # a loaded machine can hand back control before the page is laid out: wait for it to be complete
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
-        "return document.readyState === 'complete' && document.body !== null && document.body.innerText.length > 0"))
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && document.body !== null && document.body.innerText.length > 0"
+        )
+    )
     state = driver.execute_script(
         "const imgs = [...document.images];"
         "return {alerts: window.__alerts, text: document.body.innerText, images: imgs.length,"
         " broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60)),"
         " scripts: [...document.scripts].map(s => s.src || s.textContent.slice(0, 80)),"
-        " onerror: document.querySelectorAll('[onerror]').length};")
+        " onerror: document.querySelectorAll('[onerror]').length};"
+    )
     state["console"] = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank one

@@ -72,23 +72,34 @@ def write_project(folder: Path, mode: str = "ok", also: dict | None = None, head
     daily at 06:00 UTC, with the top-level keys in ``head``; returns the config path."""
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny report")])
-    nb.cells.append(nbformat.v4.new_code_cell('mode: str = "ok"\nas_of: str = ""\ndata_dir: str = ""\nmarker: str = ""',
-                                              metadata={"tags": ["parameters"]}))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            'mode: str = "ok"\nas_of: str = ""\ndata_dir: str = ""\nmarker: str = ""', metadata={"tags": ["parameters"]}
+        )
+    )
     nb.cells.append(nbformat.v4.new_code_cell(CODE))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "r.ipynb")
     entries = {"r": {"mode": mode, **params}, **(also or {})}
-    (folder / "reports.yaml").write_text(f"notebooks: .\n{head}reports:\n" + "".join(
-        f"  - {{name: {name}, notebook: r.ipynb, schedule: '0 6 * * *', parameters: {{as_of: yesterday"
-        + "".join(f", {k}: {v!r}" for k, v in p.items()) + "}}\n" for name, p in entries.items()))
+    (folder / "reports.yaml").write_text(
+        f"notebooks: .\n{head}reports:\n"
+        + "".join(
+            f"  - {{name: {name}, notebook: r.ipynb, schedule: '0 6 * * *', parameters: {{as_of: yesterday"
+            + "".join(f", {k}: {v!r}" for k, v in p.items())
+            + "}}\n"
+            for name, p in entries.items()
+        )
+    )
     return folder / "reports.yaml"
 
 
 def snapshot(out: Path) -> dict:
     """Every published file (not staging, locks or the index) and its hash."""
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file() and not p.relative_to(out).parts[0].startswith(".")
-            and p.name != "index.html"}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.relative_to(out).parts[0].startswith(".") and p.name != "index.html"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +139,10 @@ def next_run_succeeds(proj: Path, out: Path, before: dict, names=("r",)) -> None
 @pytest.mark.slow
 def test_kernel_killed_midway(start, tmp_path):
     out, before = start
-    result = CliRunner().invoke(report_command, ["due", "--config", str(write_project(tmp_path / "p", "kill")),
-                                                 "--out", str(out), "--now", DAY2.isoformat()])
+    result = CliRunner().invoke(
+        report_command,
+        ["due", "--config", str(write_project(tmp_path / "p", "kill")), "--out", str(out), "--now", DAY2.isoformat()],
+    )
     assert result.exit_code == 1 and "failed reports: r" in result.output, result.output
     # the cell that was running: the notebook's cells are markdown 0, parameters 1, the code 2
     assert "FAILED r: DeadKernelError: Kernel died (cell 2)" in result.output
@@ -142,10 +155,22 @@ def test_kernel_killed_midway(start, tmp_path):
     # a retry right away is held back 15 minutes (the default) from the failed run's end, rounded up
     end = datetime.fromisoformat(manifest["started_at"]) + timedelta(seconds=manifest["duration_s"], minutes=15)
     end += timedelta(microseconds=-end.microsecond % 1_000_000)
-    dry = CliRunner().invoke(report_command, ["due", "--config", str(tmp_path / "p" / "reports.yaml"), "--out",
-                                              str(out), "--now", DAY2.isoformat(), "--dry-run"])
-    assert (f"r              backing off after 1 failed run for 2026-03-11T06:00:00+00:00; next try at "
-            f"{end.isoformat()}") in dry.output, dry.output
+    dry = CliRunner().invoke(
+        report_command,
+        [
+            "due",
+            "--config",
+            str(tmp_path / "p" / "reports.yaml"),
+            "--out",
+            str(out),
+            "--now",
+            DAY2.isoformat(),
+            "--dry-run",
+        ],
+    )
+    assert (
+        f"r              backing off after 1 failed run for 2026-03-11T06:00:00+00:00; next try at {end.isoformat()}"
+    ) in dry.output, dry.output
     failed_files = snapshot(out)
     next_run_succeeds(tmp_path / "p", out, before)  # the failed night does not count as done
     assert (out / "r" / "2026-03-10.2" / "r.html").is_file()  # ... and is not overwritten either
@@ -153,8 +178,12 @@ def test_kernel_killed_midway(start, tmp_path):
 
 
 def due_process(config: Path, out: Path, **kw) -> subprocess.Popen:
-    return subprocess.Popen([str(FUNNEL), "report", "due", "--config", str(config), "--out", str(out), "--now",
-                             DAY2.isoformat()], text=True, start_new_session=True, **kw)
+    return subprocess.Popen(
+        [str(FUNNEL), "report", "due", "--config", str(config), "--out", str(out), "--now", DAY2.isoformat()],
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
 
 
 def wait_for(marker: Path, procs) -> int:
@@ -210,8 +239,12 @@ def test_bad_data_and_missing_data(start, tmp_path, tiny_export):
     """Report r reads a semicolon export (the loader refuses it), s a folder that is not there; both at once."""
     out, before = start
     (tiny_export / "Opportunity.csv").write_text("Id;Name;StageName\n006x;a;b\n")
-    config = write_project(tmp_path / "p", "data", data_dir=str(tiny_export),
-                           also={"s": {"mode": "data", "data_dir": str(tmp_path / "export-not-there")}})
+    config = write_project(
+        tmp_path / "p",
+        "data",
+        data_dir=str(tiny_export),
+        also={"s": {"mode": "data", "data_dir": str(tmp_path / "export-not-there")}},
+    )
     res = run_due(config, out_dir=out, now=DAY2, jobs=2)
     assert res.failed == ["r", "s"] and all(r.run_dir.name == "2026-03-10" for r in res.runs)
     assert "Opportunity.csv" in res.runs[0].error and "export-not-there" in res.runs[1].error  # named
@@ -256,7 +289,8 @@ def test_secrets_never_reach_notebook_html_manifest_or_log(tmp_path, monkeypatch
     write_project(proj, "secret")
     (proj / "reports.yaml").write_text(
         "notebooks: .\nreports:\n  - {name: uses, notebook: r.ipynb, parameters: {mode: secret}}\n"
-        "  - {name: careless, notebook: r.ipynb, parameters: {mode: careless}}\n")
+        "  - {name: careless, notebook: r.ipynb, parameters: {mode: careless}}\n"
+    )
     out, lines = tmp_path / "out", []
     res = run_reports(proj / "reports.yaml", out_dir=out, progress=False, log=lines.append, jobs=2)
     assert [(r.name, r.status) for r in res.runs] == [("uses", "ok"), ("careless", "failed")]
@@ -270,8 +304,10 @@ def test_secrets_never_reach_notebook_html_manifest_or_log(tmp_path, monkeypatch
     assert "session for example.my.salesforce.com" in (out / "uses").glob("*/uses.ipynb").__next__().read_text()
     assert token not in "\n".join(lines) and "[secret $SF_ACCESS_TOKEN removed]" in res.runs[1].error
     # a secret as a parameter is refused before anything runs, naming the rule
-    result = CliRunner().invoke(report_command, ["run", "--config", str(proj / "reports.yaml"), "--out",
-                                                 str(tmp_path / "out2"), "-p", f"sf_token={token}"])
+    result = CliRunner().invoke(
+        report_command,
+        ["run", "--config", str(proj / "reports.yaml"), "--out", str(tmp_path / "out2"), "-p", f"sf_token={token}"],
+    )
     assert result.exit_code == 2 and "looks like a secret" in result.output and not (tmp_path / "out2").exists()
 
 

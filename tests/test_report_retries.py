@@ -47,8 +47,11 @@ def failed(out: Path, started: str, duration, slot: str = SLOT, name: str = "r")
     n = len(list((out / name).glob("*"))) if (out / name).exists() else 0
     d = out / name / f"{slot[:10]}.{n + 2}"  # a second, third... run of the day, as publish_run names them
     d.mkdir(parents=True)
-    (d / "manifest.json").write_text(json.dumps({"report": name, "status": "failed", "scheduled_for": slot,
-                                                 "started_at": started, "duration_s": duration}))
+    (d / "manifest.json").write_text(
+        json.dumps(
+            {"report": name, "status": "failed", "scheduled_for": slot, "started_at": started, "duration_s": duration}
+        )
+    )
 
 
 def due(s: ReportSpec, out: Path, now: datetime):
@@ -62,8 +65,9 @@ def test_backoff_doubles_with_each_failed_run(tmp_path):
     failed(tmp_path, "2026-03-10T06:00:00+00:00", 120)
     d = due(spec(), tmp_path, utc(2026, 3, 10, 6, 16, 59))
     assert not d.due and d.failures == 1 and d.next_try == utc(2026, 3, 10, 6, 17)
-    assert d.reason == ("backing off after 1 failed run for 2026-03-10T06:00:00+00:00; "
-                        "next try at 2026-03-10T06:17:00+00:00")
+    assert d.reason == (
+        "backing off after 1 failed run for 2026-03-10T06:00:00+00:00; next try at 2026-03-10T06:17:00+00:00"
+    )
     assert due(spec(), tmp_path, utc(2026, 3, 10, 6, 17)).due  # at the very second
     # 2nd failure: started 06:17, 60 s -> ends 06:18; waits 15 * 2 = 30 min -> 06:48
     failed(tmp_path, "2026-03-10T06:17:00+00:00", 60)
@@ -95,8 +99,9 @@ def test_a_slot_that_failed_then_succeeded_is_done(tmp_path):
     failed(tmp_path, "2026-03-10T06:00:00+00:00", 120)
     ok = tmp_path / "r" / "2026-03-10"
     ok.mkdir()
-    (ok / "manifest.json").write_text(json.dumps({"status": "ok", "scheduled_for": SLOT,
-                                                  "started_at": "2026-03-10T06:17:00+00:00", "duration_s": 60}))
+    (ok / "manifest.json").write_text(
+        json.dumps({"status": "ok", "scheduled_for": SLOT, "started_at": "2026-03-10T06:17:00+00:00", "duration_s": 60})
+    )
     d = due(spec(), tmp_path, utc(2026, 3, 10, 6, 30))
     assert not d.due and d.done and d.failures == 1 and d.reason == f"done for {SLOT}"  # not "gave up"
 
@@ -144,8 +149,10 @@ def test_dry_run_says_when_a_report_backing_off_is_next_due(tmp_path):
     args = ["due", "--config", str(config), "--out", str(out), "--dry-run", "--now"]
     result = CliRunner().invoke(report_command, [*args, "2026-03-09T06:10Z"])
     assert result.exit_code == 0, result.output
-    assert ("2026-03-09T06:10:00Z weekly         backing off after 1 failed run for 2026-03-09T06:00:00+00:00; "
-            "next try at 2026-03-09T06:25:00+00:00") in result.output
+    assert (
+        "2026-03-09T06:10:00Z weekly         backing off after 1 failed run for 2026-03-09T06:00:00+00:00; "
+        "next try at 2026-03-09T06:25:00+00:00"
+    ) in result.output
     result = CliRunner().invoke(report_command, [*args, "2026-03-09T06:25Z"])
     assert "weekly         due for 2026-03-09T06:00:00+00:00 (never run) (dry run)" in result.output
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # a dry run writes nothing
@@ -157,23 +164,33 @@ def test_limits_per_report_or_top_level(tmp_path):
     assert (s.retry_backoff, s.cell_timeout) == (15, None)  # defaults: 15 minutes, no limit
     (s,) = load_report_config(_config(tmp_path, "{name: a}", "retry_backoff: 0\ncell_timeout: 600\n"))
     assert (s.retry_backoff, s.cell_timeout) == (0, 600)
-    (s,) = load_report_config(_config(tmp_path, "{name: a, retry_backoff: 5, cell_timeout: 30}",
-                                      "retry_backoff: 0\ncell_timeout: 600\n"))
+    (s,) = load_report_config(
+        _config(tmp_path, "{name: a, retry_backoff: 5, cell_timeout: 30}", "retry_backoff: 0\ncell_timeout: 600\n")
+    )
     assert (s.retry_backoff, s.cell_timeout) == (5, 30)  # the entry's own wins
 
 
-@pytest.mark.parametrize("entry, head, message", [
-    ("{name: weekly, cell_timeout: 0}", "", "report 'weekly': cell_timeout must be a whole number of seconds, "
-                                            "at least 1, got 0"),
-    ("{name: weekly, cell_timeout: 2.5}", "", "report 'weekly': cell_timeout must be .* got 2.5"),
-    ("{name: weekly, cell_timeout: '60'}", "", "report 'weekly': cell_timeout must be .* got '60'"),
-    ("{name: weekly, cell_timeout: true}", "", "report 'weekly': cell_timeout must be .* got True"),
-    ("{name: weekly}", "cell_timeout: -1\n", "report 'weekly': cell_timeout \\(top level\\) must be .* got -1"),
-    ("{name: weekly, retry_backoff: -5}", "", "report 'weekly': retry_backoff must be a whole number of minutes, "
-                                              "at least 0, got -5"),
-    ("{name: weekly}", "retry_backoff: 1h\n", "report 'weekly': retry_backoff \\(top level\\) must be .* got '1h'"),
-    ("{name: weekly, celltimeout: 5}", "", "report 'weekly': unknown key\\(s\\) \\['celltimeout'\\]"),
-])
+@pytest.mark.parametrize(
+    "entry, head, message",
+    [
+        (
+            "{name: weekly, cell_timeout: 0}",
+            "",
+            "report 'weekly': cell_timeout must be a whole number of seconds, at least 1, got 0",
+        ),
+        ("{name: weekly, cell_timeout: 2.5}", "", "report 'weekly': cell_timeout must be .* got 2.5"),
+        ("{name: weekly, cell_timeout: '60'}", "", "report 'weekly': cell_timeout must be .* got '60'"),
+        ("{name: weekly, cell_timeout: true}", "", "report 'weekly': cell_timeout must be .* got True"),
+        ("{name: weekly}", "cell_timeout: -1\n", "report 'weekly': cell_timeout \\(top level\\) must be .* got -1"),
+        (
+            "{name: weekly, retry_backoff: -5}",
+            "",
+            "report 'weekly': retry_backoff must be a whole number of minutes, at least 0, got -5",
+        ),
+        ("{name: weekly}", "retry_backoff: 1h\n", "report 'weekly': retry_backoff \\(top level\\) must be .* got '1h'"),
+        ("{name: weekly, celltimeout: 5}", "", "report 'weekly': unknown key\\(s\\) \\['celltimeout'\\]"),
+    ],
+)
 def test_limit_errors_name_the_file_the_report_and_the_key(tmp_path, entry, head, message):
     path = _config(tmp_path, entry, head)
     with pytest.raises(ReportConfigError, match=message) as err:
@@ -184,12 +201,17 @@ def test_limit_errors_name_the_file_the_report_and_the_key(tmp_path, entry, head
 def _tiny_project(folder: Path, head: str = "", entry: str = "") -> Path:
     """A notebook with one parameter and a config running it as reports a and b."""
     folder.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x: int = 1', metadata={"tags": ["parameters"]}),
-                                         nbformat.v4.new_code_cell("print(x)")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("x: int = 1", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("print(x)"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "t.ipynb")
-    (folder / "r.yaml").write_text(f"notebooks: .\n{head}reports:\n  - {{name: a, notebook: t.ipynb{entry}}}\n"
-                                   "  - {name: b, notebook: t.ipynb}\n")
+    (folder / "r.yaml").write_text(
+        f"notebooks: .\n{head}reports:\n  - {{name: a, notebook: t.ipynb{entry}}}\n  - {{name: b, notebook: t.ipynb}}\n"
+    )
     return folder / "r.yaml"
 
 
@@ -212,8 +234,9 @@ def test_cell_timeout_from_the_config_and_the_command_line_wins(tmp_path, timeou
     assert res.failed == [] and timeouts == {"a": 20, "b": 300}  # its own, else the top level
     run_reports(config, out_dir=tmp_path / "out", progress=False, cell_timeout=7)
     assert timeouts == {"a": 7, "b": 7}  # the argument (--cell-timeout) wins
-    result = CliRunner().invoke(report_command, ["run", "--config", str(config), "--out", str(tmp_path / "out"),
-                                                 "--cell-timeout", "9"])
+    result = CliRunner().invoke(
+        report_command, ["run", "--config", str(config), "--out", str(tmp_path / "out"), "--cell-timeout", "9"]
+    )
     assert result.exit_code == 0, result.output
     assert timeouts == {"a": 9, "b": 9}
     run_reports(_tiny_project(tmp_path / "q"), out_dir=tmp_path / "out", progress=False)
@@ -225,13 +248,18 @@ def _partial(path: Path, started: int, status: str = "completed") -> Path:
     """A partial output notebook as papermill leaves it when the kernel dies: markdown, parameters,
     injected parameters, three code cells; the first ``started`` cells have a start time, and papermill
     marks every cell ``completed``, the interrupted one too."""
-    cells = [nbformat.v4.new_markdown_cell("# r"),
-             nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-             nbformat.v4.new_code_cell("x = 2", metadata={"tags": ["injected-parameters"]}),
-             *[nbformat.v4.new_code_cell(f"step({i})") for i in range(3)]]
+    cells = [
+        nbformat.v4.new_markdown_cell("# r"),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 2", metadata={"tags": ["injected-parameters"]}),
+        *[nbformat.v4.new_code_cell(f"step({i})") for i in range(3)],
+    ]
     for i, c in enumerate(cells):
-        c.metadata["papermill"] = {"status": status if i == started - 1 else "completed", "exception": False,
-                                   "start_time": "2026-03-10T06:00:00" if i < started else None}
+        c.metadata["papermill"] = {
+            "status": status if i == started - 1 else "completed",
+            "exception": False,
+            "start_time": "2026-03-10T06:00:00" if i < started else None,
+        }
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
     return path
 
@@ -247,8 +275,17 @@ def test_the_running_cell_is_read_from_the_partial_notebook(tmp_path):
 
 
 def test_a_failure_without_a_cell_never_says_cell_none(tmp_path):
-    run = ReportRun("r", "2026-03-10", "failed", None, None, None, 1.0,
-                    "DeadKernelError: Kernel died (before its first cell ran)", None)
+    run = ReportRun(
+        "r",
+        "2026-03-10",
+        "failed",
+        None,
+        None,
+        None,
+        1.0,
+        "DeadKernelError: Kernel died (before its first cell ran)",
+        None,
+    )
     line = _log_line(run)
     assert "None" not in line and line.endswith("r: DeadKernelError: Kernel died (before its first cell ran)")
     run = ReportRun("r", "2026-03-10", "failed", None, None, None, 1.0, "E: x", 4)

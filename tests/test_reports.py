@@ -23,9 +23,26 @@ from funnel_analysis.cli.report import report_command
 from funnel_analysis.reporting import ReportConfigError, load_report_config, plan_reports, run_reports, write_index
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST_KEYS = {"report", "notebook", "as_of", "parameters", "relative_parameters", "trigger", "scheduled_for",
-                 "data_fingerprint", "data_cache", "package_version", "versions", "started_at", "duration_s", "status",
-                 "error", "error_cell_index", "ipynb", "html"}
+MANIFEST_KEYS = {
+    "report",
+    "notebook",
+    "as_of",
+    "parameters",
+    "relative_parameters",
+    "trigger",
+    "scheduled_for",
+    "data_fingerprint",
+    "data_cache",
+    "package_version",
+    "versions",
+    "started_at",
+    "duration_s",
+    "status",
+    "error",
+    "error_cell_index",
+    "ipynb",
+    "html",
+}
 #: What web-to-lead forms may put in a CRM: it must show as text in every report, never run.
 XSS = ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>")
 
@@ -128,8 +145,16 @@ def test_manifest_records_the_run(default_run, run_org):
         assert m["parameters"]["as_of"] == m["as_of"] == latest  # "" resolved to the data's last day
         assert m["data_fingerprint"] == fingerprint
         assert m["package_version"] == fa.__version__
-        assert set(m["versions"]) >= {"python", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill",
-                                      "nbconvert", "matplotlib"}
+        assert set(m["versions"]) >= {
+            "python",
+            "pandas",
+            "numpy",
+            "scikit-learn",
+            "statsmodels",
+            "papermill",
+            "nbconvert",
+            "matplotlib",
+        }
         assert datetime.fromisoformat(m["started_at"]).utcoffset() == UTC.utcoffset(None)
         assert m["duration_s"] > 0 and (m["ipynb"], m["html"]) == (f"{r.name}.ipynb", f"{r.name}.html")
     funnel = next(r for r in res.runs if r.name == "funnel")
@@ -176,10 +201,10 @@ def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
     notebook(tmp_path / "fine.ipynb", "print('fine', x)")
     (tmp_path / "reports.yaml").write_text(
         "notebooks: .\nreports:\n  - {name: boom, notebook: boom.ipynb}\n"
-        "  - {name: fine, notebook: fine.ipynb, parameters: {x: 2}}\n")
+        "  - {name: fine, notebook: fine.ipynb, parameters: {x: 2}}\n"
+    )
     out = tmp_path / "out"
-    result = CliRunner().invoke(report_command, ["run", "--config", str(tmp_path / "reports.yaml"),
-                                                 "--out", str(out)])
+    result = CliRunner().invoke(report_command, ["run", "--config", str(tmp_path / "reports.yaml"), "--out", str(out)])
     assert result.exit_code == 1, result.output
     day = str(datetime.now(UTC).date())  # no as_of parameter: dated by the run
     partial = out / "boom" / day / "boom.ipynb"
@@ -235,9 +260,20 @@ def test_cli_rejects_unknown_parameter_with_exit_2(tmp_path):
 
 def test_parameters_merge_and_resolve(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    plan = dict((s.name, p) for s, p in _plan(load_report_config(), None, {
-        "as_of": "2025-03-31", "funnel.segment": "industry", "funnel.fiscal_year_start_month": 4,
-        "data_quality.mapping": "my_mapping.yaml"}, data_dir="org"))
+    plan = dict(
+        (s.name, p)
+        for s, p in _plan(
+            load_report_config(),
+            None,
+            {
+                "as_of": "2025-03-31",
+                "funnel.segment": "industry",
+                "funnel.fiscal_year_start_month": 4,
+                "data_quality.mapping": "my_mapping.yaml",
+            },
+            data_dir="org",
+        )
+    )
     assert plan["funnel"]["segment"] == "industry" and plan["funnel"]["fiscal_year_start_month"] == 4
     assert plan["data_quality"]["as_of"] == plan["funnel"]["as_of"] == "2025-03-31"
     assert plan["funnel"]["data_dir"] == str(tmp_path / "org")  # run_reports' paths start at the cwd
@@ -252,20 +288,33 @@ def test_config_paths_start_at_its_root(tmp_path):
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "r.yaml").write_text(
         "root: ..\nnotebooks: nbs\nreports:\n"
-        "  - {name: a, notebook: a.ipynb, parameters: {data_dir: data/x, as_of: 2025-03-31, mapping: maven_crm}}\n")
+        "  - {name: a, notebook: a.ipynb, parameters: {data_dir: data/x, as_of: 2025-03-31, mapping: maven_crm}}\n"
+    )
     (spec,) = load_report_config(tmp_path / "conf" / "r.yaml")
     assert spec.notebook == tmp_path / "nbs" / "a.ipynb"
-    assert spec.parameters == {"data_dir": str(tmp_path / "data" / "x"), "as_of": "2025-03-31",
-                               "mapping": "maven_crm"}  # YAML date -> text; a built-in mapping name stays
+    assert spec.parameters == {
+        "data_dir": str(tmp_path / "data" / "x"),
+        "as_of": "2025-03-31",
+        "mapping": "maven_crm",
+    }  # YAML date -> text; a built-in mapping name stays
     (tmp_path / "bad.yaml").write_text("reports:\n  - {name: a}\n  - {name: a}\n")
     with pytest.raises(ReportConfigError, match="unique name"):
         load_report_config(tmp_path / "bad.yaml")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("top_n=5", ("top_n", 5)), ("as_of=2025-03-31", ("as_of", "2025-03-31")), ("segment=industry", ("segment",
-     "industry")), ("flag=true", ("flag", True)), ("share=0.5", ("share", 0.5)), ("mapping=", ("mapping", "")),
-    ("name=a=b", ("name", "a=b")), ("segment='1'", ("segment", "1"))])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("top_n=5", ("top_n", 5)),
+        ("as_of=2025-03-31", ("as_of", "2025-03-31")),
+        ("segment=industry", ("segment", "industry")),
+        ("flag=true", ("flag", True)),
+        ("share=0.5", ("share", 0.5)),
+        ("mapping=", ("mapping", "")),
+        ("name=a=b", ("name", "a=b")),
+        ("segment='1'", ("segment", "1")),
+    ],
+)
 def test_cli_parameters_are_yaml_scalars(text, expected):
     assert _parse_param(text) == expected
 
@@ -273,10 +322,21 @@ def test_cli_parameters_are_yaml_scalars(text, expected):
 def test_index_escapes_every_text(tmp_path):
     run = tmp_path / "x" / "2025-01-01"
     run.mkdir(parents=True)
-    (run / "manifest.json").write_text(json.dumps({
-        "report": "<b>x</b>", "as_of": "2025-01-01", "status": "failed", "duration_s": 1.0,
-        "started_at": "2025-01-01T00:00:00+00:00", "error": "ValueError: <script>alert(1)</script>",
-        "error_cell_index": 2, "ipynb": "x.ipynb", "html": None}))
+    (run / "manifest.json").write_text(
+        json.dumps(
+            {
+                "report": "<b>x</b>",
+                "as_of": "2025-01-01",
+                "status": "failed",
+                "duration_s": 1.0,
+                "started_at": "2025-01-01T00:00:00+00:00",
+                "error": "ValueError: <script>alert(1)</script>",
+                "error_cell_index": 2,
+                "ipynb": "x.ipynb",
+                "html": None,
+            }
+        )
+    )
     page = write_index(tmp_path).read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert 'href="x/2025-01-01/x.ipynb"' in page  # no HTML: the partial notebook is linked

@@ -31,8 +31,10 @@ def test_precision_recall_against_truth(loaded, capsys, expected_as, table, at_l
     expected = set(zip(rows["file"], rows["row"]))
     precision, recall = _pr(found, expected)
     with capsys.disabled():
-        print(f"\n{table} vs truth: {len(found)} rows, {len(expected)} injected, "
-              f"precision {precision:.4f}, recall {recall:.4f}")
+        print(
+            f"\n{table} vs truth: {len(found)} rows, {len(expected)} injected, "
+            f"precision {precision:.4f}, recall {recall:.4f}"
+        )
     assert len(expected) > at_least
     assert recall == 1.0, sorted(expected - found)[:10]
     assert precision == 1.0, sorted(found - expected)[:10]
@@ -42,7 +44,8 @@ def test_rows_the_cleaner_fixes_are_neither_quarantined_nor_flagged(loaded):
     crm, truth = loaded
     clean = set(zip(truth.loc[truth.expected == "clean", "file"], truth.loc[truth.expected == "clean", "row"]))
     touched = set(zip(crm.quarantine["file"], crm.quarantine["row"].astype(int))) | set(
-        zip(crm.flags["file"], crm.flags["row"].astype(int)))
+        zip(crm.flags["file"], crm.flags["row"].astype(int))
+    )
     assert len(clean) > 10
     assert not (clean & touched)
 
@@ -54,8 +57,11 @@ def test_short_ids_join_after_widening(loaded):
     # every reference written as a 15-character ID resolves to a loaded record
     opps = crm.opportunities
     assert opps["account_id"].dropna().isin(crm.accounts["account_id"]).all()
-    assert crm.opportunity_history["opportunity_id"].isin(
-        pd.concat([opps["opportunity_id"], crm.quarantined_rows["opportunities"]["opportunity_id"]])).all()
+    assert (
+        crm.opportunity_history["opportunity_id"]
+        .isin(pd.concat([opps["opportunity_id"], crm.quarantined_rows["opportunities"]["opportunity_id"]]))
+        .all()
+    )
 
 
 def test_row_accounting_on_sample(loaded, sample_org):
@@ -95,9 +101,11 @@ def test_lead_conversion_per_source_recovers_the_true_rate(loaded, sample_org):
     rates = pd.read_csv(truth_dir / "source_rates.csv").set_index("lead_source")
     dupes = pd.read_csv(truth_dir / "duplicate_clusters.csv")
     extra = set(dupes.loc[(dupes.table == "leads") & ~dupes.is_original.astype(bool), "record_id"])
-    mature_before = pd.Timestamp(truth["mature_leads_created_before"]).tz_convert("UTC") \
-        if pd.Timestamp(truth["mature_leads_created_before"]).tzinfo else \
-        pd.Timestamp(truth["mature_leads_created_before"], tz="UTC")
+    mature_before = (
+        pd.Timestamp(truth["mature_leads_created_before"]).tz_convert("UTC")
+        if pd.Timestamp(truth["mature_leads_created_before"]).tzinfo
+        else pd.Timestamp(truth["mature_leads_created_before"], tz="UTC")
+    )
     leads = crm.leads[~crm.leads["lead_id"].isin(extra) & (crm.leads["created_date"] < mature_before)]
     conv = lead_conversion(leads, by="lead_source").set_index("lead_source")
     assert set(rates.index) <= set(conv.index)
@@ -124,13 +132,17 @@ def test_kaplan_meier_recovers_the_true_durations(loaded, sample_org, capsys):
     got = stage_durations(iv, stages=cut.stages).set_index("stage_name")
     for stage, t in truth["true_stage_visit_days"].items():
         row = got.loc[stage]
-        print(f"{stage}: true {t['median']}, KM {row['km_median']} [{row['km_median_ci_low']}, "
-              f"{row['km_median_ci_high']}], closed-only {row['naive_median']}, censored {row['n_censored']}/{row['n']}")
+        print(
+            f"{stage}: true {t['median']}, KM {row['km_median']} [{row['km_median_ci_low']}, "
+            f"{row['km_median_ci_high']}], closed-only {row['naive_median']}, censored {row['n_censored']}/{row['n']}"
+        )
         assert row["km_median_ci_low"] <= t["median"] <= row["km_median_ci_high"], stage
         assert row["naive_median"] <= t["median"], stage
     cyc = cycle_length(cut.opportunities, as_of=day).iloc[0]
     true_cycle = truth["true_cycle_days"]["median"]
-    print(f"cycle: true {true_cycle}, KM {cyc['km_median']} [{cyc['km_median_ci_low']}, {cyc['km_median_ci_high']}], "
-          f"closed-only {cyc['naive_median']}")
+    print(
+        f"cycle: true {true_cycle}, KM {cyc['km_median']} [{cyc['km_median_ci_low']}, {cyc['km_median_ci_high']}], "
+        f"closed-only {cyc['naive_median']}"
+    )
     assert cyc["km_median_ci_low"] <= true_cycle <= cyc["km_median_ci_high"]
     assert cyc["naive_median"] < true_cycle  # the closed-only view understates the cycle

@@ -35,8 +35,9 @@ def published(out: Path, name: str, slot: str, status: str = "ok", folder: str |
     """A published run as the runner writes it, reduced to what the due calculation reads."""
     d = out / name / (folder or slot[:10])
     d.mkdir(parents=True)
-    (d / "manifest.json").write_text(json.dumps({"report": name, "status": status, "scheduled_for": slot,
-                                                 "started_at": slot}))
+    (d / "manifest.json").write_text(
+        json.dumps({"report": name, "status": status, "scheduled_for": slot, "started_at": slot})
+    )
 
 
 def due(s: ReportSpec, out: Path, now: datetime):
@@ -89,8 +90,9 @@ def test_a_slot_that_keeps_failing_is_given_up_until_the_next(tmp_path):
 def test_runs_by_hand_do_not_count_as_the_scheduled_run(tmp_path):
     d = tmp_path / "r" / "2026-03-10"
     d.mkdir(parents=True)
-    (d / "manifest.json").write_text(json.dumps({"status": "ok", "scheduled_for": None,
-                                                 "started_at": "2026-03-10T07:00:00+00:00"}))
+    (d / "manifest.json").write_text(
+        json.dumps({"status": "ok", "scheduled_for": None, "started_at": "2026-03-10T07:00:00+00:00"})
+    )
     assert due(spec(), tmp_path, utc(2026, 3, 10, 8)).due
 
 
@@ -142,21 +144,24 @@ def test_now_must_carry_a_time_zone(tmp_path):
 
 
 # ---- relative parameters ------------------------------------------------------------------------
-@pytest.mark.parametrize("day, token, value", [
-    (date(2026, 11, 27), "last_friday", "2026-11-20"),  # a Friday: the one before, a full week of data
-    (date(2026, 11, 30), "last_friday", "2026-11-27"),  # a Monday
-    (date(2026, 1, 5), "last_sunday", "2026-01-04"),  # across the new year
-    (date(2026, 3, 1), "yesterday", "2026-02-28"),
-    (date(2024, 3, 1), "yesterday", "2024-02-29"),  # a leap year
-    (date(2026, 1, 15), "previous_quarter", "2025Q4"),
-    (date(2026, 4, 1), "previous_quarter", "2026Q1"),
-    (date(2026, 1, 15), "end_of_previous_quarter", "2025-12-31"),
-    (date(2026, 3, 31), "end_of_previous_month", "2026-02-28"),
-    (date(2026, 3, 31), "previous_month", "2026-02"),
-    (date(2026, 3, 31), "end_of_previous_year", "2025-12-31"),
-    (date(2026, 3, 31), "previous_year", "2025"),
-    (date(2026, 3, 31), "today", "2026-03-31"),
-])
+@pytest.mark.parametrize(
+    "day, token, value",
+    [
+        (date(2026, 11, 27), "last_friday", "2026-11-20"),  # a Friday: the one before, a full week of data
+        (date(2026, 11, 30), "last_friday", "2026-11-27"),  # a Monday
+        (date(2026, 1, 5), "last_sunday", "2026-01-04"),  # across the new year
+        (date(2026, 3, 1), "yesterday", "2026-02-28"),
+        (date(2024, 3, 1), "yesterday", "2024-02-29"),  # a leap year
+        (date(2026, 1, 15), "previous_quarter", "2025Q4"),
+        (date(2026, 4, 1), "previous_quarter", "2026Q1"),
+        (date(2026, 1, 15), "end_of_previous_quarter", "2025-12-31"),
+        (date(2026, 3, 31), "end_of_previous_month", "2026-02-28"),
+        (date(2026, 3, 31), "previous_month", "2026-02"),
+        (date(2026, 3, 31), "end_of_previous_year", "2025-12-31"),
+        (date(2026, 3, 31), "previous_year", "2025"),
+        (date(2026, 3, 31), "today", "2026-03-31"),
+    ],
+)
 def test_relative_values(day, token, value):
     resolved, relative = resolve_relative({"as_of": token, "segment": "lead_source", "n": 3}, day)
     assert resolved == {"as_of": value, "segment": "lead_source", "n": 3} and relative == {"as_of": token}
@@ -185,17 +190,25 @@ def test_schedule_forms(tmp_path):
     assert s.schedule is None and due_reports([s], tmp_path, utc(2026, 1, 1)) == []  # by hand only
 
 
-@pytest.mark.parametrize("entry, message", [
-    ("{name: weekly, schedule: '0 25 * * *'}", "report 'weekly': schedule '0 25 \\* \\* \\*' is not a 5-field cron"),
-    ("{name: weekly, schedule: 'every monday'}", "report 'weekly': schedule 'every monday'"),
-    ("{name: weekly, schedule: '0 6 * * * 0'}", "report 'weekly': schedule .* 5-field"),
-    ("{name: weekly, schedule: {cron: '0 6 * * *', timezone: Mars/Olympus}}",
-     "report 'weekly': timezone 'Mars/Olympus'"),
-    ("{name: weekly, schedule: {cron: '0 6 * * *', tz: UTC}}", "report 'weekly': schedule has unknown key"),
-    ("{name: weekly, keep: 0}", "report 'weekly': keep must be"),
-    ("{name: weekly, retries: yes}", "report 'weekly': retries must be"),
-    ("{name: weekly, shedule: '0 6 * * *'}", "report 'weekly': unknown key\\(s\\) \\['shedule'\\]"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (
+            "{name: weekly, schedule: '0 25 * * *'}",
+            "report 'weekly': schedule '0 25 \\* \\* \\*' is not a 5-field cron",
+        ),
+        ("{name: weekly, schedule: 'every monday'}", "report 'weekly': schedule 'every monday'"),
+        ("{name: weekly, schedule: '0 6 * * * 0'}", "report 'weekly': schedule .* 5-field"),
+        (
+            "{name: weekly, schedule: {cron: '0 6 * * *', timezone: Mars/Olympus}}",
+            "report 'weekly': timezone 'Mars/Olympus'",
+        ),
+        ("{name: weekly, schedule: {cron: '0 6 * * *', tz: UTC}}", "report 'weekly': schedule has unknown key"),
+        ("{name: weekly, keep: 0}", "report 'weekly': keep must be"),
+        ("{name: weekly, retries: yes}", "report 'weekly': retries must be"),
+        ("{name: weekly, shedule: '0 6 * * *'}", "report 'weekly': unknown key\\(s\\) \\['shedule'\\]"),
+    ],
+)
 def test_config_errors_name_the_file_the_report_and_the_rule(tmp_path, entry, message):
     path = _config(tmp_path, entry)
     with pytest.raises(ReportConfigError, match=message) as err:
@@ -217,8 +230,9 @@ def test_due_dry_run_lists_and_writes_nothing(tmp_path):
 
     config = _config(tmp_path, "{name: weekly, schedule: '0 6 * * mon', parameters: {as_of: last_friday}}")
     out = tmp_path / "out"
-    result = CliRunner().invoke(report_command, ["due", "--config", str(config), "--out", str(out), "--dry-run",
-                                                 "--now", "2026-03-11T12:00Z"])
+    result = CliRunner().invoke(
+        report_command, ["due", "--config", str(config), "--out", str(out), "--dry-run", "--now", "2026-03-11T12:00Z"]
+    )
     assert result.exit_code == 0, result.output
     assert "weekly         due for 2026-03-09T06:00:00+00:00 (never run) (dry run)" in result.output
     assert not out.exists()

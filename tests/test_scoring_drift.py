@@ -30,8 +30,10 @@ def test_psi_numeric_shift_is_large_and_missing_is_a_bin():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60),
-       st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60))
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60),
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60),
+)
 def test_psi_is_nonnegative_and_zero_for_identical_samples(x, z):
     assert psi(pd.Series(x), pd.Series(z)) >= 0
     assert psi(pd.Series(x), pd.Series(x)) == 0

@@ -7,7 +7,7 @@ import pytest
 
 from funnel_analysis.scoring import neutralise_formulas, write_scores
 
-RISKY = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "Acme", None]
+RISKY = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "Acme", None]
 
 
 def test_formulas_get_a_quote_and_numbers_do_not():

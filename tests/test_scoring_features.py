@@ -15,19 +15,24 @@ T0 = pd.Timestamp("2024-03-01 12:00", tz="UTC")
 
 
 def _leads():
-    return pd.DataFrame({"lead_id": ["L1", "L2"], "lead_source": ["Web", "Referral"],
-                         "created_date": [T0, T0 + pd.Timedelta(days=10)]})
+    return pd.DataFrame(
+        {"lead_id": ["L1", "L2"], "lead_source": ["Web", "Referral"], "created_date": [T0, T0 + pd.Timedelta(days=10)]}
+    )
 
 
 def _acts():
     # L1 scored at 2024-03-01 12:00: a task dated the day before (counts), one dated the same day
     # (its day has not ended: does not count), one a week later (does not count); L2 has one before.
-    return pd.DataFrame({
-        "who_id": ["L1", "L1", "L1", "L2"],
-        "activity_date": pd.to_datetime(["2024-02-29", "2024-03-01", "2024-03-08", "2024-03-05"]),
-        "created_date": pd.to_datetime(["2024-02-29 09:00", "2024-03-01 08:00", "2024-03-08 09:00",
-                                        "2024-03-05 10:00"], utc=True),
-        "type": ["Call", "Email", "Call", "Email"]})
+    return pd.DataFrame(
+        {
+            "who_id": ["L1", "L1", "L1", "L2"],
+            "activity_date": pd.to_datetime(["2024-02-29", "2024-03-01", "2024-03-08", "2024-03-05"]),
+            "created_date": pd.to_datetime(
+                ["2024-02-29 09:00", "2024-03-01 08:00", "2024-03-08 09:00", "2024-03-05 10:00"], utc=True
+            ),
+            "type": ["Call", "Email", "Call", "Email"],
+        }
+    )
 
 
 def test_time_cut_counts_only_what_was_known_at_the_moment():
@@ -39,24 +44,30 @@ def test_time_cut_counts_only_what_was_known_at_the_moment():
 
 
 def test_campaign_touches_are_cut_by_creation_and_response_day():
-    members = pd.DataFrame({"lead_id": ["L1", "L1", "L1"],
-                            "created_date": pd.to_datetime(["2024-02-01", "2024-02-20", "2024-03-02"], utc=True),
-                            "first_responded_date": pd.to_datetime(["2024-02-02", None, "2024-03-03"])})
+    members = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L1", "L1"],
+            "created_date": pd.to_datetime(["2024-02-01", "2024-02-20", "2024-03-02"], utc=True),
+            "first_responded_date": pd.to_datetime(["2024-02-02", None, "2024-03-03"]),
+        }
+    )
     f = lead_features(_leads(), campaign_members=members).set_index("lead_id")
     assert f.loc["L1", "campaigns_n"] == 2 and f.loc["L1", "campaign_responses_n"] == 1
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.tuples(st.integers(-30, 30), st.integers(0, 3)), min_size=1, max_size=25),
-       st.integers(0, 20))
+@given(st.lists(st.tuples(st.integers(-30, 30), st.integers(0, 3)), min_size=1, max_size=25), st.integers(0, 20))
 def test_no_feature_uses_data_from_after_the_moment(offsets, delay):
     """Features are the same whether or not the records after each lead's moment exist."""
     leads = _leads()
-    acts = pd.DataFrame({"who_id": ["L1" if i % 2 else "L2" for i in range(len(offsets))],
-                         "activity_date": [(T0 + pd.Timedelta(days=d)).tz_localize(None).normalize()
-                                           for d, _ in offsets],
-                         "created_date": [T0 + pd.Timedelta(days=d, hours=h) for d, h in offsets],
-                         "type": ["Call"] * len(offsets)})
+    acts = pd.DataFrame(
+        {
+            "who_id": ["L1" if i % 2 else "L2" for i in range(len(offsets))],
+            "activity_date": [(T0 + pd.Timedelta(days=d)).tz_localize(None).normalize() for d, _ in offsets],
+            "created_date": [T0 + pd.Timedelta(days=d, hours=h) for d, h in offsets],
+            "type": ["Call"] * len(offsets),
+        }
+    )
     moments = scoring_moments(leads, delay_days=delay)
     full = lead_features(leads, activities=acts, moments=moments)
     m = acts["who_id"].map(dict(zip(leads["lead_id"], moments)))
@@ -76,8 +87,11 @@ def test_scoring_moments_cap_at_as_of_and_reject_negative_delay():
 
 
 def test_title_seniority_bands():
-    got = title_seniority(pd.Series(["Chief Revenue Officer", "SVP, Procurement", "Sales Director", "IT Manager",
-                                     "Analyst", None, "总经理"]))
+    got = title_seniority(
+        pd.Series(
+            ["Chief Revenue Officer", "SVP, Procurement", "Sales Director", "IT Manager", "Analyst", None, "总经理"]
+        )
+    )
     assert got.tolist()[:5] == ["c_level", "vp", "director", "manager", "other"]
     assert pd.isna(got.iloc[5]) and got.iloc[6] == "c_level"
 
@@ -106,8 +120,11 @@ def test_training_table_on_the_tiny_export(tiny_crm):
 def test_training_table_needs_the_outcome(tiny_crm):
     from dataclasses import replace
 
-    crm = replace(tiny_crm, tables={**tiny_crm.tables, "leads": tiny_crm.leads.drop(columns="is_converted")},
-                  meta={**tiny_crm.meta, "columns_present": {"leads": ["lead_id", "created_date"]}})
+    crm = replace(
+        tiny_crm,
+        tables={**tiny_crm.tables, "leads": tiny_crm.leads.drop(columns="is_converted")},
+        meta={**tiny_crm.meta, "columns_present": {"leads": ["lead_id", "created_date"]}},
+    )
     with pytest.raises(ScoringDataError, match="is_converted"):
         training_table(crm)
 

@@ -23,8 +23,11 @@ def test_single_field_auc_by_hand():
 def test_rule_exclusions():
     got = rule_excluded(["lead_source", "status", "is_converted", "converted_date", "rating"])
     assert dict(zip(got["column"], got["rule"])) == {
-        "status": "set_by_sales_after_contact", "is_converted": "outcome",
-        "converted_date": "filled_at_conversion", "rating": "set_by_sales_after_contact"}
+        "status": "set_by_sales_after_contact",
+        "is_converted": "outcome",
+        "converted_date": "filled_at_conversion",
+        "rating": "set_by_sales_after_contact",
+    }
     with pytest.raises(TypeError):
         rule_excluded("status")
 
@@ -33,15 +36,17 @@ def test_near_perfect_fields_are_flagged_and_ordinary_ones_are_not():
     rng = np.random.default_rng(1)
     n = 2000
     y = (rng.random(n) < 0.3).astype(int)
-    X = pd.DataFrame({
-        # filled after contact: the outcome in words, 3 % wrong
-        "tag": np.where((y == 1) ^ (rng.random(n) < 0.03), "will enrol", "not interested"),
-        # filled for 40 % of the leads only, and then all but the answer
-        "quality": pd.Series(np.where(y == 1, "high", "worst")).where(rng.random(n) < 0.4),
-        # an honest, weak field
-        "visits": rng.poisson(2 + y).astype(float),
-        "source": rng.choice(["web", "ads", "ref"], n),
-    })
+    X = pd.DataFrame(
+        {
+            # filled after contact: the outcome in words, 3 % wrong
+            "tag": np.where((y == 1) ^ (rng.random(n) < 0.03), "will enrol", "not interested"),
+            # filled for 40 % of the leads only, and then all but the answer
+            "quality": pd.Series(np.where(y == 1, "high", "worst")).where(rng.random(n) < 0.4),
+            # an honest, weak field
+            "visits": rng.poisson(2 + y).astype(float),
+            "source": rng.choice(["web", "ads", "ref"], n),
+        }
+    )
     rep = leakage_report(X, y, names={"tag": "Tags", "quality": "Lead Quality"}).set_index("column")
     assert rep.loc["tag", "flagged"] and rep.loc["tag", "source_name"] == "Tags"
     assert rep.loc["quality", "flagged"] and "filled" in rep.loc["quality", "reason"]

@@ -14,8 +14,13 @@ from funnel_analysis.scoring import LeadScorer, ScoringDataError, probability_to
 def _data(n=3000, seed=0):
     """Leads whose true probability is known: logit = -2 + 1.5 * referral + 0.4 * visits."""
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"visits": rng.poisson(2, n).astype(float), "source": rng.choice(["web", "referral"], n),
-                      "noise": rng.normal(size=n)})
+    X = pd.DataFrame(
+        {
+            "visits": rng.poisson(2, n).astype(float),
+            "source": rng.choice(["web", "referral"], n),
+            "noise": rng.normal(size=n),
+        }
+    )
     logit = -2 + 1.5 * (X["source"] == "referral") + 0.4 * X["visits"]
     p = 1 / (1 + np.exp(-logit))
     return X, (rng.random(n) < p).astype(int), p.to_numpy()
@@ -62,8 +67,9 @@ def test_undated_calibration_equals_sklearn_cross_fitted_calibration(method):
     X, y, _ = _data(1500)
     m = LeadScorer(kind="logistic", calibration=method, calibration_cv=4, random_state=3).fit(X, y)
     Xt = m._typed(X)
-    ref = CalibratedClassifierCV(clone(m.base_), method=method, ensemble=False,
-                                 cv=StratifiedKFold(4, shuffle=True, random_state=3)).fit(Xt, y)
+    ref = CalibratedClassifierCV(
+        clone(m.base_), method=method, ensemble=False, cv=StratifiedKFold(4, shuffle=True, random_state=3)
+    ).fit(Xt, y)
     np.testing.assert_allclose(m.predict_proba(X)[:, 1], ref.predict_proba(Xt)[:, 1], atol=1e-9)
     # and the random hold-out is still there when asked for
     h = LeadScorer(kind="logistic", calibration=method, calibration_cv=None, calibration_fraction=0.3).fit(X, y)
@@ -82,8 +88,14 @@ def test_reasons_name_the_feature_that_drives_the_score():
     X, y, _ = _data()
     m = LeadScorer(kind="logistic").fit(X, y)
     r = m.reasons(X, top=2)
-    assert list(r.columns) == ["reason_1", "reason_1_value", "reason_1_effect", "reason_2", "reason_2_value",
-                               "reason_2_effect"]
+    assert list(r.columns) == [
+        "reason_1",
+        "reason_1_value",
+        "reason_1_effect",
+        "reason_2",
+        "reason_2_value",
+        "reason_2_effect",
+    ]
     ref = X["source"] == "referral"
     # referral leads (the minority): their source is their strongest reason, and it raises the score
     assert (r.loc[ref & (X["visits"] == 2), "reason_1"] == "source").all()

@@ -24,13 +24,16 @@ P = rng.random(300)
 Y = (rng.random(300) < P).astype(int)
 
 
-@pytest.mark.parametrize("plot, table", [
-    (plot_calibration, lambda: calibration_table(Y, P)),
-    (plot_gain, lambda: gain_table(Y, P)),
-    (plot_score_bands, lambda: band_table(Y, np.clip((P * 100).round(), 1, 99))),
-    (plot_drift, lambda: drift_table(pd.DataFrame({"p": P}), pd.DataFrame({"p": P + 0.3}))),
-    (plot_comparison, lambda: compare_scores(Y, {"model": P}, n_boot=20)),
-])
+@pytest.mark.parametrize(
+    "plot, table",
+    [
+        (plot_calibration, lambda: calibration_table(Y, P)),
+        (plot_gain, lambda: gain_table(Y, P)),
+        (plot_score_bands, lambda: band_table(Y, np.clip((P * 100).round(), 1, 99))),
+        (plot_drift, lambda: drift_table(pd.DataFrame({"p": P}), pd.DataFrame({"p": P + 0.3}))),
+        (plot_comparison, lambda: compare_scores(Y, {"model": P}, n_boot=20)),
+    ],
+)
 def test_plot_draws_on_given_axes_and_refuses_a_wrong_table(plot, table):
     fig, ax = plt.subplots()
     assert plot(table(), ax=ax) is ax

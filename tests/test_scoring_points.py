@@ -9,13 +9,20 @@ from funnel_analysis.scoring import load_points_config, points_score
 
 
 def test_points_by_hand():
-    rules = [{"name": "demo", "column": "campaign_responses_n", "op": ">=", "value": 1, "points": 20},
-             {"name": "ref", "column": "lead_source", "op": "in", "value": ["Referral"], "points": 25},
-             {"name": "mid", "column": "employees", "op": "between", "value": [50, 999], "points": 10},
-             {"name": "cold", "column": "lead_source", "op": "==", "value": "Cold Call", "points": -10},
-             {"name": "absent", "column": "not_there", "op": "filled", "points": 99}]
-    X = pd.DataFrame({"campaign_responses_n": [2, 0, None], "lead_source": ["REFERRAL", "cold call", None],
-                      "employees": [50, 1000, 999]})
+    rules = [
+        {"name": "demo", "column": "campaign_responses_n", "op": ">=", "value": 1, "points": 20},
+        {"name": "ref", "column": "lead_source", "op": "in", "value": ["Referral"], "points": 25},
+        {"name": "mid", "column": "employees", "op": "between", "value": [50, 999], "points": 10},
+        {"name": "cold", "column": "lead_source", "op": "==", "value": "Cold Call", "points": -10},
+        {"name": "absent", "column": "not_there", "op": "filled", "points": 99},
+    ]
+    X = pd.DataFrame(
+        {
+            "campaign_responses_n": [2, 0, None],
+            "lead_source": ["REFERRAL", "cold call", None],
+            "employees": [50, 1000, 999],
+        }
+    )
     got = points_score(X, rules)
     assert got.tolist() == [20 + 25 + 10, -10, 10]
     assert got.attrs["skipped_rules"] == ["absent"]

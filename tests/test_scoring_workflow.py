@@ -116,13 +116,19 @@ def test_drift_leaves_out_the_creation_sequence():
     from funnel_analysis.scoring import LeadScorer
 
     rng = np.random.default_rng(0)
-    train_table = pd.DataFrame({"visits": rng.poisson(3, 400).astype(float),
-                                "created_order": np.arange(400, dtype=float)})
+    train_table = pd.DataFrame(
+        {"visits": rng.poisson(3, 400).astype(float), "created_order": np.arange(400, dtype=float)}
+    )
     y = (rng.random(400) < 0.3 + 0.05 * train_table["visits"].clip(0, 6)).astype(int)
     model = LeadScorer(kind="logistic", calibration="none").fit(train_table, y)
     # new leads: the same visits, all created later (the sequence alone would drift completely)
     new = train_table.assign(created_order=train_table["created_order"] + 1000)
-    scored = pd.DataFrame({"probability": model.predict_proba(new)[:, 1],
-                           "feature_visits": new["visits"], "feature_created_order": new["created_order"]})
+    scored = pd.DataFrame(
+        {
+            "probability": model.predict_proba(new)[:, 1],
+            "feature_visits": new["visits"],
+            "feature_created_order": new["created_order"],
+        }
+    )
     report = drift_report(model, train_table, scored)
     assert "created_order" not in set(report["column"]) and {"visits", "score"} <= set(report["column"])

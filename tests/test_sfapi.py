@@ -35,26 +35,87 @@ BASE = "https://example.my.salesforce.com"
 API = f"{BASE}/services/data/v59.0"
 JOB = "7505g00000Jb8QZAAZ"
 SINCE = "2024-01-01T00:00:00Z"
-OPP_FIELDS = ["Id", "AccountId", "Name", "CreatedDate", "StageName", "Amount", "Probability",
-              "CloseDate", "IsClosed", "IsWon", "ForecastCategory", "OwnerId", "IsDeleted",
-              "LastModifiedDate", "Region__c"]
+OPP_FIELDS = [
+    "Id",
+    "AccountId",
+    "Name",
+    "CreatedDate",
+    "StageName",
+    "Amount",
+    "Probability",
+    "CloseDate",
+    "IsClosed",
+    "IsWon",
+    "ForecastCategory",
+    "OwnerId",
+    "IsDeleted",
+    "LastModifiedDate",
+    "Region__c",
+]
 OPP_SOQL = f"SELECT {', '.join(OPP_FIELDS)} FROM Opportunity WHERE LastModifiedDate >= {SINCE}"
 OPP_COUNT = f"SELECT COUNT() FROM Opportunity WHERE LastModifiedDate >= {SINCE}"
 OPP_ROWS = [
-    ["0065g00000AbCdEAAV", "0015g00000XyZ12AAF", 'Müller GmbH, "Phase 2" rollout',
-     "2024-01-08T14:03:11.000Z", "Prospecting", "24000.0", "10.0", "2024-03-29", "false", "false",
-     "Pipeline", "0055g00000Jk9LmAAJ", "false", "2024-02-01T09:30:00.000Z", "EMEA"],
-    ["0065g00000AbCdFAAV", "0015g00000XyZ13AAF", "Globex - renewal\nFY25",
-     "2023-11-20T08:00:00.000Z", "Closed Won", "125000.5", "100.0", "2024-01-31", "true", "true",
-     "Closed", "0055g00000Jk9LnAAJ", "false", "2024-01-31T17:45:12.000Z", "NA"],
-    ["0065g00000AbCdGAAV", None, "Initech pilot", "2024-02-12T11:20:45.000Z", "Qualification",
-     None, "20.0", "2024-06-30", "false", "false", "Pipeline", "0055g00000Jk9LmAAJ", "false",
-     "2024-02-12T11:20:45.000Z", None],
+    [
+        "0065g00000AbCdEAAV",
+        "0015g00000XyZ12AAF",
+        'Müller GmbH, "Phase 2" rollout',
+        "2024-01-08T14:03:11.000Z",
+        "Prospecting",
+        "24000.0",
+        "10.0",
+        "2024-03-29",
+        "false",
+        "false",
+        "Pipeline",
+        "0055g00000Jk9LmAAJ",
+        "false",
+        "2024-02-01T09:30:00.000Z",
+        "EMEA",
+    ],
+    [
+        "0065g00000AbCdFAAV",
+        "0015g00000XyZ13AAF",
+        "Globex - renewal\nFY25",
+        "2023-11-20T08:00:00.000Z",
+        "Closed Won",
+        "125000.5",
+        "100.0",
+        "2024-01-31",
+        "true",
+        "true",
+        "Closed",
+        "0055g00000Jk9LnAAJ",
+        "false",
+        "2024-01-31T17:45:12.000Z",
+        "NA",
+    ],
+    [
+        "0065g00000AbCdGAAV",
+        None,
+        "Initech pilot",
+        "2024-02-12T11:20:45.000Z",
+        "Qualification",
+        None,
+        "20.0",
+        "2024-06-30",
+        "false",
+        "false",
+        "Pipeline",
+        "0055g00000Jk9LmAAJ",
+        "false",
+        "2024-02-12T11:20:45.000Z",
+        None,
+    ],
 ]
-USER_SOQL = ("SELECT Id, Name, FirstName, LastName, Email, UserRole.Name, ManagerId, IsActive, "
-             "CreatedDate, Sales_Region__c FROM User")
-SECRETS = {"SF_PASSWORD": "hunter2-Pa55word", "SF_SECURITY_TOKEN": "tOkEn8vQ3xYz",
-           "SF_ACCESS_TOKEN": "00D5g000004Hs2f!AQ0AQSecretAccessToken"}
+USER_SOQL = (
+    "SELECT Id, Name, FirstName, LastName, Email, UserRole.Name, ManagerId, IsActive, "
+    "CreatedDate, Sales_Region__c FROM User"
+)
+SECRETS = {
+    "SF_PASSWORD": "hunter2-Pa55word",
+    "SF_SECURITY_TOKEN": "tOkEn8vQ3xYz",
+    "SF_ACCESS_TOKEN": "00D5g000004Hs2f!AQ0AQSecretAccessToken",
+}
 
 
 def _json(name):
@@ -77,13 +138,15 @@ def api():
 
 
 def add_describe(api, obj, status=200, body=None):
-    api.get(f"{API}/sobjects/{obj}/describe", status=status,
-            json=body if body is not None else _json(f"describe_{obj}.json"))
+    api.get(
+        f"{API}/sobjects/{obj}/describe",
+        status=status,
+        json=body if body is not None else _json(f"describe_{obj}.json"),
+    )
 
 
 def add_query(api, soql, body, status=200):
-    api.get(f"{API}/query/", match=[matchers.query_param_matcher({"q": soql})], status=status,
-            json=body)
+    api.get(f"{API}/query/", match=[matchers.query_param_matcher({"q": soql})], status=status, json=body)
 
 
 def add_rest_opportunities(api):
@@ -95,15 +158,27 @@ def add_rest_opportunities(api):
 
 # --- credentials ---------------------------------------------------------
 
+
 def test_default_objects_cover_every_table_plus_event():
-    assert DEFAULT_OBJECTS == ("Lead", "Opportunity", "OpportunityHistory", "OpportunityStage",
-                               "Account", "Contact", "Task", "Event", "Campaign",
-                               "CampaignMember", "User")
+    assert DEFAULT_OBJECTS == (
+        "Lead",
+        "Opportunity",
+        "OpportunityHistory",
+        "OpportunityStage",
+        "Account",
+        "Contact",
+        "Task",
+        "Event",
+        "Campaign",
+        "CampaignMember",
+        "User",
+    )
 
 
 def test_client_from_session_env():
-    sf = salesforce_client({"SF_INSTANCE_URL": BASE, "SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"],
-                            "SF_USERNAME": "ignored@example.com"})
+    sf = salesforce_client(
+        {"SF_INSTANCE_URL": BASE, "SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"], "SF_USERNAME": "ignored@example.com"}
+    )
     assert sf.auth_type == "direct"
     assert sf.sf_instance == "example.my.salesforce.com"
     assert sf.session_id == SECRETS["SF_ACCESS_TOKEN"]
@@ -111,10 +186,16 @@ def test_client_from_session_env():
 
 @pytest.mark.parametrize("domain, host", [(None, "login"), ("test", "test")])
 def test_client_from_password_env(api, domain, host):
-    api.post(f"https://{host}.salesforce.com/services/Soap/u/59.0",
-             body=(DATA / "login_response.xml").read_bytes(), content_type="text/xml")
-    env = {"SF_USERNAME": "ana.ortiz@example.com", "SF_PASSWORD": SECRETS["SF_PASSWORD"],
-           "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"]}
+    api.post(
+        f"https://{host}.salesforce.com/services/Soap/u/59.0",
+        body=(DATA / "login_response.xml").read_bytes(),
+        content_type="text/xml",
+    )
+    env = {
+        "SF_USERNAME": "ana.ortiz@example.com",
+        "SF_PASSWORD": SECRETS["SF_PASSWORD"],
+        "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"],
+    }
     if domain:
         env["SF_DOMAIN"] = domain
     sf = salesforce_client(env)
@@ -126,25 +207,47 @@ def test_client_from_password_env(api, domain, host):
 
 
 def test_login_fault_does_not_echo_secrets(api):
-    api.post("https://login.salesforce.com/services/Soap/u/59.0", status=500,
-             body=(DATA / "login_fault.xml").read_bytes(), content_type="text/xml")
-    env = {"SF_USERNAME": "ana.ortiz@example.com", "SF_PASSWORD": SECRETS["SF_PASSWORD"],
-           "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"]}
+    api.post(
+        "https://login.salesforce.com/services/Soap/u/59.0",
+        status=500,
+        body=(DATA / "login_fault.xml").read_bytes(),
+        content_type="text/xml",
+    )
+    env = {
+        "SF_USERNAME": "ana.ortiz@example.com",
+        "SF_PASSWORD": SECRETS["SF_PASSWORD"],
+        "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"],
+    }
     with pytest.raises(Exception, match="INVALID_LOGIN") as info:
         salesforce_client(env)
     assert all(v not in str(info.value) for v in SECRETS.values())
 
 
-@pytest.mark.parametrize("env, missing, not_missing", [
-    ({}, ["SF_INSTANCE_URL", "SF_ACCESS_TOKEN", "SF_USERNAME", "SF_PASSWORD",
-          "SF_SECURITY_TOKEN"], []),
-    ({"SF_USERNAME": "ana@example.com", "SF_PASSWORD": SECRETS["SF_PASSWORD"]},
-     ["SF_SECURITY_TOKEN"], ["SF_INSTANCE_URL"]),
-    ({"SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"], "SF_INSTANCE_URL": "  "},
-     ["SF_INSTANCE_URL"], ["SF_PASSWORD,"]),
-    ({"SF_PASSWORD": SECRETS["SF_PASSWORD"], "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"],
-      "SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"]}, ["SF_INSTANCE_URL", "SF_USERNAME"], []),
-])
+@pytest.mark.parametrize(
+    "env, missing, not_missing",
+    [
+        ({}, ["SF_INSTANCE_URL", "SF_ACCESS_TOKEN", "SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"], []),
+        (
+            {"SF_USERNAME": "ana@example.com", "SF_PASSWORD": SECRETS["SF_PASSWORD"]},
+            ["SF_SECURITY_TOKEN"],
+            ["SF_INSTANCE_URL"],
+        ),
+        (
+            {"SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"], "SF_INSTANCE_URL": "  "},
+            ["SF_INSTANCE_URL"],
+            ["SF_PASSWORD,"],
+        ),
+        (
+            {
+                "SF_PASSWORD": SECRETS["SF_PASSWORD"],
+                "SF_SECURITY_TOKEN": SECRETS["SF_SECURITY_TOKEN"],
+                "SF_ACCESS_TOKEN": SECRETS["SF_ACCESS_TOKEN"],
+            },
+            ["SF_INSTANCE_URL", "SF_USERNAME"],
+            [],
+        ),
+    ],
+)
 def test_missing_credentials_name_variables_never_values(env, missing, not_missing):
     with pytest.raises(SalesforceConfigError) as info:
         salesforce_client(env)
@@ -171,6 +274,7 @@ def test_package_imports_without_the_extra(monkeypatch):
 
 # --- reading -------------------------------------------------------------
 
+
 def test_rest_read_builds_soql_pages_and_stringifies(api, sf):
     add_rest_opportunities(api)
     since = pd.Timestamp("2024-01-01T01:00+01:00")  # the same instant as SINCE
@@ -186,18 +290,21 @@ def test_rest_read_builds_soql_pages_and_stringifies(api, sf):
 
 
 def test_soql_falls_back_to_systemmodstamp_and_reads_relationships(api, sf):
-    hist = ("SELECT Id, OpportunityId, CreatedDate, StageName, Amount, Probability, ExpectedRevenue, "
-            "CloseDate, ForecastCategory, CreatedById, IsDeleted FROM OpportunityHistory")
+    hist = (
+        "SELECT Id, OpportunityId, CreatedDate, StageName, Amount, Probability, ExpectedRevenue, "
+        "CloseDate, ForecastCategory, CreatedById, IsDeleted FROM OpportunityHistory"
+    )
     add_describe(api, "OpportunityHistory")
-    add_query(api, f"SELECT COUNT() FROM OpportunityHistory WHERE SystemModstamp >= {SINCE}",
-              _json("count_OpportunityHistory.json"))
+    add_query(
+        api,
+        f"SELECT COUNT() FROM OpportunityHistory WHERE SystemModstamp >= {SINCE}",
+        _json("count_OpportunityHistory.json"),
+    )
     add_query(api, f"{hist} WHERE SystemModstamp >= {SINCE}", _json("query_OpportunityHistory.json"))
     add_describe(api, "User")
-    add_query(api, f"SELECT COUNT() FROM User WHERE LastModifiedDate >= {SINCE}",
-              _json("count_User.json"))
+    add_query(api, f"SELECT COUNT() FROM User WHERE LastModifiedDate >= {SINCE}", _json("count_User.json"))
     add_query(api, f"{USER_SOQL} WHERE LastModifiedDate >= {SINCE}", _json("query_User.json"))
-    frames = read_salesforce(sf, objects=["OpportunityHistory", "User"], since="2024-01-01",
-                             progress=False)
+    frames = read_salesforce(sf, objects=["OpportunityHistory", "User"], since="2024-01-01", progress=False)
     assert frames["OpportunityHistory"]["Amount"].tolist() == ["120000.0", "125000.5"]
     users = frames["User"]
     assert users["UserRole.Name"].tolist()[0] == "AE - EMEA" and pd.isna(users["UserRole.Name"][1])
@@ -207,8 +314,15 @@ def test_soql_falls_back_to_systemmodstamp_and_reads_relationships(api, sf):
 
 def test_missing_or_unreadable_objects_are_skipped_and_reported(api, sf, caplog):
     add_describe(api, "Campaign", status=404, body=_json("error_not_found.json"))
-    add_describe(api, "Forecast__c", body={"name": "Forecast__c", "queryable": True, "fields": [
-        {"name": "Id", "type": "id"}, {"name": "Name", "type": "string"}]})
+    add_describe(
+        api,
+        "Forecast__c",
+        body={
+            "name": "Forecast__c",
+            "queryable": True,
+            "fields": [{"name": "Id", "type": "id"}, {"name": "Name", "type": "string"}],
+        },
+    )
     add_query(api, "SELECT COUNT() FROM Forecast__c", _json("error_invalid_type.json"), status=400)
     add_describe(api, "User")
     add_query(api, "SELECT COUNT() FROM User", _json("count_User.json"))
@@ -224,12 +338,13 @@ def test_missing_or_unreadable_objects_are_skipped_and_reported(api, sf, caplog)
 
 def test_activities_use_query_all_to_keep_archived_rows(api, sf):
     # Salesforce archives closed activities after 365 days; /query/ no longer returns them.
-    soql = ("SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
-            "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, Outcome__c "
-            "FROM Task WHERE IsDeleted = false")
+    soql = (
+        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
+        "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, Outcome__c "
+        "FROM Task WHERE IsDeleted = false"
+    )
     add_describe(api, "Task")
-    for q, name in [("SELECT COUNT() FROM Task WHERE IsDeleted = false", "count_Task.json"),
-                    (soql, "query_Task.json")]:
+    for q, name in [("SELECT COUNT() FROM Task WHERE IsDeleted = false", "count_Task.json"), (soql, "query_Task.json")]:
         api.get(f"{API}/queryAll/", match=[matchers.query_param_matcher({"q": q})], json=_json(name))
     tasks = read_salesforce(sf, objects="Task", progress=False)["Task"]
     assert tasks["ActivityDate"].tolist() == ["2022-03-14", "2024-02-20"]
@@ -246,24 +361,40 @@ def test_other_api_errors_are_raised(api, sf):
 def test_fields_override_selects_exactly(api, sf):
     add_describe(api, "Opportunity")
     add_query(api, "SELECT COUNT() FROM Opportunity", _json("count_Opportunity.json"))
-    add_query(api, "SELECT Id, Amount FROM Opportunity", {"totalSize": 1, "done": True, "records": [
-        {"attributes": {"type": "Opportunity"}, "Id": "0065g00000AbCdEAAV", "Amount": 24000}]})
-    frame = read_salesforce(sf, objects=["Opportunity"], fields={"Opportunity": ["Id", "Amount"]},
-                            progress=False)["Opportunity"]
+    add_query(
+        api,
+        "SELECT Id, Amount FROM Opportunity",
+        {
+            "totalSize": 1,
+            "done": True,
+            "records": [{"attributes": {"type": "Opportunity"}, "Id": "0065g00000AbCdEAAV", "Amount": 24000}],
+        },
+    )
+    frame = read_salesforce(sf, objects=["Opportunity"], fields={"Opportunity": ["Id", "Amount"]}, progress=False)[
+        "Opportunity"
+    ]
     assert frame.to_dict("records") == [{"Id": "0065g00000AbCdEAAV", "Amount": "24000"}]
 
 
 def add_bulk_job(api):
-    api.post(f"{API}/jobs/query", json=_json("bulk2_job_created.json"), match=[
-        matchers.json_params_matcher({"operation": "query", "query": OPP_SOQL,
-                                      "columnDelimiter": "COMMA", "lineEnding": "LF"})])
+    api.post(
+        f"{API}/jobs/query",
+        json=_json("bulk2_job_created.json"),
+        match=[
+            matchers.json_params_matcher(
+                {"operation": "query", "query": OPP_SOQL, "columnDelimiter": "COMMA", "lineEnding": "LF"}
+            )
+        ],
+    )
     api.get(f"{API}/jobs/query/{JOB}", json=_json("bulk2_job_complete.json"))
     for params, part, locator, n in [({}, 1, "MjAwMDA", 2), ({"locator": "MjAwMDA"}, 2, "null", 1)]:
-        api.get(f"{API}/jobs/query/{JOB}/results",
-                match=[matchers.query_param_matcher({"maxRecords": "50000", **params})],
-                body=(DATA / f"bulk2_Opportunity_results_{part}.csv").read_bytes(),
-                content_type="text/csv", headers={"Sforce-Locator": locator,
-                                                  "Sforce-NumberOfRecords": str(n)})
+        api.get(
+            f"{API}/jobs/query/{JOB}/results",
+            match=[matchers.query_param_matcher({"maxRecords": "50000", **params})],
+            body=(DATA / f"bulk2_Opportunity_results_{part}.csv").read_bytes(),
+            content_type="text/csv",
+            headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(n)},
+        )
 
 
 def test_large_objects_use_bulk2_and_read_like_rest(api, sf, monkeypatch):
@@ -287,10 +418,13 @@ def test_failed_bulk_job_falls_back_to_rest(api, sf, caplog):
 
 # --- writing -------------------------------------------------------------
 
+
 def test_write_export_round_trip(tmp_path):
-    frames = {"Opportunity": _expected_opportunities(),
-              "User": pd.DataFrame({"Id": ["0055g00000Jk9LmAAJ"], "IsActive": ["true"]}).astype(str),
-              "Campaign": pd.DataFrame(columns=["Id", "Name"]).astype(str)}
+    frames = {
+        "Opportunity": _expected_opportunities(),
+        "User": pd.DataFrame({"Id": ["0055g00000Jk9LmAAJ"], "IsActive": ["true"]}).astype(str),
+        "Campaign": pd.DataFrame(columns=["Id", "Name"]).astype(str),
+    }
     paths = write_export(frames, tmp_path / "export")
     assert [p.name for p in paths] == ["Opportunity.csv", "User.csv", "Campaign.csv"]
     assert paths[0].read_text(encoding="utf-8").startswith("Id,AccountId,Name,")

@@ -26,26 +26,30 @@ def _utc(values):
 def leads():
     # Web: L1 -> O1 (won 100), L2 -> O2 (lost 40), L3 not converted, L4 -> O1 (same opp as L1)
     # Referral: L5 -> O3 (open 70); missing source: L6 not converted
-    return pd.DataFrame({
-        "lead_id": ["L1", "L2", "L3", "L4", "L5", "L6"],
-        "lead_source": ["Web", "Web", "Web", "Web", "Referral", None],
-        "is_converted": [True, True, False, True, True, None],
-        "converted_opportunity_id": ["O1", "O2", None, "O1", "O3", None],
-        "owner_id": ["U1", "U1", "U2", "U2", "U1", "U2"],
-        "created_date": _utc(["2024-01-01 00:00"] * 6),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3", "L4", "L5", "L6"],
+            "lead_source": ["Web", "Web", "Web", "Web", "Referral", None],
+            "is_converted": [True, True, False, True, True, None],
+            "converted_opportunity_id": ["O1", "O2", None, "O1", "O3", None],
+            "owner_id": ["U1", "U1", "U2", "U2", "U1", "U2"],
+            "created_date": _utc(["2024-01-01 00:00"] * 6),
+        }
+    )
 
 
 @pytest.fixture
 def opps():
-    return pd.DataFrame({
-        "opportunity_id": ["O1", "O2", "O3", "O9"],
-        "amount": [100.0, 40.0, 70.0, 999.0],
-        "is_closed": [True, True, False, True],
-        "is_won": [True, False, False, True],
-        "created_date": _utc(["2024-01-05 12:00", "2024-01-05", "2024-01-06", "2024-01-01"]),
-        "close_date": pd.to_datetime(["2024-01-25", "2024-01-10", None, "2024-01-02"]),
-    })
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O9"],
+            "amount": [100.0, 40.0, 70.0, 999.0],
+            "is_closed": [True, True, False, True],
+            "is_won": [True, False, False, True],
+            "created_date": _utc(["2024-01-05 12:00", "2024-01-05", "2024-01-06", "2024-01-01"]),
+            "close_date": pd.to_datetime(["2024-01-25", "2024-01-10", None, "2024-01-02"]),
+        }
+    )
 
 
 def test_source_matrix_hand_computed(leads, opps):
@@ -90,11 +94,21 @@ def test_source_matrix_failures(leads, opps):
 
 
 def test_campaign_matrix_cost_rules(leads, opps):
-    members = pd.DataFrame({"campaign_id": ["C1", "C1", "C1", "C2", "C3", "CX"],
-                            "lead_id": ["L1", "L1", "L3", "L2", None, "L5"],
-                            "contact_id": [None, None, None, None, "K1", None]})
-    camps = pd.DataFrame({"campaign_id": ["C1", "C2", "C3", "C4"], "type": ["Email", "Webinar", "Event", "Ad"],
-                          "actual_cost": [50.0, 0.0, None, None], "budgeted_cost": [999.0, 10.0, 30.0, None]})
+    members = pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C1", "C1", "C2", "C3", "CX"],
+            "lead_id": ["L1", "L1", "L3", "L2", None, "L5"],
+            "contact_id": [None, None, None, None, "K1", None],
+        }
+    )
+    camps = pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C2", "C3", "C4"],
+            "type": ["Email", "Webinar", "Event", "Ad"],
+            "actual_cost": [50.0, 0.0, None, None],
+            "budgeted_cost": [999.0, 10.0, 30.0, None],
+        }
+    )
     m = campaign_matrix(leads, opps, campaigns=camps, campaign_members=members).set_index("campaign_id")
     assert list(m.index) == ["C1", "C2", "C3", "C4", "CX"]
     # C1: L1 (twice, counted once) and L3 -> 2 leads, 1 converted, O1 won 100; cost = actual 50
@@ -111,8 +125,10 @@ def test_campaign_matrix_cost_rules(leads, opps):
     assert m.loc["CX", "leads"] == 1 and np.isnan(m.loc["CX", "return_on_cost"])
     assert not np.isinf(m.select_dtypes("number").to_numpy(dtype=float)).any()
     # through source_matrix, same result
-    pd.testing.assert_frame_equal(source_matrix(leads, opps, campaigns=camps, campaign_members=members),
-                                  campaign_matrix(leads, opps, campaigns=camps, campaign_members=members))
+    pd.testing.assert_frame_equal(
+        source_matrix(leads, opps, campaigns=camps, campaign_members=members),
+        campaign_matrix(leads, opps, campaigns=camps, campaign_members=members),
+    )
     with pytest.raises(ValueError, match="campaign_id"):
         campaign_matrix(leads, opps, campaign_members=members.drop(columns="campaign_id"))
 
@@ -120,8 +136,9 @@ def test_campaign_matrix_cost_rules(leads, opps):
 def test_compare_sources_z_and_fisher():
     # 60/100 vs 40/100: expected counts all 50 -> z test; pooled p = 0.5,
     # z = 0.2 / sqrt(0.5 * 0.5 * (2/100)) = 0.2 / 0.070711 = 2.8284
-    m = pd.DataFrame({"lead_source": ["A", "B"], "leads": [100, 100], "converted": [60, 40],
-                      "closed": [4, 3], "won": [3, 0]})
+    m = pd.DataFrame(
+        {"lead_source": ["A", "B"], "leads": [100, 100], "converted": [60, 40], "closed": [4, 3], "won": [3, 0]}
+    )
     r = compare_sources(m, "A", "B").iloc[0]
     assert r["test"] == "z" and r["difference"] == pytest.approx(0.2)
     assert r["statistic"] == pytest.approx(2.8284, abs=1e-4)
@@ -160,18 +177,29 @@ def test_compare_sources_ci_contains_difference(n1, n2, data):
 
 
 def test_speed_to_lead_buckets_hand_computed():
-    leads = pd.DataFrame({
-        "lead_id": ["A", "B", "C", "D", "E", "F"], "owner_id": ["U1", "U1", "U1", "U2", "U2", "U2"],
-        "created_date": _utc(["2024-01-01 10:00"] * 5 + [None]),
-        "is_converted": [True, True, False, False, True, True]})
-    acts = pd.DataFrame({
-        "who_id": ["A", "A", "B", "C", "D", "X"],
-        "created_date": _utc(["2024-01-01 10:30",   # A: 0.5 h
-                              "2024-01-01 09:00",   # A: before creation, ignored
-                              "2024-01-02 09:00",   # B: 23 h -> 1-24h
-                              "2024-01-08 10:00",   # C: 168 h -> >7d (7 days is not < 7 days)
-                              "2024-01-03 10:00",   # D: 48 h -> 1-7d
-                              "2024-01-01 11:00"])})  # X: no such lead
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["A", "B", "C", "D", "E", "F"],
+            "owner_id": ["U1", "U1", "U1", "U2", "U2", "U2"],
+            "created_date": _utc(["2024-01-01 10:00"] * 5 + [None]),
+            "is_converted": [True, True, False, False, True, True],
+        }
+    )
+    acts = pd.DataFrame(
+        {
+            "who_id": ["A", "A", "B", "C", "D", "X"],
+            "created_date": _utc(
+                [
+                    "2024-01-01 10:30",  # A: 0.5 h
+                    "2024-01-01 09:00",  # A: before creation, ignored
+                    "2024-01-02 09:00",  # B: 23 h -> 1-24h
+                    "2024-01-08 10:00",  # C: 168 h -> >7d (7 days is not < 7 days)
+                    "2024-01-03 10:00",  # D: 48 h -> 1-7d
+                    "2024-01-01 11:00",
+                ]
+            ),
+        }
+    )  # X: no such lead
     s = speed_to_lead(leads, acts)
     u1 = s[s["owner_id"] == "U1"].set_index("bucket")
     assert list(u1.index) == [*SPEED_BUCKETS, "all"]
@@ -185,8 +213,11 @@ def test_speed_to_lead_buckets_hand_computed():
     assert u2.loc["never", "leads"] == 1 and u2.loc["never", "conversion_rate"] == 1.0
     assert u2.loc["all", "contacted"] == 1
     # by=None, with activity_date (a date, midnight UTC): A's Jan 1 is before 10:00 -> ignored
-    acts2 = acts.assign(activity_date=pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02",
-                                                      "2024-01-08", "2024-01-03", "2024-01-01"]))
+    acts2 = acts.assign(
+        activity_date=pd.to_datetime(
+            ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-08", "2024-01-03", "2024-01-01"]
+        )
+    )
     s2 = speed_to_lead(leads, acts2, by=None, time_column="activity_date").set_index("bucket")
     assert s2.loc["never", "leads"] == 2  # A and E
     assert s2.loc["1-24h", "leads"] == 1  # B: 14 h
@@ -201,15 +232,29 @@ def test_speed_to_lead_failures():
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.booleans(), st.one_of(st.none(), st.floats(0, 500))),
-                min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.booleans(), st.one_of(st.none(), st.floats(0, 500))),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_speed_to_lead_buckets_partition_leads(rows):
-    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(len(rows))], "seg": [r[0] for r in rows],
-                          "created_date": _utc(["2024-01-01"] * len(rows)), "is_converted": [r[1] for r in rows]})
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(len(rows))],
+            "seg": [r[0] for r in rows],
+            "created_date": _utc(["2024-01-01"] * len(rows)),
+            "is_converted": [r[1] for r in rows],
+        }
+    )
     hours = [(f"L{i}", r[2]) for i, r in enumerate(rows) if r[2] is not None]
-    acts = pd.DataFrame({"who_id": [h[0] for h in hours],
-                         "created_date": _utc(["2024-01-01"] * len(hours)) + pd.to_timedelta([h[1] for h in hours],
-                                                                                            unit="h")})
+    acts = pd.DataFrame(
+        {
+            "who_id": [h[0] for h in hours],
+            "created_date": _utc(["2024-01-01"] * len(hours)) + pd.to_timedelta([h[1] for h in hours], unit="h"),
+        }
+    )
     s = speed_to_lead(leads, acts, by="seg")
     for seg, g in s.groupby("seg"):
         g = g.set_index("bucket")
@@ -219,12 +264,16 @@ def test_speed_to_lead_buckets_partition_leads(rows):
 
 
 def test_mature_leads_keeps_old_enough_leads_only():
-    leads = pd.DataFrame({
-        "lead_id": ["A", "B", "C", "D", "E"],
-        # end of as_of (2024-03-31) is 2024-04-01 00:00; 30 days before is 2024-03-02 00:00
-        "created_date": pd.to_datetime(["2024-01-01 10:00", "2024-03-02 00:00", "2024-03-02 00:01",
-                                        None, "2024-04-02 00:00"], utc=True),
-    }, index=[10, 11, 12, 13, 14])
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["A", "B", "C", "D", "E"],
+            # end of as_of (2024-03-31) is 2024-04-01 00:00; 30 days before is 2024-03-02 00:00
+            "created_date": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-03-02 00:00", "2024-03-02 00:01", None, "2024-04-02 00:00"], utc=True
+            ),
+        },
+        index=[10, 11, 12, 13, 14],
+    )
     before = leads.copy()
     got = mature_leads(leads, as_of="2024-03-31", mature_days=30)
     assert got["lead_id"].tolist() == ["A", "B"] and got.index.tolist() == [10, 11]

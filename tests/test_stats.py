@@ -55,9 +55,15 @@ def test_wilson_keeps_series_index_and_confidence():
     assert high["a"] == pytest.approx(wilson_by_hand(1, 4, z90)[1])
 
 
-@pytest.mark.parametrize("s, n, conf, match", [
-    (5, 4, 0.95, "exceed"), (-1, 4, 0.95, "non-negative"), (1, 4, 1.5, "confidence"), ("x", 4, 0.95, "numbers"),
-])
+@pytest.mark.parametrize(
+    "s, n, conf, match",
+    [
+        (5, 4, 0.95, "exceed"),
+        (-1, 4, 0.95, "non-negative"),
+        (1, 4, 1.5, "confidence"),
+        ("x", 4, 0.95, "numbers"),
+    ],
+)
 def test_wilson_rejects_bad_input(s, n, conf, match):
     with pytest.raises((ValueError, TypeError), match=match):
         wilson_interval(s, n, conf)

@@ -21,15 +21,30 @@ from funnel_analysis.crm import TABLES, snake_case, to_18
 from funnel_analysis.synth import SAMPLE_FILES, generate_sample
 
 FILE_TABLE = {
-    "Lead.csv": "leads", "Opportunity.csv": "opportunities", "OpportunityHistory.csv": "opportunity_history",
-    "OpportunityStage.csv": "stages", "Account.csv": "accounts", "Contact.csv": "contacts",
-    "Task.csv": "activities", "Event.csv": "activities", "Campaign.csv": "campaigns",
-    "CampaignMember.csv": "campaign_members", "User.csv": "users",
+    "Lead.csv": "leads",
+    "Opportunity.csv": "opportunities",
+    "OpportunityHistory.csv": "opportunity_history",
+    "OpportunityStage.csv": "stages",
+    "Account.csv": "accounts",
+    "Contact.csv": "contacts",
+    "Task.csv": "activities",
+    "Event.csv": "activities",
+    "Campaign.csv": "campaigns",
+    "CampaignMember.csv": "campaign_members",
+    "User.csv": "users",
 }
 PREFIX = {
-    "Lead.csv": "00Q", "Opportunity.csv": "006", "OpportunityHistory.csv": "008", "Account.csv": "001",
-    "Contact.csv": "003", "Task.csv": "00T", "Event.csv": "00U", "Campaign.csv": "701",
-    "CampaignMember.csv": "00v", "User.csv": "005", "OpportunityStage.csv": "01J",
+    "Lead.csv": "00Q",
+    "Opportunity.csv": "006",
+    "OpportunityHistory.csv": "008",
+    "Account.csv": "001",
+    "Contact.csv": "003",
+    "Task.csv": "00T",
+    "Event.csv": "00U",
+    "Campaign.csv": "701",
+    "CampaignMember.csv": "00v",
+    "User.csv": "005",
+    "OpportunityStage.csv": "01J",
 }
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.000%z"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -66,7 +81,11 @@ def make_org(folder: Path, **kwargs) -> SimpleNamespace:
     dirty = pd.read_csv(truth / "dirty_rows.csv", dtype=str, keep_default_na=False)
     dirty["row"] = dirty["row"].astype(int)
     return SimpleNamespace(
-        out=out, truth=truth, summary=summary, files=files, dirty=dirty,
+        out=out,
+        truth=truth,
+        summary=summary,
+        files=files,
+        dirty=dirty,
         clusters=pd.read_csv(truth / "duplicate_clusters.csv", dtype=str, keep_default_na=False),
         rates=pd.read_csv(truth / "source_rates.csv"),
         info=json.loads((truth / "truth.json").read_text(encoding="utf-8")),
@@ -121,6 +140,7 @@ def picklist_canon(values) -> dict[str, str]:
 # files, headers, determinism, scale
 # ---------------------------------------------------------------------------
 
+
 def test_files_headers_and_summary(org):
     for name in SAMPLE_FILES:
         assert (org.out / name).exists()
@@ -136,24 +156,89 @@ def test_files_headers_and_summary(org):
     assert "Region__c" in org.files["Account.csv"] and "Region__c" in org.files["User.csv"]
     assert "Role__c" in org.files["User.csv"]
     expected = {
-        "Lead.csv": ["Status", "Company", "Email", "Phone", "Country", "Industry", "OwnerId", "CreatedDate",
-                     "LeadSource", "IsConverted", "ConvertedDate", "ConvertedAccountId", "ConvertedContactId",
-                     "ConvertedOpportunityId"],
-        "Opportunity.csv": ["AccountId", "Name", "StageName", "Amount", "Probability", "CloseDate", "IsClosed",
-                            "IsWon", "ForecastCategory", "LeadSource", "Type", "OwnerId", "CampaignId",
-                            "CreatedDate"],
-        "OpportunityHistory.csv": ["OpportunityId", "CreatedDate", "StageName", "Amount", "Probability",
-                                   "CloseDate", "ForecastCategory", "CreatedById"],
-        "OpportunityStage.csv": ["MasterLabel", "SortOrder", "DefaultProbability", "IsClosed", "IsWon",
-                                 "ForecastCategoryName", "IsActive"],
-        "Task.csv": ["WhoId", "WhatId", "Subject", "ActivityDate", "Status", "Priority", "Type", "OwnerId",
-                     "CreatedDate", "IsClosed"],
-        "Event.csv": ["WhoId", "WhatId", "Subject", "ActivityDate", "Type", "DurationInMinutes", "OwnerId",
-                      "CreatedDate"],
-        "CampaignMember.csv": ["CampaignId", "LeadId", "ContactId", "Status", "HasResponded",
-                               "FirstRespondedDate", "CreatedDate"],
-        "Campaign.csv": ["Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost",
-                         "IsActive"],
+        "Lead.csv": [
+            "Status",
+            "Company",
+            "Email",
+            "Phone",
+            "Country",
+            "Industry",
+            "OwnerId",
+            "CreatedDate",
+            "LeadSource",
+            "IsConverted",
+            "ConvertedDate",
+            "ConvertedAccountId",
+            "ConvertedContactId",
+            "ConvertedOpportunityId",
+        ],
+        "Opportunity.csv": [
+            "AccountId",
+            "Name",
+            "StageName",
+            "Amount",
+            "Probability",
+            "CloseDate",
+            "IsClosed",
+            "IsWon",
+            "ForecastCategory",
+            "LeadSource",
+            "Type",
+            "OwnerId",
+            "CampaignId",
+            "CreatedDate",
+        ],
+        "OpportunityHistory.csv": [
+            "OpportunityId",
+            "CreatedDate",
+            "StageName",
+            "Amount",
+            "Probability",
+            "CloseDate",
+            "ForecastCategory",
+            "CreatedById",
+        ],
+        "OpportunityStage.csv": [
+            "MasterLabel",
+            "SortOrder",
+            "DefaultProbability",
+            "IsClosed",
+            "IsWon",
+            "ForecastCategoryName",
+            "IsActive",
+        ],
+        "Task.csv": [
+            "WhoId",
+            "WhatId",
+            "Subject",
+            "ActivityDate",
+            "Status",
+            "Priority",
+            "Type",
+            "OwnerId",
+            "CreatedDate",
+            "IsClosed",
+        ],
+        "Event.csv": [
+            "WhoId",
+            "WhatId",
+            "Subject",
+            "ActivityDate",
+            "Type",
+            "DurationInMinutes",
+            "OwnerId",
+            "CreatedDate",
+        ],
+        "CampaignMember.csv": [
+            "CampaignId",
+            "LeadId",
+            "ContactId",
+            "Status",
+            "HasResponded",
+            "FirstRespondedDate",
+            "CreatedDate",
+        ],
+        "Campaign.csv": ["Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost", "IsActive"],
     }
     for name, cols in expected.items():
         assert set(cols) <= set(org.files[name].columns), name
@@ -175,7 +260,7 @@ def test_csv_reads_back_with_pyarrow(org):
 
 def test_deterministic_for_a_seed(small_runs):
     base = small_runs.base
-    for suffix in ("", "_truth"):          # the export and its truth folder
+    for suffix in ("", "_truth"):  # the export and its truth folder
         a, b = base / f"a{suffix}", base / f"b{suffix}"
         names = sorted(p.name for p in a.iterdir())
         assert names and names == sorted(p.name for p in b.iterdir())
@@ -188,14 +273,23 @@ def test_deterministic_for_a_seed(small_runs):
 def test_row_counts_scale_linearly(org, small_runs):
     big, small = org.summary["rows"], small_runs.a["rows"]
     ratio = 0.2 / 0.05
-    for name, tol in (("Lead.csv", 0.05), ("Opportunity.csv", 0.2), ("OpportunityHistory.csv", 0.25),
-                      ("Task.csv", 0.25), ("Contact.csv", 0.25)):
+    for name, tol in (
+        ("Lead.csv", 0.05),
+        ("Opportunity.csv", 0.2),
+        ("OpportunityHistory.csv", 0.25),
+        ("Task.csv", 0.25),
+        ("Contact.csv", 0.25),
+    ):
         assert abs(big[name] / small[name] / ratio - 1) < tol, name
     # the lead volume is the documented rate times the window and the scale
     per_year = org.info["lead_model"]["leads_per_year_at_scale_1"]
     assert org.rates["n_leads"].sum() == pytest.approx(per_year * org.info["years"] * 0.2, rel=0.01)
-    assert org.rates["n_leads"].sum() == len(org.files["Lead.csv"]) - len(dirty_rows(org, "Lead.csv", "quarantine")) \
+    assert (
+        org.rates["n_leads"].sum()
+        == len(org.files["Lead.csv"])
+        - len(dirty_rows(org, "Lead.csv", "quarantine"))
         - (org.clusters[(org.clusters["table"] == "leads")]["is_original"] == "false").sum()
+    )
 
 
 def test_years_lengthen_the_history(small_runs):
@@ -212,14 +306,18 @@ def test_years_lengthen_the_history(small_runs):
 # IDs and clean rows
 # ---------------------------------------------------------------------------
 
+
 def test_ids_are_valid_18_char(org):
     for name in SAMPLE_FILES:
         df = org.files[name]
         table = FILE_TABLE[name]
         exempt = org.dirty[(org.dirty["file"] == name) & org.dirty["kind"].isin(["id15", "missing_id"])]
         exempt = set(zip(exempt["row"], exempt["column"]))
-        id_cols = ["Id"] + [h for h in df.columns if canon_of_header(table, h)
-                            and TABLES[table].column(canon_of_header(table, h)).kind == "id" and h != "Id"]
+        id_cols = ["Id"] + [
+            h
+            for h in df.columns
+            if canon_of_header(table, h) and TABLES[table].column(canon_of_header(table, h)).kind == "id" and h != "Id"
+        ]
         for h in id_cols:
             canon = canon_of_header(table, h) or "Id"
             for i, v in enumerate(df[h].tolist()):
@@ -280,14 +378,21 @@ def test_clean_rows_have_no_unrecorded_defects(org):
     assert set(clean_frame(org, "Lead.csv")["LeadSource"]) <= set(org.rates["lead_source"])
     stages = org.files["OpportunityStage.csv"]
     assert set(opp["StageName"]) <= set(stages["MasterLabel"])
-    assert set(leads["Status"]) <= {"Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-                                    "Closed - Not Converted"}
+    assert set(leads["Status"]) <= {
+        "Open - Not Contacted",
+        "Working - Contacted",
+        "Closed - Converted",
+        "Closed - Not Converted",
+    }
 
 
 def test_phones_are_valid_numbers(org):
     phonenumbers = pytest.importorskip("phonenumbers")
-    for name, country_col in (("Lead.csv", "Country"), ("Account.csv", "BillingCountry"),
-                              ("Contact.csv", "MailingCountry")):
+    for name, country_col in (
+        ("Lead.csv", "Country"),
+        ("Account.csv", "BillingCountry"),
+        ("Contact.csv", "MailingCountry"),
+    ):
         df = clean_frame(org, name)
         df = df[df["Phone"] != ""].sample(n=300, random_state=0, replace=True)
         iso = {c["name"]: c["iso"] for c in org.info["countries"]}
@@ -300,6 +405,7 @@ def test_phones_are_valid_numbers(org):
 # ---------------------------------------------------------------------------
 # the business model
 # ---------------------------------------------------------------------------
+
 
 def test_opportunity_state_equals_last_history_row(org):
     opp = without_quarantine(org, "Opportunity.csv").set_index("Id")
@@ -325,8 +431,9 @@ def test_closed_and_won_follow_the_stage_table(org):
     label = opp["StageName"].map(lambda v: canon[norm(v)])
     assert (opp["IsClosed"].values == stages.loc[label, "IsClosed"].values).all()
     assert (opp["IsWon"].values == stages.loc[label, "IsWon"].values).all()
-    assert (pd.to_numeric(opp["Probability"]).values
-            == pd.to_numeric(stages.loc[label, "DefaultProbability"]).values).all()
+    assert (
+        pd.to_numeric(opp["Probability"]).values == pd.to_numeric(stages.loc[label, "DefaultProbability"]).values
+    ).all()
     # the stage table is consistent with itself
     assert stages.loc[stages["IsWon"] == "true", "IsClosed"].eq("true").all()
     assert stages["SortOrder"].astype(int).is_monotonic_increasing
@@ -336,8 +443,9 @@ def test_history_has_realistic_paths(org):
     stages = org.files["OpportunityStage.csv"]
     order = dict(zip(stages["MasterLabel"].map(norm), stages["SortOrder"].astype(int)))
     hist = without_quarantine(org, "OpportunityHistory.csv")
-    hist = hist.assign(ts=pd.to_datetime(hist["CreatedDate"], format=TS_FORMAT),
-                       so=hist["StageName"].map(lambda v: order[norm(v)])).sort_values(["OpportunityId", "ts"])
+    hist = hist.assign(
+        ts=pd.to_datetime(hist["CreatedDate"], format=TS_FORMAT), so=hist["StageName"].map(lambda v: order[norm(v)])
+    ).sort_values(["OpportunityId", "ts"])
     prev = hist.groupby("OpportunityId")["so"].shift()
     prev_close = hist.groupby("OpportunityId")["CloseDate"].shift()
     prev_amount = hist.groupby("OpportunityId")["Amount"].shift()
@@ -352,7 +460,7 @@ def test_history_has_realistic_paths(org):
     won = pd.to_datetime(won.loc[won["IsWon"] == "true", "CloseDate"])
     q_end = won + pd.offsets.QuarterEnd(0)
     share_last_two_weeks = ((q_end - won).dt.days < 14).mean()
-    assert share_last_two_weeks > 0.25   # uniform would be about 0.15
+    assert share_last_two_weeks > 0.25  # uniform would be about 0.15
     # open deals remain at the export date
     opp = without_quarantine(org, "Opportunity.csv")
     assert (opp["IsClosed"] == "false").sum() > 0
@@ -412,8 +520,7 @@ def test_campaign_sources_have_memberships(org):
     ctype = {r.lead_source: r.campaign_type for r in org.rates.itertuples() if isinstance(r.campaign_type, str)}
     dups = set(org.clusters.loc[org.clusters["is_original"] == "false", "record_id"])
     for source, camp_type in ctype.items():
-        ids = leads.loc[(leads["LeadSource"].map(lambda v: canon[norm(v)]) == source)
-                        & ~leads["Id"].isin(dups), "Id"]
+        ids = leads.loc[(leads["LeadSource"].map(lambda v: canon[norm(v)]) == source) & ~leads["Id"].isin(dups), "Id"]
         matched = set(resp.loc[resp["ctype"] == norm(camp_type), "LeadId"])
         assert ids.isin(matched).mean() > 0.8, source
     # members reference existing records
@@ -463,16 +570,31 @@ def test_share_of_chinese_names_and_legal_suffixes(org):
 # the truth files
 # ---------------------------------------------------------------------------
 
+
 def test_every_dirty_row_holds_its_defect(org):
     phonenumbers = pytest.importorskip("phonenumbers")
     d = org.dirty
     assert not d.duplicated(["file", "row"]).any(), "one defect per row"
     assert set(d["expected"]) == {"quarantine", "flag", "clean"}
     kinds = set(d["kind"])
-    assert kinds >= {"missing_id", "duplicate_id", "unparseable_date", "unparseable_amount", "negative_amount",
-                     "probability_out_of_range", "orphan_history", "orphan_campaign_member", "missing_amount",
-                     "bad_email", "close_before_created", "converted_before_created", "picklist_variant",
-                     "id15", "email_case", "phone_format"}
+    assert kinds >= {
+        "missing_id",
+        "duplicate_id",
+        "unparseable_date",
+        "unparseable_amount",
+        "negative_amount",
+        "probability_out_of_range",
+        "orphan_history",
+        "orphan_campaign_member",
+        "missing_amount",
+        "bad_email",
+        "close_before_created",
+        "converted_before_created",
+        "picklist_variant",
+        "id15",
+        "email_case",
+        "phone_format",
+    }
     iso = {c["name"]: c["iso"] for c in org.info["countries"]}
     opp_ids = set(org.files["Opportunity.csv"]["Id"])
     camp_ids = set(org.files["Campaign.csv"]["Id"])
@@ -487,7 +609,7 @@ def test_every_dirty_row_holds_its_defect(org):
         if r.kind == "missing_id":
             assert v == ""
         elif r.kind == "duplicate_id":
-            assert v != "" and v in set(df["Id"].iloc[:r.row])
+            assert v != "" and v in set(df["Id"].iloc[: r.row])
         elif r.kind == "unparseable_date":
             assert pd.isna(pd.to_datetime(v, format="ISO8601", errors="coerce"))
             assert pd.isna(pd.to_datetime(v, format="mixed", errors="coerce"))
@@ -531,8 +653,15 @@ def test_every_dirty_row_holds_its_defect(org):
 
 
 def test_dirty_share_is_a_few_percent(org):
-    for name in ("Lead.csv", "Opportunity.csv", "OpportunityHistory.csv", "Contact.csv", "Account.csv",
-                 "Task.csv", "CampaignMember.csv"):
+    for name in (
+        "Lead.csv",
+        "Opportunity.csv",
+        "OpportunityHistory.csv",
+        "Contact.csv",
+        "Account.csv",
+        "Task.csv",
+        "CampaignMember.csv",
+    ):
         share = len(dirty_rows(org, name)) / len(org.files[name])
         assert 0.005 < share < 0.08, (name, share)
 
@@ -592,10 +721,13 @@ def test_source_rates_truth(org):
     r = org.rates
     assert list(r.columns[:3]) == ["lead_source", "true_conversion_rate", "true_win_rate"]
     assert r["true_conversion_rate"].nunique() == len(r) and r["true_win_rate"].nunique() == len(r)
-    assert {"Web", "Referral", "Partner", "Trade Show", "Paid Search", "Cold Call", "Webinar",
-            "Email Campaign"} <= set(r["lead_source"])
-    assert r.set_index("lead_source").loc["Referral", "true_conversion_rate"] > \
-        r.set_index("lead_source").loc["Cold Call", "true_conversion_rate"]
+    assert {"Web", "Referral", "Partner", "Trade Show", "Paid Search", "Cold Call", "Webinar", "Email Campaign"} <= set(
+        r["lead_source"]
+    )
+    assert (
+        r.set_index("lead_source").loc["Referral", "true_conversion_rate"]
+        > r.set_index("lead_source").loc["Cold Call", "true_conversion_rate"]
+    )
     # the mean conversion probability of mature leads equals the true rate
     assert np.allclose(r["mean_p_convert_mature"], r["true_conversion_rate"])
     for key in ("stage_duration_days", "transitions", "stages", "lead_sources", "rows_written"):

@@ -5,33 +5,46 @@ from funnel_analysis.crm import table_schema, validate_table
 
 
 def test_error_rules():
-    opps = pd.DataFrame({
-        "opportunity_id": ["a", "b", "b", None, "c"],
-        "amount": [1.0, -1.0, 2.0, 3.0, None],
-        "probability": [10.0, 50.0, 101.0, 0.0, 100.0],
-    })
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b", "b", None, "c"],
+            "amount": [1.0, -1.0, 2.0, 3.0, None],
+            "probability": [10.0, 50.0, 101.0, 0.0, 100.0],
+        }
+    )
     issues = validate_table(opps, "opportunities")
     errors = issues[issues.severity == "error"]
     assert sorted(zip(errors["row"], errors["rule"])) == [
-        (1, "amount_negative"), (2, "id_duplicate"), (2, "probability_out_of_range"), (3, "id_missing")]
+        (1, "amount_negative"),
+        (2, "id_duplicate"),
+        (2, "probability_out_of_range"),
+        (3, "id_missing"),
+    ]
     warnings = issues[issues.severity == "warning"]
     assert warnings[["row", "rule"]].values.tolist() == [[4, "amount_missing"]]
 
 
 def test_warning_rules_cross_field():
-    opps = pd.DataFrame({
-        "opportunity_id": ["a", "b"],
-        "created_date": pd.to_datetime(["2024-02-01 10:00", "2024-02-01 10:00"], utc=True),
-        "close_date": pd.to_datetime(["2024-01-31", "2024-02-01"]),
-        "amount": [1.0, 1.0],
-    })
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b"],
+            "created_date": pd.to_datetime(["2024-02-01 10:00", "2024-02-01 10:00"], utc=True),
+            "close_date": pd.to_datetime(["2024-01-31", "2024-02-01"]),
+            "amount": [1.0, 1.0],
+        }
+    )
     issues = validate_table(opps, "opportunities")
     assert issues[["row", "rule", "severity"]].values.tolist() == [[0, "close_before_created", "warning"]]
 
 
 def test_references_required_and_optional():
-    hist = pd.DataFrame({"history_id": ["h1", "h2"], "opportunity_id": ["o1", "zz"],
-                         "created_date": pd.to_datetime(["2024-01-01", "2024-01-01"], utc=True)})
+    hist = pd.DataFrame(
+        {
+            "history_id": ["h1", "h2"],
+            "opportunity_id": ["o1", "zz"],
+            "created_date": pd.to_datetime(["2024-01-01", "2024-01-01"], utc=True),
+        }
+    )
     issues = validate_table(hist, "opportunity_history", known_ids={"opportunities": pd.Index(["o1"])})
     assert issues[["row", "rule", "severity"]].values.tolist() == [[1, "reference_unresolved", "error"]]
     opps = pd.DataFrame({"opportunity_id": ["o1"], "account_id": ["missing"], "amount": [1.0]})

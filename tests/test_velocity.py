@@ -42,8 +42,7 @@ AS_OF = "2024-06-30"
 
 @pytest.fixture
 def iv():
-    return stage_intervals(ff.opportunities(), ff.history(), stages=ff.stages(), as_of=AS_OF,
-                           carry="lead_source")
+    return stage_intervals(ff.opportunities(), ff.history(), stages=ff.stages(), as_of=AS_OF, carry="lead_source")
 
 
 def rows(df, oid):
@@ -114,8 +113,9 @@ def test_intervals_bad_input():
 def test_km_median_by_hand_four_visits():
     # days 2, 4, 6 (censored), 8: S(2) = 3/4, S(4) = 3/4 * 2/3 = 1/2 (not < 1/2), censor at 6,
     # S(8) = 1/2 * 0/1 = 0 < 1/2 -> KM median 8. Naive on 2, 4, 8: S(2) = 2/3, S(4) = 1/3 -> 4.
-    iv = pd.DataFrame({"stage_name": ["Qualify"] * 4, "days": [2.0, 4.0, 6.0, 8.0],
-                       "censored": [False, False, True, False]})
+    iv = pd.DataFrame(
+        {"stage_name": ["Qualify"] * 4, "days": [2.0, 4.0, 6.0, 8.0], "censored": [False, False, True, False]}
+    )
     out = stage_durations(iv, stages=ff.stages()).set_index("stage_name")
     assert out.loc["Qualify", ["n", "n_censored"]].tolist() == [4, 1]
     assert out.loc["Qualify", "km_median"] == 8.0 and out.loc["Qualify", "naive_median"] == 4.0
@@ -231,17 +231,24 @@ def test_stalled_deals_bad_input(iv):
 # ---- sales_velocity -------------------------------------------------------------------------
 def _velocity_org():
     rows = [  # id, created, close, closed, won, amount
-        ("A", "2023-11-01", "2024-02-01", True, True, 3000.0),   # cycle 30 + 31 + 31 = 92
-        ("B", "2023-12-01", "2024-03-01", True, True, 1000.0),   # cycle 31 + 31 + 29 = 91
+        ("A", "2023-11-01", "2024-02-01", True, True, 3000.0),  # cycle 30 + 31 + 31 = 92
+        ("B", "2023-12-01", "2024-03-01", True, True, 1000.0),  # cycle 31 + 31 + 29 = 91
         ("C", "2023-12-15", "2024-01-20", True, False, 400.0),
-        ("D", "2023-10-01", "2023-12-20", True, False, 900.0),   # closed before Q1
+        ("D", "2023-10-01", "2023-12-20", True, False, 900.0),  # closed before Q1
         ("E", "2023-12-31", "2024-09-30", False, False, 700.0),  # open
         ("F", "2024-01-15", "2024-09-30", False, False, 500.0),  # created inside Q1
     ]
     i, cr, cl, closed, won, amt = zip(*rows)
-    return pd.DataFrame({"opportunity_id": list(i), "created_date": pd.to_datetime(list(cr), utc=True),
-                         "close_date": pd.to_datetime(list(cl)), "is_closed": list(closed), "is_won": list(won),
-                         "amount": list(amt)})
+    return pd.DataFrame(
+        {
+            "opportunity_id": list(i),
+            "created_date": pd.to_datetime(list(cr), utc=True),
+            "close_date": pd.to_datetime(list(cl)),
+            "is_closed": list(closed),
+            "is_won": list(won),
+            "amount": list(amt),
+        }
+    )
 
 
 def test_velocity_formula_by_hand():

@@ -20,8 +20,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["by_list", "require", "days", "flag", "group_sum", "lookup", "stage_ranks", "reach_days", "to_day",
-           "day_number", "utc_naive"]
+__all__ = [
+    "by_list",
+    "require",
+    "days",
+    "flag",
+    "group_sum",
+    "lookup",
+    "stage_ranks",
+    "reach_days",
+    "to_day",
+    "day_number",
+    "utc_naive",
+]
 
 
 def by_list(by) -> list[str]:
@@ -102,10 +113,10 @@ def reach_days(opps, history, ranks, k, window_days=None) -> np.ndarray:
     cur_day = np.where(np.isnan(last), created, last)
     won = flag(opps["is_won"]).to_numpy()
     pos = np.concatenate([h_pos, np.arange(len(ids)), np.flatnonzero(won)])
-    rank = np.concatenate([lookup(h["stage_name"], ranks), lookup(opps["stage_name"], ranks),
-                           np.full(won.sum(), k)])
-    day = np.concatenate([h_day, np.nan_to_num(cur_day, nan=np.inf),
-                          np.nan_to_num(days(opps["close_date"])[won], nan=np.inf)])
+    rank = np.concatenate([lookup(h["stage_name"], ranks), lookup(opps["stage_name"], ranks), np.full(won.sum(), k)])
+    day = np.concatenate(
+        [h_day, np.nan_to_num(cur_day, nan=np.inf), np.nan_to_num(days(opps["close_date"])[won], nan=np.inf)]
+    )
     keep = ~np.isnan(rank)
     if window_days is not None:
         keep &= (day - created[pos]) <= window_days  # inf and unknown creation fail the test

@@ -29,7 +29,6 @@ from .score import score_command
 __all__ = ["main"]
 
 
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="funnel-analysis")
 def main():
@@ -38,11 +37,21 @@ def main():
 
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the export to.")
-@click.option("--scale", default=1.0, show_default=True, type=float,
-              help="Size: 1 is about 20k leads and 4k opportunities; 50 about a million leads.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Size: 1 is about 20k leads and 4k opportunities; 50 about a million leads.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same files).")
-@click.option("--truth", "truth_dir", default=None, type=click.Path(file_okay=False),
-              help="Folder for the ground truth (default: <out>_truth).")
+@click.option(
+    "--truth",
+    "truth_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the ground truth (default: <out>_truth).",
+)
 def sample(out, scale, seed, truth_dir):
     """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
     from ..synth import generate_sample
@@ -55,8 +64,12 @@ def sample(out, scale, seed, truth_dir):
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @mapping_option("Mapping file, or a built-in mapping name (maven_crm, x_education).")
 @json_option("Print the summary as one JSON object.")
-@click.option("--quarantine-out", default=None, type=click.Path(dir_okay=False),
-              help="Also write the quarantine table (one row per broken rule) to this CSV.")
+@click.option(
+    "--quarantine-out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the quarantine table (one row per broken rule) to this CSV.",
+)
 def check(folder, mapping, as_json, quarantine_out):
     """Load and validate FOLDER; print rows read, kept, quarantined and flagged, and rows per rule.
 

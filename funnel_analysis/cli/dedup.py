@@ -31,7 +31,6 @@ from .common import DATA_ERRORS, fail, json_option, mapping_option
 __all__ = ["dedup_command"]
 
 
-
 def _threshold(value: str | None):
     if value is None or value == "auto":
         return value
@@ -46,19 +45,45 @@ def _threshold(value: str | None):
 
 @click.command("dedup")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--object", "table", required=True, type=click.Choice(["leads", "contacts", "accounts"]),
-              help="Which records to de-duplicate.")
+@click.option(
+    "--object",
+    "table",
+    required=True,
+    type=click.Choice(["leads", "contacts", "accounts"]),
+    help="Which records to de-duplicate.",
+)
 @mapping_option("Mapping file or built-in mapping name.")
-@click.option("--threshold", default=None,
-              help="Merge pairs at or above this match probability; 'auto' (default) chooses it without labels.")
-@click.option("--review-threshold", default=None, type=float,
-              help="Pairs from here up to the merge threshold go to the review queue (default 0.2).")
-@click.option("--survivor", default=None, type=click.Choice(["oldest", "newest", "most_complete"]),
-              help="Which record of a cluster survives (default from dedupe/dedupe.yaml: oldest).")
-@click.option("--contacts/--no-contacts", "with_contacts", default=True, show_default=True,
-              help="With --object leads: also list leads that duplicate an existing contact.")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
-              help="Folder for the results (default <FOLDER>_dedup/<object>).")
+@click.option(
+    "--threshold",
+    default=None,
+    help="Merge pairs at or above this match probability; 'auto' (default) chooses it without labels.",
+)
+@click.option(
+    "--review-threshold",
+    default=None,
+    type=float,
+    help="Pairs from here up to the merge threshold go to the review queue (default 0.2).",
+)
+@click.option(
+    "--survivor",
+    default=None,
+    type=click.Choice(["oldest", "newest", "most_complete"]),
+    help="Which record of a cluster survives (default from dedupe/dedupe.yaml: oldest).",
+)
+@click.option(
+    "--contacts/--no-contacts",
+    "with_contacts",
+    default=True,
+    show_default=True,
+    help="With --object leads: also list leads that duplicate an existing contact.",
+)
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the results (default <FOLDER>_dedup/<object>).",
+)
 @json_option("Print the summary as one JSON object.")
 def dedup_command(folder, table, mapping, threshold, review_threshold, survivor, with_contacts, out, as_json):
     """Find the duplicate leads, contacts or accounts of FOLDER, merge them safely and write a merge log.
@@ -77,8 +102,11 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
         crm = load_org(folder, mapping=mapping)
         found = find_duplicates(crm, table, threshold=t, review_threshold=review_threshold)
         tables, log = merge_duplicates(crm, found, survivorship={"survivor": survivor} if survivor else None)
-        matches = (lead_contact_matches(crm) if table == "leads" and with_contacts
-                   and len(crm.tables.get("contacts", [])) else None)
+        matches = (
+            lead_contact_matches(crm)
+            if table == "leads" and with_contacts and len(crm.tables.get("contacts", []))
+            else None
+        )
     except DATA_ERRORS as exc:
         fail(exc)
     target = Path(out) if out else Path(f"{Path(folder).resolve()}_dedup") / table

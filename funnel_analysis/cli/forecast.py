@@ -23,7 +23,6 @@ from .common import DATA_ERRORS, fail, json_option, mapping_option
 __all__ = ["forecast_command"]
 
 
-
 def _read(path: Path):
     import pandas as pd
 
@@ -36,27 +35,63 @@ def _read(path: Path):
 
 @click.command("forecast")
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
-@click.option("--series", "series_file", type=click.Path(exists=True, dir_okay=False),
-              help="CSV or Parquet with columns series_id, ds, y (one or many series).")
+@click.option(
+    "--series",
+    "series_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV or Parquet with columns series_id, ds, y (one or many series).",
+)
 @click.option("--horizon", type=click.IntRange(min=1), help="Periods to forecast (with --series).")
-@click.option("--freq", type=click.Choice(["W", "M", "Q"]), default=None,
-              help="Frequency of the series; inferred from the dates when omitted.")
+@click.option(
+    "--freq",
+    type=click.Choice(["W", "M", "Q"]),
+    default=None,
+    help="Frequency of the series; inferred from the dates when omitted.",
+)
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Output file (.csv or .parquet).")
-@click.option("--methods", default=None, help="Comma-separated methods (default: all of naive, snaive, es, ets, "
-                                             "sarimax, theta, combo).")
-@click.option("--origins", default=3, show_default=True, type=click.IntRange(min=1),
-              help="Rolling origins of the backtest that chooses the method.")
+@click.option(
+    "--methods",
+    default=None,
+    help="Comma-separated methods (default: all of naive, snaive, es, ets, sarimax, theta, combo).",
+)
+@click.option(
+    "--origins",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rolling origins of the backtest that chooses the method.",
+)
 @click.option("--jobs", default=-1, show_default=True, type=int, help="Processes (-1 = every core).")
 @click.option("--allow-negative", is_flag=True, help="Accept negative values (default: an error).")
-@click.option("--scores", "scores_out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the backtest scores per series and method to this file.")
-@click.option("--next-quarter", "next_quarter", is_flag=True,
-              help="With FOLDER: the current and next quarter's expected revenue.")
+@click.option(
+    "--scores",
+    "scores_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the backtest scores per series and method to this file.",
+)
+@click.option(
+    "--next-quarter", "next_quarter", is_flag=True, help="With FOLDER: the current and next quarter's expected revenue."
+)
 @click.option("--as-of", "as_of", default=None, help="With FOLDER: the day to forecast from (default: latest).")
 @mapping_option("With FOLDER: mapping file or built-in mapping name.")
 @json_option("With FOLDER: print JSON.")
-def forecast_command(folder, series_file, horizon, freq, out, methods, origins, jobs, allow_negative, scores_out,
-                     next_quarter, as_of, mapping, as_json):
+def forecast_command(
+    folder,
+    series_file,
+    horizon,
+    freq,
+    out,
+    methods,
+    origins,
+    jobs,
+    allow_negative,
+    scores_out,
+    next_quarter,
+    as_of,
+    mapping,
+    as_json,
+):
     """Forecast series from a file (--series), or an org's next quarter (FOLDER --next-quarter).
 
     The file mode writes series_id, ds, level (80, 95), yhat, yhat_lower, yhat_upper and the method
@@ -75,9 +110,17 @@ def forecast_command(folder, series_file, horizon, freq, out, methods, origins, 
     chosen = tuple(m.strip() for m in methods.split(",")) if methods else METHODS
     try:
         df = _read(Path(series_file))
-        result = forecast_many(df, horizon=horizon, freq=freq, methods=chosen, n_origins=origins,
-                               allow_negative=allow_negative, n_jobs=jobs, progress=sys.stderr.isatty(),
-                               return_scores=True)
+        result = forecast_many(
+            df,
+            horizon=horizon,
+            freq=freq,
+            methods=chosen,
+            n_origins=origins,
+            allow_negative=allow_negative,
+            n_jobs=jobs,
+            progress=sys.stderr.isatty(),
+            return_scores=True,
+        )
     except (ValueError, TypeError, OSError) as exc:
         fail(exc)
     fc, scores = result
@@ -109,6 +152,8 @@ def _next_quarter(folder, as_of, mapping, as_json):
         return
     click.echo(f"as of {day:%Y-%m-%d}")
     for r in rows:
-        click.echo(f"{r['fiscal_period']}: {r['forecast']:,.0f}  (80%: {r['lower_80']:,.0f} - {r['upper_80']:,.0f}; "
-                   f"won {r['won_to_date']:,.0f} + pipeline {r['pipeline_expected']:,.0f} "
-                   f"+ new deals {r['new_deals_expected']:,.0f})")
+        click.echo(
+            f"{r['fiscal_period']}: {r['forecast']:,.0f}  (80%: {r['lower_80']:,.0f} - {r['upper_80']:,.0f}; "
+            f"won {r['won_to_date']:,.0f} + pipeline {r['pipeline_expected']:,.0f} "
+            f"+ new deals {r['new_deals_expected']:,.0f})"
+        )

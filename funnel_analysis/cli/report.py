@@ -34,8 +34,10 @@ def _finish(res) -> None:
         click.echo(f"index: {res.index_html}")
     for r in (r for r in res.runs if r.status != "ok"):
         cell = "" if r.error_cell_index is None else f" (cell {r.error_cell_index})"  # None: the error says why
-        click.echo(f"FAILED {r.name}: {r.error}{cell}; partial notebook: "
-                   f"{r.ipynb or r.run_dir or 'none, nothing published'}", err=True)
+        click.echo(
+            f"FAILED {r.name}: {r.error}{cell}; partial notebook: {r.ipynb or r.run_dir or 'none, nothing published'}",
+            err=True,
+        )
     if res.failed:
         click.echo(f"failed reports: {', '.join(res.failed)}", err=True)
     sys.exit(1 if res.failed else 0)
@@ -46,24 +48,49 @@ def report_command():
     """Run the report notebooks into dated HTML reports, now or on schedule (cron-friendly)."""
 
 
-_config = click.option("--config", type=click.Path(exists=True, dir_okay=False),
-                       help="Report config (YAML). Default: the packaged one, every notebook on data/sample.")
-_data_dir = click.option("--data-dir", type=click.Path(exists=True, file_okay=False),
-                         help="Data folder for every report.")
-_out = click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False),
-                    help="Folder for the run folders and index.html.")
-_jobs = click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
-                     help="Notebooks run at once (one kernel each); 2 suits a 2-core machine.")
-_timeout = click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
-                        help="Seconds a notebook cell may run before its report fails, for every report "
-                             "(default: the report's cell_timeout in the config, else no limit).")
+_config = click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Report config (YAML). Default: the packaged one, every notebook on data/sample.",
+)
+_data_dir = click.option(
+    "--data-dir", type=click.Path(exists=True, file_okay=False), help="Data folder for every report."
+)
+_out = click.option(
+    "--out",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the run folders and index.html.",
+)
+_jobs = click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Notebooks run at once (one kernel each); 2 suits a 2-core machine.",
+)
+_timeout = click.option(
+    "--cell-timeout",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seconds a notebook cell may run before its report fails, for every report "
+    "(default: the report's cell_timeout in the config, else no limit).",
+)
 
 
 @report_command.command("run")
 @_config
 @click.option("--only", multiple=True, help="Run only this report (repeatable).")
-@click.option("-p", "--parameter", "params", multiple=True, metavar="KEY=VALUE",
-              help="A parameter for every report, or REPORT.KEY=VALUE for one; VALUE is read as YAML.")
+@click.option(
+    "-p",
+    "--parameter",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter for every report, or REPORT.KEY=VALUE for one; VALUE is read as YAML.",
+)
 @_data_dir
 @_out
 @_jobs
@@ -73,8 +100,16 @@ def run_command(config, only, params, data_dir, out, jobs, cell_timeout):
     from ..reporting.runner import run_reports
 
     try:
-        res = run_reports(config, only=only or None, overrides=dict(map(parse_param, params)), out_dir=out,
-                          data_dir=data_dir, log=click.echo, jobs=jobs, cell_timeout=cell_timeout)
+        res = run_reports(
+            config,
+            only=only or None,
+            overrides=dict(map(parse_param, params)),
+            out_dir=out,
+            data_dir=data_dir,
+            log=click.echo,
+            jobs=jobs,
+            cell_timeout=cell_timeout,
+        )
     except ReportConfigError as exc:
         fail(exc)
     _finish(res)
@@ -97,8 +132,12 @@ def _parse_now(ctx, param, value):
 @_jobs
 @_timeout
 @click.option("--dry-run", is_flag=True, help="Only list which reports are due.")
-@click.option("--now", callback=_parse_now, metavar="ISO-TIME",
-              help="Pretend it is this time (UTC unless an offset is given); for checking a schedule.")
+@click.option(
+    "--now",
+    callback=_parse_now,
+    metavar="ISO-TIME",
+    help="Pretend it is this time (UTC unless an offset is given); for checking a schedule.",
+)
 def due_command(config, data_dir, out, jobs, cell_timeout, dry_run, now):
     """Run every scheduled report whose time has passed since its last successful run.
 
@@ -111,8 +150,16 @@ def due_command(config, data_dir, out, jobs, cell_timeout, dry_run, now):
     from ..reporting.runner import run_due
 
     try:
-        res = run_due(config, out_dir=out, data_dir=data_dir, now=now, log=click.echo, jobs=jobs, dry_run=dry_run,
-                      cell_timeout=cell_timeout)
+        res = run_due(
+            config,
+            out_dir=out,
+            data_dir=data_dir,
+            now=now,
+            log=click.echo,
+            jobs=jobs,
+            dry_run=dry_run,
+            cell_timeout=cell_timeout,
+        )
     except ReportConfigError as exc:
         fail(exc)
     _finish(res)

@@ -28,10 +28,15 @@ from .common import fail, json_option, load_or_fail, mapping_option
 
 __all__ = ["score_command"]
 
-_REGISTRY = click.option("--registry", "registry_dir", default="models", show_default=True,
-                         type=click.Path(file_okay=False), help="Model registry folder.")
+_REGISTRY = click.option(
+    "--registry",
+    "registry_dir",
+    default="models",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Model registry folder.",
+)
 _MAPPING = mapping_option("Mapping file or built-in mapping name (x_education, ...).")
-
 
 
 def _clean(obj):
@@ -55,28 +60,59 @@ def score_command():
 @_MAPPING
 @_REGISTRY
 @click.option("--as-of", "as_of", default=None, help="Training date (YYYY-MM-DD); default: the latest in the data.")
-@click.option("--window-days", default=90, show_default=True, type=int,
-              help="A lead counts as converted when it converted within this many days of creation.")
-@click.option("--delay-days", default=0.0, show_default=True, type=float,
-              help="Score leads this many days after creation (features known by then).")
+@click.option(
+    "--window-days",
+    default=90,
+    show_default=True,
+    type=int,
+    help="A lead counts as converted when it converted within this many days of creation.",
+)
+@click.option(
+    "--delay-days",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Score leads this many days after creation (features known by then).",
+)
 @click.option("--kind", type=click.Choice(["auto", "gbm", "logistic"]), default="auto", show_default=True)
-@click.option("--split", type=click.Choice(["auto", "time", "order", "cv"]), default="auto", show_default=True,
-              help="Held-out leads: the newest by date (time) or by creation sequence (order), or cross-validation; "
-                   "auto takes the first the data allow.")
-@click.option("--points", "points_path", default=None, type=click.Path(dir_okay=False),
-              help="Points-score YAML (default: the shipped scoring/points_score.yaml).")
-@click.option("--promote/--no-promote", default=False,
-              help="Promote the new version if it beats the points baseline on the held-out leads.")
+@click.option(
+    "--split",
+    type=click.Choice(["auto", "time", "order", "cv"]),
+    default="auto",
+    show_default=True,
+    help="Held-out leads: the newest by date (time) or by creation sequence (order), or cross-validation; "
+    "auto takes the first the data allow.",
+)
+@click.option(
+    "--points",
+    "points_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Points-score YAML (default: the shipped scoring/points_score.yaml).",
+)
+@click.option(
+    "--promote/--no-promote",
+    default=False,
+    help="Promote the new version if it beats the points baseline on the held-out leads.",
+)
 @json_option("Print the evaluation as one JSON object.")
-def train_cmd(folder, mapping, registry_dir, as_of, window_days, delay_days, kind, split, points_path, promote,
-              as_json):
+def train_cmd(
+    folder, mapping, registry_dir, as_of, window_days, delay_days, kind, split, points_path, promote, as_json
+):
     """Train and evaluate a new model version on FOLDER and save it in the registry."""
     from ..scoring import Registry, RegistryError, ScoringDataError, train
 
     crm = load_or_fail(folder, mapping)
     try:
-        result = train(crm, as_of=as_of, window_days=window_days, delay_days=delay_days, kind=kind,
-                       points_path=points_path, split=split)
+        result = train(
+            crm,
+            as_of=as_of,
+            window_days=window_days,
+            delay_days=delay_days,
+            kind=kind,
+            points_path=points_path,
+            split=split,
+        )
         reg = Registry(registry_dir)
         version = reg.save(result.model, result.metadata(crm))
         promoted = False
@@ -86,20 +122,33 @@ def train_cmd(folder, mapping, registry_dir, as_of, window_days, delay_days, kin
     except (ScoringDataError, RegistryError, ValueError) as exc:
         fail(exc)
     m = result.metrics
-    doc = {"version": version, "registry": str(reg.root), "model_kind": result.model.kind_,
-           "calibration": result.model.calibration_method_, **m,
-           "leakage_flagged": result.leakage.loc[result.leakage["flagged"], "source_name"].tolist(),
-           "rule_excluded": result.excluded["source_name"].tolist(), "split": result.split,
-           "features": result.features, "beats_baseline": result.beats_baseline, "promoted": promoted}
+    doc = {
+        "version": version,
+        "registry": str(reg.root),
+        "model_kind": result.model.kind_,
+        "calibration": result.model.calibration_method_,
+        **m,
+        "leakage_flagged": result.leakage.loc[result.leakage["flagged"], "source_name"].tolist(),
+        "rule_excluded": result.excluded["source_name"].tolist(),
+        "split": result.split,
+        "features": result.features,
+        "beats_baseline": result.beats_baseline,
+        "promoted": promoted,
+    }
     if as_json:
         click.echo(json.dumps(_clean(doc), indent=1, default=str))
         return
-    click.echo(f"version {version} ({result.model.kind_}, {result.model.calibration_method_} calibration) "
-               f"saved in {reg.root}")
-    click.echo(f"split: {result.split['method']}, {result.split['n_train']} training / "
-               f"{result.split['n_test']} held-out leads")
-    click.echo(result.comparison[["model", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier", "ece"]]
-               .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    click.echo(
+        f"version {version} ({result.model.kind_}, {result.model.calibration_method_} calibration) saved in {reg.root}"
+    )
+    click.echo(
+        f"split: {result.split['method']}, {result.split['n_train']} training / {result.split['n_test']} held-out leads"
+    )
+    click.echo(
+        result.comparison[["model", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier", "ece"]].to_string(
+            index=False, float_format=lambda v: f"{v:.4f}"
+        )
+    )
     if doc["leakage_flagged"]:
         click.echo(f"leakage: flagged and not used: {', '.join(doc['leakage_flagged'])}")
     click.echo("beats the points baseline: " + ("yes" if result.beats_baseline else "NO (cannot be promoted)"))
@@ -124,14 +173,16 @@ def evaluate_cmd(folder, version, mapping, registry_dir, against, as_json):
         model, meta = reg.load(version)
         other = against or reg.promoted
         p = meta["params"]
-        held = held_out_predictions(crm, model, meta["split"], window_days=p["window_days"],
-                                    delay_days=p["delay_days"], as_of=p.get("as_of"))
+        held = held_out_predictions(
+            crm, model, meta["split"], window_days=p["window_days"], delay_days=p["delay_days"], as_of=p.get("as_of")
+        )
         scores = {version: held["probability"]}
         if other and other != version:
             m2, _ = reg.load(other)
             # the same held-out leads, with the features the other version needs
-            scores[other] = held_out_predictions(crm, m2, meta["split"], window_days=p["window_days"],
-                                                 delay_days=p["delay_days"], as_of=p.get("as_of"))["probability"]
+            scores[other] = held_out_predictions(
+                crm, m2, meta["split"], window_days=p["window_days"], delay_days=p["delay_days"], as_of=p.get("as_of")
+            )["probability"]
         table = compare_scores(held["converted"], scores)
     except (ScoringDataError, RegistryError, ValueError) as exc:
         fail(exc)
@@ -163,9 +214,11 @@ def promote_cmd(version, registry_dir, rollback, force):
         meta = reg.meta(version)
         reg.load(version)  # integrity checks before it can serve
         if not meta.get("beats_baseline") and not force:
-            raise RegistryError(f"{version}: ROC-AUC {meta['metrics']['roc_auc']:.4f} does not beat the points "
-                                f"baseline {meta['metrics']['baseline_roc_auc']:.4f} on its held-out leads "
-                                f"(rule: promotion needs a win; --force to override)")
+            raise RegistryError(
+                f"{version}: ROC-AUC {meta['metrics']['roc_auc']:.4f} does not beat the points "
+                f"baseline {meta['metrics']['baseline_roc_auc']:.4f} on its held-out leads "
+                f"(rule: promotion needs a win; --force to override)"
+            )
         reg.promote(version, reason="forced" if force and not meta.get("beats_baseline") else "beats baseline")
     except RegistryError as exc:
         fail(exc)
@@ -221,8 +274,11 @@ def predict_cmd(folder, out, mapping, registry_dir, version, as_of, all_leads, d
     click.echo(f"{len(scored)} leads scored with {meta['version']} -> {path}")
     flagged = drift[drift["flagged"]]
     if len(flagged):
-        click.echo(f"drift (PSI > {drift_threshold:.2f}): "
-                   + ", ".join(f"{r.column} {r.psi:.2f}" for r in flagged.itertuples()))
+        click.echo(
+            f"drift (PSI > {drift_threshold:.2f}): "
+            + ", ".join(f"{r.column} {r.psi:.2f}" for r in flagged.itertuples())
+        )
     else:
-        click.echo(f"no drift above PSI {drift_threshold} (largest: {drift['column'].iloc[0]} "
-                   f"{drift['psi'].iloc[0]:.3f})")
+        click.echo(
+            f"no drift above PSI {drift_threshold} (largest: {drift['column'].iloc[0]} {drift['psi'].iloc[0]:.3f})"
+        )

@@ -39,10 +39,43 @@ EMAIL_PATTERN = r"[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+"
 #: Legal-form suffixes stripped from company names into their own column.
 #: Longest first, so that "股份有限公司" wins over "有限公司".
 LEGAL_SUFFIXES = (
-    "股份有限公司", "有限责任公司", "有限責任公司", "集团有限公司", "有限公司", "株式会社",
-    "incorporated", "corporation", "limited", "company", "gmbh & co. kg", "gmbh", "s.a.r.l.", "sarl",
-    "s.p.a.", "spa", "b.v.", "bv", "n.v.", "nv", "pty ltd", "pty", "ltd", "llc", "llp", "l.l.c.",
-    "inc", "corp", "co", "plc", "ag", "sa", "se", "oy", "ab", "as", "kk",
+    "股份有限公司",
+    "有限责任公司",
+    "有限責任公司",
+    "集团有限公司",
+    "有限公司",
+    "株式会社",
+    "incorporated",
+    "corporation",
+    "limited",
+    "company",
+    "gmbh & co. kg",
+    "gmbh",
+    "s.a.r.l.",
+    "sarl",
+    "s.p.a.",
+    "spa",
+    "b.v.",
+    "bv",
+    "n.v.",
+    "nv",
+    "pty ltd",
+    "pty",
+    "ltd",
+    "llc",
+    "llp",
+    "l.l.c.",
+    "inc",
+    "corp",
+    "co",
+    "plc",
+    "ag",
+    "sa",
+    "se",
+    "oy",
+    "ab",
+    "as",
+    "kk",
 )
 
 _LATIN = "|".join(re.escape(x) for x in LEGAL_SUFFIXES if x.isascii())
@@ -62,8 +95,7 @@ def _series(arr, index) -> pd.Series:
 
 def _re2_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
     """Regex replace in pyarrow (RE2): vectorised where pandas would fall back to Python's re."""
-    return _series(pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement),
-                   values.index)
+    return _series(pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement), values.index)
 
 
 def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
@@ -88,7 +120,8 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
     counts = counts.groupby(["key", "value"], as_index=False)["n"].sum()
     # on a tie, prefer a mixed-case spelling ("Web") over "WEB" or "web"
     counts["mixed"] = (counts["value"] != counts["value"].str.lower()) & (
-        counts["value"] != counts["value"].str.upper())
+        counts["value"] != counts["value"].str.upper()
+    )
     counts = counts.sort_values(["key", "n", "mixed", "value"], ascending=[True, False, False, True])
     best = counts.drop_duplicates("key").set_index("key")["value"]
     if canonical is not None:
@@ -109,11 +142,32 @@ def normalize_email(values: pd.Series) -> pd.Series:
 
 def _calling_codes(countries: pd.Series) -> pd.Series:
     """Country name or ISO code -> international calling code (missing when unknown)."""
-    names = {"united states": "US", "usa": "US", "us": "US", "united kingdom": "GB", "uk": "GB",
-             "germany": "DE", "france": "FR", "china": "CN", "india": "IN", "japan": "JP",
-             "canada": "CA", "australia": "AU", "brazil": "BR", "mexico": "MX", "spain": "ES",
-             "italy": "IT", "netherlands": "NL", "singapore": "SG", "taiwan": "TW", "hong kong": "HK",
-             "south korea": "KR", "korea": "KR", "switzerland": "CH", "sweden": "SE"}
+    names = {
+        "united states": "US",
+        "usa": "US",
+        "us": "US",
+        "united kingdom": "GB",
+        "uk": "GB",
+        "germany": "DE",
+        "france": "FR",
+        "china": "CN",
+        "india": "IN",
+        "japan": "JP",
+        "canada": "CA",
+        "australia": "AU",
+        "brazil": "BR",
+        "mexico": "MX",
+        "spain": "ES",
+        "italy": "IT",
+        "netherlands": "NL",
+        "singapore": "SG",
+        "taiwan": "TW",
+        "hong kong": "HK",
+        "south korea": "KR",
+        "korea": "KR",
+        "switzerland": "CH",
+        "sweden": "SE",
+    }
     uniq = countries.dropna().unique()
     codes = {}
     for c in uniq:
@@ -124,8 +178,7 @@ def _calling_codes(countries: pd.Series) -> pd.Series:
     return countries.map(codes).astype("str")
 
 
-def phone_e164(phones: pd.Series, countries: pd.Series | None = None,
-               default_country: str | None = None) -> pd.Series:
+def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_country: str | None = None) -> pd.Series:
     """Normalise phone numbers to E.164 (``+15127576000``) where the country is known.
 
     A number written with ``+`` or ``00`` carries its own country; otherwise

@@ -40,7 +40,7 @@ def to_18(value: str) -> str:
     suffix = ""
     for start in (0, 5, 10):
         flags = 0
-        for i, ch in enumerate(value[start:start + 5]):
+        for i, ch in enumerate(value[start : start + 5]):
             if "A" <= ch <= "Z":
                 flags |= 1 << i
         suffix += _SUFFIX_ALPHABET[flags]

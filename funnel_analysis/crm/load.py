@@ -34,9 +34,18 @@ from .validate import ERROR, ISSUE_COLUMNS, WARNING, validate_table
 
 __all__ = ["load_org", "load_frames", "DataLoadError"]
 
-_EMPTY_DTYPES = {"id": "str", "str": "str", "picklist": "str", "email": "str", "phone": "str",
-                 "bool": "boolean", "datetime": "datetime64[us, UTC]", "date": "datetime64[us]",
-                 "float": "float64", "int": "float64"}
+_EMPTY_DTYPES = {
+    "id": "str",
+    "str": "str",
+    "picklist": "str",
+    "email": "str",
+    "phone": "str",
+    "bool": "boolean",
+    "datetime": "datetime64[us, UTC]",
+    "date": "datetime64[us]",
+    "float": "float64",
+    "int": "float64",
+}
 
 
 def _fingerprint(paths) -> str:
@@ -94,19 +103,22 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
                 if not p.exists():
                     raise DataLoadError(p, f"named by mapping {m.name!r} for table {table!r} does not exist")
                 sources.setdefault(table, []).append(
-                    (p.name, partial(read_table_file, p, encoding=tm.encoding, delimiter=tm.delimiter), None))
+                    (p.name, partial(read_table_file, p, encoding=tm.encoding, delimiter=tm.delimiter), None)
+                )
                 paths.append(p)
     if not sources:
-        raise DataLoadError(folder, "holds no file of a known object",
-                            expected="Lead.csv, Opportunity.csv, ... or a mapping file")
+        raise DataLoadError(
+            folder, "holds no file of a known object", expected="Lead.csv, Opportunity.csv, ... or a mapping file"
+        )
     crm = _build(sources, mapping=m, source=str(folder), ignored=ignored, progress=progress)
     crm.meta["fingerprint"] = _fingerprint(paths)
     crm.meta["load_seconds"] = round(time.perf_counter() - t0, 3)
     return crm
 
 
-def load_frames(frames: dict[str, pd.DataFrame], *, source: str = "frames", mapping=None,
-                progress: bool = False) -> CrmData:
+def load_frames(
+    frames: dict[str, pd.DataFrame], *, source: str = "frames", mapping=None, progress: bool = False
+) -> CrmData:
     """Load in-memory frames keyed by Salesforce object name (``"Lead"``, ``"Event"``...).
 
     Columns are API field names; values may be text or typed. This is the
@@ -143,9 +155,14 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
         if table == "stages":
             missing = [c for c in missing if c not in ("is_closed", "is_won")] or missing
         if missing:
-            raise DataLoadError(label, f"required column of table {table!r} is missing", column=missing[0],
-                                expected=f"a column {TABLES[table].column(missing[0]).sf_name!r}"
-                                if not tm else "the mapping to rename a source column to it")
+            raise DataLoadError(
+                label,
+                f"required column of table {table!r} is missing",
+                column=missing[0],
+                expected=f"a column {TABLES[table].column(missing[0]).sf_name!r}"
+                if not tm
+                else "the mapping to rename a source column to it",
+            )
         if kind is not None:
             df["activity_kind"] = kind
         frames.append(df)
@@ -176,11 +193,22 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             stats[f"{col}:ids_widened"] = changed
         if bad.any():
             idx = np.flatnonzero(bad.to_numpy())
-            rule = {"date": "date_unparseable", "datetime": "datetime_unparseable",
-                    "bool": "bool_unparseable"}.get(kind, "number_unparseable")
-            issues.append(pd.DataFrame({"table": table, "row": idx, "record_id": None, "column": col,
-                                        "rule": rule, "severity": ERROR,
-                                        "value": raw.iloc[idx].astype("object").to_numpy()}))
+            rule = {"date": "date_unparseable", "datetime": "datetime_unparseable", "bool": "bool_unparseable"}.get(
+                kind, "number_unparseable"
+            )
+            issues.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "row": idx,
+                        "record_id": None,
+                        "column": col,
+                        "rule": rule,
+                        "severity": ERROR,
+                        "value": raw.iloc[idx].astype("object").to_numpy(),
+                    }
+                )
+            )
         df[col] = typed
     if tm:
         for col, expr in tm.derive.items():
@@ -191,8 +219,9 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             present.append(col)
     for col in spec.columns:
         if col.name not in df.columns:
-            df[col.name] = pd.Series(pd.NA if _EMPTY_DTYPES[col.kind] == "boolean" else None,
-                                     index=df.index, dtype=_EMPTY_DTYPES[col.kind])
+            df[col.name] = pd.Series(
+                pd.NA if _EMPTY_DTYPES[col.kind] == "boolean" else None, index=df.index, dtype=_EMPTY_DTYPES[col.kind]
+            )
     _clean(df, table, stats)
     return df, prov, present, issues, stats
 
@@ -297,10 +326,14 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
     for table in tqdm(list(prepared), desc="validating", disable=not progress):
         df, prov, present, parse_issues, stats = prepared[table]
         prepared[table] = (None, None, present, None, None)  # free the frame once split
-        issues = validate_table(df, table, present=present, known_ids=known,
-                                stages=stages if table != "stages" else None)
-        issues = pd.concat([i for i in [*parse_issues, issues] if len(i)], ignore_index=True) \
-            if (parse_issues or len(issues)) else issues
+        issues = validate_table(
+            df, table, present=present, known_ids=known, stages=stages if table != "stages" else None
+        )
+        issues = (
+            pd.concat([i for i in [*parse_issues, issues] if len(i)], ignore_index=True)
+            if (parse_issues or len(issues))
+            else issues
+        )
         key = TABLES[table].key
         issues["record_id"] = df[key].reindex(issues["row"].astype("int64")).astype("object").to_numpy()
         issues["file"] = prov["file"].to_numpy()[issues["row"].astype("int64")] if len(issues) else []
@@ -317,20 +350,37 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         tables[table] = kept
         q_issues.append(err.assign(row=err["file_row"]))
         flags.append(warn.assign(row=warn["file_row"]))
-        report.add_table(table, rows_read=len(df), rows_kept=len(kept), rows_quarantined=int(bad.sum()),
-                         rows_flagged=int(warn["row"].nunique()),
-                         rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
-                         cleaning=stats, files=sorted(prov["file"].unique().tolist()),
-                         columns_present=present)
+        report.add_table(
+            table,
+            rows_read=len(df),
+            rows_kept=len(kept),
+            rows_quarantined=int(bad.sum()),
+            rows_flagged=int(warn["row"].nunique()),
+            rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
+            cleaning=stats,
+            files=sorted(prov["file"].unique().tolist()),
+            columns_present=present,
+        )
     tables["stages"] = stages
     cols = ISSUE_COLUMNS + ["file"]
-    quarantine = pd.concat([q[cols] for q in q_issues if len(q)], ignore_index=True) if any(
-        len(q) for q in q_issues) else pd.DataFrame(columns=cols)
-    flag_df = pd.concat([f[cols] for f in flags if len(f)], ignore_index=True) if any(
-        len(f) for f in flags) else pd.DataFrame(columns=cols)
+    quarantine = (
+        pd.concat([q[cols] for q in q_issues if len(q)], ignore_index=True)
+        if any(len(q) for q in q_issues)
+        else pd.DataFrame(columns=cols)
+    )
+    flag_df = (
+        pd.concat([f[cols] for f in flags if len(f)], ignore_index=True)
+        if any(len(f) for f in flags)
+        else pd.DataFrame(columns=cols)
+    )
     report.ignored_files = list(ignored)
     report.stages_origin = stages_origin
-    meta = {"source": source, "mapping": mapping.name if mapping else None, "stages_origin": stages_origin,
-            "columns_present": {t: p[2] for t, p in prepared.items()}}
-    return CrmData(tables=tables, quarantine=quarantine, flags=flag_df, quarantined_rows=qrows,
-                   report=report, meta=meta)
+    meta = {
+        "source": source,
+        "mapping": mapping.name if mapping else None,
+        "stages_origin": stages_origin,
+        "columns_present": {t: p[2] for t, p in prepared.items()},
+    }
+    return CrmData(
+        tables=tables, quarantine=quarantine, flags=flag_df, quarantined_rows=qrows, report=report, meta=meta
+    )

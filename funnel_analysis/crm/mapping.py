@@ -41,8 +41,18 @@ from .schema import TABLES
 
 __all__ = ["TableMapping", "Mapping", "load_mapping", "builtin_mappings", "default_stages"]
 
-_TABLE_KEYS = {"files", "columns", "values", "null_values", "derive", "date_formats",
-               "encoding", "delimiter", "timezone", "activity_kind"}
+_TABLE_KEYS = {
+    "files",
+    "columns",
+    "values",
+    "null_values",
+    "derive",
+    "date_formats",
+    "encoding",
+    "delimiter",
+    "timezone",
+    "activity_kind",
+}
 
 
 @dataclass
@@ -73,8 +83,11 @@ class Mapping:
 
 def builtin_mappings() -> list[str]:
     """Names of the mappings shipped with the package (``funnel_analysis/crm/mappings``)."""
-    return sorted(p.name.removesuffix(".yaml") for p in resources.files("funnel_analysis.crm.mappings").iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files("funnel_analysis.crm.mappings").iterdir()
+        if p.name.endswith(".yaml")
+    )
 
 
 def load_mapping(path_or_name) -> Mapping:
@@ -91,8 +104,9 @@ def load_mapping(path_or_name) -> Mapping:
     if not path.exists() and str(path_or_name) in builtin_mappings():
         path = Path(str(resources.files("funnel_analysis.crm.mappings") / f"{path_or_name}.yaml"))
     if not path.exists():
-        raise DataLoadError(path, "mapping file does not exist",
-                            expected=f"a YAML file, or one of {builtin_mappings()}")
+        raise DataLoadError(
+            path, "mapping file does not exist", expected=f"a YAML file, or one of {builtin_mappings()}"
+        )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -103,15 +117,19 @@ def load_mapping(path_or_name) -> Mapping:
             raise DataLoadError(path, f"unknown table {table!r}", expected=f"one of {sorted(TABLES)}")
         unknown = set(body) - _TABLE_KEYS
         if unknown:
-            raise DataLoadError(path, f"unknown key(s) {sorted(unknown)} under table {table!r}",
-                                expected=f"keys among {sorted(_TABLE_KEYS)}")
+            raise DataLoadError(
+                path,
+                f"unknown key(s) {sorted(unknown)} under table {table!r}",
+                expected=f"keys among {sorted(_TABLE_KEYS)}",
+            )
         files = body.get("files")
         if not files:
             raise DataLoadError(path, f"table {table!r} names no `files`", expected="a list of file names")
         for src, dst in (body.get("columns") or {}).items():
             if not isinstance(dst, str):
-                raise DataLoadError(path, f"column {src!r} of {table!r} maps to {dst!r}",
-                                    expected="a canonical column name")
+                raise DataLoadError(
+                    path, f"column {src!r} of {table!r} maps to {dst!r}", expected="a canonical column name"
+                )
         tables[table] = TableMapping(
             files=list(files) if isinstance(files, list) else [files],
             columns=dict(body.get("columns") or {}),
@@ -125,8 +143,13 @@ def load_mapping(path_or_name) -> Mapping:
         )
     if not tables:
         raise DataLoadError(path, "maps no tables", expected="a `tables:` section")
-    return Mapping(name=doc.get("name", path.stem), tables=tables, stages=doc.get("stages"),
-                   source=str(path), description=doc.get("description", ""))
+    return Mapping(
+        name=doc.get("name", path.stem),
+        tables=tables,
+        stages=doc.get("stages"),
+        source=str(path),
+        description=doc.get("description", ""),
+    )
 
 
 def default_stages() -> list[dict]:

@@ -54,15 +54,29 @@ class DataQualityReport:
     ignored_files: list[str] = field(default_factory=list)
     stages_origin: str = "default"
 
-    def add_table(self, name, *, rows_read, rows_kept, rows_quarantined, rows_flagged, rules,
-                  cleaning=None, files=None, columns_present=None):
+    def add_table(
+        self,
+        name,
+        *,
+        rows_read,
+        rows_kept,
+        rows_quarantined,
+        rows_flagged,
+        rules,
+        cleaning=None,
+        files=None,
+        columns_present=None,
+    ):
         if rows_read != rows_kept + rows_quarantined:  # the accounting every table must satisfy
             raise AssertionError(f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined")
         self.tables[name] = {
-            "rows_read": int(rows_read), "rows_kept": int(rows_kept),
-            "rows_quarantined": int(rows_quarantined), "rows_flagged": int(rows_flagged),
+            "rows_read": int(rows_read),
+            "rows_kept": int(rows_kept),
+            "rows_quarantined": int(rows_quarantined),
+            "rows_flagged": int(rows_flagged),
             "rules": {k: int(v) for k, v in sorted(rules.items())},
-            "cleaning": dict(cleaning or {}), "files": list(files or []),
+            "cleaning": dict(cleaning or {}),
+            "files": list(files or []),
         }
 
     def rows_read(self, table: str) -> int:
@@ -167,8 +181,15 @@ class CrmData:
         if "leads" in out:
             out["leads"] = _leads_as_of(out["leads"], day)
         meta = dict(self.meta, as_of=str(day.date()), as_of_undated={k: v for k, v in undated.items() if v})
-        return CrmData(tables=out, quarantine=self.quarantine, flags=self.flags,
-                       quarantined_rows=self.quarantined_rows, report=self.report, meta=meta, as_of_date=day)
+        return CrmData(
+            tables=out,
+            quarantine=self.quarantine,
+            flags=self.flags,
+            quarantined_rows=self.quarantined_rows,
+            report=self.report,
+            meta=meta,
+            as_of_date=day,
+        )
 
     def _history_order(self, hist: pd.DataFrame, opp_ids: pd.Series):
         """Codes of the history rows' deals in ``opp_ids`` (-1: none) and the rows sorted by time.
@@ -192,8 +213,11 @@ class CrmData:
         opps = opps.copy()
         stages = self.tables["stages"].drop_duplicates("stage_name").set_index("stage_name")
         hist = self.tables.get("opportunity_history")
-        hist_cols = [c for c in HISTORY_FIELDS if hist is not None
-                     and c in self.meta.get("columns_present", {}).get("opportunity_history", [])]
+        hist_cols = [
+            c
+            for c in HISTORY_FIELDS
+            if hist is not None and c in self.meta.get("columns_present", {}).get("opportunity_history", [])
+        ]
         opps["state_source"] = "current"
         if hist is not None and len(hist) and hist_cols:
             code, order, t_sorted = self._history_order(hist, opps["opportunity_id"])
@@ -219,8 +243,7 @@ class CrmData:
         from_stage = opps["state_source"] != "current"
         mapped_closed = opps["stage_name"].map(stages["is_closed"])
         mapped_won = opps["stage_name"].map(stages["is_won"])
-        opps["is_closed"] = np.where(from_stage & mapped_closed.notna(), mapped_closed,
-                                     opps["is_closed"]).astype(bool)
+        opps["is_closed"] = np.where(from_stage & mapped_closed.notna(), mapped_closed, opps["is_closed"]).astype(bool)
         opps["is_won"] = np.where(from_stage & mapped_won.notna(), mapped_won, opps["is_won"]).astype(bool)
         # no history: a deal that closed after the cut was still open on the day, stage unknown
         reopen = ~from_stage & opps["is_closed"] & (opps["close_date"] > day).fillna(False)
@@ -245,8 +268,11 @@ class CrmData:
         self.flags.astype({"value": "str"}).to_parquet(folder / "_flags.parquet", index=False)
         for name, df in self.quarantined_rows.items():
             df.to_parquet(folder / f"_quarantined_{name}.parquet", index=False)
-        doc = {"report": self.report.to_dict(), "meta": self.meta,
-               "as_of": None if self.as_of_date is None else str(self.as_of_date.date())}
+        doc = {
+            "report": self.report.to_dict(),
+            "meta": self.meta,
+            "as_of": None if self.as_of_date is None else str(self.as_of_date.date()),
+        }
         (folder / "crm.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return folder
 
@@ -261,12 +287,21 @@ class CrmData:
                 qrows[p.stem.removeprefix("_quarantined_")] = pd.read_parquet(p)
             elif not p.name.startswith("_"):
                 tables[p.stem] = pd.read_parquet(p)
-        rep = DataQualityReport(tables=doc["report"]["tables"], ignored_files=doc["report"]["ignored_files"],
-                                stages_origin=doc["report"]["stages_origin"])
+        rep = DataQualityReport(
+            tables=doc["report"]["tables"],
+            ignored_files=doc["report"]["ignored_files"],
+            stages_origin=doc["report"]["stages_origin"],
+        )
         as_of = pd.Timestamp(doc["as_of"]) if doc.get("as_of") else None
-        return cls(tables=tables, quarantine=pd.read_parquet(folder / "_quarantine.parquet"),
-                   flags=pd.read_parquet(folder / "_flags.parquet"), quarantined_rows=qrows,
-                   report=rep, meta=doc["meta"], as_of_date=as_of)
+        return cls(
+            tables=tables,
+            quarantine=pd.read_parquet(folder / "_quarantine.parquet"),
+            flags=pd.read_parquet(folder / "_flags.parquet"),
+            quarantined_rows=qrows,
+            report=rep,
+            meta=doc["meta"],
+            as_of_date=as_of,
+        )
 
 
 def _rows(df: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
@@ -290,8 +325,11 @@ def latest_date(crm) -> pd.Timestamp:
     """The last day anything was created in the org (in effect the export's date), as a naive day."""
     from .schema import TABLES
 
-    last = [pd.Timestamp(df[col].max()) for name, df in crm.tables.items()
-            if (col := getattr(TABLES.get(name), "created_column", None)) and col in df and df[col].notna().any()]
+    last = [
+        pd.Timestamp(df[col].max())
+        for name, df in crm.tables.items()
+        if (col := getattr(TABLES.get(name), "created_column", None)) and col in df and df[col].notna().any()
+    ]
     if not last:
         raise ValueError("latest_date: no table has a creation date; give as_of explicitly")
     return max(t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in last).normalize()

@@ -36,8 +36,16 @@ __all__ = [
 #: Formats tried after ISO 8601, in order: US report exports first (Salesforce's
 #: default locale), then day-first European forms only when written with dots.
 DATETIME_FORMATS = (
-    "%m/%d/%Y %I:%M %p", "%m/%d/%y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%y %H:%M",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%Y/%m/%d",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%Y/%m/%d",
 )
 
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
@@ -164,8 +172,9 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return number, bad
 
 
-def parse_column(values: pd.Series, kind: str, *, date_format: str | None = None,
-                 timezone: str = "UTC") -> tuple[pd.Series, pd.Series, int]:
+def parse_column(
+    values: pd.Series, kind: str, *, date_format: str | None = None, timezone: str = "UTC"
+) -> tuple[pd.Series, pd.Series, int]:
     """Type one column by its schema kind.
 
     Returns ``(typed, unparseable_mask, n_changed)``, where ``n_changed`` counts

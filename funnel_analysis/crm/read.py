@@ -54,8 +54,11 @@ def _header(path: Path, encoding: str) -> list[str]:
         with open(path, newline="", encoding=encoding) as fh:
             first = fh.readline()
     except UnicodeDecodeError as exc:
-        raise DataLoadError(path, f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})",
-                            expected="a UTF-8 CSV, or set `encoding:` in the mapping file") from None
+        raise DataLoadError(
+            path,
+            f"cannot be decoded as {encoding} ({exc.reason} at byte {exc.start})",
+            expected="a UTF-8 CSV, or set `encoding:` in the mapping file",
+        ) from None
     first = first.lstrip("\ufeff")
     if not first.strip():
         raise DataLoadError(path, "is empty: no header line", expected="a CSV with a header row")
@@ -97,11 +100,15 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
     if len(names) == 1 and delimiter == ",":
         for sep, label in _DELIMITERS.items():
             if sep in names[0]:
-                raise DataLoadError(path, f"looks {label}-separated (header {names[0][:60]!r})",
-                                    expected="comma-separated values, or `delimiter:` in the mapping file")
+                raise DataLoadError(
+                    path,
+                    f"looks {label}-separated (header {names[0][:60]!r})",
+                    expected="comma-separated values, or `delimiter:` in the mapping file",
+                )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise DataLoadError(path, "header repeats a column name", column=dupes[0], expected="unique column names")
+
     def read(newlines_in_values: bool) -> pa.Table:
         return pacsv.read_csv(
             path,
@@ -110,7 +117,9 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
             convert_options=pacsv.ConvertOptions(
                 # large_string is what pandas' str dtype holds: no copy when converting
                 column_types={n: pa.large_string() for n in names},
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
 
@@ -129,8 +138,9 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         msg = str(exc).splitlines()[0]
         if "UTF8" in msg or "utf-8" in msg.lower() or isinstance(exc, UnicodeDecodeError):
-            raise DataLoadError(path, f"is not valid {encoding}: {msg}",
-                                expected="UTF-8 text, or `encoding:` in the mapping file") from None
+            raise DataLoadError(
+                path, f"is not valid {encoding}: {msg}", expected="UTF-8 text, or `encoding:` in the mapping file"
+            ) from None
         raise DataLoadError(path, f"cannot be parsed as CSV: {msg}") from None
     return table.to_pandas()
 
@@ -140,8 +150,12 @@ def read_table_file(path, *, encoding: str = "utf-8", delimiter: str = ",") -> p
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         table = pq.read_table(path)
-        table = pa.table({n: table[n].cast(pa.string()) if not pa.types.is_string(table[n].type)
-                          else table[n] for n in table.column_names})
+        table = pa.table(
+            {
+                n: table[n].cast(pa.string()) if not pa.types.is_string(table[n].type) else table[n]
+                for n in table.column_names
+            }
+        )
         return table.to_pandas()
     return read_csv_text(path, encoding=encoding, delimiter=delimiter)
 

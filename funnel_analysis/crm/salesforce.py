@@ -23,8 +23,15 @@ import pandas as pd
 
 from funnel_analysis.crm.schema import TABLES, TableSpec
 
-__all__ = ["DEFAULT_OBJECTS", "SalesforceConfigError", "SalesforceFrames", "salesforce_client",
-           "read_salesforce", "write_export", "load_salesforce"]
+__all__ = [
+    "DEFAULT_OBJECTS",
+    "SalesforceConfigError",
+    "SalesforceFrames",
+    "salesforce_client",
+    "read_salesforce",
+    "write_export",
+    "load_salesforce",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +107,20 @@ def salesforce_client(env: Mapping[str, str] = os.environ):
         url = url if "://" in url else f"https://{url}"
         return Salesforce(instance_url=url, session_id=val["SF_ACCESS_TOKEN"])
     if all(val[k] for k in _PASSWORD_VARS):
-        return Salesforce(username=val["SF_USERNAME"], password=val["SF_PASSWORD"],
-                          security_token=val["SF_SECURITY_TOKEN"],
-                          domain=val["SF_DOMAIN"] or "login")
+        return Salesforce(
+            username=val["SF_USERNAME"],
+            password=val["SF_PASSWORD"],
+            security_token=val["SF_SECURITY_TOKEN"],
+            domain=val["SF_DOMAIN"] or "login",
+        )
     both = (_SESSION_VARS, _PASSWORD_VARS)
     modes = [m for m in both if any(val[k] for k in m)] or both
     missing = [k for m in modes for k in m if not val[k]]
     raise SalesforceConfigError(
         "Salesforce credentials are read from the environment only: set either SF_INSTANCE_URL and "
         "SF_ACCESS_TOKEN, or SF_USERNAME, SF_PASSWORD and SF_SECURITY_TOKEN (optionally "
-        f"SF_DOMAIN=login|test). Missing: {', '.join(missing)}.")
+        f"SF_DOMAIN=login|test). Missing: {', '.join(missing)}."
+    )
 
 
 def _soql_datetime(since) -> str:
@@ -125,8 +136,9 @@ def _select_fields(obj: str, described: dict[str, dict]) -> list[str]:
     if spec is None:  # an object the schema does not know: everything selectable
         return selectable
     lower = {n.lower(): n for n in selectable}
-    rels = {f["relationshipName"].lower(): f["relationshipName"]
-            for f in described.values() if f.get("relationshipName")}
+    rels = {
+        f["relationshipName"].lower(): f["relationshipName"] for f in described.values() if f.get("relationshipName")
+    }
     chosen: list[str] = []
     for col in spec.columns:  # one field per canonical column: sf_name first, then aliases
         for cand in (col.sf_name, *col.aliases):
@@ -171,8 +183,7 @@ def _shape(frame: pd.DataFrame, columns: list[str], datetimes: Iterable[str]) ->
 
 
 def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override):
-    described = {f["name"]: f for f in getattr(sf, obj).describe()["fields"]
-                 if not f.get("deprecatedAndHidden")}
+    described = {f["name"]: f for f in getattr(sf, obj).describe()["fields"] if not f.get("deprecatedAndHidden")}
     columns = list(override) if override else _select_fields(obj, described)
     datetimes = [c for c in columns if described.get(c, {}).get("type") == "datetime"]
     stamp = next((f for f in ("LastModifiedDate", "SystemModstamp") if f in described), None)
@@ -190,8 +201,11 @@ def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override)
         try:
             bulk = getattr(sf.bulk2, obj)
             pages = (bulk.query_all if archived else bulk.query)(soql, wait=BULK_POLL_SECONDS)
-            parts = [pd.read_csv(io.StringIO(p), dtype=str, keep_default_na=False, na_values=[""])
-                     for p in pages if p.strip()]
+            parts = [
+                pd.read_csv(io.StringIO(p), dtype=str, keep_default_na=False, na_values=[""])
+                for p in pages
+                if p.strip()
+            ]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             return _shape(frame, columns, datetimes), soql, "bulk2"
         except (exc_mod.SalesforceError, exc_mod.SalesforceOperationError) as exc:
@@ -210,9 +224,15 @@ def _skip_reason(exc) -> str | None:
     return None
 
 
-def read_salesforce(sf=None, *, objects=None, since=None, bulk_threshold: int = 10_000,
-                    fields: Mapping[str, Iterable[str]] | None = None,
-                    progress: bool = True) -> SalesforceFrames:
+def read_salesforce(
+    sf=None,
+    *,
+    objects=None,
+    since=None,
+    bulk_threshold: int = 10_000,
+    fields: Mapping[str, Iterable[str]] | None = None,
+    progress: bool = True,
+) -> SalesforceFrames:
     """Read Salesforce objects into text frames, as a CSV export would hold them.
 
     Parameters

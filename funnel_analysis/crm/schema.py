@@ -145,12 +145,22 @@ def _c(name, kind="str", sf=None, required=False, aliases=()):
 
 
 _PERSON = (
-    _c("first_name"), _c("last_name"), _c("name"), _c("salutation"), _c("title"),
-    _c("email", "email"), _c("phone", "phone"), _c("mobile_phone", "phone"),
+    _c("first_name"),
+    _c("last_name"),
+    _c("name"),
+    _c("salutation"),
+    _c("title"),
+    _c("email", "email"),
+    _c("phone", "phone"),
+    _c("mobile_phone", "phone"),
 )
 
 _ADDRESS = (
-    _c("street"), _c("city"), _c("state"), _c("postal_code"), _c("country"),
+    _c("street"),
+    _c("city"),
+    _c("state"),
+    _c("postal_code"),
+    _c("country"),
 )
 
 TABLES: dict[str, TableSpec] = {}
@@ -161,192 +171,279 @@ def _table(spec: TableSpec) -> TableSpec:
     return spec
 
 
-_table(TableSpec(
-    name="leads", sf_object="Lead", key="lead_id", file_stems=("Lead", "Leads", "leads"),
-    columns=(
-        _c("lead_id", "id", "Id", required=True),
-        _c("created_date", "datetime"),
-        *_PERSON,
-        _c("company"), _c("website"), *_ADDRESS,
-        _c("lead_source", "picklist"), _c("status", "picklist"), _c("industry", "picklist"),
-        _c("rating", "picklist"),
-        _c("annual_revenue", "float"), _c("number_of_employees", "int"),
-        _c("owner_id", "id"),
-        _c("is_converted", "bool"), _c("converted_date", "date"),
-        _c("converted_account_id", "id"), _c("converted_contact_id", "id"),
-        _c("converted_opportunity_id", "id"),
-        _c("is_deleted", "bool"),
-        _c("last_modified_date", "datetime"),
-        _c("last_activity_date", "date"),
-    ),
-    references=(
-        Reference("owner_id", "users"),
-        Reference("converted_opportunity_id", "opportunities"),
-        Reference("converted_account_id", "accounts"),
-        Reference("converted_contact_id", "contacts"),
-    ),
-))
+_table(
+    TableSpec(
+        name="leads",
+        sf_object="Lead",
+        key="lead_id",
+        file_stems=("Lead", "Leads", "leads"),
+        columns=(
+            _c("lead_id", "id", "Id", required=True),
+            _c("created_date", "datetime"),
+            *_PERSON,
+            _c("company"),
+            _c("website"),
+            *_ADDRESS,
+            _c("lead_source", "picklist"),
+            _c("status", "picklist"),
+            _c("industry", "picklist"),
+            _c("rating", "picklist"),
+            _c("annual_revenue", "float"),
+            _c("number_of_employees", "int"),
+            _c("owner_id", "id"),
+            _c("is_converted", "bool"),
+            _c("converted_date", "date"),
+            _c("converted_account_id", "id"),
+            _c("converted_contact_id", "id"),
+            _c("converted_opportunity_id", "id"),
+            _c("is_deleted", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("last_activity_date", "date"),
+        ),
+        references=(
+            Reference("owner_id", "users"),
+            Reference("converted_opportunity_id", "opportunities"),
+            Reference("converted_account_id", "accounts"),
+            Reference("converted_contact_id", "contacts"),
+        ),
+    )
+)
 
-_table(TableSpec(
-    name="opportunities", sf_object="Opportunity", key="opportunity_id",
-    file_stems=("Opportunity", "Opportunities", "opportunities"),
-    columns=(
-        _c("opportunity_id", "id", "Id", required=True),
-        _c("account_id", "id"), _c("name"),
-        _c("created_date", "datetime"),
-        _c("stage_name", "picklist"),
-        _c("amount", "float"), _c("probability", "float"), _c("expected_revenue", "float"),
-        _c("close_date", "date"),
-        _c("is_closed", "bool"), _c("is_won", "bool"),
-        _c("lead_source", "picklist"), _c("type", "picklist"),
-        _c("forecast_category", "picklist"), _c("forecast_category_name", "picklist"),
-        _c("campaign_id", "id"), _c("owner_id", "id"),
-        _c("is_deleted", "bool"),
-        _c("last_modified_date", "datetime"),
-        _c("last_activity_date", "date"),
-    ),
-    references=(
-        Reference("account_id", "accounts"),
-        Reference("owner_id", "users"),
-        Reference("campaign_id", "campaigns"),
-    ),
-))
+_table(
+    TableSpec(
+        name="opportunities",
+        sf_object="Opportunity",
+        key="opportunity_id",
+        file_stems=("Opportunity", "Opportunities", "opportunities"),
+        columns=(
+            _c("opportunity_id", "id", "Id", required=True),
+            _c("account_id", "id"),
+            _c("name"),
+            _c("created_date", "datetime"),
+            _c("stage_name", "picklist"),
+            _c("amount", "float"),
+            _c("probability", "float"),
+            _c("expected_revenue", "float"),
+            _c("close_date", "date"),
+            _c("is_closed", "bool"),
+            _c("is_won", "bool"),
+            _c("lead_source", "picklist"),
+            _c("type", "picklist"),
+            _c("forecast_category", "picklist"),
+            _c("forecast_category_name", "picklist"),
+            _c("campaign_id", "id"),
+            _c("owner_id", "id"),
+            _c("is_deleted", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("last_activity_date", "date"),
+        ),
+        references=(
+            Reference("account_id", "accounts"),
+            Reference("owner_id", "users"),
+            Reference("campaign_id", "campaigns"),
+        ),
+    )
+)
 
-_table(TableSpec(
-    name="opportunity_history", sf_object="OpportunityHistory", key="history_id",
-    file_stems=("OpportunityHistory", "opportunity_history"),
-    columns=(
-        _c("history_id", "id", "Id", required=True),
-        _c("opportunity_id", "id", required=True),
-        _c("created_date", "datetime", required=True),
-        _c("stage_name", "picklist"),
-        _c("amount", "float"), _c("probability", "float"), _c("expected_revenue", "float"),
-        _c("close_date", "date"), _c("forecast_category", "picklist"),
-        _c("created_by_id", "id"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(Reference("opportunity_id", "opportunities", required=True),),
-))
+_table(
+    TableSpec(
+        name="opportunity_history",
+        sf_object="OpportunityHistory",
+        key="history_id",
+        file_stems=("OpportunityHistory", "opportunity_history"),
+        columns=(
+            _c("history_id", "id", "Id", required=True),
+            _c("opportunity_id", "id", required=True),
+            _c("created_date", "datetime", required=True),
+            _c("stage_name", "picklist"),
+            _c("amount", "float"),
+            _c("probability", "float"),
+            _c("expected_revenue", "float"),
+            _c("close_date", "date"),
+            _c("forecast_category", "picklist"),
+            _c("created_by_id", "id"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(Reference("opportunity_id", "opportunities", required=True),),
+    )
+)
 
-_table(TableSpec(
-    name="stages", sf_object="OpportunityStage", key="stage_name",
-    file_stems=("OpportunityStage", "stages"), created_column=None,
-    columns=(
-        _c("stage_name", "picklist", "MasterLabel", required=True, aliases=("StageName", "ApiName")),
-        _c("sort_order", "int", required=True),
-        _c("default_probability", "float"),
-        _c("is_closed", "bool", required=True), _c("is_won", "bool", required=True),
-        _c("forecast_category", "picklist", aliases=("ForecastCategoryName",)),
-        _c("is_active", "bool"),
-    ),
-))
+_table(
+    TableSpec(
+        name="stages",
+        sf_object="OpportunityStage",
+        key="stage_name",
+        file_stems=("OpportunityStage", "stages"),
+        created_column=None,
+        columns=(
+            _c("stage_name", "picklist", "MasterLabel", required=True, aliases=("StageName", "ApiName")),
+            _c("sort_order", "int", required=True),
+            _c("default_probability", "float"),
+            _c("is_closed", "bool", required=True),
+            _c("is_won", "bool", required=True),
+            _c("forecast_category", "picklist", aliases=("ForecastCategoryName",)),
+            _c("is_active", "bool"),
+        ),
+    )
+)
 
-_table(TableSpec(
-    name="accounts", sf_object="Account", key="account_id",
-    file_stems=("Account", "Accounts", "accounts"),
-    columns=(
-        _c("account_id", "id", "Id", required=True),
-        _c("name"), _c("type", "picklist"), _c("parent_id", "id"),
-        _c("industry", "picklist"), _c("region", "picklist", "Region__c", aliases=("Region",)),
-        _c("annual_revenue", "float"), _c("number_of_employees", "int"),
-        _c("billing_street"), _c("billing_city"), _c("billing_state"),
-        _c("billing_postal_code"), _c("billing_country"),
-        _c("phone", "phone"), _c("website"), _c("account_source", "picklist"),
-        _c("owner_id", "id"),
-        _c("created_date", "datetime"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(Reference("owner_id", "users"), Reference("parent_id", "accounts")),
-))
+_table(
+    TableSpec(
+        name="accounts",
+        sf_object="Account",
+        key="account_id",
+        file_stems=("Account", "Accounts", "accounts"),
+        columns=(
+            _c("account_id", "id", "Id", required=True),
+            _c("name"),
+            _c("type", "picklist"),
+            _c("parent_id", "id"),
+            _c("industry", "picklist"),
+            _c("region", "picklist", "Region__c", aliases=("Region",)),
+            _c("annual_revenue", "float"),
+            _c("number_of_employees", "int"),
+            _c("billing_street"),
+            _c("billing_city"),
+            _c("billing_state"),
+            _c("billing_postal_code"),
+            _c("billing_country"),
+            _c("phone", "phone"),
+            _c("website"),
+            _c("account_source", "picklist"),
+            _c("owner_id", "id"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(Reference("owner_id", "users"), Reference("parent_id", "accounts")),
+    )
+)
 
-_table(TableSpec(
-    name="contacts", sf_object="Contact", key="contact_id",
-    file_stems=("Contact", "Contacts", "contacts"),
-    columns=(
-        _c("contact_id", "id", "Id", required=True),
-        _c("account_id", "id"),
-        *_PERSON,
-        _c("department"), _c("lead_source", "picklist"),
-        _c("mailing_street"), _c("mailing_city"), _c("mailing_state"),
-        _c("mailing_postal_code"), _c("mailing_country"),
-        _c("owner_id", "id"),
-        _c("created_date", "datetime"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(Reference("account_id", "accounts"), Reference("owner_id", "users")),
-))
+_table(
+    TableSpec(
+        name="contacts",
+        sf_object="Contact",
+        key="contact_id",
+        file_stems=("Contact", "Contacts", "contacts"),
+        columns=(
+            _c("contact_id", "id", "Id", required=True),
+            _c("account_id", "id"),
+            *_PERSON,
+            _c("department"),
+            _c("lead_source", "picklist"),
+            _c("mailing_street"),
+            _c("mailing_city"),
+            _c("mailing_state"),
+            _c("mailing_postal_code"),
+            _c("mailing_country"),
+            _c("owner_id", "id"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(Reference("account_id", "accounts"), Reference("owner_id", "users")),
+    )
+)
 
-_table(TableSpec(
-    name="activities", sf_object="Task", key="activity_id",
-    file_stems=("Task", "Tasks"), extra_file_stems=("Event", "Events"),
-    columns=(
-        _c("activity_id", "id", "Id", required=True),
-        _c("activity_kind", "picklist"),  # task / event: which file the row came from
-        _c("who_id", "id"), _c("what_id", "id"), _c("account_id", "id"),
-        _c("subject"),
-        _c("activity_date", "date"),
-        _c("type", "picklist", aliases=("TaskSubtype", "EventSubtype")),
-        _c("status", "picklist"), _c("priority", "picklist"),
-        _c("is_closed", "bool"),
-        _c("call_duration_in_seconds", "float"),
-        _c("duration_in_minutes", "float"),
-        _c("owner_id", "id"),
-        _c("created_date", "datetime"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(Reference("owner_id", "users"), Reference("account_id", "accounts")),
-))
+_table(
+    TableSpec(
+        name="activities",
+        sf_object="Task",
+        key="activity_id",
+        file_stems=("Task", "Tasks"),
+        extra_file_stems=("Event", "Events"),
+        columns=(
+            _c("activity_id", "id", "Id", required=True),
+            _c("activity_kind", "picklist"),  # task / event: which file the row came from
+            _c("who_id", "id"),
+            _c("what_id", "id"),
+            _c("account_id", "id"),
+            _c("subject"),
+            _c("activity_date", "date"),
+            _c("type", "picklist", aliases=("TaskSubtype", "EventSubtype")),
+            _c("status", "picklist"),
+            _c("priority", "picklist"),
+            _c("is_closed", "bool"),
+            _c("call_duration_in_seconds", "float"),
+            _c("duration_in_minutes", "float"),
+            _c("owner_id", "id"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(Reference("owner_id", "users"), Reference("account_id", "accounts")),
+    )
+)
 
-_table(TableSpec(
-    name="campaigns", sf_object="Campaign", key="campaign_id",
-    file_stems=("Campaign", "Campaigns", "campaigns"),
-    columns=(
-        _c("campaign_id", "id", "Id", required=True),
-        _c("name"), _c("type", "picklist"), _c("status", "picklist"),
-        _c("parent_id", "id"),
-        _c("start_date", "date"), _c("end_date", "date"),
-        _c("budgeted_cost", "float"), _c("actual_cost", "float"),
-        _c("expected_revenue", "float"),
-        _c("is_active", "bool"),
-        _c("owner_id", "id"),
-        _c("created_date", "datetime"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(Reference("owner_id", "users"), Reference("parent_id", "campaigns")),
-))
+_table(
+    TableSpec(
+        name="campaigns",
+        sf_object="Campaign",
+        key="campaign_id",
+        file_stems=("Campaign", "Campaigns", "campaigns"),
+        columns=(
+            _c("campaign_id", "id", "Id", required=True),
+            _c("name"),
+            _c("type", "picklist"),
+            _c("status", "picklist"),
+            _c("parent_id", "id"),
+            _c("start_date", "date"),
+            _c("end_date", "date"),
+            _c("budgeted_cost", "float"),
+            _c("actual_cost", "float"),
+            _c("expected_revenue", "float"),
+            _c("is_active", "bool"),
+            _c("owner_id", "id"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(Reference("owner_id", "users"), Reference("parent_id", "campaigns")),
+    )
+)
 
-_table(TableSpec(
-    name="campaign_members", sf_object="CampaignMember", key="campaign_member_id",
-    file_stems=("CampaignMember", "CampaignMembers", "campaign_members"),
-    columns=(
-        _c("campaign_member_id", "id", "Id", required=True),
-        _c("campaign_id", "id", required=True),
-        _c("lead_id", "id"), _c("contact_id", "id"),
-        _c("status", "picklist"),
-        _c("has_responded", "bool"), _c("first_responded_date", "date"),
-        _c("created_date", "datetime"),
-        _c("is_deleted", "bool"),
-    ),
-    references=(
-        Reference("campaign_id", "campaigns", required=True),
-        Reference("lead_id", "leads"),
-        Reference("contact_id", "contacts"),
-    ),
-))
+_table(
+    TableSpec(
+        name="campaign_members",
+        sf_object="CampaignMember",
+        key="campaign_member_id",
+        file_stems=("CampaignMember", "CampaignMembers", "campaign_members"),
+        columns=(
+            _c("campaign_member_id", "id", "Id", required=True),
+            _c("campaign_id", "id", required=True),
+            _c("lead_id", "id"),
+            _c("contact_id", "id"),
+            _c("status", "picklist"),
+            _c("has_responded", "bool"),
+            _c("first_responded_date", "date"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+        ),
+        references=(
+            Reference("campaign_id", "campaigns", required=True),
+            Reference("lead_id", "leads"),
+            Reference("contact_id", "contacts"),
+        ),
+    )
+)
 
-_table(TableSpec(
-    name="users", sf_object="User", key="owner_id",
-    file_stems=("User", "Users", "users"), created_column=None,
-    columns=(
-        _c("owner_id", "id", "Id", required=True),
-        _c("name"), _c("first_name"), _c("last_name"), _c("email", "email"),
-        _c("role", "picklist", "Role__c", aliases=("UserRoleName", "UserRole.Name")),
-        _c("region", "picklist", "Region__c", aliases=("Region",)),
-        _c("manager_id", "id"),
-        _c("is_active", "bool"),
-        _c("created_date", "datetime"),
-    ),
-))
+_table(
+    TableSpec(
+        name="users",
+        sf_object="User",
+        key="owner_id",
+        file_stems=("User", "Users", "users"),
+        created_column=None,
+        columns=(
+            _c("owner_id", "id", "Id", required=True),
+            _c("name"),
+            _c("first_name"),
+            _c("last_name"),
+            _c("email", "email"),
+            _c("role", "picklist", "Role__c", aliases=("UserRoleName", "UserRole.Name")),
+            _c("region", "picklist", "Region__c", aliases=("Region",)),
+            _c("manager_id", "id"),
+            _c("is_active", "bool"),
+            _c("created_date", "datetime"),
+        ),
+    )
+)
 
 
 def table_for_file(stem: str) -> tuple[str, str | None] | None:

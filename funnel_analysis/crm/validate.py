@@ -66,8 +66,9 @@ def _date_of(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_localize(None).dt.normalize() if getattr(ts.dtype, "tz", None) else ts.dt.normalize()
 
 
-def table_schema(table: str, severity: str, *, present, known_ids=None,
-                 stages: pd.DataFrame | None = None) -> pa.DataFrameSchema:
+def table_schema(
+    table: str, severity: str, *, present, known_ids=None, stages: pd.DataFrame | None = None
+) -> pa.DataFrameSchema:
     """Build the pandera schema of one table for one severity.
 
     Parameters
@@ -96,8 +97,9 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
 
     if severity == ERROR:
         cols[spec.key] = pa.Column(nullable=False, required=True)
-        frame_checks.append(pa.Check(
-            lambda d, k=spec.key: d[k].isna() | ~d[k].duplicated(keep="first"), name="id_duplicate"))
+        frame_checks.append(
+            pa.Check(lambda d, k=spec.key: d[k].isna() | ~d[k].duplicated(keep="first"), name="id_duplicate")
+        )
         for col in ("amount",):
             if col in present and table in ("opportunities", "opportunity_history"):
                 add(col, pa.Check(_nan_or(lambda s: s >= 0), name="amount_negative"))
@@ -112,31 +114,48 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
             # a frame-level check: pandera drops nulls before column checks of nullable columns
             frame_checks.append(pa.Check(lambda d: d["amount"].notna(), name="amount_missing"))
         if "email" in present:
-            add("email", pa.Check(_nan_or(lambda s: s.str.fullmatch(EMAIL_PATTERN, na=False)),
-                                  name="email_invalid"))
+            add("email", pa.Check(_nan_or(lambda s: s.str.fullmatch(EMAIL_PATTERN, na=False)), name="email_invalid"))
         if {"close_date", "created_date"} <= present and table == "opportunities":
-            frame_checks.append(pa.Check(
-                lambda d: ~(d["close_date"] < _date_of(d["created_date"])).fillna(False),
-                name="close_before_created"))
+            frame_checks.append(
+                pa.Check(
+                    lambda d: ~(d["close_date"] < _date_of(d["created_date"])).fillna(False),
+                    name="close_before_created",
+                )
+            )
         if {"converted_date", "created_date"} <= present and table == "leads":
-            frame_checks.append(pa.Check(
-                lambda d: ~(d["converted_date"] < _date_of(d["created_date"])).fillna(False),
-                name="converted_before_created"))
+            frame_checks.append(
+                pa.Check(
+                    lambda d: ~(d["converted_date"] < _date_of(d["created_date"])).fillna(False),
+                    name="converted_before_created",
+                )
+            )
         if {"start_date", "end_date"} <= present and table == "campaigns":
-            frame_checks.append(pa.Check(
-                lambda d: ~(d["end_date"] < d["start_date"]).fillna(False), name="end_before_start"))
-        if stages is not None and len(stages) and table in ("opportunities", "opportunity_history") \
-                and "stage_name" in present:
+            frame_checks.append(
+                pa.Check(lambda d: ~(d["end_date"] < d["start_date"]).fillna(False), name="end_before_start")
+            )
+        if (
+            stages is not None
+            and len(stages)
+            and table in ("opportunities", "opportunity_history")
+            and "stage_name" in present
+        ):
             names = set(stages["stage_name"].dropna())
             add("stage_name", pa.Check(_nan_or(lambda s: isin(s, names)), name="stage_unknown"))
             if table == "opportunities" and {"is_closed", "is_won"} <= present:
                 closed = stages.set_index("stage_name")["is_closed"]
                 won = stages.set_index("stage_name")["is_won"]
-                frame_checks.append(pa.Check(
-                    lambda d: (d["stage_name"].map(closed).isna()
-                               | ((d["stage_name"].map(closed) == d["is_closed"])
-                                  & (d["stage_name"].map(won) == d["is_won"]))),
-                    name="closed_flags_mismatch"))
+                frame_checks.append(
+                    pa.Check(
+                        lambda d: (
+                            d["stage_name"].map(closed).isna()
+                            | (
+                                (d["stage_name"].map(closed) == d["is_closed"])
+                                & (d["stage_name"].map(won) == d["is_won"])
+                            )
+                        ),
+                        name="closed_flags_mismatch",
+                    )
+                )
 
     for ref in spec.references:
         if ref.column not in present or ref.table not in known_ids:
@@ -145,12 +164,12 @@ def table_schema(table: str, severity: str, *, present, known_ids=None,
             ids = known_ids[ref.table]
             ids = as_value_set(ids)
             add(ref.column, pa.Check(_nan_or(lambda s, ids=ids: isin(s, ids)), name="reference_unresolved"))
-    return pa.DataFrameSchema(cols, checks=frame_checks, name=f"{table}:{severity}",
-                              strict=False, coerce=False)
+    return pa.DataFrameSchema(cols, checks=frame_checks, name=f"{table}:{severity}", strict=False, coerce=False)
 
 
-def validate_table(df: pd.DataFrame, table: str, *, present=None, known_ids=None,
-                   stages: pd.DataFrame | None = None) -> pd.DataFrame:
+def validate_table(
+    df: pd.DataFrame, table: str, *, present=None, known_ids=None, stages: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Run the error and warning schemas of a table; return the issues found.
 
     The frame is not modified. ``row`` in the result is the frame's index label.
@@ -183,14 +202,16 @@ def validate_table(df: pd.DataFrame, table: str, *, present=None, known_ids=None
         return pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
     fc = pd.concat(out, ignore_index=True)
     rows = fc["index"].astype("int64")
-    issues = pd.DataFrame({
-        "table": table,
-        "row": rows.to_numpy(),
-        "record_id": df[spec.key].reindex(rows).astype("object").to_numpy() if spec.key in df else None,
-        "column": fc["column"].astype("str").to_numpy(),
-        "rule": fc["rule"].to_numpy(),
-        "severity": fc["severity"].to_numpy(),
-        "value": fc["failure_case"].astype("str").where(fc["failure_case"].notna(), None).to_numpy(),
-    })
+    issues = pd.DataFrame(
+        {
+            "table": table,
+            "row": rows.to_numpy(),
+            "record_id": df[spec.key].reindex(rows).astype("object").to_numpy() if spec.key in df else None,
+            "column": fc["column"].astype("str").to_numpy(),
+            "rule": fc["rule"].to_numpy(),
+            "severity": fc["severity"].to_numpy(),
+            "value": fc["failure_case"].astype("str").where(fc["failure_case"].notna(), None).to_numpy(),
+        }
+    )
     # a frame with a duplicated ID fails both "id_duplicate" and nothing else; order for reading
     return issues.sort_values(["row", "severity", "rule"], kind="stable").reset_index(drop=True)

@@ -24,6 +24,20 @@ from .merge import merge_clusters, reverse_merges
 from .normalize import company_features, person_features
 from .pipeline import DedupeResult, find_duplicates, lead_contact_matches, merge_duplicates
 
-__all__ = ["person_features", "company_features", "candidate_pairs", "blocking_recall", "cluster_pairs",
-           "review_queue", "choose_threshold", "pairwise_scores", "pairs_from_clusters", "merge_clusters",
-           "reverse_merges", "DedupeResult", "find_duplicates", "lead_contact_matches", "merge_duplicates"]
+__all__ = [
+    "person_features",
+    "company_features",
+    "candidate_pairs",
+    "blocking_recall",
+    "cluster_pairs",
+    "review_queue",
+    "choose_threshold",
+    "pairwise_scores",
+    "pairs_from_clusters",
+    "merge_clusters",
+    "reverse_merges",
+    "DedupeResult",
+    "find_duplicates",
+    "lead_contact_matches",
+    "merge_duplicates",
+]

@@ -26,17 +26,17 @@ __all__ = ["PERSON_RULES", "COMPANY_RULES", "rules_for", "candidate_pairs", "blo
 PERSON_RULES: tuple[tuple[str, ...], ...] = (
     ("email",),
     ("phone",),
-    ("name_tokens",),                     # same two names, in either order
-    ("last_key", "first_initial"),        # initials, typos in the first name
-    ("last_key", "first_key"),            # nicknames
-    ("first_key", "last_phonetic"),       # typos in the last name
-    ("first_initial", "last_phonetic"),   # an initial and a typo together
-    ("first_key", "last_initial"),        # typos the phonetic key does not absorb
-    ("last_key=first_raw", "first_initial=last_initial"),   # swapped names against an initial,
-    ("first_raw=last_key", "last_initial=first_initial"),   # in both directions
-    ("email_local", "last_phonetic"),     # same local part at a company's other domain
-    ("first_key", "company_key"),         # typo in the last name, no e-mail
-    ("last_key", "company_key"),          # initial and nickname, no e-mail
+    ("name_tokens",),  # same two names, in either order
+    ("last_key", "first_initial"),  # initials, typos in the first name
+    ("last_key", "first_key"),  # nicknames
+    ("first_key", "last_phonetic"),  # typos in the last name
+    ("first_initial", "last_phonetic"),  # an initial and a typo together
+    ("first_key", "last_initial"),  # typos the phonetic key does not absorb
+    ("last_key=first_raw", "first_initial=last_initial"),  # swapped names against an initial,
+    ("first_raw=last_key", "last_initial=first_initial"),  # in both directions
+    ("email_local", "last_phonetic"),  # same local part at a company's other domain
+    ("first_key", "company_key"),  # typo in the last name, no e-mail
+    ("last_key", "company_key"),  # initial and nickname, no e-mail
     ("last_key", "postal_code"),
     ("first_key", "postal_code"),
     ("national_id",),
@@ -81,8 +81,7 @@ def rules_for(features: pd.DataFrame, rules=None) -> list[tuple[str, ...]]:
     """
     if rules is None:
         rules = COMPANY_RULES if "company_phonetic" in features.columns else PERSON_RULES
-    usable = [tuple(r) for r in rules if all(c in features.columns and features[c].notna().any()
-                                             for c in _columns(r))]
+    usable = [tuple(r) for r in rules if all(c in features.columns and features[c].notna().any() for c in _columns(r))]
     if not usable:
         raise ValueError(f"no blocking rule can be used on columns {list(features.columns)}")
     return usable
@@ -127,11 +126,15 @@ def candidate_pairs(features: pd.DataFrame, *, rules=None, other: pd.DataFrame |
         m = lhs.merge(rhs, on=keys, suffixes=("_l", "_r"))[["unique_id_l", "unique_id_r"]]
         if other is None:  # splink's orientation: the left record has the smaller ID
             m = m[m["unique_id_l"] < m["unique_id_r"]]
-        found.append(pd.DataFrame({"id_l": m["unique_id_l"].to_numpy(), "id_r": m["unique_id_r"].to_numpy(),
-                                   "rule": "+".join(rule)}))
+        found.append(
+            pd.DataFrame(
+                {"id_l": m["unique_id_l"].to_numpy(), "id_r": m["unique_id_r"].to_numpy(), "rule": "+".join(rule)}
+            )
+        )
     if not found:
-        return pd.DataFrame({"id_l": pd.Series(dtype="str"), "id_r": pd.Series(dtype="str"),
-                             "rule": pd.Series(dtype="str")})
+        return pd.DataFrame(
+            {"id_l": pd.Series(dtype="str"), "id_r": pd.Series(dtype="str"), "rule": pd.Series(dtype="str")}
+        )
     pairs = pd.concat(found, ignore_index=True).drop_duplicates(["id_l", "id_r"], keep="first")
     return pairs.reset_index(drop=True)
 
@@ -156,8 +159,12 @@ def blocking_recall(pairs: pd.DataFrame, true_pairs: pd.DataFrame) -> dict:
     key = lambda f: set(zip(np.minimum(f["id_l"], f["id_r"]), np.maximum(f["id_l"], f["id_r"])))  # noqa: E731
     truth, cand = key(true_pairs.astype({"id_l": str, "id_r": str})), key(pairs.astype({"id_l": str, "id_r": str}))
     hit = len(truth & cand)
-    return {"true_pairs": len(truth), "found": hit, "recall": hit / len(truth) if truth else float("nan"),
-            "candidate_pairs": len(cand)}
+    return {
+        "true_pairs": len(truth),
+        "found": hit,
+        "recall": hit / len(truth) if truth else float("nan"),
+        "candidate_pairs": len(cand),
+    }
 
 
 def splink_rules(rules) -> list:

@@ -21,8 +21,9 @@ import pandas as pd
 __all__ = ["pairs_from_clusters", "pairwise_scores", "scores_by_threshold", "read_truth_clusters"]
 
 
-def pairs_from_clusters(clusters: pd.DataFrame, *, id_column: str = "record_id",
-                        cluster_column: str = "cluster_id") -> pd.DataFrame:
+def pairs_from_clusters(
+    clusters: pd.DataFrame, *, id_column: str = "record_id", cluster_column: str = "cluster_id"
+) -> pd.DataFrame:
     """Every pair of records that share a cluster, as ``id_l < id_r``.
 
     Raises
@@ -42,7 +43,8 @@ def pairs_from_clusters(clusters: pd.DataFrame, *, id_column: str = "record_id",
     m = df.merge(df, on="cl", suffixes=("_l", "_r"))
     m = m[m["id_l"] < m["id_r"]]
     return pd.DataFrame({"id_l": m["id_l"].to_numpy(), "id_r": m["id_r"].to_numpy()}).sort_values(
-        ["id_l", "id_r"], ignore_index=True)
+        ["id_l", "id_r"], ignore_index=True
+    )
 
 
 def _pair_set(pairs: pd.DataFrame) -> set:
@@ -50,8 +52,9 @@ def _pair_set(pairs: pd.DataFrame) -> set:
     return set(zip(np.minimum(a, b), np.maximum(a, b)))
 
 
-def pairwise_scores(predicted: pd.DataFrame, truth: pd.DataFrame, *, id_column: str = "record_id",
-                    cluster_column: str = "cluster_id") -> dict:
+def pairwise_scores(
+    predicted: pd.DataFrame, truth: pd.DataFrame, *, id_column: str = "record_id", cluster_column: str = "cluster_id"
+) -> dict:
     """Pairwise precision, recall and F1 of ``predicted`` clusters against ``truth`` clusters.
 
     Both frames have ``id_column`` and ``cluster_column``; records absent from a frame are
@@ -66,8 +69,14 @@ def pairwise_scores(predicted: pd.DataFrame, truth: pd.DataFrame, *, id_column: 
     return {"true_pairs": len(t), "predicted_pairs": len(p), "tp": tp, "precision": prec, "recall": rec, "f1": f1}
 
 
-def scores_by_threshold(scored_pairs: pd.DataFrame, truth: pd.DataFrame, *, thresholds=None,
-                        id_column: str = "record_id", cluster_column: str = "cluster_id") -> pd.DataFrame:
+def scores_by_threshold(
+    scored_pairs: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    thresholds=None,
+    id_column: str = "record_id",
+    cluster_column: str = "cluster_id",
+) -> pd.DataFrame:
     """Precision, recall and F1 of the clusters formed at each threshold (the chart over thresholds).
 
     Parameters
@@ -99,8 +108,9 @@ def scores_by_threshold(scored_pairs: pd.DataFrame, truth: pd.DataFrame, *, thre
         prec = tp / len(p) if p else float("nan")
         rec = tp / len(t) if t else float("nan")
         f1 = 2 * tp / (len(p) + len(t)) if (p or t) else float("nan")
-        rows.append({"threshold": float(th), "predicted_pairs": len(p), "tp": tp, "precision": prec,
-                     "recall": rec, "f1": f1})
+        rows.append(
+            {"threshold": float(th), "predicted_pairs": len(p), "tp": tp, "precision": prec, "recall": rec, "f1": f1}
+        )
     return pd.DataFrame(rows)
 
 

@@ -72,33 +72,49 @@ def person_comparisons(features: pd.DataFrame) -> list:
 
     if not {"first_key", "last_key", "first_raw"} <= set(features.columns):
         raise ValueError("person_comparisons: features need first_key, first_raw and last_key")
-    name = CustomComparison([
-        cll.CustomLevel("first_key_l IS NULL AND last_key_l IS NULL OR first_key_r IS NULL AND last_key_r IS NULL",
-                        "null").configure(is_null_level=True),
-        cll.CustomLevel("first_raw_l = first_raw_r AND last_key_l = last_key_r", "same names"),
-        cll.CustomLevel("first_key_l = first_key_r AND last_key_l = last_key_r", "nickname, same last name"),
-        cll.CustomLevel("first_key_l = last_key_r AND last_key_l = first_key_r", "names swapped"),
-        cll.CustomLevel(f"last_key_l = last_key_r AND ({_jw('first_raw', 0.9)})", "first name typo"),
-        cll.CustomLevel(f"first_key_l = first_key_r AND ({_jw('last_key', 0.88)})", "last name typo"),
-        cll.CustomLevel("last_key_l = last_key_r AND (length(first_raw_l) = 1 OR length(first_raw_r) = 1) "
-                        "AND substr(first_raw_l, 1, 1) = substr(first_raw_r, 1, 1)", "initial, same last name"),
-        cll.CustomLevel(f"({_jw('first_raw', 0.85)}) AND ({_jw('last_key', 0.85)})", "both names similar"),
-        # "same last name, other first name" is left in the else level: at one company that is a
-        # colleague or a relative, and EM on a small org can mistake it for evidence of a match
-        cll.ElseLevel(),
-    ], output_column_name="name")
+    name = CustomComparison(
+        [
+            cll.CustomLevel(
+                "first_key_l IS NULL AND last_key_l IS NULL OR first_key_r IS NULL AND last_key_r IS NULL", "null"
+            ).configure(is_null_level=True),
+            cll.CustomLevel("first_raw_l = first_raw_r AND last_key_l = last_key_r", "same names"),
+            cll.CustomLevel("first_key_l = first_key_r AND last_key_l = last_key_r", "nickname, same last name"),
+            cll.CustomLevel("first_key_l = last_key_r AND last_key_l = first_key_r", "names swapped"),
+            cll.CustomLevel(f"last_key_l = last_key_r AND ({_jw('first_raw', 0.9)})", "first name typo"),
+            cll.CustomLevel(f"first_key_l = first_key_r AND ({_jw('last_key', 0.88)})", "last name typo"),
+            cll.CustomLevel(
+                "last_key_l = last_key_r AND (length(first_raw_l) = 1 OR length(first_raw_r) = 1) "
+                "AND substr(first_raw_l, 1, 1) = substr(first_raw_r, 1, 1)",
+                "initial, same last name",
+            ),
+            cll.CustomLevel(f"({_jw('first_raw', 0.85)}) AND ({_jw('last_key', 0.85)})", "both names similar"),
+            # "same last name, other first name" is left in the else level: at one company that is a
+            # colleague or a relative, and EM on a small org can mistake it for evidence of a match
+            cll.ElseLevel(),
+        ],
+        output_column_name="name",
+    )
     out = [name]
     if _present(features, "email"):
-        out.append(CustomComparison([
-            cll.NullLevel("email"), cll.ExactMatchLevel("email"),
-            cll.ElseLevel()], output_column_name="email"))
+        out.append(
+            CustomComparison(
+                [cll.NullLevel("email"), cll.ExactMatchLevel("email"), cll.ElseLevel()], output_column_name="email"
+            )
+        )
     if _present(features, "phone"):
         out.append(_simple("phone", "phone", numeric=True))
     if _present(features, "company_key"):
         # the e-mail's domain names the company too: one comparison, so it is not counted twice
         out.append(_company_levels(domain="email_domain" if _present(features, "email_domain") else None))
-    for col, kw in (("street", {}), ("city", {}), ("postal_code", {"numeric": True}), ("state", {"jw": ()}),
-                    ("birth_date", {"numeric": True}), ("national_id", {"numeric": True}), ("country", {"jw": ()})):
+    for col, kw in (
+        ("street", {}),
+        ("city", {}),
+        ("postal_code", {"numeric": True}),
+        ("state", {"jw": ()}),
+        ("birth_date", {"numeric": True}),
+        ("national_id", {"numeric": True}),
+        ("country", {"jw": ()}),
+    ):
         if _present(features, col):
             out.append(_simple(col, col, **kw))
     return out
@@ -111,21 +127,35 @@ def _company_levels(domain: str | None = None):
     null = "company_key_l IS NULL OR company_key_r IS NULL"
     if domain:
         null = f"({null}) AND ({domain}_l IS NULL OR {domain}_r IS NULL)"
-    levels = [cll.CustomLevel(null, "null").configure(is_null_level=True),
-              cll.CustomLevel("company_key_l = company_key_r" + (f" AND {domain}_l = {domain}_r" if domain else ""),
-                              "same name" + (" and domain" if domain else ""))]
+    levels = [
+        cll.CustomLevel(null, "null").configure(is_null_level=True),
+        cll.CustomLevel(
+            "company_key_l = company_key_r" + (f" AND {domain}_l = {domain}_r" if domain else ""),
+            "same name" + (" and domain" if domain else ""),
+        ),
+    ]
     if domain:
         levels.append(cll.CustomLevel(f"{domain}_l = {domain}_r", "same domain"))
-    return CustomComparison(levels + [
-        cll.CustomLevel("company_key_l = company_key_r OR company_tokens_l = company_tokens_r", "same name"),
-        cll.CustomLevel("company_core_l = company_core_r", "same distinctive words"),
-        cll.CustomLevel(_jw("company_core", 0.92), "distinctive words similar (jw >= 0.92)"),
-        cll.CustomLevel("company_acronym_l = replace(company_key_r, ' ', '') "
-                        "OR company_acronym_r = replace(company_key_l, ' ', '')", "acronym"),
-        cll.CustomLevel("contains(company_key_l, company_key_r) OR contains(company_key_r, company_key_l)",
-                        "one name inside the other"),
-        cll.CustomLevel(_jw("company_key", 0.8), "similar (jw >= 0.8)"),
-        cll.ElseLevel()], output_column_name="company")
+    return CustomComparison(
+        levels
+        + [
+            cll.CustomLevel("company_key_l = company_key_r OR company_tokens_l = company_tokens_r", "same name"),
+            cll.CustomLevel("company_core_l = company_core_r", "same distinctive words"),
+            cll.CustomLevel(_jw("company_core", 0.92), "distinctive words similar (jw >= 0.92)"),
+            cll.CustomLevel(
+                "company_acronym_l = replace(company_key_r, ' ', '') "
+                "OR company_acronym_r = replace(company_key_l, ' ', '')",
+                "acronym",
+            ),
+            cll.CustomLevel(
+                "contains(company_key_l, company_key_r) OR contains(company_key_r, company_key_l)",
+                "one name inside the other",
+            ),
+            cll.CustomLevel(_jw("company_key", 0.8), "similar (jw >= 0.8)"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="company",
+    )
 
 
 def company_comparisons(features: pd.DataFrame) -> list:
@@ -139,8 +169,7 @@ def company_comparisons(features: pd.DataFrame) -> list:
     if "company_key" not in features.columns:
         raise ValueError("company_comparisons: features need company_key")
     out = [_company_levels(domain="domain" if _present(features, "domain") else None)]
-    for col, kw in ( ("phone", {"numeric": True}), ("city", {"jw": (0.9,)}),
-                    ("country", {"jw": ()})):
+    for col, kw in (("phone", {"numeric": True}), ("city", {"jw": (0.9,)}), ("country", {"jw": ()})):
         if _present(features, col):
             out.append(_simple(col, col, **kw))
     return out
@@ -162,20 +191,39 @@ def _training_rules(features: pd.DataFrame, company: bool):
         det = [r for r in (("domain", "company_key"), ("phone", "company_key")) if _present(features, *r)]
         em = [[r] for r in (("domain",), ("company_key",)) if _present(features, *r)]
     else:
-        det = [r for r in (("email", "first_key", "last_key"), ("phone", "first_key", "last_key"),
-                           ("national_id", "birth_date"), ("first_key", "last_key", "birth_date", "postal_code"))
-               if _present(features, *r)]
+        det = [
+            r
+            for r in (
+                ("email", "first_key", "last_key"),
+                ("phone", "first_key", "last_key"),
+                ("national_id", "birth_date"),
+                ("first_key", "last_key", "birth_date", "postal_code"),
+            )
+            if _present(features, *r)
+        ]
         # one group fixes the names and trains the rest; the other fixes the rest and trains the names
         em = [[("first_key", "last_key"), ("name_tokens",)]]
-        em.append([r for r in (("company_key",), ("email",), ("phone",), ("birth_date",), ("postal_code",))
-                   if _present(features, *r)])
+        em.append(
+            [
+                r
+                for r in (("company_key",), ("email",), ("phone",), ("birth_date",), ("postal_code",))
+                if _present(features, *r)
+            ]
+        )
         em = [g for g in em if g]
     return det or [("company_key",) if company else ("first_key", "last_key")], em
 
 
-def train_model(features: pd.DataFrame, *, rules=None, other: pd.DataFrame | None = None,
-                max_pairs: float | None = None, seed: int = 42, recall_of_deterministic: float = 0.7,
-                db_api=None):
+def train_model(
+    features: pd.DataFrame,
+    *,
+    rules=None,
+    other: pd.DataFrame | None = None,
+    max_pairs: float | None = None,
+    seed: int = 42,
+    recall_of_deterministic: float = 0.7,
+    db_api=None,
+):
     """A splink ``Linker`` on ``features``, trained without labels.
 
     Parameters
@@ -214,18 +262,21 @@ def train_model(features: pd.DataFrame, *, rules=None, other: pd.DataFrame | Non
     used = sorted({c for c in features.columns if c != "unique_id"})
     rules = rules_for(features, rules)
     settings = SettingsCreator(
-        link_type="dedupe_only" if other is None else "link_only", comparisons=comps,
+        link_type="dedupe_only" if other is None else "link_only",
+        comparisons=comps,
         blocking_rules_to_generate_predictions=splink_rules(rules),
-        retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
     db = DuckDBAPI() if db_api is None else db_api
     frames = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
-    sdfs = [db.register(f.astype({c: "str" for c in used}).astype(object).where(f.notna(), None))
-            for f in frames]
+    sdfs = [db.register(f.astype({c: "str" for c in used}).astype(object).where(f.notna(), None)) for f in frames]
     with _quiet():
         linker = Linker(sdfs[0] if other is None else sdfs, settings, log_level=None)
         det, em = _training_rules(features, company)
         linker.training.estimate_probability_two_random_records_match(
-            [block_on(*r) for r in det], recall=recall_of_deterministic)
+            [block_on(*r) for r in det], recall=recall_of_deterministic
+        )
         n_l = len(features)
         n_pairs = n_l * (n_l - 1) / 2 if other is None else n_l * len(other)
         if not linker._settings_obj._probability_two_random_records_match > 0:
@@ -296,8 +347,15 @@ def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
     return pd.Series(out, index=pairs.index, dtype="str")
 
 
-def predict_pairs(features: pd.DataFrame, *, linker=None, other: pd.DataFrame | None = None,
-                  threshold: float = 0.01, rules=None, **train_options) -> pd.DataFrame:
+def predict_pairs(
+    features: pd.DataFrame,
+    *,
+    linker=None,
+    other: pd.DataFrame | None = None,
+    threshold: float = 0.01,
+    rules=None,
+    **train_options,
+) -> pd.DataFrame:
     """Score every candidate pair: match probability, match weight and reasons.
 
     Parameters
@@ -324,9 +382,14 @@ def predict_pairs(features: pd.DataFrame, *, linker=None, other: pd.DataFrame | 
     with _quiet():
         df = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     comps = linker._settings_obj.comparisons
-    out = pd.DataFrame({"id_l": df["unique_id_l"].astype("str"), "id_r": df["unique_id_r"].astype("str"),
-                        "match_probability": df["match_probability"].astype(float),
-                        "match_weight": df["match_weight"].astype(float)})
+    out = pd.DataFrame(
+        {
+            "id_l": df["unique_id_l"].astype("str"),
+            "id_r": df["unique_id_r"].astype("str"),
+            "match_probability": df["match_probability"].astype(float),
+            "match_weight": df["match_weight"].astype(float),
+        }
+    )
     names = []
     for comp in comps:
         name = comp.output_column_name
@@ -339,5 +402,4 @@ def predict_pairs(features: pd.DataFrame, *, linker=None, other: pd.DataFrame | 
         swap = out["id_l"] > out["id_r"]
         out.loc[swap, ["id_l", "id_r"]] = out.loc[swap, ["id_r", "id_l"]].to_numpy()
     out["reasons"] = reasons_text(out, names)
-    return out.sort_values(["match_probability", "id_l", "id_r"], ascending=[False, True, True],
-                           ignore_index=True)
+    return out.sort_values(["match_probability", "id_l", "id_r"], ascending=[False, True, True], ignore_index=True)

@@ -38,11 +38,29 @@ import pandas as pd
 from ..crm.schema import TABLES
 from .normalize import load_dedupe_config
 
-__all__ = ["LOG_COLUMNS", "SURVIVOR_RULES", "FIELD_RULES", "choose_survivors", "merge_clusters", "reverse_merges",
-           "id_columns"]
+__all__ = [
+    "LOG_COLUMNS",
+    "SURVIVOR_RULES",
+    "FIELD_RULES",
+    "choose_survivors",
+    "merge_clusters",
+    "reverse_merges",
+    "id_columns",
+]
 
-LOG_COLUMNS = ["action", "table", "record_id", "column", "old_value", "new_value", "survivor_id", "cluster_id",
-               "match_probability", "reasons", "position"]
+LOG_COLUMNS = [
+    "action",
+    "table",
+    "record_id",
+    "column",
+    "old_value",
+    "new_value",
+    "survivor_id",
+    "cluster_id",
+    "match_probability",
+    "reasons",
+    "position",
+]
 SURVIVOR_RULES = ("oldest", "newest", "most_complete")
 FIELD_RULES = ("survivor", "most_recent", "longest", "oldest")
 
@@ -87,8 +105,14 @@ def _dec(texts, dtype) -> pd.Series:
     return vals.astype(dtype)
 
 
-def choose_survivors(records: pd.DataFrame, clusters: pd.DataFrame, *, key: str, rule: str = "oldest",
-                     created_column: str = "created_date") -> pd.Series:
+def choose_survivors(
+    records: pd.DataFrame,
+    clusters: pd.DataFrame,
+    *,
+    key: str,
+    rule: str = "oldest",
+    created_column: str = "created_date",
+) -> pd.Series:
     """The surviving ID of every clustered record (index: record ID).
 
     ``oldest`` / ``newest`` by ``created_column`` (records without a date come last), or
@@ -111,10 +135,15 @@ def choose_survivors(records: pd.DataFrame, clusters: pd.DataFrame, *, key: str,
         raise ValueError(f"choose_survivors: {len(missing)} clustered IDs are not in the table, e.g. {min(missing)}")
     rec = records.assign(_id=records[key].astype("str")).set_index("_id").loc[cl["unique_id"]]
     created = rec[created_column] if created_column in rec.columns else pd.Series(pd.NaT, index=rec.index)
-    order = pd.DataFrame({"cluster_id": cl["cluster_id"].to_numpy(), "id": cl["unique_id"].to_numpy(),
-                          "undated": created.isna().to_numpy(),
-                          "t": pd.to_datetime(created, utc=True).to_numpy(),
-                          "filled": -rec.notna().sum(axis=1).to_numpy()})
+    order = pd.DataFrame(
+        {
+            "cluster_id": cl["cluster_id"].to_numpy(),
+            "id": cl["unique_id"].to_numpy(),
+            "undated": created.isna().to_numpy(),
+            "t": pd.to_datetime(created, utc=True).to_numpy(),
+            "filled": -rec.notna().sum(axis=1).to_numpy(),
+        }
+    )
     cols = {"oldest": ["undated", "t"], "newest": ["undated", "t"], "most_complete": ["filled", "undated", "t"]}[rule]
     asc = {"oldest": [True, True], "newest": [True, False], "most_complete": [True, True, True]}[rule]
     best = order.sort_values(["cluster_id", *cols, "id"], ascending=[True, *asc, True]).drop_duplicates("cluster_id")
@@ -127,20 +156,34 @@ def _winners(members: pd.DataFrame, values: pd.Series, rule: str) -> pd.Series:
     ``members`` has ``survivor``, ``is_survivor``, ``t`` (creation time) and ``pos`` per clustered row.
     """
     filled = values.notna().to_numpy() & (values.astype("str").to_numpy() != "")
-    d = members.assign(v=values.to_numpy(), filled=filled,
-                       length=values.astype("str").str.len().fillna(0).to_numpy(),
-                       own=members["is_survivor"] & (rule == "survivor"))
-    keys = {"survivor": ["filled", "own", "t"], "most_recent": ["filled", "t"], "oldest": ["filled", "t"],
-            "longest": ["filled", "length", "t"]}[rule]
+    d = members.assign(
+        v=values.to_numpy(),
+        filled=filled,
+        length=values.astype("str").str.len().fillna(0).to_numpy(),
+        own=members["is_survivor"] & (rule == "survivor"),
+    )
+    keys = {
+        "survivor": ["filled", "own", "t"],
+        "most_recent": ["filled", "t"],
+        "oldest": ["filled", "t"],
+        "longest": ["filled", "length", "t"],
+    }[rule]
     asc = [False] * (len(keys) - 1) + [rule == "oldest"]
     # missing creation times sort last whichever the direction
-    best = d.sort_values(["survivor", *keys, "pos"], ascending=[True, *asc, True], na_position="last",
-                         kind="stable").drop_duplicates("survivor")
+    best = d.sort_values(
+        ["survivor", *keys, "pos"], ascending=[True, *asc, True], na_position="last", kind="stable"
+    ).drop_duplicates("survivor")
     return best.set_index("survivor")["v"]
 
 
-def merge_clusters(tables: dict, clusters: pd.DataFrame, *, table: str, pairs: pd.DataFrame | None = None,
-                   survivorship: dict | None = None) -> tuple[dict, pd.DataFrame]:
+def merge_clusters(
+    tables: dict,
+    clusters: pd.DataFrame,
+    *,
+    table: str,
+    pairs: pd.DataFrame | None = None,
+    survivorship: dict | None = None,
+) -> tuple[dict, pd.DataFrame]:
     """Merge every cluster of ``table`` into its survivor and re-point all related rows.
 
     Parameters
@@ -188,14 +231,21 @@ def merge_clusters(tables: dict, clusters: pd.DataFrame, *, table: str, pairs: p
     prob, why = _pair_evidence(pairs, merged, cid)
     rows = pos_of.loc[survivor.index].to_numpy()
     created = df["created_date"] if "created_date" in df.columns else pd.Series(pd.NaT, index=df.index)
-    members = pd.DataFrame({"survivor": survivor.to_numpy(), "is_survivor": survivor.index == survivor.to_numpy(),
-                            "t": pd.to_datetime(created.iloc[rows], utc=True).to_numpy(), "pos": rows})
+    members = pd.DataFrame(
+        {
+            "survivor": survivor.to_numpy(),
+            "is_survivor": survivor.index == survivor.to_numpy(),
+            "t": pd.to_datetime(created.iloc[rows], utc=True).to_numpy(),
+            "pos": rows,
+        }
+    )
     spos = pos_of.loc[sorted(set(survivor))]
     for col in df.columns:
         if col in (key, "created_date"):
             continue
-        win = _winners(members, df[col].iloc[rows].reset_index(drop=True), fields.get(col, rules.get("default",
-                                                                                                         "survivor")))
+        win = _winners(
+            members, df[col].iloc[rows].reset_index(drop=True), fields.get(col, rules.get("default", "survivor"))
+        )
         old = df[col].iloc[spos.to_numpy()].set_axis(spos.index)
         new = win.reindex(spos.index)
         enc_old, enc_new = old.map(_enc), new.map(_enc)
@@ -204,14 +254,35 @@ def merge_clusters(tables: dict, clusters: pd.DataFrame, *, table: str, pairs: p
             continue
         ch = spos.index[changed]
         out_df.iloc[spos[ch].to_numpy(), out_df.columns.get_loc(col)] = new[ch].to_numpy()
-        log += [dict(action="field", table=table, record_id=sid, column=col, old_value=o, new_value=n,
-                     survivor_id=sid, cluster_id=cid[sid]) for sid, o, n in zip(ch, enc_old[ch], enc_new[ch])]
+        log += [
+            dict(
+                action="field",
+                table=table,
+                record_id=sid,
+                column=col,
+                old_value=o,
+                new_value=n,
+                survivor_id=sid,
+                cluster_id=cid[sid],
+            )
+            for sid, o, n in zip(ch, enc_old[ch], enc_new[ch])
+        ]
     for mid, sid in merged.items():
         p = int(pos_of[mid])
         row = {c: json.loads(_enc(df[c].iloc[p])) for c in df.columns}
-        log.append(dict(action="merged", table=table, record_id=mid, old_value=json.dumps(row, ensure_ascii=False),
-                        survivor_id=sid, cluster_id=cid[mid], match_probability=prob.get(mid), reasons=why.get(mid),
-                        position=p))
+        log.append(
+            dict(
+                action="merged",
+                table=table,
+                record_id=mid,
+                old_value=json.dumps(row, ensure_ascii=False),
+                survivor_id=sid,
+                cluster_id=cid[mid],
+                match_probability=prob.get(mid),
+                reasons=why.get(mid),
+                position=p,
+            )
+        )
     out = dict(tables)
     out[table] = out_df[~ids.isin(merged.index).to_numpy()].reset_index(drop=True)
     for name, other in out.items():
@@ -222,15 +293,29 @@ def merge_clusters(tables: dict, clusters: pd.DataFrame, *, table: str, pairs: p
         for c in cols:
             hit = other[c].astype("str").isin(merged.index).to_numpy()
             old = other.loc[hit, c].astype("str")
-            log += [dict(action="repointed", table=name, record_id=str(k), column=c, old_value=o,
-                         new_value=merged[o], survivor_id=merged[o], cluster_id=cid[o])
-                    for k, o in zip(other.loc[hit, okey], old)]
+            log += [
+                dict(
+                    action="repointed",
+                    table=name,
+                    record_id=str(k),
+                    column=c,
+                    old_value=o,
+                    new_value=merged[o],
+                    survivor_id=merged[o],
+                    cluster_id=cid[o],
+                )
+                for k, o in zip(other.loc[hit, okey], old)
+            ]
             other.loc[hit, c] = old.map(merged).to_numpy()
         out[name] = other
     order = {"merged": 0, "field": 1, "repointed": 2}
     frame = pd.DataFrame(log, columns=LOG_COLUMNS).astype({"position": "Int64", "match_probability": float})
-    frame = frame.sort_values(["action", "cluster_id", "record_id", "column"], key=lambda s: s.map(order)
-                              if s.name == "action" else s, kind="stable", ignore_index=True)
+    frame = frame.sort_values(
+        ["action", "cluster_id", "record_id", "column"],
+        key=lambda s: s.map(order) if s.name == "action" else s,
+        kind="stable",
+        ignore_index=True,
+    )
     return out, frame
 
 
@@ -288,15 +373,22 @@ def reverse_merges(tables: dict, log: pd.DataFrame, *, clusters=None) -> dict:
         mrg = part[part["action"] == "merged"]
         if len(mrg):
             recs = [json.loads(t) for t in mrg["old_value"]]
-            back = pd.DataFrame({c: _dec([json.dumps(r.get(c), ensure_ascii=False) for r in recs], df[c].dtype)
-                                 for c in df.columns})
-            back = back.astype({c: df[c].dtype for c in df.columns if not (
-                df[c].dtype == bool and back[c].isna().any())})
+            back = pd.DataFrame(
+                {c: _dec([json.dumps(r.get(c), ensure_ascii=False) for r in recs], df[c].dtype) for c in df.columns}
+            )
+            back = back.astype(
+                {c: df[c].dtype for c in df.columns if not (df[c].dtype == bool and back[c].isna().any())}
+            )
             # the kept rows held every position that no logged merge of this table took
             taken = log.loc[(log["action"] == "merged") & (log["table"] == name), "position"].astype(int)
-            free = np.setdiff1d(np.arange(len(df) + len(taken)), taken.to_numpy())[:len(df)]
-            df = pd.concat([df.assign(_pos=free), back.assign(_pos=mrg["position"].astype(int).to_numpy())],
-                           ignore_index=True).sort_values("_pos", kind="stable").drop(columns="_pos")
+            free = np.setdiff1d(np.arange(len(df) + len(taken)), taken.to_numpy())[: len(df)]
+            df = (
+                pd.concat(
+                    [df.assign(_pos=free), back.assign(_pos=mrg["position"].astype(int).to_numpy())], ignore_index=True
+                )
+                .sort_values("_pos", kind="stable")
+                .drop(columns="_pos")
+            )
             df = df.reset_index(drop=True)
         out[name] = df
     return out

@@ -43,8 +43,24 @@ __all__ = [
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # web-mail domains say nothing about the company a person works for
-FREE_MAIL = frozenset({"gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "qq.com", "163.com", "126.com",
-                       "gmx.de", "web.de", "icloud.com", "aol.com", "mail.ru", "yandex.ru", "live.com"})
+FREE_MAIL = frozenset(
+    {
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "gmx.de",
+        "web.de",
+        "icloud.com",
+        "aol.com",
+        "mail.ru",
+        "yandex.ru",
+        "live.com",
+    }
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -178,15 +194,19 @@ def _company_fields(names: pd.Series, prefix: str) -> pd.DataFrame:
     stripped = folded.str.replace(_EXTRA_FORMS, "", regex=True)
     folded = stripped.where(stripped.str.len() > 0, folded).astype("str")
     cjk = names.astype("str").str.contains(_CJK.pattern, regex=True).fillna(False)
-    return pd.DataFrame({
-        f"{prefix}_core": _rare_words(folded),
-        f"{prefix}_key": folded,
-        # sorted words: "Grove Summit" and "Summit Grove"; no spaces for pinyin, so the syllables compare as one
-        f"{prefix}_tokens": folded.map(lambda v: " ".join(sorted(v.split())) if isinstance(v, str) else None)
-                                  .astype("str"),
-        f"{prefix}_acronym": acronym(folded).where(~cjk, None),
-        f"{prefix}_first": folded.str.replace(r" .*$", "", regex=True).astype("str"),
-    }, index=names.index)
+    return pd.DataFrame(
+        {
+            f"{prefix}_core": _rare_words(folded),
+            f"{prefix}_key": folded,
+            # sorted words: "Grove Summit" and "Summit Grove"; no spaces for pinyin, so the syllables compare as one
+            f"{prefix}_tokens": folded.map(
+                lambda v: " ".join(sorted(v.split())) if isinstance(v, str) else None
+            ).astype("str"),
+            f"{prefix}_acronym": acronym(folded).where(~cjk, None),
+            f"{prefix}_first": folded.str.replace(r" .*$", "", regex=True).astype("str"),
+        },
+        index=names.index,
+    )
 
 
 def _col(df: pd.DataFrame, *names) -> pd.Series:
@@ -234,8 +254,9 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     first, last = _col(df, "first_name"), _col(df, "last_name")
     if first.isna().all() and last.isna().all():
         if _col(df, "name").isna().all():
-            raise ValueError("person_features: first_name, last_name and name are empty in every row: "
-                             "no names to compare")
+            raise ValueError(
+                "person_features: first_name, last_name and name are empty in every row: no names to compare"
+            )
         parts = df["name"].astype("str").str.strip().str.rsplit(" ", n=1)
         first, last = parts.str[0].where(parts.str.len() > 1), parts.str[-1]
     # a Chinese given name is one or two characters: compare the whole pinyin without spaces
@@ -245,32 +266,36 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     valid = email.str.contains(r"^[^@ ]+@[^@ ]+\.[^@ ]+$", regex=True).fillna(False)
     email = email.where(valid, None)
     phone = _col(df, "phone_e164") if "phone_e164" in df.columns else _col(df, "phone", "mobile_phone")
-    out = pd.DataFrame({
-        "unique_id": df[uid].astype("str").to_numpy(),
-        "first_key": first_name_key(first_f).to_numpy(),
-        "first_raw": first_f.to_numpy(),
-        "first_initial": first_f.str.slice(0, 1).to_numpy(),
-        "last_key": last_f.to_numpy(),
-        "last_initial": last_f.str.slice(0, 1).to_numpy(),
-        "last_phonetic": _phonetic(last_f).to_numpy(),
-        "email": email.to_numpy(),
-        "email_local": email.str.replace(r"@.*$", "", regex=True).to_numpy(),
-        "email_domain": email.str.replace(r"^.*@", "", regex=True).to_numpy(),
-        "phone": phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy(),
-    }).astype("str")
+    out = pd.DataFrame(
+        {
+            "unique_id": df[uid].astype("str").to_numpy(),
+            "first_key": first_name_key(first_f).to_numpy(),
+            "first_raw": first_f.to_numpy(),
+            "first_initial": first_f.str.slice(0, 1).to_numpy(),
+            "last_key": last_f.to_numpy(),
+            "last_initial": last_f.str.slice(0, 1).to_numpy(),
+            "last_phonetic": _phonetic(last_f).to_numpy(),
+            "email": email.to_numpy(),
+            "email_local": email.str.replace(r"@.*$", "", regex=True).to_numpy(),
+            "email_domain": email.str.replace(r"^.*@", "", regex=True).to_numpy(),
+            "phone": phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy(),
+        }
+    ).astype("str")
     a, b = out["first_key"], out["last_key"]
     lo, hi = a.where((a <= b).fillna(False), b), b.where((a <= b).fillna(False), a)
     out["name_tokens"] = (lo + " " + hi).fillna(a).fillna(b).astype("str")
     comp = _company_fields(_col(df, "company").reset_index(drop=True), "company")
     for c in comp.columns:
         out[c] = comp[c].to_numpy()
-    for name, sources in {"street": ("street", "mailing_street", "address_1"),
-                          "city": ("city", "mailing_city", "suburb"),
-                          "postal_code": ("postal_code", "mailing_postal_code", "postcode"),
-                          "state": ("state", "mailing_state"),
-                          "country": ("country", "mailing_country"),
-                          "birth_date": ("birth_date", "date_of_birth"),
-                          "national_id": ("national_id", "soc_sec_id")}.items():
+    for name, sources in {
+        "street": ("street", "mailing_street", "address_1"),
+        "city": ("city", "mailing_city", "suburb"),
+        "postal_code": ("postal_code", "mailing_postal_code", "postcode"),
+        "state": ("state", "mailing_state"),
+        "country": ("country", "mailing_country"),
+        "birth_date": ("birth_date", "date_of_birth"),
+        "national_id": ("national_id", "soc_sec_id"),
+    }.items():
         out[name] = fold_text(_col(df, *sources).reset_index(drop=True)).to_numpy()
     out["email_domain"] = out["email_domain"].where(~out["email_domain"].isin(FREE_MAIL), None)
     return out
@@ -311,5 +336,3 @@ def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Da
     out["city"] = fold_text(_col(df, "billing_city", "city").reset_index(drop=True)).to_numpy()
     out["country"] = fold_text(_col(df, "billing_country", "country").reset_index(drop=True)).to_numpy()
     return out.astype({c: "str" for c in out.columns})
-
-

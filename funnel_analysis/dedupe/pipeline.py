@@ -23,8 +23,7 @@ from .match import predict_pairs, train_model
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
 
-__all__ = ["OBJECTS", "DedupeResult", "object_features", "find_duplicates", "lead_contact_matches",
-           "merge_duplicates"]
+__all__ = ["OBJECTS", "DedupeResult", "object_features", "find_duplicates", "lead_contact_matches", "merge_duplicates"]
 
 #: The objects that can be de-duplicated, and their key.
 OBJECTS = {"leads": "lead_id", "contacts": "contact_id", "accounts": "account_id"}
@@ -68,12 +67,19 @@ class DedupeResult:
     def summary(self) -> dict:
         """Records, candidate pairs, clusters, records merged, pairs for review (the ``--json`` summary)."""
         n_clusters = int(self.clusters["cluster_id"].nunique())
-        return {"object": self.table, "records": int(len(self.features)),
-                "candidate_pairs": int(self.candidate_pairs),
-                "pairs_scored": int(len(self.pairs)), "threshold": float(self.threshold),
-                "threshold_source": self.threshold_source, "review_threshold": float(self.review_threshold),
-                "clusters": n_clusters, "records_in_clusters": int(len(self.clusters)),
-                "records_merged": int(len(self.clusters) - n_clusters), "pairs_for_review": int(len(self.review))}
+        return {
+            "object": self.table,
+            "records": int(len(self.features)),
+            "candidate_pairs": int(self.candidate_pairs),
+            "pairs_scored": int(len(self.pairs)),
+            "threshold": float(self.threshold),
+            "threshold_source": self.threshold_source,
+            "review_threshold": float(self.review_threshold),
+            "clusters": n_clusters,
+            "records_in_clusters": int(len(self.clusters)),
+            "records_merged": int(len(self.clusters) - n_clusters),
+            "pairs_for_review": int(len(self.review)),
+        }
 
 
 def _tables(crm) -> dict:
@@ -102,9 +108,16 @@ def object_features(crm, table: str) -> pd.DataFrame:
     return person_features(df, id_column=OBJECTS[table])
 
 
-def find_duplicates(crm, table: str, *, threshold: float | str | None = None,
-                    review_threshold: float | None = None, min_probability: float = 0.01,
-                    rules=None, seed: int = 42) -> DedupeResult:
+def find_duplicates(
+    crm,
+    table: str,
+    *,
+    threshold: float | str | None = None,
+    review_threshold: float | None = None,
+    min_probability: float = 0.01,
+    rules=None,
+    seed: int = 42,
+) -> DedupeResult:
     """Find the duplicate records of one object: score candidate pairs, cluster, queue the uncertain.
 
     Parameters
@@ -146,9 +159,18 @@ def find_duplicates(crm, table: str, *, threshold: float | str | None = None,
     review_threshold = min(review_threshold, threshold)
     clusters = cluster_pairs(pairs, threshold=threshold)
     review = review_queue(pairs, merge_threshold=threshold, review_threshold=review_threshold)
-    return DedupeResult(table=table, features=features, pairs=pairs, threshold=threshold,
-                        review_threshold=review_threshold, clusters=clusters, review=review,
-                        candidate_pairs=n_candidates, threshold_source=source, rules=rules)
+    return DedupeResult(
+        table=table,
+        features=features,
+        pairs=pairs,
+        threshold=threshold,
+        review_threshold=review_threshold,
+        clusters=clusters,
+        review=review,
+        candidate_pairs=n_candidates,
+        threshold_source=source,
+        rules=rules,
+    )
 
 
 def lead_contact_matches(crm, *, threshold: float = 0.5, seed: int = 42) -> pd.DataFrame:
@@ -171,8 +193,9 @@ def lead_contact_matches(crm, *, threshold: float = 0.5, seed: int = 42) -> pd.D
     leads = object_features(crm, "leads")
     contacts = object_features(crm, "contacts")
     converted = tables["leads"].get("converted_contact_id")
-    pairs = predict_pairs(leads, other=contacts, threshold=threshold, seed=seed,
-                          linker=train_model(leads, other=contacts, seed=seed))
+    pairs = predict_pairs(
+        leads, other=contacts, threshold=threshold, seed=seed, linker=train_model(leads, other=contacts, seed=seed)
+    )
     out = pairs.rename(columns={"id_l": "lead_id", "id_r": "contact_id"})
     if converted is not None:
         own = tables["leads"].assign(lead_id=tables["leads"]["lead_id"].astype("str")).set_index("lead_id")
@@ -183,5 +206,4 @@ def lead_contact_matches(crm, *, threshold: float = 0.5, seed: int = 42) -> pd.D
 
 def merge_duplicates(crm, found: DedupeResult, *, survivorship: dict | None = None):
     """Merge ``found``'s clusters in the org's tables: ``(new tables, merge log)`` (see :mod:`.merge`)."""
-    return merge_clusters(_tables(crm), found.clusters, table=found.table, pairs=found.pairs,
-                          survivorship=survivorship)
+    return merge_clusters(_tables(crm), found.clusters, table=found.table, pairs=found.pairs, survivorship=survivorship)

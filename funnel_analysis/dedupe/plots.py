@@ -53,8 +53,9 @@ def plot_duplicates(summary: pd.DataFrame, ax=None):
     return ax
 
 
-def plot_match_probabilities(pairs: pd.DataFrame, *, threshold: float | None = None,
-                             review_threshold: float | None = None, ax=None):
+def plot_match_probabilities(
+    pairs: pd.DataFrame, *, threshold: float | None = None, review_threshold: float | None = None, ax=None
+):
     """Histogram of the candidate pairs' match probabilities, per object, with the merge and review lines.
 
     ``pairs`` has ``match_probability`` and optionally ``object``.
@@ -86,8 +87,14 @@ def plot_precision_recall(scores: pd.DataFrame, *, chosen: dict | None = None, a
     """
     ax = _axes(ax)
     if scores.empty:
-        ax.text(0.5, 0.5, "No ground truth: precision and recall cannot be measured",
-                ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "No ground truth: precision and recall cannot be measured",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return ax
     styles = {"precision": ":", "recall": "--", "f1": "-"}
@@ -101,7 +108,10 @@ def plot_precision_recall(scores: pd.DataFrame, *, chosen: dict | None = None, a
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     lo = float(np.nanmin(scores[["precision", "recall", "f1"]].to_numpy()))
     ax.set_ylim(max(0.0, min(0.9, lo) - 0.02), 1.005)
-    ax.set(xlabel="merge threshold (match probability)", ylabel="pairwise score",
-           title="Precision, recall and F1 of the merged pairs against the true duplicates")
+    ax.set(
+        xlabel="merge threshold (match probability)",
+        ylabel="pairwise score",
+        title="Precision, recall and F1 of the merged pairs against the true duplicates",
+    )
     ax.legend(ncol=3, fontsize="small", loc="lower left")
     return ax

@@ -18,17 +18,28 @@ import pandas as pd
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
 from .pipeline import OBJECTS, find_duplicates
 
-__all__ = ["find_all", "duplicates_summary", "pair_examples", "review_table", "all_pairs", "resolve_truth_dir",
-           "truth_scores", "truth_summary"]
+__all__ = [
+    "find_all",
+    "duplicates_summary",
+    "pair_examples",
+    "review_table",
+    "all_pairs",
+    "resolve_truth_dir",
+    "truth_scores",
+    "truth_summary",
+]
 
 #: The fields shown side by side, per object.
-SHOWN = {"leads": ["first_name", "last_name", "email", "phone", "company", "created_date"],
-         "contacts": ["first_name", "last_name", "email", "phone", "account_id", "created_date"],
-         "accounts": ["name", "website", "phone", "billing_city", "created_date"]}
+SHOWN = {
+    "leads": ["first_name", "last_name", "email", "phone", "company", "created_date"],
+    "contacts": ["first_name", "last_name", "email", "phone", "account_id", "created_date"],
+    "accounts": ["name", "website", "phone", "billing_city", "created_date"],
+}
 
 
-def find_all(crm, objects=("leads", "contacts", "accounts"), *, threshold="auto",
-             review_threshold: float | None = None) -> dict:
+def find_all(
+    crm, objects=("leads", "contacts", "accounts"), *, threshold="auto", review_threshold: float | None = None
+) -> dict:
     """:func:`.pipeline.find_duplicates` for each object the org has: object -> :class:`DedupeResult`.
 
     Raises
@@ -41,16 +52,31 @@ def find_all(crm, objects=("leads", "contacts", "accounts"), *, threshold="auto"
     if bad:
         raise ValueError(f"cannot de-duplicate {', '.join(bad)}; expected {', '.join(OBJECTS)}")
     tables = crm.tables if hasattr(crm, "tables") else crm
-    threshold = "auto" if threshold in ("auto", "", None) or (isinstance(threshold, float) and threshold < 0) \
+    threshold = (
+        "auto"
+        if threshold in ("auto", "", None) or (isinstance(threshold, float) and threshold < 0)
         else float(threshold)
-    return {o: find_duplicates(crm, o, threshold=threshold, review_threshold=review_threshold)
-            for o in objects if o in tables and len(tables[o])}
+    )
+    return {
+        o: find_duplicates(crm, o, threshold=threshold, review_threshold=review_threshold)
+        for o in objects
+        if o in tables and len(tables[o])
+    }
 
 
 def duplicates_summary(results: dict) -> pd.DataFrame:
     """One row per object: records, candidate pairs, clusters, records merged, pairs for review, threshold."""
-    cols = ["object", "records", "candidate_pairs", "pairs_scored", "threshold", "clusters", "records_in_clusters",
-            "records_merged", "pairs_for_review"]
+    cols = [
+        "object",
+        "records",
+        "candidate_pairs",
+        "pairs_scored",
+        "threshold",
+        "clusters",
+        "records_in_clusters",
+        "records_merged",
+        "pairs_for_review",
+    ]
     return pd.DataFrame([{k: r.summary()[k] for k in cols} for r in results.values()], columns=cols)
 
 
@@ -65,10 +91,16 @@ def _side_by_side(crm, table: str, pairs: pd.DataFrame) -> pd.DataFrame:
     left = rec.reindex(pairs["id_l"]).astype("str").reset_index(drop=True)
     right = rec.reindex(pairs["id_r"]).astype("str").reset_index(drop=True)
     both = {c: left[c].fillna("") + "  |  " + right[c].fillna("") for c in shown}
-    return pd.DataFrame({"object": table, "id_l": pairs["id_l"].to_numpy(), "id_r": pairs["id_r"].to_numpy(),
-                         "match_probability": pairs["match_probability"].to_numpy(), **{
-                             c: v.to_numpy() for c, v in both.items()},
-                         "reasons": pairs["reasons"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "object": table,
+            "id_l": pairs["id_l"].to_numpy(),
+            "id_r": pairs["id_r"].to_numpy(),
+            "match_probability": pairs["match_probability"].to_numpy(),
+            **{c: v.to_numpy() for c, v in both.items()},
+            "reasons": pairs["reasons"].to_numpy(),
+        }
+    )
 
 
 def pair_examples(crm, results: dict, *, n: int = 5, seed: int = 0) -> pd.DataFrame:
@@ -98,8 +130,11 @@ def review_table(crm, results: dict) -> pd.DataFrame:
 def all_pairs(results: dict) -> pd.DataFrame:
     """Every scored pair of every object, with an ``object`` column (for the probability chart)."""
     parts = [r.pairs[["id_l", "id_r", "match_probability"]].assign(object=t) for t, r in results.items()]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["id_l", "id_r", "match_probability", "object"])
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["id_l", "id_r", "match_probability", "object"])
+    )
 
 
 def resolve_truth_dir(data_dir, truth_dir: str = "") -> Path | None:
@@ -133,5 +168,3 @@ def truth_summary(results: dict, truth_dir) -> pd.DataFrame:
         s = pairwise_scores(r.clusters.rename(columns={"unique_id": "record_id"}), truth)
         rows.append({"object": t, "threshold": r.threshold, **s})
     return pd.DataFrame(rows, columns=cols)
-
-

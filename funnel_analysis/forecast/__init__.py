@@ -29,8 +29,31 @@ from .pipeline import (
 )
 from .timeseries import LEVELS, SEASON, Forecaster, ForecastResults, mase, validate_series
 
-__all__ = ["weighted_pipeline", "learn_win_probabilities", "snapshot_outcomes", "probability_calibration",
-           "forecast_categories", "AGE_BINS", "CATEGORIES", "next_quarter_forecast", "bookings_series",
-           "quarter_bounds", "backtest_next_quarter", "summarize_backtest", "past_quarter_ends",
-           "BASELINE_METHODS", "Forecaster", "ForecastResults", "validate_series", "mase", "SEASON",
-           "LEVELS", "fit_methods", "seasonal_adjust", "METHODS", "BASELINES", "MODELS", "forecast_many"]
+__all__ = [
+    "weighted_pipeline",
+    "learn_win_probabilities",
+    "snapshot_outcomes",
+    "probability_calibration",
+    "forecast_categories",
+    "AGE_BINS",
+    "CATEGORIES",
+    "next_quarter_forecast",
+    "bookings_series",
+    "quarter_bounds",
+    "backtest_next_quarter",
+    "summarize_backtest",
+    "past_quarter_ends",
+    "BASELINE_METHODS",
+    "Forecaster",
+    "ForecastResults",
+    "validate_series",
+    "mase",
+    "SEASON",
+    "LEVELS",
+    "fit_methods",
+    "seasonal_adjust",
+    "METHODS",
+    "BASELINES",
+    "MODELS",
+    "forecast_many",
+]

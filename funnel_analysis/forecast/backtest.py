@@ -73,15 +73,26 @@ def past_quarter_ends(as_of, *, n: int = 6, lead: int = 1, fiscal_year_start_mon
     _, q0, q0_end = quarter_bounds(day, fiscal_year_start_month=fiscal_year_start_month)
     # the last quarter over by as_of is q0 when as_of is its last day, else the one before
     last_over = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)
-    ends = [last_over - pd.DateOffset(months=3 * (lead + k)) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
-            for k in range(n)]
+    ends = [
+        last_over - pd.DateOffset(months=3 * (lead + k)) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        for k in range(n)
+    ]
     return sorted(pd.Timestamp(e) for e in ends)
 
 
-def backtest_next_quarter(crm, *, dates, lead: int = 1, fiscal_year_start_month: int = 1,
-                          ts_methods=("es", "ets", "sarimax", "theta", "combo"), ts_origins: int = 3,
-                          min_quarters: int = 4, progress: bool = False, cuts: dict | None = None,
-                          **forecast_options) -> pd.DataFrame:
+def backtest_next_quarter(
+    crm,
+    *,
+    dates,
+    lead: int = 1,
+    fiscal_year_start_month: int = 1,
+    ts_methods=("es", "ets", "sarimax", "theta", "combo"),
+    ts_origins: int = 3,
+    min_quarters: int = 4,
+    progress: bool = False,
+    cuts: dict | None = None,
+    **forecast_options,
+) -> pd.DataFrame:
     """Forecast the quarter ``lead`` quarters ahead from each past date, with every method.
 
     Parameters
@@ -133,8 +144,10 @@ def backtest_next_quarter(crm, *, dates, lead: int = 1, fiscal_year_start_month:
     for day in items:
         label, start, end = quarter_bounds(day, lead=lead, fiscal_year_start_month=fy)
         if end > data_end:
-            raise ValueError(f"{fn}: the target quarter {label} of {day:%Y-%m-%d} is not over in the data "
-                             f"(latest date {data_end:%Y-%m-%d})")
+            raise ValueError(
+                f"{fn}: the target quarter {label} of {day:%Y-%m-%d} is not over in the data "
+                f"(latest date {data_end:%Y-%m-%d})"
+            )
         close = pd.to_datetime(won_all["close_date"])
         actual = float(won_all.loc[((close >= start) & (close <= end)).to_numpy(), "amount"].astype(float).sum())
         cut = cut_at(day).opportunities
@@ -144,15 +157,20 @@ def backtest_next_quarter(crm, *, dates, lead: int = 1, fiscal_year_start_month:
         first = quarter_bounds(pd.to_datetime(won_then["close_date"]).quantile(0.01), fiscal_year_start_month=fy)[1]
         q = q[q.index >= first]  # as bookings_series: stray old deals do not start the history
         if len(q) < min_quarters:
-            raise ValueError(f"{fn}: {len(q)} complete quarter(s) of bookings on {day:%Y-%m-%d}, "
-                             f"at least {min_quarters} needed")
+            raise ValueError(
+                f"{fn}: {len(q)} complete quarter(s) of bookings on {day:%Y-%m-%d}, at least {min_quarters} needed"
+            )
         m = 4 if len(q) > 5 else 1
         vals = q.to_numpy()
         scale = float(np.mean(np.abs(vals[m:] - vals[:-m])))
-        nq = next_quarter_forecast(crm, as_of=day, leads=(lead,), fiscal_year_start_month=fy, cuts=cuts,
-                                   **forecast_options).iloc[0]
-        base = {"pipeline": nq["forecast"], "configured_weighted": nq["configured_weighted"],
-                "last_period": float(q.iloc[-1])}
+        nq = next_quarter_forecast(
+            crm, as_of=day, leads=(lead,), fiscal_year_start_month=fy, cuts=cuts, **forecast_options
+        ).iloc[0]
+        base = {
+            "pipeline": nq["forecast"],
+            "configured_weighted": nq["configured_weighted"],
+            "last_period": float(q.iloc[-1]),
+        }
         lag = pd.Timestamp(start) - pd.DateOffset(months=12)
         base["seasonal_naive"] = float(q.get(lag, np.nan))
         if ts_methods:
@@ -164,8 +182,15 @@ def backtest_next_quarter(crm, *, dates, lead: int = 1, fiscal_year_start_month:
                 fc = fc[(fc["level"] == 80) & (fc["ds"] >= start) & (fc["ds"] <= end)]
                 base[f"ts_{meth}" if meth != "time_series" else meth] = float(fc["yhat"].sum())
         for meth, value in base.items():
-            row = {"as_of": day, "fiscal_period": label, "lead": lead, "method": meth, "forecast": value,
-                   "actual": actual, "mase_scale": scale}
+            row = {
+                "as_of": day,
+                "fiscal_period": label,
+                "lead": lead,
+                "method": meth,
+                "forecast": value,
+                "actual": actual,
+                "mase_scale": scale,
+            }
             if meth == "pipeline":
                 row.update({k: nq[k] for k in ("lower_80", "upper_80", "lower_95", "upper_95")})
             rows.append(row)
@@ -204,17 +229,38 @@ def summarize_backtest(results: pd.DataFrame) -> pd.DataFrame:
     if results.empty:
         raise ValueError("summarize_backtest: no backtest rows")
     r = results.assign(error=results["forecast"] - results["actual"])
-    r = r.assign(abs_error=r["error"].abs(), scaled_error=r["error"].abs() / r["mase_scale"],
-                 ape=r["error"].abs() / r["actual"].where(r["actual"] > 0))
+    r = r.assign(
+        abs_error=r["error"].abs(),
+        scaled_error=r["error"].abs() / r["mase_scale"],
+        ape=r["error"].abs() / r["actual"].where(r["actual"] > 0),
+    )
     g = r.groupby(["lead", "method"], sort=False)
-    out = pd.DataFrame({"n": g.size(), "mae": g["abs_error"].mean(), "mape": g["ape"].mean(),
-                        "bias": g["error"].mean(), "mase": g["scaled_error"].mean(),
-                        "coverage_80": g["in_80"].agg(lambda s: s.dropna().astype(float).mean()),
-                        "coverage_95": g["in_95"].agg(lambda s: s.dropna().astype(float).mean())}).reset_index()
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "mae": g["abs_error"].mean(),
+            "mape": g["ape"].mean(),
+            "bias": g["error"].mean(),
+            "mase": g["scaled_error"].mean(),
+            "coverage_80": g["in_80"].agg(lambda s: s.dropna().astype(float).mean()),
+            "coverage_95": g["in_95"].agg(lambda s: s.dropna().astype(float).mean()),
+        }
+    ).reset_index()
     sn = out[out["method"] == "seasonal_naive"].set_index("lead")["mae"]
     out["relative_mae"] = out["mae"] / out["lead"].map(sn)
     best_base = out[out["method"].isin(BASELINE_METHODS)].groupby("lead")["mase"].min()
     out["beats_all_baselines"] = out["mase"] < out["lead"].map(best_base)
-    cols = ["lead", "method", "n", "mae", "mape", "bias", "mase", "relative_mae", "coverage_80", "coverage_95",
-            "beats_all_baselines"]
+    cols = [
+        "lead",
+        "method",
+        "n",
+        "mae",
+        "mape",
+        "bias",
+        "mase",
+        "relative_mae",
+        "coverage_80",
+        "coverage_95",
+        "beats_all_baselines",
+    ]
     return out[cols]

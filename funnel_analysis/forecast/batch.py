@@ -31,16 +31,32 @@ def _infer_freq(ds: pd.Series) -> str:
 
 def _one_series(sid, frame, freq, horizon, methods, n_origins, allow_negative):
     s = pd.Series(frame["y"].to_numpy(), index=pd.DatetimeIndex(frame["ds"]))
-    res = Forecaster(s, freq=freq, horizon=horizon, methods=methods, n_origins=n_origins,
-                     allow_negative=allow_negative, series_id=sid).fit()
+    res = Forecaster(
+        s,
+        freq=freq,
+        horizon=horizon,
+        methods=methods,
+        n_origins=n_origins,
+        allow_negative=allow_negative,
+        series_id=sid,
+    ).fit()
     fc = res.forecast().assign(series_id=sid)
     sc = res.scores.assign(series_id=sid, chosen=lambda d: d["method"] == res.method)
     return fc, sc
 
 
-def forecast_many(df: pd.DataFrame, *, horizon: int, freq: str | None = None, methods=METHODS,
-                  n_origins: int = 3, allow_negative: bool = False, n_jobs: int = -1,
-                  progress: bool = False, return_scores: bool = False):
+def forecast_many(
+    df: pd.DataFrame,
+    *,
+    horizon: int,
+    freq: str | None = None,
+    methods=METHODS,
+    n_origins: int = 3,
+    allow_negative: bool = False,
+    n_jobs: int = -1,
+    progress: bool = False,
+    return_scores: bool = False,
+):
     """Forecast every series of a long table, in parallel processes.
 
     Parameters
@@ -92,8 +108,9 @@ def forecast_many(df: pd.DataFrame, *, horizon: int, freq: str | None = None, me
     freq = freq or _infer_freq(data.loc[data["series_id"] == data["series_id"].iloc[0], "ds"])
     groups = [(sid, g.sort_values("ds", kind="stable")) for sid, g in data.groupby("series_id", sort=True)]
     for sid, g in groups:  # fail fast, in this process, before any model is fitted
-        validate_series(g["y"].to_numpy(), g["ds"], series_id=sid, freq=freq, horizon=horizon,
-                        allow_negative=allow_negative)
+        validate_series(
+            g["y"].to_numpy(), g["ds"], series_id=sid, freq=freq, horizon=horizon, allow_negative=allow_negative
+        )
     items = groups
     if progress:
         from tqdm.auto import tqdm
@@ -106,7 +123,8 @@ def forecast_many(df: pd.DataFrame, *, horizon: int, freq: str | None = None, me
         from joblib import Parallel, delayed
 
         done = Parallel(n_jobs=n_jobs, batch_size="auto", return_as="list")(
-            delayed(_one_series)(sid, g, *args) for sid, g in items)
+            delayed(_one_series)(sid, g, *args) for sid, g in items
+        )
     cols = ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
     out = pd.concat([d[0] for d in done], ignore_index=True)[cols]
     if return_scores:

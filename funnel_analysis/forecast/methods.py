@@ -87,17 +87,32 @@ def _model(method: str, x: np.ndarray, h: int, levels, p):
         if p is None:
             res = ExponentialSmoothing(x, trend="add", damped_trend=True, initialization_method="estimated").fit()
         else:
-            res = ExponentialSmoothing(x, trend="add", damped_trend=True, initialization_method="known",
-                                       initial_level=p["initial_level"], initial_trend=p["initial_trend"]).fit(
-                smoothing_level=p["smoothing_level"], smoothing_trend=p["smoothing_trend"],
-                damping_trend=p["damping_trend"], optimized=False)
+            res = ExponentialSmoothing(
+                x,
+                trend="add",
+                damped_trend=True,
+                initialization_method="known",
+                initial_level=p["initial_level"],
+                initial_trend=p["initial_trend"],
+            ).fit(
+                smoothing_level=p["smoothing_level"],
+                smoothing_trend=p["smoothing_trend"],
+                damping_trend=p["damping_trend"],
+                optimized=False,
+            )
         mean = np.asarray(res.forecast(h))
         sd = np.std(res.resid, ddof=1)
         # Holt with a damped trend: the h-step variance grows about like local level's, 1 + (h-1) alpha^2
         alpha = res.params["smoothing_level"]
-        bands = _normal_bands(mean, sd * np.sqrt(1 + np.arange(h) * alpha ** 2), levels)
-        return mean, bands, {k: res.params[k] for k in ("smoothing_level", "smoothing_trend", "damping_trend",
-                                                         "initial_level", "initial_trend")}
+        bands = _normal_bands(mean, sd * np.sqrt(1 + np.arange(h) * alpha**2), levels)
+        return (
+            mean,
+            bands,
+            {
+                k: res.params[k]
+                for k in ("smoothing_level", "smoothing_trend", "damping_trend", "initial_level", "initial_trend")
+            },
+        )
     if method == "sarimax":
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
@@ -148,9 +163,16 @@ def _fit_one(method: str, y: np.ndarray, m: int, h: int, levels, adjusted, p=Non
 
 
 def _combine(parts, levels) -> dict:
-    return {"mean": np.mean([p["mean"] for p in parts], axis=0),
-            "bands": {lv: (np.mean([p["bands"][lv][0] for p in parts], axis=0),
-                           np.mean([p["bands"][lv][1] for p in parts], axis=0)) for lv in levels}}
+    return {
+        "mean": np.mean([p["mean"] for p in parts], axis=0),
+        "bands": {
+            lv: (
+                np.mean([p["bands"][lv][0] for p in parts], axis=0),
+                np.mean([p["bands"][lv][1] for p in parts], axis=0),
+            )
+            for lv in levels
+        },
+    }
 
 
 def fit_methods(methods, y, m, h, levels, params=None):

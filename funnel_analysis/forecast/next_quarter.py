@@ -64,8 +64,7 @@ def quarter_bounds(day, *, lead: int = 0, fiscal_year_start_month: int = 1):
     return label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
 
 
-def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = "amount",
-                    start="auto") -> pd.Series:
+def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = "amount", start="auto") -> pd.Series:
     """Won amount (or count) per week, month or quarter of the close date, complete periods up to ``as_of``.
 
     Parameters
@@ -108,8 +107,11 @@ def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = 
     vals = won["amount"].astype(float).fillna(0).to_numpy() if value == "amount" else np.ones(len(won))
     s = pd.Series(vals, index=per).groupby(level=0).sum()
     if start is not None:
-        first = (pd.Period(pd.to_datetime(won["close_date"]).quantile(0.01), freq=code) if str(start) == "auto"
-                 else pd.Period(pd.Timestamp(start), freq=code))
+        first = (
+            pd.Period(pd.to_datetime(won["close_date"]).quantile(0.01), freq=code)
+            if str(start) == "auto"
+            else pd.Period(pd.Timestamp(start), freq=code)
+        )
         s = s[s.index >= first]
         if s.empty:
             raise ValueError(f"{fn}: no won deal closed between {start} and {day:%Y-%m-%d}")
@@ -135,10 +137,14 @@ def _shrink(df: pd.DataFrame, levels: list[list[str]], prior_weight: float) -> p
 
 def _features(o: pd.DataFrame, due_by: pd.Timestamp, age_bins) -> pd.DataFrame:
     close = pd.to_datetime(o["close_date"]).astype("datetime64[us]")
-    return pd.DataFrame({"stage_name": o["stage_name"].fillna("(unknown)").to_numpy(),
-                         "age_bucket": _age_bucket(o["age_days"].to_numpy(), age_bins),
-                         "due": (close <= due_by).fillna(True).to_numpy(),
-                         "amount": o["amount"].astype(float).fillna(0).to_numpy()})
+    return pd.DataFrame(
+        {
+            "stage_name": o["stage_name"].fillna("(unknown)").to_numpy(),
+            "age_bucket": _age_bucket(o["age_days"].to_numpy(), age_bins),
+            "due": (close <= due_by).fillna(True).to_numpy(),
+            "amount": o["amount"].astype(float).fillna(0).to_numpy(),
+        }
+    )
 
 
 def _won_in(won: pd.DataFrame, first, last, created_after=None) -> float:
@@ -171,16 +177,27 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
         o = _open_deals(cut(tk).opportunities, tk, "next_quarter_forecast")
         f = _features(o, ek, age_bins)
         first_win = max(sk, tk + pd.Timedelta(days=1))
-        ids = won.loc[((pd.to_datetime(won["close_date"]) >= first_win)
-                       & (pd.to_datetime(won["close_date"]) <= ek)).to_numpy(), "opportunity_id"]
+        ids = won.loc[
+            ((pd.to_datetime(won["close_date"]) >= first_win) & (pd.to_datetime(won["close_date"]) <= ek)).to_numpy(),
+            "opportunity_id",
+        ]
         f["label"] = o["opportunity_id"].isin(set(ids)).to_numpy().astype(float)
         f["snap"] = len(snaps)
-        snaps.append({"f": f, "won": _won_in(won, sk, min(ek, tk)), "new": _won_in(won, sk, ek, created_after=tk),
-                      "run_rate": _won_in(won, tk - rr + pd.Timedelta(days=1), tk), "actual": _won_in(won, sk, ek)})
+        snaps.append(
+            {
+                "f": f,
+                "won": _won_in(won, sk, min(ek, tk)),
+                "new": _won_in(won, sk, ek, created_after=tk),
+                "run_rate": _won_in(won, tk - rr + pd.Timedelta(days=1), tk),
+                "actual": _won_in(won, sk, ek),
+            }
+        )
     if len(snaps) < 2:
-        raise ValueError(f"next_quarter_forecast: {len(snaps)} past quarter(s) to learn from as of {day:%Y-%m-%d} "
-                         f"for {label} (at least 2 needed: the history must cover {run_rate_days} days of "
-                         "run-rate plus the quarters before the target)")
+        raise ValueError(
+            f"next_quarter_forecast: {len(snaps)} past quarter(s) to learn from as of {day:%Y-%m-%d} "
+            f"for {label} (at least 2 needed: the history must cover {run_rate_days} days of "
+            "run-rate plus the quarters before the target)"
+        )
     hist = pd.concat([s["f"] for s in snaps], ignore_index=True)
     keys = [["stage_name", "age_bucket", "due"], ["stage_name", "due"], ["due"]]
     hist["p"] = _shrink(hist, keys, prior_weight)
@@ -192,13 +209,19 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
     share = sum(s["new"] for s in snaps) / act_sum if act_sum > 0 else 0.0
     ratio = share * ((end - start).days + 1) / run_rate_days
     # in-sample forecasts of the past quarters: their log errors give the interval
-    fitted = np.array([s["won"] + (hist.loc[hist["snap"] == i, "p"] * hist.loc[hist["snap"] == i, "amount"]).sum()
-                       + ratio * s["run_rate"] for i, s in enumerate(snaps)])
+    fitted = np.array(
+        [
+            s["won"]
+            + (hist.loc[hist["snap"] == i, "p"] * hist.loc[hist["snap"] == i, "amount"]).sum()
+            + ratio * s["run_rate"]
+            for i, s in enumerate(snaps)
+        ]
+    )
     actual = np.array([s["actual"] for s in snaps])
     ok = (fitted > 0) & (actual > 0)
     err = np.log(actual[ok] / fitted[ok])
     n = len(err)
-    sigma = float(np.sqrt(np.mean(err ** 2))) if n else np.nan
+    sigma = float(np.sqrt(np.mean(err**2))) if n else np.nan
     # today's deals, with the rates of their cells
     o = _open_deals(final, day, "next_quarter_forecast")
     f = _features(o, end, age_bins)
@@ -215,20 +238,40 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
     conf = f["stage_name"].map(_configured(crm.stages)).fillna(0).to_numpy()
     due_in = (pd.to_datetime(o["close_date"]) <= end).fillna(True).to_numpy()
     total = won_now + pipeline + new
-    row = {"lead": lead, "fiscal_period": label, "period_start": start, "period_end": end,
-           "won_to_date": won_now, "pipeline_expected": pipeline, "new_deals_expected": new, "forecast": total,
-           "configured_weighted": won_now + float((conf * f["amount"] * due_in).sum()),
-           "open_deals": len(f), "snapshots": len(snaps), "log_sigma": sigma, "new_deal_ratio": ratio,
-           "new_deal_share": share}
+    row = {
+        "lead": lead,
+        "fiscal_period": label,
+        "period_start": start,
+        "period_end": end,
+        "won_to_date": won_now,
+        "pipeline_expected": pipeline,
+        "new_deals_expected": new,
+        "forecast": total,
+        "configured_weighted": won_now + float((conf * f["amount"] * due_in).sum()),
+        "open_deals": len(f),
+        "snapshots": len(snaps),
+        "log_sigma": sigma,
+        "new_deal_ratio": ratio,
+        "new_deal_share": share,
+    }
     for lv in levels:
         q = student_t.ppf(0.5 + lv / 200, df=max(n - 1, 1)) * sigma * np.sqrt(1 + 1 / max(n, 1))
         row[f"lower_{lv}"], row[f"upper_{lv}"] = total * np.exp(-q), total * np.exp(q)
     return row
 
 
-def next_quarter_forecast(crm, *, as_of, leads=(0, 1), fiscal_year_start_month: int = 1, age_bins=AGE_BINS,
-                          prior_weight: float = 10.0, run_rate_days: int = 182, levels=(80, 95),
-                          cuts: dict | None = None) -> pd.DataFrame:
+def next_quarter_forecast(
+    crm,
+    *,
+    as_of,
+    leads=(0, 1),
+    fiscal_year_start_month: int = 1,
+    age_bins=AGE_BINS,
+    prior_weight: float = 10.0,
+    run_rate_days: int = 182,
+    levels=(80, 95),
+    cuts: dict | None = None,
+) -> pd.DataFrame:
     """Expected revenue of the current (lead 0) and next (lead 1) fiscal quarter, with intervals.
 
     Parameters
@@ -269,6 +312,19 @@ def next_quarter_forecast(crm, *, as_of, leads=(0, 1), fiscal_year_start_month: 
     if created.empty:
         raise ValueError(f"next_quarter_forecast: no opportunity was created by {day:%Y-%m-%d}")
     data_start = created.quantile(0.01).normalize()
-    rows = [_one_lead(crm, day, int(lead), fy=fiscal_year_start_month, age_bins=age_bins, prior_weight=prior_weight,
-                      run_rate_days=run_rate_days, cut=cut, data_start=data_start, levels=levels) for lead in leads]
+    rows = [
+        _one_lead(
+            crm,
+            day,
+            int(lead),
+            fy=fiscal_year_start_month,
+            age_bins=age_bins,
+            prior_weight=prior_weight,
+            run_rate_days=run_rate_days,
+            cut=cut,
+            data_start=data_start,
+            levels=levels,
+        )
+        for lead in leads
+    ]
     return pd.DataFrame(rows)

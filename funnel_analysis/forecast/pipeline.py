@@ -51,8 +51,15 @@ from .._util.frames import (
 from ..periods import fiscal_period
 from ..stats import wilson_interval
 
-__all__ = ["weighted_pipeline", "learn_win_probabilities", "snapshot_outcomes", "probability_calibration",
-           "forecast_categories", "AGE_BINS", "CATEGORIES"]
+__all__ = [
+    "weighted_pipeline",
+    "learn_win_probabilities",
+    "snapshot_outcomes",
+    "probability_calibration",
+    "forecast_categories",
+    "AGE_BINS",
+    "CATEGORIES",
+]
 
 #: Age buckets (days open) of the learned probabilities: [0, 30), [30, 90), [90, 180), [180, inf).
 AGE_BINS = (0, 30, 90, 180)
@@ -69,6 +76,7 @@ def _cutter(crm, cuts: dict | None):
         if day not in cuts:
             cuts[day] = crm.as_of(day)
         return cuts[day]
+
     return cut
 
 
@@ -86,8 +94,9 @@ def _configured(stages: pd.DataFrame) -> pd.Series:
 
 
 def _open_deals(opps: pd.DataFrame, day: pd.Timestamp, fn: str) -> pd.DataFrame:
-    _require(opps, ["opportunity_id", "stage_name", "amount", "close_date", "is_closed", "created_date"], fn,
-             "opportunities")
+    _require(
+        opps, ["opportunity_id", "stage_name", "amount", "close_date", "is_closed", "created_date"], fn, "opportunities"
+    )
     o = opps.loc[~_flag(opps["is_closed"]).to_numpy()].reset_index(drop=True)
     age = _days([day] * len(o)) - _days(o["created_date"]) if len(o) else np.array([])
     close = pd.to_datetime(o["close_date"]).astype("datetime64[us]")
@@ -103,9 +112,17 @@ def _deal_probability(o: pd.DataFrame, stages, probabilities, age_bins) -> np.nd
     return table["probability"].reindex(key).to_numpy(dtype=float)
 
 
-def weighted_pipeline(opps: pd.DataFrame, *, stages: pd.DataFrame, as_of, probabilities: pd.DataFrame | None = None,
-                      period: str = "Q", by=None, fiscal_year_start_month: int = 1,
-                      age_bins=AGE_BINS) -> pd.DataFrame:
+def weighted_pipeline(
+    opps: pd.DataFrame,
+    *,
+    stages: pd.DataFrame,
+    as_of,
+    probabilities: pd.DataFrame | None = None,
+    period: str = "Q",
+    by=None,
+    fiscal_year_start_month: int = 1,
+    age_bins=AGE_BINS,
+) -> pd.DataFrame:
     """Open amount and open amount x probability, per close period (and segment).
 
     Parameters
@@ -152,20 +169,27 @@ def weighted_pipeline(opps: pd.DataFrame, *, stages: pd.DataFrame, as_of, probab
     p = _deal_probability(o, stages, probabilities, age_bins)
     amount = o["amount"].astype(float)
     per = fiscal_period(o["_close"], freq=period, fiscal_year_start_month=fiscal_year_start_month)
-    frame = pd.DataFrame({"fiscal_period": per["fiscal_period"].to_numpy(), "period_start": per["period_start"].to_numpy(),
-                          **{c: o[c].to_numpy() for c in by},
-                          "open_count": 1, "open_amount": amount.fillna(0).to_numpy(),
-                          "weighted_amount": (amount.fillna(0) * np.nan_to_num(p)).to_numpy(),
-                          "overdue_count": o["overdue"].astype(int).to_numpy(),
-                          "amount_missing": amount.isna().astype(int).to_numpy(),
-                          "no_probability": np.isnan(p).astype(int)})
+    frame = pd.DataFrame(
+        {
+            "fiscal_period": per["fiscal_period"].to_numpy(),
+            "period_start": per["period_start"].to_numpy(),
+            **{c: o[c].to_numpy() for c in by},
+            "open_count": 1,
+            "open_amount": amount.fillna(0).to_numpy(),
+            "weighted_amount": (amount.fillna(0) * np.nan_to_num(p)).to_numpy(),
+            "overdue_count": o["overdue"].astype(int).to_numpy(),
+            "amount_missing": amount.isna().astype(int).to_numpy(),
+            "no_probability": np.isnan(p).astype(int),
+        }
+    )
     keys = ["fiscal_period", "period_start", *by]
     out = frame.groupby(keys, dropna=False, sort=True).sum().reset_index()
     return out.assign(probabilities="configured" if probabilities is None else "learned")
 
 
-def snapshot_outcomes(crm, *, as_of, period: str = "Q", fiscal_year_start_month: int = 1,
-                      age_bins=AGE_BINS, cuts: dict | None = None) -> pd.DataFrame:
+def snapshot_outcomes(
+    crm, *, as_of, period: str = "Q", fiscal_year_start_month: int = 1, age_bins=AGE_BINS, cuts: dict | None = None
+) -> pd.DataFrame:
     """Every deal open and due at the start of each past period, and whether it won in that period.
 
     Snapshots are the day before each fiscal period that ended on or before ``as_of``; the outcome
@@ -194,7 +218,7 @@ def snapshot_outcomes(crm, *, as_of, period: str = "Q", fiscal_year_start_month:
     if pd.isna(created):
         raise ValueError(f"{fn}: the org has no opportunity with a creation date")
     first = fiscal_period(pd.Series([created]), freq=period, fiscal_year_start_month=fiscal_year_start_month)
-    starts = pd.date_range(first["period_start"].iloc[0], day, freq=f"{ {'Q': 3, 'M': 1}[period]}MS")
+    starts = pd.date_range(first["period_start"].iloc[0], day, freq=f"{ {'Q': 3, 'M': 1}[period] }MS")
     won = final[_flag(final["is_won"]).to_numpy()]
     won_close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
     rows = []
@@ -207,15 +231,27 @@ def snapshot_outcomes(crm, *, as_of, period: str = "Q", fiscal_year_start_month:
         o = o[pd.to_datetime(o["close_date"]).astype("datetime64[us]") <= end]
         won_ids = set(won.loc[((won_close >= start) & (won_close <= end)).to_numpy(), "opportunity_id"])
         per = fiscal_period(pd.Series([start]), freq=period, fiscal_year_start_month=fiscal_year_start_month)
-        rows.append(pd.DataFrame({
-            "snapshot": snap, "fiscal_period": per["fiscal_period"].iloc[0], "period_start": start, "period_end": end,
-            "opportunity_id": o["opportunity_id"].to_numpy(), "stage_name": o["stage_name"].to_numpy(),
-            "age_days": o["age_days"].to_numpy(), "age_bucket": _age_bucket(o["age_days"].to_numpy(), age_bins),
-            "amount": o["amount"].astype(float).to_numpy(),
-            "won_in_period": o["opportunity_id"].isin(won_ids).to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "snapshot": snap,
+                    "fiscal_period": per["fiscal_period"].iloc[0],
+                    "period_start": start,
+                    "period_end": end,
+                    "opportunity_id": o["opportunity_id"].to_numpy(),
+                    "stage_name": o["stage_name"].to_numpy(),
+                    "age_days": o["age_days"].to_numpy(),
+                    "age_bucket": _age_bucket(o["age_days"].to_numpy(), age_bins),
+                    "amount": o["amount"].astype(float).to_numpy(),
+                    "won_in_period": o["opportunity_id"].isin(won_ids).to_numpy(),
+                }
+            )
+        )
     if not rows:
-        raise ValueError(f"{fn}: no fiscal period ended between the first opportunity ({created:%Y-%m-%d}) "
-                         f"and as_of {day:%Y-%m-%d}; nothing to learn from")
+        raise ValueError(
+            f"{fn}: no fiscal period ended between the first opportunity ({created:%Y-%m-%d}) "
+            f"and as_of {day:%Y-%m-%d}; nothing to learn from"
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -225,12 +261,22 @@ def _shrunk_rates(snap: pd.DataFrame, prior_weight: float) -> pd.DataFrame:
     st_rate = (st["sum"] + prior_weight * overall) / (st["count"] + prior_weight)
     cell = snap.groupby(["stage_name", "age_bucket"])["won_in_period"].agg(won="sum", n="count").reset_index()
     prior = cell["stage_name"].map(st_rate).to_numpy()
-    return cell.assign(observed_rate=cell["won"] / cell["n"],
-                       probability=(cell["won"] + prior_weight * prior) / (cell["n"] + prior_weight))
+    return cell.assign(
+        observed_rate=cell["won"] / cell["n"],
+        probability=(cell["won"] + prior_weight * prior) / (cell["n"] + prior_weight),
+    )
 
 
-def learn_win_probabilities(crm, *, as_of, period: str = "Q", fiscal_year_start_month: int = 1,
-                            age_bins=AGE_BINS, prior_weight: float = 10.0, cuts: dict | None = None) -> pd.DataFrame:
+def learn_win_probabilities(
+    crm,
+    *,
+    as_of,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    age_bins=AGE_BINS,
+    prior_weight: float = 10.0,
+    cuts: dict | None = None,
+) -> pd.DataFrame:
     """Win-in-period probability per stage and age bucket, learned from past snapshots.
 
     Parameters
@@ -250,19 +296,41 @@ def learn_win_probabilities(crm, *, as_of, period: str = "Q", fiscal_year_start_
         ``stage_name``, ``age_bucket``, ``n``, ``won``, ``observed_rate`` with its 95 % Wilson
         ``ci_low``/``ci_high``, ``probability`` (shrunk), ``configured_probability``.
     """
-    snap = snapshot_outcomes(crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month,
-                             age_bins=age_bins, cuts=cuts)
+    snap = snapshot_outcomes(
+        crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month, age_bins=age_bins, cuts=cuts
+    )
     out = _shrunk_rates(snap, prior_weight)
     low, high = wilson_interval(out["won"], out["n"])
-    return out.assign(ci_low=np.asarray(low), ci_high=np.asarray(high),
-                      configured_probability=out["stage_name"].map(_configured(crm.stages)).to_numpy())[
-        ["stage_name", "age_bucket", "n", "won", "observed_rate", "ci_low", "ci_high", "probability",
-         "configured_probability"]]
+    return out.assign(
+        ci_low=np.asarray(low),
+        ci_high=np.asarray(high),
+        configured_probability=out["stage_name"].map(_configured(crm.stages)).to_numpy(),
+    )[
+        [
+            "stage_name",
+            "age_bucket",
+            "n",
+            "won",
+            "observed_rate",
+            "ci_low",
+            "ci_high",
+            "probability",
+            "configured_probability",
+        ]
+    ]
 
 
-def probability_calibration(crm, *, as_of, period: str = "Q", fiscal_year_start_month: int = 1,
-                            bins=(0.0, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0001), age_bins=AGE_BINS,
-                            prior_weight: float = 10.0, cuts: dict | None = None) -> pd.DataFrame:
+def probability_calibration(
+    crm,
+    *,
+    as_of,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    bins=(0.0, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0001),
+    age_bins=AGE_BINS,
+    prior_weight: float = 10.0,
+    cuts: dict | None = None,
+) -> pd.DataFrame:
     """How well each set of probabilities was calibrated on past periods.
 
     Each past snapshot's deals get the configured probability and the learned one *as it would
@@ -275,8 +343,9 @@ def probability_calibration(crm, *, as_of, period: str = "Q", fiscal_year_start_
         ``observed`` (share won in the period) with ``ci_low``/``ci_high``, ``expected_amount``,
         ``won_amount``, and the source's ``brier`` score over all its deals.
     """
-    snap = snapshot_outcomes(crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month,
-                             age_bins=age_bins, cuts=cuts)
+    snap = snapshot_outcomes(
+        crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month, age_bins=age_bins, cuts=cuts
+    )
     snap = snap.assign(configured=snap["stage_name"].map(_configured(crm.stages)).to_numpy(), learned=np.nan)
     for start in snap["period_start"].unique():
         past = snap[snap["period_end"] < start]
@@ -292,21 +361,58 @@ def probability_calibration(crm, *, as_of, period: str = "Q", fiscal_year_start_
         d = snap.dropna(subset=[source])
         b = pd.cut(d[source], bins=list(bins), right=False)
         amt = d["amount"].fillna(0)
-        g = pd.DataFrame({"bin": b, "p": d[source], "won": d["won_in_period"].astype(int),
-                          "exp": amt * d[source], "won_amt": amt * d["won_in_period"]}).groupby("bin", observed=True)
-        t = g.agg(n=("p", "size"), mean_predicted=("p", "mean"), won=("won", "sum"),
-                  expected_amount=("exp", "sum"), won_amount=("won_amt", "sum")).reset_index()
+        g = pd.DataFrame(
+            {
+                "bin": b,
+                "p": d[source],
+                "won": d["won_in_period"].astype(int),
+                "exp": amt * d[source],
+                "won_amt": amt * d["won_in_period"],
+            }
+        ).groupby("bin", observed=True)
+        t = g.agg(
+            n=("p", "size"),
+            mean_predicted=("p", "mean"),
+            won=("won", "sum"),
+            expected_amount=("exp", "sum"),
+            won_amount=("won_amt", "sum"),
+        ).reset_index()
         low, high = wilson_interval(t["won"], t["n"])
         brier = float(np.mean((d[source] - d["won_in_period"]) ** 2)) if len(d) else np.nan
-        rows.append(t.assign(probabilities=source, bin=t["bin"].astype(str), observed=t["won"] / t["n"],
-                             ci_low=np.asarray(low), ci_high=np.asarray(high), brier=brier))
-    cols = ["probabilities", "bin", "n", "mean_predicted", "observed", "ci_low", "ci_high", "expected_amount",
-            "won_amount", "brier"]
+        rows.append(
+            t.assign(
+                probabilities=source,
+                bin=t["bin"].astype(str),
+                observed=t["won"] / t["n"],
+                ci_low=np.asarray(low),
+                ci_high=np.asarray(high),
+                brier=brier,
+            )
+        )
+    cols = [
+        "probabilities",
+        "bin",
+        "n",
+        "mean_predicted",
+        "observed",
+        "ci_low",
+        "ci_high",
+        "expected_amount",
+        "won_amount",
+        "brier",
+    ]
     return pd.concat(rows, ignore_index=True)[cols]
 
 
-def forecast_categories(opps: pd.DataFrame, *, as_of, stages: pd.DataFrame | None = None, period: str = "Q",
-                        by=None, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+def forecast_categories(
+    opps: pd.DataFrame,
+    *,
+    as_of,
+    stages: pd.DataFrame | None = None,
+    period: str = "Q",
+    by=None,
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
     """Forecast categories rolled up per close period, as a sales manager sees them.
 
     Open deals count in their category (overdue ones in the period of ``as_of``); won deals are
@@ -342,25 +448,38 @@ def forecast_categories(opps: pd.DataFrame, *, as_of, stages: pd.DataFrame | Non
     closed, won = _flag(opps["is_closed"]).to_numpy(), _flag(opps["is_won"]).to_numpy()
     cat = opps["forecast_category"].astype(object)
     if stages is not None and "forecast_category" in stages:
-        cat = cat.fillna(opps["stage_name"].map(stages.drop_duplicates("stage_name")
-                                               .set_index("stage_name")["forecast_category"]))
+        cat = cat.fillna(
+            opps["stage_name"].map(stages.drop_duplicates("stage_name").set_index("stage_name")["forecast_category"])
+        )
     cat = np.where(won, "Closed", np.where(closed, "Omitted", cat.to_numpy()))
     close = pd.to_datetime(opps["close_date"]).astype("datetime64[us]")
     close = close.where(closed | (close > day), day)  # overdue open deals: due now
     per = fiscal_period(close, freq=period, fiscal_year_start_month=fiscal_year_start_month)
-    d = pd.DataFrame({"fiscal_period": per["fiscal_period"].to_numpy(), **{c: opps[c].to_numpy() for c in by},
-                      "forecast_category": cat, "count": 1, "amount": opps["amount"].astype(float).fillna(0).to_numpy()})
+    d = pd.DataFrame(
+        {
+            "fiscal_period": per["fiscal_period"].to_numpy(),
+            **{c: opps[c].to_numpy() for c in by},
+            "forecast_category": cat,
+            "count": 1,
+            "amount": opps["amount"].astype(float).fillna(0).to_numpy(),
+        }
+    )
     d = d[d["forecast_category"].isin(CATEGORIES) & d["fiscal_period"].notna()]
     keys = ["fiscal_period", *by]
     g = d.groupby([*keys, "forecast_category"], dropna=False)[["count", "amount"]].sum()
     present = d[keys].drop_duplicates()
-    full = pd.MultiIndex.from_tuples([(*k, c) for k in present.itertuples(index=False, name=None) for c in CATEGORIES],
-                                     names=[*keys, "forecast_category"])
+    full = pd.MultiIndex.from_tuples(
+        [(*k, c) for k in present.itertuples(index=False, name=None) for c in CATEGORIES],
+        names=[*keys, "forecast_category"],
+    )
     out = g.reindex(full, fill_value=0).reset_index()
     out["_order"] = out["forecast_category"].map({c: i for i, c in enumerate(CATEGORIES)})
     out = out.sort_values([*keys, "_order"], kind="stable").reset_index(drop=True)
-    cum = out.assign(a=np.where(out["forecast_category"] == "Omitted", 0, out["amount"])).groupby(
-        keys, dropna=False)["a"].cumsum()
+    cum = (
+        out.assign(a=np.where(out["forecast_category"] == "Omitted", 0, out["amount"]))
+        .groupby(keys, dropna=False)["a"]
+        .cumsum()
+    )
     out["rollup_amount"] = np.where(out["forecast_category"] == "Omitted", out["amount"], cum)
     out["count"] = out["count"].astype("int64")
     return out.drop(columns="_order")

@@ -24,8 +24,14 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from .._util.plotting import axes as _axes
 from .._util.plotting import money
 
-__all__ = ["plot_fan_chart", "plot_next_quarter", "plot_weighted_pipeline", "plot_backtest_accuracy",
-           "plot_calibration", "plot_forecast_categories"]
+__all__ = [
+    "plot_fan_chart",
+    "plot_next_quarter",
+    "plot_weighted_pipeline",
+    "plot_backtest_accuracy",
+    "plot_calibration",
+    "plot_forecast_categories",
+]
 
 
 def _need(df, cols, fn):
@@ -41,8 +47,9 @@ def _money_axis(ax, axis="y", currency="$"):
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-def plot_fan_chart(history: pd.Series, forecast: pd.DataFrame, ax=None, *, currency: str | None = "$",
-                   title: str | None = None):
+def plot_fan_chart(
+    history: pd.Series, forecast: pd.DataFrame, ax=None, *, currency: str | None = "$", title: str | None = None
+):
     """History as a line, the forecast with its 95 % and 80 % bands (from ``ForecastResults.forecast``)."""
     _need(forecast, ["ds", "level", "yhat", "yhat_lower", "yhat_upper"], "plot_fan_chart")
     ax = _axes(ax)
@@ -50,8 +57,15 @@ def plot_fan_chart(history: pd.Series, forecast: pd.DataFrame, ax=None, *, curre
     for lv, alpha in ((95, 0.2), (80, 0.35)):
         band = forecast[forecast["level"] == lv].sort_values("ds")
         if len(band):
-            ax.fill_between(band["ds"], band["yhat_lower"], band["yhat_upper"], color="#3182bd", alpha=alpha,
-                            lw=0, label=f"{lv}% interval")
+            ax.fill_between(
+                band["ds"],
+                band["yhat_lower"],
+                band["yhat_upper"],
+                color="#3182bd",
+                alpha=alpha,
+                lw=0,
+                label=f"{lv}% interval",
+            )
     mid = forecast.drop_duplicates("ds").sort_values("ds")
     ax.plot(mid["ds"], mid["yhat"], color="#3182bd", lw=2, label="forecast")
     method = forecast["method"].iloc[0] if "method" in forecast and len(forecast) else "forecast"
@@ -64,13 +78,19 @@ def plot_fan_chart(history: pd.Series, forecast: pd.DataFrame, ax=None, *, curre
 
 def plot_next_quarter(nq: pd.DataFrame, ax=None, *, currency: str = "$", title: str | None = None):
     """Stacked bars per quarter (won so far, open pipeline, new deals) with the 80 % interval."""
-    _need(nq, ["fiscal_period", "won_to_date", "pipeline_expected", "new_deals_expected", "forecast",
-               "lower_80", "upper_80"], "plot_next_quarter")
+    _need(
+        nq,
+        ["fiscal_period", "won_to_date", "pipeline_expected", "new_deals_expected", "forecast", "lower_80", "upper_80"],
+        "plot_next_quarter",
+    )
     ax = _axes(ax, (7, 4.5))
     x = np.arange(len(nq))
     bottom = np.zeros(len(nq))
-    for col, label, color in (("won_to_date", "won so far", "#31a354"), ("pipeline_expected", "open pipeline",
-                              "#6baed6"), ("new_deals_expected", "deals not yet created", "#fdae6b")):
+    for col, label, color in (
+        ("won_to_date", "won so far", "#31a354"),
+        ("pipeline_expected", "open pipeline", "#6baed6"),
+        ("new_deals_expected", "deals not yet created", "#fdae6b"),
+    ):
         ax.bar(x, nq[col], bottom=bottom, color=color, label=label, width=0.6)
         bottom += nq[col].to_numpy()
     err = np.vstack([nq["forecast"] - nq["lower_80"], nq["upper_80"] - nq["forecast"]])
@@ -148,8 +168,9 @@ def plot_forecast_categories(cats: pd.DataFrame, ax=None, *, currency: str = "$"
     from .pipeline import CATEGORIES
 
     ax = _axes(ax)
-    t = cats.pivot_table(index="fiscal_period", columns="forecast_category", values="amount", aggfunc="sum",
-                         fill_value=0)
+    t = cats.pivot_table(
+        index="fiscal_period", columns="forecast_category", values="amount", aggfunc="sum", fill_value=0
+    )
     order = [c for c in CATEGORIES if c in t.columns and c != "Omitted"]
     colors = {"Closed": "#31a354", "Commit": "#3182bd", "Best Case": "#9ecae1", "Pipeline": "#deebf7"}
     bottom = np.zeros(len(t))

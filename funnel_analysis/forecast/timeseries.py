@@ -87,8 +87,16 @@ def _periods(ds: pd.Series, freq: str) -> pd.PeriodIndex:
     return pd.PeriodIndex(ts, freq={"W": "W-SUN", "M": "M", "Q": "Q"}[freq])
 
 
-def validate_series(y, ds=None, *, series_id="series", freq: str = "M", horizon: int = 1,
-                    min_points: int = 8, allow_negative: bool = False) -> np.ndarray:
+def validate_series(
+    y,
+    ds=None,
+    *,
+    series_id="series",
+    freq: str = "M",
+    horizon: int = 1,
+    min_points: int = 8,
+    allow_negative: bool = False,
+) -> np.ndarray:
     """Check one series against the input rules; return its values as floats.
 
     Parameters
@@ -121,27 +129,37 @@ def validate_series(y, ds=None, *, series_id="series", freq: str = "M", horizon:
     values = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise ValueError(f"series {series_id!r}: column 'y' has {int(bad.sum())} missing or non-numeric value(s) "
-                         f"(rule: not_finite; first at position {int(np.argmax(bad))})")
+        raise ValueError(
+            f"series {series_id!r}: column 'y' has {int(bad.sum())} missing or non-numeric value(s) "
+            f"(rule: not_finite; first at position {int(np.argmax(bad))})"
+        )
     if not allow_negative and (values < 0).any():
-        raise ValueError(f"series {series_id!r}: column 'y' has {int((values < 0).sum())} negative value(s) "
-                         f"(rule: negative; first at position {int(np.argmax(values < 0))})")
+        raise ValueError(
+            f"series {series_id!r}: column 'y' has {int((values < 0).sum())} negative value(s) "
+            f"(rule: negative; first at position {int(np.argmax(values < 0))})"
+        )
     if ds is not None:
         per = _periods(pd.Series(ds).reset_index(drop=True), freq)
         if per.isna().any():
             raise ValueError(f"series {series_id!r}: column 'ds' has missing dates (rule: not_finite)")
         if per.has_duplicates:
-            raise ValueError(f"series {series_id!r}: column 'ds' has two values in period "
-                             f"{per[per.duplicated()][0]} (rule: duplicate)")
+            raise ValueError(
+                f"series {series_id!r}: column 'ds' has two values in period "
+                f"{per[per.duplicated()][0]} (rule: duplicate)"
+            )
         steps = np.diff(per.asi8) if len(per) > 1 else np.array([1])
         if (steps != 1).any():
             i = int(np.argmax(steps != 1))
-            raise ValueError(f"series {series_id!r}: column 'ds' is not consecutive {freq} periods: "
-                             f"{per[i]} is followed by {per[i + 1]} (rule: gap; sort by ds and fill missing periods)")
+            raise ValueError(
+                f"series {series_id!r}: column 'ds' is not consecutive {freq} periods: "
+                f"{per[i]} is followed by {per[i + 1]} (rule: gap; sort by ds and fill missing periods)"
+            )
     need = max(min_points, horizon + 4)
     if len(values) < need:
-        raise ValueError(f"series {series_id!r}: column 'y' has {len(values)} points, at least {need} needed "
-                         f"for a {horizon}-step forecast with a backtest (rule: too_short)")
+        raise ValueError(
+            f"series {series_id!r}: column 'y' has {len(values)} points, at least {need} needed "
+            f"for a {horizon}-step forecast with a backtest (rule: too_short)"
+        )
     return values
 
 
@@ -180,8 +198,9 @@ class ForecastResults:
         if method not in self._final:
             scored = set(self.scores["method"])
             need = [method] if method != "combo" else [k for k in MODELS if k in scored] + ["combo"]
-            fits, _ = fit_methods(need, self.series.to_numpy(float), self.season, self.horizon, self.levels,
-                                  params=self.params)
+            fits, _ = fit_methods(
+                need, self.series.to_numpy(float), self.season, self.horizon, self.levels, params=self.params
+            )
             self._final.update(fits)
         return self._final[method]
 
@@ -197,8 +216,18 @@ class ForecastResults:
         for lv in self.levels:
             lo, hi = fc["bands"][lv]
             mean = fc["mean"]
-            rows.append(pd.DataFrame({"ds": ds, "level": lv, "yhat": mean, "yhat_lower": mean - k * (mean - lo),
-                                      "yhat_upper": mean + k * (hi - mean), "method": method}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "ds": ds,
+                        "level": lv,
+                        "yhat": mean,
+                        "yhat_lower": mean - k * (mean - lo),
+                        "yhat_upper": mean + k * (hi - mean),
+                        "method": method,
+                    }
+                )
+            )
         out = pd.concat(rows, ignore_index=True)
         if self.nonnegative:  # bookings cannot be negative: clip what the normal bands allow
             out[["yhat", "yhat_lower", "yhat_upper"]] = out[["yhat", "yhat_lower", "yhat_upper"]].clip(lower=0)
@@ -261,9 +290,15 @@ class Forecaster:
         h = int(self.horizon)
         if h < 1:
             raise ValueError(f"Forecaster: horizon must be >= 1, got {self.horizon!r}")
-        y = validate_series(self.series.to_numpy(), self.series.index.to_series(), series_id=self.series_id,
-                            freq=self.freq, horizon=h, min_points=self.min_points,
-                            allow_negative=self.allow_negative)
+        y = validate_series(
+            self.series.to_numpy(),
+            self.series.index.to_series(),
+            series_id=self.series_id,
+            freq=self.freq,
+            horizon=h,
+            min_points=self.min_points,
+            allow_negative=self.allow_negative,
+        )
         m = SEASON[self.freq]
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         unknown = [k for k in methods if k not in METHODS]
@@ -274,23 +309,37 @@ class Forecaster:
         cols, params = {}, None  # column -> list of arrays: one DataFrame at the end (pandas is slow per row)
         for o in origins:
             fits, params = fit_methods(methods, y[:o], m, h, LEVELS, params=params)
-            actual = y[o:o + h]
+            actual = y[o : o + h]
             n = len(actual)
             for k, f in fits.items():
                 mean = f["mean"][:n] if self.allow_negative else np.maximum(f["mean"][:n], 0)
-                part = {"method": np.full(n, k, dtype=object), "origin": np.full(n, o), "step": np.arange(1, n + 1),
-                        "actual": actual, "yhat": mean, "mase": np.full(n, mase(actual, mean, y[:o], m))}
+                part = {
+                    "method": np.full(n, k, dtype=object),
+                    "origin": np.full(n, o),
+                    "step": np.arange(1, n + 1),
+                    "actual": actual,
+                    "yhat": mean,
+                    "mase": np.full(n, mase(actual, mean, y[:o], m)),
+                }
                 for lv in LEVELS:
                     part[f"lower_{lv}"], part[f"upper_{lv}"] = f["bands"][lv][0][:n], f["bands"][lv][1][:n]
                 for c, v in part.items():
                     cols.setdefault(c, []).append(v)
         bt = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
-        g = bt.assign(err=bt["yhat"] - bt["actual"], abs_err=(bt["yhat"] - bt["actual"]).abs(),
-                      **{f"in_{lv}": (bt["actual"] >= bt[f"lower_{lv}"]) & (bt["actual"] <= bt[f"upper_{lv}"])
-                         for lv in LEVELS}).groupby("method", sort=False)
-        scores = pd.DataFrame({"mase": g["mase"].mean(), "mae": g["abs_err"].mean(), "bias": g["err"].mean(),
-                               **{f"coverage_{lv}": g[f"in_{lv}"].mean() for lv in LEVELS},
-                               "origins": g["origin"].nunique()}).reset_index()
+        g = bt.assign(
+            err=bt["yhat"] - bt["actual"],
+            abs_err=(bt["yhat"] - bt["actual"]).abs(),
+            **{f"in_{lv}": (bt["actual"] >= bt[f"lower_{lv}"]) & (bt["actual"] <= bt[f"upper_{lv}"]) for lv in LEVELS},
+        ).groupby("method", sort=False)
+        scores = pd.DataFrame(
+            {
+                "mase": g["mase"].mean(),
+                "mae": g["abs_err"].mean(),
+                "bias": g["err"].mean(),
+                **{f"coverage_{lv}": g[f"in_{lv}"].mean() for lv in LEVELS},
+                "origins": g["origin"].nunique(),
+            }
+        ).reset_index()
         # model intervals ignore parameter and seasonal-estimate uncertainty: widen them by the rms of
         # the backtest errors in units of the model's own 80% standard error (never narrow them)
         z80 = ndtri(0.9)
@@ -301,7 +350,15 @@ class Forecaster:
         best = scores.sort_values(["mase", "method"], kind="stable").iloc[0]
         snaive = scores.set_index("method").loc["snaive", "mase"]
         chosen = best["method"] if best["mase"] <= snaive else "snaive"
-        return ForecastResults(series=self.series, freq=self.freq, horizon=h, season=m, method=chosen,
-                               scores=scores, backtest=bt, nonnegative=not self.allow_negative,
-                               interval_scale=dict(zip(scores["method"], scores["interval_scale"])),
-                               params=params)
+        return ForecastResults(
+            series=self.series,
+            freq=self.freq,
+            horizon=h,
+            season=m,
+            method=chosen,
+            scores=scores,
+            backtest=bt,
+            nonnegative=not self.allow_negative,
+            interval_scale=dict(zip(scores["method"], scores["interval_scale"])),
+            params=params,
+        )

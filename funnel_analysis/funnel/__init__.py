@@ -21,5 +21,14 @@ from .conversion import DEFAULT_LEAD_STATUSES, cohort_funnel, lead_conversion, l
 from .kpis import kpis
 from .winrates import bottlenecks, stage_transitions, win_rates
 
-__all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES",
-           "win_rates", "stage_transitions", "bottlenecks", "kpis"]
+__all__ = [
+    "lead_funnel",
+    "lead_conversion",
+    "snapshot_funnel",
+    "cohort_funnel",
+    "DEFAULT_LEAD_STATUSES",
+    "win_rates",
+    "stage_transitions",
+    "bottlenecks",
+    "kpis",
+]

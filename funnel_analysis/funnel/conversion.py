@@ -75,8 +75,7 @@ from ..stats import rate_table
 __all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES"]
 
 #: Salesforce's standard LeadStatus picklist, the default order of the lead funnel.
-DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-                         "Closed - Not Converted")
+DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
 CONVERTED_STEP = "Converted to opportunity"
 UNKNOWN_STAGE = "(unknown stage)"
 MISSING_STATUS = "(no status)"
@@ -141,8 +140,13 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
     cols = [f"_s{i}" for i in range(len(order))] + ["_conv", "_total"]
     sums = _group_sum(data, by, cols)
     steps = [(s, "status", f"_s{i}") for i, s in enumerate(order)] + [(CONVERTED_STEP, "converted", "_conv")]
-    out = pd.concat([sums[by].assign(step=step, kind=kind, count=sums[col], total=sums["_total"], _o=j)
-                     for j, (step, kind, col) in enumerate(steps)], ignore_index=True)
+    out = pd.concat(
+        [
+            sums[by].assign(step=step, kind=kind, count=sums[col], total=sums["_total"], _o=j)
+            for j, (step, kind, col) in enumerate(steps)
+        ],
+        ignore_index=True,
+    )
     out = out.sort_values([*by, "_o"], na_position="last", kind="stable").drop(columns="_o")
     out = out.astype({"count": "int64", "total": "int64"}).reset_index(drop=True)
     return rate_table(out, successes="count", trials="total", name="share")
@@ -191,8 +195,9 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
     by = _by_list(by)
     _require(leads, ["is_converted", "created_date", "converted_date", *by], "lead_conversion", "leads")
     if window_days is not None and (as_of is None or window_days < 0):
-        raise ValueError("lead_conversion: window_days needs as_of (the day the window is measured "
-                         "back from) and must be >= 0")
+        raise ValueError(
+            "lead_conversion: window_days needs as_of (the day the window is measured back from) and must be >= 0"
+        )
     created, conv_day = _days(leads["created_date"]), _days(leads["converted_date"])
     converted = _flag(leads["is_converted"]).to_numpy()
     counted = np.ones(len(leads), dtype=bool)
@@ -214,13 +219,26 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
         g = data.groupby(by, dropna=False, observed=True, sort=True)
     else:
         g = data.assign(_all=0).groupby("_all")
-    out = g.agg(leads=("_lead", "sum"), converted=("_conv", "sum"), excluded=("_excl", "sum"),
-                days_n=("_days", "count"), median_days_to_convert=("_days", "median"),
-                mean_days_to_convert=("_days", "mean"))
+    out = g.agg(
+        leads=("_lead", "sum"),
+        converted=("_conv", "sum"),
+        excluded=("_excl", "sum"),
+        days_n=("_days", "count"),
+        median_days_to_convert=("_days", "median"),
+        mean_days_to_convert=("_days", "mean"),
+    )
     out = out.reset_index(drop=not by)
     if not by and out.empty:
-        out = pd.DataFrame({"leads": [0], "converted": [0], "excluded": [0], "days_n": [0],
-                            "median_days_to_convert": [np.nan], "mean_days_to_convert": [np.nan]})
+        out = pd.DataFrame(
+            {
+                "leads": [0],
+                "converted": [0],
+                "excluded": [0],
+                "days_n": [0],
+                "median_days_to_convert": [np.nan],
+                "mean_days_to_convert": [np.nan],
+            }
+        )
     out = out.astype({c: "int64" for c in ("leads", "converted", "excluded", "days_n")})
     out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
     first = [*by, "leads", "converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high"]
@@ -228,8 +246,7 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
 
 
 # ---- opportunities --------------------------------------------------------------------------
-def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None,
-                    include_closed: bool = False) -> pd.DataFrame:
+def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None, include_closed: bool = False) -> pd.DataFrame:
     """Pipeline on one day: number and amount of opportunities per stage.
 
     Pass the opportunities of an as-of cut, ``crm.as_of(day).opportunities``, for the pipeline
@@ -276,12 +293,23 @@ def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None,
     rows = st[["stage_name", "sort_order", "is_closed", "is_won"]].reset_index(drop=True)
     stage = opps["stage_name"].astype("str").where(opps["stage_name"].isin(rows["stage_name"]), UNKNOWN_STAGE)
     if (stage == UNKNOWN_STAGE).any():
-        rows = pd.concat([rows, pd.DataFrame({"stage_name": [UNKNOWN_STAGE], "sort_order": [np.nan],
-                                              "is_closed": [pd.NA], "is_won": [pd.NA]})], ignore_index=True)
-    data = opps[by].assign(stage_name=stage.to_numpy(), _n=1, _amt=opps["amount"].to_numpy(),
-                           _miss=opps["amount"].isna().to_numpy())
-    sums = data.groupby([*by, "stage_name"], dropna=False, observed=True).agg(
-        count=("_n", "sum"), amount=("_amt", "sum"), amount_missing=("_miss", "sum")).reset_index()
+        rows = pd.concat(
+            [
+                rows,
+                pd.DataFrame(
+                    {"stage_name": [UNKNOWN_STAGE], "sort_order": [np.nan], "is_closed": [pd.NA], "is_won": [pd.NA]}
+                ),
+            ],
+            ignore_index=True,
+        )
+    data = opps[by].assign(
+        stage_name=stage.to_numpy(), _n=1, _amt=opps["amount"].to_numpy(), _miss=opps["amount"].isna().to_numpy()
+    )
+    sums = (
+        data.groupby([*by, "stage_name"], dropna=False, observed=True)
+        .agg(count=("_n", "sum"), amount=("_amt", "sum"), amount_missing=("_miss", "sum"))
+        .reset_index()
+    )
     grid = _segments(opps, by).merge(rows, how="cross") if by else rows
     out = grid.merge(sums, on=[*by, "stage_name"], how="left")
     out = out.fillna({"count": 0, "amount": 0.0, "amount_missing": 0})
@@ -292,8 +320,16 @@ def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None,
     return out.reset_index(drop=True)
 
 
-def cohort_funnel(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, by=None,
-                  created_from=None, created_to=None, window_days=None) -> pd.DataFrame:
+def cohort_funnel(
+    opps: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    stages: pd.DataFrame,
+    by=None,
+    created_from=None,
+    created_to=None,
+    window_days=None,
+) -> pd.DataFrame:
     """Of the opportunities created in a period, the share that reached each stage.
 
     An opportunity reached open stage *k* when there is evidence (see the module notes) that
@@ -349,8 +385,12 @@ def cohort_funnel(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataF
     """
     by = _by_list(by)
     fn = "cohort_funnel"
-    _require(opps, ["opportunity_id", "created_date", "stage_name", "is_won", "close_date", "amount", *by],
-             fn, "opportunities")
+    _require(
+        opps,
+        ["opportunity_id", "created_date", "stage_name", "is_won", "close_date", "amount", *by],
+        fn,
+        "opportunities",
+    )
     _require(history, ["opportunity_id", "created_date", "stage_name"], fn, "history")
     if window_days is not None and window_days < 0:
         raise ValueError(f"{fn}: window_days must be >= 0, got {window_days!r}")
@@ -376,17 +416,28 @@ def cohort_funnel(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataF
     for i in range(k + 1):
         data[f"_r{i}"] = flags[:, i]
         data[f"_a{i}"] = np.where(flags[:, i], amount, np.nan)
-    sums = _group_sum(data, by, ["_cohort", "_camt"] + [f"_r{i}" for i in range(k + 1)]
-                      + [f"_a{i}" for i in range(k + 1)])
+    sums = _group_sum(
+        data, by, ["_cohort", "_camt"] + [f"_r{i}" for i in range(k + 1)] + [f"_a{i}" for i in range(k + 1)]
+    )
     parts = []
     for i in range(k + 1):
         prev = sums["_cohort"] if i == 0 else sums[f"_r{i - 1}"]
-        parts.append(sums[by].assign(step=i + 1, stage_name=names[i], sort_order=orders[i], cohort=sums["_cohort"],
-                                     reached=sums[f"_r{i}"], cohort_amount=sums["_camt"], amount=sums[f"_a{i}"],
-                                     _prev=prev))
+        parts.append(
+            sums[by].assign(
+                step=i + 1,
+                stage_name=names[i],
+                sort_order=orders[i],
+                cohort=sums["_cohort"],
+                reached=sums[f"_r{i}"],
+                cohort_amount=sums["_camt"],
+                amount=sums[f"_a{i}"],
+                _prev=prev,
+            )
+        )
     out = pd.concat(parts, ignore_index=True).sort_values([*by, "step"], na_position="last", kind="stable")
-    out = out.astype({"cohort": "int64", "reached": "int64", "_prev": "int64", "amount": "float64",
-                      "cohort_amount": "float64"})
+    out = out.astype(
+        {"cohort": "int64", "reached": "int64", "_prev": "int64", "amount": "float64", "cohort_amount": "float64"}
+    )
     out = rate_table(out, successes="reached", trials="cohort", name="share")
     out = rate_table(out, successes="reached", trials="_prev", name="stage_conversion")
     return out.drop(columns="_prev").reset_index(drop=True)

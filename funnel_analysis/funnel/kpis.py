@@ -90,11 +90,18 @@ def kpis(crm, *, as_of=None, by: str | None = None):
             figs.setdefault(seg, {}).update({k: _plain(row[v]) for k, v in fields.items()})
 
     if "leads" in tabs and (not by or by in tabs["leads"].columns):
-        put(lead_conversion(tabs["leads"], by=keys or None),
-            {"leads": "leads", "leads_converted": "converted", "lead_conversion_rate": "conversion_rate",
-             "lead_conversion_rate_n": "leads", "lead_conversion_rate_ci_low": "conversion_rate_ci_low",
-             "lead_conversion_rate_ci_high": "conversion_rate_ci_high"},
-            {"leads": 0, "leads_converted": 0, "lead_conversion_rate_n": 0})
+        put(
+            lead_conversion(tabs["leads"], by=keys or None),
+            {
+                "leads": "leads",
+                "leads_converted": "converted",
+                "lead_conversion_rate": "conversion_rate",
+                "lead_conversion_rate_n": "leads",
+                "lead_conversion_rate_ci_low": "conversion_rate_ci_low",
+                "lead_conversion_rate_ci_high": "conversion_rate_ci_high",
+            },
+            {"leads": 0, "leads_converted": 0, "lead_conversion_rate_n": 0},
+        )
     if "opportunities" in tabs and (not by or by in tabs["opportunities"].columns):
         o = tabs["opportunities"]
         is_open = ~_flag(o["is_closed"])
@@ -102,25 +109,66 @@ def kpis(crm, *, as_of=None, by: str | None = None):
         data = o[keys].assign(_n=1, _open=is_open, _amt=amt, _has=amt.notna())
         pipe = _group_sum(data, keys, ["_n", "_open", "_amt", "_has"])
         pipe["_amt"] = pipe["_amt"].where((pipe["_has"] > 0) | (pipe["_open"] == 0))
-        put(pipe, {"opportunities": "_n", "opportunities_open": "_open", "open_pipeline_amount": "_amt",
-                   "open_pipeline_amount_n": "_has"},
-            {"opportunities": 0, "opportunities_open": 0, "open_pipeline_amount": 0.0, "open_pipeline_amount_n": 0})
-        put(win_rates(o, by=keys or None),
-            {"opportunities_won": "won", "opportunities_lost": "lost", "win_rate": "win_rate",
-             "win_rate_n": "closed", "win_rate_ci_low": "win_rate_ci_low", "win_rate_ci_high": "win_rate_ci_high",
-             "avg_won_deal_size": "avg_won_deal_size", "avg_won_deal_size_n": "deal_size_n",
-             "median_cycle_days": "median_cycle_days", "median_cycle_days_n": "cycle_n",
-             "mean_cycle_days": "mean_cycle_days", "mean_cycle_days_n": "cycle_n"},
-            {"opportunities_won": 0, "opportunities_lost": 0, "win_rate_n": 0, "avg_won_deal_size_n": 0,
-             "median_cycle_days_n": 0, "mean_cycle_days_n": 0})
-    names = ["leads", "leads_converted", "lead_conversion_rate", "lead_conversion_rate_n",
-             "lead_conversion_rate_ci_low", "lead_conversion_rate_ci_high", "opportunities", "opportunities_open",
-             "opportunities_won", "opportunities_lost", "win_rate", "win_rate_n", "win_rate_ci_low",
-             "win_rate_ci_high", "avg_won_deal_size", "avg_won_deal_size_n", "median_cycle_days",
-             "median_cycle_days_n", "mean_cycle_days", "mean_cycle_days_n", "open_pipeline_amount",
-             "open_pipeline_amount_n"]
+        put(
+            pipe,
+            {
+                "opportunities": "_n",
+                "opportunities_open": "_open",
+                "open_pipeline_amount": "_amt",
+                "open_pipeline_amount_n": "_has",
+            },
+            {"opportunities": 0, "opportunities_open": 0, "open_pipeline_amount": 0.0, "open_pipeline_amount_n": 0},
+        )
+        put(
+            win_rates(o, by=keys or None),
+            {
+                "opportunities_won": "won",
+                "opportunities_lost": "lost",
+                "win_rate": "win_rate",
+                "win_rate_n": "closed",
+                "win_rate_ci_low": "win_rate_ci_low",
+                "win_rate_ci_high": "win_rate_ci_high",
+                "avg_won_deal_size": "avg_won_deal_size",
+                "avg_won_deal_size_n": "deal_size_n",
+                "median_cycle_days": "median_cycle_days",
+                "median_cycle_days_n": "cycle_n",
+                "mean_cycle_days": "mean_cycle_days",
+                "mean_cycle_days_n": "cycle_n",
+            },
+            {
+                "opportunities_won": 0,
+                "opportunities_lost": 0,
+                "win_rate_n": 0,
+                "avg_won_deal_size_n": 0,
+                "median_cycle_days_n": 0,
+                "mean_cycle_days_n": 0,
+            },
+        )
+    names = [
+        "leads",
+        "leads_converted",
+        "lead_conversion_rate",
+        "lead_conversion_rate_n",
+        "lead_conversion_rate_ci_low",
+        "lead_conversion_rate_ci_high",
+        "opportunities",
+        "opportunities_open",
+        "opportunities_won",
+        "opportunities_lost",
+        "win_rate",
+        "win_rate_n",
+        "win_rate_ci_low",
+        "win_rate_ci_high",
+        "avg_won_deal_size",
+        "avg_won_deal_size_n",
+        "median_cycle_days",
+        "median_cycle_days_n",
+        "mean_cycle_days",
+        "mean_cycle_days_n",
+        "open_pipeline_amount",
+        "open_pipeline_amount_n",
+    ]
     if not by:
         return {"as_of": day, **{n: figs.get(None, {}).get(n) for n in names}}
     order = sorted(figs, key=lambda s: (s is None, str(s)))
-    return [{"as_of": day, "by": by, "segment": s, **{n: {**used, **figs[s]}.get(n) for n in names}}
-            for s in order]
+    return [{"as_of": day, "by": by, "segment": s, **{n: {**used, **figs[s]}.get(n) for n in names}} for s in order]

@@ -30,9 +30,14 @@ from .._util.plotting import money
 __all__ = ["plot_funnel", "plot_conversion_by_segment", "plot_win_rate_trend"]
 
 #: Rate columns the plots recognise, with their denominator and numerator columns.
-_RATES = {"conversion_rate": ("leads", "converted"), "win_rate": ("closed", "won"),
-          "conversion": ("decided", "advanced"), "stage_conversion": (None, "reached"),
-          "share": ("cohort", "reached"), "rate": (None, None)}
+_RATES = {
+    "conversion_rate": ("leads", "converted"),
+    "win_rate": ("closed", "won"),
+    "conversion": ("decided", "advanced"),
+    "stage_conversion": (None, "reached"),
+    "share": ("cohort", "reached"),
+    "rate": (None, None),
+}
 #: Text columns of the funnel tables that are not segments.
 _NOT_SEGMENTS = {"step", "kind", "stage_name", "from_stage", "to_stage", "fiscal_period"}
 _MISSING = "(missing)"
@@ -43,8 +48,7 @@ def _labels(values: pd.Series) -> list[str]:
     return [_MISSING if pd.isna(v) else str(v) for v in values]
 
 
-def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: str = "$",
-                title: str | None = None):
+def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: str = "$", title: str | None = None):
     """Horizontal funnel: one centred bar per stage, first stage on top, labelled.
 
     Parameters
@@ -68,16 +72,22 @@ def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: st
     if value not in ("count", "amount"):
         raise ValueError(f"plot_funnel: value must be 'count' or 'amount', got {value!r}")
     # cohort tables number their steps (int); the lead funnel names them (text)
-    stage = "stage_name" if "stage_name" in df.columns else (
-        "step" if "step" in df.columns and not pd.api.types.is_numeric_dtype(df["step"]) else None)
+    stage = (
+        "stage_name"
+        if "stage_name" in df.columns
+        else ("step" if "step" in df.columns and not pd.api.types.is_numeric_dtype(df["step"]) else None)
+    )
     cohort = "reached" in df.columns
     col = "amount" if value == "amount" else ("reached" if cohort else "count")
     if stage is None or col not in df.columns:
-        raise ValueError(f"plot_funnel: expected a funnel table with a stage column and {col!r}; "
-                         f"got columns {list(df.columns)}")
+        raise ValueError(
+            f"plot_funnel: expected a funnel table with a stage column and {col!r}; got columns {list(df.columns)}"
+        )
     if df[stage].duplicated().any():
-        raise ValueError("plot_funnel: several rows per stage - draw one segment at a time "
-                         "(filter the table on its segment column first)")
+        raise ValueError(
+            "plot_funnel: several rows per stage - draw one segment at a time "
+            "(filter the table on its segment column first)"
+        )
     share = "share" if cohort or "share_count" not in df.columns else f"share_{value}"
     v = df[col].fillna(0).to_numpy("float64")
     if cohort and value == "amount" and "cohort_amount" in df.columns:
@@ -103,8 +113,13 @@ def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: st
     share_note += " amount" if value == "amount" else ""
     ax.set_xlabel(f"Bar width: {unit}; in brackets: {share_note}")
     if title is None:
-        title = ("Cohort funnel: opportunities reaching each stage" if cohort else
-                 "Lead funnel" if stage == "step" else "Pipeline by stage")
+        title = (
+            "Cohort funnel: opportunities reaching each stage"
+            if cohort
+            else "Lead funnel"
+            if stage == "step"
+            else "Pipeline by stage"
+        )
         title += ": amount" if value == "amount" else ""
     ax.set_title(title)
     return ax
@@ -126,8 +141,9 @@ def _bounds(df: pd.DataFrame, rate: str) -> tuple[pd.Series, pd.Series]:
     return df[low], df[high]
 
 
-def plot_conversion_by_segment(df: pd.DataFrame, ax=None, *, segment: str | None = None,
-                               rate: str | None = None, title: str | None = None):
+def plot_conversion_by_segment(
+    df: pd.DataFrame, ax=None, *, segment: str | None = None, rate: str | None = None, title: str | None = None
+):
     """One point per segment with its 95 % Wilson interval, best segment on top.
 
     Parameters
@@ -151,8 +167,11 @@ def plot_conversion_by_segment(df: pd.DataFrame, ax=None, *, segment: str | None
     fn = "plot_conversion_by_segment"
     rate = _rate_column(df, rate, fn)
     if segment is None:
-        texts = [c for c in df.columns if c not in _NOT_SEGMENTS and
-                 (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object)]
+        texts = [
+            c
+            for c in df.columns
+            if c not in _NOT_SEGMENTS and (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object)
+        ]
         if not texts:
             raise ValueError(f"{fn}: no segment column found; pass segment=")
         segment = texts[0]
@@ -228,17 +247,33 @@ def plot_win_rate_trend(df: pd.DataFrame, ax=None, *, hue: str | None = None, ti
         ax.plot(x, g["win_rate"], marker="o", color=color, label=label)
         # whiskers as well as the band: a band needs two periods, a lone period still shows its interval
         r = g["win_rate"].to_numpy("float64")
-        ax.errorbar(x, r, yerr=np.vstack([r - g["win_rate_ci_low"].to_numpy("float64"),
-                                          g["win_rate_ci_high"].to_numpy("float64") - r]),
-                    fmt="none", ecolor=color, alpha=0.4, capsize=3)
+        ax.errorbar(
+            x,
+            r,
+            yerr=np.vstack(
+                [r - g["win_rate_ci_low"].to_numpy("float64"), g["win_rate_ci_high"].to_numpy("float64") - r]
+            ),
+            fmt="none",
+            ecolor=color,
+            alpha=0.4,
+            capsize=3,
+        )
         if "closed" in g.columns and hue is None:
             for xi, yi, n in zip(x, g["win_rate"], g["closed"]):
                 if not pd.isna(yi):
-                    ax.annotate(f"n={int(n):,}", (xi, yi), textcoords="offset points", xytext=(0, 7),
-                                ha="center", fontsize=8, color="dimgrey")
-    shown = periods[::-(-len(periods) // 16)]  # at most 16 labels, so that they stay legible
-    ax.set_xticks([pos[p] for p in shown], shown, rotation=45 if len(shown) > 8 else 0,
-                  ha="right" if len(shown) > 8 else "center")
+                    ax.annotate(
+                        f"n={int(n):,}",
+                        (xi, yi),
+                        textcoords="offset points",
+                        xytext=(0, 7),
+                        ha="center",
+                        fontsize=8,
+                        color="dimgrey",
+                    )
+    shown = periods[:: -(-len(periods) // 16)]  # at most 16 labels, so that they stay legible
+    ax.set_xticks(
+        [pos[p] for p in shown], shown, rotation=45 if len(shown) > 8 else 0, ha="right" if len(shown) > 8 else "center"
+    )
     ax.set_ylim(0, 1.1)  # room for the n= labels above 100 %
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("win rate (won / closed), band: 95% CI")

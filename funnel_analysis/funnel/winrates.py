@@ -99,21 +99,41 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
     _require(opps, ["is_closed", "is_won", "amount", "created_date", "close_date", *by], "win_rates", "opportunities")
     closed = _flag(opps["is_closed"]).to_numpy()
     won = closed & _flag(opps["is_won"]).to_numpy()
-    data = opps[by].assign(_closed=closed, _won=won, _amt=np.where(won, opps["amount"].to_numpy("float64"), np.nan),
-                           _cycle=np.where(won, _cycle_days(opps), np.nan))
+    data = opps[by].assign(
+        _closed=closed,
+        _won=won,
+        _amt=np.where(won, opps["amount"].to_numpy("float64"), np.nan),
+        _cycle=np.where(won, _cycle_days(opps), np.nan),
+    )
     keys = list(by)
     if period is not None:
         fp = fiscal_period(opps["close_date"], period, fiscal_year_start_month)
         data = data.assign(fiscal_period=fp["fiscal_period"], period_start=fp["period_start"])[closed]
         keys += ["fiscal_period", "period_start"]
     g = data.groupby(keys, dropna=False, observed=True, sort=True) if keys else data.assign(_k=0).groupby("_k")
-    out = g.agg(closed=("_closed", "sum"), won=("_won", "sum"), won_amount=("_amt", "sum"),
-                avg_won_deal_size=("_amt", "mean"), deal_size_n=("_amt", "count"), cycle_n=("_cycle", "count"),
-                mean_cycle_days=("_cycle", "mean"), median_cycle_days=("_cycle", "median")).reset_index(drop=not keys)
+    out = g.agg(
+        closed=("_closed", "sum"),
+        won=("_won", "sum"),
+        won_amount=("_amt", "sum"),
+        avg_won_deal_size=("_amt", "mean"),
+        deal_size_n=("_amt", "count"),
+        cycle_n=("_cycle", "count"),
+        mean_cycle_days=("_cycle", "mean"),
+        median_cycle_days=("_cycle", "median"),
+    ).reset_index(drop=not keys)
     if not keys and out.empty:
-        out = pd.DataFrame({"closed": [0], "won": [0], "won_amount": [0.0], "avg_won_deal_size": [np.nan],
-                            "deal_size_n": [0], "cycle_n": [0], "mean_cycle_days": [np.nan],
-                            "median_cycle_days": [np.nan]})
+        out = pd.DataFrame(
+            {
+                "closed": [0],
+                "won": [0],
+                "won_amount": [0.0],
+                "avg_won_deal_size": [np.nan],
+                "deal_size_n": [0],
+                "cycle_n": [0],
+                "mean_cycle_days": [np.nan],
+                "median_cycle_days": [np.nan],
+            }
+        )
     out = out.astype({c: "int64" for c in ("closed", "won", "deal_size_n", "cycle_n")})
     out.insert(len(keys) + 2, "lost", out["closed"] - out["won"])
     out = rate_table(out, successes="won", trials="closed", name="win_rate")
@@ -121,8 +141,15 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def stage_transitions(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, by=None,
-                      period: str = "Q", fiscal_year_start_month: int = 1) -> pd.DataFrame:
+def stage_transitions(
+    opps: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    stages: pd.DataFrame,
+    by=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
     """Stage-to-stage conversion per fiscal period, counted when each deal's outcome was decided.
 
     For each transition from open stage *k* to the next (the last open stage leads to won), a
@@ -167,8 +194,12 @@ def stage_transitions(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.D
     """
     by = _by_list(by)
     fn = "stage_transitions"
-    _require(opps, ["opportunity_id", "created_date", "stage_name", "is_closed", "is_won", "close_date", "amount",
-                    *by], fn, "opportunities")
+    _require(
+        opps,
+        ["opportunity_id", "created_date", "stage_name", "is_closed", "is_won", "close_date", "amount", *by],
+        fn,
+        "opportunities",
+    )
     _require(history, ["opportunity_id", "created_date", "stage_name"], fn, "history")
     open_st, ranks, k, won_names = _stage_ranks(stages, fn)
     reach = _reach_days(opps, history, ranks, k)
@@ -190,17 +221,27 @@ def stage_transitions(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.D
         adv.append(advanced[decided])
     pos, steps = np.concatenate(pos), np.concatenate(steps)
     data = opps[by].iloc[pos].reset_index(drop=True) if by else pd.DataFrame(index=pd.RangeIndex(len(pos)))
-    data = data.assign(step=steps, from_stage=pd.array(np.asarray(names, dtype=object)[steps - 1], dtype="str"),
-                       to_stage=pd.array(np.asarray(names, dtype=object)[steps], dtype="str"),
-                       _day=np.concatenate(days), _adv=np.concatenate(adv),
-                       _amt=opps["amount"].to_numpy("float64")[pos])
+    data = data.assign(
+        step=steps,
+        from_stage=pd.array(np.asarray(names, dtype=object)[steps - 1], dtype="str"),
+        to_stage=pd.array(np.asarray(names, dtype=object)[steps], dtype="str"),
+        _day=np.concatenate(days),
+        _adv=np.concatenate(adv),
+        _amt=opps["amount"].to_numpy("float64")[pos],
+    )
     fp = fiscal_period(_to_dates(data["_day"].to_numpy()), period, fiscal_year_start_month)
-    data = data.assign(fiscal_period=fp["fiscal_period"].to_numpy(), period_start=fp["period_start"].to_numpy(),
-                       _in=data["_amt"], _out=data["_amt"].where(data["_adv"]))
+    data = data.assign(
+        fiscal_period=fp["fiscal_period"].to_numpy(),
+        period_start=fp["period_start"].to_numpy(),
+        _in=data["_amt"],
+        _out=data["_amt"].where(data["_adv"]),
+    )
     keys = [*by, "fiscal_period", "period_start", "step", "from_stage", "to_stage"]
-    out = data.groupby(keys, dropna=False, observed=True, sort=True).agg(
-        decided=("_adv", "size"), advanced=("_adv", "sum"), value_in=("_in", "sum"),
-        value_out=("_out", "sum")).reset_index()
+    out = (
+        data.groupby(keys, dropna=False, observed=True, sort=True)
+        .agg(decided=("_adv", "size"), advanced=("_adv", "sum"), value_in=("_in", "sum"), value_out=("_out", "sum"))
+        .reset_index()
+    )
     out = out.astype({"decided": "int64", "advanced": "int64", "step": "int64"})
     out["value_drop"] = out["value_in"] - out["value_out"]
     out = rate_table(out, successes="advanced", trials="decided", name="conversion")
@@ -208,8 +249,16 @@ def stage_transitions(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.D
     return out[first + ["value_in", "value_out", "value_drop"]]
 
 
-def bottlenecks(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, period: str = "Q",
-                fiscal_year_start_month: int = 1, latest=None, lookback: int | None = None) -> pd.DataFrame:
+def bottlenecks(
+    opps: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    stages: pd.DataFrame,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    latest=None,
+    lookback: int | None = None,
+) -> pd.DataFrame:
     """Stage transitions of the latest period, ranked by lowest conversion and largest value lost.
 
     Built on :func:`stage_transitions` (deals counted in the period their outcome at the stage
@@ -257,14 +306,22 @@ def bottlenecks(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFra
     names = open_st["stage_name"].tolist() + [" / ".join(won_names) or "Won"]
     grid = pd.DataFrame({"step": np.arange(1, k + 1), "from_stage": names[:-1], "to_stage": names[1:]})
     cur = grid.merge(t[t["fiscal_period"] == label].drop(columns=["from_stage", "to_stage"]), on="step", how="left")
-    cur = cur.assign(fiscal_period=label).fillna({"decided": 0, "advanced": 0, "value_in": 0.0, "value_out": 0.0,
-                                                  "value_drop": 0.0})
+    cur = cur.assign(fiscal_period=label).fillna(
+        {"decided": 0, "advanced": 0, "value_in": 0.0, "value_out": 0.0, "value_drop": 0.0}
+    )
     prev = t[t["fiscal_period"] < label]
     if lookback is not None:
         keep = sorted(prev["fiscal_period"].unique())[-lookback:]
         prev = prev[prev["fiscal_period"].isin(keep)]
-    hist = prev.groupby("step").agg(prev_periods=("fiscal_period", "nunique"), prev_conversion=("conversion", "mean"),
-                                    prev_value_drop=("value_drop", "mean")).reset_index()
+    hist = (
+        prev.groupby("step")
+        .agg(
+            prev_periods=("fiscal_period", "nunique"),
+            prev_conversion=("conversion", "mean"),
+            prev_value_drop=("value_drop", "mean"),
+        )
+        .reset_index()
+    )
     out = cur.drop(columns="period_start").merge(hist, on="step", how="left").fillna({"prev_periods": 0})
     out = out.astype({"decided": "int64", "advanced": "int64", "prev_periods": "int64"})
     out["conversion_change"] = out["conversion"] - out["prev_conversion"]

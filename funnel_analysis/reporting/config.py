@@ -59,9 +59,16 @@ class ReportSpec:
 
 def _resolve(params: dict, base: Path) -> dict:
     """Path parameters (``*_dir``, ``*_path``, ``*_file``, a mapping file) made absolute from ``base``."""
+
     def is_path(k, v):  # a built-in mapping name (maven_crm) is not a path
-        return isinstance(v, str) and v != "" and (k.endswith(("_dir", "_path", "_file")) or (
-            k == "mapping" and (v.endswith((".yaml", ".yml")) or "/" in v)))
+        return (
+            isinstance(v, str)
+            and v != ""
+            and (
+                k.endswith(("_dir", "_path", "_file"))
+                or (k == "mapping" and (v.endswith((".yaml", ".yml")) or "/" in v))
+            )
+        )
 
     return {k: str((base / v).resolve()) if is_path(k, v) else v for k, v in params.items()}
 
@@ -80,7 +87,8 @@ def _no_secret(name: str, where: str) -> None:
         raise ReportConfigError(
             f"{where}: parameter {name!r} looks like a secret; secrets are never report parameters (papermill "
             "writes parameters into the output notebook): set it in the environment (e.g. SF_ACCESS_TOKEN) "
-            "and let the package read it")
+            "and let the package read it"
+        )
 
 
 def _schedule(item: dict, doc: dict, where: str) -> tuple[str | None, str]:
@@ -98,8 +106,10 @@ def _schedule(item: dict, doc: dict, where: str) -> tuple[str | None, str]:
     if raw is None:
         return None, tz
     if not isinstance(raw, str) or not croniter.is_valid(raw) or len(raw.split()) != 5:
-        raise ReportConfigError(f"{where}: schedule {raw!r} is not a 5-field cron expression "
-                                "(minute hour day-of-month month day-of-week, e.g. '0 6 * * mon')")
+        raise ReportConfigError(
+            f"{where}: schedule {raw!r} is not a 5-field cron expression "
+            "(minute hour day-of-month month day-of-week, e.g. '0 6 * * mon')"
+        )
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -108,8 +118,12 @@ def _schedule(item: dict, doc: dict, where: str) -> tuple[str | None, str]:
 
 
 #: The whole-number keys an entry (or the top level, for every entry) may set: (default, least value, unit).
-_LIMITS = {"keep": (None, 1, "runs"), "retries": (3, 1, "runs"), "retry_backoff": (15, 0, "minutes"),
-           "cell_timeout": (None, 1, "seconds")}
+_LIMITS = {
+    "keep": (None, 1, "runs"),
+    "retries": (3, 1, "runs"),
+    "retry_backoff": (15, 0, "minutes"),
+    "cell_timeout": (None, 1, "seconds"),
+}
 
 
 def _limit(item: dict, doc: dict, key: str, where: str):
@@ -118,8 +132,9 @@ def _limit(item: dict, doc: dict, key: str, where: str):
     value = item.get(key, doc.get(key, default))
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
         origin = "" if key in item else " (top level)"  # a bad top-level value is reported by its first entry
-        raise ReportConfigError(f"{where}: {key}{origin} must be a whole number of {unit}, at least {least}, "
-                                f"got {value!r}")
+        raise ReportConfigError(
+            f"{where}: {key}{origin} must be a whole number of {unit}, at least {least}, got {value!r}"
+        )
     return value
 
 
@@ -164,8 +179,10 @@ def load_report_config(path=None) -> list[ReportSpec]:
         where = f"{path}: report {name!r}"
         unknown = set(item) - {"name", "notebook", "parameters", "schedule", *_LIMITS}
         if unknown:
-            raise ReportConfigError(f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
-                                    f"parameters, schedule, {', '.join(_LIMITS)}")
+            raise ReportConfigError(
+                f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
+                f"parameters, schedule, {', '.join(_LIMITS)}"
+            )
         for k in item.get("parameters") or {}:
             _no_secret(str(k), where)
         params = {str(k): _plain(v, f"{where}, parameter {k!r}") for k, v in (item.get("parameters") or {}).items()}
@@ -214,8 +231,10 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | No
 
     unknown = [k for k in given if k not in declared]
     if unknown:
-        raise ReportConfigError(f"report {spec.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-                                f"{spec.notebook.name} has: {', '.join(declared) or 'no parameters cell'}")
+        raise ReportConfigError(
+            f"report {spec.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+            f"{spec.notebook.name} has: {', '.join(declared) or 'no parameters cell'}"
+        )
     for k, v in given.items():
         kind = declared[k][0]
         if kind == "str" and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -228,14 +247,17 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | No
         try:
             out["as_of"] = str(pd.Timestamp(out["as_of"]).date())
         except (TypeError, ValueError):
-            raise ReportConfigError(f"{where('as_of')}: as_of={out['as_of']!r} is not a date (YYYY-MM-DD, "
-                                    "a relative day such as last_friday, or empty for the latest date in the "
-                                    "data)") from None
+            raise ReportConfigError(
+                f"{where('as_of')}: as_of={out['as_of']!r} is not a date (YYYY-MM-DD, "
+                "a relative day such as last_friday, or empty for the latest date in the "
+                "data)"
+            ) from None
     return out, relative
 
 
-def plan_reports(specs: list[ReportSpec], only, overrides: dict, data_dir,
-                 days: dict | None = None) -> list[tuple[ReportSpec, dict, dict]]:
+def plan_reports(
+    specs: list[ReportSpec], only, overrides: dict, data_dir, days: dict | None = None
+) -> list[tuple[ReportSpec, dict, dict]]:
     """The selected reports with their parameters and relative tokens; every error is raised first.
 
     ``days`` maps a report name to the day its relative parameters resolve on (a scheduled run:
@@ -248,8 +270,14 @@ def plan_reports(specs: list[ReportSpec], only, overrides: dict, data_dir,
             raise ReportConfigError(f"no report named {n!r}; the config has: {', '.join(names)}")
     plan, errors = [], []
     for spec in (s for s in specs if s.name in only):
-        mine = _resolve({k.rpartition(".")[2]: v for k, v in sorted(overrides.items(), key=lambda kv: "." in kv[0])
-                         if k.rpartition(".")[0] in ("", spec.name)}, Path.cwd())  # all reports', then its own
+        mine = _resolve(
+            {
+                k.rpartition(".")[2]: v
+                for k, v in sorted(overrides.items(), key=lambda kv: "." in kv[0])
+                if k.rpartition(".")[0] in ("", spec.name)
+            },
+            Path.cwd(),
+        )  # all reports', then its own
         try:
             if not spec.notebook.is_file():
                 raise ReportConfigError(f"report {spec.name!r}: notebook {spec.notebook} does not exist")

@@ -25,12 +25,62 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
 
-_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
-         "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol",
-         "p", "pre", "s", "small", "span", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td",
-         "tfoot", "th", "thead", "tr", "u", "ul"}
-_ATTRIBUTES = {"*": ["class", "id", "title", "colspan", "rowspan", "align"], "a": ["href", "title"],
-               "img": ["src", "alt", "width", "height"], "style": ["type"]}
+_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+_ATTRIBUTES = {
+    "*": ["class", "id", "title", "colspan", "rowspan", "align"],
+    "a": ["href", "title"],
+    "img": ["src", "alt", "width", "height"],
+    "style": ["type"],
+}
 
 
 def clean_html(element) -> str:
@@ -55,15 +105,23 @@ def clean_html(element) -> str:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bleach.clean(text, tags=_TAGS, attributes=attribute_ok, protocols={"http", "https", "mailto", "data"},
-                            strip_comments=True)
+        return bleach.clean(
+            text,
+            tags=_TAGS,
+            attributes=attribute_ok,
+            protocols={"http", "https", "mailto", "data"},
+            strip_comments=True,
+        )
 
 
 def _without_stderr(nb) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
-                                                                      and o.get("name") == "stderr")]
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
 
 
 def notebook_to_html(ipynb, out, manifest: dict) -> Path:
@@ -75,19 +133,32 @@ def notebook_to_html(ipynb, out, manifest: dict) -> Path:
     nb = nbformat.read(str(ipynb), as_version=4)
     _without_stderr(nb)
     # the code, injected parameters included, is hidden: say what the report was run on
-    shown = ", ".join(f"<code>{html.escape(str(k))}</code> = <code>{html.escape(str(v))}</code>"
-                      for k, v in manifest["parameters"].items() if v not in ("", None))
+    shown = ", ".join(
+        f"<code>{html.escape(str(k))}</code> = <code>{html.escape(str(v))}</code>"
+        for k, v in manifest["parameters"].items()
+        if v not in ("", None)
+    )
     relative = manifest.get("relative_parameters") or {}
     if relative:
-        shown += " (" + ", ".join(f"{html.escape(k)} from <code>{html.escape(v)}</code>"
-                                  for k, v in relative.items()) + ")"
-    note = (f"<p><em>Run {html.escape(str(manifest['started_at']))}, status <strong>"
-            f"{html.escape(str(manifest['status']))}</strong>, parameters: {shown}</em></p>")
+        shown += (
+            " (" + ", ".join(f"{html.escape(k)} from <code>{html.escape(v)}</code>" for k, v in relative.items()) + ")"
+        )
+    note = (
+        f"<p><em>Run {html.escape(str(manifest['started_at']))}, status <strong>"
+        f"{html.escape(str(manifest['status']))}</strong>, parameters: {shown}</em></p>"
+    )
     nb.cells.insert(int(bool(nb.cells) and nb.cells[0].cell_type == "markdown"), nbformat.v4.new_markdown_cell(note))
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
-                            template_file="report.j2", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, sanitize_html=True, embed_images=True,
-                            filters={"clean_html": clean_html})
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
+        template_file="report.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        sanitize_html=True,
+        embed_images=True,
+        filters={"clean_html": clean_html},
+    )
     meta = {"metadata": {"name": f"{manifest['report']} {manifest['as_of']}", "path": str(Path(ipynb).parent)}}
     body = exporter.from_notebook_node(nb, resources=meta)[0]
     out = Path(out)

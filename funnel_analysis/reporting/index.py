@@ -17,9 +17,11 @@ from .publish import atomic_write_text, published_runs
 
 __all__ = ["write_index", "render_index"]
 
-_CSS = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}h2{margin-top:1.6em}"
-        "table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ddd}"
-        "td.num{text-align:right}tr.failed td{color:#b00}.latest{margin:.3em 0 .6em}.none{color:#b00}")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}h2{margin-top:1.6em}"
+    "table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ddd}"
+    "td.num{text-align:right}tr.failed td{color:#b00}.latest{margin:.3em 0 .6em}.none{color:#b00}"
+)
 
 
 def _e(value) -> str:
@@ -40,33 +42,51 @@ def _row(out_dir: Path, folder: Path, m: dict) -> str:
     cell = m.get("error_cell_index")
     error = "" if status == "ok" else _e(f"cell {cell}: {m.get('error')}" if cell is not None else m.get("error"))
     duration = m.get("duration_s")
-    cells = [_e(folder.name), _e(m.get("as_of")), _e(status), _e(m.get("scheduled_for") or "by hand"),
-             _e(m.get("started_at")), f"{duration:.1f} s" if isinstance(duration, (int, float)) else "",
-             " ".join(links), error]
-    return (f'<tr class="{_e(status)}">' + "".join(f'<td class="num">{c}</td>' if i == 5 else f"<td>{c}</td>"
-                                                  for i, c in enumerate(cells)) + "</tr>")
+    cells = [
+        _e(folder.name),
+        _e(m.get("as_of")),
+        _e(status),
+        _e(m.get("scheduled_for") or "by hand"),
+        _e(m.get("started_at")),
+        f"{duration:.1f} s" if isinstance(duration, (int, float)) else "",
+        " ".join(links),
+        error,
+    ]
+    return (
+        f'<tr class="{_e(status)}">'
+        + "".join(f'<td class="num">{c}</td>' if i == 5 else f"<td>{c}</td>" for i, c in enumerate(cells))
+        + "</tr>"
+    )
 
 
 def render_index(out_dir) -> str:
     """The index page's HTML for the runs published in ``out_dir``."""
     out_dir = Path(out_dir)
-    names = sorted({mf.parent.parent.name for mf in out_dir.glob("*/*/manifest.json")
-                    if not mf.parent.parent.name.startswith(".")})
+    names = sorted(
+        {mf.parent.parent.name for mf in out_dir.glob("*/*/manifest.json") if not mf.parent.parent.name.startswith(".")}
+    )
     sections = []
     for name in names:
         runs = published_runs(out_dir, name)[::-1]  # newest first
         good = next(((d, m) for d, m in runs if m.get("status") == "ok"), None)
-        latest = (f'<p class="latest">Latest good run: <a href="{_href(out_dir, good[0], good[1].get("html"))}">'
-                  f'{_e(good[1].get("as_of"))}</a> (run {_e(good[1].get("started_at"))})</p>'
-                  if good and good[1].get("html") else '<p class="latest none">No good run yet.</p>')
+        latest = (
+            f'<p class="latest">Latest good run: <a href="{_href(out_dir, good[0], good[1].get("html"))}">'
+            f"{_e(good[1].get('as_of'))}</a> (run {_e(good[1].get('started_at'))})</p>"
+            if good and good[1].get("html")
+            else '<p class="latest none">No good run yet.</p>'
+        )
         sections.append(
             f'<section id="{_e(quote(name))}"><h2>{_e(runs[0][1].get("report") or name)}</h2>{latest}'
             "<table><tr><th>run</th><th>as of</th>"
             "<th>status</th><th>scheduled for</th><th>started</th><th>duration</th><th>links</th><th>error</th></tr>"
-            + "".join(_row(out_dir, d, m) for d, m in runs) + "</table></section>")
+            + "".join(_row(out_dir, d, m) for d, m in runs)
+            + "</table></section>"
+        )
     body = "".join(sections) or "<p>No report has run yet.</p>"
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reports</title>'
-            f"<style>{_CSS}</style></head><body><h1>Reports</h1>{body}</body></html>\n")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reports</title>'
+        f"<style>{_CSS}</style></head><body><h1>Reports</h1>{body}</body></html>\n"
+    )
 
 
 def write_index(out_dir) -> Path:

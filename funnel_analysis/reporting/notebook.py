@@ -25,8 +25,10 @@ RECORD_MIME = "application/vnd.funnel-analysis.record+json"
 #: Currency symbol put before money columns by :func:`styled` and :func:`record` (set by notebook_setup).
 _CURRENCY = {"symbol": ""}
 # money columns by name; counts, shares and ratios of money are not money
-_MONEY = re.compile(r"amount|revenue|cost|deal_size|pipeline_created|value|velocity|won_to_date|_expected$"
-                    r"|^forecast$|weighted$|^(lower|upper)_\d+$|^actual$|^(abs_)?error$|^mae$|^bias$")
+_MONEY = re.compile(
+    r"amount|revenue|cost|deal_size|pipeline_created|value|velocity|won_to_date|_expected$"
+    r"|^forecast$|weighted$|^(lower|upper)_\d+$|^actual$|^(abs_)?error$|^mae$|^bias$"
+)
 _NOT_MONEY = re.compile(r"^n_|_n$|share|return_on|missing|count|rank|conversion|log_ratio")
 
 
@@ -82,8 +84,11 @@ def styled(df: pd.DataFrame, *, precision: int = 1):
     :func:`notebook_setup`. Cells, index and column labels are escaped: CRM text is user-entered,
     and a company called ``<script>alert(1)</script>`` must show as text, never run.
     """
-    fmt = {c: (lambda v, c=c: _fmt(c, v, precision)) for c in df.columns
-           if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    fmt = {
+        c: (lambda v, c=c: _fmt(c, v, precision))
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+    }
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     sty = df.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
     sty = sty.format_index(escape="html", axis=1)
@@ -105,8 +110,14 @@ def record(name: str, value) -> None:
     else:
         table = value.reset_index() if isinstance(value, pd.Series) else value
         payload, sty = json.loads(table.to_json(orient="records", date_format="iso")), styled(table)
-    display({RECORD_MIME: {"name": name, "value": payload}, "text/html": sty.to_html(),
-             "text/plain": table.to_string(index=False)}, raw=True)
+    display(
+        {
+            RECORD_MIME: {"name": name, "value": payload},
+            "text/html": sty.to_html(),
+            "text/plain": table.to_string(index=False),
+        },
+        raw=True,
+    )
 
 
 def read_records(notebook) -> dict:
@@ -114,5 +125,9 @@ def read_records(notebook) -> dict:
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    return {o["data"][RECORD_MIME]["name"]: o["data"][RECORD_MIME]["value"] for c in nb.cells
-            for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})}
+    return {
+        o["data"][RECORD_MIME]["name"]: o["data"][RECORD_MIME]["value"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if RECORD_MIME in o.get("data", {})
+    }

@@ -30,8 +30,20 @@ from pathlib import Path
 
 from .config import SECRET_NAME
 
-__all__ = ["ReportBusy", "report_lock", "staging_dir", "publish_run", "scrub_secrets", "scrub_text", "secret_values",
-           "prune_runs", "atomic_write_text", "published_runs", "use_cache", "prune_caches"]
+__all__ = [
+    "ReportBusy",
+    "report_lock",
+    "staging_dir",
+    "publish_run",
+    "scrub_secrets",
+    "scrub_text",
+    "secret_values",
+    "prune_runs",
+    "atomic_write_text",
+    "published_runs",
+    "use_cache",
+    "prune_caches",
+]
 
 #: Caches of this many data fingerprints stay, the most recently used (see :func:`prune_caches`).
 CACHE_KEEP = 3
@@ -159,8 +171,9 @@ def use_cache(out_dir, fingerprint) -> Path | None:
     return folder
 
 
-def prune_caches(out_dir, keep: int = CACHE_KEEP, *, in_use=(), min_age_s: float = CACHE_MIN_AGE_S,
-                 now: float | None = None) -> list[Path]:
+def prune_caches(
+    out_dir, keep: int = CACHE_KEEP, *, in_use=(), min_age_s: float = CACHE_MIN_AGE_S, now: float | None = None
+) -> list[Path]:
     """Remove the Parquet caches under ``<out>/.cache/`` that nobody needs; return those removed.
 
     Parameters
@@ -201,8 +214,11 @@ def prune_caches(out_dir, keep: int = CACHE_KEEP, *, in_use=(), min_age_s: float
         caches = sorted(((m, p) for m, p in entries if not p.name.startswith(".")), reverse=True)
         stay = {p for _, p in caches[:keep]}
         old = [p for m, p in caches if p not in stay and p.resolve() not in in_use and now - m >= min_age_s]
-        old += [p for m, p in entries if p.name.startswith(".") and not p.name.startswith(".trash-")
-                and now - m >= min_age_s]  # a crashed writer's temporary
+        old += [
+            p
+            for m, p in entries
+            if p.name.startswith(".") and not p.name.startswith(".trash-") and now - m >= min_age_s
+        ]  # a crashed writer's temporary
         for p in old:
             target = cache / f".trash-{p.name.lstrip('.')}-{os.getpid()}-{time.time_ns()}"
             try:
@@ -247,9 +263,14 @@ def scrub_text(text: str, env=None) -> str:
     secrets = secret_values(env)
     if not secrets or text is None:
         return text
-    forms = sorted({(form, k) for k, v in secrets.items()
-                    for form in (v, json.dumps(v)[1:-1], html.escape(v), html.escape(v, quote=False))},
-                   key=lambda fk: -len(fk[0]))
+    forms = sorted(
+        {
+            (form, k)
+            for k, v in secrets.items()
+            for form in (v, json.dumps(v)[1:-1], html.escape(v), html.escape(v, quote=False))
+        },
+        key=lambda fk: -len(fk[0]),
+    )
     names = dict(forms)
     pattern = re.compile("|".join(re.escape(f) for f, _ in forms))
     return pattern.sub(lambda m: f"[secret ${names[m.group(0)]} removed]", text)

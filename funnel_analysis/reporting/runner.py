@@ -45,11 +45,27 @@ from .publish import (
 )
 from .schedule import due_reports
 
-__all__ = ["ReportSpec", "ReportRun", "RunResult", "ReportConfigError", "load_report_config", "run_reports",
-           "run_due", "write_index"]
+__all__ = [
+    "ReportSpec",
+    "ReportRun",
+    "RunResult",
+    "ReportConfigError",
+    "load_report_config",
+    "run_reports",
+    "run_due",
+    "write_index",
+]
 
-_LIBRARIES = ("funnel-analysis", "pandas", "numpy", "scikit-learn", "statsmodels", "papermill", "nbconvert",
-              "matplotlib")
+_LIBRARIES = (
+    "funnel-analysis",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "statsmodels",
+    "papermill",
+    "nbconvert",
+    "matplotlib",
+)
 # ipykernel logs a warning about TCP transport at every start: noise in every cron mail. Its
 # ERROR-level messages still show.
 _KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
@@ -157,13 +173,23 @@ def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, ce
     import papermill as pm
 
     try:
-        pm.execute_notebook(str(spec.notebook), str(ipynb), parameters=parameters, kernel_name="python3",
-                            cwd=str(spec.notebook.parent), progress_bar=progress, extra_arguments=_KERNEL_ARGS,
-                            execution_timeout=cell_timeout)
+        pm.execute_notebook(
+            str(spec.notebook),
+            str(ipynb),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(spec.notebook.parent),
+            progress_bar=progress,
+            extra_arguments=_KERNEL_ARGS,
+            execution_timeout=cell_timeout,
+        )
     except pm.PapermillExecutionError as exc:
         # an index into the report's own notebook: papermill's injected parameters cell shifts it
-        cells = [c for c in pm.iorw.load_notebook_node(str(ipynb)).cells
-                 if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]  # exc.cell_index is without it
+        cells = [
+            c
+            for c in pm.iorw.load_notebook_node(str(ipynb)).cells
+            if "papermill-error-cell-tag" not in c.metadata.get("tags", [])
+        ]  # exc.cell_index is without it
         return f"{exc.ename}: {exc.evalue}", _report_index(cells, exc.cell_index)
     except Exception as exc:  # kernel died, timeout, unreadable notebook...: a failed report, not a crashed run
         # papermill's exception has no cell: the partial notebook's cell metadata tell which one ran
@@ -184,14 +210,26 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
         ipynb, page = staging / f"{spec.name}.ipynb", staging / f"{spec.name}.html"
         error, cell = _execute(spec, ipynb, task["execute"], progress, cell_timeout)
         versions = {"python": platform.python_version()} | {d: metadata.version(d) for d in _LIBRARIES}
-        manifest = {"report": spec.name, "notebook": str(spec.notebook), "as_of": as_of, "parameters": params,
-                    "relative_parameters": task["relative"], "trigger": trigger, "scheduled_for": task["slot"],
-                    "data_fingerprint": task["fingerprint"],
-                    "data_cache": task["execute"]["data_dir"] if task["execute"] is not params else None,
-                    "package_version": versions["funnel-analysis"], "versions": versions,
-                    "started_at": started.isoformat(timespec="seconds"), "duration_s": None,
-                    "status": "failed" if error else "ok", "error": scrub_text(error), "error_cell_index": cell,
-                    "ipynb": ipynb.name if ipynb.exists() else None, "html": None}
+        manifest = {
+            "report": spec.name,
+            "notebook": str(spec.notebook),
+            "as_of": as_of,
+            "parameters": params,
+            "relative_parameters": task["relative"],
+            "trigger": trigger,
+            "scheduled_for": task["slot"],
+            "data_fingerprint": task["fingerprint"],
+            "data_cache": task["execute"]["data_dir"] if task["execute"] is not params else None,
+            "package_version": versions["funnel-analysis"],
+            "versions": versions,
+            "started_at": started.isoformat(timespec="seconds"),
+            "duration_s": None,
+            "status": "failed" if error else "ok",
+            "error": scrub_text(error),
+            "error_cell_index": cell,
+            "ipynb": ipynb.name if ipynb.exists() else None,
+            "html": None,
+        }
         if ipynb.exists():
             try:
                 notebook_to_html(ipynb, page, manifest)
@@ -207,26 +245,48 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
     except Exception as exc:  # disk full, permissions...: nothing published, the published runs untouched
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-        return ReportRun(spec.name, as_of, "failed", None, None, None, round(time.perf_counter() - t0, 2),
-                         scrub_text(f"not published: {type(exc).__name__}: {exc}"), None, task["slot"])
+        return ReportRun(
+            spec.name,
+            as_of,
+            "failed",
+            None,
+            None,
+            None,
+            round(time.perf_counter() - t0, 2),
+            scrub_text(f"not published: {type(exc).__name__}: {exc}"),
+            None,
+            task["slot"],
+        )
     try:
         prune_runs(out_dir, spec.name, spec.keep)
     except OSError:  # an old run that cannot be removed now is removed by a later run
         pass
-    return ReportRun(spec.name, as_of, manifest["status"], run_dir, run_dir / ipynb.name if manifest["ipynb"] else None,
-                     run_dir / page.name if manifest["html"] else None, manifest["duration_s"], manifest["error"],
-                     cell, task["slot"])
+    return ReportRun(
+        spec.name,
+        as_of,
+        manifest["status"],
+        run_dir,
+        run_dir / ipynb.name if manifest["ipynb"] else None,
+        run_dir / page.name if manifest["html"] else None,
+        manifest["duration_s"],
+        manifest["error"],
+        cell,
+        task["slot"],
+    )
 
 
 def _log_line(r: ReportRun) -> str:
     cell = "" if r.error_cell_index is None else f" cell {r.error_cell_index}"  # None: the error says why
-    return (f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
-            f"{r.duration_s:6.1f} s  {r.html or r.ipynb or r.run_dir or '(not published)'}"
-            + ("" if r.status == "ok" else f"\n{'':<20} {r.name}{cell}: {r.error}"))
+    return (
+        f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {r.name:<14} as_of {r.as_of}  {r.status:<6} "
+        f"{r.duration_s:6.1f} s  {r.html or r.ipynb or r.run_dir or '(not published)'}"
+        + ("" if r.status == "ok" else f"\n{'':<20} {r.name}{cell}: {r.error}")
+    )
 
 
-def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: str, slots: dict, lock: bool,
-              cell_timeout) -> list[ReportRun]:
+def _run_plan(
+    plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: str, slots: dict, lock: bool, cell_timeout
+) -> list[ReportRun]:
     """Load and cache each data folder once, then run the planned reports, ``jobs`` at once."""
     cache, tasks = {}, []
     for spec, params, relative in plan:  # data loaded and cached once, before any notebook starts
@@ -234,11 +294,23 @@ def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: s
         if "as_of" in params and not params["as_of"] and latest is not None:
             params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
         as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(UTC).date()))
-        execute = dict(params, data_dir=str(parquet), **({"mapping": ""} if "mapping" in params else {})) \
-            if parquet else params
+        execute = (
+            dict(params, data_dir=str(parquet), **({"mapping": ""} if "mapping" in params else {}))
+            if parquet
+            else params
+        )
         slot = slots.get(spec.name)
-        tasks.append({"spec": spec, "params": params, "relative": relative, "as_of": as_of, "execute": execute,
-                      "fingerprint": fingerprint, "slot": slot.isoformat() if slot else None})
+        tasks.append(
+            {
+                "spec": spec,
+                "params": params,
+                "relative": relative,
+                "as_of": as_of,
+                "execute": execute,
+                "fingerprint": fingerprint,
+                "slot": slot.isoformat() if slot else None,
+            }
+        )
     in_use = [facts[3] for facts in cache.values() if facts[3]]
     try:  # the caches of older data, once this run has its own (nothing due: nothing written)
         if in_use:
@@ -262,8 +334,18 @@ def _run_plan(plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: s
         return list(pool.map(run, tasks))
 
 
-def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", data_dir=None, progress=True,
-                log=None, jobs: int = 1, cell_timeout: int | None = None) -> RunResult:
+def run_reports(
+    config=None,
+    *,
+    only=None,
+    overrides=None,
+    out_dir="reports",
+    data_dir=None,
+    progress=True,
+    log=None,
+    jobs: int = 1,
+    cell_timeout: int | None = None,
+) -> RunResult:
     """Run reports now with papermill into ``out_dir/<report>/<as_of>/`` as notebook, HTML and manifest.
 
     Parameters
@@ -304,13 +386,31 @@ def run_reports(config=None, *, only=None, overrides=None, out_dir="reports", da
     if jobs < 1:
         raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
     out_dir = Path(out_dir).resolve()
-    runs = _run_plan(plan, out_dir, jobs=jobs, progress=progress, log=log, trigger="run", slots={}, lock=True,
-                     cell_timeout=cell_timeout)
+    runs = _run_plan(
+        plan,
+        out_dir,
+        jobs=jobs,
+        progress=progress,
+        log=log,
+        trigger="run",
+        slots={},
+        lock=True,
+        cell_timeout=cell_timeout,
+    )
     return RunResult(runs, write_index(out_dir))
 
 
-def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | None = None, log=None, jobs: int = 1,
-            dry_run: bool = False, cell_timeout: int | None = None) -> RunResult:
+def run_due(
+    config=None,
+    *,
+    out_dir="reports",
+    data_dir=None,
+    now: datetime | None = None,
+    log=None,
+    jobs: int = 1,
+    dry_run: bool = False,
+    cell_timeout: int | None = None,
+) -> RunResult:
     """Run every scheduled report whose latest scheduled time has passed since its last successful run.
 
     A missed slot is caught up once (for the latest slot, not once per missed one); relative
@@ -342,8 +442,14 @@ def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | No
             spec = next(s for s in specs if s.name == d.name)
             again = due_reports([spec], out_dir, now)[0]
             if not again.due:  # published while we took the lock: done, or failed and now backing off
-                log(f"{stamp} {d.name:<14} " + (f"done by another process for {d.slot.isoformat()}" if again.done
-                                                else f"run by another process: {again.reason}"))
+                log(
+                    f"{stamp} {d.name:<14} "
+                    + (
+                        f"done by another process for {d.slot.isoformat()}"
+                        if again.done
+                        else f"run by another process: {again.reason}"
+                    )
+                )
                 continue
             log(f"{stamp} {d.name:<14} {d.reason}: running")
             chosen.append(d)
@@ -352,10 +458,22 @@ def run_due(config=None, *, out_dir="reports", data_dir=None, now: datetime | No
             try:
                 plan += plan_reports(specs, [d.name], {}, data_dir, days={d.name: d.slot.date()})
             except ReportConfigError as exc:
-                runs.append(ReportRun(d.name, "unknown", "failed", None, None, None, 0.0, f"config: {exc}", None,
-                                      d.slot.isoformat()))
+                runs.append(
+                    ReportRun(
+                        d.name, "unknown", "failed", None, None, None, 0.0, f"config: {exc}", None, d.slot.isoformat()
+                    )
+                )
                 log(_log_line(runs[-1]))
-        runs += _run_plan(plan, out_dir, jobs=jobs, progress=False, log=log, trigger="schedule",
-                          slots={d.name: d.slot for d in chosen}, lock=False, cell_timeout=cell_timeout)
+        runs += _run_plan(
+            plan,
+            out_dir,
+            jobs=jobs,
+            progress=False,
+            log=log,
+            trigger="schedule",
+            slots={d.name: d.slot for d in chosen},
+            lock=False,
+            cell_timeout=cell_timeout,
+        )
     index = write_index(out_dir) if runs else None
     return RunResult(runs, index, skipped)

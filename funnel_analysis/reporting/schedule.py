@@ -41,8 +41,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-__all__ = ["RELATIVE_TOKENS", "resolve_relative", "latest_slot", "slot_key", "last_success", "run_end", "Due",
-           "due_reports"]
+__all__ = [
+    "RELATIVE_TOKENS",
+    "resolve_relative",
+    "latest_slot",
+    "slot_key",
+    "last_success",
+    "run_end",
+    "Due",
+    "due_reports",
+]
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -154,13 +162,15 @@ class Due:
             return f"done for {self.slot.isoformat()}"
         if not self.due and self.next_try is not None:
             runs = f"{self.failures} failed run" + ("s" if self.failures > 1 else "")
-            return (f"backing off after {runs} for {self.slot.isoformat()}; "
-                    f"next try at {self.next_try.isoformat()}")
+            return f"backing off after {runs} for {self.slot.isoformat()}; next try at {self.next_try.isoformat()}"
         if not self.due:
-            return (f"gave up on {self.slot.isoformat()} after {self.failures} failed runs; "
-                    "waiting for the next scheduled time")
-        return f"due for {self.slot.isoformat()}" + (f" (last success {self.last_slot})" if self.last_slot
-                                                     else " (never run)")
+            return (
+                f"gave up on {self.slot.isoformat()} after {self.failures} failed runs; "
+                "waiting for the next scheduled time"
+            )
+        return f"due for {self.slot.isoformat()}" + (
+            f" (last success {self.last_slot})" if self.last_slot else " (never run)"
+        )
 
 
 def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:

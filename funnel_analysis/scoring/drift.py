@@ -31,8 +31,9 @@ def _shares(expected: pd.Series, actual: pd.Series, bins: int, min_share: float)
     if numeric:
         e = expected.astype("float64").to_numpy()
         a = pd.to_numeric(actual, errors="coerce").astype("float64").to_numpy()
-        edges = np.unique(np.nanquantile(e, np.linspace(0, 1, bins + 1)[1:-1])) if np.isfinite(e).any() \
-            else np.array([])
+        edges = (
+            np.unique(np.nanquantile(e, np.linspace(0, 1, bins + 1)[1:-1])) if np.isfinite(e).any() else np.array([])
+        )
         eb = np.where(np.isnan(e), -1, np.searchsorted(edges, e, side="right"))
         ab = np.where(np.isnan(a), -1, np.searchsorted(edges, a, side="right"))
     else:
@@ -48,8 +49,9 @@ def _shares(expected: pd.Series, actual: pd.Series, bins: int, min_share: float)
     return es, as_
 
 
-def psi(expected: pd.Series, actual: pd.Series, *, bins: int = 10, eps: float = 1e-4,
-        min_share: float = 0.005) -> float:
+def psi(
+    expected: pd.Series, actual: pd.Series, *, bins: int = 10, eps: float = 1e-4, min_share: float = 0.005
+) -> float:
     """Population stability index of ``actual`` against ``expected`` (>= 0; 0 for the same distribution).
 
     Raises
@@ -66,8 +68,9 @@ def psi(expected: pd.Series, actual: pd.Series, *, bins: int = 10, eps: float = 
     return 0.0 if abs(value) < 1e-12 else value
 
 
-def drift_table(expected: pd.DataFrame, actual: pd.DataFrame, *, columns=None, threshold: float = 0.2,
-                bins: int = 10) -> pd.DataFrame:
+def drift_table(
+    expected: pd.DataFrame, actual: pd.DataFrame, *, columns=None, threshold: float = 0.2, bins: int = 10
+) -> pd.DataFrame:
     """PSI of every column (features, and the score if given as a column), flagged above ``threshold``.
 
     Returns

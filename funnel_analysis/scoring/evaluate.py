@@ -25,8 +25,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-__all__ = ["evaluate", "expected_calibration_error", "calibration_table", "gain_table", "band_table",
-           "compare_scores", "DEFAULT_BANDS"]
+__all__ = [
+    "evaluate",
+    "expected_calibration_error",
+    "calibration_table",
+    "gain_table",
+    "band_table",
+    "compare_scores",
+    "DEFAULT_BANDS",
+]
 
 #: Score bands (1-99 scores): [1, 20), [20, 40), [40, 60), [60, 80), [80, 99].
 DEFAULT_BANDS = (1, 20, 40, 60, 80, 100)
@@ -99,10 +106,15 @@ def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10) -> dict:
     """
     y, p = _check(y, p)
     two = len(np.unique(y)) == 2
-    out = {"n": int(len(y)), "positives": int(y.sum()), "base_rate": float(y.mean()),
-           "roc_auc": float(roc_auc_score(y, p)) if two else float("nan"),
-           "pr_auc": float(average_precision_score(y, p)) if two else float("nan"),
-           "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p, bins=bins)}
+    out = {
+        "n": int(len(y)),
+        "positives": int(y.sum()),
+        "base_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, p)) if two else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if two else float("nan"),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p, bins=bins),
+    }
     lo = {k: float("nan") for k in ("roc_auc", "pr_auc")}
     hi = dict(lo)
     if n_boot and two:
@@ -125,8 +137,12 @@ def calibration_table(y, p, *, bins: int = 10, strategy: str = "quantile") -> pd
     """Per bin: leads, mean predicted probability, observed conversion rate (the calibration curve)."""
     y, p = _check(y, p)
     b = _bins(p, bins, strategy)
-    t = pd.DataFrame({"bin": b, "y": y, "p": p}).groupby("bin").agg(
-        leads=("y", "size"), predicted=("p", "mean"), observed_rate=("y", "mean")).reset_index()
+    t = (
+        pd.DataFrame({"bin": b, "y": y, "p": p})
+        .groupby("bin")
+        .agg(leads=("y", "size"), predicted=("p", "mean"), observed_rate=("y", "mean"))
+        .reset_index()
+    )
     t["bin"] = t["bin"] + 1
     return t
 
@@ -163,8 +179,12 @@ def band_table(y, score, *, bands=DEFAULT_BANDS) -> pd.DataFrame:
         raise ValueError(f"bands must be increasing edges, got {bands!r}")
     labels = [f"[{int(a)}, {int(b)})" for a, b in zip(edges[:-1], edges[1:])]
     cat = pd.cut(s, edges, right=False, labels=labels)
-    t = pd.DataFrame({"band": cat, "y": y}).groupby("band", observed=False).agg(
-        leads=("y", "size"), converted=("y", "sum")).reset_index()
+    t = (
+        pd.DataFrame({"band": cat, "y": y})
+        .groupby("band", observed=False)
+        .agg(leads=("y", "size"), converted=("y", "sum"))
+        .reset_index()
+    )
     t["band"] = t["band"].astype("str")
     t["converted"] = t["converted"].astype(int)
     n, k, z = t["leads"].to_numpy(float), t["converted"].to_numpy(float), 1.959964

@@ -32,8 +32,7 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         s = out[c]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or \
-                pd.api.types.is_datetime64_any_dtype(s):
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
             continue
         text = s.astype("object")
         risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES)).astype(bool)

@@ -37,8 +37,18 @@ import pandas as pd
 from .._util.arrow import index_in
 from .leakage import RULE_EXCLUDED
 
-__all__ = ["ScoringDataError", "META_COLUMNS", "ORDER_COLUMN", "IDENTIFIER_COLUMNS", "scoring_moments", "lead_features",
-           "training_table", "source_names", "title_seniority", "scoring_cut"]
+__all__ = [
+    "ScoringDataError",
+    "META_COLUMNS",
+    "ORDER_COLUMN",
+    "IDENTIFIER_COLUMNS",
+    "scoring_moments",
+    "lead_features",
+    "training_table",
+    "source_names",
+    "title_seniority",
+    "scoring_cut",
+]
 
 #: Columns of a training table that are not features.
 META_COLUMNS = ("lead_id", "scored_at", "converted")
@@ -50,11 +60,30 @@ META_COLUMNS = ("lead_id", "scored_at", "converted")
 ORDER_COLUMN = "created_order"
 
 #: Identifiers and free text: never features (they describe who, not how likely).
-IDENTIFIER_COLUMNS = frozenset({
-    "lead_id", "lead_number", "first_name", "last_name", "name", "email", "phone", "mobile_phone", "phone_e164",
-    "mobile_phone_e164", "street", "postal_code", "company", "company_key", "website", "owner_id",
-    "created_date", "salutation", "state", "city",
-})
+IDENTIFIER_COLUMNS = frozenset(
+    {
+        "lead_id",
+        "lead_number",
+        "first_name",
+        "last_name",
+        "name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "phone_e164",
+        "mobile_phone_e164",
+        "street",
+        "postal_code",
+        "company",
+        "company_key",
+        "website",
+        "owner_id",
+        "created_date",
+        "salutation",
+        "state",
+        "city",
+    }
+)
 
 _SENIORITY = (  # first match wins: most senior first
     ("c_level", r"\b(?:ceo|cfo|cto|coo|cio|cmo|cro|chief|founder|owner|president)\b|总经理|首席"),
@@ -77,8 +106,9 @@ def _naive_utc(s: pd.Series) -> pd.Series:
     return s.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
-def scoring_moments(leads: pd.DataFrame, *, delay_days: float = 0, as_of=None,
-                    created_column: str = "created_date") -> pd.Series:
+def scoring_moments(
+    leads: pd.DataFrame, *, delay_days: float = 0, as_of=None, created_column: str = "created_date"
+) -> pd.Series:
     """When each lead is scored: creation + ``delay_days``, capped at the end of ``as_of`` (naive UTC).
 
     Leads without a creation time are scored at the end of ``as_of`` (NaT when
@@ -113,8 +143,11 @@ def title_seniority(title: pd.Series) -> pd.Series:
         hit = t.str.contains(pattern, regex=True, na=False) & ~done
         band_of[hit] = band
         done |= hit
-    out = np.asarray(band_of.to_numpy(), dtype=object)[np.maximum(codes, 0)] if len(t) else \
-        np.full(len(title), np.nan, dtype=object)
+    out = (
+        np.asarray(band_of.to_numpy(), dtype=object)[np.maximum(codes, 0)]
+        if len(t)
+        else np.full(len(title), np.nan, dtype=object)
+    )
     out = np.where(codes >= 0, out, np.nan)
     return pd.Series(out, index=title.index, dtype="object")
 
@@ -155,7 +188,7 @@ def _engagement(lead_ids: pd.Series, moments: pd.Series, activities, members) ->
         rows = rows[rows >= 0]
         ok = _known(pd.Series(m_np[rows]), a.get("created_date"), a.get("activity_date"))
         a, rows = a[ok], rows[ok]
-        kind = (a["type"].astype("str").str.casefold().to_numpy() if "type" in a else np.full(len(a), ""))
+        kind = a["type"].astype("str").str.casefold().to_numpy() if "type" in a else np.full(len(a), "")
         out["activities_n"] = _count(rows, n)
         out["calls_n"] = _count(rows, n, (kind == "call").astype(float))
         out["emails_n"] = _count(rows, n, (kind == "email").astype(float))
@@ -191,8 +224,9 @@ def _as_numeric(s: pd.Series):
     return pd.Series(parsed, index=s.index, dtype="float64") if (~np.isnan(parsed)).sum() >= 0.95 * filled else None
 
 
-def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None, moments=None,
-                  columns=None, present=None) -> pd.DataFrame:
+def lead_features(
+    leads: pd.DataFrame, *, activities=None, campaign_members=None, moments=None, columns=None, present=None
+) -> pd.DataFrame:
     """One row per lead: ``lead_id`` and its features at its scoring moment.
 
     Parameters
@@ -224,22 +258,34 @@ def lead_features(leads: pd.DataFrame, *, activities=None, campaign_members=None
     if "lead_id" not in leads:
         raise ScoringDataError("leads", "lead_id", "column_missing", "every lead needs an id")
     if moments is None:
-        moments = (_naive_utc(leads["created_date"]) if "created_date" in leads
-                   else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]"))
+        moments = (
+            _naive_utc(leads["created_date"])
+            if "created_date" in leads
+            else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
+        )
     if columns is None:
         pool = [c for c in (present if present is not None else leads.columns) if c in leads]
-        columns = [c for c in pool if c not in RULE_EXCLUDED and c not in IDENTIFIER_COLUMNS
-                   and not pd.api.types.is_datetime64_any_dtype(leads[c]) and leads[c].nunique() > 1
-                   and (c == ORDER_COLUMN  # unique per lead, yet a clock, not an identity
-                        or not (leads[c].nunique() == leads[c].notna().sum() == len(leads) and len(leads) > 50))]
+        columns = [
+            c
+            for c in pool
+            if c not in RULE_EXCLUDED
+            and c not in IDENTIFIER_COLUMNS
+            and not pd.api.types.is_datetime64_any_dtype(leads[c])
+            and leads[c].nunique() > 1
+            and (
+                c == ORDER_COLUMN  # unique per lead, yet a clock, not an identity
+                or not (leads[c].nunique() == leads[c].notna().sum() == len(leads) and len(leads) > 50)
+            )
+        ]
     missing = [c for c in columns if c not in leads]
     if missing:
         raise ScoringDataError("leads", missing[0], "feature_missing", "is a feature the model needs")
     out = pd.DataFrame({"lead_id": leads["lead_id"].to_numpy()})
     for c in columns:
         num = _as_numeric(leads[c])
-        out[c] = num.to_numpy() if num is not None else leads[c].astype("object").where(leads[c].notna(), np.nan
-                                                                                        ).to_numpy()
+        out[c] = (
+            num.to_numpy() if num is not None else leads[c].astype("object").where(leads[c].notna(), np.nan).to_numpy()
+        )
     if "title" in leads:
         out["title_seniority"] = title_seniority(leads["title"]).to_numpy()
     for c in ("email", "phone", "website"):
@@ -255,8 +301,14 @@ def scoring_cut(crm, as_of):
     """``crm.as_of(as_of)`` restricted to the tables scoring reads (leads, activities, campaign members):
     the opportunity and history cut, which scoring does not use, is skipped (most of the time on big orgs)."""
     keep = {k: v for k, v in crm.tables.items() if k in ("leads", "activities", "campaign_members", "stages")}
-    light = type(crm)(tables=keep, quarantine=crm.quarantine, flags=crm.flags,
-                      quarantined_rows=crm.quarantined_rows, report=crm.report, meta=crm.meta)
+    light = type(crm)(
+        tables=keep,
+        quarantine=crm.quarantine,
+        flags=crm.flags,
+        quarantined_rows=crm.quarantined_rows,
+        report=crm.report,
+        meta=crm.meta,
+    )
     return light.as_of(as_of)
 
 
@@ -291,15 +343,18 @@ def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float 
         y = conv & (conv_day.isna() | (conv_day <= created.dt.normalize() + pd.Timedelta(days=window_days)))
         known_before = conv & (conv_day + pd.Timedelta(days=1) <= moments)
         keep = (created.notna() & (created <= as_of - pd.Timedelta(days=window_days)) & ~known_before).to_numpy()
-        acts, members = cut.activities if cut.has("activities") else None, \
-            cut.campaign_members if cut.has("campaign_members") else None
+        acts, members = (
+            cut.activities if cut.has("activities") else None,
+            cut.campaign_members if cut.has("campaign_members") else None,
+        )
     else:
         moments = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
         y = leads["is_converted"]
         keep = y.notna().to_numpy()
         acts = members = None
-    feats = lead_features(leads, activities=acts, campaign_members=members, moments=moments,
-                          columns=columns, present=present)
+    feats = lead_features(
+        leads, activities=acts, campaign_members=members, moments=moments, columns=columns, present=present
+    )
     feats.insert(1, "scored_at", moments.to_numpy())
     feats.insert(2, "converted", y.fillna(False).astype(int).to_numpy())
     return feats[keep].reset_index(drop=True)
@@ -333,4 +388,3 @@ def source_names(crm, table: str = "leads") -> dict[str, str]:
         canon = canonical_columns(pd.DataFrame(columns=cols), table, rename).columns
         out.update({c: s for c, s in zip(canon, cols) if c not in out})
     return out
-

@@ -104,8 +104,16 @@ def single_field_auc(x: pd.Series, y, *, folds: int = 5, seed: int = 0) -> float
     return float(roc_auc_score(y, _cross_fitted(x, y, min(folds, len(y)), seed)))
 
 
-def leakage_report(X: pd.DataFrame, y, *, auc_threshold: float = 0.90, filled_auc_threshold: float = 0.80,
-                   min_missing_share: float = 0.2, names: dict | None = None, seed: int = 0) -> pd.DataFrame:
+def leakage_report(
+    X: pd.DataFrame,
+    y,
+    *,
+    auc_threshold: float = 0.90,
+    filled_auc_threshold: float = 0.80,
+    min_missing_share: float = 0.2,
+    names: dict | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Measure every column of ``X`` alone against the outcome ``y``; flag the near-perfect ones.
 
     Parameters
@@ -132,17 +140,29 @@ def leakage_report(X: pd.DataFrame, y, *, auc_threshold: float = 0.90, filled_au
         x = X[c]
         filled = x.notna().to_numpy()
         auc = single_field_auc(x, y, seed=seed)
-        auc_f = (single_field_auc(x[filled].reset_index(drop=True), y[filled], seed=seed)
-                 if filled.sum() >= 20 else float("nan"))
+        auc_f = (
+            single_field_auc(x[filled].reset_index(drop=True), y[filled], seed=seed)
+            if filled.sum() >= 20
+            else float("nan")
+        )
         miss = 1 - filled.mean()
         reason = ""
         if auc >= auc_threshold:
             reason = f"single-field AUC {auc:.3f} >= {auc_threshold}"
         elif miss >= min_missing_share and auc_f >= filled_auc_threshold:
-            reason = (f"AUC {auc_f:.3f} >= {filled_auc_threshold} among the {1 - miss:.0%} of leads where it is "
-                      f"filled")
-        rows.append({"column": c, "source_name": (names or {}).get(c, c), "auc": auc, "auc_filled": auc_f,
-                     "missing_share": miss, "flagged": bool(reason), "reason": reason})
-    out = pd.DataFrame(rows, columns=["column", "source_name", "auc", "auc_filled", "missing_share", "flagged",
-                                      "reason"])
+            reason = f"AUC {auc_f:.3f} >= {filled_auc_threshold} among the {1 - miss:.0%} of leads where it is filled"
+        rows.append(
+            {
+                "column": c,
+                "source_name": (names or {}).get(c, c),
+                "auc": auc,
+                "auc_filled": auc_f,
+                "missing_share": miss,
+                "flagged": bool(reason),
+                "reason": reason,
+            }
+        )
+    out = pd.DataFrame(
+        rows, columns=["column", "source_name", "auc", "auc_filled", "missing_share", "flagged", "reason"]
+    )
     return out.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)

@@ -135,10 +135,27 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         handful of coefficients does not need that many leads.
     """
 
-    def __init__(self, kind="gbm", *, calibration="auto", calibration_fraction=0.3, calibration_cv=5, learning_rate=0.05,
-                 max_iter=300, max_leaf_nodes=15, l2_regularization=1.0, min_samples_leaf=40, C=1.0,
-                 max_categories=60, max_features=0.5, early_stopping="auto", n_threads=1, random_state=0,
-                 logistic_max_rows=200_000, refit=False):
+    def __init__(
+        self,
+        kind="gbm",
+        *,
+        calibration="auto",
+        calibration_fraction=0.3,
+        calibration_cv=5,
+        learning_rate=0.05,
+        max_iter=300,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        min_samples_leaf=40,
+        C=1.0,
+        max_categories=60,
+        max_features=0.5,
+        early_stopping="auto",
+        n_threads=1,
+        random_state=0,
+        logistic_max_rows=200_000,
+        refit=False,
+    ):
         self.kind = kind
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
@@ -160,22 +177,49 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     # ---- building ------------------------------------------------------------------------
     def _pipeline(self, kind, num, cat) -> Pipeline:
         if kind == "gbm":
-            ct = ColumnTransformer([
-                ("cat", CategoryCoder(max_categories=self.max_categories), cat),
-                ("num", "passthrough", num)], verbose_feature_names_out=False)
+            ct = ColumnTransformer(
+                [("cat", CategoryCoder(max_categories=self.max_categories), cat), ("num", "passthrough", num)],
+                verbose_feature_names_out=False,
+            )
             clf = HistGradientBoostingClassifier(
-                learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
-                l2_regularization=self.l2_regularization, min_samples_leaf=self.min_samples_leaf,
-                max_features=self.max_features, categorical_features=list(range(len(cat))),
-                early_stopping=self.early_stopping, validation_fraction=0.1, n_iter_no_change=20,
-                random_state=self.random_state)
+                learning_rate=self.learning_rate,
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                l2_regularization=self.l2_regularization,
+                min_samples_leaf=self.min_samples_leaf,
+                max_features=self.max_features,
+                categorical_features=list(range(len(cat))),
+                early_stopping=self.early_stopping,
+                validation_fraction=0.1,
+                n_iter_no_change=20,
+                random_state=self.random_state,
+            )
         elif kind == "logistic":
-            ct = ColumnTransformer([
-                ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
-                                      OneHotEncoder(handle_unknown="infrequent_if_exist",
-                                                    max_categories=self.max_categories, min_frequency=5)), cat),
-                ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
-                                      FunctionTransformer(_log1p_signed), StandardScaler()), num)])
+            ct = ColumnTransformer(
+                [
+                    (
+                        "cat",
+                        make_pipeline(
+                            SimpleImputer(strategy="constant", fill_value="(missing)"),
+                            OneHotEncoder(
+                                handle_unknown="infrequent_if_exist",
+                                max_categories=self.max_categories,
+                                min_frequency=5,
+                            ),
+                        ),
+                        cat,
+                    ),
+                    (
+                        "num",
+                        make_pipeline(
+                            SimpleImputer(strategy="median", add_indicator=True),
+                            FunctionTransformer(_log1p_signed),
+                            StandardScaler(),
+                        ),
+                        num,
+                    ),
+                ]
+            )
             clf = LogisticRegression(C=self.C, max_iter=2000)
         else:
             raise ValueError(f"kind must be 'gbm', 'logistic' or 'auto', got {kind!r}")
@@ -226,11 +270,15 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         elif self.calibration_cv:
             # no dates: every lead is fitted on and every lead calibrates (out-of-fold scores)
             fit_idx = cal_idx = np.arange(len(X))
-            folds = list(StratifiedKFold(self.calibration_cv, shuffle=True,
-                                         random_state=self.random_state).split(np.zeros(len(y)), y))
+            folds = list(
+                StratifiedKFold(self.calibration_cv, shuffle=True, random_state=self.random_state).split(
+                    np.zeros(len(y)), y
+                )
+            )
         else:
-            fit_idx, cal_idx = train_test_split(np.arange(len(X)), test_size=self.calibration_fraction,
-                                                stratify=y, random_state=self.random_state)
+            fit_idx, cal_idx = train_test_split(
+                np.arange(len(X)), test_size=self.calibration_fraction, stratify=y, random_state=self.random_state
+            )
         kinds = ["gbm", "logistic"] if self.kind == "auto" else [self.kind]
         if len(kinds) > 1 and not len(cal_idx):
             raise ValueError("kind='auto' chooses on the calibration part: calibration cannot be 'none'")
@@ -266,8 +314,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             d = (held["gbm"] - yc) ** 2 - (held["logistic"] - yc) ** 2
             se = float(d.std(ddof=1) / np.sqrt(len(d)))
             chosen = "gbm" if d.mean() + se < 0 else "logistic"
-            self.selection_ = {"brier": {k: float(np.mean((v - yc) ** 2)) for k, v in held.items()},
-                               "gbm_minus_logistic": float(d.mean()), "standard_error": se, "chosen": chosen}
+            self.selection_ = {
+                "brier": {k: float(np.mean((v - yc) ** 2)) for k, v in held.items()},
+                "gbm_minus_logistic": float(d.mean()),
+                "standard_error": se,
+                "chosen": chosen,
+            }
         else:
             chosen = kinds[0]
         if self.refit and folds is None and len(cal_idx) and len(fit_idx) < len(X):
@@ -277,11 +329,19 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self._candidates = {k: v for k, v in fitted.items() if k != chosen}  # see candidate(); not saved
         self.kind_ = chosen
         self.base_, self.calibrator_, self.calibration_method_ = fitted[chosen]
-        self.calibration_mode_ = ("none" if not len(cal_idx) else "time" if times is not None
-                                  else "cross-fitted" if folds is not None else "random")
+        self.calibration_mode_ = (
+            "none"
+            if not len(cal_idx)
+            else "time"
+            if times is not None
+            else "cross-fitted"
+            if folds is not None
+            else "random"
+        )
         self.reference_ = {c: (float(np.nanmedian(X[c])) if X[c].notna().any() else np.nan) for c in self.numeric_}
-        self.reference_ |= {c: (X[c].mode(dropna=True).iloc[0] if X[c].notna().any() else np.nan)
-                            for c in self.categorical_}
+        self.reference_ |= {
+            c: (X[c].mode(dropna=True).iloc[0] if X[c].notna().any() else np.nan) for c in self.categorical_
+        }
         self.n_train_ = int(len(fit_idx))
         self.n_calibration_ = int(len(cal_idx))
         return self
@@ -289,8 +349,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
     def _fit_base(self, kind, X, y, rows):
         """The uncalibrated pipeline of ``kind`` fitted on ``rows`` of (X, y)."""
         if kind == "logistic" and self.logistic_max_rows and len(rows) > self.logistic_max_rows:
-            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, self.logistic_max_rows,
-                                                                           replace=False))
+            rows = np.sort(np.random.default_rng(self.random_state).choice(rows, self.logistic_max_rows, replace=False))
         return self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[rows], y[rows])
 
     def candidate(self, kind: str):
@@ -314,8 +373,12 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         names = list(self.feature_names_in_)
         missing = [c for c in names if c not in X.columns]
         if missing:
-            raise ScoringDataError("leads", missing[0], "feature_missing",
-                                   f"is one of the {len(names)} features the model was trained with")
+            raise ScoringDataError(
+                "leads",
+                missing[0],
+                "feature_missing",
+                f"is one of the {len(names)} features the model was trained with",
+            )
         X = X[names].copy()
         for c in self.numeric_:
             X[c] = pd.to_numeric(X[c], errors="coerce").astype("float64")

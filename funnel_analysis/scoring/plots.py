@@ -38,8 +38,13 @@ def plot_calibration(table: pd.DataFrame, *, ax=None, label: str = "model"):
     top = float(max(table["predicted"].max(), table["observed_rate"].max(), 0.05)) * 1.05
     ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="perfect calibration")
     ax.plot(table["predicted"], table["observed_rate"], marker="o", label=label)
-    ax.set(xlabel="predicted probability", ylabel="observed conversion rate", xlim=(0, top), ylim=(0, top),
-           title="Calibration: do predicted probabilities come true?")
+    ax.set(
+        xlabel="predicted probability",
+        ylabel="observed conversion rate",
+        xlim=(0, top),
+        ylim=(0, top),
+        title="Calibration: do predicted probabilities come true?",
+    )
     ax.legend(loc="upper left")
     return ax
 
@@ -51,8 +56,11 @@ def plot_gain(table: pd.DataFrame, *, ax=None):
     x = np.r_[0, table["cumulative_share_of_leads"].to_numpy()]
     ax.plot(x, np.r_[0, table["cumulative_gain"].to_numpy()], marker="o", label="model")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="random order")
-    ax.set(xlabel="share of leads called, best scores first", ylabel="share of conversions found",
-           title="Cumulative gain (bars: lift per decile)")
+    ax.set(
+        xlabel="share of leads called, best scores first",
+        ylabel="share of conversions found",
+        title="Cumulative gain (bars: lift per decile)",
+    )
     ax.legend(loc="lower right")
     ax2 = ax.twinx()
     ax2.bar(table["cumulative_share_of_leads"] - 0.05, table["lift"], width=0.08, alpha=0.25, color="C1")
@@ -69,8 +77,9 @@ def plot_score_bands(table: pd.DataFrame, *, ax=None):
     err = np.vstack([rate - table["rate_low"].fillna(0), table["rate_high"].fillna(0) - rate])
     ax.bar(table["band"], rate, yerr=err, capsize=4, color="C0")
     for i, n in enumerate(table["leads"]):
-        ax.annotate(f"n={n:,}", (i, rate[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 12),
-                    textcoords="offset points")
+        ax.annotate(
+            f"n={n:,}", (i, rate[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 12), textcoords="offset points"
+        )
     ax.set(xlabel="score band", ylabel="conversion rate", title="Conversion per score band (held-out leads)")
     return ax
 
@@ -91,8 +100,12 @@ def plot_comparison(table: pd.DataFrame, *, ax=None):
     _need(table, ("model", "roc_auc", "roc_auc_low", "roc_auc_high"), "plot_comparison")
     ax = _axes(ax)
     auc = table["roc_auc"].to_numpy()
-    err = np.vstack([auc - table["roc_auc_low"].fillna(pd.Series(auc)).to_numpy(),
-                     table["roc_auc_high"].fillna(pd.Series(auc)).to_numpy() - auc])
+    err = np.vstack(
+        [
+            auc - table["roc_auc_low"].fillna(pd.Series(auc)).to_numpy(),
+            table["roc_auc_high"].fillna(pd.Series(auc)).to_numpy() - auc,
+        ]
+    )
     ax.errorbar(auc, np.arange(len(table)), xerr=err, fmt="o", capsize=4)
     ax.set_yticks(np.arange(len(table)), table["model"])
     ax.axvline(0.5, ls="--", color="grey", lw=1)

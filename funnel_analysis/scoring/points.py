@@ -60,8 +60,9 @@ def load_points_config(path=None, *, profile: str | None = None) -> list[dict]:
         if missing:
             raise ValueError(f"{where}: profile {name!r} rule {i + 1}: missing key {missing[0]!r}")
         if r["op"] not in OPS:
-            raise ValueError(f"{where}: profile {name!r} rule {r['name']!r}: unknown op {r['op']!r} "
-                             f"(expected one of {OPS})")
+            raise ValueError(
+                f"{where}: profile {name!r} rule {r['name']!r}: unknown op {r['op']!r} (expected one of {OPS})"
+            )
     return rules
 
 

@@ -58,8 +58,13 @@ def library_versions() -> dict:
     import sklearn
     import skops
 
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-            "numpy": numpy.__version__, "pandas": pd.__version__, "skops": skops.__version__}
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "skops": skops.__version__,
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -126,9 +131,14 @@ class Registry:
         folder.mkdir(parents=True, exist_ok=False)
         path = folder / "model.skops"
         path.write_bytes(artifact)
-        doc = {**meta, "version": version, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-               "libraries": library_versions(), "artifact": {"file": "model.skops", "sha256": _sha256(path)},
-               "model_class": f"{type(model).__module__}.{type(model).__name__}"}
+        doc = {
+            **meta,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "libraries": library_versions(),
+            "artifact": {"file": "model.skops", "sha256": _sha256(path)},
+            "model_class": f"{type(model).__module__}.{type(model).__name__}",
+        }
         (folder / "meta.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return version
 
@@ -152,13 +162,17 @@ class Registry:
             raise RegistryError(f"{path}: artifact missing")
         digest = _sha256(path)
         if digest != meta["artifact"]["sha256"]:
-            raise RegistryError(f"{path}: SHA-256 {digest[:12]}... does not match the recorded "
-                                f"{meta['artifact']['sha256'][:12]}...: the artifact was changed; refusing to load")
+            raise RegistryError(
+                f"{path}: SHA-256 {digest[:12]}... does not match the recorded "
+                f"{meta['artifact']['sha256'][:12]}...: the artifact was changed; refusing to load"
+            )
         built = meta["libraries"]["scikit-learn"]
         here = library_versions()["scikit-learn"]
         if _minor(built) != _minor(here):
-            raise RegistryError(f"{path}: built with scikit-learn {built}, this is {here}: retrain it "
-                                f"(estimators do not load safely across minor versions)")
+            raise RegistryError(
+                f"{path}: built with scikit-learn {built}, this is {here}: retrain it "
+                f"(estimators do not load safely across minor versions)"
+            )
         untrusted = sio.get_untrusted_types(file=path)
         bad = _outside_allow_list(untrusted)
         if bad:
@@ -170,8 +184,14 @@ class Registry:
         """Make ``version`` the promoted one (the history keeps every promotion, for rollback)."""
         self.meta(version)  # raises for an unknown version
         state = self._state()
-        state["history"].append({"version": version, "from": state["promoted"], "reason": reason,
-                                 "at": datetime.now(UTC).isoformat(timespec="seconds")})
+        state["history"].append(
+            {
+                "version": version,
+                "from": state["promoted"],
+                "reason": reason,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
         state["promoted"] = version
         self._write_state(state)
 
@@ -192,10 +212,30 @@ class Registry:
             m = self.meta(v)
             met = m.get("metrics", {})
             kind = m.get("model_kind", m.get("params", {}).get("kind"))
-            rows.append({"version": v, "created_at": m.get("created_at"), "kind": kind,
-                         "train_from": m.get("training_window", {}).get("from"),
-                         "train_to": m.get("training_window", {}).get("to"),
-                         "roc_auc": met.get("roc_auc"), "baseline_roc_auc": met.get("baseline_roc_auc"),
-                         "ece": met.get("ece"), "promoted": v == promoted})
-        return pd.DataFrame(rows, columns=["version", "created_at", "kind", "train_from", "train_to", "roc_auc",
-                                           "baseline_roc_auc", "ece", "promoted"])
+            rows.append(
+                {
+                    "version": v,
+                    "created_at": m.get("created_at"),
+                    "kind": kind,
+                    "train_from": m.get("training_window", {}).get("from"),
+                    "train_to": m.get("training_window", {}).get("to"),
+                    "roc_auc": met.get("roc_auc"),
+                    "baseline_roc_auc": met.get("baseline_roc_auc"),
+                    "ece": met.get("ece"),
+                    "promoted": v == promoted,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "version",
+                "created_at",
+                "kind",
+                "train_from",
+                "train_to",
+                "roc_auc",
+                "baseline_roc_auc",
+                "ece",
+                "promoted",
+            ],
+        )

@@ -25,7 +25,24 @@ from .matrix import (
 )
 from .pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
 
-__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads",
-           "SPEED_BUCKETS", "campaign_attribution", "attribution_summary", "touch_weights", "MODELS",
-           "NO_CAMPAIGN", "activity_summary", "activity_win_relation", "activity_kind", "BUCKETS",
-           "TYPE_MAP", "pipeline_waterfall", "COMPONENTS", "SIGNS"]
+__all__ = [
+    "source_matrix",
+    "campaign_matrix",
+    "compare_sources",
+    "speed_to_lead",
+    "mature_leads",
+    "SPEED_BUCKETS",
+    "campaign_attribution",
+    "attribution_summary",
+    "touch_weights",
+    "MODELS",
+    "NO_CAMPAIGN",
+    "activity_summary",
+    "activity_win_relation",
+    "activity_kind",
+    "BUCKETS",
+    "TYPE_MAP",
+    "pipeline_waterfall",
+    "COMPONENTS",
+    "SIGNS",
+]

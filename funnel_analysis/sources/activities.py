@@ -40,8 +40,14 @@ from ..stats import rate_table
 __all__ = ["activity_summary", "activity_win_relation", "activity_kind", "BUCKETS", "TYPE_MAP"]
 
 #: Normalised ``type`` values (lower case, no spaces or underscores) and their kind.
-TYPE_MAP = {"call": "call", "email": "email", "listemail": "email", "sendemail": "email",
-            "meeting": "meeting", "event": "meeting"}
+TYPE_MAP = {
+    "call": "call",
+    "email": "email",
+    "listemail": "email",
+    "sendemail": "email",
+    "meeting": "meeting",
+    "event": "meeting",
+}
 KINDS = ("call", "email", "meeting", "other")
 #: Activity-count buckets of :func:`activity_win_relation`: (label, lowest, highest) inclusive.
 BUCKETS = (("0", 0, 0), ("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, np.inf))
@@ -56,13 +62,19 @@ def activity_kind(types) -> pd.Series:
     ['call', 'email', 'email', 'meeting', 'other', 'other']
     """
     s = pd.Series(types, dtype="object")
-    norm = s.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                 else str(v).lower().replace(" ", "").replace("_", "").replace("-", ""))
+    norm = s.map(
+        lambda v: (
+            None
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+            else str(v).lower().replace(" ", "").replace("_", "").replace("-", "")
+        )
+    )
     return norm.map(TYPE_MAP).fillna("other").astype("str")
 
 
-def activity_summary(activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by: str = "type",
-                     leads: pd.DataFrame | None = None) -> pd.DataFrame:
+def activity_summary(
+    activities: pd.DataFrame, opps: pd.DataFrame, *, as_of, by: str = "type", leads: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per opportunity: activities by kind, before close, and days since the last one.
 
     Parameters
@@ -171,10 +183,16 @@ def _lead_activities(activities, leads, ids: pd.Index, day: pd.Timestamp, fn: st
         if c.dt.tz is not None:
             c = c.dt.tz_convert("UTC").dt.tz_localize(None)
         until = c.dt.normalize().where(c.notna() & (c.dt.normalize() < day), day)
-    link = pd.DataFrame({"who_id": conv["lead_id"].to_numpy(), "_opp": ids.get_indexer(conv["converted_opportunity_id"]),
-                         "_until": until.to_numpy()})
-    acts = pd.DataFrame({"who_id": activities["who_id"].to_numpy(),
-                         "_date": pd.to_datetime(activities["activity_date"]).to_numpy()})
+    link = pd.DataFrame(
+        {
+            "who_id": conv["lead_id"].to_numpy(),
+            "_opp": ids.get_indexer(conv["converted_opportunity_id"]),
+            "_until": until.to_numpy(),
+        }
+    )
+    acts = pd.DataFrame(
+        {"who_id": activities["who_id"].to_numpy(), "_date": pd.to_datetime(activities["activity_date"]).to_numpy()}
+    )
     if acts["_date"].dt.tz is not None:
         acts["_date"] = acts["_date"].dt.tz_convert("UTC").dt.tz_localize(None)
     m = acts.dropna().merge(link[link["_opp"] >= 0], on="who_id")
@@ -230,13 +248,16 @@ def activity_win_relation(summary: pd.DataFrame, opps: pd.DataFrame, *, confiden
     counts = summary.drop_duplicates("opportunity_id").set_index("opportunity_id")["n_before_close"]
     n = pd.to_numeric(counts.reindex(closed["opportunity_id"]), errors="coerce").astype("float64").to_numpy()
     if np.isnan(n).any():
-        raise ValueError(f"{fn}: {int(np.isnan(n).sum())} closed opportunities have no n_before_close in "
-                         "summary; build the summary from the same as-of cut as opps")
+        raise ValueError(
+            f"{fn}: {int(np.isnan(n).sum())} closed opportunities have no n_before_close in "
+            "summary; build the summary from the same as-of cut as opps"
+        )
     won = _flag(closed["is_won"]).to_numpy()
     rows = []
     for label, lo, hi in BUCKETS:
         m = (n >= lo) & (n <= hi)
         rows.append({"bucket": label, "closed": int(m.sum()), "won": int((m & won).sum())})
     table = pd.DataFrame(rows).astype({"bucket": "str"})
-    return rate_table(table, successes="won", trials="closed", name="win_rate", confidence=confidence) \
-        .rename(columns={"win_rate_ci_low": "ci_low", "win_rate_ci_high": "ci_high"})
+    return rate_table(table, successes="won", trials="closed", name="win_rate", confidence=confidence).rename(
+        columns={"win_rate_ci_low": "ci_low", "win_rate_ci_high": "ci_high"}
+    )

@@ -78,18 +78,36 @@ def touch_weights(n: int, model: str) -> np.ndarray:
 def _people(opps, leads, contacts) -> pd.DataFrame:
     """(opportunity_id, person) links; a person is "L:<lead_id>" or "C:<contact_id>"."""
     conv = leads[leads["converted_opportunity_id"].notna()]
-    parts = [pd.DataFrame({"opportunity_id": conv["converted_opportunity_id"].to_numpy(),
-                           "_who": ("L:" + conv["lead_id"].astype("str")).to_numpy()})]
+    parts = [
+        pd.DataFrame(
+            {
+                "opportunity_id": conv["converted_opportunity_id"].to_numpy(),
+                "_who": ("L:" + conv["lead_id"].astype("str")).to_numpy(),
+            }
+        )
+    ]
     if "converted_contact_id" in conv.columns:
         c = conv[conv["converted_contact_id"].notna()]
-        parts.append(pd.DataFrame({"opportunity_id": c["converted_opportunity_id"].to_numpy(),
-                                   "_who": ("C:" + c["converted_contact_id"].astype("str")).to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "opportunity_id": c["converted_opportunity_id"].to_numpy(),
+                    "_who": ("C:" + c["converted_contact_id"].astype("str")).to_numpy(),
+                }
+            )
+        )
     if contacts is not None:
         acc = opps.loc[opps["account_id"].notna(), ["opportunity_id", "account_id"]]
         k = contacts.loc[contacts["account_id"].notna(), ["contact_id", "account_id"]]
         a = acc.merge(k, on="account_id")
-        parts.append(pd.DataFrame({"opportunity_id": a["opportunity_id"].to_numpy(),
-                                   "_who": ("C:" + a["contact_id"].astype("str")).to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "opportunity_id": a["opportunity_id"].to_numpy(),
+                    "_who": ("C:" + a["contact_id"].astype("str")).to_numpy(),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True).astype("str").drop_duplicates()
 
 
@@ -102,17 +120,32 @@ def _touches(opps, leads, members, responded_only, contacts=None) -> pd.DataFram
     if "contact_id" in m.columns:
         who = who.fillna(("C:" + m["contact_id"].astype("str")).where(m["contact_id"].notna()))
     tie = "campaign_member_id" if "campaign_member_id" in m.columns else "campaign_id"
-    mm = pd.DataFrame({"_who": who.to_numpy(), "campaign_id": m["campaign_id"].to_numpy(),
-                       "_tie": m[tie].to_numpy(), "_t": _utc_naive(m["created_date"]), "_row": m.index.to_numpy()})
+    mm = pd.DataFrame(
+        {
+            "_who": who.to_numpy(),
+            "campaign_id": m["campaign_id"].to_numpy(),
+            "_tie": m[tie].to_numpy(),
+            "_t": _utc_naive(m["created_date"]),
+            "_row": m.index.to_numpy(),
+        }
+    )
     t = o.merge(_people(opps, leads, contacts), on="opportunity_id").merge(mm.dropna(subset=["_who"]), on="_who")
     t = t[t["_t"].notna() & t["_opp_t"].notna() & (t["_t"] < t["_opp_t"])]
     t = t.drop_duplicates(["opportunity_id", "_row"])  # one membership, one touch, however it was reached
     return t.sort_values(["opportunity_id", "_t", "_tie", "campaign_id"], kind="stable")
 
 
-def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_members: pd.DataFrame, *,
-                         models=MODELS, value: str = "amount", won_only: bool = True,
-                         responded_only: bool = False, contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+def campaign_attribution(
+    opps: pd.DataFrame,
+    leads: pd.DataFrame,
+    campaign_members: pd.DataFrame,
+    *,
+    models=MODELS,
+    value: str = "amount",
+    won_only: bool = True,
+    responded_only: bool = False,
+    contacts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Credit of every opportunity split over its campaign touches, under several models.
 
     Parameters
@@ -163,8 +196,12 @@ def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_membe
     for mdl in models:
         if mdl not in MODELS:
             raise ValueError(f"{fn}: unknown model {mdl!r}; choose from {MODELS}")
-    _require(opps, ["opportunity_id", "created_date", value] + (["is_closed", "is_won"] if won_only else []),
-             fn, "opportunities")
+    _require(
+        opps,
+        ["opportunity_id", "created_date", value] + (["is_closed", "is_won"] if won_only else []),
+        fn,
+        "opportunities",
+    )
     _require(leads, ["lead_id", "converted_opportunity_id"], fn, "leads")
     member_cols = ["campaign_id", "lead_id", "created_date"] + (["has_responded"] if responded_only else [])
     _require(campaign_members, member_cols, fn, "campaign_members")
@@ -184,16 +221,28 @@ def campaign_attribution(opps: pd.DataFrame, leads: pd.DataFrame, campaign_membe
         for k in np.unique(n):
             sel = n == k
             w[sel] = touch_weights(k, mdl)[pos[sel]]
-        parts.append(pd.DataFrame({"opportunity_id": t["opportunity_id"].to_numpy(),
-                                   "campaign_id": t["campaign_id"].to_numpy(), "model": mdl,
-                                   "touches": n, "weight": w}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "opportunity_id": t["opportunity_id"].to_numpy(),
+                    "campaign_id": t["campaign_id"].to_numpy(),
+                    "model": mdl,
+                    "touches": n,
+                    "weight": w,
+                }
+            )
+        )
     none = opps.loc[~opps["opportunity_id"].isin(t["opportunity_id"]), "opportunity_id"].to_numpy()
-    parts += [pd.DataFrame({"opportunity_id": none, "campaign_id": NO_CAMPAIGN, "model": mdl, "touches": 0,
-                            "weight": 1.0}) for mdl in models]
-    long = pd.concat(parts, ignore_index=True).astype({"opportunity_id": "str", "campaign_id": "str",
-                                                       "model": "str", "touches": "int64", "weight": "float64"})
+    parts += [
+        pd.DataFrame({"opportunity_id": none, "campaign_id": NO_CAMPAIGN, "model": mdl, "touches": 0, "weight": 1.0})
+        for mdl in models
+    ]
+    long = pd.concat(parts, ignore_index=True).astype(
+        {"opportunity_id": "str", "campaign_id": "str", "model": "str", "touches": "int64", "weight": "float64"}
+    )
     long = long.groupby(["opportunity_id", "campaign_id", "model"], sort=False, as_index=False).agg(
-        touches=("touches", "first"), weight=("weight", "sum"))
+        touches=("touches", "first"), weight=("weight", "sum")
+    )
     long = long[(long["weight"] > 0) | (long["touches"] == 0)]  # first/last touch: drop the 0-credit touches
     vals = pd.Series(opps[value].to_numpy("float64"), index=opps["opportunity_id"].to_numpy())
     long["credited_value"] = long["weight"].to_numpy() * vals.reindex(long["opportunity_id"]).to_numpy()
@@ -234,8 +283,11 @@ def attribution_summary(attribution: pd.DataFrame, *, campaigns: pd.DataFrame | 
     fn = "attribution_summary"
     _require(attribution, ["campaign_id", "model", "weight", "credited_value"], fn, "attribution")
     models = list(dict.fromkeys(attribution["model"].tolist()))
-    g = attribution.groupby(["campaign_id", "model"], sort=False).agg(
-        opportunities=("weight", "sum"), value=("credited_value", "sum")).reset_index()
+    g = (
+        attribution.groupby(["campaign_id", "model"], sort=False)
+        .agg(opportunities=("weight", "sum"), value=("credited_value", "sum"))
+        .reset_index()
+    )
     wide = g.pivot(index="campaign_id", columns="model", values=["opportunities", "value"])
     out = pd.DataFrame(index=wide.index)
     for mdl in models:
@@ -247,10 +299,10 @@ def attribution_summary(attribution: pd.DataFrame, *, campaigns: pd.DataFrame | 
     out = out.drop(columns="_last").reset_index(drop=True)
     if campaigns is not None:
         _require(campaigns, ["campaign_id"], fn, "campaigns")
-        info = campaigns.drop_duplicates("campaign_id")[["campaign_id"] + [c for c in ("name", "type")
-                                                                           if c in campaigns.columns]]
+        info = campaigns.drop_duplicates("campaign_id")[
+            ["campaign_id"] + [c for c in ("name", "type") if c in campaigns.columns]
+        ]
         out = out.merge(info, on="campaign_id", how="left")
-        out = out[["campaign_id"] + list(info.columns[1:]) + [c for c in out.columns
-                                                             if c not in info.columns]]
+        out = out[["campaign_id"] + list(info.columns[1:]) + [c for c in out.columns if c not in info.columns]]
     out.columns.name = None
     return out

@@ -49,8 +49,7 @@ from .._util.frames import (
 )
 from ..stats import rate_table
 
-__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads",
-           "SPEED_BUCKETS"]
+__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads", "SPEED_BUCKETS"]
 
 #: Speed-to-lead buckets, in order: hours to the first activity (``[low, high)``), then never.
 SPEED_BUCKETS = ("<1h", "1-24h", "1-7d", ">7d", "never")
@@ -65,39 +64,74 @@ def _opp_metrics(pairs: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd
     won = closed & _flag(o["is_won"]).to_numpy()
     amount = o["amount"].to_numpy("float64")
     span = _days(o["close_date"]) - _days(o["created_date"])
-    facts = pd.DataFrame({"opportunity_id": o["opportunity_id"].to_numpy(), "_opp": 1, "_amt": amount,
-                          "_closed": closed, "_won": won, "_won_amt": np.where(won, amount, np.nan),
-                          "_cycle": np.where(won & (span >= 0), span, np.nan)})
+    facts = pd.DataFrame(
+        {
+            "opportunity_id": o["opportunity_id"].to_numpy(),
+            "_opp": 1,
+            "_amt": amount,
+            "_closed": closed,
+            "_won": won,
+            "_won_amt": np.where(won, amount, np.nan),
+            "_cycle": np.where(won & (span >= 0), span, np.nan),
+        }
+    )
     d = pairs.merge(facts, on="opportunity_id", how="inner")
     g = d.groupby(keys, dropna=False, sort=False).agg(
-        opportunities=("_opp", "sum"), pipeline_created=("_amt", "sum"), closed=("_closed", "sum"),
-        won=("_won", "sum"), won_revenue=("_won_amt", "sum"), avg_won_deal_size=("_won_amt", "mean"),
-        median_cycle_days=("_cycle", "median"))
+        opportunities=("_opp", "sum"),
+        pipeline_created=("_amt", "sum"),
+        closed=("_closed", "sum"),
+        won=("_won", "sum"),
+        won_revenue=("_won_amt", "sum"),
+        avg_won_deal_size=("_won_amt", "mean"),
+        median_cycle_days=("_cycle", "median"),
+    )
     return g.reset_index()
 
 
 def _matrix(members: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The shared matrix: ``members`` has keys, lead_id, is_converted, converted_opportunity_id."""
     members = members.drop_duplicates([*keys, "lead_id"])
-    lead_counts = (members.assign(_lead=1, _conv=_flag(members["is_converted"]).to_numpy())
-                   .groupby(keys, dropna=False, sort=False).agg(leads=("_lead", "sum"), converted=("_conv", "sum"))
-                   .reset_index())
-    opp = _opp_metrics(members[[*keys, "converted_opportunity_id"]]
-                       .rename(columns={"converted_opportunity_id": "opportunity_id"}), opps, keys)
+    lead_counts = (
+        members.assign(_lead=1, _conv=_flag(members["is_converted"]).to_numpy())
+        .groupby(keys, dropna=False, sort=False)
+        .agg(leads=("_lead", "sum"), converted=("_conv", "sum"))
+        .reset_index()
+    )
+    opp = _opp_metrics(
+        members[[*keys, "converted_opportunity_id"]].rename(columns={"converted_opportunity_id": "opportunity_id"}),
+        opps,
+        keys,
+    )
     out = lead_counts.merge(opp, on=keys, how="left")
     counts = ["leads", "converted", "opportunities", "closed", "won"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out[["pipeline_created", "won_revenue"]] = out[["pipeline_created", "won_revenue"]].fillna(0.0)
     out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
     out = rate_table(out, successes="won", trials="closed", name="win_rate")
-    order = [*keys, "leads", "converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high",
-             "opportunities", "pipeline_created", "closed", "won", "win_rate", "win_rate_ci_low",
-             "win_rate_ci_high", "won_revenue", "avg_won_deal_size", "median_cycle_days"]
+    order = [
+        *keys,
+        "leads",
+        "converted",
+        "conversion_rate",
+        "conversion_rate_ci_low",
+        "conversion_rate_ci_high",
+        "opportunities",
+        "pipeline_created",
+        "closed",
+        "won",
+        "win_rate",
+        "win_rate_ci_low",
+        "win_rate_ci_high",
+        "won_revenue",
+        "avg_won_deal_size",
+        "median_cycle_days",
+    ]
     return out[order].sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def mature_leads(leads: pd.DataFrame, *, as_of, mature_days: int = 90,
-                 created_column: str = "created_date") -> pd.DataFrame:
+def mature_leads(
+    leads: pd.DataFrame, *, as_of, mature_days: int = 90, created_column: str = "created_date"
+) -> pd.DataFrame:
     """The leads old enough on ``as_of`` to have had their chance to convert.
 
     A lead converts days or weeks after it is created, so a conversion rate over all leads is
@@ -146,8 +180,9 @@ _LEAD_COLS = ["lead_id", "is_converted", "converted_opportunity_id"]
 _OPP_COLS = ["opportunity_id", "amount", "is_closed", "is_won", "created_date", "close_date"]
 
 
-def source_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None, campaign_members=None,
-                  by="lead_source") -> pd.DataFrame:
+def source_matrix(
+    leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None, campaign_members=None, by="lead_source"
+) -> pd.DataFrame:
     """Leads, conversion, pipeline, revenue and win rate per lead source (or other lead segment).
 
     Parameters
@@ -199,8 +234,9 @@ def source_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None, ca
     return _matrix(leads[[*keys, *_LEAD_COLS]], opps, keys)
 
 
-def campaign_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None,
-                    campaign_members: pd.DataFrame) -> pd.DataFrame:
+def campaign_matrix(
+    leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None, campaign_members: pd.DataFrame
+) -> pd.DataFrame:
     """The source matrix per campaign, through campaign members, with cost and return on cost.
 
     Every campaign of ``campaigns`` gets a row (0 leads when it has no lead member); member
@@ -247,8 +283,11 @@ def campaign_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None,
             cost = v.where(v.notna(), cost)
     info = c[["campaign_id"] + [x for x in ("name", "type") if x in c.columns]].assign(cost=cost.to_numpy())
     ids = pd.concat([info["campaign_id"], out["campaign_id"]]).drop_duplicates()
-    out = pd.DataFrame({"campaign_id": ids.to_numpy()}).merge(info, on="campaign_id", how="left").merge(
-        out, on="campaign_id", how="left")
+    out = (
+        pd.DataFrame({"campaign_id": ids.to_numpy()})
+        .merge(info, on="campaign_id", how="left")
+        .merge(out, on="campaign_id", how="left")
+    )
     counts = ["leads", "converted", "opportunities", "closed", "won"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out[["pipeline_created", "won_revenue"]] = out[["pipeline_created", "won_revenue"]].fillna(0.0)
@@ -258,8 +297,15 @@ def campaign_matrix(leads: pd.DataFrame, opps: pd.DataFrame, *, campaigns=None,
     return out.sort_values("campaign_id", kind="stable").reset_index(drop=True)
 
 
-def compare_sources(matrix_or_leads: pd.DataFrame, a, b, *, metric: str = "conversion", by: str = "lead_source",
-                    confidence: float = 0.95) -> pd.DataFrame:
+def compare_sources(
+    matrix_or_leads: pd.DataFrame,
+    a,
+    b,
+    *,
+    metric: str = "conversion",
+    by: str = "lead_source",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Is segment ``a``'s rate different from segment ``b``'s? Difference, its CI and a p-value.
 
     The test is Fisher's exact test when any expected count of the 2x2 table is below 5 (where
@@ -321,16 +367,31 @@ def compare_sources(matrix_or_leads: pd.DataFrame, a, b, *, metric: str = "conve
         test, (stat, p) = "fisher", fisher_exact(table.astype(int))
     else:
         test, (stat, p) = "z", proportions_ztest([s1, s2], [n1, n2])
-    low, high = confint_proportions_2indep(s1, n1, s2, n2, method="newcomb", compare="diff",
-                                           alpha=1 - confidence)
-    return pd.DataFrame({"a": [a], "b": [b], "metric": [metric], "successes_a": [s1], "trials_a": [n1],
-                         "rate_a": [s1 / n1], "successes_b": [s2], "trials_b": [n2], "rate_b": [s2 / n2],
-                         "difference": [s1 / n1 - s2 / n2], "ci_low": [float(low)], "ci_high": [float(high)],
-                         "test": [test], "statistic": [float(stat)], "p_value": [float(p)]})
+    low, high = confint_proportions_2indep(s1, n1, s2, n2, method="newcomb", compare="diff", alpha=1 - confidence)
+    return pd.DataFrame(
+        {
+            "a": [a],
+            "b": [b],
+            "metric": [metric],
+            "successes_a": [s1],
+            "trials_a": [n1],
+            "rate_a": [s1 / n1],
+            "successes_b": [s2],
+            "trials_b": [n2],
+            "rate_b": [s2 / n2],
+            "difference": [s1 / n1 - s2 / n2],
+            "ci_low": [float(low)],
+            "ci_high": [float(high)],
+            "test": [test],
+            "statistic": [float(stat)],
+            "p_value": [float(p)],
+        }
+    )
 
 
-def speed_to_lead(leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_id",),
-                  time_column: str = "created_date") -> pd.DataFrame:
+def speed_to_lead(
+    leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_id",), time_column: str = "created_date"
+) -> pd.DataFrame:
     """Hours from a lead's creation to its first activity, and conversion by speed bucket.
 
     A lead's activities are those with ``who_id == lead_id``, timed by ``time_column`` of the
@@ -368,11 +429,13 @@ def speed_to_lead(leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_i
     keys = _by_list(by)
     _require(leads, ["lead_id", "created_date", "is_converted", *keys], fn, "leads")
     _require(activities, ["who_id", time_column], fn, "activities")
-    lead = leads[[*keys, "lead_id"]].assign(_created=_utc_naive(leads["created_date"]).to_numpy(),
-                                            _conv=_flag(leads["is_converted"]).to_numpy())
+    lead = leads[[*keys, "lead_id"]].assign(
+        _created=_utc_naive(leads["created_date"]).to_numpy(), _conv=_flag(leads["is_converted"]).to_numpy()
+    )
     lead = lead[lead["_created"].notna()]
-    acts = pd.DataFrame({"lead_id": activities["who_id"].to_numpy(),
-                         "_t": _utc_naive(activities[time_column]).to_numpy()}).dropna()
+    acts = pd.DataFrame(
+        {"lead_id": activities["who_id"].to_numpy(), "_t": _utc_naive(activities[time_column]).to_numpy()}
+    ).dropna()
     acts = acts.merge(lead[["lead_id", "_created"]].drop_duplicates("lead_id"), on="lead_id")
     acts = acts[acts["_t"] >= acts["_created"]]
     first = acts.groupby("lead_id")["_t"].min()
@@ -386,14 +449,32 @@ def speed_to_lead(leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_i
     both = pd.concat([lead, lead.assign(bucket="all")], ignore_index=True)
     both["bucket"] = pd.Categorical(both["bucket"], categories=buckets, ordered=True)
     both["_lead"] = 1
-    g = both.groupby([*keys, "bucket"], dropna=False, observed=False, sort=True).agg(
-        leads=("_lead", "sum"), converted=("_conv", "sum"), contacted=("_hours", "count"),
-        median_hours=("_hours", "median"), mean_hours=("_hours", "mean")).reset_index()
+    g = (
+        both.groupby([*keys, "bucket"], dropna=False, observed=False, sort=True)
+        .agg(
+            leads=("_lead", "sum"),
+            converted=("_conv", "sum"),
+            contacted=("_hours", "count"),
+            median_hours=("_hours", "median"),
+            mean_hours=("_hours", "mean"),
+        )
+        .reset_index()
+    )
     if keys:  # keep only segments that exist (observed=False crosses all key values)
         seen = lead[keys].drop_duplicates()
         g = g.merge(seen, on=keys, how="inner")
     g = g.astype({"leads": "int64", "converted": "int64", "contacted": "int64"})
     out = rate_table(g, successes="converted", trials="leads", name="conversion_rate")
-    order = [*keys, "bucket", "leads", "converted", "conversion_rate", "conversion_rate_ci_low",
-             "conversion_rate_ci_high", "contacted", "median_hours", "mean_hours"]
+    order = [
+        *keys,
+        "bucket",
+        "leads",
+        "converted",
+        "conversion_rate",
+        "conversion_rate_ci_low",
+        "conversion_rate_ci_high",
+        "contacted",
+        "median_hours",
+        "mean_hours",
+    ]
     return out[order].sort_values([*keys, "bucket"], na_position="last", kind="stable").reset_index(drop=True)

@@ -88,22 +88,25 @@ def _state(crm, day, window, by, suffix: str) -> pd.DataFrame:
     if window is not None:
         in_window = ((close >= window[0]) & (close <= window[1])).fillna(False).to_numpy(dtype=bool)
     amount = pd.to_numeric(opps["amount"]).astype("float64")
-    out = pd.DataFrame({
-        "opportunity_id": opps["opportunity_id"].to_numpy(),
-        f"stage_{suffix}": opps["stage_name"].to_numpy(),
-        f"amount_{suffix}": amount.to_numpy(),
-        f"close_date_{suffix}": close.to_numpy(),
-        "_closed": closed, "_won": _flag(opps["is_won"]).to_numpy(), "_in_window": in_window,
-        "_exists": True,
-    })
+    out = pd.DataFrame(
+        {
+            "opportunity_id": opps["opportunity_id"].to_numpy(),
+            f"stage_{suffix}": opps["stage_name"].to_numpy(),
+            f"amount_{suffix}": amount.to_numpy(),
+            f"close_date_{suffix}": close.to_numpy(),
+            "_closed": closed,
+            "_won": _flag(opps["is_won"]).to_numpy(),
+            "_in_window": in_window,
+            "_exists": True,
+        }
+    )
     for c in by:
         out[c] = opps[c].to_numpy()
     out[f"in_pipeline_{suffix}"] = ~closed & in_window
     return out
 
 
-def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, close_window=None,
-                       decimals: int = 2):
+def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, close_window=None, decimals: int = 2):
     """Split the change of the open pipeline between two as-of cuts into a waterfall.
 
     Parameters
@@ -173,14 +176,14 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     if close_window is not None:
         if len(close_window) != 2:
             raise ValueError(f"{_FN}: close_window must be a pair (first, last)")
-        window = (_to_day(close_window[0], _FN, "close_window[0]"),
-                  _to_day(close_window[1], _FN, "close_window[1]"))
+        window = (_to_day(close_window[0], _FN, "close_window[0]"), _to_day(close_window[1], _FN, "close_window[1]"))
         if window[1] < window[0]:
             raise ValueError(f"{_FN}: close_window ends before it starts: {window}")
 
     # only the deals matter: cut a copy holding the opportunity tables, not the whole org, twice
-    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items()
-                                             if k in ("opportunities", "opportunity_history", "stages")})
+    deals = dataclasses.replace(
+        crm, tables={k: v for k, v in crm.tables.items() if k in ("opportunities", "opportunity_history", "stages")}
+    )
     s0 = _state(deals, t0, window, by, "start")
     s1 = _state(deals, t1, window, by, "end")
     df = s1.merge(s0.drop(columns=by), on="opportunity_id", how="outer", suffixes=("_1", "_0"), sort=False)
@@ -199,7 +202,7 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     a1 = np.round(df["amount_end"].fillna(0).to_numpy("float64") * scale).astype("int64")
 
     carried = p0 & p1
-    closing = p0 & closed1                              # in the pipeline at start, closed at end
+    closing = p0 & closed1  # in the pipeline at start, closed at end
     pushed = p0 & ~p1 & ~closed1
     pulled = ex0 & ~p0 & ~closed0 & p1
     reopened = ex0 & closed0 & p1
@@ -209,11 +212,34 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     # quarter's won revenue must show it (it entered the window, then left it by closing)
     pulled_closed = ex0 & ~p0 & ~closed0 & closed1 & win1
     movement = np.select(
-        [carried, closing & won1, closing, pushed, pulled, reopened, new_open, new_closed & won1, new_closed,
-         pulled_closed & won1, pulled_closed],
-        ["carried", "won", "lost", "pushed_out", "pulled_in", "reopened", "new", "new_won", "new_lost",
-         "pulled_won", "pulled_lost"],
-        "outside")
+        [
+            carried,
+            closing & won1,
+            closing,
+            pushed,
+            pulled,
+            reopened,
+            new_open,
+            new_closed & won1,
+            new_closed,
+            pulled_closed & won1,
+            pulled_closed,
+        ],
+        [
+            "carried",
+            "won",
+            "lost",
+            "pushed_out",
+            "pulled_in",
+            "reopened",
+            "new",
+            "new_won",
+            "new_lost",
+            "pulled_won",
+            "pulled_lost",
+        ],
+        "outside",
+    )
 
     z = np.zeros(len(df), dtype="int64")
     diff = np.where(carried | closing, a1 - a0, 0)
@@ -250,8 +276,11 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     else:
         units = comp
         out = out.reset_index(drop=True)
-    out = out.sort_values("opportunity_id", kind="stable").reset_index(drop=True) if not by else \
-        out.sort_values([*by, "opportunity_id"], na_position="last", kind="stable").reset_index(drop=True)
+    out = (
+        out.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+        if not by
+        else out.sort_values([*by, "opportunity_id"], na_position="last", kind="stable").reset_index(drop=True)
+    )
 
     # totals: exact integer sums per segment, converted once
     data = pd.DataFrame({k: v for k, v in units.items()})

@@ -29,10 +29,17 @@ from ..funnel.plots import plot_conversion_by_segment
 __all__ = ["WATERFALL_STEPS", "plot_pipeline_waterfall", "plot_attribution", "plot_source_conversion"]
 
 #: The waterfall's steps in order, with their sign (0: a level, start or end) and label.
-WATERFALL_STEPS = (("start", 0, "start"), ("new", 1, "new"), ("pulled_in", 1, "pulled in"),
-                   ("pushed_out", -1, "pushed out"), ("amount_up", 1, "amount up"),
-                   ("amount_down", -1, "amount down"), ("won", -1, "won"), ("lost", -1, "lost"),
-                   ("end", 0, "end"))
+WATERFALL_STEPS = (
+    ("start", 0, "start"),
+    ("new", 1, "new"),
+    ("pulled_in", 1, "pulled in"),
+    ("pushed_out", -1, "pushed out"),
+    ("amount_up", 1, "amount up"),
+    ("amount_down", -1, "amount down"),
+    ("won", -1, "won"),
+    ("lost", -1, "lost"),
+    ("end", 0, "end"),
+)
 _LEVEL, _UP, _DOWN = "#6baed6", "#74c476", "#fb6a4a"
 _MODELS = ("first_touch", "last_touch", "linear", "u_shaped")
 
@@ -46,9 +53,16 @@ def _signed_money(value: float, currency: str) -> str:
     return f"{'+' if value > 0 else '-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
-def plot_pipeline_waterfall(totals, ax=None, *, currency: str = "$", title: str | None = None,
-                            start_label: str | None = None, end_label: str | None = None,
-                            hide_zero: bool = False):
+def plot_pipeline_waterfall(
+    totals,
+    ax=None,
+    *,
+    currency: str = "$",
+    title: str | None = None,
+    start_label: str | None = None,
+    end_label: str | None = None,
+    hide_zero: bool = False,
+):
     """Waterfall of the open pipeline from one cut to another: start, the signed steps, end.
 
     Parameters
@@ -78,8 +92,7 @@ def plot_pipeline_waterfall(totals, ax=None, *, currency: str = "$", title: str 
     missing = [k for k, _, _ in WATERFALL_STEPS if k not in totals.index]
     if missing:
         raise ValueError(f"{fn}: missing column(s) {missing}; pass the totals of pipeline_waterfall")
-    steps = [(k, s, lbl) for k, s, lbl in WATERFALL_STEPS
-             if not (hide_zero and s != 0 and float(totals[k]) == 0)]
+    steps = [(k, s, lbl) for k, s, lbl in WATERFALL_STEPS if not (hide_zero and s != 0 and float(totals[k]) == 0)]
     labels, bottoms, heights, colors, texts, after = [], [], [], [], [], []
     running = 0.0
     for key, sign, label in steps:
@@ -118,8 +131,17 @@ def plot_pipeline_waterfall(totals, ax=None, *, currency: str = "$", title: str 
     return ax
 
 
-def plot_attribution(summary: pd.DataFrame, ax=None, *, top: int = 10, models=None, currency: str = "$",
-                     label: str | None = None, include_unattributed: bool = False, title: str | None = None):
+def plot_attribution(
+    summary: pd.DataFrame,
+    ax=None,
+    *,
+    top: int = 10,
+    models=None,
+    currency: str = "$",
+    label: str | None = None,
+    include_unattributed: bool = False,
+    title: str | None = None,
+):
     """Credited won value per campaign, one bar per attribution model, for the top campaigns.
 
     Parameters
@@ -149,8 +171,10 @@ def plot_attribution(summary: pd.DataFrame, ax=None, *, top: int = 10, models=No
         models = [m for m in _MODELS if f"{m}_value" in summary.columns]
     missing = [f"{m}_value" for m in models if f"{m}_value" not in summary.columns]
     if not models or missing or "campaign_id" not in summary.columns:
-        raise ValueError(f"{fn}: expected campaign_id and <model>_value columns (missing {missing or 'all'}); "
-                         "pass attribution_summary(...)")
+        raise ValueError(
+            f"{fn}: expected campaign_id and <model>_value columns (missing {missing or 'all'}); "
+            "pass attribution_summary(...)"
+        )
     if top < 1:
         raise ValueError(f"{fn}: top must be at least 1, got {top}")
     d = summary if include_unattributed else summary[summary["campaign_id"] != "(no campaign)"]
@@ -164,8 +188,9 @@ def plot_attribution(summary: pd.DataFrame, ax=None, *, top: int = 10, models=No
     y = np.arange(len(d))
     h = 0.8 / len(models)
     for i, m in enumerate(models):
-        ax.barh(y - 0.4 + h * (i + 0.5), d[f"{m}_value"].fillna(0.0), height=h, color=f"C{i}",
-                label=m.replace("_", " "))
+        ax.barh(
+            y - 0.4 + h * (i + 0.5), d[f"{m}_value"].fillna(0.0), height=h, color=f"C{i}", label=m.replace("_", " ")
+        )
     ax.set_yticks(y, names)
     ax.xaxis.set_major_locator(MaxNLocator(5))  # full amounts need room: few ticks
     ax.xaxis.set_major_formatter(_money_axis(currency))
@@ -177,8 +202,14 @@ def plot_attribution(summary: pd.DataFrame, ax=None, *, top: int = 10, models=No
     return ax
 
 
-def plot_source_conversion(matrix: pd.DataFrame, ax=None, *, segment: str = "lead_source",
-                           rate: str = "conversion_rate", title: str | None = None):
+def plot_source_conversion(
+    matrix: pd.DataFrame,
+    ax=None,
+    *,
+    segment: str = "lead_source",
+    rate: str = "conversion_rate",
+    title: str | None = None,
+):
     """A :func:`~funnel_analysis.sources.source_matrix` rate per segment with its 95 % interval.
 
     ``rate`` is ``conversion_rate`` (lead -> opportunity, n = leads) or ``win_rate`` (won / closed,
@@ -187,6 +218,9 @@ def plot_source_conversion(matrix: pd.DataFrame, ax=None, *, segment: str = "lea
     if rate not in ("conversion_rate", "win_rate"):
         raise ValueError(f"plot_source_conversion: rate must be 'conversion_rate' or 'win_rate', got {rate!r}")
     nice = segment.replace("_", " ")
-    default = (f"Lead to opportunity conversion by {nice}" if rate == "conversion_rate"
-               else f"Win rate (won / closed) of converted deals by {nice}")
+    default = (
+        f"Lead to opportunity conversion by {nice}"
+        if rate == "conversion_rate"
+        else f"Win rate (won / closed) of converted deals by {nice}"
+    )
     return plot_conversion_by_segment(matrix, ax, segment=segment, rate=rate, title=title or default)

@@ -25,8 +25,9 @@ def make_campaigns(sim: _Sim):
         count = max(2, per_year * k * sim.years)
         spacing = span / count
         # the first campaign of each type starts before the window, so early leads have one
-        starts = (sim.t0 - spacing / 2 + spacing * np.arange(count)
-                  + rng.uniform(-0.2, 0.2, count) * spacing).astype(np.int64)
+        starts = (sim.t0 - spacing / 2 + spacing * np.arange(count) + rng.uniform(-0.2, 0.2, count) * spacing).astype(
+            np.int64
+        )
         starts = np.sort(starts // _DAY)
         for sd in starts:
             rows.append((ti, int(sd), int(sd + promo_days), budget))
@@ -39,8 +40,9 @@ def make_campaigns(sim: _Sim):
     budget = np.round(lo + rng.random(nc) * (hi - lo), -2)
     end_day = sim.t1 // _DAY
     completed = end_d < end_day
-    actual = np.where(completed, np.round(budget * rng.uniform(0.8, 1.15, nc), 2),
-                      np.round(budget * rng.uniform(0.2, 0.7, nc), 2))
+    actual = np.where(
+        completed, np.round(budget * rng.uniform(0.8, 1.15, nc), 2), np.round(budget * rng.uniform(0.2, 0.7, nc), 2)
+    )
     names = []
     for i in range(nc):
         d = pd.Timestamp(int(start_d[i]) * _DAY, unit="s")
@@ -55,9 +57,18 @@ def make_campaigns(sim: _Sim):
         else:
             names.append(f"Paid Search {q} #{i}")
     created = (start_d - rng.integers(7, 45, nc)) * _DAY + rng.integers(8 * 3600, 18 * 3600, nc)
-    sim.camp = dict(n=nc, type=ctype, start=start_d, end=end_d, budget=budget, actual=actual,
-                    completed=completed, name=_pool(names), created=created,
-                    owner=sim.managers[rng.integers(0, len(sim.managers), nc)])
+    sim.camp = dict(
+        n=nc,
+        type=ctype,
+        start=start_d,
+        end=end_d,
+        budget=budget,
+        actual=actual,
+        completed=completed,
+        name=_pool(names),
+        created=created,
+        owner=sim.managers[rng.integers(0, len(sim.managers), nc)],
+    )
 
     # leads of a campaign-type source mostly responded to the latest campaign of that type
     L = sim.lead
@@ -118,8 +129,15 @@ def make_members(sim: _Sim):
     key = camp[order] * (L["n"] + Cc["n"] + 1) + person[order]
     keep = order[np.r_[True, key[1:] != key[:-1]]]
     keep.sort()
-    sim.member = dict(n=len(keep), lead=lead[keep], contact=contact[keep], campaign=camp[keep],
-                      created=created[keep], responded=responded[keep], resp_day=resp_day[keep])
+    sim.member = dict(
+        n=len(keep),
+        lead=lead[keep],
+        contact=contact[keep],
+        campaign=camp[keep],
+        created=created[keep],
+        responded=responded[keep],
+        resp_day=resp_day[keep],
+    )
 
 
 def make_activities(sim: _Sim):
@@ -155,22 +173,31 @@ def make_activities(sim: _Sim):
     # recent tasks may still be open
     recent = when > sim.t1 - 10 * _DAY
     open_task = recent & (rng.random(n) < 0.5)
-    status = np.where(open_task, np.where(rng.random(n) < 0.5, 1, 2), 0)   # Completed, Not Started, In Progress
+    status = np.where(open_task, np.where(rng.random(n) < 0.5, 1, 2), 0)  # Completed, Not Started, In Progress
     opp_contact = L["contact"][O["lead"][op]] if n_o else np.zeros(0, np.int64)
     sim.task = dict(
-        n=n, who_lead=np.concatenate([lp, np.full(n_o, -1)]),
+        n=n,
+        who_lead=np.concatenate([lp, np.full(n_o, -1)]),
         who_contact=np.concatenate([np.full(n_l, -1), opp_contact]),
         what_opp=np.concatenate([np.full(n_l, -1), op]),
         account=np.concatenate([np.full(n_l, -1), O["account"][op]]),
-        when=when, created=created, is_call=is_call, status=status,
+        when=when,
+        created=created,
+        is_call=is_call,
+        status=status,
         priority=rng.choice(3, n, p=[0.8, 0.15, 0.05]),
         owner=np.concatenate([L["owner"][lp], O["owner"][op]]),
         subject=rng.integers(0, 5, n),
     )
     ev_created = np.maximum(et - (rng.random(len(ep)) * 10 * _DAY).astype(np.int64), O["created"][ep])
     sim.event = dict(
-        n=len(ep), who_contact=L["contact"][O["lead"][ep]] if len(ep) else np.zeros(0, np.int64),
-        what_opp=ep, account=O["account"][ep], when=et, created=ev_created,
+        n=len(ep),
+        who_contact=L["contact"][O["lead"][ep]] if len(ep) else np.zeros(0, np.int64),
+        what_opp=ep,
+        account=O["account"][ep],
+        when=et,
+        created=ev_created,
         duration=np.array([30, 45, 60, 90])[rng.choice(4, len(ep), p=[0.3, 0.2, 0.4, 0.1])],
-        subject=rng.integers(0, len(_EVENT_SUBJECTS), len(ep)), owner=O["owner"][ep],
+        subject=rng.integers(0, len(_EVENT_SUBJECTS), len(ep)),
+        owner=O["owner"][ep],
     )

@@ -79,8 +79,9 @@ def _fixed_width(m: np.ndarray, valid=None) -> pa.Array:
         valid = np.asarray(valid, bool)
         if not valid.all():
             mask = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    arr = pa.Array.from_buffers(_STR if small else pa.large_string(), n,
-                                [mask, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(m))])
+    arr = pa.Array.from_buffers(
+        _STR if small else pa.large_string(), n, [mask, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(m))]
+    )
     return arr if small else arr.cast(_STR)
 
 
@@ -185,7 +186,7 @@ def _sf_id_matrix(prefix: str, pod: bytes, counters: np.ndarray) -> np.ndarray:
     """
     counters = np.asarray(counters, dtype=np.int64)
     n = len(counters)
-    mt = np.empty((18, n), dtype=np.uint8)      # transposed: each character is one contiguous row
+    mt = np.empty((18, n), dtype=np.uint8)  # transposed: each character is one contiguous row
     mt[0:3] = np.frombuffer(prefix.encode(), np.uint8)[:, None]
     mt[3:5] = np.frombuffer(pod, np.uint8)[:, None]
     # two 5-digit halves in int32 arithmetic (62**5 < 2**31) is much faster than int64
@@ -198,7 +199,7 @@ def _sf_id_matrix(prefix: str, pod: bytes, counters: np.ndarray) -> np.ndarray:
         bits = np.zeros(n, np.uint8)
         for i in range(5):
             c = mt[5 * j + i]
-            bits |= (((c >= 65) & (c <= 90)).astype(np.uint8) << i)
+            bits |= ((c >= 65) & (c <= 90)).astype(np.uint8) << i
         mt[15 + j] = _SUFFIX_ALPHABET[bits]
     return np.ascontiguousarray(mt.T)
 

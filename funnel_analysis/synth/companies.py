@@ -56,7 +56,7 @@ def make_companies(sim: _Sim):
     for ci in range(len(_COUNTRIES)):
         m = (country == ci) & has_suffix
         allowed = cp.country_suffixes[ci]
-        if ci == _CN:   # 有限公司 is far more common than 股份有限公司
+        if ci == _CN:  # 有限公司 is far more common than 股份有限公司
             suffix[m] = np.where(rng.random(m.sum()) < 0.85, allowed[0], allowed[-1])
         else:
             suffix[m] = allowed[rng.integers(0, len(allowed), m.sum())]
@@ -66,25 +66,46 @@ def make_companies(sim: _Sim):
     # web domains: unique because the name parts are unique
     tld = _take(_pool(c[5] for c in _COUNTRIES), country)
     dom_w = _cat(_take(cp.brand_slug, brand), "-", _take(cp.desc_slug, desc))
-    dom_z = _cat(_take(cp.zh_brand_pinyin, zbrand), "-", _take(_pool(x[2] for x in _ZH_INDUSTRY), zind), "-",
-                 _take(_pool(x[3] for x in _ZH_CITIES), zcity))
+    dom_z = _cat(
+        _take(cp.zh_brand_pinyin, zbrand),
+        "-",
+        _take(_pool(x[2] for x in _ZH_INDUSTRY), zind),
+        "-",
+        _take(_pool(x[3] for x in _ZH_CITIES), zcity),
+    )
     domain = _cat(_merge(n, w_idx, dom_w, z_idx, dom_z), ".", tld)
 
     # the HQ city: chinese names carry theirs
     city = _choice_by_group(rng, country, sim.country_cities)
     zh_city_names = [x[2] for x in _ZH_CITIES]
     cn_cities = sim.country_cities[_CN]
-    cn_lookup = np.array([cn_cities[[_COUNTRIES[_CN][7][k][0] for k in range(len(cn_cities))].index(nm)]
-                          for nm in zh_city_names])
+    cn_lookup = np.array(
+        [cn_cities[[_COUNTRIES[_CN][7][k][0] for k in range(len(cn_cities))].index(nm)] for nm in zh_city_names]
+    )
     city[z_idx] = cn_lookup[zcity]
 
     employees = np.clip(np.round(_lognormal(rng, 150, 1.4, n)), 3, 250_000).astype(np.int64)
     revenue = np.round(employees * _lognormal(rng, 180_000, 0.5, n), -3)
     sim.co = dict(
-        n=n, n_pre=n_pre, n_leads=n_leads, country=country, is_zh=is_zh, industry=industry,
-        base=base, suffix=suffix, name=name, domain=domain, website=_cat("www.", domain),
-        city=city, employees=employees, revenue=revenue, phone_num=sim.phones(rng, city),
-        z_idx=z_idx, zcity=zcity, zbrand=zbrand, zind=zind,
+        n=n,
+        n_pre=n_pre,
+        n_leads=n_leads,
+        country=country,
+        is_zh=is_zh,
+        industry=industry,
+        base=base,
+        suffix=suffix,
+        name=name,
+        domain=domain,
+        website=_cat("www.", domain),
+        city=city,
+        employees=employees,
+        revenue=revenue,
+        phone_num=sim.phones(rng, city),
+        z_idx=z_idx,
+        zcity=zcity,
+        zbrand=zbrand,
+        zind=zind,
         popularity=_lognormal(rng, 1.0, 1.0, n),
         # pre-existing accounts became customers before the window
         pre_created=sim.t0 - rng.integers(30, 5 * 365, n_pre) * _DAY + rng.integers(8 * 3600, 18 * 3600, n_pre),
@@ -121,9 +142,14 @@ def make_accounts(sim: _Sim):
     region = sim.c_region[co["country"][acct_comp]]
     n = len(acct_comp)
     sim.acct = dict(
-        n=n, comp=acct_comp, created=created, region=region, creator_lead=creator_lead,
+        n=n,
+        comp=acct_comp,
+        created=created,
+        region=region,
+        creator_lead=creator_lead,
         owner=_choice_by_group(rng, region, sim.ae_by_region),
-        has_phone=rng.random(n) < 0.9, has_website=rng.random(n) < 0.95,
+        has_phone=rng.random(n) < 0.9,
+        has_website=rng.random(n) < 0.95,
         pre=np.arange(n) < n_pre,
     )
     L["account"] = np.where(L["converted"], comp_to_acct[L["comp"]], -1)

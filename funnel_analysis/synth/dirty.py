@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from .arrowtext import _STR
 from .vocab import _COUNTRIES
 
-if TYPE_CHECKING:   # annotations only: export.py imports this module
+if TYPE_CHECKING:  # annotations only: export.py imports this module
     from .export import _File
     from .sim import _Sim
 
@@ -27,78 +27,117 @@ if TYPE_CHECKING:   # annotations only: export.py imports this module
 # ----------------------------------------------------------------------------
 
 _EXPECTED = {
-    "missing_id": "quarantine", "duplicate_id": "quarantine", "unparseable_date": "quarantine",
-    "unparseable_amount": "quarantine", "negative_amount": "quarantine",
-    "probability_out_of_range": "quarantine", "orphan_history": "quarantine",
+    "missing_id": "quarantine",
+    "duplicate_id": "quarantine",
+    "unparseable_date": "quarantine",
+    "unparseable_amount": "quarantine",
+    "negative_amount": "quarantine",
+    "probability_out_of_range": "quarantine",
+    "orphan_history": "quarantine",
     "orphan_campaign_member": "quarantine",
-    "missing_amount": "flag", "bad_email": "flag", "close_before_created": "flag",
+    "missing_amount": "flag",
+    "bad_email": "flag",
+    "close_before_created": "flag",
     "converted_before_created": "flag",
-    "picklist_variant": "clean", "id15": "clean", "email_case": "clean", "phone_format": "clean",
+    "picklist_variant": "clean",
+    "id15": "clean",
+    "email_case": "clean",
+    "phone_format": "clean",
 }
 #: Defects that are added as extra rows (copies of clean records), so that
 #: quarantining them leaves the simulated org intact.
-_EXTRA_ROW_KINDS = ("missing_id", "duplicate_id", "unparseable_date", "unparseable_amount",
-                    "negative_amount", "probability_out_of_range", "orphan_history", "orphan_campaign_member")
+_EXTRA_ROW_KINDS = (
+    "missing_id",
+    "duplicate_id",
+    "unparseable_date",
+    "unparseable_amount",
+    "negative_amount",
+    "probability_out_of_range",
+    "orphan_history",
+    "orphan_campaign_member",
+)
 
 # (kind, candidate columns, share of rows -- or an int: a fixed count for the small tables)
 _DIRTY_SPECS = {
     "Lead.csv": (
-        ("missing_id", ("lead_id",), 0.002), ("duplicate_id", ("lead_id",), 0.003),
-        ("unparseable_date", ("created_date",), 0.003), ("bad_email", ("email",), 0.004),
+        ("missing_id", ("lead_id",), 0.002),
+        ("duplicate_id", ("lead_id",), 0.003),
+        ("unparseable_date", ("created_date",), 0.003),
+        ("bad_email", ("email",), 0.004),
         ("picklist_variant", ("lead_source", "status", "industry"), 0.008),
         ("id15", ("converted_opportunity_id", "converted_account_id", "converted_contact_id", "owner_id"), 0.005),
-        ("email_case", ("email",), 0.006), ("phone_format", ("phone",), 0.008),
+        ("email_case", ("email",), 0.006),
+        ("phone_format", ("phone",), 0.008),
     ),
     "Opportunity.csv": (
-        ("missing_id", ("opportunity_id",), 0.002), ("duplicate_id", ("opportunity_id",), 0.003),
+        ("missing_id", ("opportunity_id",), 0.002),
+        ("duplicate_id", ("opportunity_id",), 0.003),
         ("unparseable_date", ("close_date", "created_date"), 0.003),
-        ("unparseable_amount", ("amount",), 0.003), ("negative_amount", ("amount",), 0.003),
+        ("unparseable_amount", ("amount",), 0.003),
+        ("negative_amount", ("amount",), 0.003),
         ("probability_out_of_range", ("probability",), 0.003),
         ("picklist_variant", ("stage_name", "lead_source", "type", "forecast_category"), 0.01),
         ("id15", ("account_id", "owner_id", "campaign_id"), 0.006),
     ),
     "OpportunityHistory.csv": (
-        ("missing_id", ("history_id",), 0.001), ("duplicate_id", ("history_id",), 0.002),
+        ("missing_id", ("history_id",), 0.001),
+        ("duplicate_id", ("history_id",), 0.002),
         ("unparseable_date", ("created_date", "close_date"), 0.002),
-        ("unparseable_amount", ("amount",), 0.002), ("probability_out_of_range", ("probability",), 0.002),
+        ("unparseable_amount", ("amount",), 0.002),
+        ("probability_out_of_range", ("probability",), 0.002),
         ("orphan_history", ("opportunity_id",), 0.003),
         ("picklist_variant", ("stage_name", "forecast_category"), 0.005),
         ("id15", ("opportunity_id", "created_by_id"), 0.005),
     ),
     "Account.csv": (
-        ("missing_id", ("account_id",), 0.003), ("duplicate_id", ("account_id",), 0.004),
+        ("missing_id", ("account_id",), 0.003),
+        ("duplicate_id", ("account_id",), 0.004),
         ("unparseable_date", ("created_date",), 0.003),
-        ("picklist_variant", ("industry", "type", "region"), 0.01), ("phone_format", ("phone",), 0.01),
+        ("picklist_variant", ("industry", "type", "region"), 0.01),
+        ("phone_format", ("phone",), 0.01),
         ("id15", ("owner_id",), 0.005),
     ),
     "Contact.csv": (
-        ("missing_id", ("contact_id",), 0.002), ("duplicate_id", ("contact_id",), 0.003),
-        ("unparseable_date", ("created_date",), 0.003), ("bad_email", ("email",), 0.005),
-        ("email_case", ("email",), 0.006), ("phone_format", ("phone",), 0.008),
-        ("picklist_variant", ("lead_source",), 0.006), ("id15", ("account_id", "owner_id"), 0.006),
+        ("missing_id", ("contact_id",), 0.002),
+        ("duplicate_id", ("contact_id",), 0.003),
+        ("unparseable_date", ("created_date",), 0.003),
+        ("bad_email", ("email",), 0.005),
+        ("email_case", ("email",), 0.006),
+        ("phone_format", ("phone",), 0.008),
+        ("picklist_variant", ("lead_source",), 0.006),
+        ("id15", ("account_id", "owner_id"), 0.006),
     ),
     "Task.csv": (
-        ("missing_id", ("activity_id",), 0.001), ("duplicate_id", ("activity_id",), 0.002),
+        ("missing_id", ("activity_id",), 0.001),
+        ("duplicate_id", ("activity_id",), 0.002),
         ("unparseable_date", ("activity_date",), 0.002),
-        ("picklist_variant", ("status", "type", "priority"), 0.006), ("id15", ("who_id", "what_id"), 0.005),
+        ("picklist_variant", ("status", "type", "priority"), 0.006),
+        ("id15", ("who_id", "what_id"), 0.005),
     ),
     "Event.csv": (
-        ("missing_id", ("activity_id",), 0.002), ("duplicate_id", ("activity_id",), 0.002),
+        ("missing_id", ("activity_id",), 0.002),
+        ("duplicate_id", ("activity_id",), 0.002),
         ("unparseable_date", ("activity_date",), 0.003),
-        ("picklist_variant", ("type",), 0.006), ("id15", ("who_id", "what_id"), 0.005),
+        ("picklist_variant", ("type",), 0.006),
+        ("id15", ("who_id", "what_id"), 0.005),
     ),
     "Campaign.csv": (
-        ("duplicate_id", ("campaign_id",), 1), ("unparseable_date", ("start_date", "end_date"), 1),
+        ("duplicate_id", ("campaign_id",), 1),
+        ("unparseable_date", ("start_date", "end_date"), 1),
         ("picklist_variant", ("type", "status"), 2),
     ),
     "CampaignMember.csv": (
-        ("missing_id", ("campaign_member_id",), 0.001), ("duplicate_id", ("campaign_member_id",), 0.002),
+        ("missing_id", ("campaign_member_id",), 0.001),
+        ("duplicate_id", ("campaign_member_id",), 0.002),
         ("orphan_campaign_member", ("campaign_id",), 0.003),
         ("unparseable_date", ("created_date", "first_responded_date"), 0.002),
-        ("picklist_variant", ("status",), 0.006), ("id15", ("campaign_id", "lead_id", "contact_id"), 0.005),
+        ("picklist_variant", ("status",), 0.006),
+        ("id15", ("campaign_id", "lead_id", "contact_id"), 0.005),
     ),
     "User.csv": (
-        ("bad_email", ("email",), 1), ("email_case", ("email",), 1), ("picklist_variant", ("role", "region"), 1),
+        ("bad_email", ("email",), 1),
+        ("email_case", ("email",), 1),
+        ("picklist_variant", ("role", "region"), 1),
     ),
 }
 
@@ -107,13 +146,21 @@ _DIRTY_SPECS = {
 # Dirty data injection
 # ----------------------------------------------------------------------------
 
+
 def _normalise_picklist(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
 def _picklist_variant(value: str, style: int) -> str:
-    variants = (value.lower(), value.upper(), " " + value, value + " ", value.replace(" ", "  ", 1),
-                " " + value.lower() + " ", value.upper() + " ")
+    variants = (
+        value.lower(),
+        value.upper(),
+        " " + value,
+        value + " ",
+        value.replace(" ", "  ", 1),
+        " " + value.lower() + " ",
+        value.upper() + " ",
+    )
     out = variants[style % len(variants)]
     if out == value:
         out = value.lower() + "  " if value.lower() != value else " " + value + " "
@@ -124,8 +171,7 @@ def _picklist_variant(value: str, style: int) -> str:
 def _bad_date(value: str, style: int, is_datetime: bool) -> str:
     year = value[:4] if value and value[:4].isdigit() else "2024"
     time_part = "T10:15:00.000+0000" if is_datetime else ""
-    options = (f"{year}-02-30{time_part}", f"31/31/{year}", "not a date", f"{year}-04-31{time_part}",
-               f"{year}-02-31")
+    options = (f"{year}-02-30{time_part}", f"31/31/{year}", "not a date", f"{year}-04-31{time_part}", f"{year}-02-31")
     return options[style % len(options)]
 
 
@@ -141,16 +187,27 @@ def _bad_email(value: str, style: int) -> str:
 
 
 def _email_case(value: str, style: int) -> str:
-    options = (value.upper(), " " + value, value[:1].upper() + value[1:] + " ",
-               value.title(), "  " + value.upper())
+    options = (value.upper(), " " + value, value[:1].upper() + value[1:] + " ", value.title(), "  " + value.upper())
     out = options[style % len(options)]
     return out if out != value else value.upper() + " "
 
 
 # How each country writes numbers at home: trunk prefix, and whether "00" is its international prefix
-_PHONE_STYLE = {"US": ("", False), "CA": ("", False), "GB": ("0", True), "DE": ("0", True), "FR": ("0", True),
-                "NL": ("0", True), "CN": ("0", True), "JP": ("0", False), "AU": ("0", False), "SG": ("", False),
-                "IN": ("0", True), "BR": ("", False), "MX": ("", True)}
+_PHONE_STYLE = {
+    "US": ("", False),
+    "CA": ("", False),
+    "GB": ("0", True),
+    "DE": ("0", True),
+    "FR": ("0", True),
+    "NL": ("0", True),
+    "CN": ("0", True),
+    "JP": ("0", False),
+    "AU": ("0", False),
+    "SG": ("", False),
+    "IN": ("0", True),
+    "BR": ("", False),
+    "MX": ("", True),
+}
 
 
 def _phone_format(value: str, iso: str, style: int) -> str:
@@ -161,13 +218,18 @@ def _phone_format(value: str, iso: str, style: int) -> str:
     """
     country = next(c for c in _COUNTRIES if c[1] == iso)
     cc = country[6]
-    nsn = value[1 + len(cc):]
+    nsn = value[1 + len(cc) :]
     area = max((c[1] for c in country[7] if nsn.startswith(c[1])), key=len)
-    sub = nsn[len(area):]
+    sub = nsn[len(area) :]
     trunk, idd00 = _PHONE_STYLE[iso]
     if cc == "1":
-        options = (f"({area}) {sub[:3]}-{sub[3:]}", f"{area}.{sub[:3]}.{sub[3:]}", f"1-{area}-{sub[:3]}-{sub[3:]}",
-                   f"+1 {area}-{sub[:3]}-{sub[3:]}", f"{area}-{sub[:3]}-{sub[3:]}")
+        options = (
+            f"({area}) {sub[:3]}-{sub[3:]}",
+            f"{area}.{sub[:3]}.{sub[3:]}",
+            f"1-{area}-{sub[:3]}-{sub[3:]}",
+            f"+1 {area}-{sub[:3]}-{sub[3:]}",
+            f"{area}-{sub[:3]}-{sub[3:]}",
+        )
     else:
         if iso == "SG":
             area, sub = "", nsn
@@ -195,7 +257,7 @@ def _extra_value(kind: str, col: str, old, style: int):
         return "-" + old
     if kind == "probability_out_of_range":
         return ("150", "-5", "120", "200", "-10", "101")[style % 6]
-    return None   # orphans: a fresh Id of the referenced object, filled in later
+    return None  # orphans: a fresh Id of the referenced object, filled in later
 
 
 def _inplace_value(kind: str, old: str, iso: str, style: int) -> tuple[str, str]:
@@ -230,7 +292,7 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
         defects += [(int(r), col, kind, "" if v is None else v, "") for r, v in zip(rows, vals)]
     valid_cache = {c: pc.is_valid(cols[c]).to_numpy(zero_copy_only=False) for c in cols}
     edits: dict[str, list[tuple[int, str]]] = {}
-    extras: list[tuple[int, str, str, object]] = []   # (source row, kind, column, value)
+    extras: list[tuple[int, str, str, object]] = []  # (source row, kind, column, value)
 
     for kind, cand_cols, share in _DIRTY_SPECS.get(f.name, ()):
         count = share if isinstance(share, int) else int(round(share * n))
@@ -286,8 +348,11 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
         copy = {c: v.take(pa.array(src)) for c, v in cols.items()}
         fresh = sim.new_ids(f.prefix, k).to_pylist()
         targets = {"orphan_history": "opportunities", "orphan_campaign_member": "campaigns"}
-        orphans = {kind: iter(sim.new_ids(obj, n_k).to_pylist()) for kind, obj in targets.items()
-                   if (n_k := sum(e[1] == kind for e in extras))}
+        orphans = {
+            kind: iter(sim.new_ids(obj, n_k).to_pylist())
+            for kind, obj in targets.items()
+            if (n_k := sum(e[1] == kind for e in extras))
+        }
         extra_keys = copy[f.key].to_pylist()
         changes: dict[str, dict[int, str]] = {}
         for j, (_r, kind, col, value) in enumerate(extras):
@@ -297,7 +362,7 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
                 pass
             else:
                 extra_keys[j] = fresh[j]
-                if kind in targets:       # an Id of the right object that no record has
+                if kind in targets:  # an Id of the right object that no record has
                     value = next(orphans[kind])
                 changes.setdefault(col, {})[j] = value
             defects.append((n + j, col, kind, value, ""))
@@ -310,7 +375,7 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
         # interleave: every copy lands somewhere after its source row. The
         # result is a zero-copy concatenation of slices (a take over every
         # column would cost more than writing the file).
-        after = rng.integers(src, n)                      # inserted after this original row
+        after = rng.integers(src, n)  # inserted after this original row
         ins = np.argsort(after, kind="stable")
         cuts = after[ins] + 1
         final_pos = np.empty(n + k, np.int64)
@@ -333,6 +398,17 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
     out = []
     for row, col, kind, written, clean in defects:
         rid = ids_in_place[row] if row < n else extra_keys[row - n]
-        out.append(dict(table=f.table, file=f.name, row=int(final_pos[row]), record_id=rid or "", column=col,
-                        kind=kind, expected=_EXPECTED[kind], written_value=written or "", clean_value=clean))
+        out.append(
+            dict(
+                table=f.table,
+                file=f.name,
+                row=int(final_pos[row]),
+                record_id=rid or "",
+                column=col,
+                kind=kind,
+                expected=_EXPECTED[kind],
+                written_value=written or "",
+                clean_value=clean,
+            )
+        )
     return out

@@ -24,8 +24,9 @@ from .sim import _Sim
 from .truth import _source_rates, _truth_clusters, _truth_json, write_lead_probabilities
 
 
-def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=None,
-                    start: str = "2023-01-01", years: int = 3) -> dict:
+def generate_sample(
+    out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=None, start: str = "2023-01-01", years: int = 3
+) -> dict:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
     Parameters
@@ -109,8 +110,10 @@ def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=Non
     rows = {name: rows[name] for name in SAMPLE_FILES}
     clean_rows = {name: clean_rows[name] for name in SAMPLE_FILES}
 
-    dirty_df = pd.DataFrame(dirty, columns=["table", "file", "row", "record_id", "column", "kind", "expected",
-                                            "written_value", "clean_value"])
+    dirty_df = pd.DataFrame(
+        dirty,
+        columns=["table", "file", "row", "record_id", "column", "kind", "expected", "written_value", "clean_value"],
+    )
     dirty_df = dirty_df.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
     _write_frame(dirty_df, truth / "dirty_rows.csv")
     clusters = _truth_clusters(sim)
@@ -122,7 +125,10 @@ def generate_sample(out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=Non
     (truth / "truth.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     return dict(
-        out_dir=str(out), truth_dir=str(truth), rows=rows, bytes=sizes,
+        out_dir=str(out),
+        truth_dir=str(truth),
+        rows=rows,
+        bytes=sizes,
         dirty_rows=dirty_df["expected"].value_counts().sort_index().to_dict(),
         duplicate_records=int((clusters["is_original"] == "false").sum()),
         seconds=round(time.perf_counter() - t_begin, 3),

@@ -11,17 +11,25 @@ GENERATOR_VERSION = "1.0"
 
 #: The export files, in the order they are written.
 SAMPLE_FILES = (
-    "User.csv", "OpportunityStage.csv", "Campaign.csv", "Account.csv", "Contact.csv",
-    "Lead.csv", "Opportunity.csv", "OpportunityHistory.csv", "CampaignMember.csv",
-    "Task.csv", "Event.csv",
+    "User.csv",
+    "OpportunityStage.csv",
+    "Campaign.csv",
+    "Account.csv",
+    "Contact.csv",
+    "Lead.csv",
+    "Opportunity.csv",
+    "OpportunityHistory.csv",
+    "CampaignMember.csv",
+    "Task.csv",
+    "Event.csv",
 )
 
 #: Seconds in a day: times are whole seconds since 1970-01-01 UTC, days are day numbers.
 _DAY = 86_400
 
 #: Shares of records given a defect that the pipeline stage itself must draw (the rest are in dirty.py)
-_SHARE_MISSING_AMOUNT = 0.005     # deals never given an Amount (flag)
-_SHARE_IMPORTED_DEALS = 0.01      # historical deals imported with CloseDate < CreatedDate (flag)
+_SHARE_MISSING_AMOUNT = 0.005  # deals never given an Amount (flag)
+_SHARE_IMPORTED_DEALS = 0.01  # historical deals imported with CloseDate < CreatedDate (flag)
 _SHARE_CONVERTED_BEFORE_CREATED = 0.002
 
 
@@ -58,37 +66,54 @@ _WON, _LOST, _N_OPEN = 5, 6, 5
 _STAGE_DAYS = ((7.0, 0.8), (10.0, 0.8), (14.0, 0.7), (12.0, 0.7), (9.0, 0.7), (0.0, 0.0), (20.0, 0.6))
 
 _PATH = dict(
-    p_enter_at_qualification=0.20,   # some deals are created already qualified
-    p_skip_stage=0.08,               # jump two stages ahead
-    p_move_back=0.05,                # one step backwards (at most once per deal)
-    p_reopen=0.03,                   # closed lost, then back to an open stage
-    p_stall=0.06,                    # one stage takes stall_factor times longer
+    p_enter_at_qualification=0.20,  # some deals are created already qualified
+    p_skip_stage=0.08,  # jump two stages ahead
+    p_move_back=0.05,  # one step backwards (at most once per deal)
+    p_reopen=0.03,  # closed lost, then back to an open stage
+    p_stall=0.06,  # one stage takes stall_factor times longer
     stall_factor=(4.0, 10.0),
-    p_long_stall=0.03,               # ... or is all but forgotten: stale pipeline at the export
+    p_long_stall=0.03,  # ... or is all but forgotten: stale pipeline at the export
     long_stall_factor=(25.0, 60.0),
     lost_at_stage_weights=(0.30, 0.25, 0.20, 0.15, 0.10),  # where lost deals drop out
-    lost_duration_factor=1.25,       # dying deals linger
-    size_duration_elasticity=0.10,   # bigger companies buy slower
+    lost_duration_factor=1.25,  # dying deals linger
+    size_duration_elasticity=0.10,  # bigger companies buy slower
 )
 _CLOSE_DATE = dict(
     p_snap_expected_to_quarter_end=0.55,
-    push_grace_days=7, max_pushes=5, p_push_to_quarter_end=0.5, push_median_days=30,
-    quarter_end_window_days=40, quarter_end_last_days=12,
-    p_pull_to_quarter_end_won=0.60, p_pull_to_quarter_end_lost=0.30,
+    push_grace_days=7,
+    max_pushes=5,
+    p_push_to_quarter_end=0.5,
+    push_median_days=30,
+    quarter_end_window_days=40,
+    quarter_end_last_days=12,
+    p_pull_to_quarter_end_won=0.60,
+    p_pull_to_quarter_end_lost=0.30,
 )
 _AMOUNT = dict(
-    median=18_000.0, sigma=0.8, employees_elasticity=0.25, round_to=100,
-    p_change=0.30, change_sigma=0.25, p_won_discount=0.40, won_discount=(0.85, 1.0),
+    median=18_000.0,
+    sigma=0.8,
+    employees_elasticity=0.25,
+    round_to=100,
+    p_change=0.30,
+    change_sigma=0.25,
+    p_won_discount=0.40,
+    won_discount=(0.85, 1.0),
 )
 _LEADS = dict(
-    leads_per_year_at_scale_1=20_000 / 3, share_from_existing_accounts=0.15, yearly_growth=0.25,
-    conversion_delay_median_days=10.0, conversion_delay_sigma=0.9, conversion_delay_max_days=85.0,
-    maturity_days=90, disqualify_median_days=35.0, disqualify_sigma=0.7,
+    leads_per_year_at_scale_1=20_000 / 3,
+    share_from_existing_accounts=0.15,
+    yearly_growth=0.25,
+    conversion_delay_median_days=10.0,
+    conversion_delay_sigma=0.9,
+    conversion_delay_max_days=85.0,
+    maturity_days=90,
+    disqualify_median_days=35.0,
+    disqualify_sigma=0.7,
     weekday_factor=(1.0, 1.05, 1.05, 1.0, 0.9, 0.25, 0.2),
     month_factor=(1.0, 1.0, 1.1, 1.0, 1.05, 1.0, 0.9, 0.8, 1.1, 1.1, 1.0, 0.75),
-    seniority_multiplier=(1.35, 1.2, 1.05, 0.95, 0.75),   # C-level, VP, Director, Manager, IC
+    seniority_multiplier=(1.35, 1.2, 1.05, 0.95, 0.75),  # C-level, VP, Director, Manager, IC
     seniority_weights=(0.08, 0.12, 0.20, 0.30, 0.30),
-    size_multiplier=(0.8, 1.0, 1.2),                     # <50, 50-999, >=1000 employees
+    size_multiplier=(0.8, 1.0, 1.2),  # <50, 50-999, >=1000 employees
 )
 _DUPLICATES = dict(share=0.03, p_triple=0.15)
 _ACTIVITY = dict(
@@ -101,13 +126,23 @@ _ACTIVITY = dict(
 # The campaign calendar (not in truth.json: Campaign.csv holds the campaigns themselves)
 _CAMPAIGN_TYPES = ("Webinar", "Trade Show", "Email", "Paid Search")
 _CAMPAIGN_PLAN = {  # per year (times sqrt(scale)), promotion days, budget range
-    "Webinar": (12, 21, (2_000, 8_000)), "Trade Show": (6, 3, (30_000, 80_000)),
-    "Email": (12, 10, (1_000, 3_000)), "Paid Search": (4, 90, (20_000, 60_000)),
+    "Webinar": (12, 21, (2_000, 8_000)),
+    "Trade Show": (6, 3, (30_000, 80_000)),
+    "Email": (12, 10, (1_000, 3_000)),
+    "Paid Search": (4, 90, (20_000, 60_000)),
 }
 
 #: Key prefix of the Salesforce Ids of each object.
 _ID_PREFIX = {
-    "leads": "00Q", "opportunities": "006", "opportunity_history": "008", "accounts": "001",
-    "contacts": "003", "tasks": "00T", "events": "00U", "campaigns": "701", "campaign_members": "00v",
-    "users": "005", "stages": "01J",
+    "leads": "00Q",
+    "opportunities": "006",
+    "opportunity_history": "008",
+    "accounts": "001",
+    "contacts": "003",
+    "tasks": "00T",
+    "events": "00U",
+    "campaigns": "701",
+    "campaign_members": "00v",
+    "users": "005",
+    "stages": "01J",
 }

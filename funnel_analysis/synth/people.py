@@ -16,7 +16,7 @@ def make_users(sim: _Sim):
     Sets ``sim.users``, ``sim.sdr_by_region``, ``sim.ae_by_region`` and ``sim.managers``.
     """
     rng = sim.rng["users"]
-    n_target = max(12, int(round(30 * sim.scale ** 0.25)))
+    n_target = max(12, int(round(30 * sim.scale**0.25)))
     region_w = np.array([sim.c_weight[sim.c_region == r].sum() for r in range(4)])
     region, role = [], []
     for r in range(4):
@@ -26,8 +26,15 @@ def make_users(sim: _Sim):
         role += ["Manager"] + ["SDR"] * n_sdr + ["AE"] * (n_r - 1 - n_sdr)
     region, role = np.array(region), np.array(role)
     n = len(region)
-    country = np.array([rng.choice(np.flatnonzero(sim.c_region == r), p=sim.c_weight[sim.c_region == r]
-                                   / sim.c_weight[sim.c_region == r].sum()) for r in region])
+    country = np.array(
+        [
+            rng.choice(
+                np.flatnonzero(sim.c_region == r),
+                p=sim.c_weight[sim.c_region == r] / sim.c_weight[sim.c_region == r].sum(),
+            )
+            for r in region
+        ]
+    )
     culture = sim.c_culture[country]
     first, last = sim.people(rng, culture)
     first, last, _ = sim.unique_people(rng, np.zeros(n, np.int64), culture, first, last, np.zeros(n, np.int64))
@@ -42,8 +49,18 @@ def make_users(sim: _Sim):
     created = sim.t0 - (rng.integers(60, 1200, n) * _DAY) + (rng.integers(8, 18, n) * 3600)
     manager = np.array([np.flatnonzero((region == r) & (role == "Manager"))[0] for r in region])
     manager = np.where(role == "Manager", -1, manager)
-    sim.users = dict(n=n, region=region, role=role, first=f_s, last=l_s, name=sim.full_name(f_s, l_s, is_zh),
-                     email=email, active=active, created=created, manager=manager)
+    sim.users = dict(
+        n=n,
+        region=region,
+        role=role,
+        first=f_s,
+        last=l_s,
+        name=sim.full_name(f_s, l_s, is_zh),
+        email=email,
+        active=active,
+        created=created,
+        manager=manager,
+    )
     sim.sdr_by_region = [np.flatnonzero((region == r) & (role == "SDR") & active) for r in range(4)]
     sim.ae_by_region = [np.flatnonzero((region == r) & (role == "AE") & active) for r in range(4)]
     sim.managers = np.flatnonzero(role == "Manager")
@@ -58,8 +75,7 @@ def make_leads(sim: _Sim):
     n, n_pre = co["n_leads"], co["n_pre"]
     from_existing = rng.random(n) < _LEADS["share_from_existing_accounts"]
     pop = co["popularity"][n_pre:]
-    comp = np.where(from_existing, rng.integers(0, n_pre, n),
-                    n_pre + rng.choice(co["n"] - n_pre, n, p=pop / pop.sum()))
+    comp = np.where(from_existing, rng.integers(0, n_pre, n), n_pre + rng.choice(co["n"] - n_pre, n, p=pop / pop.sum()))
     country = co["country"][comp]
     region = sim.c_region[country]
     culture = sim.c_culture[country]
@@ -76,8 +92,11 @@ def make_leads(sim: _Sim):
     # group is exactly the true rate
     emp = co["employees"][comp]
     size_band = np.digitize(emp, [50, 1000])
-    m = (np.array(_LEADS["seniority_multiplier"])[seniority] * np.array(_LEADS["size_multiplier"])[size_band]
-         * np.array([x[2] for x in _INDUSTRIES])[co["industry"][comp]])
+    m = (
+        np.array(_LEADS["seniority_multiplier"])[seniority]
+        * np.array(_LEADS["size_multiplier"])[size_band]
+        * np.array([x[2] for x in _INDUSTRIES])[co["industry"][comp]]
+    )
     mature = created < sim.mature_cut
     rate = np.array([s[2] for s in _LEAD_SOURCES])
     p = np.empty(n)
@@ -88,11 +107,15 @@ def make_leads(sim: _Sim):
                 p[g] = rate[s] * m[g] / m[g].mean()
     assert p.max() < 1.0
     will_convert = rng.random(n) < p
-    delay = np.minimum(_lognormal(rng, _LEADS["conversion_delay_median_days"], _LEADS["conversion_delay_sigma"], n),
-                       _LEADS["conversion_delay_max_days"])
+    delay = np.minimum(
+        _lognormal(rng, _LEADS["conversion_delay_median_days"], _LEADS["conversion_delay_sigma"], n),
+        _LEADS["conversion_delay_max_days"],
+    )
     conv_t = created + np.maximum((delay * _DAY).astype(np.int64), 600)
     converted = will_convert & (conv_t < sim.t1)
-    disq_t = created + (_lognormal(rng, _LEADS["disqualify_median_days"], _LEADS["disqualify_sigma"], n) * _DAY).astype(np.int64)
+    disq_t = created + (_lognormal(rng, _LEADS["disqualify_median_days"], _LEADS["disqualify_sigma"], n) * _DAY).astype(
+        np.int64
+    )
     disqualified = ~converted & (disq_t < sim.t1)
     age_days = (sim.t1 - created) / _DAY
     working = ~converted & ~disqualified & (rng.random(n) < 1 - np.exp(-age_days / 7.0))
@@ -101,14 +124,35 @@ def make_leads(sim: _Sim):
 
     person_city = co["city"][comp]
     sim.lead = dict(
-        n=n, comp=comp, country=country, region=region, culture=culture, is_zh=is_zh, created=created,
-        first=first, last=last, pattern=pattern, seniority=seniority, title=sim.titles(rng, seniority, is_zh),
-        has_title=rng.random(n) < 0.9, phone_city=person_city, phone_num=sim.phones(rng, person_city),
+        n=n,
+        comp=comp,
+        country=country,
+        region=region,
+        culture=culture,
+        is_zh=is_zh,
+        created=created,
+        first=first,
+        last=last,
+        pattern=pattern,
+        seniority=seniority,
+        title=sim.titles(rng, seniority, is_zh),
+        has_title=rng.random(n) < 0.9,
+        phone_city=person_city,
+        phone_num=sim.phones(rng, person_city),
         has_phone=rng.random(n) < 0.8,
-        has_email=rng.random(n) < 0.97, has_size=rng.random(n) < 0.55, has_industry=rng.random(n) < 0.85,
-        has_website=rng.random(n) < 0.5, company_no_suffix=rng.random(n) < 0.25,
-        source=source, p_convert=p, mature=mature, will_convert=will_convert,
-        converted=converted, conv_t=np.where(converted, conv_t, -1), status=status, life_end=life_end,
+        has_email=rng.random(n) < 0.97,
+        has_size=rng.random(n) < 0.55,
+        has_industry=rng.random(n) < 0.85,
+        has_website=rng.random(n) < 0.5,
+        company_no_suffix=rng.random(n) < 0.25,
+        source=source,
+        p_convert=p,
+        mature=mature,
+        will_convert=will_convert,
+        converted=converted,
+        conv_t=np.where(converted, conv_t, -1),
+        status=status,
+        life_end=life_end,
         owner=_choice_by_group(rng, region, sim.sdr_by_region),
     )
 
@@ -132,7 +176,7 @@ def make_contacts(sim: _Sim):
     country = co["country"][comp]
     culture = sim.c_culture[country]
     ne = len(e_acct)
-    f_e, l_e = sim.people(rng, culture[len(conv):])
+    f_e, l_e = sim.people(rng, culture[len(conv) :])
     first = np.concatenate([L["first"][conv], f_e])
     last = np.concatenate([L["last"][conv], l_e])
     pattern = np.concatenate([L["pattern"][conv], rng.integers(0, 4, ne)])
@@ -141,19 +185,30 @@ def make_contacts(sim: _Sim):
     seniority = rng.choice(5, ne, p=_LEADS["seniority_weights"])
     is_zh = culture == sim.names.cultures.index("zh")
     n = len(acct)
-    src = np.concatenate([L["source"][conv], np.where(rng.random(ne) < 0.6, rng.integers(0, len(_LEAD_SOURCES), ne), -1)])
-    extra_city = co["city"][comp[len(conv):]]
+    src = np.concatenate(
+        [L["source"][conv], np.where(rng.random(ne) < 0.6, rng.integers(0, len(_LEAD_SOURCES), ne), -1)]
+    )
+    extra_city = co["city"][comp[len(conv) :]]
     phone_extra = sim.phones(rng, extra_city)
     sim.contact = dict(
-        n=n, lead=np.concatenate([conv, np.full(ne, -1)]), account=acct, comp=comp, country=country,
-        culture=culture, is_zh=is_zh, first=first, last=last, pattern=pattern,
-        title=np.concatenate([L["title"][conv], sim.titles(rng, seniority, is_zh[len(conv):])]),
+        n=n,
+        lead=np.concatenate([conv, np.full(ne, -1)]),
+        account=acct,
+        comp=comp,
+        country=country,
+        culture=culture,
+        is_zh=is_zh,
+        first=first,
+        last=last,
+        pattern=pattern,
+        title=np.concatenate([L["title"][conv], sim.titles(rng, seniority, is_zh[len(conv) :])]),
         has_title=np.concatenate([L["has_title"][conv], rng.random(ne) < 0.9]),
         phone_city=np.concatenate([L["phone_city"][conv], extra_city]),
         phone_num=np.concatenate([L["phone_num"][conv], phone_extra]),
         has_phone=np.concatenate([L["has_phone"][conv], rng.random(ne) < 0.85]),
         has_email=np.concatenate([L["has_email"][conv], rng.random(ne) < 0.97]),
-        created=np.concatenate([L["conv_t"][conv], e_created]), source=src,
+        created=np.concatenate([L["conv_t"][conv], e_created]),
+        source=src,
         owner=A["owner"][acct],
     )
     L["contact"] = np.full(L["n"], -1, np.int64)

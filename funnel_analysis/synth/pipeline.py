@@ -38,28 +38,39 @@ def make_opportunities(sim: _Sim):
     source = np.concatenate([L["source"][conv], np.full(n_imp, -1)])
     win_rate = np.array([s[3] for s in _LEAD_SOURCES])
     won = np.concatenate([rng.random(n_sim) < win_rate[L["source"][conv]], rng.random(n_imp) < 0.6])
-    owner = np.where(rng.random(n) < 0.9, A["owner"][acct],
-                     _choice_by_group(rng, A["region"][acct], sim.ae_by_region))
-    amount0 = np.round(_lognormal(rng, _AMOUNT["median"], _AMOUNT["sigma"], n)
-                       * (emp / 150.0) ** _AMOUNT["employees_elasticity"], -2)
+    owner = np.where(rng.random(n) < 0.9, A["owner"][acct], _choice_by_group(rng, A["region"][acct], sim.ae_by_region))
+    amount0 = np.round(
+        _lognormal(rng, _AMOUNT["median"], _AMOUNT["sigma"], n) * (emp / 150.0) ** _AMOUNT["employees_elasticity"], -2
+    )
     amount0 = np.maximum(amount0, 500.0)
     camp = np.concatenate([np.where(rng.random(n_sim) < 0.9, L["campaign"][conv], -1), np.full(n_imp, -1)])
     new_business = np.concatenate([A["creator_lead"][L["account"][conv]] == conv, np.zeros(n_imp, bool)])
     missing_amount = np.zeros(n, bool)
     k_missing = int(round(_SHARE_MISSING_AMOUNT * n_sim))
     missing_amount[rng.choice(n_sim, k_missing, replace=False)] = True
-    sim.opp = dict(n=n, n_sim=n_sim, lead=np.concatenate([conv, np.full(n_imp, -1)]), account=acct,
-                   source=source, won_draw=won, owner=owner, campaign=camp, new_business=new_business,
-                   imported=np.arange(n) >= n_sim, missing_amount=missing_amount,
-                   product=rng.integers(0, len(_PRODUCTS), n))
+    sim.opp = dict(
+        n=n,
+        n_sim=n_sim,
+        lead=np.concatenate([conv, np.full(n_imp, -1)]),
+        account=acct,
+        source=source,
+        won_draw=won,
+        owner=owner,
+        campaign=camp,
+        new_business=new_business,
+        imported=np.arange(n) >= n_sim,
+        missing_amount=missing_amount,
+        product=rng.integers(0, len(_PRODUCTS), n),
+    )
     created = np.empty(n, np.int64)
     created[:n_sim] = L["conv_t"][conv]
     # imported deals: one migration batch early in the window, closed long before
     batch_day = sim.t0 // _DAY + int(rng.integers(20, 60))
     created[n_sim:] = batch_day * _DAY + 2 * 3600 + np.arange(n_imp) * 7
     sim.opp["created"] = created
-    hist = _simulate_paths(sim, rng, n_sim, won[:n_sim], created[:n_sim], emp[:n_sim], amount0[:n_sim],
-                           missing_amount[:n_sim])
+    hist = _simulate_paths(
+        sim, rng, n_sim, won[:n_sim], created[:n_sim], emp[:n_sim], amount0[:n_sim], missing_amount[:n_sim]
+    )
     # imported deals: a single history row, already closed, CloseDate in the past
     imp_stage = np.where(won[n_sim:], _WON, _LOST)
     imp_close = batch_day - rng.integers(30, 700, n_imp)
@@ -72,8 +83,7 @@ def make_opportunities(sim: _Sim):
     # the opportunity row is the state of its last history row
     order = np.lexsort((h_time, h_opp))
     last = order[np.r_[h_opp[order][1:] != h_opp[order][:-1], True]]
-    sim.opp.update(stage=h_stage[last], close=h_close[last], amount=h_amount[last],
-                   last_time=h_time[last])
+    sim.opp.update(stage=h_stage[last], close=h_close[last], amount=h_amount[last], last_time=h_time[last])
     assert np.array_equal(h_opp[last], np.arange(n))
     st = np.array(_STAGES, dtype=object)
     sim.opp["is_closed"] = st[:, 3].astype(bool)[sim.opp["stage"]]
@@ -128,7 +138,7 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
         if done.all():
             break
     assert done.all(), "stage paths did not terminate"
-    steps = (path >= 0).sum(axis=1) - 1          # transitions per deal
+    steps = (path >= 0).sum(axis=1) - 1  # transitions per deal
 
     # time spent in each state before the next transition
     state = path[:, :-1]
@@ -142,13 +152,15 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
     u_stall = rng.random(n)
     stall = u_stall < P["p_stall"] + P["p_long_stall"]
     stall_step = np.floor(rng.random(n) * steps).astype(np.int64)
-    stall_f = np.where(u_stall < P["p_long_stall"], rng.uniform(*P["long_stall_factor"], n),
-                       rng.uniform(*P["stall_factor"], n))
+    stall_f = np.where(
+        u_stall < P["p_long_stall"], rng.uniform(*P["long_stall_factor"], n), rng.uniform(*P["stall_factor"], n)
+    )
     rows = np.flatnonzero(stall)
     dur[rows, stall_step[rows]] *= stall_f[rows]
     dur = np.where(valid, np.maximum(dur, 0.05), 0.0)
     T = created[:, None] + np.concatenate(
-        [np.zeros((n, 1), np.int64), np.cumsum((dur * _DAY).astype(np.int64), axis=1)], axis=1)
+        [np.zeros((n, 1), np.int64), np.cumsum((dur * _DAY).astype(np.int64), axis=1)], axis=1
+    )
 
     # quarter-end seasonality: final closes are pulled into the last days of the quarter
     last_col = steps
@@ -193,14 +205,15 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
     closing = (stg == _WON) | (stg == _LOST)
     reopening = path[o_idx, t_idx - 1] == _LOST
     close_val = np.where(closing, when // _DAY, -1)
-    close_val = np.where(reopening, when // _DAY + np.maximum(_lognormal(rng, 30, 0.4, len(when)), 7).astype(np.int64),
-                         close_val)
+    close_val = np.where(
+        reopening, when // _DAY + np.maximum(_lognormal(rng, 30, 0.4, len(when)), 7).astype(np.int64), close_val
+    )
     # amounts: one negotiated change mid-deal, and a discount on signature
     # (recorded on the Closed Won row, as Salesforce logs both in one change)
     change = (rng.random(n) < AM["p_change"]) & ~missing_amount & (t_close1 - created > 2 * _DAY)
     t_change = created + (rng.uniform(0.15, 0.85, n) * (t_close1 - created)).astype(np.int64)
     amount1 = np.maximum(np.round(amount0 * _lognormal(rng, 1.0, AM["change_sigma"], n), -2), 500.0)
-    amount1 = np.where(amount1 == amount0, amount0 + 100.0, amount1)   # a change row changes something
+    amount1 = np.where(amount1 == amount0, amount0 + 100.0, amount1)  # a change row changes something
     amount_at_close = np.where(change, amount1, amount0)
     disc = np.maximum(np.round(amount_at_close * rng.uniform(*AM["won_discount"], n), -2), 500.0)
     disc = np.where(disc == amount_at_close, np.maximum(disc - 100.0, 400.0), disc)
@@ -218,8 +231,11 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
         tp = (cd + 1) * _DAY + (rng.random(n) * C["push_grace_days"] * _DAY).astype(np.int64)
         push_day = tp // _DAY
         to_q = rng.random(n) < C["p_push_to_quarter_end"]
-        new_cd = np.where(to_q, _quarter_end_day(push_day + 20),
-                          push_day + np.maximum(_lognormal(rng, C["push_median_days"], 0.5, n), 7).astype(np.int64))
+        new_cd = np.where(
+            to_q,
+            _quarter_end_day(push_day + 20),
+            push_day + np.maximum(_lognormal(rng, C["push_median_days"], 0.5, n), 7).astype(np.int64),
+        )
         new_cd = np.maximum(new_cd, push_day + 7)
         idx = np.flatnonzero(need)
         add(idx, tp[idx], close=new_cd[idx])
@@ -244,19 +260,27 @@ def _simulate_paths(sim: _Sim, rng, n, won, created, emp, amount0, missing_amoun
         idx = np.where(valid, r, 0)
         np.maximum.accumulate(idx, out=idx)
         return v[idx]
+
     e_stage = ffill(e_stage, e_stage >= 0)
     e_close = ffill(e_close, e_close >= 0)
     e_amount = ffill(e_amount, np.isfinite(e_amount) | (np.r_[True, e_opp[1:] != e_opp[:-1]]))
     # the export is taken at window end: later events have not happened yet
     keep = e_t < sim.t1
-    stats = dict(deals=int(n), reopened=int(reopened.sum()), moved_back=int(back_used.sum()),
-                 skipped_a_stage=int(skipped.sum()), stalled=int(stall.sum()),
-                 long_stalled=int((u_stall < P["p_long_stall"]).sum()),
-                 pulled_to_quarter_end=int(pull.sum()), pushes=int(n_push.sum()),
-                 amount_changes=int(change.sum()),
-                 **_true_durations(e_opp, e_t, e_stage, created, t_final, sim.t1))
-    return dict(opp=e_opp[keep], time=e_t[keep], stage=e_stage[keep], close=e_close[keep],
-                amount=e_amount[keep], stats=stats)
+    stats = dict(
+        deals=int(n),
+        reopened=int(reopened.sum()),
+        moved_back=int(back_used.sum()),
+        skipped_a_stage=int(skipped.sum()),
+        stalled=int(stall.sum()),
+        long_stalled=int((u_stall < P["p_long_stall"]).sum()),
+        pulled_to_quarter_end=int(pull.sum()),
+        pushes=int(n_push.sum()),
+        amount_changes=int(change.sum()),
+        **_true_durations(e_opp, e_t, e_stage, created, t_final, sim.t1),
+    )
+    return dict(
+        opp=e_opp[keep], time=e_t[keep], stage=e_stage[keep], close=e_close[keep], amount=e_amount[keep], stats=stats
+    )
 
 
 def _true_durations(e_opp, e_t, e_stage, created, t_final, t1) -> dict:
@@ -276,9 +300,11 @@ def _true_durations(e_opp, e_t, e_stage, created, t_final, t1) -> dict:
     ok = ends_in_deal & (e_stage[start] < _N_OPEN) & (e_t[start] < t1)
     visit_days = day[nxt[ok]] - day[start[ok]]
     stage = e_stage[start[ok]]
-    by_stage = {_STAGES[s][0]: dict(median=float(np.median(visit_days[stage == s])), n=int((stage == s).sum()))
-                for s in range(_N_OPEN) if (stage == s).any()}
+    by_stage = {
+        _STAGES[s][0]: dict(median=float(np.median(visit_days[stage == s])), n=int((stage == s).sum()))
+        for s in range(_N_OPEN)
+        if (stage == s).any()
+    }
     made = created < t1
     cycle = t_final[made] // _DAY - created[made] // _DAY
-    return dict(true_stage_visit_days=by_stage,
-                true_cycle_days=dict(median=float(np.median(cycle)), n=int(made.sum())))
+    return dict(true_stage_visit_days=by_stage, true_cycle_days=dict(median=float(np.median(cycle)), n=int(made.sum())))

@@ -35,6 +35,7 @@ from .vocab import _COUNTRIES, _REGION_HOUR_UTC, _REGIONS, _TITLES, _ZH_TITLES
 # Random helpers
 # ----------------------------------------------------------------------------
 
+
 def _lognormal(rng, median, sigma, size):
     return median * np.exp(sigma * rng.standard_normal(size))
 
@@ -52,7 +53,7 @@ def _choice_by_group(rng, group: np.ndarray, members: list[np.ndarray]) -> np.nd
     width = max(1, sizes.max())
     table = np.full((len(members), width), -1, dtype=np.int64)
     for g, m in enumerate(members):
-        table[g, :len(m)] = m
+        table[g, : len(m)] = m
     pick = np.floor(rng.random(len(group)) * sizes[group]).astype(np.int64)
     return table[group, pick]
 
@@ -77,8 +78,21 @@ class _Sim:
         self.start_str, self.end_str = t0.date().isoformat(), t1.date().isoformat()
         self.t0, self.t1 = int(t0.value // 10**9), int(t1.value // 10**9)
         self.mature_cut = self.t1 - _LEADS["maturity_days"] * _DAY
-        names = ("users", "companies", "leads", "campaigns", "accounts", "contacts", "opps", "history",
-                 "members", "activities", "duplicates", "ids", "dirty")
+        names = (
+            "users",
+            "companies",
+            "leads",
+            "campaigns",
+            "accounts",
+            "contacts",
+            "opps",
+            "history",
+            "members",
+            "activities",
+            "duplicates",
+            "ids",
+            "dirty",
+        )
         self.rng = dict(zip(names, np.random.default_rng(self.seed).spawn(len(names))))
         self.names = _name_pools()
         # per-country lookups
@@ -131,8 +145,11 @@ class _Sim:
         dates = (d0 + d).astype("datetime64[D]")
         weekday = (d0 + d + 3) % 7
         month = dates.astype("datetime64[M]").astype(np.int64) % 12
-        w = ((1 + _LEADS["yearly_growth"]) ** (d / 365.25) * np.array(_LEADS["weekday_factor"])[weekday]
-             * np.array(_LEADS["month_factor"])[month])
+        w = (
+            (1 + _LEADS["yearly_growth"]) ** (d / 365.25)
+            * np.array(_LEADS["weekday_factor"])[weekday]
+            * np.array(_LEADS["month_factor"])[month]
+        )
         day = rng.choice(n_days, size=n, p=w / w.sum())
         hour = np.array(_REGION_HOUR_UTC)[region] + 2.5 * rng.standard_normal(n)
         tod = np.clip(hour * 3600, 0, _DAY - 1).astype(np.int64)
@@ -161,18 +178,19 @@ class _Sim:
         for it in range(200):
             g, fx = group[rows], fixed[rows]
             codes = self.email_local(first[rows], last[rows], pattern[rows]).dictionary_encode().indices.to_numpy()
-            prio = np.argsort(~fx, kind="stable")          # fixed rows claim their name first
+            prio = np.argsort(~fx, kind="stable")  # fixed rows claim their name first
             name_key = (g * n_first + first[rows]) * n_last + last[rows]
             mail_key = g * (int(codes.max(initial=0)) + 1) + codes
             dup = np.zeros(len(rows), bool)
-            dup[prio] = (pd.Series(name_key[prio]).duplicated().to_numpy()
-                         | pd.Series(mail_key[prio]).duplicated().to_numpy())
+            dup[prio] = (
+                pd.Series(name_key[prio]).duplicated().to_numpy() | pd.Series(mail_key[prio]).duplicated().to_numpy()
+            )
             bad = rows[dup & ~fx]
             if not len(bad):
                 return first, last, pattern
             f2, l2 = self.people(rng, culture[bad])
             first[bad], pattern[bad] = f2, rng.integers(0, 4, len(bad))
-            if it > 5:   # small name pools (Chinese) at big companies: vary the surname too
+            if it > 5:  # small name pools (Chinese) at big companies: vary the surname too
                 last[bad] = l2
             rows = np.flatnonzero(np.isin(group, np.unique(group[bad])))
         raise RuntimeError("could not draw unique names")  # pragma: no cover
@@ -181,9 +199,11 @@ class _Sim:
         f = _take(self.names.first_ascii, first)
         lname = _take(self.names.last_ascii, last)
         initial = pc.utf8_slice_codeunits(f, 0, 1)
-        return _where(pattern == 0, _cat(f, ".", lname),
-                      _where(pattern == 1, _cat(initial, lname),
-                             _where(pattern == 2, _cat(f, "_", lname), _cat(f, lname))))
+        return _where(
+            pattern == 0,
+            _cat(f, ".", lname),
+            _where(pattern == 1, _cat(initial, lname), _where(pattern == 2, _cat(f, "_", lname), _cat(f, lname))),
+        )
 
     def full_name(self, first_s: pa.Array, last_s: pa.Array, is_zh: np.ndarray) -> pa.Array:
         # Chinese names are written family name first, without a space
@@ -198,8 +218,9 @@ class _Sim:
         n_zh = np.array([len(x) for x in _ZH_TITLES])[seniority]
         u = rng.random(len(seniority))
         use_zh = is_zh & (rng.random(len(seniority)) < 0.5)
-        return np.where(use_zh, len(en) + off_zh[seniority] + np.floor(u * n_zh),
-                        off_en[seniority] + np.floor(u * n_en)).astype(np.int64)
+        return np.where(
+            use_zh, len(en) + off_zh[seniority] + np.floor(u * n_zh), off_en[seniority] + np.floor(u * n_en)
+        ).astype(np.int64)
 
     def phone_str(self, city: np.ndarray, number: np.ndarray, valid=None) -> pa.Array:
         """E.164 text of a (city, subscriber number) pair."""

@@ -39,13 +39,26 @@ def _truth_clusters(sim: _Sim) -> pd.DataFrame:
         orig_ids = _id_ref(ids, c["orig"]).to_pylist()
         dup_ids = _id_ref(ids, c["dup_index"]).to_pylist()
         cid = [f"{prefix}{i:06d}" for i in range(n_orig)]
-        frames.append(pd.DataFrame({"table": c["table"], "cluster_id": cid, "record_id": orig_ids,
-                                    "is_original": True, "variation": ""}))
-        frames.append(pd.DataFrame({"table": c["table"], "cluster_id": [cid[k] for k in c["cluster"]],
-                                    "record_id": dup_ids, "is_original": False, "variation": c["variation"]}))
+        frames.append(
+            pd.DataFrame(
+                {"table": c["table"], "cluster_id": cid, "record_id": orig_ids, "is_original": True, "variation": ""}
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": c["table"],
+                    "cluster_id": [cid[k] for k in c["cluster"]],
+                    "record_id": dup_ids,
+                    "is_original": False,
+                    "variation": c["variation"],
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
-    out = out.sort_values(["table", "cluster_id", "is_original", "record_id"], ascending=[True, True, False, True],
-                          kind="stable")
+    out = out.sort_values(
+        ["table", "cluster_id", "is_original", "record_id"], ascending=[True, True, False, True], kind="stable"
+    )
     out["is_original"] = out["is_original"].map({True: "true", False: "false"})
     return out.reset_index(drop=True)
 
@@ -59,14 +72,24 @@ def _source_rates(sim: _Sim) -> pd.DataFrame:
         o = sim.opp
         og = (o["source"] == s) & ~o["imported"]
         closed = og & o["is_closed"]
-        rows.append(dict(
-            lead_source=name, true_conversion_rate=conv, true_win_rate=win, lead_share=share,
-            campaign_type=ctype or "", n_leads=int(g.sum()), n_mature_leads=int(mat.sum()),
-            n_converted=int((g & L["converted"]).sum()), n_converted_mature=int((mat & L["converted"]).sum()),
-            n_duplicate_leads=int((sim.lead_dups["source"] == s).sum()),
-            n_opportunities=int(og.sum()), n_closed=int(closed.sum()), n_won=int((og & o["is_won"]).sum()),
-            mean_p_convert_mature=float(L["p_convert"][mat].mean()) if mat.any() else float("nan"),
-        ))
+        rows.append(
+            dict(
+                lead_source=name,
+                true_conversion_rate=conv,
+                true_win_rate=win,
+                lead_share=share,
+                campaign_type=ctype or "",
+                n_leads=int(g.sum()),
+                n_mature_leads=int(mat.sum()),
+                n_converted=int((g & L["converted"]).sum()),
+                n_converted_mature=int((mat & L["converted"]).sum()),
+                n_duplicate_leads=int((sim.lead_dups["source"] == s).sum()),
+                n_opportunities=int(og.sum()),
+                n_closed=int(closed.sum()),
+                n_won=int((og & o["is_won"]).sum()),
+                mean_p_convert_mature=float(L["p_convert"][mat].mean()) if mat.any() else float("nan"),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -74,15 +97,17 @@ def _lead_probabilities(sim: _Sim) -> pd.DataFrame:
     """One row per simulated lead (duplicates excluded): its Id in Lead.csv and true conversion probability."""
     L = sim.lead
     ids = np.asarray(sim.ids["leads"])[: L["n"]]
-    return pd.DataFrame({
-        "lead_id": [i.decode() for i in ids],
-        "p_convert": L["p_convert"],
-        "lead_source": [_LEAD_SOURCES[s][0] for s in L["source"]],
-        "seniority": L["seniority"],
-        "mature": np.where(L["mature"], "true", "false"),
-        "will_convert": np.where(L["will_convert"], "true", "false"),
-        "converted": np.where(L["converted"], "true", "false"),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": [i.decode() for i in ids],
+            "p_convert": L["p_convert"],
+            "lead_source": [_LEAD_SOURCES[s][0] for s in L["source"]],
+            "seniority": L["seniority"],
+            "mature": np.where(L["mature"], "true", "false"),
+            "will_convert": np.where(L["will_convert"], "true", "false"),
+            "converted": np.where(L["converted"], "true", "false"),
+        }
+    )
 
 
 def write_lead_probabilities(sim: _Sim, truth_dir) -> None:
@@ -98,62 +123,107 @@ def write_lead_probabilities(sim: _Sim, truth_dir) -> None:
 
 def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
     return dict(
-        generator="funnel_analysis.synth", version=GENERATOR_VERSION,
-        seed=sim.seed, scale=sim.scale, start=sim.start_str, years=sim.years,
-        window_start=sim.start_str + "T00:00:00.000+0000", window_end=sim.end_str + "T00:00:00.000+0000",
+        generator="funnel_analysis.synth",
+        version=GENERATOR_VERSION,
+        seed=sim.seed,
+        scale=sim.scale,
+        start=sim.start_str,
+        years=sim.years,
+        window_start=sim.start_str + "T00:00:00.000+0000",
+        window_end=sim.end_str + "T00:00:00.000+0000",
         export_time=sim.end_str + "T00:00:00.000+0000",
         mature_leads_created_before=pd.Timestamp(sim.mature_cut, unit="s").strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
         truth_files={
-            "dirty_rows.csv": ("one row per injected defect: table (canonical), file, row (0-based data row), "
-                               "record_id (the Id written in that row, may be empty), column (canonical), kind, "
-                               "expected (quarantine | flag | clean), written_value (the cell as written), "
-                               "clean_value (for expected == clean: the value the cleaner should produce)"),
-            "duplicate_clusters.csv": ("table, cluster_id, record_id for every record of every injected duplicate "
-                                       "cluster (original included), is_original, variation (how a duplicate "
-                                       "differs from its original)"),
-            "source_rates.csv": ("per lead source: true_conversion_rate, true_win_rate, and the counts generated "
-                                 "(n_leads excludes duplicate and quarantined rows; *_mature: created before "
-                                 "mature_leads_created_before)"),
-        } | ({"lead_probabilities.csv": (
-            "one row per simulated lead (duplicates excluded): lead_id (as written in Lead.csv), p_convert (the "
-            "true probability its Bernoulli conversion draw used), lead_source, seniority (0 C-level .. 4 IC), "
-            "mature, will_convert (the draw), converted (the draw and conversion before window_end)")}
-            if getattr(sim, "lead_probabilities_written", False) else {}),
+            "dirty_rows.csv": (
+                "one row per injected defect: table (canonical), file, row (0-based data row), "
+                "record_id (the Id written in that row, may be empty), column (canonical), kind, "
+                "expected (quarantine | flag | clean), written_value (the cell as written), "
+                "clean_value (for expected == clean: the value the cleaner should produce)"
+            ),
+            "duplicate_clusters.csv": (
+                "table, cluster_id, record_id for every record of every injected duplicate "
+                "cluster (original included), is_original, variation (how a duplicate "
+                "differs from its original)"
+            ),
+            "source_rates.csv": (
+                "per lead source: true_conversion_rate, true_win_rate, and the counts generated "
+                "(n_leads excludes duplicate and quarantined rows; *_mature: created before "
+                "mature_leads_created_before)"
+            ),
+        }
+        | (
+            {
+                "lead_probabilities.csv": (
+                    "one row per simulated lead (duplicates excluded): lead_id (as written in Lead.csv), p_convert (the "
+                    "true probability its Bernoulli conversion draw used), lead_source, seniority (0 C-level .. 4 IC), "
+                    "mature, will_convert (the draw), converted (the draw and conversion before window_end)"
+                )
+            }
+            if getattr(sim, "lead_probabilities_written", False)
+            else {}
+        ),
         rows_written=rows,
         rows_simulated=clean_rows,
-        note=("rows_simulated = rows_written minus the extra rows that carry quarantine defects; "
-              "removing every dirty_rows.csv row with expected == 'quarantine' gives back the simulated org."),
+        note=(
+            "rows_simulated = rows_written minus the extra rows that carry quarantine defects; "
+            "removing every dirty_rows.csv row with expected == 'quarantine' gives back the simulated org."
+        ),
         dirty_rows=dict(
-            by_kind=dirty_df.groupby(["file", "kind"]).size().rename("n").reset_index()
-            .to_dict(orient="records"),
+            by_kind=dirty_df.groupby(["file", "kind"]).size().rename("n").reset_index().to_dict(orient="records"),
             expected_by_kind=_EXPECTED,
             extra_row_kinds=list(_EXTRA_ROW_KINDS),
-            specs={k: [dict(kind=a, columns=list(b), share_or_count=c) for a, b, c in v]
-                   for k, v in _DIRTY_SPECS.items()},
-            share_missing_amount=_SHARE_MISSING_AMOUNT, share_imported_deals=_SHARE_IMPORTED_DEALS,
+            specs={
+                k: [dict(kind=a, columns=list(b), share_or_count=c) for a, b, c in v] for k, v in _DIRTY_SPECS.items()
+            },
+            share_missing_amount=_SHARE_MISSING_AMOUNT,
+            share_imported_deals=_SHARE_IMPORTED_DEALS,
             share_converted_before_created=_SHARE_CONVERTED_BEFORE_CREATED,
-            notes=("missing_amount deals have no Amount in their history either; close_before_created are "
-                   "historical deals imported early in the window with one history row; converted_before_created "
-                   "leads keep their conversion (ConvertedDate = their opportunity's CreatedDate) but were "
-                   "re-created later."),
+            notes=(
+                "missing_amount deals have no Amount in their history either; close_before_created are "
+                "historical deals imported early in the window with one history row; converted_before_created "
+                "leads keep their conversion (ConvertedDate = their opportunity's CreatedDate) but were "
+                "re-created later."
+            ),
         ),
-        duplicates=dict(share=_DUPLICATES["share"], p_triple=_DUPLICATES["p_triple"],
-                        records=clusters.groupby("table").size().to_dict(),
-                        clusters=clusters.groupby("table")["cluster_id"].nunique().to_dict(),
-                        notes="duplicate leads are never converted and are not counted in source_rates.csv"),
-        lead_sources=[dict(name=s[0], share=s[1], true_conversion_rate=s[2], true_win_rate=s[3],
-                           campaign_type=s[4]) for s in _LEAD_SOURCES],
-        lead_model={**_LEADS, "conversion_model": (
-            "p = true_conversion_rate[source] * m / mean(m over the leads of the same source and maturity), "
-            "m = seniority_multiplier * size_multiplier * industry_multiplier; converted iff a Bernoulli(p) draw "
-            "succeeds and conversion (creation + min(lognormal delay, max days)) happens before window_end"),
+        duplicates=dict(
+            share=_DUPLICATES["share"],
+            p_triple=_DUPLICATES["p_triple"],
+            records=clusters.groupby("table").size().to_dict(),
+            clusters=clusters.groupby("table")["cluster_id"].nunique().to_dict(),
+            notes="duplicate leads are never converted and are not counted in source_rates.csv",
+        ),
+        lead_sources=[
+            dict(name=s[0], share=s[1], true_conversion_rate=s[2], true_win_rate=s[3], campaign_type=s[4])
+            for s in _LEAD_SOURCES
+        ],
+        lead_model={
+            **_LEADS,
+            "conversion_model": (
+                "p = true_conversion_rate[source] * m / mean(m over the leads of the same source and maturity), "
+                "m = seniority_multiplier * size_multiplier * industry_multiplier; converted iff a Bernoulli(p) draw "
+                "succeeds and conversion (creation + min(lognormal delay, max days)) happens before window_end"
+            ),
             "industry_multiplier": {x[0]: x[2] for x in _INDUSTRIES},
-            "lead_status": list(_LEAD_STATUS)},
-        stages=[dict(stage_name=s[0], sort_order=s[1], default_probability=s[2], is_closed=s[3], is_won=s[4],
-                     forecast_category=s[5]) for s in _STAGES],
-        stage_duration_days={**{s[0]: dict(median=d[0], sigma=d[1]) for s, d in zip(_STAGES[:_N_OPEN], _STAGE_DAYS)},
-                             "pause_before_reopen": dict(median=_STAGE_DAYS[6][0], sigma=_STAGE_DAYS[6][1])},
-        transitions=_PATH, close_dates=_CLOSE_DATE, amounts=_AMOUNT,
+            "lead_status": list(_LEAD_STATUS),
+        },
+        stages=[
+            dict(
+                stage_name=s[0],
+                sort_order=s[1],
+                default_probability=s[2],
+                is_closed=s[3],
+                is_won=s[4],
+                forecast_category=s[5],
+            )
+            for s in _STAGES
+        ],
+        stage_duration_days={
+            **{s[0]: dict(median=d[0], sigma=d[1]) for s, d in zip(_STAGES[:_N_OPEN], _STAGE_DAYS)},
+            "pause_before_reopen": dict(median=_STAGE_DAYS[6][0], sigma=_STAGE_DAYS[6][1]),
+        },
+        transitions=_PATH,
+        close_dates=_CLOSE_DATE,
+        amounts=_AMOUNT,
         win_model="won ~ Bernoulli(true_win_rate[source]) drawn at creation; imported deals win with p=0.6",
         path_stats=sim.opp["path_stats"],
         activities=_ACTIVITY,
@@ -161,6 +231,9 @@ def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
         regions=list(_REGIONS),
         id_prefixes=_ID_PREFIX,
         headers_not_equal_to_schema_sf_name={f"{t}.{c}": h for (t, c), h in _HEADER_OVERRIDES.items()}
-        | {f"{t}.region": _header(t, "region") for t in ("accounts", "users")
-           if _header(t, "region") != TABLES[t].column("region").sf_name},
+        | {
+            f"{t}.region": _header(t, "region")
+            for t in ("accounts", "users")
+            if _header(t, "region") != TABLES[t].column("region").sf_name
+        },
     )

@@ -15,5 +15,13 @@ Examples
 from .durations import cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals
 from .sales_velocity import VELOCITY_FACTORS, sales_velocity, velocity_change
 
-__all__ = ["stage_intervals", "stage_durations", "cycle_length", "stalled_deals", "stage_to_stage_days",
-           "sales_velocity", "velocity_change", "VELOCITY_FACTORS"]
+__all__ = [
+    "stage_intervals",
+    "stage_durations",
+    "cycle_length",
+    "stalled_deals",
+    "stage_to_stage_days",
+    "sales_velocity",
+    "velocity_change",
+    "VELOCITY_FACTORS",
+]

@@ -111,8 +111,9 @@ def _groups(df: pd.DataFrame, by: list[str]):
 
 
 # ---- stage visits ---------------------------------------------------------------------------
-def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, as_of,
-                    carry=None) -> pd.DataFrame:
+def stage_intervals(
+    opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.DataFrame, as_of, carry=None
+) -> pd.DataFrame:
     """One row per opportunity and stage visit, as of a day (rules in the module notes).
 
     ``opps`` and ``history`` need ``opportunity_id`` (unique in ``opps``), ``created_date`` and
@@ -153,16 +154,17 @@ def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.Dat
     keep = (pos >= 0) & (_days(history["created_date"]) <= day) & history["stage_name"].notna().to_numpy()
     h = history[keep]
     no_hist = np.setdiff1d(np.arange(len(ids)), pos[keep])
-    ev = pd.DataFrame({c: pd.concat([h[c], o[c].iloc[no_hist]], ignore_index=True)
-                       for c in ("created_date", "stage_name")}).rename(columns={"created_date": "entered"})
+    ev = pd.DataFrame(
+        {c: pd.concat([h[c], o[c].iloc[no_hist]], ignore_index=True) for c in ("created_date", "stage_name")}
+    ).rename(columns={"created_date": "entered"})
     ev["_pos"], ev["_seq"] = np.concatenate([pos[keep], no_hist]), np.arange(len(ev))
     t = _utc_naive(ev["entered"]).to_numpy("datetime64[us]").view("int64")  # every row has a time (kept above)
     ev = ev.take(np.lexsort((ev["_seq"].to_numpy(), t, ev["_pos"].to_numpy()))).reset_index(drop=True)
     p, codes = ev["_pos"].to_numpy(), pd.factorize(ev["stage_name"])[0]
-    keep_row = np.r_[True, (p[1:] != p[:-1]) | (codes[1:] != codes[:-1])][:len(ev)]
+    keep_row = np.r_[True, (p[1:] != p[:-1]) | (codes[1:] != codes[:-1])][: len(ev)]
     ev, codes = ev[keep_row].reset_index(drop=True), codes[keep_row]
     p = ev["_pos"].to_numpy()
-    last = np.r_[p[1:] != p[:-1], True][:len(ev)]
+    last = np.r_[p[1:] != p[:-1], True][: len(ev)]
     ev["exited"] = ev["entered"].shift(-1).where(~last)
     closed = _lookup(ev["stage_name"], stages.set_index("stage_name")["is_closed"].astype(float)) == 1
     ev["censored"] = last & ~closed
@@ -176,8 +178,9 @@ def stage_intervals(opps: pd.DataFrame, history: pd.DataFrame, *, stages: pd.Dat
     return ev[cols].astype({"opportunity_id": opps["opportunity_id"].dtype, "days": "float64"})
 
 
-def stage_durations(intervals: pd.DataFrame, *, stages: pd.DataFrame, by=None,
-                    percentiles=(0.5, 0.75, 0.9)) -> pd.DataFrame:
+def stage_durations(
+    intervals: pd.DataFrame, *, stages: pd.DataFrame, by=None, percentiles=(0.5, 0.75, 0.9)
+) -> pd.DataFrame:
     """Days per visit of each open stage: Kaplan-Meier (open visits censored) vs closed-only.
 
     ``intervals`` come from :func:`stage_intervals` (``stage_name``, ``days``, ``censored``, and
@@ -214,10 +217,20 @@ def stage_durations(intervals: pd.DataFrame, *, stages: pd.DataFrame, by=None,
         for s in open_st:
             v = g[(g["stage_name"] == s).fillna(False).to_numpy()]
             r = _km(v["days"], _flag(v["censored"]), probs)
-            rows.append({**dict(zip(by, key)), "stage_name": s, **r,
-                         "median_gap_days": r["km_median"] - r["naive_median"]})
-    front = [*by, "stage_name", "n", "n_censored", "naive_median", "km_median", "km_median_ci_low",
-             "km_median_ci_high", "median_gap_days"]
+            rows.append(
+                {**dict(zip(by, key)), "stage_name": s, **r, "median_gap_days": r["km_median"] - r["naive_median"]}
+            )
+    front = [
+        *by,
+        "stage_name",
+        "n",
+        "n_censored",
+        "naive_median",
+        "km_median",
+        "km_median_ci_low",
+        "km_median_ci_high",
+        "median_gap_days",
+    ]
     return pd.DataFrame(rows, columns=front + [c for c in (rows[0] if rows else {}) if c not in front])
 
 
@@ -259,15 +272,25 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
         ok = g[~g["_bad"]]
         r = _km(ok["_days"], ~ok["_closed"], [0.5])
         del r["n"]  # visits with a valid duration; n counts all deals
-        rows.append({**dict(zip(by, key)), "n": len(g), "n_closed": int(ok["_closed"].sum()),
-                     "n_won": int(ok["_won"].sum()), "n_censored": r.pop("n_censored"),
-                     "n_invalid": int(g["_bad"].sum()), "naive_mean": ok.loc[ok["_closed"], "_days"].mean(),
-                     **r, "median_gap_days": r["km_median"] - r["naive_median"]})
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "n": len(g),
+                "n_closed": int(ok["_closed"].sum()),
+                "n_won": int(ok["_won"].sum()),
+                "n_censored": r.pop("n_censored"),
+                "n_invalid": int(g["_bad"].sum()),
+                "naive_mean": ok.loc[ok["_closed"], "_days"].mean(),
+                **r,
+                "median_gap_days": r["km_median"] - r["naive_median"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def stalled_deals(opps: pd.DataFrame, intervals: pd.DataFrame, *, stages: pd.DataFrame, as_of,
-                  quantile: float = 0.9) -> pd.DataFrame:
+def stalled_deals(
+    opps: pd.DataFrame, intervals: pd.DataFrame, *, stages: pd.DataFrame, as_of, quantile: float = 0.9
+) -> pd.DataFrame:
     """Open deals in their current stage longer than that stage's ``quantile`` of days.
 
     The threshold is the Kaplan-Meier ``quantile`` of all visits of the stage in ``intervals``
@@ -345,7 +368,16 @@ def stage_to_stage_days(intervals: pd.DataFrame, *, from_stage: str, to_stage: s
     reach = to[(to["_day"] >= to["_from"]).to_numpy()].groupby("opportunity_id")[["_day", "_from"]].min()
     seg = d.drop_duplicates("opportunity_id").set_index("opportunity_id")[by]
     f = seg.loc[first.index].assign(_gap=(reach["_day"] - reach["_from"]).reindex(first.index).to_numpy())
-    rows = [{**dict(zip(by, key)), "from_stage": from_stage, "to_stage": to_stage, "n_from": len(g),
-             "n": int(g["_gap"].notna().sum()), "mean_days": g["_gap"].mean(), "median_days": g["_gap"].median()}
-            for key, g in _groups(f, by)]
+    rows = [
+        {
+            **dict(zip(by, key)),
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "n_from": len(g),
+            "n": int(g["_gap"].notna().sum()),
+            "mean_days": g["_gap"].mean(),
+            "median_days": g["_gap"].median(),
+        }
+        for key, g in _groups(f, by)
+    ]
     return pd.DataFrame(rows, columns=[*by, "from_stage", "to_stage", "n_from", "n", "mean_days", "median_days"])

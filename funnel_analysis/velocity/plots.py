@@ -30,8 +30,9 @@ from .._util.plotting import axes as _axes
 __all__ = ["plot_stage_survival", "plot_velocity_factors"]
 
 
-def plot_stage_survival(intervals: pd.DataFrame, *, stages: pd.DataFrame, ax=None, max_days: float | None = None,
-                        title: str | None = None):
+def plot_stage_survival(
+    intervals: pd.DataFrame, *, stages: pd.DataFrame, ax=None, max_days: float | None = None, title: str | None = None
+):
     """Kaplan-Meier curve of the days a visit stays in each open stage, open visits censored.
 
     Parameters
@@ -98,13 +99,18 @@ def plot_stage_survival(intervals: pd.DataFrame, *, stages: pd.DataFrame, ax=Non
 
 
 #: Panels of :func:`plot_velocity_factors`: column, title, unit kind.
-_PANELS = (("velocity", "Sales velocity", "money_day"), ("n_open", "Open deals at the period's start", "count"),
-           ("win_rate", "Win rate (won / closed)", "rate"), ("avg_won_amount", "Average won deal", "money"),
-           ("avg_cycle_days", "Average cycle of won deals", "days"))
+_PANELS = (
+    ("velocity", "Sales velocity", "money_day"),
+    ("n_open", "Open deals at the period's start", "count"),
+    ("win_rate", "Win rate (won / closed)", "rate"),
+    ("avg_won_amount", "Average won deal", "money"),
+    ("avg_cycle_days", "Average cycle of won deals", "days"),
+)
 
 
-def plot_velocity_factors(velocity: pd.DataFrame, axes=None, *, currency: str = "$", complete_only: bool = False,
-                          title: str | None = None):
+def plot_velocity_factors(
+    velocity: pd.DataFrame, axes=None, *, currency: str = "$", complete_only: bool = False, title: str | None = None
+):
     """Sales velocity per period and its four factors, one small panel each, with 95 % bands.
 
     Parameters
@@ -143,18 +149,28 @@ def plot_velocity_factors(velocity: pd.DataFrame, axes=None, *, currency: str = 
         raise ValueError(f"{fn}: expected {len(_PANELS)} axes, got {len(axes)}")
     x = np.arange(len(d))
     running = ~d["complete"].astype(bool).to_numpy() if "complete" in d.columns else np.zeros(len(d), bool)
-    fmt = {"money_day": FuncFormatter(lambda v, _: f"{currency}{v:,.0f}"),
-           "money": FuncFormatter(lambda v, _: f"{currency}{v:,.0f}"),
-           "count": FuncFormatter(lambda v, _: f"{v:,.0f}"), "rate": PercentFormatter(1.0),
-           "days": FuncFormatter(lambda v, _: f"{v:,.0f}")}
+    fmt = {
+        "money_day": FuncFormatter(lambda v, _: f"{currency}{v:,.0f}"),
+        "money": FuncFormatter(lambda v, _: f"{currency}{v:,.0f}"),
+        "count": FuncFormatter(lambda v, _: f"{v:,.0f}"),
+        "rate": PercentFormatter(1.0),
+        "days": FuncFormatter(lambda v, _: f"{v:,.0f}"),
+    }
     units = {"money_day": f"{currency} per day", "money": currency, "count": "deals", "rate": "%", "days": "days"}
     for i, (ax, (col, name, kind)) in enumerate(zip(axes, _PANELS)):
         y = d[col].to_numpy("float64")
         color = "C0" if i == 0 else "C1"
         low, high = f"{col}_ci_low", f"{col}_ci_high"
         if low in d.columns and high in d.columns:
-            ax.fill_between(x, d[low].to_numpy("float64"), d[high].to_numpy("float64"), color=color, alpha=0.15,
-                            lw=0, label="95% interval")
+            ax.fill_between(
+                x,
+                d[low].to_numpy("float64"),
+                d[high].to_numpy("float64"),
+                color=color,
+                alpha=0.15,
+                lw=0,
+                label="95% interval",
+            )
         ax.plot(x, y, color=color, marker="o", ms=4)
         if running.any():
             ax.plot(x[running], y[running], "o", mfc="white", mec=color, ms=7, label="period still running")
@@ -169,8 +185,9 @@ def plot_velocity_factors(velocity: pd.DataFrame, axes=None, *, currency: str = 
     axes[0].legend(loc="upper left", fontsize=8)
     labels = d["period"].astype(str).tolist()
     step = -(-len(labels) // 16)  # at most 16 labels
-    axes[-1].set_xticks(x[::step], labels[::step], rotation=45 if len(labels) > 8 else 0,
-                        ha="right" if len(labels) > 8 else "center")
+    axes[-1].set_xticks(
+        x[::step], labels[::step], rotation=45 if len(labels) > 8 else 0, ha="right" if len(labels) > 8 else "center"
+    )
     axes[-1].set_xlabel("fiscal period of close date")
     axes[0].figure.suptitle(title or "Sales velocity = open deals x win rate x average won deal / average cycle")
     return axes

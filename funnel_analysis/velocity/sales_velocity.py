@@ -34,8 +34,16 @@ __all__ = ["sales_velocity", "velocity_change", "VELOCITY_FACTORS"]
 VELOCITY_FACTORS = ("n_open", "win_rate", "avg_won_amount", "avg_cycle_days")
 
 
-def sales_velocity(opps: pd.DataFrame, *, as_of, period: str = "Q", by=None, n_boot: int = 500,
-                   seed: int = 0, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+def sales_velocity(
+    opps: pd.DataFrame,
+    *,
+    as_of,
+    period: str = "Q",
+    by=None,
+    n_boot: int = 500,
+    seed: int = 0,
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
     """Sales velocity per period: n_open x win_rate x avg_won_amount / avg_cycle_days (money/day).
 
     Periods are the fiscal periods (:func:`funnel_analysis.periods.fiscal_period`) in which deals
@@ -69,12 +77,24 @@ def sales_velocity(opps: pd.DataFrame, *, as_of, period: str = "Q", by=None, n_b
     created, close = _days(opps["created_date"]), _days(opps["close_date"])
     closed = _flag(opps["is_closed"]).to_numpy() & (close <= day)
     won = closed & _flag(opps["is_won"]).to_numpy()
-    per = fiscal_period(opps["close_date"].where(closed).reset_index(drop=True), freq=period,
-                        fiscal_year_start_month=fiscal_year_start_month)
-    d = opps[by].reset_index(drop=True).assign(
-        _created=created, _close=close, _closed=closed, _won=won,
-        _amt=np.where(won, pd.to_numeric(opps["amount"]).to_numpy("float64", na_value=np.nan), np.nan),
-        _cyc=np.where(won & (close >= created), close - created, np.nan), _period=per["fiscal_period"])
+    per = fiscal_period(
+        opps["close_date"].where(closed).reset_index(drop=True),
+        freq=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+    )
+    d = (
+        opps[by]
+        .reset_index(drop=True)
+        .assign(
+            _created=created,
+            _close=close,
+            _closed=closed,
+            _won=won,
+            _amt=np.where(won, pd.to_numeric(opps["amount"]).to_numpy("float64", na_value=np.nan), np.nan),
+            _cyc=np.where(won & (close >= created), close - created, np.nan),
+            _period=per["fiscal_period"],
+        )
+    )
     periods = per[closed].drop_duplicates("fiscal_period").sort_values("period_start")
     for key, g in _groups(d, by):
         for _, pr in periods.iterrows():
@@ -86,16 +106,25 @@ def sales_velocity(opps: pd.DataFrame, *, as_of, period: str = "Q", by=None, n_b
             with np.errstate(all="ignore"):
                 wr, sz, cl = (_nanmean(np.vstack([x, x[idx]])) for x in (w, a, cy))  # row 0: the estimate
                 vel = n_open * wr * sz / np.where(cl > 0, cl, np.nan)
-            r = {**dict(zip(by, key)), "period": pr["fiscal_period"], "period_start": pr["period_start"],
-                 "period_end": pr["period_end"], "complete": _days([pr["period_end"]])[0] <= day,
-                 "n_open": n_open, "n_closed": len(c), "n_won": int(w.sum())}
+            r = {
+                **dict(zip(by, key)),
+                "period": pr["fiscal_period"],
+                "period_start": pr["period_start"],
+                "period_end": pr["period_end"],
+                "complete": _days([pr["period_end"]])[0] <= day,
+                "n_open": n_open,
+                "n_closed": len(c),
+                "n_won": int(w.sum()),
+            }
             for name, vals in zip(VELOCITY_FACTORS[1:] + ("velocity",), (wr, sz, cl, vel)):
                 lo, hi = np.nanpercentile(vals[1:], [2.5, 97.5]) if np.isfinite(vals[1:]).any() else (np.nan,) * 2
                 r.update({name: vals[0], f"{name}_ci_low": lo, f"{name}_ci_high": hi})
             rows.append(r)
     cols = [*by, "period", "period_start", "period_end", "complete", "n_open", "n_closed", "n_won"]
-    return pd.DataFrame(rows, columns=cols + [f"{f}{e}" for f in VELOCITY_FACTORS[1:] + ("velocity",)
-                                              for e in ("", "_ci_low", "_ci_high")])
+    return pd.DataFrame(
+        rows,
+        columns=cols + [f"{f}{e}" for f in VELOCITY_FACTORS[1:] + ("velocity",) for e in ("", "_ci_low", "_ci_high")],
+    )
 
 
 def _nanmean(x: np.ndarray) -> np.ndarray:
@@ -145,5 +174,13 @@ def velocity_change(a, b) -> pd.DataFrame:
     log_ratio = np.log(vals[1] / vals[0])
     contribution = log_ratio * np.array([1, 1, 1, -1])  # the cycle divides
     share = contribution / contribution.sum() if contribution.sum() != 0 else np.full(4, np.nan)
-    return pd.DataFrame({"factor": list(VELOCITY_FACTORS), "a": vals[0], "b": vals[1], "log_ratio": log_ratio,
-                         "contribution": contribution, "share": share})
+    return pd.DataFrame(
+        {
+            "factor": list(VELOCITY_FACTORS),
+            "a": vals[0],
+            "b": vals[1],
+            "log_ratio": log_ratio,
+            "contribution": contribution,
+            "share": share,
+        }
+    )
