@@ -84,6 +84,7 @@ def tiny_export(tmp_path) -> Path:
 BUNDLED_REALDATA = ROOT / "tests" / "data" / "realdata"
 #: Optional suites (what they need is not on every laptop): name -> what ran and what was skipped.
 OPTIONAL_SUITES: dict[str, dict] = {}
+_SUITE_TAG = "optional suite "
 
 
 def optional_suite(suite: str, *, missing: str | None = None, how: str = "") -> None:
@@ -94,7 +95,7 @@ def optional_suite(suite: str, *, missing: str | None = None, how: str = "") -> 
         state["ran"] += 1
         return
     flag = f"FUNNEL_REQUIRE_{suite.upper()}"
-    message = f"{suite}: {missing}; {how}"
+    message = f"{_SUITE_TAG}{suite}: {missing}; {how}"
     state["skipped"].add(message)
     if os.environ.get(flag) == "1":
         pytest.fail(f"{message} ({flag}=1 makes this suite required)")
@@ -127,6 +128,17 @@ def realdata() -> RealData:
     return RealData(Path(os.environ.get("FUNNEL_REALDATA", ROOT.parent / "shared" / "realdata")))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """An optional suite's skips are reported at one place, so that pytest folds them into one line
+    per missing thing (``SKIPPED [6] tests/conftest.py: optional suite realdata: ...``)."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and _SUITE_TAG in str(report.longrepr[2]):
+        report.longrepr = (__file__, 1, report.longrepr[2])
+    return report
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter):
     """Which optional suites ran and which were skipped, at the end of every run that met one."""
     if not OPTIONAL_SUITES:
@@ -135,7 +147,7 @@ def pytest_terminal_summary(terminalreporter):
     for suite, state in sorted(OPTIONAL_SUITES.items()):
         if state["skipped"]:
             for message in sorted(state["skipped"]):
-                terminalreporter.write_line(f"SKIPPED {message}")
+                terminalreporter.write_line(f"SKIPPED {message.removeprefix(_SUITE_TAG)}")
         if state["ran"]:
             terminalreporter.write_line(f"ran     {suite}")
 

@@ -1,6 +1,6 @@
 """Report runs: the report notebooks run by papermill into dated, code-free HTML, by hand or on schedule.
 
-A YAML config lists reports (name, notebook, parameters, schedule: :mod:`.report_config`);
+A YAML config lists reports (name, notebook, parameters, schedule: :mod:`.config`);
 the packaged ``reporting/reports.yaml`` runs every notebook on ``data/sample``. :func:`run_reports`
 (``funnel report run``) runs the selected reports now; :func:`run_due` (``funnel report due``, the
 one line for cron or any scheduler) runs those whose scheduled time has passed since their last
@@ -8,7 +8,7 @@ successful run (:mod:`.schedule`). Either way every parameter is checked against
 ``parameters`` cell first, the data are loaded and cached once, each notebook runs into a staging
 folder under the report's lock and is published by an atomic rename to
 ``<out>/<report>/<as_of>/`` (notebook, sanitised HTML, ``manifest.json``; :mod:`.publish`,
-:mod:`.report_html`), and ``<out>/index.html`` lists every run (:mod:`.report_index`). A failing
+:mod:`.html`), and ``<out>/index.html`` lists every run (:mod:`.index`). A failing
 notebook is published as a failed run with its partial notebook and error; the others still run.
 
 >>> run_reports(only=["funnel"], overrides={"as_of": "2025-03-31"}).failed  # doctest: +SKIP
