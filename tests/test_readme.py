@@ -4,8 +4,8 @@ Each ```python block of README.md is executed in one shared namespace (later blo
 ``cut`` and ``day`` of earlier ones), with ``data/sample`` pointing at the small org and the working
 directory a temporary folder, so what the README shows a user is what works. The one block that
 needs live Salesforce credentials and the Airflow DAG example are left out by name (the live reader,
-``funnel_analysis.crm.salesforce``, is tested against recorded responses in ``test_sfapi.py``; the DAG only calls ``funnel report due``,
-which ``test_schedule.py`` and ``test_report_faults.py`` test).
+``funnel_analysis.crm.salesforce``, is tested against recorded responses in ``crm/test_salesforce.py``; the DAG only calls ``funnel report due``,
+which ``reporting/test_schedule.py`` and ``reporting/test_faults.py`` test).
 """
 
 from __future__ import annotations

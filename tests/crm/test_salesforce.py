@@ -30,7 +30,7 @@ from funnel_analysis.crm import (  # noqa: E402
 )
 from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
 
-DATA = Path(__file__).parent / "data" / "sfapi"
+DATA = Path(__file__).resolve().parents[1] / "data" / "sfapi"
 BASE = "https://example.my.salesforce.com"
 API = f"{BASE}/services/data/v59.0"
 JOB = "7505g00000Jb8QZAAZ"

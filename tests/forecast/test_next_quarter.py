@@ -17,7 +17,7 @@ AS_OF = pd.Timestamp("2024-11-15")
 
 @functools.cache
 def load_sample(path):
-    """The sample org loaded once per session: ``test_backtest.py`` shares it (both only read it)."""
+    """The sample org loaded once per session: ``forecast/test_backtest.py`` shares it (both only read it)."""
     return fa.load_org(path)
 
 

@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import funnel_fixtures as ff  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -19,6 +18,7 @@ from funnel_analysis.funnel import (  # noqa: E402
     win_rates,  # noqa: E402
 )
 from funnel_analysis.funnel.plots import plot_conversion_by_segment, plot_funnel, plot_win_rate_trend
+from tests import funnel_fixtures as ff  # noqa: E402
 
 
 @pytest.fixture

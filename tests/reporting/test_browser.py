@@ -14,8 +14,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import optional_suite
-from test_reports import XSS, xss_reports
+
+from tests.conftest import optional_suite
+from tests.reporting.test_runner import XSS, xss_reports
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 # runs before any script of the page: an executed payload leaves its trace here instead of a dialog

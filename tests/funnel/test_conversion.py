@@ -4,15 +4,15 @@ Every expected number is worked out by hand from the tables in funnel_fixtures' 
 arithmetic is in the comments.
 """
 
-import funnel_fixtures as ff
 import numpy as np
 import pandas as pd
 import pytest
-from funnel_fixtures import col, opportunity, random_org, rates_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.funnel import cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel
+from tests import funnel_fixtures as ff
+from tests.funnel_fixtures import col, opportunity, random_org, rates_ok
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ Stage visits of the fixture org as of 2024-06-30 (days):
     O9  Propose 05-10..06-20 41 (21+20), Won
 """
 
-import funnel_fixtures as ff
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +35,7 @@ from funnel_analysis.velocity import (
     stalled_deals,
     velocity_change,
 )
+from tests import funnel_fixtures as ff
 
 AS_OF = "2024-06-30"
 

@@ -6,10 +6,10 @@ arithmetic is in the comments.
 
 import json
 
-import funnel_fixtures as ff
 import pytest
 
 from funnel_analysis.funnel import kpis
+from tests import funnel_fixtures as ff
 
 
 @pytest.fixture

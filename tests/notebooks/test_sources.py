@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from export_csv import fold, kept, report_as_of
 
 from funnel_analysis.reporting import read_records
+from tests.export_csv import fold, kept, report_as_of
 
 pytestmark = pytest.mark.slow
 

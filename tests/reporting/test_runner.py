@@ -22,7 +22,7 @@ from funnel_analysis.cli.report import parse_param as _parse_param
 from funnel_analysis.cli.report import report_command
 from funnel_analysis.reporting import ReportConfigError, load_report_config, plan_reports, run_reports, write_index
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_KEYS = {
     "report",
     "notebook",
@@ -75,7 +75,7 @@ _XSS_RUN = {}
 
 def xss_reports(small_sample, tmp_path_factory):
     """Every default report run once (two at once, as `make report`) on :func:`xss_org`; shared by this
-    module and tests/test_report_browser.py, so the four kernels start once per session."""
+    module and tests/reporting/test_browser.py, so the four kernels start once per session."""
     if "run" not in _XSS_RUN:
         base = tmp_path_factory.mktemp("xss_runs")
         org = xss_org(small_sample, base / "org")

@@ -4,14 +4,14 @@ Every expected number is worked out by hand from the tables in funnel_fixtures' 
 arithmetic is in the comments.
 """
 
-import funnel_fixtures as ff
 import pandas as pd
 import pytest
-from funnel_fixtures import col, opportunity, random_org, rates_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.funnel import bottlenecks, stage_transitions, win_rates
+from tests import funnel_fixtures as ff
+from tests.funnel_fixtures import col, opportunity, random_org, rates_ok
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Publishing without kernels: atomic publish that never overwrites, stale staging, retention, the
 per-report lock, secret scrubbing, the index page, and pruning the data caches. (A lock whose holder was killed: see
-tests/test_report_faults.py.)"""
+tests/reporting/test_faults.py.)"""
 
 from __future__ import annotations
 

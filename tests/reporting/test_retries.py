@@ -1,6 +1,6 @@
 """Retries with back-off, the per-report cell timeout, and failure messages that name a cell, all
 without kernels: the state is hand-written manifests, and the notebook runs are stubbed. (With
-kernels: a killed kernel and a cell timeout in tests/test_report_faults.py.)
+kernels: a killed kernel and a cell timeout in tests/reporting/test_faults.py.)
 
 Every expected time below is worked out by hand from the manifests written here: a failed run ends
 at its ``started_at`` plus ``duration_s``, and after the k-th failed run of a slot the next try waits

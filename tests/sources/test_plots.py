@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 from funnel_analysis.sources.plots import (
     WATERFALL_STEPS,
@@ -19,6 +18,7 @@ from funnel_analysis.sources.plots import (
     plot_pipeline_waterfall,
     plot_source_conversion,
 )
+from tests.plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 TOTALS = pd.DataFrame(
     {

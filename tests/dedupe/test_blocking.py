@@ -70,7 +70,7 @@ def test_failures():
 
 @pytest.mark.slow
 def test_blocking_keeps_the_true_pairs_of_a_sample_org(small_sample):
-    from dedupe_helpers import loaded
+    from tests.dedupe_helpers import loaded
 
     crm = loaded(str(small_sample))
     found = total = 0

@@ -31,7 +31,7 @@ def row(per, oid):
     return per.set_index("opportunity_id").loc[oid]
 
 
-# ---- the tiny export (states from tests/test_crm.py) --------------------------------------------
+# ---- the tiny export (states from tests/crm/test_model.py) --------------------------------------------
 def test_tiny_mid_feb_to_mid_april(tiny):
     # 02-15: A open Negotiation 1000, B open Prospecting 500, E open with no amount; H not created.
     # 04-15: A won 1000 (03-15), B open 500, E open, H created 03-15 and lost 04-10 at 200.

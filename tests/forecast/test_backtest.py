@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
 
 from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
+from tests.forecast.test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
 
 DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]
 

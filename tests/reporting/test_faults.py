@@ -11,7 +11,7 @@ runs past the config's ``cell_timeout``.
 These tests pretend it is DAY2 (``--now``) while the manifests record the real clock, so the retry
 back-off (15 minutes after a failed run's real end) would hold every retry back: the "next run"
 configs switch it off (``retry_backoff: 0``). The back-off itself is checked with hand-written
-manifests in tests/test_report_retries.py.
+manifests in tests/reporting/test_retries.py.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from export_csv import fold, kept, report_as_of
 
 from funnel_analysis.reporting import read_records
+from tests.export_csv import fold, kept, report_as_of
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dedupe_helpers import found, loaded
 
 from funnel_analysis.dedupe import find_duplicates, merge_duplicates, reverse_merges
 from funnel_analysis.dedupe.pipeline import object_features
+from tests.dedupe_helpers import found, loaded
 
 
 def _truth_pairs(small_sample, table, ids):

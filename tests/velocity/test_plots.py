@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from funnel_analysis.velocity.plots import plot_stage_survival, plot_velocity_factors
+from tests.plot_helpers import _close_figures, _tick_labels  # noqa: F401  (autouse fixture)
 
 STAGES = pd.DataFrame(
     {
