@@ -1,16 +1,5 @@
-"""The ``funnel`` group, its commands on an org folder (sample, check, cache, kpis) and its command groups.
-
-Every command has ``--help``. Errors about the data (a file that cannot be
-used) print one clear line naming the file, column and expectation and exit
-with status 2, without a stack trace.
-
-Examples
---------
-.. code-block:: console
-
-    $ funnel sample --out data/sample
-    $ funnel check data/sample --json
-"""
+"""The ``funnel`` group: its commands on an org folder (``sample``, ``check``, ``cache``, ``kpis``), and the
+command groups of the other modules of :mod:`funnel_analysis.cli` added to it."""
 
 from __future__ import annotations
 
