@@ -13,7 +13,7 @@ close date in that quarter in the full org. Methods:
 ``last_period``             baseline: bookings of the last quarter complete on ``d``
 ``seasonal_naive``          baseline: bookings of the same quarter one year earlier
 ``ts_<method>``             monthly bookings up to ``d`` forecast by one time-series method of
-                            :mod:`funnel_analysis.forecast`, summed over the quarter's months
+                            :mod:`funnel_analysis.forecast.timeseries`, summed over the quarter's months
 ``time_series``             the method the rolling-origin selection chose on that date
 ==========================  ===========================================================================
 

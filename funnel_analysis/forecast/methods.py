@@ -1,4 +1,4 @@
-"""The forecasting methods of :mod:`funnel_analysis.forecast`, one training series at a time.
+"""The forecasting methods of :mod:`~funnel_analysis.forecast.timeseries`, one training series at a time.
 
 Each model is estimated once, at the first backtest origin; the later origins and the final
 forecast re-use those parameters (when they were estimated on at least 85 % of the points and at

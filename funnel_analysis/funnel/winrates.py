@@ -8,7 +8,7 @@ into segments, with missing segment values as their own segment (NA). Periods ar
 
 Stages are data: the order, and which stages are closed or won, come from the ``stages`` table
 (``crm.stages``). A deal reaches a stage as in the cohort funnel (see "How a stage counts as
-reached" in :mod:`funnel_analysis.funnel`): a skipped stage counts as passed, a backward move is
+reached" in :mod:`funnel_analysis.funnel.conversion`): a skipped stage counts as passed, a backward move is
 counted once.
 
 Days are UTC calendar days; a close date before the creation date (bad data) is left out of the

@@ -18,7 +18,7 @@ Rules of the stage visits (:func:`stage_intervals`)
   from the stages table count as open.
 - An opportunity with **no history** has one visit in its current stage from ``created_date``
   (pass ``crm.as_of(day)`` tables for the stage it had on that day).
-- Days are UTC calendar days (as in :mod:`funnel_analysis.funnel`), as floats.
+- Days are UTC calendar days (as in :mod:`funnel_analysis.funnel.conversion`), as floats.
 
 Quantiles: Kaplan-Meier quantiles use statsmodels' (SAS) definition, the first time at which the
 survival drops *below* 1 - p. The naive quantile is the same estimator on the completed visits
