@@ -106,9 +106,8 @@ def kpis(folder, mapping, as_of, by, as_json):
     """
     from ..funnel.kpis import kpis as compute_kpis
 
-    crm = load_or_fail(folder, mapping)
-    try:
-        result = compute_kpis(crm, as_of=as_of, by=by)
+    try:  # a bad --by or --as-of, or data the loader cannot type, is one line too
+        result = compute_kpis(load_or_fail(folder, mapping), as_of=as_of, by=by)
     except DATA_ERRORS as exc:
         fail(exc)
     if as_json:
