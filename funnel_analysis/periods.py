@@ -49,7 +49,7 @@ def _naive_dates(dates) -> pd.DatetimeIndex:
 
 
 def fiscal_period(
-    dates, freq: str = "Q", fiscal_year_start_month: int = 1, *, year_named_by: str = "end"
+    dates, *, period: str = "Q", fiscal_year_start_month: int = 1, year_named_by: str = "end"
 ) -> pd.DataFrame:
     """The fiscal year and period of each date.
 
@@ -58,7 +58,7 @@ def fiscal_period(
     dates : array-like, Series, DatetimeIndex or scalar
         Dates or timestamps, naive or time-zone aware; strings are parsed.
         Missing values give missing periods.
-    freq : {"Q", "M", "Y"}, default "Q"
+    period : {"Q", "M", "Y"}, default "Q"
         Fiscal quarter, month or year.
     fiscal_year_start_month : int, default 1
         First calendar month of the fiscal year (1 = January).
@@ -78,16 +78,16 @@ def fiscal_period(
     Raises
     ------
     ValueError
-        For an unknown ``freq`` or ``year_named_by``, a start month outside
+        For an unknown ``period`` or ``year_named_by``, a start month outside
         1-12, or values that are not dates.
 
     Examples
     --------
-    >>> fiscal_period(["2024-02-15"], freq="M", fiscal_year_start_month=2)["fiscal_period"].tolist()
+    >>> fiscal_period(["2024-02-15"], period="M", fiscal_year_start_month=2)["fiscal_period"].tolist()
     ['FY2025-M01']
     """
-    if freq not in FREQUENCIES:
-        raise ValueError(f"fiscal_period: freq must be one of {sorted(FREQUENCIES)}, got {freq!r}")
+    if period not in FREQUENCIES:
+        raise ValueError(f"fiscal_period: period must be one of {sorted(FREQUENCIES)}, got {period!r}")
     if year_named_by not in ("end", "start"):
         raise ValueError(f"fiscal_period: year_named_by must be 'end' or 'start', got {year_named_by!r}")
     start = int(fiscal_year_start_month)
@@ -102,7 +102,7 @@ def fiscal_period(
     fiscal_month = (month - start) % 12
     start_year = np.where(month >= start, year, year - 1)
     named = start_year + (1 if (year_named_by == "end" and start != 1) else 0)
-    size = FREQUENCIES[freq]
+    size = FREQUENCIES[period]
     number = fiscal_month // size + 1
     # first month of the period, counted in months since year 0, then back to a date
     first = start_year * 12 + (start - 1) + (number - 1) * size
@@ -110,8 +110,8 @@ def fiscal_period(
     period_end = period_start + pd.DateOffset(months=size) - pd.Timedelta(days=1)
     # format each distinct period once: a million dates hold only a few dozen periods
     keys, inverse = np.unique(named * 100 + number, return_inverse=True)
-    width = 2 if freq == "M" else 1
-    texts = [f"FY{k // 100}" if freq == "Y" else f"FY{k // 100}-{freq}{k % 100:0{width}d}" for k in keys]
+    width = 2 if period == "M" else 1
+    texts = [f"FY{k // 100}" if period == "Y" else f"FY{k // 100}-{period}{k % 100:0{width}d}" for k in keys]
     labels = np.asarray(texts, dtype=object)[inverse.reshape(-1)] if len(keys) else np.array([], dtype=object)
     out = pd.DataFrame(
         {
@@ -130,7 +130,7 @@ def fiscal_period(
     return out
 
 
-def last_complete_period(as_of, freq: str = "Q", fiscal_year_start_month: int = 1) -> pd.Series:
+def last_complete_period(*, as_of, period: str = "Q", fiscal_year_start_month: int = 1) -> pd.Series:
     """The last fiscal period that had ended by the end of ``as_of``.
 
     A period ending on ``as_of`` itself counts as complete (cuts are taken at the end of the day).
@@ -139,7 +139,7 @@ def last_complete_period(as_of, freq: str = "Q", fiscal_year_start_month: int = 
     ----------
     as_of : date-like
         The report date.
-    freq : {"Q", "M", "Y"}, default "Q"
+    period : {"Q", "M", "Y"}, default "Q"
     fiscal_year_start_month : int, default 1
 
     Returns
@@ -155,20 +155,24 @@ def last_complete_period(as_of, freq: str = "Q", fiscal_year_start_month: int = 
 
     Examples
     --------
-    >>> p = last_complete_period("2024-08-15", "Q", fiscal_year_start_month=2)
+    >>> p = last_complete_period(as_of="2024-08-15", period="Q", fiscal_year_start_month=2)
     >>> p["fiscal_period"], str(p["period_start"].date()), str(p["period_end"].date())
     ('FY2025-Q2', '2024-05-01', '2024-07-31')
-    >>> str(last_complete_period("2024-06-30")["period_end"].date())  # a quarter ending that day is complete
+    >>> str(last_complete_period(as_of="2024-06-30")["period_end"].date())  # a quarter ending that day is complete
     '2024-06-30'
     """
     day = None if as_of is None or pd.isna(as_of) else _naive_dates(as_of)
     if day is None or day.isna().any():
         raise ValueError("last_complete_period: as_of is missing")
-    current = fiscal_period(day, freq, fiscal_year_start_month).iloc[0]
+    current = fiscal_period(day, period=period, fiscal_year_start_month=fiscal_year_start_month).iloc[0]
     if current["period_end"] == day[0]:
         row = current
     else:
-        row = fiscal_period(current["period_start"] - pd.Timedelta(days=1), freq, fiscal_year_start_month).iloc[0]
+        row = fiscal_period(
+            current["period_start"] - pd.Timedelta(days=1),
+            period=period,
+            fiscal_year_start_month=fiscal_year_start_month,
+        ).iloc[0]
     return pd.Series(
         {
             "fiscal_period": row["fiscal_period"],

@@ -27,9 +27,9 @@ def test_april_fiscal_year_is_named_by_its_end():
 
 def test_months_and_years():
     # Feb start: Feb 2024 is month 1 of FY2025; Jan 2024 is month 12 of FY2024 (Feb 2023 - Jan 2024)
-    m = fiscal_period(["2024-02-15", "2024-01-31"], freq="M", fiscal_year_start_month=2)
+    m = fiscal_period(["2024-02-15", "2024-01-31"], period="M", fiscal_year_start_month=2)
     assert m["fiscal_period"].tolist() == ["FY2025-M01", "FY2024-M12"]
-    y = fiscal_period(["2024-02-15"], freq="Y", fiscal_year_start_month=2)
+    y = fiscal_period(["2024-02-15"], period="Y", fiscal_year_start_month=2)
     assert y["fiscal_period"].iloc[0] == "FY2025"
     assert (y["period_start"].iloc[0], y["period_end"].iloc[0]) == (
         pd.Timestamp("2024-02-01"),
@@ -49,7 +49,7 @@ def test_tz_aware_uses_the_local_date_and_keeps_index_and_missing():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"freq": "W"}, "freq"),
+        ({"period": "W"}, "period"),
         ({"fiscal_year_start_month": 13}, "1-12"),
         ({"year_named_by": "middle"}, "year_named_by"),
     ],
@@ -78,7 +78,7 @@ def test_not_dates():
     ],
 )
 def test_last_complete_period_by_hand(as_of, freq, start_month, expected):
-    got = last_complete_period(as_of, freq, fiscal_year_start_month=start_month)
+    got = last_complete_period(as_of=as_of, period=freq, fiscal_year_start_month=start_month)
     assert (
         got["fiscal_period"],
         *(str(got[k].date()) for k in ("period_start", "period_end", "day_before")),
@@ -87,6 +87,6 @@ def test_last_complete_period_by_hand(as_of, freq, start_month, expected):
 
 def test_last_complete_period_rejects_bad_input():
     with pytest.raises(ValueError, match="freq"):
-        last_complete_period("2024-01-01", "W")
+        last_complete_period(as_of="2024-01-01", period="W")
     with pytest.raises(ValueError, match="missing"):
-        last_complete_period(pd.NaT)
+        last_complete_period(as_of=pd.NaT)

@@ -51,7 +51,7 @@ BASELINE_METHODS = ("configured_weighted", "last_period", "seasonal_naive")
 def _quarterly(won: pd.DataFrame, day: pd.Timestamp, fy: int) -> pd.Series:
     """Won amount per fiscal quarter (start day), complete quarters up to ``day``."""
     close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
-    starts = fiscal_period(close, freq="Q", fiscal_year_start_month=fy)["period_start"]
+    starts = fiscal_period(close, period="Q", fiscal_year_start_month=fy)["period_start"]
     s = won["amount"].astype(float).fillna(0).groupby(starts.to_numpy()).sum()
     _, q0, q0_end = quarter_bounds(day, fiscal_year_start_month=fy)
     last = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)

@@ -58,9 +58,9 @@ def quarter_bounds(day, *, lead: int = 0, fiscal_year_start_month: int = 1):
     >>> quarter_bounds("2024-05-10", lead=1)
     ('FY2024-Q3', Timestamp('2024-07-01 00:00:00'), Timestamp('2024-09-30 00:00:00'))
     """
-    p = fiscal_period(pd.Series([pd.Timestamp(day)]), freq="Q", fiscal_year_start_month=fiscal_year_start_month)
+    p = fiscal_period(pd.Series([pd.Timestamp(day)]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
     start = pd.Timestamp(p["period_start"].iloc[0]) + pd.DateOffset(months=3 * lead)
-    label = fiscal_period(pd.Series([start]), freq="Q", fiscal_year_start_month=fiscal_year_start_month)
+    label = fiscal_period(pd.Series([start]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
     return label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
 
 

@@ -168,7 +168,7 @@ def weighted_pipeline(
     o = _open_deals(opps, day, fn)
     p = _deal_probability(o, stages, probabilities, age_bins)
     amount = o["amount"].astype(float)
-    per = fiscal_period(o["_close"], freq=period, fiscal_year_start_month=fiscal_year_start_month)
+    per = fiscal_period(o["_close"], period=period, fiscal_year_start_month=fiscal_year_start_month)
     frame = pd.DataFrame(
         {
             "fiscal_period": per["fiscal_period"].to_numpy(),
@@ -217,7 +217,7 @@ def snapshot_outcomes(
     created = pd.to_datetime(crm.opportunities["created_date"]).min()
     if pd.isna(created):
         raise ValueError(f"{fn}: the org has no opportunity with a creation date")
-    first = fiscal_period(pd.Series([created]), freq=period, fiscal_year_start_month=fiscal_year_start_month)
+    first = fiscal_period(pd.Series([created]), period=period, fiscal_year_start_month=fiscal_year_start_month)
     starts = pd.date_range(first["period_start"].iloc[0], day, freq=f"{ {'Q': 3, 'M': 1}[period] }MS")
     won = final[_flag(final["is_won"]).to_numpy()]
     won_close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
@@ -230,7 +230,7 @@ def snapshot_outcomes(
         o = _open_deals(cut(snap).opportunities, snap, fn)
         o = o[pd.to_datetime(o["close_date"]).astype("datetime64[us]") <= end]
         won_ids = set(won.loc[((won_close >= start) & (won_close <= end)).to_numpy(), "opportunity_id"])
-        per = fiscal_period(pd.Series([start]), freq=period, fiscal_year_start_month=fiscal_year_start_month)
+        per = fiscal_period(pd.Series([start]), period=period, fiscal_year_start_month=fiscal_year_start_month)
         rows.append(
             pd.DataFrame(
                 {
@@ -454,7 +454,7 @@ def forecast_categories(
     cat = np.where(won, "Closed", np.where(closed, "Omitted", cat.to_numpy()))
     close = pd.to_datetime(opps["close_date"]).astype("datetime64[us]")
     close = close.where(closed | (close > day), day)  # overdue open deals: due now
-    per = fiscal_period(close, freq=period, fiscal_year_start_month=fiscal_year_start_month)
+    per = fiscal_period(close, period=period, fiscal_year_start_month=fiscal_year_start_month)
     d = pd.DataFrame(
         {
             "fiscal_period": per["fiscal_period"].to_numpy(),

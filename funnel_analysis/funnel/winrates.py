@@ -107,7 +107,7 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
     )
     keys = list(by)
     if period is not None:
-        fp = fiscal_period(opps["close_date"], period, fiscal_year_start_month)
+        fp = fiscal_period(opps["close_date"], period=period, fiscal_year_start_month=fiscal_year_start_month)
         data = data.assign(fiscal_period=fp["fiscal_period"], period_start=fp["period_start"])[closed]
         keys += ["fiscal_period", "period_start"]
     g = data.groupby(keys, dropna=False, observed=True, sort=True) if keys else data.assign(_k=0).groupby("_k")
@@ -229,7 +229,9 @@ def stage_transitions(
         _adv=np.concatenate(adv),
         _amt=opps["amount"].to_numpy("float64")[pos],
     )
-    fp = fiscal_period(_to_dates(data["_day"].to_numpy()), period, fiscal_year_start_month)
+    fp = fiscal_period(
+        _to_dates(data["_day"].to_numpy()), period=period, fiscal_year_start_month=fiscal_year_start_month
+    )
     data = data.assign(
         fiscal_period=fp["fiscal_period"].to_numpy(),
         period_start=fp["period_start"].to_numpy(),
@@ -297,7 +299,9 @@ def bottlenecks(
     t = stage_transitions(opps, history, stages=stages, period=period, fiscal_year_start_month=fiscal_year_start_month)
     t = t[t["fiscal_period"].notna()]
     if latest is not None:
-        label = fiscal_period([pd.Timestamp(latest)], period, fiscal_year_start_month)["fiscal_period"].iloc[0]
+        label = fiscal_period([pd.Timestamp(latest)], period=period, fiscal_year_start_month=fiscal_year_start_month)[
+            "fiscal_period"
+        ].iloc[0]
     elif len(t):
         label = t["fiscal_period"].max()
     else:
