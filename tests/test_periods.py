@@ -86,7 +86,7 @@ def test_last_complete_period_by_hand(as_of, freq, start_month, expected):
 
 
 def test_last_complete_period_rejects_bad_input():
-    with pytest.raises(ValueError, match="freq"):
+    with pytest.raises(ValueError, match="period"):
         last_complete_period(as_of="2024-01-01", period="W")
     with pytest.raises(ValueError, match="missing"):
         last_complete_period(as_of=pd.NaT)
