@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ from .schema import TABLES
 __all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "latest_date", "resolve_as_of"]
 
 #: Opportunity fields that opportunity_history records, and so can be rebuilt.
+#: As-of cuts a :class:`CrmData` keeps (least recently used dropped first): a six-quarter backtest needs a dozen.
+MAX_CUTS = 32
+
 HISTORY_FIELDS = ("stage_name", "amount", "probability", "close_date", "forecast_category")
 
 
@@ -142,6 +146,10 @@ class CrmData:
             return pd.DataFrame(columns=TABLES[name].column_names)
         raise AttributeError(name)
 
+    def __getstate__(self):
+        # memoised cuts and history sorts are rebuilt on demand: never pickle them (joblib workers)
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cuts", "_history_cache")}
+
     def has(self, table: str) -> bool:
         """True when the source had this table (``stages`` always exists)."""
         return table in self.tables
@@ -158,8 +166,69 @@ class CrmData:
 
     # ---- the as-of cut -------------------------------------------------------------------
     def as_of(self, date) -> CrmData:
-        """The org as it stood at the end of ``date`` (see the module notes for the rules)."""
+        """The org as it stood at the end of ``date`` (see the module notes for the rules).
+
+        Parameters
+        ----------
+        date : date, Timestamp or str
+            The day of the cut; a timestamp counts as its UTC day.
+
+        Returns
+        -------
+        CrmData
+            A new org holding each table's rows created by the end of that day, with every
+            opportunity's state rebuilt from its history. Cuts are memoised: asking for the same
+            day again returns the same object (at most :data:`MAX_CUTS` are kept, the least
+            recently used are dropped), so analyses and backtests can cut freely.
+        """
         end, day = _cutoff(date)
+        memo = self.__dict__.setdefault("_cuts", OrderedDict())
+        # the key names the tables' objects too: replacing a table makes earlier cuts stale
+        key = (day, tuple((name, id(df)) for name, df in self.tables.items()))
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+        cut = self._cut(end, day)
+        memo[key] = cut
+        while len(memo) > MAX_CUTS:
+            memo.popitem(last=False)
+        return cut
+
+    def rows(self, table: str, *, where=None) -> pd.DataFrame:
+        """The rows of ``table`` that the expression ``where`` selects.
+
+        Parameters
+        ----------
+        table : str
+            A table of the org (``"opportunities"``, ``"leads"``, ...); a table the source did not
+            have is empty.
+        where : str, Expression or None
+            A filter in the safe expression grammar of :mod:`funnel_analysis.crm.expression`, over
+            the table's columns and, through its references, its related records
+            (``"owner.region == 'EMEA' and amount >= 10000"``). ``None`` or ``""`` keeps every row.
+
+        Returns
+        -------
+        DataFrame
+            The selected rows, index reset; the table itself when ``where`` is empty.
+
+        Raises
+        ------
+        ExpressionError
+            When ``where`` is not an expression of the grammar or names a column the table or
+            its related records do not have (the message gives the position).
+        """
+        frame = getattr(self, table)
+        if where is None or (isinstance(where, str) and not where.strip()):
+            return frame
+        from .expression import expression_mask
+
+        tables = dict(self.tables)
+        tables[table] = frame
+        mask = expression_mask(tables, table, where)
+        return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+
+    def _cut(self, end, day) -> CrmData:
         present = self.meta.get("columns_present", {})
         out: dict[str, pd.DataFrame] = {}
         undated: dict[str, int] = {}
@@ -335,6 +404,21 @@ def latest_date(crm) -> pd.Timestamp:
     return max(t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in last).normalize()
 
 
-def resolve_as_of(crm, as_of=None) -> pd.Timestamp:
-    """``as_of`` as a day, or the latest date in the data when it is empty (the reports' default)."""
-    return pd.Timestamp(as_of).normalize() if as_of else latest_date(crm)
+def resolve_as_of(crm, *, as_of=None) -> pd.Timestamp:
+    """``as_of`` as a day, or the latest date in the data when it is empty (the reports' default).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp, str or None
+        The day; ``None`` or ``""`` for :func:`latest_date`.
+
+    Returns
+    -------
+    Timestamp
+        A naive day (midnight).
+    """
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return latest_date(crm)
+    return _cutoff(as_of)[1]

@@ -6,7 +6,7 @@
 - :mod:`.publish`: locks, staging, atomic publishing, pruning, secrets scrubbed;
 - :mod:`.html`: an executed notebook as one code-free, sanitised page;
 - :mod:`.index`: ``index.html``, every report and its runs;
-- :mod:`.notebook`: what the report notebooks share (formatting, :func:`record`).
+- :mod:`.notebook`: what the report notebooks share (:func:`open_report`, formatting, :func:`record`).
 
 Examples
 --------
@@ -25,7 +25,7 @@ from .config import (
 )
 from .html import clean_html, notebook_to_html
 from .index import render_index, write_index
-from .notebook import RECORD_MIME, notebook_setup, read_records, record, styled
+from .notebook import RECORD_MIME, notebook_setup, open_report, read_records, record, styled
 from .publish import (
     ReportBusy,
     atomic_write_text,
@@ -88,6 +88,7 @@ __all__ = [
     "write_index",
     "render_index",
     "RECORD_MIME",
+    "open_report",
     "notebook_setup",
     "styled",
     "record",

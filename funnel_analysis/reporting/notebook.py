@@ -10,13 +10,19 @@ compare those values with an independent computation.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-__all__ = ["RECORD_MIME", "notebook_setup", "styled", "record", "read_records"]
+if TYPE_CHECKING:
+    from ..crm import CrmData
+
+__all__ = ["RECORD_MIME", "open_report", "notebook_setup", "styled", "record", "read_records"]
 
 #: Mimetype of the values a notebook records for machines; the HTML report shows the table instead.
 RECORD_MIME = "application/vnd.funnel-analysis.record+json"
@@ -55,6 +61,50 @@ def notebook_setup(currency: str = "") -> None:
     _CURRENCY["symbol"] = str(currency or "")
     sns.set_theme(style="whitegrid")
     plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+
+
+def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str = "") -> CrmData:
+    """Open the org a report notebook reads: load it, set up the notebook, say what it shows.
+
+    The one call every report notebook starts with, in place of the preamble each repeated: load
+    the export (or Parquet cache) with its mapping, set the figure theme, the money format and the
+    quiet output (:func:`notebook_setup`), and print one line naming the source, the report's date
+    and the data fingerprint, so a reader of the HTML knows what the figures stand on.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The CRM export folder or Parquet cache (relative paths are relative to the notebook).
+    mapping : str
+        A mapping file or built-in mapping name for a non-Salesforce export; empty for none.
+    as_of : str
+        ``YYYY-MM-DD``, the day the report is dated; empty for the latest date in the data. Only
+        printed here: the sections cut the org themselves, with the same ``as_of``.
+    currency : str
+        Symbol put before money in tables (``"$"``, ``"€"``); empty for none.
+
+    Returns
+    -------
+    CrmData
+        The whole org, not cut: each section cuts it as of its own day (cuts are memoised).
+
+    Raises
+    ------
+    DataLoadError
+        When the export cannot be read (the message names the file, column and rule).
+
+    Examples
+    --------
+    >>> crm = open_report("data/sample", as_of="2025-06-30", currency="$")  # doctest: +SKIP
+    Salesforce export data/sample as of 2025-06-30; data fingerprint 3f2a...
+    """
+    from ..crm import load_org, resolve_as_of
+
+    notebook_setup(currency=currency)
+    crm = load_org(data_dir, mapping=mapping or None)
+    day = resolve_as_of(crm, as_of=as_of)
+    print(f"{crm.meta['source']} as of {day:%Y-%m-%d}; data fingerprint {crm.meta['fingerprint']}")
+    return crm
 
 
 def _is_money(name) -> bool:
@@ -96,13 +146,21 @@ def styled(df: pd.DataFrame, *, precision: int = 1):
 
 
 def record(name: str, value) -> None:
-    """Show ``value`` (DataFrame, Series or dict) as a table and keep its values, by name, for machines.
+    """Show ``value`` (DataFrame, Series, dict or result dataclass) as a table and keep its values, by name, for machines.
 
     The HTML report shows the table; :func:`read_records` reads the values back from the executed
     notebook (the tests compare them with an independent computation).
     """
     from IPython.display import display
 
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a result's scalar figures
+        value = {
+            f.name: getattr(value, f.name)
+            for f in dataclasses.fields(value)
+            if isinstance(getattr(value, f.name), (str, int, float, bool, type(None)))
+        }
+    if isinstance(value, Mapping):
+        value = dict(value)
     if isinstance(value, dict):
         payload = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in value.items()}
         table = pd.DataFrame({"figure": list(payload), "value": [_fmt(k, v) for k, v in payload.items()]})
