@@ -37,7 +37,7 @@ print(json.dumps({"wall_s": wall, "peak_gib": peak, "rows": rows,
 def read_rates(path: Path, repeat: int) -> dict:
     import pandas as pd
 
-    from funnel_analysis.crm import read_csv_text
+    from funnel_analysis.crm.read import read_csv_text
 
     size_mb = path.stat().st_size / 1e6
     ours, default = [], []

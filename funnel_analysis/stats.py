@@ -15,18 +15,41 @@ Examples
 >>> low.round(4).tolist(), high.round(4).tolist()
 ([0.2366, 0.0], [0.7634, 0.4345])
 >>> rate_table(pd.DataFrame({"won": [3, 0], "closed": [4, 0]}), successes="won", trials="closed").round(3)
-   won  closed  rate  ci_low  ci_high
-0    3       4  0.75   0.301    0.954
-1    0       0   NaN     NaN      NaN
+   won  closed  rate  rate_ci_low  rate_ci_high
+0    3       4  0.75        0.301         0.954
+1    0       0   NaN          NaN           NaN
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["wilson_interval", "rate_table"]
+__all__ = ["Interval", "wilson_interval", "rate_table"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval's two bounds (unpacks as ``low, high``).
+
+    Attributes
+    ----------
+    low, high : float, ndarray or Series
+        The bounds, shaped like the counts they were computed from.
+    confidence : float
+        The two-sided confidence level.
+    """
+
+    low: object
+    high: object
+    confidence: float = 0.95
+
+    def __iter__(self):
+        # unpacks as the two bounds only: ``low, high = wilson_interval(...)``
+        return iter((self.low, self.high))
 
 
 def _as_float_array(values, name: str) -> np.ndarray:
@@ -39,7 +62,7 @@ def _as_float_array(values, name: str) -> np.ndarray:
     return arr.reshape(np.shape(values))
 
 
-def wilson_interval(successes, trials, confidence: float = 0.95):
+def wilson_interval(successes, trials, *, confidence: float = 0.95) -> Interval:
     """Wilson score confidence interval for a proportion, vectorised.
 
     Parameters
@@ -52,8 +75,8 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
 
     Returns
     -------
-    (low, high)
-        Floats for scalar input, NumPy arrays for array input, and Series
+    Interval
+        ``low`` and ``high`` (it unpacks as ``low, high``): floats for scalar input, NumPy arrays for array input, and Series
         (with the index of the first Series given) for Series input. Where
         ``trials`` is 0 the rate is undefined and both bounds are NaN.
 
@@ -68,8 +91,8 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     >>> low, high = wilson_interval(5, 10)
     >>> round(low, 4), round(high, 4)
     (0.2366, 0.7634)
-    >>> wilson_interval(0, 0)
-    (nan, nan)
+    >>> wilson_interval(0, 0).low
+    nan
     """
     if not 0 < float(confidence) < 1:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
@@ -91,10 +114,10 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
         low[ok] = np.where(s[ok] == 0, 0.0, np.clip(lo, 0, 1))
         high[ok] = np.where(s[ok] == n[ok], 1.0, np.clip(hi, 0, 1))
     if index is not None and low.ndim == 1 and len(low) == len(index):
-        return pd.Series(low, index=index), pd.Series(high, index=index)
+        return Interval(pd.Series(low, index=index), pd.Series(high, index=index), float(confidence))
     if low.ndim == 0:
-        return float(low), float(high)
-    return low, high
+        return Interval(float(low), float(high), float(confidence))
+    return Interval(low, high, float(confidence))
 
 
 def rate_table(
@@ -109,10 +132,10 @@ def rate_table(
     successes, trials : str
         Names of the count columns (kept in the output).
     name : str, default "rate"
-        Name of the rate column. With the default the bounds are ``ci_low``
-        and ``ci_high``; with any other name they are ``{name}_ci_low`` and
+        Name of the rate column; its bounds are ``{name}_ci_low`` and
         ``{name}_ci_high``, so that one table can carry several rates.
     confidence : float, default 0.95
+        Two-sided confidence level of the interval.
 
     Returns
     -------
@@ -131,10 +154,9 @@ def rate_table(
         raise KeyError(f"rate_table: column(s) {missing} not in the table (it has {list(df.columns)})")
     s = pd.to_numeric(df[successes]).astype("float64")
     n = pd.to_numeric(df[trials]).astype("float64")
-    low, high = wilson_interval(s, n, confidence)
-    prefix = "" if name == "rate" else f"{name}_"
+    low, high = wilson_interval(s, n, confidence=confidence)
     out = df.copy()
     out[name] = (s / n.where(n > 0)).to_numpy()
-    out[f"{prefix}ci_low"] = np.asarray(low)
-    out[f"{prefix}ci_high"] = np.asarray(high)
+    out[f"{name}_ci_low"] = np.asarray(low)
+    out[f"{name}_ci_high"] = np.asarray(high)
     return out

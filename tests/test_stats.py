@@ -66,7 +66,7 @@ def test_wilson_keeps_series_index_and_confidence():
 )
 def test_wilson_rejects_bad_input(s, n, conf, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        wilson_interval(s, n, conf)
+        wilson_interval(s, n, confidence=conf)
 
 
 def test_rate_table_adds_columns_without_touching_input():
@@ -78,7 +78,7 @@ def test_rate_table_adds_columns_without_touching_input():
     assert out.loc[0, "win_rate"] == 0.5
     assert np.isnan(out.loc[1, "win_rate"])  # 0 / 0 is unknown, not 0
     plain = rate_table(df, successes="won", trials="closed")
-    assert {"rate", "ci_low", "ci_high"} <= set(plain.columns)
+    assert {"rate", "rate_ci_low", "rate_ci_high"} <= set(plain.columns)
 
 
 def test_rate_table_missing_column():
@@ -96,3 +96,9 @@ def test_wilson_bounds_contain_rate(pairs):
     rate = s[ok] / n[ok]
     assert ((0 <= low[ok]) & (low[ok] <= rate + 1e-12) & (rate - 1e-12 <= high[ok]) & (high[ok] <= 1)).all()
     assert np.isnan(low[~ok]).all()
+
+
+def test_wilson_interval_is_a_named_result():
+    ci = wilson_interval(5, 10, confidence=0.9)
+    assert (ci.low, ci.high) == tuple(ci)  # the names and the unpacking agree
+    assert ci.confidence == 0.9 and ci.low < 0.5 < ci.high

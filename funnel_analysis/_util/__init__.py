@@ -2,6 +2,7 @@
 
 - :mod:`.arrow`: fast membership and lookups through pyarrow compute;
 - :mod:`.frames`: input checks, segments, calendar days and stage ranks of the analyses;
+- :mod:`.results`: named results that still unpack;
 - :mod:`.plotting`: the charts' shared axes and money format.
 """
 

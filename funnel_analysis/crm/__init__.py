@@ -13,7 +13,11 @@ The steps of :func:`load_org`, in order:
 - :mod:`.load`: the steps above, for a folder (:func:`load_org`) or frames (:func:`load_frames`);
 - :mod:`.model`: :class:`CrmData`, its data-quality report, ``as_of`` and the report date;
 - :mod:`.salesforce`: a live org through the REST and Bulk 2.0 APIs;
+- :mod:`.expression`: the safe expression grammar of every ``where`` filter and rule;
 - :mod:`.plots`: the data-quality report's chart.
+
+The package namespace holds what a user of the data model needs; each step's own functions
+(``parse_date``, ``phone_e164``, ``validate_table``, ...) are imported from their module.
 
 Examples
 --------
@@ -24,76 +28,39 @@ Examples
 '001bm00001ZL8U9AAL'
 """
 
-from .clean import EMAIL_PATTERN, LEGAL_SUFFIXES, company_key, fold_picklist, normalize_email, phone_e164
-from .ids import is_salesforce_id_15, to_18, widen_ids
+from .ids import to_18
 from .load import load_frames, load_org
-from .mapping import Mapping, TableMapping, builtin_mappings, default_stages, load_mapping
-from .model import HISTORY_FIELDS, CrmData, DataQualityReport, latest_date, resolve_as_of
-from .parse import DATETIME_FORMATS, parse_bool, parse_column, parse_date, parse_datetime, parse_number
-from .read import DataLoadError, canonical_columns, find_export_files, read_csv_text, read_table_file
-from .salesforce import (
-    DEFAULT_OBJECTS,
-    SalesforceConfigError,
-    SalesforceFrames,
-    load_salesforce,
-    read_salesforce,
-    salesforce_client,
-    write_export,
-)
-from .schema import KINDS, TABLES, Column, Reference, TableSpec, snake_case, table_for_file
-from .validate import ERROR, ISSUE_COLUMNS, RULE_COLUMNS, WARNING, table_schema, validate_table
+from .mapping import Mapping, TableMapping, builtin_mappings, load_mapping
+from .model import HISTORY_FIELDS, MAX_CUTS, CrmData, DataQualityReport, latest_date, resolve_as_of
+from .read import DataLoadError
+from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce, write_export
+from .schema import TABLES, Column, Reference, TableSpec
 
 __all__ = [
-    "Column",
-    "Reference",
-    "TableSpec",
-    "TABLES",
-    "KINDS",
-    "snake_case",
-    "table_for_file",
-    "to_18",
-    "widen_ids",
-    "is_salesforce_id_15",
-    "DATETIME_FORMATS",
-    "parse_datetime",
-    "parse_date",
-    "parse_bool",
-    "parse_number",
-    "parse_column",
-    "fold_picklist",
-    "normalize_email",
-    "EMAIL_PATTERN",
-    "phone_e164",
-    "company_key",
-    "LEGAL_SUFFIXES",
-    "ERROR",
-    "WARNING",
-    "ISSUE_COLUMNS",
-    "table_schema",
-    "validate_table",
-    "RULE_COLUMNS",
-    "TableMapping",
-    "Mapping",
-    "load_mapping",
-    "builtin_mappings",
-    "default_stages",
-    "DataLoadError",
-    "read_csv_text",
-    "read_table_file",
-    "find_export_files",
-    "canonical_columns",
+    # loading
     "load_org",
     "load_frames",
+    "load_mapping",
+    "builtin_mappings",
+    "Mapping",
+    "TableMapping",
+    "DataLoadError",
+    # the org
     "CrmData",
     "DataQualityReport",
     "HISTORY_FIELDS",
+    "MAX_CUTS",
     "latest_date",
     "resolve_as_of",
-    "DEFAULT_OBJECTS",
-    "SalesforceConfigError",
-    "SalesforceFrames",
-    "salesforce_client",
+    # the schema
+    "TABLES",
+    "TableSpec",
+    "Column",
+    "Reference",
+    "to_18",
+    # a live org
     "read_salesforce",
-    "write_export",
     "load_salesforce",
+    "write_export",
+    "SalesforceConfigError",
 ]

@@ -18,11 +18,14 @@ Examples
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["to_18", "widen_ids", "is_salesforce_id_15"]
+from .._util.results import Unpackable
+
+__all__ = ["to_18", "widen_ids", "WidenedIds", "is_salesforce_id_15"]
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ID15 = re.compile(r"^[a-zA-Z0-9]{15}$")
@@ -47,7 +50,23 @@ def to_18(value: str) -> str:
     return value + suffix
 
 
-def widen_ids(values: pd.Series) -> tuple[pd.Series, int]:
+@dataclass(frozen=True)
+class WidenedIds(Unpackable):
+    """IDs with every 15-character Salesforce ID widened (unpacks as ``values, widened``).
+
+    Attributes
+    ----------
+    values : Series
+        The IDs, 18-character where they were 15.
+    widened : int
+        How many values changed.
+    """
+
+    values: pd.Series
+    widened: int
+
+
+def widen_ids(values: pd.Series) -> WidenedIds:
     """Widen every 15-character ID in a Series; return it and how many changed.
 
     Only values of exactly 15 alphanumeric characters are touched, so keys of
@@ -59,7 +78,7 @@ def widen_ids(values: pd.Series) -> tuple[pd.Series, int]:
     (['001bm00001ZL8U9AAL', nan, 'x'], 1)
     """
     if values.empty:
-        return values.copy(), 0
+        return WidenedIds(values.copy(), 0)
     text = values.astype("str")
     mask = (text.str.len() == 15) & text.str.fullmatch(r"[a-zA-Z0-9]{15}", na=False)
     mask = mask.fillna(False).to_numpy(dtype=bool) & values.notna().to_numpy()
@@ -69,4 +88,4 @@ def widen_ids(values: pd.Series) -> tuple[pd.Series, int]:
         widened = [to_18(v) for v in text[mask]]
         out = out.astype("str")
         out.loc[mask] = np.asarray(widened, dtype=object)
-    return out, n
+    return WidenedIds(out, n)

@@ -17,15 +17,20 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._util.results import Unpackable
 from .ids import widen_ids
 
 __all__ = [
     "DATETIME_FORMATS",
+    "Parsed",
+    "ParsedColumn",
     "parse_datetime",
     "parse_date",
     "parse_bool",
@@ -48,11 +53,47 @@ DATETIME_FORMATS = (
     "%Y/%m/%d",
 )
 
+
+@dataclass(frozen=True)
+class Parsed(Unpackable):
+    """A column parsed into its type, and which raw values could not be (unpacks as ``values, invalid``).
+
+    Attributes
+    ----------
+    values : Series
+        The typed values; missing where the raw value was empty or unparseable.
+    invalid : Series
+        True where a non-empty raw value could not be parsed (those rows are quarantined).
+    """
+
+    values: pd.Series
+    invalid: pd.Series
+
+
+@dataclass(frozen=True)
+class ParsedColumn(Unpackable):
+    """A column typed by its schema kind (unpacks as ``values, invalid, changed``).
+
+    Attributes
+    ----------
+    values : Series
+        The typed values.
+    invalid : Series
+        True where a non-empty raw value could not be parsed.
+    changed : int
+        Values a cleaning step rewrote (15-character IDs widened to 18).
+    """
+
+    values: pd.Series
+    invalid: pd.Series
+    changed: int
+
+
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
 
 
-def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") -> tuple[pd.Series, pd.Series]:
+def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") -> Parsed:
     """Parse text to UTC timestamps; return ``(timestamps, unparseable_mask)``.
 
     Values without an offset are read in ``timezone`` (the org's time zone,
@@ -63,7 +104,7 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
     present = values.notna() & (text != "")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     if not present.any():
-        return out, pd.Series(False, index=values.index)
+        return Parsed(out, pd.Series(False, index=values.index))
     if formats is None:
         fast = _arrow_cast(text.where(present, None), pa.timestamp("us", tz="UTC"))
         if fast is not None:  # every value is ISO 8601 with an offset: the API export's form
@@ -89,7 +130,7 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
         if ok.any():
             out.loc[ok[ok].index] = parsed[ok].astype("datetime64[us, UTC]")
             todo.loc[ok[ok].index] = False
-    return out, todo
+    return Parsed(out, todo)
 
 
 def _arrow_cast(values: pd.Series, *targets: pa.DataType) -> pd.Series | None:
@@ -103,7 +144,7 @@ def _arrow_cast(values: pd.Series, *targets: pa.DataType) -> pd.Series | None:
         return None
 
 
-def parse_date(values: pd.Series, *, formats=None) -> tuple[pd.Series, pd.Series]:
+def parse_date(values: pd.Series, *, formats=None) -> Parsed:
     """Parse text to dates (naive, midnight); a timestamp keeps its date part."""
     if formats is None and len(values):
         text = values.astype("str").str.strip()
@@ -121,9 +162,9 @@ def parse_date(values: pd.Series, *, formats=None) -> tuple[pd.Series, pd.Series
         bad = pd.Series(False, index=values.index)
         if rest.any():
             bad.loc[rest] = bad_rest
-        return iso, bad
+        return Parsed(iso, bad)
     stamps, bad = parse_datetime(values, formats=formats, timezone="UTC")
-    return stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]"), bad
+    return Parsed(stamps.dt.tz_localize(None).dt.normalize().astype("datetime64[us]"), bad)
 
 
 def _strict_iso_dates(text: pd.Series) -> pd.Series:
@@ -141,27 +182,27 @@ def _strict_iso_dates(text: pd.Series) -> pd.Series:
     return pd.Series(pc.cast(parsed, pa.timestamp("us")).to_pandas(), index=text.index).astype("datetime64[us]")
 
 
-def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_bool(values: pd.Series) -> Parsed:
     """Parse Salesforce booleans: true/false, TRUE/FALSE, 1/0, and 1/empty.
 
     Salesforce checkboxes are never null, so an empty value is False.
     """
     if pd.api.types.is_bool_dtype(values.dtype):
-        return values.fillna(False).astype(bool), pd.Series(False, index=values.index)
+        return Parsed(values.fillna(False).astype(bool), pd.Series(False, index=values.index))
     text = values.astype("str").str.strip().str.lower()
     text = text.where(values.notna(), "")
     is_true = text.isin(_TRUE)
     bad = ~(is_true | text.isin(_FALSE) | (text == ""))
-    return is_true.astype(bool), bad
+    return Parsed(is_true.astype(bool), bad)
 
 
-def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_number(values: pd.Series) -> Parsed:
     """Parse numbers; accepts thousands separators ``1,234.50`` and a currency prefix.
 
     Anything else that is not a number (``12,5k``, ``n/a``) is unparseable.
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64"), pd.Series(False, index=values.index)
+        return Parsed(values.astype("float64"), pd.Series(False, index=values.index))
     text = values.astype("str").str.strip()
     present = values.notna() & (text != "")
     cleaned = text.str.replace(r"^(?:[A-Z]{3} ?|[$€£¥])", "", regex=True)
@@ -169,34 +210,34 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
     number = pd.to_numeric(cleaned.where(present, None), errors="coerce").astype("float64")
     bad = present & number.isna()
-    return number, bad
+    return Parsed(number, bad)
 
 
 def parse_column(
     values: pd.Series, kind: str, *, date_format: str | None = None, timezone: str = "UTC"
-) -> tuple[pd.Series, pd.Series, int]:
+) -> ParsedColumn:
     """Type one column by its schema kind.
 
-    Returns ``(typed, unparseable_mask, n_changed)``, where ``n_changed`` counts
+    Returns a :class:`ParsedColumn`: the typed values, the unparseable mask, and how many
     values a cleaning step rewrote (15-character IDs widened).
     """
     formats = (date_format,) if date_format else None
     if kind == "datetime":
         v, bad = parse_datetime(values, formats=formats, timezone=timezone)
-        return v, bad, 0
+        return ParsedColumn(v, bad, 0)
     if kind == "date":
         v, bad = parse_date(values, formats=formats)
-        return v, bad, 0
+        return ParsedColumn(v, bad, 0)
     if kind == "bool":
         v, bad = parse_bool(values)
-        return v, bad, 0
+        return ParsedColumn(v, bad, 0)
     if kind in ("float", "int"):
         v, bad = parse_number(values)
-        return v, bad, 0
+        return ParsedColumn(v, bad, 0)
     no_bad = pd.Series(np.zeros(len(values), dtype=bool), index=values.index)
     text = values.astype("str").str.strip()
     text = text.where(values.notna() & (text != ""), None)
     if kind == "id":
         widened, n = widen_ids(text)
-        return widened.astype("str"), no_bad, n
-    return text, no_bad, 0
+        return ParsedColumn(widened.astype("str"), no_bad, n)
+    return ParsedColumn(text, no_bad, 0)

@@ -3,7 +3,7 @@ import phonenumbers
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnel_analysis.crm import company_key, fold_picklist, normalize_email, phone_e164
+from funnel_analysis.crm.clean import company_key, fold_picklist, normalize_email, phone_e164
 
 
 def test_fold_picklist_prefers_canonical_then_majority():

@@ -151,7 +151,7 @@ def test_stage_missing_from_the_stages_table_is_inferred_and_placed(tiny_export)
 
 
 def test_newlines_inside_quoted_values_are_kept(tiny_export):
-    from funnel_analysis.crm import read_csv_text
+    from funnel_analysis.crm.read import read_csv_text
 
     path = tiny_export / "Account.csv"
     path.write_text('Id,Name,Description\n001bm00001ZL8U9AAL,Edge,"two\nlines"\n001bm00001ZL8UAAA1,Burlington,\n')

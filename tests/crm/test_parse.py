@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from funnel_analysis.crm import parse_bool, parse_column, parse_date, parse_datetime, parse_number
+from funnel_analysis.crm.parse import parse_bool, parse_column, parse_date, parse_datetime, parse_number
 
 
 def test_datetime_formats():

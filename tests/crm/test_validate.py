@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from funnel_analysis.crm import table_schema, validate_table
+from funnel_analysis.crm.validate import table_schema, validate_table
 
 
 def test_error_rules():

@@ -17,7 +17,8 @@ import pyarrow.csv as pacsv
 import pytest
 from scipy import stats
 
-from funnel_analysis.crm import TABLES, snake_case, to_18
+from funnel_analysis.crm import TABLES, to_18
+from funnel_analysis.crm.schema import snake_case
 from funnel_analysis.synth import SAMPLE_FILES, generate_sample
 
 FILE_TABLE = {
