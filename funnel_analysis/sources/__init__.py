@@ -4,6 +4,7 @@
 - :mod:`.attribution`: multi-touch campaign attribution;
 - :mod:`.activities`: sales activity per opportunity and its relation to winning;
 - :mod:`.pipeline_changes`: the pipeline waterfall between two as-of cuts;
+- :mod:`.report`: the notebook's sections, one call each on the org (``from funnel_analysis.sources import report``);
 - :mod:`.plots`: the charts of the sources notebook.
 
 Examples
@@ -23,7 +24,7 @@ from .matrix import (
     source_matrix,
     speed_to_lead,
 )
-from .pipeline_changes import COMPONENTS, SIGNS, pipeline_waterfall
+from .pipeline_changes import COMPONENTS, SIGNS, PipelineWaterfall, pipeline_waterfall
 
 __all__ = [
     "source_matrix",
@@ -43,6 +44,7 @@ __all__ = [
     "BUCKETS",
     "TYPE_MAP",
     "pipeline_waterfall",
+    "PipelineWaterfall",
     "COMPONENTS",
     "SIGNS",
 ]

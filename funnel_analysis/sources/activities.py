@@ -35,6 +35,7 @@ import pandas as pd
 from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
+from .._util.frames import utc_naive as _utc_naive
 from ..stats import rate_table
 
 __all__ = ["activity_summary", "activity_win_relation", "activity_kind", "BUCKETS", "TYPE_MAP"]
@@ -135,10 +136,7 @@ def activity_summary(
     pos = ids.get_indexer(activities["what_id"])
     linked = activities[pos >= 0]
     pos = pos[pos >= 0]
-    date = pd.to_datetime(linked["activity_date"])
-    if date.dt.tz is not None:
-        date = date.dt.tz_convert("UTC").dt.tz_localize(None)
-    date = date.dt.normalize().to_numpy()
+    date = _utc_naive(linked["activity_date"]).dt.normalize().to_numpy()
     undated = np.isnat(date)
     done = ~undated & (date <= day.to_datetime64())
     if by == "type":
@@ -179,9 +177,7 @@ def _lead_activities(activities, leads, ids: pd.Index, day: pd.Timestamp, fn: st
     conv = leads[leads["converted_opportunity_id"].notna()]
     until = pd.Series(day, index=conv.index)
     if "converted_date" in conv.columns:
-        c = pd.to_datetime(conv["converted_date"])
-        if c.dt.tz is not None:
-            c = c.dt.tz_convert("UTC").dt.tz_localize(None)
+        c = _utc_naive(conv["converted_date"])
         until = c.dt.normalize().where(c.notna() & (c.dt.normalize() < day), day)
     link = pd.DataFrame(
         {
@@ -191,10 +187,8 @@ def _lead_activities(activities, leads, ids: pd.Index, day: pd.Timestamp, fn: st
         }
     )
     acts = pd.DataFrame(
-        {"who_id": activities["who_id"].to_numpy(), "_date": pd.to_datetime(activities["activity_date"]).to_numpy()}
+        {"who_id": activities["who_id"].to_numpy(), "_date": _utc_naive(activities["activity_date"]).to_numpy()}
     )
-    if acts["_date"].dt.tz is not None:
-        acts["_date"] = acts["_date"].dt.tz_convert("UTC").dt.tz_localize(None)
     m = acts.dropna().merge(link[link["_opp"] >= 0], on="who_id")
     m = m[m["_date"].dt.normalize() <= m["_until"]]
     return np.bincount(m["_opp"].to_numpy("int64"), minlength=len(ids)).astype("int64")
@@ -221,7 +215,8 @@ def activity_win_relation(summary: pd.DataFrame, opps: pd.DataFrame, *, confiden
     -------
     DataFrame
         One row per bucket (``0``, ``1-2``, ``3-5``, ``6+``, always all four): ``bucket``,
-        ``closed``, ``won``, ``win_rate`` (NaN when no closed deal), ``ci_low``, ``ci_high``.
+        ``closed``, ``won``, ``win_rate`` (NaN when no closed deal), ``win_rate_ci_low``,
+        ``win_rate_ci_high`` (Wilson, at ``confidence``).
 
     Raises
     ------
@@ -258,6 +253,4 @@ def activity_win_relation(summary: pd.DataFrame, opps: pd.DataFrame, *, confiden
         m = (n >= lo) & (n <= hi)
         rows.append({"bucket": label, "closed": int(m.sum()), "won": int((m & won).sum())})
     table = pd.DataFrame(rows).astype({"bucket": "str"})
-    return rate_table(table, successes="won", trials="closed", name="win_rate", confidence=confidence).rename(
-        columns={"win_rate_ci_low": "ci_low", "win_rate_ci_high": "ci_high"}
-    )
+    return rate_table(table, successes="won", trials="closed", name="win_rate", confidence=confidence)

@@ -148,6 +148,7 @@ def mature_leads(
     mature_days : int, default 90
         Minimum age in days; 0 keeps every lead created by the end of ``as_of``.
     created_column : str, default "created_date"
+        The creation-time column of ``leads``.
 
     Returns
     -------
@@ -242,6 +243,18 @@ def campaign_matrix(
     Every campaign of ``campaigns`` gets a row (0 leads when it has no lead member); member
     campaigns missing from ``campaigns`` get one too, with unknown cost.
 
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``lead_id``, ``is_converted``, ``converted_opportunity_id``.
+    opps : DataFrame
+        With ``opportunity_id``, ``amount``, ``is_closed``, ``is_won``, ``created_date``, ``close_date``.
+    campaigns : DataFrame, optional
+        With ``campaign_id`` and optionally ``name``, ``type``, ``actual_cost``, ``budgeted_cost``;
+        without it there is no cost and campaigns without lead members have no row.
+    campaign_members : DataFrame
+        With ``campaign_id`` and ``lead_id`` (contact-only members are not counted).
+
     Returns
     -------
     DataFrame
@@ -319,18 +332,27 @@ def compare_sources(
     ----------
     matrix_or_leads : DataFrame
         A :func:`source_matrix` / :func:`campaign_matrix` result, or leads (with ``is_converted``).
-    a, b : segment values of column ``by``.
+    a, b : object
+        The two segments compared: values of column ``by``.
     metric : {"conversion", "win"}
         converted / leads, or won / closed (needs a matrix).
     by : str, default "lead_source"
         The segment column (``"campaign_id"`` for a campaign matrix).
+    confidence : float, default 0.95
+        Of the interval of the difference.
 
     Returns
     -------
     DataFrame
         One row: ``a``, ``b``, ``metric``, ``successes_a``, ``trials_a``, ``rate_a``, the same for
-        ``b``, ``difference``, ``ci_low``, ``ci_high``, ``test`` ("fisher" / "z"), ``statistic``
-        (odds ratio / z), ``p_value``.
+        ``b``, ``difference``, ``difference_ci_low``, ``difference_ci_high``, ``test`` ("fisher" /
+        "z"), ``statistic`` (odds ratio / z), ``p_value``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``metric``, a segment that is not in the table or has no trials, or a table
+        that is neither a matrix nor leads.
 
     Examples
     --------
@@ -380,8 +402,8 @@ def compare_sources(
             "trials_b": [n2],
             "rate_b": [s2 / n2],
             "difference": [s1 / n1 - s2 / n2],
-            "ci_low": [float(low)],
-            "ci_high": [float(high)],
+            "difference_ci_low": [float(low)],
+            "difference_ci_high": [float(high)],
             "test": [test],
             "statistic": [float(stat)],
             "p_value": [float(p)],
@@ -390,7 +412,7 @@ def compare_sources(
 
 
 def speed_to_lead(
-    leads: pd.DataFrame, activities: pd.DataFrame, *, by=("owner_id",), time_column: str = "created_date"
+    leads: pd.DataFrame, activities: pd.DataFrame, *, by=None, time_column: str = "created_date"
 ) -> pd.DataFrame:
     """Hours from a lead's creation to its first activity, and conversion by speed bucket.
 
@@ -399,6 +421,17 @@ def speed_to_lead(
     counts as midnight UTC). Activities before the lead's creation are ignored (bad data or a
     date-only field); a lead with none left is ``"never"`` (a lead created recently may simply
     not have been worked yet). Leads with no creation time are left out.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``lead_id``, ``created_date``, ``is_converted`` and the ``by`` columns.
+    activities : DataFrame
+        With ``who_id`` and ``time_column``.
+    by : str or list of str, optional
+        Lead columns that form the segments (``"owner_id"``: per rep); None for all leads together.
+    time_column : str, default "created_date"
+        The activity column that times it.
 
     Returns
     -------
@@ -416,7 +449,7 @@ def speed_to_lead(
     >>> acts = pd.DataFrame({"who_id": ["L1", "L2", "L2"],
     ...                      "created_date": pd.to_datetime(["2024-01-01 08:30", "2024-01-02 10:00",
     ...                                                      "2024-01-05 08:00"], utc=True)})
-    >>> speed_to_lead(leads, acts)[["bucket", "leads", "conversion_rate", "median_hours"]].round(3)
+    >>> speed_to_lead(leads, acts, by="owner_id")[["bucket", "leads", "conversion_rate", "median_hours"]].round(3)
       bucket  leads  conversion_rate  median_hours
     0    <1h      1            1.000          0.50
     1  1-24h      0              NaN           NaN

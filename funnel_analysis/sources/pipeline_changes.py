@@ -50,8 +50,9 @@ Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
 >>> crm = fa.load_org("data/sample")  # doctest: +SKIP
->>> per_opp, totals = pipeline_waterfall(crm, "2024-03-31", "2024-06-30",
-...                                      close_window=("2024-07-01", "2024-09-30"))  # doctest: +SKIP
+>>> w = pipeline_waterfall(crm, start="2024-03-31", end="2024-06-30",
+...                        close_window=("2024-07-01", "2024-09-30"))  # doctest: +SKIP
+>>> w.totals  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -66,20 +67,70 @@ from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
 
-__all__ = ["pipeline_waterfall", "COMPONENTS", "SIGNS"]
+__all__ = ["pipeline_waterfall", "PipelineWaterfall", "COMPONENTS", "SIGNS"]
 
 #: The waterfall components, in order, and their sign in ``end = start + ...``.
 COMPONENTS = ("start", "new", "pulled_in", "pushed_out", "amount_up", "amount_down", "won", "lost", "end")
 SIGNS = {"new": 1, "pulled_in": 1, "pushed_out": -1, "amount_up": 1, "amount_down": -1, "won": -1, "lost": -1}
 
 _FN = "pipeline_waterfall"
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineWaterfall:
+    """A pipeline waterfall between two as-of cuts: per opportunity, in total, and what it covers.
+
+    Attributes
+    ----------
+    per_opportunity : DataFrame
+        One row per opportunity: ``opportunity_id``, the ``by`` columns, ``movement``,
+        ``in_pipeline_start``, ``in_pipeline_end``, ``stage_start``, ``stage_end``,
+        ``close_date_start``, ``close_date_end``, ``amount_start``, ``amount_end`` (as recorded,
+        NaN when missing), ``amount_missing_start``, ``amount_missing_end``, then the components
+        ``start, new, pulled_in, pushed_out, amount_up, amount_down, won, lost, end`` (floats).
+    totals : DataFrame
+        One row per segment (one row without ``by``): the ``by`` columns, the components summed,
+        ``n_opportunities`` (deals with a movement other than ``outside``),
+        ``n_amount_missing_start`` and ``n_amount_missing_end``.
+    start, end : Timestamp
+        The two cuts (naive days; each cut is taken at the end of its day).
+    close_window : (Timestamp, Timestamp) or None
+        The close window that defines the pipeline (both ends inclusive), None for every open deal.
+    period : str
+        The fiscal period the waterfall covers (``"FY2025-Q4"``), ``""`` for two days given by hand.
+    summary : DataFrame
+        ``totals`` with ``period``, ``start_date`` and ``end_date`` columns: what a report records.
+
+    Examples
+    --------
+    >>> w = PipelineWaterfall(per_opportunity=pd.DataFrame(), totals=pd.DataFrame({"start": [1.0], "end": [1.0]}),
+    ...                       start=pd.Timestamp("2024-03-31"), end=pd.Timestamp("2024-06-30"), period="FY2024-Q2")
+    >>> w.summary.columns.tolist()
+    ['start', 'end', 'period', 'start_date', 'end_date']
+    """
+
+    per_opportunity: pd.DataFrame
+    totals: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    close_window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    period: str = ""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``totals`` with the ``period``, ``start_date`` and ``end_date`` it covers (a new frame)."""
+        return self.totals.assign(period=self.period, start_date=self.start, end_date=self.end)
+
+
 _NEEDED = ["opportunity_id", "amount", "close_date", "is_closed", "is_won", "stage_name"]
 
 
-def _state(crm, day, window, by, suffix: str) -> pd.DataFrame:
+def _state(crm, day, window, by, suffix: str, keep=None) -> pd.DataFrame:
     """One cut: id, stage, amount, close date, closed/won flags, in-pipeline flag, minor-unit amount."""
     opps = crm.as_of(day).opportunities
     _require(opps, [*_NEEDED, *by], _FN, "opportunities")
+    if keep is not None:  # the opportunities `where` selected
+        opps = opps[opps["opportunity_id"].isin(keep).to_numpy()]
     if not opps["opportunity_id"].is_unique:
         raise ValueError(f"{_FN}: opportunity_id is not unique in opportunities")
     closed = _flag(opps["is_closed"]).to_numpy()
@@ -106,7 +157,18 @@ def _state(crm, day, window, by, suffix: str) -> pd.DataFrame:
     return out
 
 
-def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, close_window=None, decimals: int = 2):
+def pipeline_waterfall(
+    crm,
+    *,
+    start,
+    end,
+    by=None,
+    where=None,
+    open_only: bool = True,
+    close_window=None,
+    decimals: int = 2,
+    period: str = "",
+) -> PipelineWaterfall:
     """Split the change of the open pipeline between two as-of cuts into a waterfall.
 
     Parameters
@@ -118,6 +180,10 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     by : str or list of str, optional
         Opportunity columns to split the totals by (values taken from the ``end`` cut; missing
         values form their own segment).
+    where : str, optional
+        Only the opportunities this expression of :mod:`funnel_analysis.crm.expression` selects
+        in the ``end`` cut (``"owner.region == 'EMEA'"``), at both cuts: as with ``by``, a deal is
+        judged by what it is at ``end``, so it cannot leave or enter the selection in between.
     open_only : bool, default True
         True: ``per_opportunity`` lists only deals in the pipeline at either cut or with a
         non-zero component. False: every opportunity existing at ``end``.
@@ -125,25 +191,22 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
         The target close window (inclusive) that defines the pipeline; see the module notes.
     decimals : int, default 2
         Money is rounded to this many decimals and added up exactly in that unit.
+    period : str, default ""
+        The name of the period the two cuts span (``"FY2025-Q4"``), kept in the result.
 
     Returns
     -------
-    per_opportunity : DataFrame
-        One row per opportunity: ``opportunity_id``, the ``by`` columns, ``movement``,
-        ``in_pipeline_start``, ``in_pipeline_end``, ``stage_start``, ``stage_end``,
-        ``close_date_start``, ``close_date_end``, ``amount_start``, ``amount_end`` (as recorded,
-        NaN when missing), ``amount_missing_start``, ``amount_missing_end``, then the components
-        ``start, new, pulled_in, pushed_out, amount_up, amount_down, won, lost, end`` (floats).
-    totals : DataFrame
-        One row per segment (one row without ``by``): the ``by`` columns, the components summed,
-        ``n_opportunities`` (deals with a movement other than ``outside``),
-        ``n_amount_missing_start`` and ``n_amount_missing_end``.
+    PipelineWaterfall
+        ``per_opportunity`` (one row per deal, its movement and components), ``totals`` (one row
+        per segment), the two days, the close window and ``period``.
 
     Raises
     ------
     ValueError
         ``end`` before ``start``, an unparseable date, a window whose first day is after its last,
         a negative ``decimals``, or a missing column.
+    ExpressionError
+        A ``where`` that is not an expression of the grammar (a ``ValueError`` too).
 
     Examples
     --------
@@ -157,12 +220,12 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     >>> crm = CrmData(tables={"opportunities": opps, "stages": stages}, quarantine=pd.DataFrame(),
     ...     flags=pd.DataFrame(), quarantined_rows={}, report=DataQualityReport(),
     ...     meta={"columns_present": {"opportunities": list(opps.columns)}})
-    >>> per_opp, totals = pipeline_waterfall(crm, "2024-03-31", "2024-06-30")
-    >>> per_opp[["opportunity_id", "movement", "start", "new", "won", "end"]]
+    >>> w = pipeline_waterfall(crm, start="2024-03-31", end="2024-06-30")
+    >>> w.per_opportunity[["opportunity_id", "movement", "start", "new", "won", "end"]]
       opportunity_id movement  start   new   won    end
     0              a  carried  100.0   0.0   0.0  100.0
     1              b  new_won    0.0  50.0  50.0    0.0
-    >>> totals[["start", "new", "won", "end"]]
+    >>> w.totals[["start", "new", "won", "end"]]
        start   new   won    end
     0  100.0  50.0  50.0  100.0
     """
@@ -184,8 +247,12 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
     deals = dataclasses.replace(
         crm, tables={k: v for k, v in crm.tables.items() if k in ("opportunities", "opportunity_history", "stages")}
     )
-    s0 = _state(deals, t0, window, by, "start")
-    s1 = _state(deals, t1, window, by, "end")
+    keep = None
+    if where is not None and not (isinstance(where, str) and not where.strip()):
+        # the expression may reach related records (owner.region): judge it on the whole org's end cut
+        keep = crm.as_of(t1).rows("opportunities", where=where)["opportunity_id"]
+    s0 = _state(deals, t0, window, by, "start", keep)
+    s1 = _state(deals, t1, window, by, "end", keep)
     df = s1.merge(s0.drop(columns=by), on="opportunity_id", how="outer", suffixes=("_1", "_0"), sort=False)
     ex0 = df["_exists_0"].fillna(False).to_numpy(dtype=bool)
     ex1 = df["_exists_1"].fillna(False).to_numpy(dtype=bool)
@@ -301,4 +368,6 @@ def pipeline_waterfall(crm, start, end, *, by=None, open_only: bool = True, clos
         raise AssertionError(f"{_FN}: totals do not reconcile")
     for k in COMPONENTS:
         totals[k] = totals[k].astype("int64") / scale
-    return out, totals
+    return PipelineWaterfall(
+        per_opportunity=out, totals=totals, start=t0, end=t1, close_window=window, period=str(period or "")
+    )

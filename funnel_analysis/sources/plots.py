@@ -19,12 +19,19 @@ Examples
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .._util.plotting import axes as _axes
 from ..funnel.plots import plot_conversion_by_segment
+from .pipeline_changes import PipelineWaterfall
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["WATERFALL_STEPS", "plot_pipeline_waterfall", "plot_attribution", "plot_source_conversion"]
 
@@ -53,28 +60,42 @@ def _signed_money(value: float, currency: str) -> str:
     return f"{'+' if value > 0 else '-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
+#: What a fiscal period label (``FY2025-Q4``, ``FY2025-M03``, ``FY2025``) names, for the default title.
+_PERIOD_NOUNS = ((r"-Q\d+$", "quarter"), (r"-M\d+$", "month"), (r"^FY\d+$", "year"))
+
+
+def _period_title(period: str) -> str:
+    noun = next((n for pattern, n in _PERIOD_NOUNS if re.search(pattern, period)), "period")
+    return f"{period} pipeline: open deals due to close in the {noun}"
+
+
 def plot_pipeline_waterfall(
-    totals,
-    ax=None,
+    waterfall,
     *,
+    ax=None,
     currency: str = "$",
     title: str | None = None,
     start_label: str | None = None,
     end_label: str | None = None,
     hide_zero: bool = False,
-):
+) -> Axes:
     """Waterfall of the open pipeline from one cut to another: start, the signed steps, end.
 
     Parameters
     ----------
-    totals : DataFrame or Series
-        The ``totals`` of :func:`~funnel_analysis.sources.pipeline_changes.pipeline_waterfall` (one row:
-        filter a segmented result first), or one row of it.
+    waterfall : PipelineWaterfall, DataFrame or Series
+        A :func:`~funnel_analysis.sources.pipeline_changes.pipeline_waterfall` result (its totals
+        must be one row: leave ``by`` out), its ``totals`` or one row of them.
     ax : matplotlib Axes, optional
+        The axes to draw on; a new figure when None.
     currency : str, default "$"
+        The symbol put before amounts.
     title : str, optional
+        Default: the period and what its pipeline is when ``waterfall`` is a result of a fiscal
+        period (``"FY2025-Q4 pipeline: open deals due to close in the quarter"``), else a generic one.
     start_label, end_label : str, optional
-        Names of the first and last bar (for example the two dates).
+        Names of the first and last bar; default the two days (YYYY-MM-DD) of a result, else
+        ``start`` and ``end``.
     hide_zero : bool, default False
         Leave out steps that are 0 (``pulled_in`` / ``pushed_out`` without a close window).
 
@@ -85,6 +106,13 @@ def plot_pipeline_waterfall(
         amount; thin connectors show the running total.
     """
     fn = "plot_pipeline_waterfall"
+    totals = waterfall
+    if isinstance(waterfall, PipelineWaterfall):
+        totals = waterfall.totals
+        start_label = start_label or f"{waterfall.start:%Y-%m-%d}"
+        end_label = end_label or f"{waterfall.end:%Y-%m-%d}"
+        if waterfall.period and waterfall.close_window is not None:
+            title = title or _period_title(waterfall.period)
     if isinstance(totals, pd.DataFrame):
         if len(totals) != 1:
             raise ValueError(f"{fn}: expected one row of totals, got {len(totals)}; filter on the segment first")
@@ -133,15 +161,15 @@ def plot_pipeline_waterfall(
 
 def plot_attribution(
     summary: pd.DataFrame,
-    ax=None,
     *,
+    ax=None,
     top: int = 10,
     models=None,
     currency: str = "$",
     label: str | None = None,
     include_unattributed: bool = False,
     title: str | None = None,
-):
+) -> Axes:
     """Credited won value per campaign, one bar per attribution model, for the top campaigns.
 
     Parameters
@@ -150,16 +178,19 @@ def plot_attribution(
         :func:`~funnel_analysis.sources.attribution.attribution_summary` (``campaign_id`` and
         ``{model}_value`` columns; ``name`` is used for the labels when present).
     ax : matplotlib Axes, optional
+        The axes to draw on; a new figure when None.
     top : int, default 10
         Campaigns shown: those with the largest credited value averaged over the models.
     models : sequence of str, optional
         Default every model the summary has.
     currency : str, default "$"
+        The symbol put before amounts.
     label : str, optional
         The label column; default ``name`` when present, else ``campaign_id``.
     include_unattributed : bool, default False
         Also show ``"(no campaign)"`` (won deals without a campaign touch).
     title : str, optional
+        Default: how many campaigns are shown.
 
     Returns
     -------
@@ -204,23 +235,46 @@ def plot_attribution(
 
 def plot_source_conversion(
     matrix: pd.DataFrame,
-    ax=None,
     *,
-    segment: str = "lead_source",
+    ax=None,
+    by: str | None = None,
     rate: str = "conversion_rate",
     title: str | None = None,
-):
+) -> Axes:
     """A :func:`~funnel_analysis.sources.source_matrix` rate per segment with its 95 % interval.
 
-    ``rate`` is ``conversion_rate`` (lead -> opportunity, n = leads) or ``win_rate`` (won / closed,
-    n = closed deals). Drawn by :func:`funnel_analysis.funnel.plots.plot_conversion_by_segment`.
+    Drawn by :func:`funnel_analysis.funnel.plots.plot_conversion_by_segment`.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A :func:`~funnel_analysis.sources.source_matrix` result (one row per segment).
+    ax : matplotlib Axes, optional
+        The axes to draw on; a new figure when None.
+    by : str, optional
+        The segment column of ``matrix``; default ``"lead_source"`` (the matrix's default).
+    rate : {"conversion_rate", "win_rate"}, default "conversion_rate"
+        Lead -> opportunity (n = leads) or won / closed (n = closed deals).
+    title : str, optional
+        Default: the rate and the segment column.
+
+    Returns
+    -------
+    matplotlib Axes
+        One point per segment with its interval.
+
+    Raises
+    ------
+    ValueError
+        Another ``rate``.
     """
     if rate not in ("conversion_rate", "win_rate"):
         raise ValueError(f"plot_source_conversion: rate must be 'conversion_rate' or 'win_rate', got {rate!r}")
+    segment = by or "lead_source"
     nice = segment.replace("_", " ")
     default = (
         f"Lead to opportunity conversion by {nice}"
         if rate == "conversion_rate"
         else f"Win rate (won / closed) of converted deals by {nice}"
     )
-    return plot_conversion_by_segment(matrix, ax, segment=segment, rate=rate, title=title or default)
+    return plot_conversion_by_segment(matrix, ax=ax, segment=segment, rate=rate, title=title or default)

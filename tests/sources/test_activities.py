@@ -94,8 +94,9 @@ def test_win_relation_hand_counts():
     assert rel["closed"].tolist() == [1, 1, 1, 1] and rel["won"].tolist() == [0, 0, 1, 1]
     assert rel["win_rate"].tolist() == [0.0, 0.0, 1.0, 1.0]
     low, high = wilson_interval(1, 1)
-    assert rel.loc[3, "ci_low"] == pytest.approx(low) and rel.loc[3, "ci_high"] == 1.0
-    assert rel.loc[0, "ci_low"] == 0.0
+    assert rel.loc[3, "win_rate_ci_low"] == pytest.approx(low) and rel.loc[3, "win_rate_ci_high"] == 1.0
+    assert rel.loc[0, "win_rate_ci_low"] == 0.0
+    assert "ci_low" not in rel.columns
 
 
 def test_win_relation_empty_buckets_are_nan():

@@ -142,14 +142,14 @@ def test_compare_sources_z_and_fisher():
     r = compare_sources(m, "A", "B").iloc[0]
     assert r["test"] == "z" and r["difference"] == pytest.approx(0.2)
     assert r["statistic"] == pytest.approx(2.8284, abs=1e-4)
-    assert r["ci_low"] < 0.2 < r["ci_high"] and r["p_value"] < 0.01
+    assert r["difference_ci_low"] < 0.2 < r["difference_ci_high"] and r["p_value"] < 0.01
     # win: 3/4 vs 0/3 -> expected counts < 5 -> Fisher. Margins: rows 4, 3; won 3 of 7.
     # P(a won in A) = C(4,a) C(3,3-a) / C(7,3): a=0..3 -> 1/35, 12/35, 18/35, 4/35 (observed a=3).
     # two-sided p = tables no likelier than observed = 4/35 + 1/35 = 5/35
     w = compare_sources(m, "A", "B", metric="win").iloc[0]
     assert w["test"] == "fisher" and w["difference"] == pytest.approx(0.75)
     assert w["p_value"] == pytest.approx(5 / 35)
-    assert -1 <= w["ci_low"] < w["ci_high"] <= 1
+    assert -1 <= w["difference_ci_low"] < w["difference_ci_high"] <= 1
 
 
 def test_compare_sources_from_leads_and_failures(leads):
@@ -172,7 +172,7 @@ def test_compare_sources_ci_contains_difference(n1, n2, data):
     s1, s2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
     m = pd.DataFrame({"lead_source": ["A", "B"], "leads": [n1, n2], "converted": [s1, s2]})
     r = compare_sources(m, "A", "B").iloc[0]
-    assert -1 - 1e-9 <= r["ci_low"] <= r["difference"] + 1e-9 <= r["ci_high"] + 2e-9 <= 1 + 3e-9
+    assert -1 - 1e-9 <= r["difference_ci_low"] <= r["difference"] + 1e-9 <= r["difference_ci_high"] + 2e-9 <= 1 + 3e-9
     assert 0 <= r["p_value"] <= 1 + 1e-12
 
 
@@ -200,7 +200,7 @@ def test_speed_to_lead_buckets_hand_computed():
             ),
         }
     )  # X: no such lead
-    s = speed_to_lead(leads, acts)
+    s = speed_to_lead(leads, acts, by="owner_id")
     u1 = s[s["owner_id"] == "U1"].set_index("bucket")
     assert list(u1.index) == [*SPEED_BUCKETS, "all"]
     assert u1.loc["<1h", "leads"] == 1 and u1.loc["1-24h", "leads"] == 1 and u1.loc[">7d", "leads"] == 1
@@ -226,7 +226,7 @@ def test_speed_to_lead_buckets_hand_computed():
 def test_speed_to_lead_failures():
     leads = pd.DataFrame({"lead_id": ["A"], "created_date": _utc(["2024-01-01"]), "is_converted": [False]})
     with pytest.raises(ValueError, match="owner_id"):
-        speed_to_lead(leads, pd.DataFrame({"who_id": [], "created_date": []}))
+        speed_to_lead(leads, pd.DataFrame({"who_id": [], "created_date": []}), by="owner_id")
     with pytest.raises(ValueError, match="who_id"):
         speed_to_lead(leads, pd.DataFrame({"created_date": []}), by=None)
 

@@ -1,5 +1,7 @@
 """pipeline_waterfall: hand-computed on the tiny export and a tiny hand-built org, and a property."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnel_analysis.crm import CrmData, DataQualityReport
-from funnel_analysis.sources import COMPONENTS, SIGNS, pipeline_waterfall
+from funnel_analysis.sources import COMPONENTS, SIGNS, PipelineWaterfall, pipeline_waterfall
 
 A, B, E, H = (f"00600000000000{i}AAA" for i in (1, 2, 5, 8))
 
@@ -27,6 +29,13 @@ def reconciles(df):
     return np.array_equal(lhs, cents(df["end"]))
 
 
+def waterfall(crm, start, end, **options):
+    """The two frames of the result (start and end are keyword-only in the API)."""
+    w = pipeline_waterfall(crm, start=start, end=end, **options)
+    assert isinstance(w, PipelineWaterfall)
+    return w.per_opportunity, w.totals
+
+
 def row(per, oid):
     return per.set_index("opportunity_id").loc[oid]
 
@@ -35,7 +44,7 @@ def row(per, oid):
 def test_tiny_mid_feb_to_mid_april(tiny):
     # 02-15: A open Negotiation 1000, B open Prospecting 500, E open with no amount; H not created.
     # 04-15: A won 1000 (03-15), B open 500, E open, H created 03-15 and lost 04-10 at 200.
-    per, tot = pipeline_waterfall(tiny, "2024-02-15", "2024-04-15")
+    per, tot = waterfall(tiny, "2024-02-15", "2024-04-15")
     assert dict(zip(per["opportunity_id"], per["movement"])) == {A: "won", B: "carried", E: "carried", H: "new_lost"}
     assert row(per, A)[["start", "won", "end"]].tolist() == [1000, 1000, 0]
     assert row(per, H)[["start", "new", "lost", "end"]].tolist() == [0, 200, 200, 0]
@@ -48,7 +57,7 @@ def test_tiny_mid_feb_to_mid_april(tiny):
 
 def test_tiny_reopened_deal_reenters_as_new(tiny):
     # 04-15: H Closed Lost 200; 04-25: H Qualification 300 -> reopened, counted in `new` at 300
-    per, tot = pipeline_waterfall(tiny, "2024-04-15", "2024-04-25")
+    per, tot = waterfall(tiny, "2024-04-15", "2024-04-25")
     assert row(per, H)[["movement", "start", "new", "end"]].tolist() == ["reopened", 0, 300, 300]
     assert A not in set(per["opportunity_id"])  # closed at both cuts: outside, not listed
     assert [tot.iloc[0][k] for k in ("start", "new", "end")] == [500, 300, 800]
@@ -57,7 +66,7 @@ def test_tiny_reopened_deal_reenters_as_new(tiny):
 def test_tiny_pushed_out_of_window(tiny):
     # window Apr-May. 03-20: H Prospecting 200, close 05-31 (in); 04-25: Qualification 300, close 06-30 (out).
     # B closes 06-30 (out), A 03-31 (out, then won), E 2023-12-01 (out).
-    per, tot = pipeline_waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-04-01", "2024-05-31"))
+    per, tot = waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-04-01", "2024-05-31"))
     assert per["opportunity_id"].tolist() == [H]
     assert row(per, H)[["movement", "start", "pushed_out", "amount_up", "end"]].tolist() == [
         "pushed_out",
@@ -71,13 +80,13 @@ def test_tiny_pushed_out_of_window(tiny):
 
 def test_tiny_pulled_into_window(tiny):
     # window June: B (06-30) carried at 500; H moves from 05-31 to 06-30 and is valued at its end amount 300
-    per, tot = pipeline_waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-06-01", "2024-06-30"))
+    per, tot = waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-06-01", "2024-06-30"))
     assert dict(zip(per["opportunity_id"], per["movement"])) == {B: "carried", H: "pulled_in"}
     assert [tot.iloc[0][k] for k in COMPONENTS] == [500, 0, 300, 0, 0, 0, 0, 0, 800]
 
 
 def test_tiny_open_only_false_lists_every_deal(tiny):
-    per, tot = pipeline_waterfall(tiny, "2024-04-15", "2024-04-25", open_only=False)
+    per, tot = waterfall(tiny, "2024-04-15", "2024-04-25", open_only=False)
     assert sorted(per["opportunity_id"]) == sorted([A, B, E, H])
     assert row(per, A)["movement"] == "outside" and tot.iloc[0]["n_opportunities"] == 3
 
@@ -161,7 +170,7 @@ HAND_HIST = [
 def test_hand_built_org_every_movement():
     crm = org(HAND_OPPS, HAND_HIST)
     before = crm.opportunities.copy()
-    per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
+    per, tot = waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
     pd.testing.assert_frame_equal(crm.opportunities, before)  # input untouched
     got = per.set_index("opportunity_id")
     assert got["movement"].to_dict() == {
@@ -188,7 +197,7 @@ def test_hand_built_org_every_movement():
 
 def test_hand_built_org_by_region_adds_up():
     crm = org(HAND_OPPS, HAND_HIST)
-    _, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", by="region", close_window=("2024-04-01", "2024-06-30"))
+    _, tot = waterfall(crm, "2024-03-31", "2024-06-30", by="region", close_window=("2024-04-01", "2024-06-30"))
     eu, us = (tot.set_index("region").loc[r] for r in ("EU", "US"))
     assert [eu[k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
     assert [us[k] for k in COMPONENTS] == [370, 500, 350, 300, 0, 0, 0, 70, 850]
@@ -197,7 +206,7 @@ def test_hand_built_org_by_region_adds_up():
 
 def test_same_day_is_all_carried():
     crm = org(HAND_OPPS, HAND_HIST)
-    per, tot = pipeline_waterfall(crm, "2024-05-01", "2024-05-01")
+    per, tot = waterfall(crm, "2024-05-01", "2024-05-01")
     assert set(per["movement"]) == {"carried"} and tot.iloc[0]["start"] == tot.iloc[0]["end"]
 
 
@@ -209,7 +218,7 @@ def test_cents_reconcile_exactly():
         ("Y", "2024-02-01", "Won", 0.3, "2024-02-01"),
     ]
     crm = org([("X", "2024-01-01", "EU"), ("Y", "2024-01-01", "EU")], hist)
-    per, tot = pipeline_waterfall(crm, "2024-01-15", "2024-02-15")
+    per, tot = waterfall(crm, "2024-01-15", "2024-02-15")
     assert reconciles(per) and reconciles(tot)
     assert tot.iloc[0]["amount_up"] == 0.7 and tot.iloc[0]["won"] == 0.3
 
@@ -217,7 +226,7 @@ def test_cents_reconcile_exactly():
 # ---- failures ---------------------------------------------------------------------------------
 def test_end_before_start_fails(tiny):
     with pytest.raises(ValueError, match="before start"):
-        pipeline_waterfall(tiny, "2024-04-15", "2024-02-15")
+        pipeline_waterfall(tiny, start="2024-04-15", end="2024-02-15")
 
 
 @pytest.mark.parametrize(
@@ -233,7 +242,7 @@ def test_end_before_start_fails(tiny):
 def test_bad_arguments_fail(tiny, kwargs, match):
     args = {"start": "2024-02-15", "end": "2024-04-15", **kwargs}
     with pytest.raises(ValueError, match=match):
-        pipeline_waterfall(tiny, args.pop("start"), args.pop("end"), **args)
+        pipeline_waterfall(tiny, **args)
 
 
 # ---- property: any history reconciles, and the start / end totals are the open pipeline of the cuts
@@ -264,7 +273,7 @@ def test_waterfall_reconciles_for_random_histories(specs, d0, span, win):
     crm = org(opps, hist)
     start, end = base + pd.Timedelta(days=d0), base + pd.Timedelta(days=d0 + span)
     window = None if win is None else (base + pd.Timedelta(days=win[0]), base + pd.Timedelta(days=win[0] + win[1]))
-    per, tot = pipeline_waterfall(crm, start, end, by="region", close_window=window)
+    per, tot = waterfall(crm, start, end, by="region", close_window=window)
     assert reconciles(per) and reconciles(tot)
     for k in COMPONENTS:
         assert (per[k] >= 0).all()
@@ -290,7 +299,7 @@ def test_pulled_in_and_closed_inside_the_window():
         ("Q11", "2024-07-02", "Won", 40, "2024-07-02"),
     ]
     crm = org([("Q9", "2024-03-01", "EU"), ("Q10", "2024-03-01", "EU"), ("Q11", "2024-03-01", "EU")], hist)
-    per, tot = pipeline_waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
+    per, tot = waterfall(crm, "2024-03-31", "2024-06-30", close_window=("2024-04-01", "2024-06-30"))
     got = per.set_index("opportunity_id")
     # open_only lists deals in the pipeline at a cut or with a non-zero component: Q11 is neither
     assert got["movement"].to_dict() == {"Q9": "pulled_won", "Q10": "pulled_lost"}
@@ -299,5 +308,48 @@ def test_pulled_in_and_closed_inside_the_window():
     t = tot.iloc[0]
     assert [t[k] for k in COMPONENTS] == [0, 0, 340, 0, 0, 0, 250, 90, 0]
     # without a window nothing is "pulled": Q9 and Q10 were in the pipeline at start and closed
-    per_all, _ = pipeline_waterfall(crm, "2024-03-31", "2024-06-30")
+    per_all, _ = waterfall(crm, "2024-03-31", "2024-06-30")
     assert dict(zip(per_all["opportunity_id"], per_all["movement"])) == {"Q9": "won", "Q10": "lost", "Q11": "carried"}
+
+
+# ---- the result, keyword-only days, where -------------------------------------------------------
+def test_the_result_names_its_parts_and_days():
+    crm = org(HAND_OPPS, HAND_HIST)
+    w = pipeline_waterfall(
+        crm, start="2024-03-31", end="2024-06-30", close_window=("2024-04-01", "2024-06-30"), period="FY2024-Q2"
+    )
+    assert (w.start, w.end) == (pd.Timestamp("2024-03-31"), pd.Timestamp("2024-06-30"))
+    assert w.close_window == (pd.Timestamp("2024-04-01"), pd.Timestamp("2024-06-30"))
+    assert w.period == "FY2024-Q2" and len(w.per_opportunity) == 8
+    summary = w.summary.iloc[0]
+    assert summary["start"] == 670 and summary["end"] == 1000
+    assert (summary["period"], summary["start_date"], summary["end_date"]) == (
+        "FY2024-Q2",
+        pd.Timestamp("2024-03-31"),
+        pd.Timestamp("2024-06-30"),
+    )
+    assert "period" not in w.totals.columns  # summary is a new frame
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        w.period = "other"
+
+
+def test_start_and_end_are_keyword_only():
+    crm = org(HAND_OPPS, HAND_HIST)
+    with pytest.raises(TypeError):
+        pipeline_waterfall(crm, "2024-03-31", "2024-06-30")
+
+
+def test_where_keeps_the_deals_it_selects_at_end():
+    # the EU deals alone: the EU row of the by-region test (hand-counted there)
+    crm = org(HAND_OPPS, HAND_HIST)
+    w = pipeline_waterfall(
+        crm, start="2024-03-31", end="2024-06-30", where="region == 'EU'", close_window=("2024-04-01", "2024-06-30")
+    )
+    assert set(w.per_opportunity["opportunity_id"]) == {"P1", "P2", "P6", "P7"}
+    assert [w.totals.iloc[0][k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
+
+
+def test_a_bad_where_fails():
+    crm = org(HAND_OPPS, HAND_HIST)
+    with pytest.raises(ValueError):
+        pipeline_waterfall(crm, start="2024-03-31", end="2024-06-30", where="region ==")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from funnel_analysis.sources.pipeline_changes import PipelineWaterfall
 from funnel_analysis.sources.plots import (
     WATERFALL_STEPS,
     plot_attribution,
@@ -72,6 +73,32 @@ def test_waterfall_on_given_axes_and_bad_input():
         plot_pipeline_waterfall(pd.concat([TOTALS, TOTALS]))
     with pytest.raises(ValueError, match="missing"):
         plot_pipeline_waterfall(TOTALS.drop(columns="won"))
+    with pytest.raises(TypeError):  # ax is keyword-only
+        plot_pipeline_waterfall(TOTALS, ax)
+
+
+def _result(period="FY2025-Q4", window=(pd.Timestamp("2025-10-01"), pd.Timestamp("2025-12-31"))):
+    return PipelineWaterfall(
+        per_opportunity=pd.DataFrame(),
+        totals=TOTALS,
+        start=pd.Timestamp("2025-09-30"),
+        end=pd.Timestamp("2025-12-31"),
+        close_window=window,
+        period=period,
+    )
+
+
+def test_waterfall_of_a_result_names_its_days_and_period():
+    ax = plot_pipeline_waterfall(_result(), hide_zero=True)
+    labels = _tick_labels(ax.xaxis)
+    assert labels[0] == "2025-09-30" and labels[-1] == "2025-12-31"
+    assert ax.get_title() == "FY2025-Q4 pipeline: open deals due to close in the quarter"
+    assert plot_pipeline_waterfall(_result("FY2025-M12")).get_title().endswith("close in the month")
+    assert plot_pipeline_waterfall(_result("FY2025")).get_title().endswith("close in the year")
+    # two days given by hand, no window: the generic title; given labels and title win
+    assert plot_pipeline_waterfall(_result("", None)).get_title() == "Open pipeline: how it moved"
+    ax = plot_pipeline_waterfall(_result(), start_label="from", title="T")
+    assert _tick_labels(ax.xaxis)[0] == "from" and ax.get_title() == "T"
 
 
 SUMMARY = pd.DataFrame(
@@ -140,3 +167,5 @@ def test_source_conversion_reuses_the_interval_chart():
     with pytest.raises(ValueError, match="rate"):
         plot_source_conversion(m, rate="pipeline_created")
     assert np.isfinite(ax.get_xlim()).all()
+    by_type = m.rename(columns={"lead_source": "lead_type"})
+    assert plot_source_conversion(by_type, by="lead_type").get_title() == "Lead to opportunity conversion by lead type"

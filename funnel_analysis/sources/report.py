@@ -1,0 +1,410 @@
+"""What the sources notebook shows, one call per section, on the org.
+
+Every entry point takes the org first, then keyword options only: ``as_of`` (the day the org is
+seen as of; ``None`` or ``""``: the latest date in the data), ``where`` (an expression of
+:mod:`funnel_analysis.crm.expression`, such as ``"owner.region == 'EMEA'"``) and, where a breakdown
+makes sense, ``by``. Each cuts the org (:meth:`~funnel_analysis.crm.CrmData.as_of`, memoised, so the
+sections share their cut), keeps the rows ``where`` selects in the table the section analyses, and
+calls the frame-level function of the same name:
+
+==========================  ======================  =================================================
+entry point                 ``where`` selects       frame-level function
+==========================  ======================  =================================================
+:func:`source_matrix`       leads                   :func:`.matrix.source_matrix` (mature leads)
+:func:`compare_sources`     leads                   :func:`.matrix.compare_sources` (two largest)
+:func:`campaign_matrix`     leads                   :func:`.matrix.campaign_matrix`
+:func:`attribution_summary` opportunities           :func:`.attribution.campaign_attribution`, then
+                                                    :func:`.attribution.attribution_summary`
+:func:`speed_to_lead`       leads                   :func:`.matrix.speed_to_lead` (mature leads)
+:func:`pipeline_waterfall`  opportunities (at end)  :func:`.pipeline_changes.pipeline_waterfall`
+                                                    over the last complete fiscal period
+:func:`activity_win_relation` opportunities         :func:`.activities.activity_summary`, then
+                                                    :func:`.activities.activity_win_relation`
+==========================  ======================  =================================================
+
+The names clash with the frame-level functions on purpose (they serve them): import the module,
+``from funnel_analysis.sources import report``, or the names from it.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")  # doctest: +SKIP
+>>> source_matrix(crm, by="lead_source", where="owner.region == 'EMEA'")  # doctest: +SKIP
+>>> pipeline_waterfall(crm, as_of="2024-08-15").totals  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..crm import resolve_as_of
+from ..periods import last_complete_period
+from . import activities as _activities
+from . import attribution as _attribution
+from . import matrix as _matrix
+from . import pipeline_changes as _changes
+
+__all__ = [
+    "source_matrix",
+    "compare_sources",
+    "campaign_matrix",
+    "attribution_summary",
+    "speed_to_lead",
+    "pipeline_waterfall",
+    "activity_win_relation",
+]
+
+#: The segment column when ``by`` is None, in the sections that always have one.
+DEFAULT_BY = "lead_source"
+
+
+def _cut(crm, as_of):
+    """The report day and the org cut at its end (memoised by the org)."""
+    day = resolve_as_of(crm, as_of=as_of)
+    return day, crm.as_of(day)
+
+
+def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
+    """The leads ``where`` selects, old enough on ``day`` to have converted."""
+    return _matrix.mature_leads(cut.rows("leads", where=where), as_of=day, mature_days=mature_days)
+
+
+def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90) -> pd.DataFrame:
+    """The source matrix of the mature leads: leads, conversion, pipeline, revenue, win rate per segment.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Lead columns that form the segments; default ``"lead_source"``.
+    where : str, optional
+        Only the leads this expression selects (``"owner.region == 'EMEA'"``).
+    mature_days : int, default 90
+        Only leads created at least this many days before the end of ``as_of`` count
+        (:func:`~funnel_analysis.sources.matrix.mature_leads`): newer ones have not had their
+        chance to convert.
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_analysis.sources.matrix.source_matrix` of those leads and the cut's opportunities.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of``, ``where`` (:class:`~funnel_analysis.crm.expression.ExpressionError`) or
+        ``mature_days``, or a missing column.
+
+    Examples
+    --------
+    >>> source_matrix(crm, as_of="2024-06-30", mature_days=60)  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of)
+    return _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
+
+
+def compare_sources(
+    crm,
+    *,
+    as_of=None,
+    by=None,
+    where=None,
+    a=None,
+    b=None,
+    metric: str = "conversion",
+    mature_days: int = 90,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Do two segments' rates differ? By default the two with the most mature leads.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    by : str, optional
+        The lead column of the segments; default ``"lead_source"``.
+    where : str, optional
+        Only the leads this expression selects.
+    a, b : object, optional
+        The two segments (values of ``by``). Default: the segments with the most leads in
+        :func:`source_matrix`, the larger as ``a`` (ties: the first in the matrix's order); given
+        only ``a``, ``b`` is the largest other segment.
+    metric : {"conversion", "win"}, default "conversion"
+        converted / leads, or won / closed.
+    mature_days : int, default 90
+        As in :func:`source_matrix`.
+    confidence : float, default 0.95
+        Of the interval of the difference.
+
+    Returns
+    -------
+    DataFrame
+        One row: :func:`funnel_analysis.sources.matrix.compare_sources` of the source matrix.
+
+    Raises
+    ------
+    ValueError
+        ``by`` names more than one column, fewer than two segments to compare, or as
+        :func:`source_matrix` and :func:`funnel_analysis.sources.matrix.compare_sources`.
+
+    Examples
+    --------
+    >>> compare_sources(crm, where="owner.region == 'EMEA'")[["a", "b", "difference", "p_value"]]  # doctest: +SKIP
+    """
+    keys = [by] if isinstance(by, str) else list(by or [DEFAULT_BY])
+    if len(keys) != 1:
+        raise ValueError(f"compare_sources: by must name one column, got {by!r}")
+    key = keys[0]
+    matrix = source_matrix(crm, as_of=as_of, by=key, where=where, mature_days=mature_days)
+    if a is None or b is None:
+        ranked = matrix.nlargest(len(matrix), "leads")[key]
+        ranked = ranked[~ranked.isin([v for v in (a, b) if v is not None])].tolist()
+        picked = [v for v in (a, b) if v is not None] + ranked
+        if len(picked) < 2:
+            raise ValueError(f"compare_sources: fewer than two {key} segments to compare ({picked})")
+        a, b = picked[0], picked[1]
+    return _matrix.compare_sources(matrix, a, b, metric=metric, by=key, confidence=confidence)
+
+
+def campaign_matrix(crm, *, as_of=None, where=None) -> pd.DataFrame:
+    """The campaign matrix, the campaigns with the most won revenue first.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    where : str, optional
+        Only the leads this expression selects count for the campaigns (every campaign keeps its row).
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_analysis.sources.matrix.campaign_matrix` of the cut, sorted by
+        ``won_revenue``, largest first, on a fresh index.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of`` or ``where``, or a missing column.
+
+    Examples
+    --------
+    >>> campaign_matrix(crm)[["campaign_id", "won_revenue", "return_on_cost"]]  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of)
+    out = _matrix.campaign_matrix(
+        cut.rows("leads", where=where),
+        cut.opportunities,
+        campaigns=cut.campaigns,
+        campaign_members=cut.campaign_members,
+    )
+    return out.sort_values("won_revenue", ascending=False).reset_index(drop=True)
+
+
+def attribution_summary(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    models=_attribution.MODELS,
+    value: str = "amount",
+    won_only: bool = True,
+    responded_only: bool = False,
+    account_contacts: bool = True,
+) -> pd.DataFrame:
+    """Won value credited to each campaign under every attribution model, side by side.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects are credited.
+    models : sequence of str, default all of :data:`~funnel_analysis.sources.attribution.MODELS`
+        The attribution models.
+    value : str, default "amount"
+        The opportunity column credited.
+    won_only : bool, default True
+        Only closed won opportunities are credited.
+    responded_only : bool, default False
+        Only members that responded are touches.
+    account_contacts : bool, default True
+        The memberships of every contact of the deal's account count as touches (the buying committee).
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_analysis.sources.attribution.attribution_summary` (with the campaigns' names) of
+        :func:`~funnel_analysis.sources.attribution.campaign_attribution` on the cut.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of`` or ``where``, an unknown model, or a missing column.
+
+    Examples
+    --------
+    >>> attribution_summary(crm, models=["linear"])  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of)
+    credit = _attribution.campaign_attribution(
+        cut.rows("opportunities", where=where),
+        cut.leads,
+        cut.campaign_members,
+        models=models,
+        value=value,
+        won_only=won_only,
+        responded_only=responded_only,
+        contacts=cut.contacts if account_contacts else None,
+    )
+    return _attribution.attribution_summary(credit, campaigns=cut.campaigns)
+
+
+def speed_to_lead(
+    crm, *, as_of=None, by=None, where=None, mature_days: int = 90, time_column: str = "created_date"
+) -> pd.DataFrame:
+    """Hours from a mature lead's creation to its first activity, and conversion by speed bucket.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Lead columns that form the segments; None for all leads together.
+    where : str, optional
+        Only the leads this expression selects.
+    mature_days : int, default 90
+        As in :func:`source_matrix`.
+    time_column : str, default "created_date"
+        The activity column that times it.
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_analysis.sources.matrix.speed_to_lead` of those leads and the cut's activities.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of``, ``where`` or ``mature_days``, or a missing column.
+
+    Examples
+    --------
+    >>> speed_to_lead(crm, by="owner_id")  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of)
+    return _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
+
+
+def pipeline_waterfall(
+    crm,
+    *,
+    as_of=None,
+    by=None,
+    where=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    open_only: bool = True,
+    decimals: int = 2,
+) -> _changes.PipelineWaterfall:
+    """How the pipeline of the last complete fiscal period moved over that period.
+
+    The period's pipeline is the open deals due to close in it: the waterfall runs from the cut of
+    the day before the period began to the cut of its last day, with the period as close window
+    (:func:`funnel_analysis.periods.last_complete_period`: a period ending on ``as_of`` is complete).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Opportunity columns to split the totals by.
+    where : str, optional
+        Only the opportunities this expression selects at the period's end.
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    open_only : bool, default True
+        As in :func:`funnel_analysis.sources.pipeline_changes.pipeline_waterfall`.
+    decimals : int, default 2
+        Money is rounded to this many decimals and added up exactly in that unit.
+
+    Returns
+    -------
+    PipelineWaterfall
+        The waterfall, with the period's name (``period``) and its two days.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of``, ``where``, ``period`` or ``fiscal_year_start_month``, or a missing column.
+
+    Examples
+    --------
+    >>> w = pipeline_waterfall(crm, as_of="2024-08-15")  # doctest: +SKIP
+    >>> w.period, w.summary  # doctest: +SKIP
+    """
+    day = resolve_as_of(crm, as_of=as_of)
+    q = last_complete_period(as_of=day, period=period, fiscal_year_start_month=fiscal_year_start_month)
+    return _changes.pipeline_waterfall(
+        crm,
+        start=q["day_before"],
+        end=q["period_end"],
+        by=by,
+        where=where,
+        close_window=(q["period_start"], q["period_end"]),
+        open_only=open_only,
+        decimals=decimals,
+        period=q["fiscal_period"],
+    )
+
+
+def activity_win_relation(crm, *, as_of=None, where=None, confidence: float = 0.95) -> pd.DataFrame:
+    """Win rate of the closed deals by how many activities they had before closing.
+
+    A correlation, not a causal effect: see :func:`funnel_analysis.sources.activities.activity_win_relation`.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects.
+    confidence : float, default 0.95
+        Of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per activity-count bucket: ``bucket``, ``closed``, ``won``, ``win_rate``,
+        ``win_rate_ci_low``, ``win_rate_ci_high``.
+
+    Raises
+    ------
+    ValueError
+        A bad ``as_of`` or ``where``, or a missing column.
+
+    Examples
+    --------
+    >>> activity_win_relation(crm, where="amount >= 10000")  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of)
+    opps = cut.rows("opportunities", where=where)
+    summary = _activities.activity_summary(cut.activities, opps, as_of=day)
+    return _activities.activity_win_relation(summary, opps, confidence=confidence)
