@@ -21,7 +21,7 @@ from responses import matchers  # noqa: E402
 from simple_salesforce import Salesforce  # noqa: E402
 from simple_salesforce.exceptions import SalesforceGeneralError  # noqa: E402
 
-from funnel_analysis.crm import (  # noqa: E402
+from funnel_analysis.crm.salesforce import (  # noqa: E402
     DEFAULT_OBJECTS,
     SalesforceConfigError,
     read_salesforce,
