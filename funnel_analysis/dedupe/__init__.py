@@ -5,38 +5,47 @@ their recall), :mod:`.match` (splink model trained without labels, reasons per p
 :mod:`.cluster` (connected components, review band, threshold chosen without labels),
 :mod:`.merge` (survivorship, re-pointing, merge log, reversal), :mod:`.evaluate` (pairwise
 precision/recall/F1 against true clusters), :mod:`.export` (merged export folder),
-:mod:`.pipeline` (one object end to end), :mod:`.report` and :mod:`.plots` (the notebook's sections).
+:mod:`.pipeline` (one object end to end, on its tables), :mod:`.report` (the report's entry points:
+the org as of a day, the records ``where`` selects) and :mod:`.plots` (the report's charts).
+splink's private names are used in :mod:`._splink` only.
 
 Examples
 --------
 >>> import funnel_analysis as fa
 >>> from funnel_analysis.dedupe import find_duplicates, merge_duplicates, reverse_merges
->>> crm = fa.load_org("data/sample")                      # doctest: +SKIP
->>> found = find_duplicates(crm, "accounts")              # doctest: +SKIP
->>> tables, log = merge_duplicates(crm, found)            # doctest: +SKIP
->>> original = reverse_merges(tables, log)                # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")                                  # doctest: +SKIP
+>>> found = find_duplicates(crm.accounts, table="accounts")           # doctest: +SKIP
+>>> merged = merge_duplicates(crm, found=found)                       # doctest: +SKIP
+>>> original = reverse_merges(merged.crm.tables, merged.log)          # doctest: +SKIP
 """
 
-from .blocking import blocking_recall, candidate_pairs
+from .blocking import BlockingRecall, blocking_recall, candidate_pairs
 from .cluster import choose_threshold, cluster_pairs, review_queue
-from .evaluate import pairs_from_clusters, pairwise_scores
-from .merge import merge_clusters, reverse_merges
+from .evaluate import PairwiseScores, pairs_from_clusters, pairwise_scores
+from .match import TrainedModel
+from .merge import MergedTables, merge_clusters, reverse_merges
 from .normalize import company_features, person_features
-from .pipeline import DedupeResult, find_duplicates, lead_contact_matches, merge_duplicates
+from .pipeline import DedupeResult, DedupeSummary, MergeResult, find_duplicates, lead_contact_matches, merge_duplicates
 
 __all__ = [
     "person_features",
     "company_features",
+    "BlockingRecall",
     "candidate_pairs",
     "blocking_recall",
+    "TrainedModel",
     "cluster_pairs",
     "review_queue",
     "choose_threshold",
+    "PairwiseScores",
     "pairwise_scores",
     "pairs_from_clusters",
+    "MergedTables",
     "merge_clusters",
     "reverse_merges",
+    "DedupeSummary",
     "DedupeResult",
+    "MergeResult",
     "find_duplicates",
     "lead_contact_matches",
     "merge_duplicates",

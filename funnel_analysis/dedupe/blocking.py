@@ -1,8 +1,11 @@
 """Blocking: the explicit rules that choose which pairs of records are compared, and their recall.
 
-A rule is a tuple of feature columns; two records form a candidate pair when they agree on every
-column of at least one rule (missing values never agree). An element ``"a=b"`` compares column
-``a`` of the left record with column ``b`` of the right one (names swapped against an initial). The same rules drive splink's
+A rule is a tuple of feature columns, or the same written as one text joined by ``+``
+(``("last_key", "first_initial")`` is ``"last_key+first_initial"``, the spelling :func:`rules_for`
+returns and the ``rule`` column of :func:`candidate_pairs` shows); two records form a candidate pair
+when they agree on every column of at least one rule (missing values never agree). An element
+``"a=b"`` compares column ``a`` of the left record with column ``b`` of the right one (names swapped
+against an initial). The same rules drive splink's
 ``blocking_rules_to_generate_predictions`` (:func:`splink_rules`), so the recall measured here
 with :func:`blocking_recall` is the recall of the pairs the model scores.
 
@@ -17,10 +20,20 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["PERSON_RULES", "COMPANY_RULES", "rules_for", "candidate_pairs", "blocking_recall", "splink_rules"]
+__all__ = [
+    "PERSON_RULES",
+    "COMPANY_RULES",
+    "BlockingRecall",
+    "rules_for",
+    "candidate_pairs",
+    "blocking_recall",
+    "splink_rules",
+]
 
 #: People (leads, contacts): each rule catches what the others can miss.
 PERSON_RULES: tuple[tuple[str, ...], ...] = (
@@ -56,8 +69,36 @@ COMPANY_RULES: tuple[tuple[str, ...], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class BlockingRecall:
+    """How many of the true pairs the blocking rules find (:func:`blocking_recall`).
+
+    Attributes
+    ----------
+    true_pairs : int
+        Distinct true pairs.
+    found : int
+        True pairs among the candidate pairs.
+    recall : float
+        ``found / true_pairs``; NaN without true pairs.
+    candidate_pairs : int
+        Distinct candidate pairs.
+    """
+
+    true_pairs: int
+    found: int
+    recall: float
+    candidate_pairs: int
+
+
+def _parse(rule) -> tuple[str, ...]:
+    """A rule as a tuple of columns, from a tuple or its ``+``-joined text."""
+    return tuple(rule.split("+")) if isinstance(rule, str) else tuple(rule)
+
+
 def _sides(rule) -> tuple[list[str], list[str]]:
     """Left and right columns of a rule."""
+    rule = _parse(rule)
     left = [c.split("=")[0] for c in rule]
     return left, [c.split("=")[-1] for c in rule]
 
@@ -67,9 +108,21 @@ def _columns(rule) -> set[str]:
     return set(left) | set(right)
 
 
-def rules_for(features: pd.DataFrame, rules=None) -> list[tuple[str, ...]]:
+def rules_for(features: pd.DataFrame, rules=None) -> list[str]:
     """The rules (default: people or companies, by the feature columns) whose columns are all present
     and not entirely missing.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The features the rules block on.
+    rules : sequence of str or of tuple of str, optional
+        Default :data:`PERSON_RULES`, or :data:`COMPANY_RULES` for company features.
+
+    Returns
+    -------
+    list of str
+        The usable rules, each its columns joined by ``+``, in the given order.
 
     Raises
     ------
@@ -77,11 +130,15 @@ def rules_for(features: pd.DataFrame, rules=None) -> list[tuple[str, ...]]:
         When no rule can be used.
 
     >>> rules_for(pd.DataFrame({"unique_id": ["a"], "email": ["x@y.io"], "phone": [None]}))
-    [('email',)]
+    ['email']
     """
     if rules is None:
         rules = COMPANY_RULES if "company_phonetic" in features.columns else PERSON_RULES
-    usable = [tuple(r) for r in rules if all(c in features.columns and features[c].notna().any() for c in _columns(r))]
+    usable = [
+        "+".join(_parse(r))
+        for r in rules
+        if all(c in features.columns and features[c].notna().any() for c in _columns(r))
+    ]
     if not usable:
         raise ValueError(f"no blocking rule can be used on columns {list(features.columns)}")
     return usable
@@ -94,7 +151,7 @@ def candidate_pairs(features: pd.DataFrame, *, rules=None, other: pd.DataFrame |
     ----------
     features : DataFrame
         Has ``unique_id`` and the rules' columns.
-    rules : sequence of tuple of str, optional
+    rules : sequence of str or of tuple of str, optional
         Default: :data:`PERSON_RULES` or :data:`COMPANY_RULES`, those whose columns exist.
     other : DataFrame, optional
         Link ``features`` (left) to ``other`` (right) instead of de-duplicating ``features``.
@@ -127,9 +184,7 @@ def candidate_pairs(features: pd.DataFrame, *, rules=None, other: pd.DataFrame |
         if other is None:  # splink's orientation: the left record has the smaller ID
             m = m[m["unique_id_l"] < m["unique_id_r"]]
         found.append(
-            pd.DataFrame(
-                {"id_l": m["unique_id_l"].to_numpy(), "id_r": m["unique_id_r"].to_numpy(), "rule": "+".join(rule)}
-            )
+            pd.DataFrame({"id_l": m["unique_id_l"].to_numpy(), "id_r": m["unique_id_r"].to_numpy(), "rule": rule})
         )
     if not found:
         return pd.DataFrame(
@@ -139,10 +194,20 @@ def candidate_pairs(features: pd.DataFrame, *, rules=None, other: pd.DataFrame |
     return pairs.reset_index(drop=True)
 
 
-def blocking_recall(pairs: pd.DataFrame, true_pairs: pd.DataFrame) -> dict:
+def blocking_recall(pairs: pd.DataFrame, true_pairs: pd.DataFrame) -> BlockingRecall:
     """Share of the true pairs among the candidate pairs (order within a pair does not matter).
 
-    Returns ``{"true_pairs", "found", "recall", "candidate_pairs"}``; recall is NaN without true pairs.
+    Parameters
+    ----------
+    pairs : DataFrame
+        Candidate pairs (``id_l``, ``id_r``).
+    true_pairs : DataFrame
+        True pairs (``id_l``, ``id_r``), e.g. :func:`.evaluate.pairs_from_clusters` of the truth.
+
+    Returns
+    -------
+    BlockingRecall
+        True pairs, those found, the recall (NaN without true pairs) and the candidate pairs.
 
     Raises
     ------
@@ -150,7 +215,7 @@ def blocking_recall(pairs: pd.DataFrame, true_pairs: pd.DataFrame) -> dict:
         When either frame lacks ``id_l`` / ``id_r``.
 
     >>> cand = pd.DataFrame({"id_l": ["a", "b"], "id_r": ["b", "c"]})
-    >>> blocking_recall(cand, pd.DataFrame({"id_l": ["b", "c"], "id_r": ["a", "d"]}))["recall"]
+    >>> blocking_recall(cand, pd.DataFrame({"id_l": ["b", "c"], "id_r": ["a", "d"]})).recall
     0.5
     """
     for f in (pairs, true_pairs):
@@ -159,24 +224,32 @@ def blocking_recall(pairs: pd.DataFrame, true_pairs: pd.DataFrame) -> dict:
     key = lambda f: set(zip(np.minimum(f["id_l"], f["id_r"]), np.maximum(f["id_l"], f["id_r"])))  # noqa: E731
     truth, cand = key(true_pairs.astype({"id_l": str, "id_r": str})), key(pairs.astype({"id_l": str, "id_r": str}))
     hit = len(truth & cand)
-    return {
-        "true_pairs": len(truth),
-        "found": hit,
-        "recall": hit / len(truth) if truth else float("nan"),
-        "candidate_pairs": len(cand),
-    }
+    return BlockingRecall(
+        true_pairs=len(truth), found=hit, recall=hit / len(truth) if truth else float("nan"), candidate_pairs=len(cand)
+    )
 
 
 def splink_rules(rules) -> list:
     """The rules as splink blocking rules (same semantics: all columns equal, nulls never match).
 
-    >>> splink_rules([("email",), ("last_key=first_raw", "first_initial")])[1]
+    Parameters
+    ----------
+    rules : sequence of str or of tuple of str
+        Blocking rules.
+
+    Returns
+    -------
+    list
+        One splink blocking rule per rule: ``block_on(...)``, or SQL text for a rule that compares
+        two different columns.
+
+    >>> splink_rules([("email",), "last_key=first_raw+first_initial"])[1]
     'l.last_key = r.first_raw AND l.first_initial = r.first_initial'
     """
     from splink import block_on
 
     out = []
-    for r in rules:
+    for r in map(_parse, rules):
         if any("=" in c for c in r):
             left, right = _sides(r)
             out.append(" AND ".join(f"l.{a} = r.{b}" for a, b in zip(left, right)))

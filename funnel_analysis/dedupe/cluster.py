@@ -78,6 +78,20 @@ def review_queue(pairs: pd.DataFrame, *, merge_threshold: float, review_threshol
     """Pairs in the uncertain band ``[review_threshold, merge_threshold)`` whose records the merge
     does not already put in one cluster, most likely first.
 
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``id_l``, ``id_r``, ``match_probability``.
+    merge_threshold : float
+        Pairs at or above it are merged (not reviewed).
+    review_threshold : float
+        Pairs below it are left alone.
+
+    Returns
+    -------
+    DataFrame
+        The pairs of the band, the columns of ``pairs``, most likely first.
+
     Raises
     ------
     ValueError
@@ -99,6 +113,18 @@ def expected_scores(pairs: pd.DataFrame, thresholds=None) -> pd.DataFrame:
     Expected TP at *t* is the sum of *p* over pairs with *p >= t*, FP the sum of *1 - p*, and
     FN the sum of *p* below *t*. Pairs outside the scored set (not blocked, or below the predict
     threshold) are not counted.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        Scored pairs (``id_l``, ``id_r``, ``match_probability``).
+    thresholds : sequence of float, optional
+        Default 0.05 to 0.995 in steps of 0.005.
+
+    Returns
+    -------
+    DataFrame
+        ``threshold``, ``pairs`` (at or above it), ``precision``, ``recall``, ``f1``.
 
     >>> p = pd.DataFrame({"id_l": list("ab"), "id_r": list("cd"), "match_probability": [0.9, 0.2]})
     >>> expected_scores(p, [0.5])[["precision", "recall"]].round(3).values.tolist()
@@ -126,6 +152,23 @@ def choose_threshold(pairs: pd.DataFrame, *, lowest: float = 0.5, highest: float
 
     Kept within ``[lowest, highest]``: below 0.5 a merge would more likely be wrong than right.
     With no scored pair, returns ``lowest``.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        Scored pairs (``id_l``, ``id_r``, ``match_probability``).
+    lowest, highest : float
+        The range the threshold is chosen in.
+
+    Returns
+    -------
+    float
+        The merge threshold.
+
+    Raises
+    ------
+    ValueError
+        When ``lowest`` and ``highest`` are not ordered probabilities.
 
     >>> p = pd.DataFrame({"id_l": list("abc"), "id_r": list("def"), "match_probability": [0.99, 0.98, 0.6]})
     >>> choose_threshold(p)

@@ -9,22 +9,61 @@ Examples
 >>> import pandas as pd
 >>> truth = pd.DataFrame({"record_id": ["a", "b", "c", "d"], "cluster_id": [1, 1, 1, 2]})
 >>> pred = pd.DataFrame({"record_id": ["a", "b", "d"], "cluster_id": ["x", "x", "x"]})
->>> pairwise_scores(pred, truth)
-{'true_pairs': 3, 'predicted_pairs': 3, 'tp': 1, 'precision': 0.3333333333333333, 'recall': 0.3333333333333333, 'f1': 0.3333333333333333}
+>>> s = pairwise_scores(pred, truth)
+>>> s.true_pairs, s.predicted_pairs, s.tp, round(s.precision, 3), round(s.recall, 3)
+(3, 3, 1, 0.333, 0.333)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["pairs_from_clusters", "pairwise_scores", "scores_by_threshold", "read_truth_clusters"]
+__all__ = ["PairwiseScores", "pairs_from_clusters", "pairwise_scores", "scores_by_threshold", "read_truth_clusters"]
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    """Pairwise precision, recall and F1 of predicted clusters against true ones (:func:`pairwise_scores`).
+
+    Attributes
+    ----------
+    true_pairs, predicted_pairs, tp : int
+        Pairs in a true cluster, pairs in a predicted cluster, pairs in both.
+    precision : float
+        ``tp / predicted_pairs``; NaN with no predicted pair.
+    recall : float
+        ``tp / true_pairs``; NaN with no true pair.
+    f1 : float
+        Their harmonic mean; 0 when both exist and nothing agrees, NaN when either is missing.
+    """
+
+    true_pairs: int
+    predicted_pairs: int
+    tp: int
+    precision: float
+    recall: float
+    f1: float
 
 
 def pairs_from_clusters(
     clusters: pd.DataFrame, *, id_column: str = "record_id", cluster_column: str = "cluster_id"
 ) -> pd.DataFrame:
     """Every pair of records that share a cluster, as ``id_l < id_r``.
+
+    Parameters
+    ----------
+    clusters : DataFrame
+        One row per record: its ID and its cluster.
+    id_column, cluster_column : str
+        The columns holding them.
+
+    Returns
+    -------
+    DataFrame
+        ``id_l``, ``id_r``, sorted.
 
     Raises
     ------
@@ -54,11 +93,21 @@ def _pair_set(pairs: pd.DataFrame) -> set:
 
 def pairwise_scores(
     predicted: pd.DataFrame, truth: pd.DataFrame, *, id_column: str = "record_id", cluster_column: str = "cluster_id"
-) -> dict:
+) -> PairwiseScores:
     """Pairwise precision, recall and F1 of ``predicted`` clusters against ``truth`` clusters.
 
-    Both frames have ``id_column`` and ``cluster_column``; records absent from a frame are
-    singletons there. Precision is NaN with no predicted pair, recall NaN with no true pair.
+    Parameters
+    ----------
+    predicted, truth : DataFrame
+        Clusters, each with ``id_column`` and ``cluster_column``; records absent from a frame are
+        singletons there.
+    id_column, cluster_column : str
+        The columns holding the record ID and its cluster.
+
+    Returns
+    -------
+    PairwiseScores
+        Precision is NaN with no predicted pair, recall NaN with no true pair.
     """
     p = _pair_set(pairs_from_clusters(predicted, id_column=id_column, cluster_column=cluster_column))
     t = _pair_set(pairs_from_clusters(truth, id_column=id_column, cluster_column=cluster_column))
@@ -66,7 +115,7 @@ def pairwise_scores(
     prec = tp / len(p) if p else float("nan")
     rec = tp / len(t) if t else float("nan")
     f1 = 2 * prec * rec / (prec + rec) if p and t and (prec + rec) > 0 else (0.0 if p and t else float("nan"))
-    return {"true_pairs": len(t), "predicted_pairs": len(p), "tp": tp, "precision": prec, "recall": rec, "f1": f1}
+    return PairwiseScores(true_pairs=len(t), predicted_pairs=len(p), tp=tp, precision=prec, recall=rec, f1=f1)
 
 
 def scores_by_threshold(
@@ -87,11 +136,18 @@ def scores_by_threshold(
         True clusters (``id_column``, ``cluster_column``).
     thresholds : sequence of float, optional
         Default 0.05, 0.10, ... 0.95, 0.99.
+    id_column, cluster_column : str
+        The columns of ``truth`` holding the record ID and its cluster.
 
     Returns
     -------
     DataFrame
         One row per threshold: ``threshold``, ``predicted_pairs``, ``tp``, ``precision``, ``recall``, ``f1``.
+
+    Raises
+    ------
+    KeyError
+        When ``scored_pairs`` lacks its columns.
     """
     from .cluster import cluster_pairs
 
@@ -116,6 +172,18 @@ def scores_by_threshold(
 
 def read_truth_clusters(truth_dir, table: str) -> pd.DataFrame:
     """The sample org's true duplicate clusters of one table (``duplicate_clusters.csv``).
+
+    Parameters
+    ----------
+    truth_dir : str or Path
+        The generator's truth folder (``<org>_truth``).
+    table : str
+        ``leads``, ``contacts`` or ``accounts``.
+
+    Returns
+    -------
+    DataFrame
+        ``record_id``, ``cluster_id`` of that table's records in a true cluster.
 
     Raises
     ------

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -38,16 +39,23 @@ def _text(col: pd.Series, kind: str) -> pd.Series:
     return col.astype("str")
 
 
-def to_salesforce_frames(tables: dict, *, columns_present: dict | None = None) -> dict:
+def to_salesforce_frames(
+    tables: Mapping[str, pd.DataFrame], *, columns_present: Mapping[str, list] | None = None
+) -> Mapping[str, pd.DataFrame]:
     """The tables as frames keyed by Salesforce object name, with API field names and text values.
 
     Parameters
     ----------
-    tables : dict of str to DataFrame
+    tables : Mapping of str to DataFrame
         Canonical tables (``CrmData.tables``).
-    columns_present : dict of str to list, optional
+    columns_present : Mapping of str to list, optional
         Per table, the columns the source had (``CrmData.meta["columns_present"]``); others are
         left out. Default: every schema column that is not entirely empty.
+
+    Returns
+    -------
+    Mapping of str to DataFrame
+        Salesforce object name (``Lead``, ``Task``...) -> its frame, every value as text.
 
     Raises
     ------
@@ -75,8 +83,25 @@ def to_salesforce_frames(tables: dict, *, columns_present: dict | None = None) -
     return out
 
 
-def write_export_folder(tables: dict, folder, *, columns_present: dict | None = None) -> list[Path]:
-    """Write :func:`to_salesforce_frames` as ``<folder>/<Object>.csv`` (UTF-8); returns the files."""
+def write_export_folder(
+    tables: Mapping[str, pd.DataFrame], folder, *, columns_present: Mapping[str, list] | None = None
+) -> list[Path]:
+    """Write :func:`to_salesforce_frames` as ``<folder>/<Object>.csv`` (UTF-8).
+
+    Parameters
+    ----------
+    tables : Mapping of str to DataFrame
+        Canonical tables (``CrmData.tables``).
+    folder : str or Path
+        Where to write (created when missing).
+    columns_present : Mapping of str to list, optional
+        Per table, the columns the source had (:func:`to_salesforce_frames`).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

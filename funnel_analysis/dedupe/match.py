@@ -25,13 +25,35 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from . import _splink
 from .blocking import rules_for, splink_rules
 
-__all__ = ["person_comparisons", "company_comparisons", "train_model", "predict_pairs", "reasons_text"]
+__all__ = ["TrainedModel", "person_comparisons", "company_comparisons", "train_model", "predict_pairs", "reasons_text"]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A matching model trained by :func:`train_model`.
+
+    Attributes
+    ----------
+    linker : splink.Linker
+        The trained splink model (its public API: ``linker.inference``, ``linker.visualisations``...).
+    rules : tuple of str
+        The blocking rules the scored pairs come from (:func:`.blocking.rules_for`).
+    untrained : tuple of tuple of str
+        The EM groups that could not train (no pairs in any of their blocks); their comparisons keep
+        splink's default *m* values.
+    """
+
+    linker: object
+    rules: tuple[str, ...]
+    untrained: tuple[tuple[str, ...], ...] = ()
 
 
 def _present(f: pd.DataFrame, *cols) -> bool:
@@ -58,12 +80,22 @@ def _simple(col, label, *, jw=(0.92, 0.8), numeric=False):
 def person_comparisons(features: pd.DataFrame) -> list:
     """splink comparisons for people, from the feature columns present.
 
+    Parameters
+    ----------
+    features : DataFrame
+        Person features (:func:`.normalize.person_features`).
+
+    Returns
+    -------
+    list of splink comparison
+        One ``CustomComparison`` per usable field: name, e-mail, phone, company, address parts.
+
     Raises
     ------
     ValueError
         When the features have no first and last name keys.
 
-    >>> [c._output_column_name for c in person_comparisons(pd.DataFrame(
+    >>> [c.create_output_column_name() for c in person_comparisons(pd.DataFrame(
     ...     {"first_key": ["a"], "first_raw": ["a"], "last_key": ["b"], "email": ["a@b.io"]}))]
     ['name', 'email']
     """
@@ -161,6 +193,16 @@ def _company_levels(domain: str | None = None):
 def company_comparisons(features: pd.DataFrame) -> list:
     """splink comparisons for companies (accounts), from the feature columns present.
 
+    Parameters
+    ----------
+    features : DataFrame
+        Company features (:func:`.normalize.company_features`).
+
+    Returns
+    -------
+    list of splink comparison
+        The company name (with the web domain), phone, city and country comparisons present.
+
     Raises
     ------
     ValueError
@@ -223,14 +265,14 @@ def train_model(
     seed: int = 42,
     recall_of_deterministic: float = 0.7,
     db_api=None,
-):
-    """A splink ``Linker`` on ``features``, trained without labels.
+) -> TrainedModel:
+    """A splink model on ``features``, trained without labels.
 
     Parameters
     ----------
     features : DataFrame
         From :func:`.normalize.person_features` or :func:`.normalize.company_features`.
-    rules : sequence of tuple of str, optional
+    rules : sequence of str, optional
         Blocking rules for prediction (default :func:`.blocking.rules_for`).
     other : DataFrame, optional
         A second set of features: link ``features`` to ``other`` (``link_only``).
@@ -246,13 +288,19 @@ def train_model(
         Where splink computes: ``DuckDBAPI()`` by default; a ``SparkAPI`` runs the same model on Spark
         (not exercised here: pyspark is not a dependency).
 
+    Returns
+    -------
+    TrainedModel
+        The splink linker, the blocking rules and the EM groups left untrained.
+
     Raises
     ------
     ValueError
         When ``unique_id`` is missing or repeated, or no blocking rule can be used.
     """
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-    from splink.internals.exceptions import EMTrainingException
+
+    em_error = _splink.em_training_error()
 
     for f in (features,) if other is None else (features, other):
         if "unique_id" not in f.columns or f["unique_id"].duplicated().any():
@@ -279,10 +327,10 @@ def train_model(
         )
         n_l = len(features)
         n_pairs = n_l * (n_l - 1) / 2 if other is None else n_l * len(other)
-        if not linker._settings_obj._probability_two_random_records_match > 0:
+        if not _splink.prior(linker) > 0:
             # no sure match at all (an org without exact repeats): assume one, not none, so that
             # strong evidence can still make a match
-            linker._settings_obj._probability_two_random_records_match = 1.0 / max(n_pairs, 1.0)
+            _splink.set_prior(linker, 1.0 / max(n_pairs, 1.0))
         if max_pairs is None:
             max_pairs = float(np.clip(100 * (len(features) + (0 if other is None else len(other))), 2e5, 2e6))
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
@@ -293,7 +341,7 @@ def train_model(
             # a failed session leaves the model without the comparisons it had set aside: start again
             # from the saved prior and u with the group's next rule. A block with no pairs at all (an
             # org without exact repeats) cannot train: the group's next rule, or none (splink's
-            # default m values stay, and ``linker._funnel_untrained`` says which group)
+            # default m values stay, and ``TrainedModel.untrained`` says which group)
             linker = Linker(sdfs[0] if other is None else sdfs, copy.deepcopy(base), log_level=None)
             failed, untrained = None, []
             for g, group in enumerate(em):
@@ -302,7 +350,7 @@ def train_model(
                     continue
                 try:
                     linker.training.estimate_parameters_using_expectation_maximisation(block_on(*group[choice[g]]))
-                except EMTrainingException:
+                except em_error:
                     failed = g
                     break
                 except ValueError as exc:
@@ -313,13 +361,23 @@ def train_model(
             if failed is None:
                 break
             choice[failed] += 1
-    linker._funnel_untrained = untrained
-    linker._funnel_rules = rules  # the rules the pairs come from, for reporting
-    return linker
+    return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
 
 
 def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
     """One line per pair: each comparison's level and match weight (log2 Bayes factor), strongest first.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        Scored pairs with ``weight_<comparison>`` and ``level_<comparison>`` columns.
+    comparisons : list of str
+        The comparisons' output column names.
+
+    Returns
+    -------
+    Series of str
+        ``"<comparison>: <level> (<weight>)"`` joined by ``"; "``, aligned with ``pairs``.
 
     Reads ``weight_<comparison>`` and ``level_<comparison>`` columns; comparisons with a missing
     value on either side (level ``null``) are left out.
@@ -350,7 +408,7 @@ def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
 def predict_pairs(
     features: pd.DataFrame,
     *,
-    linker=None,
+    model: TrainedModel | None = None,
     other: pd.DataFrame | None = None,
     threshold: float = 0.01,
     rules=None,
@@ -362,26 +420,35 @@ def predict_pairs(
     ----------
     features : DataFrame
         Normalised features (:mod:`.normalize`).
-    linker : splink Linker, optional
+    model : TrainedModel, optional
         A trained model (:func:`train_model`); trained here when missing.
     other : DataFrame, optional
         Link ``features`` to ``other`` instead of de-duplicating.
     threshold : float
         Drop pairs below this probability (they are neither merged nor reviewed).
+    rules : sequence of str, optional
+        Blocking rules, when the model is trained here.
+    **train_options
+        Further options of :func:`train_model`, when the model is trained here.
 
     Returns
     -------
     DataFrame
         ``id_l``, ``id_r``, ``match_probability``, ``match_weight``, ``level_<comparison>`` and
-        ``weight_<comparison>`` (its match weight, log2 of its Bayes factor) per comparison, ``reasons``; sorted by probability, highest first.
+        ``weight_<comparison>`` (its match weight, log2 of its Bayes factor) per comparison, ``reasons``;
+        sorted by probability, highest first.
+
+    Raises
+    ------
+    ValueError
+        When ``threshold`` is not a probability.
     """
     if not 0 <= threshold <= 1:
         raise ValueError(f"predict_pairs: threshold {threshold} is not a probability")
-    if linker is None:
-        linker = train_model(features, other=other, rules=rules, **train_options)
+    if model is None:
+        model = train_model(features, other=other, rules=rules, **train_options)
     with _quiet():
-        df = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
-    comps = linker._settings_obj.comparisons
+        df = model.linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     out = pd.DataFrame(
         {
             "id_l": df["unique_id_l"].astype("str"),
@@ -391,9 +458,7 @@ def predict_pairs(
         }
     )
     names = []
-    for comp in comps:
-        name = comp.output_column_name
-        labels = {lv.comparison_vector_value: lv.label_for_charts for lv in comp.comparison_levels}
+    for name, labels in _splink.comparison_levels(model.linker).items():
         gamma = df[f"gamma_{name}"]
         out[f"level_{name}"] = gamma.map(labels).where(gamma != -1, "null").astype("str")
         out[f"weight_{name}"] = df[f"mw_{name}"].astype(float)

@@ -2,7 +2,7 @@
 
 :func:`merge_clusters` keeps one record per cluster (the *survivor*), fills its fields by the
 survivorship rules, re-points every ID column of every table that held a merged ID to the
-survivor, and returns a log with one row per change:
+survivor, and returns the new tables with a log of one row per change (:class:`MergedTables`):
 
 - ``merged``: a record removed; ``old_value`` is the whole row (JSON), ``position`` its row.
 - ``field``: a survivor field the rules changed; ``old_value`` / ``new_value`` (JSON).
@@ -18,12 +18,13 @@ Examples
 ...                       "created_date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
 >>> members = pd.DataFrame({"campaign_member_id": ["M1"], "lead_id": ["L2"]})
 >>> clusters = pd.DataFrame({"unique_id": ["L1", "L2"], "cluster_id": ["L1", "L1"]})
->>> out, log = merge_clusters({"leads": leads, "campaign_members": members}, clusters, table="leads")
+>>> merged = merge_clusters({"leads": leads, "campaign_members": members}, clusters, table="leads")
+>>> out = merged.tables
 >>> out["leads"]["lead_id"].tolist(), out["leads"]["email"].tolist(), out["campaign_members"]["lead_id"].tolist()
 (['L1'], ['a@b.io'], ['L1'])
->>> log["action"].tolist()
+>>> merged.log["action"].tolist()
 ['merged', 'field', 'repointed']
->>> back = reverse_merges(out, log)
+>>> back = reverse_merges(out, merged.log)
 >>> back["leads"].equals(leads) and back["campaign_members"].equals(members)
 True
 """
@@ -31,6 +32,8 @@ True
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,6 +45,7 @@ __all__ = [
     "LOG_COLUMNS",
     "SURVIVOR_RULES",
     "FIELD_RULES",
+    "MergedTables",
     "choose_survivors",
     "merge_clusters",
     "reverse_merges",
@@ -65,6 +69,22 @@ SURVIVOR_RULES = ("oldest", "newest", "most_complete")
 FIELD_RULES = ("survivor", "most_recent", "longest", "oldest")
 
 
+@dataclass(frozen=True)
+class MergedTables:
+    """What :func:`merge_clusters` returns: the tables with the merges applied, and the merge log.
+
+    Attributes
+    ----------
+    tables : Mapping of str to DataFrame
+        Every table by name; the merged table without its merged records, related rows re-pointed.
+    log : DataFrame
+        One row per change (:data:`LOG_COLUMNS`): enough for :func:`reverse_merges`.
+    """
+
+    tables: Mapping[str, pd.DataFrame]
+    log: pd.DataFrame
+
+
 def _key(name: str, df: pd.DataFrame) -> str:
     spec = TABLES.get(name)
     return spec.key if spec is not None and spec.key in df.columns else df.columns[0]
@@ -74,6 +94,18 @@ def id_columns(name: str, df: pd.DataFrame) -> list[str]:
     """The columns of ``df`` (table ``name``) that hold record IDs, other than its own key.
 
     Schema tables: their ``id`` columns; other frames: columns named ``*_id``.
+
+    Parameters
+    ----------
+    name : str
+        The table's name (its schema, when it has one).
+    df : DataFrame
+        The table.
+
+    Returns
+    -------
+    list of str
+        The ID columns, in the table's order.
 
     >>> id_columns("opportunities", pd.DataFrame(columns=["opportunity_id", "account_id", "amount"]))
     ['account_id']
@@ -115,8 +147,24 @@ def choose_survivors(
 ) -> pd.Series:
     """The surviving ID of every clustered record (index: record ID).
 
-    ``oldest`` / ``newest`` by ``created_column`` (records without a date come last), or
-    ``most_complete`` (most non-empty fields, then oldest); ties go to the smallest ID.
+    Parameters
+    ----------
+    records : DataFrame
+        The table the clusters' records come from.
+    clusters : DataFrame
+        ``unique_id``, ``cluster_id``.
+    key : str
+        The record ID column of ``records``.
+    rule : {"oldest", "newest", "most_complete"}
+        ``oldest`` / ``newest`` by ``created_column`` (records without a date come last), or
+        ``most_complete`` (most non-empty fields, then oldest); ties go to the smallest ID.
+    created_column : str
+        The creation time column.
+
+    Returns
+    -------
+    Series
+        ``survivor_id`` per clustered record ID.
 
     Raises
     ------
@@ -177,18 +225,18 @@ def _winners(members: pd.DataFrame, values: pd.Series, rule: str) -> pd.Series:
 
 
 def merge_clusters(
-    tables: dict,
+    tables: Mapping[str, pd.DataFrame],
     clusters: pd.DataFrame,
     *,
     table: str,
     pairs: pd.DataFrame | None = None,
-    survivorship: dict | None = None,
-) -> tuple[dict, pd.DataFrame]:
+    survivorship: Mapping | None = None,
+) -> MergedTables:
     """Merge every cluster of ``table`` into its survivor and re-point all related rows.
 
     Parameters
     ----------
-    tables : dict of str to DataFrame
+    tables : Mapping of str to DataFrame
         The org's tables (``CrmData.tables``); not changed.
     clusters : DataFrame
         ``unique_id``, ``cluster_id`` (from :func:`.cluster.cluster_pairs`); singletons are ignored.
@@ -196,13 +244,13 @@ def merge_clusters(
         The table whose records are merged (``leads``, ``contacts``, ``accounts``).
     pairs : DataFrame, optional
         Scored pairs (``id_l``, ``id_r``, ``match_probability``, ``reasons``) for the log.
-    survivorship : dict, optional
+    survivorship : Mapping, optional
         ``{"survivor": rule, "default": field rule, "fields": {column: field rule}}``; default
         from ``dedupe.yaml``.
 
     Returns
     -------
-    (dict of str to DataFrame, DataFrame)
+    MergedTables
         New tables, and the merge log (:data:`LOG_COLUMNS`).
 
     Raises
@@ -316,7 +364,7 @@ def merge_clusters(
         kind="stable",
         ignore_index=True,
     )
-    return out, frame
+    return MergedTables(tables=out, log=frame)
 
 
 def _pair_evidence(pairs, merged: pd.Series, cid: pd.Series):
@@ -334,12 +382,28 @@ def _pair_evidence(pairs, merged: pd.Series, cid: pd.Series):
     return best["match_probability"].to_dict(), (best["reasons"].to_dict() if "reasons" in best else {})
 
 
-def reverse_merges(tables: dict, log: pd.DataFrame, *, clusters=None) -> dict:
+def reverse_merges(
+    tables: Mapping[str, pd.DataFrame], log: pd.DataFrame, *, clusters=None
+) -> Mapping[str, pd.DataFrame]:
     """Undo the merges of ``log`` (or only of the given ``clusters``): the inverse of :func:`merge_clusters`.
 
     Merged records go back at their original rows, survivor fields get their old values, and
     re-pointed IDs point at their original records again. The tables must be those the merge
     returned (rows may have changed since, but not the merged table's row order).
+
+    Parameters
+    ----------
+    tables : Mapping of str to DataFrame
+        The merged tables (:attr:`MergedTables.tables`, or ``MergeResult.crm.tables``).
+    log : DataFrame
+        The merge log.
+    clusters : sequence of str, optional
+        Undo only these clusters' merges (default: all).
+
+    Returns
+    -------
+    Mapping of str to DataFrame
+        Every table by name, the merges undone.
 
     Raises
     ------

@@ -21,7 +21,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 import jellyfish
 import pandas as pd
@@ -64,8 +66,23 @@ FREE_MAIL = frozenset(
 
 
 @functools.lru_cache(maxsize=4)
-def load_dedupe_config(path: str | None = None) -> dict:
+def load_dedupe_config(path: str | None = None) -> Mapping[str, Any]:
     """The de-duplication settings: ``funnel_analysis/dedupe/dedupe.yaml`` or the YAML file at ``path``.
+
+    Parameters
+    ----------
+    path : str, optional
+        A YAML file shaped like ``dedupe.yaml``.
+
+    Returns
+    -------
+    Mapping of str to object
+        ``thresholds``, ``survivorship``, ``nicknames`` (read once per path: do not change it).
+
+    Raises
+    ------
+    ValueError
+        When the file does not hold a mapping.
 
     Examples
     --------
@@ -84,11 +101,16 @@ def load_dedupe_config(path: str | None = None) -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def nickname_groups() -> dict[str, str]:
+def nickname_groups() -> Mapping[str, str]:
     """Name -> its group's canonical formal name, for every name and nickname in the config.
 
     Names that share a nickname fall in one group (Chris joins Christopher and Christine): a
     first name is one comparison among several, so a broad group costs little precision.
+
+    Returns
+    -------
+    Mapping of str to str
+        Every name and nickname -> its group's formal name.
 
     >>> nickname_groups()["bill"], nickname_groups()["william"]
     ('william', 'william')
@@ -124,6 +146,16 @@ def fold_text(values: pd.Series) -> pd.Series:
 
     Works on the distinct values only. Empty results are missing.
 
+    Parameters
+    ----------
+    values : Series
+        Text.
+
+    Returns
+    -------
+    Series of str
+        The folded text, aligned with ``values``.
+
     >>> fold_text(pd.Series(["O'Brien", "北京華信"])).tolist()
     ['o brien', 'bei jing hua xin']
     """
@@ -135,7 +167,18 @@ def fold_text(values: pd.Series) -> pd.Series:
 
 
 def first_name_key(values: pd.Series) -> pd.Series:
-    """First names folded, with nicknames replaced by their formal name (Bob -> robert)."""
+    """First names folded, with nicknames replaced by their formal name (Bob -> robert).
+
+    Parameters
+    ----------
+    values : Series
+        First names.
+
+    Returns
+    -------
+    Series of str
+        The keys, aligned with ``values``.
+    """
     folded = fold_text(values)
     groups = nickname_groups()
     return folded.map(lambda v: groups.get(v, v) if isinstance(v, str) else None).astype("str")
@@ -143,6 +186,16 @@ def first_name_key(values: pd.Series) -> pd.Series:
 
 def acronym(values: pd.Series) -> pd.Series:
     """Initials of a multi-word name (``international business machines`` -> ``ibm``); missing otherwise.
+
+    Parameters
+    ----------
+    values : Series
+        Folded names (:func:`fold_text`).
+
+    Returns
+    -------
+    Series of str
+        The acronyms, aligned with ``values``.
 
     >>> acronym(pd.Series(["international business machines", "acme"])).tolist()
     ['ibm', nan]
@@ -154,6 +207,16 @@ def acronym(values: pd.Series) -> pd.Series:
 
 def website_domain(values: pd.Series) -> pd.Series:
     """The host of a web address without scheme, ``www.`` and path.
+
+    Parameters
+    ----------
+    values : Series
+        Web addresses.
+
+    Returns
+    -------
+    Series of str
+        The hosts, lower-case, aligned with ``values``.
 
     >>> website_domain(pd.Series(["http://www.Acme.com/", "acme.com", None])).tolist()
     ['acme.com', 'acme.com', nan]
@@ -223,6 +286,13 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     ``phone``), ``company``, ``street``/``mailing_street``, ``city``, ``postal_code``, ``state``,
     ``country``, ``birth_date`` and ``national_id`` exist. When first and last names are both
     missing, ``name`` is split at its last space.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The people.
+    id_column : str, optional
+        The record ID column (default the first column ending in ``_id``).
 
     Returns
     -------
@@ -304,9 +374,19 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
 def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.DataFrame:
     """Matching features of companies (accounts), one row per input row, in input order.
 
-    Returns ``unique_id``, ``company_key`` (legal suffix stripped, folded, pinyin for Chinese),
-    ``company_tokens``, ``company_acronym``, ``company_first``, ``company_phonetic``, ``domain``
-    (from ``website``), ``phone``, ``city``, ``country``.
+    Parameters
+    ----------
+    df : DataFrame
+        The companies (``name``, and ``website``, ``phone``, ``billing_city``... when present).
+    id_column : str, optional
+        The record ID column (default the first column ending in ``_id``).
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id``, ``company_key`` (legal suffix stripped, folded, pinyin for Chinese),
+        ``company_tokens``, ``company_acronym``, ``company_first``, ``company_phonetic``, ``domain``
+        (from ``website``), ``phone``, ``city``, ``country``.
 
     Raises
     ------

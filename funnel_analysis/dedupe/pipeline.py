@@ -1,41 +1,90 @@
-"""De-duplication of one object of an org, end to end: features, blocking, model, clusters, review, merge.
+"""De-duplication of one object, end to end: features, blocking, model, clusters, review, merge.
+
+The functions here take tables (the frame-level reference); :mod:`.report` has the org-level entry
+points the notebook calls, which cut the org as of a day and keep the records ``where`` selects.
 
 Examples
 --------
 >>> import funnel_analysis as fa
 >>> from funnel_analysis.dedupe import find_duplicates, merge_duplicates
->>> crm = fa.load_org("data/sample")                        # doctest: +SKIP
->>> found = find_duplicates(crm, "leads")                   # doctest: +SKIP
->>> found.summary()                                         # doctest: +SKIP
-{'object': 'leads', 'records': 20613, 'candidate_pairs': ..., 'clusters': ..., 'records_merged': ..., ...}
->>> merged, log = merge_duplicates(crm, found)              # doctest: +SKIP
+>>> crm = fa.load_org("data/sample")                                # doctest: +SKIP
+>>> found = find_duplicates(crm.leads, table="leads")               # doctest: +SKIP
+>>> found.summary().records_merged                                  # doctest: +SKIP
+>>> merged = merge_duplicates(crm, found=found)                     # doctest: +SKIP
+>>> merged.crm.as_of("2024-06-30"), merged.log                      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
+from ..crm.model import CrmData
 from .blocking import candidate_pairs, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
 from .match import predict_pairs, train_model
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
 
-__all__ = ["OBJECTS", "DedupeResult", "object_features", "find_duplicates", "lead_contact_matches", "merge_duplicates"]
+__all__ = [
+    "OBJECTS",
+    "DedupeSummary",
+    "DedupeResult",
+    "MergeResult",
+    "object_features",
+    "find_duplicates",
+    "lead_contact_matches",
+    "merge_duplicates",
+]
 
 #: The objects that can be de-duplicated, and their key.
 OBJECTS = {"leads": "lead_id", "contacts": "contact_id", "accounts": "account_id"}
 
 
-@dataclass
+@dataclass(frozen=True)
+class DedupeSummary:
+    """The counts of one object's de-duplication (:meth:`DedupeResult.summary`, the ``--json`` summary).
+
+    Attributes
+    ----------
+    object : str
+        ``leads``, ``contacts`` or ``accounts``.
+    records, candidate_pairs, pairs_scored : int
+        Records de-duplicated, pairs the blocking rules produce, pairs kept after scoring.
+    threshold : float
+        The merge threshold used.
+    threshold_source : str
+        ``auto`` (chosen without labels) or ``given``.
+    review_threshold : float
+        The lower end of the review band.
+    clusters, records_in_clusters, records_merged, pairs_for_review : int
+        Clusters of two or more, their records, the records merged away (all but one per cluster),
+        the pairs in the review queue.
+    """
+
+    object: str
+    records: int
+    candidate_pairs: int
+    pairs_scored: int
+    threshold: float
+    threshold_source: str
+    review_threshold: float
+    clusters: int
+    records_in_clusters: int
+    records_merged: int
+    pairs_for_review: int
+
+
+@dataclass(frozen=True)
 class DedupeResult:
     """What :func:`find_duplicates` found for one object.
 
     Attributes
     ----------
     table : str
+        ``leads``, ``contacts`` or ``accounts``.
     features : DataFrame
         The normalised matching features, one row per record (``unique_id`` = record ID).
     pairs : DataFrame
@@ -51,6 +100,8 @@ class DedupeResult:
         Pairs the blocking rules produce (scored by the model).
     threshold_source : str
         ``auto`` (chosen without labels) or ``given``.
+    rules : tuple of str
+        The blocking rules used (:func:`.blocking.rules_for`).
     """
 
     table: str
@@ -62,56 +113,90 @@ class DedupeResult:
     review: pd.DataFrame
     candidate_pairs: int
     threshold_source: str = "auto"
-    rules: list = field(default_factory=list)
+    rules: tuple[str, ...] = ()
 
-    def summary(self) -> dict:
-        """Records, candidate pairs, clusters, records merged, pairs for review (the ``--json`` summary)."""
+    def summary(self) -> DedupeSummary:
+        """Records, candidate pairs, clusters, records merged, pairs for review.
+
+        Returns
+        -------
+        DedupeSummary
+            The counts, as plain Python numbers.
+        """
         n_clusters = int(self.clusters["cluster_id"].nunique())
-        return {
-            "object": self.table,
-            "records": int(len(self.features)),
-            "candidate_pairs": int(self.candidate_pairs),
-            "pairs_scored": int(len(self.pairs)),
-            "threshold": float(self.threshold),
-            "threshold_source": self.threshold_source,
-            "review_threshold": float(self.review_threshold),
-            "clusters": n_clusters,
-            "records_in_clusters": int(len(self.clusters)),
-            "records_merged": int(len(self.clusters) - n_clusters),
-            "pairs_for_review": int(len(self.review)),
-        }
+        return DedupeSummary(
+            object=self.table,
+            records=int(len(self.features)),
+            candidate_pairs=int(self.candidate_pairs),
+            pairs_scored=int(len(self.pairs)),
+            threshold=float(self.threshold),
+            threshold_source=self.threshold_source,
+            review_threshold=float(self.review_threshold),
+            clusters=n_clusters,
+            records_in_clusters=int(len(self.clusters)),
+            records_merged=int(len(self.clusters) - n_clusters),
+            pairs_for_review=int(len(self.review)),
+        )
 
 
-def _tables(crm) -> dict:
-    return crm.tables if hasattr(crm, "tables") else dict(crm)
+@dataclass(frozen=True)
+class MergeResult:
+    """What :func:`merge_duplicates` returns: the org with the merges applied, and the merge log.
+
+    Attributes
+    ----------
+    crm : CrmData
+        The merged org (its tables re-pointed); it can be cut by date like any org
+        (``result.crm.as_of("2024-06-30")``).
+    log : DataFrame
+        The merge log (:data:`.merge.LOG_COLUMNS`); :func:`.merge.reverse_merges` undoes it.
+    """
+
+    crm: CrmData
+    log: pd.DataFrame
 
 
-def object_features(crm, table: str) -> pd.DataFrame:
-    """Matching features of ``table`` (contacts borrow their account's name as company).
+def object_features(records: pd.DataFrame, accounts: pd.DataFrame | None = None, *, table: str) -> pd.DataFrame:
+    """Matching features of one object's records (contacts borrow their account's name as company).
+
+    Parameters
+    ----------
+    records : DataFrame
+        The records of ``table``.
+    accounts : DataFrame, optional
+        The accounts, for the company name of contacts (``account_id``, ``name``).
+    table : {"leads", "contacts", "accounts"}
+        Which object ``records`` are.
+
+    Returns
+    -------
+    DataFrame
+        One row per record, ``unique_id`` = its ID (:func:`.normalize.person_features`,
+        :func:`.normalize.company_features`).
 
     Raises
     ------
     ValueError
-        When ``table`` is not one of :data:`OBJECTS` or is missing from the org.
+        When ``table`` is not one of :data:`OBJECTS` or ``records`` is empty.
     """
-    tables = _tables(crm)
     if table not in OBJECTS:
         raise ValueError(f"cannot de-duplicate {table!r}; expected one of {', '.join(OBJECTS)}")
-    if table not in tables or not len(tables[table]):
+    if records is None or not len(records):
         raise ValueError(f"the org has no {table} to de-duplicate")
-    df = tables[table]
+    df = records
     if table == "accounts":
         return company_features(df, id_column=OBJECTS[table])
-    if table == "contacts" and "accounts" in tables and "account_id" in df and "company" not in df:
-        names = tables["accounts"].drop_duplicates("account_id").set_index("account_id")["name"]
+    if table == "contacts" and accounts is not None and "account_id" in df and "company" not in df:
+        names = accounts.drop_duplicates("account_id").set_index("account_id")["name"]
         df = df.assign(company=df["account_id"].map(names))
     return person_features(df, id_column=OBJECTS[table])
 
 
 def find_duplicates(
-    crm,
-    table: str,
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
     *,
+    table: str,
     threshold: float | str | None = None,
     review_threshold: float | None = None,
     min_probability: float = 0.01,
@@ -122,8 +207,12 @@ def find_duplicates(
 
     Parameters
     ----------
-    crm : CrmData or dict of DataFrame
+    records : DataFrame
+        The records of ``table`` (``crm.leads``, or the rows a ``where`` kept).
+    accounts : DataFrame, optional
+        The accounts, for the company name of contacts.
     table : {"leads", "contacts", "accounts"}
+        Which object ``records`` are.
     threshold : float or "auto", optional
         Merge threshold on the match probability; ``"auto"`` (the default of
         ``dedupe.yaml``) chooses it without labels (:func:`.cluster.choose_threshold`).
@@ -131,29 +220,34 @@ def find_duplicates(
         Lower end of the review band (default from the config, 0.2).
     min_probability : float
         Pairs below this are dropped after scoring.
-    rules : sequence of tuple of str, optional
+    rules : sequence of str or of tuple of str, optional
         Blocking rules (default :data:`.blocking.PERSON_RULES` / :data:`.blocking.COMPANY_RULES`).
     seed : int
         Seed of the model's random sampling.
 
+    Returns
+    -------
+    DedupeResult
+        Features, scored pairs, clusters and the review queue.
+
     Raises
     ------
     ValueError
-        An unknown object, a missing table, or thresholds outside [0, 1] or in the wrong order.
+        An unknown object, no records, or a threshold outside [0, 1].
     """
     cfg = load_dedupe_config()["thresholds"]
     threshold = cfg.get("merge", "auto") if threshold is None else threshold
     review_threshold = float(cfg.get("review", 0.2) if review_threshold is None else review_threshold)
     if threshold != "auto" and not 0 <= float(threshold) <= 1:
         raise ValueError(f"threshold {threshold} is not a probability (or 'auto')")
-    features = object_features(crm, table)
+    features = object_features(records, accounts, table=table)
     rules = rules_for(features, rules)
     n_candidates = len(candidate_pairs(features, rules=rules))
     if len(features) < 2 or n_candidates == 0:
         pairs = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"])
     else:
-        linker = train_model(features, rules=rules, seed=seed)
-        pairs = predict_pairs(features, linker=linker, threshold=min_probability)
+        model = train_model(features, rules=rules, seed=seed)
+        pairs = predict_pairs(features, model=model, threshold=min_probability)
     source = "auto" if threshold == "auto" else "given"
     threshold = choose_threshold(pairs) if threshold == "auto" else float(threshold)
     review_threshold = min(review_threshold, threshold)
@@ -169,15 +263,35 @@ def find_duplicates(
         review=review,
         candidate_pairs=n_candidates,
         threshold_source=source,
-        rules=rules,
+        rules=tuple(rules),
     )
 
 
-def lead_contact_matches(crm, *, threshold: float = 0.5, seed: int = 42) -> pd.DataFrame:
+def lead_contact_matches(
+    leads: pd.DataFrame,
+    contacts: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    threshold: float = 0.5,
+    seed: int = 42,
+) -> pd.DataFrame:
     """Leads that duplicate an existing contact (the lead that should not have been created).
 
-    Links open leads to contacts with the same model, trained without labels; a lead converted
+    Links the leads to the contacts with the same model, trained without labels; a lead converted
     into that very contact is not a duplicate and is left out.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads (``converted_contact_id`` names the contact a lead was converted into).
+    contacts : DataFrame
+        The contacts.
+    accounts : DataFrame, optional
+        The accounts, for the company name of contacts.
+    threshold : float
+        Pairs below this match probability are left out.
+    seed : int
+        Seed of the model's random sampling.
 
     Returns
     -------
@@ -187,23 +301,51 @@ def lead_contact_matches(crm, *, threshold: float = 0.5, seed: int = 42) -> pd.D
     Raises
     ------
     ValueError
-        When the org lacks leads or contacts.
+        When there are no leads or no contacts.
     """
-    tables = _tables(crm)
-    leads = object_features(crm, "leads")
-    contacts = object_features(crm, "contacts")
-    converted = tables["leads"].get("converted_contact_id")
-    pairs = predict_pairs(
-        leads, other=contacts, threshold=threshold, seed=seed, linker=train_model(leads, other=contacts, seed=seed)
-    )
+    lead_features = object_features(leads, table="leads")
+    contact_features = object_features(contacts, accounts, table="contacts")
+    model = train_model(lead_features, other=contact_features, seed=seed)
+    pairs = predict_pairs(lead_features, other=contact_features, threshold=threshold, model=model)
     out = pairs.rename(columns={"id_l": "lead_id", "id_r": "contact_id"})
-    if converted is not None:
-        own = tables["leads"].assign(lead_id=tables["leads"]["lead_id"].astype("str")).set_index("lead_id")
+    if "converted_contact_id" in leads:
+        own = leads.assign(lead_id=leads["lead_id"].astype("str")).set_index("lead_id")
         own = own["converted_contact_id"].astype("str")
         out = out[~out["lead_id"].map(own).eq(out["contact_id"]).fillna(False).to_numpy(dtype=bool)]
     return out[["lead_id", "contact_id", "match_probability", "reasons"]].reset_index(drop=True)
 
 
-def merge_duplicates(crm, found: DedupeResult, *, survivorship: dict | None = None):
-    """Merge ``found``'s clusters in the org's tables: ``(new tables, merge log)`` (see :mod:`.merge`)."""
-    return merge_clusters(_tables(crm), found.clusters, table=found.table, pairs=found.pairs, survivorship=survivorship)
+def merge_duplicates(crm: CrmData, *, found: DedupeResult, survivorship: Mapping | None = None) -> MergeResult:
+    """Merge ``found``'s clusters in the org (see :mod:`.merge`): the merged org and the merge log.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org ``found`` comes from; not changed.
+    found : DedupeResult
+        The duplicates of one object (:func:`find_duplicates`).
+    survivorship : Mapping, optional
+        Survivorship rules (:func:`.merge.merge_clusters`); default from ``dedupe.yaml``.
+
+    Returns
+    -------
+    MergeResult
+        ``crm``: the org with the merges applied (a :class:`CrmData`); ``log``: the merge log.
+
+    Raises
+    ------
+    KeyError, ValueError
+        The org lacks ``found``'s table; clustered IDs not in it; unknown rules.
+    """
+    merged = merge_clusters(crm.tables, found.clusters, table=found.table, pairs=found.pairs, survivorship=survivorship)
+    # a new CrmData, not dataclasses.replace: the org's memoised as-of cuts are of the unmerged tables
+    org = CrmData(
+        tables=dict(merged.tables),
+        quarantine=crm.quarantine,
+        flags=crm.flags,
+        quarantined_rows=crm.quarantined_rows,
+        report=crm.report,
+        meta=dict(crm.meta),
+        as_of_date=crm.as_of_date,
+    )
+    return MergeResult(crm=org, log=merged.log)

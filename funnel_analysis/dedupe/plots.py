@@ -14,26 +14,40 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from .._util.plotting import axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["plot_duplicates", "plot_match_probabilities", "plot_precision_recall"]
 
-
-def _axes(ax, size=(9, 4.5)):
-    return axes(ax, size)
+_SIZE = (9, 4.5)
 
 
-def plot_duplicates(summary: pd.DataFrame, ax=None):
+def plot_duplicates(summary: pd.DataFrame, *, ax=None) -> Axes:
     """Bars per object: records in duplicate clusters and records merged away, labelled with the share.
 
-    ``summary`` has ``object``, ``records``, ``records_in_clusters``, ``records_merged``
-    (:func:`.report.duplicates_summary`).
+    Parameters
+    ----------
+    summary : DataFrame
+        ``object``, ``records``, ``records_in_clusters``, ``records_merged``
+        (:meth:`.report.Duplicates.summary`).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The chart.
     """
-    ax = _axes(ax)
+    ax = axes(ax, _SIZE)
     if summary.empty:
         ax.text(0.5, 0.5, "Nothing de-duplicated", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -55,12 +69,26 @@ def plot_duplicates(summary: pd.DataFrame, ax=None):
 
 def plot_match_probabilities(
     pairs: pd.DataFrame, *, threshold: float | None = None, review_threshold: float | None = None, ax=None
-):
+) -> Axes:
     """Histogram of the candidate pairs' match probabilities, per object, with the merge and review lines.
 
-    ``pairs`` has ``match_probability`` and optionally ``object``.
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``match_probability`` and optionally ``object`` (:meth:`.report.Duplicates.all_pairs`).
+    threshold : float, optional
+        The merge threshold, drawn as a dashed line.
+    review_threshold : float, optional
+        The lower end of the review band, drawn as a dotted line.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The chart.
     """
-    ax = _axes(ax)
+    ax = axes(ax, _SIZE)
     if pairs.empty:
         ax.text(0.5, 0.5, "No candidate pair", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -79,13 +107,27 @@ def plot_match_probabilities(
     return ax
 
 
-def plot_precision_recall(scores: pd.DataFrame, *, chosen: dict | None = None, ax=None):
+def plot_precision_recall(
+    scores: pd.DataFrame, *, chosen: Mapping[str, float] | pd.Series | None = None, ax=None
+) -> Axes:
     """Precision, recall and F1 over merge thresholds, one colour per object (needs ground truth).
 
-    ``scores`` has ``object``, ``threshold``, ``precision``, ``recall``, ``f1``
-    (:func:`.report.truth_scores`); ``chosen`` maps object -> the threshold used, marked with a dot.
+    Parameters
+    ----------
+    scores : DataFrame
+        ``object``, ``threshold``, ``precision``, ``recall``, ``f1``
+        (:attr:`.report.TruthScores.by_threshold`).
+    chosen : Mapping of str to float or Series, optional
+        Object -> the threshold used (:attr:`.report.Duplicates.thresholds`), marked with a dot.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The chart.
     """
-    ax = _axes(ax)
+    ax = axes(ax, _SIZE)
     if scores.empty:
         ax.text(
             0.5,
@@ -102,7 +144,7 @@ def plot_precision_recall(scores: pd.DataFrame, *, chosen: dict | None = None, a
         color = f"C{i}"
         for metric, ls in styles.items():
             ax.plot(g["threshold"], g[metric], linestyle=ls, color=color, label=f"{name} {metric}")
-        if chosen and name in chosen:
+        if chosen is not None and name in chosen:
             at = g.iloc[(g["threshold"] - chosen[name]).abs().argsort()[:1]]
             ax.plot(at["threshold"], at["f1"], "o", color=color)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -1,33 +1,35 @@
-"""What the duplicates notebook shows, one call per section: summaries, side-by-side examples, truth scores.
+"""The duplicates report's entry points: the org cut as of a day, the records ``where`` selects, de-duplicated.
+
+:func:`find_duplicates` de-duplicates each object once (the model is the costly part) and returns a
+:class:`Duplicates`, whose methods are the notebook's sections: the summary, examples side by side,
+the probabilities, the review queue and the scores against the ground truth.
+:func:`lead_contact_matches` finds the leads that duplicate an existing contact.
 
 Examples
 --------
->>> import funnel_analysis as fa
->>> crm = fa.load_org("data/sample")                              # doctest: +SKIP
->>> results = find_all(crm, ["leads", "accounts"])                # doctest: +SKIP
->>> duplicates_summary(results)                                   # doctest: +SKIP
->>> pair_examples(crm, results, n=3)                              # doctest: +SKIP
+>>> from funnel_analysis.dedupe import report
+>>> from funnel_analysis.reporting import open_report
+>>> crm = open_report("data/sample")                                               # doctest: +SKIP
+>>> found = report.find_duplicates(crm, where="owner.region == 'EMEA'")             # doctest: +SKIP
+>>> found.summary()                                                                # doctest: +SKIP
+>>> found.examples(n=3)                                                            # doctest: +SKIP
+>>> report.lead_contact_matches(crm).leads                                         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..crm.model import CrmData, resolve_as_of
+from . import pipeline
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
-from .pipeline import OBJECTS, find_duplicates
+from .pipeline import OBJECTS, DedupeResult
 
-__all__ = [
-    "find_all",
-    "duplicates_summary",
-    "pair_examples",
-    "review_table",
-    "all_pairs",
-    "resolve_truth_dir",
-    "truth_scores",
-    "truth_summary",
-]
+__all__ = ["SHOWN", "Duplicates", "TruthScores", "LeadContactMatches", "find_duplicates", "lead_contact_matches"]
 
 #: The fields shown side by side, per object.
 SHOWN = {
@@ -36,135 +38,338 @@ SHOWN = {
     "accounts": ["name", "website", "phone", "billing_city", "created_date"],
 }
 
+_SUMMARY_COLUMNS = [
+    "object",
+    "records",
+    "candidate_pairs",
+    "pairs_scored",
+    "threshold",
+    "clusters",
+    "records_in_clusters",
+    "records_merged",
+    "pairs_for_review",
+]
+_TRUTH_COLUMNS = ["object", "threshold", "true_pairs", "predicted_pairs", "tp", "precision", "recall", "f1"]
+_CURVE_COLUMNS = ["object", "threshold", "predicted_pairs", "tp", "precision", "recall", "f1"]
+_LEAD_CONTACT_COLUMNS = ["lead_id", "contact_id", "match_probability", "reasons"]
 
-def find_all(
-    crm, objects=("leads", "contacts", "accounts"), *, threshold="auto", review_threshold: float | None = None
-) -> dict:
-    """:func:`.pipeline.find_duplicates` for each object the org has: object -> :class:`DedupeResult`.
 
-    Raises
-    ------
-    ValueError
-        An unknown object name.
+@dataclass(frozen=True)
+class TruthScores:
+    """Precision, recall and F1 of the merges against the generator's true clusters (:meth:`Duplicates.truth_scores`).
+
+    Both frames are empty when there is no ground truth (a real org).
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Per object, at the threshold used: ``object``, ``threshold``, ``true_pairs``,
+        ``predicted_pairs``, ``tp``, ``precision``, ``recall``, ``f1``.
+    by_threshold : DataFrame
+        The same over merge thresholds (the chart): ``object``, ``threshold``, ``predicted_pairs``,
+        ``tp``, ``precision``, ``recall``, ``f1``.
     """
-    objects = [o.strip() for o in (objects.split(",") if isinstance(objects, str) else objects) if o.strip()]
-    bad = [o for o in objects if o not in OBJECTS]
+
+    summary: pd.DataFrame
+    by_threshold: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class LeadContactMatches:
+    """Leads that duplicate an existing contact (:func:`lead_contact_matches`).
+
+    Attributes
+    ----------
+    pairs : DataFrame
+        ``lead_id``, ``contact_id``, ``match_probability``, ``reasons``, most likely first.
+    leads : int
+        Distinct leads among ``pairs``.
+    """
+
+    pairs: pd.DataFrame
+    leads: int
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """What :func:`find_duplicates` found in one org; its methods are the report's sections.
+
+    Attributes
+    ----------
+    results : Mapping of str to DedupeResult
+        Per object de-duplicated: features, scored pairs, clusters, review queue.
+    records : Mapping of str to DataFrame
+        Per object, the records that were de-duplicated (the cut, the rows ``where`` kept).
+    as_of : Timestamp
+        The day the org was cut at.
+    where : str or None
+        The row filter applied to each object.
+    review_threshold : float or None
+        The lower end of the review band asked for (``None``: each object's from the config).
+    """
+
+    results: Mapping[str, DedupeResult]
+    records: Mapping[str, pd.DataFrame]
+    as_of: pd.Timestamp
+    where: str | None = None
+    review_threshold: float | None = None
+
+    @property
+    def thresholds(self) -> pd.Series:
+        """The merge threshold used per object (index: object)."""
+        return pd.Series({t: r.threshold for t, r in self.results.items()}, name="threshold", dtype=float)
+
+    @property
+    def lowest_threshold(self) -> float | None:
+        """The lowest merge threshold of the objects (the chart's merge line); ``None`` with no object."""
+        return float(self.thresholds.min()) if len(self.results) else None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per object: records, candidate pairs, clusters, records merged, pairs for review, threshold.
+
+        Returns
+        -------
+        DataFrame
+            ``object``, ``records``, ``candidate_pairs``, ``pairs_scored``, ``threshold``, ``clusters``,
+            ``records_in_clusters``, ``records_merged``, ``pairs_for_review``.
+        """
+        rows = [asdict(r.summary()) for r in self.results.values()]
+        return pd.DataFrame([{k: row[k] for k in _SUMMARY_COLUMNS} for row in rows], columns=_SUMMARY_COLUMNS)
+
+    def examples(self, *, n: int = 5, seed: int = 0) -> pd.DataFrame:
+        """``n`` merged pairs per object, their fields side by side (``left | right``) with the reasons.
+
+        Parameters
+        ----------
+        n : int
+            Pairs per object (fewer when fewer were merged).
+        seed : int
+            Seed of the sample.
+
+        Returns
+        -------
+        DataFrame
+            ``object``, ``id_l``, ``id_r``, ``match_probability``, the :data:`SHOWN` fields, ``reasons``.
+
+        Raises
+        ------
+        ValueError
+            When ``n`` is negative.
+        """
+        if n < 0:
+            raise ValueError(f"examples: n must be >= 0, got {n}")
+        parts = []
+        for table, r in self.results.items():
+            merged = r.pairs[r.pairs["match_probability"] >= r.threshold]
+            parts.append(self._side_by_side(table, merged.sample(min(n, len(merged)), random_state=seed)))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def review_table(self) -> pd.DataFrame:
+        """The review queues of all objects, fields side by side, most likely first.
+
+        Returns
+        -------
+        DataFrame
+            ``object``, ``id_l``, ``id_r``, ``match_probability``, the :data:`SHOWN` fields, ``reasons``.
+        """
+        parts = [self._side_by_side(t, r.review) for t, r in self.results.items() if len(r.review)]
+        cols = ["object", "id_l", "id_r", "match_probability", "reasons"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+    def review_counts(self) -> pd.DataFrame:
+        """Pairs in the review queue per object, for the objects that have any.
+
+        Returns
+        -------
+        DataFrame
+            ``object``, ``pairs``.
+        """
+        counts = [{"object": t, "pairs": len(r.review)} for t, r in self.results.items() if len(r.review)]
+        return pd.DataFrame(counts, columns=["object", "pairs"])
+
+    def all_pairs(self) -> pd.DataFrame:
+        """Every scored pair of every object, with an ``object`` column (for the probability chart).
+
+        Returns
+        -------
+        DataFrame
+            ``id_l``, ``id_r``, ``match_probability``, ``object``.
+        """
+        parts = [r.pairs[["id_l", "id_r", "match_probability"]].assign(object=t) for t, r in self.results.items()]
+        if not parts:
+            return pd.DataFrame(columns=["id_l", "id_r", "match_probability", "object"])
+        return pd.concat(parts, ignore_index=True)
+
+    def truth_scores(self, *, data_dir="", truth_dir="", thresholds: Sequence[float] | None = None) -> TruthScores:
+        """Precision, recall and F1 of the merges against the true clusters, when there is ground truth.
+
+        Parameters
+        ----------
+        data_dir : str or Path
+            The org's folder: its truth is ``<data_dir>_truth`` when ``truth_dir`` is empty.
+        truth_dir : str or Path
+            The ground truth folder (the generator's ``duplicate_clusters.csv``).
+        thresholds : sequence of float, optional
+            The merge thresholds of :attr:`TruthScores.by_threshold` (default
+            :func:`.evaluate.scores_by_threshold`'s).
+
+        Returns
+        -------
+        TruthScores
+            Empty frames when neither folder holds ``duplicate_clusters.csv``.
+        """
+        folder = Path(truth_dir) if truth_dir else Path(f"{Path(data_dir)}_truth")
+        if not (data_dir or truth_dir) or not (folder / "duplicate_clusters.csv").exists():
+            return TruthScores(
+                summary=pd.DataFrame(columns=_TRUTH_COLUMNS), by_threshold=pd.DataFrame(columns=_CURVE_COLUMNS)
+            )
+        rows, curves = [], []
+        for t, r in self.results.items():
+            truth = read_truth_clusters(folder, t)
+            truth = truth[truth["record_id"].isin(r.features["unique_id"])]  # quarantined rows were never loaded
+            s = pairwise_scores(r.clusters.rename(columns={"unique_id": "record_id"}), truth)
+            rows.append({"object": t, "threshold": r.threshold, **asdict(s)})
+            curves.append(scores_by_threshold(r.pairs, truth, thresholds=thresholds).assign(object=t))
+        by_threshold = (
+            pd.concat(curves, ignore_index=True)[_CURVE_COLUMNS] if curves else pd.DataFrame(columns=_CURVE_COLUMNS)
+        )
+        return TruthScores(summary=pd.DataFrame(rows, columns=_TRUTH_COLUMNS), by_threshold=by_threshold)
+
+    def _side_by_side(self, table: str, pairs: pd.DataFrame) -> pd.DataFrame:
+        df = self.records[table]
+        shown = [c for c in SHOWN[table] if c in df.columns]
+        rec = df.assign(_id=df[OBJECTS[table]].astype("str")).drop_duplicates("_id").set_index("_id")[shown]
+        if "created_date" in rec:
+            rec = rec.assign(created_date=pd.to_datetime(rec["created_date"], utc=True).dt.strftime("%Y-%m-%d"))
+        left = rec.reindex(pairs["id_l"]).astype("str").reset_index(drop=True)
+        right = rec.reindex(pairs["id_r"]).astype("str").reset_index(drop=True)
+        both = {c: left[c].fillna("") + "  |  " + right[c].fillna("") for c in shown}
+        return pd.DataFrame(
+            {
+                "object": table,
+                "id_l": pairs["id_l"].to_numpy(),
+                "id_r": pairs["id_r"].to_numpy(),
+                "match_probability": pairs["match_probability"].to_numpy(),
+                **{c: v.to_numpy() for c, v in both.items()},
+                "reasons": pairs["reasons"].to_numpy(),
+            }
+        )
+
+
+def _objects(objects) -> list[str]:
+    names = [o.strip() for o in (objects.split(",") if isinstance(objects, str) else objects) if o.strip()]
+    bad = [o for o in names if o not in OBJECTS]
     if bad:
         raise ValueError(f"cannot de-duplicate {', '.join(bad)}; expected {', '.join(OBJECTS)}")
-    tables = crm.tables if hasattr(crm, "tables") else crm
-    threshold = (
-        "auto"
-        if threshold in ("auto", "", None) or (isinstance(threshold, float) and threshold < 0)
-        else float(threshold)
-    )
-    return {
-        o: find_duplicates(crm, o, threshold=threshold, review_threshold=review_threshold)
-        for o in objects
-        if o in tables and len(tables[o])
-    }
+    return names
 
 
-def duplicates_summary(results: dict) -> pd.DataFrame:
-    """One row per object: records, candidate pairs, clusters, records merged, pairs for review, threshold."""
-    cols = [
-        "object",
-        "records",
-        "candidate_pairs",
-        "pairs_scored",
-        "threshold",
-        "clusters",
-        "records_in_clusters",
-        "records_merged",
-        "pairs_for_review",
-    ]
-    return pd.DataFrame([{k: r.summary()[k] for k in cols} for r in results.values()], columns=cols)
+def _threshold(threshold) -> float | str:
+    """``"auto"`` for auto, empty, ``None`` or a negative number; else the number."""
+    if threshold in ("auto", "", None):
+        return "auto"
+    value = float(threshold)
+    return "auto" if value < 0 else value
 
 
-def _side_by_side(crm, table: str, pairs: pd.DataFrame) -> pd.DataFrame:
-    tables = crm.tables if hasattr(crm, "tables") else crm
-    df = tables[table]
-    key = OBJECTS[table]
-    shown = [c for c in SHOWN[table] if c in df.columns]
-    rec = df.assign(_id=df[key].astype("str")).drop_duplicates("_id").set_index("_id")[shown]
-    if "created_date" in rec:
-        rec = rec.assign(created_date=pd.to_datetime(rec["created_date"], utc=True).dt.strftime("%Y-%m-%d"))
-    left = rec.reindex(pairs["id_l"]).astype("str").reset_index(drop=True)
-    right = rec.reindex(pairs["id_r"]).astype("str").reset_index(drop=True)
-    both = {c: left[c].fillna("") + "  |  " + right[c].fillna("") for c in shown}
-    return pd.DataFrame(
-        {
-            "object": table,
-            "id_l": pairs["id_l"].to_numpy(),
-            "id_r": pairs["id_r"].to_numpy(),
-            "match_probability": pairs["match_probability"].to_numpy(),
-            **{c: v.to_numpy() for c, v in both.items()},
-            "reasons": pairs["reasons"].to_numpy(),
-        }
-    )
+def find_duplicates(
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    objects: str | Sequence[str] = ("leads", "contacts", "accounts"),
+    threshold: float | str | None = "auto",
+    review_threshold: float | None = None,
+    seed: int = 42,
+) -> Duplicates:
+    """The duplicates of each object of the org as of a day (:func:`.pipeline.find_duplicates` per object).
 
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str, optional
+        The day the org is seen as of; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Keeps the records of each object that this expression selects (``owner.region == 'EMEA'``,
+        see :mod:`funnel_analysis.crm.expression`); it must name columns every object listed has.
+    objects : str or sequence of str
+        ``leads``, ``contacts``, ``accounts``, or several (a comma-separated text too). Objects the org
+        has no records of (after ``where``) are left out.
+    threshold : float or "auto"
+        Merge threshold on the match probability; ``"auto"``, empty or negative: chosen without labels.
+    review_threshold : float, optional
+        Lower end of the review band (default from ``dedupe.yaml``).
+    seed : int
+        Seed of the models' random sampling.
 
-def pair_examples(crm, results: dict, *, n: int = 5, seed: int = 0) -> pd.DataFrame:
-    """``n`` merged pairs per object, their fields side by side (``left | right``) with the reasons.
+    Returns
+    -------
+    Duplicates
+        Per object, what was found, and the records it was found in.
 
     Raises
     ------
     ValueError
-        When ``n`` is negative.
+        An unknown object, or a threshold that is not a probability.
+    ExpressionError
+        A ``where`` that does not parse or names an unknown column.
     """
-    if n < 0:
-        raise ValueError(f"pair_examples: n must be >= 0, got {n}")
-    parts = []
-    for table, r in results.items():
-        merged = r.pairs[r.pairs["match_probability"] >= r.threshold]
-        parts.append(_side_by_side(crm, table, merged.sample(min(n, len(merged)), random_state=seed)))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    names = _objects(objects)
+    threshold = _threshold(threshold)
+    day = resolve_as_of(crm, as_of=as_of)
+    cut = crm.as_of(day)
+    accounts = cut.tables.get("accounts")
+    records, results = {}, {}
+    for name in names:
+        if not cut.has(name) or not len(cut.tables[name]):
+            continue
+        rows = cut.rows(name, where=where)
+        if not len(rows):
+            continue
+        records[name] = rows
+        results[name] = pipeline.find_duplicates(
+            rows, accounts, table=name, threshold=threshold, review_threshold=review_threshold, seed=seed
+        )
+    return Duplicates(results=results, records=records, as_of=day, where=where, review_threshold=review_threshold)
 
 
-def review_table(crm, results: dict) -> pd.DataFrame:
-    """The review queues of all objects, fields side by side, most likely first."""
-    parts = [_side_by_side(crm, t, r.review) for t, r in results.items() if len(r.review)]
-    cols = ["object", "id_l", "id_r", "match_probability", "reasons"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+def lead_contact_matches(
+    crm: CrmData, *, as_of=None, where: str | None = None, threshold: float = 0.5, seed: int = 42
+) -> LeadContactMatches:
+    """Leads that duplicate an existing contact, as of a day (:func:`.pipeline.lead_contact_matches`).
 
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str, optional
+        The day the org is seen as of; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Keeps the leads this expression selects; every contact stays a candidate.
+    threshold : float
+        Pairs below this match probability are left out.
+    seed : int
+        Seed of the model's random sampling.
 
-def all_pairs(results: dict) -> pd.DataFrame:
-    """Every scored pair of every object, with an ``object`` column (for the probability chart)."""
-    parts = [r.pairs[["id_l", "id_r", "match_probability"]].assign(object=t) for t, r in results.items()]
-    return (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["id_l", "id_r", "match_probability", "object"])
+    Returns
+    -------
+    LeadContactMatches
+        No pairs when the org has no leads (after ``where``) or no contacts.
+
+    Raises
+    ------
+    ExpressionError
+        A ``where`` that does not parse or names an unknown column.
+    """
+    cut = crm.as_of(resolve_as_of(crm, as_of=as_of))
+    none = LeadContactMatches(pairs=pd.DataFrame(columns=_LEAD_CONTACT_COLUMNS), leads=0)
+    if not (cut.has("leads") and cut.has("contacts") and len(cut.tables["leads"]) and len(cut.tables["contacts"])):
+        return none
+    leads = cut.rows("leads", where=where)
+    if not len(leads):
+        return none
+    pairs = pipeline.lead_contact_matches(
+        leads, cut.tables["contacts"], cut.tables.get("accounts"), threshold=threshold, seed=seed
     )
-
-
-def resolve_truth_dir(data_dir, truth_dir: str = "") -> Path | None:
-    """``truth_dir``, or ``<data_dir>_truth`` when empty; ``None`` when it holds no duplicate clusters."""
-    path = Path(truth_dir) if truth_dir else Path(f"{Path(data_dir)}_truth")
-    return path if (path / "duplicate_clusters.csv").exists() else None
-
-
-def truth_scores(results: dict, truth_dir, *, thresholds=None) -> pd.DataFrame:
-    """Precision, recall and F1 over thresholds per object against the true clusters (empty without truth)."""
-    cols = ["object", "threshold", "predicted_pairs", "tp", "precision", "recall", "f1"]
-    if truth_dir is None:
-        return pd.DataFrame(columns=cols)
-    parts = []
-    for t, r in results.items():
-        truth = read_truth_clusters(truth_dir, t)
-        truth = truth[truth["record_id"].isin(r.features["unique_id"])]  # quarantined rows were never loaded
-        parts.append(scores_by_threshold(r.pairs, truth, thresholds=thresholds).assign(object=t))
-    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-
-
-def truth_summary(results: dict, truth_dir) -> pd.DataFrame:
-    """Per object, at the threshold used: true pairs, merged pairs, precision, recall, F1 (empty without truth)."""
-    cols = ["object", "threshold", "true_pairs", "predicted_pairs", "tp", "precision", "recall", "f1"]
-    if truth_dir is None:
-        return pd.DataFrame(columns=cols)
-    rows = []
-    for t, r in results.items():
-        truth = read_truth_clusters(truth_dir, t)
-        truth = truth[truth["record_id"].isin(r.features["unique_id"])]
-        s = pairwise_scores(r.clusters.rename(columns={"unique_id": "record_id"}), truth)
-        rows.append({"object": t, "threshold": r.threshold, **s})
-    return pd.DataFrame(rows, columns=cols)
+    return LeadContactMatches(pairs=pairs, leads=int(pairs["lead_id"].nunique()))
