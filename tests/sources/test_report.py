@@ -1,0 +1,228 @@
+"""sources.report: each section's entry point on a tiny hand-built export, values counted by hand.
+
+The org, seen as of 2024-06-30 (mature leads: created by 2024-04-01 08:00, 90 days before the end of the day):
+
+- users U1 (EMEA), U2 (AMER); leads L1 Web U1 -> O1, L2 Web U2, L3 Web U1, L4 Referral U1 -> O2, L5 Referral U2,
+  L6 Web U1 (created 06-20: not mature), L7 Event U2 -> O3;
+- O1 U1 won 1000 on 03-10; O2 U1 open 500 due 05-31, lost 05-15; O3 U2 open 300 due 06-15; O4 U2 (no lead)
+  created 04-10, won 200 on 05-20;
+- activities: L1 called 30 min after creation, L2 emailed 48 h after; O1 a call and an email before its close,
+  O2 one call; campaigns C1 (cost 100: members L1, L2), C2 (budget 50: member L4).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.sources import PipelineWaterfall, report
+
+AS_OF = "2024-06-30"
+EMEA = "owner.region == 'EMEA'"
+
+EXPORT = {
+    "Campaign.csv": ("Id,Name,Type,ActualCost,BudgetedCost\nC1,Webinar,Webinar,100,\nC2,Ads,Advertisement,,50\n"),
+    "CampaignMember.csv": (
+        "Id,CampaignId,LeadId,CreatedDate,HasResponded\n"
+        "M1,C1,L1,2024-01-06T08:00:00.000+0000,true\n"
+        "M2,C1,L2,2024-01-11T08:00:00.000+0000,false\n"
+        "M3,C2,L4,2024-02-11T08:00:00.000+0000,true\n"
+    ),
+    "Lead.csv": (
+        "Id,CreatedDate,LastName,Company,LeadSource,OwnerId,Status,IsConverted,ConvertedDate,ConvertedOpportunityId\n"
+        "L1,2024-01-05T08:00:00.000+0000,A,Co A,Web,U1,Closed - Converted,true,2024-01-20,O1\n"
+        "L2,2024-01-10T08:00:00.000+0000,B,Co B,Web,U2,Working - Contacted,false,,\n"
+        "L3,2024-02-01T08:00:00.000+0000,C,Co C,Web,U1,Open - Not Contacted,false,,\n"
+        "L4,2024-02-10T08:00:00.000+0000,D,Co D,Referral,U1,Closed - Converted,true,2024-02-20,O2\n"
+        "L5,2024-02-15T08:00:00.000+0000,E,Co E,Referral,U2,Open - Not Contacted,false,,\n"
+        "L6,2024-06-20T08:00:00.000+0000,F,Co F,Web,U1,Open - Not Contacted,false,,\n"
+        "L7,2024-01-15T08:00:00.000+0000,G,Co G,Event,U2,Closed - Converted,true,2024-03-01,O3\n"
+    ),
+    "Opportunity.csv": (
+        "Id,Name,CreatedDate,StageName,Amount,CloseDate,IsClosed,IsWon,OwnerId,LeadSource\n"
+        "O1,Deal 1,2024-01-20T09:00:00.000+0000,Closed Won,1000,2024-03-10,true,true,U1,Web\n"
+        "O2,Deal 2,2024-02-20T09:00:00.000+0000,Closed Lost,500,2024-05-15,true,false,U1,Referral\n"
+        "O3,Deal 3,2024-03-01T09:00:00.000+0000,Prospecting,300,2024-06-15,false,false,U2,Event\n"
+        "O4,Deal 4,2024-04-10T09:00:00.000+0000,Closed Won,200,2024-05-20,true,true,U2,\n"
+    ),
+    "OpportunityHistory.csv": (
+        "Id,OpportunityId,CreatedDate,StageName,Amount,CloseDate\n"
+        "H1,O1,2024-01-20T09:00:00.000+0000,Prospecting,1000,2024-03-31\n"
+        "H2,O1,2024-03-10T09:00:00.000+0000,Closed Won,1000,2024-03-10\n"
+        "H3,O2,2024-02-20T09:00:00.000+0000,Prospecting,500,2024-05-31\n"
+        "H4,O2,2024-05-15T09:00:00.000+0000,Closed Lost,500,2024-05-15\n"
+        "H5,O3,2024-03-01T09:00:00.000+0000,Prospecting,300,2024-06-15\n"
+        "H6,O4,2024-04-10T09:00:00.000+0000,Prospecting,200,2024-06-30\n"
+        "H7,O4,2024-05-20T09:00:00.000+0000,Closed Won,200,2024-05-20\n"
+    ),
+    "OpportunityStage.csv": (
+        "MasterLabel,SortOrder,IsClosed,IsWon,DefaultProbability\n"
+        "Prospecting,1,false,false,10\n"
+        "Closed Won,2,true,true,100\n"
+        "Closed Lost,3,true,false,0\n"
+    ),
+    "Task.csv": (
+        "Id,WhoId,WhatId,ActivityDate,Type,Status,CreatedDate\n"
+        "T1,L1,,2024-01-05,Call,Completed,2024-01-05T08:30:00.000+0000\n"
+        "T2,L2,,2024-01-12,Email,Completed,2024-01-12T08:00:00.000+0000\n"
+        "T3,,O1,2024-02-01,Call,Completed,2024-02-01T10:00:00.000+0000\n"
+        "T4,,O1,2024-02-15,Email,Completed,2024-02-15T10:00:00.000+0000\n"
+        "T5,,O2,2024-03-01,Call,Completed,2024-03-01T10:00:00.000+0000\n"
+    ),
+    "User.csv": ("Id,Name,Region__c\nU1,Ann,EMEA\nU2,Bob,AMER\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory):
+    import funnel_analysis as fa
+
+    folder = tmp_path_factory.mktemp("sources_report")
+    for name, text in EXPORT.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return fa.load_org(folder)
+
+
+def _by(df, key):
+    return df.set_index(key)
+
+
+def test_source_matrix_counts_mature_leads(crm):
+    m = _by(report.source_matrix(crm, as_of=AS_OF), "lead_source")
+    assert m["leads"].to_dict() == {"Event": 1, "Referral": 2, "Web": 3}  # L6 is too new
+    assert m["converted"].to_dict() == {"Event": 1, "Referral": 1, "Web": 1}
+    assert m.loc["Web", "won_revenue"] == 1000 and m.loc["Referral", "closed"] == 1
+    assert m.loc["Referral", "won"] == 0
+    everyone = report.source_matrix(crm, as_of=AS_OF, mature_days=0)
+    assert everyone["leads"].sum() == 7
+
+
+def test_source_matrix_where_and_by(crm):
+    m = _by(report.source_matrix(crm, as_of=AS_OF, where=EMEA), "lead_source")
+    assert m["leads"].to_dict() == {"Referral": 1, "Web": 2}  # L4; L1, L3
+    by_owner = _by(report.source_matrix(crm, as_of=AS_OF, by="owner_id"), "owner_id")
+    assert by_owner["leads"].to_dict() == {"U1": 3, "U2": 3}
+
+
+def test_source_matrix_bad_where_fails(crm):
+    with pytest.raises(ValueError):
+        report.source_matrix(crm, as_of=AS_OF, where="lead_source ==")
+
+
+def test_compare_sources_defaults_to_the_two_largest(crm):
+    r = report.compare_sources(crm, as_of=AS_OF).iloc[0]
+    assert (r["a"], r["b"]) == ("Web", "Referral")  # 3 and 2 mature leads
+    assert (r["successes_a"], r["trials_a"], r["successes_b"], r["trials_b"]) == (1, 3, 1, 2)
+    assert r["difference"] == pytest.approx(1 / 3 - 1 / 2)
+    assert r["difference_ci_low"] < r["difference"] < r["difference_ci_high"]
+    given = report.compare_sources(crm, as_of=AS_OF, a="Event").iloc[0]
+    assert (given["a"], given["b"]) == ("Event", "Web")
+    emea = report.compare_sources(crm, as_of=AS_OF, where=EMEA).iloc[0]
+    assert (emea["a"], emea["trials_a"], emea["b"], emea["trials_b"]) == ("Web", 2, "Referral", 1)
+
+
+def test_compare_sources_failures(crm):
+    with pytest.raises(ValueError, match="one column"):
+        report.compare_sources(crm, as_of=AS_OF, by=["lead_source", "owner_id"])
+    with pytest.raises(ValueError, match="fewer than two"):
+        report.compare_sources(crm, as_of=AS_OF, where="lead_source == 'Event'")
+
+
+def test_campaign_matrix_sorted_by_won_revenue(crm):
+    m = report.campaign_matrix(crm, as_of=AS_OF)
+    assert m["campaign_id"].tolist() == ["C1", "C2"] and m.index.tolist() == [0, 1]
+    assert m["won_revenue"].tolist() == [1000, 0] and m["leads"].tolist() == [2, 1]
+    assert m["cost_per_lead"].tolist() == [50, 50]  # 100 / 2, 50 / 1
+    amer = _by(report.campaign_matrix(crm, as_of=AS_OF, where="owner.region == 'AMER'"), "campaign_id")
+    assert amer["leads"].to_dict() == {"C1": 1, "C2": 0}  # L2; every campaign keeps its row
+
+
+def test_campaign_matrix_bad_as_of_fails(crm):
+    with pytest.raises(ValueError):
+        report.campaign_matrix(crm, as_of="not a day")
+
+
+def test_attribution_summary_credits_the_won_deals(crm):
+    a = _by(report.attribution_summary(crm, as_of=AS_OF), "campaign_id")
+    # O1 (1000) was touched by C1 only (L1 joined 01-06, before O1 on 01-20); O4 (200) has no lead
+    for model in ("first_touch", "last_touch", "linear", "u_shaped"):
+        assert a[f"{model}_value"].to_dict() == {"C1": 1000, "(no campaign)": 200}
+    assert a.loc["C1", "name"] == "Webinar"
+    big = report.attribution_summary(crm, as_of=AS_OF, where="amount >= 500", models=["linear"])
+    assert big["campaign_id"].tolist() == ["C1"] and big.columns.tolist()[-2:] == [
+        "linear_opportunities",
+        "linear_value",
+    ]
+
+
+def test_attribution_summary_unknown_model_fails(crm):
+    with pytest.raises(ValueError, match="model"):
+        report.attribution_summary(crm, as_of=AS_OF, models=["w_shaped"])
+
+
+def test_speed_to_lead_mature_leads(crm):
+    s = _by(report.speed_to_lead(crm, as_of=AS_OF), "bucket")
+    assert s["leads"].to_dict() == {"<1h": 1, "1-24h": 0, "1-7d": 1, ">7d": 0, "never": 4, "all": 6}
+    assert s.loc["all", "converted"] == 3 and s.loc["<1h", "converted"] == 1
+    assert s.loc["all", "median_hours"] == pytest.approx((0.5 + 48) / 2)
+    web = report.speed_to_lead(crm, as_of=AS_OF, by="lead_source")
+    web = web[web["lead_source"] == "Web"].set_index("bucket")
+    assert web.loc[["<1h", "1-7d", "never", "all"], "leads"].tolist() == [1, 1, 1, 3]
+    emea = _by(report.speed_to_lead(crm, as_of=AS_OF, where=EMEA), "bucket")
+    assert emea.loc["all", "leads"] == 3 and emea.loc["<1h", "leads"] == 1  # L1, L3, L4
+
+
+def test_speed_to_lead_bad_mature_days_fails(crm):
+    with pytest.raises(ValueError, match="mature_days"):
+        report.speed_to_lead(crm, as_of=AS_OF, mature_days=-1)
+
+
+def test_pipeline_waterfall_of_the_last_complete_quarter(crm):
+    w = report.pipeline_waterfall(crm, as_of=AS_OF)  # Q2 ends on as_of: it is complete
+    assert isinstance(w, PipelineWaterfall) and w.period == "FY2024-Q2"
+    assert (w.start, w.end) == (pd.Timestamp("2024-03-31"), pd.Timestamp("2024-06-30"))
+    assert w.close_window == (pd.Timestamp("2024-04-01"), pd.Timestamp("2024-06-30"))
+    # start: O2 500 + O3 300 open and due in Q2; O2 lost, O4 new and won, O3 still open at the end
+    t = w.summary.iloc[0]
+    assert [t[k] for k in ("start", "new", "won", "lost", "end")] == [800, 200, 200, 500, 300]
+    assert (t["period"], t["start_date"], t["end_date"]) == ("FY2024-Q2", w.start, w.end)
+    # a day inside Q3: the last complete quarter is still Q2; fiscal years starting in February: FY2025-Q1
+    assert report.pipeline_waterfall(crm, as_of="2024-07-15").period == "FY2024-Q2"
+    feb = report.pipeline_waterfall(crm, as_of=AS_OF, fiscal_year_start_month=2)
+    assert (feb.period, feb.start, feb.end) == ("FY2025-Q1", pd.Timestamp("2024-01-31"), pd.Timestamp("2024-04-30"))
+
+
+def test_pipeline_waterfall_where_and_by(crm):
+    emea = report.pipeline_waterfall(crm, as_of=AS_OF, where=EMEA).totals.iloc[0]
+    assert [emea[k] for k in ("start", "lost", "end")] == [500, 500, 0]  # O2 alone
+    by_owner = report.pipeline_waterfall(crm, as_of=AS_OF, by="owner_id").totals.set_index("owner_id")
+    assert by_owner["end"].to_dict() == {"U1": 0, "U2": 300}
+
+
+def test_pipeline_waterfall_bad_period_fails(crm):
+    with pytest.raises(ValueError):
+        report.pipeline_waterfall(crm, as_of=AS_OF, period="fortnight")
+
+
+def test_activity_win_relation_of_the_closed_deals(crm):
+    r = _by(report.activity_win_relation(crm, as_of=AS_OF), "bucket")
+    # O4 won with no activity; O1 won with 2, O2 lost with 1 (before their close dates)
+    assert r["closed"].to_dict() == {"0": 1, "1-2": 2, "3-5": 0, "6+": 0}
+    assert r["won"].to_dict() == {"0": 1, "1-2": 1, "3-5": 0, "6+": 0}
+    assert {"win_rate_ci_low", "win_rate_ci_high"} <= set(r.columns)
+    emea = _by(report.activity_win_relation(crm, as_of=AS_OF, where=EMEA), "bucket")
+    assert emea["closed"].to_dict() == {"0": 0, "1-2": 2, "3-5": 0, "6+": 0}
+
+
+def test_activity_win_relation_bad_confidence_fails(crm):
+    with pytest.raises(ValueError):
+        report.activity_win_relation(crm, as_of=AS_OF, confidence=95)
+
+
+def test_every_entry_point_defaults_to_the_latest_day(crm):
+    # the latest date in the data is 2024-06-20 (L6's creation): Q1 is the last complete quarter
+    assert report.pipeline_waterfall(crm).period == "FY2024-Q1"
+    assert (
+        report.source_matrix(crm, as_of="")["leads"].sum()
+        == report.source_matrix(crm, as_of="2024-06-20")["leads"].sum()
+    )
