@@ -18,13 +18,13 @@ because slots are compared by their local wall-clock time.
 Relative parameter values, resolved against the slot's local day (or the current day for
 ``funnel report run``) and recorded in the manifest next to the token they came from:
 
-============================  =========================================================
-``today``, ``yesterday``      that day, ``YYYY-MM-DD``
-``last_monday`` ... ``last_sunday``  the latest such weekday strictly before the day
-``end_of_previous_month``     the last day of the month before (also ``_quarter``, ``_year``)
-``previous_month``            that month as ``YYYY-MM``; ``previous_quarter`` as ``YYYYQn``;
-                              ``previous_year`` as ``YYYY``
-============================  =========================================================
+=====================================  =========================================================
+``today``, ``yesterday``               that day, ``YYYY-MM-DD``
+``last_monday`` ... ``last_sunday``    the latest such weekday strictly before the day
+``end_of_previous_month``              the last day of the month before (also ``_quarter``, ``_year``)
+``previous_month``                     that month as ``YYYY-MM``; ``previous_quarter`` as ``YYYYQn``;
+                                       ``previous_year`` as ``YYYY``
+=====================================  =========================================================
 
 >>> from datetime import date
 >>> resolve_relative({"as_of": "last_friday", "period": "previous_quarter", "segment": "x"}, date(2026, 11, 27))

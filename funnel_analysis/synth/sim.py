@@ -4,8 +4,9 @@
 ``rng["ids"]``, ...), the per-country lookups, and the entities drawn so far (``users``,
 ``co``, ``lead``, ``acct``, ``opp``, ...). Its methods draw what several stages
 need: Salesforce IDs, creation times, people's names, titles and phone
-numbers. The stages are functions of a ``_Sim`` in :mod:`.people`,
-:mod:`.companies`, :mod:`.activity`, :mod:`.pipeline` and :mod:`.duplicates`.
+numbers. The stages are functions of a ``_Sim`` in :mod:`~funnel_analysis.synth.people`,
+:mod:`~funnel_analysis.synth.companies`, :mod:`~funnel_analysis.synth.activity`,
+:mod:`~funnel_analysis.synth.pipeline` and :mod:`~funnel_analysis.synth.duplicates`.
 """
 
 from __future__ import annotations
