@@ -5,6 +5,9 @@
 - :mod:`.timeseries` (with :mod:`.methods`): statsmodels forecasts chosen by rolling-origin backtest;
 - :mod:`.batch`: many series at once, in parallel processes (``funnel forecast --series``);
 - :mod:`.backtest`: the next-quarter forecast from past as-of cuts against what closed;
+- :mod:`.report`: the report entry points, one per notebook section, on the whole org with ``as_of`` and
+  ``where`` (imported as ``from funnel_analysis.forecast import report``; their names are those of the
+  analyses they call, so they stay out of this ``__all__``);
 - :mod:`.plots`: the charts of the forecasting notebook.
 
 Examples
@@ -15,9 +18,9 @@ False
 """
 
 from .backtest import BASELINE_METHODS, backtest_next_quarter, past_quarter_ends, summarize_backtest
-from .batch import forecast_many
-from .methods import BASELINES, METHODS, MODELS, fit_methods, seasonal_adjust
-from .next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
+from .batch import ManyForecasts, fit_many, forecast_many
+from .methods import BASELINES, METHODS, MODELS
+from .next_quarter import FiscalQuarter, bookings_series, next_quarter_forecast, quarter_bounds
 from .pipeline import (
     AGE_BINS,
     CATEGORIES,
@@ -27,7 +30,7 @@ from .pipeline import (
     snapshot_outcomes,
     weighted_pipeline,
 )
-from .timeseries import LEVELS, SEASON, Forecaster, ForecastResults, mase, validate_series
+from .timeseries import CONFIDENCE, SEASON, Forecaster, ForecastResults, mase, validate_series
 
 __all__ = [
     "weighted_pipeline",
@@ -40,6 +43,7 @@ __all__ = [
     "next_quarter_forecast",
     "bookings_series",
     "quarter_bounds",
+    "FiscalQuarter",
     "backtest_next_quarter",
     "summarize_backtest",
     "past_quarter_ends",
@@ -49,11 +53,11 @@ __all__ = [
     "validate_series",
     "mase",
     "SEASON",
-    "LEVELS",
-    "fit_methods",
-    "seasonal_adjust",
+    "CONFIDENCE",
     "METHODS",
     "BASELINES",
     "MODELS",
     "forecast_many",
+    "fit_many",
+    "ManyForecasts",
 ]

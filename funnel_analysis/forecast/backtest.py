@@ -2,12 +2,12 @@
 
 For each past date ``d`` the org is rebuilt as it stood at the end of ``d``
 (:meth:`~funnel_analysis.crm.CrmData.as_of`) and every method forecasts the bookings (won amount)
-of the quarter ``lead`` quarters after the one containing ``d``; the actual is the won amount with a
+of the quarter ``quarters_ahead`` quarters after the one containing ``d``; the actual is the won amount with a
 close date in that quarter in the full org. Methods:
 
 ==========================  ===========================================================================
 ``pipeline``                :func:`~funnel_analysis.forecast.next_quarter.next_quarter_forecast` (won + learned
-                            pipeline + new deals), with its 80 % and 95 % intervals
+                            pipeline + new deals), with its intervals (80 % and 95 % by default)
 ``configured_weighted``     baseline: won so far + open amount due in the quarter x configured stage
                             probability
 ``last_period``             baseline: bookings of the last quarter complete on ``d``
@@ -26,11 +26,14 @@ Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
 >>> crm = fa.load_org("data/sample")  # doctest: +SKIP
->>> res = backtest_next_quarter(crm, dates=pd.date_range("2024-06-30", "2025-09-30", freq="QE"))  # doctest: +SKIP
+>>> res = backtest_next_quarter(crm, as_of=past_quarter_ends(as_of="2025-12-31", n=6))  # doctest: +SKIP
 >>> summarize_backtest(res)  # doctest: +SKIP
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -38,9 +41,9 @@ import pandas as pd
 from .._util.frames import flag as _flag
 from .._util.frames import to_day as _to_day
 from ..periods import fiscal_period
-from .next_quarter import bookings_series, next_quarter_forecast, quarter_bounds
-from .pipeline import _cutter
-from .timeseries import Forecaster
+from .next_quarter import _bounds, bookings_series, next_quarter_forecast
+from .pipeline import AGE_BINS, _opportunities
+from .timeseries import CONFIDENCE, Forecaster, _interval_columns, _percent
 
 __all__ = ["backtest_next_quarter", "summarize_backtest", "past_quarter_ends", "BASELINE_METHODS"]
 
@@ -53,96 +56,144 @@ def _quarterly(won: pd.DataFrame, day: pd.Timestamp, fy: int) -> pd.Series:
     close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
     starts = fiscal_period(close, period="Q", fiscal_year_start_month=fy)["period_start"]
     s = won["amount"].astype(float).fillna(0).groupby(starts.to_numpy()).sum()
-    _, q0, q0_end = quarter_bounds(day, fiscal_year_start_month=fy)
+    _, q0, q0_end = _bounds(day, 0, fy)
     last = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)
     full = pd.date_range(s.index.min(), last, freq=pd.DateOffset(months=3)) if len(s) else pd.DatetimeIndex([])
     return s.reindex(full, fill_value=0.0)
 
 
-def past_quarter_ends(as_of, *, n: int = 6, lead: int = 1, fiscal_year_start_month: int = 1) -> list:
-    """The last ``n`` fiscal quarter ends whose quarter ``lead`` ahead is over by ``as_of``, oldest first.
+def past_quarter_ends(
+    *, as_of, n: int = 6, quarters_ahead: int = 1, fiscal_year_start_month: int = 1
+) -> pd.DatetimeIndex:
+    """The last ``n`` fiscal quarter ends whose quarter ``quarters_ahead`` ahead is over by ``as_of``.
+
+    The days a backtest seen from ``as_of`` can forecast from: each target quarter is over.
+
+    Parameters
+    ----------
+    as_of : date
+        The last day known.
+    n : int, default 6
+        How many quarter ends.
+    quarters_ahead : int, default 1
+        The target quarter of each day: 1 = the next quarter, 0 = the current one.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    DatetimeIndex
+        The quarter ends (naive days), oldest first.
+
+    Raises
+    ------
+    ValueError
+        ``n`` below 1 or an ``as_of`` that is not a date.
 
     Examples
     --------
-    >>> [d.strftime("%Y-%m-%d") for d in past_quarter_ends("2025-12-31", n=2)]
+    >>> past_quarter_ends(as_of="2025-12-31", n=2).strftime("%Y-%m-%d").tolist()
     ['2025-06-30', '2025-09-30']
     """
     day = _to_day(as_of, "past_quarter_ends")
     if n < 1:
         raise ValueError(f"past_quarter_ends: n must be >= 1, got {n!r}")
-    _, q0, q0_end = quarter_bounds(day, fiscal_year_start_month=fiscal_year_start_month)
+    _, q0, q0_end = _bounds(day, 0, fiscal_year_start_month)
     # the last quarter over by as_of is q0 when as_of is its last day, else the one before
     last_over = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)
     ends = [
-        last_over - pd.DateOffset(months=3 * (lead + k)) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        last_over - pd.DateOffset(months=3 * (quarters_ahead + k)) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
         for k in range(n)
     ]
-    return sorted(pd.Timestamp(e) for e in ends)
+    return pd.DatetimeIndex(sorted(pd.Timestamp(e) for e in ends), name="as_of")
+
+
+def _method_list(methods) -> tuple[str, ...]:
+    """Methods as a tuple: a sequence, or one comma-separated string (``"ets,theta"``); empty: none."""
+    if methods is None:
+        return ()
+    if isinstance(methods, str):
+        methods = methods.split(",")
+    return tuple(m.strip() for m in methods if m and m.strip())
 
 
 def backtest_next_quarter(
     crm,
     *,
-    dates,
-    lead: int = 1,
+    as_of,
+    where=None,
+    quarters_ahead: int = 1,
     fiscal_year_start_month: int = 1,
     ts_methods=("es", "ets", "sarimax", "theta", "combo"),
     ts_origins: int = 3,
     min_quarters: int = 4,
+    confidence=CONFIDENCE,
+    age_bins=AGE_BINS,
+    prior_weight: float = 10.0,
+    run_rate_days: int = 182,
     progress: bool = False,
-    cuts: dict | None = None,
-    **forecast_options,
 ) -> pd.DataFrame:
-    """Forecast the quarter ``lead`` quarters ahead from each past date, with every method.
+    """Forecast the quarter ``quarters_ahead`` quarters ahead from each past day, with every method.
 
     Parameters
     ----------
     crm : CrmData
         The full org: the actuals are its won deals.
-    dates : sequence of dates
-        The as-of dates; each target quarter must be over in the data.
-    lead : int, default 1
+    as_of : sequence of dates
+        The days forecast from (:func:`past_quarter_ends`); each target quarter must be over in the data.
+    where : str, optional
+        Only the opportunities this expression selects (:mod:`funnel_analysis.crm.expression`): on each
+        day's cut for the forecasts, on the org for the actuals.
+    quarters_ahead : int, default 1
         1 = the next quarter, 0 = the current one.
-    ts_methods : sequence of str
-        Time-series methods scored (empty: none).
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    ts_methods : sequence of str or str
+        Time-series methods scored, a sequence or one comma-separated string (empty: none).
+    ts_origins : int, default 3
+        Backtest origins of the time-series method choice on each day.
     min_quarters : int, default 4
-        Complete quarters of bookings needed on a date (the first ones of an org are its ramp-up).
-    progress : bool
-        A tqdm bar over the dates.
-    **forecast_options
+        Complete quarters of bookings needed on a day (the first ones of an org are its ramp-up).
+    confidence : sequence of float, default (0.8, 0.95)
+        Interval levels (fractions) of the pipeline forecast.
+    age_bins, prior_weight, run_rate_days
         Passed to :func:`~funnel_analysis.forecast.next_quarter.next_quarter_forecast`.
+    progress : bool
+        A tqdm bar over the days.
 
     Returns
     -------
     DataFrame
-        One row per date and method: ``as_of``, ``fiscal_period``, ``lead``, ``method``, ``forecast``,
-        ``actual``, ``error`` (forecast - actual), ``abs_error``, ``scaled_error`` (MASE term),
-        ``lower_80``, ``upper_80``, ``lower_95``, ``upper_95`` (pipeline only), ``in_80``, ``in_95``.
+        One row per day and method: ``as_of``, ``fiscal_period``, ``quarters_ahead``, ``method``,
+        ``forecast``, ``actual``, ``mase_scale``, ``forecast_ci_low_80``, ``forecast_ci_high_80``,
+        ``forecast_ci_low_95``, ``forecast_ci_high_95`` (pipeline only), ``error`` (forecast - actual),
+        ``abs_error``, ``scaled_error`` (MASE term), ``in_80``, ``in_95`` (actual inside the interval).
 
     Raises
     ------
     ValueError
-        A target quarter not over in the data, or too few complete quarters on a date.
+        No day, a target quarter not over in the data, or too few complete quarters on a day.
     """
     fn = "backtest_next_quarter"
-    cuts = {} if cuts is None else cuts  # one dict, shared with next_quarter_forecast
-    cut_at = _cutter(crm, cuts)
     fy = fiscal_year_start_month
-    opps = crm.opportunities
+    ts_methods = _method_list(ts_methods)
+    columns = _interval_columns("forecast", confidence)
+    opps = crm.rows("opportunities", where=where)
     won_all = opps[_flag(opps["is_won"]).to_numpy()]
     from ..crm.model import latest_date
 
     data_end = latest_date(crm)  # the export's date: a quarter ending later is not over
-    items = [_to_day(d, fn, "dates") for d in dates]
+    days = [as_of] if isinstance(as_of, str | dt.date) else list(as_of)
+    items = [_to_day(d, fn, "as_of") for d in days]
     if not items:
-        raise ValueError(f"{fn}: dates is empty")
+        raise ValueError(f"{fn}: as_of is empty (no day to forecast from)")
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc="backtest", unit="date")
+        items = tqdm(items, desc="backtest", unit="day")
     rows = []
     for day in items:
-        label, start, end = quarter_bounds(day, lead=lead, fiscal_year_start_month=fy)
+        label, start, end = _bounds(day, quarters_ahead, fy)
         if end > data_end:
             raise ValueError(
                 f"{fn}: the target quarter {label} of {day:%Y-%m-%d} is not over in the data "
@@ -150,11 +201,11 @@ def backtest_next_quarter(
             )
         close = pd.to_datetime(won_all["close_date"])
         actual = float(won_all.loc[((close >= start) & (close <= end)).to_numpy(), "amount"].astype(float).sum())
-        cut = cut_at(day).opportunities
+        cut = _opportunities(crm, day, where)
         won_then = cut[_flag(cut["is_won"]).to_numpy()]
         won_then = won_then[(pd.to_datetime(won_then["close_date"]) <= day).to_numpy()]
         q = _quarterly(won_then, day, fy)
-        first = quarter_bounds(pd.to_datetime(won_then["close_date"]).quantile(0.01), fiscal_year_start_month=fy)[1]
+        first = _bounds(pd.to_datetime(won_then["close_date"]).quantile(0.01), 0, fy)[1]
         q = q[q.index >= first]  # as bookings_series: stray old deals do not start the history
         if len(q) < min_quarters:
             raise ValueError(
@@ -164,7 +215,15 @@ def backtest_next_quarter(
         vals = q.to_numpy()
         scale = float(np.mean(np.abs(vals[m:] - vals[:-m])))
         nq = next_quarter_forecast(
-            crm, as_of=day, leads=(lead,), fiscal_year_start_month=fy, cuts=cuts, **forecast_options
+            crm,
+            as_of=day,
+            where=where,
+            quarters_ahead=(quarters_ahead,),
+            fiscal_year_start_month=fy,
+            age_bins=age_bins,
+            prior_weight=prior_weight,
+            run_rate_days=run_rate_days,
+            confidence=confidence,
         ).iloc[0]
         base = {
             "pipeline": nq["forecast"],
@@ -174,52 +233,63 @@ def backtest_next_quarter(
         lag = pd.Timestamp(start) - pd.DateOffset(months=12)
         base["seasonal_naive"] = float(q.get(lag, np.nan))
         if ts_methods:
-            monthly = bookings_series(cut, as_of=day, freq="M")
+            monthly = bookings_series(cut, as_of=day, period="M")
             h = (end.year - monthly.index[-1].year) * 12 + end.month - monthly.index[-1].month
-            res = Forecaster(monthly, freq="M", horizon=h, methods=tuple(ts_methods), n_origins=ts_origins).fit()
+            res = Forecaster(monthly, period="M", horizon=h, methods=ts_methods, n_origins=ts_origins).fit()
             for meth in [*ts_methods, "time_series"]:
                 fc = res.forecast(None if meth == "time_series" else meth)
-                fc = fc[(fc["level"] == 80) & (fc["ds"] >= start) & (fc["ds"] <= end)]
+                fc = fc[(fc["ds"] >= start) & (fc["ds"] <= end)]
                 base[f"ts_{meth}" if meth != "time_series" else meth] = float(fc["yhat"].sum())
         for meth, value in base.items():
             row = {
                 "as_of": day,
                 "fiscal_period": label,
-                "lead": lead,
+                "quarters_ahead": quarters_ahead,
                 "method": meth,
                 "forecast": value,
                 "actual": actual,
                 "mase_scale": scale,
             }
             if meth == "pipeline":
-                row.update({k: nq[k] for k in ("lower_80", "upper_80", "lower_95", "upper_95")})
+                row.update({c: nq[c] for _, low, high in columns for c in (low, high)})
             rows.append(row)
     out = pd.DataFrame(rows)
-    for c in ("lower_80", "upper_80", "lower_95", "upper_95"):
-        out[c] = out.get(c, np.nan)
+    for _, low, high in columns:
+        out[low], out[high] = out.get(low, np.nan), out.get(high, np.nan)
     out["error"] = out["forecast"] - out["actual"]
     out["abs_error"] = out["error"].abs()
     out["scaled_error"] = out["abs_error"] / out["mase_scale"]
-    for lv in (80, 95):
-        inside = (out["actual"] >= out[f"lower_{lv}"]) & (out["actual"] <= out[f"upper_{lv}"])
-        out[f"in_{lv}"] = inside.where(out[f"lower_{lv}"].notna())
+    for c, low, high in columns:
+        inside = (out["actual"] >= out[low]) & (out["actual"] <= out[high])
+        out[f"in_{_percent(c)}"] = inside.where(out[low].notna())
     return out
 
 
 def summarize_backtest(results: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy per method (and lead): error, bias, MASE, MAE relative to seasonal naive, coverage.
+    """Accuracy per method (and quarters ahead): error, bias, MASE, MAE relative to seasonal naive, coverage.
+
+    Parameters
+    ----------
+    results : DataFrame
+        From :func:`backtest_next_quarter`: ``quarters_ahead``, ``method``, ``forecast``, ``actual``,
+        ``mase_scale`` and the ``in_<level>`` flags (missing for methods without an interval).
 
     Returns
     -------
     DataFrame
-        Per ``lead`` and ``method``: ``n``, ``mae``, ``mape`` (mean |error| / actual), ``bias``
+        Per ``quarters_ahead`` and ``method``: ``n``, ``mae``, ``mape`` (mean |error| / actual), ``bias``
         (mean error), ``mase``, ``relative_mae`` (MAE / seasonal naive MAE on the same targets),
-        ``coverage_80``, ``coverage_95`` (pipeline only), ``beats_all_baselines`` (lower MASE than
-        every baseline).
+        ``coverage_80``, ``coverage_95`` (one per ``in_<level>`` column; pipeline only),
+        ``beats_all_baselines`` (lower MASE than every baseline).
+
+    Raises
+    ------
+    ValueError
+        No rows.
 
     Examples
     --------
-    >>> r = pd.DataFrame({"lead": 1, "method": ["pipeline", "seasonal_naive"], "forecast": [9.0, 14.0],
+    >>> r = pd.DataFrame({"quarters_ahead": 1, "method": ["pipeline", "seasonal_naive"], "forecast": [9.0, 14.0],
     ...                   "actual": 10.0, "mase_scale": 2.0, "in_80": [True, None], "in_95": [True, None]})
     >>> summarize_backtest(r)[["method", "mase", "relative_mae"]]
                method  mase  relative_mae
@@ -234,7 +304,9 @@ def summarize_backtest(results: pd.DataFrame) -> pd.DataFrame:
         scaled_error=r["error"].abs() / r["mase_scale"],
         ape=r["error"].abs() / r["actual"].where(r["actual"] > 0),
     )
-    g = r.groupby(["lead", "method"], sort=False)
+    levels = [c[3:] for c in r.columns if re.fullmatch(r"in_\d+(\.\d+)?", c)]
+    keys = ["quarters_ahead", "method"]
+    g = r.groupby(keys, sort=False)
     out = pd.DataFrame(
         {
             "n": g.size(),
@@ -242,25 +314,12 @@ def summarize_backtest(results: pd.DataFrame) -> pd.DataFrame:
             "mape": g["ape"].mean(),
             "bias": g["error"].mean(),
             "mase": g["scaled_error"].mean(),
-            "coverage_80": g["in_80"].agg(lambda s: s.dropna().astype(float).mean()),
-            "coverage_95": g["in_95"].agg(lambda s: s.dropna().astype(float).mean()),
+            **{f"coverage_{lv}": g[f"in_{lv}"].agg(lambda s: s.dropna().astype(float).mean()) for lv in levels},
         }
     ).reset_index()
-    sn = out[out["method"] == "seasonal_naive"].set_index("lead")["mae"]
-    out["relative_mae"] = out["mae"] / out["lead"].map(sn)
-    best_base = out[out["method"].isin(BASELINE_METHODS)].groupby("lead")["mase"].min()
-    out["beats_all_baselines"] = out["mase"] < out["lead"].map(best_base)
-    cols = [
-        "lead",
-        "method",
-        "n",
-        "mae",
-        "mape",
-        "bias",
-        "mase",
-        "relative_mae",
-        "coverage_80",
-        "coverage_95",
-        "beats_all_baselines",
-    ]
-    return out[cols]
+    sn = out[out["method"] == "seasonal_naive"].set_index("quarters_ahead")["mae"]
+    out["relative_mae"] = out["mae"] / out["quarters_ahead"].map(sn)
+    best_base = out[out["method"].isin(BASELINE_METHODS)].groupby("quarters_ahead")["mase"].min()
+    out["beats_all_baselines"] = out["mase"] < out["quarters_ahead"].map(best_base)
+    cols = [*keys, "n", "mae", "mape", "bias", "mase", "relative_mae", *(f"coverage_{lv}" for lv in levels)]
+    return out[[*cols, "beats_all_baselines"]]

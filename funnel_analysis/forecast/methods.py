@@ -11,12 +11,15 @@ Examples
 --------
 >>> import numpy as np
 >>> y = 50 + 2.0 * np.arange(140)
->>> fits, params = fit_methods(["naive", "sarimax"], y, m=12, h=3, levels=(80, 95))
+>>> fits, params = _fit_methods(["naive", "sarimax"], y, m=12, h=3, confidence=(0.8, 0.95))
 >>> np.round(fits["naive"]["mean"], 6).tolist()
 [328.0, 328.0, 328.0]
->>> again, _ = fit_methods(["sarimax"], y, m=12, h=3, levels=(80, 95), params=params)
+>>> again, _ = _fit_methods(["sarimax"], y, m=12, h=3, confidence=(0.8, 0.95), params=params)
 >>> bool(np.allclose(again["sarimax"]["mean"], fits["sarimax"]["mean"]))
 True
+
+The fitting functions are internals of :class:`~funnel_analysis.forecast.timeseries.Forecaster` (private:
+they pass plain dicts and arrays between its backtest origins); the public names are the method lists.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri  # the normal quantile; scipy.stats takes seconds to import in each worker
 
-__all__ = ["fit_methods", "seasonal_adjust", "METHODS", "BASELINES", "MODELS"]
+__all__ = ["METHODS", "BASELINES", "MODELS"]
 
 #: Every method, baselines first.
 METHODS = ("naive", "snaive", "es", "ets", "sarimax", "theta", "combo")
+#: The naive baselines, always scored.
 BASELINES = ("naive", "snaive")
+#: The statsmodels models (``combo`` is their mean).
 MODELS = ("es", "ets", "sarimax", "theta")
 #: Parameters are re-used on a longer series only if estimated on at least this share of its points,
 #: and at least this many points (short series are cheap to fit, and their estimates still move).
@@ -39,9 +44,9 @@ REUSE_SHARE = 0.85
 REUSE_MIN_POINTS = 100
 
 
-def seasonal_adjust(y: np.ndarray, m: int):
+def _seasonal_adjust(y: np.ndarray, m: int):
     """(adjusted series, future seasonal component h -> array) by STL, or none when < 2 cycles."""
-    if m > 1 and len(y) >= 2 * m + 1:  # (the same test in fit_methods)
+    if m > 1 and len(y) >= 2 * m + 1:  # (the same test in _fit_methods)
         from statsmodels.tsa.seasonal import STL
 
         seas = STL(y, period=m, seasonal=7 if m < 7 else (m // 2) * 2 + 1).fit().seasonal
@@ -56,8 +61,9 @@ def _sd(diffs) -> float:
     return float(np.std(diffs, ddof=1)) if len(diffs) > 1 else (float(abs(diffs[0])) if len(diffs) else 0.0)
 
 
-def _normal_bands(mean, sd, levels):
-    return {lv: (mean - ndtri(0.5 + lv / 200) * sd, mean + ndtri(0.5 + lv / 200) * sd) for lv in levels}
+def _normal_bands(mean, sd, confidence):
+    """confidence (a fraction) -> (lower, upper) of the normal interval around ``mean``."""
+    return {c: (mean - ndtri(0.5 + c / 2) * sd, mean + ndtri(0.5 + c / 2) * sd) for c in confidence}
 
 
 def _ses_errors(x: np.ndarray, alpha: float):
@@ -69,7 +75,7 @@ def _ses_errors(x: np.ndarray, alpha: float):
     return errs, level
 
 
-def _model(method: str, x: np.ndarray, h: int, levels, p):
+def _model(method: str, x: np.ndarray, h: int, confidence, p):
     """(mean, bands, params) of one model on the adjusted series; ``p``: parameters to re-use, or None."""
     n = len(x)
     if method == "ets":
@@ -80,7 +86,7 @@ def _model(method: str, x: np.ndarray, h: int, levels, p):
         pred = res.get_prediction(start=n, end=n + h - 1)
         mean = pred.predicted_mean.to_numpy()
         sd = np.sqrt(np.asarray(pred.var_pred_mean))  # summary_frame's normal interval, computed once
-        return mean, _normal_bands(mean, sd, levels), np.asarray(res.params)
+        return mean, _normal_bands(mean, sd, confidence), np.asarray(res.params)
     if method == "es":
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
@@ -104,7 +110,7 @@ def _model(method: str, x: np.ndarray, h: int, levels, p):
         sd = np.std(res.resid, ddof=1)
         # Holt with a damped trend: the h-step variance grows about like local level's, 1 + (h-1) alpha^2
         alpha = res.params["smoothing_level"]
-        bands = _normal_bands(mean, sd * np.sqrt(1 + np.arange(h) * alpha**2), levels)
+        bands = _normal_bands(mean, sd * np.sqrt(1 + np.arange(h) * alpha**2), confidence)
         return (
             mean,
             bands,
@@ -121,7 +127,7 @@ def _model(method: str, x: np.ndarray, h: int, levels, p):
         res = mod.fit(disp=False, method="nm", maxiter=300) if p is None else mod.filter(p)
         fc = res.get_forecast(h)
         mean = np.asarray(fc.predicted_mean)
-        return mean, _normal_bands(mean, np.sqrt(np.asarray(fc.var_pred_mean)), levels), np.asarray(res.params)
+        return mean, _normal_bands(mean, np.sqrt(np.asarray(fc.var_pred_mean)), confidence), np.asarray(res.params)
     if method == "theta":
         if p is None:
             from statsmodels.tsa.forecasting.theta import ThetaModel
@@ -138,31 +144,31 @@ def _model(method: str, x: np.ndarray, h: int, levels, p):
         # the interval formula of ThetaResults.prediction_intervals, sigma^2 (1 + (h-1)(1 + (alpha-1)^2)),
         # with sigma^2 the variance of the one-step SES errors (statsmodels fits an extra SARIMAX for it)
         sd = np.sqrt(_sd(errs) ** 2 * (1 + np.arange(h) * (1 + (alpha - 1) ** 2)))
-        return mean, _normal_bands(mean, sd, levels), alpha
+        return mean, _normal_bands(mean, sd, confidence), alpha
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
 
 
-def _fit_one(method: str, y: np.ndarray, m: int, h: int, levels, adjusted, p=None):
+def _fit_one(method: str, y: np.ndarray, m: int, h: int, confidence, adjusted, p=None):
     """({"mean", "bands"} on the raw scale, parameters) of one method."""
     n = len(y)
     if method == "naive":
         sd = _sd(np.diff(y)) * np.sqrt(np.arange(1, h + 1))
         mean = np.full(h, y[-1])
-        return {"mean": mean, "bands": _normal_bands(mean, sd, levels)}, None
+        return {"mean": mean, "bands": _normal_bands(mean, sd, confidence)}, None
     if method == "snaive":
         mm = m if n > m else 1
         mean = y[n - mm + np.arange(h) % mm]
         sd = _sd(y[mm:] - y[:-mm]) * np.sqrt(np.arange(h) // mm + 1)
-        return {"mean": mean, "bands": _normal_bands(mean, sd, levels)}, None
+        return {"mean": mean, "bands": _normal_bands(mean, sd, confidence)}, None
     x, future = adjusted
     s = future(h)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter: the backtest judges the result
-        mean, bands, params = _model(method, x, h, levels, p)
+        mean, bands, params = _model(method, x, h, confidence, p)
     return {"mean": mean + s, "bands": {lv: (lo + s, hi + s) for lv, (lo, hi) in bands.items()}}, params
 
 
-def _combine(parts, levels) -> dict:
+def _combine(parts, confidence) -> dict:
     return {
         "mean": np.mean([p["mean"] for p in parts], axis=0),
         "bands": {
@@ -170,15 +176,16 @@ def _combine(parts, levels) -> dict:
                 np.mean([p["bands"][lv][0] for p in parts], axis=0),
                 np.mean([p["bands"][lv][1] for p in parts], axis=0),
             )
-            for lv in levels
+            for lv in confidence
         },
     }
 
 
-def fit_methods(methods, y, m, h, levels, params=None):
+def _fit_methods(methods, y, m, h, confidence, params=None):
     """Fit ``methods`` on the training series ``y``; return (fits, parameters).
 
-    ``fits[method]`` is ``{"mean": array(h), "bands": {level: (lower, upper)}}`` on the raw scale;
+    ``fits[method]`` is ``{"mean": array(h), "bands": {confidence: (lower, upper)}}`` on the raw scale
+    (``confidence`` a fraction, 0.8);
     ``params`` (as returned by an earlier call on a shorter prefix of the same series) skips the
     estimation of the models it holds, unless that prefix had fewer than :data:`REUSE_SHARE` of
     the points of ``y`` or fewer than :data:`REUSE_MIN_POINTS`, or was too short for the seasonal
@@ -186,7 +193,7 @@ def fit_methods(methods, y, m, h, levels, params=None):
     """
     from threadpoolctl import threadpool_limits
 
-    stl = m > 1 and len(y) >= 2 * m + 1  # what seasonal_adjust will do
+    stl = m > 1 and len(y) >= 2 * m + 1  # what _seasonal_adjust will do
     params = dict(params or {})
     # estimate anew when the parameters came from the raw series and this one is seasonally adjusted,
     # or from much fewer points (short series: cheap to fit, and their estimates still move a lot)
@@ -199,11 +206,11 @@ def fit_methods(methods, y, m, h, levels, params=None):
         if "combo" in methods and not set(MODELS) & set(need):
             need += list(MODELS)
         # one STL per training series, shared by the models (the baselines need none)
-        adjusted = seasonal_adjust(y, m) if set(need) - set(BASELINES) else None
+        adjusted = _seasonal_adjust(y, m) if set(need) - set(BASELINES) else None
         out = {}
         for k in need:
-            out[k], p = _fit_one(k, y, m, h, levels, adjusted, params.get(k))
+            out[k], p = _fit_one(k, y, m, h, confidence, adjusted, params.get(k))
             params[k] = p
         if "combo" in methods:
-            out["combo"] = _combine([out[k] for k in MODELS if k in out], levels)
+            out["combo"] = _combine([out[k] for k in MODELS if k in out], confidence)
     return {k: out[k] for k in methods}, params

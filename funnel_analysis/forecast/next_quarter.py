@@ -37,6 +37,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
@@ -44,36 +46,84 @@ from scipy.stats import t as student_t
 from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
+from .._util.frames import utc_naive as _utc_naive
 from ..periods import fiscal_period
-from .pipeline import AGE_BINS, _age_bucket, _configured, _cutter, _open_deals
+from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _opportunities
+from .timeseries import CONFIDENCE, _interval_columns
 
-__all__ = ["next_quarter_forecast", "bookings_series", "quarter_bounds"]
+__all__ = ["next_quarter_forecast", "bookings_series", "quarter_bounds", "FiscalQuarter"]
 
 
-def quarter_bounds(day, *, lead: int = 0, fiscal_year_start_month: int = 1):
-    """(label, first day, last day) of the fiscal quarter ``lead`` quarters after the one of ``day``.
+@dataclass(frozen=True)
+class FiscalQuarter:
+    """One fiscal quarter: what :func:`quarter_bounds` returns.
+
+    Attributes
+    ----------
+    fiscal_period : str
+        Its label, ``FY2024-Q3``.
+    period_start, period_end : Timestamp
+        Its first and last day.
+    """
+
+    fiscal_period: str
+    period_start: pd.Timestamp
+    period_end: pd.Timestamp
+
+
+def quarter_bounds(*, as_of, quarters_ahead: int = 0, fiscal_year_start_month: int = 1) -> FiscalQuarter:
+    """The fiscal quarter ``quarters_ahead`` quarters after the one containing ``as_of``.
+
+    Parameters
+    ----------
+    as_of : date
+        A day of the quarter counted from.
+    quarters_ahead : int, default 0
+        0 = the quarter of ``as_of``, 1 = the next one, -1 = the one before.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    FiscalQuarter
+        Its label, first and last day.
+
+    Raises
+    ------
+    ValueError
+        An ``as_of`` that is not a date, or a start month outside 1-12.
 
     Examples
     --------
-    >>> quarter_bounds("2024-05-10", lead=1)
-    ('FY2024-Q3', Timestamp('2024-07-01 00:00:00'), Timestamp('2024-09-30 00:00:00'))
+    >>> quarter_bounds(as_of="2024-05-10", quarters_ahead=1)
+    FiscalQuarter(fiscal_period='FY2024-Q3', period_start=Timestamp('2024-07-01 00:00:00'), \
+period_end=Timestamp('2024-09-30 00:00:00'))
     """
-    p = fiscal_period(pd.Series([pd.Timestamp(day)]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
-    start = pd.Timestamp(p["period_start"].iloc[0]) + pd.DateOffset(months=3 * lead)
+    day = _to_day(as_of, "quarter_bounds")
+    p = fiscal_period(pd.Series([day]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
+    start = pd.Timestamp(p["period_start"].iloc[0]) + pd.DateOffset(months=3 * int(quarters_ahead))
     label = fiscal_period(pd.Series([start]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
-    return label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+    return FiscalQuarter(label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1))
 
 
-def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = "amount", start="auto") -> pd.Series:
+def _bounds(day, quarters_ahead: int, fy: int) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    q = quarter_bounds(as_of=day, quarters_ahead=quarters_ahead, fiscal_year_start_month=fy)
+    return q.fiscal_period, q.period_start, q.period_end
+
+
+def bookings_series(opps: pd.DataFrame, *, as_of, period: str = "M", value: str = "amount", start="auto") -> pd.Series:
     """Won amount (or count) per week, month or quarter of the close date, complete periods up to ``as_of``.
 
     Parameters
     ----------
     opps : DataFrame
         Opportunities of the cut at ``as_of`` (``is_won``, ``close_date``, ``amount``).
-    freq : {"W", "M", "Q"}
+    as_of : date
+        The last day: the series ends with the last period complete on it.
+    period : {"W", "M", "Q"}
         Weeks end on Sunday; months and quarters are calendar ones.
     value : {"amount", "count"}
+        Sum the won amount, or count the won deals.
     start : date, "auto" or None
         First day of the series. ``"auto"`` starts at the period of the 1 % quantile of the won
         close dates, so that a few stray old deals (imports, bad dates) do not add years of
@@ -94,15 +144,15 @@ def bookings_series(opps: pd.DataFrame, *, as_of, freq: str = "M", value: str = 
     """
     fn = "bookings_series"
     _require(opps, ["is_won", "close_date", "amount"], fn, "opportunities")
-    if freq not in ("W", "M", "Q") or value not in ("amount", "count"):
-        raise ValueError(f"{fn}: freq must be W, M or Q and value amount or count; got {freq!r}, {value!r}")
+    if period not in ("W", "M", "Q") or value not in ("amount", "count"):
+        raise ValueError(f"{fn}: period must be W, M or Q and value amount or count; got {period!r}, {value!r}")
     day = _to_day(as_of, fn)
     won = opps[_flag(opps["is_won"]).to_numpy()]
     close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
     won = won[(close <= day).to_numpy()]
     if won.empty:
         raise ValueError(f"{fn}: no won deal closed on or before {day:%Y-%m-%d}")
-    code = {"W": "W-SUN", "M": "M", "Q": "Q"}[freq]
+    code = {"W": "W-SUN", "M": "M", "Q": "Q"}[period]
     per = pd.PeriodIndex(pd.to_datetime(won["close_date"]), freq=code)
     vals = won["amount"].astype(float).fillna(0).to_numpy() if value == "amount" else np.ones(len(won))
     s = pd.Series(vals, index=per).groupby(level=0).sum()
@@ -151,30 +201,28 @@ def _won_in(won: pd.DataFrame, first, last, created_after=None) -> float:
     close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
     keep = (close >= first) & (close <= last)
     if created_after is not None:
-        created = pd.to_datetime(won["created_date"])
-        created = created.dt.tz_convert("UTC").dt.tz_localize(None) if created.dt.tz is not None else created
-        keep &= created >= created_after + pd.Timedelta(days=1)
+        keep &= (_utc_naive(won["created_date"]) >= created_after + pd.Timedelta(days=1)).to_numpy()
     return float(won.loc[keep.to_numpy(), "amount"].astype(float).fillna(0).sum())
 
 
-def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut, data_start, levels):
-    label, start, end = quarter_bounds(day, lead=lead, fiscal_year_start_month=fy)
-    _, q0, q0_end = quarter_bounds(day, lead=0, fiscal_year_start_month=fy)
+def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, where, data_start, confidence):
+    label, start, end = _bounds(day, ahead, fy)
+    _, q0, q0_end = _bounds(day, 0, fy)
     offset = (day - q0).days
-    final = cut(day).opportunities
+    final = _opportunities(crm, day, where)
     won = final[_flag(final["is_won"]).to_numpy()]
     rr = pd.Timedelta(days=run_rate_days)
     snaps = []
     for k in range(1, 400):
         qk = q0 - pd.DateOffset(months=3 * k)
         tk = min(qk + pd.Timedelta(days=offset), qk + pd.DateOffset(months=3) - pd.Timedelta(days=1))
-        sk = qk + pd.DateOffset(months=3 * lead)
+        sk = qk + pd.DateOffset(months=3 * ahead)
         ek = sk + pd.DateOffset(months=3) - pd.Timedelta(days=1)
         if tk - rr < data_start:
             break
         if ek > day:
             continue
-        o = _open_deals(cut(tk).opportunities, tk, "next_quarter_forecast")
+        o = _open_deals(_opportunities(crm, tk, where), tk, "next_quarter_forecast")
         f = _features(o, ek, age_bins)
         first_win = max(sk, tk + pd.Timedelta(days=1))
         ids = won.loc[
@@ -239,7 +287,7 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
     due_in = (pd.to_datetime(o["close_date"]) <= end).fillna(True).to_numpy()
     total = won_now + pipeline + new
     row = {
-        "lead": lead,
+        "quarters_ahead": ahead,
         "fiscal_period": label,
         "period_start": start,
         "period_end": end,
@@ -254,9 +302,9 @@ def _one_lead(crm, day, lead, *, fy, age_bins, prior_weight, run_rate_days, cut,
         "new_deal_ratio": ratio,
         "new_deal_share": share,
     }
-    for lv in levels:
-        q = student_t.ppf(0.5 + lv / 200, df=max(n - 1, 1)) * sigma * np.sqrt(1 + 1 / max(n, 1))
-        row[f"lower_{lv}"], row[f"upper_{lv}"] = total * np.exp(-q), total * np.exp(q)
+    for c, low, high in _interval_columns("forecast", confidence):
+        q = student_t.ppf(0.5 + c / 2, df=max(n - 1, 1)) * sigma * np.sqrt(1 + 1 / max(n, 1))
+        row[low], row[high] = total * np.exp(-q), total * np.exp(q)
     return row
 
 
@@ -264,36 +312,45 @@ def next_quarter_forecast(
     crm,
     *,
     as_of,
-    leads=(0, 1),
+    where=None,
+    quarters_ahead=(0, 1),
     fiscal_year_start_month: int = 1,
     age_bins=AGE_BINS,
     prior_weight: float = 10.0,
     run_rate_days: int = 182,
-    levels=(80, 95),
-    cuts: dict | None = None,
+    confidence=CONFIDENCE,
 ) -> pd.DataFrame:
-    """Expected revenue of the current (lead 0) and next (lead 1) fiscal quarter, with intervals.
+    """Expected revenue of the current (0 quarters ahead) and next (1) fiscal quarter, with intervals.
 
     Parameters
     ----------
     crm : CrmData
         The whole org; only what was known at the end of ``as_of`` is used.
     as_of : date
-    leads : sequence of int, default (0, 1)
+        The day forecast from.
+    where : str, optional
+        Only the opportunities this expression selects (:mod:`funnel_analysis.crm.expression`), on each
+        day's cut as it stood that day: the forecast of that part of the business.
+    quarters_ahead : int or sequence of int, default (0, 1)
         Quarters after the one containing ``as_of``.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    age_bins : tuple of int
+        Lower edges (days open) of the age buckets.
     prior_weight : float
         Pseudo-deals shrinking each (stage, age, due) cell toward its coarser level.
     run_rate_days : int, default 182
         Window of the bookings run-rate.
-    cuts : dict, optional
-        Cache of as-of cuts (day -> CrmData) to share between calls.
+    confidence : float or sequence of float, default (0.8, 0.95)
+        Interval levels (fractions).
 
     Returns
     -------
     DataFrame
-        One row per lead: ``fiscal_period``, ``period_start``, ``period_end``, ``won_to_date``,
-        ``pipeline_expected``, ``new_deals_expected``, ``forecast``, ``lower_80``, ``upper_80``,
-        ``lower_95``, ``upper_95``, the configured-probability baseline ``configured_weighted``
+        One row per quarter: ``quarters_ahead``, ``fiscal_period``, ``period_start``, ``period_end``,
+        ``won_to_date``, ``pipeline_expected``, ``new_deals_expected``, ``forecast``, ``forecast_ci_low_80``,
+        ``forecast_ci_high_80``, ``forecast_ci_low_95``, ``forecast_ci_high_95`` (one level:
+        ``forecast_ci_low``, ``forecast_ci_high``), the configured-probability baseline ``configured_weighted``
         (won so far + open amount due in the quarter x stage probability), ``open_deals``,
         ``snapshots`` (past quarters learned from), ``log_sigma``, ``new_deal_share`` (share of a
         quarter's bookings from deals created after the day) and ``new_deal_ratio`` (new deals
@@ -305,26 +362,26 @@ def next_quarter_forecast(
         When fewer than two past quarters can be learned from.
     """
     day = _to_day(as_of, "next_quarter_forecast")
-    cut = _cutter(crm, cuts)
-    created = pd.to_datetime(crm.opportunities["created_date"]).dropna()
-    created = created.dt.tz_convert("UTC").dt.tz_localize(None) if created.dt.tz is not None else created
+    _interval_columns("forecast", confidence)  # a bad level fails before any cut
+    created = _utc_naive(crm.rows("opportunities", where=where)["created_date"]).dropna()
     created = created[created < day + pd.Timedelta(days=1)]  # what was known on the day, nothing later
     if created.empty:
         raise ValueError(f"next_quarter_forecast: no opportunity was created by {day:%Y-%m-%d}")
     data_start = created.quantile(0.01).normalize()
+    ahead = [quarters_ahead] if isinstance(quarters_ahead, int | np.integer) else list(quarters_ahead)
     rows = [
-        _one_lead(
+        _one_quarter(
             crm,
             day,
-            int(lead),
+            int(k),
             fy=fiscal_year_start_month,
             age_bins=age_bins,
             prior_weight=prior_weight,
             run_rate_days=run_rate_days,
-            cut=cut,
+            where=where,
             data_start=data_start,
-            levels=levels,
+            confidence=confidence,
         )
-        for lead in leads
+        for k in ahead
     ]
     return pd.DataFrame(rows)

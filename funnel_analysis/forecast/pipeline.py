@@ -33,21 +33,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util.frames import (
-    by_list as _by_list,
-)
-from .._util.frames import (
-    days as _days,
-)
-from .._util.frames import (
-    flag as _flag,
-)
-from .._util.frames import (
-    require as _require,
-)
-from .._util.frames import (
-    to_day as _to_day,
-)
+from .._util.frames import by_list as _by_list
+from .._util.frames import days as _days
+from .._util.frames import flag as _flag
+from .._util.frames import require as _require
+from .._util.frames import to_day as _to_day
 from ..periods import fiscal_period
 from ..stats import wilson_interval
 
@@ -67,17 +57,9 @@ AGE_BINS = (0, 30, 90, 180)
 CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline", "Omitted")
 
 
-def _cutter(crm, cuts: dict | None):
-    """day -> ``crm.as_of(day)``, each day cut once and kept in ``cuts`` (shared between calls)."""
-    cuts = {} if cuts is None else cuts
-
-    def cut(day):
-        day = pd.Timestamp(day)
-        if day not in cuts:
-            cuts[day] = crm.as_of(day)
-        return cuts[day]
-
-    return cut
+def _opportunities(crm, day, where) -> pd.DataFrame:
+    """The opportunities of ``crm.as_of(day)`` (memoised by the org) that ``where`` selects on that day."""
+    return crm.as_of(day).rows("opportunities", where=where)
 
 
 def _age_bucket(age_days: np.ndarray, bins=AGE_BINS) -> np.ndarray:
@@ -136,8 +118,13 @@ def weighted_pipeline(
     probabilities : DataFrame, optional
         From :func:`learn_win_probabilities`; the configured stage probabilities when omitted.
     period : {"Q", "M"}
+        Close periods: fiscal quarters or months.
     by : str or list of str, optional
         Segment columns of ``opps`` (e.g. ``owner_id``).
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    age_bins : tuple of int
+        Lower edges (days open) of the age buckets of ``probabilities``.
 
     Returns
     -------
@@ -188,7 +175,13 @@ def weighted_pipeline(
 
 
 def snapshot_outcomes(
-    crm, *, as_of, period: str = "Q", fiscal_year_start_month: int = 1, age_bins=AGE_BINS, cuts: dict | None = None
+    crm,
+    *,
+    as_of,
+    where=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    age_bins=AGE_BINS,
 ) -> pd.DataFrame:
     """Every deal open and due at the start of each past period, and whether it won in that period.
 
@@ -198,9 +191,18 @@ def snapshot_outcomes(
     Parameters
     ----------
     crm : CrmData
+        The whole org; only what was known by the end of ``as_of`` is used.
     as_of : date
-    cuts : dict, optional
-        Reused cache of as-of cuts (day -> CrmData), to share them between calls.
+        The last day known; the periods that ended by it are the snapshots.
+    where : str, optional
+        Only the opportunities this expression selects (:mod:`funnel_analysis.crm.expression`), on each
+        snapshot's cut as it stood that day.
+    period : {"Q", "M"}
+        Fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    age_bins : tuple of int
+        Lower edges (days open) of the age buckets.
 
     Returns
     -------
@@ -212,9 +214,8 @@ def snapshot_outcomes(
     if period not in ("Q", "M"):
         raise ValueError(f"{fn}: period must be 'Q' or 'M', got {period!r}")
     day = _to_day(as_of, fn)
-    cut = _cutter(crm, cuts)
-    final = cut(day).opportunities
-    created = pd.to_datetime(crm.opportunities["created_date"]).min()
+    final = _opportunities(crm, day, where)
+    created = pd.to_datetime(crm.rows("opportunities", where=where)["created_date"]).min()
     if pd.isna(created):
         raise ValueError(f"{fn}: the org has no opportunity with a creation date")
     first = fiscal_period(pd.Series([created]), period=period, fiscal_year_start_month=fiscal_year_start_month)
@@ -227,7 +228,7 @@ def snapshot_outcomes(
         if end > day:
             continue
         snap = start - pd.Timedelta(days=1)
-        o = _open_deals(cut(snap).opportunities, snap, fn)
+        o = _open_deals(_opportunities(crm, snap, where), snap, fn)
         o = o[pd.to_datetime(o["close_date"]).astype("datetime64[us]") <= end]
         won_ids = set(won.loc[((won_close >= start) & (won_close <= end)).to_numpy(), "opportunity_id"])
         per = fiscal_period(pd.Series([start]), period=period, fiscal_year_start_month=fiscal_year_start_month)
@@ -271,11 +272,12 @@ def learn_win_probabilities(
     crm,
     *,
     as_of,
+    where=None,
     period: str = "Q",
     fiscal_year_start_month: int = 1,
     age_bins=AGE_BINS,
     prior_weight: float = 10.0,
-    cuts: dict | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Win-in-period probability per stage and age bucket, learned from past snapshots.
 
@@ -284,26 +286,44 @@ def learn_win_probabilities(
     crm : CrmData
         The whole org; only what was known by the end of ``as_of`` is used.
     as_of : date
+        The last day known.
+    where : str, optional
+        Only the opportunities this expression selects, on each snapshot's cut (see :func:`snapshot_outcomes`).
     period : {"Q", "M"}
+        The periods deals are due and won in: fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
     age_bins : tuple of int
         Lower edges (days open) of the age buckets.
     prior_weight : float, default 10
         Pseudo-deals pulling a cell toward its stage's rate (and a stage toward the overall rate).
+    confidence : float, default 0.95
+        Level of the Wilson interval of the observed rate.
 
     Returns
     -------
     DataFrame
-        ``stage_name``, ``age_bucket``, ``n``, ``won``, ``observed_rate`` with its 95 % Wilson
-        ``ci_low``/``ci_high``, ``probability`` (shrunk), ``configured_probability``.
+        ``stage_name``, ``age_bucket``, ``n``, ``won``, ``observed_rate`` with its Wilson interval
+        ``observed_rate_ci_low``/``observed_rate_ci_high``, ``probability`` (shrunk), ``configured_probability``.
+
+    Raises
+    ------
+    ValueError
+        When no fiscal period ended by ``as_of`` (nothing to learn from).
     """
     snap = snapshot_outcomes(
-        crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month, age_bins=age_bins, cuts=cuts
+        crm,
+        as_of=as_of,
+        where=where,
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+        age_bins=age_bins,
     )
     out = _shrunk_rates(snap, prior_weight)
-    low, high = wilson_interval(out["won"], out["n"])
+    low, high = wilson_interval(out["won"], out["n"], confidence=confidence)
     return out.assign(
-        ci_low=np.asarray(low),
-        ci_high=np.asarray(high),
+        observed_rate_ci_low=np.asarray(low),
+        observed_rate_ci_high=np.asarray(high),
         configured_probability=out["stage_name"].map(_configured(crm.stages)).to_numpy(),
     )[
         [
@@ -312,8 +332,8 @@ def learn_win_probabilities(
             "n",
             "won",
             "observed_rate",
-            "ci_low",
-            "ci_high",
+            "observed_rate_ci_low",
+            "observed_rate_ci_high",
             "probability",
             "configured_probability",
         ]
@@ -324,27 +344,59 @@ def probability_calibration(
     crm,
     *,
     as_of,
+    where=None,
     period: str = "Q",
     fiscal_year_start_month: int = 1,
     bins=(0.0, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0001),
     age_bins=AGE_BINS,
     prior_weight: float = 10.0,
-    cuts: dict | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """How well each set of probabilities was calibrated on past periods.
 
     Each past snapshot's deals get the configured probability and the learned one *as it would
     have been then* (learned from periods already over at the snapshot; the first period has none).
 
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org; only what was known by the end of ``as_of`` is used.
+    as_of : date
+        The last day known.
+    where : str, optional
+        Only the opportunities this expression selects, on each snapshot's cut (see :func:`snapshot_outcomes`).
+    period : {"Q", "M"}
+        Fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    bins : sequence of float
+        Edges of the probability bins (left-closed).
+    age_bins : tuple of int
+        Lower edges (days open) of the age buckets of the learned probabilities.
+    prior_weight : float, default 10
+        Pseudo-deals of the learned probabilities' shrinkage.
+    confidence : float, default 0.95
+        Level of the Wilson interval of the observed share.
+
     Returns
     -------
     DataFrame
         Per ``probabilities`` (configured, learned) and probability bin: ``n``, ``mean_predicted``,
-        ``observed`` (share won in the period) with ``ci_low``/``ci_high``, ``expected_amount``,
-        ``won_amount``, and the source's ``brier`` score over all its deals.
+        ``observed`` (share won in the period) with ``observed_ci_low``/``observed_ci_high``,
+        ``expected_amount``, ``won_amount``, and the source's ``brier`` score over all its deals.
+
+    Raises
+    ------
+    ValueError
+        When no fiscal period ended by ``as_of``.
     """
     snap = snapshot_outcomes(
-        crm, as_of=as_of, period=period, fiscal_year_start_month=fiscal_year_start_month, age_bins=age_bins, cuts=cuts
+        crm,
+        as_of=as_of,
+        where=where,
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+        age_bins=age_bins,
     )
     snap = snap.assign(configured=snap["stage_name"].map(_configured(crm.stages)).to_numpy(), learned=np.nan)
     for start in snap["period_start"].unique():
@@ -377,15 +429,15 @@ def probability_calibration(
             expected_amount=("exp", "sum"),
             won_amount=("won_amt", "sum"),
         ).reset_index()
-        low, high = wilson_interval(t["won"], t["n"])
+        low, high = wilson_interval(t["won"], t["n"], confidence=confidence)
         brier = float(np.mean((d[source] - d["won_in_period"]) ** 2)) if len(d) else np.nan
         rows.append(
             t.assign(
                 probabilities=source,
                 bin=t["bin"].astype(str),
                 observed=t["won"] / t["n"],
-                ci_low=np.asarray(low),
-                ci_high=np.asarray(high),
+                observed_ci_low=np.asarray(low),
+                observed_ci_high=np.asarray(high),
                 brier=brier,
             )
         )
@@ -395,8 +447,8 @@ def probability_calibration(
         "n",
         "mean_predicted",
         "observed",
-        "ci_low",
-        "ci_high",
+        "observed_ci_low",
+        "observed_ci_high",
         "expected_amount",
         "won_amount",
         "brier",
@@ -412,6 +464,7 @@ def forecast_categories(
     period: str = "Q",
     by=None,
     fiscal_year_start_month: int = 1,
+    last_periods: int | None = None,
 ) -> pd.DataFrame:
     """Forecast categories rolled up per close period, as a sales manager sees them.
 
@@ -420,11 +473,34 @@ def forecast_categories(
     manager's cumulative view: Closed, Closed + Commit, + Best Case, + Pipeline (Omitted alone).
     A deal without a category takes its stage's category from ``stages``.
 
+    Parameters
+    ----------
+    opps : DataFrame
+        Opportunities of an as-of cut.
+    as_of : date
+        The day of the cut: overdue open deals are put in its period.
+    stages : DataFrame, optional
+        The stages table, for deals without a category.
+    period : {"Q", "M"}
+        Fiscal quarters or months.
+    by : str or list of str, optional
+        Segment columns of ``opps``.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    last_periods : int, optional
+        Only the last ``last_periods`` fiscal periods that hold a deal (the latest close periods, later
+        ones of open deals included); every period when omitted.
+
     Returns
     -------
     DataFrame
         Per ``fiscal_period`` (and segment) and ``forecast_category``: ``count``, ``amount``,
         ``rollup_amount``.
+
+    Raises
+    ------
+    ValueError
+        A missing column or ``last_periods`` below 1.
 
     Examples
     --------
@@ -442,6 +518,8 @@ def forecast_categories(
     4           Omitted     0.0            0.0
     """
     fn = "forecast_categories"
+    if last_periods is not None and int(last_periods) < 1:
+        raise ValueError(f"{fn}: last_periods must be >= 1 or None, got {last_periods!r}")
     day = _to_day(as_of, fn)
     by = _by_list(by)
     _require(opps, ["amount", "close_date", "is_closed", "is_won", "forecast_category", *by], fn, "opportunities")
@@ -482,4 +560,8 @@ def forecast_categories(
     )
     out["rollup_amount"] = np.where(out["forecast_category"] == "Omitted", out["amount"], cum)
     out["count"] = out["count"].astype("int64")
-    return out.drop(columns="_order")
+    out = out.drop(columns="_order")
+    if last_periods is not None:  # fiscal period labels sort in time order (FY2024-Q4 < FY2025-Q1)
+        keep = sorted(out["fiscal_period"].unique())[-int(last_periods) :]
+        out = out[out["fiscal_period"].isin(keep)].reset_index(drop=True)
+    return out

@@ -9,13 +9,16 @@ Examples
 >>> matplotlib.use("Agg")
 >>> import pandas as pd
 >>> hist = pd.Series([5.0, 6, 7], index=pd.date_range("2024-01-01", periods=3, freq="MS"))
->>> fc = pd.DataFrame({"ds": pd.to_datetime(["2024-04-01"] * 2), "level": [80, 95], "yhat": 8.0,
-...                    "yhat_lower": [7.0, 6.0], "yhat_upper": [9.0, 10.0], "method": "ets"})
+>>> fc = pd.DataFrame({"ds": pd.to_datetime(["2024-04-01"]), "yhat": 8.0, "yhat_ci_low_80": 7.0,
+...                    "yhat_ci_high_80": 9.0, "yhat_ci_low_95": 6.0, "yhat_ci_high_95": 10.0, "method": "ets"})
 >>> plot_fan_chart(hist, fc).get_title()
 'Forecast (ets) with 80% and 95% intervals'
 """
 
 from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from .._util.plotting import axes as _axes
 from .._util.plotting import money
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "plot_fan_chart",
@@ -42,47 +48,106 @@ def _need(df, cols, fn):
         raise ValueError(f"{fn}: missing column(s) {missing}; got {list(df.columns)}")
 
 
+def _intervals(df: pd.DataFrame, x: str, fn: str) -> list[tuple[str, str, str]]:
+    """(label "80%", low column, high column) of every interval of ``x`` in ``df``, narrowest first."""
+    found = []
+    for c in df.columns:
+        m = re.fullmatch(rf"{re.escape(x)}_ci_low(_(\d+(?:\.\d+)?))?", c)
+        high = f"{x}_ci_high{m.group(1) or ''}" if m else None
+        if high in df.columns:
+            level = m.group(2)
+            found.append((float(level or 0), f"{level}%" if level else "", c, high))
+    if not found:
+        raise ValueError(f"{fn}: no interval columns {x}_ci_low_<level>, {x}_ci_high_<level>; got {list(df.columns)}")
+    return [(label, low, high) for _, label, low, high in sorted(found)]
+
+
 def _money_axis(ax, axis="y", currency="$"):
     fmt = FuncFormatter(lambda v, _: money(v, currency))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
 def plot_fan_chart(
-    history: pd.Series, forecast: pd.DataFrame, ax=None, *, currency: str | None = "$", title: str | None = None
-):
-    """History as a line, the forecast with its 95 % and 80 % bands (from ``ForecastResults.forecast``)."""
-    _need(forecast, ["ds", "level", "yhat", "yhat_lower", "yhat_upper"], "plot_fan_chart")
+    history: pd.Series,
+    forecast: pd.DataFrame,
+    *,
+    ax=None,
+    currency: str | None = "$",
+    title: str | None = None,
+) -> Axes:
+    """History as a line, the forecast with its interval bands (from ``ForecastResults.forecast``).
+
+    Parameters
+    ----------
+    history : Series
+        The series forecast, indexed by date.
+    forecast : DataFrame
+        ``ds``, ``yhat`` and the interval columns ``yhat_ci_low_<level>``/``yhat_ci_high_<level>``
+        (or one pair ``yhat_ci_low``/``yhat_ci_high``), ``method``.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    currency : str or None, default "$"
+        Money format of the y axis; ``None`` for plain numbers.
+    title : str, optional
+        The default names the method and the levels.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
+    _need(forecast, ["ds", "yhat"], "plot_fan_chart")
+    bands = _intervals(forecast, "yhat", "plot_fan_chart")
     ax = _axes(ax)
     ax.plot(history.index, history.to_numpy(), color="#333333", lw=1.5, label="actual")
-    for lv, alpha in ((95, 0.2), (80, 0.35)):
-        band = forecast[forecast["level"] == lv].sort_values("ds")
-        if len(band):
-            ax.fill_between(
-                band["ds"],
-                band["yhat_lower"],
-                band["yhat_upper"],
-                color="#3182bd",
-                alpha=alpha,
-                lw=0,
-                label=f"{lv}% interval",
-            )
-    mid = forecast.drop_duplicates("ds").sort_values("ds")
+    mid = forecast.sort_values("ds")
+    for i, (label, low, high) in enumerate(reversed(bands)):  # the widest first, underneath
+        ax.fill_between(
+            mid["ds"],
+            mid[low],
+            mid[high],
+            color="#3182bd",
+            alpha=0.2 + 0.15 * i,
+            lw=0,
+            label=f"{label} interval".strip(),
+        )
     ax.plot(mid["ds"], mid["yhat"], color="#3182bd", lw=2, label="forecast")
     method = forecast["method"].iloc[0] if "method" in forecast and len(forecast) else "forecast"
-    ax.set_title(title or f"Forecast ({method}) with 80% and 95% intervals")
+    levels = " and ".join(label for label, _, _ in bands if label)
+    ax.set_title(title or f"Forecast ({method}) with {levels or 'its'} interval{'s' if len(bands) > 1 else ''}")
     if currency:
         _money_axis(ax, currency=currency)
     ax.legend(loc="upper left")
     return ax
 
 
-def plot_next_quarter(nq: pd.DataFrame, ax=None, *, currency: str = "$", title: str | None = None):
-    """Stacked bars per quarter (won so far, open pipeline, new deals) with the 80 % interval."""
+def plot_next_quarter(nq: pd.DataFrame, *, ax=None, currency: str = "$", title: str | None = None) -> Axes:
+    """Stacked bars per quarter (won so far, open pipeline, new deals) with the narrowest interval.
+
+    Parameters
+    ----------
+    nq : DataFrame
+        From :func:`~funnel_analysis.forecast.next_quarter.next_quarter_forecast`: ``fiscal_period``,
+        ``won_to_date``, ``pipeline_expected``, ``new_deals_expected``, ``forecast`` and
+        ``forecast_ci_low_<level>``/``forecast_ci_high_<level>``.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    currency : str, default "$"
+        Money format of the y axis.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
     _need(
         nq,
-        ["fiscal_period", "won_to_date", "pipeline_expected", "new_deals_expected", "forecast", "lower_80", "upper_80"],
+        ["fiscal_period", "won_to_date", "pipeline_expected", "new_deals_expected", "forecast"],
         "plot_next_quarter",
     )
+    label, low, high = _intervals(nq, "forecast", "plot_next_quarter")[0]
     ax = _axes(ax, (7, 4.5))
     x = np.arange(len(nq))
     bottom = np.zeros(len(nq))
@@ -93,8 +158,8 @@ def plot_next_quarter(nq: pd.DataFrame, ax=None, *, currency: str = "$", title: 
     ):
         ax.bar(x, nq[col], bottom=bottom, color=color, label=label, width=0.6)
         bottom += nq[col].to_numpy()
-    err = np.vstack([nq["forecast"] - nq["lower_80"], nq["upper_80"] - nq["forecast"]])
-    ax.errorbar(x, nq["forecast"], yerr=err, fmt="o", color="black", capsize=6, label="forecast, 80% interval")
+    err = np.vstack([nq["forecast"] - nq[low], nq[high] - nq["forecast"]])
+    ax.errorbar(x, nq["forecast"], yerr=err, fmt="o", color="black", capsize=6, label=f"forecast, {label} interval")
     ax.set_xticks(x, nq["fiscal_period"])
     _money_axis(ax, currency=currency)
     ax.set_title(title or "Expected revenue by quarter")
@@ -102,8 +167,26 @@ def plot_next_quarter(nq: pd.DataFrame, ax=None, *, currency: str = "$", title: 
     return ax
 
 
-def plot_weighted_pipeline(wp: pd.DataFrame, ax=None, *, currency: str = "$", title: str | None = None):
-    """Open and weighted amount per close period; several probability sets side by side."""
+def plot_weighted_pipeline(wp: pd.DataFrame, *, ax=None, currency: str = "$", title: str | None = None) -> Axes:
+    """Open and weighted amount per close period; several probability sets side by side.
+
+    Parameters
+    ----------
+    wp : DataFrame
+        From :func:`~funnel_analysis.forecast.pipeline.weighted_pipeline` (several concatenated):
+        ``fiscal_period``, ``open_amount``, ``weighted_amount``, ``probabilities``; segments are summed.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    currency : str, default "$"
+        Money format of the y axis.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
     _need(wp, ["fiscal_period", "open_amount", "weighted_amount", "probabilities"], "plot_weighted_pipeline")
     ax = _axes(ax)
     t = wp.groupby(["fiscal_period", "probabilities"])[["open_amount", "weighted_amount"]].sum().reset_index()
@@ -123,8 +206,23 @@ def plot_weighted_pipeline(wp: pd.DataFrame, ax=None, *, currency: str = "$", ti
     return ax
 
 
-def plot_backtest_accuracy(summary: pd.DataFrame, ax=None, *, title: str | None = None):
-    """MASE per method (lower is better), baselines in grey, a line at the seasonal naive's."""
+def plot_backtest_accuracy(summary: pd.DataFrame, *, ax=None, title: str | None = None) -> Axes:
+    """MASE per method (lower is better), baselines in grey, a line at the seasonal naive's.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`~funnel_analysis.forecast.backtest.summarize_backtest`: ``method``, ``mase`` (``n``).
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
     _need(summary, ["method", "mase"], "plot_backtest_accuracy")
     from .backtest import BASELINE_METHODS
 
@@ -143,13 +241,33 @@ def plot_backtest_accuracy(summary: pd.DataFrame, ax=None, *, title: str | None 
     return ax
 
 
-def plot_calibration(cal: pd.DataFrame, ax=None, *, title: str | None = None):
-    """Observed win share against predicted probability per bin, with 95 % intervals, per source."""
-    _need(cal, ["probabilities", "mean_predicted", "observed", "ci_low", "ci_high", "n"], "plot_calibration")
+def plot_calibration(cal: pd.DataFrame, *, ax=None, title: str | None = None) -> Axes:
+    """Observed win share against predicted probability per bin, with its interval, per source.
+
+    Parameters
+    ----------
+    cal : DataFrame
+        From :func:`~funnel_analysis.forecast.pipeline.probability_calibration`: ``probabilities``,
+        ``mean_predicted``, ``observed``, ``observed_ci_low``, ``observed_ci_high``, ``n``.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
+    _need(
+        cal,
+        ["probabilities", "mean_predicted", "observed", "observed_ci_low", "observed_ci_high", "n"],
+        "plot_calibration",
+    )
     ax = _axes(ax, (5.5, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
     for src, d in cal.groupby("probabilities"):
-        yerr = np.vstack([d["observed"] - d["ci_low"], d["ci_high"] - d["observed"]])
+        yerr = np.vstack([d["observed"] - d["observed_ci_low"], d["observed_ci_high"] - d["observed"]])
         ax.errorbar(d["mean_predicted"], d["observed"], yerr=yerr, fmt="o-", capsize=3, label=src)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -162,8 +280,26 @@ def plot_calibration(cal: pd.DataFrame, ax=None, *, title: str | None = None):
     return ax
 
 
-def plot_forecast_categories(cats: pd.DataFrame, ax=None, *, currency: str = "$", title: str | None = None):
-    """Stacked amount per period by forecast category (Closed, Commit, Best Case, Pipeline)."""
+def plot_forecast_categories(cats: pd.DataFrame, *, ax=None, currency: str = "$", title: str | None = None) -> Axes:
+    """Stacked amount per period by forecast category (Closed, Commit, Best Case, Pipeline).
+
+    Parameters
+    ----------
+    cats : DataFrame
+        From :func:`~funnel_analysis.forecast.pipeline.forecast_categories`: ``fiscal_period``,
+        ``forecast_category``, ``amount``; segments are summed.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    currency : str, default "$"
+        Money format of the y axis.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        The chart.
+    """
     _need(cats, ["fiscal_period", "forecast_category", "amount"], "plot_forecast_categories")
     from .pipeline import CATEGORIES
 

@@ -38,34 +38,92 @@ Examples
 >>> import numpy as np, pandas as pd
 >>> ds = pd.date_range("2020-01-05", periods=156, freq="W-SUN")
 >>> y = 100 + 0.5 * np.arange(156) + 10 * np.sin(2 * np.pi * np.arange(156) / 52)
->>> res = Forecaster(pd.Series(y, index=ds), freq="W", horizon=8, methods=["naive", "snaive", "theta"]).fit()
+>>> res = Forecaster(pd.Series(y, index=ds), period="W", horizon=8, methods=["naive", "snaive", "theta"]).fit()
 >>> res.method in ("naive", "snaive", "theta")
 True
 >>> fc = res.forecast()
->>> len(fc), sorted(fc["level"].unique().tolist())
-(16, [80, 95])
+>>> len(fc), [c for c in fc.columns if "_ci_" in c]
+(8, ['yhat_ci_low_80', 'yhat_ci_high_80', 'yhat_ci_low_95', 'yhat_ci_high_95'])
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri  # the normal quantile; scipy.stats takes seconds to import in each worker
 
-from .methods import BASELINES, METHODS, MODELS, fit_methods
+from .._util.frames import utc_naive as _utc_naive
+from .methods import BASELINES, METHODS, MODELS, _fit_methods
 
-__all__ = ["Forecaster", "ForecastResults", "validate_series", "mase", "METHODS", "BASELINES", "SEASON", "LEVELS"]
+__all__ = [
+    "Forecaster",
+    "ForecastResults",
+    "validate_series",
+    "mase",
+    "METHODS",
+    "BASELINES",
+    "SEASON",
+    "CONFIDENCE",
+]
 
-#: Seasonal period by frequency code.
+#: Seasonal period (points per year) by period code.
 SEASON = {"W": 52, "M": 12, "Q": 4}
-#: Interval levels (percent) every forecast carries.
-LEVELS = (80, 95)
+#: Interval levels (fractions) every forecast carries by default.
+CONFIDENCE = (0.8, 0.95)
+
+
+def _confidences(confidence) -> tuple[float, ...]:
+    """``confidence`` (one fraction or several) as a sorted tuple of fractions, checked."""
+    levels = (confidence,) if isinstance(confidence, int | float) else tuple(confidence)
+    if not levels or any(not 0 < float(c) < 1 for c in levels):
+        raise ValueError(f"confidence must be fractions strictly between 0 and 1 (0.8, 0.95), got {confidence!r}")
+    return tuple(sorted(float(c) for c in levels))
+
+
+def _percent(confidence: float) -> str:
+    """0.8 -> '80', 0.975 -> '97.5': the suffix of an interval column."""
+    return f"{round(confidence * 100, 6):g}"
+
+
+def _interval_columns(x: str, confidence=CONFIDENCE) -> list[tuple[float, str, str]]:
+    """(level, low column, high column) of ``x`` per level, smallest first, as the API convention spells them.
+
+    One fraction gives the bare names ``<x>_ci_low``/``<x>_ci_high``; several give ``<x>_ci_low_80``, ...
+
+    >>> _interval_columns("forecast", (0.95, 0.8))[0]
+    (0.8, 'forecast_ci_low_80', 'forecast_ci_high_80')
+    >>> _interval_columns("yhat", 0.9)
+    [(0.9, 'yhat_ci_low', 'yhat_ci_high')]
+    """
+    levels = _confidences(confidence)
+    several = not isinstance(confidence, int | float)
+    return [
+        (c, f"{x}_ci_low_{_percent(c)}", f"{x}_ci_high_{_percent(c)}")
+        if several
+        else (c, f"{x}_ci_low", f"{x}_ci_high")
+        for c in levels
+    ]
 
 
 def mase(actual, predicted, train, season: int) -> float:
     """Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive forecast.
+
+    Parameters
+    ----------
+    actual, predicted : array-like of float
+        The held-out values and their forecasts, one per step.
+    train : array-like of float
+        The training series the scale is measured on.
+    season : int
+        Points per season; the naive (lag 1) scale when the training series is not longer.
+
+    Returns
+    -------
+    float
+        0 for a perfect forecast; ``inf`` when the scale is 0 and the errors are not.
 
     Examples
     --------
@@ -79,12 +137,9 @@ def mase(actual, predicted, train, season: int) -> float:
     return float(err / scale) if scale > 0 else (0.0 if err == 0 else float("inf"))
 
 
-def _periods(ds: pd.Series, freq: str) -> pd.PeriodIndex:
+def _periods(ds: pd.Series, period: str) -> pd.PeriodIndex:
     """The period of each date (weeks end on Sunday), UTC for time-zone aware dates."""
-    ts = pd.to_datetime(ds)
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.PeriodIndex(ts, freq={"W": "W-SUN", "M": "M", "Q": "Q"}[freq])
+    return pd.PeriodIndex(_utc_naive(ds), freq={"W": "W-SUN", "M": "M", "Q": "Q"}[period])
 
 
 def validate_series(
@@ -92,7 +147,7 @@ def validate_series(
     ds=None,
     *,
     series_id="series",
-    freq: str = "M",
+    period: str = "M",
     horizon: int = 1,
     min_points: int = 8,
     allow_negative: bool = False,
@@ -104,14 +159,22 @@ def validate_series(
     y : array-like
         The values, oldest first.
     ds : array-like of dates, optional
-        Their dates: one per ``freq`` period, consecutive (checked when given).
+        Their dates: one per ``period``, consecutive (checked when given).
     series_id : str
         Named in the error messages.
-    freq : {"W", "M", "Q"}
+    period : {"W", "M", "Q"}
+        Weeks (ending on Sunday), months or quarters.
     horizon : int
         The forecast horizon: a series needs ``max(min_points, horizon + 4)`` points.
     min_points : int, default 8
+        The fewest points accepted.
     allow_negative : bool, default False
+        Accept negative values.
+
+    Returns
+    -------
+    ndarray
+        The values as floats.
 
     Raises
     ------
@@ -124,8 +187,8 @@ def validate_series(
     Traceback (most recent call last):
     ValueError: series 'a': column 'y' has 1 negative value(s) (rule: negative; first at position 2)
     """
-    if freq not in SEASON:
-        raise ValueError(f"freq must be one of {sorted(SEASON)}, got {freq!r}")
+    if period not in SEASON:
+        raise ValueError(f"period must be one of {sorted(SEASON)}, got {period!r}")
     values = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -139,7 +202,7 @@ def validate_series(
             f"(rule: negative; first at position {int(np.argmax(values < 0))})"
         )
     if ds is not None:
-        per = _periods(pd.Series(ds).reset_index(drop=True), freq)
+        per = _periods(pd.Series(ds).reset_index(drop=True), period)
         if per.isna().any():
             raise ValueError(f"series {series_id!r}: column 'ds' has missing dates (rule: not_finite)")
         if per.has_duplicates:
@@ -151,7 +214,7 @@ def validate_series(
         if (steps != 1).any():
             i = int(np.argmax(steps != 1))
             raise ValueError(
-                f"series {series_id!r}: column 'ds' is not consecutive {freq} periods: "
+                f"series {series_id!r}: column 'ds' is not consecutive {period} periods: "
                 f"{per[i]} is followed by {per[i + 1]} (rule: gap; sort by ds and fill missing periods)"
             )
     need = max(min_points, horizon + 4)
@@ -163,33 +226,50 @@ def validate_series(
     return values
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ForecastResults:
     """A fitted :class:`Forecaster`: backtest scores, the chosen method, forecasts.
 
     Attributes
     ----------
+    series : Series
+        The series fitted, indexed by date.
+    period : {"W", "M", "Q"}
+        Its period.
+    horizon : int
+        Steps forecast.
+    season : int
+        Points per season (:data:`SEASON` of the period).
     method : str
         The method with the lowest backtest MASE (``snaive`` when no method beats it).
     scores : DataFrame
         Per method: ``mase`` (mean over origins), ``mae``, ``bias`` (mean forecast - actual),
-        ``coverage_80``, ``coverage_95`` (share of backtest actuals inside the model's own intervals),
-        ``origins``, ``interval_scale`` (the factor the forecast's intervals are widened by: the rms of
-        the backtest errors over the model's standard error, at least 1).
+        ``coverage_80``, ``coverage_95`` (share of backtest actuals inside the model's own intervals, one
+        column per level), ``origins``, ``interval_scale`` (the factor the forecast's intervals are widened
+        by: the rms of the backtest errors over the model's standard error, at least 1).
     backtest : DataFrame
-        One row per method, origin and step: ``origin``, ``step``, ``actual``, ``yhat``, bounds.
+        One row per method, origin and step: ``method``, ``origin``, ``step``, ``actual``, ``yhat``,
+        ``mase``, ``yhat_ci_low_80``, ``yhat_ci_high_80``, ... (one pair per level).
+    nonnegative : bool
+        Forecasts and their bounds are clipped at 0.
+    confidence : float or tuple of float
+        The interval levels (fractions), as given to the :class:`Forecaster`.
+    interval_scale : Mapping of str to float
+        ``scores["interval_scale"]`` by method.
+    params : dict
+        The models' estimated parameters, re-used by the final fits.
     """
 
     series: pd.Series
-    freq: str
+    period: str
     horizon: int
     season: int
     method: str
     scores: pd.DataFrame
     backtest: pd.DataFrame
     nonnegative: bool
-    levels: tuple = LEVELS
-    interval_scale: dict = field(default_factory=dict)
+    confidence: float | tuple = CONFIDENCE
+    interval_scale: Mapping = field(default_factory=dict)
     params: dict = field(default_factory=dict, repr=False)
     _final: dict = field(default_factory=dict, repr=False)
 
@@ -198,54 +278,55 @@ class ForecastResults:
         if method not in self._final:
             scored = set(self.scores["method"])
             need = [method] if method != "combo" else [k for k in MODELS if k in scored] + ["combo"]
-            fits, _ = fit_methods(
-                need, self.series.to_numpy(float), self.season, self.horizon, self.levels, params=self.params
+            fits, _ = _fit_methods(
+                need,
+                self.series.to_numpy(float),
+                self.season,
+                self.horizon,
+                _confidences(self.confidence),
+                params=self.params,
             )
             self._final.update(fits)
         return self._final[method]
 
     def forecast(self, method: str | None = None) -> pd.DataFrame:
-        """The forecast after the last observation: ``ds``, ``level``, ``yhat``, ``yhat_lower``,
-        ``yhat_upper``, ``method`` (tidy: one row per step and level)."""
+        """The forecast after the last observation, one row per step.
+
+        Parameters
+        ----------
+        method : str, optional
+            One of the methods scored; the chosen :attr:`method` when omitted.
+
+        Returns
+        -------
+        DataFrame
+            ``ds``, ``yhat``, then ``yhat_ci_low_80``, ``yhat_ci_high_80``, ``yhat_ci_low_95``,
+            ``yhat_ci_high_95`` (one pair per level of :attr:`confidence`), ``method``.
+        """
         method = method or self.method
         fc = self._final_fit(method)
         k = self.interval_scale.get(method, 1.0)
-        last = self.series.index[-1]
-        ds = _future_dates(last, self.freq, self.horizon)
-        rows = []
-        for lv in self.levels:
-            lo, hi = fc["bands"][lv]
-            mean = fc["mean"]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "ds": ds,
-                        "level": lv,
-                        "yhat": mean,
-                        "yhat_lower": mean - k * (mean - lo),
-                        "yhat_upper": mean + k * (hi - mean),
-                        "method": method,
-                    }
-                )
-            )
-        out = pd.concat(rows, ignore_index=True)
+        mean = fc["mean"]
+        out = pd.DataFrame({"ds": _future_dates(self.series.index[-1], self.period, self.horizon), "yhat": mean})
+        columns = _interval_columns("yhat", self.confidence)
+        for c, low, high in columns:
+            lo, hi = fc["bands"][c]
+            out[low], out[high] = mean - k * (mean - lo), mean + k * (hi - mean)
+        values = [c for c in out.columns if c != "ds"]
         if self.nonnegative:  # bookings cannot be negative: clip what the normal bands allow
-            out[["yhat", "yhat_lower", "yhat_upper"]] = out[["yhat", "yhat_lower", "yhat_upper"]].clip(lower=0)
-        # the wider interval must contain the narrower one, also after clipping and combining
-        wide = out["level"] == max(self.levels)
-        narrow = out.loc[~wide].set_index("ds")
-        if len(narrow):
-            w = out.loc[wide].set_index("ds")
-            out.loc[wide, "yhat_lower"] = np.minimum(w["yhat_lower"], narrow["yhat_lower"].reindex(w.index)).to_numpy()
-            out.loc[wide, "yhat_upper"] = np.maximum(w["yhat_upper"], narrow["yhat_upper"].reindex(w.index)).to_numpy()
-        return out.sort_values(["level", "ds"], kind="stable").reset_index(drop=True)
+            out[values] = out[values].clip(lower=0)
+        # a wider interval must contain the narrower ones, also after clipping and combining
+        for (_, low_in, high_in), (_, low, high) in zip(columns[:-1], columns[1:]):
+            out[low] = np.minimum(out[low], out[low_in])
+            out[high] = np.maximum(out[high], out[high_in])
+        return out.assign(method=method)
 
 
-def _future_dates(last, freq: str, h: int) -> pd.DatetimeIndex:
+def _future_dates(last, period: str, h: int) -> pd.DatetimeIndex:
     last = pd.Timestamp(last)
-    if freq == "W":
+    if period == "W":
         return pd.DatetimeIndex([last + pd.Timedelta(weeks=k) for k in range(1, h + 1)])
-    per = pd.Period(last, freq=freq)
+    per = pd.Period(last, freq=period)
     at_end = last.normalize() == per.end_time.normalize()  # keep the input's anchor: period start or end
     futures = [per + k for k in range(1, h + 1)]
     return pd.DatetimeIndex([(p.end_time.normalize() if at_end else p.start_time) for p in futures])
@@ -259,8 +340,9 @@ class Forecaster:
     ----------
     series : Series
         Values indexed by date (one per period, no gaps), oldest first.
-    freq : {"W", "M", "Q"}
-    horizon : int
+    period : {"W", "M", "Q"}, default "M"
+        Weeks (ending on Sunday), months or quarters.
+    horizon : int, default 3
         Steps ahead to forecast and to score the backtest on.
     methods : sequence of str, default all of :data:`METHODS`
         Baselines ``naive`` and ``snaive`` are always scored.
@@ -272,43 +354,63 @@ class Forecaster:
         Accept negative values (and do not clip forecasts at 0).
     series_id : str, optional
         Named in error messages.
+    min_points : int, default 8
+        The shortest series accepted (see :func:`validate_series`).
+    confidence : float or sequence of float, default (0.8, 0.95)
+        Interval levels (fractions) of the forecast and the backtest coverage; one level gives the bare
+        columns ``yhat_ci_low``/``yhat_ci_high``, several ``yhat_ci_low_80``, ``yhat_ci_high_80``, ...
     """
 
     series: pd.Series
-    freq: str = "M"
+    _: KW_ONLY
+    period: str = "M"
     horizon: int = 3
-    methods: tuple = METHODS
+    methods: Sequence[str] = METHODS
     n_origins: int = 3
     allow_negative: bool = False
     series_id: str = "series"
     min_points: int = 8
+    confidence: float | Sequence[float] = CONFIDENCE
 
     def fit(self) -> ForecastResults:
-        """Backtest every method, choose one, and return :class:`ForecastResults`."""
+        """Backtest every method, choose one.
+
+        Returns
+        -------
+        ForecastResults
+            The scores, the backtest, the chosen method; its :meth:`~ForecastResults.forecast`.
+
+        Raises
+        ------
+        ValueError
+            A series that breaks an input rule, a horizon below 1, an unknown method.
+        """
         if not isinstance(self.series, pd.Series):
             raise TypeError(f"Forecaster: series must be a Series indexed by date, got {type(self.series).__name__}")
         h = int(self.horizon)
         if h < 1:
             raise ValueError(f"Forecaster: horizon must be >= 1, got {self.horizon!r}")
+        levels = _confidences(self.confidence)
         y = validate_series(
             self.series.to_numpy(),
             self.series.index.to_series(),
             series_id=self.series_id,
-            freq=self.freq,
+            period=self.period,
             horizon=h,
             min_points=self.min_points,
             allow_negative=self.allow_negative,
         )
-        m = SEASON[self.freq]
+        m = SEASON[self.period]
         methods = list(dict.fromkeys([*BASELINES, *self.methods]))
         unknown = [k for k in methods if k not in METHODS]
         if unknown:
             raise ValueError(f"Forecaster: unknown method(s) {unknown}; choose from {METHODS}")
+        columns = _interval_columns("yhat", self.confidence)
         min_train = max(self.min_points, 4)
         origins = [len(y) - k * h for k in range(max(int(self.n_origins), 1), 0, -1) if len(y) - k * h >= min_train]
         cols, params = {}, None  # column -> list of arrays: one DataFrame at the end (pandas is slow per row)
         for o in origins:
-            fits, params = fit_methods(methods, y[:o], m, h, LEVELS, params=params)
+            fits, params = _fit_methods(methods, y[:o], m, h, levels, params=params)
             actual = y[o : o + h]
             n = len(actual)
             for k, f in fits.items():
@@ -321,29 +423,31 @@ class Forecaster:
                     "yhat": mean,
                     "mase": np.full(n, mase(actual, mean, y[:o], m)),
                 }
-                for lv in LEVELS:
-                    part[f"lower_{lv}"], part[f"upper_{lv}"] = f["bands"][lv][0][:n], f["bands"][lv][1][:n]
+                for c, low, high in columns:
+                    part[low], part[high] = f["bands"][c][0][:n], f["bands"][c][1][:n]
                 for c, v in part.items():
                     cols.setdefault(c, []).append(v)
         bt = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
-        g = bt.assign(
-            err=bt["yhat"] - bt["actual"],
-            abs_err=(bt["yhat"] - bt["actual"]).abs(),
-            **{f"in_{lv}": (bt["actual"] >= bt[f"lower_{lv}"]) & (bt["actual"] <= bt[f"upper_{lv}"]) for lv in LEVELS},
-        ).groupby("method", sort=False)
+        inside = {
+            f"in_{_percent(c)}": (bt["actual"] >= bt[low]) & (bt["actual"] <= bt[high]) for c, low, high in columns
+        }
+        g = bt.assign(err=bt["yhat"] - bt["actual"], abs_err=(bt["yhat"] - bt["actual"]).abs(), **inside).groupby(
+            "method", sort=False
+        )
         scores = pd.DataFrame(
             {
                 "mase": g["mase"].mean(),
                 "mae": g["abs_err"].mean(),
                 "bias": g["err"].mean(),
-                **{f"coverage_{lv}": g[f"in_{lv}"].mean() for lv in LEVELS},
+                **{f"coverage_{_percent(c)}": g[f"in_{_percent(c)}"].mean() for c, _, _ in columns},
                 "origins": g["origin"].nunique(),
             }
         ).reset_index()
         # model intervals ignore parameter and seasonal-estimate uncertainty: widen them by the rms of
-        # the backtest errors in units of the model's own 80% standard error (never narrow them)
-        z80 = ndtri(0.9)
-        half = (bt["upper_80"] - bt["lower_80"]) / 2 / z80
+        # the backtest errors in units of the model's own standard error at the smallest level (never narrow them)
+        c0, low0, high0 = columns[0]
+        z = ndtri(0.5 + c0 / 2)
+        half = (bt[high0] - bt[low0]) / 2 / z
         zsq = ((bt["actual"] - bt["yhat"]) / half.where(half > 0)) ** 2
         scale = np.sqrt(zsq.groupby(bt["method"], sort=False).mean()).clip(lower=1).fillna(1.0)
         scores["interval_scale"] = scores["method"].map(scale).to_numpy()
@@ -352,13 +456,14 @@ class Forecaster:
         chosen = best["method"] if best["mase"] <= snaive else "snaive"
         return ForecastResults(
             series=self.series,
-            freq=self.freq,
+            period=self.period,
             horizon=h,
             season=m,
             method=chosen,
             scores=scores,
             backtest=bt,
             nonnegative=not self.allow_negative,
+            confidence=self.confidence,
             interval_scale=dict(zip(scores["method"], scores["interval_scale"])),
             params=params,
         )

@@ -1,0 +1,471 @@
+"""Report entry points of the forecasting notebook: one call per section, each on the whole org.
+
+Each takes the org (``crm``), the day it is seen as of (``as_of``; ``None`` or ``""``: the latest date
+in the data) and a row filter ``where`` (an expression of :mod:`funnel_analysis.crm.expression` over the
+opportunities, evaluated on each as-of cut as the deals stood that day), and calls the analysis of
+:mod:`.pipeline`, :mod:`.next_quarter`, :mod:`.timeseries` or :mod:`.backtest`:
+
+=============================  ==============================================================================
+:func:`next_quarter_forecast`  the current and next quarter's expected revenue with intervals
+:func:`weighted_pipeline`      the open pipeline weighted by the configured and by the learned probabilities
+:func:`forecast_categories`    the forecast categories of the last few close periods
+:func:`bookings_forecast`      the bookings series, its forecast (fan chart) and the methods' scores
+:func:`backtest_next_quarter`  the next-quarter forecast on past quarter ends against what closed, summarised
+:func:`probability_calibration`  configured and learned probabilities against what won in past periods
+=============================  ==============================================================================
+
+Examples
+--------
+>>> from funnel_analysis.forecast import report  # doctest: +SKIP
+>>> report.next_quarter_forecast(crm, as_of="2025-06-30", where="owner.region == 'EMEA'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..crm.model import resolve_as_of
+from . import backtest as _backtest
+from . import next_quarter as _next_quarter
+from . import pipeline as _pipeline
+from .backtest import _method_list
+from .timeseries import CONFIDENCE, METHODS, Forecaster
+
+__all__ = [
+    "next_quarter_forecast",
+    "weighted_pipeline",
+    "forecast_categories",
+    "bookings_forecast",
+    "backtest_next_quarter",
+    "probability_calibration",
+    "BookingsForecast",
+    "NextQuarterBacktest",
+]
+
+#: The probability sets of :func:`weighted_pipeline`.
+PROBABILITIES = ("configured", "learned")
+
+
+def _by(by):
+    """``by`` with the report parameter's empty string meaning no breakdown."""
+    if by is None or (isinstance(by, str) and not by.strip()):
+        return None
+    return by
+
+
+@dataclass(frozen=True)
+class BookingsForecast:
+    """What :func:`bookings_forecast` returns: the series, its forecast and how each method scored.
+
+    Attributes
+    ----------
+    history : Series
+        Won amount (or count) per period, indexed by the period's first day.
+    forecast : DataFrame
+        The chosen method's forecast: ``ds``, ``yhat``, ``yhat_ci_low_80``, ``yhat_ci_high_80``,
+        ``yhat_ci_low_95``, ``yhat_ci_high_95``, ``method``.
+    scores : DataFrame
+        Each method's rolling-origin backtest scores (:attr:`ForecastResults.scores
+        <funnel_analysis.forecast.timeseries.ForecastResults>`).
+    method : str
+        The method chosen.
+    """
+
+    history: pd.Series
+    forecast: pd.DataFrame
+    scores: pd.DataFrame
+    method: str
+
+
+@dataclass(frozen=True)
+class NextQuarterBacktest:
+    """What :func:`backtest_next_quarter` returns: every forecast made on a past day, and their summary.
+
+    Attributes
+    ----------
+    results : DataFrame
+        One row per day and method (:func:`funnel_analysis.forecast.backtest.backtest_next_quarter`).
+    summary : DataFrame
+        Accuracy per method (:func:`funnel_analysis.forecast.backtest.summarize_backtest`).
+    """
+
+    results: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def next_quarter_forecast(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    quarters_ahead=(0, 1),
+    fiscal_year_start_month: int = 1,
+    confidence=CONFIDENCE,
+    age_bins=_pipeline.AGE_BINS,
+    prior_weight: float = 10.0,
+    run_rate_days: int = 182,
+) -> pd.DataFrame:
+    """Expected revenue of the current and the next fiscal quarter, with intervals.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org; only what was known at the end of ``as_of`` is used.
+    as_of : date, str or None
+        The day forecast from; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects, on each day's cut.
+    quarters_ahead : int or sequence of int, default (0, 1)
+        Quarters after the one containing ``as_of``.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    confidence : float or sequence of float, default (0.8, 0.95)
+        Interval levels (fractions).
+    age_bins, prior_weight, run_rate_days
+        As in :func:`funnel_analysis.forecast.next_quarter.next_quarter_forecast`.
+
+    Returns
+    -------
+    DataFrame
+        One row per quarter (:func:`funnel_analysis.forecast.next_quarter.next_quarter_forecast`).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two past quarters to learn from, or a bad ``where``.
+    """
+    return _next_quarter.next_quarter_forecast(
+        crm,
+        as_of=resolve_as_of(crm, as_of=as_of),
+        where=where,
+        quarters_ahead=quarters_ahead,
+        fiscal_year_start_month=fiscal_year_start_month,
+        confidence=confidence,
+        age_bins=age_bins,
+        prior_weight=prior_weight,
+        run_rate_days=run_rate_days,
+    )
+
+
+def weighted_pipeline(
+    crm,
+    *,
+    as_of=None,
+    by=None,
+    where=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    probabilities=PROBABILITIES,
+    age_bins=_pipeline.AGE_BINS,
+    prior_weight: float = 10.0,
+) -> pd.DataFrame:
+    """The open pipeline per close period, weighted by each set of win probabilities, one after the other.
+
+    ``configured``: the stages' probabilities; ``learned``: the rates learned from past periods
+    (:func:`~funnel_analysis.forecast.pipeline.learn_win_probabilities`, from the deals ``where`` selects).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The day of the pipeline; ``None`` or ``""``: the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities (``owner_id``); ``""`` for none.
+    where : str, optional
+        Only the open opportunities this expression selects (and, for the learned rates, the past ones).
+    period : {"Q", "M"}
+        Close periods: fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    probabilities : sequence of {"configured", "learned"}, default both
+        The probability sets, in the order of the rows.
+    age_bins, prior_weight
+        Of the learned probabilities.
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`~funnel_analysis.forecast.pipeline.weighted_pipeline` for each set, told apart by
+        ``probabilities``.
+
+    Raises
+    ------
+    ValueError
+        An unknown probability set, a bad ``where`` or ``period``.
+    """
+    sets = [probabilities] if isinstance(probabilities, str) else list(probabilities)
+    unknown = [p for p in sets if p not in PROBABILITIES]
+    if unknown or not sets:
+        raise ValueError(f"weighted_pipeline: probabilities must be some of {PROBABILITIES}, got {probabilities!r}")
+    day = resolve_as_of(crm, as_of=as_of)
+    opps = crm.as_of(day).rows("opportunities", where=where)
+    parts = []
+    for source in sets:
+        learned = None
+        if source == "learned":
+            learned = _pipeline.learn_win_probabilities(
+                crm,
+                as_of=day,
+                where=where,
+                period=period,
+                fiscal_year_start_month=fiscal_year_start_month,
+                age_bins=age_bins,
+                prior_weight=prior_weight,
+            )
+        parts.append(
+            _pipeline.weighted_pipeline(
+                opps,
+                stages=crm.stages,
+                as_of=day,
+                probabilities=learned,
+                period=period,
+                by=_by(by),
+                fiscal_year_start_month=fiscal_year_start_month,
+                age_bins=age_bins,
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def forecast_categories(
+    crm,
+    *,
+    as_of=None,
+    by=None,
+    where=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    last_periods: int | None = None,
+) -> pd.DataFrame:
+    """Forecast categories rolled up per close period, on the org as it stood at the end of ``as_of``.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The day; ``None`` or ``""``: the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities; ``""`` for none.
+    where : str, optional
+        Only the opportunities this expression selects.
+    period : {"Q", "M"}
+        Fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    last_periods : int, optional
+        Only the last ``last_periods`` close periods that hold a deal; all when omitted.
+
+    Returns
+    -------
+    DataFrame
+        :func:`~funnel_analysis.forecast.pipeline.forecast_categories`.
+
+    Raises
+    ------
+    ValueError
+        A bad ``where`` or ``last_periods``.
+    """
+    day = resolve_as_of(crm, as_of=as_of)
+    return _pipeline.forecast_categories(
+        crm.as_of(day).rows("opportunities", where=where),
+        as_of=day,
+        stages=crm.stages,
+        period=period,
+        by=_by(by),
+        fiscal_year_start_month=fiscal_year_start_month,
+        last_periods=last_periods,
+    )
+
+
+def bookings_forecast(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    period: str = "M",
+    horizon: int = 6,
+    methods=METHODS,
+    n_origins: int = 3,
+    confidence=CONFIDENCE,
+    value: str = "amount",
+) -> BookingsForecast:
+    """The bookings per period up to ``as_of`` and their forecast by the method a rolling-origin backtest chose.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The last day known; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects.
+    period : {"W", "M", "Q"}, default "M"
+        Of the series: weeks (ending Sunday), calendar months or quarters.
+    horizon : int, default 6
+        Periods forecast.
+    methods : sequence of str or str, default every method
+        Methods scored (:data:`~funnel_analysis.forecast.timeseries.METHODS`), or one comma-separated string.
+    n_origins : int, default 3
+        Backtest origins of the choice.
+    confidence : float or sequence of float, default (0.8, 0.95)
+        Interval levels (fractions).
+    value : {"amount", "count"}
+        Won amount or won deals.
+
+    Returns
+    -------
+    BookingsForecast
+        ``history``, ``forecast``, ``scores``, ``method``.
+
+    Raises
+    ------
+    ValueError
+        No won deal by ``as_of``, a series too short for the horizon, an unknown method.
+    """
+    day = resolve_as_of(crm, as_of=as_of)
+    series = _next_quarter.bookings_series(
+        crm.as_of(day).rows("opportunities", where=where), as_of=day, period=period, value=value
+    )
+    fit = Forecaster(
+        series,
+        period=period,
+        horizon=horizon,
+        methods=_method_list(methods) or METHODS,
+        n_origins=n_origins,
+        confidence=confidence,
+    ).fit()
+    return BookingsForecast(history=series, forecast=fit.forecast(), scores=fit.scores, method=fit.method)
+
+
+def backtest_next_quarter(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    quarters: int = 6,
+    quarters_ahead: int = 1,
+    fiscal_year_start_month: int = 1,
+    ts_methods=("es", "ets", "sarimax", "theta", "combo"),
+    ts_origins: int = 3,
+    min_quarters: int = 4,
+    confidence=CONFIDENCE,
+    progress: bool = False,
+) -> NextQuarterBacktest:
+    """The track record seen from ``as_of``: the next-quarter forecast made on the last past quarter ends.
+
+    The days are the last ``quarters`` fiscal quarter ends whose target quarter is over by ``as_of``
+    (:func:`~funnel_analysis.forecast.backtest.past_quarter_ends`); each forecast uses only what was known
+    on its day, against what closed in its target quarter.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The day the track record is seen from; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects (forecasts and actuals).
+    quarters : int, default 6
+        Past quarter ends forecast from.
+    quarters_ahead : int, default 1
+        1 = each day's next quarter, 0 = its current one.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    ts_methods : sequence of str or str
+        Time-series methods scored, a sequence or one comma-separated string (``"ets,theta"``).
+    ts_origins : int, default 3
+        Backtest origins of the time-series method choice on each day.
+    min_quarters : int, default 4
+        Complete quarters of bookings needed on a day.
+    confidence : sequence of float, default (0.8, 0.95)
+        Interval levels (fractions) of the pipeline forecast.
+    progress : bool
+        A tqdm bar over the days.
+
+    Returns
+    -------
+    NextQuarterBacktest
+        ``results`` (one row per day and method) and their ``summary``.
+
+    Raises
+    ------
+    ValueError
+        Too little history on the first day, or ``quarters`` below 1.
+    """
+    day = resolve_as_of(crm, as_of=as_of)
+    days = _backtest.past_quarter_ends(
+        as_of=day, n=quarters, quarters_ahead=quarters_ahead, fiscal_year_start_month=fiscal_year_start_month
+    )
+    results = _backtest.backtest_next_quarter(
+        crm,
+        as_of=days,
+        where=where,
+        quarters_ahead=quarters_ahead,
+        fiscal_year_start_month=fiscal_year_start_month,
+        ts_methods=ts_methods,
+        ts_origins=ts_origins,
+        min_quarters=min_quarters,
+        confidence=confidence,
+        progress=progress,
+    )
+    return NextQuarterBacktest(results=results, summary=_backtest.summarize_backtest(results))
+
+
+def probability_calibration(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    bins=(0.0, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0001),
+    age_bins=_pipeline.AGE_BINS,
+    prior_weight: float = 10.0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Configured and learned win probabilities against what won, on the periods over by ``as_of``.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The last day known; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects, on each snapshot's cut.
+    period : {"Q", "M"}
+        Fiscal quarters or months.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    bins : sequence of float
+        Edges of the probability bins.
+    age_bins, prior_weight
+        Of the learned probabilities.
+    confidence : float, default 0.95
+        Level of the observed share's interval.
+
+    Returns
+    -------
+    DataFrame
+        :func:`~funnel_analysis.forecast.pipeline.probability_calibration`.
+
+    Raises
+    ------
+    ValueError
+        No period over by ``as_of``, or a bad ``where``.
+    """
+    return _pipeline.probability_calibration(
+        crm,
+        as_of=resolve_as_of(crm, as_of=as_of),
+        where=where,
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+        bins=bins,
+        age_bins=age_bins,
+        prior_weight=prior_weight,
+        confidence=confidence,
+    )
