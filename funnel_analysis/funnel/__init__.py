@@ -3,6 +3,7 @@
 - :mod:`.conversion`: lead funnel and conversion, pipeline snapshot, cohort funnel;
 - :mod:`.winrates`: win rates, stage-to-stage transitions, bottleneck stages;
 - :mod:`.kpis`: the headline figures of an org (``funnel kpis``);
+- :mod:`.report`: the report's entry points, on the org (``report.win_rates(crm, as_of=..., where=...)``);
 - :mod:`.plots`: the charts of the funnel notebook.
 
 Examples
@@ -17,18 +18,27 @@ Examples
 [{'lead_source': 'Partner', 'leads': 1, 'converted': 1}, {'lead_source': 'Web', 'leads': 3, 'converted': 1}]
 """
 
-from .conversion import DEFAULT_LEAD_STATUSES, cohort_funnel, lead_conversion, lead_funnel, snapshot_funnel
-from .kpis import kpis
+from .conversion import (
+    DEFAULT_LEAD_STATUSES,
+    cohort_funnel,
+    cohort_window,
+    lead_conversion,
+    lead_funnel,
+    snapshot_funnel,
+)
+from .kpis import KPI_FIGURES, kpis
 from .winrates import bottlenecks, stage_transitions, win_rates
 
 __all__ = [
     "lead_funnel",
     "lead_conversion",
     "snapshot_funnel",
+    "cohort_window",
     "cohort_funnel",
     "DEFAULT_LEAD_STATUSES",
     "win_rates",
     "stage_transitions",
     "bottlenecks",
     "kpis",
+    "KPI_FIGURES",
 ]

@@ -70,9 +70,19 @@ from .._util.frames import (
 from .._util.frames import (
     stage_ranks as _stage_ranks,
 )
+from .._util.frames import (
+    to_day as _to_day,
+)
 from ..stats import rate_table
 
-__all__ = ["lead_funnel", "lead_conversion", "snapshot_funnel", "cohort_funnel", "DEFAULT_LEAD_STATUSES"]
+__all__ = [
+    "lead_funnel",
+    "lead_conversion",
+    "snapshot_funnel",
+    "cohort_window",
+    "cohort_funnel",
+    "DEFAULT_LEAD_STATUSES",
+]
 
 #: Salesforce's standard LeadStatus picklist, the default order of the lead funnel.
 DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
@@ -318,6 +328,42 @@ def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None, includ
     out["share_count"] = out["count"] / (seg["count"].where(seg["count"] > 0) if by else (seg["count"] or np.nan))
     out["share_amount"] = out["amount"] / (seg["amount"].where(seg["amount"] > 0) if by else (seg["amount"] or np.nan))
     return out.reset_index(drop=True)
+
+
+def cohort_window(*, as_of, cohort_days: int, window_days: int | None = None) -> pd.DataFrame:
+    """The cohort a report follows: ``cohort_days`` days of creation, ending ``window_days`` before ``as_of``.
+
+    Ending the cohort a whole conversion window before the report date gives every deal of it
+    the full window to move on, so the shares are not pulled down by young deals.
+
+    Parameters
+    ----------
+    as_of : date-like
+        The report date.
+    cohort_days : int
+        Days of the cohort (both ends included), at least 1.
+    window_days : int, optional
+        The conversion window; ``None`` for 0 (the cohort ends on ``as_of``).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``created_from`` and ``created_to`` (naive days).
+
+    Examples
+    --------
+    >>> cohort_window(as_of="2024-06-30", cohort_days=30, window_days=10)
+      created_from created_to
+    0   2024-05-22 2024-06-20
+    """
+    if int(cohort_days) < 1:
+        raise ValueError(f"cohort_window: cohort_days must be at least 1, got {cohort_days!r}")
+    if window_days is not None and int(window_days) < 0:
+        raise ValueError(f"cohort_window: window_days must be >= 0, got {window_days!r}")
+    day = _to_day(as_of, "cohort_window")
+    created_to = day - pd.Timedelta(days=int(window_days or 0))
+    created_from = created_to - pd.Timedelta(days=int(cohort_days) - 1)
+    return pd.DataFrame({"created_from": [created_from], "created_to": [created_to]})
 
 
 def cohort_funnel(

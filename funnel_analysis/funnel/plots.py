@@ -20,12 +20,17 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from .._util.plotting import axes as _axes
 from .._util.plotting import money
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_funnel", "plot_conversion_by_segment", "plot_win_rate_trend"]
 
@@ -48,26 +53,40 @@ def _labels(values: pd.Series) -> list[str]:
     return [_MISSING if pd.isna(v) else str(v) for v in values]
 
 
-def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: str = "$", title: str | None = None):
+def plot_funnel(
+    df: pd.DataFrame,
+    value: str = "count",
+    *,
+    ax=None,
+    hue: str | None = None,
+    currency: str = "$",
+    title: str | None = None,
+) -> Axes:
     """Horizontal funnel: one centred bar per stage, first stage on top, labelled.
 
     Parameters
     ----------
     df : DataFrame
-        One segment of :func:`~funnel_analysis.funnel.snapshot_funnel` (``count``, ``amount``,
-        ``share_count``, ``share_amount``), :func:`~funnel_analysis.funnel.cohort_funnel`
-        (``reached``, ``amount``, ``share``) or :func:`~funnel_analysis.funnel.lead_funnel`
-        (``step``, ``count``, ``share``), rows in funnel order.
+        :func:`~funnel_analysis.funnel.snapshot_funnel` (``count``, ``amount``, ``share_count``,
+        ``share_amount``), :func:`~funnel_analysis.funnel.cohort_funnel` (``reached``, ``amount``,
+        ``share``) or :func:`~funnel_analysis.funnel.lead_funnel` (``step``, ``count``, ``share``),
+        rows in funnel order: one segment, or several with ``hue``.
     value : {"count", "amount"}
         Bar length: number of opportunities (leads) or their amount.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
+    hue : str, optional
+        The segment column of a table ``by`` a segment: each bar is split into its segments
+        (stacked, with a legend), and labelled with the stage's total over all segments.
     currency : str, default "$"
         Symbol put before amounts.
     title : str, optional
+        The chart's title; default one naming the table.
 
     Returns
     -------
     matplotlib Axes
+        The axes drawn on.
     """
     if value not in ("count", "amount"):
         raise ValueError(f"plot_funnel: value must be 'count' or 'amount', got {value!r}")
@@ -83,18 +102,31 @@ def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: st
         raise ValueError(
             f"plot_funnel: expected a funnel table with a stage column and {col!r}; got columns {list(df.columns)}"
         )
-    if df[stage].duplicated().any():
+    if hue is not None and hue not in df.columns:
+        raise ValueError(f"plot_funnel: no segment column {hue!r}")
+    if hue is None and df[stage].duplicated().any():
         raise ValueError(
-            "plot_funnel: several rows per stage - draw one segment at a time "
-            "(filter the table on its segment column first)"
+            "plot_funnel: several rows per stage - pass hue= the segment column, "
+            "or filter the table on its segment column first"
         )
     share = "share" if cohort or "share_count" not in df.columns else f"share_{value}"
+    parts = None
+    if hue is not None:
+        df, parts = _stage_totals(df, stage, col, hue, cohort, share)
     v = df[col].fillna(0).to_numpy("float64")
     if cohort and value == "amount" and "cohort_amount" in df.columns:
         df = df.assign(share=v / df["cohort_amount"].where(df["cohort_amount"] > 0))
     ax = _axes(ax)
     y = np.arange(len(df))
-    ax.barh(y, v, left=-v / 2, color=_BAR, edgecolor="#3182bd", height=0.8)
+    if parts is None:
+        ax.barh(y, v, left=-v / 2, color=_BAR, edgecolor="#3182bd", height=0.8)
+    else:  # each bar split into its segments, left to right in segment order
+        left = -v / 2
+        for i, (name, seg) in enumerate(parts.items()):
+            seg = seg.to_numpy("float64")
+            ax.barh(y, seg, left=left, color=f"C{i % 10}", alpha=0.55, edgecolor="white", height=0.8, label=name)
+            left = left + seg
+        ax.legend(title=hue.replace("_", " "), loc="lower right", fontsize=8)
     for yi, vi, si in zip(y, v, df[share] if share in df.columns else [np.nan] * len(df)):
         text = money(vi, currency) if value == "amount" else f"{vi:,.0f}"
         if not pd.isna(si):
@@ -125,6 +157,24 @@ def plot_funnel(df: pd.DataFrame, value: str = "count", ax=None, *, currency: st
     return ax
 
 
+def _stage_totals(df: pd.DataFrame, stage: str, col: str, hue: str, cohort: bool, share: str):
+    """A segmented funnel table summed over its segments (its shares recomputed), and the per-segment values."""
+    order = list(dict.fromkeys(df[stage]))
+    d = df.assign(_seg=_labels(df[hue]))
+    parts = d.pivot_table(index=stage, columns="_seg", values=col, aggfunc="sum", sort=False, observed=True)
+    parts = parts.reindex(order).fillna(0)
+    sums = [c for c in ("count", "amount", "reached", "cohort", "cohort_amount", "total") if c in d.columns]
+    out = d.groupby(stage, sort=False, observed=True)[sums].sum(min_count=1).reindex(order).reset_index()
+    if cohort:
+        out["share"] = out["reached"] / out["cohort"].where(out["cohort"] > 0)
+    elif share.startswith("share_"):  # the pipeline: a stage's share of all stages
+        for c in ("count", "amount"):
+            out[f"share_{c}"] = out[c] / (out[c].sum() or np.nan)
+    elif "total" in out.columns:  # the lead funnel: a step's share of all leads
+        out["share"] = out["count"] / out["total"].where(out["total"] > 0)
+    return out, {c: parts[c] for c in parts.columns}
+
+
 def _rate_column(df: pd.DataFrame, rate: str | None, fn: str) -> str:
     if rate is None:
         rate = next((r for r in _RATES if r in df.columns), None)
@@ -134,16 +184,15 @@ def _rate_column(df: pd.DataFrame, rate: str | None, fn: str) -> str:
 
 
 def _bounds(df: pd.DataFrame, rate: str) -> tuple[pd.Series, pd.Series]:
-    prefix = "" if rate == "rate" else f"{rate}_"
-    low, high = f"{prefix}ci_low", f"{prefix}ci_high"
+    low, high = f"{rate}_ci_low", f"{rate}_ci_high"
     if low not in df.columns or high not in df.columns:
         raise ValueError(f"expected interval columns {low!r} and {high!r} next to {rate!r}")
     return df[low], df[high]
 
 
 def plot_conversion_by_segment(
-    df: pd.DataFrame, ax=None, *, segment: str | None = None, rate: str | None = None, title: str | None = None
-):
+    df: pd.DataFrame, *, ax=None, segment: str | None = None, rate: str | None = None, title: str | None = None
+) -> Axes:
     """One point per segment with its 95 % Wilson interval, best segment on top.
 
     Parameters
@@ -152,12 +201,14 @@ def plot_conversion_by_segment(
         A rate table with one row per segment, such as ``lead_conversion(leads, by=...)`` or
         ``win_rates(opps, by=...)``.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
     segment : str, optional
         Segment column; default the first text column that is not a stage or period.
     rate : str, optional
         Rate column (with ``<rate>_ci_low`` / ``_ci_high``); default the first known one
         (``conversion_rate``, ``win_rate``, ``conversion``, ...).
     title : str, optional
+        The chart's title; default "<rate> by <segment>".
 
     Returns
     -------
@@ -204,7 +255,7 @@ def plot_conversion_by_segment(
     return ax
 
 
-def plot_win_rate_trend(df: pd.DataFrame, ax=None, *, hue: str | None = None, title: str | None = None):
+def plot_win_rate_trend(df: pd.DataFrame, *, ax=None, hue: str | None = None, title: str | None = None) -> Axes:
     """Win rate per fiscal period as a line, with its 95 % interval as a band.
 
     Parameters
@@ -213,13 +264,16 @@ def plot_win_rate_trend(df: pd.DataFrame, ax=None, *, hue: str | None = None, ti
         ``win_rates(opps, period="Q")`` (``fiscal_period``, ``win_rate``, its bounds, ``closed``);
         rows without a period are left out.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
     hue : str, optional
         A segment column: one line and band per segment.
     title : str, optional
+        The chart's title; default "Win rate by fiscal period".
 
     Returns
     -------
     matplotlib Axes
+        The axes drawn on.
     """
     fn = "plot_win_rate_trend"
     need = ["fiscal_period", "win_rate", "win_rate_ci_low", "win_rate_ci_high", *([hue] if hue else [])]

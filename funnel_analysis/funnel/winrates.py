@@ -258,7 +258,7 @@ def bottlenecks(
     stages: pd.DataFrame,
     period: str = "Q",
     fiscal_year_start_month: int = 1,
-    latest=None,
+    as_of=None,
     lookback: int | None = None,
 ) -> pd.DataFrame:
     """Stage transitions of the latest period, ranked by lowest conversion and largest value lost.
@@ -273,8 +273,10 @@ def bottlenecks(
         As for :func:`~funnel_analysis.funnel.cohort_funnel`.
     period : {"Q", "M", "Y"}, default "Q"
     fiscal_year_start_month : int, default 1
-    latest : date-like, optional
-        A day in the period to assess; default the last period with a decision.
+    as_of : date-like, optional
+        A day in the period to assess; default the last period with a decision. The tables are
+        not cut here: pass those of ``crm.as_of(day)`` (or use
+        :func:`funnel_analysis.funnel.report.bottlenecks`, which does both).
     lookback : int, optional
         Compare with at most this many previous periods (default: all of them).
 
@@ -291,15 +293,15 @@ def bottlenecks(
     Examples
     --------
     >>> b = bottlenecks(crm.opportunities, crm.opportunity_history, stages=crm.stages,
-    ...                 latest="2024-06-30", lookback=4)  # doctest: +SKIP
+    ...                 as_of="2024-06-30", lookback=4)  # doctest: +SKIP
     >>> b[["from_stage", "to_stage", "conversion", "prev_conversion", "value_drop"]].head(3)  # doctest: +SKIP
     """
     if lookback is not None and lookback < 1:
         raise ValueError(f"bottlenecks: lookback must be >= 1, got {lookback!r}")
     t = stage_transitions(opps, history, stages=stages, period=period, fiscal_year_start_month=fiscal_year_start_month)
     t = t[t["fiscal_period"].notna()]
-    if latest is not None:
-        label = fiscal_period([pd.Timestamp(latest)], period=period, fiscal_year_start_month=fiscal_year_start_month)[
+    if as_of is not None:
+        label = fiscal_period([pd.Timestamp(as_of)], period=period, fiscal_year_start_month=fiscal_year_start_month)[
             "fiscal_period"
         ].iloc[0]
     elif len(t):

@@ -3,6 +3,7 @@
 - :mod:`.durations`: stage visits and intervals, survival-based stage durations, cycle length,
   stalled deals, stage-to-stage days;
 - :mod:`.sales_velocity`: open deals x win rate x average won deal / cycle length, and what moved it;
+- :mod:`.report`: the report's entry points, on the org (``report.cycle_length(crm, as_of=..., where=...)``);
 - :mod:`.plots`: the charts of the velocity notebook.
 
 Examples
@@ -13,7 +14,7 @@ Examples
 """
 
 from .durations import cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals
-from .sales_velocity import VELOCITY_FACTORS, sales_velocity, velocity_change
+from .sales_velocity import VELOCITY_FACTORS, latest_velocity_change, sales_velocity, velocity_change
 
 __all__ = [
     "stage_intervals",
@@ -23,5 +24,6 @@ __all__ = [
     "stage_to_stage_days",
     "sales_velocity",
     "velocity_change",
+    "latest_velocity_change",
     "VELOCITY_FACTORS",
 ]

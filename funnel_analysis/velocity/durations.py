@@ -121,6 +121,20 @@ def stage_intervals(
     day (UTC) are censored; later rows are ignored. ``carry`` (str or list) names opportunity
     columns copied onto each visit, as segments for ``by`` further on.
 
+    Parameters
+    ----------
+    opps : DataFrame
+        The opportunities, with ``opportunity_id`` (unique), ``created_date`` and ``stage_name``.
+    history : DataFrame
+        ``opportunity_history`` with ``opportunity_id``, ``created_date`` (when the change
+        happened) and ``stage_name``.
+    stages : DataFrame
+        The stages table (which stages are closed).
+    as_of : date-like
+        Visits still open at the end of this day (UTC) are censored; later rows are ignored.
+    carry : str or list of str, optional
+        Opportunity columns copied onto each visit.
+
     Returns
     -------
     DataFrame
@@ -188,6 +202,17 @@ def stage_durations(
     segment, in ``sort_order``. The median is always reported; each other of ``percentiles`` p
     adds ``naive_pXX``, ``km_pXX`` and its bounds.
 
+    Parameters
+    ----------
+    intervals : DataFrame
+        :func:`stage_intervals`, with the ``by`` columns carried.
+    stages : DataFrame
+        The stages table: its open stages get rows, in ``sort_order``.
+    by : str or list of str, optional
+        Segment columns of ``intervals``.
+    percentiles : sequence of float, default (0.5, 0.75, 0.9)
+        Quantiles (strictly between 0 and 1) reported besides the median.
+
     Returns
     -------
     DataFrame
@@ -240,6 +265,15 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
     Open deals, and deals closed after ``as_of``, are censored at ``as_of``. Deals created after
     ``as_of`` are left out; closed deals without a close date or closing before their creation
     are data errors, counted in ``n_invalid`` and left out.
+
+    Parameters
+    ----------
+    opps : DataFrame
+        With ``created_date``, ``close_date``, ``is_closed``, ``is_won`` and the ``by`` columns.
+    as_of : date-like
+        The day open deals are censored at.
+    by : str or list of str, optional
+        Segment columns.
 
     Returns
     -------
@@ -298,6 +332,19 @@ def stalled_deals(
     ignored. Where KM never reaches the quantile (too many open visits) the threshold is
     unknown and no deal of that stage is flagged. Days in stage are counted to ``as_of``.
 
+    Parameters
+    ----------
+    opps : DataFrame
+        With ``opportunity_id``, ``owner_id``, ``amount`` (shown with each stalled deal).
+    intervals : DataFrame
+        :func:`stage_intervals` as of the same day.
+    stages : DataFrame
+        The stages table.
+    as_of : date-like
+        The day days in stage are counted to.
+    quantile : float, default 0.9
+        The Kaplan-Meier quantile of the stage's visits a deal must exceed.
+
     Returns
     -------
     DataFrame
@@ -343,6 +390,17 @@ def stage_to_stage_days(intervals: pd.DataFrame, *, from_stage: str, to_stage: s
 
     Only opportunities that visited both count (``n``); ``n_from`` counts those that entered
     ``from_stage``. A deal that skipped ``to_stage`` never entered it and is not counted.
+
+    Parameters
+    ----------
+    intervals : DataFrame
+        :func:`stage_intervals` (``opportunity_id``, ``stage_name``, ``entered``, the ``by`` columns).
+    from_stage : str
+        The first stage.
+    to_stage : str
+        The later stage.
+    by : str or list of str, optional
+        Segment columns of ``intervals``.
 
     Returns
     -------

@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -27,12 +29,15 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from .._util.plotting import axes as _axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["plot_stage_survival", "plot_velocity_factors"]
 
 
 def plot_stage_survival(
     intervals: pd.DataFrame, *, stages: pd.DataFrame, ax=None, max_days: float | None = None, title: str | None = None
-):
+) -> Axes:
     """Kaplan-Meier curve of the days a visit stays in each open stage, open visits censored.
 
     Parameters
@@ -42,10 +47,12 @@ def plot_stage_survival(
     stages : DataFrame
         The stages table: the open stages (``is_closed`` False), in ``sort_order``, get a curve.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
     max_days : float, optional
         Right end of the x axis; default the 95th percentile of the durations (long tails squash
         the curves).
     title : str, optional
+        The chart's title.
 
     Returns
     -------
@@ -109,8 +116,8 @@ _PANELS = (
 
 
 def plot_velocity_factors(
-    velocity: pd.DataFrame, axes=None, *, currency: str = "$", complete_only: bool = False, title: str | None = None
-):
+    velocity: pd.DataFrame, *, ax=None, currency: str = "$", complete_only: bool = False, title: str | None = None
+) -> Axes:
     """Sales velocity per period and its four factors, one small panel each, with 95 % bands.
 
     Parameters
@@ -119,9 +126,10 @@ def plot_velocity_factors(
         :func:`~funnel_analysis.velocity.sales_velocity.sales_velocity` without ``by`` (``period``, ``complete``,
         ``n_open``, ``win_rate``, ``avg_won_amount``, ``avg_cycle_days``, ``velocity`` and their
         ``_ci_low`` / ``_ci_high``). Periods without a velocity (no won deal) show as gaps.
-    axes : sequence of 5 matplotlib Axes, optional
+    ax : sequence of 5 matplotlib Axes, optional
         Velocity, open deals, win rate, average won deal, average cycle; default a new figure.
     currency : str, default "$"
+        Symbol put before amounts.
     complete_only : bool, default False
         Leave out the period still running (``complete`` False); otherwise it is drawn hollow.
     title : str, optional
@@ -129,8 +137,10 @@ def plot_velocity_factors(
 
     Returns
     -------
-    numpy array of 5 matplotlib Axes
-        velocity = open deals x win rate x average won deal / average cycle (money per day).
+    matplotlib Axes
+        The velocity panel (the first); the figure holds all five (``ax.figure.axes`` when this
+        function made it). Velocity = open deals x win rate x average won deal / average cycle
+        (money per day).
     """
     fn = "plot_velocity_factors"
     need = ["period", "velocity", *(c for c, _, _ in _PANELS)]
@@ -142,9 +152,9 @@ def plot_velocity_factors(
     d = velocity.sort_values("period")
     if complete_only and "complete" in d.columns:
         d = d[d["complete"].astype(bool)]
-    if axes is None:
-        fig, axes = plt.subplots(len(_PANELS), 1, sharex=True, figsize=(9, 11), layout="constrained")
-    axes = np.asarray(axes).ravel()
+    if ax is None:
+        _, ax = plt.subplots(len(_PANELS), 1, sharex=True, figsize=(9, 11), layout="constrained")
+    axes = np.asarray(ax).ravel()
     if len(axes) != len(_PANELS):
         raise ValueError(f"{fn}: expected {len(_PANELS)} axes, got {len(axes)}")
     x = np.arange(len(d))
@@ -157,12 +167,12 @@ def plot_velocity_factors(
         "days": FuncFormatter(lambda v, _: f"{v:,.0f}"),
     }
     units = {"money_day": f"{currency} per day", "money": currency, "count": "deals", "rate": "%", "days": "days"}
-    for i, (ax, (col, name, kind)) in enumerate(zip(axes, _PANELS)):
+    for i, (panel, (col, name, kind)) in enumerate(zip(axes, _PANELS)):
         y = d[col].to_numpy("float64")
         color = "C0" if i == 0 else "C1"
         low, high = f"{col}_ci_low", f"{col}_ci_high"
         if low in d.columns and high in d.columns:
-            ax.fill_between(
+            panel.fill_between(
                 x,
                 d[low].to_numpy("float64"),
                 d[high].to_numpy("float64"),
@@ -171,17 +181,17 @@ def plot_velocity_factors(
                 lw=0,
                 label="95% interval",
             )
-        ax.plot(x, y, color=color, marker="o", ms=4)
+        panel.plot(x, y, color=color, marker="o", ms=4)
         if running.any():
-            ax.plot(x[running], y[running], "o", mfc="white", mec=color, ms=7, label="period still running")
-        ax.yaxis.set_major_formatter(fmt[kind])
-        ax.set_ylabel(units[kind])
-        ax.set_title(name + (f" ({units[kind]})" if kind == "money_day" else ""), fontsize=10, loc="left")
-        ax.grid(axis="y", alpha=0.3)
+            panel.plot(x[running], y[running], "o", mfc="white", mec=color, ms=7, label="period still running")
+        panel.yaxis.set_major_formatter(fmt[kind])
+        panel.set_ylabel(units[kind])
+        panel.set_title(name + (f" ({units[kind]})" if kind == "money_day" else ""), fontsize=10, loc="left")
+        panel.grid(axis="y", alpha=0.3)
         if kind == "rate":
-            ax.set_ylim(0, 1)
+            panel.set_ylim(0, 1)
         elif kind != "money_day" or np.nanmin(np.append(y, 0)) >= 0:
-            ax.set_ylim(bottom=0)
+            panel.set_ylim(bottom=0)
     axes[0].legend(loc="upper left", fontsize=8)
     labels = d["period"].astype(str).tolist()
     step = -(-len(labels) // 16)  # at most 16 labels
@@ -190,4 +200,4 @@ def plot_velocity_factors(
     )
     axes[-1].set_xlabel("fiscal period of close date")
     axes[0].figure.suptitle(title or "Sales velocity = open deals x win rate x average won deal / average cycle")
-    return axes
+    return axes[0]

@@ -2,7 +2,8 @@
 
 :func:`sales_velocity` gives the four factors per fiscal period with bootstrap intervals;
 :func:`velocity_change` splits the change between two periods into the factors' shares (a log
-decomposition, so the shares add up to the whole change).
+decomposition, so the shares add up to the whole change); :func:`latest_velocity_change` does it for
+the last two complete periods that had a velocity.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .._util.frames import (
 from ..periods import fiscal_period
 from .durations import _groups
 
-__all__ = ["sales_velocity", "velocity_change", "VELOCITY_FACTORS"]
+__all__ = ["sales_velocity", "velocity_change", "latest_velocity_change", "VELOCITY_FACTORS"]
 
 #: The four factors of sales velocity; velocity = n_open * win_rate * avg_won_amount / avg_cycle_days.
 VELOCITY_FACTORS = ("n_open", "win_rate", "avg_won_amount", "avg_cycle_days")
@@ -52,6 +53,24 @@ def sales_velocity(
     closed among deals closed in the period; ``avg_won_amount`` = mean amount of those won (missing
     amounts left out); ``avg_cycle_days`` = mean created -> close days of those won. Bootstrap 95 %
     percentile intervals resample the deals closed in the period (``n_open`` held fixed).
+
+    Parameters
+    ----------
+    opps : DataFrame
+        With ``created_date``, ``close_date``, ``is_closed``, ``is_won``, ``amount`` and the
+        ``by`` columns.
+    as_of : date-like
+        The last day counted: deals closed later count as open.
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period.
+    by : str or list of str, optional
+        Segment columns.
+    n_boot : int, default 500
+        Bootstrap resamples behind the intervals (at least 1).
+    seed : int, default 0
+        Seed of the bootstrap.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
 
     Returns
     -------
@@ -79,7 +98,7 @@ def sales_velocity(
     won = closed & _flag(opps["is_won"]).to_numpy()
     per = fiscal_period(
         opps["close_date"].where(closed).reset_index(drop=True),
-        freq=period,
+        period=period,
         fiscal_year_start_month=fiscal_year_start_month,
     )
     d = (
@@ -141,6 +160,13 @@ def velocity_change(a, b) -> pd.DataFrame:
     cycle's with a minus sign, as it divides); each ``share`` is its contribution over that total,
     so the shares sum to 1 (NaN when velocity did not change).
 
+    Parameters
+    ----------
+    a : Series, dict or one-row DataFrame
+        The earlier period's row.
+    b : Series, dict or one-row DataFrame
+        The later period's row.
+
     Returns
     -------
     DataFrame
@@ -184,3 +210,55 @@ def velocity_change(a, b) -> pd.DataFrame:
             "share": share,
         }
     )
+
+
+def latest_velocity_change(velocity: pd.DataFrame) -> pd.DataFrame:
+    """:func:`velocity_change` between the last two complete periods of ``velocity`` that had a velocity.
+
+    The periods still running (``complete`` False) and those without a positive velocity (no won
+    deal, no open deal) are passed over: a decomposition needs four positive factors.
+
+    Parameters
+    ----------
+    velocity : DataFrame
+        :func:`sales_velocity` without ``by``: one row per period, with ``period``,
+        ``period_start``, ``complete``, ``velocity`` and the four factors.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`velocity_change`, with ``from_period`` and ``to_period`` on every row.
+
+    Raises
+    ------
+    ValueError
+        When fewer than two complete periods had a velocity, or there are several rows per
+        period (segments: pick one first).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"period": ["FY2024-Q1", "FY2024-Q2", "FY2024-Q3"],
+    ...                   "period_start": pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
+    ...                   "complete": [True, True, False], "n_open": [10, 20, 30], "win_rate": [0.2, 0.2, 0.3],
+    ...                   "avg_won_amount": [100.0, 100.0, 90.0], "avg_cycle_days": [50.0, 25.0, 30.0],
+    ...                   "velocity": [4.0, 16.0, 27.0]})
+    >>> latest_velocity_change(v)[["factor", "share", "from_period", "to_period"]]
+               factor  share from_period  to_period
+    0          n_open    0.5   FY2024-Q1  FY2024-Q2
+    1        win_rate    0.0   FY2024-Q1  FY2024-Q2
+    2  avg_won_amount    0.0   FY2024-Q1  FY2024-Q2
+    3  avg_cycle_days    0.5   FY2024-Q1  FY2024-Q2
+    """
+    fn = "latest_velocity_change"
+    _require(velocity, ["period", "complete", "velocity", *VELOCITY_FACTORS], fn, "velocity")
+    if velocity["period"].duplicated().any():
+        raise ValueError(f"{fn}: several rows per period - pass the velocity of one segment")
+    order = ["period_start"] if "period_start" in velocity.columns else ["period"]
+    v = velocity.sort_values(order, kind="stable")
+    measured = v[_flag(v["complete"]).to_numpy() & (v["velocity"] > 0).fillna(False).to_numpy()]
+    if len(measured) < 2:
+        raise ValueError(
+            f"{fn}: {len(measured)} complete period(s) with a velocity; a change needs two (try a shorter period)"
+        )
+    a, b = measured.iloc[-2], measured.iloc[-1]
+    return velocity_change(a, b).assign(from_period=a["period"], to_period=b["period"])

@@ -70,10 +70,26 @@ def test_plot_funnel_leads_and_cohort_amount(crm):
     assert texts(ax)[-1] == "$7,200  (67%)"
 
 
+def test_plot_funnel_by_segment_stacks_the_segments(crm):
+    seg = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source")
+    ax = plot_funnel(seg, hue="lead_source")
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(2, 5)  # Partner bars, then Web bars
+    # reached over both segments as in test_plot_funnel_cohort_counts; Partner O2 O4 O7 O9 reach Prospect
+    assert widths.sum(axis=0).tolist() == [9, 7, 6, 5, 4] and widths[0, 0] == 4
+    assert texts(ax)[1] == "7  (78%)"  # the stage's total over both segments: 7 of 9
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Partner", "Web"]
+    pipe = snapshot_funnel(crm.as_of("2024-04-15").opportunities, stages=crm.stages, by="lead_source")
+    ax = plot_funnel(pipe, value="amount", hue="lead_source", currency="€")
+    # as test_plot_funnel_snapshot_amount_with_currency, summed over the segments
+    assert texts(ax)[0] == "€2,200  (37%)" and texts(ax)[3] == "€3,000  (50%)"
+
+
 def test_plot_funnel_errors(crm):
     seg = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source")
-    with pytest.raises(ValueError, match="one segment"):
+    with pytest.raises(ValueError, match="hue"):
         plot_funnel(seg)
+    with pytest.raises(ValueError, match="segment column 'region'"):
+        plot_funnel(seg, hue="region")
     with pytest.raises(ValueError, match="value"):
         plot_funnel(seg, value="weight")
     with pytest.raises(ValueError, match="funnel table"):

@@ -58,7 +58,7 @@ def test_win_rates_negative_cycle_is_left_out(crm):
 def test_win_rates_errors(crm):
     with pytest.raises(ValueError, match="is_won"):
         win_rates(crm.opportunities.drop(columns="is_won"))
-    with pytest.raises(ValueError, match="freq"):
+    with pytest.raises(ValueError, match="period"):
         win_rates(crm.opportunities, period="W")
 
 
@@ -87,7 +87,7 @@ def test_bottlenecks_latest_quarter(crm):
     pn = b[b["from_stage"] == "Propose"].iloc[0]
     assert pn["prev_conversion"] == pytest.approx(2 / 3) and pn["value_drop_change"] == -500
     assert len(b) == 4
-    q1 = bottlenecks(crm.opportunities, crm.opportunity_history, stages=crm.stages, latest="2024-02-15")
+    q1 = bottlenecks(crm.opportunities, crm.opportunity_history, stages=crm.stages, as_of="2024-02-15")
     assert q1.iloc[0]["from_stage"] == "Propose" and q1["prev_periods"].eq(0).all()
 
 

@@ -85,8 +85,9 @@ def _velocity(n=4):
 
 
 def test_velocity_factors_panels():
-    axes = plot_velocity_factors(_velocity(), currency="€")
-    assert len(axes) == 5 and all(isinstance(a, plt.Axes) for a in axes)
+    top = plot_velocity_factors(_velocity(), currency="€")
+    axes = top.figure.axes
+    assert axes[0] is top and len(axes) == 5 and all(isinstance(a, plt.Axes) for a in axes)
     assert [a.get_title(loc="left") for a in axes] == [
         "Sales velocity (€ per day)",
         "Open deals at the period's start",
@@ -109,12 +110,12 @@ def test_velocity_factors_panels():
 
 def test_velocity_factors_options_and_errors():
     fig, axes = plt.subplots(5, 1)
-    out = plot_velocity_factors(_velocity(), axes=axes, complete_only=True, title="V")
-    assert list(out) == list(axes) and fig._suptitle.get_text() == "V"
-    assert len(_tick_labels(out[-1].xaxis)) == 3  # the running period left out
+    out = plot_velocity_factors(_velocity(), ax=axes, complete_only=True, title="V")
+    assert out is axes[0] and fig._suptitle.get_text() == "V"
+    assert len(_tick_labels(axes[-1].xaxis)) == 3  # the running period left out
     with pytest.raises(ValueError, match="missing"):
         plot_velocity_factors(_velocity().drop(columns="win_rate"))
     with pytest.raises(ValueError, match="several rows"):
         plot_velocity_factors(pd.concat([_velocity(), _velocity()]))
     with pytest.raises(ValueError, match="5 axes"):
-        plot_velocity_factors(_velocity(), axes=axes[:2])
+        plot_velocity_factors(_velocity(), ax=axes[:2])

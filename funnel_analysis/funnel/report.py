@@ -1,0 +1,393 @@
+"""The funnel report's entry points: each takes the org, cuts it, filters it and calls one analysis.
+
+Every function here has the shape ``name(crm, *, as_of=None, by=None, where=None, ...)``: it
+resolves ``as_of`` (``None`` or ``""``: the latest date in the data,
+:func:`funnel_analysis.crm.resolve_as_of`), cuts the org at the end of that day
+(:meth:`CrmData.as_of`, memoised), keeps the rows of the analysed table that ``where`` selects
+(:meth:`CrmData.rows`, the safe expressions of :mod:`funnel_analysis.crm.expression`; the
+opportunity history follows the opportunities kept) and calls the frame-level function of the
+same name in :mod:`funnel_analysis.funnel`. A notebook section is one such call and one chart.
+
+Examples
+--------
+>>> from funnel_analysis.funnel import report
+>>> from tests.funnel_fixtures import make_crm  # doctest: +SKIP
+>>> report.win_rates(make_crm(), as_of="2024-06-30", by="lead_source")[["lead_source", "win_rate"]]  # doctest: +SKIP
+  lead_source  win_rate
+0     Partner      0.75
+1         Web      0.50
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..crm.model import resolve_as_of
+from . import conversion as _conversion
+from . import winrates as _winrates
+from .kpis import kpis as _frame_kpis
+
+if TYPE_CHECKING:
+    from ..crm import CrmData
+
+__all__ = [
+    "lead_funnel",
+    "lead_conversion",
+    "snapshot_funnel",
+    "cohort_funnel",
+    "win_rates",
+    "stage_transitions",
+    "bottlenecks",
+    "kpis",
+]
+
+
+def _cut(crm, as_of, fn: str):
+    """(day, cut) of an entry point; a clear error for what is not an org."""
+    if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
+        raise TypeError(f"{fn}: crm must be a CrmData, got {type(crm).__name__}")
+    day = resolve_as_of(crm, as_of=as_of)
+    return day, crm.as_of(day)
+
+
+def _opportunities(cut, where) -> pd.DataFrame:
+    return cut.rows("opportunities", where=where)
+
+
+def _history(cut, opps: pd.DataFrame, where) -> pd.DataFrame:
+    """The opportunity history of the kept opportunities only (all of it without a filter)."""
+    h = cut.opportunity_history
+    if where is None or (isinstance(where, str) and not where.strip()):
+        return h
+    return h[h["opportunity_id"].isin(opps["opportunity_id"]).to_numpy()].reset_index(drop=True)
+
+
+def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, status_order=None) -> pd.DataFrame:
+    """Leads by status as of a day, then the share converted (:func:`funnel_analysis.funnel.lead_funnel`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the leads.
+    where : str, optional
+        Keep only the leads this expression selects (``"owner.region == 'EMEA'"``).
+    status_order : list of str, optional
+        The org's lead statuses in funnel order (default: Salesforce's standard ones).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.lead_funnel`.
+
+    Examples
+    --------
+    >>> report.lead_funnel(crm, as_of="2024-03-31")[["step", "count"]]  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of, "lead_funnel")
+    return _conversion.lead_funnel(cut.rows("leads", where=where), by=by, status_order=status_order)
+
+
+def lead_conversion(
+    crm: CrmData, *, as_of=None, by=None, where: str | None = None, window_days: int | None = None
+) -> pd.DataFrame:
+    """Lead-to-opportunity conversion as of a day (:func:`funnel_analysis.funnel.lead_conversion`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data. With ``window_days`` the
+        window is measured back from it.
+    by : str or list of str, optional
+        Segment columns of the leads.
+    where : str, optional
+        Keep only the leads this expression selects.
+    window_days : int, optional
+        Conversion window: only leads at least this old count, converted within it.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.lead_conversion`.
+
+    Examples
+    --------
+    >>> report.lead_conversion(crm, by="lead_source", window_days=90)  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "lead_conversion")
+    return _conversion.lead_conversion(cut.rows("leads", where=where), by=by, window_days=window_days, as_of=day)
+
+
+def snapshot_funnel(
+    crm: CrmData, *, as_of=None, by=None, where: str | None = None, include_closed: bool = False
+) -> pd.DataFrame:
+    """The pipeline on a day, per stage (:func:`funnel_analysis.funnel.snapshot_funnel`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    include_closed : bool, default False
+        Also give rows for the closed stages.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.snapshot_funnel`.
+
+    Examples
+    --------
+    >>> report.snapshot_funnel(crm, as_of="2024-04-15", where="amount >= 1000")  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of, "snapshot_funnel")
+    return _conversion.snapshot_funnel(
+        _opportunities(cut, where), stages=cut.stages, by=by, include_closed=include_closed
+    )
+
+
+def cohort_funnel(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    cohort_days: int | None = None,
+    created_from=None,
+    created_to=None,
+    window_days: int | None = None,
+) -> pd.DataFrame:
+    """How far a cohort of opportunities got, as of a day (:func:`funnel_analysis.funnel.cohort_funnel`).
+
+    The cohort is either ``created_from`` .. ``created_to``, or, with ``cohort_days``, the
+    ``cohort_days`` days of creation ending ``window_days`` before ``as_of``
+    (:func:`funnel_analysis.funnel.cohort_window`), so that every deal of it had the whole window.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects (their history follows).
+    cohort_days : int, optional
+        The cohort's length in days, ending ``window_days`` before ``as_of``; not with
+        ``created_from`` / ``created_to``.
+    created_from, created_to : date-like, optional
+        The cohort's first and last creation day (both inclusive; open-ended when missing).
+    window_days : int, optional
+        Conversion window: only evidence within this many days of creation counts.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.cohort_funnel`, with the cohort's ``created_from`` and
+        ``created_to`` on every row.
+
+    Examples
+    --------
+    >>> report.cohort_funnel(crm, cohort_days=180, window_days=90)[["stage_name", "share"]]  # doctest: +SKIP
+    """
+    fn = "cohort_funnel"
+    if cohort_days is not None and (created_from is not None or created_to is not None):
+        raise ValueError(f"{fn}: give cohort_days or created_from / created_to, not both")
+    day, cut = _cut(crm, as_of, fn)
+    if cohort_days is not None:
+        window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
+        created_from, created_to = window["created_from"].iloc[0], window["created_to"].iloc[0]
+    opps = _opportunities(cut, where)
+    out = _conversion.cohort_funnel(
+        opps,
+        _history(cut, opps, where),
+        stages=cut.stages,
+        by=by,
+        created_from=created_from,
+        created_to=created_to,
+        window_days=window_days,
+    )
+    return out.assign(created_from=created_from, created_to=created_to)
+
+
+def win_rates(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    period: str | None = None,
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
+    """Win rate, deal size and cycle as of a day (:func:`funnel_analysis.funnel.win_rates`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    period : {"Q", "M", "Y"}, optional
+        Also split by the fiscal period of the close date (a trend).
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.win_rates`.
+
+    Examples
+    --------
+    >>> report.win_rates(crm, by="lead_source", period="Q")  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of, "win_rates")
+    return _winrates.win_rates(
+        _opportunities(cut, where), by=by, period=period, fiscal_year_start_month=fiscal_year_start_month
+    )
+
+
+def stage_transitions(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
+    """Stage-to-stage conversion per period of decision (:func:`funnel_analysis.funnel.stage_transitions`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects (their history follows).
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period of the decisions.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.stage_transitions`.
+
+    Examples
+    --------
+    >>> report.stage_transitions(crm, period="M")  # doctest: +SKIP
+    """
+    _, cut = _cut(crm, as_of, "stage_transitions")
+    opps = _opportunities(cut, where)
+    return _winrates.stage_transitions(
+        opps,
+        _history(cut, opps, where),
+        stages=cut.stages,
+        by=by,
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+    )
+
+
+def bottlenecks(
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    lookback: int | None = None,
+) -> pd.DataFrame:
+    """The stage transitions of the period holding ``as_of``, against their history (:func:`funnel_analysis.funnel.bottlenecks`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day of the cut, and a day of the period assessed; ``None`` or ``""`` for the latest
+        date in the data.
+    where : str, optional
+        Keep only the opportunities this expression selects (their history follows).
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    lookback : int, optional
+        Compare with at most this many previous periods (default: all of them).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.funnel.bottlenecks`.
+
+    Examples
+    --------
+    >>> report.bottlenecks(crm, as_of="2024-06-30", lookback=4)  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "bottlenecks")
+    opps = _opportunities(cut, where)
+    return _winrates.bottlenecks(
+        opps,
+        _history(cut, opps, where),
+        stages=cut.stages,
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
+        as_of=day,
+        lookback=lookback,
+    )
+
+
+def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
+    """The headline figures of the org as of a day (:func:`funnel_analysis.funnel.kpis`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org; a figure of a table the org does not have (``crm.has``) is missing.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the leads and/or the opportunities.
+    where : str, optional
+        Keep only the leads and the opportunities this expression selects: it must name
+        columns both tables have (``owner.region``, ``lead_source``).
+
+    Returns
+    -------
+    DataFrame
+        ``as_of`` (the day), the ``by`` columns, then the figures of
+        :func:`funnel_analysis.funnel.kpis`: one row, or one per segment.
+
+    Examples
+    --------
+    >>> report.kpis(crm, as_of="2024-06-30")["win_rate"].iloc[0]  # doctest: +SKIP
+    0.42
+    """
+    day, cut = _cut(crm, as_of, "kpis")
+    tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
+    out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=by)
+    out.insert(0, "as_of", day)
+    return out

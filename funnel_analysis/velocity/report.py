@@ -1,0 +1,320 @@
+"""The velocity report's entry points: each takes the org, cuts it, filters it and calls one analysis.
+
+Every function here has the shape ``name(crm, *, as_of=None, by=None, where=None, ...)``: it
+resolves ``as_of`` (``None`` or ``""``: the latest date in the data,
+:func:`funnel_analysis.crm.resolve_as_of`), cuts the org at the end of that day
+(:meth:`CrmData.as_of`, memoised), keeps the opportunities that ``where`` selects
+(:meth:`CrmData.rows`, the safe expressions of :mod:`funnel_analysis.crm.expression`; their history
+follows) and calls the frame-level function of the same name in :mod:`funnel_analysis.velocity`.
+A notebook section is one such call and one chart.
+
+Examples
+--------
+>>> from funnel_analysis.velocity import report
+>>> report.cycle_length(crm, where="amount >= 10000")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..crm.model import resolve_as_of
+from . import durations as _durations
+from .sales_velocity import latest_velocity_change as _latest_velocity_change
+from .sales_velocity import sales_velocity as _sales_velocity
+
+if TYPE_CHECKING:
+    from ..crm import CrmData
+
+__all__ = [
+    "stage_intervals",
+    "stage_durations",
+    "cycle_length",
+    "stalled_deals",
+    "stage_to_stage_days",
+    "sales_velocity",
+    "velocity_change",
+]
+
+
+def _cut(crm, as_of, fn: str):
+    """(day, cut) of an entry point; a clear error for what is not an org."""
+    if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
+        raise TypeError(f"{fn}: crm must be a CrmData, got {type(crm).__name__}")
+    day = resolve_as_of(crm, as_of=as_of)
+    return day, crm.as_of(day)
+
+
+def _tables(cut, where) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kept opportunities and their history (all of it without a filter)."""
+    opps = cut.rows("opportunities", where=where)
+    h = cut.opportunity_history
+    if where is not None and not (isinstance(where, str) and not where.strip()):
+        h = h[h["opportunity_id"].isin(opps["opportunity_id"]).to_numpy()].reset_index(drop=True)
+    return opps, h
+
+
+def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
+    """Every stage visit of the opportunities as of a day (:func:`funnel_analysis.velocity.stage_intervals`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; visits still open at its end are censored. ``None`` or ``""`` for the latest
+        date in the data.
+    by : str or list of str, optional
+        Opportunity columns copied onto each visit (the frame-level ``carry``), to segment by.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.stage_intervals`.
+
+    Examples
+    --------
+    >>> report.stage_intervals(crm, as_of="2024-06-30")[["stage_name", "days", "censored"]]  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "stage_intervals")
+    opps, hist = _tables(cut, where)
+    return _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
+
+
+def stage_durations(
+    crm: CrmData, *, as_of=None, by=None, where: str | None = None, percentiles=(0.5, 0.75, 0.9)
+) -> pd.DataFrame:
+    """Days in each open stage, open visits censored (:func:`funnel_analysis.velocity.stage_durations`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    percentiles : sequence of float, default (0.5, 0.75, 0.9)
+        Quantiles reported besides the median.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.stage_durations`.
+
+    Examples
+    --------
+    >>> report.stage_durations(crm, percentiles=())[["stage_name", "km_median"]]  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "stage_durations")
+    opps, hist = _tables(cut, where)
+    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
+    return _durations.stage_durations(intervals, stages=cut.stages, by=by, percentiles=percentiles)
+
+
+def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
+    """The sales cycle, open deals censored (:func:`funnel_analysis.velocity.cycle_length`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.cycle_length`.
+
+    Examples
+    --------
+    >>> report.cycle_length(crm, by="lead_source")  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "cycle_length")
+    return _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=by)
+
+
+def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantile: float = 0.9) -> pd.DataFrame:
+    """Open deals in their stage longer than most visits last (:func:`funnel_analysis.velocity.stalled_deals`).
+
+    The thresholds come from the visits of the opportunities kept (``where``).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    quantile : float, default 0.9
+        A deal is stalled past this Kaplan-Meier quantile of its stage's visits.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.stalled_deals`.
+
+    Examples
+    --------
+    >>> report.stalled_deals(crm, quantile=0.8)  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "stalled_deals")
+    opps, hist = _tables(cut, where)
+    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day)
+    return _durations.stalled_deals(opps, intervals, stages=cut.stages, as_of=day, quantile=quantile)
+
+
+def stage_to_stage_days(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+) -> pd.DataFrame:
+    """Days from first entering one stage to first entering a later one (:func:`funnel_analysis.velocity.stage_to_stage_days`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    from_stage : str, optional
+        The first stage; ``None`` or ``""`` for the org's first stage (``sort_order``).
+    to_stage : str, optional
+        The later stage; ``None`` or ``""`` for the first won stage (``sort_order``).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.stage_to_stage_days`.
+
+    Examples
+    --------
+    >>> report.stage_to_stage_days(crm, from_stage="Qualify")  # doctest: +SKIP
+    """
+    fn = "stage_to_stage_days"
+    day, cut = _cut(crm, as_of, fn)
+    st = cut.stages.sort_values("sort_order", kind="stable")
+    if not from_stage:
+        from_stage = st["stage_name"].iloc[0]
+    if not to_stage:
+        won = st.loc[st["is_won"].astype("boolean").fillna(False).to_numpy(), "stage_name"]
+        if won.empty:
+            raise ValueError(f"{fn}: the stages table has no won stage; give to_stage")
+        to_stage = won.iloc[0]
+    opps, hist = _tables(cut, where)
+    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
+    return _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=by)
+
+
+def sales_velocity(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    period: str = "Q",
+    n_boot: int = 500,
+    seed: int = 0,
+    fiscal_year_start_month: int = 1,
+) -> pd.DataFrame:
+    """Sales velocity and its four factors per period (:func:`funnel_analysis.velocity.sales_velocity`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    by : str or list of str, optional
+        Segment columns of the opportunities.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period.
+    n_boot : int, default 500
+        Bootstrap resamples behind the intervals.
+    seed : int, default 0
+        Seed of the bootstrap.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.sales_velocity`.
+
+    Examples
+    --------
+    >>> report.sales_velocity(crm, period="M", n_boot=200)  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "sales_velocity")
+    return _sales_velocity(
+        cut.rows("opportunities", where=where),
+        as_of=day,
+        period=period,
+        by=by,
+        n_boot=n_boot,
+        seed=seed,
+        fiscal_year_start_month=fiscal_year_start_month,
+    )
+
+
+def velocity_change(
+    crm: CrmData, *, as_of=None, where: str | None = None, period: str = "Q", fiscal_year_start_month: int = 1
+) -> pd.DataFrame:
+    """What moved sales velocity between the last two complete periods that had one.
+
+    Sales velocity per period as of the day (:func:`funnel_analysis.velocity.sales_velocity`,
+    point estimates only), then :func:`funnel_analysis.velocity.latest_velocity_change`.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`funnel_analysis.velocity.latest_velocity_change`.
+
+    Examples
+    --------
+    >>> report.velocity_change(crm, period="Q")[["factor", "share"]]  # doctest: +SKIP
+    """
+    day, cut = _cut(crm, as_of, "velocity_change")
+    velocity = _sales_velocity(
+        cut.rows("opportunities", where=where),
+        as_of=day,
+        period=period,
+        n_boot=1,  # the change uses the point estimates, which do not depend on the resamples
+        fiscal_year_start_month=fiscal_year_start_month,
+    )
+    return _latest_velocity_change(velocity)
