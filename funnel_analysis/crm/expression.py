@@ -431,7 +431,9 @@ def _operand(x, role: str) -> ColumnRef | Constant:
 def _refuse_null(value: Constant, where: str) -> None:
     if value.kind == "null":
         raise ExpressionError(
-            f"{where} with null is never true; write 'x is null' or 'x is not null'", position=value.position
+            f"{where} with null is never true",
+            position=value.position,
+            hint="; write 'x is null' or 'x is not null'",
         )
 
 
@@ -493,16 +495,14 @@ class InList(Expression):
 
     def __post_init__(self):
         if not isinstance(self.column, ColumnRef):
-            raise ExpressionError(
-                "'in' needs a column on its left", position=getattr(self.column, "position", None)
-            )
+            raise ExpressionError("'in' needs a column on its left", position=getattr(self.column, "position", None))
         values = tuple(self.values) if isinstance(self.values, (list, tuple)) else None
         if not values:
             raise ExpressionError("'in' needs a non-empty tuple of values", position=self.column.position)
         for v in values:
             if not isinstance(v, Constant):
                 raise ExpressionError(
-                    f"an 'in' list holds values only, not {v}", position=getattr(v, "position", None)
+                    f"{v} in an 'in' list", position=getattr(v, "position", None), hint="; the list holds values only"
                 )
             _refuse_null(v, "'in'")
         object.__setattr__(self, "values", values)
@@ -738,7 +738,7 @@ class _Build(Transformer):
         if re.fullmatch(r"-?\d+", text):
             value = int(text)
             if not -_INT_LIMIT < value < _INT_LIMIT:
-                raise ExpressionError(f"the integer {text} is out of range (64 bits)", position=_pos(tok))
+                raise ExpressionError(f"the integer {text} is out of range", position=_pos(tok), hint=" (64 bits)")
             return Constant(value, position=_pos(tok))
         value = float(text)
         if not math.isfinite(value):
@@ -766,7 +766,7 @@ def _iso_date(text: str, position: int | None) -> _dt.date:
             return _dt.date.fromisoformat(text)
         except ValueError:
             pass
-    raise ExpressionError(f"{text!r} is not a date (expected 'YYYY-MM-DD')", position=position)
+    raise ExpressionError(f"{text!r} is not a date", position=position, hint=" (expected 'YYYY-MM-DD')")
 
 
 @functools.cache
@@ -774,30 +774,51 @@ def _parser() -> Lark:
     return Lark(_GRAMMAR, parser="lalr", lexer="contextual", transformer=_Build(), maybe_placeholders=False)
 
 
-def _prescan(text: str) -> None:
-    """Refuse parentheses nested deeper than MAX_DEPTH before the parse (a cheap scan outside strings)."""
-    depth, i, n, quote = 0, 0, len(text), None
-    while i < n:
+def _parens(text: str, upto: int) -> Iterator[tuple[int, str]]:
+    """(offset, '(' or ')') of each parenthesis before ``upto`` outside quoted strings."""
+    i, quote = 0, None
+    while i < upto:
         c = text[i]
         if quote:
             if c == quote:
-                if i + 1 < n and text[i + 1] == quote:
+                if i + 1 < upto and text[i + 1] == quote:
                     i += 1
                 else:
                     quote = None
         elif c in "'\"":
             quote = c
-        elif c == "(":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ExpressionError(f"parentheses nested deeper than {MAX_DEPTH} levels", position=i + 1)
-        elif c == ")":
-            depth -= 1
+        elif c in "()":
+            yield i, c
         i += 1
 
 
-def _expected(names) -> str:
-    readable = sorted({_TERMINAL_NAMES.get(n.lstrip("_"), n.lstrip("_")) for n in names})
+def _prescan(text: str) -> None:
+    """Refuse parentheses nested deeper than MAX_DEPTH before the parse."""
+    depth = 0
+    for i, c in _parens(text, len(text)):
+        depth += 1 if c == "(" else -1
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"parentheses nested deeper than {MAX_DEPTH} levels", position=i + 1)
+
+
+def _open_parens(text: str, upto: int) -> list[bool]:
+    """The parentheses open before offset ``upto``, innermost last: True for one that opens an 'in' list."""
+    stack: list[bool] = []
+    for i, c in _parens(text, upto):
+        if c == "(":
+            stack.append(bool(re.search(r"(?i)\bin\s*$", text[max(0, i - 40) : i])))
+        elif stack:
+            stack.pop()
+    return stack
+
+
+def _expected(names, stack: list[bool]) -> str:
+    names = {n.lstrip("_") for n in names}
+    if not stack:  # LALR shares states between a list and the top level: say only what fits here
+        names -= {"RPAR", "COMMA"}
+    elif not stack[-1]:
+        names -= {"COMMA"}
+    readable = sorted({_TERMINAL_NAMES.get(n, n) for n in names})
     return ", ".join(readable)
 
 
@@ -818,19 +839,23 @@ def _lark_error(e: UnexpectedInput, text: str) -> ExpressionError:
         hint = hints.get(char)
         if hint is None and char.isdigit():
             hint = "a number cannot run into letters or dots"
-        expected = _expected(e.allowed or ())
+        expected = _expected(e.allowed or (), _open_parens(text, e.pos_in_stream))
         extra = f" ({hint}; expected {expected})" if hint else f" (expected {expected})"
         return ExpressionError(f"unexpected character {char!r}", position=position, hint=extra)
     if isinstance(e, UnexpectedToken):
         tok = e.token
-        expected = _expected(e.expected or ())
         if tok.type == "$END":
+            expected = _expected(e.expected or (), _open_parens(text, len(text)))
             return ExpressionError("unexpected end of the text", position=len(text) + 1, hint=f" (expected {expected})")
+        stack = _open_parens(text, tok.start_pos)
+        expected = _expected(e.expected or (), stack)
         position = tok.start_pos + 1
         hint = ""
         before = text[: tok.start_pos].rstrip()
         if tok.type == "LPAR" and re.search(r"[A-Za-z0-9_]$", before):
             hint = "; function calls are not part of the grammar"
+        elif tok.type == "RPAR" and not stack:
+            hint = "; no '(' is open"
         elif tok.type == "DOT":
             hint = "; a path has one hop: relation.field"
         elif tok.type == "COMP_OP" and re.search(r"(==|!=|<>|<=|>=|=|<|>)\s*\S+$", before):
@@ -870,7 +895,7 @@ def parse_expression(text: str, *, label: str = "where") -> Expression:
     >>> parse_expression("amount == 1 )")
     Traceback (most recent call last):
     ...
-    funnel_analysis.crm.expression.ExpressionError: where: unexpected ')' at position 13 (expected 'and', 'or', the end of the text)
+    funnel_analysis.crm.expression.ExpressionError: where: unexpected ')' at position 13 (expected the end of the text); no '(' is open
         amount == 1 )
                     ^
     """
@@ -921,7 +946,7 @@ def _kind_of(series: pd.Series) -> str:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
-        if dtype == object:
+        if pd.api.types.is_object_dtype(dtype):
             return _infer_kind(pd.Series(series.cat.categories))
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
@@ -940,7 +965,7 @@ def _kind_of(series: pd.Series) -> str:
         if pa.types.is_date(t):
             return "datetime"
         return "other"
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         return _infer_kind(series)
     return "other"
 
@@ -1033,9 +1058,7 @@ def _resolve(ref: ColumnRef, scope: _Scope) -> str:
             close = difflib.get_close_matches(ref.name, list(scope.columns), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             hint += f" (known: {_listing(scope.columns)})"
-        raise ExpressionError(
-            f"unknown column {ref.name!r} on {scope.table}", position=ref.position, hint=hint
-        )
+        raise ExpressionError(f"unknown column {ref.name!r} on {scope.table}", position=ref.position, hint=hint)
     relation = scope.relations.get(ref.relation)
     if relation is None:
         known = _listing(scope.relations) if scope.relations else "none"
@@ -1045,9 +1068,7 @@ def _resolve(ref: ColumnRef, scope: _Scope) -> str:
             hint=f" (relations: {known}; a relation is a reference column without its _id suffix)",
         )
     if relation.columns is None:
-        raise ExpressionError(
-            f"{ref.path!r} cannot be resolved: {relation.problem}", position=ref.position
-        )
+        raise ExpressionError(f"{ref.path!r} cannot be resolved: {relation.problem}", position=ref.position)
     if ref.name not in relation.columns:
         close = difflib.get_close_matches(ref.name, list(relation.columns), n=1)
         hint = f"; did you mean {ref.relation}.{close[0]}?" if close else ""
@@ -1212,7 +1233,9 @@ class _Rows:
         values = target[ref.name]
         if values.dtype == bool:
             values = values.astype("boolean")
-        elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(
+            values.dtype, pd.api.extensions.ExtensionDtype
+        ):
             values = values.astype("Int64")
         return pd.Series(values.array.take(pos, allow_fill=True), index=self.frame.index, name=ref.path)
 
