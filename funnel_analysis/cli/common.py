@@ -8,10 +8,15 @@ with status 2, never with a traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from ..crm.read import DataLoadError
+
+if TYPE_CHECKING:
+    from ..crm.model import CrmData
 
 __all__ = ["DATA_ERRORS", "fail", "json_option", "load_or_fail", "mapping_option"]
 
@@ -25,17 +30,17 @@ def fail(message) -> None:
     sys.exit(2)
 
 
-def mapping_option(help: str = "Mapping file, or a built-in mapping name (maven_crm, x_education)."):
+def mapping_option(help: str = "Mapping file, or a built-in mapping name (maven_crm, x_education).") -> Callable:
     """The ``--mapping`` option: how a non-Salesforce export becomes the canonical model."""
     return click.option("--mapping", default=None, help=help)
 
 
-def json_option(help: str = "Print one JSON object."):
+def json_option(help: str = "Print one JSON object.") -> Callable:
     """The ``--json`` flag (parameter ``as_json``): machine-readable output on stdout."""
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def load_or_fail(folder, mapping=None, **options):
+def load_or_fail(folder, mapping=None, **options) -> CrmData:
     """:func:`~funnel_analysis.crm.load_org`, or one error line and exit 2 when a file cannot be used."""
     from ..crm.load import load_org
 

@@ -8,6 +8,7 @@ wrong, and nothing ran. One log line per notebook on stdout, time-stamped, for t
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import click
@@ -16,17 +17,36 @@ import yaml
 from ..reporting.config import ReportConfigError
 from .common import fail
 
-__all__ = ["report_command", "parse_param"]
+__all__ = ["report_command", "parse_params"]
 
 
-def parse_param(text: str):
-    """``KEY=VALUE`` from the command line; VALUE read as a YAML scalar."""
-    key, eq, raw = text.partition("=")
-    if not eq or not key.strip():
-        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="-p")
-    value = yaml.safe_load(raw) if raw.strip() else ""
-    # YAML reads 2025-03-31 as a date and [..] as a list: the notebook gets the text as typed
-    return key.strip(), value if value is None or isinstance(value, (str, int, float, bool)) else raw
+def parse_params(texts: Iterable[str]) -> Mapping[str, object]:
+    """``-p KEY=VALUE`` options from the command line, each VALUE read as a YAML scalar.
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The ``KEY=VALUE`` texts, in order (a later key wins).
+
+    Returns
+    -------
+    Mapping
+        Parameter name -> value: a number, a boolean, or the text as typed.
+
+    Raises
+    ------
+    click.BadParameter
+        For a text that is not ``KEY=VALUE``.
+    """
+    out = {}
+    for text in texts:
+        key, eq, raw = text.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="-p")
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        # YAML reads 2025-03-31 as a date and [..] as a list: the notebook gets the text as typed
+        out[key.strip()] = value if value is None or isinstance(value, (str, int, float, bool)) else raw
+    return out
 
 
 def _finish(res) -> None:
@@ -103,7 +123,7 @@ def run_command(config, only, params, data_dir, out, jobs, cell_timeout):
         res = run_reports(
             config,
             only=only or None,
-            overrides=dict(map(parse_param, params)),
+            overrides=dict(parse_params(params)),
             out_dir=out,
             data_dir=data_dir,
             log=click.echo,

@@ -134,7 +134,7 @@ def load_frames(
         if hit is None:
             ignored.append(obj)
             continue
-        sources.setdefault(hit[0], []).append((obj, df.reset_index(drop=True), hit[1]))
+        sources.setdefault(hit.table, []).append((obj, df.reset_index(drop=True), hit.activity_kind))
     crm = _build(sources, mapping=m, source=source, ignored=ignored, progress=progress)
     h = hashlib.blake2b(digest_size=16)
     for obj in sorted(frames):
@@ -288,7 +288,7 @@ def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, st
     elif mapping is not None and mapping.stages:
         st, origin = pd.DataFrame(mapping.stages), "mapping"
     else:
-        st, origin = pd.DataFrame(default_stages()), "default"
+        st, origin = default_stages(), "default"
     st["stage_name"] = clean.fold_picklist(st["stage_name"])
     for col in ("is_closed", "is_won"):
         st[col] = st[col].fillna(False).astype(bool) if col in st else False

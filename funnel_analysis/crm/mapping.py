@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from .read import DataLoadError
@@ -152,7 +153,14 @@ def load_mapping(path_or_name) -> Mapping:
     )
 
 
-def default_stages() -> list[dict]:
-    """Salesforce's standard stage picklist, from ``crm/stages.yaml``."""
+def default_stages() -> pd.DataFrame:
+    """Salesforce's standard stage picklist, from ``crm/stages.yaml``.
+
+    Returns
+    -------
+    DataFrame
+        One row per stage: ``stage_name``, ``sort_order``, ``default_probability``, ``is_closed``,
+        ``is_won``, ``forecast_category`` (the columns of the ``stages`` table).
+    """
     text = (resources.files("funnel_analysis.crm") / "stages.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)["stages"]
+    return pd.DataFrame(yaml.safe_load(text)["stages"])

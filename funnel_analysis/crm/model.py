@@ -41,7 +41,7 @@ import pandas as pd
 from .._util.arrow import index_in
 from .schema import TABLES
 
-__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "latest_date", "resolve_as_of"]
+__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "MAX_CUTS", "latest_date", "resolve_as_of"]
 
 #: Opportunity fields that opportunity_history records, and so can be rebuilt.
 #: As-of cuts a :class:`CrmData` keeps (least recently used dropped first): a six-quarter backtest needs a dozen.
@@ -70,7 +70,7 @@ class DataQualityReport:
         cleaning=None,
         files=None,
         columns_present=None,
-    ):
+    ) -> None:
         if rows_read != rows_kept + rows_quarantined:  # the accounting every table must satisfy
             raise AssertionError(f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined")
         self.tables[name] = {

@@ -13,12 +13,17 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_rule_counts"]
 
 
-def plot_rule_counts(rules: pd.DataFrame, ax=None):
+def plot_rule_counts(rules: pd.DataFrame, *, ax=None) -> Axes:
     """Bars of rows per rule (``crm.report.rules()``), stacked by table; says so when none was broken."""
     import matplotlib.pyplot as plt
 

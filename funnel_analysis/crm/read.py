@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .._util.results import Unpackable
 from .schema import TABLES, snake_case, table_for_file
 
-__all__ = ["DataLoadError", "read_csv_text", "read_table_file", "find_export_files", "canonical_columns"]
+__all__ = ["DataLoadError", "ExportFiles", "read_csv_text", "read_table_file", "find_export_files", "canonical_columns"]
 
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -160,10 +162,26 @@ def read_table_file(path, *, encoding: str = "utf-8", delimiter: str = ",") -> p
     return read_csv_text(path, encoding=encoding, delimiter=delimiter)
 
 
-def find_export_files(folder) -> tuple[dict[str, list[tuple[Path, str | None]]], list[Path]]:
+@dataclass(frozen=True)
+class ExportFiles(Unpackable):
+    """The files of an export folder by table (unpacks as ``tables, ignored``).
+
+    Attributes
+    ----------
+    tables : dict
+        ``{table: [(path, activity_kind), ...]}``.
+    ignored : list of Path
+        Files of objects the model does not cover.
+    """
+
+    tables: dict
+    ignored: list
+
+
+def find_export_files(folder) -> ExportFiles:
     """Which canonical table each file of a Salesforce export folder holds.
 
-    Returns ``({table: [(path, activity_kind), ...]}, ignored_files)``;
+    Returns an :class:`ExportFiles`: ``{table: [(path, activity_kind), ...]}`` and the ignored files;
     ``Task.csv`` and ``Event.csv`` both feed ``activities``. Files of objects
     the model does not cover (``Case.csv``, ``Branch__c.csv``) are returned as
     ignored so the data-quality report can list them.
@@ -180,8 +198,8 @@ def find_export_files(folder) -> tuple[dict[str, list[tuple[Path, str | None]]],
         if hit is None:
             ignored.append(path)
             continue
-        found.setdefault(hit[0], []).append((path, hit[1]))
-    return found, ignored
+        found.setdefault(hit.table, []).append((path, hit.activity_kind))
+    return ExportFiles(found, ignored)
 
 
 def canonical_columns(raw: pd.DataFrame, table: str, rename: dict[str, str] | None = None) -> pd.DataFrame:

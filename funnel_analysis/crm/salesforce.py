@@ -18,10 +18,16 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from funnel_analysis.crm.schema import TABLES, TableSpec
+
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
+
+    from funnel_analysis.crm.model import CrmData
 
 __all__ = [
     "DEFAULT_OBJECTS",
@@ -77,7 +83,7 @@ def _simple_salesforce():
     return simple_salesforce
 
 
-def salesforce_client(env: Mapping[str, str] = os.environ):
+def salesforce_client(env: Mapping[str, str] = os.environ) -> Salesforce:
     """Connect to Salesforce with credentials taken from the environment.
 
     Parameters
@@ -313,7 +319,7 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
     return [out / f"{name}.csv" for name in frames]
 
 
-def load_salesforce(sf=None, *, mapping=None, **kwargs):
+def load_salesforce(sf=None, *, mapping=None, **kwargs) -> CrmData:
     """Read a live org (:func:`read_salesforce` keywords) into ``CrmData`` via ``load_frames``."""
     from funnel_analysis.crm.load import load_frames
 

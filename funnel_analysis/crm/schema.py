@@ -23,7 +23,10 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .._util.results import Unpackable
 
 __all__ = [
     "Column",
@@ -32,6 +35,7 @@ __all__ = [
     "TABLES",
     "KINDS",
     "snake_case",
+    "FileTable",
     "table_for_file",
 ]
 
@@ -101,10 +105,10 @@ class TableSpec:
                 return c
         return None
 
-    def kinds(self) -> dict[str, str]:
+    def kinds(self) -> Mapping[str, str]:
         return {c.name: c.kind for c in self.columns}
 
-    def sf_rename(self) -> dict[str, str]:
+    def sf_rename(self) -> Mapping[str, str]:
         """Salesforce API field name (and aliases) -> canonical name."""
         out = {}
         for c in self.columns:
@@ -446,18 +450,34 @@ _table(
 )
 
 
-def table_for_file(stem: str) -> tuple[str, str | None] | None:
+@dataclass(frozen=True)
+class FileTable(Unpackable):
+    """The table a file holds (unpacks as ``table, activity_kind``).
+
+    Attributes
+    ----------
+    table : str
+        The canonical table.
+    activity_kind : str or None
+        ``"task"`` or ``"event"`` for the activities files, else None.
+    """
+
+    table: str
+    activity_kind: str | None
+
+
+def table_for_file(stem: str) -> FileTable | None:
     """Which table a file stem holds, and the activity kind for Task/Event files.
 
     >>> table_for_file("Event")
-    ('activities', 'event')
+    FileTable(table='activities', activity_kind='event')
     >>> table_for_file("Case") is None
     True
     """
     for spec in TABLES.values():
         if stem in spec.file_stems:
             kind = "task" if spec.name == "activities" else None
-            return spec.name, kind
+            return FileTable(spec.name, kind)
         if stem in spec.extra_file_stems:
-            return spec.name, "event"
+            return FileTable(spec.name, "event")
     return None

@@ -23,7 +23,18 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-__all__ = ["ReportConfigError", "ReportSpec", "SECRET_NAME", "load_report_config", "check_parameters", "plan_reports"]
+from .._util.results import Unpackable
+
+__all__ = [
+    "ReportConfigError",
+    "ReportSpec",
+    "SECRET_NAME",
+    "CheckedParameters",
+    "PlannedReport",
+    "load_report_config",
+    "check_parameters",
+    "plan_reports",
+]
 
 #: Parameter (and environment variable) names that hold secrets.
 SECRET_NAME = re.compile(r"passw(or)?d|secret|token|api_?key|credential|private_key", re.IGNORECASE)
@@ -193,12 +204,48 @@ def load_report_config(path=None) -> list[ReportSpec]:
     return specs
 
 
-def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | None = None) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class CheckedParameters(Unpackable):
+    """A report's parameters, checked (unpacks as ``values, relative``).
+
+    Attributes
+    ----------
+    values : dict
+        Every parameter of the notebook, its default or the value given.
+    relative : dict
+        ``{name: token}`` of the parameters given as a relative day (``last_friday``).
+    """
+
+    values: dict
+    relative: dict
+
+
+@dataclass(frozen=True)
+class PlannedReport(Unpackable):
+    """One report to run (unpacks as ``spec, parameters, relative``).
+
+    Attributes
+    ----------
+    spec : ReportSpec
+        The report's configuration.
+    parameters : dict
+        The checked parameters it runs with.
+    relative : dict
+        ``{name: token}`` of those given as a relative day.
+    """
+
+    spec: ReportSpec
+    parameters: dict
+    relative: dict
+
+
+def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date | None = None) -> CheckedParameters:
     """All the notebook's parameters: its defaults, then config, data_dir and overrides, checked.
 
     Relative values (``last_friday``, ``previous_quarter``: :mod:`funnel_analysis.reporting.schedule`) in the
-    config or overrides are resolved on ``day`` (default: today in the report's time zone).
-    Returns the parameters and ``{key: relative token}`` of those resolved.
+    config or overrides are resolved on ``today`` (default: today in the report's time zone).
+    Returns the parameters and ``{key: relative token}`` of those resolved, as a
+    :class:`CheckedParameters` (it unpacks as ``values, relative``).
     """
     import papermill as pm
 
@@ -219,11 +266,11 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | No
     for k in overrides:
         _no_secret(k, f"report {spec.name!r}")
     given |= overrides
-    if day is None:
+    if today is None:
         from zoneinfo import ZoneInfo
 
-        day = datetime.now(ZoneInfo(spec.timezone)).date()
-    given, relative = resolve_relative(given, day)
+        today = datetime.now(ZoneInfo(spec.timezone)).date()
+    given, relative = resolve_relative(given, today=today)
 
     def where(k: str) -> str:  # where a bad value was written: the config file, or the command line
         origin = f"{spec.source}: " if spec.source and k in spec.parameters and k not in overrides else ""
@@ -252,13 +299,15 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, day: date | No
                 "a relative day such as last_friday, or empty for the latest date in the "
                 "data)"
             ) from None
-    return out, relative
+    return CheckedParameters(out, relative)
 
 
 def plan_reports(
     specs: list[ReportSpec], only, overrides: dict, data_dir, days: dict | None = None
-) -> list[tuple[ReportSpec, dict, dict]]:
+) -> list[PlannedReport]:
     """The selected reports with their parameters and relative tokens; every error is raised first.
+
+    Each :class:`PlannedReport` unpacks as ``spec, parameters, relative``.
 
     ``days`` maps a report name to the day its relative parameters resolve on (a scheduled run:
     its slot's local day); default today in the report's time zone.
@@ -281,7 +330,8 @@ def plan_reports(
         try:
             if not spec.notebook.is_file():
                 raise ReportConfigError(f"report {spec.name!r}: notebook {spec.notebook} does not exist")
-            plan.append((spec, *check_parameters(spec, mine, data_dir, (days or {}).get(spec.name))))
+            checked = check_parameters(spec, mine, data_dir, today=(days or {}).get(spec.name))
+            plan.append(PlannedReport(spec, checked.values, checked.relative))
         except ReportConfigError as exc:
             errors.append(str(exc))
     if errors:

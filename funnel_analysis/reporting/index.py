@@ -76,7 +76,7 @@ def render_index(out_dir) -> str:
             else '<p class="latest none">No good run yet.</p>'
         )
         sections.append(
-            f'<section id="{_e(quote(name))}"><h2>{_e(runs[0][1].get("report") or name)}</h2>{latest}'
+            f'<section id="{_e(quote(name))}"><h2>{_e(runs[0].manifest.get("report") or name)}</h2>{latest}'
             "<table><tr><th>run</th><th>as of</th>"
             "<th>status</th><th>scheduled for</th><th>started</th><th>duration</th><th>links</th><th>error</th></tr>"
             + "".join(_row(out_dir, d, m) for d, m in runs)

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
     from ..crm import CrmData
 
 __all__ = ["RECORD_MIME", "open_report", "notebook_setup", "styled", "record", "read_records"]
@@ -127,7 +129,7 @@ def _fmt(name, v, precision: int = 1) -> str:
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
-def styled(df: pd.DataFrame, *, precision: int = 1):
+def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     """``df`` as a Styler formatted by :func:`_fmt`, days as dates, no RangeIndex, all text HTML-escaped.
 
     Numbers get thousands separators, rates and shares percent, money columns the currency set by
@@ -178,7 +180,7 @@ def record(name: str, value) -> None:
     )
 
 
-def read_records(notebook) -> dict:
+def read_records(notebook) -> Mapping[str, object]:
     """The values an executed notebook kept with :func:`record`: name -> dict, or list of row dicts."""
     import nbformat
 

@@ -25,13 +25,21 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .._util.results import Unpackable
 from .config import SECRET_NAME
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = [
     "ReportBusy",
+    "PublishedRun",
     "report_lock",
     "staging_dir",
     "publish_run",
@@ -56,7 +64,7 @@ class ReportBusy(RuntimeError):
 
 
 @contextmanager
-def report_lock(out_dir, name: str, *, wait: bool = False):
+def report_lock(out_dir, name: str, *, wait: bool = False) -> Iterator[FileLock]:
     """Hold ``<out>/.locks/<name>.lock`` while running report ``name``; ``wait=False`` raises ReportBusy at once."""
     from filelock import FileLock, Timeout
 
@@ -101,7 +109,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish_run(staging: Path, out_dir, name: str, as_of: str) -> Path:
+def publish_run(staging: Path, out_dir, name: str, *, as_of: str) -> Path:
     """Move a complete staging folder to ``<out>/<name>/<as_of>[.N]`` in one rename; return that folder."""
     for f in staging.iterdir():  # the contents on disk before the rename makes them visible
         with open(f, "rb") as fh:
@@ -123,15 +131,44 @@ def publish_run(staging: Path, out_dir, name: str, as_of: str) -> Path:
     return target
 
 
-def published_runs(out_dir, name: str) -> list[tuple[Path, dict]]:
-    """(folder, manifest) of every published run of ``name``, oldest first (unreadable manifests skipped)."""
+@dataclass(frozen=True)
+class PublishedRun(Unpackable):
+    """One published run of a report (unpacks as ``folder, manifest``).
+
+    Attributes
+    ----------
+    folder : Path
+        ``<out_dir>/<report>/<as_of>[.n]``.
+    manifest : dict
+        Its ``manifest.json``.
+    """
+
+    folder: Path
+    manifest: dict
+
+
+def published_runs(out_dir, name: str) -> list[PublishedRun]:
+    """Every published run of ``name``, oldest first (unreadable manifests skipped).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The reports folder.
+    name : str
+        The report.
+
+    Returns
+    -------
+    list of PublishedRun
+        Folder and manifest of each run, by start time.
+    """
     runs = []
     for mf in Path(out_dir, name).glob("*/manifest.json"):
         try:
-            runs.append((mf.parent, json.loads(mf.read_text(encoding="utf-8"))))
+            runs.append(PublishedRun(mf.parent, json.loads(mf.read_text(encoding="utf-8"))))
         except (OSError, ValueError):
             continue
-    return sorted(runs, key=lambda r: (str(r[1].get("started_at")), r[0].name))
+    return sorted(runs, key=lambda r: (str(r.manifest.get("started_at")), r.folder.name))
 
 
 def prune_runs(out_dir, name: str, keep: int | None) -> list[Path]:
@@ -232,7 +269,7 @@ def prune_caches(
     return removed
 
 
-def secret_values(env=None) -> dict[str, str]:
+def secret_values(env=None) -> Mapping[str, str]:
     """Environment variables that hold secrets (by name, e.g. SF_ACCESS_TOKEN, DB_PASSWORD): name -> value."""
     env = os.environ if env is None else env
     return {k: v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 6}

@@ -241,7 +241,7 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
         manifest["duration_s"] = round(time.perf_counter() - t0, 2)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
         scrub_secrets(staging)  # a notebook or traceback that printed a secret from the environment
-        run_dir = publish_run(staging, out_dir, spec.name, as_of)
+        run_dir = publish_run(staging, out_dir, spec.name, as_of=as_of)
     except Exception as exc:  # disk full, permissions...: nothing published, the published runs untouched
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -34,6 +34,7 @@ Relative parameter values, resolved against the slot's local day (or the current
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,8 +42,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from .._util.results import Unpackable
+
 __all__ = [
     "RELATIVE_TOKENS",
+    "ResolvedParameters",
     "resolve_relative",
     "latest_slot",
     "slot_key",
@@ -84,15 +88,44 @@ def _relative(day: date) -> dict:
 RELATIVE_TOKENS: tuple[str, ...] = tuple(_relative(date(2000, 1, 1)))
 
 
-def resolve_relative(params: dict, day: date) -> tuple[dict, dict]:
-    """``params`` with every relative token resolved on ``day``, and ``{key: token}`` of those resolved."""
-    values, done = _relative(day), {}
+@dataclass(frozen=True)
+class ResolvedParameters(Unpackable):
+    """Parameters with their relative days resolved (unpacks as ``values, relative``).
+
+    Attributes
+    ----------
+    values : dict
+        The parameters, relative tokens replaced by dates.
+    relative : dict
+        ``{name: token}`` of those that were relative.
+    """
+
+    values: dict
+    relative: dict
+
+
+def resolve_relative(params: dict, *, today: date) -> ResolvedParameters:
+    """``params`` with every relative token resolved on ``today``.
+
+    Parameters
+    ----------
+    params : dict
+        Report parameters; string values equal to a token of :data:`RELATIVE_TOKENS` are relative.
+    today : date
+        The day they resolve on.
+
+    Returns
+    -------
+    ResolvedParameters
+        The resolved values and ``{key: token}`` of those resolved.
+    """
+    values, done = _relative(today), {}
     out = dict(params)
     for k, v in params.items():
         if isinstance(v, str) and v.strip().lower() in values:
             done[k] = v.strip().lower()
             out[k] = values[done[k]]
-    return out, done
+    return ResolvedParameters(out, done)
 
 
 def latest_slot(cron: str, tz: str, now: datetime) -> datetime:
@@ -122,7 +155,7 @@ def _scheduled_runs(out_dir, name: str) -> list[dict]:
     return runs
 
 
-def last_success(out_dir, name: str) -> dict | None:
+def last_success(out_dir, name: str) -> Mapping | None:
     """The manifest of the report's latest successful scheduled run in ``out_dir`` (None: none yet)."""
     ok = [m for m in _scheduled_runs(out_dir, name) if m.get("status") == "ok"]
     return max(ok, key=lambda m: datetime.fromisoformat(m["scheduled_for"]), default=None)

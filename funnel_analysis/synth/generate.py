@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from .truth import _source_rates, _truth_clusters, _truth_json, write_lead_proba
 
 def generate_sample(
     out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=None, start: str = "2023-01-01", years: int = 3
-) -> dict:
+) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
     Parameters

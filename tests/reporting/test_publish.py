@@ -49,11 +49,11 @@ def staged(out: Path, name: str, status="ok", started="2026-01-01T06:00:00+00:00
 
 
 def test_publish_is_one_rename_and_never_overwrites(tmp_path):
-    first = publish_run(staged(tmp_path, "r"), tmp_path, "r", "2026-01-01")
+    first = publish_run(staged(tmp_path, "r"), tmp_path, "r", as_of="2026-01-01")
     assert first == tmp_path / "r" / "2026-01-01"
     before = (first / "r.html").read_text()
-    second = publish_run(staged(tmp_path, "r", started="2026-01-01T07:00:00+00:00"), tmp_path, "r", "2026-01-01")
-    third = publish_run(staged(tmp_path, "r", started="2026-01-01T08:00:00+00:00"), tmp_path, "r", "2026-01-01")
+    second = publish_run(staged(tmp_path, "r", started="2026-01-01T07:00:00+00:00"), tmp_path, "r", as_of="2026-01-01")
+    third = publish_run(staged(tmp_path, "r", started="2026-01-01T08:00:00+00:00"), tmp_path, "r", as_of="2026-01-01")
     assert (second.name, third.name) == ("2026-01-01.2", "2026-01-01.3")
     assert (first / "r.html").read_text() == before  # the first publication is untouched
     assert list((tmp_path / ".tmp" / "r").iterdir()) == []  # the staging folders moved, nothing copied
@@ -67,9 +67,11 @@ def test_stale_staging_of_a_crashed_run_is_removed_by_the_next(tmp_path):
 
 
 def test_retention_keeps_the_newest_and_the_latest_good_run(tmp_path):
-    publish_run(staged(tmp_path, "r", "ok", "2026-01-01T06:00:00+00:00"), tmp_path, "r", "2026-01-01")
+    publish_run(staged(tmp_path, "r", "ok", "2026-01-01T06:00:00+00:00"), tmp_path, "r", as_of="2026-01-01")
     for day in (2, 3, 4):  # three bad nights after the good one
-        publish_run(staged(tmp_path, "r", "failed", f"2026-01-0{day}T06:00:00+00:00"), tmp_path, "r", f"2026-01-0{day}")
+        publish_run(
+            staged(tmp_path, "r", "failed", f"2026-01-0{day}T06:00:00+00:00"), tmp_path, "r", as_of=f"2026-01-0{day}"
+        )
     removed = prune_runs(tmp_path, "r", keep=2)
     assert [p.name for p in removed] == ["2026-01-02"]
     assert [d.name for d, _ in published_runs(tmp_path, "r")] == ["2026-01-01", "2026-01-03", "2026-01-04"]
@@ -124,7 +126,7 @@ def test_index_lists_history_status_and_links(tmp_path):
         staged(tmp_path, "r", "ok", "2026-01-01T06:00:00+00:00", scheduled_for="2026-01-01T06:00:00+00:00"),
         tmp_path,
         "r",
-        "2026-01-01",
+        as_of="2026-01-01",
     )
     publish_run(
         staged(
@@ -132,9 +134,11 @@ def test_index_lists_history_status_and_links(tmp_path):
         ),
         tmp_path,
         "r",
-        "2026-01-02",
+        as_of="2026-01-02",
     )
-    publish_run(staged(tmp_path, "s", "failed", "2026-01-02T06:00:00+00:00", error="boom"), tmp_path, "s", "2026-01-02")
+    publish_run(
+        staged(tmp_path, "s", "failed", "2026-01-02T06:00:00+00:00", error="boom"), tmp_path, "s", as_of="2026-01-02"
+    )
     page = write_index(tmp_path).read_text()
     r, s = page.index("<h2>r</h2>"), page.index("<h2>s</h2>")
     section = page[r:s]

@@ -18,8 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import funnel_analysis as fa
-from funnel_analysis.cli.report import parse_param as _parse_param
-from funnel_analysis.cli.report import report_command
+from funnel_analysis.cli.report import parse_params, report_command
 from funnel_analysis.reporting import ReportConfigError, load_report_config, plan_reports, run_reports, write_index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -316,7 +315,7 @@ def test_config_paths_start_at_its_root(tmp_path):
     ],
 )
 def test_cli_parameters_are_yaml_scalars(text, expected):
-    assert _parse_param(text) == expected
+    assert parse_params([text]) == dict([expected])
 
 
 def test_index_escapes_every_text(tmp_path):

@@ -163,14 +163,14 @@ def test_now_must_carry_a_time_zone(tmp_path):
     ],
 )
 def test_relative_values(day, token, value):
-    resolved, relative = resolve_relative({"as_of": token, "segment": "lead_source", "n": 3}, day)
+    resolved, relative = resolve_relative({"as_of": token, "segment": "lead_source", "n": 3}, today=day)
     assert resolved == {"as_of": value, "segment": "lead_source", "n": 3} and relative == {"as_of": token}
 
 
 def test_every_token_is_listed_and_resolves():
-    resolved, relative = resolve_relative({t: t for t in RELATIVE_TOKENS}, date(2026, 6, 15))
+    resolved, relative = resolve_relative({t: t for t in RELATIVE_TOKENS}, today=date(2026, 6, 15))
     assert set(relative) == set(RELATIVE_TOKENS) and all(resolved[t] != t for t in RELATIVE_TOKENS)
-    assert resolve_relative({"as_of": "last_fridya"}, date(2026, 6, 15)) == ({"as_of": "last_fridya"}, {})
+    assert tuple(resolve_relative({"as_of": "last_fridya"}, today=date(2026, 6, 15))) == ({"as_of": "last_fridya"}, {})
 
 
 # ---- config --------------------------------------------------------------------------------------
