@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -98,17 +99,19 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     from ..dedupe.pipeline import find_duplicates, lead_contact_matches, merge_duplicates
 
     t = _threshold(threshold)
+    matches = None
     try:
         crm = load_org(folder, mapping=mapping)
-        found = find_duplicates(crm, table, threshold=t, review_threshold=review_threshold)
-        tables, log = merge_duplicates(crm, found, survivorship={"survivor": survivor} if survivor else None)
-        matches = (
-            lead_contact_matches(crm)
-            if table == "leads" and with_contacts and len(crm.tables.get("contacts", []))
-            else None
+        accounts = crm.tables.get("accounts")
+        found = find_duplicates(
+            crm.tables.get(table), accounts, table=table, threshold=t, review_threshold=review_threshold
         )
+        merged = merge_duplicates(crm, found=found, survivorship={"survivor": survivor} if survivor else None)
+        if table == "leads" and with_contacts and len(crm.tables.get("contacts", [])):
+            matches = lead_contact_matches(crm.tables["leads"], crm.tables["contacts"], accounts)
     except DATA_ERRORS as exc:
         fail(exc)
+    log = merged.log
     target = Path(out) if out else Path(f"{Path(folder).resolve()}_dedup") / table
     target.mkdir(parents=True, exist_ok=True)
     found.pairs.to_csv(target / "pairs.csv", index=False)
@@ -118,11 +121,11 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     clusters.to_csv(target / "clusters.csv", index=False)
     found.review.to_csv(target / "review_queue.csv", index=False)
     log.to_csv(target / "merge_log.csv", index=False)
-    summary = found.summary()
+    summary = asdict(found.summary())
     if matches is not None:
         matches.to_csv(target / "lead_contact_matches.csv", index=False)
         summary["leads_matching_contacts"] = int(matches["lead_id"].nunique())
-    write_export_folder(tables, target / "merged", columns_present=crm.meta.get("columns_present"))
+    write_export_folder(merged.crm.tables, target / "merged", columns_present=crm.meta.get("columns_present"))
     summary["out"] = str(target)
     (target / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if as_json:

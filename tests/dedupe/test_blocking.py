@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe import blocking_recall, candidate_pairs, pairs_from_clusters
+from funnel_analysis.dedupe import BlockingRecall, blocking_recall, candidate_pairs, pairs_from_clusters
 from funnel_analysis.dedupe.blocking import PERSON_RULES, rules_for, splink_rules
 from funnel_analysis.dedupe.evaluate import read_truth_clusters
 from funnel_analysis.dedupe.pipeline import object_features
@@ -50,13 +50,15 @@ def test_link_mode_pairs_left_with_right():
 def test_recall_by_hand():
     cand = pd.DataFrame({"id_l": ["a", "a"], "id_r": ["b", "c"]})
     truth = pd.DataFrame({"id_l": ["b", "c"], "id_r": ["a", "d"]})
-    assert blocking_recall(cand, truth) == {"true_pairs": 2, "found": 1, "recall": 0.5, "candidate_pairs": 2}
+    assert blocking_recall(cand, truth) == BlockingRecall(true_pairs=2, found=1, recall=0.5, candidate_pairs=2)
 
 
 def test_rules_drop_missing_columns_and_translate_to_splink():
-    assert rules_for(F, [("email",), ("phone",)]) == [("email",)]
+    assert rules_for(F, [("email",), ("phone",)]) == ["email"]
+    assert rules_for(F, ["email+last_key", ("phone",)]) == ["email+last_key"]  # the text spelling too
     rules = splink_rules([("email",), ("last_key=first_raw", "first_initial=last_initial")])
     assert rules[1] == "l.last_key = r.first_raw AND l.first_initial = r.last_initial"
+    assert splink_rules(["last_key=first_raw+first_initial=last_initial"]) == [rules[1]]
 
 
 def test_failures():
@@ -69,14 +71,12 @@ def test_failures():
 
 
 @pytest.mark.slow
-def test_blocking_keeps_the_true_pairs_of_a_sample_org(small_sample):
-    from tests.dedupe_helpers import loaded
-
-    crm = loaded(str(small_sample))
+def test_blocking_keeps_the_true_pairs_of_a_sample_org(small_sample, small_org):
+    crm = small_org
     found = total = 0
     for table in ("leads", "contacts", "accounts"):
-        f = object_features(crm, table)
+        f = object_features(crm.tables[table], crm.accounts, table=table)
         truth = read_truth_clusters(f"{small_sample}_truth", table)
         r = blocking_recall(candidate_pairs(f), pairs_from_clusters(truth[truth["record_id"].isin(f["unique_id"])]))
-        found, total = found + r["found"], total + r["true_pairs"]
+        found, total = found + r.found, total + r.true_pairs
     assert total > 50 and found / total >= 0.99

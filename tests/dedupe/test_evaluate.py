@@ -21,13 +21,13 @@ def test_scores_by_hand():
     # predicted {a,b} {c,d}: pairs a-b (true), c-d (false); true pairs 4
     pred = pd.DataFrame({"record_id": ["a", "b", "c", "d"], "cluster_id": ["x", "x", "y", "y"]})
     s = pairwise_scores(pred, TRUTH)
-    assert (s["tp"], s["predicted_pairs"], s["true_pairs"]) == (1, 2, 4)
-    assert s["precision"] == 0.5 and s["recall"] == 0.25 and s["f1"] == pytest.approx(2 * 0.5 * 0.25 / 0.75)
+    assert (s.tp, s.predicted_pairs, s.true_pairs) == (1, 2, 4)
+    assert s.precision == 0.5 and s.recall == 0.25 and s.f1 == pytest.approx(2 * 0.5 * 0.25 / 0.75)
 
 
 def test_no_prediction_has_no_precision():
     s = pairwise_scores(pd.DataFrame({"record_id": [], "cluster_id": []}), TRUTH)
-    assert math.isnan(s["precision"]) and s["recall"] == 0
+    assert math.isnan(s.precision) and s.recall == 0
 
 
 def test_scores_over_thresholds_by_hand():

@@ -35,7 +35,7 @@ def test_comparisons_follow_the_columns_present():
             {"lead_id": ["a"], "first_name": ["x"], "last_name": ["y"], "email": ["x@y.io"], "company": ["Y Inc"]}
         )
     )
-    assert [c._output_column_name for c in person_comparisons(f)] == ["name", "email", "company"]
+    assert [c.create_output_column_name() for c in person_comparisons(f)] == ["name", "email", "company"]
     with pytest.raises(ValueError, match="first_key"):
         person_comparisons(pd.DataFrame({"email": ["x"]}))
     with pytest.raises(ValueError, match="company_key"):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel_analysis.dedupe import merge_clusters, reverse_merges
+from funnel_analysis.dedupe import MergedTables, merge_clusters, reverse_merges
 from funnel_analysis.dedupe.merge import choose_survivors, id_columns
 
 
@@ -36,9 +36,15 @@ def _org():
 CLUSTERS = pd.DataFrame({"unique_id": ["A1", "A2", "A3"], "cluster_id": ["A1"] * 3})
 
 
+def _merge(*args, **kwargs):
+    merged = merge_clusters(*args, **kwargs)
+    assert isinstance(merged, MergedTables)
+    return merged.tables, merged.log
+
+
 def test_survivor_and_fields_by_hand():
     org = _org()
-    out, log = merge_clusters(
+    out, log = _merge(
         org,
         CLUSTERS,
         table="accounts",
@@ -78,7 +84,7 @@ def test_most_complete_survivor_and_reasons_in_the_log():
             "reasons": ["name: same", "phone: else"],
         }
     )
-    out, log = merge_clusters(org, CLUSTERS, table="accounts", pairs=pairs, survivorship={"survivor": "most_complete"})
+    out, log = _merge(org, CLUSTERS, table="accounts", pairs=pairs, survivorship={"survivor": "most_complete"})
     # A2 has 5 filled fields (name, phone, website, created + id), A1 and A3 4: A2 survives
     merged = log[log["action"] == "merged"].set_index("record_id")
     assert merged.loc["A1", "survivor_id"] == "A2" and merged.loc["A1", "match_probability"] == 0.97
@@ -87,7 +93,7 @@ def test_most_complete_survivor_and_reasons_in_the_log():
 
 def test_reverse_gives_back_the_input():
     org = _org()
-    out, log = merge_clusters(org, CLUSTERS, table="accounts")
+    out, log = _merge(org, CLUSTERS, table="accounts")
     back = reverse_merges(out, log)
     for name, df in org.items():
         pd.testing.assert_frame_equal(back[name], df)
@@ -96,7 +102,7 @@ def test_reverse_gives_back_the_input():
 def test_partial_reversal_restores_one_cluster():
     org = _org()
     clusters = pd.DataFrame({"unique_id": ["A1", "A2", "A3", "A4"], "cluster_id": ["x", "x", "y", "y"]})
-    out, log = merge_clusters(org, clusters, table="accounts")
+    out, log = _merge(org, clusters, table="accounts")
     back = reverse_merges(out, log, clusters=["y"])
     assert sorted(back["accounts"]["account_id"]) == ["A2", "A3", "A4"]
     assert back["opportunities"]["account_id"].tolist() == ["A2", "A3", "A4"]
@@ -155,7 +161,7 @@ def orgs(draw):
 )
 def test_nothing_is_lost_and_reverse_restores(org_clusters, survivor, default):
     org, clusters = org_clusters
-    out, log = merge_clusters(org, clusters, table="leads", survivorship={"survivor": survivor, "default": default})
+    out, log = _merge(org, clusters, table="leads", survivorship={"survivor": survivor, "default": default})
     kept = set(out["leads"]["lead_id"])
     logged = set(log.loc[log["action"] == "merged", "record_id"])
     assert kept | logged == set(org["leads"]["lead_id"]) and not kept & logged

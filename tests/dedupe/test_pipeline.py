@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe import find_duplicates, merge_duplicates, reverse_merges
+from funnel_analysis.crm import CrmData
+from funnel_analysis.dedupe import (
+    DedupeSummary,
+    MergeResult,
+    find_duplicates,
+    lead_contact_matches,
+    merge_duplicates,
+    reverse_merges,
+)
 from funnel_analysis.dedupe.pipeline import object_features
-from tests.dedupe_helpers import found, loaded
 
 
 def _truth_pairs(small_sample, table, ids):
@@ -18,27 +27,29 @@ def _truth_pairs(small_sample, table, ids):
 
 
 @pytest.mark.slow
-def test_merged_pairs_match_the_truth(small_sample):
+def test_merged_pairs_match_the_truth(small_sample, small_org, found_accounts):
     # accounts here; leads and contacts are measured by the duplicates notebook's test on the same org
-    table = "accounts"
-    r = found(str(small_sample), table)
+    r = found_accounts
     cl = r.clusters.merge(r.clusters, on="cluster_id")
     merged = {(a, b) for a, b in zip(cl["unique_id_x"], cl["unique_id_y"]) if a < b}
-    true = _truth_pairs(small_sample, table, set(r.features["unique_id"]))
+    true = _truth_pairs(small_sample, "accounts", set(r.features["unique_id"]))
     tp = len(merged & true)
     assert len(true) >= 10
     assert tp / len(merged) >= 0.95 and tp / len(true) >= 0.9, (tp, len(merged), len(true))
     s = r.summary()
-    assert s["records"] == len(loaded(str(small_sample)).tables[table])
-    assert s["records_merged"] == len(r.clusters) - r.clusters["cluster_id"].nunique()
+    assert isinstance(s, DedupeSummary)
+    assert s.records == len(small_org.accounts)
+    assert s.records_merged == len(r.clusters) - r.clusters["cluster_id"].nunique()
     assert (r.review["match_probability"] < r.threshold).all()
+    assert r.rules and all(isinstance(rule, str) for rule in r.rules)
 
 
 @pytest.mark.slow
-def test_merge_on_a_real_org_loses_nothing(small_sample):
-    crm = loaded(str(small_sample))
-    r = found(str(small_sample), "accounts")
-    tables, log = merge_duplicates(crm, r)
+def test_merge_on_a_real_org_loses_nothing_and_can_be_cut(small_org, found_accounts):
+    crm = small_org
+    result = merge_duplicates(crm, found=found_accounts)
+    assert isinstance(result, MergeResult) and isinstance(result.crm, CrmData)
+    tables, log = result.crm.tables, result.log
     kept, logged = set(tables["accounts"]["account_id"]), set(log.loc[log["action"] == "merged", "record_id"])
     assert kept | logged == set(crm.accounts["account_id"]) and not kept & logged
     for name, col in (("opportunities", "account_id"), ("contacts", "account_id")):
@@ -46,6 +57,12 @@ def test_merge_on_a_real_org_loses_nothing(small_sample):
         before = crm.tables[name][col].dropna()
         # rows that joined an account before still join one, and no other
         assert refs.isin(kept).sum() == before.isin(set(crm.accounts["account_id"])).sum()
+    # the merged org cuts by date like any org: the accounts created by then, none of the merged ones
+    cut = result.crm.as_of("2024-06-30")
+    created = pd.to_datetime(crm.accounts["created_date"], utc=True) < pd.Timestamp("2024-07-01", tz="UTC")
+    expected = set(crm.accounts.loc[created.to_numpy(), "account_id"]) - logged
+    assert set(cut.accounts["account_id"]) == expected
+    assert cut is not crm.as_of("2024-06-30")  # not the unmerged org's memoised cut
     back = reverse_merges(tables, log)
     for name in crm.tables:
         pd.testing.assert_frame_equal(back[name], crm.tables[name])
@@ -53,16 +70,30 @@ def test_merge_on_a_real_org_loses_nothing(small_sample):
 
 def test_failures(tiny_crm):
     with pytest.raises(ValueError, match="cannot de-duplicate"):
-        object_features(tiny_crm, "opportunities")
+        object_features(tiny_crm.opportunities, table="opportunities")
     with pytest.raises(ValueError, match="no contacts"):
-        object_features(tiny_crm, "contacts")
+        object_features(tiny_crm.contacts, table="contacts")
     with pytest.raises(ValueError, match="probability"):
-        find_duplicates(tiny_crm, "leads", threshold=1.5)
+        find_duplicates(tiny_crm.leads, table="leads", threshold=1.5)
+    with pytest.raises(ValueError, match="no contacts"):
+        lead_contact_matches(tiny_crm.leads, tiny_crm.contacts)
+    with pytest.raises(KeyError, match="no table"):
+        found = find_duplicates(tiny_crm.accounts, table="accounts")
+        merge_duplicates(CrmData(tables={}, quarantine=None, flags=None, quarantined_rows={}, report=None), found=found)
 
 
 def test_tiny_org_without_duplicates(tiny_crm):
-    r = find_duplicates(tiny_crm, "accounts")
-    assert r.summary()["records"] == 2 and r.summary()["records_merged"] == 0 and r.clusters.empty
+    r = find_duplicates(tiny_crm.accounts, table="accounts")
+    s = asdict(r.summary())
+    assert s["records"] == 2 and s["records_merged"] == 0 and r.clusters.empty
+
+
+def test_contacts_borrow_their_account_name_as_company():
+    contacts = pd.DataFrame({"contact_id": ["C1"], "first_name": ["Ann"], "last_name": ["Lee"], "account_id": ["A1"]})
+    accounts = pd.DataFrame({"account_id": ["A1"], "name": ["Acme Corp"]})
+    with_company = object_features(contacts, accounts, table="contacts")
+    without = object_features(contacts, table="contacts")
+    assert with_company["company_key"].tolist() == ["acme"] and without["company_key"].isna().all()
 
 
 def test_org_without_exact_repeats_still_scores_its_candidates():
@@ -75,7 +106,7 @@ def test_org_without_exact_repeats_still_scores_its_candidates():
             "billing_country": ["US", "US", "DE", "FR"],
         }
     )
-    r = find_duplicates({"accounts": accounts}, "accounts", min_probability=0.0)
+    r = find_duplicates(accounts, table="accounts", min_probability=0.0)
     assert r.candidate_pairs == 1
     assert r.pairs[["id_l", "id_r"]].values.tolist() == [["A1", "A2"]]
     assert r.pairs["reasons"].iloc[0].startswith(("company", "country"))

@@ -1,20 +1,13 @@
-"""The notebook's section helpers, on hand-built results."""
+"""The report's entry points and sections, on hand-built orgs and results."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe import DedupeResult, lead_contact_matches
-from funnel_analysis.dedupe.report import (
-    all_pairs,
-    duplicates_summary,
-    find_all,
-    pair_examples,
-    resolve_truth_dir,
-    review_table,
-    truth_summary,
-)
+from funnel_analysis.crm import load_frames
+from funnel_analysis.dedupe import DedupeResult
+from funnel_analysis.dedupe.report import Duplicates, LeadContactMatches, find_duplicates, lead_contact_matches
 
 LEADS = pd.DataFrame(
     {
@@ -34,12 +27,12 @@ PAIRS = pd.DataFrame(
 )
 
 
-def _result():
+def _result(table="leads", threshold=0.5):
     return DedupeResult(
-        table="leads",
+        table=table,
         features=pd.DataFrame({"unique_id": ["L1", "L2", "L3"]}),
         pairs=PAIRS,
-        threshold=0.5,
+        threshold=threshold,
         review_threshold=0.2,
         clusters=pd.DataFrame({"unique_id": ["L1", "L2"], "cluster_id": ["L1", "L1"]}),
         review=PAIRS.iloc[[1]],
@@ -47,9 +40,14 @@ def _result():
     )
 
 
-def test_summary_examples_and_review_by_hand():
-    results = {"leads": _result()}
-    s = duplicates_summary(results).iloc[0]
+def _found(**results):
+    results = results or {"leads": _result()}
+    return Duplicates(results=results, records={t: LEADS for t in results}, as_of=pd.Timestamp("2024-06-30"))
+
+
+def test_sections_by_hand():
+    found = _found()
+    s = found.summary().iloc[0]
     assert (s["records"], s["clusters"], s["records_in_clusters"], s["records_merged"], s["pairs_for_review"]) == (
         3,
         1,
@@ -57,30 +55,103 @@ def test_summary_examples_and_review_by_hand():
         1,
         1,
     )
-    ex = pair_examples({"leads": LEADS}, results, n=5)
+    ex = found.examples(n=5)
     assert ex[["id_l", "id_r"]].values.tolist() == [["L1", "L2"]]
     assert ex["first_name"].iloc[0] == "Ann  |  Anne" and ex["reasons"].iloc[0] == "email: exact (+9.0)"
-    rv = review_table({"leads": LEADS}, results)
-    assert rv["last_name"].tolist() == ["Lee  |  Ma"]
-    assert all_pairs(results)["object"].tolist() == ["leads", "leads"]
+    assert found.review_table()["last_name"].tolist() == ["Lee  |  Ma"]
+    assert found.all_pairs()["object"].tolist() == ["leads", "leads"]
 
 
-def test_truth_summary_by_hand(tmp_path):
+def test_thresholds_and_review_counts_by_object():
+    found = _found(leads=_result("leads", 0.7), contacts=_result("contacts", 0.55))
+    assert found.thresholds.to_dict() == {"leads": 0.7, "contacts": 0.55}
+    assert found.lowest_threshold == 0.55
+    assert found.review_counts().values.tolist() == [["contacts", 1], ["leads", 1]]  # by name
+    empty = Duplicates(results={}, records={}, as_of=pd.Timestamp("2024-06-30"))
+    assert empty.lowest_threshold is None and empty.summary().empty and empty.review_counts().empty
+
+
+def test_truth_scores_by_hand(tmp_path):
     (tmp_path / "duplicate_clusters.csv").write_text(
         "table,cluster_id,record_id,is_original,variation\nleads,c1,L1,true,\nleads,c1,L3,false,typo\n"
     )
-    assert resolve_truth_dir(tmp_path / "nowhere", str(tmp_path)) == tmp_path
-    got = truth_summary({"leads": _result()}, tmp_path).iloc[0]
+    truth = _found().truth_scores(data_dir=tmp_path / "nowhere", truth_dir=tmp_path, thresholds=[0.2, 0.9])
+    got = truth.summary.iloc[0]
     # merged L1-L2 (false), true L1-L3 (missed)
     assert (got["true_pairs"], got["predicted_pairs"], got["tp"]) == (1, 1, 0)
-    assert truth_summary({"leads": _result()}, None).empty
+    # at 0.2 every pair merges: {L1, L2, L3} holds L1-L3; at 0.9 only L1-L2
+    curve = truth.by_threshold.set_index("threshold")
+    assert curve.loc[0.2, "tp"] == 1 and curve.loc[0.9, "tp"] == 0
+    # <data_dir>_truth when no truth_dir is given
+    org = tmp_path / "org"
+    (tmp_path / "org_truth").mkdir()
+    (tmp_path / "org_truth" / "duplicate_clusters.csv").write_text((tmp_path / "duplicate_clusters.csv").read_text())
+    assert _found().truth_scores(data_dir=org).summary["true_pairs"].tolist() == [1]
+    assert _found().truth_scores(data_dir=tmp_path / "elsewhere").summary.empty
 
 
-def test_failures(tiny_crm, tmp_path):
+USERS = pd.DataFrame({"Id": ["U1", "U2"], "Name": ["Eve", "Al"], "Region__c": ["EMEA", "AMER"]})
+
+
+def _people(prefix, n):
+    """``n`` people in pairs of duplicates (0-1 the same, 2-3 a nickname), one created a day, owners alternating."""
+    return pd.DataFrame(
+        {
+            "Id": [f"{prefix}{i}" for i in range(n)],
+            "FirstName": ["Ann", "Ann", "Bob", "Robert", "Cy", "Di"][:n],
+            "LastName": ["Lee", "Lee", "Stone", "Stone", "Vance", "Wu"][:n],
+            "Email": ["ann@lee.io", "ann@lee.io", "bob@s.io", "bob@s.io", "cy@v.io", "di@w.io"][:n],
+            "OwnerId": ["U1", "U1", "U2", "U2", "U1", "U2"][:n],
+            "CreatedDate": [f"2024-01-0{i + 1}T08:00:00.000+0000" for i in range(n)],
+        }
+    )
+
+
+def _leads(n):
+    return _people("L", n).assign(Company="Lee Ltd", Status="Open", IsConverted="false")
+
+
+@pytest.mark.slow
+def test_find_duplicates_cuts_and_keeps_the_rows_where_selects():
+    crm = load_frames({"Lead": _leads(6), "User": USERS})
+    everything = find_duplicates(crm, objects="leads,accounts", threshold="auto")
+    assert set(everything.results) == {"leads"}  # no accounts in the org: left out
+    assert everything.as_of == pd.Timestamp("2024-01-06")  # the latest date in the data
+    assert len(everything.records["leads"]) == 6
+    emea = find_duplicates(crm, where="owner.region == 'EMEA'", objects=["leads"])
+    assert emea.records["leads"]["lead_id"].tolist() == ["L0", "L1", "L4"]
+    assert set(emea.results["leads"].features["unique_id"]) == {"L0", "L1", "L4"}
+    early = find_duplicates(crm, as_of="2024-01-03", objects=["leads"])
+    assert early.records["leads"]["lead_id"].tolist() == ["L0", "L1", "L2"]
+    nobody = find_duplicates(crm, where="owner.region == 'APAC'", objects=["leads"])
+    assert dict(nobody.results) == {} and nobody.summary().empty
+
+
+@pytest.mark.slow
+def test_lead_contact_matches_leave_out_the_leads_own_contact():
+    leads = _leads(4).assign(
+        IsConverted=["true", "false", "false", "false"],
+        ConvertedDate=["2024-01-02", None, None, None],
+        ConvertedContactId=["C0", None, None, None],
+    )
+    crm = load_frames({"Lead": leads, "Contact": _people("C", 4), "User": USERS})
+    got = lead_contact_matches(crm)
+    assert isinstance(got, LeadContactMatches)
+    pairs = set(zip(got.pairs["lead_id"], got.pairs["contact_id"]))
+    assert ("L0", "C0") not in pairs  # converted into that very contact
+    assert ("L1", "C1") in pairs and got.leads == got.pairs["lead_id"].nunique()
+    emea = lead_contact_matches(crm, where="owner.region == 'EMEA'")
+    assert set(emea.pairs["lead_id"]) <= {"L0", "L1"} and len(emea.pairs)
+
+
+def test_failures(tiny_crm):
     with pytest.raises(ValueError, match="opportunities"):
-        find_all(tiny_crm, "leads,opportunities")
+        find_duplicates(tiny_crm, objects="leads,opportunities")
     with pytest.raises(ValueError, match=">= 0"):
-        pair_examples({"leads": LEADS}, {"leads": _result()}, n=-1)
-    assert resolve_truth_dir(tmp_path / "org") is None
-    with pytest.raises(ValueError, match="no contacts"):
-        lead_contact_matches(tiny_crm)
+        _found().examples(n=-1)
+    with pytest.raises(ValueError, match="could not convert|float"):
+        find_duplicates(tiny_crm, objects="leads", threshold="lots")
+    with pytest.raises(ValueError):  # ExpressionError is a ValueError
+        find_duplicates(tiny_crm, objects="leads", where="no_such_column == 1")
+    none = lead_contact_matches(tiny_crm)  # the tiny org has no contacts
+    assert none.leads == 0 and list(none.pairs.columns) == ["lead_id", "contact_id", "match_probability", "reasons"]
