@@ -60,14 +60,14 @@ def bench_org(folder: Path) -> None:
         "accounts": ["name"],
     }.items():
         t = time.perf_counter()
-        found = find_duplicates(crm, table)
+        found = find_duplicates(crm.tables[table], crm.tables.get("accounts"), table=table)
         secs = time.perf_counter() - t
         ids = set(found.features["unique_id"])
         truth = truth_all[(truth_all["table"] == table) & truth_all["record_id"].isin(ids)]
         true = _norm(map(tuple, pairs_from_clusters(truth).to_numpy()))
         br = blocking_recall(candidate_pairs(found.features, rules=found.rules), pairs_from_clusters(truth))
-        blocked[0] += br["found"]
-        blocked[1] += br["true_pairs"]
+        blocked[0] += br.found
+        blocked[1] += br.true_pairs
         pred = _cluster_pairs(found.clusters)
         s = _f1(pred, true)
         # Chinese-named records: written in Chinese characters in the export, or pinyin/traditional copies
@@ -85,7 +85,7 @@ def bench_org(folder: Path) -> None:
                 "object": table,
                 "records": len(ids),
                 "candidate_pairs": found.candidate_pairs,
-                "blocking_recall": br["recall"],
+                "blocking_recall": br.recall,
                 "threshold": found.threshold,
                 "true_pairs": len(true),
                 "merged_pairs": s["pairs"],
@@ -104,7 +104,7 @@ def bench_org(folder: Path) -> None:
         print(pd.DataFrame(rows).to_string(index=False))
     print(f"blocking recall, all objects: {blocked[0]}/{blocked[1]} = {blocked[0] / blocked[1]:.4%}")
     t = time.perf_counter()
-    lc = lead_contact_matches(crm)
+    lc = lead_contact_matches(crm.leads, crm.contacts, crm.accounts)
     print(
         f"leads duplicating a contact (not their own conversion): {lc['lead_id'].nunique()} "
         f"({time.perf_counter() - t:.1f} s)"
