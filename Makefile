@@ -7,7 +7,7 @@ SAMPLE := data/sample
 SCALE  ?= 1
 SEED   ?= 0
 
-.PHONY: help install sample report test test-notebooks test-fast lint format lab bench clean
+.PHONY: help install sample report test test-notebooks test-fast lint format docs lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,7 +15,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,lab,docs]"
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its dependencies
@@ -45,6 +45,9 @@ lint: install  ## ruff (lint, import order, format) on the package, tests, bench
 format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+docs: install  ## the API reference and user guide (Sphinx, numpydoc) -> docs/_build/html; a warning fails it
+	$(BIN)/python -m sphinx -b html -E -W --keep-going docs docs/_build/html
 
 # Jupyter refuses to start as root (the usual user in a container) unless told to.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
