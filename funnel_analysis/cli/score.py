@@ -37,6 +37,11 @@ _REGISTRY = click.option(
     help="Model registry folder.",
 )
 _MAPPING = mapping_option("Mapping file or built-in mapping name (x_education, ...).")
+_WHERE = click.option(
+    "--where",
+    default="",
+    help="Only the leads this selects, e.g. \"owner.region == 'EMEA'\" (see funnel_analysis.crm.expression).",
+)
 
 
 def _clean(obj):
@@ -74,6 +79,7 @@ def score_command():
     type=float,
     help="Score leads this many days after creation (features known by then).",
 )
+@_WHERE
 @click.option("--kind", type=click.Choice(["auto", "gbm", "logistic"]), default="auto", show_default=True)
 @click.option(
     "--split",
@@ -97,7 +103,7 @@ def score_command():
 )
 @json_option("Print the evaluation as one JSON object.")
 def train_cmd(
-    folder, mapping, registry_dir, as_of, window_days, delay_days, kind, split, points_path, promote, as_json
+    folder, mapping, registry_dir, as_of, window_days, delay_days, where, kind, split, points_path, promote, as_json
 ):
     """Train and evaluate a new model version on FOLDER and save it in the registry."""
     from ..scoring import Registry, RegistryError, ScoringDataError, train
@@ -107,6 +113,7 @@ def train_cmd(
         result = train(
             crm,
             as_of=as_of,
+            where=where,
             window_days=window_days,
             delay_days=delay_days,
             kind=kind,
@@ -145,9 +152,9 @@ def train_cmd(
         f"split: {result.split['method']}, {result.split['n_train']} training / {result.split['n_test']} held-out leads"
     )
     click.echo(
-        result.comparison[["model", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier", "ece"]].to_string(
-            index=False, float_format=lambda v: f"{v:.4f}"
-        )
+        result.comparison[
+            ["model", "roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "pr_auc", "brier", "ece"]
+        ].to_string(index=False, float_format=lambda v: f"{v:.4f}")
     )
     if doc["leakage_flagged"]:
         click.echo(f"leakage: flagged and not used: {', '.join(doc['leakage_flagged'])}")
@@ -170,19 +177,22 @@ def evaluate_cmd(folder, version, mapping, registry_dir, against, as_json):
     crm = load_or_fail(folder, mapping)
     reg = Registry(registry_dir)
     try:
-        model, meta = reg.load(version)
+        loaded = reg.load(version)
         other = against or reg.promoted
+        meta = loaded.meta
         p = meta["params"]
-        held = held_out_predictions(
-            crm, model, meta["split"], window_days=p["window_days"], delay_days=p["delay_days"], as_of=p.get("as_of")
-        )
+        same_leads = {
+            "split": meta["split"],
+            "as_of": p.get("as_of"),
+            "where": p.get("where"),
+            "window_days": p["window_days"],
+            "delay_days": p["delay_days"],
+        }
+        held = held_out_predictions(crm, model=loaded.model, **same_leads)
         scores = {version: held["probability"]}
         if other and other != version:
-            m2, _ = reg.load(other)
             # the same held-out leads, with the features the other version needs
-            scores[other] = held_out_predictions(
-                crm, m2, meta["split"], window_days=p["window_days"], delay_days=p["delay_days"], as_of=p.get("as_of")
-            )["probability"]
+            scores[other] = held_out_predictions(crm, model=reg.load(other).model, **same_leads)["probability"]
         table = compare_scores(held["converted"], scores)
     except (ScoringDataError, RegistryError, ValueError) as exc:
         fail(exc)
@@ -246,9 +256,10 @@ def list_cmd(registry_dir, as_json):
 @_REGISTRY
 @click.option("--version", default=None, help="Model version (default: the promoted one).")
 @click.option("--as-of", "as_of", default=None, help="Score as of this date (default: the latest in the data).")
+@_WHERE
 @click.option("--all-leads", is_flag=True, help="Also score leads already converted.")
 @click.option("--drift-threshold", default=0.2, show_default=True, type=float, help="PSI above which to flag drift.")
-def predict_cmd(folder, out, mapping, registry_dir, version, as_of, all_leads, drift_threshold):
+def predict_cmd(folder, out, mapping, registry_dir, version, as_of, where, all_leads, drift_threshold):
     """Score the open leads of FOLDER to OUT: probability, 1-99 score, top reasons; report drift."""
     import pandas as pd
 
@@ -259,15 +270,20 @@ def predict_cmd(folder, out, mapping, registry_dir, version, as_of, all_leads, d
     crm = load_or_fail(folder, mapping)
     reg = Registry(registry_dir)
     try:
-        model, meta = reg.load(version)
+        loaded = reg.load(version)
+        model, meta = loaded.model, loaded.meta
         p = meta["params"]
-        scored = score_leads(crm, model, as_of=as_of, delay_days=p["delay_days"], open_only=not all_leads)
-        base = training_table(crm, as_of=p.get("as_of"), window_days=p["window_days"], delay_days=p["delay_days"])
+        scored = score_leads(
+            crm, model=model, as_of=as_of, where=where, delay_days=p["delay_days"], open_only=not all_leads
+        )
+        base = training_table(
+            crm, as_of=p.get("as_of"), where=p.get("where"), window_days=p["window_days"], delay_days=p["delay_days"]
+        )
         window = meta.get("training_window") or {}
         if window.get("from") and window.get("to"):  # the leads of the model's own training window
             t = pd.to_datetime(base["scored_at"])
             base = base[(t >= pd.Timestamp(window["from"])) & (t <= pd.Timestamp(window["to"]))]
-        drift = drift_report(model, base, scored, threshold=drift_threshold)
+        drift = drift_report(scored, base, model=model, threshold=drift_threshold)
         path = write_scores(scored, out)
     except (ScoringDataError, RegistryError, ValueError) as exc:
         fail(exc)

@@ -54,6 +54,24 @@ def psi(
 ) -> float:
     """Population stability index of ``actual`` against ``expected`` (>= 0; 0 for the same distribution).
 
+    Parameters
+    ----------
+    expected : Series
+        The reference sample (the training leads).
+    actual : Series
+        The sample compared (the leads scored now).
+    bins : int
+        Quantile bins of a numeric column (at the quantiles of ``expected``).
+    eps : float
+        Floor of a bin's share, so that an empty bin does not make the index infinite.
+    min_share : float
+        Categories rarer than this in ``expected`` share one bin.
+
+    Returns
+    -------
+    float
+        The index.
+
     Raises
     ------
     ValueError
@@ -72,6 +90,19 @@ def drift_table(
     expected: pd.DataFrame, actual: pd.DataFrame, *, columns=None, threshold: float = 0.2, bins: int = 10
 ) -> pd.DataFrame:
     """PSI of every column (features, and the score if given as a column), flagged above ``threshold``.
+
+    Parameters
+    ----------
+    expected : DataFrame
+        The reference leads (training).
+    actual : DataFrame
+        The leads compared (scored now).
+    columns : list of str, optional
+        The columns compared; default: those of ``expected`` also in ``actual``.
+    threshold : float
+        PSI above which a column is flagged.
+    bins : int
+        Quantile bins of numeric columns.
 
     Returns
     -------

@@ -43,8 +43,26 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
     def __init__(self, max_categories: int = 60):
         self.max_categories = max_categories
 
-    def fit(self, X, y=None):
-        """Keep each column's most frequent categories."""
+    def fit(self, X, y=None) -> CategoryCoder:
+        """Keep each column's most frequent categories.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The text columns.
+        y : None
+            Ignored (scikit-learn's transformer signature).
+
+        Returns
+        -------
+        CategoryCoder
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            When ``max_categories`` is below 2.
+        """
         if self.max_categories < 2:
             raise ValueError(f"max_categories must be >= 2, got {self.max_categories}")
         X = pd.DataFrame(X)
@@ -59,8 +77,24 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
             self.has_other_.append(bool(len(counts) > len(keep)))
         return self
 
-    def transform(self, X):
-        """Codes as a float array (n, columns)."""
+    def transform(self, X) -> np.ndarray:
+        """The codes of ``X``'s values.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The same columns as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of float, shape (n, columns)
+            Codes ``0..k``, NaN for missing values.
+
+        Raises
+        ------
+        ValueError
+            When ``X`` has another number of columns than the fitted one.
+        """
         check_is_fitted(self, "categories_")
         X = pd.DataFrame(X)
         if X.shape[1] != len(self.categories_):
@@ -76,7 +110,18 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
             out[:, j] = np.where(seen >= 0, lookup[np.maximum(seen, 0)] if len(lookup) else np.nan, np.nan)
         return out
 
-    def get_feature_names_out(self, input_features=None):
-        """The input column names."""
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The input column names (one code column per input column).
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (scikit-learn's signature): the names seen in :meth:`fit` are returned.
+
+        Returns
+        -------
+        ndarray of str
+            The column names.
+        """
         check_is_fitted(self, "categories_")
         return self.feature_names_in_.copy()

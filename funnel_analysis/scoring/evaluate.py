@@ -1,10 +1,10 @@
 """Evaluation of lead scores: discrimination, calibration, lift, and conversion per score band.
 
 All functions take the outcomes ``y`` (0/1) and the predicted probabilities
-(or scores) and return plain dicts or tidy DataFrames.
+(or scores) and return an :class:`Evaluation`, a number or a tidy DataFrame.
 
-- :func:`evaluate`: ROC-AUC and PR-AUC with bootstrap 95 % intervals, Brier
-  score, expected calibration error (ECE), counts.
+- :func:`evaluate`: ROC-AUC and PR-AUC with bootstrap intervals (95 % by default), Brier
+  score, expected calibration error (ECE), counts: an :class:`Evaluation`.
 - :func:`calibration_table`: mean predicted vs observed rate per bin (the curve).
 - :func:`gain_table`: lift and cumulative gain by decile of the score.
 - :func:`band_table`: conversion rate per score band, with Wilson intervals.
@@ -13,7 +13,7 @@ Examples
 --------
 >>> import numpy as np
 >>> y = np.array([0, 0, 1, 1]); p = np.array([0.1, 0.4, 0.35, 0.8])
->>> round(evaluate(y, p, n_boot=0)["roc_auc"], 2)
+>>> round(evaluate(y, p, n_boot=0).roc_auc, 2)
 0.75
 >>> round(expected_calibration_error(y, p, bins=1), 4)
 0.0875
@@ -21,11 +21,17 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from ..stats import wilson_interval
+
 __all__ = [
+    "Evaluation",
     "evaluate",
     "expected_calibration_error",
     "calibration_table",
@@ -65,6 +71,29 @@ def _bins(p, bins: int, strategy: str) -> np.ndarray:
 def expected_calibration_error(y, p, *, bins: int = 10, strategy: str = "quantile") -> float:
     """Sum over bins of (share of leads) x |mean predicted - observed rate|.
 
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    p : array-like of float
+        The predicted probabilities.
+    bins : int
+        Number of bins.
+    strategy : {"quantile", "uniform"}
+        Bins of equal size (by rank), or of equal width in probability.
+
+    Returns
+    -------
+    float
+        The ECE, 0 for perfect calibration.
+
+    Raises
+    ------
+    ValueError
+        For unequal lengths, outcomes other than 0/1, a NaN probability or an unknown ``strategy``.
+
+    Examples
+    --------
     >>> expected_calibration_error([0, 1], [0.0, 1.0], bins=2)
     0.0
     """
@@ -94,16 +123,82 @@ def _average_precision(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """Headline figures of probabilities against outcomes (what :func:`evaluate` returns).
+
+    Attributes
+    ----------
+    n : int
+        Leads evaluated.
+    positives : int
+        Leads that converted.
+    base_rate : float
+        Share that converted.
+    roc_auc, roc_auc_ci_low, roc_auc_ci_high : float
+        ROC-AUC and its percentile-bootstrap interval (NaN with one class, or without resamples).
+    pr_auc, pr_auc_ci_low, pr_auc_ci_high : float
+        Average precision (PR-AUC) and its interval.
+    brier : float
+        Brier score (mean squared error of the probabilities).
+    ece : float
+        Expected calibration error (quantile bins).
+    """
+
+    n: int
+    positives: int
+    base_rate: float
+    roc_auc: float
+    roc_auc_ci_low: float
+    roc_auc_ci_high: float
+    pr_auc: float
+    pr_auc_ci_low: float
+    pr_auc_ci_high: float
+    brier: float
+    ece: float
+
+    def as_dict(self) -> Mapping[str, float]:
+        """The figures by name, in the order of the attributes.
+
+        Returns
+        -------
+        Mapping[str, float]
+            A new dict: name -> figure (JSON-safe but for NaN).
+        """
+        return dataclasses.asdict(self)
+
+
+def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10, confidence: float = 0.95) -> Evaluation:
     """Headline figures of probabilities ``p`` against outcomes ``y``.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    p : array-like of float
+        The predicted probabilities (or any score whose order matters, for the AUCs).
+    n_boot : int
+        Bootstrap resamples of the leads for the intervals (none when 0).
+    seed : int
+        Seed of the resampling.
+    bins : int
+        Quantile bins of the ECE.
+    confidence : float
+        Level of the percentile-bootstrap intervals, a fraction.
 
     Returns
     -------
-    dict
-        n, positives, base_rate, roc_auc (+ _low/_high), pr_auc (+ _low/_high),
-        brier, ece (``bins`` quantile bins). Intervals are percentile bootstrap
-        (``n_boot`` resamples of the leads; none when 0). AUCs are NaN with one class.
+    Evaluation
+        n, positives, base_rate, roc_auc (and ``roc_auc_ci_low`` / ``roc_auc_ci_high``), pr_auc (and its
+        interval), brier, ece. AUCs are NaN with one class; intervals are NaN without resamples.
+
+    Raises
+    ------
+    ValueError
+        For unequal lengths, outcomes other than 0/1, a NaN probability or a confidence outside (0, 1).
     """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a fraction in (0, 1), got {confidence!r}")
     y, p = _check(y, p)
     two = len(np.unique(y)) == 2
     out = {
@@ -117,6 +212,7 @@ def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10) -> dict:
     }
     lo = {k: float("nan") for k in ("roc_auc", "pr_auc")}
     hi = dict(lo)
+    tail = round(50 * (1 - confidence), 10)  # percent in each tail: 2.5 for 0.95
     if n_boot and two:
         rng = np.random.default_rng(seed)
         draws = {"roc_auc": [], "pr_auc": []}
@@ -127,14 +223,43 @@ def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10) -> dict:
             draws["roc_auc"].append(_auc(y[i], p[i]))  # same values as scikit-learn's, 50x faster
             draws["pr_auc"].append(_average_precision(y[i], p[i]))
         for k, v in draws.items():
-            lo[k], hi[k] = (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) if v else (np.nan, np.nan)
-    for k in ("roc_auc", "pr_auc"):
-        out[f"{k}_low"], out[f"{k}_high"] = lo[k], hi[k]
-    return out
+            lo[k], hi[k] = (
+                (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) if v else (np.nan, np.nan)
+            )
+    return Evaluation(
+        n=out["n"],
+        positives=out["positives"],
+        base_rate=out["base_rate"],
+        roc_auc=out["roc_auc"],
+        roc_auc_ci_low=lo["roc_auc"],
+        roc_auc_ci_high=hi["roc_auc"],
+        pr_auc=out["pr_auc"],
+        pr_auc_ci_low=lo["pr_auc"],
+        pr_auc_ci_high=hi["pr_auc"],
+        brier=out["brier"],
+        ece=out["ece"],
+    )
 
 
 def calibration_table(y, p, *, bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
-    """Per bin: leads, mean predicted probability, observed conversion rate (the calibration curve)."""
+    """Per bin: leads, mean predicted probability, observed conversion rate (the calibration curve).
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    p : array-like of float
+        The predicted probabilities.
+    bins : int
+        Number of bins.
+    strategy : {"quantile", "uniform"}
+        Bins of equal size (by rank), or of equal width in probability.
+
+    Returns
+    -------
+    DataFrame
+        bin (1 = the lowest probabilities), leads, predicted, observed_rate; one row per non-empty bin.
+    """
     y, p = _check(y, p)
     b = _bins(p, bins, strategy)
     t = (
@@ -150,9 +275,22 @@ def calibration_table(y, p, *, bins: int = 10, strategy: str = "quantile") -> pd
 def gain_table(y, score, *, groups: int = 10) -> pd.DataFrame:
     """Lift and cumulative gain by decile of the score (decile 1 = the highest scores).
 
-    Columns: decile, leads, converted, conversion_rate, lift (rate / overall rate),
-    cumulative_share_of_leads, cumulative_gain (share of all conversions found so far).
     Ties are broken by lead order, so every decile has the same size (+-1).
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    score : array-like of float
+        Probabilities or scores (only their order matters).
+    groups : int
+        Number of groups (10: deciles).
+
+    Returns
+    -------
+    DataFrame
+        decile, leads, converted, conversion_rate, lift (rate / overall rate),
+        cumulative_share_of_leads, cumulative_gain (share of all conversions found so far).
     """
     y, s = _check(y, score)
     ranks = pd.Series(-s).rank(method="first").to_numpy() - 1
@@ -168,10 +306,30 @@ def gain_table(y, score, *, groups: int = 10) -> pd.DataFrame:
     return t
 
 
-def band_table(y, score, *, bands=DEFAULT_BANDS) -> pd.DataFrame:
-    """Conversion rate per score band with a 95 % Wilson interval.
+def band_table(y, score, *, bands=DEFAULT_BANDS, confidence: float = 0.95) -> pd.DataFrame:
+    """Conversion rate per score band with its Wilson interval.
 
-    Columns: band (``"[a, b)"``), leads, converted, conversion_rate, rate_low, rate_high.
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    score : array-like of int
+        The 1-99 scores.
+    bands : sequence of numbers
+        Increasing band edges; a band holds the scores in ``[a, b)``.
+    confidence : float
+        Level of the Wilson interval, a fraction.
+
+    Returns
+    -------
+    DataFrame
+        band (``"[a, b)"``), leads, converted, conversion_rate, conversion_rate_ci_low,
+        conversion_rate_ci_high (NaN for an empty band).
+
+    Raises
+    ------
+    ValueError
+        For edges that do not increase, or a confidence outside (0, 1).
     """
     y, s = _check(y, score)
     edges = np.asarray(bands, dtype=float)
@@ -187,19 +345,41 @@ def band_table(y, score, *, bands=DEFAULT_BANDS) -> pd.DataFrame:
     )
     t["band"] = t["band"].astype("str")
     t["converted"] = t["converted"].astype(int)
-    n, k, z = t["leads"].to_numpy(float), t["converted"].to_numpy(float), 1.959964
+    n, k = t["leads"].to_numpy(float), t["converted"].to_numpy(float)
+    low, high = wilson_interval(k, n, confidence=confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = k / n
-        centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    t["conversion_rate"], t["rate_low"], t["rate_high"] = rate, centre - half, centre + half
+        t["conversion_rate"] = k / n
+    t["conversion_rate_ci_low"], t["conversion_rate_ci_high"] = low, high
     return t
 
 
-def compare_scores(y, scores: dict, *, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+def compare_scores(y, scores: Mapping, *, n_boot: int = 200, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
     """:func:`evaluate` for several scores on the same leads: one row per score (name in ``model``).
 
-    Scores that are not probabilities (points) get NaN Brier/ECE.
+    Scores that are not probabilities (points) are ranked only: their Brier score and ECE are NaN.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcomes.
+    scores : Mapping[str, array-like]
+        Name -> probabilities or scores of the same leads.
+    n_boot : int
+        Bootstrap resamples for the intervals.
+    seed : int
+        Seed of the resampling.
+    confidence : float
+        Level of the intervals, a fraction.
+
+    Returns
+    -------
+    DataFrame
+        model, then the figures of :class:`Evaluation` (``roc_auc_ci_low``, ...), one row per score.
+
+    Raises
+    ------
+    ValueError
+        When ``scores`` is empty.
     """
     if not scores:
         raise ValueError("scores is empty")
@@ -207,7 +387,9 @@ def compare_scores(y, scores: dict, *, n_boot: int = 200, seed: int = 0) -> pd.D
     for name, s in scores.items():
         s = np.asarray(s, dtype=float)
         is_prob = bool(np.nanmin(s) >= 0 and np.nanmax(s) <= 1)
-        r = evaluate(y, s if is_prob else (s - s.min()) / (np.ptp(s) or 1), n_boot=n_boot, seed=seed)
+        r = evaluate(
+            y, s if is_prob else (s - s.min()) / (np.ptp(s) or 1), n_boot=n_boot, seed=seed, confidence=confidence
+        ).as_dict()
         if not is_prob:
             r["brier"] = r["ece"] = float("nan")
         rows.append({"model": name, **r})

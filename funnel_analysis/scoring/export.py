@@ -26,7 +26,23 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells that start like a formula get a leading ``'``."""
+    """A copy of ``df`` whose text cells that start like a formula get a leading ``'``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any table (not changed).
+
+    Returns
+    -------
+    DataFrame
+        The copy; numbers, booleans and dates as they were.
+
+    Raises
+    ------
+    TypeError
+        When ``df`` is not a DataFrame.
+    """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a DataFrame, got {type(df).__name__}")
     out = df.copy()
@@ -43,6 +59,18 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_scores(df: pd.DataFrame, path) -> Path:
     """Write ``df`` (formulas neutralised) to ``path``: ``.csv`` or ``.parquet``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The scores (or any table).
+    path : str or Path
+        The file to write; its folder is created.
+
+    Returns
+    -------
+    Path
+        The file written.
 
     Raises
     ------

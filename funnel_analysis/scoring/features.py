@@ -31,10 +31,13 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from .._util.arrow import index_in
+from .._util.frames import utc_naive
 from .leakage import RULE_EXCLUDED
 
 __all__ = [
@@ -94,16 +97,23 @@ _SENIORITY = (  # first match wins: most senior first
 
 
 class ScoringDataError(ValueError):
-    """Leads that cannot be scored or trained on: names the table, the column and the rule broken."""
+    """Leads that cannot be scored or trained on: names the table, the column and the rule broken.
+
+    Parameters
+    ----------
+    table : str
+        The canonical table (``"leads"``, ``"activities"``).
+    column : str
+        The column at fault.
+    rule : str
+        The rule broken (``"column_missing"``, ``"too_few_outcomes"``, ...).
+    message : str
+        What is wrong, in words.
+    """
 
     def __init__(self, table: str, column: str, rule: str, message: str):
         self.table, self.column, self.rule = table, column, rule
         super().__init__(f"{table}: column {column!r}: {message} (rule {rule})")
-
-
-def _naive_utc(s: pd.Series) -> pd.Series:
-    s = pd.to_datetime(s, utc=True)
-    return s.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
 def scoring_moments(
@@ -114,6 +124,31 @@ def scoring_moments(
     Leads without a creation time are scored at the end of ``as_of`` (NaT when
     ``as_of`` is None: no time cut).
 
+    Parameters
+    ----------
+    leads : DataFrame
+        Canonical leads.
+    delay_days : float
+        Days after creation at which a lead is scored (>= 0).
+    as_of : date, Timestamp or str, optional
+        No lead is scored after the end of this day.
+    created_column : str
+        The column holding the creation time.
+
+    Returns
+    -------
+    Series
+        ``scored_at`` per lead (naive UTC datetimes), on the index of ``leads``.
+
+    Raises
+    ------
+    ValueError
+        For a negative ``delay_days``.
+    ScoringDataError
+        When ``created_column`` is missing.
+
+    Examples
+    --------
     >>> leads = pd.DataFrame({"created_date": pd.to_datetime(["2024-01-01 10:00", None], utc=True)})
     >>> scoring_moments(leads, delay_days=1, as_of="2024-03-31").tolist()
     [Timestamp('2024-01-02 10:00:00'), Timestamp('2024-04-01 00:00:00')]
@@ -122,7 +157,7 @@ def scoring_moments(
         raise ValueError(f"delay_days must be >= 0, got {delay_days}")
     if created_column not in leads:
         raise ScoringDataError("leads", created_column, "column_missing", "is needed to place the scoring moment")
-    t = _naive_utc(leads[created_column]) + pd.Timedelta(days=delay_days)
+    t = utc_naive(leads[created_column]).set_axis(leads.index) + pd.Timedelta(days=delay_days)
     if as_of is not None:
         end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
         t = t.where(t.isna() | (t <= end), end).fillna(end)
@@ -132,6 +167,18 @@ def scoring_moments(
 def title_seniority(title: pd.Series) -> pd.Series:
     """Seniority band read from a job title: c_level, vp, director, manager, other (missing stays missing).
 
+    Parameters
+    ----------
+    title : Series
+        Job titles (any language the patterns know: English, Chinese).
+
+    Returns
+    -------
+    Series
+        The band of each title, on the index of ``title``.
+
+    Examples
+    --------
     >>> title_seniority(pd.Series(["VP Sales", "Head of Data", "Analyst", None])).tolist()
     ['vp', 'director', 'other', nan]
     """
@@ -157,7 +204,7 @@ def _known(moment: pd.Series, created=None, day=None) -> np.ndarray:
     ok = np.ones(len(moment), dtype=bool)
     m = moment.to_numpy()
     if created is not None:
-        c = _naive_utc(created).to_numpy()
+        c = utc_naive(created).to_numpy()
         ok &= ~pd.isna(c) & (c <= m)
     if day is not None:
         d = pd.to_datetime(day).to_numpy()
@@ -259,7 +306,7 @@ def lead_features(
         raise ScoringDataError("leads", "lead_id", "column_missing", "every lead needs an id")
     if moments is None:
         moments = (
-            _naive_utc(leads["created_date"])
+            utc_naive(leads["created_date"]).set_axis(leads.index)
             if "created_date" in leads
             else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
         )
@@ -297,10 +344,31 @@ def lead_features(
     return out
 
 
-def scoring_cut(crm, as_of):
-    """``crm.as_of(as_of)`` restricted to the tables scoring reads (leads, activities, campaign members):
-    the opportunity and history cut, which scoring does not use, is skipped (most of the time on big orgs)."""
-    keep = {k: v for k, v in crm.tables.items() if k in ("leads", "activities", "campaign_members", "stages")}
+#: Tables a scoring cut leaves out: scoring reads no opportunity, and rebuilding their state from the
+#: history is most of the time of a cut on a big org.
+_NOT_SCORING = ("opportunities", "opportunity_history")
+
+
+def scoring_cut(crm, *, as_of):
+    """``crm.as_of(as_of)`` without the opportunities and their history, which scoring does not read.
+
+    Rebuilding every opportunity's state from its history is most of the time of a cut on a big
+    org; the leads, activities, campaign members and the tables a ``where`` may reference (users,
+    accounts, campaigns, ...) are cut as usual.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str
+        The day of the cut.
+
+    Returns
+    -------
+    CrmData
+        The cut, without opportunities.
+    """
+    keep = {k: v for k, v in crm.tables.items() if k not in _NOT_SCORING}
     light = type(crm)(
         tables=keep,
         quarantine=crm.quarantine,
@@ -312,7 +380,9 @@ def scoring_cut(crm, as_of):
     return light.as_of(as_of)
 
 
-def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float = 0, columns=None) -> pd.DataFrame:
+def training_table(
+    crm, *, as_of=None, where: str | None = None, window_days: int = 90, delay_days: float = 0, columns=None
+) -> pd.DataFrame:
     """Labelled leads of an org: ``lead_id``, ``scored_at``, ``converted`` (0/1) and the features.
 
     ``converted`` is 1 when the lead converted within ``window_days`` of its creation.
@@ -321,22 +391,47 @@ def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float 
     before their scoring moment are left out. Without dates, every lead is kept
     and ``converted`` is ``is_converted``.
 
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str, optional
+        The training date; ``None`` or ``""``: the latest creation date of a lead.
+    where : str, optional
+        Which leads: an expression of :mod:`funnel_analysis.crm.expression` over the leads as of
+        ``as_of`` (``"owner.region == 'EMEA'"``); ``None`` or ``""`` for all.
+    window_days : int
+        A lead counts as converted when it converted within this many days of its creation.
+    delay_days : float
+        Leads are scored this many days after creation (see :func:`scoring_moments`).
+    columns : list of str, optional
+        Lead fields to use (see :func:`lead_features`).
+
+    Returns
+    -------
+    DataFrame
+        One row per labelled lead, index reset.
+
     Raises
     ------
     ScoringDataError
         When the leads lack ``is_converted``.
+    ExpressionError
+        When ``where`` is not a valid expression over the leads.
     """
     leads = crm.leads
     present = crm.meta.get("columns_present", {}).get("leads", list(leads.columns))
     if "is_converted" not in present:
         raise ScoringDataError("leads", "is_converted", "column_missing", "the outcome to learn from is missing")
     dated = "created_date" in present and leads["created_date"].notna().any()
+    if as_of is not None and isinstance(as_of, str) and not as_of.strip():
+        as_of = None
     if dated:
-        created = _naive_utc(leads["created_date"])
+        created = utc_naive(leads["created_date"])
         as_of = pd.Timestamp(as_of).normalize() if as_of is not None else created.max().normalize()
-        cut = scoring_cut(crm, as_of)
-        leads = cut.leads
-        created = _naive_utc(leads["created_date"])
+        cut = scoring_cut(crm, as_of=as_of)
+        leads = cut.rows("leads", where=where)
+        created = utc_naive(leads["created_date"]).set_axis(leads.index)
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
         conv_day = pd.to_datetime(leads["converted_date"])
         conv = leads["is_converted"].fillna(False).astype(bool)
@@ -348,6 +443,7 @@ def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float 
             cut.campaign_members if cut.has("campaign_members") else None,
         )
     else:
+        leads = crm.rows("leads", where=where)
         moments = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
         y = leads["is_converted"]
         keep = y.notna().to_numpy()
@@ -360,10 +456,22 @@ def training_table(crm, *, as_of=None, window_days: int = 90, delay_days: float 
     return feats[keep].reset_index(drop=True)
 
 
-def source_names(crm, table: str = "leads") -> dict[str, str]:
+def source_names(crm, *, table: str = "leads") -> Mapping[str, str]:
     """Canonical column -> the header it had in the source file(s) (for reports in the user's words).
 
-    Columns with no source header (derived ones) map to themselves.
+    Columns with no source header (derived ones) are not listed: callers keep their canonical name.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org, loaded from files (an org with no source files gives an empty mapping).
+    table : str
+        The canonical table.
+
+    Returns
+    -------
+    Mapping[str, str]
+        Canonical column name -> the source file's header.
     """
     from pathlib import Path
 

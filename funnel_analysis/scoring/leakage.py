@@ -56,6 +56,23 @@ RULE_EXCLUDED = {
 def rule_excluded(columns) -> pd.DataFrame:
     """The columns among ``columns`` that a rule excludes, with the rule.
 
+    Parameters
+    ----------
+    columns : list of str
+        Column names (the leads' columns).
+
+    Returns
+    -------
+    DataFrame
+        column, rule; in the order of ``columns``.
+
+    Raises
+    ------
+    TypeError
+        When ``columns`` is one string.
+
+    Examples
+    --------
     >>> rule_excluded(["lead_source", "status", "converted_date"])
                column                        rule
     0          status  set_by_sales_after_contact
@@ -83,8 +100,31 @@ def single_field_auc(x: pd.Series, y, *, folds: int = 5, seed: int = 0) -> float
     """ROC-AUC of one field alone: ranks for numbers, cross-fitted category rates for text.
 
     For numbers the direction does not matter (``max(auc, 1 - auc)``); category rates are
-    cross-fitted and point the right way. NaN when ``y`` has one class.
+    cross-fitted and point the right way.
 
+    Parameters
+    ----------
+    x : Series
+        The field.
+    y : array-like of 0/1
+        The outcomes.
+    folds : int
+        Folds of the cross-fitted category rates.
+    seed : int
+        Seed of the folds.
+
+    Returns
+    -------
+    float
+        The ROC-AUC; NaN when ``y`` has one class.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` and ``y`` differ in length.
+
+    Examples
+    --------
     >>> single_field_auc(pd.Series([1.0, 2, 3, 4]), [0, 0, 1, 1])
     1.0
     """
@@ -123,8 +163,10 @@ def leakage_report(
     y : array-like of 0/1
     auc_threshold, filled_auc_threshold, min_missing_share : float
         The flagging rule (see the module notes).
-    names : dict, optional
+    names : Mapping[str, str], optional
         Column -> its name in the source data, for the ``source_name`` column.
+    seed : int
+        Seed of the cross-fitting folds.
 
     Returns
     -------

@@ -37,10 +37,11 @@ True
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -53,10 +54,11 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ._sklearn import fit_sigmoid
 from .encode import CategoryCoder
 from .features import ScoringDataError
 
-__all__ = ["LeadScorer", "probability_to_score", "split_columns"]
+__all__ = ["FeatureColumns", "LeadScorer", "probability_to_score", "split_columns"]
 
 
 def probability_to_score(p) -> np.ndarray:
@@ -64,6 +66,23 @@ def probability_to_score(p) -> np.ndarray:
 
     A score of 80 means that about 80 in 100 such leads convert (as far as calibration holds).
 
+    Parameters
+    ----------
+    p : array-like of float
+        Probabilities in [0, 1].
+
+    Returns
+    -------
+    ndarray of int
+        The scores, 1 to 99.
+
+    Raises
+    ------
+    ValueError
+        For a probability outside [0, 1] or NaN.
+
+    Examples
+    --------
     >>> probability_to_score([0.0, 0.004, 0.5, 0.805, 1.0]).tolist()
     [1, 1, 50, 81, 99]
     """
@@ -73,10 +92,42 @@ def probability_to_score(p) -> np.ndarray:
     return np.clip(np.floor(p * 100 + 0.5), 1, 99).astype(int)
 
 
-def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(numeric, categorical) feature columns of ``X`` by dtype."""
+@dataclasses.dataclass(frozen=True)
+class FeatureColumns:
+    """The feature columns of a table by kind (what :func:`split_columns` returns).
+
+    Attributes
+    ----------
+    numeric : list of str
+        Numeric columns (booleans excluded), in the table's order.
+    categorical : list of str
+        Every other column, in the table's order.
+    """
+
+    numeric: list[str]
+    categorical: list[str]
+
+
+def split_columns(X: pd.DataFrame) -> FeatureColumns:
+    """The numeric and the categorical feature columns of ``X``, by dtype.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Features.
+
+    Returns
+    -------
+    FeatureColumns
+        ``numeric`` (numbers, not booleans) and ``categorical`` (the rest).
+
+    Examples
+    --------
+    >>> split_columns(pd.DataFrame({"n": [1.0], "s": ["a"], "b": [True]}))
+    FeatureColumns(numeric=['n'], categorical=['s', 'b'])
+    """
     num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
-    return num, [c for c in X.columns if c not in num]
+    return FeatureColumns(numeric=num, categorical=[c for c in X.columns if c not in num])
 
 
 def _calibration_map(method, scores, y):
@@ -84,7 +135,7 @@ def _calibration_map(method, scores, y):
     fitted range) or Platt's sigmoid; ``.predict(scores)`` gives probabilities."""
     if method == "isotonic":
         return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
-    return _SigmoidCalibration().fit(scores, y)
+    return fit_sigmoid(scores, y)
 
 
 def _log1p_signed(a):
@@ -225,17 +276,30 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"kind must be 'gbm', 'logistic' or 'auto', got {kind!r}")
         return Pipeline([("prepare", ct), ("model", clf)])
 
-    def fit(self, X: pd.DataFrame, y, times=None):
+    def fit(self, X: pd.DataFrame, y, times=None) -> LeadScorer:
         """Fit the pipeline and calibrate it: on the newest leads when ``times`` is given, else cross-fitted
         (see the module notes).
 
         Parameters
         ----------
-        X : DataFrame of features
+        X : DataFrame
+            The features, one row per lead (named columns; text columns are categories).
         y : array-like of 0/1
+            The outcomes.
         times : array-like, optional
             When each lead was scored (datetimes), or its place in a creation sequence (numbers, such as
             an auto-number) for leads without dates: the newest calibrate.
+
+        Returns
+        -------
+        LeadScorer
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            For an empty ``X`` or one that is not a DataFrame, one class only, or an unknown
+            ``kind``/``calibration``.
         """
         with threadpool_limits(self.n_threads):
             return self._fit(X, y, times)
@@ -255,7 +319,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         y = np.asarray(y).astype(int)
         if len(np.unique(y)) < 2:
             raise ValueError("y holds one class only: nothing to learn")
-        self.numeric_, self.categorical_ = split_columns(X)
+        columns = split_columns(X)
+        self.numeric_, self.categorical_ = columns.numeric, columns.categorical
         self.feature_names_in_ = np.array(X.columns, dtype=object)
         self.classes_ = np.array([0, 1])
         X = self._typed(X)
@@ -352,9 +417,21 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             rows = np.sort(np.random.default_rng(self.random_state).choice(rows, self.logistic_max_rows, replace=False))
         return self._pipeline(kind, self.numeric_, self.categorical_).fit(X.iloc[rows], y[rows])
 
-    def candidate(self, kind: str):
-        """The other model ``kind='auto'`` fitted and did not keep, as a fitted :class:`LeadScorer` (calibrated
-        on the same leads), or None; each candidate is handed out once (the stash is not saved with the model)."""
+    def candidate(self, kind: str) -> LeadScorer | None:
+        """The other model ``kind='auto'`` fitted and did not keep, calibrated on the same leads.
+
+        Each candidate is handed out once (the stash is not saved with the model).
+
+        Parameters
+        ----------
+        kind : {"gbm", "logistic"}
+            The model asked for.
+
+        Returns
+        -------
+        LeadScorer or None
+            A fitted :class:`LeadScorer`, or None when no such candidate was kept (or it was handed out).
+        """
         stash = self.__dict__.pop("_candidates", {})
         if kind not in stash:
             return None
@@ -387,13 +464,35 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         return X
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw (uncalibrated) log-odds of the base model."""
+        """Raw (uncalibrated) log-odds of the base model.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The leads' features (at least the model's columns).
+
+        Returns
+        -------
+        ndarray of float
+            One log-odds per lead.
+        """
         check_is_fitted(self, "base_")
         with threadpool_limits(self.n_threads):
             return self.base_.decision_function(self._typed(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probabilities, shape (n, 2)."""
+        """Calibrated probabilities of not converting and of converting.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The leads' features (at least the model's columns).
+
+        Returns
+        -------
+        ndarray of float, shape (n, 2)
+            Column 1 is the probability that the lead converts.
+        """
         check_is_fitted(self, "base_")
         Xt = self._typed(X)
         with threadpool_limits(self.n_threads):
@@ -404,15 +503,41 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """1 when the calibrated probability is at least 0.5."""
+        """1 when the calibrated probability is at least 0.5.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The leads' features (at least the model's columns).
+
+        Returns
+        -------
+        ndarray of int
+            0 or 1 per lead.
+        """
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def reasons(self, X: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
         """The ``top`` features that move each lead's log-odds most, with its value and the effect.
 
-        Returns one row per lead (index of ``X``): ``reason_k`` (feature),
-        ``reason_k_value`` (the lead's value as text) and ``reason_k_effect``
-        (log-odds change against the reference value; positive raises the score).
+        Parameters
+        ----------
+        X : DataFrame
+            The leads' features (at least the model's columns).
+        top : int
+            Reasons per lead.
+
+        Returns
+        -------
+        DataFrame
+            One row per lead (index of ``X``): ``reason_k`` (feature), ``reason_k_value`` (the lead's
+            value as text) and ``reason_k_effect`` (log-odds change against the reference value;
+            positive raises the score).
+
+        Raises
+        ------
+        ValueError
+            When ``top`` is below 1.
         """
         check_is_fitted(self, "base_")
         if top < 1:

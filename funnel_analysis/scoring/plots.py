@@ -12,17 +12,17 @@ Examples
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from .._util.plotting import axes as _axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["plot_calibration", "plot_gain", "plot_score_bands", "plot_drift", "plot_comparison"]
-
-
-def _axes(ax):
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
 
 
 def _need(df: pd.DataFrame, cols, what: str):
@@ -31,8 +31,28 @@ def _need(df: pd.DataFrame, cols, what: str):
         raise ValueError(f"{what}: column {missing[0]!r} is missing (expected columns {list(cols)})")
 
 
-def plot_calibration(table: pd.DataFrame, *, ax=None, label: str = "model"):
-    """Observed conversion rate against mean predicted probability per bin, with the diagonal."""
+def plot_calibration(table: pd.DataFrame, *, ax=None, label: str = "model") -> Axes:
+    """Observed conversion rate against mean predicted probability per bin, with the diagonal.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A calibration table (:func:`~funnel_analysis.scoring.evaluate.calibration_table`).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+    label : str
+        The legend's name of the curve.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        When a column of the calibration table is missing.
+    """
     _need(table, ("predicted", "observed_rate", "leads"), "plot_calibration")
     ax = _axes(ax)
     top = float(max(table["predicted"].max(), table["observed_rate"].max(), 0.05)) * 1.05
@@ -49,8 +69,26 @@ def plot_calibration(table: pd.DataFrame, *, ax=None, label: str = "model"):
     return ax
 
 
-def plot_gain(table: pd.DataFrame, *, ax=None):
-    """Cumulative gain by decile (bars: lift of each decile on the right axis)."""
+def plot_gain(table: pd.DataFrame, *, ax=None) -> Axes:
+    """Cumulative gain by decile (bars: lift of each decile on the right axis).
+
+    Parameters
+    ----------
+    table : DataFrame
+        A gain table (:func:`~funnel_analysis.scoring.evaluate.gain_table`).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes of the gain curve (the lift bars are on its twin).
+
+    Raises
+    ------
+    ValueError
+        When a column of the gain table is missing.
+    """
     _need(table, ("decile", "cumulative_share_of_leads", "cumulative_gain", "lift"), "plot_gain")
     ax = _axes(ax)
     x = np.r_[0, table["cumulative_share_of_leads"].to_numpy()]
@@ -69,12 +107,36 @@ def plot_gain(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def plot_score_bands(table: pd.DataFrame, *, ax=None):
-    """Conversion rate per score band with its 95 % interval; the band's leads over each bar."""
-    _need(table, ("band", "conversion_rate", "rate_low", "rate_high", "leads"), "plot_score_bands")
+def plot_score_bands(table: pd.DataFrame, *, ax=None) -> Axes:
+    """Conversion rate per score band with its interval; the band's leads over each bar.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A band table (:func:`~funnel_analysis.scoring.evaluate.band_table`).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        When a column of the band table is missing.
+    """
+    _need(
+        table,
+        ("band", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high", "leads"),
+        "plot_score_bands",
+    )
     ax = _axes(ax)
     rate = table["conversion_rate"].fillna(0).to_numpy()
-    err = np.vstack([rate - table["rate_low"].fillna(0), table["rate_high"].fillna(0) - rate])
+    err = np.vstack(
+        [rate - table["conversion_rate_ci_low"].fillna(0), table["conversion_rate_ci_high"].fillna(0) - rate]
+    )
     ax.bar(table["band"], rate, yerr=err, capsize=4, color="C0")
     for i, n in enumerate(table["leads"]):
         ax.annotate(
@@ -84,8 +146,28 @@ def plot_score_bands(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def plot_drift(table: pd.DataFrame, *, threshold: float = 0.2, ax=None):
-    """PSI per column, flagged columns in red, the threshold as a line."""
+def plot_drift(table: pd.DataFrame, *, threshold: float = 0.2, ax=None) -> Axes:
+    """PSI per column, flagged columns in red, the threshold as a line.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A drift table (:func:`~funnel_analysis.scoring.drift.drift_table`).
+    threshold : float
+        PSI above which a column is drawn red.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        When a column of the drift table is missing.
+    """
     _need(table, ("column", "psi"), "plot_drift")
     ax = _axes(ax)
     t = table.sort_values("psi")
@@ -95,15 +177,33 @@ def plot_drift(table: pd.DataFrame, *, threshold: float = 0.2, ax=None):
     return ax
 
 
-def plot_comparison(table: pd.DataFrame, *, ax=None):
-    """ROC-AUC of each model with its 95 % interval (the points score is the baseline)."""
-    _need(table, ("model", "roc_auc", "roc_auc_low", "roc_auc_high"), "plot_comparison")
+def plot_comparison(table: pd.DataFrame, *, ax=None) -> Axes:
+    """ROC-AUC of each model with its interval (the points score is the baseline).
+
+    Parameters
+    ----------
+    table : DataFrame
+        A comparison (:func:`~funnel_analysis.scoring.evaluate.compare_scores`).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        When a column of the comparison is missing.
+    """
+    _need(table, ("model", "roc_auc", "roc_auc_ci_low", "roc_auc_ci_high"), "plot_comparison")
     ax = _axes(ax)
     auc = table["roc_auc"].to_numpy()
     err = np.vstack(
         [
-            auc - table["roc_auc_low"].fillna(pd.Series(auc)).to_numpy(),
-            table["roc_auc_high"].fillna(pd.Series(auc)).to_numpy() - auc,
+            auc - table["roc_auc_ci_low"].fillna(pd.Series(auc)).to_numpy(),
+            table["roc_auc_ci_high"].fillna(pd.Series(auc)).to_numpy() - auc,
         ]
     )
     ax.errorbar(auc, np.arange(len(table)), xerr=err, fmt="o", capsize=4)

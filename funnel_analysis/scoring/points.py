@@ -19,8 +19,10 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +34,20 @@ __all__ = ["load_points_config", "points_score", "OPS"]
 OPS = (">=", ">", "<=", "<", "==", "in", "between", "filled")
 
 
-def load_points_config(path=None, *, profile: str | None = None) -> list[dict]:
+def load_points_config(path=None, *, profile: str | None = None) -> list[Mapping[str, Any]]:
     """The rules of one profile of a points-score YAML file (default: the shipped one, ``salesforce``).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The YAML file; None for the shipped ``funnel_analysis/scoring/points_score.yaml``.
+    profile : str, optional
+        The profile; None for ``salesforce``.
+
+    Returns
+    -------
+    list of Mapping
+        The rules: name, column, op, value, points.
 
     Raises
     ------
@@ -82,8 +96,20 @@ def _meets(s: pd.Series, op: str, value) -> np.ndarray:
     return cmp(value).fillna(False).to_numpy(dtype=bool)
 
 
-def points_score(X: pd.DataFrame, rules: list[dict]) -> pd.Series:
+def points_score(X: pd.DataFrame, rules: list[Mapping[str, Any]]) -> pd.Series:
     """Total points of each row of ``X`` (index kept); ``attrs["skipped_rules"]`` names rules with no column.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Features (a training table or lead features).
+    rules : list of Mapping
+        Rules, as :func:`load_points_config` returns them.
+
+    Returns
+    -------
+    Series
+        ``points`` per row (int when every rule's points are whole).
 
     Raises
     ------

@@ -20,21 +20,24 @@ Examples
 >>> X = pd.DataFrame({"x": np.arange(200.0)}); y = (X["x"] > 100).astype(int)
 >>> reg = Registry(tempfile.mkdtemp())
 >>> v = reg.save(LeadScorer(kind="logistic", calibration="none").fit(X, y), {"metrics": {"roc_auc": 1.0}})
->>> v, reg.load(v)[1]["version"]
+>>> v, reg.load(v).meta["version"]
 ('v0001', 'v0001')
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["Registry", "RegistryError", "library_versions", "ALLOWED_MODULES", "ALLOWED_TYPES"]
+__all__ = ["Registry", "RegistryError", "RegisteredModel", "library_versions", "ALLOWED_MODULES", "ALLOWED_TYPES"]
 
 #: Types from these modules may be loaded from an artifact; anything else is refused.
 ALLOWED_MODULES = ("sklearn.", "numpy.", "scipy.", "funnel_analysis.scoring.", "builtins.")
@@ -52,8 +55,33 @@ class RegistryError(RuntimeError):
     """A registry operation that cannot be done safely (tampered or incompatible artifact, unknown version)."""
 
 
-def library_versions() -> dict:
-    """Versions that decide whether an artifact can be loaded: Python, scikit-learn, NumPy, pandas, skops."""
+@dataclasses.dataclass(frozen=True)
+class RegisteredModel:
+    """A version loaded from a registry (what :meth:`Registry.load` returns).
+
+    Attributes
+    ----------
+    version : str
+        The version name (``v0003``).
+    model : LeadScorer
+        The fitted estimator, after the integrity checks.
+    meta : Mapping[str, Any]
+        Its metadata (``meta.json``): features, params, split, metrics, libraries, ...
+    """
+
+    version: str
+    model: Any
+    meta: Mapping[str, Any]
+
+
+def library_versions() -> Mapping[str, str]:
+    """Versions that decide whether an artifact can be loaded: Python, scikit-learn, NumPy, pandas, skops.
+
+    Returns
+    -------
+    Mapping[str, str]
+        Library name -> version.
+    """
     import numpy
     import sklearn
     import skops
@@ -80,7 +108,13 @@ def _minor(v: str) -> tuple:
 
 
 class Registry:
-    """Versions of lead-scoring models in ``root`` (created on first save)."""
+    """Versions of lead-scoring models in ``root`` (created on first save).
+
+    Parameters
+    ----------
+    root : str or Path
+        The registry folder.
+    """
 
     def __init__(self, root):
         self.root = Path(root)
@@ -97,7 +131,13 @@ class Registry:
         tmp.replace(self.root / "registry.json")
 
     def versions(self) -> list[str]:
-        """Saved versions, oldest first."""
+        """Saved versions, oldest first.
+
+        Returns
+        -------
+        list of str
+            Version names (``v0001``, ...).
+        """
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / "meta.json").exists())
@@ -107,16 +147,51 @@ class Registry:
         """The promoted version, or None."""
         return self._state()["promoted"]
 
-    def meta(self, version: str) -> dict:
-        """The metadata of ``version``."""
+    def meta(self, version: str) -> Mapping[str, Any]:
+        """The metadata of ``version``.
+
+        Parameters
+        ----------
+        version : str
+            A saved version.
+
+        Returns
+        -------
+        Mapping[str, Any]
+            The contents of its ``meta.json``.
+
+        Raises
+        ------
+        RegistryError
+            For an unknown version.
+        """
         p = self.root / str(version) / "meta.json"
         if not p.exists():
             raise RegistryError(f"{self.root}: no version {version!r} (have {self.versions()})")
         return json.loads(p.read_text(encoding="utf-8"))
 
     # ---- saving and loading --------------------------------------------------------------
-    def save(self, model, meta: dict) -> str:
-        """Save a fitted model with its metadata as the next version; return the version name."""
+    def save(self, model, meta: Mapping[str, Any]) -> str:
+        """Save a fitted model with its metadata as the next version.
+
+        Parameters
+        ----------
+        model : LeadScorer
+            A fitted model.
+        meta : Mapping[str, Any]
+            Its metadata (JSON-safe), such as ``TrainingResult.metadata(crm)``; the version, time,
+            library versions and the artifact's SHA-256 are added.
+
+        Returns
+        -------
+        str
+            The new version's name.
+
+        Raises
+        ------
+        RegistryError
+            For a model that is not fitted or holds types outside the allow-list.
+        """
         import skops.io as sio
 
         if not hasattr(model, "base_"):
@@ -142,8 +217,18 @@ class Registry:
         (folder / "meta.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return version
 
-    def load(self, version: str | None = None):
-        """(model, metadata) of ``version`` (default: the promoted one), after the integrity checks.
+    def load(self, version: str | None = None) -> RegisteredModel:
+        """The model and metadata of ``version`` (default: the promoted one), after the integrity checks.
+
+        Parameters
+        ----------
+        version : str, optional
+            A saved version; None for the promoted one.
+
+        Returns
+        -------
+        RegisteredModel
+            version, model and meta.
 
         Raises
         ------
@@ -177,11 +262,24 @@ class Registry:
         bad = _outside_allow_list(untrusted)
         if bad:
             raise RegistryError(f"{path}: holds types outside the allow-list: {bad}; refusing to load")
-        return sio.load(path, trusted=untrusted), meta
+        return RegisteredModel(version=version, model=sio.load(path, trusted=untrusted), meta=meta)
 
     # ---- promotion -----------------------------------------------------------------------
     def promote(self, version: str, *, reason: str = "") -> None:
-        """Make ``version`` the promoted one (the history keeps every promotion, for rollback)."""
+        """Make ``version`` the promoted one (the history keeps every promotion, for rollback).
+
+        Parameters
+        ----------
+        version : str
+            A saved version.
+        reason : str
+            Why, kept in the history.
+
+        Raises
+        ------
+        RegistryError
+            For an unknown version.
+        """
         self.meta(version)  # raises for an unknown version
         state = self._state()
         state["history"].append(
@@ -196,7 +294,18 @@ class Registry:
         self._write_state(state)
 
     def rollback(self) -> str:
-        """Promote again the version that was promoted before the current one; return it."""
+        """Promote again the version that was promoted before the current one.
+
+        Returns
+        -------
+        str
+            The version promoted again.
+
+        Raises
+        ------
+        RegistryError
+            When there is nothing to roll back to.
+        """
         state = self._state()
         if state["promoted"] is None or not state["history"] or state["history"][-1]["from"] is None:
             raise RegistryError(f"{self.root}: nothing to roll back to")
@@ -205,7 +314,13 @@ class Registry:
         return previous
 
     def table(self) -> pd.DataFrame:
-        """One row per version: created_at, model kind, training window, roc_auc, baseline, promoted."""
+        """One row per version: created_at, model kind, training window, roc_auc, baseline, promoted.
+
+        Returns
+        -------
+        DataFrame
+            version, created_at, kind, train_from, train_to, roc_auc, baseline_roc_auc, ece, promoted.
+        """
         rows = []
         promoted = self.promoted
         for v in self.versions():

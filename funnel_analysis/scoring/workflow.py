@@ -7,24 +7,29 @@ the older leads, test on the newest ``test_fraction``; by their creation
 sequence when they carry no dates but an auto-number; cross-validation when
 they carry neither), the model, the logistic baseline and the points
 score, each evaluated on the same held-out leads. :func:`score_leads` scores
-leads with a fitted model: probability, 1-99 score, top reasons.
+leads with a fitted model: probability, 1-99 score, top reasons; :func:`top_leads` keeps the best
+of them and :func:`drift_report` compares them with the training leads. ``where`` (an expression of
+:mod:`funnel_analysis.crm.expression` over the leads) chooses which leads are trained on, evaluated
+and scored.
 
 Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
->>> result = train(fa.load_org("data/sample"))  # doctest: +SKIP
+>>> result = train(fa.load_org("data/sample"), where="lead_source is not null")  # doctest: +SKIP
 >>> result.metrics["roc_auc"], result.metrics["baseline_roc_auc"], result.beats_baseline  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from .evaluate import compare_scores, evaluate
+from .evaluate import band_table, calibration_table, compare_scores, evaluate, gain_table
 from .features import (
     META_COLUMNS,
     ORDER_COLUMN,
@@ -39,24 +44,74 @@ from .leakage import leakage_report, rule_excluded
 from .model import LeadScorer, probability_to_score
 from .points import load_points_config, points_score
 
-__all__ = ["TrainingResult", "train", "score_leads", "held_out_predictions", "drift_report", "load_or_train"]
+__all__ = [
+    "TrainingResult",
+    "train",
+    "score_leads",
+    "top_leads",
+    "held_out_predictions",
+    "drift_report",
+    "load_or_train",
+]
+
+#: The columns of a scored lead that :func:`top_leads` keeps: the lead, its probability and score, its reasons.
+TOP_LEAD_COLUMNS = r"^(lead_id|probability|score|reason_\d(_value|_effect)?)$"
+
+NO_REGISTRY = "none (registry_dir is empty)"
 
 
-@dataclass
+def _given(as_of):
+    """``as_of`` as given, or None for ``None`` and ``""`` (the latest creation date of a lead)."""
+    return None if as_of is None or (isinstance(as_of, str) and not as_of.strip()) else as_of
+
+
+@dataclass(frozen=True)
 class TrainingResult:
-    """What :func:`train` produced: the fitted model and everything needed to judge it."""
+    """What :func:`train` (or :func:`load_or_train`) produced: the fitted model and everything needed to judge it.
+
+    Attributes
+    ----------
+    model : LeadScorer
+        The fitted, calibrated model.
+    held_out : DataFrame
+        The held-out leads: lead_id, scored_at, converted, probability, logistic_probability, points, score.
+    metrics : Mapping[str, float]
+        The figures of :func:`~funnel_analysis.scoring.evaluate.evaluate` on the held-out leads, with
+        ``baseline_roc_auc`` (the points score's), ``logistic_roc_auc`` and ``logistic_brier``.
+    comparison : DataFrame
+        The model, the logistic baseline and the points score evaluated on the same leads.
+    leakage : DataFrame
+        The leakage report of the candidate features.
+    excluded : DataFrame
+        The columns the rules exclude, with their rule and source name.
+    split : Mapping[str, Any]
+        How the held-out leads were chosen: method, column, train/test bounds, counts.
+    features : list of str
+        The features the model uses.
+    table : DataFrame
+        The labelled leads (training table).
+    params : Mapping[str, Any]
+        The parameters of the run (recorded in the registry).
+    points_rules : list of Mapping
+        The points-score rules used as the baseline.
+    version : str
+        The registry version the model was loaded from; empty for a model trained here.
+    beats_baseline : bool
+        True when the model's held-out ROC-AUC is above the points score's (the promotion gate).
+    """
 
     model: LeadScorer
     held_out: pd.DataFrame
-    metrics: dict
+    metrics: Mapping[str, float]
     comparison: pd.DataFrame
     leakage: pd.DataFrame
     excluded: pd.DataFrame
-    split: dict
+    split: Mapping[str, Any]
     features: list
     table: pd.DataFrame = field(repr=False)
-    params: dict = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
     points_rules: list = field(default_factory=list)
+    version: str = ""
 
     @property
     def beats_baseline(self) -> bool:
@@ -64,18 +119,30 @@ class TrainingResult:
         b = self.metrics.get("baseline_roc_auc")
         return bool(b is None or np.isnan(b) or self.metrics["roc_auc"] > b)
 
-    def metadata(self, crm=None) -> dict:
-        """The registry metadata of this result (JSON-safe)."""
+    def metadata(self, crm=None) -> Mapping[str, Any]:
+        """The registry metadata of this result (JSON-safe).
+
+        Parameters
+        ----------
+        crm : CrmData, optional
+            The org trained on: its fingerprint, source and mapping are recorded.
+
+        Returns
+        -------
+        Mapping[str, Any]
+            features, params, split, training window, data fingerprint, metrics, leakage, points rules,
+            model kind, calibration and model selection.
+        """
         flagged = self.leakage.loc[self.leakage["flagged"], "source_name"].tolist()
         return {
             "features": self.features,
-            "params": self.params,
-            "split": self.split,
+            "params": dict(self.params),
+            "split": dict(self.split),
             "training_window": {"from": self.split.get("train_from"), "to": self.split.get("train_to")},
             "data_fingerprint": (crm.meta.get("fingerprint") if crm is not None else None),
             "data_source": (crm.meta.get("source") if crm is not None else None),
             "mapping": (crm.meta.get("mapping") if crm is not None else None),
-            "metrics": self.metrics,
+            "metrics": dict(self.metrics),
             "leakage_flagged": flagged,
             "rule_excluded": self.excluded.to_dict(orient="records"),
             "points_rules": self.points_rules,
@@ -87,6 +154,96 @@ class TrainingResult:
             },
             "model_selection": self.model.selection_,
         }
+
+    def summary(self) -> Mapping[str, Any]:
+        """The headline figures of the evaluation, by name (the lead-scoring report's ``evaluation``).
+
+        Returns
+        -------
+        Mapping[str, Any]
+            model_kind, calibration, n_train, the held-out metrics (n, positives, base_rate, roc_auc and
+            its interval, ..., baseline_roc_auc) and beats_baseline.
+        """
+        return {
+            "model_kind": self.model.kind_,
+            "calibration": self.model.calibration_method_,
+            "n_train": self.split["n_train"],
+            **self.metrics,
+            "beats_baseline": self.beats_baseline,
+        }
+
+    def calibration(self, *, bins: int = 10) -> pd.DataFrame:
+        """The calibration curve of the model on the held-out leads.
+
+        Parameters
+        ----------
+        bins : int
+            Groups of equal size, by predicted probability.
+
+        Returns
+        -------
+        DataFrame
+            See :func:`~funnel_analysis.scoring.evaluate.calibration_table`.
+        """
+        return calibration_table(self.held_out["converted"], self.held_out["probability"], bins=bins)
+
+    def gain(self, *, groups: int = 10) -> pd.DataFrame:
+        """Lift and cumulative gain of the model on the held-out leads.
+
+        Parameters
+        ----------
+        groups : int
+            Groups by probability (10: deciles).
+
+        Returns
+        -------
+        DataFrame
+            See :func:`~funnel_analysis.scoring.evaluate.gain_table`.
+        """
+        return gain_table(self.held_out["converted"], self.held_out["probability"], groups=groups)
+
+    def score_bands(self, *, confidence: float = 0.95) -> pd.DataFrame:
+        """Conversion per score band of the held-out leads, with Wilson intervals.
+
+        Parameters
+        ----------
+        confidence : float
+            Level of the intervals, a fraction.
+
+        Returns
+        -------
+        DataFrame
+            See :func:`~funnel_analysis.scoring.evaluate.band_table`.
+        """
+        return band_table(self.held_out["converted"], self.held_out["score"], confidence=confidence)
+
+    def register(self, registry_dir, *, crm=None) -> pd.DataFrame:
+        """Save a model trained here as the next version of ``registry_dir`` (not promoted); list the versions.
+
+        Nothing is saved when ``registry_dir`` is empty or the model was loaded from a registry
+        (:attr:`version` is set): a loaded version is listed, never saved again.
+
+        Parameters
+        ----------
+        registry_dir : str or Path
+            The registry folder; empty for none.
+        crm : CrmData, optional
+            The org trained on, for the metadata (fingerprint, source, mapping).
+
+        Returns
+        -------
+        DataFrame
+            :meth:`Registry.table <funnel_analysis.scoring.registry.Registry.table>`, one row per version;
+            with no registry, one row whose ``registry`` column says so.
+        """
+        from .registry import Registry
+
+        if not str(registry_dir or ""):
+            return pd.DataFrame({"registry": [NO_REGISTRY]})
+        registry = Registry(registry_dir)
+        if not self.version:
+            registry.save(self.model, self.metadata(crm))
+        return registry.table()
 
 
 def _fit_all(train_X, train_y, times, kind, model_params):
@@ -136,6 +293,7 @@ def train(
     crm,
     *,
     as_of=None,
+    where: str | None = None,
     window_days: int = 90,
     delay_days: float = 0,
     test_fraction: float = 0.25,
@@ -154,17 +312,27 @@ def train(
     Parameters
     ----------
     crm : CrmData
-    as_of : date, optional
-        The training date (default: the latest creation date); leads need ``window_days`` of
-        history before it to be labelled.
-    window_days, delay_days : see :func:`~funnel_analysis.scoring.features.training_table`.
+        The org.
+    as_of : date, Timestamp or str, optional
+        The training date (``None`` or ``""``: the latest creation date of a lead); leads need
+        ``window_days`` of history before it to be labelled.
+    where : str, optional
+        Which leads are trained on and evaluated: an expression of :mod:`funnel_analysis.crm.expression`
+        over the leads (``"owner.region == 'EMEA'"``); ``None`` or ``""`` for all. Recorded in ``params``.
+    window_days : int
+        A lead counts as converted when it converted within this many days of its creation.
+    delay_days : float
+        Leads are scored this many days after creation, with what was known by then.
     test_fraction : float
         Share of the newest labelled leads held out for evaluation.
     kind : {"auto", "gbm", "logistic"}
+        The model (see :class:`LeadScorer`).
     model_params : dict, optional
         Extra :class:`LeadScorer` parameters.
-    points_profile, points_path : the points-score profile (default: the mapping's name if such a
-        profile exists, else ``salesforce``) and YAML file (default: the shipped one).
+    points_profile : str, optional
+        The points-score profile (default: the mapping's name if such a profile exists, else ``salesforce``).
+    points_path : str or Path, optional
+        The points-score YAML file (default: the shipped one).
     split : {"auto", "time", "order", "cv"}
         How the held-out leads are chosen. ``time``: the newest ``test_fraction`` by scoring moment
         (the leads need dates); ``order``: the newest by ``created_order``, a creation sequence such
@@ -174,17 +342,28 @@ def train(
         Folds of the cross-validation.
     n_boot : int
         Bootstrap resamples for the intervals.
+    seed : int
+        Seed of the folds, the bootstrap and the leakage measurement.
     leakage_options : dict, optional
         Thresholds for :func:`~funnel_analysis.scoring.leakage.leakage_report`.
+
+    Returns
+    -------
+    TrainingResult
+        The model, its held-out predictions and evaluation, the comparison with the baselines, the
+        leakage report and the split.
 
     Raises
     ------
     ScoringDataError
         When the leads lack the outcome, or too few are labelled or converted to learn from.
+    ExpressionError
+        When ``where`` is not a valid expression over the leads.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    table = training_table(crm, as_of=as_of, window_days=window_days, delay_days=delay_days)
+    as_of, where = _given(as_of), where or None
+    table = training_table(crm, as_of=as_of, where=where, window_days=window_days, delay_days=delay_days)
     y = table["converted"].to_numpy()
     if len(table) < 50 or y.sum() < 10 or (1 - y).sum() < 10:
         raise ScoringDataError(
@@ -279,7 +458,7 @@ def train(
         }
     held["score"] = probability_to_score(held["probability"].to_numpy())
     yt = held["converted"].to_numpy()
-    metrics = evaluate(yt, held["probability"].to_numpy(), n_boot=n_boot, seed=seed)
+    metrics = dict(evaluate(yt, held["probability"].to_numpy(), n_boot=n_boot, seed=seed).as_dict())
     label = f"chosen: {model.kind_}" if kind == "auto" else kind  # auto names the model it kept
     comparison = compare_scores(
         yt,
@@ -300,6 +479,7 @@ def train(
         "delay_days": delay_days,
         "test_fraction": test_fraction,
         "as_of": str(as_of) if as_of is not None else None,
+        "where": where,
         "points_profile": profile,
         **(model_params or {}),
     }
@@ -320,9 +500,10 @@ def train(
 
 def score_leads(
     crm,
-    model: LeadScorer,
     *,
+    model: LeadScorer,
     as_of=None,
+    where: str | None = None,
     delay_days: float = 0,
     open_only: bool = True,
     top: int = 3,
@@ -330,27 +511,55 @@ def score_leads(
 ) -> pd.DataFrame:
     """Score the leads of ``crm``: lead_id, probability, score (1-99), top reasons, plus the features.
 
-    Each lead is scored at creation + ``delay_days`` (capped at the end of ``as_of``, default the
-    latest creation date) with what was known then. ``open_only`` keeps leads not converted
-    by ``as_of``.
+    Each lead is scored at creation + ``delay_days`` (capped at the end of ``as_of``) with what was
+    known then.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    model : LeadScorer
+        A fitted model.
+    as_of : date, Timestamp or str, optional
+        Score as of the end of this day (``None`` or ``""``: the latest creation date of a lead).
+    where : str, optional
+        Which leads: an expression of :mod:`funnel_analysis.crm.expression` over the leads as of
+        ``as_of``; ``None`` or ``""`` for all.
+    delay_days : float
+        Leads are scored this many days after creation.
+    open_only : bool
+        Keep only the leads not converted by ``as_of``.
+    top : int
+        Reasons per lead.
+    reasons : bool
+        Add the reasons (``reason_k``, ``reason_k_value``, ``reason_k_effect``).
+
+    Returns
+    -------
+    DataFrame
+        lead_id, probability, score, the reasons, and each feature as ``feature_<name>``.
 
     Raises
     ------
     ScoringDataError
         When a feature the model needs cannot be built from the leads.
+    ExpressionError
+        When ``where`` is not a valid expression over the leads.
     """
+    as_of = _given(as_of)
     leads = crm.leads
     present = crm.meta.get("columns_present", {}).get("leads", list(leads.columns))
     dated = "created_date" in present and leads["created_date"].notna().any()
     if dated:
         if as_of is None:
             as_of = pd.to_datetime(leads["created_date"], utc=True).max().tz_localize(None).normalize()
-        cut = scoring_cut(crm, as_of)
-        leads = cut.leads
+        cut = scoring_cut(crm, as_of=as_of)
+        leads = cut.rows("leads", where=where)
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
         acts = cut.activities if cut.has("activities") else None
         members = cut.campaign_members if cut.has("campaign_members") else None
     else:
+        leads = crm.rows("leads", where=where)
         moments, acts, members = None, None, None
     needed = [c for c in model.feature_names_in_ if c in leads.columns]
     feats = lead_features(
@@ -365,12 +574,69 @@ def score_leads(
     return pd.concat([out, feats.drop(columns=["lead_id"]).add_prefix("feature_")], axis=1)
 
 
+def top_leads(scored: pd.DataFrame, *, n: int = 15) -> pd.DataFrame:
+    """The ``n`` best-scored leads of :func:`score_leads`, with their probability, score and reasons.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        The output of :func:`score_leads`.
+    n : int
+        Leads kept.
+
+    Returns
+    -------
+    DataFrame
+        lead_id, probability, score, reason_k, reason_k_value, reason_k_effect; highest score first.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` is below 1 or ``scored`` has no ``score``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if "score" not in scored:
+        raise ValueError("top_leads: column 'score' is missing (expected the output of score_leads)")
+    return scored.sort_values("score", ascending=False).head(n).filter(regex=TOP_LEAD_COLUMNS)
+
+
 def held_out_predictions(
-    crm, model: LeadScorer, split: dict, *, window_days: int = 90, delay_days: float = 0, as_of=None
+    crm,
+    *,
+    model: LeadScorer,
+    split: Mapping[str, Any],
+    as_of=None,
+    where: str | None = None,
+    window_days: int = 90,
+    delay_days: float = 0,
 ) -> pd.DataFrame:
-    """A model's probabilities on the held-out leads of a recorded ``split`` (to compare versions on
-    the same leads): lead_id, converted, probability."""
-    table = _held_out_rows(training_table(crm, as_of=as_of, window_days=window_days, delay_days=delay_days), split)
+    """A model's probabilities on the held-out leads of a recorded ``split`` (to compare versions on the same leads).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    model : LeadScorer
+        A fitted model.
+    split : Mapping[str, Any]
+        A recorded split (``TrainingResult.split``, or ``meta["split"]`` of a registry version).
+    as_of : date, Timestamp or str, optional
+        The training date of the split (``None`` or ``""``: the latest creation date of a lead).
+    where : str, optional
+        Which leads: an expression of :mod:`funnel_analysis.crm.expression` over the leads.
+    window_days : int
+        The conversion window the split was labelled with.
+    delay_days : float
+        The scoring delay the split was built with.
+
+    Returns
+    -------
+    DataFrame
+        lead_id, converted, probability.
+    """
+    table = training_table(crm, as_of=_given(as_of), where=where, window_days=window_days, delay_days=delay_days)
+    table = _held_out_rows(table, split)
     return pd.DataFrame(
         {
             "lead_id": table["lead_id"].to_numpy(),
@@ -381,11 +647,34 @@ def held_out_predictions(
 
 
 def drift_report(
-    model: LeadScorer, train_table: pd.DataFrame, scored: pd.DataFrame, *, threshold: float = 0.2
+    scored: pd.DataFrame, train_table: pd.DataFrame, *, model: LeadScorer, threshold: float = 0.2
 ) -> pd.DataFrame:
-    """PSI of every model feature and of the score (0-100) between the training leads and ``scored``
-    (the output of :func:`score_leads`), flagged above ``threshold``. The creation sequence
-    (``created_order``) is left out: new leads always come later, so it would always be flagged."""
+    """PSI of every model feature and of the score (0-100) between the training leads and ``scored``.
+
+    The creation sequence (``created_order``) is left out: new leads always come later, so it would
+    always be flagged.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        The leads scored now (the output of :func:`score_leads`).
+    train_table : DataFrame
+        The training leads (a training table).
+    model : LeadScorer
+        The fitted model: its features are compared, and it scores the training leads.
+    threshold : float
+        PSI above which a column is flagged.
+
+    Returns
+    -------
+    DataFrame
+        column, psi, flagged; sorted by psi descending.
+
+    Raises
+    ------
+    ValueError
+        When no lead was scored.
+    """
     from .drift import drift_table
 
     feats = [c for c in model.feature_names_in_ if c != ORDER_COLUMN]
@@ -399,25 +688,68 @@ def drift_report(
 def load_or_train(
     crm,
     *,
+    as_of=None,
+    where: str | None = None,
     registry_dir: str = "",
     model_version: str = "",
-    as_of=None,
     window_days: int = 90,
     delay_days: float = 0,
     n_boot: int = 200,
 ) -> TrainingResult:
-    """The notebook's entry point: train a new model on ``crm`` when no ``model_version`` is given,
-    else load that version from ``registry_dir`` and evaluate it on its own held-out leads of ``crm``
-    (with the points score beside it)."""
+    """The lead-scoring report's model: trained here, or a registry version evaluated on its own held-out leads.
+
+    With no ``model_version``, :func:`train` a new model on ``crm``; else load that version from
+    ``registry_dir`` and evaluate it on its own held-out leads of ``crm`` (with the points score beside it).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str, optional
+        The training date of a new model (``None`` or ``""``: the latest creation date of a lead); a loaded
+        version is evaluated as of its own training date.
+    where : str, optional
+        Which leads are trained on and evaluated: an expression of :mod:`funnel_analysis.crm.expression`
+        over the leads; ``None`` or ``""`` for all (a loaded version: the leads it was trained on).
+    registry_dir : str
+        The model registry folder (needed with ``model_version``).
+    model_version : str
+        A registry version (``v0003``) to evaluate; empty to train a new model.
+    window_days : int
+        A lead counts as converted when it converted within this many days of creation (a new model).
+    delay_days : float
+        Leads are scored this many days after creation (a new model).
+    n_boot : int
+        Bootstrap resamples for the intervals.
+
+    Returns
+    -------
+    TrainingResult
+        The model and its evaluation (``version`` names a loaded version).
+
+    Raises
+    ------
+    ValueError
+        When ``model_version`` is given and ``registry_dir`` is empty.
+    RegistryError
+        When the version cannot be loaded safely.
+    """
     if not model_version:
-        return train(crm, as_of=as_of, window_days=window_days, delay_days=delay_days, n_boot=n_boot)
+        return train(crm, as_of=as_of, where=where, window_days=window_days, delay_days=delay_days, n_boot=n_boot)
     from .registry import Registry
 
     if not registry_dir:
         raise ValueError("model_version is given but registry_dir is empty")
-    model, meta = Registry(registry_dir).load(model_version)
+    loaded = Registry(registry_dir).load(model_version)
+    model, meta = loaded.model, loaded.meta
     p = meta["params"]
-    table = training_table(crm, as_of=p.get("as_of"), window_days=p["window_days"], delay_days=p["delay_days"])
+    table = training_table(
+        crm,
+        as_of=p.get("as_of"),
+        where=where or p.get("where"),
+        window_days=p["window_days"],
+        delay_days=p["delay_days"],
+    )
     table = _held_out_rows(table, meta["split"]).reset_index(drop=True)
     prob = model.predict_proba(table)[:, 1]
     held = pd.DataFrame(
@@ -433,7 +765,9 @@ def load_or_train(
     )
     y = held["converted"].to_numpy()
     comparison = compare_scores(y, {model_version: prob, "points": held["points"]}, n_boot=n_boot)
-    metrics = evaluate(y, prob, n_boot=n_boot) | {"baseline_roc_auc": float(comparison["roc_auc"].iloc[1])}
+    metrics = dict(evaluate(y, prob, n_boot=n_boot).as_dict()) | {
+        "baseline_roc_auc": float(comparison["roc_auc"].iloc[1])
+    }
     leak = pd.DataFrame(
         {"column": meta.get("leakage_flagged", []), "source_name": meta.get("leakage_flagged", []), "flagged": True}
     )
@@ -449,4 +783,5 @@ def load_or_train(
         table=table,
         params=p,
         points_rules=meta.get("points_rules", []),
+        version=loaded.version,
     )

@@ -8,6 +8,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from funnel_analysis.scoring import (
+    Evaluation,
     band_table,
     calibration_table,
     compare_scores,
@@ -22,13 +23,18 @@ P = np.array([0.1, 0.4, 0.35, 0.8])
 
 def test_evaluate_by_hand():
     r = evaluate(Y, P, n_boot=0)
-    assert r["roc_auc"] == pytest.approx(0.75)  # 3 of 4 (positive, negative) pairs in order
-    assert r["brier"] == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
+    assert isinstance(r, Evaluation)
+    assert r.roc_auc == pytest.approx(0.75)  # 3 of 4 (positive, negative) pairs in order
+    assert r.brier == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
     # average precision: ranks 0.8 (pos), 0.4 (neg), 0.35 (pos), 0.1 -> (1/1 + 2/3) / 2
-    assert r["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)
-    assert (r["n"], r["positives"], r["base_rate"]) == (4, 2, 0.5)
+    assert r.pr_auc == pytest.approx((1 + 2 / 3) / 2)
+    assert (r.n, r.positives, r.base_rate) == (4, 2, 0.5)
+    assert np.isnan(r.roc_auc_ci_low) and np.isnan(r.pr_auc_ci_high)  # no resamples, no interval
+    assert list(r.as_dict())[:4] == ["n", "positives", "base_rate", "roc_auc"]
     with pytest.raises(ValueError, match="0/1"):
         evaluate([0, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="confidence"):
+        evaluate(Y, P, confidence=95)
 
 
 def test_bootstrap_interval_brackets_the_estimate():
@@ -36,8 +42,10 @@ def test_bootstrap_interval_brackets_the_estimate():
     p = rng.random(400)
     y = (rng.random(400) < p).astype(int)
     r = evaluate(y, p, n_boot=40)
-    assert r["roc_auc_low"] < r["roc_auc"] < r["roc_auc_high"]
-    assert r["pr_auc_low"] < r["pr_auc"] < r["pr_auc_high"]
+    assert r.roc_auc_ci_low < r.roc_auc < r.roc_auc_ci_high
+    assert r.pr_auc_ci_low < r.pr_auc < r.pr_auc_ci_high
+    narrow = evaluate(y, p, n_boot=40, confidence=0.5)  # the same resamples, inner quartiles
+    assert r.roc_auc_ci_low < narrow.roc_auc_ci_low < narrow.roc_auc_ci_high < r.roc_auc_ci_high
 
 
 def test_ece_by_hand():
@@ -74,7 +82,10 @@ def test_band_table_matches_wilson_from_statsmodels():
     t = band_table(y, score).set_index("band")
     assert t["leads"].tolist() == [2, 1, 2, 0, 3]
     lo, hi = proportion_confint(2, 3, method="wilson")
-    assert (t.loc["[80, 100)", "rate_low"], t.loc["[80, 100)", "rate_high"]) == pytest.approx((lo, hi))
+    assert (
+        t.loc["[80, 100)", "conversion_rate_ci_low"],
+        t.loc["[80, 100)", "conversion_rate_ci_high"],
+    ) == pytest.approx((lo, hi))
     assert np.isnan(t.loc["[60, 80)", "conversion_rate"])
     with pytest.raises(ValueError, match="increasing"):
         band_table(y, score, bands=(1, 50, 40))
@@ -83,7 +94,7 @@ def test_band_table_matches_wilson_from_statsmodels():
 def test_compare_scores_treats_points_as_ranks_only():
     t = compare_scores(Y, {"model": P, "points": np.array([0, 10, 25, 40])}, n_boot=0).set_index("model")
     assert t.loc["points", "roc_auc"] == pytest.approx(1.0) and np.isnan(t.loc["points", "brier"])
-    assert t.loc["model", "brier"] == pytest.approx(evaluate(Y, P, n_boot=0)["brier"])
+    assert t.loc["model", "brier"] == pytest.approx(evaluate(Y, P, n_boot=0).brier)
     with pytest.raises(ValueError, match="empty"):
         compare_scores(Y, {})
     assert isinstance(t, pd.DataFrame)
@@ -100,3 +111,27 @@ def test_fast_bootstrap_metrics_equal_scikit_learn():
         y = (rng.random(300) < p).astype(int)
         assert _auc(y, p) == pytest.approx(roc_auc_score(y, p))
         assert _average_precision(y, p) == pytest.approx(average_precision_score(y, p))
+
+
+def test_band_interval_is_the_wilson_interval_by_hand():
+    """2 of 3 converted, 95 %: z = 1.959964, centre (p + z^2/2n) / (1 + z^2/n), half-width
+    z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n): the formula the table used before it called
+    funnel_analysis.stats.wilson_interval."""
+    z, n, k = 1.959964, 3.0, 2.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    t = band_table(np.array([1, 1, 0]), np.array([85, 90, 95])).set_index("band")
+    got = t.loc["[80, 100)", ["conversion_rate_ci_low", "conversion_rate_ci_high"]].to_numpy(float)
+    np.testing.assert_allclose(got, [centre - half, centre + half], rtol=1e-7)
+    assert (round(got[0], 4), round(got[1], 4)) == (0.2077, 0.9385)
+    # an empty band has no interval; 0 of 2 starts at exactly 0
+    assert t.loc["[1, 20)", ["conversion_rate_ci_low", "conversion_rate_ci_high"]].isna().all()
+    zero = band_table(np.array([0, 0]), np.array([5, 6])).set_index("band").loc["[1, 20)"]
+    # 0 of 2: the centre is the half-width, so the interval is [0, (z^2/n) / (1 + z^2/n)]
+    assert zero["conversion_rate_ci_low"] == 0.0
+    assert zero["conversion_rate_ci_high"] == pytest.approx((z * z / 2) / (1 + z * z / 2), rel=1e-6)
+    wide = band_table(np.array([1, 1, 0]), np.array([85, 90, 95]), confidence=0.99).set_index("band")
+    assert wide.loc["[80, 100)", "conversion_rate_ci_low"] < got[0]
+    with pytest.raises(ValueError, match="confidence"):
+        band_table(np.array([1, 0]), np.array([85, 90]), confidence=1.5)

@@ -27,8 +27,10 @@ def test_round_trip_gives_the_same_predictions(tmp_path, fitted):
     model, X = fitted
     reg = Registry(tmp_path)
     v = reg.save(model, {"metrics": {"roc_auc": 0.8, "baseline_roc_auc": 0.6}, "features": ["x", "c"]})
-    loaded, meta = reg.load(v)
-    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+    loaded = reg.load(v)
+    assert loaded.version == v
+    np.testing.assert_allclose(loaded.model.predict_proba(X), model.predict_proba(X))
+    meta = loaded.meta
     assert meta["libraries"]["scikit-learn"] and len(meta["artifact"]["sha256"]) == 64
     assert reg.table()["version"].tolist() == ["v0001"]
 
@@ -40,7 +42,7 @@ def test_a_gradient_boosting_model_round_trips(tmp_path, fitted, kind):
     y = (X["x"] + 0.5 * (X["c"] == "a") > 0).astype(int)
     model = LeadScorer(kind=kind, max_iter=20).fit(X, y)
     reg = Registry(tmp_path)
-    loaded, _ = reg.load(reg.save(model, {}))
+    loaded = reg.load(reg.save(model, {})).model
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
 
 
@@ -86,7 +88,7 @@ def test_promote_and_roll_back(tmp_path, fitted):
         reg.rollback()
     reg.promote(v1)
     reg.promote(v2)
-    assert reg.promoted == v2 and reg.load()[1]["version"] == v2
+    assert reg.promoted == v2 and reg.load().meta["version"] == v2 == reg.load().version
     assert reg.rollback() == v1 and reg.promoted == v1
     with pytest.raises(RegistryError, match="no version 'v0009'"):
         reg.promote("v0009")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from funnel_analysis.scoring import ScoringDataError, drift_report, score_leads, train
+from funnel_analysis.scoring import ScoringDataError, TrainingResult, drift_report, score_leads, top_leads, train
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def test_model_is_close_to_the_best_possible_auc_on_the_newest_leads(sample, tra
     best = roc_auc_score(y, held["p_convert"])
     model = roc_auc_score(y, held["probability"])
     assert model >= best - 0.02, (model, best)
-    assert model > 0.5 and trained.metrics["roc_auc_low"] < trained.metrics["roc_auc"]
+    assert model > 0.5 and trained.metrics["roc_auc_ci_low"] < trained.metrics["roc_auc"]
 
 
 @pytest.mark.slow
@@ -65,12 +67,34 @@ def test_split_is_by_time_and_no_test_lead_is_trained_on(trained):
 @pytest.mark.slow
 def test_scoring_and_drift_on_the_open_leads(sample, trained):
     crm, _ = sample
-    scored = score_leads(crm, trained.model)
+    scored = score_leads(crm, model=trained.model)
     open_leads = (~crm.leads["is_converted"].fillna(False).astype(bool)).sum()
     assert len(scored) == open_leads and scored["score"].between(1, 99).all()
     assert set(scored["reason_1"]) <= set(trained.features)
-    drift = drift_report(trained.model, trained.table, scored)
+    drift = drift_report(scored, trained.table, model=trained.model)
     assert set(drift["column"]) == {*trained.features, "score"} and (drift["psi"] >= 0).all()
+    assert score_leads(crm, model=trained.model, as_of="").equals(scored)  # "" is the default day
+
+
+@pytest.mark.slow
+def test_the_report_sections_of_a_training_result(trained):
+    """The tables the notebook records, each against a plain-pandas count of the held-out leads."""
+    held = trained.held_out
+    summary = trained.summary()
+    assert summary["n_train"] == trained.split["n_train"] and summary["n"] == len(held)
+    assert summary["positives"] == held["converted"].sum() and summary["beats_baseline"] == trained.beats_baseline
+    assert list(summary)[:3] == ["model_kind", "calibration", "n_train"]
+    cal = trained.calibration()
+    assert cal["leads"].sum() == len(held) and len(cal) == 10
+    top_decile = held.nlargest(len(held) // 10 + 1, "probability")["probability"].min()
+    assert cal["predicted"].iloc[-1] >= top_decile - 1e-9
+    gain = trained.gain()
+    assert gain["converted"].sum() == held["converted"].sum()
+    bands = trained.score_bands()
+    counts = held.groupby(pd.cut(held["score"], [1, 20, 40, 60, 80, 100], right=False), observed=False).size()
+    assert bands["leads"].tolist() == counts.tolist()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        trained.version = "v0001"
 
 
 def test_too_few_outcomes_is_a_clear_error(tiny_crm):
@@ -78,7 +102,8 @@ def test_too_few_outcomes_is_a_clear_error(tiny_crm):
         train(tiny_crm, as_of="2024-06-30")
     with pytest.raises(ValueError, match="test_fraction"):
         train(tiny_crm, test_fraction=1.5)
-    assert np.isfinite(0.0)
+    with pytest.raises(ScoringDataError, match=r"3 labelled leads, 1 converted.*too_few_outcomes"):
+        train(tiny_crm, as_of="2024-06-30", window_days=90)  # the three labelled leads of the tiny export
 
 
 @pytest.mark.slow
@@ -86,9 +111,12 @@ def test_a_saved_version_is_evaluated_on_the_same_held_out_leads(sample, trained
     from funnel_analysis.scoring import Registry, load_or_train
 
     crm, _ = sample
-    reg = Registry(tmp_path)
-    v = reg.save(trained.model, trained.metadata(crm))
+    listed = trained.register(tmp_path, crm=crm)  # a model trained here is saved as the next version
+    v = listed["version"].iloc[-1]
+    assert listed["version"].tolist() == ["v0001"] and not listed["promoted"].any()
     again = load_or_train(crm, registry_dir=str(tmp_path), model_version=v, n_boot=0)
+    assert again.version == v and again.register(tmp_path)["version"].tolist() == ["v0001"]  # not saved twice
+    assert Registry(tmp_path).meta(v)["params"]["where"] is None
     assert again.held_out["lead_id"].tolist() == trained.held_out["lead_id"].tolist()
     assert again.metrics["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
     assert again.metrics["baseline_roc_auc"] == pytest.approx(trained.metrics["baseline_roc_auc"])
@@ -130,5 +158,42 @@ def test_drift_leaves_out_the_creation_sequence():
             "feature_created_order": new["created_order"],
         }
     )
-    report = drift_report(model, train_table, scored)
+    report = drift_report(scored, train_table, model=model)
     assert "created_order" not in set(report["column"]) and {"visits", "score"} <= set(report["column"])
+
+
+def test_register_without_a_registry_saves_nothing(tmp_path):
+    result = TrainingResult(
+        model=None,
+        held_out=pd.DataFrame(),
+        metrics={},
+        comparison=pd.DataFrame(),
+        leakage=pd.DataFrame(),
+        excluded=pd.DataFrame(),
+        split={},
+        features=[],
+        table=pd.DataFrame(),
+    )
+    assert result.register("").to_dict(orient="records") == [{"registry": "none (registry_dir is empty)"}]
+    assert result.register(None)["registry"].tolist() == ["none (registry_dir is empty)"]
+
+
+def test_top_leads_keeps_the_best_scores_and_the_reasons():
+    scored = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "probability": [0.2, 0.9, 0.5],
+            "score": [20, 90, 50],
+            "reason_1": ["x", "y", "x"],
+            "reason_1_value": ["1", "2", "3"],
+            "reason_1_effect": [0.1, 0.5, -0.2],
+            "feature_x": [1.0, 2.0, 3.0],
+        }
+    )
+    top = top_leads(scored, n=2)
+    assert top["lead_id"].tolist() == ["b", "c"]
+    assert top.columns.tolist() == ["lead_id", "probability", "score", "reason_1", "reason_1_value", "reason_1_effect"]
+    with pytest.raises(ValueError, match="n must be"):
+        top_leads(scored, n=0)
+    with pytest.raises(ValueError, match="'score' is missing"):
+        top_leads(scored.drop(columns="score"))
