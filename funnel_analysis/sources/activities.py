@@ -57,6 +57,17 @@ BUCKETS = (("0", 0, 0), ("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, np.inf))
 def activity_kind(types) -> pd.Series:
     """Map activity ``type`` values to call / email / meeting / other.
 
+    Parameters
+    ----------
+    types : Series or sequence
+        Activity ``type`` values; matched case-insensitively, ignoring spaces, hyphens and
+        underscores (:data:`TYPE_MAP`).
+
+    Returns
+    -------
+    Series
+        The kind of each value (str), in order; unknown and missing values are ``"other"``.
+
     Examples
     --------
     >>> activity_kind(pd.Series(["Call", " EMAIL", "List Email", "Event", None, "Task"])).tolist()

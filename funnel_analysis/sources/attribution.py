@@ -50,6 +50,23 @@ NO_CAMPAIGN = "(no campaign)"
 def touch_weights(n: int, model: str) -> np.ndarray:
     """Weights of ``n`` ordered touches under ``model``; they sum to 1.
 
+    Parameters
+    ----------
+    n : int
+        The number of touches, at least 1.
+    model : {"first_touch", "last_touch", "linear", "u_shaped"}
+        The attribution model (module notes).
+
+    Returns
+    -------
+    ndarray
+        ``n`` float weights, first touch first.
+
+    Raises
+    ------
+    ValueError
+        An unknown model or ``n`` below 1.
+
     Examples
     --------
     >>> touch_weights(4, "u_shaped").tolist()

@@ -101,3 +101,26 @@ def test_attribution_credits_add_up_to_the_won_revenue(rec, small_sample):
     att = pd.DataFrame(rec["attribution"])
     for model in ("first_touch", "last_touch", "linear", "u_shaped"):
         assert att[f"{model}_value"].sum() == pytest.approx(won, abs=0.01), model
+
+
+def _mature_by_source(org: Path, as_of: pd.Timestamp) -> pd.Series:
+    leads = kept(org, "Lead.csv")
+    leads = leads[_utc(leads["CreatedDate"]) <= as_of + pd.Timedelta(days=1) - pd.Timedelta(days=90)]
+    return fold(leads["LeadSource"]).value_counts()
+
+
+def test_speed_to_lead_is_per_segment(rec, as_of, small_sample):
+    # the report's segment (lead_source) reaches speed to lead: each source's "all" row counts its mature leads
+    got = pd.DataFrame(rec["speed_to_lead"])
+    every = got[got["bucket"] == "all"]
+    assert every.assign(src=every["lead_source"].str.casefold()).set_index("src")["leads"].to_dict() == (
+        _mature_by_source(small_sample, as_of).to_dict()
+    )
+
+
+def test_compare_sources_takes_the_two_largest_sources(rec, as_of, small_sample):
+    counts = _mature_by_source(small_sample, as_of)
+    r = rec["compare_sources"][0]
+    assert [r["a"].casefold(), r["b"].casefold()] == counts.index[:2].tolist()
+    assert (r["trials_a"], r["trials_b"]) == tuple(counts.iloc[:2].tolist())
+    assert r["difference_ci_low"] <= r["difference"] <= r["difference_ci_high"]
