@@ -77,7 +77,10 @@ def test_waterfall_on_given_axes_and_bad_input():
         plot_pipeline_waterfall(TOTALS, ax)
 
 
-def _result(period="FY2025-Q4", window=(pd.Timestamp("2025-10-01"), pd.Timestamp("2025-12-31"))):
+Q4 = (pd.Timestamp("2025-10-01"), pd.Timestamp("2025-12-31"))
+
+
+def _result(period="FY2025-Q4", window=Q4):
     return PipelineWaterfall(
         per_opportunity=pd.DataFrame(),
         totals=TOTALS,
