@@ -20,7 +20,7 @@ def crm(sample_org):
 
 @pytest.fixture(scope="module")
 def results(crm):
-    return backtest_next_quarter(crm, dates=DATES, ts_methods=("theta",))
+    return backtest_next_quarter(crm, as_of=DATES, ts_methods="theta")
 
 
 def _won_by_quarter(org):
@@ -59,7 +59,9 @@ def test_errors_scaled_and_intervals(results):
     assert np.allclose(results["error"], results["forecast"] - results["actual"])
     assert np.allclose(results["scaled_error"], results["abs_error"] / results["mase_scale"])
     p = results[results["method"] == "pipeline"]
-    assert (p["lower_95"] <= p["lower_80"]).all() and (p["upper_80"] <= p["upper_95"]).all()
+    assert (p["forecast_ci_low_95"] <= p["forecast_ci_low_80"]).all()
+    assert (p["forecast_ci_high_80"] <= p["forecast_ci_high_95"]).all()
+    assert (results["quarters_ahead"] == 1).all()
     assert p["in_80"].notna().all() and results.loc[results["method"] != "pipeline", "in_80"].isna().all()
     # one scale per date, shared by all methods
     assert results.groupby("as_of")["mase_scale"].nunique().eq(1).all()
@@ -68,7 +70,7 @@ def test_errors_scaled_and_intervals(results):
 def test_summary_by_hand():
     r = pd.DataFrame(
         {
-            "lead": 1,
+            "quarters_ahead": 1,
             "method": [
                 "pipeline",
                 "pipeline",
@@ -99,18 +101,28 @@ def test_summary_by_hand():
 
 
 def test_past_quarter_ends():
-    assert past_quarter_ends("2025-12-31", n=2) == [pd.Timestamp("2025-06-30"), pd.Timestamp("2025-09-30")]
-    assert past_quarter_ends("2025-12-30", n=1) == [pd.Timestamp("2025-06-30")]  # Q4 not over yet
+    assert past_quarter_ends(as_of="2025-12-31", n=2).tolist() == [
+        pd.Timestamp("2025-06-30"),
+        pd.Timestamp("2025-09-30"),
+    ]
+    assert past_quarter_ends(as_of="2025-12-30", n=1).tolist() == [pd.Timestamp("2025-06-30")]  # Q4 not over yet
+    # the current quarter as the target: the last quarter end over by as_of is itself a day
+    assert past_quarter_ends(as_of="2025-12-31", n=1, quarters_ahead=0).tolist() == [pd.Timestamp("2025-12-31")]
+    # a fiscal year from February: quarters end in January, April, July, October
+    assert past_quarter_ends(as_of="2025-11-15", n=2, fiscal_year_start_month=2).tolist() == [
+        pd.Timestamp("2025-04-30"),
+        pd.Timestamp("2025-07-31"),
+    ]
     with pytest.raises(ValueError, match="n must be"):
-        past_quarter_ends("2025-12-31", n=0)
+        past_quarter_ends(as_of="2025-12-31", n=0)
 
 
 def test_backtest_errors(crm):
     with pytest.raises(ValueError, match="not over in the data"):
-        backtest_next_quarter(crm, dates=["2025-12-31"], ts_methods=())
-    with pytest.raises(ValueError, match="dates is empty"):
-        backtest_next_quarter(crm, dates=[], ts_methods=())
+        backtest_next_quarter(crm, as_of=["2025-12-31"], ts_methods=())
+    with pytest.raises(ValueError, match="as_of is empty"):
+        backtest_next_quarter(crm, as_of=[], ts_methods=())
     with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
-        backtest_next_quarter(crm, dates=["2023-06-30"], ts_methods=())
+        backtest_next_quarter(crm, as_of=["2023-06-30"], ts_methods="")
     with pytest.raises(ValueError, match="no backtest rows"):
         summarize_backtest(pd.DataFrame())

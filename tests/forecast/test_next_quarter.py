@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import funnel_analysis as fa
-from funnel_analysis.forecast import bookings_series, next_quarter_forecast, quarter_bounds
+from funnel_analysis.forecast import FiscalQuarter, bookings_series, next_quarter_forecast, quarter_bounds
 
 AS_OF = pd.Timestamp("2024-11-15")
 
@@ -81,7 +81,8 @@ def test_forecast_is_the_sum_of_its_parts_and_intervals_nest(crm):
     nq = next_quarter_forecast(crm, as_of=AS_OF)
     total = nq["won_to_date"] + nq["pipeline_expected"] + nq["new_deals_expected"]
     assert np.allclose(nq["forecast"], total)
-    for lo95, lo80, f, hi80, hi95 in nq[["lower_95", "lower_80", "forecast", "upper_80", "upper_95"]].to_numpy():
+    cols = ["forecast_ci_low_95", "forecast_ci_low_80", "forecast", "forecast_ci_high_80", "forecast_ci_high_95"]
+    for lo95, lo80, f, hi80, hi95 in nq[cols].to_numpy():
         assert lo95 <= lo80 <= f <= hi80 <= hi95
     # the open pipeline cannot be expected to bring more than it holds
     assert (nq["pipeline_expected"] >= 0).all() and (nq["snapshots"] >= 2).all()
@@ -98,14 +99,33 @@ def test_too_little_history_is_a_clear_error(crm):
         next_quarter_forecast(crm, as_of="2023-05-01")
 
 
+def test_one_level_and_one_quarter(crm):
+    nq = next_quarter_forecast(crm, as_of=AS_OF, quarters_ahead=1, confidence=0.9)
+    assert nq["quarters_ahead"].tolist() == [1] and nq["fiscal_period"].tolist() == ["FY2025-Q1"]
+    assert {"forecast_ci_low", "forecast_ci_high"} <= set(nq.columns)
+    assert not any(c.startswith("forecast_ci_low_") for c in nq.columns)
+    with pytest.raises(ValueError, match="confidence"):
+        next_quarter_forecast(crm, as_of=AS_OF, confidence=(80, 95))
+
+
 def test_quarter_bounds_fiscal_year():
-    assert quarter_bounds("2024-02-10", fiscal_year_start_month=2) == (
+    assert quarter_bounds(as_of="2024-02-10", fiscal_year_start_month=2) == FiscalQuarter(
         "FY2025-Q1",
         pd.Timestamp("2024-02-01"),
         pd.Timestamp("2024-04-30"),
     )
+    # two quarters on, and one back across the fiscal year
+    assert quarter_bounds(as_of="2024-02-10", quarters_ahead=2, fiscal_year_start_month=2).fiscal_period == "FY2025-Q3"
+    q = quarter_bounds(as_of="2024-02-10", quarters_ahead=-1, fiscal_year_start_month=2)
+    assert (q.fiscal_period, q.period_start, q.period_end) == (
+        "FY2024-Q4",
+        pd.Timestamp("2023-11-01"),
+        pd.Timestamp("2024-01-31"),
+    )
     with pytest.raises(ValueError, match="fiscal_year_start_month"):
-        quarter_bounds("2024-02-10", fiscal_year_start_month=13)
+        quarter_bounds(as_of="2024-02-10", fiscal_year_start_month=13)
+    with pytest.raises(ValueError, match="as_of"):
+        quarter_bounds(as_of="not a day")
 
 
 def test_bookings_series_by_hand():
@@ -117,15 +137,15 @@ def test_bookings_series_by_hand():
         }
     )
     # weeks end on Sunday: 2024-01-01 (Mon) is in the week of Jan 1-7; Jan 9 and 10 in Jan 8-14
-    s = bookings_series(o, as_of="2024-01-21", freq="W", start=None)
+    s = bookings_series(o, as_of="2024-01-21", period="W", start=None)
     assert s.index.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-15"]
     assert s.tolist() == [10.0, 5.0, 0.0]
-    assert bookings_series(o, as_of="2024-01-21", freq="W", value="count", start=None).tolist() == [1.0, 2.0, 0.0]
+    assert bookings_series(o, as_of="2024-01-21", period="W", value="count", start=None).tolist() == [1.0, 2.0, 0.0]
 
 
 def test_bookings_series_errors():
     o = pd.DataFrame({"is_won": [False], "amount": [1.0], "close_date": pd.to_datetime(["2024-01-01"])})
     with pytest.raises(ValueError, match="no won deal"):
         bookings_series(o, as_of="2024-02-01")
-    with pytest.raises(ValueError, match="freq must be"):
-        bookings_series(o, as_of="2024-02-01", freq="D")
+    with pytest.raises(ValueError, match="period must be"):
+        bookings_series(o, as_of="2024-02-01", period="D")

@@ -133,6 +133,27 @@ def test_learned_probabilities_by_hand(org):
     assert (row["n"], row["won"]) == (4, 1)
     assert row["observed_rate"] == pytest.approx(0.25) and row["probability"] == pytest.approx(0.25)
     assert row["configured_probability"] == pytest.approx(0.2)
+    # 1 of 4, Wilson 95 %: (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), z = 1.959964
+    z, n, p = 1.959963984540054, 4, 0.25
+    centre, half = p + z**2 / (2 * n), z * (p * (1 - p) / n + z**2 / (4 * n**2)) ** 0.5
+    assert (row["observed_rate_ci_low"], row["observed_rate_ci_high"]) == pytest.approx(
+        ((centre - half) / (1 + z**2 / n), (centre + half) / (1 + z**2 / n))
+    )
+    assert "ci_low" not in learned.columns
+
+
+def test_where_keeps_the_deals_it_selects_on_each_snapshot(org):
+    # owner 1 only: O2 (owner 2) leaves the 2024-03-31 snapshot -> O3, O5, O6, of which O5 won
+    owner1 = "owner_id == '005000000000001AAA'"
+    snap = snapshot_outcomes(org, as_of="2024-06-30", where=owner1)
+    assert sorted(snap["opportunity_id"]) == [f"00600000000000{i}AAA" for i in (3, 5, 6)]
+    learned = learn_win_probabilities(org, as_of="2024-06-30", where=owner1)
+    assert learned[["n", "won"]].values.tolist() == [[3, 1]]
+    # the amount as it stood on the snapshot day: O2 had 1500 then (2000 later), O3 400, O5 700, O6 300
+    big = snapshot_outcomes(org, as_of="2024-06-30", where="amount >= 700")
+    assert sorted(big["opportunity_id"]) == ["006000000000002AAA", "006000000000005AAA"]
+    with pytest.raises(ValueError):
+        snapshot_outcomes(org, as_of="2024-06-30", where="amount >>= 3")
 
 
 def test_learned_probabilities_error_without_history(org):
@@ -149,6 +170,9 @@ def test_calibration_counts(org):
     assert conf["brier"].iloc[0] == pytest.approx((0.8**2 + 3 * 0.2**2) / 4)
     # the first period has nothing earlier to learn from: no learned probability yet
     assert cal[cal["probabilities"] == "learned"]["n"].sum() == 0
+    assert {"observed_ci_low", "observed_ci_high"} <= set(cal.columns) and "ci_low" not in cal.columns
+    first = conf.iloc[0]
+    assert first["observed_ci_low"] < 0.25 < first["observed_ci_high"]
 
 
 def test_calibration_error(org):
@@ -177,9 +201,24 @@ def test_forecast_categories_by_hand(org):
     assert t.loc["FY2024-Q4", "count"].to_dict()["Pipeline"] == 1
 
 
+def test_forecast_categories_last_periods(org):
+    # periods with a deal on 2024-06-30: Q2 (O3 overdue, O5 won, O6 lost), Q3 (O1, O2), Q4 (O4)
+    opps = org.as_of("2024-06-30").opportunities
+    cats = forecast_categories(opps, as_of="2024-06-30", stages=org.stages, last_periods=2)
+    assert cats["fiscal_period"].unique().tolist() == ["FY2024-Q3", "FY2024-Q4"]
+    assert len(cats) == 10 and cats.index.tolist() == list(range(10))
+    assert (
+        cats.set_index(["fiscal_period", "forecast_category"]).loc[("FY2024-Q3", "Pipeline"), "rollup_amount"] == 3000
+    )
+    everything = forecast_categories(opps, as_of="2024-06-30", stages=org.stages, last_periods=9)
+    assert everything["fiscal_period"].nunique() == 3
+
+
 def test_forecast_categories_error(org):
     with pytest.raises(ValueError, match="forecast_category"):
         forecast_categories(org.opportunities.drop(columns="forecast_category"), as_of="2024-06-30")
+    with pytest.raises(ValueError, match="last_periods"):
+        forecast_categories(org.opportunities, as_of="2024-06-30", last_periods=0)
 
 
 @settings(max_examples=15, deadline=None)

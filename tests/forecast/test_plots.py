@@ -30,11 +30,12 @@ def test_fan_chart_bands_and_own_axes():
     hist = pd.Series([5.0, 6, 7], index=pd.date_range("2024-01-01", periods=3, freq="MS"))
     fc = pd.DataFrame(
         {
-            "ds": pd.to_datetime(["2024-04-01", "2024-04-01"]),
-            "level": [80, 95],
+            "ds": pd.to_datetime(["2024-04-01", "2024-05-01"]),
             "yhat": 8.0,
-            "yhat_lower": [7.0, 6.0],
-            "yhat_upper": [9.0, 10.0],
+            "yhat_ci_low_80": 7.0,
+            "yhat_ci_high_80": 9.0,
+            "yhat_ci_low_95": 6.0,
+            "yhat_ci_high_95": 10.0,
             "method": "theta",
         }
     )
@@ -48,8 +49,18 @@ def test_fan_chart_bands_and_own_axes():
         "80% interval",
     }
     assert ax.lines[0].get_ydata().tolist() == [5.0, 6.0, 7.0]
-    with pytest.raises(ValueError, match="yhat_lower"):
-        plot_fan_chart(hist, fc.drop(columns="yhat_lower"))
+    assert ax.get_title() == "Forecast (theta) with 80% and 95% intervals"
+    # the 95 % band spans 6-10: its polygon's y range
+    ys = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert (ys.min(), ys.max()) == (6.0, 10.0)
+    # one level: bare column names, one band
+    one = fc.drop(columns=["yhat_ci_low_95", "yhat_ci_high_95"]).rename(
+        columns={"yhat_ci_low_80": "yhat_ci_low", "yhat_ci_high_80": "yhat_ci_high"}
+    )
+    ax1 = plot_fan_chart(hist, one)
+    assert len(ax1.collections) == 1 and ax1.get_title() == "Forecast (theta) with its interval"
+    with pytest.raises(ValueError, match="yhat_ci_low"):
+        plot_fan_chart(hist, fc.drop(columns=["yhat_ci_low_80", "yhat_ci_low_95"]))
 
 
 def test_next_quarter_bars_stack_to_the_forecast():
@@ -60,8 +71,8 @@ def test_next_quarter_bars_stack_to_the_forecast():
             "pipeline_expected": [50.0, 80.0],
             "new_deals_expected": [10.0, 60.0],
             "forecast": [160.0, 140.0],
-            "lower_80": [150.0, 100.0],
-            "upper_80": [170.0, 190.0],
+            "forecast_ci_low_80": [150.0, 100.0],
+            "forecast_ci_high_80": [170.0, 190.0],
         }
     )
     ax = plot_next_quarter(nq)
@@ -70,8 +81,8 @@ def test_next_quarter_bars_stack_to_the_forecast():
         x = round(bar.get_x() + bar.get_width() / 2)
         tops[x] = max(tops.get(x, 0), bar.get_y() + bar.get_height())
     assert tops == {0: pytest.approx(160.0), 1: pytest.approx(140.0)}
-    with pytest.raises(ValueError, match="lower_80"):
-        plot_next_quarter(nq.drop(columns="lower_80"))
+    with pytest.raises(ValueError, match="forecast_ci_low"):
+        plot_next_quarter(nq.drop(columns="forecast_ci_low_80"))
 
 
 def test_weighted_pipeline_two_sources():
@@ -106,8 +117,8 @@ def test_calibration_points():
             "probabilities": ["configured", "configured"],
             "mean_predicted": [0.2, 0.6],
             "observed": [0.25, 0.5],
-            "ci_low": [0.1, 0.3],
-            "ci_high": [0.4, 0.7],
+            "observed_ci_low": [0.1, 0.3],
+            "observed_ci_high": [0.4, 0.7],
             "n": [20, 10],
         }
     )

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-from funnel_analysis.forecast import Forecaster, forecast_many, mase, validate_series
+from funnel_analysis.forecast import Forecaster, ManyForecasts, fit_many, forecast_many, mase, validate_series
+from funnel_analysis.forecast.methods import _fit_methods  # the internals Forecaster passes between origins
 
 FAST = ("naive", "snaive", "theta")  # cheap methods: the slow ones are exercised once below
 BASE = ("naive", "snaive")
@@ -44,7 +45,7 @@ def test_mase_by_hand():
 )
 def test_validate_series_rules(values, ds, rule):
     with pytest.raises(ValueError, match=rf"series 'shop-7'.*column '(y|ds)'.*rule: {rule}"):
-        validate_series(values, ds, series_id="shop-7", freq="M", horizon=3)
+        validate_series(values, ds, series_id="shop-7", period="M", horizon=3)
 
 
 def test_negative_allowed_when_asked():
@@ -54,15 +55,29 @@ def test_negative_allowed_when_asked():
 def test_forecaster_shape_ordering_and_dates():
     df = _monthly()
     s = pd.Series(df["y"].to_numpy(), index=df["ds"])
-    res = Forecaster(s, freq="M", horizon=4, methods=FAST).fit()
+    res = Forecaster(s, period="M", horizon=4, methods=FAST).fit()
     fc = res.forecast()
-    assert list(fc.columns) == ["ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
-    assert len(fc) == 8 and sorted(fc["level"].unique()) == [80, 95]
-    assert fc["ds"].drop_duplicates().tolist() == list(pd.date_range("2024-01-01", periods=4, freq="MS"))
-    w = fc.pivot(index="ds", columns="level")
-    assert (w[("yhat_lower", 95)] <= w[("yhat_lower", 80)]).all()
-    assert (w[("yhat_lower", 80)] <= w[("yhat", 80)]).all() and (w[("yhat", 80)] <= w[("yhat_upper", 80)]).all()
-    assert (w[("yhat_upper", 80)] <= w[("yhat_upper", 95)]).all()
+    assert list(fc.columns) == [
+        "ds",
+        "yhat",
+        "yhat_ci_low_80",
+        "yhat_ci_high_80",
+        "yhat_ci_low_95",
+        "yhat_ci_high_95",
+        "method",
+    ]
+    assert len(fc) == 4
+    assert fc["ds"].tolist() == list(pd.date_range("2024-01-01", periods=4, freq="MS"))
+    assert (fc["yhat_ci_low_95"] <= fc["yhat_ci_low_80"]).all()
+    assert (fc["yhat_ci_low_80"] <= fc["yhat"]).all() and (fc["yhat"] <= fc["yhat_ci_high_80"]).all()
+    assert (fc["yhat_ci_high_80"] <= fc["yhat_ci_high_95"]).all()
+    assert list(res.scores.columns[:5]) == ["method", "mase", "mae", "bias", "coverage_80"]
+    assert [c for c in res.backtest.columns if "_ci_" in c] == [
+        "yhat_ci_low_80",
+        "yhat_ci_high_80",
+        "yhat_ci_low_95",
+        "yhat_ci_high_95",
+    ]
     # the scores: every method, baselines included, scored on the same 3 origins
     assert set(res.scores["method"]) == set(FAST) and (res.scores["origins"] == 3).all()
     # a trending seasonal series: the seasonal naive must not win against theta on deseasonalised data
@@ -72,7 +87,7 @@ def test_forecaster_shape_ordering_and_dates():
 def test_month_end_dates_keep_their_anchor():
     df = _monthly(30)
     s = pd.Series(df["y"].to_numpy(), index=df["ds"] + pd.offsets.MonthEnd(0))
-    fc = Forecaster(s, freq="M", horizon=2, methods=("naive",)).fit().forecast()
+    fc = Forecaster(s, period="M", horizon=2, methods=("naive",)).fit().forecast()
     assert fc["ds"].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == ["2023-07-31", "2023-08-31"]
 
 
@@ -80,7 +95,7 @@ def test_selection_prefers_the_lower_backtest_error():
     # a pure linear trend: naive lags behind by the slope, the trend models do not
     t = np.arange(40.0)
     s = pd.Series(10 + 5 * t, index=pd.date_range("2020-01-01", periods=40, freq="MS"))
-    res = Forecaster(s, freq="M", horizon=3, methods=("naive", "snaive", "theta")).fit()
+    res = Forecaster(s, period="M", horizon=3, methods=("naive", "snaive", "theta")).fit()
     sc = res.scores.set_index("method")["mase"]
     assert sc["theta"] < sc["naive"] and res.method == "theta"
     # the chosen forecast continues the trend (last value 205, slope 5)
@@ -90,11 +105,11 @@ def test_selection_prefers_the_lower_backtest_error():
 def test_all_statsmodels_methods_run():
     df = _monthly(40)
     s = pd.Series(df["y"].to_numpy(), index=df["ds"])
-    res = Forecaster(s, freq="M", horizon=3, n_origins=1).fit()
+    res = Forecaster(s, period="M", horizon=3, n_origins=1).fit()
     assert set(res.scores["method"]) == {"naive", "snaive", "es", "ets", "sarimax", "theta", "combo"}
     for m in res.scores["method"]:
         fc = res.forecast(m)
-        assert fc["yhat"].notna().all() and (fc["yhat_lower"] <= fc["yhat_upper"]).all(), m
+        assert fc["yhat"].notna().all() and (fc["yhat_ci_low_95"] <= fc["yhat_ci_high_95"]).all(), m
     combo = res.forecast("combo")["yhat"].iloc[:3].to_numpy()
     parts = np.mean([res.forecast(m)["yhat"].iloc[:3].to_numpy() for m in ("es", "ets", "sarimax", "theta")], axis=0)
     assert combo == pytest.approx(parts)
@@ -103,25 +118,56 @@ def test_all_statsmodels_methods_run():
 def test_forecaster_errors():
     s = pd.Series(np.arange(20.0), index=pd.date_range("2020-01-01", periods=20, freq="MS"))
     with pytest.raises(ValueError, match="unknown method"):
-        Forecaster(s, freq="M", horizon=2, methods=("prophet",)).fit()
+        Forecaster(s, period="M", horizon=2, methods=("prophet",)).fit()
     with pytest.raises(ValueError, match="horizon"):
-        Forecaster(s, freq="M", horizon=0).fit()
+        Forecaster(s, period="M", horizon=0).fit()
     with pytest.raises(TypeError, match="Series"):
-        Forecaster(s.to_numpy(), freq="M", horizon=2).fit()
-    res = Forecaster(s, freq="M", horizon=2, methods=("naive",)).fit()
+        Forecaster(s.to_numpy(), period="M", horizon=2).fit()
+    res = Forecaster(s, period="M", horizon=2, methods=("naive",)).fit()
     with pytest.raises(ValueError, match="unknown method"):
         res.forecast("prophet")
+    with pytest.raises(ValueError, match="period must be"):
+        Forecaster(s, period="D", horizon=2).fit()
+    with pytest.raises(ValueError, match="confidence"):
+        Forecaster(s, period="M", horizon=2, confidence=(80, 95)).fit()
+    with pytest.raises(TypeError):  # everything after the series is keyword-only
+        Forecaster(s, "M")
+
+
+def test_one_confidence_level_gives_the_bare_interval_columns():
+    y = 100 + np.cumsum([1.0, 3.0] * 10)  # steps of 1 and 3
+    s = pd.Series(y, index=pd.date_range("2020-01-01", periods=20, freq="MS"))
+    res = Forecaster(s, period="M", horizon=2, methods=("naive",), confidence=0.5).fit()
+    fc = res.forecast("naive")
+    assert list(fc.columns) == ["ds", "yhat", "yhat_ci_low", "yhat_ci_high", "method"]
+    assert "coverage_50" in res.scores.columns
+    # naive: the last value, +- the 50 % normal quantile (0.6745) x the sd of the first differences x
+    # sqrt(step), widened by the backtest's interval_scale (at least 1)
+    k = res.interval_scale["naive"]
+    half = k * 0.6744897501960817 * np.std(np.diff(y), ddof=1) * np.sqrt([1, 2])
+    assert k >= 1 and fc["yhat"].tolist() == [y[-1], y[-1]]
+    assert fc["yhat_ci_high"].to_numpy() == pytest.approx(y[-1] + half)
+    assert fc["yhat_ci_low"].to_numpy() == pytest.approx(y[-1] - half)
 
 
 def test_forecast_many_two_series_in_processes():
     df = pd.concat([_monthly(30, 1, "a"), _monthly(30, 2, "b")], ignore_index=True)
     before = df.copy()
     # baselines only here: what is tested is the process pool, not the models (tested above)
-    out, scores = forecast_many(
-        df.sample(frac=1, random_state=0), horizon=3, methods=BASE, n_jobs=2, return_scores=True
-    )
-    assert list(out.columns) == ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
-    assert out.groupby("series_id").size().to_dict() == {"a": 6, "b": 6}
+    many = fit_many(df.sample(frac=1, random_state=0), horizon=3, methods=BASE, n_jobs=2)
+    assert isinstance(many, ManyForecasts)
+    out, scores = many.forecasts, many.scores
+    assert list(out.columns) == [
+        "series_id",
+        "ds",
+        "yhat",
+        "yhat_ci_low_80",
+        "yhat_ci_high_80",
+        "yhat_ci_low_95",
+        "yhat_ci_high_95",
+        "method",
+    ]
+    assert out.groupby("series_id").size().to_dict() == {"a": 3, "b": 3}
     assert scores.groupby("series_id")["chosen"].sum().to_dict() == {"a": 1, "b": 1}
     # the same answer in one process: the parallel path changes nothing
     one = forecast_many(df, horizon=3, methods=BASE, n_jobs=1)
@@ -138,20 +184,19 @@ def test_forecast_many_errors_name_the_series():
         forecast_many(df.drop(columns="y"), horizon=3)
     short = _monthly(30, 1, "tiny").iloc[:5]
     with pytest.raises(ValueError, match=r"series 'tiny'.*rule: too_short"):
-        forecast_many(short, horizon=3, freq="M", n_jobs=1)
+        forecast_many(short, horizon=3, period="M", n_jobs=1)
 
 
 @settings(max_examples=10, deadline=None)
 @given(hst.lists(hst.floats(0, 1000), min_size=14, max_size=30), hst.integers(1, 4))
 def test_intervals_nest_and_stay_non_negative(values, h):
     s = pd.Series(values, index=pd.date_range("2020-01-01", periods=len(values), freq="MS"))
-    fc = Forecaster(s, freq="M", horizon=h, methods=("naive", "snaive"), n_origins=2).fit().forecast()
-    w = fc.pivot(index="ds", columns="level")
-    assert (w[("yhat_lower", 95)] <= w[("yhat_lower", 80)] + 1e-9).all()
-    assert (w[("yhat_upper", 80)] <= w[("yhat_upper", 95)] + 1e-9).all()
-    assert (w[("yhat_lower", 80)] <= w[("yhat", 80)] + 1e-9).all()
-    assert (w[("yhat", 80)] <= w[("yhat_upper", 80)] + 1e-9).all()
-    assert (fc[["yhat", "yhat_lower", "yhat_upper"]] >= 0).all().all()
+    fc = Forecaster(s, period="M", horizon=h, methods=("naive", "snaive"), n_origins=2).fit().forecast()
+    assert (fc["yhat_ci_low_95"] <= fc["yhat_ci_low_80"] + 1e-9).all()
+    assert (fc["yhat_ci_high_80"] <= fc["yhat_ci_high_95"] + 1e-9).all()
+    assert (fc["yhat_ci_low_80"] <= fc["yhat"] + 1e-9).all()
+    assert (fc["yhat"] <= fc["yhat_ci_high_80"] + 1e-9).all()
+    assert (fc.drop(columns=["ds", "method"]) >= 0).all().all()
 
 
 @pytest.fixture
@@ -171,7 +216,7 @@ def test_backtest_uses_only_data_before_each_origin(reuse_short):
 
     def fit(v):
         series = pd.Series(v, index=df["ds"])
-        return Forecaster(series, freq="M", horizon=3, methods=models, n_origins=2).fit().backtest
+        return Forecaster(series, period="M", horizon=3, methods=models, n_origins=2).fit().backtest
 
     bt = fit(y)
     y2 = y.copy()
@@ -188,26 +233,22 @@ def test_backtest_uses_only_data_before_each_origin(reuse_short):
 
 
 def test_reused_parameters_reproduce_the_fit(reuse_short):
-    from funnel_analysis.forecast import fit_methods
-
     y = _monthly(40)["y"].to_numpy()
     models = ["es", "ets", "sarimax", "theta"]
-    fresh, params = fit_methods(models, y, 12, 3, (80, 95))
+    fresh, params = _fit_methods(models, y, 12, 3, (0.8, 0.95))
     assert set(params) == set(models) | {"_stl", "_n"}
-    again, _ = fit_methods(models, y, 12, 3, (80, 95), params=params)
+    again, _ = _fit_methods(models, y, 12, 3, (0.8, 0.95), params=params)
     for k in models:
         assert again[k]["mean"] == pytest.approx(fresh[k]["mean"]), k
-        assert again[k]["bands"][95][0] == pytest.approx(fresh[k]["bands"][95][0]), k
+        assert again[k]["bands"][0.95][0] == pytest.approx(fresh[k]["bands"][0.95][0]), k
 
 
 def test_theta_forecast_and_interval_from_the_ses_errors():
     from scipy.stats import norm
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
-    from funnel_analysis.forecast import fit_methods
-
     y = _monthly(20)["y"].to_numpy()  # < 2 seasons: no STL, the model sees y itself
-    fits, _ = fit_methods(["theta"], y, 12, 2, (80,))
+    fits, _ = _fit_methods(["theta"], y, 12, 2, (0.8,))
     res = ThetaModel(y, period=1, deseasonalize=False).fit()
     assert fits["theta"]["mean"] == pytest.approx(np.asarray(res.forecast(2)))  # the point forecast is statsmodels'
     alpha = res.params["alpha"]
@@ -216,32 +257,29 @@ def test_theta_forecast_and_interval_from_the_ses_errors():
         errs.append(v - level)
         level = alpha * v + (1 - alpha) * level
     sd = np.std(errs, ddof=1) * np.sqrt([1, 1 + 1 + (alpha - 1) ** 2])
-    lo, hi = fits["theta"]["bands"][80]
+    lo, hi = fits["theta"]["bands"][0.8]
     assert (hi - lo) / 2 == pytest.approx(norm.ppf(0.9) * sd)
 
 
 def test_parameters_are_estimated_anew_when_the_series_grew_a_lot_or_is_now_adjusted(reuse_short):
-    from funnel_analysis.forecast import fit_methods
-
     y = _monthly(40)["y"].to_numpy()
-    _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))
-    _, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p36)  # 36 >= 0.85 x 40: re-used
+    _, p36 = _fit_methods(["sarimax"], y[:36], 12, 3, (0.8,))
+    _, p = _fit_methods(["sarimax"], y, 12, 3, (0.8,), params=p36)  # 36 >= 0.85 x 40: re-used
     assert np.array_equal(p["sarimax"], p36["sarimax"]) and p["_n"] == 36
-    fresh, q = fit_methods(["sarimax"], y, 12, 3, (80,))
-    _, p28 = fit_methods(["sarimax"], y[:28], 12, 3, (80,))
-    reused, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p28)  # 28 < 0.85 x 40: estimated anew
+    fresh, q = _fit_methods(["sarimax"], y, 12, 3, (0.8,))
+    _, p28 = _fit_methods(["sarimax"], y[:28], 12, 3, (0.8,))
+    reused, p = _fit_methods(["sarimax"], y, 12, 3, (0.8,), params=p28)  # 28 < 0.85 x 40: estimated anew
     assert reused["sarimax"]["mean"] == pytest.approx(fresh["sarimax"]["mean"]) and p["_n"] == 40
-    _, p24 = fit_methods(["sarimax"], y[:24], 12, 3, (80,))  # 24 < 2 x 12 + 1: no STL
-    _, p = fit_methods(["sarimax"], y[:26], 12, 3, (80,), params=p24)  # 24 >= 0.85 x 26, but now with STL
-    _, p26 = fit_methods(["sarimax"], y[:26], 12, 3, (80,))
+    _, p24 = _fit_methods(["sarimax"], y[:24], 12, 3, (0.8,))  # 24 < 2 x 12 + 1: no STL
+    _, p = _fit_methods(["sarimax"], y[:26], 12, 3, (0.8,), params=p24)  # 24 >= 0.85 x 26, but now with STL
+    _, p26 = _fit_methods(["sarimax"], y[:26], 12, 3, (0.8,))
     assert not p24["_stl"] and p["_stl"] and np.array_equal(p["sarimax"], p26["sarimax"])
 
 
 def test_short_series_are_estimated_at_every_origin():
-    from funnel_analysis.forecast import fit_methods
     from funnel_analysis.forecast.methods import REUSE_MIN_POINTS
 
     y = _monthly(40)["y"].to_numpy()
-    _, p36 = fit_methods(["sarimax"], y[:36], 12, 3, (80,))
-    _, p = fit_methods(["sarimax"], y, 12, 3, (80,), params=p36)
+    _, p36 = _fit_methods(["sarimax"], y[:36], 12, 3, (0.8,))
+    _, p = _fit_methods(["sarimax"], y, 12, 3, (0.8,), params=p36)
     assert REUSE_MIN_POINTS > 36 and p["_n"] == 40 and not np.array_equal(p["sarimax"], p36["sarimax"])

@@ -1,0 +1,163 @@
+"""forecast.report: each section's entry point, on the tiny hand-built org of ``test_pipeline`` (values counted
+by hand) and, for the sections that need years of history, on the generated sample org against plain pandas.
+
+The tiny org on 2024-06-30: O1 Discover 1000 due 08-15 (owner 1), O2 Propose 2000 due 09-30 (owner 2, was
+Discover 1500 due 06-30 until 05-15), O3 Propose 400 due 05-31 (overdue), O4 Discover 500 due 11-01, O5 won 700
+on 06-10, O6 lost 300 on 06-05 (owners 1). The last creation in the data is 2024-06-20 (O4).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import funnel_analysis as fa
+from funnel_analysis.forecast import report
+from tests.forecast.test_backtest import _won_by_quarter
+from tests.forecast.test_next_quarter import _kept, _state_on, load_sample
+from tests.forecast.test_pipeline import HIST, OPPS, STAGES
+
+AS_OF = "2024-06-30"
+OWNER2 = "owner_id == '005000000000002AAA'"
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report_org")
+    for name, text in {"OpportunityStage.csv": STAGES, "Opportunity.csv": OPPS, "OpportunityHistory.csv": HIST}.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return fa.load_org(folder)
+
+
+@pytest.fixture(scope="module")
+def sample(sample_org):
+    return load_sample(sample_org[0])
+
+
+def test_weighted_pipeline_configured_then_learned(org):
+    wp = report.weighted_pipeline(org, as_of=AS_OF)
+    assert wp["probabilities"].tolist() == ["configured"] * 3 + ["learned"] * 3
+    conf = wp[wp["probabilities"] == "configured"].set_index("fiscal_period")
+    assert conf["weighted_amount"].to_dict() == pytest.approx(
+        {"FY2024-Q2": 200.0, "FY2024-Q3": 1200.0, "FY2024-Q4": 100.0}
+    )
+    learned = wp[wp["probabilities"] == "learned"].set_index("fiscal_period")
+    assert learned["open_amount"].to_dict() == conf["open_amount"].to_dict()
+    # learned from the 2024-03-31 snapshot: only (Discover, 30-89 days) was seen; today O1 and O4 are Discover
+    # but younger than 30 days and O2, O3 are Propose: no learned rate for any of them
+    assert learned["weighted_amount"].sum() == 0 and learned["no_probability"].sum() == 4
+    # one set alone
+    only = report.weighted_pipeline(org, as_of=AS_OF, probabilities="configured")
+    assert (only["probabilities"] == "configured").all() and len(only) == 3
+
+
+def test_weighted_pipeline_where_by_and_default_day(org):
+    wp = report.weighted_pipeline(org, as_of=AS_OF, where=OWNER2)
+    # O2 alone: 2000 x 50 % configured; learned from its own snapshot (not won) the Discover cell is 0, and
+    # today it is Propose: no rate
+    assert wp[
+        ["fiscal_period", "probabilities", "open_amount", "weighted_amount", "no_probability"]
+    ].values.tolist() == [
+        ["FY2024-Q3", "configured", 2000.0, 1000.0, 0],
+        ["FY2024-Q3", "learned", 2000.0, 0.0, 1],
+    ]
+    by = report.weighted_pipeline(org, as_of=AS_OF, by="owner_id", probabilities="configured")
+    q3 = by[by["fiscal_period"] == "FY2024-Q3"].set_index("owner_id")["weighted_amount"]
+    assert q3.to_dict() == pytest.approx({"005000000000001AAA": 200.0, "005000000000002AAA": 1000.0})
+    # as_of "" (or None) is the latest day in the data; by "" is no breakdown
+    pd.testing.assert_frame_equal(
+        report.weighted_pipeline(org, as_of="", by=""), report.weighted_pipeline(org, as_of="2024-06-20")
+    )
+
+
+def test_weighted_pipeline_errors(org):
+    with pytest.raises(ValueError, match="probabilities must be"):
+        report.weighted_pipeline(org, as_of=AS_OF, probabilities=("configured", "guessed"))
+    with pytest.raises(ValueError):
+        report.weighted_pipeline(org, as_of=AS_OF, where="owner_id ==")
+    with pytest.raises(TypeError):
+        report.weighted_pipeline(org, AS_OF)  # everything after the org is keyword-only
+
+
+def test_forecast_categories_last_periods_and_where(org):
+    cats = report.forecast_categories(org, as_of=AS_OF, last_periods=1, where="amount >= 1000")
+    # O1 (1000, Pipeline) and O2 (2000, Commit), both due in Q3
+    t = cats.set_index("forecast_category")
+    assert cats["fiscal_period"].unique().tolist() == ["FY2024-Q3"]
+    assert t["amount"].to_dict() == {
+        "Closed": 0.0,
+        "Commit": 2000.0,
+        "Best Case": 0.0,
+        "Pipeline": 1000.0,
+        "Omitted": 0.0,
+    }
+    every = report.forecast_categories(org, as_of=AS_OF, by="")
+    assert every["fiscal_period"].unique().tolist() == ["FY2024-Q2", "FY2024-Q3", "FY2024-Q4"]
+    with pytest.raises(ValueError, match="last_periods"):
+        report.forecast_categories(org, as_of=AS_OF, last_periods=0)
+
+
+def test_probability_calibration_where(org):
+    cal = report.probability_calibration(org, as_of=AS_OF, where="owner_id == '005000000000001AAA'")
+    conf = cal[cal["probabilities"] == "configured"]
+    # O3, O5, O6 open and due at the 2024-03-31 snapshot, all Discover (20 %); O5 won
+    assert conf["n"].sum() == 3 and conf["observed"].iloc[0] == pytest.approx(1 / 3)
+    assert conf["brier"].iloc[0] == pytest.approx((0.8**2 + 2 * 0.2**2) / 3)
+    with pytest.raises(ValueError, match="no fiscal period ended"):
+        report.probability_calibration(org, as_of="2024-01-20")
+
+
+def test_bookings_forecast_history_is_the_won_amount(sample, sample_org):
+    bf = report.bookings_forecast(sample, as_of="2024-12-31", period="Q", horizon=2, methods="naive,theta")
+    won = _won_by_quarter(sample_org[0])
+    got = bf.history.copy()
+    got.index = pd.PeriodIndex(got.index, freq="Q")
+    assert got.to_dict() == pytest.approx(won.reindex(got.index).fillna(0).to_dict())
+    assert got.index[-1] == pd.Period("2024Q4")
+    assert bf.forecast["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-01", "2025-04-01"]
+    assert set(bf.scores["method"]) == {"naive", "snaive", "theta"} and bf.method == bf.forecast["method"].iloc[0]
+    assert {"yhat_ci_low_80", "yhat_ci_high_95"} <= set(bf.forecast.columns)
+    with pytest.raises(ValueError, match="too_short"):
+        report.bookings_forecast(sample, as_of="2024-12-31", period="Q", horizon=40, methods="naive")
+
+
+def test_next_quarter_forecast_where_one_owner(sample, sample_org):
+    owner = sample.opportunities["owner_id"].value_counts().index[0]
+    nq = report.next_quarter_forecast(sample, as_of="2024-11-15", where=f"owner_id == '{owner}'", quarters_ahead=0)
+    # plain pandas: the owner's deals as they stood on the day, from the CSV files
+    day = pd.Timestamp("2024-11-15")
+    s = _state_on(sample_org[0], day)
+    opps = _kept(sample_org[0], "Opportunity.csv")
+    mine = set(opps.loc[opps["OwnerId"].str[:15] == owner[:15], "Id"].str[:15])
+    s = s[s["id"].isin(mine)]
+    won = s[s["won"] & (s["close"] >= pd.Timestamp("2024-10-01")) & (s["close"] <= day)]["amount"].sum()
+    row = nq.iloc[0]
+    assert row["fiscal_period"] == "FY2024-Q4" and row["quarters_ahead"] == 0
+    assert row["won_to_date"] == pytest.approx(won)
+    assert row["open_deals"] == (~s["closed"]).sum()
+    everyone = report.next_quarter_forecast(sample, as_of="2024-11-15", quarters_ahead=0).iloc[0]
+    assert row["open_deals"] < everyone["open_deals"]
+    with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
+        report.next_quarter_forecast(sample, as_of="2023-05-01")
+
+
+def test_backtest_next_quarter_on_the_past_quarter_ends(sample, sample_org):
+    bt = report.backtest_next_quarter(sample, as_of="2024-12-31", quarters=2, ts_methods="theta")
+    # the last two quarter ends whose next quarter is over by 2024-12-31
+    assert sorted(bt.results["as_of"].unique()) == [pd.Timestamp("2024-06-30"), pd.Timestamp("2024-09-30")]
+    won = _won_by_quarter(sample_org[0])
+    actual = bt.results.drop_duplicates("as_of").set_index("fiscal_period")["actual"]
+    assert actual.to_dict() == pytest.approx(
+        {"FY2024-Q3": won[pd.Period("2024Q3")], "FY2024-Q4": won[pd.Period("2024Q4")]}
+    )
+    assert set(bt.summary["method"]) == {
+        "pipeline",
+        "configured_weighted",
+        "last_period",
+        "seasonal_naive",
+        "ts_theta",
+        "time_series",
+    }
+    assert (bt.summary["n"] == 2).all() and (bt.summary["quarters_ahead"] == 1).all()
+    with pytest.raises(ValueError, match="n must be"):
+        report.backtest_next_quarter(sample, as_of="2024-12-31", quarters=0)
