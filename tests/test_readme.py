@@ -1,51 +1,41 @@
-"""The README's Python examples run, in order, on a small generated org.
+"""The README's Python examples run, in order, on a small generated org, and stay few.
 
-Each ```python block of README.md is executed in one shared namespace (later blocks use the ``crm``,
-``cut`` and ``day`` of earlier ones), with ``data/sample`` pointing at the small org and the working
-directory a temporary folder, so what the README shows a user is what works. The one block that
-needs live Salesforce credentials and the Airflow DAG example are left out by name (the live reader,
-``funnel_analysis.crm.salesforce``, is tested against recorded responses in ``crm/test_salesforce.py``; the DAG only calls ``funnel report due``,
-which ``reporting/test_schedule.py`` and ``reporting/test_faults.py`` test).
+Each ```python block of README.md is executed in one shared namespace (later blocks use the ``crm``
+and ``day`` of earlier ones), with ``data/sample`` pointing at the small org and the working directory
+a temporary folder, so what the README shows a user is what works (``tests/markdown_examples.py``;
+the user guide's pages are run the same way by ``test_docs_examples.py``). The README is the landing
+page: one short example per report, importing from at most 8 namespaces of the package (issue #14).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import matplotlib
 import pytest
 
+from tests.markdown_examples import ROOT, imported_modules, python_blocks, run_page, use_small_sample
+
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-NEEDS_LIVE_SALESFORCE = "read_salesforce("
-NEEDS_AIRFLOW = "from airflow"  # the scheduler example: Airflow is not a dependency of this project
-LEFT_OUT = (NEEDS_LIVE_SALESFORCE, NEEDS_AIRFLOW)
+README = ROOT / "README.md"
+MAX_NAMESPACES = 8
+REPORTS = ("funnel", "velocity", "sources", "forecast", "scoring", "dedupe")
 
 
-def _blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+def test_readme_imports_few_namespaces():
+    modules = imported_modules(python_blocks(README))
+    assert len(modules) <= MAX_NAMESPACES, f"the README imports from {len(modules)} namespaces: {sorted(modules)}"
 
 
-def test_readme_has_examples():
-    assert len(_blocks()) >= 4
+def test_readme_shows_every_report():
+    """One example per report: each report's entry points (its ``report`` module) are imported."""
+    modules = imported_modules(python_blocks(README))
+    missing = [name for name in REPORTS if f"funnel_analysis.{name}.report" not in modules]
+    assert not missing, f"the README has no example of the report(s) {missing}"
 
 
 @pytest.mark.slow
 def test_readme_python_examples_run(small_sample, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "sample").symlink_to(small_sample, target_is_directory=True)
-    (tmp_path / "data" / "sample_truth").symlink_to(Path(f"{small_sample}_truth"), target_is_directory=True)
-    namespace: dict = {}
-    ran = 0
-    for i, block in enumerate(_blocks()):
-        if any(marker in block for marker in LEFT_OUT):
-            continue
-        try:
-            exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
-        except Exception as exc:  # name the block, keep the traceback
-            raise AssertionError(f"README python block {i + 1} failed: {exc!r}\n{block}") from exc
-        ran += 1
-    assert ran == len(_blocks()) - sum(any(m in b for m in LEFT_OUT) for b in _blocks())
+    use_small_sample(small_sample, tmp_path, monkeypatch)
+    ran = run_page(README)
+    # every block ran: the README has none that needs credentials or a program this project lacks
+    assert ran == list(range(1, len(python_blocks(README)) + 1))
