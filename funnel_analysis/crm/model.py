@@ -100,6 +100,30 @@ class DataQualityReport:
         rows = [{"table": t, "rule": r, "rows": n} for t, d in self.tables.items() for r, n in d["rules"].items()]
         return pd.DataFrame(rows, columns=["table", "rule", "rows"])
 
+    def cleaning(self) -> pd.DataFrame:
+        """Values each cleaning step rewrote, one row per step and one column per table.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by cleaning step (``ids_widened``, ``picklists_folded``, ...), whole counts,
+            0 where a step did not apply to a table.
+        """
+        wide = pd.DataFrame({t: d["cleaning"] for t, d in self.tables.items()})
+        return wide.fillna(0).astype(int).rename_axis("step")
+
+    def notes(self) -> pd.DataFrame:
+        """What the load set aside or assumed, one row per note.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``note`` and ``value``: the files of objects the model does not cover
+            (``"none"`` when there were none) and where the stages came from.
+        """
+        ignored = ", ".join(self.ignored_files) or "none"
+        return pd.DataFrame({"note": ["ignored files", "stages from"], "value": [ignored, self.stages_origin]})
+
 
 def _cutoff(date) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(end of day exclusive, UTC) and the naive day, for a date or timestamp."""

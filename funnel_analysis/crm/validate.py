@@ -41,7 +41,7 @@ from .._util.arrow import as_value_set, isin
 from .clean import EMAIL_PATTERN
 from .schema import TABLES
 
-__all__ = ["ERROR", "WARNING", "ISSUE_COLUMNS", "table_schema", "validate_table", "RULE_COLUMNS"]
+__all__ = ["ERROR", "WARNING", "ISSUE_COLUMNS", "table_schema", "validate_table", "rule_examples", "RULE_COLUMNS"]
 
 ERROR = "error"
 WARNING = "warning"
@@ -215,3 +215,32 @@ def validate_table(
     )
     # a frame with a duplicated ID fails both "id_duplicate" and nothing else; order for reading
     return issues.sort_values(["row", "severity", "rule"], kind="stable").reset_index(drop=True)
+
+
+def rule_examples(issues: pd.DataFrame, *, per_rule: int = 3) -> pd.DataFrame:
+    """The first rows that broke each rule, per table: what a reader checks by eye.
+
+    Parameters
+    ----------
+    issues : DataFrame
+        ``CrmData.quarantine`` or ``CrmData.flags`` (columns :data:`ISSUE_COLUMNS`).
+    per_rule : int, default 3
+        Rows kept per table and rule, in file order.
+
+    Returns
+    -------
+    DataFrame
+        The same columns, at most ``per_rule`` rows per table and rule.
+
+    Examples
+    --------
+    >>> issues = pd.DataFrame({"table": ["leads"] * 3, "rule": ["email_invalid"] * 3, "row": [4, 9, 12]})
+    >>> rule_examples(issues, per_rule=2)["row"].tolist()
+    [4, 9]
+    """
+    if per_rule < 0:
+        raise ValueError(f"rule_examples: per_rule must be 0 or more, got {per_rule!r}")
+    missing = [c for c in ("table", "rule") if c not in issues.columns]
+    if missing:
+        raise KeyError(f"rule_examples: the issues table has no column(s) {missing}")
+    return issues.groupby(["table", "rule"], sort=False).head(per_rule).reset_index(drop=True)

@@ -98,3 +98,70 @@ def test_as_of_history_cut(tiny):
 def test_as_of_rejects_garbage(tiny):
     with pytest.raises(ValueError):
         tiny.as_of("not a date")
+
+
+# ---- the memo of cuts, rows(where=), resolve_as_of --------------------------------------------
+def test_as_of_memoises_each_day(tiny_export):
+    import funnel_analysis as fa
+
+    crm = fa.load_org(tiny_export)
+    first = crm.as_of("2024-02-15")
+    assert crm.as_of(pd.Timestamp("2024-02-15 13:00")) is first  # the same day: the same cut
+    assert crm.as_of("2024-02-16") is not first
+    crm.tables["opportunities"] = crm.tables["opportunities"].head(1)  # a replaced table: a new cut
+    again = crm.as_of("2024-02-15")
+    assert again is not first and len(again.opportunities) == 1
+
+
+def test_as_of_memo_is_bounded_and_not_pickled(tiny_export):
+    import pickle
+
+    import funnel_analysis as fa
+    from funnel_analysis.crm import MAX_CUTS
+
+    crm = fa.load_org(tiny_export)
+    for day in pd.date_range("2024-01-01", periods=MAX_CUTS + 5):
+        crm.as_of(day)
+    assert len(crm.__dict__["_cuts"]) == MAX_CUTS
+    assert "_cuts" not in pickle.loads(pickle.dumps(crm)).__dict__
+
+
+def test_rows_selects_with_the_grammar(tiny):
+    # plain pandas on the tiny org: the kept opportunities with amount of at least 500
+    opps = tiny.opportunities
+    expected = sorted(opps.loc[opps["amount"] >= 500, "opportunity_id"])
+    got = tiny.rows("opportunities", where="amount >= 500")
+    assert sorted(got["opportunity_id"]) == expected and len(expected) == 2
+    assert tiny.rows("opportunities", where="") is opps and tiny.rows("opportunities") is opps
+    # a dotted path through the account: Edge Communications is in Electronics
+    edge = tiny.rows("opportunities", where="account.industry == 'Electronics'")
+    assert set(edge["account_id"]) == {"001bm00001ZL8U9AAL"} and len(edge) == 2
+
+
+def test_rows_refuses_an_expression_outside_the_grammar(tiny):
+    from funnel_analysis.crm.expression import ExpressionError
+
+    with pytest.raises(ExpressionError):
+        tiny.rows("opportunities", where="__import__('os').system('true')")
+    with pytest.raises(ExpressionError, match="regon"):
+        tiny.rows("opportunities", where="regon == 'EMEA'")
+
+
+def test_resolve_as_of_takes_the_day_by_keyword(tiny):
+    from funnel_analysis.crm import latest_date, resolve_as_of
+
+    assert resolve_as_of(tiny, as_of="") == resolve_as_of(tiny) == latest_date(tiny)
+    assert resolve_as_of(tiny, as_of="2024-03-15T23:30:00+00:00") == pd.Timestamp("2024-03-15")
+    with pytest.raises(TypeError):
+        resolve_as_of(tiny, "2024-03-15")  # by keyword only
+
+
+def test_quality_report_cleaning_and_notes(tiny):
+    cleaning = tiny.report.cleaning()
+    # by hand from the tiny export: one 15-character AccountId on the kept opportunities, one
+    # "web " lead source on a lead and on a kept opportunity, one e-mail with spaces and capitals
+    assert cleaning.loc["account_id:ids_widened", "opportunities"] == 1
+    assert cleaning.loc["lead_source:normalised", ["leads", "opportunities"]].tolist() == [1, 1]
+    assert cleaning.loc["email:normalised", "leads"] == 1 and cleaning["accounts"].sum() == 0
+    notes = tiny.report.notes().set_index("note")["value"]
+    assert notes["ignored files"] == "Case.csv" and notes["stages from"] == tiny.report.stages_origin

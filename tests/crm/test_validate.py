@@ -68,3 +68,16 @@ def test_input_not_modified_and_bad_severity():
     pd.testing.assert_frame_equal(df, before)
     with pytest.raises(KeyError):
         table_schema("no_such_table", "error", present=[])
+
+
+def test_rule_examples_keeps_the_first_rows_per_rule():
+    from funnel_analysis.crm.validate import rule_examples
+
+    issues = pd.DataFrame(
+        {"table": ["leads", "leads", "leads", "opportunities"], "rule": ["a", "a", "b", "a"], "row": [1, 2, 3, 4]}
+    )
+    assert rule_examples(issues, per_rule=1)["row"].tolist() == [1, 3, 4]
+    with pytest.raises(ValueError, match="per_rule"):
+        rule_examples(issues, per_rule=-1)
+    with pytest.raises(KeyError, match="rule"):
+        rule_examples(issues.drop(columns="rule"))

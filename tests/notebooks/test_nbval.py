@@ -56,9 +56,84 @@ def test_notebook_is_thin_and_stripped(path):
     assert set(pm.inspect_notebook(str(path))) == set(names)  # papermill sees every one of them
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         assert cell.outputs == [] and cell.execution_count is None
-        tree = ast.parse(cell.source)
-        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
         assert "plt.show" not in cell.source
+
+
+#: what a notebook may not contain: logic belongs in the package, where it is tested
+NOT_IN_A_NOTEBOOK = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.IfExp,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.If,
+    ast.For,
+    ast.While,
+    ast.Try,
+)
+MAX_CODE_LINES = 40
+MAX_NAMESPACES = 3
+
+
+def _code(nb) -> list[str]:
+    """The sources of the code cells after the parameters cell."""
+    return [c.source for c in nb.cells[2:] if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_made_of_section_calls(path):
+    nb = nbformat.read(path, as_version=4)
+    sources = _code(nb)
+    lines = [line for source in sources for line in source.splitlines() if line.strip()]
+    assert len(lines) <= MAX_CODE_LINES, f"{len(lines)} non-blank code lines: move logic into the package"
+    namespaces = set()
+    for source in sources:
+        tree = ast.parse(source)
+        logic = sorted({type(n).__name__ for n in ast.walk(tree) if isinstance(n, NOT_IN_A_NOTEBOOK)})
+        assert logic == [], f"{logic} in a notebook cell: put it in the package\n{source}"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                raise AssertionError(f"import {', '.join(a.name for a in node.names)}: import names from the package")
+            if isinstance(node, ast.ImportFrom):
+                assert node.module.startswith("funnel_analysis."), f"from {node.module} import ...: only the package"
+                namespaces.add(node.module)
+    assert 1 <= len(namespaces) <= MAX_NAMESPACES, sorted(namespaces)
+    assert any("open_report(" in source for source in sources)  # one preamble, the package's
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if p.stem != "data_quality"], ids=[i for i in IDS if i != "data_quality"]
+)
+def test_notebook_passes_where_to_every_section(path):
+    """An analysis notebook has a ``where`` filter, and every section call receives it."""
+    nb = nbformat.read(path, as_version=4)
+    assert "where" in pm.inspect_notebook(str(path))
+    for source in _code(nb)[1:]:  # the sections, after open_report
+        calls = [
+            n
+            for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == "crm"
+        ]
+        for call in calls:  # a call on the org is a section: it must be filtered like the others
+            assert "where" in {k.arg for k in call.keywords}, f"{ast.unparse(call)} ignores the where parameter"
+
+
+def test_the_form_checks_reject_logic(tmp_path):
+    """The checks above fail on a notebook with logic (they are not vacuous)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# x"),
+        nbformat.v4.new_code_cell('as_of: str = ""', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import pandas as pd\nx = [i for i in range(3)] if True else None"),
+    ]
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(AssertionError, match="IfExp|ListComp|import"):
+        test_notebook_is_made_of_section_calls(path)
 
 
 # ---- running --------------------------------------------------------------------------------------
@@ -100,54 +175,74 @@ def test_data_quality_counts_match_the_files_and_the_truth(executed, small_sampl
 @pytest.mark.slow
 def test_funnel_figures_match_an_independent_computation(executed, small_sample):
     rec = read_records(executed["funnel"][0])
-    k = rec["kpis"]
-    as_of = pd.Timestamp(k["as_of"])
-    # leads
+
+    def by_source(records) -> pd.DataFrame:  # the notebook's segment is lead_source; no source: ""
+        d = pd.DataFrame(records)
+        return d.assign(source=d["lead_source"].fillna("").str.casefold())
+
+    k = by_source(rec["kpis"]).set_index("source")  # one row per lead source
+    as_of = pd.Timestamp(k["as_of"].iloc[0])
+    # leads, per source
     leads = _kept(small_sample, "Lead.csv")
     converted = _fold(leads["IsConverted"]).isin(["true", "1"])
-    assert (k["leads"], k["leads_converted"]) == (len(leads), converted.sum())
-    assert k["lead_conversion_rate"] == pytest.approx(converted.mean())
-    funnel = pd.DataFrame(rec["lead_funnel"]).set_index("step")["count"]
+    lead_counts = pd.DataFrame({"source": _fold(leads["LeadSource"]), "n": 1, "conv": converted}).groupby("source")
+    lead_counts = lead_counts.sum().reindex(k.index, fill_value=0)
+    assert k["leads"].tolist() == lead_counts["n"].tolist()
+    assert k["leads_converted"].tolist() == lead_counts["conv"].tolist()
+    has_leads = lead_counts["n"] > 0
+    assert k.loc[has_leads, "lead_conversion_rate"].to_numpy() == pytest.approx(
+        (lead_counts["conv"] / lead_counts["n"])[has_leads].to_numpy()
+    )
+    # the lead funnel, summed over the sources: every lead by its status
+    funnel = pd.DataFrame(rec["lead_funnel"]).groupby("step")["count"].sum()
     statuses = _fold(leads["Status"]).value_counts()
     assert {s.casefold(): n for s, n in funnel.drop("Converted to opportunity").items()} == statuses.to_dict()
+    assert funnel["Converted to opportunity"] == converted.sum()
     # lead conversion by source within the window: leads old enough, converted within window_days
     window = 90
     created = pd.to_datetime(leads["CreatedDate"], utc=True, format="ISO8601").dt.tz_localize(None).dt.normalize()
     span = (pd.to_datetime(leads["ConvertedDate"].replace("", None)) - created).dt.days
     counted = (created <= as_of - pd.Timedelta(days=window)) & ~(converted & span.isna())
-    by_source = (
+    windowed = (
         pd.DataFrame(
             {"source": _fold(leads["LeadSource"]), "n": counted, "conv": counted & converted & (span <= window)}
         )
         .groupby("source")
         .sum()
     )
-    got = pd.DataFrame(rec["lead_conversion"]).assign(source=lambda d: d["lead_source"].str.casefold())
-    got = got.set_index("source")
-    assert got["leads"].to_dict() == by_source["n"].to_dict()
-    assert got["converted"].to_dict() == by_source["conv"].to_dict()
-    # opportunities: stage flags from OpportunityStage.csv, open pipeline, win rate
+    got = by_source(rec["lead_conversion"]).set_index("source")
+    assert got["leads"].to_dict() == windowed["n"].to_dict()
+    assert got["converted"].to_dict() == windowed["conv"].to_dict()
+    # opportunities: stage flags from OpportunityStage.csv, open pipeline, win rate, per source
     opps = _kept(small_sample, "Opportunity.csv")
     stages = pd.read_csv(small_sample / "OpportunityStage.csv", dtype=str).set_index("MasterLabel")
     stages.index = _fold(stages.index.to_series())
     closed = _fold(opps["StageName"]).map(stages["IsClosed"].str.lower() == "true")
     won = _fold(opps["StageName"]).map(stages["IsWon"].str.lower() == "true")
-    assert (k["opportunities"], k["opportunities_open"]) == (len(opps), (~closed).sum())
-    assert (k["opportunities_won"], k["opportunities_lost"]) == (won.sum(), (closed & ~won).sum())
-    assert k["win_rate"] == pytest.approx(won.sum() / closed.sum())
     amount = pd.to_numeric(opps["Amount"].replace("", None))
-    assert k["open_pipeline_amount"] == pytest.approx(amount[~closed].sum())
-    # win rates per calendar quarter of the close date (the default fiscal year starts in January)
+    source = _fold(opps["LeadSource"])
+    o = pd.DataFrame({"source": source, "n": 1, "open": ~closed, "closed": closed, "won": won, "lost": closed & ~won})
+    o = o.assign(pipe=amount.where(~closed)).groupby("source").sum().reindex(k.index, fill_value=0)
+    assert k["opportunities"].tolist() == o["n"].tolist() and k["opportunities_open"].tolist() == o["open"].tolist()
+    assert k["opportunities_won"].tolist() == o["won"].tolist()
+    assert k["opportunities_lost"].tolist() == o["lost"].tolist()
+    decided = o["closed"] > 0
+    assert k.loc[decided, "win_rate"].to_numpy() == pytest.approx((o["won"] / o["closed"])[decided].to_numpy())
+    assert k["open_pipeline_amount"].fillna(0).to_numpy() == pytest.approx(o["pipe"].to_numpy())
+    # win rates per source and calendar quarter of the close date (the default fiscal year starts in January)
     quarter = pd.PeriodIndex(pd.to_datetime(opps["CloseDate"]), freq="Q")
     label = pd.Series([f"FY{q.year}-Q{q.quarter}" for q in quarter], index=opps.index)
-    expected = pd.DataFrame({"closed": closed, "won": won, "q": label})[closed].groupby("q").sum()
-    got = pd.DataFrame(rec["win_rates"]).set_index("fiscal_period")
+    expected = pd.DataFrame({"source": source, "q": label, "closed": closed, "won": won})[closed]
+    expected = expected.groupby(["source", "q"]).sum()
+    got = by_source(rec["win_rates"]).set_index(["source", "fiscal_period"])
     assert got["closed"].to_dict() == expected["closed"].to_dict()
     assert got["won"].to_dict() == expected["won"].to_dict()
-    # the pipeline on the day adds up to the open deals
-    pipeline = pd.DataFrame(rec["pipeline"])
+    # the pipeline on the day adds up to the open deals, per source and over all of them
+    pipeline = by_source(rec["pipeline"])
     assert pipeline["count"].sum() == (~closed).sum()
     assert pipeline["amount"].sum() == pytest.approx(amount[~closed].sum())
+    per_source = pipeline.groupby("source")["count"].sum()
+    assert per_source.to_dict() == o.loc[per_source.index, "open"].to_dict()
 
 
 # ---- nbval itself -----------------------------------------------------------------------------------

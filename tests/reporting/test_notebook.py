@@ -68,3 +68,42 @@ def test_setup_silences_library_warnings(dollars):
         warnings.warn("old", FutureWarning, stacklevel=1)
         warnings.warn("the figure may mislead", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["the figure may mislead"]
+
+
+def test_open_report_loads_sets_up_and_says_what_it_shows(tiny_export, capsys):
+    import funnel_analysis as fa
+    from funnel_analysis.reporting import open_report
+
+    crm = open_report(tiny_export, as_of="2024-03-31", currency="€")
+    line = capsys.readouterr().out.strip()
+    # the header names the source, the day and the fingerprint of what was loaded
+    assert line.endswith(f"as of 2024-03-31; data fingerprint {fa.load_org(tiny_export).meta['fingerprint']}")
+    assert crm.as_of_date is None and len(crm.opportunities) == len(fa.load_org(tiny_export).opportunities)
+    assert notebook._fmt("amount", 1234.0) == "€1,234"  # the currency reached the table format
+    notebook_setup()
+    open_report(tiny_export)  # no as_of: the latest date in the data
+    assert capsys.readouterr().out.split(" as of ")[1][:10] == str(fa.crm.latest_date(crm).date())
+
+
+def test_open_report_fails_on_a_missing_folder(tmp_path):
+    from funnel_analysis.crm import DataLoadError
+    from funnel_analysis.reporting import open_report
+
+    with pytest.raises(DataLoadError, match="missing"):
+        open_report(tmp_path / "missing")
+
+
+def test_record_shows_a_result_dataclass(monkeypatch):
+    from dataclasses import dataclass
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+
+    @dataclass(frozen=True)
+    class Result:
+        leads: int
+        rate: float
+        table: pd.DataFrame
+
+    record("result", Result(leads=3, rate=0.5, table=pd.DataFrame()))
+    assert shown[0][notebook.RECORD_MIME] == {"name": "result", "value": {"leads": 3, "rate": 0.5}}
