@@ -4,8 +4,9 @@ Examples
 --------
 .. code-block:: console
 
-    $ funnel forecast --series bookings.csv --horizon 13 --freq W --out forecast.csv
+    $ funnel forecast --series bookings.csv --horizon 13 --period W --out forecast.csv
     $ funnel forecast data/sample --next-quarter --as-of 2025-06-30 --json
+    $ funnel forecast data/sample --next-quarter --where "owner.region == 'EMEA'"
 
 Errors about the input print one line ``error: ...`` and exit with status 2.
 """
@@ -43,10 +44,12 @@ def _read(path: Path):
 )
 @click.option("--horizon", type=click.IntRange(min=1), help="Periods to forecast (with --series).")
 @click.option(
+    "--period",
     "--freq",
+    "period",
     type=click.Choice(["W", "M", "Q"]),
     default=None,
-    help="Frequency of the series; inferred from the dates when omitted.",
+    help="Period of the series (W, M or Q); inferred from the dates when omitted. --freq: the same.",
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Output file (.csv or .parquet).")
 @click.option(
@@ -74,13 +77,18 @@ def _read(path: Path):
     "--next-quarter", "next_quarter", is_flag=True, help="With FOLDER: the current and next quarter's expected revenue."
 )
 @click.option("--as-of", "as_of", default=None, help="With FOLDER: the day to forecast from (default: latest).")
+@click.option(
+    "--where",
+    default=None,
+    help="With FOLDER: only the opportunities this expression selects, e.g. \"owner.region == 'EMEA'\".",
+)
 @mapping_option("With FOLDER: mapping file or built-in mapping name.")
 @json_option("With FOLDER: print JSON.")
 def forecast_command(
     folder,
     series_file,
     horizon,
-    freq,
+    period,
     out,
     methods,
     origins,
@@ -89,41 +97,42 @@ def forecast_command(
     scores_out,
     next_quarter,
     as_of,
+    where,
     mapping,
     as_json,
 ):
     """Forecast series from a file (--series), or an org's next quarter (FOLDER --next-quarter).
 
-    The file mode writes series_id, ds, level (80, 95), yhat, yhat_lower, yhat_upper and the method
-    chosen by a rolling-origin backtest; series are fitted in parallel processes.
+    The file mode writes series_id, ds, yhat, yhat_ci_low_80, yhat_ci_high_80, yhat_ci_low_95,
+    yhat_ci_high_95 and the method chosen by a rolling-origin backtest; series are fitted in parallel
+    processes.
     """
     if folder:
         if series_file or not next_quarter:
             fail("give either FOLDER --next-quarter or --series FILE --horizon H --out FILE")
-        _next_quarter(folder, as_of, mapping, as_json)
+        _next_quarter(folder, as_of, where, mapping, as_json)
         return
     if not (series_file and horizon and out):
         fail("--series, --horizon and --out are required (or FOLDER --next-quarter)")
-    from ..forecast.batch import forecast_many
+    from ..forecast.batch import fit_many
     from ..forecast.timeseries import METHODS
 
     chosen = tuple(m.strip() for m in methods.split(",")) if methods else METHODS
     try:
         df = _read(Path(series_file))
-        result = forecast_many(
+        result = fit_many(
             df,
             horizon=horizon,
-            freq=freq,
+            period=period,
             methods=chosen,
             n_origins=origins,
             allow_negative=allow_negative,
             n_jobs=jobs,
             progress=sys.stderr.isatty(),
-            return_scores=True,
         )
     except (ValueError, TypeError, OSError) as exc:
         fail(exc)
-    fc, scores = result
+    fc, scores = result.forecasts, result.scores
     for frame, target in ((fc, out), (scores, scores_out)):
         if target:
             target = Path(target)
@@ -135,15 +144,15 @@ def forecast_command(
     click.echo(f"{n} series, {horizon} steps, written to {out}", err=True)
 
 
-def _next_quarter(folder, as_of, mapping, as_json):
+def _next_quarter(folder, as_of, where, mapping, as_json):
     from ..crm.load import load_org
     from ..crm.model import resolve_as_of
-    from ..forecast.next_quarter import next_quarter_forecast
+    from ..forecast import report
 
     try:
         crm = load_org(folder, mapping=mapping)
-        day = resolve_as_of(crm, as_of)
-        table = next_quarter_forecast(crm, as_of=day)
+        day = resolve_as_of(crm, as_of=as_of)
+        table = report.next_quarter_forecast(crm, as_of=day, where=where)
     except DATA_ERRORS as exc:
         fail(exc)
     rows = json.loads(table.to_json(orient="records", date_format="iso"))
@@ -153,7 +162,8 @@ def _next_quarter(folder, as_of, mapping, as_json):
     click.echo(f"as of {day:%Y-%m-%d}")
     for r in rows:
         click.echo(
-            f"{r['fiscal_period']}: {r['forecast']:,.0f}  (80%: {r['lower_80']:,.0f} - {r['upper_80']:,.0f}; "
+            f"{r['fiscal_period']}: {r['forecast']:,.0f}  "
+            f"(80%: {r['forecast_ci_low_80']:,.0f} - {r['forecast_ci_high_80']:,.0f}; "
             f"won {r['won_to_date']:,.0f} + pipeline {r['pipeline_expected']:,.0f} "
             f"+ new deals {r['new_deals_expected']:,.0f})"
         )

@@ -34,7 +34,7 @@ def test_series_file_to_csv_and_parquet(tmp_path):
             str(src),
             "--horizon",
             "3",
-            "--freq",
+            "--period",
             "M",
             "--out",
             str(out),
@@ -46,15 +46,20 @@ def test_series_file_to_csv_and_parquet(tmp_path):
     )
     assert res.exit_code == 0, res.output
     got = pd.read_csv(out, parse_dates=["ds"])
-    assert list(got.columns) == ["series_id", "ds", "level", "yhat", "yhat_lower", "yhat_upper", "method"]
-    assert got.groupby(["series_id", "level"]).size().to_dict() == {
-        ("a", 80): 3,
-        ("a", 95): 3,
-        ("b", 80): 3,
-        ("b", 95): 3,
-    }
+    assert list(got.columns) == [
+        "series_id",
+        "ds",
+        "yhat",
+        "yhat_ci_low_80",
+        "yhat_ci_high_80",
+        "yhat_ci_low_95",
+        "yhat_ci_high_95",
+        "method",
+    ]
+    assert got.groupby("series_id").size().to_dict() == {"a": 3, "b": 3}
     assert got["ds"].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == ["2024-07-31", "2024-08-31", "2024-09-30"]
-    assert (got["yhat_lower"] <= got["yhat_upper"]).all()
+    assert (got["yhat_ci_low_95"] <= got["yhat_ci_low_80"]).all()
+    assert (got["yhat_ci_low_80"] <= got["yhat_ci_high_80"]).all()
     pq = tmp_path / "in.parquet"
     _series().assign(ds=lambda d: pd.to_datetime(d["ds"])).to_parquet(pq)
     res = CliRunner().invoke(
@@ -74,7 +79,7 @@ def test_series_file_to_csv_and_parquet(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert len(pd.read_parquet(tmp_path / "o.parquet")) == 4  # frequency inferred: monthly
+    assert len(pd.read_parquet(tmp_path / "o.parquet")) == 2  # period inferred: monthly
 
 
 def test_bad_series_is_one_line_and_exit_2(tmp_path):
@@ -90,7 +95,7 @@ def test_bad_series_is_one_line_and_exit_2(tmp_path):
             str(src),
             "--horizon",
             "3",
-            "--freq",
+            "--freq",  # the former name of --period
             "M",
             "--out",
             str(tmp_path / "o.csv"),
@@ -121,8 +126,25 @@ def test_org_next_quarter_json(small_sample):
     assert doc["as_of"] == "2024-08-15"
     assert [q["fiscal_period"] for q in doc["quarters"]] == ["FY2024-Q3", "FY2024-Q4"]
     for q in doc["quarters"]:
-        assert q["lower_80"] <= q["forecast"] <= q["upper_80"]
+        assert q["forecast_ci_low_80"] <= q["forecast"] <= q["forecast_ci_high_80"]
         assert abs(q["forecast"] - (q["won_to_date"] + q["pipeline_expected"] + q["new_deals_expected"])) < 1e-6
+
+
+def test_org_next_quarter_where_and_text(small_sample):
+    from funnel_analysis import load_org
+
+    crm = load_org(small_sample)
+    owner = crm.opportunities["owner_id"].value_counts().index[0]
+    args = ["forecast", str(small_sample), "--next-quarter", "--as-of", "2024-08-15"]
+    everyone = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
+    res = CliRunner().invoke(main, [*args, "--json", "--where", f"owner_id == '{owner}'"])
+    assert res.exit_code == 0, res.output
+    mine = json.loads(res.output)
+    assert [q["open_deals"] for q in mine["quarters"]] < [q["open_deals"] for q in everyone["quarters"]]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0 and text.output.startswith("as of 2024-08-15\nFY2024-Q3: ")
+    bad = CliRunner().invoke(main, [*args, "--where", "owner_id =="])
+    assert bad.exit_code == 2 and bad.output.startswith("error: ") and "Traceback" not in bad.output
 
 
 def test_org_mode_errors(small_sample):
