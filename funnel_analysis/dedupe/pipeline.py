@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -153,7 +153,7 @@ class MergeResult:
     """
 
     crm: CrmData
-    log: pd.DataFrame
+    log: pd.DataFrame = field(kw_only=True)  # like every signature that starts with crm
 
 
 def object_features(records: pd.DataFrame, accounts: pd.DataFrame | None = None, *, table: str) -> pd.DataFrame:
