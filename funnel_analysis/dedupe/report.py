@@ -182,10 +182,10 @@ class Duplicates:
         Returns
         -------
         DataFrame
-            ``object``, ``pairs``.
+            ``object``, ``pairs``, by object name.
         """
         counts = [{"object": t, "pairs": len(r.review)} for t, r in self.results.items() if len(r.review)]
-        return pd.DataFrame(counts, columns=["object", "pairs"])
+        return pd.DataFrame(counts, columns=["object", "pairs"]).sort_values("object", ignore_index=True)
 
     def all_pairs(self) -> pd.DataFrame:
         """Every scored pair of every object, with an ``object`` column (for the probability chart).
