@@ -96,24 +96,38 @@ def cache(folder, cache, mapping):
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @mapping_option("Mapping file or built-in mapping name.")
-@click.option("--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: as loaded.")
+@click.option(
+    "--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: the latest date in the data."
+)
 @click.option("--by", default=None, help="Segment column of the opportunities/leads (e.g. lead_source).")
+@click.option(
+    "--where",
+    default=None,
+    help="Only the leads and opportunities this expression selects, e.g. \"owner.region == 'EMEA'\".",
+)
 @json_option("Print one JSON object (a list of them with --by).")
-def kpis(folder, mapping, as_of, by, as_json):
+def kpis(folder, mapping, as_of, by, where, as_json):
     """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
 
     A figure the data cannot give (no leads table, an empty denominator) is null, not zero.
     """
-    from ..funnel.kpis import kpis as compute_kpis
+    from ..funnel.report import kpis as compute_kpis
 
-    try:  # a bad --by or --as-of, or data the loader cannot type, is one line too
-        result = compute_kpis(load_or_fail(folder, mapping), as_of=as_of, by=by)
+    try:  # a bad --by, --as-of or --where, or data the loader cannot type, is one line too
+        table = compute_kpis(load_or_fail(folder, mapping), as_of=as_of, by=by, where=where)
     except DATA_ERRORS as exc:
         fail(exc)
+    rows = []
+    for record in json.loads(
+        table.to_json(orient="records", date_format="iso", double_precision=15)
+    ):  # plain values, NA as None
+        head = {"as_of": record.pop("as_of")[:10]}
+        if by:
+            head |= {"by": by, "segment": record.pop(by)}
+        rows.append(head | record)
     if as_json:
-        click.echo(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+        click.echo(json.dumps(rows if by else rows[0], indent=1, ensure_ascii=False, default=str))
         return
-    rows = result if isinstance(result, list) else [result]
     for row in rows:
         for key, value in row.items():
             if isinstance(value, float):

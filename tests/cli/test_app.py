@@ -50,3 +50,48 @@ def test_cache_then_check_reads_parquet(tiny_export, tmp_path):
     assert CliRunner().invoke(main, ["cache", str(tiny_export), str(cache)]).exit_code == 0
     result = CliRunner().invoke(main, ["check", str(cache), "--json"])
     assert json.loads(result.output)["tables"]["leads"]["rows_quarantined"] == 1
+
+
+# ---- funnel kpis ------------------------------------------------------------------------------------
+# The tiny export keeps 4 opportunities (conftest.TINY): 001 won 1000 (Web, created 01-10, closed 03-15:
+# 21 + 29 + 15 = 65 days), 002 open 500 (Web), 005 open without an amount (Partner), 008 lost (Web); and
+# 4 leads: L1 Web converted, L2 Web working, L3 Partner open, L4 Partner converted. The latest date in
+# the data is 008's last history row, 2024-05-05.
+def test_kpis_json_by_hand(tiny_export):
+    result = CliRunner().invoke(main, ["kpis", str(tiny_export), "--json"])
+    assert result.exit_code == 0, result.output
+    k = json.loads(result.output)
+    assert k["as_of"] == "2024-05-05"
+    assert (k["leads"], k["leads_converted"], k["lead_conversion_rate"]) == (4, 2, 0.5)
+    assert (k["opportunities"], k["opportunities_open"], k["opportunities_won"], k["opportunities_lost"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert (k["win_rate"], k["win_rate_n"], k["avg_won_deal_size"], k["median_cycle_days"]) == (0.5, 2, 1000, 65)
+    assert (k["open_pipeline_amount"], k["open_pipeline_amount_n"]) == (500, 1)
+    assert isinstance(k["leads"], int) and isinstance(k["win_rate"], float)
+
+
+def test_kpis_by_segment_and_where(tiny_export):
+    args = ["kpis", str(tiny_export), "--json", "--by", "lead_source"]
+    rows = json.loads(CliRunner().invoke(main, args).output)
+    assert [(r["by"], r["segment"]) for r in rows] == [("lead_source", "Partner"), ("lead_source", "Web")]
+    assert [r["opportunities"] for r in rows] == [1, 3] and [r["leads"] for r in rows] == [2, 2]
+    result = CliRunner().invoke(main, ["kpis", str(tiny_export), "--json", "--where", "lead_source == 'Partner'"])
+    assert result.exit_code == 0, result.output
+    k = json.loads(result.output)
+    # Partner: lead L3 and L4 (converted); opportunity 005 open without an amount, nothing closed
+    assert (k["leads"], k["leads_converted"], k["opportunities"], k["opportunities_open"]) == (2, 1, 1, 1)
+    assert k["win_rate"] is None and k["open_pipeline_amount"] is None  # unknown, not 0
+    text = CliRunner().invoke(main, ["kpis", str(tiny_export), "--as-of", "2024-03-31"]).output
+    assert "as_of                        2024-03-31" in text and "win_rate                     1.0000" in text
+
+
+def test_kpis_bad_input_is_one_line(tiny_export):
+    assert "--where" in CliRunner().invoke(main, ["kpis", "--help"]).output
+    for option in (["--by", "region"], ["--where", "amount >>= 3"], ["--as-of", "not a day"]):
+        result = CliRunner().invoke(main, ["kpis", str(tiny_export), *option])
+        assert result.exit_code == 2 and result.output.startswith("error:"), (option, result.output)
+        assert "Traceback" not in result.output
