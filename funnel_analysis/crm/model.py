@@ -52,7 +52,18 @@ HISTORY_FIELDS = ("stage_name", "amount", "probability", "close_date", "forecast
 
 @dataclass
 class DataQualityReport:
-    """Per table: rows read, kept, quarantined, flagged, and rows per rule."""
+    """Per table: rows read, kept, quarantined, flagged, and rows per rule.
+
+    Attributes
+    ----------
+    tables : dict
+        Table name -> its figures (``rows_read``, ``rows_kept``, ``rows_quarantined``,
+        ``rows_flagged``, ``rules``, ``cleaning``, ``files``).
+    ignored_files : list of str
+        Files of objects the data model does not cover.
+    stages_origin : str
+        Where the stage order and probabilities came from (``"export"``, ``"mapping"``, ``"default"``).
+    """
 
     tables: dict[str, dict] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
@@ -71,6 +82,28 @@ class DataQualityReport:
         files=None,
         columns_present=None,
     ) -> None:
+        """Record one table's figures; the rows read must equal the rows kept plus quarantined.
+
+        Parameters
+        ----------
+        name : str
+            The table.
+        rows_read, rows_kept, rows_quarantined, rows_flagged : int
+            Data rows read from its files, kept, set aside, and kept with a warning.
+        rules : dict
+            Rule -> rows that broke it.
+        cleaning : dict, optional
+            Cleaning step -> values it rewrote.
+        files : list, optional
+            The files read.
+        columns_present : list, optional
+            Accepted for the loader's convenience; the columns are kept in ``CrmData.meta``.
+
+        Raises
+        ------
+        AssertionError
+            When the counts do not add up (a bug in the loader, never bad input).
+        """
         if rows_read != rows_kept + rows_quarantined:  # the accounting every table must satisfy
             raise AssertionError(f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined")
         self.tables[name] = {
@@ -84,19 +117,49 @@ class DataQualityReport:
         }
 
     def rows_read(self, table: str) -> int:
+        """Data rows read for ``table``.
+
+        Parameters
+        ----------
+        table : str
+            The table.
+
+        Returns
+        -------
+        int
+            Rows read from its files, kept or not.
+        """
         return self.tables[table]["rows_read"]
 
     def to_dict(self) -> dict:
-        """The JSON shape of ``funnel check --json``."""
+        """The JSON shape of ``funnel check --json``.
+
+        Returns
+        -------
+        dict
+            ``tables``, ``ignored_files`` and ``stages_origin``.
+        """
         return {"tables": self.tables, "ignored_files": self.ignored_files, "stages_origin": self.stages_origin}
 
     def table(self) -> pd.DataFrame:
-        """One row per table: rows read, kept, quarantined, flagged."""
+        """One row per table: rows read, kept, quarantined, flagged.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``table``, ``rows_read``, ``rows_kept``, ``rows_quarantined``, ``rows_flagged``.
+        """
         rows = [{"table": t, **{k: v for k, v in d.items() if k.startswith("rows_")}} for t, d in self.tables.items()]
         return pd.DataFrame(rows, columns=["table", "rows_read", "rows_kept", "rows_quarantined", "rows_flagged"])
 
     def rules(self) -> pd.DataFrame:
-        """One row per table and rule: the number of rows that broke it."""
+        """One row per table and rule: the number of rows that broke it.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``table``, ``rule``, ``rows``.
+        """
         rows = [{"table": t, "rule": r, "rows": n} for t, d in self.tables.items() for r, n in d["rules"].items()]
         return pd.DataFrame(rows, columns=["table", "rule", "rows"])
 
@@ -150,8 +213,11 @@ class CrmData:
     quarantined_rows : dict of str to DataFrame
         The quarantined rows themselves, typed as far as they parsed.
     report : DataQualityReport
+        Rows read, kept, quarantined and flagged per table and rule.
     meta : dict
         Source, mapping, data fingerprint, load time, and as-of information.
+    as_of_date : Timestamp or None
+        The day of the cut for an org from :meth:`as_of`; None for the org as loaded.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -175,7 +241,18 @@ class CrmData:
         return {k: v for k, v in self.__dict__.items() if k not in ("_cuts", "_history_cache")}
 
     def has(self, table: str) -> bool:
-        """True when the source had this table (``stages`` always exists)."""
+        """Whether the source had this table (``stages`` always exists).
+
+        Parameters
+        ----------
+        table : str
+            A table name of the schema.
+
+        Returns
+        -------
+        bool
+            True when it was loaded (a table the source lacked reads as empty).
+        """
         return table in self.tables
 
     @property
@@ -352,7 +429,18 @@ class CrmData:
 
     # ---- persistence ---------------------------------------------------------------------
     def to_parquet(self, folder) -> Path:
-        """Cache the loaded org as Parquet (one file per table) plus ``crm.json``."""
+        """Cache the loaded org as Parquet (one file per table) plus ``crm.json``.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Created if missing; files of the same names are replaced.
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name, df in self.tables.items():
@@ -371,7 +459,18 @@ class CrmData:
 
     @classmethod
     def from_parquet(cls, folder) -> CrmData:
-        """Reload an org cached by :meth:`to_parquet`."""
+        """Reload an org cached by :meth:`to_parquet`.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`to_parquet`.
+
+        Returns
+        -------
+        CrmData
+            The org as it was cached.
+        """
         folder = Path(folder)
         doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
         tables, qrows = {}, {}
@@ -415,7 +514,23 @@ def _leads_as_of(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
 
 
 def latest_date(crm) -> pd.Timestamp:
-    """The last day anything was created in the org (in effect the export's date), as a naive day."""
+    """The last day anything was created in the org (in effect the export's date).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+
+    Returns
+    -------
+    Timestamp
+        A naive day (midnight), UTC.
+
+    Raises
+    ------
+    ValueError
+        When no table has a creation date.
+    """
     from .schema import TABLES
 
     last = [

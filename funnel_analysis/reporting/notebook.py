@@ -43,15 +43,15 @@ _NOT_MONEY = re.compile(r"^n_|_n$|share|return_on|missing|count|rank|conversion|
 def notebook_setup(currency: str = "") -> None:
     """The figure size, theme, money format and quiet output every report notebook shares.
 
-    Parameters
-    ----------
-    currency : str
-        Symbol put before money columns in tables (``"$"``, ``"€"``); empty for none.
-
     Library warnings (deprecations, numeric ``RuntimeWarning`` on empty slices) are silenced: a
     report is read by people who cannot act on them. (The package's progress bars are off unless
     asked for.) Whatever still reaches stderr stays in the executed notebook; the HTML report
     leaves it out.
+
+    Parameters
+    ----------
+    currency : str
+        Symbol put before money columns in tables (``"$"``, ``"€"``); empty for none.
     """
     import warnings
 
@@ -135,6 +135,18 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     Numbers get thousands separators, rates and shares percent, money columns the currency set by
     :func:`notebook_setup`. Cells, index and column labels are escaped: CRM text is user-entered,
     and a company called ``<script>alert(1)</script>`` must show as text, never run.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table; it is not modified.
+    precision : int, default 1
+        Decimals of rates and plain numbers.
+
+    Returns
+    -------
+    Styler
+        The formatted table, for display.
     """
     fmt = {
         c: (lambda v, c=c: _fmt(c, v, precision))
@@ -148,10 +160,17 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
 
 
 def record(name: str, value) -> None:
-    """Show ``value`` (DataFrame, Series, dict or result dataclass) as a table and keep its values, by name, for machines.
+    """Show ``value`` as a table and keep its values, by name, for machines.
 
     The HTML report shows the table; :func:`read_records` reads the values back from the executed
     notebook (the tests compare them with an independent computation).
+
+    Parameters
+    ----------
+    name : str
+        The record's name, unique within a notebook.
+    value : DataFrame, Series, dict or result dataclass
+        A table, or figures by name (a dataclass gives its scalar fields).
     """
     from IPython.display import display
 
@@ -181,7 +200,18 @@ def record(name: str, value) -> None:
 
 
 def read_records(notebook) -> Mapping[str, object]:
-    """The values an executed notebook kept with :func:`record`: name -> dict, or list of row dicts."""
+    """The values an executed notebook kept with :func:`record`.
+
+    Parameters
+    ----------
+    notebook : str or Path
+        An executed notebook.
+
+    Returns
+    -------
+    Mapping
+        Record name -> a dict of figures, or a list of row dicts for a table.
+    """
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
