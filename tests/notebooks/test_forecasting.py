@@ -34,12 +34,14 @@ def test_forecasting_notebook_figures(executed, small_sample):
     assert actual.to_dict() == pytest.approx(won.reindex(actual.index).to_dict())
     # the categories' Closed amount per period is the won amount closed in it
     cats = pd.DataFrame(rec["forecast_categories"])
+    assert cats["fiscal_period"].nunique() == 4  # the last category_periods close periods
     closed = cats[cats["forecast_category"] == "Closed"].set_index("fiscal_period")["amount"]
     assert closed.to_dict() == pytest.approx(won.reindex(closed.index).fillna(0).to_dict())
     # next quarter: the parts add up and the interval is ordered
     for q in rec["next_quarter"]:
         assert q["forecast"] == pytest.approx(q["won_to_date"] + q["pipeline_expected"] + q["new_deals_expected"])
-        assert q["lower_95"] <= q["lower_80"] <= q["forecast"] <= q["upper_80"] <= q["upper_95"]
+        assert q["forecast_ci_low_95"] <= q["forecast_ci_low_80"] <= q["forecast"]
+        assert q["forecast"] <= q["forecast_ci_high_80"] <= q["forecast_ci_high_95"]
     # the summary lists every baseline and the method, with its coverage
     summary = pd.DataFrame(rec["backtest_summary"]).set_index("method")
     assert {"pipeline", "configured_weighted", "last_period", "seasonal_naive"} <= set(summary.index)
