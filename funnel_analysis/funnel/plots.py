@@ -88,6 +88,7 @@ def plot_funnel(
     matplotlib Axes
         The axes drawn on.
     """
+    hue = hue or None  # a report's segment parameter left empty
     if value not in ("count", "amount"):
         raise ValueError(f"plot_funnel: value must be 'count' or 'amount', got {value!r}")
     # cohort tables number their steps (int); the lead funnel names them (text)
@@ -216,6 +217,7 @@ def plot_conversion_by_segment(
         A dashed line marks the rate over all segments together, when the counts are there.
     """
     fn = "plot_conversion_by_segment"
+    segment = segment or None
     rate = _rate_column(df, rate, fn)
     if segment is None:
         texts = [

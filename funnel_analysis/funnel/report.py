@@ -44,6 +44,11 @@ __all__ = [
 ]
 
 
+def _by(by):
+    """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
+    return by or None
+
+
 def _cut(crm, as_of, fn: str):
     """(day, cut) of an entry point; a clear error for what is not an org."""
     if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
@@ -90,7 +95,7 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     >>> report.lead_funnel(crm, as_of="2024-03-31")[["step", "count"]]  # doctest: +SKIP
     """
     _, cut = _cut(crm, as_of, "lead_funnel")
-    return _conversion.lead_funnel(cut.rows("leads", where=where), by=by, status_order=status_order)
+    return _conversion.lead_funnel(cut.rows("leads", where=where), by=_by(by), status_order=status_order)
 
 
 def lead_conversion(
@@ -122,7 +127,7 @@ def lead_conversion(
     >>> report.lead_conversion(crm, by="lead_source", window_days=90)  # doctest: +SKIP
     """
     day, cut = _cut(crm, as_of, "lead_conversion")
-    return _conversion.lead_conversion(cut.rows("leads", where=where), by=by, window_days=window_days, as_of=day)
+    return _conversion.lead_conversion(cut.rows("leads", where=where), by=_by(by), window_days=window_days, as_of=day)
 
 
 def snapshot_funnel(
@@ -154,7 +159,7 @@ def snapshot_funnel(
     """
     _, cut = _cut(crm, as_of, "snapshot_funnel")
     return _conversion.snapshot_funnel(
-        _opportunities(cut, where), stages=cut.stages, by=by, include_closed=include_closed
+        _opportunities(cut, where), stages=cut.stages, by=_by(by), include_closed=include_closed
     )
 
 
@@ -215,7 +220,7 @@ def cohort_funnel(
         opps,
         _history(cut, opps, where),
         stages=cut.stages,
-        by=by,
+        by=_by(by),
         created_from=created_from,
         created_to=created_to,
         window_days=window_days,
@@ -260,7 +265,7 @@ def win_rates(
     """
     _, cut = _cut(crm, as_of, "win_rates")
     return _winrates.win_rates(
-        _opportunities(cut, where), by=by, period=period, fiscal_year_start_month=fiscal_year_start_month
+        _opportunities(cut, where), by=_by(by), period=period, fiscal_year_start_month=fiscal_year_start_month
     )
 
 
@@ -305,7 +310,7 @@ def stage_transitions(
         opps,
         _history(cut, opps, where),
         stages=cut.stages,
-        by=by,
+        by=_by(by),
         period=period,
         fiscal_year_start_month=fiscal_year_start_month,
     )
@@ -388,6 +393,6 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     """
     day, cut = _cut(crm, as_of, "kpis")
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
-    out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=by)
+    out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by))
     out.insert(0, "as_of", day)
     return out

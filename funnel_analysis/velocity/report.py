@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 
+def _by(by):
+    """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
+    return by or None
+
+
 def _cut(crm, as_of, fn: str):
     """(day, cut) of an entry point; a clear error for what is not an org."""
     if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
@@ -82,7 +87,7 @@ def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = No
     """
     day, cut = _cut(crm, as_of, "stage_intervals")
     opps, hist = _tables(cut, where)
-    return _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
+    return _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
 
 
 def stage_durations(
@@ -114,8 +119,8 @@ def stage_durations(
     """
     day, cut = _cut(crm, as_of, "stage_durations")
     opps, hist = _tables(cut, where)
-    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
-    return _durations.stage_durations(intervals, stages=cut.stages, by=by, percentiles=percentiles)
+    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
+    return _durations.stage_durations(intervals, stages=cut.stages, by=_by(by), percentiles=percentiles)
 
 
 def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -142,7 +147,7 @@ def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None)
     >>> report.cycle_length(crm, by="lead_source")  # doctest: +SKIP
     """
     day, cut = _cut(crm, as_of, "cycle_length")
-    return _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=by)
+    return _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=_by(by))
 
 
 def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantile: float = 0.9) -> pd.DataFrame:
@@ -222,8 +227,8 @@ def stage_to_stage_days(
             raise ValueError(f"{fn}: the stages table has no won stage; give to_stage")
         to_stage = won.iloc[0]
     opps, hist = _tables(cut, where)
-    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=by)
-    return _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=by)
+    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
+    return _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=_by(by))
 
 
 def sales_velocity(
@@ -272,7 +277,7 @@ def sales_velocity(
         cut.rows("opportunities", where=where),
         as_of=day,
         period=period,
-        by=by,
+        by=_by(by),
         n_boot=n_boot,
         seed=seed,
         fiscal_year_start_month=fiscal_year_start_month,
