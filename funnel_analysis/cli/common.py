@@ -25,23 +25,66 @@ DATA_ERRORS = (DataLoadError, ValueError, KeyError)
 
 
 def fail(message) -> None:
-    """Print ``error: message`` on stderr and exit 2."""
+    """Print ``error: message`` on stderr and exit 2.
+
+    Parameters
+    ----------
+    message : object
+        What went wrong, one line (an exception prints its message).
+    """
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
 def mapping_option(help: str = "Mapping file, or a built-in mapping name (maven_crm, x_education).") -> Callable:
-    """The ``--mapping`` option: how a non-Salesforce export becomes the canonical model."""
+    """The ``--mapping`` option: how a non-Salesforce export becomes the canonical model.
+
+    Parameters
+    ----------
+    help : str
+        The option's help text.
+
+    Returns
+    -------
+    Callable
+        The click decorator that adds the option.
+    """
     return click.option("--mapping", default=None, help=help)
 
 
 def json_option(help: str = "Print one JSON object.") -> Callable:
-    """The ``--json`` flag (parameter ``as_json``): machine-readable output on stdout."""
+    """The ``--json`` flag (parameter ``as_json``): machine-readable output on stdout.
+
+    Parameters
+    ----------
+    help : str
+        The flag's help text.
+
+    Returns
+    -------
+    Callable
+        The click decorator that adds the flag.
+    """
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
 def load_or_fail(folder, mapping=None, **options) -> CrmData:
-    """:func:`~funnel_analysis.crm.load_org`, or one error line and exit 2 when a file cannot be used."""
+    """:func:`~funnel_analysis.crm.load_org`, or one error line and exit 2 when a file cannot be used.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The export folder or Parquet cache.
+    mapping : str or Path, optional
+        A mapping file or the name of a built-in mapping.
+    **options
+        Passed on to :func:`~funnel_analysis.crm.load_org`.
+
+    Returns
+    -------
+    CrmData
+        The loaded org.
+    """
     from ..crm.load import load_org
 
     try:
