@@ -34,4 +34,6 @@ def report_as_of(executed) -> pd.Timestamp:
     """The notebooks' report date on the small org: the latest date, as the funnel notebook records it."""
     from funnel_analysis.reporting import read_records
 
-    return pd.Timestamp(read_records(executed["funnel"][0])["kpis"]["as_of"]).normalize()
+    kpis = read_records(executed["funnel"][0])["kpis"]
+    row = kpis[0] if isinstance(kpis, list) else kpis  # a table of one row per segment, or figures
+    return pd.Timestamp(row["as_of"]).normalize()
