@@ -42,7 +42,7 @@ def make_series(n: int, length: int, seed: int = 0) -> pd.DataFrame:
 
 
 def bench_series(args) -> None:
-    from funnel_analysis.forecast import METHODS, forecast_many
+    from funnel_analysis.forecast import METHODS, fit_many
 
     data = make_series(args.n, args.length, args.seed)
     h = args.horizon
@@ -50,16 +50,16 @@ def bench_series(args) -> None:
     train, test = data[data["ds"] < cut], data[data["ds"] >= cut]
     methods = tuple(args.methods.split(",")) if args.methods else METHODS
     t0 = time.perf_counter()
-    fc, scores = forecast_many(
+    many = fit_many(
         train,
         horizon=h,
-        freq="W",
+        period="W",
         methods=methods,
         n_origins=args.origins,
         n_jobs=args.jobs,
         progress=True,
-        return_scores=True,
     )
+    fc, scores = many.forecasts, many.scores
     wall = time.perf_counter() - t0
     m = 52
     rows = []
@@ -67,17 +67,20 @@ def bench_series(args) -> None:
         y = g.sort_values("ds")["y"].to_numpy()
         actual = test[test["series_id"] == sid].sort_values("ds")["y"].to_numpy()
         scale = np.mean(np.abs(y[m:] - y[:-m]))
-        f = fc[(fc["series_id"] == sid)].sort_values(["level", "ds"])
-        f80, f95 = f[f["level"] == 80], f[f["level"] == 95]
+        f = fc[(fc["series_id"] == sid)].sort_values("ds")
         snaive = y[len(y) - m + np.arange(h) % m]
+        inside = {
+            lv: np.mean((actual >= f[f"yhat_ci_low_{lv}"].to_numpy()) & (actual <= f[f"yhat_ci_high_{lv}"].to_numpy()))
+            for lv in (80, 95)
+        }
         rows.append(
             {
                 "series_id": sid,
-                "method": f80["method"].iloc[0],
-                "mase": np.mean(np.abs(actual - f80["yhat"].to_numpy())) / scale,
+                "method": f["method"].iloc[0],
+                "mase": np.mean(np.abs(actual - f["yhat"].to_numpy())) / scale,
                 "mase_snaive": np.mean(np.abs(actual - snaive)) / scale,
-                "in80": np.mean((actual >= f80["yhat_lower"].to_numpy()) & (actual <= f80["yhat_upper"].to_numpy())),
-                "in95": np.mean((actual >= f95["yhat_lower"].to_numpy()) & (actual <= f95["yhat_upper"].to_numpy())),
+                "in80": inside[80],
+                "in95": inside[95],
             }
         )
     r = pd.DataFrame(rows)
@@ -107,29 +110,45 @@ def bench_org(args) -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     results = []
-    for lead in args.leads:
-        dates = past_quarter_ends(day, n=args.quarters, lead=lead)
+    for ahead in args.quarters_ahead:
+        days = past_quarter_ends(as_of=day, n=args.quarters, quarters_ahead=ahead)
         results.append(
             backtest_next_quarter(
                 crm,
-                dates=dates,
-                lead=lead,
+                as_of=days,
+                quarters_ahead=ahead,
                 progress=True,
-                ts_methods=tuple(args.ts_methods.split(",")) if args.ts_methods else (),
+                ts_methods=args.ts_methods or (),
             )
         )
     res = pd.concat(results, ignore_index=True)
     wall = time.perf_counter() - t0
-    print(f"org {args.data} (latest date {day:%Y-%m-%d}): {args.quarters} past quarters per lead, {wall:.0f} s")
+    print(
+        f"org {args.data} (latest date {day:%Y-%m-%d}): {args.quarters} past quarters per quarters ahead, {wall:.0f} s"
+    )
     show = res[res["method"].isin(["pipeline", "configured_weighted", "last_period", "seasonal_naive"])]
     print(
-        show.pivot_table(index=["lead", "fiscal_period"], columns="method", values="forecast")
-        .join(res.drop_duplicates(["lead", "fiscal_period"]).set_index(["lead", "fiscal_period"])["actual"])
+        show.pivot_table(index=["quarters_ahead", "fiscal_period"], columns="method", values="forecast")
+        .join(
+            res.drop_duplicates(["quarters_ahead", "fiscal_period"]).set_index(["quarters_ahead", "fiscal_period"])[
+                "actual"
+            ]
+        )
         .round(0)
     )
     p = res[res["method"] == "pipeline"]
     print(
-        p[["lead", "fiscal_period", "forecast", "lower_80", "upper_80", "actual", "in_80"]]
+        p[
+            [
+                "quarters_ahead",
+                "fiscal_period",
+                "forecast",
+                "forecast_ci_low_80",
+                "forecast_ci_high_80",
+                "actual",
+                "in_80",
+            ]
+        ]
         .round(0)
         .to_string(index=False)
     )
@@ -152,7 +171,7 @@ def main() -> None:
     o = sub.add_parser("org")
     o.add_argument("--data", default="data/sample")
     o.add_argument("--quarters", type=int, default=7)
-    o.add_argument("--leads", type=int, nargs="+", default=[1])
+    o.add_argument("--quarters-ahead", type=int, nargs="+", default=[1], help="target quarters (1 = the next)")
     o.add_argument("--ts-methods", default="es,ets,sarimax,theta,combo")
     o.add_argument("--out", default="")
     args = ap.parse_args()
