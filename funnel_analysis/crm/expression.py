@@ -1003,6 +1003,31 @@ class _Scope:
     relations: Mapping[str, _Relation]
 
 
+class _FrameKinds(Mapping):
+    """Column -> kind of a frame, each kind worked out when first asked for."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.names = [c for c in frame.columns if isinstance(c, str)]
+        self.known: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.known:
+            if name not in self.frame.columns:
+                raise KeyError(name)
+            self.known[name] = _kind_of(self.frame[name])
+        return self.known[name]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name in self.frame.columns
+
+
 def _scope(tables: Mapping[str, pd.DataFrame] | None, table: str) -> _Scope:
     if not isinstance(table, str):
         raise ExpressionError(f"the table is named by a string, not {type(table).__name__}")
@@ -1014,8 +1039,7 @@ def _scope(tables: Mapping[str, pd.DataFrame] | None, table: str) -> _Scope:
     else:
         if table not in tables:
             raise ExpressionError(f"no table {table!r} in the data (tables: {', '.join(tables)})")
-        frame = tables[table]
-        columns = {c: _kind_of(frame[c]) for c in frame.columns if isinstance(c, str)}
+        columns = _FrameKinds(tables[table])
     relations = {}
     for ref in spec.references if spec is not None else ():
         if not ref.column.endswith("_id"):
@@ -1032,8 +1056,7 @@ def _scope(tables: Mapping[str, pd.DataFrame] | None, table: str) -> _Scope:
         elif target.key not in tables[ref.table].columns:
             problem = f"{ref.table} has no {target.key} column"
         else:
-            frame = tables[ref.table]
-            fields = {c: _kind_of(frame[c]) for c in frame.columns if isinstance(c, str)}
+            fields = _FrameKinds(tables[ref.table])
         relations[name] = _Relation(name, ref.column, ref.table, target.key, fields, problem)
     return _Scope(table, columns, relations)
 
@@ -1056,7 +1079,13 @@ def _resolve(ref: ColumnRef, scope: _Scope) -> str:
             hint = f"; {ref.name} is a field of a related record: write {paths}"
         else:
             close = difflib.get_close_matches(ref.name, list(scope.columns), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            if not close:  # a near miss of a related field: regon -> account.region
+                fields = {f for r in scope.relations.values() for f in (r.columns or ())}
+                near = difflib.get_close_matches(ref.name, sorted(fields), n=1)
+                close = [
+                    f"{r.name}.{near[0]}" for r in scope.relations.values() if near and near[0] in (r.columns or ())
+                ]
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
             hint += f" (known: {_listing(scope.columns)})"
         raise ExpressionError(f"unknown column {ref.name!r} on {scope.table}", position=ref.position, hint=hint)
     relation = scope.relations.get(ref.relation)
@@ -1127,6 +1156,12 @@ def _check_node(node: Expression, scope: _Scope) -> Expression:
     if isinstance(node, InList):
         kind = _resolve(node.column, scope)
         values = tuple(_fit(node.column, kind, v) for v in node.values)
+        odd = next((v for v in values if v.kind != values[0].kind), None)
+        if odd is not None:
+            raise ExpressionError(
+                f"the list of {node.column.path} mixes {_KIND_WORDS[values[0].kind]} and {_KIND_WORDS[odd.kind]}",
+                position=odd.position,
+            )
         changed = any(a is not b for a, b in zip(values, node.values))
         return replace(node, values=values) if changed else node
     if isinstance(node, IsNull):
@@ -1210,13 +1245,28 @@ class _Rows:
         self.scope = scope
         self.frame = tables[scope.table]
         self.cache: dict[tuple[str, str], pd.Series] = {}
+        self.positions: dict[str, np.ndarray] = {}
 
     def raw(self, ref: ColumnRef) -> pd.Series:
         if ref.relation is None:
             return self.frame[ref.name]
         relation = self.scope.relations[ref.relation]
         target = self.tables[relation.table]
-        keys = target[relation.key]
+        if relation.name not in self.positions:
+            self.positions[relation.name] = self._join(relation, ref)
+        pos = self.positions[relation.name]
+        values = target[ref.name]
+        if values.dtype == bool:
+            values = values.astype("boolean")
+        elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(
+            values.dtype, pd.api.extensions.ExtensionDtype
+        ):
+            values = values.astype("Int64")
+        return pd.Series(values.array.take(pos, allow_fill=True), index=self.frame.index, name=ref.path)
+
+    def _join(self, relation: _Relation, ref: ColumnRef) -> np.ndarray:
+        """Row of the related table for each row (-1: none), a left join on a unique key."""
+        keys = self.tables[relation.table][relation.key]
         repeated = keys[keys.notna() & keys.duplicated(keep=False)]
         if len(repeated):
             raise ExpressionError(
@@ -1229,15 +1279,7 @@ class _Rows:
             pos = index_in(own, keys)
         else:
             pos = pd.Index(keys).get_indexer(own)
-        pos = np.where(own.isna().to_numpy(), -1, pos)
-        values = target[ref.name]
-        if values.dtype == bool:
-            values = values.astype("boolean")
-        elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(
-            values.dtype, pd.api.extensions.ExtensionDtype
-        ):
-            values = values.astype("Int64")
-        return pd.Series(values.array.take(pos, allow_fill=True), index=self.frame.index, name=ref.path)
+        return np.where(own.isna().to_numpy(), -1, pos)
 
     def get(self, ref: ColumnRef, mode: str) -> pd.Series:
         """The column ready to compare: ``mode`` is its kind, or ``"day"`` for dates compared by the day."""
