@@ -31,6 +31,23 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["CategoryCoder"]
 
 
+def _frame(X) -> pd.DataFrame:
+    """``X`` as a DataFrame of columns: a DataFrame as it is, a 2-d array-like as numbered columns."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("CategoryCoder: sparse input is not supported (it codes text columns; pass a DataFrame)")
+    a = np.asarray(X)
+    if a.ndim != 2:
+        raise ValueError(
+            f"CategoryCoder: expected a 2-d table of columns, got {a.ndim}-d input. Reshape your data "
+            "(array.reshape(-1, 1) for one column), or pass a DataFrame"
+        )
+    if np.iscomplexobj(a):
+        raise ValueError("CategoryCoder: Complex data not supported (codes are for text or numbers)")
+    return pd.DataFrame(a)
+
+
 class CategoryCoder(TransformerMixin, BaseEstimator):
     """Text columns -> float codes ``0..k`` (``k``: the rarer values), NaN for missing.
 
@@ -61,11 +78,16 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            When ``max_categories`` is below 2.
+            When ``max_categories`` is below 2, or ``X`` is not 2-d, empty or complex.
+        TypeError
+            For sparse input.
         """
         if self.max_categories < 2:
             raise ValueError(f"max_categories must be >= 2, got {self.max_categories}")
-        X = pd.DataFrame(X)
+        X = _frame(X)
+        for n, what in ((X.shape[0], "sample"), (X.shape[1], "feature")):
+            if n == 0:
+                raise ValueError(f"CategoryCoder: 0 {what}(s) (shape={X.shape}) while a minimum of 1 is required.")
         self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
         self.categories_, self.has_other_ = [], []
@@ -93,12 +115,16 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            When ``X`` has another number of columns than the fitted one.
+            When ``X`` is not 2-d, or has another number of columns than the fitted one.
+        TypeError
+            For sparse input.
         """
         check_is_fitted(self, "categories_")
-        X = pd.DataFrame(X)
+        X = _frame(X)
         if X.shape[1] != len(self.categories_):
-            raise ValueError(f"expected {len(self.categories_)} columns, got {X.shape[1]}")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but CategoryCoder is expecting {len(self.categories_)} features as input"
+            )
         out = np.empty((len(X), X.shape[1]), dtype=np.float64)
         for j, c in enumerate(X.columns):
             col = X[c]
@@ -109,6 +135,13 @@ class CategoryCoder(TransformerMixin, BaseEstimator):
             lookup[lookup < 0] = len(cats) if self.has_other_[j] else np.nan
             out[:, j] = np.where(seen >= 0, lookup[np.maximum(seen, 0)] if len(lookup) else np.nan, np.nan)
         return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing stays missing (NaN): the gbm's own branch
+        tags.input_tags.string = True  # text columns are what it codes
+        tags.input_tags.categorical = True
+        return tags
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """The input column names (one code column per input column).

@@ -298,8 +298,8 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For an empty ``X`` or one that is not a DataFrame, one class only, or an unknown
-            ``kind``/``calibration``.
+            For an empty ``X`` or one that is not a DataFrame, outcomes other than 0/1 or not one per row,
+            one class only, or an unknown ``kind``/``calibration``.
         """
         with threadpool_limits(self.n_threads):
             return self._fit(X, y, times)
@@ -316,12 +316,18 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
             raise ValueError(f"calibration must be auto, isotonic, sigmoid or none, got {self.calibration!r}")
         if not isinstance(X, pd.DataFrame) or X.shape[1] == 0 or len(X) == 0:
             raise ValueError("X must be a non-empty DataFrame of features")
-        y = np.asarray(y).astype(int)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must be one 0/1 outcome per row of X: X has {len(X)} rows, y has shape {y.shape}")
+        if not pd.Series(y).isin([0, 1]).all():
+            raise ValueError("y must hold 0/1 outcomes: LeadScorer is a binary classifier (converted or not)")
+        y = y.astype(int)
         if len(np.unique(y)) < 2:
             raise ValueError("y holds one class only: nothing to learn")
         columns = split_columns(X)
         self.numeric_, self.categorical_ = columns.numeric, columns.categorical
         self.feature_names_in_ = np.array(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
         X = self._typed(X)
         folds = None
@@ -410,6 +416,14 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         self.n_train_ = int(len(fit_idx))
         self.n_calibration_ = int(len(cal_idx))
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # converted or not
+        tags.input_tags.allow_nan = True  # missing values are a branch (gbm) or imputed (logistic)
+        tags.input_tags.string = True  # text columns are categories
+        tags.input_tags.categorical = True
+        return tags
 
     def _fit_base(self, kind, X, y, rows):
         """The uncalibrated pipeline of ``kind`` fitted on ``rows`` of (X, y)."""

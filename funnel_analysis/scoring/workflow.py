@@ -567,7 +567,7 @@ def score_leads(
     )
     if open_only and "is_converted" in leads:
         feats = feats[~leads["is_converted"].fillna(False).astype(bool).to_numpy()].reset_index(drop=True)
-    p = model.predict_proba(feats)[:, 1]
+    p = model.predict_proba(feats)[:, 1] if len(feats) else np.array([], dtype=float)  # no lead: an empty table
     out = pd.DataFrame({"lead_id": feats["lead_id"].to_numpy(), "probability": p, "score": probability_to_score(p)})
     if reasons and len(feats):
         out = pd.concat([out, model.reasons(feats, top=top).reset_index(drop=True)], axis=1)

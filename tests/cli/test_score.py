@@ -84,6 +84,26 @@ def test_data_errors_exit_2_with_one_line(org, tmp_path):
     assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     r = _run("predict", org / "cache", "--registry", tmp_path / "empty", "--out", tmp_path / "s.csv")
     assert r.exit_code == 2 and "no version is promoted" in r.output
+    r = _run("train", org / "cache", "--registry", tmp_path / "m", "--where", "lead_source ==")
+    assert r.exit_code == 2 and r.output.startswith("error: where:") and "position" in r.output
+
+
+def test_train_and_predict_on_the_leads_where_selects(org, tmp_path):
+    reg = tmp_path / "models"
+    where = "lead_source != 'Web'"
+    r = _run("train", org / "cache", "--registry", reg, "--kind", "logistic", "--where", where, "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    meta = json.loads((reg / doc["version"] / "meta.json").read_text())
+    assert meta["params"]["where"] == where
+    leads = pd.read_parquet(org / "cache" / "leads.parquet")
+    kept = leads[leads["lead_source"] != "Web"]
+    assert doc["split"]["n_train"] + doc["split"]["n_test"] < len(leads)
+    out = tmp_path / "s.csv"
+    r = _run("predict", org / "cache", "--registry", reg, "--version", doc["version"], "--where", where, "--out", out)
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert set(scores["lead_id"]) == set(kept.loc[~kept["is_converted"].fillna(False).astype(bool), "lead_id"])
 
 
 def test_tampered_model_is_refused_on_the_command_line(org, tmp_path):

@@ -136,3 +136,27 @@ def test_lead_features_do_not_change_their_input():
     pd.testing.assert_frame_equal(leads, before[0])
     pd.testing.assert_frame_equal(acts, before[1])
     assert np.isfinite(lead_features(leads, activities=acts)["activities_n"]).all()
+
+
+def test_training_table_keeps_the_leads_where_selects(tiny_crm):
+    # the three labelled leads of the tiny export (see above), of which 00Q...1 (US) and 00Q...3 (China)
+    t = training_table(tiny_crm, as_of="2024-06-30", where="country in ('US', 'China')")
+    assert dict(zip(t["lead_id"].str[:15], t["converted"])) == {"00Q000000000001": 1, "00Q000000000003": 0}
+    everyone = training_table(tiny_crm, as_of="2024-06-30", where="")
+    assert everyone.equals(training_table(tiny_crm, as_of="2024-06-30"))
+    assert len(training_table(tiny_crm, as_of="2024-06-30", where="country == 'France'")) == 0
+
+
+def test_a_bad_where_names_its_position(tiny_crm):
+    from funnel_analysis.crm.expression import ExpressionError
+
+    with pytest.raises(ExpressionError, match="position 11"):
+        training_table(tiny_crm, as_of="2024-06-30", where="country ==")
+
+
+def test_scoring_moments_keep_the_index_of_the_leads():
+    leads = _leads().set_axis([10, 20])
+    moments = scoring_moments(leads, delay_days=1, as_of="2024-03-05")
+    assert moments.index.tolist() == [10, 20]
+    # L1: created 2024-03-01 12:00 + 1 day; L2 (created 2024-03-11) is capped at the end of 2024-03-05
+    assert moments.tolist() == [pd.Timestamp("2024-03-02 12:00"), pd.Timestamp("2024-03-06")]

@@ -188,3 +188,11 @@ def test_a_creation_sequence_orders_calibration_and_refit_learns_from_every_lead
     np.testing.assert_allclose(r.decision_function(X), everyone.decision_function(m._typed(X)), atol=1e-9)
     # the map is the one fitted on the newest 300 leads' scores of the 700-lead model
     np.testing.assert_allclose(r.calibrator_.predict(np.array([0.0, 1.0])), m.calibrator_.predict(np.array([0.0, 1.0])))
+
+
+def test_split_columns_by_dtype():
+    from funnel_analysis.scoring import FeatureColumns, split_columns
+
+    X = pd.DataFrame({"visits": [1.0], "source": ["web"], "n": [3], "flag": [True]})
+    assert split_columns(X) == FeatureColumns(numeric=["visits", "n"], categorical=["source", "flag"])
+    assert split_columns(X.iloc[:, :0]) == FeatureColumns(numeric=[], categorical=[])
