@@ -50,7 +50,8 @@ def _alternatives(table, features) -> dict:
     from funnel_analysis.scoring.model import split_columns
 
     X, y = table[[c for c in features if c != "created_order"]], table["converted"].to_numpy()
-    num, cat = split_columns(X)
+    columns = split_columns(X)
+    num, cat = columns.numeric, columns.categorical
 
     def hgb(Xa, ya, Xb, seed=0):
         return LeadScorer(kind="gbm", calibration="none", random_state=seed).fit(Xa, ya).decision_function(Xb)
@@ -166,7 +167,7 @@ def main(argv=None) -> None:
     m = r.metrics
     print(
         f"workflow, {args.folds}-fold CV ({time.perf_counter() - t:.0f} s): ROC-AUC {m['roc_auc']:.4f} "
-        f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], PR-AUC {m['pr_auc']:.4f}, Brier {m['brier']:.4f}, "
+        f"[{m['roc_auc_ci_low']:.4f}, {m['roc_auc_ci_high']:.4f}], PR-AUC {m['pr_auc']:.4f}, Brier {m['brier']:.4f}, "
         f"ECE {m['ece']:.4f}; logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}; "
         f"calibration {r.model.calibration_method_} ({r.model.calibration_mode_})"
     )
@@ -177,7 +178,7 @@ def main(argv=None) -> None:
     print(
         f"workflow, default split ({time.perf_counter() - t:.0f} s): {s['method']} by {s['column']}, "
         f"{s['n_train']} older / {s['n_test']} newest leads: ROC-AUC {m['roc_auc']:.4f} "
-        f"[{m['roc_auc_low']:.4f}, {m['roc_auc_high']:.4f}], Brier {m['brier']:.4f}, ECE {m['ece']:.4f}; "
+        f"[{m['roc_auc_ci_low']:.4f}, {m['roc_auc_ci_high']:.4f}], Brier {m['brier']:.4f}, ECE {m['ece']:.4f}; "
         f"logistic {m['logistic_roc_auc']:.4f}, points {m['baseline_roc_auc']:.4f}"
     )
     _rolling_origins(r.table, r.features)
