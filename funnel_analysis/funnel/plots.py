@@ -127,7 +127,7 @@ def plot_funnel(
             seg = seg.to_numpy("float64")
             ax.barh(y, seg, left=left, color=f"C{i % 10}", alpha=0.55, edgecolor="white", height=0.8, label=name)
             left = left + seg
-        ax.legend(title=hue.replace("_", " "), loc="lower right", fontsize=8)
+        ax.legend(title=hue.replace("_", " "), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     for yi, vi, si in zip(y, v, df[share] if share in df.columns else [np.nan] * len(df)):
         text = money(vi, currency) if value == "amount" else f"{vi:,.0f}"
         if not pd.isna(si):

@@ -11,11 +11,21 @@ same name in :mod:`funnel_analysis.funnel`. A notebook section is one such call 
 Examples
 --------
 >>> from funnel_analysis.funnel import report
->>> from tests.funnel_fixtures import make_crm  # doctest: +SKIP
->>> report.win_rates(make_crm(), as_of="2024-06-30", by="lead_source")[["lead_source", "win_rate"]]  # doctest: +SKIP
-  lead_source  win_rate
-0     Partner      0.75
-1         Web      0.50
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> opportunities = pd.DataFrame({
+...     "Id": ["006A", "006B", "006C"], "StageName": ["Closed Won", "Closed Lost", "Prospecting"],
+...     "Amount": [1000, 500, 800], "CreatedDate": ["2024-01-02", "2024-01-05", "2024-02-01"],
+...     "CloseDate": ["2024-02-01", "2024-02-10", "2024-06-30"], "IsClosed": [True, True, False],
+...     "IsWon": [True, False, False], "LeadSource": ["Web", "Web", "Partner"]})
+>>> crm = load_frames({"Opportunity": opportunities})
+>>> report.win_rates(crm, as_of="2024-06-30", by="lead_source")[["lead_source", "closed", "won", "win_rate"]]
+  lead_source  closed  won  win_rate
+0     Partner       0    0       NaN
+1         Web       2    1       0.5
+>>> report.win_rates(crm, as_of="2024-06-30", where="amount >= 800")[["closed", "won", "win_rate"]]
+   closed  won  win_rate
+0       1    1       1.0
 """
 
 from __future__ import annotations

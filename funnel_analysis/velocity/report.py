@@ -11,7 +11,20 @@ A notebook section is one such call and one chart.
 Examples
 --------
 >>> from funnel_analysis.velocity import report
->>> report.cycle_length(crm, where="amount >= 10000")  # doctest: +SKIP
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> opportunities = pd.DataFrame({
+...     "Id": ["006A", "006B", "006C"], "StageName": ["Closed Won", "Closed Lost", "Prospecting"],
+...     "Amount": [1000, 500, 800], "CreatedDate": ["2024-01-02", "2024-01-05", "2024-02-01"],
+...     "CloseDate": ["2024-02-01", "2024-02-10", "2024-06-30"], "IsClosed": [True, True, False],
+...     "IsWon": [True, False, False], "LeadSource": ["Web", "Web", "Partner"]})
+>>> crm = load_frames({"Opportunity": opportunities})
+>>> report.cycle_length(crm, as_of="2024-03-31")[["n", "n_closed", "n_censored", "naive_median"]]
+   n  n_closed  n_censored  naive_median
+0  3         2           1          36.0
+>>> report.cycle_length(crm, as_of="2024-03-31", where="amount >= 800")[["n", "n_closed", "naive_median"]]
+   n  n_closed  naive_median
+0  2         1          30.0
 """
 
 from __future__ import annotations
