@@ -271,7 +271,7 @@ class ForecastResults:
     confidence: float | tuple = CONFIDENCE
     interval_scale: Mapping = field(default_factory=dict)
     params: dict = field(default_factory=dict, repr=False)
-    _final: dict = field(default_factory=dict, repr=False)
+    _final: dict = field(default_factory=dict, repr=False, init=False)
 
     def _final_fit(self, method: str) -> dict:
         """One method on the whole series (with the backtest's parameters), once."""
