@@ -61,6 +61,17 @@ The rules
 Every refusal is one :class:`ExpressionError` (a ``ValueError``) whose message names the position
 (1-based character offset in the text) and what was expected, with the text and a caret under it.
 
+Engines
+-------
+- :func:`expression_mask`: the pandas reference, a boolean mask aligned to the table's index.
+- :func:`to_duckdb_expression`: a DuckDB ``Expression`` (``ColumnExpression``/``ConstantExpression``) for
+  ``DuckDBPyRelation.filter``; :func:`to_sql`: SQL text with ``?`` or ``%s`` placeholders and the values
+  as a tuple. In both, a column of the filtered table is ``"<table>"."<column>"`` and a path is
+  ``"<relation>"."<field>"``: the related table is joined under the relation's name
+  (``LEFT JOIN accounts AS account ON account.account_id = opportunities.account_id``); or ``relations``
+  maps a path to a plain column (``{"account.region": "account__region"}``). A date is compared with
+  ``CAST(column AS DATE)``, the day in the session time zone: keep it UTC.
+
 Why lark
 --------
 The parser is `lark <https://lark-parser.readthedocs.io>`_ (LALR(1), contextual lexer). The grammar is
@@ -130,7 +141,7 @@ MAX_LENGTH = 100_000
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
 _OPS = ("==", "!=", "<", "<=", ">", ">=")
 _OP_ALIASES = {"=": "==", "<>": "!="}
@@ -164,6 +175,16 @@ class ExpressionError(ValueError):
         The expression's text, when there is one.
     label : str or None
         What the expression is (``"where"``, ``"criteria"``): the first word of the message.
+    hint : str
+        What follows the position in the message: what exists, what was expected, a suggestion.
+
+    Examples
+    --------
+    >>> try:
+    ...     parse_expression("amount >> 5")
+    ... except ExpressionError as e:
+    ...     print(e.position, isinstance(e, ValueError))
+    9 True
     """
 
     def __init__(
@@ -419,9 +440,6 @@ def _quote_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-Operand = ColumnRef | Constant
-
-
 def _operand(x, role: str) -> ColumnRef | Constant:
     if not isinstance(x, (ColumnRef, Constant)):
         raise ExpressionError(f"{role} must be a ColumnRef or a Constant, not {type(x).__name__}")
@@ -483,6 +501,15 @@ class Compare(Expression):
 class InList(Expression):
     """``column in (v1, v2, ...)``, or ``not in`` when ``negated``.
 
+    Parameters
+    ----------
+    column : ColumnRef
+        The column.
+    values : tuple of Constant
+        One or more values of one type, none of them null.
+    negated : bool, default False
+        ``not in``: true when the column has a value that is not in the list.
+
     Examples
     --------
     >>> InList(ColumnRef("stage_name"), (Constant("Won"), Constant("Lost")), negated=True).to_text()
@@ -518,6 +545,13 @@ class InList(Expression):
 class IsNull(Expression):
     """``column is null``, or ``is not null`` when ``negated``.
 
+    Parameters
+    ----------
+    column : ColumnRef
+        The column; missing values are ``None``, ``NaN``, ``NaT``, ``<NA>``.
+    negated : bool, default False
+        ``is not null``.
+
     Examples
     --------
     >>> IsNull(ColumnRef("region", "account"), negated=True).to_text()
@@ -550,6 +584,11 @@ def _items(node, items) -> tuple[Expression, ...]:
 class And(Expression):
     """All of ``items`` (two or more).
 
+    Parameters
+    ----------
+    items : tuple of Expression
+        The terms; false if one is false, else unknown if one is unknown.
+
     Examples
     --------
     >>> a, b = parse_expression("x == 1"), parse_expression("y == 2 or z == 3")
@@ -574,6 +613,11 @@ class And(Expression):
 class Or(Expression):
     """Any of ``items`` (two or more).
 
+    Parameters
+    ----------
+    items : tuple of Expression
+        The terms; true if one is true, else unknown if one is unknown.
+
     Examples
     --------
     >>> Or((parse_expression("x == 1"), parse_expression("y == 2"))).to_text()
@@ -596,6 +640,11 @@ class Or(Expression):
 @dataclass(frozen=True)
 class Not(Expression):
     """The negation of ``item`` (unknown stays unknown).
+
+    Parameters
+    ----------
+    item : Expression
+        What is negated.
 
     Examples
     --------
@@ -658,7 +707,7 @@ FALSE.2: /false\b/i
 DATE.3: /date(?=\s*['"])/i
 NAME: /[A-Za-z][A-Za-z0-9_]*/
 COMP_OP: /==|!=|<>|<=|>=|=|<|>/
-NUMBER: /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z0-9_.])/
+NUMBER: /-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?(?![A-Za-z0-9_.])/
 STRING: /'[^']*(?:''[^']*)*'|"[^"]*(?:""[^"]*)*"/
 
 %ignore /\s+/
@@ -735,7 +784,7 @@ class _Build(Transformer):
     def number(self, tokens):
         tok = tokens[0]
         text = str(tok)
-        if re.fullmatch(r"-?\d+", text):
+        if re.fullmatch(r"-?[0-9]+", text):
             value = int(text)
             if not -_INT_LIMIT < value < _INT_LIMIT:
                 raise ExpressionError(f"the integer {text} is out of range", position=_pos(tok), hint=" (64 bits)")
@@ -1116,7 +1165,7 @@ def _fit(column: ColumnRef, kind: str, value: Constant) -> Constant:
             raise ExpressionError(
                 f"{column.path} is a date; {value.to_text()} is not a date",
                 position=value.position,
-                hint=" (write date 'YYYY-MM-DD' or 'YYYY-MM-DD'; expressions compare dates by the day)",
+                hint=" (write date 'YYYY-MM-DD': a date column compares by the day)",
             )
         return Constant(_iso_date(value.value.strip(), value.position), position=value.position)
     ok = {
