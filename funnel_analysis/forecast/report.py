@@ -16,7 +16,29 @@ opportunities, evaluated on each as-of cut as the deals stood that day), and cal
 
 Examples
 --------
->>> from funnel_analysis.forecast import report  # doctest: +SKIP
+A three-deal org (the standard stages: Prospecting 10 %, Negotiation/Review 90 %):
+
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> from funnel_analysis.forecast import report
+>>> opportunities = pd.DataFrame({
+...     "Id": ["006A", "006B", "006C"], "StageName": ["Closed Won", "Prospecting", "Negotiation/Review"],
+...     "Amount": [1000, 800, 2000], "CreatedDate": ["2024-01-02", "2024-02-01", "2024-03-01"],
+...     "CloseDate": ["2024-02-01", "2024-06-30", "2024-08-15"], "IsClosed": [True, False, False],
+...     "IsWon": [True, False, False]})
+>>> crm = load_frames({"Opportunity": opportunities})
+>>> wp = report.weighted_pipeline(crm, as_of="2024-06-30", probabilities="configured")
+>>> wp[["fiscal_period", "open_amount", "weighted_amount"]]
+  fiscal_period  open_amount  weighted_amount
+0     FY2024-Q2        800.0             80.0
+1     FY2024-Q3       2000.0           1800.0
+>>> report.weighted_pipeline(crm, as_of="2024-06-30", where="amount >= 1000", probabilities="configured")[
+...     ["fiscal_period", "open_amount", "weighted_amount"]]
+  fiscal_period  open_amount  weighted_amount
+0     FY2024-Q3       2000.0           1800.0
+
+The sections that learn from past quarters need years of history (``data/sample``):
+
 >>> report.next_quarter_forecast(crm, as_of="2025-06-30", where="owner.region == 'EMEA'")  # doctest: +SKIP
 """
 
