@@ -35,9 +35,9 @@ def main(argv=None):
     from funnel_analysis.funnel import (
         bottlenecks,
         cohort_funnel,
-        kpis,
         lead_conversion,
         lead_funnel,
+        report,
         snapshot_funnel,
         win_rates,
     )
@@ -64,7 +64,7 @@ def main(argv=None):
     start = str((crm.opportunities["created_date"].max() - __import__("pandas").Timedelta(days=270)).date())
     jobs = {
         "as_of cut": None,
-        "kpis": lambda: kpis(crm, as_of=as_of),
+        "kpis": lambda: report.kpis(crm, as_of=as_of),
         "lead_funnel by source": lambda: lead_funnel(cut.leads, by="lead_source"),
         "lead_conversion by source": lambda: lead_conversion(cut.leads, by="lead_source", window_days=90, as_of=as_of),
         "snapshot_funnel": lambda: snapshot_funnel(o, stages=st),

@@ -413,8 +413,8 @@ class CrmData:
         from_stage = opps["state_source"] != "current"
         mapped_closed = opps["stage_name"].map(stages["is_closed"])
         mapped_won = opps["stage_name"].map(stages["is_won"])
-        opps["is_closed"] = np.where(from_stage & mapped_closed.notna(), mapped_closed, opps["is_closed"]).astype(bool)
-        opps["is_won"] = np.where(from_stage & mapped_won.notna(), mapped_won, opps["is_won"]).astype(bool)
+        opps["is_closed"] = _flags_by_stage(opps["is_closed"], mapped_closed, from_stage)
+        opps["is_won"] = _flags_by_stage(opps["is_won"], mapped_won, from_stage)
         # no history: a deal that closed after the cut was still open on the day, stage unknown
         reopen = ~from_stage & opps["is_closed"] & (opps["close_date"] > day).fillna(False)
         if reopen.any():
@@ -496,6 +496,16 @@ class CrmData:
         )
 
 
+def _flags_by_stage(current: pd.Series, by_stage: pd.Series, from_history: pd.Series) -> np.ndarray:
+    """A closed/won flag on the day: the stage's flag where the state came from history, else the
+    record's own flag; where the record has none (an export without IsClosed/IsWon), the stage's,
+    and False (open, not won) when neither is known."""
+    current = pd.Series(current, index=by_stage.index).astype("boolean")
+    by_stage = by_stage.astype("boolean")
+    flag = current.where(~(from_history & by_stage.notna()), by_stage).fillna(by_stage)
+    return flag.fillna(False).to_numpy(dtype=bool)
+
+
 def _rows(df: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     """The rows where ``keep``; the frame itself when that is every row (the common recent cut)."""
     keep = keep.fillna(False).to_numpy(dtype=bool)
@@ -557,7 +567,20 @@ def resolve_as_of(crm, *, as_of=None) -> pd.Timestamp:
     -------
     Timestamp
         A naive day (midnight).
+
+    Raises
+    ------
+    ValueError
+        When ``as_of`` is not a date (the message names ``as_of``).
     """
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         return latest_date(crm)
-    return _cutoff(as_of)[1]
+    try:
+        day = _cutoff(as_of)[1]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"as_of={as_of!r} is not a date (YYYY-MM-DD, or empty for the latest date in the data)"
+        ) from exc
+    if pd.isna(day):
+        raise ValueError("as_of is missing: give a date (YYYY-MM-DD), or empty for the latest date in the data")
+    return day

@@ -165,3 +165,28 @@ def test_quality_report_cleaning_and_notes(tiny):
     assert cleaning.loc["email:normalised", "leads"] == 1 and cleaning["accounts"].sum() == 0
     notes = tiny.report.notes().set_index("note")["value"]
     assert notes["ignored files"] == "Case.csv" and notes["stages from"] == tiny.report.stages_origin
+
+
+def test_resolve_as_of_names_the_parameter_on_a_bad_date(tiny):
+    from funnel_analysis.crm import resolve_as_of
+
+    with pytest.raises(ValueError, match="as_of='2024-13-45' is not a date"):
+        resolve_as_of(tiny, as_of="2024-13-45")
+
+
+def test_as_of_without_closed_flags_takes_them_from_the_stage():
+    """An export without IsClosed/IsWon: the flags of each deal's stage (by hand from the stages table)."""
+    import funnel_analysis as fa
+
+    opps = pd.DataFrame(
+        {
+            "Id": ["006000000000001AAA", "006000000000002AAA", "006000000000003AAA"],
+            "StageName": ["Closed Won", "Prospecting", "Closed Lost"],
+            "Amount": ["10", "20", "30"],
+            "CloseDate": ["2024-01-31", "2024-06-30", "2024-02-15"],
+            "CreatedDate": ["2024-01-01T00:00:00Z"] * 3,
+        }
+    )
+    cut = fa.load_frames({"Opportunity": opps}).as_of("2024-03-31").opportunities.set_index("opportunity_id")
+    assert cut["is_closed"].tolist() == [True, False, True]
+    assert cut["is_won"].tolist() == [True, False, False]
