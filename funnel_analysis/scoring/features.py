@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ import pandas as pd
 from .._util.arrow import index_in
 from .._util.frames import utc_naive
 from .leakage import RULE_EXCLUDED
+
+if TYPE_CHECKING:
+    from ..crm import CrmData
 
 __all__ = [
     "ScoringDataError",
@@ -349,7 +353,7 @@ def lead_features(
 _NOT_SCORING = ("opportunities", "opportunity_history")
 
 
-def scoring_cut(crm, *, as_of):
+def scoring_cut(crm, *, as_of) -> CrmData:
     """``crm.as_of(as_of)`` without the opportunities and their history, which scoring does not read.
 
     Rebuilding every opportunity's state from its history is most of the time of a cut on a big
