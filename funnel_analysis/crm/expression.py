@@ -101,7 +101,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -111,6 +111,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from .._util.arrow import index_in
 from .._util.arrow import isin as _text_isin
 from .schema import TABLES
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "ExpressionError",
@@ -165,18 +168,20 @@ _INT_LIMIT = 2**63
 class ExpressionError(ValueError):
     """An expression that is refused: bad syntax, an unknown name, incompatible types, too deep.
 
-    Attributes
+    The parameters are kept as attributes of the same names.
+
+    Parameters
     ----------
     reason : str
         What is wrong, without the position.
-    position : int or None
+    position : int, optional
         1-based character offset in ``text`` where the problem starts, when known.
-    text : str or None
-        The expression's text, when there is one.
-    label : str or None
-        What the expression is (``"where"``, ``"criteria"``): the first word of the message.
-    hint : str
+    hint : str, default ""
         What follows the position in the message: what exists, what was expected, a suggestion.
+    label : str, optional
+        What the expression is (``"where"``, ``"criteria"``): the first word of the message.
+    text : str, optional
+        The expression's text: the message shows the line of the position with a caret under it.
 
     Examples
     --------
@@ -270,7 +275,17 @@ class Expression:
         return self._depth
 
     def to_text(self) -> str:
-        """The canonical text, which :func:`parse_expression` reads back to an equal tree."""
+        """The canonical text, which :func:`parse_expression` reads back to an equal tree.
+
+        Returns
+        -------
+        str
+            Keywords in lower case, ``==`` and ``!=``, strings in single quotes (double quotes when the
+            text holds a single quote and no double quote), parentheses only where they change the tree.
+        """
+        return self._text()
+
+    def _text(self) -> str:
         raise NotImplementedError
 
     def __str__(self) -> str:
@@ -345,6 +360,13 @@ class ColumnRef:
         return self.name if self.relation is None else f"{self.relation}.{self.name}"
 
     def to_text(self) -> str:
+        """The canonical text.
+
+        Returns
+        -------
+        str
+            ``name`` or ``relation.name``.
+        """
         return self.path
 
     def __str__(self) -> str:
@@ -418,6 +440,13 @@ class Constant:
         return hash((type(self.value).__name__, self.value))
 
     def to_text(self) -> str:
+        """The canonical text.
+
+        Returns
+        -------
+        str
+            ``null``, ``true``/``false``, the number, the quoted string or ``date 'YYYY-MM-DD'``.
+        """
         v = self.value
         kind = self.kind
         if kind == "null":
@@ -493,7 +522,7 @@ class Compare(Expression):
                 _refuse_null(side, "a comparison")
         _check_depth(self, ())
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         return f"{self.left.to_text()} {self.op} {self.right.to_text()}"
 
 
@@ -536,7 +565,7 @@ class InList(Expression):
         object.__setattr__(self, "negated", bool(self.negated))
         _check_depth(self, ())
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         word = "not in" if self.negated else "in"
         return f"{self.column.to_text()} {word} ({', '.join(v.to_text() for v in self.values)})"
 
@@ -569,7 +598,7 @@ class IsNull(Expression):
         object.__setattr__(self, "negated", bool(self.negated))
         _check_depth(self, ())
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         return f"{self.column.to_text()} is {'not ' if self.negated else ''}null"
 
 
@@ -605,7 +634,7 @@ class And(Expression):
     def _children(self):
         return self.items
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         return " and ".join(_group(i, (And, Or)) for i in self.items)
 
 
@@ -633,7 +662,7 @@ class Or(Expression):
     def _children(self):
         return self.items
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         return " or ".join(_group(i, (Or,)) for i in self.items)
 
 
@@ -662,7 +691,7 @@ class Not(Expression):
     def _children(self):
         return (self.item,)
 
-    def to_text(self) -> str:
+    def _text(self) -> str:
         return "not " + _group(self.item, (And, Or))
 
 
@@ -1409,8 +1438,8 @@ def _eval(node: Expression, rows: _Rows) -> pd.arrays.BooleanArray:
 def expression_mask(
     tables: Mapping[str, pd.DataFrame],
     table: str,
-    where: str | Expression | None,
     *,
+    where: str | Expression | None = None,
     label: str = "where",
 ) -> pd.Series:
     """The rows of ``tables[table]`` that an expression selects, as a boolean mask.
@@ -1426,7 +1455,7 @@ def expression_mask(
         The org's tables (``crm.tables``): the filtered one and the related ones a path names.
     table : str
         The table to filter (``"opportunities"``).
-    where : str, Expression or None
+    where : str, Expression or None, default None
         The expression; ``None`` or a blank string selects every row.
     label : str, default "where"
         What the expression is, the first word of an error message.
@@ -1451,11 +1480,11 @@ def expression_mask(
     ...     ),
     ...     "accounts": pd.DataFrame({"account_id": ["a1", "a2"], "region": ["EMEA", "AMER"]}),
     ... }
-    >>> expression_mask(tables, "opportunities", "account.region == 'EMEA' or amount > 10").tolist()
+    >>> expression_mask(tables, "opportunities", where="account.region == 'EMEA' or amount > 10").tolist()
     [True, True, False]
-    >>> expression_mask(tables, "opportunities", "not amount > 10").tolist()
+    >>> expression_mask(tables, "opportunities", where="not amount > 10").tolist()
     [True, False, False]
-    >>> expression_mask(tables, "opportunities", "amount > 'ten'")
+    >>> expression_mask(tables, "opportunities", where="amount > 'ten'")
     Traceback (most recent call last):
     ...
     funnel_analysis.crm.expression.ExpressionError: where: cannot compare amount (a number) with 'ten' (text) at position 10
@@ -1500,7 +1529,7 @@ def to_duckdb_expression(
     *,
     table: str | None,
     relations: Mapping[str, str] | None = None,
-):
+) -> duckdb.Expression:
     """The expression as a DuckDB ``Expression``, for ``DuckDBPyRelation.filter``.
 
     Built with DuckDB's Expression API: columns are ``ColumnExpression``, values ``ConstantExpression``;

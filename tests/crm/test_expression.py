@@ -106,7 +106,7 @@ def tables() -> dict[str, pd.DataFrame]:
 
 
 def mask(tables, where, table="opportunities") -> list[bool]:
-    m = expression_mask(tables, table, where)
+    m = expression_mask(tables, table, where=where)
     assert m.dtype == bool and m.index.equals(tables[table].index)
     return m.tolist()
 
@@ -401,23 +401,23 @@ def test_check_against_the_schema_without_data():
 def test_check_related_table_must_be_loaded(tables):
     del tables["accounts"]
     with pytest.raises(ExpressionError, match=r"'account.region' cannot be resolved: the accounts table is not loaded"):
-        expression_mask(tables, "opportunities", "account.region == 'EMEA'")
+        expression_mask(tables, "opportunities", where="account.region == 'EMEA'")
     assert mask(tables, "owner.region == 'EMEA'") == rows(1, 4)
 
 
 def test_mask_refuses_repeated_keys_of_a_related_table(tables):
     tables["accounts"] = pd.concat([tables["accounts"], tables["accounts"].iloc[[0]]])
     with pytest.raises(ExpressionError, match=r"'account.region' needs one accounts row per account_id.*'a1'"):
-        expression_mask(tables, "opportunities", "account.region == 'EMEA'")
+        expression_mask(tables, "opportunities", where="account.region == 'EMEA'")
     # what does not go through accounts still works
     assert mask(tables, "owner.region == 'EMEA'") == rows(1, 4)
 
 
 def test_mask_unknown_table(tables):
     with pytest.raises(ExpressionError, match=r"no table 'deals' in the data"):
-        expression_mask(tables, "deals", "amount > 1")
+        expression_mask(tables, "deals", where="amount > 1")
     with pytest.raises(ExpressionError, match=r"no table 'deals' in the data"):
-        expression_mask(tables, "deals", None)
+        expression_mask(tables, "deals", where=None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -471,7 +471,7 @@ def test_hostile_text_is_refused(tables, tmp_path, monkeypatch, text):
     for call in (
         lambda: check_expression(text, tables, "opportunities"),
         lambda: check_expression(text, None, "opportunities"),
-        lambda: expression_mask(tables, "opportunities", text),
+        lambda: expression_mask(tables, "opportunities", where=text),
         lambda: to_sql(text),
         lambda: to_duckdb_expression(text, table="opportunities"),
     ):
@@ -484,7 +484,7 @@ def test_no_file_was_created_by_any_hostile_text(tables, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "pwned"
     for text in HOSTILE:
-        for call in (parse_expression, lambda t: expression_mask(tables, "opportunities", t), to_sql):
+        for call in (parse_expression, lambda t: expression_mask(tables, "opportunities", where=t), to_sql):
             with pytest.raises(ExpressionError):
                 call(text.format(marker=marker))
     assert not marker.exists() and list(tmp_path.iterdir()) == []
@@ -518,7 +518,7 @@ def test_non_string_input(tables, value):
         with pytest.raises(ExpressionError, match="an expression is text or an Expression"):
             check_expression(value, tables, "opportunities")
         with pytest.raises(ExpressionError, match="an expression is text or an Expression"):
-            expression_mask(tables, "opportunities", value)
+            expression_mask(tables, "opportunities", where=value)
 
 
 @pytest.mark.parametrize(
@@ -635,7 +635,7 @@ def _duckdb_relation_ids(con, expr) -> list[str]:
 
 
 def _pandas_ids(tables, expr) -> list[str]:
-    m = expression_mask(tables, "opportunities", expr)
+    m = expression_mask(tables, "opportunities", where=expr)
     return sorted(tables["opportunities"].loc[m, "opportunity_id"])
 
 
@@ -886,7 +886,7 @@ _CON = _connection(_FRAMES)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_mask_equals_an_independent_evaluator_and_duckdb(expr):
     checked = check_expression(expr, _FRAMES, "opportunities")
-    got = expression_mask(_FRAMES, "opportunities", checked).tolist()
+    got = expression_mask(_FRAMES, "opportunities", where=checked).tolist()
     assert got == [_evaluate(expr, row) is True for row in _ROWS]
     ids = sorted(o for o, keep in zip(_FRAMES["opportunities"]["opportunity_id"], got) if keep)
     assert _duckdb_ids(_CON, checked) == ids
@@ -947,6 +947,6 @@ def test_any_text_parses_or_is_an_expression_error(text):
         return
     assert parse_expression(str(expr)) == expr
     try:
-        expression_mask(_FRAMES, "opportunities", expr)
+        expression_mask(_FRAMES, "opportunities", where=expr)
     except ExpressionError:
         pass
