@@ -208,11 +208,6 @@ def _import(name: str):
         return None
 
 
-def _generate(app) -> None:
-    names = write_api_pages()
-    logger.info("API reference: %d names", names)
-
-
-def setup(app):
-    # before autosummary's own builder-inited handler (priority 500), which writes the per-name pages
-    app.connect("builder-inited", _generate, priority=100)
+# Written when the configuration is read, before Sphinx lists the source files (autosummary then writes
+# the per-name pages from these): a build from a clean checkout sees every page.
+API_NAMES = write_api_pages()
