@@ -13,6 +13,7 @@ import math
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -326,7 +327,7 @@ def test_mask_types_of_columns():
     """Arrow strings, object strings, pandas nullable numbers and booleans, categoricals, tz-aware stamps."""
     frame = pd.DataFrame(
         {
-            "arrow": pd.array(["a", None, "c"], dtype=pd.ArrowDtype(__import__("pyarrow").string())),
+            "arrow": pd.array(["a", None, "c"], dtype=pd.ArrowDtype(pa.string())),
             "text": pd.Series(["a", None, "c"], dtype=object),
             "cat": pd.Categorical(["a", None, "c"]),
             "f": pd.array([1.5, None, 3.0], dtype="Float64"),
