@@ -326,7 +326,7 @@ class CrmData:
 
         tables = dict(self.tables)
         tables[table] = frame
-        mask = expression_mask(tables, table, where)
+        mask = expression_mask(tables, table, where=where)
         return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
     def _cut(self, end, day) -> CrmData:
