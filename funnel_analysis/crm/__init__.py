@@ -28,6 +28,15 @@ Examples
 '001bm00001ZL8U9AAL'
 """
 
+from .expression import (
+    ExpressionError,
+    SqlFilter,
+    check_expression,
+    expression_mask,
+    parse_expression,
+    to_duckdb_expression,
+    to_sql,
+)
 from .ids import to_18
 from .load import load_frames, load_org
 from .mapping import Mapping, TableMapping, builtin_mappings, load_mapping
@@ -58,6 +67,14 @@ __all__ = [
     "Column",
     "Reference",
     "to_18",
+    # the safe expression grammar of where filters and rules
+    "parse_expression",
+    "check_expression",
+    "expression_mask",
+    "to_duckdb_expression",
+    "to_sql",
+    "SqlFilter",
+    "ExpressionError",
     # a live org
     "read_salesforce",
     "load_salesforce",
