@@ -107,6 +107,21 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
     the most frequent spelling among them (ties: a mixed-case spelling, then
     the first in sorted order). Works on the distinct values only, so a
     million rows of a twenty-value picklist cost twenty string operations.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The picklist values, any dtype (read as strings); missing values stay missing.
+    canonical : iterable of str, optional
+        Preferred spellings: a group of variants that matches one of them
+        case-insensitively takes that spelling. ``None`` (the default): the
+        most frequent spelling of each group wins.
+
+    Returns
+    -------
+    pandas.Series
+        The folded values, ``str`` dtype, aligned on the index of ``values``;
+        missing where the value was missing or blank.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == 0:
@@ -135,7 +150,20 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
 
 
 def normalize_email(values: pd.Series) -> pd.Series:
-    """Trim and lower-case email addresses (empty -> missing)."""
+    """Trim and lower-case email addresses (empty -> missing).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Email addresses, any dtype (read as strings).
+
+    Returns
+    -------
+    pandas.Series
+        The trimmed, lower-cased addresses, aligned on the index of ``values``;
+        missing where the value was missing or blank. The shape is not checked
+        (see ``EMAIL_PATTERN``).
+    """
     text = values.astype("str").str.strip().str.lower()
     return text.where(values.notna() & (text != ""), None)
 
@@ -187,6 +215,26 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
     cannot be known, or whose digits cannot form a valid length (8-15), stay
     missing. Calling codes come from the ``phonenumbers`` metadata; the rest is
     vectorised, so it costs little on a million rows.
+
+    Parameters
+    ----------
+    phones : pandas.Series
+        Phone numbers as written (spaces, dashes, brackets and a trailing
+        ``x123`` / ``ext. 123`` extension are ignored).
+    countries : pandas.Series, optional
+        The country of each row, index-aligned with ``phones``: a name
+        (``"Germany"``, ``"USA"``) or a two-letter ISO code. ``None`` (the
+        default): every row takes ``default_country``.
+    default_country : str, optional
+        The country (name or ISO code) of rows whose country is missing.
+        ``None`` (the default): such rows stay missing unless the number
+        carries its own country.
+
+    Returns
+    -------
+    pandas.Series
+        E.164 numbers (``"+" + digits``), ``str`` dtype, aligned on the index
+        of ``phones``; missing where the number cannot be normalised.
     """
     raw = phones.astype("str").str.strip()
     raw = raw.where(phones.notna(), "")
@@ -212,9 +260,22 @@ def phone_e164(phones: pd.Series, countries: pd.Series | None = None, default_co
 def company_key(names: pd.Series) -> pd.DataFrame:
     """Split company names into a matching key and their legal form.
 
-    Returns a frame with ``company_key`` (lower case, punctuation removed,
-    legal suffixes such as Inc, GmbH, Ltd, 有限公司 stripped) and
-    ``company_legal_form`` (the stripped suffix, lower case), index-aligned.
+    Up to two trailing legal suffixes (see ``LEGAL_SUFFIXES``) are stripped, so
+    ``"Acme Holdings Co., Ltd."`` keys as ``"acme holdings"``.
+
+    Parameters
+    ----------
+    names : pandas.Series
+        Company names, any dtype (read as strings).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index-aligned with ``names``, two ``str`` columns: ``company_key``
+        (lower case, punctuation removed, legal suffixes such as Inc, GmbH,
+        Ltd, 有限公司 stripped; missing where the name is missing or blank) and
+        ``company_legal_form`` (the stripped suffix, lower case; missing when
+        there is none).
     """
     text = names.astype("str").str.strip().str.lower()
     text = text.where(names.notna() & (text != ""), None)

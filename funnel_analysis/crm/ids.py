@@ -32,12 +32,37 @@ _ID15 = re.compile(r"^[a-zA-Z0-9]{15}$")
 
 
 def is_salesforce_id_15(value: str) -> bool:
-    """True for a 15-character alphanumeric string (the short Salesforce form)."""
+    """True for a 15-character alphanumeric string (the short Salesforce form).
+
+    Parameters
+    ----------
+    value : str
+        The candidate ID.
+
+    Returns
+    -------
+    bool
+        Whether ``value`` is exactly 15 ASCII letters and digits.
+    """
     return bool(_ID15.match(value))
 
 
 def to_18(value: str) -> str:
-    """Widen one 15-character Salesforce ID to 18 characters; others pass through."""
+    """Widen one 15-character Salesforce ID to 18 characters; others pass through.
+
+    Parameters
+    ----------
+    value : str
+        The ID. A value that is not a string of exactly 15 ASCII letters and
+        digits (an 18-character ID, another CRM's key, a missing value) is
+        returned as it is.
+
+    Returns
+    -------
+    str
+        The 18-character ID: ``value`` followed by the three characters that
+        encode the case of its first fifteen.
+    """
     if not isinstance(value, str) or not _ID15.match(value):
         return value
     suffix = ""
@@ -73,6 +98,20 @@ def widen_ids(values: pd.Series) -> WidenedIds:
     other CRMs (UUIDs, numbers, 8-character codes) pass through unchanged. The
     input is not modified.
 
+    Parameters
+    ----------
+    values : pandas.Series
+        The IDs, any dtype (read as strings); missing values stay missing.
+
+    Returns
+    -------
+    WidenedIds
+        ``values``: a copy of the Series, the 15-character IDs widened to 18
+        (``str`` dtype when any was); ``widened``: how many were. Unpacks as
+        ``values, widened``.
+
+    Examples
+    --------
     >>> s, n = widen_ids(pd.Series(["001bm00001ZL8U9", None, "x"]))
     >>> s.tolist(), n
     (['001bm00001ZL8U9AAL', nan, 'x'], 1)

@@ -72,11 +72,24 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
     progress : bool
         Show a progress bar over the tables.
 
+    Returns
+    -------
+    CrmData
+        The org: the kept rows of every table found (``crm.tables``, and
+        ``crm.leads``, ``crm.opportunities``...), the stages table (from the
+        export, the mapping or the default stages), the quarantined rows with
+        their rules (``crm.quarantine``, ``crm.quarantined_rows``), the warnings
+        on kept rows (``crm.flags``), the data-quality report and ``crm.meta``
+        (source, mapping, fingerprint of the files read, load time). A Parquet
+        cache is read back as it was written.
+
     Raises
     ------
     DataLoadError
         When a file cannot be used at all (missing required column, wrong
-        delimiter, undecodable bytes), naming the file, column and expectation.
+        delimiter, undecodable bytes), naming the file, column and expectation;
+        also when ``path`` holds no file of a known object, or when a file the
+        mapping names does not exist.
     """
     folder = Path(path)
     if (folder / "crm.json").exists() and mapping is None:
@@ -123,6 +136,32 @@ def load_frames(
 
     Columns are API field names; values may be text or typed. This is the
     entry point for the Salesforce API reader (:mod:`funnel_analysis.crm.salesforce`).
+
+    Parameters
+    ----------
+    frames : dict of str to pandas.DataFrame
+        One frame per object, keyed by Salesforce object name (or file stem,
+        as :func:`funnel_analysis.crm.schema.table_for_file` reads it). Keys of
+        no known object are ignored and listed in the report.
+    source : str, default "frames"
+        What the frames came from, kept in ``crm.meta["source"]``.
+    mapping : path-like, str or Mapping, optional
+        A mapping file, the name of a built-in mapping, or a :class:`~funnel_analysis.crm.Mapping`:
+        renames columns, maps values, sets date formats and derived columns.
+        ``None`` (the default): the columns are Salesforce API field names.
+    progress : bool, default False
+        Show a progress bar over the tables.
+
+    Returns
+    -------
+    CrmData
+        The org, as :func:`load_org` gives it; ``crm.meta["fingerprint"]`` is
+        a hash of the frames' contents.
+
+    Raises
+    ------
+    DataLoadError
+        When a frame misses a required column of its table.
     """
     from .schema import table_for_file
 

@@ -58,7 +58,33 @@ _TABLE_KEYS = {
 
 @dataclass
 class TableMapping:
-    """How one canonical table is read from a source."""
+    """How one canonical table is read from a source.
+
+    Attributes
+    ----------
+    files : list of str
+        The source file(s) of the table, relative to the export folder; their
+        rows are concatenated.
+    columns : dict of str to str
+        Source column name -> canonical column name. Columns not named keep
+        their name (and are matched to the schema as Salesforce names are).
+    values : dict of str to dict of str to str
+        Per canonical column, source value -> canonical value (``Won`` ->
+        ``Closed Won``).
+    null_values : list of str
+        Placeholder values read as missing in every text column (``Select``).
+    derive : dict of str to str
+        Canonical column -> pandas expression evaluated on the typed table
+        (``df.eval``), for columns the source does not carry.
+    date_formats : dict of str to str
+        Canonical column -> ``strftime`` format of its dates.
+    encoding : str
+        The files' text encoding (default ``"utf-8"``).
+    delimiter : str
+        The CSV field delimiter (default ``","``).
+    timezone : str
+        The time zone of naive date-times in the files (default ``"UTC"``).
+    """
 
     files: list[str]
     columns: dict[str, str] = field(default_factory=dict)
@@ -73,7 +99,23 @@ class TableMapping:
 
 @dataclass
 class Mapping:
-    """A parsed mapping file."""
+    """A parsed mapping file.
+
+    Attributes
+    ----------
+    name : str
+        The mapping's name (its ``name:`` key, else the file's stem).
+    tables : dict of str to TableMapping
+        Canonical table name -> how it is read.
+    stages : list of dict, optional
+        The org's stages (rows of the ``stages`` table: ``stage_name``,
+        ``sort_order``, ``default_probability``, ``is_closed``, ``is_won``);
+        ``None`` when the mapping carries none.
+    source : str, optional
+        The path of the mapping file read.
+    description : str
+        Free text from the file's ``description:`` key (default empty).
+    """
 
     name: str
     tables: dict[str, TableMapping]
@@ -83,7 +125,14 @@ class Mapping:
 
 
 def builtin_mappings() -> list[str]:
-    """Names of the mappings shipped with the package (``funnel_analysis/crm/mappings``)."""
+    """Names of the mappings shipped with the package (``funnel_analysis/crm/mappings``).
+
+    Returns
+    -------
+    list of str
+        The names, sorted, without ``.yaml`` (``["maven_crm", "x_education"]``):
+        each can be passed to :func:`load_mapping`.
+    """
     return sorted(
         p.name.removesuffix(".yaml")
         for p in resources.files("funnel_analysis.crm.mappings").iterdir()
@@ -94,10 +143,25 @@ def builtin_mappings() -> list[str]:
 def load_mapping(path_or_name) -> Mapping:
     """Read and check a mapping file, or a built-in one by name (``maven_crm``).
 
+    Parameters
+    ----------
+    path_or_name : path-like, str or Mapping
+        The path of a YAML mapping file, or the name of a built-in mapping
+        (see :func:`builtin_mappings`); a :class:`Mapping` is returned as it is.
+
+    Returns
+    -------
+    Mapping
+        The parsed mapping: its name, one :class:`TableMapping` per table, and
+        the stages when it carries them.
+
     Raises
     ------
     DataLoadError
-        For an unknown table or key, naming the file and what was expected.
+        For a file that does not exist or is not valid YAML, an unknown table
+        or key, a table without ``files``, a column mapped to something other
+        than a name, or a file that maps no table; naming the file and what was
+        expected.
     """
     if isinstance(path_or_name, Mapping):
         return path_or_name

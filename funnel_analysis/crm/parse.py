@@ -94,11 +94,30 @@ _FALSE = {"false", "0", "no", "n", "f", "0.0"}
 
 
 def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") -> Parsed:
-    """Parse text to UTC timestamps; return ``(timestamps, unparseable_mask)``.
+    """Parse text to UTC timestamps.
 
     Values without an offset are read in ``timezone`` (the org's time zone,
     UTC unless a mapping says otherwise). ``formats`` replaces the fallback
     formats (ISO 8601 is always tried first).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The raw values, text (read as strings); empty and missing values are
+        missing, not unparseable.
+    formats : sequence of str, optional
+        ``strftime`` formats tried in order after ISO 8601. ``None`` (the
+        default): ``DATETIME_FORMATS``.
+    timezone : str, default "UTC"
+        The time zone (an IANA name) of values written without an offset.
+
+    Returns
+    -------
+    Parsed
+        ``(timestamps, unparseable_mask)``: the timestamps, ``datetime64[us, UTC]``
+        (NaT where empty or unparseable), and a boolean Series, True where a
+        non-empty value matched no format; both aligned on the index of
+        ``values``.
     """
     text = values.astype("str").str.strip() if len(values) else values.astype("str")
     present = values.notna() & (text != "")
@@ -145,7 +164,26 @@ def _arrow_cast(values: pd.Series, *targets: pa.DataType) -> pd.Series | None:
 
 
 def parse_date(values: pd.Series, *, formats=None) -> Parsed:
-    """Parse text to dates (naive, midnight); a timestamp keeps its date part."""
+    """Parse text to dates (naive, midnight); a timestamp keeps its date part.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The raw values, text (read as strings); empty and missing values are
+        missing, not unparseable.
+    formats : sequence of str, optional
+        ``strftime`` formats tried in order after ISO 8601. ``None`` (the
+        default): ISO dates, then ``DATETIME_FORMATS``.
+
+    Returns
+    -------
+    Parsed
+        ``(dates, unparseable_mask)``: the dates, ``datetime64[us]`` at midnight
+        (NaT where empty or unparseable; a day that does not exist, such as
+        ``2023-02-30``, is unparseable), and a boolean Series, True where a
+        non-empty value matched no format; both aligned on the index of
+        ``values``.
+    """
     if formats is None and len(values):
         text = values.astype("str").str.strip()
         text = text.where(values.notna() & (text != ""), None)
@@ -186,6 +224,19 @@ def parse_bool(values: pd.Series) -> Parsed:
     """Parse Salesforce booleans: true/false, TRUE/FALSE, 1/0, and 1/empty.
 
     Salesforce checkboxes are never null, so an empty value is False.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The raw values: text (case and surrounding spaces ignored; ``yes``/``no``,
+        ``y``/``n``, ``t``/``f`` are accepted too) or already booleans.
+
+    Returns
+    -------
+    Parsed
+        ``(booleans, unparseable_mask)``: a ``bool`` Series (False where empty,
+        missing or unparseable) and a boolean Series, True where a non-empty
+        value is not a boolean; both aligned on the index of ``values``.
     """
     if pd.api.types.is_bool_dtype(values.dtype):
         return Parsed(values.fillna(False).astype(bool), pd.Series(False, index=values.index))
@@ -200,6 +251,19 @@ def parse_number(values: pd.Series) -> Parsed:
     """Parse numbers; accepts thousands separators ``1,234.50`` and a currency prefix.
 
     Anything else that is not a number (``12,5k``, ``n/a``) is unparseable.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The raw values: text (a three-letter currency code or ``$``, ``€``,
+        ``£``, ``¥`` prefix is dropped) or already numbers.
+
+    Returns
+    -------
+    Parsed
+        ``(numbers, unparseable_mask)``: a ``float64`` Series (NaN where empty
+        or unparseable) and a boolean Series, True where a non-empty value is
+        not a number; both aligned on the index of ``values``.
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return Parsed(values.astype("float64"), pd.Series(False, index=values.index))
@@ -218,8 +282,29 @@ def parse_column(
 ) -> ParsedColumn:
     """Type one column by its schema kind.
 
-    Returns a :class:`ParsedColumn`: the typed values, the unparseable mask, and how many
-    values a cleaning step rewrote (15-character IDs widened).
+    Parameters
+    ----------
+    values : pandas.Series
+        The raw values of the column.
+    kind : str
+        The column's kind in the schema (``Column.kind``): ``"datetime"``,
+        ``"date"``, ``"bool"``, ``"float"`` or ``"int"`` are parsed (see
+        :func:`parse_datetime`, :func:`parse_date`, :func:`parse_bool`,
+        :func:`parse_number`); ``"id"`` is trimmed and its 15-character
+        Salesforce IDs widened; any other kind (``"str"``, ``"picklist"``,
+        ``"email"``, ``"phone"``) is trimmed, blanks made missing.
+    date_format : str, optional
+        A ``strftime`` format for a date or date-time column, tried after ISO
+        8601 instead of ``DATETIME_FORMATS``.
+    timezone : str, default "UTC"
+        The time zone of date-times written without an offset.
+
+    Returns
+    -------
+    ParsedColumn
+        ``(values, invalid, changed)``: the typed values, the unparseable mask
+        (a boolean Series, always False for text kinds), and how many values a
+        cleaning step rewrote (15-character IDs widened).
     """
     formats = (date_format,) if date_format else None
     if kind == "datetime":

@@ -24,7 +24,24 @@ __all__ = ["plot_rule_counts"]
 
 
 def plot_rule_counts(rules: pd.DataFrame, *, ax=None) -> Axes:
-    """Bars of rows per rule (``crm.report.rules()``), stacked by table; says so when none was broken."""
+    """Bars of rows per rule (``crm.report.rules()``), stacked by table; says so when none was broken.
+
+    Parameters
+    ----------
+    rules : pandas.DataFrame
+        One row per table and broken rule, with columns ``table``, ``rule``
+        and ``rows`` (how many rows broke it), as ``crm.report.rules()``
+        gives it. Empty: the chart says that no row broke a rule.
+    ax : matplotlib.axes.Axes, optional
+        The axes to draw on. ``None`` (the default): a new figure, its height
+        growing with the number of rules.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on: horizontal bars, one per rule, sorted by total
+        rows, stacked by table.
+    """
     import matplotlib.pyplot as plt
 
     ax = ax or plt.figure(figsize=(9, 0.35 * max(4, rules["rule"].nunique()) + 1.2)).gca()

@@ -36,7 +36,32 @@ _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 class DataLoadError(ValueError):
-    """A file that cannot be used at all: names the file, the column and what was expected."""
+    """A file that cannot be used at all: names the file, the column and what was expected.
+
+    The message reads ``"<file>: column '<column>': <message> (expected <expected>)"``,
+    the column and expectation only when given.
+
+    Parameters
+    ----------
+    file : path-like or str
+        The file (or folder, or frame label) that cannot be used.
+    message : str
+        What is wrong with it (``"does not exist"``, ``"is not valid utf-8: ..."``).
+    column : str, optional
+        The column at fault, when there is one.
+    expected : str, optional
+        What was expected instead, phrased to follow "expected"
+        (``"a CSV with a header row"``).
+
+    Attributes
+    ----------
+    file : str
+        The file, as a string.
+    column : str or None
+        The column at fault, or None.
+    expected : str or None
+        What was expected, or None.
+    """
 
     def __init__(self, file, message: str, *, column: str | None = None, expected: str | None = None):
         self.file = str(file)
@@ -87,8 +112,11 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
     Parameters
     ----------
     path : path-like
+        The CSV file.
     encoding : str, default "utf-8"
+        The file's text encoding.
     delimiter : str, default ","
+        The field delimiter.
 
     Returns
     -------
@@ -148,7 +176,30 @@ def read_csv_text(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.
 
 
 def read_table_file(path, *, encoding: str = "utf-8", delimiter: str = ",") -> pd.DataFrame:
-    """Read a CSV or Parquet file as text columns (Parquet values are cast to str)."""
+    """Read a CSV or Parquet file as text columns (Parquet values are cast to str).
+
+    Parameters
+    ----------
+    path : path-like
+        The file: ``.parquet`` (any case) is read as Parquet, anything else as
+        CSV with :func:`read_csv_text`.
+    encoding : str, default "utf-8"
+        The CSV's text encoding (not used for Parquet).
+    delimiter : str, default ","
+        The CSV's field delimiter (not used for Parquet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One text column per source column, rows in file order, a fresh
+        RangeIndex; empty CSV fields and Parquet nulls are missing.
+
+    Raises
+    ------
+    DataLoadError
+        When a CSV does not exist, is empty, does not decode, repeats a header
+        or looks like it uses another delimiter (see :func:`read_csv_text`).
+    """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         table = pq.read_table(path)
@@ -181,10 +232,28 @@ class ExportFiles(Unpackable):
 def find_export_files(folder) -> ExportFiles:
     """Which canonical table each file of a Salesforce export folder holds.
 
-    Returns an :class:`ExportFiles`: ``{table: [(path, activity_kind), ...]}`` and the ignored files;
     ``Task.csv`` and ``Event.csv`` both feed ``activities``. Files of objects
     the model does not cover (``Case.csv``, ``Branch__c.csv``) are returned as
-    ignored so the data-quality report can list them.
+    ignored so the data-quality report can list them. Only ``.csv`` and
+    ``.parquet`` files are looked at; sub-folders are not searched.
+
+    Parameters
+    ----------
+    folder : path-like
+        The export folder.
+
+    Returns
+    -------
+    ExportFiles
+        ``tables``: ``{table: [(path, activity_kind), ...]}``, the files of
+        each canonical table in name order (``activity_kind`` is ``"task"`` or
+        ``"event"`` for activities, None otherwise); ``ignored``: the paths of
+        the other files. Unpacks as ``tables, ignored``.
+
+    Raises
+    ------
+    DataLoadError
+        When ``folder`` is not a folder.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -208,6 +277,23 @@ def canonical_columns(raw: pd.DataFrame, table: str, rename: dict[str, str] | No
     ``rename`` (from a mapping file) wins over the Salesforce names of the
     schema. When two headers land on one name (``Industry`` and ``Industry__c``),
     the custom field keeps a ``_c`` suffix so nothing is overwritten.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The frame as read, with source headers.
+    table : str
+        The canonical table it holds (a key of ``TABLES``: ``"leads"``,
+        ``"opportunities"``...), whose Salesforce names are used.
+    rename : dict of str to str, optional
+        Source header -> canonical name, from a mapping file; wins over the
+        schema's Salesforce names. ``None`` (the default): no explicit names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``raw`` with its columns renamed (the values and column order are
+        unchanged; the input is not modified).
     """
     spec = TABLES[table]
     sf = spec.sf_rename()

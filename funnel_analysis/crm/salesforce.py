@@ -68,7 +68,26 @@ class SalesforceConfigError(ValueError):
 
 
 class SalesforceFrames(dict):
-    """Frames keyed by object; ``attrs``: instance, since, and soql/api/skipped per object."""
+    """Frames keyed by object; ``attrs``: instance, since, and soql/api/skipped per object.
+
+    A ``dict`` of Salesforce object API name -> DataFrame, as
+    :func:`read_salesforce` returns it, with an ``attrs`` dict describing the
+    read.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`dict`: the initial frames, keyed by object API name.
+
+    Attributes
+    ----------
+    attrs : dict
+        Empty on construction; :func:`read_salesforce` fills ``instance`` (the
+        org's host), ``since`` (the SOQL timestamp of an incremental read, or
+        None), ``soql`` (object -> the query run), ``api`` (object ->
+        ``"bulk2"`` or ``"rest"``) and ``skipped`` (object -> why it was left
+        out).
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -320,7 +339,33 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
 
 
 def load_salesforce(sf=None, *, mapping=None, **kwargs) -> CrmData:
-    """Read a live org (:func:`read_salesforce` keywords) into ``CrmData`` via ``load_frames``."""
+    """Read a live org (:func:`read_salesforce` keywords) into ``CrmData`` via ``load_frames``.
+
+    Parameters
+    ----------
+    sf : simple_salesforce.Salesforce, optional
+        A connected client; default :func:`salesforce_client` (the environment).
+    mapping : path-like, str or Mapping, optional
+        A mapping for :func:`funnel_analysis.crm.load_frames`, when the org's
+        fields need renaming; ``None`` (the default): the API field names are
+        read as Salesforce names.
+    **kwargs
+        Keywords of :func:`read_salesforce`: ``objects``, ``since``,
+        ``bulk_threshold``, ``fields``, ``progress``.
+
+    Returns
+    -------
+    CrmData
+        The org, validated and cleaned as :func:`funnel_analysis.crm.load_org`
+        loads an export, ``crm.meta["source"]`` being ``"salesforce"``.
+
+    Raises
+    ------
+    SalesforceConfigError
+        When no client is given and the environment holds no usable credentials.
+    ImportError
+        If the ``salesforce`` extra is not installed.
+    """
     from funnel_analysis.crm.load import load_frames
 
     return load_frames(read_salesforce(sf, **kwargs), source="salesforce", mapping=mapping)

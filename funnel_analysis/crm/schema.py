@@ -11,7 +11,7 @@ Column kinds drive parsing (``funnel_analysis.crm.read``) and cleaning
 
 Examples
 --------
->>> from funnel_analysis.crm import TABLES, snake_case
+>>> from funnel_analysis.crm.schema import TABLES, snake_case
 >>> TABLES["opportunities"].key
 'opportunity_id'
 >>> TABLES["opportunities"].sf_object
@@ -50,7 +50,24 @@ KINDS = ("id", "str", "picklist", "bool", "datetime", "date", "float", "int", "e
 
 @dataclass(frozen=True)
 class Column:
-    """One canonical column: its name, Salesforce API name and kind."""
+    """One canonical column: its name, Salesforce API name and kind.
+
+    Attributes
+    ----------
+    name : str
+        The canonical (snake_case) column name.
+    sf_name : str
+        The Salesforce API field name it is read from (``StageName``).
+    kind : str
+        One of ``KINDS`` (default ``"str"``): how the column is parsed and
+        cleaned. Another value raises ``ValueError``.
+    required : bool
+        Whether a file of the table must carry the column (default False);
+        a file without it cannot be loaded (:class:`~funnel_analysis.crm.DataLoadError`).
+    aliases : tuple of str
+        Other source headers read as this column (report-export labels,
+        related-field names), empty by default.
+    """
 
     name: str
     sf_name: str
@@ -69,6 +86,15 @@ class Reference:
 
     ``required`` references that do not resolve quarantine the row (error);
     the others only flag it (warning), since real exports are often partial.
+
+    Attributes
+    ----------
+    column : str
+        The referencing column of this table (``account_id``).
+    table : str
+        The canonical table referenced, whose key the values must be.
+    required : bool
+        Whether an unresolved value is an error (default False: a warning).
     """
 
     column: str
@@ -78,7 +104,34 @@ class Reference:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A canonical table and the Salesforce object(s) it is read from."""
+    """A canonical table and the Salesforce object(s) it is read from.
+
+    Attributes
+    ----------
+    name : str
+        The canonical table name (``"opportunities"``), its key in ``TABLES``.
+    sf_object : str
+        The Salesforce object it is read from (``"Opportunity"``).
+    key : str
+        The column holding the record ID (``"opportunity_id"``).
+    columns : tuple of Column
+        The table's columns, in order.
+    references : tuple of Reference
+        Its foreign keys (empty by default).
+    file_stems : tuple of str
+        File stems (without ``.csv``/``.parquet``) that hold this table in an
+        export (empty by default).
+    created_column : str or None
+        The column that dates a row, used by ``CrmData.as_of`` (default
+        ``"created_date"``; None for a table that is not cut by date).
+    extra_file_stems : tuple of str
+        More file stems whose rows join the table, read as Salesforce events
+        (``Event.csv`` into ``activities``; empty by default).
+    column_names : list of str
+        The names of ``columns``, in order (read-only).
+    required_columns : list of str
+        The names of the required columns (read-only).
+    """
 
     name: str
     sf_object: str
@@ -100,16 +153,42 @@ class TableSpec:
         return [c.name for c in self.columns if c.required]
 
     def column(self, name: str) -> Column | None:
+        """The column of that canonical name.
+
+        Parameters
+        ----------
+        name : str
+            A canonical column name.
+
+        Returns
+        -------
+        Column or None
+            The column, or None when the table has none of that name.
+        """
         for c in self.columns:
             if c.name == name:
                 return c
         return None
 
     def kinds(self) -> Mapping[str, str]:
+        """The kind of every column.
+
+        Returns
+        -------
+        Mapping of str to str
+            Canonical column name -> its kind (one of ``KINDS``), in column order.
+        """
         return {c.name: c.kind for c in self.columns}
 
     def sf_rename(self) -> Mapping[str, str]:
-        """Salesforce API field name (and aliases) -> canonical name."""
+        """Salesforce API field name (and aliases) -> canonical name.
+
+        Returns
+        -------
+        Mapping of str to str
+            Every column's ``sf_name`` and each of its ``aliases``, mapped to the
+            column's canonical name.
+        """
         out = {}
         for c in self.columns:
             out[c.sf_name] = c.name
@@ -129,6 +208,20 @@ def snake_case(name: str) -> str:
     (``BillingLatitude`` -> ``billing_latitude``, ``SLAExpirationDate__c`` ->
     ``sla_expiration_date``), and anything else non-alphanumeric becomes ``_``.
 
+    Parameters
+    ----------
+    name : str
+        A Salesforce API field name or a column header (surrounding spaces
+        are ignored).
+
+    Returns
+    -------
+    str
+        The lower-case name, words joined by single underscores, none leading
+        or trailing.
+
+    Examples
+    --------
     >>> snake_case("NumberOfEmployees")
     'number_of_employees'
     >>> snake_case("Opportunity Lifecycle (Days)")
@@ -469,6 +562,22 @@ class FileTable(Unpackable):
 def table_for_file(stem: str) -> FileTable | None:
     """Which table a file stem holds, and the activity kind for Task/Event files.
 
+    Parameters
+    ----------
+    stem : str
+        A file name without its extension (``"Opportunity"``, ``"leads"``), or
+        a Salesforce object name; matched exactly against each table's
+        ``file_stems`` and ``extra_file_stems``.
+
+    Returns
+    -------
+    FileTable or None
+        ``(table, activity_kind)``: the canonical table, and ``"task"`` or
+        ``"event"`` for activities files (None otherwise); None when no table
+        is read from such a file.
+
+    Examples
+    --------
     >>> table_for_file("Event")
     FileTable(table='activities', activity_kind='event')
     >>> table_for_file("Case") is None

@@ -76,6 +76,9 @@ def table_schema(
     table : str
         Canonical table name (a key of :data:`funnel_analysis.crm.schema.TABLES`).
     severity : {"error", "warning"}
+        Which rules: ``ERROR`` (the rows they fail are quarantined) or
+        ``WARNING`` (the rows are flagged); any other value builds the warning
+        schema.
     present : iterable of str
         Columns that the source really had; rules on absent columns are skipped
         (an empty column that was never exported is not a data error).
@@ -84,6 +87,13 @@ def table_schema(
         table that was not loaded is not checked.
     stages : pandas.DataFrame, optional
         The stages table, for ``stage_unknown`` and ``closed_flags_mismatch``.
+
+    Returns
+    -------
+    pandera.pandas.DataFrameSchema
+        The schema named ``"<table>:<severity>"``, not strict and not coercing:
+        column checks and frame-level checks, each named by its rule. The
+        error schema requires the table key, non-null.
     """
     spec = TABLES[table]
     present = set(present)
@@ -173,6 +183,31 @@ def validate_table(
     """Run the error and warning schemas of a table; return the issues found.
 
     The frame is not modified. ``row`` in the result is the frame's index label.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The typed table, with canonical column names.
+    table : str
+        Canonical table name (a key of ``TABLES``).
+    present : iterable of str, optional
+        Columns that the source really had; rules on absent columns are
+        skipped. ``None`` (the default): every column of ``df``.
+    known_ids : dict of str to pandas.Index, optional
+        Keys of the other loaded tables, for reference rules (see
+        :func:`table_schema`).
+    stages : pandas.DataFrame, optional
+        The stages table, for ``stage_unknown`` and ``closed_flags_mismatch``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per broken rule and row, columns ``ISSUE_COLUMNS``: ``table``,
+        ``row`` (the index label in ``df``), ``record_id`` (the row's key),
+        ``column``, ``rule``, ``severity`` (``"error"`` or ``"warning"``) and
+        ``value`` (the failing value as text, None for frame-level rules);
+        sorted by row, severity and rule. Empty, with those columns, when
+        nothing is broken.
     """
     spec = TABLES[table]
     present = list(df.columns) if present is None else present
