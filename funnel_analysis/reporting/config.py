@@ -54,6 +54,34 @@ class ReportSpec:
     ``funnel report due`` makes before it waits for the next scheduled time; after the k-th failed
     run the next try waits ``retry_backoff * 2**(k-1)`` minutes (0: no wait). ``cell_timeout`` is
     the seconds a cell may run (None: no limit) when the command line sets none.
+
+    Attributes
+    ----------
+    name : str
+        The report's name (letters, digits, ``_`` and ``-``), unique in its config; the folder
+        its runs are published in.
+    notebook : pathlib.Path
+        The notebook run, absolute.
+    parameters : dict
+        Parameter name -> plain literal (str, int, float, bool, list or None) from the config;
+        path parameters (``*_dir``, ``*_path``, ``*_file``, a mapping file) absolute. Default empty.
+    schedule : str or None
+        A 5-field cron expression, or None (the default): run only by ``funnel report run``.
+    timezone : str
+        The IANA time zone ``schedule`` is read in, and relative parameters resolve in
+        (default ``"UTC"``).
+    keep : int or None
+        Published runs retention keeps (None, the default: all).
+    retries : int
+        Failed runs per scheduled time before ``funnel report due`` waits for the next one
+        (default 3).
+    source : str
+        The config file the report was read from, for error messages (default empty).
+    retry_backoff : int
+        Minutes the first retry waits after a failed run, doubling with each failure (default
+        15; 0: no wait).
+    cell_timeout : int or None
+        Seconds a cell may run when the command line sets none (None, the default: no limit).
     """
 
     name: str
@@ -170,6 +198,13 @@ def load_report_config(path=None) -> list[ReportSpec]:
         Naming the file and report: a missing, malformed or repeated name, a parameter that is
         not a plain literal or looks like a secret, a bad cron expression or time zone, a bad keep,
         retries, retry_backoff or cell_timeout.
+
+    Returns
+    -------
+    list of ReportSpec
+        One spec per entry of ``reports:``, in file order: notebook paths absolute, path
+        parameters resolved from ``root``, the top-level settings applied where an entry sets
+        none.
     """
     if path is None:
         with resources.as_file(resources.files("funnel_analysis.reporting") / "reports.yaml") as p:
@@ -244,8 +279,33 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date
 
     Relative values (``last_friday``, ``previous_quarter``: :mod:`funnel_analysis.reporting.schedule`) in the
     config or overrides are resolved on ``today`` (default: today in the report's time zone).
-    Returns the parameters and ``{key: relative token}`` of those resolved, as a
-    :class:`CheckedParameters` (it unpacks as ``values, relative``).
+
+    Parameters
+    ----------
+    spec : ReportSpec
+        The report; its notebook's ``parameters`` cell declares the names, types and defaults.
+    overrides : dict
+        Parameter name -> value given on the command line; wins over the config and ``data_dir``.
+    data_dir : path-like or None
+        The org to report on, set as the ``data_dir`` parameter (made absolute) when the notebook
+        declares one; None leaves the config's or notebook's value.
+    today : datetime.date, optional
+        The day relative values resolve on; default today in the report's time zone.
+
+    Returns
+    -------
+    CheckedParameters
+        ``values``: every parameter the notebook declares, its default or the value given (a
+        number given for a text parameter made text, ``as_of`` as ``YYYY-MM-DD``);
+        ``relative``: ``{key: relative token}`` of those resolved. Unpacks as
+        ``values, relative``.
+
+    Raises
+    ------
+    ReportConfigError
+        For a parameter the notebook does not declare, a value of the wrong type, an ``as_of``
+        that is not a date, a parameter named like a secret, or a notebook default that is not a
+        literal.
     """
     import papermill as pm
 
@@ -311,6 +371,33 @@ def plan_reports(
 
     ``days`` maps a report name to the day its relative parameters resolve on (a scheduled run:
     its slot's local day); default today in the report's time zone.
+
+    Parameters
+    ----------
+    specs : list of ReportSpec
+        The reports of the config (:func:`load_report_config`).
+    only : str, iterable of str or None
+        The names of the reports to plan; None (or empty): every report.
+    overrides : dict
+        Parameter overrides from the command line: ``key`` for every selected report, or
+        ``report.key`` for one (which wins); path values are made absolute from the current
+        folder.
+    data_dir : path-like or None
+        The org to report on (see :func:`check_parameters`).
+    days : dict of str to datetime.date, optional
+        Report name -> the day its relative parameters resolve on.
+
+    Returns
+    -------
+    list of PlannedReport
+        One per selected report, in config order: its spec, checked parameters and relative
+        tokens.
+
+    Raises
+    ------
+    ReportConfigError
+        For an unknown report name (in ``only`` or an override), or, all listed in one error, for
+        every selected report whose notebook does not exist or whose parameters do not check.
     """
     names = [s.name for s in specs]
     only = [only] if isinstance(only, str) else list(only or names)

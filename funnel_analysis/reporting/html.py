@@ -89,6 +89,19 @@ def clean_html(element) -> str:
     ``<style>`` is kept: pandas Styler tables need it, and CSS cannot run script in a current
     browser; everything else that can (``<script>``, ``on*=`` handlers, ``javascript:`` URLs,
     ``<iframe>``, ``<object>``, SVG) is escaped to visible text or dropped.
+
+    Parameters
+    ----------
+    element : str, bytes or object
+        The HTML to clean: text, UTF-8 bytes, or anything whose ``str()`` is HTML (nbconvert
+        passes output data and rendered markdown through it as a template filter).
+
+    Returns
+    -------
+    str
+        The cleaned HTML: allowed tags keep their allowed attributes (``class``, ``id``,
+        ``title``, ``colspan``, ``rowspan``, ``align``; ``href`` on links; ``src`` only as a
+        ``data:image/`` URI on images), other tags are escaped, comments dropped.
     """
     import bleach
 
@@ -125,7 +138,26 @@ def _without_stderr(nb) -> None:
 
 
 def notebook_to_html(ipynb, out, manifest: dict) -> Path:
-    """Write the report page of executed notebook ``ipynb`` to ``out``, with a run note from ``manifest``."""
+    """Write the report page of executed notebook ``ipynb`` to ``out``, with a run note from ``manifest``.
+
+    The note (when the report ran, its status and parameters) is inserted after the first cell
+    when that is markdown (the report's title), else first.
+
+    Parameters
+    ----------
+    ipynb : path-like
+        The executed notebook.
+    out : path-like
+        The HTML file to write; replaced if it exists.
+    manifest : dict
+        The run's manifest: ``report``, ``as_of``, ``started_at``, ``status``, ``parameters``
+        (those not empty are shown) and optionally ``relative_parameters`` (``{name: token}``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``: one self-contained page, without code, stderr or prompts, sanitised.
+    """
     import jinja2
     import nbformat
     from nbconvert import HTMLExporter

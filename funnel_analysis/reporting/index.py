@@ -60,7 +60,21 @@ def _row(out_dir: Path, folder: Path, m: dict) -> str:
 
 
 def render_index(out_dir) -> str:
-    """The index page's HTML for the runs published in ``out_dir``."""
+    """The index page's HTML for the runs published in ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder: one folder per report, one folder per published run in it, each with
+        its ``manifest.json`` (folders starting with ``.`` are left out).
+
+    Returns
+    -------
+    str
+        A complete HTML document: per report, in name order, a link to its latest good run, then
+        a table of every run, newest first (run, as of, status, scheduled for, started, duration,
+        links, error); "No report has run yet." when there is none.
+    """
     out_dir = Path(out_dir)
     names = sorted(
         {mf.parent.parent.name for mf in out_dir.glob("*/*/manifest.json") if not mf.parent.parent.name.startswith(".")}
@@ -90,7 +104,20 @@ def render_index(out_dir) -> str:
 
 
 def write_index(out_dir) -> Path:
-    """Write ``out_dir/index.html`` listing every report and its published runs; return its path."""
+    """Write ``out_dir/index.html`` listing every report and its published runs; return its path.
+
+    Written atomically under ``out_dir/.locks/index.lock``, so concurrent runs do not interleave.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``index.html`` (see :func:`render_index` for its content).
+    """
     from filelock import FileLock
 
     out_dir = Path(out_dir)

@@ -65,7 +65,30 @@ class ReportBusy(RuntimeError):
 
 @contextmanager
 def report_lock(out_dir, name: str, *, wait: bool = False) -> Iterator[FileLock]:
-    """Hold ``<out>/.locks/<name>.lock`` while running report ``name``; ``wait=False`` raises ReportBusy at once."""
+    """Hold ``<out>/.locks/<name>.lock`` while running report ``name``; ``wait=False`` raises ReportBusy at once.
+
+    Use it as a context manager: the lock is released when the block ends, and by the operating
+    system if the process dies.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder; ``.locks/`` in it is created if missing.
+    name : str
+        The report (or ``".cache"``, the lock of the data caches).
+    wait : bool, default False
+        Wait for another process to release the lock instead of raising at once.
+
+    Yields
+    ------
+    filelock.FileLock
+        The lock, held.
+
+    Raises
+    ------
+    ReportBusy
+        When ``wait`` is False and another process holds the lock.
+    """
     from filelock import FileLock, Timeout
 
     locks = Path(out_dir) / ".locks"
@@ -86,6 +109,19 @@ def staging_dir(out_dir, name: str) -> Path:
 
     Staging folders left by a crashed or killed run of the same report are removed first: under
     the lock, nobody else is writing there.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder.
+    name : str
+        The report.
+
+    Returns
+    -------
+    pathlib.Path
+        A new, empty folder ``<out>/.tmp/<name>/<pid>-<ns>``, on the file system of the published
+        runs (so :func:`publish_run` can rename it into place).
     """
     base = Path(out_dir) / ".tmp" / name
     if base.exists():
@@ -110,7 +146,27 @@ def _fsync_dir(path: Path) -> None:
 
 
 def publish_run(staging: Path, out_dir, name: str, *, as_of: str) -> Path:
-    """Move a complete staging folder to ``<out>/<name>/<as_of>[.N]`` in one rename; return that folder."""
+    """Move a complete staging folder to ``<out>/<name>/<as_of>[.N]`` in one rename; return that folder.
+
+    The files are synced to disk first; a day already published gets the next free suffix
+    (``.2``, ``.3``...), so a published run is never overwritten.
+
+    Parameters
+    ----------
+    staging : pathlib.Path
+        The staging folder (:func:`staging_dir`), holding the run's files (no sub-folders).
+    out_dir : path-like
+        The reports folder.
+    name : str
+        The report.
+    as_of : str
+        The run's as-of date, ``YYYY-MM-DD``: the published folder's name.
+
+    Returns
+    -------
+    pathlib.Path
+        The published folder, ``<out>/<name>/<as_of>`` or ``<out>/<name>/<as_of>.<n>``.
+    """
     for f in staging.iterdir():  # the contents on disk before the rename makes them visible
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
@@ -175,7 +231,21 @@ def prune_runs(out_dir, name: str, keep: int | None) -> list[Path]:
     """Remove all but the newest ``keep`` published runs of ``name``; the newest good run always stays.
 
     A removed run first leaves the published tree by one rename (into staging), so a reader never
-    sees half a folder. Returns the folders removed.
+    sees half a folder.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder.
+    name : str
+        The report.
+    keep : int or None
+        How many of the newest runs (by start time) stay; None or 0: all stay.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders removed, oldest first (where they were published).
     """
     if not keep:
         return []
@@ -199,6 +269,18 @@ def use_cache(out_dir, fingerprint) -> Path | None:
     The folder's modification time is its last use, which :func:`prune_caches` ranks by. Checking
     and touching happen under the cache lock, the one :func:`prune_caches` decides under: a cache
     found here is not removed before a day has passed.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder.
+    fingerprint : str
+        The data's fingerprint (``crm.meta["fingerprint"]``): the cache folder's name.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The cache folder, when it holds a complete cache (its ``crm.json``); else None.
     """
     folder = Path(out_dir) / ".cache" / str(fingerprint)
     with report_lock(out_dir, ".cache", wait=True):  # report names have no dot: a lock of its own
@@ -226,6 +308,12 @@ def prune_caches(
         still be reading it (each run touches its cache, :func:`use_cache`, before its notebooks start).
     now : float, optional
         The current time (``time.time()``), for tests.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The caches (and crashed writers' temporaries) removed, by their former path; empty when
+        there is no ``.cache`` folder.
 
     Notes
     -----
@@ -270,7 +358,19 @@ def prune_caches(
 
 
 def secret_values(env=None) -> Mapping[str, str]:
-    """Environment variables that hold secrets (by name, e.g. SF_ACCESS_TOKEN, DB_PASSWORD): name -> value."""
+    """Environment variables that hold secrets (by name, e.g. SF_ACCESS_TOKEN, DB_PASSWORD): name -> value.
+
+    Parameters
+    ----------
+    env : Mapping of str to str, optional
+        The environment; default ``os.environ``.
+
+    Returns
+    -------
+    Mapping of str to str
+        Variable name -> value, for the names that match ``SECRET_NAME`` and whose value is at
+        least 6 characters (shorter values would match too much text to be scrubbed).
+    """
     env = os.environ if env is None else env
     return {k: v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 6}
 
@@ -280,6 +380,19 @@ def scrub_secrets(folder: Path, env=None) -> int:
 
     Secrets never are parameters; this is the second guard, for a notebook or a traceback that
     prints one. Raw, JSON-escaped and HTML-escaped forms are all replaced.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder whose files (not sub-folders) are scrubbed, each rewritten atomically when it
+        changes.
+    env : Mapping of str to str, optional
+        The environment the secrets come from; default ``os.environ``.
+
+    Returns
+    -------
+    int
+        How many files were changed.
     """
     if not secret_values(env):
         return 0
@@ -296,7 +409,21 @@ def scrub_secrets(folder: Path, env=None) -> int:
 
 
 def scrub_text(text: str, env=None) -> str:
-    """``text`` with every secret value from the environment replaced by ``[secret $NAME removed]``."""
+    """``text`` with every secret value from the environment replaced by ``[secret $NAME removed]``.
+
+    Parameters
+    ----------
+    text : str
+        The text to scrub.
+    env : Mapping of str to str, optional
+        The environment the secrets come from (see :func:`secret_values`); default ``os.environ``.
+
+    Returns
+    -------
+    str
+        ``text`` with the raw, JSON-escaped and HTML-escaped forms of each secret replaced,
+        longest first; ``text`` itself when there is no secret (or it is None).
+    """
     secrets = secret_values(env)
     if not secrets or text is None:
         return text
@@ -314,7 +441,21 @@ def scrub_text(text: str, env=None) -> str:
 
 
 def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: readers see old or new, never half."""
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: readers see old or new, never half.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (its folder must exist); replaced if it exists.
+    text : str
+        The content, written as UTF-8 (lone surrogates kept as the bytes they stand for) and
+        synced to disk before the rename.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{time.time_ns()}.tmp")
     try:

@@ -74,7 +74,33 @@ _KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 @dataclass
 class ReportRun:
     """One report's outcome; ``ipynb`` is the partial notebook when it failed, ``run_dir`` None when
-    nothing could be published (config error, full disk)."""
+    nothing could be published (config error, full disk).
+
+    Attributes
+    ----------
+    name : str
+        The report's name.
+    as_of : str
+        The day it reported on, ``YYYY-MM-DD`` (``"unknown"`` when its data or config could not
+        be read).
+    status : str
+        ``"ok"`` or ``"failed"``.
+    run_dir : pathlib.Path or None
+        The published run folder, ``<out>/<report>/<as_of>[.n]``; None when nothing was published.
+    ipynb : pathlib.Path or None
+        The executed (on failure, partial) notebook in ``run_dir``; None when none was written.
+    html : pathlib.Path or None
+        The report page in ``run_dir``; None when it could not be made.
+    duration_s : float
+        Seconds the run took, to the hundredth.
+    error : str or None
+        What went wrong (``"<Exception>: <message>"``, secrets scrubbed); None for a good run.
+    error_cell_index : int or None
+        The index of the failing cell in the report's own notebook (papermill's injected cell not
+        counted); None when no cell is to blame.
+    scheduled_for : str or None
+        The slot (ISO time) of a scheduled run; None for a run by hand.
+    """
 
     name: str
     as_of: str
@@ -90,6 +116,20 @@ class ReportRun:
 
 @dataclass
 class RunResult:
+    """What :func:`run_reports` or :func:`run_due` did.
+
+    Attributes
+    ----------
+    runs : list of ReportRun
+        One per report run, in plan order.
+    index_html : pathlib.Path or None
+        The ``index.html`` written; None when nothing ran (:func:`run_due` with nothing due).
+    skipped : list of str
+        Reports that were due but are being run by another process right now (default empty).
+    failed : list of str
+        The names of the reports that failed (read-only).
+    """
+
     runs: list[ReportRun]
     index_html: Path | None
     skipped: list[str] = field(default_factory=list)  # due, but run by another process right now
@@ -420,6 +460,41 @@ def run_due(
     alone (``run_dir`` None), the others still run. A failed slot is retried after a back-off
     (``retry_backoff``, :func:`.schedule.due_reports`). ``dry_run`` only logs what is due, and when a
     report backing off is next due. ``cell_timeout`` as in :func:`run_reports`.
+
+    Parameters
+    ----------
+    config : path-like or list of ReportSpec, optional
+        Default: the packaged config. Reports without a ``schedule`` are never due.
+    out_dir : path-like
+        The reports folder: its published manifests are the schedule's state, and runs are
+        published there (default ``"reports"``).
+    data_dir : path-like, optional
+        Data folder for every report with a ``data_dir`` parameter.
+    now : datetime.datetime, optional
+        The time to judge what is due at, time-zone aware; default the current time (UTC).
+    log : callable, optional
+        Called with a line of text per report: why it is or is not due, and the outcome of each
+        run (default: nothing logged).
+    jobs : int
+        Notebooks executed at once (default 1).
+    dry_run : bool
+        Only log what is due; run and write nothing (default False).
+    cell_timeout : int, optional
+        Seconds a cell may run, for every report (default: each report's ``cell_timeout``).
+
+    Returns
+    -------
+    RunResult
+        ``runs``: one per report run (a report whose parameters are wrong appears as a failed
+        run, ``run_dir`` None); ``index_html``: the index written, None when nothing ran;
+        ``skipped``: the due reports another process holds.
+
+    Raises
+    ------
+    ReportConfigError
+        For a config that cannot be read, or ``jobs`` below 1.
+    ValueError
+        When ``now`` is naive.
     """
     specs = config if isinstance(config, list) else load_report_config(config)
     if jobs < 1:

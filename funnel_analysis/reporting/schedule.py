@@ -27,7 +27,9 @@ Relative parameter values, resolved against the slot's local day (or the current
 =====================================  =========================================================
 
 >>> from datetime import date
->>> resolve_relative({"as_of": "last_friday", "period": "previous_quarter", "segment": "x"}, date(2026, 11, 27))
+>>> params = {"as_of": "last_friday", "period": "previous_quarter", "segment": "x"}
+>>> values, relative = resolve_relative(params, today=date(2026, 11, 27))
+>>> values, relative
 ({'as_of': '2026-11-20', 'period': '2026Q3', 'segment': 'x'}, {'as_of': 'last_friday', 'period': 'previous_quarter'})
 """
 
@@ -129,7 +131,22 @@ def resolve_relative(params: dict, *, today: date) -> ResolvedParameters:
 
 
 def latest_slot(cron: str, tz: str, now: datetime) -> datetime:
-    """The latest time at or before ``now`` the cron expression names, in the zone ``tz``."""
+    """The latest time at or before ``now`` the cron expression names, in the zone ``tz``.
+
+    Parameters
+    ----------
+    cron : str
+        A cron expression (``"0 6 * * mon"``), read in local time.
+    tz : str
+        The IANA time zone the expression is read in (``"Europe/Berlin"``).
+    now : datetime.datetime
+        The current time, time-zone aware.
+
+    Returns
+    -------
+    datetime.datetime
+        The slot, aware, in the zone ``tz``; ``now`` itself when it falls on one.
+    """
     from croniter import croniter
 
     local = now.astimezone(ZoneInfo(tz))
@@ -138,7 +155,21 @@ def latest_slot(cron: str, tz: str, now: datetime) -> datetime:
 
 
 def slot_key(slot: datetime | str, tz: str) -> datetime:
-    """A slot as naive local wall-clock time: the two 02:30 of an autumn night are one slot."""
+    """A slot as naive local wall-clock time: the two 02:30 of an autumn night are one slot.
+
+    Parameters
+    ----------
+    slot : datetime.datetime or str
+        The slot, aware, or as ISO text (a manifest's ``scheduled_for``).
+    tz : str
+        The report's IANA time zone.
+
+    Returns
+    -------
+    datetime.datetime
+        The slot's local wall-clock time in ``tz``, naive, ``fold=0``: comparable across the
+        autumn change.
+    """
     slot = datetime.fromisoformat(slot) if isinstance(slot, str) else slot
     return slot.astimezone(ZoneInfo(tz)).replace(tzinfo=None, fold=0)
 
@@ -156,7 +187,22 @@ def _scheduled_runs(out_dir, name: str) -> list[dict]:
 
 
 def last_success(out_dir, name: str) -> Mapping | None:
-    """The manifest of the report's latest successful scheduled run in ``out_dir`` (None: none yet)."""
+    """The manifest of the report's latest successful scheduled run in ``out_dir`` (None: none yet).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder; runs are read from ``<out_dir>/<name>/*/manifest.json``.
+    name : str
+        The report's name.
+
+    Returns
+    -------
+    Mapping or None
+        The parsed manifest of the run with ``status`` ``"ok"`` and the latest ``scheduled_for``;
+        None when there is none (runs by ``funnel report run``, which hold no slot, do not count;
+        unreadable manifests are skipped).
+    """
     ok = [m for m in _scheduled_runs(out_dir, name) if m.get("status") == "ok"]
     return max(ok, key=lambda m: datetime.fromisoformat(m["scheduled_for"]), default=None)
 
@@ -165,6 +211,17 @@ def run_end(manifest: dict) -> datetime | None:
     """When a published run ended: its ``started_at`` plus ``duration_s`` (None: the manifest does not say).
 
     The runner writes both into every manifest; a run without a duration counts from its start.
+
+    Parameters
+    ----------
+    manifest : dict
+        A run's parsed ``manifest.json``.
+
+    Returns
+    -------
+    datetime.datetime or None
+        The end, aware (a naive ``started_at`` is read as UTC); None when ``started_at`` is
+        missing or not an ISO time.
     """
     try:
         start = datetime.fromisoformat(str(manifest["started_at"]))
@@ -179,7 +236,29 @@ def run_end(manifest: dict) -> datetime | None:
 @dataclass
 class Due:
     """A scheduled report's state at ``now``: its latest slot, its last successful slot, whether due,
-    the failed runs of that slot so far, and, while it backs off after a failed run, when it is next due."""
+    the failed runs of that slot so far, and, while it backs off after a failed run, when it is next due.
+
+    Attributes
+    ----------
+    name : str
+        The report's name.
+    slot : datetime.datetime
+        Its latest scheduled time at ``now``, aware, in the report's time zone.
+    last_slot : str or None
+        The ``scheduled_for`` (ISO text) of its latest successful scheduled run; None: never run.
+    due : bool
+        Whether it should run now.
+    failures : int
+        Failed runs of ``slot`` so far (default 0).
+    next_try : datetime.datetime or None
+        While it backs off after a failed run, when it is next due (in the report's time zone);
+        else None (the default).
+    done : bool
+        Whether a successful run holds the slot or a later one (default False).
+    reason : str
+        The state in words (read-only): ``"due for ..."``, ``"done for ..."``, ``"backing off
+        ..."`` or ``"gave up on ..."``.
+    """
 
     name: str
     slot: datetime
@@ -213,6 +292,25 @@ def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
     for a week costs a few runs per scheduled time, not one per call of ``funnel report due``.
     Before that, the k-th failed run of a slot makes the next try wait ``spec.retry_backoff *
     2**(k-1)`` minutes from the end of the latest failed run (``next_try``, in the report's time zone).
+
+    Parameters
+    ----------
+    specs : iterable of ReportSpec
+        The reports of the config; those without a schedule are left out.
+    out_dir : path-like
+        The reports folder, whose published manifests are the state.
+    now : datetime.datetime, optional
+        The time to judge at, time-zone aware; default the current time.
+
+    Returns
+    -------
+    list of Due
+        One per scheduled report, in the order of ``specs``.
+
+    Raises
+    ------
+    ValueError
+        When ``now`` is naive.
     """
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
