@@ -35,7 +35,7 @@ _CURRENCY = {"symbol": ""}
 # money columns by name; counts, shares and ratios of money are not money
 _MONEY = re.compile(
     r"amount|revenue|cost|deal_size|pipeline_created|value|velocity|won_to_date|_expected$"
-    r"|^forecast$|weighted$|^(lower|upper)_\d+$|^actual$|^(abs_)?error$|^mae$|^bias$"
+    r"|^forecast$|weighted$|^(forecast|yhat)(_ci_(low|high)(_\d+)?)?$|^actual$|^(abs_)?error$|^mae$|^bias$"
 )
 _NOT_MONEY = re.compile(r"^n_|_n$|share|return_on|missing|count|rank|conversion|log_ratio")
 

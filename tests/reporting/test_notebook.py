@@ -107,3 +107,9 @@ def test_record_shows_a_result_dataclass(monkeypatch):
 
     record("result", Result(leads=3, rate=0.5, table=pd.DataFrame()))
     assert shown[0][notebook.RECORD_MIME] == {"name": "result", "value": {"leads": 3, "rate": 0.5}}
+
+
+def test_forecast_intervals_are_money(dollars):
+    # the bookings forecast's bounds carry the currency like the forecast itself; counts do not
+    assert notebook._fmt("forecast_ci_low_80", 1234.5) == notebook._fmt("yhat_ci_high_95", 1234.5) == "$1,234"
+    assert notebook._fmt("n_forecast", 3) == "3"
