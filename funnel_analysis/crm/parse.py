@@ -127,7 +127,7 @@ def parse_datetime(values: pd.Series, *, formats=None, timezone: str = "UTC") ->
     if formats is None:
         fast = _arrow_cast(text.where(present, None), pa.timestamp("us", tz="UTC"))
         if fast is not None:  # every value is ISO 8601 with an offset: the API export's form
-            return fast.astype("datetime64[us, UTC]"), pd.Series(False, index=values.index)
+            return Parsed(fast.astype("datetime64[us, UTC]"), pd.Series(False, index=values.index))
     todo = present.copy()
     for fmt in ("ISO8601", *(formats or DATETIME_FORMATS)):
         if not todo.any():
@@ -189,7 +189,7 @@ def parse_date(values: pd.Series, *, formats=None) -> Parsed:
         text = text.where(values.notna() & (text != ""), None)
         fast = _arrow_cast(text, pa.date32(), pa.timestamp("us"))
         if fast is not None:  # every value is an ISO date
-            return fast.astype("datetime64[us]"), pd.Series(False, index=values.index)
+            return Parsed(fast.astype("datetime64[us]"), pd.Series(False, index=values.index))
         # some values are not plain ISO dates: take the ones that are in Arrow, and only the
         # rest (a few bad or differently written values) through the format cascade
         iso = _strict_iso_dates(text)

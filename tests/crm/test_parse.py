@@ -56,3 +56,13 @@ def test_parse_column_rejects_unknown_kind_gracefully():
     # unknown kinds are treated as text: trimmed, empty -> missing
     out, bad, n = parse_column(pd.Series([" a ", ""]), "str")
     assert out[0] == "a" and pd.isna(out[1]) and n == 0 and not bad.any()
+
+
+def test_every_path_returns_a_named_result():
+    # the all-ISO fast paths and the slow paths alike: .values and .invalid, or unpacked
+    iso = pd.Series(["2024-01-02T03:04:05Z", "2024-02-03T00:00:00Z"])
+    mixed = pd.Series(["2024-01-02", "01/15/2024", "nope"])
+    for parsed in (parse_datetime(iso), parse_date(iso), parse_datetime(mixed), parse_date(mixed)):
+        values, invalid = parsed
+        assert values is parsed.values and invalid is parsed.invalid
+    assert parse_date(mixed).invalid.tolist() == [False, False, True]

@@ -21,6 +21,7 @@ from responses import matchers  # noqa: E402
 from simple_salesforce import Salesforce  # noqa: E402
 from simple_salesforce.exceptions import SalesforceGeneralError  # noqa: E402
 
+from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
 from funnel_analysis.crm.salesforce import (  # noqa: E402
     DEFAULT_OBJECTS,
     SalesforceConfigError,
@@ -28,7 +29,6 @@ from funnel_analysis.crm.salesforce import (  # noqa: E402
     salesforce_client,
     write_export,
 )
-from funnel_analysis.crm import salesforce as sfapi  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sfapi"
 BASE = "https://example.my.salesforce.com"
