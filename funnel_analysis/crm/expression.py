@@ -1624,7 +1624,10 @@ def to_duckdb_expression(
 
 @dataclass(frozen=True)
 class SqlFilter:
-    """A SQL condition and its bound parameters: ``cursor.execute(f"... WHERE {f.text}", f.params)``.
+    """A SQL condition and its bound parameters, for ``cursor.execute(sql, params)``.
+
+    Use it as ``cursor.execute(f"SELECT ... WHERE {f.text}", f.params)``: the text holds only quoted
+    identifiers and placeholders, every value is in ``params``.
 
     Attributes
     ----------

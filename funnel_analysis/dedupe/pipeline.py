@@ -1,6 +1,6 @@
 """De-duplication of one object, end to end: features, blocking, model, clusters, review, merge.
 
-The functions here take tables (the frame-level reference); :mod:`.report` has the org-level entry
+The functions here take tables (the frame-level reference); :mod:`funnel_analysis.dedupe.report` has the org-level entry
 points the notebook calls, which cut the org as of a day and keep the records ``where`` selects.
 
 Examples

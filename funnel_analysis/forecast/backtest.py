@@ -277,7 +277,7 @@ def summarize_backtest(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Per ``quarters_ahead`` and ``method``: ``n``, ``mae``, ``mape`` (mean |error| / actual), ``bias``
+        Per ``quarters_ahead`` and ``method``: ``n``, ``mae``, ``mape`` (mean absolute error / actual), ``bias``
         (mean error), ``mase``, ``relative_mae`` (MAE / seasonal naive MAE on the same targets),
         ``coverage_80``, ``coverage_95`` (one per ``in_<level>`` column; pipeline only),
         ``beats_all_baselines`` (lower MASE than every baseline).

@@ -3,16 +3,15 @@
 Each takes the org (``crm``), the day it is seen as of (``as_of``; ``None`` or ``""``: the latest date
 in the data) and a row filter ``where`` (an expression of :mod:`funnel_analysis.crm.expression` over the
 opportunities, evaluated on each as-of cut as the deals stood that day), and calls the analysis of
-:mod:`.pipeline`, :mod:`.next_quarter`, :mod:`.timeseries` or :mod:`.backtest`:
+:mod:`funnel_analysis.forecast.pipeline`, :mod:`funnel_analysis.forecast.next_quarter`,
+:mod:`funnel_analysis.forecast.timeseries` or :mod:`funnel_analysis.forecast.backtest`:
 
-=============================  ==============================================================================
-:func:`next_quarter_forecast`  the current and next quarter's expected revenue with intervals
-:func:`weighted_pipeline`      the open pipeline weighted by the configured and by the learned probabilities
-:func:`forecast_categories`    the forecast categories of the last few close periods
-:func:`bookings_forecast`      the bookings series, its forecast (fan chart) and the methods' scores
-:func:`backtest_next_quarter`  the next-quarter forecast on past quarter ends against what closed, summarised
-:func:`probability_calibration`  configured and learned probabilities against what won in past periods
-=============================  ==============================================================================
+- :func:`next_quarter_forecast`: the current and next quarter's expected revenue with intervals;
+- :func:`weighted_pipeline`: the open pipeline weighted by the configured and by the learned probabilities;
+- :func:`forecast_categories`: the forecast categories of the last few close periods;
+- :func:`bookings_forecast`: the bookings series, its forecast (fan chart) and the methods' scores;
+- :func:`backtest_next_quarter`: the next-quarter forecast on past quarter ends against what closed;
+- :func:`probability_calibration`: configured and learned probabilities against what won in past periods.
 
 Examples
 --------

@@ -13,7 +13,7 @@ Stages are data: the order, and which stages are closed or won, come from the ``
 (``crm.stages``), never from stage names.
 
 How a stage counts as *reached* (cohort funnel, stage transitions)
------------------------------------------------------------------
+------------------------------------------------------------------
 Evidence that an opportunity was at least at open stage *k* (the *k*-th open stage by
 ``sort_order``) is:
 

@@ -69,7 +69,7 @@ def _bins(p, bins: int, strategy: str) -> np.ndarray:
 
 
 def expected_calibration_error(y, p, *, bins: int = 10, strategy: str = "quantile") -> float:
-    """Sum over bins of (share of leads) x |mean predicted - observed rate|.
+    """Sum over bins of the share of leads times the absolute gap between mean predicted and observed rate.
 
     Parameters
     ----------

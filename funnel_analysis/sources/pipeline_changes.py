@@ -14,21 +14,23 @@ and ``pulled_in`` / ``pushed_out`` are always 0. A missing amount counts as 0 an
 
 Rules (one opportunity, values in the cuts at ``start`` and at ``end``)
 -----------------------------------------------------------------------
-==========================================  ============  ==========================================
-at start                / at end             movement      components
-==========================================  ============  ==========================================
-in pipeline             / in pipeline        ``carried``   start=a0, amount_up/down=a1-a0, end=a1
-in pipeline             / closed won (lost)  ``won``       start=a0, amount_up/down=a1-a0, won=a1
-in pipeline             / open, out of win.  ``pushed_out`` start=a0, pushed_out=a0
-open, out of window     / in pipeline        ``pulled_in`` pulled_in=a1, end=a1
-open, out of window     / closed won (lost)  ``pulled_won`` pulled_in=a1, won=a1 (only if its close
-                                             (pulled_lost) date is in the window at end)
-not yet created         / in pipeline        ``new``       new=a1, end=a1
-not yet created         / closed won (lost)  ``new_won``   new=a1, won=a1 (only if its close date
-                                             (new_lost)    is in the window, when there is one)
-closed                  / in pipeline        ``reopened``  new=a1, end=a1 (re-entered the pipeline)
-anything else (never in the pipeline)        ``outside``   all 0
-==========================================  ============  ==========================================
+The movement of each deal, by where it stood at the two cuts::
+
+    ==========================================  ============  ==========================================
+    at start                / at end             movement      components
+    ==========================================  ============  ==========================================
+    in pipeline             / in pipeline        ``carried``   start=a0, amount_up/down=a1-a0, end=a1
+    in pipeline             / closed won (lost)  ``won``       start=a0, amount_up/down=a1-a0, won=a1
+    in pipeline             / open, out of win.  ``pushed_out`` start=a0, pushed_out=a0
+    open, out of window     / in pipeline        ``pulled_in`` pulled_in=a1, end=a1
+    open, out of window     / closed won (lost)  ``pulled_won`` pulled_in=a1, won=a1 (only if its close
+                                                 (pulled_lost) date is in the window at end)
+    not yet created         / in pipeline        ``new``       new=a1, end=a1
+    not yet created         / closed won (lost)  ``new_won``   new=a1, won=a1 (only if its close date
+                                                 (new_lost)    is in the window, when there is one)
+    closed                  / in pipeline        ``reopened``  new=a1, end=a1 (re-entered the pipeline)
+    anything else (never in the pipeline)        ``outside``   all 0
+    ==========================================  ============  ==========================================
 
 (a0, a1: the amount at start and at end, missing read as 0.) So closing beats moving: a deal in
 the pipeline at start that closed by ``end`` is won or lost whatever its close date, and the

@@ -7,20 +7,16 @@ makes sense, ``by``. Each cuts the org (:meth:`~funnel_analysis.crm.CrmData.as_o
 sections share their cut), keeps the rows ``where`` selects in the table the section analyses, and
 calls the frame-level function of the same name:
 
-==========================  ======================  =================================================
-entry point                 ``where`` selects       frame-level function
-==========================  ======================  =================================================
-:func:`source_matrix`       leads                   :func:`.matrix.source_matrix` (mature leads)
-:func:`compare_sources`     leads                   :func:`.matrix.compare_sources` (two largest)
-:func:`campaign_matrix`     leads                   :func:`.matrix.campaign_matrix`
-:func:`attribution_summary` opportunities           :func:`.attribution.campaign_attribution`, then
-                                                    :func:`.attribution.attribution_summary`
-:func:`speed_to_lead`       leads                   :func:`.matrix.speed_to_lead` (mature leads)
-:func:`pipeline_waterfall`  opportunities (at end)  :func:`.pipeline_changes.pipeline_waterfall`
-                                                    over the last complete fiscal period
-:func:`activity_win_relation` opportunities         :func:`.activities.activity_summary`, then
-                                                    :func:`.activities.activity_win_relation`
-==========================  ======================  =================================================
+- :func:`source_matrix` (``where`` selects leads): :func:`.matrix.source_matrix` of the mature leads;
+- :func:`compare_sources` (leads): :func:`.matrix.compare_sources` of the two largest segments;
+- :func:`campaign_matrix` (leads): :func:`.matrix.campaign_matrix`;
+- :func:`attribution_summary` (opportunities): :func:`.attribution.campaign_attribution`, then
+  :func:`.attribution.attribution_summary`;
+- :func:`speed_to_lead` (leads): :func:`.matrix.speed_to_lead` of the mature leads;
+- :func:`pipeline_waterfall` (opportunities as they stand at the end):
+  :func:`.pipeline_changes.pipeline_waterfall` over the last complete fiscal period;
+- :func:`activity_win_relation` (opportunities): :func:`.activities.activity_summary`, then
+  :func:`.activities.activity_win_relation`.
 
 The names clash with the frame-level functions on purpose (they serve them): import the module,
 ``from funnel_analysis.sources import report``, or the names from it.

@@ -6,7 +6,7 @@ Durations that ignore the deals still open understate how long things take: a de
 (:class:`statsmodels.duration.survfunc.SurvfuncRight`), shown next to the naive closed-only figure.
 
 Rules of the stage visits (:func:`stage_intervals`)
---------------------------------------------------
+---------------------------------------------------
 - History rows (``opportunity_history``) are taken in time order (ties keep file order) up to the
   end of the ``as_of`` day (UTC); rows without a date or a stage are left out. Consecutive rows in
   the same stage (an amount change) are one visit.
