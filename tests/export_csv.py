@@ -30,6 +30,14 @@ def kept(org: Path, name: str) -> pd.DataFrame:
     return df.drop(index=mine.loc[mine["expected"] == "quarantine", "row"].astype(int).unique())
 
 
+def won_by_quarter(org: Path) -> pd.Series:
+    """Won amount by calendar quarter of the close date (a PeriodIndex), from the kept opportunities."""
+    o = kept(org, "Opportunity.csv")
+    won = o[fold(o["IsWon"]).isin(["true", "1"])]
+    quarter = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
+    return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(quarter).sum()
+
+
 def report_as_of(executed) -> pd.Timestamp:
     """The notebooks' report date on the small org: the latest date, as the funnel notebook records it."""
     from funnel_analysis.reporting import read_records

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
+from tests.export_csv import won_by_quarter
 from tests.forecast.test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
 
 DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]
@@ -23,19 +24,8 @@ def results(crm):
     return backtest_next_quarter(crm, as_of=DATES, ts_methods="theta")
 
 
-def _won_by_quarter(org):
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
-    o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
-    o = o.drop(
-        index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique()
-    )
-    won = o[o["IsWon"].str.lower().isin(["true", "1"])]
-    q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
-    return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(q).sum()
-
-
 def test_actuals_and_naive_baselines_match_the_csv(results, sample_org):
-    by_q = _won_by_quarter(sample_org[0])
+    by_q = won_by_quarter(sample_org[0])
     r = results.set_index(["as_of", "method"])
     for day, target, last, year_ago in [
         (DATES[0], "2024Q4", "2024Q3", "2023Q4"),

@@ -11,6 +11,7 @@ import pytest
 
 import funnel_analysis as fa
 from funnel_analysis.forecast import FiscalQuarter, bookings_series, next_quarter_forecast, quarter_bounds
+from tests.export_csv import kept
 
 AS_OF = pd.Timestamp("2024-11-15")
 
@@ -26,16 +27,10 @@ def crm(sample_org):
     return load_sample(sample_org[0])
 
 
-def _kept(org, name):
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
-    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
-    return df.drop(index=truth.loc[(truth["file"] == name) & (truth["expected"] == "quarantine"), "row"].unique())
-
-
 def _state_on(org, day):
     """Each opportunity's last history row on or before ``day`` (plain pandas on the CSV files)."""
-    opps = _kept(org, "Opportunity.csv")
-    hist = _kept(org, "OpportunityHistory.csv")
+    opps = kept(org, "Opportunity.csv")
+    hist = kept(org, "OpportunityHistory.csv")
     # 15-character IDs are the case-sensitive prefix of the 18-character ones: join on the prefix
     hist = hist.assign(OpportunityId=hist["OpportunityId"].str[:15])
     hist = hist[hist["OpportunityId"].isin(opps["Id"].str[:15])].copy()

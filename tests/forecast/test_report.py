@@ -13,8 +13,8 @@ import pytest
 
 import funnel_analysis as fa
 from funnel_analysis.forecast import report
-from tests.forecast.test_backtest import _won_by_quarter
-from tests.forecast.test_next_quarter import _kept, _state_on, load_sample
+from tests.export_csv import kept, won_by_quarter
+from tests.forecast.test_next_quarter import _state_on, load_sample
 from tests.forecast.test_pipeline import HIST, OPPS, STAGES
 
 AS_OF = "2024-06-30"
@@ -109,7 +109,7 @@ def test_probability_calibration_where(org):
 
 def test_bookings_forecast_history_is_the_won_amount(sample, sample_org):
     bf = report.bookings_forecast(sample, as_of="2024-12-31", period="Q", horizon=2, methods="naive,theta")
-    won = _won_by_quarter(sample_org[0])
+    won = won_by_quarter(sample_org[0])
     got = bf.history.copy()
     got.index = pd.PeriodIndex(got.index, freq="Q")
     assert got.to_dict() == pytest.approx(won.reindex(got.index).fillna(0).to_dict())
@@ -127,7 +127,7 @@ def test_next_quarter_forecast_where_one_owner(sample, sample_org):
     # plain pandas: the owner's deals as they stood on the day, from the CSV files
     day = pd.Timestamp("2024-11-15")
     s = _state_on(sample_org[0], day)
-    opps = _kept(sample_org[0], "Opportunity.csv")
+    opps = kept(sample_org[0], "Opportunity.csv")
     mine = set(opps.loc[opps["OwnerId"].str[:15] == owner[:15], "Id"].str[:15])
     s = s[s["id"].isin(mine)]
     won = s[s["won"] & (s["close"] >= pd.Timestamp("2024-10-01")) & (s["close"] <= day)]["amount"].sum()
@@ -145,7 +145,7 @@ def test_backtest_next_quarter_on_the_past_quarter_ends(sample, sample_org):
     bt = report.backtest_next_quarter(sample, as_of="2024-12-31", quarters=2, ts_methods="theta")
     # the last two quarter ends whose next quarter is over by 2024-12-31
     assert sorted(bt.results["as_of"].unique()) == [pd.Timestamp("2024-06-30"), pd.Timestamp("2024-09-30")]
-    won = _won_by_quarter(sample_org[0])
+    won = won_by_quarter(sample_org[0])
     actual = bt.results.drop_duplicates("as_of").set_index("fiscal_period")["actual"]
     assert actual.to_dict() == pytest.approx(
         {"FY2024-Q3": won[pd.Period("2024Q3")], "FY2024-Q4": won[pd.Period("2024Q4")]}

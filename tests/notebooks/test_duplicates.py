@@ -6,13 +6,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.reporting import read_records
-
-
-def _kept(org, name):
-    """An export file's rows without those the truth says must be quarantined (plain pandas)."""
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
-    df = pd.read_csv(org / name, dtype=str)
-    return df.drop(index=truth.loc[(truth["file"] == name) & (truth["expected"] == "quarantine"), "row"].unique())
+from tests.export_csv import kept
 
 
 @pytest.mark.slow
@@ -24,7 +18,7 @@ def test_duplicates_notebook_figures(executed, small_sample):
     truth = pd.read_csv(f"{small_sample}_truth/duplicate_clusters.csv", dtype=str)
     scores = pd.DataFrame(rec["truth_scores"]).set_index("object")
     for table, name in {"leads": "Lead.csv", "contacts": "Contact.csv", "accounts": "Account.csv"}.items():
-        ids = set(_kept(small_sample, name)["Id"])
+        ids = set(kept(small_sample, name)["Id"])
         assert summary.loc[table, "records"] == len(ids)
         # true pairs: every pair of loaded records in one true cluster, counted from the truth file
         sizes = truth[(truth["table"] == table) & truth["record_id"].isin(ids)].groupby("cluster_id").size()
@@ -36,7 +30,7 @@ def test_duplicates_notebook_figures(executed, small_sample):
             == summary.loc[table, "records_in_clusters"] - summary.loc[table, "clusters"]
         )
     # leads matched to a contact are never matched to the contact they were converted into
-    leads = _kept(small_sample, "Lead.csv").set_index("Id")["ConvertedContactId"]
+    leads = kept(small_sample, "Lead.csv").set_index("Id")["ConvertedContactId"]
     pairs = pd.DataFrame(rec["lead_contact_pairs"])
     assert rec["lead_contact"]["leads_matching_a_contact"] >= pairs["lead_id"].nunique() * (len(pairs) < 20)
     if len(pairs):

@@ -7,18 +7,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.reporting import read_records
-
-
-def _won_by_quarter(org):
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
-    o = pd.read_csv(org / "Opportunity.csv", dtype=str, keep_default_na=False)
-    o = o.drop(
-        index=truth.loc[(truth["file"] == "Opportunity.csv") & (truth["expected"] == "quarantine"), "row"].unique()
-    )
-    won = o[o["IsWon"].str.strip().str.lower().isin(["true", "1"])]
-    q = pd.PeriodIndex(pd.to_datetime(won["CloseDate"]), freq="Q")
-    labels = [f"FY{p.year}-Q{p.quarter}" for p in q]
-    return pd.to_numeric(won["Amount"].replace("", None)).fillna(0).groupby(labels).sum()
+from tests.export_csv import won_by_quarter
 
 
 @pytest.mark.slow
@@ -26,7 +15,8 @@ def test_forecasting_notebook_figures(executed, small_sample):
     path, error = executed["forecasting"]
     assert error is None, error
     rec = read_records(path)
-    won = _won_by_quarter(small_sample)
+    won = won_by_quarter(small_sample)
+    won.index = [f"FY{p.year}-Q{p.quarter}" for p in won.index]  # fiscal year = calendar year here
     # the backtest's actuals are the won amount of each target quarter
     bt = pd.DataFrame(rec["backtest"])
     actual = bt.drop_duplicates("fiscal_period").set_index("fiscal_period")["actual"]

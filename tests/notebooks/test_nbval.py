@@ -21,22 +21,11 @@ import papermill as pm
 import pytest
 
 from funnel_analysis.reporting import read_records
+from tests.export_csv import fold, kept
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
-
-
-def _fold(s: pd.Series) -> pd.Series:
-    """A picklist as the cleaner folds it: trimmed, one space, case-insensitive."""
-    return s.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
-
-
-def _kept(org: Path, name: str) -> pd.DataFrame:
-    """An export file's rows without those the truth says must be quarantined (plain pandas)."""
-    truth = pd.read_csv(f"{org}_truth/dirty_rows.csv")
-    df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
-    return df.drop(index=truth.loc[(truth["file"] == name) & (truth["expected"] == "quarantine"), "row"].unique())
 
 
 # ---- form: no kernel needed ---------------------------------------------------------------------
@@ -183,9 +172,9 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
     k = by_source(rec["kpis"]).set_index("source")  # one row per lead source
     as_of = pd.Timestamp(k["as_of"].iloc[0])
     # leads, per source
-    leads = _kept(small_sample, "Lead.csv")
-    converted = _fold(leads["IsConverted"]).isin(["true", "1"])
-    lead_counts = pd.DataFrame({"source": _fold(leads["LeadSource"]), "n": 1, "conv": converted}).groupby("source")
+    leads = kept(small_sample, "Lead.csv")
+    converted = fold(leads["IsConverted"]).isin(["true", "1"])
+    lead_counts = pd.DataFrame({"source": fold(leads["LeadSource"]), "n": 1, "conv": converted}).groupby("source")
     lead_counts = lead_counts.sum().reindex(k.index, fill_value=0)
     assert k["leads"].tolist() == lead_counts["n"].tolist()
     assert k["leads_converted"].tolist() == lead_counts["conv"].tolist()
@@ -195,7 +184,7 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
     )
     # the lead funnel, summed over the sources: every lead by its status
     funnel = pd.DataFrame(rec["lead_funnel"]).groupby("step")["count"].sum()
-    statuses = _fold(leads["Status"]).value_counts()
+    statuses = fold(leads["Status"]).value_counts()
     assert {s.casefold(): n for s, n in funnel.drop("Converted to opportunity").items()} == statuses.to_dict()
     assert funnel["Converted to opportunity"] == converted.sum()
     # lead conversion by source within the window: leads old enough, converted within window_days
@@ -205,7 +194,7 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
     counted = (created <= as_of - pd.Timedelta(days=window)) & ~(converted & span.isna())
     windowed = (
         pd.DataFrame(
-            {"source": _fold(leads["LeadSource"]), "n": counted, "conv": counted & converted & (span <= window)}
+            {"source": fold(leads["LeadSource"]), "n": counted, "conv": counted & converted & (span <= window)}
         )
         .groupby("source")
         .sum()
@@ -214,13 +203,13 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
     assert got["leads"].to_dict() == windowed["n"].to_dict()
     assert got["converted"].to_dict() == windowed["conv"].to_dict()
     # opportunities: stage flags from OpportunityStage.csv, open pipeline, win rate, per source
-    opps = _kept(small_sample, "Opportunity.csv")
+    opps = kept(small_sample, "Opportunity.csv")
     stages = pd.read_csv(small_sample / "OpportunityStage.csv", dtype=str).set_index("MasterLabel")
-    stages.index = _fold(stages.index.to_series())
-    closed = _fold(opps["StageName"]).map(stages["IsClosed"].str.lower() == "true")
-    won = _fold(opps["StageName"]).map(stages["IsWon"].str.lower() == "true")
+    stages.index = fold(stages.index.to_series())
+    closed = fold(opps["StageName"]).map(stages["IsClosed"].str.lower() == "true")
+    won = fold(opps["StageName"]).map(stages["IsWon"].str.lower() == "true")
     amount = pd.to_numeric(opps["Amount"].replace("", None))
-    source = _fold(opps["LeadSource"])
+    source = fold(opps["LeadSource"])
     o = pd.DataFrame({"source": source, "n": 1, "open": ~closed, "closed": closed, "won": won, "lost": closed & ~won})
     o = o.assign(pipe=amount.where(~closed)).groupby("source").sum().reindex(k.index, fill_value=0)
     assert k["opportunities"].tolist() == o["n"].tolist() and k["opportunities_open"].tolist() == o["open"].tolist()
