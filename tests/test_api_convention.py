@@ -29,6 +29,7 @@ OLD_SPELLINGS = {
     "alpha": "confidence",
     "cuts": "nothing: CrmData.as_of memoises its cuts",
     "lead": "quarters_ahead",
+    "segment": "by",
 }
 #: spelled the same everywhere and always passed by keyword
 KEYWORD_ONLY = ("as_of", "by", "where", "confidence", "period", "quarters_ahead", "fiscal_year_start_month")

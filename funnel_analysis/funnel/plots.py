@@ -192,7 +192,7 @@ def _bounds(df: pd.DataFrame, rate: str) -> tuple[pd.Series, pd.Series]:
 
 
 def plot_conversion_by_segment(
-    df: pd.DataFrame, *, ax=None, segment: str | None = None, rate: str | None = None, title: str | None = None
+    df: pd.DataFrame, *, ax=None, by: str | None = None, rate: str | None = None, title: str | None = None
 ) -> Axes:
     """One point per segment with its 95 % Wilson interval, best segment on top.
 
@@ -203,13 +203,13 @@ def plot_conversion_by_segment(
         ``win_rates(opps, by=...)``.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when ``None``.
-    segment : str, optional
+    by : str, optional
         Segment column; default the first text column that is not a stage or period.
     rate : str, optional
         Rate column (with ``<rate>_ci_low`` / ``_ci_high``); default the first known one
         (``conversion_rate``, ``win_rate``, ``conversion``, ...).
     title : str, optional
-        The chart's title; default "<rate> by <segment>".
+        The chart's title; default "<rate> by <segment column>".
 
     Returns
     -------
@@ -217,7 +217,7 @@ def plot_conversion_by_segment(
         A dashed line marks the rate over all segments together, when the counts are there.
     """
     fn = "plot_conversion_by_segment"
-    segment = segment or None
+    segment = by or None
     rate = _rate_column(df, rate, fn)
     if segment is None:
         texts = [
@@ -226,7 +226,7 @@ def plot_conversion_by_segment(
             if c not in _NOT_SEGMENTS and (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object)
         ]
         if not texts:
-            raise ValueError(f"{fn}: no segment column found; pass segment=")
+            raise ValueError(f"{fn}: no segment column found; pass by=")
         segment = texts[0]
     if segment not in df.columns:
         raise ValueError(f"{fn}: no column {segment!r}")

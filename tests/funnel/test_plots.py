@@ -113,7 +113,7 @@ def test_plot_conversion_by_segment_errors(crm):
         plot_conversion_by_segment(pd.DataFrame({"seg": ["a"], "n": [1]}))
     seg = cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source")
     with pytest.raises(ValueError, match="several rows"):
-        plot_conversion_by_segment(seg, segment="lead_source")
+        plot_conversion_by_segment(seg, by="lead_source")
 
 
 def test_plot_win_rate_trend(crm):
