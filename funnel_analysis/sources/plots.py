@@ -277,4 +277,4 @@ def plot_source_conversion(
         if rate == "conversion_rate"
         else f"Win rate (won / closed) of converted deals by {nice}"
     )
-    return plot_conversion_by_segment(matrix, ax=ax, segment=segment, rate=rate, title=title or default)
+    return plot_conversion_by_segment(matrix, ax=ax, by=segment, rate=rate, title=title or default)
