@@ -41,7 +41,7 @@ import pandas as pd
 from .._util.arrow import index_in
 from .schema import TABLES
 
-__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "MAX_CUTS", "latest_date", "resolve_as_of"]
+__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "MAX_CUTS", "cut_as_of", "latest_date", "resolve_as_of"]
 
 #: Opportunity fields that opportunity_history records, and so can be rebuilt.
 #: As-of cuts a :class:`CrmData` keeps (least recently used dropped first): a six-quarter backtest needs a dozen.
@@ -329,6 +329,26 @@ class CrmData:
         mask = expression_mask(tables, table, where=where)
         return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
+    def history_of(self, opportunities: pd.DataFrame) -> pd.DataFrame:
+        """The ``opportunity_history`` rows of these opportunities (all of it for the whole table).
+
+        Parameters
+        ----------
+        opportunities : DataFrame
+            Rows of this org's ``opportunities``, as :meth:`rows` returns them.
+
+        Returns
+        -------
+        DataFrame
+            The history of those opportunities only, index reset; the table itself when
+            ``opportunities`` is the org's whole table (no filter).
+        """
+        history = self.opportunity_history
+        if opportunities is self.opportunities:
+            return history
+        keep = history["opportunity_id"].isin(opportunities["opportunity_id"]).to_numpy()
+        return history[keep].reset_index(drop=True)
+
     def _cut(self, end, day) -> CrmData:
         present = self.meta.get("columns_present", {})
         out: dict[str, pd.DataFrame] = {}
@@ -551,6 +571,33 @@ def latest_date(crm) -> pd.Timestamp:
     if not last:
         raise ValueError("latest_date: no table has a creation date; give as_of explicitly")
     return max(t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in last).normalize()
+
+
+def cut_as_of(crm, *, as_of=None) -> CrmData:
+    """The org as it stood at the end of the report day: what every report entry point starts from.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp, str or None
+        The day; ``None`` or ``""`` for the latest date in the data (:func:`resolve_as_of`).
+
+    Returns
+    -------
+    CrmData
+        :meth:`CrmData.as_of` of that day (memoised); its ``as_of_date`` is the day.
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`CrmData`.
+    ValueError
+        When ``as_of`` is not a date.
+    """
+    if not isinstance(crm, CrmData):
+        raise TypeError(f"crm must be a CrmData (funnel_analysis.load_org), got {type(crm).__name__}")
+    return crm.as_of(resolve_as_of(crm, as_of=as_of))
 
 
 def resolve_as_of(crm, *, as_of=None) -> pd.Timestamp:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..crm.model import CrmData, resolve_as_of
+from ..crm.model import CrmData, cut_as_of
 from . import pipeline
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
 from .pipeline import OBJECTS, DedupeResult
@@ -317,8 +317,8 @@ def find_duplicates(
     """
     names = _objects(objects)
     threshold = _threshold(threshold)
-    day = resolve_as_of(crm, as_of=as_of)
-    cut = crm.as_of(day)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     accounts = cut.tables.get("accounts")
     records, results = {}, {}
     for name in names:
@@ -362,7 +362,7 @@ def lead_contact_matches(
     ExpressionError
         A ``where`` that does not parse or names an unknown column.
     """
-    cut = crm.as_of(resolve_as_of(crm, as_of=as_of))
+    cut = cut_as_of(crm, as_of=as_of)
     none = LeadContactMatches(pairs=pd.DataFrame(columns=_LEAD_CONTACT_COLUMNS), leads=0)
     if not (cut.has("leads") and cut.has("contacts") and len(cut.tables["leads"]) and len(cut.tables["contacts"])):
         return none

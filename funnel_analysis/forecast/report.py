@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..crm.model import resolve_as_of
+from ..crm.model import cut_as_of, resolve_as_of
 from . import backtest as _backtest
 from . import next_quarter as _next_quarter
 from . import pipeline as _pipeline
@@ -221,8 +221,9 @@ def weighted_pipeline(
     unknown = [p for p in sets if p not in PROBABILITIES]
     if unknown or not sets:
         raise ValueError(f"weighted_pipeline: probabilities must be some of {PROBABILITIES}, got {probabilities!r}")
-    day = resolve_as_of(crm, as_of=as_of)
-    opps = crm.as_of(day).rows("opportunities", where=where)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
+    opps = cut.rows("opportunities", where=where)
     parts = []
     for source in sets:
         learned = None
@@ -290,9 +291,10 @@ def forecast_categories(
     ValueError
         A bad ``where`` or ``last_periods``.
     """
-    day = resolve_as_of(crm, as_of=as_of)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _pipeline.forecast_categories(
-        crm.as_of(day).rows("opportunities", where=where),
+        cut.rows("opportunities", where=where),
         as_of=day,
         stages=crm.stages,
         period=period,
@@ -347,9 +349,10 @@ def bookings_forecast(
     ValueError
         No won deal by ``as_of``, a series too short for the horizon, an unknown method.
     """
-    day = resolve_as_of(crm, as_of=as_of)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     series = _next_quarter.bookings_series(
-        crm.as_of(day).rows("opportunities", where=where), as_of=day, period=period, value=value
+        cut.rows("opportunities", where=where), as_of=day, period=period, value=value
     )
     fit = Forecaster(
         series,

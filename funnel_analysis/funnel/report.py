@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..crm.model import resolve_as_of
+from ..crm.model import cut_as_of
 from . import conversion as _conversion
 from . import winrates as _winrates
 from .kpis import kpis as _frame_kpis
@@ -57,26 +57,6 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
-
-
-def _cut(crm, as_of, fn: str):
-    """(day, cut) of an entry point; a clear error for what is not an org."""
-    if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
-        raise TypeError(f"{fn}: crm must be a CrmData, got {type(crm).__name__}")
-    day = resolve_as_of(crm, as_of=as_of)
-    return day, crm.as_of(day)
-
-
-def _opportunities(cut, where) -> pd.DataFrame:
-    return cut.rows("opportunities", where=where)
-
-
-def _history(cut, opps: pd.DataFrame, where) -> pd.DataFrame:
-    """The opportunity history of the kept opportunities only (all of it without a filter)."""
-    h = cut.opportunity_history
-    if where is None or (isinstance(where, str) and not where.strip()):
-        return h
-    return h[h["opportunity_id"].isin(opps["opportunity_id"]).to_numpy()].reset_index(drop=True)
 
 
 def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, status_order=None) -> pd.DataFrame:
@@ -104,7 +84,7 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     --------
     >>> report.lead_funnel(crm, as_of="2024-03-31")[["step", "count"]]  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of, "lead_funnel")
+    cut = cut_as_of(crm, as_of=as_of)
     return _conversion.lead_funnel(cut.rows("leads", where=where), by=_by(by), status_order=status_order)
 
 
@@ -136,7 +116,8 @@ def lead_conversion(
     --------
     >>> report.lead_conversion(crm, by="lead_source", window_days=90)  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "lead_conversion")
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _conversion.lead_conversion(cut.rows("leads", where=where), by=_by(by), window_days=window_days, as_of=day)
 
 
@@ -167,9 +148,9 @@ def snapshot_funnel(
     --------
     >>> report.snapshot_funnel(crm, as_of="2024-04-15", where="amount >= 1000")  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of, "snapshot_funnel")
+    cut = cut_as_of(crm, as_of=as_of)
     return _conversion.snapshot_funnel(
-        _opportunities(cut, where), stages=cut.stages, by=_by(by), include_closed=include_closed
+        cut.rows("opportunities", where=where), stages=cut.stages, by=_by(by), include_closed=include_closed
     )
 
 
@@ -221,14 +202,15 @@ def cohort_funnel(
     fn = "cohort_funnel"
     if cohort_days is not None and (created_from is not None or created_to is not None):
         raise ValueError(f"{fn}: give cohort_days or created_from / created_to, not both")
-    day, cut = _cut(crm, as_of, fn)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     if cohort_days is not None:
         window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
         created_from, created_to = window["created_from"].iloc[0], window["created_to"].iloc[0]
-    opps = _opportunities(cut, where)
+    opps = cut.rows("opportunities", where=where)
     out = _conversion.cohort_funnel(
         opps,
-        _history(cut, opps, where),
+        cut.history_of(opps),
         stages=cut.stages,
         by=_by(by),
         created_from=created_from,
@@ -273,9 +255,12 @@ def win_rates(
     --------
     >>> report.win_rates(crm, by="lead_source", period="Q")  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of, "win_rates")
+    cut = cut_as_of(crm, as_of=as_of)
     return _winrates.win_rates(
-        _opportunities(cut, where), by=_by(by), period=period, fiscal_year_start_month=fiscal_year_start_month
+        cut.rows("opportunities", where=where),
+        by=_by(by),
+        period=period,
+        fiscal_year_start_month=fiscal_year_start_month,
     )
 
 
@@ -314,11 +299,11 @@ def stage_transitions(
     --------
     >>> report.stage_transitions(crm, period="M")  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of, "stage_transitions")
-    opps = _opportunities(cut, where)
+    cut = cut_as_of(crm, as_of=as_of)
+    opps = cut.rows("opportunities", where=where)
     return _winrates.stage_transitions(
         opps,
-        _history(cut, opps, where),
+        cut.history_of(opps),
         stages=cut.stages,
         by=_by(by),
         period=period,
@@ -362,11 +347,12 @@ def bottlenecks(
     --------
     >>> report.bottlenecks(crm, as_of="2024-06-30", lookback=4)  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "bottlenecks")
-    opps = _opportunities(cut, where)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
+    opps = cut.rows("opportunities", where=where)
     return _winrates.bottlenecks(
         opps,
-        _history(cut, opps, where),
+        cut.history_of(opps),
         stages=cut.stages,
         period=period,
         fiscal_year_start_month=fiscal_year_start_month,
@@ -401,7 +387,8 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     >>> report.kpis(crm, as_of="2024-06-30")["win_rate"].iloc[0]  # doctest: +SKIP
     0.42
     """
-    day, cut = _cut(crm, as_of, "kpis")
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
     out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by))
     out.insert(0, "as_of", day)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..crm import resolve_as_of
+from ..crm import cut_as_of, resolve_as_of
 from ..periods import last_complete_period
 from . import activities as _activities
 from . import attribution as _attribution
@@ -52,12 +52,6 @@ __all__ = [
 
 #: The segment column when ``by`` is None, in the sections that always have one.
 DEFAULT_BY = "lead_source"
-
-
-def _cut(crm, as_of):
-    """The report day and the org cut at its end (memoised by the org)."""
-    day = resolve_as_of(crm, as_of=as_of)
-    return day, crm.as_of(day)
 
 
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
@@ -98,7 +92,8 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     --------
     >>> source_matrix(crm, as_of="2024-06-30", mature_days=60)  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
 
 
@@ -194,7 +189,7 @@ def campaign_matrix(crm, *, as_of=None, where=None) -> pd.DataFrame:
     --------
     >>> campaign_matrix(crm)[["campaign_id", "won_revenue", "return_on_cost"]]  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of)
+    cut = cut_as_of(crm, as_of=as_of)
     out = _matrix.campaign_matrix(
         cut.rows("leads", where=where),
         cut.opportunities,
@@ -251,7 +246,7 @@ def attribution_summary(
     --------
     >>> attribution_summary(crm, models=["linear"])  # doctest: +SKIP
     """
-    _, cut = _cut(crm, as_of)
+    cut = cut_as_of(crm, as_of=as_of)
     credit = _attribution.campaign_attribution(
         cut.rows("opportunities", where=where),
         cut.leads,
@@ -299,7 +294,8 @@ def speed_to_lead(
     --------
     >>> speed_to_lead(crm, by="owner_id")  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
 
 
@@ -400,7 +396,8 @@ def activity_win_relation(crm, *, as_of=None, where=None, confidence: float = 0.
     --------
     >>> activity_win_relation(crm, where="amount >= 10000")  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     summary = _activities.activity_summary(cut.activities, opps, as_of=day)
     return _activities.activity_win_relation(summary, opps, confidence=confidence)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..crm.model import resolve_as_of
+from ..crm.model import cut_as_of
 from . import durations as _durations
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
 from .sales_velocity import sales_velocity as _sales_velocity
@@ -55,23 +55,6 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
-
-
-def _cut(crm, as_of, fn: str):
-    """(day, cut) of an entry point; a clear error for what is not an org."""
-    if not all(hasattr(crm, a) for a in ("as_of", "rows", "tables")):
-        raise TypeError(f"{fn}: crm must be a CrmData, got {type(crm).__name__}")
-    day = resolve_as_of(crm, as_of=as_of)
-    return day, crm.as_of(day)
-
-
-def _tables(cut, where) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The kept opportunities and their history (all of it without a filter)."""
-    opps = cut.rows("opportunities", where=where)
-    h = cut.opportunity_history
-    if where is not None and not (isinstance(where, str) and not where.strip()):
-        h = h[h["opportunity_id"].isin(opps["opportunity_id"]).to_numpy()].reset_index(drop=True)
-    return opps, h
 
 
 def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -98,8 +81,10 @@ def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = No
     --------
     >>> report.stage_intervals(crm, as_of="2024-06-30")[["stage_name", "days", "censored"]]  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "stage_intervals")
-    opps, hist = _tables(cut, where)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
+    opps = cut.rows("opportunities", where=where)
+    hist = cut.history_of(opps)
     return _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
 
 
@@ -130,8 +115,10 @@ def stage_durations(
     --------
     >>> report.stage_durations(crm, percentiles=())[["stage_name", "km_median"]]  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "stage_durations")
-    opps, hist = _tables(cut, where)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
+    opps = cut.rows("opportunities", where=where)
+    hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
     return _durations.stage_durations(intervals, stages=cut.stages, by=_by(by), percentiles=percentiles)
 
@@ -159,7 +146,8 @@ def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None)
     --------
     >>> report.cycle_length(crm, by="lead_source")  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "cycle_length")
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=_by(by))
 
 
@@ -188,8 +176,10 @@ def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantil
     --------
     >>> report.stalled_deals(crm, quantile=0.8)  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "stalled_deals")
-    opps, hist = _tables(cut, where)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
+    opps = cut.rows("opportunities", where=where)
+    hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day)
     return _durations.stalled_deals(opps, intervals, stages=cut.stages, as_of=day, quantile=quantile)
 
@@ -230,7 +220,8 @@ def stage_to_stage_days(
     >>> report.stage_to_stage_days(crm, from_stage="Qualify")  # doctest: +SKIP
     """
     fn = "stage_to_stage_days"
-    day, cut = _cut(crm, as_of, fn)
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     st = cut.stages.sort_values("sort_order", kind="stable")
     if not from_stage:
         from_stage = st["stage_name"].iloc[0]
@@ -239,7 +230,8 @@ def stage_to_stage_days(
         if won.empty:
             raise ValueError(f"{fn}: the stages table has no won stage; give to_stage")
         to_stage = won.iloc[0]
-    opps, hist = _tables(cut, where)
+    opps = cut.rows("opportunities", where=where)
+    hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
     return _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=_by(by))
 
@@ -285,7 +277,8 @@ def sales_velocity(
     --------
     >>> report.sales_velocity(crm, period="M", n_boot=200)  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "sales_velocity")
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     return _sales_velocity(
         cut.rows("opportunities", where=where),
         as_of=day,
@@ -327,7 +320,8 @@ def velocity_change(
     --------
     >>> report.velocity_change(crm, period="Q")[["factor", "share"]]  # doctest: +SKIP
     """
-    day, cut = _cut(crm, as_of, "velocity_change")
+    cut = cut_as_of(crm, as_of=as_of)
+    day = cut.as_of_date
     velocity = _sales_velocity(
         cut.rows("opportunities", where=where),
         as_of=day,

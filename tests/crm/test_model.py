@@ -190,3 +190,21 @@ def test_as_of_without_closed_flags_takes_them_from_the_stage():
     cut = fa.load_frames({"Opportunity": opps}).as_of("2024-03-31").opportunities.set_index("opportunity_id")
     assert cut["is_closed"].tolist() == [True, False, True]
     assert cut["is_won"].tolist() == [True, False, False]
+
+
+def test_cut_as_of_resolves_the_day_and_shares_the_memo(tiny):
+    from funnel_analysis.crm import cut_as_of, latest_date
+
+    assert cut_as_of(tiny, as_of="2024-02-15") is tiny.as_of("2024-02-15")
+    assert cut_as_of(tiny, as_of="").as_of_date == latest_date(tiny)
+    with pytest.raises(TypeError, match="CrmData"):
+        cut_as_of(tiny.opportunities, as_of="2024-02-15")
+
+
+def test_history_of_keeps_the_history_of_the_given_deals(tiny):
+    cut = tiny.as_of("2024-06-30")
+    assert cut.history_of(cut.opportunities) is cut.opportunity_history  # no filter: the table itself
+    big = cut.rows("opportunities", where="amount >= 1000")
+    hist = cut.history_of(big)
+    # by hand: only deal A (1000) qualifies; its three history rows
+    assert set(hist["opportunity_id"]) == {A} and len(hist) == 3
