@@ -3,7 +3,8 @@
 - :mod:`.arrow`: fast membership and lookups through pyarrow compute;
 - :mod:`.frames`: input checks, segments, calendar days and stage ranks of the analyses;
 - :mod:`.results`: named results that still unpack;
-- :mod:`.plotting`: the charts' shared axes and money format.
+- :mod:`.plotting`: the charts' shared axes and money format;
+- :mod:`.missing`: the one-line mark of a section whose inputs the data lacks.
 """
 
 __all__: list[str] = []

@@ -11,6 +11,7 @@ compare those values with an independent computation.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import re
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from .._util.missing import missing_reason
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -174,6 +177,18 @@ def record(name: str, value) -> None:
     """
     from IPython.display import display
 
+    reason = missing_reason(value)
+    if reason:  # the data lacks this section's inputs: say so in one line, never a table of zeros
+        line = f"Not shown: {reason}."
+        display(
+            {
+                RECORD_MIME: {"name": name, "value": {"missing": reason}},
+                "text/html": f'<p class="missing-input">{html.escape(line)}</p>',
+                "text/plain": line,
+            },
+            raw=True,
+        )
+        return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a result's scalar figures
         value = {
             f.name: getattr(value, f.name)
