@@ -48,6 +48,8 @@ __all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "MAX_CUTS", "cut_as
 MAX_CUTS = 32
 
 HISTORY_FIELDS = ("stage_name", "amount", "probability", "close_date", "forecast_category")
+#: Columns of :attr:`CrmData.merges`.
+MERGE_COLUMNS = ["table", "merged_id", "master_id"]
 
 
 @dataclass
@@ -63,11 +65,15 @@ class DataQualityReport:
         Files of objects the data model does not cover.
     stages_origin : str
         Where the stage order and probabilities came from (``"export"``, ``"mapping"``, ``"default"``).
+    currency : dict
+        The corporate currency (``corporate``), where it came from (``source``), the currencies the
+        records use, whether dated rates were applied, and the records without a rate per table.
     """
 
     tables: dict[str, dict] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     stages_origin: str = "default"
+    currency: dict = field(default_factory=dict)
 
     def add_table(
         self,
@@ -78,11 +84,13 @@ class DataQualityReport:
         rows_quarantined,
         rows_flagged,
         rules,
+        rows_deleted=0,
+        rows_merged=0,
         cleaning=None,
         files=None,
         columns_present=None,
     ) -> None:
-        """Record one table's figures; the rows read must equal the rows kept plus quarantined.
+        """Record one table's figures; rows read must equal rows kept + quarantined + deleted + merged.
 
         Parameters
         ----------
@@ -92,6 +100,12 @@ class DataQualityReport:
             Data rows read from its files, kept, set aside, and kept with a warning.
         rules : dict
             Rule -> rows that broke it.
+        rows_deleted : int, default 0
+            Rows the source marks deleted (``IsDeleted``, a sync's soft-delete flag), and rows that
+            followed a deleted parent (the history of a deleted deal): left out of every figure.
+        rows_merged : int, default 0
+            Deleted rows Salesforce merged into another record (``MasterRecordId``): left out too,
+            counted apart, their references re-pointed to the survivor (``CrmData.merges``).
         cleaning : dict, optional
             Cleaning step -> values it rewrote.
         files : list, optional
@@ -104,12 +118,17 @@ class DataQualityReport:
         AssertionError
             When the counts do not add up (a bug in the loader, never bad input).
         """
-        if rows_read != rows_kept + rows_quarantined:  # the accounting every table must satisfy
-            raise AssertionError(f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined")
+        if rows_read != rows_kept + rows_quarantined + rows_deleted + rows_merged:  # every table's accounting
+            raise AssertionError(
+                f"{name}: {rows_read} read != {rows_kept} kept + {rows_quarantined} quarantined"
+                f" + {rows_deleted} deleted + {rows_merged} merged"
+            )
         self.tables[name] = {
             "rows_read": int(rows_read),
             "rows_kept": int(rows_kept),
             "rows_quarantined": int(rows_quarantined),
+            "rows_deleted": int(rows_deleted),
+            "rows_merged": int(rows_merged),
             "rows_flagged": int(rows_flagged),
             "rules": {k: int(v) for k, v in sorted(rules.items())},
             "cleaning": dict(cleaning or {}),
@@ -137,9 +156,14 @@ class DataQualityReport:
         Returns
         -------
         dict
-            ``tables``, ``ignored_files`` and ``stages_origin``.
+            ``tables``, ``ignored_files``, ``stages_origin`` and ``currency``.
         """
-        return {"tables": self.tables, "ignored_files": self.ignored_files, "stages_origin": self.stages_origin}
+        return {
+            "tables": self.tables,
+            "ignored_files": self.ignored_files,
+            "stages_origin": self.stages_origin,
+            "currency": self.currency,
+        }
 
     def table(self) -> pd.DataFrame:
         """One row per table: rows read, kept, quarantined, flagged.
@@ -147,10 +171,12 @@ class DataQualityReport:
         Returns
         -------
         DataFrame
-            Columns ``table``, ``rows_read``, ``rows_kept``, ``rows_quarantined``, ``rows_flagged``.
+            Columns ``table``, ``rows_read``, ``rows_kept``, ``rows_quarantined``, ``rows_deleted``,
+            ``rows_merged``, ``rows_flagged``.
         """
+        cols = ["table", "rows_read", "rows_kept", "rows_quarantined", "rows_deleted", "rows_merged", "rows_flagged"]
         rows = [{"table": t, **{k: v for k, v in d.items() if k.startswith("rows_")}} for t, d in self.tables.items()]
-        return pd.DataFrame(rows, columns=["table", "rows_read", "rows_kept", "rows_quarantined", "rows_flagged"])
+        return pd.DataFrame(rows, columns=cols).fillna(0)
 
     def rules(self) -> pd.DataFrame:
         """One row per table and rule: the number of rows that broke it.
@@ -182,10 +208,14 @@ class DataQualityReport:
         -------
         DataFrame
             Columns ``note`` and ``value``: the files of objects the model does not cover
-            (``"none"`` when there were none) and where the stages came from.
+            (``"none"`` when there were none), where the stages came from, and the corporate
+            currency with where it came from.
         """
         ignored = ", ".join(self.ignored_files) or "none"
-        return pd.DataFrame({"note": ["ignored files", "stages from"], "value": [ignored, self.stages_origin]})
+        notes = {"ignored files": ignored, "stages from": self.stages_origin}
+        if self.currency:
+            notes["corporate currency"] = f"{self.currency.get('corporate')} ({self.currency.get('source')})"
+        return pd.DataFrame({"note": list(notes), "value": list(notes.values())})
 
 
 def _cutoff(date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -218,6 +248,14 @@ class CrmData:
         Source, mapping, data fingerprint, load time, and as-of information.
     as_of_date : Timestamp or None
         The day of the cut for an org from :meth:`as_of`; None for the org as loaded.
+    deleted_rows : dict of str to DataFrame
+        Per table, the rows the source marks deleted, merged away, or that followed a deleted
+        parent, typed, with a ``deleted_as`` column (``deleted``, ``merged``, ``parent_deleted``).
+        They are in no analysis: a deleted record is treated as never having existed.
+    merges : DataFrame
+        Salesforce's own merges (deleted leads, contacts and accounts with a ``MasterRecordId``):
+        ``table``, ``merged_id``, ``master_id`` (chains followed to the final survivor).
+        References to a merged record were re-pointed to its master at load.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -227,6 +265,8 @@ class CrmData:
     report: DataQualityReport
     meta: dict = field(default_factory=dict)
     as_of_date: pd.Timestamp | None = None
+    deleted_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    merges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MERGE_COLUMNS))
 
     def __getattr__(self, name):
         tables = self.__dict__.get("tables", {})
@@ -254,6 +294,15 @@ class CrmData:
             True when it was loaded (a table the source lacked reads as empty).
         """
         return table in self.tables
+
+    @property
+    def currency(self) -> str:
+        """The corporate currency's ISO code: every money figure of the org is in it.
+
+        From ``CurrencyType`` (``IsCorporate``); else the one ``CurrencyIsoCode`` the records use;
+        else ``"USD"`` (the data-quality notes say which).
+        """
+        return str(self.report.currency.get("corporate") or self.meta.get("currency") or "USD")
 
     @property
     def stage_order(self) -> list[str]:
@@ -379,6 +428,8 @@ class CrmData:
             report=self.report,
             meta=meta,
             as_of_date=day,
+            deleted_rows=self.deleted_rows,
+            merges=self.merges,
         )
 
     def _history_order(self, hist: pd.DataFrame, opp_ids: pd.Series):
@@ -469,6 +520,9 @@ class CrmData:
         self.flags.astype({"value": "str"}).to_parquet(folder / "_flags.parquet", index=False)
         for name, df in self.quarantined_rows.items():
             df.to_parquet(folder / f"_quarantined_{name}.parquet", index=False)
+        for name, df in self.deleted_rows.items():
+            df.to_parquet(folder / f"_deleted_{name}.parquet", index=False)
+        self.merges.astype("str").to_parquet(folder / "_merges.parquet", index=False)
         doc = {
             "report": self.report.to_dict(),
             "meta": self.meta,
@@ -493,17 +547,22 @@ class CrmData:
         """
         folder = Path(folder)
         doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
-        tables, qrows = {}, {}
+        tables, qrows, deleted = {}, {}, {}
         for p in sorted(folder.glob("*.parquet")):
             if p.name.startswith("_quarantined_"):
                 qrows[p.stem.removeprefix("_quarantined_")] = pd.read_parquet(p)
+            elif p.name.startswith("_deleted_"):
+                deleted[p.stem.removeprefix("_deleted_")] = pd.read_parquet(p)
             elif not p.name.startswith("_"):
                 tables[p.stem] = pd.read_parquet(p)
         rep = DataQualityReport(
             tables=doc["report"]["tables"],
             ignored_files=doc["report"]["ignored_files"],
             stages_origin=doc["report"]["stages_origin"],
+            currency=doc["report"].get("currency", {}),
         )
+        merges_file = folder / "_merges.parquet"
+        merges = pd.read_parquet(merges_file) if merges_file.exists() else pd.DataFrame(columns=MERGE_COLUMNS)
         as_of = pd.Timestamp(doc["as_of"]) if doc.get("as_of") else None
         return cls(
             tables=tables,
@@ -513,6 +572,8 @@ class CrmData:
             report=rep,
             meta=doc["meta"],
             as_of_date=as_of,
+            deleted_rows=deleted,
+            merges=merges,
         )
 
 

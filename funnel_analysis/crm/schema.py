@@ -294,6 +294,9 @@ _table(
             _c("converted_contact_id", "id"),
             _c("converted_opportunity_id", "id"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("master_record_id", "id"),
+            _c("system_modstamp", "datetime"),
             _c("last_modified_date", "datetime"),
             _c("last_activity_date", "date"),
         ),
@@ -331,6 +334,8 @@ _table(
             _c("campaign_id", "id"),
             _c("owner_id", "id"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("system_modstamp", "datetime"),
             _c("last_modified_date", "datetime"),
             _c("last_activity_date", "date"),
         ),
@@ -360,6 +365,8 @@ _table(
             _c("forecast_category", "picklist"),
             _c("created_by_id", "id"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(Reference("opportunity_id", "opportunities", required=True),),
     )
@@ -410,6 +417,10 @@ _table(
             _c("owner_id", "id"),
             _c("created_date", "datetime"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("master_record_id", "id"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(Reference("owner_id", "users"), Reference("parent_id", "accounts")),
     )
@@ -435,6 +446,10 @@ _table(
             _c("owner_id", "id"),
             _c("created_date", "datetime"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("master_record_id", "id"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(Reference("account_id", "accounts"), Reference("owner_id", "users")),
     )
@@ -464,6 +479,8 @@ _table(
             _c("owner_id", "id"),
             _c("created_date", "datetime"),
             _c("is_deleted", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(Reference("owner_id", "users"), Reference("account_id", "accounts")),
     )
@@ -490,6 +507,9 @@ _table(
             _c("owner_id", "id"),
             _c("created_date", "datetime"),
             _c("is_deleted", "bool"),
+            _c("currency_iso_code"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(Reference("owner_id", "users"), Reference("parent_id", "campaigns")),
     )
@@ -511,6 +531,8 @@ _table(
             _c("first_responded_date", "date"),
             _c("created_date", "datetime"),
             _c("is_deleted", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
         references=(
             Reference("campaign_id", "campaigns", required=True),
@@ -538,9 +560,60 @@ _table(
             _c("manager_id", "id"),
             _c("is_active", "bool"),
             _c("created_date", "datetime"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
     )
 )
+
+
+_table(
+    TableSpec(
+        name="currencies",
+        sf_object="CurrencyType",
+        key="iso_code",
+        file_stems=("CurrencyType", "currency_type", "currencies"),
+        created_column=None,
+        columns=(
+            _c("iso_code", "str", "IsoCode", required=True),
+            _c("conversion_rate", "float", required=True),
+            _c("is_corporate", "bool"),
+            _c("is_active", "bool"),
+            _c("decimal_places", "int"),
+            _c("currency_type_id", "id", "Id"),
+        ),
+    )
+)
+
+_table(
+    TableSpec(
+        name="dated_rates",
+        sf_object="DatedConversionRate",
+        key="dated_rate_id",
+        file_stems=("DatedConversionRate", "dated_conversion_rate", "dated_rates"),
+        created_column=None,
+        columns=(
+            _c("dated_rate_id", "id", "Id"),
+            _c("iso_code", "str", "IsoCode", required=True),
+            _c("conversion_rate", "float", required=True),
+            _c("start_date", "date", required=True),
+            _c("next_start_date", "date"),
+        ),
+    )
+)
+
+#: Money columns per table: converted to the corporate currency at load (the original stays in
+#: ``<column>_original``). Salesforce applies dated rates (advanced currency management) to
+#: opportunities and their history by close date, and the static rate everywhere else.
+MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "leads": ("annual_revenue",),
+    "opportunities": ("amount", "expected_revenue"),
+    "opportunity_history": ("amount", "expected_revenue"),
+    "accounts": ("annual_revenue",),
+    "campaigns": ("budgeted_cost", "actual_cost", "expected_revenue"),
+}
+#: Tables whose money converts at the dated rate of the row's close date.
+DATED_RATE_TABLES: tuple[str, ...] = ("opportunities", "opportunity_history")
 
 
 @dataclass(frozen=True)
