@@ -25,6 +25,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import clean
+from .currency import convert_money, currency_book
+from .deleted import deleted_flag, split_deleted
 from .mapping import Mapping, TableMapping, default_stages, load_mapping
 from .model import CrmData, DataQualityReport
 from .parse import parse_column
@@ -343,7 +345,7 @@ def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, st
         if "opportunity_history" in prepared:
             hist = prepared["opportunity_history"][0]
             hist["stage_name"] = clean.fold_picklist(hist["stage_name"], canonical=st["stage_name"])
-        seen = opps["stage_name"].dropna().unique()
+        seen = opps.loc[~deleted_flag(opps), "stage_name"].dropna().unique()
         extra = [s for s in seen if s not in set(st["stage_name"])]
         if extra:
             st = pd.concat([st, _infer_stages(opps, extra, st)], ignore_index=True)
@@ -359,18 +361,80 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         tm = mapping.tables.get(table) if mapping else None
         prepared[table] = _prepare_table(table, sources.pop(table), tm)
     stages, stages_origin = _resolve_stages(prepared, mapping)
-    known = {t: pd.Index(p[0][TABLES[t].key].dropna().unique()) for t, p in prepared.items()}
-    tables, qrows, q_issues, flags = {}, {}, [], []
+    # deleted and merged records first: they are in no figure, and references to merges move
+    split = split_deleted({t: p[0] for t, p in prepared.items()})
+    live = {t: split.status[t] == "" for t in prepared}
+    codes = [
+        c
+        for t, p in prepared.items()
+        if "currency_iso_code" in p[0].columns and t not in ("currencies", "dated_rates")
+        for c in p[0].loc[live[t], "currency_iso_code"].dropna().unique()
+    ]
+    try:
+        book = currency_book(
+            prepared["currencies"][0][live["currencies"]] if "currencies" in prepared else None,
+            prepared["dated_rates"][0][live["dated_rates"]] if "dated_rates" in prepared else None,
+            codes=codes,
+        )
+    except ValueError as exc:
+        raise DataLoadError("CurrencyType", str(exc), column="IsCorporate", expected="one corporate currency") from None
+    known = {
+        t: pd.Index(split.frames[t].loc[live[t], TABLES[t].key].dropna().unique())
+        for t in prepared
+        if TABLES[t].key in split.frames[t]
+    }
+    tables, qrows, q_issues, flags, deleted_rows = {}, {}, [], [], {}
+    without_rate: dict[str, int] = {}
     report = DataQualityReport()
     for table in tqdm(list(prepared), desc="validating", disable=not progress):
-        df, prov, present, parse_issues, stats = prepared[table]
+        _, prov, present, parse_issues, stats = prepared[table]
+        df, status = split.frames[table], split.status[table]
         prepared[table] = (None, None, present, None, None)  # free the frame once split
+        for ref, n in split.repointed.items():
+            if ref.startswith(f"{table}."):
+                stats[f"{ref.split('.', 1)[1]}:repointed_to_master"] = n
+        is_live = status == ""
+        if not is_live.all():
+            gone = df[~is_live].copy()
+            gone.insert(0, "deleted_as", status[~is_live])
+            gone.insert(0, "file_row", prov["file_row"].to_numpy()[~is_live])
+            gone.insert(0, "file", prov["file"].to_numpy()[~is_live])
+            deleted_rows[table] = gone.reset_index(drop=True)
+            position = np.full(len(df), -1, dtype=np.int64)
+            position[is_live] = np.arange(int(is_live.sum()))
+            parse_issues = [
+                i.assign(row=position[i["row"].to_numpy(dtype=np.int64)])[
+                    position[i["row"].to_numpy(dtype=np.int64)] >= 0
+                ]
+                for i in parse_issues
+            ]
+            df = df[is_live].reset_index(drop=True)
+            prov = prov[is_live].reset_index(drop=True)
+        money = convert_money(df, table, book=book)
+        df = money.converted
+        if money.without_rate.any():
+            idx = np.flatnonzero(money.without_rate)
+            without_rate[table] = len(idx)
+            parse_issues = [
+                *parse_issues,
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "row": idx,
+                        "record_id": None,
+                        "column": "currency_iso_code",
+                        "rule": "currency_without_rate",
+                        "severity": WARNING,
+                        "value": money.codes[idx],
+                    }
+                ),
+            ]
         issues = validate_table(
             df, table, present=present, known_ids=known, stages=stages if table != "stages" else None
         )
         issues = (
             pd.concat([i for i in [*parse_issues, issues] if len(i)], ignore_index=True)
-            if (parse_issues or len(issues))
+            if (any(len(i) for i in parse_issues) or len(issues))
             else issues
         )
         key = TABLES[table].key
@@ -391,13 +455,15 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         flags.append(warn.assign(row=warn["file_row"]))
         report.add_table(
             table,
-            rows_read=len(df),
+            rows_read=len(status),
             rows_kept=len(kept),
             rows_quarantined=int(bad.sum()),
+            rows_deleted=int(np.isin(status, ["deleted", "parent_deleted"]).sum()),
+            rows_merged=int((status == "merged").sum()),
             rows_flagged=int(warn["row"].nunique()),
             rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
             cleaning=stats,
-            files=sorted(prov["file"].unique().tolist()),
+            files=sorted(prov["file"].unique().tolist()) if len(prov) else sorted(set(deleted_rows[table]["file"])),
             columns_present=present,
         )
     tables["stages"] = stages
@@ -414,6 +480,7 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
     )
     report.ignored_files = list(ignored)
     report.stages_origin = stages_origin
+    report.currency = {**book.to_dict(), "without_rate": without_rate}
     meta = {
         "source": source,
         "mapping": mapping.name if mapping else None,
@@ -421,5 +488,12 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         "columns_present": {t: p[2] for t, p in prepared.items()},
     }
     return CrmData(
-        tables=tables, quarantine=quarantine, flags=flag_df, quarantined_rows=qrows, report=report, meta=meta
+        tables=tables,
+        quarantine=quarantine,
+        flags=flag_df,
+        quarantined_rows=qrows,
+        report=report,
+        meta=meta,
+        deleted_rows=deleted_rows,
+        merges=split.merges,
     )

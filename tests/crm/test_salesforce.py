@@ -49,6 +49,7 @@ OPP_FIELDS = [
     "ForecastCategory",
     "OwnerId",
     "IsDeleted",
+    "SystemModstamp",  # in the schema (the extract time) and in the describe fixture
     "LastModifiedDate",
     "Region__c",
 ]
@@ -70,6 +71,7 @@ OPP_ROWS = [
         "0055g00000Jk9LmAAJ",
         "false",
         "2024-02-01T09:30:00.000Z",
+        "2024-02-01T09:30:00.000Z",
         "EMEA",
     ],
     [
@@ -86,6 +88,7 @@ OPP_ROWS = [
         "Closed",
         "0055g00000Jk9LnAAJ",
         "false",
+        "2024-01-31T17:45:12.000Z",
         "2024-01-31T17:45:12.000Z",
         "NA",
     ],
@@ -104,12 +107,13 @@ OPP_ROWS = [
         "0055g00000Jk9LmAAJ",
         "false",
         "2024-02-12T11:20:45.000Z",
+        "2024-02-12T11:20:45.000Z",
         None,
     ],
 ]
 USER_SOQL = (
     "SELECT Id, Name, FirstName, LastName, Email, UserRole.Name, ManagerId, IsActive, "
-    "CreatedDate, Sales_Region__c FROM User"
+    "CreatedDate, LastModifiedDate, SystemModstamp, Sales_Region__c FROM User"
 )
 SECRETS = {
     "SF_PASSWORD": "hunter2-Pa55word",
@@ -172,6 +176,8 @@ def test_default_objects_cover_every_table_plus_event():
         "Campaign",
         "CampaignMember",
         "User",
+        "CurrencyType",  # multi-currency orgs only: a single-currency org answers INVALID_TYPE, skipped
+        "DatedConversionRate",
     )
 
 
@@ -292,7 +298,7 @@ def test_rest_read_builds_soql_pages_and_stringifies(api, sf):
 def test_soql_falls_back_to_systemmodstamp_and_reads_relationships(api, sf):
     hist = (
         "SELECT Id, OpportunityId, CreatedDate, StageName, Amount, Probability, ExpectedRevenue, "
-        "CloseDate, ForecastCategory, CreatedById, IsDeleted FROM OpportunityHistory"
+        "CloseDate, ForecastCategory, CreatedById, IsDeleted, SystemModstamp FROM OpportunityHistory"
     )
     add_describe(api, "OpportunityHistory")
     add_query(
@@ -340,7 +346,8 @@ def test_activities_use_query_all_to_keep_archived_rows(api, sf):
     # Salesforce archives closed activities after 365 days; /query/ no longer returns them.
     soql = (
         "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
-        "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, Outcome__c "
+        "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, LastModifiedDate, SystemModstamp, "
+        "Outcome__c "
         "FROM Task WHERE IsDeleted = false"
     )
     add_describe(api, "Task")
