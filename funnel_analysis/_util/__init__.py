@@ -4,6 +4,7 @@
 - :mod:`.frames`: input checks, segments, calendar days and stage ranks of the analyses;
 - :mod:`.results`: named results that still unpack;
 - :mod:`.plotting`: the charts' shared axes and money format;
+- :mod:`.money`: currency symbols from ISO codes;
 - :mod:`.missing`: the one-line mark of a section whose inputs the data lacks.
 """
 

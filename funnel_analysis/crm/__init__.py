@@ -40,7 +40,17 @@ from .expression import (
 from .ids import to_18
 from .load import load_frames, load_org
 from .mapping import Mapping, TableMapping, builtin_mappings, load_mapping
-from .model import HISTORY_FIELDS, MAX_CUTS, CrmData, DataQualityReport, cut_as_of, latest_date, resolve_as_of
+from .model import (
+    HISTORY_FIELDS,
+    MAX_CUTS,
+    CrmData,
+    DataQualityReport,
+    ExtractTime,
+    cut_as_of,
+    extract_time,
+    latest_date,
+    resolve_as_of,
+)
 from .read import DataLoadError
 from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce, write_export
 from .schema import TABLES, Column, Reference, TableSpec
@@ -60,6 +70,8 @@ __all__ = [
     "HISTORY_FIELDS",
     "MAX_CUTS",
     "cut_as_of",
+    "extract_time",
+    "ExtractTime",
     "latest_date",
     "resolve_as_of",
     # the schema

@@ -130,6 +130,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "parse_expression",
+    "expression_values",
     "check_expression",
     "expression_mask",
     "to_duckdb_expression",
@@ -1503,6 +1504,56 @@ def expression_mask(
     except ExpressionError as e:
         raise e._in_context(label=label, text=text) from None
     return pd.Series(result.fillna(False).to_numpy(dtype=bool), index=rows.frame.index)
+
+
+def expression_values(
+    tables: Mapping[str, pd.DataFrame],
+    table: str,
+    *,
+    where: str | Expression,
+    label: str = "where",
+) -> pd.Series:
+    """An expression's value on every row of ``tables[table]``: true, false or unknown (``<NA>``).
+
+    The three-valued result :func:`expression_mask` reduces to "selected or not": a derived flag keeps
+    the unknown rows unknown rather than calling them false.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        The tables (the evaluated one and the related ones a path names).
+    table : str
+        The table to evaluate on.
+    where : str or Expression
+        The expression.
+    label : str, default "where"
+        What the expression is, the first word of an error message.
+
+    Returns
+    -------
+    Series of boolean
+        Nullable booleans aligned to ``tables[table].index``.
+
+    Raises
+    ------
+    ExpressionError
+        When the expression does not parse or check.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = {"opportunities": pd.DataFrame({"opportunity_id": ["o1", "o2"], "stage_name": ["Won", None]})}
+    >>> expression_values(t, "opportunities", where="stage_name == 'Won'").tolist()
+    [True, <NA>]
+    """
+    expr, text = _as_expression(where, label)
+    try:
+        scope = _scope(tables, table)
+        rows = _Rows(tables, scope)
+        result = _eval(_check_node(expr, scope), rows)
+    except ExpressionError as e:
+        raise e._in_context(label=label, text=text) from None
+    return pd.Series(result, index=rows.frame.index, dtype="boolean")
 
 
 # --------------------------------------------------------------------------------------------------

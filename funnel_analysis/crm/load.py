@@ -206,6 +206,8 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             )
         if kind is not None:
             df["activity_kind"] = kind
+        elif tm is not None and tm.activity_kind:
+            df["activity_kind"] = tm.activity_kind
         frames.append(df)
         files.append(np.full(len(df), label, dtype=object))
         rows.append(np.arange(len(df)))
@@ -252,8 +254,8 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             )
         df[col] = typed
     if tm:
-        for col, expr in tm.derive.items():
-            df[col] = df.eval(expr, engine="python")
+        for col, text in tm.derive.items():
+            df[col] = _derive(df, table, col, text, tm)
             kind = kinds.get(col)
             if kind:
                 df[col], _, _ = parse_column(df[col], kind)
@@ -265,6 +267,30 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             )
     _clean(df, table, stats)
     return df, prov, present, issues, stats
+
+
+def _derive(df: pd.DataFrame, table: str, col: str, text, tm: TableMapping) -> pd.Series:
+    """One ``derive:`` column, by the safe grammar; any failure is one line naming the mapping."""
+    from .expression import expression_values
+    from .mapping import parse_derived
+
+    try:
+        derived = parse_derived(text)
+        if derived.kind == "column":
+            if derived.value not in df.columns:
+                raise ValueError(
+                    f"no column {derived.value!r} in the table (columns: {', '.join(map(str, df.columns))})"
+                )
+            return df[derived.value].copy()
+        if derived.kind == "constant":
+            return pd.Series([derived.value] * len(df), index=df.index, dtype=object)
+        return expression_values({table: df}, table, where=derived.value, label="derive")
+    except ValueError as exc:
+        raise DataLoadError(
+            tm.mapping_file or "mapping",
+            f"table {table!r}, derive {col!r} = {str(text)!r}: {str(exc).splitlines()[0]}",
+            expected="a column name, a literal or an expression of the table's columns",
+        ) from None
 
 
 def _clean(df: pd.DataFrame, table: str, stats: dict) -> None:
@@ -284,7 +310,9 @@ def _clean(df: pd.DataFrame, table: str, stats: dict) -> None:
             continue
         else:
             continue
-        changed = int((before.astype("str") != df[col].astype("str")).fillna(False).sum())
+        # a blank that became missing was not normalised: count only values that had content
+        had_value = before.notna() & (before.astype("str").str.strip() != "")
+        changed = int(((before.astype("str") != df[col].astype("str")) & had_value).fillna(False).sum())
         if changed:
             stats[f"{col}:normalised"] = changed
     name_col = {"leads": "company", "accounts": "name"}.get(table)

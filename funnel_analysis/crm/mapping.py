@@ -2,8 +2,19 @@
 
 A mapping is YAML. Per canonical table it names the file(s), renames source
 columns, maps values (stage or source names), treats placeholder values as
-missing, gives date formats and derives flags with pandas expressions
-evaluated on the typed table. It can also carry the org's stages.
+missing, gives date formats and derives columns the source lacks. It can also carry the org's
+stages.
+
+A ``derive:`` value is never executed as code. It is one of:
+
+- a column name (``account_id``): a copy of that column;
+- a literal (``'task'``, ``42``, ``true``): a constant;
+- an expression of the safe grammar of :mod:`funnel_analysis.crm.expression`
+  (``stage_name in ('Won', 'Lost')``, ``amount > 0 and close_date is not null``): a true/false
+  column, unknown (missing) where a value it compares is missing.
+
+``activity_kind:`` (table ``activities`` only) says whether the table's files hold tasks or
+events.
 
 .. code-block:: yaml
 
@@ -17,7 +28,7 @@ evaluated on the typed table. It can also carry the org's stages.
         null_values: [Select]
         date_formats: {close_date: "%Y-%m-%d"}
         derive:
-          is_closed: "stage_name.isin(['Closed Won', 'Closed Lost'])"
+          is_closed: "stage_name in ('Closed Won', 'Closed Lost')"
     stages:
       - {stage_name: Prospecting, sort_order: 1, default_probability: 10, is_closed: false, is_won: false}
 
@@ -30,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,7 +52,7 @@ import yaml
 from .read import DataLoadError
 from .schema import TABLES
 
-__all__ = ["TableMapping", "Mapping", "load_mapping", "builtin_mappings", "default_stages"]
+__all__ = ["TableMapping", "Mapping", "Derived", "parse_derived", "load_mapping", "builtin_mappings", "default_stages"]
 
 _TABLE_KEYS = {
     "files",
@@ -74,8 +86,8 @@ class TableMapping:
     null_values : list of str
         Placeholder values read as missing in every text column (``Select``).
     derive : dict of str to str
-        Canonical column -> pandas expression evaluated on the typed table
-        (``df.eval``), for columns the source does not carry.
+        Canonical column -> a column name, a literal, or an expression of the safe grammar
+        (see the module notes), for columns the source does not carry.
     date_formats : dict of str to str
         Canonical column -> ``strftime`` format of its dates.
     encoding : str
@@ -84,6 +96,11 @@ class TableMapping:
         The CSV field delimiter (default ``","``).
     timezone : str
         The time zone of naive date-times in the files (default ``"UTC"``).
+    activity_kind : str or None
+        ``"task"`` or ``"event"``: what the files of the ``activities`` table hold (default None:
+        the kind is unknown, or comes from a column).
+    mapping_file : str or None
+        The mapping file this came from, for error messages.
     """
 
     files: list[str]
@@ -95,6 +112,79 @@ class TableMapping:
     encoding: str = "utf-8"
     delimiter: str = ","
     timezone: str = "UTC"
+    activity_kind: str | None = None
+    mapping_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One parsed ``derive:`` value: what it is and its content.
+
+    Attributes
+    ----------
+    kind : str
+        ``"column"`` (a copy), ``"constant"``, or ``"expression"`` (a true/false column).
+    value : object
+        The column name, the constant, or the parsed :class:`~funnel_analysis.crm.expression.Expression`.
+    text : str
+        The text as written in the mapping.
+    """
+
+    kind: str
+    value: object
+    text: str
+
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+_QUOTED = re.compile(r"^'((?:[^']|'')*)'$|^\"((?:[^\"]|\"\")*)\"$")
+
+
+def parse_derived(text) -> Derived:
+    """Parse a ``derive:`` value: a column name, a literal, or a safe-grammar expression.
+
+    Parameters
+    ----------
+    text : str, int, float or bool
+        The value as YAML gave it.
+
+    Returns
+    -------
+    Derived
+        What it is and its content; nothing in it is ever executed.
+
+    Raises
+    ------
+    ExpressionError
+        When the text is none of the three (the message gives the position and what was expected).
+
+    Examples
+    --------
+    >>> parse_derived("account_id").kind
+    'column'
+    >>> parse_derived("'task'").value
+    'task'
+    >>> str(parse_derived("stage_name in ('Won', 'Lost')").value)
+    "stage_name in ('Won', 'Lost')"
+    """
+    from .expression import parse_expression
+
+    if isinstance(text, bool) or isinstance(text, (int, float)):
+        return Derived("constant", text, str(text))
+    raw = str(text).strip()
+    low = raw.lower()
+    if low in ("true", "false"):
+        return Derived("constant", low == "true", raw)
+    if _NAME.match(raw) and low not in ("and", "or", "not", "in", "is", "null"):
+        return Derived("column", raw, raw)
+    if _NUMBER.match(raw):
+        return Derived("constant", float(raw) if any(c in raw for c in ".eE") else int(raw), raw)
+    quoted = _QUOTED.match(raw)
+    if quoted:
+        body = quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
+        q = "'" if quoted.group(1) is not None else '"'
+        return Derived("constant", body.replace(q + q, q), raw)
+    return Derived("expression", parse_expression(raw, label="derive"), raw)
 
 
 @dataclass
@@ -195,16 +285,36 @@ def load_mapping(path_or_name) -> Mapping:
                 raise DataLoadError(
                     path, f"column {src!r} of {table!r} maps to {dst!r}", expected="a canonical column name"
                 )
+        derive = dict(body.get("derive") or {})
+        for key, text in derive.items():
+            try:
+                parse_derived(text)
+            except ValueError as exc:  # ExpressionError: one line, the position and what was expected
+                raise DataLoadError(
+                    path,
+                    f"table {table!r}, derive {key!r}: {str(exc).splitlines()[0]}",
+                    expected="a column name, a literal or an expression such as stage_name in ('Won', 'Lost')",
+                ) from None
+        kind = body.get("activity_kind")
+        if kind is not None:
+            if table != "activities":
+                raise DataLoadError(
+                    path, f"activity_kind under table {table!r}", expected="activity_kind under table 'activities'"
+                )
+            if str(kind).strip().lower() not in ("task", "event"):
+                raise DataLoadError(path, f"activity_kind {kind!r} of table {table!r}", expected="task or event")
         tables[table] = TableMapping(
             files=list(files) if isinstance(files, list) else [files],
             columns=dict(body.get("columns") or {}),
             values={k: {str(a): b for a, b in v.items()} for k, v in (body.get("values") or {}).items()},
             null_values=[str(v) for v in body.get("null_values") or []],
-            derive=dict(body.get("derive") or {}),
+            derive=derive,
             date_formats=dict(body.get("date_formats") or {}),
             encoding=body.get("encoding", "utf-8"),
             delimiter=body.get("delimiter", ","),
             timezone=body.get("timezone", "UTC"),
+            activity_kind=str(kind).strip().lower() if kind is not None else None,
+            mapping_file=str(path),
         )
     if not tables:
         raise DataLoadError(path, "maps no tables", expected="a `tables:` section")

@@ -41,7 +41,19 @@ import pandas as pd
 from .._util.arrow import index_in
 from .schema import TABLES
 
-__all__ = ["CrmData", "DataQualityReport", "HISTORY_FIELDS", "MAX_CUTS", "cut_as_of", "latest_date", "resolve_as_of"]
+__all__ = [
+    "CrmData",
+    "DataQualityReport",
+    "ExtractTime",
+    "EXTRACT_TIME_COLUMNS",
+    "HISTORY_FIELDS",
+    "MAX_CUTS",
+    "MERGE_COLUMNS",
+    "cut_as_of",
+    "extract_time",
+    "latest_date",
+    "resolve_as_of",
+]
 
 #: Opportunity fields that opportunity_history records, and so can be rebuilt.
 #: As-of cuts a :class:`CrmData` keeps (least recently used dropped first): a six-quarter backtest needs a dozen.
@@ -305,6 +317,13 @@ class CrmData:
         return str(self.report.currency.get("corporate") or self.meta.get("currency") or "USD")
 
     @property
+    def currency_symbol(self) -> str:
+        """The corporate currency as written before an amount (``"$"``, ``"€"``, ``"CHF "``)."""
+        from .._util.money import currency_symbol
+
+        return currency_symbol(self.currency)
+
+    @property
     def stage_order(self) -> list[str]:
         """Stage names in the org's order (the stages table's ``sort_order``)."""
         return self.tables["stages"].sort_values("sort_order", kind="stable")["stage_name"].tolist()
@@ -459,6 +478,8 @@ class CrmData:
             for c in HISTORY_FIELDS
             if hist is not None and c in self.meta.get("columns_present", {}).get("opportunity_history", [])
         ]
+        if "amount" in hist_cols:  # a history row's amount comes with its own currency and rate
+            hist_cols += [c for c in ("amount_original", "conversion_rate") if c in hist.columns and c in opps]
         opps["state_source"] = "current"
         if hist is not None and len(hist) and hist_cols:
             code, order, t_sorted = self._history_order(hist, opps["opportunity_id"])
@@ -604,8 +625,89 @@ def _leads_as_of(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return leads
 
 
+#: Columns that date a change of a record, newest information first: the extract time is the latest
+#: of them. Close dates and activity dates are never among them (they may lie in the future).
+EXTRACT_TIME_COLUMNS = ("system_modstamp", "last_modified_date", "created_date")
+
+
+@dataclass(frozen=True)
+class ExtractTime:
+    """When the data was extracted, as far as the data itself says, and which field says it.
+
+    Attributes
+    ----------
+    timestamp : Timestamp
+        The latest change timestamp in the data (UTC, naive).
+    day : Timestamp
+        Its day (midnight): the default report date.
+    table : str
+        The table that holds it.
+    column : str
+        The column (``system_modstamp``, ``last_modified_date`` or ``created_date``).
+    """
+
+    timestamp: pd.Timestamp
+    day: pd.Timestamp
+    table: str
+    column: str
+
+    def describe(self) -> str:
+        """One line for a report header: which field of which object gave the date.
+
+        Returns
+        -------
+        str
+            For example ``"latest SystemModstamp of OpportunityHistory"``.
+        """
+        spec = TABLES.get(self.table)
+        col = spec.column(self.column) if spec else None
+        field_name = col.sf_name if col else self.column
+        obj = spec.sf_object if spec else self.table
+        return f"latest {field_name} of {obj}"
+
+
+def extract_time(crm) -> ExtractTime:
+    """The extract time: the latest change timestamp any live record carries.
+
+    The latest ``SystemModstamp``, ``LastModifiedDate`` or creation timestamp of any table (history
+    rows included); never a close date or an activity's due date, which may be in the future.
+    Deleted records are not read: they are in no figure.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+
+    Returns
+    -------
+    ExtractTime
+        The timestamp, its day, and the table and column it came from.
+
+    Raises
+    ------
+    ValueError
+        When no table has a timestamp (give ``as_of`` explicitly).
+    """
+    best = None
+    for name, df in crm.tables.items():
+        for col in EXTRACT_TIME_COLUMNS:
+            if col not in df.columns or not pd.api.types.is_datetime64_any_dtype(df[col]):
+                continue
+            values = df[col].dropna()
+            if not len(values):
+                continue
+            t = pd.Timestamp(values.max())
+            t = t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t
+            if best is None or t > best[0]:
+                best = (t, name, col)
+    if best is None:
+        raise ValueError("the data has no timestamp (SystemModstamp, LastModifiedDate, CreatedDate): give as_of")
+    t, name, col = best
+    return ExtractTime(timestamp=t, day=t.normalize(), table=name, column=col)
+
+
 def latest_date(crm) -> pd.Timestamp:
-    """The last day anything was created in the org (in effect the export's date).
+    """The report date when none is given: the day of the extract time (:func:`extract_time`).
 
     Parameters
     ----------
@@ -620,18 +722,9 @@ def latest_date(crm) -> pd.Timestamp:
     Raises
     ------
     ValueError
-        When no table has a creation date.
+        When no table has a timestamp.
     """
-    from .schema import TABLES
-
-    last = [
-        pd.Timestamp(df[col].max())
-        for name, df in crm.tables.items()
-        if (col := getattr(TABLES.get(name), "created_column", None)) and col in df and df[col].notna().any()
-    ]
-    if not last:
-        raise ValueError("latest_date: no table has a creation date; give as_of explicitly")
-    return max(t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in last).normalize()
+    return extract_time(crm).day
 
 
 def cut_as_of(crm, *, as_of=None) -> CrmData:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .._util.missing import missing_reason
+from .._util.money import currency_symbol
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -54,7 +55,7 @@ def notebook_setup(currency: str = "") -> None:
     Parameters
     ----------
     currency : str
-        Symbol put before money columns in tables (``"$"``, ``"€"``); empty for none.
+        ISO code (``"EUR"``) or symbol (``"€"``) put before money columns in tables; empty for none.
     """
     import warnings
 
@@ -63,7 +64,7 @@ def notebook_setup(currency: str = "") -> None:
 
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning, RuntimeWarning):
         warnings.filterwarnings("ignore", category=category)
-    _CURRENCY["symbol"] = str(currency or "")
+    _CURRENCY["symbol"] = currency_symbol(currency)
     sns.set_theme(style="whitegrid")
     plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
 
@@ -86,7 +87,9 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
         ``YYYY-MM-DD``, the day the report is dated; empty for the latest date in the data. Only
         printed here: the sections cut the org themselves, with the same ``as_of``.
     currency : str
-        Symbol put before money in tables (``"$"``, ``"€"``); empty for none.
+        The ISO code of the money's currency, for an export that does not say (no ``CurrencyType``,
+        no ``CurrencyIsoCode``); empty for the org's corporate currency (:attr:`CrmData.currency`).
+        An org that names its currency keeps it: money is never relabelled.
 
     Returns
     -------
@@ -100,15 +103,24 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
 
     Examples
     --------
-    >>> crm = open_report("data/sample", as_of="2025-06-30", currency="$")  # doctest: +SKIP
-    Salesforce export data/sample as of 2025-06-30; data fingerprint 3f2a...
+    >>> crm = open_report("data/sample", as_of="2025-06-30")  # doctest: +SKIP
+    data/sample as of 2025-06-30; money in USD; data fingerprint 3f2a...
     """
-    from ..crm import load_org, resolve_as_of
+    from ..crm import extract_time, load_org, resolve_as_of
 
-    notebook_setup(currency=currency)
     crm = load_org(data_dir, mapping=mapping or None)
-    day = resolve_as_of(crm, as_of=as_of)
-    print(f"{crm.meta['source']} as of {day:%Y-%m-%d}; data fingerprint {crm.meta['fingerprint']}")
+    named = crm.report.currency.get("source") not in (None, "assumed")
+    if currency and not named:  # the export does not say: the parameter does
+        crm.report.currency = {**crm.report.currency, "corporate": str(currency).strip().upper(), "source": "parameter"}
+    elif currency and str(currency).strip().upper() != crm.currency:
+        print(f"currency={currency!r} ignored: the org's corporate currency is {crm.currency}")
+    notebook_setup(currency=crm.currency)
+    if as_of is None or not str(as_of).strip():
+        when = extract_time(crm)
+        line = f"as of {when.day:%Y-%m-%d} (the extract time: {when.describe()})"
+    else:
+        line = f"as of {resolve_as_of(crm, as_of=as_of):%Y-%m-%d}"
+    print(f"{crm.meta['source']} {line}; money in {crm.currency}; data fingerprint {crm.meta['fingerprint']}")
     return crm
 
 
