@@ -74,6 +74,7 @@ def plot_fan_chart(
     ax=None,
     currency: str | None = "$",
     title: str | None = None,
+    note: str = "",
 ) -> Axes:
     """History as a line, the forecast with its interval bands (from ``ForecastResults.forecast``).
 
@@ -90,6 +91,9 @@ def plot_fan_chart(
         Money format of the y axis; ``None`` for plain numbers.
     title : str, optional
         The default names the method and the levels.
+    note : str, optional
+        One line under the chart, e.g. what the series left out (:attr:`BookingsForecast.note
+        <funnel_analysis.forecast.report.BookingsForecast>`).
 
     Returns
     -------
@@ -118,6 +122,11 @@ def plot_fan_chart(
     if currency:
         _money_axis(ax, currency=currency)
     ax.legend(loc="upper left")
+    if note:
+        ax.annotate(
+            note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -28), textcoords="offset points",
+            va="top", fontsize=8, color="#555555", wrap=True, annotation_clip=False,
+        )  # fmt: skip
     return ax
 
 

@@ -47,12 +47,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .._util.frames import flag as _flag
+from .._util.frames import utc_naive as _utc_naive
 from ..crm.model import cut_as_of, resolve_as_of
 from . import backtest as _backtest
 from . import next_quarter as _next_quarter
 from . import pipeline as _pipeline
 from .backtest import _method_list
-from .timeseries import CONFIDENCE, METHODS, Forecaster
+from .timeseries import CONFIDENCE, METHODS, WINDOW, Forecaster, regular_start
 
 __all__ = [
     "next_quarter_forecast",
@@ -78,12 +80,13 @@ def _by(by):
 
 @dataclass(frozen=True)
 class BookingsForecast:
-    """What :func:`bookings_forecast` returns: the series, its forecast and how each method scored.
+    """What :func:`bookings_forecast` returns: the series, its forecast, how each method scored, what was left out.
 
     Attributes
     ----------
     history : Series
-        Won amount (or count) per period, indexed by the period's first day.
+        Won amount (or count) per period, indexed by the period's first day, from the start of regular
+        activity (:func:`~funnel_analysis.forecast.timeseries.regular_start`).
     forecast : DataFrame
         The chosen method's forecast: ``ds``, ``yhat``, ``yhat_ci_low_80``, ``yhat_ci_high_80``,
         ``yhat_ci_low_95``, ``yhat_ci_high_95``, ``method``.
@@ -92,12 +95,24 @@ class BookingsForecast:
         <funnel_analysis.forecast.timeseries.ForecastResults>`).
     method : str
         The method chosen.
+    left_out_periods : int
+        Periods before the series' start (from the period of the first win), not fitted.
+    left_out_deals : int
+        Won deals closed in those periods.
+    left_out_amount : float
+        Their won amount.
+    note : str
+        One line saying what was left out (``""`` when nothing was).
     """
 
     history: pd.Series
     forecast: pd.DataFrame
     scores: pd.DataFrame
     method: str
+    left_out_periods: int = 0
+    left_out_deals: int = 0
+    left_out_amount: float = 0.0
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -315,8 +330,14 @@ def bookings_forecast(
     n_origins: int = 3,
     confidence=CONFIDENCE,
     value: str = "amount",
+    start="auto",
 ) -> BookingsForecast:
     """The bookings per period up to ``as_of`` and their forecast by the method a rolling-origin backtest chose.
+
+    The series starts where regular activity starts (``start="auto"``): a sparse prologue, such as the few
+    deals imported from an older system with a close date before their creation, is left out of the fit by
+    :func:`~funnel_analysis.forecast.timeseries.regular_start` (everything before the last quarter-long
+    stretch that booked less than a fifth of the recent level), and the result says what it left out.
 
     Parameters
     ----------
@@ -338,31 +359,99 @@ def bookings_forecast(
         Interval levels (fractions).
     value : {"amount", "count"}
         Won amount or won deals.
+    start : "auto", date or None, default "auto"
+        First day of the series: ``"auto"`` where regular activity starts, a date (its period), or ``None``
+        for the period of the first win.
 
     Returns
     -------
     BookingsForecast
-        ``history``, ``forecast``, ``scores``, ``method``.
+        ``history``, ``forecast``, ``scores``, ``method``, and what was left out (``left_out_periods``,
+        ``left_out_deals``, ``left_out_amount``, ``note``).
 
     Raises
     ------
     ValueError
-        No won deal by ``as_of``, a series too short for the horizon, an unknown method.
+        No won deal by ``as_of``, a series too short for the horizon (rule ``too_short``), an unknown method.
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    series = _next_quarter.bookings_series(
-        cut.rows("opportunities", where=where), as_of=day, period=period, value=value
+    opps = cut.rows("opportunities", where=where)
+    if period not in WINDOW:
+        raise ValueError(f"bookings_forecast: period must be one of {sorted(WINDOW)}, got {period!r}")
+    amount = _next_quarter.bookings_series(opps, as_of=day, period=period, value="amount", start=None)
+    count = _next_quarter.bookings_series(opps, as_of=day, period=period, value="count", start=None)
+    if start is None:
+        first = 0
+    elif isinstance(start, str) and start == "auto":
+        first = regular_start(count if value == "count" else amount, period=period)
+    else:
+        first = int(amount.index.searchsorted(pd.Period(pd.Timestamp(start), freq=_FREQ[period]).start_time))
+    series = (count if value == "count" else amount).iloc[first:]
+    left = _LeftOut(
+        periods=first,
+        deals=int(count.iloc[:first].sum()),
+        amount=float(amount.iloc[:first].sum()),
+        imported=_closed_before_created(opps, before=series.index[0] if len(series) else day),
     )
-    fit = Forecaster(
-        series,
-        period=period,
-        horizon=horizon,
-        methods=_method_list(methods) or METHODS,
-        n_origins=n_origins,
-        confidence=confidence,
-    ).fit()
-    return BookingsForecast(history=series, forecast=fit.forecast(), scores=fit.scores, method=fit.method)
+    note = left.line(series, period) if first else ""
+    try:
+        fit = Forecaster(
+            series,
+            period=period,
+            horizon=horizon,
+            methods=_method_list(methods) or METHODS,
+            n_origins=n_origins,
+            confidence=confidence,
+            series_id="bookings",
+        ).fit()
+    except ValueError as exc:
+        raise ValueError(f"bookings_forecast: {exc}" + (f" ({note})" if note else "")) from exc
+    return BookingsForecast(
+        history=series,
+        forecast=fit.forecast(),
+        scores=fit.scores,
+        method=fit.method,
+        left_out_periods=left.periods,
+        left_out_deals=left.deals,
+        left_out_amount=left.amount,
+        note=note,
+    )
+
+
+#: pandas period codes of the bookings series.
+_FREQ = {"W": "W-SUN", "M": "M", "Q": "Q"}
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    """The sparse prologue a bookings series left out: periods, won deals, their amount."""
+
+    periods: int
+    deals: int
+    amount: float
+    imported: int
+
+    def line(self, series: pd.Series, period: str) -> str:
+        """'Left out before 2023-02: 21 won deals (436,900) in 22 sparse months ...'."""
+        unit = {"W": "week", "M": "month", "Q": "quarter"}[period]
+        begin = f"{series.index[0]:%Y-%m-%d}" if len(series) else "the end"
+        return (
+            f"Left out before {begin}: {self.deals} won deal{'s' * (self.deals != 1)} "
+            f"({self.amount:,.0f}) in {self.periods} {unit}{'s' * (self.periods != 1)} of sparse early history "
+            f"(quarter-long stretches below a fifth of the recent level; {self.imported} of these deals "
+            "closed before their creation date: imported history)"
+        )
+
+
+def _closed_before_created(opps: pd.DataFrame, *, before) -> int:
+    """Won deals closed before ``before`` whose close date is before their creation day (imported history)."""
+    if "created_date" not in opps:
+        return 0
+    won = opps[_flag(opps["is_won"]).to_numpy()]
+    close = _utc_naive(won["close_date"]).to_numpy()
+    created = _utc_naive(won["created_date"]).dt.normalize().to_numpy()
+    return int(((close < pd.Timestamp(before).to_datetime64()) & (close < created)).sum())
 
 
 def backtest_next_quarter(

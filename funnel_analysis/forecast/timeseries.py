@@ -62,17 +62,21 @@ __all__ = [
     "Forecaster",
     "ForecastResults",
     "validate_series",
+    "regular_start",
     "mase",
     "METHODS",
     "BASELINES",
     "SEASON",
     "CONFIDENCE",
+    "WINDOW",
 ]
 
 #: Seasonal period (points per year) by period code.
 SEASON = {"W": 52, "M": 12, "Q": 4}
 #: Interval levels (fractions) every forecast carries by default.
 CONFIDENCE = (0.8, 0.95)
+#: The window of :func:`regular_start` by period code: a quarter (two for a quarterly series).
+WINDOW = {"W": 13, "M": 3, "Q": 2}
 
 
 def _confidences(confidence) -> tuple[float, ...]:
@@ -165,9 +169,10 @@ def validate_series(
     period : {"W", "M", "Q"}
         Weeks (ending on Sunday), months or quarters.
     horizon : int
-        The forecast horizon: a series needs ``max(min_points, horizon + 4)`` points.
+        The forecast horizon: a series needs ``max(min_points, 4) + horizon`` points, the shortest
+        training window of the backtest and one horizon held out after it.
     min_points : int, default 8
-        The fewest points accepted.
+        The fewest points of that training window.
     allow_negative : bool, default False
         Accept negative values.
 
@@ -217,13 +222,83 @@ def validate_series(
                 f"series {series_id!r}: column 'ds' is not consecutive {period} periods: "
                 f"{per[i]} is followed by {per[i + 1]} (rule: gap; sort by ds and fill missing periods)"
             )
-    need = max(min_points, horizon + 4)
+    need = max(min_points, 4) + horizon  # one backtest origin: Forecaster.fit's shortest training window
     if len(values) < need:
         raise ValueError(
             f"series {series_id!r}: column 'y' has {len(values)} points, at least {need} needed "
             f"for a {horizon}-step forecast with a backtest (rule: too_short)"
         )
     return values
+
+
+def regular_start(series: pd.Series, *, period: str = "M", share: float = 0.2) -> int:
+    """Where regular activity starts in a series: the position of its first period worth forecasting from.
+
+    A series whose first periods are a sparse prologue (a few deals imported from an older system, test
+    records) is not yet the process being forecast: fitted on it, the methods see a level shift and a run of
+    near-empty periods. The rule, on windows of a quarter (13 weeks, 3 months; two quarters for a quarterly
+    series, so that a ramp-up quarter followed by a regular one is kept) starting at each period:
+
+    1. a *typical window* is the median of the last four non-overlapping windows that end with the series
+       (fewer when the series is shorter): the recent, regular level;
+    2. a window is *sparse* when it sums to less than ``share`` of a typical window;
+    3. regular activity starts after the last sparse window, at the first period with a non-zero value.
+
+    A window, not a single period, so that the zero weeks or months of a regular small org do not count as
+    sparse (the rule "the first period from which every period has bookings" fails on weekly series), and a
+    share of the recent level, not a date, so that it adapts to each org. A stretch must be very slow (below a
+    fifth of the typical level, a whole window long) to count; one in the middle of regular activity would
+    trim everything before it, which is why the result says what was left out.
+
+    Parameters
+    ----------
+    series : Series
+        Non-negative values, oldest first, one per period (the bookings per period).
+    period : {"W", "M", "Q"}, default "M"
+        The series' period: it sets the window (:data:`WINDOW`: 13, 3 or 2 periods).
+    share : float, default 0.2
+        A window below this share of a typical window is sparse (strictly between 0 and 1).
+
+    Returns
+    -------
+    int
+        The position (``series.iloc[start:]`` is the regular part); 0 when nothing is sparse before the
+        first non-zero value, ``len(series)`` when the series is all zeros.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``period``, a ``share`` outside (0, 1), negative or non-finite values.
+
+    Examples
+    --------
+    Two stray months, a gap, then regular monthly bookings of about 100:
+
+    >>> y = pd.Series([5.0, 0, 0, 8, 0, 0, 0, 90, 110, 100, 95, 105, 100, 120, 90])
+    >>> regular_start(y, period="M")
+    7
+    >>> regular_start(pd.Series([0.0, 100, 90, 110, 100]), period="M")
+    1
+    """
+    if period not in WINDOW:
+        raise ValueError(f"regular_start: period must be one of {sorted(WINDOW)}, got {period!r}")
+    if not 0 < float(share) < 1:
+        raise ValueError(f"regular_start: share must be strictly between 0 and 1, got {share!r}")
+    y = pd.to_numeric(pd.Series(series), errors="coerce").to_numpy(dtype=float)
+    if (~np.isfinite(y)).any() or (y < 0).any():
+        raise ValueError("regular_start: the series must hold finite values >= 0 (rule: not_finite / negative)")
+    nonzero = np.flatnonzero(y > 0)
+    if not len(nonzero):
+        return len(y)
+    w = WINDOW[period]
+    if len(y) < w:
+        return int(nonzero[0])
+    window = np.convolve(y, np.ones(w), mode="valid")  # window[t] = y[t : t + w].sum()
+    typical = float(np.median(window[::-1][::w][:4]))  # the last four windows, non-overlapping
+    sparse = np.flatnonzero(window < share * typical)
+    after = int(sparse[-1]) + 1 if len(sparse) else 0
+    later = nonzero[nonzero >= after]
+    return int(later[0]) if len(later) else len(y)
 
 
 @dataclass(kw_only=True)
@@ -355,7 +430,8 @@ class Forecaster:
     series_id : str, optional
         Named in error messages.
     min_points : int, default 8
-        The shortest series accepted (see :func:`validate_series`).
+        The shortest training window of the backtest: a series needs ``min_points + horizon`` points
+        (see :func:`validate_series`).
     confidence : float or sequence of float, default (0.8, 0.95)
         Interval levels (fractions) of the forecast and the backtest coverage; one level gives the bare
         columns ``yhat_ci_low``/``yhat_ci_high``, several ``yhat_ci_low_80``, ``yhat_ci_high_80``, ...

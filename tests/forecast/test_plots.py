@@ -61,6 +61,10 @@ def test_fan_chart_bands_and_own_axes():
     assert len(ax1.collections) == 1 and ax1.get_title() == "Forecast (theta) with its interval"
     with pytest.raises(ValueError, match="yhat_ci_low"):
         plot_fan_chart(hist, fc.drop(columns=["yhat_ci_low_80", "yhat_ci_low_95"]))
+    # what the series left out: one line under the chart, nothing when there is no note
+    noted = plot_fan_chart(hist, fc, note="Left out before 2023-02-01: 2 won deals")
+    assert [t.get_text() for t in noted.texts] == ["Left out before 2023-02-01: 2 won deals"]
+    assert len(plot_fan_chart(hist, fc).texts) == 0
 
 
 def test_next_quarter_bars_stack_to_the_forecast():

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import funnel_analysis as fa
+from funnel_analysis.crm import load_frames
 from funnel_analysis.forecast import report
-from tests.export_csv import kept, won_by_quarter
+from tests.export_csv import fold, kept, won_by_quarter
 from tests.forecast.test_next_quarter import _state_on, load_sample
 from tests.forecast.test_pipeline import HIST, OPPS, STAGES
 
@@ -108,13 +109,20 @@ def test_probability_calibration_where(org):
 
 
 def test_bookings_forecast_history_is_the_won_amount(sample, sample_org):
-    bf = report.bookings_forecast(sample, as_of="2024-12-31", period="Q", horizon=2, methods="naive,theta")
+    bf = report.bookings_forecast(sample, as_of="2025-06-30", period="Q", horizon=2, methods="naive,theta")
     won = won_by_quarter(sample_org[0])
     got = bf.history.copy()
     got.index = pd.PeriodIndex(got.index, freq="Q")
     assert got.to_dict() == pytest.approx(won.reindex(got.index).fillna(0).to_dict())
-    assert got.index[-1] == pd.Period("2024Q4")
-    assert bf.forecast["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-01", "2025-04-01"]
+    assert got.index[-1] == pd.Period("2025Q2")
+    # what came before the series' start is left out and counted: plain pandas on the CSV
+    o = kept(sample_org[0], "Opportunity.csv")
+    o = o[fold(o["IsWon"]).isin(["true", "1"])]
+    before = pd.to_datetime(o["CloseDate"]) < got.index[0].start_time
+    assert bf.left_out_deals == int(before.sum()) > 0
+    assert bf.left_out_amount == pytest.approx(pd.to_numeric(o.loc[before, "Amount"].replace("", None)).fillna(0).sum())
+    assert bf.left_out_amount + got.sum() == pytest.approx(won[won.index <= pd.Period("2025Q2")].sum())
+    assert bf.forecast["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2025-07-01", "2025-10-01"]
     assert set(bf.scores["method"]) == {"naive", "snaive", "theta"} and bf.method == bf.forecast["method"].iloc[0]
     assert {"yhat_ci_low_80", "yhat_ci_high_95"} <= set(bf.forecast.columns)
     with pytest.raises(ValueError, match="too_short"):
@@ -161,3 +169,55 @@ def test_backtest_next_quarter_on_the_past_quarter_ends(sample, sample_org):
     assert (bt.summary["n"] == 2).all() and (bt.summary["quarters_ahead"] == 1).all()
     with pytest.raises(ValueError, match="n must be"):
         report.backtest_next_quarter(sample, as_of="2024-12-31", quarters=0)
+
+
+def _imported_then_regular():
+    """Two deals imported on 2023-01-05 with close dates in 2021 (700, 900), then one won deal a month
+    from 2023-01 to 2024-12, closed on the 15th for 1000 + 10 k (k = 0..23)."""
+    import numpy as np
+
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    ids = [f"006{i:03d}" for i in range(26)]
+    return load_frames(
+        {
+            "Opportunity": pd.DataFrame(
+                {
+                    "Id": ids,
+                    "StageName": "Closed Won",
+                    "Amount": [700.0, 900.0, *(1000.0 + 10 * np.arange(24))],
+                    "CreatedDate": ["2023-01-05", "2023-01-05", *months.strftime("%Y-%m-%d")],
+                    "CloseDate": ["2021-03-10", "2021-09-20", *(months + pd.Timedelta(days=14)).strftime("%Y-%m-%d")],
+                    "IsClosed": True,
+                    "IsWon": True,
+                }
+            )
+        }
+    )
+
+
+def test_bookings_forecast_starts_where_regular_activity_starts():
+    crm = _imported_then_regular()
+    bf = report.bookings_forecast(crm, as_of="2024-12-31", period="M", horizon=2, methods="naive")
+    # the 22 months 2021-03 .. 2022-12 hold two deals (1600): left out, the series starts in 2023-01
+    assert bf.history.index[0] == pd.Timestamp("2023-01-01") and len(bf.history) == 24
+    assert bf.history.tolist() == [1000.0 + 10 * k for k in range(24)]
+    assert (bf.left_out_periods, bf.left_out_deals, bf.left_out_amount) == (22, 2, 1600.0)
+    assert bf.note.startswith("Left out before 2023-01-01: 2 won deals (1,600) in 22 months")
+    assert "2 of these deals closed before their creation date" in bf.note
+    # start=None keeps every period from the first win; nothing is said to be left out
+    full = report.bookings_forecast(crm, as_of="2024-12-31", period="M", horizon=2, methods="naive", start=None)
+    assert full.history.index[0] == pd.Timestamp("2021-03-01") and len(full.history) == 46
+    assert (full.left_out_periods, full.note) == (0, "")
+    # a given start: its period
+    given = report.bookings_forecast(
+        crm, as_of="2024-12-31", period="M", horizon=2, methods="naive", start="2023-02-10"
+    )
+    assert given.history.index[0] == pd.Timestamp("2023-02-01")
+    assert (given.left_out_periods, given.left_out_deals, given.left_out_amount) == (23, 3, 2600.0)
+
+
+def test_bookings_forecast_too_short_after_the_prologue_says_what_it_left_out():
+    crm = _imported_then_regular()
+    # on 2023-06-30 the regular part is 2023-01 .. 2023-05: 5 months, too few for a 2-step forecast
+    with pytest.raises(ValueError, match=r"too_short.*Left out before 2023-01-01: 2 won deals"):
+        report.bookings_forecast(crm, as_of="2023-06-30", period="M", horizon=2, methods="naive")

@@ -10,6 +10,7 @@ from hypothesis import strategies as hst
 
 from funnel_analysis.forecast import Forecaster, ManyForecasts, fit_many, forecast_many, mase, validate_series
 from funnel_analysis.forecast.methods import _fit_methods  # the internals Forecaster passes between origins
+from funnel_analysis.forecast.timeseries import regular_start
 
 FAST = ("naive", "snaive", "theta")  # cheap methods: the slow ones are exercised once below
 BASE = ("naive", "snaive")
@@ -46,6 +47,15 @@ def test_mase_by_hand():
 def test_validate_series_rules(values, ds, rule):
     with pytest.raises(ValueError, match=rf"series 'shop-7'.*column '(y|ds)'.*rule: {rule}"):
         validate_series(values, ds, series_id="shop-7", period="M", horizon=3)
+
+
+def test_too_short_for_one_backtest_origin():
+    # 10 points, horizon 3: the first training window needs 8 points, 8 + 3 = 11 > 10. This used to pass
+    # validation (8 points sufficed) and fail in fit with a KeyError on an empty backtest
+    s = pd.Series(np.arange(10.0) + 1, index=pd.date_range("2020-01-01", periods=10, freq="MS"))
+    with pytest.raises(ValueError, match=r"series 'short': column 'y' has 10 points, at least 11 needed.*too_short"):
+        Forecaster(s, period="M", horizon=3, methods=BASE, series_id="short").fit()
+    assert Forecaster(s, period="M", horizon=2, methods=BASE).fit().scores["origins"].max() == 1  # 8 + 2 = 10
 
 
 def test_negative_allowed_when_asked():
@@ -283,3 +293,42 @@ def test_short_series_are_estimated_at_every_origin():
     _, p36 = _fit_methods(["sarimax"], y[:36], 12, 3, (0.8,))
     _, p = _fit_methods(["sarimax"], y, 12, 3, (0.8,), params=p36)
     assert REUSE_MIN_POINTS > 36 and p["_n"] == 40 and not np.array_equal(p["sarimax"], p36["sarimax"])
+
+
+# --- where a series starts (bug 10: a sparse imported prologue before the org's real start) -----------------
+
+
+def test_regular_start_drops_a_sparse_prologue_by_hand():
+    # monthly: two stray months (5, 8), a gap, then regular bookings of about 100 from position 7.
+    # 3-month windows: 5, 8, 8, 8, 0, 90, 200, 300, 305, 300, 300, 325, 310; the last four quarters
+    # (windows 12, 9, 6, 3) are 310, 300, 200, 8 -> typical 250, sparse below 50: windows 0-4 -> start 7
+    y = pd.Series([5.0, 0, 0, 8, 0, 0, 0, 90, 110, 100, 95, 105, 100, 120, 90])
+    assert regular_start(y, period="M") == 7
+    # no gap: [5, 0, 0, 8, 90, 110, 100, 95, 105, 100, 120, 90] -> windows 5, 8, 98, 208, 300, 305, 300, 300,
+    # 325, 310; the last four quarters 310, 300, 208, 5 -> typical 254. share 0.2 (50.8): windows 0, 1 sparse,
+    # the 8 just before the regular months is kept (its window holds 98); share 0.9 (228.6): windows 0-3
+    y = pd.Series([5.0, 0, 0, 8, 90, 110, 100, 95, 105, 100, 120, 90])
+    assert regular_start(y, period="M") == 3
+    assert regular_start(y, period="M", share=0.9) == 4
+
+
+def test_regular_start_keeps_zero_weeks_of_regular_activity():
+    # weekly, 13-week windows: a lone week of 50 a year before; then 2 of every 3 weeks book 30 (zero weeks
+    # are normal); "every period has bookings" would start at the end, the window rule at the first 30
+    y = pd.Series([50.0] + [0.0] * 51 + [30.0, 30.0, 0.0] * 20)
+    # a 13-week window of the regular part holds 8 or 9 weeks of 30: typical quarter 240-270, sparse below
+    # 48-54. Window t covers weeks t..t+12: t = 40 holds one 30 (sparse), t = 41 two (60, regular). The last
+    # sparse window is 40 -> the first non-zero week from 41 on is week 52
+    assert regular_start(y, period="W") == 52
+
+
+def test_regular_start_series_without_prologue_and_errors():
+    assert regular_start(pd.Series([0.0, 0.0, 10.0, 12.0, 9.0, 11.0]), period="M") == 2  # leading zeros only
+    assert regular_start(pd.Series([0.0, 0.0, 0.0]), period="Q") == 3  # nothing booked: nothing regular
+    assert regular_start(pd.Series([7.0, 0.0, 9.0]), period="W") == 0  # shorter than one window
+    with pytest.raises(ValueError, match="share must be strictly between 0 and 1"):
+        regular_start(pd.Series([1.0, 2.0, 3.0]), period="M", share=1.5)
+    with pytest.raises(ValueError, match="period must be one of"):
+        regular_start(pd.Series([1.0, 2.0, 3.0]), period="D")
+    with pytest.raises(ValueError, match="rule: not_finite / negative"):
+        regular_start(pd.Series([1.0, -2.0, 3.0]), period="M")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.reporting import read_records
-from tests.export_csv import won_by_quarter
+from tests.export_csv import fold, kept, won_by_quarter
 
 
 @pytest.mark.slow
@@ -32,6 +32,14 @@ def test_forecasting_notebook_figures(executed, small_sample):
         assert q["forecast"] == pytest.approx(q["won_to_date"] + q["pipeline_expected"] + q["new_deals_expected"])
         assert q["forecast_ci_low_95"] <= q["forecast_ci_low_80"] <= q["forecast"]
         assert q["forecast"] <= q["forecast_ci_high_80"] <= q["forecast_ci_high_95"]
+    # the bookings series leaves out its sparse prologue and says what: the won deals closed before its start
+    left = rec["bookings_left_out"]
+    start = pd.Timestamp(left["note"].removeprefix("Left out before ")[:10])
+    o = kept(small_sample, "Opportunity.csv")
+    o = o[fold(o["IsWon"]).isin(["true", "1"])]
+    before = pd.to_datetime(o["CloseDate"]) < start
+    assert left["left_out_deals"] == int(before.sum()) > 0
+    assert left["left_out_amount"] == pytest.approx(pd.to_numeric(o.loc[before, "Amount"].replace("", None)).sum())
     # the summary lists every baseline and the method, with its coverage
     summary = pd.DataFrame(rec["backtest_summary"]).set_index("method")
     assert {"pipeline", "configured_weighted", "last_period", "seasonal_naive"} <= set(summary.index)
