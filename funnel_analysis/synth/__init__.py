@@ -67,6 +67,6 @@ True
 """
 
 from .generate import generate_sample
-from .model import GENERATOR_VERSION, SAMPLE_FILES
+from .model import CURRENCY_FILES, GENERATOR_VERSION, SAMPLE_FILES
 
-__all__ = ["generate_sample", "SAMPLE_FILES", "GENERATOR_VERSION"]
+__all__ = ["generate_sample", "SAMPLE_FILES", "CURRENCY_FILES", "GENERATOR_VERSION"]

@@ -392,6 +392,7 @@ def _inject(sim: _Sim, f: _File, rng) -> list[dict]:
         f.columns = {c: joined.column(c) for c in cols}
     else:
         final_pos = np.arange(n)
+    f.final_pos = final_pos
     # record ids: from the pre-interleave columns (indexing a many-chunk column is slow)
     in_place_rows = [d[0] for d in defects if d[0] < n]
     ids_in_place = dict(zip(in_place_rows, key_vals_orig.take(pa.array(in_place_rows, pa.int64())).to_pylist()))

@@ -40,6 +40,8 @@ class _File:
     copy_ok: np.ndarray | None = None  # rows that may be copied with a fresh Id
     country_iso: np.ndarray | None = None  # per row, for national phone formats
     preassigned: list = field(default_factory=list)  # (kind, column, rows) already in the data
+    meta: dict = field(default_factory=dict)  # entity order and times, for the deleted/merged/currency stage
+    final_pos: np.ndarray | None = None  # row of each built row once the quarantine rows are in (set by _inject)
 
     @property
     def n(self) -> int:
@@ -51,11 +53,23 @@ class _File:
 #: labels ("Best Case"), i.e. the ForecastCategoryName field (a schema alias).
 _HEADER_OVERRIDES = {("stages", "forecast_category"): "ForecastCategoryName"}
 _CUSTOM_FIELDS = {"region"}
+#: Columns of the deleted/merged/currency/modstamp options, named as Salesforce writes them.
+_ADDED_HEADERS = {
+    "is_deleted": "IsDeleted",
+    "master_record_id": "MasterRecordId",
+    "currency_iso_code": "CurrencyIsoCode",
+    "last_modified_date": "LastModifiedDate",
+    "system_modstamp": "SystemModstamp",
+}
 
 
 def _header(table: str, column: str) -> str:
     if (table, column) in _HEADER_OVERRIDES:
         return _HEADER_OVERRIDES[(table, column)]
+    if column in _ADDED_HEADERS:
+        return _ADDED_HEADERS[column]
+    if table not in TABLES:  # the currency files: written with their headers as column names
+        return column
     spec = TABLES[table].column(column)
     if spec is None:  # OpportunityStage.Id: real exports have it, the schema keys on the label
         return column
@@ -112,7 +126,7 @@ def iter_files(sim: _Sim):
         "is_active": _s_bool(U["active"][o]),
         "created_date": _s_ts(U["created"][o]),
     }
-    yield "User.csv", _file(sim, "User.csv", "users", "owner_id", "users", cols, o)
+    yield "User.csv", _file(sim, "User.csv", "users", "owner_id", "users", cols, o, meta=dict(created=U["created"]))
 
     # stages ------------------------------------------------------------
     st_ids = sim.new_ids("stages", len(_STAGES))
@@ -148,7 +162,10 @@ def iter_files(sim: _Sim):
         "owner_id": _id_ref(u_ids, K["owner"][o]),
         "created_date": _s_ts(K["created"][o]),
     }
-    yield "Campaign.csv", _file(sim, "Campaign.csv", "campaigns", "campaign_id", "campaigns", cols, o)
+    yield (
+        "Campaign.csv",
+        _file(sim, "Campaign.csv", "campaigns", "campaign_id", "campaigns", cols, o, meta=dict(created=K["created"])),
+    )
 
     # accounts (+ duplicates) ----------------------------------------------
     D = sim.acct_dups
@@ -190,6 +207,7 @@ def iter_files(sim: _Sim):
             o,
             protected=_cluster_mask(sim, "accounts", nA + D["n"]),
             country=co["country"][comp],
+            meta=dict(created=created_all, src=src, n_base=nA),
         ),
     )
 
@@ -230,6 +248,7 @@ def iter_files(sim: _Sim):
             o,
             protected=_cluster_mask(sim, "contacts", nC + D["n"]),
             country=C["country"][src],
+            meta=dict(created=created_all, src=src, n_base=nC),
         ),
     )
 
@@ -274,6 +293,7 @@ def iter_files(sim: _Sim):
             o,
             protected=special,
             preassigned=pre,
+            meta=dict(created=O["created"]),
         ),
     )
 
@@ -303,6 +323,7 @@ def iter_files(sim: _Sim):
             cols,
             o,
             protected=special[H["opp"]],
+            meta=dict(created=H["time"]),
         ),
     )
 
@@ -379,6 +400,7 @@ def iter_files(sim: _Sim):
             country=L["country"][src],
             copy_ok=copy_ok,
             preassigned=[("converted_before_created", "converted_date", cbc)],
+            meta=dict(created=created_all, src=src, n_base=nL, cbc=cbc),
         ),
     )
     sim.ids = {
@@ -406,7 +428,16 @@ def iter_files(sim: _Sim):
     }
     yield (
         "CampaignMember.csv",
-        _file(sim, "CampaignMember.csv", "campaign_members", "campaign_member_id", "campaign_members", cols, o),
+        _file(
+            sim,
+            "CampaignMember.csv",
+            "campaign_members",
+            "campaign_member_id",
+            "campaign_members",
+            cols,
+            o,
+            meta=dict(created=M["created"]),
+        ),
     )
 
     # tasks and events ------------------------------------------------------------------
@@ -432,7 +463,10 @@ def iter_files(sim: _Sim):
         "owner_id": _id_ref(u_ids, T["owner"][o]),
         "created_date": _s_ts(T["created"][o]),
     }
-    yield "Task.csv", _file(sim, "Task.csv", "activities", "activity_id", "tasks", cols, o)
+    yield (
+        "Task.csv",
+        _file(sim, "Task.csv", "activities", "activity_id", "tasks", cols, o, meta=dict(created=T["created"])),
+    )
     E = sim.event
     o, e_file, _ = sim.order_and_ids("events", E["created"])
     who = E["who_contact"][o]
@@ -448,7 +482,10 @@ def iter_files(sim: _Sim):
         "owner_id": _id_ref(u_ids, E["owner"][o]),
         "created_date": _s_ts(E["created"][o]),
     }
-    yield "Event.csv", _file(sim, "Event.csv", "activities", "activity_id", "events", cols, o)
+    yield (
+        "Event.csv",
+        _file(sim, "Event.csv", "activities", "activity_id", "events", cols, o, meta=dict(created=E["created"])),
+    )
 
 
 def _cluster_mask(sim: _Sim, table: str, n: int) -> np.ndarray:
@@ -461,9 +498,24 @@ def _cluster_mask(sim: _Sim, table: str, n: int) -> np.ndarray:
     return mask
 
 
-def _file(sim: _Sim, name, table, key, kind, cols, order, protected=None, country=None, copy_ok=None, preassigned=()):
+def _file(
+    sim: _Sim,
+    name,
+    table,
+    key,
+    kind,
+    cols,
+    order,
+    protected=None,
+    country=None,
+    copy_ok=None,
+    preassigned=(),
+    meta=None,
+):
     """Wrap file-ordered columns; ``protected``/``copy_ok``/``preassigned`` come in entity order,
-    ``country`` (per row, for phone formats) in file order."""
+    ``country`` (per row, for phone formats) in file order. ``meta`` (entity creation times
+    ``created``; for files with duplicates ``src``, the record each row shows, in file order, and
+    ``n_base``) gains the file ``order``."""
     n = len(order)
     pos = np.empty(n, np.int64)
     pos[order] = np.arange(n)
@@ -477,4 +529,5 @@ def _file(sim: _Sim, name, table, key, kind, cols, order, protected=None, countr
         copy_ok=None if copy_ok is None else np.asarray(copy_ok)[order],
         country_iso=None if country is None else sim.c_iso[np.asarray(country)],
         preassigned=[(k, c, np.sort(pos[rows])) for k, c, rows in preassigned],
+        meta=dict(meta or {}, order=order),
     )

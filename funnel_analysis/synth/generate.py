@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -15,18 +16,30 @@ import pyarrow.csv as pacsv
 from ..crm.ids import to_18
 from .activity import make_activities, make_campaigns, make_members
 from .companies import make_accounts, make_companies
+from .currency import currency_tables
 from .dirty import _inject
 from .duplicates import make_duplicates
 from .export import _File, _header, iter_files
+from .extras import _Extras
 from .model import SAMPLE_FILES
 from .people import make_contacts, make_leads, make_users
 from .pipeline import make_opportunities
 from .sim import _Sim
-from .truth import _source_rates, _truth_clusters, _truth_json, write_lead_probabilities
+from .truth import _source_rates, _truth_clusters, _truth_json, write_extras_truth, write_lead_probabilities
 
 
 def generate_sample(
-    out_dir, *, scale: float = 1.0, seed: int = 0, truth_dir=None, start: str = "2023-01-01", years: int = 3
+    out_dir,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    truth_dir=None,
+    start: str = "2023-01-01",
+    years: int = 3,
+    deleted: bool = False,
+    merged: bool = False,
+    currencies: bool = False,
+    modstamps: bool = False,
 ) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
@@ -53,13 +66,53 @@ def generate_sample(
     years : int, default 3
         Length of the window. The export is taken at its end: later events
         have not happened, so recent leads and deals are still open.
+    deleted : bool, default False
+        Write the export as "export all" (``queryAll``) does: every file of an
+        object that has the field gains ``IsDeleted`` (``false``), and about 1 %
+        of extra rows are deleted records (``true``): copies of real deals with
+        their history rows, tasks and events, of leads with their campaign
+        memberships and tasks, of contacts, accounts (with a contact),
+        campaign members, tasks and events. They are never records of the
+        org: removing them gives back the same org. Truth:
+        ``deleted_records.csv``.
+    merged : bool, default False
+        Add merged-away leads, contacts and accounts (about 1 % each, one
+        chain A -> B -> C per object): near-duplicates of a real record with
+        ``IsDeleted = true`` and ``MasterRecordId`` (a new column) = the Id
+        they were merged into. Some kept tasks, events, campaign members,
+        opportunities and contacts still reference a merged-away Id. Truth:
+        ``merged_pairs.csv`` and ``repointed_references.csv``.
+    currencies : bool, default False
+        Three currencies, corporate USD, EUR (billing country in the euro
+        area) and GBP (United Kingdom), with monthly dated rates
+        (``CurrencyType.csv``, ``DatedConversionRate.csv``). Leads, accounts,
+        contacts, opportunities and their history gain ``CurrencyIsoCode``
+        (campaigns: USD); a deal is priced in its currency at the dated rate
+        of its creation day and keeps that price when its close date moves;
+        annual revenue is at the static rate. Truth:
+        ``bookings_corporate.csv`` and ``open_pipeline.csv`` (in USD).
+    modstamps : bool, default False
+        Add ``LastModifiedDate`` and ``SystemModstamp``: the time of each
+        record's last change, before the extract time (truth.json
+        ``extract_time``). OpportunityHistory rows only get
+        ``SystemModstamp``, as in Salesforce.
 
     Returns
     -------
     dict
         ``out_dir``, ``truth_dir``, ``rows`` (data rows per file), ``bytes``
         (size per file), ``dirty_rows`` (count per expected action),
-        ``duplicate_records`` and ``seconds``.
+        ``duplicate_records`` and ``seconds``; with an option on also
+        ``deleted_rows`` (the extra IsDeleted rows of each file).
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is not a positive number or ``years`` not a positive
+        whole number.
+    TypeError
+        If ``deleted``, ``merged``, ``currencies`` or ``modstamps`` is not a
+        bool.
 
     Examples
     --------
@@ -72,12 +125,26 @@ def generate_sample(
     >>> truth = pd.read_csv(tmp / "org_truth" / "dirty_rows.csv")
     >>> sorted(truth["expected"].unique())
     ['clean', 'flag', 'quarantine']
+
+    With the options of a real org's "export all":
+
+    >>> s = generate_sample(tmp / "real", scale=0.02, seed=3, deleted=True, merged=True, currencies=True)
+    >>> leads = pd.read_csv(tmp / "real" / "Lead.csv", dtype=str, keep_default_na=False)
+    >>> sorted(leads["CurrencyIsoCode"].unique())
+    ['EUR', 'GBP', 'USD']
+    >>> int((leads["IsDeleted"] == "true").sum()) == s["deleted_rows"]["Lead.csv"]
+    True
     """
     t_begin = time.perf_counter()
     if not (isinstance(scale, (int, float)) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
     if int(years) != years or years < 1:
         raise ValueError(f"years must be a positive whole number, got {years!r}")
+    options = dict(deleted=deleted, merged=merged, currencies=currencies, modstamps=modstamps)
+    for key, value in options.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{key} must be True or False, got {value!r}")
+    options = {key: bool(value) for key, value in options.items()}
     out = Path(out_dir)
     truth = Path(truth_dir) if truth_dir is not None else out.with_name(out.name + "_truth")
     out.mkdir(parents=True, exist_ok=True)
@@ -94,6 +161,7 @@ def generate_sample(
     make_members(sim)
     make_activities(sim)
     make_duplicates(sim)
+    extras = _Extras(sim, **options) if any(options.values()) else None
     clean_rows, rows, dirty, writes = {}, {}, [], {}
     rng = sim.rng["dirty"]
     # Files are written by a background thread (pyarrow releases the GIL) while
@@ -103,13 +171,24 @@ def generate_sample(
         for name, f in iter_files(sim):
             _self_check_ids(f)
             clean_rows[name] = f.n
-            dirty += _inject(sim, f, rng)
+            if extras is not None:
+                extras.prepare(name, f)
+            file_dirty = _inject(sim, f, rng)
+            if extras is not None:
+                extras.finish(name, f, file_dirty)
+            dirty += file_dirty
             rows[name] = f.n
             writes[name] = writer.submit(_write_csv, f, out / name)
             del f
-        sizes = {name: writes[name].result() for name in SAMPLE_FILES}
-    rows = {name: rows[name] for name in SAMPLE_FILES}
-    clean_rows = {name: clean_rows[name] for name in SAMPLE_FILES}
+        files = list(SAMPLE_FILES)
+        if extras is not None and extras.currencies:
+            for name, cols in currency_tables(sim).items():
+                rows[name] = clean_rows[name] = len(next(iter(cols.values())))
+                writes[name] = writer.submit(_write_table, pa.table(cols), out / name)
+                files.append(name)
+        sizes = {name: writes[name].result() for name in files}
+    rows = {name: rows[name] for name in files}
+    clean_rows = {name: clean_rows[name] for name in files}
 
     dirty_df = pd.DataFrame(
         dirty,
@@ -123,9 +202,11 @@ def generate_sample(
     _write_frame(rates, truth / "source_rates.csv")
     write_lead_probabilities(sim, truth)
     info = _truth_json(sim, rows, clean_rows, dirty_df, clusters)
+    if extras is not None:
+        info = write_extras_truth(sim, extras, truth, info)
     (truth / "truth.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    return dict(
+    summary = dict(
         out_dir=str(out),
         truth_dir=str(truth),
         rows=rows,
@@ -134,10 +215,17 @@ def generate_sample(
         duplicate_records=int((clusters["is_original"] == "false").sum()),
         seconds=round(time.perf_counter() - t_begin, 3),
     )
+    if extras is not None:
+        summary["deleted_rows"] = dict(extras.rows_deleted)
+        summary["seconds"] = round(time.perf_counter() - t_begin, 3)
+    return summary
 
 
 def _write_csv(f: _File, path: Path) -> int:
-    table = pa.table({_header(f.table, c): v for c, v in f.columns.items()})
+    return _write_table(pa.table({_header(f.table, c): v for c, v in f.columns.items()}), path)
+
+
+def _write_table(table: pa.Table, path: Path) -> int:
     # small batches stay in cache: measured faster than large ones
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed", batch_size=1024))
     return path.stat().st_size

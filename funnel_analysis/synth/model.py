@@ -24,6 +24,9 @@ SAMPLE_FILES = (
     "Event.csv",
 )
 
+#: The currency files, written after the others with ``currencies=True``.
+CURRENCY_FILES = ("CurrencyType.csv", "DatedConversionRate.csv")
+
 #: Seconds in a day: times are whole seconds since 1970-01-01 UTC, days are day numbers.
 _DAY = 86_400
 

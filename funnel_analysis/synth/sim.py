@@ -112,6 +112,7 @@ class _Sim:
         self.pod = bytes(_B62[self.rng["ids"].integers(36, 62, 2)])  # the org's instance, e.g. "bm"
         self.title_pool = _pool([t for level in _TITLES for t in level] + [t for level in _ZH_TITLES for t in level])
         self.id_next = {}
+        self.file_counters = {}
 
     # -- identifiers ---------------------------------------------------------
     def new_counters(self, kind: str, n: int) -> np.ndarray:
@@ -131,6 +132,7 @@ class _Sim:
         """File order (by creation, like an export sorted by Id); Ids in file order and by entity."""
         order = np.argsort(created, kind="stable")
         counters = self.new_counters(kind, len(order))
+        self.file_counters[kind] = counters  # in file order: the deleted/merged rows fill their gaps
         pos = np.empty(len(order), np.int64)
         pos[order] = np.arange(len(order))
         m = _sf_id_matrix(_ID_PREFIX[kind], self.pod, counters)

@@ -7,8 +7,10 @@ import pandas as pd
 
 from ..crm.schema import TABLES
 from .arrowtext import _id_ref
+from .currency import _COUNTRY_CURRENCY, _FX, dated_rate, local_money
 from .dirty import _DIRTY_SPECS, _EXPECTED, _EXTRA_ROW_KINDS
 from .export import _HEADER_OVERRIDES, _header
+from .lifecycle import _DELETED, _MERGE_REFS, _MERGED
 from .model import (
     _ACTIVITY,
     _AMOUNT,
@@ -237,3 +239,185 @@ def _truth_json(sim: _Sim, rows, clean_rows, dirty_df, clusters) -> dict:
             if _header(t, "region") != TABLES[t].column("region").sf_name
         },
     )
+
+
+# ----------------------------------------------------------------------------
+# The truth of the options: deleted and merged rows, corporate-currency figures
+# ----------------------------------------------------------------------------
+
+
+def _corporate(sim: _Sim, extras, cur, local, day) -> np.ndarray:
+    """Local amounts in USD at the dated rate of ``day`` (rate 1 without the currencies option)."""
+    if not extras.currencies:
+        return np.asarray(local, float)
+    return np.asarray(local, float) / dated_rate(sim, cur, day)
+
+
+def _quarter(day: np.ndarray) -> np.ndarray:
+    return pd.PeriodIndex(pd.to_datetime(np.asarray(day, np.int64), unit="D"), freq="Q").astype(str).to_numpy()
+
+
+def _bookings_corporate(sim: _Sim, extras) -> pd.DataFrame:
+    """Won deals and their bookings in USD per calendar quarter of the close date."""
+    O = sim.opp
+    won = np.flatnonzero(O["is_won"])
+    local = local_money(O["amount"][won], extras.opp_factor[won])
+    usd = _corporate(sim, extras, extras.opp_cur[won], local, O["close"][won])
+    df = pd.DataFrame({"close_quarter": _quarter(O["close"][won]), "usd": usd, "no_amount": ~np.isfinite(usd)})
+    out = df.groupby("close_quarter", sort=True).agg(
+        won_deals=("usd", "size"), won_deals_without_amount=("no_amount", "sum"), bookings_usd=("usd", "sum")
+    )
+    out["bookings_usd"] = out["bookings_usd"].round(2)
+    return out.reset_index()
+
+
+def pipeline_days(sim: _Sim) -> list[str]:
+    """The days of ``open_pipeline.csv``: ends of a year and of a quarter, one mid-quarter day, the last day."""
+    t0, t1 = pd.Timestamp(sim.start_str), pd.Timestamp(sim.end_str)
+    one = pd.Timedelta(days=1)
+    days = {
+        t0 + pd.DateOffset(years=1) - one,
+        t0 + pd.DateOffset(years=1, months=4, days=14),
+        t1 - pd.DateOffset(months=3) - one,
+        t1 - one,
+    }
+    return sorted(d.date().isoformat() for d in days if t0 < d < t1)
+
+
+def _open_pipeline(sim: _Sim, extras) -> pd.DataFrame:
+    """Open deals and open pipeline in USD at the end of each of :func:`pipeline_days`.
+
+    A deal's state on a day is its last history row created on or before it; its amount (local)
+    is converted at the dated rate of that row's close date.
+    """
+    H = sim.hist
+    order = np.lexsort((H["time"], H["opp"]))
+    h_opp, h_time, h_stage = H["opp"][order], H["time"][order], H["stage"][order]
+    h_close, h_amount = H["close"][order], H["amount"][order]
+    rows = []
+    for day in pipeline_days(sim):
+        end = (pd.Timestamp(day) + pd.Timedelta(days=1)).value // 10**9
+        seen = h_time < end
+        o, st, cl, am = h_opp[seen], h_stage[seen], h_close[seen], h_amount[seen]
+        last = np.r_[o[1:] != o[:-1], True] if len(o) else np.zeros(0, bool)
+        o, st, cl, am = o[last], st[last], cl[last], am[last]
+        open_ = st < _N_OPEN
+        o, cl, am = o[open_], cl[open_], am[open_]
+        local = local_money(am, extras.opp_factor[o])
+        usd = _corporate(sim, extras, extras.opp_cur[o], local, cl)
+        ok = np.isfinite(usd)
+        rows.append(
+            dict(
+                as_of=day,
+                open_deals=int(len(o)),
+                open_deals_without_amount=int((~ok).sum()),
+                open_pipeline_usd=round(float(usd[ok].sum()), 2),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def write_extras_truth(sim: _Sim, extras, truth_dir, info: dict) -> dict:
+    """Write the truth of the deleted/merged/currency/modstamp options; return ``info`` (truth.json) extended.
+
+    Everything comes from the simulation state and the rows the export stage recorded, never
+    from the written files.
+    """
+    from pathlib import Path
+
+    truth_dir = Path(truth_dir)
+
+    def write(df: pd.DataFrame, name: str) -> None:
+        df.to_csv(truth_dir / name, index=False, lineterminator="\n")
+
+    files = {}
+    if extras.deleted or extras.merged:
+        cols = ["table", "file", "row", "record_id", "kind", "master_id", "parent_id"]
+        rec = pd.DataFrame(extras.records, columns=cols).sort_values(["file", "row"], kind="stable")
+        write(rec.reset_index(drop=True), "deleted_records.csv")
+        files["deleted_records.csv"] = (
+            "one row per extra IsDeleted row of the export (never a record of the org): table (canonical), file, "
+            "row (0-based data row), record_id, kind (deleted: a deleted record; child_of_deleted: a history row, "
+            "task, event, campaign member or contact of a deleted record, parent_id its Id; merged: merged away by "
+            "Salesforce, master_id its MasterRecordId as written)"
+        )
+    if extras.merged:
+        cols = [
+            "object",
+            "merged_id",
+            "master_id",
+            "master_record_id",
+            "merges_to_master",
+            "variation",
+            "kept_references",
+        ]
+        write(pd.DataFrame(extras.merged_pairs(), columns=cols), "merged_pairs.csv")
+        cols = ["file", "row", "record_id", "column", "object", "merged_id", "master_id"]
+        rep = pd.DataFrame(extras.repointed, columns=cols).sort_values(["file", "row", "column"], kind="stable")
+        write(rep.reset_index(drop=True), "repointed_references.csv")
+        files["merged_pairs.csv"] = (
+            "one row per merged-away lead, contact or account: object (canonical table), merged_id, master_id (the "
+            "final survivor, chains resolved), master_record_id (as written), merges_to_master (2: merged into a "
+            "record that was merged in turn), variation (how it differs from the survivor), kept_references (kept "
+            "rows whose reference holds merged_id: repointed_references.csv)"
+        )
+        files["repointed_references.csv"] = (
+            "kept rows that reference a merged-away record: file, row (0-based data row), record_id (the row's Id), "
+            "column (canonical), object, merged_id (the value written), master_id (what it must be re-pointed to)"
+        )
+    write(_bookings_corporate(sim, extras), "bookings_corporate.csv")
+    write(_open_pipeline(sim, extras), "open_pipeline.csv")
+    files["bookings_corporate.csv"] = (
+        "per calendar quarter of the close date: won_deals (every won deal of the org, deleted and merged rows "
+        "excluded), won_deals_without_amount, bookings_usd (sum of each won deal's Amount divided by the dated rate "
+        "of its CloseDate, rounded to cents at the end)"
+    )
+    files["open_pipeline.csv"] = (
+        "per as_of day (the end of that day, UTC): open_deals (deals whose last history row created on or before "
+        "that day is an open stage), open_deals_without_amount, open_pipeline_usd (that row's Amount divided by the "
+        "dated rate of that row's CloseDate, summed, rounded to cents)"
+    )
+    info = dict(info)
+    info["truth_files"] = dict(info["truth_files"], **files)
+    info["options"] = dict(
+        deleted=extras.deleted, merged=extras.merged, currencies=extras.currencies, modstamps=extras.modstamps
+    )
+    info["extract_time"] = pd.Timestamp(extras.latest, unit="s").strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    info["extract_time_note"] = (
+        "the latest timestamp (CreatedDate, history CreatedDate, LastModifiedDate, SystemModstamp) of the org's "
+        "rows; deletions and merges happen before it; export_time is the end of the simulated window"
+    )
+    info["rows_deleted"] = dict(extras.rows_deleted)
+    info["note"] = (
+        "rows_simulated = rows_written minus the extra rows that carry quarantine defects and the extra IsDeleted "
+        "rows (deleted_records.csv); removing both gives back the simulated org."
+    )
+    if extras.deleted or extras.merged:
+        info["deleted_and_merged"] = dict(
+            shares=dict(_DELETED),
+            merged=dict(_MERGED),
+            kept_references=dict(_MERGE_REFS),
+            by_kind=pd.DataFrame(extras.records)
+            .groupby(["file", "kind"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .to_dict(orient="records"),
+        )
+    if extras.currencies:
+        fx = sim.fx
+        info["currencies"] = dict(
+            corporate=fx["iso"][0],
+            iso_codes=fx["iso"],
+            by_country=_COUNTRY_CURRENCY,
+            rate_changes=len(fx["starts"]),
+            mid_month_changes=[pd.Timestamp(int(d), unit="D").date().isoformat() for d in fx["mid_month"]],
+            pricing=(
+                "a deal's amounts are round(simulated USD amount x dated rate of its creation day, 2) in its "
+                "account's currency, so a moved close date changes its USD value only through the rate; lead and "
+                "account AnnualRevenue use the static rate (CurrencyType)"
+            ),
+            **{k: v for k, v in _FX.items()},
+        )
+    info["pipeline_days"] = pipeline_days(sim)
+    return info
