@@ -26,7 +26,7 @@ from .conversion import (
     lead_funnel,
     snapshot_funnel,
 )
-from .kpis import KPI_FIGURES, kpis
+from .kpis import KPI_COUNTS, KPI_FIGURES, MISSING_SEGMENT, kpis
 from .winrates import bottlenecks, stage_transitions, win_rates
 
 __all__ = [
@@ -41,4 +41,6 @@ __all__ = [
     "bottlenecks",
     "kpis",
     "KPI_FIGURES",
+    "KPI_COUNTS",
+    "MISSING_SEGMENT",
 ]

@@ -92,6 +92,16 @@ MISSING_STATUS = "(no status)"
 
 
 # ---- helpers --------------------------------------------------------------------------------
+def _conversion_unknown(leads: pd.DataFrame) -> bool:
+    """Whether the leads' conversion is unknown: there are rows, and not one ``is_converted`` value.
+
+    The loader gives a column the source lacked (an export without ``IsConverted``) as all null, so
+    an all-null ``is_converted`` means "not recorded", never "not converted"; a single known value
+    makes the column known, and its missing values then read as not converted.
+    """
+    return len(leads) > 0 and not leads["is_converted"].notna().any()
+
+
 def _segments(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if not by:
         return pd.DataFrame(index=[0])
@@ -119,7 +129,10 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
     DataFrame
         Per segment and step: ``step`` (status, or ``"Converted to opportunity"``), ``kind``
         (``"status"`` / ``"converted"``), ``count``, ``total`` (leads in the segment),
-        ``share`` = count / total with ``share_ci_low``, ``share_ci_high``.
+        ``share`` = count / total with ``share_ci_low``, ``share_ci_high``. When the leads'
+        conversion is unknown (no ``is_converted`` value at all: an export without
+        ``IsConverted``) the converted step's ``count`` is null (the column is then
+        nullable ``Int64``) and its share NaN.
 
     Examples
     --------
@@ -159,7 +172,12 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
     )
     out = out.sort_values([*by, "_o"], na_position="last", kind="stable").drop(columns="_o")
     out = out.astype({"count": "int64", "total": "int64"}).reset_index(drop=True)
-    return rate_table(out, successes="count", trials="total", name="share")
+    out = rate_table(out, successes="count", trials="total", name="share")
+    if _conversion_unknown(leads):  # the export has no conversion flag: that step is unknown, not 0
+        unknown = (out["kind"] == "converted").to_numpy()
+        out["count"] = out["count"].astype("Int64").mask(unknown)
+        out.loc[unknown, ["share", "share_ci_low", "share_ci_high"]] = np.nan
+    return out
 
 
 def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=None) -> pd.DataFrame:
@@ -192,6 +210,10 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
         creation date or converted on an unknown date), ``days_n``, ``median_days_to_convert``,
         ``mean_days_to_convert``. Days run from the creation day (UTC) to the conversion day;
         a negative span (conversion before creation, a data error) is left out of the timing.
+        When the leads' conversion is unknown (not one ``is_converted``
+        value: an export without ``IsConverted``) every conversion figure is
+        null: ``converted`` (nullable ``Int64``), the rate, its bounds and the days; ``leads``
+        still counts the leads.
 
     Examples
     --------
@@ -251,6 +273,11 @@ def lead_conversion(leads: pd.DataFrame, *, by=None, window_days=None, as_of=Non
         )
     out = out.astype({c: "int64" for c in ("leads", "converted", "excluded", "days_n")})
     out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
+    if _conversion_unknown(leads):
+        out["converted"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        rates = ["conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high"]
+        out[[*rates, "median_days_to_convert", "mean_days_to_convert"]] = np.nan
+        out["days_n"] = 0  # no conversion day is known
     first = [*by, "leads", "converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high"]
     return out[first + [c for c in out.columns if c not in first]]
 

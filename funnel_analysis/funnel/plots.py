@@ -4,7 +4,8 @@ Each function draws on ``ax`` (a new figure when ``None``), returns the axes and
 ``show()``, so that notebooks, reports and tests decide what happens to the figure. Charts are
 meant to be read without explanation: a title, units on the axes, thousands separators,
 money with its currency symbol, rates in percent, and the 95 % Wilson interval drawn with every
-rate together with the number of cases behind it.
+rate together with the number of cases behind it. A table marked as lacking its inputs
+(:func:`funnel_analysis._util.missing.mark_missing`) is drawn as its one-line reason on an empty axes.
 
 Examples
 --------
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
+from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
 from .._util.plotting import money
 
@@ -89,6 +91,8 @@ def plot_funnel(
         The axes drawn on.
     """
     hue = hue or None  # a report's segment parameter left empty
+    if missing_reason(df):  # the data lacks this chart's inputs: the reason, not bars of zero
+        return missing_axes(_axes(ax), missing_reason(df), title=title or "Funnel")
     if value not in ("count", "amount"):
         raise ValueError(f"plot_funnel: value must be 'count' or 'amount', got {value!r}")
     # cohort tables number their steps (int); the lead funnel names them (text)
@@ -128,8 +132,9 @@ def plot_funnel(
             ax.barh(y, seg, left=left, color=f"C{i % 10}", alpha=0.55, edgecolor="white", height=0.8, label=name)
             left = left + seg
         ax.legend(title=hue.replace("_", " "), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    for yi, vi, si in zip(y, v, df[share] if share in df.columns else [np.nan] * len(df)):
-        text = money(vi, currency) if value == "amount" else f"{vi:,.0f}"
+    unknown = df[col].isna().to_numpy()
+    for yi, vi, si, ui in zip(y, v, df[share] if share in df.columns else [np.nan] * len(df), unknown):
+        text = "unknown" if ui else (money(vi, currency) if value == "amount" else f"{vi:,.0f}")
         if not pd.isna(si):
             text += f"  ({si:.0%})"
         ax.text(0, yi, text, ha="center", va="center", fontsize=9, color="black")
@@ -217,6 +222,8 @@ def plot_conversion_by_segment(
         A dashed line marks the rate over all segments together, when the counts are there.
     """
     fn = "plot_conversion_by_segment"
+    if missing_reason(df):
+        return missing_axes(_axes(ax), missing_reason(df), title=title or "Conversion by segment")
     segment = by or None
     rate = _rate_column(df, rate, fn)
     if segment is None:
@@ -278,6 +285,8 @@ def plot_win_rate_trend(df: pd.DataFrame, *, ax=None, hue: str | None = None, ti
         The axes drawn on.
     """
     fn = "plot_win_rate_trend"
+    if missing_reason(df):
+        return missing_axes(_axes(ax), missing_reason(df), title=title or "Win rate by fiscal period")
     need = ["fiscal_period", "win_rate", "win_rate_ci_low", "win_rate_ci_high", *([hue] if hue else [])]
     missing = [c for c in need if c not in df.columns]
     if missing:

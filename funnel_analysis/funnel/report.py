@@ -8,6 +8,21 @@ resolves ``as_of`` (``None`` or ``""``: the latest date in the data,
 opportunity history follows the opportunities kept) and calls the frame-level function of the
 same name in :mod:`funnel_analysis.funnel`. A notebook section is one such call and one chart.
 
+When the data lacks a section's inputs, the section returns its usual table, empty, marked with
+the reason in one line (:func:`funnel_analysis._util.missing.mark_missing`; ``record`` prints the
+line, the plots draw it) instead of a table of zeros:
+
+- the leads record no conversion (an export without ``IsConverted``): :func:`lead_conversion`;
+- the export has no stage table (Salesforce's default stages were assumed) and its deals use
+  stages those do not list, so the stage order is unknown: :func:`cohort_funnel`,
+  :func:`stage_transitions` and :func:`bottlenecks`; :func:`snapshot_funnel` then shows only
+  the stages the deals use (a Salesforce org that kept the default stages keeps their order);
+- the cohort holds no opportunity: :func:`cohort_funnel`.
+
+Deals without a creation date have no cycle: the as-of cut leaves them out (it cannot place them
+in time), and :func:`win_rates` and :func:`kpis` count the won ones in ``n_undated_excluded`` /
+``cycle_undated_excluded``.
+
 Examples
 --------
 >>> from funnel_analysis.funnel import report
@@ -34,6 +49,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .._util.frames import by_list as _by_list
+from .._util.frames import flag as _flag
+from .._util.missing import mark_missing
 from ..crm.model import cut_as_of
 from . import conversion as _conversion
 from . import winrates as _winrates
@@ -57,6 +75,65 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
+
+
+def _stage_order_unknown(cut) -> str | None:
+    """Why the org's stage order is unknown, or None.
+
+    It is unknown when the export had no stage table (the loader assumed Salesforce's default
+    stages) and its deals use stages those do not list (the loader appended them, ``inferred``):
+    the order of the default stages is then not this org's. An org whose deals use only the
+    default stages keeps their order.
+    """
+    origin = cut.meta.get("stages_origin", cut.report.stages_origin)
+    if origin != "default":
+        return None
+    st = cut.stages
+    listed = st["stage_name"][~_flag(st["inferred"])] if "inferred" in st.columns else st["stage_name"]
+    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
+    foreign = sorted(set(used.unique()) - set(listed))
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+    return (
+        f"the export has no stage table (OpportunityStage.csv) and its deals use stages Salesforce's default ones "
+        f"do not list ({shown}), so the stage order is unknown; add OpportunityStage.csv or a mapping's stages"
+    )
+
+
+def _stages_in_use(cut) -> pd.DataFrame:
+    """The stages table; when the stage order is unknown, only the stages the deals use."""
+    st = cut.stages
+    if _stage_order_unknown(cut) is None:
+        return st
+    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
+    return st[st["stage_name"].isin(set(used.unique())).to_numpy()].reset_index(drop=True)
+
+
+def _dropped_undated(crm, cut, where) -> pd.DataFrame:
+    """The opportunities ``where`` selects that the cut left out for having no creation date.
+
+    Closed on the day by their own flags and close date (a deal closing later is open).
+    """
+    rows = crm.rows("opportunities", where=where)
+    gone = rows["created_date"].isna() & ~rows["opportunity_id"].isin(cut.opportunities["opportunity_id"])
+    rows = rows[gone.to_numpy()]
+    closed = _flag(rows["is_closed"]) & ~(rows["close_date"] > cut.as_of_date).fillna(False)
+    return rows.assign(is_closed=closed, is_won=closed & _flag(rows["is_won"]))
+
+
+def _add_counts(out: pd.DataFrame, extra: pd.DataFrame, keys: list, column: str) -> pd.DataFrame:
+    """``out`` with ``extra``'s ``column`` added to it, group by group (``keys``; the whole table without)."""
+    if extra.empty or not extra[column].fillna(0).any():
+        return out
+    out = out.copy()
+    if not keys:
+        out[column] = out[column] + int(extra[column].fillna(0).sum())
+        return out
+    add = extra.groupby(keys, dropna=False)[column].sum().rename("_add").reset_index()
+    got = out[keys].merge(add, on=keys, how="left")["_add"].fillna(0).to_numpy()
+    out[column] = (out[column] + got).astype(out[column].dtype)
+    return out
 
 
 def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, status_order=None) -> pd.DataFrame:
@@ -110,7 +187,8 @@ def lead_conversion(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.lead_conversion`.
+        As :func:`funnel_analysis.funnel.lead_conversion`; empty and marked missing when the
+        leads record no conversion (no ``is_converted`` value: an export without ``IsConverted``).
 
     Examples
     --------
@@ -118,7 +196,11 @@ def lead_conversion(
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    return _conversion.lead_conversion(cut.rows("leads", where=where), by=_by(by), window_days=window_days, as_of=day)
+    leads = cut.rows("leads", where=where)
+    out = _conversion.lead_conversion(leads, by=_by(by), window_days=window_days, as_of=day)
+    if _conversion._conversion_unknown(leads):
+        return mark_missing(out.iloc[:0], "the leads record no conversion (the export has no IsConverted column)")
+    return out
 
 
 def snapshot_funnel(
@@ -142,7 +224,8 @@ def snapshot_funnel(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.snapshot_funnel`.
+        As :func:`funnel_analysis.funnel.snapshot_funnel`; when the stage order is unknown (no
+        stage table, and stages Salesforce's defaults do not list), only the stages the deals use.
 
     Examples
     --------
@@ -150,7 +233,7 @@ def snapshot_funnel(
     """
     cut = cut_as_of(crm, as_of=as_of)
     return _conversion.snapshot_funnel(
-        cut.rows("opportunities", where=where), stages=cut.stages, by=_by(by), include_closed=include_closed
+        cut.rows("opportunities", where=where), stages=_stages_in_use(cut), by=_by(by), include_closed=include_closed
     )
 
 
@@ -193,7 +276,9 @@ def cohort_funnel(
     -------
     DataFrame
         As :func:`funnel_analysis.funnel.cohort_funnel`, with the cohort's ``created_from`` and
-        ``created_to`` on every row.
+        ``created_to`` on every row; empty and marked missing when the cohort holds no
+        opportunity, or the stage order is unknown (no stage table, and stages Salesforce's
+        defaults do not list).
 
     Examples
     --------
@@ -208,6 +293,7 @@ def cohort_funnel(
         window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
         created_from, created_to = window["created_from"].iloc[0], window["created_to"].iloc[0]
     opps = cut.rows("opportunities", where=where)
+    unknown = _stage_order_unknown(cut)
     out = _conversion.cohort_funnel(
         opps,
         cut.history_of(opps),
@@ -217,7 +303,22 @@ def cohort_funnel(
         created_to=created_to,
         window_days=window_days,
     )
-    return out.assign(created_from=created_from, created_to=created_to)
+    out = out.assign(created_from=created_from, created_to=created_to)
+    if unknown:
+        return mark_missing(out.iloc[:0], unknown)
+    if out.empty or out["cohort"].sum() == 0:
+        return mark_missing(
+            out.iloc[:0], f"no opportunity was created {_span(created_from, created_to)} (the cohort is empty)"
+        )
+    return out
+
+
+def _span(created_from, created_to) -> str:
+    """``"from 2024-01-01 to 2024-03-31"`` for a cohort's days (either end may be open)."""
+    a, b = (None if d is None else f"{pd.Timestamp(d):%Y-%m-%d}" for d in (created_from, created_to))
+    if a and b:
+        return f"from {a} to {b}"
+    return f"from {a} on" if a else (f"up to {b}" if b else "at all")
 
 
 def win_rates(
@@ -249,19 +350,21 @@ def win_rates(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.win_rates`.
+        As :func:`funnel_analysis.funnel.win_rates`; ``n_undated_excluded`` also counts the won
+        deals without a creation date that the cut left out.
 
     Examples
     --------
     >>> report.win_rates(crm, by="lead_source", period="Q")  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
-    return _winrates.win_rates(
-        cut.rows("opportunities", where=where),
-        by=_by(by),
-        period=period,
-        fiscal_year_start_month=fiscal_year_start_month,
-    )
+    options = {"by": _by(by), "period": period, "fiscal_year_start_month": fiscal_year_start_month}
+    out = _winrates.win_rates(cut.rows("opportunities", where=where), **options)
+    dropped = _dropped_undated(crm, cut, where)
+    if len(dropped):  # the won ones the cut left out have no cycle either: counted
+        keys = [*_by_list(_by(by)), *(["fiscal_period", "period_start"] if period else [])]
+        out = _add_counts(out, _winrates.win_rates(dropped, **options), keys, "n_undated_excluded")
+    return out
 
 
 def stage_transitions(
@@ -293,7 +396,8 @@ def stage_transitions(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.stage_transitions`.
+        As :func:`funnel_analysis.funnel.stage_transitions`; empty and marked missing when the stage
+        order is unknown (no stage table, and stages Salesforce's defaults do not list).
 
     Examples
     --------
@@ -301,7 +405,8 @@ def stage_transitions(
     """
     cut = cut_as_of(crm, as_of=as_of)
     opps = cut.rows("opportunities", where=where)
-    return _winrates.stage_transitions(
+    unknown = _stage_order_unknown(cut)
+    out = _winrates.stage_transitions(
         opps,
         cut.history_of(opps),
         stages=cut.stages,
@@ -309,6 +414,7 @@ def stage_transitions(
         period=period,
         fiscal_year_start_month=fiscal_year_start_month,
     )
+    return mark_missing(out.iloc[:0], unknown) if unknown else out
 
 
 def bottlenecks(
@@ -341,7 +447,8 @@ def bottlenecks(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.bottlenecks`.
+        As :func:`funnel_analysis.funnel.bottlenecks`; empty and marked missing when the stage
+        order is unknown (no stage table, and stages Salesforce's defaults do not list).
 
     Examples
     --------
@@ -350,7 +457,8 @@ def bottlenecks(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
-    return _winrates.bottlenecks(
+    unknown = _stage_order_unknown(cut)
+    out = _winrates.bottlenecks(
         opps,
         cut.history_of(opps),
         stages=cut.stages,
@@ -359,6 +467,7 @@ def bottlenecks(
         as_of=day,
         lookback=lookback,
     )
+    return mark_missing(out.iloc[:0], unknown) if unknown else out
 
 
 def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -380,7 +489,9 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     -------
     DataFrame
         ``as_of`` (the day), the ``by`` columns, then the figures of
-        :func:`funnel_analysis.funnel.kpis`: one row, or one per segment.
+        :func:`funnel_analysis.funnel.kpis` (:data:`funnel_analysis.funnel.KPI_COUNTS` says what
+        each counts): one row, or one per segment; ``cycle_undated_excluded`` also counts the
+        won deals without a creation date that the cut left out.
 
     Examples
     --------
@@ -391,5 +502,10 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     day = cut.as_of_date
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
     out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by))
+    dropped = _dropped_undated(crm, cut, where) if cut.has("opportunities") else None
+    keys = _by_list(_by(by))
+    if dropped is not None and len(dropped) and all(c in dropped.columns for c in keys):
+        # the won deals the cut left out have no cycle either: counted
+        out = _add_counts(out, _frame_kpis(dropped, None, by=_by(by)), keys, "cycle_undated_excluded")
     out.insert(0, "as_of", day)
     return out

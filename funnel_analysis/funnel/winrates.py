@@ -12,7 +12,8 @@ reached" in :mod:`funnel_analysis.funnel.conversion`): a skipped stage counts as
 counted once.
 
 Days are UTC calendar days; a close date before the creation date (bad data) is left out of the
-cycle figures, never clipped to 0.
+cycle figures, never clipped to 0, and so is a deal without a creation date (its cycle has no
+start: never 0 days), counted in ``n_undated_excluded``.
 
 Examples
 --------
@@ -81,9 +82,11 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
         Per segment (and ``fiscal_period``, ``period_start``): ``closed``, ``won``, ``lost``,
         ``win_rate`` with ``win_rate_ci_low/high``, ``won_amount`` (sum), ``avg_won_deal_size``
         (mean over won deals with an amount) and its ``deal_size_n``, ``cycle_n``,
-        ``mean_cycle_days``, ``median_cycle_days``. The cycle is counted for won deals, from
-        the creation day (UTC) to ``close_date``; a close date before the creation date (bad
-        data) is left out of the cycle figures. A deal counts as won only when closed.
+        ``mean_cycle_days``, ``median_cycle_days``, ``n_undated_excluded``. The cycle is counted
+        for won deals, from the creation day (UTC) to ``close_date``; a close date before the
+        creation date (bad data) is left out of the cycle figures, and so is a won deal without a
+        creation date, which still counts as won and is counted in ``n_undated_excluded``. A deal
+        counts as won only when closed.
 
     Examples
     --------
@@ -104,6 +107,7 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
         _won=won,
         _amt=np.where(won, opps["amount"].to_numpy("float64"), np.nan),
         _cycle=np.where(won, _cycle_days(opps), np.nan),
+        _undated=won & np.isnan(_days(opps["created_date"])),
     )
     keys = list(by)
     if period is not None:
@@ -120,6 +124,7 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
         cycle_n=("_cycle", "count"),
         mean_cycle_days=("_cycle", "mean"),
         median_cycle_days=("_cycle", "median"),
+        n_undated_excluded=("_undated", "sum"),
     ).reset_index(drop=not keys)
     if not keys and out.empty:
         out = pd.DataFrame(
@@ -132,9 +137,10 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
                 "cycle_n": [0],
                 "mean_cycle_days": [np.nan],
                 "median_cycle_days": [np.nan],
+                "n_undated_excluded": [0],
             }
         )
-    out = out.astype({c: "int64" for c in ("closed", "won", "deal_size_n", "cycle_n")})
+    out = out.astype({c: "int64" for c in ("closed", "won", "deal_size_n", "cycle_n", "n_undated_excluded")})
     out.insert(len(keys) + 2, "lost", out["closed"] - out["won"])
     out = rate_table(out, successes="won", trials="closed", name="win_rate")
     first = [*keys, "closed", "won", "lost", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]

@@ -18,6 +18,8 @@ Rules of the stage visits (:func:`stage_intervals`)
   from the stages table count as open.
 - An opportunity with **no history** has one visit in its current stage from ``created_date``
   (pass ``crm.as_of(day)`` tables for the stage it had on that day).
+- An opportunity **without a creation date** cannot be placed in time: its visits are left out
+  (the report's ``stage_durations`` counts such deals in ``n_undated_excluded``).
 - Days are UTC calendar days (as in :mod:`funnel_analysis.funnel.conversion`), as floats.
 
 Quantiles: Kaplan-Meier quantiles use statsmodels' (SAS) definition, the first time at which the
@@ -264,7 +266,9 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
 
     Open deals, and deals closed after ``as_of``, are censored at ``as_of``. Deals created after
     ``as_of`` are left out; closed deals without a close date or closing before their creation
-    are data errors, counted in ``n_invalid`` and left out.
+    are data errors, counted in ``n_invalid`` and left out. Deals without a creation date (open
+    or closed) have no start, so no cycle (never 0 days): they are left out, and counted in
+    ``n_undated_excluded`` (not in ``n``).
 
     Parameters
     ----------
@@ -278,9 +282,9 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``by``, ``n``, ``n_closed``, ``n_won``, ``n_censored``, ``n_invalid``, ``naive_mean``,
-        ``naive_median``, ``km_median``, ``km_median_ci_low``, ``km_median_ci_high``,
-        ``median_gap_days``.
+        ``by``, ``n``, ``n_closed``, ``n_won``, ``n_censored``, ``n_invalid``,
+        ``n_undated_excluded``, ``naive_mean``, ``naive_median``, ``km_median``,
+        ``km_median_ci_low``, ``km_median_ci_high``, ``median_gap_days``.
 
     Examples
     --------
@@ -295,25 +299,27 @@ def cycle_length(opps: pd.DataFrame, *, as_of, by=None) -> pd.DataFrame:
     _require(opps, ["created_date", "close_date", "is_closed", "is_won", *by], fn, "opportunities")
     day = _day_number(as_of, fn)
     created, close = _days(opps["created_date"]), _days(opps["close_date"])
-    o = opps[created <= day]
-    created, close = created[created <= day], close[created <= day]
+    keep = ~(created > day)  # created by the day, or of unknown creation (counted, left out)
+    o, created, close = opps[keep], created[keep], close[keep]
     closed = _flag(o["is_closed"]).to_numpy() & ~(close > day)  # closed later: open on as_of
     end = np.where(closed, close, day)
     d = o[by].assign(_days=end - created, _closed=closed, _won=closed & _flag(o["is_won"]).to_numpy())
-    d["_bad"] = d["_days"].isna() | (d["_days"] < 0)
+    d["_undated"] = np.isnan(created)
+    d["_bad"] = ~d["_undated"] & (d["_days"].isna() | (d["_days"] < 0))
     rows = []
     for key, g in _groups(d, by):
-        ok = g[~g["_bad"]]
+        ok = g[~g["_bad"] & ~g["_undated"]]
         r = _km(ok["_days"], ~ok["_closed"], [0.5])
-        del r["n"]  # visits with a valid duration; n counts all deals
+        del r["n"]  # visits with a valid duration; n counts all dated deals
         rows.append(
             {
                 **dict(zip(by, key)),
-                "n": len(g),
+                "n": int((~g["_undated"]).sum()),
                 "n_closed": int(ok["_closed"].sum()),
                 "n_won": int(ok["_won"].sum()),
                 "n_censored": r.pop("n_censored"),
                 "n_invalid": int(g["_bad"].sum()),
+                "n_undated_excluded": int(g["_undated"].sum()),
                 "naive_mean": ok.loc[ok["_closed"], "_days"].mean(),
                 **r,
                 "median_gap_days": r["km_median"] - r["naive_median"],

@@ -2,7 +2,9 @@
 
 Same conventions as :mod:`funnel_analysis.funnel.plots`: the functions draw on the given axes (a new
 figure when ``None``), return them and never call ``show()``; a title, units on the axes,
-thousands separators, money with its currency symbol and rates in percent.
+thousands separators, money with its currency symbol and rates in percent. A table marked as
+lacking its inputs (:func:`funnel_analysis._util.missing.mark_missing`) is drawn as its one-line
+reason on an empty axes.
 
 Examples
 --------
@@ -27,6 +29,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
 
 if TYPE_CHECKING:
@@ -62,6 +65,8 @@ def plot_stage_survival(
         the dotted line is 50 %, where a curve crosses it is its median.
     """
     fn = "plot_stage_survival"
+    if missing_reason(intervals):
+        return missing_axes(_axes(ax, (9, 4.8)), missing_reason(intervals), title=title or "Time in stage")
     missing = [c for c in ("stage_name", "days", "censored") if c not in intervals.columns]
     if missing:
         raise ValueError(f"{fn}: missing column(s) {missing}; pass stage_intervals(...)")
@@ -143,6 +148,9 @@ def plot_velocity_factors(
         (money per day).
     """
     fn = "plot_velocity_factors"
+    if missing_reason(velocity):  # one axes with the reason (the first of ax when given)
+        first = np.asarray(ax).ravel()[0] if ax is not None else _axes(None)
+        return missing_axes(first, missing_reason(velocity), title=title or "Sales velocity")
     need = ["period", "velocity", *(c for c, _, _ in _PANELS)]
     missing = [c for c in dict.fromkeys(need) if c not in velocity.columns]
     if missing:

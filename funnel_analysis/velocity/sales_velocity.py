@@ -51,8 +51,11 @@ def sales_velocity(
     closed, up to the one holding ``as_of`` (``complete`` False). Per period: ``n_open`` = deals
     open at the period's start (created before it, not closed before it); ``win_rate`` = won /
     closed among deals closed in the period; ``avg_won_amount`` = mean amount of those won (missing
-    amounts left out); ``avg_cycle_days`` = mean created -> close days of those won. Bootstrap 95 %
-    percentile intervals resample the deals closed in the period (``n_open`` held fixed).
+    amounts left out); ``avg_cycle_days`` = mean created -> close days of those won. A deal without
+    a creation date is left out of ``n_open`` (it cannot be placed before the period) and, won,
+    of ``avg_cycle_days`` (its cycle has no start: never 0 days); ``n_undated_excluded`` counts
+    the won deals of the period left out so. Bootstrap 95 % percentile intervals resample the
+    deals closed in the period (``n_open`` held fixed).
 
     Parameters
     ----------
@@ -76,7 +79,7 @@ def sales_velocity(
     -------
     DataFrame
         ``by``, ``period``, ``period_start``, ``period_end``, ``complete``, ``n_open``,
-        ``n_closed``, ``n_won``, then ``win_rate``, ``avg_won_amount``, ``avg_cycle_days``,
+        ``n_closed``, ``n_won``, ``n_undated_excluded``, then ``win_rate``, ``avg_won_amount``, ``avg_cycle_days``,
         ``velocity``, each with ``_ci_low`` / ``_ci_high``.
 
     Examples
@@ -134,12 +137,23 @@ def sales_velocity(
                 "n_open": n_open,
                 "n_closed": len(c),
                 "n_won": int(w.sum()),
+                "n_undated_excluded": int((c["_won"] & c["_created"].isna()).sum()),
             }
             for name, vals in zip(VELOCITY_FACTORS[1:] + ("velocity",), (wr, sz, cl, vel)):
                 lo, hi = np.nanpercentile(vals[1:], [2.5, 97.5]) if np.isfinite(vals[1:]).any() else (np.nan,) * 2
                 r.update({name: vals[0], f"{name}_ci_low": lo, f"{name}_ci_high": hi})
             rows.append(r)
-    cols = [*by, "period", "period_start", "period_end", "complete", "n_open", "n_closed", "n_won"]
+    cols = [
+        *by,
+        "period",
+        "period_start",
+        "period_end",
+        "complete",
+        "n_open",
+        "n_closed",
+        "n_won",
+        "n_undated_excluded",
+    ]
     return pd.DataFrame(
         rows,
         columns=cols + [f"{f}{e}" for f in VELOCITY_FACTORS[1:] + ("velocity",) for e in ("", "_ci_low", "_ci_high")],

@@ -254,3 +254,20 @@ def test_lead_properties(rows):
     c = lead_conversion(leads, by="lead_source", window_days=20, as_of="2024-03-01")
     rates_ok(c, ["conversion_rate"])
     assert (c["leads"] + c["excluded"]).sum() == len(leads)
+
+
+def test_conversion_is_unknown_when_is_converted_is_all_null():
+    """Bug 4: an all-null is_converted (the export had no IsConverted) is unknown, never 'not converted'."""
+    leads = ff.leads().assign(is_converted=pd.array([pd.NA] * 10, dtype="boolean"))
+    out = lead_conversion(leads, by="lead_source")
+    assert out["leads"].tolist() == [4, 5, 1]  # Partner, Web, none: the leads still count
+    for c in ("converted", "conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high"):
+        assert out[c].isna().all(), c
+    assert out["median_days_to_convert"].isna().all()
+    steps = lead_funnel(leads).set_index("step")
+    assert steps.loc["Closed - Converted", "count"] == 5  # statuses are known
+    assert pd.isna(steps.loc["Converted to opportunity", "count"])
+    assert pd.isna(steps.loc["Converted to opportunity", "share"])
+    # one lead with a value is enough for the column to be known: missing then reads as not converted
+    some = ff.leads().assign(is_converted=pd.array([True] + [pd.NA] * 9, dtype="boolean"))
+    assert lead_conversion(some)["converted"].iloc[0] == 1

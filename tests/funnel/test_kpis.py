@@ -34,7 +34,7 @@ def test_kpis_missing_table_is_unknown_not_zero():
 
 def test_kpis_by_segment():
     rows = kpis(ff.opportunities(), ff.leads(), by="lead_source")
-    assert rows["lead_source"].tolist()[:2] == ["Partner", "Web"] and pd.isna(rows["lead_source"].iloc[2])
+    assert rows["lead_source"].tolist() == ["Partner", "Web", "(no lead_source)"]
     partner, web, none = (rows.iloc[i] for i in range(3))
     # Partner: leads L6-L9; won O2 O4 O9 of closed O2 O4 O7; cycles 30, 85, 41 -> median 41
     assert (partner["leads"], partner["win_rate"], partner["median_cycle_days"]) == (4, 0.75, 41)
@@ -52,3 +52,51 @@ def test_kpis_errors():
         kpis(ff.make_crm())
     with pytest.raises(ValueError, match="region"):
         kpis(ff.opportunities(), ff.leads(), by="region")
+
+
+def test_kpis_without_is_converted_leave_conversion_unknown():
+    """Bug 4: leads whose is_converted is all null (the export had no IsConverted) convert at an unknown rate."""
+    leads = ff.leads().assign(is_converted=pd.array([pd.NA] * 10, dtype="boolean"))
+    k = kpis(ff.opportunities(), leads).iloc[0]
+    assert k["leads"] == 10 and k["lead_conversion_rate_n"] == 10
+    for figure in (
+        "leads_converted",
+        "lead_conversion_rate",
+        "lead_conversion_rate_ci_low",
+        "lead_conversion_rate_ci_high",
+    ):
+        assert pd.isna(k[figure]), figure
+    assert k["win_rate"] == pytest.approx(4 / 6)  # the opportunities are unaffected
+
+
+def test_kpis_missing_segment_is_one_named_group():
+    """Bug 5: leads and deals without a lead_source form one named group, '(no lead_source)', last."""
+    opps = ff.opportunities()
+    opps.loc[opps["opportunity_id"] == "O8", "lead_source"] = None  # O8: open, Web, no amount
+    rows = kpis(opps, ff.leads(), by="lead_source")
+    assert rows["lead_source"].tolist() == ["Partner", "Web", "(no lead_source)"]
+    none = rows.iloc[2]
+    # its lead is L10 (converted); its deal is O8 (open, no amount: the pipeline amount is unknown)
+    assert (none["leads"], none["leads_converted"], none["opportunities"], none["opportunities_open"]) == (1, 1, 1, 1)
+    assert pd.isna(none["open_pipeline_amount"]) and none["open_pipeline_amount_n"] == 0
+    web = rows.iloc[1]  # O1 O3 O5 O6 are left
+    assert (web["opportunities"], web["opportunities_open"], web["open_pipeline_amount"]) == (4, 2, 2300)
+    assert rows["lead_source"].notna().all()
+
+
+def test_every_kpi_figure_says_what_it_counts():
+    from funnel_analysis.funnel import KPI_COUNTS
+
+    assert set(KPI_COUNTS) == set(KPI_FIGURES)
+    assert "lead" in KPI_COUNTS["leads"] and "opportunit" in KPI_COUNTS["opportunities_won"]
+    assert "own" in KPI_COUNTS["leads"]  # a segment is the record's own value
+
+
+def test_kpis_count_won_deals_without_creation_date():
+    """Bug 7: a won deal with no creation date is left out of the cycle and counted."""
+    opps = ff.opportunities()
+    opps.loc[opps["opportunity_id"] == "O9", "created_date"] = pd.NaT
+    k = kpis(opps).iloc[0]
+    # cycles O1 51, O2 30, O4 85 remain (O9 had 41): median 51, mean 166 / 3
+    assert (k["median_cycle_days"], k["median_cycle_days_n"], k["cycle_undated_excluded"]) == (51, 3, 1)
+    assert k["mean_cycle_days"] == pytest.approx(166 / 3) and k["opportunities_won"] == 4

@@ -138,3 +138,20 @@ def test_new_figure_when_no_axes_and_no_show(crm, monkeypatch):
     monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("show() called"))
     ax = plot_win_rate_trend(win_rates(crm.opportunities, period="M"))
     assert ax.figure is not None and np.isfinite(ax.get_ylim()).all()
+
+
+def test_a_table_marked_missing_is_drawn_as_its_reason(crm):
+    from funnel_analysis._util.missing import mark_missing
+
+    reason = "no opportunity was created from 2023-01-01 to 2023-03-31 (the cohort is empty)"
+    cohort = mark_missing(cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages).iloc[:0], reason)
+    trend = mark_missing(win_rates(crm.opportunities, period="Q").iloc[:0], reason)
+    rates = mark_missing(lead_conversion(crm.leads, by="lead_source").iloc[:0], reason)
+    for ax in (plot_funnel(cohort), plot_win_rate_trend(trend), plot_conversion_by_segment(rates, by="lead_source")):
+        assert texts(ax) == [reason] and not ax.axison and not ax.patches and not ax.lines
+
+
+def test_plot_funnel_labels_an_unknown_conversion_step(crm):
+    leads = crm.leads.assign(is_converted=pd.array([pd.NA] * len(crm.leads), dtype="boolean"))
+    ax = plot_funnel(lead_funnel(leads))
+    assert texts(ax)[-1] == "unknown"  # the converted step: neither a bar of 0 nor "0"

@@ -140,3 +140,119 @@ def test_where_keeps_the_selected_rows_and_their_history(crm, expression):
 def test_a_bad_where_names_its_position(crm, expression):
     with pytest.raises(ValueError, match="position|column"):
         report.snapshot_funnel(crm, where="no_such_column == 1")
+
+
+# ---- sections whose inputs the data lacks (issue 15, bugs 4 and 6) ----------------------------
+def _org_without_stage_table():
+    """Three deals in stages Salesforce's defaults do not have, and no OpportunityStage.csv.
+
+    A won 01-02 -> 02-01 (Engaging, Won), B lost 01-05 -> 02-10 (Engaging, Lost), C open in Engaging
+    since 02-01 (amount 800).
+    """
+    from funnel_analysis.crm import load_frames
+
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006C"],
+            "StageName": ["Won", "Lost", "Engaging"],
+            "Amount": [1000, 500, 800],
+            "CreatedDate": ["2024-01-02", "2024-01-05", "2024-02-01"],
+            "CloseDate": ["2024-02-01", "2024-02-10", "2024-06-30"],
+            "IsClosed": [True, True, False],
+            "IsWon": [True, False, False],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "Id": ["008A1", "008A2", "008B1", "008B2", "008C1"],
+            "OpportunityId": ["006A", "006A", "006B", "006B", "006C"],
+            "CreatedDate": ["2024-01-02", "2024-02-01", "2024-01-05", "2024-02-10", "2024-02-01"],
+            "StageName": ["Engaging", "Won", "Engaging", "Lost", "Engaging"],
+        }
+    )
+    return load_frames({"Opportunity": opps, "OpportunityHistory": hist})
+
+
+def test_no_stage_table_and_foreign_stages_say_the_order_is_unknown():
+    from funnel_analysis._util.missing import missing_reason
+
+    crm = _org_without_stage_table()
+    assert crm.report.stages_origin == "default"
+    for section in (report.bottlenecks, report.stage_transitions, report.cohort_funnel):
+        out = section(crm, as_of="2024-03-31")
+        assert "OpportunityStage" in (missing_reason(out) or ""), section.__name__
+        assert len(out) == 0  # no 100 % "conversions" through stages nobody used
+    # the pipeline per stage is still real: only the stage the deals are in, no rows of zeros
+    pipe = report.snapshot_funnel(crm, as_of="2024-03-31")
+    assert missing_reason(pipe) is None
+    assert pipe[["stage_name", "count", "amount"]].values.tolist() == [["Engaging", 1, 800.0]]
+
+
+def test_the_stage_order_of_a_normal_org_is_used_as_before(crm):
+    from funnel_analysis._util.missing import missing_reason
+
+    # funnel_fixtures lists every stage its deals use: nothing is marked, the results are the frame-level ones
+    cut = crm.as_of(DAY)
+    out = report.bottlenecks(crm, as_of=DAY)
+    assert missing_reason(out) is None
+    pdt.assert_frame_equal(out, bottlenecks(cut.opportunities, cut.opportunity_history, stages=cut.stages, as_of=DAY))
+    assert len(report.snapshot_funnel(crm, as_of=DAY)) == 4  # the four open stages, zeros included
+
+
+def test_an_empty_cohort_says_so_instead_of_a_funnel_of_zeros(crm):
+    from funnel_analysis._util.missing import missing_reason
+
+    out = report.cohort_funnel(crm, as_of=DAY, created_from="2023-01-01", created_to="2023-03-31")
+    assert missing_reason(out) == "no opportunity was created from 2023-01-01 to 2023-03-31 (the cohort is empty)"
+    assert len(out) == 0
+    # a cohort with deals is unchanged: O1..O4 were created 01-10..02-10
+    full = report.cohort_funnel(crm, as_of=DAY, created_from="2024-01-01", created_to="2024-02-29")
+    assert missing_reason(full) is None and full["cohort"].iloc[0] == 4
+
+
+def test_leads_without_is_converted_have_unknown_conversion():
+    """Bug 4: an export without IsConverted has no conversion figure (null), never a rate of 0."""
+    from funnel_analysis._util.missing import missing_reason
+    from funnel_analysis.crm import load_frames
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00Q1", "00Q2", "00Q3"],
+            "CreatedDate": ["2024-01-02", "2024-01-05", "2024-02-01"],
+            "Status": ["Open - Not Contacted", "Working - Contacted", "Working - Contacted"],
+            "LeadSource": ["Web", "Web", "Partner"],
+        }
+    )
+    crm = load_frames({"Lead": leads})
+    k = report.kpis(crm, as_of="2024-03-31").iloc[0]
+    assert k["leads"] == 3
+    for figure in ("leads_converted", "lead_conversion_rate", "lead_conversion_rate_ci_low"):
+        assert pd.isna(k[figure]), figure
+    conv = report.lead_conversion(crm, as_of="2024-03-31", by="lead_source")
+    assert "IsConverted" in missing_reason(conv) and len(conv) == 0
+    steps = report.lead_funnel(crm, as_of="2024-03-31").set_index("step")
+    assert steps.loc["Working - Contacted", "count"] == 2  # the statuses are known
+    assert pd.isna(steps.loc["Converted to opportunity", "count"])
+
+
+def test_kpis_count_the_won_deals_left_out_of_the_cycle_for_no_creation_date():
+    """Bug 7 at the org level: a won deal with a blank CreatedDate is counted, never a cycle."""
+    from funnel_analysis.crm import load_frames
+
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006D"],
+            "StageName": ["Closed Won", "Closed Won", "Closed Won"],
+            "Amount": [1000, 500, 300],
+            "CreatedDate": ["2024-01-02", "2024-01-11", ""],
+            "CloseDate": ["2024-02-01", "2024-02-10", "2024-03-01"],
+            "IsClosed": [True, True, True],
+            "IsWon": [True, True, True],
+        }
+    )
+    crm = load_frames({"Opportunity": opps})
+    k = report.kpis(crm, as_of="2024-06-30").iloc[0]
+    # cycles: A 01-02 -> 02-01 = 30, B 01-11 -> 02-10 = 30; D has no start
+    assert (k["median_cycle_days"], k["median_cycle_days_n"], k["cycle_undated_excluded"]) == (30, 2, 1)
+    w = report.win_rates(crm, as_of="2024-06-30").iloc[0]
+    assert (w["cycle_n"], w["n_undated_excluded"]) == (2, 1)

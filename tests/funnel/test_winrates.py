@@ -119,3 +119,15 @@ def test_win_rate_and_transition_properties(specs):
     t = stage_transitions(o, h, stages=stages)
     rates_ok(t, ["conversion"])
     assert (t["advanced"] <= t["decided"]).all()
+
+
+def test_win_rates_leave_undated_won_deals_out_of_the_cycle():
+    """Bug 7: a won deal with no creation date has no cycle (not 0 days), and is counted."""
+    o = ff.opportunities()
+    o.loc[o["opportunity_id"] == "O9", "created_date"] = pd.NaT  # Partner, won, cycle 41 when dated
+    out = win_rates(o, by="lead_source").set_index("lead_source")
+    # Partner: won O2 30, O4 85, O9 (undated) -> cycle_n 2, median 57.5 (mean of two), still 3 won of 4 closed
+    p = out.loc["Partner"]
+    assert (p["won"], p["closed"], p["cycle_n"], p["n_undated_excluded"]) == (3, 4, 2, 1)
+    assert p["median_cycle_days"] == 57.5
+    assert out.loc["Web", "n_undated_excluded"] == 0

@@ -205,6 +205,16 @@ def test_cycle_length_by_segment_and_late_close():
     assert (early["n"], early["n_closed"], early["n_censored"]) == (4, 2, 2)
 
 
+def test_cycle_length_leaves_undated_deals_out_and_counts_them():
+    """Bug 7: a deal with no creation date has no cycle (never 0 days): left out, counted."""
+    o = ff.opportunities()
+    o.loc[o["opportunity_id"].isin(["O9", "O5"]), "created_date"] = pd.NaT  # O9 won (41 days), O5 open
+    out = cycle_length(o, as_of=AS_OF).iloc[0]
+    assert (out["n"], out["n_closed"], out["n_censored"], out["n_undated_excluded"]) == (7, 5, 2, 2)
+    # closed: O7 20, O2 30, O3 38, O1 51, O4 85 -> S(38) = 2/5 < .5: naive median 38; mean 224 / 5
+    assert out["naive_median"] == 38.0 and out["naive_mean"] == pytest.approx(224 / 5)
+
+
 def test_cycle_length_bad_input():
     with pytest.raises(ValueError, match=r"cycle_length: opportunities has no column\(s\) \['close_date'\]"):
         cycle_length(ff.opportunities().drop(columns="close_date"), as_of=AS_OF)
@@ -264,6 +274,16 @@ def test_velocity_formula_by_hand():
     assert q1["velocity_ci_low"] <= q1["velocity_ci_high"] and bool(q1["complete"])
     # Q4 2023: D (created 10-01, not before the start) lost -> nothing open at the start, rate 0
     assert (out.loc["FY2023-Q4", "n_open"], out.loc["FY2023-Q4", "win_rate"]) == (0, 0.0)
+
+
+def test_velocity_leaves_undated_won_deals_out_of_the_cycle():
+    """Bug 7: B (won in Q1, cycle 91) without a creation date: out of the cycle and of n_open, counted."""
+    o = _velocity_org()
+    o.loc[o["opportunity_id"] == "B", "created_date"] = pd.NaT
+    q1 = sales_velocity(o, as_of=AS_OF, n_boot=20).set_index("period").loc["FY2024-Q1"]
+    # open on 01-01: A, C, E (B's start is unknown); won A, B of A, B, C; cycle A only: 92
+    assert (q1["n_open"], q1["n_won"], q1["n_undated_excluded"]) == (3, 2, 1)
+    assert q1["avg_cycle_days"] == 92.0 and q1["win_rate"] == pytest.approx(2 / 3)
 
 
 def test_velocity_bootstrap_reproducible():

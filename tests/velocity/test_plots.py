@@ -119,3 +119,14 @@ def test_velocity_factors_options_and_errors():
         plot_velocity_factors(pd.concat([_velocity(), _velocity()]))
     with pytest.raises(ValueError, match="5 axes"):
         plot_velocity_factors(_velocity(), ax=axes[:2])
+
+
+def test_a_table_marked_missing_is_drawn_as_its_reason():
+    from funnel_analysis._util.missing import mark_missing
+
+    reason = "the export has no stage table (OpportunityStage.csv)"
+    ax = plot_stage_survival(mark_missing(INTERVALS.iloc[:0], reason), stages=STAGES)
+    assert [t.get_text() for t in ax.texts] == [reason] and not ax.axison and not ax.lines
+    velocity = mark_missing(pd.DataFrame(columns=["period", "velocity"]), reason)
+    ax = plot_velocity_factors(velocity)
+    assert [t.get_text() for t in ax.texts] == [reason] and not ax.axison

@@ -37,10 +37,13 @@ def test_entry_points_cut_the_org_as_of_the_day(crm):
     o, h, st = cut.opportunities, cut.opportunity_history, cut.stages
     iv = stage_intervals(o, h, stages=st, as_of=DAY)
     pdt.assert_frame_equal(report.stage_intervals(crm, as_of=DAY), iv)
-    pdt.assert_frame_equal(report.stage_durations(crm, as_of=DAY), stage_durations(iv, stages=st))
+    durations = report.stage_durations(crm, as_of=DAY)
+    assert (durations.pop("n_undated_excluded") == 0).all()  # every deal of the fixture is dated
+    pdt.assert_frame_equal(durations, stage_durations(iv, stages=st))
     by = stage_intervals(o, h, stages=st, as_of=DAY, carry="lead_source")
     pdt.assert_frame_equal(
-        report.stage_durations(crm, as_of=DAY, by="lead_source"), stage_durations(by, stages=st, by="lead_source")
+        report.stage_durations(crm, as_of=DAY, by="lead_source").drop(columns="n_undated_excluded"),
+        stage_durations(by, stages=st, by="lead_source"),
     )
     pdt.assert_frame_equal(report.cycle_length(crm, as_of=DAY), cycle_length(o, as_of=DAY))
     pdt.assert_frame_equal(report.sales_velocity(crm, as_of=DAY, n_boot=20), sales_velocity(o, as_of=DAY, n_boot=20))
@@ -94,3 +97,77 @@ def test_where_keeps_the_selected_opportunities_and_their_history(crm, expressio
     pdt.assert_frame_equal(report.stage_intervals(crm, as_of=DAY, where=web), iv)
     pdt.assert_frame_equal(report.cycle_length(crm, as_of=DAY, where=web), cycle_length(o, as_of=DAY))
     assert set(report.stage_intervals(crm, as_of=DAY, where=web)["opportunity_id"]) == {"O1", "O3", "O5", "O6", "O8"}
+
+
+# ---- sections whose inputs the data lacks (issue 15, bugs 6 and 7) ----------------------------
+def _org(stage_names=("Won", "Lost", "Engaging"), created=("2024-01-02", "2024-01-05", "2024-02-01")):
+    """Three deals and their history, no OpportunityStage.csv (Salesforce's default stages apply).
+
+    A won 01-02 -> 02-01 (Engaging 30 days, then Won), B lost 01-05 -> 02-10 (Engaging 36 days),
+    C open in Engaging since 02-01 (censored: 59 days on 03-31).
+    """
+    import pandas as pd
+
+    from funnel_analysis.crm import load_frames
+
+    won, lost, first = stage_names
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006C"],
+            "StageName": [won, lost, first],
+            "Amount": [1000, 500, 800],
+            "CreatedDate": list(created),
+            "CloseDate": ["2024-02-01", "2024-02-10", "2024-06-30"],
+            "IsClosed": [True, True, False],
+            "IsWon": [True, False, False],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "Id": ["008A1", "008A2", "008B1", "008B2", "008C1"],
+            "OpportunityId": ["006A", "006A", "006B", "006B", "006C"],
+            "CreatedDate": ["2024-01-02", "2024-02-01", "2024-01-05", "2024-02-10", "2024-02-01"],
+            "StageName": [first, won, first, lost, first],
+        }
+    )
+    return load_frames({"Opportunity": opps, "OpportunityHistory": hist})
+
+
+def test_foreign_stages_without_a_stage_table():
+    from funnel_analysis._util.missing import missing_reason
+
+    crm = _org()
+    assert crm.report.stages_origin == "default"
+    # time in stage does not need the order: only the stage the deals used, none of the default ones at 0
+    d = report.stage_durations(crm, as_of="2024-03-31", percentiles=())
+    assert missing_reason(d) is None
+    assert d[["stage_name", "n", "n_censored", "naive_median"]].values.tolist() == [["Engaging", 3, 1, 36.0]]
+    # from the first stage to the won stage needs the order: one line instead of n_from 0
+    s = report.stage_to_stage_days(crm, as_of="2024-03-31")
+    assert "OpportunityStage" in missing_reason(s) and len(s) == 0
+    given = report.stage_to_stage_days(crm, as_of="2024-03-31", from_stage="Engaging", to_stage="Won")
+    assert given[["n_from", "n", "mean_days"]].values.tolist() == [[3, 1, 30.0]]
+
+
+def test_default_stages_the_data_uses_keep_their_order():
+    from funnel_analysis._util.missing import missing_reason
+
+    # the same deals in Salesforce's own stage names: the default order is the org's
+    crm = _org(stage_names=("Closed Won", "Closed Lost", "Prospecting"))
+    s = report.stage_to_stage_days(crm, as_of="2024-03-31")
+    assert missing_reason(s) is None
+    assert s[["from_stage", "to_stage", "n_from", "n"]].values.tolist() == [["Prospecting", "Closed Won", 3, 1]]
+
+
+def test_stage_durations_count_the_deals_without_creation_date():
+    """Bug 7: B has a blank CreatedDate: its visits are left out of the durations, and counted."""
+    crm = _org(created=("2024-01-02", "", "2024-02-01"))
+    d = report.stage_durations(crm, as_of="2024-03-31", percentiles=())
+    # Engaging: A 30 (done), C 59 (open); B's 36 days are not counted
+    assert d[["stage_name", "n", "n_censored", "naive_median", "n_undated_excluded"]].values.tolist() == [
+        ["Engaging", 2, 1, 30.0, 1]
+    ]
+    c = report.cycle_length(crm, as_of="2024-03-31").iloc[0]
+    assert (c["n"], c["n_closed"], c["n_undated_excluded"]) == (2, 1, 1)
+    v = report.sales_velocity(crm, as_of="2024-03-31", n_boot=5).set_index("period").loc["FY2024-Q1"]
+    assert v["n_undated_excluded"] == 0  # B was lost: no cycle to leave out
