@@ -201,9 +201,9 @@ def _dated_rate(book: CurrencyBook, codes: np.ndarray, when: pd.Series) -> np.nd
         rows = np.flatnonzero((codes == code) & day.notna().to_numpy())
         if not len(rows):
             continue
-        start = ranges["start_date"].to_numpy(dtype="datetime64[ns]")
-        end = ranges["next_start_date"].to_numpy(dtype="datetime64[ns]")
-        t = day.to_numpy(dtype="datetime64[ns]")[rows]
+        start = ranges["start_date"].to_numpy(dtype="datetime64[us]")
+        end = ranges["next_start_date"].to_numpy(dtype="datetime64[us]")
+        t = day.to_numpy(dtype="datetime64[us]")[rows]
         i = np.searchsorted(start, t, side="right") - 1  # the last range starting on or before the day
         inside = i >= 0
         ii = np.where(inside, i, 0)

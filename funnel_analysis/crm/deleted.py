@@ -64,7 +64,16 @@ CASCADES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 #: The order in which deletions propagate (parents before children).
-_ORDER = ("accounts", "campaigns", "leads", "contacts", "opportunities", "opportunity_history", "activities")
+_ORDER = (
+    "accounts",
+    "campaigns",
+    "leads",
+    "contacts",
+    "opportunities",
+    "opportunity_history",
+    "activities",
+    "campaign_members",
+)
 
 #: Columns (besides the schema's references) that may point at a merged record.
 _POLYMORPHIC = {"activities": {"what_id": MERGEABLE, "who_id": ("leads", "contacts")}}

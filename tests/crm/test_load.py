@@ -160,3 +160,15 @@ def test_newlines_inside_quoted_values_are_kept(tiny_export):
     assert len(df) == 2 and df.loc[0, "Description"] == "two\nlines" and df.loc[1, "Name"] == "Burlington"
     crm = fa.load_org(tiny_export)
     assert crm.report.rows_read("accounts") == 2
+
+
+def test_blank_values_are_not_counted_as_normalised(tmp_path):
+    folder = tmp_path / "blank"
+    folder.mkdir()
+    # by hand: one e-mail needs lowering; the other two cells are blank or spaces
+    (folder / "Lead.csv").write_text(
+        "Id,LastName,Company,Email\n"
+        "00Q000000000001AAA,A,X,Ann@X.COM\n00Q000000000002AAA,B,Y,\n00Q000000000003AAA,C,Z,   \n"
+    )
+    crm = fa.load_org(folder)
+    assert crm.report.tables["leads"]["cleaning"].get("email:normalised") == 1

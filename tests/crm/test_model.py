@@ -208,3 +208,53 @@ def test_history_of_keeps_the_history_of_the_given_deals(tiny):
     hist = cut.history_of(big)
     # by hand: only deal A (1000) qualifies; its three history rows
     assert set(hist["opportunity_id"]) == {A} and len(hist) == 3
+
+
+# ---- the report date: the extract time ---------------------------------------------------------
+def _extract_org(tmp_path, opp_extra=""):
+    import funnel_analysis as fa
+
+    folder = tmp_path / "ext"
+    folder.mkdir()
+    (folder / "Opportunity.csv").write_text(
+        "Id,Name,StageName,CloseDate,CreatedDate,SystemModstamp\n"
+        # a close date far in the future never dates the extract; the modstamp of the second deal does
+        "006000000000001AAA,A,Prospecting,2031-01-01,2024-01-02T10:00:00.000+0000,2024-02-01T10:00:00.000+0000\n"
+        "006000000000002AAA,B,Closed Won,2024-03-01,2024-01-03T10:00:00.000+0000,2024-03-09T23:59:00.000+0000\n"
+        + opp_extra
+    )
+    (folder / "Task.csv").write_text(
+        "Id,Subject,ActivityDate,CreatedDate\n00T000000000001AAA,Due later,2030-05-05,2024-01-04T10:00:00.000+0000\n"
+    )
+    return fa.load_org(folder)
+
+
+def test_the_default_report_date_is_the_extract_time_not_a_future_date(tmp_path):
+    from funnel_analysis.crm import extract_time, latest_date
+
+    crm = _extract_org(tmp_path)
+    when = extract_time(crm)
+    # by hand: the latest SystemModstamp is 2024-03-09 23:59 on deal B; creation dates are earlier and
+    # the close date 2031-01-01 and the task due 2030-05-05 are not change timestamps
+    assert (when.day, when.table, when.column) == (pd.Timestamp("2024-03-09"), "opportunities", "system_modstamp")
+    assert latest_date(crm) == pd.Timestamp("2024-03-09")
+    assert when.describe() == "latest SystemModstamp of Opportunity"
+
+
+def test_wins_after_the_last_creation_date_are_in_the_default_cut(tmp_path):
+    from funnel_analysis.crm import cut_as_of
+
+    crm = _extract_org(tmp_path)
+    # the last creation is 2024-01-04: a cut on it would reopen deal B (closed 2024-03-01)
+    assert cut_as_of(crm).opportunities.set_index("name").loc["B", "is_won"]
+
+
+def test_extract_time_needs_a_timestamp():
+    from funnel_analysis.crm import extract_time
+    from funnel_analysis.crm.model import CrmData, DataQualityReport
+
+    empty = CrmData(
+        tables={}, quarantine=pd.DataFrame(), flags=pd.DataFrame(), quarantined_rows={}, report=DataQualityReport()
+    )
+    with pytest.raises(ValueError, match="give as_of"):
+        extract_time(empty)
