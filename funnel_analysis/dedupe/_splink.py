@@ -37,3 +37,20 @@ def comparison_levels(linker) -> Mapping[str, Mapping[int, str]]:
         comp.output_column_name: {lv.comparison_vector_value: lv.label_for_charts for lv in comp.comparison_levels}
         for comp in linker._settings_obj.comparisons
     }
+
+
+def bound_unobserved_u(linker, u: float) -> list[str]:
+    """Set ``u`` of every level that random sampling never reached (the linker is changed in place).
+
+    splink leaves such a level at its default *u* (a fixed +10 match weight for the top level, a
+    negative one below it); returns the levels set, as ``"<comparison>: <level>"``.
+    """
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    done = []
+    for comp in linker._settings_obj.comparisons:
+        for lv in comp.comparison_levels:
+            if not lv.is_null_level and lv._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                lv.u_probability = float(u)
+                done.append(f"{comp.output_column_name}: {lv.label_for_charts}")
+    return done

@@ -65,6 +65,7 @@ COMPANY_RULES: tuple[tuple[str, ...], ...] = (
     ("phone",),
     ("company_phonetic",),
     ("company_first", "city"),
+    ("street", "city"),  # same billing address: a company renamed or written another way
     ("company_acronym", "country"),
 )
 

@@ -3,7 +3,8 @@
 Comparisons are built from the feature columns present (:mod:`.normalize`): an e-mail, a whole
 person name (exact, swapped, nickname, initial, typo), phone, company (key, words, acronym, typo),
 web domain, address parts, birth date and national ID. Training uses no labels: the prior from
-high-precision deterministic rules, *u* from random pairs, *m* by expectation maximisation on two
+high-precision deterministic rules, *u* from random pairs (a level no random pair reaches gets the
+rule-of-three bound, 3 in the pairs drawn), *m* by expectation maximisation on two
 blocking rules that leave each other's comparisons free. Prediction scores the pairs of the
 explicit blocking rules of :mod:`.blocking`, on DuckDB (splink also runs the same model on Spark).
 
@@ -201,7 +202,8 @@ def company_comparisons(features: pd.DataFrame) -> list:
     Returns
     -------
     list of splink comparison
-        The company name (with the web domain), phone, city and country comparisons present.
+        The company name (with the web domain), phone, street (the billing street), city and
+        country comparisons present.
 
     Raises
     ------
@@ -211,7 +213,12 @@ def company_comparisons(features: pd.DataFrame) -> list:
     if "company_key" not in features.columns:
         raise ValueError("company_comparisons: features need company_key")
     out = [_company_levels(domain="domain" if _present(features, "domain") else None)]
-    for col, kw in (("phone", {"numeric": True}), ("city", {"jw": (0.9,)}), ("country", {"jw": ()})):
+    for col, kw in (
+        ("phone", {"numeric": True}),
+        ("street", {"jw": (0.92,)}),
+        ("city", {"jw": (0.9,)}),
+        ("country", {"jw": ()}),
+    ):
         if _present(features, col):
             out.append(_simple(col, col, **kw))
     return out
@@ -232,6 +239,9 @@ def _training_rules(features: pd.DataFrame, company: bool):
     if company:
         det = [r for r in (("domain", "company_key"), ("phone", "company_key")) if _present(features, *r)]
         em = [[r] for r in (("domain",), ("company_key",)) if _present(features, *r)]
+        # the name comparison holds the domain: only a block on neither trains it
+        em += [[r for r in (("phone",), ("street", "city")) if _present(features, *r)]]
+        em = [g for g in em if g]
     else:
         det = [
             r
@@ -334,6 +344,11 @@ def train_model(
         if max_pairs is None:
             max_pairs = float(np.clip(100 * (len(features) + (0 if other is None else len(other))), 2e5, 2e6))
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        # a level no random pair reached (the same name and domain, among thousands of accounts) is
+        # rarer among non-matches than 3 in the pairs drawn (the rule of three, 95 %): that bound, not
+        # splink's fixed default, which left the best evidence at +10 and the accounts of an org
+        # without a country column below the merge threshold (recall 0.74 against 0.98 with it)
+        _splink.bound_unobserved_u(linker, 3.0 / max(min(max_pairs, n_pairs), 3.0))
         base = linker.misc.save_model_to_json()  # prior and u, before EM
         choice = [0] * len(em)
         while True:

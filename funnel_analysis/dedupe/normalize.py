@@ -39,6 +39,8 @@ __all__ = [
     "first_name_key",
     "acronym",
     "website_domain",
+    "phone_key",
+    "street_key",
     "person_features",
     "company_features",
 ]
@@ -227,6 +229,126 @@ def website_domain(values: pd.Series) -> pd.Series:
     return s.where(s.notna() & (s != ""), None).astype("str")
 
 
+#: Digits of a phone number kept as its key: the national significant number's last nine.
+PHONE_KEY_DIGITS = 9
+
+
+def phone_key(phones: pd.Series, e164: pd.Series | None = None) -> pd.Series:
+    """A digits-only phone key that agrees on the same number however it is written.
+
+    The key is the last :data:`PHONE_KEY_DIGITS` (nine) digits of the E.164 form where the loader
+    could make one (``phone_e164``), else of the number as written (an ``x123`` / ``ext. 123``
+    extension dropped first). An export without a country column has no E.164 form for numbers
+    written nationally, so the key is what keeps the phone in blocking and comparison there.
+
+    Why the last nine digits: the same number is written with a country code (``+49 89 5171 8973``,
+    ``0049 ...``), with a national trunk prefix (``089 5171 8973``, ``1-408-...``) or with neither
+    (``(408) 847-7114``); what all the ways of writing it share is the end of the national
+    significant number, and that number has nine digits or more in most countries (France,
+    Australia and Japan nine, the US, UK and India ten, China eleven). The full digits string keeps
+    the prefixes, so it never agrees across two ways of writing; ten digits already disagree for
+    the nine-digit numbers (``+33 1 23 45 67 89`` -> ``3123456789`` but ``01 23 45 67 89`` ->
+    ``0123456789``). Eight-digit national numbers (Singapore, Hong Kong, Denmark) keep a digit of
+    the country code one way and not the other: one edit apart, which the comparison's one-edit
+    level still counts. Nine digits of a number that is not the same agree by chance about once in
+    a billion pairs. Fewer than seven digits (``n/a``, ``123``) is not a phone number: missing.
+
+    Parameters
+    ----------
+    phones : Series
+        Phone numbers as written.
+    e164 : Series, optional
+        Their E.164 form (the loader's ``phone_e164``), index-aligned; missing where unknown.
+
+    Returns
+    -------
+    Series of str
+        The keys, aligned with ``phones``; missing where neither form has seven digits.
+
+    Raises
+    ------
+    ValueError
+        When ``e164`` is not aligned with ``phones``.
+
+    Examples
+    --------
+    >>> phone_key(pd.Series(["+49 89 5171 8973", "089 5171 8973", "(408) 847-7114 x12", "1-408-847-7114", "n/a"])).tolist()
+    ['951718973', '951718973', '088477114', '088477114', nan]
+    """
+    raw = pd.Series(phones, copy=False).astype("str")
+    if e164 is not None:
+        e164 = pd.Series(e164, copy=False)
+        if len(e164) != len(raw) or not e164.index.equals(raw.index):
+            raise ValueError("phone_key: e164 must be aligned with phones (same length and index)")
+        raw = e164.astype("str").where(e164.notna(), raw)
+    raw = raw.str.replace(r"\s*(?:x|ext\.?)\s*[0-9]+\s*$", "", regex=True, case=False)
+    digits = raw.str.replace(r"[^0-9]", "", regex=True)
+    key = digits.str.slice(-PHONE_KEY_DIGITS)
+    return key.where(digits.str.len() >= 7, None).astype("str")
+
+
+# street words written in full or abbreviated: one spelling each (after fold_text)
+_STREET_WORDS = {
+    "street": "st",
+    "str": "st",
+    "strasse": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "lane": "ln",
+    "place": "pl",
+    "court": "ct",
+    "square": "sq",
+    "highway": "hwy",
+    "parkway": "pkwy",
+    "suite": "ste",
+    "floor": "fl",
+    "building": "bldg",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+}
+
+
+def street_key(values: pd.Series) -> pd.Series:
+    """Street addresses folded (:func:`fold_text`) with the common words in one spelling.
+
+    ``Street``/``St.``, ``Avenue``/``Ave``, ``Road``/``Rd``, ``Suite``/``Ste``, the compass points
+    and the German ``Straße``/``Str.`` (also when written as one word with the name,
+    ``Hauptstraße``) each become one word, so the same address typed twice agrees.
+
+    Parameters
+    ----------
+    values : Series
+        Street addresses.
+
+    Returns
+    -------
+    Series of str
+        The keys, aligned with ``values``; missing where empty.
+
+    Raises
+    ------
+    TypeError
+        When ``values`` is not one-dimensional.
+
+    Examples
+    --------
+    >>> street_key(pd.Series(["12 North Main Street, Suite 4", "12 N. Main St. Ste 4", "Hauptstraße 5", None])).tolist()
+    ['12 n main st ste 4', '12 n main st ste 4', 'haupt st 5', nan]
+    """
+    if getattr(values, "ndim", 1) != 1:
+        raise TypeError("street_key: values must be one-dimensional")
+    s = pd.Series(values, copy=False)
+    s = s.astype("str").str.replace("ß", "ss", regex=False).str.replace("ẞ", "SS", regex=False)
+    folded = fold_text(s).str.replace(r"(?<=[a-z])(strasse|str)\b", r" \1", regex=True)
+    words = {u: " ".join(_STREET_WORDS.get(w, w) for w in u.split()) for u in pd.unique(folded.dropna())}
+    return folded.map(words).astype("str")
+
+
 def _phonetic(values: pd.Series) -> pd.Series:
     """Double-metaphone-like key of the first word (jellyfish metaphone), for typo-tolerant blocking."""
     uniq = pd.unique(values.dropna())
@@ -279,13 +401,23 @@ def _col(df: pd.DataFrame, *names) -> pd.Series:
     return pd.Series(None, index=df.index, dtype="str")
 
 
+def _phone(df: pd.DataFrame, *columns: str) -> pd.Series:
+    """The phone key (:func:`phone_key`) of the first of ``columns`` that has a number, row by row."""
+    out = pd.Series(None, index=df.index, dtype="str")
+    for c in columns:
+        if c in df.columns:
+            out = out.fillna(phone_key(df[c], _col(df, f"{c}_e164")))
+    return out.astype("str")
+
+
 def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.DataFrame:
     """Matching features of people (leads, contacts), one row per input row, in input order.
 
-    Reads whichever of ``first_name``, ``last_name``, ``name``, ``email``, ``phone_e164`` (or
-    ``phone``), ``company``, ``street``/``mailing_street``, ``city``, ``postal_code``, ``state``,
-    ``country``, ``birth_date`` and ``national_id`` exist. When first and last names are both
-    missing, ``name`` is split at its last space.
+    Reads whichever of ``first_name``, ``last_name``, ``name``, ``email``, ``phone`` (else
+    ``mobile_phone``; with its ``_e164`` form where the loader made one), ``company``,
+    ``street``/``mailing_street``, ``city``, ``postal_code``, ``state``, ``country``,
+    ``birth_date`` and ``national_id`` exist. When first and last names are both missing, ``name``
+    is split at its last space.
 
     Parameters
     ----------
@@ -300,8 +432,9 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
         ``unique_id`` (from ``id_column``, default the first column ending in ``_id``), and
         ``first_key`` (nicknames folded), ``first_raw``, ``first_initial``, ``last_key``,
         ``last_initial``, ``last_phonetic``, ``name_tokens`` (sorted words of both names: swapped names agree),
-        ``email``, ``email_local``, ``email_domain``, ``phone``, ``company_key``/``_tokens``/
-        ``_acronym``/``_first``, ``street``, ``city``, ``postal_code``, ``state``, ``country``,
+        ``email``, ``email_local``, ``email_domain``, ``phone`` (:func:`phone_key`: the same with or
+        without a country column), ``company_key``/``_tokens``/``_acronym``/``_first``, ``street``
+        (:func:`street_key`), ``city``, ``postal_code``, ``state``, ``country``,
         ``birth_date``, ``national_id``. Missing values are missing, never ``""``.
 
     Raises
@@ -335,7 +468,7 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     email = normalize_email(_col(df, "email"))
     valid = email.str.contains(r"^[^@ ]+@[^@ ]+\.[^@ ]+$", regex=True).fillna(False)
     email = email.where(valid, None)
-    phone = _col(df, "phone_e164") if "phone_e164" in df.columns else _col(df, "phone", "mobile_phone")
+    phone = _phone(df, "phone", "mobile_phone")
     out = pd.DataFrame(
         {
             "unique_id": df[uid].astype("str").to_numpy(),
@@ -348,7 +481,7 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
             "email": email.to_numpy(),
             "email_local": email.str.replace(r"@.*$", "", regex=True).to_numpy(),
             "email_domain": email.str.replace(r"^.*@", "", regex=True).to_numpy(),
-            "phone": phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy(),
+            "phone": phone.to_numpy(),
         }
     ).astype("str")
     a, b = out["first_key"], out["last_key"]
@@ -366,7 +499,8 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
         "birth_date": ("birth_date", "date_of_birth"),
         "national_id": ("national_id", "soc_sec_id"),
     }.items():
-        out[name] = fold_text(_col(df, *sources).reset_index(drop=True)).to_numpy()
+        fold = street_key if name == "street" else fold_text
+        out[name] = fold(_col(df, *sources).reset_index(drop=True)).to_numpy()
     out["email_domain"] = out["email_domain"].where(~out["email_domain"].isin(FREE_MAIL), None)
     return out
 
@@ -377,7 +511,8 @@ def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Da
     Parameters
     ----------
     df : DataFrame
-        The companies (``name``, and ``website``, ``phone``, ``billing_city``... when present).
+        The companies (``name``, and ``website``, ``phone`` with its ``phone_e164``, ``billing_street``,
+        ``billing_city``, ``billing_country`` when present).
     id_column : str, optional
         The record ID column (default the first column ending in ``_id``).
 
@@ -386,7 +521,8 @@ def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Da
     DataFrame
         ``unique_id``, ``company_key`` (legal suffix stripped, folded, pinyin for Chinese),
         ``company_tokens``, ``company_acronym``, ``company_first``, ``company_phonetic``, ``domain``
-        (from ``website``), ``phone``, ``city``, ``country``.
+        (from ``website``), ``phone`` (:func:`phone_key`), ``street`` (:func:`street_key` of
+        ``billing_street``), ``city``, ``country``.
 
     Raises
     ------
@@ -411,8 +547,8 @@ def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Da
         out[c] = comp[c].to_numpy()
     out["company_phonetic"] = _phonetic(out["company_key"].str.replace(" ", "", regex=False))
     out["domain"] = website_domain(_col(df, "website").reset_index(drop=True)).to_numpy()
-    phone = _col(df, "phone_e164") if "phone_e164" in df.columns else _col(df, "phone")
-    out["phone"] = phone.astype("str").str.replace(r"[^0-9+]", "", regex=True).replace("", None).to_numpy()
+    out["phone"] = _phone(df, "phone").to_numpy()
+    out["street"] = street_key(_col(df, "billing_street", "street").reset_index(drop=True)).to_numpy()
     out["city"] = fold_text(_col(df, "billing_city", "city").reset_index(drop=True)).to_numpy()
     out["country"] = fold_text(_col(df, "billing_country", "country").reset_index(drop=True)).to_numpy()
     return out.astype({c: "str" for c in out.columns})

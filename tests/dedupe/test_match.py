@@ -68,3 +68,40 @@ def test_reasons_by_hand_and_failures():
         reasons_text(p, ["c"])
     with pytest.raises(ValueError, match="probability"):
         predict_pairs(pd.DataFrame({"unique_id": ["a"]}), threshold=2.0)
+
+
+def test_without_a_country_column_the_phone_still_blocks_and_compares():
+    # bug 1 of issue 15: the loader's phone_e164 is empty without a country; the digits key stands in
+    from funnel_analysis.dedupe.blocking import rules_for
+
+    people = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "first_name": ["Anna", "A."],
+            "last_name": ["Meyer", "Meier"],
+            "phone": ["089 5171 8973", "+49 89 5171 8973"],
+            "phone_e164": [None, "+498951718973"],
+        }
+    )
+    f = person_features(people)
+    assert "phone" in rules_for(f)
+    assert candidate_pairs(f)[["id_l", "id_r", "rule"]].values.tolist() == [["a", "b", "phone"]]
+    assert "phone" in [c.create_output_column_name() for c in person_comparisons(f)]
+
+
+def test_accounts_block_and_compare_on_the_billing_street():
+    from funnel_analysis.dedupe import company_features
+    from funnel_analysis.dedupe.blocking import rules_for
+
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "name": ["Acme", "Zenith Tools"],  # renamed: nothing of the name agrees
+            "billing_street": ["12 Main Street", "12 Main St."],
+            "billing_city": ["Boston", "Boston"],
+        }
+    )
+    f = company_features(accounts)
+    assert "street+city" in rules_for(f)
+    assert candidate_pairs(f)[["id_l", "id_r", "rule"]].values.tolist() == [["a", "b", "street+city"]]
+    assert [c.create_output_column_name() for c in company_comparisons(f)] == ["company", "street", "city"]

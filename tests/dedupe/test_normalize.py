@@ -12,6 +12,8 @@ from funnel_analysis.dedupe.normalize import (
     fold_text,
     load_dedupe_config,
     nickname_groups,
+    phone_key,
+    street_key,
     website_domain,
 )
 
@@ -109,3 +111,73 @@ def test_config_must_be_a_mapping(tmp_path):
     with pytest.raises(ValueError, match="mapping"):
         load_dedupe_config(str(bad))
     assert load_dedupe_config()["thresholds"]["review"] == 0.2
+
+
+# ---- bug 1 of issue 15: an export without a country column keeps its phones and streets ----------------
+def _loaded_leads_without_country():
+    """Two leads, one number written two ways, loaded from an export with no Country column."""
+    import funnel_analysis as fa
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00Q000000000001AAA", "00Q000000000002AAA", "00Q000000000003AAA"],
+            "CreatedDate": ["2024-01-01T00:00:00.000+0000"] * 3,
+            "FirstName": ["Anna", "Anna", "Ben"],
+            "LastName": ["Meyer", "Meier", "Stone"],
+            "Phone": ["089 5171 8973", "+49 (89) 5171-8973", "(408) 847-7114 x12"],
+            "Company": ["Acme", "Acme GmbH", "Stone Inc"],
+        }
+    )
+    return fa.load_frames({"Lead": leads}).leads
+
+
+def test_an_export_without_country_keeps_the_phone_in_the_features():
+    leads = _loaded_leads_without_country()
+    # the loader's E.164 form exists but is empty for the nationally written numbers
+    assert "phone_e164" in leads.columns and leads["phone_e164"].isna().sum() == 2
+    f = person_features(leads, id_column="lead_id")
+    # by hand: the last nine digits of 0895171 8973 and of +49 89 5171 8973; 408 847 7114 without its extension
+    assert f["phone"].tolist() == ["951718973", "951718973", "088477114"]
+
+
+def test_the_phone_key_is_the_same_number_however_written():
+    written = pd.Series(
+        [
+            "+1 408-847-7114",
+            "(408) 847-7114",
+            "408.847.7114",
+            "1-408-847-7114",
+            "001 408 847 7114",
+            "408-847-7114 ext. 55",
+        ]
+    )
+    assert phone_key(written).nunique() == 1
+    # French nine-digit numbers: a ten-digit key would tell +33 1 23 45 67 89 from 01 23 45 67 89
+    assert phone_key(pd.Series(["+33 1 23 45 67 89", "01 23 45 67 89"])).tolist() == ["123456789"] * 2
+    # the E.164 form wins where the loader made one; too few digits is no phone
+    key = phone_key(pd.Series(["0 89 5171 8973", "123", None]), pd.Series(["+498951718973", None, None]))
+    assert key.iloc[0] == "951718973" and key.iloc[1:].isna().all()
+
+
+def test_phone_key_fails_on_an_unaligned_e164():
+    with pytest.raises(ValueError, match="aligned"):
+        phone_key(pd.Series(["1", "2"]), pd.Series(["+1"]))
+
+
+def test_accounts_compare_their_billing_street():
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "name": ["Acme", "Acme Holdings", "Other"],
+            "billing_street": ["12 North Main Street, Suite 4", "12 N. Main St. Ste 4", None],
+            "billing_city": ["Boston"] * 3,
+        }
+    )
+    f = company_features(accounts)
+    assert f["street"].tolist()[:2] == ["12 n main st ste 4"] * 2 and pd.isna(f["street"].iloc[2])
+    assert street_key(pd.Series(["Hauptstraße 5", "Hauptstr. 5", "Haupt Strasse 5"])).nunique() == 1
+
+
+def test_street_key_fails_on_a_table():
+    with pytest.raises(TypeError, match="one-dimensional"):
+        street_key(pd.DataFrame({"a": ["x"], "b": ["y"]}))

@@ -110,3 +110,41 @@ def test_org_without_exact_repeats_still_scores_its_candidates():
     assert r.candidate_pairs == 1
     assert r.pairs[["id_l", "id_r"]].values.tolist() == [["A1", "A2"]]
     assert r.pairs["reasons"].iloc[0].startswith(("company", "country"))
+
+
+def _pair_set(clusters, id_col, cluster_col):
+    """Every pair of records sharing a cluster, with plain pandas (not the code under test)."""
+    m = clusters.merge(clusters, on=cluster_col)
+    return {(a, b) for a, b in zip(m[f"{id_col}_x"], m[f"{id_col}_y"]) if a < b}
+
+
+@pytest.mark.slow
+def test_without_the_country_columns_f1_stays_within_a_hundredth(tmp_path):
+    # issue 15: the sample org (scale 1, the default seed) once as generated and once with Country,
+    # MailingCountry and BillingCountry dropped from the CSVs; F1 against the generator's true clusters
+    import funnel_analysis as fa
+    from funnel_analysis.synth import generate_sample
+
+    org = tmp_path / "org"
+    generate_sample(org, scale=1.0, seed=0)
+    truth = pd.read_csv(f"{org}_truth/duplicate_clusters.csv", dtype=str)
+    f1 = {}
+    for label in ("with", "without"):
+        folder = tmp_path / label
+        folder.mkdir()
+        for name in ("Lead.csv", "Account.csv"):
+            df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
+            if label == "without":
+                df = df.drop(columns=[c for c in ("Country", "MailingCountry", "BillingCountry") if c in df])
+            df.to_csv(folder / name, index=False)
+        crm = fa.load_org(folder)
+        for table in ("leads", "accounts"):
+            found = find_duplicates(crm.tables[table], table=table)
+            ids = set(found.features["unique_id"])
+            true = _pair_set(truth[(truth["table"] == table) & truth["record_id"].isin(ids)], "record_id", "cluster_id")
+            pred = _pair_set(found.clusters, "unique_id", "cluster_id")
+            tp = len(true & pred)
+            f1[label, table] = 2 * tp / (len(true) + len(pred))
+    for table in ("leads", "accounts"):
+        assert f1["with", table] > 0.95, (table, f1)
+        assert abs(f1["with", table] - f1["without", table]) <= 0.01, (table, f1)

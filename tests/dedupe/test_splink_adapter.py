@@ -75,3 +75,16 @@ def test_the_em_error_is_what_splink_raises():
     import splink.internals.em_training_session as em
 
     assert em.EMTrainingException is err
+
+
+def test_levels_random_sampling_never_reached_get_the_rule_of_three_bound(model):
+    # 6 people: 15 pairs, all drawn; a level none of them reaches gets u = 3 / 15 (not splink's default)
+    saved = {
+        (c["output_column_name"], lv["label_for_charts"]): lv.get("u_probability")
+        for c in model.linker.misc.save_model_to_json()["comparisons"]
+        for lv in c["comparison_levels"]
+    }
+    # by hand: no two of the six have their names swapped; Ann Lee twice is 1 pair of 15 with the same names
+    assert saved[("name", "names swapped")] == pytest.approx(3 / 15)
+    assert saved[("name", "same names")] == pytest.approx(1 / 15)
+    assert _splink.bound_unobserved_u(model.linker, 0.01) == []  # nothing left unset
