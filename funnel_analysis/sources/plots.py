@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
 from ..funnel.plots import plot_conversion_by_segment
 from .pipeline_changes import PipelineWaterfall
@@ -195,9 +196,13 @@ def plot_attribution(
     Returns
     -------
     matplotlib Axes
-        Horizontal grouped bars, largest campaign on top; the x axis in currency.
+        Horizontal grouped bars, largest campaign on top; the x axis in currency. A summary marked as
+        lacking its inputs (no campaign members) gives the reason in one line instead.
     """
     fn = "plot_attribution"
+    reason = missing_reason(summary)
+    if reason:
+        return missing_axes(_axes(ax), f"Not shown: {reason}.", title=title or "Won value credited to campaigns")
     if models is None:
         models = [m for m in _MODELS if f"{m}_value" in summary.columns]
     missing = [f"{m}_value" for m in models if f"{m}_value" not in summary.columns]
@@ -261,7 +266,8 @@ def plot_source_conversion(
     Returns
     -------
     matplotlib Axes
-        One point per segment with its interval.
+        One point per segment with its interval; for a matrix marked as lacking its inputs (no leads),
+        the reason in one line.
 
     Raises
     ------
@@ -277,4 +283,7 @@ def plot_source_conversion(
         if rate == "conversion_rate"
         else f"Win rate (won / closed) of converted deals by {nice}"
     )
+    reason = missing_reason(matrix)
+    if reason:
+        return missing_axes(_axes(ax), f"Not shown: {reason}.", title=title or default)
     return plot_conversion_by_segment(matrix, ax=ax, by=segment, rate=rate, title=title or default)

@@ -18,6 +18,13 @@ calls the frame-level function of the same name:
 - :func:`activity_win_relation` (opportunities): :func:`.activities.activity_summary`, then
   :func:`.activities.activity_win_relation`.
 
+A section whose inputs the export lacks returns its usual result marked with the reason
+(:func:`funnel_analysis._util.missing.mark_missing`), which ``record`` prints in one line instead of a table of
+zeros: with no activities (or none linked to a lead, or to a deal), speed to lead would read every lead as never
+contacted and the activity relation every deal as untouched; with no campaign members, the campaign matrix would
+show every campaign with no lead and the attribution credit every deal to no campaign; with no leads, the source
+matrix, the comparison and speed to lead have nothing to count.
+
 The names clash with the frame-level functions on purpose (they serve them): import the module,
 ``from funnel_analysis.sources import report``, or the names from it.
 
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._util.missing import mark_missing, missing_reason
 from ..crm import cut_as_of, resolve_as_of
 from ..periods import last_complete_period
 from . import activities as _activities
@@ -52,6 +60,37 @@ __all__ = [
 
 #: The segment column when ``by`` is None, in the sections that always have one.
 DEFAULT_BY = "lead_source"
+
+
+#: What each table is called in a missing-input line, and the export files it comes from.
+_SOURCES = {
+    "leads": ("leads", "Lead.csv"),
+    "activities": ("activities", "Task.csv, Event.csv"),
+    "campaign_members": ("campaign members", "CampaignMember.csv"),
+}
+#: The columns of :func:`~funnel_analysis.sources.matrix.compare_sources`' one row.
+_COMPARE_COLUMNS = [
+    "a", "b", "metric", "successes_a", "trials_a", "rate_a", "successes_b", "trials_b", "rate_b",
+    "difference", "difference_ci_low", "difference_ci_high", "test", "statistic", "p_value",
+]  # fmt: skip
+
+
+def _absent(crm, cut, table: str) -> str | None:
+    """Why ``table`` cannot feed a section on this cut (none in the export, or none yet on its day), or None."""
+    label, files = _SOURCES[table]
+    if not len(getattr(crm, table)):
+        return f"the export has no {label} ({files})"
+    if not len(getattr(cut, table)):
+        return f"the export has no {label} on or before {cut.as_of_date:%Y-%m-%d}"
+    return None
+
+
+def _unlinked(cut, column: str, table: str, key: str) -> str | None:
+    """Why no activity reaches ``table``: none of their ``column`` values is one of its ``key`` values."""
+    if cut.activities[column].isin(getattr(cut, table)[key]).any():
+        return None
+    label = {"leads": "a lead", "opportunities": "an opportunity"}[table]
+    return f"no activity in the export is linked to {label} ({column})"
 
 
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
@@ -94,7 +133,9 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    return _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
+    out = _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
+    reason = _absent(crm, cut, "leads")
+    return mark_missing(out, f"{reason}: no lead source to compare") if reason else out
 
 
 def compare_sources(
@@ -152,6 +193,9 @@ def compare_sources(
         raise ValueError(f"compare_sources: by must name one column, got {by!r}")
     key = keys[0]
     matrix = source_matrix(crm, as_of=as_of, by=key, where=where, mature_days=mature_days)
+    reason = missing_reason(matrix)
+    if reason:
+        return mark_missing(pd.DataFrame(columns=_COMPARE_COLUMNS), reason)
     if a is None or b is None:
         ranked = matrix.nlargest(len(matrix), "leads")[key]
         ranked = ranked[~ranked.isin([v for v in (a, b) if v is not None])].tolist()
@@ -196,7 +240,9 @@ def campaign_matrix(crm, *, as_of=None, where=None) -> pd.DataFrame:
         campaigns=cut.campaigns,
         campaign_members=cut.campaign_members,
     )
-    return out.sort_values("won_revenue", ascending=False).reset_index(drop=True)
+    out = out.sort_values("won_revenue", ascending=False).reset_index(drop=True)
+    reason = _absent(crm, cut, "campaign_members") or _absent(crm, cut, "leads")
+    return mark_missing(out, f"{reason}: no lead can be tied to a campaign") if reason else out
 
 
 def attribution_summary(
@@ -257,7 +303,9 @@ def attribution_summary(
         responded_only=responded_only,
         contacts=cut.contacts if account_contacts else None,
     )
-    return _attribution.attribution_summary(credit, campaigns=cut.campaigns)
+    out = _attribution.attribution_summary(credit, campaigns=cut.campaigns)
+    reason = _absent(crm, cut, "campaign_members")
+    return mark_missing(out, f"{reason}: no deal can be credited to a campaign") if reason else out
 
 
 def speed_to_lead(
@@ -296,7 +344,15 @@ def speed_to_lead(
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    return _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
+    out = _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
+    reason = (
+        _absent(crm, cut, "leads") or _absent(crm, cut, "activities") or _unlinked(cut, "who_id", "leads", "lead_id")
+    )
+    if reason:
+        return mark_missing(
+            out, f"{reason}: speed to lead cannot be measured (every lead would read as never contacted)"
+        )
+    return out
 
 
 def pipeline_waterfall(
@@ -400,4 +456,10 @@ def activity_win_relation(crm, *, as_of=None, where=None, confidence: float = 0.
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     summary = _activities.activity_summary(cut.activities, opps, as_of=day)
-    return _activities.activity_win_relation(summary, opps, confidence=confidence)
+    out = _activities.activity_win_relation(summary, opps, confidence=confidence)
+    reason = _absent(crm, cut, "activities") or _unlinked(cut, "what_id", "opportunities", "opportunity_id")
+    if reason:
+        return mark_missing(
+            out, f"{reason}: activity cannot be related to winning (every deal would count as having none)"
+        )
+    return out

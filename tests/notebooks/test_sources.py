@@ -124,3 +124,36 @@ def test_compare_sources_takes_the_two_largest_sources(rec, as_of, small_sample)
     assert [r["a"].casefold(), r["b"].casefold()] == counts.index[:2].tolist()
     assert (r["trials_a"], r["trials_b"]) == tuple(counts.iloc[:2].tolist())
     assert r["difference_ci_low"] <= r["difference"] <= r["difference_ci_high"]
+
+
+def test_an_export_without_activities_or_members_says_so(tmp_path):
+    """The notebook on the hand-built export of ``tests/sources/test_report.py`` without Task.csv and
+    CampaignMember.csv: the four sections that need them record one line, the others their tables."""
+    import papermill as pm
+
+    from tests.sources.test_report import AS_OF, EXPORT
+
+    org = tmp_path / "org"
+    org.mkdir()
+    for name, text in EXPORT.items():
+        if name not in ("Task.csv", "CampaignMember.csv"):
+            (org / name).write_text(text, encoding="utf-8")
+    nb = Path(__file__).parents[2] / "notebooks" / "sources.ipynb"
+    out = tmp_path / "sources.ipynb"
+    pm.execute_notebook(
+        str(nb),
+        str(out),
+        parameters={"data_dir": str(org), "as_of": AS_OF},
+        kernel_name="python3",
+        cwd=str(nb.parent),
+        progress_bar=False,
+    )
+    rec = read_records(out)
+    for name, what in (
+        ("speed_to_lead", "activities (Task.csv, Event.csv)"),
+        ("activity_win_relation", "activities (Task.csv, Event.csv)"),
+        ("campaign_matrix", "campaign members (CampaignMember.csv)"),
+        ("attribution", "campaign members (CampaignMember.csv)"),
+    ):
+        assert rec[name]["missing"].startswith(f"the export has no {what}: "), name
+    assert [r["leads"] for r in rec["source_matrix"]] == [1, 2, 3]  # Event, Referral, Web (L6 too new)

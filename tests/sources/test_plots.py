@@ -172,3 +172,15 @@ def test_source_conversion_reuses_the_interval_chart():
     assert np.isfinite(ax.get_xlim()).all()
     by_type = m.rename(columns={"lead_source": "lead_type"})
     assert plot_source_conversion(by_type, by="lead_type").get_title() == "Lead to opportunity conversion by lead type"
+
+
+def test_marked_results_draw_their_reason():
+    from funnel_analysis._util.missing import mark_missing
+    from funnel_analysis.sources.plots import plot_attribution, plot_source_conversion
+
+    reason = "the export has no campaign members (CampaignMember.csv): no deal can be credited to a campaign"
+    summary = mark_missing(pd.DataFrame({"campaign_id": [], "linear_value": []}), reason)
+    ax = plot_attribution(summary)
+    assert [t.get_text() for t in ax.texts] == [f"Not shown: {reason}."] and not ax.axison
+    matrix = mark_missing(pd.DataFrame({"lead_source": [], "conversion_rate": []}), "no leads")
+    assert [t.get_text() for t in plot_source_conversion(matrix).texts] == ["Not shown: no leads."]

@@ -226,3 +226,81 @@ def test_every_entry_point_defaults_to_the_latest_day(crm):
         report.source_matrix(crm, as_of="")["leads"].sum()
         == report.source_matrix(crm, as_of="2024-06-20")["leads"].sum()
     )
+
+
+# --- sections whose inputs the export lacks say so in one line (bug 6, #15) -----------------------------------
+
+
+def _org_without(tmp_path, *files, replace=None):
+    import funnel_analysis as fa
+
+    for name, text in {**EXPORT, **(replace or {})}.items():
+        if name not in files:
+            (tmp_path / name).write_text(text, encoding="utf-8")
+    return fa.load_org(tmp_path)
+
+
+def test_no_activities_is_said_not_shown_as_never_contacted(tmp_path, crm):
+    from funnel_analysis._util.missing import missing_reason
+
+    org = _org_without(tmp_path, "Task.csv")
+    speed = report.speed_to_lead(org, as_of=AS_OF)
+    assert missing_reason(speed) == (
+        "the export has no activities (Task.csv, Event.csv): speed to lead cannot be measured "
+        "(every lead would read as never contacted)"
+    )
+    assert "bucket" in speed.columns  # the usual result, marked
+    relation = report.activity_win_relation(org, as_of=AS_OF)
+    assert missing_reason(relation).startswith("the export has no activities (Task.csv, Event.csv): activity cannot")
+    assert relation["bucket"].tolist() == ["0", "1-2", "3-5", "6+"]
+    # the sections that do not need activities are real results; with activities, nothing is marked
+    assert missing_reason(report.source_matrix(org, as_of=AS_OF)) is None
+    assert missing_reason(report.speed_to_lead(crm, as_of=AS_OF)) is None
+    assert missing_reason(report.activity_win_relation(crm, as_of=AS_OF)) is None
+
+
+def test_activities_linked_to_nothing_or_after_the_day(tmp_path, crm):
+    from funnel_analysis._util.missing import missing_reason
+
+    tasks = (
+        "Id,WhoId,WhatId,ActivityDate,Type,Status,CreatedDate\n"
+        "T1,003X,001X,2024-01-05,Call,Completed,2024-01-05T08:30:00.000+0000\n"  # a contact and an account
+    )
+    org = _org_without(tmp_path, replace={"Task.csv": tasks})
+    assert missing_reason(report.speed_to_lead(org, as_of=AS_OF)).startswith(
+        "no activity in the export is linked to a lead (who_id): speed to lead cannot be measured"
+    )
+    assert missing_reason(report.activity_win_relation(org, as_of=AS_OF)).startswith(
+        "no activity in the export is linked to an opportunity (what_id)"
+    )
+    # on 2024-01-04 no activity of the full org is done yet (the first is dated 01-05)
+    assert missing_reason(report.activity_win_relation(crm, as_of="2024-01-04")).startswith(
+        "the export has no activities on or before 2024-01-04"
+    )
+
+
+def test_no_campaign_members_is_said_in_the_campaign_sections(tmp_path, crm):
+    from funnel_analysis._util.missing import missing_reason
+
+    org = _org_without(tmp_path, "CampaignMember.csv")
+    matrix = report.campaign_matrix(org, as_of=AS_OF)
+    assert missing_reason(matrix) == (
+        "the export has no campaign members (CampaignMember.csv): no lead can be tied to a campaign"
+    )
+    assert matrix["campaign_id"].tolist() == ["C1", "C2"]  # the campaigns keep their rows
+    assert missing_reason(report.attribution_summary(org, as_of=AS_OF)) == (
+        "the export has no campaign members (CampaignMember.csv): no deal can be credited to a campaign"
+    )
+    assert missing_reason(report.campaign_matrix(crm, as_of=AS_OF)) is None
+    assert missing_reason(report.attribution_summary(crm, as_of=AS_OF)) is None
+
+
+def test_no_leads_is_said_in_the_lead_sections(tmp_path):
+    from funnel_analysis._util.missing import missing_reason
+
+    org = _org_without(tmp_path, "Lead.csv")
+    reason = "the export has no leads (Lead.csv)"
+    assert missing_reason(report.source_matrix(org, as_of=AS_OF)) == f"{reason}: no lead source to compare"
+    compared = report.compare_sources(org, as_of=AS_OF)  # fewer than two segments: said, not raised
+    assert missing_reason(compared) == f"{reason}: no lead source to compare" and "p_value" in compared.columns
+    assert missing_reason(report.speed_to_lead(org, as_of=AS_OF)).startswith(reason)
