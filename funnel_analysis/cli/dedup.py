@@ -8,7 +8,8 @@ Writes into ``--out`` (default ``<DIR>_dedup/<object>``):
 - ``merge_log.csv``: every merged ID with its survivor, probability and reasons, every survivor
   field changed and every related row re-pointed (enough to reverse the merge);
 - ``lead_contact_matches.csv`` (leads only): leads that duplicate an existing contact;
-- ``merged/``: the org with the merges applied, as an export folder ``funnel check`` loads;
+- ``merged/``: the org with the merges applied, as an export folder ``funnel check`` loads (the
+  tables the input had: no ``OpportunityStage.csv`` when the stages were Salesforce's defaults);
 - ``summary.json``.
 
 Examples
@@ -125,7 +126,11 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     if matches is not None:
         matches.to_csv(target / "lead_contact_matches.csv", index=False)
         summary["leads_matching_contacts"] = int(matches["lead_id"].nunique())
-    write_export_folder(merged.crm.tables, target / "merged", columns_present=crm.meta.get("columns_present"))
+    # only the tables the input had: the default stages the loader fell back on are not the org's
+    written = {
+        t: df for t, df in merged.crm.tables.items() if t != "stages" or crm.meta.get("stages_origin") != "default"
+    }
+    write_export_folder(written, target / "merged", columns_present=crm.meta.get("columns_present"))
     summary["out"] = str(target)
     (target / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if as_json:

@@ -58,3 +58,20 @@ def test_bad_threshold_and_missing_object(tiny_export):
     assert res.exit_code == 2 and res.output.startswith("error: --threshold")
     res = CliRunner().invoke(main, ["dedup", str(tiny_export), "--object", "contacts"])
     assert res.exit_code == 2 and "no contacts" in res.output
+
+
+def test_merged_folder_holds_only_the_tables_the_input_had(tmp_path):
+    # issue 15 bug 8: no OpportunityStage.csv in the input, none written into merged/
+    leads = (
+        "Id,CreatedDate,FirstName,LastName,Email,Company\n"
+        "00Q000000000001AAA,2024-01-01T00:00:00.000+0000,Anna,Meyer,anna@acme.io,Acme\n"
+        "00Q000000000002AAA,2024-01-02T00:00:00.000+0000,Anna,Meyer,ANNA@acme.io,Acme GmbH\n"
+        "00Q000000000003AAA,2024-01-03T00:00:00.000+0000,Ben,Stone,ben@stone.io,Stone\n"
+    )
+    org = tmp_path / "org"
+    org.mkdir()
+    (org / "Lead.csv").write_text(leads, encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["dedup", str(org), "--object", "leads", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "merged").iterdir()) == ["Lead.csv"]
