@@ -19,8 +19,8 @@ The movement of each deal, by where it stood at the two cuts::
     ==========================================  ============  ==========================================
     at start                / at end             movement      components
     ==========================================  ============  ==========================================
-    in pipeline             / in pipeline        ``carried``   start=a0, amount_up/down=a1-a0, end=a1
-    in pipeline             / closed won (lost)  ``won``       start=a0, amount_up/down=a1-a0, won=a1
+    in pipeline             / in pipeline        ``carried``   start=a0, amount and fx up/down, end=a1
+    in pipeline             / closed won (lost)  ``won``       start=a0, amount and fx up/down, won=a1
     in pipeline             / open, out of win.  ``pushed_out`` start=a0, pushed_out=a0
     open, out of window     / in pipeline        ``pulled_in`` pulled_in=a1, end=a1
     open, out of window     / closed won (lost)  ``pulled_won`` pulled_in=a1, won=a1 (only if its close
@@ -38,11 +38,25 @@ change of amount on the way to closing is an amount change. A move in or out of 
 valued at the amount the deal had while inside it. Only the two cuts count: a deal that closed
 and reopened between them, or left the window and came back, shows only its net change.
 
+Exchange rates
+--------------
+Amounts are in the corporate currency (:mod:`funnel_analysis.crm.currency`): a deal in another
+currency is valued at the dated rate of its close date, so its value moves when the rate changes or
+its close date crosses a rate boundary, with no change of its amount. For a carried or closing deal
+in the same currency at both cuts, the change ``a1 - a0`` is split in two, and the waterfall says
+which part is which:
+
+- ``fx_up`` / ``fx_down``: the start amount *in its own currency* revalued at the end rate, minus
+  its start value: the exchange-rate movement;
+- ``amount_up`` / ``amount_down``: the rest, the change of the amount itself, valued at the end rate.
+
+A single-currency org (or a deal in the corporate currency) has no exchange-rate movement.
+
 Signs and reconciliation
 ------------------------
 Every component is a non-negative magnitude (for non-negative amounts), and::
 
-    end = start + new + pulled_in - pushed_out + amount_up - amount_down - won - lost
+    end = start + new + pulled_in - pushed_out + amount_up - amount_down + fx_up - fx_down - won - lost
 
 holds *exactly*, per opportunity and in total: amounts are rounded to ``decimals`` (cents by
 default) and added up as integers of that minor unit; the float columns are those integers
@@ -72,8 +86,30 @@ from .._util.frames import to_day as _to_day
 __all__ = ["pipeline_waterfall", "PipelineWaterfall", "COMPONENTS", "SIGNS"]
 
 #: The waterfall components, in order, and their sign in ``end = start + ...``.
-COMPONENTS = ("start", "new", "pulled_in", "pushed_out", "amount_up", "amount_down", "won", "lost", "end")
-SIGNS = {"new": 1, "pulled_in": 1, "pushed_out": -1, "amount_up": 1, "amount_down": -1, "won": -1, "lost": -1}
+COMPONENTS = (
+    "start",
+    "new",
+    "pulled_in",
+    "pushed_out",
+    "amount_up",
+    "amount_down",
+    "fx_up",
+    "fx_down",
+    "won",
+    "lost",
+    "end",
+)
+SIGNS = {
+    "new": 1,
+    "pulled_in": 1,
+    "pushed_out": -1,
+    "amount_up": 1,
+    "amount_down": -1,
+    "fx_up": 1,
+    "fx_down": -1,
+    "won": -1,
+    "lost": -1,
+}
 
 _FN = "pipeline_waterfall"
 
@@ -89,7 +125,8 @@ class PipelineWaterfall:
         ``in_pipeline_start``, ``in_pipeline_end``, ``stage_start``, ``stage_end``,
         ``close_date_start``, ``close_date_end``, ``amount_start``, ``amount_end`` (as recorded,
         NaN when missing), ``amount_missing_start``, ``amount_missing_end``, then the components
-        ``start, new, pulled_in, pushed_out, amount_up, amount_down, won, lost, end`` (floats).
+        ``start, new, pulled_in, pushed_out, amount_up, amount_down, fx_up, fx_down, won, lost,
+        end`` (floats).
     totals : DataFrame
         One row per segment (one row without ``by``): the ``by`` columns, the components summed,
         ``n_opportunities`` (deals with a movement other than ``outside``),
@@ -141,12 +178,19 @@ def _state(crm, day, window, by, suffix: str, keep=None) -> pd.DataFrame:
     if window is not None:
         in_window = ((close >= window[0]) & (close <= window[1])).fillna(False).to_numpy(dtype=bool)
     amount = pd.to_numeric(opps["amount"]).astype("float64")
+    # the amount in the deal's own currency and the rate it was valued at (1 in a single-currency org)
+    original = opps["amount_original"] if "amount_original" in opps else amount
+    rate = opps["conversion_rate"] if "conversion_rate" in opps else pd.Series(1.0, index=opps.index)
+    code = opps["currency_iso_code"] if "currency_iso_code" in opps else pd.Series("", index=opps.index)
     out = pd.DataFrame(
         {
             "opportunity_id": opps["opportunity_id"].to_numpy(),
             f"stage_{suffix}": opps["stage_name"].to_numpy(),
             f"amount_{suffix}": amount.to_numpy(),
             f"close_date_{suffix}": close.to_numpy(),
+            "_original": pd.to_numeric(original).astype("float64").to_numpy(),
+            "_rate": pd.to_numeric(rate).astype("float64").to_numpy(),
+            "_code": code.astype("object").to_numpy(),
             "_closed": closed,
             "_won": _flag(opps["is_won"]).to_numpy(),
             "_in_window": in_window,
@@ -311,7 +355,15 @@ def pipeline_waterfall(
     )
 
     z = np.zeros(len(df), dtype="int64")
-    diff = np.where(carried | closing, a1 - a0, 0)
+    # exchange-rate movement: the start amount in its own currency at the end rate, minus its start value
+    orig0 = df["_original_0"].to_numpy("float64")
+    r0, r1 = df["_rate_0"].to_numpy("float64"), df["_rate_1"].to_numpy("float64")
+    same = (df["_code_0"].to_numpy() == df["_code_1"].to_numpy()) & np.isfinite(orig0) & (r0 > 0) & (r1 > 0)
+    same &= (carried | closing) & df["amount_start"].notna().to_numpy() & df["amount_end"].notna().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        revalued = np.where(same, np.round(np.where(same, orig0 / r1, 0.0) * scale), 0).astype("int64")
+    fx = np.where(same & (r0 != r1), revalued - a0, 0)
+    diff = np.where(carried | closing, a1 - a0 - fx, 0)
     closes = np.where(closing | new_closed | pulled_closed, a1, 0)
     comp = {
         "start": np.where(p0, a0, z),
@@ -320,6 +372,8 @@ def pipeline_waterfall(
         "pushed_out": np.where(pushed, a0, z),
         "amount_up": np.maximum(diff, 0),
         "amount_down": np.maximum(-diff, 0),
+        "fx_up": np.maximum(fx, 0),
+        "fx_down": np.maximum(-fx, 0),
         "won": np.where(won1, closes, z),
         "lost": np.where(~won1, closes, z),
         "end": np.where(p1, a1, z),

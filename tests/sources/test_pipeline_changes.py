@@ -24,7 +24,7 @@ def cents(x):
 
 
 def reconciles(df):
-    """end == start + new + pulled_in - pushed_out + amount_up - amount_down - won - lost, in cents."""
+    """end == start + new + pulled_in - pushed_out + amount_up - amount_down + fx_up - fx_down - won - lost, in cents."""
     lhs = cents(df["start"]) + sum(s * cents(df[k]) for k, s in SIGNS.items())
     return np.array_equal(lhs, cents(df["end"]))
 
@@ -50,7 +50,7 @@ def test_tiny_mid_feb_to_mid_april(tiny):
     assert row(per, H)[["start", "new", "lost", "end"]].tolist() == [0, 200, 200, 0]
     assert row(per, E)[["amount_missing_start", "amount_missing_end", "start", "end"]].tolist() == [True, True, 0, 0]
     t = tot.iloc[0]
-    assert [t[k] for k in COMPONENTS] == [1500, 200, 0, 0, 0, 0, 1000, 200, 500]
+    assert [t[k] for k in COMPONENTS] == [1500, 200, 0, 0, 0, 0, 0, 0, 1000, 200, 500]
     assert t["n_opportunities"] == 4 and t["n_amount_missing_start"] == 1 and t["n_amount_missing_end"] == 1
     assert reconciles(per) and reconciles(tot)
 
@@ -75,14 +75,14 @@ def test_tiny_pushed_out_of_window(tiny):
         0,
         0,
     ]
-    assert [tot.iloc[0][k] for k in COMPONENTS] == [200, 0, 0, 200, 0, 0, 0, 0, 0]
+    assert [tot.iloc[0][k] for k in COMPONENTS] == [200, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0]
 
 
 def test_tiny_pulled_into_window(tiny):
     # window June: B (06-30) carried at 500; H moves from 05-31 to 06-30 and is valued at its end amount 300
     per, tot = waterfall(tiny, "2024-03-20", "2024-04-25", close_window=("2024-06-01", "2024-06-30"))
     assert dict(zip(per["opportunity_id"], per["movement"])) == {B: "carried", H: "pulled_in"}
-    assert [tot.iloc[0][k] for k in COMPONENTS] == [500, 0, 300, 0, 0, 0, 0, 0, 800]
+    assert [tot.iloc[0][k] for k in COMPONENTS] == [500, 0, 300, 0, 0, 0, 0, 0, 0, 0, 800]
 
 
 def test_tiny_open_only_false_lists_every_deal(tiny):
@@ -189,7 +189,7 @@ def test_hand_built_org_every_movement():
     assert got.loc["P7", ["amount_missing_start", "amount_missing_end", "lost"]].tolist() == [True, True, 0]
     t = tot.iloc[0]
     # start: P1 100 + P2 200 + P3 300 + P7 0 + P8 70 = 670; end: P1 150 + P4 350 + P5 500 = 1000
-    assert [t[k] for k in COMPONENTS] == [670, 560, 350, 300, 50, 20, 180, 130, 1000]
+    assert [t[k] for k in COMPONENTS] == [670, 560, 350, 300, 50, 20, 0, 0, 180, 130, 1000]
     assert 670 + 560 + 350 - 300 + 50 - 20 - 180 - 130 == 1000
     assert t["n_amount_missing_start"] == 1 and t["n_amount_missing_end"] == 1
     assert reconciles(per) and reconciles(tot)
@@ -199,8 +199,8 @@ def test_hand_built_org_by_region_adds_up():
     crm = org(HAND_OPPS, HAND_HIST)
     _, tot = waterfall(crm, "2024-03-31", "2024-06-30", by="region", close_window=("2024-04-01", "2024-06-30"))
     eu, us = (tot.set_index("region").loc[r] for r in ("EU", "US"))
-    assert [eu[k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
-    assert [us[k] for k in COMPONENTS] == [370, 500, 350, 300, 0, 0, 0, 70, 850]
+    assert [eu[k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 0, 0, 180, 60, 150]
+    assert [us[k] for k in COMPONENTS] == [370, 500, 350, 300, 0, 0, 0, 0, 0, 70, 850]
     assert reconciles(tot)
 
 
@@ -306,7 +306,7 @@ def test_pulled_in_and_closed_inside_the_window():
     assert got.loc["Q9", ["start", "pulled_in", "won", "end"]].tolist() == [0, 250, 250, 0]
     assert got.loc["Q10", ["pulled_in", "lost"]].tolist() == [90, 90]
     t = tot.iloc[0]
-    assert [t[k] for k in COMPONENTS] == [0, 0, 340, 0, 0, 0, 250, 90, 0]
+    assert [t[k] for k in COMPONENTS] == [0, 0, 340, 0, 0, 0, 0, 0, 250, 90, 0]
     # without a window nothing is "pulled": Q9 and Q10 were in the pipeline at start and closed
     per_all, _ = waterfall(crm, "2024-03-31", "2024-06-30")
     assert dict(zip(per_all["opportunity_id"], per_all["movement"])) == {"Q9": "won", "Q10": "lost", "Q11": "carried"}
@@ -346,10 +346,33 @@ def test_where_keeps_the_deals_it_selects_at_end():
         crm, start="2024-03-31", end="2024-06-30", where="region == 'EU'", close_window=("2024-04-01", "2024-06-30")
     )
     assert set(w.per_opportunity["opportunity_id"]) == {"P1", "P2", "P6", "P7"}
-    assert [w.totals.iloc[0][k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 180, 60, 150]
+    assert [w.totals.iloc[0][k] for k in COMPONENTS] == [300, 60, 0, 0, 50, 20, 0, 0, 180, 60, 150]
 
 
 def test_a_bad_where_fails():
     crm = org(HAND_OPPS, HAND_HIST)
     with pytest.raises(ValueError):
         pipeline_waterfall(crm, start="2024-03-31", end="2024-06-30", where="region ==")
+
+
+def test_a_rate_boundary_is_an_exchange_rate_movement_and_the_waterfall_still_reconciles(tmp_path):
+    """The two-currency export of tests/crm/test_currency.py: O3 (EUR 800, open) moved its close date
+    from 2024-02-20 (rate 0.90) to 2024-04-30 (rate 0.80) on 2024-03-05 with no amount change."""
+    import funnel_analysis as fa
+    from tests.crm.test_currency import FILES
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    crm = fa.load_org(folder)
+    w = pipeline_waterfall(crm, start="2024-02-25", end="2024-03-10")
+    o3 = w.per_opportunity.set_index("opportunity_id").loc["006000000000003AAA"]
+    # by hand: 800 / 0.9 = 888.89 at start, 800 / 0.8 = 1000.00 at end: all of it the rate
+    assert (o3["start"], o3["fx_up"], o3["amount_up"], o3["amount_down"], o3["end"]) == (888.89, 111.11, 0, 0, 1000)
+    t = w.totals.iloc[0]
+    # open at both cuts: O1 (USD 1000) and O3; O4 (GBP, no rate) is open with its amount missing
+    assert (t["start"], t["end"], t["fx_up"], t["fx_down"]) == (1888.89, 2000.0, 111.11, 0)
+    assert t["n_amount_missing_start"] == 1
+    units = {k: round(t[k] * 100) for k in COMPONENTS}
+    assert units["end"] == units["start"] + sum(SIGNS[k] * units[k] for k in SIGNS)
