@@ -406,7 +406,8 @@ def velocity_change(
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.velocity.latest_velocity_change`.
+        As :func:`funnel_analysis.velocity.latest_velocity_change`; empty and marked missing
+        (one line, not an error) when fewer than two complete periods had a velocity.
 
     Examples
     --------
@@ -421,4 +422,12 @@ def velocity_change(
         n_boot=1,  # the change uses the point estimates, which do not depend on the resamples
         fiscal_year_start_month=fiscal_year_start_month,
     )
+    measured = velocity[velocity["complete"].to_numpy(dtype=bool) & (velocity["velocity"] > 0).fillna(False).to_numpy()]
+    if len(measured) < 2:
+        columns = ["factor", "a", "b", "log_ratio", "contribution", "share", "from_period", "to_period"]
+        return mark_missing(
+            pd.DataFrame(columns=columns),
+            f"{len(measured)} complete period(s) had a sales velocity (won deals and open deals); "
+            "a change needs two (try a shorter period)",
+        )
     return _latest_velocity_change(velocity)

@@ -44,6 +44,7 @@ def as_of(executed):
 def test_cycle_length_closed_only_figures(rec, as_of, small_sample):
     opps = kept(small_sample, "Opportunity.csv")
     created, close = _day(opps["CreatedDate"]), _day(opps["CloseDate"])
+    undated = int(created.isna().sum())  # no creation date: no cycle (never 0 days), counted apart
     opps, created, close = opps[created <= as_of], created[created <= as_of], close[created <= as_of]
     closed = (opps["IsClosed"].str.lower() == "true") & ~(close > as_of)
     days = (close.where(closed, as_of) - created).dt.days
@@ -54,6 +55,7 @@ def test_cycle_length_closed_only_figures(rec, as_of, small_sample):
     assert got["n_closed"] == ok_closed.sum()
     assert got["n_won"] == (ok_closed & (opps["IsWon"].str.lower() == "true")).sum()
     assert got["n_invalid"] == bad.sum()
+    assert got["n_undated_excluded"] == undated
     assert got["naive_mean"] == pytest.approx(days[ok_closed].mean())
     assert got["naive_median"] == _sas_median(days[ok_closed].to_numpy())
     # open deals count as at least as long as they are old: the KM median is never below the naive one
