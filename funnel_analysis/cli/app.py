@@ -60,7 +60,7 @@ def sample(out, scale, seed, truth_dir):
     help="Also write the quarantine table (one row per broken rule) to this CSV.",
 )
 def check(folder, mapping, as_json, quarantine_out):
-    """Load and validate FOLDER; print rows read, kept, quarantined and flagged, and rows per rule.
+    """Load and validate FOLDER; print rows read, kept, quarantined, deleted, merged and flagged, and rows per rule.
 
     Exits 0 when the data loaded (quarantined rows included) and 2 when a file
     cannot be used at all.
@@ -80,6 +80,16 @@ def check(folder, mapping, as_json, quarantine_out):
     if crm.report.ignored_files:
         click.echo(f"\nfiles not part of the model (ignored): {', '.join(crm.report.ignored_files)}")
     click.echo(f"stages from: {crm.report.stages_origin}")
+    money = crm.report.currency
+    if money:
+        line = f"corporate currency: {money.get('corporate')} (from {money.get('source')})"
+        if money.get("without_rate"):
+            line += "; records in a currency without a rate (money left out): " + ", ".join(
+                f"{t} {n}" for t, n in money["without_rate"].items()
+            )
+        click.echo(line)
+    if len(crm.merges):
+        click.echo(f"merged by Salesforce (MasterRecordId): {len(crm.merges)} records, references re-pointed")
 
 
 @main.command()
