@@ -119,7 +119,8 @@ def cache(folder, cache, mapping):
 def kpis(folder, mapping, as_of, by, where, as_json):
     """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
 
-    A figure the data cannot give (no leads table, an empty denominator) is null, not zero.
+    A figure the data cannot give (no leads table, an empty denominator) is null, not zero. With --by,
+    records without a value form the group '(no <column>)'. Money is in the org's corporate currency.
     """
     from ..funnel.report import kpis as compute_kpis
 
@@ -146,6 +147,11 @@ def kpis(folder, mapping, as_of, by, where, as_json):
                 value = f"{value:,}"
             click.echo(f"{key:<28} {value}")
         click.echo("")
+    if by:
+        click.echo(
+            f"Each figure counts records under their own {by}; records without one are grouped as "
+            f'"(no {by})". What each figure counts: funnel_analysis.funnel.KPI_COUNTS'
+        )
 
 
 # Each command group has its own module.

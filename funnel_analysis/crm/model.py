@@ -638,7 +638,7 @@ class ExtractTime:
     ----------
     timestamp : Timestamp
         The latest change timestamp in the data (UTC, naive).
-    day : Timestamp
+    report_date : Timestamp
         Its day (midnight): the default report date.
     table : str
         The table that holds it.
@@ -647,7 +647,7 @@ class ExtractTime:
     """
 
     timestamp: pd.Timestamp
-    day: pd.Timestamp
+    report_date: pd.Timestamp
     table: str
     column: str
 
@@ -703,7 +703,7 @@ def extract_time(crm) -> ExtractTime:
     if best is None:
         raise ValueError("the data has no timestamp (SystemModstamp, LastModifiedDate, CreatedDate): give as_of")
     t, name, col = best
-    return ExtractTime(timestamp=t, day=t.normalize(), table=name, column=col)
+    return ExtractTime(timestamp=t, report_date=t.normalize(), table=name, column=col)
 
 
 def latest_date(crm) -> pd.Timestamp:
@@ -724,7 +724,7 @@ def latest_date(crm) -> pd.Timestamp:
     ValueError
         When no table has a timestamp.
     """
-    return extract_time(crm).day
+    return extract_time(crm).report_date
 
 
 def cut_as_of(crm, *, as_of=None) -> CrmData:

@@ -117,7 +117,7 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     notebook_setup(currency=crm.currency)
     if as_of is None or not str(as_of).strip():
         when = extract_time(crm)
-        line = f"as of {when.day:%Y-%m-%d} (the extract time: {when.describe()})"
+        line = f"as of {when.report_date:%Y-%m-%d} (the extract time: {when.describe()})"
     else:
         line = f"as of {resolve_as_of(crm, as_of=as_of):%Y-%m-%d}"
     print(f"{crm.meta['source']} {line}; money in {crm.currency}; data fingerprint {crm.meta['fingerprint']}")

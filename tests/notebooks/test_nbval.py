@@ -167,7 +167,7 @@ def test_funnel_figures_match_an_independent_computation(executed, small_sample)
 
     def by_source(records) -> pd.DataFrame:  # the notebook's segment is lead_source; no source: ""
         d = pd.DataFrame(records)
-        return d.assign(source=d["lead_source"].fillna("").str.casefold())
+        return d.assign(source=d["lead_source"].fillna("").replace("(no lead_source)", "").str.casefold())
 
     k = by_source(rec["kpis"]).set_index("source")  # one row per lead source
     as_of = pd.Timestamp(k["as_of"].iloc[0])
