@@ -3,6 +3,15 @@
 0: every report ran well (or, for ``due``, nothing was due); 1: a report failed, named on stderr
 (``FAILED <name>: <error>``) with its partial notebook; 2: the config, a parameter or an option is
 wrong, and nothing ran. One log line per notebook on stdout, time-stamped, for the cron log.
+
+Examples
+--------
+.. code-block:: console
+
+    $ funnel report run                                        # every report on data/sample
+    $ funnel report run --data-dir data/raw/myorg              # a Salesforce export
+    $ funnel report run --data-dir data/raw/mycrm -p mapping=mycrm.yaml   # another CRM, through its mapping
+    $ funnel report run --only forecasting -p as_of=2025-06-30 -p forecasting.horizon=12
 """
 
 from __future__ import annotations
@@ -65,7 +74,10 @@ def _finish(res) -> None:
 
 @click.group("report", context_settings={"help_option_names": ["-h", "--help"]})
 def report_command():
-    """Run the report notebooks into dated HTML reports, now or on schedule (cron-friendly)."""
+    """Run the report notebooks into dated HTML reports, now or on schedule (cron-friendly).
+
+    Another CRM's export: --data-dir FOLDER -p mapping=FILE (see funnel report run --help).
+    """
 
 
 _config = click.option(
@@ -74,7 +86,11 @@ _config = click.option(
     help="Report config (YAML). Default: the packaged one, every notebook on data/sample.",
 )
 _data_dir = click.option(
-    "--data-dir", type=click.Path(exists=True, file_okay=False), help="Data folder for every report."
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Data folder (CRM export or Parquet cache) for every report. An export that is not Salesforce's "
+    "also needs its mapping, the reports' parameter mapping: with run, -p mapping=FILE (a mapping YAML, or a "
+    "built-in name such as maven_crm); with due, in the config.",
 )
 _out = click.option(
     "--out",
@@ -109,14 +125,27 @@ _timeout = click.option(
     "params",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A parameter for every report, or REPORT.KEY=VALUE for one; VALUE is read as YAML.",
+    help="A notebook parameter for every report, or REPORT.KEY=VALUE for one; VALUE is read as YAML. "
+    'E.g. -p as_of=2025-06-30, -p where="amount >= 10000", -p mapping=mycrm.yaml (with --data-dir: the '
+    "mapping file or built-in mapping name of a non-Salesforce export; a relative path starts here).",
 )
 @_data_dir
 @_out
 @_jobs
 @_timeout
 def run_command(config, only, params, data_dir, out, jobs, cell_timeout):
-    """Run the reports now; exit 1 naming the failed ones, 2 when the config or a parameter is wrong."""
+    """Run the reports now; exit 1 naming the failed ones, 2 when the config or a parameter is wrong.
+
+    \b
+    Examples:
+      funnel report run                                    every report on data/sample
+      funnel report run --data-dir data/raw/myorg          on a Salesforce export
+      funnel report run --data-dir data/raw/mycrm -p mapping=mycrm.yaml
+                                                           another CRM's export, through its mapping file
+      funnel report run --data-dir data/raw/maven -p mapping=maven_crm --only funnel
+                                                           a built-in mapping, by name
+      funnel report run --only forecasting -p as_of=2025-06-30 -p forecasting.horizon=12
+    """
     from ..reporting.runner import run_reports
 
     try:
@@ -165,7 +194,8 @@ def due_command(config, data_dir, out, jobs, cell_timeout, dry_run, now):
     as you like (every 15 minutes is fine). A missed run is caught up once; a report already
     running elsewhere is skipped; nothing due, nothing done. A failed report is retried after a
     back-off (the config's retry_backoff; --dry-run says when). Exit 0 when all ran well or nothing
-    was due, 1 naming the failed reports, 2 when the config is wrong.
+    was due, 1 naming the failed reports, 2 when the config is wrong. The parameters come from the
+    config: a non-Salesforce export's mapping is a report parameter there (mapping: mycrm.yaml).
     """
     from ..reporting.runner import run_due
 
