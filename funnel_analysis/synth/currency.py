@@ -119,3 +119,38 @@ def currency_tables(sim: _Sim) -> dict:
         "NextStartDate": next_s,
     }
     return {"CurrencyType.csv": currency_type, "DatedConversionRate.csv": dated}
+
+
+def ensure_crossings(sim: _Sim, rng, opp_cur: np.ndarray) -> list[int]:
+    """Make sure a won and an open deal see their close date pushed across a rate change.
+
+    Among the history rows that only move a non-USD deal's close date (same stage, same amount),
+    if none of the won (or of the still open) deals crosses a rate boundary, a rate correction
+    is added the day after the old close date of the first such row. The org is not changed, only
+    the rate calendar. Returns the days (day numbers) added.
+    """
+    H, O = sim.hist, sim.opp
+    order = np.lexsort((H["time"], H["opp"]))
+    opp, stage, close, amount = H["opp"][order], H["stage"][order], H["close"][order], H["amount"][order]
+    same_deal = np.r_[False, opp[1:] == opp[:-1]]
+    prev_close, prev_stage, prev_amount = np.r_[-1, close[:-1]], np.r_[-1, stage[:-1]], np.r_[np.nan, amount[:-1]]
+    same_amount = (amount == prev_amount) | (np.isnan(amount) & np.isnan(prev_amount))
+    push = same_deal & (stage == prev_stage) & (close > prev_close) & same_amount & (opp_cur[opp] > 0)
+    added = []
+    for group in (O["is_won"], ~O["is_closed"]):
+        rows = np.flatnonzero(push & group[opp])
+        if not len(rows):
+            continue
+        if (period_of(sim, prev_close[rows]) != period_of(sim, close[rows])).any():
+            continue
+        r = rows[0]
+        day = int(prev_close[r]) + 1
+        p = int(period_of(sim, day))
+        fx = sim.fx
+        fx["starts"] = np.insert(fx["starts"], p, day)
+        moved = fx["micro"][:, p] * (1 + rng.choice([-1.0, 1.0]) * rng.uniform(0.005, 0.02))
+        moved[0] = 1_000_000
+        fx["micro"] = np.insert(fx["micro"], p + 1, np.round(moved).astype(np.int64), axis=1)
+        fx["mid_month"] = np.sort(np.r_[fx["mid_month"], day])
+        added.append(day)
+    return added

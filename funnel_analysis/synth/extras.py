@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrowtext import _STR, _pool, _s_money, _s_ts, _sf_ids, _take
-from .currency import dated_rate, local_money, make_rates, static_rate
+from .currency import dated_rate, ensure_crossings, local_money, make_rates, static_rate
 from .export import _File
 from .lifecycle import plan
 from .model import _DAY, _ID_PREFIX
@@ -70,6 +70,7 @@ class _Extras:
         # streams of their own (spawn keys the org's streams never use)
         seqs = np.random.SeedSequence(sim.seed, spawn_key=(1015,)).spawn(3)
         rng_deleted, rng_merged, rng_fx = (np.random.default_rng(s) for s in seqs)
+        self.rng_fx = rng_fx
         if currencies:
             make_rates(sim, rng_fx)
             self._opp_currency()
@@ -89,6 +90,7 @@ class _Extras:
         sim = self.sim
         O, A, co = sim.opp, sim.acct, sim.co
         self.opp_cur = sim.fx["country"][co["country"][A["comp"][O["account"]]]]
+        self.rate_corrections = ensure_crossings(sim, self.rng_fx, self.opp_cur)
         # a deal is priced in its currency at the rate of its creation day, and keeps that price
         self.opp_factor = dated_rate(sim, self.opp_cur, O["created"] // _DAY)
 
@@ -203,7 +205,7 @@ class _Extras:
                         object=g.table,
                     )
                 )
-        self._pending[name] = (extra, repointed)
+        self._pending[name] = (extra, repointed, n)
 
     def _extra_rows(self, name: str, f: _File, groups, pos):
         sim, meta, cols = self.sim, f.meta, f.columns
@@ -250,19 +252,18 @@ class _Extras:
             ]
         schema = pa.table({c: v for c, v in cols.items()}).schema
         table = pa.concat_tables([t.cast(schema) for t in tables])
-        return table, insert_at, truth
+        return table, insert_at, counters, truth
 
     def finish(self, name: str, f: _File, defects: list[dict]) -> None:
         """Insert the file's extra rows in creation order; renumber the defects' rows (in place)."""
-        extra, repointed = self._pending.pop(name)
-        fp = f.final_pos
-        n_base, n_now = len(fp), f.n
+        extra, repointed, n_base = self._pending.pop(name)
+        fp, n_now = f.final_pos[:n_base], f.n  # where each row built before the quarantine rows now is
         if extra is None:
             shift = lambda r: r  # noqa: E731
         else:
-            table, insert_at, truth = extra
+            table, insert_at, counters, truth = extra
             at = np.where(insert_at < n_base, fp[np.minimum(insert_at, n_base - 1)], n_now)
-            order = np.argsort(at, kind="stable")
+            order = np.lexsort((counters, at))  # rows before the same base row: in Id order
             ins = at[order]
             k = len(ins)
             live = pa.table(f.columns)

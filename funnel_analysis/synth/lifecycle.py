@@ -325,6 +325,9 @@ def _merged_fields(sim: _Sim, rng, g: _Group, table: str) -> None:
     # the phone as typed at home, some of the time
     e164 = phone.to_pylist()
     national = rng.random(k) < _MERGED["p_phone_national"]
+    has_phone = np.array([v is not None for v in e164])
+    if has_phone.any() and not (national & has_phone).any():
+        national[np.flatnonzero(has_phone)[0]] = True  # every object shows the variation at least once
     styles = rng.integers(0, 1000, k)
     iso = sim.c_iso[country]
     out = []
