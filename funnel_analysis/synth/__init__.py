@@ -15,6 +15,19 @@ cleaning pipeline ought to find:
   every lead source, and how many leads of each were generated;
 - ``truth.json``: the arguments, row counts and every generation parameter.
 
+With the options of a real org's "export all" (``deleted``, ``merged``,
+``currencies``, ``modstamps``; all off by default, and then the output is
+byte-identical to the generator before them) the truth also holds:
+
+- ``deleted_records.csv``: every extra ``IsDeleted = true`` row (file, row,
+  record_id, kind: deleted | child_of_deleted | merged, master_id, parent_id);
+- ``merged_pairs.csv``: every merged-away lead, contact and account, its final
+  survivor (chains resolved) and how many kept rows still reference it, those
+  rows being in ``repointed_references.csv``;
+- ``bookings_corporate.csv`` (won deals and bookings in USD per close quarter)
+  and ``open_pipeline.csv`` (open deals and pipeline in USD at the end of a few
+  days), computed from the simulation, not from the files.
+
 Design choices worth knowing when using the data
 -------------------------------------------------
 - Removing the rows whose truth says ``quarantine`` gives back *exactly* the
@@ -28,6 +41,38 @@ Design choices worth knowing when using the data
 - ``clean`` rows only differ by form (case/whitespace of a picklist, a
   15-character ID, an e-mail's case, a phone's national format); the truth
   holds the value the cleaner should produce (``clean_value``).
+- Deleted and merged rows are extra rows too, never records of the org:
+  removing every ``IsDeleted = true`` row gives back the same org (same Ids,
+  same fields, same defects). A deleted deal takes copies of its history rows,
+  tasks and events with it (kind ``child_of_deleted``), a deleted lead its
+  campaign memberships and tasks, a deleted account one contact; no kept row
+  points at a deleted record. The extra rows take unused Ids between their
+  neighbours', so a file stays in Id order and the org's Ids do not move.
+- Merged rows are near-duplicates of a real lead, contact or account (the
+  variations of the duplicate clusters, plus a phone in national format),
+  deleted, with ``MasterRecordId`` the record they were merged into; each
+  object has one chain (A into B, then B into C). Some kept tasks, events,
+  campaign members, opportunities and contacts still hold a merged-away Id: a
+  loader must re-point them to the final survivor.
+- Currencies: the corporate currency is USD; accounts, contacts and leads of
+  Germany, France and the Netherlands are in EUR, of the United Kingdom in GBP;
+  a deal and its history rows carry its account's currency, campaigns USD.
+  ``DatedConversionRate.csv`` changes monthly (and a few times mid-month,
+  inside a quarter), from three years before the window; its first period
+  starts on ``0001-01-01`` and its last ends on ``9999-12-31``;
+  ``CurrencyType.csv`` holds the rate in effect at the extract. Rates are units
+  per USD (USD = amount / rate). A deal is priced once, at the dated rate of its
+  creation day (rounded to cents), and keeps its local amounts when its close
+  date moves, so its USD value moves with the dated rate of its close date
+  alone; when no won or no open deal happens to be pushed across a rate
+  change, a mid-month correction is added where one is. AnnualRevenue is
+  converted at the static rate.
+- ``LastModifiedDate`` and ``SystemModstamp`` are the record's last change (a
+  deal: its last history row; a lead: its conversion or disqualification; an
+  account: becoming a customer; a deleted or merged row: its deletion), never
+  after ``extract_time`` in truth.json, the latest timestamp of the org's rows.
+  OpportunityHistory has ``SystemModstamp`` only, User and OpportunityStage no
+  ``IsDeleted``, as in Salesforce.
 - Conversion is honest: a lead converts with probability
   ``rate[source] * m / mean(m)`` where ``m`` is a mild multiplier from its
   title seniority, company size and industry (so lead scoring has signal),
@@ -52,7 +97,10 @@ simulation state, then writes the export and the truth:
   events), :mod:`.pipeline` (opportunities and their history),
   :mod:`.duplicates`;
 - :mod:`.export`: the export files' columns, in file order;
-- :mod:`.dirty`: the injected defects; :mod:`.truth`: the truth folder.
+- :mod:`.dirty`: the injected defects; :mod:`.truth`: the truth folder;
+- the options: :mod:`.lifecycle` (which records are deleted or merged, and
+  which kept references point at merged ones), :mod:`.currency` (the rates),
+  :mod:`.extras` (their columns and rows in each export file).
 
 Examples
 --------
