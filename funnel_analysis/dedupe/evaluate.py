@@ -21,7 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PairwiseScores", "pairs_from_clusters", "pairwise_scores", "scores_by_threshold", "read_truth_clusters"]
+__all__ = [
+    "PairwiseScores",
+    "MergeLabelScores",
+    "pairs_from_clusters",
+    "pairwise_scores",
+    "merge_label_scores",
+    "scores_by_threshold",
+    "read_truth_clusters",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,38 @@ class PairwiseScores:
     precision: float
     recall: float
     f1: float
+
+
+@dataclass(frozen=True)
+class MergeLabelScores:
+    """Recall and precision of predicted clusters against the org's own merges (:func:`merge_label_scores`).
+
+    Attributes
+    ----------
+    merged_records : int
+        Merged-away records among the records matched.
+    org_pairs : int
+        Pairs the org's merges imply among the records matched (a survivor and the records merged
+        into it form one cluster).
+    found : int
+        Org pairs that the predicted clusters link.
+    recall : float
+        ``found / org_pairs``; NaN without org pairs.
+    predicted_pairs : int
+        Predicted pairs with at least one merged-away record.
+    agreeing : int
+        Those of them that are org pairs.
+    precision : float
+        ``agreeing / predicted_pairs``; NaN without such a pair.
+    """
+
+    merged_records: int
+    org_pairs: int
+    found: int
+    recall: float
+    predicted_pairs: int
+    agreeing: int
+    precision: float
 
 
 def pairs_from_clusters(
@@ -116,6 +156,76 @@ def pairwise_scores(
     rec = tp / len(t) if t else float("nan")
     f1 = 2 * prec * rec / (prec + rec) if p and t and (prec + rec) > 0 else (0.0 if p and t else float("nan"))
     return PairwiseScores(true_pairs=len(t), predicted_pairs=len(p), tp=tp, precision=prec, recall=rec, f1=f1)
+
+
+def merge_label_scores(predicted: pd.DataFrame, merges: pd.DataFrame, *, records=None) -> MergeLabelScores:
+    """Recall and precision of ``predicted`` clusters against the org's own merges, its free labels.
+
+    A survivor (``master_id``) and the records merged into it form one cluster; its pairs are the
+    org pairs. Recall is the share of org pairs that the predicted clusters link. Precision is
+    measured only on the predicted pairs that involve a merged-away record: the share of them that
+    are org pairs. The org's merges are incomplete labels: the live records still hold duplicates
+    nobody merged, so a predicted pair of two live records may well be right and says nothing
+    about precision. A merged-away record, though, was resolved by a person, who named its one
+    survivor: a link from it to any record outside its cluster is a false match (or, rarely, a
+    duplicate of the survivor that was left live, so this precision is a lower bound).
+
+    Parameters
+    ----------
+    predicted : DataFrame
+        Predicted clusters: ``record_id``, ``cluster_id`` (records absent are singletons).
+    merges : DataFrame
+        ``merged_id``, ``master_id`` (``CrmData.merges`` of one table, chains resolved).
+    records : sequence of str, optional
+        The records that were matched: org pairs with a record outside are left out (it could
+        not be found). Default: every record of ``merges``.
+
+    Returns
+    -------
+    MergeLabelScores
+        Merged records, org pairs, found, recall, predicted pairs touching a merged record, agreeing, precision.
+
+    Raises
+    ------
+    KeyError
+        When ``merges`` lacks ``merged_id`` or ``master_id``, or ``predicted`` its columns.
+
+    Examples
+    --------
+    >>> merges = pd.DataFrame({"merged_id": ["b", "c"], "master_id": ["a", "a"]})
+    >>> pred = pd.DataFrame({"record_id": ["a", "b", "d"], "cluster_id": [1, 1, 1]})
+    >>> s = merge_label_scores(pred, merges)
+    >>> s.org_pairs, s.found, round(s.recall, 3), s.predicted_pairs, s.agreeing, s.precision
+    (3, 1, 0.333, 2, 1, 0.5)
+    """
+    for c in ("merged_id", "master_id"):
+        if c not in merges.columns:
+            raise KeyError(f"merge_label_scores: merges need a {c!r} column")
+    m = merges[["merged_id", "master_id"]].dropna().astype("str")
+    if records is not None:
+        keep = set(pd.Series(list(records), dtype="str"))
+        m = m[m["merged_id"].isin(keep) & m["master_id"].isin(keep)]
+    merged = set(m["merged_id"])
+    org = pd.concat(
+        [
+            m.rename(columns={"merged_id": "record_id", "master_id": "cluster_id"}),
+            pd.DataFrame({"record_id": m["master_id"], "cluster_id": m["master_id"]}),
+        ],
+        ignore_index=True,
+    ).drop_duplicates("record_id")
+    t = _pair_set(pairs_from_clusters(org))
+    p = _pair_set(pairs_from_clusters(predicted))
+    touching = {pair for pair in p if pair[0] in merged or pair[1] in merged}
+    found, agreeing = len(t & p), len(touching & t)
+    return MergeLabelScores(
+        merged_records=len(merged),
+        org_pairs=len(t),
+        found=found,
+        recall=found / len(t) if t else float("nan"),
+        predicted_pairs=len(touching),
+        agreeing=agreeing,
+        precision=agreeing / len(touching) if touching else float("nan"),
+    )
 
 
 def scores_by_threshold(

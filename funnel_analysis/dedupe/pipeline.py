@@ -17,13 +17,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
 from ..crm.model import CrmData
 from .blocking import candidate_pairs, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
+from .evaluate import merge_label_scores
 from .match import predict_pairs, train_model
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
@@ -37,6 +38,8 @@ __all__ = [
     "find_duplicates",
     "lead_contact_matches",
     "merge_duplicates",
+    "MERGE_SCORE_COLUMNS",
+    "org_merge_scores",
 ]
 
 #: The objects that can be de-duplicated, and their key.
@@ -265,6 +268,95 @@ def find_duplicates(
         threshold_source=source,
         rules=tuple(rules),
     )
+
+
+#: Columns of :func:`org_merge_scores`.
+MERGE_SCORE_COLUMNS = [
+    "object",
+    "records",
+    "merged_records",
+    "threshold",
+    "org_pairs",
+    "found",
+    "recall",
+    "predicted_pairs",
+    "agreeing",
+    "precision",
+]
+
+
+def org_merge_scores(
+    records: pd.DataFrame,
+    merged_rows: pd.DataFrame,
+    merges: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    threshold: float | str | None = None,
+    seed: int = 42,
+) -> pd.DataFrame:
+    """The matcher measured against the org's own merges: its free labels (Salesforce's ``MasterRecordId``).
+
+    Runs :func:`find_duplicates` over the kept records and the merged-away rows together, then
+    scores its clusters with :func:`.evaluate.merge_label_scores`: recall is the share of the org's
+    merge pairs the matcher links; precision is measured only on the predicted pairs that involve a
+    merged-away record, because the org's merges are incomplete labels (live duplicates nobody
+    merged exist, so a predicted pair of two live records cannot be called wrong), whereas a
+    merged-away record's one true match is the survivor a person chose for it.
+
+    Parameters
+    ----------
+    records : DataFrame
+        The kept records of ``table`` (``crm.leads``).
+    merged_rows : DataFrame
+        Its merged-away rows (``crm.deleted_rows[table]``; rows not ``deleted_as == "merged"`` are
+        left out when that column is there).
+    merges : DataFrame
+        ``merged_id``, ``master_id`` (``crm.merges``; a ``table`` column, when there, selects ``table``'s).
+    accounts : DataFrame, optional
+        The accounts, for the company name of contacts.
+    table : {"leads", "contacts", "accounts"}
+        Which object ``records`` are.
+    threshold : float or "auto", optional
+        Merge threshold (:func:`find_duplicates`).
+    seed : int
+        Seed of the model's random sampling.
+
+    Returns
+    -------
+    DataFrame
+        One row (:data:`MERGE_SCORE_COLUMNS`): ``object``, ``records`` (kept plus merged-away),
+        ``merged_records``, ``threshold``, ``org_pairs``, ``found``, ``recall``,
+        ``predicted_pairs`` (touching a merged-away record), ``agreeing``, ``precision``.
+
+    Raises
+    ------
+    ValueError
+        An unknown object, or no merged-away row of ``table`` to measure against.
+    KeyError
+        When ``merges`` lacks ``merged_id`` or ``master_id``.
+    """
+    if table not in OBJECTS:
+        raise ValueError(f"cannot de-duplicate {table!r}; expected one of {', '.join(OBJECTS)}")
+    key = OBJECTS[table]
+    for c in ("merged_id", "master_id"):
+        if c not in merges.columns:
+            raise KeyError(f"org_merge_scores: merges need a {c!r} column")
+    if "table" in merges.columns:
+        merges = merges[merges["table"] == table]
+    rows = merged_rows if merged_rows is not None else pd.DataFrame(columns=[key])
+    if "deleted_as" in rows.columns:
+        rows = rows[rows["deleted_as"] == "merged"]
+    if key not in rows.columns or not len(rows) or not len(merges):
+        raise ValueError(f"org_merge_scores: the org has no merged-away {table} to measure against")
+    both = pd.concat([records, rows[[c for c in rows.columns if c in records.columns]]], ignore_index=True)
+    both = both.assign(**{key: both[key].astype("str")}).drop_duplicates(key, keep="first").reset_index(drop=True)
+    found = find_duplicates(both, accounts, table=table, threshold=threshold, seed=seed)
+    s = merge_label_scores(
+        found.clusters.rename(columns={"unique_id": "record_id"}), merges, records=found.features["unique_id"]
+    )
+    row = {"object": table, "records": len(both), "threshold": found.threshold, **asdict(s)}
+    return pd.DataFrame([row], columns=MERGE_SCORE_COLUMNS)
 
 
 def lead_contact_matches(

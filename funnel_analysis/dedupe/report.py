@@ -4,6 +4,7 @@
 :class:`Duplicates`, whose methods are the notebook's sections: the summary, examples side by side,
 the probabilities, the review queue and the scores against the ground truth.
 :func:`lead_contact_matches` finds the leads that duplicate an existing contact.
+:func:`org_merge_scores` measures the matcher against the org's own merges (Salesforce's ``MasterRecordId``).
 
 Examples
 --------
@@ -24,12 +25,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._util.missing import mark_missing
 from ..crm.model import CrmData, cut_as_of
 from . import pipeline
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
-from .pipeline import OBJECTS, DedupeResult
+from .pipeline import MERGE_SCORE_COLUMNS, OBJECTS, DedupeResult
 
-__all__ = ["SHOWN", "Duplicates", "TruthScores", "LeadContactMatches", "find_duplicates", "lead_contact_matches"]
+__all__ = [
+    "SHOWN",
+    "Duplicates",
+    "TruthScores",
+    "LeadContactMatches",
+    "find_duplicates",
+    "lead_contact_matches",
+    "org_merge_scores",
+]
 
 #: The fields shown side by side, per object.
 SHOWN = {
@@ -373,3 +383,87 @@ def lead_contact_matches(
         leads, cut.tables["contacts"], cut.tables.get("accounts"), threshold=threshold, seed=seed
     )
     return LeadContactMatches(pairs=pairs, leads=int(pairs["lead_id"].nunique()))
+
+
+def org_merge_scores(
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    objects: str | Sequence[str] = ("leads", "contacts", "accounts"),
+    threshold: float | str | None = "auto",
+    seed: int = 42,
+) -> pd.DataFrame:
+    """Precision and recall of the matcher against the org's own merges, per object (free labels).
+
+    A lead, contact or account that Salesforce merged away (``crm.merges``; its row in
+    ``crm.deleted_rows``) is matched again together with the kept records, and the matcher's
+    clusters are scored by :func:`.pipeline.org_merge_scores`: recall over the org's merge pairs,
+    precision over the predicted pairs that involve a merged-away record only, since the org's
+    merges are incomplete labels (live duplicates nobody merged exist; a merged-away record's one
+    true match is the survivor a person chose).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date, Timestamp or str, optional
+        The day the org is seen as of (``None`` or ``""``: the latest date in the data); merged-away
+        records created after it are left out.
+    where : str, optional
+        Keeps the kept and the merged-away records of each object that this expression selects.
+    objects : str or sequence of str
+        ``leads``, ``contacts``, ``accounts``, or several (a comma-separated text too).
+    threshold : float or "auto"
+        Merge threshold on the match probability; ``"auto"``, empty or negative: chosen without labels.
+    seed : int
+        Seed of the models' random sampling.
+
+    Returns
+    -------
+    DataFrame
+        One row per object that has merges (:data:`.pipeline.MERGE_SCORE_COLUMNS`); for an org
+        without any, empty with those columns and marked missing (``record`` says so in one line).
+
+    Raises
+    ------
+    ValueError
+        An unknown object, or a threshold that is not a probability.
+    ExpressionError
+        A ``where`` that does not parse or names an unknown column.
+    """
+    from ..crm.expression import expression_mask
+
+    names = _objects(objects)
+    threshold = _threshold(threshold)
+    cut = cut_as_of(crm, as_of=as_of)
+    merges = cut.merges
+    rows = []
+    for name in names:
+        merged = cut.deleted_rows.get(name)
+        own = merges[merges["table"] == name] if len(merges) else merges
+        if merged is None or not len(merged) or not len(own) or not cut.has(name):
+            continue
+        if "deleted_as" in merged.columns:
+            merged = merged[merged["deleted_as"] == "merged"]
+        if "created_date" in merged.columns:
+            created = pd.to_datetime(merged["created_date"], utc=True)
+            merged = merged[(created.dt.normalize() <= cut.as_of_date.tz_localize("UTC")).fillna(True).to_numpy()]
+        if where is not None and str(where).strip() and len(merged):
+            tables = dict(cut.tables)
+            tables[name] = merged.reset_index(drop=True)
+            merged = tables[name][expression_mask(tables, name, where=where).to_numpy(dtype=bool)]
+        kept = cut.rows(name, where=where)
+        if not len(merged) or not len(kept):
+            continue
+        rows.append(
+            pipeline.org_merge_scores(
+                kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed
+            )
+        )
+    if not rows:
+        return mark_missing(
+            pd.DataFrame(columns=MERGE_SCORE_COLUMNS),
+            f"the org has no merged {', '.join(names)} (deleted records with a MasterRecordId) to measure against",
+        )
+    return pd.concat(rows, ignore_index=True)

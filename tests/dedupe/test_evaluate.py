@@ -45,3 +45,26 @@ def test_failures(tmp_path):
         scores_by_threshold(pd.DataFrame({"id_l": ["a"], "id_r": ["b"]}), TRUTH)
     with pytest.raises(FileNotFoundError, match="duplicate_clusters"):
         read_truth_clusters(tmp_path, "leads")
+
+
+def test_merge_label_scores_by_hand():
+    from funnel_analysis.dedupe import merge_label_scores
+
+    # the org merged b and c into a, and e into d; the matcher put a, b, x together, and d, e
+    merges = pd.DataFrame({"merged_id": ["b", "c", "e"], "master_id": ["a", "a", "d"]})
+    pred = pd.DataFrame({"record_id": ["a", "b", "x", "d", "e", "y", "z"], "cluster_id": [1, 1, 1, 2, 2, 3, 3]})
+    s = merge_label_scores(pred, merges)
+    # org pairs: ab ac bc de = 4; linked: ab de = 2
+    assert (s.merged_records, s.org_pairs, s.found, s.recall) == (3, 4, 2, 0.5)
+    # predicted pairs touching b, c or e: ab bx de (not ax, not yz: live records only) = 3, of them org pairs 2
+    assert (s.predicted_pairs, s.agreeing) == (3, 2) and s.precision == pytest.approx(2 / 3)
+    # records not matched cannot be found: without c, org pairs ab de
+    s = merge_label_scores(pred, merges, records=["a", "b", "x", "d", "e", "y", "z"])
+    assert (s.org_pairs, s.found, s.recall) == (2, 2, 1.0)
+
+
+def test_merge_label_scores_fail_without_its_columns():
+    from funnel_analysis.dedupe import merge_label_scores
+
+    with pytest.raises(KeyError, match="master_id"):
+        merge_label_scores(pd.DataFrame({"record_id": [], "cluster_id": []}), pd.DataFrame({"merged_id": []}))

@@ -155,3 +155,89 @@ def test_failures(tiny_crm):
         find_duplicates(tiny_crm, objects="leads", where="no_such_column == 1")
     none = lead_contact_matches(tiny_crm)  # the tiny org has no contacts
     assert none.leads == 0 and list(none.pairs.columns) == ["lead_id", "contact_id", "match_probability", "reasons"]
+
+
+def _org_with_merges():
+    """Four kept leads and two the org merged into their survivors (``merges`` and ``deleted_rows`` set by hand)."""
+    kept = pd.DataFrame(
+        {
+            "Id": ["L1", "L3", "L4", "L5"],
+            "CreatedDate": ["2024-01-01T00:00:00Z"] * 4,
+            "FirstName": ["Ann", "Bo", "Cy", "Di"],
+            "LastName": ["Lee", "Ma", "Vance", "Wu"],
+            "Email": ["ann@lee.io", "bo@ma.io", "cy@v.io", "di@w.io"],
+        }
+    )
+    crm = load_frames({"Lead": kept})
+    merged = pd.DataFrame(
+        {
+            "lead_id": ["L2", "L6"],
+            "created_date": pd.to_datetime(["2024-01-02", "2024-01-03"], utc=True),
+            "first_name": ["Ann", "Bo"],
+            "last_name": ["Lee", "Ma"],
+            "email": ["ann@lee.io", "bo@ma.io"],
+            "master_record_id": ["L1", "L3"],
+            "deleted_as": ["merged", "merged"],
+        }
+    )
+    crm.deleted_rows = {"leads": merged}
+    crm.merges = pd.DataFrame({"table": ["leads", "leads"], "merged_id": ["L2", "L6"], "master_id": ["L1", "L3"]})
+    return crm
+
+
+def test_org_merge_scores_on_a_hand_built_org():
+    from funnel_analysis.dedupe.report import org_merge_scores
+
+    crm = _org_with_merges()
+    out = org_merge_scores(crm, as_of="2024-06-30", objects="leads", threshold=0.5).set_index("object")
+    # by hand: org pairs L1-L2, L3-L6; the same e-mail and names link each; nothing else is alike
+    assert out.loc["leads", ["records", "merged_records", "org_pairs"]].tolist() == [6, 2, 2]
+    assert out.loc["leads", ["found", "recall", "predicted_pairs", "agreeing", "precision"]].tolist() == [
+        2,
+        1.0,
+        2,
+        2,
+        1.0,
+    ]
+    # where keeps the records it selects, merged-away ones too: only Ann Lee's pair is left
+    where = "last_name in ('Lee', 'Vance', 'Wu')"
+    out = org_merge_scores(crm, as_of="2024-06-30", objects="leads", where=where, threshold=0.5)
+    assert out[["records", "merged_records", "org_pairs", "found"]].values.tolist() == [[4, 1, 1, 1]]
+    # as of a day before the merged-away records were created: they are left out
+    assert org_merge_scores(crm, as_of="2024-01-01", objects="leads").empty
+    # an org without merges: no rows
+    crm = _org_with_merges()
+    crm.merges = crm.merges.iloc[0:0]
+    assert org_merge_scores(crm, as_of="2024-06-30").empty
+
+
+def test_org_merge_scores_failures():
+    from funnel_analysis.dedupe.pipeline import org_merge_scores as frame_level
+    from funnel_analysis.dedupe.report import org_merge_scores
+
+    with pytest.raises(TypeError, match="CrmData"):
+        org_merge_scores(LEADS)
+    with pytest.raises(ValueError, match="cannot de-duplicate"):
+        org_merge_scores(_org_with_merges(), as_of="2024-06-30", objects="opportunities")
+    with pytest.raises(ValueError, match="no merged-away leads"):
+        frame_level(LEADS, LEADS.iloc[0:0], pd.DataFrame({"merged_id": [], "master_id": []}), table="leads")
+
+
+@pytest.mark.slow
+def test_org_merge_scores_on_a_sample_with_merges(tmp_path):
+    # the generator's merged records (merged=True): org pairs worked out from its merged_pairs.csv truth
+    import funnel_analysis as fa
+    from funnel_analysis.dedupe.report import org_merge_scores
+    from funnel_analysis.synth import generate_sample
+
+    generate_sample(tmp_path / "org", scale=0.1, seed=3, merged=True)
+    truth = pd.read_csv(tmp_path / "org_truth" / "merged_pairs.csv", dtype=str)
+    out = org_merge_scores(fa.load_org(tmp_path / "org"), objects="leads,accounts").set_index("object")
+    for table in ("leads", "accounts"):
+        t = truth[truth["object"] == table]
+        # a survivor and the n records merged into it: (n + 1) n / 2 pairs
+        n = t.groupby("master_id").size()
+        assert out.loc[table, "merged_records"] == len(t)
+        assert out.loc[table, "org_pairs"] == int(((n + 1) * n // 2).sum())
+        assert out.loc[table, "found"] <= out.loc[table, "org_pairs"]
+        assert out.loc[table, "recall"] >= 0.8 and out.loc[table, "precision"] >= 0.8, out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -35,3 +37,14 @@ def test_duplicates_notebook_figures(executed, small_sample):
     assert rec["lead_contact"]["leads_matching_a_contact"] >= pairs["lead_id"].nunique() * (len(pairs) < 20)
     if len(pairs):
         assert not (pairs["lead_id"].map(leads) == pairs["contact_id"]).any()
+    # the org's own merges: the pairs merged_pairs.csv implies, or one line when the sample has none
+    merged = Path(f"{small_sample}_truth/merged_pairs.csv")
+    org = rec["org_merge_scores"]
+    if not merged.exists():
+        assert set(org) == {"missing"} and "MasterRecordId" in org["missing"]
+    else:
+        scores = pd.DataFrame(org).set_index("object")
+        truth = pd.read_csv(merged, dtype=str)
+        for table, row in scores.iterrows():
+            n = truth[truth["object"] == table].groupby("master_id").size()
+            assert row["org_pairs"] == int(((n + 1) * n // 2).sum()), table
