@@ -3,7 +3,10 @@
 For each past date ``d`` the org is rebuilt as it stood at the end of ``d``
 (:meth:`~funnel_analysis.crm.CrmData.as_of`) and every method forecasts the bookings (won amount)
 of the quarter ``quarters_ahead`` quarters after the one containing ``d``; the actual is the won amount with a
-close date in that quarter in the full org. Methods:
+close date in that quarter in the full org. Every series of a day (the quarterly bookings of the
+baselines and of the MASE scale, the monthly bookings of the time-series methods) starts where regular
+bookings start (:func:`~funnel_analysis.forecast.timeseries.regular_start` on the org's monthly won amount,
+whatever ``where`` selects); the won deals before it are left out, and each row says what was. Methods:
 
 ==========================  ===========================================================================
 ``pipeline``                :func:`~funnel_analysis.forecast.next_quarter.next_quarter_forecast` (won + learned
@@ -41,7 +44,7 @@ import pandas as pd
 from .._util.frames import flag as _flag
 from .._util.frames import to_day as _to_day
 from ..periods import fiscal_period
-from .next_quarter import _bounds, bookings_series, next_quarter_forecast
+from .next_quarter import _bounds, _regular_on, next_quarter_forecast
 from .pipeline import AGE_BINS, _opportunities
 from .timeseries import CONFIDENCE, Forecaster, _interval_columns, _percent
 
@@ -167,7 +170,10 @@ def backtest_next_quarter(
         One row per day and method: ``as_of``, ``fiscal_period``, ``quarters_ahead``, ``method``,
         ``forecast``, ``actual``, ``mase_scale``, ``forecast_ci_low_80``, ``forecast_ci_high_80``,
         ``forecast_ci_low_95``, ``forecast_ci_high_95`` (pipeline only), ``error`` (forecast - actual),
-        ``abs_error``, ``scaled_error`` (MASE term), ``in_80``, ``in_95`` (actual inside the interval).
+        ``abs_error``, ``scaled_error`` (MASE term), ``in_80``, ``in_95`` (actual inside the interval), and
+        what the day's series left out, the same for every method of a day: ``left_out_periods`` (months
+        from the first win to the start of regular bookings), ``left_out_deals``, ``left_out_amount`` (the
+        won deals closed before it) and ``note`` (one line, ``""`` when nothing was left out).
 
     Raises
     ------
@@ -204,9 +210,12 @@ def backtest_next_quarter(
         cut = _opportunities(crm, day, where)
         won_then = cut[_flag(cut["is_won"]).to_numpy()]
         won_then = won_then[(pd.to_datetime(won_then["close_date"]) <= day).to_numpy()]
+        # every series of the day starts where regular bookings start, as the bookings forecast's does: the
+        # won deals of a sparse prologue before it (imported with their old close dates) are left out
+        regular = _regular_on(crm, day, where)
+        if regular.start is not None:
+            won_then = won_then[(pd.to_datetime(won_then["close_date"]) >= regular.start).to_numpy()]
         q = _quarterly(won_then, day, fy)
-        first = _bounds(pd.to_datetime(won_then["close_date"]).quantile(0.01), 0, fy)[1]
-        q = q[q.index >= first]  # as bookings_series: stray old deals do not start the history
         if len(q) < min_quarters:
             raise ValueError(
                 f"{fn}: {len(q)} complete quarter(s) of bookings on {day:%Y-%m-%d}, at least {min_quarters} needed"
@@ -233,7 +242,7 @@ def backtest_next_quarter(
         lag = pd.Timestamp(start) - pd.DateOffset(months=12)
         base["seasonal_naive"] = float(q.get(lag, np.nan))
         if ts_methods:
-            monthly = bookings_series(cut, as_of=day, period="M")
+            monthly = regular.series
             h = (end.year - monthly.index[-1].year) * 12 + end.month - monthly.index[-1].month
             res = Forecaster(monthly, period="M", horizon=h, methods=ts_methods, n_origins=ts_origins).fit()
             for meth in [*ts_methods, "time_series"]:
@@ -249,6 +258,7 @@ def backtest_next_quarter(
                 "forecast": value,
                 "actual": actual,
                 "mase_scale": scale,
+                **regular.columns(),
             }
             if meth == "pipeline":
                 row.update({c: nq[c] for _, low, high in columns for c in (low, high)})

@@ -20,7 +20,11 @@ For each snapshot whose target quarter ended by ``as_of``:
   target quarter's won amount; the pooled share times today's run-rate per quarter (won amount in
   the ``run_rate_days`` before the day, scaled to the target quarter's length, held flat) is the
   part from deals not yet created. A snapshot is used only when its whole run-rate window lies
-  after the first opportunities (the 1 % quantile of creation dates). (A ratio to the run-rate
+  after the first opportunities (the 1 % quantile of creation dates) and after the start of regular
+  bookings (:func:`~funnel_analysis.forecast.timeseries.regular_start` on the org's monthly won amount,
+  as the bookings forecast does, whatever ``where`` selects): the won deals of a sparse prologue before it (deals imported with
+  their old close dates) are left out of the learning, and each row says so (``left_out_periods``,
+  ``left_out_deals``, ``left_out_amount``, ``note``). (A ratio to the run-rate
   itself, the first version, also extrapolates the learning quarters' growth over the gap between
   the run-rate window and the target quarter, and over-forecast two quarters ahead.)
 
@@ -49,7 +53,7 @@ from .._util.frames import to_day as _to_day
 from .._util.frames import utc_naive as _utc_naive
 from ..periods import fiscal_period
 from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _opportunities
-from .timeseries import CONFIDENCE, _interval_columns
+from .timeseries import CONFIDENCE, _interval_columns, regular_start
 
 __all__ = ["next_quarter_forecast", "bookings_series", "quarter_bounds", "FiscalQuarter"]
 
@@ -125,15 +129,21 @@ def bookings_series(opps: pd.DataFrame, *, as_of, period: str = "M", value: str 
     value : {"amount", "count"}
         Sum the won amount, or count the won deals.
     start : date, "auto" or None
-        First day of the series. ``"auto"`` starts at the period of the 1 % quantile of the won
-        close dates, so that a few stray old deals (imports, bad dates) do not add years of
-        near-empty periods; ``None`` starts at the first win.
+        First day of the series. ``"auto"`` starts where regular activity starts
+        (:func:`~funnel_analysis.forecast.timeseries.regular_start` on this series), so that a sparse
+        prologue (deals imported with their old close dates, test records) does not add months of
+        near-empty periods; a date starts at its period; ``None`` starts at the first win.
 
     Returns
     -------
     Series
         Indexed by the period's first day, from ``start`` to the last period complete on
         ``as_of``; periods without a win are 0.
+
+    Raises
+    ------
+    ValueError
+        A missing column, an unknown ``period`` or ``value``, no won deal by ``as_of`` (or after ``start``).
 
     Examples
     --------
@@ -144,7 +154,7 @@ def bookings_series(opps: pd.DataFrame, *, as_of, period: str = "M", value: str 
     """
     fn = "bookings_series"
     _require(opps, ["is_won", "close_date", "amount"], fn, "opportunities")
-    if period not in ("W", "M", "Q") or value not in ("amount", "count"):
+    if period not in _FREQ or value not in ("amount", "count"):
         raise ValueError(f"{fn}: period must be W, M or Q and value amount or count; got {period!r}, {value!r}")
     day = _to_day(as_of, fn)
     won = opps[_flag(opps["is_won"]).to_numpy()]
@@ -152,17 +162,13 @@ def bookings_series(opps: pd.DataFrame, *, as_of, period: str = "M", value: str 
     won = won[(close <= day).to_numpy()]
     if won.empty:
         raise ValueError(f"{fn}: no won deal closed on or before {day:%Y-%m-%d}")
-    code = {"W": "W-SUN", "M": "M", "Q": "Q"}[period]
+    code = _FREQ[period]
     per = pd.PeriodIndex(pd.to_datetime(won["close_date"]), freq=code)
     vals = won["amount"].astype(float).fillna(0).to_numpy() if value == "amount" else np.ones(len(won))
     s = pd.Series(vals, index=per).groupby(level=0).sum()
-    if start is not None:
-        first = (
-            pd.Period(pd.to_datetime(won["close_date"]).quantile(0.01), freq=code)
-            if str(start) == "auto"
-            else pd.Period(pd.Timestamp(start), freq=code)
-        )
-        s = s[s.index >= first]
+    auto = isinstance(start, str) and start == "auto"
+    if start is not None and not auto:
+        s = s[s.index >= pd.Period(pd.Timestamp(start), freq=code)]
         if s.empty:
             raise ValueError(f"{fn}: no won deal closed between {start} and {day:%Y-%m-%d}")
     last = pd.Period(day, freq=code)
@@ -171,7 +177,105 @@ def bookings_series(opps: pd.DataFrame, *, as_of, period: str = "M", value: str 
     full = pd.period_range(s.index.min(), last, freq=code)
     s = s.reindex(full, fill_value=0.0)
     s.index = full.start_time.astype("datetime64[us]")
+    if auto:
+        s = s.iloc[regular_start(s, period=period) :]
     return s.rename(f"won_{value}")
+
+
+#: pandas period codes of the bookings series.
+_FREQ = {"W": "W-SUN", "M": "M", "Q": "Q"}
+
+
+@dataclass(frozen=True)
+class _Regular:
+    """A bookings series from the start of regular activity, and the won deals before it (left out).
+
+    What :func:`_regular_bookings` returns; :func:`next_quarter_forecast` and the backtest report it
+    with the names of :class:`~funnel_analysis.forecast.report.BookingsForecast`.
+    """
+
+    series: pd.Series
+    period: str = "M"
+    periods: int = 0
+    deals: int = 0
+    amount: float = 0.0
+    imported: int = 0
+
+    @property
+    def start(self) -> pd.Timestamp | None:
+        """The series' first day (``None`` for an empty series)."""
+        return pd.Timestamp(self.series.index[0]) if len(self.series) else None
+
+    @property
+    def note(self) -> str:
+        """'Left out before 2023-02-01: 21 won deals (436,900) in 22 months of sparse early history (...)'."""
+        if not self.periods:
+            return ""
+        unit = {"W": "week", "M": "month", "Q": "quarter"}[self.period]
+        begin = f"{self.start:%Y-%m-%d}" if self.start is not None else "the end"
+        return (
+            f"Left out before {begin}: {self.deals} won deal{'s' * (self.deals != 1)} "
+            f"({self.amount:,.0f}) in {self.periods} {unit}{'s' * (self.periods != 1)} of sparse early history "
+            f"(quarter-long stretches below a fifth of the recent level; {self.imported} of these deals "
+            "closed before their creation date: imported history)"
+        )
+
+    def columns(self) -> dict:
+        """The left-out columns of a result frame: ``left_out_periods``, ``_deals``, ``_amount``, ``note``."""
+        return {
+            "left_out_periods": self.periods,
+            "left_out_deals": self.deals,
+            "left_out_amount": self.amount,
+            "note": self.note,
+        }
+
+
+def _regular_on(crm, day, where) -> _Regular:
+    """The monthly won amount of ``where``'s deals on ``crm.as_of(day)`` from the start of the org's regular bookings.
+
+    The start is the whole org's (:func:`regular_start` on all its won deals): a prologue is a property of
+    the data (an import), and a small segment's empty quarter in the middle of the org's regular activity
+    is a real zero, not a reason to drop what came before it.
+    """
+    org = _regular_bookings(_opportunities(crm, day, None), as_of=day)
+    return org if where is None else _regular_bookings(_opportunities(crm, day, where), as_of=day, start=org.start)
+
+
+def _regular_bookings(opps: pd.DataFrame, *, as_of, period: str = "M", start="auto") -> _Regular:
+    """Won amount per period from the start of regular activity (:func:`regular_start`), and what it left out.
+
+    ``start``: ``"auto"`` (:func:`regular_start`) or a day (its period; ``None``: the first win). No won deal
+    by ``as_of``: an empty series, nothing left out.
+    """
+    day = _to_day(as_of, "bookings_series")
+    won = opps[_flag(opps["is_won"]).to_numpy()]
+    close = _utc_naive(won["close_date"])
+    won = won[(close <= day).to_numpy()]
+    if won.empty:
+        return _Regular(pd.Series(dtype=float, name="won_amount"), period)
+    amount = bookings_series(won, as_of=day, period=period, value="amount", start=None)
+    count = bookings_series(won, as_of=day, period=period, value="count", start=None)
+    if start is None:
+        first = 0
+    elif isinstance(start, str) and start == "auto":
+        first = regular_start(amount, period=period)
+    else:
+        first = int(amount.index.searchsorted(pd.Period(pd.Timestamp(start), freq=_FREQ[period]).start_time))
+    series = amount.iloc[first:]
+    begin = series.index[0] if len(series) else day + pd.Timedelta(days=1)
+    imported = 0
+    if first and "created_date" in won:
+        close = _utc_naive(won["close_date"]).to_numpy()
+        created = _utc_naive(won["created_date"]).dt.normalize().to_numpy()
+        imported = int(((close < pd.Timestamp(begin).to_datetime64()) & (close < created)).sum())
+    return _Regular(
+        series,
+        period,
+        periods=first,
+        deals=int(count.iloc[:first].sum()),
+        amount=float(amount.iloc[:first].sum()),
+        imported=imported,
+    )
 
 
 def _shrink(df: pd.DataFrame, levels: list[list[str]], prior_weight: float) -> pd.Series:
@@ -354,7 +458,10 @@ def next_quarter_forecast(
         (won so far + open amount due in the quarter x stage probability), ``open_deals``,
         ``snapshots`` (past quarters learned from), ``log_sigma``, ``new_deal_share`` (share of a
         quarter's bookings from deals created after the day) and ``new_deal_ratio`` (new deals
-        expected / run-rate).
+        expected / run-rate), and what was left out of the learning, the same on every row:
+        ``left_out_periods`` (months from the first win to the start of regular bookings),
+        ``left_out_deals`` and ``left_out_amount`` (the won deals closed in them) and ``note`` (one line,
+        ``""`` when nothing was left out).
 
     Raises
     ------
@@ -367,7 +474,10 @@ def next_quarter_forecast(
     created = created[created < day + pd.Timedelta(days=1)]  # what was known on the day, nothing later
     if created.empty:
         raise ValueError(f"next_quarter_forecast: no opportunity was created by {day:%Y-%m-%d}")
+    regular = _regular_on(crm, day, where)
     data_start = created.quantile(0.01).normalize()
+    if regular.start is not None:  # and not before regular bookings start: a sparse prologue is left out
+        data_start = max(data_start, regular.start)
     ahead = [quarters_ahead] if isinstance(quarters_ahead, int | np.integer) else list(quarters_ahead)
     rows = [
         _one_quarter(
@@ -384,4 +494,4 @@ def next_quarter_forecast(
         )
         for k in ahead
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{**row, **regular.columns()} for row in rows])

@@ -9,7 +9,10 @@ import pytest
 
 from funnel_analysis.forecast import backtest_next_quarter, past_quarter_ends, summarize_backtest
 from tests.export_csv import won_by_quarter
-from tests.forecast.test_next_quarter import load_sample  # the same loaded org as the next-quarter tests (read only)
+from tests.forecast.test_next_quarter import (  # the same loaded org as the next-quarter tests (read only)
+    imported_then_regular,
+    load_sample,
+)
 
 DATES = [pd.Timestamp("2024-09-30"), pd.Timestamp("2024-12-31")]
 
@@ -112,7 +115,31 @@ def test_backtest_errors(crm):
         backtest_next_quarter(crm, as_of=["2025-12-31"], ts_methods=())
     with pytest.raises(ValueError, match="as_of is empty"):
         backtest_next_quarter(crm, as_of=[], ts_methods=())
-    with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
+    # 2023-06-30: the regular bookings start in 2023-03, two quarters; the imported deals' old quarters
+    # (close dates in 2021-2022) are not history
+    with pytest.raises(ValueError, match=r"2 complete quarter\(s\) of bookings on 2023-06-30, at least 4 needed"):
         backtest_next_quarter(crm, as_of=["2023-06-30"], ts_methods="")
+    with pytest.raises(ValueError, match=r"past quarter\(s\) to learn from"):
+        backtest_next_quarter(crm, as_of=["2023-06-30"], ts_methods="", min_quarters=2)
     with pytest.raises(ValueError, match="no backtest rows"):
         summarize_backtest(pd.DataFrame())
+
+
+def test_every_series_of_a_day_starts_where_regular_bookings_start():
+    # two deals imported with 2021 close dates (700, 900), then one win a month 2023-01 .. 2024-12 of 1000 + 10 k
+    crm = imported_then_regular()
+    r = backtest_next_quarter(crm, as_of=["2024-06-30"], ts_methods="naive").set_index("method")
+    # quarters from 2023Q1 (k = 0..2: 3030), then + 90 a quarter: 3030, 3120, 3210, 3300, 3390, 3480 (2024Q2)
+    assert r.loc["last_period", "forecast"] == 3480.0
+    assert r.loc["seasonal_naive", "forecast"] == 3210.0  # 2023Q3
+    assert r.loc["pipeline", "actual"] == 3570.0  # 2024Q3: k = 18..20
+    # MASE scale: 6 quarters, lag 4: |3390 - 3030|, |3480 - 3120| -> 360. The old start (the quarter of the 1 %
+    # quantile of the close dates, 2021Q2) also took 2021Q2 .. 2022Q4 (900 in 2021Q3, else 0): 13 quarters,
+    # 9 lag-4 differences 0, 900, 0, 3030, 3120, 3210, 3300, 360, 360 -> 14280 / 9 = 1586.67
+    assert (r["mase_scale"] == 360.0).all()
+    # the monthly series of the time-series methods ends in 2024-06 (k = 17: 1170): naive = 3 x 1170
+    assert r.loc["ts_naive", "forecast"] == 3510.0
+    # what was left out, on every row of the day
+    assert (r["left_out_periods"] == 22).all() and (r["left_out_deals"] == 2).all()
+    assert (r["left_out_amount"] == 1600.0).all()
+    assert r["note"].str.startswith("Left out before 2023-01-01: 2 won deals (1,600) in 22 months").all()

@@ -144,3 +144,63 @@ def test_bookings_series_errors():
         bookings_series(o, as_of="2024-02-01")
     with pytest.raises(ValueError, match="period must be"):
         bookings_series(o, as_of="2024-02-01", period="D")
+
+
+# --- where the learning starts (bug 10: a sparse imported prologue before the org's real start) -------------
+
+
+def imported_then_regular(created=("2023-01-05", "2023-01-05")):
+    """Two won deals imported with close dates in 2021 (2021-03-10 for 700, 2021-09-20 for 900; created on
+    ``created``; ``None``: no such deals), then one won deal a month from 2023-01 to 2024-12, created on the
+    1st and closed on the 15th for 1000 + 10 k (k = 0..23). ``forecast/test_backtest.py`` uses it too."""
+    from funnel_analysis.crm import load_frames
+
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    old = pd.DataFrame({"CreatedDate": created or [], "CloseDate": ["2021-03-10", "2021-09-20"][: len(created or [])]})
+    regular = pd.DataFrame(
+        {"CreatedDate": months.strftime("%Y-%m-%d"), "CloseDate": (months + pd.Timedelta(days=14)).strftime("%Y-%m-%d")}
+    )
+    opps = pd.concat(
+        [old.assign(Amount=[700.0, 900.0][: len(old)]), regular.assign(Amount=1000.0 + 10 * np.arange(24))]
+    )
+    opps = opps.assign(Id=[f"006{i:03d}" for i in range(len(opps))], StageName="Closed Won", IsClosed=True, IsWon=True)
+    return load_frames({"Opportunity": opps.reset_index(drop=True)})
+
+
+def test_bookings_series_auto_starts_where_regular_activity_starts():
+    o = imported_then_regular().tables["opportunities"]
+    s = bookings_series(o, as_of="2024-12-31", period="M")
+    # the 22 months 2021-03 .. 2022-12 hold two deals: the series starts in 2023-01 (the old rule, the first
+    # won month from the 1 % quantile of the close dates, 2021-04-27, on, started in 2021-09)
+    assert s.index[0] == pd.Timestamp("2023-01-01") and s.tolist() == [1000.0 + 10 * k for k in range(24)]
+    assert bookings_series(o, as_of="2024-12-31", period="M", start=None).index[0] == pd.Timestamp("2021-03-01")
+    assert bookings_series(o, as_of="2024-12-31", period="M", start="2023-02-10").index[0] == pd.Timestamp("2023-02-01")
+
+
+@pytest.mark.parametrize(
+    "created, imported",
+    [(("2023-01-05", "2023-01-05"), 2), (("2021-03-01", "2021-09-01"), 0)],
+    ids=["closed-before-created", "created-in-2021"],
+)
+def test_next_quarter_learns_from_regular_bookings_and_says_what_it_left_out(created, imported):
+    nq = next_quarter_forecast(imported_then_regular(created), as_of="2024-06-30", quarters_ahead=1)
+    row = nq.iloc[0]
+    # learning starts in 2023-01 (the regular bookings), not at the first creations: snapshots on the quarter
+    # ends 2024-03-31, 2023-12-31, 2023-09-30, whose 182-day run-rate windows start on or after 2023-01-01
+    # (2023-06-30 - 182 days = 2022-12-30 is before it). With the deals created in 2021 the old start (the
+    # 1 % quantile of creation dates, 2021-04) also took the quarter ends 2021-12-31 .. 2023-06-30: 10 snapshots
+    assert row["snapshots"] == 3
+    # every won deal was created after its snapshot: the whole forecast is the run-rate of 2024-01-01 ..
+    # 2024-06-30 (k = 12..17: 6000 + 10 x 87 = 6870) x 92 days of 2024Q3 / 182
+    assert row["forecast"] == pytest.approx(6870 * 92 / 182)
+    # the two 2021 deals are left out, in the 22 months 2021-03 .. 2022-12, and said to be
+    assert (row["left_out_periods"], row["left_out_deals"], row["left_out_amount"]) == (22, 2, 1600.0)
+    assert row["note"].startswith("Left out before 2023-01-01: 2 won deals (1,600) in 22 months")
+    assert f"{imported} of these deals closed before their creation date" in row["note"]
+
+
+def test_nothing_left_out_when_the_history_has_no_prologue():
+    # the same org without the two imported deals: nothing left out, an empty note, the same forecast
+    row = next_quarter_forecast(imported_then_regular(None), as_of="2024-06-30", quarters_ahead=1).iloc[0]
+    assert (row["left_out_periods"], row["left_out_deals"], row["left_out_amount"], row["note"]) == (0, 0, 0.0, "")
+    assert row["forecast"] == pytest.approx(6870 * 92 / 182)
