@@ -2,7 +2,8 @@
 
 - :mod:`.pipeline`: the weighted pipeline, win probabilities learned from history, forecast categories;
 - :mod:`.next_quarter`: expected bookings of the current and next fiscal quarter with intervals;
-- :mod:`.timeseries` (with :mod:`.methods`): statsmodels forecasts chosen by rolling-origin backtest;
+- :mod:`.timeseries` (with :mod:`.methods`): statsmodels forecasts chosen by rolling-origin backtest, and
+  where a series' regular activity starts (``regular_start``, its windows ``WINDOW``);
 - :mod:`.batch`: many series at once, in parallel processes (``funnel forecast --series``);
 - :mod:`.backtest`: the next-quarter forecast from past as-of cuts against what closed;
 - :mod:`.report`: the report entry points, one per notebook section, on the whole org with ``as_of`` and
@@ -30,7 +31,7 @@ from .pipeline import (
     snapshot_outcomes,
     weighted_pipeline,
 )
-from .timeseries import CONFIDENCE, SEASON, Forecaster, ForecastResults, mase, validate_series
+from .timeseries import CONFIDENCE, SEASON, WINDOW, Forecaster, ForecastResults, mase, regular_start, validate_series
 
 __all__ = [
     "weighted_pipeline",
@@ -51,8 +52,10 @@ __all__ = [
     "Forecaster",
     "ForecastResults",
     "validate_series",
+    "regular_start",
     "mase",
     "SEASON",
+    "WINDOW",
     "CONFIDENCE",
     "METHODS",
     "BASELINES",

@@ -20,11 +20,12 @@ For each snapshot whose target quarter ended by ``as_of``:
   target quarter's won amount; the pooled share times today's run-rate per quarter (won amount in
   the ``run_rate_days`` before the day, scaled to the target quarter's length, held flat) is the
   part from deals not yet created. A snapshot is used only when its whole run-rate window lies
-  after the first opportunities (the 1 % quantile of creation dates) and after the start of regular
-  bookings (:func:`~funnel_analysis.forecast.timeseries.regular_start` on the org's monthly won amount,
-  as the bookings forecast does, whatever ``where`` selects): the won deals of a sparse prologue before it (deals imported with
-  their old close dates) are left out of the learning, and each row says so (``left_out_periods``,
-  ``left_out_deals``, ``left_out_amount``, ``note``). (A ratio to the run-rate
+  after the first opportunities (the 1 % quantile of creation dates), leaving out the deals of a sparse
+  prologue: those closed before regular bookings start
+  (:func:`~funnel_analysis.forecast.timeseries.regular_start` on the org's monthly won amount, as the
+  bookings forecast does, whatever ``where`` selects), such as deals imported with their old dates. Each
+  row says what was left out (``left_out_periods``, ``left_out_deals``, ``left_out_amount``, ``note``).
+  (A ratio to the run-rate
   itself, the first version, also extrapolates the learning quarters' growth over the gap between
   the run-rate window and the target quarter, and over-forecast two quarters ahead.)
 
@@ -470,14 +471,16 @@ def next_quarter_forecast(
     """
     day = _to_day(as_of, "next_quarter_forecast")
     _interval_columns("forecast", confidence)  # a bad level fails before any cut
-    created = _utc_naive(crm.rows("opportunities", where=where)["created_date"]).dropna()
+    regular = _regular_on(crm, day, where)
+    opps = crm.rows("opportunities", where=where)
+    created = _utc_naive(opps["created_date"])
+    if regular.start is not None:  # the prologue's deals (closed before regular bookings start) are left out
+        created = created[~(_utc_naive(opps["close_date"]) < regular.start).to_numpy()]
+    created = created.dropna()
     created = created[created < day + pd.Timedelta(days=1)]  # what was known on the day, nothing later
     if created.empty:
         raise ValueError(f"next_quarter_forecast: no opportunity was created by {day:%Y-%m-%d}")
-    regular = _regular_on(crm, day, where)
     data_start = created.quantile(0.01).normalize()
-    if regular.start is not None:  # and not before regular bookings start: a sparse prologue is left out
-        data_start = max(data_start, regular.start)
     ahead = [quarters_ahead] if isinstance(quarters_ahead, int | np.integer) else list(quarters_ahead)
     rows = [
         _one_quarter(

@@ -185,10 +185,11 @@ def test_bookings_series_auto_starts_where_regular_activity_starts():
 def test_next_quarter_learns_from_regular_bookings_and_says_what_it_left_out(created, imported):
     nq = next_quarter_forecast(imported_then_regular(created), as_of="2024-06-30", quarters_ahead=1)
     row = nq.iloc[0]
-    # learning starts in 2023-01 (the regular bookings), not at the first creations: snapshots on the quarter
-    # ends 2024-03-31, 2023-12-31, 2023-09-30, whose 182-day run-rate windows start on or after 2023-01-01
-    # (2023-06-30 - 182 days = 2022-12-30 is before it). With the deals created in 2021 the old start (the
-    # 1 % quantile of creation dates, 2021-04) also took the quarter ends 2021-12-31 .. 2023-06-30: 10 snapshots
+    # learning starts at the first regular deals (the two closed before the regular bookings of 2023-01 are
+    # left out; 1 % quantile of the 24 others' creation dates: 2023-01-08): snapshots on the quarter ends
+    # 2024-03-31, 2023-12-31, 2023-09-30, whose 182-day run-rate windows start after it (2023-06-30 - 182
+    # days = 2022-12-30 is before it). With the deals created in 2021 the old start (the 1 % quantile of all
+    # creation dates, 2021-04) also took the quarter ends 2021-12-31 .. 2023-06-30: 10 snapshots
     assert row["snapshots"] == 3
     # every won deal was created after its snapshot: the whole forecast is the run-rate of 2024-01-01 ..
     # 2024-06-30 (k = 12..17: 6000 + 10 x 87 = 6870) x 92 days of 2024Q3 / 182
