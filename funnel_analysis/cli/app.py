@@ -41,11 +41,35 @@ def main():
     type=click.Path(file_okay=False),
     help="Folder for the ground truth (default: <out>_truth).",
 )
-def sample(out, scale, seed, truth_dir):
+@click.option(
+    "--deleted/--no-deleted",
+    default=True,
+    show_default=True,
+    help="Deleted records (IsDeleted), as queryAll exports them.",
+)
+@click.option(
+    "--merged/--no-merged", default=True, show_default=True, help="Records Salesforce merged (MasterRecordId)."
+)
+@click.option(
+    "--currencies/--no-currencies", default=True, show_default=True, help="USD, EUR and GBP with dated rates."
+)
+@click.option(
+    "--modstamps/--no-modstamps", default=True, show_default=True, help="LastModifiedDate and SystemModstamp."
+)
+def sample(out, scale, seed, truth_dir, deleted, merged, currencies, modstamps):
     """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
     from ..synth import generate_sample
 
-    summary = generate_sample(out, scale=scale, seed=seed, truth_dir=truth_dir)
+    summary = generate_sample(
+        out,
+        scale=scale,
+        seed=seed,
+        truth_dir=truth_dir,
+        deleted=deleted,
+        merged=merged,
+        currencies=currencies,
+        modstamps=modstamps,
+    )
     click.echo(json.dumps(summary, indent=1, default=str))
 
 

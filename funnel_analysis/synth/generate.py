@@ -36,10 +36,10 @@ def generate_sample(
     truth_dir=None,
     start: str = "2023-01-01",
     years: int = 3,
-    deleted: bool = False,
-    merged: bool = False,
-    currencies: bool = False,
-    modstamps: bool = False,
+    deleted: bool = True,
+    merged: bool = True,
+    currencies: bool = True,
+    modstamps: bool = True,
 ) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
@@ -66,7 +66,7 @@ def generate_sample(
     years : int, default 3
         Length of the window. The export is taken at its end: later events
         have not happened, so recent leads and deals are still open.
-    deleted : bool, default False
+    deleted : bool, default True
         Write the export as "export all" (``queryAll``) does: every file of an
         object that has the field gains ``IsDeleted`` (``false``), and about 1 %
         of extra rows are deleted records (``true``): copies of real deals with
@@ -75,14 +75,14 @@ def generate_sample(
         campaign members, tasks and events. They are never records of the
         org: removing them gives back the same org. Truth:
         ``deleted_records.csv``.
-    merged : bool, default False
+    merged : bool, default True
         Add merged-away leads, contacts and accounts (about 1 % each, one
         chain A -> B -> C per object): near-duplicates of a real record with
         ``IsDeleted = true`` and ``MasterRecordId`` (a new column) = the Id
         they were merged into. Some kept tasks, events, campaign members,
         opportunities and contacts still reference a merged-away Id. Truth:
         ``merged_pairs.csv`` and ``repointed_references.csv``.
-    currencies : bool, default False
+    currencies : bool, default True
         Three currencies, corporate USD, EUR (billing country in the euro
         area) and GBP (United Kingdom), with monthly dated rates
         (``CurrencyType.csv``, ``DatedConversionRate.csv``). Leads, accounts,
@@ -91,7 +91,7 @@ def generate_sample(
         of its creation day and keeps that price when its close date moves;
         annual revenue is at the static rate. Truth:
         ``bookings_corporate.csv`` and ``open_pipeline.csv`` (in USD).
-    modstamps : bool, default False
+    modstamps : bool, default True
         Add ``LastModifiedDate`` and ``SystemModstamp``: the time of each
         record's last change, before the extract time (truth.json
         ``extract_time``). OpportunityHistory rows only get

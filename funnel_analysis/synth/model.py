@@ -7,7 +7,7 @@ against them: all but the campaign calendar are written to ``truth.json``.
 from __future__ import annotations
 
 #: Bump when the output for a given seed changes on purpose.
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 
 #: The export files, in the order they are written.
 SAMPLE_FILES = (
