@@ -61,7 +61,7 @@ def to_usd(org: Path, df: pd.DataFrame, column: str = "Amount", *, dated: bool =
     has them for that currency and day, else the static ``CurrencyType`` rate; the amount itself where
     the export has no currencies. Missing where the currency has no rate.
     """
-    value = pd.to_numeric(df[column].replace("", None))
+    value = pd.to_numeric(df[column].replace("", None), errors="coerce")  # unparseable rows are quarantined
     types = Path(org) / "CurrencyType.csv"
     if not types.exists() or "CurrencyIsoCode" not in df:
         return value
@@ -72,7 +72,7 @@ def to_usd(org: Path, df: pd.DataFrame, column: str = "Amount", *, dated: bool =
     dated_file = Path(org) / "DatedConversionRate.csv"
     if dated and dated_file.exists() and "CloseDate" in df:
         dr = pd.read_csv(dated_file, dtype=str, keep_default_na=False)
-        close = pd.to_datetime(df["CloseDate"].replace("", None))
+        close = pd.to_datetime(df["CloseDate"].replace("", None), errors="coerce", format="%Y-%m-%d")
         for _, r in dr.iterrows():
             start, end = pd.Timestamp(r["StartDate"]), r["NextStartDate"]
             inside = (code == r["IsoCode"]) & (close >= start)
@@ -112,3 +112,40 @@ def report_as_of(executed) -> pd.Timestamp:
     kpis = read_records(executed["funnel"][0])["kpis"]
     row = kpis[0] if isinstance(kpis, list) else kpis  # a table of one row per segment, or figures
     return pd.Timestamp(row["as_of"]).normalize()
+
+
+#: Money columns per export file, and whether they convert at the dated rate of the close date.
+_MONEY_FILES = {
+    "Opportunity.csv": (("Amount", "ExpectedRevenue"), True),
+    "OpportunityHistory.csv": (("Amount", "ExpectedRevenue"), True),
+    "Lead.csv": (("AnnualRevenue",), False),
+    "Account.csv": (("AnnualRevenue",), False),
+    "Campaign.csv": (("BudgetedCost", "ActualCost", "ExpectedRevenue"), False),
+}
+
+
+def usd_export(org: Path, out: Path) -> Path:
+    """``org`` rewritten as a single-currency export: every money field divided by its rate (plain
+    pandas, :func:`to_usd`), no CurrencyIsoCode, no rate files; every other cell as it was.
+
+    A value that is not a number (a quarantine defect) is kept as written.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(org).glob("*.csv")):
+        if path.name in ("CurrencyType.csv", "DatedConversionRate.csv"):
+            continue
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "CurrencyIsoCode" in df:
+            cols, dated = _MONEY_FILES.get(path.name, ((), False))
+            for c in cols:
+                if c in df:
+                    value = to_usd(org, df, c, dated=dated)
+                    df[c] = [repr(float(v)) if pd.notna(v) else raw for v, raw in zip(value, df[c])]
+            df = df.drop(columns="CurrencyIsoCode")
+        df.to_csv(out / path.name, index=False)
+    truth = Path(f"{org}_truth")
+    if truth.exists():  # the same org: its truth folder holds
+        import shutil
+
+        shutil.copytree(truth, Path(f"{out}_truth"), dirs_exist_ok=True)
+    return out
