@@ -353,7 +353,7 @@ class CrmData:
         end, day = _cutoff(date)
         memo = self.__dict__.setdefault("_cuts", OrderedDict())
         # the key names the tables' objects too: replacing a table makes earlier cuts stale
-        key = (day, tuple((name, id(df)) for name, df in self.tables.items()))
+        key = (day, tuple((name, id(df)) for name, df in self.tables.items()), id(self.merges), id(self.deleted_rows))
         if key in memo:
             memo.move_to_end(key)
             return memo[key]
