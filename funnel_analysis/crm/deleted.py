@@ -91,14 +91,15 @@ class DeletedSplit:
         Per table, per row: ``""`` (live), ``"deleted"``, ``"merged"`` or ``"parent_deleted"``.
     merges : DataFrame
         ``table, merged_id, master_id``: one row per merged record, the master the final survivor.
-    repointed : dict of str to int
-        ``"<table>.<column>"`` -> references re-pointed from a merged record to its survivor.
+    repointed : dict of str to ndarray
+        ``"<table>.<column>"`` -> the rows whose reference was re-pointed from a merged record to its
+        survivor (a boolean mask over the table's rows).
     """
 
     frames: dict[str, pd.DataFrame]
     status: dict[str, np.ndarray]
     merges: pd.DataFrame
-    repointed: dict[str, int] = field(default_factory=dict)
+    repointed: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def deleted_flag(table: pd.DataFrame) -> np.ndarray:
@@ -193,7 +194,7 @@ def split_deleted(frames: dict[str, pd.DataFrame]) -> DeletedSplit:
                 if new is df:
                     new = df.copy()
                 new.loc[hit, col] = values[hit].map(lookup)
-                repointed[f"{name}.{col}"] = int(hit.sum())
+                repointed[f"{name}.{col}"] = hit
         out[name] = new
 
     # deletions cascade from parents to children (merged records do not: their children moved)

@@ -418,9 +418,6 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         _, prov, present, parse_issues, stats = prepared[table]
         df, status = split.frames[table], split.status[table]
         prepared[table] = (None, None, present, None, None)  # free the frame once split
-        for ref, n in split.repointed.items():
-            if ref.startswith(f"{table}."):
-                stats[f"{ref.split('.', 1)[1]}:repointed_to_master"] = n
         is_live = status == ""
         if not is_live.all():
             gone = df[~is_live].copy()
@@ -474,6 +471,9 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
         bad[err["row"].astype("int64").to_numpy()] = True
         warn = issues[(issues["severity"] == WARNING) & ~bad[issues["row"].astype("int64").to_numpy()]]
         kept = df[~bad].reset_index(drop=True)
+        for ref, rows in split.repointed.items():  # counted on the rows kept
+            if ref.startswith(f"{table}.") and (n := int(rows[is_live][~bad].sum())):
+                stats[f"{ref.split('.', 1)[1]}:repointed_to_master"] = n
         q = df[bad].copy()
         q.insert(0, "file_row", prov["file_row"].to_numpy()[bad])
         q.insert(0, "file", prov["file"].to_numpy()[bad])
