@@ -47,13 +47,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .._util.frames import flag as _flag
-from .._util.frames import utc_naive as _utc_naive
 from ..crm.model import cut_as_of, resolve_as_of
 from . import backtest as _backtest
 from . import next_quarter as _next_quarter
 from . import pipeline as _pipeline
 from .backtest import _method_list
+from .next_quarter import _regular_bookings
 from .timeseries import CONFIDENCE, METHODS, WINDOW, Forecaster, regular_start
 
 __all__ = [
@@ -85,8 +84,8 @@ class BookingsForecast:
     Attributes
     ----------
     history : Series
-        Won amount (or count) per period, indexed by the period's first day, from the start of regular
-        activity (:func:`~funnel_analysis.forecast.timeseries.regular_start`).
+        Won amount (or count) per period, indexed by the period's first day, from the start of the org's
+        regular activity (:func:`~funnel_analysis.forecast.timeseries.regular_start`).
     forecast : DataFrame
         The chosen method's forecast: ``ds``, ``yhat``, ``yhat_ci_low_80``, ``yhat_ci_high_80``,
         ``yhat_ci_low_95``, ``yhat_ci_high_95``, ``method``.
@@ -334,10 +333,14 @@ def bookings_forecast(
 ) -> BookingsForecast:
     """The bookings per period up to ``as_of`` and their forecast by the method a rolling-origin backtest chose.
 
-    The series starts where regular activity starts (``start="auto"``): a sparse prologue, such as the few
-    deals imported from an older system with a close date before their creation, is left out of the fit by
-    :func:`~funnel_analysis.forecast.timeseries.regular_start` (everything before the last quarter-long
-    stretch that booked less than a fifth of the recent level), and the result says what it left out.
+    The series starts where the org's regular activity starts (``start="auto"``): a sparse prologue, such as
+    the few deals imported from an older system with a close date before their creation, is left out of the
+    fit by :func:`~funnel_analysis.forecast.timeseries.regular_start` (everything before the last
+    quarter-long stretch that booked less than a fifth of the recent level), and the result says what it left
+    out. The start is found on the whole org as of the same day, whatever ``where`` selects, and applied to
+    the selected deals (as :func:`next_quarter_forecast` does): a prologue is a property of the data, and a
+    small segment's (one owner's) empty quarters inside the org's regular activity are real zeros, not a
+    reason to drop its history.
 
     Parameters
     ----------
@@ -360,8 +363,9 @@ def bookings_forecast(
     value : {"amount", "count"}
         Won amount or won deals.
     start : "auto", date or None, default "auto"
-        First day of the series: ``"auto"`` where regular activity starts, a date (its period), or ``None``
-        for the period of the first win.
+        First day of the series: ``"auto"`` where the org's regular activity starts (of the won amount, or of
+        the won deals for ``value="count"``), a date (its period), or ``None`` for the period of the selected
+        deals' first win; the series never starts before the selected deals' first win.
 
     Returns
     -------
@@ -379,22 +383,20 @@ def bookings_forecast(
     opps = cut.rows("opportunities", where=where)
     if period not in WINDOW:
         raise ValueError(f"bookings_forecast: period must be one of {sorted(WINDOW)}, got {period!r}")
-    amount = _next_quarter.bookings_series(opps, as_of=day, period=period, value="amount", start=None)
-    count = _next_quarter.bookings_series(opps, as_of=day, period=period, value="count", start=None)
-    if start is None:
-        first = 0
-    elif isinstance(start, str) and start == "auto":
-        first = regular_start(count if value == "count" else amount, period=period)
-    else:
-        first = int(amount.index.searchsorted(pd.Period(pd.Timestamp(start), freq=_FREQ[period]).start_time))
-    series = (count if value == "count" else amount).iloc[first:]
-    left = _LeftOut(
-        periods=first,
-        deals=int(count.iloc[:first].sum()),
-        amount=float(amount.iloc[:first].sum()),
-        imported=_closed_before_created(opps, before=series.index[0] if len(series) else day),
-    )
-    note = left.line(series, period) if first else ""
+    # the selected deals' series from their first win (raises when they won nothing by the day)
+    whole = _next_quarter.bookings_series(opps, as_of=day, period=period, value=value, start=None)
+    if isinstance(start, str) and start == "auto":
+        # where regular activity starts is the org's (an import, the first months of use), not the segment's:
+        # regular_start on the whole org as of the same day, applied to the selected deals, as next_quarter
+        # does; a small segment's empty quarters inside the org's regular activity are real zeros
+        org = _next_quarter.bookings_series(
+            cut.rows("opportunities"), as_of=day, period=period, value=value, start=None
+        )
+        first = regular_start(org, period=period)
+        start = org.index[first] if first < len(org) else day + pd.Timedelta(days=1)
+    left = _regular_bookings(opps, as_of=day, period=period, start=start)
+    series = whole.iloc[left.periods :]
+    note = left.note
     try:
         fit = Forecaster(
             series,
@@ -417,41 +419,6 @@ def bookings_forecast(
         left_out_amount=left.amount,
         note=note,
     )
-
-
-#: pandas period codes of the bookings series.
-_FREQ = {"W": "W-SUN", "M": "M", "Q": "Q"}
-
-
-@dataclass(frozen=True)
-class _LeftOut:
-    """The sparse prologue a bookings series left out: periods, won deals, their amount."""
-
-    periods: int
-    deals: int
-    amount: float
-    imported: int
-
-    def line(self, series: pd.Series, period: str) -> str:
-        """'Left out before 2023-02: 21 won deals (436,900) in 22 sparse months ...'."""
-        unit = {"W": "week", "M": "month", "Q": "quarter"}[period]
-        begin = f"{series.index[0]:%Y-%m-%d}" if len(series) else "the end"
-        return (
-            f"Left out before {begin}: {self.deals} won deal{'s' * (self.deals != 1)} "
-            f"({self.amount:,.0f}) in {self.periods} {unit}{'s' * (self.periods != 1)} of sparse early history "
-            f"(quarter-long stretches below a fifth of the recent level; {self.imported} of these deals "
-            "closed before their creation date: imported history)"
-        )
-
-
-def _closed_before_created(opps: pd.DataFrame, *, before) -> int:
-    """Won deals closed before ``before`` whose close date is before their creation day (imported history)."""
-    if "created_date" not in opps:
-        return 0
-    won = opps[_flag(opps["is_won"]).to_numpy()]
-    close = _utc_naive(won["close_date"]).to_numpy()
-    created = _utc_naive(won["created_date"]).dt.normalize().to_numpy()
-    return int(((close < pd.Timestamp(before).to_datetime64()) & (close < created)).sum())
 
 
 def backtest_next_quarter(

@@ -14,7 +14,7 @@ import pytest
 import funnel_analysis as fa
 from funnel_analysis.crm import load_frames
 from funnel_analysis.forecast import report
-from tests.export_csv import fold, kept, won_by_quarter
+from tests.export_csv import fold, kept, to_usd, won_by_quarter
 from tests.forecast.test_next_quarter import _state_on, load_sample
 from tests.forecast.test_pipeline import HIST, OPPS, STAGES
 
@@ -120,7 +120,7 @@ def test_bookings_forecast_history_is_the_won_amount(sample, sample_org):
     o = o[fold(o["IsWon"]).isin(["true", "1"])]
     before = pd.to_datetime(o["CloseDate"]) < got.index[0].start_time
     assert bf.left_out_deals == int(before.sum()) > 0
-    assert bf.left_out_amount == pytest.approx(pd.to_numeric(o.loc[before, "Amount"].replace("", None)).fillna(0).sum())
+    assert bf.left_out_amount == pytest.approx(to_usd(sample_org[0], o.loc[before]).fillna(0).sum())
     assert bf.left_out_amount + got.sum() == pytest.approx(won[won.index <= pd.Period("2025Q2")].sum())
     assert bf.forecast["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2025-07-01", "2025-10-01"]
     assert set(bf.scores["method"]) == {"naive", "snaive", "theta"} and bf.method == bf.forecast["method"].iloc[0]
@@ -221,3 +221,75 @@ def test_bookings_forecast_too_short_after_the_prologue_says_what_it_left_out():
     # on 2023-06-30 the regular part is 2023-01 .. 2023-05: 5 months, too few for a 2-step forecast
     with pytest.raises(ValueError, match=r"too_short.*Left out before 2023-01-01: 2 won deals"):
         report.bookings_forecast(crm, as_of="2023-06-30", period="M", horizon=2, methods="naive")
+
+
+OWNER_A, OWNER_B = "005000000000001AAA", "005000000000002AAA"
+
+
+def _one_sparse_owner_in_a_regular_org():
+    """Owner A: two deals imported on 2023-01-05 with 2021 close dates (700 on 03-10, 900 on 09-20), then one
+    won deal of 1000 a month, 2023-01 .. 2024-12 (closed on the 15th). Owner B, sparse: one deal imported on
+    2023-01-05 closed 2021-06-15 (200), one won 2023-03-15 (500), then 500 a month 2024-07 .. 2024-12.
+
+    By hand (regular_start, windows of 3 months, sparse below a fifth of the median of the last four):
+    the org's typical window is median(4500, 4500, 3000, 3000) = 3750, so a window under 750 is sparse; the
+    last one is 2022-10 .. 12 (0), the next (2022-11 .. 2023-01) holds 1000: the org's regular bookings
+    start in 2023-01. Owner B alone: median(1500, 1500, 0, 0) = 750, sparse under 150, the last sparse
+    window 2024-04 .. 06: B's own start would be 2024-07, six months, too short for a 2-step forecast
+    (8 + 2 points needed).
+    """
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    b_months = pd.DatetimeIndex(["2023-03-01", *pd.date_range("2024-07-01", periods=6, freq="MS")])
+    close = [
+        "2021-03-10",
+        "2021-09-20",
+        *(months + pd.Timedelta(days=14)).strftime("%Y-%m-%d"),
+        "2021-06-15",
+        *(b_months + pd.Timedelta(days=14)).strftime("%Y-%m-%d"),
+    ]
+    created = ["2023-01-05", "2023-01-05", *months.strftime("%Y-%m-%d"), "2023-01-05", *b_months.strftime("%Y-%m-%d")]
+    return load_frames(
+        {
+            "Opportunity": pd.DataFrame(
+                {
+                    "Id": [f"006{i:015d}" for i in range(len(close))],
+                    "StageName": "Closed Won",
+                    "Amount": [700.0, 900.0, *[1000.0] * 24, 200.0, *[500.0] * 7],
+                    "CreatedDate": created,
+                    "CloseDate": close,
+                    "IsClosed": True,
+                    "IsWon": True,
+                    "OwnerId": [OWNER_A] * 26 + [OWNER_B] * 8,
+                }
+            )
+        }
+    )
+
+
+def test_bookings_forecast_of_one_owner_starts_where_the_org_regular_bookings_start():
+    crm = _one_sparse_owner_in_a_regular_org()
+    where = f"owner_id == '{OWNER_B}'"
+    bf = report.bookings_forecast(crm, as_of="2024-12-31", where=where, period="M", horizon=2, methods="naive")
+    # the org's start (2023-01) applied to B: 24 months, B's empty months are real zeros
+    assert bf.history.index[0] == pd.Timestamp("2023-01-01") and len(bf.history) == 24
+    assert bf.history.tolist() == [0.0, 0.0, 500.0, *[0.0] * 15, *[500.0] * 6]
+    # left out: B's months 2021-06 .. 2022-12 (19) and its one imported deal
+    assert (bf.left_out_periods, bf.left_out_deals, bf.left_out_amount) == (19, 1, 200.0)
+    assert bf.note.startswith("Left out before 2023-01-01: 1 won deal (200) in 19 months")
+    assert "1 of these deals closed before their creation date" in bf.note
+    # the count series starts there too (the org's won deals per month have the same start)
+    count = report.bookings_forecast(
+        crm, as_of="2024-12-31", where=where, period="M", horizon=2, methods="naive", value="count"
+    )
+    assert count.history.tolist() == [0.0, 0.0, 1.0, *[0.0] * 15, *[1.0] * 6]
+    # the whole org: its own start, its prologue (A's two deals and B's one) left out
+    org = report.bookings_forecast(crm, as_of="2024-12-31", period="M", horizon=2, methods="naive")
+    assert org.history.index[0] == pd.Timestamp("2023-01-01")
+    assert (org.left_out_periods, org.left_out_deals, org.left_out_amount) == (22, 3, 1800.0)
+    assert org.history.sum() == 24 * 1000.0 + 7 * 500.0
+
+
+def test_bookings_forecast_of_a_segment_without_a_won_deal_fails():
+    crm = _one_sparse_owner_in_a_regular_org()
+    with pytest.raises(ValueError, match="no won deal closed on or before 2024-12-31"):
+        report.bookings_forecast(crm, as_of="2024-12-31", where="owner_id == '005000000000009AAA'")
