@@ -14,6 +14,7 @@ The steps of :func:`load_org`, in order:
 - :mod:`.model`: :class:`CrmData`, its data-quality report, ``as_of`` and the report date;
 - :mod:`.salesforce`: a live org through the REST and Bulk 2.0 APIs;
 - :mod:`.expression`: the safe expression grammar of every ``where`` filter and rule;
+- :mod:`.sections`: what the report sections ask of the org (stage order, undated deals, added counts);
 - :mod:`.plots`: the data-quality report's chart.
 
 The package namespace holds what a user of the data model needs; each step's own functions

@@ -50,9 +50,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .._util.frames import by_list as _by_list
-from .._util.frames import flag as _flag
 from .._util.missing import mark_missing
 from ..crm.model import cut_as_of
+from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
 from . import conversion as _conversion
 from . import winrates as _winrates
 from .kpis import kpis as _frame_kpis
@@ -75,65 +75,6 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
-
-
-def _stage_order_unknown(cut) -> str | None:
-    """Why the org's stage order is unknown, or None.
-
-    It is unknown when the export had no stage table (the loader assumed Salesforce's default
-    stages) and its deals use stages those do not list (the loader appended them, ``inferred``):
-    the order of the default stages is then not this org's. An org whose deals use only the
-    default stages keeps their order.
-    """
-    origin = cut.meta.get("stages_origin", cut.report.stages_origin)
-    if origin != "default":
-        return None
-    st = cut.stages
-    listed = st["stage_name"][~_flag(st["inferred"])] if "inferred" in st.columns else st["stage_name"]
-    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
-    foreign = sorted(set(used.unique()) - set(listed))
-    if not foreign:
-        return None
-    shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-    return (
-        f"the export has no stage table (OpportunityStage.csv) and its deals use stages Salesforce's default ones "
-        f"do not list ({shown}), so the stage order is unknown; add OpportunityStage.csv or a mapping's stages"
-    )
-
-
-def _stages_in_use(cut) -> pd.DataFrame:
-    """The stages table; when the stage order is unknown, only the stages the deals use."""
-    st = cut.stages
-    if _stage_order_unknown(cut) is None:
-        return st
-    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
-    return st[st["stage_name"].isin(set(used.unique())).to_numpy()].reset_index(drop=True)
-
-
-def _dropped_undated(crm, cut, where) -> pd.DataFrame:
-    """The opportunities ``where`` selects that the cut left out for having no creation date.
-
-    Closed on the day by their own flags and close date (a deal closing later is open).
-    """
-    rows = crm.rows("opportunities", where=where)
-    gone = rows["created_date"].isna() & ~rows["opportunity_id"].isin(cut.opportunities["opportunity_id"])
-    rows = rows[gone.to_numpy()]
-    closed = _flag(rows["is_closed"]) & ~(rows["close_date"] > cut.as_of_date).fillna(False)
-    return rows.assign(is_closed=closed, is_won=closed & _flag(rows["is_won"]))
-
-
-def _add_counts(out: pd.DataFrame, extra: pd.DataFrame, keys: list, column: str) -> pd.DataFrame:
-    """``out`` with ``extra``'s ``column`` added to it, group by group (``keys``; the whole table without)."""
-    if extra.empty or not extra[column].fillna(0).any():
-        return out
-    out = out.copy()
-    if not keys:
-        out[column] = out[column] + int(extra[column].fillna(0).sum())
-        return out
-    add = extra.groupby(keys, dropna=False)[column].sum().rename("_add").reset_index()
-    got = out[keys].merge(add, on=keys, how="left")["_add"].fillna(0).to_numpy()
-    out[column] = (out[column] + got).astype(out[column].dtype)
-    return out
 
 
 def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, status_order=None) -> pd.DataFrame:
@@ -233,7 +174,7 @@ def snapshot_funnel(
     """
     cut = cut_as_of(crm, as_of=as_of)
     return _conversion.snapshot_funnel(
-        cut.rows("opportunities", where=where), stages=_stages_in_use(cut), by=_by(by), include_closed=include_closed
+        cut.rows("opportunities", where=where), stages=stages_in_use(cut), by=_by(by), include_closed=include_closed
     )
 
 
@@ -293,7 +234,7 @@ def cohort_funnel(
         window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
         created_from, created_to = window["created_from"].iloc[0], window["created_to"].iloc[0]
     opps = cut.rows("opportunities", where=where)
-    unknown = _stage_order_unknown(cut)
+    unknown = stage_order_unknown(cut)
     out = _conversion.cohort_funnel(
         opps,
         cut.history_of(opps),
@@ -360,10 +301,10 @@ def win_rates(
     cut = cut_as_of(crm, as_of=as_of)
     options = {"by": _by(by), "period": period, "fiscal_year_start_month": fiscal_year_start_month}
     out = _winrates.win_rates(cut.rows("opportunities", where=where), **options)
-    dropped = _dropped_undated(crm, cut, where)
+    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
     if len(dropped):  # the won ones the cut left out have no cycle either: counted
         keys = [*_by_list(_by(by)), *(["fiscal_period", "period_start"] if period else [])]
-        out = _add_counts(out, _winrates.win_rates(dropped, **options), keys, "n_undated_excluded")
+        out = add_counts(out, _winrates.win_rates(dropped, **options), column="n_undated_excluded", by=keys)
     return out
 
 
@@ -405,7 +346,7 @@ def stage_transitions(
     """
     cut = cut_as_of(crm, as_of=as_of)
     opps = cut.rows("opportunities", where=where)
-    unknown = _stage_order_unknown(cut)
+    unknown = stage_order_unknown(cut)
     out = _winrates.stage_transitions(
         opps,
         cut.history_of(opps),
@@ -457,7 +398,7 @@ def bottlenecks(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
-    unknown = _stage_order_unknown(cut)
+    unknown = stage_order_unknown(cut)
     out = _winrates.bottlenecks(
         opps,
         cut.history_of(opps),
@@ -502,10 +443,10 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     day = cut.as_of_date
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
     out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by))
-    dropped = _dropped_undated(crm, cut, where) if cut.has("opportunities") else None
+    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where) if cut.has("opportunities") else None
     keys = _by_list(_by(by))
     if dropped is not None and len(dropped) and all(c in dropped.columns for c in keys):
         # the won deals the cut left out have no cycle either: counted
-        out = _add_counts(out, _frame_kpis(dropped, None, by=_by(by)), keys, "cycle_undated_excluded")
+        out = add_counts(out, _frame_kpis(dropped, None, by=_by(by)), column="cycle_undated_excluded", by=keys)
     out.insert(0, "as_of", day)
     return out

@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .._util.frames import by_list as _by_list
-from .._util.frames import flag as _flag
 from .._util.missing import mark_missing
 from ..crm.model import cut_as_of
+from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
 from . import durations as _durations
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
 from .sales_velocity import sales_velocity as _sales_velocity
@@ -67,63 +67,6 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
-
-
-def _stage_order_unknown(cut) -> str | None:
-    """Why the org's stage order is unknown, or None (as in :mod:`funnel_analysis.funnel.report`).
-
-    Unknown when the export had no stage table (Salesforce's default stages were assumed) and its
-    deals use stages those do not list (appended by the loader, ``inferred``).
-    """
-    origin = cut.meta.get("stages_origin", cut.report.stages_origin)
-    if origin != "default":
-        return None
-    st = cut.stages
-    listed = st["stage_name"][~_flag(st["inferred"])] if "inferred" in st.columns else st["stage_name"]
-    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
-    foreign = sorted(set(used.unique()) - set(listed))
-    if not foreign:
-        return None
-    shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-    return (
-        f"the export has no stage table (OpportunityStage.csv) and its deals use stages Salesforce's default ones "
-        f"do not list ({shown}), so the stage order is unknown; add OpportunityStage.csv or a mapping's stages"
-    )
-
-
-def _stages_in_use(cut) -> pd.DataFrame:
-    """The stages table; when the stage order is unknown, only the stages the deals use."""
-    st = cut.stages
-    if _stage_order_unknown(cut) is None:
-        return st
-    used = pd.concat([cut.opportunities["stage_name"], cut.opportunity_history["stage_name"]]).dropna()
-    return st[st["stage_name"].isin(set(used.unique())).to_numpy()].reset_index(drop=True)
-
-
-def _dropped_undated(crm, cut, where) -> pd.DataFrame:
-    """The opportunities ``where`` selects that the cut left out for having no creation date.
-
-    Closed on the day by their own flags and close date (a deal closing later is open).
-    """
-    rows = crm.rows("opportunities", where=where)
-    gone = rows["created_date"].isna() & ~rows["opportunity_id"].isin(cut.opportunities["opportunity_id"])
-    rows = rows[gone.to_numpy()]
-    closed = _flag(rows["is_closed"]) & ~(rows["close_date"] > cut.as_of_date).fillna(False)
-    return rows.assign(is_closed=closed, is_won=closed & _flag(rows["is_won"]))
-
-
-def _add_counts(out: pd.DataFrame, extra: pd.DataFrame, keys: list, column: str) -> pd.DataFrame:
-    """``out`` with ``extra``'s ``column`` added to it, group by group (``keys``; the whole table without)."""
-    if extra.empty or not extra[column].fillna(0).any():
-        return out
-    out = out.copy()
-    if not keys:
-        out[column] = out[column] + int(extra[column].fillna(0).sum())
-        return out
-    add = extra.groupby(keys, dropna=False)[column].sum().rename("_add").reset_index()
-    got = out[keys].merge(add, on=keys, how="left")["_add"].fillna(0).to_numpy()
-    out[column] = (out[column] + got).astype(out[column].dtype)
-    return out
 
 
 def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -191,15 +134,17 @@ def stage_durations(
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     hist = cut.history_of(opps)
-    stages = _stages_in_use(cut)
+    stages = stages_in_use(cut)
     intervals = _durations.stage_intervals(opps, hist, stages=stages, as_of=day, carry=_by(by))
     out = _durations.stage_durations(intervals, stages=stages, by=_by(by), percentiles=percentiles)
     # deals without a creation date: their visits are left out (stage_intervals), counted here
-    undated = pd.concat([opps[opps["created_date"].isna().to_numpy()], _dropped_undated(crm, cut, where)])
+    undated = pd.concat(
+        [opps[opps["created_date"].isna().to_numpy()], dropped_undated(crm, as_of=cut.as_of_date, where=where)]
+    )
     keys = _by_list(_by(by))
     counts = undated.assign(n_undated_excluded=1)[[*keys, "n_undated_excluded"]]
     out.insert(len(keys) + 3, "n_undated_excluded", 0)
-    return _add_counts(out, counts, keys, "n_undated_excluded")
+    return add_counts(out, counts, column="n_undated_excluded", by=keys)
 
 
 def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -229,10 +174,10 @@ def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     out = _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=_by(by))
-    dropped = _dropped_undated(crm, cut, where)
+    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
     if len(dropped):  # left out by the cut for the same reason: counted with them
         extra = _durations.cycle_length(dropped, as_of=day, by=_by(by))
-        out = _add_counts(out, extra, _by_list(_by(by)), "n_undated_excluded")
+        out = add_counts(out, extra, column="n_undated_excluded", by=_by_list(_by(by)))
     return out
 
 
@@ -309,7 +254,7 @@ def stage_to_stage_days(
     fn = "stage_to_stage_days"
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    unknown = None if (from_stage and to_stage) else _stage_order_unknown(cut)
+    unknown = None if (from_stage and to_stage) else stage_order_unknown(cut)
     if unknown:
         empty = pd.DataFrame(
             columns=[*_by_list(_by(by)), "from_stage", "to_stage", "n_from", "n", "mean_days", "median_days"]
@@ -375,10 +320,10 @@ def sales_velocity(
     day = cut.as_of_date
     options = {"as_of": day, "period": period, "by": _by(by), "fiscal_year_start_month": fiscal_year_start_month}
     out = _sales_velocity(cut.rows("opportunities", where=where), n_boot=n_boot, seed=seed, **options)
-    dropped = _dropped_undated(crm, cut, where)
+    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
     if len(dropped):  # the won ones the cut left out have no cycle either: counted in their period
         extra = _sales_velocity(dropped, n_boot=1, **options)
-        out = _add_counts(out, extra, [*_by_list(_by(by)), "period"], "n_undated_excluded")
+        out = add_counts(out, extra, column="n_undated_excluded", by=[*_by_list(_by(by)), "period"])
     return out
 
 
