@@ -11,7 +11,7 @@ import pytest
 
 import funnel_analysis as fa
 from funnel_analysis.forecast import FiscalQuarter, bookings_series, next_quarter_forecast, quarter_bounds
-from tests.export_csv import kept
+from tests.export_csv import kept, to_usd
 
 AS_OF = pd.Timestamp("2024-11-15")
 
@@ -44,7 +44,7 @@ def _state_on(org, day):
     return pd.DataFrame(
         {
             "id": last["OpportunityId"].to_numpy(),
-            "amount": pd.to_numeric(last["Amount"].replace("", None)).to_numpy(dtype=float),
+            "amount": to_usd(org, last).to_numpy(dtype=float),  # each row at the rate of its own close date
             "close": pd.to_datetime(last["CloseDate"]).to_numpy(),
             "closed": key.map(st["IsClosed"].str.lower() == "true").to_numpy(dtype=bool),
             "won": key.map(st["IsWon"].str.lower() == "true").to_numpy(dtype=bool),
