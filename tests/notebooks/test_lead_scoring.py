@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.reporting import read_records
+from tests.export_csv import kept
 
 
 def _fold(s: pd.Series) -> pd.Series:
@@ -24,11 +25,7 @@ def records(executed):
 def test_labelled_leads_match_an_independent_count(records, small_sample):
     """Training + held-out leads = leads created 90+ days before the last creation date, whose conversion
     was not already known when they were created; conversions within 90 days of creation."""
-    truth = pd.read_csv(f"{small_sample}_truth/dirty_rows.csv")
-    leads = pd.read_csv(small_sample / "Lead.csv", dtype=str, keep_default_na=False)
-    leads = leads.drop(
-        index=truth.loc[(truth["file"] == "Lead.csv") & (truth["expected"] == "quarantine"), "row"].unique()
-    )
+    leads = kept(small_sample, "Lead.csv")  # without quarantined, deleted and merged-away leads
     created = pd.to_datetime(leads["CreatedDate"], utc=True, format="ISO8601").dt.tz_localize(None)
     conv = _fold(leads["IsConverted"]).isin(["true", "1"])
     conv_day = pd.to_datetime(leads["ConvertedDate"].replace("", None))

@@ -143,7 +143,9 @@ def eur_org(usd_org, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("eur") / "org"
     shutil.copytree(usd_org, out)
-    (out / "CurrencyType.csv").write_text("IsoCode,ConversionRate,IsCorporate,IsActive,DecimalPlaces\nEUR,1,true,true,2\n")
+    (out / "CurrencyType.csv").write_text(
+        "IsoCode,ConversionRate,IsCorporate,IsActive,DecimalPlaces\nEUR,1,true,true,2\n"
+    )
     return out
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.reporting import read_records
-from tests.export_csv import fold, kept, report_as_of
+from tests.export_csv import fold, kept, report_as_of, to_usd
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def _open_due_in(org: Path, cut_end: pd.Timestamp, first: pd.Timestamp, last: pd
             closed = o["IsClosed"].lower() == "true" and pd.Timestamp(o["CloseDate"]) <= cut_end
         due = pd.Timestamp(row["CloseDate"]) if row["CloseDate"] else None
         if not closed and due is not None and first <= due <= last and row["Amount"]:
-            total += float(row["Amount"])
+            total += float(to_usd(org, pd.DataFrame([row])).iloc[0])
     return round(total, 2)
 
 
@@ -97,7 +97,7 @@ def test_attribution_credits_add_up_to_the_won_revenue(rec, small_sample):
     # every model splits each won deal's amount whole (deals without a touch go to "(no campaign)"),
     # so each model's credits add up to the amount won in the org on the report date (its latest day)
     opps = kept(small_sample, "Opportunity.csv")
-    won = pd.to_numeric(opps.loc[opps["IsWon"].str.lower() == "true", "Amount"].replace("", None)).sum()
+    won = to_usd(small_sample, opps.loc[opps["IsWon"].str.lower() == "true"]).sum()
     att = pd.DataFrame(rec["attribution"])
     for model in ("first_touch", "last_touch", "linear", "u_shaped"):
         assert att[f"{model}_value"].sum() == pytest.approx(won, abs=0.01), model

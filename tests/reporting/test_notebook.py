@@ -77,7 +77,9 @@ def test_open_report_loads_sets_up_and_says_what_it_shows(tiny_export, capsys):
     crm = open_report(tiny_export, as_of="2024-03-31", currency="€")
     line = capsys.readouterr().out.strip()
     # the header names the source, the day and the fingerprint of what was loaded
-    assert line.endswith(f"as of 2024-03-31; data fingerprint {fa.load_org(tiny_export).meta['fingerprint']}")
+    assert line.endswith(
+        f"as of 2024-03-31; money in €; data fingerprint {fa.load_org(tiny_export).meta['fingerprint']}"
+    )
     assert crm.as_of_date is None and len(crm.opportunities) == len(fa.load_org(tiny_export).opportunities)
     assert notebook._fmt("amount", 1234.0) == "€1,234"  # the currency reached the table format
     notebook_setup()
