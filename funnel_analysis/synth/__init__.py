@@ -15,9 +15,11 @@ cleaning pipeline ought to find:
   every lead source, and how many leads of each were generated;
 - ``truth.json``: the arguments, row counts and every generation parameter.
 
-With the options of a real org's "export all" (``deleted``, ``merged``,
-``currencies``, ``modstamps``; all off by default, and then the output is
-byte-identical to the generator before them) the truth also holds:
+The sample is a real org's "export all": the options ``deleted``, ``merged``,
+``currencies`` and ``modstamps`` are on by default (GENERATOR_VERSION 1.1).
+Each can be turned off (``funnel sample --no-deleted`` ...); with all four off
+the export is byte-identical to the generator before them (1.0), truth.json
+differing only by its ``version``. With them, the truth also holds:
 
 - ``deleted_records.csv``: every extra ``IsDeleted = true`` row (file, row,
   record_id, kind: deleted | child_of_deleted | merged, master_id, parent_id);
@@ -30,8 +32,8 @@ byte-identical to the generator before them) the truth also holds:
 
 Design choices worth knowing when using the data
 -------------------------------------------------
-- Removing the rows whose truth says ``quarantine`` gives back *exactly* the
-  simulated org: every quarantine defect is an extra row (a copy of a real
+- Removing the rows whose truth says ``quarantine`` and the ``IsDeleted``
+  rows (``deleted_records.csv``) gives back *exactly* the simulated org: every quarantine defect is an extra row (a copy of a real
   record with the defect, a fresh or a repeated Id), never a damaged real
   record, so quarantining never cascades into orphans elsewhere.
 - ``flag`` rows are real records, kept, and consistent with the rest: a deal
@@ -50,7 +52,9 @@ Design choices worth knowing when using the data
   neighbours', so a file stays in Id order and the org's Ids do not move.
 - Merged rows are near-duplicates of a real lead, contact or account (the
   variations of the duplicate clusters, plus a phone in national format),
-  deleted, with ``MasterRecordId`` the record they were merged into; each
+  deleted, with ``MasterRecordId`` the record they were merged into; they
+  are in ``merged_pairs.csv``, not in ``duplicate_clusters.csv`` (which lists
+  the duplicates still in the org, for a deduplicator to find); each
   object has one chain (A into B, then B into C). Some kept tasks, events,
   campaign members, opportunities and contacts still hold a merged-away Id: a
   loader must re-point them to the final survivor.
@@ -110,7 +114,16 @@ Examples
 >>> summary = generate_sample(tmp / "sample", scale=0.02, seed=7)
 >>> summary["rows"]["Lead.csv"] >= 400
 True
->>> sorted(p.name for p in (tmp / "sample_truth").iterdir())
+>>> sorted(p.name for p in (tmp / "sample_truth").iterdir())  # doctest: +NORMALIZE_WHITESPACE
+['bookings_corporate.csv', 'deleted_records.csv', 'dirty_rows.csv', 'duplicate_clusters.csv',
+ 'lead_probabilities.csv', 'merged_pairs.csv', 'open_pipeline.csv', 'repointed_references.csv',
+ 'source_rates.csv', 'truth.json']
+
+With every option off, the truth folder of the generator before them:
+
+>>> off = dict(deleted=False, merged=False, currencies=False, modstamps=False)
+>>> _ = generate_sample(tmp / "plain", scale=0.02, seed=7, **off)
+>>> sorted(p.name for p in (tmp / "plain_truth").iterdir())
 ['dirty_rows.csv', 'duplicate_clusters.csv', 'lead_probabilities.csv', 'source_rates.csv', 'truth.json']
 """
 

@@ -102,8 +102,8 @@ def generate_sample(
     dict
         ``out_dir``, ``truth_dir``, ``rows`` (data rows per file), ``bytes``
         (size per file), ``dirty_rows`` (count per expected action),
-        ``duplicate_records`` and ``seconds``; with an option on also
-        ``deleted_rows`` (the extra IsDeleted rows of each file).
+        ``duplicate_records`` and ``seconds``; with an option on (the
+        default) also ``deleted_rows`` (the extra IsDeleted rows of each file).
 
     Raises
     ------
@@ -126,14 +126,21 @@ def generate_sample(
     >>> sorted(truth["expected"].unique())
     ['clean', 'flag', 'quarantine']
 
-    With the options of a real org's "export all":
+    By default the export is a real org's "export all" (deleted and merged
+    rows, three currencies, modstamps):
 
-    >>> s = generate_sample(tmp / "real", scale=0.02, seed=3, deleted=True, merged=True, currencies=True)
-    >>> leads = pd.read_csv(tmp / "real" / "Lead.csv", dtype=str, keep_default_na=False)
+    >>> leads = pd.read_csv(tmp / "org" / "Lead.csv", dtype=str, keep_default_na=False)
     >>> sorted(leads["CurrencyIsoCode"].unique())
     ['EUR', 'GBP', 'USD']
     >>> int((leads["IsDeleted"] == "true").sum()) == s["deleted_rows"]["Lead.csv"]
     True
+
+    With the options off, the export of the generator before them:
+
+    >>> off = dict(deleted=False, merged=False, currencies=False, modstamps=False)
+    >>> s = generate_sample(tmp / "plain", scale=0.02, seed=3, **off)
+    >>> "IsDeleted" in pd.read_csv(tmp / "plain" / "Lead.csv", nrows=0).columns, "deleted_rows" in s
+    (False, False)
     """
     t_begin = time.perf_counter()
     if not (isinstance(scale, (int, float)) and scale > 0):

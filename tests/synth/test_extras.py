@@ -19,6 +19,7 @@ from funnel_analysis.synth import CURRENCY_FILES, SAMPLE_FILES, generate_sample
 
 SCALE, SEED = 0.2, 4
 ALL = dict(deleted=True, merged=True, currencies=True, modstamps=True)
+OFF = dict(deleted=False, merged=False, currencies=False, modstamps=False)
 ADDED = ["IsDeleted", "MasterRecordId", "CurrencyIsoCode", "LastModifiedDate", "SystemModstamp"]
 MONEY = {"Lead.csv": "AnnualRevenue", "Account.csv": "AnnualRevenue", "Opportunity.csv": "Amount"}
 EURO, POUND = {"Germany", "France", "Netherlands"}, {"United Kingdom"}
@@ -57,8 +58,8 @@ def run(base: Path, label: str, **options) -> SimpleNamespace:
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("extras")
     return SimpleNamespace(
-        off=run(base, "off"),
-        rows=run(base, "rows", deleted=True, merged=True),
+        off=run(base, "off", **OFF),
+        rows=run(base, "rows", deleted=True, merged=True, currencies=False, modstamps=False),
         on=run(base, "on", **ALL),
     )
 
@@ -521,6 +522,20 @@ def test_same_seed_same_bytes_with_the_options(runs, tmp_path):
     for p in sorted(Path(f"{runs.on.out}_truth").iterdir()):
         assert (tmp_path / "on_truth" / p.name).read_bytes() == p.read_bytes(), p.name
     assert again["deleted_rows"] == runs.on.summary["deleted_rows"]
+
+
+def test_the_defaults_are_every_option_on(runs, tmp_path):
+    """The sample users get (no option passed) is the export with all four options on, byte for byte."""
+    default = generate_sample(tmp_path / "default", scale=SCALE, seed=SEED)
+    names = sorted(p.name for p in (tmp_path / "default").iterdir())
+    assert names == sorted(list(SAMPLE_FILES) + list(CURRENCY_FILES))
+    for name in names:
+        assert (tmp_path / "default" / name).read_bytes() == (runs.on.out / name).read_bytes(), name
+    truth = sorted(p.name for p in (tmp_path / "default_truth").iterdir())
+    assert truth == sorted(p.name for p in Path(f"{runs.on.out}_truth").iterdir())
+    for name in truth:
+        assert (tmp_path / "default_truth" / name).read_bytes() == (Path(f"{runs.on.out}_truth") / name).read_bytes()
+    assert default["deleted_rows"] == runs.on.summary["deleted_rows"]
 
 
 def test_truth_json_describes_the_options(runs):

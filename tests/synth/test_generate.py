@@ -82,12 +82,16 @@ def make_org(folder: Path, **kwargs) -> SimpleNamespace:
     files = {name: read(out, name) for name in SAMPLE_FILES}
     dirty = pd.read_csv(truth / "dirty_rows.csv", dtype=str, keep_default_na=False)
     dirty["row"] = dirty["row"].astype(int)
+    deleted = pd.read_csv(truth / "deleted_records.csv", dtype=str, keep_default_na=False)
+    deleted["row"] = deleted["row"].astype(int)
     return SimpleNamespace(
         out=out,
         truth=truth,
         summary=summary,
         files=files,
         dirty=dirty,
+        deleted=deleted,
+        pairs=pd.read_csv(truth / "merged_pairs.csv", dtype=str, keep_default_na=False),
         clusters=pd.read_csv(truth / "duplicate_clusters.csv", dtype=str, keep_default_na=False),
         rates=pd.read_csv(truth / "source_rates.csv"),
         info=json.loads((truth / "truth.json").read_text(encoding="utf-8")),
@@ -96,6 +100,7 @@ def make_org(folder: Path, **kwargs) -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
+    """The sample users get: the default options (deleted and merged rows, three currencies, modstamps)."""
     return make_org(tmp_path_factory.mktemp("org"), scale=0.2, seed=11)
 
 
@@ -115,20 +120,52 @@ def dirty_rows(org, name: str, expected: str | None = None) -> set[int]:
     return set(d["row"])
 
 
+def deleted_rows(org, name: str) -> set[int]:
+    """The extra IsDeleted rows (deleted, child_of_deleted, merged) of a file, from the file itself."""
+    flags = org.files[name].get("IsDeleted")
+    rows = set() if flags is None else set(np.flatnonzero(flags.to_numpy() == "true").tolist())
+    # the truth lists the same rows
+    assert rows == set(org.deleted.loc[org.deleted["file"] == name, "row"]), name
+    return rows
+
+
 def clean_frame(org, name: str) -> pd.DataFrame:
+    """The org's own rows with no recorded defect (no dirty row, no IsDeleted row)."""
     df = org.files[name]
-    return df.drop(index=sorted(dirty_rows(org, name)))
+    return df.drop(index=sorted(dirty_rows(org, name) | deleted_rows(org, name)))
+
+
+def survivors(org) -> dict[str, str]:
+    """Merged-away Id -> its final survivor, following MasterRecordId in the files by hand."""
+    master = {}
+    for name in ("Lead.csv", "Contact.csv", "Account.csv"):
+        df = org.files[name]
+        m = df[df["MasterRecordId"] != ""]
+        master.update(zip(m["Id"], m["MasterRecordId"]))
+    out = {}
+    for rid in master:
+        cur = rid
+        while cur in master:
+            cur = master[cur]
+        out[rid] = cur
+    return out
 
 
 def without_quarantine(org, name: str) -> pd.DataFrame:
-    """Rows that survive validation, with the cleaner's fixes applied independently."""
-    df = org.files[name].drop(index=sorted(dirty_rows(org, name, "quarantine"))).copy()
+    """The org's own rows as a loader should keep them: no quarantine row, no IsDeleted row, the
+    cleaner's fixes applied and references to merged-away records re-pointed to their survivor,
+    all independently of the generator."""
+    drop = dirty_rows(org, name, "quarantine") | deleted_rows(org, name)
+    df = org.files[name].drop(index=sorted(drop)).copy()
     table = FILE_TABLE[name]
+    survivor = survivors(org)
     for h in df.columns:
         canon = canon_of_header(table, h)
         kind = TABLES[table].column(canon).kind if canon else None
         if kind == "id":
             df[h] = df[h].map(lambda v: to_18(v) if len(v) == 15 else v)
+            if h != "Id":
+                df[h] = df[h].map(lambda v: survivor.get(v, v))
         elif kind == "picklist":
             df[h] = df[h].map(lambda v: " ".join(v.split()))
     return df
@@ -143,6 +180,11 @@ def picklist_canon(values) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 
+#: Salesforce's OpportunityStage has LastModifiedDate and SystemModstamp, the crm schema's stages table
+#: does not (yet): the loader leaves them out.
+NOT_IN_STAGE_SCHEMA = ("LastModifiedDate", "SystemModstamp")
+
+
 def test_files_headers_and_summary(org):
     for name in SAMPLE_FILES:
         assert (org.out / name).exists()
@@ -150,7 +192,7 @@ def test_files_headers_and_summary(org):
         table = FILE_TABLE[name]
         assert df.columns[0] == "Id"
         for h in df.columns:
-            if name == "OpportunityStage.csv" and h == "Id":
+            if name == "OpportunityStage.csv" and h in ("Id", *NOT_IN_STAGE_SCHEMA):
                 continue
             assert canon_of_header(table, h) is not None, (name, h)
         assert len(df) == org.summary["rows"][name] == org.info["rows_written"][name]
@@ -242,8 +284,27 @@ def test_files_headers_and_summary(org):
         ],
         "Campaign.csv": ["Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost", "IsActive"],
     }
+    # the default options: export all (IsDeleted, MasterRecordId), currencies, modstamps
+    for name in expected:
+        expected[name] = expected[name] + ["SystemModstamp"]
+        if name != "OpportunityStage.csv":
+            expected[name].append("IsDeleted")
+        if name not in ("OpportunityHistory.csv", "OpportunityStage.csv"):
+            expected[name].append("LastModifiedDate")
+        if name in ("Lead.csv", "Opportunity.csv", "OpportunityHistory.csv", "Campaign.csv"):
+            expected[name].append("CurrencyIsoCode")
+        if name == "Lead.csv":
+            expected[name].append("MasterRecordId")
+    expected["Account.csv"] = ["IsDeleted", "MasterRecordId", "CurrencyIsoCode", "LastModifiedDate", "SystemModstamp"]
+    expected["Contact.csv"] = expected["Account.csv"]
+    expected["User.csv"] = ["LastModifiedDate", "SystemModstamp"]
     for name, cols in expected.items():
         assert set(cols) <= set(org.files[name].columns), name
+    assert "IsDeleted" not in org.files["User.csv"] and "IsDeleted" not in org.files["OpportunityStage.csv"]
+    for name in ("CurrencyType.csv", "DatedConversionRate.csv"):
+        assert (org.out / name).exists()
+        assert len(read(org.out, name)) == org.summary["rows"][name] == org.info["rows_written"][name]
+    assert sorted(read(org.out, "CurrencyType.csv")["IsoCode"]) == ["EUR", "GBP", "USD"]
     assert org.info["seed"] == 11 and org.info["scale"] == 0.2
     assert set(org.summary) >= {"out_dir", "truth_dir", "rows", "bytes", "seconds"}
 
@@ -273,8 +334,9 @@ def test_deterministic_for_a_seed(small_runs):
 
 
 #: sha256 of every file of ``generate_sample(out, scale=0.02, seed=7)`` with every option off
-#: (deleted, merged, currencies, modstamps), taken at GENERATOR_VERSION "1.0" before the options existed.
-#: A change on purpose updates these hashes and bumps GENERATOR_VERSION, in the same commit.
+#: (deleted, merged, currencies, modstamps), taken at GENERATOR_VERSION "1.0" before the options existed;
+#: truth.json updated at "1.1" (the defaults turned on: its "version" is the only change, the rest is
+#: the 1.0 output). A change on purpose updates these hashes and bumps GENERATOR_VERSION, in the same commit.
 GOLDEN_OPTIONS_OFF = {
     "org/Account.csv": "e20c7d550f6ffa74cbf67cb554893481aa6ee537599e64c130c4741dc0f9c3b8",
     "org/Campaign.csv": "07acb288d762aa58515e53684e56b9f34e966d7664386970465d23ff91f448d0",
@@ -291,7 +353,7 @@ GOLDEN_OPTIONS_OFF = {
     "org_truth/duplicate_clusters.csv": "864c8c0dd64a6830ccbce05f0b2828f4051e4f2e07a80b036183110618743fa4",
     "org_truth/lead_probabilities.csv": "c2dacbd0c0ac2175911472f6e6261d0f16a6932f9365b96a66b0f9681d9c6e2b",
     "org_truth/source_rates.csv": "a2e0d425c649e178104b8956760c4be04b477e3280a93b3419327db92d8e505c",
-    "org_truth/truth.json": "f6327cca963f054f8a1be6021d4d9082f61a81309f2e9af5c63423c3f80d1c5a",
+    "org_truth/truth.json": "0be161fb08a747988aacb24d8ceb0d64a154f8cf01c85f4235915423907165f6",
 }
 
 
@@ -332,6 +394,7 @@ def test_row_counts_scale_linearly(org, small_runs):
         org.rates["n_leads"].sum()
         == len(org.files["Lead.csv"])
         - len(dirty_rows(org, "Lead.csv", "quarantine"))
+        - len(deleted_rows(org, "Lead.csv"))
         - (org.clusters[(org.clusters["table"] == "leads")]["is_original"] == "false").sum()
     )
 
@@ -443,6 +506,14 @@ def test_phones_are_valid_numbers(org):
         for phone, country in zip(df["Phone"], df[country_col]):
             num = phonenumbers.parse(phone, None)
             assert phonenumbers.is_valid_number(num), phone
+            assert phonenumbers.region_code_for_number(num) == iso[country], (phone, country)
+        # merged-away rows may show a national phone: a valid number of their country too
+        full = org.files[name]
+        merged = full[(full["MasterRecordId"] != "") & (full["Phone"] != "")]
+        assert len(merged) and not merged["Phone"].str.startswith("+").all(), name
+        for phone, country in zip(merged["Phone"], merged[country_col]):
+            num = phonenumbers.parse(phone, iso[country])
+            assert phonenumbers.is_valid_number(num), (phone, country)
             assert phonenumbers.region_code_for_number(num) == iso[country], (phone, country)
 
 
@@ -711,9 +782,15 @@ def test_dirty_share_is_a_few_percent(org):
 
 
 def test_quarantine_leaves_the_simulated_org(org):
+    """Removing the quarantine rows and the IsDeleted rows leaves the simulated org's rows."""
     for name in SAMPLE_FILES:
-        kept = len(org.files[name]) - len(dirty_rows(org, name, "quarantine"))
+        quarantine, deleted = dirty_rows(org, name, "quarantine"), deleted_rows(org, name)
+        assert not quarantine & deleted, name
+        kept = len(org.files[name]) - len(quarantine) - len(deleted)
         assert kept == org.info["rows_simulated"][name], name
+        assert len(deleted) == org.info["rows_deleted"].get(name, 0), name
+    for name in ("Lead.csv", "Opportunity.csv", "Task.csv", "Account.csv", "Contact.csv"):
+        assert deleted_rows(org, name), name  # the default sample has deleted rows
 
 
 def test_duplicate_clusters(org):
@@ -759,6 +836,23 @@ def test_no_unrecorded_duplicates(org):
     domain = leads["Email"].str.split("@").str[1]
     known = domain.notna() & (leads["Email"] != "")
     assert not leads[known].assign(d=domain[known]).duplicated(["d", "Name"]).any()
+    # the IsDeleted rows repeat kept records on purpose: a deleted record is a copy, a merged-away one a
+    # near-duplicate recorded in merged_pairs.csv (not in duplicate_clusters.csv: it is no longer in the
+    # org, so a deduplicator of the kept records must not find it); nothing else repeats
+    merged = set(org.pairs["merged_id"])
+    for name, cols in (("Lead.csv", ["Email"]), ("Contact.csv", ["Email"]), ("Account.csv", ["Name", "Website"])):
+        df = org.files[name].drop(index=sorted(dirty_rows(org, name)))
+        df = df[~df["Id"].isin(dups)]
+        flagged = df["IsDeleted"] == "true"
+        assert set(df.loc[df["MasterRecordId"] != "", "Id"]) == merged & set(org.files[name]["Id"]), name
+        seen = False
+        for col in cols:
+            v = df[col].str.strip().str.casefold()
+            repeated = v.duplicated(keep=False) & (v != "")
+            # every repeated value has one kept row at most: the rest are IsDeleted rows
+            assert not v[repeated & ~flagged].duplicated().any(), (name, col)
+            seen |= (repeated & flagged).any()
+        assert seen, name  # the check bites: IsDeleted rows do repeat kept ones
 
 
 def test_source_rates_truth(org):

@@ -68,9 +68,17 @@ def test_row_accounting_on_sample(loaded, sample_org):
     crm, _ = loaded
     org, _ = sample_org
     for _table, d in crm.report.tables.items():
-        assert d["rows_read"] == d["rows_kept"] + d["rows_quarantined"]
+        assert d["rows_read"] == d["rows_kept"] + d["rows_quarantined"] + d["rows_deleted"] + d["rows_merged"]
     lines = sum(1 for _ in open(org / "Lead.csv", encoding="utf-8")) - 1
     assert crm.report.rows_read("leads") == lines
+    # the default sample has IsDeleted rows: merged ones have a MasterRecordId (plain pandas on the files)
+    for name, table in (("Lead.csv", "leads"), ("Account.csv", "accounts"), ("Opportunity.csv", "opportunities")):
+        df = pd.read_csv(org / name, dtype=str, keep_default_na=False)
+        flagged = df["IsDeleted"] == "true"
+        merged = flagged & (df.get("MasterRecordId", pd.Series("", index=df.index)) != "")
+        d = crm.report.tables[table]
+        assert flagged.sum() > 0 and d["rows_deleted"] + d["rows_merged"] == flagged.sum(), name
+        assert d["rows_merged"] == merged.sum(), name
 
 
 def test_phone_e164_matches_the_generators_clean_value(loaded):
