@@ -387,6 +387,8 @@ _table(
             _c("is_won", "bool", required=True),
             _c("forecast_category", "picklist", aliases=("ForecastCategoryName",)),
             _c("is_active", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
     )
 )
