@@ -90,6 +90,8 @@ def test_waterfall_starts_and_ends_on_the_two_snapshots(rec, as_of, small_sample
     assert w["start"] == pytest.approx(_open_due_in(small_sample, start_day + one, first, last))
     assert w["end"] == pytest.approx(_open_due_in(small_sample, end_day + one, first, last))
     flows = w["new"] + w["pulled_in"] - w["pushed_out"] + w["amount_up"] - w["amount_down"] - w["won"] - w["lost"]
+    flows += w["fx_up"] - w["fx_down"]  # the exchange-rate movement of the EUR and GBP deals
+    assert w["fx_up"] + w["fx_down"] > 0  # the three-currency sample has some in the quarter
     assert w["start"] + flows == pytest.approx(w["end"], abs=0.005)
 
 
