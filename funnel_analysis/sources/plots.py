@@ -44,10 +44,13 @@ WATERFALL_STEPS = (
     ("pushed_out", -1, "pushed out"),
     ("amount_up", 1, "amount up"),
     ("amount_down", -1, "amount down"),
+    ("fx_up", 1, "exchange rates up"),
+    ("fx_down", -1, "exchange rates down"),
     ("won", -1, "won"),
     ("lost", -1, "lost"),
     ("end", 0, "end"),
 )
+_FX_STEPS = ("fx_up", "fx_down")
 _LEVEL, _UP, _DOWN = "#6baed6", "#74c476", "#fb6a4a"
 _MODELS = ("first_touch", "last_touch", "linear", "u_shaped")
 
@@ -118,6 +121,8 @@ def plot_pipeline_waterfall(
         if len(totals) != 1:
             raise ValueError(f"{fn}: expected one row of totals, got {len(totals)}; filter on the segment first")
         totals = totals.iloc[0]
+    # the exchange-rate steps exist only in multi-currency results: absent, they are 0
+    totals = totals.reindex(totals.index.union(pd.Index(_FX_STEPS)), fill_value=0) if len(totals.index) else totals
     missing = [k for k, _, _ in WATERFALL_STEPS if k not in totals.index]
     if missing:
         raise ValueError(f"{fn}: missing column(s) {missing}; pass the totals of pipeline_waterfall")

@@ -46,14 +46,38 @@ def test_waterfall_bars_reconcile_and_are_labelled():
     # the last bar's top is the end level, and each step bar spans its component
     assert bars[-1].get_height() == pytest.approx(654600.0)
     heights = [b.get_height() for b in bars]
-    assert heights[1] == pytest.approx(1139700.0) and heights[7] == pytest.approx(789000.0)
+    at = {k: i for i, (k, _, _) in enumerate(WATERFALL_STEPS)}
+    assert heights[at["new"]] == pytest.approx(1139700.0) and heights[at["lost"]] == pytest.approx(789000.0)
+    assert heights[at["fx_up"]] == heights[at["fx_down"]] == 0  # a single-currency result has no fx columns
     # lost starts where it ends: its top is the running total before it
-    lost = bars[7]
+    lost = bars[at["lost"]]
     assert lost.get_y() == pytest.approx(654600.0) and lost.get_y() + lost.get_height() == pytest.approx(1443600.0)
     texts = [t.get_text() for t in ax.texts]
     assert "€555,500" in texts and "+€1,139,700" in texts and "-€789,000" in texts and "€654,600" in texts
     assert all(lbl.startswith("€") for lbl in _tick_labels(ax.yaxis))
     assert any("," in lbl for lbl in _tick_labels(ax.yaxis))
+
+
+def test_waterfall_draws_the_exchange_rate_movement():
+    # by hand: 100 + 20 (fx up) - 5 (fx down) - 15 (won) = 100
+    totals = TOTALS.iloc[:, :0].assign(
+        start=[100.0],
+        new=[0.0],
+        pulled_in=[0.0],
+        pushed_out=[0.0],
+        amount_up=[0.0],
+        amount_down=[0.0],
+        fx_up=[20.0],
+        fx_down=[5.0],
+        won=[15.0],
+        lost=[0.0],
+        end=[100.0],
+    )
+    ax = plot_pipeline_waterfall(totals, hide_zero=True)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["start", "exchange rates up", "exchange rates down", "won", "end"]
+    fx_down = ax.patches[2]
+    assert (fx_down.get_y(), fx_down.get_height()) == (pytest.approx(115.0), pytest.approx(5.0))
 
 
 def test_waterfall_hides_zero_steps_and_names_the_ends():
