@@ -236,7 +236,11 @@ def test_the_default_report_date_is_the_extract_time_not_a_future_date(tmp_path)
     when = extract_time(crm)
     # by hand: the latest SystemModstamp is 2024-03-09 23:59 on deal B; creation dates are earlier and
     # the close date 2031-01-01 and the task due 2030-05-05 are not change timestamps
-    assert (when.report_date, when.table, when.column) == (pd.Timestamp("2024-03-09"), "opportunities", "system_modstamp")
+    assert (when.report_date, when.table, when.column) == (
+        pd.Timestamp("2024-03-09"),
+        "opportunities",
+        "system_modstamp",
+    )
     assert latest_date(crm) == pd.Timestamp("2024-03-09")
     assert when.describe() == "latest SystemModstamp of Opportunity"
 
