@@ -125,7 +125,7 @@ def deleted_flag(table: pd.DataFrame) -> np.ndarray:
     return flag
 
 
-def _survivors(merged: dict[str, str], live_or_deleted: set[str]) -> dict[str, str]:
+def _survivors(merged: dict[str, str]) -> dict[str, str]:
     """merged id -> final survivor, following chains (A -> B -> C); a cycle keeps its last hop."""
     out = {}
     for start in merged:
@@ -165,7 +165,7 @@ def split_deleted(frames: dict[str, pd.DataFrame]) -> DeletedSplit:
         merged = (status[name] == "deleted") & df["master_record_id"].notna().to_numpy()
         status[name] = np.where(merged, "merged", status[name]).astype(object)
         hop = dict(zip(df.loc[merged, key].astype("str"), df.loc[merged, "master_record_id"].astype("str")))
-        for merged_id, master in _survivors(hop, set()).items():
+        for merged_id, master in _survivors(hop).items():
             pairs.append((name, merged_id, master))
     merges = pd.DataFrame(pairs, columns=MERGE_COLUMNS)
     survivor = {t: dict(zip(g["merged_id"], g["master_id"])) for t, g in merges.groupby("table")}
@@ -179,8 +179,6 @@ def split_deleted(frames: dict[str, pd.DataFrame]) -> DeletedSplit:
             if ref.table in MERGEABLE:
                 targets[ref.column] = (ref.table,)
         targets |= _POLYMORPHIC.get(name, {})
-        if name in MERGEABLE and "master_record_id" in df.columns:
-            targets.pop("master_record_id", None)
         new = df
         for col, tables in targets.items():
             if col not in df.columns or not all_merged:

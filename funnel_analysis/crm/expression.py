@@ -1496,14 +1496,8 @@ def expression_mask(
         if table not in tables:
             raise ExpressionError(f"no table {table!r} in the data (tables: {', '.join(tables)})", label=label)
         return pd.Series(True, index=tables[table].index, dtype=bool)
-    expr, text = _as_expression(where, label)
-    try:
-        scope = _scope(tables, table)
-        rows = _Rows(tables, scope)
-        result = _eval(_check_node(expr, scope), rows)
-    except ExpressionError as e:
-        raise e._in_context(label=label, text=text) from None
-    return pd.Series(result.fillna(False).to_numpy(dtype=bool), index=rows.frame.index)
+    values = expression_values(tables, table, where=where, label=label)  # unknown is not selected
+    return pd.Series(values.fillna(False).to_numpy(dtype=bool), index=values.index)
 
 
 def expression_values(
