@@ -51,6 +51,9 @@ CASCADES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "opportunities": (("account_id", ("accounts",)),),
     "contacts": (("account_id", ("accounts",)),),
     "opportunity_history": (("opportunity_id", ("opportunities",)),),
+    "opportunity_field_history": (("opportunity_id", ("opportunities",)),),
+    "lead_history": (("lead_id", ("leads",)),),
+    "contact_roles": (("opportunity_id", ("opportunities",)), ("contact_id", ("contacts",))),
     "activities": (
         ("what_id", ("opportunities", "accounts", "campaigns")),
         ("who_id", ("leads", "contacts")),
@@ -71,9 +74,16 @@ _ORDER = (
     "contacts",
     "opportunities",
     "opportunity_history",
+    "opportunity_field_history",
+    "lead_history",
+    "contact_roles",
     "activities",
     "campaign_members",
 )
+
+#: Field history stays with its own record: a merged-away lead's changes are not the master's (their
+#: times and values would rewrite the master's past), so they go with the merged record.
+_HISTORY = ("lead_history",)
 
 #: Columns (besides the schema's references) that may point at a merged record.
 _POLYMORPHIC = {"activities": {"what_id": MERGEABLE, "who_id": ("leads", "contacts")}}
@@ -175,7 +185,7 @@ def split_deleted(frames: dict[str, pd.DataFrame]) -> DeletedSplit:
     out, repointed = {}, {}
     for name, df in frames.items():
         targets: dict[str, tuple[str, ...]] = {}
-        for ref in TABLES[name].references if name in TABLES else ():
+        for ref in TABLES[name].references if name in TABLES and name not in _HISTORY else ():
             if ref.table in MERGEABLE:
                 targets[ref.column] = (ref.table,)
         targets |= _POLYMORPHIC.get(name, {})
@@ -207,7 +217,8 @@ def split_deleted(frames: dict[str, pd.DataFrame]) -> DeletedSplit:
             for parent in parents:
                 if parent in out:
                     pk = TABLES[parent].key
-                    dead = np.isin(status[parent], ["deleted", "parent_deleted"])
+                    gone_as = ["deleted", "parent_deleted"] + (["merged"] if name in _HISTORY else [])
+                    dead = np.isin(status[parent], gone_as)
                     gone |= set(out[parent].loc[dead, pk].astype("str"))
             if not gone:
                 continue

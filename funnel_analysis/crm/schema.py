@@ -569,6 +569,123 @@ _table(
 )
 
 
+def _field_history(name, sf_object, key, record, parent, stems):
+    """LeadHistory / OpportunityFieldHistory: one row per tracked field change (API names in Field)."""
+    return TableSpec(
+        name=name,
+        sf_object=sf_object,
+        key=key,
+        file_stems=stems,
+        columns=(
+            _c(key, "id", "Id", required=True),
+            _c(record, "id", required=True),
+            _c("field", "str", required=True),
+            _c("old_value", "str"),
+            _c("new_value", "str"),
+            _c("data_type", "str"),
+            _c("created_date", "datetime", required=True),
+            _c("created_by_id", "id"),
+            _c("is_deleted", "bool"),
+        ),
+        # a change of a record that does not exist is flagged and counted, not quarantined
+        references=(Reference(record, parent),),
+    )
+
+
+_table(
+    _field_history(
+        "lead_history", "LeadHistory", "lead_history_id", "lead_id", "leads", ("LeadHistory", "lead_history")
+    )
+)
+_table(
+    _field_history(
+        "opportunity_field_history",
+        "OpportunityFieldHistory",
+        "field_history_id",
+        "opportunity_id",
+        "opportunities",
+        ("OpportunityFieldHistory", "opportunity_field_history"),
+    )
+)
+
+_table(
+    TableSpec(
+        name="lead_statuses",
+        sf_object="LeadStatus",
+        key="status",
+        file_stems=("LeadStatus", "lead_status", "lead_statuses"),
+        created_column=None,
+        columns=(
+            _c("status", "picklist", "MasterLabel", required=True, aliases=("ApiName",)),
+            _c("sort_order", "int", required=True),
+            _c("is_converted", "bool"),
+            _c("is_default", "bool"),
+            _c("lead_status_id", "id", "Id"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
+        ),
+    )
+)
+
+_table(
+    TableSpec(
+        name="groups",
+        sf_object="Group",
+        key="group_id",
+        file_stems=("Group", "Groups", "groups"),
+        created_column=None,
+        columns=(
+            _c("group_id", "id", "Id", required=True),
+            _c("name"),
+            _c("developer_name"),
+            _c("type", "picklist"),  # Queue, Regular, Role, ...: owners starting 00G are queues
+            _c("email", "email"),
+            _c("owner_id", "id"),
+            _c("created_date", "datetime"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
+        ),
+    )
+)
+
+_table(
+    TableSpec(
+        name="group_members",
+        sf_object="GroupMember",
+        key="group_member_id",
+        file_stems=("GroupMember", "group_member", "group_members"),
+        created_column=None,
+        columns=(
+            _c("group_member_id", "id", "Id", required=True),
+            _c("group_id", "id", required=True),
+            _c("user_or_group_id", "id", required=True),
+            _c("system_modstamp", "datetime"),
+        ),
+        references=(Reference("group_id", "groups"),),
+    )
+)
+
+_table(
+    TableSpec(
+        name="contact_roles",
+        sf_object="OpportunityContactRole",
+        key="contact_role_id",
+        file_stems=("OpportunityContactRole", "opportunity_contact_role", "contact_roles"),
+        columns=(
+            _c("contact_role_id", "id", "Id", required=True),
+            _c("opportunity_id", "id", required=True),
+            _c("contact_id", "id", required=True),
+            _c("role", "picklist"),
+            _c("is_primary", "bool"),
+            _c("created_date", "datetime"),
+            _c("is_deleted", "bool"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
+        ),
+        references=(Reference("opportunity_id", "opportunities"), Reference("contact_id", "contacts")),
+    )
+)
+
 _table(
     TableSpec(
         name="currencies",

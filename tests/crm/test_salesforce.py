@@ -176,6 +176,12 @@ def test_default_objects_cover_every_table_plus_event():
         "Campaign",
         "CampaignMember",
         "User",
+        "LeadHistory",
+        "OpportunityFieldHistory",
+        "LeadStatus",
+        "Group",
+        "GroupMember",
+        "OpportunityContactRole",
         "CurrencyType",  # multi-currency orgs only: a single-currency org answers INVALID_TYPE, skipped
         "DatedConversionRate",
     )
