@@ -13,6 +13,8 @@ The rules :func:`convert_money` applies (those of Salesforce's ``convertCurrency
   currency and date (no advanced currency management, or a date before the first range), the static
   rate applies;
 - every other money field (annual revenue, campaign costs) converts at the **static** rate;
+- a custom currency field (its describe type ``currency``, passed as ``columns``) converts like the
+  table's own money fields;
 - a record without a currency code is in the corporate currency (single-currency exports);
 - a record whose currency has no rate is never summed raw: its money becomes missing, the row is
   flagged (``currency_without_rate``) and counted;
@@ -212,7 +214,7 @@ def _dated_rate(book: CurrencyBook, codes: np.ndarray, when: pd.Series) -> np.nd
     return out
 
 
-def convert_money(table: pd.DataFrame, name: str, *, book: CurrencyBook) -> ConvertedMoney:
+def convert_money(table: pd.DataFrame, name: str, *, book: CurrencyBook, columns=()) -> ConvertedMoney:
     """``table``'s money columns in the corporate currency (see the module notes for the rules).
 
     Parameters
@@ -223,6 +225,9 @@ def convert_money(table: pd.DataFrame, name: str, *, book: CurrencyBook) -> Conv
         Its canonical name (``"opportunities"``): which columns are money, whether dated rates apply.
     book : CurrencyBook
         The corporate currency and the rates (:func:`currency_book`).
+    columns : sequence of str, default ()
+        More money columns than the schema's (``MONEY_COLUMNS``): the table's currency fields the
+        schema does not know, as their describe types say; they convert at the same rate.
 
     Returns
     -------
@@ -234,7 +239,7 @@ def convert_money(table: pd.DataFrame, name: str, *, book: CurrencyBook) -> Conv
     KeyError
         When ``name`` is not a table of the schema.
     """
-    money = [c for c in MONEY_COLUMNS.get(name, ()) if c in table.columns]
+    money = [c for c in dict.fromkeys([*MONEY_COLUMNS.get(name, ()), *columns]) if c in table.columns]
     n = len(table)
     codes = _codes(table["currency_iso_code"] if "currency_iso_code" in table else None, n, book.corporate)
     if not book.multi or not money:

@@ -4,8 +4,17 @@
 mapping file, or a Parquet cache written by :meth:`CrmData.to_parquet`);
 :func:`load_frames` does the same for frames already in memory (for example
 from the Salesforce API). Row accounting holds for every table: rows read =
-rows kept + rows quarantined; every quarantined row is kept, with its rule, in
-``crm.quarantine`` and ``crm.quarantined_rows``.
+rows kept + rows quarantined (+ deleted + merged); every quarantined row is kept, with its
+rule, in ``crm.quarantine`` and ``crm.quarantined_rows``.
+
+A mapping's ``join:`` takes columns from a second file by key before typing: a left join that
+never adds a row (checked, many rows to one), so row accounting is that of the table's own files;
+the cleaning report counts the rows that matched (``join:<file>:matched``) and the repeated keys a
+``repeated:`` rule resolved (``join:<file>:repeated_keys_resolved``). Columns the schema does not
+know are typed by the describe file beside their export file (``Lead.describe.json``) or by the
+mapping's ``types:``, never by their values; a value that does not parse for its type is flagged
+(``custom_value_unparseable``), not quarantined, and a custom ``currency`` field converts to the
+corporate currency like the schema's money.
 
 Examples
 --------
@@ -27,10 +36,18 @@ from tqdm import tqdm
 from . import clean
 from .currency import convert_money, currency_book
 from .deleted import deleted_flag, split_deleted
+from .ids import widen_ids
 from .mapping import Mapping, TableMapping, default_stages, load_mapping
 from .model import CrmData, DataQualityReport
-from .parse import parse_column
-from .read import DataLoadError, canonical_columns, find_export_files, read_table_file
+from .parse import describe_kind, parse_column, parse_datetime
+from .read import (
+    DataLoadError,
+    _canonical_names,
+    find_describe_files,
+    find_export_files,
+    read_describe,
+    read_table_file,
+)
 from .schema import TABLES
 from .validate import ERROR, ISSUE_COLUMNS, WARNING, validate_table
 
@@ -90,8 +107,11 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
     DataLoadError
         When a file cannot be used at all (missing required column, wrong
         delimiter, undecodable bytes), naming the file, column and expectation;
-        also when ``path`` holds no file of a known object, or when a file the
-        mapping names does not exist.
+        also when ``path`` holds no file of a known object, when a file the
+        mapping names (a table's or a join's) does not exist, when a join's key
+        repeats in the joined file without a ``repeated:`` rule, or when a
+        describe file (``<file stem>.describe.json``) is not Salesforce's
+        describe shape.
     """
     folder = Path(path)
     if (folder / "crm.json").exists() and mapping is None:
@@ -101,6 +121,7 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
     sources: dict[str, list[tuple[str, pd.DataFrame, str | None]]] = {}
     paths: list[Path] = []
     ignored: list[str] = []
+    joined: dict[str, dict] = {}
     if m is None:
         found, ign = find_export_files(folder)
         ignored = [p.name for p in ign]
@@ -121,18 +142,36 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
                     (p.name, partial(read_table_file, p, encoding=tm.encoding, delimiter=tm.delimiter), None)
                 )
                 paths.append(p)
+            for join in tm.joins:  # every joined file is checked before anything is read
+                p = folder / join.file
+                if not p.exists():
+                    raise DataLoadError(p, f"joined by mapping {m.name!r} to table {table!r} does not exist")
+                enc, sep = join.encoding or tm.encoding, join.delimiter or tm.delimiter
+                joined.setdefault(table, {})[join.file] = partial(read_table_file, p, encoding=enc, delimiter=sep)
+                if p not in paths:
+                    paths.append(p)
     if not sources:
         raise DataLoadError(
             folder, "holds no file of a known object", expected="Lead.csv, Opportunity.csv, ... or a mapping file"
         )
-    crm = _build(sources, mapping=m, source=str(folder), ignored=ignored, progress=progress)
+    stems = {Path(label).stem for parts in sources.values() for label, _, _ in parts}
+    describes = {s: read_describe(p) for s, p in find_describe_files(folder).items() if s in stems}
+    crm = _build(
+        sources, mapping=m, source=str(folder), ignored=ignored, progress=progress, joined=joined, describes=describes
+    )
+    paths += [find_describe_files(folder)[s] for s in sorted(describes)]
     crm.meta["fingerprint"] = _fingerprint(paths)
     crm.meta["load_seconds"] = round(time.perf_counter() - t0, 3)
     return crm
 
 
 def load_frames(
-    frames: dict[str, pd.DataFrame], *, source: str = "frames", mapping=None, progress: bool = False
+    frames: dict[str, pd.DataFrame],
+    *,
+    source: str = "frames",
+    mapping=None,
+    describe: dict | None = None,
+    progress: bool = False,
 ) -> CrmData:
     """Load in-memory frames keyed by Salesforce object name (``"Lead"``, ``"Event"``...).
 
@@ -151,6 +190,13 @@ def load_frames(
         A mapping file, the name of a built-in mapping, or a :class:`~funnel_analysis.crm.Mapping`:
         renames columns, maps values, sets date formats and derived columns.
         ``None`` (the default): the columns are Salesforce API field names.
+        A mapping with ``join:`` needs files: use :func:`load_org`.
+    describe : dict, optional
+        Per object, its field definitions: Salesforce's describe result
+        (``{"fields": [{"name": ..., "type": ...}]}``, as
+        ``SalesforceFrames.attrs["describe"]`` holds it) or a mapping of field
+        name -> describe type. They type the columns the schema does not know.
+        ``None`` (the default): those columns stay text.
     progress : bool, default False
         Show a progress bar over the tables.
 
@@ -163,11 +209,23 @@ def load_frames(
     Raises
     ------
     DataLoadError
-        When a frame misses a required column of its table.
+        When a frame misses a required column of its table, or the mapping
+        joins files.
     """
     from .schema import table_for_file
 
     m = load_mapping(mapping) if mapping is not None else None
+    for table, tm in (m.tables if m else {}).items():
+        if tm.joins:
+            raise DataLoadError(
+                m.source or m.name,
+                f"table {table!r} joins {tm.joins[0].file!r}, a file: frames have none",
+                expected="load_org(folder, mapping=...) for a mapping with `join:`",
+            )
+    described = {}
+    for obj, body in (describe or {}).items():
+        fields = body.get("fields") if isinstance(body, dict) and "fields" in body else None
+        described[obj] = {f["name"]: str(f["type"]).lower() for f in fields} if fields is not None else dict(body)
     sources: dict[str, list] = {}
     ignored = []
     for obj, df in frames.items():
@@ -176,7 +234,7 @@ def load_frames(
             ignored.append(obj)
             continue
         sources.setdefault(hit.table, []).append((obj, df.reset_index(drop=True), hit.activity_kind))
-    crm = _build(sources, mapping=m, source=source, ignored=ignored, progress=progress)
+    crm = _build(sources, mapping=m, source=source, ignored=ignored, progress=progress, describes=described)
     h = hashlib.blake2b(digest_size=16)
     for obj in sorted(frames):
         h.update(obj.encode())
@@ -185,13 +243,27 @@ def load_frames(
     return crm
 
 
-def _prepare_table(table: str, parts, tm: TableMapping | None):
-    """Rename, map values, type and clean one table; return frame, provenance, issues, stats."""
+def _prepare_table(table: str, parts, tm: TableMapping | None, *, joined=None, describes=None, money_out=None):
+    """Rename, join, map values, type and clean one table; return frame, provenance, issues, stats.
+
+    ``joined``: joined file name -> its reader; ``describes``: file stem -> field name -> describe
+    type; ``money_out``: filled with the table's custom currency columns.
+    """
     spec = TABLES[table]
     kinds = spec.kinds()
+    custom: dict[str, str] = {}  # columns the schema does not know -> kind, from describes and types:
+    money: list[str] = []
     frames, files, rows = [], [], []
     for label, raw, kind in parts:
-        df = canonical_columns(raw() if callable(raw) else raw, table, tm.columns if tm else None)
+        raw = raw() if callable(raw) else raw
+        names = _canonical_names(raw.columns, table, tm.columns if tm else None)
+        df = raw.rename(columns=names)
+        for src, dst in names.items():
+            field_type = (describes or {}).get(Path(label).stem, {}).get(src)
+            if field_type is not None and dst not in kinds and dst not in custom:
+                custom[dst] = describe_kind(field_type)
+                if field_type == "currency":
+                    money.append(dst)
         missing = [c for c in spec.required_columns if c not in df.columns and c != "activity_kind"]
         if table == "stages":
             missing = [c for c in missing if c not in ("is_closed", "is_won")] or missing
@@ -212,9 +284,18 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
         files.append(np.full(len(df), label, dtype=object))
         rows.append(np.arange(len(df)))
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    stats: dict[str, int] = {}
+    for join in tm.joins if tm else ():
+        df = _join(df, table, join, (joined or {})[join.file], tm, sorted(set(np.concatenate(files))), stats)
+        if join.exists and join.exists not in kinds:
+            custom[join.exists] = "bool"
+    if tm:
+        custom.update(tm.types)
+    money[:] = [c for c in money if custom.get(c) == "float"]
+    if money_out is not None:
+        money_out.extend(money)
     present = [c for c in df.columns]
     prov = pd.DataFrame({"file": np.concatenate(files), "file_row": np.concatenate(rows)})
-    stats: dict[str, int] = {}
     if tm and tm.null_values:
         for col in df.columns:
             if df[col].dtype == "str" or df[col].dtype == object:
@@ -227,7 +308,7 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
                 stats[f"{col}:values_mapped"] = int((before != df[col]).fillna(False).sum())
     issues = []
     for col in df.columns:
-        kind = kinds.get(col, "str")
+        kind = kinds.get(col) or custom.get(col, "str")
         fmt = tm.date_formats.get(col) if tm else None
         tz = tm.timezone if tm else "UTC"
         raw = df[col]
@@ -239,6 +320,8 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             rule = {"date": "date_unparseable", "datetime": "datetime_unparseable", "bool": "bool_unparseable"}.get(
                 kind, "number_unparseable"
             )
+            if col not in kinds:  # typed by its definition, not the schema: flagged, the row kept
+                rule = "custom_value_unparseable"
             issues.append(
                 pd.DataFrame(
                     {
@@ -247,7 +330,7 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
                         "record_id": None,
                         "column": col,
                         "rule": rule,
-                        "severity": ERROR,
+                        "severity": ERROR if col in kinds else WARNING,
                         "value": raw.iloc[idx].astype("object").to_numpy(),
                     }
                 )
@@ -267,6 +350,100 @@ def _prepare_table(table: str, parts, tm: TableMapping | None):
             )
     _clean(df, table, stats)
     return df, prov, present, issues, stats
+
+
+def _join_key(values: pd.Series, kind: str | None, null_values) -> pd.Series:
+    """A join key as compared: trimmed text, placeholders missing, 15-character IDs widened."""
+    text = values.astype("str").str.strip()
+    text = text.where(values.notna() & (text != "") & ~text.isin(list(null_values)), None)
+    return widen_ids(text).values if kind == "id" else text
+
+
+def _join(df: pd.DataFrame, table: str, join, read, tm: TableMapping, labels, stats: dict) -> pd.DataFrame:
+    """``df`` with the columns of one ``join:`` (a left join, many rows to one; never a new row)."""
+    right = read() if callable(read) else read
+    kinds = TABLES[table].kinds()
+    where = f"join {join.file!r} of table {table!r}"
+    for col in join.on:
+        if col not in df.columns:
+            raise DataLoadError(
+                ", ".join(labels),
+                f"has no column {col!r}, the key of {where}",
+                expected=f"`on:` to name a column of the table (columns: {', '.join(map(str, df.columns))})",
+            )
+    need = [*join.on.values(), *join.columns, *([join.by] if join.by else [])]
+    for col in need:
+        if col not in right.columns:
+            raise DataLoadError(
+                join.file,
+                f"column named by {where} is missing",
+                column=col,
+                expected=f"one of its columns ({', '.join(map(str, right.columns))})",
+            )
+    for dst in [*join.columns.values(), *([join.exists] if join.exists else [])]:
+        if dst in df.columns:
+            raise DataLoadError(
+                ", ".join(labels),
+                f"already has column {dst!r}, which {where} would fill",
+                expected="a joined column the table's files do not carry (rename one in the mapping)",
+            )
+    keys = [f"__key{i}" for i in range(len(join.on))]
+    left = pd.DataFrame(
+        {k: _join_key(df[col], kinds.get(col), tm.null_values) for k, col in zip(keys, join.on)}, index=df.index
+    )
+    take = [f"__col{i}" for i in range(len(join.columns))]
+    other = pd.DataFrame(
+        {
+            **{
+                k: _join_key(right[col], kinds.get(mine), tm.null_values)
+                for k, (mine, col) in zip(keys, join.on.items())
+            },
+            **{t: right[col] for t, col in zip(take, join.columns)},
+            "__row": np.arange(len(right)),
+        }
+    )
+    other = other[other[keys].notna().all(axis=1)]  # a row without a key matches nothing
+    repeated = other.duplicated(keys, keep=False)
+    if repeated.any():
+        first = other[repeated].iloc[0]
+        value = ", ".join(str(first[k]) for k in keys)
+        n = int((other[keys] == first[keys]).all(axis=1).sum())
+        if join.keep is None:
+            raise DataLoadError(
+                join.file,
+                f"key {value!r} is on {n} rows, and {where} takes one row per key",
+                column=", ".join(join.on.values()),
+                expected=f"a key once, or `repeated: {{keep: earliest, by: <a date column of {join.file}>}}` "
+                "under the join",
+            )
+        # the earliest (or latest) by the date; the same date: the row first in the file; no date: last
+        when = parse_datetime(right[join.by], timezone=tm.timezone).values
+        other = other.assign(__by=when.to_numpy()[other["__row"].to_numpy()])
+        other = other.sort_values(
+            ["__by", "__row"], ascending=[join.keep == "earliest", True], na_position="last", kind="stable"
+        )
+        stats[f"join:{join.file}:repeated_keys_resolved"] = int(
+            other[other.duplicated(keys)][keys].drop_duplicates().shape[0]
+        )
+        stats[f"join:{join.file}:rows_not_taken"] = int(other.duplicated(keys).sum())
+        other = other.drop_duplicates(keys, keep="first")
+    merged = left.merge(
+        other.drop(columns=["__row", "__by"], errors="ignore"),
+        how="left",
+        on=keys,
+        validate="many_to_one",
+        indicator="__matched",
+    )
+    if len(merged) != len(df):  # validate= guarantees it; row accounting rests on it
+        raise AssertionError(f"{where} changed the row count: {len(df)} -> {len(merged)}")
+    matched = (merged["__matched"] == "both").to_numpy()
+    out = df.copy()
+    for t, dst in zip(take, join.columns.values()):
+        out[dst] = merged[t].set_axis(df.index)
+    if join.exists:
+        out[join.exists] = pd.Series(matched, index=df.index, dtype="boolean")
+    stats[f"join:{join.file}:matched"] = int(matched.sum())
+    return out
 
 
 def _derive(df: pd.DataFrame, table: str, col: str, text, tm: TableMapping) -> pd.Series:
@@ -383,11 +560,21 @@ def _resolve_stages(prepared, mapping: Mapping | None) -> tuple[pd.DataFrame, st
     return st, origin
 
 
-def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: bool) -> CrmData:
+def _build(
+    sources, *, mapping: Mapping | None, source: str, ignored, progress: bool, joined=None, describes=None
+) -> CrmData:
     prepared = {}
+    custom_money: dict[str, list[str]] = {}  # per table, the currency fields its describe files name
     for table in tqdm(list(sources), desc="typing and cleaning", disable=not progress):
         tm = mapping.tables.get(table) if mapping else None
-        prepared[table] = _prepare_table(table, sources.pop(table), tm)
+        prepared[table] = _prepare_table(
+            table,
+            sources.pop(table),
+            tm,
+            joined=(joined or {}).get(table),
+            describes=describes,
+            money_out=custom_money.setdefault(table, []),
+        )
     stages, stages_origin = _resolve_stages(prepared, mapping)
     # deleted and merged records first: they are in no figure, and references to merges move
     split = split_deleted({t: p[0] for t, p in prepared.items()})
@@ -435,7 +622,7 @@ def _build(sources, *, mapping: Mapping | None, source: str, ignored, progress: 
             ]
             df = df[is_live].reset_index(drop=True)
             prov = prov[is_live].reset_index(drop=True)
-        money = convert_money(df, table, book=book)
+        money = convert_money(df, table, book=book, columns=custom_money.get(table, ()))
         df = money.converted
         if money.without_rate.any():
             idx = np.flatnonzero(money.without_rate)

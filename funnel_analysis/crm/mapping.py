@@ -16,6 +16,19 @@ A ``derive:`` value is never executed as code. It is one of:
 ``activity_kind:`` (table ``activities`` only) says whether the table's files hold tasks or
 events.
 
+``join:`` (a list) takes columns from another file by key, as a left join that never adds rows:
+``on`` pairs this table's canonical column with the joined file's column, ``columns`` names the
+joined file's columns to take (joined column -> this table's canonical column), ``exists`` names a
+true/false column, true where a row matched, and ``repeated`` says which row wins when a key repeats
+in the joined file (``{keep: earliest, by: created_at}`` or ``keep: latest``, by a date column of the
+joined file; rows with the same date keep the one first in the file, rows without a date come last).
+Without ``repeated``, a repeated key is refused with one line naming the file, the column and a
+value. The joined columns are typed, cleaned and seen by ``derive:`` like the table's own.
+
+``types:`` gives the kind (one of the schema's ``KINDS``) of columns the schema does not know
+(``{score: float, zip: str}``): they are parsed as such, and a value that does not parse is flagged
+(``custom_value_unparseable``), never quarantined. Columns never get a type from their values.
+
 .. code-block:: yaml
 
     name: maven_crm
@@ -29,6 +42,18 @@ events.
         date_formats: {close_date: "%Y-%m-%d"}
         derive:
           is_closed: "stage_name in ('Closed Won', 'Closed Lost')"
+      leads:
+        files: [leads.csv]
+        columns: {id: lead_id, created_at: created_date}
+        types: {score: float}
+        join:
+          - file: deals.csv
+            on: {lead_id: lead_id}
+            columns: {deal_id: converted_opportunity_id}
+            exists: has_deal
+            repeated: {keep: earliest, by: created_at}
+        derive:
+          is_converted: has_deal
     stages:
       - {stage_name: Prospecting, sort_order: 1, default_probability: 10, is_closed: false, is_won: false}
 
@@ -50,9 +75,18 @@ import pandas as pd
 import yaml
 
 from .read import DataLoadError
-from .schema import TABLES
+from .schema import KINDS, TABLES
 
-__all__ = ["TableMapping", "Mapping", "Derived", "parse_derived", "load_mapping", "builtin_mappings", "default_stages"]
+__all__ = [
+    "TableMapping",
+    "Join",
+    "Mapping",
+    "Derived",
+    "parse_derived",
+    "load_mapping",
+    "builtin_mappings",
+    "default_stages",
+]
 
 _TABLE_KEYS = {
     "files",
@@ -65,7 +99,47 @@ _TABLE_KEYS = {
     "delimiter",
     "timezone",
     "activity_kind",
+    "join",
+    "types",
 }
+_JOIN_KEYS = {"file", "on", "columns", "exists", "repeated", "encoding", "delimiter"}
+_REPEATED_KEYS = {"keep", "by"}
+_KEEP = ("earliest", "latest")
+
+
+@dataclass(frozen=True)
+class Join:
+    """One ``join:`` entry of a table: columns taken from another file by key.
+
+    Attributes
+    ----------
+    file : str
+        The joined file, relative to the export folder.
+    on : dict of str to str
+        This table's canonical column -> the joined file's column; several pairs make one key.
+    columns : dict of str to str
+        The joined file's column -> this table's canonical column it fills.
+    exists : str or None
+        A true/false column, true where a row of the joined file matched (default None: none).
+    keep : str or None
+        ``"earliest"`` or ``"latest"``: which row wins when a key repeats in the joined file,
+        by the date in ``by``; None (the default) refuses a repeated key.
+    by : str or None
+        The joined file's date column ``keep`` orders by.
+    encoding : str or None
+        The joined file's encoding (default None: the table's).
+    delimiter : str or None
+        The joined file's delimiter (default None: the table's).
+    """
+
+    file: str
+    on: dict[str, str]
+    columns: dict[str, str] = field(default_factory=dict)
+    exists: str | None = None
+    keep: str | None = None
+    by: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
 
 
 @dataclass
@@ -99,6 +173,10 @@ class TableMapping:
     activity_kind : str or None
         ``"task"`` or ``"event"``: what the files of the ``activities`` table hold (default None:
         the kind is unknown, or comes from a column).
+    joins : list of Join
+        Columns taken from other files by key (see :class:`Join`), in the order written.
+    types : dict of str to str
+        Canonical column the schema does not know -> its kind (one of ``KINDS``).
     mapping_file : str or None
         The mapping file this came from, for error messages.
     """
@@ -113,6 +191,8 @@ class TableMapping:
     delimiter: str = ","
     timezone: str = "UTC"
     activity_kind: str | None = None
+    joins: list[Join] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)
     mapping_file: str | None = None
 
 
@@ -250,8 +330,17 @@ def load_mapping(path_or_name) -> Mapping:
     DataLoadError
         For a file that does not exist or is not valid YAML, an unknown table
         or key, a table without ``files``, a column mapped to something other
-        than a name, or a file that maps no table; naming the file and what was
-        expected.
+        than a name, a ``join:`` or ``types:`` entry that is not well formed (an
+        unknown key, no ``on``, a ``by`` without ``keep``, two sources for one
+        column, a kind not in ``KINDS``), or a file that maps no table; naming
+        the file and what was expected.
+
+    Examples
+    --------
+    >>> m = load_mapping("leads_and_deals")
+    >>> j = m.tables["leads"].joins[0]
+    >>> j.file, j.on, j.keep, j.by
+    ('deals.csv', {'lead_id': 'lead_id'}, 'earliest', 'created_at')
     """
     if isinstance(path_or_name, Mapping):
         return path_or_name
@@ -295,6 +384,8 @@ def load_mapping(path_or_name) -> Mapping:
                     f"table {table!r}, derive {key!r}: {str(exc).splitlines()[0]}",
                     expected="a column name, a literal or an expression such as stage_name in ('Won', 'Lost')",
                 ) from None
+        joins = _parse_joins(path, table, body.get("join"), dict(body.get("columns") or {}))
+        types = _parse_types(path, table, body.get("types"))
         kind = body.get("activity_kind")
         if kind is not None:
             if table != "activities":
@@ -314,6 +405,8 @@ def load_mapping(path_or_name) -> Mapping:
             delimiter=body.get("delimiter", ","),
             timezone=body.get("timezone", "UTC"),
             activity_kind=str(kind).strip().lower() if kind is not None else None,
+            joins=joins,
+            types=types,
             mapping_file=str(path),
         )
     if not tables:
@@ -325,6 +418,122 @@ def load_mapping(path_or_name) -> Mapping:
         source=str(path),
         description=doc.get("description", ""),
     )
+
+
+def _names(value) -> bool:
+    """A non-empty mapping of names to names."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in value.items())
+    )
+
+
+def _parse_joins(path, table: str, raw, columns: dict) -> list[Join]:
+    """The ``join:`` list of one table, checked: every problem is one line naming the entry."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not raw:
+        raise DataLoadError(path, f"`join` of table {table!r} is not a list", expected="a list of joins, `- file: ...`")
+    out: list[Join] = []
+    written = {dst: f"columns: {src}" for src, dst in columns.items()}
+    spec = TABLES[table]
+    for i, body in enumerate(raw, 1):
+        where = f"table {table!r}, join {i}"
+        if not isinstance(body, dict):
+            raise DataLoadError(path, f"{where} is {body!r}", expected="a mapping with file, on and columns")
+        unknown = set(body) - _JOIN_KEYS
+        if unknown:
+            raise DataLoadError(
+                path, f"{where}: unknown key(s) {sorted(unknown)}", expected=f"keys among {sorted(_JOIN_KEYS)}"
+            )
+        file = body.get("file")
+        if not isinstance(file, str) or not file.strip():
+            raise DataLoadError(path, f"{where} names no `file`", expected="the joined file's name")
+        where = f"table {table!r}, join {file!r}"
+        on = body.get("on")
+        if not _names(on):
+            raise DataLoadError(
+                path, f"{where}: `on` is {on!r}", expected="{this table's column: the joined file's column}"
+            )
+        cols = body.get("columns") or {}
+        if cols and not _names(cols):
+            raise DataLoadError(
+                path, f"{where}: `columns` is {cols!r}", expected="{joined file's column: this table's column}"
+            )
+        exists = body.get("exists")
+        if exists is not None and (not isinstance(exists, str) or not exists.strip()):
+            raise DataLoadError(path, f"{where}: `exists` is {exists!r}", expected="a column name")
+        if not cols and exists is None:
+            raise DataLoadError(path, f"{where} takes nothing", expected="`columns`, `exists` or both")
+        if exists is not None and spec.kinds().get(exists, "bool") != "bool":
+            raise DataLoadError(
+                path,
+                f"{where}: `exists` writes {exists!r}, a {spec.kinds()[exists]} column of the schema",
+                expected="a true/false column",
+            )
+        for dst in [*cols.values(), *([exists] if exists else [])]:
+            if dst in written:
+                raise DataLoadError(
+                    path,
+                    f"{where} writes column {dst!r}, which {written[dst]} writes too",
+                    expected="one source per column",
+                )
+            written[dst] = f"join {file!r}"
+        rep = body.get("repeated")
+        keep = by = None
+        if rep is not None:
+            if not isinstance(rep, dict) or set(rep) - _REPEATED_KEYS:
+                raise DataLoadError(
+                    path, f"{where}: `repeated` is {rep!r}", expected="{keep: earliest or latest, by: a date column}"
+                )
+            keep, by = rep.get("keep"), rep.get("by")
+            if keep is None:
+                raise DataLoadError(
+                    path, f"{where}: `repeated` gives `by` without `keep`", expected="keep: earliest or latest"
+                )
+            if keep not in _KEEP:
+                raise DataLoadError(path, f"{where}: keep {keep!r}", expected="earliest or latest")
+            if not isinstance(by, str) or not by.strip():
+                raise DataLoadError(
+                    path, f"{where}: keep {keep} without `by`", expected="by: a date column of the joined file"
+                )
+        out.append(
+            Join(
+                file=file,
+                on=dict(on),
+                columns=dict(cols),
+                exists=exists,
+                keep=keep,
+                by=by,
+                encoding=body.get("encoding"),
+                delimiter=body.get("delimiter"),
+            )
+        )
+    return out
+
+
+def _parse_types(path, table: str, raw) -> dict[str, str]:
+    """The ``types:`` of one table: kinds of columns the schema does not know."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DataLoadError(path, f"`types` of table {table!r} is {raw!r}", expected="{column: kind}")
+    schema = TABLES[table].kinds()
+    out = {}
+    for col, kind in raw.items():
+        if kind not in KINDS:
+            raise DataLoadError(
+                path, f"table {table!r}, types: column {col!r} has kind {kind!r}", expected=f"one of {list(KINDS)}"
+            )
+        if col in schema and schema[col] != kind:
+            raise DataLoadError(
+                path,
+                f"table {table!r}, types: column {col!r} is a {schema[col]} column of the schema",
+                expected="types only for columns the schema does not know",
+            )
+        out[str(col)] = kind
+    return out
 
 
 def default_stages() -> pd.DataFrame:

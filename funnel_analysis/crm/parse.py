@@ -36,7 +36,61 @@ __all__ = [
     "parse_bool",
     "parse_number",
     "parse_column",
+    "DESCRIBE_KINDS",
+    "describe_kind",
 ]
+
+#: Salesforce describe field type -> the schema kind it is parsed as (the types of the REST
+#: describe result; ``currency`` is a number that also converts to the corporate currency).
+#: Compound and binary types (``address``, ``location``, ``base64``) and any type not listed
+#: (``time``, ``anyType``, ``encryptedstring``...) stay text.
+DESCRIBE_KINDS = {
+    "string": "str",
+    "textarea": "str",
+    "url": "str",
+    "combobox": "str",
+    "multipicklist": "str",
+    "encryptedstring": "str",
+    "time": "str",
+    "anytype": "str",
+    "picklist": "picklist",
+    "email": "email",
+    "phone": "phone",
+    "id": "id",
+    "reference": "id",
+    "boolean": "bool",
+    "int": "int",
+    "long": "int",
+    "double": "float",
+    "percent": "float",
+    "currency": "float",
+    "date": "date",
+    "datetime": "datetime",
+}
+
+
+def describe_kind(field_type: str) -> str:
+    """The kind a Salesforce describe field type is parsed as.
+
+    Parameters
+    ----------
+    field_type : str
+        The ``type`` of a field in Salesforce's describe result (``"double"``,
+        ``"currency"``, ``"picklist"``...); case is ignored.
+
+    Returns
+    -------
+    str
+        One of the schema's ``KINDS`` (see :data:`DESCRIBE_KINDS`); ``"str"``
+        for a type not listed, so nothing is typed by a guess.
+
+    Examples
+    --------
+    >>> describe_kind("double"), describe_kind("Currency"), describe_kind("string"), describe_kind("location")
+    ('float', 'float', 'str', 'str')
+    """
+    return DESCRIBE_KINDS.get(str(field_type).strip().lower(), "str")
+
 
 #: Formats tried after ISO 8601, in order: US report exports first (Salesforce's
 #: default locale), then day-first European forms only when written with dots.

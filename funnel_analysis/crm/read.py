@@ -3,7 +3,10 @@
 The reader's job is narrow: find the files of an export folder, read every
 column as text (so that nothing is lost before the parser has seen it), map
 headers to canonical names and fail with one clear :class:`DataLoadError`
-when a file cannot be used at all. Typing, cleaning and validation happen in
+when a file cannot be used at all. It also reads the field definitions saved
+beside an export file (``Lead.describe.json`` beside ``Lead.csv``: Salesforce's
+describe result, ``{"name": "Lead", "fields": [{"name": "Score__c", "type":
+"double"}, ...]}``), which type the columns the schema does not know. Typing, cleaning and validation happen in
 :mod:`funnel_analysis.crm.parse`, :mod:`funnel_analysis.crm.clean` and
 :mod:`funnel_analysis.crm.validate`; :func:`load_org` ties them together.
 
@@ -18,6 +21,8 @@ Examples
 from __future__ import annotations
 
 import csv
+import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +35,20 @@ import pyarrow.parquet as pq
 from .._util.results import Unpackable
 from .schema import TABLES, snake_case, table_for_file
 
-__all__ = ["DataLoadError", "ExportFiles", "read_csv_text", "read_table_file", "find_export_files", "canonical_columns"]
+__all__ = [
+    "DataLoadError",
+    "ExportFiles",
+    "DESCRIBE_SUFFIX",
+    "read_csv_text",
+    "read_table_file",
+    "find_export_files",
+    "find_describe_files",
+    "read_describe",
+    "canonical_columns",
+]
+
+#: The end of a describe file's name: ``Lead.describe.json`` holds the field definitions of ``Lead.csv``.
+DESCRIBE_SUFFIX = ".describe.json"
 
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -235,7 +253,9 @@ def find_export_files(folder) -> ExportFiles:
     ``Task.csv`` and ``Event.csv`` both feed ``activities``. Files of objects
     the model does not cover (``Case.csv``, ``Branch__c.csv``) are returned as
     ignored so the data-quality report can list them. Only ``.csv`` and
-    ``.parquet`` files are looked at; sub-folders are not searched.
+    ``.parquet`` files are looked at (describe files, ``*.describe.json``, are
+    field definitions, not data: see :func:`find_describe_files`); sub-folders
+    are not searched.
 
     Parameters
     ----------
@@ -271,6 +291,116 @@ def find_export_files(folder) -> ExportFiles:
     return ExportFiles(found, ignored)
 
 
+def find_describe_files(folder) -> Mapping[str, Path]:
+    """The describe files of a folder, by the stem of the export file they describe.
+
+    Parameters
+    ----------
+    folder : path-like
+        The export folder.
+
+    Returns
+    -------
+    Mapping of str to Path
+        ``{"Lead": Path(".../Lead.describe.json"), ...}``, in name order: the key is the stem of
+        the data file the definitions belong to (``Lead`` for ``Lead.csv``); empty when the
+        folder holds none.
+
+    Raises
+    ------
+    DataLoadError
+        When ``folder`` is not a folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "Lead.describe.json").write_text('{"name": "Lead", "fields": []}')
+    >>> list(find_describe_files(d))
+    ['Lead']
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataLoadError(folder, "is not a folder", expected="a folder with one CSV per Salesforce object")
+    return {
+        p.name[: -len(DESCRIBE_SUFFIX)]: p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name.lower().endswith(DESCRIBE_SUFFIX) and len(p.name) > len(DESCRIBE_SUFFIX)
+    }
+
+
+def read_describe(path) -> Mapping[str, str]:
+    """The field types of a describe file: field API name -> Salesforce field type.
+
+    The file holds Salesforce's describe result of one object (``GET
+    /sobjects/<Object>/describe``), whole or cut to the fields' ``name`` and
+    ``type``: ``{"name": "Lead", "fields": [{"name": "Zip__c", "type":
+    "string"}, {"name": "Score__c", "type": "double"}]}``.
+
+    Parameters
+    ----------
+    path : path-like
+        The describe file (``Lead.describe.json``).
+
+    Returns
+    -------
+    Mapping of str to str
+        Field API name -> its describe type, lower-case (``"double"``,
+        ``"currency"``, ``"picklist"``...), in the file's order.
+
+    Raises
+    ------
+    DataLoadError
+        When the file does not exist, is not JSON, or is not of that shape
+        (no ``fields`` list, a field without a text ``name`` and ``type``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "Lead.describe.json"
+    >>> _ = p.write_text('{"name": "Lead", "fields": [{"name": "Score__c", "type": "double"}]}')
+    >>> dict(read_describe(p))
+    {'Score__c': 'double'}
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataLoadError(path, "does not exist")
+    expected = 'Salesforce\'s describe result, {"name": ..., "fields": [{"name": ..., "type": ...}]}'
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataLoadError(path, f"is not valid JSON: {str(exc).splitlines()[0]}", expected=expected) from None
+    fields = doc.get("fields") if isinstance(doc, dict) else None
+    if not isinstance(fields, list):
+        raise DataLoadError(path, "has no `fields` list", expected=expected)
+    out: dict[str, str] = {}
+    for i, f in enumerate(fields):
+        name = f.get("name") if isinstance(f, dict) else None
+        kind = f.get("type") if isinstance(f, dict) else None
+        if not isinstance(name, str) or not isinstance(kind, str) or not name or not kind:
+            raise DataLoadError(path, f"field {i} has no text `name` and `type` ({f!r:.60})", expected=expected)
+        out[name] = kind.strip().lower()
+    return out
+
+
+def _canonical_names(columns, table: str, rename: dict[str, str] | None = None) -> dict[str, str]:
+    """Source header -> canonical name, as :func:`canonical_columns` renames them."""
+    spec = TABLES[table]
+    sf = spec.sf_rename()
+    rename = rename or {}
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    # explicit and standard names first, so that custom fields yield on a clash
+    order = sorted(columns, key=lambda c: (c not in rename and c not in sf, c.endswith("__c")))
+    for col in order:
+        name = rename.get(col) or sf.get(col) or snake_case(col)
+        if name in taken:
+            name = snake_case(col.removesuffix("__c")) + "_c"
+        taken.add(name)
+        out[col] = name
+    return out
+
+
 def canonical_columns(raw: pd.DataFrame, table: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Rename source headers to canonical names; unknown ones become snake_case.
 
@@ -295,17 +425,4 @@ def canonical_columns(raw: pd.DataFrame, table: str, rename: dict[str, str] | No
         ``raw`` with its columns renamed (the values and column order are
         unchanged; the input is not modified).
     """
-    spec = TABLES[table]
-    sf = spec.sf_rename()
-    rename = rename or {}
-    out: dict[str, str] = {}
-    taken: set[str] = set()
-    # explicit and standard names first, so that custom fields yield on a clash
-    order = sorted(raw.columns, key=lambda c: (c not in rename and c not in sf, c.endswith("__c")))
-    for col in order:
-        name = rename.get(col) or sf.get(col) or snake_case(col)
-        if name in taken:
-            name = snake_case(col.removesuffix("__c")) + "_c"
-        taken.add(name)
-        out[col] = name
-    return raw.rename(columns=out)
+    return raw.rename(columns=_canonical_names(raw.columns, table, rename))
