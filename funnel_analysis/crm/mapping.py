@@ -442,6 +442,8 @@ def _parse_joins(path, table: str, raw, columns: dict) -> list[Join]:
         where = f"table {table!r}, join {i}"
         if not isinstance(body, dict):
             raise DataLoadError(path, f"{where} is {body!r}", expected="a mapping with file, on and columns")
+        # YAML 1.1 (PyYAML) reads a bare `on` key as the boolean true
+        body = {("on" if k is True else k): v for k, v in body.items()}
         unknown = set(body) - _JOIN_KEYS
         if unknown:
             raise DataLoadError(

@@ -212,7 +212,7 @@ def _arrow_cast(values: pd.Series, *targets: pa.DataType) -> pd.Series | None:
         arr = pa.array(values, type=pa.string(), from_pandas=True)
         for target in targets:
             arr = pc.cast(arr, target)
-        return pd.Series(arr.to_pandas(), index=values.index)
+        return arr.to_pandas().set_axis(values.index)  # by position: values may be a subset of a frame
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 

@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -59,6 +60,8 @@ _COMPOUND = {"address", "location", "base64"}
 _SKIP_CODES = {"INVALID_TYPE", "NOT_FOUND", "INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG"}
 #: Salesforce archives closed activities after a year; only queryAll returns archived rows.
 _ARCHIVING = {"Task", "Event"}
+#: The parts of a describe field kept beside an export (``<Object>.describe.json``).
+_DESCRIBE_KEYS = ("name", "type", "label", "custom")
 #: Seconds simple-salesforce waits before polling a Bulk 2.0 job.
 BULK_POLL_SECONDS = 2.0
 
@@ -85,8 +88,11 @@ class SalesforceFrames(dict):
         Empty on construction; :func:`read_salesforce` fills ``instance`` (the
         org's host), ``since`` (the SOQL timestamp of an incremental read, or
         None), ``soql`` (object -> the query run), ``api`` (object ->
-        ``"bulk2"`` or ``"rest"``) and ``skipped`` (object -> why it was left
-        out).
+        ``"bulk2"`` or ``"rest"``), ``skipped`` (object -> why it was left
+        out) and ``describe`` (object -> its field definitions, Salesforce's
+        describe result cut to each field's name, type, label and custom
+        flag: ``{"name": "Lead", "fields": [{"name": "Score__c", "type":
+        "double", ...}]}``).
     """
 
     def __init__(self, *args, **kwargs):
@@ -232,11 +238,11 @@ def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override)
                 if p.strip()
             ]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-            return _shape(frame, columns, datetimes), soql, "bulk2"
+            return _shape(frame, columns, datetimes), soql, "bulk2", described
         except (exc_mod.SalesforceError, exc_mod.SalesforceOperationError) as exc:
             log.warning("Bulk API 2.0 failed for %s (%s): reading it over REST instead", obj, exc)
     records = sf.query_all(soql, include_deleted=archived)["records"]
-    return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest"
+    return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest", described
 
 
 def _skip_reason(exc) -> str | None:
@@ -285,7 +291,8 @@ def read_salesforce(
         ``{object: DataFrame}`` with API field names as columns and string
         values (``'true'``/``'false'``, numbers as text, missing as NaN).
         Objects the org lacks or the user cannot read are logged, left out and
-        listed in ``attrs["skipped"]``.
+        listed in ``attrs["skipped"]``; each object's field definitions are
+        in ``attrs["describe"]`` (see :class:`SalesforceFrames`).
     """
     from tqdm.auto import tqdm
 
@@ -296,10 +303,10 @@ def read_salesforce(
     sf_error = _simple_salesforce().exceptions.SalesforceError
     lit = None if since is None else _soql_datetime(since)
     out = SalesforceFrames()
-    out.attrs.update(instance=sf.sf_instance, since=lit, soql={}, api={}, skipped={})
+    out.attrs.update(instance=sf.sf_instance, since=lit, soql={}, api={}, skipped={}, describe={})
     for obj in tqdm(objects, desc="Salesforce", unit="object", disable=not progress):
         try:
-            frame, soql, api = _read_object(sf, obj, lit, bulk_threshold, (fields or {}).get(obj))
+            frame, soql, api, described = _read_object(sf, obj, lit, bulk_threshold, (fields or {}).get(obj))
         except sf_error as exc:
             reason = _skip_reason(exc)
             if reason is None:
@@ -309,12 +316,21 @@ def read_salesforce(
             continue
         frame.attrs["soql"] = out.attrs["soql"][obj] = soql
         out.attrs["api"][obj] = api
+        out.attrs["describe"][obj] = {
+            "name": obj,
+            "fields": [{k: f[k] for k in _DESCRIBE_KEYS if k in f} for f in described.values()],
+        }
         out[obj] = frame
     return out
 
 
 def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
     """Write each frame to ``<out_dir>/<Object>.csv`` (UTF-8), like a downloaded export.
+
+    The field definitions that :func:`read_salesforce` fetched (``frames.attrs["describe"]``) are
+    written beside them, one ``<Object>.describe.json`` per object, so that
+    :func:`funnel_analysis.crm.load_org` types the columns the schema does not know (custom
+    ``__c`` fields) as the org defines them.
 
     Parameters
     ----------
@@ -326,7 +342,12 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
     Returns
     -------
     list of Path
-        The files written, in the order of ``frames``.
+        The CSV files written, in the order of ``frames``, then the describe files.
+
+    Raises
+    ------
+    ValueError
+        When a key of ``frames`` is not an object name (letters, digits and ``_``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -335,7 +356,14 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
         raise ValueError(f"not a Salesforce object name: {bad}")
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
-    return [out / f"{name}.csv" for name in frames]
+    described = getattr(frames, "attrs", {}).get("describe") or {}
+    written = []
+    for name in frames:
+        if name in described:
+            path = out / f"{name}.describe.json"
+            path.write_text(json.dumps(described[name], indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            written.append(path)
+    return [out / f"{name}.csv" for name in frames] + written
 
 
 def load_salesforce(sf=None, *, mapping=None, **kwargs) -> CrmData:
@@ -368,4 +396,5 @@ def load_salesforce(sf=None, *, mapping=None, **kwargs) -> CrmData:
     """
     from funnel_analysis.crm.load import load_frames
 
-    return load_frames(read_salesforce(sf, **kwargs), source="salesforce", mapping=mapping)
+    frames = read_salesforce(sf, **kwargs)
+    return load_frames(frames, source="salesforce", mapping=mapping, describe=frames.attrs["describe"])
