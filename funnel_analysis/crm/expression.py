@@ -53,6 +53,10 @@ The rules
   table is left-joined on its key: a row whose reference is missing or dangling sees null fields. Keys of
   the related table must be unique (``load_org`` quarantines repeated IDs); when they are not, the
   expression is refused rather than guessing which row counts.
+- **Owners** are users or queues: ``owner.<field>`` reaches the records of :func:`owner_records`, the
+  users and, when the org has Group.csv, its queues (a queue has its ``name`` and ``email``, its other
+  fields are null), with ``owner_kind`` (``'user'`` or ``'queue'``): ``owner.name == 'EMEA Queue'``
+  selects the records a queue owns, ``owner.owner_kind == 'queue'`` all of them.
 - **Types.** With data (or the schema's column kinds), a comparison of incompatible types (text with a
   number, a date column with ``'soon'``) is refused when the expression is checked.
 - **Limits.** At most 100,000 characters and 100 levels of nesting (parentheses or ``not``): deeper
@@ -70,7 +74,8 @@ Engines
   ``"<relation>"."<field>"``: the related table is joined under the relation's name
   (``LEFT JOIN accounts AS account ON account.account_id = opportunities.account_id``); or ``relations``
   maps a path to a plain column (``{"account.region": "account__region"}``). A date is compared with
-  ``CAST(column AS DATE)``, the day in the session time zone: keep it UTC.
+  ``CAST(column AS DATE)``, the day in the session time zone: keep it UTC. The ``owner`` relation is
+  :func:`owner_records` (users and queues), joined under the name ``owner`` on ``owner_id``.
 
 Why lark
 --------
@@ -136,6 +141,8 @@ __all__ = [
     "to_duckdb_expression",
     "to_sql",
     "quote_identifier",
+    "owner_records",
+    "OWNER_KINDS",
 ]
 
 #: Deepest nesting accepted (parentheses, ``not`` or and/or groups).
@@ -1073,6 +1080,79 @@ class _Relation:
     key: str  # account_id, on the related table
     columns: Mapping[str, str] | None  # field -> kind; None: the related table is not loaded
     problem: str = ""  # why the relation cannot be used, when it cannot
+    frame: pd.DataFrame | None = field(default=None, compare=False, repr=False)  # the owners: not a loaded table
+
+
+#: What an owner is, in :func:`owner_records`' ``owner_kind``.
+OWNER_KINDS = ("user", "queue")
+
+
+def _is_owner_relation(column: str, table: str) -> bool:
+    return column == "owner_id" and table == "users"
+
+
+def owner_records(users: pd.DataFrame | None, groups: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every record that can own another: the users, then the queues, with ``owner_kind``.
+
+    Salesforce lets a user or a queue own a lead, an opportunity, an account, a contact, an activity
+    or a campaign; a queue is a ``Group`` row of ``Type`` ``Queue`` (its ID starts ``00G``). This is
+    the table the ``owner`` relation of an expression reaches.
+
+    Parameters
+    ----------
+    users : DataFrame or None
+        The users table (``owner_id`` and any other columns); None when the org has none.
+    groups : DataFrame, optional
+        The groups table (``group_id``, ``name``, and optionally ``type``, ``email``). Its queues
+        are the rows whose ``type`` is ``Queue`` (any case); without a ``type`` value a group counts
+        as a queue (only users and queues can own records, so a group an owner ID names is one).
+
+    Returns
+    -------
+    DataFrame
+        The users' rows and columns with ``owner_kind`` ``"user"``, then one row per queue:
+        ``owner_id`` (the group's ID), ``name``, ``email`` (when the groups have it), ``owner_kind``
+        ``"queue"``, its other columns null. A fresh frame; the inputs are not changed.
+
+    Raises
+    ------
+    TypeError
+        When ``users`` or ``groups`` is neither None nor a DataFrame.
+    ValueError
+        When ``users`` lacks ``owner_id`` or ``groups`` lacks ``group_id`` or ``name``.
+
+    Examples
+    --------
+    >>> users = pd.DataFrame({"owner_id": ["005A"], "name": ["Ann Lee"], "region": ["EMEA"]})
+    >>> groups = pd.DataFrame({"group_id": ["00GQ", "00GR"], "name": ["EMEA Queue", "All staff"],
+    ...                        "type": ["Queue", "Regular"]})
+    >>> owner_records(users, groups)
+      owner_id        name region owner_kind
+    0     005A     Ann Lee   EMEA       user
+    1     00GQ  EMEA Queue    NaN      queue
+    """
+    for label, frame in (("users", users), ("groups", groups)):
+        if frame is not None and not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"owner_records: {label} must be a DataFrame or None, got {type(frame).__name__}")
+    if users is not None and "owner_id" not in users.columns:
+        raise ValueError("owner_records: users has no owner_id column")
+    if groups is not None and not {"group_id", "name"} <= set(groups.columns):
+        raise ValueError("owner_records: groups needs group_id and name columns")
+    people = (users if users is not None else pd.DataFrame({"owner_id": pd.Series(dtype="str")})).assign(
+        owner_kind="user"
+    )
+    if groups is None or not len(groups):
+        return people.reset_index(drop=True)
+    kind = groups["type"].astype("str").str.strip().str.lower() if "type" in groups.columns else None
+    is_queue = np.ones(len(groups), dtype=bool) if kind is None else (kind.isna() | (kind == "queue")).to_numpy()
+    queues = groups[is_queue]
+    q = pd.DataFrame({"owner_id": queues["group_id"].to_numpy(), "name": queues["name"].to_numpy()})
+    if "email" in groups.columns:
+        q["email"] = queues["email"].to_numpy()
+    q["owner_kind"] = "queue"
+    if not len(q):
+        return people.reset_index(drop=True)
+    return pd.concat([people, q], ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -1125,18 +1205,31 @@ def _scope(tables: Mapping[str, pd.DataFrame] | None, table: str) -> _Scope:
             continue
         name = ref.column.removesuffix("_id")
         target = TABLES[ref.table]
-        problem, fields = "", None
+        owner = _is_owner_relation(ref.column, ref.table)
+        problem, fields, frame = "", None, None
         if ref.column not in columns:
             problem = f"{table} has no {ref.column} column"
         elif tables is None:
             fields = {c.name: _KIND_BY_SCHEMA[c.kind] for c in target.columns}
+            if owner:
+                fields["owner_kind"] = "string"
+        elif owner and (ref.table in tables or "groups" in tables):
+            # the owners are the users and the queues (owner_records)
+            users = tables.get(ref.table)
+            if users is not None and target.key not in users.columns:
+                problem = f"{ref.table} has no {target.key} column"
+            else:
+                groups = tables.get("groups")
+                usable = groups is not None and {"group_id", "name"} <= set(groups.columns)
+                frame = owner_records(users, groups if usable else None)
+                fields = _FrameKinds(frame)
         elif ref.table not in tables:
             problem = f"the {ref.table} table is not loaded"
         elif target.key not in tables[ref.table].columns:
             problem = f"{ref.table} has no {target.key} column"
         else:
             fields = _FrameKinds(tables[ref.table])
-        relations[name] = _Relation(name, ref.column, ref.table, target.key, fields, problem)
+        relations[name] = _Relation(name, ref.column, ref.table, target.key, fields, problem, frame)
     return _Scope(table, columns, relations)
 
 
@@ -1330,7 +1423,7 @@ class _Rows:
         if ref.relation is None:
             return self.frame[ref.name]
         relation = self.scope.relations[ref.relation]
-        target = self.tables[relation.table]
+        target = self._target(relation)
         if relation.name not in self.positions:
             self.positions[relation.name] = self._join(relation, ref)
         pos = self.positions[relation.name]
@@ -1343,9 +1436,13 @@ class _Rows:
             values = values.astype("Int64")
         return pd.Series(values.array.take(pos, allow_fill=True), index=self.frame.index, name=ref.path)
 
+    def _target(self, relation: _Relation) -> pd.DataFrame:
+        """The related records: a loaded table, or the owners (users and queues)."""
+        return relation.frame if relation.frame is not None else self.tables[relation.table]
+
     def _join(self, relation: _Relation, ref: ColumnRef) -> np.ndarray:
         """Row of the related table for each row (-1: none), a left join on a unique key."""
-        keys = self.tables[relation.table][relation.key]
+        keys = self._target(relation)[relation.key]
         repeated = keys[keys.notna() & keys.duplicated(keep=False)]
         if len(repeated):
             raise ExpressionError(

@@ -1,11 +1,17 @@
-"""What the report sections of several subpackages ask of the org: the stage order, the undated deals.
+"""What the report sections of several subpackages ask of the org: the stage and lead status order, the
+owners, the undated deals.
 
-The funnel and velocity reports (``funnel_analysis.funnel.report``, ``funnel_analysis.velocity.report``)
-share these:
+The funnel, sources and velocity reports (``funnel_analysis.funnel.report``, ``funnel_analysis.sources.report``,
+``funnel_analysis.velocity.report``) share these:
 
 - :func:`stage_order_unknown`: why the org's stage order is unknown (no stage table, and deals in
   stages Salesforce's default ones do not list), or None;
 - :func:`stages_in_use`: the stages table, only the stages the deals use when the order is unknown;
+- :func:`lead_status_order`: the org's lead statuses in order, and where the order came from
+  (LeadStatus.csv, or Salesforce's default statuses, :data:`DEFAULT_LEAD_STATUSES`), the statuses
+  the leads use that the table does not list appended and named;
+- :func:`owners`: every owner with its name, a user or a queue; :func:`with_owner_names` adds the
+  names to a table that shows owner IDs;
 - :func:`dropped_undated`: the opportunities the as-of cut left out for having no creation date;
 - :func:`add_counts`: a count column of one table added to another's, group by group.
 
@@ -27,12 +33,36 @@ True
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .._util.frames import by_list, flag, require
+from .clean import fold_picklist
+from .expression import owner_records
 from .model import CrmData, cut_as_of
 
-__all__ = ["stage_order_unknown", "stages_in_use", "dropped_undated", "add_counts"]
+__all__ = [
+    "stage_order_unknown",
+    "stages_in_use",
+    "lead_status_order",
+    "fold_lead_status",
+    "owners",
+    "with_owner_names",
+    "dropped_undated",
+    "add_counts",
+    "DEFAULT_LEAD_STATUSES",
+    "LEAD_STATUS_ORIGINS",
+    "OWNER_COLUMNS",
+]
+
+#: Salesforce's standard LeadStatus picklist: the lead status order of an org without LeadStatus.csv.
+DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
+#: Where a row of :func:`lead_status_order` comes from: the org's LeadStatus table, Salesforce's default
+#: statuses (the org has none), or the leads (a status the table does not list, appended after it).
+LEAD_STATUS_ORIGINS = ("file", "default", "data")
+#: The columns of :func:`owners`.
+OWNER_COLUMNS = ["owner_id", "name", "owner_kind"]
+_STATUS_COLUMNS = ["status", "sort_order", "is_converted", "is_default", "origin"]
 
 
 def _check_org(crm, fn: str) -> None:
@@ -127,6 +157,238 @@ def stages_in_use(crm: CrmData) -> pd.DataFrame:
     if stage_order_unknown(crm) is None:
         return st
     return st[st["stage_name"].isin(set(_stages_used(crm).unique())).to_numpy()].reset_index(drop=True)
+
+
+def _status_table(crm: CrmData) -> tuple[pd.DataFrame, str]:
+    """The listed statuses (folded, in order, each once) and their origin."""
+    if crm.has("lead_statuses") and len(crm.lead_statuses):
+        st = crm.lead_statuses
+        table = pd.DataFrame(
+            {
+                "status": fold_picklist(st["status"]).to_numpy(),
+                "sort_order": pd.to_numeric(st["sort_order"], errors="coerce").to_numpy("float64"),
+                "is_converted": (
+                    st["is_converted"].astype("boolean")
+                    if "is_converted" in st
+                    else pd.array([pd.NA] * len(st), "boolean")
+                ),
+                "is_default": (
+                    st["is_default"].astype("boolean") if "is_default" in st else pd.array([pd.NA] * len(st), "boolean")
+                ),
+            }
+        )
+        table = table.dropna(subset=["status"]).sort_values("sort_order", kind="stable", na_position="last")
+        return table.drop_duplicates("status").reset_index(drop=True), "file"
+    n = len(DEFAULT_LEAD_STATUSES)
+    table = pd.DataFrame(
+        {
+            "status": list(DEFAULT_LEAD_STATUSES),
+            "sort_order": np.arange(1, n + 1, dtype="float64"),
+            "is_converted": pd.array([s == "Closed - Converted" for s in DEFAULT_LEAD_STATUSES], "boolean"),
+            "is_default": pd.array([s == "Open - Not Contacted" for s in DEFAULT_LEAD_STATUSES], "boolean"),
+        }
+    )
+    return table, "default"
+
+
+def fold_lead_status(leads: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """``leads`` with each ``status`` spelled as the status table spells it (case and spacing folded).
+
+    ``"working - contacted "`` is ``"Working - Contacted"`` when the table lists that label, as the loader
+    folds stage names to the stage table's (:func:`funnel_analysis.crm.clean.fold_picklist`).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``status``.
+    statuses : DataFrame
+        With ``status``: the labels (:func:`lead_status_order`).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``leads`` with ``status`` folded (missing stays missing); ``leads`` itself when
+        nothing changes. The inputs are not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``leads`` or ``statuses`` has no ``status`` column.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"status": ["QUALIFIED ", "Open", None]})
+    >>> fold_lead_status(leads, pd.DataFrame({"status": ["Open", "Qualified"]}))["status"].tolist()
+    ['Qualified', 'Open', nan]
+    """
+    require(leads, ["status"], "fold_lead_status", "leads")
+    require(statuses, ["status"], "fold_lead_status", "statuses")
+    if not len(leads):
+        return leads
+    folded = fold_picklist(leads["status"], canonical=statuses["status"].dropna().astype("str").tolist())
+    before = leads["status"].astype("str")
+    if folded.equals(before) or (folded.isna().equals(before.isna()) and (folded == before).fillna(True).all()):
+        return leads
+    return leads.assign(status=folded.to_numpy())
+
+
+def lead_status_order(crm: CrmData) -> pd.DataFrame:
+    """The org's lead statuses in funnel order, each with where it comes from.
+
+    The order is the org's LeadStatus table (``LeadStatus.csv``: ``MasterLabel``, ``SortOrder``,
+    ``IsConverted``, ``IsDefault``) when it has one, as the stage order is its OpportunityStage table;
+    Salesforce's default statuses (:data:`DEFAULT_LEAD_STATUSES`) otherwise. The statuses the leads use
+    that the order does not list follow it, in order of first appearance, marked ``"data"``. A lead's
+    status matches a label whatever its case and spacing (:func:`fold_lead_status`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org, usually as of the report day.
+
+    Returns
+    -------
+    DataFrame
+        One row per status: ``status``, ``sort_order`` (1, 2, ... in order), ``is_converted`` and
+        ``is_default`` (nullable booleans, missing for a status the table does not list), ``origin``
+        (:data:`LEAD_STATUS_ORIGINS`: ``"file"``, ``"default"``, or ``"data"`` for one appended).
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`CrmData`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> statuses = pd.DataFrame({"MasterLabel": ["New", "Qualified", "Converted"], "SortOrder": [1, 2, 3],
+    ...                          "IsConverted": [False, False, True], "IsDefault": [True, False, False]})
+    >>> leads = pd.DataFrame({"Id": ["00QA", "00QB"], "Status": ["qualified", "Nurture"],
+    ...                       "CreatedDate": ["2024-01-02", "2024-01-03"]})
+    >>> lead_status_order(load_frames({"Lead": leads, "LeadStatus": statuses}))[["status", "origin"]]
+          status origin
+    0        New   file
+    1  Qualified   file
+    2  Converted   file
+    3    Nurture   data
+    """
+    _check_org(crm, "lead_status_order")
+    table, origin = _status_table(crm)
+    table["origin"] = origin
+    leads = crm.leads
+    if len(leads) and "status" in leads.columns:
+        used = fold_lead_status(leads, table)["status"].dropna().astype("str").unique().tolist()
+        extra = [s for s in used if s not in set(table["status"])]
+        if extra:
+            more = pd.DataFrame(
+                {
+                    "status": extra,
+                    "is_converted": pd.array([pd.NA] * len(extra), "boolean"),
+                    "is_default": pd.array([pd.NA] * len(extra), "boolean"),
+                    "origin": "data",
+                }
+            )
+            table = pd.concat([table, more], ignore_index=True)
+    table["sort_order"] = np.arange(1, len(table) + 1, dtype="int64")
+    table["status"] = table["status"].astype("str")
+    return table[_STATUS_COLUMNS].reset_index(drop=True)
+
+
+def owners(crm: CrmData) -> pd.DataFrame:
+    """Every owner of the org with its name: the users, then the queues.
+
+    A record is owned by a user or by a queue (``OwnerId`` starting ``00G``, a ``Group`` row of
+    ``Type`` ``Queue``, Group.csv); :func:`funnel_analysis.crm.expression.owner_records` has their
+    other fields, as the ``owner`` relation of a ``where`` filter sees them.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+
+    Returns
+    -------
+    DataFrame
+        :data:`OWNER_COLUMNS`: ``owner_id``, ``name`` (a user's ``Name``, else its first and last
+        names; a queue's name; missing when the export has neither) and ``owner_kind`` (``"user"`` or
+        ``"queue"``). Empty, with those columns, for an org with neither users nor groups.
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`CrmData`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> users = pd.DataFrame({"Id": ["005A"], "FirstName": ["Ann"], "LastName": ["Lee"]})
+    >>> groups = pd.DataFrame({"Id": ["00GQ"], "Name": ["EMEA Queue"], "Type": ["Queue"]})
+    >>> owners(load_frames({"User": users, "Group": groups}))
+      owner_id        name owner_kind
+    0     005A     Ann Lee       user
+    1     00GQ  EMEA Queue      queue
+    """
+    _check_org(crm, "owners")
+    users = crm.users if crm.has("users") else None
+    if users is not None and {"first_name", "last_name"} & set(users.columns):
+        parts = [users[c].astype("str").fillna("") for c in ("first_name", "last_name") if c in users.columns]
+        full = parts[0].str.cat(parts[1:], sep=" ").str.strip() if len(parts) > 1 else parts[0].str.strip()
+        full = full.where(full != "", None)
+        name = users["name"].astype("str") if "name" in users.columns else pd.Series(None, index=users.index)
+        users = users.assign(name=name.where(name.notna() & (name.str.strip() != ""), full))
+    groups = crm.groups if crm.has("groups") else None
+    if users is None and groups is None:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in OWNER_COLUMNS})
+    out = owner_records(users, groups)
+    if "name" not in out.columns:
+        out["name"] = None
+    return out[OWNER_COLUMNS].astype("str").where(out[OWNER_COLUMNS].notna(), None).reset_index(drop=True)
+
+
+def with_owner_names(table: pd.DataFrame, owners_table: pd.DataFrame, *, column: str = "owner_id") -> pd.DataFrame:
+    """``table`` with ``owner_name`` after its owner column: a user's name or a queue's.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A result that shows owner IDs in ``column`` (a breakdown ``by="owner_id"``).
+    owners_table : DataFrame
+        :func:`owners` of the org (``owner_id``, ``name``).
+    column : str, default "owner_id"
+        The owner column of ``table``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with ``owner_name`` right after ``column`` (missing for an ID that is no
+        owner of the org); ``table`` itself when it has no ``column`` or already an ``owner_name``.
+        The attributes (``attrs``) are kept; the inputs are not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``owners_table`` lacks ``owner_id`` or ``name``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"owner_id": ["00GQ", "005A", "005Z"], "leads": [3, 2, 1]})
+    >>> names = pd.DataFrame({"owner_id": ["005A", "00GQ"], "name": ["Ann Lee", "EMEA Queue"]})
+    >>> with_owner_names(table, names)
+      owner_id  owner_name  leads
+    0     00GQ  EMEA Queue      3
+    1     005A     Ann Lee      2
+    2     005Z         NaN      1
+    """
+    require(owners_table, ["owner_id", "name"], "with_owner_names", "owners")
+    if column not in table.columns or "owner_name" in table.columns:
+        return table
+    names = owners_table.drop_duplicates("owner_id").set_index("owner_id")["name"]
+    out = table.copy()
+    looked = table[column].astype("str").map(names)
+    out.insert(out.columns.get_loc(column) + 1, "owner_name", looked.to_numpy())
+    return out
 
 
 def dropped_undated(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.DataFrame:

@@ -20,6 +20,15 @@ warning: ``amount_missing``, ``email_invalid``, ``close_before_created``,
 ``converted_before_created``, ``end_before_start``, ``stage_unknown``,
 ``closed_flags_mismatch``, ``reference_unresolved`` (optional references).
 
+Owners
+------
+An owner (``owner_id`` of leads, opportunities, accounts, contacts, activities and campaigns) is a
+user or a queue: Salesforce lets a queue own a record, and a queue's ID (``00G...``) is a ``Group``
+row (Group.csv, ``Type`` ``Queue``). An owner reference therefore resolves against the users and, when
+the export has Group.csv, the groups (:data:`OWNER_TABLES`): a queue owner is not flagged, an owner ID
+that is in neither still is. Without User.csv owners are not checked (as any reference to a table that
+was not loaded); the names of the owners are read with :func:`funnel_analysis.crm.sections.owners`.
+
 Examples
 --------
 >>> import pandas as pd
@@ -39,13 +48,26 @@ from pandera.errors import SchemaErrors
 
 from .._util.arrow import as_value_set, isin
 from .clean import EMAIL_PATTERN
-from .schema import TABLES
+from .schema import TABLES, Reference
 
-__all__ = ["ERROR", "WARNING", "ISSUE_COLUMNS", "table_schema", "validate_table", "rule_examples", "RULE_COLUMNS"]
+__all__ = [
+    "ERROR",
+    "WARNING",
+    "ISSUE_COLUMNS",
+    "OWNER_TABLES",
+    "table_schema",
+    "validate_table",
+    "rule_examples",
+    "reference_ids",
+    "RULE_COLUMNS",
+]
 
 ERROR = "error"
 WARNING = "warning"
 ISSUE_COLUMNS = ["table", "row", "record_id", "column", "rule", "severity", "value"]
+
+#: What an owner ID may point at: a user, or a queue (a Group row); the first is the reference's own table.
+OWNER_TABLES = ("users", "groups")
 
 #: cross-field rules and the column each one is reported against
 RULE_COLUMNS = {
@@ -66,6 +88,55 @@ def _date_of(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_localize(None).dt.normalize() if getattr(ts.dtype, "tz", None) else ts.dt.normalize()
 
 
+def _is_owner(ref: Reference) -> bool:
+    return ref.column == "owner_id" and ref.table == OWNER_TABLES[0]
+
+
+def reference_ids(ref: Reference, known_ids) -> pd.Index | None:
+    """The keys a reference resolves against, or None when its table was not loaded (not checked).
+
+    A reference resolves against the keys of its table; an owner reference (``owner_id`` to users)
+    against the users' and the groups' keys together (:data:`OWNER_TABLES`: a queue owns records too).
+
+    Parameters
+    ----------
+    ref : Reference
+        A reference of :data:`funnel_analysis.crm.schema.TABLES`.
+    known_ids : dict of str to pandas.Index
+        Keys of the loaded tables.
+
+    Returns
+    -------
+    pandas.Index or None
+        The keys (the users' then the groups' for an owner); None when the reference's own table
+        is not in ``known_ids``.
+
+    Raises
+    ------
+    TypeError
+        When ``ref`` is not a :class:`~funnel_analysis.crm.schema.Reference`.
+
+    Examples
+    --------
+    >>> from funnel_analysis.crm.schema import Reference
+    >>> known = {"users": pd.Index(["005A"]), "groups": pd.Index(["00GQ"])}
+    >>> reference_ids(Reference("owner_id", "users"), known).tolist()
+    ['005A', '00GQ']
+    >>> reference_ids(Reference("account_id", "accounts"), known) is None
+    True
+    """
+    if not isinstance(ref, Reference):
+        raise TypeError(f"reference_ids: ref must be a Reference, got {type(ref).__name__}")
+    if ref.table not in known_ids:
+        return None
+    ids = pd.Index(known_ids[ref.table])
+    if _is_owner(ref):
+        for extra in OWNER_TABLES[1:]:
+            if extra in known_ids:
+                ids = ids.append(pd.Index(known_ids[extra]))
+    return ids
+
+
 def table_schema(
     table: str, severity: str, *, present, known_ids=None, stages: pd.DataFrame | None = None
 ) -> pa.DataFrameSchema:
@@ -84,7 +155,8 @@ def table_schema(
         (an empty column that was never exported is not a data error).
     known_ids : dict of str to pandas.Index, optional
         Keys of the other loaded tables, for reference rules. A reference to a
-        table that was not loaded is not checked.
+        table that was not loaded is not checked; an owner reference resolves
+        against the users and the groups (:func:`reference_ids`).
     stages : pandas.DataFrame, optional
         The stages table, for ``stage_unknown`` and ``closed_flags_mismatch``.
 
@@ -174,8 +246,7 @@ def table_schema(
         if ref.column not in present or ref.table not in known_ids:
             continue
         if (ref.required and severity == ERROR) or (not ref.required and severity == WARNING):
-            ids = known_ids[ref.table]
-            ids = as_value_set(ids)
+            ids = as_value_set(reference_ids(ref, known_ids))
             add(ref.column, pa.Check(_nan_or(lambda s, ids=ids: isin(s, ids)), name="reference_unresolved"))
     return pa.DataFrameSchema(cols, checks=frame_checks, name=f"{table}:{severity}", strict=False, coerce=False)
 

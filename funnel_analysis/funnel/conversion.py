@@ -73,6 +73,7 @@ from .._util.frames import (
 from .._util.frames import (
     to_day as _to_day,
 )
+from ..crm.sections import DEFAULT_LEAD_STATUSES  # Salesforce's standard statuses: the order without LeadStatus.csv
 from ..stats import rate_table
 
 __all__ = [
@@ -84,8 +85,6 @@ __all__ = [
     "DEFAULT_LEAD_STATUSES",
 ]
 
-#: Salesforce's standard LeadStatus picklist, the default order of the lead funnel.
-DEFAULT_LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
 CONVERTED_STEP = "Converted to opportunity"
 UNKNOWN_STAGE = "(unknown stage)"
 MISSING_STATUS = "(no status)"

@@ -19,6 +19,15 @@ line, the plots draw it) instead of a table of zeros:
   the stages the deals use (a Salesforce org that kept the default stages keeps their order);
 - the cohort holds no opportunity: :func:`cohort_funnel`.
 
+Lead statuses are data, as stages are: :func:`lead_funnel` follows the org's LeadStatus table
+(LeadStatus.csv) when it has one, and Salesforce's default statuses only otherwise
+(:func:`funnel_analysis.crm.sections.lead_status_order`); a lead's status matches a label whatever its
+case and spacing, and statuses the table does not list come after it. The result says which order it
+followed in one line, ``attrs["note"]``.
+
+Owners are users or queues: a breakdown ``by="owner_id"`` gets an ``owner_name`` column, a user's name
+or a queue's (:func:`funnel_analysis.crm.sections.owners`).
+
 Deals without a creation date have no cycle: the as-of cut leaves them out (it cannot place them
 in time), and :func:`win_rates` and :func:`kpis` count the won ones in ``n_undated_excluded`` /
 ``cycle_undated_excluded``.
@@ -52,7 +61,16 @@ import pandas as pd
 from .._util.frames import by_list as _by_list
 from .._util.missing import mark_missing
 from ..crm.model import cut_as_of
-from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
+from ..crm.sections import (
+    add_counts,
+    dropped_undated,
+    fold_lead_status,
+    lead_status_order,
+    owners,
+    stage_order_unknown,
+    stages_in_use,
+    with_owner_names,
+)
 from . import conversion as _conversion
 from . import winrates as _winrates
 from .kpis import kpis as _frame_kpis
@@ -77,6 +95,27 @@ def _by(by):
     return by or None
 
 
+def _named(out: pd.DataFrame, cut: CrmData, by) -> pd.DataFrame:
+    """``out`` with the owners' names beside ``owner_id`` when it is broken down by owner (users and queues)."""
+    if "owner_id" in _by_list(_by(by)):
+        return with_owner_names(out, owners(cut))
+    return out
+
+
+def _status_note(order: pd.DataFrame) -> str:
+    """One line: which lead status order was followed, and the statuses it did not list."""
+    origin = order["origin"].iloc[0] if len(order) else "default"
+    if origin == "file":
+        line = "lead statuses in the order of the org's LeadStatus.csv"
+    else:
+        line = "lead statuses in Salesforce's default order (the export has no LeadStatus.csv)"
+    extra = order.loc[order["origin"] == "data", "status"].tolist()
+    if extra:
+        shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
+        line += f"; statuses it does not list come after it: {shown}"
+    return line
+
+
 def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, status_order=None) -> pd.DataFrame:
     """Leads by status as of a day, then the share converted (:func:`funnel_analysis.funnel.lead_funnel`).
 
@@ -91,19 +130,49 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     where : str, optional
         Keep only the leads this expression selects (``"owner.region == 'EMEA'"``).
     status_order : list of str, optional
-        The org's lead statuses in funnel order (default: Salesforce's standard ones).
+        The lead statuses in funnel order, overriding the org's. Default: the org's LeadStatus table
+        (every status it lists gets a row), else Salesforce's standard statuses that occur
+        (:func:`funnel_analysis.crm.sections.lead_status_order`); statuses not listed follow.
 
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.funnel.lead_funnel`.
+        As :func:`funnel_analysis.funnel.lead_funnel` of the leads, their statuses spelled as the
+        order spells them (:func:`funnel_analysis.crm.sections.fold_lead_status`); ``attrs["note"]``
+        says in one line which order was followed and names the statuses it did not list. With
+        ``by="owner_id"``, ``owner_name`` (a user's or a queue's name) follows ``owner_id``.
 
     Examples
     --------
-    >>> report.lead_funnel(crm, as_of="2024-03-31")[["step", "count"]]  # doctest: +SKIP
+    >>> from funnel_analysis.crm import load_frames
+    >>> from funnel_analysis.funnel import report
+    >>> statuses = pd.DataFrame({"MasterLabel": ["New", "Qualified"], "SortOrder": [1, 2]})
+    >>> leads = pd.DataFrame({"Id": ["00QA", "00QB", "00QC"], "Status": ["qualified", "New", "Qualified"],
+    ...                       "CreatedDate": ["2024-01-02"] * 3, "IsConverted": [False] * 3})
+    >>> org = load_frames({"Lead": leads, "LeadStatus": statuses})
+    >>> out = report.lead_funnel(org, as_of="2024-03-31")
+    >>> out[["step", "count"]]
+                           step  count
+    0                       New      1
+    1                 Qualified      2
+    2  Converted to opportunity      0
+    >>> out.attrs["note"]
+    "lead statuses in the order of the org's LeadStatus.csv"
     """
     cut = cut_as_of(crm, as_of=as_of)
-    return _conversion.lead_funnel(cut.rows("leads", where=where), by=_by(by), status_order=status_order)
+    order = lead_status_order(cut)
+    leads = fold_lead_status(cut.rows("leads", where=where), order)
+    if status_order is None and len(order) and order["origin"].iloc[0] == "file":
+        status_order = order.loc[order["origin"] == "file", "status"].tolist()
+        note = _status_note(order)
+    elif status_order is None:  # Salesforce's default statuses: the frame-level default (those that occur)
+        note = _status_note(order)
+    else:
+        note = "lead statuses in the order given (status_order)"
+    out = _conversion.lead_funnel(leads, by=_by(by), status_order=status_order)
+    out = _named(out, cut, by)
+    out.attrs["note"] = note
+    return out
 
 
 def lead_conversion(
@@ -138,7 +207,7 @@ def lead_conversion(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     leads = cut.rows("leads", where=where)
-    out = _conversion.lead_conversion(leads, by=_by(by), window_days=window_days, as_of=day)
+    out = _named(_conversion.lead_conversion(leads, by=_by(by), window_days=window_days, as_of=day), cut, by)
     if _conversion._conversion_unknown(leads):
         return mark_missing(out.iloc[:0], "the leads record no conversion (the export has no IsConverted column)")
     return out
@@ -173,9 +242,10 @@ def snapshot_funnel(
     >>> report.snapshot_funnel(crm, as_of="2024-04-15", where="amount >= 1000")  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
-    return _conversion.snapshot_funnel(
+    out = _conversion.snapshot_funnel(
         cut.rows("opportunities", where=where), stages=stages_in_use(cut), by=_by(by), include_closed=include_closed
     )
+    return _named(out, cut, by)
 
 
 def cohort_funnel(
@@ -244,7 +314,7 @@ def cohort_funnel(
         created_to=created_to,
         window_days=window_days,
     )
-    out = out.assign(created_from=created_from, created_to=created_to)
+    out = _named(out.assign(created_from=created_from, created_to=created_to), cut, by)
     if unknown:
         return mark_missing(out.iloc[:0], unknown)
     if out.empty or out["cohort"].sum() == 0:
@@ -305,7 +375,7 @@ def win_rates(
     if len(dropped):  # the won ones the cut left out have no cycle either: counted
         keys = [*_by_list(_by(by)), *(["fiscal_period", "period_start"] if period else [])]
         out = add_counts(out, _winrates.win_rates(dropped, **options), column="n_undated_excluded", by=keys)
-    return out
+    return _named(out, cut, by)
 
 
 def stage_transitions(
@@ -355,6 +425,7 @@ def stage_transitions(
         period=period,
         fiscal_year_start_month=fiscal_year_start_month,
     )
+    out = _named(out, cut, by)
     return mark_missing(out.iloc[:0], unknown) if unknown else out
 
 
@@ -449,4 +520,4 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
         # the won deals the cut left out have no cycle either: counted
         out = add_counts(out, _frame_kpis(dropped, None, by=_by(by)), column="cycle_undated_excluded", by=keys)
     out.insert(0, "as_of", day)
-    return out
+    return _named(out, cut, by)

@@ -7,9 +7,19 @@ The touches of an opportunity are the campaign memberships of the people behind 
 deal existed did not source it). The people are the lead(s) converted into it
 (``leads.converted_opportunity_id``; members by ``lead_id``), the contact(s) those leads became
 (``leads.converted_contact_id``, when the column is there; members by ``contact_id``: the same
-person, touched again after conversion), and, given ``contacts``, every contact of the deal's
-account (``opportunities.account_id`` = ``contacts.account_id``: the buying committee). A membership
-reached through two of these paths counts once. Members or opportunities without a creation time give
+person, touched again after conversion), and the buying committee, one of:
+
+- given ``contact_roles`` (OpportunityContactRole: ``opportunity_id``, ``contact_id``), the deal's
+  contact roles. This is what Salesforce's own Campaign Influence credits: its models look for
+  campaign members "who are also assigned a contact role" on the opportunity (Salesforce Help, "How
+  Customizable Campaign Influence Works"). A deal without a contact role then has no committee: it
+  is credited through its converted lead only, else to ``"(no campaign)"``; it is never given its
+  account's contacts, which would credit the campaigns of people who had nothing to do with it;
+- else, given ``contacts``, every contact of the deal's account (``opportunities.account_id`` =
+  ``contacts.account_id``): the fallback for an org without contact roles, which over-credits large
+  accounts (every campaign any of their people joined).
+
+A membership reached through two of these paths counts once. Members or opportunities without a creation time give
 no touch (it cannot be shown to come first). With ``responded_only=True`` only members with
 ``has_responded`` count. Touches are ordered by member ``created_date`` (ties by
 ``campaign_member_id`` when present, then ``campaign_id``). A campaign touched twice counts twice.
@@ -92,7 +102,7 @@ def touch_weights(n: int, model: str) -> np.ndarray:
     return w
 
 
-def _people(opps, leads, contacts) -> pd.DataFrame:
+def _people(opps, leads, contacts, contact_roles=None) -> pd.DataFrame:
     """(opportunity_id, person) links; a person is "L:<lead_id>" or "C:<contact_id>"."""
     conv = leads[leads["converted_opportunity_id"].notna()]
     parts = [
@@ -125,10 +135,20 @@ def _people(opps, leads, contacts) -> pd.DataFrame:
                 }
             )
         )
+    if contact_roles is not None:
+        r = contact_roles[contact_roles["opportunity_id"].notna() & contact_roles["contact_id"].notna()]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "opportunity_id": r["opportunity_id"].to_numpy(),
+                    "_who": ("C:" + r["contact_id"].astype("str")).to_numpy(),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True).astype("str").drop_duplicates()
 
 
-def _touches(opps, leads, members, responded_only, contacts=None) -> pd.DataFrame:
+def _touches(opps, leads, members, responded_only, contacts=None, contact_roles=None) -> pd.DataFrame:
     o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].to_numpy(), "_opp_t": _utc_naive(opps["created_date"])})
     m = members.reset_index(drop=True)
     if responded_only:
@@ -146,7 +166,9 @@ def _touches(opps, leads, members, responded_only, contacts=None) -> pd.DataFram
             "_row": m.index.to_numpy(),
         }
     )
-    t = o.merge(_people(opps, leads, contacts), on="opportunity_id").merge(mm.dropna(subset=["_who"]), on="_who")
+    t = o.merge(_people(opps, leads, contacts, contact_roles), on="opportunity_id").merge(
+        mm.dropna(subset=["_who"]), on="_who"
+    )
     t = t[t["_t"].notna() & t["_opp_t"].notna() & (t["_t"] < t["_opp_t"])]
     t = t.drop_duplicates(["opportunity_id", "_row"])  # one membership, one touch, however it was reached
     return t.sort_values(["opportunity_id", "_t", "_tie", "campaign_id"], kind="stable")
@@ -162,6 +184,7 @@ def campaign_attribution(
     won_only: bool = True,
     responded_only: bool = False,
     contacts: pd.DataFrame | None = None,
+    contact_roles: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Credit of every opportunity split over its campaign touches, under several models.
 
@@ -177,7 +200,12 @@ def campaign_attribution(
         ``responded_only``; ``contact_id`` for members that are contacts).
     contacts : DataFrame, optional
         With ``contact_id`` and ``account_id``: the memberships of every contact of the deal's
-        account count as touches (``opps`` then needs ``account_id``).
+        account count as touches (``opps`` then needs ``account_id``). The fallback for an org
+        without contact roles; not with ``contact_roles``.
+    contact_roles : DataFrame, optional
+        With ``opportunity_id`` and ``contact_id`` (OpportunityContactRole): the memberships of the
+        deal's contact roles count as touches; a deal without a role is credited through its
+        converted lead only (module notes).
     models : sequence of {"first_touch", "last_touch", "linear", "u_shaped"}
     value : str, default "amount"
         The opportunity column credited.
@@ -224,12 +252,18 @@ def campaign_attribution(
     _require(campaign_members, member_cols, fn, "campaign_members")
     if not opps["opportunity_id"].is_unique:
         raise ValueError(f"{fn}: opportunity_id is not unique in opportunities")
+    if contacts is not None and contact_roles is not None:
+        raise ValueError(
+            f"{fn}: give contact_roles (the deal's people) or contacts (every contact of its account), not both"
+        )
     if contacts is not None:
         _require(contacts, ["contact_id", "account_id"], fn, "contacts")
         _require(opps, ["account_id"], fn, "opportunities")
+    if contact_roles is not None:
+        _require(contact_roles, ["opportunity_id", "contact_id"], fn, "contact_roles")
     if won_only:
         opps = opps[(_flag(opps["is_closed"]) & _flag(opps["is_won"])).to_numpy()]
-    t = _touches(opps, leads, campaign_members, responded_only, contacts)
+    t = _touches(opps, leads, campaign_members, responded_only, contacts, contact_roles)
     n = t.groupby("opportunity_id", sort=False)["campaign_id"].transform("size").to_numpy()
     pos = t.groupby("opportunity_id", sort=False).cumcount().to_numpy()
     parts = []

@@ -25,6 +25,12 @@ contacted and the activity relation every deal as untouched; with no campaign me
 show every campaign with no lead and the attribution credit every deal to no campaign; with no leads, the source
 matrix, the comparison and speed to lead have nothing to count.
 
+Owners are users or queues: a breakdown ``by="owner_id"`` (:func:`source_matrix`, :func:`speed_to_lead`)
+gets an ``owner_name`` column beside the ID, a user's name or a queue's
+(:func:`funnel_analysis.crm.sections.owners`). The attribution credits each deal's contact roles
+(OpportunityContactRole.csv) and its converted lead, as Salesforce's Campaign Influence does, and every
+contact of the deal's account only in an org without contact roles; ``attrs["note"]`` says which.
+
 The names clash with the frame-level functions on purpose (they serve them): import the module,
 ``from funnel_analysis.sources import report``, or the names from it.
 
@@ -40,8 +46,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._util.frames import flag as _flag
 from .._util.missing import mark_missing, missing_reason
 from ..crm import cut_as_of, resolve_as_of
+from ..crm.sections import owners, with_owner_names
 from ..periods import last_complete_period
 from . import activities as _activities
 from . import attribution as _attribution
@@ -93,6 +101,12 @@ def _unlinked(cut, column: str, table: str, key: str) -> str | None:
     return f"no activity in the export is linked to {label} ({column})"
 
 
+def _named(out: pd.DataFrame, cut, by) -> pd.DataFrame:
+    """``out`` with the owners' names beside ``owner_id`` when it is broken down by owner (users and queues)."""
+    keys = [by] if isinstance(by, str) else list(by or [])
+    return with_owner_names(out, owners(cut)) if "owner_id" in keys else out
+
+
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
     """The leads ``where`` selects, old enough on ``day`` to have converted."""
     return _matrix.mature_leads(cut.rows("leads", where=where), as_of=day, mature_days=mature_days)
@@ -134,6 +148,7 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     out = _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
+    out = _named(out, cut, by)
     reason = _absent(crm, cut, "leads")
     return mark_missing(out, f"{reason}: no lead source to compare") if reason else out
 
@@ -258,6 +273,12 @@ def attribution_summary(
 ) -> pd.DataFrame:
     """Won value credited to each campaign under every attribution model, side by side.
 
+    The people behind a deal are the lead converted into it and its contact roles
+    (OpportunityContactRole.csv), as Salesforce's Campaign Influence credits them; a deal without a
+    contact role is credited through its converted lead only. Only an org without contact roles
+    falls back to every contact of the deal's account. ``attrs["note"]`` says which in one line
+    (:func:`funnel_analysis.sources.attribution.campaign_attribution`, module notes).
+
     Parameters
     ----------
     crm : CrmData
@@ -275,13 +296,16 @@ def attribution_summary(
     responded_only : bool, default False
         Only members that responded are touches.
     account_contacts : bool, default True
-        The memberships of every contact of the deal's account count as touches (the buying committee).
+        For an org without contact roles: the memberships of every contact of the deal's account
+        count as touches (the buying committee). Not used when the org has contact roles.
 
     Returns
     -------
     DataFrame
         :func:`funnel_analysis.sources.attribution.attribution_summary` (with the campaigns' names) of
-        :func:`~funnel_analysis.sources.attribution.campaign_attribution` on the cut.
+        :func:`~funnel_analysis.sources.attribution.campaign_attribution` on the cut;
+        ``attrs["note"]`` names the people credited (contact roles, or the account's contacts) and
+        counts the credited deals without a contact role.
 
     Raises
     ------
@@ -293,19 +317,44 @@ def attribution_summary(
     >>> attribution_summary(crm, models=["linear"])  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
+    opps = cut.rows("opportunities", where=where)
+    roles = crm.has("contact_roles") and len(crm.contact_roles) > 0  # the org's, not the day's: an org property
     credit = _attribution.campaign_attribution(
-        cut.rows("opportunities", where=where),
+        opps,
         cut.leads,
         cut.campaign_members,
         models=models,
         value=value,
         won_only=won_only,
         responded_only=responded_only,
-        contacts=cut.contacts if account_contacts else None,
+        contacts=cut.contacts if account_contacts and not roles else None,
+        contact_roles=cut.contact_roles if roles else None,
     )
     out = _attribution.attribution_summary(credit, campaigns=cut.campaigns)
     reason = _absent(crm, cut, "campaign_members")
-    return mark_missing(out, f"{reason}: no deal can be credited to a campaign") if reason else out
+    if reason:
+        return mark_missing(out, f"{reason}: no deal can be credited to a campaign")
+    out.attrs["note"] = _credited_note(cut, opps, roles=roles, account_contacts=account_contacts, won_only=won_only)
+    return out
+
+
+def _credited_note(cut, opps, *, roles: bool, account_contacts: bool, won_only: bool) -> str:
+    """One line: whose campaign memberships the attribution credited, and how many deals had no contact role."""
+    if roles:
+        credited = opps[(_flag(opps["is_closed"]) & _flag(opps["is_won"])).to_numpy()] if won_only else opps
+        without = int((~credited["opportunity_id"].isin(cut.contact_roles["opportunity_id"])).sum())
+        deals = "won deals" if won_only else "deals"
+        return (
+            "credited: each deal's contact roles (OpportunityContactRole.csv) and the lead converted into it, "
+            f"as Salesforce's Campaign Influence; {without} of {len(credited)} {deals} have no contact role "
+            "and are credited through their converted lead only"
+        )
+    if account_contacts:
+        return (
+            "credited: every contact of the deal's account and the lead converted into it (the export has no "
+            "OpportunityContactRole.csv; this over-credits large accounts)"
+        )
+    return "credited: the lead converted into each deal only (no contact roles; account contacts not counted)"
 
 
 def speed_to_lead(
@@ -345,6 +394,7 @@ def speed_to_lead(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     out = _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
+    out = _named(out, cut, by)
     reason = (
         _absent(crm, cut, "leads") or _absent(crm, cut, "activities") or _unlinked(cut, "who_id", "leads", "lead_id")
     )
