@@ -92,3 +92,28 @@ def test_parse_derived_kinds_and_refusal():
     assert parse_derived("amount > 5").kind == "expression"
     with pytest.raises(ValueError):
         parse_derived("amount >")
+
+
+def test_the_joined_example_is_shipped_and_described():
+    from funnel_analysis.crm.mapping import builtin_mappings
+
+    assert "leads_and_deals" in builtin_mappings()
+    m = load_mapping("leads_and_deals")
+    assert "deals.csv" in m.description
+    assert m.tables["opportunities"].files == ["deals.csv"]
+    join = m.tables["leads"].joins[0]
+    assert (join.file, join.on, join.exists, join.keep, join.by) == (
+        "deals.csv",
+        {"lead_id": "lead_id"},
+        "has_deal",
+        "earliest",
+        "created_at",
+    )
+    assert m.tables["leads"].derive == {"is_converted": "has_deal"}
+
+
+def test_an_unknown_table_key_names_join_and_types_among_the_keys(tmp_path):
+    m = tmp_path / "m.yaml"
+    m.write_text("tables:\n  leads:\n    files: [a.csv]\n    joins: []\n")
+    with pytest.raises(DataLoadError, match=r"unknown key\(s\) \['joins'\].*'join'.*'types'"):
+        load_mapping(m)

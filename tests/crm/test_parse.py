@@ -66,3 +66,22 @@ def test_every_path_returns_a_named_result():
         values, invalid = parsed
         assert values is parsed.values and invalid is parsed.invalid
     assert parse_date(mixed).invalid.tolist() == [False, False, True]
+
+
+def test_a_subset_keeps_its_index_on_the_fast_paths():
+    # a date column mixing ISO dates and timestamps parses the timestamps as a subset (index 0 and 2):
+    # every value must land on its own row, not be lost to NaT
+    out, bad = parse_date(pd.Series(["2024-02-05T00:00:00Z", None, "2024-02-07T00:00:00Z"]))
+    assert out.tolist()[0] == pd.Timestamp("2024-02-05") and out.tolist()[2] == pd.Timestamp("2024-02-07")
+    assert pd.isna(out[1]) and not bad.any()
+    stamps, _ = parse_datetime(pd.Series(["2024-02-05T00:00:00Z", "2024-02-07T10:00:00Z"], index=[5, 9]))
+    assert stamps.index.tolist() == [5, 9] and stamps[9] == pd.Timestamp("2024-02-07 10:00", tz="UTC")
+
+
+def test_parse_column_types_a_custom_kind_from_describe():
+    from funnel_analysis.crm.parse import describe_kind
+
+    values, bad, _ = parse_column(pd.Series(["00501", "1.5"]), describe_kind("double"))
+    assert values.tolist() == [501.0, 1.5] and not bad.any()
+    values, bad, _ = parse_column(pd.Series(["00501", "x"]), describe_kind("string"))
+    assert values.tolist() == ["00501", "x"] and not bad.any()

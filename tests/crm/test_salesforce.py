@@ -450,3 +450,50 @@ def test_write_export_round_trip(tmp_path):
 def test_write_export_rejects_names_that_are_not_objects(tmp_path):
     with pytest.raises(ValueError, match="not a Salesforce object name"):
         write_export({"../Opportunity": pd.DataFrame()}, tmp_path)
+
+
+def test_read_keeps_the_field_definitions_and_write_export_saves_them(api, sf, tmp_path):
+    add_rest_opportunities(api)
+    frames = read_salesforce(sf, objects=["Opportunity"], since="2024-01-01", progress=False)
+    described = frames.attrs["describe"]["Opportunity"]
+    assert described["name"] == "Opportunity"
+    types = {f["name"]: f["type"] for f in described["fields"]}
+    # from describe_Opportunity.json; the deprecated-and-hidden Legacy_Score__c is left out
+    assert types["Amount"] == "currency" and types["Region__c"] == "picklist" and "Legacy_Score__c" not in types
+    assert set(described["fields"][0]) == {"name", "type", "label", "custom"}
+    paths = write_export(frames, tmp_path / "export")
+    assert [p.name for p in paths] == ["Opportunity.csv", "Opportunity.describe.json"]
+    assert json.loads(paths[1].read_text(encoding="utf-8")) == described
+    from funnel_analysis.crm.read import read_describe
+
+    assert read_describe(paths[1])["Probability"] == "percent"  # the shape the loader reads
+
+
+def test_an_exported_describe_types_custom_fields_when_loaded(tmp_path):
+    import funnel_analysis as fa
+
+    frames = sfapi.SalesforceFrames(
+        {
+            "Opportunity": pd.DataFrame(
+                {"Id": ["0065g00000AbCdEAAV"], "Name": ["A"], "StageName": ["Prospecting"], "Seats__c": ["12"]}
+            )
+        }
+    )
+    frames.attrs["describe"] = {"Opportunity": {"name": "Opportunity", "fields": [{"name": "Seats__c", "type": "int"}]}}
+    write_export(frames, tmp_path / "export")
+    crm = fa.load_org(tmp_path / "export")
+    assert crm.opportunities["seats"].tolist() == [12.0]
+    assert crm.report.ignored_files == []
+
+
+def test_load_salesforce_types_by_the_describe_it_fetched(api, sf, monkeypatch):
+    add_rest_opportunities(api)
+    seen = {}
+
+    def fake_load_frames(frames, **kwargs):
+        seen.update(kwargs)
+        return "crm"
+
+    monkeypatch.setattr("funnel_analysis.crm.load.load_frames", fake_load_frames)
+    assert sfapi.load_salesforce(sf, objects=["Opportunity"], since="2024-01-01", progress=False) == "crm"
+    assert {f["name"]: f["type"] for f in seen["describe"]["Opportunity"]["fields"]}["Amount"] == "currency"
