@@ -33,6 +33,7 @@ from funnel_analysis.crm.expression import (
     SqlFilter,
     check_expression,
     expression_mask,
+    owner_records,
     parse_expression,
     quote_identifier,
     to_duckdb_expression,
@@ -951,3 +952,69 @@ def test_any_text_parses_or_is_an_expression_error(text):
         expression_mask(_FRAMES, "opportunities", where=expr)
     except ExpressionError:
         pass
+
+
+# ---- owners: users and queues ----------------------------------------------------------------------------
+def _queue_org():
+    from funnel_analysis.crm import load_frames
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC", "00QD"],
+            # Ann (EMEA), the EMEA queue, the APAC queue, no owner
+            "OwnerId": ["005A", "00GQ", "00GP", None],
+            "CreatedDate": ["2024-01-02"] * 4,
+        }
+    )
+    users = pd.DataFrame({"Id": ["005A"], "Name": ["Ann Lee"], "Region__c": ["EMEA"]})
+    groups = pd.DataFrame({"Id": ["00GQ", "00GP"], "Name": ["EMEA Queue", "APAC Queue"], "Type": ["Queue", "Queue"]})
+    return load_frames({"Lead": leads, "User": users, "Group": groups})
+
+
+def test_owner_name_in_a_where_filter_selects_a_queues_records():
+    crm = _queue_org()
+    assert crm.rows("leads", where="owner.name == 'EMEA Queue'")["lead_id"].tolist() == ["00QB"]
+    assert crm.rows("leads", where="owner.owner_kind == 'queue'")["lead_id"].tolist() == ["00QB", "00QC"]
+    assert crm.rows("leads", where="owner.name in ('Ann Lee', 'APAC Queue')")["lead_id"].tolist() == ["00QA", "00QC"]
+    # a queue has no region: unknown, so neither selected by == nor by !=
+    assert crm.rows("leads", where="owner.region == 'EMEA'")["lead_id"].tolist() == ["00QA"]
+    assert crm.rows("leads", where="owner.region != 'EMEA'")["lead_id"].tolist() == []
+    assert crm.rows("leads", where="owner.region is null")["lead_id"].tolist() == ["00QB", "00QC", "00QD"]
+
+
+def test_owner_relation_sees_queues_without_users_and_its_kind_in_the_schema():
+    groups = pd.DataFrame({"group_id": ["00GQ"], "name": ["EMEA Queue"], "type": ["Queue"]})
+    leads = pd.DataFrame({"lead_id": ["l1", "l2"], "owner_id": ["00GQ", "005A"]})
+    got = expression_mask({"leads": leads, "groups": groups}, "leads", where="owner.name == 'EMEA Queue'")
+    assert got.tolist() == [True, False]
+    assert str(check_expression("owner.owner_kind == 'queue'", None, "leads")) == "owner.owner_kind == 'queue'"
+    with pytest.raises(ExpressionError, match=r"'owner.name' cannot be resolved: the users table is not loaded"):
+        expression_mask({"leads": leads}, "leads", where="owner.name == 'x'")
+
+
+def test_owner_records_puts_the_queues_after_the_users():
+    users = pd.DataFrame({"owner_id": ["005A"], "name": ["Ann Lee"], "region": ["EMEA"]})
+    groups = pd.DataFrame(
+        {
+            "group_id": ["00GQ", "00GR", "00GS"],
+            "name": ["EMEA Queue", "All staff", "Untyped"],
+            "type": ["queue", "Regular", None],  # any case; a group without a type counts as a queue
+            "email": ["emea@x.com", None, None],
+        }
+    )
+    got = owner_records(users, groups)
+    assert got["owner_id"].tolist() == ["005A", "00GQ", "00GS"]
+    assert got["owner_kind"].tolist() == ["user", "queue", "queue"]
+    assert got["name"].tolist() == ["Ann Lee", "EMEA Queue", "Untyped"]
+    assert got["email"].tolist()[1] == "emea@x.com" and got["region"].isna().tolist() == [False, True, True]
+    assert list(users.columns) == ["owner_id", "name", "region"]  # the input is not changed
+    assert owner_records(users)["owner_kind"].tolist() == ["user"]
+
+
+def test_owner_records_failures():
+    with pytest.raises(TypeError, match="owner_records: groups must be a DataFrame or None, got dict"):
+        owner_records(None, {"group_id": []})
+    with pytest.raises(ValueError, match="owner_records: users has no owner_id column"):
+        owner_records(pd.DataFrame({"id": ["005A"]}))
+    with pytest.raises(ValueError, match="owner_records: groups needs group_id and name columns"):
+        owner_records(None, pd.DataFrame({"group_id": ["00GQ"]}))

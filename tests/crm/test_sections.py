@@ -6,9 +6,21 @@ Every expected value is worked out by hand from the few rows built here.
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funnel_analysis.crm import load_frames
-from funnel_analysis.crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
+from funnel_analysis.crm.sections import (
+    DEFAULT_LEAD_STATUSES,
+    add_counts,
+    dropped_undated,
+    fold_lead_status,
+    lead_status_order,
+    owners,
+    stage_order_unknown,
+    stages_in_use,
+    with_owner_names,
+)
 
 
 def _org(stages, created=None, closed=None, won=None, close=None, stage_table=None):
@@ -130,3 +142,126 @@ def test_add_counts_names_the_missing_column():
     extra = pd.DataFrame({"source": ["Web"], "n": [2]})
     with pytest.raises(ValueError, match=r"add_counts: extra has no column\(s\) \['lead_source'\]"):
         add_counts(table, extra, column="n", by="lead_source")
+
+
+# ---- lead_status_order ---------------------------------------------------------------------------------
+#: An org's own statuses, listed out of order in the file: the order is SortOrder's.
+LEAD_STATUS = pd.DataFrame(
+    {
+        "MasterLabel": ["Qualified", "New", "Nurture", "Converted"],
+        "SortOrder": [2, 1, 3, 4],
+        "IsConverted": [False, False, False, True],
+        "IsDefault": [False, True, False, False],
+    }
+)
+
+
+def _leads(statuses):
+    n = len(statuses)
+    return pd.DataFrame(
+        {"Id": [f"00Q{chr(65 + i)}" for i in range(n)], "Status": statuses, "CreatedDate": ["2024-01-02"] * n}
+    )
+
+
+def test_lead_status_order_follows_the_lead_status_table():
+    # "QUALIFIED " is a case/spacing variant of Qualified; "On hold" is in no table: appended, named "data"
+    crm = load_frames({"Lead": _leads(["QUALIFIED ", "New", "On hold", "QUALIFIED "]), "LeadStatus": LEAD_STATUS})
+    got = lead_status_order(crm)
+    expected = pd.DataFrame(
+        {
+            "status": ["New", "Qualified", "Nurture", "Converted", "On hold"],
+            "sort_order": [1, 2, 3, 4, 5],
+            "is_converted": pd.array([False, False, False, True, pd.NA], dtype="boolean"),
+            "is_default": pd.array([True, False, False, False, pd.NA], dtype="boolean"),
+            "origin": ["file", "file", "file", "file", "data"],
+        }
+    )
+    pdt.assert_frame_equal(got, expected, check_dtype=False)
+    assert got["status"].tolist().count("Qualified") == 1  # the variant is the table's label, not a new status
+
+
+def test_lead_status_order_falls_back_to_salesforce_defaults():
+    crm = load_frames({"Lead": _leads(["working - contacted", "Prospect"])})
+    got = lead_status_order(crm)
+    assert got["status"].tolist() == [*DEFAULT_LEAD_STATUSES, "Prospect"]
+    assert got["origin"].tolist() == ["default"] * 4 + ["data"]
+    assert got["sort_order"].tolist() == [1, 2, 3, 4, 5]
+    # Salesforce's defaults: Open - Not Contacted is the default, Closed - Converted the converted one
+    assert got.loc[got["is_default"].fillna(False).astype(bool), "status"].tolist() == ["Open - Not Contacted"]
+    assert got.loc[got["is_converted"].fillna(False).astype(bool), "status"].tolist() == ["Closed - Converted"]
+
+
+def test_lead_status_order_rejects_what_is_not_an_org():
+    with pytest.raises(TypeError, match="lead_status_order: crm must be a CrmData"):
+        lead_status_order(LEAD_STATUS)
+
+
+def test_fold_lead_status_spells_statuses_as_the_table_and_keeps_the_input():
+    leads = pd.DataFrame({"status": ["qualified", " New", "Other", None]})
+    got = fold_lead_status(leads, pd.DataFrame({"status": ["New", "Qualified"]}))
+    assert got["status"].tolist()[:3] == ["Qualified", "New", "Other"] and pd.isna(got["status"].iloc[3])
+    assert leads["status"].tolist()[:3] == ["qualified", " New", "Other"]  # not changed
+    same = pd.DataFrame({"status": ["New"]})
+    assert fold_lead_status(same, pd.DataFrame({"status": ["New"]})) is same
+
+
+def test_fold_lead_status_names_the_missing_column():
+    with pytest.raises(ValueError, match=r"fold_lead_status: statuses has no column\(s\) \['status'\]"):
+        fold_lead_status(pd.DataFrame({"status": ["New"]}), pd.DataFrame({"label": ["New"]}))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["new", "NEW", "New ", "qualified", "Qualified", "On hold", "on  hold", None]),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_lead_status_order_lists_every_status_once_the_table_first(statuses):
+    crm = load_frames({"Lead": _leads(statuses), "LeadStatus": LEAD_STATUS})
+    got = lead_status_order(crm)
+    assert got["status"].is_unique
+    assert got["status"].tolist()[:4] == ["New", "Qualified", "Nurture", "Converted"]
+    assert got["sort_order"].tolist() == list(range(1, len(got) + 1))
+    # every status the leads use is listed, after folding case and spacing ("on  hold" is "On hold")
+    used = {" ".join(s.split()).lower() for s in statuses if s is not None}
+    assert used <= {s.lower() for s in got["status"]}
+
+
+# ---- owners --------------------------------------------------------------------------------------------
+def test_owners_names_users_and_queues():
+    users = pd.DataFrame({"Id": ["005A", "005B"], "Name": ["Ann Lee", ""], "FirstName": ["Ann", "Bo"],
+                          "LastName": ["Lee", "Yu"]})  # fmt: skip
+    groups = pd.DataFrame({"Id": ["00GQ", "00GR"], "Name": ["EMEA Queue", "All staff"], "Type": ["Queue", "Regular"]})
+    got = owners(load_frames({"User": users, "Group": groups}))
+    # Bo Yu has no Name: first and last names; the Regular group owns nothing, so it is no owner
+    expected = pd.DataFrame(
+        {"owner_id": ["005A", "005B", "00GQ"], "name": ["Ann Lee", "Bo Yu", "EMEA Queue"],
+         "owner_kind": ["user", "user", "queue"]}
+    )  # fmt: skip
+    pdt.assert_frame_equal(got, expected, check_dtype=False)
+    none = owners(load_frames({"Lead": _leads(["New"])}))
+    assert none.empty and list(none.columns) == ["owner_id", "name", "owner_kind"]
+
+
+def test_owners_rejects_what_is_not_an_org():
+    with pytest.raises(TypeError, match="owners: crm must be a CrmData"):
+        owners({"users": pd.DataFrame()})
+
+
+def test_with_owner_names_puts_the_name_beside_the_id():
+    table = pd.DataFrame({"owner_id": ["00GQ", "005A", "005Z"], "leads": [3, 2, 1]})
+    table.attrs["note"] = "kept"
+    names = pd.DataFrame({"owner_id": ["005A", "00GQ"], "name": ["Ann Lee", "EMEA Queue"]})
+    got = with_owner_names(table, names)
+    assert list(got.columns) == ["owner_id", "owner_name", "leads"]
+    assert got["owner_name"].tolist()[:2] == ["EMEA Queue", "Ann Lee"] and pd.isna(got["owner_name"].iloc[2])
+    assert got.attrs["note"] == "kept" and "owner_name" not in table.columns
+    no_owner = pd.DataFrame({"lead_source": ["Web"]})
+    assert with_owner_names(no_owner, names) is no_owner
+
+
+def test_with_owner_names_names_the_missing_column():
+    with pytest.raises(ValueError, match=r"with_owner_names: owners has no column\(s\) \['name'\]"):
+        with_owner_names(pd.DataFrame({"owner_id": ["005A"]}), pd.DataFrame({"owner_id": ["005A"]}))

@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
 
-from funnel_analysis.crm.validate import table_schema, validate_table
+from funnel_analysis.crm import load_frames
+from funnel_analysis.crm.schema import TABLES, Reference
+from funnel_analysis.crm.validate import OWNER_TABLES, reference_ids, table_schema, validate_table
 
 
 def test_error_rules():
@@ -81,3 +83,50 @@ def test_rule_examples_keeps_the_first_rows_per_rule():
         rule_examples(issues, per_rule=-1)
     with pytest.raises(KeyError, match="rule"):
         rule_examples(issues.drop(columns="rule"))
+
+
+# ---- owners: users and queues ----------------------------------------------------------------------------
+USERS = pd.DataFrame({"Id": ["005A"], "Name": ["Ann Lee"]})
+GROUPS = pd.DataFrame({"Id": ["00GQ"], "Name": ["EMEA Queue"], "Type": ["Queue"]})
+
+
+def _owned(owners):
+    n = len(owners)
+    return pd.DataFrame(
+        {"Id": [f"00Q{chr(65 + i)}" for i in range(n)], "OwnerId": owners, "CreatedDate": ["2024-01-02"] * n}
+    )
+
+
+def test_a_queue_owner_resolves_and_an_unknown_00G_owner_is_flagged():
+    # 005A is a user, 00GQ a queue (Group.csv), 00GX is in neither, and the last lead has no owner
+    crm = load_frames({"Lead": _owned(["005A", "00GQ", "00GX", None]), "User": USERS, "Group": GROUPS})
+    flagged = crm.flags[crm.flags["rule"] == "reference_unresolved"]
+    assert flagged[["record_id", "column", "value"]].values.tolist() == [["00QC", "owner_id", "00GX"]]
+    assert len(crm.leads) == 4  # an unresolved owner is a warning: the row is kept
+
+
+def test_every_owned_table_resolves_its_owner_against_users_and_groups():
+    known = {"users": pd.Index(["005A"]), "groups": pd.Index(["00GQ"])}
+    for table in ("leads", "opportunities", "accounts", "contacts", "activities", "campaigns"):
+        owner = [r for r in TABLES[table].references if r.column == "owner_id"]
+        assert owner and owner[0].table == OWNER_TABLES[0], table
+        frame = pd.DataFrame({TABLES[table].key: ["r1", "r2", "r3"], "owner_id": ["005A", "00GQ", "00GZ"]})
+        issues = validate_table(frame, table, present=[TABLES[table].key, "owner_id"], known_ids=known)
+        assert issues[["row", "rule"]].values.tolist() == [[2, "reference_unresolved"]], table
+
+
+def test_without_group_csv_a_queue_owner_is_flagged_as_before():
+    crm = load_frames({"Lead": _owned(["005A", "00GQ"]), "User": USERS})
+    assert crm.flags[["record_id", "rule"]].values.tolist() == [["00QB", "reference_unresolved"]]
+
+
+def test_reference_ids_adds_the_groups_to_owner_references_only():
+    known = {"users": pd.Index(["005A"]), "groups": pd.Index(["00GQ"]), "accounts": pd.Index(["001A"])}
+    assert reference_ids(Reference("owner_id", "users"), known).tolist() == ["005A", "00GQ"]
+    assert reference_ids(Reference("account_id", "accounts"), known).tolist() == ["001A"]
+    assert reference_ids(Reference("owner_id", "users"), {"groups": pd.Index(["00GQ"])}) is None  # users not loaded
+
+
+def test_reference_ids_rejects_what_is_not_a_reference():
+    with pytest.raises(TypeError, match="reference_ids: ref must be a Reference, got str"):
+        reference_ids("owner_id", {"users": pd.Index(["005A"])})

@@ -256,3 +256,77 @@ def test_kpis_count_the_won_deals_left_out_of_the_cycle_for_no_creation_date():
     assert (k["median_cycle_days"], k["median_cycle_days_n"], k["cycle_undated_excluded"]) == (30, 2, 1)
     w = report.win_rates(crm, as_of="2024-06-30").iloc[0]
     assert (w["cycle_n"], w["n_undated_excluded"]) == (2, 1)
+
+
+# ---- lead statuses as data, queue owners -----------------------------------------------------------------
+def _status_org(with_table=True):
+    from funnel_analysis.crm import load_frames
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC", "00QD", "00QE"],
+            # "QUALIFIED" is a case variant of the table's Qualified; "On hold" is in no table
+            "Status": ["New", "QUALIFIED", "Qualified", "On hold", "New"],
+            "CreatedDate": ["2024-01-02"] * 5,
+            "IsConverted": [False, False, True, False, False],
+            "OwnerId": ["005A", "00GQ", "00GQ", "005A", "00GQ"],
+        }
+    )
+    frames = {
+        "Lead": leads,
+        "User": pd.DataFrame({"Id": ["005A"], "Name": ["Ann Lee"]}),
+        "Group": pd.DataFrame({"Id": ["00GQ"], "Name": ["EMEA Queue"], "Type": ["Queue"]}),
+    }
+    if with_table:
+        frames["LeadStatus"] = pd.DataFrame(
+            {
+                "MasterLabel": ["Qualified", "New", "Nurture", "Converted"],
+                "SortOrder": [2, 1, 3, 4],
+                "IsConverted": [False, False, False, True],
+                "IsDefault": [False, True, False, False],
+            }
+        )
+    return load_frames(frames)
+
+
+def test_lead_funnel_follows_the_orgs_lead_status_table():
+    out = report.lead_funnel(_status_org(), as_of="2024-03-31")
+    # by hand: New 2 (A, E), Qualified 2 (B's variant and C), Nurture and Converted listed but unused: 0,
+    # On hold after the table: 1, converted 1 (C); of 5 leads
+    assert out["step"].tolist() == ["New", "Qualified", "Nurture", "Converted", "On hold", "Converted to opportunity"]
+    assert out["count"].tolist() == [2, 2, 0, 0, 1, 1]
+    assert out["share"].tolist() == [0.4, 0.4, 0.0, 0.0, 0.2, 0.2]
+    assert out.attrs["note"] == (
+        "lead statuses in the order of the org's LeadStatus.csv; statuses it does not list come after it: On hold"
+    )
+
+
+def test_lead_funnel_without_a_status_table_says_it_used_salesforces_defaults():
+    out = report.lead_funnel(_status_org(with_table=False), as_of="2024-03-31")
+    # no default status occurs: the statuses in order of first appearance; the loader folds QUALIFIED and
+    # Qualified to one spelling (one each: the mixed-case one)
+    assert out["step"].tolist() == ["New", "Qualified", "On hold", "Converted to opportunity"]
+    assert out["count"].tolist() == [2, 2, 1, 1]
+    assert out.attrs["note"].startswith(
+        "lead statuses in Salesforce's default order (the export has no LeadStatus.csv)"
+    )
+    given = report.lead_funnel(_status_org(), as_of="2024-03-31", status_order=["Qualified", "New"])
+    assert given["step"].tolist()[:3] == ["Qualified", "New", "On hold"]
+    assert given.attrs["note"] == "lead statuses in the order given (status_order)"
+
+
+def test_a_breakdown_by_owner_names_the_queue():
+    out = report.lead_funnel(_status_org(), as_of="2024-03-31", by="owner_id")
+    names = out.drop_duplicates("owner_id").set_index("owner_id")["owner_name"].to_dict()
+    assert names == {"005A": "Ann Lee", "00GQ": "EMEA Queue"}
+    assert list(out.columns[:2]) == ["owner_id", "owner_name"]
+    queue = out[(out["owner_id"] == "00GQ")].set_index("step")["count"]
+    assert queue[["New", "Qualified", "On hold"]].tolist() == [1, 2, 0]  # E; B and C
+    conv = report.lead_conversion(_status_org(), as_of="2024-03-31", by="owner_id").set_index("owner_name")
+    assert conv["converted"].to_dict() == {"Ann Lee": 0, "EMEA Queue": 1}
+
+
+def test_lead_funnel_where_on_the_queue_name():
+    out = report.lead_funnel(_status_org(), as_of="2024-03-31", where="owner.name == 'EMEA Queue'")
+    assert out.set_index("step")["count"][["New", "Qualified"]].tolist() == [1, 2]
+    assert out["total"].iloc[0] == 3

@@ -238,3 +238,55 @@ def test_contact_touches_converted_contact_and_account_contacts():
     assert last["campaign_id"].tolist() == ["Z"] and last["credited_value"].tolist() == [900.0]
     with pytest.raises(ValueError, match="account_id"):
         campaign_attribution(opps.drop(columns="account_id"), leads, members, contacts=contacts)
+
+
+def _account_deals():
+    """Account A1 has contacts C1..C4; O1 (1200) and O2 (600), both won and created 03-01, no converted lead.
+
+    C1 joined X (01-01), C2 Y (01-15), C3 Z (02-01), C4 W (02-10). Contact roles: O1 -> C1, C2; O2 none.
+    """
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "account_id": ["A1", "A1"],
+            "amount": [1200.0, 600.0],
+            "is_closed": [True, True],
+            "is_won": [True, True],
+            "created_date": pd.to_datetime(["2024-03-01", "2024-03-01"], utc=True),
+        }
+    )
+    leads = pd.DataFrame({"lead_id": pd.Series(dtype="str"), "converted_opportunity_id": pd.Series(dtype="str")})
+    contacts = pd.DataFrame({"contact_id": ["C1", "C2", "C3", "C4"], "account_id": ["A1"] * 4})
+    members = pd.DataFrame(
+        {
+            "campaign_member_id": ["m1", "m2", "m3", "m4"],
+            "campaign_id": ["X", "Y", "Z", "W"],
+            "lead_id": [None] * 4,
+            "contact_id": ["C1", "C2", "C3", "C4"],
+            "created_date": pd.to_datetime(["2024-01-01", "2024-01-15", "2024-02-01", "2024-02-10"], utc=True),
+        }
+    )
+    roles = pd.DataFrame({"opportunity_id": ["O1", "O1"], "contact_id": ["C1", "C2"], "is_primary": [True, False]})
+    return opps, leads, members, contacts, roles
+
+
+def test_contact_roles_credit_the_deals_people_not_the_whole_account():
+    opps, leads, members, contacts, roles = _account_deals()
+    by_roles = campaign_attribution(opps, leads, members, models=["linear"], contact_roles=roles)
+    # O1: C1 (X) and C2 (Y), 600 each; O2 has no role and no lead: all 600 to no campaign
+    got = by_roles.groupby("campaign_id")["credited_value"].sum().to_dict()
+    assert got == {"X": 600.0, "Y": 600.0, NO_CAMPAIGN: 600.0}
+    by_account = campaign_attribution(opps, leads, members, models=["linear"], contacts=contacts)
+    # every contact of A1 touches both deals: X, Y, Z, W a quarter each, (1200 + 600) / 4 = 450 per campaign
+    got = by_account.groupby("campaign_id")["credited_value"].sum().to_dict()
+    assert got == {"X": 450.0, "Y": 450.0, "Z": 450.0, "W": 450.0}
+    first = campaign_attribution(opps, leads, members, models=["first_touch"], contact_roles=roles)
+    assert first.loc[first["opportunity_id"] == "O1", "campaign_id"].tolist() == ["X"]  # C1 joined first
+
+
+def test_contact_roles_failures():
+    opps, leads, members, contacts, roles = _account_deals()
+    with pytest.raises(ValueError, match="give contact_roles .* or contacts .*, not both"):
+        campaign_attribution(opps, leads, members, contacts=contacts, contact_roles=roles)
+    with pytest.raises(ValueError, match="contact_id"):
+        campaign_attribution(opps, leads, members, contact_roles=roles.drop(columns="contact_id"))

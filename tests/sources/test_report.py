@@ -304,3 +304,117 @@ def test_no_leads_is_said_in_the_lead_sections(tmp_path):
     compared = report.compare_sources(org, as_of=AS_OF)  # fewer than two segments: said, not raised
     assert missing_reason(compared) == f"{reason}: no lead source to compare" and "p_value" in compared.columns
     assert missing_reason(report.speed_to_lead(org, as_of=AS_OF)).startswith(reason)
+
+
+# ---- contact roles, queue owners -------------------------------------------------------------------------
+def _roles_org(with_roles=True):
+    """Account A1 with contacts K1, K2, K3. Deals, both won and created 03-01: D1 (1000), D2 (400).
+
+    Memberships, all before 03-01: K1 in W (01-10), K2 in E (01-20), K3 in T (02-01); lead L1, converted
+    into D2, in W (01-05). Contact roles (OpportunityContactRole.csv): D1 -> K1 (primary), K2; D2 none.
+    """
+    from funnel_analysis.crm import load_frames
+
+    t = "T08:00:00.000+0000"
+    frames = {
+        "Opportunity": pd.DataFrame(
+            {
+                "Id": ["D1", "D2"],
+                "AccountId": ["A1", "A1"],
+                "StageName": ["Closed Won", "Closed Won"],
+                "Amount": [1000, 400],
+                "CreatedDate": [f"2024-03-01{t}"] * 2,
+                "CloseDate": ["2024-04-01", "2024-04-01"],
+                "IsClosed": [True, True],
+                "IsWon": [True, True],
+                "OwnerId": ["00GQ", "005A"],
+            }
+        ),
+        "Contact": pd.DataFrame({"Id": ["K1", "K2", "K3"], "AccountId": ["A1"] * 3, "LastName": ["a", "b", "c"]}),
+        "Lead": pd.DataFrame(
+            {
+                "Id": ["L1"],
+                "CreatedDate": [f"2024-01-02{t}"],
+                "IsConverted": [True],
+                "ConvertedDate": ["2024-03-01"],
+                "ConvertedOpportunityId": ["D2"],
+            }
+        ),
+        "Campaign": pd.DataFrame({"Id": ["W", "E", "T"], "Name": ["Webinar", "Email", "Trade show"]}),
+        "CampaignMember": pd.DataFrame(
+            {
+                "Id": ["M1", "M2", "M3", "M4"],
+                "CampaignId": ["W", "E", "T", "W"],
+                "ContactId": ["K1", "K2", "K3", None],
+                "LeadId": [None, None, None, "L1"],
+                "CreatedDate": [f"2024-01-10{t}", f"2024-01-20{t}", f"2024-02-01{t}", f"2024-01-05{t}"],
+            }
+        ),
+    }
+    if with_roles:
+        frames["OpportunityContactRole"] = pd.DataFrame(
+            {
+                "Id": ["R1", "R2"],
+                "OpportunityId": ["D1", "D1"],
+                "ContactId": ["K1", "K2"],
+                "Role": ["Decision Maker", "Evaluator"],
+                "IsPrimary": [True, False],
+                "CreatedDate": [f"2024-03-01{t}"] * 2,
+            }
+        )
+    return load_frames(frames)
+
+
+def test_attribution_credits_the_deals_contact_roles():
+    out = report.attribution_summary(_roles_org(), as_of=AS_OF, models=["linear"]).set_index("campaign_id")
+    # by hand, linear: D1's roles K1 (W) and K2 (E): 500 each; K3 is no role of D1, so T gets nothing.
+    # D2 has no role: its converted lead L1 (W) only, 400. W = 500 + 400, E = 500
+    assert out["linear_value"].to_dict() == {"E": 500.0, "W": 900.0}
+    assert out["linear_opportunities"].to_dict() == {"E": 0.5, "W": 1.5}
+    assert out.attrs["note"] == (
+        "credited: each deal's contact roles (OpportunityContactRole.csv) and the lead converted into it, "
+        "as Salesforce's Campaign Influence; 1 of 2 won deals have no contact role and are credited through "
+        "their converted lead only"
+    )
+
+
+def test_attribution_falls_back_to_the_accounts_contacts_without_contact_roles():
+    out = report.attribution_summary(_roles_org(with_roles=False), as_of=AS_OF, models=["linear"])
+    out = out.set_index("campaign_id")
+    # by hand, linear: D1 by K1 (W), K2 (E), K3 (T): 1000 / 3 each; D2 by L1 (W), K1 (W), K2 (E), K3 (T):
+    # 100 each. W = 333.33 + 200, E = T = 333.33 + 100; together 1400, the won value
+    expected = {"E": 1000 / 3 + 100, "T": 1000 / 3 + 100, "W": 1000 / 3 + 200}
+    assert out["linear_value"].to_dict() == pytest.approx(expected)
+    assert out["linear_value"].sum() == pytest.approx(1400)
+    assert "the export has no OpportunityContactRole.csv" in out.attrs["note"]
+    lead_only = report.attribution_summary(
+        _roles_org(with_roles=False), as_of=AS_OF, models=["linear"], account_contacts=False
+    ).set_index("campaign_id")
+    # D1 has no converted lead: no campaign; D2 by L1 (W)
+    assert lead_only["linear_value"].to_dict() == {"W": 400.0, "(no campaign)": 1000.0}
+
+
+def test_source_matrix_by_owner_names_users_and_queues():
+    from funnel_analysis.crm import load_frames
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC"],
+            "CreatedDate": ["2024-01-02T08:00:00.000+0000"] * 3,
+            "LeadSource": ["Web"] * 3,
+            "OwnerId": ["005A", "00GQ", "00GQ"],  # Ann, then two leads waiting in the EMEA queue
+            "IsConverted": [True, False, False],
+            "ConvertedDate": ["2024-01-10", None, None],
+        }
+    )
+    crm = load_frames(
+        {
+            "Lead": leads,
+            "User": pd.DataFrame({"Id": ["005A"], "Name": ["Ann Lee"]}),
+            "Group": pd.DataFrame({"Id": ["00GQ"], "Name": ["EMEA Queue"], "Type": ["Queue"]}),
+        }
+    )
+    got = report.source_matrix(crm, as_of=AS_OF, by="owner_id").set_index("owner_name")
+    assert got["leads"].to_dict() == {"Ann Lee": 1, "EMEA Queue": 2}
+    assert got["converted"].to_dict() == {"Ann Lee": 1, "EMEA Queue": 0}
+    assert crm.flags.empty  # the queue owner is not an unresolved reference
