@@ -574,6 +574,18 @@ def _unknown_where_incomplete(values: np.ndarray, complete: np.ndarray) -> pd.Se
     return pd.Series(values, dtype="Int64").mask(~complete)
 
 
+def _push_counts(ch: _Changes, got: _AsOf, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per record, the close-date pushes, the days they add up to, and the pull-ins before the cut."""
+    old = _naive_utc(ch.frame["old_value"]).to_numpy()
+    new = _naive_utc(ch.frame["new_value"]).to_numpy()
+    both = ~(np.isnat(old) | np.isnat(new))
+    push, pull = both & (new > old), both & (new < old)
+    days = np.where(push, (new - old) / np.timedelta64(1, "D"), 0.0)
+    pushes = _per_record_counts(ch, got, n, push)
+    days_pushed = _per_record_counts(ch, got, n, push, days).round().astype(np.int64)
+    return pushes, days_pushed, _per_record_counts(ch, got, n, pull)
+
+
 def close_date_pushes(crm, *, as_of=None) -> pd.DataFrame:
     """Per deal: how often and how far its close date was pushed (moved later), and pulled in.
 
@@ -621,14 +633,7 @@ def close_date_pushes(crm, *, as_of=None) -> pd.DataFrame:
     ch = _changes(crm, spec, "close_date")
     got = _as_of(ch, records, end)
     n = len(records)
-    old = _naive_utc(ch.frame["old_value"]).to_numpy()
-    new = _naive_utc(ch.frame["new_value"]).to_numpy()
-    both = ~(np.isnat(old) | np.isnat(new))
-    push, pull = both & (new > old), both & (new < old)
-    days = np.where(push, (new - old) / np.timedelta64(1, "D"), 0.0)
-    pushes = _per_record_counts(ch, got, n, push)
-    days_pushed = _per_record_counts(ch, got, n, push, days).round().astype(np.int64)
-    pulls = _per_record_counts(ch, got, n, pull)
+    pushes, days_pushed, pulls = _push_counts(ch, got, n)
     first_idx = np.full(n, len(ch.frame), dtype=np.int64)
     np.minimum.at(first_idx, got.code[got.before], np.flatnonzero(got.before))
     has_first = first_idx < len(ch.frame)
@@ -1117,3 +1122,57 @@ def history_value_issues(history: pd.DataFrame, table: str) -> pd.DataFrame:
             "value": hits["value"].to_numpy(),
         }
     )[ISSUE_COLUMNS]
+
+
+# ---- the as-of cut (CrmData._cut) --------------------------------------------------------------
+def _naive_end(end) -> pd.Timestamp:
+    end = pd.Timestamp(end)
+    return end.tz_convert("UTC").tz_localize(None) if end.tzinfo is not None else end
+
+
+def _with_value_as_of(crm, spec: HistoryTable, records: pd.DataFrame, column: str, source: str, end) -> pd.DataFrame:
+    """``records`` with ``column`` as of ``end`` where it is known (the exported value where not),
+    and ``source`` saying which (``"as_exported"`` where the value as of the day is unknown)."""
+    got = _as_of(_changes(crm, spec, column), records, end)
+    known = got.source != "unknown"
+    current = records[column].reset_index(drop=True)
+    value = current.mask(known, got.value.astype(current.dtype))
+    value.index = records.index
+    return records.assign(**{column: value, source: np.where(known, got.source, "as_exported")})
+
+
+def _cut_leads(crm, leads: pd.DataFrame, end) -> pd.DataFrame:
+    """The cut's leads with status (and owner, when the history has Owner rows) as of ``end``.
+
+    Used by :meth:`CrmData.as_of` when ``lead_history`` is loaded; ``crm`` is the org being cut (its
+    history holds the changes after the day too, which the old value of a first change needs).
+    Adds ``status_source`` (and ``owner_source``): ``"history"``, ``"first_change_old_value"``,
+    ``"no_change"``, or ``"as_exported"`` where the value on the day is unknown and the exported one
+    is kept.
+    """
+    spec, end = HISTORY_TABLES["lead_history"], _naive_end(end)
+    leads = _with_value_as_of(crm, spec, leads, "status", "status_source", end)
+    if _changes(crm, spec, "owner_id").start is not None:
+        leads = _with_value_as_of(crm, spec, leads, "owner_id", "owner_source", end)
+    return leads
+
+
+def _cut_opportunities(crm, opps: pd.DataFrame, end) -> pd.DataFrame:
+    """The cut's deals with the owner as of ``end`` (when the history has Owner rows) and their slips.
+
+    Used by :meth:`CrmData.as_of` when ``opportunity_field_history`` is loaded. Adds
+    ``close_date_pushes`` (``Int64``: pushes before the end of the day; missing where the deal's
+    CloseDate history is not complete) and ``slipped_before`` (``boolean``: pushed at least once
+    before the day; missing where no push is seen and the history is not complete), and with Owner
+    rows ``owner_source`` as :func:`_cut_leads` does.
+    """
+    spec, end = HISTORY_TABLES["opportunity_field_history"], _naive_end(end)
+    if _changes(crm, spec, "owner_id").start is not None:
+        opps = _with_value_as_of(crm, spec, opps, "owner_id", "owner_source", end)
+    ch = _changes(crm, spec, "close_date")
+    got = _as_of(ch, opps, end)
+    seen = _push_counts(ch, got, len(opps))[0]
+    pushes = _unknown_where_incomplete(seen, got.complete)
+    slipped = pd.Series(seen > 0, dtype="boolean").mask(~got.complete & (seen == 0))
+    pushes.index = slipped.index = opps.index
+    return opps.assign(close_date_pushes=pushes, slipped_before=slipped)

@@ -18,8 +18,20 @@ Rules of the as-of cut
   with an unknown stage (``"current_reopened"``).
 - ``is_closed`` / ``is_won`` follow the stage's flags in the stages table.
 - A lead converted after *d* is not converted on *d* (``is_converted`` False,
-  conversion date and IDs cleared). Lead status cannot be rebuilt without a
-  lead history and is left as exported.
+  conversion date and IDs cleared).
+- With a lead history (``LeadHistory``), a lead's ``status`` and ``owner_id``
+  are its values on *d* by the rules of :mod:`.field_history`; where the value
+  on *d* is unknown (a day before the history starts, for a lead created
+  earlier) the exported value is kept. ``status_source`` (and, with ``Owner``
+  rows, ``owner_source``) says which: ``"history"``, ``"first_change_old_value"``,
+  ``"no_change"`` or ``"as_exported"``. Without a lead history, status and owner
+  are left as exported and no column is added.
+- With an opportunity field history (``OpportunityFieldHistory``), a deal's
+  ``owner_id`` is its owner on *d* when the history has ``Owner`` rows (with
+  ``owner_source``), and two columns say how it slipped: ``close_date_pushes``
+  (``Int64``, the pushes of its close date before the end of *d*; missing,
+  "unknown", where its history is not complete) and ``slipped_before``
+  (``boolean``, pushed at least once before *d*; missing when unknown).
 
 Examples
 --------
@@ -39,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .._util.arrow import index_in
+from .field_history import _cut_leads, _cut_opportunities
 from .schema import TABLES
 
 __all__ = [
@@ -290,7 +303,7 @@ class CrmData:
 
     def __getstate__(self):
         # memoised cuts and history sorts are rebuilt on demand: never pickle them (joblib workers)
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cuts", "_history_cache")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cuts", "_history_cache", "_field_history_cache")}
 
     def has(self, table: str) -> bool:
         """Whether the source had this table (``stages`` always exists).
@@ -438,6 +451,12 @@ class CrmData:
             out["opportunities"] = self._opportunities_as_of(out["opportunities"], end, day)
         if "leads" in out:
             out["leads"] = _leads_as_of(out["leads"], day)
+        # field history: values of the day, counted on this org's whole history (a first change after
+        # the day gives the value before it); without the tables the cut is left as it was
+        if "leads" in out and "lead_history" in self.tables:
+            out["leads"] = _cut_leads(self, out["leads"], end)
+        if "opportunities" in out and "opportunity_field_history" in self.tables:
+            out["opportunities"] = _cut_opportunities(self, out["opportunities"], end)
         meta = dict(self.meta, as_of=str(day.date()), as_of_undated={k: v for k, v in undated.items() if v})
         return CrmData(
             tables=out,
