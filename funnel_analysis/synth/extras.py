@@ -143,6 +143,9 @@ class _Extras:
                 st == 2, L["conv_t"], np.where(st == 3, L["life_end"], L["created"] + np.where(st == 1, _DAY, 0))
             )
             t = np.concatenate([real, np.zeros(len(created) - nL, np.int64)])
+            changed = getattr(sim, "lead_last_change", None)  # the field-history and queue options
+            if changed is not None:
+                t = np.maximum(t, changed)
         elif name == "Opportunity.csv":
             t = sim.opp["last_time"]
         elif name == "CampaignMember.csv":

@@ -21,9 +21,11 @@ from .dirty import _inject
 from .duplicates import make_duplicates
 from .export import _File, _header, iter_files
 from .extras import _Extras
-from .model import SAMPLE_FILES
+from .model import ORG_SHAPES_DEFAULT, SAMPLE_FILES
 from .people import make_contacts, make_leads, make_users
 from .pipeline import make_opportunities
+from .shape_output import write_shapes, write_shapes_truth
+from .shapes import _Shapes, set_status_labels
 from .sim import _Sim
 from .truth import _source_rates, _truth_clusters, _truth_json, write_extras_truth, write_lead_probabilities
 
@@ -40,6 +42,12 @@ def generate_sample(
     merged: bool = True,
     currencies: bool = True,
     modstamps: bool = True,
+    field_history: bool = ORG_SHAPES_DEFAULT,
+    lead_statuses: bool = ORG_SHAPES_DEFAULT,
+    queues: bool = ORG_SHAPES_DEFAULT,
+    contact_roles: bool = ORG_SHAPES_DEFAULT,
+    custom_fields: bool = ORG_SHAPES_DEFAULT,
+    joined_source: bool = ORG_SHAPES_DEFAULT,
 ) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
@@ -148,10 +156,19 @@ def generate_sample(
     if int(years) != years or years < 1:
         raise ValueError(f"years must be a positive whole number, got {years!r}")
     options = dict(deleted=deleted, merged=merged, currencies=currencies, modstamps=modstamps)
-    for key, value in options.items():
+    shape_options = dict(
+        field_history=field_history,
+        lead_statuses=lead_statuses,
+        queues=queues,
+        contact_roles=contact_roles,
+        custom_fields=custom_fields,
+        joined_source=joined_source,
+    )
+    for key, value in {**options, **shape_options}.items():
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{key} must be True or False, got {value!r}")
     options = {key: bool(value) for key, value in options.items()}
+    shape_options = {key: bool(value) for key, value in shape_options.items()}
     out = Path(out_dir)
     truth = Path(truth_dir) if truth_dir is not None else out.with_name(out.name + "_truth")
     out.mkdir(parents=True, exist_ok=True)
@@ -168,8 +185,11 @@ def generate_sample(
     make_members(sim)
     make_activities(sim)
     make_duplicates(sim)
+    if any(shape_options.values()):
+        set_status_labels(sim, shape_options["lead_statuses"])
     extras = _Extras(sim, **options) if any(options.values()) else None
-    clean_rows, rows, dirty, writes = {}, {}, [], {}
+    shapes = _Shapes(sim, extras, **shape_options) if any(shape_options.values()) else None
+    clean_rows, rows, dirty, writes, headers = {}, {}, [], {}, {}
     rng = sim.rng["dirty"]
     # Files are written by a background thread (pyarrow releases the GIL) while
     # the next one is built; every random draw stays in this thread, in a fixed
@@ -178,6 +198,8 @@ def generate_sample(
         for name, f in iter_files(sim):
             _self_check_ids(f)
             clean_rows[name] = f.n
+            if shapes is not None:
+                shapes.prepare(name, f)
             if extras is not None:
                 extras.prepare(name, f)
             file_dirty = _inject(sim, f, rng)
@@ -186,12 +208,21 @@ def generate_sample(
             dirty += file_dirty
             rows[name] = f.n
             writes[name] = writer.submit(_write_csv, f, out / name)
+            if shapes is not None and name in ("Lead.csv", "Opportunity.csv"):
+                headers[name] = [(c, _header(f.table, c)) for c in f.columns]
             del f
         files = list(SAMPLE_FILES)
         if extras is not None and extras.currencies:
             for name, cols in currency_tables(sim).items():
                 rows[name] = clean_rows[name] = len(next(iter(cols.values())))
                 writes[name] = writer.submit(_write_table, pa.table(cols), out / name)
+                files.append(name)
+        if shapes is not None:
+            extract = extras.latest if extras is not None else shapes.bound + 60
+            shape_truth = write_shapes(shapes, out, extract, headers)
+            for name, table in shapes.files.items():
+                rows[name] = clean_rows[name] = table.num_rows
+                writes[name] = writer.submit(_write_table, table, out / name)
                 files.append(name)
         sizes = {name: writes[name].result() for name in files}
     rows = {name: rows[name] for name in files}
@@ -211,6 +242,8 @@ def generate_sample(
     info = _truth_json(sim, rows, clean_rows, dirty_df, clusters)
     if extras is not None:
         info = write_extras_truth(sim, extras, truth, info)
+    if shapes is not None:
+        info = write_shapes_truth(shapes, shape_truth, truth, info)
     (truth / "truth.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     summary = dict(

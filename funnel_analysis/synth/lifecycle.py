@@ -318,7 +318,8 @@ def _merged_fields(sim: _Sim, rng, g: _Group, table: str) -> None:
             g.overrides["company"] = _where(use, company_v, _lead_company(sim, m))
             variation = np.where(use, variation + "+" + cvar.astype(object), variation)
             status = np.where(L["status"][m] == 2, 0, L["status"][m])  # merged-away leads were never converted
-            g.overrides["status"] = pa.array([_LEAD_STATUS[s] for s in status], pa.string())
+            labels = getattr(sim, "lead_status_of_default", _LEAD_STATUS)  # custom statuses (the shapes option)
+            g.overrides["status"] = pa.array([labels[s] for s in status], pa.string())
             g.overrides["is_converted"] = pa.array(["false"] * k, pa.string())
             for col in ("converted_date", "converted_account_id", "converted_contact_id", "converted_opportunity_id"):
                 g.overrides[col] = pa.nulls(k, pa.string())

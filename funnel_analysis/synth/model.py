@@ -6,8 +6,13 @@ against them: all but the campaign calendar are written to ``truth.json``.
 
 from __future__ import annotations
 
-#: Bump when the output for a given seed changes on purpose.
-GENERATOR_VERSION = "1.1"
+#: The default of every org-shape option (``generate_sample(field_history=...)``, ``funnel sample
+#: --no-field-history``, ...; see :data:`SAMPLE_OPTIONS`). Flipping it to True turns them all on by
+#: default, in the API and the CLI, and moves GENERATOR_VERSION to 1.2: it is the one line to change.
+ORG_SHAPES_DEFAULT = False
+
+#: Bump when the output for a given seed changes on purpose (1.2: the org shapes on by default).
+GENERATOR_VERSION = "1.2" if ORG_SHAPES_DEFAULT else "1.1"
 
 #: The export files, in the order they are written.
 SAMPLE_FILES = (
@@ -148,4 +153,95 @@ _ID_PREFIX = {
     "campaign_members": "00v",
     "users": "005",
     "stages": "01J",
+}
+
+
+# ----------------------------------------------------------------------------
+# The org shapes of issue 16 (field history, lead statuses, queues, contact
+# roles, custom fields, a joined source): options of their own
+# ----------------------------------------------------------------------------
+
+#: Every option of :func:`~funnel_analysis.synth.generate_sample` and its default, in signature order.
+SAMPLE_OPTIONS = {
+    "deleted": True,
+    "merged": True,
+    "currencies": True,
+    "modstamps": True,
+    "field_history": ORG_SHAPES_DEFAULT,
+    "lead_statuses": ORG_SHAPES_DEFAULT,
+    "queues": ORG_SHAPES_DEFAULT,
+    "contact_roles": ORG_SHAPES_DEFAULT,
+    "custom_fields": ORG_SHAPES_DEFAULT,
+    "joined_source": ORG_SHAPES_DEFAULT,
+}
+#: The org-shape options (the ones GENERATOR_VERSION 1.2 adds).
+ORG_SHAPES = ("field_history", "lead_statuses", "queues", "contact_roles", "custom_fields", "joined_source")
+
+#: The files the org shapes add, in the order they are written.
+SHAPE_FILES = (
+    "LeadStatus.csv",
+    "Group.csv",
+    "GroupMember.csv",
+    "LeadHistory.csv",
+    "OpportunityFieldHistory.csv",
+    "OpportunityContactRole.csv",
+)
+
+#: Custom lead statuses (``lead_statuses=True``): label, sort order, is_converted, is_default,
+#: and the Salesforce default status (``_LEAD_STATUS`` index) it stands for when the option is off.
+_CUSTOM_LEAD_STATUSES = (
+    ("New", 1, False, True, 0),
+    ("Attempting Contact", 2, False, False, 1),
+    ("Nurture", 3, False, False, 1),
+    ("Qualified", 4, False, False, 1),
+    ("Converted", 5, True, False, 2),
+    ("Disqualified", 6, False, False, 3),
+)
+
+_FIELD_HISTORY = dict(
+    retention_months=18,  # rows older than the extract time minus this are gone
+    # Lead.Status tracking switched on this share of the way from max(window start, retention cut)
+    # to the window end (rounded to the first of a month): no Status rows before it
+    status_tracking_on_at=0.25,
+    working_median_hours=20.0,
+    working_sigma=1.0,
+    p_nurture_working=0.4,  # working leads older than 30 days parked in Nurture
+    p_nurture_disqualified=0.25,
+    p_same_second_qualified=0.04,  # Qualified and Converted written in the same second
+    min_same_second=3,
+    p_lead_reassigned=0.04,  # a lead handed from one SDR to another
+    p_opp_from_sdr=0.30,  # the converting SDR owns the deal first, then hands it to the AE
+    p_opp_reassigned=0.05,  # a deal handed from one AE to another
+    p_owner_text_first=0.5,  # of the two rows of an Owner change, the Text row gets the lower Id
+)
+_QUEUES = dict(
+    sources=("Web", "Paid Search", "Email Campaign", "Webinar"),
+    p_queued=0.6,  # leads of those sources created owned by their region's queue
+    pickup_median_hours=3.0,
+    pickup_sigma=1.2,
+    p_never_picked=0.15,  # of the queued leads still New at the extract
+    min_in_queue=3,
+)
+_CONTACT_ROLES = dict(
+    p_no_roles=0.2,
+    n_roles_weights=(0.35, 0.30, 0.20, 0.15),  # 1 to 4 contacts
+    roles=("Decision Maker", "Economic Buyer", "Technical Buyer", "Evaluator", "Influencer", "Executive Sponsor"),
+)
+_CUSTOM_FIELDS = dict(
+    p_zip=0.7,
+    n_zip_00501=3,  # US leads given the Holtsville ZIP (a leading-zero ZIP a numeric parse would break)
+    p_score=0.9,
+    budget_confirmed_from_stage=2,  # a stage gate: Budget_Confirmed__c once a deal reached Needs Analysis
+    contract_years_weights=(0.6, 0.25, 0.15),  # ARR__c = Amount / contract years
+)
+_JOINED = dict(p_second_deal=0.06, second_deal_days=(20.0, 200.0))
+
+#: Key prefixes of the objects of the org shapes.
+_SHAPE_ID_PREFIX = {
+    "lead_statuses": "01J",
+    "groups": "00G",
+    "group_members": "011",
+    "lead_history": "017",
+    "opportunity_field_history": "017",
+    "contact_roles": "00K",
 }
