@@ -234,10 +234,10 @@ def convert_money(table: pd.DataFrame, name: str, *, book: CurrencyBook, columns
     ConvertedMoney
         The converted copy, the rows without a rate, and each row's currency code.
 
-    Raises
-    ------
-    KeyError
-        When ``name`` is not a table of the schema.
+    Notes
+    -----
+    A ``name`` that is not a table of the schema has no money columns of its own: only ``columns``
+    convert.
     """
     money = [c for c in dict.fromkeys([*MONEY_COLUMNS.get(name, ()), *columns]) if c in table.columns]
     n = len(table)

@@ -418,7 +418,7 @@ def _join(df: pd.DataFrame, table: str, join, read, tm: TableMapping, labels, st
             )
         # the earliest (or latest) by the date; the same date: the row first in the file; no date: last
         when = parse_datetime(right[join.by], timezone=tm.timezone).values
-        other = other.assign(__by=when.to_numpy()[other["__row"].to_numpy()])
+        other = other.assign(__by=when.dt.tz_localize(None).to_numpy()[other["__row"].to_numpy()])
         other = other.sort_values(
             ["__by", "__row"], ascending=[join.keep == "earliest", True], na_position="last", kind="stable"
         )
