@@ -36,6 +36,7 @@ from tqdm import tqdm
 from . import clean
 from .currency import convert_money, currency_book
 from .deleted import deleted_flag, split_deleted
+from .field_history import HISTORY_TABLES, history_value_issues
 from .ids import widen_ids
 from .mapping import Mapping, TableMapping, default_stages, load_mapping
 from .model import CrmData, DataQualityReport
@@ -641,6 +642,8 @@ def _build(
                     }
                 ),
             ]
+        if table in HISTORY_TABLES:  # field history (H1): a value not parsing for its field's type is flagged
+            parse_issues = [*parse_issues, history_value_issues(df, table)]
         issues = validate_table(
             df, table, present=present, known_ids=known, stages=stages if table != "stages" else None
         )
