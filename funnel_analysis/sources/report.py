@@ -25,8 +25,8 @@ contacted and the activity relation every deal as untouched; with no campaign me
 show every campaign with no lead and the attribution credit every deal to no campaign; with no leads, the source
 matrix, the comparison and speed to lead have nothing to count.
 
-Owners are users or queues: a breakdown ``by="owner_id"`` (:func:`source_matrix`, :func:`speed_to_lead`)
-gets an ``owner_name`` column beside the ID, a user's name or a queue's
+Owners are users or queues: a breakdown ``by="owner_id"`` (:func:`source_matrix`, :func:`speed_to_lead`,
+:func:`pipeline_waterfall`'s tables) gets an ``owner_name`` column beside the ID, a user's name or a queue's
 (:func:`funnel_analysis.crm.sections.owners`). The attribution credits each deal's contact roles
 (OpportunityContactRole.csv) and its converted lead, as Salesforce's Campaign Influence does, and every
 contact of the deal's account only in an org without contact roles; ``attrs["note"]`` says which.
@@ -43,6 +43,8 @@ Examples
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 
@@ -458,7 +460,7 @@ def pipeline_waterfall(
     """
     day = resolve_as_of(crm, as_of=as_of)
     q = last_complete_period(as_of=day, period=period, fiscal_year_start_month=fiscal_year_start_month)
-    return _changes.pipeline_waterfall(
+    out = _changes.pipeline_waterfall(
         crm,
         start=q["day_before"],
         end=q["period_end"],
@@ -468,6 +470,12 @@ def pipeline_waterfall(
         open_only=open_only,
         decimals=decimals,
         period=q["fiscal_period"],
+    )
+    if "owner_id" not in ([by] if isinstance(by, str) else list(by or [])):
+        return out
+    cut = cut_as_of(crm, as_of=q["period_end"])  # the owners as the period ended
+    return dataclasses.replace(
+        out, per_opportunity=_named(out.per_opportunity, cut, by), totals=_named(out.totals, cut, by)
     )
 
 

@@ -197,6 +197,7 @@ def test_pipeline_waterfall_where_and_by(crm):
     assert [emea[k] for k in ("start", "lost", "end")] == [500, 500, 0]  # O2 alone
     by_owner = report.pipeline_waterfall(crm, as_of=AS_OF, by="owner_id").totals.set_index("owner_id")
     assert by_owner["end"].to_dict() == {"U1": 0, "U2": 300}
+    assert by_owner["owner_name"].to_dict() == {"U1": "Ann", "U2": "Bob"}  # the users' names beside their IDs
 
 
 def test_pipeline_waterfall_bad_period_fails(crm):
