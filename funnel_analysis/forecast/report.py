@@ -11,7 +11,8 @@ opportunities, evaluated on each as-of cut as the deals stood that day), and cal
 - :func:`forecast_categories`: the forecast categories of the last few close periods;
 - :func:`bookings_forecast`: the bookings series, its forecast (fan chart) and the methods' scores;
 - :func:`backtest_next_quarter`: the next-quarter forecast on past quarter ends against what closed;
-- :func:`probability_calibration`: configured and learned probabilities against what won in past periods.
+- :func:`probability_calibration`: configured and learned probabilities against what won in past periods;
+- :func:`slipped_pipeline`: the open pipeline of deals that slipped before, against deals like them that closed.
 
 Examples
 --------
@@ -47,7 +48,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .._util.missing import mark_missing
+from ..crm.field_history import SLIP_HISTORY, history_note, slip_history
 from ..crm.model import cut_as_of, resolve_as_of
+from ..stats import rate_table
 from . import backtest as _backtest
 from . import next_quarter as _next_quarter
 from . import pipeline as _pipeline
@@ -62,6 +66,7 @@ __all__ = [
     "bookings_forecast",
     "backtest_next_quarter",
     "probability_calibration",
+    "slipped_pipeline",
     "BookingsForecast",
     "NextQuarterBacktest",
 ]
@@ -549,3 +554,71 @@ def probability_calibration(
         prior_weight=prior_weight,
         confidence=confidence,
     )
+
+
+def slipped_pipeline(crm, *, as_of=None, where=None) -> pd.DataFrame:
+    """The open pipeline split by whether each deal slipped before, with what such deals brought in.
+
+    Deals whose close date was already pushed tend to slip again and to close lost more often. Per
+    ``slip_history`` (see :func:`funnel_analysis.velocity.report.slipped_deals`), the open deals and
+    their amount next to the deals of the same history that had closed by the day: the win rate by
+    count (with its Wilson interval) and by amount, and the open amount at that amount win rate.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    as_of : date, str or None
+        The day of the pipeline; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects (open and closed).
+
+    Returns
+    -------
+    DataFrame
+        One row per ``slip_history`` with a deal: ``n_open``, ``open_amount``, ``n_closed``, ``n_won``,
+        ``win_rate`` with ``win_rate_ci_low`` / ``win_rate_ci_high``, ``amount_win_rate`` (won amount
+        of the closed amount) and ``expected_amount`` (``open_amount`` x ``amount_win_rate``; missing
+        where no deal of the history had closed). Money is in the corporate currency. Empty and marked
+        missing, in one line, when the org has no close-date history.
+
+    Examples
+    --------
+    >>> report.slipped_pipeline(crm)[["slip_history", "open_amount", "win_rate"]]  # doctest: +SKIP
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    opps = cut.rows("opportunities", where=where)
+    columns = ["slip_history", "n_open", "open_amount", "n_closed", "n_won", "win_rate"]
+    if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
+        return mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history"))
+    closed = opps["is_closed"].fillna(False).astype(bool)
+    won = closed & opps["is_won"].fillna(False).astype(bool)
+    amount = opps["amount"].astype("float64")
+    d = opps.assign(
+        slip_history=slip_history(opps),
+        _open=~closed,
+        _closed=closed,
+        _won=won,
+        _open_amount=amount.where(~closed),
+        _closed_amount=amount.where(closed),
+        _won_amount=amount.where(won),
+    )
+    out = (
+        d.groupby("slip_history", observed=True)
+        .agg(
+            n_open=("_open", "sum"),
+            open_amount=("_open_amount", "sum"),
+            n_closed=("_closed", "sum"),
+            n_won=("_won", "sum"),
+            closed_amount=("_closed_amount", "sum"),
+            won_amount=("_won_amount", "sum"),
+        )
+        .reset_index()
+    )
+    out = rate_table(out, successes="n_won", trials="n_closed", name="win_rate")
+    out["amount_win_rate"] = out["won_amount"] / out["closed_amount"].where(out["closed_amount"] > 0)
+    out["expected_amount"] = out["open_amount"] * out["amount_win_rate"]
+    order = {label: i for i, label in enumerate(SLIP_HISTORY)}
+    out = out.sort_values("slip_history", key=lambda s: s.map(order)).reset_index(drop=True)
+    out["slip_history"] = out["slip_history"].astype("str")
+    return out.drop(columns=["closed_amount", "won_amount"])

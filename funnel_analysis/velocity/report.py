@@ -44,8 +44,10 @@ import pandas as pd
 
 from .._util.frames import by_list as _by_list
 from .._util.missing import mark_missing
+from ..crm.field_history import SLIP_HISTORY, history_note, slip_history
 from ..crm.model import cut_as_of
 from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
+from ..stats import rate_table
 from . import durations as _durations
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
 from .sales_velocity import sales_velocity as _sales_velocity
@@ -61,6 +63,7 @@ __all__ = [
     "stage_to_stage_days",
     "sales_velocity",
     "velocity_change",
+    "slipped_deals",
 ]
 
 
@@ -376,3 +379,65 @@ def velocity_change(
             "a change needs two (try a shorter period)",
         )
     return _latest_velocity_change(velocity)
+
+
+def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.DataFrame:
+    """Deals whose close date was pushed before, against those never pushed: how they close and how long.
+
+    A deal *slipped before* when its close date was moved later at least once before the day
+    (:func:`funnel_analysis.crm.field_history.close_date_pushes`, from ``OpportunityFieldHistory``).
+    A deal created before the close-date history starts and never seen pushed is ``unknown``, not
+    "never slipped": its earlier pushes may be lost.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    where : str, optional
+        Keep only the opportunities this expression selects.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``slip_history`` (``slipped before``, ``never slipped``, ``unknown``; segments
+        without a deal are left out): ``n`` deals, ``n_open``, ``n_closed``, ``n_won``, ``win_rate``
+        (won of closed) with ``win_rate_ci_low`` / ``win_rate_ci_high`` (Wilson, 95 %),
+        ``pushes_mean`` (close-date pushes per deal, of the deals whose count is known), and the
+        cycle of :func:`funnel_analysis.velocity.cycle_length` (``km_median`` with its interval, open
+        deals censored). Empty and marked missing, in one line, when the org has no close-date
+        history.
+
+    Examples
+    --------
+    >>> report.slipped_deals(crm)[["slip_history", "n_closed", "win_rate"]]  # doctest: +SKIP
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    opps = cut.rows("opportunities", where=where)
+    columns = ["slip_history", "n", "n_open", "n_closed", "n_won", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]
+    if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
+        return mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history"))
+    opps = opps.assign(slip_history=slip_history(opps))
+    cycle = _durations.cycle_length(opps, as_of=cut.as_of_date, by="slip_history")
+    closed = opps["is_closed"].fillna(False).astype(bool)
+    won = closed & opps["is_won"].fillna(False).astype(bool)
+    counts = (
+        opps.assign(_closed=closed, _won=won, _open=~closed)
+        .groupby("slip_history", observed=True)
+        .agg(
+            n=("opportunity_id", "size"),
+            n_open=("_open", "sum"),
+            n_closed=("_closed", "sum"),
+            n_won=("_won", "sum"),
+            pushes_mean=("close_date_pushes", "mean"),
+        )
+        .reset_index()
+    )
+    counts = rate_table(counts, successes="n_won", trials="n_closed", name="win_rate")
+    keep = ["slip_history", "km_median", "km_median_ci_low", "km_median_ci_high", "naive_median"]
+    out = counts.merge(cycle[keep], on="slip_history", how="left")
+    order = {label: i for i, label in enumerate(SLIP_HISTORY)}
+    out = out.sort_values("slip_history", key=lambda s: s.map(order)).reset_index(drop=True)
+    out["slip_history"] = out["slip_history"].astype("str")
+    return out

@@ -293,3 +293,28 @@ def test_bookings_forecast_of_a_segment_without_a_won_deal_fails():
     crm = _one_sparse_owner_in_a_regular_org()
     with pytest.raises(ValueError, match="no won deal closed on or before 2024-12-31"):
         report.bookings_forecast(crm, as_of="2024-12-31", where="owner_id == '005000000000009AAA'")
+
+
+# ---- the open pipeline of deals that slipped before ------------------------------------------------
+def test_slipped_pipeline_by_hand():
+    from tests.velocity.test_report import _slip_org
+
+    out = report.slipped_pipeline(_slip_org(), as_of="2024-04-01").set_index("slip_history")
+    # slipped before: A won 1000 (closed), C open 800 -> amount win rate 1.0, expected 800
+    assert out.loc["slipped before", ["n_open", "open_amount", "n_closed", "n_won"]].tolist() == [1, 800.0, 1, 1]
+    assert out.loc["slipped before", "expected_amount"] == 800.0
+    # unknown: B lost 500, D open 300 -> amount win rate 0, expected 0
+    assert out.loc["unknown", ["open_amount", "amount_win_rate", "expected_amount"]].tolist() == [300.0, 0.0, 0.0]
+    # never slipped: E lost, nothing open
+    assert out.loc["never slipped", ["n_open", "open_amount", "n_closed"]].tolist() == [0, 0.0, 1]
+    assert 0 < out.loc["slipped before", "win_rate_ci_low"] < 1.0 == out.loc["slipped before", "win_rate_ci_high"]
+
+
+def test_slipped_pipeline_where_and_missing_history():
+    from funnel_analysis._util.missing import missing_reason
+    from tests.velocity.test_report import _slip_org
+
+    out = report.slipped_pipeline(_slip_org(), as_of="2024-04-01", where="amount >= 800")
+    assert out["slip_history"].tolist() == ["slipped before"]  # A and C
+    empty = report.slipped_pipeline(_slip_org(with_history=False), as_of="2024-04-01")
+    assert empty.empty and "OpportunityFieldHistory is absent" in missing_reason(empty)

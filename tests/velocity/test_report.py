@@ -181,3 +181,88 @@ def test_velocity_change_with_one_measured_period_says_so():
     # the org of _org(): A won and B lost in FY2024-Q1 and nothing was open on 01-01: no velocity at all
     out = report.velocity_change(_org(), as_of="2024-06-30")
     assert missing_reason(out).startswith("0 complete period(s) had a sales velocity") and len(out) == 0
+
+
+# ---- deals that slipped before (OpportunityFieldHistory) -------------------------------------------
+# Four deals, CloseDate history from 2024-01-20 (its first row): A (created 01-02, before the history)
+# was pushed on 01-20 and won on 03-01; B (01-05, never seen pushed) lost 02-10; C (02-01, inside the
+# history) pushed once, open; D (2023, never seen pushed) open. On 2024-04-01: slipped before = A, C;
+# unknown = B, D (older than the history, earlier pushes may be lost); never slipped: none.
+SLIP_OPPS = {
+    "Id": ["006A", "006B", "006C", "006D"],
+    "StageName": ["Closed Won", "Closed Lost", "Prospecting", "Prospecting"],
+    "Amount": [1000, 500, 800, 300],
+    "CreatedDate": ["2024-01-02", "2024-01-05", "2024-02-01", "2023-01-01"],
+    "CloseDate": ["2024-03-01", "2024-02-10", "2024-06-30", "2024-07-30"],
+    "IsClosed": [True, True, False, False],
+    "IsWon": [True, False, False, False],
+}
+SLIP_HISTORY_ROWS = {
+    "Id": ["017A", "017B", "017E"],
+    "OpportunityId": ["006A", "006C", "006E"],
+    "Field": ["CloseDate", "CloseDate", "CloseDate"],
+    "OldValue": ["2024-02-01", "2024-05-30", "2024-05-01"],
+    "NewValue": ["2024-03-01", "2024-06-30", "2024-06-01"],
+    "DataType": ["Date", "Date", "Date"],
+    "CreatedDate": ["2024-01-20T10:00:00Z", "2024-03-01T10:00:00Z", "2024-03-02T10:00:00Z"],
+}
+
+
+def _slip_org(with_history=True):
+    import pandas as pd
+
+    from funnel_analysis.crm import load_frames
+
+    frames = {"Opportunity": pd.DataFrame(SLIP_OPPS)}
+    if with_history:
+        # E: a new deal (created 03-01, after the history starts) never pushed
+        frames["Opportunity"] = pd.concat(
+            [
+                frames["Opportunity"],
+                pd.DataFrame(
+                    {
+                        "Id": ["006E"],
+                        "StageName": ["Closed Lost"],
+                        "Amount": [200],
+                        "CreatedDate": ["2024-03-01"],
+                        "CloseDate": ["2024-03-20"],
+                        "IsClosed": [True],
+                        "IsWon": [False],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        # E's only row is after the day: on 04-01 it has not slipped yet (complete: created in the history)
+        frames["OpportunityFieldHistory"] = pd.DataFrame(SLIP_HISTORY_ROWS).assign(
+            CreatedDate=["2024-01-20T10:00:00Z", "2024-03-01T10:00:00Z", "2024-05-02T10:00:00Z"]
+        )
+    return load_frames(frames)
+
+
+def test_slipped_deals_counts_by_hand():
+    out = report.slipped_deals(_slip_org(), as_of="2024-04-01").set_index("slip_history")
+    assert out.index.tolist() == ["slipped before", "never slipped", "unknown"]
+    assert out.loc["slipped before", ["n", "n_open", "n_closed", "n_won"]].tolist() == [2, 1, 1, 1]
+    assert out.loc["never slipped", ["n", "n_closed", "n_won"]].tolist() == [1, 1, 0]  # E lost
+    assert out.loc["unknown", ["n", "n_open", "n_closed", "n_won"]].tolist() == [2, 1, 1, 0]
+    assert out.loc["slipped before", "win_rate"] == 1.0 and out.loc["unknown", "win_rate"] == 0.0
+    # A's count is unknown (older than the history), C's is 1: the mean of the known counts
+    assert out.loc["slipped before", "pushes_mean"] == 1.0
+    # A won after 59 days (01-02 -> 03-01); C is open (censored): the naive median is A's alone
+    assert out.loc["slipped before", "naive_median"] == 59.0
+
+
+def test_slipped_deals_without_history_says_so_in_one_line():
+    from funnel_analysis._util.missing import missing_reason
+
+    out = report.slipped_deals(_slip_org(with_history=False), as_of="2024-04-01")
+    assert out.empty
+    assert missing_reason(out).startswith("OpportunityFieldHistory is absent")
+
+
+def test_slipped_deals_bad_where_fails():
+    from funnel_analysis.crm import ExpressionError
+
+    with pytest.raises(ExpressionError):
+        report.slipped_deals(_slip_org(), as_of="2024-04-01", where="amount >")
