@@ -72,6 +72,8 @@ from .schema import TABLES, snake_case
 from .validate import ISSUE_COLUMNS, WARNING
 
 __all__ = [
+    "SLIP_HISTORY",
+    "slip_history",
     "HISTORY_TABLES",
     "HistoryTable",
     "field_changes",
@@ -131,6 +133,12 @@ _UNPARSEABLE = "history_value_unparseable"
 
 
 # ---- naming: tables and fields ---------------------------------------------------------------
+def _org(crm) -> None:
+    """One TypeError when ``crm`` is not an org (a :class:`~funnel_analysis.crm.CrmData`)."""
+    if not isinstance(getattr(crm, "tables", None), dict):
+        raise TypeError(f"crm must be a CrmData (funnel_analysis.load_org), got {type(crm).__name__}")
+
+
 def _history_table(table) -> HistoryTable:
     """The history table of a canonical or Salesforce name; one ValueError naming it otherwise."""
     for spec in HISTORY_TABLES.values():
@@ -485,6 +493,8 @@ def field_changes(crm, *, table: str, field: str) -> pd.DataFrame:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``table`` is not a field-history table or ``field`` not a field of its records.
 
@@ -502,6 +512,7 @@ def field_changes(crm, *, table: str, field: str) -> pd.DataFrame:
     >>> field_changes(crm, table="OpportunityFieldHistory", field="CloseDate")["new_value"].dt.strftime("%m-%d").tolist()
     ['04-30', '05-31']
     """
+    _org(crm)
     spec = _history_table(table)
     column = _resolve_field(crm, spec, field)
     return _changes(crm, spec, column).frame.copy()
@@ -532,6 +543,8 @@ def field_as_of(crm, *, table: str, field: str, as_of=None) -> pd.DataFrame:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``table`` or ``field`` is unknown, or ``as_of`` is not a date.
 
@@ -550,6 +563,7 @@ def field_as_of(crm, *, table: str, field: str, as_of=None) -> pd.DataFrame:
     ...  for d in ("2024-02-01", "2024-03-01")]
     ['Open', 'Qualified']
     """
+    _org(crm)
     spec = _history_table(table)
     column = _resolve_field(crm, spec, field)
     end = _end(crm, as_of)
@@ -610,6 +624,8 @@ def close_date_pushes(crm, *, as_of=None) -> pd.DataFrame:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``as_of`` is not a date.
 
@@ -627,6 +643,7 @@ def close_date_pushes(crm, *, as_of=None) -> pd.DataFrame:
     >>> close_date_pushes(crm)[["pushes", "days_pushed", "history_complete"]].values.tolist()
     [[2, 61, True]]
     """
+    _org(crm)
     spec = HISTORY_TABLES["opportunity_field_history"]
     end = _end(crm, as_of)
     records = _records_at(crm, spec, end)
@@ -684,6 +701,8 @@ def amount_changes(crm, *, as_of=None) -> pd.DataFrame:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``as_of`` is not a date.
 
@@ -701,6 +720,7 @@ def amount_changes(crm, *, as_of=None) -> pd.DataFrame:
     >>> amount_changes(crm)[["changes", "first_amount", "last_amount", "net_change"]].values.tolist()
     [[1, 1000.0, 1500.0, 500.0]]
     """
+    _org(crm)
     spec = HISTORY_TABLES["opportunity_field_history"]
     end = _end(crm, as_of)
     records = _records_at(crm, spec, end)
@@ -782,6 +802,8 @@ def queue_time(crm, *, as_of=None) -> pd.DataFrame:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``as_of`` is not a date.
 
@@ -800,6 +822,7 @@ def queue_time(crm, *, as_of=None) -> pd.DataFrame:
     >>> queue_time(crm)[["queue_name", "entered_by", "hours_in_queue", "still_in_queue"]].values.tolist()
     [['Inbound', 'creation', 6.5, False]]
     """
+    _org(crm)
     spec = HISTORY_TABLES["lead_history"]
     end = _end(crm, as_of)
     records = _records_at(crm, spec, end)
@@ -940,6 +963,11 @@ def history_coverage(crm) -> pd.DataFrame:
         (the name rows of paired owner changes), ``rows_unknown_record``, ``rows_undated``.
         Empty when no history table was loaded (:func:`history_note` says so).
 
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
+
     Examples
     --------
     >>> import pandas as pd
@@ -950,6 +978,7 @@ def history_coverage(crm) -> pd.DataFrame:
     >>> history_coverage(load_frames({"Lead": lead, "LeadHistory": history}))[["field", "kind", "rows"]].values.tolist()
     [['created', 'event', 1]]
     """
+    _org(crm)
     rows = []
     for spec in HISTORY_TABLES.values():
         hist = crm.tables.get(spec.table)
@@ -1020,6 +1049,8 @@ def history_note(crm, *, table: str) -> str:
 
     Raises
     ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
     ValueError
         When ``table`` is not a field-history table.
 
@@ -1031,6 +1062,7 @@ def history_note(crm, *, table: str) -> str:
     >>> history_note(crm, table="LeadHistory")
     'LeadHistory is absent: lead status and owner are as exported, not as of the report date'
     """
+    _org(crm)
     spec = _history_table(table)
     hist = crm.tables.get(spec.table)
     if hist is None:
@@ -1176,3 +1208,41 @@ def _cut_opportunities(crm, opps: pd.DataFrame, end) -> pd.DataFrame:
     slipped = pd.Series(seen > 0, dtype="boolean").mask(~got.complete & (seen == 0))
     pushes.index = slipped.index = opps.index
     return opps.assign(close_date_pushes=pushes, slipped_before=slipped)
+
+
+#: The labels of :func:`slip_history`, in report order.
+SLIP_HISTORY = ("slipped before", "never slipped", "unknown")
+
+
+def slip_history(opportunities: pd.DataFrame) -> pd.Series:
+    """Each deal of an as-of cut labelled by its close-date pushes before the day.
+
+    Parameters
+    ----------
+    opportunities : DataFrame
+        Deals of a cut of an org with ``opportunity_field_history`` (they carry ``slipped_before``).
+
+    Returns
+    -------
+    Series
+        Categorical (:data:`SLIP_HISTORY`), same index: ``slipped before`` (pushed at least once),
+        ``never slipped`` (a complete history without a push), ``unknown`` (no push seen, but the
+        deal is older than the close-date history: earlier pushes may be lost).
+
+    Raises
+    ------
+    KeyError
+        When the deals have no ``slipped_before`` column (the org has no field history, or they
+        are not from a cut).
+
+    Examples
+    --------
+    >>> deals = pd.DataFrame({"slipped_before": pd.array([True, False, None], dtype="boolean")})
+    >>> slip_history(deals).tolist()
+    ['slipped before', 'never slipped', 'unknown']
+    """
+    if "slipped_before" not in opportunities.columns:
+        raise KeyError("slip_history: the deals have no 'slipped_before' column (no OpportunityFieldHistory)")
+    s = opportunities["slipped_before"].astype("boolean")
+    label = np.where(s.isna(), SLIP_HISTORY[2], np.where(s.fillna(False), SLIP_HISTORY[0], SLIP_HISTORY[1]))
+    return pd.Series(pd.Categorical(label, categories=SLIP_HISTORY), index=opportunities.index, name="slip_history")
