@@ -128,6 +128,23 @@ With every option off, the truth folder of the generator before them:
 """
 
 from .generate import generate_sample
-from .model import CURRENCY_FILES, GENERATOR_VERSION, SAMPLE_FILES
+from .model import (
+    CURRENCY_FILES,
+    GENERATOR_VERSION,
+    ORG_SHAPES,
+    ORG_SHAPES_DEFAULT,
+    SAMPLE_FILES,
+    SAMPLE_OPTIONS,
+    SHAPE_FILES,
+)
 
-__all__ = ["generate_sample", "SAMPLE_FILES", "CURRENCY_FILES", "GENERATOR_VERSION"]
+__all__ = [
+    "generate_sample",
+    "SAMPLE_FILES",
+    "CURRENCY_FILES",
+    "SHAPE_FILES",
+    "SAMPLE_OPTIONS",
+    "ORG_SHAPES",
+    "ORG_SHAPES_DEFAULT",
+    "GENERATOR_VERSION",
+]

@@ -6,6 +6,7 @@ up here with ``merge_asof``), or compared with a run of the same seed with the o
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,11 +16,12 @@ import pandas as pd
 import pytest
 
 from funnel_analysis.crm import to_18
-from funnel_analysis.synth import CURRENCY_FILES, SAMPLE_FILES, generate_sample
+from funnel_analysis.synth import CURRENCY_FILES, ORG_SHAPES, SAMPLE_FILES, SAMPLE_OPTIONS, generate_sample
 
 SCALE, SEED = 0.2, 4
-ALL = dict(deleted=True, merged=True, currencies=True, modstamps=True)
-OFF = dict(deleted=False, merged=False, currencies=False, modstamps=False)
+NO_SHAPES = dict.fromkeys(ORG_SHAPES, False)  # the org shapes have tests of their own (test_shapes.py)
+ALL = dict(deleted=True, merged=True, currencies=True, modstamps=True, **NO_SHAPES)
+OFF = dict(deleted=False, merged=False, currencies=False, modstamps=False, **NO_SHAPES)
 ADDED = ["IsDeleted", "MasterRecordId", "CurrencyIsoCode", "LastModifiedDate", "SystemModstamp"]
 MONEY = {"Lead.csv": "AnnualRevenue", "Account.csv": "AnnualRevenue", "Opportunity.csv": "Amount"}
 EURO, POUND = {"Germany", "France", "Netherlands"}, {"United Kingdom"}
@@ -59,7 +61,7 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("extras")
     return SimpleNamespace(
         off=run(base, "off", **OFF),
-        rows=run(base, "rows", deleted=True, merged=True, currencies=False, modstamps=False),
+        rows=run(base, "rows", deleted=True, merged=True, currencies=False, modstamps=False, **NO_SHAPES),
         on=run(base, "on", **ALL),
     )
 
@@ -525,7 +527,14 @@ def test_same_seed_same_bytes_with_the_options(runs, tmp_path):
 
 
 def test_the_defaults_are_every_option_on(runs, tmp_path):
-    """The sample users get (no option passed) is the export with all four options on, byte for byte."""
+    """The sample users get (no option passed, the org shapes at their default) is the export with all four
+    options on, byte for byte; SAMPLE_OPTIONS (what the CLI offers) holds the signature's defaults."""
+    defaults = {k: p.default for k, p in inspect.signature(generate_sample).parameters.items() if k in SAMPLE_OPTIONS}
+    assert defaults == SAMPLE_OPTIONS and all(
+        SAMPLE_OPTIONS[k] for k in ("deleted", "merged", "currencies", "modstamps")
+    )
+    if any(SAMPLE_OPTIONS[k] for k in ORG_SHAPES):  # the shapes on by default: compared in test_shapes.py
+        return
     default = generate_sample(tmp_path / "default", scale=SCALE, seed=SEED)
     names = sorted(p.name for p in (tmp_path / "default").iterdir())
     assert names == sorted(list(SAMPLE_FILES) + list(CURRENCY_FILES))
@@ -540,7 +549,7 @@ def test_the_defaults_are_every_option_on(runs, tmp_path):
 
 def test_truth_json_describes_the_options(runs):
     info = runs.on.info
-    assert info["options"] == ALL
+    assert info["options"] == {k: v for k, v in ALL.items() if k not in ORG_SHAPES}
     for name in (
         "deleted_records.csv",
         "merged_pairs.csv",
