@@ -262,3 +262,60 @@ def test_extract_time_needs_a_timestamp():
     )
     with pytest.raises(ValueError, match="give as_of"):
         extract_time(empty)
+
+
+# ---- the cut with a field history ---------------------------------------------------------------
+def test_without_field_history_the_cut_adds_no_column(tiny):
+    cut = tiny.as_of("2024-02-15")
+    assert list(cut.leads.columns) == list(tiny.leads.columns)
+    assert list(cut.opportunities.columns) == [*tiny.opportunities.columns, "state_source"]
+
+
+def _deal_owner_org():
+    import funnel_analysis as fa
+
+    opps = pd.DataFrame(
+        {
+            "Id": ["006000000000001AAA", "006000000000002AAA"],
+            "StageName": ["Prospecting", "Prospecting"],
+            "CloseDate": ["2024-06-30", "2024-06-30"],
+            "OwnerId": ["005000000000002AAA", "005000000000003AAA"],
+            "CreatedDate": ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "Id": ["017000000000001AAA", "017000000000002AAA", "017000000000003AAA"],
+            "OpportunityId": ["006000000000001AAA"] * 3,
+            "Field": ["created", "Owner", "Owner"],
+            "OldValue": [None, "005000000000001AAA", "Ann Lee"],
+            "NewValue": [None, "005000000000002AAA", "Bo Chen"],
+            "DataType": [None, "EntityId", "Text"],
+            "CreatedDate": ["2024-01-01T00:00:00Z", "2024-03-01T12:00:00Z", "2024-03-01T12:00:00Z"],
+        }
+    )
+    return fa.load_frames({"Opportunity": opps, "OpportunityFieldHistory": hist})
+
+
+def test_a_cut_carries_the_deal_owner_of_the_day():
+    crm = _deal_owner_org()
+    feb = crm.as_of("2024-02-15").opportunities.set_index("opportunity_id")
+    # deal 1: created with owner 1 (its created row proves it), owner 2 from 03-01; deal 2: no created
+    # row and created before the Owner history starts (03-01): unknown on 02-15, the export's owner kept
+    assert feb["owner_id"].tolist() == ["005000000000001AAA", "005000000000003AAA"]
+    assert feb["owner_source"].tolist() == ["first_change_old_value", "as_exported"]
+    mar = crm.as_of("2024-03-01").opportunities.set_index("opportunity_id")
+    assert mar["owner_id"].tolist() == ["005000000000002AAA", "005000000000003AAA"]
+    assert mar["owner_source"].tolist() == ["history", "no_change"]
+    # no CloseDate rows at all: whether the deals slipped is unknown, never "no"
+    assert mar["close_date_pushes"].isna().all() and mar["slipped_before"].isna().all()
+    assert crm.opportunities["owner_id"].tolist() == ["005000000000002AAA", "005000000000003AAA"]  # unchanged
+
+
+def test_field_history_memo_is_not_pickled():
+    import pickle
+
+    crm = _deal_owner_org()
+    crm.as_of("2024-03-01")
+    assert "_field_history_cache" in crm.__dict__
+    assert "_field_history_cache" not in pickle.loads(pickle.dumps(crm)).__dict__
