@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
 from .._util.plotting import money
 
@@ -37,6 +38,7 @@ __all__ = [
     "plot_backtest_accuracy",
     "plot_calibration",
     "plot_forecast_categories",
+    "plot_slipped_pipeline",
 ]
 
 
@@ -326,4 +328,55 @@ def plot_forecast_categories(cats: pd.DataFrame, *, ax=None, currency: str = "$"
     ax.tick_params(axis="x", rotation=45 if len(t) > 6 else 0)
     ax.set_title(title or "Forecast categories by close period")
     ax.legend()
+    return ax
+
+
+def plot_slipped_pipeline(slipped: pd.DataFrame, *, ax=None, currency: str = "$", title: str | None = None) -> Axes:
+    """The open amount of each slip history beside what it would bring at its past amount win rate.
+
+    Parameters
+    ----------
+    slipped : DataFrame
+        :func:`~funnel_analysis.forecast.report.slipped_pipeline` (``slip_history``, ``open_amount``,
+        ``expected_amount``, ``amount_win_rate``). A table marked missing (no field history) is
+        drawn as its one-line reason.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    currency : str, default "$"
+        Money format of the x axis.
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    Axes
+        Horizontal bars: the open amount (light) and the expected amount (dark) per history, the
+        amount win rate written beside.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"slip_history": ["slipped before", "never slipped"], "open_amount": [5e5, 9e5],
+    ...                   "expected_amount": [1e5, 3e5], "amount_win_rate": [0.2, 0.33]})
+    >>> plot_slipped_pipeline(t, currency="€").get_title()
+    'Open pipeline of deals that slipped before, at the win rate of deals like them'
+    """
+    title = title or "Open pipeline of deals that slipped before, at the win rate of deals like them"
+    if missing_reason(slipped):
+        return missing_axes(_axes(ax), missing_reason(slipped), title=title)
+    _need(slipped, ["slip_history", "open_amount", "expected_amount", "amount_win_rate"], "plot_slipped_pipeline")
+    ax = _axes(ax, size=(8, 1.4 + 0.7 * len(slipped)))
+    d = slipped.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    ax.barh(y, d["open_amount"].to_numpy("float64"), height=0.7, color="#deebf7", label="open amount")
+    expected = d["expected_amount"].to_numpy("float64")
+    ax.barh(y, np.nan_to_num(expected), height=0.4, color="C0", label="at the past amount win rate")
+    for yi, amount, rate in zip(y, d["open_amount"], d["amount_win_rate"]):
+        label = "no closed deal yet" if pd.isna(rate) else f"won {rate:.0%} of the amount before"
+        ax.text(float(amount), yi, f"  {label}", va="center", fontsize=9)
+    ax.set_yticks(y, d["slip_history"])
+    _money_axis(ax, axis="x", currency=currency)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
     return ax

@@ -1,4 +1,4 @@
-"""Charts for pipeline velocity: time-in-stage survival curves and sales velocity with its factors.
+"""Charts for pipeline velocity: time-in-stage survival curves, sales velocity with its factors, slipped deals.
 
 Same conventions as :mod:`funnel_analysis.funnel.plots`: the functions draw on the given axes (a new
 figure when ``None``), return them and never call ``show()``; a title, units on the axes,
@@ -35,7 +35,7 @@ from .._util.plotting import axes as _axes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_stage_survival", "plot_velocity_factors"]
+__all__ = ["plot_stage_survival", "plot_velocity_factors", "plot_slipped_deals"]
 
 
 def plot_stage_survival(
@@ -209,3 +209,57 @@ def plot_velocity_factors(
     axes[-1].set_xlabel("fiscal period of close date")
     axes[0].figure.suptitle(title or "Sales velocity = open deals x win rate x average won deal / average cycle")
     return axes[0]
+
+
+def plot_slipped_deals(slipped: pd.DataFrame, *, ax=None, title: str | None = None) -> Axes:
+    """Win rate of the deals that slipped before, never slipped, or whose history is unknown, with 95 % intervals.
+
+    Parameters
+    ----------
+    slipped : DataFrame
+        :func:`~funnel_analysis.velocity.report.slipped_deals` (``slip_history``, ``n_closed``,
+        ``win_rate``, ``win_rate_ci_low``, ``win_rate_ci_high``). A table marked missing (no field
+        history) is drawn as its one-line reason.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib Axes
+        One horizontal bar per history, its interval as an error bar, the closed deals it rests on
+        written beside it.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"slip_history": ["slipped before", "never slipped"], "n_closed": [40, 120],
+    ...                   "win_rate": [0.2, 0.35], "win_rate_ci_low": [0.1, 0.27], "win_rate_ci_high": [0.35, 0.44]})
+    >>> plot_slipped_deals(t).get_xlabel()
+    'win rate of the closed deals'
+    """
+    title = title or "Win rate of deals that slipped before"
+    if missing_reason(slipped):
+        return missing_axes(_axes(ax), missing_reason(slipped), title=title)
+    need = ["slip_history", "n_closed", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]
+    missing = [c for c in need if c not in slipped.columns]
+    if missing:
+        raise ValueError(f"plot_slipped_deals: missing column(s) {missing}; pass report.slipped_deals(...)")
+    ax = _axes(ax, size=(8, 1.2 + 0.6 * len(slipped)))
+    d = slipped.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    rate = d["win_rate"].to_numpy("float64")
+    err = np.vstack([rate - d["win_rate_ci_low"].to_numpy("float64"), d["win_rate_ci_high"].to_numpy("float64") - rate])
+    ax.barh(y, np.nan_to_num(rate), color=["C3" if s == "slipped before" else "C0" for s in d["slip_history"]])
+    ax.errorbar(np.nan_to_num(rate), y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
+    for yi, (r, n) in zip(y, zip(rate, d["n_closed"])):
+        ax.text(min(np.nan_to_num(r) + 0.02, 0.98), yi, f"{int(n):,} closed", va="center", fontsize=9)
+    ax.set_yticks(y, d["slip_history"])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("win rate of the closed deals")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return ax

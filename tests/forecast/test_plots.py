@@ -144,3 +144,26 @@ def test_forecast_categories_stack_without_omitted():
     assert max(b.get_y() + b.get_height() for b in ax.patches) == pytest.approx(200.0)
     with pytest.raises(ValueError, match="forecast_category"):
         plot_forecast_categories(cats.drop(columns="forecast_category"))
+
+
+def test_slipped_pipeline_open_and_expected_bars():
+    from funnel_analysis._util.missing import mark_missing
+    from funnel_analysis.forecast.plots import plot_slipped_pipeline
+
+    t = pd.DataFrame(
+        {
+            "slip_history": ["slipped before", "never slipped"],
+            "open_amount": [5e5, 9e5],
+            "expected_amount": [1e5, float("nan")],
+            "amount_win_rate": [0.2, float("nan")],
+        }
+    )
+    ax = plot_slipped_pipeline(t, currency="€")
+    assert sorted(p.get_width() for p in ax.patches) == [0.0, 1e5, 5e5, 9e5]
+    texts = [x.get_text().strip() for x in ax.texts]
+    assert "won 20% of the amount before" in texts and "no closed deal yet" in texts
+    assert "€" in ax.xaxis.get_major_formatter()(1e5, 0)
+    gone = plot_slipped_pipeline(mark_missing(t.iloc[:0], "OpportunityFieldHistory is absent"))
+    assert gone.texts[0].get_text() == "OpportunityFieldHistory is absent"
+    with pytest.raises(ValueError):
+        plot_slipped_pipeline(t.drop(columns="open_amount"))

@@ -130,3 +130,28 @@ def test_a_table_marked_missing_is_drawn_as_its_reason():
     velocity = mark_missing(pd.DataFrame(columns=["period", "velocity"]), reason)
     ax = plot_velocity_factors(velocity)
     assert [t.get_text() for t in ax.texts] == [reason] and not ax.axison
+
+
+def test_slipped_deals_bars_and_intervals():
+    import pandas as pd
+
+    from funnel_analysis.velocity.plots import plot_slipped_deals
+
+    t = pd.DataFrame(
+        {
+            "slip_history": ["slipped before", "never slipped", "unknown"],
+            "n_closed": [40, 120, 7],
+            "win_rate": [0.2, 0.35, 0.5],
+            "win_rate_ci_low": [0.1, 0.27, 0.2],
+            "win_rate_ci_high": [0.35, 0.44, 0.8],
+        }
+    )
+    ax = plot_slipped_deals(t)
+    widths = sorted(round(p.get_width(), 2) for p in ax.patches)
+    assert widths == [0.2, 0.35, 0.5]
+    # top to bottom in the table's order
+    by_height = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    assert [label for _, label in by_height] == ["slipped before", "never slipped", "unknown"]
+    assert any(text.get_text() == "120 closed" for text in ax.texts)
+    with pytest.raises(ValueError, match="slipped_deals"):
+        plot_slipped_deals(t.drop(columns="win_rate"))
