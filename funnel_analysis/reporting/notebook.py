@@ -185,7 +185,9 @@ def record(name: str, value) -> None:
     name : str
         The record's name, unique within a notebook.
     value : DataFrame, Series, dict or result dataclass
-        A table, or figures by name (a dataclass gives its scalar fields).
+        A table, or figures by name (a dataclass gives its scalar fields). A table's
+        ``attrs["note"]`` (what the analysis assumed) is shown in one line under it and kept
+        with the values.
     """
     from IPython.display import display
 
@@ -216,11 +218,14 @@ def record(name: str, value) -> None:
     else:
         table = value.reset_index() if isinstance(value, pd.Series) else value
         payload, sty = json.loads(table.to_json(orient="records", date_format="iso")), styled(table)
+    # what the analysis assumed (the status order it followed, the credit it fell back to): one line under it
+    note = value.attrs.get("note") if isinstance(value, (pd.DataFrame, pd.Series)) else None
+    record_value = {"name": name, "value": payload} | ({"note": str(note)} if note else {})
     display(
         {
-            RECORD_MIME: {"name": name, "value": payload},
-            "text/html": sty.to_html(),
-            "text/plain": table.to_string(index=False),
+            RECORD_MIME: record_value,
+            "text/html": sty.to_html() + (f'<p class="note">{html.escape(str(note))}</p>' if note else ""),
+            "text/plain": table.to_string(index=False) + (f"\n{note}" if note else ""),
         },
         raw=True,
     )

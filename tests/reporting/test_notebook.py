@@ -115,3 +115,16 @@ def test_forecast_intervals_are_money(dollars):
     # the bookings forecast's bounds carry the currency like the forecast itself; counts do not
     assert notebook._fmt("forecast_ci_low_80", 1234.5) == notebook._fmt("yhat_ci_high_95", 1234.5) == "$1,234"
     assert notebook._fmt("n_forecast", 3) == "3"
+
+
+def test_record_shows_a_tables_note_under_it_escaped(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    table = pd.DataFrame({"status": ["New"]})
+    table.attrs["note"] = "statuses from <LeadStatus.csv>"
+    record("statuses", table)
+    record("plain", pd.DataFrame({"status": ["New"]}))
+    assert shown[0]["text/html"].endswith('<p class="note">statuses from &lt;LeadStatus.csv&gt;</p>')
+    assert shown[0][notebook.RECORD_MIME]["note"] == "statuses from <LeadStatus.csv>"
+    assert shown[0]["text/plain"].splitlines()[-1] == "statuses from <LeadStatus.csv>"
+    assert "note" not in shown[1][notebook.RECORD_MIME] and 'class="note"' not in shown[1]["text/html"]
