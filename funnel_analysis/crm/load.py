@@ -50,7 +50,7 @@ from .read import (
     read_table_file,
 )
 from .schema import TABLES
-from .validate import ERROR, ISSUE_COLUMNS, WARNING, validate_table
+from .validate import ERROR, ISSUE_COLUMNS, QUEUE_IDS, WARNING, validate_table
 
 __all__ = ["load_org", "load_frames", "DataLoadError"]
 
@@ -599,6 +599,10 @@ def _build(
         for t in prepared
         if TABLES[t].key in split.frames[t]
     }
+    if "groups" in known:  # owners resolve against the queues only (validate.QUEUE_IDS)
+        g = split.frames["groups"][live["groups"]]
+        kind = g["type"].astype("str").str.strip().str.lower()
+        known[QUEUE_IDS] = pd.Index(g.loc[(kind == "queue") | g["type"].isna(), "group_id"].dropna().unique())
     tables, qrows, q_issues, flags, deleted_rows = {}, {}, [], [], {}
     without_rate: dict[str, int] = {}
     report = DataQualityReport()

@@ -55,6 +55,7 @@ __all__ = [
     "WARNING",
     "ISSUE_COLUMNS",
     "OWNER_TABLES",
+    "QUEUE_IDS",
     "table_schema",
     "validate_table",
     "rule_examples",
@@ -68,6 +69,9 @@ ISSUE_COLUMNS = ["table", "row", "record_id", "column", "rule", "severity", "val
 
 #: What an owner ID may point at: a user, or a queue (a Group row); the first is the reference's own table.
 OWNER_TABLES = ("users", "groups")
+#: The key of ``known_ids`` that holds the groups that are queues (Type ``Queue``, or no type): the loader
+#: sets it, since a public group or a role cannot own a record.
+QUEUE_IDS = "groups:queues"
 
 #: cross-field rules and the column each one is reported against
 RULE_COLUMNS = {
@@ -132,8 +136,10 @@ def reference_ids(ref: Reference, known_ids) -> pd.Index | None:
     ids = pd.Index(known_ids[ref.table])
     if _is_owner(ref):
         for extra in OWNER_TABLES[1:]:
-            if extra in known_ids:
-                ids = ids.append(pd.Index(known_ids[extra]))
+            # only a queue owns records: the loader gives the queues' keys apart from the other groups'
+            extra_ids = known_ids.get(QUEUE_IDS, known_ids.get(extra)) if extra == "groups" else known_ids.get(extra)
+            if extra_ids is not None:
+                ids = ids.append(pd.Index(extra_ids))
     return ids
 
 

@@ -130,3 +130,13 @@ def test_reference_ids_adds_the_groups_to_owner_references_only():
 def test_reference_ids_rejects_what_is_not_a_reference():
     with pytest.raises(TypeError, match="reference_ids: ref must be a Reference, got str"):
         reference_ids("owner_id", {"users": pd.Index(["005A"])})
+
+
+def test_only_a_queue_owns_records_a_public_group_owner_is_flagged():
+    # 00GQ is a queue, 00GR a public group (Type Regular): a lead owned by the group is flagged; the
+    # group's own membership row still resolves its group (any group has members)
+    groups = pd.DataFrame({"Id": ["00GQ", "00GR"], "Name": ["EMEA Queue", "All Sales"], "Type": ["Queue", "Regular"]})
+    members = pd.DataFrame({"Id": ["011A"], "GroupId": ["00GR"], "UserOrGroupId": ["005A"]})
+    crm = load_frames({"Lead": _owned(["00GQ", "00GR"]), "User": USERS, "Group": groups, "GroupMember": members})
+    flagged = crm.flags[crm.flags["rule"] == "reference_unresolved"]
+    assert flagged[["record_id", "column", "value"]].values.tolist() == [["00QB", "owner_id", "00GR"]]
