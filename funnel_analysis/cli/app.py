@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..synth.model import SAMPLE_OPTIONS
 from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
 from .dedup import dedup_command
 from .forecast import forecast_command
@@ -56,20 +57,47 @@ def main():
 @click.option(
     "--modstamps/--no-modstamps", default=True, show_default=True, help="LastModifiedDate and SystemModstamp."
 )
-def sample(out, scale, seed, truth_dir, deleted, merged, currencies, modstamps):
+@click.option(
+    "--field-history/--no-field-history",
+    default=SAMPLE_OPTIONS["field_history"],
+    show_default=True,
+    help="LeadHistory and OpportunityFieldHistory, with a real org's gaps.",
+)
+@click.option(
+    "--lead-statuses/--no-lead-statuses",
+    default=SAMPLE_OPTIONS["lead_statuses"],
+    show_default=True,
+    help="Custom lead statuses (LeadStatus.csv).",
+)
+@click.option(
+    "--queues/--no-queues",
+    default=SAMPLE_OPTIONS["queues"],
+    show_default=True,
+    help="Lead queues (Group.csv, GroupMember.csv).",
+)
+@click.option(
+    "--contact-roles/--no-contact-roles",
+    default=SAMPLE_OPTIONS["contact_roles"],
+    show_default=True,
+    help="OpportunityContactRole.csv.",
+)
+@click.option(
+    "--custom-fields/--no-custom-fields",
+    default=SAMPLE_OPTIONS["custom_fields"],
+    show_default=True,
+    help="Custom __c fields with Lead/Opportunity.describe.json.",
+)
+@click.option(
+    "--joined-source/--no-joined-source",
+    default=SAMPLE_OPTIONS["joined_source"],
+    show_default=True,
+    help="<out>/joined_source/: leads.csv and deals.csv keyed by lead.",
+)
+def sample(out, scale, seed, truth_dir, **options):
     """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
     from ..synth import generate_sample
 
-    summary = generate_sample(
-        out,
-        scale=scale,
-        seed=seed,
-        truth_dir=truth_dir,
-        deleted=deleted,
-        merged=merged,
-        currencies=currencies,
-        modstamps=modstamps,
-    )
+    summary = generate_sample(out, scale=scale, seed=seed, truth_dir=truth_dir, **options)
     click.echo(json.dumps(summary, indent=1, default=str))
 
 
