@@ -24,9 +24,11 @@ Rules
   names: it is left out as unparseable.
 - **Coverage.** A field's history starts at its earliest row in the file (``history_start``): field
   tracking was switched on then, or older rows fell out of Salesforce's 18-month retention. A record's
-  history of the field is *complete* when the record was created on or after that start, or when the
-  record has a ``created`` row (its history is kept from its creation). A field with no row at all
-  is treated as untracked: nothing is known of it.
+  history of the field is *complete* when the record was created on or after that start: by its
+  ``CreatedDate``, or by its ``created`` history row (the row dates the creation in the history itself;
+  a ``created`` row older than the field's start proves nothing for that field, whose tracking may
+  have been switched on later, as the object's other fields were tracked). A field with no row at
+  all is treated as untracked: nothing is known of it.
 - **Value as of a day** (the end of the day, UTC): the new value of the record's last change before
   the end of the day (``source = "history"``); else, when its changes are all later, the *old* value
   of its first change (``"first_change_old_value"``: tracking may have been switched on after the
@@ -195,7 +197,7 @@ class _Changes:
     frame: pd.DataFrame  # the public shape of field_changes
     t_ns: np.ndarray  # created_date as int64 ns (UTC), in frame order
     start: pd.Timestamp | None  # earliest row of the field in the file (UTC, naive)
-    created_ids: pd.Series  # records with a ``created`` row
+    created_ids: pd.Series  # records whose ``created`` row is on or after ``start``
     counts: dict = field(default_factory=dict)
 
 
@@ -349,7 +351,10 @@ def _build_changes(spec: HistoryTable, column: str, hist: pd.DataFrame, record: 
     frame = frame[keep].sort_values(["created_date", spec.key, "_new", "_old"], kind="stable", na_position="last")
     frame = frame.drop(columns=["_old", "_new"]).reset_index(drop=True)
     created = hist["field"].astype("str").str.strip().str.lower() == "created"
-    created_ids = hist.loc[created.to_numpy(), spec.record_key].dropna().drop_duplicates().reset_index(drop=True)
+    born = hist.loc[created.to_numpy(), [spec.record_key, "created_date"]].dropna()
+    # a created row proves a complete history only for a field tracked by then (its history started)
+    born = born[(_naive_utc(born["created_date"]) >= start).to_numpy(dtype=bool)] if start is not None else born[:0]
+    created_ids = born[spec.record_key].drop_duplicates().reset_index(drop=True)
     t_ns = _naive_utc(frame["created_date"]).to_numpy().view("int64")
     return _Changes(spec, column, kind, frame, t_ns, start, created_ids, counts)
 
@@ -556,12 +561,15 @@ def field_as_of(crm, *, table: str, field: str, as_of=None) -> pd.DataFrame:
     ...                      "CreatedDate": ["2024-01-02T09:00:00Z"]})
     >>> history = pd.DataFrame({"Id": ["017000000000001AAA", "017000000000002AAA"],
     ...     "LeadId": ["00Q000000000001AAA"] * 2, "Field": ["created", "Status"],
-    ...     "NewValue": [None, "Qualified"], "OldValue": [None, "Open"],
+    ...     "NewValue": [None, "Qualified"], "OldValue": [None, "New"],
     ...     "CreatedDate": ["2024-01-02T09:00:00Z", "2024-03-01T10:00:00Z"]})
     >>> crm = load_frames({"Lead": lead, "LeadHistory": history})
-    >>> [field_as_of(crm, table="lead_history", field="status", as_of=d)["status"].iloc[0]
+    >>> [field_as_of(crm, table="lead_history", field="status", as_of=d)["source"].iloc[0]
     ...  for d in ("2024-02-01", "2024-03-01")]
-    ['Open', 'Qualified']
+    ['unknown', 'history']
+
+    Status rows start on 2024-03-01: the created row of January proves nothing for a field whose
+    tracking may have been switched on in March, so February is unknown.
     """
     _org(crm)
     spec = _history_table(table)
@@ -620,7 +628,7 @@ def close_date_pushes(crm, *, as_of=None) -> pd.DataFrame:
         ``days_pushed_seen``, ``pull_ins_seen`` (what the kept rows show: a lower bound);
         ``first_close_date`` (the earliest close date known: the old value of its first change,
         else its close date as of the day); ``history_complete`` (created on or after the CloseDate
-        history's start, or a ``created`` row) and ``history_start`` (that start; NaT without rows).
+        history's start, by its CreatedDate or its ``created`` row) and ``history_start`` (that start; NaT without rows).
 
     Raises
     ------
@@ -712,13 +720,11 @@ def amount_changes(crm, *, as_of=None) -> pd.DataFrame:
     >>> from funnel_analysis.crm import load_frames
     >>> deal = pd.DataFrame({"Id": ["006000000000001AAA"], "StageName": ["Prospecting"],
     ...     "Amount": ["1500"], "CloseDate": ["2024-05-31"], "CreatedDate": ["2024-02-02T09:00:00Z"]})
-    >>> history = pd.DataFrame({"Id": ["017000000000001AAA", "017000000000002AAA"],
-    ...     "OpportunityId": ["006000000000001AAA"] * 2, "Field": ["created", "Amount"],
-    ...     "OldValue": [None, "1000"], "NewValue": [None, "1500"],
-    ...     "CreatedDate": ["2024-02-02T09:00:00Z", "2024-03-01T10:00:00Z"]})
+    >>> history = pd.DataFrame({"Id": ["017000000000001AAA"], "OpportunityId": ["006000000000001AAA"],
+    ...     "Field": ["Amount"], "OldValue": ["1000"], "NewValue": ["1500"], "CreatedDate": ["2024-03-01T10:00:00Z"]})
     >>> crm = load_frames({"Opportunity": deal, "OpportunityFieldHistory": history})
-    >>> amount_changes(crm)[["changes", "first_amount", "last_amount", "net_change"]].values.tolist()
-    [[1, 1000.0, 1500.0, 500.0]]
+    >>> amount_changes(crm)[["changes", "changes_seen", "first_amount", "last_amount", "net_change"]].values.tolist()
+    [[<NA>, 1, 1000.0, 1500.0, 500.0]]
     """
     _org(crm)
     spec = HISTORY_TABLES["opportunity_field_history"]
@@ -811,13 +817,15 @@ def queue_time(crm, *, as_of=None) -> pd.DataFrame:
     --------
     >>> import pandas as pd
     >>> from funnel_analysis.crm import load_frames
-    >>> lead = pd.DataFrame({"Id": ["00Q000000000001AAA"], "OwnerId": ["005000000000001AAA"],
-    ...                      "CreatedDate": ["2024-03-01T08:00:00Z"]})
+    >>> lead = pd.DataFrame({"Id": ["00Q000000000001AAA", "00Q000000000002AAA"],
+    ...     "OwnerId": ["005000000000001AAA", "005000000000002AAA"],
+    ...     "CreatedDate": ["2024-03-01T08:00:00Z", "2024-02-01T08:00:00Z"]})
     >>> history = pd.DataFrame({"Id": ["017000000000001AAA", "017000000000002AAA", "017000000000003AAA"],
-    ...     "LeadId": ["00Q000000000001AAA"] * 3, "Field": ["created", "Owner", "Owner"],
-    ...     "DataType": [None, "EntityId", "Text"], "OldValue": [None, "00G000000000001AAA", "Inbound"],
-    ...     "NewValue": [None, "005000000000001AAA", "Ann Lee"],
-    ...     "CreatedDate": ["2024-03-01T08:00:00Z", "2024-03-01T14:30:00Z", "2024-03-01T14:30:00Z"]})
+    ...     "LeadId": ["00Q000000000002AAA", "00Q000000000001AAA", "00Q000000000001AAA"],
+    ...     "Field": ["Owner"] * 3, "DataType": ["EntityId", "EntityId", "Text"],
+    ...     "OldValue": ["005000000000003AAA", "00G000000000001AAA", "Inbound"],
+    ...     "NewValue": ["005000000000002AAA", "005000000000001AAA", "Ann Lee"],
+    ...     "CreatedDate": ["2024-02-01T09:00:00Z", "2024-03-01T14:30:00Z", "2024-03-01T14:30:00Z"]})
     >>> crm = load_frames({"Lead": lead, "LeadHistory": history})
     >>> queue_time(crm)[["queue_name", "entered_by", "hours_in_queue", "still_in_queue"]].values.tolist()
     [['Inbound', 'creation', 6.5, False]]

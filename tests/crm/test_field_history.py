@@ -140,7 +140,8 @@ def retention_cut():
         # deal 2, created after the start: a push of 31 days, then a pull-in
         (hid(3), deal(2), "CloseDate", "2023-12-31", "2024-01-31", "Date", stamp("2023-08-01")),
         (hid(4), deal(2), "CloseDate", "2024-01-31", "2024-01-15", "Date", stamp("2023-09-01")),
-        # deal 3: older, no row at all. deal 4: older, but its created row proves a complete history
+        # deal 3: older, no row at all. deal 4: older, with a created row from before the CloseDate history
+        # starts: that proves nothing for CloseDate (its tracking may have been switched on later)
         (hid(5), deal(4), "created", None, None, None, stamp("2022-03-01")),
         (hid(6), deal(4), "CloseDate", "2024-04-30", "2024-05-31", "Date", stamp("2023-10-01")),
     ]
@@ -149,12 +150,13 @@ def retention_cut():
 
 def test_push_counts_of_deals_created_before_the_history_are_unknown_not_zero(retention_cut):
     got = close_date_pushes(retention_cut).set_index("opportunity_id")
-    assert got["history_complete"].tolist() == [False, True, False, True]
-    assert got["pushes"].tolist() == [pd.NA, 1, pd.NA, 1]
+    assert got["history_complete"].tolist() == [False, True, False, False]
+    assert got["pushes"].tolist() == [pd.NA, 1, pd.NA, pd.NA]
     assert got["pushes_seen"].tolist() == [2, 1, 0, 1]
-    assert got["days_pushed"].tolist() == [pd.NA, 31, pd.NA, 31]
+    assert got["days_pushed"].tolist() == [pd.NA, 31, pd.NA, pd.NA]
     assert got["days_pushed_seen"].tolist() == [91 + 92, 31, 0, 31]
-    assert got["pull_ins"].tolist() == [pd.NA, 1, pd.NA, 0]
+    assert got["pull_ins"].tolist() == [pd.NA, 1, pd.NA, pd.NA]
+    assert got["pull_ins_seen"].tolist() == [0, 1, 0, 0]
     first = pd.to_datetime(["2024-03-31", "2023-12-31", "2024-03-31", "2024-04-30"]).tolist()
     assert got["first_close_date"].tolist() == first
     assert (got["history_start"] == pd.Timestamp("2023-06-15 10:00")).all()
@@ -165,23 +167,26 @@ def test_push_counts_as_of_a_day_count_only_earlier_changes(retention_cut):
     # deal 2 does not exist yet; deal 1 has one push before the end of 06-30
     assert got.index.tolist() == [deal(1), deal(3), deal(4)]
     assert got["pushes_seen"].tolist() == [1, 0, 0]
-    assert got["pushes"].tolist() == [pd.NA, pd.NA, 0]
+    assert got["pushes"].tolist() == [pd.NA, pd.NA, pd.NA]
 
 
 def test_the_cut_says_which_deals_slipped_before(retention_cut):
     cut = retention_cut.as_of("2023-06-30").opportunities.set_index("opportunity_id")
-    assert cut["close_date_pushes"].tolist() == [pd.NA, pd.NA, 0]
-    # deal 1: a push is seen, so it slipped even though the count is unknown; deal 3: unknown
-    assert cut["slipped_before"].tolist() == [True, pd.NA, False]
+    assert cut["close_date_pushes"].tolist() == [pd.NA, pd.NA, pd.NA]
+    # deal 1: a push is seen, so it slipped even though the count is unknown; deals 3 and 4: unknown
+    assert cut["slipped_before"].tolist() == [True, pd.NA, pd.NA]
     later = retention_cut.as_of("2023-12-31").opportunities.set_index("opportunity_id")
-    assert later.loc[[deal(2), deal(4)], "close_date_pushes"].tolist() == [1, 1]
+    assert later.loc[[deal(2), deal(4)], "close_date_pushes"].tolist() == [1, pd.NA]
     assert later.loc[[deal(2), deal(4)], "slipped_before"].tolist() == [True, True]
+    # deal 2, created after the history starts: complete, so "did not slip" is known before its push
+    aug = retention_cut.as_of("2023-07-15").opportunities.set_index("opportunity_id")
+    assert aug.loc[deal(2), ["close_date_pushes", "slipped_before"]].tolist() == [0, False]
     assert str(later["close_date_pushes"].dtype) == "Int64" and str(later["slipped_before"].dtype) == "boolean"
 
 
 def test_history_note_counts_the_deals_whose_pushes_are_unknown(retention_cut):
     assert history_note(retention_cut, table="OpportunityFieldHistory") == (
-        "OpportunityFieldHistory starts 2023-06-15: close-date pushes of 2 deals created earlier are unknown"
+        "OpportunityFieldHistory starts 2023-06-15: close-date pushes of 3 deals created earlier are unknown"
     )
 
 
@@ -191,10 +196,12 @@ def _queue_org(with_groups=True, data_type=True):
         {
             "Id": [lead(1), lead(2), lead(3)],
             "OwnerId": [user(1), queue(2), user(3)],
-            "CreatedDate": [stamp("2024-03-01", "08:00:00"), stamp("2024-03-02", "09:00:00"), stamp("2024-03-02")],
+            "CreatedDate": [stamp("2024-03-01", "08:00:00"), stamp("2024-03-02", "09:00:00"), stamp("2024-01-15")],
         }
     )
     rows = [
+        # the Owner history starts here, before leads 1 and 2 were created: theirs is complete
+        (hid(0), lead(3), "Owner", user(4), user(3), "EntityId", stamp("2024-02-01")),
         (hid(1), lead(1), "created", None, None, None, stamp("2024-03-01", "08:00:00")),
         # one owner change written twice: IDs, then names
         (hid(2), lead(1), "Owner", queue(1), user(1), "EntityId", stamp("2024-03-01", "14:30:00")),
@@ -218,24 +225,30 @@ def _queue_org(with_groups=True, data_type=True):
 def test_an_owner_change_written_as_two_rows_counts_once(data_type):
     crm = _queue_org(data_type=data_type)
     got = field_changes(crm, table="lead_history", field="Owner")
-    assert got[["lead_id", "old_value", "new_value", "old_name", "new_name"]].values.tolist() == [
+    assert got[["lead_id", "old_value", "new_value", "old_name", "new_name"]].fillna("-").values.tolist() == [
+        [lead(3), user(4), user(3), "-", "-"],
         [lead(1), queue(1), user(1), "Inbound", "Ann Lee"],
         [lead(2), user(2), queue(2), "Bo Chen", "Partners"],
     ]
-    assert got["lead_history_id"].tolist() == [hid(2), hid(5)]  # the ID rows
+    assert got["lead_history_id"].tolist() == [hid(0), hid(2), hid(5)]  # the ID rows
     cov = history_coverage(crm).set_index("field")
-    assert cov.loc["Owner", ["rows", "records", "rows_paired_names", "rows_unparseable"]].tolist() == [4, 2, 2, 0]
+    assert cov.loc["Owner", ["rows", "records", "rows_paired_names", "rows_unparseable"]].tolist() == [5, 3, 2, 0]
     assert cov.loc["created", ["kind", "rows"]].tolist() == ["event", 2]
 
 
 def test_owner_as_of_a_day_and_on_the_cut():
     crm = _queue_org()
     noon = field_as_of(crm, table="lead_history", field="owner_id", as_of="2024-03-01")
-    assert noon[["lead_id", "owner_id", "source"]].values.tolist() == [[lead(1), user(1), "history"]]
+    assert noon[["lead_id", "owner_id", "source"]].values.tolist() == [
+        [lead(1), user(1), "history"],
+        [lead(3), user(3), "history"],
+    ]
     cut = crm.as_of("2024-03-02").leads.set_index("lead_id")
     assert cut["owner_id"].tolist() == [user(1), queue(2), user(3)]
-    # lead 3: no created row, but created after the Owner history starts (03-01 14:30): complete
-    assert cut["owner_source"].tolist() == ["history", "history", "no_change"]
+    assert cut["owner_source"].tolist() == ["history", "history", "history"]
+    # before the Owner history starts (02-01), lead 3's owner is unknown: the export's is kept
+    jan = crm.as_of("2024-01-31").leads.set_index("lead_id")
+    assert jan["owner_id"].tolist() == [user(3)] and jan["owner_source"].tolist() == ["as_exported"]
 
 
 def test_queue_time_from_creation_and_from_a_change_censored_at_the_cut():
@@ -272,7 +285,8 @@ def test_changes_in_the_same_second_are_ordered_by_id():
     got = field_changes(crm, table="lead_history", field="status")
     assert got["lead_history_id"].tolist() == [hid(1), hid(2)]
     assert field_as_of(crm, table="lead_history", field="status", as_of="2024-02-01")["status"].tolist() == ["Nurture"]
-    assert field_as_of(crm, table="lead_history", field="status", as_of="2024-01-31")["status"].tolist() == ["Open"]
+    # the created row (01-01) predates the Status history (02-01): January is unknown
+    assert field_as_of(crm, table="lead_history", field="status", as_of="2024-01-31")["source"].tolist() == ["unknown"]
 
 
 @pytest.fixture(scope="module")
@@ -324,7 +338,8 @@ def test_an_unparseable_value_is_flagged_counted_and_left_out(messy):
     assert changes["field_history_id"].tolist() == [hid(5)]
     cov = history_coverage(messy).set_index(["table", "field"])
     assert cov.loc[("opportunity_field_history", "CloseDate"), "rows_unparseable"] == 1
-    assert close_date_pushes(messy)[["pushes", "days_pushed"]].values.tolist() == [[1, 91]]
+    # the bad row still dates the CloseDate history's start (02-01), after the deal's creation
+    assert close_date_pushes(messy)[["pushes", "pushes_seen", "days_pushed_seen"]].values.tolist() == [[pd.NA, 1, 91]]
     assert history_note(messy, table="opportunity_field_history").endswith("; 1 rows left out: 1 unparseable")
 
 
@@ -351,19 +366,19 @@ def test_history_value_issues_names_the_value_that_does_not_parse():
 def test_amount_changes_convert_with_the_deals_rate():
     opps = pd.DataFrame(
         {
-            "Id": [deal(1), deal(2)],
-            "StageName": ["Prospecting"] * 2,
-            "Amount": ["1200", "500"],
-            "CurrencyIsoCode": ["EUR", "USD"],
-            "CloseDate": ["2024-06-30"] * 2,
-            "CreatedDate": [stamp("2024-01-01")] * 2,
+            "Id": [deal(1), deal(2), deal(3)],
+            "StageName": ["Prospecting"] * 3,
+            "Amount": ["1200", "500", "90"],
+            "CurrencyIsoCode": ["EUR", "USD", "USD"],
+            "CloseDate": ["2024-06-30"] * 3,
+            "CreatedDate": [stamp("2024-01-01"), stamp("2024-01-01"), stamp("2023-12-01")],
         }
     )
     rates = pd.DataFrame({"IsoCode": ["USD", "EUR"], "ConversionRate": ["1", "0.8"], "IsCorporate": ["true", "false"]})
     rows = [
         (hid(1), deal(1), "created", None, None, None, stamp("2024-01-01")),
         (hid(2), deal(1), "Amount", "1000", "1200", "Currency", stamp("2024-02-01")),
-        (hid(3), deal(2), "created", None, None, None, stamp("2024-01-01")),
+        (hid(3), deal(3), "Amount", "80", "90", "Currency", stamp("2023-12-15")),  # the Amount history starts
     ]
     crm = load_frames(
         {"Opportunity": opps, "CurrencyType": rates, "OpportunityFieldHistory": history(rows, "OpportunityId")}
@@ -498,10 +513,15 @@ _STATUSES = ["Open", "Working", "Nurture", "Qualified"]
 )
 def test_value_after_the_last_change_is_its_new_value_and_before_the_first_its_old_value(changes):
     leads = pd.DataFrame(
-        {"Id": [lead(1), lead(2)], "Status": ["Open", "Open"], "CreatedDate": [stamp("2024-01-01")] * 2}
+        {
+            "Id": [lead(1), lead(2), lead(3)],
+            "Status": ["Open", "Open", "Open"],
+            "CreatedDate": [stamp("2024-01-05")] * 2 + [stamp("2023-12-01")],
+        }
     )
-    rows = [(hid(100 + i), lead(1 + r), "created", None, None, None, stamp("2024-01-01")) for i, r in enumerate((0, 1))]
-    day0 = pd.Timestamp("2024-01-02")
+    # lead 3's change starts the Status history before leads 1 and 2 exist: theirs is complete
+    rows = [(hid(100), lead(3), "Status", "New", "Open", "Text", stamp("2024-01-01"))]
+    day0 = pd.Timestamp("2024-01-06")
     rows += [
         (hid(i), lead(1 + r), "Status", old, new, "Text", stamp(f"{day0 + pd.Timedelta(days=d):%Y-%m-%d}"))
         for i, (r, d, old, new) in enumerate(changes)
@@ -511,7 +531,7 @@ def test_value_after_the_last_change_is_its_new_value_and_before_the_first_its_o
     frame = pd.DataFrame(changes, columns=["r", "d", "old", "new"]).assign(i=range(len(changes)))
     frame = frame.sort_values(["d", "i"])
     after = field_as_of(crm, table="lead_history", field="status", as_of="2024-03-01").set_index("lead_id")
-    before = field_as_of(crm, table="lead_history", field="status", as_of="2024-01-01").set_index("lead_id")
+    before = field_as_of(crm, table="lead_history", field="status", as_of="2024-01-05").set_index("lead_id")
     for r, own in frame.groupby("r"):
         assert after.loc[lead(1 + r), "status"] == own["new"].iloc[-1]
         assert before.loc[lead(1 + r), "status"] == own["old"].iloc[0]

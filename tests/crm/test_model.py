@@ -276,21 +276,21 @@ def _deal_owner_org():
 
     opps = pd.DataFrame(
         {
-            "Id": ["006000000000001AAA", "006000000000002AAA"],
-            "StageName": ["Prospecting", "Prospecting"],
-            "CloseDate": ["2024-06-30", "2024-06-30"],
-            "OwnerId": ["005000000000002AAA", "005000000000003AAA"],
-            "CreatedDate": ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"],
+            "Id": ["006000000000001AAA", "006000000000002AAA", "006000000000003AAA"],
+            "StageName": ["Prospecting"] * 3,
+            "CloseDate": ["2024-06-30"] * 3,
+            "OwnerId": ["005000000000002AAA", "005000000000003AAA", "005000000000005AAA"],
+            "CreatedDate": ["2024-01-01T00:00:00Z", "2023-11-01T00:00:00Z", "2023-12-01T00:00:00Z"],
         }
     )
     hist = pd.DataFrame(
         {
             "Id": ["017000000000001AAA", "017000000000002AAA", "017000000000003AAA"],
-            "OpportunityId": ["006000000000001AAA"] * 3,
-            "Field": ["created", "Owner", "Owner"],
-            "OldValue": [None, "005000000000001AAA", "Ann Lee"],
-            "NewValue": [None, "005000000000002AAA", "Bo Chen"],
-            "DataType": [None, "EntityId", "Text"],
+            "OpportunityId": ["006000000000003AAA", "006000000000001AAA", "006000000000001AAA"],
+            "Field": ["Owner"] * 3,
+            "OldValue": ["005000000000004AAA", "005000000000001AAA", "Ann Lee"],
+            "NewValue": ["005000000000005AAA", "005000000000002AAA", "Bo Chen"],
+            "DataType": ["EntityId", "EntityId", "Text"],
             "CreatedDate": ["2024-01-01T00:00:00Z", "2024-03-01T12:00:00Z", "2024-03-01T12:00:00Z"],
         }
     )
@@ -299,17 +299,19 @@ def _deal_owner_org():
 
 def test_a_cut_carries_the_deal_owner_of_the_day():
     crm = _deal_owner_org()
+    # the Owner history starts 2024-01-01 (deal 3's change): before it, older deals' owners are unknown
+    dec = crm.as_of("2023-12-15").opportunities.set_index("opportunity_id")
+    assert dec["owner_id"].tolist() == ["005000000000003AAA", "005000000000005AAA"]  # as exported
+    assert dec["owner_source"].tolist() == ["as_exported", "as_exported"]
     feb = crm.as_of("2024-02-15").opportunities.set_index("opportunity_id")
-    # deal 1: created with owner 1 (its created row proves it), owner 2 from 03-01; deal 2: no created
-    # row and created before the Owner history starts (03-01): unknown on 02-15, the export's owner kept
-    assert feb["owner_id"].tolist() == ["005000000000001AAA", "005000000000003AAA"]
-    assert feb["owner_source"].tolist() == ["first_change_old_value", "as_exported"]
+    # deal 1 (created with the history): its owner before its first change (03-01) is that change's old value
+    assert feb["owner_id"].tolist() == ["005000000000001AAA", "005000000000003AAA", "005000000000005AAA"]
+    assert feb["owner_source"].tolist() == ["first_change_old_value", "no_change", "history"]
     mar = crm.as_of("2024-03-01").opportunities.set_index("opportunity_id")
-    assert mar["owner_id"].tolist() == ["005000000000002AAA", "005000000000003AAA"]
-    assert mar["owner_source"].tolist() == ["history", "no_change"]
+    assert mar.loc["006000000000001AAA", ["owner_id", "owner_source"]].tolist() == ["005000000000002AAA", "history"]
     # no CloseDate rows at all: whether the deals slipped is unknown, never "no"
     assert mar["close_date_pushes"].isna().all() and mar["slipped_before"].isna().all()
-    assert crm.opportunities["owner_id"].tolist() == ["005000000000002AAA", "005000000000003AAA"]  # unchanged
+    assert crm.opportunities["owner_id"].tolist()[0] == "005000000000002AAA"  # the org is unchanged
 
 
 def test_field_history_memo_is_not_pickled():
