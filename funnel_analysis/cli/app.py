@@ -142,6 +142,11 @@ def check(folder, mapping, as_json, quarantine_out):
         click.echo(line)
     if len(crm.merges):
         click.echo(f"merged by Salesforce (MasterRecordId): {len(crm.merges)} records, references re-pointed")
+    from ..crm.sections import org_notes
+
+    notes = org_notes(crm).set_index("note")["value"]
+    for note in ("lead statuses from", "lead history", "opportunity field history", "owners", "attribution credits"):
+        click.echo(f"{note}: {notes[note]}")
 
 
 @main.command()

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from .._util.arrow import index_in
+from .._util.missing import mark_missing
 from .clean import fold_picklist
 from .parse import parse_column
 from .schema import TABLES, snake_case
@@ -969,7 +970,8 @@ def history_coverage(crm) -> pd.DataFrame:
         ``"event"``), ``rows``, ``records`` (distinct records), ``first_change``, ``last_change``,
         and the rows :func:`field_changes` leaves out: ``rows_unparseable``, ``rows_paired_names``
         (the name rows of paired owner changes), ``rows_unknown_record``, ``rows_undated``.
-        Empty when no history table was loaded (:func:`history_note` says so).
+        Empty when no history table was loaded, marked missing with that reason in one line
+        (:func:`funnel_analysis._util.missing.mark_missing`).
 
     Raises
     ------
@@ -1024,6 +1026,12 @@ def history_coverage(crm) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=_COVERAGE_COLUMNS)
     for c in ("first_change", "last_change"):
         out[c] = pd.to_datetime(out[c])
+    if not any(spec.table in crm.tables for spec in HISTORY_TABLES.values()):
+        return mark_missing(
+            out,
+            "the export has no field history (LeadHistory.csv, OpportunityFieldHistory.csv): lead status and "
+            "owner are as exported, close-date pushes are unknown",
+        )
     return out
 
 
@@ -1032,7 +1040,7 @@ _ABSENT = {
     "opportunity_field_history": "close-date pushes, amount changes and deal owners as of a date are unknown",
 }
 _MAIN_FIELD = {"lead_history": ("status", "Status"), "opportunity_field_history": ("close_date", "CloseDate")}
-_WHAT = {"lead_history": "the status of {n} leads", "opportunity_field_history": "close-date pushes of {n} deals"}
+_WHAT = {"lead_history": "the status of {n:,} leads", "opportunity_field_history": "close-date pushes of {n:,} deals"}
 
 
 def history_note(crm, *, table: str) -> str:

@@ -13,7 +13,9 @@ The funnel, sources and velocity reports (``funnel_analysis.funnel.report``, ``f
 - :func:`owners`: every owner with its name, a user or a queue; :func:`with_owner_names` adds the
   names to a table that shows owner IDs;
 - :func:`dropped_undated`: the opportunities the as-of cut left out for having no creation date;
-- :func:`add_counts`: a count column of one table added to another's, group by group.
+- :func:`add_counts`: a count column of one table added to another's, group by group;
+- :func:`org_notes`: what the load and the analyses assumed about the org, one line each (the data
+  quality report's last section and ``funnel check``).
 
 Examples
 --------
@@ -42,6 +44,7 @@ from .expression import owner_records
 from .model import CrmData, cut_as_of
 
 __all__ = [
+    "org_notes",
     "stage_order_unknown",
     "stages_in_use",
     "lead_status_order",
@@ -493,3 +496,62 @@ def add_counts(table: pd.DataFrame, extra: pd.DataFrame, *, column: str, by=None
     got = out[keys].merge(add, on=keys, how="left")["_add"].fillna(0).to_numpy()
     out[column] = (out[column] + got).astype(out[column].dtype)
     return out
+
+
+def _count(n, noun: str) -> str:
+    return f"{int(n):,} {noun}{'' if int(n) == 1 else 's'}"
+
+
+def org_notes(crm: CrmData) -> pd.DataFrame:
+    """What the load set aside or assumed, and what the org's data lets the analyses do, one row each.
+
+    :meth:`DataQualityReport.notes` (ignored files, where the stages came from, the corporate currency),
+    then where the lead statuses come from, each field history's coverage
+    (:func:`~funnel_analysis.crm.field_history.history_note`), who owns records (users, queues) and
+    what campaign attribution credits (contact roles, or every contact of the account).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org as loaded.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``note`` and ``value``.
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.CrmData`.
+
+    Examples
+    --------
+    >>> from funnel_analysis.crm import load_frames
+    >>> crm = load_frames({"Lead": pd.DataFrame({"Id": ["00QA"], "Status": ["Open - Not Contacted"]})})
+    >>> org_notes(crm).set_index("note").loc["lead statuses from", "value"]
+    "Salesforce's default statuses (no LeadStatus.csv)"
+    """
+    from .field_history import history_note
+
+    _check_org(crm, "org_notes")
+    notes = dict(zip(*crm.report.notes()[["note", "value"]].T.to_numpy()))
+    origin = lead_status_order(crm)["origin"]
+    if (origin == "file").any():
+        extra = int((origin == "data").sum())
+        notes["lead statuses from"] = "LeadStatus.csv" + (f", and {extra} more the leads use" if extra else "")
+    else:
+        notes["lead statuses from"] = "Salesforce's default statuses (no LeadStatus.csv)"
+    notes["lead history"] = history_note(crm, table="lead_history")
+    notes["opportunity field history"] = history_note(crm, table="opportunity_field_history")
+    kinds = owners(crm)["owner_kind"].value_counts()
+    notes["owners"] = f"{_count(kinds.get('user', 0), 'user')}, {_count(kinds.get('queue', 0), 'queue')}" + (
+        "" if crm.has("groups") else " (no Group.csv: records owned by a queue are flagged)"
+    )
+    if crm.has("contact_roles") and len(crm.contact_roles):
+        n = crm.contact_roles["opportunity_id"].nunique()
+        has = "deal has" if n == 1 else "deals have"
+        notes["attribution credits"] = f"the deals' contact roles ({n:,} {has} one) and their converted lead"
+    else:
+        notes["attribution credits"] = "every contact of the deal's account (no OpportunityContactRole.csv)"
+    return pd.DataFrame({"note": list(notes), "value": [str(v) for v in notes.values()]})

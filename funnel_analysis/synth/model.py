@@ -9,7 +9,7 @@ from __future__ import annotations
 #: The default of every org-shape option (``generate_sample(field_history=...)``, ``funnel sample
 #: --no-field-history``, ...; see :data:`SAMPLE_OPTIONS`). Flipping it to True turns them all on by
 #: default, in the API and the CLI, and moves GENERATOR_VERSION to 1.2: it is the one line to change.
-ORG_SHAPES_DEFAULT = False
+ORG_SHAPES_DEFAULT = True
 
 #: Bump when the output for a given seed changes on purpose (1.2: the org shapes on by default).
 GENERATOR_VERSION = "1.2" if ORG_SHAPES_DEFAULT else "1.1"

@@ -265,3 +265,55 @@ def test_with_owner_names_puts_the_name_beside_the_id():
 def test_with_owner_names_names_the_missing_column():
     with pytest.raises(ValueError, match=r"with_owner_names: owners has no column\(s\) \['name'\]"):
         with_owner_names(pd.DataFrame({"owner_id": ["005A"]}), pd.DataFrame({"owner_id": ["005A"]}))
+
+
+# ---- org_notes: what the reports assume about the org ----------------------------------------------
+def test_org_notes_say_where_statuses_owners_history_and_credit_come_from():
+    import pandas as pd
+
+    from funnel_analysis.crm import load_frames
+    from funnel_analysis.crm.sections import org_notes
+
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB"],
+            "Status": ["New", "Odd"],
+            "OwnerId": ["005A", "00GQ"],
+            "CreatedDate": ["2024-01-02"] * 2,
+        }
+    )
+    statuses = pd.DataFrame({"MasterLabel": ["New", "Qualified"], "SortOrder": [1, 2], "IsConverted": [False, True]})
+    users = pd.DataFrame({"Id": ["005A"], "Name": ["Ana"]})
+    groups = pd.DataFrame({"Id": ["00GQ"], "Name": ["EMEA Queue"], "Type": ["Queue"]})
+    opps = pd.DataFrame({"Id": ["006A", "006B"], "StageName": ["Prospecting"] * 2, "CreatedDate": ["2024-01-03"] * 2})
+    roles = pd.DataFrame({"Id": ["00KA"], "OpportunityId": ["006A"], "ContactId": ["003A"], "IsPrimary": [True]})
+    contacts = pd.DataFrame({"Id": ["003A"], "LastName": ["Lee"]})
+    crm = load_frames(
+        {
+            "Lead": leads,
+            "LeadStatus": statuses,
+            "User": users,
+            "Group": groups,
+            "Opportunity": opps,
+            "OpportunityContactRole": roles,
+            "Contact": contacts,
+        }
+    )
+    notes = org_notes(crm).set_index("note")["value"]
+    assert notes["lead statuses from"] == "LeadStatus.csv, and 1 more the leads use"  # Odd
+    assert notes["owners"] == "1 user, 1 queue"
+    assert notes["attribution credits"].startswith("the deals' contact roles (1 deal has one)")
+    assert notes["lead history"].startswith("LeadHistory is absent")
+    assert notes["stages from"] == "default"
+
+    bare = org_notes(load_frames({"Lead": leads.drop(columns="OwnerId")})).set_index("note")["value"]
+    assert bare["lead statuses from"] == "Salesforce's default statuses (no LeadStatus.csv)"
+    assert bare["owners"].endswith("(no Group.csv: records owned by a queue are flagged)")
+    assert bare["attribution credits"] == "every contact of the deal's account (no OpportunityContactRole.csv)"
+
+
+def test_org_notes_refuse_what_is_not_an_org():
+    from funnel_analysis.crm.sections import org_notes
+
+    with pytest.raises(TypeError):
+        org_notes({"leads": None})
