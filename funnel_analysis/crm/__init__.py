@@ -14,7 +14,10 @@ The steps of :func:`load_org`, in order:
 - :mod:`.model`: :class:`CrmData`, its data-quality report, ``as_of`` and the report date;
 - :mod:`.salesforce`: a live org through the REST and Bulk 2.0 APIs;
 - :mod:`.expression`: the safe expression grammar of every ``where`` filter and rule;
-- :mod:`.sections`: what the report sections ask of the org (stage order, undated deals, added counts);
+- :mod:`.field_history`: LeadHistory / OpportunityFieldHistory: values as of a day, close-date pushes,
+  amount changes, time in a queue, and how far back each history reaches;
+- :mod:`.sections`: what the report sections ask of the org (stage and lead status order, owners with
+  their names, undated deals, added counts, the notes on what the reports assume);
 - :mod:`.plots`: the data-quality report's chart.
 
 The package namespace holds what a user of the data model needs; each step's own functions
@@ -34,13 +37,26 @@ from .expression import (
     SqlFilter,
     check_expression,
     expression_mask,
+    owner_records,
     parse_expression,
     to_duckdb_expression,
     to_sql,
 )
+from .field_history import (
+    HISTORY_TABLES,
+    SLIP_HISTORY,
+    amount_changes,
+    close_date_pushes,
+    field_as_of,
+    field_changes,
+    history_coverage,
+    history_note,
+    queue_time,
+    slip_history,
+)
 from .ids import to_18
 from .load import load_frames, load_org
-from .mapping import Mapping, TableMapping, builtin_mappings, load_mapping
+from .mapping import Join, Mapping, TableMapping, builtin_mappings, load_mapping
 from .model import (
     HISTORY_FIELDS,
     MAX_CUTS,
@@ -55,6 +71,7 @@ from .model import (
 from .read import DataLoadError
 from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce, write_export
 from .schema import TABLES, Column, Reference, TableSpec
+from .sections import DEFAULT_LEAD_STATUSES, lead_status_order, org_notes, owners
 
 __all__ = [
     # loading
@@ -64,6 +81,7 @@ __all__ = [
     "builtin_mappings",
     "Mapping",
     "TableMapping",
+    "Join",
     "DataLoadError",
     # the org
     "CrmData",
@@ -81,6 +99,23 @@ __all__ = [
     "Column",
     "Reference",
     "to_18",
+    # field history
+    "HISTORY_TABLES",
+    "field_changes",
+    "field_as_of",
+    "close_date_pushes",
+    "amount_changes",
+    "queue_time",
+    "history_coverage",
+    "history_note",
+    "slip_history",
+    "SLIP_HISTORY",
+    # statuses, owners and what the reports assume
+    "DEFAULT_LEAD_STATUSES",
+    "lead_status_order",
+    "owners",
+    "owner_records",
+    "org_notes",
     # the safe expression grammar of where filters and rules
     "parse_expression",
     "check_expression",
