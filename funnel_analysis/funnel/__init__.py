@@ -3,6 +3,7 @@
 - :mod:`.conversion`: lead funnel and conversion, pipeline snapshot, cohort funnel;
 - :mod:`.winrates`: win rates, stage-to-stage transitions, bottleneck stages;
 - :mod:`.kpis`: the headline figures of an org (``funnel kpis``);
+- :mod:`.definitions`: what each headline figure counts, under the choices a company sets;
 - :mod:`.report`: the report's entry points, on the org (``report.win_rates(crm, as_of=..., where=...)``);
 - :mod:`.plots`: the charts of the funnel notebook.
 
@@ -26,7 +27,18 @@ from .conversion import (
     lead_funnel,
     snapshot_funnel,
 )
-from .kpis import KPI_COUNTS, KPI_FIGURES, MISSING_SEGMENT, kpis
+from .definitions import (
+    COHORTS,
+    HEADLINE_FIGURES,
+    KPI_FIGURES,
+    NEW_BUSINESS,
+    WIN_RATE_BASES,
+    KpiChoices,
+    KpiDefinition,
+    definitions_note,
+    kpi_definitions,
+)
+from .kpis import KPI_COUNTS, MISSING_SEGMENT, kpis
 from .winrates import bottlenecks, stage_transitions, win_rates
 
 __all__ = [
@@ -43,4 +55,12 @@ __all__ = [
     "KPI_FIGURES",
     "KPI_COUNTS",
     "MISSING_SEGMENT",
+    "HEADLINE_FIGURES",
+    "KpiChoices",
+    "KpiDefinition",
+    "kpi_definitions",
+    "definitions_note",
+    "WIN_RATE_BASES",
+    "COHORTS",
+    "NEW_BUSINESS",
 ]

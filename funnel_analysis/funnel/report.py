@@ -73,6 +73,7 @@ from ..crm.sections import (
 )
 from . import conversion as _conversion
 from . import winrates as _winrates
+from .definitions import KpiChoices
 from .kpis import kpis as _frame_kpis
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ __all__ = [
     "stage_transitions",
     "bottlenecks",
     "kpis",
+    "kpi_definitions",
 ]
 
 
@@ -482,8 +484,21 @@ def bottlenecks(
     return mark_missing(out.iloc[:0], unknown) if unknown else out
 
 
-def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
-    """The headline figures of the org as of a day (:func:`funnel_analysis.funnel.kpis`).
+def kpis(
+    crm: CrmData,
+    *,
+    as_of=None,
+    by=None,
+    where: str | None = None,
+    period: str | None = None,
+    fiscal_year_start_month: int = 1,
+    win_rate_basis: str = "count",
+    cohort: str = "closed",
+    exclude_stages=(),
+    exclude_types=(),
+    new_business_only: bool = False,
+) -> pd.DataFrame:
+    """The headline figures of the org as of a day, under the given definitions (:func:`funnel_analysis.funnel.kpis`).
 
     Parameters
     ----------
@@ -496,28 +511,143 @@ def kpis(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.D
     where : str, optional
         Keep only the leads and the opportunities this expression selects: it must name
         columns both tables have (``owner.region``, ``lead_source``).
+    period : {"Q", "M", "Y"}, optional
+        Also split by fiscal period (a lead by its creation date, a deal by the date ``cohort`` names).
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    win_rate_basis : {"count", "amount"}, default "count"
+        Win rate by count (won / closed) or by amount (amount won / amount closed).
+    cohort : {"closed", "created"}, default "closed"
+        With ``period``: the close date (the expected one while open) or the creation date puts a deal in its period.
+    exclude_stages, exclude_types : list of str or str, optional
+        Stage names and opportunity types left out of every opportunity figure.
+    new_business_only : bool, default False
+        Only the opportunities whose ``business_type`` is new business.
 
     Returns
     -------
     DataFrame
-        ``as_of`` (the day), the ``by`` columns, then the figures of
-        :func:`funnel_analysis.funnel.kpis` (:data:`funnel_analysis.funnel.KPI_COUNTS` says what
-        each counts): one row, or one per segment; ``cycle_undated_excluded`` also counts the
-        won deals without a creation date that the cut left out.
+        ``as_of`` (the day), the ``by`` columns (and ``fiscal_period``, ``period_start``), then the
+        figures of :func:`funnel_analysis.funnel.kpis`: one row, or one per segment (and period);
+        ``cycle_undated_excluded`` also counts the won deals without a creation date that the cut
+        left out. ``attrs["note"]`` says the definitions in one line
+        (:func:`funnel_analysis.funnel.definitions_note`; :func:`kpi_definitions` gives each figure's).
 
     Examples
     --------
     >>> report.kpis(crm, as_of="2024-06-30")["win_rate"].iloc[0]  # doctest: +SKIP
     0.42
     """
+    options = {
+        "period": period,
+        "fiscal_year_start_month": fiscal_year_start_month,
+        "win_rate_basis": win_rate_basis,
+        "cohort": cohort,
+        "exclude_stages": exclude_stages,
+        "exclude_types": exclude_types,
+        "new_business_only": new_business_only,
+    }
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
-    out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by))
+    out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by), **options)
+    note = out.attrs.get("note")
     dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where) if cut.has("opportunities") else None
-    keys = _by_list(_by(by))
-    if dropped is not None and len(dropped) and all(c in dropped.columns for c in keys):
+    keys = [*_by_list(_by(by)), *(["fiscal_period", "period_start"] if period else [])]
+    if dropped is not None and len(dropped) and all(c in dropped.columns for c in _by_list(_by(by))):
         # the won deals the cut left out have no cycle either: counted
-        out = add_counts(out, _frame_kpis(dropped, None, by=_by(by)), column="cycle_undated_excluded", by=keys)
+        extra = _frame_kpis(dropped, None, by=_by(by), **options)
+        out = add_counts(out, extra, column="cycle_undated_excluded", by=keys)
     out.insert(0, "as_of", day)
-    return _named(out, cut, by)
+    out = _named(out, cut, by)
+    out.attrs["note"] = note
+    return out
+
+
+def kpi_definitions(
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    period: str | None = None,
+    fiscal_year_start_month: int = 1,
+    win_rate_basis: str = "count",
+    cohort: str = "closed",
+    exclude_stages=(),
+    exclude_types=(),
+    new_business_only: bool = False,
+) -> pd.DataFrame:
+    """Each headline figure's definition, and how many of the org's records it leaves out.
+
+    The texts are :func:`funnel_analysis.funnel.kpi_definitions` under the same choices that
+    :func:`kpis` takes, so that a report shows beside each figure what it counted.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    where : str, optional
+        Keep only the leads and the opportunities this expression selects.
+    period : {"Q", "M", "Y"}, optional
+        The figures per fiscal period.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
+        The choices, as for :func:`kpis`.
+
+    Returns
+    -------
+    DataFrame
+        One row per figure of :data:`funnel_analysis.funnel.HEADLINE_FIGURES`: ``figure``,
+        ``definition`` (what is counted, over which period), ``left_out`` (what is left out) and
+        ``rows_left_out``: the records of the figure's table (leads or opportunities, created by
+        the day and selected by ``where``) that the choices leave out, plus the deleted, merged and
+        quarantined rows of that table.
+
+    Examples
+    --------
+    >>> from funnel_analysis.crm import load_frames
+    >>> o = pd.DataFrame({"Id": ["006A", "006B"], "StageName": ["Closed Won", "Closed Lost"],
+    ...                   "Type": ["New Business", "Renewal"], "Amount": [100, 50],
+    ...                   "CreatedDate": ["2024-01-02"] * 2, "CloseDate": ["2024-02-01"] * 2})
+    >>> d = kpi_definitions(load_frames({"Opportunity": o}), as_of="2024-06-30", exclude_types="Renewal")
+    >>> row = d.set_index("figure").loc["win_rate"]
+    >>> row["left_out"], int(row["rows_left_out"])
+    ('opportunities of type Renewal; deleted and merged records and quarantined rows', 1)
+    """
+    from .definitions import HEADLINE_FIGURES
+    from .definitions import kpi_definitions as _definitions
+    from .kpis import _kept_opportunities
+
+    choices = KpiChoices(
+        win_rate_basis=win_rate_basis,
+        cohort=cohort,
+        exclude_stages=exclude_stages,
+        exclude_types=exclude_types,
+        new_business_only=new_business_only,
+    )
+    texts = _definitions(period=period, fiscal_year_start_month=fiscal_year_start_month, **choices.as_kwargs())
+    cut = cut_as_of(crm, as_of=as_of)
+    gone = {}
+    for table in ("leads", "opportunities"):
+        rows = cut.rows(table, where=where) if cut.has(table) else None
+        chosen = 0
+        if table == "opportunities" and rows is not None:
+            chosen = len(rows) - len(_kept_opportunities(rows, choices))
+        deleted = len(crm.deleted_rows.get(table, ()))
+        quarantined = (
+            int(crm.quarantine.loc[crm.quarantine["table"] == table, "row"].nunique()) if len(crm.quarantine) else 0
+        )
+        gone[table] = chosen + deleted + quarantined
+    rows = [
+        {
+            "figure": f,
+            "definition": f"{texts[f].counted}; {texts[f].period}",
+            "left_out": texts[f].left_out,
+            "rows_left_out": gone["leads" if f.startswith("lead") else "opportunities"],
+        }
+        for f in HEADLINE_FIGURES
+    ]
+    return pd.DataFrame(rows).astype({"rows_left_out": "int64"})
