@@ -49,7 +49,7 @@ from .read import (
     read_describe,
     read_table_file,
 )
-from .schema import TABLES
+from .schema import TABLES, snake_case
 from .validate import ERROR, ISSUE_COLUMNS, QUEUE_IDS, WARNING, validate_table
 
 __all__ = ["load_org", "load_frames", "DataLoadError"]
@@ -404,6 +404,11 @@ def _join(df: pd.DataFrame, table: str, join, read, tm: TableMapping, labels, st
         }
     )
     other = other[other[keys].notna().all(axis=1)]  # a row without a key matches nothing
+    # a row the joined file marks deleted (IsDeleted, _fivetran_deleted) never existed: it matches nothing
+    gone = deleted_flag(right.rename(columns=lambda c: snake_case(str(c))))[other["__row"].to_numpy()]
+    if gone.any():
+        stats[f"join:{join.file}:deleted_rows_not_joined"] = int(gone.sum())
+        other = other[~gone]
     repeated = other.duplicated(keys, keep=False)
     if repeated.any():
         first = other[repeated].iloc[0]

@@ -276,3 +276,17 @@ def test_load_frames_refuses_a_mapping_that_joins_files(tmp_path):
     frames = {"Lead": pd.read_csv(_folder(tmp_path) / "leads.csv", dtype=str)}
     with pytest.raises(DataLoadError, match="joins 'deals.csv', a file: frames have none"):
         fa.load_frames(frames, mapping=_mapping(tmp_path, JOIN))
+
+
+def test_a_row_the_joined_file_marks_deleted_matches_nothing(tmp_path):
+    # D2 (L1's earliest) is deleted: L1 takes D1; D3 (L3's only deal) deleted by Fivetran: L3 has none
+    deals = (
+        "deal_id,lead_id,created_at,IsDeleted,_fivetran_deleted\n"
+        "D1,L1,2024-02-10T00:00:00Z,false,false\n"
+        "D2,L1,2024-02-05T00:00:00Z,true,false\n"
+        "D3,L3,2024-02-07T00:00:00Z,false,true\n"
+    )
+    join = JOIN + "        repeated: {keep: earliest, by: created_at}\n"
+    crm = fa.load_org(_folder(tmp_path, deals=deals), mapping=_mapping(tmp_path, join))
+    assert _deal_of(crm) == {"L1": "D1", "L2": None, "L3": None}
+    assert crm.report.cleaning().loc["join:deals.csv:deleted_rows_not_joined", "leads"] == 2
