@@ -30,7 +30,7 @@ differing only by its ``version``. With them, the truth also holds:
   and ``open_pipeline.csv`` (open deals and pipeline in USD at the end of a few
   days), computed from the simulation, not from the files.
 
-The org shapes of issue 16 are options too, off by default for now
+The org shapes of issue 16 are options too, on by default since GENERATOR_VERSION 1.2
 (``ORG_SHAPES_DEFAULT``; :data:`SAMPLE_OPTIONS` lists every option and its default):
 ``field_history`` (``LeadHistory.csv``, ``OpportunityFieldHistory.csv`` with a real org's gaps),
 ``lead_statuses`` (``LeadStatus.csv``), ``queues`` (``Group.csv``, ``GroupMember.csv``),

@@ -104,28 +104,28 @@ def generate_sample(
         record's last change, before the extract time (truth.json
         ``extract_time``). OpportunityHistory rows only get
         ``SystemModstamp``, as in Salesforce.
-    field_history : bool, default ORG_SHAPES_DEFAULT (False)
+    field_history : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         ``LeadHistory.csv`` (lead Status and Owner) and ``OpportunityFieldHistory.csv`` (StageName,
         CloseDate, Amount, Owner), consistent with the simulated lifecycle and OpportunityHistory, with
         a real org's gaps: Status tracking switched on mid-life, 18 months kept, Owner changes as two
         rows (EntityId and Text), same-second rows ordered by Id, ``created`` rows; the history of
         deleted records has ``IsDeleted = true``. Truth: ``lead_status_on_dates.csv``,
         ``close_date_pushes.csv``, truth.json ``org_shapes.field_history``.
-    lead_statuses : bool, default ORG_SHAPES_DEFAULT (False)
+    lead_statuses : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         ``LeadStatus.csv`` with custom statuses (New, Attempting Contact, Nurture, Qualified, Converted,
         Disqualified), used by Lead.csv and LeadHistory.csv; off: Salesforce's default statuses.
-    queues : bool, default ORG_SHAPES_DEFAULT (False)
+    queues : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         ``Group.csv`` (a lead queue per region, ``00G`` Ids, one Regular group) and ``GroupMember.csv``;
         some web leads are created owned by a queue and picked up by an SDR later, a few are still in
         a queue at the extract. Truth: ``queue_time.csv``.
-    contact_roles : bool, default ORG_SHAPES_DEFAULT (False)
+    contact_roles : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         ``OpportunityContactRole.csv``: 1 to 4 contacts of the deal's account, one primary; some deals
         have none.
-    custom_fields : bool, default ORG_SHAPES_DEFAULT (False)
+    custom_fields : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         Lead ``Zip__c`` and ``Lead_Score__c``, Opportunity ``Budget_Confirmed__c``, ``Discount__c`` and
         ``ARR__c``, typed in ``Lead.describe.json`` and ``Opportunity.describe.json`` (Salesforce's
         describe shape, one field per column of the CSV).
-    joined_source : bool, default ORG_SHAPES_DEFAULT (False)
+    joined_source : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.2)
         ``<out>/joined_source/leads.csv`` and ``deals.csv``: the same org as a CRM that keeps conversions
         in a second file (a lead converted iff a deal holds its lead_id; the earliest of two deals
         converts it). Truth: ``joined_converted_leads.csv``.
