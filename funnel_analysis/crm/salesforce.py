@@ -8,6 +8,13 @@ Examples
 >>> from funnel_analysis.crm import read_salesforce, write_export  # doctest: +SKIP
 >>> frames = read_salesforce(since="2024-01-01")                     # doctest: +SKIP
 >>> write_export(frames, "data/raw/sf_2024-06-30")                   # doctest: +SKIP
+
+An incremental read filters on ``SystemModstamp``, the field Salesforce's own replication calls
+(``getUpdated``) use: it is indexed and moves on every change, a user's or an automated process's,
+so ``LastModifiedDate <= SystemModstamp`` always. Objects without it fall back to
+``LastModifiedDate``, then to ``CreatedDate`` (the field-history objects: their rows never change).
+``include_deleted=True`` reads through ``queryAll``, so that records deleted since (still in the
+recycle bin) come back with ``IsDeleted`` true: what :mod:`funnel_analysis.crm.store` needs.
 """
 
 from __future__ import annotations
@@ -32,11 +39,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_OBJECTS",
+    "STAMP_FIELDS",
     "SalesforceConfigError",
     "SalesforceFrames",
     "salesforce_client",
     "read_salesforce",
     "write_export",
+    "describe_text",
     "load_salesforce",
 ]
 
@@ -62,6 +71,10 @@ _SKIP_CODES = {"INVALID_TYPE", "NOT_FOUND", "INSUFFICIENT_ACCESS", "API_DISABLED
 _ARCHIVING = {"Task", "Event"}
 #: The parts of a describe field kept beside an export (``<Object>.describe.json``).
 _DESCRIBE_KEYS = ("name", "type", "label", "custom")
+#: The fields an incremental read filters on, in order of preference (see the module's docstring).
+STAMP_FIELDS = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
+#: Fields every default selection carries when the object has them: the key, the stamp, the deletion flag.
+_SYNC_FIELDS = ("Id", *STAMP_FIELDS, "IsDeleted")
 #: Seconds simple-salesforce waits before polling a Bulk 2.0 job.
 BULK_POLL_SECONDS = 2.0
 
@@ -86,8 +99,11 @@ class SalesforceFrames(dict):
     ----------
     attrs : dict
         Empty on construction; :func:`read_salesforce` fills ``instance`` (the
-        org's host), ``since`` (the SOQL timestamp of an incremental read, or
-        None), ``soql`` (object -> the query run), ``api`` (object ->
+        org's host), ``since`` (the SOQL timestamp of an incremental read, a
+        dict of them by object when given per object, or None), ``stamp``
+        (object -> the field ``since`` filtered on, None when the object has
+        none), ``include_deleted`` (whether ``queryAll`` was used), ``soql``
+        (object -> the query run), ``api`` (object ->
         ``"bulk2"`` or ``"rest"``), ``skipped`` (object -> why it was left
         out) and ``describe`` (object -> its field definitions, Salesforce's
         describe result cut to each field's name, type, label and custom
@@ -213,36 +229,39 @@ def _shape(frame: pd.DataFrame, columns: list[str], datetimes: Iterable[str]) ->
     return frame
 
 
-def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override):
+def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override, include_deleted: bool = False):
     described = {f["name"]: f for f in getattr(sf, obj).describe()["fields"] if not f.get("deprecatedAndHidden")}
     columns = list(override) if override else _select_fields(obj, described)
+    if not override:  # the key, the stamp and the deletion flag: what an incremental store needs
+        columns += [f for f in _SYNC_FIELDS if f in described and f not in columns]
     datetimes = [c for c in columns if described.get(c, {}).get("type") == "datetime"]
-    stamp = next((f for f in ("LastModifiedDate", "SystemModstamp") if f in described), None)
+    stamp = next((f for f in STAMP_FIELDS if f in described), None)
     conds = [f"{stamp} >= {since}"] if since is not None and stamp else []
     if since is not None and not stamp:
-        log.warning("%s has no LastModifiedDate or SystemModstamp: reading every row", obj)
+        log.warning("%s has no SystemModstamp, LastModifiedDate or CreatedDate: reading every row", obj)
     archived = obj in _ARCHIVING and "IsDeleted" in described  # queryAll, minus the recycle bin
-    if archived:
+    if archived and not include_deleted:
         conds.append("IsDeleted = false")
+    every = archived or include_deleted  # queryAll: archived activities, and deleted rows when asked
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     soql = f"SELECT {', '.join(columns)} FROM {obj}{where}"
-    count = sf.query(f"SELECT COUNT() FROM {obj}{where}", include_deleted=archived)["totalSize"]
+    count = sf.query(f"SELECT COUNT() FROM {obj}{where}", include_deleted=every)["totalSize"]
     if count > bulk_threshold:
         exc_mod = _simple_salesforce().exceptions
         try:
             bulk = getattr(sf.bulk2, obj)
-            pages = (bulk.query_all if archived else bulk.query)(soql, wait=BULK_POLL_SECONDS)
+            pages = (bulk.query_all if every else bulk.query)(soql, wait=BULK_POLL_SECONDS)
             parts = [
                 pd.read_csv(io.StringIO(p), dtype=str, keep_default_na=False, na_values=[""])
                 for p in pages
                 if p.strip()
             ]
             frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-            return _shape(frame, columns, datetimes), soql, "bulk2", described
+            return _shape(frame, columns, datetimes), soql, "bulk2", described, stamp
         except (exc_mod.SalesforceError, exc_mod.SalesforceOperationError) as exc:
             log.warning("Bulk API 2.0 failed for %s (%s): reading it over REST instead", obj, exc)
-    records = sf.query_all(soql, include_deleted=archived)["records"]
-    return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest", described
+    records = sf.query_all(soql, include_deleted=every)["records"]
+    return _shape(pd.DataFrame([_flatten(r) for r in records]), columns, datetimes), soql, "rest", described, stamp
 
 
 def _skip_reason(exc) -> str | None:
@@ -263,6 +282,7 @@ def read_salesforce(
     bulk_threshold: int = 10_000,
     fields: Mapping[str, Iterable[str]] | None = None,
     progress: bool = True,
+    include_deleted: bool = False,
 ) -> SalesforceFrames:
     """Read Salesforce objects into text frames, as a CSV export would hold them.
 
@@ -272,9 +292,13 @@ def read_salesforce(
         A connected client; default :func:`salesforce_client` (the environment).
     objects : iterable of str, optional
         Object API names; default :data:`DEFAULT_OBJECTS`.
-    since : str, date or datetime, optional
-        Only rows with ``LastModifiedDate`` (else ``SystemModstamp``) at or after
-        this instant; naive values are UTC. Incremental pulls do not see deletions.
+    since : str, date, datetime or mapping of str to one of them, optional
+        Only rows whose ``SystemModstamp`` (else ``LastModifiedDate``, else
+        ``CreatedDate``: :data:`STAMP_FIELDS`) is at or after this instant;
+        naive values are UTC. A mapping gives each object its own instant (an
+        object it leaves out, or maps to None, is read whole). An object with
+        none of those fields is read whole, with a warning. Deletions are seen
+        only with ``include_deleted``.
     bulk_threshold : int, default 10_000
         More rows than this: Bulk API 2.0 (CSV results, read like an export),
         else REST ``query_all``; a failed bulk job falls back to REST. Task and
@@ -284,6 +308,11 @@ def read_salesforce(
         has that the schema knows (sf_name or alias) plus every ``__c`` field.
     progress : bool, default True
         Show a tqdm bar over the objects.
+    include_deleted : bool, default False
+        Read every object through ``queryAll`` (Bulk API 2.0: ``queryAll``),
+        so that deleted records still in the recycle bin, and archived
+        activities, are returned, with ``IsDeleted`` ``'true'``. Default: only
+        live records (activities: queryAll with ``IsDeleted = false``).
 
     Returns
     -------
@@ -292,7 +321,20 @@ def read_salesforce(
         values (``'true'``/``'false'``, numbers as text, missing as NaN).
         Objects the org lacks or the user cannot read are logged, left out and
         listed in ``attrs["skipped"]``; each object's field definitions are
-        in ``attrs["describe"]`` (see :class:`SalesforceFrames`).
+        in ``attrs["describe"]``, and the field each object's ``since`` filtered
+        on in ``attrs["stamp"]`` (see :class:`SalesforceFrames`). Unless
+        ``fields`` says otherwise, each object's ``Id``, its stamp field and
+        ``IsDeleted`` are selected whenever the object has them.
+
+    Raises
+    ------
+    SalesforceConfigError
+        When no client is given and the environment holds no usable credentials.
+    simple_salesforce.exceptions.SalesforceError
+        For an API error other than an object the org lacks or the user cannot
+        read (those are skipped): a refused session, a server error.
+    ValueError
+        When ``since`` (or one of its values) is not a timestamp.
     """
     from tqdm.auto import tqdm
 
@@ -301,12 +343,28 @@ def read_salesforce(
         objects = [objects]
     objects = list(DEFAULT_OBJECTS if objects is None else objects)
     sf_error = _simple_salesforce().exceptions.SalesforceError
-    lit = None if since is None else _soql_datetime(since)
+    if isinstance(since, Mapping):
+        lits = {o: _soql_datetime(t) for o, t in since.items() if t is not None}
+        lit = dict(lits)
+    else:
+        lit = None if since is None else _soql_datetime(since)
+        lits = {o: lit for o in objects} if lit is not None else {}
     out = SalesforceFrames()
-    out.attrs.update(instance=sf.sf_instance, since=lit, soql={}, api={}, skipped={}, describe={})
+    out.attrs.update(
+        instance=sf.sf_instance,
+        since=lit,
+        stamp={},
+        include_deleted=bool(include_deleted),
+        soql={},
+        api={},
+        skipped={},
+        describe={},
+    )
     for obj in tqdm(objects, desc="Salesforce", unit="object", disable=not progress):
         try:
-            frame, soql, api, described = _read_object(sf, obj, lit, bulk_threshold, (fields or {}).get(obj))
+            frame, soql, api, described, stamp = _read_object(
+                sf, obj, lits.get(obj), bulk_threshold, (fields or {}).get(obj), include_deleted
+            )
         except sf_error as exc:
             reason = _skip_reason(exc)
             if reason is None:
@@ -316,12 +374,49 @@ def read_salesforce(
             continue
         frame.attrs["soql"] = out.attrs["soql"][obj] = soql
         out.attrs["api"][obj] = api
+        out.attrs["stamp"][obj] = stamp
         out.attrs["describe"][obj] = {
             "name": obj,
             "fields": [{k: f[k] for k in _DESCRIBE_KEYS if k in f} for f in described.values()],
         }
         out[obj] = frame
     return out
+
+
+def describe_text(described: Mapping) -> str:
+    """An object's field definitions as the text of its ``<Object>.describe.json`` file.
+
+    Parameters
+    ----------
+    described : Mapping
+        One value of ``frames.attrs["describe"]`` (:class:`SalesforceFrames`):
+        ``{"name": "Lead", "fields": [{"name": ..., "type": ...}, ...]}``.
+
+    Returns
+    -------
+    str
+        Indented JSON, non-ASCII kept, ending in a newline: what
+        :func:`funnel_analysis.crm.read.read_describe` reads.
+
+    Raises
+    ------
+    TypeError
+        When ``described`` holds something JSON cannot write.
+
+    Examples
+    --------
+    >>> print(describe_text({"name": "Lead", "fields": [{"name": "Score__c", "type": "double"}]}), end="")
+    {
+     "name": "Lead",
+     "fields": [
+      {
+       "name": "Score__c",
+       "type": "double"
+      }
+     ]
+    }
+    """
+    return json.dumps(dict(described), indent=1, ensure_ascii=False) + "\n"
 
 
 def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
@@ -361,7 +456,7 @@ def write_export(frames: Mapping[str, pd.DataFrame], out_dir) -> list[Path]:
     for name in frames:
         if name in described:
             path = out / f"{name}.describe.json"
-            path.write_text(json.dumps(described[name], indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            path.write_text(describe_text(described[name]), encoding="utf-8")
             written.append(path)
     return [out / f"{name}.csv" for name in frames] + written
 

@@ -53,8 +53,9 @@ OPP_FIELDS = [
     "LastModifiedDate",
     "Region__c",
 ]
-OPP_SOQL = f"SELECT {', '.join(OPP_FIELDS)} FROM Opportunity WHERE LastModifiedDate >= {SINCE}"
-OPP_COUNT = f"SELECT COUNT() FROM Opportunity WHERE LastModifiedDate >= {SINCE}"
+# SystemModstamp, not LastModifiedDate: it moves on every change (LastModifiedDate <= SystemModstamp)
+OPP_SOQL = f"SELECT {', '.join(OPP_FIELDS)} FROM Opportunity WHERE SystemModstamp >= {SINCE}"
+OPP_COUNT = f"SELECT COUNT() FROM Opportunity WHERE SystemModstamp >= {SINCE}"
 OPP_ROWS = [
     [
         "0065g00000AbCdEAAV",
@@ -301,7 +302,7 @@ def test_rest_read_builds_soql_pages_and_stringifies(api, sf):
     assert frames.attrs["since"] == SINCE and frames.attrs["skipped"] == {}
 
 
-def test_soql_falls_back_to_systemmodstamp_and_reads_relationships(api, sf):
+def test_soql_filters_on_systemmodstamp_and_reads_relationships(api, sf):
     hist = (
         "SELECT Id, OpportunityId, CreatedDate, StageName, Amount, Probability, ExpectedRevenue, "
         "CloseDate, ForecastCategory, CreatedById, IsDeleted, SystemModstamp FROM OpportunityHistory"
@@ -314,10 +315,11 @@ def test_soql_falls_back_to_systemmodstamp_and_reads_relationships(api, sf):
     )
     add_query(api, f"{hist} WHERE SystemModstamp >= {SINCE}", _json("query_OpportunityHistory.json"))
     add_describe(api, "User")
-    add_query(api, f"SELECT COUNT() FROM User WHERE LastModifiedDate >= {SINCE}", _json("count_User.json"))
-    add_query(api, f"{USER_SOQL} WHERE LastModifiedDate >= {SINCE}", _json("query_User.json"))
+    add_query(api, f"SELECT COUNT() FROM User WHERE SystemModstamp >= {SINCE}", _json("count_User.json"))
+    add_query(api, f"{USER_SOQL} WHERE SystemModstamp >= {SINCE}", _json("query_User.json"))
     frames = read_salesforce(sf, objects=["OpportunityHistory", "User"], since="2024-01-01", progress=False)
     assert frames["OpportunityHistory"]["Amount"].tolist() == ["120000.0", "125000.5"]
+    assert frames.attrs["stamp"] == {"OpportunityHistory": "SystemModstamp", "User": "SystemModstamp"}
     users = frames["User"]
     assert users["UserRole.Name"].tolist()[0] == "AE - EMEA" and pd.isna(users["UserRole.Name"][1])
     assert users["IsActive"].tolist() == ["true", "false"]
