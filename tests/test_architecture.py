@@ -19,12 +19,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "funnel_analysis"
 
 #: Layer of a module by its dotted name below the package (first matching rule wins).
 #: 0 helpers, 1 the data model, 2 the analyses of each report, 3 charts, 4 reporting, 5 the CLI.
+#: The analysis subpackages (layer 2). reconcile compares the funnel's figures with figures a user wrote down
+#: from Salesforce, under alternative definitions: an analysis built on funnel, below plots and reporting.
+ANALYSES = {"funnel", "velocity", "sources", "forecast", "scoring", "dedupe", "synth", "reconcile"}
 LAYERS = [
     (lambda m: m == "_util.plotting", 3),
     (lambda m: m.split(".")[0] in {"_util", "stats", "periods"}, 0),
     (lambda m: m.split(".")[-1] == "plots", 3),
     (lambda m: m.split(".")[0] == "crm", 1),
-    (lambda m: m.split(".")[0] in {"funnel", "velocity", "sources", "forecast", "scoring", "dedupe", "synth"}, 2),
+    (lambda m: m.split(".")[0] in ANALYSES, 2),
     (lambda m: m.split(".")[0] == "reporting", 4),
     (lambda m: m.split(".")[0] == "cli", 5),
 ]
