@@ -499,3 +499,64 @@ def test_load_salesforce_types_by_the_describe_it_fetched(api, sf, monkeypatch):
     monkeypatch.setattr("funnel_analysis.crm.load.load_frames", fake_load_frames)
     assert sfapi.load_salesforce(sf, objects=["Opportunity"], since="2024-01-01", progress=False) == "crm"
     assert {f["name"]: f["type"] for f in seen["describe"]["Opportunity"]["fields"]}["Amount"] == "currency"
+
+
+# --- reading for a store: queryAll, a since per object -------------------
+
+
+def test_include_deleted_reads_every_object_through_query_all(api, sf):
+    # with include_deleted the activities keep their deleted rows too: no IsDeleted = false
+    soql = (
+        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
+        "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, LastModifiedDate, SystemModstamp, "
+        "Outcome__c FROM Task"
+    )
+    add_describe(api, "Task")
+    for q, name in [("SELECT COUNT() FROM Task", "count_Task.json"), (soql, "query_Task.json")]:
+        api.get(f"{API}/queryAll/", match=[matchers.query_param_matcher({"q": q})], json=_json(name))
+    frames = read_salesforce(sf, objects="Task", include_deleted=True, progress=False)
+    assert frames.attrs["include_deleted"] is True and len(frames["Task"]) == 2
+
+
+def test_since_per_object_reads_the_others_whole(api, sf):
+    add_describe(api, "Opportunity")
+    add_query(api, OPP_COUNT, _json("count_Opportunity.json"))
+    add_query(api, OPP_SOQL, _json("query_Opportunity_page1.json"))
+    api.get(f"{API}/query/0r85g00000Jb8QZAAZ-2", json=_json("query_Opportunity_page2.json"))
+    add_describe(api, "User")
+    add_query(api, "SELECT COUNT() FROM User", _json("count_User.json"))  # no mark: no WHERE
+    add_query(api, USER_SOQL, _json("query_User.json"))
+    frames = read_salesforce(sf, objects=["Opportunity", "User"], since={"Opportunity": SINCE, "User": None})
+    assert frames.attrs["since"] == {"Opportunity": SINCE}
+    assert frames.attrs["stamp"] == {"Opportunity": "SystemModstamp", "User": "SystemModstamp"}
+
+
+def test_history_objects_filter_on_created_date(api, sf):
+    soql = (
+        "SELECT Id, OpportunityId, Field, OldValue, NewValue, DataType, CreatedDate, CreatedById, IsDeleted "
+        f"FROM OpportunityFieldHistory WHERE CreatedDate >= {SINCE}"
+    )
+    add_describe(api, "OpportunityFieldHistory")
+    add_query(api, f"SELECT COUNT() FROM OpportunityFieldHistory WHERE CreatedDate >= {SINCE}", {"totalSize": 0})
+    add_query(api, soql, {"totalSize": 0, "done": True, "records": []})
+    frames = read_salesforce(sf, objects=["OpportunityFieldHistory"], since=SINCE, progress=False)
+    assert frames.attrs["stamp"] == {"OpportunityFieldHistory": "CreatedDate"}
+    assert len(frames["OpportunityFieldHistory"]) == 0
+
+
+def test_a_since_that_is_no_time_is_refused(sf):
+    with pytest.raises(ValueError):
+        read_salesforce(sf, objects=["Opportunity"], since={"Opportunity": "last tuesday"}, progress=False)
+
+
+def test_describe_text_is_what_read_describe_reads(tmp_path):
+    from funnel_analysis.crm.read import read_describe
+
+    path = tmp_path / "Lead.describe.json"
+    path.write_text(sfapi.describe_text({"name": "Lead", "fields": [{"name": "Zip__c", "type": "string"}]}))
+    assert dict(read_describe(path)) == {"Zip__c": "string"}
+
+
+def test_describe_text_refuses_what_json_cannot_write():
+    with pytest.raises(TypeError):
+        sfapi.describe_text({"name": "Lead", "fields": [{"name": "Zip__c", "type": object()}]})
