@@ -50,9 +50,9 @@ def project_data_dir(project=None) -> Path:
 
     Raises
     ------
-    click.UsageError
+    ValueError
         When the folder has no ``profile.yaml`` (not a project: give ``--data-dir``), or the
-        profile is not YAML, or its ``data_dir`` is not text.
+        profile is not YAML, or its ``data_dir`` is not text; the message names the file and key.
 
     Examples
     --------
@@ -65,17 +65,17 @@ def project_data_dir(project=None) -> Path:
     folder = Path(project or ".").absolute()
     path = folder / PROFILE
     if not path.is_file():
-        raise click.UsageError(
+        raise ValueError(
             f"{folder}: has no {PROFILE}, so it is not a project (`funnel init DIR` makes one); "
             "give the store folder with --data-dir"
         )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise click.UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     value = doc.get("data_dir", "data") if isinstance(doc, dict) else None
     if not isinstance(value, str) or not value.strip():
-        raise click.UsageError(f"{path}: key 'data_dir': expected a folder path (text), got {value!r}")
+        raise ValueError(f"{path}: key 'data_dir': expected a folder path (text), got {value!r}")
     return (folder / value).absolute()
 
 
@@ -128,7 +128,10 @@ def pull_command(data_dir, full, objects, bulk_threshold, as_json):
     from ..crm.store import StoreError, pull_salesforce, store_pulled_at
     from ..reporting.publish import scrub_text
 
-    store = Path(data_dir).absolute() if data_dir else project_data_dir(_root_project())
+    try:
+        store = Path(data_dir).absolute() if data_dir else project_data_dir(_root_project())
+    except ValueError as exc:
+        fail(exc)
     try:
         result = pull_salesforce(
             store,
