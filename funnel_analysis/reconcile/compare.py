@@ -8,7 +8,8 @@ change at a time, then two at a time:
 
 - the win rate by amount instead of by count (or the reverse);
 - deals placed in a period by creation date instead of close date (or the reverse);
-- the excluded opportunity types or stages counted after all; each other type or stage left out;
+- the excluded opportunity types or stages counted after all; only the most frequent type (new
+  business, when renewals have a type of their own); each other type or stage left out;
 - all business types instead of new business only (or the reverse, when ``business_type`` exists);
 - the deleted records counted (Salesforce's reports leave the Recycle Bin out, an export of
   ``queryAll`` or a warehouse sync may not);
@@ -124,7 +125,7 @@ def alternative_definitions(
     --------
     >>> o = pd.DataFrame({"type": ["New", "Renewal", "New"], "stage_name": ["Won", "Lost", "Won"]})
     >>> [a.label for a in alternative_definitions(o)][:4]
-    ['win rate by amount instead of by count', 'deals placed by creation date instead of close date', 'opportunities of type New left out', 'opportunities of type Renewal left out']
+    ['win rate by amount instead of by count', 'deals placed by creation date instead of close date', 'only opportunities of type New', 'opportunities of type New left out']
     """
     choices = KpiChoices(
         win_rate_basis=win_rate_basis,
@@ -151,7 +152,10 @@ def alternative_definitions(
             out.append(
                 Alternative(f"opportunities of {word} {', '.join(configured)} counted after all", {key: ()}, kind)
             )
-        for value in _frequent(opportunities, column, configured):
+        values = _frequent(opportunities, column, configured)
+        if kind == "types" and not configured and len(values) > 1:  # new business only, by type: the others left out
+            out.append(Alternative(f"only opportunities of type {values[0]}", {key: tuple(values[1:])}, kind))
+        for value in values:
             out.append(Alternative(f"opportunities of {word} {value} left out", {key: (*configured, value)}, kind))
     if "business_type" in opportunities.columns or choices.new_business_only:
         if choices.new_business_only:
@@ -398,8 +402,8 @@ def definition_effects(
     Returns
     -------
     DataFrame
-        ``fiscal_period``, ``period_start``, ``definition`` (``"configured"`` or what the
-        alternative changes), ``value``; the configured definition's rows first.
+        ``figure``, ``fiscal_period``, ``period_start``, ``definition`` (``"configured"`` or what
+        the alternative changes), ``value``; the configured definition's rows first.
 
     Raises
     ------
@@ -433,7 +437,8 @@ def definition_effects(
     )
     shown, kinds = [Alternative("configured")], set()
     for alt in singles:
-        if alt.kind in ("fiscal_year",) or alt.kind in kinds or (alt.kind == "basis" and figure != "win_rate"):
+        skip = alt.kind == "fiscal_year" or (alt.kind == "stages" and not configured.exclude_stages)
+        if skip or alt.kind in kinds or (alt.kind == "basis" and figure != "win_rate"):
             continue
         kinds.add(alt.kind)
         shown.append(alt)
@@ -448,6 +453,7 @@ def definition_effects(
         parts.append(
             pd.DataFrame(
                 {
+                    "figure": figure,
                     "fiscal_period": k["fiscal_period"],
                     "period_start": k["period_start"],
                     "definition": alt.label,

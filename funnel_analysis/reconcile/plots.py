@@ -91,7 +91,7 @@ def plot_definition_effects(df: pd.DataFrame, *, ax=None, title: str | None = No
     ax : matplotlib Axes, optional
         Where to draw; a new figure when ``None``.
     title : str, optional
-        The chart's title; default "The figure under each definition".
+        The chart's title; default "<figure> under each definition".
 
     Returns
     -------
@@ -110,7 +110,8 @@ def plot_definition_effects(df: pd.DataFrame, *, ax=None, title: str | None = No
     >>> len(plot_definition_effects(d).get_lines())
     2
     """
-    title = title or "The figure under each definition"
+    named = df["figure"].iloc[0] if "figure" in df.columns and len(df) else "The figure"
+    title = title or f"{named} under each definition"
     if missing_reason(df):
         return missing_axes(_axes(ax), missing_reason(df), title=title)
     missing = [c for c in ("fiscal_period", "definition", "value") if c not in df.columns]

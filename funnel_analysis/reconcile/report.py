@@ -196,7 +196,7 @@ def definition_effects(
         "new_business_only": new_business_only,
     }
     if opps is None:
-        empty = pd.DataFrame(columns=["fiscal_period", "period_start", "definition", "value"])
+        empty = pd.DataFrame(columns=["figure", "fiscal_period", "period_start", "definition", "value"])
         return mark_missing(empty, "the export has no opportunities (Opportunity.csv)")
     return _compare.definition_effects(opps, leads, opps_deleted, leads_deleted, **options)
 
