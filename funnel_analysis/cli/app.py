@@ -1,14 +1,24 @@
-"""The ``funnel`` group: its commands on an org folder (``sample``, ``check``, ``cache``, ``kpis``), and the
-command groups of the other modules of :mod:`funnel_analysis.cli` added to it."""
+"""The ``funnel`` group: the project (``init``, ``profile``, the global ``--project``), its commands on an org
+folder (``sample``, ``check``, ``cache``, ``kpis``), and the command groups of the other modules of
+:mod:`funnel_analysis.cli` added to it.
+
+A project is a folder with a ``profile.yaml`` (``funnel init DIR`` makes one). Run in it or below it
+(the nearest ``profile.yaml`` up from the current folder, as git finds ``.git``), or given with
+``--project DIR`` (or ``FUNNEL_PROJECT``), every command takes its defaults from the project: the org
+folder of ``check`` and ``kpis`` and the output of ``sample`` are the profile's ``data_dir``; ``report
+run`` / ``due`` read the project's ``reports.yaml`` and publish into its ``reports/``. An option given
+on the command line still wins. A bad profile is one line naming the file and key, exit 2."""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from ..project.profile import PROFILE_FILE, OrgProfile, ProfileError, find_project, load_profile
 from ..synth.model import SAMPLE_OPTIONS
 from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
 from .dedup import dedup_command
@@ -17,17 +27,147 @@ from .pull import pull_command
 from .report import report_command
 from .score import score_command
 
-__all__ = ["main"]
+__all__ = ["main", "Project"]
+
+
+@dataclass(frozen=True)
+class Project:
+    """The project a command runs in (``ctx.obj``): its folder and its org profile.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The project folder (it holds ``profile.yaml``).
+    profile : OrgProfile
+        The org profile, checked.
+    """
+
+    root: Path
+    profile: OrgProfile
+
+
+def _project_defaults(project: Project) -> dict:
+    """Click's ``default_map``: what each command takes from the project unless given."""
+    report = {"out": str(project.root / "reports")}
+    if (project.root / "reports.yaml").is_file():
+        report["config"] = str(project.root / "reports.yaml")
+    return {"sample": {"out": str(project.profile.data_dir)}, "report": {"run": report, "due": dict(report)}}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="funnel-analysis")
-def main():
-    """Sales-funnel analytics and forecasting on CRM exports."""
+@click.option(
+    "--project",
+    "project_dir",
+    default=None,
+    envvar="FUNNEL_PROJECT",
+    type=click.Path(file_okay=False),
+    help="Project folder (made by funnel init). Default: the nearest folder up from here with a profile.yaml.",
+)
+@click.pass_context
+def main(ctx, project_dir):
+    """Sales-funnel analytics and forecasting on CRM exports.
+
+    Start a project of your own with funnel init DIR; then run the commands in it.
+    """
+    if ctx.invoked_subcommand == "init" or ctx.resilient_parsing:
+        return
+    if project_dir is not None and not (Path(project_dir) / PROFILE_FILE).is_file():
+        fail(f"{Path(project_dir).resolve()}: not a project (no {PROFILE_FILE}); funnel init DIR makes one")
+    root = Path(project_dir).resolve() if project_dir is not None else find_project()
+    if root is None:
+        return
+    try:
+        ctx.obj = Project(root, load_profile(root / PROFILE_FILE))
+    except ProfileError as exc:
+        fail(exc)
+    ctx.default_map = _project_defaults(ctx.obj)
+
+
+def _org_folder(folder) -> str:
+    """FOLDER as given, else the project's data_dir; one line and exit 2 when neither is there."""
+    if folder is not None:
+        return folder
+    project = click.get_current_context().find_object(Project)
+    if project is None:
+        fail(f"no FOLDER given and no project here (no {PROFILE_FILE} up from {Path.cwd()}); give FOLDER or --project")
+    if not project.profile.data_dir.is_dir():
+        fail(
+            f"{project.profile.path}: data_dir: {project.profile.data_dir} does not exist "
+            "(funnel sample writes a made-up org there; or put the export there)"
+        )
+    return str(project.profile.data_dir)
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option(
+    "--copy-notebooks",
+    is_flag=True,
+    help="Copy the report notebooks into FOLDER/notebooks/ to customise them (default: run the installed ones).",
+)
+def init_command(folder, copy_notebooks):
+    """Create a project in FOLDER: profile.yaml, reports.yaml, data/, reports/ and a README.md.
+
+    Refuses a folder that already holds a project: nothing is overwritten.
+    """
+    from ..project.init import ProjectExistsError, init_project
+
+    try:
+        root = init_project(folder, copy_notebooks=copy_notebooks)
+    except (ProjectExistsError, FileNotFoundError) as exc:
+        fail(exc)
+    click.echo(f"project: {root}")
+    click.echo(
+        f"next: edit {root / PROFILE_FILE}, then in {root}: funnel sample --scale 0.2 (or your export "
+        "in data_dir), funnel check, funnel report run"
+    )
+
+
+@main.command("profile")
+@click.pass_obj
+def profile_command(project):
+    """Check the project's org profile and print what every report takes from it.
+
+    Exits 2 with one line naming the file and key when the profile cannot be used (a currency that is
+    not CurrencyType's corporate one included).
+    """
+    from ..project.profile import report_defaults
+
+    if project is None:
+        fail(f"no project here (no {PROFILE_FILE} up from {Path.cwd()}); funnel init DIR makes one, or --project")
+    p = project.profile
+    try:
+        params = report_defaults(p)
+    except ProfileError as exc:
+        fail(exc)
+    click.echo(f"profile: {p.path}")
+    click.echo(f"data_dir: {p.data_dir}" + ("" if p.data_dir.is_dir() else "  (does not exist yet)"))
+    click.echo(f"currency: {params['currency'] or 'from the export (USD when it does not say)'}")
+    custom = f"; custom periods: {len(p.fiscal_periods)}" if p.fiscal_periods else ""
+    click.echo(f"fiscal year starts in month {p.fiscal_year_start_month}{custom}")
+    for kind, rule in p.business_types.items():
+        listed = ", ".join([*rule.types, *rule.record_types]) or "(none)"
+        click.echo(f"{kind}: {listed}")
+    click.echo(f"other types: {p.unlisted_business_type}")
+    if p.kpis:
+        click.echo("kpis: " + ", ".join(f"{k}={v}" for k, v in p.kpis.items()))
+    cal = p.calendar
+    click.echo(
+        f"calendar: {cal.timezone}, {cal.start:%H:%M}-{cal.end:%H:%M}, {len(cal.workdays)} workdays, "
+        f"{len(cal.holidays)} holidays"
+    )
+    click.echo(f"instance_url: {p.instance_url or '(none: records are not linked)'}")
 
 
 @main.command()
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the export to.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the export to (in a project: its data_dir).",
+)
 @click.option(
     "--scale",
     default=1.0,
@@ -103,7 +243,7 @@ def sample(out, scale, seed, truth_dir, **options):
 
 
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 @mapping_option("Mapping file, or a built-in mapping name (maven_crm, x_education).")
 @json_option("Print the summary as one JSON object.")
 @click.option(
@@ -116,8 +256,9 @@ def check(folder, mapping, as_json, quarantine_out):
     """Load and validate FOLDER; print rows read, kept, quarantined, deleted, merged and flagged, and rows per rule.
 
     Exits 0 when the data loaded (quarantined rows included) and 2 when a file
-    cannot be used at all.
+    cannot be used at all. In a project, FOLDER defaults to the profile's data_dir.
     """
+    folder = _org_folder(folder)
     crm = load_or_fail(folder, mapping, progress=not as_json and sys.stderr.isatty())
     if quarantine_out:
         crm.quarantine.to_csv(quarantine_out, index=False)
@@ -162,7 +303,7 @@ def cache(folder, cache, mapping):
 
 
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 @mapping_option("Mapping file or built-in mapping name.")
 @click.option(
     "--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: the latest date in the data."
@@ -179,11 +320,19 @@ def kpis(folder, mapping, as_of, by, where, as_json):
 
     A figure the data cannot give (no leads table, an empty denominator) is null, not zero. With --by,
     records without a value form the group '(no <column>)'. Money is in the org's corporate currency.
+    In a project, FOLDER defaults to the profile's data_dir, and the opportunities have the profile's
+    business_type (--by business_type).
     """
     from ..funnel.report import kpis as compute_kpis
+    from ..project.business import with_business_type
 
+    project = click.get_current_context().find_object(Project)
+    folder = _org_folder(folder)
     try:  # a bad --by, --as-of or --where, or data the loader cannot type, is one line too
-        table = compute_kpis(load_or_fail(folder, mapping), as_of=as_of, by=by, where=where)
+        crm = load_or_fail(folder, mapping)
+        if project is not None:
+            crm = with_business_type(crm, project.profile)
+        table = compute_kpis(crm, as_of=as_of, by=by, where=where)
     except DATA_ERRORS as exc:
         fail(exc)
     rows = []

@@ -2,7 +2,11 @@
 
 A YAML file lists reports (``name``, ``notebook``, ``parameters``, ``schedule``); every error
 names the file, the report and the rule, and is raised before any notebook runs. Parameters are
-plain literals checked against the notebook's ``parameters`` cell. Secrets never are parameters:
+plain literals checked against the notebook's ``parameters`` cell. A config may name the org
+profile (``profile: profile.yaml``, :mod:`funnel_analysis.project.profile`): its ``data_dir``,
+``currency`` and ``fiscal_year_start_month`` (and its path, as ``profile``) are then every report's
+defaults, for the notebooks that declare them, so no entry repeats them. The notebooks are found in
+the installed package (``notebooks: packaged``, through :mod:`importlib.resources`) or in a folder. Secrets never are parameters:
 a parameter named like one (``*password*``, ``*token*``, ``*secret*``, ``*api_key*``) is refused,
 because papermill writes every parameter into the output notebook; the package reads secrets
 from the environment instead (:mod:`funnel_analysis.crm.salesforce`).
@@ -14,6 +18,7 @@ from the environment instead (:mod:`funnel_analysis.crm.salesforce`).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,11 +29,14 @@ import pandas as pd
 import yaml
 
 from .._util.results import Unpackable
+from ..project.init import packaged_notebooks
+from ..project.profile import ProfileError, load_profile, report_defaults
 
 __all__ = [
     "ReportConfigError",
     "ReportSpec",
     "SECRET_NAME",
+    "PACKAGED_NOTEBOOKS",
     "CheckedParameters",
     "PlannedReport",
     "load_report_config",
@@ -38,6 +46,10 @@ __all__ = [
 
 #: Parameter (and environment variable) names that hold secrets.
 SECRET_NAME = re.compile(r"passw(or)?d|secret|token|api_?key|credential|private_key", re.IGNORECASE)
+
+
+#: The ``notebooks:`` value that means the notebooks installed with the package.
+PACKAGED_NOTEBOOKS = "packaged"
 
 
 class ReportConfigError(ValueError):
@@ -82,6 +94,10 @@ class ReportSpec:
         15; 0: no wait).
     cell_timeout : int or None
         Seconds a cell may run when the command line sets none (None, the default: no limit).
+    defaults : dict
+        Parameter name -> value from the org profile (``data_dir``, ``currency``,
+        ``fiscal_year_start_month``, ``profile``), given to a notebook that declares the name and
+        overridden by ``parameters`` (default empty: no profile).
     """
 
     name: str
@@ -94,6 +110,7 @@ class ReportSpec:
     source: str = ""  # the config file, for error messages
     retry_backoff: int = 15
     cell_timeout: int | None = None
+    defaults: dict = field(default_factory=dict)
 
 
 def _resolve(params: dict, base: Path) -> dict:
@@ -184,9 +201,11 @@ def load_report_config(path=None) -> list[ReportSpec]:
     ----------
     path : path-like, optional
         YAML with ``reports:`` (a list of ``name``, ``notebook``, ``parameters``, ``schedule``,
-        ``keep``), and optionally ``root`` (where relative paths start, relative to the file;
-        default its folder), ``notebooks`` (where notebook paths start, relative to root; default
-        ``notebooks``), ``timezone`` (of every schedule without its own), and these, which an
+        ``keep``), and optionally ``profile`` (the org profile, relative to the file: its values
+        are every report's defaults), ``root`` (where relative paths start, relative to the file;
+        default its folder), ``notebooks`` (where notebook paths start: ``packaged`` for the
+        installed package's notebooks, or a folder relative to root; default ``notebooks``),
+        ``timezone`` (of every schedule without its own), and these, which an
         entry may set for itself: ``keep`` (published runs kept per report), ``retries`` (failed
         runs per scheduled time, default 3), ``retry_backoff`` (minutes after a failed run before
         the next try, doubling with each failure; default 15, 0 for none) and ``cell_timeout``
@@ -197,7 +216,8 @@ def load_report_config(path=None) -> list[ReportSpec]:
     ReportConfigError
         Naming the file and report: a missing, malformed or repeated name, a parameter that is
         not a plain literal or looks like a secret, a bad cron expression or time zone, a bad keep,
-        retries, retry_backoff or cell_timeout.
+        retries, retry_backoff or cell_timeout; or naming the profile and its key (a bad profile,
+        a currency that is not the org's).
 
     Returns
     -------
@@ -217,6 +237,17 @@ def load_report_config(path=None) -> list[ReportSpec]:
     if not isinstance(doc, dict) or not isinstance(doc.get("reports"), list) or not doc["reports"]:
         raise ReportConfigError(f"{path}: needs a non-empty list 'reports:'")
     root, specs = (path.parent / str(doc.get("root", "."))).resolve(), []
+    defaults = {}
+    if doc.get("profile"):
+        try:
+            defaults = dict(report_defaults(load_profile(path.parent / str(doc["profile"]))))
+        except ProfileError as exc:
+            raise ReportConfigError(str(exc)) from None
+    where_nb = str(doc.get("notebooks", "notebooks"))
+    try:
+        notebooks = packaged_notebooks() if where_nb == PACKAGED_NOTEBOOKS else root / where_nb
+    except FileNotFoundError as exc:
+        raise ReportConfigError(f"{path}: notebooks: {exc}") from None
     for i, item in enumerate(doc["reports"]):
         item = item if isinstance(item, dict) else {}
         name = str(item.get("name", ""))
@@ -234,8 +265,9 @@ def load_report_config(path=None) -> list[ReportSpec]:
         params = {str(k): _plain(v, f"{where}, parameter {k!r}") for k, v in (item.get("parameters") or {}).items()}
         limits = {key: _limit(item, doc, key, where) for key in _LIMITS}
         cron, tz = _schedule(item, doc, where)
-        nb = root / str(doc.get("notebooks", "notebooks")) / str(item.get("notebook", f"{name}.ipynb"))
-        specs.append(ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits))
+        nb = notebooks / str(item.get("notebook", f"{name}.ipynb"))
+        spec = ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits)
+        specs.append(dataclasses.replace(spec, defaults=dict(defaults)))
     return specs
 
 
@@ -275,7 +307,7 @@ class PlannedReport(Unpackable):
 
 
 def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date | None = None) -> CheckedParameters:
-    """All the notebook's parameters: its defaults, then config, data_dir and overrides, checked.
+    """All the notebook's parameters: its defaults, then the profile's, config, data_dir and overrides, checked.
 
     Relative values (``last_friday``, ``previous_quarter``: :mod:`funnel_analysis.reporting.schedule`) in the
     config or overrides are resolved on ``today`` (default: today in the report's time zone).
@@ -320,7 +352,7 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date
             raise ReportConfigError(f"{spec.notebook}: parameter {k} = {info['default']} is not a literal") from None
     # the notebook's own relative defaults start at its folder
     out = _resolve({k: v for k, (_, v) in declared.items()}, spec.notebook.parent)
-    given = dict(spec.parameters)
+    given = {k: v for k, v in spec.defaults.items() if k in declared} | dict(spec.parameters)
     if data_dir is not None and "data_dir" in declared:
         given["data_dir"] = str(Path(data_dir).resolve())
     for k in overrides:
