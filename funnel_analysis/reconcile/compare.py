@@ -68,11 +68,15 @@ class Alternative:
     kind : str
         Which choice it changes (``basis``, ``cohort``, ``types``, ``stages``, ``business``,
         ``deleted``, ``fiscal_year``): two alternatives combine only when their kinds differ.
+    combines : bool
+        Whether it is tried together with another one (not a single other type or stage left
+        out, nor another fiscal year: there are too many of those to pair).
     """
 
     label: str
     changes: dict = field(default_factory=dict)
     kind: str = ""
+    combines: bool = True
 
 
 def _folded(values) -> set[str]:
@@ -156,7 +160,9 @@ def alternative_definitions(
         if kind == "types" and not configured and len(values) > 1:  # new business only, by type: the others left out
             out.append(Alternative(f"only opportunities of type {values[0]}", {key: tuple(values[1:])}, kind))
         for value in values:
-            out.append(Alternative(f"opportunities of {word} {value} left out", {key: (*configured, value)}, kind))
+            out.append(
+                Alternative(f"opportunities of {word} {value} left out", {key: (*configured, value)}, kind, False)
+            )
     if "business_type" in opportunities.columns or choices.new_business_only:
         if choices.new_business_only:
             out.append(
@@ -175,6 +181,7 @@ def alternative_definitions(
                     f"the fiscal year starting in {calendar.month_name[month]}",
                     {"fiscal_year_start_month": month},
                     "fiscal_year",
+                    False,
                 )
             )
     return out
@@ -300,7 +307,7 @@ def reconcile_figures(
         Alternative(f"{a.label} and {b.label}", {**a.changes, **b.changes}, f"{a.kind}+{b.kind}")
         for i, a in enumerate(singles)
         for b in singles[i + 1 :]
-        if a.kind != b.kind and "fiscal_year" not in (a.kind, b.kind) and a.changes.keys().isdisjoint(b.changes)
+        if a.combines and b.combines and a.kind != b.kind and a.changes.keys().isdisjoint(b.changes)
     ]
     texts = {
         f: kpi_definitions(period=f, fiscal_year_start_month=fiscal_year_start_month, **configured.as_kwargs())
