@@ -8,7 +8,9 @@
 - safe: CRM data are user-entered (web-to-lead forms), so every HTML output and markdown cell is
   cleaned with bleach (``sanitize_html``) on top of the escaping done by
   :func:`funnel_analysis.reporting.notebook.styled`: no script, event handler or ``javascript:`` link
-  survives, while the tables keep their formatting.
+  survives, while the tables keep their formatting;
+- dated: under the run note, how fresh the data are ("data as of ...", from the manifest's
+  ``data_freshness``), in a warning style when they are stale (:func:`freshness_html`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,25 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-__all__ = ["notebook_to_html", "clean_html"]
+__all__ = ["notebook_to_html", "clean_html", "freshness_html", "FRESHNESS_CSS"]
+
+#: The style of the "data as of" line; stale data in a warning style (the index page uses it too).
+FRESHNESS_CSS = (
+    ".data-as-of{margin:.4em 0;padding:.35em .8em;border-left:4px solid #9ab;background:#f4f7f9}"
+    ".data-as-of.data-stale{border-left-color:#d39e00;background:#fff3cd;color:#5c4300}"
+)
 
 # the lab template without its CDN scripts: the HTML then opens complete offline
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+_TEMPLATE = (
+    """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}<style>"""
+    + FRESHNESS_CSS
+    + """</style>{% endblock extra_css %}
 """
+)
 
 _TAGS = {
     "a",
@@ -127,6 +140,84 @@ def clean_html(element) -> str:
         )
 
 
+def _when(iso: str) -> str:
+    """``2024-02-12T11:20:45Z`` as ``2024-02-12 11:20 UTC``."""
+    return f"{iso[:10]} {iso[11:16]} UTC" if len(iso) >= 16 else iso
+
+
+def _age(days: float) -> str:
+    if days < 0:
+        return "after this run's time"
+    if days < 2:
+        hours = round(days * 24)
+        return f"{hours} hour{'s' * (hours != 1)} before this run"
+    return f"{days:.0f} days before this run"
+
+
+def freshness_html(freshness) -> str:
+    """The "data as of" line of a report page: when its data are from, how old they were at the run.
+
+    Parameters
+    ----------
+    freshness : Mapping or None
+        A run manifest's ``data_freshness`` (:mod:`funnel_analysis.reporting.runner`): ``as_of``
+        (ISO, UTC), ``as_of_from`` (``"pull"`` or ``"extract_time"``), ``extract_time``,
+        ``extract_field``, ``age_days``, ``stale_after_days``, ``stale``, ``pull``,
+        ``pull_error``. None (a report without data, or a run recorded before freshness was):
+        no line.
+
+    Returns
+    -------
+    str
+        One ``<p class="data-as-of">`` (``data-as-of data-stale`` when stale), every value
+        HTML-escaped; empty for None.
+
+    Raises
+    ------
+    KeyError
+        When ``freshness`` lacks ``as_of`` or ``stale``.
+
+    Examples
+    --------
+    >>> line = freshness_html({"as_of": "2024-02-12T11:20:45Z", "as_of_from": "extract_time",
+    ...     "extract_time": "2024-02-12T11:20:45Z", "extract_field": "opportunities.system_modstamp",
+    ...     "age_days": 21.0, "stale_after_days": 7.0, "stale": True, "pull": None, "pull_error": None})
+    >>> "data-stale" in line and "Data as of <strong>2024-02-12 11:20 UTC</strong>" in line
+    True
+    >>> "21 days before this run" in line and "older than 7 days" in line
+    True
+    """
+    if not freshness:
+        return ""
+    e = html.escape
+    stale = bool(freshness["stale"])
+    if freshness["as_of"] is None:
+        text = "Data as of <strong>unknown</strong>: the data carry no timestamp or could not be read"
+    else:
+        origin = (
+            "the last <code>funnel pull</code>"
+            if freshness.get("as_of_from") == "pull"
+            else "the latest change in the data"
+            + (f", <code>{e(str(freshness['extract_field']))}</code>" if freshness.get("extract_field") else "")
+        )
+        text = f"Data as of <strong>{e(_when(str(freshness['as_of'])))}</strong> ({origin})"
+        age = freshness.get("age_days")
+        if isinstance(age, (int, float)):
+            text += f", {e(_age(float(age)))}"
+        if freshness.get("as_of_from") == "pull" and freshness.get("extract_time"):
+            text += f"; latest change in the data {e(_when(str(freshness['extract_time'])))}"
+    reasons = []
+    limit = freshness.get("stale_after_days")
+    if stale and isinstance(freshness.get("age_days"), (int, float)) and isinstance(limit, (int, float)):
+        if freshness["age_days"] > limit:
+            reasons.append(f"older than {limit:g} days")
+    if freshness.get("pull") == "failed":
+        reasons.append(f"the pull before this run failed ({e(str(freshness.get('pull_error')))})")
+    if stale:
+        text = "<strong>Stale data.</strong> " + text + (f": {'; '.join(reasons)}" if reasons else "")
+    return f'<p class="data-as-of{" data-stale" if stale else ""}">{text}.</p>'
+
+
 def _without_stderr(nb) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -140,8 +231,8 @@ def _without_stderr(nb) -> None:
 def notebook_to_html(ipynb, out, manifest: dict) -> Path:
     """Write the report page of executed notebook ``ipynb`` to ``out``, with a run note from ``manifest``.
 
-    The note (when the report ran, its status and parameters) is inserted after the first cell
-    when that is markdown (the report's title), else first.
+    The note (when the report ran, its status and parameters, then how fresh its data are) is
+    inserted after the first cell when that is markdown (the report's title), else first.
 
     Parameters
     ----------
@@ -151,7 +242,8 @@ def notebook_to_html(ipynb, out, manifest: dict) -> Path:
         The HTML file to write; replaced if it exists.
     manifest : dict
         The run's manifest: ``report``, ``as_of``, ``started_at``, ``status``, ``parameters``
-        (those not empty are shown) and optionally ``relative_parameters`` (``{name: token}``).
+        (those not empty are shown) and optionally ``relative_parameters`` (``{name: token}``)
+        and ``data_freshness`` (shown as the "data as of" line, :func:`freshness_html`).
 
     Returns
     -------
@@ -178,7 +270,7 @@ def notebook_to_html(ipynb, out, manifest: dict) -> Path:
     note = (
         f"<p><em>Run {html.escape(str(manifest['started_at']))}, status <strong>"
         f"{html.escape(str(manifest['status']))}</strong>, parameters: {shown}</em></p>"
-    )
+    ) + freshness_html(manifest.get("data_freshness"))
     nb.cells.insert(int(bool(nb.cells) and nb.cells[0].cell_type == "markdown"), nbformat.v4.new_markdown_cell(note))
     exporter = HTMLExporter(
         template_name="lab",

@@ -1,8 +1,9 @@
 """``<out>/index.html``: every report with its history of published runs.
 
-Per report: a link to its latest good run, then every run newest first with its status, as-of
-date, scheduled time, start, duration, links to the page and the notebook, and for a failed run
-the cell and error. Every text comes from manifests (report names, parameters, error messages that
+Per report: a link to its latest good run and how fresh its data were, then every run newest first
+with its status, as-of date, the data's "as of" time (stale ones marked), scheduled time, start,
+duration, links to the page and the notebook, and for a failed run the cell and error. At the top,
+the data as of the latest run, in a warning style when stale (:func:`.html.freshness_html`). Every text comes from manifests (report names, parameters, error messages that
 may quote CRM data) and is HTML-escaped; links are URL-quoted. The page is written through a
 temporary file and an atomic rename, under a lock, so a reader never sees half of it.
 """
@@ -13,6 +14,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
+from .html import FRESHNESS_CSS, freshness_html
 from .publish import atomic_write_text, published_runs
 
 __all__ = ["write_index", "render_index"]
@@ -21,7 +23,24 @@ _CSS = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}h2{margin-top:1.6em}"
     "table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ddd}"
     "td.num{text-align:right}tr.failed td{color:#b00}.latest{margin:.3em 0 .6em}.none{color:#b00}"
+    "td.stale{background:#fff3cd;color:#5c4300}" + FRESHNESS_CSS
 )
+
+
+def _data_cell(m: dict) -> str:
+    """The "data as of" cell of a run: the time, and how old when stale; empty for a run without data."""
+    f = m.get("data_freshness")
+    if not isinstance(f, dict):
+        return "<td></td>"
+    when = f.get("as_of")
+    text = _e(f"{when[:10]} {when[11:16]} UTC" if isinstance(when, str) and len(when) >= 16 else (when or "unknown"))
+    if not f.get("stale"):
+        return f"<td>{text}</td>"
+    age = f.get("age_days")
+    why = (
+        "pull failed" if f.get("pull") == "failed" else (f"{age:.0f} days old" if isinstance(age, (int, float)) else "")
+    )
+    return f'<td class="stale">{text} (stale{", " + _e(why) if why else ""})</td>'
 
 
 def _e(value) -> str:
@@ -45,6 +64,7 @@ def _row(out_dir: Path, folder: Path, m: dict) -> str:
     cells = [
         _e(folder.name),
         _e(m.get("as_of")),
+        None,  # the data cell, with its own class
         _e(status),
         _e(m.get("scheduled_for") or "by hand"),
         _e(m.get("started_at")),
@@ -54,7 +74,10 @@ def _row(out_dir: Path, folder: Path, m: dict) -> str:
     ]
     return (
         f'<tr class="{_e(status)}">'
-        + "".join(f'<td class="num">{c}</td>' if i == 5 else f"<td>{c}</td>" for i, c in enumerate(cells))
+        + "".join(
+            _data_cell(m) if c is None else f'<td class="num">{c}</td>' if i == 6 else f"<td>{c}</td>"
+            for i, c in enumerate(cells)
+        )
         + "</tr>"
     )
 
@@ -71,32 +94,47 @@ def render_index(out_dir) -> str:
     Returns
     -------
     str
-        A complete HTML document: per report, in name order, a link to its latest good run, then
-        a table of every run, newest first (run, as of, status, scheduled for, started, duration,
+        A complete HTML document: the "data as of" line of the latest run (by start time); then per
+        report, in name order, a link to its latest good run with its data's time, then a table of
+        every run, newest first (run, as of, data as of, status, scheduled for, started, duration,
         links, error); "No report has run yet." when there is none.
     """
     out_dir = Path(out_dir)
     names = sorted(
         {mf.parent.parent.name for mf in out_dir.glob("*/*/manifest.json") if not mf.parent.parent.name.startswith(".")}
     )
-    sections = []
+    sections, newest = [], None
     for name in names:
         runs = published_runs(out_dir, name)[::-1]  # newest first
         good = next(((d, m) for d, m in runs if m.get("status") == "ok"), None)
+        for _d, m in runs:
+            if isinstance(m.get("data_freshness"), dict) and (
+                newest is None or str(m.get("started_at")) > str(newest.get("started_at"))
+            ):
+                newest = m
+        data = good[1].get("data_freshness") if good else None
+        as_of = data.get("as_of") if isinstance(data, dict) else None
         latest = (
             f'<p class="latest">Latest good run: <a href="{_href(out_dir, good[0], good[1].get("html"))}">'
-            f"{_e(good[1].get('as_of'))}</a> (run {_e(good[1].get('started_at'))})</p>"
+            f"{_e(good[1].get('as_of'))}</a> (run {_e(good[1].get('started_at'))}"
+            + (f", data as of {_e(as_of)}" if as_of else "")
+            + ")</p>"
             if good and good[1].get("html")
             else '<p class="latest none">No good run yet.</p>'
         )
         sections.append(
             f'<section id="{_e(quote(name))}"><h2>{_e(runs[0].manifest.get("report") or name)}</h2>{latest}'
-            "<table><tr><th>run</th><th>as of</th>"
+            "<table><tr><th>run</th><th>as of</th><th>data as of</th>"
             "<th>status</th><th>scheduled for</th><th>started</th><th>duration</th><th>links</th><th>error</th></tr>"
             + "".join(_row(out_dir, d, m) for d, m in runs)
             + "</table></section>"
         )
-    body = "".join(sections) or "<p>No report has run yet.</p>"
+    head = ""
+    if newest is not None:
+        head = freshness_html(newest["data_freshness"]).replace(
+            "Data as of", f"Latest run ({_e(newest.get('report'))}, {_e(newest.get('started_at'))}): data as of", 1
+        )
+    body = head + ("".join(sections) or "<p>No report has run yet.</p>")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reports</title>'
         f"<style>{_CSS}</style></head><body><h1>Reports</h1>{body}</body></html>\n"

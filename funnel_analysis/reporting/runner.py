@@ -11,6 +11,16 @@ folder under the report's lock and is published by an atomic rename to
 :mod:`.html`), and ``<out>/index.html`` lists every run (:mod:`.index`). A failing
 notebook is published as a failed run with its partial notebook and error; the others still run.
 
+Freshness: every run records how old its data are (``data_freshness`` in its manifest) and every
+page and the index show it ("data as of ..."): the time of the last ``funnel pull`` for a pull
+store (:mod:`funnel_analysis.crm.store`), else the extract time, the latest change the data carry
+(:func:`funnel_analysis.crm.extract_time`). Data older than the config's ``stale_after_days``
+(default :data:`STALE_AFTER_DAYS`) at the run's time are marked stale. With ``pull: true`` at the
+top of the config, each data folder the planned reports read is refreshed from the live org first
+(:func:`funnel_analysis.crm.store.pull_salesforce`, credentials from the environment); a pull that
+fails keeps the previous data, and every report on them runs, says its data are stale and why, and
+is published as failed (so that the scheduler retries it), with one log line saying so.
+
 >>> run_reports(only=["funnel"], overrides={"as_of": "2025-03-31"}).failed  # doctest: +SKIP
 []
 """
@@ -29,7 +39,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from ..crm.model import latest_date
+import pandas as pd
+import yaml
+
+from ..crm.model import extract_time, latest_date
 from .config import ReportConfigError, ReportSpec, load_report_config, plan_reports
 from .index import write_index
 from .publish import (
@@ -46,6 +59,7 @@ from .publish import (
 from .schedule import due_reports
 
 __all__ = [
+    "STALE_AFTER_DAYS",
     "ReportSpec",
     "ReportRun",
     "RunResult",
@@ -69,6 +83,8 @@ _LIBRARIES = (
 # ipykernel logs a warning about TCP transport at every start: noise in every cron mail. Its
 # ERROR-level messages still show.
 _KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+#: Data older than this many days at the run's time are marked stale (the config's ``stale_after_days``).
+STALE_AFTER_DAYS = 7
 
 
 @dataclass
@@ -140,8 +156,20 @@ class RunResult:
         return [r.name for r in self.runs if r.status != "ok"]
 
 
-def _data_facts(params: dict, cache: dict, out_dir: Path):
-    """(fingerprint, latest day, load error, Parquet cache) of a report's data, loaded once per run.
+@dataclass
+class _Facts:
+    """What a run needs to know of one data folder, found once per run."""
+
+    fingerprint: str | None = None
+    latest: object = None  # the data's last day (as_of when none is given)
+    error: str | None = None  # why the data could not be loaded
+    parquet: Path | None = None  # the validated org cached as Parquet
+    extract: object = None  # ExtractTime, or None
+    pulled_at: object = None  # a pull store's pull time (Timestamp), or None
+
+
+def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
+    """The fingerprint, latest day, load error, Parquet cache and freshness of a report's data, loaded once per run.
 
     The validated org is cached as Parquet under ``out_dir/.cache/<fingerprint>`` and the
     notebooks read that instead of the raw export: each kernel then loads the org in a
@@ -151,6 +179,7 @@ def _data_facts(params: dict, cache: dict, out_dir: Path):
     key = (params.get("data_dir"), params.get("mapping") or None)
     if key[0] and key not in cache:
         from ..crm.load import load_org
+        from ..crm.store import store_pulled_at
 
         try:
             crm = load_org(key[0], mapping=key[1])
@@ -164,10 +193,97 @@ def _data_facts(params: dict, cache: dict, out_dir: Path):
                 except OSError:  # another runner published the same data first: use theirs
                     shutil.rmtree(tmp, ignore_errors=True)
                     use_cache(out_dir, fingerprint)
-            cache[key] = (fingerprint, latest_date(crm), None, target)
+            try:
+                extract = extract_time(crm)
+            except ValueError:  # no timestamp anywhere: freshness unknown
+                extract = None
+            cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, store_pulled_at(key[0]))
         except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
-            cache[key] = (None, None, f"{type(exc).__name__}: {exc}", None)
-    return cache.get(key, (None, None, None, None))
+            cache[key] = _Facts(error=f"{type(exc).__name__}: {exc}")
+    return cache.get(key, _Facts())
+
+
+def _iso(ts) -> str | None:
+    if ts is None:
+        return None
+    ts = pd.Timestamp(ts)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _freshness(facts: _Facts, has_data: bool, pull: str | None, now: datetime, stale_after_days: float) -> dict | None:
+    """The run manifest's ``data_freshness``: when the data are as of, how old at the run's time, stale or not.
+
+    None for a report without data. ``pull`` is None (no pull asked), ``"ok"``, or the error of the
+    pull that failed, which makes the data stale whatever their age.
+    """
+    if not has_data:
+        return None
+    extract = facts.extract
+    as_of = facts.pulled_at if facts.pulled_at is not None else (extract.timestamp if extract else None)
+    age = None
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+        age = round((pd.Timestamp(now).tz_convert("UTC") - as_of).total_seconds() / 86400, 2)
+    failed = pull not in (None, "ok")
+    return {
+        "as_of": _iso(as_of),
+        "as_of_from": None if as_of is None else ("pull" if facts.pulled_at is not None else "extract_time"),
+        "extract_time": _iso(extract.timestamp) if extract else None,
+        "extract_field": f"{extract.table}.{extract.column}" if extract else None,
+        "pulled_at": _iso(facts.pulled_at),
+        "age_days": age,
+        "stale_after_days": stale_after_days,
+        "stale": failed or as_of is None or age > stale_after_days,
+        "pull": None if pull is None else ("ok" if not failed else "failed"),
+        "pull_error": pull if failed else None,
+    }
+
+
+def _data_options(specs: list[ReportSpec]) -> tuple[bool, float]:
+    """(``pull``, ``stale_after_days``) from the top level of the config the reports were read from.
+
+    A spec's own attribute wins, should :class:`ReportSpec` carry them; a report list built in code
+    (no ``source``) gets the defaults: no pull, :data:`STALE_AFTER_DAYS`.
+    """
+    pull, stale, docs = None, None, {}
+    for spec in specs:
+        pull = getattr(spec, "pull", None) if pull is None else pull
+        stale = getattr(spec, "stale_after_days", None) if stale is None else stale
+        if spec.source and spec.source not in docs:
+            try:
+                doc = yaml.safe_load(Path(spec.source).read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                doc = {}  # load_report_config read it a moment ago and said what was wrong
+            docs[spec.source] = doc if isinstance(doc, dict) else {}
+            pull = docs[spec.source].get("pull") if pull is None else pull
+            stale = docs[spec.source].get("stale_after_days") if stale is None else stale
+    where = next((s.source for s in specs if s.source), "the report config")
+    if pull is not None and not isinstance(pull, bool):
+        raise ReportConfigError(f"{where}: key 'pull': expected true or false, got {pull!r}")
+    if stale is not None and (isinstance(stale, bool) or not isinstance(stale, (int, float)) or stale <= 0):
+        raise ReportConfigError(f"{where}: key 'stale_after_days': expected a number of days above 0, got {stale!r}")
+    return bool(pull), float(STALE_AFTER_DAYS if stale is None else stale)
+
+
+def _pull_first(data_dir: str, log) -> str:
+    """Refresh a data folder from the live org; ``"ok"``, or the error in one line (secrets scrubbed)."""
+    from ..crm.store import pull_salesforce
+
+    stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    try:
+        res = pull_salesforce(data_dir, progress=False)
+    except Exception as exc:  # no network, refused credentials, not a store...: the previous data stay
+        text = str(exc).strip().splitlines()
+        error = scrub_text(f"{type(exc).__name__}: {text[0] if text else '(no message)'}")
+        if log:
+            log(f"{stamp} {'pull':<14} {data_dir}: FAILED {error}; the previous data are kept and marked stale")
+        return error
+    if log:
+        fetched = int(res.objects["fetched"].sum())
+        log(f"{stamp} {'pull':<14} {data_dir}: ok, {fetched} rows fetched, {len(res.objects)} objects")
+    return "ok"
 
 
 def _report_index(cells: list, index: int) -> int:
@@ -249,6 +365,12 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
         staging = staging_dir(out_dir, spec.name)
         ipynb, page = staging / f"{spec.name}.ipynb", staging / f"{spec.name}.html"
         error, cell = _execute(spec, ipynb, task["execute"], progress, cell_timeout)
+        freshness = task["freshness"]
+        if freshness and freshness["pull"] == "failed":  # the report ran, on the previous data: a failed run
+            shown = f" (as of {freshness['as_of']})" if freshness["as_of"] else ""
+            error = f"pull failed: {freshness['pull_error']}; the report shows the previous data{shown}" + (
+                f"; then {error}" if error else ""
+            )
         versions = {"python": platform.python_version()} | {d: metadata.version(d) for d in _LIBRARIES}
         manifest = {
             "report": spec.name,
@@ -260,6 +382,7 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
             "scheduled_for": task["slot"],
             "data_fingerprint": task["fingerprint"],
             "data_cache": task["execute"]["data_dir"] if task["execute"] is not params else None,
+            "data_freshness": freshness,
             "package_version": versions["funnel-analysis"],
             "versions": versions,
             "started_at": started.isoformat(timespec="seconds"),
@@ -325,12 +448,29 @@ def _log_line(r: ReportRun) -> str:
 
 
 def _run_plan(
-    plan, out_dir: Path, *, jobs: int, progress: bool, log, trigger: str, slots: dict, lock: bool, cell_timeout
+    plan,
+    out_dir: Path,
+    *,
+    jobs: int,
+    progress: bool,
+    log,
+    trigger: str,
+    slots: dict,
+    lock: bool,
+    cell_timeout,
+    now: datetime,
+    pull: bool = False,
+    stale_after_days: float = STALE_AFTER_DAYS,
 ) -> list[ReportRun]:
-    """Load and cache each data folder once, then run the planned reports, ``jobs`` at once."""
-    cache, tasks = {}, []
+    """Pull each data folder first (``pull``), load and cache each once, then run the planned reports, ``jobs`` at once."""
+    cache, tasks, pulls = {}, [], {}
+    for _spec, params, _relative in plan if pull else ():  # each folder pulled once, before it is loaded
+        folder = params.get("data_dir")
+        if folder and folder not in pulls:
+            pulls[folder] = _pull_first(folder, log)
     for spec, params, relative in plan:  # data loaded and cached once, before any notebook starts
-        fingerprint, latest, load_error, parquet = _data_facts(params, cache, out_dir)
+        facts = _data_facts(params, cache, out_dir)
+        fingerprint, latest, load_error, parquet = facts.fingerprint, facts.latest, facts.error, facts.parquet
         if "as_of" in params and not params["as_of"] and latest is not None:
             params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
         as_of = params.get("as_of") or ("unknown" if load_error else str(datetime.now(UTC).date()))
@@ -349,9 +489,12 @@ def _run_plan(
                 "execute": execute,
                 "fingerprint": fingerprint,
                 "slot": slot.isoformat() if slot else None,
+                "freshness": _freshness(
+                    facts, bool(params.get("data_dir")), pulls.get(params.get("data_dir")), now, stale_after_days
+                ),
             }
         )
-    in_use = [facts[3] for facts in cache.values() if facts[3]]
+    in_use = [f.parquet for f in cache.values() if f.parquet]
     try:  # the caches of older data, once this run has its own (nothing due: nothing written)
         if in_use:
             prune_caches(out_dir, in_use=in_use)
@@ -385,6 +528,7 @@ def run_reports(
     log=None,
     jobs: int = 1,
     cell_timeout: int | None = None,
+    pull: bool | None = None,
 ) -> RunResult:
     """Run reports now with papermill into ``out_dir/<report>/<as_of>/`` as notebook, HTML and manifest.
 
@@ -413,18 +557,27 @@ def run_reports(
     cell_timeout : int, optional
         Seconds a cell may run before the report fails, for every report (default: each report's
         ``cell_timeout`` in the config, else no limit).
+    pull : bool, optional
+        Refresh each data folder from the live org before the reports run; default the config's
+        top-level ``pull`` (false when absent). A failed pull keeps the previous data: the
+        reports run on them, say so, and fail.
 
     Returns
     -------
     RunResult
-        ``runs`` (status, paths, error per report), ``failed`` (names) and ``index_html``. A
+        ``runs`` (status, paths, error per report), ``failed`` (names) and ``index_html``. Each
+        run's manifest records its data's freshness (``data_freshness``: as of when, how many days
+        old, stale against the config's ``stale_after_days``, default 7). A
         failing notebook does not raise; an unknown report, an unknown or mistyped parameter, an
-        unreadable ``as_of`` or a missing notebook raise ReportConfigError before anything runs.
+        unreadable ``as_of``, a missing notebook, or a ``pull`` or ``stale_after_days`` at the top
+        of the config that is not a boolean or a positive number raise ReportConfigError before
+        anything runs.
     """
     specs = config if isinstance(config, list) else load_report_config(config)
     plan = plan_reports(specs, only, dict(overrides or {}), data_dir)
     if jobs < 1:
         raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
+    pull_first, stale_after_days = _data_options(specs)
     out_dir = Path(out_dir).resolve()
     runs = _run_plan(
         plan,
@@ -436,6 +589,9 @@ def run_reports(
         slots={},
         lock=True,
         cell_timeout=cell_timeout,
+        now=datetime.now(UTC),
+        pull=pull_first if pull is None else pull,
+        stale_after_days=stale_after_days,
     )
     return RunResult(runs, write_index(out_dir))
 
@@ -450,6 +606,7 @@ def run_due(
     jobs: int = 1,
     dry_run: bool = False,
     cell_timeout: int | None = None,
+    pull: bool | None = None,
 ) -> RunResult:
     """Run every scheduled report whose latest scheduled time has passed since its last successful run.
 
@@ -481,6 +638,10 @@ def run_due(
         Only log what is due; run and write nothing (default False).
     cell_timeout : int, optional
         Seconds a cell may run, for every report (default: each report's ``cell_timeout``).
+    pull : bool, optional
+        Refresh each data folder the due reports read from the live org before they run
+        (:func:`run_reports`); default the config's top-level ``pull``. Nothing due: no pull.
+        Freshness is judged at ``now``.
 
     Returns
     -------
@@ -492,13 +653,15 @@ def run_due(
     Raises
     ------
     ReportConfigError
-        For a config that cannot be read, or ``jobs`` below 1.
+        For a config that cannot be read (a top-level ``pull`` or ``stale_after_days`` of the
+        wrong type included), or ``jobs`` below 1.
     ValueError
         When ``now`` is naive.
     """
     specs = config if isinstance(config, list) else load_report_config(config)
     if jobs < 1:
         raise ReportConfigError(f"jobs must be at least 1, got {jobs}")
+    pull_first, stale_after_days = _data_options(specs)
     out_dir, now = Path(out_dir).resolve(), now or datetime.now(UTC)
     log = log or (lambda line: None)
     stamp = f"{now:%Y-%m-%dT%H:%M:%SZ}" if now.utcoffset() == UTC.utcoffset(None) else now.isoformat()
@@ -549,6 +712,9 @@ def run_due(
             slots={d.name: d.slot for d in chosen},
             lock=False,
             cell_timeout=cell_timeout,
+            now=now,
+            pull=pull_first if pull is None else pull,
+            stale_after_days=stale_after_days,
         )
     index = write_index(out_dir) if runs else None
     return RunResult(runs, index, skipped)

@@ -19,7 +19,14 @@ from click.testing import CliRunner
 
 import funnel_analysis as fa
 from funnel_analysis.cli.report import parse_params, report_command
-from funnel_analysis.reporting import ReportConfigError, load_report_config, plan_reports, run_reports, write_index
+from funnel_analysis.reporting import (
+    ReportConfigError,
+    load_report_config,
+    plan_reports,
+    run_due,
+    run_reports,
+    write_index,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_KEYS = {
@@ -32,6 +39,7 @@ MANIFEST_KEYS = {
     "scheduled_for",
     "data_fingerprint",
     "data_cache",
+    "data_freshness",
     "package_version",
     "versions",
     "started_at",
@@ -339,3 +347,155 @@ def test_index_escapes_every_text(tmp_path):
     page = write_index(tmp_path).read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert 'href="x/2025-01-01/x.ipynb"' in page  # no HTML: the partial notebook is linked
+
+
+# ---- freshness: "data as of" on every page, stale data marked, pull first -------------------------
+#: The tiny export's latest change: deal B's SystemModstamp (the other stamps are earlier).
+EXPORT_CHANGED = "2024-02-12T11:20:45Z"
+OPPORTUNITIES = (
+    "Id,Name,StageName,CreatedDate,CloseDate,Amount,IsDeleted,SystemModstamp\n"
+    "0065g00000AbCdEAAV,A,Prospecting,2024-01-08T14:03:11.000Z,2024-03-29,24000,false,2024-02-01T09:30:00.000Z\n"
+    "0065g00000AbCdFAAV,B,Closed Won,2023-11-20T08:00:00.000Z,2024-01-31,125000,false,2024-02-12T11:20:45.000Z\n"
+)
+
+
+def freshness_project(folder: Path, data_dir: Path, head: str = "") -> Path:
+    """A one-cell report scheduled Mondays 06:00 UTC on ``data_dir``, with the config's top-level keys in ``head``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Weekly")])
+    nb.cells.append(nbformat.v4.new_code_cell('data_dir: str = ""\nas_of: str = ""', metadata={"tags": ["parameters"]}))
+    nb.cells.append(nbformat.v4.new_code_cell("print('weekly on', as_of)"))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "weekly.ipynb")
+    (folder / "reports.yaml").write_text(
+        f"notebooks: .\n{head}reports:\n"
+        f"  - {{name: weekly, notebook: weekly.ipynb, schedule: '0 6 * * 1', parameters: {{data_dir: {str(data_dir)!r}}}}}\n"
+    )
+    return folder / "reports.yaml"
+
+
+def manifest_of(run) -> dict:
+    return json.loads((run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_a_monday_report_on_a_three_week_old_export_reads_as_stale(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Opportunity.csv").write_text(OPPORTUNITIES)
+    monday = datetime(2024, 3, 4, 6, 30, tzinfo=UTC)
+    res = run_due(freshness_project(tmp_path / "proj", export), out_dir=tmp_path / "out", now=monday)
+    assert res.failed == [], [r.error for r in res.runs]
+    fresh = manifest_of(res.runs[0])["data_freshness"]
+    # 2024-02-12 11:20:45 to 2024-03-04 06:30: 20 days 19 h 9 min 15 s = 20.798 days
+    assert fresh == {
+        "as_of": EXPORT_CHANGED,
+        "as_of_from": "extract_time",
+        "extract_time": EXPORT_CHANGED,
+        "extract_field": "opportunities.system_modstamp",
+        "pulled_at": None,
+        "age_days": 20.8,
+        "stale_after_days": 7.0,
+        "stale": True,
+        "pull": None,
+        "pull_error": None,
+    }
+    page = res.runs[0].html.read_text(encoding="utf-8")
+    assert (
+        '<p class="data-as-of data-stale"><strong>Stale data.</strong> Data as of <strong>2024-02-12 11:20 UTC' in page
+    )
+    assert "21 days before this run: older than 7 days" in page
+    assert ".data-as-of.data-stale{" in page  # the warning style is in the page itself
+    index = res.index_html.read_text(encoding="utf-8")
+    assert '<td class="stale">2024-02-12 11:20 UTC (stale, 21 days old)</td>' in index
+    assert "Latest run (weekly, " in index and "data-stale" in index
+
+
+@pytest.mark.slow
+def test_data_within_stale_after_days_read_as_current(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Opportunity.csv").write_text(OPPORTUNITIES)
+    config = freshness_project(tmp_path / "proj", export, head="stale_after_days: 30\n")
+    monday = datetime(2024, 2, 26, 6, 30, tzinfo=UTC)  # 13 days 19 h 9 min 15 s = 13.798 days after the change
+    res = run_due(config, out_dir=tmp_path / "out", now=monday)
+    fresh = manifest_of(res.runs[0])["data_freshness"]
+    assert (fresh["as_of"], fresh["age_days"], fresh["stale_after_days"], fresh["stale"]) == (
+        EXPORT_CHANGED,
+        13.8,
+        30.0,
+        False,
+    )
+    page = res.runs[0].html.read_text(encoding="utf-8")
+    assert (
+        '<p class="data-as-of">Data as of <strong>2024-02-12 11:20 UTC</strong> (the latest change in the data' in page
+    )
+    assert "14 days before this run." in page and "Stale" not in page
+    assert '<td class="stale">' not in res.index_html.read_text(encoding="utf-8")
+
+
+def _pulled_store(tmp_path, monkeypatch):
+    """A store after the first recorded pull, credentials in the environment."""
+    responses = pytest.importorskip("responses")
+    pytest.importorskip("simple_salesforce")
+    from funnel_analysis.crm.store import pull_salesforce
+    from tests import sfapi_recorded as rec
+
+    rec.env(monkeypatch)
+    store = tmp_path / "proj" / "data"
+    with responses.RequestsMock() as rsps:
+        rec.record_first_pull(rsps)
+        pull_salesforce(store, objects=rec.OBJECTS, progress=False)
+    return store, rec, responses
+
+
+@pytest.mark.slow
+def test_pull_true_refreshes_the_data_before_the_run(tmp_path, monkeypatch):
+    store, rec, responses = _pulled_store(tmp_path, monkeypatch)
+    monkeypatch.setattr("funnel_analysis.crm.salesforce.DEFAULT_OBJECTS", tuple(rec.OBJECTS))
+    config = freshness_project(tmp_path / "proj", store, head="pull: true\n")
+    lines = []
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rec.record_incremental_pull(rsps)
+        res = run_due(config, out_dir=tmp_path / "out", log=lines.append)
+    assert res.failed == [], [r.error for r in res.runs]
+    pulled = [line for line in lines if " pull " in line]
+    assert len(pulled) == 1 and f"{store}: ok, 4 rows fetched, 2 objects" in pulled[0]  # 2 deals + 2 history rows
+    fresh = manifest_of(res.runs[0])["data_freshness"]
+    assert (fresh["pull"], fresh["as_of_from"], fresh["stale"]) == ("ok", "pull", False)
+    assert fresh["extract_time"] == "2024-02-20T10:00:00Z"  # deal E lost; the deleted deal G is in no figure
+    page = res.runs[0].html.read_text(encoding="utf-8")
+    assert "(the last <code>funnel pull</code>)" in page and "latest change in the data 2024-02-20 10:00 UTC" in page
+    text = "".join(p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert rec.TOKEN not in text
+
+
+@pytest.mark.slow
+def test_a_failed_pull_keeps_the_data_fails_the_run_and_says_stale(tmp_path, monkeypatch):
+    store, rec, responses = _pulled_store(tmp_path, monkeypatch)
+    monkeypatch.setattr("funnel_analysis.crm.salesforce.DEFAULT_OBJECTS", tuple(rec.OBJECTS))
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    config = freshness_project(tmp_path / "proj", store, head="pull: true\n")
+    lines = []
+    with responses.RequestsMock() as rsps:
+        rec.record_refused_session(rsps)
+        res = run_due(config, out_dir=tmp_path / "out", log=lines.append)
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
+    failed = [line for line in lines if "FAILED" in line and " pull " in line]
+    assert len(failed) == 1 and "SalesforceExpiredSession" in failed[0] and "previous data are kept" in failed[0]
+    assert res.failed == ["weekly"]
+    run = res.runs[0]
+    assert run.error.startswith("pull failed: SalesforceExpiredSession") and "shows the previous data" in run.error
+    fresh = manifest_of(run)["data_freshness"]
+    assert (fresh["pull"], fresh["stale"], fresh["as_of_from"]) == ("failed", True, "pull")
+    page = run.html.read_text(encoding="utf-8")
+    assert "data-stale" in page and "the pull before this run failed (SalesforceExpiredSession" in page
+    assert rec.TOKEN not in page + "".join(lines)
+
+
+def test_pull_and_stale_after_days_of_the_wrong_type_are_refused_before_anything_runs(tmp_path):
+    for head, key in [("pull: sometimes\n", "pull"), ("stale_after_days: 0\n", "stale_after_days")]:
+        config = freshness_project(tmp_path / key, tmp_path, head=head)
+        with pytest.raises(ReportConfigError, match=rf"reports\.yaml: key '{key}': expected"):
+            run_reports(config, out_dir=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
