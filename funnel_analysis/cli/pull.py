@@ -13,7 +13,7 @@ Examples
 .. code-block:: console
 
     $ export SF_INSTANCE_URL=https://myorg.my.salesforce.com SF_ACCESS_TOKEN=...
-    $ funnel pull                         # the project's data folder (profile.yaml: data_dir)
+    $ funnel pull                         # the project's data_dir (its profile.yaml)
     $ funnel pull --full                  # re-read every object whole
     $ funnel pull --data-dir data/live --object Lead --object Opportunity
 """
@@ -25,64 +25,18 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 
 from .common import fail, json_option
 
-__all__ = ["pull_command", "project_data_dir"]
-
-#: The project's settings file, in the project folder (written by ``funnel init``).
-PROFILE = "profile.yaml"
+__all__ = ["pull_command"]
 
 
-def project_data_dir(project=None) -> Path:
-    """The data folder of a project: its profile's ``data_dir``, relative to the project folder.
-
-    Parameters
-    ----------
-    project : path-like, optional
-        The project folder (``funnel --project DIR``); default the current folder.
-
-    Returns
-    -------
-    pathlib.Path
-        ``<project>/<data_dir>`` (``data`` when the profile sets none), absolute.
-
-    Raises
-    ------
-    ValueError
-        When the folder has no ``profile.yaml`` (not a project: give ``--data-dir``), or the
-        profile is not YAML, or its ``data_dir`` is not text; the message names the file and key.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "profile.yaml").write_text("data_dir: live\\n")
-    >>> project_data_dir(d) == (d / "live").absolute()
-    True
-    """
-    folder = Path(project or ".").absolute()
-    path = folder / PROFILE
-    if not path.is_file():
-        raise ValueError(
-            f"{folder}: has no {PROFILE}, so it is not a project (`funnel init DIR` makes one); "
-            "give the store folder with --data-dir"
-        )
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    value = doc.get("data_dir", "data") if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{path}: key 'data_dir': expected a folder path (text), got {value!r}")
-    return (folder / value).absolute()
-
-
-def _root_project():
-    """The ``--project`` of the ``funnel`` group, when the group has that option."""
+def _project_store() -> Path | None:
+    """The project's ``data_dir`` (its org profile, ``ctx.obj`` of the ``funnel`` group), or None outside a project."""
     ctx = click.get_current_context(silent=True)
-    return ctx.find_root().params.get("project") if ctx is not None else None
+    project = ctx.find_root().obj if ctx is not None else None
+    profile = getattr(project, "profile", None)
+    return getattr(profile, "data_dir", None)
 
 
 @click.command("pull", context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,10 +82,12 @@ def pull_command(data_dir, full, objects, bulk_threshold, as_json):
     from ..crm.store import StoreError, pull_salesforce, store_pulled_at
     from ..reporting.publish import scrub_text
 
-    try:
-        store = Path(data_dir).absolute() if data_dir else project_data_dir(_root_project())
-    except ValueError as exc:
-        fail(exc)
+    store = Path(data_dir).absolute() if data_dir else _project_store()
+    if store is None:
+        fail(
+            f"no --data-dir given and no project here (no profile.yaml up from {Path.cwd()}); "
+            "give --data-dir, or run in a project (funnel init DIR makes one) or with --project"
+        )
     try:
         result = pull_salesforce(
             store,
