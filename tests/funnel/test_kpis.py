@@ -89,7 +89,7 @@ def test_every_kpi_figure_says_what_it_counts():
 
     assert set(KPI_COUNTS) == set(KPI_FIGURES)
     assert "lead" in KPI_COUNTS["leads"] and "opportunit" in KPI_COUNTS["opportunities_won"]
-    assert "own" in KPI_COUNTS["leads"]  # a segment is the record's own value
+    assert KPI_COUNTS["win_rate"].endswith("by count; opportunities created by the as-of day, won or lost by then")
 
 
 def test_kpis_count_won_deals_without_creation_date():
@@ -100,3 +100,65 @@ def test_kpis_count_won_deals_without_creation_date():
     # cycles O1 51, O2 30, O4 85 remain (O9 had 41): median 51, mean 166 / 3
     assert (k["median_cycle_days"], k["median_cycle_days_n"], k["cycle_undated_excluded"]) == (51, 3, 1)
     assert k["mean_cycle_days"] == pytest.approx(166 / 3) and k["opportunities_won"] == 4
+
+
+# ---- the settable definitions, against plain pandas on tests/reconcile/org.py ---------------------------
+def _plain(opps: pd.DataFrame, *, basis: str, cohort: str, exclude_types=()) -> pd.DataFrame:
+    """Win rate and won amount per calendar quarter by hand (plain pandas, no package code)."""
+    o = opps[~opps["type"].isin(exclude_types)]
+    date = o["close_date"] if cohort == "closed" else o["created_date"].dt.tz_localize(None)
+    q = date.dt.to_period("Q").map(lambda p: f"FY{p.year}-Q{p.quarter}")
+    won_amt = o["amount"].where(o["is_won"], 0.0)
+    g = pd.DataFrame({"q": q, "won": o["is_won"], "closed": o["is_closed"], "amt": o["amount"], "won_amt": won_amt})
+    g = g.groupby("q").sum()
+    rate = g["won"] / g["closed"] if basis == "count" else g["won_amt"] / g["amt"]
+    return pd.DataFrame({"win_rate": rate, "won_amount": g["won_amt"], "won": g["won"]})
+
+
+@pytest.mark.parametrize("basis", ["count", "amount"])
+@pytest.mark.parametrize("cohort", ["closed", "created"])
+@pytest.mark.parametrize("exclude_types", [(), ("Renewal",)])
+def test_kpis_under_each_choice_match_plain_pandas(basis, cohort, exclude_types):
+    from tests.reconcile import org
+
+    got = kpis(org.opportunities(), period="Q", win_rate_basis=basis, cohort=cohort, exclude_types=exclude_types)
+    want = _plain(org.opportunities(), basis=basis, cohort=cohort, exclude_types=exclude_types)
+    got = got.set_index("fiscal_period")
+    assert sorted(got.index) == sorted(want.index)
+    assert got["win_rate"].to_dict() == pytest.approx(want["win_rate"].to_dict())
+    assert got["won_amount"].to_dict() == pytest.approx(want["won_amount"].to_dict())
+    assert got["opportunities_won"].to_dict() == want["won"].to_dict()
+    assert got.attrs["note"].startswith(f"win rate by {basis}")
+    assert ("Renewal" in got.attrs["note"]) == bool(exclude_types)
+
+
+def test_kpis_choices_by_hand():
+    from tests.reconcile import org
+
+    o = org.opportunities()
+    # FY2025-Q1 by close: 3 of 6 won; by amount 1900 / 2300; new business only: 1 of 4, 1000 won
+    q1 = kpis(o, period="Q").set_index("fiscal_period").loc["FY2025-Q1"]
+    assert (q1["win_rate"], q1["win_rate_n"], q1["won_amount"]) == (0.5, 6, 1900.0)
+    q1 = kpis(o, period="Q", win_rate_basis="amount").set_index("fiscal_period").loc["FY2025-Q1"]
+    assert q1["win_rate"] == pytest.approx(1900 / 2300) and pd.isna(q1["win_rate_ci_low"])
+    nb = o.assign(business_type=o["type"].map({"New Business": "New Business", "Renewal": "renewal"}))
+    q1 = kpis(nb, period="Q", new_business_only=True).set_index("fiscal_period").loc["FY2025-Q1"]
+    assert (q1["win_rate"], q1["won_amount"], q1["opportunities"]) == (0.25, 1000.0, 4)
+    # a stage left out: the lost deals gone, every closed deal is won
+    k = kpis(o, exclude_stages=" closed  lost").iloc[0]
+    assert (k["opportunities"], k["win_rate"]) == (3, 1.0)
+    # by creation: A (created 2024-11-05) is in FY2024-Q4; a fiscal year from February puts it in FY2025-Q4
+    q = kpis(o, period="Q", cohort="created", fiscal_year_start_month=2).set_index("fiscal_period")
+    # (November - January): created A, B, C, D; won A and D
+    assert q.loc["FY2025-Q4", "opportunities"] == 4 and q.loc["FY2025-Q4", "opportunities_won"] == 2
+
+
+def test_kpis_choices_refused():
+    from tests.reconcile import org
+
+    with pytest.raises(ValueError, match="business_type column"):
+        kpis(org.opportunities(), new_business_only=True)
+    with pytest.raises(ValueError, match="cohort: expected"):
+        kpis(org.opportunities(), cohort="won")
+    with pytest.raises(ValueError, match=r"no column\(s\) \['type'\]"):
+        kpis(org.opportunities().drop(columns="type"), exclude_types="Renewal")
