@@ -331,7 +331,7 @@ def kpis(folder, mapping, as_of, by, where, as_json):
     try:  # a bad --by, --as-of or --where, or data the loader cannot type, is one line too
         crm = load_or_fail(folder, mapping)
         if project is not None:
-            crm = with_business_type(crm, project.profile)
+            crm = with_business_type(crm, profile=project.profile)
         table = compute_kpis(crm, as_of=as_of, by=by, where=where)
     except DATA_ERRORS as exc:
         fail(exc)

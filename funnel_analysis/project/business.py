@@ -11,7 +11,7 @@ Examples
 >>> import pandas as pd
 >>> from funnel_analysis.project.profile import OrgProfile
 >>> opps = pd.DataFrame({"type": ["New Business", " renewal ", "Upsell", None, "Referral"]})
->>> business_type(opps, OrgProfile()).tolist()
+>>> business_type(opps, profile=OrgProfile()).tolist()
 ['new_business', 'renewal', 'expansion', 'other', 'other']
 """
 
@@ -36,11 +36,7 @@ _RECORD_TYPE_COLUMNS = ("record_type_id", "RecordTypeId")
 _TYPE_COLUMNS = ("type", "Type")
 
 
-def _key(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.casefold()
-
-
-def business_type(opportunities: pd.DataFrame, profile: OrgProfile) -> pd.Series:
+def business_type(opportunities: pd.DataFrame, *, profile: OrgProfile) -> pd.Series:
     """Each opportunity's business type, by the profile's rules: a listed record type first, then the ``Type``.
 
     Parameters
@@ -70,7 +66,7 @@ def business_type(opportunities: pd.DataFrame, profile: OrgProfile) -> pd.Series
     >>> from funnel_analysis.project.profile import BusinessRule, OrgProfile
     >>> p = OrgProfile(business_types={"renewal": BusinessRule(record_types=("012000000000001",))})
     >>> opps = pd.DataFrame({"type": ["New Business"], "record_type_id": ["012000000000001AAA"]})
-    >>> business_type(opps, p).tolist()
+    >>> business_type(opps, profile=p).tolist()
     ['renewal']
     """
     out = pd.Series(
@@ -89,15 +85,16 @@ def business_type(opportunities: pd.DataFrame, profile: OrgProfile) -> pd.Series
                 f"business_type: the profile lists {what} values, but the opportunities have no "
                 f"{columns[0]} column ({what} not exported)"
             )
-        values = _key(opportunities[column])
-        found = (values.str[:15] if what == "RecordTypeId" else values).map(lookup)
+        values = opportunities[column].astype("string").str.strip()
+        # IDs are case-sensitive (15 characters; the 18-character form adds a checksum); Type values are not
+        found = (values.str[:15] if what == "RecordTypeId" else values.str.casefold()).map(lookup)
         take = found.notna() & ~decided
         out[take] = found[take]
         decided |= found.notna()
     return out
 
 
-def with_business_type(crm: CrmData, profile: OrgProfile) -> CrmData:
+def with_business_type(crm: CrmData, *, profile: OrgProfile) -> CrmData:
     """The org with a ``business_type`` column on its opportunities (the org given is not changed).
 
     Parameters
@@ -120,11 +117,11 @@ def with_business_type(crm: CrmData, profile: OrgProfile) -> CrmData:
     Examples
     --------
     >>> from funnel_analysis.crm import load_org  # doctest: +SKIP
-    >>> crm = with_business_type(load_org("data/sample"), profile)  # doctest: +SKIP
+    >>> crm = with_business_type(load_org("data/sample"), profile=profile)  # doctest: +SKIP
     >>> crm.opportunities["business_type"].value_counts()  # doctest: +SKIP
     """
     opps = crm.tables.get("opportunities")
     if opps is None:
         return crm
-    opps = opps.assign(**{BUSINESS_TYPE_COLUMN: business_type(opps, profile)})
+    opps = opps.assign(**{BUSINESS_TYPE_COLUMN: business_type(opps, profile=profile)})
     return dataclasses.replace(crm, tables={**crm.tables, "opportunities": opps})

@@ -162,7 +162,8 @@ class OrgProfile:
         The custom fiscal calendar (``Period`` rows), or empty for the standard one.
     business_types : Mapping of str to BusinessRule
         ``new_business``, ``renewal``, ``expansion`` -> which ``Type`` / ``RecordTypeId`` values
-        are that type.
+        are that type. A file that lists any of them lists them all (one it leaves out lists
+        nothing); a file that lists none gets Salesforce's standard values.
     unlisted_business_type : str
         The ``business_type`` of an opportunity no rule lists (default ``"other"``).
     kpis : Mapping
@@ -431,11 +432,10 @@ def load_profile(path) -> OrgProfile:
                 f"{implied}; expected the same month (or remove start_month)"
             )
         start = implied if start is None else start
-    rules = dict(_DEFAULT_RULES)
-    for kind in BUSINESS_TYPES:
-        given = getattr(raw.business_types, kind)
-        if given is not None:
-            rules[kind] = BusinessRule(tuple(given.types), tuple(given.record_types))
+    given = {kind: getattr(raw.business_types, kind) for kind in BUSINESS_TYPES}
+    rules = dict(_DEFAULT_RULES)  # a file that lists any business type lists them all (the others: none)
+    if any(rule is not None for rule in given.values()):
+        rules = {k: BusinessRule(*((tuple(r.types), tuple(r.record_types)) if r else ())) for k, r in given.items()}
     seen: dict[str, str] = {}
     for kind, rule in rules.items():
         for value in [*(v.strip().casefold() for v in rule.types), *(r.strip()[:15] for r in rule.record_types)]:
