@@ -7,7 +7,7 @@ SAMPLE := data/sample
 SCALE  ?= 1
 SEED   ?= 0
 
-.PHONY: help install sample report test test-notebooks test-fast lint format docs lab bench clean
+.PHONY: help install sample report wheel test test-notebooks test-fast lint format docs lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,10 @@ sample: $(SAMPLE)/Lead.csv  ## generate the sample org (data/sample) and its tru
 report: install sample  ## the main job: validate the sample org and run every report
 	$(BIN)/funnel check $(SAMPLE)
 	$(BIN)/funnel report run --out reports --jobs 2
+
+wheel: install  ## build the wheel into dist/ (notebooks and configs inside); pip install it anywhere, then funnel init DIR
+	$(BIN)/python -m pip wheel . --no-deps --no-build-isolation -q -w dist
+	@ls dist/funnel_analysis-*.whl
 
 test-notebooks: install sample  ## run the notebooks as committed on data/sample with nbval
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
