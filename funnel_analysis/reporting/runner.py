@@ -179,7 +179,7 @@ def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
     key = (params.get("data_dir"), params.get("mapping") or None)
     if key[0] and key not in cache:
         from ..crm.load import load_org
-        from ..crm.store import store_pulled_at
+        from ..crm.store import StoreError, store_pulled_at
 
         try:
             crm = load_org(key[0], mapping=key[1])
@@ -197,7 +197,11 @@ def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
                 extract = extract_time(crm)
             except ValueError:  # no timestamp anywhere: freshness unknown
                 extract = None
-            cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, store_pulled_at(key[0]))
+            try:
+                pulled_at = store_pulled_at(key[0])
+            except StoreError:  # a hand-mangled pull.json: the data loaded, their age is the extract time's
+                pulled_at = None
+            cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, pulled_at)
         except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
             cache[key] = _Facts(error=f"{type(exc).__name__}: {exc}")
     return cache.get(key, _Facts())
