@@ -71,6 +71,7 @@ from .model import (
 from .read import DataLoadError
 from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce, write_export
 from .schema import TABLES, Column, Reference, TableSpec
+from .validate import rule_examples
 from .sections import DEFAULT_LEAD_STATUSES, lead_status_order, org_notes, owners
 
 __all__ = [
@@ -116,6 +117,7 @@ __all__ = [
     "owners",
     "owner_records",
     "org_notes",
+    "rule_examples",
     # the safe expression grammar of where filters and rules
     "parse_expression",
     "check_expression",
