@@ -159,7 +159,7 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     1                 Qualified      2
     2  Converted to opportunity      0
     >>> out.attrs["note"]
-    "lead statuses in the order of the org's LeadStatus.csv"
+    "lead statuses in the order of the org's LeadStatus.csv; statuses as exported (no LeadHistory: not as of the day)"
     """
     cut = cut_as_of(crm, as_of=as_of)
     order = lead_status_order(cut)
@@ -173,8 +173,22 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
         note = "lead statuses in the order given (status_order)"
     out = _conversion.lead_funnel(leads, by=_by(by), status_order=status_order)
     out = _named(out, cut, by)
-    out.attrs["note"] = note
+    out.attrs["note"] = note + _status_history_note(crm, leads, cut.as_of_date)
     return out
+
+
+def _status_history_note(crm, leads: pd.DataFrame, day) -> str:
+    """How the statuses are dated: as of the day from LeadHistory, and how many are only as exported."""
+    if "status_source" not in leads.columns:
+        return "; statuses as exported (no LeadHistory: not as of the day)" if len(leads) else ""
+    unknown = int((leads["status_source"] == "as_exported").sum())
+    if not unknown:
+        return f"; statuses as of {day:%Y-%m-%d} from LeadHistory"
+    return (
+        f"; statuses as of {day:%Y-%m-%d} from LeadHistory, except {unknown:,} lead{'' if unknown == 1 else 's'} "
+        "created before it starts, "
+        "counted at their exported status (their status on the day is unknown)"
+    )
 
 
 def lead_conversion(

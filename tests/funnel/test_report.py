@@ -298,6 +298,7 @@ def test_lead_funnel_follows_the_orgs_lead_status_table():
     assert out["share"].tolist() == [0.4, 0.4, 0.0, 0.0, 0.2, 0.2]
     assert out.attrs["note"] == (
         "lead statuses in the order of the org's LeadStatus.csv; statuses it does not list come after it: On hold"
+        "; statuses as exported (no LeadHistory: not as of the day)"
     )
 
 
@@ -312,7 +313,48 @@ def test_lead_funnel_without_a_status_table_says_it_used_salesforces_defaults():
     )
     given = report.lead_funnel(_status_org(), as_of="2024-03-31", status_order=["Qualified", "New"])
     assert given["step"].tolist()[:3] == ["Qualified", "New", "On hold"]
-    assert given.attrs["note"] == "lead statuses in the order given (status_order)"
+    assert given.attrs["note"] == (
+        "lead statuses in the order given (status_order); statuses as exported (no LeadHistory: not as of the day)"
+    )
+
+
+def test_lead_funnel_says_how_the_statuses_are_dated_by_leadhistory():
+    import pandas as pd
+
+    from funnel_analysis.crm import load_frames
+
+    # the Status history starts 2024-02-01 (C's change); A and C were created before it, B after.
+    # On 2024-01-20 A's and C's statuses are unknown (counted as exported, named in the note);
+    # on 2024-03-05 all are known: A never changed (Working), C changed (Working), B is before its
+    # 03-10 change, so its status is that change's old value (Open), not the exported Working
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC"],
+            "Status": ["Working"] * 3,
+            "CreatedDate": ["2024-01-02", "2024-03-01", "2024-01-05"],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "Id": ["017A", "017B"],
+            "LeadId": ["00QC", "00QB"],
+            "Field": ["Status", "Status"],
+            "OldValue": ["Open", "Open"],
+            "NewValue": ["Working", "Working"],
+            "DataType": ["Text", "Text"],
+            "CreatedDate": ["2024-02-01T10:00:00Z", "2024-03-10T10:00:00Z"],
+        }
+    )
+    crm = load_frames({"Lead": leads, "LeadHistory": history})
+    early = report.lead_funnel(crm, as_of="2024-01-20").attrs["note"]
+    assert early.endswith(
+        "; statuses as of 2024-01-20 from LeadHistory, except 2 leads created before it starts, counted at "
+        "their exported status (their status on the day is unknown)"
+    )
+    later = report.lead_funnel(crm, as_of="2024-03-05")
+    assert later.attrs["note"].endswith("; statuses as of 2024-03-05 from LeadHistory")
+    counts = later.set_index("step")["count"]
+    assert (counts["Working"], counts["Open"]) == (2, 1)
 
 
 def test_a_breakdown_by_owner_names_the_queue():
