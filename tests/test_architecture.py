@@ -27,6 +27,8 @@ LAYERS = [
     (lambda m: m.split(".")[0] in {"_util", "stats", "periods"}, 0),
     (lambda m: m.split(".")[-1] == "plots", 3),
     (lambda m: m.split(".")[0] == "crm", 1),
+    # the org profile and the project folder: what the data model is told about the org
+    (lambda m: m.split(".")[0] in {"project", "notebooks"}, 1),
     (lambda m: m.split(".")[0] in ANALYSES, 2),
     (lambda m: m.split(".")[0] == "reporting", 4),
     (lambda m: m.split(".")[0] == "cli", 5),

@@ -49,6 +49,8 @@ SUBPACKAGES = (
     "scoring",
     "dedupe",
     "synth",
+    "reconcile",
+    "project",
     "reporting",
     "cli",
     "stats",
