@@ -529,7 +529,8 @@ def corporate_currency(data_dir) -> str:
 
 
 def report_defaults(profile: OrgProfile) -> Mapping[str, object]:
-    """The report parameters the profile sets: ``data_dir``, ``fiscal_year_start_month``, ``currency``, ``profile``.
+    """The report parameters the profile sets: ``data_dir``, ``fiscal_year_start_month``, ``currency``, ``profile``,
+    and the KPI definitions of its ``kpis:`` (``win_rate_basis``, ``cohort``, ``exclude_stages``, ...).
 
     A report config entry or a command-line ``-p`` still wins; a notebook gets only those of these it
     declares. ``currency`` is the profile's, checked against the export's ``CurrencyType``, or the
@@ -571,4 +572,7 @@ def report_defaults(profile: OrgProfile) -> Mapping[str, object]:
         out["data_dir"] = str(profile.data_dir)
     if profile.path is not None:
         out["profile"] = str(profile.path)
+    # the KPI definitions the org sets (funnel.definitions.KpiChoices): lists as one comma-separated text
+    for key, value in profile.kpis.items():
+        out[key] = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
     return MappingProxyType(out)

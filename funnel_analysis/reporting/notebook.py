@@ -69,7 +69,7 @@ def notebook_setup(currency: str = "") -> None:
     plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
 
 
-def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str = "") -> CrmData:
+def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str = "", profile: str = "") -> CrmData:
     """Open the org a report notebook reads: load it, set up the notebook, say what it shows.
 
     The one call every report notebook starts with, in place of the preamble each repeated: load
@@ -90,11 +90,16 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
         The ISO code of the money's currency, for an export that does not say (no ``CurrencyType``,
         no ``CurrencyIsoCode``); empty for the org's corporate currency (:attr:`CrmData.currency`).
         An org that names its currency keeps it: money is never relabelled.
+    profile : str
+        The org profile (``profile.yaml``, :func:`funnel_analysis.project.load_profile`) whose
+        ``business_types:`` say which opportunity types are new business, renewal or expansion;
+        empty for Salesforce's standard ``Type`` values.
 
     Returns
     -------
     CrmData
-        The whole org, not cut: each section cuts it as of its own day (cuts are memoised).
+        The whole org, not cut: each section cuts it as of its own day (cuts are memoised). Its
+        opportunities carry ``business_type`` (``new_business``, ``renewal``, ``expansion``, ``other``).
 
     Raises
     ------
@@ -108,7 +113,10 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     """
     from ..crm import extract_time, load_org, resolve_as_of
 
+    from ..project import OrgProfile, load_profile, with_business_type
+
     crm = load_org(data_dir, mapping=mapping or None)
+    crm = with_business_type(crm, profile=load_profile(profile) if profile else OrgProfile())
     named = crm.report.currency.get("source") not in (None, "assumed")
     if currency and not named:  # the export does not say: the parameter does
         crm.report.currency = {**crm.report.currency, "corporate": str(currency).strip().upper(), "source": "parameter"}
