@@ -32,7 +32,17 @@ OLD_SPELLINGS = {
     "segment": "by",
 }
 #: spelled the same everywhere and always passed by keyword
-KEYWORD_ONLY = ("as_of", "by", "where", "confidence", "period", "quarters_ahead", "fiscal_year_start_month")
+KEYWORD_ONLY = (
+    "as_of",
+    "by",
+    "where",
+    "confidence",
+    "period",
+    "quarters_ahead",
+    "fiscal_year_start_month",
+    "win_rate_basis",
+    "cohort",
+)
 #: return annotations that are a bare container of unnamed parts
 BARE_RETURN = re.compile(r"(?<![\w.])(tuple|dict|Tuple|Dict)\b")
 
