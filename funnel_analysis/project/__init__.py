@@ -3,6 +3,8 @@
 - :mod:`.profile`: the org profile (``profile.yaml``): :class:`OrgProfile`, :func:`load_profile`,
   finding the project folder (:func:`find_project`), the report parameters it sets;
 - :mod:`.business`: the ``business_type`` column (new business, renewal, expansion) from the profile;
+- :mod:`.overrides`: :func:`apply_profile`, the profile applied to a loaded org (business types, the
+  stage and lead-status overrides);
 - :mod:`.init`: :func:`init_project`, the folder ``funnel init DIR`` creates.
 
 Examples
@@ -14,6 +16,7 @@ Examples
 
 from .business import BUSINESS_TYPE_COLUMN, business_type, with_business_type
 from .init import CONFIG_FILE, ProjectExistsError, init_project, packaged_notebooks
+from .overrides import apply_profile
 from .profile import (
     BUSINESS_TYPES,
     PROFILE_FILE,
@@ -34,6 +37,7 @@ __all__ = [
     "CONFIG_FILE",
     "PROFILE_FILE",
     "BusinessRule",
+    "apply_profile",
     "FiscalPeriod",
     "OrgProfile",
     "ProfileError",

@@ -91,9 +91,10 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
         no ``CurrencyIsoCode``); empty for the org's corporate currency (:attr:`CrmData.currency`).
         An org that names its currency keeps it: money is never relabelled.
     profile : str
-        The org profile (``profile.yaml``, :func:`funnel_analysis.project.load_profile`) whose
-        ``business_types:`` say which opportunity types are new business, renewal or expansion;
-        empty for Salesforce's standard ``Type`` values.
+        The org profile (``profile.yaml``, :func:`funnel_analysis.project.load_profile`): its
+        ``business_types:`` say which opportunity types are new business, renewal or expansion, its
+        ``stages:`` / ``lead_statuses:`` correct the org's tables (:func:`funnel_analysis.project.apply_profile`,
+        each override printed in one line); empty for Salesforce's standard ``Type`` values.
 
     Returns
     -------
@@ -112,11 +113,12 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     data/sample as of 2025-06-30; money in USD; data fingerprint 3f2a...
     """
     from ..crm import extract_time, load_org, resolve_as_of
-
-    from ..project import OrgProfile, load_profile, with_business_type
+    from ..project import OrgProfile, apply_profile, load_profile
 
     crm = load_org(data_dir, mapping=mapping or None)
-    crm = with_business_type(crm, profile=load_profile(profile) if profile else OrgProfile())
+    crm = apply_profile(crm, profile=load_profile(profile) if profile else OrgProfile())
+    for line in crm.meta.get("profile_overrides", []):
+        print(f"profile: {line}")
     named = crm.report.currency.get("source") not in (None, "assumed")
     if currency and not named:  # the export does not say: the parameter does
         crm.report.currency = {**crm.report.currency, "corporate": str(currency).strip().upper(), "source": "parameter"}
