@@ -71,8 +71,8 @@ from .model import (
 from .read import DataLoadError
 from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce, write_export
 from .schema import TABLES, Column, Reference, TableSpec
-from .validate import rule_examples
 from .sections import DEFAULT_LEAD_STATUSES, lead_status_order, org_notes, owners
+from .validate import rule_examples
 
 __all__ = [
     # loading
