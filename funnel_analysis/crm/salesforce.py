@@ -229,6 +229,25 @@ def _shape(frame: pd.DataFrame, columns: list[str], datetimes: Iterable[str]) ->
     return frame
 
 
+#: An object's or a field's API name (``Lead``, ``Region__c``), a relationship field (``UserRole.Name``):
+#: the only text from a caller that goes into SOQL (instants are formatted by :func:`_soql_datetime`).
+_OBJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
+
+
+def _check_names(objects, fields) -> None:
+    """One SalesforceConfigError for an object or field name that is not an API name (never into SOQL)."""
+    for obj in objects:
+        if not isinstance(obj, str) or not _OBJECT_NAME.fullmatch(obj):
+            raise SalesforceConfigError(f"object {obj!r} is not a Salesforce API name (letters, digits, _)")
+    for obj, names in (fields or {}).items():
+        for name in names:
+            if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
+                raise SalesforceConfigError(
+                    f"field {name!r} of {obj} is not a Salesforce API name (letters, digits, _, .)"
+                )
+
+
 def _read_object(sf, obj: str, since: str | None, bulk_threshold: int, override, include_deleted: bool = False):
     described = {f["name"]: f for f in getattr(sf, obj).describe()["fields"] if not f.get("deprecatedAndHidden")}
     columns = list(override) if override else _select_fields(obj, described)
@@ -338,10 +357,11 @@ def read_salesforce(
     """
     from tqdm.auto import tqdm
 
-    sf = salesforce_client() if sf is None else sf
     if isinstance(objects, str):
         objects = [objects]
     objects = list(DEFAULT_OBJECTS if objects is None else objects)
+    _check_names(objects, fields)
+    sf = salesforce_client() if sf is None else sf
     sf_error = _simple_salesforce().exceptions.SalesforceError
     if isinstance(since, Mapping):
         lits = {o: _soql_datetime(t) for o, t in since.items() if t is not None}

@@ -560,3 +560,11 @@ def test_describe_text_is_what_read_describe_reads(tmp_path):
 def test_describe_text_refuses_what_json_cannot_write():
     with pytest.raises(TypeError):
         sfapi.describe_text({"name": "Lead", "fields": [{"name": "Zip__c", "type": object()}]})
+
+
+def test_object_and_field_names_that_are_not_api_names_never_reach_soql():
+    # checked before any client or request: a name is the only caller text pasted into a query
+    with pytest.raises(SalesforceConfigError, match="object 'Lead WHERE Id != null'"):
+        read_salesforce(objects=["Lead WHERE Id != null"])
+    with pytest.raises(SalesforceConfigError, match="field 'Id FROM User --' of Lead"):
+        read_salesforce(objects=["Lead"], fields={"Lead": ["Id FROM User --"]})
