@@ -535,7 +535,8 @@ def org_notes(crm: CrmData) -> pd.DataFrame:
     from .field_history import history_note
 
     _check_org(crm, "org_notes")
-    notes = dict(zip(*crm.report.notes()[["note", "value"]].T.to_numpy()))
+    loaded = crm.report.notes()
+    notes = dict(zip(loaded["note"], loaded["value"]))
     origin = lead_status_order(crm)["origin"]
     if (origin == "file").any():
         extra = int((origin == "data").sum())

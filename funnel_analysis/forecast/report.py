@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .._util.missing import mark_missing
-from ..crm.field_history import SLIP_HISTORY, history_note, slip_history
+from ..crm.field_history import history_note, slip_history
 from ..crm.model import cut_as_of, resolve_as_of
 from ..stats import rate_table
 from . import backtest as _backtest
@@ -618,7 +618,5 @@ def slipped_pipeline(crm, *, as_of=None, where=None) -> pd.DataFrame:
     out = rate_table(out, successes="n_won", trials="n_closed", name="win_rate")
     out["amount_win_rate"] = out["won_amount"] / out["closed_amount"].where(out["closed_amount"] > 0)
     out["expected_amount"] = out["open_amount"] * out["amount_win_rate"]
-    order = {label: i for i, label in enumerate(SLIP_HISTORY)}
-    out = out.sort_values("slip_history", key=lambda s: s.map(order)).reset_index(drop=True)
-    out["slip_history"] = out["slip_history"].astype("str")
+    out["slip_history"] = out["slip_history"].astype("str")  # rows in SLIP_HISTORY's order: the categories
     return out.drop(columns=["closed_amount", "won_amount"])

@@ -173,11 +173,11 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
         note = "lead statuses in the order given (status_order)"
     out = _conversion.lead_funnel(leads, by=_by(by), status_order=status_order)
     out = _named(out, cut, by)
-    out.attrs["note"] = note + _status_history_note(crm, leads, cut.as_of_date)
+    out.attrs["note"] = note + _status_history_note(leads, cut.as_of_date)
     return out
 
 
-def _status_history_note(crm, leads: pd.DataFrame, day) -> str:
+def _status_history_note(leads: pd.DataFrame, day) -> str:
     """How the statuses are dated: as of the day from LeadHistory, and how many are only as exported."""
     if "status_source" not in leads.columns:
         return "; statuses as exported (no LeadHistory: not as of the day)" if len(leads) else ""

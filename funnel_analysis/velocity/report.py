@@ -44,7 +44,7 @@ import pandas as pd
 
 from .._util.frames import by_list as _by_list
 from .._util.missing import mark_missing
-from ..crm.field_history import SLIP_HISTORY, history_note, slip_history
+from ..crm.field_history import history_note, slip_history
 from ..crm.model import cut_as_of
 from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
 from ..stats import rate_table
@@ -437,7 +437,5 @@ def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.D
     counts = rate_table(counts, successes="n_won", trials="n_closed", name="win_rate")
     keep = ["slip_history", "km_median", "km_median_ci_low", "km_median_ci_high", "naive_median"]
     out = counts.merge(cycle[keep], on="slip_history", how="left")
-    order = {label: i for i, label in enumerate(SLIP_HISTORY)}
-    out = out.sort_values("slip_history", key=lambda s: s.map(order)).reset_index(drop=True)
-    out["slip_history"] = out["slip_history"].astype("str")
+    out["slip_history"] = out["slip_history"].astype("str")  # rows in SLIP_HISTORY's order: the categories
     return out
