@@ -23,6 +23,7 @@ from .config import (
     load_report_config,
     plan_reports,
 )
+from .format import column_label, figure_kind, format_figure, format_interval, headline_table
 from .html import clean_html, notebook_to_html
 from .index import render_index, write_index
 from .notebook import RECORD_MIME, notebook_setup, open_report, read_records, record, styled
@@ -93,4 +94,9 @@ __all__ = [
     "styled",
     "record",
     "read_records",
+    "figure_kind",
+    "format_figure",
+    "format_interval",
+    "column_label",
+    "headline_table",
 ]
