@@ -5,7 +5,7 @@ notebook under :data:`RECORD_MIME`, where :func:`read_records` finds them: the t
 compare those values with an independent computation.
 
 >>> _fmt("win_rate", 0.4567)
-'45.7%'
+'45.7 %'
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import dataclasses
 import html
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ import pandas as pd
 
 from .._util.missing import missing_reason
 from .._util.money import currency_symbol
+from .format import INTERNAL_COLUMNS, column_label, figure_kind, format_figure, headline_table
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -36,12 +36,6 @@ RECORD_MIME = "application/vnd.funnel-analysis.record+json"
 
 #: Currency symbol put before money columns by :func:`styled` and :func:`record` (set by notebook_setup).
 _CURRENCY = {"symbol": ""}
-# money columns by name; counts, shares and ratios of money are not money
-_MONEY = re.compile(
-    r"amount|revenue|cost|deal_size|pipeline_created|value|velocity|won_to_date|_expected$"
-    r"|^forecast$|weighted$|^(forecast|yhat)(_ci_(low|high)(_\d+)?)?$|^actual$|^(abs_)?error$|^mae$|^bias$"
-)
-_NOT_MONEY = re.compile(r"^n_|_n$|share|return_on|missing|count|rank|conversion|log_ratio")
 
 
 def notebook_setup(currency: str = "") -> None:
@@ -134,24 +128,10 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     return crm
 
 
-def _is_money(name) -> bool:
-    name = str(name)
-    return bool(_MONEY.search(name)) and not _NOT_MONEY.search(name)
-
-
 def _fmt(name, v, precision: int = 1) -> str:
-    """Rates and shares (by name) in percent, money in whole units, thousands separators."""
-    v = v.item() if hasattr(v, "item") else v  # NumPy scalars
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float) and re.search("rate|share|conversion", str(name)) and not str(name).endswith("_n"):
-        return f"{v:.{precision}%}"
-    money = _is_money(name) and isinstance(v, (int, float)) and not isinstance(v, bool)
-    if money and _CURRENCY["symbol"]:  # -$1,234: the sign before the symbol
-        return f"{'-' if v < 0 else ''}{_CURRENCY['symbol']}{abs(v):,.0f}"
-    if isinstance(v, float):
-        return f"{v:,.{0 if money or re.search('amount|size|value', str(name)) else precision}f}"
-    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+    """One cell, formatted by what its column's name says it is (:mod:`funnel_analysis.reporting.format`)."""
+    v = v.item() if hasattr(v, "item") and not isinstance(v, pd.Timestamp) else v  # NumPy scalars
+    return format_figure(v, kind=figure_kind(name, v), currency=_CURRENCY["symbol"], precision=precision)
 
 
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
@@ -180,7 +160,11 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     }
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     sty = df.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
-    sty = sty.format_index(escape="html", axis=1)
+    # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
+    sty = sty.format_index(lambda c: html.escape(column_label(c)), axis=1)
+    hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]
+    if hidden and len(hidden) < len(df.columns):
+        sty = sty.hide(hidden, axis="columns")
     return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty
 
 
@@ -223,8 +207,12 @@ def record(name: str, value) -> None:
         value = dict(value)
     if isinstance(value, dict):
         payload = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in value.items()}
-        table = pd.DataFrame({"figure": list(payload), "value": [_fmt(k, v) for k, v in payload.items()]})
-        sty = table.style.format(escape="html").format_index(escape="html", axis=1).hide(axis="index")
+        # one row per figure, its interval and count beside it (win_rate_n / _ci_low / _ci_high folded in)
+        table = headline_table(payload, currency=_CURRENCY["symbol"]).reset_index(drop=True)
+        if not table["n"].astype(bool).any():
+            table = table.drop(columns="n")
+        sty = table.style.format(escape="html").format_index(lambda c: html.escape(column_label(c)), axis=1)
+        sty = sty.hide(axis="index")
     else:
         table = value.reset_index() if isinstance(value, pd.Series) else value
         payload, sty = json.loads(table.to_json(orient="records", date_format="iso")), styled(table)

@@ -32,7 +32,7 @@ def test_formats_by_column_name(dollars):
         }
     )
     html = styled(df).to_html()
-    for text in (">12,345<", ">$1,234,568<", ">-$5<", ">12.3%<", ">1.6<", ">3<", ">1,200<"):
+    for text in (">12,345<", ">$1,234,568<", ">-$5<", ">12.3 %<", ">1.6<", ">3<", ">1,200<"):
         assert text in html, text
     assert ">$1.6<" not in html and ">$3<" not in html  # a ratio and a count of money are not money
 

@@ -182,7 +182,7 @@ def test_user_entered_script_is_escaped_and_tables_formatted(default_run):
     assert "&lt;img src=x onerror=alert(2)&gt;" in pages["data_quality"]  # the flagged e-mail value
     assert re.search(r">\$\d{1,3}(,\d{3})+<", pages["funnel"])  # money: currency and thousands separators
     assert re.search(r">\d{1,3}(,\d{3})+<", pages["data_quality"])  # counts: thousands separators
-    assert re.search(r">\d+\.\d%<", pages["funnel"])  # rates in percent
+    assert re.search(r">\d+\.\d %", pages["funnel"])  # rates in percent
 
 
 @pytest.mark.slow
