@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._util.missing import missing_reason
 from .._util.money import currency_symbol
-from .format import INTERNAL_COLUMNS, column_label, figure_kind, format_figure, headline_table
+from .format import INTERNAL_COLUMNS, column_label, figure_kind, format_figure, format_interval, headline_table
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -135,10 +135,13 @@ def _fmt(name, v, precision: int = 1) -> str:
 
 
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
-    """``df`` as a Styler formatted by :func:`_fmt`, days as dates, no RangeIndex, all text HTML-escaped.
+    """``df`` as a Styler formatted by meaning (:mod:`~funnel_analysis.reporting.format`), all text HTML-escaped.
 
-    Numbers get thousands separators, rates and shares percent, money columns the currency set by
-    :func:`notebook_setup`. Cells, index and column labels are escaped: CRM text is user-entered,
+    Numbers get thousands separators, rates and shares percent, model metrics three significant
+    digits, money columns the currency set by :func:`notebook_setup`, days whole days, dates their
+    day; a figure with ``_ci_low`` / ``_ci_high`` columns shows its interval beside it in one column.
+    Columns get a reader's labels (``win_rate`` -> "Win rate"); machinery columns
+    (:data:`~funnel_analysis.reporting.format.INTERNAL_COLUMNS`) are hidden; no RangeIndex. Cells, index and column labels are escaped: CRM text is user-entered,
     and a company called ``<script>alert(1)</script>`` must show as text, never run.
 
     Parameters
@@ -153,16 +156,35 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     Styler
         The formatted table, for display.
     """
+    # a figure with its interval columns (win_rate, win_rate_ci_low, win_rate_ci_high) shows as one
+    # column, "28.5 % (27.1–30.1)"; the bounds' own columns are hidden
+    folded = [
+        c
+        for c in df.columns
+        if f"{c}_ci_low" in df.columns and f"{c}_ci_high" in df.columns and pd.api.types.is_numeric_dtype(df[c])
+    ]
+    shown = df.copy()
+    for c in folded:
+        kind = figure_kind(c, 1.5)
+        shown[c] = pd.Series(
+            [
+                format_interval(v, lo, hi, kind=kind, currency=_CURRENCY["symbol"], precision=precision)
+                for v, lo, hi in zip(df[c], df[f"{c}_ci_low"], df[f"{c}_ci_high"], strict=True)
+            ],
+            index=df.index,
+            dtype=object,
+        )
     fmt = {
         c: (lambda v, c=c: _fmt(c, v, precision))
         for c in df.columns
-        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+        if c not in folded and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
     }
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
-    sty = df.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
+    sty = shown.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
     sty = sty.format_index(lambda c: html.escape(column_label(c)), axis=1)
     hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]
+    hidden += [f"{c}_ci_{b}" for c in folded for b in ("low", "high")]
     if hidden and len(hidden) < len(df.columns):
         sty = sty.hide(hidden, axis="columns")
     return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty

@@ -128,3 +128,23 @@ def test_record_shows_a_tables_note_under_it_escaped(monkeypatch):
     assert shown[0][notebook.RECORD_MIME]["note"] == "statuses from <LeadStatus.csv>"
     assert shown[0]["text/plain"].splitlines()[-1] == "statuses from <LeadStatus.csv>"
     assert "note" not in shown[1][notebook.RECORD_MIME] and 'class="note"' not in shown[1]["text/html"]
+
+
+def test_a_table_shows_each_interval_beside_its_figure_and_hides_machinery(dollars):
+    df = pd.DataFrame(
+        {
+            "stage_name": ["Prospecting", "Closed Won"],
+            "sort_order": [1, 6],
+            "is_won": [False, True],
+            "win_rate": [0.2853, float("nan")],
+            "win_rate_ci_low": [0.2706, float("nan")],
+            "win_rate_ci_high": [0.3006, float("nan")],
+            "roc_auc": [0.72345, 0.5],
+        }
+    )
+    html = styled(df).to_html()
+    assert ">28.5 % (27.1–30.1)<" in html and ">0.723<" in html and ">0.500<" in html
+    assert ">Win rate<" in html and ">ROC-AUC<" in html and ">Stage name<" in html
+    # hidden columns are left out of the page, not only styled away
+    assert "Sort order" not in html and "Is won" not in html and "Win rate ci low" not in html
+    assert df.columns.tolist()[3:5] == ["win_rate", "win_rate_ci_low"]  # the input is not changed
