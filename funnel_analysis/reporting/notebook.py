@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from ..crm import CrmData
 
-__all__ = ["RECORD_MIME", "open_report", "notebook_setup", "styled", "record", "read_records"]
+__all__ = ["RECORD_MIME", "open_report", "notebook_setup", "use_record_names", "styled", "record", "read_records"]
 
 #: Mimetype of the values a notebook records for machines; the HTML report shows the table instead.
 RECORD_MIME = "application/vnd.funnel-analysis.record+json"
@@ -36,6 +36,9 @@ RECORD_MIME = "application/vnd.funnel-analysis.record+json"
 
 #: Currency symbol put before money columns by :func:`styled` and :func:`record` (set by notebook_setup).
 _CURRENCY = {"symbol": ""}
+#: Record ID -> name, and the org's address for links: what :func:`styled` shows in place of IDs
+#: (set by :func:`use_record_names`, which :func:`open_report` calls).
+_RECORDS: dict = {"names": {}, "instance_url": ""}
 
 
 def notebook_setup(currency: str = "") -> None:
@@ -110,7 +113,9 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     from ..project import OrgProfile, apply_profile, load_profile
 
     crm = load_org(data_dir, mapping=mapping or None)
-    crm = apply_profile(crm, profile=load_profile(profile) if profile else OrgProfile())
+    org_profile = load_profile(profile) if profile else OrgProfile()
+    crm = apply_profile(crm, profile=org_profile)
+    use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
     for line in crm.meta.get("profile_overrides", []):
         print(f"profile: {line}")
     named = crm.report.currency.get("source") not in (None, "assumed")
@@ -132,6 +137,54 @@ def _fmt(name, v, precision: int = 1) -> str:
     """One cell, formatted by what its column's name says it is (:mod:`funnel_analysis.reporting.format`)."""
     v = v.item() if hasattr(v, "item") and not isinstance(v, pd.Timestamp) else v  # NumPy scalars
     return format_figure(v, kind=figure_kind(name, v), currency=_CURRENCY["symbol"], precision=precision)
+
+
+def use_record_names(crm: CrmData | None, *, instance_url: str = "") -> None:
+    """Show names in place of record IDs in every table of this notebook, the ID kept as a link or tooltip.
+
+    A cell that holds a Salesforce record ID (:func:`funnel_analysis.crm.names.looks_like_record_id`)
+    shows the record's name (:func:`funnel_analysis.crm.names.record_names`). With the org's
+    ``instance_url`` (the profile's) the name links to the record in Salesforce; without, the ID is
+    its tooltip. An ID the org has no name for shows its object ("lead", "user") with the ID as the
+    tooltip, or the ID as a link. The values a notebook records for machines keep the IDs.
+
+    Parameters
+    ----------
+    crm : CrmData or None
+        The org whose names to show; None to show IDs as they are.
+    instance_url : str, default ""
+        ``https://<org>.my.salesforce.com``, for links to records; empty for none.
+    """
+    from ..crm.names import record_names
+
+    _RECORDS["names"] = record_names(crm).to_dict() if crm is not None else {}
+    _RECORDS["instance_url"] = str(instance_url or "").rstrip("/")
+
+
+def _record_html(value) -> str | None:
+    """A record ID cell as its name (a link to the record, or the ID as tooltip); None when not an ID."""
+    from ..crm.names import looks_like_record_id, record_kind
+
+    if not looks_like_record_id(value):
+        return None
+    name = _RECORDS["names"].get(value)
+    base = _RECORDS["instance_url"]
+    text = html.escape(name) if name else (value if base else f"({record_kind(value)})")
+    if base:
+        return f'<a href="{html.escape(base)}/{value}" title="{value}">{text}</a>'
+    return f'<span class="record-id" title="{value}">{text}</span>'
+
+
+def _cell(value) -> str:
+    """A text cell: escaped, or a record's name in place of its ID."""
+    shown = _record_html(value)
+    if shown is not None:
+        return shown
+    return (
+        "–"
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        else html.escape(str(value))
+    )
 
 
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
@@ -180,7 +233,9 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
         if c not in folded and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
     }
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
-    sty = shown.style.format(fmt, na_rep="–", escape="html").format_index(escape="html", axis=0)
+    # text columns escaped here, record IDs shown by name (use_record_names)
+    fmt |= {c: _cell for c in df.columns if c not in fmt and c not in folded and not pd.api.types.is_bool_dtype(df[c])}
+    sty = shown.style.format(fmt, na_rep="–").format_index(_cell, axis=0)
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
     sty = sty.format_index(lambda c: html.escape(column_label(c)), axis=1)
     hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]

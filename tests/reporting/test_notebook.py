@@ -148,3 +148,26 @@ def test_a_table_shows_each_interval_beside_its_figure_and_hides_machinery(dolla
     # hidden columns are left out of the page, not only styled away
     assert "Sort order" not in html and "Is won" not in html and "Win rate ci low" not in html
     assert df.columns.tolist()[3:5] == ["win_rate", "win_rate_ci_low"]  # the input is not changed
+
+
+def test_tables_show_names_in_place_of_record_ids(tiny_crm):
+    from funnel_analysis.crm.names import looks_like_record_id, record_names
+    from funnel_analysis.reporting.notebook import use_record_names
+
+    names = record_names(tiny_crm)
+    ids = [i for i in names.index if looks_like_record_id(i)][:2]
+    unknown = "00Q000000000999AAA"  # a lead the org does not have
+    df = pd.DataFrame({"owner_id": ids + [unknown], "text": ["<b>", "a", "b"]})
+    try:
+        use_record_names(tiny_crm)
+        html = styled(df).to_html()
+        for i in ids:  # the name shows, the ID is the tooltip: never bare table text
+            assert f'title="{i}">{names[i]}</span>' in html and f">{i}<" not in html
+        assert f'title="{unknown}">(lead)</span>' in html
+        assert "&lt;b&gt;" in html and "<b>" not in html
+        use_record_names(tiny_crm, instance_url="https://acme.my.salesforce.com/")
+        html = styled(df).to_html()
+        assert f'<a href="https://acme.my.salesforce.com/{ids[0]}" title="{ids[0]}">{names[ids[0]]}</a>' in html
+    finally:
+        use_record_names(None)
+    assert ids[0] in styled(df).to_html()  # without names the IDs show as they are

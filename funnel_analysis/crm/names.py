@@ -1,0 +1,170 @@
+"""Records by name: what a person reads in place of an 18-character Salesforce ID.
+
+A report's reader knows "Acme Corp — Platform renewal" and "Ann Lee", not ``006bm00001ZL8U9AAL`` and
+``005bm000003XyZqAAK``. :func:`record_names` gives every record of the org that a table may show (users
+and queues, accounts, contacts, leads, opportunities, campaigns) its display name, and
+:func:`looks_like_record_id` tells an ID from other text by its shape and Salesforce's key prefix, so a
+report can show the name and keep the ID as a link or a tooltip.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> org = load_frames({
+...     "User": pd.DataFrame({"Id": ["005000000000001AAA"], "FirstName": ["Ann"], "LastName": ["Lee"]}),
+...     "Account": pd.DataFrame({"Id": ["001000000000001AAA"], "Name": ["Acme"]}),
+... })
+>>> record_names(org).to_dict()
+{'005000000000001AAA': 'Ann Lee', '001000000000001AAA': 'Acme'}
+>>> looks_like_record_id("006bm00001ZL8U9AAL"), looks_like_record_id("Professionalism")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from .model import CrmData
+from .sections import owners
+
+__all__ = ["KEY_PREFIXES", "record_names", "looks_like_record_id", "record_kind"]
+
+#: Salesforce's key prefixes (the first three characters of an ID) of the objects a report shows.
+KEY_PREFIXES = {
+    "001": "account",
+    "003": "contact",
+    "005": "user",
+    "006": "opportunity",
+    "00Q": "lead",
+    "701": "campaign",
+    "00G": "queue",
+    "00T": "task",
+    "00U": "event",
+    "00v": "campaign member",
+    "00k": "opportunity contact role",
+    "012": "record type",
+    "00E": "role",
+    "00D": "org",
+}
+
+_ID = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
+
+# table -> (its id column, the columns that make its name, in order of preference)
+_NAMED = (
+    ("accounts", "account_id", ("name",)),
+    ("contacts", "contact_id", ("name", "first_name+last_name")),
+    ("leads", "lead_id", ("name", "first_name+last_name", "company")),
+    ("opportunities", "opportunity_id", ("name",)),
+    ("campaigns", "campaign_id", ("name",)),
+)
+
+
+def looks_like_record_id(value) -> bool:
+    """Whether ``value`` is a Salesforce record ID of an object a report shows (shape and key prefix).
+
+    Parameters
+    ----------
+    value : object
+        A cell.
+
+    Returns
+    -------
+    bool
+        True for a 15- or 18-character ID with a digit in it whose prefix is in :data:`KEY_PREFIXES`.
+
+    Examples
+    --------
+    >>> looks_like_record_id("00Qbm00000AbCdEFGH"), looks_like_record_id("L1"), looks_like_record_id(5)
+    (True, False, False)
+    """
+    return (
+        isinstance(value, str)
+        and bool(_ID.match(value))
+        and value[:3] in KEY_PREFIXES
+        and any(ch.isdigit() for ch in value[3:])
+    )
+
+
+def record_kind(record_id: str) -> str:
+    """The object a record ID belongs to, from its key prefix (``"lead"``, ``"user"``...), or ``"record"``.
+
+    Parameters
+    ----------
+    record_id : str
+        A Salesforce ID.
+
+    Returns
+    -------
+    str
+        The object's name in lower case.
+
+    Examples
+    --------
+    >>> record_kind("006bm00001ZL8U9AAL"), record_kind("a0X000000000001AAA")
+    ('opportunity', 'record')
+    """
+    return KEY_PREFIXES.get(str(record_id)[:3], "record")
+
+
+def _name_of(table: pd.DataFrame, choices) -> pd.Series:
+    name = pd.Series(pd.NA, index=table.index, dtype="object")
+    for choice in choices:
+        cols = choice.split("+")
+        if not set(cols) <= set(table.columns):
+            continue
+        parts = [table[c].astype("str").fillna("").str.strip() for c in cols]
+        text = parts[0].str.cat(parts[1:], sep=" ").str.strip() if len(parts) > 1 else parts[0]
+        name = name.where(name.notna(), text.where(text != "", pd.NA))
+    return name
+
+
+def record_names(crm: CrmData) -> pd.Series:
+    """Every named record of the org: record ID -> the name a person reads.
+
+    Users by their name (else first and last names), queues by theirs, accounts, opportunities and
+    campaigns by ``Name``, contacts and leads by ``Name`` or first and last names (a lead without
+    either by its company). Records without any of these are left out.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+
+    Returns
+    -------
+    Series
+        Names (str) indexed by record ID; the first name wins where an ID repeats.
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`CrmData`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> org = load_frames({"Lead": pd.DataFrame({"Id": ["00Q000000000001AAA"], "LastName": [""],
+    ...                                          "Company": ["Globex"], "CreatedDate": ["2024-01-02"]})})
+    >>> record_names(org).tolist()
+    ['Globex']
+    """
+    if not isinstance(crm, CrmData):
+        raise TypeError(f"record_names: expected a CrmData (fa.load_org(...)), got {type(crm).__name__}")
+    parts = []
+    people = owners(crm)
+    if len(people):
+        parts.append(pd.Series(people["name"].to_numpy(), index=people["owner_id"].to_numpy(), dtype="object"))
+    for table, key, choices in _NAMED:
+        if not crm.has(table) or key not in crm.tables[table].columns:
+            continue
+        t = crm.tables[table]
+        parts.append(pd.Series(_name_of(t, choices).to_numpy(), index=t[key].astype("str").to_numpy(), dtype="object"))
+    if not parts:
+        return pd.Series(dtype="str", name="name")
+    out = pd.concat(parts).dropna()
+    out = out[~out.index.duplicated(keep="first")].astype("str")
+    out.name = "name"
+    return out
