@@ -14,6 +14,7 @@ import dataclasses
 import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -175,15 +176,16 @@ def _record_html(value) -> str | None:
     return f'<span class="record-id" title="{value}">{text}</span>'
 
 
+_ID_TOKEN = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?)(?![0-9A-Za-z])")
+
+
 def _cell(value) -> str:
-    """A text cell: escaped, or a record's name in place of its ID."""
-    shown = _record_html(value)
-    if shown is not None:
-        return shown
-    return (
-        "–"
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-        else html.escape(str(value))
+    """A text cell, escaped, with each record ID in it shown as the record's name (a pair "A | B" too)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    parts = _ID_TOKEN.split(str(value))  # odd parts: the ID-shaped words
+    return "".join(
+        (_record_html(part) or html.escape(part)) if i % 2 else html.escape(part) for i, part in enumerate(parts)
     )
 
 

@@ -171,3 +171,18 @@ def test_tables_show_names_in_place_of_record_ids(tiny_crm):
     finally:
         use_record_names(None)
     assert ids[0] in styled(df).to_html()  # without names the IDs show as they are
+
+
+def test_ids_inside_text_show_by_name_too(tiny_crm):
+    from funnel_analysis.crm.names import looks_like_record_id, record_names
+    from funnel_analysis.reporting.notebook import use_record_names
+
+    names = record_names(tiny_crm)
+    a, b = [i for i in names.index if looks_like_record_id(i)][:2]
+    try:
+        use_record_names(tiny_crm)
+        html = styled(pd.DataFrame({"pair": [f"{a}  |  {b}", f"x{a}"]})).to_html()
+    finally:
+        use_record_names(None)
+    assert f'title="{a}">{names[a]}</span>  |  <span class="record-id" title="{b}">{names[b]}</span>' in html
+    assert f"x{a}" in html  # part of a longer word: not an ID
