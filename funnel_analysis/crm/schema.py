@@ -472,14 +472,22 @@ _table(
             _c("account_id", "id"),
             _c("subject"),
             _c("activity_date", "date"),
-            _c("type", "picklist", aliases=("TaskSubtype", "EventSubtype")),
+            _c("type", "picklist"),
+            # TaskSubtype (Task, Email, ListEmail, Cadence, Call, LinkedIn) / EventSubtype (Event): its own column,
+            # not Type's alias any more (routing excludes automated ListEmail/Cadence rows by it)
+            _c("task_subtype", "picklist", "TaskSubtype", aliases=("EventSubtype",)),
             _c("status", "picklist"),
             _c("priority", "picklist"),
             _c("is_closed", "bool"),
             _c("call_duration_in_seconds", "float"),
             _c("duration_in_minutes", "float"),
             _c("owner_id", "id"),
+            _c("created_by_id", "id"),  # who logged it (routing: a touch by the lead's owner or team)
             _c("created_date", "datetime"),
+            _c("completed_date_time", "datetime"),  # Task: when it was completed
+            _c("start_date_time", "datetime"),  # Event: when it starts
+            _c("end_date_time", "datetime"),
+            _c("is_all_day_event", "bool"),
             _c("is_deleted", "bool"),
             _c("last_modified_date", "datetime"),
             _c("system_modstamp", "datetime"),
@@ -561,6 +569,7 @@ _table(
             _c("region", "picklist", "Region__c", aliases=("Region",)),
             _c("manager_id", "id"),
             _c("is_active", "bool"),
+            _c("time_zone_sid_key"),  # IANA name (America/New_York): the user's own SLA clock
             _c("created_date", "datetime"),
             _c("last_modified_date", "datetime"),
             _c("system_modstamp", "datetime"),
@@ -717,6 +726,61 @@ _table(
             _c("conversion_rate", "float", required=True),
             _c("start_date", "date", required=True),
             _c("next_start_date", "date"),
+        ),
+    )
+)
+
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_table(
+    TableSpec(
+        name="business_hours",
+        sf_object="BusinessHours",
+        key="business_hours_id",
+        file_stems=("BusinessHours", "business_hours"),
+        created_column=None,
+        columns=(
+            _c("business_hours_id", "id", "Id", required=True),
+            _c("name"),
+            _c("is_default", "bool"),
+            _c("is_active", "bool"),
+            _c("time_zone_sid_key"),
+            # Salesforce times as exported ("09:00:00.000Z"); both empty: closed that day
+            *(_c(f"{day}_{edge}_time") for day in _DAYS for edge in ("start", "end")),
+            _c("created_date", "datetime"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
+        ),
+    )
+)
+
+_table(
+    TableSpec(
+        name="holidays",
+        sf_object="Holiday",
+        key="holiday_id",
+        file_stems=("Holiday", "Holidays", "holidays"),
+        created_column=None,
+        columns=(
+            _c("holiday_id", "id", "Id", required=True),
+            _c("name"),
+            _c("description"),
+            _c("activity_date", "date"),
+            _c("is_all_day", "bool"),
+            _c("start_time_in_minutes", "int"),  # minutes after midnight when not all day
+            _c("end_time_in_minutes", "int"),
+            _c("is_recurrence", "bool"),
+            _c("recurrence_type", "picklist"),  # RecursYearly, RecursYearlyNth, RecursMonthly, ...
+            _c("recurrence_interval", "int"),
+            _c("recurrence_day_of_week_mask", "int"),
+            _c("recurrence_day_of_month", "int"),
+            _c("recurrence_instance", "picklist"),
+            _c("recurrence_month_of_year", "picklist"),
+            _c("recurrence_start_date", "date"),
+            _c("recurrence_end_date_only", "date"),
+            _c("created_date", "datetime"),
+            _c("last_modified_date", "datetime"),
+            _c("system_modstamp", "datetime"),
         ),
     )
 )

@@ -185,6 +185,8 @@ def test_default_objects_cover_every_table_plus_event():
         "OpportunityContactRole",
         "CurrencyType",  # multi-currency orgs only: a single-currency org answers INVALID_TYPE, skipped
         "DatedConversionRate",
+        "BusinessHours",  # the working calendar of routing's SLA clock
+        "Holiday",
     )
 
 
@@ -353,7 +355,7 @@ def test_missing_or_unreadable_objects_are_skipped_and_reported(api, sf, caplog)
 def test_activities_use_query_all_to_keep_archived_rows(api, sf):
     # Salesforce archives closed activities after 365 days; /query/ no longer returns them.
     soql = (
-        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
+        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, TaskSubtype, Status, Priority, "
         "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, LastModifiedDate, SystemModstamp, "
         "Outcome__c "
         "FROM Task WHERE IsDeleted = false"
@@ -507,7 +509,7 @@ def test_load_salesforce_types_by_the_describe_it_fetched(api, sf, monkeypatch):
 def test_include_deleted_reads_every_object_through_query_all(api, sf):
     # with include_deleted the activities keep their deleted rows too: no IsDeleted = false
     soql = (
-        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, Status, Priority, "
+        "SELECT Id, WhoId, WhatId, AccountId, Subject, ActivityDate, Type, TaskSubtype, Status, Priority, "
         "IsClosed, CallDurationInSeconds, OwnerId, CreatedDate, IsDeleted, LastModifiedDate, SystemModstamp, "
         "Outcome__c FROM Task"
     )
