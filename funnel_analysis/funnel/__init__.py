@@ -4,6 +4,7 @@
 - :mod:`.winrates`: win rates, stage-to-stage transitions, bottleneck stages;
 - :mod:`.kpis`: the headline figures of an org (``funnel kpis``);
 - :mod:`.definitions`: what each headline figure counts, under the choices a company sets;
+- :mod:`.headline`: the dashboard's rows: this period so far, the last one at the same point, the trend;
 - :mod:`.report`: the report's entry points, on the org (``report.win_rates(crm, as_of=..., where=...)``);
 - :mod:`.plots`: the charts of the funnel notebook.
 
@@ -38,6 +39,7 @@ from .definitions import (
     definitions_note,
     kpi_definitions,
 )
+from .headline import headline_series
 from .kpis import KPI_COUNTS, MISSING_SEGMENT, kpis
 from .winrates import bottlenecks, stage_transitions, win_rates
 
@@ -52,6 +54,7 @@ __all__ = [
     "stage_transitions",
     "bottlenecks",
     "kpis",
+    "headline_series",
     "KPI_FIGURES",
     "KPI_COUNTS",
     "MISSING_SEGMENT",

@@ -1,0 +1,152 @@
+"""The headline figures as a sales leader's dashboard reads them: this period so far, the same point of the last one, the trend.
+
+A dashboard card says "win rate this quarter so far: 21.2 %, against 27.0 % at the same point last
+quarter", with a small line of the last quarters. :func:`headline_series` gives those rows from the
+same :func:`funnel_analysis.funnel.report.kpis` the funnel page shows, under the same definitions:
+
+- ``current``: the fiscal period that holds ``as_of``, up to ``as_of``;
+- ``previous``: the period before it, up to the same point (as many days into it; its last day at most),
+  so that a period's first weeks are compared with the first weeks of the last one, not with all of it;
+- ``period``: the complete periods before, oldest first, each as of its last day.
+
+Flows (leads, conversion, win rate, won deals, cycle) are those of the period: a lead by its creation
+date, a deal by the date ``cohort`` names. The open pipeline is a stock: every row gives the open
+pipeline on its own day (``as_of`` of the row), whatever the deals' close dates.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> o = pd.DataFrame({"Id": ["006A", "006B", "006C"], "StageName": ["Closed Won", "Closed Lost", "Closed Won"],
+...                   "Amount": [100, 50, 70], "CreatedDate": ["2024-01-02", "2024-02-01", "2024-04-01"],
+...                   "CloseDate": ["2024-02-10", "2024-03-01", "2024-04-20"]})
+>>> h = headline_series(load_frames({"Opportunity": o}), as_of="2024-05-15", period="Q")
+>>> # 44 days into Q2; the same point of Q1 is 14 February: only 006A had closed (won)
+>>> h[["row", "fiscal_period", "opportunities_won", "win_rate"]].to_dict("records")
+[{'row': 'period', 'fiscal_period': 'FY2024-Q1', 'opportunities_won': 1, 'win_rate': 0.5}, {'row': 'previous', 'fiscal_period': 'FY2024-Q1', 'opportunities_won': 1, 'win_rate': 1.0}, {'row': 'current', 'fiscal_period': 'FY2024-Q2', 'opportunities_won': 1, 'win_rate': 1.0}]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from . import report
+
+if TYPE_CHECKING:
+    from ..crm import CrmData
+
+__all__ = ["HEADLINE_ROWS", "STOCK_FIGURES", "headline_series"]
+
+#: The kinds of row, in the order they come.
+HEADLINE_ROWS = ("period", "previous", "current")
+
+#: Figures that are a stock on a day, not a flow of a period: each row gives them on its own day.
+STOCK_FIGURES = ("open_pipeline_amount", "open_pipeline_amount_n", "opportunities_open")
+
+
+def headline_series(
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    period: str = "Q",
+    fiscal_year_start_month: int = 1,
+    periods: int = 8,
+    win_rate_basis: str = "count",
+    cohort: str = "closed",
+    exclude_stages=(),
+    exclude_types=(),
+    new_business_only: bool = False,
+) -> pd.DataFrame:
+    """The headline figures of this period so far, of the last one at the same point, and of the periods before.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The day; ``None`` or ``""`` for the latest date in the data.
+    where : str, optional
+        Keep only the leads and the opportunities this expression selects.
+    period : {"Q", "M", "Y"}, default "Q"
+        The fiscal period of the dashboard.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year.
+    periods : int, default 8
+        How many complete periods before the current one make the trend.
+    win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
+        The KPI definitions, as for :func:`funnel_analysis.funnel.report.kpis`.
+
+    Returns
+    -------
+    DataFrame
+        One row per complete period (``row`` ``"period"``, oldest first), then ``"previous"`` and
+        ``"current"``; columns ``row``, ``as_of`` (the day the row's figures stand on),
+        ``fiscal_period``, ``period_start``, then the figures of
+        :func:`funnel_analysis.funnel.report.kpis`, the :data:`STOCK_FIGURES` on the row's own day.
+        No ``previous`` row when the current period is the first; empty (with the columns) when
+        the org has no lead or deal in any period. ``attrs["note"]`` says the definitions.
+
+    Raises
+    ------
+    ValueError
+        When ``periods`` is negative or ``period`` is not a fiscal period.
+
+    Examples
+    --------
+    >>> from funnel_analysis.crm import load_frames
+    >>> leads = pd.DataFrame({"Id": ["00QA", "00QB"], "CreatedDate": ["2024-01-05", "2024-04-03"]})
+    >>> headline_series(load_frames({"Lead": leads}), as_of="2024-04-30")[["row", "leads"]].values.tolist()
+    [['period', 1], ['previous', 1], ['current', 1]]
+    """
+    if not isinstance(periods, int) or isinstance(periods, bool) or periods < 0:
+        raise ValueError(f"periods: expected a whole number >= 0, got {periods!r}")
+    if period not in ("Q", "M", "Y"):
+        raise ValueError(f"period: expected 'Q', 'M' or 'Y', got {period!r}")
+    choices = {
+        "where": where,
+        "fiscal_year_start_month": fiscal_year_start_month,
+        "win_rate_basis": win_rate_basis,
+        "cohort": cohort,
+        "exclude_stages": exclude_stages,
+        "exclude_types": exclude_types,
+        "new_business_only": new_business_only,
+    }
+    now = report.kpis(crm, as_of=as_of, period=period, **choices)
+    note = now.attrs.get("note")
+    columns = ["row", *now.columns]
+    day = pd.Timestamp(now["as_of"].iloc[0]) if len(now) else None
+    rows = now[now["period_start"] <= day].sort_values("period_start") if day is not None else now.iloc[:0]
+    if rows.empty:
+        out = pd.DataFrame(columns=columns)
+        out.attrs["note"] = note
+        return out
+    current = rows.iloc[[-1]]
+    complete = rows.iloc[:-1]
+    starts = list(rows["period_start"])
+    pieces = []
+    if len(complete):
+        trend = complete.iloc[-periods:] if periods else complete.iloc[:0]
+        ends = [starts[starts.index(s) + 1] - pd.Timedelta(days=1) for s in trend["period_start"]]
+        pieces.append(trend.assign(row="period", as_of=ends))
+        prev_start, cur_start = starts[-2], starts[-1]
+        point = min(prev_start + (day - cur_start), cur_start - pd.Timedelta(days=1))
+        before = report.kpis(crm, as_of=point, period=period, **choices)
+        pieces.append(before[before["period_start"] == prev_start].assign(row="previous", as_of=point))
+    pieces.append(current.assign(row="current", as_of=day))
+    out = pd.concat(pieces, ignore_index=True)
+    # the open pipeline is what was open on the row's own day, whatever the deals' close dates
+    stock = [c for c in STOCK_FIGURES if c in out.columns]
+    for i, when in enumerate(out["as_of"]):
+        overall = report.kpis(crm, as_of=when, **choices)
+        for c in stock:
+            out.loc[i, c] = overall[c].iloc[0]
+    out = out[["row", *[c for c in now.columns]]]
+    out.attrs["note"] = (note + "; " if note else "") + (
+        "the open pipeline is what was open on each row's day"
+        if stock
+        else "each row's figures are those of its period up to its day"
+    )
+    return out

@@ -1,0 +1,61 @@
+"""The dashboard's headline rows: this period so far, the last one at the same point, the periods before."""
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.crm import load_frames
+from funnel_analysis.funnel.headline import headline_series
+
+
+@pytest.fixture(scope="module")
+def org():
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC", "00QD", "00QE"],
+            "CreatedDate": ["2024-01-10", "2024-02-20", "2024-04-05", "2024-05-01", "2024-05-20"],
+        }
+    )
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006C", "006D"],
+            "StageName": ["Closed Won", "Closed Lost", "Prospecting", "Closed Won"],
+            "Amount": [100, 50, 200, 70],
+            "CreatedDate": ["2024-01-05", "2024-01-20", "2024-02-01", "2024-04-02"],
+            "CloseDate": ["2024-02-10", "2024-03-01", "2024-06-30", "2024-04-20"],
+        }
+    )
+    return load_frames({"Lead": leads, "Opportunity": opps})
+
+
+def test_rows_by_hand(org):
+    h = headline_series(org, as_of="2024-05-15", period="Q").set_index("row")
+    assert h.index.tolist() == ["period", "previous", "current"]
+    # 44 days into Q2 (1 April + 44 = 15 May); the same point of Q1 is 14 February
+    assert h["as_of"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-31", "2024-02-14", "2024-05-15"]
+    assert h["fiscal_period"].tolist() == ["FY2024-Q1", "FY2024-Q1", "FY2024-Q2"]
+    # leads created in the period up to the row's day: Q1 all (10 Jan, 20 Feb); Q1 to 14 Feb (10 Jan);
+    # Q2 to 15 May (5 Apr, 1 May; 20 May not yet)
+    assert h["leads"].tolist() == [2, 1, 2]
+    # deals closed in the period: Q1 A won, B lost; Q1 to 14 Feb only A; Q2 to date D won
+    assert h["win_rate"].tolist() == [0.5, 1.0, 1.0]
+    # the open pipeline is a stock on the row's day: C (200) on 31 March and on 15 May
+    assert h.loc["period", "open_pipeline_amount"] == 200
+    assert h.loc["current", "open_pipeline_amount"] == 200
+
+
+def test_trend_length_and_first_period(org):
+    assert headline_series(org, as_of="2024-05-15", periods=0)["row"].tolist() == ["previous", "current"]
+    first = headline_series(org, as_of="2024-01-31")
+    assert first["row"].tolist() == ["current"]  # no period before the first: no "previous"
+
+
+def test_the_input_is_not_changed(org):
+    before = org.opportunities.copy()
+    headline_series(org, as_of="2024-05-15")
+    pd.testing.assert_frame_equal(org.opportunities, before)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"periods": -1}, "periods: expected"), ({"period": "W"}, "period:")])
+def test_bad_options(org, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        headline_series(org, **kwargs)
