@@ -83,7 +83,8 @@ def headline_series(
     -------
     DataFrame
         One row per complete period (``row`` ``"period"``, oldest first), then ``"previous"`` and
-        ``"current"``; columns ``row``, ``as_of`` (the day the row's figures stand on),
+        ``"current"``; columns ``row``, ``period``, ``currency`` (the org's corporate currency),
+        ``as_of`` (the day the row's figures stand on),
         ``fiscal_period``, ``period_start``, then the figures of
         :func:`funnel_analysis.funnel.report.kpis`, the :data:`STOCK_FIGURES` on the row's own day.
         No ``previous`` row when the current period is the first; empty (with the columns) when
@@ -116,7 +117,7 @@ def headline_series(
     }
     now = report.kpis(crm, as_of=as_of, period=period, **choices)
     note = now.attrs.get("note")
-    columns = ["row", *now.columns]
+    columns = ["row", "period", "currency", *now.columns]
     day = pd.Timestamp(now["as_of"].iloc[0]) if len(now) else None
     rows = now[now["period_start"] <= day].sort_values("period_start") if day is not None else now.iloc[:0]
     if rows.empty:
@@ -144,6 +145,9 @@ def headline_series(
         for c in stock:
             out.loc[i, c] = overall[c].iloc[0]
     out = out[["row", *[c for c in now.columns]]]
+    # what the figures are in, for a page that shows them without the org at hand
+    out.insert(1, "period", period)
+    out.insert(2, "currency", crm.currency)
     out.attrs["note"] = (note + "; " if note else "") + (
         "the open pipeline is what was open on each row's day"
         if stock

@@ -23,6 +23,7 @@ from .config import (
     load_report_config,
     plan_reports,
 )
+from .dashboard import headline_cards, render_cards
 from .format import column_label, figure_kind, format_figure, format_interval, headline_table
 from .html import clean_html, notebook_to_html
 from .index import render_index, write_index
@@ -99,4 +100,6 @@ __all__ = [
     "format_interval",
     "column_label",
     "headline_table",
+    "headline_cards",
+    "render_cards",
 ]

@@ -1,10 +1,14 @@
-"""``<out>/index.html``: every report with its history of published runs.
+"""``<out>/index.html``: the dashboard's headline cards, the latest good run of each report, then every run.
 
-Per report: a link to its latest good run and how fresh its data were, then every run newest first
+At the top, the headline cards (:mod:`.dashboard`): the figures the latest good runs recorded, each
+with its interval, count, change against the same point of the previous period and trend. Then a
+link to each report's latest good run, then per report: a link to its latest good run and how fresh
+its data were, then every run newest first
 with its status, as-of date, the data's "as of" time (stale ones marked), scheduled time, start,
-duration, links to the page and the notebook, and for a failed run the cell and error. At the top,
-the data as of the latest run, in a warning style when stale (:func:`.html.freshness_html`). Every text comes from manifests (report names, parameters, error messages that
-may quote CRM data) and is HTML-escaped; links are URL-quoted. The page is written through a
+duration, links to the page and the notebook, and for a failed run the cell and error. Above the
+cards, the data as of the latest run, in a warning style when stale (:func:`.html.freshness_html`).
+Every text comes from manifests and records (report names, parameters, error messages that may
+quote CRM data) and is HTML-escaped; links are URL-quoted. The page is written through a
 temporary file and an atomic rename, under a lock, so a reader never sees half of it.
 """
 
@@ -14,6 +18,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
+from .dashboard import CARDS_CSS, headline_cards, render_cards
 from .html import FRESHNESS_CSS, freshness_html
 from .publish import atomic_write_text, published_runs
 
@@ -23,7 +28,7 @@ _CSS = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}h2{margin-top:1.6em}"
     "table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ddd}"
     "td.num{text-align:right}tr.failed td{color:#b00}.latest{margin:.3em 0 .6em}.none{color:#b00}"
-    "td.stale{background:#fff3cd;color:#5c4300}" + FRESHNESS_CSS
+    "td.stale{background:#fff3cd;color:#5c4300}ul.latest-runs{columns:2;padding-left:1.2em}" + FRESHNESS_CSS + CARDS_CSS
 )
 
 
@@ -94,8 +99,9 @@ def render_index(out_dir) -> str:
     Returns
     -------
     str
-        A complete HTML document: the "data as of" line of the latest run (by start time); then per
-        report, in name order, a link to its latest good run with its data's time, then a table of
+        A complete HTML document: the "data as of" line of the latest run (by start time); the
+        headline cards (:func:`.dashboard.headline_cards`); a link to each report's latest good run;
+        then per report, in name order, a link to its latest good run with its data's time, then a table of
         every run, newest first (run, as of, data as of, status, scheduled for, started, duration,
         links, error); "No report has run yet." when there is none.
     """
@@ -130,11 +136,23 @@ def render_index(out_dir) -> str:
             + "</table></section>"
         )
     head = ""
+    latest_runs = []
+    for name in names:
+        good = next((r for r in published_runs(out_dir, name)[::-1] if r.manifest.get("status") == "ok"), None)
+        if good is not None and good.manifest.get("html"):
+            title = good.manifest.get("report") or name
+            latest_runs.append(
+                f'<li><a href="{_href(out_dir, good.folder, good.manifest["html"])}">{_e(title)}</a>'
+                f" ({_e(good.manifest.get('as_of'))})</li>"
+            )
     if newest is not None:
         head = freshness_html(newest["data_freshness"]).replace(
             "Data as of", f"Latest run ({_e(newest.get('report'))}, {_e(newest.get('started_at'))}): data as of", 1
         )
-    body = head + ("".join(sections) or "<p>No report has run yet.</p>")
+    cards, missing = headline_cards(out_dir) if names else ([], [])
+    latest = f'<h2>Latest reports</h2><ul class="latest-runs">{"".join(latest_runs)}</ul>' if latest_runs else ""
+    history = "<h2>Run history</h2>" + "".join(sections) if sections else "<p>No report has run yet.</p>"
+    body = head + render_cards(cards, missing) + latest + history
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reports</title>'
         f"<style>{_CSS}</style></head><body><h1>Reports</h1>{body}</body></html>\n"

@@ -1,0 +1,119 @@
+"""The front page's cards: the values the runs recorded, formatted, with change and trend; never recomputed."""
+
+import json
+
+import nbformat
+
+from funnel_analysis.reporting.dashboard import headline_cards, render_cards
+from funnel_analysis.reporting.index import render_index
+from funnel_analysis.reporting.notebook import RECORD_MIME
+
+
+def _publish(out, report, records, *, as_of="2025-11-15", started="2025-11-16T06:00:00+00:00", status="ok", **extra):
+    folder = out / report / as_of
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("record(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={RECORD_MIME: {"name": name, "value": value}, "text/plain": name})
+        for name, value in records.items()
+    ]
+    nb.cells = [cell]
+    nbformat.write(nb, str(folder / f"{report}.ipynb"))
+    (folder / f"{report}.html").write_text("<html></html>")
+    manifest = {"report": report, "as_of": as_of, "status": status, "started_at": started}
+    manifest |= {"html": f"{report}.html", "ipynb": f"{report}.ipynb"} | extra
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _row(row, **figures):
+    return {"row": row, "period": "Q", "currency": "EUR", **figures}
+
+
+HEADLINE = [
+    _row("period", fiscal_period="FY2025-Q2", win_rate=0.30, leads=2000, open_pipeline_amount=7_000_000.0),
+    _row("period", fiscal_period="FY2025-Q3", win_rate=0.28, leads=2100, open_pipeline_amount=8_000_000.0),
+    _row("previous", fiscal_period="FY2025-Q3", win_rate=0.274, leads=1000, open_pipeline_amount=8_000_000.0),
+    _row(
+        "current",
+        fiscal_period="FY2025-Q4",
+        win_rate=0.2121,
+        win_rate_n=33,
+        win_rate_ci_low=0.105,
+        win_rate_ci_high=0.38,
+        leads=1194,
+        open_pipeline_amount=9_076_612.4,
+        open_pipeline_amount_n=332,
+    ),
+]
+
+
+def test_cards_show_the_recorded_values(tmp_path):
+    _publish(tmp_path, "funnel", {"headline": HEADLINE})
+    _publish(
+        tmp_path,
+        "forecasting",
+        {
+            "next_quarter": [
+                {"quarters_ahead": 0, "fiscal_period": "FY2025-Q4", "forecast": 1.0},
+                {
+                    "quarters_ahead": 1,
+                    "fiscal_period": "FY2026-Q1",
+                    "forecast": 1_250_000.0,
+                    "forecast_ci_low_80": 1_000_000.0,
+                    "forecast_ci_high_80": 1_600_000.4,
+                },
+            ]
+        },
+    )
+    _publish(
+        tmp_path,
+        "data_quality",
+        {"tables": [{"rows_quarantined": 7, "rows_flagged": 3}, {"rows_quarantined": 2, "rows_flagged": 0}]},
+        data_freshness={"as_of": "2025-11-15T23:59:59Z", "age_days": 2.4, "stale": False},
+    )
+    cards, missing = headline_cards(tmp_path)
+    by = {c.label: c for c in cards}
+    # the headline rows above carry no conversion, deal size or cycle: those cards are left out, and said
+    assert missing == [
+        "funnel: its latest run recorded no 'headline' with 'lead_conversion_rate'",
+        "funnel: its latest run recorded no 'headline' with 'avg_won_deal_size'",
+        "funnel: its latest run recorded no 'headline' with 'median_cycle_days'",
+    ]
+    win = by["Win rate this quarter"]
+    assert win.value == "21.2 % (10.5–38.0)" and win.count == "33 closed deals"
+    assert win.change == "-6.2 pts vs same point last quarter"  # 21.21 % - 27.4 %
+    assert win.trend == (0.30, 0.28, 0.2121) and win.link == "funnel/2025-11-15/funnel.html"
+    leads = by["Leads this quarter"]
+    assert leads.value == "1,194" and leads.change == "+19.4 % vs same point last quarter"  # 1194 / 1000
+    pipe = by["Open pipeline"]
+    assert pipe.value == "€9,076,612" and pipe.count == "332 open deals"
+    assert pipe.change == "+13.5 % vs same point last quarter"  # 9,076,612.4 / 8,000,000
+    fc = by["Next quarter's bookings forecast (FY2026-Q1)"]
+    assert fc.value == "€1,250,000 (€1,000,000–€1,600,000)" and fc.raw == 1_250_000.0
+    dq = by["Data-quality warnings"]
+    assert dq.value == "12 rows" and dq.count == "9 quarantined, 3 flagged"
+    assert by["Data as of"].value == "2025-11-15 23:59 UTC" and by["Data as of"].count == "2 days old"
+
+
+def test_a_failed_run_is_not_read_and_a_missing_report_says_so(tmp_path):
+    _publish(tmp_path, "funnel", {"headline": HEADLINE})
+    bad = [dict(r, win_rate=0.99) for r in HEADLINE]
+    _publish(
+        tmp_path, "funnel", {"headline": bad}, as_of="2025-11-16", started="2025-11-17T06:00:00+00:00", status="failed"
+    )
+    cards, missing = headline_cards(tmp_path)
+    assert {c.label: c.raw for c in cards}["Win rate this quarter"] == 0.2121  # the latest GOOD run
+    assert "forecasting: no good run yet" in missing
+
+
+def test_the_page_escapes_and_links(tmp_path):
+    evil = [dict(r, currency="<script>") for r in HEADLINE]
+    _publish(tmp_path, "funnel", {"headline": evil})
+    page = render_index(tmp_path)
+    assert "<script>" not in page
+    assert 'class="cards"' in page and '<a href="funnel/2025-11-15/funnel.html">' in page
+    assert page.index('class="cards"') < page.index("Latest reports") < page.index("Run history")
+    assert "<polyline" in page  # the trend line, inline: nothing fetched
+    assert render_cards([], []) == ""
