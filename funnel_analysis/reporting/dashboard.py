@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .format import figure_kind, format_interval
+from .format import figure_kind, format_figure, format_interval
 from .publish import published_runs
 
 __all__ = ["CardSpec", "Card", "CARDS", "headline_cards", "render_cards", "CARDS_CSS"]
@@ -53,6 +53,8 @@ class CardSpec:
         the rows are picked by ``row``.
     interval : tuple of str, optional
         The columns of the interval's bounds; default ``<figure>_ci_low`` / ``<figure>_ci_high``.
+    level : int, default 95
+        The interval's level in percent, as the analysis computed it.
     """
 
     label: str
@@ -61,6 +63,7 @@ class CardSpec:
     figure: str
     select: Mapping = field(default_factory=dict)
     interval: tuple[str, str] | None = None
+    level: int = 95
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,9 @@ class Card:
     label : str
         The card's title.
     value : str
-        The figure, with its interval: ``"28.5 % (27.1–30.1)"``.
+        The figure: ``"28.5 %"``.
+    interval : str
+        Its interval, with the level: ``"95 % interval 27.1–30.1"``; or empty.
     count : str
         What the figure stands on (``"3,480 deals"``), or empty.
     change : str
@@ -89,6 +94,7 @@ class Card:
 
     label: str
     value: str
+    interval: str = ""
     count: str = ""
     change: str = ""
     trend: tuple[float, ...] = ()
@@ -112,6 +118,7 @@ CARDS: tuple[CardSpec, ...] = (
         "forecast",
         select={"quarters_ahead": 1},
         interval=("forecast_ci_low_80", "forecast_ci_high_80"),
+        level=80,
     ),
 )
 
@@ -129,6 +136,14 @@ def _number(v) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return None if math.isnan(v) else float(v)
+
+
+def _value_and_interval(spec: CardSpec, raw, low, high, kind: str, currency: str) -> tuple[str, str]:
+    shown = format_figure(raw, kind=kind, currency=currency)
+    full = format_interval(raw, low, high, kind=kind, currency=currency)
+    if full == shown:
+        return shown, ""
+    return shown, f"{spec.level} % interval {full[len(shown) + 2 : -1]}"
 
 
 def _latest_good(out_dir: Path, report: str):
@@ -174,14 +189,15 @@ def _headline_card(spec: CardSpec, rows: Sequence[Mapping], link: str) -> Card |
     lo, hi = spec.interval or (f"{f}_ci_low", f"{f}_ci_high")
     raw = _number(current.get(f))
     kind = figure_kind(f, raw if raw is not None else 1.5)
-    value = format_interval(raw, _number(current.get(lo)), _number(current.get(hi)), kind=kind, currency=currency)
+    value, interval = _value_and_interval(spec, raw, _number(current.get(lo)), _number(current.get(hi)), kind, currency)
     n = _number(current.get(f"{f}_n"))
     count = f"{round(n):,} {_COUNT_WORDS.get(f, '')}".strip() if n is not None and f in _COUNT_WORDS else ""
     previous = (by_row.get("previous") or [None])[-1]
     change = _change(kind, raw, _number(previous.get(f)) if previous else None, period)
     trend = tuple(v for v in (_number(r.get(f)) for r in by_row.get("period", [])) if v is not None)
     label = spec.label.format(period=_PERIOD_WORDS.get(period, "period"))
-    return Card(label, value, count, change, (*trend, raw) if raw is not None else trend, link, spec.report, raw)
+    trend = (*trend, raw) if raw is not None else trend
+    return Card(label, value, interval, count, change, trend, link, spec.report, raw)
 
 
 def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str) -> Card | None:
@@ -192,9 +208,9 @@ def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str)
     lo, hi = spec.interval or (f"{spec.figure}_ci_low", f"{spec.figure}_ci_high")
     raw = _number(row.get(spec.figure))
     kind = figure_kind(spec.figure, raw if raw is not None else 1.5)
-    value = format_interval(raw, _number(row.get(lo)), _number(row.get(hi)), kind=kind, currency=currency)
+    value, interval = _value_and_interval(spec, raw, _number(row.get(lo)), _number(row.get(hi)), kind, currency)
     label = spec.label + (f" ({row['fiscal_period']})" if row.get("fiscal_period") else "")
-    return Card(label, value, "", "", (), link, spec.report, raw)
+    return Card(label, value, interval, link=link, report=spec.report, raw=raw)
 
 
 def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> tuple[list[Card], list[str]]:
@@ -264,7 +280,7 @@ def _quality_and_freshness(out_dir: Path) -> list[Card]:
             Card(
                 "Data-quality warnings",
                 f"{round(quarantined + flagged):,} rows",
-                f"{round(quarantined):,} quarantined, {round(flagged):,} flagged",
+                count=f"{round(quarantined):,} quarantined, {round(flagged):,} flagged",
                 link=link,
                 report="data_quality",
                 raw=quarantined + flagged,
@@ -282,8 +298,16 @@ def _quality_and_freshness(out_dir: Path) -> list[Card]:
         out.append(
             Card(
                 "Data as of",
-                f"{when[:10]} {when[11:16]} UTC".strip(),
-                (f"{age:.0f} days old" if age is not None else "") + (" (stale)" if newest.get("stale") else ""),
+                when[:10],
+                count=", ".join(
+                    t
+                    for t in (
+                        f"{when[11:16]} UTC" if len(when) >= 16 else "",
+                        f"{age:.0f} days old" if age is not None else "",
+                        "stale" if newest.get("stale") else "",
+                    )
+                    if t
+                ),
                 report="",
             )
         )
@@ -310,7 +334,7 @@ CARDS_CSS = (
     ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(15em,1fr));gap:.8em;margin:1em 0 1.5em}"
     ".card{border:1px solid #ddd;border-radius:6px;padding:.7em .9em;background:#fafbfc}"
     ".card h3{font-size:.85em;font-weight:600;color:#555;margin:0 0 .3em}"
-    ".card .value{font-size:1.45em;font-weight:600;margin:.1em 0}.card .count,.card .change{font-size:.8em;color:#666}"
+    ".card .value{font-size:1.45em;font-weight:600;margin:.1em 0}.card .interval,.card .count,.card .change{font-size:.8em;color:#666}"
     ".card a{color:inherit;text-decoration:none}.card a:hover h3{text-decoration:underline}"
     ".cards-missing{color:#666;font-size:.85em}"
 )
@@ -337,6 +361,7 @@ def render_cards(cards: Sequence[Card], missing: Sequence[str] = ()) -> str:
     for c in cards:
         body = (
             f'<h3>{e(c.label)}</h3><div class="value">{e(c.value)}</div>'
+            + (f'<div class="interval">{e(c.interval)}</div>' if c.interval else "")
             + (f'<div class="count">{e(c.count)}</div>' if c.count else "")
             + (f'<div class="change">{e(c.change)}</div>' if c.change else "")
             + _sparkline(c.trend)

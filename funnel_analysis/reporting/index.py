@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .dashboard import CARDS_CSS, headline_cards, render_cards
+from .format import column_label
 from .html import FRESHNESS_CSS, freshness_html
 from .publish import atomic_write_text, published_runs
 
@@ -129,7 +130,7 @@ def render_index(out_dir) -> str:
             else '<p class="latest none">No good run yet.</p>'
         )
         sections.append(
-            f'<section id="{_e(quote(name))}"><h2>{_e(runs[0].manifest.get("report") or name)}</h2>{latest}'
+            f'<section id="{_e(quote(name))}"><h2>{_e(column_label(runs[0].manifest.get("report") or name))}</h2>{latest}'
             "<table><tr><th>run</th><th>as of</th><th>data as of</th>"
             "<th>status</th><th>scheduled for</th><th>started</th><th>duration</th><th>links</th><th>error</th></tr>"
             + "".join(_row(out_dir, d, m) for d, m in runs)
@@ -140,7 +141,7 @@ def render_index(out_dir) -> str:
     for name in names:
         good = next((r for r in published_runs(out_dir, name)[::-1] if r.manifest.get("status") == "ok"), None)
         if good is not None and good.manifest.get("html"):
-            title = good.manifest.get("report") or name
+            title = column_label(good.manifest.get("report") or name)  # data_quality -> Data quality
             latest_runs.append(
                 f'<li><a href="{_href(out_dir, good.folder, good.manifest["html"])}">{_e(title)}</a>'
                 f" ({_e(good.manifest.get('as_of'))})</li>"

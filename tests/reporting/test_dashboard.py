@@ -82,7 +82,7 @@ def test_cards_show_the_recorded_values(tmp_path):
         "funnel: its latest run recorded no 'headline' with 'median_cycle_days'",
     ]
     win = by["Win rate this quarter"]
-    assert win.value == "21.2 % (10.5–38.0)" and win.count == "33 closed deals"
+    assert win.value == "21.2 %" and win.interval == "95 % interval 10.5–38.0" and win.count == "33 closed deals"
     assert win.change == "-6.2 pts vs same point last quarter"  # 21.21 % - 27.4 %
     assert win.trend == (0.30, 0.28, 0.2121) and win.link == "funnel/2025-11-15/funnel.html"
     leads = by["Leads this quarter"]
@@ -91,10 +91,11 @@ def test_cards_show_the_recorded_values(tmp_path):
     assert pipe.value == "€9,076,612" and pipe.count == "332 open deals"
     assert pipe.change == "+13.5 % vs same point last quarter"  # 9,076,612.4 / 8,000,000
     fc = by["Next quarter's bookings forecast (FY2026-Q1)"]
-    assert fc.value == "€1,250,000 (€1,000,000–€1,600,000)" and fc.raw == 1_250_000.0
+    assert fc.value == "€1,250,000" and fc.interval == "80 % interval €1,000,000–€1,600,000"
+    assert fc.raw == 1_250_000.0
     dq = by["Data-quality warnings"]
     assert dq.value == "12 rows" and dq.count == "9 quarantined, 3 flagged"
-    assert by["Data as of"].value == "2025-11-15 23:59 UTC" and by["Data as of"].count == "2 days old"
+    assert by["Data as of"].value == "2025-11-15" and by["Data as of"].count == "23:59 UTC, 2 days old"
 
 
 def test_a_failed_run_is_not_read_and_a_missing_report_says_so(tmp_path):
