@@ -84,6 +84,7 @@ _WORDS = {
     "ece": "ECE",
     "mase": "MASE",
     "mae": "MAE",
+    "km": "KM",
     "sla": "SLA",
     "arr": "ARR",
     "ci": "CI",

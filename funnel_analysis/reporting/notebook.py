@@ -239,7 +239,16 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     fmt |= {c: _cell for c in df.columns if c not in fmt and c not in folded and not pd.api.types.is_bool_dtype(df[c])}
     sty = shown.style.format(fmt, na_rep="–").format_index(_cell, axis=0)
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
-    sty = sty.format_index(lambda c: html.escape(column_label(c)), axis=1)
+    # an ID column shown by name is labelled by what it names: owner_id -> "Owner"
+    named = set()
+    if _RECORDS["names"]:
+        from ..crm.names import looks_like_record_id
+
+        for c in df.columns:
+            text = df[c].dtype == object or pd.api.types.is_string_dtype(df[c])
+            if str(c).endswith("_id") and text and df[c].head(50).map(looks_like_record_id).any():
+                named.add(c)
+    sty = sty.format_index(lambda c: html.escape(column_label(str(c)[:-3] if c in named else c)), axis=1)
     hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]
     hidden += [f"{c}_ci_{b}" for c in folded for b in ("low", "high")]
     if hidden and len(hidden) < len(df.columns):

@@ -164,6 +164,7 @@ def test_tables_show_names_in_place_of_record_ids(tiny_crm):
         for i in ids:  # the name shows, the ID is the tooltip: never bare table text
             assert f'title="{i}">{names[i]}</span>' in html and f">{i}<" not in html
         assert f'title="{unknown}">(lead)</span>' in html
+        assert ">Owner<" in html and "Owner ID" not in html  # the column says what it names
         assert "&lt;b&gt;" in html and "<b>" not in html
         use_record_names(tiny_crm, instance_url="https://acme.my.salesforce.com/")
         html = styled(df).to_html()
