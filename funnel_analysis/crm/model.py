@@ -55,6 +55,7 @@ from .field_history import _cut_leads, _cut_opportunities
 from .schema import TABLES
 
 __all__ = [
+    "CacheError",
     "CrmData",
     "DataQualityReport",
     "ExtractTime",
@@ -567,13 +568,59 @@ class CrmData:
             "report": self.report.to_dict(),
             "meta": self.meta,
             "as_of": None if self.as_of_date is None else str(self.as_of_date.date()),
+            # what was written, byte for byte: a truncated file, or another org's valid one, is caught on reading
+            "checksums": {p.name: _file_checksum(p) for p in sorted(folder.glob("*.parquet"))},
         }
         (folder / "crm.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return folder
 
+    @staticmethod
+    def check_parquet(folder, *, fingerprint: str | None = None) -> None:
+        """Check a cache written by :meth:`to_parquet` against what was recorded when it was written.
+
+        Every Parquet file must be there with the checksum ``crm.json`` recorded (a file cut short by
+        a crash or a full disk, or replaced by another org's perfectly valid file, differs), no file
+        may be added, and with ``fingerprint`` the cache must be of that data.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`to_parquet`.
+        fingerprint : str, optional
+            The data fingerprint the cache must hold (``crm.meta["fingerprint"]``).
+
+        Raises
+        ------
+        CacheError
+            Naming the file and what is wrong: ``crm.json`` missing or unreadable, no checksums
+            recorded (a cache written before they were), a file missing, added or changed, or
+            another fingerprint.
+        """
+        folder = Path(folder)
+        doc_path = folder / "crm.json"
+        try:
+            doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CacheError(doc_path, f"cannot be read ({type(exc).__name__})") from None
+        sums = doc.get("checksums") if isinstance(doc, dict) else None
+        if not isinstance(sums, dict):
+            raise CacheError(doc_path, "records no checksums (written by an older version)")
+        got = (doc.get("meta") or {}).get("fingerprint")
+        if fingerprint is not None and got != fingerprint:
+            raise CacheError(doc_path, f"holds the data {got!r}, not {fingerprint!r}")
+        on_disk = {p.name for p in folder.glob("*.parquet")}
+        for name in sorted(on_disk - set(sums)):
+            raise CacheError(folder / name, "was not written with the cache")
+        for name, checksum in sorted(sums.items()):
+            path = folder / name
+            if name not in on_disk:
+                raise CacheError(path, "is missing")
+            if _file_checksum(path) != checksum:
+                raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
+
     @classmethod
     def from_parquet(cls, folder) -> CrmData:
-        """Reload an org cached by :meth:`to_parquet`.
+        """Reload an org cached by :meth:`to_parquet`, checked against the checksums written with it.
 
         Parameters
         ----------
@@ -584,9 +631,17 @@ class CrmData:
         -------
         CrmData
             The org as it was cached.
+
+        Raises
+        ------
+        CacheError
+            When a file differs from what was written (:meth:`check_parquet`). A cache written
+            before checksums were recorded is read unchecked.
         """
         folder = Path(folder)
         doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
+        if "checksums" in doc:
+            cls.check_parquet(folder)
         tables, qrows, deleted = {}, {}, {}
         for p in sorted(folder.glob("*.parquet")):
             if p.name.startswith("_quarantined_"):
@@ -615,6 +670,32 @@ class CrmData:
             deleted_rows=deleted,
             merges=merges,
         )
+
+
+class CacheError(ValueError):
+    """A Parquet cache that is not what was written: names the file and what is wrong.
+
+    Parameters
+    ----------
+    file : path-like
+        The file (or ``crm.json``) at fault.
+    message : str
+        What is wrong with it.
+    """
+
+    def __init__(self, file, message: str):
+        self.file = str(file)
+        super().__init__(f"{self.file}: {message}")
+
+
+def _file_checksum(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _flags_by_stage(current: pd.Series, by_stage: pd.Series, from_history: pd.Series) -> np.ndarray:

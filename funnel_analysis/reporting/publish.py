@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -263,12 +264,17 @@ def prune_runs(out_dir, name: str, keep: int | None) -> list[Path]:
     return removed
 
 
-def use_cache(out_dir, fingerprint) -> Path | None:
+def use_cache(out_dir, fingerprint, *, log=None) -> Path | None:
     """Mark the cache ``<out>/.cache/<fingerprint>`` as used now; return it, or None when there is none.
 
     The folder's modification time is its last use, which :func:`prune_caches` ranks by. Checking
     and touching happen under the cache lock, the one :func:`prune_caches` decides under: a cache
     found here is not removed before a day has passed.
+
+    The cache is checked against the checksums recorded when it was written
+    (:meth:`funnel_analysis.crm.CrmData.check_parquet`): a file cut short by a crash or a full disk,
+    another org's valid file in its place, or a cache of other data is removed, with one line to
+    ``log``, and None is returned, so the caller rebuilds it from the source.
 
     Parameters
     ----------
@@ -276,15 +282,30 @@ def use_cache(out_dir, fingerprint) -> Path | None:
         The reports folder.
     fingerprint : str
         The data's fingerprint (``crm.meta["fingerprint"]``): the cache folder's name.
+    log : callable, optional
+        Called with one line when a damaged cache is removed; default: a warning on the
+        ``funnel_analysis.reporting`` logger.
 
     Returns
     -------
     pathlib.Path or None
-        The cache folder, when it holds a complete cache (its ``crm.json``); else None.
+        The cache folder, when it holds a complete cache that passes its check; else None.
     """
+    from ..crm.model import CacheError, CrmData
+
     folder = Path(out_dir) / ".cache" / str(fingerprint)
     with report_lock(out_dir, ".cache", wait=True):  # report names have no dot: a lock of its own
-        if not (folder / "crm.json").exists():
+        if not folder.exists():
+            return None
+        try:
+            CrmData.check_parquet(folder, fingerprint=str(fingerprint))
+        except CacheError as exc:
+            # moved aside in one rename, then removed: a reader never sees half a cache
+            broken = folder.with_name(f".broken-{folder.name}-{time.time_ns()}")
+            folder.rename(broken)
+            shutil.rmtree(broken, ignore_errors=True)
+            line = f"cache {fingerprint}: {exc}; rebuilt from the source"
+            (log or logging.getLogger("funnel_analysis.reporting").warning)(line)
             return None
         os.utime(folder)
     return folder

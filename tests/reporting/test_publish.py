@@ -140,7 +140,7 @@ def test_index_lists_history_status_and_links(tmp_path):
         staged(tmp_path, "s", "failed", "2026-01-02T06:00:00+00:00", error="boom"), tmp_path, "s", as_of="2026-01-02"
     )
     page = write_index(tmp_path).read_text()
-    r, s = page.index("<h2>r</h2>"), page.index("<h2>s</h2>")
+    r, s = page.index("<h2>R</h2>"), page.index("<h2>S</h2>")  # report names as words
     section = page[r:s]
     assert 'Latest good run: <a href="r/2026-01-01/r.html">2026-01-01</a>' in section
     assert section.index("2026-01-02") < section.index("<td>2026-01-01</td>")  # newest first
@@ -160,7 +160,7 @@ def cache(out: Path, name: str, age_s: float) -> Path:
     """A cache folder last used ``age_s`` seconds before NOW."""
     d = out / ".cache" / name
     d.mkdir(parents=True)
-    (d / "crm.json").write_text("{}")
+    (d / "crm.json").write_text(json.dumps({"meta": {"fingerprint": name}, "checksums": {}}))
     os.utime(d, (NOW - age_s, NOW - age_s))
     return d
 
@@ -256,3 +256,101 @@ def test_a_run_uses_its_cache_and_prunes_the_old_ones(tmp_path, tiny_export, mon
     os.utime(mine, (now - 30 * DAY, now - 30 * DAY))  # unused for a month: the next run uses it again
     assert reports.run_reports(tmp_path / "r.yaml", out_dir=out, progress=False).failed == []
     assert seen[-1] == str(mine) and mine.stat().st_mtime > now - DAY and fingerprint in left(out)
+
+
+# ---- caches that heal --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_cache(tmp_path, tiny_export):
+    import funnel_analysis as fa
+
+    crm = fa.load_org(tiny_export)
+    fingerprint = crm.meta["fingerprint"]
+    crm.to_parquet(tmp_path / ".cache" / fingerprint)
+    return tmp_path, fingerprint, crm
+
+
+def test_a_sound_cache_is_used(real_cache):
+    out, fingerprint, _ = real_cache
+    assert use_cache(out, fingerprint) == out / ".cache" / fingerprint
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _swap(path: Path) -> None:
+    import pandas as pd
+
+    pd.DataFrame({"lead_id": ["00Q000000000001AAA"], "company": ["Another org"]}).to_parquet(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda d: _truncate(d / "leads.parquet"), "leads.parquet: differs from what was written"),
+        (lambda d: _swap(d / "leads.parquet"), "leads.parquet: differs from what was written"),  # valid, not ours
+        (lambda d: (d / "leads.parquet").unlink(), "leads.parquet: is missing"),
+        (lambda d: _swap(d / "extra.parquet"), "extra.parquet: was not written with the cache"),
+        (lambda d: (d / "crm.json").write_text("{not json"), "crm.json: cannot be read"),
+    ],
+)
+def test_a_damaged_cache_is_removed_with_one_line(real_cache, damage, expected):
+    out, fingerprint, _ = real_cache
+    folder = out / ".cache" / fingerprint
+    damage(folder)
+    lines = []
+    assert use_cache(out, fingerprint, log=lines.append) is None
+    assert not folder.exists() and [p.name for p in (out / ".cache").iterdir()] == []
+    assert len(lines) == 1 and expected in lines[0] and lines[0].endswith("rebuilt from the source")
+
+
+def test_a_cache_of_other_data_is_not_used(real_cache):
+    out, fingerprint, _ = real_cache
+    (out / ".cache" / fingerprint).rename(out / ".cache" / "other")
+    lines = []
+    assert use_cache(out, "other", log=lines.append) is None
+    assert "holds the data" in lines[0] and repr(fingerprint) in lines[0]
+
+
+def test_reading_a_damaged_cache_names_the_file(real_cache):
+    from funnel_analysis.crm.model import CacheError, CrmData
+
+    out, fingerprint, crm = real_cache
+    folder = out / ".cache" / fingerprint
+    assert len(CrmData.from_parquet(folder).leads) == len(crm.leads)  # sound: read back whole
+    _truncate(folder / "opportunities.parquet")
+    with pytest.raises(CacheError, match=r"opportunities\.parquet: differs from what was written"):
+        CrmData.from_parquet(folder)
+
+
+def test_a_run_after_a_cache_was_cut_short_rebuilds_it(tmp_path, tiny_export, monkeypatch, caplog):
+    """Two runs, the cache's leads.parquet truncated between them (a crash, a full disk): the second
+    run is ok, rebuilt the cache and said so; the cache it leaves passes its check."""
+    import logging
+
+    import nbformat
+
+    import funnel_analysis as fa
+    from funnel_analysis.crm.model import CrmData
+    from funnel_analysis.reporting import runner as reports
+
+    monkeypatch.setattr(reports, "_execute", lambda spec, ipynb, params, progress, timeout: (None, None))
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('data_dir: str = ""', metadata={"tags": ["parameters"]})]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    (tmp_path / "r.yaml").write_text(
+        f"notebooks: .\nreports:\n  - {{name: a, notebook: t.ipynb, parameters: {{data_dir: {tiny_export}}}}}\n"
+    )
+    out = tmp_path / "out"
+    assert reports.run_reports(tmp_path / "r.yaml", out_dir=out, progress=False).failed == []
+    mine = out / ".cache" / fa.load_org(tiny_export).meta["fingerprint"]
+    _truncate(mine / "leads.parquet")
+    with caplog.at_level(logging.WARNING, logger="funnel_analysis.reporting"):
+        assert reports.run_reports(tmp_path / "r.yaml", out_dir=out, progress=False).failed == []
+    assert [r.getMessage() for r in caplog.records if "rebuilt from the source" in r.getMessage()] != []
+    CrmData.check_parquet(mine)  # rebuilt whole
