@@ -26,6 +26,61 @@ FRESHNESS_CSS = (
     ".data-as-of.data-stale{border-left-color:#d39e00;background:#fff3cd;color:#5c4300}"
 )
 
+#: The style of long tables: a scroll box, a search field, sortable headers, the CSV link.
+TABLE_CSS = (
+    ".long-table-box{max-height:32em;overflow:auto;margin:.3em 0}"
+    "table.long-table th.sortable{cursor:pointer}table.long-table th.sortable:after{content:' \\2195';color:#aaa}"
+    ".table-search{margin:.4em 0;padding:.25em .5em;min-width:18em}a.csv-download{font-size:.85em;margin-left:.8em}"
+)
+
+#: Long tables made searchable and sortable in the page: this project's own few lines, inline (no CDN,
+#: nothing fetched), in the template, never in a cell's output (outputs are sanitised of every script).
+TABLE_JS = """
+(function () {
+  function key(cell) {
+    var s = cell ? cell.textContent.trim() : "";
+    if (/^\\d{4}-\\d{2}-\\d{2}/.test(s)) { return [1, s]; }
+    // a number only when the cell starts with one ("$1,234", "-€5", "CHF 10", "28.5 % (27.1-30.1)")
+    var m = s.replace(/,/g, "").match(/^(-)?(?:[A-Z]{3} |[^\\w\\s-]{1,2})?(\\d+(?:\\.\\d+)?)/);
+    return m ? [0, parseFloat(m[2]) * (m[1] ? -1 : 1)] : [2, s.toLowerCase()];
+  }
+  function compare(a, b) {
+    if (a[0] !== b[0]) { return a[0] - b[0]; }
+    return a[1] < b[1] ? -1 : (a[1] > b[1] ? 1 : 0);
+  }
+  document.querySelectorAll("table.long-table").forEach(function (table) {
+    var body = table.tBodies[0];
+    if (!body) { return; }
+    var search = document.createElement("input");
+    search.type = "search";
+    search.className = "table-search";
+    search.placeholder = "Search this table";
+    search.setAttribute("aria-label", "Search this table");
+    var box = table.closest(".long-table-box") || table;
+    box.parentNode.insertBefore(search, box);
+    search.addEventListener("input", function () {
+      var q = search.value.toLowerCase();
+      Array.prototype.forEach.call(body.rows, function (row) {
+        row.style.display = row.textContent.toLowerCase().indexOf(q) >= 0 ? "" : "none";
+      });
+    });
+    var head = table.tHead ? table.tHead.rows[table.tHead.rows.length - 1] : null;
+    if (!head) { return; }
+    Array.prototype.forEach.call(head.cells, function (th, i) {
+      th.classList.add("sortable");
+      th.title = "Sort by this column";
+      th.addEventListener("click", function () {
+        var up = th.getAttribute("data-order") !== "up";
+        th.setAttribute("data-order", up ? "up" : "down");
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) { return compare(key(a.cells[i]), key(b.cells[i])) * (up ? 1 : -1); });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+})();
+"""
+
 # the lab template without its CDN scripts: the HTML then opens complete offline
 _TEMPLATE = (
     """{%- extends 'lab/index.html.j2' -%}
@@ -34,7 +89,11 @@ _TEMPLATE = (
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block extra_css %}<style>"""
     + FRESHNESS_CSS
+    + TABLE_CSS
     + """</style>{% endblock extra_css %}
+{% block body_footer %}{{ super() }}<script>"""
+    + TABLE_JS
+    + """</script>{% endblock body_footer %}
 """
 )
 
@@ -90,7 +149,7 @@ _TAGS = {
 }
 _ATTRIBUTES = {
     "*": ["class", "id", "title", "colspan", "rowspan", "align"],
-    "a": ["href", "title"],
+    "a": ["href", "title", "download"],
     "img": ["src", "alt", "width", "height"],
     "style": ["type"],
 }
@@ -123,6 +182,8 @@ def clean_html(element) -> str:
     def attribute_ok(tag, name, value):
         if name == "src":  # nothing fetched from elsewhere: an image is embedded or not shown
             return tag == "img" and value.startswith("data:image/")
+        if name == "href" and value.strip().lower().startswith("data:"):  # a table's CSV, nothing else
+            return tag == "a" and value.startswith("data:text/csv;")
         return name in _ATTRIBUTES.get(tag, []) or name in _ATTRIBUTES["*"]
 
     # bleach warns when <style> is allowed without a CSS sanitizer for style= attributes; no

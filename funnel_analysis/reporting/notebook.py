@@ -29,7 +29,16 @@ if TYPE_CHECKING:
 
     from ..crm import CrmData
 
-__all__ = ["RECORD_MIME", "open_report", "notebook_setup", "use_record_names", "styled", "record", "read_records"]
+__all__ = [
+    "RECORD_MIME",
+    "open_report",
+    "notebook_setup",
+    "use_record_names",
+    "styled",
+    "record",
+    "read_records",
+    "csv_link",
+]
 
 #: Mimetype of the values a notebook records for machines; the HTML report shows the table instead.
 RECORD_MIME = "application/vnd.funnel-analysis.record+json"
@@ -253,6 +262,8 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     hidden += [f"{c}_ci_{b}" for c in folded for b in ("low", "high")]
     if hidden and len(hidden) < len(df.columns):
         sty = sty.hide(hidden, axis="columns")
+    if len(df) > LONG_TABLE_ROWS:
+        sty = sty.set_table_attributes('class="long-table"')
     return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty
 
 
@@ -307,13 +318,59 @@ def record(name: str, value) -> None:
     # what the analysis assumed (the status order it followed, the credit it fell back to): one line under it
     note = value.attrs.get("note") if isinstance(value, (pd.DataFrame, pd.Series)) else None
     record_value = {"name": name, "value": payload} | ({"note": str(note)} if note else {})
+    shown = sty.to_html()
+    if isinstance(value, (pd.DataFrame, pd.Series)) and len(table) == 0:  # one line, never an empty grid
+        shown = f'<p class="empty-section">{html.escape(_nothing_line(name))}</p>'
+    elif isinstance(value, (pd.DataFrame, pd.Series)) and len(table) > LONG_TABLE_ROWS:
+        # searchable and sortable in the page (the template's script), its full content as a CSV beside it
+        shown = f'<div class="long-table-box">{shown}</div>{csv_link(table, name)}'
     display(
         {
             RECORD_MIME: record_value,
-            "text/html": sty.to_html() + (f'<p class="note">{html.escape(str(note))}</p>' if note else ""),
-            "text/plain": table.to_string(index=False) + (f"\n{note}" if note else ""),
+            "text/html": shown + (f'<p class="note">{html.escape(str(note))}</p>' if note else ""),
+            "text/plain": (_nothing_line(name) if len(table) == 0 else table.to_string(index=False))
+            + (f"\n{note}" if note else ""),
         },
         raw=True,
+    )
+
+
+#: A table longer than this many rows scrolls in a box, is searchable and sortable, and has a CSV link.
+LONG_TABLE_ROWS = 15
+
+
+def _nothing_line(name: str) -> str:
+    return f"Nothing to show: {column_label(name).lower()} has no rows for this data and these parameters."
+
+
+def csv_link(table: pd.DataFrame, name: str) -> str:
+    """A link that downloads ``table`` as a CSV file, the file inside the page (a ``data:`` URI).
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) gets a leading
+    ``'`` (:func:`funnel_analysis.scoring.neutralise_formulas`): CRM text is user-entered.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The full table, with its raw values and IDs (not modified).
+    name : str
+        The record's name: the file is ``<name>.csv``.
+
+    Returns
+    -------
+    str
+        ``<a class="csv-download" download="<name>.csv" href="data:text/csv;...">``.
+    """
+    import base64
+
+    from ..scoring.export import neutralise_formulas
+
+    text = neutralise_formulas(table.reset_index(drop=True)).to_csv(index=False)
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    file = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)) or "table"
+    return (
+        f'<a class="csv-download" download="{file}.csv" href="data:text/csv;charset=utf-8;base64,{data}">'
+        f"Download all {len(table):,} rows as CSV</a>"
     )
 
 

@@ -94,10 +94,22 @@ def test_index_opens_clean(browser, reports, tmp_path):
     res, out = reports
     state = _open(browser, out / "index.html", tmp_path / "index.png")
     assert state["console"] == [] and state["alerts"] == []
-    for r in res.runs:
-        assert r.name in state["text"] and r.as_of in state["text"]
+    for r in res.runs:  # report names as words: data_quality -> "Data quality"
+        assert r.name.replace("_", " ").capitalize() in state["text"] and r.as_of in state["text"]
     links = browser.execute_script("return [...document.links].map(a => a.href)")
     assert {(out / r.name / r.as_of / f"{r.name}.html").as_uri() for r in res.runs} <= set(links)
+    # the cards show what the funnel run recorded (formatted here by hand, not by the product)
+    from funnel_analysis.reporting import read_records
+
+    funnel = next(r for r in res.runs if r.name == "funnel")
+    (current,) = [row for row in read_records(funnel.run_dir / "funnel.ipynb")["headline"] if row["row"] == "current"]
+    cards = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('.card')].map("
+        "c => [c.querySelector('h3').innerText, c.querySelector('.value').innerText]))"
+    )
+    assert cards["Leads this quarter"] == f"{current['leads']:,}"
+    assert cards["Win rate this quarter"] == f"{current['win_rate'] * 100:.1f} %"
+    assert cards["Open pipeline"].endswith(f"{current['open_pipeline_amount']:,.0f}")
 
 
 @pytest.mark.slow
@@ -115,10 +127,54 @@ def test_every_report_opens_clean_and_shows_injected_text_as_text(browser, repor
         assert "notebook_setup(" not in text and "import funnel_analysis" not in text  # no code
         assert "Traceback" not in text and "Warning" not in text  # no stray stderr
         shown[r.name] = [x for x in XSS if x in text]
+        # names, not IDs: no table cell shows a bare Salesforce ID (a link, or a name with the ID as
+        # its tooltip, is fine)
+        bare = browser.execute_script(
+            "const id = /(^|[^0-9A-Za-z])(001|003|005|006|00Q|701|00G)[0-9A-Za-z]{12}([0-9A-Za-z]{3})?(?![0-9A-Za-z])/;"
+            "return [...document.querySelectorAll('td, th')].map(c => {"
+            " const x = c.cloneNode(true); x.querySelectorAll('a').forEach(a => a.remove());"
+            " return x.textContent; }).filter(t => id.test(t) && /[0-9]/.test(t)).slice(0, 5);"
+        )
+        assert bare == [], (r.name, bare)
     # user-entered script reaches the segment tables of these reports, and shows there as text
     assert shown["funnel"] == list(XSS) and shown["sources"] == list(XSS), shown
     assert XSS[1] in shown["data_quality"], shown  # the flagged e-mail value
     assert len(list(tmp_path.glob("*.png"))) == len(res.runs)
+
+
+@pytest.mark.slow
+def test_metrics_show_three_digits_and_long_tables_search_and_sort(browser, reports, tmp_path):
+    res, _ = reports
+    scoring = next(r for r in res.runs if r.name == "lead_scoring")
+    _open(browser, scoring.html, tmp_path / "scoring.png")
+    cells = browser.execute_script(
+        "return [...document.querySelectorAll('tr')].filter(r => r.cells.length > 1 && "
+        "r.cells[0].innerText.trim() === 'ROC-AUC').map(r => r.cells[1].innerText)"
+    )
+    assert cells and all(__import__("re").match(r"^0\.\d{3}( \(0\.\d{3}–0\.\d{3}\))?$", c) for c in cells), cells
+    funnel = next(r for r in res.runs if r.name == "funnel")
+    _open(browser, funnel.html, tmp_path / "funnel.png")
+    visible = "return [...document.querySelector('table.long-table').tBodies[0].rows].filter(r => r.style.display !== 'none').length"
+    before = browser.execute_script(visible)
+    word = browser.execute_script(
+        "return document.querySelector('table.long-table').tBodies[0].rows[0].cells[0].innerText.trim()"
+    )
+    browser.execute_script(
+        "const s = document.querySelector('input.table-search'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('input'));",
+        word,
+    )
+    after = browser.execute_script(visible)
+    assert 0 < after < before, (word, before, after)
+    # a header click sorts the rows by that column (its text, numbers as numbers)
+    browser.execute_script(
+        "const s = document.querySelector('input.table-search'); s.value = ''; s.dispatchEvent(new Event('input'));"
+        "document.querySelector('table.long-table thead tr:last-child').cells[0].click();"
+    )
+    first = browser.execute_script(
+        "return [...document.querySelector('table.long-table').tBodies[0].rows].map(r => r.cells[0].innerText.trim())"
+    )
+    assert first == sorted(first, key=str.lower) or first == sorted(first), first[:5]
 
 
 @pytest.mark.slow

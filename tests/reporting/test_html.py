@@ -65,3 +65,12 @@ def test_unknown_time_and_no_data():
 def test_a_freshness_without_its_keys_is_refused():
     with pytest.raises(KeyError):
         freshness_html({"age_days": 1.0})
+
+
+def test_a_tables_csv_link_survives_cleaning_and_nothing_else_data():
+    from funnel_analysis.reporting.html import clean_html
+
+    csv = '<a class="csv-download" download="t.csv" href="data:text/csv;charset=utf-8;base64,YSxiCg==">CSV</a>'
+    assert clean_html(csv) == csv
+    page = clean_html('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a><a href="DATA:text/html,<b>">y</a>')
+    assert "data:" not in page.lower() and ">x</a>" in page and ">y</a>" in page  # the link text stays, not the target

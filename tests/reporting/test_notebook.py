@@ -187,3 +187,35 @@ def test_ids_inside_text_show_by_name_too(tiny_crm):
         use_record_names(None)
     assert f'title="{a}">{names[a]}</span>  |  <span class="record-id" title="{b}">{names[b]}</span>' in html
     assert f"x{a}" in html  # part of a longer word: not an ID
+
+
+def test_a_long_table_is_searchable_with_its_csv_beside_it(monkeypatch):
+    import base64
+    import io
+
+    from funnel_analysis.reporting.notebook import LONG_TABLE_ROWS
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    n = LONG_TABLE_ROWS + 5
+    df = pd.DataFrame({"company": ['=HYPERLINK("http://x")'] + [f"Co {i}" for i in range(n - 1)], "leads": range(n)})
+    record("companies", df)
+    page = shown[0]["text/html"]
+    assert 'class="long-table"' in page and '<div class="long-table-box">' in page
+    href = page.split('href="data:text/csv;charset=utf-8;base64,')[1].split('"')[0]
+    back = pd.read_csv(io.StringIO(base64.b64decode(href).decode("utf-8")))
+    assert len(back) == n and back["leads"].tolist() == list(range(n))  # every row, not the page's part
+    assert back["company"].iloc[0] == '\'=HYPERLINK("http://x")'  # a spreadsheet will not run it
+    assert 'download="companies.csv"' in page and f"Download all {n:,} rows as CSV" in page
+    record("short", df.head(3))
+    assert "long-table" not in shown[1]["text/html"] and "csv" not in shown[1]["text/html"]
+
+
+def test_an_empty_section_says_so_in_one_line(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    record("stalled_deals", pd.DataFrame({"opportunity_id": pd.Series(dtype="str")}))
+    assert shown[0]["text/html"] == (
+        '<p class="empty-section">Nothing to show: stalled deals has no rows for this data and these parameters.</p>'
+    )
+    assert shown[0][notebook.RECORD_MIME]["value"] == []
