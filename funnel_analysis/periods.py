@@ -200,7 +200,7 @@ def _check_month(value) -> None:
         raise ValueError(f"fiscal_year_start_month must be 1-12 or a FiscalCalendar, got {value!r}")
 
 
-def fiscal_calendar(fiscal_year_start_month=1, *, org=None) -> FiscalCalendar:
+def fiscal_calendar(*, fiscal_year_start_month=1, org=None) -> FiscalCalendar:
     """The calendar a ``fiscal_year_start_month`` argument means.
 
     Parameters
@@ -225,7 +225,7 @@ def fiscal_calendar(fiscal_year_start_month=1, *, org=None) -> FiscalCalendar:
     Examples
     --------
     >>> cal = FiscalCalendar.from_periods([("Year", "2024-02-04", "2025-02-01")])
-    >>> fiscal_calendar(2, org=cal).custom, fiscal_calendar(4, org=cal).custom
+    >>> fiscal_calendar(fiscal_year_start_month=2, org=cal).custom, fiscal_calendar(fiscal_year_start_month=4, org=cal).custom
     (True, False)
     """
     if isinstance(fiscal_year_start_month, FiscalCalendar):
@@ -348,7 +348,7 @@ def fiscal_period(
     if year_named_by not in ("end", "start"):
         raise ValueError(f"fiscal_period: year_named_by must be 'end' or 'start', got {year_named_by!r}")
     try:
-        cal = fiscal_calendar(fiscal_year_start_month)
+        cal = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month)
     except ValueError as exc:
         raise ValueError(f"fiscal_period: {exc}") from None
     index = dates.index if isinstance(dates, pd.Series) else None
@@ -438,7 +438,7 @@ def last_complete_period(*, as_of, period: str = "Q", fiscal_year_start_month=1)
 
 def _step(row: pd.Series, offset: int, period: str, fiscal_year_start_month) -> pd.Series:
     """The period ``offset`` periods after the one ``row`` describes."""
-    cal = fiscal_calendar(fiscal_year_start_month)
+    cal = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month)
     if offset == 0:
         return row
     if cal.custom:

@@ -180,8 +180,8 @@ def test_445_date_outside_the_calendar_is_one_clear_error():
 
 def test_calendar_from_a_month_and_bad_calendars():
     cal = FiscalCalendar.from_periods(PERIODS_445)
-    assert fiscal_calendar(2, org=cal) is cal  # the org's own month means its custom periods
-    assert fiscal_calendar(4, org=cal) == FiscalCalendar(4)  # another month: the standard year
+    assert fiscal_calendar(fiscal_year_start_month=2, org=cal) is cal  # the org's own month means its custom periods
+    assert fiscal_calendar(fiscal_year_start_month=4, org=cal) == FiscalCalendar(4)  # another month: the standard year
     with pytest.raises(ValueError, match="expected Year periods"):
         FiscalCalendar.from_periods([("Quarter", "2024-02-04", "2024-05-04")])
     with pytest.raises(ValueError, match="overlap"):
