@@ -98,6 +98,10 @@ class ReportSpec:
         Parameter name -> value from the org profile (``data_dir``, ``currency``,
         ``fiscal_year_start_month``, ``profile``), given to a notebook that declares the name and
         overridden by ``parameters`` (default empty: no profile).
+    subscribers : tuple of str
+        E-mail addresses that get a summary after each scheduled run (default none).
+    mail : MailSettings or None
+        How the summaries go out (the config's ``mail:``; :class:`funnel_analysis.reporting.mail.MailSettings`).
     """
 
     name: str
@@ -111,6 +115,8 @@ class ReportSpec:
     retry_backoff: int = 15
     cell_timeout: int | None = None
     defaults: dict = field(default_factory=dict)
+    subscribers: tuple[str, ...] = ()
+    mail: object = None  # MailSettings (reporting.mail) when the config has ``mail:``
 
 
 def _resolve(params: dict, base: Path) -> dict:
@@ -209,7 +215,9 @@ def load_report_config(path=None) -> list[ReportSpec]:
         entry may set for itself: ``keep`` (published runs kept per report), ``retries`` (failed
         runs per scheduled time, default 3), ``retry_backoff`` (minutes after a failed run before
         the next try, doubling with each failure; default 15, 0 for none) and ``cell_timeout``
-        (seconds a cell may run, when the command line gives none; default no limit).
+        (seconds a cell may run, when the command line gives none; default no limit); ``mail:``
+        (how summary mails go out: :class:`funnel_analysis.reporting.mail.MailSettings`) and, per
+        entry, ``subscribers:`` (the addresses that get a summary after each scheduled run).
 
     Raises
     ------
@@ -243,6 +251,7 @@ def load_report_config(path=None) -> list[ReportSpec]:
             defaults = dict(report_defaults(load_profile(path.parent / str(doc["profile"]))))
         except ProfileError as exc:
             raise ReportConfigError(str(exc)) from None
+    mail = _mail(doc, path)
     where_nb = str(doc.get("notebooks", "notebooks"))
     try:
         notebooks = packaged_notebooks() if where_nb == PACKAGED_NOTEBOOKS else root / where_nb
@@ -254,12 +263,15 @@ def load_report_config(path=None) -> list[ReportSpec]:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [s.name for s in specs]:
             raise ReportConfigError(f"{path}: report #{i + 1} needs a unique name of letters, digits, _ and -")
         where = f"{path}: report {name!r}"
-        unknown = set(item) - {"name", "notebook", "parameters", "schedule", *_LIMITS}
+        unknown = set(item) - {"name", "notebook", "parameters", "schedule", "subscribers", *_LIMITS}
         if unknown:
             raise ReportConfigError(
                 f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
-                f"parameters, schedule, {', '.join(_LIMITS)}"
+                f"parameters, schedule, subscribers, {', '.join(_LIMITS)}"
             )
+        subscribers = _subscribers(item.get("subscribers"), where)
+        if subscribers and mail is None:
+            raise ReportConfigError(f"{where}: subscribers need the config's mail: settings (host, port, sender)")
         for k in item.get("parameters") or {}:
             _no_secret(str(k), where)
         params = {str(k): _plain(v, f"{where}, parameter {k!r}") for k, v in (item.get("parameters") or {}).items()}
@@ -267,8 +279,50 @@ def load_report_config(path=None) -> list[ReportSpec]:
         cron, tz = _schedule(item, doc, where)
         nb = notebooks / str(item.get("notebook", f"{name}.ipynb"))
         spec = ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits)
-        specs.append(dataclasses.replace(spec, defaults=dict(defaults)))
+        specs.append(dataclasses.replace(spec, defaults=dict(defaults), subscribers=subscribers, mail=mail))
     return specs
+
+
+def _subscribers(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(
+        isinstance(a, str) and re.fullmatch(r"[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+", a) for a in items
+    ):
+        raise ReportConfigError(f"{where}: subscribers: expected a list of e-mail addresses, got {value!r}")
+    return tuple(items)
+
+
+def _mail(doc: dict, path: Path):
+    """The config's ``mail:`` as MailSettings, or None; every key checked, no secret accepted."""
+    raw = doc.get("mail")
+    if raw is None:
+        return None
+    from .mail import MailSettings
+
+    where = f"{path}: mail"
+    if not isinstance(raw, dict):
+        raise ReportConfigError(f"{where}: expected a mapping (host, port, sender, base_url, attach, ...)")
+    known = {f.name: f for f in dataclasses.fields(MailSettings)}
+    for key in raw:
+        if SECRET_NAME.search(str(key)) and not str(key).endswith("_env"):
+            raise ReportConfigError(
+                f"{where}: {key!r} looks like a secret; SMTP credentials come from the environment "
+                "(FUNNEL_SMTP_USER, FUNNEL_SMTP_PASSWORD), never from the config"
+            )
+        if key not in known:
+            raise ReportConfigError(f"{where}: unknown key {key!r}; mail: has {', '.join(known)}")
+    values = {}
+    for key, v in raw.items():
+        default = known[key].default
+        ok = isinstance(v, type(default)) and not (isinstance(v, bool) and not isinstance(default, bool))
+        if isinstance(default, float) and isinstance(v, int) and not isinstance(v, bool):
+            ok, v = True, float(v)
+        if not ok:
+            raise ReportConfigError(f"{where}.{key}: expected {type(default).__name__}, got {v!r}")
+        values[key] = v
+    return MailSettings(**values)
 
 
 @dataclass(frozen=True)
