@@ -38,6 +38,7 @@ NAMESPACES = (
     "scoring",
     "dedupe",
     "reconcile",
+    "routing",
     "synth",
     "project",
     "reporting",

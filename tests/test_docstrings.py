@@ -50,6 +50,7 @@ SUBPACKAGES = (
     "dedupe",
     "synth",
     "reconcile",
+    "routing",
     "project",
     "reporting",
     "cli",
