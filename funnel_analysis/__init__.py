@@ -38,6 +38,7 @@ NAMESPACES = (
     "scoring",
     "dedupe",
     "reconcile",
+    "custom",
     "routing",
     "synth",
     "project",

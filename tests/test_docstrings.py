@@ -50,6 +50,7 @@ SUBPACKAGES = (
     "dedupe",
     "synth",
     "reconcile",
+    "custom",
     "routing",
     "project",
     "reporting",
