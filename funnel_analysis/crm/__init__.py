@@ -13,6 +13,8 @@ The steps of :func:`load_org`, in order:
 - :mod:`.load`: the steps above, for a folder (:func:`load_org`) or frames (:func:`load_frames`);
 - :mod:`.model`: :class:`CrmData`, its data-quality report, ``as_of`` and the report date;
 - :mod:`.salesforce`: a live org through the REST and Bulk 2.0 APIs;
+- :mod:`.warehouse`: an org where Fivetran or Airbyte synced it (Postgres, DuckDB): source profiles,
+  column names, deleted rows counted in the database, credentials from the environment;
 - :mod:`.expression`: the safe expression grammar of every ``where`` filter and rule;
 - :mod:`.field_history`: LeadHistory / OpportunityFieldHistory: values as of a day, close-date pushes,
   amount changes, time in a queue, and how far back each history reaches;
@@ -73,6 +75,7 @@ from .salesforce import SalesforceConfigError, load_salesforce, read_salesforce,
 from .schema import TABLES, Column, Reference, TableSpec
 from .sections import DEFAULT_LEAD_STATUSES, lead_status_order, org_notes, owners
 from .validate import rule_examples
+from .warehouse import PROFILES, SourceProfile, fivetran_name, read_warehouse, warehouse_fingerprint
 
 __all__ = [
     # loading
@@ -131,4 +134,10 @@ __all__ = [
     "load_salesforce",
     "write_export",
     "SalesforceConfigError",
+    # a synced warehouse (Fivetran, Airbyte)
+    "read_warehouse",
+    "warehouse_fingerprint",
+    "PROFILES",
+    "SourceProfile",
+    "fivetran_name",
 ]

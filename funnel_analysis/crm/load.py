@@ -78,17 +78,30 @@ def _fingerprint(paths) -> str:
     return h.hexdigest()
 
 
-def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
-    """Load, validate and clean a CRM export folder into a :class:`CrmData`.
+def load_org(
+    path, *, mapping=None, source: str | None = None, schema: str | None = None, progress: bool = False
+) -> CrmData:
+    """Load, validate and clean a CRM export folder, or a synced database, into a :class:`CrmData`.
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or str
         A Salesforce export folder (``Lead.csv``, ``Opportunity.csv``, ...), any
-        folder described by ``mapping``, or a Parquet cache (has ``crm.json``).
+        folder described by ``mapping``, a Parquet cache (has ``crm.json``), or a
+        database URL where Fivetran or Airbyte synced the org
+        (``postgresql://[user@]host[:port]/database``, ``duckdb:///file.duckdb``;
+        read by :mod:`funnel_analysis.crm.warehouse`). A URL never carries the
+        password: it comes from ``PGPASSWORD`` (or ``~/.pgpass``) or
+        ``FUNNEL_DB_PASSWORD``; a URL with one is refused.
     mapping : path-like, str or Mapping, optional
         A mapping file, or the name of a built-in mapping (``maven_crm``,
-        ``x_education``).
+        ``x_education``). For a database, its ``columns:`` name custom columns to read.
+    source : str, optional
+        For a database URL: the connector's layout, ``"fivetran"``, ``"airbyte"``,
+        ``"api"`` or ``"auto"`` (None, the default: detected from the columns).
+    schema : str, optional
+        For a database URL: the schema to read (default the profile's: ``salesforce``
+        for Fivetran, ``public`` for Airbyte).
     progress : bool
         Show a progress bar over the tables.
 
@@ -112,8 +125,19 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
         mapping names (a table's or a join's) does not exist, when a join's key
         repeats in the joined file without a ``repeated:`` rule, or when a
         describe file (``<file stem>.describe.json``) is not Salesforce's
-        describe shape.
+        describe shape. For a database: a URL with a password, an unreachable
+        database, refused credentials, a missing schema, no table for Lead or
+        Opportunity, a connection lost while reading (one line, the URL without
+        password first); ``source``/``schema`` given for a folder.
     """
+    from .warehouse import is_database_url
+
+    if is_database_url(path):
+        return _load_database(str(path), mapping=mapping, source=source, schema=schema, progress=progress)
+    if source is not None or schema is not None:
+        raise DataLoadError(
+            path, "source= and schema= are for a database URL, not a folder", expected="postgresql://host/database"
+        )
     folder = Path(path)
     if (folder / "crm.json").exists() and mapping is None:
         return CrmData.from_parquet(folder)
@@ -162,6 +186,40 @@ def load_org(path, *, mapping=None, progress: bool = False) -> CrmData:
     )
     paths += [find_describe_files(folder)[s] for s in sorted(describes)]
     crm.meta["fingerprint"] = _fingerprint(paths)
+    crm.meta["load_seconds"] = round(time.perf_counter() - t0, 3)
+    return crm
+
+
+def _load_database(url: str, *, mapping, source, schema, progress) -> CrmData:
+    """A synced schema read (:func:`~funnel_analysis.crm.warehouse.read_warehouse`), then built as files are."""
+    from .warehouse import read_warehouse, warehouse_objects
+
+    t0 = time.perf_counter()
+    m = load_mapping(mapping) if mapping is not None else None
+    for table, tm in (m.tables if m else {}).items():
+        if tm.joins:
+            raise DataLoadError(
+                m.source or m.name,
+                f"table {table!r} joins {tm.joins[0].file!r}, a file: a database has none",
+                expected="a mapping without `join:`",
+            )
+    read = read_warehouse(url, source=source, schema=schema, mapping=m, progress=progress)
+    objects = warehouse_objects()
+    sources: dict[str, list] = {}
+    for obj, df in read.frames.items():
+        table, kind = objects[obj]
+        spec = TABLES[table]
+        key = "Id" if "Id" in df.columns else spec.column(spec.key).sf_name
+        sources.setdefault(table, []).append((read.labels[obj], df, kind, key))
+    crm = _build(sources, mapping=m, source=read.url, ignored=[], progress=progress)
+    for obj, counts in read.counts.items():
+        table = objects[obj][0]
+        if counts["versions_not_current"] and table in crm.report.tables:
+            cleaning = crm.report.tables[table].setdefault("cleaning", {})
+            key = f"{read.labels[obj]}:history_versions_not_current"
+            cleaning[key] = cleaning.get(key, 0) + counts["versions_not_current"]
+    crm.meta["fingerprint"] = read.fingerprint
+    crm.meta["warehouse"] = {"source": read.source, "schema": read.schema, "tables": read.counts, "notes": read.notes}
     crm.meta["load_seconds"] = round(time.perf_counter() - t0, 3)
     return crm
 
@@ -255,7 +313,7 @@ def _prepare_table(table: str, parts, tm: TableMapping | None, *, joined=None, d
     custom: dict[str, str] = {}  # columns the schema does not know -> kind, from describes and types:
     money: list[str] = []
     frames, files, rows = [], [], []
-    for label, raw, kind in parts:
+    for label, raw, kind, *row_key in parts:  # row_key: a database table's rows go by their key, not a number
         raw = raw() if callable(raw) else raw
         names = _canonical_names(raw.columns, table, tm.columns if tm else None)
         df = raw.rename(columns=names)
@@ -283,7 +341,7 @@ def _prepare_table(table: str, parts, tm: TableMapping | None, *, joined=None, d
             df["activity_kind"] = tm.activity_kind
         frames.append(df)
         files.append(np.full(len(df), label, dtype=object))
-        rows.append(np.arange(len(df)))
+        rows.append(_row_labels(raw, row_key[0]) if row_key else np.arange(len(df)))
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     stats: dict[str, int] = {}
     for join in tm.joins if tm else ():
@@ -351,6 +409,16 @@ def _prepare_table(table: str, parts, tm: TableMapping | None, *, joined=None, d
             )
     _clean(df, table, stats)
     return df, prov, present, issues, stats
+
+
+def _row_labels(raw: pd.DataFrame, key: str) -> np.ndarray:
+    """A database row's label: its key (``Id``); a row without one, ``#<n>`` (its place in the read)."""
+    n = len(raw)
+    if key not in raw.columns:
+        return np.array([f"#{i}" for i in range(n)], dtype=object)
+    values = raw[key].astype("object").to_numpy()
+    missing = pd.isna(values) | (raw[key].astype("str").str.strip() == "").to_numpy()
+    return np.where(missing, np.array([f"#{i}" for i in range(n)], dtype=object), values.astype("str")).astype(object)
 
 
 def _join_key(values: pd.Series, kind: str | None, null_values) -> pd.Series:
