@@ -23,6 +23,7 @@ from ..synth.model import SAMPLE_OPTIONS
 from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
 from .dedup import dedup_command
 from .forecast import forecast_command
+from .metric import metric_command
 from .pull import pull_command
 from .report import report_command
 from .score import score_command
@@ -367,6 +368,7 @@ main.add_command(dedup_command)
 main.add_command(score_command)
 main.add_command(forecast_command)
 main.add_command(pull_command)
+main.add_command(metric_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
