@@ -207,9 +207,9 @@ def fiscal_calendar(*, fiscal_year_start_month=1, org=None) -> FiscalCalendar:
     ----------
     fiscal_year_start_month : int or FiscalCalendar, default 1
         A start month (1-12) or a calendar, as every analysis takes it.
-    org : FiscalCalendar, optional
-        The org's own calendar (``crm.meta["fiscal_calendar"]``, set from the profile by
-        :func:`~funnel_analysis.project.apply_profile`). A start month equal to its start month
+    org : FiscalCalendar or CrmData, optional
+        The org's own calendar, or the org that carries it (``crm.meta["fiscal_calendar"]``, set
+        from the profile by :func:`~funnel_analysis.project.apply_profile`). A start month equal to its start month
         means that calendar, custom periods included: the report parameters carry the month,
         the loaded org the periods. Any other month means the standard fiscal year starting then.
 
@@ -231,6 +231,9 @@ def fiscal_calendar(*, fiscal_year_start_month=1, org=None) -> FiscalCalendar:
     if isinstance(fiscal_year_start_month, FiscalCalendar):
         return fiscal_year_start_month
     _check_month(fiscal_year_start_month)
+    meta = getattr(org, "meta", None)
+    if isinstance(meta, dict):
+        org = meta.get("fiscal_calendar")
     if isinstance(org, FiscalCalendar) and org.start_month == int(fiscal_year_start_month):
         return org
     return FiscalCalendar(int(fiscal_year_start_month))

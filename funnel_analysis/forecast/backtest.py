@@ -43,7 +43,7 @@ import pandas as pd
 
 from .._util.frames import flag as _flag
 from .._util.frames import to_day as _to_day
-from ..periods import fiscal_period
+from ..periods import OutsideFiscalCalendar, fiscal_period
 from .next_quarter import _bounds, _regular_on, next_quarter_forecast
 from .pipeline import AGE_BINS, _opportunities
 from .timeseries import CONFIDENCE, Forecaster, _interval_columns, _percent
@@ -60,9 +60,15 @@ def _quarterly(won: pd.DataFrame, day: pd.Timestamp, fy: int) -> pd.Series:
     starts = fiscal_period(close, period="Q", fiscal_year_start_month=fy)["period_start"]
     s = won["amount"].astype(float).fillna(0).groupby(starts.to_numpy()).sum()
     _, q0, q0_end = _bounds(day, 0, fy)
-    last = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)
-    full = pd.date_range(s.index.min(), last, freq=pd.DateOffset(months=3)) if len(s) else pd.DatetimeIndex([])
-    return s.reindex(full, fill_value=0.0)
+    k = 0 if q0_end <= day else -1
+    full = []
+    while len(s):  # the quarters from the first won one to the last complete one, newest first
+        start = _bounds(day, k, fy)[1]
+        if start < s.index.min():
+            break
+        full.append(start)
+        k -= 1
+    return s.reindex(pd.DatetimeIndex(full[::-1]), fill_value=0.0)
 
 
 def past_quarter_ends(
@@ -80,7 +86,7 @@ def past_quarter_ends(
         How many quarter ends.
     quarters_ahead : int, default 1
         The target quarter of each day: 1 = the next quarter, 0 = the current one.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -103,11 +109,8 @@ def past_quarter_ends(
         raise ValueError(f"past_quarter_ends: n must be >= 1, got {n!r}")
     _, q0, q0_end = _bounds(day, 0, fiscal_year_start_month)
     # the last quarter over by as_of is q0 when as_of is its last day, else the one before
-    last_over = q0 if q0_end <= day else q0 - pd.DateOffset(months=3)
-    ends = [
-        last_over - pd.DateOffset(months=3 * (quarters_ahead + k)) + pd.DateOffset(months=3) - pd.Timedelta(days=1)
-        for k in range(n)
-    ]
+    last_over = 0 if q0_end <= day else -1
+    ends = [_bounds(day, last_over - quarters_ahead - k, fiscal_year_start_month)[2] for k in range(n)]
     return pd.DatetimeIndex(sorted(pd.Timestamp(e) for e in ends), name="as_of")
 
 
@@ -149,7 +152,7 @@ def backtest_next_quarter(
         day's cut for the forecasts, on the org for the actuals.
     quarters_ahead : int, default 1
         1 = the next quarter, 0 = the current one.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     ts_methods : sequence of str or str
         Time-series methods scored, a sequence or one comma-separated string (empty: none).
@@ -239,8 +242,11 @@ def backtest_next_quarter(
             "configured_weighted": nq["configured_weighted"],
             "last_period": float(q.iloc[-1]),
         }
-        lag = pd.Timestamp(start) - pd.DateOffset(months=12)
-        base["seasonal_naive"] = float(q.get(lag, np.nan))
+        try:
+            lag = _bounds(start, -4, fy)[1]  # the same quarter a fiscal year before
+        except OutsideFiscalCalendar:
+            lag = None
+        base["seasonal_naive"] = float(q.get(lag, np.nan)) if lag is not None else np.nan
         if ts_methods:
             monthly = regular.series
             h = (end.year - monthly.index[-1].year) * 12 + end.month - monthly.index[-1].month

@@ -52,7 +52,7 @@ from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
 from .._util.frames import utc_naive as _utc_naive
-from ..periods import fiscal_period
+from ..periods import OutsideFiscalCalendar, period_bounds
 from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _opportunities
 from .timeseries import CONFIDENCE, _interval_columns, regular_start
 
@@ -85,7 +85,7 @@ def quarter_bounds(*, as_of, quarters_ahead: int = 0, fiscal_year_start_month: i
         A day of the quarter counted from.
     quarters_ahead : int, default 0
         0 = the quarter of ``as_of``, 1 = the next one, -1 = the one before.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -105,10 +105,10 @@ def quarter_bounds(*, as_of, quarters_ahead: int = 0, fiscal_year_start_month: i
 period_end=Timestamp('2024-09-30 00:00:00'))
     """
     day = _to_day(as_of, "quarter_bounds")
-    p = fiscal_period(pd.Series([day]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
-    start = pd.Timestamp(p["period_start"].iloc[0]) + pd.DateOffset(months=3 * int(quarters_ahead))
-    label = fiscal_period(pd.Series([start]), period="Q", fiscal_year_start_month=fiscal_year_start_month)
-    return FiscalQuarter(label["fiscal_period"].iloc[0], start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1))
+    q = period_bounds(
+        as_of=day, period="Q", offset=int(quarters_ahead), fiscal_year_start_month=fiscal_year_start_month
+    )
+    return FiscalQuarter(q["fiscal_period"], pd.Timestamp(q["period_start"]), pd.Timestamp(q["period_end"]))
 
 
 def _bounds(day, quarters_ahead: int, fy: int) -> tuple[str, pd.Timestamp, pd.Timestamp]:
@@ -319,10 +319,12 @@ def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, 
     rr = pd.Timedelta(days=run_rate_days)
     snaps = []
     for k in range(1, 400):
-        qk = q0 - pd.DateOffset(months=3 * k)
-        tk = min(qk + pd.Timedelta(days=offset), qk + pd.DateOffset(months=3) - pd.Timedelta(days=1))
-        sk = qk + pd.DateOffset(months=3 * ahead)
-        ek = sk + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        try:
+            _, qk, qk_end = _bounds(day, -k, fy)
+            _, sk, ek = _bounds(day, ahead - k, fy)
+        except OutsideFiscalCalendar:
+            break  # a custom calendar's quarters end: the history before its first year is not used
+        tk = min(qk + pd.Timedelta(days=offset), qk_end)
         if tk - rr < data_start:
             break
         if ek > day:
@@ -438,7 +440,7 @@ def next_quarter_forecast(
         day's cut as it stood that day: the forecast of that part of the business.
     quarters_ahead : int or sequence of int, default (0, 1)
         Quarters after the one containing ``as_of``.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     age_bins : tuple of int
         Lower edges (days open) of the age buckets.

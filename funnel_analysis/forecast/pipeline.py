@@ -38,7 +38,7 @@ from .._util.frames import days as _days
 from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
-from ..periods import fiscal_period
+from ..periods import fiscal_period, period_bounds
 from ..stats import wilson_interval
 
 __all__ = [
@@ -121,7 +121,7 @@ def weighted_pipeline(
         Close periods: fiscal quarters or months.
     by : str or list of str, optional
         Segment columns of ``opps`` (e.g. ``owner_id``).
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     age_bins : tuple of int
         Lower edges (days open) of the age buckets of ``probabilities``.
@@ -199,7 +199,7 @@ def snapshot_outcomes(
         snapshot's cut as it stood that day.
     period : {"Q", "M"}
         Fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     age_bins : tuple of int
         Lower edges (days open) of the age buckets.
@@ -219,12 +219,24 @@ def snapshot_outcomes(
     if pd.isna(created):
         raise ValueError(f"{fn}: the org has no opportunity with a creation date")
     first = fiscal_period(pd.Series([created]), period=period, fiscal_year_start_month=fiscal_year_start_month)
-    starts = pd.date_range(first["period_start"].iloc[0], day, freq=f"{ {'Q': 3, 'M': 1}[period] }MS")
+    bounds, k = [], 0
+    while True:  # every fiscal period from the first deal's to the one holding the day
+        b = period_bounds(
+            as_of=first["period_start"].iloc[0],
+            period=period,
+            offset=k,
+            fiscal_year_start_month=fiscal_year_start_month,
+        )
+        if b["period_start"] > day:
+            break
+        bounds.append((b["period_start"], b["period_end"]))
+        k += 1
+        if b["period_end"] >= day:
+            break
     won = final[_flag(final["is_won"]).to_numpy()]
     won_close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
     rows = []
-    for start in starts:
-        end = start + pd.DateOffset(months={"Q": 3, "M": 1}[period]) - pd.Timedelta(days=1)
+    for start, end in bounds:
         if end > day:
             continue
         snap = start - pd.Timedelta(days=1)
@@ -291,7 +303,7 @@ def learn_win_probabilities(
         Only the opportunities this expression selects, on each snapshot's cut (see :func:`snapshot_outcomes`).
     period : {"Q", "M"}
         The periods deals are due and won in: fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     age_bins : tuple of int
         Lower edges (days open) of the age buckets.
@@ -367,7 +379,7 @@ def probability_calibration(
         Only the opportunities this expression selects, on each snapshot's cut (see :func:`snapshot_outcomes`).
     period : {"Q", "M"}
         Fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     bins : sequence of float
         Edges of the probability bins (left-closed).
@@ -485,7 +497,7 @@ def forecast_categories(
         Fiscal quarters or months.
     by : str or list of str, optional
         Segment columns of ``opps``.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     last_periods : int, optional
         Only the last ``last_periods`` fiscal periods that hold a deal (the latest close periods, later

@@ -51,6 +51,7 @@ import pandas as pd
 from .._util.missing import mark_missing
 from ..crm.field_history import history_note, slip_history
 from ..crm.model import cut_as_of, resolve_as_of
+from ..periods import FiscalCalendar, fiscal_calendar
 from ..stats import rate_table
 from . import backtest as _backtest
 from . import next_quarter as _next_quarter
@@ -141,7 +142,7 @@ def next_quarter_forecast(
     as_of=None,
     where=None,
     quarters_ahead=(0, 1),
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     confidence=CONFIDENCE,
     age_bins=_pipeline.AGE_BINS,
     prior_weight: float = 10.0,
@@ -159,7 +160,7 @@ def next_quarter_forecast(
         Only the opportunities this expression selects, on each day's cut.
     quarters_ahead : int or sequence of int, default (0, 1)
         Quarters after the one containing ``as_of``.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     confidence : float or sequence of float, default (0.8, 0.95)
         Interval levels (fractions).
@@ -176,6 +177,7 @@ def next_quarter_forecast(
     ValueError
         Fewer than two past quarters to learn from, or a bad ``where``.
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     return _next_quarter.next_quarter_forecast(
         crm,
         as_of=resolve_as_of(crm, as_of=as_of),
@@ -196,7 +198,7 @@ def weighted_pipeline(
     by=None,
     where=None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     probabilities=PROBABILITIES,
     age_bins=_pipeline.AGE_BINS,
     prior_weight: float = 10.0,
@@ -218,7 +220,7 @@ def weighted_pipeline(
         Only the open opportunities this expression selects (and, for the learned rates, the past ones).
     period : {"Q", "M"}
         Close periods: fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     probabilities : sequence of {"configured", "learned"}, default both
         The probability sets, in the order of the rows.
@@ -236,6 +238,7 @@ def weighted_pipeline(
     ValueError
         An unknown probability set, a bad ``where`` or ``period``.
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     sets = [probabilities] if isinstance(probabilities, str) else list(probabilities)
     unknown = [p for p in sets if p not in PROBABILITIES]
     if unknown or not sets:
@@ -278,7 +281,7 @@ def forecast_categories(
     by=None,
     where=None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     last_periods: int | None = None,
 ) -> pd.DataFrame:
     """Forecast categories rolled up per close period, on the org as it stood at the end of ``as_of``.
@@ -295,7 +298,7 @@ def forecast_categories(
         Only the opportunities this expression selects.
     period : {"Q", "M"}
         Fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     last_periods : int, optional
         Only the last ``last_periods`` close periods that hold a deal; all when omitted.
@@ -310,6 +313,7 @@ def forecast_categories(
     ValueError
         A bad ``where`` or ``last_periods``.
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     return _pipeline.forecast_categories(
@@ -433,7 +437,7 @@ def backtest_next_quarter(
     where=None,
     quarters: int = 6,
     quarters_ahead: int = 1,
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     ts_methods=("es", "ets", "sarimax", "theta", "combo"),
     ts_origins: int = 3,
     min_quarters: int = 4,
@@ -458,7 +462,7 @@ def backtest_next_quarter(
         Past quarter ends forecast from.
     quarters_ahead : int, default 1
         1 = each day's next quarter, 0 = its current one.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     ts_methods : sequence of str or str
         Time-series methods scored, a sequence or one comma-separated string (``"ets,theta"``).
@@ -481,6 +485,7 @@ def backtest_next_quarter(
     ValueError
         Too little history on the first day, or ``quarters`` below 1.
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     day = resolve_as_of(crm, as_of=as_of)
     days = _backtest.past_quarter_ends(
         as_of=day, n=quarters, quarters_ahead=quarters_ahead, fiscal_year_start_month=fiscal_year_start_month
@@ -506,7 +511,7 @@ def probability_calibration(
     as_of=None,
     where=None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     bins=(0.0, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0001),
     age_bins=_pipeline.AGE_BINS,
     prior_weight: float = 10.0,
@@ -524,7 +529,7 @@ def probability_calibration(
         Only the opportunities this expression selects, on each snapshot's cut.
     period : {"Q", "M"}
         Fiscal quarters or months.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     bins : sequence of float
         Edges of the probability bins.
@@ -543,6 +548,7 @@ def probability_calibration(
     ValueError
         No period over by ``as_of``, or a bad ``where``.
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     return _pipeline.probability_calibration(
         crm,
         as_of=resolve_as_of(crm, as_of=as_of),

@@ -41,6 +41,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
+from ..periods import FiscalCalendar
+
 __all__ = [
     "KPI_FIGURES",
     "HEADLINE_FIGURES",
@@ -287,6 +289,8 @@ class KpiDefinition:
 def _fiscal(period: str, fiscal_year_start_month: int) -> str:
     if period not in _PERIOD_NAMES:
         raise ValueError(f"period: expected 'Q', 'M' or 'Y', got {period!r}")
+    if isinstance(fiscal_year_start_month, FiscalCalendar):
+        return f"the {_PERIOD_NAMES[period]} ({fiscal_year_start_month.describe()})"
     if not isinstance(fiscal_year_start_month, int) or not 1 <= fiscal_year_start_month <= 12:
         raise ValueError(f"fiscal_year_start_month: expected 1 to 12, got {fiscal_year_start_month!r}")
     return f"the {_PERIOD_NAMES[period]} (the fiscal year starting in {calendar.month_name[fiscal_year_start_month]})"
@@ -405,7 +409,7 @@ def kpi_definitions(
     period : {"Q", "M", "Y"}, optional
         The figures per fiscal period (:func:`funnel_analysis.funnel.kpis` with ``period``); ``None``:
         the org as of the day.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The choices (:class:`KpiChoices`).
@@ -467,7 +471,7 @@ def definitions_note(
     ----------
     period : {"Q", "M", "Y"}, optional
         The table's fiscal period, or ``None`` for the org as of the day.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The choices (:class:`KpiChoices`).

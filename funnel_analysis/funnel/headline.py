@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..periods import FiscalCalendar, fiscal_calendar
 from . import report
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def headline_series(
     as_of=None,
     where: str | None = None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     periods: int = 8,
     win_rate_basis: str = "count",
     cohort: str = "closed",
@@ -72,7 +73,7 @@ def headline_series(
         Keep only the leads and the opportunities this expression selects.
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period of the dashboard.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     periods : int, default 8
         How many complete periods before the current one make the trend.
@@ -102,6 +103,7 @@ def headline_series(
     >>> headline_series(load_frames({"Lead": leads}), as_of="2024-04-30")[["row", "leads"]].values.tolist()
     [['period', 1], ['previous', 1], ['current', 1]]
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     if not isinstance(periods, int) or isinstance(periods, bool) or periods < 0:
         raise ValueError(f"periods: expected a whole number >= 0, got {periods!r}")
     if period not in ("Q", "M", "Y"):

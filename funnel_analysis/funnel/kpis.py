@@ -198,7 +198,7 @@ def kpis(
     period : {"Q", "M", "Y"}, optional
         Also split by fiscal period: a lead by its creation date, an opportunity by its close
         date or its creation date (``cohort``). A record without that date is in no period.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     win_rate_basis : {"count", "amount"}, default "count"
         ``win_rate`` as won / closed deals, or as amount won / amount closed (closed deals with an

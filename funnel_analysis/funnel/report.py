@@ -71,6 +71,7 @@ from ..crm.sections import (
     stages_in_use,
     with_owner_names,
 )
+from ..periods import FiscalCalendar, fiscal_calendar
 from . import conversion as _conversion
 from . import winrates as _winrates
 from .definitions import KpiChoices
@@ -355,7 +356,7 @@ def win_rates(
     by=None,
     where: str | None = None,
     period: str | None = None,
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
 ) -> pd.DataFrame:
     """Win rate, deal size and cycle as of a day (:func:`funnel_analysis.funnel.win_rates`).
 
@@ -371,7 +372,7 @@ def win_rates(
         Keep only the opportunities this expression selects.
     period : {"Q", "M", "Y"}, optional
         Also split by the fiscal period of the close date (a trend).
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -384,6 +385,7 @@ def win_rates(
     --------
     >>> report.win_rates(crm, by="lead_source", period="Q")  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     options = {"by": _by(by), "period": period, "fiscal_year_start_month": fiscal_year_start_month}
     out = _winrates.win_rates(cut.rows("opportunities", where=where), **options)
@@ -401,7 +403,7 @@ def stage_transitions(
     by=None,
     where: str | None = None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
 ) -> pd.DataFrame:
     """Stage-to-stage conversion per period of decision (:func:`funnel_analysis.funnel.stage_transitions`).
 
@@ -417,7 +419,7 @@ def stage_transitions(
         Keep only the opportunities this expression selects (their history follows).
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period of the decisions.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -430,6 +432,7 @@ def stage_transitions(
     --------
     >>> report.stage_transitions(crm, period="M")  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     opps = cut.rows("opportunities", where=where)
     unknown = stage_order_unknown(cut)
@@ -451,7 +454,7 @@ def bottlenecks(
     as_of=None,
     where: str | None = None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     lookback: int | None = None,
 ) -> pd.DataFrame:
     """The stage transitions of the period holding ``as_of``, against their history (:func:`funnel_analysis.funnel.bottlenecks`).
@@ -467,7 +470,7 @@ def bottlenecks(
         Keep only the opportunities this expression selects (their history follows).
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     lookback : int, optional
         Compare with at most this many previous periods (default: all of them).
@@ -482,6 +485,7 @@ def bottlenecks(
     --------
     >>> report.bottlenecks(crm, as_of="2024-06-30", lookback=4)  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
@@ -505,7 +509,7 @@ def kpis(
     by=None,
     where: str | None = None,
     period: str | None = None,
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     win_rate_basis: str = "count",
     cohort: str = "closed",
     exclude_stages=(),
@@ -527,7 +531,7 @@ def kpis(
         columns both tables have (``owner.region``, ``lead_source``).
     period : {"Q", "M", "Y"}, optional
         Also split by fiscal period (a lead by its creation date, a deal by the date ``cohort`` names).
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     win_rate_basis : {"count", "amount"}, default "count"
         Win rate by count (won / closed) or by amount (amount won / amount closed).
@@ -552,6 +556,7 @@ def kpis(
     >>> report.kpis(crm, as_of="2024-06-30")["win_rate"].iloc[0]  # doctest: +SKIP
     0.42
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     options = {
         "period": period,
         "fiscal_year_start_month": fiscal_year_start_month,
@@ -584,7 +589,7 @@ def kpi_definitions(
     as_of=None,
     where: str | None = None,
     period: str | None = None,
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     win_rate_basis: str = "count",
     cohort: str = "closed",
     exclude_stages=(),
@@ -606,7 +611,7 @@ def kpi_definitions(
         Keep only the leads and the opportunities this expression selects.
     period : {"Q", "M", "Y"}, optional
         The figures per fiscal period.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The choices, as for :func:`kpis`.
@@ -631,6 +636,7 @@ def kpi_definitions(
     >>> row["left_out"], int(row["rows_left_out"])
     ('opportunities of type Renewal; deleted and merged records and quarantined rows', 1)
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     from .definitions import HEADLINE_FIGURES
     from .definitions import kpi_definitions as _definitions
     from .kpis import _kept_opportunities

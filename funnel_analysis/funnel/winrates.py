@@ -74,7 +74,7 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
     period : {"Q", "M", "Y"}, optional
         Also split by the fiscal period of ``close_date`` (closed deals only; a closed deal
         without a close date has a missing period).
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
 
     Returns
     -------
@@ -171,7 +171,7 @@ def stage_transitions(
         As for :func:`~funnel_analysis.funnel.cohort_funnel`.
     by : str or list of str, optional
     period : {"Q", "M", "Y"}, default "Q"
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
 
     Returns
     -------
@@ -278,7 +278,7 @@ def bottlenecks(
     opps, history, stages : DataFrame
         As for :func:`~funnel_analysis.funnel.cohort_funnel`.
     period : {"Q", "M", "Y"}, default "Q"
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
     as_of : date-like, optional
         A day in the period to assess; default the last period with a decision. The tables are
         not cut here: pass those of ``crm.as_of(day)`` (or use

@@ -16,7 +16,7 @@ Examples
 
 from .business import BUSINESS_TYPE_COLUMN, business_type, with_business_type
 from .init import CONFIG_FILE, ProjectExistsError, init_project, packaged_notebooks
-from .overrides import apply_profile
+from .overrides import apply_profile, profile_calendar
 from .profile import (
     BUSINESS_TYPES,
     PROFILE_FILE,
@@ -49,6 +49,7 @@ __all__ = [
     "init_project",
     "load_profile",
     "packaged_notebooks",
+    "profile_calendar",
     "report_defaults",
     "with_business_type",
 ]

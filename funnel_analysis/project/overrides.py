@@ -7,7 +7,9 @@ or Salesforce's standard stages) and its ``LeadStatus`` table where the export g
 "Closed Lost - Duplicate" stage the export lists as open, a status that is not really converted).
 A stage the table lacks is added; a status override needs the org's ``LeadStatus`` table (without it
 the default statuses have no flags to correct), and says so. What was changed is listed in
-``crm.meta["profile_overrides"]``, one line each, for the report header.
+``crm.meta["profile_overrides"]``, one line each, for the report header. The profile's custom fiscal
+periods become ``crm.meta["fiscal_calendar"]`` (:func:`profile_calendar`), which every report's
+``fiscal_year_start_month`` resolves against (:func:`funnel_analysis.periods.fiscal_calendar`).
 
 Examples
 --------
@@ -29,13 +31,54 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..periods import FiscalCalendar
 from .business import with_business_type
-from .profile import OrgProfile
+from .profile import OrgProfile, ProfileError
 
 if TYPE_CHECKING:
     from ..crm.model import CrmData
 
-__all__ = ["apply_profile"]
+__all__ = ["apply_profile", "profile_calendar"]
+
+
+def profile_calendar(profile: OrgProfile) -> FiscalCalendar:
+    """The org's fiscal calendar: the profile's custom fiscal periods, or its standard fiscal year.
+
+    Parameters
+    ----------
+    profile : OrgProfile
+        The org profile; its ``fiscal_periods`` come from ``fiscal_year: {periods: Period.csv}``.
+
+    Returns
+    -------
+    FiscalCalendar
+        With the custom periods (years from the ``Year`` rows, or else from the quarters and months
+        of each ``FiscalYearSettingsId``), or the standard year of ``fiscal_year_start_month``.
+
+    Raises
+    ------
+    ProfileError
+        When the periods name no years, or overlap.
+
+    Examples
+    --------
+    >>> profile_calendar(OrgProfile(fiscal_year_start_month=2)).describe()
+    'the fiscal year starting in February'
+    """
+    if not profile.fiscal_periods:
+        return FiscalCalendar.standard(profile.fiscal_year_start_month)
+    rows = [(p.type, p.start, p.end) for p in profile.fiscal_periods]
+    if not any(p.type.casefold() == "year" for p in profile.fiscal_periods):
+        spans: dict[str, list] = {}
+        for p in profile.fiscal_periods:
+            if p.fiscal_year:
+                spans.setdefault(p.fiscal_year, []).append(p)
+        rows += [("Year", min(p.start for p in ps), max(p.end for p in ps)) for ps in spans.values()]
+    source = f"{profile.path}: fiscal_year.periods"
+    try:
+        return FiscalCalendar.from_periods(rows, start_month=profile.fiscal_year_start_month, source=source)
+    except ValueError as exc:
+        raise ProfileError(str(exc).removeprefix("FiscalCalendar: ")) from None
 
 
 def _key(values: pd.Series) -> pd.Series:
@@ -109,4 +152,8 @@ def apply_profile(crm: CrmData, *, profile: OrgProfile) -> CrmData:
         else:
             lines.append("lead_statuses overrides need the org's LeadStatus.csv: not applied")
     meta = dict(org.meta, profile_overrides=lines)
+    if profile.fiscal_periods:
+        calendar = profile_calendar(profile)
+        meta["fiscal_calendar"] = calendar
+        lines.append(calendar.describe()[0].upper() + calendar.describe()[1:])
     return dataclasses.replace(org, tables=tables, meta=meta)

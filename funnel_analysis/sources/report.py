@@ -52,7 +52,7 @@ from .._util.frames import flag as _flag
 from .._util.missing import mark_missing, missing_reason
 from ..crm import cut_as_of, resolve_as_of
 from ..crm.sections import owners, with_owner_names
-from ..periods import last_complete_period
+from ..periods import FiscalCalendar, fiscal_calendar, last_complete_period
 from . import activities as _activities
 from . import attribution as _attribution
 from . import matrix as _matrix
@@ -414,7 +414,7 @@ def pipeline_waterfall(
     by=None,
     where=None,
     period: str = "Q",
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
     open_only: bool = True,
     decimals: int = 2,
 ) -> _changes.PipelineWaterfall:
@@ -436,7 +436,7 @@ def pipeline_waterfall(
         Only the opportunities this expression selects at the period's end.
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     open_only : bool, default True
         As in :func:`funnel_analysis.sources.pipeline_changes.pipeline_waterfall`.
@@ -458,6 +458,7 @@ def pipeline_waterfall(
     >>> w = pipeline_waterfall(crm, as_of="2024-08-15")  # doctest: +SKIP
     >>> w.period, w.summary  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     day = resolve_as_of(crm, as_of=as_of)
     q = last_complete_period(as_of=day, period=period, fiscal_year_start_month=fiscal_year_start_month)
     out = _changes.pipeline_waterfall(

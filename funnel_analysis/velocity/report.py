@@ -47,6 +47,7 @@ from .._util.missing import mark_missing
 from ..crm.field_history import history_note, slip_history
 from ..crm.model import cut_as_of
 from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, stages_in_use
+from ..periods import FiscalCalendar, fiscal_calendar
 from ..stats import rate_table
 from . import durations as _durations
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
@@ -286,7 +287,7 @@ def sales_velocity(
     period: str = "Q",
     n_boot: int = 500,
     seed: int = 0,
-    fiscal_year_start_month: int = 1,
+    fiscal_year_start_month: int | FiscalCalendar = 1,
 ) -> pd.DataFrame:
     """Sales velocity and its four factors per period (:func:`funnel_analysis.velocity.sales_velocity`).
 
@@ -306,7 +307,7 @@ def sales_velocity(
         Bootstrap resamples behind the intervals.
     seed : int, default 0
         Seed of the bootstrap.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -319,6 +320,7 @@ def sales_velocity(
     --------
     >>> report.sales_velocity(crm, period="M", n_boot=200)  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     options = {"as_of": day, "period": period, "by": _by(by), "fiscal_year_start_month": fiscal_year_start_month}
@@ -331,7 +333,12 @@ def sales_velocity(
 
 
 def velocity_change(
-    crm: CrmData, *, as_of=None, where: str | None = None, period: str = "Q", fiscal_year_start_month: int = 1
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    period: str = "Q",
+    fiscal_year_start_month: int | FiscalCalendar = 1,
 ) -> pd.DataFrame:
     """What moved sales velocity between the last two complete periods that had one.
 
@@ -348,7 +355,7 @@ def velocity_change(
         Keep only the opportunities this expression selects.
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
@@ -361,6 +368,7 @@ def velocity_change(
     --------
     >>> report.velocity_change(crm, period="Q")[["factor", "share"]]  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     velocity = _sales_velocity(

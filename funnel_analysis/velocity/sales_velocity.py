@@ -72,7 +72,7 @@ def sales_velocity(
         Bootstrap resamples behind the intervals (at least 1).
     seed : int, default 0
         Seed of the bootstrap.
-    fiscal_year_start_month : int, default 1
+    fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
 
     Returns
