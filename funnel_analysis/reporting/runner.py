@@ -635,7 +635,9 @@ def run_due(
         The time to judge what is due at, time-zone aware; default the current time (UTC).
     log : callable, optional
         Called with a line of text per report: why it is or is not due, and the outcome of each
-        run (default: nothing logged).
+        run, and of each subscribers' mail (default: nothing logged). A report's ``subscribers:``
+        get its summary after it is published (:func:`.mail.send_summary`; a failed send is
+        logged and retried, and never changes the run).
     jobs : int
         Notebooks executed at once (default 1).
     dry_run : bool
@@ -721,4 +723,21 @@ def run_due(
             stale_after_days=stale_after_days,
         )
     index = write_index(out_dir) if runs else None
+    _mail_subscribers(specs, runs, out_dir, log or (lambda _line: None))
     return RunResult(runs, index, skipped)
+
+
+def _mail_subscribers(specs, runs, out_dir: Path, log) -> None:
+    """After the scheduled runs are published: each report's subscribers get its summary (never raises)."""
+    from .mail import send_summary
+
+    by_name = {s.name: s for s in specs}
+    for run in runs:
+        spec = by_name.get(run.name)
+        if spec is None or not spec.subscribers or spec.mail is None or run.run_dir is None:
+            continue
+        try:
+            manifest = json.loads((Path(run.run_dir) / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        send_summary(out_dir, run.run_dir, manifest, settings=spec.mail, recipients=spec.subscribers, log=log)

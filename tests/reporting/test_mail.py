@@ -146,3 +146,32 @@ def test_the_config_names_subscribers_and_mail(tmp_path):
 def test_a_bad_mail_config_is_one_clear_error(tmp_path, mail, subscribers, message):
     with pytest.raises(ReportConfigError, match=message):
         load_report_config(_config(tmp_path, mail, subscribers))
+
+
+def test_a_scheduled_run_mails_its_subscribers(smtp, tmp_path, tiny_export, monkeypatch):
+    """``funnel report due``'s path: the run is published, then its subscribers get the summary."""
+    from datetime import UTC, datetime
+
+    import nbformat
+
+    from funnel_analysis.reporting import runner as reports
+
+    port, inbox, _ = smtp
+    monkeypatch.setattr(reports, "_execute", lambda spec, ipynb, params, progress, timeout: (None, None))
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('data_dir: str = ""', metadata={"tags": ["parameters"]})]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    (tmp_path / "r.yaml").write_text(
+        f"notebooks: .\nmail: {{host: 127.0.0.1, port: {port}, sender: r@acme.example}}\nreports:\n"
+        f"  - {{name: weekly, notebook: t.ipynb, schedule: '0 6 * * *', subscribers: [vp@acme.example],"
+        f" parameters: {{data_dir: {tiny_export}}}}}\n"
+    )
+    lines = []
+    now = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    res = reports.run_due(tmp_path / "r.yaml", out_dir=tmp_path / "out", now=now, log=lines.append)
+    assert [r.name for r in res.runs] == ["weekly"]
+    (rcpt, msg), *_ = inbox.messages
+    assert rcpt == ["vp@acme.example"] and msg["Subject"].startswith("Weekly ")
+    assert "mail weekly: sent to 1 recipient(s)" in lines
