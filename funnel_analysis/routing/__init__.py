@@ -23,6 +23,7 @@ Examples
 [30.0]
 """
 
+from .audit import AUDIT_COLUMNS, assign_leads, misroute_summary, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
 from .rules import (
     Entry,
@@ -37,6 +38,7 @@ from .rules import (
     load_rules,
     parse_rules,
 )
+from .touches import FIRST_TOUCH_COLUMNS, first_touches, owner_timeline, touch_candidates
 
 __all__ = [
     "load_rules",
@@ -56,4 +58,12 @@ __all__ = [
     "calendar_from_tables",
     "org_calendar",
     "DAYS",
+    "rule_audit",
+    "misroute_summary",
+    "assign_leads",
+    "AUDIT_COLUMNS",
+    "owner_timeline",
+    "touch_candidates",
+    "first_touches",
+    "FIRST_TOUCH_COLUMNS",
 ]

@@ -1,0 +1,267 @@
+"""The rule audit: per lead, the entry that matches, where the rules send it, and where it went.
+
+Rules
+-----
+- **First match wins.** The entries of ``lead_assignment`` are evaluated in file order on the lead's values in the
+  cut (:meth:`~funnel_analysis.crm.CrmData.as_of`); the first whose criteria are true gives the ``entry`` and the
+  target; a lead matching none gets ``entry = "default"`` and ``default_owner``. A criterion that is unknown for a
+  lead (a missing value) does not match it, as in Salesforce. Every expression is checked against the org before
+  any is evaluated (:meth:`~funnel_analysis.routing.rules.RoutingRules.check`).
+- **Round robin** (``expected_owner_id``): a team's members flattened (:meth:`RoutingRules.members`); for the
+  team's k-th lead (k from 0, leads ordered by ``created_date`` then ``lead_id``), the members active on the lead's
+  creation day (UTC; from ``active_from`` in the file, else the user's ``created_date`` day, else always) in that
+  order, and the rep is ``active[k % len(active)]`` (``first_member``: ``active[0]``). For a user or queue target
+  it is that user or queue.
+- **Misrouted**: the first owner (:func:`~funnel_analysis.routing.touches.owner_timeline`) is not the target user or
+  queue, or not a member of the target team: judged at the target level, not against the expected rep.
+- ``reassignments``: Owner changes after creation, not counting a pick-up from a queue; missing without owner
+  history for the lead. ``queue_hours``: hours the lead spent in queues (:func:`funnel_analysis.crm.queue_time`).
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> rules = fa.routing.load_rules("data/examples/routing_rules.yaml")  # doctest: +SKIP
+>>> misroute_summary(rule_audit(crm, rules), by="entry")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..crm import cut_as_of, queue_time
+from ..crm.expression import expression_values
+from ..stats import rate_table
+from .rules import RoutingRules
+from .touches import owner_timeline
+
+__all__ = ["rule_audit", "misroute_summary", "assign_leads", "AUDIT_COLUMNS"]
+
+#: The columns of :func:`rule_audit`, in order.
+AUDIT_COLUMNS = [
+    "lead_id",
+    "created_date",
+    "entry",
+    "target_kind",
+    "target",
+    "expected_owner_id",
+    "first_owner_id",
+    "first_owner_source",
+    "owner_id",
+    "misrouted",
+    "reassignments",
+    "queue_hours",
+]
+
+
+def _day_number(values) -> np.ndarray:
+    s = pd.Series(values)
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, utc=True)
+    s = s.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    return (s.to_numpy("datetime64[D]").astype("int64")).astype("float64") + np.where(s.isna(), np.nan, 0.0)
+
+
+def assign_leads(
+    leads: pd.DataFrame, rules: RoutingRules, *, tables=None, users: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Where the rules send each lead: the entry, the target and the expected round-robin rep.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``lead_id``, ``created_date`` and the columns the criteria name.
+    rules : RoutingRules
+        The rules (checked against ``tables`` first).
+    tables : mapping of str to DataFrame, optional
+        The org's tables for related fields (``owner.region``); ``leads`` replaces its ``leads``.
+    users : DataFrame, optional
+        With ``owner_id`` and ``created_date``: a member without ``active_from`` is active from that day.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``leads`` (index reset): ``lead_id``, ``entry``, ``target_kind``, ``target``,
+        ``expected_owner_id``.
+
+    Examples
+    --------
+    >>> from funnel_analysis.routing import parse_rules
+    >>> rules = parse_rules({"teams": {"T": {"members": ["005000000000001AAA", "005000000000002AAA"]}},
+    ...     "lead_assignment": [{"name": "Big", "criteria": "number_of_employees >= 1000", "assign_to": {"team": "T"}}],
+    ...     "default_owner": {"user": "005000000000009AAA"}})
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "number_of_employees": [5000, 10, 2000],
+    ...     "created_date": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"], utc=True)})
+    >>> assign_leads(leads, rules)[["entry", "expected_owner_id"]].values.tolist()
+    [['Big', '005000000000001AAA'], ['default', '005000000000009AAA'], ['Big', '005000000000002AAA']]
+    """
+    base = dict(tables or {})
+    base["leads"] = leads.reset_index(drop=True)
+    typed = rules.tables_for(base)
+    rules.check(typed)
+    frame = typed["leads"]
+    n = len(frame)
+    entry = np.full(n, "default", dtype=object)
+    kind = np.full(n, None, dtype=object)
+    target = np.full(n, None, dtype=object)
+    if rules.default_owner is not None:
+        kind[:] = rules.default_owner.kind
+        target[:] = rules.default_owner.value
+    taken = np.zeros(n, dtype=bool)
+    for e in rules.lead_assignment:
+        hit = expression_values(typed, "leads", where=e.criteria, label=f"{e.label}.criteria")
+        hit = hit.fillna(False).to_numpy(dtype=bool) & ~taken
+        entry[hit], kind[hit], target[hit] = e.name, e.target.kind, e.target.value
+        taken |= hit
+    expected = np.where(np.isin(kind, ["user", "queue"]), target, None).astype(object)
+    created = frame["created_date"] if "created_date" in frame else pd.Series(pd.NaT, index=frame.index)
+    day = _day_number(created)
+    order = np.lexsort((frame["lead_id"].astype(str).to_numpy(), np.nan_to_num(day, nan=np.inf)))
+    joined = {}
+    if users is not None and len(users) and "created_date" in users:
+        u = users.drop_duplicates("owner_id")
+        joined = dict(zip(u["owner_id"], _day_number(u["created_date"]), strict=True))
+    for name, team in rules.teams.items():
+        rows = order[kind[order] == "team"]
+        rows = rows[target[rows] == name]
+        if not len(rows):
+            continue
+        members = rules.member_records(name)
+        ids = np.array([m.user_id for m in members], dtype=object)
+        start = np.array(
+            [
+                (pd.Timestamp(m.active_from) - pd.Timestamp("1970-01-01")).days
+                if m.active_from is not None
+                else joined.get(m.user_id, -np.inf)
+                for m in members
+            ],
+            dtype="float64",
+        )
+        start = np.nan_to_num(start, nan=-np.inf)
+        d = day[rows]
+        active = d[:, None] >= start[None, :]  # a lead without a creation day sees nobody active
+        n_active = active.sum(axis=1)
+        k = np.arange(len(rows))
+        pick = np.zeros(len(rows), dtype=int) if team.method == "first_member" else k % np.maximum(n_active, 1)
+        nth = np.cumsum(active, axis=1) == (pick + 1)[:, None]
+        col = np.argmax(nth & active, axis=1)
+        expected[rows] = np.where(n_active > 0, ids[col], None)
+    return pd.DataFrame(
+        {
+            "lead_id": frame["lead_id"].to_numpy(dtype=object),
+            "entry": entry,
+            "target_kind": kind,
+            "target": target,
+            "expected_owner_id": expected,
+        }
+    )
+
+
+def rule_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFrame:
+    """Per lead: the matching entry, the rules' target and expected rep, the first owner, misrouted or not.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    rules : RoutingRules
+        From :func:`~funnel_analysis.routing.load_rules`.
+    as_of : date-like, optional
+        The day seen (its end); None or ``""``: the latest date in the data.
+    where : str, optional
+        Only the leads this expression selects are returned (the round robin still counts every lead a team
+        received).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`AUDIT_COLUMNS`, one row per lead, in lead order; ``misrouted`` is nullable boolean (missing
+        without a first owner or a target). ``attrs["note"]`` says where the first owners come from.
+
+    Raises
+    ------
+    RulesError
+        When a rule names a column the org does not have (before any rule is evaluated).
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    leads = cut.leads
+    out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
+    out.insert(1, "created_date", leads["created_date"].to_numpy() if "created_date" in leads else pd.NaT)
+    tl = owner_timeline(cut)
+    first = tl[tl["stint"] == 0].set_index("lead_id")
+    out["first_owner_id"] = out["lead_id"].map(first["owner_id"])
+    out["first_owner_source"] = out["lead_id"].map(first["first_owner_source"])
+    out["owner_id"] = leads["owner_id"].to_numpy(dtype=object) if "owner_id" in leads else None
+    fo = out["first_owner_id"].astype("string")
+    ok = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    for kind in ("user", "queue"):
+        m = (out["target_kind"] == kind).to_numpy(dtype=bool) & fo.notna().to_numpy(dtype=bool)
+        ok[m] = (fo[m] == out.loc[m, "target"].astype("string")).to_numpy(dtype=bool)
+    for name in rules.teams:
+        m = ((out["target_kind"] == "team") & (out["target"] == name)).to_numpy(dtype=bool) & fo.notna().to_numpy(
+            dtype=bool
+        )
+        ok[m] = fo[m].isin(list(rules.members(name))).to_numpy(dtype=bool)
+    out["misrouted"] = ~ok
+    # reassignments: changes after the first stint, not counting a pick-up from a queue
+    changes = tl[tl["stint"] > 0].copy()
+    prev = tl.groupby("lead_id")["owner_id"].shift(1).loc[changes.index]
+    manual = ~prev.astype("string").str.startswith("00G").fillna(False)
+    counts = changes[manual.to_numpy(dtype=bool)].groupby("lead_id").size()
+    known = out["first_owner_source"].isin(["history", "no_change"])
+    out["reassignments"] = pd.array(out["lead_id"].map(counts).fillna(0).astype("int64"), dtype="Int64")
+    out.loc[~known.to_numpy(dtype=bool), "reassignments"] = pd.NA
+    q = queue_time(cut) if cut.has("lead_history") else pd.DataFrame(columns=["lead_id", "hours_in_queue"])
+    hours = q.groupby("lead_id")["hours_in_queue"].sum(min_count=1) if len(q) else pd.Series(dtype="float64")
+    out["queue_hours"] = out["lead_id"].map(hours).astype("float64")
+    if where is not None and str(where).strip():
+        keep = cut.rows("leads", where=where)["lead_id"]
+        out = out[out["lead_id"].isin(keep)].reset_index(drop=True)
+    src = out["first_owner_source"].value_counts()
+    out = out[AUDIT_COLUMNS]
+    out.attrs["note"] = (
+        "first owners from LeadHistory Owner changes where present, else the current owner ("
+        + ", ".join(f"{k}: {v}" for k, v in src.items())
+        + ")"
+    )
+    return out
+
+
+def misroute_summary(audit: pd.DataFrame, *, by: str = "entry", confidence: float = 0.95) -> pd.DataFrame:
+    """The misrouted share per entry (or team, or another audit column), with its Wilson interval.
+
+    Parameters
+    ----------
+    audit : DataFrame
+        From :func:`rule_audit`.
+    by : str, default "entry"
+        ``"entry"``, ``"team"`` (the leads sent to a team, by team), or another column of ``audit``.
+    confidence : float, default 0.95
+        Of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``leads`` (with a known first owner), ``misrouted``, ``misroute_share`` (+ ``_ci_low``,
+        ``_ci_high``), then a row ``"all"`` over every lead counted.
+
+    Examples
+    --------
+    >>> audit = pd.DataFrame({"entry": ["A", "A", "B", "B"], "target_kind": ["team"] * 4,
+    ...     "target": ["T", "T", "U", "U"], "misrouted": pd.array([True, False, False, None], dtype="boolean")})
+    >>> misroute_summary(audit)[["entry", "leads", "misrouted", "misroute_share"]].values.tolist()
+    [['A', 2, 1, 0.5], ['B', 1, 0, 0.0], ['all', 3, 1, 0.3333333333333333]]
+    """
+    a = audit
+    key = by
+    if by == "team":
+        a = audit[audit["target_kind"] == "team"].assign(team=lambda d: d["target"])
+    if key not in a.columns:
+        raise ValueError(f"misroute_summary: `by` must be 'entry', 'team' or a column of the audit, got {by!r}")
+    known = a[a["misrouted"].notna()]
+    flag = known["misrouted"].astype(bool).astype("int64")
+    g = known.assign(_n=1, _m=flag.to_numpy()).groupby(key, sort=True).agg(leads=("_n", "sum"), misrouted=("_m", "sum"))
+    g = g.reset_index()
+    total = pd.DataFrame({key: ["all"], "leads": [int(len(known))], "misrouted": [int(flag.sum())]})
+    g = pd.concat([g, total], ignore_index=True).astype({"leads": "int64", "misrouted": "int64"})
+    return rate_table(g, successes="misrouted", trials="leads", name="misroute_share", confidence=confidence)
