@@ -146,8 +146,17 @@ def make_activities(sim: _Sim):
     ex = _ACTIVITY["lead_tasks_extra_mean"]
     conv, disq, work = L["status"] == 2, L["status"] == 3, L["status"] == 1
     lam = np.where(conv, ex["converted"], np.where(disq, ex["disqualified"], ex["working"]))
-    n_lead_tasks = np.where(conv | disq | work, 1 + rng.poisson(lam), 0)
-    lp, lt = _repeat_children(n_lead_tasks, L["created"], L["life_end"], rng)
+    route = getattr(sim, "routing", None)
+    if route is None:
+        n_lead_tasks = np.where(conv | disq | work, 1 + rng.poisson(lam), 0)
+        lp, lt = _repeat_children(n_lead_tasks, L["created"], L["life_end"], rng)
+    else:  # the first touch, then more tasks after it (the sequence e-mails are added below)
+        touched = route.touched[: L["n"]]
+        n_more = np.where(touched, rng.poisson(lam), 0)
+        touch = route.touch[: L["n"]]
+        mp, mt = _repeat_children(n_more, touch + 60, np.maximum(L["life_end"], touch + 120), rng)
+        first = np.flatnonzero(touched)
+        lp, lt = np.concatenate([first, mp]), np.concatenate([touch[first], mt])
 
     # deals: more activity on deals that win, and on longer deals
     simulated = ~O["imported"]
@@ -170,11 +179,18 @@ def make_activities(sim: _Sim):
     parent_created = np.concatenate([L["created"][lp], O["created"][op]])
     created = np.maximum(when - (rng.random(n) * 2 * _DAY).astype(np.int64), parent_created)
     is_call = rng.random(n) < 0.55
+    if route is not None:  # a touch is logged when it is done; later lead tasks never before the first touch
+        created[:n_l] = np.maximum(created[:n_l], route.touch[lp])
+        created[: len(first)] = when[: len(first)]
     # recent tasks may still be open
     recent = when > sim.t1 - 10 * _DAY
     open_task = recent & (rng.random(n) < 0.5)
     status = np.where(open_task, np.where(rng.random(n) < 0.5, 1, 2), 0)  # Completed, Not Started, In Progress
     opp_contact = L["contact"][O["lead"][op]] if n_o else np.zeros(0, np.int64)
+    owner = np.concatenate([L["owner"][lp], O["owner"][op]])
+    if route is not None:
+        status[: len(first)] = 0  # a touch is done
+        owner[:n_l] = route.owner_at(lp, created[:n_l])
     sim.task = dict(
         n=n,
         who_lead=np.concatenate([lp, np.full(n_o, -1)]),
@@ -186,9 +202,11 @@ def make_activities(sim: _Sim):
         is_call=is_call,
         status=status,
         priority=rng.choice(3, n, p=[0.8, 0.15, 0.05]),
-        owner=np.concatenate([L["owner"][lp], O["owner"][op]]),
+        owner=owner,
         subject=rng.integers(0, 5, n),
     )
+    if route is not None:
+        route.lead_tasks(sim.task, n_l, len(first))
     ev_created = np.maximum(et - (rng.random(len(ep)) * 10 * _DAY).astype(np.int64), O["created"][ep])
     sim.event = dict(
         n=len(ep),

@@ -19,10 +19,16 @@ from .vocab import _ZH_CITIES, _ZH_INDUSTRY
 def make_duplicates(sim: _Sim):
     """Same person/company entered again, with a new Id and realistic variations."""
     rng = sim.rng["duplicates"]
-    sim.clusters = []  # (table, cluster, entity index, is_original, variation)
-    _dup_leads(sim, rng)
+    if not hasattr(sim, "lead_dups"):  # the routing draws the duplicate leads early (same stream, same draws)
+        make_duplicate_leads(sim)
     _dup_contacts(sim, rng)
     _dup_accounts(sim, rng)
+
+
+def make_duplicate_leads(sim: _Sim):
+    """The duplicate leads alone (``sim.lead_dups``): the first draws of the duplicates' stream."""
+    sim.clusters = []  # (table, cluster, entity index, is_original, variation)
+    _dup_leads(sim, sim.rng["duplicates"])
 
 
 def _pick_originals(rng, eligible: np.ndarray):

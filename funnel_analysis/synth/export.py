@@ -23,6 +23,7 @@ from .arrowtext import (
     _where,
 )
 from .model import _CAMPAIGN_TYPES, _DAY, _LEAD_SOURCES, _SHARE_CONVERTED_BEFORE_CREATED, _STAGES
+from .routing import _SEQ_SUBJECT, _TZ
 from .sim import _Sim
 from .vocab import _COUNTRIES, _EVENT_SUBJECTS, _INDUSTRIES, _LEAD_STATUS, _PRODUCTS, _REGIONS, _TASK_SUBJECTS
 
@@ -126,6 +127,9 @@ def iter_files(sim: _Sim):
         "is_active": _s_bool(U["active"][o]),
         "created_date": _s_ts(U["created"][o]),
     }
+    route = getattr(sim, "routing", None)
+    if route is not None:
+        cols["time_zone_sid_key"] = _take(_pool(_TZ), U["region"][o])
     yield "User.csv", _file(sim, "User.csv", "users", "owner_id", "users", cols, o, meta=dict(created=U["created"]))
 
     # stages ------------------------------------------------------------
@@ -333,7 +337,10 @@ def iter_files(sim: _Sim):
     # flagged: a few converted leads re-created after conversion (ConvertedDate < CreatedDate)
     rng = sim.rng["dirty"]
     cand = np.flatnonzero(
-        L["converted"] & (L["conv_t"] + 31 * _DAY < sim.t1) & ~_cluster_mask(sim, "leads", nL + nD)[:nL]
+        L["converted"]
+        & (L["conv_t"] + 31 * _DAY < sim.t1)
+        & ~_cluster_mask(sim, "leads", nL + nD)[:nL]
+        & L.get("cbc_ok", np.ones(nL, bool))  # routing: never a lead of a round robin (its CreatedDate moves)
     )
     k_cbc = min(len(cand), int(round(_SHARE_CONVERTED_BEFORE_CREATED * nL)))
     cbc = np.sort(rng.choice(cand, k_cbc, replace=False))
@@ -463,6 +470,13 @@ def iter_files(sim: _Sim):
         "owner_id": _id_ref(u_ids, T["owner"][o]),
         "created_date": _s_ts(T["created"][o]),
     }
+    if route is not None:
+        seq = T["sequence"][o]
+        cols["subject"] = _where(seq, pa.scalar(_SEQ_SUBJECT), cols["subject"])
+        cols["task_subtype"] = cols["type"]
+        cols["created_by_id"] = _id_ref(u_ids, T["created_by"][o])
+        done = T["completed"][o]
+        cols["completed_date_time"] = _null_where(_s_ts(np.maximum(done, 0)), done < 0)
     yield (
         "Task.csv",
         _file(sim, "Task.csv", "activities", "activity_id", "tasks", cols, o, meta=dict(created=T["created"])),
@@ -482,6 +496,11 @@ def iter_files(sim: _Sim):
         "owner_id": _id_ref(u_ids, E["owner"][o]),
         "created_date": _s_ts(E["created"][o]),
     }
+    if route is not None:
+        cols["created_by_id"] = _id_ref(u_ids, E["owner"][o])
+        cols["start_date_time"] = _s_ts(E["when"][o])
+        cols["end_date_time"] = _s_ts(E["when"][o] + 60 * E["duration"][o])
+        cols["is_all_day_event"] = _s_bool(np.zeros(E["n"], bool))
     yield (
         "Event.csv",
         _file(sim, "Event.csv", "activities", "activity_id", "events", cols, o, meta=dict(created=E["created"])),

@@ -18,12 +18,13 @@ from .activity import make_activities, make_campaigns, make_members
 from .companies import make_accounts, make_companies
 from .currency import currency_tables
 from .dirty import _inject
-from .duplicates import make_duplicates
+from .duplicates import make_duplicate_leads, make_duplicates
 from .export import _File, _header, iter_files
 from .extras import _Extras
 from .model import ORG_SHAPES_DEFAULT, SAMPLE_FILES
 from .people import make_contacts, make_leads, make_users
 from .pipeline import make_opportunities
+from .routing import _Routing
 from .shape_output import write_shapes, write_shapes_truth
 from .shapes import _Shapes, set_status_labels
 from .sim import _Sim
@@ -48,6 +49,7 @@ def generate_sample(
     contact_roles: bool = ORG_SHAPES_DEFAULT,
     custom_fields: bool = ORG_SHAPES_DEFAULT,
     joined_source: bool = ORG_SHAPES_DEFAULT,
+    routing: bool = ORG_SHAPES_DEFAULT,
 ) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
@@ -129,6 +131,15 @@ def generate_sample(
         ``<out>/joined_source/leads.csv`` and ``deals.csv``: the same org as a CRM that keeps conversions
         in a second file (a lead converted iff a deal holds its lead_id; the earliest of two deals
         converts it). Truth: ``joined_converted_leads.csv``.
+    routing : bool, default ORG_SHAPES_DEFAULT (True since GENERATOR_VERSION 1.3)
+        Lead owners from assignment rules drawn by the generator's own code (:mod:`.routing`): teams,
+        company-size, industry, queue and country entries, round robin, misroutes and reassignments;
+        first touches (Task ``CreatedById``, ``TaskSubtype``, ``CompletedDateTime``; Event
+        ``StartDateTime``) in business hours (``BusinessHours.csv``, ``Holiday.csv``, User
+        ``TimeZoneSidKey``) that depend on the rep, the score and the time of day; conversion that
+        depends on the score and on speed; Opportunity ``NextStep`` and the field history of the stage
+        criteria. Truth: ``routing_rules.yaml``, ``routing_truth.json``, ``routing_leads.csv``,
+        ``stage_gate_truth.csv``.
 
     Returns
     -------
@@ -195,6 +206,7 @@ def generate_sample(
         contact_roles=contact_roles,
         custom_fields=custom_fields,
         joined_source=joined_source,
+        routing=routing,
     )
     for key, value in {**options, **shape_options}.items():
         if not isinstance(value, (bool, np.bool_)):
@@ -210,6 +222,10 @@ def generate_sample(
     make_users(sim)
     make_companies(sim)
     make_leads(sim)
+    if shape_options["routing"]:
+        make_duplicate_leads(sim)
+        sim.routing = _Routing(sim, shape_options["queues"])
+        sim.routing.route()
     make_campaigns(sim)
     make_accounts(sim)
     make_opportunities(sim)

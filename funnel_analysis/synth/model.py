@@ -11,8 +11,9 @@ from __future__ import annotations
 #: default, in the API and the CLI, and moves GENERATOR_VERSION to 1.2: it is the one line to change.
 ORG_SHAPES_DEFAULT = True
 
-#: Bump when the output for a given seed changes on purpose (1.2: the org shapes on by default).
-GENERATOR_VERSION = "1.2" if ORG_SHAPES_DEFAULT else "1.1"
+#: Bump when the output for a given seed changes on purpose (1.2: the org shapes on by default;
+#: 1.3: the routing of issue 20, ``routing=True``, on by default).
+GENERATOR_VERSION = "1.3" if ORG_SHAPES_DEFAULT else "1.1"
 
 #: The export files, in the order they are written.
 SAMPLE_FILES = (
@@ -173,9 +174,18 @@ SAMPLE_OPTIONS = {
     "contact_roles": ORG_SHAPES_DEFAULT,
     "custom_fields": ORG_SHAPES_DEFAULT,
     "joined_source": ORG_SHAPES_DEFAULT,
+    "routing": ORG_SHAPES_DEFAULT,
 }
-#: The org-shape options (the ones GENERATOR_VERSION 1.2 adds).
-ORG_SHAPES = ("field_history", "lead_statuses", "queues", "contact_roles", "custom_fields", "joined_source")
+#: The org-shape options (the ones GENERATOR_VERSION 1.2 adds, and routing: 1.3).
+ORG_SHAPES = (
+    "field_history",
+    "lead_statuses",
+    "queues",
+    "contact_roles",
+    "custom_fields",
+    "joined_source",
+    "routing",
+)
 
 #: The files the org shapes add, in the order they are written.
 SHAPE_FILES = (
@@ -185,6 +195,8 @@ SHAPE_FILES = (
     "LeadHistory.csv",
     "OpportunityFieldHistory.csv",
     "OpportunityContactRole.csv",
+    "BusinessHours.csv",
+    "Holiday.csv",
 )
 
 #: Custom lead statuses (``lead_statuses=True``): label, sort order, is_converted, is_default,
@@ -244,4 +256,6 @@ _SHAPE_ID_PREFIX = {
     "lead_history": "017",
     "opportunity_field_history": "017",
     "contact_roles": "00K",
+    "business_hours": "01m",
+    "holidays": "0C0",
 }

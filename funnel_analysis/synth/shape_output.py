@@ -12,6 +12,7 @@ import pandas as pd
 from .history import gap_times, lead_history, lead_status_on_dates, opportunity_history, queue_time
 from .joined import write_joined_source
 from .model import _CONTACT_ROLES, _CUSTOM_FIELDS, _CUSTOM_LEAD_STATUSES, _FIELD_HISTORY, _JOINED, _QUEUES
+from .routing import calendar_tables, routing_truth, rules_yaml
 
 
 def _ts(sec: int) -> str:
@@ -40,6 +41,8 @@ def write_shapes(shapes, out: Path, extract: int, headers: dict) -> dict:
         shapes.contact_role_file()
         deleted = [groups["Opportunity.csv:deleted"]] if "Opportunity.csv:deleted" in groups else []
         shapes.files["OpportunityContactRole.csv"] = shapes.contact_role_table(deleted)
+    if shapes.routing:
+        shapes.files.update(calendar_tables(shapes.sim.routing, shapes.new_ids))
     if shapes.custom_fields:
         shapes.describe(out, headers)
     if shapes.joined_source:
@@ -124,6 +127,34 @@ def write_shapes_truth(shapes, result: dict, truth_dir, info: dict) -> dict:
             still_in_queue=int((qt["still_in_queue"] == "true").sum()),
             model={k: list(v) if isinstance(v, tuple) else v for k, v in _QUEUES.items()},
         )
+    if shapes.routing:
+        import json
+
+        sim, tl = shapes.sim, shapes.lead
+        user_ids = [u.decode() for u in sim.ids["users"]]
+        queue_ids = shapes.queue_ids.to_pylist() if shapes.queues else []
+        lead_ids = [i.decode() for i in sim.ids["leads"]]
+        (truth_dir / "routing_rules.yaml").write_text(rules_yaml(sim.routing, user_ids, queue_ids), encoding="utf-8")
+        files["routing_rules.yaml"] = (
+            "the sample's routing rules (teams, entries, SLA, touches, calendar, stage criteria)"
+        )
+        leads, rinfo = routing_truth(
+            sim.routing, lead_ids, user_ids, queue_ids, tl["cbc"], tl["first_owner"], tl["t_owner"]
+        )
+        write(
+            leads,
+            "routing_leads.csv",
+            "every lead of the org (duplicates included, deleted and merged rows excluded): the entry that matches "
+            "(or default), its target, the round-robin rep, the true first owner, misrouted, reassignments (Owner "
+            "changes after the first owner, queue pick-ups included, older ones maybe past the history's retention), "
+            "the first touch (UTC), business minutes to it and breached (empty for converted-before-created leads)",
+        )
+        if "stage_gates" in result:
+            write(result["stage_gates"], "stage_gate_truth.csv", "every (opportunity, stage entered): compliant")
+            rinfo["stage_gate_violations"] = result["stage_gate_violations"]
+        (truth_dir / "routing_truth.json").write_text(json.dumps(rinfo, indent=2) + "\n", encoding="utf-8")
+        files["routing_truth.json"] = "misroute and SLA breach shares, the true delay effect, stage-gate violations"
+        section["routing"] = dict(misroute_share=rinfo["misroute_share"], sla_breach_share=rinfo["sla_breach_share"])
     if shapes.lead_statuses:
         section["lead_statuses"] = [
             dict(label=s[0], sort_order=s[1], is_converted=s[2], is_default=s[3]) for s in _CUSTOM_LEAD_STATUSES

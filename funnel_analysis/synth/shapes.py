@@ -216,11 +216,30 @@ class _Shapes:
         final_code = np.where(cbc, _CONVERTED, _CODE_OF_DEFAULT[s])
         final_code = np.where(nurture_w, _NURTURE, final_code)
 
+        route = getattr(sim, "routing", None)
+        if route is not None:  # the routing's first touch is the first step of the work
+            worked = route.touched & ~cbc
+            t_w = np.where(worked, route.touch, t_w)
+            t_mid = np.where(worked & (t_mid <= t_w), t_w + 1, t_mid)
+            end = np.where((end >= 0) & worked, np.maximum(end, t_w + 2), end)
+            closed = (s >= 2) & ~cbc
+            ev_t[:, 0] = np.where(worked, t_w, -1)
+            ev_code[:, 0] = np.where(worked, _ATTEMPTING, -1)
+            ev_t[:, 1] = np.where(has_mid, np.where(tie, end, np.maximum(t_mid, np.where(worked, t_w + 1, c + 1))), -1)
+            ev_t[:, 2] = np.where(closed, end, -1)
         # owners: queued leads picked up by their SDR, a few reassigned between SDRs
         first_owner, final_owner = owner.copy(), owner.copy()
         t_owner = np.full(n, -1, np.int64)
         in_queue = np.zeros(n, bool)
-        if self.queues:
+        if route is not None:
+            queued = route.queued & ~cbc
+            first_owner = np.where(queued, self.nU + region, route.first)
+            first_owner = np.where(cbc, owner, first_owner)
+            in_queue = route.in_queue & ~cbc
+            final_owner = np.where(in_queue, self.nU + region, np.where(cbc, owner, route.final))
+            t_owner = np.where(queued & ~in_queue, route.pick, np.where(route.reassigned & ~cbc, route.t_re, -1))
+            self.queued = queued
+        elif self.queues:
             q_src = np.isin(
                 np.arange(len(_LEAD_SOURCES)), [i for i, x in enumerate(_LEAD_SOURCES) if x[0] in Q["sources"]]
             )
@@ -248,7 +267,8 @@ class _Shapes:
                 other[m] = members[np.floor(rng.random(m.sum()) * len(members)).astype(np.int64)]
         first_event = np.where(worked, t_w, bound - 1)
         re = (
-            ~self.queued
+            (route is None)
+            & ~self.queued
             & ~cbc
             & (other >= 0)
             & (other != owner)
@@ -387,6 +407,8 @@ class _Shapes:
         rank = np.argsort(np.argsort(p, kind="stable"), kind="stable") / max(len(p) - 1, 1)
         score = np.clip(np.round(100 * rank + 12 * rng.standard_normal(n), 1), 0, 100)
         has_score = rng.random(n) < CF["p_score"]
+        if "score" in L:  # routing: the score drawn before the speed and the conversion it drives
+            score, has_score = L["score"][src], L["has_score"][src]
         f.columns["Lead_Score__c"] = pa.array([f"{v:.1f}" if h else None for v, h in zip(score, has_score)], _STR)
 
     def _opp_custom(self, f: _File) -> None:
