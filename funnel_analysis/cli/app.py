@@ -235,6 +235,12 @@ def profile_command(project):
     show_default=True,
     help="<out>/joined_source/: leads.csv and deals.csv keyed by lead.",
 )
+@click.option(
+    "--routing/--no-routing",
+    default=SAMPLE_OPTIONS["routing"],
+    show_default=True,
+    help="Lead routing by rules (teams, round robin, queues), first touches, business hours; truth of issue 20.",
+)
 def sample(out, scale, seed, truth_dir, **options):
     """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
     from ..synth import generate_sample
