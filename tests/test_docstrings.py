@@ -52,6 +52,7 @@ SUBPACKAGES = (
     "reconcile",
     "custom",
     "routing",
+    "pipeline",
     "project",
     "reporting",
     "cli",
