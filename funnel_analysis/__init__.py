@@ -40,6 +40,7 @@ NAMESPACES = (
     "reconcile",
     "custom",
     "routing",
+    "pipeline",
     "synth",
     "project",
     "reporting",
