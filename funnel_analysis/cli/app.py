@@ -20,7 +20,7 @@ import click
 
 from ..project.profile import PROFILE_FILE, OrgProfile, ProfileError, find_project, load_profile
 from ..synth.model import SAMPLE_OPTIONS
-from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
+from .common import DATA_ERRORS, ORG, fail, json_option, load_or_fail, mapping_option, schema_option, source_option
 from .dedup import dedup_command
 from .forecast import forecast_command
 from .metric import metric_command
@@ -45,6 +45,15 @@ class Project:
 
     root: Path
     profile: OrgProfile
+
+
+def _warehouse(folder, source, schema) -> dict:
+    """``source`` / ``schema`` for a database: the option given, else the profile's (when FOLDER is its data_dir)."""
+    project = click.get_current_context().find_object(Project)
+    if project is not None and str(folder) == str(project.profile.data_dir):
+        source = source or project.profile.source or None
+        schema = schema or project.profile.schema or None
+    return {"source": source, "schema": schema}
 
 
 def _project_defaults(project: Project) -> dict:
@@ -87,11 +96,15 @@ def main(ctx, project_dir):
 
 def _org_folder(folder) -> str:
     """FOLDER as given, else the project's data_dir; one line and exit 2 when neither is there."""
+    from ..crm.warehouse import is_database_url
+
     if folder is not None:
         return folder
     project = click.get_current_context().find_object(Project)
     if project is None:
         fail(f"no FOLDER given and no project here (no {PROFILE_FILE} up from {Path.cwd()}); give FOLDER or --project")
+    if is_database_url(project.profile.data_dir):  # a database: the loader says if it cannot be read
+        return project.profile.data_dir
     if not project.profile.data_dir.is_dir():
         fail(
             f"{project.profile.path}: data_dir: {project.profile.data_dir} does not exist "
@@ -143,7 +156,10 @@ def profile_command(project):
     except ProfileError as exc:
         fail(exc)
     click.echo(f"profile: {p.path}")
-    click.echo(f"data_dir: {p.data_dir}" + ("" if p.data_dir.is_dir() else "  (does not exist yet)"))
+    if isinstance(p.data_dir, str):  # a database URL (never with a password)
+        click.echo(f"data_dir: {p.data_dir}  (a database: source {p.source or 'auto'}, schema {p.schema or 'default'})")
+    else:
+        click.echo(f"data_dir: {p.data_dir}" + ("" if p.data_dir.is_dir() else "  (does not exist yet)"))
     click.echo(f"currency: {params['currency'] or 'from the export (USD when it does not say)'}")
     custom = f"; custom periods: {len(p.fiscal_periods)}" if p.fiscal_periods else ""
     click.echo(f"fiscal year starts in month {p.fiscal_year_start_month}{custom}")
@@ -250,8 +266,10 @@ def sample(out, scale, seed, truth_dir, **options):
 
 
 @main.command()
-@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", required=False, type=ORG)
 @mapping_option("Mapping file, or a built-in mapping name (maven_crm, x_education).")
+@source_option()
+@schema_option()
 @json_option("Print the summary as one JSON object.")
 @click.option(
     "--quarantine-out",
@@ -259,20 +277,32 @@ def sample(out, scale, seed, truth_dir, **options):
     type=click.Path(dir_okay=False),
     help="Also write the quarantine table (one row per broken rule) to this CSV.",
 )
-def check(folder, mapping, as_json, quarantine_out):
+def check(folder, mapping, source, schema, as_json, quarantine_out):
     """Load and validate FOLDER; print rows read, kept, quarantined, deleted, merged and flagged, and rows per rule.
 
-    Exits 0 when the data loaded (quarantined rows included) and 2 when a file
-    cannot be used at all. In a project, FOLDER defaults to the profile's data_dir.
+    FOLDER may be a database URL where Fivetran or Airbyte synced the org
+    (postgresql://user@host/db, duckdb:///file.duckdb; the password from PGPASSWORD or
+    FUNNEL_DB_PASSWORD, never in the URL), with --source and --schema. Exits 0 when the
+    data loaded (quarantined rows included) and 2 when a file or the database cannot be
+    used at all. In a project, FOLDER defaults to the profile's data_dir.
     """
     folder = _org_folder(folder)
-    crm = load_or_fail(folder, mapping, progress=not as_json and sys.stderr.isatty())
+    crm = load_or_fail(
+        folder, mapping, progress=not as_json and sys.stderr.isatty(), **_warehouse(folder, source, schema)
+    )
     if quarantine_out:
         crm.quarantine.to_csv(quarantine_out, index=False)
     if as_json:
         click.echo(json.dumps(crm.report.to_dict(), indent=1, ensure_ascii=False))
         return
-    click.echo(f"source: {folder}" + (f"  (mapping {crm.meta['mapping']})" if crm.meta.get("mapping") else ""))
+    where = crm.meta.get("warehouse")
+    click.echo(
+        f"source: {crm.meta['source']}"
+        + (f"  ({where['source']}, schema {where['schema']})" if where else "")
+        + (f"  (mapping {crm.meta['mapping']})" if crm.meta.get("mapping") else "")
+    )
+    for note in (where or {}).get("notes", []):
+        click.echo(f"read: {note}")
     click.echo(crm.report.table().to_string(index=False))
     rules = crm.report.rules()
     if len(rules):
@@ -299,19 +329,23 @@ def check(folder, mapping, as_json, quarantine_out):
 
 
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", type=ORG)
 @click.argument("cache", type=click.Path(file_okay=False))
 @mapping_option("Mapping file or built-in mapping name.")
-def cache(folder, cache, mapping):
-    """Load FOLDER once and cache the validated org as Parquet in CACHE (reloads fast)."""
-    crm = load_or_fail(folder, mapping)
+@source_option()
+@schema_option()
+def cache(folder, cache, mapping, source, schema):
+    """Load FOLDER (or a database URL) once and cache the validated org as Parquet in CACHE (reloads fast)."""
+    crm = load_or_fail(folder, mapping, **_warehouse(folder, source, schema))
     out = crm.to_parquet(cache)
     click.echo(str(Path(out).resolve()))
 
 
 @main.command()
-@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", required=False, type=ORG)
 @mapping_option("Mapping file or built-in mapping name.")
+@source_option()
+@schema_option()
 @click.option(
     "--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: the latest date in the data."
 )
@@ -322,13 +356,13 @@ def cache(folder, cache, mapping):
     help="Only the leads and opportunities this expression selects, e.g. \"owner.region == 'EMEA'\".",
 )
 @json_option("Print one JSON object (a list of them with --by).")
-def kpis(folder, mapping, as_of, by, where, as_json):
+def kpis(folder, mapping, source, schema, as_of, by, where, as_json):
     """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
 
     A figure the data cannot give (no leads table, an empty denominator) is null, not zero. With --by,
     records without a value form the group '(no <column>)'. Money is in the org's corporate currency.
     In a project, FOLDER defaults to the profile's data_dir, and the opportunities have the profile's
-    business_type (--by business_type).
+    business_type (--by business_type). FOLDER may be a database URL (see funnel check).
     """
     from ..funnel.report import kpis as compute_kpis
     from ..project.business import with_business_type
@@ -336,7 +370,7 @@ def kpis(folder, mapping, as_of, by, where, as_json):
     project = click.get_current_context().find_object(Project)
     folder = _org_folder(folder)
     try:  # a bad --by, --as-of or --where, or data the loader cannot type, is one line too
-        crm = load_or_fail(folder, mapping)
+        crm = load_or_fail(folder, mapping, **_warehouse(folder, source, schema))
         if project is not None:
             crm = with_business_type(crm, profile=project.profile)
         table = compute_kpis(crm, as_of=as_of, by=by, where=where)

@@ -18,7 +18,17 @@ from ..crm.read import DataLoadError
 if TYPE_CHECKING:
     from ..crm.model import CrmData
 
-__all__ = ["DATA_ERRORS", "fail", "json_option", "load_or_fail", "mapping_option"]
+__all__ = [
+    "DATA_ERRORS",
+    "ORG",
+    "OrgLocation",
+    "fail",
+    "json_option",
+    "load_or_fail",
+    "mapping_option",
+    "source_option",
+    "schema_option",
+]
 
 #: Errors about the input that end a command with one line and exit 2.
 DATA_ERRORS = (DataLoadError, ValueError, KeyError)
@@ -68,15 +78,88 @@ def json_option(help: str = "Print one JSON object.") -> Callable:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def load_or_fail(folder, mapping=None, **options) -> CrmData:
+class OrgLocation(click.ParamType):
+    """An org to read: an existing folder (export or Parquet cache) or a database URL.
+
+    A URL (``postgresql://user@host/db``, ``duckdb:///file.duckdb``) is passed on as given; a URL
+    that carries a password is refused by the loader (one line, exit 2). Anything else must be an
+    existing folder, as ``click.Path(exists=True, file_okay=False)`` checks it.
+    """
+
+    name = "FOLDER|URL"
+
+    def convert(self, value, param, ctx):
+        """The folder or URL, checked.
+
+        Parameters
+        ----------
+        value : str
+            What was given.
+        param : click.Parameter or None
+            The parameter.
+        ctx : click.Context or None
+            The context.
+
+        Returns
+        -------
+        str
+            The value as given.
+        """
+        from ..crm.warehouse import is_database_url
+
+        if is_database_url(value):
+            return value
+        return click.Path(exists=True, file_okay=False).convert(value, param, ctx)
+
+
+#: The ``FOLDER`` argument of the commands that read an org: a folder or a database URL.
+ORG = OrgLocation()
+
+
+def source_option() -> Callable:
+    """The ``--source`` option: how a connector laid the org out in a database URL.
+
+    Returns
+    -------
+    Callable
+        The click decorator that adds the option.
+    """
+    return click.option(
+        "--source",
+        default=None,
+        type=click.Choice(["auto", "fivetran", "airbyte", "api"]),
+        help="For a database URL: the connector's layout (default: the profile's, else detected).",
+    )
+
+
+def schema_option() -> Callable:
+    """The ``--schema`` option: the database schema a connector writes to.
+
+    Returns
+    -------
+    Callable
+        The click decorator that adds the option.
+    """
+    return click.option(
+        "--schema",
+        default=None,
+        help="For a database URL: the schema (default: the profile's, else salesforce for Fivetran, public).",
+    )
+
+
+def load_or_fail(folder, mapping=None, *, source=None, schema=None, **options) -> CrmData:
     """:func:`~funnel_analysis.crm.load_org`, or one error line and exit 2 when a file cannot be used.
 
     Parameters
     ----------
     folder : str or Path
-        The export folder or Parquet cache.
+        The export folder, Parquet cache or database URL.
     mapping : str or Path, optional
         A mapping file or the name of a built-in mapping.
+    source : str, optional
+        For a database URL: ``fivetran``, ``airbyte``, ``api`` or ``auto`` (the default).
+    schema : str, optional
+        For a database URL: the schema to read.
     **options
         Passed on to :func:`~funnel_analysis.crm.load_org`.
 
@@ -86,7 +169,10 @@ def load_or_fail(folder, mapping=None, **options) -> CrmData:
         The loaded org.
     """
     from ..crm.load import load_org
+    from ..crm.warehouse import is_database_url
 
+    if is_database_url(str(folder)) or source is not None or schema is not None:
+        options |= {"source": source, "schema": schema}  # for a folder: one line, they are for a URL
     try:
         return load_org(folder, mapping=mapping, **options)
     except DataLoadError as exc:

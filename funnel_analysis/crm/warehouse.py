@@ -83,7 +83,6 @@ REQUIRED_OBJECTS = ("Opportunity", "Lead")
 
 _SPLIT = (
     (re.compile(r"([a-z])([A-Z])"), r"\1_\2"),  # leadSource -> lead_Source
-    (re.compile(r"([A-Z]+)([A-Z][a-z])"), r"\1_\2"),  # SLAExpiration -> SLA_Expiration
     (re.compile(r"([A-Za-z])([0-9])"), r"\1_\2"),  # Pricebook2 -> Pricebook_2
     (re.compile(r"([0-9])([A-Za-z])"), r"\1_\2"),  # 2Id -> 2_Id
 )
@@ -93,7 +92,8 @@ def fivetran_name(api_name: str) -> str:
     """The column (or table) name Fivetran gives a Salesforce API name.
 
     CamelCase to snake_case, digits split off as their own word, custom suffixes kept as ``_c``
-    (``Foo__c`` -> ``foo_c``, ``SBQQ__Quote__c`` -> ``sbqq_quote_c``).
+    (``Foo__c`` -> ``foo_c``, ``SBQQ__Quote__c`` -> ``sbqq_quote_c``). A run of capitals stays one
+    word, as Fivetran writes it (its seeds: ``LastCURequestDate`` -> ``last_curequest_date``).
 
     Parameters
     ----------
@@ -107,8 +107,8 @@ def fivetran_name(api_name: str) -> str:
 
     Examples
     --------
-    >>> [fivetran_name(n) for n in ("Territory2Id", "IsExcludedFromTerritory2Filter", "SLAExpirationDate__c")]
-    ['territory_2_id', 'is_excluded_from_territory_2_filter', 'sla_expiration_date_c']
+    >>> [fivetran_name(n) for n in ("Territory2Id", "IsExcludedFromTerritory2Filter", "LastCURequestDate")]
+    ['territory_2_id', 'is_excluded_from_territory_2_filter', 'last_curequest_date']
     """
     s = api_name.strip()
     for pattern, repl in _SPLIT:
@@ -242,7 +242,14 @@ def is_database_url(value) -> bool:
 
 
 def _parse_url(url: str):
-    import sqlalchemy as sa
+    try:
+        import sqlalchemy as sa
+    except ImportError:
+        raise DataLoadError(
+            url.partition("://")[0] + "://...",
+            "reading a database needs SQLAlchemy and psycopg",
+            expected="pip install 'funnel-analysis[warehouse]'",
+        ) from None
 
     try:
         return sa.engine.make_url(url)
@@ -592,13 +599,18 @@ def _resolve(conn, url, source, schema, mapping_columns):
                 + " (or another --source / --schema)",
             )
     for p in plans:
-        if "Id" not in p.columns and TABLES[p.table].column(TABLES[p.table].key).sf_name == "Id":
-            raise DataLoadError(
-                f"{url} {p.schema}.{p.name}",
-                f"required column of table {p.table!r} is missing",
-                column="Id",
-                expected=f"a column {profile.column_candidates('Id')[0]!r}",
-            )
+        spec = TABLES[p.table]
+        for c in spec.columns:
+            names = [c.sf_name, *c.aliases]
+            if c.required and c.name != "activity_kind" and not any(n in p.columns for n in names):
+                if p.table == "stages" and c.name in ("is_closed", "is_won"):
+                    continue  # inferred from the opportunities, as for an export
+                raise DataLoadError(
+                    f"{url} {p.schema}.{p.name}",
+                    f"required column of table {p.table!r} is missing",
+                    column=profile.column_candidates(c.sf_name)[0],
+                    expected=f"a column {' or '.join(repr(n) for n in profile.column_candidates(c.sf_name))}",
+                )
     return profile, schema, plans, notes
 
 

@@ -150,9 +150,15 @@ class OrgProfile:
         The profile file (None for the defaults).
     name : str
         The org's name, for page titles (default empty).
-    data_dir : pathlib.Path or None
+    data_dir : pathlib.Path, str or None
         The export folder or Parquet store every report and command reads (default
-        ``<project>/data/salesforce``).
+        ``<project>/data/salesforce``), or a database URL where a connector synced the org
+        (``postgresql://user@host/db``: kept as text, never with a password).
+    source : str
+        For a database ``data_dir``: the connector's layout, ``fivetran``, ``airbyte``, ``api`` or
+        ``auto``; empty: detected (:mod:`funnel_analysis.crm.warehouse`).
+    schema : str
+        For a database ``data_dir``: the schema the connector writes to; empty: the layout's default.
     currency : str
         The corporate currency (ISO code) the profile states, or empty: the org's own
         (``CurrencyType``'s ``IsCorporate`` row); see :func:`corporate_currency`.
@@ -183,7 +189,9 @@ class OrgProfile:
 
     path: Path | None = None
     name: str = ""
-    data_dir: Path | None = None
+    data_dir: Path | str | None = None
+    source: str = ""
+    schema: str = ""
     currency: str = ""
     fiscal_year_start_month: int = 1
     fiscal_periods: tuple[FiscalPeriod, ...] = ()
@@ -293,6 +301,8 @@ class _Calendar(_Strict):
 class _Profile(_Strict):
     name: str = ""
     data_dir: str = "data/salesforce"
+    source: Literal["auto", "fivetran", "airbyte", "api"] | None = None
+    db_schema: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
     instance_url: str = Field(default="", pattern=r"^(https://[A-Za-z0-9.-]+(:\d+)?)?$")
     currency: str = Field(default="", pattern=r"^([A-Za-z]{3})?$")
     fiscal_year: _Fiscal = Field(default_factory=_Fiscal)
@@ -311,6 +321,8 @@ _EXPECTED = {
     "calendar.hours": "HH:MM-HH:MM, e.g. 09:00-17:00",
     "calendar.holidays": "a list of dates (YYYY-MM-DD)",
     "calendar.workdays": "a list of mon, tue, wed, thu, fri, sat, sun",
+    "source": "the connector that synced a database data_dir: auto, fivetran, airbyte or api",
+    "schema": "the database schema the connector writes to, e.g. salesforce",
 }
 
 
@@ -423,6 +435,7 @@ def load_profile(path) -> OrgProfile:
     except ValidationError as exc:
         raise ProfileError(_explain(path, exc)) from None
     base = path.parent
+    data_dir = _data_dir(path, raw, base)
     fiscal, start = (), raw.fiscal_year.start_month
     if raw.fiscal_year.periods:
         fiscal, implied = _periods(path, (base / raw.fiscal_year.periods).resolve())
@@ -451,7 +464,9 @@ def load_profile(path) -> OrgProfile:
     return OrgProfile(
         path=path,
         name=raw.name,
-        data_dir=(base / raw.data_dir).resolve(),
+        data_dir=data_dir,
+        source=raw.source or "",
+        schema=raw.db_schema or "",
         currency=raw.currency.upper(),
         fiscal_year_start_month=start or 1,
         fiscal_periods=fiscal,
@@ -465,6 +480,25 @@ def load_profile(path) -> OrgProfile:
         ),
         instance_url=raw.instance_url,
     )
+
+
+def _data_dir(path: Path, raw: _Profile, base: Path) -> Path | str:
+    """The folder (absolute), or a database URL as written (refused with a password in it)."""
+    from ..crm.read import DataLoadError
+    from ..crm.warehouse import is_database_url, safe_url
+
+    if is_database_url(raw.data_dir):
+        try:
+            return safe_url(raw.data_dir, where="data_dir")
+        except DataLoadError as exc:
+            raise ProfileError(f"{path}: data_dir: {exc}") from None
+    for key, value in (("source", raw.source), ("schema", raw.db_schema)):
+        if value is not None:
+            raise ProfileError(
+                f"{path}: {key}: is for a database data_dir (postgresql://user@host/db), "
+                f"but data_dir is a folder ({raw.data_dir!r}); remove the key or set data_dir to the URL"
+            )
+    return (base / raw.data_dir).resolve()
 
 
 def find_project(start=None) -> Path | None:
@@ -518,6 +552,8 @@ def corporate_currency(data_dir) -> str:
     >>> corporate_currency(d), corporate_currency(d / "missing")
     ('EUR', '')
     """
+    if isinstance(data_dir, str) and "://" in data_dir:  # a database: its CurrencyType is read with the org
+        return ""
     file = Path(data_dir) / "CurrencyType.csv" if data_dir is not None else None
     if file is None or not file.is_file():
         return ""
