@@ -27,7 +27,7 @@ from .dashboard import headline_cards, render_cards
 from .format import column_label, figure_kind, format_figure, format_interval, headline_table
 from .html import clean_html, notebook_to_html
 from .index import render_index, write_index
-from .notebook import RECORD_MIME, notebook_setup, open_report, read_records, record, styled
+from .notebook import RECORD_MIME, notebook_setup, open_report, read_records, record, show_table, styled
 from .publish import (
     ReportBusy,
     atomic_write_text,
@@ -95,6 +95,7 @@ __all__ = [
     "styled",
     "record",
     "read_records",
+    "show_table",
     "figure_kind",
     "format_figure",
     "format_interval",

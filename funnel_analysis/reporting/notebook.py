@@ -374,6 +374,37 @@ def csv_link(table: pd.DataFrame, name: str) -> str:
     )
 
 
+_ITABLES = {"ready": False}
+
+
+def show_table(df: pd.DataFrame, *, caption: str | None = None) -> None:
+    """Show ``df`` as an interactive table in JupyterLab: sortable, searchable, paged, offline.
+
+    For the analyst exploring: it uses itables (the ``lab`` extra) in its offline mode, its
+    JavaScript embedded in the notebook, nothing fetched. Without itables the table is shown as
+    :func:`styled` shows it. Report pages use :func:`record`, whose long tables are searchable and
+    sortable in the page too.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table (not modified).
+    caption : str, optional
+        A caption above it.
+    """
+    from IPython.display import display
+
+    try:
+        import itables
+    except ImportError:  # the lab extra is not installed: the plain, formatted table
+        display(styled(df))
+        return
+    if not _ITABLES["ready"]:
+        itables.init_notebook_mode(all_interactive=False, connected=False)
+        _ITABLES["ready"] = True
+    itables.show(df, caption=caption)
+
+
 def read_records(notebook) -> Mapping[str, object]:
     """The values an executed notebook kept with :func:`record`.
 

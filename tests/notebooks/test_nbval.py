@@ -67,6 +67,8 @@ NOT_IN_A_NOTEBOOK = (
 #: Statements, not lines: a call the formatter spreads over eight lines is still one call.
 MAX_STATEMENTS = 30
 MAX_NAMESPACES = 3
+#: A tour is not a report: it shows one example of each report's namespace (getting_started).
+TOURS = {"getting_started": 8}
 
 
 def _code(nb) -> list[str]:
@@ -91,7 +93,7 @@ def test_notebook_is_made_of_section_calls(path):
             if isinstance(node, ast.ImportFrom):
                 assert node.module.startswith("funnel_analysis."), f"from {node.module} import ...: only the package"
                 namespaces.add(node.module)
-    assert 1 <= len(namespaces) <= MAX_NAMESPACES, sorted(namespaces)
+    assert 1 <= len(namespaces) <= TOURS.get(Path(path).stem, MAX_NAMESPACES), sorted(namespaces)
     assert any("open_report(" in source for source in sources)  # one preamble, the package's
 
 
