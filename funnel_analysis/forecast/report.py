@@ -57,6 +57,7 @@ from . import backtest as _backtest
 from . import next_quarter as _next_quarter
 from . import pipeline as _pipeline
 from .backtest import _method_list
+from .definitions import with_definitions
 from .next_quarter import _regular_bookings
 from .timeseries import CONFIDENCE, METHODS, WINDOW, Forecaster, regular_start
 
@@ -178,16 +179,19 @@ def next_quarter_forecast(
         Fewer than two past quarters to learn from, or a bad ``where``.
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    return _next_quarter.next_quarter_forecast(
-        crm,
-        as_of=resolve_as_of(crm, as_of=as_of),
-        where=where,
-        quarters_ahead=quarters_ahead,
-        fiscal_year_start_month=fiscal_year_start_month,
-        confidence=confidence,
-        age_bins=age_bins,
-        prior_weight=prior_weight,
-        run_rate_days=run_rate_days,
+    return with_definitions(
+        _next_quarter.next_quarter_forecast(
+            crm,
+            as_of=resolve_as_of(crm, as_of=as_of),
+            where=where,
+            quarters_ahead=quarters_ahead,
+            fiscal_year_start_month=fiscal_year_start_month,
+            confidence=confidence,
+            age_bins=age_bins,
+            prior_weight=prior_weight,
+            run_rate_days=run_rate_days,
+        ),
+        "next_quarter",
     )
 
 
@@ -271,7 +275,7 @@ def weighted_pipeline(
                 age_bins=age_bins,
             )
         )
-    return pd.concat(parts, ignore_index=True)
+    return with_definitions(pd.concat(parts, ignore_index=True), "weighted_pipeline")
 
 
 def forecast_categories(
@@ -316,14 +320,17 @@ def forecast_categories(
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    return _pipeline.forecast_categories(
-        cut.rows("opportunities", where=where),
-        as_of=day,
-        stages=crm.stages,
-        period=period,
-        by=_by(by),
-        fiscal_year_start_month=fiscal_year_start_month,
-        last_periods=last_periods,
+    return with_definitions(
+        _pipeline.forecast_categories(
+            cut.rows("opportunities", where=where),
+            as_of=day,
+            stages=crm.stages,
+            period=period,
+            by=_by(by),
+            fiscal_year_start_month=fiscal_year_start_month,
+            last_periods=last_periods,
+        ),
+        "forecast_categories",
     )
 
 
@@ -421,7 +428,7 @@ def bookings_forecast(
     return BookingsForecast(
         history=series,
         forecast=fit.forecast(),
-        scores=fit.scores,
+        scores=with_definitions(fit.scores, "ts_scores"),
         method=fit.method,
         left_out_periods=left.periods,
         left_out_deals=left.deals,
@@ -502,7 +509,10 @@ def backtest_next_quarter(
         confidence=confidence,
         progress=progress,
     )
-    return NextQuarterBacktest(results=results, summary=_backtest.summarize_backtest(results))
+    return NextQuarterBacktest(
+        results=with_definitions(results, "backtest"),
+        summary=with_definitions(_backtest.summarize_backtest(results), "backtest"),
+    )
 
 
 def probability_calibration(
@@ -549,16 +559,19 @@ def probability_calibration(
         No period over by ``as_of``, or a bad ``where``.
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    return _pipeline.probability_calibration(
-        crm,
-        as_of=resolve_as_of(crm, as_of=as_of),
-        where=where,
-        period=period,
-        fiscal_year_start_month=fiscal_year_start_month,
-        bins=bins,
-        age_bins=age_bins,
-        prior_weight=prior_weight,
-        confidence=confidence,
+    return with_definitions(
+        _pipeline.probability_calibration(
+            crm,
+            as_of=resolve_as_of(crm, as_of=as_of),
+            where=where,
+            period=period,
+            fiscal_year_start_month=fiscal_year_start_month,
+            bins=bins,
+            age_bins=age_bins,
+            prior_weight=prior_weight,
+            confidence=confidence,
+        ),
+        "calibration",
     )
 
 
@@ -596,7 +609,10 @@ def slipped_pipeline(crm, *, as_of=None, where=None) -> pd.DataFrame:
     opps = cut.rows("opportunities", where=where)
     columns = ["slip_history", "n_open", "open_amount", "n_closed", "n_won", "win_rate"]
     if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
-        return mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history"))
+        return with_definitions(
+            mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history")),
+            "slipped_pipeline",
+        )
     closed = opps["is_closed"].fillna(False).astype(bool)
     won = closed & opps["is_won"].fillna(False).astype(bool)
     amount = opps["amount"].astype("float64")
@@ -625,4 +641,4 @@ def slipped_pipeline(crm, *, as_of=None, where=None) -> pd.DataFrame:
     out["amount_win_rate"] = out["won_amount"] / out["closed_amount"].where(out["closed_amount"] > 0)
     out["expected_amount"] = out["open_amount"] * out["amount_win_rate"]
     out["slip_history"] = out["slip_history"].astype("str")  # rows in SLIP_HISTORY's order: the categories
-    return out.drop(columns=["closed_amount", "won_amount"])
+    return with_definitions(out.drop(columns=["closed_amount", "won_amount"]), "slipped_pipeline")

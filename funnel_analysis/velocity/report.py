@@ -50,6 +50,7 @@ from ..crm.sections import add_counts, dropped_undated, stage_order_unknown, sta
 from ..periods import FiscalCalendar, fiscal_calendar
 from ..stats import rate_table
 from . import durations as _durations
+from .definitions import with_definitions
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
 from .sales_velocity import sales_velocity as _sales_velocity
 
@@ -148,7 +149,7 @@ def stage_durations(
     keys = _by_list(_by(by))
     counts = undated.assign(n_undated_excluded=1)[[*keys, "n_undated_excluded"]]
     out.insert(len(keys) + 3, "n_undated_excluded", 0)
-    return add_counts(out, counts, column="n_undated_excluded", by=keys)
+    return with_definitions(add_counts(out, counts, column="n_undated_excluded", by=keys), "stage_durations")
 
 
 def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -182,7 +183,7 @@ def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None)
     if len(dropped):  # left out by the cut for the same reason: counted with them
         extra = _durations.cycle_length(dropped, as_of=day, by=_by(by))
         out = add_counts(out, extra, column="n_undated_excluded", by=_by_list(_by(by)))
-    return out
+    return with_definitions(out, "cycle_length")
 
 
 def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantile: float = 0.9) -> pd.DataFrame:
@@ -215,7 +216,9 @@ def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantil
     opps = cut.rows("opportunities", where=where)
     hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day)
-    return _durations.stalled_deals(opps, intervals, stages=cut.stages, as_of=day, quantile=quantile)
+    return with_definitions(
+        _durations.stalled_deals(opps, intervals, stages=cut.stages, as_of=day, quantile=quantile), "stalled_deals"
+    )
 
 
 def stage_to_stage_days(
@@ -263,7 +266,7 @@ def stage_to_stage_days(
         empty = pd.DataFrame(
             columns=[*_by_list(_by(by)), "from_stage", "to_stage", "n_from", "n", "mean_days", "median_days"]
         )
-        return mark_missing(empty, unknown + " (give from_stage and to_stage)")
+        return with_definitions(mark_missing(empty, unknown + " (give from_stage and to_stage)"), "stage_to_stage_days")
     st = cut.stages.sort_values("sort_order", kind="stable")
     if not from_stage:
         from_stage = st["stage_name"].iloc[0]
@@ -275,7 +278,10 @@ def stage_to_stage_days(
     opps = cut.rows("opportunities", where=where)
     hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
-    return _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=_by(by))
+    return with_definitions(
+        _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=_by(by)),
+        "stage_to_stage_days",
+    )
 
 
 def sales_velocity(
@@ -329,7 +335,7 @@ def sales_velocity(
     if len(dropped):  # the won ones the cut left out have no cycle either: counted in their period
         extra = _sales_velocity(dropped, n_boot=1, **options)
         out = add_counts(out, extra, column="n_undated_excluded", by=[*_by_list(_by(by)), "period"])
-    return out
+    return with_definitions(out, "sales_velocity")
 
 
 def velocity_change(
@@ -381,12 +387,15 @@ def velocity_change(
     measured = velocity[velocity["complete"].to_numpy(dtype=bool) & (velocity["velocity"] > 0).fillna(False).to_numpy()]
     if len(measured) < 2:
         columns = ["factor", "a", "b", "log_ratio", "contribution", "share", "from_period", "to_period"]
-        return mark_missing(
-            pd.DataFrame(columns=columns),
-            f"{len(measured)} complete period(s) had a sales velocity (won deals and open deals); "
-            "a change needs two (try a shorter period)",
+        return with_definitions(
+            mark_missing(
+                pd.DataFrame(columns=columns),
+                f"{len(measured)} complete period(s) had a sales velocity (won deals and open deals); "
+                "a change needs two (try a shorter period)",
+            ),
+            "velocity_change",
         )
-    return _latest_velocity_change(velocity)
+    return with_definitions(_latest_velocity_change(velocity), "velocity_change")
 
 
 def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.DataFrame:
@@ -425,7 +434,10 @@ def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.D
     opps = cut.rows("opportunities", where=where)
     columns = ["slip_history", "n", "n_open", "n_closed", "n_won", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]
     if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
-        return mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history"))
+        return with_definitions(
+            mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history")),
+            "slipped_deals",
+        )
     opps = opps.assign(slip_history=slip_history(opps))
     cycle = _durations.cycle_length(opps, as_of=cut.as_of_date, by="slip_history")
     closed = opps["is_closed"].fillna(False).astype(bool)
@@ -446,4 +458,4 @@ def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.D
     keep = ["slip_history", "km_median", "km_median_ci_low", "km_median_ci_high", "naive_median"]
     out = counts.merge(cycle[keep], on="slip_history", how="left")
     out["slip_history"] = out["slip_history"].astype("str")  # rows in SLIP_HISTORY's order: the categories
-    return out
+    return with_definitions(out, "slipped_deals")
