@@ -24,7 +24,7 @@ import click
 import yaml
 
 from ..reporting.config import ReportConfigError
-from .common import fail
+from .common import ORG, fail
 
 __all__ = ["report_command", "parse_params"]
 
@@ -87,8 +87,9 @@ _config = click.option(
 )
 _data_dir = click.option(
     "--data-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Data folder (CRM export or Parquet cache) for every report. An export that is not Salesforce's "
+    type=ORG,
+    help="Data folder (CRM export or Parquet cache), or a database URL (postgresql://user@host/db, the "
+    "password from PGPASSWORD), for every report. An export that is not Salesforce's "
     "also needs its mapping, the reports' parameter mapping: with run, -p mapping=FILE (a mapping YAML, or a "
     "built-in name such as maven_crm); with due, in the config.",
 )

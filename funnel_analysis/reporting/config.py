@@ -122,10 +122,11 @@ class ReportSpec:
 def _resolve(params: dict, base: Path) -> dict:
     """Path parameters (``*_dir``, ``*_path``, ``*_file``, a mapping file) made absolute from ``base``."""
 
-    def is_path(k, v):  # a built-in mapping name (maven_crm) is not a path
+    def is_path(k, v):  # a built-in mapping name (maven_crm) is not a path, nor a database URL
         return (
             isinstance(v, str)
             and v != ""
+            and not _database_url(k, v)
             and (
                 k.endswith(("_dir", "_path", "_file"))
                 or (k == "mapping" and (v.endswith((".yaml", ".yml")) or "/" in v))
@@ -133,6 +134,20 @@ def _resolve(params: dict, base: Path) -> dict:
         )
 
     return {k: str((base / v).resolve()) if is_path(k, v) else v for k, v in params.items()}
+
+
+def _database_url(key: str, value) -> bool:
+    """Whether a parameter is a database URL (kept as written); one with a password is refused."""
+    from ..crm.read import DataLoadError
+    from ..crm.warehouse import is_database_url, safe_url
+
+    if not is_database_url(value):
+        return False
+    try:
+        safe_url(value, where=f"parameter {key}")
+    except DataLoadError as exc:
+        raise ReportConfigError(str(exc)) from None
+    return True
 
 
 def _plain(value, where: str):
@@ -408,10 +423,12 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date
     out = _resolve({k: v for k, (_, v) in declared.items()}, spec.notebook.parent)
     given = {k: v for k, v in spec.defaults.items() if k in declared} | dict(spec.parameters)
     if data_dir is not None and "data_dir" in declared:
-        given["data_dir"] = str(Path(data_dir).resolve())
+        given["data_dir"] = str(data_dir) if _database_url("data_dir", data_dir) else str(Path(data_dir).resolve())
     for k in overrides:
         _no_secret(k, f"report {spec.name!r}")
     given |= overrides
+    for k, v in given.items():  # a database URL with a password, from anywhere: refused
+        _database_url(k, v)
     if today is None:
         from zoneinfo import ZoneInfo
 

@@ -87,7 +87,9 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     Parameters
     ----------
     data_dir : str or Path
-        The CRM export folder or Parquet cache (relative paths are relative to the notebook).
+        The CRM export folder or Parquet cache (relative paths are relative to the notebook), or a
+        database URL where Fivetran or Airbyte synced the org (``postgresql://user@host/db``; the
+        profile's ``source:`` and ``schema:``, else detected; the password from ``PGPASSWORD``).
     mapping : str
         A mapping file or built-in mapping name for a non-Salesforce export; empty for none.
     as_of : str
@@ -120,10 +122,17 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     data/sample as of 2025-06-30; money in USD; data fingerprint 3f2a...
     """
     from ..crm import extract_time, load_org, resolve_as_of
+    from ..crm.warehouse import is_database_url
     from ..project import OrgProfile, apply_profile, load_profile
 
-    crm = load_org(data_dir, mapping=mapping or None)
     org_profile = load_profile(profile) if profile else OrgProfile()
+    # a database URL: read with the profile's source and schema (else detected); the password from the environment
+    options = (
+        {"source": org_profile.source or None, "schema": org_profile.schema or None}
+        if is_database_url(str(data_dir))
+        else {}
+    )
+    crm = load_org(data_dir, mapping=mapping or None, **options)
     crm = apply_profile(crm, profile=org_profile)
     use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
     for line in crm.meta.get("profile_overrides", []):

@@ -180,9 +180,15 @@ def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
     if key[0] and key not in cache:
         from ..crm.load import load_org
         from ..crm.store import StoreError, store_pulled_at
+        from ..crm.warehouse import is_database_url
 
+        database = is_database_url(key[0])
         try:
-            crm = load_org(key[0], mapping=key[1])
+            # a database URL is read (source and schema from the profile, else detected), never made a path;
+            # its fingerprint is the database's (rows and latest sync per table); a connection lost while
+            # reading is this load's error: nothing is cached, and the run's notebooks fail with it
+            options = _warehouse_options(params) if database else {}
+            crm = load_org(key[0], mapping=key[1], **options)
             fingerprint = crm.meta.get("fingerprint")
             target = out_dir / ".cache" / str(fingerprint)
             if use_cache(out_dir, fingerprint) is None:
@@ -198,13 +204,23 @@ def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
             except ValueError:  # no timestamp anywhere: freshness unknown
                 extract = None
             try:
-                pulled_at = store_pulled_at(key[0])
+                pulled_at = None if database else store_pulled_at(key[0])
             except StoreError:  # a hand-mangled pull.json: the data loaded, their age is the extract time's
                 pulled_at = None
             cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, pulled_at)
         except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
             cache[key] = _Facts(error=f"{type(exc).__name__}: {exc}")
     return cache.get(key, _Facts())
+
+
+def _warehouse_options(params: dict) -> dict:
+    """``source`` / ``schema`` of a database data_dir: the report's org profile's, else detected."""
+    if not params.get("profile"):
+        return {}
+    from ..project.profile import load_profile
+
+    profile = load_profile(params["profile"])
+    return {"source": profile.source or None, "schema": profile.schema or None}
 
 
 def _iso(ts) -> str | None:
@@ -468,9 +484,11 @@ def _run_plan(
 ) -> list[ReportRun]:
     """Pull each data folder first (``pull``), load and cache each once, then run the planned reports, ``jobs`` at once."""
     cache, tasks, pulls = {}, [], {}
+    from ..crm.warehouse import is_database_url
+
     for _spec, params, _relative in plan if pull else ():  # each folder pulled once, before it is loaded
         folder = params.get("data_dir")
-        if folder and folder not in pulls:
+        if folder and folder not in pulls and not is_database_url(folder):  # a connector keeps a database fresh
             pulls[folder] = _pull_first(folder, log)
     for spec, params, relative in plan:  # data loaded and cached once, before any notebook starts
         facts = _data_facts(params, cache, out_dir)
