@@ -6,6 +6,11 @@ STAMP  := $(VENV)/.installed-stamp
 SAMPLE := data/sample
 SCALE  ?= 1
 SEED   ?= 0
+# The suite in parallel (pytest-xdist): one worker per core, at most 4 (each holds the package and its
+# kernels; beyond that the per-worker fixtures cost more than they save); a test file stays on one worker,
+# so its module fixtures are built once. make test TEST_WORKERS=0 runs it serially.
+TEST_WORKERS ?= auto
+PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile)
 
 .PHONY: help install sample report wheel test test-notebooks test-fast lint format docs lab bench clean
 
@@ -36,11 +41,11 @@ wheel: install  ## build the wheel into dist/ (notebooks and configs inside); pi
 test-notebooks: install sample  ## run the notebooks as committed on data/sample with nbval
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
 
-test: install  ## the whole test suite (the optional suites it skipped are named at the end)
-	$(BIN)/python -m pytest
+test: install  ## the whole test suite, in parallel (the optional suites it skipped are named at the end)
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: install  ## the suite without slow tests
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 lint: install  ## ruff (lint, import order, format) on the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check .

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,6 +142,26 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist a worker hands its optional suites to the controller, which prints the summary
+    (``config.workeroutput`` reaches it in ``pytest_testnodedown``)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["optional_suites"] = {
+            suite: {"ran": state["ran"], "skipped": sorted(state["skipped"])}
+            for suite, state in OPTIONAL_SUITES.items()
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The controller merges what each worker's optional suites did (a crashed worker sends nothing)."""
+    for suite, state in getattr(node, "workeroutput", {}).get("optional_suites", {}).items():
+        merged = OPTIONAL_SUITES.setdefault(suite, {"ran": 0, "skipped": set()})
+        merged["ran"] += state["ran"]
+        merged["skipped"].update(state["skipped"])
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter):
     """Which optional suites ran and which were skipped, at the end of every run that met one."""
@@ -152,14 +176,38 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"ran     {suite}")
 
 
+def shared_build(tmp_path_factory, name: str, build: Callable[[Path], object]):
+    """``build(folder)`` once per test run, into an empty folder, and what it returned.
+
+    Serially that is a session fixture's usual ``tmp_path_factory.mktemp(name)``. Under pytest-xdist
+    the workers share one folder beside their own temporary folders (pytest's ``pytest-N``, new for each
+    run): the first worker to ask builds it holding a file lock, the others wait and read the result back
+    (pickled: a session fixture's value, in the run's own folder). Tests must not modify what it holds.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent
+    folder, result = root / name, root / f"{name}.pickle"
+    with FileLock(root / f"{name}.lock"):
+        if result.is_file():
+            return pickle.loads(result.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)  # another worker's build that failed halfway
+        folder.mkdir()
+        value = build(folder)
+        result.write_bytes(pickle.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def sample_org(tmp_path_factory):
     """A small generated sample org (scale 0.25) and its truth folder."""
     from funnel_analysis.synth import generate_sample
 
-    out = tmp_path_factory.mktemp("sample") / "org"
-    generate_sample(out, scale=0.25, seed=7)
-    return out, Path(f"{out}_truth")
+    def build(folder: Path):
+        generate_sample(folder / "org", scale=0.25, seed=7)
+        return folder / "org", folder / "org_truth"
+
+    return shared_build(tmp_path_factory, "sample", build)
 
 
 @pytest.fixture(scope="session")
@@ -167,9 +215,11 @@ def small_sample(tmp_path_factory):
     """A tiny generated org (scale 0.1, seed 3) shared by the notebook and report-runner tests."""
     from funnel_analysis.synth import generate_sample
 
-    out = tmp_path_factory.mktemp("small_sample") / "org"
-    generate_sample(out, scale=0.1, seed=3)
-    return out
+    def build(folder: Path) -> Path:
+        generate_sample(folder / "org", scale=0.1, seed=3)
+        return folder / "org"
+
+    return shared_build(tmp_path_factory, "small_sample", build)
 
 
 @pytest.fixture(scope="session")
@@ -197,9 +247,7 @@ def executed(small_sample, tmp_path_factory):
 
     import papermill as pm
 
-    out = tmp_path_factory.mktemp("executed")
-
-    def run(nb):
+    def run(nb, out: Path):
         target = out / nb.name
         try:
             pm.execute_notebook(
@@ -214,6 +262,9 @@ def executed(small_sample, tmp_path_factory):
         except pm.PapermillExecutionError as exc:
             return nb.stem, (target, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}")
 
-    # two kernels at a time (the threads only wait on kernel processes), as `funnel report run --jobs 2`
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, NOTEBOOKS))
+    def build(out: Path) -> dict:
+        # two kernels at a time (the threads only wait on kernel processes), as `funnel report run --jobs 2`
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return dict(pool.map(lambda nb: run(nb, out), NOTEBOOKS))
+
+    return shared_build(tmp_path_factory, "executed", build)

@@ -27,6 +27,7 @@ from funnel_analysis.reporting import (
     run_reports,
     write_index,
 )
+from tests.conftest import shared_build
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_KEYS = {
@@ -82,12 +83,16 @@ _XSS_RUN = {}
 
 def xss_reports(small_sample, tmp_path_factory):
     """Every default report run once (two at once, as `make report`) on :func:`xss_org`; shared by this
-    module and tests/reporting/test_browser.py, so the four kernels start once per session."""
-    if "run" not in _XSS_RUN:
-        base = tmp_path_factory.mktemp("xss_runs")
+    module and tests/reporting/test_browser.py, so the kernels start once per session (once per run
+    under pytest-xdist: :func:`tests.conftest.shared_build`)."""
+
+    def build(base: Path):
         org = xss_org(small_sample, base / "org")
         out = base / "reports"
-        _XSS_RUN["run"] = (run_reports(data_dir=org, out_dir=out, progress=False, jobs=2), out, org)
+        return run_reports(data_dir=org, out_dir=out, progress=False, jobs=2), out, org
+
+    if "run" not in _XSS_RUN:
+        _XSS_RUN["run"] = shared_build(tmp_path_factory, "xss_runs", build)
     return _XSS_RUN["run"]
 
 
