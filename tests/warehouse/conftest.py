@@ -244,7 +244,9 @@ def postgres(request) -> PgServer:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        optional_suite("postgres", missing="psycopg is not installed", how="pip install 'psycopg[binary]'")
+        optional_suite(
+            "postgres", missing="psycopg is not installed", how="pip install -e '.[warehouse]' (make install)"
+        )
     server = start_server()
     atexit.register(server.cleanup)  # a session that dies before its finalizers still stops the server
     request.addfinalizer(server.cleanup)
