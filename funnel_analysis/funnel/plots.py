@@ -335,7 +335,7 @@ def plot_win_rate_trend(df: pd.DataFrame, *, ax=None, hue: str | None = None, ti
                         fontsize=8,
                         color="dimgrey",
                     )
-    shown = periods[:: -(-len(periods) // 16)]  # at most 16 labels, so that they stay legible
+    shown = periods[:: max(1, -(-len(periods) // 16))]  # at most 16 labels, so that they stay legible
     ax.set_xticks(
         [pos[p] for p in shown], shown, rotation=45 if len(shown) > 8 else 0, ha="right" if len(shown) > 8 else "center"
     )
