@@ -23,7 +23,8 @@ Examples
 [30.0]
 """
 
-from .audit import AUDIT_COLUMNS, assign_leads, misroute_summary, rule_audit
+from .assign import assign_leads
+from .audit import AUDIT_COLUMNS, misroute_summary, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
 from .rules import (
     Entry,

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..crm import cut_as_of, field_changes
+from .assign import assign_leads
 from .calendar import business_minutes, org_calendar
 from .rules import RoutingRules, Touches
 
@@ -63,6 +64,8 @@ FIRST_TOUCH_COLUMNS = [
     "sla_minutes",
     "breached",
     "time_zone",
+    "team",
+    "hour_of_week",
 ]
 
 
@@ -291,14 +294,27 @@ def first_touches(crm, rules: RoutingRules | None = None, *, as_of=None) -> pd.D
     lead["time_zone"] = zones.astype(str)
     bm = pd.Series(np.nan, index=lead.index)
     waited = pd.Series(np.nan, index=lead.index)  # business minutes from the clock start to the end (untouched)
+    how = pd.Series(np.nan, index=lead.index)
     for zone, idx in lead.groupby("time_zone").groups.items():
         cal = base_cal if zone == base_cal.time_zone else base_cal.with_time_zone(zone)
         rows = lead.loc[idx]
+        local = rows["created_date"].dt.tz_convert(zone)
+        how.loc[idx] = (local.dt.day_of_week * 24 + local.dt.hour).to_numpy(dtype="float64")
         bm.loc[idx] = business_minutes(rows["clock_start"], stop.loc[idx], cal).to_numpy()
         waited.loc[idx] = business_minutes(
             rows["clock_start"], pd.Series(end, index=idx, dtype="datetime64[us, UTC]"), cal
         ).to_numpy()
     lead["business_minutes_to_touch"] = bm
+    lead["hour_of_week"] = pd.array(how, dtype="Int64")
+    lead["team"] = None
+    if rules is not None and (rules.lead_assignment or rules.default_owner is not None):
+        routed = assign_leads(leads, rules, tables=cut.tables, users=u)
+        team = np.where(routed["target_kind"] == "team", routed["target"], None)
+        lead["team"] = team
+    if rules is not None and rules.teams:
+        home = {m: t for t in reversed(list(rules.teams)) for m in rules.members(t)}
+        fallback = lead["first_user_owner_id"].map(home)
+        lead["team"] = lead["team"].where(lead["team"].notna(), fallback)
     target = sla.first_touch_minutes if sla is not None else None
     lead["sla_minutes"] = np.nan if target is None else float(target)
     if target is None:

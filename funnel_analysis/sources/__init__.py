@@ -1,6 +1,7 @@
 """Lead sources and campaigns: what each brings in, campaign attribution, activities, pipeline changes.
 
-- :mod:`.matrix`: the source and campaign matrices, source comparison, speed to lead;
+- :mod:`.matrix`: the source and campaign matrices, source comparison, speed to lead (and its
+  conversion effect within score bands, an association);
 - :mod:`.attribution`: multi-touch campaign attribution;
 - :mod:`.activities`: sales activity per opportunity and its relation to winning;
 - :mod:`.pipeline_changes`: the pipeline waterfall between two as-of cuts;
@@ -23,6 +24,7 @@ from .matrix import (
     mature_leads,
     source_matrix,
     speed_to_lead,
+    speed_to_lead_effect,
 )
 from .pipeline_changes import COMPONENTS, SIGNS, PipelineWaterfall, pipeline_waterfall
 
@@ -31,6 +33,7 @@ __all__ = [
     "campaign_matrix",
     "compare_sources",
     "speed_to_lead",
+    "speed_to_lead_effect",
     "mature_leads",
     "SPEED_BUCKETS",
     "campaign_attribution",

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
+from scipy.stats import fisher_exact, norm
+from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from .._util.frames import (
@@ -49,7 +50,22 @@ from .._util.frames import (
 )
 from ..stats import rate_table
 
-__all__ = ["source_matrix", "campaign_matrix", "compare_sources", "speed_to_lead", "mature_leads", "SPEED_BUCKETS"]
+__all__ = [
+    "source_matrix",
+    "campaign_matrix",
+    "compare_sources",
+    "speed_to_lead",
+    "speed_to_lead_effect",
+    "mature_leads",
+    "SPEED_BUCKETS",
+    "ASSOCIATION_NOTE",
+]
+
+#: What the speed-to-lead conversion figures are, said beside them.
+ASSOCIATION_NOTE = (
+    "association, not cause: fast replies tend to go to the best leads; the score-band figures adjust for the "
+    "score only, not for anything else that drives both speed and conversion"
+)
 
 #: Speed-to-lead buckets, in order: hours to the first activity (``[low, high)``), then never.
 SPEED_BUCKETS = ("<1h", "1-24h", "1-7d", ">7d", "never")
@@ -412,7 +428,12 @@ def compare_sources(
 
 
 def speed_to_lead(
-    leads: pd.DataFrame, activities: pd.DataFrame, *, by=None, time_column: str = "created_date"
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    *,
+    by=None,
+    time_column: str = "created_date",
+    first_touch: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Hours from a lead's creation to its first activity, and conversion by speed bucket.
 
@@ -422,16 +443,23 @@ def speed_to_lead(
     date-only field); a lead with none left is ``"never"`` (a lead created recently may simply
     not have been worked yet). Leads with no creation time are left out.
 
+    With ``first_touch`` (:func:`funnel_analysis.routing.first_touches`: the touch definition of a rules file, the
+    clock from creation or assignment, business minutes, the SLA), each lead's first touch comes from it instead
+    of ``activities``, and the table gains the wall-clock and business-minute median and p90 and the SLA breaches.
+
     Parameters
     ----------
     leads : DataFrame
         With ``lead_id``, ``created_date``, ``is_converted`` and the ``by`` columns.
-    activities : DataFrame
-        With ``who_id`` and ``time_column``.
+    activities : DataFrame or None
+        With ``who_id`` and ``time_column``; not read (may be None) when ``first_touch`` is given.
     by : str or list of str, optional
         Lead columns that form the segments (``"owner_id"``: per rep); None for all leads together.
     time_column : str, default "created_date"
         The activity column that times it.
+    first_touch : DataFrame, optional
+        Per lead: ``lead_id``, ``first_touch_at``, ``minutes_to_touch``, ``business_minutes_to_touch``,
+        ``breached`` (nullable: not yet judged).
 
     Returns
     -------
@@ -439,7 +467,10 @@ def speed_to_lead(
         Per segment and ``bucket`` (:data:`SPEED_BUCKETS`, then ``"all"``): ``leads``,
         ``converted``, ``conversion_rate`` (+ Wilson CI), ``contacted`` (leads with a first
         activity), ``median_hours`` and ``mean_hours`` to the first activity. The ``"all"`` row
-        gives the segment's figures over all its leads.
+        gives the segment's figures over all its leads. With ``first_touch`` also ``median_minutes``,
+        ``p90_minutes``, ``median_business_minutes``, ``p90_business_minutes`` (of the touched leads),
+        ``sla_judged``, ``sla_breaches``, ``breach_share`` (+ Wilson CI); ``attrs["note"]`` says the conversion
+        figures are an association.
 
     Examples
     --------
@@ -461,38 +492,62 @@ def speed_to_lead(
     fn = "speed_to_lead"
     keys = _by_list(by)
     _require(leads, ["lead_id", "created_date", "is_converted", *keys], fn, "leads")
-    _require(activities, ["who_id", time_column], fn, "activities")
     lead = leads[[*keys, "lead_id"]].assign(
         _created=_utc_naive(leads["created_date"]).to_numpy(), _conv=_flag(leads["is_converted"]).to_numpy()
     )
     lead = lead[lead["_created"].notna()]
-    acts = pd.DataFrame(
-        {"lead_id": activities["who_id"].to_numpy(), "_t": _utc_naive(activities[time_column]).to_numpy()}
-    ).dropna()
-    acts = acts.merge(lead[["lead_id", "_created"]].drop_duplicates("lead_id"), on="lead_id")
-    acts = acts[acts["_t"] >= acts["_created"]]
-    first = acts.groupby("lead_id")["_t"].min()
-    pos = first.index.get_indexer(lead["lead_id"])  # (no map: empty activities have no str index)
-    t_first = first.to_numpy("datetime64[us]")[np.maximum(pos, 0)] if len(first) else lead["_created"].to_numpy()
-    span = (t_first - lead["_created"].to_numpy("datetime64[us]")) / np.timedelta64(1, "h")
-    lead["_hours"] = np.where(pos >= 0, span, np.nan)
+    if first_touch is not None:
+        _require(
+            first_touch,
+            ["lead_id", "first_touch_at", "minutes_to_touch", "business_minutes_to_touch", "breached"],
+            fn,
+            "first_touch",
+        )
+        ft = first_touch.drop_duplicates("lead_id").set_index("lead_id")
+        touched = lead["lead_id"].map(ft["first_touch_at"]).notna().to_numpy()
+        lead["_hours"] = np.where(touched, lead["lead_id"].map(ft["minutes_to_touch"]).to_numpy("float64") / 60, np.nan)
+        lead["_minutes"] = lead["_hours"] * 60
+        lead["_bminutes"] = np.where(
+            touched, lead["lead_id"].map(ft["business_minutes_to_touch"]).to_numpy("float64"), np.nan
+        )
+        breached = lead["lead_id"].map(ft["breached"]).astype("boolean")
+        lead["_judged"] = breached.notna().to_numpy(dtype=int)
+        lead["_breach"] = breached.fillna(False).to_numpy(dtype=int)
+    else:
+        _require(activities, ["who_id", time_column], fn, "activities")
+        acts = pd.DataFrame(
+            {"lead_id": activities["who_id"].to_numpy(), "_t": _utc_naive(activities[time_column]).to_numpy()}
+        ).dropna()
+        acts = acts.merge(lead[["lead_id", "_created"]].drop_duplicates("lead_id"), on="lead_id")
+        acts = acts[acts["_t"] >= acts["_created"]]
+        first = acts.groupby("lead_id")["_t"].min()
+        pos = first.index.get_indexer(lead["lead_id"])  # (no map: empty activities have no str index)
+        t_first = first.to_numpy("datetime64[us]")[np.maximum(pos, 0)] if len(first) else lead["_created"].to_numpy()
+        span = (t_first - lead["_created"].to_numpy("datetime64[us]")) / np.timedelta64(1, "h")
+        lead["_hours"] = np.where(pos >= 0, span, np.nan)
     idx = np.searchsorted(_EDGES, lead["_hours"].fillna(-1).to_numpy(), side="right") - 1
     lead["bucket"] = np.where(lead["_hours"].isna(), "never", np.array(SPEED_BUCKETS)[np.clip(idx, 0, 3)])
     buckets = list(SPEED_BUCKETS) + ["all"]
     both = pd.concat([lead, lead.assign(bucket="all")], ignore_index=True)
     both["bucket"] = pd.Categorical(both["bucket"], categories=buckets, ordered=True)
     both["_lead"] = 1
-    g = (
-        both.groupby([*keys, "bucket"], dropna=False, observed=False, sort=True)
-        .agg(
-            leads=("_lead", "sum"),
-            converted=("_conv", "sum"),
-            contacted=("_hours", "count"),
-            median_hours=("_hours", "median"),
-            mean_hours=("_hours", "mean"),
-        )
-        .reset_index()
-    )
+    aggs = {
+        "leads": ("_lead", "sum"),
+        "converted": ("_conv", "sum"),
+        "contacted": ("_hours", "count"),
+        "median_hours": ("_hours", "median"),
+        "mean_hours": ("_hours", "mean"),
+    }
+    if first_touch is not None:
+        aggs |= {
+            "median_minutes": ("_minutes", "median"),
+            "p90_minutes": ("_minutes", lambda v: v.quantile(0.9)),
+            "median_business_minutes": ("_bminutes", "median"),
+            "p90_business_minutes": ("_bminutes", lambda v: v.quantile(0.9)),
+            "sla_judged": ("_judged", "sum"),
+            "sla_breaches": ("_breach", "sum"),
+        }
+    g = both.groupby([*keys, "bucket"], dropna=False, observed=False, sort=True).agg(**aggs).reset_index()
     if keys:  # keep only segments that exist (observed=False crosses all key values)
         seen = lead[keys].drop_duplicates()
         g = g.merge(seen, on=keys, how="inner")
@@ -510,4 +565,176 @@ def speed_to_lead(
         "median_hours",
         "mean_hours",
     ]
-    return out[order].sort_values([*keys, "bucket"], na_position="last", kind="stable").reset_index(drop=True)
+    if first_touch is not None:
+        out = out.astype({"sla_judged": "int64", "sla_breaches": "int64"})
+        out = rate_table(out, successes="sla_breaches", trials="sla_judged", name="breach_share")
+        order += [
+            "median_minutes",
+            "p90_minutes",
+            "median_business_minutes",
+            "p90_business_minutes",
+            "sla_judged",
+            "sla_breaches",
+            "breach_share",
+            "breach_share_ci_low",
+            "breach_share_ci_high",
+        ]
+    out = out[order].sort_values([*keys, "bucket"], na_position="last", kind="stable").reset_index(drop=True)
+    if first_touch is not None:
+        out.attrs["note"] = "conversion by speed: " + ASSOCIATION_NOTE
+    return out
+
+
+def _mh_risk_ratio(tables: list[np.ndarray], confidence: float) -> tuple[float, float, float]:
+    """Mantel-Haenszel pooled risk ratio (statsmodels) and its Greenland-Robins (1985) interval."""
+    st = StratifiedTable(tables)
+    rr = float(st.riskratio_pooled)
+    a, b, c, d = (np.array([t[i, j] for t in tables], dtype=float) for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    n1, n0, n = a + b, c + d, a + b + c + d
+    r = np.sum(a * n0 / n)
+    s = np.sum(c * n1 / n)
+    var = np.sum((n1 * n0 * (a + c) - a * c * n) / n**2) / (r * s) if r > 0 and s > 0 else np.nan
+    z = norm.ppf(0.5 + confidence / 2)
+    if not np.isfinite(var) or not rr > 0:
+        return rr, np.nan, np.nan
+    half = z * np.sqrt(var)
+    return rr, float(np.exp(np.log(rr) - half)), float(np.exp(np.log(rr) + half))
+
+
+def speed_to_lead_effect(
+    leads: pd.DataFrame,
+    first_touch: pd.DataFrame,
+    *,
+    score_column: str = "lead_score",
+    fast_minutes: float = 60,
+    business_minutes: bool = True,
+    bands=4,
+    never_is_slow: bool = True,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Conversion of fast against slow first touches, within score bands and pooled (an association).
+
+    Fast replies often go to the best leads, so the crude ratio mixes the effect of speed with that of the score.
+    Within each score band the conversion rates of fast and slow leads are compared; the bands are pooled with the
+    Mantel-Haenszel risk ratio (:class:`statsmodels.stats.contingency_tables.StratifiedTable`), whose interval is
+    Greenland and Robins' (1985). It adjusts for the score only: it is labelled association, not cause.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        With ``lead_id``, ``is_converted`` and ``score_column``; leads without a score are left out.
+    first_touch : DataFrame
+        From :func:`funnel_analysis.routing.first_touches`: ``lead_id``, ``first_touch_at``, ``minutes_to_touch``,
+        ``business_minutes_to_touch``.
+    score_column : str, default "lead_score"
+        The score that drives fast replies (``Lead_Score__c``).
+    fast_minutes : float, default 60
+        A first touch within this many minutes is fast; later is slow.
+    business_minutes : bool, default True
+        Measure in business minutes (else wall clock).
+    bands : int or list of float, default 4
+        Quantile bands of the score (that many), or the band edges.
+    never_is_slow : bool, default True
+        Leads never touched count as slow (else they are left out).
+    confidence : float, default 0.95
+        Of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per score ``band`` (``fast_leads``, ``fast_converted``, ``fast_rate``, the same for ``slow``,
+        ``rate_ratio``), then ``"crude"`` (all bands together) and ``"pooled (Mantel-Haenszel)"`` with
+        ``rate_ratio_ci_low`` / ``_ci_high``. ``attrs["note"]``: :data:`ASSOCIATION_NOTE`.
+
+    Raises
+    ------
+    ValueError
+        A missing column, or bands that do not cut the scores.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": list("abcdefgh"), "lead_score": [10, 10, 10, 10, 90, 90, 90, 90],
+    ...                       "is_converted": [True, False, False, False, True, True, True, False]})
+    >>> ft = pd.DataFrame({"lead_id": list("abcdefgh"), "first_touch_at": pd.Timestamp("2025-01-01", tz="UTC"),
+    ...                    "minutes_to_touch": [5, 100, 100, 100, 5, 5, 100, 100],
+    ...                    "business_minutes_to_touch": [5, 100, 100, 100, 5, 5, 100, 100]})
+    >>> speed_to_lead_effect(leads, ft, bands=[0, 50, 100])[["band", "fast_rate", "slow_rate", "rate_ratio"]]
+                           band  fast_rate  slow_rate  rate_ratio
+    0                   (0, 50]        1.0        0.0         NaN
+    1                 (50, 100]        1.0        0.5         2.0
+    2                     crude        1.0        0.2         5.0
+    3  pooled (Mantel-Haenszel)        NaN        NaN         3.5
+
+    Pooled: (1 * 3/4 + 2 * 2/4) / (0 * 1/4 + 1 * 2/4) = 1.75 / 0.5 = 3.5, against a crude 5.
+    """
+    fn = "speed_to_lead_effect"
+    _require(leads, ["lead_id", "is_converted", score_column], fn, "leads")
+    _require(
+        first_touch, ["lead_id", "first_touch_at", "minutes_to_touch", "business_minutes_to_touch"], fn, "first_touch"
+    )
+    ft = first_touch.drop_duplicates("lead_id").set_index("lead_id")
+    col = "business_minutes_to_touch" if business_minutes else "minutes_to_touch"
+    d = pd.DataFrame(
+        {
+            "score": pd.to_numeric(leads[score_column], errors="coerce").to_numpy("float64"),
+            "conv": _flag(leads["is_converted"]).to_numpy(dtype=int),
+            "touched": leads["lead_id"].map(ft["first_touch_at"]).notna().to_numpy(),
+            "minutes": leads["lead_id"].map(ft[col]).to_numpy("float64"),
+        }
+    )
+    d = d[d["score"].notna() & leads["lead_id"].isin(ft.index).to_numpy()]
+    if not never_is_slow:
+        d = d[d["touched"]]
+    d["fast"] = (d["touched"] & (d["minutes"] <= fast_minutes)).to_numpy()
+    if isinstance(bands, (int, np.integer)):
+        d["band"] = pd.qcut(d["score"], int(bands), duplicates="drop")
+    else:
+        d["band"] = pd.cut(d["score"], list(bands))
+        if d["band"].isna().any():
+            raise ValueError(f"{fn}: {int(d['band'].isna().sum())} scores fall outside the bands {list(bands)}")
+    rows, tables = [], []
+    groups = [(str(k), g) for k, g in d.groupby("band", observed=True, sort=True)] + [("crude", d)]
+    for name, g in groups:
+        f, sl = g[g["fast"]], g[~g["fast"]]
+        row = {
+            "band": name,
+            "fast_leads": len(f),
+            "fast_converted": int(f["conv"].sum()),
+            "slow_leads": len(sl),
+            "slow_converted": int(sl["conv"].sum()),
+        }
+        if name != "crude" and len(f) and len(sl):
+            tables.append(
+                np.array(
+                    [
+                        [row["fast_converted"], len(f) - row["fast_converted"]],
+                        [row["slow_converted"], len(sl) - row["slow_converted"]],
+                    ],
+                    dtype=float,
+                )
+            )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["fast_rate"] = out["fast_converted"] / out["fast_leads"].where(out["fast_leads"] > 0)
+    out["slow_rate"] = out["slow_converted"] / out["slow_leads"].where(out["slow_leads"] > 0)
+    out["rate_ratio"] = (out["fast_rate"] / out["slow_rate"].where(out["slow_rate"] > 0)).astype("float64")
+    out["rate_ratio_ci_low"] = np.nan
+    out["rate_ratio_ci_high"] = np.nan
+    rr, low, high = _mh_risk_ratio(tables, confidence) if tables else (np.nan, np.nan, np.nan)
+    pooled = {
+        "band": "pooled (Mantel-Haenszel)",
+        "fast_leads": int(out["fast_leads"].iloc[-1]),
+        "fast_converted": int(out["fast_converted"].iloc[-1]),
+        "slow_leads": int(out["slow_leads"].iloc[-1]),
+        "slow_converted": int(out["slow_converted"].iloc[-1]),
+        "fast_rate": np.nan,
+        "slow_rate": np.nan,
+        "rate_ratio": rr,
+        "rate_ratio_ci_low": low,
+        "rate_ratio_ci_high": high,
+    }
+    out = pd.concat([out, pd.DataFrame([pooled])], ignore_index=True)
+    cols = ["band", "fast_leads", "fast_converted", "fast_rate", "slow_leads", "slow_converted", "slow_rate"]
+    out = out[[*cols, "rate_ratio", "rate_ratio_ci_low", "rate_ratio_ci_high"]]
+    out.attrs["note"] = ASSOCIATION_NOTE
+    return out

@@ -46,13 +46,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
+from .._util.frames import by_list as _by_list
 from .._util.frames import flag as _flag
 from .._util.missing import mark_missing, missing_reason
 from ..crm import cut_as_of, resolve_as_of
 from ..crm.sections import owners, with_owner_names
 from ..periods import FiscalCalendar, fiscal_calendar, last_complete_period
+from ..routing import first_touches, load_rules
 from . import activities as _activities
 from . import attribution as _attribution
 from . import matrix as _matrix
@@ -64,6 +67,7 @@ __all__ = [
     "campaign_matrix",
     "attribution_summary",
     "speed_to_lead",
+    "speed_to_lead_effect",
     "pipeline_waterfall",
     "activity_win_relation",
 ]
@@ -359,10 +363,33 @@ def _credited_note(cut, opps, *, roles: bool, account_contacts: bool, won_only: 
     return "credited: the lead converted into each deal only (no contact roles; account contacts not counted)"
 
 
+def _rules(rules, rules_file):
+    """The routing rules given as an object or as the path of their file (None: neither)."""
+    if rules is not None and rules_file:
+        raise ValueError("speed_to_lead: give the rules or their file (rules_file), not both")
+    return load_rules(rules_file) if rules_file else rules
+
+
 def speed_to_lead(
-    crm, *, as_of=None, by=None, where=None, mature_days: int = 90, time_column: str = "created_date"
+    crm,
+    *,
+    as_of=None,
+    by=None,
+    where=None,
+    mature_days: int = 90,
+    time_column: str = "created_date",
+    rules=None,
+    rules_file=None,
 ) -> pd.DataFrame:
     """Hours from a mature lead's creation to its first activity, and conversion by speed bucket.
+
+    Without routing rules, a lead's first activity of any kind counts (the original definition). With them
+    (``rules`` or ``rules_file``), the first **touch** of the rules' definition counts
+    (:func:`funnel_analysis.routing.first_touches`: call, meeting or e-mail by the lead's owner or team, at its
+    completion or start time, automated sequences excluded; the clock from creation or assignment), the table
+    gains wall-clock and business-minute median and p90 and the SLA breaches, and ``by`` may also be ``"team"``
+    (the team the rules route the lead to, else its first owner's team) or ``"hour_of_week"`` (of creation, 0 =
+    Monday 00:00 in the SLA clock's time zone).
 
     Parameters
     ----------
@@ -371,31 +398,47 @@ def speed_to_lead(
     as_of : date-like, optional
         The report day; None or ``""`` for the latest date in the data.
     by : str or list of str, optional
-        Lead columns that form the segments; None for all leads together.
+        Lead columns that form the segments (with rules also ``"team"``, ``"hour_of_week"``); None for all leads.
     where : str, optional
         Only the leads this expression selects.
     mature_days : int, default 90
         As in :func:`source_matrix`.
     time_column : str, default "created_date"
-        The activity column that times it.
+        The activity column that times it (without rules).
+    rules : RoutingRules, optional
+        From :func:`funnel_analysis.routing.load_rules`.
+    rules_file : str or Path, optional
+        The rules file instead (not both).
 
     Returns
     -------
     DataFrame
-        :func:`funnel_analysis.sources.matrix.speed_to_lead` of those leads and the cut's activities.
+        :func:`funnel_analysis.sources.matrix.speed_to_lead` of those leads and the cut's activities (with rules,
+        of their first touches); ``attrs["note"]`` with rules: the calendar, the owner source, association.
 
     Raises
     ------
     ValueError
-        A bad ``as_of``, ``where`` or ``mature_days``, or a missing column.
+        A bad ``as_of``, ``where`` or ``mature_days``, a missing column, or a bad rules file.
 
     Examples
     --------
     >>> speed_to_lead(crm, by="owner_id")  # doctest: +SKIP
+    >>> speed_to_lead(crm, by="team", rules_file="data/examples/routing_rules.yaml")  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    out = _matrix.speed_to_lead(_mature(cut, day, where, mature_days), cut.activities, by=by, time_column=time_column)
+    rules = _rules(rules, rules_file)
+    leads = _mature(cut, day, where, mature_days)
+    if rules is None:
+        out = _matrix.speed_to_lead(leads, cut.activities, by=by, time_column=time_column)
+    else:
+        ft = first_touches(cut, rules, as_of=day)
+        extra = [k for k in ("team", "hour_of_week") if k in _by_list(by) and k not in leads.columns]
+        if extra:
+            leads = leads.merge(ft[["lead_id", *extra]], on="lead_id", how="left")
+        out = _matrix.speed_to_lead(leads, None, by=by, first_touch=ft)
+        out.attrs["note"] = f"{ft.attrs.get('note', '')}; {out.attrs.get('note', '')}"
     out = _named(out, cut, by)
     reason = (
         _absent(crm, cut, "leads") or _absent(crm, cut, "activities") or _unlinked(cut, "who_id", "leads", "lead_id")
@@ -405,6 +448,75 @@ def speed_to_lead(
             out, f"{reason}: speed to lead cannot be measured (every lead would read as never contacted)"
         )
     return out
+
+
+def speed_to_lead_effect(
+    crm,
+    *,
+    as_of=None,
+    where=None,
+    mature_days: int = 90,
+    rules=None,
+    rules_file=None,
+    score_column: str = "lead_score",
+    fast_minutes: float = 60,
+    bands=4,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Conversion of fast against slow first touches within score bands, pooled: an association, not cause.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The report day; None or ``""`` for the latest date in the data.
+    where : str, optional
+        Only the leads this expression selects.
+    mature_days : int, default 90
+        As in :func:`source_matrix`.
+    rules : RoutingRules, optional
+        The touch definition, SLA clock and calendar; None: the default touches, 24x7.
+    rules_file : str or Path, optional
+        The rules file instead (not both).
+    score_column : str, default "lead_score"
+        The lead score (``Lead_Score__c``).
+    fast_minutes : float, default 60
+        Fast is a first touch within this many minutes (business minutes when the rules' SLA says so).
+    bands : int or list of float, default 4
+        Quantile bands of the score, or their edges.
+    confidence : float, default 0.95
+        Of the interval.
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_analysis.sources.matrix.speed_to_lead_effect`; marked missing (one line) when the leads have
+        no ``score_column``.
+
+    Examples
+    --------
+    >>> speed_to_lead_effect(crm, rules_file="data/examples/routing_rules.yaml")  # doctest: +SKIP
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    rules = _rules(rules, rules_file)
+    leads = _mature(cut, cut.as_of_date, where, mature_days)
+    business = bool(rules.sla.business_hours) if rules is not None else False
+    ft = first_touches(cut, rules, as_of=cut.as_of_date)
+    if score_column not in leads.columns:
+        empty = _matrix.speed_to_lead_effect(
+            leads.assign(**{score_column: np.nan}).iloc[:0], ft, score_column=score_column, bands=[0, 1]
+        )
+        return mark_missing(empty, f"the leads have no {score_column} column: no score bands to compare within")
+    return _matrix.speed_to_lead_effect(
+        leads,
+        ft,
+        score_column=score_column,
+        fast_minutes=fast_minutes,
+        business_minutes=business,
+        bands=bands,
+        confidence=confidence,
+    )
 
 
 def pipeline_waterfall(
