@@ -347,6 +347,37 @@ def opportunity_history(shapes, gaps: dict) -> tuple[dict, pd.DataFrame]:
                     deleted[v[r]],
                 )
             )
+    gates = getattr(shapes, "gates", None)
+    if gates is not None:  # routing: the stage criteria's fields, tracked (NextStep, Budget_Confirmed__c)
+        from .routing import _NEXT_STEPS
+
+        steps = _pool(_NEXT_STEPS)
+        for seq, field, dtype, t_fill, skip in (
+            (6, "NextStep", "Text", gates["t_ns"], gates["ns_at_creation"]),
+            (7, "Budget_Confirmed__c", "Boolean", gates["t_bc"], np.zeros(O["n"], bool)),
+        ):
+            tf = t_fill[src]
+            i = np.flatnonzero((tf >= 0) & (tf < stamp) & ~skip[src])
+            if not len(i):
+                continue
+            if field == "NextStep":
+                old, new = pa.nulls(len(i), _STR), _take(steps, gates["text"][src[i]])
+            else:
+                old, new = pa.array(["false"] * len(i), _STR), pa.array(["true"] * len(i), _STR)
+            rows.append(
+                _rows(
+                    tf[i],
+                    i,
+                    seq,
+                    record.take(pa.array(i)),
+                    field,
+                    old,
+                    new,
+                    dtype,
+                    _id_ref(user_ids, owner_at(i, tf[i])),
+                    deleted[i],
+                )
+            )
     t_own = own["t"][src]
     i = np.flatnonzero((t_own >= 0) & (t_own < stamp))
     if len(i):

@@ -335,14 +335,14 @@ class _Routing:
         p0 = L["p_convert"]
         raw = np.where(touched, p0 * np.where(fast, R["fast_multiplier"], 1.0), 0.0)
         rate = np.array([s[2] for s in _LEAD_SOURCES])
-        p = np.zeros(nL)
+        p = raw.copy()
         for s in range(len(_LEAD_SOURCES)):
             for mat in (True, False):
                 g = (L["source"] == s) & (L["mature"] == mat)
                 if g.any() and raw[g].sum() > 0:
-                    p[g] = raw[g] * rate[s] / raw[g].mean()
-        self.clipped = int((p > R["max_p"]).sum())
-        p = np.minimum(p, R["max_p"])
+                    for _ in range(30):  # the group's mean is the source's rate, a few capped at max_p
+                        p[g] = np.minimum(p[g] * rate[s] / p[g].mean(), R["max_p"])
+        self.clipped = int((p >= R["max_p"]).sum())
         will = rng.random(nL) < p
         delay = np.minimum(
             _lognormal(rng, _LEADS["conversion_delay_median_days"], _LEADS["conversion_delay_sigma"], nL),
@@ -624,3 +624,101 @@ def routing_truth(route, lead_ids, user_ids, queue_ids, cbc: np.ndarray, first_c
         parameters={k2: v for k2, v in R.items()},
     )
     return df, info
+
+
+# -- stage entry criteria ----------------------------------------------------------------------------
+_GATES = dict(
+    p_next_step_at_creation=0.45,
+    p_next_step_before_entry=0.75,  # of the others entering Needs Analysis
+    p_budget_before_entry=0.80,  # of the deals entering Proposal/Price Quote
+    p_late_after_close=0.35,  # of the late fills: after the deal closed (no compliance)
+    p_late_never=0.2,
+)
+_NEXT_STEPS = ("Schedule demo", "Send proposal", "Call economic buyer", "Security review", "Pricing call")
+_GATED = ((2, "Needs Analysis"), (3, "Proposal/Price Quote"))
+
+
+def stage_gates(route, bound: int) -> dict:
+    """When each deal's NextStep and Budget_Confirmed__c were filled (-1: never), and each deal's entry
+    into the gated stages (open stage >= the gate, or Closed Won: a skip counts as entering)."""
+    from .model import _N_OPEN, _WON
+
+    sim, G = route.sim, _GATES
+    rng = route.rng[2]
+    O, H = sim.opp, sim.hist
+    n = O["n"]
+    order = np.lexsort((H["time"], H["opp"]))
+    h_opp, h_t, h_stage, h_amount = H["opp"][order], H["time"][order], H["stage"][order], H["amount"][order]
+    entry = {}
+    amount_at = {}
+    for g, _ in _GATED:
+        m = ((h_stage >= g) & (h_stage < _N_OPEN)) | (h_stage == _WON)
+        idx = np.flatnonzero(m)
+        first = idx[np.r_[True, h_opp[idx][1:] != h_opp[idx][:-1]]] if len(idx) else idx
+        e = np.full(n, -1, np.int64)
+        a = np.full(n, np.nan)
+        e[h_opp[first]] = h_t[first]
+        a[h_opp[first]] = h_amount[first]
+        entry[g], amount_at[g] = e, a
+    created, last = O["created"], np.maximum(O["last_time"], O["created"] + 60)
+    closed = O["is_closed"]
+    u = rng.random((n, 6))
+
+    def late(e):
+        """A fill after the entry: before the close, after it (no compliance), or never."""
+        after_close = closed & (u[:, 4] < G["p_late_after_close"])
+        never = u[:, 5] < G["p_late_never"]
+        t_in = e + 60 + (u[:, 3] * np.maximum(last - e - 120, 1)).astype(np.int64)
+        t_after = last + ((1 + 29 * u[:, 3]) * _DAY).astype(np.int64)
+        t = np.where(after_close, t_after, t_in)
+        return np.where(never, -1, t)
+
+    na, pr = entry[2], entry[3]
+    at_creation = u[:, 0] < G["p_next_step_at_creation"]
+    before = u[:, 1] < G["p_next_step_before_entry"]
+    t_before = created + (u[:, 2] * np.maximum(na - created, 1)).astype(np.int64)
+    t_ns = np.where(na >= 0, np.where(before, t_before, late(na)), np.where(u[:, 1] < 0.5, t_before, -1))
+    t_ns = np.where(na < 0, np.where(u[:, 1] < 0.5, created + (u[:, 2] * (last - created)).astype(np.int64), -1), t_ns)
+    at_creation |= (na >= 0) & before & (t_before >= na)  # the same second as the entry: set at creation
+    t_ns = np.where(at_creation, created, t_ns)
+    t_ns = np.where(t_ns >= bound, -1, t_ns)
+    start = np.where((na >= 0) & (na < pr), na, created)
+    b_before = u[:, 1] < G["p_budget_before_entry"]
+    t_b_in = start + (u[:, 2] * np.maximum(pr - start, 1)).astype(np.int64)
+    t_bc = np.where(pr >= 0, np.where(b_before, t_b_in, late(pr)), -1)
+    t_bc = np.where(
+        (pr < 0) & (na >= 0) & (u[:, 0] < 0.4), na + (u[:, 2] * np.maximum(last - na, 1)).astype(np.int64), t_bc
+    )
+    t_bc = np.where(t_bc >= bound, -1, t_bc)
+    text = rng.integers(0, len(_NEXT_STEPS), n)
+    return dict(
+        entry=entry,
+        amount_at=amount_at,
+        t_ns=t_ns,
+        ns_at_creation=at_creation & (t_ns == created),
+        t_bc=t_bc,
+        text=text,
+    )
+
+
+def stage_gate_truth(gates: dict, opp_ids: list[str], cut: int) -> tuple[pd.DataFrame, dict]:
+    """``stage_gate_truth.csv`` and the violation counts: judged on the values at entry; unknown when the
+    entry is older than the field history's retention cut."""
+    rows = []
+    counts = {}
+    for g, name in _GATED:
+        e = gates["entry"][g]
+        i = np.flatnonzero(e >= 0)
+        if g == 2:
+            amount = gates["amount_at"][g][i]
+            ok = np.isfinite(amount) & (amount > 0)
+            t = gates["t_ns"][i]
+            ok &= (t >= 0) & (t <= e[i])
+        else:
+            t = gates["t_bc"][i]
+            ok = (t >= 0) & (t <= e[i])
+        known = e[i] >= cut
+        comp = np.where(known, np.where(ok, "true", "false"), "")
+        rows.append(pd.DataFrame({"opportunity_id": np.asarray(opp_ids)[i], "stage": name, "compliant": comp}))
+        counts[name] = int((known & ~ok).sum())
+    return pd.concat(rows, ignore_index=True), counts

@@ -12,7 +12,7 @@ import pandas as pd
 from .history import gap_times, lead_history, lead_status_on_dates, opportunity_history, queue_time
 from .joined import write_joined_source
 from .model import _CONTACT_ROLES, _CUSTOM_FIELDS, _CUSTOM_LEAD_STATUSES, _FIELD_HISTORY, _JOINED, _QUEUES
-from .routing import calendar_tables, routing_truth, rules_yaml
+from .routing import calendar_tables, routing_truth, rules_yaml, stage_gate_truth
 
 
 def _ts(sec: int) -> str:
@@ -43,6 +43,11 @@ def write_shapes(shapes, out: Path, extract: int, headers: dict) -> dict:
         shapes.files["OpportunityContactRole.csv"] = shapes.contact_role_table(deleted)
     if shapes.routing:
         shapes.files.update(calendar_tables(shapes.sim.routing, shapes.new_ids))
+        if getattr(shapes, "gates", None) is not None:
+            opp_ids = [i.decode() for i in shapes.sim.ids["opportunities"]]
+            result["stage_gates"], result["stage_gate_violations"] = stage_gate_truth(
+                shapes.gates, opp_ids, gaps["cut"]
+            )
     if shapes.custom_fields:
         shapes.describe(out, headers)
     if shapes.joined_source:

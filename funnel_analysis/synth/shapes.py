@@ -135,6 +135,13 @@ class _Shapes:
             self.opp_names, self.opp_file_order = f.columns["name"], f.meta["order"]
             if self.custom_fields:
                 self._opp_custom(f)
+                if self.routing and self.field_history:  # the stage criteria's fields, known at entry
+                    from .routing import _NEXT_STEPS, stage_gates
+
+                    g = self.gates = stage_gates(self.sim.routing, self.bound)
+                    o = f.meta["order"]
+                    f.columns["NextStep"] = _take(_pool(_NEXT_STEPS), g["text"][o], g["t_ns"][o] >= 0)
+                    f.columns["Budget_Confirmed__c"] = _s_bool(g["t_bc"][o] >= 0)
         elif name == "Lead.csv":
             self._lead_timelines(f)
             o, cols = f.meta["order"], f.columns
@@ -219,9 +226,9 @@ class _Shapes:
         route = getattr(sim, "routing", None)
         if route is not None:  # the routing's first touch is the first step of the work
             worked = route.touched & ~cbc
-            t_w = np.where(worked, route.touch, t_w)
+            t_w = np.where(worked & ~tie, route.touch, t_w)  # a tie: every status step in the conversion's second
             t_mid = np.where(worked & (t_mid <= t_w), t_w + 1, t_mid)
-            end = np.where((end >= 0) & worked, np.maximum(end, t_w + 2), end)
+            end = np.where((end >= 0) & worked & ~tie, np.maximum(end, t_w + 2), end)
             closed = (s >= 2) & ~cbc
             ev_t[:, 0] = np.where(worked, t_w, -1)
             ev_code[:, 0] = np.where(worked, _ATTEMPTING, -1)
@@ -235,9 +242,11 @@ class _Shapes:
             queued = route.queued & ~cbc
             first_owner = np.where(queued, self.nU + region, route.first)
             first_owner = np.where(cbc, owner, first_owner)
-            in_queue = route.in_queue & ~cbc
+            in_queue = route.in_queue & ~cbc & (s == 0)  # still New in the queue at the extract
             final_owner = np.where(in_queue, self.nU + region, np.where(cbc, owner, route.final))
-            t_owner = np.where(queued & ~in_queue, route.pick, np.where(route.reassigned & ~cbc, route.t_re, -1))
+            # a queued lead disqualified untouched: taken from the queue by the rep who disqualified it
+            pick = np.where(route.in_queue & (s == 3), np.maximum(c + 60, end - 600), route.pick)
+            t_owner = np.where(queued & ~in_queue, pick, np.where(route.reassigned & ~cbc, route.t_re, -1))
             self.queued = queued
         elif self.queues:
             q_src = np.isin(

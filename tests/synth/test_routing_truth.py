@@ -249,3 +249,48 @@ def test_deterministic_for_a_seed_and_no_routing_gives_the_old_columns(org):
     assert not {"CreatedById", "TaskSubtype", "CompletedDateTime"} & set(task)
     assert "TimeZoneSidKey" not in pd.read_csv(off / "User.csv", nrows=0).columns
     assert "StartDateTime" not in pd.read_csv(off / "Event.csv", nrows=0).columns
+
+
+def test_stage_gates_judged_on_the_values_at_entry(org):
+    """Each gated entry recomputed from OpportunityHistory (the entry and its Amount) and
+    OpportunityFieldHistory (NextStep and Budget_Confirmed__c at that moment)."""
+    stages = read(org.out / "OpportunityStage.csv")
+    order = dict(zip(stages["MasterLabel"].str.lower(), stages["SortOrder"].astype(int)))
+    closed = dict(zip(stages["MasterLabel"].str.lower(), stages["IsClosed"] == "true"))
+    won = dict(zip(stages["MasterLabel"].str.lower(), stages["IsWon"] == "true"))
+    oh = org.f("OpportunityHistory.csv")
+    oh = oh.assign(
+        opp=oh["OpportunityId"].str[:15], s=oh["StageName"].str.strip().str.lower(), t=ts(oh["CreatedDate"])
+    ).sort_values(["opp", "t", "Id"])
+    fh = org.f("OpportunityFieldHistory.csv")
+    fh = fh.assign(opp=fh["OpportunityId"].str[:15], t=ts(fh["CreatedDate"]))
+    opp = org.f("Opportunity.csv").assign(opp=lambda d: d["Id"].str[:15]).set_index("opp")
+    truth = read(org.truth / "stage_gate_truth.csv")
+    truth = truth[truth["compliant"] != ""].assign(opp=lambda d: d["opportunity_id"].str[:15])
+    info = org.info["stage_gate_violations"]
+
+    def value_at(field, o, t, current):
+        rows = fh[(fh["opp"] == o) & (fh["Field"] == field) & (fh["t"] > t)].sort_values(["t", "Id"])
+        return rows["OldValue"].iloc[0] if len(rows) else current
+
+    for stage, gate in (("Needs Analysis", 3), ("Proposal/Price Quote", 4)):
+        past = oh["s"].map(lambda s, g=gate: (not closed[s] and order[s] >= g) or won[s])
+        entry = oh[past].groupby("opp").first()
+        mine = truth[truth["stage"] == stage]
+        assert len(mine) > 30
+        assert (mine["compliant"] == "false").sum() == info[stage]
+        assert 0.05 < (mine["compliant"] == "false").mean() < 0.6
+        sample = mine.sample(min(len(mine), 120), random_state=2)
+        for _, row in sample.iterrows():
+            o, e = row["opp"], entry.loc[row["opp"]]
+            if stage == "Needs Analysis":
+                amount = pd.to_numeric(e["Amount"], errors="coerce")
+                step = value_at("NextStep", o, e["t"], opp.loc[o, "NextStep"])
+                ok = bool(amount > 0) and step != ""
+            else:
+                ok = value_at("Budget_Confirmed__c", o, e["t"], opp.loc[o, "Budget_Confirmed__c"]) == "true"
+            assert ok == (row["compliant"] == "true"), (o, stage)
+    # some values were filled in after the deal closed: they do not count
+    last = oh.groupby("opp")["t"].max()
+    late = fh[fh["Field"].isin(["NextStep", "Budget_Confirmed__c"])]
+    assert (late["t"].to_numpy() > last.reindex(late["opp"]).to_numpy()).sum() > 5
