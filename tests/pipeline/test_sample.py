@@ -17,6 +17,7 @@ import pytest
 from funnel_analysis.crm import load_org
 from funnel_analysis.pipeline import report
 from tests.export_csv import extract_day, fold, kept
+from tests.pipeline.plain import state_on, utc
 
 pytestmark = pytest.mark.slow  # the load of the org: a few seconds
 
@@ -31,37 +32,10 @@ def crm(org):
     return load_org(org)
 
 
-def _utc(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s.replace("", None), utc=True, format="ISO8601")
-
-
-def _state_on(org, day: pd.Timestamp) -> pd.DataFrame:
-    """Per kept deal created by the end of ``day``: owner, stage, close date and open flag on that day."""
-    end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
-    opps = kept(org, "Opportunity.csv")
-    assert "true" not in set(fold(opps["IsDeleted"])), "kept() leaves deleted deals out"
-    opps = opps[_utc(opps["CreatedDate"]) < end].set_index("Id")
-    hist = kept(org, "OpportunityHistory.csv")
-    hist = hist[hist["OpportunityId"].isin(opps.index)].assign(_t=lambda d: _utc(d["CreatedDate"]))
-    hist = hist.reset_index(drop=True).reset_index().sort_values(["_t", "index"], kind="stable")
-    last = hist[hist["_t"] < end].drop_duplicates("OpportunityId", keep="last").set_index("OpportunityId")
-    first = hist.drop_duplicates("OpportunityId", keep="first").set_index("OpportunityId")
-    stages = pd.read_csv(org / "OpportunityStage.csv", dtype=str)
-    closed_stage = dict(zip(fold(stages["MasterLabel"]), fold(stages["IsClosed"]) == "true"))
-    rows = []
-    for oid, o in opps.iterrows():
-        row = last.loc[oid] if oid in last.index else first.loc[oid] if oid in first.index else o
-        closed = closed_stage.get(fold(pd.Series([row["StageName"]])).iloc[0])
-        if closed is None:  # no history: the row itself; a deal closed after the day was open on it
-            closed = fold(pd.Series([o["IsClosed"]])).iloc[0] == "true" and pd.Timestamp(o["CloseDate"]) <= day
-        rows.append({"id": oid, "owner": o["OwnerId"], "close": pd.Timestamp(row["CloseDate"]), "open": not closed})
-    return pd.DataFrame(rows)
-
-
 @pytest.mark.parametrize("when", ["extract", "2025-06-30"])
 def test_past_close_date_counts_per_owner_equal_plain_pandas(org, crm, when):
     day = extract_day(org) if when == "extract" else pd.Timestamp(when)
-    state = _state_on(org, day)
+    state = state_on(org, day)
     late = state[state["open"] & (state["close"] < day)]
     expected = late.groupby("owner").size().sort_index()
     got = report.past_close_date(crm, as_of=day)
@@ -76,7 +50,7 @@ def test_overdue_task_counts_per_owner_equal_plain_pandas(org, crm):
     tasks = kept(org, "Task.csv")
     due = pd.to_datetime(tasks["ActivityDate"].replace("", None), errors="coerce", format="%Y-%m-%d")
     open_ = fold(tasks["IsClosed"]) != "true"
-    created = _utc(tasks["CreatedDate"]) < pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
+    created = utc(tasks["CreatedDate"]) < pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
     expected = tasks[open_ & (due < day) & created].groupby("OwnerId").size().sort_index()
     got = report.overdue_tasks(crm, as_of=day)
     assert len(got) > 0
