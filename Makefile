@@ -8,9 +8,10 @@ SCALE  ?= 1
 SEED   ?= 0
 # The suite in parallel (pytest-xdist): one worker per core, at most 4 (each holds the package and its
 # kernels; beyond that the per-worker fixtures cost more than they save); a test file stays on one worker,
-# so its module fixtures are built once. make test TEST_WORKERS=0 runs it serially.
+# so its module fixtures are built once, and files with slow tests go first (tests/conftest.py).
+# make test TEST_WORKERS=0 runs it serially.
 TEST_WORKERS ?= auto
-PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile)
+PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder)
 
 .PHONY: help install sample report wheel test test-notebooks test-fast lint format docs lab bench clean
 

@@ -176,6 +176,15 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"ran     {suite}")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the files holding slow tests first (each file's own order kept): ``make test``
+    hands out whole files in collection order (``--dist loadfile --no-loadscope-reorder``), so the long
+    ones start early instead of ending the run on one busy worker while the others wait."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        slow = {item.path for item in items if item.get_closest_marker("slow")}
+        items.sort(key=lambda item: item.path not in slow)  # a stable sort: the same order on every worker
+
+
 def shared_build(tmp_path_factory, name: str, build: Callable[[Path], object]):
     """``build(folder)`` once per test run, into an empty folder, and what it returned.
 
