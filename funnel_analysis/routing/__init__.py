@@ -26,6 +26,7 @@ Examples
 from .assign import assign_leads
 from .audit import AUDIT_COLUMNS, misroute_summary, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
+from .gates import GATE_COLUMNS, stage_gate_audit, stage_gate_win_rates
 from .rules import (
     Entry,
     Member,
@@ -67,4 +68,7 @@ __all__ = [
     "touch_candidates",
     "first_touches",
     "FIRST_TOUCH_COLUMNS",
+    "stage_gate_audit",
+    "stage_gate_win_rates",
+    "GATE_COLUMNS",
 ]

@@ -1,0 +1,270 @@
+"""Stage gates: did deals meet a stage's entry criteria when they entered it (or skipped over it)?
+
+Rules
+-----
+- **Entering a stage.** From the stage history (``opportunity_history``, ordered by time then Id): a deal enters
+  the stage of its first row at creation, and each later row's stage when it differs from the one before. A move
+  forward from a stage to a later one (the org's stage order) also **skips over** every stage between them, which
+  it must have met too: a gate cannot be avoided by jumping it. A move to a lost stage (closed, not won) skips
+  nothing, nor does a move backwards.
+- **Values at entry.** A criterion is judged on the deal's values at the instant of entry: ``amount``,
+  ``close_date`` and ``probability`` from the stage-history row itself (Salesforce writes them there); any other
+  field from ``opportunity_field_history`` (the new value of the last change at or before the entry; with later
+  changes only, the old value of the first; with no change and a deal created after that field's history starts,
+  its current value). Where none of these is known the criterion is **unknown**. A value filled in after the deal
+  closed therefore never makes an earlier entry compliant. Related fields (``owner.region``) are read as they are
+  now.
+- ``compliant`` is true when every criterion of the stage holds, false when one fails, unknown (``<NA>``) when
+  none fails but one is unknown.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> audit = stage_gate_audit(crm, fa.routing.load_rules("data/examples/routing_rules.yaml"))  # doctest: +SKIP
+>>> stage_gate_win_rates(audit)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..crm import cut_as_of, field_changes
+from ..crm.expression import expression_values
+from ..stats import rate_table
+from .rules import RoutingRules, _typed
+
+__all__ = ["stage_gate_audit", "stage_gate_win_rates", "GATE_COLUMNS"]
+
+#: The columns of :func:`stage_gate_audit`, in order.
+GATE_COLUMNS = [
+    "opportunity_id",
+    "stage",
+    "entered_at",
+    "entered_by",
+    "owner_id",
+    "compliant",
+    "failed",
+    "unknown",
+    "is_closed",
+    "is_won",
+]
+_ON_HISTORY = ("amount", "close_date", "probability", "stage_name", "forecast_category")
+
+
+def _utc(values) -> pd.Series:
+    s = pd.Series(values)
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, utc=True)
+    return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
+def _entries(cut, gated: list[str]) -> pd.DataFrame:
+    """(opportunity_id, stage, entered_at, entered_by, history row values) per gated stage entered."""
+    h = cut.opportunity_history
+    stages = cut.stages.sort_values("sort_order", kind="stable")
+    rank = dict(zip(stages["stage_name"], range(len(stages)), strict=True))
+    lost = set(stages.loc[stages["is_closed"].astype(bool) & ~stages["is_won"].astype(bool), "stage_name"])
+    order = list(stages["stage_name"])
+    if not len(h):
+        return pd.DataFrame(columns=["opportunity_id", "stage", "entered_at", "entered_by", "_row"])
+    h = h.sort_values(["opportunity_id", "created_date", "history_id"], kind="stable").reset_index(drop=True)
+    prev = h.groupby("opportunity_id")["stage_name"].shift(1)
+    first = prev.isna() & ~h["opportunity_id"].duplicated()
+    moved = first | (h["stage_name"] != prev).fillna(False)
+    rows = []
+    gated_set = set(gated)
+    for i in np.flatnonzero(moved.to_numpy(dtype=bool)):
+        stage = h.at[i, "stage_name"]
+        if stage in gated_set:
+            rows.append((i, stage, "creation" if first.iat[i] else "change"))
+        if first.iat[i] or stage in lost:
+            continue
+        a, b = rank.get(prev.iat[i]), rank.get(stage)
+        if a is None or b is None or b <= a + 1:
+            continue
+        for s in order[a + 1 : b]:
+            if s in gated_set:
+                rows.append((i, s, "skip"))
+    out = pd.DataFrame(rows, columns=["_row", "stage", "entered_by"])
+    out["opportunity_id"] = h["opportunity_id"].take(out["_row"]).to_numpy()
+    out["entered_at"] = _utc(h["created_date"].take(out["_row"]).reset_index(drop=True)).to_numpy()
+    return out
+
+
+def _value_at(cut, column: str, ids: pd.Series, at: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A field's value at each instant from its field history, and where it is known."""
+    opps = cut.opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    unknown = (pd.Series([None] * len(ids), dtype=object), np.zeros(len(ids), dtype=bool))
+    if not cut.has("opportunity_field_history") or column not in opps.columns:
+        return unknown
+    try:
+        ch = field_changes(cut, table="opportunity_field_history", field=column)
+    except ValueError:
+        return unknown
+    if not len(ch):
+        return unknown
+    start = ch["created_date"].min()
+    ch = ch.sort_values(["opportunity_id", "created_date", "field_history_id"], kind="stable")
+    q = pd.DataFrame({"opportunity_id": ids.to_numpy(), "at": _utc(at.reset_index(drop=True)), "_pos": range(len(ids))})
+    before = (
+        pd.merge_asof(
+            q.sort_values("at"),
+            ch[["opportunity_id", "created_date", "new_value"]].assign(created_date=lambda d: _utc(d["created_date"])),
+            left_on="at",
+            right_on="created_date",
+            by="opportunity_id",
+            direction="backward",
+        )
+        .set_index("_pos")
+        .sort_index()
+    )
+    firsts = ch.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    value = before["new_value"].astype(object)
+    known = before["created_date"].notna().to_numpy()
+    later = ~known & q["opportunity_id"].isin(firsts.index).to_numpy()
+    value[later] = q.loc[later, "opportunity_id"].map(firsts["old_value"]).to_numpy()
+    known = known | later
+    created = _utc(q["opportunity_id"].map(opps["created_date"])) if "created_date" in opps else None
+    if created is not None:
+        quiet = (
+            ~known & ~q["opportunity_id"].isin(firsts.index).to_numpy() & (created >= start).fillna(False).to_numpy()
+        )
+        value[quiet] = q.loc[quiet, "opportunity_id"].map(opps[column]).to_numpy()
+        known = known | quiet
+    return value.reset_index(drop=True), known
+
+
+def stage_gate_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFrame:
+    """Per deal and gated stage it entered (or skipped over): compliant, failed or unknown (see the module rules).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    rules : RoutingRules
+        Its ``stage_criteria`` (checked against the org's opportunities first).
+    as_of : date-like, optional
+        The day seen (its end); None or ``""``: the latest date in the data.
+    where : str, optional
+        Only the opportunities this expression selects (as they stand on the day).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`GATE_COLUMNS`: ``entered_by`` is ``"creation"``, ``"change"`` or ``"skip"``; ``compliant``
+        nullable boolean; ``failed`` / ``unknown`` the criteria (text) that failed or could not be judged, joined by
+        ``"; "``; ``is_closed`` / ``is_won`` the deal's state on the day. Ordered by deal and entry time.
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    rules.check(cut)
+    gated = list(rules.stages())
+    e = _entries(cut, gated)
+    h = cut.opportunity_history.sort_values(["opportunity_id", "created_date", "history_id"], kind="stable")
+    h = h.reset_index(drop=True)
+    opps = cut.opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    n = len(e)
+    needed = sorted({c for crit in rules.stage_criteria for c in crit.criteria.columns if "." not in c})
+    frame = pd.DataFrame({"opportunity_id": e["opportunity_id"].to_numpy() if n else []})
+    known: dict[str, np.ndarray] = {}
+    for c in needed:
+        if c in _ON_HISTORY and c in h.columns:
+            frame[c] = h[c].take(e["_row"]).to_numpy() if n else []
+            known[c] = np.ones(n, dtype=bool)
+        else:
+            v, k = (
+                _value_at(cut, c, e["opportunity_id"], e["entered_at"])
+                if n
+                else (pd.Series([], dtype=object), np.zeros(0, bool))
+            )
+            frame[c] = v.to_numpy()
+            known[c] = k
+        typed = _typed(pd.Series(frame[c].to_numpy(dtype=object)).where(pd.notna(frame[c]), None))
+        if typed is not None:
+            frame[c] = typed.to_numpy()
+    related = {t: df for t, df in cut.tables.items() if t != "opportunities"}
+    # related fields (owner.region) through the deal's current references
+    for col in ("owner_id", "account_id", "campaign_id"):
+        if col in opps.columns and n:
+            frame[col] = e["opportunity_id"].map(opps[col]).to_numpy()
+    results, failed, unknown = [], [[] for _ in range(n)], [[] for _ in range(n)]
+    compliant = pd.array([True] * n, dtype="boolean")
+    for crit in rules.stage_criteria:
+        rows = (e["stage"] == crit.stage).to_numpy(dtype=bool) if n else np.zeros(0, bool)
+        if not rows.any():
+            continue
+        val = expression_values(
+            {**related, "opportunities": frame}, "opportunities", where=crit.criteria, label=crit.label
+        )
+        cols = [c for c in crit.criteria.columns if "." not in c]
+        unk = np.zeros(n, dtype=bool)
+        for c in cols:
+            unk |= ~known.get(c, np.ones(n, dtype=bool))
+        val = val.astype("boolean").to_numpy()
+        val = pd.array(np.where(unk, pd.NA, val), dtype="boolean")
+        text = str(crit.criteria)
+        for i in np.flatnonzero(rows):
+            if val[i] is pd.NA:
+                unknown[i].append(text)
+            elif not val[i]:
+                failed[i].append(text)
+        results.append(crit)
+    for i in range(n):
+        compliant[i] = False if failed[i] else (pd.NA if unknown[i] else True)
+    out = pd.DataFrame(
+        {
+            "opportunity_id": e["opportunity_id"].to_numpy() if n else [],
+            "stage": e["stage"].to_numpy() if n else [],
+            "entered_at": _utc(e["entered_at"]).to_numpy() if n else pd.Series([], dtype="datetime64[us, UTC]"),
+            "entered_by": e["entered_by"].to_numpy() if n else [],
+            "owner_id": e["opportunity_id"].map(opps["owner_id"]).to_numpy() if n and "owner_id" in opps else None,
+            "compliant": compliant,
+            "failed": ["; ".join(f) for f in failed],
+            "unknown": ["; ".join(u) for u in unknown],
+            "is_closed": e["opportunity_id"].map(opps["is_closed"]).astype("boolean").to_numpy() if n else [],
+            "is_won": e["opportunity_id"].map(opps["is_won"]).astype("boolean").to_numpy() if n else [],
+        }
+    )
+    if where is not None and str(where).strip():
+        keep = cut.rows("opportunities", where=where)["opportunity_id"]
+        out = out[out["opportunity_id"].isin(keep)]
+    return out.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True)[GATE_COLUMNS]
+
+
+def stage_gate_win_rates(audit: pd.DataFrame, *, by="stage", confidence: float = 0.95) -> pd.DataFrame:
+    """Win rate of the closed deals that entered a gated stage compliant, against those that did not.
+
+    Parameters
+    ----------
+    audit : DataFrame
+        From :func:`stage_gate_audit`.
+    by : str or list of str, default "stage"
+        The breakdown besides ``compliant`` (``["stage", "owner_id"]``).
+    confidence : float, default 0.95
+        Of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        Per ``by`` and ``compliant`` (``True``, ``False``, ``"unknown"``): ``deals`` (entries), ``closed``,
+        ``won``, ``win_rate`` (+ ``_ci_low``, ``_ci_high``).
+
+    Examples
+    --------
+    >>> audit = pd.DataFrame({"stage": ["S"] * 4, "compliant": pd.array([True, True, False, None], dtype="boolean"),
+    ...     "is_closed": [True, True, True, False], "is_won": [True, False, False, False]})
+    >>> stage_gate_win_rates(audit)[["stage", "compliant", "closed", "won", "win_rate"]].values.tolist()
+    [['S', 'False', 1, 0, 0.0], ['S', 'True', 2, 1, 0.5], ['S', 'unknown', 0, 0, nan]]
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    a = audit.assign(
+        compliant=audit["compliant"].astype("object").where(audit["compliant"].notna(), "unknown").astype(str),
+        _deal=1,
+        _closed=audit["is_closed"].fillna(False).astype(bool).astype(int),
+        _won=(audit["is_closed"].fillna(False).astype(bool) & audit["is_won"].fillna(False).astype(bool)).astype(int),
+    )
+    g = a.groupby([*keys, "compliant"], sort=True).agg(
+        deals=("_deal", "sum"), closed=("_closed", "sum"), won=("_won", "sum")
+    )
+    g = g.reset_index().astype({"deals": "int64", "closed": "int64", "won": "int64"})
+    return rate_table(g, successes="won", trials="closed", name="win_rate", confidence=confidence)
