@@ -168,7 +168,7 @@ def _check_field(tables: Mapping[str, pd.DataFrame], table: str, by: str) -> Col
     return ref
 
 
-def field_values(tables: Mapping[str, pd.DataFrame], table: str, by: str) -> pd.Series:
+def field_values(tables: Mapping[str, pd.DataFrame], table: str, *, by: str) -> pd.Series:
     """The value of a field on every row of ``tables[table]``: its own column, or a related record's field.
 
     Parameters
@@ -197,9 +197,9 @@ def field_values(tables: Mapping[str, pd.DataFrame], table: str, by: str) -> pd.
     --------
     >>> t = {"opportunities": pd.DataFrame({"opportunity_id": ["o1", "o2", "o3"], "account_id": ["a1", "a2", None]}),
     ...      "accounts": pd.DataFrame({"account_id": ["a1", "a2"], "industry": ["Retail", "Energy"]})}
-    >>> field_values(t, "opportunities", "account.industry").tolist()
+    >>> field_values(t, "opportunities", by="account.industry").tolist()
     ['Retail', 'Energy', nan]
-    >>> field_values(t, "opportunities", "account.regon")
+    >>> field_values(t, "opportunities", by="account.regon")
     Traceback (most recent call last):
     ...
     funnel_analysis.custom.metrics.MetricError: by: unknown field 'regon' of account (accounts) (known: account_id, industry)

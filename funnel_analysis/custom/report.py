@@ -108,8 +108,8 @@ def metric(
         it rests on: :attr:`Metric.count <funnel_analysis.custom.Metric>`) and, for a rate,
         ``<metric>_ci_low`` and ``<metric>_ci_high`` (95 % Wilson). A figure the data cannot give
         is missing, never 0. ``attrs``: ``metric``, ``by``, ``kind`` (rate, money, count, days),
-        ``definition`` (the figure's definition under these choices) and ``note`` (the definitions
-        in one line).
+        ``definition`` and ``note`` (the figure's definition under these choices, in one line: a
+        report shows it under the table) and ``definitions`` (the choices in one line).
 
     Raises
     ------
@@ -135,13 +135,13 @@ def metric(
     if not crm.has(table):
         raise MetricError(f"metric {spec.name}: the org has no {table} table")
     if by is not None:  # checked before the cut: an unknown field is one line, nothing computed
-        field_values({**crm.tables, table: crm.tables[table].head(0)}, table, by)
+        field_values({**crm.tables, table: crm.tables[table].head(0)}, table, by=by)
     if where is not None:
         check_expression(where, crm.tables, table)
     cut = cut_as_of(crm, as_of=as_of)
     frame = cut.rows(table, where=where)
     if by is not None:
-        frame = frame.assign(**{by: field_values({**cut.tables, table: frame}, table, by)})
+        frame = frame.assign(**{by: field_values({**cut.tables, table: frame}, table, by=by)})
     tabs = {"opportunities": None, "leads": None, table: frame}
     out = _kpis(
         tabs["opportunities"],
@@ -167,6 +167,7 @@ def metric(
         by=by,
         kind=spec.kind,
         definition=definition[spec.name].text,
-        note=definitions_note(period=period, fiscal_year_start_month=fiscal_year_start_month, **choices),
+        definitions=definitions_note(period=period, fiscal_year_start_month=fiscal_year_start_month, **choices),
+        note=definition[spec.name].text,
     )
     return result.reset_index(drop=True)

@@ -152,7 +152,7 @@ def test_field_values_refuses_a_repeated_key():
         "accounts": pd.DataFrame({"account_id": ["a1", "a1"], "industry": ["Retail", "Energy"]}),
     }
     with pytest.raises(MetricError, match=r"needs one accounts row per account_id, but 1 keys repeat"):
-        field_values(tables, "opportunities", "account.industry")
+        field_values(tables, "opportunities", by="account.industry")
 
 
 def test_every_metric_is_a_kpi_with_its_definition():
