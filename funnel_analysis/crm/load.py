@@ -758,7 +758,7 @@ def _build(
             rows_flagged=int(warn["row"].nunique()),
             rules=pd.concat([err, warn]).groupby("rule")["row"].nunique().astype(int).to_dict(),
             cleaning=stats,
-            files=sorted(prov["file"].unique().tolist()) if len(prov) else sorted(set(deleted_rows[table]["file"])),
+            files=sorted(set(prov["file"]) | set(deleted_rows[table]["file"] if table in deleted_rows else ())),
             columns_present=present,
         )
     tables["stages"] = stages
