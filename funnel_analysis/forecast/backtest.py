@@ -155,7 +155,9 @@ def backtest_next_quarter(
     fiscal_year_start_month : int or FiscalCalendar, default 1
         First month of the fiscal year.
     ts_methods : sequence of str or str
-        Time-series methods scored, a sequence or one comma-separated string (empty: none).
+        Time-series methods scored, a sequence or one comma-separated string (empty: none). A day
+        whose regular monthly bookings are too few for them (rule ``too_short``) has no row of theirs:
+        their ``n`` in :func:`summarize_backtest` counts the days they forecast.
     ts_origins : int, default 3
         Backtest origins of the time-series method choice on each day.
     min_quarters : int, default 4
@@ -181,7 +183,8 @@ def backtest_next_quarter(
     Raises
     ------
     ValueError
-        No day, a target quarter not over in the data, or too few complete quarters on a day.
+        No day, a target quarter not over in the data, or too few complete quarters on every day (a day
+        with too few is left out, and ``attrs["note"]`` says which and why).
     """
     fn = "backtest_next_quarter"
     fy = fiscal_year_start_month
@@ -200,7 +203,7 @@ def backtest_next_quarter(
         from tqdm.auto import tqdm
 
         items = tqdm(items, desc="backtest", unit="day")
-    rows = []
+    rows, skipped = [], []
     for day in items:
         label, start, end = _bounds(day, quarters_ahead, fy)
         if end > data_end:
@@ -220,9 +223,11 @@ def backtest_next_quarter(
             won_then = won_then[(pd.to_datetime(won_then["close_date"]) >= regular.start).to_numpy()]
         q = _quarterly(won_then, day, fy)
         if len(q) < min_quarters:
-            raise ValueError(
-                f"{fn}: {len(q)} complete quarter(s) of bookings on {day:%Y-%m-%d}, at least {min_quarters} needed"
+            # too short a regular history on this day: the day is left out (said in the note); none left: an error
+            skipped.append(
+                f"{len(q)} complete quarter(s) of bookings on {day:%Y-%m-%d}, at least {min_quarters} needed"
             )
+            continue
         m = 4 if len(q) > 5 else 1
         vals = q.to_numpy()
         scale = float(np.mean(np.abs(vals[m:] - vals[:-m])))
@@ -250,11 +255,16 @@ def backtest_next_quarter(
         if ts_methods:
             monthly = regular.series
             h = (end.year - monthly.index[-1].year) * 12 + end.month - monthly.index[-1].month
-            res = Forecaster(monthly, period="M", horizon=h, methods=ts_methods, n_origins=ts_origins).fit()
-            for meth in [*ts_methods, "time_series"]:
-                fc = res.forecast(None if meth == "time_series" else meth)
-                fc = fc[(fc["ds"] >= start) & (fc["ds"] <= end)]
-                base[f"ts_{meth}" if meth != "time_series" else meth] = float(fc["yhat"].sum())
+            try:
+                res = Forecaster(monthly, period="M", horizon=h, methods=ts_methods, n_origins=ts_origins).fit()
+            except ValueError as exc:
+                if "(rule: too_short)" not in str(exc):
+                    raise
+                res = None  # too few regular months on this day for the time-series methods: no row for them
+        for meth in [*ts_methods, "time_series"] if ts_methods and res is not None else []:
+            fc = res.forecast(None if meth == "time_series" else meth)
+            fc = fc[(fc["ds"] >= start) & (fc["ds"] <= end)]
+            base[f"ts_{meth}" if meth != "time_series" else meth] = float(fc["yhat"].sum())
         for meth, value in base.items():
             row = {
                 "as_of": day,
@@ -269,7 +279,11 @@ def backtest_next_quarter(
             if meth == "pipeline":
                 row.update({c: nq[c] for _, low, high in columns for c in (low, high)})
             rows.append(row)
+    if not rows:
+        raise ValueError(f"{fn}: {skipped[0]}")
     out = pd.DataFrame(rows)
+    if skipped:
+        out.attrs["note"] = f"{len(skipped)} day(s) left out: " + "; ".join(skipped)
     for _, low, high in columns:
         out[low], out[high] = out.get(low, np.nan), out.get(high, np.nan)
     out["error"] = out["forecast"] - out["actual"]

@@ -509,9 +509,11 @@ def backtest_next_quarter(
         confidence=confidence,
         progress=progress,
     )
+    summary = _backtest.summarize_backtest(results)
+    if results.attrs.get("note"):  # the days left out, under the summary too
+        summary.attrs["note"] = results.attrs["note"]
     return NextQuarterBacktest(
-        results=with_definitions(results, "backtest"),
-        summary=with_definitions(_backtest.summarize_backtest(results), "backtest"),
+        results=with_definitions(results, "backtest"), summary=with_definitions(summary, "backtest")
     )
 
 

@@ -143,3 +143,9 @@ def test_every_series_of_a_day_starts_where_regular_bookings_start():
     assert (r["left_out_periods"] == 22).all() and (r["left_out_deals"] == 2).all()
     assert (r["left_out_amount"] == 1600.0).all()
     assert r["note"].str.startswith("Left out before 2023-01-01: 2 won deals (1,600) in 22 months").all()
+
+
+def test_a_day_with_too_short_a_history_is_left_out_and_said(crm):
+    r = backtest_next_quarter(crm, as_of=["2023-06-30", "2024-09-30"], ts_methods="")
+    assert set(r["as_of"]) == {pd.Timestamp("2024-09-30")}
+    assert r.attrs["note"] == "1 day(s) left out: 2 complete quarter(s) of bookings on 2023-06-30, at least 4 needed"
