@@ -26,6 +26,7 @@ Examples
 from .assign import assign_leads
 from .audit import AUDIT_COLUMNS, misroute_summary, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
+from .fairness import FAIRNESS_COLUMNS, fairness, open_leads_over_time
 from .gates import GATE_COLUMNS, stage_gate_audit, stage_gate_win_rates
 from .rules import (
     Entry,
@@ -41,6 +42,7 @@ from .rules import (
     parse_rules,
 )
 from .touches import FIRST_TOUCH_COLUMNS, first_touches, owner_timeline, touch_candidates
+from .whatif import WHAT_IF_COLUMNS, what_if
 
 __all__ = [
     "load_rules",
@@ -71,4 +73,9 @@ __all__ = [
     "stage_gate_audit",
     "stage_gate_win_rates",
     "GATE_COLUMNS",
+    "fairness",
+    "open_leads_over_time",
+    "FAIRNESS_COLUMNS",
+    "what_if",
+    "WHAT_IF_COLUMNS",
 ]

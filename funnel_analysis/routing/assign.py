@@ -31,6 +31,31 @@ def _day_number(values) -> np.ndarray:
     return (s.to_numpy("datetime64[D]").astype("int64")).astype("float64") + np.where(s.isna(), np.nan, 0.0)
 
 
+def _joined(users) -> dict:
+    """User ID -> the day number (UTC) of its CreatedDate."""
+    if users is None or not len(users) or "created_date" not in users:
+        return {}
+    u = users.drop_duplicates("owner_id")
+    return dict(zip(u["owner_id"], _day_number(u["created_date"]), strict=True))
+
+
+def _activity(rules: RoutingRules, team: str, day: np.ndarray, joined: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The team's flattened member IDs and, per day number, which of them are active (a matrix)."""
+    members = rules.member_records(team)
+    ids = np.array([m.user_id for m in members], dtype=object)
+    start = np.array(
+        [
+            (pd.Timestamp(m.active_from) - pd.Timestamp("1970-01-01")).days
+            if m.active_from is not None
+            else joined.get(m.user_id, -np.inf)
+            for m in members
+        ],
+        dtype="float64",
+    )
+    start = np.nan_to_num(start, nan=-np.inf)
+    return ids, np.asarray(day)[:, None] >= start[None, :]  # no creation day: nobody active
+
+
 def assign_leads(
     leads: pd.DataFrame, rules: RoutingRules, *, tables=None, users: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -86,29 +111,13 @@ def assign_leads(
     created = frame["created_date"] if "created_date" in frame else pd.Series(pd.NaT, index=frame.index)
     day = _day_number(created)
     order = np.lexsort((frame["lead_id"].astype(str).to_numpy(), np.nan_to_num(day, nan=np.inf)))
-    joined = {}
-    if users is not None and len(users) and "created_date" in users:
-        u = users.drop_duplicates("owner_id")
-        joined = dict(zip(u["owner_id"], _day_number(u["created_date"]), strict=True))
+    joined = _joined(users)
     for name, team in rules.teams.items():
         rows = order[kind[order] == "team"]
         rows = rows[target[rows] == name]
         if not len(rows):
             continue
-        members = rules.member_records(name)
-        ids = np.array([m.user_id for m in members], dtype=object)
-        start = np.array(
-            [
-                (pd.Timestamp(m.active_from) - pd.Timestamp("1970-01-01")).days
-                if m.active_from is not None
-                else joined.get(m.user_id, -np.inf)
-                for m in members
-            ],
-            dtype="float64",
-        )
-        start = np.nan_to_num(start, nan=-np.inf)
-        d = day[rows]
-        active = d[:, None] >= start[None, :]  # a lead without a creation day sees nobody active
+        ids, active = _activity(rules, name, day[rows], joined)
         n_active = active.sum(axis=1)
         k = np.arange(len(rows))
         pick = np.zeros(len(rows), dtype=int) if team.method == "first_member" else k % np.maximum(n_active, 1)

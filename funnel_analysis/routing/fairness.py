@@ -1,0 +1,176 @@
+"""Fairness and load: leads per rep against the round robin's equal share, weighted by score, open leads over time.
+
+Rules
+-----
+- **Equal share.** Each lead a team received (its target in :func:`~funnel_analysis.routing.assign_leads`) is owed in
+  equal parts to the team's members active on its creation day (the round robin's own notion of active): a rep who
+  joined in the middle of the period is owed a share of the leads created after they joined only, so they are not
+  "unfair" for having fewer. ``expected_leads`` sums those parts; ``leads`` counts the team's leads whose first
+  owner is the rep; ``ratio = leads / expected_leads`` (1 is fair).
+- **Score-weighted**: the same with each lead weighted by its score (``Lead_Score__c``, column ``score``): does one rep
+  get the best leads? ``score_ratio = score_received / expected_score``.
+- **Open leads over time**: at the end of each period, the leads each owner held (from the owner history) that were
+  created by then and not converted by then.
+
+Examples
+--------
+>>> import funnel_analysis as fa  # doctest: +SKIP
+>>> fairness(crm, fa.routing.load_rules("data/examples/routing_rules.yaml"), score="lead_score")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..crm import cut_as_of
+from .assign import _activity, _day_number, _joined, assign_leads
+from .rules import RoutingRules
+from .touches import owner_timeline
+
+__all__ = ["fairness", "open_leads_over_time", "FAIRNESS_COLUMNS"]
+
+#: The columns of :func:`fairness`, in order.
+FAIRNESS_COLUMNS = [
+    "team",
+    "owner_id",
+    "active_from",
+    "leads",
+    "expected_leads",
+    "ratio",
+    "score_received",
+    "expected_score",
+    "score_ratio",
+    "mean_score",
+]
+
+
+def fairness(crm, rules: RoutingRules, *, as_of=None, where=None, score: str | None = None) -> pd.DataFrame:
+    """Per team and rep: leads received against the round robin's equal share over the days they were active.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    rules : RoutingRules
+        The teams and entries.
+    as_of : date-like, optional
+        The day seen; None or ``""``: the latest date in the data.
+    where : str, optional
+        Only the leads this expression selects count (their equal shares too).
+    score : str, optional
+        A lead column to weight by (``"lead_score"``); None: no score columns (missing).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`FAIRNESS_COLUMNS`, one row per (team, member); ``active_from`` is the first day the member
+        takes leads (NaT: from the start).
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    leads = cut.leads
+    users = cut.users if cut.has("users") else None
+    routed = assign_leads(leads, rules, tables=cut.tables, users=users)
+    tl = owner_timeline(cut)
+    first = tl[tl["stint"] == 0].set_index("lead_id")["owner_id"]
+    routed["first_owner_id"] = routed["lead_id"].map(first)
+    routed["day"] = _day_number(leads["created_date"]) if "created_date" in leads else np.nan
+    w = (
+        pd.to_numeric(leads[score], errors="coerce").to_numpy("float64")
+        if score is not None and score in leads
+        else np.full(len(leads), np.nan)
+    )
+    routed["w"] = w
+    if where is not None and str(where).strip():
+        keep = cut.rows("leads", where=where)["lead_id"]
+        routed = routed[routed["lead_id"].isin(keep)]
+    joined = _joined(users)
+    rows = []
+    for name in rules.teams:
+        got = routed[(routed["target_kind"] == "team") & (routed["target"] == name)]
+        ids, active = _activity(rules, name, got["day"].to_numpy("float64"), joined)
+        n_active = active.sum(axis=1)
+        share = np.where(n_active[:, None] > 0, active / np.maximum(n_active, 1)[:, None], 0.0)
+        weights = got["w"].to_numpy("float64")
+        scored = ~np.isnan(weights)
+        for j, uid in enumerate(ids):
+            mine = (got["first_owner_id"] == uid).to_numpy(dtype=bool)
+            m = rules.member_records(name)[j]
+            start = pd.Timestamp(m.active_from) if m.active_from is not None else None
+            if start is None and uid in joined and np.isfinite(joined[uid]):
+                start = pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(joined[uid]))
+            expected = float(share[:, j].sum())
+            exp_score = float((share[scored, j] * weights[scored]).sum()) if score is not None else np.nan
+            got_score = float(weights[mine & scored].sum()) if score is not None else np.nan
+            rows.append(
+                {
+                    "team": name,
+                    "owner_id": uid,
+                    "active_from": start,
+                    "leads": int(mine.sum()),
+                    "expected_leads": expected,
+                    "ratio": int(mine.sum()) / expected if expected > 0 else np.nan,
+                    "score_received": got_score,
+                    "expected_score": exp_score,
+                    "score_ratio": got_score / exp_score if score is not None and exp_score > 0 else np.nan,
+                    "mean_score": float(np.nanmean(weights[mine]))
+                    if score is not None and (mine & scored).any()
+                    else np.nan,
+                }
+            )
+    out = pd.DataFrame(rows, columns=FAIRNESS_COLUMNS)
+    out["active_from"] = pd.to_datetime(out["active_from"])
+    return out
+
+
+def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W") -> pd.DataFrame:
+    """Open leads per owner at the end of each period (see the module rules).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    as_of : date-like, optional
+        The last day; None or ``""``: the latest date in the data.
+    where : str, optional
+        Only the leads this expression selects.
+    period : str, default "W"
+        A pandas period frequency (``"W"``, ``"M"``).
+
+    Returns
+    -------
+    DataFrame
+        ``period_end`` (UTC timestamp, the end of the period or the end of ``as_of``), ``owner_id``,
+        ``open_leads``; owners with none are left out.
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    leads = cut.rows("leads", where=where)
+    end = pd.Timestamp(cut.as_of_date).tz_localize("UTC") + pd.Timedelta(days=1)
+    if not len(leads):
+        return pd.DataFrame(
+            {"period_end": pd.Series([], dtype="datetime64[us, UTC]"), "owner_id": [], "open_leads": []}
+        )
+    created = pd.to_datetime(leads["created_date"], utc=True)
+    start = created.min()
+    ends = pd.period_range(start.tz_localize(None), end.tz_localize(None) - pd.Timedelta(microseconds=1), freq=period)
+    stamps = [min(p.end_time.tz_localize("UTC").ceil("D"), end) for p in ends]
+    tl = owner_timeline(cut)
+    tl = tl[tl["lead_id"].isin(leads["lead_id"])].dropna(subset=["since"]).sort_values("since", kind="stable")
+    conv = (
+        pd.to_datetime(leads["converted_date"], utc=True)
+        if "converted_date" in leads
+        else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
+    )
+    info = pd.DataFrame(
+        {"lead_id": leads["lead_id"].to_numpy(), "created": created.to_numpy(), "conv": conv.to_numpy()}
+    )
+    frames = []
+    for t in stamps:
+        alive = info[(info["created"] < t) & ~(info["conv"] < t).fillna(False)]
+        held = tl[tl["since"] < t].drop_duplicates("lead_id", keep="last")
+        held = held[held["lead_id"].isin(alive["lead_id"])]
+        counts = held.groupby("owner_id").size()
+        frames.append(pd.DataFrame({"period_end": t, "owner_id": counts.index, "open_leads": counts.to_numpy()}))
+    out = pd.concat(frames, ignore_index=True)
+    out["open_leads"] = out["open_leads"].astype("int64")
+    return out
