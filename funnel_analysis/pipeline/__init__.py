@@ -4,7 +4,8 @@
   largest first, with owner, amount, days in stage and next step;
 - :mod:`.hygiene`: the lists of records to fix, by owner (open deals past their close date, without a
   next step, without recent activity, without an amount; overdue open tasks), and their summary;
-- :mod:`.report`: the report's entry points, on the org (``report.board(crm, as_of=..., where=...)``);
+- :mod:`.report`: the report's entry points, on the org (``report.board(crm, as_of=..., where=...)``; also
+  reachable as ``fa.pipeline.report``);
 - :mod:`.plots`: the charts of the pipeline notebook (the board, the summary by owner and check).
 
 Examples
@@ -14,6 +15,7 @@ Examples
 ['past_close_date', 'no_next_step']
 """
 
+from . import report as report  # the entry points: fa.pipeline.report.board(crm, ...)
 from .hygiene import (
     CHECKS,
     DEAL_COLUMNS,

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .._util.missing import mark_missing, missing_reason
+from ..crm.field_history import field_as_of
 from ..crm.model import cut_as_of
 from ..crm.sections import owners, with_owner_names
 from ..velocity.durations import stage_intervals
@@ -95,6 +96,34 @@ def _named(out: pd.DataFrame, cut, *, worst: str | None = None) -> pd.DataFrame:
     if note:
         named.attrs["note"] = note
     return named
+
+
+def _next_step_as_of(crm: CrmData, cut, opps: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``opps`` with each deal's next step as it stood on the cut's day, and a note on where it came from.
+
+    With ``NextStep`` rows in ``OpportunityFieldHistory`` the value of the day is rebuilt from them
+    (:func:`funnel_analysis.crm.field_history.field_as_of`); where the history cannot say (the deal is
+    older than the field's tracking), the value is unknown (``next_step_known`` False), never taken for
+    empty. Without them, the next step is the export's value now.
+    """
+    history = crm.opportunity_field_history if crm.has("opportunity_field_history") else None
+    if history is None or not (history["field"].astype("str") == "NextStep").any():
+        return opps.assign(next_step_known=True), "the next step as the export has it now (no NextStep history)"
+    values = field_as_of(crm, table="opportunity_field_history", field="next_step", as_of=cut.as_of_date)
+    values = values.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    at = values.index.get_indexer(opps["opportunity_id"])
+    known = (at >= 0) & (values["source"].to_numpy()[at] != "unknown") if len(values) else at >= 0
+    out = opps.assign(
+        next_step=values["next_step"].iloc[at].where(known).to_numpy() if len(values) else opps["next_step"],
+        next_step_known=known,
+    )
+    return out, f"the next step on {cut.as_of_date:%Y-%m-%d}, from its history (OpportunityFieldHistory)"
+
+
+def _has_next_step(crm: CrmData, opps: pd.DataFrame) -> bool:
+    """Whether the export has Salesforce's ``NextStep`` on its opportunities."""
+    present = crm.meta.get("columns_present", {}).get("opportunities")
+    return "next_step" in opps.columns and (present is None or "next_step" in present)
 
 
 def _deals(crm: CrmData, as_of, where):
@@ -148,9 +177,14 @@ def board(crm: CrmData, *, as_of=None, where: str | None = None, max_cards: int 
         return _empty(_kanban.BOARD_COLUMNS, _NO_OPPORTUNITIES)
     day = cut.as_of_date
     intervals = stage_intervals(opps, cut.history_of(opps), stages=cut.stages, as_of=day)
+    note = None
+    if _has_next_step(crm, opps):
+        opps, note = _next_step_as_of(crm, cut, opps)
     out = _kanban.board(opps, intervals, stages=cut.stages, as_of=day, max_cards=max_cards)
     named = with_owner_names(out, owners(cut))
     named.attrs = dict(out.attrs)
+    if note:
+        named.attrs["note"] = f"{out.attrs['note']}; {note}"
     return named
 
 
@@ -231,10 +265,16 @@ def no_next_step(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.Da
     cut, opps = _deals(crm, as_of, where)
     if opps is None:
         return _empty(columns, _NO_OPPORTUNITIES)
-    present = crm.meta.get("columns_present", {}).get("opportunities")
-    if "next_step" not in opps.columns or (present is not None and "next_step" not in present):
+    if not _has_next_step(crm, opps):
         return _empty(columns, _NO_NEXT_STEP)
-    return _named(_hygiene.no_next_step(opps), cut)
+    opps, source = _next_step_as_of(crm, cut, opps)
+    unknown = int((~opps["next_step_known"] & ~opps["is_closed"].astype("boolean").fillna(False)).sum())
+    out = _hygiene.no_next_step(opps[opps["next_step_known"].to_numpy(dtype=bool)])
+    note = f"{out.attrs['note'].split('; ')[0]}; {source}"
+    if unknown:
+        note += f"; {unknown:,} open deals older than the NextStep history left out (their next step is unknown)"
+    out.attrs["note"] = note
+    return _named(out, cut)
 
 
 def no_recent_activity(crm: CrmData, *, as_of=None, where: str | None = None, stale_days: int = 14) -> pd.DataFrame:

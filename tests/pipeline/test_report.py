@@ -216,3 +216,32 @@ def test_bad_as_of_is_one_clear_line(crm):
 def test_the_deleted_deal_never_shows(crm):
     tables = [fn(crm, as_of=DAY) for fn in FUNCTIONS if fn is not report.hygiene_summary]
     assert all(OPP[6] not in set(t["opportunity_id"]) for t in tables)
+
+
+def _with_next_step_history():
+    field_history = pd.DataFrame(
+        {
+            "Id": ["017000000000001AAA"],
+            "OpportunityId": [OPP[1]],
+            "Field": ["NextStep"],
+            "OldValue": [None],
+            "NewValue": ["Call CFO"],
+            "DataType": ["Text"],
+            "CreatedDate": ["2024-03-20T10:00:00Z"],
+        }
+    )
+    return make_crm(OpportunityFieldHistory=field_history)
+
+
+def test_next_step_as_of_the_day_from_its_history():
+    crm = _with_next_step_history()
+    # on the day: Acme's next step was filled on 03-20, the others unchanged since (their values now)
+    got = report.no_next_step(crm, as_of=DAY)
+    assert _names(got) == ["Globex", "Initech"]
+    assert "from its history" in got.attrs["note"]
+    board = report.board(crm, as_of=DAY)
+    assert board.loc[board["name"] == "Acme", "next_step"].item() == "Call CFO"
+    # before the NextStep history starts (03-20) a deal created earlier has an unknown next step: left out, said
+    early = report.no_next_step(crm, as_of="2024-03-19")
+    assert len(early) == 0
+    assert "5 open deals older than the NextStep history left out" in early.attrs["note"]
