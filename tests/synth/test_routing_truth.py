@@ -294,3 +294,14 @@ def test_stage_gates_judged_on_the_values_at_entry(org):
     last = oh.groupby("opp")["t"].max()
     late = fh[fh["Field"].isin(["NextStep", "Budget_Confirmed__c"])]
     assert (late["t"].to_numpy() > last.reindex(late["opp"]).to_numpy()).sum() > 5
+
+
+@pytest.mark.slow
+def test_the_shipped_rules_are_the_default_samples(tmp_path):
+    """data/examples/routing_rules.yaml is the default sample's rules file (scale 1, seed 0). When the
+    generator changes: make sample && cp data/sample_truth/routing_rules.yaml data/examples/routing_rules.yaml"""
+    shipped = Path(__file__).resolve().parents[2] / "data" / "examples" / "routing_rules.yaml"
+    generate_sample(tmp_path / "sample", scale=1, seed=0)
+    assert (tmp_path / "sample_truth" / "routing_rules.yaml").read_text(encoding="utf-8") == shipped.read_text(
+        encoding="utf-8"
+    )
