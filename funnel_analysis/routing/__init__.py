@@ -40,6 +40,7 @@ from .rules import (
     Touches,
     load_rules,
     parse_rules,
+    resolve_rules,
 )
 from .touches import FIRST_TOUCH_COLUMNS, first_touches, owner_timeline, touch_candidates
 from .whatif import WHAT_IF_COLUMNS, what_if
@@ -47,6 +48,7 @@ from .whatif import WHAT_IF_COLUMNS, what_if
 __all__ = [
     "load_rules",
     "parse_rules",
+    "resolve_rules",
     "RoutingRules",
     "RulesError",
     "Team",

@@ -21,7 +21,7 @@ Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
 >>> rules = fa.routing.load_rules("data/examples/routing_rules.yaml")  # doctest: +SKIP
->>> misroute_summary(rule_audit(crm, rules), by="entry")  # doctest: +SKIP
+>>> misroute_summary(rule_audit(crm, rules=rules), by="entry")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import pandas as pd
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
 from .assign import assign_leads
-from .rules import RoutingRules
+from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
 __all__ = ["rule_audit", "misroute_summary", "AUDIT_COLUMNS"]
@@ -53,15 +53,17 @@ AUDIT_COLUMNS = [
 ]
 
 
-def rule_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFrame:
+def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of=None, where=None) -> pd.DataFrame:
     """Per lead: the matching entry, the rules' target and expected rep, the first owner, misrouted or not.
 
     Parameters
     ----------
     crm : CrmData
         The org (not modified).
-    rules : RoutingRules
+    rules : RoutingRules, optional
         From :func:`~funnel_analysis.routing.load_rules`.
+    rules_file : str or Path, optional
+        The rules file instead (exactly one of the two).
     as_of : date-like, optional
         The day seen (its end); None or ``""``: the latest date in the data.
     where : str, optional
@@ -79,6 +81,7 @@ def rule_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFr
     RulesError
         When a rule names a column the org does not have (before any rule is evaluated).
     """
+    rules = resolve_rules(rules, rules_file)
     cut = cut_as_of(crm, as_of=as_of)
     leads = cut.leads
     out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)

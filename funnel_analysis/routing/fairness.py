@@ -15,7 +15,7 @@ Rules
 Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
->>> fairness(crm, fa.routing.load_rules("data/examples/routing_rules.yaml"), score="lead_score")  # doctest: +SKIP
+>>> fairness(crm, rules_file="data/examples/routing_rules.yaml", score="lead_score")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..crm import cut_as_of
 from .assign import _activity, _day_number, _joined, assign_leads
-from .rules import RoutingRules
+from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
 __all__ = ["fairness", "open_leads_over_time", "FAIRNESS_COLUMNS"]
@@ -45,15 +45,19 @@ FAIRNESS_COLUMNS = [
 ]
 
 
-def fairness(crm, rules: RoutingRules, *, as_of=None, where=None, score: str | None = None) -> pd.DataFrame:
+def fairness(
+    crm, *, rules: RoutingRules | None = None, rules_file=None, as_of=None, where=None, score: str | None = None
+) -> pd.DataFrame:
     """Per team and rep: leads received against the round robin's equal share over the days they were active.
 
     Parameters
     ----------
     crm : CrmData
         The org (not modified).
-    rules : RoutingRules
-        The teams and entries.
+    rules : RoutingRules, optional
+        From :func:`~funnel_analysis.routing.load_rules`.
+    rules_file : str or Path, optional
+        The rules file instead (exactly one of the two).
     as_of : date-like, optional
         The day seen; None or ``""``: the latest date in the data.
     where : str, optional
@@ -67,6 +71,7 @@ def fairness(crm, rules: RoutingRules, *, as_of=None, where=None, score: str | N
         Columns :data:`FAIRNESS_COLUMNS`, one row per (team, member); ``active_from`` is the first day the member
         takes leads (NaT: from the start).
     """
+    rules = resolve_rules(rules, rules_file)
     cut = cut_as_of(crm, as_of=as_of)
     leads = cut.leads
     users = cut.users if cut.has("users") else None

@@ -20,7 +20,7 @@ Rules
 Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
->>> audit = stage_gate_audit(crm, fa.routing.load_rules("data/examples/routing_rules.yaml"))  # doctest: +SKIP
+>>> audit = stage_gate_audit(crm, rules_file="data/examples/routing_rules.yaml")  # doctest: +SKIP
 >>> stage_gate_win_rates(audit)  # doctest: +SKIP
 """
 
@@ -32,7 +32,7 @@ import pandas as pd
 from ..crm import cut_as_of, field_changes
 from ..crm.expression import expression_values
 from ..stats import rate_table
-from .rules import RoutingRules, _typed
+from .rules import RoutingRules, _typed, resolve_rules
 
 __all__ = ["stage_gate_audit", "stage_gate_win_rates", "GATE_COLUMNS"]
 
@@ -135,15 +135,19 @@ def _value_at(cut, column: str, ids: pd.Series, at: pd.Series) -> tuple[pd.Serie
     return value.reset_index(drop=True), known
 
 
-def stage_gate_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFrame:
+def stage_gate_audit(
+    crm, *, rules: RoutingRules | None = None, rules_file=None, as_of=None, where=None
+) -> pd.DataFrame:
     """Per deal and gated stage it entered (or skipped over): compliant, failed or unknown (see the module rules).
 
     Parameters
     ----------
     crm : CrmData
         The org (not modified).
-    rules : RoutingRules
+    rules : RoutingRules, optional
         Its ``stage_criteria`` (checked against the org's opportunities first).
+    rules_file : str or Path, optional
+        The rules file instead (exactly one of the two).
     as_of : date-like, optional
         The day seen (its end); None or ``""``: the latest date in the data.
     where : str, optional
@@ -156,6 +160,7 @@ def stage_gate_audit(crm, rules: RoutingRules, *, as_of=None, where=None) -> pd.
         nullable boolean; ``failed`` / ``unknown`` the criteria (text) that failed or could not be judged, joined by
         ``"; "``; ``is_closed`` / ``is_won`` the deal's state on the day. Ordered by deal and entry time.
     """
+    rules = resolve_rules(rules, rules_file)
     cut = cut_as_of(crm, as_of=as_of)
     rules.check(cut)
     gated = list(rules.stages())

@@ -31,7 +31,7 @@ Examples
 >>> _ = path.write_text(text)
 >>> rules = load_rules(path)
 >>> rules.lead_assignment[0].target, rules.members("Enterprise")
-(Target(kind='team', value='Enterprise'), ('005000000000001AAA', '005000000000002AAA'))
+(Target(kind='team', value='Enterprise'), ['005000000000001AAA', '005000000000002AAA'])
 >>> _ = path.write_text(text.replace(">= 1000", ">= len(name)"))
 >>> load_rules(path)
 Traceback (most recent call last):
@@ -66,6 +66,7 @@ __all__ = [
     "StageCriterion",
     "load_rules",
     "parse_rules",
+    "resolve_rules",
 ]
 
 _TOP = {
@@ -273,7 +274,7 @@ class RoutingRules:
     calendar: Calendar | None = None
     stage_criteria: tuple[StageCriterion, ...] = ()
 
-    def members(self, team: str) -> tuple[str, ...]:
+    def members(self, team: str) -> list[str]:
         """The team's user IDs, flattened through the teams it includes.
 
         Parameters
@@ -283,7 +284,7 @@ class RoutingRules:
 
         Returns
         -------
-        tuple of str
+        list of str
             Own members in order, then each included team's (recursively), first occurrence kept.
 
         Raises
@@ -291,9 +292,9 @@ class RoutingRules:
         KeyError
             An unknown team.
         """
-        return tuple(m.user_id for m in self.member_records(team))
+        return [m.user_id for m in self.member_records(team)]
 
-    def member_records(self, team: str) -> tuple[Member, ...]:
+    def member_records(self, team: str) -> list[Member]:
         """As :meth:`members`, with each member's ``active_from``.
 
         Parameters
@@ -303,7 +304,7 @@ class RoutingRules:
 
         Returns
         -------
-        tuple of Member
+        list of Member
             Flattened, first occurrence kept.
         """
         out: dict[str, Member] = {}
@@ -316,9 +317,9 @@ class RoutingRules:
                 walk(sub)
 
         walk(team)
-        return tuple(out.values())
+        return list(out.values())
 
-    def teams_of(self, user_id: str) -> tuple[str, ...]:
+    def teams_of(self, user_id: str) -> list[str]:
         """The teams a user belongs to (directly or through an included team).
 
         Parameters
@@ -328,20 +329,20 @@ class RoutingRules:
 
         Returns
         -------
-        tuple of str
+        list of str
             Team names in file order.
         """
-        return tuple(name for name in self.teams if user_id in self.members(name))
+        return [name for name in self.teams if user_id in self.members(name)]
 
-    def stages(self) -> tuple[str, ...]:
+    def stages(self) -> list[str]:
         """The stages with entry criteria, in file order.
 
         Returns
         -------
-        tuple of str
+        list of str
             Stage names.
         """
-        return tuple(dict.fromkeys(c.stage for c in self.stage_criteria))
+        return list(dict.fromkeys(c.stage for c in self.stage_criteria))
 
     def check(self, crm) -> RoutingRules:
         """Check every expression's columns and types against the org's tables, evaluating none.
@@ -667,6 +668,39 @@ def parse_rules(doc, *, path: str = "<text>") -> RoutingRules:
         calendar=calendar,
         stage_criteria=tuple(criteria),
     )
+
+
+def resolve_rules(rules=None, rules_file=None, *, name: str = "rules") -> RoutingRules:
+    """The rules given as an object or as the path of their file, exactly one of the two.
+
+    Parameters
+    ----------
+    rules : RoutingRules, optional
+        Rules already read.
+    rules_file : str or Path, optional
+        Their YAML file (read with :func:`load_rules`).
+    name : str, default "rules"
+        What they are called in the error.
+
+    Returns
+    -------
+    RoutingRules
+        The rules.
+
+    Raises
+    ------
+    RulesError
+        Neither or both given, or a bad file.
+    """
+    if (rules is None) == (not rules_file):
+        raise RulesError(f"give the {name} (a RoutingRules) or their file ({name}_file), exactly one")
+    if rules_file:
+        return load_rules(rules_file)
+    if not isinstance(rules, RoutingRules):
+        raise RulesError(
+            f"{name} must be a RoutingRules from load_rules (a path goes in {name}_file), got {type(rules).__name__}"
+        )
+    return rules
 
 
 def load_rules(path, *, crm=None) -> RoutingRules:

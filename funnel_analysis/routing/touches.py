@@ -210,7 +210,7 @@ def _mates(crm, rules: RoutingRules | None) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["owner_id", "created_by_id"]).drop_duplicates()
 
 
-def first_touches(crm, rules: RoutingRules | None = None, *, as_of=None) -> pd.DataFrame:
+def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.DataFrame:
     """Each lead's first touch, its clock start and the minutes between, against the SLA (see the module rules).
 
     Parameters

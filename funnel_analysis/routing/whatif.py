@@ -12,7 +12,7 @@ Rules
 Examples
 --------
 >>> import funnel_analysis as fa  # doctest: +SKIP
->>> what_if(crm, fa.routing.load_rules("proposed_rules.yaml"))  # doctest: +SKIP
+>>> what_if(crm, proposed_rules_file="proposed_rules.yaml")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..crm import cut_as_of
 from .assign import assign_leads
-from .rules import RoutingRules
+from .rules import RoutingRules, resolve_rules
 from .touches import first_touches
 
 __all__ = ["what_if", "WHAT_IF_COLUMNS"]
@@ -40,15 +40,19 @@ WHAT_IF_COLUMNS = [
 ]
 
 
-def what_if(crm, proposed_rules: RoutingRules, *, as_of=None, where=None) -> pd.DataFrame:
+def what_if(
+    crm, *, proposed_rules: RoutingRules | None = None, proposed_rules_file=None, as_of=None, where=None
+) -> pd.DataFrame:
     """Load and expected SLA breaches per owner and team under a proposed rule set, next to what happened.
 
     Parameters
     ----------
     crm : CrmData
         The org (not modified).
-    proposed_rules : RoutingRules
+    proposed_rules : RoutingRules, optional
         The proposal (its teams, entries, SLA and touch definition).
+    proposed_rules_file : str or Path, optional
+        Its file instead (exactly one of the two).
     as_of : date-like, optional
         The day seen; None or ``""``: the latest date in the data.
     where : str, optional
@@ -61,10 +65,11 @@ def what_if(crm, proposed_rules: RoutingRules, *, as_of=None, where=None) -> pd.
         then per team of the proposal (``level = "team"``; actual: leads whose first owner is a member) and
         ``"all"``. ``actual_breaches`` counts judged leads that breached; ``expected_*`` is the proposal's estimate.
     """
+    proposed_rules = resolve_rules(proposed_rules, proposed_rules_file, name="proposed_rules")
     cut = cut_as_of(crm, as_of=as_of)
     users = cut.users if cut.has("users") else None
     prop = assign_leads(cut.leads, proposed_rules, tables=cut.tables, users=users)
-    ft = first_touches(cut, proposed_rules, as_of=cut.as_of_date)
+    ft = first_touches(cut, rules=proposed_rules, as_of=cut.as_of_date)
     d = prop[["lead_id", "expected_owner_id"]].merge(ft[["lead_id", "first_owner_id", "breached"]], on="lead_id")
     if where is not None and str(where).strip():
         d = d[d["lead_id"].isin(cut.rows("leads", where=where)["lead_id"])]

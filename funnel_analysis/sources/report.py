@@ -433,7 +433,7 @@ def speed_to_lead(
     if rules is None:
         out = _matrix.speed_to_lead(leads, cut.activities, by=by, time_column=time_column)
     else:
-        ft = first_touches(cut, rules, as_of=day)
+        ft = first_touches(cut, rules=rules, as_of=day)
         extra = [k for k in ("team", "hour_of_week") if k in _by_list(by) and k not in leads.columns]
         if extra:
             leads = leads.merge(ft[["lead_id", *extra]], on="lead_id", how="left")
@@ -502,7 +502,7 @@ def speed_to_lead_effect(
     rules = _rules(rules, rules_file)
     leads = _mature(cut, cut.as_of_date, where, mature_days)
     business = bool(rules.sla.business_hours) if rules is not None else False
-    ft = first_touches(cut, rules, as_of=cut.as_of_date)
+    ft = first_touches(cut, rules=rules, as_of=cut.as_of_date)
     if score_column not in leads.columns:
         empty = _matrix.speed_to_lead_effect(
             leads.assign(**{score_column: np.nan}).iloc[:0], ft, score_column=score_column, bands=[0, 1]

@@ -62,7 +62,7 @@ def test_first_match_wins_and_the_default_catches_the_rest():
             "OwnerId": [U[0], U[2], Q, DEFAULT],
         }
     )
-    a = rule_audit(crm, rules())
+    a = rule_audit(crm, rules=rules())
     assert a["entry"].tolist() == ["Big", "EMEA", "Web", "default"]
     assert a["target"].tolist() == ["Enterprise", "EMEA", Q, DEFAULT]
     assert a["expected_owner_id"].tolist() == [U[0], U[2], Q, DEFAULT]
@@ -83,7 +83,7 @@ def test_round_robin_skips_a_member_until_they_join():
             "OwnerId": [U[2]] * 6,
         }
     )
-    a = rule_audit(crm, rules())
+    a = rule_audit(crm, rules=rules())
     assert a["expected_owner_id"].tolist() == [U[2]] * 5 + [U[3]]
     # the same joiner from their User.CreatedDate instead of active_from
     users = {
@@ -101,7 +101,7 @@ def test_round_robin_skips_a_member_until_they_join():
         },
         users=users,
     )
-    assert rule_audit(crm2, r)["expected_owner_id"].tolist() == [U[2]] * 5 + [U[3]]
+    assert rule_audit(crm2, rules=r)["expected_owner_id"].tolist() == [U[2]] * 5 + [U[3]]
 
 
 def test_twelve_leads_against_a_loop_written_here():
@@ -135,7 +135,7 @@ def test_twelve_leads_against_a_loop_written_here():
             "OwnerId": owners,
         }
     )
-    a = rule_audit(crm, rules()).set_index("lead_id")
+    a = rule_audit(crm, rules=rules()).set_index("lead_id")
     assert a.loc[ids, "expected_owner_id"].tolist() == [expected[i] for i in ids]
     assert a["misrouted"].sum() == 1 and bool(a.loc[ids[4], "misrouted"])
     assert not a.loc[ids[6], "misrouted"]
@@ -182,14 +182,14 @@ def test_first_owner_from_history_reassignments_and_queue_time():
             ],
         },
     )
-    a = rule_audit(crm, rules()).set_index("lead_id")
+    a = rule_audit(crm, rules=rules()).set_index("lead_id")
     assert a["first_owner_id"].tolist() == [DEFAULT, Q, U[2], DEFAULT]
     assert a["first_owner_source"].tolist() == ["history", "history", "history", "current_owner"]
     assert a["misrouted"].tolist() == [False, False, True, False]
     assert a["reassignments"].tolist()[:3] == [1, 1, 1] and pd.isna(a["reassignments"].iloc[3])
     assert a.loc[lead_id(1), "queue_hours"] == pytest.approx(2.0) and pd.isna(a.loc[lead_id(2), "queue_hours"])
     # where keeps rows, the round robin still sees every lead
-    only = rule_audit(crm, rules(), where="number_of_employees >= 1000")
+    only = rule_audit(crm, rules=rules(), where="number_of_employees >= 1000")
     assert only["lead_id"].tolist() == [lead_id(2)]
     t = misroute_summary(a.reset_index(), by="team")
     assert t["team"].tolist() == ["Enterprise", "all"] and t["misrouted"].tolist() == [1, 1]
@@ -200,4 +200,4 @@ def test_an_unknown_column_fails_before_any_rule_is_evaluated():
     crm = org({"Id": [lead_id(1)], "CreatedDate": ["2025-01-02T09:00:00Z"], "Country": ["DE"]})
     bad = rules(lead_assignment=[{"name": "X", "criteria": "employees > 5", "assign_to": {"user": U[0]}}])
     with pytest.raises(ValueError, match=r"lead_assignment\[0\] 'X'.criteria: unknown column 'employees'"):
-        rule_audit(crm, bad)
+        rule_audit(crm, rules=bad)

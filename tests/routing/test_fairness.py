@@ -53,7 +53,7 @@ def org():
 
 
 def test_a_mid_period_joiner_is_owed_only_the_days_they_were_active():
-    f = fairness(org(), rules(), as_of="2025-01-31", score="lead_score").set_index("owner_id")
+    f = fairness(org(), rules=rules(), as_of="2025-01-31", score="lead_score").set_index("owner_id")
     # leads 1-4: A alone is active (4 x 1); leads 5-8: A and B share (4 x 1/2): A is owed 6, B 2
     assert f.loc[A, "expected_leads"] == 6 and f.loc[B, "expected_leads"] == 2
     assert f.loc[A, "leads"] == 6 and f.loc[B, "leads"] == 2
@@ -76,7 +76,7 @@ def test_open_leads_over_time():
 
 def test_what_if_sends_everything_to_the_fast_rep():
     proposal = rules(teams={"Sales": {"members": [B]}})
-    w = what_if(org(), proposal, as_of="2025-01-31").set_index(["level", "name"])
+    w = what_if(org(), proposed_rules=proposal, as_of="2025-01-31").set_index(["level", "name"])
     # actual: A's 6 leads all breached (120 > 60 minutes), B's 2 none
     assert w.loc[("owner", A), "actual_breaches"] == 6 and w.loc[("owner", B), "actual_breaches"] == 0
     # proposed: all 8 to B, whose breach share was 0 -> 0 expected breaches

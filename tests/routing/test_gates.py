@@ -83,7 +83,7 @@ def org():
 
 
 def test_a_deal_entering_a_gated_stage_by_a_skip_and_values_at_entry():
-    a = stage_gate_audit(org(), RULES, as_of="2025-03-01")
+    a = stage_gate_audit(org(), rules=RULES, as_of="2025-03-01")
     got = {(r.opportunity_id, r.stage): (r.entered_by, r.compliant) for r in a.itertuples()}
     assert set(got) == {(OPP[0], "Needs Analysis"), (OPP[1], "Needs Analysis"), (OPP[1], "Proposal/Price Quote"),
                         (OPP[3], "Needs Analysis"), (OPP[4], "Needs Analysis")}  # fmt: skip
@@ -103,7 +103,7 @@ def test_a_deal_entering_a_gated_stage_by_a_skip_and_values_at_entry():
 
 
 def test_win_rates_by_compliance():
-    w = stage_gate_win_rates(stage_gate_audit(org(), RULES, as_of="2025-03-01")).set_index(["stage", "compliant"])
+    w = stage_gate_win_rates(stage_gate_audit(org(), rules=RULES, as_of="2025-03-01")).set_index(["stage", "compliant"])
     # only O2 closed (won), non-compliant at both gates
     assert w.loc[("Needs Analysis", "False"), ["deals", "closed", "won"]].tolist() == [1, 1, 1]
     assert w.loc[("Needs Analysis", "True"), ["deals", "closed"]].tolist() == [2, 0]

@@ -65,17 +65,17 @@ def test_a_good_file_reads_with_its_teams_flattened(tmp_path):
     assert rules.lead_assignment[2].target == Target("queue", "00G000000000001AAA")
     assert rules.default_owner == Target("user", "005000000000009AAA")
     # own members first, then EMEA's, then Enterprise's; 003 is listed twice and kept at its first place
-    assert rules.members("Inbound") == (
+    assert rules.members("Inbound") == [
         "005000000000004AAA",
         "005000000000003AAA",
         "005000000000001AAA",
         "005000000000002AAA",
-    )
+    ]
     assert rules.teams["Enterprise"].members[1] == Member("005000000000002AAA", pd.Timestamp("2025-03-01").date())
-    assert rules.teams_of("005000000000003AAA") == ("EMEA", "Inbound")
+    assert rules.teams_of("005000000000003AAA") == ["EMEA", "Inbound"]
     assert rules.sla.first_touch_minutes == 120.0 and rules.touches.exclude_subtypes == ("listemail",)
     assert rules.calendar.time_zone == "America/New_York" and rules.calendar.spans[0] == (540, 1020)
-    assert rules.stages() == ("Needs Analysis", "Proposal/Price Quote")
+    assert rules.stages() == ["Needs Analysis", "Proposal/Price Quote"]
     assert str(rules.stage_criteria[1].criteria) == "next_step is not null"
     # checked against an org that has every column
     assert load_rules(write(tmp_path, GOOD), crm=org()) is not None

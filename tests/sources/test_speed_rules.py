@@ -99,7 +99,7 @@ def org():
 
 
 def test_first_touches_by_hand():
-    ft = first_touches(org(), RULES, as_of="2025-01-31").set_index("lead_id")
+    ft = first_touches(org(), rules=RULES, as_of="2025-01-31").set_index("lead_id")
     # L1: touched 09:30 by a member of its queue, assigned to a user at 10:00: touched before the clock started
     assert ft.loc[L[0], "first_owner_id"] == Q and ft.loc[L[0], "first_user_owner_id"] == U1
     assert ft.loc[L[0], "clock_start"] == pd.Timestamp("2025-01-06 10:00", tz="UTC")
