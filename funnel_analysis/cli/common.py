@@ -88,7 +88,7 @@ class OrgLocation(click.ParamType):
 
     name = "FOLDER|URL"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value, param, ctx) -> str:
         """The folder or URL, checked.
 
         Parameters

@@ -213,7 +213,7 @@ def _load_database(url: str, *, mapping, source, schema, progress) -> CrmData:
         sources.setdefault(table, []).append((read.labels[obj], df, kind, key))
     crm = _build(sources, mapping=m, source=read.url, ignored=[], progress=progress)
     for obj, counts in read.counts.items():
-        table = objects[obj][0]
+        table = objects[obj].table
         if counts["versions_not_current"] and table in crm.report.tables:
             cleaning = crm.report.tables[table].setdefault("cleaning", {})
             key = f"{read.labels[obj]}:history_versions_not_current"

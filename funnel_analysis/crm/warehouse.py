@@ -39,7 +39,7 @@ Examples
 >>> fivetran_name("Pricebook2Id"), fivetran_name("Lead_Source_Detail__c"), fivetran_name("MC4SF_MC_Subscriber__c")
 ('pricebook_2_id', 'lead_source_detail_c', 'mc_4_sf_mc_subscriber_c')
 >>> PROFILES["fivetran"].table_candidates("OpportunityFieldHistory")
-('opportunity_field_history', 'opportunityfieldhistory')
+['opportunity_field_history', 'opportunityfieldhistory']
 >>> is_database_url("postgresql://db.example.com/crm"), is_database_url("data/sample")
 (True, False)
 >>> safe_url("postgresql://analyst@db.example.com:5432/crm")
@@ -53,11 +53,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import pandas as pd
 
 from .read import DataLoadError
-from .schema import TABLES
+from .schema import TABLES, FileTable
 
 __all__ = [
     "SourceProfile",
@@ -148,7 +149,7 @@ class SourceProfile:
     sync_columns: tuple[str, ...] = ("SystemModstamp",)
     recompute_formulas: bool = False
 
-    def table_candidates(self, sf_object: str) -> tuple[str, ...]:
+    def table_candidates(self, sf_object: str) -> list[str]:
         """Table names that may hold an object, preferred first (matched case-insensitively).
 
         Parameters
@@ -158,15 +159,15 @@ class SourceProfile:
 
         Returns
         -------
-        tuple of str
+        list of str
             Lower-case candidate names.
         """
         names = (fivetran_name(sf_object), sf_object.lower())
         if not self.snake_case:
             names = names[::-1]
-        return tuple(dict.fromkeys(names))
+        return list(dict.fromkeys(names))
 
-    def column_candidates(self, api_name: str) -> tuple[str, ...]:
+    def column_candidates(self, api_name: str) -> list[str]:
         """Column names that may hold an API field, preferred first (matched case-insensitively).
 
         Parameters
@@ -176,7 +177,7 @@ class SourceProfile:
 
         Returns
         -------
-        tuple of str
+        list of str
             Lower-case candidate names: the snake_case spelling and the API name.
         """
         return self.table_candidates(api_name)
@@ -351,26 +352,26 @@ def _connection_error(url: str, exc) -> DataLoadError:
     return DataLoadError(url, f"cannot connect: {line}", expected="a reachable Postgres at that host and port")
 
 
-#: object -> (canonical table, activity kind): every object the data model reads, Task and Event apart.
-def warehouse_objects() -> dict[str, tuple[str, str | None]]:
+def warehouse_objects() -> Mapping[str, FileTable]:
     """The Salesforce objects a warehouse read looks for, and the table each goes into.
 
     Returns
     -------
-    dict of str to (str, str or None)
-        Object name -> (canonical table, ``"task"``/``"event"`` for activities, else None).
+    Mapping of str to FileTable
+        Object name -> ``(table, activity_kind)``: the canonical table, and ``"task"`` / ``"event"``
+        for the activities (None otherwise).
 
     Examples
     --------
     >>> warehouse_objects()["Event"]
-    ('activities', 'event')
+    FileTable(table='activities', activity_kind='event')
     """
-    out: dict[str, tuple[str, str | None]] = {}
+    out: dict[str, FileTable] = {}
     for spec in TABLES.values():
-        out[spec.sf_object] = (spec.name, "task" if spec.name == "activities" else None)
+        out[spec.sf_object] = FileTable(spec.name, "task" if spec.name == "activities" else None)
         if spec.name == "activities":
-            out["Event"] = (spec.name, "event")
-    return out
+            out["Event"] = FileTable(spec.name, "event")
+    return MappingProxyType(out)
 
 
 @dataclass

@@ -60,9 +60,9 @@ def test_the_seed_headers_hold_the_schema_fields_under_fivetran_names():
 
 
 def test_profiles_name_tables_their_way():
-    assert PROFILES["fivetran"].table_candidates("CampaignMember") == ("campaign_member", "campaignmember")
-    assert PROFILES["airbyte"].table_candidates("CampaignMember") == ("campaignmember", "campaign_member")
-    assert PROFILES["fivetran"].column_candidates("Region__c") == ("region_c", "region__c")
+    assert PROFILES["fivetran"].table_candidates("CampaignMember") == ["campaign_member", "campaignmember"]
+    assert PROFILES["airbyte"].table_candidates("CampaignMember") == ["campaignmember", "campaign_member"]
+    assert PROFILES["fivetran"].column_candidates("Region__c") == ["region_c", "region__c"]
     assert PROFILES["fivetran"].default_schema == "salesforce" and PROFILES["airbyte"].default_schema == "public"
 
 
