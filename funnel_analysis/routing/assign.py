@@ -118,12 +118,16 @@ def assign_leads(
         if not len(rows):
             continue
         ids, active = _activity(rules, name, day[rows], joined)
-        n_active = active.sum(axis=1)
-        k = np.arange(len(rows))
-        pick = np.zeros(len(rows), dtype=int) if team.method == "first_member" else k % np.maximum(n_active, 1)
-        nth = np.cumsum(active, axis=1) == (pick + 1)[:, None]
-        col = np.argmax(nth & active, axis=1)
-        expected[rows] = np.where(n_active > 0, ids[col], None)
+        picked = np.full(len(rows), None, dtype=object)
+        size, p = len(ids), 0
+        for r in range(len(rows)):  # the pointer walks the listed order, skipping the inactive
+            start = 0 if team.method == "first_member" else p
+            for step in range(size):
+                j = (start + step) % size
+                if active[r, j]:
+                    picked[r], p = ids[j], j + 1
+                    break
+        expected[rows] = picked
     return pd.DataFrame(
         {
             "lead_id": frame["lead_id"].to_numpy(dtype=object),

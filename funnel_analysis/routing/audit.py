@@ -7,11 +7,12 @@ Rules
   target; a lead matching none gets ``entry = "default"`` and ``default_owner``. A criterion that is unknown for a
   lead (a missing value) does not match it, as in Salesforce. Every expression is checked against the org before
   any is evaluated (:meth:`~funnel_analysis.routing.rules.RoutingRules.check`).
-- **Round robin** (``expected_owner_id``): a team's members flattened (:meth:`RoutingRules.members`); for the
-  team's k-th lead (k from 0, leads ordered by ``created_date`` then ``lead_id``), the members active on the lead's
-  creation day (UTC; from ``active_from`` in the file, else the user's ``created_date`` day, else always) in that
-  order, and the rep is ``active[k % len(active)]`` (``first_member``: ``active[0]``). For a user or queue target
-  it is that user or queue.
+- **Round robin** (``expected_owner_id``): a team's members flattened (:meth:`RoutingRules.members`); the team's
+  leads in ``created_date`` then ``lead_id`` order; a pointer walks the members in that order from the first: each
+  lead goes to the first member at or after the pointer who is active on the lead's creation day (UTC; from
+  ``active_from`` in the file, else the user's ``created_date`` day, else always), and the pointer moves to the
+  member after them (``first_member``: always the first active member). No member active: no expected rep. For a
+  user or queue target it is that user or queue.
 - **Misrouted**: the first owner (:func:`~funnel_analysis.routing.touches.owner_timeline`) is not the target user or
   queue, or not a member of the target team: judged at the target level, not against the expected rep.
 - ``reassignments``: Owner changes after creation, not counting a pick-up from a queue; missing without owner

@@ -71,9 +71,9 @@ def test_first_match_wins_and_the_default_catches_the_rest():
 
 
 def test_round_robin_skips_a_member_until_they_join():
-    # EMEA = [U2, U3 (active from 2025-01-05)]; six German leads on 1..6 January:
-    #   k=0 Jan 1: active [U2] -> U2;  k=1 Jan 2: [U2] -> U2;  k=2 Jan 3: U2;  k=3 Jan 4: U2
-    #   k=4 Jan 5: active [U2, U3] -> 4 % 2 = 0 -> U2;  k=5 Jan 6: 5 % 2 = 1 -> U3
+    # EMEA = [U2, U3 (active from 2025-01-05)]; six German leads on 1..6 January; the pointer starts at U2:
+    #   Jan 1: U2 (pointer -> U3);  Jan 2: U3 inactive, skip, U2 (pointer -> U3);  Jan 3 and 4 the same
+    #   Jan 5: U3 is active -> U3 (pointer -> U2);  Jan 6: U2
     crm = org(
         {
             "Id": [lead_id(i) for i in range(1, 7)],
@@ -84,7 +84,7 @@ def test_round_robin_skips_a_member_until_they_join():
         }
     )
     a = rule_audit(crm, rules=rules())
-    assert a["expected_owner_id"].tolist() == [U[2]] * 5 + [U[3]]
+    assert a["expected_owner_id"].tolist() == [U[2]] * 4 + [U[3], U[2]]
     # the same joiner from their User.CreatedDate instead of active_from
     users = {
         "Id": [*U, DEFAULT],
@@ -101,7 +101,7 @@ def test_round_robin_skips_a_member_until_they_join():
         },
         users=users,
     )
-    assert rule_audit(crm2, rules=r)["expected_owner_id"].tolist() == [U[2]] * 5 + [U[3]]
+    assert rule_audit(crm2, rules=r)["expected_owner_id"].tolist() == [U[2]] * 4 + [U[3], U[2]]
 
 
 def test_twelve_leads_against_a_loop_written_here():
@@ -112,17 +112,17 @@ def test_twelve_leads_against_a_loop_written_here():
     sizes = [2000, 50, 1500, 5000, 10, 20, 3000, 30, 40, 1200, 60, 70]
     country = ["US", "DE", "US", "FR", "DE", "US", "DE", "FR", "DE", "US", "FR", "US"]
     ids = [lead_id(i) for i in (12, 3, 7, 5, 1, 9, 2, 11, 4, 8, 6, 10)]
-    # the loop: leads by (created, id); per team a counter k and the members active on that day
+    # the loop: leads by (created, id); per team a pointer that skips members not active that day
     teams = {"Enterprise": [(U[0], "0000"), (U[1], "0000")], "EMEA": [(U[2], "0000"), (U[3], "2025-01-05")]}
-    expected, k = {}, {"Enterprise": 0, "EMEA": 0}
+    expected, pointer = {}, {"Enterprise": 0, "EMEA": 0}
     for day, i, size, c in sorted(zip(created, ids, sizes, country)):
         team = "Enterprise" if size >= 1000 else "EMEA" if c in ("DE", "FR") else None
         if team is None:
             expected[i] = DEFAULT
             continue
-        active = [u for u, start in teams[team] if day >= start]
-        expected[i] = active[k[team] % len(active)]
-        k[team] += 1
+        members = teams[team]
+        j = next((pointer[team] + s) % 2 for s in range(2) if day >= members[(pointer[team] + s) % 2][1])
+        expected[i], pointer[team] = members[j][0], j + 1
     owners = [expected[i] for i in ids]
     owners[4] = U[0]  # a German lead handed to an Enterprise rep: misrouted
     owners[6] = U[1]  # the other Enterprise rep than the round robin says: not misrouted (team level)
