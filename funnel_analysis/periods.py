@@ -109,7 +109,23 @@ class FiscalCalendar:
 
     @classmethod
     def standard(cls, start_month: int = 1) -> FiscalCalendar:
-        """The standard fiscal year starting in ``start_month`` (1-12)."""
+        """The standard fiscal year starting in ``start_month``.
+
+        Parameters
+        ----------
+        start_month : int, default 1
+            First month of the fiscal year, 1-12.
+
+        Returns
+        -------
+        FiscalCalendar
+            Without custom periods.
+
+        Raises
+        ------
+        ValueError
+            For a month outside 1-12.
+        """
         _check_month(start_month)
         return cls(int(start_month))
 
@@ -181,6 +197,11 @@ class FiscalCalendar:
 
     def describe(self) -> str:
         """One line for a definition: the fiscal year, as a reader would check it against Salesforce.
+
+        Returns
+        -------
+        str
+            The start month, and the custom periods' span when there are any.
 
         Examples
         --------

@@ -20,6 +20,7 @@ False
 
 from .backtest import BASELINE_METHODS, backtest_next_quarter, past_quarter_ends, summarize_backtest
 from .batch import ManyForecasts, fit_many, forecast_many
+from .definitions import FORECAST_DEFINITIONS, forecast_definitions
 from .methods import BASELINES, METHODS, MODELS
 from .next_quarter import FiscalQuarter, bookings_series, next_quarter_forecast, quarter_bounds
 from .pipeline import (
@@ -34,6 +35,8 @@ from .pipeline import (
 from .timeseries import CONFIDENCE, SEASON, WINDOW, Forecaster, ForecastResults, mase, regular_start, validate_series
 
 __all__ = [
+    "FORECAST_DEFINITIONS",
+    "forecast_definitions",
     "weighted_pipeline",
     "learn_win_probabilities",
     "snapshot_outcomes",

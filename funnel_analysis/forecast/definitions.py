@@ -124,7 +124,7 @@ def forecast_definitions(*, figures: Sequence[str] | None = None) -> pd.DataFram
     return pd.DataFrame({"figure": names, "definition": [FORECAST_DEFINITIONS[f] for f in names]})
 
 
-def with_definitions(table, name: str):
+def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """A shallow copy of ``table`` with the definitions of the figures it shows added to ``attrs["note"]``.
 
     Parameters

@@ -13,10 +13,13 @@ Examples
 4
 """
 
+from .definitions import VELOCITY_DEFINITIONS, velocity_definitions
 from .durations import cycle_length, stage_durations, stage_intervals, stage_to_stage_days, stalled_deals
 from .sales_velocity import VELOCITY_FACTORS, latest_velocity_change, sales_velocity, velocity_change
 
 __all__ = [
+    "VELOCITY_DEFINITIONS",
+    "velocity_definitions",
     "stage_intervals",
     "stage_durations",
     "cycle_length",

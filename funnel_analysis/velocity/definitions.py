@@ -121,7 +121,7 @@ def velocity_definitions(*, figures: Sequence[str] | None = None) -> pd.DataFram
     return pd.DataFrame({"figure": names, "definition": [VELOCITY_DEFINITIONS[f] for f in names]})
 
 
-def with_definitions(table, name: str):
+def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """``table`` with the definitions of the figures it shows added to its ``attrs["note"]``.
 
     Parameters
