@@ -134,6 +134,32 @@ def test_text_table_and_period(org, cache):
         assert got[year]["won_amount"] == pytest.approx(amount, abs=0.01) and got[year]["won_amount_n"] == n
 
 
+@pytest.mark.slow
+def test_in_a_project_folder_and_definitions_come_from_the_profile(org, tmp_path, monkeypatch):
+    import shutil
+
+    project = tmp_path / "proj"
+    assert CliRunner().invoke(main, ["init", str(project)]).exit_code == 0
+    shutil.copytree(org, project / "data" / "salesforce")
+    profile = project / "profile.yaml"
+    profile.write_text(
+        profile.read_text(encoding="utf-8").replace("kpis: {}", "kpis: {exclude_types: [Existing Business]}"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["--project", str(project), "metric", "win_rate", "--by", "type", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    o = kept(org, "Opportunity.csv")
+    o = o[(fold(o["Type"]) != "existing business") & _flag(o["IsClosed"])]
+    assert sum(r["win_rate_n"] for r in rows) == len(o)
+    assert {r["type"].casefold() for r in rows} == {"new business"}  # the renewals' type is left out
+    assert rows[0]["win_rate"] == pytest.approx(_flag(o["IsWon"]).mean())
+    monkeypatch.chdir(tmp_path)  # no profile.yaml here or above: FOLDER is needed
+    monkeypatch.delenv("FUNNEL_PROJECT", raising=False)
+    no_folder = CliRunner().invoke(main, ["metric", "win_rate"])
+    assert no_folder.exit_code == 2 and "no FOLDER given" in no_folder.output
+
+
 # ---- refused before anything runs -------------------------------------------------------------
 CODE = [
     '__import__("os").system("id")',
