@@ -40,6 +40,17 @@ their truth: ``lead_status_on_dates.csv``, ``close_date_pushes.csv``, ``queue_ti
 ``joined_converted_leads.csv`` and truth.json ``org_shapes`` (:mod:`.shapes`, :mod:`.history`,
 :mod:`.joined`). With them off the export is byte for byte the one before them.
 
+The routing of issue 20 is an org shape too (``routing``, on by default since GENERATOR_VERSION 1.3;
+:mod:`.routing`): lead owners from assignment rules the generator evaluates by its own code (teams,
+company-size, industry, queue and country entries, round robin skipping a mid-period joiner, misroutes,
+reassignments), first touches in business hours (Task ``CreatedById``/``TaskSubtype``/
+``CompletedDateTime``, Event ``StartDateTime``, User ``TimeZoneSidKey``, ``BusinessHours.csv``,
+``Holiday.csv``), a conversion that depends on the score and on speed, and the stage criteria's fields
+(Opportunity ``NextStep``, NextStep and ``Budget_Confirmed__c`` in the field history); their truth:
+``routing_rules.yaml`` (also ``data/examples/routing_rules.yaml`` for the default sample),
+``routing_truth.json``, ``routing_leads.csv`` and ``stage_gate_truth.csv``. With it off the export is
+byte for byte 1.2's.
+
 Design choices worth knowing when using the data
 -------------------------------------------------
 - Removing the rows whose truth says ``quarantine`` and the ``IsDeleted``
@@ -117,7 +128,8 @@ simulation state, then writes the export and the truth:
   :mod:`.extras` (their columns and rows in each export file);
 - the org shapes: :mod:`.shapes` (statuses, queues, roles, custom fields, the
   lead timelines), :mod:`.history` (field history and its truth), :mod:`.joined`
-  (the joined source), :mod:`.shape_output` (their files and truth).
+  (the joined source), :mod:`.shape_output` (their files and truth), :mod:`.routing`
+  (rules, owners, touches, stage criteria and their truth).
 
 Examples
 --------
