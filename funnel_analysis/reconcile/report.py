@@ -23,6 +23,7 @@ from .._util.missing import mark_missing
 from ..crm.model import cut_as_of
 from ..funnel import report as _funnel
 from ..funnel.definitions import HEADLINE_FIGURES, definitions_note
+from ..periods import fiscal_calendar
 from . import compare as _compare
 from .figures import read_salesforce_figures
 
@@ -89,8 +90,9 @@ def reconcile_figures(
     figures_file : path-like
         The CSV of ``figure, period, value`` (:func:`funnel_analysis.reconcile.read_salesforce_figures`);
         empty: none given, and the result says so in one line.
-    fiscal_year_start_month : int, default 1
-        First month of the fiscal year.
+    fiscal_year_start_month : int or FiscalCalendar, default 1
+        First month of the fiscal year, resolved against the org's custom fiscal periods
+        (:func:`funnel_analysis.periods.fiscal_calendar`).
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The configured definitions, as for :func:`funnel_analysis.funnel.report.kpis`.
     tolerance : float, default 0.005
@@ -116,6 +118,7 @@ def reconcile_figures(
     >>> out.attrs["missing"]
     'no Salesforce figures were given: write them in a CSV of figure, period, value and give its path (salesforce_figures_file)'
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     if figures_file is None or not str(figures_file).strip():
         empty = _compare.reconcile_figures(pd.DataFrame(columns=["figure", "period", "value"]), None)
         reason = (
@@ -169,8 +172,9 @@ def definition_effects(
         A headline figure.
     period : {"Q", "M", "Y"}, default "Q"
         The fiscal period.
-    fiscal_year_start_month : int, default 1
-        First month of the fiscal year.
+    fiscal_year_start_month : int or FiscalCalendar, default 1
+        First month of the fiscal year, resolved against the org's custom fiscal periods
+        (:func:`funnel_analysis.periods.fiscal_calendar`).
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The configured definitions.
 
@@ -184,6 +188,7 @@ def definition_effects(
     --------
     >>> report.definition_effects(crm, figure="won_amount")  # doctest: +SKIP
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     opps, leads, opps_deleted, leads_deleted = _tables(crm, as_of=as_of, where=where)
     options = {
         "figure": figure,
@@ -226,8 +231,9 @@ def figures_with_definitions(
         The day; ``None`` or ``""`` for the latest date in the data.
     where : str, optional
         Keep only the leads and opportunities this expression selects.
-    fiscal_year_start_month : int, default 1
-        First month of the fiscal year.
+    fiscal_year_start_month : int or FiscalCalendar, default 1
+        First month of the fiscal year, resolved against the org's custom fiscal periods
+        (:func:`funnel_analysis.periods.fiscal_calendar`).
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The configured definitions.
 
@@ -247,6 +253,7 @@ def figures_with_definitions(
     >>> float(row["value"]), row["definition"][:33]
     (0.9, 'amount won / amount closed (won +')
     """
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     choices = {
         "fiscal_year_start_month": fiscal_year_start_month,
         "win_rate_basis": win_rate_basis,

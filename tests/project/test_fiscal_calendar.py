@@ -121,3 +121,14 @@ def test_periods_without_year_rows_take_their_years_from_the_settings_ids(tmp_pa
     (tmp_path / "Period.csv").write_text("Type,StartDate,EndDate\nQuarter,2024-02-04,2024-05-04\n")
     with pytest.raises(ProfileError, match="expected Year periods"):
         profile_calendar(load_profile(tmp_path / "profile.yaml"))
+
+
+def test_reconciliation_compares_in_the_custom_quarters(org, tmp_path):
+    from funnel_analysis.reconcile import report as reconcile
+
+    figures = tmp_path / "salesforce_figures.csv"
+    # FY2025-Q1 of the 4-4-5 calendar holds the deal won on 2024-05-04 and no lost one: win rate 1.0;
+    # in the standard February year the deal lost on 2024-05-05 would share its quarter (0.5)
+    figures.write_text("figure,period,value\nwin_rate,FY2025-Q1,1.0\nwin_rate,FY2025-Q2,0.0\n")
+    out = reconcile.reconcile_figures(org, figures_file=str(figures), as_of="2024-12-31", fiscal_year_start_month=2)
+    assert out["status"].tolist() == ["matches", "matches"], out[["period", "product_value", "status"]]
