@@ -178,3 +178,15 @@ def test_plot_draws_bars_or_lines(crm, period):
     empty = plot_metric(metric(crm, metric="win_rate", where="amount > 1e9", by="owner.region"))
     assert "nothing to show" in " ".join(x.get_text() for x in empty.texts).lower()
     plt.close(empty.figure)
+
+
+@pytest.mark.parametrize(
+    "where", ['__import__("os").system("id")', "region == 'x'; DROP TABLE leads", "().__class__", "amount > 1; 1"]
+)
+def test_code_in_the_filter_is_refused_before_anything_runs(where):
+    fresh = load_frames({"Opportunity": OPPORTUNITIES, "Account": ACCOUNTS, "User": USERS})
+    with pytest.raises(ExpressionError, match="^where: "):
+        metric(fresh, metric="win_rate", where=where)
+    assert not fresh.__dict__.get("_cuts")  # refused before the org was cut
+    metric(fresh, metric="win_rate", where="amount > 1")
+    assert fresh.__dict__.get("_cuts")  # (a filter that parses does cut it)
