@@ -375,6 +375,10 @@ class PlannedReport(Unpackable):
     relative: dict
 
 
+#: Parameters that hold a filter of the shared grammar: each is parsed when the run is planned.
+_FILTER_PARAMETERS = frozenset({"where", "team"})
+
+
 def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date | None = None) -> CheckedParameters:
     """All the notebook's parameters: its defaults, then the profile's, config, data_dir and overrides, checked.
 
@@ -405,8 +409,9 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date
     ------
     ReportConfigError
         For a parameter the notebook does not declare, a value of the wrong type, an ``as_of``
-        that is not a date, a parameter named like a secret, or a notebook default that is not a
-        literal.
+        that is not a date, a ``where`` filter that does not parse in the shared grammar (code,
+        SQL, a function call: refused before any notebook runs), a parameter named like a secret,
+        or a notebook default that is not a literal.
     """
     import papermill as pm
 
@@ -453,6 +458,14 @@ def check_parameters(spec: ReportSpec, overrides: dict, data_dir, *, today: date
         if v is not None and (not isinstance(v, types) or (kind in ("int", "float") and isinstance(v, bool))):
             raise ReportConfigError(f"{where(k)}: parameter {k!r} must be {kind}, got {v!r}")
         out[k] = v
+    for k in _FILTER_PARAMETERS & set(out):  # parsed, never run: code or SQL is refused before any kernel starts
+        if isinstance(out[k], str) and out[k].strip():
+            from ..crm.expression import ExpressionError, parse_expression
+
+            try:
+                parse_expression(out[k], label=k)
+            except ExpressionError as exc:
+                raise ReportConfigError(f"{where(k)}: parameter {k!r}: {exc}") from None
     if out.get("as_of"):
         try:
             out["as_of"] = str(pd.Timestamp(out["as_of"]).date())
