@@ -71,7 +71,9 @@ def _cell(key: str, value, kind: str, figure: str) -> str:
     default=None,
     help="Only the records this expression selects, e.g. \"account.industry == 'Retail' and amount >= 10000\".",
 )
-@click.option("--period", default=None, type=click.Choice(["Q", "M", "Y"]), help="Also per fiscal period.")
+@click.option(
+    "--period", default=None, type=click.Choice(["Q", "M", "Y"], case_sensitive=False), help="Also per fiscal period."
+)
 @click.option(
     "--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: the latest date in the data."
 )
@@ -87,7 +89,10 @@ def metric_command(metric_name, folder, mapping, by, where, period, as_of, as_js
     its _n (the records it rests on) and, for a rate, its 95 % Wilson interval. Money is in the org's
     corporate currency.
 
-    Example: funnel metric win_rate --by account.industry --where "owner.region == 'EMEA'" --period Q
+    \b
+    Examples:
+      funnel metric win_rate --by account.industry --where "owner.region == 'EMEA'" --period Q
+      funnel metric pipeline data/sample --by owner.role --json
     """
     from ..custom.report import metric as compute_metric
 
