@@ -4,24 +4,66 @@ Built offline (``pip wheel --no-deps --no-build-isolation``) and installed with 
 dependencies come from the test's own environment through a ``.pth`` line (what
 ``venv --system-site-packages`` would give if they lived in the base interpreter), the package itself
 only from the wheel. Then, in a temporary folder: ``funnel init``, a EUR / February profile, ``funnel
-sample`` (small), and ``funnel report run`` of two notebooks (funnel, data_quality: the others take
-minutes); the front page and both reports come out, in EUR, with the fiscal year the profile gives.
+sample`` (small), and ``funnel report run --jobs 2`` of every report: the front page and every report
+come out; every page that shows money shows it in EUR (never in dollars), and every fiscal quarter a
+page records starts in February, May, August or November (the profile's February fiscal year; worked
+out here by hand, not by the package).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-REPORTS = ("funnel", "data_quality")
+#: Every report of the packaged config (a config may add more: they must come out too).
+REPORTS = (
+    "data_quality",
+    "funnel",
+    "sources",
+    "velocity",
+    "forecasting",
+    "reconciliation",
+    "duplicates",
+    "lead_scoring",
+)
+#: The reports whose pages show money, and those whose records hold fiscal quarters.
+MONEY = ("funnel", "sources", "velocity", "forecasting", "reconciliation")
+QUARTERS = ("funnel", "sources", "velocity", "forecasting", "reconciliation")
+
+
+def _february_quarter(day) -> tuple[str, int]:
+    """The February fiscal year's quarter of a date: its label (named by the year it ends in), its first month."""
+    fiscal_month = (day.month - 2) % 12
+    year = day.year + (1 if day.month >= 2 else 0)
+    number = fiscal_month // 3 + 1
+    return f"FY{year}-Q{number}", 2 + 3 * (number - 1)
+
+
+def _quarters(records) -> list[tuple[str, str]]:
+    """(label, first day) of every recorded row that names a fiscal quarter."""
+    out = []
+    for rows in records.values():
+        for r in rows if isinstance(rows, list) else []:
+            if not isinstance(r, dict):
+                continue
+            label = r.get("fiscal_period") or r.get("period")
+            if not (isinstance(label, str) and re.fullmatch(r"FY\d{4}-Q[1-4]", label)):
+                continue
+            if r.get("period_start"):
+                out.append((label, r["period_start"][:10]))
+            elif r.get("start_date"):  # the waterfall: from the day before the quarter
+                out.append((label, str((pd.Timestamp(r["start_date"][:10]) + pd.Timedelta(days=1)).date())))
+    return out
 
 
 def _run(args, cwd, env, timeout=300) -> subprocess.CompletedProcess:
@@ -84,14 +126,22 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
     profile.write_text(text)
     # an export that does not name its currency: the profile's EUR is the money's
     _run([funnel, "sample", "--scale", "0.05", "--no-currencies"], project, env)
-    run = _run([funnel, "report", "run", *(a for r in REPORTS for a in ("--only", r))], project, env, timeout=600)
-    assert "index:" in run.stdout
+    run = _run([funnel, "report", "run", "--jobs", "2"], project, env, timeout=900)
+    assert "index:" in run.stdout and "failed" not in run.stdout, run.stdout[-3000:]
+    ran = set(re.findall(r"^\S+Z\s+(\w+)\s+as_of \S+\s+ok\b", run.stdout, flags=re.M))
+    assert set(REPORTS) <= ran, run.stdout[-3000:]
+
+    from funnel_analysis.reporting import read_records  # the test's own package reads the executed notebooks
 
     reports = project / "reports"
-    assert (reports / "index.html").is_file()
-    for name in REPORTS:
+    front = (reports / "index.html").read_text(encoding="utf-8")
+    as_of = None
+    for name in sorted(ran):
         (page,) = (reports / name).glob("*/*.html")
-        assert "€" in page.read_text(encoding="utf-8") or name == "data_quality"
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r">-?(US)?\$\s?\d", html), f"{name}: an amount in dollars"
+        if name in MONEY:
+            assert re.search(r">-?€\d", html), f"{name}: no amount in EUR"
         (executed,) = (reports / name).glob("*/*.ipynb")
         injected = next(
             "".join(c["source"])
@@ -99,5 +149,19 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
             if "injected-parameters" in c["metadata"].get("tags", [])
         )
         assert f'data_dir = "{project}' in injected  # the profile's data_dir (or the runner's cache of it)
+        if "fiscal_year_start_month" in injected:
+            assert "fiscal_year_start_month = 2" in injected and 'currency = "EUR"' in injected
+        records = read_records(executed)
+        quarters = _quarters(records)
+        if name in QUARTERS:
+            assert quarters, f"{name}: no fiscal quarter recorded"
+        for label, first in quarters:
+            assert int(first[5:7]) == 2 + 3 * (int(label[-1]) - 1), f"{name}: {label} starts {first}"
         if name == "funnel":
-            assert 'currency = "EUR"' in injected and "fiscal_year_start_month = 2" in injected
+            as_of = pd.Timestamp(records["kpis"][0]["as_of"][:10])
+    # the front page: EUR, and the next quarter's forecast named in the February year (hand-derived)
+    assert re.search(r">-?€\d", front)
+    assert not re.search(r">-?(US)?\$\s?\d", front)
+    label = _february_quarter(as_of)[0]
+    next_label = _february_quarter(as_of + pd.DateOffset(months=3))[0]
+    assert label in front or next_label in front, (label, next_label)
