@@ -7,7 +7,8 @@ only from the wheel. Then, in a temporary folder: ``funnel init``, a EUR / Febru
 sample`` (small), and ``funnel report run --jobs 2`` of every report: the front page and every report
 come out; every page that shows money shows it in EUR (never in dollars), and every fiscal quarter a
 page records starts in February, May, August or November (the profile's February fiscal year; worked
-out here by hand, not by the package).
+out here by hand, not by the package). The funnel, velocity and forecasting pages show their headline
+figures for new business beside the other types, and velocity and forecasting their definitions.
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ REPORTS = (
 #: The reports whose pages show money, and those whose records hold fiscal quarters.
 MONEY = ("funnel", "sources", "velocity", "forecasting", "reconciliation")
 QUARTERS = ("funnel", "sources", "velocity", "forecasting", "reconciliation")
+#: Headline figures shown for new business with the other types beside it (records), per report.
+BY_BUSINESS_TYPE = {
+    "funnel": ("kpis_by_business_type",),
+    "velocity": ("cycle_length_by_business_type", "sales_velocity_by_business_type"),
+    "forecasting": ("weighted_pipeline_by_business_type",),
+}
+#: Definitions written beside their figures (the line under each table), per report.
+DEFINED = {
+    "velocity": ("Definitions: sales cycle", "Definitions: days in a stage"),
+    "forecasting": (
+        "Definitions: next-quarter forecast",
+        "Definitions: weighted pipeline",
+        "Definitions: backtest error",
+    ),
+}
 
 
 def _february_quarter(day) -> tuple[str, int]:
@@ -157,6 +173,11 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
             assert quarters, f"{name}: no fiscal quarter recorded"
         for label, first in quarters:
             assert int(first[5:7]) == 2 + 3 * (int(label[-1]) - 1), f"{name}: {label} starts {first}"
+        for figures in BY_BUSINESS_TYPE.get(name, ()):
+            types = {row["business_type"] for row in records[figures]}
+            assert "new_business" in types and len(types) >= 2, (name, figures, types)
+        for text in DEFINED.get(name, ()):
+            assert text in html, f"{name}: no {text!r}"
         if name == "funnel":
             as_of = pd.Timestamp(records["kpis"][0]["as_of"][:10])
     # the front page: EUR, and the next quarter's forecast named in the February year (hand-derived)
