@@ -178,3 +178,22 @@ def test_user_role_names_joined_from_user_role(reader_env, own_schema):
     roles = crm.users.set_index("owner_id")["role"].to_dict()
     assert roles["005000000000001AAA"].casefold() == "ae emea" and roles["005000000000003AAA"].casefold() == "sdr"
     assert pd.isna(roles["005000000000002AAA"])
+
+
+def test_a_project_whose_data_dir_is_the_database(reader_env, tmp_path):
+    """``profile.yaml``: ``data_dir`` a URL, ``source`` and ``schema``: ``funnel check`` reads it with no argument."""
+    import json
+
+    from tests.warehouse.helpers import funnel
+
+    (tmp_path / "profile.yaml").write_text(f"data_dir: {reader_env.url}\nsource: fivetran\nschema: salesforce\n")
+    result = funnel(["--project", str(tmp_path), "check", "--json"], reader_env.env)
+    assert result.exit_code == 0, result.output
+    tables = json.loads(result.stdout)["tables"]
+    assert tables["opportunities"]["rows_read"] == 10 and tables["opportunities"]["rows_deleted"] == 10
+    shown = funnel(["--project", str(tmp_path), "profile"], reader_env.env)
+    assert f"data_dir: {reader_env.url}  (a database: source fivetran, schema salesforce)" in shown.stdout
+    # a schema the profile names that is not there: one line, exit 2
+    (tmp_path / "profile.yaml").write_text(f"data_dir: {reader_env.url}\nsource: fivetran\nschema: nowhere\n")
+    bad = funnel(["--project", str(tmp_path), "check", "--json"], reader_env.env)
+    assert bad.exit_code == 2 and len(bad.lines) == 1 and "nowhere" in bad.output
