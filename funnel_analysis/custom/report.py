@@ -49,6 +49,7 @@ from ..crm.model import cut_as_of
 from ..crm.sections import owners, with_owner_names
 from ..funnel.definitions import definitions_note, kpi_definitions
 from ..funnel.kpis import kpis as _kpis
+from ..periods import fiscal_calendar
 from .metrics import MetricError, field_values, metric_spec
 
 if TYPE_CHECKING:
@@ -94,8 +95,9 @@ def metric(
     period : {"Q", "M", "Y"}, optional
         Also split by fiscal period: a lead by its creation date, a deal by the date ``cohort``
         names (its close date by default, the expected one while open).
-    fiscal_year_start_month : int, default 1
-        First month of the fiscal year.
+    fiscal_year_start_month : int or FiscalCalendar, default 1
+        First month of the fiscal year, resolved against the org's custom fiscal periods
+        (:func:`funnel_analysis.periods.fiscal_calendar`), as the funnel report does.
     win_rate_basis, cohort, exclude_stages, exclude_types, new_business_only
         The KPI definitions, as :func:`funnel_analysis.funnel.report.kpis` takes them.
 
@@ -120,6 +122,7 @@ def metric(
         When ``where`` is not an expression of the grammar or names an unknown field.
     """
     spec = metric_spec(metric)
+    fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     by = by.strip() if isinstance(by, str) else by
     by = by or None
     where = where or None

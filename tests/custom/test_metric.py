@@ -190,3 +190,35 @@ def test_code_in_the_filter_is_refused_before_anything_runs(where):
     assert not fresh.__dict__.get("_cuts")  # refused before the org was cut
     metric(fresh, metric="win_rate", where="amount > 1")
     assert fresh.__dict__.get("_cuts")  # (a filter that parses does cut it)
+
+
+def test_the_org_s_custom_fiscal_quarters(tmp_path):
+    from funnel_analysis.project import apply_profile, load_profile
+
+    # a 4-4-5 year from 2024-02-04: Q1 ends 2024-05-04, Q2 ends 2024-08-03
+    (tmp_path / "Period.csv").write_text(
+        "Id,FiscalYearSettingsId,Type,StartDate,EndDate,Number\n"
+        "0260001,0220001,Year,2024-02-04,2025-02-01,1\n"
+        "0260002,0220001,Quarter,2024-02-04,2024-05-04,1\n"
+        "0260003,0220001,Quarter,2024-05-05,2024-08-03,2\n"
+        "0260004,0220001,Quarter,2024-08-04,2024-11-02,3\n"
+        "0260005,0220001,Quarter,2024-11-03,2025-02-01,4\n"
+    )
+    (tmp_path / "profile.yaml").write_text("fiscal_year: {periods: Period.csv}\n")
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B"],
+            "StageName": ["Closed Won", "Closed Lost"],
+            "Amount": [100, 50],
+            "CreatedDate": ["2024-02-10"] * 2,
+            "CloseDate": ["2024-05-04", "2024-05-05"],  # Q1's last day, Q2's first
+        }
+    )
+    org = apply_profile(load_frames({"Opportunity": opps}), profile=load_profile(tmp_path / "profile.yaml"))
+    t = metric(org, metric="win_rate", period="Q", fiscal_year_start_month=2, as_of="2024-06-30")
+    assert _table(t, "fiscal_period", "win_rate", "win_rate_n") == {"FY2025-Q1": (1.0, 1), "FY2025-Q2": (0.0, 1)}
+    assert t["period_start"].tolist() == [pd.Timestamp("2024-02-04"), pd.Timestamp("2024-05-05")]
+    # the standard February year would put both in FY2025-Q2 (May to July)
+    plain = load_frames({"Opportunity": opps})
+    standard = metric(plain, metric="win_rate", period="Q", fiscal_year_start_month=2, as_of="2024-06-30")
+    assert _table(standard, "fiscal_period", "win_rate_n") == {"FY2025-Q2": (2,)}
