@@ -4,8 +4,9 @@ The command behind a custom report (:func:`funnel_analysis.custom.metric`). The 
 filter are checked before the org is loaded: an unknown metric, a ``--where`` that is not an
 expression of the shared grammar (code, SQL) or a ``--by`` that is not a field name is one line on
 stderr and exit 2, and nothing runs. A field the org does not have is one line too, after loading.
-In a project, FOLDER defaults to the profile's ``data_dir``, and the profile's fiscal year and KPI
-definitions apply (``kpis:`` in ``profile.yaml``).
+In a project, FOLDER defaults to the profile's ``data_dir``, and the org is read as the reports read
+it (:func:`funnel_analysis.project.apply_profile`: business types, stage and status overrides, the
+custom fiscal periods), with the profile's fiscal year and KPI definitions (``kpis:``).
 """
 
 from __future__ import annotations
@@ -111,9 +112,9 @@ def metric_command(metric_name, folder, mapping, by, where, period, as_of, as_js
     try:
         crm = load_or_fail(folder, mapping)
         if project is not None:
-            from ..project.business import with_business_type
+            from ..project import apply_profile
 
-            crm = with_business_type(crm, profile=project.profile)
+            crm = apply_profile(crm, profile=project.profile)  # as the reports do: types, stages, fiscal periods
         table = compute_metric(crm, metric=spec.name, as_of=as_of, by=by, where=where, period=period, **options)
     except DATA_ERRORS as exc:
         fail(_first_line(exc))
