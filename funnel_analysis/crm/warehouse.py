@@ -466,6 +466,7 @@ class _Plan:
     sync: list[str]
     n_columns: int
     history_mode: bool
+    derived_from: str | None = None  # OpportunityHistory made from history-mode versions: their start column
 
 
 def _plan(obj, table, kind, schema, name, cols, profile: SourceProfile, extra: list[str]) -> _Plan:
@@ -590,6 +591,33 @@ def _resolve(conn, url, source, schema, mapping_columns):
         sch, name, cols = found
         plans.append(_plan(obj, table, kind, sch, name, cols, profile, mapping_columns.get(table, [])))
     have = {p.obj for p in plans}
+    if "OpportunityHistory" not in have:  # history mode holds the deals' past: their versions stand in for it
+        scd2 = next((p for p in plans if p.obj == "Opportunity" and p.history_mode), None)
+        cols = None
+        if scd2 is not None:
+            cols = (main if scd2.schema == schema else history)[scd2.name.lower()][1]
+        elif "opportunity" in history and "_fivetran_start" in history["opportunity"][1]:
+            name, cols = history["opportunity"]
+            scd2 = _plan("Opportunity", "opportunities", None, hist_schema, name, cols, profile, [])
+        if scd2 is not None and "Id" in scd2.columns:
+            derived = _Plan(
+                "OpportunityHistory",
+                "opportunity_history",
+                None,
+                scd2.schema,
+                scd2.name,
+                {k: v for k, v in scd2.columns.items() if k in _TRACKED or k == "Id"},
+                {k: v for k, v in scd2.flags.items() if k != "active"},
+                scd2.sync,
+                scd2.n_columns,
+                True,
+                derived_from=cols["_fivetran_start"][0],
+            )
+            plans.append(derived)
+            notes.append(
+                f"OpportunityHistory: from the history-mode versions of {scd2.schema}.{scd2.name} "
+                "(one row per version whose stage, amount, probability, close date or forecast category changed)"
+            )
     for obj in REQUIRED_OBJECTS:
         if obj not in have:
             raise DataLoadError(
@@ -600,6 +628,8 @@ def _resolve(conn, url, source, schema, mapping_columns):
                 + " (or another --source / --schema)",
             )
     for p in plans:
+        if p.derived_from:  # made from the versions: its columns are the opportunity's
+            continue
         spec = TABLES[p.table]
         for c in spec.columns:
             names = [c.sf_name, *c.aliases]
@@ -613,6 +643,34 @@ def _resolve(conn, url, source, schema, mapping_columns):
                     expected=f"a column {' or '.join(repr(n) for n in profile.column_candidates(c.sf_name))}",
                 )
     return profile, schema, plans, notes
+
+
+#: The fields an OpportunityHistory row records (what a history-mode version is compared on).
+_TRACKED = ("StageName", "Amount", "Probability", "CloseDate", "ForecastCategory", "ExpectedRevenue")
+
+
+def _derived_history(conn, p: _Plan) -> pd.DataFrame:
+    """OpportunityHistory rows from history-mode versions: each version that changed a tracked field.
+
+    ``Id`` is ``<opportunity id>.v<n>`` (its version number), ``CreatedDate`` the version's start.
+    """
+    import sqlalchemy as sa
+
+    physical = list(dict.fromkeys([c for cs in p.columns.values() for c in cs] + [p.derived_from]))
+    t = _table(p, physical)
+    fields = [_expr(t, p, api).label(api) for api in p.columns]
+    q = sa.select(*fields, t.c[p.derived_from].label("CreatedDate")).order_by(_expr(t, p, "Id"), t.c[p.derived_from])
+    df = _frame(conn.execute(q)).rename(columns={"Id": "OpportunityId"})
+    df = df[df["OpportunityId"].notna()].reset_index(drop=True)
+    tracked = [c for c in _TRACKED if c in df.columns]
+    same = df["OpportunityId"].eq(df["OpportunityId"].shift())
+    if tracked:
+        values = df[tracked].astype("str")
+        same &= values.eq(values.shift()).all(axis=1)
+    df = df[~same].reset_index(drop=True)
+    n = df.groupby("OpportunityId").cumcount() + 1
+    df.insert(0, "Id", df["OpportunityId"].astype("str") + ".v" + n.astype("str"))
+    return df
 
 
 def _table(p: _Plan, cols: list[str]):
@@ -842,6 +900,19 @@ def read_warehouse(
                 label = f"{p.schema}.{p.name}"
                 stat = conn.execute(_counts_query(p)).one()
                 finger[label] = tuple(stat)
+                if p.derived_from:
+                    live = _derived_history(conn, p)
+                    label = f"{label} (history mode)"
+                    frames[p.obj], labels[p.obj] = live, label
+                    counts[p.obj] = {
+                        "table": label,
+                        "rows": len(live),
+                        "deleted": 0,
+                        "versions_not_current": 0,
+                        "columns_in_table": p.n_columns,
+                        "columns_read": len({c for cs in p.columns.values() for c in cs}) + 1,
+                    }
+                    continue
                 live = _frame(conn.execute(_rows_query(p, deleted=False)))
                 n_rows = int(stat.current) + int(stat.ended)
                 n_deleted = int(stat.current_deleted) + int(stat.ended)

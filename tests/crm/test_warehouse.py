@@ -351,3 +351,36 @@ def test_a_schema_without_opportunity_is_one_line(tmp_path):
     with pytest.raises(DataLoadError) as err:
         load_org(f"duckdb:///{path}", source="fivetran")
     assert str(err.value).count("\n") == 0 and "Opportunity" in str(err.value) and "'opportunity'" in str(err.value)
+
+
+def test_history_mode_versions_stand_in_for_a_missing_opportunity_history(tmp_path):
+    """No opportunity_history, Opportunity in history mode: one history row per version that changed a
+    tracked field (a rename is not one), dated by ``_fivetran_start``; the deal's stages as of a day follow."""
+    duckdb = pytest.importorskip("duckdb")
+    pytest.importorskip("duckdb_engine")
+    path = tmp_path / "h.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema salesforce; create table salesforce.lead (id varchar)")
+    con.execute(
+        "create table salesforce.opportunity (id varchar, name varchar, stage_name varchar, amount double, "
+        "close_date date, created_date timestamp, is_closed boolean, is_won boolean, is_deleted boolean, "
+        "_fivetran_active boolean, _fivetran_start timestamp, _fivetran_end timestamp, _fivetran_synced timestamp)"
+    )
+    o1 = "006000000000001AAA"
+    for name, stage, closed, active, start, end in [
+        ("a", "Prospecting", False, False, "2024-01-01", "2024-02-01"),
+        ("a renamed", "Prospecting", False, False, "2024-02-01", "2024-03-01"),
+        ("a renamed", "Closed Won", True, True, "2024-03-01", "9999-12-31"),
+    ]:
+        con.execute(
+            "insert into salesforce.opportunity values (?, ?, ?, 100, '2024-03-01', '2024-01-01', ?, ?, false, ?, ?, ?, now())",
+            [o1, name, stage, closed, closed, active, start, end],
+        )
+    con.close()
+    crm = load_org(f"duckdb:///{path}", source="fivetran")
+    hist = crm.tables["opportunity_history"].sort_values("created_date")
+    assert hist["history_id"].tolist() == [f"{o1}.v1", f"{o1}.v2"]
+    assert hist["stage_name"].tolist() == ["Prospecting", "Closed Won"]
+    assert [str(d.date()) for d in hist["created_date"]] == ["2024-01-01", "2024-03-01"]
+    assert crm.report.tables["opportunities"]["rows_read"] == 1
+    assert crm.as_of("2024-02-15").opportunities["stage_name"].tolist() == ["Prospecting"]
