@@ -42,6 +42,7 @@ __all__ = [
     "load_report_config",
     "check_parameters",
     "plan_reports",
+    "MailSettings",
 ]
 
 #: Parameter (and environment variable) names that hold secrets.
@@ -116,7 +117,53 @@ class ReportSpec:
     cell_timeout: int | None = None
     defaults: dict = field(default_factory=dict)
     subscribers: tuple[str, ...] = ()
-    mail: object = None  # MailSettings (reporting.mail) when the config has ``mail:``
+    mail: MailSettings | None = None  # when the config has ``mail:``
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How summary mails go out (the report config's ``mail:``; :mod:`.mail` sends them).
+
+    Parameters
+    ----------
+    host : str, default "localhost"
+        The SMTP server.
+    port : int, default 25
+        Its port (587 with ``starttls``, 465 with ``tls``).
+    sender : str, default "funnel-analysis@localhost"
+        The From address.
+    base_url : str, default ""
+        Where the reports folder is served (``https://reports.acme.example``): the mail links
+        ``<base_url>/<report>/<run>/<report>.html``. Empty: no link.
+    attach : bool, default False
+        Attach the report's page to the mail.
+    starttls : bool, default False
+        Upgrade the connection with STARTTLS.
+    tls : bool, default False
+        Connect with TLS from the start (SMTPS).
+    retries : int, default 3
+        Tries after the first one fails.
+    retry_wait_s : float, default 5.0
+        Seconds before the first retry, doubling with each.
+    timeout_s : float, default 30.0
+        Seconds a connection may take.
+    user_env, password_env : str
+        The environment variables holding the SMTP user and password (default
+        ``FUNNEL_SMTP_USER`` / ``FUNNEL_SMTP_PASSWORD``); no login when the user's is unset.
+    """
+
+    host: str = "localhost"
+    port: int = 25
+    sender: str = "funnel-analysis@localhost"
+    base_url: str = ""
+    attach: bool = False
+    starttls: bool = False
+    tls: bool = False
+    retries: int = 3
+    retry_wait_s: float = 5.0
+    timeout_s: float = 30.0
+    user_env: str = "FUNNEL_SMTP_USER"
+    password_env: str = "FUNNEL_SMTP_PASSWORD"
 
 
 def _resolve(params: dict, base: Path) -> dict:
@@ -314,7 +361,6 @@ def _mail(doc: dict, path: Path):
     raw = doc.get("mail")
     if raw is None:
         return None
-    from .mail import MailSettings
 
     where = f"{path}: mail"
     if not isinstance(raw, dict):

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from .._util.results import Unpackable
 from .format import figure_kind, format_figure, format_interval
 from .publish import published_runs
 
-__all__ = ["CardSpec", "Card", "CARDS", "headline_cards", "render_cards", "CARDS_CSS"]
+__all__ = ["CardSpec", "Card", "Cards", "CARDS", "headline_cards", "render_cards", "CARDS_CSS"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ class CardSpec:
         the rows are picked by ``row``.
     interval : tuple of str, optional
         The columns of the interval's bounds; default ``<figure>_ci_low`` / ``<figure>_ci_high``.
-    level : int, default 95
-        The interval's level in percent, as the analysis computed it.
+    confidence : float, default 0.95
+        The interval's level, as the analysis computed it.
     """
 
     label: str
@@ -63,7 +64,7 @@ class CardSpec:
     figure: str
     select: Mapping = field(default_factory=dict)
     interval: tuple[str, str] | None = None
-    level: int = 95
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,22 @@ class Card:
     raw: float | None = None
 
 
+@dataclass(frozen=True)
+class Cards(Unpackable):
+    """The front page's cards and what is left off them; unpacks as ``cards, missing``.
+
+    Parameters
+    ----------
+    cards : list of Card
+        The cards that have a recorded value, in order.
+    missing : list of str
+        One line per report whose cards are left out, saying why.
+    """
+
+    cards: list
+    missing: list
+
+
 #: The front page's cards, in order.
 CARDS: tuple[CardSpec, ...] = (
     CardSpec("Leads this {period}", "funnel", "headline", "leads"),
@@ -118,7 +135,7 @@ CARDS: tuple[CardSpec, ...] = (
         "forecast",
         select={"quarters_ahead": 1},
         interval=("forecast_ci_low_80", "forecast_ci_high_80"),
-        level=80,
+        confidence=0.8,
     ),
 )
 
@@ -143,7 +160,7 @@ def _value_and_interval(spec: CardSpec, raw, low, high, kind: str, currency: str
     full = format_interval(raw, low, high, kind=kind, currency=currency)
     if full == shown:
         return shown, ""
-    return shown, f"{spec.level} % interval {full[len(shown) + 2 : -1]}"
+    return shown, f"{round(spec.confidence * 100)} % interval {full[len(shown) + 2 : -1]}"
 
 
 def _latest_good(out_dir: Path, report: str):
@@ -213,7 +230,7 @@ def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str)
     return Card(label, value, interval, link=link, report=spec.report, raw=raw)
 
 
-def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> tuple[list[Card], list[str]]:
+def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> Cards:
     """The front page's cards, from the latest good run of each card's report.
 
     Parameters
@@ -225,10 +242,10 @@ def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> tuple[list[
 
     Returns
     -------
-    tuple of (list of Card, list of str)
-        The cards that have a recorded value, in order, then the data-quality card and the data's
-        extract time when a run recorded them; and one line per report whose cards are left out,
-        saying why (not run yet, or its run recorded no such figure).
+    Cards
+        ``cards``: those that have a recorded value, in order, then the data-quality card and the
+        data's extract time when a run recorded them; ``missing``: one line per report whose cards
+        are left out, saying why (not run yet, or its run recorded no such figure).
     """
     out_dir = Path(out_dir)
     shown: list[Card] = []
@@ -260,7 +277,7 @@ def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> tuple[list[
             currency = str(next((r.get("currency") for r in rows if r.get("currency")), ""))
         shown.append(card)
     shown += _quality_and_freshness(out_dir)
-    return shown, missing
+    return Cards(shown, missing)
 
 
 def _currency_of(recs: Mapping) -> str:

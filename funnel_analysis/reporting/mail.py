@@ -27,63 +27,19 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from .config import MailSettings
 from .dashboard import headline_cards
 from .format import column_label
 
 __all__ = ["MailSettings", "summary_message", "send_summary"]
 
 
-@dataclass(frozen=True)
-class MailSettings:
-    """How summary mails go out (the report config's ``mail:``).
-
-    Parameters
-    ----------
-    host : str, default "localhost"
-        The SMTP server.
-    port : int, default 25
-        Its port (587 with ``starttls``, 465 with ``tls``).
-    sender : str, default "funnel-analysis@localhost"
-        The From address.
-    base_url : str, default ""
-        Where the reports folder is served (``https://reports.acme.example``): the mail links
-        ``<base_url>/<report>/<run>/<report>.html``. Empty: no link.
-    attach : bool, default False
-        Attach the report's page to the mail.
-    starttls : bool, default False
-        Upgrade the connection with STARTTLS.
-    tls : bool, default False
-        Connect with TLS from the start (SMTPS).
-    retries : int, default 3
-        Tries after the first one fails.
-    retry_wait_s : float, default 5.0
-        Seconds before the first retry, doubling with each.
-    timeout_s : float, default 30.0
-        Seconds a connection may take.
-    user_env, password_env : str
-        The environment variables holding the SMTP user and password (default
-        ``FUNNEL_SMTP_USER`` / ``FUNNEL_SMTP_PASSWORD``); no login when the user's is unset.
-    """
-
-    host: str = "localhost"
-    port: int = 25
-    sender: str = "funnel-analysis@localhost"
-    base_url: str = ""
-    attach: bool = False
-    starttls: bool = False
-    tls: bool = False
-    retries: int = 3
-    retry_wait_s: float = 5.0
-    timeout_s: float = 30.0
-    user_env: str = "FUNNEL_SMTP_USER"
-    password_env: str = "FUNNEL_SMTP_PASSWORD"
-
-
-def summary_message(out_dir, run_folder, manifest: dict, *, settings: MailSettings, recipients: Sequence[str]):
+def summary_message(
+    out_dir, run_folder, manifest: dict, *, settings: MailSettings, recipients: Sequence[str]
+) -> EmailMessage:
     """The summary mail of one published run: its status, its cards, the data's time, a link or the page.
 
     Parameters
@@ -109,7 +65,7 @@ def summary_message(out_dir, run_folder, manifest: dict, *, settings: MailSettin
     report = str(manifest.get("report") or run_folder.parent.name)
     title = column_label(report)
     status = str(manifest.get("status"))
-    cards = [c for c in headline_cards(out_dir)[0] if c.report == report]
+    cards = [c for c in headline_cards(out_dir).cards if c.report == report]
     page = run_folder / str(manifest.get("html") or "")
     link = ""
     if settings.base_url and manifest.get("html"):

@@ -9,7 +9,7 @@ from email import policy
 import pytest
 
 from funnel_analysis.reporting.config import ReportConfigError, load_report_config
-from funnel_analysis.reporting.mail import MailSettings, send_summary
+from funnel_analysis.reporting.mail import MailSettings, send_summary  # MailSettings lives in config; mail re-exports it
 from tests.reporting.test_dashboard import HEADLINE, _publish
 
 aiosmtpd = pytest.importorskip("aiosmtpd", reason="aiosmtpd (the dev extra) runs the local SMTP server")
