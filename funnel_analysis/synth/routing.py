@@ -338,10 +338,14 @@ class _Routing:
         p = raw.copy()
         for s in range(len(_LEAD_SOURCES)):
             for mat in (True, False):
-                g = (L["source"] == s) & (L["mature"] == mat)
-                if g.any() and raw[g].sum() > 0:
+                g = np.flatnonzero((L["source"] == s) & (L["mature"] == mat))
+                if len(g) and raw[g].sum() > 0:
+                    q = raw[g]
                     for _ in range(30):  # the group's mean is the source's rate, a few capped at max_p
-                        p[g] = np.minimum(p[g] * rate[s] / p[g].mean(), R["max_p"])
+                        q = np.minimum(q * rate[s] / q.mean(), R["max_p"])
+                        if abs(q.mean() - rate[s]) < 1e-12:
+                            break
+                    p[g] = q
         self.clipped = int((p >= R["max_p"]).sum())
         will = rng.random(nL) < p
         delay = np.minimum(
@@ -545,10 +549,8 @@ def routing_truth(route, lead_ids, user_ids, queue_ids, cbc: np.ndarray, first_c
     bmin = route.business_seconds / 60.0
     created = route.created
     breached = ~touched | (bmin > R["sla_minutes"])
-    touch_at = [
-        pd.Timestamp(int(t), unit="s").strftime("%Y-%m-%dT%H:%M:%SZ") if ok else ""
-        for t, ok in zip(route.touch.tolist(), touched.tolist())
-    ]
+    iso = np.char.add(np.datetime_as_string(route.touch.astype("datetime64[s]"), unit="s"), "Z")
+    touch_at = np.where(touched, iso, "").astype(object)
     df = pd.DataFrame(
         {
             "lead_id": lead_ids,
