@@ -114,7 +114,13 @@ def load_org(
         their rules (``crm.quarantine``, ``crm.quarantined_rows``), the warnings
         on kept rows (``crm.flags``), the data-quality report and ``crm.meta``
         (source, mapping, fingerprint of the files read, load time). A Parquet
-        cache is read back as it was written.
+        cache is read back as it was written. From a database: ``meta["source"]``
+        is the URL (it never holds a password), ``meta["fingerprint"]`` a hash of
+        every table's row counts and latest sync time (``_fivetran_synced``,
+        ``_airbyte_extracted_at`` or ``SystemModstamp``), and ``meta["warehouse"]``
+        what was counted in the database per table (rows, deleted, history
+        versions not current, columns in the table and read) and the reader's notes;
+        a quarantined row's ``row`` is its ``Id``.
 
     Raises
     ------

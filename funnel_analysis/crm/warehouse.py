@@ -28,6 +28,14 @@ rows (``Id``, ``MasterRecordId``) so that :func:`~funnel_analysis.crm.deleted.sp
 cascades and re-points merges as it does for an export. Every identifier comes from the catalog
 and every value is a bound parameter (SQLAlchemy Core); nothing a user types is pasted into SQL.
 All the queries run in one read-only transaction (``REPEATABLE READ`` on Postgres: one snapshot).
+The catalog is read from ``information_schema`` rather than SQLAlchemy's inspector: one query for
+every table, on Postgres and on DuckDB alike (duckdb-engine's inspector queries ``pg_catalog``
+tables DuckDB lacks).
+
+History mode: a record's current version is its row; a record none of whose versions is current
+was deleted at the source and counts as deleted; where ``OpportunityHistory`` is not synced, the
+history-mode versions of ``Opportunity`` stand in for it (one row per version that changed the
+stage, amount, probability, close date or forecast category, dated by ``_fivetran_start``).
 
 **Credentials come from the environment only.** A URL that carries a password is refused
 (:class:`UrlPasswordError`). The password is libpq's ``PGPASSWORD`` (or a ``~/.pgpass`` file,
