@@ -277,11 +277,15 @@ def column_label(name) -> str:
     --------
     >>> column_label("open_pipeline_amount"), column_label("days_in_stage"), column_label("sla_breach_share")
     ('Open pipeline', 'Days in stage', 'SLA breach share')
+    >>> column_label("win_rate_n"), column_label("owner.region")
+    ('Win rate (n)', 'Owner region')
     """
     key = str(name)
     if key in _LABELS:
         return _LABELS[key]
-    words = [w for w in key.split("_") if w]
+    if key.endswith("_n") and len(key) > 2:  # the count a figure stands on: win_rate_n -> "Win rate (n)"
+        return f"{column_label(key[:-2])} (n)"
+    words = [w for w in key.replace(".", "_").split("_") if w]  # a dotted field: owner.region -> "Owner region"
     if not words:
         return key
     unit = ""

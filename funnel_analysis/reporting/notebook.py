@@ -268,6 +268,8 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
                 named.add(c)
     sty = sty.format_index(lambda c: html.escape(column_label(str(c)[:-3] if c in named else c)), axis=1)
     hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]
+    # the ID column already shows the name (owner_id as "Ann Lee"): its name column beside it would repeat it
+    hidden += [f"{str(c)[:-3]}_name" for c in named if f"{str(c)[:-3]}_name" in df.columns]
     hidden += [f"{c}_ci_{b}" for c in folded for b in ("low", "high")]
     if hidden and len(hidden) < len(df.columns):
         sty = sty.hide(hidden, axis="columns")
