@@ -14,7 +14,9 @@ Rules
   member after them (``first_member``: always the first active member). No member active: no expected rep. For a
   user or queue target it is that user or queue.
 - **Misrouted**: the first owner (:func:`~funnel_analysis.routing.touches.owner_timeline`) is not the target user or
-  queue, or not a member of the target team: judged at the target level, not against the expected rep.
+  queue, or not a member of the target team: judged at the target level, not against the expected rep. A lead sent
+  to a queue whose owner history is missing and that a user owns now counts as routed when that user is a member
+  of the queue (GroupMember: they took it from the queue), as misrouted otherwise.
 - ``reassignments``: Owner changes after creation, not counting a pick-up from a queue; missing without owner
   history for the lead. ``queue_hours``: hours the lead spent in queues (:func:`funnel_analysis.crm.queue_time`).
 
@@ -97,6 +99,22 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     for kind in ("user", "queue"):
         m = (out["target_kind"] == kind).to_numpy(dtype=bool) & fo.notna().to_numpy(dtype=bool)
         ok[m] = (fo[m] == out.loc[m, "target"].astype("string")).to_numpy(dtype=bool)
+    # without owner history a queue's lead is now owned by whoever took it: a member of the queue took it from
+    # the queue (not misrouted), anyone else did not
+    gm = cut.tables.get("group_members")
+    picked = (
+        (out["target_kind"] == "queue")
+        & (out["first_owner_source"] == "current_owner")
+        & fo.str.startswith("005").fillna(False)
+    ).to_numpy(dtype=bool)
+    if picked.any():
+        pairs = set()
+        if gm is not None and len(gm):
+            pairs = set(zip(gm["group_id"].astype(str), gm["user_or_group_id"].astype(str), strict=True))
+        took = [
+            (q, u) in pairs for q, u in zip(out.loc[picked, "target"].astype(str), fo[picked].astype(str), strict=True)
+        ]
+        ok[picked] = took
     for name in rules.teams:
         m = ((out["target_kind"] == "team") & (out["target"] == name)).to_numpy(dtype=bool) & fo.notna().to_numpy(
             dtype=bool

@@ -9,9 +9,12 @@ Rules
   nothing, nor does a move backwards.
 - **Values at entry.** A criterion is judged on the deal's values at the instant of entry: ``amount``,
   ``close_date`` and ``probability`` from the stage-history row itself (Salesforce writes them there); any other
-  field from ``opportunity_field_history`` (the new value of the last change at or before the entry; with later
-  changes only, the old value of the first; with no change and a deal created after that field's history starts,
-  its current value). Where none of these is known the criterion is **unknown**. A value filled in after the deal
+  field from ``opportunity_field_history``: the new value of the last change at or before the entry; else, when the
+  entry came after the field history starts (its earliest row of any field: fields are switched on together;
+  every change since is recorded), the old value of the deal's first
+  later change, or with no change its current value. An entry before the field history starts, with no change
+  before it, or of a field with no row at all, is **unknown** (changes may not have been recorded). A value known to
+  be empty fails its criterion. A value filled in after the deal
   closed therefore never makes an earlier entry compliant. Related fields (``owner.region``) are read as they are
   now.
 - ``compliant`` is true when every criterion of the stage holds, false when one fails, unknown (``<NA>``) when
@@ -59,6 +62,23 @@ def _utc(values) -> pd.Series:
     return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
 
 
+def _uniform(values: pd.Series) -> pd.Series:
+    """Values of mixed origin (typed current values, text history values) as one type where they allow it."""
+    v = pd.Series(values.to_numpy(dtype=object))
+    known = v[v.notna()]
+    words = {"true": True, "false": False}
+    if len(known) and all(
+        isinstance(x, (bool, np.bool_)) or (isinstance(x, str) and x.strip().lower() in words) for x in known
+    ):
+        return v.map(
+            lambda x: x if x is None or isinstance(x, (bool, np.bool_)) or pd.isna(x) else words[x.strip().lower()]
+        ).astype("boolean")
+    if len(known) and all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in known):
+        return v.astype("float64")
+    typed = _typed(v.where(v.notna(), None))
+    return v if typed is None else typed
+
+
 def _entries(cut, gated: list[str]) -> pd.DataFrame:
     """(opportunity_id, stage, entered_at, entered_by, history row values) per gated stage entered."""
     h = cut.opportunity_history
@@ -104,13 +124,17 @@ def _value_at(cut, column: str, ids: pd.Series, at: pd.Series) -> tuple[pd.Serie
         return unknown
     if not len(ch):
         return unknown
-    start = ch["created_date"].min()
+    # tracking began with the table's earliest row (fields are switched on together in one setup page); a field
+    # with no row at all is untracked (returned above)
+    start = _utc(cut.opportunity_field_history["created_date"]).min()
     ch = ch.sort_values(["opportunity_id", "created_date", "field_history_id"], kind="stable")
     q = pd.DataFrame({"opportunity_id": ids.to_numpy(), "at": _utc(at.reset_index(drop=True)), "_pos": range(len(ids))})
     before = (
         pd.merge_asof(
             q.sort_values("at"),
-            ch[["opportunity_id", "created_date", "new_value"]].assign(created_date=lambda d: _utc(d["created_date"])),
+            ch[["opportunity_id", "created_date", "new_value"]]
+            .assign(created_date=lambda d: _utc(d["created_date"]))
+            .sort_values("created_date", kind="stable"),
             left_on="at",
             right_on="created_date",
             by="opportunity_id",
@@ -124,14 +148,13 @@ def _value_at(cut, column: str, ids: pd.Series, at: pd.Series) -> tuple[pd.Serie
     known = before["created_date"].notna().to_numpy()
     later = ~known & q["opportunity_id"].isin(firsts.index).to_numpy()
     value[later] = q.loc[later, "opportunity_id"].map(firsts["old_value"]).to_numpy()
+    tracked = (q["at"] >= _utc(pd.Series([start]))[0]).fillna(False).to_numpy()  # the entry after tracking began
+    later = later & tracked
     known = known | later
-    created = _utc(q["opportunity_id"].map(opps["created_date"])) if "created_date" in opps else None
-    if created is not None:
-        quiet = (
-            ~known & ~q["opportunity_id"].isin(firsts.index).to_numpy() & (created >= start).fillna(False).to_numpy()
-        )
-        value[quiet] = q.loc[quiet, "opportunity_id"].map(opps[column]).to_numpy()
-        known = known | quiet
+    quiet = ~known & ~q["opportunity_id"].isin(firsts.index).to_numpy() & tracked
+    value[quiet] = q.loc[quiet, "opportunity_id"].map(opps[column]).to_numpy()
+    known = known | quiet
+    value[~known] = None
     return value.reset_index(drop=True), known
 
 
@@ -184,9 +207,7 @@ def stage_gate_audit(
             )
             frame[c] = v.to_numpy()
             known[c] = k
-        typed = _typed(pd.Series(frame[c].to_numpy(dtype=object)).where(pd.notna(frame[c]), None))
-        if typed is not None:
-            frame[c] = typed.to_numpy()
+        frame[c] = _uniform(frame[c]).to_numpy()
     related = {t: df for t, df in cut.tables.items() if t != "opportunities"}
     # related fields (owner.region) through the deal's current references
     for col in ("owner_id", "account_id", "campaign_id"):
@@ -205,7 +226,9 @@ def stage_gate_audit(
         unk = np.zeros(n, dtype=bool)
         for c in cols:
             unk |= ~known.get(c, np.ones(n, dtype=bool))
-        val = val.astype("boolean").to_numpy()
+        # a value known to be empty fails its criterion (next_step is null: the gate is not met), only an
+        # unknown value leaves it unknown
+        val = val.astype("boolean").fillna(False).to_numpy(dtype=bool)
         val = pd.array(np.where(unk, pd.NA, val), dtype="boolean")
         text = str(crit.criteria)
         for i in np.flatnonzero(rows):

@@ -15,6 +15,8 @@ Rules
 - **By whom** (``by: owner_or_team``): the activity's ``created_by_id`` is the lead's owner at the touch's time, or
   a member of a rules team that owner belongs to, or, when the owner is a queue, a member of the queue
   (GroupMember). An export without ``CreatedById`` uses the activity's ``owner_id`` instead (the note says so).
+- **Team** of a lead: the team the rules send it to, or the (first) team of the user they send it to; none for a
+  queue or a user in no team.
 - **The SLA clock** starts at creation, or with ``sla.start: assignment`` at the first time a user owns the lead. A
   touch before the clock starts counts as 0 minutes (``touched_before_start``). Minutes are wall clock and business
   minutes of the calendar, in the time zone of the lead's first user owner (``TimeZoneSidKey``) when known. A lead
@@ -306,15 +308,16 @@ def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.D
         ).to_numpy()
     lead["business_minutes_to_touch"] = bm
     lead["hour_of_week"] = pd.array(how, dtype="Int64")
-    lead["team"] = None
+    lead["team"] = pd.Series([None] * len(lead), index=lead.index, dtype=object)
     if rules is not None and (rules.lead_assignment or rules.default_owner is not None):
         routed = assign_leads(leads, rules, tables=cut.tables, users=u)
-        team = np.where(routed["target_kind"] == "team", routed["target"], None)
-        lead["team"] = team
-    if rules is not None and rules.teams:
         home = {m: t for t in reversed(list(rules.teams)) for m in rules.members(t)}
-        fallback = lead["first_user_owner_id"].map(home)
-        lead["team"] = lead["team"].where(lead["team"].notna(), fallback)
+        team = np.where(
+            routed["target_kind"] == "team",
+            routed["target"],
+            np.where(routed["target_kind"] == "user", routed["target"].map(home), None),
+        )
+        lead["team"] = pd.Series(team, index=lead.index, dtype=object).where(lambda x: pd.notna(x), None)
     target = sla.first_touch_minutes if sla is not None else None
     lead["sla_minutes"] = np.nan if target is None else float(target)
     if target is None:

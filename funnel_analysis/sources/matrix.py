@@ -609,7 +609,7 @@ def speed_to_lead_effect(
     fast_minutes: float = 60,
     business_minutes: bool = True,
     bands=4,
-    never_is_slow: bool = True,
+    never_is_slow: bool = False,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Conversion of fast against slow first touches, within score bands and pooled (an association).
@@ -634,15 +634,16 @@ def speed_to_lead_effect(
         Measure in business minutes (else wall clock).
     bands : int or list of float, default 4
         Quantile bands of the score (that many), or the band edges.
-    never_is_slow : bool, default True
-        Leads never touched count as slow (else they are left out).
+    never_is_slow : bool, default False
+        Leads never touched count as slow; by default they are left out (a lead nobody answered is not a slow
+        answer, and the sample's true ratio is defined on touched leads).
     confidence : float, default 0.95
         Of the intervals.
 
     Returns
     -------
     DataFrame
-        One row per score ``band`` (``fast_leads``, ``fast_converted``, ``fast_rate``, the same for ``slow``,
+        One row per score ``band`` (``"0-20"``: scores from 0 through 20, the lowest edge included; ``fast_leads``, ``fast_converted``, ``fast_rate``, the same for ``slow``,
         ``rate_ratio``), then ``"crude"`` (all bands together) and ``"pooled (Mantel-Haenszel)"`` with
         ``rate_ratio_ci_low`` / ``_ci_high``. ``attrs["note"]``: :data:`ASSOCIATION_NOTE`.
 
@@ -660,8 +661,8 @@ def speed_to_lead_effect(
     ...                    "business_minutes_to_touch": [5, 100, 100, 100, 5, 5, 100, 100]})
     >>> speed_to_lead_effect(leads, ft, bands=[0, 50, 100])[["band", "fast_rate", "slow_rate", "rate_ratio"]]
                            band  fast_rate  slow_rate  rate_ratio
-    0                   (0, 50]        1.0        0.0         NaN
-    1                 (50, 100]        1.0        0.5         2.0
+    0                      0-50        1.0        0.0         NaN
+    1                    50-100        1.0        0.5         2.0
     2                     crude        1.0        0.2         5.0
     3  pooled (Mantel-Haenszel)        NaN        NaN         3.5
 
@@ -688,8 +689,11 @@ def speed_to_lead_effect(
     d["fast"] = (d["touched"] & (d["minutes"] <= fast_minutes)).to_numpy()
     if isinstance(bands, (int, np.integer)):
         d["band"] = pd.qcut(d["score"], int(bands), duplicates="drop")
+        d["band"] = d["band"].cat.rename_categories(lambda iv: f"{iv.left:.3g}-{iv.right:.3g}")
     else:
-        d["band"] = pd.cut(d["score"], list(bands))
+        edges = list(bands)
+        labels = [f"{a:g}-{b:g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        d["band"] = pd.cut(d["score"], edges, include_lowest=True, labels=labels)
         if d["band"].isna().any():
             raise ValueError(f"{fn}: {int(d['band'].isna().sum())} scores fall outside the bands {list(bands)}")
     rows, tables = [], []

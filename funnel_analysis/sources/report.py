@@ -388,7 +388,7 @@ def speed_to_lead(
     (:func:`funnel_analysis.routing.first_touches`: call, meeting or e-mail by the lead's owner or team, at its
     completion or start time, automated sequences excluded; the clock from creation or assignment), the table
     gains wall-clock and business-minute median and p90 and the SLA breaches, and ``by`` may also be ``"team"``
-    (the team the rules route the lead to, else its first owner's team) or ``"hour_of_week"`` (of creation, 0 =
+    (the team the rules route the lead to, or the team of the user they route it to) or ``"hour_of_week"`` (of creation, 0 =
     Monday 00:00 in the SLA clock's time zone).
 
     Parameters

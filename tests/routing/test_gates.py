@@ -62,10 +62,11 @@ def org():
         }
     )
     # NextStep: O1 filled on 5 Jan (before its skip); O2 filled on 20 Jan, after it entered Needs Analysis.
-    # Budget_Confirmed__c: O2 ticked on 10 February, after it closed.
+    # Budget_Confirmed__c (tracked since O3's change on 4 January): O2 ticked on 10 February, after it closed.
     fh = [
         (OPP[0], "NextStep", None, "Demo", "2025-01-05T09:00:00Z"),
         (OPP[1], "NextStep", None, "Demo", "2025-01-20T09:00:00Z"),
+        (OPP[2], "Budget_Confirmed__c", "true", "false", "2025-01-04T09:00:00Z"),
         (OPP[1], "Budget_Confirmed__c", "false", "true", "2025-02-10T09:00:00Z"),
     ]
     field_history = pd.DataFrame(
@@ -75,7 +76,7 @@ def org():
             "Field": [f[1] for f in fh],
             "OldValue": [f[2] for f in fh],
             "NewValue": [f[3] for f in fh],
-            "DataType": ["Text", "Text", "Boolean"],
+            "DataType": ["Text", "Text", "Boolean", "Boolean"],
             "CreatedDate": [f[4] for f in fh],
         }
     )

@@ -15,6 +15,7 @@ L = [f"00Q00000000000{i}AAA" for i in range(1, 5)]
 RULES = parse_rules(
     {
         "teams": {"A": {"members": [U1, U2]}, "B": {"members": [U3]}},
+        "default_owner": {"user": U1},  # no entries: every lead to U1, of team A
         "sla": {"first_touch_minutes": 120, "business_hours": True, "start": "assignment"},
         "touches": {"exclude_subtypes": ["ListEmail"], "exclude_subjects": ["[[]Outreach]*"]},
         "calendar": {"time_zone": "UTC", "hours": {d: "09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")}},
