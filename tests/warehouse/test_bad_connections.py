@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -110,18 +114,63 @@ def test_report_with_a_password_in_its_data_dir_is_refused(fivetran_seeds, tmp_p
         assert list(out.rglob("manifest.json")) == []  # refused before anything ran
 
 
+def _cut_while_reading(server, role: str, command: list[str], env: dict, *, nologin: bool):
+    """Run ``command`` while the superuser holds ``salesforce.opportunity`` locked; once the role's backend
+    waits on that lock (the read is under way), kill the role's connections (and, with ``nologin``, forbid
+    it to log in again), release the lock, and return (exit code, output)."""
+    from psycopg import sql
+
+    with server.admin("seeds") as lock:  # ACCESS EXCLUSIVE until the rollback below
+        lock.execute("LOCK TABLE salesforce.opportunity IN ACCESS EXCLUSIVE MODE")
+        run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            waiting = []
+            deadline = time.monotonic() + 60
+            with server.admin("seeds") as admin:
+                admin.autocommit = True
+                while not waiting and time.monotonic() < deadline and run.poll() is None:
+                    waiting = admin.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE usename = %s AND wait_event_type = 'Lock'", (role,)
+                    ).fetchall()
+                    time.sleep(0.05)
+                assert waiting, "the command never reached the locked table"
+                if nologin:
+                    admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+        finally:
+            lock.rollback()
+        stdout, stderr = run.communicate(timeout=300)
+    return run.returncode, stdout + stderr
+
+
+FUNNEL = str(Path(sys.executable).with_name("funnel"))
+
+
+@pytest.mark.slow
+def test_connection_lost_while_reading_is_one_line(fivetran_seeds):
+    """``funnel check`` whose connection is killed in the middle of its read: exit 2, one line naming the
+    URL (no password) and the lost connection, no traceback."""
+    server = fivetran_seeds.server
+    role, password = server.create_role("seeds", ["salesforce", "salesforce_history"])
+    url = server.url("seeds", user=role)
+    code, output = _cut_while_reading(
+        server, role, [FUNNEL, "check", url, "--source", "fivetran", "--json"], server.env_for(password), nologin=False
+    )
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert code == 2, output
+    assert len(lines) == 1 and "Traceback" not in output, output
+    assert url.removeprefix("postgresql://") in lines[0] and password not in output
+    assert any(word in lines[0].lower() for word in ("connection", "terminat", "lost")), lines[0]
+
+
 @pytest.mark.slow
 def test_connection_lost_in_the_middle_of_a_report_run(fivetran_seeds, tmp_path):
     """The run's read is held on a table lock, then its connection is killed and its role may no longer
     log in: the run fails (exit 1) with the reason on one line, and nothing that looks finished is
-    published (no run with status ok, no data cache, no staging folder left), the password nowhere."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    published (no run with status ok, no data cache, no staging folder left), the password nowhere.
 
-    from psycopg import sql
-
+    A failed run may be recorded (manifest status ``failed``, its error page), as the runner does for
+    any failed notebook; what must not happen is a cache or a report made of half the data."""
     server = fivetran_seeds.server
     role, password = server.create_role("seeds", ["salesforce", "salesforce_history"])
     url = server.url("seeds", user=role)
@@ -135,39 +184,13 @@ def test_connection_lost_in_the_middle_of_a_report_run(fivetran_seeds, tmp_path)
         )
     )
     out = tmp_path / "out"
-    funnel_bin = Path(sys.executable).with_name("funnel")
-    env = server.env_for(password)
-    with server.admin("seeds") as lock:  # holds an exclusive lock on the opportunities until rollback
-        lock.execute("LOCK TABLE salesforce.opportunity IN ACCESS EXCLUSIVE MODE")
-        run = subprocess.Popen(
-            [str(funnel_bin), "report", "run", "--config", str(config), "--out", str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            waiting = []
-            deadline = time.monotonic() + 60
-            with server.admin("seeds") as admin:
-                admin.autocommit = True
-                while not waiting and time.monotonic() < deadline and run.poll() is None:
-                    waiting = admin.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE usename = %s AND wait_event_type = 'Lock'", (role,)
-                    ).fetchall()
-                    time.sleep(0.05)
-                assert waiting, "the report run never reached the locked table"
-                admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
-        finally:
-            lock.rollback()
-        stdout, stderr = run.communicate(timeout=300)
-    output = stdout + stderr
-    assert run.returncode == 1, output
+    command = [FUNNEL, "report", "run", "--config", str(config), "--out", str(out)]
+    code, output = _cut_while_reading(server, role, command, server.env_for(password), nologin=True)
+    assert code == 1, output
     assert "Traceback" not in output
     assert password not in output and files_holding(out, password) == []
     manifests = [json.loads(p.read_text()) for p in out.rglob("manifest.json")]
-    assert all(m["status"] == "failed" for m in manifests), manifests  # a failed run may be recorded as failed
+    assert all(m["status"] == "failed" for m in manifests), manifests
     reasons = (output + " ".join(m["error"] or "" for m in manifests)).lower()
     assert any(word in reasons for word in ("connection", "terminat", "log in")), reasons
     cache = out / ".cache"
