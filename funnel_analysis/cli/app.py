@@ -26,6 +26,7 @@ from .forecast import forecast_command
 from .metric import metric_command
 from .pull import pull_command
 from .report import report_command
+from .routing import routing_command
 from .score import score_command
 
 __all__ = ["main", "Project"]
@@ -409,6 +410,7 @@ main.add_command(score_command)
 main.add_command(forecast_command)
 main.add_command(pull_command)
 main.add_command(metric_command)
+main.add_command(routing_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
