@@ -6,8 +6,9 @@ dependencies come from the test's own environment through a ``.pth`` line (what
 only from the wheel. Then, in a temporary folder: ``funnel init``, a EUR / February profile, ``funnel
 sample`` (small), and ``funnel report run --jobs 2`` of every report: the front page and every report
 come out; every page that shows money shows it in EUR (never in dollars), and every fiscal quarter a
-page records starts in February, May, August or November (the profile's February fiscal year; worked
-out here by hand, not by the package). The funnel, velocity and forecasting pages show their headline
+page records is the org's own: the profile's custom fiscal periods (a 4-4-5 calendar whose years start
+on the first Sunday of February, written here by hand), each quarter starting in February, May, August
+or November. The funnel, velocity and forecasting pages show their headline
 figures for new business beside the other types, and velocity and forecasting their definitions.
 """
 
@@ -57,12 +58,38 @@ DEFINED = {
 }
 
 
-def _february_quarter(day) -> tuple[str, int]:
-    """The February fiscal year's quarter of a date: its label (named by the year it ends in), its first month."""
-    fiscal_month = (day.month - 2) % 12
-    year = day.year + (1 if day.month >= 2 else 0)
-    number = fiscal_month // 3 + 1
-    return f"FY{year}-Q{number}", 2 + 3 * (number - 1)
+def _first_sunday_of_february(year: int):
+    day = pd.Timestamp(year, 2, 1)
+    return day + pd.Timedelta(days=(6 - day.weekday()) % 7)
+
+
+def _custom_quarters() -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """A 4-4-5 retail calendar written by hand: fiscal years from the first Sunday of February (52 or 53
+    weeks), named by the calendar year they end in; quarters of 13 weeks, the fourth taking the rest."""
+    out = []
+    for year in range(2019, 2029):
+        start, end = _first_sunday_of_february(year), _first_sunday_of_february(year + 1) - pd.Timedelta(days=1)
+        for q in range(4):
+            first = start + pd.Timedelta(weeks=13 * q)
+            last = first + pd.Timedelta(weeks=13, days=-1) if q < 3 else end
+            out.append((f"FY{end.year}-Q{q + 1}", first, last))
+    return out
+
+
+def _period_csv(quarters) -> str:
+    lines = ["Type,StartDate,EndDate"]
+    years = {}
+    for label, first, last in quarters:
+        years.setdefault(label[:6], []).append((first, last))
+        lines.append(f"Quarter,{first.date()},{last.date()}")
+        four, eight = first + pd.Timedelta(weeks=4), first + pd.Timedelta(weeks=8)  # months of 4, 4 and 5 weeks
+        lines += [
+            f"Month,{first.date()},{(four - pd.Timedelta(days=1)).date()}",
+            f"Month,{four.date()},{(eight - pd.Timedelta(days=1)).date()}",
+            f"Month,{eight.date()},{last.date()}",
+        ]
+    lines += [f"Year,{min(f for f, _ in q).date()},{max(la for _, la in q).date()}" for q in years.values()]
+    return "\n".join(lines) + "\n"
 
 
 def _quarters(records) -> list[tuple[str, str]]:
@@ -139,7 +166,13 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
     profile = project / "profile.yaml"
     text = profile.read_text()
     text = text.replace('currency: ""', "currency: EUR").replace("start_month: 1 ", "start_month: 2 ")
+    # the org's custom fiscal periods (Salesforce's Period export), years starting in February
+    quarters = _custom_quarters()
+    (project / "Period.csv").write_text(_period_csv(quarters))
+    text = text.replace('  periods: ""', "  periods: Period.csv")
+    assert "periods: Period.csv" in text
     profile.write_text(text)
+    starts = {label: str(first.date()) for label, first, _ in quarters}
     # an export that does not name its currency: the profile's EUR is the money's
     _run([funnel, "sample", "--scale", "0.05", "--no-currencies"], project, env)
     run = _run([funnel, "report", "run", "--jobs", "2"], project, env, timeout=900)
@@ -168,10 +201,10 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
         if "fiscal_year_start_month" in injected:
             assert "fiscal_year_start_month = 2" in injected and 'currency = "EUR"' in injected
         records = read_records(executed)
-        quarters = _quarters(records)
         if name in QUARTERS:
-            assert quarters, f"{name}: no fiscal quarter recorded"
-        for label, first in quarters:
+            assert _quarters(records), f"{name}: no fiscal quarter recorded"
+        for label, first in _quarters(records):
+            assert first == starts[label], f"{name}: {label} starts {first}, the Period export says {starts[label]}"
             assert int(first[5:7]) == 2 + 3 * (int(label[-1]) - 1), f"{name}: {label} starts {first}"
         for figures in BY_BUSINESS_TYPE.get(name, ()):
             types = {row["business_type"] for row in records[figures]}
@@ -183,6 +216,6 @@ def test_wheel_in_a_fresh_venv_runs_init_sample_and_reports(tmp_path):
     # the front page: EUR, and the next quarter's forecast named in the February year (hand-derived)
     assert re.search(r">-?€\d", front)
     assert not re.search(r">-?(US)?\$\s?\d", front)
-    label = _february_quarter(as_of)[0]
-    next_label = _february_quarter(as_of + pd.DateOffset(months=3))[0]
+    ((label, _, end),) = [q for q in quarters if q[1] <= as_of <= q[2]]
+    ((next_label, _, _),) = [q for q in quarters if q[1] == end + pd.Timedelta(days=1)]
     assert label in front or next_label in front, (label, next_label)
