@@ -1,0 +1,49 @@
+"""What the routing analyses cost: the rule audit and speed to lead (with the rules' touch definition, business
+minutes and SLA) on a generated org, each timed on a loaded org (load time reported apart).
+
+The issue's target is the scale-50 org (about a million leads) under 60 s per analysis on 2 cores; on a shared
+machine run a smaller scale and read the figure per lead:
+
+    python benchmarks/bench_routing.py --scale 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import funnel_analysis as fa
+from funnel_analysis.routing import load_rules, rule_audit
+from funnel_analysis.sources import report
+from funnel_analysis.synth import generate_sample
+
+
+def _seconds(fn) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=5.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, truth = Path(tmp) / "org", Path(tmp) / "truth"
+        gen, _ = _seconds(lambda: generate_sample(folder, scale=args.scale, seed=args.seed, truth_dir=truth))
+        load, crm = _seconds(lambda: fa.load_org(folder))
+        rules = load_rules(truth / "routing_rules.yaml", crm=crm)
+        audit_s, audit = _seconds(lambda: rule_audit(crm, rules=rules))
+        speed_s, _ = _seconds(lambda: report.speed_to_lead(crm, rules=rules, mature_days=30, by="team"))
+        n = len(audit)
+        print(f"scale {args.scale:g}: {n:,} leads, {len(crm.activities):,} activities (generated in {gen:.1f} s)")
+        print(f"  load_org          {load:8.1f} s")
+        print(f"  rule_audit        {audit_s:8.1f} s   ({1e6 * audit_s / max(n, 1):.1f} us per lead)")
+        print(f"  speed_to_lead     {speed_s:8.1f} s   ({1e6 * speed_s / max(n, 1):.1f} us per lead)")
+
+
+if __name__ == "__main__":
+    main()
