@@ -89,7 +89,6 @@ def test_password_in_the_url_is_refused(fivetran_seeds):
     assert "password" in line.lower()
 
 
-@pytest.mark.slow
 def test_report_with_a_password_in_its_data_dir_is_refused(fivetran_seeds, tmp_path):
     """``data_dir: postgresql://user:PASSWORD@...`` in a report config: exit 2 before anything runs, and no
     file of the run folder (nor the output) holds the password."""
