@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..crm.expression import expression_values
-from .rules import RoutingRules
+from .rules import RoutingRules, _checked
 
 __all__ = ["assign_leads"]
 
@@ -92,7 +92,12 @@ def assign_leads(
     base = dict(tables or {})
     base["leads"] = leads.reset_index(drop=True)
     typed = rules.tables_for(base)
-    rules.check(typed)
+    # only the tables a criterion reaches: without a related field (owner.region) the owners are not built
+    paths = {c.split(".")[0] for e in rules.lead_assignment for c in e.criteria.columns if "." in c}
+    if not paths:
+        typed = {"leads": typed["leads"]}
+    for e in rules.lead_assignment:  # every entry checked before any is evaluated
+        _checked(rules.path, e.criteria, typed, "leads", f"{e.label}.criteria")
     frame = typed["leads"]
     n = len(frame)
     entry = np.full(n, "default", dtype=object)

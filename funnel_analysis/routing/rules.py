@@ -362,7 +362,10 @@ class RoutingRules:
         RulesError
             The first unknown column or bad comparison, naming the file, the rule and the position.
         """
-        tables = self.tables_for(crm)
+        return self._check_tables(self.tables_for(crm))
+
+    def _check_tables(self, tables) -> RoutingRules:
+        """:meth:`check` on tables already typed by :meth:`tables_for`."""
         for entries, table in ((self.lead_assignment, "leads"), (self.opportunity_assignment, "opportunities")):
             for e in entries:
                 _checked(self.path, e.criteria, tables, table, f"{e.label}.criteria")
