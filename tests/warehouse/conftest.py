@@ -21,6 +21,7 @@ import atexit
 import glob
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -46,12 +47,17 @@ def find_pg_bin() -> Path | None:
     on_path = [shutil.which(tool) for tool in ("initdb", "pg_ctl", "postgres")]
     if all(on_path):
         return Path(on_path[0]).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: _version_key(Path(p).parts[-3]))
     for initdb in reversed(found):
         folder = Path(initdb).parent
         if (folder / "pg_ctl").exists() and (folder / "postgres").exists():
             return folder
     return None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"15"`` -> (15,), ``"9.6"`` -> (9, 6); a folder name without digits sorts first."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)) or (-1,)
 
 
 def _free_port() -> int:

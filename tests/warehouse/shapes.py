@@ -38,6 +38,7 @@ from pathlib import Path
 
 __all__ = [
     "FORMULA_FIELDS",
+    "SEED_TYPES",
     "Table",
     "airbyte_tables",
     "copy_tables",
