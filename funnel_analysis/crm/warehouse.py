@@ -878,7 +878,8 @@ def read_warehouse(
         ``public`` otherwise; with ``auto``, ``salesforce`` when it exists).
     mapping : path-like, str or Mapping, optional
         A mapping whose ``columns:`` name custom columns to read too (under their API name or any
-        spelling the profile accepts).
+        spelling the profile accepts, e.g. ``Lead_Score__c: lead_score``); its ``files:`` are not
+        read (a database has none).
     progress : bool, default False
         Show a progress bar over the tables.
 

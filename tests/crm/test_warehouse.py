@@ -384,3 +384,12 @@ def test_history_mode_versions_stand_in_for_a_missing_opportunity_history(tmp_pa
     assert [str(d.date()) for d in hist["created_date"]] == ["2024-01-01", "2024-03-01"]
     assert crm.report.tables["opportunities"]["rows_read"] == 1
     assert crm.as_of("2024-02-15").opportunities["stage_name"].tolist() == ["Prospecting"]
+
+
+def test_a_mapping_names_the_custom_columns_to_read(fivetran_duckdb, tmp_path):
+    """Only what the data model knows is read, unless a mapping names a custom field (any spelling)."""
+    m = tmp_path / "custom.yaml"
+    m.write_text("tables:\n  opportunities:\n    files: [Opportunity]\n    columns: {Secret_Note__c: secret_note}\n")
+    crm = load_org(f"duckdb:///{fivetran_duckdb}", source="fivetran", mapping=m)
+    assert crm.opportunities["secret_note"].tolist() == ["x", "x"]
+    assert crm.report.tables["opportunities"]["rows_kept"] == 2
