@@ -145,7 +145,7 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, ax=None, title: str | Non
         return missing_axes(_axes(ax), missing_reason(speed), title=title)
     _need(speed, [by, "bucket", "breach_share", "breach_share_ci_low", "breach_share_ci_high"], "plot_sla_breaches")
     rows = speed[speed["bucket"].astype(str) == "all"]
-    labels = rows["owner_name"] if by == "owner_id" and "owner_name" in rows else rows[by]
+    labels = rows[by]  # IDs: CRM names may be in a script the chart's font lacks
     ax = _share_bars(
         _axes(ax),
         labels.astype(str).tolist(),
