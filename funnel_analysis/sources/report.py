@@ -197,12 +197,13 @@ def compare_sources(
     Returns
     -------
     DataFrame
-        One row: :func:`funnel_analysis.sources.matrix.compare_sources` of the source matrix.
+        One row: :func:`funnel_analysis.sources.matrix.compare_sources` of the source matrix; no
+        row, marked missing with the reason, when the org has fewer than two segments to compare.
 
     Raises
     ------
     ValueError
-        ``by`` names more than one column, fewer than two segments to compare, or as
+        ``by`` names more than one column, or as
         :func:`source_matrix` and :func:`funnel_analysis.sources.matrix.compare_sources`.
 
     Examples
@@ -221,8 +222,9 @@ def compare_sources(
         ranked = matrix.nlargest(len(matrix), "leads")[key]
         ranked = ranked[~ranked.isin([v for v in (a, b) if v is not None])].tolist()
         picked = [v for v in (a, b) if v is not None] + ranked
-        if len(picked) < 2:
-            raise ValueError(f"compare_sources: fewer than two {key} segments to compare ({picked})")
+        if len(picked) < 2:  # nothing to compare (an org without mature leads): said in one line, not an error
+            reason = f"fewer than two {key} segments with mature leads to compare ({len(picked)} found)"
+            return mark_missing(pd.DataFrame(columns=_COMPARE_COLUMNS), reason)
         a, b = picked[0], picked[1]
     return _matrix.compare_sources(matrix, a, b, metric=metric, by=key, confidence=confidence)
 
