@@ -111,11 +111,5 @@ def test_funnel_and_sources_reports_run_on_the_url(fivetran_seeds, tmp_path):
         if manifest["html"]:
             assert (published[name] / manifest["html"]).is_file()
     assert manifests["funnel"]["status"] == "ok", manifests["funnel"]["error"]
-    known = "compare_sources: fewer than two lead_source segments"
-    if manifests["sources"]["status"] != "ok" and known in (manifests["sources"]["error"] or ""):
-        pytest.xfail(
-            "the sources notebook fails on an org with fewer than two lead sources (the seeds: no live "
-            "opportunity, one lead): funnel_analysis/sources/report.py compare_sources raises"
-        )
     assert manifests["sources"]["status"] == "ok", manifests["sources"]["error"]
     assert result.exit_code == 0, result.output
