@@ -23,7 +23,7 @@ OBJECTS = ["Opportunity", "OpportunityFieldHistory"]
 
 OPP_SELECT = (
     "SELECT Id, AccountId, Name, CreatedDate, StageName, Amount, Probability, CloseDate, IsClosed, IsWon, "
-    "ForecastCategory, OwnerId, IsDeleted, SystemModstamp, LastModifiedDate, Region__c FROM Opportunity"
+    "ForecastCategory, OwnerId, NextStep, IsDeleted, SystemModstamp, LastModifiedDate, Region__c FROM Opportunity"
 )
 OFH_SELECT = (
     "SELECT Id, OpportunityId, Field, OldValue, NewValue, DataType, CreatedDate, CreatedById, IsDeleted "

@@ -21,7 +21,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "funnel_analysis"
 #: 0 helpers, 1 the data model, 2 the analyses of each report, 3 charts, 4 reporting, 5 the CLI.
 #: The analysis subpackages (layer 2). reconcile compares the funnel's figures with figures a user wrote down
 #: from Salesforce, under alternative definitions: an analysis built on funnel, below plots and reporting.
-ANALYSES = {"funnel", "velocity", "sources", "forecast", "scoring", "dedupe", "synth", "reconcile", "routing", "custom", "pipeline"}
+ANALYSES = {
+    "funnel",
+    "velocity",
+    "sources",
+    "forecast",
+    "scoring",
+    "dedupe",
+    "synth",
+    "reconcile",
+    "routing",
+    "custom",
+    "pipeline",
+}
 LAYERS = [
     (lambda m: m == "_util.plotting", 3),
     (lambda m: m.split(".")[0] in {"_util", "stats", "periods"}, 0),

@@ -333,6 +333,8 @@ _table(
             _c("forecast_category_name", "picklist"),
             _c("campaign_id", "id"),
             _c("owner_id", "id"),
+            # what the rep does next: the pipeline's hygiene lists and the stage gates read it
+            _c("next_step"),
             _c("is_deleted", "bool"),
             _c("currency_iso_code"),
             _c("system_modstamp", "datetime"),

@@ -180,6 +180,8 @@ def board(crm: CrmData, *, as_of=None, where: str | None = None, max_cards: int 
     note = None
     if _has_next_step(crm, opps):
         opps, note = _next_step_as_of(crm, cut, opps)
+    else:  # the schema's empty column of an export without NextStep: the board says it has none
+        opps = opps.drop(columns="next_step", errors="ignore")
     out = _kanban.board(opps, intervals, stages=cut.stages, as_of=day, max_cards=max_cards)
     named = with_owner_names(out, owners(cut))
     named.attrs = dict(out.attrs)

@@ -39,6 +39,7 @@ from .rules import (
     Team,
     Touches,
     load_rules,
+    org_rules_file,
     parse_rules,
     resolve_rules,
 )
@@ -47,6 +48,7 @@ from .whatif import WHAT_IF_COLUMNS, what_if
 
 __all__ = [
     "load_rules",
+    "org_rules_file",
     "parse_rules",
     "resolve_rules",
     "RoutingRules",

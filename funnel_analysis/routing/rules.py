@@ -65,6 +65,7 @@ __all__ = [
     "Touches",
     "StageCriterion",
     "load_rules",
+    "org_rules_file",
     "parse_rules",
     "resolve_rules",
 ]
@@ -704,6 +705,51 @@ def resolve_rules(rules=None, rules_file=None, *, name: str = "rules") -> Routin
             f"{name} must be a RoutingRules from load_rules (a path goes in {name}_file), got {type(rules).__name__}"
         )
     return rules
+
+
+def org_rules_file(data_dir, *, rules_file: str = "") -> Path:
+    """The routing rules of an org: the file given, else the ones kept beside its data.
+
+    A generated sample org (``funnel sample``) keeps its rules in its truth folder,
+    ``<data_dir>_truth/routing_rules.yaml``; an export may carry its own as
+    ``<data_dir>/routing_rules.yaml``. So the routing report runs on the sample, in a clone or in a
+    project, with no path to set; an org's own rules are given as ``rules_file``.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The org's export folder (a database URL has no folder: give ``rules_file``).
+    rules_file : str, default ""
+        The rules (YAML); empty to look beside the data.
+
+    Returns
+    -------
+    Path
+        The rules file.
+
+    Raises
+    ------
+    RulesError
+        When no rules file is given and none is kept beside the data: one line saying where it looked.
+
+    Examples
+    --------
+    >>> org_rules_file("data/sample", rules_file="my_rules.yaml")
+    PosixPath('my_rules.yaml')
+    """
+    if str(rules_file or "").strip():
+        return Path(rules_file)
+    folder = Path(str(data_dir))
+    candidates = [] if "://" in str(data_dir) else [folder.parent / f"{folder.name}_truth" / "routing_rules.yaml"]
+    candidates += [] if "://" in str(data_dir) else [folder / "routing_rules.yaml"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    looked = ", ".join(str(p) for p in candidates) or "nowhere (a database has no folder)"
+    raise RulesError(
+        f"{data_dir}: no routing rules given (rules_file) and none beside the data (looked at {looked}); "
+        "write your org's assignment rules as YAML (docs/guide/routing.md) and set rules_file"
+    )
 
 
 def load_rules(path, *, crm=None) -> RoutingRules:

@@ -48,6 +48,7 @@ OPP_FIELDS = [
     "IsWon",
     "ForecastCategory",
     "OwnerId",
+    "NextStep",  # in the schema (the pipeline's hygiene lists and the stage gates read it)
     "IsDeleted",
     "SystemModstamp",  # in the schema (the extract time) and in the describe fixture
     "LastModifiedDate",
@@ -111,6 +112,10 @@ OPP_ROWS = [
         "2024-02-12T11:20:45.000Z",
         None,
     ],
+]
+# NextStep, after OwnerId: a value with a comma and quotes, and a missing one
+OPP_ROWS = [
+    r[:12] + [n] + r[12:] for r, n in zip(OPP_ROWS, ["Send proposal", None, 'Call back; "demo", Friday'], strict=True)
 ]
 USER_SOQL = (
     "SELECT Id, Name, FirstName, LastName, Email, UserRole.Name, ManagerId, IsActive, "
@@ -295,7 +300,7 @@ def test_rest_read_builds_soql_pages_and_stringifies(api, sf):
     since = pd.Timestamp("2024-01-01T01:00+01:00")  # the same instant as SINCE
     frames = read_salesforce(sf, objects=["Opportunity"], since=since)
     frame = frames["Opportunity"]
-    assert list(frame.columns) == OPP_FIELDS  # no Description/NextStep, no compound or hidden __c
+    assert list(frame.columns) == OPP_FIELDS  # no Description, no compound or hidden __c
     assert "attributes" not in frame.columns
     assert len(frame) == 3  # both pages
     pd.testing.assert_frame_equal(frame, _expected_opportunities())

@@ -9,7 +9,10 @@ from email import policy
 import pytest
 
 from funnel_analysis.reporting.config import ReportConfigError, load_report_config
-from funnel_analysis.reporting.mail import MailSettings, send_summary  # MailSettings lives in config; mail re-exports it
+from funnel_analysis.reporting.mail import (  # MailSettings lives in config; mail re-exports it
+    MailSettings,
+    send_summary,
+)
 from tests.reporting.test_dashboard import HEADLINE, _publish
 
 aiosmtpd = pytest.importorskip("aiosmtpd", reason="aiosmtpd (the dev extra) runs the local SMTP server")
