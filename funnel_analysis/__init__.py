@@ -13,7 +13,7 @@ The report namespaces are imported on first use, so ``import funnel_analysis`` s
 
 >>> import funnel_analysis as fa
 >>> sorted(fa.TABLES)[:3]
-['accounts', 'activities', 'campaign_members']
+['accounts', 'activities', 'business_hours']
 >>> fa.funnel.lead_conversion.__module__
 'funnel_analysis.funnel.conversion'
 """

@@ -12,7 +12,7 @@ Examples
 --------
 >>> from funnel_analysis.reporting import load_report_config
 >>> sorted(spec.name for spec in load_report_config())[:3]
-['data_quality', 'duplicates', 'forecasting']
+['custom', 'data_quality', 'duplicates']
 """
 
 from .config import (

@@ -40,7 +40,7 @@ TABLE_JS = """
   function key(cell) {
     var s = cell ? cell.textContent.trim() : "";
     if (/^\\d{4}-\\d{2}-\\d{2}/.test(s)) { return [1, s]; }
-    // a number only when the cell starts with one ("$1,234", "-€5", "CHF 10", "28.5 % (27.1-30.1)")
+    // a number only when the cell starts with one, after a currency symbol or code and a sign
     var m = s.replace(/,/g, "").match(/^(-)?(?:[A-Z]{3} |[^\\w\\s-]{1,2})?(\\d+(?:\\.\\d+)?)/);
     return m ? [0, parseFloat(m[2]) * (m[1] ? -1 : 1)] : [2, s.toLowerCase()];
   }

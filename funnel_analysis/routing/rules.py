@@ -707,7 +707,7 @@ def resolve_rules(rules=None, rules_file=None, *, name: str = "rules") -> Routin
     return rules
 
 
-def org_rules_file(data_dir, *, rules_file: str = "") -> Path:
+def org_rules_file(data_dir, *, rules_file: str = "", crm=None) -> Path:
     """The routing rules of an org: the file given, else the ones kept beside its data.
 
     A generated sample org (``funnel sample``) keeps its rules in its truth folder,
@@ -721,6 +721,9 @@ def org_rules_file(data_dir, *, rules_file: str = "") -> Path:
         The org's export folder (a database URL has no folder: give ``rules_file``).
     rules_file : str, default ""
         The rules (YAML); empty to look beside the data.
+    crm : CrmData, optional
+        The org read from ``data_dir``: beside the folder it was loaded from, too (a report run
+        reads the runner's Parquet cache of the export, whose ``meta["source"]`` is the export).
 
     Returns
     -------
@@ -739,9 +742,13 @@ def org_rules_file(data_dir, *, rules_file: str = "") -> Path:
     """
     if str(rules_file or "").strip():
         return Path(rules_file)
-    folder = Path(str(data_dir))
-    candidates = [] if "://" in str(data_dir) else [folder.parent / f"{folder.name}_truth" / "routing_rules.yaml"]
-    candidates += [] if "://" in str(data_dir) else [folder / "routing_rules.yaml"]
+    places = [str(data_dir)] + ([str(crm.meta["source"])] if crm is not None and crm.meta.get("source") else [])
+    candidates = []
+    for place in dict.fromkeys(places):
+        if "://" in place:  # a database has no folder
+            continue
+        folder = Path(place)
+        candidates += [folder.parent / f"{folder.name}_truth" / "routing_rules.yaml", folder / "routing_rules.yaml"]
     for path in candidates:
         if path.is_file():
             return path

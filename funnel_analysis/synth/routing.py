@@ -358,6 +358,8 @@ class _Routing:
         disq_t = np.where(touched, np.maximum(disq_t.astype(np.int64), touch + 3600), disq_t.astype(np.int64))
         disqualified = ~converted & (disq_t < sim.t1)
         working = ~converted & ~disqualified & touched
+        # what is known when a lead is created (before its reply speed): the best a lead score can rank by
+        L["p_convert_at_creation"] = np.asarray(p0, dtype=float).copy()
         L["p_convert"], L["will_convert"], L["converted"] = p, will, converted
         L["conv_t"] = np.where(converted, conv_t, -1)
         L["status"] = np.where(converted, 2, np.where(disqualified, 3, np.where(working, 1, 0)))
@@ -612,7 +614,8 @@ def routing_truth(route, lead_ids, user_ids, queue_ids, cbc: np.ndarray, first_c
             note="conversion probability = p0 (source, seniority, size, industry: the score is its blurred "
             "percentile) x fast_multiplier when fast, renormalised per (source, maturity); the expected "
             "ratios are of the true probabilities among touched simulated leads (duplicates never convert); "
-            f"{route.clipped} probabilities capped at {R['max_p']}",
+            f"{route.clipped} probabilities capped at {R['max_p']}; lead_probabilities.csv's p_convert is that "
+            "probability (the draw's), its p_convert_at_creation is p0, what a score made at creation can know",
         ),
         score_column="lead_score",
         teams={t: [user_ids[u] for u in m] for t, m in route.teams.items()},

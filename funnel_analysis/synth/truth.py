@@ -99,7 +99,7 @@ def _lead_probabilities(sim: _Sim) -> pd.DataFrame:
     """One row per simulated lead (duplicates excluded): its Id in Lead.csv and true conversion probability."""
     L = sim.lead
     ids = np.asarray(sim.ids["leads"])[: L["n"]]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "lead_id": [i.decode() for i in ids],
             "p_convert": L["p_convert"],
@@ -110,6 +110,9 @@ def _lead_probabilities(sim: _Sim) -> pd.DataFrame:
             "converted": np.where(L["converted"], "true", "false"),
         }
     )
+    if "p_convert_at_creation" in L:  # with routing the draw also depends on the reply speed, known later
+        out["p_convert_at_creation"] = L["p_convert_at_creation"]
+    return out
 
 
 def write_lead_probabilities(sim: _Sim, truth_dir) -> None:

@@ -68,7 +68,7 @@ NOT_IN_A_NOTEBOOK = (
 MAX_STATEMENTS = 30
 MAX_NAMESPACES = 3
 #: A tour is not a report: it shows one example of each report's namespace (getting_started).
-TOURS = {"getting_started": 8}
+TOURS = {"getting_started": 9}
 
 
 def _code(nb) -> list[str]:

@@ -1,5 +1,7 @@
 """The rules file: hand-written YAML read, and each bad rule one clear error, none evaluated."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -148,3 +150,24 @@ def test_unreadable_files(tmp_path):
         load_rules(tmp_path / "missing.yaml")
     with pytest.raises(RulesError, match="is not valid YAML at line 3"):
         load_rules(write(tmp_path, "version: 1\nteams: [unclosed\n"))
+
+
+def test_the_orgs_rules_are_found_beside_its_data(tmp_path):
+    import funnel_analysis as fa
+    from funnel_analysis.routing import RulesError, org_rules_file
+
+    org = tmp_path / "org"
+    org.mkdir()
+    assert org_rules_file(org, rules_file="mine.yaml") == Path("mine.yaml")  # given: used as given
+    with pytest.raises(RulesError, match=r"no routing rules given \(rules_file\) and none beside the data"):
+        org_rules_file(org)
+    (tmp_path / "org_truth").mkdir()
+    (tmp_path / "org_truth" / "routing_rules.yaml").write_text("version: 1\n")
+    assert org_rules_file(org) == tmp_path / "org_truth" / "routing_rules.yaml"  # a generated sample's
+    # a report run reads the runner's Parquet cache: the rules are found beside the export it came from
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    read = fa.load_frames({"Lead": pd.DataFrame({"Id": ["00QA"], "CreatedDate": ["2024-01-02"]})}, source=str(org))
+    assert org_rules_file(cache, crm=read) == tmp_path / "org_truth" / "routing_rules.yaml"
+    with pytest.raises(RulesError, match="a database has no folder"):
+        org_rules_file("postgresql://db.example/crm")

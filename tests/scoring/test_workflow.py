@@ -30,10 +30,12 @@ def trained(sample):
 @pytest.mark.slow
 def test_model_is_close_to_the_best_possible_auc_on_the_newest_leads(sample, trained):
     _, truth = sample
-    held = trained.held_out.merge(truth[["lead_id", "p_convert"]], on="lead_id", how="inner")
+    # a score made at creation can know the probability before the reply speed's effect, not after it
+    known = "p_convert_at_creation" if "p_convert_at_creation" in truth.columns else "p_convert"
+    held = trained.held_out.merge(truth[["lead_id", known]], on="lead_id", how="inner")
     assert len(held) >= 0.95 * len(trained.held_out)  # duplicates and re-created leads have no truth row
     y = held["converted"]
-    best = roc_auc_score(y, held["p_convert"])
+    best = roc_auc_score(y, held[known])
     model = roc_auc_score(y, held["probability"])
     assert model >= best - 0.02, (model, best)
     assert model > 0.5 and trained.metrics["roc_auc_ci_low"] < trained.metrics["roc_auc"]
