@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +90,9 @@ def xss_reports(small_sample, tmp_path_factory):
 
     def build(base: Path):
         org = xss_org(small_sample, base / "org")
+        # the org's routing rules beside it, where a generated sample keeps them (routing.org_rules_file)
+        (base / "org_truth").mkdir(exist_ok=True)
+        shutil.copy(Path(f"{small_sample}_truth") / "routing_rules.yaml", base / "org_truth" / "routing_rules.yaml")
         out = base / "reports"
         return run_reports(data_dir=org, out_dir=out, progress=False, jobs=2), out, org
 
