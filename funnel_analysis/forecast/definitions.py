@@ -25,6 +25,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from .._util.definitions import definitions_table, note_with_definitions
+
 __all__ = ["FORECAST_DEFINITIONS", "TABLE_FIGURES", "forecast_definitions", "with_definitions"]
 
 _LEFT_OUT = "left out: deleted and merged records, quarantined rows"
@@ -117,11 +119,7 @@ def forecast_definitions(*, figures: Sequence[str] | None = None) -> pd.DataFram
     >>> len(forecast_definitions())
     8
     """
-    names = list(FORECAST_DEFINITIONS) if figures is None else list(figures)
-    unknown = [f for f in names if f not in FORECAST_DEFINITIONS]
-    if unknown:
-        raise ValueError(f"figures: no forecast definition of {unknown}; expected some of {list(FORECAST_DEFINITIONS)}")
-    return pd.DataFrame({"figure": names, "definition": [FORECAST_DEFINITIONS[f] for f in names]})
+    return definitions_table(FORECAST_DEFINITIONS, figures, kind="forecast")
 
 
 def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -144,9 +142,4 @@ def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
     >>> with_definitions(pd.DataFrame({"n": [1]}), "weighted_pipeline").attrs["note"][:32]
     'Definitions: weighted pipeline: '
     """
-    text = "Definitions: " + " | ".join(FORECAST_DEFINITIONS[f] for f in TABLE_FIGURES[name])
-    out = table.copy(deep=False)
-    out.attrs = dict(table.attrs)
-    note = out.attrs.get("note")
-    out.attrs["note"] = f"{note}. {text}" if note else text
-    return out
+    return note_with_definitions(table, TABLE_FIGURES[name], FORECAST_DEFINITIONS)

@@ -25,6 +25,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from .._util.definitions import definitions_table, note_with_definitions
+
 __all__ = ["VELOCITY_DEFINITIONS", "TABLE_FIGURES", "velocity_definitions", "with_definitions"]
 
 _LEFT_OUT = "left out: deleted and merged records, quarantined rows, deals created after the as-of day"
@@ -114,11 +116,7 @@ def velocity_definitions(*, figures: Sequence[str] | None = None) -> pd.DataFram
     >>> len(velocity_definitions())
     7
     """
-    names = list(VELOCITY_DEFINITIONS) if figures is None else list(figures)
-    unknown = [f for f in names if f not in VELOCITY_DEFINITIONS]
-    if unknown:
-        raise ValueError(f"figures: no velocity definition of {unknown}; expected some of {list(VELOCITY_DEFINITIONS)}")
-    return pd.DataFrame({"figure": names, "definition": [VELOCITY_DEFINITIONS[f] for f in names]})
+    return definitions_table(VELOCITY_DEFINITIONS, figures, kind="velocity")
 
 
 def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -142,9 +140,4 @@ def with_definitions(table: pd.DataFrame, name: str) -> pd.DataFrame:
     >>> t.attrs["note"][:30]
     'Definitions: sales cycle: days'
     """
-    text = "Definitions: " + " | ".join(VELOCITY_DEFINITIONS[f] for f in TABLE_FIGURES[name])
-    out = table.copy(deep=False)
-    out.attrs = dict(table.attrs)
-    note = out.attrs.get("note")
-    out.attrs["note"] = f"{note}. {text}" if note else text
-    return out
+    return note_with_definitions(table, TABLE_FIGURES[name], VELOCITY_DEFINITIONS)
