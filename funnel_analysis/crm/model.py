@@ -411,6 +411,38 @@ class CrmData:
         mask = expression_mask(tables, table, where=where)
         return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
+    def where(self, expr) -> CrmData:
+        """The org in which every table follows one filter, children following their parents.
+
+        Leads, opportunities, accounts and contacts are filtered where the expression can be read on
+        them; their history, activities, contact roles and campaign members follow them; the rules
+        are those of :mod:`funnel_analysis.crm.scope`.
+
+        Parameters
+        ----------
+        expr : str or Expression
+            A filter in the safe grammar (``"account.region == 'EMEA'"``); blank: the org itself.
+
+        Returns
+        -------
+        CrmData
+            A new org (this one is not changed), with its own fingerprint and ``meta["scope"]``.
+
+        Raises
+        ------
+        ExpressionError
+            When the filter does not parse or names a field none of those tables can read.
+
+        Examples
+        --------
+        >>> emea = crm.where("owner.region == 'EMEA'")  # doctest: +SKIP
+        >>> emea.meta["scope"]["rows"]["opportunities"]  # doctest: +SKIP
+        812
+        """
+        from .scope import scope_org
+
+        return scope_org(self, expr)
+
     def history_of(self, opportunities: pd.DataFrame) -> pd.DataFrame:
         """The ``opportunity_history`` rows of these opportunities (all of it for the whole table).
 

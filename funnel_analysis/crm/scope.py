@@ -1,0 +1,282 @@
+"""One ``where`` for the whole org: :func:`scope_org` (``CrmData.where``) keeps the rows a filter selects
+in every table, children following their parents.
+
+A report scoped to a team or a region (``where: "owner.region == 'EMEA'"``, a ``for_each`` run) must
+count the same leads, deals, activities and accounts in every section. Filtering each table on its own
+cannot do that: an activity has no ``account.region`` of its own, and a deal's history has no owner.
+:func:`scope_org` applies the expression once, to the tables it can be read on, and lets every other
+table follow the records it belongs to.
+
+The rules
+---------
+1. **Anchors.** The expression is evaluated on each of ``leads``, ``opportunities``, ``accounts`` and
+   ``contacts`` on which every column it names can be read (:func:`~.expression.check_expression`): a
+   column of the table itself, or ``relation.field`` through one of its references (``owner.region``
+   through ``owner_id``, ``account.region`` through ``account_id``). On a table the relation points at,
+   the relation's own name reads the table's field: on ``accounts``, ``account.region`` is the account's
+   ``region`` (so an account filter selects the accounts themselves).
+2. **Deals without the fields follow their leads.** When the expression cannot be read on
+   ``opportunities`` (``status == 'Working'``), the deals kept are those a kept lead converted into.
+3. **Leads without the fields are left out**, never guessed: a lead is not the child of the deal it may
+   later become, and keeping only converted leads would make every conversion rate 100 %. The scope
+   says so (``meta["scope"]["unreached"]`` and a line in ``meta["scope"]["notes"]``): write the filter
+   in fields the leads have too (``owner.region``) for lead figures.
+4. **Accounts** are the accounts the expression selects (when it can be read on them) plus the accounts
+   of the kept deals and contacts, so every kept deal keeps its account; when the expression cannot be
+   read on accounts, only those parents.
+5. **Contacts** are those the expression selects (an account filter, read through their
+   ``account_id``, keeps the account's contacts); when it cannot be read on contacts, the contacts of
+   the kept accounts and the contacts kept leads converted into.
+6. **Children follow their parents:** ``opportunity_history``, ``opportunity_field_history`` and
+   ``contact_roles`` follow their deal; ``lead_history`` its lead; ``campaign_members`` their lead or
+   contact; ``activities`` any of their parents (``what_id`` a kept deal or account, ``who_id`` a kept
+   lead or contact, ``account_id`` a kept account). An activity with no parent in the org is kept when
+   the expression selects it on ``activities`` (when it can be read there).
+7. **Reference tables stay whole**: users, queues and their members, stages, lead statuses, campaigns,
+   currencies, business hours, holidays. The data-quality report, quarantine and flags are the whole
+   org's (they describe the export, not the team).
+8. The expression reads the records' **current values** (as exported); an as-of cut of the scoped org
+   (:meth:`~.model.CrmData.as_of`) then rebuilds their state on the day. A filter that no anchor table
+   can read is refused with the error of the first table (one line naming the column and what exists).
+
+The scoped org's ``meta["fingerprint"]`` is a new 32-hex-digit hash of the whole org's fingerprint and
+the expression's canonical text, so caches keyed on it never mix a team with the org;
+``meta["scope"]`` records the expression, the whole org's fingerprint, rows kept per table and the notes.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> crm = load_frames({
+...     "User": pd.DataFrame({"Id": ["005A", "005B"], "Name": ["Ann", "Bo"], "Region__c": ["EMEA", "APAC"]}),
+...     "Opportunity": pd.DataFrame({"Id": ["006A", "006B"], "OwnerId": ["005A", "005B"], "StageName": ["Prospecting"] * 2,
+...         "CreatedDate": ["2024-01-02"] * 2, "CloseDate": ["2024-06-30"] * 2}),
+... })
+>>> scope_org(crm, "owner.region == 'EMEA'").opportunities["opportunity_id"].str[:4].tolist()
+['006A']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from .expression import (
+    And,
+    ColumnRef,
+    Compare,
+    Expression,
+    ExpressionError,
+    InList,
+    IsNull,
+    Not,
+    Or,
+    check_expression,
+    expression_mask,
+    parse_expression,
+)
+
+__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "scope_org"]
+
+#: The tables the expression is evaluated on, when it can be read there (rule 1).
+ANCHOR_TABLES = ("leads", "opportunities", "accounts", "contacts")
+#: On these tables, ``<relation>.<field>`` names the table's own field (rule 1).
+SELF_RELATIONS = {"accounts": "account", "opportunities": "opportunity", "leads": "lead", "contacts": "contact"}
+
+
+def _self_refs(node: Expression, relation: str) -> Expression:
+    """``node`` with every ``relation.field`` read as the table's own ``field``."""
+
+    def ref(x):
+        if isinstance(x, ColumnRef) and x.relation == relation:
+            return ColumnRef(x.name, None, position=x.position)
+        return x
+
+    if isinstance(node, Compare):
+        return replace(node, left=ref(node.left), right=ref(node.right))
+    if isinstance(node, (InList, IsNull)):
+        return replace(node, column=ref(node.column))
+    if isinstance(node, (And, Or)):
+        return replace(node, items=tuple(_self_refs(i, relation) for i in node.items))
+    if isinstance(node, Not):
+        return replace(node, item=_self_refs(node.item, relation))
+    return node
+
+
+def _readable(expr: Expression, tables: dict, table: str):
+    """The checked expression on ``table`` (its own relation read as itself), or the error why not."""
+    own = SELF_RELATIONS.get(table)
+    if own and own in expr.relations:
+        expr = _self_refs(expr, own)
+    try:
+        return check_expression(expr, tables, table), None
+    except ExpressionError as e:
+        return None, e
+
+
+def _ids(frame: pd.DataFrame | None, column: str) -> set:
+    if frame is None or column not in frame.columns:
+        return set()
+    return set(frame[column].dropna().astype(str))
+
+
+def _isin(frame: pd.DataFrame, column: str, ids: set) -> np.ndarray:
+    if column not in frame.columns or not ids:
+        return np.zeros(len(frame), dtype=bool)
+    return np.array(frame[column].astype("string").isin(ids).fillna(False), dtype=bool)
+
+
+def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    return frame if mask.all() else frame[mask].reset_index(drop=True)
+
+
+def scope_org(crm, where):
+    """The org in which every table follows one filter: the implementation of :meth:`CrmData.where`.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org, as loaded (not cut: cut the scoped org afterwards).
+    where : str or Expression
+        A filter in the grammar of :mod:`funnel_analysis.crm.expression`, such as
+        ``"account.region == 'EMEA'"`` or ``"owner.role in ('Enterprise AE', 'Mid-Market AE')"``.
+        Blank (``""`` or None): the org itself.
+
+    Returns
+    -------
+    CrmData
+        A new org with the rows the rules of this module keep (the input is not changed), its own
+        fingerprint and ``meta["scope"]``: ``where`` (canonical text), ``source_fingerprint``,
+        ``anchors`` (the tables the expression was read on), ``unreached`` (anchor tables it could
+        not be read on that were left out), ``rows`` (table -> rows kept) and ``notes``.
+
+    Raises
+    ------
+    ExpressionError
+        When ``where`` does not parse, or no anchor table can read it (the message is the
+        opportunities' or leads' error: the unknown column and what exists).
+    TypeError
+        When ``crm`` is not a :class:`~funnel_analysis.crm.model.CrmData`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> crm = load_frames({
+    ...     "Account": pd.DataFrame({"Id": ["001A", "001B"], "Name": ["Acme", "Bolt"], "Region__c": ["EMEA", "APAC"]}),
+    ...     "Opportunity": pd.DataFrame({"Id": ["006A", "006B"], "AccountId": ["001A", "001B"],
+    ...         "StageName": ["Prospecting"] * 2, "CreatedDate": ["2024-01-02"] * 2, "CloseDate": ["2024-06-30"] * 2}),
+    ... })
+    >>> emea = scope_org(crm, "account.region == 'EMEA'")
+    >>> emea.accounts["name"].tolist(), emea.opportunities["opportunity_id"].str[:4].tolist()
+    (['Acme'], ['006A'])
+    >>> scope_org(crm, "regon == 'EMEA'")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    funnel_analysis.crm.expression.ExpressionError: where: unknown column 'regon' on opportunities ...
+    """
+    if not (dataclasses.is_dataclass(crm) and isinstance(getattr(crm, "tables", None), dict)):
+        raise TypeError(f"scope_org: crm must be a CrmData (funnel_analysis.load_org), got {type(crm).__name__}")
+    if where is None or (isinstance(where, str) and not where.strip()):
+        return crm
+    expr = where if isinstance(where, Expression) else parse_expression(where)
+    tables = dict(crm.tables)
+    checked, errors = {}, {}
+    for name in ANCHOR_TABLES:
+        if name in tables:
+            checked[name], errors[name] = _readable(expr, tables, name)
+    read = {n: e for n, e in checked.items() if e is not None}
+    if not read:
+        first = next((errors[n] for n in ("opportunities", "leads", *ANCHOR_TABLES) if errors.get(n)), None)
+        if first is None:
+            raise ExpressionError("the org has none of the tables a where filters (leads, opportunities, accounts)")
+        raise first._in_context(label="where", text=where if isinstance(where, str) else None)
+
+    def selected(name):
+        return np.array(expression_mask(tables, name, where=read[name]), dtype=bool)
+
+    out = dict(tables)
+    notes, unreached = [], []
+    # leads (rule 3) and deals (rule 2)
+    if "leads" in tables:
+        if "leads" in read:
+            out["leads"] = _keep(tables["leads"], selected("leads"))
+        else:
+            out["leads"] = tables["leads"].iloc[0:0]
+            unreached.append("leads")
+            notes.append(
+                f"leads left out: the filter names {', '.join(expr.columns)}, which leads do not have "
+                "(write it in fields leads have too, such as owner.region, for lead figures)"
+            )
+    if "opportunities" in tables:
+        opps = tables["opportunities"]
+        if "opportunities" in read:
+            out["opportunities"] = _keep(opps, selected("opportunities"))
+        else:
+            from_leads = _ids(out.get("leads"), "converted_opportunity_id")
+            out["opportunities"] = _keep(opps, _isin(opps, "opportunity_id", from_leads))
+            notes.append("deals follow the leads they were converted from (the filter does not reach deals)")
+    deal_ids = _ids(out.get("opportunities"), "opportunity_id")
+    # accounts (rule 4) and contacts (rule 5)
+    if "accounts" in tables:
+        accounts = tables["accounts"]
+        parents = _ids(out.get("opportunities"), "account_id")
+        if "contacts" in read and "contacts" in tables:
+            parents |= _ids(tables["contacts"][selected("contacts")], "account_id")
+        mask = _isin(accounts, "account_id", parents)
+        if "accounts" in read:
+            mask |= selected("accounts")
+        out["accounts"] = _keep(accounts, mask)
+    account_ids = _ids(out.get("accounts"), "account_id")
+    if "contacts" in tables:
+        contacts = tables["contacts"]
+        if "contacts" in read:
+            mask = selected("contacts")
+        else:
+            mask = _isin(contacts, "account_id", account_ids)
+            mask |= _isin(contacts, "contact_id", _ids(out.get("leads"), "converted_contact_id"))
+        out["contacts"] = _keep(contacts, mask)
+    lead_ids = _ids(out.get("leads"), "lead_id")
+    contact_ids = _ids(out.get("contacts"), "contact_id")
+    # children (rule 6)
+    for name, column, ids in (
+        ("opportunity_history", "opportunity_id", deal_ids),
+        ("opportunity_field_history", "opportunity_id", deal_ids),
+        ("contact_roles", "opportunity_id", deal_ids),
+        ("lead_history", "lead_id", lead_ids),
+    ):
+        if name in tables:
+            out[name] = _keep(tables[name], _isin(tables[name], column, ids))
+    if "campaign_members" in tables:
+        members = tables["campaign_members"]
+        mask = _isin(members, "lead_id", lead_ids) | _isin(members, "contact_id", contact_ids)
+        out["campaign_members"] = _keep(members, mask)
+    if "activities" in tables:
+        acts = tables["activities"]
+        whats = deal_ids | account_ids
+        mask = _isin(acts, "what_id", whats) | _isin(acts, "who_id", lead_ids | contact_ids)
+        mask |= _isin(acts, "account_id", account_ids)
+        known = _ids(tables.get("opportunities"), "opportunity_id") | _ids(tables.get("accounts"), "account_id")
+        known |= _ids(tables.get("leads"), "lead_id") | _ids(tables.get("contacts"), "contact_id")
+        orphan = ~(_isin(acts, "what_id", known) | _isin(acts, "who_id", known) | _isin(acts, "account_id", known))
+        own, _ = _readable(expr, tables, "activities")
+        if own is not None and orphan.any():
+            mask |= orphan & expression_mask(tables, "activities", where=own).to_numpy(dtype=bool)
+        out["activities"] = _keep(acts, mask)
+    text = str(expr)
+    source = str(crm.meta.get("fingerprint", ""))
+    meta = dict(crm.meta)
+    meta["fingerprint"] = hashlib.sha256(f"{source}\0where\0{text}".encode()).hexdigest()[:32]
+    meta["scope"] = {
+        "where": text,
+        "source_fingerprint": source,
+        "anchors": sorted(read),
+        "unreached": unreached,
+        "rows": {n: len(df) for n, df in out.items()},
+        "notes": notes,
+    }
+    return dataclasses.replace(crm, tables=out, meta=meta)  # the CrmData class without importing it (model imports us)
