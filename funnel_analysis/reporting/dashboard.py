@@ -56,6 +56,14 @@ class CardSpec:
         The columns of the interval's bounds; default ``<figure>_ci_low`` / ``<figure>_ci_high``.
     confidence : float, default 0.95
         The interval's level, as the analysis computed it.
+    count : tuple of str, optional
+        ``(column, word)``: the recorded count the figure stands on and what it counts
+        (``("leads", "leads")`` shows "3,480 leads").
+    pool : tuple of str, optional
+        ``(successes, trials)``: the record has one row per group and no overall row, so the card
+        shows the share of the selected rows' recorded counts pooled (their sums), with the Wilson
+        interval of those sums (:func:`funnel_analysis.stats.wilson_interval`, the analyses' own).
+        Only counts are added up: no figure is recomputed from data.
     """
 
     label: str
@@ -65,6 +73,8 @@ class CardSpec:
     select: Mapping = field(default_factory=dict)
     interval: tuple[str, str] | None = None
     confidence: float = 0.95
+    count: tuple[str, str] | None = None
+    pool: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,20 @@ CARDS: tuple[CardSpec, ...] = (
         select={"quarters_ahead": 1},
         interval=("forecast_ci_low_80", "forecast_ci_high_80"),
         confidence=0.8,
+    ),
+    # the routing report: its misroute summary has an overall row ("all"); its speed to lead by team has
+    # one "all" bucket per team, pooled here (the count of breaches and of leads judged, summed)
+    CardSpec(
+        "Misrouted leads", "routing", "misroutes", "misroute_share", select={"entry": "all"}, count=("leads", "leads")
+    ),
+    CardSpec(
+        "Lead SLA breaches",
+        "routing",
+        "speed_to_lead",
+        "breach_share",
+        select={"bucket": "all"},
+        count=("sla_judged", "leads judged"),
+        pool=("sla_breaches", "sla_judged"),
     ),
 )
 
@@ -217,8 +241,27 @@ def _headline_card(spec: CardSpec, rows: Sequence[Mapping], link: str) -> Card |
     return Card(label, value, interval, count, change, trend, link, spec.report, raw)
 
 
+def _pooled(spec: CardSpec, rows: Sequence[Mapping]) -> dict | None:
+    """One row of the selected rows' counts summed, with the share and its Wilson interval."""
+    from ..stats import wilson_interval
+
+    successes, trials = spec.pool
+    hit = [r for r in rows if all(r.get(k) == v for k, v in spec.select.items())]
+    s = sum(_number(r.get(successes)) or 0.0 for r in hit)
+    n = sum(_number(r.get(trials)) or 0.0 for r in hit)
+    if not hit or n <= 0:
+        return None
+    ci = wilson_interval(s, n, confidence=spec.confidence)
+    low, high = spec.interval or (f"{spec.figure}_ci_low", f"{spec.figure}_ci_high")
+    return {spec.figure: s / n, low: float(ci.low), high: float(ci.high), successes: s, trials: n}
+
+
 def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str) -> Card | None:
-    hit = [r for r in rows if spec.figure in r and all(r.get(k) == v for k, v in spec.select.items())]
+    if spec.pool:
+        pooled = _pooled(spec, rows)
+        hit = [pooled] if pooled else []
+    else:
+        hit = [r for r in rows if spec.figure in r and all(r.get(k) == v for k, v in spec.select.items())]
     if not hit:
         return None
     row = hit[-1]
@@ -227,7 +270,9 @@ def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str)
     kind = figure_kind(spec.figure, raw if raw is not None else 1.5)
     value, interval = _value_and_interval(spec, raw, _number(row.get(lo)), _number(row.get(hi)), kind, currency)
     label = spec.label + (f" ({row['fiscal_period']})" if row.get("fiscal_period") else "")
-    return Card(label, value, interval, link=link, report=spec.report, raw=raw)
+    n = _number(row.get(spec.count[0])) if spec.count else None
+    count = f"{round(n):,} {spec.count[1]}" if n is not None else ""
+    return Card(label, value, interval, count, link=link, report=spec.report, raw=raw)
 
 
 def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> Cards:

@@ -80,6 +80,7 @@ def test_cards_show_the_recorded_values(tmp_path):
         "funnel: its latest run recorded no 'headline' with 'lead_conversion_rate'",
         "funnel: its latest run recorded no 'headline' with 'avg_won_deal_size'",
         "funnel: its latest run recorded no 'headline' with 'median_cycle_days'",
+        "routing: no good run yet",
     ]
     win = by["Win rate this quarter"]
     assert win.value == "21.2 %" and win.interval == "95 % interval 10.5–38.0" and win.count == "33 closed deals"
@@ -118,3 +119,34 @@ def test_the_page_escapes_and_links(tmp_path):
     assert page.index('class="cards"') < page.index("Latest reports") < page.index("Run history")
     assert "<polyline" in page  # the trend line, inline: nothing fetched
     assert render_cards([], []) == ""
+
+
+def test_routing_cards_misroutes_from_the_all_row_and_sla_breaches_pooled(tmp_path):
+    misroutes = [
+        {"entry": "EMEA", "leads": 100, "misrouted": 10, "misroute_share": 0.1},
+        {
+            "entry": "all",
+            "leads": 400,
+            "misrouted": 20,
+            "misroute_share": 0.05,
+            "misroute_share_ci_low": 0.0327,
+            "misroute_share_ci_high": 0.0758,
+        },
+    ]
+    speed = [  # per team, per bucket; the card pools the "all" buckets: (30 + 10) / (100 + 300) = 10 %
+        {"team": "APAC", "bucket": "<1h", "sla_judged": 50, "sla_breaches": 0, "breach_share": 0.0},
+        {"team": "APAC", "bucket": "all", "sla_judged": 100, "sla_breaches": 30, "breach_share": 0.3},
+        {"team": "EMEA", "bucket": "all", "sla_judged": 300, "sla_breaches": 10, "breach_share": 1 / 30},
+    ]
+    _publish(tmp_path, "routing", {"misroutes": misroutes, "speed_to_lead": speed})
+    cards, missing = headline_cards(tmp_path)
+    by = {c.label: c for c in cards}
+    mis = by["Misrouted leads"]
+    assert mis.value == "5.0 %" and mis.interval == "95 % interval 3.3–7.6" and mis.count == "400 leads"
+    assert mis.link == "routing/2025-11-15/routing.html"
+    sla = by["Lead SLA breaches"]
+    # Wilson 95 % interval of 40 out of 400, by hand (z = 1.96): centre (0.1 + z^2/800) / (1 + z^2/400) = 0.10380,
+    # half-width z * sqrt(0.1 * 0.9 / 400 + z^2 / 640000) / (1 + z^2/400) = 0.02950: 7.43 %-13.33 %
+    assert sla.value == "10.0 %" and sla.interval == "95 % interval 7.4–13.3" and sla.count == "400 leads judged"
+    assert sla.raw == 0.1
+    assert not any(m.startswith("routing") for m in missing)
