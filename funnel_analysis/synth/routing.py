@@ -707,23 +707,32 @@ def stage_gates(route, bound: int) -> dict:
 
 
 def stage_gate_truth(gates: dict, opp_ids: list[str], cut: int) -> tuple[pd.DataFrame, dict]:
-    """``stage_gate_truth.csv`` and the violation counts: judged on the values at entry; unknown when the
-    entry is older than the field history's retention cut."""
+    """``stage_gate_truth.csv`` and the violation counts, per deal and gated stage, at the deal's first entry
+    into it (its first history row in an open stage at or past the gate, or Closed Won: a skip enters it).
+
+    Judged on the values at that entry with Kleene's ``and``: a criterion known to fail fails the gate even
+    beside an unknown one (the Amount is on the history row itself: always known); NextStep and
+    Budget_Confirmed__c are unknown when the entry is older than the field history's retention cut. The
+    compliance is ``"true"``, ``"false"`` or ``""`` (unknown); ``entered_at`` the entry's instant (UTC).
+    """
     rows = []
     counts = {}
     for g, name in _GATED:
         e = gates["entry"][g]
         i = np.flatnonzero(e >= 0)
+        t = gates["t_ns"][i] if g == 2 else gates["t_bc"][i]
+        filled = (t >= 0) & (t <= e[i])
+        known = e[i] >= cut
         if g == 2:
             amount = gates["amount_at"][g][i]
-            ok = np.isfinite(amount) & (amount > 0)
-            t = gates["t_ns"][i]
-            ok &= (t >= 0) & (t <= e[i])
+            amount_ok = np.isfinite(amount) & (amount > 0)
+            fails = ~amount_ok | (known & ~filled)
         else:
-            t = gates["t_bc"][i]
-            ok = (t >= 0) & (t <= e[i])
-        known = e[i] >= cut
-        comp = np.where(known, np.where(ok, "true", "false"), "")
-        rows.append(pd.DataFrame({"opportunity_id": np.asarray(opp_ids)[i], "stage": name, "compliant": comp}))
-        counts[name] = int((known & ~ok).sum())
+            fails = known & ~filled
+        comp = np.where(fails, "false", np.where(known, "true", ""))
+        at = np.char.add(np.datetime_as_string(e[i].astype("datetime64[s]"), unit="s"), "Z")
+        rows.append(
+            pd.DataFrame({"opportunity_id": np.asarray(opp_ids)[i], "stage": name, "entered_at": at, "compliant": comp})
+        )
+        counts[name] = int(fails.sum())
     return pd.concat(rows, ignore_index=True), counts
