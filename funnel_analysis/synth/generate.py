@@ -229,6 +229,8 @@ def generate_sample(
     make_campaigns(sim)
     make_accounts(sim)
     make_opportunities(sim)
+    if shape_options["routing"]:
+        sim.routing.route_opportunities()  # the opportunity assignment by deal size (synth/routing.py)
     make_contacts(sim)
     make_members(sim)
     make_activities(sim)

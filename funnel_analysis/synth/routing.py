@@ -63,6 +63,11 @@ _ROUTING = dict(
     joiner_at=0.4,  # the mid-window joiner starts this share of the way through the window
     score_noise=12.0,
 )
+#: The opportunity routing (by deal size, then by the account's region; truth.json ``routing.opportunities``).
+_OPP_ROUTING = dict(
+    large_amount=75000,  # the deal's Amount at creation (corporate currency): the Strategic AEs' round robin
+    misroute=0.05,  # share of large deals given to an AE outside the Strategic team
+)
 _TZ = ("America/New_York", "Europe/London", "Asia/Singapore", "America/Sao_Paulo")
 _CAL_TZ = "America/New_York"
 _HOURS = (9 * 3600, 17 * 3600)
@@ -374,6 +379,87 @@ class _Routing:
 
 
 _TEAM_OF_REGION = {0: "North America", 1: "EMEA", 2: "APAC", 3: "APAC"}
+_AE_TEAMS = ("North America AEs", "EMEA AEs", "APAC AEs", "LATAM AEs")
+
+
+def route_opportunities(route) -> None:
+    """Opportunity owners by deal size (call after ``make_opportunities``): a deal whose Amount at creation is at
+    least ``large_amount`` goes to the Strategic AEs' round robin (in (CreatedDate, Id) order), a known share of
+    them to another AE instead; every other deal keeps the owner the pipeline gave it (its account's owner, or
+    an AE of its region), which the rules send to its account region's AE team (the Strategic AEs are members
+    of their region's team too). Sets ``sim.opp["owner"]`` and the truth's ``route.opp_*``."""
+    sim, R = route.sim, _OPP_ROUTING
+    O, A = sim.opp, sim.acct
+    rng = np.random.default_rng(np.random.SeedSequence(sim.seed, spawn_key=(1021,)))
+    ae = [list(map(int, m)) for m in sim.ae_by_region]
+    strategic = [m[-1] for m in ae[:2] if len(m) > 1]
+    route.ae_teams = {"Strategic AEs": strategic}
+    for r, name in enumerate(_AE_TEAMS):
+        route.ae_teams[name] = ae[r]  # the Strategic AEs keep their region's smaller deals
+    n = O["n"]
+    created = O["created"]
+    amount = np.where(O["missing_amount"], np.nan, sim.hist["amount"][_first_rows(sim.hist, n)])
+    large = np.isfinite(amount) & (amount >= R["large_amount"]) if strategic else np.zeros(n, bool)
+    region = A["region"][O["account"]]
+    owner = O["owner"].copy()
+    idx = np.flatnonzero(large)
+    idx = idx[np.lexsort((idx, created[idx]))]
+    expected = np.full(n, -1, np.int64)
+    for k, i in enumerate(idx):
+        expected[i] = strategic[k % len(strategic)]
+    others = np.array(sorted(set(u for m in ae for u in m) - set(strategic)))
+    mis = large & (rng.random(n) < R["misroute"]) & (len(others) > 0)
+    pick = (
+        others[(rng.random(n) * max(len(others), 1)).astype(np.int64) % max(len(others), 1)] if len(others) else owner
+    )
+    owner = np.where(large, np.where(mis, pick, expected), owner)
+    O["owner"] = owner
+    team = np.where(large, "Strategic AEs", np.array(_AE_TEAMS, dtype=object)[region])
+    members = {t: set(m) for t, m in route.ae_teams.items()}
+    route.opp_team = team
+    route.opp_expected = expected
+    route.opp_large = large
+    route.opp_misrouted = np.array([int(o) not in members[t] for o, t in zip(owner, team, strict=True)], bool)
+
+
+def _first_rows(H, n: int) -> np.ndarray:
+    """Each deal's first stage-history row (by time, then row order)."""
+    order = np.lexsort((np.arange(H["n"]), H["time"], H["opp"]))
+    opp = H["opp"][order]
+    first = order[np.r_[True, opp[1:] != opp[:-1]]]
+    out = np.zeros(n, np.int64)
+    out[H["opp"][first]] = first
+    return out
+
+
+def opportunity_truth(route, opp_ids: list[str], user_ids: list[str], keep=None) -> tuple[pd.DataFrame, dict]:
+    """``routing_opportunities.csv`` (per deal: entry, target team, round-robin AE, owner, misrouted) and its
+    summary for ``routing_truth.json`` (``opportunities``); ``keep`` (bool per deal) leaves deleted deals out."""
+    n = len(route.opp_team)
+    keep = np.ones(n, bool) if keep is None else np.asarray(keep, bool)
+    uid = np.array(user_ids, dtype=object)
+    entry = np.where(route.opp_large, "Large deals", route.opp_team)
+    exp = np.where(route.opp_expected >= 0, uid[np.maximum(route.opp_expected, 0)], "")
+    df = pd.DataFrame(
+        {
+            "opportunity_id": np.asarray(opp_ids, dtype=object),
+            "entry": entry,
+            "target": route.opp_team,
+            "expected_owner_id": exp,
+            "owner_id": uid[route.sim.opp["owner"]],
+            "misrouted": np.where(route.opp_misrouted, "true", "false"),
+        }
+    )[keep]
+    m = route.opp_misrouted[keep]
+    e = entry[keep]
+    info = dict(
+        misroute_share=float(m.mean()) if len(m) else None,
+        misroute_share_by_entry={x: float(m[e == x].mean()) for x in sorted(set(e))},
+        n_deals=int(keep.sum()),
+        n_large=int(route.opp_large[keep].sum()),
+        parameters=dict(_OPP_ROUTING),
+    )
+    return df.reset_index(drop=True), info
 
 
 def _owner_at(route, lead: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -437,6 +523,7 @@ def _lead_tasks(route, T: dict, n_l: int, n_first: int) -> None:
 
 
 _Routing.owner_at = _owner_at
+_Routing.route_opportunities = route_opportunities
 _Routing.lead_tasks = _lead_tasks
 
 
@@ -467,6 +554,9 @@ def rules_yaml(route, user_ids: list[str], queue_ids: list[str]) -> str:
     ]
     for team in route.teams:
         lines += [f"  {team}:", f"    members: {members(team)}", "    method: round_robin"]
+    ae_teams = getattr(route, "ae_teams", {})
+    for team, m in ae_teams.items():
+        lines += [f"  {team}:", "    members: [" + ", ".join(user_ids[u] for u in m) + "]", "    method: round_robin"]
     lines.append("lead_assignment:")
     for name, kind, target in route.entries:
         crit = route.criteria(name).replace('"', '\\"')
@@ -479,7 +569,20 @@ def rules_yaml(route, user_ids: list[str], queue_ids: list[str]) -> str:
         lines += [f"  - name: {name}", f'    criteria: "{crit}"', f"    assign_to: {to}"]
     lines += [
         f"default_owner: {{user: {user_ids[route.default_owner]}}}",
-        "opportunity_assignment: []",
+    ]
+    if ae_teams:
+        lines.append("opportunity_assignment:")
+        big = _OPP_ROUTING["large_amount"]
+        lines += ["  - name: Large deals", f'    criteria: "amount >= {big}"', "    assign_to: {team: Strategic AEs}"]
+        for r, team in enumerate(_AE_TEAMS):
+            lines += [
+                f"  - name: {team}",
+                f"    criteria: \"account.region == '{_REGIONS[r]}'\"",
+                f"    assign_to: {{team: {team}}}",
+            ]
+    else:
+        lines.append("opportunity_assignment: []")
+    lines += [
         "sla:",
         f"  first_touch_minutes: {R['sla_minutes']}",
         "  business_hours: true",

@@ -12,7 +12,7 @@ import pandas as pd
 from .history import gap_times, lead_history, lead_status_on_dates, opportunity_history, queue_time
 from .joined import write_joined_source
 from .model import _CONTACT_ROLES, _CUSTOM_FIELDS, _CUSTOM_LEAD_STATUSES, _FIELD_HISTORY, _JOINED, _QUEUES
-from .routing import calendar_tables, routing_truth, rules_yaml, stage_gate_truth
+from .routing import calendar_tables, opportunity_truth, routing_truth, rules_yaml, stage_gate_truth
 
 
 def _ts(sec: int) -> str:
@@ -154,6 +154,10 @@ def write_shapes_truth(shapes, result: dict, truth_dir, info: dict) -> dict:
             "changes after the first owner, queue pick-ups included, older ones maybe past the history's retention), "
             "the first touch (UTC), business minutes to it and breached (empty for converted-before-created leads)",
         )
+        if hasattr(sim.routing, "opp_team"):
+            opp_ids = [i.decode() for i in sim.ids["opportunities"]]
+            opps, rinfo["opportunities"] = opportunity_truth(sim.routing, opp_ids, user_ids)
+            write(opps, "routing_opportunities.csv", "every deal: the opportunity entry, its team, owner, misrouted")
         if "stage_gates" in result:
             write(result["stage_gates"], "stage_gate_truth.csv", "every (opportunity, stage entered): compliant")
             rinfo["stage_gate_violations"] = result["stage_gate_violations"]
