@@ -5,8 +5,9 @@ Rules
 - **Entering a stage.** From the stage history (``opportunity_history``, ordered by time then Id): a deal enters
   the stage of its first row at creation, and each later row's stage when it differs from the one before. A move
   forward from a stage to a later one (the org's stage order) also **skips over** every stage between them, which
-  it must have met too: a gate cannot be avoided by jumping it. A move to a lost stage (closed, not won) skips
-  nothing, nor does a move backwards.
+  it must have met too: a gate cannot be avoided by jumping it. A deal created in a later stage skips every
+  stage before it, and so does a deal reopened from a closed stage (it starts again). A move to a lost stage
+  (closed, not won) skips nothing, nor does a move backwards between open stages.
 - **Values at entry.** A criterion is judged on the deal's values at the instant of entry: ``amount``,
   ``close_date`` and ``probability`` from the stage-history row itself (Salesforce writes them there); any other
   field from ``opportunity_field_history``: the new value of the last change at or before the entry; else, when the
@@ -84,7 +85,9 @@ def _entries(cut, gated: list[str]) -> pd.DataFrame:
     h = cut.opportunity_history
     stages = cut.stages.sort_values("sort_order", kind="stable")
     rank = dict(zip(stages["stage_name"], range(len(stages)), strict=True))
-    lost = set(stages.loc[stages["is_closed"].astype(bool) & ~stages["is_won"].astype(bool), "stage_name"])
+    is_closed = stages["is_closed"].astype(bool)
+    lost = set(stages.loc[is_closed & ~stages["is_won"].astype(bool), "stage_name"])
+    closed = set(stages.loc[is_closed, "stage_name"])
     order = list(stages["stage_name"])
     if not len(h):
         return pd.DataFrame(columns=["opportunity_id", "stage", "entered_at", "entered_by", "_row"])
@@ -98,9 +101,11 @@ def _entries(cut, gated: list[str]) -> pd.DataFrame:
         stage = h.at[i, "stage_name"]
         if stage in gated_set:
             rows.append((i, stage, "creation" if first.iat[i] else "change"))
-        if first.iat[i] or stage in lost:
+        if stage in lost:
             continue
-        a, b = rank.get(prev.iat[i]), rank.get(stage)
+        # created past a gate, or reopened (from a closed stage) past it: the deal starts before every stage
+        a = -1 if first.iat[i] or prev.iat[i] in closed else rank.get(prev.iat[i])
+        b = rank.get(stage)
         if a is None or b is None or b <= a + 1:
             continue
         for s in order[a + 1 : b]:

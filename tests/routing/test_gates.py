@@ -110,3 +110,60 @@ def test_win_rates_by_compliance():
     assert w.loc[("Needs Analysis", "True"), ["deals", "closed"]].tolist() == [2, 0]
     assert w.loc[("Needs Analysis", "unknown"), "deals"] == 1
     assert w.loc[("Proposal/Price Quote", "False"), "win_rate"] == 1.0
+
+
+def test_a_deal_created_or_reopened_past_a_gate_enters_it_and_a_failed_criterion_beside_an_unknown_one_fails():
+    p1, p2 = "006000000000P01AAA", "006000000000P02AAA"
+    opps = pd.DataFrame(
+        {
+            "Id": [p1, p2],
+            "StageName": ["Proposal/Price Quote", "Negotiation/Review"],
+            "Amount": ["0", "500"],
+            "NextStep": [None, "Call"],
+            "Budget_Confirmed__c": ["false", "true"],
+            "IsClosed": ["false", "false"],
+            "IsWon": ["false", "false"],
+            "CreatedDate": ["2024-12-01T09:00:00Z", "2025-01-05T09:00:00Z"],
+            "CloseDate": ["2025-03-31", "2025-03-31"],
+        }
+    )
+    # P1 created in Proposal with amount 0 (before the field history starts on 10 Jan): it skipped Needs Analysis.
+    # P2 Prospecting -> Closed Lost -> reopened into Negotiation on 20 Jan: skips Needs Analysis and Proposal.
+    hist = [
+        (p1, "2024-12-01T09:00:00Z", "Proposal/Price Quote", "0"),
+        (p2, "2025-01-05T09:00:00Z", "Prospecting", "500"),
+        (p2, "2025-01-06T09:00:00Z", "Closed Lost", "500"),
+        (p2, "2025-01-20T09:00:00Z", "Negotiation/Review", "500"),
+    ]
+    history = pd.DataFrame(
+        {
+            "Id": [f"00800000000001{i}AAA" for i in range(len(hist))],
+            "OpportunityId": [h[0] for h in hist],
+            "CreatedDate": [h[1] for h in hist],
+            "StageName": [h[2] for h in hist],
+            "Amount": [h[3] for h in hist],
+        }
+    )
+    # P2: NextStep filled on 10 Jan (before the reopening), the budget ticked on 1 Feb (after it)
+    field_history = pd.DataFrame(
+        {
+            "Id": ["017000000000010AAA", "017000000000011AAA"],
+            "OpportunityId": [p2, p2],
+            "Field": ["NextStep", "Budget_Confirmed__c"],
+            "OldValue": [None, "false"],
+            "NewValue": ["Call", "true"],
+            "DataType": ["Text", "Boolean"],
+            "CreatedDate": ["2025-01-10T09:00:00Z", "2025-02-01T09:00:00Z"],
+        }
+    )
+    crm = load_frames({"Opportunity": opps, "OpportunityHistory": history, "OpportunityFieldHistory": field_history})
+    a = stage_gate_audit(crm, rules=RULES, as_of="2025-03-01")
+    got = {(r.opportunity_id, r.stage): (r.entered_by, r.compliant, r.failed, r.unknown) for r in a.itertuples()}
+    assert set(got) == {(p1, "Needs Analysis"), (p1, "Proposal/Price Quote"), (p2, "Needs Analysis"),
+                        (p2, "Proposal/Price Quote")}  # fmt: skip
+    # P1: amount 0 fails beside the unknown next step (Kleene's and): the gate failed, not unknown
+    assert got[(p1, "Needs Analysis")] == ("skip", False, "amount > 0", "next_step is not null")
+    assert got[(p1, "Proposal/Price Quote")][0] == "creation" and pd.isna(got[(p1, "Proposal/Price Quote")][1])
+    assert got[(p2, "Needs Analysis")][:2] == ("skip", True)
+    assert got[(p2, "Proposal/Price Quote")][:2] == ("skip", False)
+    assert a.loc[a["opportunity_id"] == p2, "entered_at"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-20"] * 2

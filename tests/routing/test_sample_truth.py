@@ -97,14 +97,22 @@ def test_the_delay_effect_within_score_bands_covers_the_truth(routed):
 def test_stage_gate_violations_equal_the_truth(routed):
     _, truth_dir, crm, rules, truth, _ = routed
     a = stage_gate_audit(crm, rules=rules)
-    failed = a["compliant"].eq(False).fillna(False).to_numpy(dtype=bool)
-    per_deal = pd.read_csv(truth_dir / "stage_gate_truth.csv", dtype=str)
-    bad = set(map(tuple, per_deal.loc[per_deal["compliant"] == "false", ["opportunity_id", "stage"]].to_numpy()))
-    mine = set(map(tuple, a.loc[failed, ["opportunity_id", "stage"]].to_numpy()))
-    # measured on seed 7: 54 and 59 violations against the truth's 50 and 58, the difference a handful of entries
-    # the truth calls unknown where a criterion fails here beside an unknown one (the gate fails: Kleene's and),
-    # and a few where the truth and the field history disagree on a value at entry
-    assert len(bad ^ mine) <= 0.1 * len(bad), sorted(bad ^ mine)[:5]
-    counts = a[failed].groupby("stage").size().to_dict()
-    for stage, n in truth["stage_gate_violations"].items():
-        assert abs(counts.get(stage, 0) - n) <= max(3, 0.1 * n), (stage, counts.get(stage), n)
+    # the truth holds each deal's first entry into each gated stage (a skip enters it): the audit's earliest
+    # entry per (deal, stage), with its instant and its compliance (true, false or unknown), row for row
+    first = a.sort_values("entered_at", kind="stable").drop_duplicates(["opportunity_id", "stage"])
+    mine = pd.DataFrame(
+        {
+            "opportunity_id": first["opportunity_id"],
+            "stage": first["stage"],
+            "entered_at": first["entered_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "compliant": first["compliant"].map({True: "true", False: "false"}).fillna(""),
+        }
+    )
+    per_deal = pd.read_csv(truth_dir / "stage_gate_truth.csv", dtype=str, keep_default_na=False)
+    key = ["opportunity_id", "stage"]
+    got = mine.sort_values(key).reset_index(drop=True)
+    want = per_deal[[*key, "entered_at", "compliant"]].sort_values(key).reset_index(drop=True)
+    assert len(want) > 100 and (want["compliant"] == "false").sum() > 20 and (want["compliant"] == "").sum() > 20
+    pd.testing.assert_frame_equal(got, want)
+    counts = first[first["compliant"].eq(False).fillna(False).to_numpy(dtype=bool)].groupby("stage").size()
+    assert counts.to_dict() == truth["stage_gate_violations"]
