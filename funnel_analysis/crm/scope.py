@@ -77,10 +77,12 @@ from .expression import (
     Or,
     check_expression,
     expression_mask,
+    owner_records,
     parse_expression,
 )
+from .schema import TABLES
 
-__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "scope_org"]
+__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "field_values", "scope_org"]
 
 #: The tables the expression is evaluated on, when it can be read there (rule 1).
 ANCHOR_TABLES = ("leads", "opportunities", "accounts", "contacts")
@@ -280,3 +282,74 @@ def scope_org(crm, where):
         "notes": notes,
     }
     return dataclasses.replace(crm, tables=out, meta=meta)  # the CrmData class without importing it (model imports us)
+
+
+def _path_values(tables: dict, table: str, ref: ColumnRef) -> pd.Series:
+    """The values ``ref`` (a checked column or path) takes on the rows of ``tables[table]``."""
+    frame = tables[table]
+    if ref.relation is None:
+        return frame[ref.name]
+    link = next(r for r in TABLES[table].references if r.column == f"{ref.relation}_id")
+    if ref.relation == "owner":
+        target = owner_records(tables.get("users"), tables.get("groups"))
+    else:
+        target = tables[link.table]
+    key = TABLES[link.table].key
+    lookup = target.drop_duplicates(key).set_index(key)[ref.name]
+    return frame[link.column].map(lookup)
+
+
+def field_values(crm, path: str) -> list:
+    """The distinct values a field takes on the org's records: what a ``for_each`` fans a report out over.
+
+    The field is read on each anchor table it can be read on (:data:`ANCHOR_TABLES`, rule 1 of this
+    module: ``account.region`` on deals and contacts through ``account_id``, on accounts as their own
+    ``region``), and the values of all of them are pooled: every value some record in scope of
+    ``path == value`` has. Missing values are left out (a record without one is in no run).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The whole org.
+    path : str
+        A column or ``relation.field`` of the grammar (``"account.region"``, ``"owner.role"``).
+
+    Returns
+    -------
+    list
+        The values, sorted (as text), each once.
+
+    Raises
+    ------
+    ExpressionError
+        When ``path`` is not a column name of the grammar, or no anchor table can read it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> crm = load_frames({"Account": pd.DataFrame({"Id": ["001A", "001B", "001C"], "Name": ["A", "B", "C"],
+    ...     "Region__c": ["EMEA", "APAC", None]})})
+    >>> field_values(crm, "account.region")
+    ['APAC', 'EMEA']
+    """
+    expr = parse_expression(f"{path} is not null", label="for_each")
+    if not isinstance(expr, IsNull) or expr.column.path != str(path).strip():
+        raise ExpressionError(f"{path!r} is not a field (a column or relation.field)", label="for_each")
+    tables = dict(crm.tables)
+    values, first_error = [], None
+    for name in ANCHOR_TABLES:
+        if name not in tables:
+            continue
+        checked, error = _readable(expr, tables, name)
+        if checked is None:
+            first_error = first_error or error
+            continue
+        values.append(_path_values(tables, name, checked.column).dropna())
+    if not values:
+        if first_error is None:
+            raise ExpressionError("the org has none of the tables a for_each reads (leads, opportunities, accounts)")
+        raise first_error._in_context(label="for_each", text=f"{path} is not null")
+    pooled = pd.concat(values, ignore_index=True)
+    pooled = pooled[pooled.astype(str).str.strip() != ""]
+    return sorted(pd.unique(pooled.astype(object)).tolist(), key=str)

@@ -43,6 +43,8 @@ __all__ = [
     "check_parameters",
     "plan_reports",
     "MailSettings",
+    "FOR_EACH_SEP",
+    "for_each_name",
 ]
 
 #: Parameter (and environment variable) names that hold secrets.
@@ -103,6 +105,11 @@ class ReportSpec:
         E-mail addresses that get a summary after each scheduled run (default none).
     mail : MailSettings or None
         How the summaries go out (the config's ``mail:``; :class:`funnel_analysis.reporting.mail.MailSettings`).
+    for_each : str or None
+        A field of the filter grammar (``"account.region"``): the report runs once per value the
+        loaded org has, each run filtered by ``<field> == <value>`` (and its own ``where``) and
+        published as its own report ``<name>--<value>`` (:func:`for_each_name`). None (the
+        default): one run.
     """
 
     name: str
@@ -118,6 +125,7 @@ class ReportSpec:
     defaults: dict = field(default_factory=dict)
     subscribers: tuple[str, ...] = ()
     mail: MailSettings | None = None  # when the config has ``mail:``
+    for_each: str | None = None  # a field: one run per value of it
 
 
 @dataclass(frozen=True)
@@ -322,14 +330,26 @@ def load_report_config(path=None) -> list[ReportSpec]:
     for i, item in enumerate(doc["reports"]):
         item = item if isinstance(item, dict) else {}
         name = str(item.get("name", ""))
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [s.name for s in specs]:
-            raise ReportConfigError(f"{path}: report #{i + 1} needs a unique name of letters, digits, _ and -")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [s.name for s in specs] or FOR_EACH_SEP in name:
+            raise ReportConfigError(
+                f"{path}: report #{i + 1} needs a unique name of letters, digits, _ and - "
+                f"(not {FOR_EACH_SEP!r}: it names the runs of a for_each)"
+            )
         where = f"{path}: report {name!r}"
-        unknown = set(item) - {"name", "notebook", "parameters", "schedule", "subscribers", *_LIMITS}
+        unknown = set(item) - {"name", "notebook", "parameters", "schedule", "subscribers", "for_each", *_LIMITS}
         if unknown:
             raise ReportConfigError(
                 f"{where}: unknown key(s) {sorted(unknown)}; an entry has name, notebook, "
-                f"parameters, schedule, subscribers, {', '.join(_LIMITS)}"
+                f"parameters, schedule, subscribers, for_each, {', '.join(_LIMITS)}"
+            )
+        for_each = item.get("for_each")
+        if for_each is not None and (
+            not isinstance(for_each, str)
+            or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?", for_each)
+        ):
+            raise ReportConfigError(
+                f"{where}: for_each: expected a field such as account.region (a column or relation.field), "
+                f"got {for_each!r}"
             )
         subscribers = _subscribers(item.get("subscribers"), where)
         if subscribers and mail is None:
@@ -341,7 +361,9 @@ def load_report_config(path=None) -> list[ReportSpec]:
         cron, tz = _schedule(item, doc, where)
         nb = notebooks / str(item.get("notebook", f"{name}.ipynb"))
         spec = ReportSpec(name, nb.resolve(), _resolve(params, root), cron, tz, source=str(path), **limits)
-        specs.append(dataclasses.replace(spec, defaults=dict(defaults), subscribers=subscribers, mail=mail))
+        specs.append(
+            dataclasses.replace(spec, defaults=dict(defaults), subscribers=subscribers, mail=mail, for_each=for_each)
+        )
     return specs
 
 
@@ -419,6 +441,48 @@ class PlannedReport(Unpackable):
     spec: ReportSpec
     parameters: dict
     relative: dict
+
+
+#: What joins a for_each report's name and a value's folder-safe name: ``funnel--EMEA``.
+FOR_EACH_SEP = "--"
+
+
+def for_each_name(report: str, value, taken=()) -> str:
+    """The folder-safe name of one value's run of a ``for_each`` report: ``<report>--<value>``.
+
+    Letters, digits, ``_`` and ``-`` of the value are kept (others become ``_``, at most 60 of
+    them); a value that keeps nothing, or one whose name is already ``taken`` by another value,
+    gets 8 hex digits of its hash, so two values never share a folder.
+
+    Parameters
+    ----------
+    report : str
+        The report's name in the config.
+    value : object
+        The field's value (its text is used).
+    taken : collection of str, optional
+        Names already given to other values.
+
+    Returns
+    -------
+    str
+        The run's report name, valid as a report name and a folder name.
+
+    Examples
+    --------
+    >>> for_each_name("funnel", "EMEA"), for_each_name("funnel", "Côte d'Ivoire / West")
+    ('funnel--EMEA', 'funnel--C_te_d_Ivoire_West')
+    >>> for_each_name("funnel", "EMEA", taken={"funnel--EMEA"})
+    'funnel--EMEA-7e3a78f9'
+    """
+    import hashlib
+
+    text = str(value)
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")[:60]
+    name = f"{report}{FOR_EACH_SEP}{safe}"
+    if not safe or name in taken:
+        name += ("-" if safe else "") + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return name
 
 
 #: Parameters that hold a filter of the shared grammar: each is parsed when the run is planned.
@@ -580,6 +644,11 @@ def plan_reports(
             if not spec.notebook.is_file():
                 raise ReportConfigError(f"report {spec.name!r}: notebook {spec.notebook} does not exist")
             checked = check_parameters(spec, mine, data_dir, today=(days or {}).get(spec.name))
+            if spec.for_each and "where" not in checked.values:
+                raise ReportConfigError(
+                    f"report {spec.name!r}: for_each needs a notebook with a 'where' parameter; "
+                    f"{spec.notebook.name} has: {', '.join(checked.values) or 'no parameters cell'}"
+                )
             plan.append(PlannedReport(spec, checked.values, checked.relative))
         except ReportConfigError as exc:
             errors.append(str(exc))

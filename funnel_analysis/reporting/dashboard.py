@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,7 +32,17 @@ from .._util.results import Unpackable
 from .format import figure_kind, format_figure, format_interval
 from .publish import published_runs
 
-__all__ = ["CardSpec", "Card", "Cards", "CARDS", "headline_cards", "render_cards", "CARDS_CSS"]
+__all__ = [
+    "CardSpec",
+    "Card",
+    "Cards",
+    "CARDS",
+    "ValueCards",
+    "headline_cards",
+    "for_each_cards",
+    "render_cards",
+    "CARDS_CSS",
+]
 
 
 @dataclass(frozen=True)
@@ -275,7 +285,7 @@ def _row_card(spec: CardSpec, rows: Sequence[Mapping], link: str, currency: str)
     return Card(label, value, interval, count, link=link, report=spec.report, raw=raw)
 
 
-def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> Cards:
+def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS, extras: bool = True) -> Cards:
     """The front page's cards, from the latest good run of each card's report.
 
     Parameters
@@ -284,6 +294,8 @@ def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> Cards:
         The reports folder.
     cards : sequence of CardSpec, default :data:`CARDS`
         Which figures to show.
+    extras : bool, default True
+        Add the data-quality and extract-time cards (the whole org's, not a report's).
 
     Returns
     -------
@@ -321,8 +333,83 @@ def headline_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> Cards:
         if spec.record == "headline" and not currency:
             currency = str(next((r.get("currency") for r in rows if r.get("currency")), ""))
         shown.append(card)
-    shown += _quality_and_freshness(out_dir)
+    if extras:
+        shown += _quality_and_freshness(out_dir)
     return Cards(shown, missing)
+
+
+@dataclass(frozen=True)
+class ValueCards:
+    """The cards of one value's run of a ``for_each`` report (:func:`for_each_cards`).
+
+    Parameters
+    ----------
+    report : str
+        The report in the config (``"funnel"``).
+    field : str
+        The field it fans out over (``"account.region"``).
+    value : object
+        This run's value.
+    run_name : str
+        The value's report name and folder (``"funnel--EMEA"``).
+    cards : Cards
+        Its cards: those of :data:`CARDS` whose report is ``report``, read from this value's
+        latest good run.
+    """
+
+    report: str
+    field: str
+    value: object
+    run_name: str
+    cards: Cards
+
+
+def for_each_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> list[ValueCards]:
+    """One set of cards per value of each ``for_each`` report, from the values' latest good runs.
+
+    A value's run is a report folder whose manifests name the report and value they fan out
+    (``manifest["for_each"]``, written by the runner); its cards are the report's own cards of
+    :data:`CARDS`, read from that folder as :func:`headline_cards` reads a report's.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The reports folder.
+    cards : sequence of CardSpec, default :data:`CARDS`
+        The cards to take the report's from.
+
+    Returns
+    -------
+    list of ValueCards
+        By report, field, then value (as text); a value without a good run is left out.
+
+    Examples
+    --------
+    >>> for_each_cards("no-such-folder")
+    []
+    """
+    out_dir = Path(out_dir)
+    found = []
+    if not out_dir.is_dir():
+        return found
+    for folder in sorted(p for p in out_dir.iterdir() if p.is_dir() and "--" in p.name):
+        run = _latest_good(out_dir, folder.name)
+        fe = run.manifest.get("for_each") if run else None
+        if not isinstance(fe, Mapping) or not fe.get("report") or not fe.get("field"):
+            continue
+        mine = [replace(c, report=folder.name) for c in cards if c.report == fe["report"]]
+        if not mine:
+            continue
+        found.append(
+            ValueCards(
+                str(fe["report"]),
+                str(fe["field"]),
+                fe.get("value"),
+                folder.name,
+                headline_cards(out_dir, cards=mine, extras=False),
+            )
+        )
+    return sorted(found, key=lambda v: (v.report, v.field, str(v.value)))
 
 
 def _currency_of(recs: Mapping) -> str:

@@ -18,7 +18,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from .dashboard import CARDS_CSS, headline_cards, render_cards
+from .dashboard import CARDS_CSS, for_each_cards, headline_cards, render_cards
 from .format import column_label
 from .html import FRESHNESS_CSS, freshness_html
 from .publish import atomic_write_text, published_runs
@@ -55,6 +55,29 @@ def _e(value) -> str:
 
 def _href(out_dir: Path, folder: Path, file) -> str:
     return _e(quote(f"{folder.relative_to(out_dir).as_posix()}/{file}"))
+
+
+def _title(name: str, m: dict) -> str:
+    """A report's heading: ``Funnel`` or, for one value of a for_each, ``Funnel: account.region = EMEA``."""
+    fe = m.get("for_each")
+    if isinstance(fe, dict) and fe.get("report"):
+        return f"{column_label(fe['report'])}: {fe.get('field')} = {fe.get('value')}"
+    return column_label(m.get("report") or name)
+
+
+def _value_sections(out_dir: Path) -> str:
+    """One section of cards per value of each for_each report, under a heading per report and field."""
+    parts, heading = [], None
+    for v in for_each_cards(out_dir):
+        if (v.report, v.field) != heading:
+            heading = (v.report, v.field)
+            parts.append(f"<h2>{_e(column_label(v.report))} by {_e(v.field)}</h2>")
+        parts.append(
+            f'<section class="value" id="{_e(quote(v.run_name))}"><h3>{_e(v.field)} = {_e(v.value)}</h3>'
+            + (render_cards(v.cards.cards, v.cards.missing) or "<p>No figure recorded.</p>")
+            + "</section>"
+        )
+    return "".join(parts)
 
 
 def _row(out_dir: Path, folder: Path, m: dict) -> str:
@@ -130,7 +153,7 @@ def render_index(out_dir) -> str:
             else '<p class="latest none">No good run yet.</p>'
         )
         sections.append(
-            f'<section id="{_e(quote(name))}"><h2>{_e(column_label(runs[0].manifest.get("report") or name))}</h2>{latest}'
+            f'<section id="{_e(quote(name))}"><h2>{_e(_title(name, runs[0].manifest))}</h2>{latest}'
             "<table><tr><th>run</th><th>as of</th><th>data as of</th>"
             "<th>status</th><th>scheduled for</th><th>started</th><th>duration</th><th>links</th><th>error</th></tr>"
             + "".join(_row(out_dir, d, m) for d, m in runs)
@@ -141,7 +164,7 @@ def render_index(out_dir) -> str:
     for name in names:
         good = next((r for r in published_runs(out_dir, name)[::-1] if r.manifest.get("status") == "ok"), None)
         if good is not None and good.manifest.get("html"):
-            title = column_label(good.manifest.get("report") or name)  # data_quality -> Data quality
+            title = _title(name, good.manifest)  # data_quality -> Data quality; funnel--EMEA -> Funnel: ... = EMEA
             latest_runs.append(
                 f'<li><a href="{_href(out_dir, good.folder, good.manifest["html"])}">{_e(title)}</a>'
                 f" ({_e(good.manifest.get('as_of'))})</li>"
@@ -153,7 +176,7 @@ def render_index(out_dir) -> str:
     cards, missing = headline_cards(out_dir) if names else ([], [])
     latest = f'<h2>Latest reports</h2><ul class="latest-runs">{"".join(latest_runs)}</ul>' if latest_runs else ""
     history = "<h2>Run history</h2>" + "".join(sections) if sections else "<p>No report has run yet.</p>"
-    body = head + render_cards(cards, missing) + latest + history
+    body = head + render_cards(cards, missing) + _value_sections(out_dir) + latest + history
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reports</title>'
         f"<style>{_CSS}</style></head><body><h1>Reports</h1>{body}</body></html>\n"

@@ -76,7 +76,9 @@ def notebook_setup(currency: str = "") -> None:
     plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
 
 
-def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str = "", profile: str = "") -> CrmData:
+def open_report(
+    data_dir, *, mapping: str = "", as_of: str = "", currency: str = "", profile: str = "", where: str = ""
+) -> CrmData:
     """Open the org a report notebook reads: load it, set up the notebook, say what it shows.
 
     The one call every report notebook starts with, in place of the preamble each repeated: load
@@ -104,12 +106,17 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
         ``business_types:`` say which opportunity types are new business, renewal or expansion, its
         ``stages:`` / ``lead_statuses:`` correct the org's tables (:func:`funnel_analysis.project.apply_profile`,
         each override printed in one line); empty for Salesforce's standard ``Type`` values.
+    where : str
+        A filter for the whole org (:meth:`CrmData.where`, the rules of :mod:`funnel_analysis.crm.scope`):
+        the org returned holds only the records it selects and their children, and one line says
+        how many leads and deals that is (and what the filter could not reach). Empty: the whole org.
 
     Returns
     -------
     CrmData
-        The whole org, not cut: each section cuts it as of its own day (cuts are memoised). Its
-        opportunities carry ``business_type`` (``new_business``, ``renewal``, ``expansion``, ``other``).
+        The org (scoped by ``where``), not cut: each section cuts it as of its own day (cuts are
+        memoised). Its opportunities carry ``business_type`` (``new_business``, ``renewal``,
+        ``expansion``, ``other``).
 
     Raises
     ------
@@ -143,6 +150,16 @@ def open_report(data_dir, *, mapping: str = "", as_of: str = "", currency: str =
     elif currency and str(currency).strip().upper() != crm.currency:
         print(f"currency={currency!r} ignored: the org's corporate currency is {crm.currency}")
     notebook_setup(currency=crm.currency)
+    if where and str(where).strip():
+        crm = crm.where(where)
+        scope = crm.meta["scope"]
+        rows = scope["rows"]
+        print(
+            f"where {scope['where']}: {rows.get('leads', 0):,} leads, {rows.get('opportunities', 0):,} deals, "
+            f"{rows.get('accounts', 0):,} accounts"
+        )
+        for note in scope["notes"]:
+            print(f"where: {note}")
     if as_of is None or not str(as_of).strip():
         when = extract_time(crm)
         line = f"as of {when.report_date:%Y-%m-%d} (the extract time: {when.describe()})"

@@ -166,15 +166,32 @@ class _Facts:
     parquet: Path | None = None  # the validated org cached as Parquet
     extract: object = None  # ExtractTime, or None
     pulled_at: object = None  # a pull store's pull time (Timestamp), or None
+    values: dict = field(default_factory=dict)  # for_each field -> its values, or the error reading it (str)
 
 
-def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
+def _field_values(crm, paths) -> dict:
+    """Each for_each field's values on the loaded org, or the one line why it cannot be read."""
+    from ..crm.expression import ExpressionError
+    from ..crm.scope import field_values
+
+    out = {}
+    for path in sorted(set(paths)):
+        try:
+            out[path] = field_values(crm, path)
+        except ExpressionError as exc:
+            out[path] = str(exc).splitlines()[0]
+    return out
+
+
+def _data_facts(params: dict, cache: dict, out_dir: Path, paths=()) -> _Facts:
     """The fingerprint, latest day, load error, Parquet cache and freshness of a report's data, loaded once per run.
 
     The validated org is cached as Parquet under ``out_dir/.cache/<fingerprint>`` and the
     notebooks read that instead of the raw export: each kernel then loads the org in a
     fraction of the time, and every report of a run sees the very same data. Using a cache
     touches it (:func:`.publish.use_cache`): :func:`.publish.prune_caches` keeps recently used ones.
+    ``paths`` are the ``for_each`` fields of the reports on these data: their values are read from
+    the same load (:func:`funnel_analysis.crm.scope.field_values`).
     """
     key = (params.get("data_dir"), params.get("mapping") or None)
     if key[0] and key not in cache:
@@ -207,7 +224,8 @@ def _data_facts(params: dict, cache: dict, out_dir: Path) -> _Facts:
                 pulled_at = None if database else store_pulled_at(key[0])
             except StoreError:  # a hand-mangled pull.json: the data loaded, their age is the extract time's
                 pulled_at = None
-            cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, pulled_at)
+            values = _field_values(crm, paths)
+            cache[key] = _Facts(fingerprint, latest_date(crm), None, target, extract, pulled_at, values)
         except Exception as exc:  # the notebook meets the same error and shows it: run it anyway
             cache[key] = _Facts(error=f"{type(exc).__name__}: {exc}")
     return cache.get(key, _Facts())
@@ -403,6 +421,7 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
             "data_fingerprint": task["fingerprint"],
             "data_cache": task["execute"]["data_dir"] if task["execute"] is not params else None,
             "data_freshness": freshness,
+            "for_each": task.get("for_each"),
             "package_version": versions["funnel-analysis"],
             "versions": versions,
             "started_at": started.isoformat(timespec="seconds"),
@@ -483,15 +502,22 @@ def _run_plan(
     stale_after_days: float = STALE_AFTER_DAYS,
 ) -> list[ReportRun]:
     """Pull each data folder first (``pull``), load and cache each once, then run the planned reports, ``jobs`` at once."""
-    cache, tasks, pulls = {}, [], {}
+    cache, tasks, pulls, refused = {}, [], {}, []
     from ..crm.warehouse import is_database_url
 
     for _spec, params, _relative in plan if pull else ():  # each folder pulled once, before it is loaded
         folder = params.get("data_dir")
         if folder and folder not in pulls and not is_database_url(folder):  # a connector keeps a database fresh
             pulls[folder] = _pull_first(folder, log)
+    paths: dict = {}  # data folder -> the for_each fields of its reports, read from its one load
+    for spec, params, _relative in plan:
+        paths.setdefault((params.get("data_dir"), params.get("mapping") or None), set()).update(
+            [spec.for_each] if spec.for_each else []
+        )
     for spec, params, relative in plan:  # data loaded and cached once, before any notebook starts
-        facts = _data_facts(params, cache, out_dir)
+        facts = _data_facts(
+            params, cache, out_dir, paths.get((params.get("data_dir"), params.get("mapping") or None), ())
+        )
         fingerprint, latest, load_error, parquet = facts.fingerprint, facts.latest, facts.error, facts.parquet
         if "as_of" in params and not params["as_of"] and latest is not None:
             params["as_of"] = str(latest.date())  # resolved here, so that the manifest records the day
@@ -502,20 +528,32 @@ def _run_plan(
             else params
         )
         slot = slots.get(spec.name)
-        tasks.append(
-            {
-                "spec": spec,
-                "params": params,
-                "relative": relative,
-                "as_of": as_of,
-                "execute": execute,
-                "fingerprint": fingerprint,
-                "slot": slot.isoformat() if slot else None,
-                "freshness": _freshness(
-                    facts, bool(params.get("data_dir")), pulls.get(params.get("data_dir")), now, stale_after_days
-                ),
-            }
-        )
+        task = {
+            "spec": spec,
+            "params": params,
+            "relative": relative,
+            "as_of": as_of,
+            "execute": execute,
+            "fingerprint": fingerprint,
+            "slot": slot.isoformat() if slot else None,
+            "freshness": _freshness(
+                facts, bool(params.get("data_dir")), pulls.get(params.get("data_dir")), now, stale_after_days
+            ),
+        }
+        if spec.for_each and load_error is None:
+            fanned = _for_each_tasks(task, facts.values.get(spec.for_each, []))
+            if isinstance(fanned, str):  # the field cannot be read: one failed run, nothing executed
+                refused.append(
+                    ReportRun(
+                        spec.name, as_of, "failed", None, None, None, 0.0, f"for_each: {fanned}", None, task["slot"]
+                    )
+                )
+                if log:
+                    log(_log_line(refused[-1]))
+                continue
+            tasks += fanned
+        else:
+            tasks.append(task)
     in_use = [f.parquet for f in cache.values() if f.parquet]
     try:  # the caches of older data, once this run has its own (nothing due: nothing written)
         if in_use:
@@ -536,7 +574,45 @@ def _run_plan(
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on kernel processes
-        return list(pool.map(run, tasks))
+        return refused + list(pool.map(run, tasks))
+
+
+def _for_each_tasks(task: dict, values) -> list[dict] | str:
+    """One task per value of the report's ``for_each`` field, each its own report (``<name>--<value>``).
+
+    Each value's run is filtered by ``<field> == <value>`` and the report's own ``where``, the two
+    built as one expression of the grammar (never pasted as text), and reads the same cached load.
+    ``values`` as :func:`_field_values` gives them: a list, or the line saying why the field cannot
+    be read (returned as is).
+    """
+    import dataclasses
+
+    from ..crm.expression import And, Compare, Constant, parse_expression
+    from .config import for_each_name
+
+    if isinstance(values, str):
+        return values
+    spec = task["spec"]
+    ref = parse_expression(f"{spec.for_each} is null").column
+    base = str(task["params"].get("where") or "").strip()
+    out, taken = [], set()
+    for value in values:
+        cond = Compare(ref, "==", Constant(value))
+        where = str(And((parse_expression(base), cond)) if base else cond)
+        name = for_each_name(spec.name, value, taken)
+        taken.add(name)
+        params = dict(task["params"], where=where)
+        execute = params if task["execute"] is task["params"] else dict(task["execute"], where=where)
+        out.append(
+            dict(
+                task,
+                spec=dataclasses.replace(spec, name=name, for_each=None),
+                params=params,
+                execute=execute,
+                for_each={"report": spec.name, "field": spec.for_each, "value": value, "where": where},
+            )
+        )
+    return out
 
 
 def run_reports(
@@ -750,8 +826,8 @@ def _mail_subscribers(specs, runs, out_dir: Path, log) -> None:
     from .mail import send_summary
 
     by_name = {s.name: s for s in specs}
-    for run in runs:
-        spec = by_name.get(run.name)
+    for run in runs:  # a for_each value's run (<name>--<value>) goes to its report's subscribers
+        spec = by_name.get(run.name) or by_name.get(run.name.split("--")[0])
         if spec is None or not spec.subscribers or spec.mail is None or run.run_dir is None:
             continue
         try:

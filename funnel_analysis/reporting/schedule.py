@@ -175,12 +175,16 @@ def slot_key(slot: datetime | str, tz: str) -> datetime:
 
 
 def _scheduled_runs(out_dir, name: str) -> list[dict]:
+    """The scheduled runs of ``name``: its own folder's, and those of its for_each values (``<name>--*``)."""
     runs = []
-    for mf in Path(out_dir, name).glob("*/manifest.json"):
+    fanned = Path(out_dir).glob(f"{name}--*/*/manifest.json")  # a report name holds no glob character
+    for mf in [*Path(out_dir, name).glob("*/manifest.json"), *fanned]:
         try:
             m = json.loads(mf.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # an unreadable manifest is not a success
+        if mf.parent.parent.name != name and (m.get("for_each") or {}).get("report") != name:
+            continue  # another report whose name only starts the same
         if m.get("scheduled_for"):
             runs.append(m)
     return runs

@@ -43,6 +43,7 @@ MANIFEST_KEYS = {
     "data_fingerprint",
     "data_cache",
     "data_freshness",
+    "for_each",
     "package_version",
     "versions",
     "started_at",
