@@ -178,3 +178,15 @@ def test_bad_filters_are_refused_in_one_line(org, bad):
 def test_scope_org_refuses_what_is_not_an_org():
     with pytest.raises(TypeError, match="must be a CrmData"):
         scope_org({"leads": pd.DataFrame()}, "owner.region == 'EMEA'")
+
+
+def test_field_values_pool_the_tables_that_read_the_field(org):
+    from funnel_analysis.crm.scope import field_values
+
+    assert field_values(org, "owner.region") == ["APAC", "EMEA"]
+    assert field_values(org, "account.region") == ["APAC", "EMEA"]  # deals, contacts and the accounts themselves
+    assert field_values(org, "status") == ["Closed - Converted", "Working - Contacted"]  # leads only
+    with pytest.raises(ExpressionError, match="regon"):
+        field_values(org, "owner.regon")
+    with pytest.raises(ExpressionError):
+        field_values(org, "owner.region == 'x'")
