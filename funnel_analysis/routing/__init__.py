@@ -23,8 +23,8 @@ Examples
 [30.0]
 """
 
-from .assign import assign_leads
-from .audit import AUDIT_COLUMNS, misroute_summary, rule_audit
+from .assign import assign_leads, assign_opportunities, values_at_creation
+from .audit import AUDIT_COLUMNS, OPPORTUNITY_AUDIT_COLUMNS, misroute_summary, opportunity_audit, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
 from .fairness import FAIRNESS_COLUMNS, fairness, open_leads_over_time
 from .gates import GATE_COLUMNS, stage_gate_audit, stage_gate_win_rates
@@ -69,7 +69,11 @@ __all__ = [
     "rule_audit",
     "misroute_summary",
     "assign_leads",
+    "assign_opportunities",
+    "values_at_creation",
     "AUDIT_COLUMNS",
+    "opportunity_audit",
+    "OPPORTUNITY_AUDIT_COLUMNS",
     "owner_timeline",
     "touch_candidates",
     "first_touches",

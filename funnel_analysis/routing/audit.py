@@ -33,11 +33,11 @@ import pandas as pd
 
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
-from .assign import assign_leads
+from .assign import assign_leads, assign_opportunities, values_at_creation
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
-__all__ = ["rule_audit", "misroute_summary", "AUDIT_COLUMNS"]
+__all__ = ["rule_audit", "opportunity_audit", "misroute_summary", "AUDIT_COLUMNS", "OPPORTUNITY_AUDIT_COLUMNS"]
 
 #: The columns of :func:`rule_audit`, in order.
 AUDIT_COLUMNS = [
@@ -86,7 +86,9 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     """
     rules = resolve_rules(rules, rules_file)
     cut = cut_as_of(crm, as_of=as_of)
-    leads = cut.leads
+    columns = {c for e in rules.lead_assignment for c in e.criteria.columns}
+    leads = values_at_creation(cut, table="leads", columns=columns)
+    from_history = leads.attrs["from_history"]
     out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
     out.insert(1, "created_date", leads["created_date"].to_numpy() if "created_date" in leads else pd.NaT)
     tl = owner_timeline(cut)
@@ -140,7 +142,99 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     out.attrs["note"] = (
         "first owners from LeadHistory Owner changes where present, else the current owner ("
         + ", ".join(f"{k}: {v}" for k, v in src.items())
-        + ")"
+        + "); criteria judged on the values at creation ("
+        + f"{from_history} leads' from LeadHistory, the others' unchanged since)"
+    )
+    return out
+
+
+#: The columns of :func:`opportunity_audit`, in order.
+OPPORTUNITY_AUDIT_COLUMNS = [
+    "opportunity_id",
+    "created_date",
+    "entry",
+    "target_kind",
+    "target",
+    "expected_owner_id",
+    "owner_id",
+    "misrouted",
+]
+
+
+def opportunity_audit(
+    crm, *, rules: RoutingRules | None = None, rules_file=None, as_of=None, where=None
+) -> pd.DataFrame:
+    """Per deal: the ``opportunity_assignment`` entry that matches, its target and round-robin rep, and the owner.
+
+    The same rules as the lead audit (first match wins, round robin by ``created_date`` then ID), evaluated on the
+    deal's values at creation (:func:`~funnel_analysis.routing.assign.values_at_creation`: the Amount of its first
+    stage-history row, other fields from OpportunityFieldHistory; related fields such as ``account.region`` as
+    they stand on the day). ``misrouted`` compares the deal's **owner on the day** with the target (a user, a
+    queue, or any member of a team): deals are handed over after creation (an SDR's deal goes to an AE), so the
+    owner who works the deal, not the creator, is what the rules decide.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    rules : RoutingRules, optional
+        From :func:`~funnel_analysis.routing.load_rules`.
+    rules_file : str or Path, optional
+        The rules file instead (exactly one of the two).
+    as_of : date-like, optional
+        The day seen (its end); None or ``""``: the latest date in the data.
+    where : str, optional
+        Only the deals this expression selects are returned (the round robin still counts every deal).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`OPPORTUNITY_AUDIT_COLUMNS`, one row per deal; ``misrouted`` nullable boolean (missing
+        without an owner or a target); empty (those columns) when the rules have no ``opportunity_assignment``.
+        :func:`misroute_summary` reads it as it reads the lead audit.
+
+    Raises
+    ------
+    RulesError
+        When a rule names a column the org does not have (before any rule is evaluated).
+
+    Examples
+    --------
+    >>> import funnel_analysis as fa  # doctest: +SKIP
+    >>> audit = opportunity_audit(crm, rules_file="data/examples/routing_rules.yaml")  # doctest: +SKIP
+    >>> misroute_summary(audit, by="entry")  # doctest: +SKIP
+    """
+    rules = resolve_rules(rules, rules_file)
+    cut = cut_as_of(crm, as_of=as_of)
+    if not rules.opportunity_assignment or not cut.has("opportunities"):
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in OPPORTUNITY_AUDIT_COLUMNS})
+        out["misrouted"] = out["misrouted"].astype("boolean")
+        out.attrs["note"] = "the rules have no opportunity_assignment"
+        return out
+    columns = {c for e in rules.opportunity_assignment for c in e.criteria.columns}
+    opps = values_at_creation(cut, table="opportunities", columns=columns)
+    from_history = opps.attrs["from_history"]
+    out = assign_opportunities(opps, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
+    out.insert(1, "created_date", opps["created_date"].to_numpy() if "created_date" in opps else pd.NaT)
+    owner = opps["owner_id"].astype("string") if "owner_id" in opps else pd.Series(pd.NA, index=opps.index)
+    owner = owner.reset_index(drop=True)
+    out["owner_id"] = owner.astype(object).where(owner.notna(), None).to_numpy()
+    ok = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    has = owner.notna().to_numpy(dtype=bool)
+    for kind in ("user", "queue"):
+        m = (out["target_kind"] == kind).to_numpy(dtype=bool) & has
+        ok[m] = (owner[m] == out.loc[m, "target"].astype("string")).to_numpy(dtype=bool)
+    for name in rules.teams:
+        m = ((out["target_kind"] == "team") & (out["target"] == name)).to_numpy(dtype=bool) & has
+        ok[m] = owner[m].isin(list(rules.members(name))).to_numpy(dtype=bool)
+    out["misrouted"] = ~ok
+    if where is not None and str(where).strip():
+        keep = cut.rows("opportunities", where=where)["opportunity_id"]
+        out = out[out["opportunity_id"].isin(keep)].reset_index(drop=True)
+    out = out[OPPORTUNITY_AUDIT_COLUMNS]
+    out.attrs["note"] = (
+        "owners on the day; criteria judged on the values at creation "
+        f"({from_history} deals' from their first history rows and field history)"
     )
     return out
 

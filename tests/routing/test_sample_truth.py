@@ -14,7 +14,7 @@ import yaml
 
 import funnel_analysis as fa
 from funnel_analysis.crm import resolve_as_of
-from funnel_analysis.routing import load_rules, misroute_summary, rule_audit, stage_gate_audit
+from funnel_analysis.routing import load_rules, misroute_summary, opportunity_audit, rule_audit, stage_gate_audit
 from funnel_analysis.sources import report
 
 pytestmark = pytest.mark.slow
@@ -116,3 +116,31 @@ def test_stage_gate_violations_equal_the_truth(routed):
     pd.testing.assert_frame_equal(got, want)
     counts = first[first["compliant"].eq(False).fillna(False).to_numpy(dtype=bool)].groupby("stage").size()
     assert counts.to_dict() == truth["stage_gate_violations"]
+
+
+def test_opportunities_routed_by_deal_size_equal_the_truth(routed):
+    _, truth_dir, crm, rules, truth, _ = routed
+    if not (truth_dir / "routing_opportunities.csv").is_file():
+        pytest.skip("the sample generator wrote no opportunity routing (routing_opportunities.csv)")
+    a = opportunity_audit(crm, rules=rules)
+    t = pd.read_csv(truth_dir / "routing_opportunities.csv", dtype=str, keep_default_na=False)
+    m = a.merge(t, on="opportunity_id", suffixes=("", "_truth"), validate="one_to_one")
+    assert len(m) == len(a) > 500 and (m["entry_truth"] == "Large deals").sum() > 20
+    assert (m["owner_id"] == m["owner_id_truth"]).all()
+    # the generator decides on the Amount at creation in corporate currency at the creation day's rate, the
+    # product on the Amount converted as the org converts it: a deal near the threshold may fall on either side
+    # (none at seed 7); every other deal's entry is the truth's, and so is each misrouted flag
+    big = truth["opportunities"]["parameters"]["large_amount"]
+    differ = m[m["entry"] != m["entry_truth"]]
+    first = crm.opportunity_history.sort_values("created_date").drop_duplicates("opportunity_id")
+    near = first.set_index("opportunity_id")["amount"].reindex(differ["opportunity_id"])
+    assert (abs(near / big - 1) < 0.15).all() and len(differ) <= 0.005 * len(m), differ.head()
+    same = m[m["entry"] == m["entry_truth"]]
+    assert (same["misrouted"].map({True: "true", False: "false"}) == same["misrouted_truth"]).all()
+    if differ.empty:  # the round robin of the large deals, rep for rep
+        large = m[m["entry_truth"] == "Large deals"]
+        assert (large["expected_owner_id"] == large["expected_owner_id_truth"]).all()
+    s = misroute_summary(a).set_index("entry")
+    assert covers(
+        s.loc["Large deals"], "misroute_share", truth["opportunities"]["misroute_share_by_entry"]["Large deals"]
+    )
