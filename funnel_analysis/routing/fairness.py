@@ -10,7 +10,11 @@ Rules
 - **Score-weighted**: the same with each lead weighted by its score (``Lead_Score__c``, column ``score``): does one rep
   get the best leads? ``score_ratio = score_received / expected_score``.
 - **Open leads over time**: at the end of each period, the leads each owner held (from the owner history) that were
-  created by then and not converted by then.
+  created by then and neither converted nor **closed by status** by then. A closed status is one of
+  ``closed_statuses`` (default: the org's statuses, folded, that begin with "Closed" or are "Disqualified",
+  "Unqualified", "Junk" or "Dead", the converted ones aside). A lead whose status on the day is closed closed at
+  its last Status change into a closed status (LeadHistory); without one, at its ``last_modified_date`` (the
+  closing edit is usually the last), else at its creation. A lead closed and reopened since counts as open.
 
 Examples
 --------
@@ -23,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..crm import cut_as_of
+from ..crm import cut_as_of, field_changes
 from .assign import _activity, _day_number, _joined, assign_leads
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
@@ -128,7 +132,67 @@ def fairness(
     return out
 
 
-def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W") -> pd.DataFrame:
+_CLOSED_WORDS = ("disqualified", "unqualified", "junk", "dead")
+
+
+def _closed_statuses(cut, leads, closed_statuses) -> set[str]:
+    """The folded labels of the statuses that close a lead (see the module rules)."""
+    if closed_statuses is not None:
+        return {
+            str(x).strip().lower() for x in ([closed_statuses] if isinstance(closed_statuses, str) else closed_statuses)
+        }
+    labels = set(leads["status"].dropna().astype(str)) if "status" in leads else set()
+    converted = set()
+    if cut.has("lead_statuses") and len(cut.lead_statuses):
+        t = cut.lead_statuses
+        labels |= set(t["status"].dropna().astype(str)) if "status" in t else set()
+        if "is_converted" in t and "status" in t:
+            converted = set(
+                t.loc[t["is_converted"].fillna(False).astype(bool), "status"].astype(str).str.strip().str.lower()
+            )
+    folded = {x.strip().lower() for x in labels}
+    return {
+        x
+        for x in folded
+        if (x.startswith("closed") or x in _CLOSED_WORDS)
+        and x not in converted
+        and "converted" != x.removeprefix("closed - ")
+    }
+
+
+def _closed_at(cut, leads, closed: set[str]) -> pd.Series:
+    """When each lead closed by status (NaT: open on the day, or converted); aligned to ``leads``."""
+    out = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
+    if "status" not in leads or not closed:
+        return out
+    now = leads["status"].astype("string").str.strip().str.lower().isin(closed).fillna(False).to_numpy(dtype=bool)
+    if "is_converted" in leads:
+        now = now & ~leads["is_converted"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if not now.any():
+        return out
+    fallback = (
+        pd.to_datetime(leads["last_modified_date"], utc=True)
+        if "last_modified_date" in leads
+        else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
+    )
+    fallback = fallback.fillna(pd.to_datetime(leads["created_date"], utc=True))
+    when = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
+    if cut.has("lead_history"):
+        try:
+            ch = field_changes(cut, table="lead_history", field="status")
+        except ValueError:
+            ch = None
+        if ch is not None and len(ch):
+            into = ch[ch["new_value"].astype("string").str.strip().str.lower().isin(closed).fillna(False)]
+            last = into.groupby("lead_id")["created_date"].max()
+            when = leads["lead_id"].map(last)
+            when = pd.to_datetime(when, utc=True)
+    when = when.fillna(fallback)
+    out[now] = when[now].astype("datetime64[us, UTC]")
+    return out
+
+
+def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W", closed_statuses=None) -> pd.DataFrame:
     """Open leads per owner at the end of each period (see the module rules).
 
     Parameters
@@ -141,6 +205,8 @@ def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W") -> p
         Only the leads this expression selects.
     period : str, default "W"
         A pandas period frequency (``"W"``, ``"M"``).
+    closed_statuses : str or list of str, optional
+        The lead statuses that close a lead (compared folded: trimmed, any case); default: see the module rules.
 
     Returns
     -------
@@ -166,12 +232,18 @@ def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W") -> p
         if "converted_date" in leads
         else pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us, UTC]")
     )
+    shut = _closed_at(cut, leads, _closed_statuses(cut, leads, closed_statuses))
     info = pd.DataFrame(
-        {"lead_id": leads["lead_id"].to_numpy(), "created": created.to_numpy(), "conv": conv.to_numpy()}
+        {
+            "lead_id": leads["lead_id"].to_numpy(),
+            "created": created.to_numpy(),
+            "conv": conv.to_numpy(),
+            "shut": shut.array,
+        }
     )
     frames = []
     for t in stamps:
-        alive = info[(info["created"] < t) & ~(info["conv"] < t).fillna(False)]
+        alive = info[(info["created"] < t) & ~(info["conv"] < t).fillna(False) & ~(info["shut"] < t).fillna(False)]
         held = tl[tl["since"] < t].drop_duplicates("lead_id", keep="last")
         held = held[held["lead_id"].isin(alive["lead_id"])]
         counts = held.groupby("owner_id").size()

@@ -82,3 +82,38 @@ def test_what_if_sends_everything_to_the_fast_rep():
     # proposed: all 8 to B, whose breach share was 0 -> 0 expected breaches
     assert w.loc[("owner", B), "proposed_leads"] == 8 and w.loc[("owner", A), "proposed_leads"] == 0
     assert w.loc[("all", "all"), "expected_breaches"] == 0 and w.loc[("all", "all"), "actual_breaches"] == 6
+
+
+def test_open_leads_leave_when_closed_by_status():
+    # four leads of A on 1 January: L1 open; L2 disqualified on 4 January (LeadHistory); L3 "Closed - Not
+    # Converted" with no history row, last modified on 2 January; L4 converted on 3 January
+    ids = [f"00Q00000000001{i}AAA" for i in range(1, 5)]
+    leads = pd.DataFrame(
+        {
+            "Id": ids,
+            "CreatedDate": ["2025-01-01T10:00:00Z"] * 4,
+            "LastModifiedDate": ["2025-01-01T10:00:00Z", "2025-01-04T10:00:00Z", "2025-01-02T10:00:00Z", None],
+            "OwnerId": [A] * 4,
+            "Status": ["Working", "Disqualified", "Closed - Not Converted", "Closed - Converted"],
+            "IsConverted": ["false", "false", "false", "true"],
+            "ConvertedDate": [None, None, None, "2025-01-03"],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "Id": ["017000000000091AAA"],
+            "LeadId": [ids[1]],
+            "Field": ["Status"],
+            "OldValue": ["Working"],
+            "NewValue": ["Disqualified"],
+            "CreatedDate": ["2025-01-04T10:00:00Z"],
+        }
+    )
+    crm = load_frames({"Lead": leads, "LeadHistory": history})
+    o = open_leads_over_time(crm, as_of="2025-01-05", period="D").set_index("period_end")["open_leads"]
+    day = {d: o.get(pd.Timestamp(d, tz="UTC"), 0) for d in ("2025-01-02", "2025-01-03", "2025-01-04", "2025-01-05")}
+    # end of 1 Jan: all four open; of 2 Jan: L3 closed; of 3 Jan: L4 converted; of 4 Jan: L2 disqualified
+    assert day == {"2025-01-02": 4, "2025-01-03": 3, "2025-01-04": 2, "2025-01-05": 1}
+    # closed_statuses given: only "Disqualified" closes; L3 stays open
+    mine = open_leads_over_time(crm, as_of="2025-01-05", period="D", closed_statuses=["disqualified"])
+    assert mine.set_index("period_end")["open_leads"].iloc[-1] == 2
