@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RECORD_MIME",
+    "THEME",
     "open_report",
     "notebook_setup",
     "use_record_names",
@@ -48,7 +49,17 @@ RECORD_MIME = "application/vnd.funnel-analysis.record+json"
 _CURRENCY = {"symbol": ""}
 #: Record ID -> name, and the org's address for links: what :func:`styled` shows in place of IDs
 #: (set by :func:`use_record_names`, which :func:`open_report` calls).
-_RECORDS: dict = {"names": {}, "instance_url": ""}
+_RECORDS: dict = {"names": {}, "instance_url": "", "crm": None}  # names built on first use, from "crm"
+
+
+def _names() -> dict:
+    """ID -> name of the org :func:`use_record_names` was given, built the first time a table needs it."""
+    if _RECORDS["names"] is None:
+        from ..crm.names import record_names
+
+        crm, _RECORDS["crm"] = _RECORDS["crm"], None
+        _RECORDS["names"] = record_names(crm).to_dict() if crm is not None else {}
+    return _RECORDS["names"]
 
 
 def notebook_setup(currency: str = "") -> None:
@@ -66,14 +77,62 @@ def notebook_setup(currency: str = "") -> None:
     """
     import warnings
 
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    import matplotlib as mpl
 
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning, RuntimeWarning):
         warnings.filterwarnings("ignore", category=category)
     _CURRENCY["symbol"] = currency_symbol(currency)
-    sns.set_theme(style="whitegrid")
-    plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+    mpl.rcParams.update(THEME)
+    mpl.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+
+
+#: seaborn's ``set_theme(style="whitegrid")`` (its "deep" colours, the notebook context), written out, so a
+#: report kernel does not import seaborn (and scipy.stats with it) for a theme; its default image colour map
+#: (``rocket``, registered by seaborn) is left at matplotlib's. tests/reporting/test_notebook.py compares.
+THEME = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 12.0,
+    "axes.linewidth": 1.25,
+    "axes.prop_cycle": None,  # set below: a cycler
+    "axes.titlesize": 12.0,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12.0,
+    "grid.color": ".8",
+    "grid.linewidth": 1.0,
+    "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.labelsize": 11.0,
+    "xtick.major.size": 6.0,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0,
+    "ytick.color": ".15",
+    "ytick.labelsize": 11.0,
+    "ytick.left": False,
+    "ytick.major.size": 6.0,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4.0,
+    "ytick.minor.width": 1.0,
+}
+_DEEP = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
+
+
+def _theme_cycle():
+    from cycler import cycler
+
+    return cycler(color=list(_DEEP))
+
+
+THEME["axes.prop_cycle"] = _theme_cycle()
 
 
 def open_report(
@@ -191,10 +250,8 @@ def use_record_names(crm: CrmData | None, *, instance_url: str = "") -> None:
     instance_url : str, default ""
         ``https://<org>.my.salesforce.com``, for links to records; empty for none.
     """
-    from ..crm.names import record_names
-
-    _RECORDS["names"] = record_names(crm).to_dict() if crm is not None else {}
-    _RECORDS["instance_url"] = str(instance_url or "").rstrip("/")
+    # the names are built when a table first shows one (a report that shows none never builds them)
+    _RECORDS.update(names=None if crm is not None else {}, crm=crm, instance_url=str(instance_url or "").rstrip("/"))
 
 
 def _record_html(value) -> str | None:
@@ -203,7 +260,7 @@ def _record_html(value) -> str | None:
 
     if not looks_like_record_id(value):
         return None
-    name = _RECORDS["names"].get(value)
+    name = _names().get(value)
     base = _RECORDS["instance_url"]
     text = html.escape(name) if name else (value if base else f"({record_kind(value)})")
     if base:
@@ -276,7 +333,7 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
     # an ID column shown by name is labelled by what it names: owner_id -> "Owner"
     named = set()
-    if _RECORDS["names"]:
+    if _names():
         from ..crm.names import looks_like_record_id
 
         for c in df.columns:

@@ -183,6 +183,64 @@ def _field_values(crm, paths) -> dict:
     return out
 
 
+#: The reports folder's record of which export folder (by its files' names, sizes and times) gave which cache.
+SOURCES_INDEX = ".sources.json"
+_MAX_SOURCE_FILES = 10_000
+
+
+def _source_signature(folder) -> str | None:
+    """A hash of every file's path, size and modification time under an export folder; None when unusable.
+
+    Any edit, new or removed file changes it (a file rewritten with the same size and the same
+    nanosecond time would not: the one case a warm run would miss, as ``make`` would). None for a
+    database URL, a Parquet cache, a file, or a folder of more than 10,000 files.
+    """
+    import hashlib
+
+    root = Path(folder)
+    if not root.is_dir() or (root / "crm.json").exists():
+        return None
+    h, n = hashlib.blake2b(digest_size=16), 0
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            n += 1
+            if n > _MAX_SOURCE_FILES:
+                return None
+            st = f.stat()
+            h.update(f"{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _known_fingerprint(out_dir: Path, folder: str, signature: str) -> str | None:
+    """The fingerprint this reports folder last cached for ``folder`` with this signature, or None."""
+    try:
+        doc = json.loads((out_dir / ".cache" / SOURCES_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    entry = doc.get(str(Path(folder).resolve())) if isinstance(doc, dict) else None
+    if isinstance(entry, dict) and entry.get("signature") == signature and isinstance(entry.get("fingerprint"), str):
+        return entry["fingerprint"]
+    return None
+
+
+def _remember_fingerprint(out_dir: Path, folder: str, signature: str, fingerprint: str) -> None:
+    """Record which cache ``folder`` gave (best effort: a warm run only saves the load)."""
+    from .publish import atomic_write_text
+
+    index = out_dir / ".cache" / SOURCES_INDEX
+    try:
+        with report_lock(out_dir, ".sources", wait=True):
+            try:
+                doc = json.loads(index.read_text(encoding="utf-8"))
+                doc = doc if isinstance(doc, dict) else {}
+            except (OSError, ValueError):
+                doc = {}
+            doc[str(Path(folder).resolve())] = {"signature": signature, "fingerprint": str(fingerprint)}
+            atomic_write_text(index, json.dumps(doc, indent=1))
+    except OSError:
+        pass
+
+
 def _data_facts(params: dict, cache: dict, out_dir: Path, paths=()) -> _Facts:
     """The fingerprint, latest day, load error, Parquet cache and freshness of a report's data, loaded once per run.
 
@@ -192,6 +250,11 @@ def _data_facts(params: dict, cache: dict, out_dir: Path, paths=()) -> _Facts:
     touches it (:func:`.publish.use_cache`): :func:`.publish.prune_caches` keeps recently used ones.
     ``paths`` are the ``for_each`` fields of the reports on these data: their values are read from
     the same load (:func:`funnel_analysis.crm.scope.field_values`).
+
+    Warm runs: when an export folder's files (names, sizes, modification times:
+    :func:`_source_signature`) are those a cache was made from (``.cache/.sources.json``) and that
+    cache passes its check (:func:`.publish.use_cache`), the org is read from the cache instead of
+    parsed and validated again from the CSV files.
     """
     key = (params.get("data_dir"), params.get("mapping") or None)
     if key[0] and key not in cache:
@@ -205,10 +268,22 @@ def _data_facts(params: dict, cache: dict, out_dir: Path, paths=()) -> _Facts:
             # its fingerprint is the database's (rows and latest sync per table); a connection lost while
             # reading is this load's error: nothing is cached, and the run's notebooks fail with it
             options = _warehouse_options(params) if database else {}
-            crm = load_org(key[0], mapping=key[1], **options)
+            signature = None if database or key[1] else _source_signature(key[0])
+            known = _known_fingerprint(out_dir, key[0], signature) if signature else None
+            crm = None
+            if known and use_cache(out_dir, known) is not None:  # warm: the same files made this cache
+                from ..crm.model import CacheError, CrmData
+
+                try:
+                    crm = CrmData.from_parquet(out_dir / ".cache" / known)
+                except (CacheError, OSError, ValueError):
+                    crm = None
+            warm = crm is not None
+            if crm is None:
+                crm = load_org(key[0], mapping=key[1], **options)
             fingerprint = crm.meta.get("fingerprint")
             target = out_dir / ".cache" / str(fingerprint)
-            if use_cache(out_dir, fingerprint) is None:
+            if not warm and use_cache(out_dir, fingerprint) is None:
                 tmp = out_dir / ".cache" / f".{fingerprint}.{time.time_ns()}"
                 crm.to_parquet(tmp)
                 try:
@@ -216,6 +291,8 @@ def _data_facts(params: dict, cache: dict, out_dir: Path, paths=()) -> _Facts:
                 except OSError:  # another runner published the same data first: use theirs
                     shutil.rmtree(tmp, ignore_errors=True)
                     use_cache(out_dir, fingerprint)
+            if signature and fingerprint and not warm:  # the next run on the same files reads the cache
+                _remember_fingerprint(out_dir, key[0], signature, fingerprint)
             try:
                 extract = extract_time(crm)
             except ValueError:  # no timestamp anywhere: freshness unknown

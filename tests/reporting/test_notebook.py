@@ -219,3 +219,32 @@ def test_an_empty_section_says_so_in_one_line(monkeypatch):
         '<p class="empty-section">Nothing to show: stalled deals has no rows for this data and these parameters.</p>'
     )
     assert shown[0][notebook.RECORD_MIME]["value"] == []
+
+
+def test_the_theme_is_seaborns_whitegrid_without_importing_it():
+    import subprocess
+    import sys
+
+    import matplotlib as mpl
+    import matplotlib.colors as mc
+    import seaborn as sns
+
+    from funnel_analysis.reporting.notebook import notebook_setup
+
+    def colours(params):
+        return [mc.to_hex(c["color"]) for c in params["axes.prop_cycle"]]
+
+    with mpl.rc_context():
+        notebook_setup()
+        mine = dict(mpl.rcParams)
+    with mpl.rc_context():
+        sns.set_theme(style="whitegrid")
+        mpl.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+        theirs = dict(mpl.rcParams)
+    assert colours(mine) == colours(theirs)
+    differ = {k for k in theirs if k not in ("axes.prop_cycle", "image.cmap") and mine[k] != theirs[k]}
+    assert differ == set()
+    # and a report kernel's setup imports no seaborn
+    code = "from funnel_analysis.reporting.notebook import notebook_setup; notebook_setup(); import sys; print('seaborn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
