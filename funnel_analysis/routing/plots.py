@@ -31,6 +31,8 @@ __all__ = [
     "plot_open_leads",
     "plot_what_if",
     "plot_stage_gates",
+    "owner_labels",
+    "FALLBACK_FONTS",
 ]
 
 
@@ -121,7 +123,89 @@ def plot_speed_to_lead(speed: pd.DataFrame, *, by: str, ax=None, title: str | No
     return ax
 
 
-def plot_sla_breaches(speed: pd.DataFrame, *, by: str, ax=None, title: str | None = None) -> Axes:
+#: Fonts tried after the default for the glyphs it lacks (CJK names), in order; those installed are used.
+FALLBACK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "IPAGothic",
+    "IPAexGothic",
+    "Droid Sans Fallback",
+    "Noto Sans JP",
+    "Noto Sans SC",
+    "Noto Sans KR",
+)
+_FONT_CACHE: dict = {}
+
+
+def _fonts() -> tuple[list[str], set[int]]:
+    """The font families to draw labels with (the default first, then the installed fallbacks) and the code
+    points they cover together."""
+    if "fonts" not in _FONT_CACHE:
+        from matplotlib import font_manager, rcParams
+        from matplotlib.ft2font import FT2Font
+
+        families, covered = [], set()
+        for family in [*rcParams["font.sans-serif"][:1], *FALLBACK_FONTS]:
+            try:
+                path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            except ValueError:
+                continue
+            if family not in families:
+                families.append(family)
+                covered |= set(FT2Font(path).get_charmap())
+        _FONT_CACHE["fonts"] = (families, covered)
+    return _FONT_CACHE["fonts"]
+
+
+def owner_labels(ids, names=None) -> list[str]:
+    """Chart labels for owner IDs: each owner's name where the installed fonts can draw all of it, else the ID.
+
+    Parameters
+    ----------
+    ids : sequence of str
+        Owner (or other) IDs, in the chart's order.
+    names : CrmData, mapping or DataFrame, optional
+        An org (its owners' names, :func:`funnel_analysis.crm.owners`), ID -> name, or a frame with
+        ``owner_id`` and ``name``. Without it the IDs are the labels.
+
+    Returns
+    -------
+    list of str
+        One label per ID; an ID without a name, or whose name has a character no font has (a CJK name on a
+        machine without a CJK font, :data:`FALLBACK_FONTS`), keeps its ID.
+
+    Examples
+    --------
+    >>> owner_labels(["005A", "005B", "005C"], {"005A": "Ann Lee", "005B": None})
+    ['Ann Lee', '005B', '005C']
+    """
+    ids = [str(i) for i in ids]
+    if names is None:
+        return ids
+    if hasattr(names, "tables") and hasattr(names, "has"):  # an org: its users' and queues' names
+        from ..crm import owners
+
+        names = owners(names)
+    if isinstance(names, pd.DataFrame):
+        _need(names, ["owner_id", "name"], "owner_labels")
+        names = dict(zip(names["owner_id"].astype(str), names["name"], strict=True))
+    elif not hasattr(names, "get"):
+        raise TypeError(f"owner_labels: names must be an org, a mapping or a DataFrame, got {type(names).__name__}")
+    _, covered = _fonts()
+    out = []
+    for i in ids:
+        name = names.get(i)
+        ok = isinstance(name, str) and name.strip() and all(ord(ch) in covered or ch.isspace() for ch in name)
+        out.append(name.strip() if ok else i)
+    return out
+
+
+def plot_sla_breaches(speed: pd.DataFrame, *, by: str, names=None, ax=None, title: str | None = None) -> Axes:
     """The SLA breach share per segment with its 95 % interval.
 
     Parameters
@@ -130,6 +214,9 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, ax=None, title: str | Non
         :func:`funnel_analysis.sources.report.speed_to_lead` with rules, broken down ``by``.
     by : str
         The breakdown column (``"owner_id"``, ``"team"``).
+    names : CrmData, mapping or DataFrame, optional
+        Owner names (:func:`owner_labels`; the org itself gives its owners'): the bars are labelled by name, drawn with the first installed font
+        of :data:`FALLBACK_FONTS` for the characters the default font lacks; an ID stays where no font can.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when ``None``.
     title : str, optional
@@ -145,15 +232,18 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, ax=None, title: str | Non
         return missing_axes(_axes(ax), missing_reason(speed), title=title)
     _need(speed, [by, "bucket", "breach_share", "breach_share_ci_low", "breach_share_ci_high"], "plot_sla_breaches")
     rows = speed[speed["bucket"].astype(str) == "all"]
-    labels = rows[by]  # IDs: CRM names may be in a script the chart's font lacks
+    labels = owner_labels(rows[by].astype(str).tolist(), names)
     ax = _share_bars(
         _axes(ax),
-        labels.astype(str).tolist(),
+        labels,
         rows["breach_share"].to_numpy("float64"),
         rows["breach_share_ci_low"].to_numpy("float64"),
         rows["breach_share_ci_high"].to_numpy("float64"),
         xlabel="share of leads past the SLA (95 % interval)",
     )
+    families, _ = _fonts()
+    for tick in ax.get_yticklabels():  # the default font, then the fallbacks glyph by glyph
+        tick.set_fontfamily(families)
     ax.set_title(title)
     return ax
 

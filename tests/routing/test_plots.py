@@ -52,3 +52,31 @@ def test_each_chart_returns_its_axes():
 def test_a_missing_input_draws_its_reason():
     ax = plots.plot_sla_breaches(mark_missing(SPEED.iloc[:0], "no activities"), by="team")
     assert any("no activities" in t.get_text() for t in ax.texts)
+
+
+def test_the_sla_chart_labels_owners_by_name_where_a_font_can_draw_it():
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    sla = SPEED.rename(columns={"team": "owner_id"}).replace({"A": "005A", "B": "005B"})
+    names = pd.DataFrame({"owner_id": ["005A", "005B"], "name": ["José Müller", "王伟"]})
+    ax = plots.plot_sla_breaches(sla, by="owner_id", names=names)
+    # whether a CJK name can be drawn depends on the fonts installed: worked out here from the font files
+    can = False
+    for family in plots.FALLBACK_FONTS:
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        can = can or all(ord(c) in FT2Font(path).get_charmap() for c in "王伟")
+    assert _tick_labels(ax.yaxis) == ["José Müller", "王伟" if can else "005B"]
+    assert plots.owner_labels(["005A", "005C"], {"005A": "  Ann  "}) == ["Ann", "005C"]
+
+
+def test_owner_labels_refuse_names_of_another_kind():
+    import pytest
+
+    with pytest.raises(TypeError, match="an org, a mapping or a DataFrame"):
+        plots.owner_labels(["005A"], ["Ann"])
+    with pytest.raises(ValueError, match="owner_labels: the table has no name"):
+        plots.owner_labels(["005A"], pd.DataFrame({"owner_id": ["005A"]}))
