@@ -113,6 +113,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--data", type=Path, default=None, help="an existing export folder instead of generating one")
     ap.add_argument("--jobs", type=int, default=1, help="notebooks at once (the runner's --jobs)")
+    ap.add_argument("--for-each-only", action="store_true", help="measure only the for_each against one run")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as d:
@@ -123,6 +124,12 @@ def main(argv=None):
 
             data = tmp / "org"
             generate_sample(data, scale=args.scale, seed=args.seed)
+        if args.for_each_only:
+            runs = [for_each_run(data, tmp / f"reports{i}", args.jobs) for i in range(args.repeat)]
+            one = statistics.median(f["one_run"] for f in runs)
+            many = statistics.median(f["for_each"] for f in runs)
+            print(json.dumps({"values": runs[0]["values"], "one_run_s": round(one, 2), "for_each_s": round(many, 2)}))
+            return
         kernels, empties, colds, warms, fanned = [], [], [], [], []
         for i in range(args.repeat):  # interleaved, so that a busy moment hits every measure alike
             kernels.append(kernel_start_stop())

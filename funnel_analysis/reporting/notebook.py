@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -198,7 +199,7 @@ def open_report(
         if is_database_url(str(data_dir))
         else {}
     )
-    crm = load_org(data_dir, mapping=mapping or None, **options)
+    crm = _load(data_dir, mapping, options, load_org)
     crm = apply_profile(crm, profile=org_profile)
     use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
     for line in crm.meta.get("profile_overrides", []):
@@ -226,6 +227,23 @@ def open_report(
         line = f"as of {resolve_as_of(crm, as_of=as_of):%Y-%m-%d}"
     print(f"{crm.meta['source']} {line}; money in {crm.currency}; data fingerprint {crm.meta['fingerprint']}")
     return crm
+
+
+#: The org a kernel loaded from a Parquet cache, kept for the next report run in the same kernel (the values
+#: of a for_each): a cache is named by its data's fingerprint and checked when read, so it never changes.
+_LOADED: dict = {}
+
+
+def _load(data_dir, mapping: str, options: dict, load_org) -> CrmData:
+    """``load_org``, reusing this kernel's last load of the same Parquet cache."""
+    folder = Path(str(data_dir))
+    if options or not (folder / "crm.json").is_file():
+        return load_org(data_dir, mapping=mapping or None, **options)
+    key = (str(folder.resolve()), mapping or "")
+    if key not in _LOADED:
+        _LOADED.clear()  # one org at a time
+        _LOADED[key] = load_org(data_dir, mapping=mapping or None)
+    return _LOADED[key]
 
 
 def _fmt(name, v, precision: int = 1) -> str:

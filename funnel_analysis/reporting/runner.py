@@ -435,12 +435,60 @@ def _running_cell(ipynb: Path) -> tuple[int | None, str]:
     return _report_index(cells, index), ""
 
 
-def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout):
+def _shared_kernel(cwd: Path):
+    """A python3 kernel started in ``cwd``, for the runs of one for_each to share (the caller shuts it down)."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=_KERNEL_ARGS, cwd=str(cwd))
+    return km
+
+
+def _execute_in(km, spec: ReportSpec, ipynb: Path, parameters: dict, cell_timeout):
+    """Run the notebook into ``ipynb`` in a running kernel ``km``; (error, failing cell) as :func:`_execute`.
+
+    The parameters are injected as papermill injects them (its own cell, tagged), so the page and
+    the manifest read the same; the kernel's imports and its loaded org (:func:`.notebook.open_report`
+    keeps a Parquet cache's org) carry over from the previous value's run.
+    """
+    import nbformat
+    import papermill as pm
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from papermill.parameterize import parameterize_notebook
+
+    nb = parameterize_notebook(pm.iorw.load_notebook_node(str(spec.notebook)), parameters)
+    client = NotebookClient(nb, km=km, timeout=cell_timeout, kernel_name="python3", allow_errors=False)
+    t0, error, cell = time.perf_counter(), None, None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        failed = next(
+            (i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            None,
+        )
+        error = f"{exc.ename}: {exc.evalue}"
+        cell = _report_index(nb.cells, failed) if failed is not None else None
+    except Exception as exc:  # the kernel died, a timeout: a failed report, not a crashed run
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        nb.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - t0, 3)
+        nb.metadata["papermill"]["parameters"] = parameters
+        nbformat.write(nb, str(ipynb))
+    return error, cell
+
+
+def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout, kernel=None):
     """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook).
 
     When no cell is to blame (the kernel never started) the index is None and the error says when
-    the run stopped.
+    the run stopped. ``kernel``: a running kernel to run it in (:func:`_execute_in`); default a new
+    one through papermill.
     """
+    if kernel is not None:
+        return _execute_in(kernel, spec, ipynb, parameters, cell_timeout)
     import papermill as pm
 
     try:
@@ -469,7 +517,7 @@ def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, ce
     return None, None
 
 
-def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: str) -> ReportRun:
+def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: str, kernel=None) -> ReportRun:
     """Run one report into a staging folder and publish it (also when it failed); the lock is held."""
     from .html import notebook_to_html
 
@@ -479,7 +527,8 @@ def _run_one(task: dict, out_dir: Path, progress: bool, cell_timeout, trigger: s
     try:
         staging = staging_dir(out_dir, spec.name)
         ipynb, page = staging / f"{spec.name}.ipynb", staging / f"{spec.name}.html"
-        error, cell = _execute(spec, ipynb, task["execute"], progress, cell_timeout)
+        shared = {"kernel": kernel} if kernel is not None else {}  # a for_each value's run: the kernel it shares
+        error, cell = _execute(spec, ipynb, task["execute"], progress, cell_timeout, **shared)
         freshness = task["freshness"]
         if freshness and freshness["pull"] == "failed":  # the report ran, on the previous data: a failed run
             shown = f" (as of {freshness['as_of']})" if freshness["as_of"] else ""
@@ -638,20 +687,40 @@ def _run_plan(
     except OSError:  # a cache that cannot be removed now is removed by a later run
         pass
 
-    def run(task):
+    def run(task, kernel=None):
         with ExitStack() as stack:
             if lock:  # by hand: wait for a scheduled run of the same report to finish
                 stack.enter_context(report_lock(out_dir, task["spec"].name, wait=True))
             if task["execute"] is not task["params"] and use_cache(out_dir, task["fingerprint"]) is None:
                 task = dict(task, execute=task["params"])  # pruned while this run waited a day: read the export
             timeout = task["spec"].cell_timeout if cell_timeout is None else cell_timeout  # the command line wins
-            result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), timeout, trigger)
+            result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), timeout, trigger, kernel)
         if log:
             log(_log_line(result))
         return result
 
+    def run_unit(unit):
+        """One report, or every value of one for_each in one kernel, one after the other."""
+        if len(unit) == 1:
+            return [run(unit[0])]
+        try:
+            kernel = _shared_kernel(unit[0]["spec"].notebook.parent)
+        except Exception:  # no kernel to share: each value in its own, as any report
+            return [run(t) for t in unit]
+        try:
+            return [run(t, kernel) for t in unit]
+        finally:
+            kernel.shutdown_kernel(now=True)
+
+    units: list[list[dict]] = []
+    for t in tasks:  # the values of one for_each share a kernel: its imports and its load of the org
+        group = (t.get("for_each") or {}).get("report")
+        if group and units and (units[-1][0].get("for_each") or {}).get("report") == group:
+            units[-1].append(t)
+        else:
+            units.append([t])
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on kernel processes
-        return refused + list(pool.map(run, tasks))
+        return refused + [r for done in pool.map(run_unit, units) for r in done]
 
 
 def _for_each_tasks(task: dict, values) -> list[dict] | str:

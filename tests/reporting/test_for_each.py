@@ -174,3 +174,23 @@ def test_a_scheduled_for_each_is_done_when_its_value_runs_are_published(tmp_path
     assert not due_reports([spec], tmp_path, now)[0].due
     other = ReportSpec("tea", tmp_path / "tea.ipynb", schedule="0 6 * * mon")  # a name that only starts the same
     assert due_reports([other], tmp_path, now)[0].due
+
+
+@pytest.mark.slow
+def test_a_failing_value_fails_alone_in_the_shared_kernel(small_sample, tmp_path):
+    _notebook(
+        tmp_path / "team.ipynb",
+        "print(where)",
+        "assert 'EMEA' not in where, 'no EMEA today'",
+        "print('done')",
+    )
+    config = _config(tmp_path, small_sample, "for_each: owner.region")
+    result = run_reports(config, out_dir=tmp_path / "out", progress=False)
+    failed = [r for r in result.runs if r.status != "ok"]
+    assert [r.name for r in failed] == ["team--EMEA"] and len(result.runs) >= 2
+    # the cell index is the report notebook's own (markdown 0, parameters 1, print 2, assert 3)
+    assert failed[0].error == "AssertionError: no EMEA today" and failed[0].error_cell_index == 3
+    ok = result.runs[-1]  # values run in order: the last one comes after EMEA, in the same kernel
+    assert ok.status == "ok" and ok.name > "team--EMEA"
+    outputs = [o.get("text", "") for c in nbformat.read(ok.ipynb, as_version=4).cells for o in c.get("outputs", [])]
+    assert any("done" in t for t in outputs)  # the value after the failing one ran to its end
