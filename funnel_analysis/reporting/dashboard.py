@@ -369,7 +369,8 @@ def for_each_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> list[ValueC
 
     A value's run is a report folder whose manifests name the report and value they fan out
     (``manifest["for_each"]``, written by the runner); its cards are the report's own cards of
-    :data:`CARDS`, read from that folder as :func:`headline_cards` reads a report's.
+    :data:`CARDS` (those of its name, or of its notebook's: an entry ``by_region`` that runs
+    ``funnel.ipynb`` has the funnel's), read from that folder as :func:`headline_cards` reads a report's.
 
     Parameters
     ----------
@@ -397,7 +398,9 @@ def for_each_cards(out_dir, *, cards: Sequence[CardSpec] = CARDS) -> list[ValueC
         fe = run.manifest.get("for_each") if run else None
         if not isinstance(fe, Mapping) or not fe.get("report") or not fe.get("field"):
             continue
-        mine = [replace(c, report=folder.name) for c in cards if c.report == fe["report"]]
+        # the report's cards: by its name, or by its notebook's (a for_each entry named by_region runs funnel.ipynb)
+        kinds = {str(fe["report"]), Path(str(run.manifest.get("notebook") or "")).stem}
+        mine = [replace(c, report=folder.name) for c in cards if c.report in kinds]
         if not mine:
             continue
         found.append(

@@ -150,3 +150,27 @@ def test_routing_cards_misroutes_from_the_all_row_and_sla_breaches_pooled(tmp_pa
     assert sla.value == "10.0 %" and sla.interval == "95 % interval 7.4–13.3" and sla.count == "400 leads judged"
     assert sla.raw == 0.1
     assert not any(m.startswith("routing") for m in missing)
+
+
+def test_each_for_each_value_gets_its_report_cards_on_the_front_page(tmp_path):
+    from funnel_analysis.reporting.dashboard import for_each_cards
+
+    for region, leads in (("EMEA", 577), ("APAC", 380)):
+        rows = [dict(r, leads=leads) if r["row"] == "current" else r for r in HEADLINE]
+        _publish(
+            tmp_path,
+            f"by_region--{region}",
+            {"headline": rows},
+            notebook="/x/notebooks/funnel.ipynb",  # an entry named by_region that runs the funnel notebook
+            for_each={"report": "by_region", "field": "owner.region", "value": region},
+        )
+    values = for_each_cards(tmp_path)
+    assert [(v.value, v.run_name) for v in values] == [("APAC", "by_region--APAC"), ("EMEA", "by_region--EMEA")]
+    emea = {c.label: c for c in values[1].cards.cards}
+    assert emea["Leads this quarter"].value == "577" and emea["Win rate this quarter"].value == "21.2 %"
+    assert emea["Leads this quarter"].link == "by_region--EMEA/2025-11-15/by_region--EMEA.html"
+    assert "Data as of" not in emea  # the whole org's cards are not repeated per value
+    page = render_index(tmp_path)
+    assert "By region by owner.region" in page
+    assert page.index('id="by_region--APAC"') < page.index('id="by_region--EMEA"') < page.index("Run history")
+    assert "By region: owner.region = EMEA" in page  # its run history is titled by the value
