@@ -39,6 +39,8 @@ LAYERS = [
     (lambda m: m.split(".")[0] in {"_util", "stats", "periods"}, 0),
     (lambda m: m.split(".")[-1] == "plots", 3),
     (lambda m: m.split(".")[0] == "crm", 1),
+    # the engines sit beside crm: the org's tables and their reductions in SQL (#19)
+    (lambda m: m.split(".")[0] == "engine", 1),
     # the org profile and the project folder: what the data model is told about the org
     (lambda m: m.split(".")[0] in {"project", "notebooks"}, 1),
     (lambda m: m.split(".")[0] in ANALYSES, 2),

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "funnel_analysis"
 SUBPACKAGES = (
     "crm",
+    "engine",
     "funnel",
     "velocity",
     "sources",

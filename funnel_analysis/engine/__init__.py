@@ -1,0 +1,23 @@
+"""Engines: the org's reductions run in SQL, DuckDB by default, Spark by transpiling (#19).
+
+One SQL dialect, DuckDB's, run as written on DuckDB and transpiled with sqlglot
+(``read="duckdb"``) for another engine. The pandas code paths stay the reference; an
+engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org` with
+``engine="duckdb"``).
+
+- :mod:`.base`: :class:`Engine` (register, sql, materialise, exists, close) and :func:`connect`;
+- :mod:`.duckdb`: :class:`~.duckdb.DuckDBEngine`, memory bounded (``memory_limit``, spilling);
+- :mod:`.org`: :class:`EngineOrg`, an org's canonical tables as relations in an engine.
+
+Examples
+--------
+>>> from funnel_analysis.engine import connect
+>>> with connect("duckdb", threads=1) as eng:
+...     eng.sql("SELECT 2 * $x AS y", {"x": 21}).to_pydict()
+{'y': [42]}
+"""
+
+from .base import ENGINES, Engine, EngineError, connect
+from .org import EngineOrg
+
+__all__ = ["ENGINES", "Engine", "EngineError", "EngineOrg", "connect"]

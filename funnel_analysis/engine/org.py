@@ -1,0 +1,215 @@
+"""``EngineOrg``: an org whose canonical tables live in an :class:`~funnel_analysis.engine.base.Engine`.
+
+The relations have exactly the columns and meaning of :attr:`CrmData.tables
+<funnel_analysis.crm.model.CrmData.tables>` (cleaned, money converted, 18-character IDs,
+deleted rows out). The small ``stages`` table is also kept in pandas.
+
+Examples
+--------
+>>> from funnel_analysis.engine import connect, EngineOrg
+>>> org = EngineOrg.from_parquet("/work/orgs/scale50_parquet", connect("duckdb"))  # doctest: +SKIP
+>>> org.engine.sql(f"SELECT count(*) AS n FROM {org.relation('leads')}")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .base import Engine, EngineError
+
+__all__ = ["EngineOrg"]
+
+
+def _arrow(df: pd.DataFrame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+@dataclass
+class EngineOrg:
+    """An org held in an engine.
+
+    Attributes
+    ----------
+    engine : Engine
+        Where the relations live.
+    relations : dict of str to str
+        Canonical table name -> relation name in the engine (``"opportunities"`` -> ``"opportunities"``).
+    stages : DataFrame
+        The stages table (``stage_name``, ``sort_order``, ``is_closed``, ``is_won``,
+        ``default_probability``, ``forecast_category``).
+    meta : dict
+        ``currency``, ``columns_present``, ``fingerprint``, and what the org's ``meta`` held.
+    """
+
+    engine: Engine
+    relations: dict[str, str]
+    stages: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def relation(self, table: str) -> str:
+        """The quoted relation name of a canonical table, for a query's FROM.
+
+        Parameters
+        ----------
+        table : str
+            A canonical table name (``"opportunities"``).
+
+        Returns
+        -------
+        str
+            The double-quoted relation name (names are ours, from the schema).
+
+        Raises
+        ------
+        EngineError
+            When the org has no such table.
+
+        Examples
+        --------
+        >>> EngineOrg(None, {"leads": "leads"}, pd.DataFrame()).relation("leads")
+        '"leads"'
+        """
+        if table not in self.relations:
+            raise EngineError(f"the org in the engine has no table {table!r}")
+        return f'"{self.relations[table]}"'
+
+    def has(self, table: str) -> bool:
+        """Whether the org has the table (as :meth:`CrmData.has`).
+
+        Parameters
+        ----------
+        table : str
+            A canonical table name.
+
+        Returns
+        -------
+        bool
+            True when the table is registered.
+
+        Examples
+        --------
+        >>> EngineOrg(None, {"leads": "leads"}, pd.DataFrame()).has("users")
+        False
+        """
+        return table in self.relations
+
+    def columns_present(self, table: str) -> list[str]:
+        """The columns the source had for ``table`` (``meta["columns_present"]``).
+
+        Parameters
+        ----------
+        table : str
+            A canonical table name.
+
+        Returns
+        -------
+        list of str
+            Its columns in the source (empty when unknown).
+
+        Examples
+        --------
+        >>> EngineOrg(None, {}, pd.DataFrame(), {"columns_present": {"leads": ["status"]}}).columns_present("leads")
+        ['status']
+        """
+        return list(self.meta.get("columns_present", {}).get(table, []))
+
+    @classmethod
+    def from_crm(cls, crm, *, engine: Engine, prefix: str = "") -> EngineOrg:
+        """Register a :class:`CrmData`'s tables (as Arrow) in ``engine``.
+
+        Parameters
+        ----------
+        crm : CrmData
+            A loaded org (not a cut: cuts are made in the engine).
+        engine : Engine
+            Where to register them.
+        prefix : str
+            Prefix of the relation names (two orgs in one engine).
+
+        Returns
+        -------
+        EngineOrg
+            The org in the engine.
+
+        Raises
+        ------
+        EngineError
+            When ``crm`` is an as-of cut (its opportunities are already rebuilt).
+
+        Examples
+        --------
+        >>> from funnel_analysis.engine import connect
+        >>> org = EngineOrg.from_crm(crm, engine=connect("duckdb"))  # doctest: +SKIP
+        """
+        if getattr(crm, "as_of_date", None) is not None:
+            raise EngineError("EngineOrg.from_crm takes an org as loaded, not an as-of cut")
+        relations = {}
+        for name, df in crm.tables.items():
+            rel = f"{prefix}{name}"
+            engine.register(rel, _arrow(df))
+            relations[name] = rel
+        meta = dict(crm.meta)
+        meta["currency"] = crm.currency
+        return cls(engine=engine, relations=relations, stages=crm.tables["stages"].copy(), meta=meta)
+
+    @classmethod
+    def from_parquet(cls, folder, engine: Engine, *, prefix: str = "", check: bool = True) -> EngineOrg:
+        """Read a :meth:`CrmData.to_parquet` cache in place (nothing loaded into pandas but stages).
+
+        Parameters
+        ----------
+        folder : path-like
+            A folder written by ``CrmData.to_parquet``.
+        engine : Engine
+            Where to register its tables.
+        prefix : str
+            Prefix of the relation names.
+        check : bool
+            Verify the files against the checksums recorded in ``crm.json`` first (default).
+
+        Returns
+        -------
+        EngineOrg
+            The org in the engine.
+
+        Raises
+        ------
+        EngineError
+            When the folder has no ``crm.json`` or no stages table.
+        CacheError
+            When ``check`` and a file differs from what was written.
+
+        Examples
+        --------
+        >>> from funnel_analysis.engine import connect
+        >>> org = EngineOrg.from_parquet("/work/orgs/scale50_parquet", connect("duckdb"))  # doctest: +SKIP
+        """
+        from ..crm.model import CrmData
+
+        folder = Path(folder)
+        doc_path = folder / "crm.json"
+        if not doc_path.exists():
+            raise EngineError(f"{doc_path}: missing (not a CrmData.to_parquet cache)")
+        if not (folder / "stages.parquet").exists():
+            raise EngineError(f"{folder / 'stages.parquet'}: missing (the cache has no stages table)")
+        if check:
+            CrmData.check_parquet(folder)
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        relations = {}
+        for p in sorted(folder.glob("*.parquet")):
+            if p.name.startswith("_"):
+                continue
+            rel = f"{prefix}{p.stem}"
+            engine.register(rel, p)
+            relations[p.stem] = rel
+        meta = dict(doc.get("meta") or {})
+        currency = (doc.get("report") or {}).get("currency", {}).get("corporate") or meta.get("currency") or "USD"
+        meta["currency"] = str(currency)
+        stages = pd.read_parquet(folder / "stages.parquet")
+        return cls(engine=engine, relations=relations, stages=stages, meta=meta)
