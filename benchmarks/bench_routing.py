@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import funnel_analysis as fa
-from funnel_analysis.routing import load_rules, rule_audit
+from funnel_analysis.routing import load_rules, opportunity_audit, rule_audit
 from funnel_analysis.sources import report
 from funnel_analysis.synth import generate_sample
 
@@ -31,23 +31,41 @@ def _seconds(fn) -> tuple[float, object]:
     return time.perf_counter() - t0, out
 
 
+def _run(load_fn, rules_path: Path, label: str, gen: float | None) -> None:
+    load, crm = _seconds(load_fn)
+    rules = load_rules(rules_path, crm=crm)
+    audit_s, audit = _seconds(lambda: rule_audit(crm, rules=rules))
+    speed_s, _ = _seconds(lambda: report.speed_to_lead(crm, rules=rules, mature_days=30, by="team"))
+    opp_s, opps = _seconds(lambda: opportunity_audit(crm, rules=rules))
+    n = len(audit)
+    made = f" (generated in {gen:.1f} s)" if gen is not None else ""
+    print(f"{label}: {n:,} leads, {len(crm.activities):,} activities, {len(opps):,} deals routed{made}")
+    print(f"  load              {load:8.1f} s")
+    print(f"  rule_audit        {audit_s:8.1f} s   ({1e6 * audit_s / max(n, 1):.1f} us per lead)")
+    print(f"  speed_to_lead     {speed_s:8.1f} s   ({1e6 * speed_s / max(n, 1):.1f} us per lead)")
+    print(f"  opportunity_audit {opp_s:8.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--org", type=Path, help="an existing export folder (its rules: <org>_truth/routing_rules.yaml)"
+    )
+    parser.add_argument("--parquet", type=Path, help="with --org: load its CrmData.to_parquet cache instead")
     args = parser.parse_args()
+    if args.org is not None:
+        rules = Path(f"{args.org}_truth") / "routing_rules.yaml"
+        if args.parquet is not None:
+            _run(lambda: fa.CrmData.from_parquet(args.parquet), rules, f"{args.org} (Parquet cache)", None)
+        else:
+            _run(lambda: fa.load_org(args.org), rules, str(args.org), None)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder, truth = Path(tmp) / "org", Path(tmp) / "truth"
         gen, _ = _seconds(lambda: generate_sample(folder, scale=args.scale, seed=args.seed, truth_dir=truth))
-        load, crm = _seconds(lambda: fa.load_org(folder))
-        rules = load_rules(truth / "routing_rules.yaml", crm=crm)
-        audit_s, audit = _seconds(lambda: rule_audit(crm, rules=rules))
-        speed_s, _ = _seconds(lambda: report.speed_to_lead(crm, rules=rules, mature_days=30, by="team"))
-        n = len(audit)
-        print(f"scale {args.scale:g}: {n:,} leads, {len(crm.activities):,} activities (generated in {gen:.1f} s)")
-        print(f"  load_org          {load:8.1f} s")
-        print(f"  rule_audit        {audit_s:8.1f} s   ({1e6 * audit_s / max(n, 1):.1f} us per lead)")
-        print(f"  speed_to_lead     {speed_s:8.1f} s   ({1e6 * speed_s / max(n, 1):.1f} us per lead)")
+        _run(lambda: fa.load_org(folder), truth / "routing_rules.yaml", f"scale {args.scale:g}", gen)
 
 
 if __name__ == "__main__":

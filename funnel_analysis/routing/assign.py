@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..crm import field_changes
 from ..crm.expression import expression_values
+from ._fast import isin
 from .rules import RoutingRules, _checked
 
 __all__ = ["assign_leads", "assign_opportunities", "values_at_creation"]
@@ -245,16 +246,20 @@ def values_at_creation(crm, *, table: str, columns) -> pd.DataFrame:
     frame = cut.tables[table].copy()
     changed = np.zeros(len(frame), dtype=bool)
     ids = frame[key].astype(str)
+    tracked = None  # the fields the history has rows of, folded (Lead_Score__c -> leadscore), read once
+    if cut.has(history) and "field" in cut.tables[history]:
+        names = pd.Series(cut.tables[history]["field"].dropna().unique()).astype(str)
+        tracked = {_fold(n) for n in names}
     for column in sorted({c for c in columns if "." not in c and c in frame.columns}):
         if table == "opportunities" and column == "amount" and cut.has("opportunity_history"):
             h = cut.opportunity_history.sort_values(["opportunity_id", "created_date", "history_id"], kind="stable")
             first = h.drop_duplicates("opportunity_id").set_index("opportunity_id")["amount"]
-            m = ids.isin(first.index).to_numpy()
+            m = isin(ids, first.index)
             frame.loc[m, column] = ids[m].map(first).to_numpy()
             changed |= m
             continue
-        if not cut.has(history):
-            continue
+        if tracked is None or not ({_fold(column), _fold(column).removesuffix("id")} & tracked):
+            continue  # no history of this field: skip the (costly) parse of the history table
         try:
             ch = field_changes(cut, table=history, field=column)
         except ValueError:
@@ -262,7 +267,7 @@ def values_at_creation(crm, *, table: str, columns) -> pd.DataFrame:
         if not len(ch):
             continue
         old = ch.drop_duplicates(key).set_index(key)["old_value"]
-        m = ids.isin(old.index.astype(str)).to_numpy()
+        m = isin(ids, old.index.astype(str))
         if not m.any():
             continue
         values = ids[m].map(pd.Series(old.to_numpy(), index=old.index.astype(str)))
@@ -270,6 +275,11 @@ def values_at_creation(crm, *, table: str, columns) -> pd.DataFrame:
         changed |= m
     frame.attrs["from_history"] = int(changed.sum())
     return frame
+
+
+def _fold(name: str) -> str:
+    """A field's name folded so the column and the API name meet: ``Lead_Score__c``, ``lead_score`` -> leadscore."""
+    return str(name).lower().removesuffix("__c").replace("_", "")
 
 
 def _coerced(current: pd.Series, rows: np.ndarray, values: pd.Series) -> pd.Series:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
+from ._fast import isin
 from .assign import assign_leads, assign_opportunities, values_at_creation
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
@@ -90,7 +91,7 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     leads = values_at_creation(cut, table="leads", columns=columns)
     from_history = leads.attrs["from_history"]
     out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
-    out.insert(1, "created_date", leads["created_date"].to_numpy() if "created_date" in leads else pd.NaT)
+    out.insert(1, "created_date", leads["created_date"].array if "created_date" in leads else pd.NaT)
     tl = owner_timeline(cut)
     first = tl[tl["stint"] == 0].set_index("lead_id")
     out["first_owner_id"] = out["lead_id"].map(first["owner_id"])
@@ -136,7 +137,7 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     out["queue_hours"] = out["lead_id"].map(hours).astype("float64")
     if where is not None and str(where).strip():
         keep = cut.rows("leads", where=where)["lead_id"]
-        out = out[out["lead_id"].isin(keep)].reset_index(drop=True)
+        out = out[isin(out["lead_id"], keep)].reset_index(drop=True)
     src = out["first_owner_source"].value_counts()
     out = out[AUDIT_COLUMNS]
     out.attrs["note"] = (
@@ -215,7 +216,7 @@ def opportunity_audit(
     opps = values_at_creation(cut, table="opportunities", columns=columns)
     from_history = opps.attrs["from_history"]
     out = assign_opportunities(opps, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
-    out.insert(1, "created_date", opps["created_date"].to_numpy() if "created_date" in opps else pd.NaT)
+    out.insert(1, "created_date", opps["created_date"].array if "created_date" in opps else pd.NaT)
     owner = opps["owner_id"].astype("string") if "owner_id" in opps else pd.Series(pd.NA, index=opps.index)
     owner = owner.reset_index(drop=True)
     out["owner_id"] = owner.astype(object).where(owner.notna(), None).to_numpy()
@@ -230,7 +231,7 @@ def opportunity_audit(
     out["misrouted"] = ~ok
     if where is not None and str(where).strip():
         keep = cut.rows("opportunities", where=where)["opportunity_id"]
-        out = out[out["opportunity_id"].isin(keep)].reset_index(drop=True)
+        out = out[isin(out["opportunity_id"], keep)].reset_index(drop=True)
     out = out[OPPORTUNITY_AUDIT_COLUMNS]
     out.attrs["note"] = (
         "owners on the day; criteria judged on the values at creation "

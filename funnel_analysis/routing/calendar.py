@@ -294,8 +294,9 @@ def business_minutes(start, end, calendar: Calendar | None = None) -> pd.Series:
     """
     calendar = calendar or Calendar.always()
     index = start.index if isinstance(start, pd.Series) else None
-    a, miss_a = _utc_us(start.to_numpy() if isinstance(start, pd.Series) else start)
-    b, miss_b = _utc_us(end.to_numpy() if isinstance(end, pd.Series) else end)
+    # .array keeps a timezone-aware column typed (to_numpy would make Timestamps objects, parsed again one by one)
+    a, miss_a = _utc_us(start.array if isinstance(start, pd.Series) else start)
+    b, miss_b = _utc_us(end.array if isinstance(end, pd.Series) else end)
     if len(a) != len(b):
         raise ValueError(f"business_minutes: start has {len(a)} values, end {len(b)}")
     ok = ~(miss_a | miss_b)

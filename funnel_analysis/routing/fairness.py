@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..crm import cut_as_of, field_changes
+from ._fast import isin
 from .assign import _activity, _day_number, _joined, assign_leads
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
@@ -92,7 +93,7 @@ def fairness(
     routed["w"] = w
     if where is not None and str(where).strip():
         keep = cut.rows("leads", where=where)["lead_id"]
-        routed = routed[routed["lead_id"].isin(keep)]
+        routed = routed[isin(routed["lead_id"], keep)]
     joined = _joined(users)
     rows = []
     for name in rules.teams:
@@ -226,7 +227,7 @@ def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W", clos
     ends = pd.period_range(start.tz_localize(None), end.tz_localize(None) - pd.Timedelta(microseconds=1), freq=period)
     stamps = [min(p.end_time.tz_localize("UTC").ceil("D"), end) for p in ends]
     tl = owner_timeline(cut)
-    tl = tl[tl["lead_id"].isin(leads["lead_id"])].dropna(subset=["since"]).sort_values("since", kind="stable")
+    tl = tl[isin(tl["lead_id"], leads["lead_id"])].dropna(subset=["since"]).sort_values("since", kind="stable")
     conv = (
         pd.to_datetime(leads["converted_date"], utc=True)
         if "converted_date" in leads
@@ -245,7 +246,7 @@ def open_leads_over_time(crm, *, as_of=None, where=None, period: str = "W", clos
     for t in stamps:
         alive = info[(info["created"] < t) & ~(info["conv"] < t).fillna(False) & ~(info["shut"] < t).fillna(False)]
         held = tl[tl["since"] < t].drop_duplicates("lead_id", keep="last")
-        held = held[held["lead_id"].isin(alive["lead_id"])]
+        held = held[isin(held["lead_id"], alive["lead_id"])]
         counts = held.groupby("owner_id").size()
         frames.append(pd.DataFrame({"period_end": t, "owner_id": counts.index, "open_leads": counts.to_numpy()}))
     out = pd.concat(frames, ignore_index=True)

@@ -36,6 +36,7 @@ import pandas as pd
 from ..crm import cut_as_of, field_changes
 from ..crm.expression import expression_values
 from ..stats import rate_table
+from ._fast import isin
 from .rules import RoutingRules, _typed, resolve_rules
 
 __all__ = ["stage_gate_audit", "stage_gate_win_rates", "GATE_COLUMNS"]
@@ -151,12 +152,12 @@ def _value_at(cut, column: str, ids: pd.Series, at: pd.Series) -> tuple[pd.Serie
     firsts = ch.drop_duplicates("opportunity_id").set_index("opportunity_id")
     value = before["new_value"].astype(object)
     known = before["created_date"].notna().to_numpy()
-    later = ~known & q["opportunity_id"].isin(firsts.index).to_numpy()
+    later = ~known & isin(q["opportunity_id"], firsts.index)
     value[later] = q.loc[later, "opportunity_id"].map(firsts["old_value"]).to_numpy()
     tracked = (q["at"] >= _utc(pd.Series([start]))[0]).fillna(False).to_numpy()  # the entry after tracking began
     later = later & tracked
     known = known | later
-    quiet = ~known & ~q["opportunity_id"].isin(firsts.index).to_numpy() & tracked
+    quiet = ~known & ~isin(q["opportunity_id"], firsts.index) & tracked
     value[quiet] = q.loc[quiet, "opportunity_id"].map(opps[column]).to_numpy()
     known = known | quiet
     value[~known] = None
@@ -260,7 +261,7 @@ def stage_gate_audit(
     )
     if where is not None and str(where).strip():
         keep = cut.rows("opportunities", where=where)["opportunity_id"]
-        out = out[out["opportunity_id"].isin(keep)]
+        out = out[isin(out["opportunity_id"], keep)]
     return out.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True)[GATE_COLUMNS]
 
 

@@ -417,11 +417,13 @@ def _typed(values: pd.Series) -> pd.Series | None:
     if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)):
         return None
     known = values.dropna()
-    if not len(known) or not all(isinstance(v, str) for v in known):
+    if not len(known) or pd.api.types.infer_dtype(known, skipna=True) != "string":  # every value text (C speed)
         return None
     low = known.str.strip().str.lower()
     if low.isin(list(_TRUE_FALSE)).all():
         return values.str.strip().str.lower().map(_TRUE_FALSE).astype("boolean")
+    if pd.to_numeric(known.iloc[:1000].str.strip(), errors="coerce").isna().any():  # text, seen early: no parse
+        return None
     number = pd.to_numeric(known.str.strip(), errors="coerce")
     if number.notna().all():
         return pd.to_numeric(values.str.strip(), errors="coerce").astype("float64")

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..crm import cut_as_of, field_changes
+from ._fast import isin
 from .assign import assign_leads
 from .calendar import business_minutes, org_calendar
 from .rules import RoutingRules, Touches
@@ -98,7 +99,7 @@ def owner_timeline(crm) -> pd.DataFrame:
     base = pd.DataFrame(
         {
             "lead_id": leads["lead_id"].to_numpy(dtype=object),
-            "_created": created.to_numpy(),
+            "_created": created.array,
             "_owner": leads["owner_id"].to_numpy(dtype=object)
             if "owner_id" in leads
             else np.full(len(leads), None, dtype=object),
@@ -110,10 +111,10 @@ def owner_timeline(crm) -> pd.DataFrame:
         return out.assign(stint=0, first_owner_source="current_owner")[
             ["lead_id", "since", "owner_id", "stint", "first_owner_source"]
         ]
-    ch = ch[ch["lead_id"].isin(base["lead_id"])].sort_values(["lead_id", "created_date", "lead_history_id"])
+    ch = ch[isin(ch["lead_id"], base["lead_id"])].sort_values(["lead_id", "created_date", "lead_history_id"])
     start = ch["created_date"].min()
     first = ch.drop_duplicates("lead_id")
-    changed = base["lead_id"].isin(first["lead_id"]).to_numpy()
+    changed = isin(base["lead_id"], first["lead_id"])
     complete = (base["_created"] >= start).fillna(False).to_numpy()
     source = np.where(
         changed,
@@ -134,7 +135,7 @@ def owner_timeline(crm) -> pd.DataFrame:
     rest = pd.DataFrame(
         {
             "lead_id": ch["lead_id"].to_numpy(dtype=object),
-            "since": _utc(ch["created_date"]).to_numpy(),
+            "since": _utc(ch["created_date"]).array,
             "owner_id": ch["new_value"].to_numpy(dtype=object),
         }
     )
@@ -143,6 +144,21 @@ def owner_timeline(crm) -> pd.DataFrame:
     out = pd.concat([stint0, rest], ignore_index=True)
     out["since"] = _utc(out["since"])
     return out.sort_values(["lead_id", "stint"], kind="stable").reset_index(drop=True)
+
+
+def _fnmatch(text: pd.Series, pattern: str) -> np.ndarray:
+    """Where each (lower-cased, Arrow) text matches the shell pattern, evaluated in Arrow's regex engine."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rx = fnmatch.translate(pattern)  # ends with Python's end-of-text anchor, which RE2 spells \z
+    if rx.endswith("\\Z"):
+        rx = rx[:-2] + "\\z"
+    try:
+        hit = pc.match_substring_regex(text.array._pa_array, pattern="^" + rx)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a pattern RE2 cannot read: Python's fnmatch, one by one
+        return text.map(lambda s: fnmatch.fnmatchcase(s, pattern)).to_numpy(dtype=bool)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def touch_candidates(activities: pd.DataFrame, *, touches: Touches | None = None) -> pd.DataFrame:
@@ -178,20 +194,19 @@ def touch_candidates(activities: pd.DataFrame, *, touches: Touches | None = None
     if t.exclude_subtypes:
         keep &= ~sub.isin(list(t.exclude_subtypes)).fillna(False).to_numpy(dtype=bool)
     if t.exclude_subjects:
-        subject = col("subject").astype("string").str.lower().fillna("")
+        subject = col("subject").astype("string[pyarrow]").str.lower().fillna("")
         for pattern in t.exclude_subjects:
-            keep &= ~subject.map(lambda s, p=pattern: fnmatch.fnmatchcase(s, p)).to_numpy(dtype=bool)
+            keep &= ~_fnmatch(subject, pattern.lower())
     created = _utc(col("created_date"))
     done = _utc(col("completed_date_time"))
     starts = _utc(col("start_date_time"))
-    at = pd.Series(np.where(is_event, starts, done), index=a.index)
-    at = _utc(at).fillna(created)
+    at = starts.where(pd.Series(is_event, index=a.index), done).fillna(created)
     by = a["created_by_id"] if "created_by_id" in a.columns else col("owner_id")
     out = pd.DataFrame(
         {
             "activity_id": col("activity_id").to_numpy(dtype=object),
             "lead_id": col("who_id").to_numpy(dtype=object),
-            "touched_at": at.to_numpy(),
+            "touched_at": at.array,
             "created_by_id": by.to_numpy(dtype=object),
         }
     )[keep]
@@ -210,6 +225,15 @@ def _mates(crm, rules: RoutingRules | None) -> pd.DataFrame:
     if gm is not None and len(gm):
         pairs += list(zip(gm["group_id"].astype(str), gm["user_or_group_id"].astype(str), strict=True))
     return pd.DataFrame(pairs, columns=["owner_id", "created_by_id"]).drop_duplicates()
+
+
+def _cut(crm, as_of):
+    """The org on the day; a cut already of that day is used as it is (cutting it again costs a second cut)."""
+    day = getattr(crm, "as_of_date", None)
+    if day is not None and as_of is not None and str(as_of).strip():
+        if pd.Timestamp(as_of).normalize() == pd.Timestamp(day).normalize():
+            return crm
+    return cut_as_of(crm, as_of=as_of)
 
 
 def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.DataFrame:
@@ -231,13 +255,13 @@ def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.D
         One row per lead of the cut, columns :data:`FIRST_TOUCH_COLUMNS`. ``attrs["note"]`` says which calendar,
         which owner source and which touch author were used.
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of)
     end = pd.Timestamp(cut.as_of_date).tz_localize("UTC") + pd.Timedelta(days=1)
     touches = rules.touches if rules is not None else Touches()
     timeline = owner_timeline(cut)
     leads = cut.leads
     lead = pd.DataFrame(
-        {"lead_id": leads["lead_id"].to_numpy(dtype=object), "created_date": _utc(leads["created_date"]).to_numpy()}
+        {"lead_id": leads["lead_id"].to_numpy(dtype=object), "created_date": _utc(leads["created_date"]).array}
     )
     first = timeline[timeline["stint"] == 0].set_index("lead_id")
     lead["first_owner_id"] = lead["lead_id"].map(first["owner_id"])

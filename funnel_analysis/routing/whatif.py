@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..crm import cut_as_of
+from ._fast import isin
 from .assign import assign_leads
 from .rules import RoutingRules, resolve_rules
 from .touches import first_touches
@@ -72,7 +73,7 @@ def what_if(
     ft = first_touches(cut, rules=proposed_rules, as_of=cut.as_of_date)
     d = prop[["lead_id", "expected_owner_id"]].merge(ft[["lead_id", "first_owner_id", "breached"]], on="lead_id")
     if where is not None and str(where).strip():
-        d = d[d["lead_id"].isin(cut.rows("leads", where=where)["lead_id"])]
+        d = d[isin(d["lead_id"], cut.rows("leads", where=where)["lead_id"])]
     judged = d["breached"].notna()
     b = d["breached"].fillna(False).astype(bool)
     per = pd.DataFrame({"o": d["first_owner_id"], "j": judged.astype(int), "b": (b & judged).astype(int)})
