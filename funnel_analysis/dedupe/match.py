@@ -33,8 +33,17 @@ import pandas as pd
 
 from . import _splink
 from .blocking import rules_for, splink_rules
+from .normalize import load_dedupe_config
 
-__all__ = ["TrainedModel", "person_comparisons", "company_comparisons", "train_model", "predict_pairs", "reasons_text"]
+__all__ = [
+    "duckdb_api",
+    "TrainedModel",
+    "person_comparisons",
+    "company_comparisons",
+    "train_model",
+    "predict_pairs",
+    "reasons_text",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,47 @@ class TrainedModel:
     linker: object
     rules: tuple[str, ...]
     untrained: tuple[tuple[str, ...], ...] = ()
+
+
+def duckdb_api(*, memory_limit: str | None = None, threads: int | None = None, temp_directory: str | None = None):
+    """splink's DuckDB API on a connection of its own, within an explicit memory limit, spilling to disk.
+
+    Parameters
+    ----------
+    memory_limit : str, optional
+        DuckDB's ``memory_limit`` (default ``scale.memory_limit`` of ``dedupe.yaml``, 4GB).
+    threads : int, optional
+        DuckDB's threads (default ``scale.threads``, 2).
+    temp_directory : str, optional
+        Where DuckDB spills (default a new temporary folder).
+
+    Returns
+    -------
+    splink.DuckDBAPI
+        For :func:`train_model` (``db_api=``).
+
+    Raises
+    ------
+    duckdb.Error
+        When DuckDB rejects a setting (a memory limit it cannot read).
+
+    >>> api = duckdb_api(memory_limit="1GB", threads=1)
+    >>> api._con.execute("SELECT current_setting('threads')").fetchone()[0]   # doctest: +SKIP
+    1
+    """
+    import tempfile
+
+    import duckdb
+    from splink import DuckDBAPI
+
+    scale = load_dedupe_config().get("scale") or {}
+    config = {
+        "memory_limit": str(memory_limit or scale.get("memory_limit", "4GB")),
+        "threads": int(threads or scale.get("threads", 2)),
+        "temp_directory": temp_directory or tempfile.mkdtemp(prefix="funnel-dedupe-"),
+        "preserve_insertion_order": False,
+    }
+    return DuckDBAPI(connection=duckdb.connect(config=config))
 
 
 def _present(f: pd.DataFrame, *cols) -> bool:
@@ -275,6 +325,7 @@ def train_model(
     seed: int = 42,
     recall_of_deterministic: float = 0.7,
     db_api=None,
+    train_records: int | None = None,
 ) -> TrainedModel:
     """A splink model on ``features``, trained without labels.
 
@@ -296,7 +347,12 @@ def train_model(
         Assumed recall of the deterministic rules that estimate the prior.
     db_api : splink database API, optional
         Where splink computes: ``DuckDBAPI()`` by default; a ``SparkAPI`` runs the same model on Spark
-        (not exercised here: pyspark is not a dependency).
+        (not exercised here: pyspark is not a dependency). The default is an in-memory DuckDB within
+        the ``scale`` settings' ``memory_limit`` (``dedupe.yaml``), spilling to a temporary folder.
+    train_records : int, optional
+        Train on at most this many records of each side, drawn at random with ``seed`` (default
+        ``scale.train_records`` of ``dedupe.yaml``); the prior, *u* and *m* are rates, which a sample
+        estimates, and EM's blocks shrink with the square of the share. The model then scores all records.
 
     Returns
     -------
@@ -308,7 +364,7 @@ def train_model(
     ValueError
         When ``unique_id`` is missing or repeated, or no blocking rule can be used.
     """
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator, block_on
 
     em_error = _splink.em_training_error()
 
@@ -324,11 +380,18 @@ def train_model(
         comparisons=comps,
         blocking_rules_to_generate_predictions=splink_rules(rules),
         retain_intermediate_calculation_columns=True,
-        retain_matching_columns=True,
+        retain_matching_columns=True,  # splink keeps gamma_ (the levels) only with the matching columns
     )
-    db = DuckDBAPI() if db_api is None else db_api
-    frames = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
-    sdfs = [db.register(f.astype({c: "str" for c in used}).astype(object).where(f.notna(), None)) for f in frames]
+    scale = load_dedupe_config().get("scale") or {}
+    db = duckdb_api() if db_api is None else db_api
+    limit = int(scale.get("train_records", 200_000) if train_records is None else train_records)
+    full = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
+    full = [f.astype({c: "str" for c in used}).astype(object).where(f.notna(), None) for f in full]
+    frames = [f.sample(n=limit, random_state=seed) if len(f) > limit else f for f in full]
+    sampled = any(len(f) < len(g) for f, g in zip(frames, full))
+    sdfs = [db.register(f) for f in frames]
+    features = frames[0] if sampled else features
+    other = None if other is None else frames[1] if sampled else other
     with _quiet():
         linker = Linker(sdfs[0] if other is None else sdfs, settings, log_level=None)
         det, em = _training_rules(features, company)
@@ -376,6 +439,10 @@ def train_model(
             if failed is None:
                 break
             choice[failed] += 1
+        if sampled:  # the model trained on the sample scores every record
+            model = linker.misc.save_model_to_json()
+            every = [db.register(f) for f in full]
+            linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None)
     return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
 
 
@@ -420,6 +487,15 @@ def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
     return pd.Series(out, index=pairs.index, dtype="str")
 
 
+def _columns_of(sdf, columns: list[str]) -> pd.DataFrame:
+    """Only the columns wanted of a splink result table (not its matching columns), as pandas."""
+    con = getattr(sdf.db_api, "duckdb_con", None)
+    if con is None:  # another backend (Spark): its own conversion
+        return sdf.as_pandas_dataframe()[columns]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(f"SELECT {cols} FROM {sdf.physical_name}").df()
+
+
 def predict_pairs(
     features: pd.DataFrame,
     *,
@@ -427,6 +503,7 @@ def predict_pairs(
     other: pd.DataFrame | None = None,
     threshold: float = 0.01,
     rules=None,
+    chunk_records: int | None = None,
     **train_options,
 ) -> pd.DataFrame:
     """Score every candidate pair: match probability, match weight and reasons.
@@ -443,6 +520,9 @@ def predict_pairs(
         Drop pairs below this probability (they are neither merged nor reviewed).
     rules : sequence of str, optional
         Blocking rules, when the model is trained here.
+    chunk_records : int, optional
+        Score in chunks of about this many records on one side (splink's chunked prediction; default
+        ``scale.chunk_records`` of ``dedupe.yaml``): the same pairs, in bounded memory.
     **train_options
         Further options of :func:`train_model`, when the model is trained here.
 
@@ -462,8 +542,21 @@ def predict_pairs(
         raise ValueError(f"predict_pairs: threshold {threshold} is not a probability")
     if model is None:
         model = train_model(features, other=other, rules=rules, **train_options)
+    n_records = len(features) + (0 if other is None else len(other))
+    per_chunk = chunk_records or int((load_dedupe_config().get("scale") or {}).get("chunk_records", 250_000))
+    chunks = max(1, -(-n_records // per_chunk))
+    names_ = list(_splink.comparison_levels(model.linker))
+    wanted = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+    wanted += [f"{p}_{n}" for n in names_ for p in ("gamma", "mw")]
     with _quiet():
-        df = model.linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+        # splink's chunked prediction: one side in chunks, each chunk's pairs blocked and scored on its own
+        sdf = model.linker.inference.predict(
+            threshold_match_probability=threshold,
+            num_chunks_left=1 if chunks > 1 else None,
+            num_chunks_right=chunks if chunks > 1 else None,
+            warning_mode="never",
+        )
+        df = sdf.as_pandas_dataframe()[wanted] if chunks == 1 else _columns_of(sdf, wanted)
     out = pd.DataFrame(
         {
             "id_l": df["unique_id_l"].astype("str"),

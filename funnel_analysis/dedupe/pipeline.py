@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from ..crm.model import CrmData
-from .blocking import candidate_pairs, rules_for
+from .blocking import MAX_PAIRS_PER_RECORD, bound_rules, count_candidate_pairs, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
 from .evaluate import merge_label_scores
 from .match import predict_pairs, train_model
@@ -245,7 +245,13 @@ def find_duplicates(
         raise ValueError(f"threshold {threshold} is not a probability (or 'auto')")
     features = object_features(records, accounts, table=table)
     rules = rules_for(features, rules)
-    n_candidates = len(candidate_pairs(features, rules=rules))
+    # a rule's largest blocks (a name hundreds share, at a million leads) left to the other rules:
+    # unchanged below the budget, so on the sample org
+    scale = load_dedupe_config().get("scale") or {}
+    features, _, rules = bound_rules(
+        features, rules, max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD))
+    )
+    n_candidates = count_candidate_pairs(features, rules=rules, memory_limit=str(scale.get("memory_limit", "4GB")))
     if len(features) < 2 or n_candidates == 0:
         pairs = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"])
     else:
@@ -397,7 +403,13 @@ def lead_contact_matches(
     """
     lead_features = object_features(leads, table="leads")
     contact_features = object_features(contacts, accounts, table="contacts")
-    model = train_model(lead_features, other=contact_features, seed=seed)
+    scale = load_dedupe_config().get("scale") or {}
+    lead_features, contact_features, rules = bound_rules(
+        lead_features,
+        other=contact_features,
+        max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD)),
+    )
+    model = train_model(lead_features, other=contact_features, rules=rules, seed=seed)
     pairs = predict_pairs(lead_features, other=contact_features, threshold=threshold, model=model)
     out = pairs.rename(columns={"id_l": "lead_id", "id_r": "contact_id"})
     if "converted_contact_id" in leads:

@@ -28,6 +28,7 @@ import pandas as pd
 from .._util.missing import mark_missing
 from ..crm.model import CrmData, cut_as_of
 from . import pipeline
+from .cache import cached_find_duplicates
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
 from .pipeline import MERGE_SCORE_COLUMNS, OBJECTS, DedupeResult
 
@@ -291,6 +292,7 @@ def find_duplicates(
     threshold: float | str | None = "auto",
     review_threshold: float | None = None,
     seed: int = 42,
+    cache: str | Path | None = None,
 ) -> Duplicates:
     """The duplicates of each object of the org as of a day (:func:`.pipeline.find_duplicates` per object).
 
@@ -312,6 +314,10 @@ def find_duplicates(
         Lower end of the review band (default from ``dedupe.yaml``).
     seed : int
         Seed of the models' random sampling.
+    cache : str or Path, optional
+        A folder for the result cache (:mod:`.cache`): an object whose records and parameters are
+        unchanged is read back from there, checked against the checksums written with it (a damaged
+        or another org's entry is rebuilt, with one log line). ``None``: always computed.
 
     Returns
     -------
@@ -338,9 +344,12 @@ def find_duplicates(
         if not len(rows):
             continue
         records[name] = rows
-        results[name] = pipeline.find_duplicates(
-            rows, accounts, table=name, threshold=threshold, review_threshold=review_threshold, seed=seed
-        )
+        options = dict(table=name, threshold=threshold, review_threshold=review_threshold, seed=seed)
+        if cache is None:
+            results[name] = pipeline.find_duplicates(rows, accounts, **options)
+        else:
+            fingerprint = crm.meta.get("fingerprint")
+            results[name] = cached_find_duplicates(rows, accounts, folder=cache, fingerprint=fingerprint, **options)
     return Duplicates(results=results, records=records, as_of=day, where=where, review_threshold=review_threshold)
 
 

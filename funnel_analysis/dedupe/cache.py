@@ -1,0 +1,328 @@
+"""The de-duplication result cache: a :class:`.pipeline.DedupeResult` kept on disk, checked when it is read.
+
+Training the model and scoring the pairs is the costly part of the duplicates report; for the same
+records and the same parameters the result is the same, so it is written once and read back. A
+result is stored under ``<folder>/<key>/`` (``features``, ``pairs``, ``clusters`` and ``review`` as
+Parquet, ``result.json`` beside them) where the key is a hash of the records' content, the accounts'
+(contacts borrow their company name), the parameters, the package version and ``dedupe.yaml``.
+
+``result.json`` records, when written, the key, the org's fingerprint and a checksum of every
+Parquet file, in the way :meth:`funnel_analysis.crm.CrmData.to_parquet` does. Reading checks them
+all: a file cut short by a crash or a full disk, a file or a whole folder copied from another org (a
+valid Parquet file of other data), a missing file or an unreadable ``result.json`` is not used. The
+result is then rebuilt from the records and written again, with one log line (``WARNING`` on the
+``funnel_analysis.dedupe.cache`` logger) naming the file and what was wrong.
+
+Examples
+--------
+>>> import funnel_analysis as fa
+>>> from funnel_analysis.dedupe.cache import cached_find_duplicates
+>>> crm = fa.load_org("data/sample")                                                 # doctest: +SKIP
+>>> found = cached_find_duplicates(crm.accounts, table="accounts", folder="/tmp/dd")  # doctest: +SKIP
+>>> again = cached_find_duplicates(crm.accounts, table="accounts", folder="/tmp/dd")  # doctest: +SKIP
+>>> again.clusters.equals(found.clusters)                                            # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import pipeline
+from .normalize import load_dedupe_config
+from .pipeline import DedupeResult
+
+__all__ = ["FORMAT", "DedupeCacheError", "result_key", "write_result", "read_result", "cached_find_duplicates"]
+
+logger = logging.getLogger(__name__)
+
+#: Version of the on-disk layout (a change makes every older entry a miss, never a wrong read).
+FORMAT = 1
+_FRAMES = ("features", "pairs", "clusters", "review")
+_SCALARS = ("table", "threshold", "review_threshold", "candidate_pairs", "threshold_source")
+
+
+class DedupeCacheError(ValueError):
+    """A cached result that is not what was written: names the file and what is wrong.
+
+    Parameters
+    ----------
+    file : path-like
+        The file at fault (``result.json`` or one of the Parquet files).
+    message : str
+        What is wrong with it.
+    """
+
+    def __init__(self, file, message: str):
+        self.file = str(file)
+        super().__init__(f"{self.file}: {message}")
+
+
+def _checksum(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _frame_hash(df: pd.DataFrame | None) -> str:
+    """A hash of a frame's content (columns, their order and every value; not its index)."""
+    h = hashlib.blake2b(digest_size=16)
+    if df is None:
+        h.update(b"none")
+        return h.hexdigest()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(str(len(df)).encode())
+    if len(df):
+        # one text column per cell value: object columns of mixed types hash by their text
+        values = pd.util.hash_pandas_object(df.astype("str"), index=False)
+        h.update(values.to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def result_key(
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    threshold=None,
+    review_threshold=None,
+    min_probability: float = 0.01,
+    rules=None,
+    seed: int = 42,
+) -> str:
+    """The cache key of one :func:`.pipeline.find_duplicates` call: what its result depends on, hashed.
+
+    Parameters
+    ----------
+    records, accounts : DataFrame
+        As for :func:`.pipeline.find_duplicates` (the accounts count only for contacts).
+    table : str
+        ``leads``, ``contacts`` or ``accounts``.
+    threshold, review_threshold, min_probability, rules, seed
+        As for :func:`.pipeline.find_duplicates`.
+
+    Returns
+    -------
+    str
+        32 hex digits; the same for the same records and parameters, in this package version with
+        this ``dedupe.yaml``.
+
+    Raises
+    ------
+    ValueError
+        When ``records`` is not a DataFrame.
+
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"lead_id": ["L1", "L2"], "email": ["a@b.io", "a@b.io"]})
+    >>> result_key(a, table="leads") == result_key(a.copy(), table="leads")
+    True
+    >>> result_key(a, table="leads") == result_key(a, table="leads", seed=1)
+    False
+    """
+    from .. import __version__
+
+    if not isinstance(records, pd.DataFrame):
+        raise ValueError(f"result_key: records must be a DataFrame, not {type(records).__name__}")
+    params = {
+        "format": FORMAT,
+        "version": __version__,
+        "config": load_dedupe_config(),
+        "table": table,
+        "threshold": threshold,
+        "review_threshold": review_threshold,
+        "min_probability": min_probability,
+        "rules": None if rules is None else ["+".join(r) if not isinstance(r, str) else r for r in rules],
+        "seed": seed,
+        "records": _frame_hash(records),
+        "accounts": _frame_hash(accounts) if table == "contacts" else None,
+    }
+    text = json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def write_result(found: DedupeResult, folder, *, key: str, fingerprint: str | None = None) -> Path:
+    """Write ``found`` to ``<folder>/<key>/`` with the checksums of its files (atomically: a reader sees
+    the old entry or the whole new one).
+
+    Parameters
+    ----------
+    found : DedupeResult
+        The result to keep.
+    folder : str or Path
+        The cache folder (created if missing).
+    key : str
+        Its key (:func:`result_key`).
+    fingerprint : str, optional
+        The org's fingerprint (``crm.meta["fingerprint"]``), recorded for the reader.
+
+    Returns
+    -------
+    Path
+        The entry's folder.
+
+    Raises
+    ------
+    ValueError
+        When ``key`` is not a plain name (letters, digits, ``-`` and ``_``).
+    """
+    if not key or not all(ch.isalnum() or ch in "-_" for ch in key):
+        raise ValueError(f"write_result: the key {key!r} is not a plain name")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / key
+    tmp = folder / f".{key}.{os.getpid()}.{time.time_ns()}"
+    tmp.mkdir()
+    try:
+        for name in _FRAMES:
+            getattr(found, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        doc = {
+            "format": FORMAT,
+            "key": key,
+            "fingerprint": fingerprint,
+            **{name: getattr(found, name) for name in _SCALARS},
+            "rules": list(found.rules),
+            "checksums": {f"{name}.parquet": _checksum(tmp / f"{name}.parquet") for name in _FRAMES},
+        }
+        (tmp / "result.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def read_result(folder, *, key: str, fingerprint: str | None = None) -> DedupeResult:
+    """Read the entry ``<folder>/<key>/``, checked against what was recorded when it was written.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The cache folder.
+    key : str
+        The entry's key (:func:`result_key`); ``result.json`` must record the same.
+    fingerprint : str, optional
+        When given, the org fingerprint ``result.json`` must record.
+
+    Returns
+    -------
+    DedupeResult
+        The result as it was written.
+
+    Raises
+    ------
+    DedupeCacheError
+        Naming the file and what is wrong: no entry, ``result.json`` unreadable or of another key,
+        format or org, a file missing, or a file that differs from its recorded checksum.
+    """
+    entry = Path(folder) / key
+    doc_path = entry / "result.json"
+    if not doc_path.exists():
+        raise DedupeCacheError(doc_path, "is missing")
+    try:
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DedupeCacheError(doc_path, f"cannot be read ({type(exc).__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise DedupeCacheError(doc_path, f"is not a format-{FORMAT} dedup result")
+    if doc.get("key") != key:
+        raise DedupeCacheError(doc_path, f"holds the result {doc.get('key')!r}, not {key!r}")
+    if fingerprint is not None and doc.get("fingerprint") != fingerprint:
+        raise DedupeCacheError(doc_path, f"is of the data {doc.get('fingerprint')!r}, not {fingerprint!r}")
+    sums = doc.get("checksums")
+    if not isinstance(sums, dict) or set(sums) != {f"{n}.parquet" for n in _FRAMES}:
+        raise DedupeCacheError(doc_path, "records no checksums of its files")
+    frames = {}
+    for name in _FRAMES:
+        path = entry / f"{name}.parquet"
+        if not path.exists():
+            raise DedupeCacheError(path, "is missing")
+        if _checksum(path) != sums[path.name]:
+            raise DedupeCacheError(path, "differs from what was written (cut short, damaged or replaced)")
+        frames[name] = pd.read_parquet(path)
+    try:
+        return DedupeResult(
+            **frames,
+            table=str(doc["table"]),
+            threshold=float(doc["threshold"]),
+            review_threshold=float(doc["review_threshold"]),
+            candidate_pairs=int(doc["candidate_pairs"]),
+            threshold_source=str(doc["threshold_source"]),
+            rules=tuple(doc["rules"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DedupeCacheError(doc_path, f"lacks a field ({exc})") from None
+
+
+def cached_find_duplicates(
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    folder,
+    fingerprint: str | None = None,
+    threshold=None,
+    review_threshold=None,
+    min_probability: float = 0.01,
+    rules=None,
+    seed: int = 42,
+) -> DedupeResult:
+    """:func:`.pipeline.find_duplicates`, read from the cache in ``folder`` when an entry of the same records
+    and parameters is there and intact; else computed and written there.
+
+    Parameters
+    ----------
+    records, accounts, table, threshold, review_threshold, min_probability, rules, seed
+        As for :func:`.pipeline.find_duplicates`.
+    folder : str or Path
+        The cache folder.
+    fingerprint : str, optional
+        The org's fingerprint, recorded with the entry and required of it when read.
+
+    Returns
+    -------
+    DedupeResult
+        The same as :func:`.pipeline.find_duplicates` gives.
+
+    Raises
+    ------
+    ValueError
+        As :func:`.pipeline.find_duplicates` does (an unknown object, no records, a bad threshold).
+
+    A damaged or foreign entry is rebuilt, with one ``WARNING`` line; a cache folder that cannot
+    be written leaves the result computed and says so in one line too.
+    """
+    options = dict(
+        table=table,
+        threshold=threshold,
+        review_threshold=review_threshold,
+        min_probability=min_probability,
+        rules=rules,
+        seed=seed,
+    )
+    key = result_key(records, accounts, **options)
+    entry = Path(folder) / key
+    if entry.exists():
+        try:
+            return read_result(folder, key=key, fingerprint=fingerprint)
+        except DedupeCacheError as exc:
+            logger.warning("dedup cache: %s; rebuilt", exc)
+        except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
+            logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
+    found = pipeline.find_duplicates(records, accounts, **options)
+    try:
+        write_result(found, folder, key=key, fingerprint=fingerprint)
+    except OSError as exc:
+        logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
+    return found

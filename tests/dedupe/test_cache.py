@@ -1,0 +1,133 @@
+"""The dedup result cache: read back when intact, rebuilt with one log line when cut short or foreign."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.dedupe.cache import (
+    DedupeCacheError,
+    cached_find_duplicates,
+    read_result,
+    result_key,
+    write_result,
+)
+
+LOGGER = "funnel_analysis.dedupe.cache"
+
+
+def _same(a, b):
+    assert a.table == b.table and a.threshold == b.threshold and a.candidate_pairs == b.candidate_pairs
+    assert a.rules == b.rules and a.review_threshold == b.review_threshold
+    for name in ("pairs", "clusters", "review"):
+        x, y = getattr(a, name).reset_index(drop=True), getattr(b, name).reset_index(drop=True)
+        pd.testing.assert_frame_equal(x, y, check_dtype=False)
+
+
+@pytest.fixture(scope="module")
+def cached(small_org, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dedup_cache")
+    found = cached_find_duplicates(small_org.accounts, table="accounts", folder=folder, fingerprint="org-a")
+    return folder, found, result_key(small_org.accounts, table="accounts")
+
+
+def test_written_once_then_read_back(cached, found_accounts, small_org, caplog):
+    folder, found, key = cached
+    # the cached computation equals the plain one (found_accounts: the pipeline without a cache)
+    _same(found, found_accounts)
+    doc = json.loads((folder / key / "result.json").read_text())
+    assert doc["fingerprint"] == "org-a" and set(doc["checksums"]) == {
+        "features.parquet",
+        "pairs.parquet",
+        "clusters.parquet",
+        "review.parquet",
+    }
+    stamp = (folder / key / "pairs.parquet").stat().st_mtime_ns
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        again = cached_find_duplicates(small_org.accounts, table="accounts", folder=folder, fingerprint="org-a")
+    assert not caplog.records
+    assert (folder / key / "pairs.parquet").stat().st_mtime_ns == stamp  # read, not written again
+    _same(again, found_accounts)
+
+
+def test_the_key_follows_records_and_parameters(small_org):
+    acc = small_org.accounts
+    k = result_key(acc, table="accounts")
+    assert result_key(acc.copy(), table="accounts") == k
+    assert result_key(acc.iloc[1:], table="accounts") != k
+    changed = acc.assign(name=acc["name"].where(acc.index != acc.index[0], "Another Name"))
+    assert result_key(changed, table="accounts") != k
+    assert result_key(acc, table="accounts", threshold=0.9) != k
+    with pytest.raises(ValueError, match="DataFrame"):
+        result_key([1, 2], table="accounts")
+
+
+def test_a_truncated_file_is_rebuilt_with_one_log_line(cached, found_accounts, small_org, caplog, tmp_path):
+    folder, _, key = cached
+    work = tmp_path / "c"
+    shutil.copytree(folder, work)
+    pairs = work / key / "pairs.parquet"
+    pairs.write_bytes(pairs.read_bytes()[: pairs.stat().st_size // 2])
+    with pytest.raises(DedupeCacheError, match="pairs.parquet: differs"):
+        read_result(work, key=key)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        found = cached_find_duplicates(small_org.accounts, table="accounts", folder=work, fingerprint="org-a")
+    lines = [r for r in caplog.records if r.name == LOGGER]
+    assert len(lines) == 1 and "pairs.parquet" in lines[0].getMessage() and "rebuilt" in lines[0].getMessage()
+    _same(found, found_accounts)
+    read_result(work, key=key, fingerprint="org-a")  # whole again
+
+
+def test_another_orgs_valid_files_are_not_used(cached, found_accounts, small_org, caplog, tmp_path):
+    folder, _, key = cached
+    work = tmp_path / "c"
+    shutil.copytree(folder, work)
+    # another org's result: a valid Parquet file of other pairs in place of this one's
+    other = found_accounts.pairs.iloc[:3]
+    other.to_parquet(work / key / "pairs.parquet", index=False)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        found = cached_find_duplicates(small_org.accounts, table="accounts", folder=work, fingerprint="org-a")
+    assert sum(r.name == LOGGER for r in caplog.records) == 1
+    assert len(found.pairs) == len(found_accounts.pairs) > 3
+    # another org's whole entry under this key: its result.json names its own key / fingerprint
+    doc_path = work / key / "result.json"
+    doc = json.loads(doc_path.read_text())
+    doc_path.write_text(json.dumps({**doc, "key": "0" * 32}))
+    with pytest.raises(DedupeCacheError, match="holds the result"):
+        read_result(work, key=key)
+    doc_path.write_text(json.dumps(doc))
+    with pytest.raises(DedupeCacheError, match="is of the data 'org-a', not 'org-b'"):
+        read_result(work, key=key, fingerprint="org-b")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        cached_find_duplicates(small_org.accounts, table="accounts", folder=work, fingerprint="org-b")
+    assert sum(r.name == LOGGER for r in caplog.records) == 1
+    assert json.loads(doc_path.read_text())["fingerprint"] == "org-b"
+
+
+def test_failures(cached, tmp_path):
+    folder, found, key = cached
+    with pytest.raises(DedupeCacheError, match="result.json: is missing"):
+        read_result(tmp_path, key=key)
+    (tmp_path / key).mkdir()
+    (tmp_path / key / "result.json").write_text("{not json")
+    with pytest.raises(DedupeCacheError, match="cannot be read"):
+        read_result(tmp_path, key=key)
+    with pytest.raises(ValueError, match="not a plain name"):
+        write_result(found, tmp_path, key="../x")
+
+
+def test_report_entry_point_uses_the_cache(small_org, tmp_path, caplog):
+    from funnel_analysis.dedupe import report
+
+    first = report.find_duplicates(small_org, objects="accounts", cache=tmp_path)
+    entries = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1 and (entries[0] / "result.json").exists()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        second = report.find_duplicates(small_org, objects="accounts", cache=tmp_path)
+    assert not caplog.records
+    _same(first.results["accounts"], second.results["accounts"])
