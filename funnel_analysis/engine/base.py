@@ -51,7 +51,7 @@ class Engine(ABC):
     dialect: str = "duckdb"
 
     @abstractmethod
-    def register(self, name: str, data) -> None:
+    def register(self, name: str, data, *, row_no: bool = False) -> None:
         """Make ``data`` the relation ``name``.
 
         Parameters
@@ -60,6 +60,9 @@ class Engine(ABC):
             A relation name (an identifier of ours, never user text).
         data : pyarrow.Table, pandas.DataFrame or Path
             A table, or a Parquet file or folder, or a CSV file, read in place.
+        row_no : bool
+            Add a column ``row_no`` (BIGINT, 0-based): the row's position in its file or frame,
+            the deterministic tie-breaker of history rows (``ORDER BY created_date, row_no``).
         """
 
     @abstractmethod

@@ -76,7 +76,7 @@ class DuckDBEngine(Engine):
         """Execute a statement and finish its result (DuckDB 2 wants results consumed)."""
         self.con.execute(statement, params or {}).fetchall()
 
-    def register(self, name: str, data) -> None:
+    def register(self, name: str, data, *, row_no: bool = False) -> None:
         """Make ``data`` the relation ``name`` (see :meth:`Engine.register`).
 
         Parameters
@@ -85,6 +85,9 @@ class DuckDBEngine(Engine):
             A plain identifier.
         data : pyarrow.Table, pandas.DataFrame or Path
             A table, a Parquet file or folder (read in place, as a view), or a CSV file.
+        row_no : bool
+            Add ``row_no``, the row's 0-based position in its file or frame (Parquet: DuckDB's
+            ``file_row_number``; a folder of several files numbers each file from 0).
 
         Raises
         ------
@@ -96,16 +99,25 @@ class DuckDBEngine(Engine):
             path = Path(data)
             if not path.exists():
                 raise EngineError(f"{path}: no such file or folder to register as {name}")
-            if path.is_dir():
-                source, reader = str(path / "*.parquet"), "read_parquet"
-            elif path.suffix.lower() == ".csv":
-                source, reader = str(path), "read_csv"
-            else:
-                source, reader = str(path), "read_parquet"
+            source = str(path / "*.parquet") if path.is_dir() else str(path)
             # a view cannot take a prepared parameter: the path is quoted as an SQL string literal
             literal = "'" + source.replace("'", "''") + "'"
-            self._run(f"CREATE OR REPLACE VIEW {quoted} AS SELECT * FROM {reader}({literal})")
+            if path.suffix.lower() == ".csv":
+                select = f"SELECT * FROM read_csv({literal})"
+                if row_no:
+                    select = f"SELECT *, row_number() OVER () - 1 AS row_no FROM read_csv({literal})"
+            elif row_no:
+                select = (
+                    "SELECT * EXCLUDE (file_row_number), file_row_number AS row_no "
+                    f"FROM read_parquet({literal}, file_row_number = true)"
+                )
+            else:
+                select = f"SELECT * FROM read_parquet({literal})"
+            self._run(f"CREATE OR REPLACE VIEW {quoted} AS {select}")
             return
+        if row_no:
+            table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+            data = table.append_column("row_no", pa.array(range(table.num_rows), type=pa.int64()))
         self._frames[name] = data
         self.con.register(name, data)
 

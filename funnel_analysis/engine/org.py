@@ -21,7 +21,11 @@ import pandas as pd
 
 from .base import Engine, EngineError
 
-__all__ = ["EngineOrg"]
+__all__ = ["HISTORY_TABLES", "EngineOrg"]
+
+#: Tables whose relations carry ``row_no`` (the row's place in its file): ties of a record's
+#: changes at one instant are broken by it, as the pandas cut breaks them by file order.
+HISTORY_TABLES = ("opportunity_history", "opportunity_field_history", "lead_history")
 
 
 def _arrow(df: pd.DataFrame):
@@ -40,6 +44,7 @@ class EngineOrg:
         Where the relations live.
     relations : dict of str to str
         Canonical table name -> relation name in the engine (``"opportunities"`` -> ``"opportunities"``).
+        The relations of :data:`HISTORY_TABLES` have one more column, ``row_no``.
     stages : DataFrame
         The stages table (``stage_name``, ``sort_order``, ``is_closed``, ``is_won``,
         ``default_probability``, ``forecast_category``).
@@ -99,6 +104,37 @@ class EngineOrg:
         """
         return table in self.relations
 
+    def columns(self, table: str) -> list[str]:
+        """The columns of a table's relation in the engine.
+
+        Parameters
+        ----------
+        table : str
+            A canonical table name.
+
+        Returns
+        -------
+        list of str
+            Its columns, in order (history tables end with ``row_no``).
+
+        Raises
+        ------
+        EngineError
+            When the org has no such table.
+
+        Examples
+        --------
+        >>> from funnel_analysis.engine import connect
+        >>> eng = connect("duckdb", threads=1)
+        >>> eng.register("leads", pd.DataFrame({"lead_id": ["a"], "status": ["Open"]}))
+        >>> EngineOrg(eng, {"leads": "leads"}, pd.DataFrame()).columns("leads")
+        ['lead_id', 'status']
+        """
+        cache = self.__dict__.setdefault("_columns", {})
+        if table not in cache:
+            cache[table] = list(self.engine.sql(f"SELECT * FROM {self.relation(table)} LIMIT 0").schema.names)
+        return list(cache[table])
+
     def columns_present(self, table: str) -> list[str]:
         """The columns the source had for ``table`` (``meta["columns_present"]``).
 
@@ -152,7 +188,7 @@ class EngineOrg:
         relations = {}
         for name, df in crm.tables.items():
             rel = f"{prefix}{name}"
-            engine.register(rel, _arrow(df))
+            engine.register(rel, _arrow(df), row_no=name in HISTORY_TABLES)
             relations[name] = rel
         meta = dict(crm.meta)
         meta["currency"] = crm.currency
@@ -206,7 +242,7 @@ class EngineOrg:
             if p.name.startswith("_"):
                 continue
             rel = f"{prefix}{p.stem}"
-            engine.register(rel, p)
+            engine.register(rel, p, row_no=p.stem in HISTORY_TABLES)
             relations[p.stem] = rel
         meta = dict(doc.get("meta") or {})
         currency = (doc.get("report") or {}).get("currency", {}).get("corporate") or meta.get("currency") or "USD"
