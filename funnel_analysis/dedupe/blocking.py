@@ -411,8 +411,15 @@ def count_candidate_pairs(features: pd.DataFrame, *, rules=None, memory_limit: s
     used = sorted({c for r in rules for c in _columns(r)})
     frame = features[["unique_id", *used]].astype({c: "str" for c in ["unique_id", *used]})
     frame = frame.where(features[["unique_id", *used]].notna(), None)
-    con = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2, "preserve_insertion_order": False})
+    con = duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "threads": 2,
+            "preserve_insertion_order": False,
+        }
+    )
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("f", frame)
         total = 0
         for i, cond in enumerate(conds):

@@ -76,7 +76,8 @@ def duckdb_api(*, memory_limit: str | None = None, threads: int | None = None, t
     threads : int, optional
         DuckDB's threads (default ``scale.threads``, 2).
     temp_directory : str, optional
-        Where DuckDB spills (default a new temporary folder).
+        Where DuckDB spills (default ``funnel-dedupe-<pid>`` in the system's temporary folder, made
+        by DuckDB only when it spills).
 
     Returns
     -------
@@ -92,6 +93,7 @@ def duckdb_api(*, memory_limit: str | None = None, threads: int | None = None, t
     >>> api._con.execute("SELECT current_setting('threads')").fetchone()[0]   # doctest: +SKIP
     1
     """
+    import os
     import tempfile
 
     import duckdb
@@ -101,10 +103,12 @@ def duckdb_api(*, memory_limit: str | None = None, threads: int | None = None, t
     config = {
         "memory_limit": str(memory_limit or scale.get("memory_limit", "4GB")),
         "threads": int(threads or scale.get("threads", 2)),
-        "temp_directory": temp_directory or tempfile.mkdtemp(prefix="funnel-dedupe-"),
+        "temp_directory": temp_directory or os.path.join(tempfile.gettempdir(), f"funnel-dedupe-{os.getpid()}"),
         "preserve_insertion_order": False,
     }
-    return DuckDBAPI(connection=duckdb.connect(config=config))
+    con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")  # a session setting: no bar on the command line's stderr
+    return DuckDBAPI(connection=con)
 
 
 def _present(f: pd.DataFrame, *cols) -> bool:
