@@ -277,6 +277,12 @@ def values_at_creation(crm, *, table: str, columns) -> pd.DataFrame:
     return frame
 
 
+def _leads_at_creation(cut, rules: RoutingRules) -> pd.DataFrame:
+    """The cut's leads with the fields the lead rules read as they were at creation (:func:`values_at_creation`)."""
+    columns = {c for e in rules.lead_assignment for c in e.criteria.columns}
+    return values_at_creation(cut, table="leads", columns=columns)
+
+
 def _fold(name: str) -> str:
     """A field's name folded so the column and the API name meet: ``Lead_Score__c``, ``lead_score`` -> leadscore."""
     return str(name).lower().removesuffix("__c").replace("_", "")

@@ -34,7 +34,7 @@ import pandas as pd
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
 from ._fast import isin
-from .assign import assign_leads, assign_opportunities, values_at_creation
+from .assign import _leads_at_creation, assign_leads, assign_opportunities, values_at_creation
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
@@ -87,8 +87,7 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     """
     rules = resolve_rules(rules, rules_file)
     cut = cut_as_of(crm, as_of=as_of)
-    columns = {c for e in rules.lead_assignment for c in e.criteria.columns}
-    leads = values_at_creation(cut, table="leads", columns=columns)
+    leads = _leads_at_creation(cut, rules)
     from_history = leads.attrs["from_history"]
     out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
     out.insert(1, "created_date", leads["created_date"].array if "created_date" in leads else pd.NaT)

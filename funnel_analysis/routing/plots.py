@@ -162,7 +162,7 @@ def _fonts() -> tuple[list[str], set[int]]:
     return _FONT_CACHE["fonts"]
 
 
-def owner_labels(ids, names=None) -> list[str]:
+def owner_labels(ids, *, names=None) -> list[str]:
     """Chart labels for owner IDs: each owner's name where the installed fonts can draw all of it, else the ID.
 
     Parameters
@@ -181,7 +181,7 @@ def owner_labels(ids, names=None) -> list[str]:
 
     Examples
     --------
-    >>> owner_labels(["005A", "005B", "005C"], {"005A": "Ann Lee", "005B": None})
+    >>> owner_labels(["005A", "005B", "005C"], names={"005A": "Ann Lee", "005B": None})
     ['Ann Lee', '005B', '005C']
     """
     ids = [str(i) for i in ids]
@@ -232,7 +232,7 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, names=None, ax=None, titl
         return missing_axes(_axes(ax), missing_reason(speed), title=title)
     _need(speed, [by, "bucket", "breach_share", "breach_share_ci_low", "breach_share_ci_high"], "plot_sla_breaches")
     rows = speed[speed["bucket"].astype(str) == "all"]
-    labels = owner_labels(rows[by].astype(str).tolist(), names)
+    labels = owner_labels(rows[by].astype(str).tolist(), names=names)
     ax = _share_bars(
         _axes(ax),
         labels,

@@ -45,7 +45,7 @@ import pandas as pd
 
 from ..crm import cut_as_of, field_changes
 from ._fast import isin
-from .assign import assign_leads
+from .assign import _leads_at_creation, assign_leads
 from .calendar import business_minutes, org_calendar
 from .rules import RoutingRules, Touches
 
@@ -334,7 +334,7 @@ def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.D
     lead["hour_of_week"] = pd.array(how, dtype="Int64")
     lead["team"] = pd.Series([None] * len(lead), index=lead.index, dtype=object)
     if rules is not None and (rules.lead_assignment or rules.default_owner is not None):
-        routed = assign_leads(leads, rules, tables=cut.tables, users=u)
+        routed = assign_leads(_leads_at_creation(cut, rules), rules, tables=cut.tables, users=u)
         home = {m: t for t in reversed(list(rules.teams)) for m in rules.members(t)}
         team = np.where(
             routed["target_kind"] == "team",
