@@ -195,6 +195,12 @@ def profile_command(project):
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same files).")
 @click.option(
+    "--chunk-scale",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest scale simulated at once (default 25): a larger --scale is written in chunks, memory bounded.",
+)
+@click.option(
     "--truth",
     "truth_dir",
     default=None,
@@ -258,11 +264,12 @@ def profile_command(project):
     show_default=True,
     help="Lead routing by rules (teams, round robin, queues), first touches, business hours; truth of issue 20.",
 )
-def sample(out, scale, seed, truth_dir, **options):
+def sample(out, scale, seed, chunk_scale, truth_dir, **options):
     """Generate a realistic sample org as a Salesforce export folder, with its ground truth."""
-    from ..synth import generate_sample
+    from ..synth.chunked import DEFAULT_CHUNK_SCALE, generate_chunked
 
-    summary = generate_sample(out, scale=scale, seed=seed, truth_dir=truth_dir, **options)
+    chunk_scale = DEFAULT_CHUNK_SCALE if chunk_scale is None else chunk_scale
+    summary = generate_chunked(out, scale=scale, seed=seed, truth_dir=truth_dir, chunk_scale=chunk_scale, **options)
     click.echo(json.dumps(summary, indent=1, default=str))
 
 

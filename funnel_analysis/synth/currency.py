@@ -32,6 +32,10 @@ _OPEN_START, _OPEN_END = "0001-01-01", "9999-12-31"
 
 def make_rates(sim: _Sim, rng) -> None:
     """Dated rates of every currency (``sim.fx``) and each country's currency."""
+    shared = getattr(sim.shard, "fx", None) if sim.shard is not None and sim.shard.index > 0 else None
+    if shared is not None:  # a later chunk of a chunked run: the org's one rate calendar, the first chunk's
+        sim.fx = {key: value.copy() if isinstance(value, np.ndarray) else list(value) for key, value in shared.items()}
+        return
     t0 = np.datetime64(sim.start_str, "M")
     t_end = np.datetime64((sim.t1 - 1) // _DAY, "D").astype("datetime64[M]")
     months = np.arange(t0 - _FX["months_before_window"], t_end + 1)
@@ -129,6 +133,8 @@ def ensure_crossings(sim: _Sim, rng, opp_cur: np.ndarray) -> list[int]:
     is added the day after the old close date of the first such row. The org is not changed, only
     the rate calendar. Returns the days (day numbers) added.
     """
+    if sim.shard is not None and sim.shard.index > 0:
+        return []  # a later chunk keeps the first chunk's calendar (its crossings were made there)
     H, O = sim.hist, sim.opp
     order = np.lexsort((H["time"], H["opp"]))
     opp, stage, close, amount = H["opp"][order], H["stage"][order], H["close"][order], H["amount"][order]

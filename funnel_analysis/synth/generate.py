@@ -50,6 +50,7 @@ def generate_sample(
     custom_fields: bool = ORG_SHAPES_DEFAULT,
     joined_source: bool = ORG_SHAPES_DEFAULT,
     routing: bool = ORG_SHAPES_DEFAULT,
+    _shard=None,
 ) -> Mapping[str, object]:
     """Write a synthetic Salesforce export of a B2B company and its ground truth.
 
@@ -218,7 +219,7 @@ def generate_sample(
     out.mkdir(parents=True, exist_ok=True)
     truth.mkdir(parents=True, exist_ok=True)
 
-    sim = _Sim(seed, scale, start, int(years))
+    sim = _Sim(seed, scale, start, int(years), shard=_shard)
     make_users(sim)
     make_companies(sim)
     make_leads(sim)
@@ -238,6 +239,10 @@ def generate_sample(
     if any(shape_options.values()):
         set_status_labels(sim, shape_options["lead_statuses"])
     extras = _Extras(sim, **options) if any(options.values()) else None
+    if _shard is not None and _shard.index == 0:  # what the later chunks of a chunked run share (:mod:`.chunked`)
+        _shard.pod = sim.pod
+        if extras is not None and extras.currencies:
+            _shard.fx = sim.fx  # the org's rate calendar (the dict ensure_crossings has completed)
     shapes = _Shapes(sim, extras, **shape_options) if any(shape_options.values()) else None
     clean_rows, rows, dirty, writes, headers = {}, {}, [], {}, {}
     rng = sim.rng["dirty"]

@@ -96,7 +96,7 @@ class _Shapes:
         key = _SHAPE_ID_PREFIX[kind]
         start = self.counter_next.get(key)
         if start is None:
-            start = int(self.rng["ids"].integers(62**5, 3 * 62**5))
+            start = int(self.rng["ids"].integers(62**5, 3 * 62**5)) + self.sim.id_base
         counters = start + np.cumsum(self.rng["ids"].integers(1, 4, n))
         self.counter_next[key] = int(counters[-1]) + 1 if n else start
         return _sf_ids(key, self.sim.pod, counters)

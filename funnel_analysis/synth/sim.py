@@ -69,8 +69,10 @@ def _repeat_children(counts: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng):
 class _Sim:
     """State of one run: window, random streams, lookups, and the entities drawn so far."""
 
-    def __init__(self, seed: int, scale: float, start, years: int):
+    def __init__(self, seed: int, scale: float, start, years: int, shard=None):
         self.seed, self.scale, self.years = int(seed), float(scale), int(years)
+        # one chunk of a chunked run (:mod:`.chunked`): the org's pod, an Id offset, the first chunk's rates
+        self.shard = shard
         t0 = pd.Timestamp(start)
         if t0.tzinfo is not None:
             t0 = t0.tz_convert("UTC").tz_localize(None)
@@ -110,6 +112,9 @@ class _Sim:
         self.city_e164_prefix = _pool("+" + _COUNTRIES[c[0]][6] + c[2] for c in cities)
         self.country_cities = [np.flatnonzero(self.city_country == ci) for ci in range(len(_COUNTRIES))]
         self.pod = bytes(_B62[self.rng["ids"].integers(36, 62, 2)])  # the org's instance, e.g. "bm"
+        self.id_base = 0
+        if shard is not None and shard.index > 0:  # later chunks: the first chunk's pod, Ids above its range
+            self.pod, self.id_base = shard.pod, shard.id_base
         self.title_pool = _pool([t for level in _TITLES for t in level] + [t for level in _ZH_TITLES for t in level])
         self.id_next = {}
         self.file_counters = {}
@@ -120,7 +125,7 @@ class _Sim:
         rng = self.rng["ids"]
         start = self.id_next.get(kind)
         if start is None:
-            start = int(rng.integers(62**5, 3 * 62**5))
+            start = int(rng.integers(62**5, 3 * 62**5)) + self.id_base
         counters = start + np.cumsum(rng.integers(1, 4, n))
         self.id_next[kind] = int(counters[-1]) + 1 if n else start
         return counters
