@@ -83,7 +83,7 @@ def _register_spine(org: EngineOrg, days: list[pd.Timestamp], name: str) -> None
     org.engine.register(f"{name}_stages", stages[keep].reset_index(drop=True))
 
 
-def asof_query(org: EngineOrg, *, spine: str = "asof_spine") -> str:
+def asof_query(org: EngineOrg, *, spine: str = "asof_spine", undated: bool = False) -> str:
     """The SQL (DuckDB dialect) of every opportunity's state on each day of the relation ``spine``.
 
     Parameters
@@ -93,6 +93,9 @@ def asof_query(org: EngineOrg, *, spine: str = "asof_spine") -> str:
     spine : str
         The relation of days (``as_of`` DATE, ``cut_end`` TIMESTAMPTZ, the end of the day in UTC)
         and ``<spine>_stages`` (the stages' flags), as :func:`asof_state` registers them.
+    undated : bool
+        Instead, the deals without a creation date (which no cut holds), their flags as of each day
+        by the same rules (the won deals among them are counted in ``cycle_undated_excluded``).
 
     Returns
     -------
@@ -123,6 +126,8 @@ def asof_query(org: EngineOrg, *, spine: str = "asof_spine") -> str:
     created = "created_date" in org.columns_present("opportunities") and "created_date" in opp_cols
     opp = org.relation("opportunities")
     on = "o.created_date < s.cut_end" if created else "TRUE"
+    if undated:
+        on = "o.created_date IS NULL" if created else "FALSE"
     base = f"SELECT s.as_of, s.cut_end, o.* FROM {opp} o JOIN {spine} s ON {on}"
     if hist_cols:
         hist = org.relation("opportunity_history")

@@ -144,3 +144,46 @@ def test_asof_refuses_no_dates_and_a_missing_table(tiny):
         bare = EngineOrg(eng, {}, tiny.stages)
         with pytest.raises(EngineError, match="no table 'opportunities'"):
             asof_state(bare, as_of=["2024-01-31"])
+
+
+# ---- the headline figures -----------------------------------------------------------------
+
+
+def _kpis(org, day) -> pd.DataFrame:
+    if isinstance(org, EngineOrg):
+        from funnel_analysis.engine.kpis import kpis
+
+        return kpis(org, as_of=day)
+    from funnel_analysis.funnel import report
+
+    return report.kpis(org, as_of=day).reset_index(drop=True)
+
+
+def test_tiny_org_kpis_by_hand(engines, tiny):
+    k = _kpis(engines(tiny), "2024-03-31").iloc[0]
+    assert pd.isna(k["leads"])  # no leads table: unknown, not 0
+    # open: A (99), C reopened (70), D (30); closed: B lost, E won (created and closed on 1 March)
+    counts = ["opportunities", "opportunities_open", "opportunities_won", "opportunities_lost", "win_rate_n"]
+    assert [int(k[c]) for c in counts] == [5, 3, 1, 1, 2]
+    assert k["open_pipeline_amount"] == pytest.approx(199.0) and int(k["open_pipeline_amount_n"]) == 3
+    assert k["win_rate"] == pytest.approx(0.5)
+    assert (k["won_amount"], k["avg_won_deal_size"], k["median_cycle_days"]) == (10.0, 10.0, 0.0)
+    early = _kpis(engines(tiny), "2024-01-31").iloc[0]
+    assert int(early["opportunities_open"]) == 3 and early["open_pipeline_amount"] == pytest.approx(90 + 40 + 70)
+    assert pd.isna(early["win_rate"]) and early["won_amount"] == 0.0  # nothing closed yet
+
+
+@pytest.mark.parametrize("day", SAMPLE_DAYS)
+def test_sample_kpis_equal_the_reference(engines, sample_crm, day):
+    from funnel_analysis.funnel import report
+
+    got = _kpis(engines(sample_crm), day)
+    want = report.kpis(sample_crm, as_of=day).reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    counts = [c for c in want.columns if str(want[c].dtype) == "Int64"]
+    assert got[counts].astype("float64").equals(want[counts].astype("float64"))  # counts exact
+    for money in ("won_amount", "open_pipeline_amount", "avg_won_deal_size"):
+        assert round(float(got[money].iloc[0]), 2) == round(float(want[money].iloc[0]), 2)  # to the cent
+    for days in ("median_cycle_days", "mean_cycle_days"):
+        assert abs(float(got[days].iloc[0]) - float(want[days].iloc[0])) < 1e-9
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
