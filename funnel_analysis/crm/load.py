@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import importlib
 import time
 from functools import partial
 from pathlib import Path
@@ -79,7 +80,14 @@ def _fingerprint(paths) -> str:
 
 
 def load_org(
-    path, *, mapping=None, source: str | None = None, schema: str | None = None, progress: bool = False
+    path,
+    *,
+    mapping=None,
+    source: str | None = None,
+    schema: str | None = None,
+    progress: bool = False,
+    engine: str = "pandas",
+    engine_options: dict | None = None,
 ) -> CrmData:
     """Load, validate and clean a CRM export folder, or a synced database, into a :class:`CrmData`.
 
@@ -104,6 +112,14 @@ def load_org(
         for Fivetran, ``public`` for Airbyte).
     progress : bool
         Show a progress bar over the tables.
+    engine : {"pandas", "duckdb", "spark"}, default "pandas"
+        Where the analyses that have an engine path run (#19): ``"pandas"``, the reference, or an
+        engine of :mod:`funnel_analysis.engine` in which the org's tables are registered (a
+        Parquet cache is read in place) and attached to the returned org
+        (:func:`funnel_analysis.engine.attach.engine_of`); ``funnel.report.kpis`` then runs there.
+    engine_options : dict, optional
+        Passed to :func:`funnel_analysis.engine.connect` (``memory_limit``, ``temp_directory``,
+        ``threads``).
 
     Returns
     -------
@@ -138,6 +154,14 @@ def load_org(
     """
     from .warehouse import is_database_url
 
+    if engine != "pandas":
+        crm = load_org(path, mapping=mapping, source=source, schema=schema, progress=progress)
+        # the engine package imports the data model; it is found by name here (a plugin, like
+        # engine.connect's), so that the modules' import graph keeps one direction
+        cached = mapping is None and not is_database_url(path) and (Path(path) / "crm.json").exists()
+        plugin = importlib.import_module("..engine.attach", __package__)
+        plugin.attach_engine(crm, engine=engine, options=engine_options, parquet=Path(path) if cached else None)
+        return crm
     if is_database_url(path):
         return _load_database(str(path), mapping=mapping, source=source, schema=schema, progress=progress)
     if source is not None or schema is not None:

@@ -54,8 +54,8 @@ class EngineOrg:
 
     engine: Engine
     relations: dict[str, str]
-    stages: pd.DataFrame
-    meta: dict = field(default_factory=dict)
+    stages: pd.DataFrame = field(repr=False)
+    meta: dict = field(default_factory=dict, repr=False)
 
     def relation(self, table: str) -> str:
         """The quoted relation name of a canonical table, for a query's FROM.

@@ -60,7 +60,7 @@ import pandas as pd
 
 from .._util.frames import by_list as _by_list
 from .._util.missing import mark_missing
-from ..crm.model import cut_as_of
+from ..crm.model import cut_as_of, resolve_as_of
 from ..crm.sections import (
     add_counts,
     dropped_undated,
@@ -557,6 +557,20 @@ def kpis(
     0.42
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    defaults = not (by or where or period or exclude_stages or exclude_types or new_business_only)
+    if org is not None and defaults and win_rate_basis == "count":
+        # the org's figures reduced in its engine (funnel_analysis.engine.kpis), the same numbers
+        from ..engine.kpis import kpi_counts
+        from .definitions import definitions_note
+
+        out = _kpis_from_counts(kpi_counts(org, as_of=resolve_as_of(crm, as_of=as_of)).iloc[0])
+        out.attrs["note"] = definitions_note(
+            period=None, fiscal_year_start_month=fiscal_year_start_month, **KpiChoices(cohort=cohort).as_kwargs()
+        )
+        return out
     options = {
         "period": period,
         "fiscal_year_start_month": fiscal_year_start_month,
@@ -581,6 +595,55 @@ def kpis(
     out = _named(out, cut, by)
     out.attrs["note"] = note
     return out
+
+
+def _kpis_from_counts(got) -> pd.DataFrame:
+    """The figures of :func:`kpis` (one row) from an engine's :func:`~funnel_analysis.engine.kpis.kpi_counts`."""
+    import numpy as np
+
+    from ..stats import wilson_interval
+    from .definitions import KPI_FIGURES
+    from .kpis import _COUNTS
+
+    out: dict[str, object] = {f: np.nan for f in KPI_FIGURES}
+    if "leads" in got.index:
+        n, conv = int(got["leads"]), int(got["converted"])
+        out["leads"] = out["lead_conversion_rate_n"] = n
+        if not (n > 0 and got["conversion_known"] == 0):  # not one is_converted value: not recorded
+            out["leads_converted"] = conv
+            if n:
+                out["lead_conversion_rate"] = conv / n
+                ci = wilson_interval(conv, n)
+                out["lead_conversion_rate_ci_low"], out["lead_conversion_rate_ci_high"] = ci.low, ci.high
+    if "opportunities" in got.index:
+        n_open, won, closed = int(got["opportunities_open"]), int(got["won"]), int(got["closed"])
+        out.update(
+            opportunities=int(got["opportunities"]),
+            opportunities_open=n_open,
+            open_pipeline_amount_n=int(got["open_pipeline_amount_n"]),
+            opportunities_won=won,
+            opportunities_lost=closed - won,
+            win_rate_n=closed,
+            avg_won_deal_size_n=int(got["deal_size_n"]),
+            median_cycle_days_n=int(got["cycle_n"]),
+            mean_cycle_days_n=int(got["cycle_n"]),
+            cycle_undated_excluded=int(got["undated_won"] or 0),
+        )
+        # 0 when nothing is open (won); missing when such deals exist but none has an amount
+        pipe = got["open_pipeline_amount"]
+        out["open_pipeline_amount"] = 0.0 if n_open == 0 else (np.nan if pd.isna(pipe) else float(pipe))
+        no_amount = int(got["deal_size_n"]) == 0
+        out["won_amount"] = 0.0 if won == 0 else (np.nan if no_amount else float(got["won_amount"]))
+        for f in ("avg_won_deal_size", "median_cycle_days", "mean_cycle_days"):
+            out[f] = np.nan if pd.isna(got[f]) else float(got[f])
+        if closed:
+            out["win_rate"] = won / closed
+            ci = wilson_interval(won, closed)
+            out["win_rate_ci_low"], out["win_rate_ci_high"] = ci.low, ci.high
+    frame = pd.DataFrame([out]).reindex(columns=list(KPI_FIGURES))
+    frame = frame.astype({f: ("Int64" if f in _COUNTS else "float64") for f in KPI_FIGURES})
+    frame.insert(0, "as_of", got["as_of"])
+    return frame
 
 
 def kpi_definitions(

@@ -149,18 +149,23 @@ def test_asof_refuses_no_dates_and_a_missing_table(tiny):
 # ---- the headline figures -----------------------------------------------------------------
 
 
-def _kpis(org, day) -> pd.DataFrame:
-    if isinstance(org, EngineOrg):
-        from funnel_analysis.engine.kpis import kpis
-
-        return kpis(org, as_of=day)
+def _kpis(org, crm, day) -> pd.DataFrame:
+    """report.kpis of ``crm``, in ``org``'s engine when it is one (attached for the call)."""
+    from funnel_analysis.engine.attach import attach, detach, engine_of
     from funnel_analysis.funnel import report
 
-    return report.kpis(org, as_of=day).reset_index(drop=True)
+    if not isinstance(org, EngineOrg):
+        return report.kpis(crm, as_of=day).reset_index(drop=True)
+    attach(crm, org=org)
+    try:
+        assert engine_of(crm) is org
+        return report.kpis(crm, as_of=day)
+    finally:
+        detach(crm)
 
 
 def test_tiny_org_kpis_by_hand(engines, tiny):
-    k = _kpis(engines(tiny), "2024-03-31").iloc[0]
+    k = _kpis(engines(tiny), tiny, "2024-03-31").iloc[0]
     assert pd.isna(k["leads"])  # no leads table: unknown, not 0
     # open: A (99), C reopened (70), D (30); closed: B lost, E won (created and closed on 1 March)
     counts = ["opportunities", "opportunities_open", "opportunities_won", "opportunities_lost", "win_rate_n"]
@@ -168,7 +173,7 @@ def test_tiny_org_kpis_by_hand(engines, tiny):
     assert k["open_pipeline_amount"] == pytest.approx(199.0) and int(k["open_pipeline_amount_n"]) == 3
     assert k["win_rate"] == pytest.approx(0.5)
     assert (k["won_amount"], k["avg_won_deal_size"], k["median_cycle_days"]) == (10.0, 10.0, 0.0)
-    early = _kpis(engines(tiny), "2024-01-31").iloc[0]
+    early = _kpis(engines(tiny), tiny, "2024-01-31").iloc[0]
     assert int(early["opportunities_open"]) == 3 and early["open_pipeline_amount"] == pytest.approx(90 + 40 + 70)
     assert pd.isna(early["win_rate"]) and early["won_amount"] == 0.0  # nothing closed yet
 
@@ -177,7 +182,7 @@ def test_tiny_org_kpis_by_hand(engines, tiny):
 def test_sample_kpis_equal_the_reference(engines, sample_crm, day):
     from funnel_analysis.funnel import report
 
-    got = _kpis(engines(sample_crm), day)
+    got = _kpis(engines(sample_crm), sample_crm, day)
     want = report.kpis(sample_crm, as_of=day).reset_index(drop=True)
     assert list(got.columns) == list(want.columns)
     counts = [c for c in want.columns if str(want[c].dtype) == "Int64"]
