@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = ["Interval", "wilson_interval", "rate_table"]
 
@@ -109,6 +108,9 @@ def wilson_interval(successes, trials, *, confidence: float = 0.95) -> Interval:
     high = np.full(s.shape, np.nan)
     ok = known & (n > 0)  # 0 trials: no rate, so no interval (statsmodels would divide by zero)
     if ok.any():
+        # imported here: statsmodels costs about 2 s per report kernel, and most figures need no interval
+        from statsmodels.stats.proportion import proportion_confint
+
         lo, hi = proportion_confint(s[ok], n[ok], alpha=1 - float(confidence), method="wilson")
         # the exact bounds at 0 and n successes are 0 and 1; the formula leaves float noise (5e-17)
         low[ok] = np.where(s[ok] == 0, 0.0, np.clip(lo, 0, 1))

@@ -299,7 +299,7 @@ def _path_values(tables: dict, table: str, ref: ColumnRef) -> pd.Series:
     return frame[link.column].map(lookup)
 
 
-def field_values(crm, path: str) -> list:
+def field_values(crm, *, path: str) -> list:
     """The distinct values a field takes on the org's records: what a ``for_each`` fans a report out over.
 
     The field is read on each anchor table it can be read on (:data:`ANCHOR_TABLES`, rule 1 of this
@@ -330,7 +330,7 @@ def field_values(crm, path: str) -> list:
     >>> from funnel_analysis.crm import load_frames
     >>> crm = load_frames({"Account": pd.DataFrame({"Id": ["001A", "001B", "001C"], "Name": ["A", "B", "C"],
     ...     "Region__c": ["EMEA", "APAC", None]})})
-    >>> field_values(crm, "account.region")
+    >>> field_values(crm, path="account.region")
     ['APAC', 'EMEA']
     """
     expr = parse_expression(f"{path} is not null", label="for_each")

@@ -177,7 +177,7 @@ def _field_values(crm, paths) -> dict:
     out = {}
     for path in sorted(set(paths)):
         try:
-            out[path] = field_values(crm, path)
+            out[path] = field_values(crm, path=path)
         except ExpressionError as exc:
             out[path] = str(exc).splitlines()[0]
     return out

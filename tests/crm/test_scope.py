@@ -183,10 +183,10 @@ def test_scope_org_refuses_what_is_not_an_org():
 def test_field_values_pool_the_tables_that_read_the_field(org):
     from funnel_analysis.crm.scope import field_values
 
-    assert field_values(org, "owner.region") == ["APAC", "EMEA"]
-    assert field_values(org, "account.region") == ["APAC", "EMEA"]  # deals, contacts and the accounts themselves
-    assert field_values(org, "status") == ["Closed - Converted", "Working - Contacted"]  # leads only
+    assert field_values(org, path="owner.region") == ["APAC", "EMEA"]
+    assert field_values(org, path="account.region") == ["APAC", "EMEA"]  # deals, contacts and the accounts themselves
+    assert field_values(org, path="status") == ["Closed - Converted", "Working - Contacted"]  # leads only
     with pytest.raises(ExpressionError, match="regon"):
-        field_values(org, "owner.regon")
+        field_values(org, path="owner.regon")
     with pytest.raises(ExpressionError):
-        field_values(org, "owner.region == 'x'")
+        field_values(org, path="owner.region == 'x'")
