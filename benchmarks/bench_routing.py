@@ -6,10 +6,14 @@ machine run a smaller scale and read the figure per lead:
 
     python benchmarks/bench_routing.py --scale 5
 
-Measured 2026-12-02 on the shared 2-core machine, scale 5 (102,987 leads, 294,371 activities): load_org 5.8 s,
-rule_audit 2.3 s (22 us per lead), speed_to_lead with the rules 5.3 s (51 us per lead); an earlier run while the
-machine was busy took 33.1 / 20.3 / 28.4 s (before the entries were checked once per assignment). Linear in the
-leads, scale 50 would be about 25 s and 55 s: near the 60 s target, not measured here.
+Measured 2026-12-02 on the shared 2-core machine (8 agents: the process got 30-40 % of a core, so wall seconds
+are about three times the CPU seconds), scale 50 (1,029,983 leads, 2,935,651 activities), from its Parquet cache:
+
+    python benchmarks/bench_routing.py --org /work/orgs/scale50 --parquet /work/orgs/scale50_parquet
+
+load 9.6 s CPU (24.2 s wall), rule_audit 30.8 s CPU (103.9 s wall), speed_to_lead with the rules 32.7 s CPU
+(139.2 s wall); peak RSS 6.3 GB. Before this session's Arrow membership and typed-timestamp changes the same run
+took 99.3 s and 189.2 s wall at about 170 s CPU in all.
 """
 
 from __future__ import annotations
