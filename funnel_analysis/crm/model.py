@@ -441,7 +441,7 @@ class CrmData:
         """
         from .scope import scope_org
 
-        return scope_org(self, expr)
+        return scope_org(self, where=expr)
 
     def history_of(self, opportunities: pd.DataFrame) -> pd.DataFrame:
         """The ``opportunity_history`` rows of these opportunities (all of it for the whole table).

@@ -52,7 +52,7 @@ Examples
 ...     "Opportunity": pd.DataFrame({"Id": ["006A", "006B"], "OwnerId": ["005A", "005B"], "StageName": ["Prospecting"] * 2,
 ...         "CreatedDate": ["2024-01-02"] * 2, "CloseDate": ["2024-06-30"] * 2}),
 ... })
->>> scope_org(crm, "owner.region == 'EMEA'").opportunities["opportunity_id"].str[:4].tolist()
+>>> scope_org(crm, where="owner.region == 'EMEA'").opportunities["opportunity_id"].str[:4].tolist()
 ['006A']
 """
 
@@ -136,7 +136,7 @@ def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return frame if mask.all() else frame[mask].reset_index(drop=True)
 
 
-def scope_org(crm, where):
+def scope_org(crm, *, where: str) -> CrmData:  # noqa: F821 (model imports this module: no import back)
     """The org in which every table follows one filter: the implementation of :meth:`CrmData.where`.
 
     Parameters
@@ -173,10 +173,10 @@ def scope_org(crm, where):
     ...     "Opportunity": pd.DataFrame({"Id": ["006A", "006B"], "AccountId": ["001A", "001B"],
     ...         "StageName": ["Prospecting"] * 2, "CreatedDate": ["2024-01-02"] * 2, "CloseDate": ["2024-06-30"] * 2}),
     ... })
-    >>> emea = scope_org(crm, "account.region == 'EMEA'")
+    >>> emea = scope_org(crm, where="account.region == 'EMEA'")
     >>> emea.accounts["name"].tolist(), emea.opportunities["opportunity_id"].str[:4].tolist()
     (['Acme'], ['006A'])
-    >>> scope_org(crm, "regon == 'EMEA'")  # doctest: +ELLIPSIS
+    >>> scope_org(crm, where="regon == 'EMEA'")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     funnel_analysis.crm.expression.ExpressionError: where: unknown column 'regon' on opportunities ...

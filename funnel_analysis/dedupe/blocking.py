@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ __all__ = [
     "blocking_recall",
     "splink_rules",
     "MAX_PAIRS_PER_RECORD",
+    "BoundRules",
     "bound_rules",
     "count_candidate_pairs",
 ]
@@ -281,13 +283,31 @@ def _key(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     return key.where(frame[cols].notna().all(axis=1))
 
 
+class BoundRules(NamedTuple):
+    """What :func:`bound_rules` gives.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The features, with the bounded rules' key columns added.
+    other : DataFrame or None
+        The other side's features when linking two sets, likewise; None without one.
+    rules : list
+        The rules to block on, a bounded rule replaced by its key column.
+    """
+
+    features: pd.DataFrame
+    other: pd.DataFrame | None
+    rules: list
+
+
 def bound_rules(
     features: pd.DataFrame,
     rules=None,
     *,
     other: pd.DataFrame | None = None,
     max_pairs_per_record: float = MAX_PAIRS_PER_RECORD,
-) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+) -> BoundRules:
     """Bound each rule's candidate pairs by leaving out its largest blocks (a key shared by too many records).
 
     At a million leads a common full name is shared by hundreds of people: a rule on the names alone
@@ -312,7 +332,7 @@ def bound_rules(
 
     Returns
     -------
-    tuple
+    BoundRules
         ``(features, other, rules)``: the features with the bounded rules' key columns added (the
         same objects when no rule is bounded), and the rules, bounded ones replaced by their key.
 
@@ -366,7 +386,7 @@ def bound_rules(
     if not left_new:
         return features, other, out
     features = features.assign(**left_new)
-    return features, None if other is None else other.assign(**right_new), out
+    return BoundRules(features, None if other is None else other.assign(**right_new), out)
 
 
 def count_candidate_pairs(features: pd.DataFrame, *, rules=None, memory_limit: str = "2GB") -> int:

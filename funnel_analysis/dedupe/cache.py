@@ -129,13 +129,13 @@ def result_key(
     >>> result_key(a, table="leads") == result_key(a, table="leads", seed=1)
     False
     """
-    from .. import __version__
+    from importlib.metadata import version  # the package's own version, without importing it upward
 
     if not isinstance(records, pd.DataFrame):
         raise ValueError(f"result_key: records must be a DataFrame, not {type(records).__name__}")
     params = {
         "format": FORMAT,
-        "version": __version__,
+        "version": version("funnel-analysis"),
         "config": load_dedupe_config(),
         "table": table,
         "threshold": threshold,

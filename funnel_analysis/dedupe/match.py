@@ -27,6 +27,7 @@ import contextlib
 import copy
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ import pandas as pd
 from . import _splink
 from .blocking import rules_for, splink_rules
 from .normalize import load_dedupe_config
+
+if TYPE_CHECKING:
+    from splink import DuckDBAPI
 
 __all__ = [
     "duckdb_api",
@@ -66,7 +70,9 @@ class TrainedModel:
     untrained: tuple[tuple[str, ...], ...] = ()
 
 
-def duckdb_api(*, memory_limit: str | None = None, threads: int | None = None, temp_directory: str | None = None):
+def duckdb_api(
+    *, memory_limit: str | None = None, threads: int | None = None, temp_directory: str | None = None
+) -> DuckDBAPI:
     """splink's DuckDB API on a connection of its own, within an explicit memory limit, spilling to disk.
 
     Parameters

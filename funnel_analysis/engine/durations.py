@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -249,7 +250,7 @@ def _quantile_ci(km, p: float, z: float = 1.959964) -> tuple[float, float]:
     return limits[0], limits[1]
 
 
-def km_from_life_table(table: pd.DataFrame, *, percentiles=(0.5, 0.75, 0.9)) -> dict:
+def km_from_life_table(table: pd.DataFrame, *, percentiles=(0.5, 0.75, 0.9)) -> Mapping[str, float]:
     """Kaplan-Meier and completed-only quantiles of one life table (one segment and stage).
 
     Parameters

@@ -168,6 +168,11 @@ class SparkEngine(Engine):
             Add ``row_no``, the row's 0-based position in its file (Parquet's row index; a
             folder of several files numbers each file from 0, as DuckDB does).
 
+        Returns
+        -------
+        None
+            The relation is a temporary view of this engine's session.
+
         Raises
         ------
         EngineError

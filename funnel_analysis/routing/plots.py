@@ -31,7 +31,6 @@ __all__ = [
     "plot_open_leads",
     "plot_what_if",
     "plot_stage_gates",
-    "owner_labels",
     "FALLBACK_FONTS",
 ]
 
@@ -162,7 +161,7 @@ def _fonts() -> tuple[list[str], set[int]]:
     return _FONT_CACHE["fonts"]
 
 
-def owner_labels(ids, *, names=None) -> list[str]:
+def _owner_labels(ids, *, names=None) -> list[str]:
     """Chart labels for owner IDs: each owner's name where the installed fonts can draw all of it, else the ID.
 
     Parameters
@@ -181,7 +180,7 @@ def owner_labels(ids, *, names=None) -> list[str]:
 
     Examples
     --------
-    >>> owner_labels(["005A", "005B", "005C"], names={"005A": "Ann Lee", "005B": None})
+    >>> _owner_labels(["005A", "005B", "005C"], names={"005A": "Ann Lee", "005B": None})
     ['Ann Lee', '005B', '005C']
     """
     ids = [str(i) for i in ids]
@@ -192,10 +191,10 @@ def owner_labels(ids, *, names=None) -> list[str]:
 
         names = owners(names)
     if isinstance(names, pd.DataFrame):
-        _need(names, ["owner_id", "name"], "owner_labels")
+        _need(names, ["owner_id", "name"], "owner names")
         names = dict(zip(names["owner_id"].astype(str), names["name"], strict=True))
     elif not hasattr(names, "get"):
-        raise TypeError(f"owner_labels: names must be an org, a mapping or a DataFrame, got {type(names).__name__}")
+        raise TypeError(f"owner names: names must be an org, a mapping or a DataFrame, got {type(names).__name__}")
     _, covered = _fonts()
     out = []
     for i in ids:
@@ -215,7 +214,7 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, names=None, ax=None, titl
     by : str
         The breakdown column (``"owner_id"``, ``"team"``).
     names : CrmData, mapping or DataFrame, optional
-        Owner names (:func:`owner_labels`; the org itself gives its owners'): the bars are labelled by name, drawn with the first installed font
+        Owner names (the org itself gives its owners'): the bars are labelled by name, drawn with the first installed font
         of :data:`FALLBACK_FONTS` for the characters the default font lacks; an ID stays where no font can.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when ``None``.
@@ -232,7 +231,7 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, names=None, ax=None, titl
         return missing_axes(_axes(ax), missing_reason(speed), title=title)
     _need(speed, [by, "bucket", "breach_share", "breach_share_ci_low", "breach_share_ci_high"], "plot_sla_breaches")
     rows = speed[speed["bucket"].astype(str) == "all"]
-    labels = owner_labels(rows[by].astype(str).tolist(), names=names)
+    labels = _owner_labels(rows[by].astype(str).tolist(), names=names)
     ax = _share_bars(
         _axes(ax),
         labels,

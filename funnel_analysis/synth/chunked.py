@@ -28,6 +28,7 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def generate_chunked(
     chunk_scale: float = DEFAULT_CHUNK_SCALE,
     scratch_dir=None,
     **options,
-) -> dict:
+) -> Mapping[str, object]:
     """Write a sample org of any scale in chunks of ``chunk_scale``, with bounded memory.
 
     Parameters

@@ -141,6 +141,8 @@ def generate_sample(
         depends on the score and on speed; Opportunity ``NextStep`` and the field history of the stage
         criteria. Truth: ``routing_rules.yaml``, ``routing_truth.json``, ``routing_leads.csv``,
         ``stage_gate_truth.csv``.
+    _shard : optional
+        Private: the chunk this run is of a chunked run (:func:`.chunked.generate_chunked`); None for one run.
 
     Returns
     -------

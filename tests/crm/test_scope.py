@@ -177,7 +177,7 @@ def test_bad_filters_are_refused_in_one_line(org, bad):
 
 def test_scope_org_refuses_what_is_not_an_org():
     with pytest.raises(TypeError, match="must be a CrmData"):
-        scope_org({"leads": pd.DataFrame()}, "owner.region == 'EMEA'")
+        scope_org({"leads": pd.DataFrame()}, where="owner.region == 'EMEA'")
 
 
 def test_field_values_pool_the_tables_that_read_the_field(org):

@@ -100,18 +100,28 @@ def test_notebook_is_made_of_section_calls(path):
 @pytest.mark.parametrize(
     "path", [p for p in NOTEBOOKS if p.stem != "data_quality"], ids=[i for i in IDS if i != "data_quality"]
 )
-def test_notebook_passes_where_to_every_section(path):
-    """An analysis notebook has a ``where`` filter, and every section call receives it."""
+def test_notebook_scopes_the_org_once_by_where(path):
+    """An analysis notebook has a ``where`` filter, gives it to ``open_report`` (``CrmData.where``: every
+    table scoped once, children following their parents), and no section filters on its own."""
     nb = nbformat.read(path, as_version=4)
     assert "where" in pm.inspect_notebook(str(path))
+    opened = [
+        n
+        for source in _code(nb)
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "open_report"
+    ]
+    assert len(opened) == 1, "one open_report per notebook"
+    where = {k.arg: k.value for k in opened[0].keywords}.get("where")
+    assert isinstance(where, ast.Name) and where.id == "where", f"{ast.unparse(opened[0])} ignores the where parameter"
     for source in _code(nb)[1:]:  # the sections, after open_report
         calls = [
             n
             for n in ast.walk(ast.parse(source))
             if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == "crm"
         ]
-        for call in calls:  # a call on the org is a section: it must be filtered like the others
-            assert "where" in {k.arg for k in call.keywords}, f"{ast.unparse(call)} ignores the where parameter"
+        for call in calls:  # a second filter per section would read fields the scoped org already applied
+            assert "where" not in {k.arg for k in call.keywords}, f"{ast.unparse(call)} filters again"
 
 
 def test_the_form_checks_reject_logic(tmp_path):

@@ -70,13 +70,13 @@ def test_the_sla_chart_labels_owners_by_name_where_a_font_can_draw_it():
             continue
         can = can or all(ord(c) in FT2Font(path).get_charmap() for c in "王伟")
     assert _tick_labels(ax.yaxis) == ["José Müller", "王伟" if can else "005B"]
-    assert plots.owner_labels(["005A", "005C"], names={"005A": "  Ann  "}) == ["Ann", "005C"]
+    assert plots._owner_labels(["005A", "005C"], names={"005A": "  Ann  "}) == ["Ann", "005C"]
 
 
 def test_owner_labels_refuse_names_of_another_kind():
     import pytest
 
     with pytest.raises(TypeError, match="an org, a mapping or a DataFrame"):
-        plots.owner_labels(["005A"], names=["Ann"])
-    with pytest.raises(ValueError, match="owner_labels: the table has no name"):
-        plots.owner_labels(["005A"], names=pd.DataFrame({"owner_id": ["005A"]}))
+        plots._owner_labels(["005A"], names=["Ann"])
+    with pytest.raises(ValueError, match="owner names: the table has no name"):
+        plots._owner_labels(["005A"], names=pd.DataFrame({"owner_id": ["005A"]}))
