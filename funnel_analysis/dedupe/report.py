@@ -292,7 +292,7 @@ def find_duplicates(
     threshold: float | str | None = "auto",
     review_threshold: float | None = None,
     seed: int = 42,
-    cache: str | Path | None = None,
+    cache: str | Path | None = "auto",
 ) -> Duplicates:
     """The duplicates of each object of the org as of a day (:func:`.pipeline.find_duplicates` per object).
 
@@ -317,7 +317,9 @@ def find_duplicates(
     cache : str or Path, optional
         A folder for the result cache (:mod:`.cache`): an object whose records and parameters are
         unchanged is read back from there, checked against the checksums written with it (a damaged
-        or another org's entry is rebuilt, with one log line). ``None``: always computed.
+        or another org's entry is rebuilt, with one log line). ``"auto"``: the report runner's cache
+        (``crm.meta["dedup_cache"]``, set by :func:`funnel_analysis.reporting.open_report` for an org
+        read from the runner's Parquet cache), else none. ``None``: always computed.
 
     Returns
     -------
@@ -345,6 +347,8 @@ def find_duplicates(
             continue
         records[name] = rows
         options = dict(table=name, threshold=threshold, review_threshold=review_threshold, seed=seed)
+        if isinstance(cache, str) and cache == "auto":
+            cache = crm.meta.get("dedup_cache") or None
         if cache is None:
             results[name] = pipeline.find_duplicates(rows, accounts, **options)
         else:

@@ -242,7 +242,9 @@ def _load(data_dir, mapping: str, options: dict, load_org) -> CrmData:
     key = (str(folder.resolve()), mapping or "")
     if key not in _LOADED:
         _LOADED.clear()  # one org at a time
-        _LOADED[key] = load_org(data_dir, mapping=mapping or None)
+        _LOADED[key] = crm = load_org(data_dir, mapping=mapping or None)
+        if folder.resolve().parent.name == ".cache":  # the runner's cache: the dedup results are kept beside it
+            crm.meta["dedup_cache"] = str(folder.resolve().parent / "dedup")
     return _LOADED[key]
 
 

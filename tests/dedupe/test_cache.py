@@ -131,3 +131,30 @@ def test_report_entry_point_uses_the_cache(small_org, tmp_path, caplog):
         second = report.find_duplicates(small_org, objects="accounts", cache=tmp_path)
     assert not caplog.records
     _same(first.results["accounts"], second.results["accounts"])
+
+
+def test_the_report_runner_keeps_the_results_beside_its_parquet_cache(small_org, tmp_path, caplog):
+    """An org read from the runner's cache (``<out>/.cache/<fingerprint>``) keeps its dedup results in
+    ``<out>/.cache/dedup``: the second report run reads them back; a damaged entry is rebuilt, said once."""
+    from funnel_analysis.dedupe import report
+    from funnel_analysis.reporting import open_report
+
+    folder = tmp_path / ".cache" / "fp"
+    small_org.to_parquet(folder)
+    crm = open_report(str(folder))
+    assert crm.meta["dedup_cache"] == str((tmp_path / ".cache" / "dedup").resolve())
+    first = report.find_duplicates(crm, objects="accounts")
+    (entry,) = (tmp_path / ".cache" / "dedup").iterdir()
+    stamp = (entry / "pairs.parquet").stat().st_mtime_ns
+    again = report.find_duplicates(crm, objects="accounts")
+    assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
+    _same(again.results["accounts"], first.results["accounts"])
+    with (entry / "pairs.parquet").open("r+b") as f:  # a crash mid-write
+        f.truncate(10)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        rebuilt = report.find_duplicates(crm, objects="accounts")
+    assert len(caplog.records) == 1
+    _same(rebuilt.results["accounts"], first.results["accounts"])
+    # without the runner's cache (an analyst's own folder), or with cache=None, nothing is kept
+    plain = report.find_duplicates(small_org, objects="accounts", cache=None)
+    _same(plain.results["accounts"], first.results["accounts"])
