@@ -43,8 +43,13 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas whenever pyspark is installed (the [spark] extra), and pyspark warns
+    # that it does not support pandas 3; the product never uses pyspark.pandas (engine.spark speaks SQL)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 from .._util.arrow import as_value_set, isin
 from .clean import EMAIL_PATTERN

@@ -27,7 +27,7 @@ from .assign import assign_leads, assign_opportunities, values_at_creation
 from .audit import AUDIT_COLUMNS, OPPORTUNITY_AUDIT_COLUMNS, misroute_summary, opportunity_audit, rule_audit
 from .calendar import DAYS, Calendar, CalendarError, business_minutes, calendar_from_tables, org_calendar
 from .fairness import FAIRNESS_COLUMNS, fairness, open_leads_over_time
-from .gates import GATE_COLUMNS, stage_gate_audit, stage_gate_win_rates
+from .gates import GATE_COLUMNS, stage_gate_audit, stage_gate_win_rates, stage_gates
 from .rules import (
     Entry,
     Member,
@@ -80,6 +80,7 @@ __all__ = [
     "FIRST_TOUCH_COLUMNS",
     "stage_gate_audit",
     "stage_gate_win_rates",
+    "stage_gates",
     "GATE_COLUMNS",
     "fairness",
     "open_leads_over_time",

@@ -39,7 +39,7 @@ from ..stats import rate_table
 from ._fast import isin
 from .rules import RoutingRules, _typed, resolve_rules
 
-__all__ = ["stage_gate_audit", "stage_gate_win_rates", "GATE_COLUMNS"]
+__all__ = ["stage_gate_audit", "stage_gate_win_rates", "stage_gates", "GATE_COLUMNS"]
 
 #: The columns of :func:`stage_gate_audit`, in order.
 GATE_COLUMNS = [
@@ -302,3 +302,56 @@ def stage_gate_win_rates(audit: pd.DataFrame, *, by="stage", confidence: float =
     )
     g = g.reset_index().astype({"deals": "int64", "closed": "int64", "won": "int64"})
     return rate_table(g, successes="won", trials="closed", name="win_rate", confidence=confidence)
+
+
+def stage_gates(crm, *, data_dir="", rules_file: str = "", as_of=None, where=None) -> pd.DataFrame:
+    """The stage gates' win rates for a report on any org: :func:`stage_gate_win_rates` of
+    :func:`stage_gate_audit` under the org's rules, or one line saying the org has none.
+
+    The velocity report shows the gates beside the stage durations. An org without routing rules,
+    or whose rules set no ``stage_criteria``, is not an error there: the section says so in one line
+    (the result is empty and marked missing, :func:`funnel_analysis._util.missing.mark_missing`). A rules
+    file that exists but is wrong is still one clear error.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org.
+    data_dir : str or Path, default ""
+        The folder the org was read from, where its rules are looked for
+        (:func:`~funnel_analysis.routing.rules.org_rules_file`).
+    rules_file : str, default ""
+        The rules (YAML); empty to look beside the data.
+    as_of : date, Timestamp or str, optional
+        The day of the cut; ``None`` or ``""``: the latest date in the data.
+    where : str, optional
+        Only the deals this expression selects.
+
+    Returns
+    -------
+    DataFrame
+        Per stage and ``compliant``: deals, closed, won, ``win_rate`` with its interval; empty and
+        marked missing when the org has no stage criteria.
+
+    Raises
+    ------
+    RulesError
+        When the rules file cannot be read or names a field the org lacks.
+
+    Examples
+    --------
+    >>> import funnel_analysis as fa  # doctest: +SKIP
+    >>> stage_gates(fa.load_org("data/sample"), data_dir="data/sample")  # doctest: +SKIP
+    """
+    from .._util.missing import mark_missing
+    from .rules import RulesError, load_rules, org_rules_file
+
+    empty = pd.DataFrame(columns=["stage", "compliant", "deals", "closed", "won", "win_rate"])
+    try:
+        path = org_rules_file(data_dir, rules_file=rules_file, crm=crm)
+    except RulesError:
+        return mark_missing(empty, "the org has no routing rules file with stage criteria (set rules_file)")
+    rules = load_rules(path, crm=crm)
+    if not rules.stage_criteria:
+        return mark_missing(empty, f"{path.name} sets no stage_criteria: no stage is gated")
+    return stage_gate_win_rates(stage_gate_audit(crm, rules=rules, as_of=as_of, where=where))

@@ -167,3 +167,25 @@ def test_a_deal_created_or_reopened_past_a_gate_enters_it_and_a_failed_criterion
     assert got[(p2, "Needs Analysis")][:2] == ("skip", True)
     assert got[(p2, "Proposal/Price Quote")][:2] == ("skip", False)
     assert a.loc[a["opportunity_id"] == p2, "entered_at"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-20"] * 2
+
+
+def test_stage_gates_for_a_report_with_rules_and_without(tmp_path):
+    """The velocity report's section: the win rates under the org's rules file, or one line without one."""
+    from funnel_analysis._util.missing import missing_reason
+    from funnel_analysis.routing import stage_gates
+
+    crm = org()
+    none = stage_gates(crm, data_dir=tmp_path, as_of="2025-03-31")
+    assert len(none) == 0 and "no routing rules" in missing_reason(none)
+    (tmp_path / "routing_rules.yaml").write_text("version: 1\nlead_assignment: []\n", encoding="utf-8")
+    ungated = stage_gates(crm, data_dir=tmp_path, as_of="2025-03-31")
+    assert len(ungated) == 0 and "sets no stage_criteria" in missing_reason(ungated)
+    (tmp_path / "routing_rules.yaml").write_text(
+        "version: 1\nstage_criteria:\n  Needs Analysis: ['amount > 0', 'next_step is not null']\n"
+        "  Proposal/Price Quote: ['budget_confirmed == true']\n",
+        encoding="utf-8",
+    )
+    got = stage_gates(crm, data_dir=tmp_path, as_of="2025-03-31")
+    want = stage_gate_win_rates(stage_gate_audit(crm, rules=RULES, as_of="2025-03-31"))
+    pd.testing.assert_frame_equal(got, want)
+    assert missing_reason(got) is None
