@@ -144,12 +144,18 @@ _FONT_CACHE: dict = {}
 def _fonts() -> tuple[list[str], set[int]]:
     """The font families to draw labels with (the default first, then the installed fallbacks) and the code
     points they cover together."""
-    if "fonts" not in _FONT_CACHE:
-        from matplotlib import font_manager, rcParams
+    from matplotlib import font_manager, rcParams
+
+    key = (tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
+    if key not in _FONT_CACHE:
         from matplotlib.ft2font import FT2Font
 
-        families, covered = [], set()
-        for family in [*rcParams["font.sans-serif"][:1], *FALLBACK_FONTS]:
+        # the default is the font matplotlib resolves the configured list to (the report theme asks for
+        # Arial first, which many machines lack: then its next family, or the bundled DejaVu Sans)
+        default = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+        families = [font_manager.FontProperties(fname=default).get_name()]
+        covered = set(FT2Font(default).get_charmap())
+        for family in FALLBACK_FONTS:
             try:
                 path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
             except ValueError:
@@ -157,8 +163,8 @@ def _fonts() -> tuple[list[str], set[int]]:
             if family not in families:
                 families.append(family)
                 covered |= set(FT2Font(path).get_charmap())
-        _FONT_CACHE["fonts"] = (families, covered)
-    return _FONT_CACHE["fonts"]
+        _FONT_CACHE[key] = (families, covered)
+    return _FONT_CACHE[key]
 
 
 def _owner_labels(ids, *, names=None) -> list[str]:

@@ -80,3 +80,12 @@ def test_owner_labels_refuse_names_of_another_kind():
         plots._owner_labels(["005A"], names=["Ann"])
     with pytest.raises(ValueError, match="owner names: the table has no name"):
         plots._owner_labels(["005A"], names=pd.DataFrame({"owner_id": ["005A"]}))
+
+
+def test_owner_labels_use_the_font_the_theme_resolves_to_when_its_first_choice_is_missing():
+    # the report theme asks for Arial first; a machine without it draws with the next family (or the bundled
+    # DejaVu Sans), which has Latin letters: names stay names (CI once had every label fall back to its ID)
+    import matplotlib as mpl
+
+    with mpl.rc_context({"font.family": ["sans-serif"], "font.sans-serif": ["No Such Font Family", "DejaVu Sans"]}):
+        assert plots._owner_labels(["005A", "005B"], names={"005A": "José Müller"}) == ["José Müller", "005B"]
