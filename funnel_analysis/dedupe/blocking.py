@@ -439,7 +439,7 @@ def count_candidate_pairs(features: pd.DataFrame, *, rules=None, memory_limit: s
         }
     )
     try:
-        con.execute("SET enable_progress_bar = false")
+        _no_progress_bar(con)
         con.register("f", frame)
         total = 0
         for i, cond in enumerate(conds):
@@ -447,7 +447,17 @@ def count_candidate_pairs(features: pd.DataFrame, *, rules=None, memory_limit: s
             query = f"SELECT count(*) FROM f l JOIN f r ON {cond} WHERE l.unique_id < r.unique_id"
             if earlier:
                 query += f" AND NOT ({earlier})"
-            total += con.execute(query).fetchone()[0]
+            total += con.execute(query).fetchall()[0][0]
         return int(total)
     finally:
         con.close()
+
+
+def _no_progress_bar(con) -> None:
+    """Switch DuckDB's progress bar off on connection ``con`` (no bar on the command line's stderr).
+
+    In a Jupyter kernel DuckDB starts with the bar off and refuses to change the setting at all, either way,
+    when ipywidgets is missing (``InvalidInputException``): so the setting is changed only when it is on.
+    """
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        con.execute("SET enable_progress_bar = false")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import _splink
-from .blocking import rules_for, splink_rules
+from .blocking import _no_progress_bar, rules_for, splink_rules
 from .normalize import load_dedupe_config
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def duckdb_api(
         "preserve_insertion_order": False,
     }
     con = duckdb.connect(config=config)
-    con.execute("SET enable_progress_bar = false")  # a session setting: no bar on the command line's stderr
+    _no_progress_bar(con)
     return DuckDBAPI(connection=con)
 
 
