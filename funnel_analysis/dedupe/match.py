@@ -416,7 +416,12 @@ def train_model(
             _splink.set_prior(linker, 1.0 / max(n_pairs, 1.0))
         if max_pairs is None:
             max_pairs = float(np.clip(100 * (len(features) + (0 if other is None else len(other))), 2e5, 2e6))
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        # one pass over all max_pairs (num_chunks=1): splink 5's default probes, then splits the pairs into
+        # ten chunks and stops early once every level has 100 pairs; on a CRM a level as rare as "same
+        # name and same domain" never gets there, so each comparison ran 11 small queries, whose fixed
+        # cost was most of the training (the pairs are few: at most 2e6). The estimates are those of the
+        # full sample, as before whenever no early stop happened.
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1)
         # a level no random pair reached (the same name and domain, among thousands of accounts) is
         # rarer among non-matches than 3 in the pairs drawn (the rule of three, 95 %): that bound, not
         # splink's fixed default, which left the best evidence at +10 and the accounts of an org
@@ -430,7 +435,11 @@ def train_model(
             # from the saved prior and u with the group's next rule. A block with no pairs at all (an
             # org without exact repeats) cannot train: the group's next rule, or none (splink's
             # default m values stay, and ``TrainedModel.untrained`` says which group)
-            linker = Linker(sdfs[0] if other is None else sdfs, copy.deepcopy(base), log_level=None)
+            # validate_settings=False: the settings are the first linker's, already checked against these
+            # frames (the check parses every comparison's SQL again: a tenth of the training on the sample)
+            linker = Linker(
+                sdfs[0] if other is None else sdfs, copy.deepcopy(base), log_level=None, validate_settings=False
+            )
             failed, untrained = None, []
             for g, group in enumerate(em):
                 if choice[g] >= len(group):
@@ -452,7 +461,7 @@ def train_model(
         if sampled:  # the model trained on the sample scores every record
             model = linker.misc.save_model_to_json()
             every = [db.register(f) for f in full]
-            linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None)
+            linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None, validate_settings=False)
     return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
 
 
