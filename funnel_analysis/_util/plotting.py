@@ -21,7 +21,7 @@ import pandas as pd
 
 from .money import currency_symbol
 
-__all__ = ["axes", "money"]
+__all__ = ["FALLBACK_FONTS", "axes", "label_fonts", "money"]
 
 
 def money(value: float, currency: str = "$") -> str:
@@ -39,3 +39,66 @@ def axes(ax, size=(8, 4.5)):
     if ax is None:
         _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
+
+
+#: Fonts tried after the default for the glyphs it lacks (CJK names), in order; those installed are used:
+#: Linux's Noto / Source Han / WenQuanYi / IPA packages, then what macOS and Windows ship.
+FALLBACK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Source Han Sans",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "IPAGothic",
+    "IPAexGothic",
+    "Droid Sans Fallback",
+    "Noto Sans JP",
+    "Noto Sans SC",
+    "Noto Sans KR",
+    "Hiragino Sans",
+    "Hiragino Kaku Gothic ProN",
+    "PingFang SC",
+    "Apple SD Gothic Neo",
+    "Arial Unicode MS",
+    "Yu Gothic",
+    "Meiryo",
+    "Microsoft YaHei",
+    "Malgun Gothic",
+    "MS Gothic",
+    "SimHei",
+)
+_FONT_CACHE: dict = {}
+
+
+def label_fonts() -> tuple[list[str], set[int]]:
+    """The font families to draw chart text with (the default first, then the installed
+    :data:`FALLBACK_FONTS`) and the code points they cover together.
+
+    Pass the families as a text's ``fontfamily``: matplotlib then draws each glyph with the first of them
+    that has it. A placeholder font (one that draws every code point as a box, such as "Last Resort") is
+    never among them, so "covered" means drawn.
+    """
+    from matplotlib import font_manager, rcParams
+
+    key = (tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
+    if key not in _FONT_CACHE:
+        from matplotlib.ft2font import FT2Font
+
+        # the default is the font matplotlib resolves the configured list to (the report theme asks for
+        # Arial first, which many machines lack: then its next family, or the bundled DejaVu Sans)
+        default = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+        families = [font_manager.FontProperties(fname=default).get_name()]
+        covered = set(FT2Font(default).get_charmap())
+        for family in FALLBACK_FONTS:
+            try:
+                path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            except ValueError:
+                continue
+            if family not in families:
+                families.append(family)
+                covered |= set(FT2Font(path).get_charmap())
+        _FONT_CACHE[key] = (families, covered)
+    return _FONT_CACHE[key]

@@ -25,7 +25,6 @@ True
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +34,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
+from .._util.plotting import label_fonts
 from .._util.plotting import money as _money
 
 if TYPE_CHECKING:
@@ -42,44 +42,32 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_board", "plot_hygiene_summary"]
 
-#: Fonts tried, in order, for characters the default font lacks (those installed are used).
-_FALLBACK_FONTS = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Source Han Sans SC",
-    "WenQuanYi Zen Hei",
-    "Arial Unicode MS",
-    "Last Resort High-Efficiency",
-)
-
-
-@cache
-def _families() -> tuple[str, ...]:
-    """The default sans-serif font, then the installed fallbacks (no lookup of an absent font: no warning)."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    base = font_manager.FontProperties(
-        fname=font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
-    ).get_name()
-    return (base, *(f for f in _FALLBACK_FONTS if f in installed and f != base))
-
-
-@cache
-def _covered() -> frozenset[int]:
-    """The code points the default font draws."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))).get_charmap())
-
 
 def _style(text: str, **style) -> dict:
     """Text properties for ``text``: the default font, or the fallbacks (in regular weight: a fallback
     font may have no bold, and asking for one is a logged warning) when it has characters the default lacks."""
-    if all(ord(ch) in _covered() for ch in text):
+    families, _ = label_fonts()
+    default = _default_covered()
+    if all(ord(ch) in default or ch.isspace() for ch in text):
         return style
-    return {**{k: v for k, v in style.items() if k != "weight"}, "family": list(_families())}
+    # matplotlib's bundled placeholder font last: a glyph no installed font has is a box, drawn without a
+    # "missing glyph" warning per card (a machine without CJK fonts)
+    return {**{k: v for k, v in style.items() if k != "weight"}, "family": [*families, "Last Resort High-Efficiency"]}
+
+
+def _default_covered() -> set[int]:
+    """The code points the default chart font draws (the first of :func:`label_fonts`)."""
+    from matplotlib import font_manager, rcParams
+    from matplotlib.ft2font import FT2Font
+
+    key = ("default", tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
+    if key not in _DEFAULT_COVERED:
+        path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+        _DEFAULT_COVERED[key] = set(FT2Font(path).get_charmap())
+    return _DEFAULT_COVERED[key]
+
+
+_DEFAULT_COVERED: dict = {}
 
 
 def _short(text, width: int) -> str:

@@ -301,6 +301,14 @@ def _cell(value) -> str:
     )
 
 
+def _repeats_names(ids: pd.Series, names: pd.Series) -> bool:
+    """Whether ``names`` is, row for row, the name :func:`styled` shows for each of ``ids`` (blank with blank)."""
+    known = _names()
+    shown = ids.map(lambda i: known.get(i) if isinstance(i, str) else None)
+    same = [(a is None or pd.isna(a)) if (b is None or pd.isna(b)) else a == b for a, b in zip(shown, names)]
+    return bool(len(same)) and all(same)
+
+
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     """``df`` as a Styler formatted by meaning (:mod:`~funnel_analysis.reporting.format`), all text HTML-escaped.
 
@@ -364,6 +372,10 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     hidden = [c for c in df.columns if c in INTERNAL_COLUMNS]
     # the ID column already shows the name (owner_id as "Ann Lee"): its name column beside it would repeat it
     hidden += [f"{str(c)[:-3]}_name" for c in named if f"{str(c)[:-3]}_name" in df.columns]
+    # ... and so would a plain "name" column holding, row for row, the names an ID column shows (the
+    # board's opportunity_id and name)
+    if "name" in df.columns and any(_repeats_names(df[c], df["name"]) for c in named):
+        hidden.append("name")
     hidden += [f"{c}_ci_{b}" for c in folded for b in ("low", "high")]
     if hidden and len(hidden) < len(df.columns):
         sty = sty.hide(hidden, axis="columns")

@@ -190,6 +190,25 @@ def _scheduled_runs(out_dir, name: str) -> list[dict]:
     return runs
 
 
+def _successes(runs: list[dict]) -> list[dict]:
+    """The runs that count as a slot done: a report's own run that is ok; the runs of a ``for_each`` report
+    only when, for their slot, the latest run of every value is ok (one failed team is a failed slot: it
+    is retried, and the front page does not call it done)."""
+    ok = [m for m in runs if not m.get("for_each") and m.get("status") == "ok"]
+    latest: dict = {}
+    for m in (m for m in runs if m.get("for_each")):
+        key = (m["scheduled_for"], str((m.get("for_each") or {}).get("value")))
+        if key not in latest or str(m.get("started_at") or "") >= str(latest[key].get("started_at") or ""):
+            latest[key] = m
+    slots: dict = {}
+    for (slot, _), m in latest.items():
+        slots.setdefault(slot, []).append(m)
+    for values in slots.values():
+        if all(m.get("status") == "ok" for m in values):
+            ok.extend(values)
+    return ok
+
+
 def last_success(out_dir, name: str) -> Mapping | None:
     """The manifest of the report's latest successful scheduled run in ``out_dir`` (None: none yet).
 
@@ -203,11 +222,12 @@ def last_success(out_dir, name: str) -> Mapping | None:
     Returns
     -------
     Mapping or None
-        The parsed manifest of the run with ``status`` ``"ok"`` and the latest ``scheduled_for``;
+        The parsed manifest of the run with ``status`` ``"ok"`` and the latest ``scheduled_for`` (for a
+        ``for_each`` report, a slot where the latest run of every value is ok);
         None when there is none (runs by ``funnel report run``, which hold no slot, do not count;
         unreadable manifests are skipped).
     """
-    ok = [m for m in _scheduled_runs(out_dir, name) if m.get("status") == "ok"]
+    ok = _successes(_scheduled_runs(out_dir, name))
     return max(ok, key=lambda m: datetime.fromisoformat(m["scheduled_for"]), default=None)
 
 
@@ -323,7 +343,7 @@ def due_reports(specs, out_dir, now: datetime | None = None) -> list[Due]:
     for spec in (s for s in specs if s.schedule):
         slot = latest_slot(spec.schedule, spec.timezone, now)
         runs, key = _scheduled_runs(out_dir, spec.name), slot_key(slot, spec.timezone)
-        ok = [m["scheduled_for"] for m in runs if m.get("status") == "ok"]
+        ok = [m["scheduled_for"] for m in _successes(runs)]
         last_slot = max(ok, key=datetime.fromisoformat, default=None)
         failed = [m for m in runs if m.get("status") != "ok" and slot_key(m["scheduled_for"], spec.timezone) == key]
         done = last_slot is not None and slot_key(last_slot, spec.timezone) >= key

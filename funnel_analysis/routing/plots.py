@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._util.missing import missing_axes, missing_reason
+from .._util.plotting import FALLBACK_FONTS, label_fonts
 from .._util.plotting import axes as _axes
 
 if TYPE_CHECKING:
@@ -122,49 +123,9 @@ def plot_speed_to_lead(speed: pd.DataFrame, *, by: str, ax=None, title: str | No
     return ax
 
 
-#: Fonts tried after the default for the glyphs it lacks (CJK names), in order; those installed are used.
-FALLBACK_FONTS = (
-    "Noto Sans CJK JP",
-    "Noto Sans CJK SC",
-    "Noto Sans CJK TC",
-    "Noto Sans CJK KR",
-    "Source Han Sans",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "IPAGothic",
-    "IPAexGothic",
-    "Droid Sans Fallback",
-    "Noto Sans JP",
-    "Noto Sans SC",
-    "Noto Sans KR",
-)
-_FONT_CACHE: dict = {}
-
-
 def _fonts() -> tuple[list[str], set[int]]:
-    """The font families to draw labels with (the default first, then the installed fallbacks) and the code
-    points they cover together."""
-    from matplotlib import font_manager, rcParams
-
-    key = (tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
-    if key not in _FONT_CACHE:
-        from matplotlib.ft2font import FT2Font
-
-        # the default is the font matplotlib resolves the configured list to (the report theme asks for
-        # Arial first, which many machines lack: then its next family, or the bundled DejaVu Sans)
-        default = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
-        families = [font_manager.FontProperties(fname=default).get_name()]
-        covered = set(FT2Font(default).get_charmap())
-        for family in FALLBACK_FONTS:
-            try:
-                path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-            except ValueError:
-                continue
-            if family not in families:
-                families.append(family)
-                covered |= set(FT2Font(path).get_charmap())
-        _FONT_CACHE[key] = (families, covered)
-    return _FONT_CACHE[key]
+    """The chart fonts and the code points they draw (:func:`funnel_analysis._util.plotting.label_fonts`)."""
+    return label_fonts()
 
 
 def _owner_labels(ids, *, names=None) -> list[str]:

@@ -174,6 +174,25 @@ def test_tables_show_names_in_place_of_record_ids(tiny_crm):
     assert ids[0] in styled(df).to_html()  # without names the IDs show as they are
 
 
+def test_a_name_column_that_repeats_the_named_ids_is_hidden_and_one_that_differs_stays(tiny_crm):
+    from funnel_analysis.crm.names import record_names
+    from funnel_analysis.reporting.notebook import use_record_names
+
+    names = record_names(tiny_crm)
+    deals = [i for i in names.index if str(i).startswith("006")][:2]
+    assert len(deals) == 2
+    same = pd.DataFrame({"opportunity_id": deals, "name": [names[d] for d in deals], "amount": [1.0, 2.0]})
+    other = same.assign(name=["Renamed deal", names[deals[1]]])  # one row differs: a different fact
+    try:
+        use_record_names(tiny_crm)
+        shown_same, shown_other = styled(same).to_html(), styled(other).to_html()
+    finally:
+        use_record_names(None)
+    assert ">Opportunity<" in shown_same and ">Name<" not in shown_same  # the board: the deal's name once
+    assert shown_same.count(f">{names[deals[0]]}<") == 1
+    assert ">Name<" in shown_other and "Renamed deal" in shown_other
+
+
 def test_ids_inside_text_show_by_name_too(tiny_crm):
     from funnel_analysis.crm.names import looks_like_record_id, record_names
     from funnel_analysis.reporting.notebook import use_record_names

@@ -15,6 +15,7 @@ from funnel_analysis.reporting import (
     ReportConfigError,
     ReportSpec,
     due_reports,
+    last_success,
     latest_slot,
     load_report_config,
     resolve_relative,
@@ -85,6 +86,30 @@ def test_a_slot_that_keeps_failing_is_given_up_until_the_next(tmp_path):
     assert due(spec(), tmp_path, utc(2026, 3, 11, 6)).due  # the next scheduled time is tried again
     once = ReportSpec("r", Path("/nowhere.ipynb"), {}, "0 6 * * *", "UTC", retries=4)
     assert due(once, tmp_path, utc(2026, 3, 10, 9)).due  # a fourth attempt when the config allows it
+
+
+def _fanned(out: Path, value: str, slot: str, status: str, started: str, folder: str | None = None) -> None:
+    """A for_each value's run of report "r", as the runner publishes it (its own folder r--<value>)."""
+    d = out / f"r--{value}" / (folder or slot[:10])
+    d.mkdir(parents=True)
+    fe = {"report": "r", "field": "owner.region", "value": value}
+    m = {"report": f"r--{value}", "status": status, "scheduled_for": slot, "started_at": started, "for_each": fe}
+    (d / "manifest.json").write_text(json.dumps(m))
+
+
+def test_a_for_each_slot_is_done_only_when_every_value_is_ok(tmp_path):
+    slot = "2026-03-10T06:00:00+00:00"
+    _fanned(tmp_path, "EMEA", slot, "ok", "2026-03-10T06:00:05+00:00")
+    _fanned(tmp_path, "APAC", slot, "failed", "2026-03-10T06:00:09+00:00")
+    d = due(spec(), tmp_path, utc(2026, 3, 10, 8))
+    assert d.due and not d.done and d.last_slot is None and d.failures == 1  # one team failed: retried
+    assert last_success(tmp_path, "r") is None
+    # the retry: APAC's latest run is ok now (its failed first try stays on disk)
+    _fanned(tmp_path, "EMEA", slot, "ok", "2026-03-10T07:00:05+00:00", folder="2026-03-10.2")
+    _fanned(tmp_path, "APAC", slot, "ok", "2026-03-10T07:00:09+00:00", folder="2026-03-10.2")
+    d = due(spec(), tmp_path, utc(2026, 3, 10, 8))
+    assert d.done and not d.due and d.last_slot == slot
+    assert last_success(tmp_path, "r")["scheduled_for"] == slot
 
 
 def test_runs_by_hand_do_not_count_as_the_scheduled_run(tmp_path):
