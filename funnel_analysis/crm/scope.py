@@ -65,6 +65,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .._util.arrow import isin
 from .expression import (
     And,
     ColumnRef,
@@ -129,7 +130,9 @@ def _ids(frame: pd.DataFrame | None, column: str) -> set:
 def _isin(frame: pd.DataFrame, column: str, ids: set) -> np.ndarray:
     if column not in frame.columns or not ids:
         return np.zeros(len(frame), dtype=bool)
-    return np.array(frame[column].astype("string").isin(ids).fillna(False), dtype=bool)
+    # in Arrow's C++: pandas' own isin on Arrow strings walks the ID set in Python (0.7 s of each
+    # for_each value's scoping on the sample, seconds at a million leads)
+    return np.array(isin(frame[column], ids), dtype=bool)  # a writable copy: callers or-in more
 
 
 def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
