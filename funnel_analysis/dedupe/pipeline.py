@@ -300,6 +300,7 @@ def org_merge_scores(
     table: str,
     threshold: float | str | None = None,
     seed: int = 42,
+    find=None,
 ) -> pd.DataFrame:
     """The matcher measured against the org's own merges: its free labels (Salesforce's ``MasterRecordId``).
 
@@ -327,6 +328,10 @@ def org_merge_scores(
         Merge threshold (:func:`find_duplicates`).
     seed : int
         Seed of the model's random sampling.
+    find : callable, optional
+        What finds the duplicates of the kept and merged-away records together: :func:`find_duplicates`
+        (the default) or a function of its signature, such as :func:`.cache.cached_find_duplicates`
+        bound to a cache folder.
 
     Returns
     -------
@@ -357,7 +362,7 @@ def org_merge_scores(
         raise ValueError(f"org_merge_scores: the org has no merged-away {table} to measure against")
     both = pd.concat([records, rows[[c for c in rows.columns if c in records.columns]]], ignore_index=True)
     both = both.assign(**{key: both[key].astype("str")}).drop_duplicates(key, keep="first").reset_index(drop=True)
-    found = find_duplicates(both, accounts, table=table, threshold=threshold, seed=seed)
+    found = (find or find_duplicates)(both, accounts, table=table, threshold=threshold, seed=seed)
     s = merge_label_scores(
         found.clusters.rename(columns={"unique_id": "record_id"}), merges, records=found.features["unique_id"]
     )

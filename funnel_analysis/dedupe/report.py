@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -406,6 +407,7 @@ def org_merge_scores(
     objects: str | Sequence[str] = ("leads", "contacts", "accounts"),
     threshold: float | str | None = "auto",
     seed: int = 42,
+    cache: str | Path | None = "auto",
 ) -> pd.DataFrame:
     """Precision and recall of the matcher against the org's own merges, per object (free labels).
 
@@ -431,6 +433,11 @@ def org_merge_scores(
         Merge threshold on the match probability; ``"auto"``, empty or negative: chosen without labels.
     seed : int
         Seed of the models' random sampling.
+    cache : str or Path, optional
+        A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the matcher's
+        result on the kept and merged-away records is read back when they and the parameters are
+        unchanged. ``"auto"``: the report runner's cache (``crm.meta["dedup_cache"]``), else none.
+        ``None``: always computed.
 
     Returns
     -------
@@ -451,6 +458,13 @@ def org_merge_scores(
     threshold = _threshold(threshold)
     cut = cut_as_of(crm, as_of=as_of)
     merges = cut.merges
+    if isinstance(cache, str) and cache == "auto":
+        cache = crm.meta.get("dedup_cache") or None
+    find = (
+        None
+        if cache is None
+        else partial(cached_find_duplicates, folder=cache, fingerprint=crm.meta.get("fingerprint"))
+    )
     rows = []
     for name in names:
         merged = cut.deleted_rows.get(name)
@@ -471,7 +485,7 @@ def org_merge_scores(
             continue
         rows.append(
             pipeline.org_merge_scores(
-                kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed
+                kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed, find=find
             )
         )
     if not rows:

@@ -158,3 +158,25 @@ def test_the_report_runner_keeps_the_results_beside_its_parquet_cache(small_org,
     # without the runner's cache (an analyst's own folder), or with cache=None, nothing is kept
     plain = report.find_duplicates(small_org, objects="accounts", cache=None)
     _same(plain.results["accounts"], first.results["accounts"])
+
+
+@pytest.mark.slow
+def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path):
+    # the scores against the org's own merges come from one more match (kept and merged-away records
+    # together): with a cache folder the second report run reads it back, and the scores are the same
+    import funnel_analysis as fa
+    from funnel_analysis.dedupe.report import org_merge_scores
+    from funnel_analysis.synth import generate_sample
+
+    generate_sample(tmp_path / "org", scale=0.1, seed=3, merged=True)
+    crm = fa.load_org(tmp_path / "org")
+    plain = org_merge_scores(crm, objects="accounts", cache=None)
+    assert not (tmp_path / "dd").exists()
+    first = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
+    (entry,) = (tmp_path / "dd").iterdir()
+    stamp = (entry / "pairs.parquet").stat().st_mtime_ns
+    again = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
+    assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
+    pd.testing.assert_frame_equal(first, plain)
+    pd.testing.assert_frame_equal(again, plain)
+    assert plain.loc[0, "org_pairs"] > 0 and plain.loc[0, "found"] > 0  # there was something to score
