@@ -40,7 +40,15 @@ from . import pipeline
 from .normalize import load_dedupe_config
 from .pipeline import DedupeResult
 
-__all__ = ["FORMAT", "DedupeCacheError", "result_key", "write_result", "read_result", "cached_find_duplicates"]
+__all__ = [
+    "FORMAT",
+    "DedupeCacheError",
+    "result_key",
+    "write_result",
+    "read_result",
+    "cached_find_duplicates",
+    "cached_lead_contact_matches",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -326,3 +334,88 @@ def cached_find_duplicates(
     except OSError as exc:
         logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
     return found
+
+
+def cached_lead_contact_matches(
+    leads: pd.DataFrame,
+    contacts: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    folder,
+    fingerprint: str | None = None,
+    threshold: float = 0.5,
+    seed: int = 42,
+) -> pd.DataFrame:
+    """:func:`.pipeline.lead_contact_matches`, read from the cache in ``folder`` when an entry of the same
+    records and parameters is there and intact; else computed and written there.
+
+    The entry (``<folder>/<key>/``: ``pairs.parquet`` and ``result.json`` with its checksum, the key and the
+    org's fingerprint) is checked as :func:`read_result` checks a duplicates result; a damaged or foreign
+    one is rebuilt with one ``WARNING`` line.
+
+    Parameters
+    ----------
+    leads, contacts, accounts, threshold, seed
+        As for :func:`.pipeline.lead_contact_matches`.
+    folder : str or Path
+        The cache folder.
+    fingerprint : str, optional
+        The org's fingerprint, recorded with the entry and required of it when read.
+
+    Returns
+    -------
+    DataFrame
+        The same pairs as :func:`.pipeline.lead_contact_matches` gives.
+
+    Raises
+    ------
+    ValueError
+        As :func:`.pipeline.lead_contact_matches` does.
+    """
+    from importlib.metadata import version
+
+    params = {
+        "format": FORMAT,
+        "kind": "lead_contact",
+        "version": version("funnel-analysis"),
+        "config": load_dedupe_config(),
+        "threshold": threshold,
+        "seed": seed,
+        "frames": [_frame_hash(leads), _frame_hash(contacts), _frame_hash(accounts)],
+    }
+    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    entry = Path(folder) / key
+    doc_path, path = entry / "result.json", entry / "pairs.parquet"
+    if entry.exists():
+        try:
+            doc = json.loads(doc_path.read_text(encoding="utf-8"))
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
+                raise DedupeCacheError(doc_path, f"is not the format-{FORMAT} lead-contact entry {key!r}")
+            if fingerprint is not None and doc.get("fingerprint") != fingerprint:
+                raise DedupeCacheError(doc_path, f"is of the data {doc.get('fingerprint')!r}, not {fingerprint!r}")
+            if not path.exists() or _checksum(path) != (doc.get("checksums") or {}).get(path.name):
+                raise DedupeCacheError(
+                    path, "is missing or differs from what was written (cut short, damaged or replaced)"
+                )
+            return pd.read_parquet(path)
+        except DedupeCacheError as exc:
+            logger.warning("dedup cache: %s; rebuilt", exc)
+        except Exception as exc:  # noqa: BLE001 - unreadable JSON or Parquet: rebuilt, whatever raised
+            logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
+    pairs = pipeline.lead_contact_matches(leads, contacts, accounts, threshold=threshold, seed=seed)
+    tmp = Path(folder) / f".{key}.{os.getpid()}.{time.time_ns()}"
+    try:
+        tmp.mkdir(parents=True)
+        pairs.to_parquet(tmp / "pairs.parquet", index=False)
+        doc = {"format": FORMAT, "key": key, "fingerprint": fingerprint, "kind": "lead_contact"}
+        doc["checksums"] = {"pairs.parquet": _checksum(tmp / "pairs.parquet")}
+        (tmp / "result.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        if entry.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+        os.replace(tmp, entry)  # atomically: a reader sees the old entry or the whole new one
+    except OSError as exc:
+        logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return pairs

@@ -29,7 +29,7 @@ import pandas as pd
 from .._util.missing import mark_missing
 from ..crm.model import CrmData, cut_as_of
 from . import pipeline
-from .cache import cached_find_duplicates
+from .cache import cached_find_duplicates, cached_lead_contact_matches
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
 from .pipeline import MERGE_SCORE_COLUMNS, OBJECTS, DedupeResult
 
@@ -359,7 +359,13 @@ def find_duplicates(
 
 
 def lead_contact_matches(
-    crm: CrmData, *, as_of=None, where: str | None = None, threshold: float = 0.5, seed: int = 42
+    crm: CrmData,
+    *,
+    as_of=None,
+    where: str | None = None,
+    threshold: float = 0.5,
+    seed: int = 42,
+    cache: str | Path | None = "auto",
 ) -> LeadContactMatches:
     """Leads that duplicate an existing contact, as of a day (:func:`.pipeline.lead_contact_matches`).
 
@@ -375,6 +381,10 @@ def lead_contact_matches(
         Pairs below this match probability are left out.
     seed : int
         Seed of the model's random sampling.
+    cache : str or Path, optional
+        A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the pairs are
+        read back when the leads, contacts and parameters are unchanged. ``"auto"``: the report runner's
+        cache (``crm.meta["dedup_cache"]``), else none. ``None``: always computed.
 
     Returns
     -------
@@ -393,9 +403,16 @@ def lead_contact_matches(
     leads = cut.rows("leads", where=where)
     if not len(leads):
         return none
-    pairs = pipeline.lead_contact_matches(
-        leads, cut.tables["contacts"], cut.tables.get("accounts"), threshold=threshold, seed=seed
-    )
+    if isinstance(cache, str) and cache == "auto":
+        cache = crm.meta.get("dedup_cache") or None
+    args = (leads, cut.tables["contacts"], cut.tables.get("accounts"))
+    if cache is None:
+        pairs = pipeline.lead_contact_matches(*args, threshold=threshold, seed=seed)
+    else:
+        fingerprint = crm.meta.get("fingerprint")
+        pairs = cached_lead_contact_matches(
+            *args, folder=cache, fingerprint=fingerprint, threshold=threshold, seed=seed
+        )
     return LeadContactMatches(pairs=pairs, leads=int(pairs["lead_id"].nunique()))
 
 

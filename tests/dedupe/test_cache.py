@@ -180,3 +180,22 @@ def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path)
     pd.testing.assert_frame_equal(first, plain)
     pd.testing.assert_frame_equal(again, plain)
     assert plain.loc[0, "org_pairs"] > 0 and plain.loc[0, "found"] > 0  # there was something to score
+
+
+def test_lead_contact_pairs_are_read_back_and_a_damaged_entry_is_rebuilt(small_org, tmp_path, caplog):
+    from funnel_analysis.dedupe.report import lead_contact_matches
+
+    plain = lead_contact_matches(small_org, cache=None).pairs
+    first = lead_contact_matches(small_org, cache=tmp_path / "dd").pairs
+    (entry,) = (tmp_path / "dd").iterdir()
+    stamp = (entry / "pairs.parquet").stat().st_mtime_ns
+    again = lead_contact_matches(small_org, cache=tmp_path / "dd").pairs
+    assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
+    for got in (first, again):
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), plain.reset_index(drop=True), check_dtype=False)
+    with (entry / "pairs.parquet").open("r+b") as f:  # a crash mid-write
+        f.truncate(10)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        rebuilt = lead_contact_matches(small_org, cache=tmp_path / "dd").pairs
+    assert len(caplog.records) == 1 and "rebuilt" in caplog.records[0].getMessage()
+    pd.testing.assert_frame_equal(rebuilt.reset_index(drop=True), plain.reset_index(drop=True), check_dtype=False)
