@@ -21,7 +21,7 @@ import pandas as pd
 
 from .money import currency_symbol
 
-__all__ = ["FALLBACK_FONTS", "axes", "label_fonts", "money"]
+__all__ = ["FALLBACK_FONTS", "axes", "default_font_covers", "label_fonts", "money"]
 
 
 def money(value: float, currency: str = "$") -> str:
@@ -81,6 +81,18 @@ def label_fonts() -> tuple[list[str], set[int]]:
     that has it. A placeholder font (one that draws every code point as a box, such as "Last Resort") is
     never among them, so "covered" means drawn.
     """
+    families, covered, _ = _resolved_fonts()
+    return families, covered
+
+
+def default_font_covers(text: str) -> bool:
+    """Whether the default chart font (the first of :func:`label_fonts`) draws every character of ``text``."""
+    default = _resolved_fonts()[2]
+    return all(ord(ch) in default or ch.isspace() for ch in str(text))
+
+
+def _resolved_fonts() -> tuple[list[str], set[int], frozenset[int]]:
+    """The families, the code points they cover together, and those of the default alone (cached per theme)."""
     from matplotlib import font_manager, rcParams
 
     key = (tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
@@ -91,7 +103,8 @@ def label_fonts() -> tuple[list[str], set[int]]:
         # Arial first, which many machines lack: then its next family, or the bundled DejaVu Sans)
         default = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
         families = [font_manager.FontProperties(fname=default).get_name()]
-        covered = set(FT2Font(default).get_charmap())
+        own = frozenset(FT2Font(default).get_charmap())
+        covered = set(own)
         for family in FALLBACK_FONTS:
             try:
                 path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
@@ -100,5 +113,5 @@ def label_fonts() -> tuple[list[str], set[int]]:
             if family not in families:
                 families.append(family)
                 covered |= set(FT2Font(path).get_charmap())
-        _FONT_CACHE[key] = (families, covered)
+        _FONT_CACHE[key] = (families, covered, own)
     return _FONT_CACHE[key]

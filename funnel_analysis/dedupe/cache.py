@@ -185,22 +185,23 @@ def write_result(found: DedupeResult, folder, *, key: str, fingerprint: str | No
     """
     if not key or not all(ch.isalnum() or ch in "-_" for ch in key):
         raise ValueError(f"write_result: the key {key!r} is not a plain name")
+    doc = {name: getattr(found, name) for name in _SCALARS} | {"rules": list(found.rules)}
+    return _write_entry(folder, key, {name: getattr(found, name) for name in _FRAMES}, doc, fingerprint=fingerprint)
+
+
+def _write_entry(folder, key: str, frames: dict, doc: dict, *, fingerprint: str | None) -> Path:
+    """``<folder>/<key>/``: each frame as ``<name>.parquet`` and ``result.json`` (``doc`` with the format, key,
+    fingerprint and the files' checksums), written atomically: a reader sees the old entry or the whole new one."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / key
     tmp = folder / f".{key}.{os.getpid()}.{time.time_ns()}"
     tmp.mkdir()
     try:
-        for name in _FRAMES:
-            getattr(found, name).to_parquet(tmp / f"{name}.parquet", index=False)
-        doc = {
-            "format": FORMAT,
-            "key": key,
-            "fingerprint": fingerprint,
-            **{name: getattr(found, name) for name in _SCALARS},
-            "rules": list(found.rules),
-            "checksums": {f"{name}.parquet": _checksum(tmp / f"{name}.parquet") for name in _FRAMES},
-        }
+        for name, frame in frames.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        doc = {"format": FORMAT, "key": key, "fingerprint": fingerprint, **doc}
+        doc["checksums"] = {f"{name}.parquet": _checksum(tmp / f"{name}.parquet") for name in frames}
         (tmp / "result.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
@@ -234,31 +235,8 @@ def read_result(folder, *, key: str, fingerprint: str | None = None) -> DedupeRe
         Naming the file and what is wrong: no entry, ``result.json`` unreadable or of another key,
         format or org, a file missing, or a file that differs from its recorded checksum.
     """
-    entry = Path(folder) / key
-    doc_path = entry / "result.json"
-    if not doc_path.exists():
-        raise DedupeCacheError(doc_path, "is missing")
-    try:
-        doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DedupeCacheError(doc_path, f"cannot be read ({type(exc).__name__})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise DedupeCacheError(doc_path, f"is not a format-{FORMAT} dedup result")
-    if doc.get("key") != key:
-        raise DedupeCacheError(doc_path, f"holds the result {doc.get('key')!r}, not {key!r}")
-    if fingerprint is not None and doc.get("fingerprint") != fingerprint:
-        raise DedupeCacheError(doc_path, f"is of the data {doc.get('fingerprint')!r}, not {fingerprint!r}")
-    sums = doc.get("checksums")
-    if not isinstance(sums, dict) or set(sums) != {f"{n}.parquet" for n in _FRAMES}:
-        raise DedupeCacheError(doc_path, "records no checksums of its files")
-    frames = {}
-    for name in _FRAMES:
-        path = entry / f"{name}.parquet"
-        if not path.exists():
-            raise DedupeCacheError(path, "is missing")
-        if _checksum(path) != sums[path.name]:
-            raise DedupeCacheError(path, "differs from what was written (cut short, damaged or replaced)")
-        frames[name] = pd.read_parquet(path)
+    doc, frames = _read_entry(folder, key, _FRAMES, fingerprint=fingerprint, what="dedup result")
+    doc_path = Path(folder) / key / "result.json"
     try:
         return DedupeResult(
             **frames,
@@ -271,6 +249,37 @@ def read_result(folder, *, key: str, fingerprint: str | None = None) -> DedupeRe
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DedupeCacheError(doc_path, f"lacks a field ({exc})") from None
+
+
+def _read_entry(folder, key: str, names, *, fingerprint: str | None, what: str) -> tuple[dict, dict]:
+    """``result.json`` and the frames ``names`` of ``<folder>/<key>/``, each file checked against what was
+    recorded when it was written (:class:`DedupeCacheError` naming the file and what is wrong)."""
+    entry = Path(folder) / key
+    doc_path = entry / "result.json"
+    if not doc_path.exists():
+        raise DedupeCacheError(doc_path, "is missing")
+    try:
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DedupeCacheError(doc_path, f"cannot be read ({type(exc).__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise DedupeCacheError(doc_path, f"is not a format-{FORMAT} {what}")
+    if doc.get("key") != key:
+        raise DedupeCacheError(doc_path, f"holds the result {doc.get('key')!r}, not {key!r}")
+    if fingerprint is not None and doc.get("fingerprint") != fingerprint:
+        raise DedupeCacheError(doc_path, f"is of the data {doc.get('fingerprint')!r}, not {fingerprint!r}")
+    sums = doc.get("checksums")
+    if not isinstance(sums, dict) or set(sums) != {f"{n}.parquet" for n in names}:
+        raise DedupeCacheError(doc_path, "records no checksums of its files")
+    frames = {}
+    for name in names:
+        path = entry / f"{name}.parquet"
+        if not path.exists():
+            raise DedupeCacheError(path, "is missing")
+        if _checksum(path) != sums[path.name]:
+            raise DedupeCacheError(path, "differs from what was written (cut short, damaged or replaced)")
+        frames[name] = pd.read_parquet(path)
+    return doc, frames
 
 
 def cached_find_duplicates(
@@ -385,37 +394,16 @@ def cached_lead_contact_matches(
     }
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
     entry = Path(folder) / key
-    doc_path, path = entry / "result.json", entry / "pairs.parquet"
     if entry.exists():
         try:
-            doc = json.loads(doc_path.read_text(encoding="utf-8"))
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
-                raise DedupeCacheError(doc_path, f"is not the format-{FORMAT} lead-contact entry {key!r}")
-            if fingerprint is not None and doc.get("fingerprint") != fingerprint:
-                raise DedupeCacheError(doc_path, f"is of the data {doc.get('fingerprint')!r}, not {fingerprint!r}")
-            if not path.exists() or _checksum(path) != (doc.get("checksums") or {}).get(path.name):
-                raise DedupeCacheError(
-                    path, "is missing or differs from what was written (cut short, damaged or replaced)"
-                )
-            return pd.read_parquet(path)
+            return _read_entry(folder, key, ("pairs",), fingerprint=fingerprint, what="lead-contact entry")[1]["pairs"]
         except DedupeCacheError as exc:
             logger.warning("dedup cache: %s; rebuilt", exc)
-        except Exception as exc:  # noqa: BLE001 - unreadable JSON or Parquet: rebuilt, whatever raised
+        except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
             logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
     pairs = pipeline.lead_contact_matches(leads, contacts, accounts, threshold=threshold, seed=seed)
-    tmp = Path(folder) / f".{key}.{os.getpid()}.{time.time_ns()}"
     try:
-        tmp.mkdir(parents=True)
-        pairs.to_parquet(tmp / "pairs.parquet", index=False)
-        doc = {"format": FORMAT, "key": key, "fingerprint": fingerprint, "kind": "lead_contact"}
-        doc["checksums"] = {"pairs.parquet": _checksum(tmp / "pairs.parquet")}
-        (tmp / "result.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
-        if entry.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-        os.replace(tmp, entry)  # atomically: a reader sees the old entry or the whole new one
+        _write_entry(folder, key, {"pairs": pairs}, {"kind": "lead_contact"}, fingerprint=fingerprint)
     except OSError as exc:
         logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return pairs

@@ -34,7 +34,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .._util.missing import missing_axes, missing_reason
 from .._util.plotting import axes as _axes
-from .._util.plotting import label_fonts
+from .._util.plotting import default_font_covers, label_fonts
 from .._util.plotting import money as _money
 
 if TYPE_CHECKING:
@@ -46,28 +46,12 @@ __all__ = ["plot_board", "plot_hygiene_summary"]
 def _style(text: str, **style) -> dict:
     """Text properties for ``text``: the default font, or the fallbacks (in regular weight: a fallback
     font may have no bold, and asking for one is a logged warning) when it has characters the default lacks."""
-    families, _ = label_fonts()
-    default = _default_covered()
-    if all(ord(ch) in default or ch.isspace() for ch in text):
+    if default_font_covers(text):
         return style
+    families, _ = label_fonts()
     # matplotlib's bundled placeholder font last: a glyph no installed font has is a box, drawn without a
     # "missing glyph" warning per card (a machine without CJK fonts)
     return {**{k: v for k, v in style.items() if k != "weight"}, "family": [*families, "Last Resort High-Efficiency"]}
-
-
-def _default_covered() -> set[int]:
-    """The code points the default chart font draws (the first of :func:`label_fonts`)."""
-    from matplotlib import font_manager, rcParams
-    from matplotlib.ft2font import FT2Font
-
-    key = ("default", tuple(rcParams["font.family"]), tuple(rcParams["font.sans-serif"]))
-    if key not in _DEFAULT_COVERED:
-        path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
-        _DEFAULT_COVERED[key] = set(FT2Font(path).get_charmap())
-    return _DEFAULT_COVERED[key]
-
-
-_DEFAULT_COVERED: dict = {}
 
 
 def _short(text, width: int) -> str:

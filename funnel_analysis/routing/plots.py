@@ -123,11 +123,6 @@ def plot_speed_to_lead(speed: pd.DataFrame, *, by: str, ax=None, title: str | No
     return ax
 
 
-def _fonts() -> tuple[list[str], set[int]]:
-    """The chart fonts and the code points they draw (:func:`funnel_analysis._util.plotting.label_fonts`)."""
-    return label_fonts()
-
-
 def _owner_labels(ids, *, names=None) -> list[str]:
     """Chart labels for owner IDs: each owner's name where the installed fonts can draw all of it, else the ID.
 
@@ -162,7 +157,7 @@ def _owner_labels(ids, *, names=None) -> list[str]:
         names = dict(zip(names["owner_id"].astype(str), names["name"], strict=True))
     elif not hasattr(names, "get"):
         raise TypeError(f"owner names: names must be an org, a mapping or a DataFrame, got {type(names).__name__}")
-    _, covered = _fonts()
+    _, covered = label_fonts()
     out = []
     for i in ids:
         name = names.get(i)
@@ -207,7 +202,7 @@ def plot_sla_breaches(speed: pd.DataFrame, *, by: str, names=None, ax=None, titl
         rows["breach_share_ci_high"].to_numpy("float64"),
         xlabel="share of leads past the SLA (95 % interval)",
     )
-    families, _ = _fonts()
+    families, _ = label_fonts()
     for tick in ax.get_yticklabels():  # the default font, then the fallbacks glyph by glyph
         tick.set_fontfamily(families)
     ax.set_title(title)
