@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..crm.model import cut_as_of
 from ..periods import FiscalCalendar, fiscal_calendar
 from . import report
+from .kpis import kpis as _frame_kpis
 
 if TYPE_CHECKING:
     from ..crm import CrmData
@@ -143,7 +145,7 @@ def headline_series(
     # the open pipeline is what was open on the row's own day, whatever the deals' close dates
     stock = [c for c in STOCK_FIGURES if c in out.columns]
     for i, when in enumerate(out["as_of"]):
-        overall = report.kpis(crm, as_of=when, **choices)
+        overall = _stock_figures(crm, as_of=when, choices=choices)
         for c in stock:
             out.loc[i, c] = overall[c].iloc[0]
     out = out[["row", *[c for c in now.columns]]]
@@ -156,3 +158,17 @@ def headline_series(
         else "each row's figures are those of its period up to its day"
     )
     return out
+
+
+def _stock_figures(crm: CrmData, *, as_of, choices: dict) -> pd.DataFrame:
+    """The :data:`STOCK_FIGURES` of the org on one day: the opportunity figures of ``report.kpis`` alone.
+
+    The stocks are figures of the open opportunities on the day, so they are those of
+    :func:`funnel_analysis.funnel.report.kpis` (overall, no period) without its lead figures and
+    without the won deals its cut left undated (those only add to the cycle's counts): one cut
+    (memoised) and the opportunities' figures, instead of every figure of the day.
+    """
+    cut = cut_as_of(crm, as_of=as_of)
+    options = {k: v for k, v in choices.items() if k != "where"}
+    opportunities = cut.rows("opportunities", where=choices["where"]) if cut.has("opportunities") else None
+    return _frame_kpis(opportunities, None, **options)

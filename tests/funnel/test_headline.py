@@ -59,3 +59,23 @@ def test_the_input_is_not_changed(org):
 def test_bad_options(org, kwargs, message):
     with pytest.raises(ValueError, match=message):
         headline_series(org, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [{}, {"where": "owner.region == 'EMEA'", "exclude_types": "Renewal"}],
+    ids=["defaults", "where_and_exclusions"],
+)
+def test_stocks_equal_the_overall_figures_of_each_day(sample_org, choices):
+    """Each row's open pipeline equals report.kpis of the whole org on that row's own day (the per-row loop)."""
+    from funnel_analysis.crm import load_org
+    from funnel_analysis.funnel import report
+
+    crm = load_org(sample_org[0])
+    h = headline_series(crm, as_of="", period="Q", **choices)
+    assert len(h) >= 3
+    for _, row in h.iterrows():
+        day = report.kpis(crm, as_of=row["as_of"], **choices).iloc[0]
+        assert int(row["opportunities_open"]) == int(day["opportunities_open"])
+        assert int(row["open_pipeline_amount_n"]) == int(day["open_pipeline_amount_n"])
+        assert row["open_pipeline_amount"] == pytest.approx(day["open_pipeline_amount"], rel=0, abs=1e-9)
