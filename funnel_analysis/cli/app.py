@@ -20,7 +20,18 @@ import click
 
 from ..project.profile import PROFILE_FILE, OrgProfile, ProfileError, find_project, load_profile
 from ..synth.model import SAMPLE_OPTIONS
-from .common import DATA_ERRORS, ORG, fail, json_option, load_or_fail, mapping_option, schema_option, source_option
+from .common import (
+    DATA_ERRORS,
+    ORG,
+    engine_option,
+    fail,
+    json_option,
+    load_or_fail,
+    mapping_option,
+    require_engine,
+    schema_option,
+    source_option,
+)
 from .dedup import dedup_command
 from .forecast import forecast_command
 from .metric import metric_command
@@ -278,6 +289,7 @@ def sample(out, scale, seed, chunk_scale, truth_dir, **options):
 @mapping_option("Mapping file, or a built-in mapping name (maven_crm, x_education).")
 @source_option()
 @schema_option()
+@engine_option()
 @json_option("Print the summary as one JSON object.")
 @click.option(
     "--quarantine-out",
@@ -285,7 +297,7 @@ def sample(out, scale, seed, chunk_scale, truth_dir, **options):
     type=click.Path(dir_okay=False),
     help="Also write the quarantine table (one row per broken rule) to this CSV.",
 )
-def check(folder, mapping, source, schema, as_json, quarantine_out):
+def check(folder, mapping, source, schema, engine, as_json, quarantine_out):
     """Load and validate FOLDER; print rows read, kept, quarantined, deleted, merged and flagged, and rows per rule.
 
     FOLDER may be a database URL where Fivetran or Airbyte synced the org
@@ -293,8 +305,19 @@ def check(folder, mapping, source, schema, as_json, quarantine_out):
     FUNNEL_DB_PASSWORD, never in the URL), with --source and --schema. Exits 0 when the
     data loaded (quarantined rows included) and 2 when a file or the database cannot be
     used at all. In a project, FOLDER defaults to the profile's data_dir.
+
+    With --engine duckdb (the default) an export folder is checked as SQL over its files read
+    in place (funnel_analysis.engine.validate: the same figures, no table in memory; the
+    quarantine CSV then holds the first rows of each rule); a mapping or a database URL is
+    checked by the pandas loader, as with --engine pandas (and --engine spark).
     """
     folder = _org_folder(folder)
+    require_engine(engine)
+    if engine == "duckdb" and mapping is None and source is None and schema is None:
+        from ..crm.warehouse import is_database_url
+
+        if not is_database_url(str(folder)):
+            return _check_sql(folder, as_json, quarantine_out)
     crm = load_or_fail(
         folder, mapping, progress=not as_json and sys.stderr.isatty(), **_warehouse(folder, source, schema)
     )
@@ -336,6 +359,42 @@ def check(folder, mapping, source, schema, as_json, quarantine_out):
         click.echo(f"{note}: {notes[note]}")
 
 
+def _check_sql(folder, as_json, quarantine_out) -> None:
+    """``funnel check`` on DuckDB: the figures from SQL over the files (engine.validate)."""
+    from ..crm.read import DataLoadError
+    from ..engine.validate import check_export
+
+    try:
+        result = check_export(folder)
+    except DataLoadError as exc:
+        fail(exc)
+    if quarantine_out:
+        result.quarantine.to_csv(quarantine_out, index=False)
+    report = result.report
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+        return
+    click.echo(f"source: {folder}  (engine duckdb)")
+    click.echo(report.table().to_string(index=False))
+    rules = report.rules()
+    if len(rules):
+        click.echo("\nrows per rule:")
+        click.echo(rules.to_string(index=False))
+    if report.ignored_files:
+        click.echo(f"\nfiles not part of the model (ignored): {', '.join(report.ignored_files)}")
+    click.echo(f"stages from: {report.stages_origin}")
+    money = report.currency
+    if money:
+        line = f"corporate currency: {money.get('corporate')} (from {money.get('source')})"
+        if money.get("without_rate"):
+            line += "; records in a currency without a rate (money left out): " + ", ".join(
+                f"{t} {n}" for t, n in money["without_rate"].items()
+            )
+        click.echo(line)
+    if result.merges:
+        click.echo(f"merged by Salesforce (MasterRecordId): {result.merges} records, references re-pointed")
+
+
 @main.command()
 @click.argument("folder", type=ORG)
 @click.argument("cache", type=click.Path(file_okay=False))
@@ -363,8 +422,9 @@ def cache(folder, cache, mapping, source, schema):
     default=None,
     help="Only the leads and opportunities this expression selects, e.g. \"owner.region == 'EMEA'\".",
 )
+@engine_option()
 @json_option("Print one JSON object (a list of them with --by).")
-def kpis(folder, mapping, source, schema, as_of, by, where, as_json):
+def kpis(folder, mapping, source, schema, as_of, by, where, engine, as_json):
     """Headline funnel figures of FOLDER: leads, conversion, open/won/lost, win rate, deal size, cycle, pipeline.
 
     A figure the data cannot give (no leads table, an empty denominator) is null, not zero. With --by,
@@ -378,7 +438,7 @@ def kpis(folder, mapping, source, schema, as_of, by, where, as_json):
     project = click.get_current_context().find_object(Project)
     folder = _org_folder(folder)
     try:  # a bad --by, --as-of or --where, or data the loader cannot type, is one line too
-        crm = load_or_fail(folder, mapping, **_warehouse(folder, source, schema))
+        crm = load_or_fail(folder, mapping, engine=engine, **_warehouse(folder, source, schema))
         if project is not None:
             crm = with_business_type(crm, profile=project.profile)
         table = compute_kpis(crm, as_of=as_of, by=by, where=where)

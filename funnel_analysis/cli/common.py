@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATA_ERRORS",
+    "ENGINES",
+    "engine_option",
+    "require_engine",
     "ORG",
     "OrgLocation",
     "fail",
@@ -116,6 +119,49 @@ class OrgLocation(click.ParamType):
 ORG = OrgLocation()
 
 
+#: The engines a command that reads an org runs on (``--engine``); DuckDB is the default.
+ENGINES = ("duckdb", "spark", "pandas")
+
+
+def engine_option() -> Callable:
+    """The ``--engine`` option: where the analyses with an engine path run (#19).
+
+    ``duckdb`` (the default) or ``spark`` register the org's tables in that engine
+    (:func:`~funnel_analysis.crm.load_org` with ``engine=``); ``pandas`` is the reference. An
+    analysis without an engine path runs the pandas reference on the same org.
+
+    Returns
+    -------
+    Callable
+        The click decorator that adds the option.
+    """
+    return click.option(
+        "--engine",
+        default="duckdb",
+        show_default=True,
+        envvar="FUNNEL_ENGINE",
+        type=click.Choice(ENGINES),
+        help="Where the reductions run: duckdb (embedded, out of core), spark, or the pandas reference.",
+    )
+
+
+def require_engine(engine: str) -> None:
+    """One line and exit 2 when ``engine`` cannot run here (``spark`` without pyspark or Java).
+
+    Parameters
+    ----------
+    engine : str
+        A name of :data:`ENGINES`.
+    """
+    import importlib.util
+    import shutil
+
+    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        fail("--engine spark: pyspark is not installed (pip install 'funnel-analysis[spark]')")
+    if engine == "spark" and shutil.which("java") is None:
+        fail("--engine spark: no java on the PATH (Spark needs a Java 17+ runtime: .ci/install-java)")
+
+
 def source_option() -> Callable:
     """The ``--source`` option: how a connector laid the org out in a database URL.
 
@@ -161,7 +207,8 @@ def load_or_fail(folder, mapping=None, *, source=None, schema=None, **options) -
     schema : str, optional
         For a database URL: the schema to read.
     **options
-        Passed on to :func:`~funnel_analysis.crm.load_org`.
+        Passed on to :func:`~funnel_analysis.crm.load_org` (``engine=`` among them: ``spark``
+        where it cannot run is one line and exit 2).
 
     Returns
     -------
@@ -171,9 +218,10 @@ def load_or_fail(folder, mapping=None, *, source=None, schema=None, **options) -
     from ..crm.load import load_org
     from ..crm.warehouse import is_database_url
 
+    require_engine(options.get("engine", "pandas"))
     if is_database_url(str(folder)) or source is not None or schema is not None:
         options |= {"source": source, "schema": schema}  # for a folder: one line, they are for a URL
     try:
         return load_org(folder, mapping=mapping, **options)
-    except DataLoadError as exc:
+    except (DataLoadError, ValueError) as exc:  # an engine's EngineError is a ValueError too
         fail(exc)
