@@ -7,7 +7,12 @@ engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org
 
 - :mod:`.base`: :class:`Engine` (register, sql, materialise, exists, close) and :func:`connect`;
 - :mod:`.duckdb`: :class:`~.duckdb.DuckDBEngine`, memory bounded (``memory_limit``, spilling);
-- :mod:`.org`: :class:`EngineOrg`, an org's canonical tables as relations in an engine.
+- :mod:`.org`: :class:`EngineOrg`, an org's canonical tables as relations in an engine;
+- the reductions: :mod:`.asof` (the as-of state on several days in one query), :mod:`.kpis`
+  (the headline counts), :mod:`.durations` (Kaplan-Meier life tables of stage visits),
+  :mod:`.waterfall` (the pipeline waterfall of two cuts), :mod:`.validate` (``funnel check`` as SQL
+  over the export's files);
+- :mod:`.attach`: an engine org attached to a pandas org, so the report entry points use it.
 
 Examples
 --------

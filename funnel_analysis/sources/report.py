@@ -594,17 +594,38 @@ def pipeline_waterfall(
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     day = resolve_as_of(crm, as_of=as_of)
     q = last_complete_period(as_of=day, period=period, fiscal_year_start_month=fiscal_year_start_month)
-    out = _changes.pipeline_waterfall(
-        crm,
-        start=q["day_before"],
-        end=q["period_end"],
-        by=by,
-        where=where,
-        close_window=(q["period_start"], q["period_end"]),
-        open_only=open_only,
-        decimals=decimals,
-        period=q["fiscal_period"],
-    )
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is not None and not where and set(_by_list(by)) <= set(org.columns("opportunities")):
+        # the same waterfall reduced in the org's engine (funnel_analysis.engine.waterfall); where: pandas
+        from ..engine.waterfall import waterfall
+
+        window = (q["period_start"], q["period_end"])
+        got = waterfall(
+            org, start=q["day_before"], end=q["period_end"], by=by, close_window=window, open_only=open_only,
+            decimals=decimals,
+        )  # fmt: skip
+        out = _changes.PipelineWaterfall(
+            per_opportunity=got.per_opportunity,
+            totals=got.totals,
+            start=pd.Timestamp(q["day_before"]).normalize(),
+            end=pd.Timestamp(q["period_end"]).normalize(),
+            close_window=tuple(pd.Timestamp(d).normalize() for d in window),
+            period=str(q["fiscal_period"] or ""),
+        )
+    else:
+        out = _changes.pipeline_waterfall(
+            crm,
+            start=q["day_before"],
+            end=q["period_end"],
+            by=by,
+            where=where,
+            close_window=(q["period_start"], q["period_end"]),
+            open_only=open_only,
+            decimals=decimals,
+            period=q["fiscal_period"],
+        )
     if "owner_id" not in ([by] if isinstance(by, str) else list(by or [])):
         return out
     cut = cut_as_of(crm, as_of=q["period_end"])  # the owners as the period ended

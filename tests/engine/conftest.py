@@ -16,11 +16,11 @@ import pytest
 from funnel_analysis.engine import EngineOrg, connect
 from tests.conftest import optional_suite
 
-#: The engines of the conformance suite, the reference first.
-ENGINE_NAMES = ["pandas", "duckdb"]
-#: Every engine, Spark included: the reductions whose Spark runs are verified (durations) use it;
-#: ENGINE_NAMES takes "spark" once the conformance suite has been run on it.
-ALL_ENGINES = [*ENGINE_NAMES, "spark"]
+#: The engines of the conformance suite, the reference first (Spark skipped with one line where
+#: pyspark or Java is missing; CI's Spark step runs its part with ``-k spark``).
+ENGINE_NAMES = ["pandas", "duckdb", "spark"]
+#: Every engine (kept for the suites that name it).
+ALL_ENGINES = ENGINE_NAMES
 SPARK_HOW = "pip install -e '.[spark]' and a Java 17+ runtime (.ci/install-java)"
 
 
