@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from .common import DATA_ERRORS, fail, json_option, mapping_option
+from .common import DATA_ERRORS, engine_option, fail, json_option, mapping_option, require_engine
 
 __all__ = ["forecast_command"]
 
@@ -83,6 +83,7 @@ def _read(path: Path):
     help="With FOLDER: only the opportunities this expression selects, e.g. \"owner.region == 'EMEA'\".",
 )
 @mapping_option("With FOLDER: mapping file or built-in mapping name.")
+@engine_option()
 @json_option("With FOLDER: print JSON.")
 def forecast_command(
     folder,
@@ -99,6 +100,7 @@ def forecast_command(
     as_of,
     where,
     mapping,
+    engine,
     as_json,
 ):
     """Forecast series from a file (--series), or an org's next quarter (FOLDER --next-quarter).
@@ -110,7 +112,7 @@ def forecast_command(
     if folder:
         if series_file or not next_quarter:
             fail("give either FOLDER --next-quarter or --series FILE --horizon H --out FILE")
-        _next_quarter(folder, as_of, where, mapping, as_json)
+        _next_quarter(folder, as_of, where, mapping, engine, as_json)
         return
     if not (series_file and horizon and out):
         fail("--series, --horizon and --out are required (or FOLDER --next-quarter)")
@@ -144,13 +146,14 @@ def forecast_command(
     click.echo(f"{n} series, {horizon} steps, written to {out}", err=True)
 
 
-def _next_quarter(folder, as_of, where, mapping, as_json):
+def _next_quarter(folder, as_of, where, mapping, engine, as_json):
     from ..crm.load import load_org
     from ..crm.model import resolve_as_of
     from ..forecast import report
 
+    require_engine(engine)
     try:
-        crm = load_org(folder, mapping=mapping)
+        crm = load_org(folder, mapping=mapping, engine=engine)
         day = resolve_as_of(crm, as_of=as_of)
         table = report.next_quarter_forecast(crm, as_of=day, where=where)
     except DATA_ERRORS as exc:

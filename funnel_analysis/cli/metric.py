@@ -18,7 +18,7 @@ import click
 
 from ..crm.expression import parse_expression
 from ..custom.metrics import metric_spec
-from .common import DATA_ERRORS, fail, json_option, load_or_fail, mapping_option
+from .common import DATA_ERRORS, engine_option, fail, json_option, load_or_fail, mapping_option
 
 __all__ = ["metric_command"]
 
@@ -78,8 +78,9 @@ def _cell(key: str, value, kind: str, figure: str) -> str:
 @click.option(
     "--as-of", "as_of", default=None, help="Date (YYYY-MM-DD) to cut the org at; default: the latest date in the data."
 )
+@engine_option()
 @json_option("Print a JSON list, one object per row.")
-def metric_command(metric_name, folder, mapping, by, where, period, as_of, as_json):
+def metric_command(metric_name, folder, mapping, by, where, period, as_of, engine, as_json):
     """One headline figure of FOLDER as a table: per --by value (and --period), with its count and interval.
 
     METRIC is one of: leads, leads_converted, lead_conversion_rate (conversion), opportunities,
@@ -110,7 +111,7 @@ def metric_command(metric_name, folder, mapping, by, where, period, as_of, as_js
         options["fiscal_year_start_month"] = project.profile.fiscal_year_start_month
         options |= {k: v for k, v in project.profile.kpis.items() if k in _KPI_CHOICES}
     try:
-        crm = load_or_fail(folder, mapping)
+        crm = load_or_fail(folder, mapping, engine=engine)
         if project is not None:
             from ..project import apply_profile
 

@@ -19,7 +19,7 @@ import math
 
 import click
 
-from .common import fail, json_option, load_or_fail, mapping_option
+from .common import engine_option, fail, json_option, load_or_fail, mapping_option
 
 __all__ = ["routing_command"]
 
@@ -62,14 +62,15 @@ def _pct(v) -> str:
 @click.option(
     "--mature-days", default=30, show_default=True, type=int, help="Speed to lead over leads at least this old."
 )
+@engine_option()
 @json_option("Print one JSON object: audit summary, speed to lead by team, SLA breaches by owner, fairness.")
-def routing_command(folder, rules_file, mapping, as_of, where, mature_days, as_json):
+def routing_command(folder, rules_file, mapping, as_of, where, mature_days, engine, as_json):
     """Rule audit (misrouted share per entry), speed to lead and SLA per team and owner, fairness per rep."""
     from ..crm.expression import ExpressionError
     from ..routing import RulesError, fairness, load_rules, misroute_summary, rule_audit
     from ..sources import report
 
-    crm = load_or_fail(folder, mapping)
+    crm = load_or_fail(folder, mapping, engine=engine)
     try:
         rules = load_rules(rules_file, crm=crm)
         audit = rule_audit(crm, rules=rules, as_of=as_of or None, where=where)

@@ -24,7 +24,7 @@ import math
 
 import click
 
-from .common import fail, json_option, load_or_fail, mapping_option
+from .common import engine_option, fail, json_option, load_or_fail, mapping_option
 
 __all__ = ["score_command"]
 
@@ -101,14 +101,27 @@ def score_command():
     default=False,
     help="Promote the new version if it beats the points baseline on the held-out leads.",
 )
+@engine_option()
 @json_option("Print the evaluation as one JSON object.")
 def train_cmd(
-    folder, mapping, registry_dir, as_of, window_days, delay_days, where, kind, split, points_path, promote, as_json
+    folder,
+    mapping,
+    registry_dir,
+    as_of,
+    window_days,
+    delay_days,
+    where,
+    kind,
+    split,
+    points_path,
+    promote,
+    engine,
+    as_json,
 ):
     """Train and evaluate a new model version on FOLDER and save it in the registry."""
     from ..scoring import Registry, RegistryError, ScoringDataError, train
 
-    crm = load_or_fail(folder, mapping)
+    crm = load_or_fail(folder, mapping, engine=engine)
     try:
         result = train(
             crm,
@@ -167,14 +180,15 @@ def train_cmd(
 @_MAPPING
 @_REGISTRY
 @click.option("--against", default=None, help="Version to compare with (default: the promoted one).")
+@engine_option()
 @json_option("Print one JSON object.")
-def evaluate_cmd(folder, version, mapping, registry_dir, against, as_json):
+def evaluate_cmd(folder, version, mapping, registry_dir, against, engine, as_json):
     """Compare VERSION with the promoted one (or --against) on VERSION's held-out leads of FOLDER."""
     import pandas as pd
 
     from ..scoring import Registry, RegistryError, ScoringDataError, compare_scores, held_out_predictions
 
-    crm = load_or_fail(folder, mapping)
+    crm = load_or_fail(folder, mapping, engine=engine)
     reg = Registry(registry_dir)
     try:
         loaded = reg.load(version)
@@ -259,7 +273,8 @@ def list_cmd(registry_dir, as_json):
 @_WHERE
 @click.option("--all-leads", is_flag=True, help="Also score leads already converted.")
 @click.option("--drift-threshold", default=0.2, show_default=True, type=float, help="PSI above which to flag drift.")
-def predict_cmd(folder, out, mapping, registry_dir, version, as_of, where, all_leads, drift_threshold):
+@engine_option()
+def predict_cmd(folder, out, mapping, registry_dir, version, as_of, where, all_leads, drift_threshold, engine):
     """Score the open leads of FOLDER to OUT: probability, 1-99 score, top reasons; report drift."""
     import pandas as pd
 
@@ -267,7 +282,7 @@ def predict_cmd(folder, out, mapping, registry_dir, version, as_of, where, all_l
     from ..scoring.features import training_table
     from ..scoring.workflow import drift_report
 
-    crm = load_or_fail(folder, mapping)
+    crm = load_or_fail(folder, mapping, engine=engine)
     reg = Registry(registry_dir)
     try:
         loaded = reg.load(version)

@@ -57,8 +57,9 @@ def test_cache_then_check_reads_parquet(tiny_export, tmp_path):
 # 21 + 29 + 15 = 65 days), 002 open 500 (Web), 005 open without an amount (Partner), 008 lost (Web); and
 # 4 leads: L1 Web converted, L2 Web working, L3 Partner open, L4 Partner converted. The latest date in
 # the data is 008's last history row, 2024-05-05.
-def test_kpis_json_by_hand(tiny_export):
-    result = CliRunner().invoke(main, ["kpis", str(tiny_export), "--json"])
+@pytest.mark.parametrize("engine", [[], ["--engine", "pandas"], ["--engine", "duckdb"]])
+def test_kpis_json_by_hand(tiny_export, engine):
+    result = CliRunner().invoke(main, ["kpis", str(tiny_export), "--json", *engine])
     assert result.exit_code == 0, result.output
     k = json.loads(result.output)
     assert k["as_of"] == "2024-05-05"
@@ -95,3 +96,31 @@ def test_kpis_bad_input_is_one_line(tiny_export):
         result = CliRunner().invoke(main, ["kpis", str(tiny_export), *option])
         assert result.exit_code == 2 and result.output.startswith("error:"), (option, result.output)
         assert "Traceback" not in result.output
+
+
+# ---- --engine on every command that reads an org ----------------------------------------------------
+ORG_COMMANDS = [["check"], ["kpis"], ["metric", "win_rate"], ["routing"], ["forecast"], ["score", "train"]]
+ORG_COMMANDS += [["score", "evaluate"], ["score", "predict"]]
+
+
+@pytest.mark.parametrize("args", ORG_COMMANDS)
+def test_every_org_command_takes_an_engine(args):
+    text = CliRunner().invoke(main, [*args, "--help"]).output
+    assert "--engine [duckdb|spark|pandas]" in text, text
+
+
+def test_spark_without_java_is_one_line(tiny_export, tmp_path):
+    # a PATH with no java on it: refused before anything is loaded, one line, exit 2
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: []\n")
+    org = str(tiny_export)
+    for args in (["kpis", org], ["routing", org, "--rules", str(rules)], ["forecast", org, "--next-quarter"]):
+        result = CliRunner().invoke(main, [*args, "--engine", "spark"], env={"PATH": str(tmp_path)})
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error: --engine spark:") and len(result.output.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+
+
+def test_unknown_engine_is_refused(tiny_export):
+    result = CliRunner().invoke(main, ["kpis", str(tiny_export), "--engine", "polars"])
+    assert result.exit_code == 2 and "'polars' is not one of" in result.output

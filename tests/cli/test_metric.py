@@ -210,3 +210,11 @@ def test_help_lists_every_metric():
 
     text = CliRunner().invoke(main, ["metric", "--help"]).output
     assert all(name in text for name in METRICS)
+
+
+def test_the_same_figures_on_every_engine(cache):
+    # the reference (pandas) and the default engine (duckdb) give the same table, row for row
+    args = ("win_rate", cache, "--by", "owner.region", "--period", "Q")
+    assert _run(*args, "--engine", "pandas") == _run(*args, "--engine", "duckdb")
+    args = ("pipeline", cache, "--by", "owner.role")
+    assert _run(*args, "--engine", "pandas") == _run(*args, "--engine", "duckdb")
