@@ -1,4 +1,5 @@
-"""pandas vs DuckDB on one org (#19): the as-of state on three days and the headline figures.
+"""pandas vs DuckDB on one org (#19): the as-of state on three days, the headline figures, the quarter's
+waterfall and the stage durations.
 
 Both engines read the same ``CrmData.to_parquet`` cache (default the scale-50 org's,
 ``/work/orgs/scale50_parquet``). Each step is run three times and the median reported; the load
@@ -32,7 +33,11 @@ from funnel_analysis.crm.model import CrmData, resolve_as_of
 from funnel_analysis.engine import EngineOrg, connect
 from funnel_analysis.engine.asof import materialise_asof, state_hash
 from funnel_analysis.engine.attach import attach, detach
+from funnel_analysis.engine.durations import stage_durations
+from funnel_analysis.engine.waterfall import waterfall
 from funnel_analysis.funnel import report
+from funnel_analysis.sources.pipeline_changes import pipeline_waterfall
+from funnel_analysis.velocity import report as velocity
 
 
 def _median_of(n, fn) -> tuple[float, object]:
@@ -88,6 +93,33 @@ def main(argv=None) -> dict:
         finally:
             detach(crm)
 
+    # the latest complete quarter's waterfall, and the stage durations (velocity) on the latest day
+    quarter = dict(
+        start=days[-1] - pd.offsets.QuarterEnd(1), end=days[-1],
+        close_window=(days[-1] - pd.offsets.QuarterEnd(1) + pd.Timedelta(days=1), days[-1]),
+    )  # fmt: skip
+
+    def pandas_waterfall():
+        _forget_cuts(crm)
+        return pipeline_waterfall(crm, **quarter)
+
+    def duck_waterfall():
+        return waterfall(org, **quarter)
+
+    def pandas_durations():
+        _forget_cuts(crm)
+        return velocity.stage_durations(crm, as_of=days[-1])
+
+    def duck_durations():
+        return stage_durations(org, as_of=days[-1])
+
+    t_pw, w_pa = _median_of(args.repeat, pandas_waterfall)
+    t_dw, w_da = _median_of(args.repeat, duck_waterfall)
+    pd.testing.assert_frame_equal(w_da.totals, w_pa.totals[list(w_da.totals.columns)], check_dtype=False)
+    t_pd, d_pa = _median_of(args.repeat, pandas_durations)
+    t_dd, d_da = _median_of(args.repeat, duck_durations)
+    pd.testing.assert_frame_equal(d_da, d_pa.reset_index(drop=True), check_dtype=False)
+
     t_pa, n_pa = _median_of(args.repeat, pandas_asof)
     t_pk, k_pa = _median_of(args.repeat, pandas_kpis)
     t_da, n_da = _median_of(args.repeat, duck_asof)
@@ -106,6 +138,9 @@ def main(argv=None) -> dict:
         "load_s": {"pandas (CrmData.from_parquet)": round(load_pandas, 2), "duckdb (views)": round(load_duckdb, 2)},
         "asof_3_days_s": {"pandas": round(t_pa, 3), "duckdb": round(t_da, 3)},
         "kpis_3_days_s": {"pandas": round(t_pk, 3), "duckdb": round(t_dk, 3)},
+        "waterfall_quarter_s": {"pandas": round(t_pw, 3), "duckdb": round(t_dw, 3)},
+        "stage_durations_s": {"pandas": round(t_pd, 3), "duckdb": round(t_dd, 3)},
+        "waterfall_deals": len(w_da.per_opportunity),
         "figures_equal": True,
         "state_hash_equal": same_states,
         "repeat": args.repeat,

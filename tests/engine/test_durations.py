@@ -124,8 +124,6 @@ def test_tiny_equals_pandas(tiny_on, tiny, by):
 @pytest.mark.parametrize("day", ["2024-06-30", "2025-03-31"])
 def test_sample_equals_pandas(engines, sample_crm, day):
     """The sample org: every count exact, every quantile and bound to the day, by lead source too."""
-    if engines.name == "spark":
-        pytest.skip("the sample on Spark is not verified yet (minutes on 2 shared cores); the tiny org is")
     org = engines(sample_crm)
     for by in (None, "lead_source"):
         ref = report.stage_durations(sample_crm, as_of=day, by=by)
