@@ -36,20 +36,18 @@ from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
 from .._util.frames import utc_naive as _utc_naive
+from ..crm.activity_types import KINDS, TYPE_MAP
 from ..stats import rate_table
 
-__all__ = ["activity_summary", "activity_win_relation", "activity_kind", "BUCKETS", "TYPE_MAP"]
-
-#: Normalised ``type`` values (lower case, no spaces or underscores) and their kind.
-TYPE_MAP = {
-    "call": "call",
-    "email": "email",
-    "listemail": "email",
-    "sendemail": "email",
-    "meeting": "meeting",
-    "event": "meeting",
-}
-KINDS = ("call", "email", "meeting", "other")
+__all__ = [
+    "activity_summary",
+    "activity_win_relation",
+    "activity_win_table",
+    "activity_kind",
+    "BUCKETS",
+    "KINDS",
+    "TYPE_MAP",
+]
 #: Activity-count buckets of :func:`activity_win_relation`: (label, lowest, highest) inclusive.
 BUCKETS = (("0", 0, 0), ("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, np.inf))
 
@@ -259,9 +257,54 @@ def activity_win_relation(summary: pd.DataFrame, opps: pd.DataFrame, *, confiden
             "summary; build the summary from the same as-of cut as opps"
         )
     won = _flag(closed["is_won"]).to_numpy()
+    counts = pd.DataFrame({"n_before_close": n.astype("int64"), "won": won.astype("int64")})
+    counts = counts.groupby("n_before_close", as_index=False).agg(closed=("won", "size"), won=("won", "sum"))
+    return activity_win_table(counts, confidence=confidence)
+
+
+def activity_win_table(counts: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """The closed and won deals per number of activities before close, in :data:`BUCKETS`, with win rates.
+
+    What :func:`activity_win_relation` returns, from the counts alone (an engine sums them:
+    :func:`funnel_analysis.engine.activities.closed_deals_by_activity_count`).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``n_before_close`` (a non-negative count), ``closed`` and ``won`` (deals with that count).
+    confidence : float, default 0.95
+        Of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`activity_win_relation`.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, or a negative or missing ``n_before_close``.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"n_before_close": [0, 4, 7], "closed": [2, 3, 1], "won": [0, 2, 1]})
+    >>> activity_win_table(counts)[["bucket", "closed", "won", "win_rate"]]
+      bucket  closed  won  win_rate
+    0      0       2    0  0.000000
+    1    1-2       0    0       NaN
+    2    3-5       3    2  0.666667
+    3     6+       1    1  1.000000
+    """
+    fn = "activity_win_table"
+    _require(counts, ["n_before_close", "closed", "won"], fn, "counts")
+    n = pd.to_numeric(counts["n_before_close"], errors="coerce").astype("float64").to_numpy()
+    if np.isnan(n).any() or (n < 0).any():
+        raise ValueError(f"{fn}: n_before_close must be a non-negative count in every row")
+    closed = counts["closed"].astype("int64").to_numpy()
+    won = counts["won"].astype("int64").to_numpy()
     rows = []
     for label, lo, hi in BUCKETS:
         m = (n >= lo) & (n <= hi)
-        rows.append({"bucket": label, "closed": int(m.sum()), "won": int((m & won).sum())})
+        rows.append({"bucket": label, "closed": int(closed[m].sum()), "won": int(won[m].sum())})
     table = pd.DataFrame(rows).astype({"bucket": "str"})
     return rate_table(table, successes="won", trials="closed", name="win_rate", confidence=confidence)

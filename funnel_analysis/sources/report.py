@@ -667,9 +667,19 @@ def activity_win_relation(crm, *, as_of=None, where=None, confidence: float = 0.
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    opps = cut.rows("opportunities", where=where)
-    summary = _activities.activity_summary(cut.activities, opps, as_of=day)
-    out = _activities.activity_win_relation(summary, opps, confidence=confidence)
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is not None and not where and org.has("activities") and "what_id" in org.columns("activities"):
+        # the counts per number of activities summed in the org's engine (funnel_analysis.engine.activities)
+        from ..engine.activities import closed_deals_by_activity_count
+
+        counts = closed_deals_by_activity_count(org, as_of=day)
+        out = _activities.activity_win_table(counts, confidence=confidence)
+    else:
+        opps = cut.rows("opportunities", where=where)
+        summary = _activities.activity_summary(cut.activities, opps, as_of=day)
+        out = _activities.activity_win_relation(summary, opps, confidence=confidence)
     reason = _absent(crm, cut, "activities") or _unlinked(cut, "what_id", "opportunities", "opportunity_id")
     if reason:
         return mark_missing(
