@@ -11,7 +11,8 @@ engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org
 - the reductions: :mod:`.asof` (the as-of state on several days in one query), :mod:`.kpis`
   (the headline counts), :mod:`.durations` (Kaplan-Meier life tables of stage visits),
   :mod:`.waterfall` (the pipeline waterfall of two cuts), :mod:`.activities` (activity
-  aggregates per deal, and the closed deals per activity count), :mod:`.validate` (``funnel check`` as SQL
+  aggregates per deal, and the closed deals per activity count), :mod:`.matrix` (the source
+  matrix's counts per lead segment), :mod:`.validate` (``funnel check`` as SQL
   over the export's files);
 - :mod:`.attach`: an engine org attached to a pandas org, so the report entry points use it.
 

@@ -52,6 +52,7 @@ from ..stats import rate_table
 
 __all__ = [
     "source_matrix",
+    "matrix_from_counts",
     "campaign_matrix",
     "compare_sources",
     "speed_to_lead",
@@ -118,9 +119,48 @@ def _matrix(members: pd.DataFrame, opps: pd.DataFrame, keys: list[str]) -> pd.Da
         opps,
         keys,
     )
-    out = lead_counts.merge(opp, on=keys, how="left")
-    counts = ["leads", "converted", "opportunities", "closed", "won"]
-    out[counts] = out[counts].fillna(0).astype("int64")
+    return matrix_from_counts(lead_counts.merge(opp, on=keys, how="left"), by=keys)
+
+
+def matrix_from_counts(counts: pd.DataFrame, *, by) -> pd.DataFrame:
+    """The source matrix from its counts and sums per segment: the rates, their intervals, the order.
+
+    What :func:`source_matrix` returns, from the figures alone (an engine sums them:
+    :func:`funnel_analysis.engine.matrix.source_matrix_counts`).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        The ``by`` columns, ``leads``, ``converted``, ``opportunities``, ``pipeline_created``,
+        ``closed``, ``won``, ``won_revenue``, ``avg_won_deal_size``, ``median_cycle_days``
+        (missing counts and sums read as 0).
+    by : str or list of str
+        The segment columns.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`source_matrix`, sorted by segment (missing last).
+
+    Raises
+    ------
+    ValueError
+        A missing column.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"lead_source": ["Web"], "leads": [4], "converted": [1], "opportunities": [1],
+    ...     "pipeline_created": [100.0], "closed": [1], "won": [1], "won_revenue": [100.0],
+    ...     "avg_won_deal_size": [100.0], "median_cycle_days": [12.0]})
+    >>> matrix_from_counts(counts, by="lead_source")[["lead_source", "conversion_rate", "win_rate"]]
+      lead_source  conversion_rate  win_rate
+    0         Web             0.25       1.0
+    """
+    keys = _by_list(by)
+    _require(counts, [*keys, *_COUNT_COLS], "matrix_from_counts", "counts")
+    out = counts.copy()
+    n = ["leads", "converted", "opportunities", "closed", "won"]
+    out[n] = out[n].fillna(0).astype("int64")
     out[["pipeline_created", "won_revenue"]] = out[["pipeline_created", "won_revenue"]].fillna(0.0)
     out = rate_table(out, successes="converted", trials="leads", name="conversion_rate")
     out = rate_table(out, successes="won", trials="closed", name="win_rate")
@@ -194,6 +234,17 @@ def mature_leads(
 
 
 _LEAD_COLS = ["lead_id", "is_converted", "converted_opportunity_id"]
+_COUNT_COLS = [
+    "leads",
+    "converted",
+    "opportunities",
+    "pipeline_created",
+    "closed",
+    "won",
+    "won_revenue",
+    "avg_won_deal_size",
+    "median_cycle_days",
+]
 _OPP_COLS = ["opportunity_id", "amount", "is_closed", "is_won", "created_date", "close_date"]
 
 

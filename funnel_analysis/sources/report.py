@@ -132,6 +132,10 @@ def _named(out: pd.DataFrame, cut, by) -> pd.DataFrame:
     return with_owner_names(out, owners(cut)) if "owner_id" in keys else out
 
 
+#: Lead columns an as-of cut takes from the field history (crm.field_history): the engines' cuts do not yet.
+_TRACKED = {"status", "owner_id", "owner_source", "status_source"}
+
+
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
     """The leads ``where`` selects, old enough on ``day`` to have converted."""
     return _matrix.mature_leads(cut.rows("leads", where=where), as_of=day, mature_days=mature_days)
@@ -172,7 +176,17 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    out = _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
+    from ..engine.attach import engine_of
+
+    org, keys = engine_of(crm), _by_list(by or DEFAULT_BY)
+    # the lead columns the field history changes (status, owner) are the pandas cut's
+    if org is not None and not where and org.has("leads") and set(keys) <= set(org.columns("leads")) - _TRACKED:
+        from ..engine.matrix import source_matrix_counts
+
+        counts = source_matrix_counts(org, as_of=day, by=keys, mature_days=mature_days)
+        out = _matrix.matrix_from_counts(counts, by=keys)
+    else:
+        out = _matrix.source_matrix(_mature(cut, day, where, mature_days), cut.opportunities, by=by or DEFAULT_BY)
     out = _named(out, cut, by)
     reason = _absent(crm, cut, "leads")
     return mark_missing(out, f"{reason}: no lead source to compare") if reason else out

@@ -1,0 +1,155 @@
+"""The source matrix's counts and sums, in SQL: :func:`funnel_analysis.sources.matrix.source_matrix`.
+
+The leads are those of the day's cut old enough to have converted (the rules of
+:func:`~funnel_analysis.sources.matrix.mature_leads`: created at least ``mature_days`` before the
+end of the day; a lead converted after the day is not converted on it, and its opportunity is not
+its yet); the deals are the cut's (:mod:`.asof`: amount, closed, won and close date on the day).
+Per segment of lead columns the engine returns the leads, the converted ones, the deals they
+converted into with their pipeline, the closed and won deals, the won revenue, the average won deal
+and the median cycle of the won deals (created to closed, in days, where not negative): one row per
+segment, never a row per lead. The rates and their intervals are added in pandas
+(:func:`funnel_analysis.sources.matrix.matrix_from_counts`).
+
+Examples
+--------
+>>> from funnel_analysis.engine import EngineOrg, connect
+>>> org = EngineOrg.from_crm(crm, engine=connect("duckdb"))  # doctest: +SKIP
+>>> source_matrix_counts(org, as_of="2024-06-30", by="lead_source")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._util.frames import by_list as _by_list
+from .._util.frames import to_day as _to_day
+from .asof import materialise_asof
+from .base import EngineError
+from .org import EngineOrg
+
+__all__ = ["MATRIX_COUNTS", "source_matrix_counts"]
+
+#: The columns :func:`source_matrix_counts` returns after the segment's.
+MATRIX_COUNTS = (
+    "leads",
+    "converted",
+    "opportunities",
+    "pipeline_created",
+    "closed",
+    "won",
+    "won_revenue",
+    "avg_won_deal_size",
+    "median_cycle_days",
+)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def source_matrix_counts(org: EngineOrg, *, as_of, by="lead_source", mature_days: int = 90) -> pd.DataFrame:
+    """Per segment of the day's mature leads: the counts and sums of the source matrix.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    as_of : date-like
+        The day of the cut (end of day, UTC).
+    by : str or list of str, default "lead_source"
+        Lead columns that form the segments; a missing value is a segment of its own.
+    mature_days : int, default 90
+        Only leads created at least this many days before the end of ``as_of`` count.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment, sorted by the ``by`` columns (missing last): the ``by`` columns, then
+        :data:`MATRIX_COUNTS` (counts int64; ``pipeline_created`` and ``won_revenue`` 0.0 when
+        nothing is summed; ``avg_won_deal_size`` and ``median_cycle_days`` NaN without a won deal).
+
+    Raises
+    ------
+    ValueError
+        A negative ``mature_days``, an unparseable ``as_of``, no ``by`` column; :class:`EngineError`
+        (a ``ValueError``) for an org without leads or opportunities, or a column they lack.
+
+    Examples
+    --------
+    >>> source_matrix_counts(org, as_of="2024-06-30")[["lead_source", "leads", "won"]]  # doctest: +SKIP
+    """
+    fn = "source_matrix_counts"
+    keys = _by_list(by)
+    if not keys:
+        raise ValueError(f"{fn}: `by` names no column")
+    if not isinstance(mature_days, (int, np.integer)) or isinstance(mature_days, bool) or mature_days < 0:
+        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
+    day = _to_day(as_of, fn)
+    for table in ("leads", "opportunities"):
+        if not org.has(table):
+            raise EngineError(f"{fn}: the org has no {table}")
+    need = ["lead_id", "created_date", "is_converted", "converted_opportunity_id", *keys]
+    missing = [c for c in need if c not in org.columns("leads")]
+    if missing:
+        raise EngineError(f"{fn}: the leads have no column {', '.join(map(repr, missing))}")
+    state = materialise_asof(org, as_of=[day], name="matrix_state")
+    leads = org.relation("leads")
+    conv_date = "CAST(l.converted_date AS DATE) > $day" if "converted_date" in org.columns("leads") else "FALSE"
+    k_l = ", ".join(f"l.{_q(k)} AS {_q(k)}" for k in keys)
+    k = ", ".join(_q(k) for k in keys)
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
+    params = {
+        "cut_end": end.to_pydatetime(),
+        "mature_end": (end - pd.Timedelta(days=int(mature_days))).to_pydatetime(),
+        "day": day.date(),
+    }
+    out = org.engine.df(
+        f"""
+WITH m AS (
+    SELECT {k_l},
+        COALESCE(l.is_converted, FALSE) AND NOT COALESCE({conv_date}, FALSE) AS conv,
+        CASE WHEN NOT (COALESCE(l.is_converted, FALSE) AND COALESCE({conv_date}, FALSE))
+            THEN l.converted_opportunity_id END AS opp
+    FROM {leads} l
+    WHERE l.created_date < $cut_end AND l.created_date <= $mature_end
+),
+lc AS (
+    SELECT {k}, CAST(count(*) AS BIGINT) AS leads, CAST(count(*) FILTER (WHERE conv) AS BIGINT) AS converted
+    FROM m GROUP BY {k}
+),
+p AS (SELECT DISTINCT {k}, opp FROM m WHERE opp IS NOT NULL),
+o AS (
+    SELECT {", ".join(f"p.{_q(c)}" for c in keys)}, CAST(s.amount AS DOUBLE) AS amount,
+        COALESCE(s.is_closed, FALSE) AS closed,
+        COALESCE(s.is_closed, FALSE) AND COALESCE(s.is_won, FALSE) AS won,
+        date_diff('day', CAST(s.created_date AS DATE), CAST(s.close_date AS DATE)) AS span
+    FROM p JOIN {state} s ON s.opportunity_id = p.opp
+),
+oc AS (
+    SELECT {k}, CAST(count(*) AS BIGINT) AS opportunities,
+        COALESCE(sum(amount), 0.0) AS pipeline_created,
+        CAST(count(*) FILTER (WHERE closed) AS BIGINT) AS closed,
+        CAST(count(*) FILTER (WHERE won) AS BIGINT) AS won,
+        COALESCE(sum(amount) FILTER (WHERE won), 0.0) AS won_revenue,
+        avg(amount) FILTER (WHERE won) AS avg_won_deal_size,
+        median(CAST(span AS DOUBLE)) FILTER (WHERE won AND span >= 0) AS median_cycle_days
+    FROM o GROUP BY {k}
+)
+SELECT {", ".join(f"lc.{_q(c)}" for c in keys)}, lc.leads, lc.converted,
+    COALESCE(oc.opportunities, 0) AS opportunities, COALESCE(oc.pipeline_created, 0.0) AS pipeline_created,
+    COALESCE(oc.closed, 0) AS closed, COALESCE(oc.won, 0) AS won, COALESCE(oc.won_revenue, 0.0) AS won_revenue,
+    oc.avg_won_deal_size, oc.median_cycle_days
+FROM lc LEFT JOIN oc ON {" AND ".join(f"lc.{_q(c)} IS NOT DISTINCT FROM oc.{_q(c)}" for c in keys)}
+""",
+        params,
+    )
+    for c in ("leads", "converted", "opportunities", "closed", "won"):
+        out[c] = out[c].astype("int64")
+    for c in ("pipeline_created", "won_revenue", "avg_won_deal_size", "median_cycle_days"):
+        out[c] = out[c].astype("float64")
+    for c in keys:  # a text column with nothing but missing values comes back as objects
+        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
+            out[c] = out[c].astype("str")
+    out = out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+    return out[[*keys, *MATRIX_COUNTS]]

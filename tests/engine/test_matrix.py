@@ -1,0 +1,118 @@
+"""The source matrix's counts in the engines (#19): the pandas reference's matrix, segment by segment."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.crm import load_frames
+from funnel_analysis.engine import EngineError, EngineOrg
+from funnel_analysis.engine.matrix import source_matrix_counts
+from funnel_analysis.sources import matrix as reference
+from tests.engine.conftest import ENGINE_NAMES, _Maker
+
+DAY = "2024-06-30"
+
+
+@pytest.fixture(params=[n for n in ENGINE_NAMES if n != "pandas"])
+def engines(request):
+    """A maker of orgs on each engine (pandas is the reference the engines meet, not run here)."""
+    maker = _Maker(request.param)
+    yield maker
+    maker.close()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Web: L1 converted into A (won 100, 31 days), L2 not converted, L3 converted into B after the
+    day (not converted on it); Partner: L4 converted into C (lost 70); L5 (Web) too new to count;
+    a lead with no source (L6) converted into D, still open (30)."""
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QL1", "00QL2", "00QL3", "00QL4", "00QL5", "00QL6"],
+            "LeadSource": ["Web", "Web", "Web", "Partner", "Web", ""],
+            "CreatedDate": ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-06-20", "2024-02-01"],
+            "IsConverted": [True, False, True, True, False, True],
+            "ConvertedDate": ["2024-01-10", "", "2024-07-15", "2024-01-20", "", "2024-02-10"],
+            "ConvertedOpportunityId": ["006A", "", "006B", "006C", "", "006D"],
+            "Status": ["Converted", "Working", "Converted", "Converted", "Open", "Converted"],
+        }
+    )
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006C", "006D"],
+            "StageName": ["Closed Won", "Prospecting", "Closed Lost", "Prospecting"],
+            "Amount": [100, 50, 70, 30],
+            "CreatedDate": ["2024-01-10", "2024-07-15", "2024-01-20", "2024-02-10"],
+            "CloseDate": ["2024-02-10", "2024-09-30", "2024-03-01", "2024-08-31"],
+            "IsClosed": [True, False, True, False],
+            "IsWon": [True, False, False, False],
+        }
+    )
+    return load_frames({"Lead": leads, "Opportunity": opps})
+
+
+def test_tiny_org_by_hand(engines, tiny):
+    got = source_matrix_counts(engines(tiny), as_of=DAY, mature_days=30).set_index("lead_source")
+    assert list(got.index[:2]) == ["Partner", "Web"] and pd.isna(got.index[2])  # missing last
+    web, partner, none = got.loc["Web"], got.loc["Partner"], got.iloc[2]
+    assert (web["leads"], web["converted"], web["opportunities"], web["won"]) == (3, 1, 1, 1)  # L5 too new
+    assert (web["won_revenue"], web["avg_won_deal_size"], web["median_cycle_days"]) == (100.0, 100.0, 31.0)
+    assert (partner["closed"], partner["won"], partner["won_revenue"], partner["pipeline_created"]) == (1, 0, 0.0, 70.0)
+    assert pd.isna(partner["avg_won_deal_size"]) and pd.isna(partner["median_cycle_days"])
+    assert (none["leads"], none["opportunities"], none["closed"], none["pipeline_created"]) == (1, 1, 0, 30.0)
+
+
+@pytest.mark.parametrize(("by", "mature_days"), [("lead_source", 30), (["lead_source", "status"], 0)])
+def test_tiny_org_equals_the_reference(engines, tiny, by, mature_days):
+    cut = tiny.as_of(DAY)
+    want = reference.source_matrix(reference.mature_leads(cut.leads, as_of=DAY, mature_days=mature_days),
+                                   cut.opportunities, by=by)  # fmt: skip
+    got = reference.matrix_from_counts(
+        source_matrix_counts(engines(tiny), as_of=DAY, by=by, mature_days=mature_days), by=by
+    )
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2025-12-31"])
+def test_sample_equals_the_reference(engines, sample_crm, day):
+    org, cut = engines(sample_crm), sample_crm.as_of(day)
+    for by in ("lead_source", ["industry", "rating"]):
+        want = reference.source_matrix(reference.mature_leads(cut.leads, as_of=day), cut.opportunities, by=by)
+        got = reference.matrix_from_counts(source_matrix_counts(org, as_of=day, by=by), by=by)
+        assert want["leads"].sum() > 1000 and want["won"].sum() > 50  # something to count
+        # counts exact; money to the cent; days exact (the sums' order differs by engine)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+def test_the_report_entry_point_uses_the_engine(sample_crm):
+    from funnel_analysis.engine import connect
+    from funnel_analysis.engine.attach import attach, detach
+    from funnel_analysis.sources import report
+
+    want = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+    with connect("duckdb", threads=1) as eng:
+        attach(sample_crm, org=EngineOrg.from_crm(sample_crm, engine=eng))
+        try:
+            got = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+        finally:
+            detach(sample_crm)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+def test_refuses_bad_arguments(tiny):
+    from funnel_analysis.engine import connect
+
+    with connect("duckdb", threads=1) as eng:
+        org = EngineOrg.from_crm(tiny, engine=eng)
+        with pytest.raises(EngineError, match="no column 'region'"):
+            source_matrix_counts(org, as_of=DAY, by="region")
+        with pytest.raises(ValueError, match="non-negative"):
+            source_matrix_counts(org, as_of=DAY, mature_days=-1)
+        with pytest.raises(ValueError, match="names no column"):
+            source_matrix_counts(org, as_of=DAY, by=[])
+
+
+def test_matrix_from_counts_refuses_missing_columns():
+    with pytest.raises(ValueError, match="won_revenue"):
+        reference.matrix_from_counts(pd.DataFrame({"lead_source": ["Web"], "leads": [1]}), by="lead_source")
