@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import html
+import threading
 from pathlib import Path
 
 __all__ = ["notebook_to_html", "clean_html", "freshness_html", "FRESHNESS_CSS"]
@@ -289,6 +290,35 @@ def _without_stderr(nb) -> None:
             ]
 
 
+#: Each thread's page exporter (the runner converts pages in its worker threads; an exporter is not thread-safe).
+_EXPORTERS = threading.local()
+
+
+def _exporter():
+    """This thread's nbconvert exporter of report pages, made on first use.
+
+    Made once and reused, so that its templates are read and compiled once per process, not once per page
+    (a for_each converts one page per value).
+    """
+    exporter = getattr(_EXPORTERS, "page", None)
+    if exporter is None:
+        import jinja2
+        from nbconvert import HTMLExporter
+
+        exporter = _EXPORTERS.page = HTMLExporter(
+            template_name="lab",
+            extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
+            template_file="report.j2",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            sanitize_html=True,
+            embed_images=True,
+            filters={"clean_html": clean_html},
+        )
+    return exporter
+
+
 def notebook_to_html(ipynb, out, manifest: dict) -> Path:
     """Write the report page of executed notebook ``ipynb`` to ``out``, with a run note from ``manifest``.
 
@@ -311,9 +341,7 @@ def notebook_to_html(ipynb, out, manifest: dict) -> Path:
     pathlib.Path
         ``out``: one self-contained page, without code, stderr or prompts, sanitised.
     """
-    import jinja2
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(ipynb), as_version=4)
     _without_stderr(nb)
@@ -333,19 +361,8 @@ def notebook_to_html(ipynb, out, manifest: dict) -> Path:
         f"{html.escape(str(manifest['status']))}</strong>, parameters: {shown}</em></p>"
     ) + freshness_html(manifest.get("data_freshness"))
     nb.cells.insert(int(bool(nb.cells) and nb.cells[0].cell_type == "markdown"), nbformat.v4.new_markdown_cell(note))
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
-        template_file="report.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        sanitize_html=True,
-        embed_images=True,
-        filters={"clean_html": clean_html},
-    )
     meta = {"metadata": {"name": f"{manifest['report']} {manifest['as_of']}", "path": str(Path(ipynb).parent)}}
-    body = exporter.from_notebook_node(nb, resources=meta)[0]
+    body = _exporter().from_notebook_node(nb, resources=meta)[0]
     out = Path(out)
     with open(out, "w", encoding="utf-8") as f:
         f.write(body)

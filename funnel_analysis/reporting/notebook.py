@@ -85,6 +85,40 @@ def notebook_setup(currency: str = "") -> None:
     _CURRENCY["symbol"] = currency_symbol(currency)
     mpl.rcParams.update(THEME)
     mpl.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 100})
+    _show_figures_before_redraw()
+
+
+def _show_figures_before_redraw() -> None:
+    """In a Jupyter kernel, show (and close) a cell's charts before pyplot redraws them.
+
+    With the inline backend matplotlib is interactive, and pyplot's post-execute hook draws every
+    open figure at the end of each cell; the backend's own hook, registered after it, then draws
+    each again for its PNG. Showing the figures first (the backend's own ``flush_figures``) leaves
+    pyplot's hook nothing to draw: the same images, one draw fewer per chart. Nothing happens outside
+    IPython, with another backend, or when already set up (a kernel that runs several reports).
+    """
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or _flush_inline_figures in shell.events.callbacks.get("post_execute", []):
+        return
+    callbacks = shell.events.callbacks.setdefault("post_execute", [])
+    # before pyplot's redraw and the backend's flush, which register when the first figure picks the backend
+    late = ("_draw_all_if_interactive", "flush_figures")
+    at = next((i for i, f in enumerate(callbacks) if getattr(f, "__name__", "") in late), len(callbacks))
+    callbacks.insert(at, _flush_inline_figures)
+
+
+def _flush_inline_figures() -> None:
+    """The inline backend's ``flush_figures``, when that backend shows this kernel's figures."""
+    import sys
+
+    inline = sys.modules.get("matplotlib_inline.backend_inline")
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if inline is not None and shell is not None and inline.flush_figures in shell.events.callbacks["post_execute"]:
+        inline.flush_figures()
 
 
 #: seaborn's ``set_theme(style="whitegrid")`` (its "deep" colours, the notebook context), written out, so a
@@ -206,7 +240,7 @@ def open_report(
         print(f"profile: {line}")
     named = crm.report.currency.get("source") not in (None, "assumed")
     if currency and not named:  # the export does not say: the parameter does
-        crm.report.currency = {**crm.report.currency, "corporate": str(currency).strip().upper(), "source": "parameter"}
+        crm = _with_currency(crm, currency)
     elif currency and str(currency).strip().upper() != crm.currency:
         print(f"currency={currency!r} ignored: the org's corporate currency is {crm.currency}")
     notebook_setup(currency=crm.currency)
@@ -227,6 +261,38 @@ def open_report(
         line = f"as of {resolve_as_of(crm, as_of=as_of):%Y-%m-%d}"
     print(f"{crm.meta['source']} {line}; money in {crm.currency}; data fingerprint {crm.meta['fingerprint']}")
     return crm
+
+
+def _with_currency(crm: CrmData, currency: str) -> CrmData:
+    """``crm`` with its corporate currency named by a report parameter, as a new org.
+
+    The org and its data-quality report are copied, never changed: a kernel keeps the org it loaded for
+    the next report it runs (:data:`_LOADED`), and a currency one run was given must not become the
+    next run's.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    currency : str
+        The ISO code of the money's currency (``"eur"`` reads as ``"EUR"``).
+
+    Returns
+    -------
+    CrmData
+        The same tables, with ``report.currency`` saying ``corporate`` is ``currency`` and ``source``
+        ``"parameter"``.
+
+    Examples
+    --------
+    >>> from funnel_analysis.crm import CrmData, DataQualityReport
+    >>> org = CrmData(tables={}, quarantine=None, flags=None, quarantined_rows={}, report=DataQualityReport())
+    >>> _with_currency(org, "eur").currency, org.currency
+    ('EUR', 'USD')
+    """
+    code = str(currency).strip().upper()
+    report = dataclasses.replace(crm.report, currency={**crm.report.currency, "corporate": code, "source": "parameter"})
+    return dataclasses.replace(crm, report=report)
 
 
 #: The org a kernel loaded from a Parquet cache, kept for the next report run in the same kernel (the values

@@ -267,3 +267,21 @@ def test_the_theme_is_seaborns_whitegrid_without_importing_it():
     code = "from funnel_analysis.reporting.notebook import notebook_setup; notebook_setup(); import sys; print('seaborn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_currency_parameter_does_not_stay_on_the_org_a_kernel_keeps(tiny_export, tmp_path, capsys):
+    # the org a kernel loaded from a Parquet cache is kept for its next report (the values of a
+    # for_each): a currency one run was given must not become the next run's
+    import funnel_analysis as fa
+    from funnel_analysis.reporting import open_report
+
+    org = fa.load_org(tiny_export)
+    assert org.report.currency.get("source") in (None, "assumed")  # the export does not name its currency
+    cache = org.to_parquet(tmp_path / "cache")
+    named = open_report(cache, currency="EUR")
+    again = open_report(cache)
+    assert named.currency == "EUR" and named.report.currency["source"] == "parameter"
+    assert again.currency == org.currency != "EUR"
+    assert notebook._LOADED and all(o.currency == org.currency for o in notebook._LOADED.values())
+    assert capsys.readouterr().out.splitlines()[-1].split("; ")[1] == f"money in {org.currency}"
+    notebook_setup()
