@@ -80,6 +80,7 @@ __all__ = [
     "lead_funnel",
     "lead_conversion",
     "snapshot_funnel",
+    "snapshot_from_sums",
     "cohort_window",
     "cohort_funnel",
     "DEFAULT_LEAD_STATUSES",
@@ -320,14 +321,74 @@ def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None, includ
     """
     by = _by_list(by)
     _require(opps, ["stage_name", "is_closed", "amount", *by], "snapshot_funnel", "opportunities")
+    if not include_closed:
+        opps = opps[~_flag(opps["is_closed"])]
+    data = opps[by].assign(
+        stage_name=opps["stage_name"].astype("str").to_numpy(),
+        _n=1,
+        _amt=opps["amount"].to_numpy(),
+        _miss=opps["amount"].isna().to_numpy(),
+    )
+    sums = (
+        data.groupby([*by, "stage_name"], dropna=False, observed=True)
+        .agg(count=("_n", "sum"), amount=("_amt", "sum"), amount_missing=("_miss", "sum"))
+        .reset_index()
+    )
+    return snapshot_from_sums(sums, stages=stages, by=by, include_closed=include_closed)
+
+
+def snapshot_from_sums(
+    sums: pd.DataFrame, *, stages: pd.DataFrame, by=None, include_closed: bool = False
+) -> pd.DataFrame:
+    """The snapshot funnel from its sums per segment and stage (an engine sums them).
+
+    What :func:`snapshot_funnel` returns, from ``count``, ``amount`` and ``amount_missing`` per
+    segment and stage name (:func:`funnel_analysis.engine.funnel.snapshot_sums`): the stage rows in
+    order, stages the table does not list gathered in ``"(unknown stage)"``, the shares.
+
+    Parameters
+    ----------
+    sums : DataFrame
+        The ``by`` columns, ``stage_name`` (missing: unknown), ``count``, ``amount``,
+        ``amount_missing``, of the deals the funnel counts (closed ones only with
+        ``include_closed``).
+    stages : DataFrame
+        The stages table (``crm.stages``).
+    by : str or list of str, optional
+        The segment columns.
+    include_closed : bool, default False
+        Also give rows for the closed stages.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`snapshot_funnel`.
+
+    Raises
+    ------
+    ValueError
+        A missing column.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["Open", "Won"], "sort_order": [1, 2],
+    ...                    "is_closed": [False, True], "is_won": [False, True]})
+    >>> sums = pd.DataFrame({"stage_name": ["Open", "Elsewhere"], "count": [2, 1], "amount": [10.0, 5.0],
+    ...                      "amount_missing": [1, 0]})
+    >>> snapshot_from_sums(sums, stages=st)[["stage_name", "count", "amount", "share_count"]]
+            stage_name  count  amount  share_count
+    0             Open      2    10.0     0.666667
+    1  (unknown stage)      1     5.0     0.333333
+    """
+    by = _by_list(by)
+    _require(sums, [*by, "stage_name", "count", "amount", "amount_missing"], "snapshot_from_sums", "sums")
     _require(stages, ["stage_name", "sort_order", "is_closed", "is_won"], "snapshot_funnel", "stages")
     st = stages.drop_duplicates("stage_name").sort_values("sort_order", kind="stable")
     st = st.assign(is_closed=_flag(st["is_closed"]), is_won=_flag(st["is_won"]))
     if not include_closed:
         st = st[~st["is_closed"]]
-        opps = opps[~_flag(opps["is_closed"])]
     rows = st[["stage_name", "sort_order", "is_closed", "is_won"]].reset_index(drop=True)
-    stage = opps["stage_name"].astype("str").where(opps["stage_name"].isin(rows["stage_name"]), UNKNOWN_STAGE)
+    stage = sums["stage_name"].astype("str").where(sums["stage_name"].isin(rows["stage_name"]), UNKNOWN_STAGE)
     if (stage == UNKNOWN_STAGE).any():
         rows = pd.concat(
             [
@@ -338,16 +399,15 @@ def snapshot_funnel(opps: pd.DataFrame, *, stages: pd.DataFrame, by=None, includ
             ],
             ignore_index=True,
         )
-    data = opps[by].assign(
-        stage_name=stage.to_numpy(), _n=1, _amt=opps["amount"].to_numpy(), _miss=opps["amount"].isna().to_numpy()
-    )
-    sums = (
-        data.groupby([*by, "stage_name"], dropna=False, observed=True)
-        .agg(count=("_n", "sum"), amount=("_amt", "sum"), amount_missing=("_miss", "sum"))
+    merged = (
+        sums[[*by, "count", "amount", "amount_missing"]]
+        .assign(stage_name=stage.to_numpy())
+        .groupby([*by, "stage_name"], dropna=False, observed=True)
+        .agg(count=("count", "sum"), amount=("amount", "sum"), amount_missing=("amount_missing", "sum"))
         .reset_index()
     )
-    grid = _segments(opps, by).merge(rows, how="cross") if by else rows
-    out = grid.merge(sums, on=[*by, "stage_name"], how="left")
+    grid = _segments(sums, by).merge(rows, how="cross") if by else rows
+    out = grid.merge(merged, on=[*by, "stage_name"], how="left")
     out = out.fillna({"count": 0, "amount": 0.0, "amount_missing": 0})
     out = out.astype({"count": "int64", "amount_missing": "int64", "amount": "float64"})
     seg = out.groupby(by, dropna=False)[["count", "amount"]].transform("sum") if by else out[["count", "amount"]].sum()

@@ -259,9 +259,19 @@ def snapshot_funnel(
     >>> report.snapshot_funnel(crm, as_of="2024-04-15", where="amount >= 1000")  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
-    out = _conversion.snapshot_funnel(
-        cut.rows("opportunities", where=where), stages=stages_in_use(cut), by=_by(by), include_closed=include_closed
-    )
+    from ..engine.attach import engine_of
+
+    org, keys = engine_of(crm), _by_list(_by(by))
+    # the deal columns the field history changes (the owner) are the pandas cut's
+    if org is not None and not where and set(keys) <= set(org.columns("opportunities")) - {"owner_id"}:
+        from ..engine.funnel import snapshot_sums
+
+        sums = snapshot_sums(org, as_of=cut.as_of_date, by=keys, include_closed=include_closed)
+        out = _conversion.snapshot_from_sums(sums, stages=stages_in_use(cut), by=keys, include_closed=include_closed)
+    else:
+        out = _conversion.snapshot_funnel(
+            cut.rows("opportunities", where=where), stages=stages_in_use(cut), by=_by(by), include_closed=include_closed
+        )
     return _named(out, cut, by)
 
 
