@@ -137,6 +137,16 @@ def stage_durations(
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    # in the org's engine: life tables per stage (funnel_analysis.engine.durations); a where, or the
+    # deal's owner (the field history's), on the pandas path
+    if org is not None and not where and set(_by_list(_by(by))) <= set(org.columns("opportunities")) - {"owner_id"}:
+        from ..engine.durations import stage_durations as _engine_durations
+
+        out = _engine_durations(org, as_of=day, by=_by(by), percentiles=percentiles)
+        return with_definitions(out, "stage_durations")
     opps = cut.rows("opportunities", where=where)
     hist = cut.history_of(opps)
     stages = stages_in_use(cut)

@@ -158,3 +158,19 @@ def test_bad_input(tiny_on):
         km_from_life_table(pd.DataFrame({"days": [1], "events": [1], "censored": [0]}), percentiles=(1.5,))
     with pytest.raises(ValueError, match="lacks"):
         km_from_life_table(pd.DataFrame({"days": [1]}))
+
+
+def test_the_report_entry_point_uses_the_engine(sample_crm):
+    from funnel_analysis.engine import EngineOrg, connect
+    from funnel_analysis.engine.attach import attach, detach
+
+    for by in (None, "lead_source"):
+        want = report.stage_durations(sample_crm, as_of="2025-06-30", by=by)
+        with connect("duckdb", threads=1) as eng:
+            attach(sample_crm, org=EngineOrg.from_crm(sample_crm, engine=eng))
+            try:
+                got = report.stage_durations(sample_crm, as_of="2025-06-30", by=by)
+            finally:
+                detach(sample_crm)
+        pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
+        assert got.attrs == want.attrs  # the definitions note travels too
