@@ -9,6 +9,7 @@ Examples
 >>> from funnel_analysis.engine import connect, EngineOrg
 >>> org = EngineOrg.from_parquet("/work/orgs/scale50_parquet", connect("duckdb"))  # doctest: +SKIP
 >>> org.engine.sql(f"SELECT count(*) AS n FROM {org.relation('leads')}")  # doctest: +SKIP
+>>> org = EngineOrg.from_export("/work/orgs/scale50", connect("duckdb"))  # the CSV export, no pandas  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -249,3 +250,64 @@ class EngineOrg:
         meta["currency"] = str(currency)
         stages = pd.read_parquet(folder / "stages.parquet")
         return cls(engine=engine, relations=relations, stages=stages, meta=meta)
+
+    @classmethod
+    def from_export(
+        cls, folder, engine: Engine, *, tables=None, prefix: str = "", sample_per_rule: int = 3
+    ) -> EngineOrg:
+        """Build the org's tables in DuckDB from the export folder itself (no table in pandas but stages).
+
+        The export is read in place and checked as ``funnel check --engine duckdb`` checks it; the
+        rows it keeps, typed, cleaned and with money in the corporate currency, are the org's
+        tables, as :func:`~funnel_analysis.crm.load.load_org` holds them
+        (:mod:`funnel_analysis.engine.export` has the rules). A Parquet cache (``crm.json``) is
+        read in place by :meth:`from_parquet`.
+
+        Parameters
+        ----------
+        folder : path-like
+            A Salesforce export folder (CSV or Parquet files named by object), or a Parquet cache.
+        engine : Engine
+            A DuckDB engine (its ``memory_limit`` and ``temp_directory`` bound the memory).
+        tables : sequence of str, optional
+            The canonical tables to build (default :data:`~funnel_analysis.engine.export.ORG_TABLES`:
+            leads, opportunities and their history); the stages always are.
+        prefix : str
+            Prefix of the relation names.
+        sample_per_rule : int, default 3
+            Quarantined rows kept per table and rule in ``meta["check"]``.
+
+        Returns
+        -------
+        EngineOrg
+            The org in the engine; ``meta["check"]`` is the check of the tables built
+            (:class:`~funnel_analysis.engine.validate.ExportCheck`), ``meta["not_in_sql"]`` the
+            derived columns not built (phones in E.164, company keys).
+
+        Raises
+        ------
+        EngineError
+            For an engine that is not DuckDB, a database URL, a table that is not in the schema or
+            that the folder does not hold.
+        DataLoadError
+            For a folder the loader refuses (no header, another delimiter, a missing required column).
+
+        Examples
+        --------
+        >>> from funnel_analysis.engine import connect
+        >>> org = EngineOrg.from_export("data/sample", connect("duckdb", memory_limit="4GB"))  # doctest: +SKIP
+        >>> org.meta["check"].report.tables["opportunities"]["rows_kept"]  # doctest: +SKIP
+        """
+        from .export import ORG_TABLES, export_relations
+
+        if (Path(folder) / "crm.json").exists():
+            return cls.from_parquet(folder, engine, prefix=prefix)
+        got = export_relations(
+            folder,
+            engine,
+            tables=ORG_TABLES if tables is None else tables,
+            prefix=prefix,
+            sample_per_rule=sample_per_rule,
+        )
+        meta = dict(got.meta, check=got.check)
+        return cls(engine=engine, relations=got.relations, stages=got.stages, meta=meta)

@@ -164,8 +164,42 @@ def _widen(t: str) -> str:
     return " || ".join([t, *parts])
 
 
-def _strptime_formats(formats) -> str:
-    return "[" + ", ".join(_lit(f) for f in formats) + "]"
+#: What each directive of :data:`DATETIME_FORMATS` matches in Python's (and pandas') strptime: DuckDB's
+#: own is laxer (its ``%Y`` takes "24" as the year 24, where Python reads "03/15/24" by ``%y``).
+_DIRECTIVES = {
+    "m": "(?:1[0-2]|0[1-9]|[1-9])",
+    "d": "(?:3[01]|[12]\\d|0[1-9]|[1-9]| [1-9])",
+    "Y": "\\d{4}",
+    "y": "\\d{2}",
+    "H": "(?:2[0-3]|[01]\\d|\\d)",
+    "I": "(?:1[0-2]|0[1-9]|[1-9])",
+    "M": "(?:[0-5]\\d|\\d)",
+    "S": "(?:6[01]|[0-5]\\d|\\d)",
+    "p": "(?:am|pm)",
+}
+
+
+def _format_regex(fmt: str) -> str:
+    """The regular expression (RE2, case-insensitive) of the values Python's strptime reads by ``fmt``."""
+    out, i = ["(?i)"], 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%":
+            out.append(_DIRECTIVES[fmt[i + 1]])
+            i += 2
+            continue
+        out.append("\\s+" if ch.isspace() else ("\\" + ch if not ch.isalnum() else ch))
+        i += 1
+    return "".join(out)
+
+
+def _strptime_formats(t: str, formats) -> str:
+    """The first format (in order) whose strptime pattern the whole value matches, parsed by it."""
+    tries = [
+        f"CASE WHEN regexp_full_match({t}, {_lit(_format_regex(f))}) THEN try_strptime({t}, {_lit(f)}) END"
+        for f in formats
+    ]
+    return f"coalesce({', '.join(tries)})"
 
 
 def _datetime(t: str) -> str:
@@ -175,7 +209,7 @@ def _datetime(t: str) -> str:
         f"THEN CAST(try_cast(regexp_replace({t}, '([+-]\\d\\d)(\\d\\d)$', '\\1:\\2') AS TIMESTAMPTZ) "
         "AT TIME ZONE 'UTC' AS TIMESTAMP) END"
     )
-    return f"coalesce({iso}, try_strptime({t}, {_strptime_formats(DATETIME_FORMATS)}))"
+    return f"coalesce({iso}, {_strptime_formats(t, DATETIME_FORMATS)})"
 
 
 def _date(t: str) -> str:
@@ -262,8 +296,11 @@ def _source(path: Path, names: list[str]) -> str:
 class _Check:
     """The state of one check: the engine, and per table what the SQL needs."""
 
-    def __init__(self, eng, folder: Path, sample_per_rule: int):
+    def __init__(self, eng, folder: Path, sample_per_rule: int, keep_all=()):
         self.eng, self.folder, self.per_rule = eng, folder, sample_per_rule
+        # tables whose every column keeps its typed value, picklists folded (EngineOrg.from_export)
+        self.keep_all = frozenset(keep_all)
+        self.money: dict[str, list[str]] = {}  # custom currency fields (describe type currency)
         self.present: dict[str, list[str]] = {}
         self.custom: dict[str, dict[str, str]] = {}
         self.files: dict[str, list[str]] = {}
@@ -287,7 +324,7 @@ class _Check:
     def load(self, table: str, parts, describes) -> None:
         spec = TABLES[table]
         kinds = spec.kinds()
-        selects, present, custom = [], [], {}
+        selects, present, custom, money = [], [], {}, []
         for i, (path, activity_kind) in enumerate(parts):
             names = _header(path)
             canon = canonical_columns(pd.DataFrame(columns=names), table).columns
@@ -296,6 +333,8 @@ class _Check:
                 ftype = describes.get(path.stem, {}).get(src)
                 if ftype is not None and dst not in kinds and dst not in custom:
                     custom[dst] = describe_kind(ftype)
+                    if ftype == "currency" and custom[dst] == "float":
+                        money.append(dst)
             missing = [c for c in spec.required_columns if c not in rename.values() and c != "activity_kind"]
             if table == "stages":
                 missing = [c for c in missing if c not in ("is_closed", "is_won")] or missing
@@ -314,7 +353,7 @@ class _Check:
             for d in [*rename.values(), *(["activity_kind"] if activity_kind else [])]:
                 if d not in present:
                     present.append(d)
-        self.present[table], self.custom[table] = present, custom
+        self.present[table], self.custom[table], self.money[table] = present, custom, money
         raw = " UNION ALL BY NAME ".join(selects) if len(selects) > 1 else selects[0]
         out = ["__file", "__part", "__row", "'' AS __status"]
         parse_cols, widen = [], []
@@ -325,7 +364,8 @@ class _Check:
                 widen.append(col)
                 out.append(f"regexp_full_match({_trim(_q(col))}, '[a-zA-Z0-9]{{15}}') AS {_q('__w_' + col)}")
             keep = (
-                col == spec.key
+                table in self.keep_all
+                or col == spec.key
                 or col in _VALUES
                 or col in MONEY_COLUMNS.get(table, ())
                 or kind in ("picklist", "email")
@@ -385,7 +425,13 @@ class _Check:
                 if not len(counts):
                     continue
                 folded = _fold(counts["value"], counts["n"])
-                n = int(counts["n"][counts["value"].to_numpy() != folded.to_numpy()].sum())
+                changed = counts["value"].to_numpy() != folded.to_numpy()
+                n = int(counts["n"][changed].sum())
+                if table in self.keep_all and changed.any():  # the org's values folded as the loader folds
+                    fmap = pd.DataFrame({"value": counts["value"][changed], "folded": folded[changed]})
+                    self.eng.con.register("__fold_df", fmap)
+                    self.run(f"UPDATE {rel} SET {_q(col)} = f.folded FROM __fold_df f WHERE {rel}.{_q(col)} = f.value")
+                    self.eng.con.unregister("__fold_df")
             if n:
                 stats[f"{col}:normalised"] = int(n)
 
@@ -489,7 +535,7 @@ def check_export(
         for table, parts in found.items():
             chk.load(table, parts, describes)
             chk.clean(table)
-        return _finish(chk, found, [p.name for p in ignored], t0)
+        return _finish(chk, found, [p.name for p in ignored], t0)[0]
     except EngineError as exc:
         raise DataLoadError(folder, str(exc)) from None
     finally:
@@ -500,7 +546,7 @@ def _small(chk: _Check, table: str) -> pd.DataFrame | None:
     """A tiny table's live rows as pandas (stages, currencies, dated rates)."""
     if table not in chk.present:
         return None
-    cols = [c for c in chk.present[table] if c in _VALUES or c == TABLES[table].key]
+    cols = [c for c in chk.present[table] if c in _VALUES or c == TABLES[table].key or table in chk.keep_all]
     return chk.df(f"SELECT {', '.join(map(_q, cols))} FROM {chk.rel(table)} WHERE __status = '' ORDER BY __part, __row")
 
 
@@ -640,7 +686,12 @@ def _stages(chk: _Check):
     return st, origin
 
 
-def _finish(chk: _Check, found, ignored, t0) -> ExportCheck:
+def _finish(chk: _Check, found, ignored, t0, kept=None, rules_for=None):
+    """The check's figures: (ExportCheck, stages, currency book); ``rules_for``: only these tables' rules.
+
+    ``kept``: table -> relation name; each such table's kept rows (live, no error) are stored there,
+    every column of the typed table with ``__part`` and ``__row`` (their place in the files).
+    """
     import time
 
     merges = _split(chk)
@@ -676,7 +727,11 @@ def _finish(chk: _Check, found, ignored, t0) -> ExportCheck:
     samples = []
     without_rate: dict[str, int] = {}
     for table in found:
-        counts, sample, n_without = _rules(chk, table, stages if table != "stages" else None, book, known)
+        if rules_for is not None and table not in rules_for:
+            continue
+        counts, sample, n_without = _rules(
+            chk, table, stages if table != "stages" else None, book, known, kept=(kept or {}).get(table)
+        )
         if n_without:
             without_rate[table] = n_without
         report.add_table(table, **counts)
@@ -689,11 +744,15 @@ def _finish(chk: _Check, found, ignored, t0) -> ExportCheck:
     if quarantine is None:
         quarantine = pd.DataFrame(columns=cols)
     meta = {"source": str(chk.folder), "stages_origin": origin, "seconds": round(time.perf_counter() - t0, 3)}
-    return ExportCheck(report, quarantine[cols], merges, meta)
+    return ExportCheck(report, quarantine[cols], merges, meta), stages, book
 
 
-def _rules(chk: _Check, table: str, stages, book, known) -> tuple[dict, pd.DataFrame, int]:
-    """One table's figures: (add_table keywords, sample of quarantined rows, rows without a rate)."""
+def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dict, pd.DataFrame, int]:
+    """One table's figures: (add_table keywords, sample of quarantined rows, rows without a rate).
+
+    ``kept``: a relation to store the table's kept rows in (live, breaking no error rule), with their
+    ``__part`` and ``__row``.
+    """
     spec = TABLES[table]
     rel = chk.rel(table)
     present = set(chk.present[table])
@@ -839,6 +898,13 @@ def _rules(chk: _Check, table: str, stages, book, known) -> tuple[dict, pd.DataF
         sample["value"] = None
         sample["record_id"] = sample["record_id"].astype("object")
     chk.run("DROP VIEW __flags")
+    if kept is not None:
+        # the rows the loader keeps: live and breaking no error rule (the same conditions as __bad)
+        bad = " OR ".join(f"coalesce({cond}, FALSE)" for _, sev, _, cond in issues if sev == ERROR) or "FALSE"
+        chk.run(
+            f"CREATE OR REPLACE TABLE {_q(kept)} AS SELECT t.* EXCLUDE (__status) FROM {rel} t{joins} "
+            f"WHERE t.__status = '' AND NOT ({bad})"
+        )
     return counts, sample, n_without
 
 
