@@ -217,7 +217,10 @@ def _build_table(chk: _Check, table: str, kept: str, name: str, book) -> list[st
     if table in _ROW_NO:
         select.append("row_number() OVER (ORDER BY k.__part, k.__row) - 1 AS row_no")
     chk.run(f"CREATE OR REPLACE TABLE {_q(name)} AS SELECT {', '.join(select)} FROM {source}")
-    chk.run(f"DROP TABLE {_q(kept)}")
+    # the check's wide typed table is no longer needed once the org's is built
+    chk.run(f"DROP VIEW {_q(kept)}")
+    chk.run(f"DROP TABLE {_q(kept + '_quarantined')}")
+    chk.run(f"DROP TABLE {chk.rel(table)}")
     missing = list(NOT_IN_SQL.get(table, ()))
     if "<phone>_e164" in missing:
         phones = [c for c in present if kinds.get(c) == "phone"]
@@ -300,9 +303,9 @@ def export_relations(
             missing = _build_table(chk, table, kept[table], relations[table], book)
             if missing:
                 not_built[table] = missing
-        for t in chk.present:  # the check's working tables are not the org's
-            chk.run(f"DROP TABLE IF EXISTS {chk.rel(t)}")
-            chk.run(f"DROP TABLE IF EXISTS {_q('k_' + t)}")
+        work = [chk.rel(t) for t in chk.present] + [_q("k_" + t) for t in (*chk.present, "groups_queues")]
+        for rel in [*work, "__dups", "__stages", "__merges", "__static", "__dated"]:
+            chk.run(f"DROP TABLE IF EXISTS {rel}")  # the check's working tables are not the org's
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}").fetchall()
     stages = stages.copy()

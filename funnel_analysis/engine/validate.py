@@ -689,8 +689,9 @@ def _stages(chk: _Check):
 def _finish(chk: _Check, found, ignored, t0, kept=None, rules_for=None):
     """The check's figures: (ExportCheck, stages, currency book); ``rules_for``: only these tables' rules.
 
-    ``kept``: table -> relation name; each such table's kept rows (live, no error) are stored there,
-    every column of the typed table with ``__part`` and ``__row`` (their place in the files).
+    ``kept``: table -> relation name; each such table's kept rows (live, no error) are a view there,
+    every column of the typed table with ``__part`` and ``__row`` (their place in the files); it reads
+    the check's table and ``<kept>_quarantined``.
     """
     import time
 
@@ -750,7 +751,7 @@ def _finish(chk: _Check, found, ignored, t0, kept=None, rules_for=None):
 def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dict, pd.DataFrame, int]:
     """One table's figures: (add_table keywords, sample of quarantined rows, rows without a rate).
 
-    ``kept``: a relation to store the table's kept rows in (live, breaking no error rule), with their
+    ``kept``: a view to make of the table's kept rows (live, breaking no error rule), with their
     ``__part`` and ``__row``.
     """
     spec = TABLES[table]
@@ -899,11 +900,17 @@ def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dic
         sample["record_id"] = sample["record_id"].astype("object")
     chk.run("DROP VIEW __flags")
     if kept is not None:
-        # the rows the loader keeps: live and breaking no error rule (the same conditions as __bad)
+        # the rows the loader keeps: live and breaking no error rule (the conditions of __bad); the
+        # few quarantined ones are stored, the kept ones are a view (no copy of a wide table)
         bad = " OR ".join(f"coalesce({cond}, FALSE)" for _, sev, _, cond in issues if sev == ERROR) or "FALSE"
+        gone = _q(kept + "_quarantined")
         chk.run(
-            f"CREATE OR REPLACE TABLE {_q(kept)} AS SELECT t.* EXCLUDE (__status) FROM {rel} t{joins} "
-            f"WHERE t.__status = '' AND NOT ({bad})"
+            f"CREATE OR REPLACE TABLE {gone} AS SELECT t.__part, t.__row FROM {rel} t{joins} "
+            f"WHERE t.__status = '' AND ({bad})"
+        )
+        chk.run(
+            f"CREATE OR REPLACE VIEW {_q(kept)} AS SELECT t.* EXCLUDE (__status) FROM {rel} t "
+            f"ANTI JOIN {gone} g ON g.__part = t.__part AND g.__row = t.__row WHERE t.__status = ''"
         )
     return counts, sample, n_without
 

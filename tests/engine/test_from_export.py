@@ -144,6 +144,8 @@ def test_refusals(tiny_export):
     with pytest.raises(EngineError, match="database URL"):
         EngineOrg.from_export("postgresql://host/db", eng)
     eng.close()
+    with pytest.raises(EngineError, match="needs a DuckDB engine"):  # read_csv is DuckDB's
+        EngineOrg.from_export(tiny_export, object())
 
 
 def test_only_the_tables_the_rules_need_are_read():
