@@ -54,6 +54,7 @@ __all__ = [
     "source_matrix",
     "matrix_from_counts",
     "campaign_matrix",
+    "campaign_matrix_from_counts",
     "compare_sources",
     "speed_to_lead",
     "speed_to_lead_effect",
@@ -351,7 +352,48 @@ def campaign_matrix(
     _require(campaign_members, ["campaign_id", "lead_id"], fn, "campaign_members")
     m = campaign_members.loc[campaign_members["lead_id"].notna(), ["campaign_id", "lead_id"]]
     m = m.merge(leads[_LEAD_COLS].drop_duplicates("lead_id"), on="lead_id", how="inner")
-    out = _matrix(m, opps, ["campaign_id"])
+    return campaign_matrix_from_counts(_matrix(m, opps, ["campaign_id"]), campaigns=campaigns)
+
+
+def campaign_matrix_from_counts(matrix: pd.DataFrame, *, campaigns=None) -> pd.DataFrame:
+    """The campaign matrix from the matrix per campaign: every campaign, its cost and return on cost.
+
+    What :func:`campaign_matrix` returns, from :func:`matrix_from_counts` by ``campaign_id`` (an engine
+    sums the counts: :func:`funnel_analysis.engine.matrix.campaign_matrix_counts`).
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        The source matrix by ``campaign_id`` (its campaigns with a lead member).
+    campaigns : DataFrame, optional
+        With ``campaign_id`` and optionally ``name``, ``type``, ``actual_cost``, ``budgeted_cost``;
+        None: ``matrix`` as it is.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`campaign_matrix`.
+
+    Raises
+    ------
+    ValueError
+        A missing ``campaign_id``.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"campaign_id": ["C1"], "leads": [4], "converted": [1], "opportunities": [1],
+    ...     "pipeline_created": [100.0], "closed": [1], "won": [1], "won_revenue": [100.0],
+    ...     "avg_won_deal_size": [100.0], "median_cycle_days": [12.0]})
+    >>> camps = pd.DataFrame({"campaign_id": ["C1", "C2"], "actual_cost": [50.0, 10.0]})
+    >>> campaign_matrix_from_counts(matrix_from_counts(counts, by="campaign_id"), campaigns=camps)[
+    ...     ["campaign_id", "leads", "cost", "return_on_cost"]]
+      campaign_id  leads  cost  return_on_cost
+    0          C1      4  50.0             2.0
+    1          C2      0  10.0             0.0
+    """
+    fn = "campaign_matrix_from_counts"
+    _require(matrix, ["campaign_id"], fn, "matrix")
+    out = matrix
     if campaigns is None:
         return out
     _require(campaigns, ["campaign_id"], fn, "campaigns")

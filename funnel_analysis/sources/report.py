@@ -290,12 +290,22 @@ def campaign_matrix(crm, *, as_of=None, where=None) -> pd.DataFrame:
     >>> campaign_matrix(crm)[["campaign_id", "won_revenue", "return_on_cost"]]  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
-    out = _matrix.campaign_matrix(
-        cut.rows("leads", where=where),
-        cut.opportunities,
-        campaigns=cut.campaigns,
-        campaign_members=cut.campaign_members,
-    )
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is not None and not where and org.has("campaign_members") and org.has("leads"):
+        # the counts per campaign summed in the org's engine; the campaigns' costs (a small table) here
+        from ..engine.matrix import campaign_matrix_counts
+
+        counts = _matrix.matrix_from_counts(campaign_matrix_counts(org, as_of=cut.as_of_date), by="campaign_id")
+        out = _matrix.campaign_matrix_from_counts(counts, campaigns=cut.campaigns)
+    else:
+        out = _matrix.campaign_matrix(
+            cut.rows("leads", where=where),
+            cut.opportunities,
+            campaigns=cut.campaigns,
+            campaign_members=cut.campaign_members,
+        )
     out = out.sort_values("won_revenue", ascending=False).reset_index(drop=True)
     reason = _absent(crm, cut, "campaign_members") or _absent(crm, cut, "leads")
     return mark_missing(out, f"{reason}: no lead can be tied to a campaign") if reason else out

@@ -7,7 +7,7 @@ import pytest
 
 from funnel_analysis.crm import load_frames
 from funnel_analysis.engine import EngineError, EngineOrg
-from funnel_analysis.engine.matrix import source_matrix_counts
+from funnel_analysis.engine.matrix import campaign_matrix_counts, source_matrix_counts
 from funnel_analysis.sources import matrix as reference
 from tests.engine.conftest import ENGINE_NAMES, _Maker
 
@@ -22,8 +22,7 @@ def engines(request):
     maker.close()
 
 
-@pytest.fixture(scope="module")
-def tiny():
+def _tiny_frames() -> dict:
     """Web: L1 converted into A (won 100, 31 days), L2 not converted, L3 converted into B after the
     day (not converted on it); Partner: L4 converted into C (lost 70); L5 (Web) too new to count;
     a lead with no source (L6) converted into D, still open (30)."""
@@ -49,7 +48,13 @@ def tiny():
             "IsWon": [True, False, False, False],
         }
     )
-    return load_frames({"Lead": leads, "Opportunity": opps})
+    return {"Lead": leads, "Opportunity": opps}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The org of :func:`_tiny_frames`."""
+    return load_frames(_tiny_frames())
 
 
 def test_tiny_org_by_hand(engines, tiny):
@@ -91,13 +96,16 @@ def test_the_report_entry_point_uses_the_engine(sample_crm):
     from funnel_analysis.sources import report
 
     want = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+    want_campaigns = report.campaign_matrix(sample_crm, as_of="2025-06-30")
     with connect("duckdb", threads=1) as eng:
         attach(sample_crm, org=EngineOrg.from_crm(sample_crm, engine=eng))
         try:
             got = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+            got_campaigns = report.campaign_matrix(sample_crm, as_of="2025-06-30")
         finally:
             detach(sample_crm)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(got_campaigns, want_campaigns, check_dtype=False, rtol=1e-12)
 
 
 def test_refuses_bad_arguments(tiny):
@@ -116,3 +124,32 @@ def test_refuses_bad_arguments(tiny):
 def test_matrix_from_counts_refuses_missing_columns():
     with pytest.raises(ValueError, match="won_revenue"):
         reference.matrix_from_counts(pd.DataFrame({"lead_source": ["Web"], "leads": [1]}), by="lead_source")
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2025-12-31"])
+def test_sample_campaign_matrix_equals_the_reference(engines, sample_crm, day):
+    org, cut = engines(sample_crm), sample_crm.as_of(day)
+    want = reference.campaign_matrix(
+        cut.leads, cut.opportunities, campaigns=cut.campaigns, campaign_members=cut.campaign_members
+    )
+    counts = reference.matrix_from_counts(campaign_matrix_counts(org, as_of=day), by="campaign_id")
+    got = reference.campaign_matrix_from_counts(counts, campaigns=cut.campaigns)
+    assert want["leads"].sum() > 500 and (want["leads"] == 0).sum() < len(want)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+def test_tiny_campaign_matrix_by_hand(engines):
+    # C1: L1 (converted into A, won 100) and L2, L2 listed twice; C2: L4 (into C, lost) and a contact
+    members = pd.DataFrame(
+        {
+            "Id": ["00v1", "00v2", "00v3", "00v4", "00v5"],
+            "CampaignId": ["701C1", "701C1", "701C1", "701C2", "701C2"],
+            "LeadId": ["00QL1", "00QL2", "00QL2", "00QL4", ""],
+            "ContactId": ["", "", "", "", "003X"],
+        }
+    )
+    org = engines(load_frames({**_tiny_frames(), "CampaignMember": members}))
+    got = campaign_matrix_counts(org, as_of=DAY).set_index("campaign_id")
+    assert got["leads"].to_dict() == {"701C1": 2, "701C2": 1}
+    assert (got.loc["701C1", "won"], got.loc["701C1", "won_revenue"]) == (1, 100.0)
+    assert (got.loc["701C2", "closed"], got.loc["701C2", "won"], got.loc["701C2", "pipeline_created"]) == (1, 0, 70.0)
