@@ -17,6 +17,9 @@ Each step's wall time, and the peak RSS of the process tree (sampled every 0.5 s
 5. ``waterfall``: :func:`funnel_analysis.sources.report.pipeline_waterfall` of the latest complete
    quarter (attached: :mod:`funnel_analysis.engine.waterfall`).
 
+The baseline, in the same run (``scan``): DuckDB reading the files ``from_export`` reads, every
+column as text, and counting their rows (what reading the CSV alone costs on the machine then).
+
 DuckDB runs with ``memory_limit`` (default 4GB), ``--threads`` (default 2) and a spill folder
 under /tmp. The latest day is the latest stage change or deal creation in the org.
 
@@ -99,6 +102,23 @@ def _latest_day(org):
     return pd.Timestamp(t).tz_convert("UTC").tz_localize(None).normalize()
 
 
+def _scan(folder, eng) -> int:
+    """Rows of the files ``from_export`` reads, every column read as text (the baseline)."""
+    from funnel_analysis.crm.read import find_export_files
+    from funnel_analysis.engine.export import ORG_TABLES, tables_needed
+    from funnel_analysis.engine.validate import _header, _source
+
+    found, _ = find_export_files(folder)
+    needed = set(tables_needed(ORG_TABLES))
+    rows = 0
+    for table, parts in found.items():
+        if table in needed:
+            for path, _kind in parts:
+                q = f"SELECT count(*) AS n FROM ({_source(path, _header(path))})"
+                rows += eng.sql(q).column("n").to_pylist()[0]
+    return rows
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", nargs="?", default="/work/orgs/scale500")
@@ -140,6 +160,8 @@ def main(argv=None) -> None:
             table = result.report.table()
             print(f"  rows read: {int(table['rows_read'].sum()):,} over {len(table)} tables", flush=True)
         eng = connect("duckdb", memory_limit=args.memory_limit, temp_directory=spill, threads=args.threads)
+        n = timed("scan", lambda: _scan(Path(args.folder), eng))
+        print(f"  rows of the files from_export reads: {n:,}", flush=True)
         org = timed("from_export", lambda: EngineOrg.from_export(args.folder, eng))
         kept = {
             t: org.meta["check"].report.tables[t]["rows_kept"]
@@ -170,9 +192,11 @@ def main(argv=None) -> None:
         eng.close()
     sampler.stop.set()
     sampler.join()
-    total = sum(s["wall_s"] for s in steps.values())
+    total = sum(s["wall_s"] for name, s in steps.items() if name != "scan")
+    if "scan" in steps and steps["scan"]["wall_s"]:
+        print(f"from_export / scan of its files: {steps['from_export']['wall_s'] / steps['scan']['wall_s']:.1f}x")
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"total wall {total:.1f} s ({total / 60:.1f} min) over {', '.join(steps)}")
+    print(f"total wall {total:.1f} s ({total / 60:.1f} min) over {', '.join(k for k in steps if k != 'scan')}")
     print(f"peak RSS (getrusage, this process): {peak_self / 2**30:.2f} GiB")
     print(f"peak RSS (process tree, sampled every 0.5 s): {sampler.peak / 2**30:.2f} GiB")
     if args.json:

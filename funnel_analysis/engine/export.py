@@ -228,9 +228,7 @@ def _build_table(chk: _Check, table: str, kept: str, name: str, book) -> list[st
     return missing
 
 
-def export_relations(
-    folder, engine, *, tables=ORG_TABLES, prefix: str = "", sample_per_rule: int = 3
-) -> ExportRelations:
+def export_relations(folder, engine, *, tables=None, prefix: str = "", sample_per_rule: int = 3) -> ExportRelations:
     """Build an export folder's canonical tables as relations of a DuckDB engine.
 
     Parameters
@@ -239,8 +237,9 @@ def export_relations(
         A Salesforce export folder (CSV or Parquet files named by object).
     engine : DuckDBEngine
         Where to build them (its ``memory_limit`` and spill folder bound the memory).
-    tables : sequence of str, default :data:`ORG_TABLES`
-        The canonical tables to build (``stages`` always is).
+    tables : sequence of str, optional
+        The canonical tables to build (``stages`` always is); default: those of :data:`ORG_TABLES`
+        the folder holds.
     prefix : str
         Prefix of the relation names.
     sample_per_rule : int, default 3
@@ -255,7 +254,7 @@ def export_relations(
     ------
     EngineError
         For an engine that is not DuckDB, a database URL, a table not in the schema, or a table
-        asked for that the folder does not hold.
+        asked for by name that the folder does not hold.
     DataLoadError
         For a folder the loader refuses (as :func:`~funnel_analysis.engine.validate.check_export`).
 
@@ -277,9 +276,11 @@ def export_relations(
     folder = Path(folder)
     if not folder.is_dir():
         raise DataLoadError(folder, "is not a folder", expected="an export folder")
+    found, ignored = find_export_files(folder)
+    if tables is None:
+        tables = [t for t in ORG_TABLES if t in found]
     wanted = list(dict.fromkeys(t for t in tables if t != "stages"))
     needed = tables_needed(wanted)
-    found, ignored = find_export_files(folder)
     absent = [t for t in wanted if t not in found]
     if absent:
         raise EngineError(f"from_export: {folder} holds no file of table {absent[0]!r}")

@@ -270,8 +270,9 @@ class EngineOrg:
         engine : Engine
             A DuckDB engine (its ``memory_limit`` and ``temp_directory`` bound the memory).
         tables : sequence of str, optional
-            The canonical tables to build (default :data:`~funnel_analysis.engine.export.ORG_TABLES`:
-            leads, opportunities and their history); the stages always are.
+            The canonical tables to build (default: those of
+            :data:`~funnel_analysis.engine.export.ORG_TABLES`, leads, opportunities and their history,
+            that the folder holds); the stages always are.
         prefix : str
             Prefix of the relation names.
         sample_per_rule : int, default 3
@@ -287,8 +288,8 @@ class EngineOrg:
         Raises
         ------
         EngineError
-            For an engine that is not DuckDB, a database URL, a table that is not in the schema or
-            that the folder does not hold.
+            For an engine that is not DuckDB, a database URL, a table that is not in the schema or,
+            asked for by name, that the folder does not hold.
         DataLoadError
             For a folder the loader refuses (no header, another delimiter, a missing required column).
 
@@ -298,16 +299,10 @@ class EngineOrg:
         >>> org = EngineOrg.from_export("data/sample", connect("duckdb", memory_limit="4GB"))  # doctest: +SKIP
         >>> org.meta["check"].report.tables["opportunities"]["rows_kept"]  # doctest: +SKIP
         """
-        from .export import ORG_TABLES, export_relations
+        from .export import export_relations
 
         if (Path(folder) / "crm.json").exists():
             return cls.from_parquet(folder, engine, prefix=prefix)
-        got = export_relations(
-            folder,
-            engine,
-            tables=ORG_TABLES if tables is None else tables,
-            prefix=prefix,
-            sample_per_rule=sample_per_rule,
-        )
+        got = export_relations(folder, engine, tables=tables, prefix=prefix, sample_per_rule=sample_per_rule)
         meta = dict(got.meta, check=got.check)
         return cls(engine=engine, relations=got.relations, stages=got.stages, meta=meta)

@@ -148,6 +148,26 @@ def test_refusals(tiny_export):
         EngineOrg.from_export(tiny_export, object())
 
 
+def test_default_tables_are_those_the_folder_holds(tmp_path, tiny_export):
+    folder = tmp_path / "opps_only"
+    folder.mkdir()
+    (folder / "Opportunity.csv").write_text((tiny_export / "Opportunity.csv").read_text())
+    org = EngineOrg.from_export(folder, _engine())
+    assert set(org.relations) == {"opportunities", "stages"}
+    assert_same_table(org, load_org(folder), "opportunities")
+    org.engine.close()
+
+
+def test_a_parquet_cache_is_read_in_place(tmp_path, tiny_export):
+    crm = load_org(tiny_export)
+    crm.to_parquet(tmp_path / "cache")
+    org = EngineOrg.from_export(tmp_path / "cache", _engine())
+    assert "check" not in org.meta  # from_parquet's org: the cache's tables, read in place
+    got = org.engine.df(f"SELECT opportunity_id FROM {org.relation('opportunities')} ORDER BY 1")
+    assert got["opportunity_id"].tolist() == sorted(crm.opportunities["opportunity_id"])
+    org.engine.close()
+
+
 def test_only_the_tables_the_rules_need_are_read():
     from funnel_analysis.engine.export import tables_needed
 
