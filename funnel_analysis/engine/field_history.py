@@ -125,7 +125,7 @@ def _typed_ctes(tag: str, kind: str, column: str, records: str) -> tuple[list[st
     """CTEs typing ``{tag}_raw``'s values; (ctes, old expression, new expression, row-is-kept expression)."""
     if kind == "picklist":
         norm = "REGEXP_REPLACE({x}, '[ \\t\\r\\n]+', ' ', 'g')"
-        old, new = (norm.format(x=_trim(c)) for c in ("x.old_raw", "x.new_raw"))
+        old, new = (norm.format(x=c) for c in ("x.old_t", "x.new_t"))
         ctes = [
             # the spellings of the field's values, counted over its rows (old and new)
             f"""{tag}_sp AS (
@@ -157,18 +157,16 @@ def _typed_ctes(tag: str, kind: str, column: str, records: str) -> tuple[list[st
         return ctes, "old_v", "new_v", "ok"
     if kind == "id":
         like = "(x.{c} IS NULL OR REGEXP_MATCHES(x.{c}, '^[^\\s]*[0-9][^\\s]*$'))"
-        is_id = f"(LOWER({_trim('x.data_type')}) = 'entityid' OR x.data_type IS NULL)"
+        is_id = "(x.dtype = 'entityid' OR x.data_type IS NULL)"
         ok = f"({is_id} AND {like.format(c='old_raw')} AND {like.format(c='new_raw')})"
         vals = []
-        for c in ("old_raw", "new_raw"):
-            t = _trim(f"x.{c}")
+        for t in ("x.old_t", "x.new_t"):
             vals.append(f"CASE WHEN REGEXP_MATCHES({t}, '^[a-zA-Z0-9]{{15}}$') THEN {_widen(t)} ELSE {t} END")
         ctes = [f"{tag}_typed AS (SELECT x.*, {vals[0]} AS old_v, {vals[1]} AS new_v, {ok} AS ok FROM {tag}_raw x)"]
         return ctes, "old_v", "new_v", "ok"
     if kind == "date":
         vals, oks = [], []
-        for c in ("old_raw", "new_raw"):
-            t = _trim(f"x.{c}")
+        for t in ("x.old_t", "x.new_t"):
             v = f"CASE WHEN REGEXP_MATCHES({t}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$') THEN TRY_CAST({t} AS DATE) END"
             vals.append(v)
             oks.append(f"({t} IS NULL OR ({v}) IS NOT NULL)")
@@ -190,7 +188,8 @@ def _field_ctes(org: EngineOrg, spec: HistoryTable, column: str, fields: list[st
     ctes = [
         f"""{tag}_raw AS (
         SELECT {spec.record_key} AS rec, created_date AS t, {spec.key} AS hid, row_no,
-            old_value AS old_raw, new_value AS new_raw, data_type
+            old_value AS old_raw, new_value AS new_raw, data_type,
+            {_trim("old_value")} AS old_t, {_trim("new_value")} AS new_t, LOWER({_trim("data_type")}) AS dtype
         FROM {hist} WHERE {names}
     )""",
         f"{tag}_start AS (SELECT MIN(t) AS start FROM {tag}_raw)",
