@@ -13,6 +13,7 @@
 
     python benchmarks/bench_dedupe.py [--org data/sample] [--scale 1 --seed 0] [--skip-org] [--skip-febrl]
     python benchmarks/bench_dedupe.py --skip-org --skip-febrl --cli-org /work/orgs/scale50 [--out /tmp/e/out50]
+    python benchmarks/bench_dedupe.py --skip-org --skip-febrl --cli-org /work/orgs/scale50 --out /tmp/e/out50 --score-only
 """
 
 from __future__ import annotations
@@ -117,6 +118,40 @@ def bench_org(folder: Path) -> None:
 
 
 # ---- funnel dedup on a large org, in a fresh process -----------------------------------------------
+def _truth_clusters(folder: Path) -> pd.DataFrame:
+    """The org's true duplicate clusters: ``<org>_truth/duplicate_clusters.csv``, or, for an org generated in
+    chunks (``--chunk-scale``), every ``chunks/NNN/duplicate_clusters.csv``, each chunk's cluster IDs prefixed
+    with its number (the chunks' record IDs are disjoint, their cluster IDs are not)."""
+    truth = Path(f"{folder}_truth")
+    if (truth / "duplicate_clusters.csv").exists():
+        return pd.read_csv(truth / "duplicate_clusters.csv", dtype=str)
+    parts = [
+        pd.read_csv(p, dtype=str).assign(cluster_id=lambda d, c=p.parent.name: c + ":" + d["cluster_id"])
+        for p in sorted((truth / "chunks").glob("*/duplicate_clusters.csv"))
+    ]
+    if not parts:
+        raise SystemExit(f"{truth}: no duplicate_clusters.csv, nor chunks/*/duplicate_clusters.csv")
+    return pd.concat(parts, ignore_index=True)
+
+
+def score_cli_out(folder: Path, out: Path, table: str = "leads") -> None:
+    """Pairwise precision / recall of a ``funnel dedup`` output folder's clusters against the org's truth."""
+    clusters = pd.read_csv(out / "clusters.csv", dtype=str)
+    truth = _truth_clusters(folder)
+    # the records de-duplicated: those left in the merged org and those merged away
+    file = {"leads": "Lead.csv", "contacts": "Contact.csv", "accounts": "Account.csv"}[table]
+    ids = set(pd.read_csv(out / "merged" / file, dtype=str, usecols=["Id"])["Id"]) | set(clusters["record_id"])
+    truth = truth[(truth["table"] == table) & truth["record_id"].isin(ids)]
+    true = _norm(map(tuple, truth.merge(truth, on="cluster_id")[["record_id_x", "record_id_y"]].to_numpy()))
+    true = {p for p in true if p[0] != p[1]}
+    pred = _cluster_pairs(clusters.rename(columns={"record_id": "unique_id"}))
+    s = _f1(pred, true)
+    print(
+        f"{table} at this scale against the truth: {s['tp']} of {len(true)} true pairs, {s['pairs']} merged pairs: "
+        f"precision {s['precision']:.4f}, recall {s['recall']:.4f}, F1 {s['f1']:.4f}"
+    )
+
+
 def bench_cli(folder: Path, out: Path, table: str = "leads") -> None:
     import resource
     import subprocess
@@ -133,20 +168,7 @@ def bench_cli(folder: Path, out: Path, table: str = "leads") -> None:
         raise SystemExit(f"funnel dedup exited {done.returncode}")
     print(f"funnel dedup {folder} --object {table}: {secs:.1f} s wall, peak RSS {peak:.2f} GiB")
     print(done.stdout)
-    clusters = pd.read_csv(out / "clusters.csv", dtype=str)
-    truth = pd.read_csv(Path(f"{folder}_truth") / "duplicate_clusters.csv", dtype=str)
-    # the records de-duplicated: those left in the merged org and those merged away
-    file = {"leads": "Lead.csv", "contacts": "Contact.csv", "accounts": "Account.csv"}[table]
-    ids = set(pd.read_csv(out / "merged" / file, dtype=str, usecols=["Id"])["Id"]) | set(clusters["record_id"])
-    truth = truth[(truth["table"] == table) & truth["record_id"].isin(ids)]
-    true = _norm(map(tuple, truth.merge(truth, on="cluster_id")[["record_id_x", "record_id_y"]].to_numpy()))
-    true = {p for p in true if p[0] != p[1]}
-    pred = _cluster_pairs(clusters.rename(columns={"record_id": "unique_id"}))
-    s = _f1(pred, true)
-    print(
-        f"{table} at this scale against the truth: {s['tp']} of {len(true)} true pairs, {s['pairs']} merged pairs: "
-        f"precision {s['precision']:.4f}, recall {s['recall']:.4f}, F1 {s['f1']:.4f}"
-    )
+    score_cli_out(folder, out, table)
 
 
 # ---- FEBRL -------------------------------------------------------------------------------------------
@@ -292,8 +314,11 @@ def main(argv=None):
     ap.add_argument("--skip-febrl", action="store_true")
     ap.add_argument("--cli-org", default=None, help="a large org to run `funnel dedup --object leads` on")
     ap.add_argument("--out", default=None, help="output folder of that run (default: a temporary folder)")
+    ap.add_argument("--score-only", action="store_true", help="with --cli-org and --out: score that earlier run")
     args = ap.parse_args(argv)
-    if args.cli_org:
+    if args.cli_org and args.score_only:
+        score_cli_out(Path(args.cli_org), Path(args.out) / "leads")
+    elif args.cli_org:
         bench_cli(Path(args.cli_org), Path(args.out or tempfile.mkdtemp()) / "leads")
     if not args.skip_org:
         folder = Path(args.org)

@@ -100,7 +100,6 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     from ..dedupe.pipeline import find_duplicates, lead_contact_matches, merge_duplicates
 
     t = _threshold(threshold)
-    matches = None
     try:
         crm = load_org(folder, mapping=mapping)
         accounts = crm.tables.get("accounts")
@@ -108,8 +107,6 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
             crm.tables.get(table), accounts, table=table, threshold=t, review_threshold=review_threshold
         )
         merged = merge_duplicates(crm, found=found, survivorship={"survivor": survivor} if survivor else None)
-        if table == "leads" and with_contacts and len(crm.tables.get("contacts", [])):
-            matches = lead_contact_matches(crm.tables["leads"], crm.tables["contacts"], accounts)
     except DATA_ERRORS as exc:
         fail(exc)
     log = merged.log
@@ -123,14 +120,23 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     found.review.to_csv(target / "review_queue.csv", index=False)
     log.to_csv(target / "merge_log.csv", index=False)
     summary = asdict(found.summary())
-    if matches is not None:
-        matches.to_csv(target / "lead_contact_matches.csv", index=False)
-        summary["leads_matching_contacts"] = int(matches["lead_id"].nunique())
     # only the tables the input had: the default stages the loader fell back on are not the org's
     written = {
         t: df for t, df in merged.crm.tables.items() if t != "stages" or crm.meta.get("stages_origin") != "default"
     }
     write_export_folder(written, target / "merged", columns_present=crm.meta.get("columns_present"))
+    # the merged org is written before the lead-contact link, and only the tables the link reads are kept:
+    # at a million leads the org and its merged copy held gigabytes the link does not need
+    leads, contacts = crm.tables["leads"] if table == "leads" else None, crm.tables.get("contacts")
+    del crm, merged, written, log, survivors, clusters
+    if leads is not None and with_contacts and contacts is not None and len(contacts):
+        try:
+            # the leads' features are those find_duplicates computed (the leads are normalised once)
+            matches = lead_contact_matches(leads, contacts, accounts, lead_features=found.features)
+        except DATA_ERRORS as exc:
+            fail(exc)
+        matches.to_csv(target / "lead_contact_matches.csv", index=False)
+        summary["leads_matching_contacts"] = int(matches["lead_id"].nunique())
     summary["out"] = str(target)
     (target / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if as_json:

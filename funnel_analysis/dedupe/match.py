@@ -117,6 +117,14 @@ def duckdb_api(
     return DuckDBAPI(connection=con)
 
 
+def _arrow(frame: pd.DataFrame):
+    """The frame as an Arrow table for the database (missing values null): DuckDB scans Arrow's strings in
+    place, where a frame of Python strings cost a million-lead org gigabytes of objects."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 def _present(f: pd.DataFrame, *cols) -> bool:
     return all(c in f.columns and f[c].notna().any() for c in cols)
 
@@ -336,6 +344,7 @@ def train_model(
     recall_of_deterministic: float = 0.7,
     db_api=None,
     train_records: int | None = None,
+    em_max_pairs: float | None = None,
 ) -> TrainedModel:
     """A splink model on ``features``, trained without labels.
 
@@ -363,6 +372,10 @@ def train_model(
         Train on at most this many records of each side, drawn at random with ``seed`` (default
         ``scale.train_records`` of ``dedupe.yaml``); the prior, *u* and *m* are rates, which a sample
         estimates, and EM's blocks shrink with the square of the share. The model then scores all records.
+    em_max_pairs : float, optional
+        Each EM block trains on about this many of its pairs at most (splink's ``max_pairs``: records
+        drawn by a hash on either side, so the share of matches in the block is kept); default
+        ``scale.em_max_pairs`` of ``dedupe.yaml``, 1e6. A block of fewer pairs trains on all of them.
 
     Returns
     -------
@@ -395,11 +408,12 @@ def train_model(
     scale = load_dedupe_config().get("scale") or {}
     db = duckdb_api() if db_api is None else db_api
     limit = int(scale.get("train_records", 200_000) if train_records is None else train_records)
+    em_max_pairs = float(scale.get("em_max_pairs", 1e6) if em_max_pairs is None else em_max_pairs)
     full = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
-    full = [f.astype({c: "str" for c in used}).astype(object).where(f.notna(), None) for f in full]
+    full = [f.astype({c: "str" for c in used}) for f in full]
     frames = [f.sample(n=limit, random_state=seed) if len(f) > limit else f for f in full]
     sampled = any(len(f) < len(g) for f, g in zip(frames, full))
-    sdfs = [db.register(f) for f in frames]
+    sdfs = [db.register(_arrow(f)) for f in frames]
     features = frames[0] if sampled else features
     other = None if other is None else frames[1] if sampled else other
     with _quiet():
@@ -446,7 +460,11 @@ def train_model(
                     untrained.append(group)
                     continue
                 try:
-                    linker.training.estimate_parameters_using_expectation_maximisation(block_on(*group[choice[g]]))
+                    # a bounded block: of 200k leads drawn the names' block holds 2.4M pairs (1.8M against
+                    # 78k contacts), more with more contacts; a share of them gives the same rates
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        block_on(*group[choice[g]]), max_pairs=em_max_pairs
+                    )
                 except em_error:
                     failed = g
                     break
@@ -460,7 +478,7 @@ def train_model(
             choice[failed] += 1
         if sampled:  # the model trained on the sample scores every record
             model = linker.misc.save_model_to_json()
-            every = [db.register(f) for f in full]
+            every = [db.register(_arrow(f)) for f in full]
             linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None, validate_settings=False)
     return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
 
@@ -561,21 +579,65 @@ def predict_pairs(
         raise ValueError(f"predict_pairs: threshold {threshold} is not a probability")
     if model is None:
         model = train_model(features, other=other, rules=rules, **train_options)
+    return _predict_counted(features, model=model, other=other, threshold=threshold, chunk_records=chunk_records)[0]
+
+
+def _predict_counted(
+    features: pd.DataFrame,
+    *,
+    model: TrainedModel,
+    other: pd.DataFrame | None,
+    threshold: float,
+    chunk_records: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """:func:`predict_pairs` of a trained model, and the number of candidate pairs splink blocked and scored."""
     n_records = len(features) + (0 if other is None else len(other))
     per_chunk = chunk_records or int((load_dedupe_config().get("scale") or {}).get("chunk_records", 250_000))
     chunks = max(1, -(-n_records // per_chunk))
     names_ = list(_splink.comparison_levels(model.linker))
     wanted = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
     wanted += [f"{p}_{n}" for n in names_ for p in ("gamma", "mw")]
+    df, n_blocked = _score_in_chunks(model.linker, chunks=chunks, threshold=threshold, columns=wanted)
+    return _pairs_frame(model.linker, df, dedupe=other is None), n_blocked
+
+
+def _count_rows(sdf) -> int:
+    """Rows of a splink table (DuckDB: a count in the database; another backend: its own frame)."""
+    con = getattr(sdf.db_api, "duckdb_con", None)
+    if con is None:
+        return len(sdf.as_pandas_dataframe())
+    return int(con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0])
+
+
+def _score_in_chunks(linker, *, chunks: int, threshold: float, columns: list[str]) -> tuple[pd.DataFrame, int]:
+    """splink's chunked prediction, one chunk of the right side at a time: the scored pairs at or above
+    ``threshold`` (``columns`` of them) and the number of candidate pairs blocked.
+
+    Each chunk's blocked pairs are materialised by splink (``compute_blocked_pairs_for_predict_chunk``),
+    counted there (the candidate pairs: no separate count over the features) and scored from its
+    cache by ``predict_chunk``; the chunk's tables are dropped before the next, so the database holds
+    one chunk's pairs at a time.
+    """
+    parts, n_blocked = [], 0
     with _quiet():
-        # splink's chunked prediction: one side in chunks, each chunk's pairs blocked and scored on its own
-        sdf = model.linker.inference.predict(
-            threshold_match_probability=threshold,
-            num_chunks_left=1 if chunks > 1 else None,
-            num_chunks_right=chunks if chunks > 1 else None,
-            warning_mode="never",
-        )
-        df = sdf.as_pandas_dataframe()[wanted] if chunks == 1 else _columns_of(sdf, wanted)
+        for j in range(1, chunks + 1):
+            left, right = (1, 1), (j, chunks)
+            blocked = linker.inference.compute_blocked_pairs_for_predict_chunk(left_chunk=left, right_chunk=right)
+            try:
+                n_blocked += _count_rows(blocked)
+                sdf = linker.inference.predict_chunk(
+                    left_chunk=left, right_chunk=right, threshold_match_probability=threshold, warning_mode="never"
+                )
+            finally:
+                blocked.drop_table_from_database_and_remove_from_cache()
+            parts.append(_columns_of(sdf, columns))
+            sdf.drop_table_from_database_and_remove_from_cache()
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return df, n_blocked
+
+
+def _pairs_frame(linker, df: pd.DataFrame, *, dedupe: bool) -> pd.DataFrame:
+    """splink's scored pairs as :func:`predict_pairs` returns them: levels, weights, reasons, sorted."""
     out = pd.DataFrame(
         {
             "id_l": df["unique_id_l"].astype("str"),
@@ -585,12 +647,12 @@ def predict_pairs(
         }
     )
     names = []
-    for name, labels in _splink.comparison_levels(model.linker).items():
+    for name, labels in _splink.comparison_levels(linker).items():
         gamma = df[f"gamma_{name}"]
         out[f"level_{name}"] = gamma.map(labels).where(gamma != -1, "null").astype("str")
         out[f"weight_{name}"] = df[f"mw_{name}"].astype(float)
         names.append(name)
-    if other is None:  # one orientation for every pair
+    if dedupe:  # one orientation for every pair
         swap = out["id_l"] > out["id_r"]
         out.loc[swap, ["id_l", "id_r"]] = out.loc[swap, ["id_r", "id_l"]].to_numpy()
     out["reasons"] = reasons_text(out, names)

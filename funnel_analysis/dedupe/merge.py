@@ -315,9 +315,11 @@ def merge_clusters(
             )
             for sid, o, n in zip(ch, enc_old[ch], enc_new[ch])
         ]
-    for mid, sid in merged.items():
-        p = int(pos_of[mid])
-        row = {c: json.loads(_enc(df[c].iloc[p])) for c in df.columns}
+    # each merged record's whole row, column by column (a cell at a time was most of a large org's merge)
+    mpos = pos_of.loc[merged.index].to_numpy() if len(merged) else np.array([], dtype=int)
+    cells = {c: [json.loads(_enc(v)) for v in df[c].iloc[mpos]] for c in df.columns}
+    for i, (mid, sid) in enumerate(merged.items()):
+        row = {c: cells[c][i] for c in df.columns}
         log.append(
             dict(
                 action="merged",
@@ -328,7 +330,7 @@ def merge_clusters(
                 cluster_id=cid[mid],
                 match_probability=prob.get(mid),
                 reasons=why.get(mid),
-                position=p,
+                position=int(mpos[i]),
             )
         )
     out = dict(tables)

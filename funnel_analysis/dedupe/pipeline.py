@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from ..crm.model import CrmData
-from .blocking import MAX_PAIRS_PER_RECORD, bound_rules, count_candidate_pairs, rules_for
+from .blocking import MAX_PAIRS_PER_RECORD, _without_bound_keys, bound_rules, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
 from .evaluate import merge_label_scores
-from .match import predict_pairs, train_model
+from .match import _predict_counted, predict_pairs, train_model
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
 
@@ -248,15 +248,15 @@ def find_duplicates(
     # a rule's largest blocks (a name hundreds share, at a million leads) left to the other rules:
     # unchanged below the budget, so on the sample org
     scale = load_dedupe_config().get("scale") or {}
-    features, _, rules = bound_rules(
+    features, _, rules, rule_pairs = bound_rules(
         features, rules, max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD))
     )
-    n_candidates = count_candidate_pairs(features, rules=rules, memory_limit=str(scale.get("memory_limit", "4GB")))
-    if len(features) < 2 or n_candidates == 0:
-        pairs = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"])
+    if len(features) < 2 or not any(rule_pairs.values()):
+        pairs, n_candidates = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"]), 0
     else:
         model = train_model(features, rules=rules, seed=seed)
-        pairs = predict_pairs(features, model=model, threshold=min_probability)
+        # the candidate pairs are counted where splink blocks them for scoring (no pass of their own)
+        pairs, n_candidates = _predict_counted(features, model=model, other=None, threshold=min_probability)
     source = "auto" if threshold == "auto" else "given"
     threshold = choose_threshold(pairs) if threshold == "auto" else float(threshold)
     review_threshold = min(review_threshold, threshold)
@@ -377,6 +377,7 @@ def lead_contact_matches(
     *,
     threshold: float = 0.5,
     seed: int = 42,
+    lead_features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Leads that duplicate an existing contact (the lead that should not have been created).
 
@@ -395,6 +396,10 @@ def lead_contact_matches(
         Pairs below this match probability are left out.
     seed : int
         Seed of the model's random sampling.
+    lead_features : DataFrame, optional
+        The features of ``leads`` when already computed (``DedupeResult.features`` of a
+        :func:`find_duplicates` on the same leads; its bounded rules' key columns are left out), so
+        that the leads are not normalised twice.
 
     Returns
     -------
@@ -404,12 +409,17 @@ def lead_contact_matches(
     Raises
     ------
     ValueError
-        When there are no leads or no contacts.
+        When there are no leads or no contacts, or ``lead_features`` are not one row per lead.
     """
-    lead_features = object_features(leads, table="leads")
+    if lead_features is None:
+        lead_features = object_features(leads, table="leads")
+    elif len(lead_features) != len(leads) or "unique_id" not in lead_features:
+        raise ValueError("lead_contact_matches: lead_features need one row (a unique_id) per lead")
+    else:
+        lead_features = _without_bound_keys(lead_features)
     contact_features = object_features(contacts, accounts, table="contacts")
     scale = load_dedupe_config().get("scale") or {}
-    lead_features, contact_features, rules = bound_rules(
+    lead_features, contact_features, rules, _ = bound_rules(
         lead_features,
         other=contact_features,
         max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD)),

@@ -82,6 +82,18 @@ def test_failures(tiny_crm):
         merge_duplicates(CrmData(tables={}, quarantine=None, flags=None, quarantined_rows={}, report=None), found=found)
 
 
+@pytest.mark.slow
+def test_lead_contact_matches_reuse_the_lead_features(small_org):
+    # the features find_duplicates computed (with its bounded rules' key columns) give the same matches
+    found = find_duplicates(small_org.leads, table="leads")
+    own = lead_contact_matches(small_org.leads, small_org.contacts, small_org.accounts)
+    reused = lead_contact_matches(small_org.leads, small_org.contacts, small_org.accounts, lead_features=found.features)
+    assert len(own) > 10
+    pd.testing.assert_frame_equal(own, reused)
+    with pytest.raises(ValueError, match="one row"):
+        lead_contact_matches(small_org.leads, small_org.contacts, lead_features=found.features.iloc[:5])
+
+
 def test_tiny_org_without_duplicates(tiny_crm):
     r = find_duplicates(tiny_crm.accounts, table="accounts")
     s = asdict(r.summary())

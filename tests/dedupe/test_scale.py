@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from funnel_analysis.dedupe.blocking import bound_rules, candidate_pairs, count_candidate_pairs
+from funnel_analysis.dedupe.blocking import _without_bound_keys, bound_rules, candidate_pairs, count_candidate_pairs
 from funnel_analysis.dedupe.match import duckdb_api, predict_pairs, train_model
 from funnel_analysis.dedupe.pipeline import object_features
 
@@ -25,10 +25,13 @@ def _people():
 def test_bound_rules_leaves_out_the_largest_blocks_by_hand():
     f = _people()
     # budget 0.5 x 6 records = 3 pairs: "lee" (6 pairs) goes, "wu" (1) stays
-    g, other, rules = bound_rules(f, [("last_key",), ("last_key", "first_key")], max_pairs_per_record=0.5)
+    g, other, rules, n = bound_rules(f, [("last_key",), ("last_key", "first_key")], max_pairs_per_record=0.5)
     assert other is None
     # last_key+first_key has 2 pairs (a-b, e-f): within the budget, unchanged
     assert rules == ["cap__last_key", "last_key+first_key"]
+    # the pairs each rule keeps: "wu" (1) of cap__last_key; a-b and e-f of last_key+first_key
+    assert n == {"cap__last_key": 1, "last_key+first_key": 2}
+    assert list(_without_bound_keys(g).columns) == list(f.columns)  # what lead_contact_matches reuses
     assert g["cap__last_key"].notna().tolist() == [False, False, False, False, True, True]
     pairs = candidate_pairs(g, rules=rules)
     assert set(zip(pairs["id_l"], pairs["id_r"])) == {("a", "b"), ("e", "f")}
@@ -36,7 +39,7 @@ def test_bound_rules_leaves_out_the_largest_blocks_by_hand():
 
 def test_bound_rules_within_the_budget_returns_its_input():
     f = _people()
-    g, _, rules = bound_rules(f, [("last_key",)], max_pairs_per_record=10)
+    g, _, rules, _n = bound_rules(f, [("last_key",)], max_pairs_per_record=10)
     assert g is f and rules == ["last_key"]
 
 
@@ -44,13 +47,13 @@ def test_bound_rules_on_a_cross_rule_and_a_link():
     f = pd.DataFrame({"unique_id": ["a", "b", "c"], "last_key": ["lee", "ann", "x"], "first_raw": ["ann", "lee", "y"]})
     other = pd.DataFrame({"unique_id": ["p", "q"], "last_key": ["lee", "lee"], "first_raw": ["ann", "ann"]})
     # link: key lee on the left once, on the right twice: 2 pairs; budget 0.2 x 5 = 1 pair
-    g, h, rules = bound_rules(f, [("last_key",)], other=other, max_pairs_per_record=0.2)
+    g, h, rules, _n = bound_rules(f, [("last_key",)], other=other, max_pairs_per_record=0.2)
     assert rules == ["cap__last_key"]
     assert g["cap__last_key"].isna().all() and h["cap__last_key"].isna().all()
     # dedupe across columns: a.last_key = b.first_raw ("lee") and b.last_key = a.first_raw ("ann"): 2 ordered pairs
-    g, _, rules = bound_rules(f, [("last_key=first_raw",)], max_pairs_per_record=10)
+    g, _, rules, _n = bound_rules(f, [("last_key=first_raw",)], max_pairs_per_record=10)
     assert rules == ["last_key=first_raw"]
-    g, _, rules = bound_rules(f, [("last_key=first_raw",)], max_pairs_per_record=0.1)
+    g, _, rules, _n = bound_rules(f, [("last_key=first_raw",)], max_pairs_per_record=0.1)
     assert rules == ["cap__last_key_eq_first_raw__l=cap__last_key_eq_first_raw__r"]
     # no block is small enough: the rule's keys are all missing (it finds nothing)
     assert g[["cap__last_key_eq_first_raw__l", "cap__last_key_eq_first_raw__r"]].isna().all().all()
@@ -71,6 +74,31 @@ def test_count_candidate_pairs_equals_the_pairs_listed(small_org):
     f2 = _people()
     # last_key: 6 + 1 pairs; first_key adds c? no: a-b (ann, already), e-f (di, already): 7 in all
     assert count_candidate_pairs(f2, rules=two) == 7
+
+
+@pytest.mark.slow
+def test_the_candidate_pairs_reported_are_those_listed(small_org):
+    # find_duplicates counts the pairs where splink blocks them for scoring, chunk by chunk; the plain
+    # pandas listing of the same rules (candidate_pairs) is the independent figure
+    from funnel_analysis.dedupe import find_duplicates
+    from funnel_analysis.dedupe.match import _predict_counted
+
+    found = find_duplicates(small_org.leads, table="leads")
+    listed = len(candidate_pairs(found.features, rules=found.rules))
+    assert found.candidate_pairs == listed > 100
+    model = train_model(found.features, rules=found.rules)
+    _, chunked = _predict_counted(
+        found.features, model=model, other=None, threshold=0.01, chunk_records=len(found.features) // 3
+    )
+    assert chunked == listed
+
+
+def test_no_candidate_pair_skips_the_model():
+    f = pd.DataFrame({"account_id": ["A1", "A2"], "name": ["Acme Corp", "Northwind"]})
+    from funnel_analysis.dedupe import find_duplicates
+
+    r = find_duplicates(f, table="accounts")
+    assert r.candidate_pairs == 0 and r.pairs.empty and r.clusters.empty
 
 
 def test_count_candidate_pairs_failure():
