@@ -33,6 +33,21 @@ def require_spark() -> None:
     optional_suite("spark")
 
 
+#: One Spark engine for the session, and each org registered in it once (its own prefix): moving
+#: the sample's tables into Spark takes seconds, and the suite asks for them in every Spark test.
+_SPARK: dict = {}
+
+
+def _spark_org(crm) -> EngineOrg:
+    if "engine" not in _SPARK:
+        _SPARK["engine"] = connect("spark", master="local[2]", max_result_size="64m")
+        _SPARK["orgs"] = {}
+    orgs = _SPARK["orgs"]
+    if id(crm) not in orgs:  # the org is kept beside its EngineOrg, so its id is never reused
+        orgs[id(crm)] = (crm, EngineOrg.from_crm(crm, engine=_SPARK["engine"], prefix=f"o{len(orgs)}_"))
+    return orgs[id(crm)][1]
+
+
 class _Maker:
     """``make(crm)``: the org on this engine (a CrmData for pandas, an EngineOrg otherwise)."""
 
@@ -45,7 +60,7 @@ class _Maker:
             return crm
         if self.name == "spark":
             require_spark()
-            eng = connect("spark", master="local[2]", max_result_size="64m")
+            return _spark_org(crm)
         else:
             eng = connect(self.name, memory_limit="1GB", threads=1)
         self._engines.append(eng)
