@@ -15,7 +15,10 @@ Each step's wall time, and the peak RSS of the process tree (sampled every 0.5 s
    :mod:`funnel_analysis.engine.kpis`);
 4. ``stage_durations``: :func:`funnel_analysis.engine.durations.stage_durations` on that day;
 5. ``waterfall``: :func:`funnel_analysis.sources.report.pipeline_waterfall` of the latest complete
-   quarter (attached: :mod:`funnel_analysis.engine.waterfall`).
+   quarter (attached: :mod:`funnel_analysis.engine.waterfall`);
+6. with ``--one-pass``, ``check_and_build``: ``EngineOrg.from_export(check_all=True)``, the whole
+   ``funnel check`` and the org's tables in one pass over the export (in a fresh engine, closed
+   before the figures).
 
 The baseline, in the same run (``scan``): DuckDB reading the files ``from_export`` reads, every
 column as text, and counting their rows (what reading the CSV alone costs on the machine then).
@@ -23,7 +26,15 @@ column as text, and counting their rows (what reading the CSV alone costs on the
 DuckDB runs with ``memory_limit`` (default 4GB), ``--threads`` (default 2) and a spill folder
 under /tmp. The latest day is the latest stage change or deal creation in the org.
 
-Figures: see ``benchmarks/README.md`` (the scale-500 rows).
+Figures (2 threads, memory_limit 4GB, the shared 2-core 24 GB machine with other sessions running):
+
+- scale 500 (96,150,486 rows read over 20 tables), one run on 2026-12-03, ``check`` only (the
+  org's tables could not be built without pandas then): wall 1607.5 s (26.8 min), peak RSS 4.59 GiB.
+- scale 50 (``/work/orgs/scale50``, 9,629,367 rows over 20 tables; 1,030,043 leads, 193,705
+  deals and 901,173 history rows kept), one run on 2026-12-03 14:15 (load average 8-13):
+  ``check`` 262.3 s / 2.73 GiB; ``from_export`` 117.1 s / 1.78 GiB; ``kpis`` on 2025-12-31 6.1 s;
+  ``stage_durations`` 10.6 s; the FY2025-Q4 ``waterfall`` 7.7 s; peak RSS of the run 2.73 GiB.
+  The set without ``check`` (the org built, then the three figures): 141.5 s.
 """
 
 from __future__ import annotations
@@ -125,6 +136,7 @@ def main(argv=None) -> None:
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-check", action="store_true", help="leave out funnel check (every table)")
+    ap.add_argument("--one-pass", action="store_true", help="also time from_export(check_all=True)")
     ap.add_argument("--json", type=Path, help="write the figures there too")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -168,6 +180,12 @@ def main(argv=None) -> None:
             for t in ("leads", "opportunities", "opportunity_history")
         }
         print(f"  rows kept: {kept}", flush=True)
+        if args.one_pass:
+            eng2 = connect("duckdb", memory_limit=args.memory_limit, temp_directory=spill, threads=args.threads)
+            both = timed("check_and_build", lambda: EngineOrg.from_export(args.folder, eng2, check_all=True))
+            same = both.meta["check"].report.tables == result.report.tables if not args.skip_check else None
+            print(f"  its check equals funnel check's: {same}", flush=True)
+            eng2.close()
         crm = _shell(org)
         latest = _latest_day(org)
         q = last_complete_period(as_of=latest, period="Q", fiscal_year_start_month=1)
@@ -192,11 +210,15 @@ def main(argv=None) -> None:
         eng.close()
     sampler.stop.set()
     sampler.join()
-    total = sum(s["wall_s"] for name, s in steps.items() if name != "scan")
+    total = sum(s["wall_s"] for name, s in steps.items() if name not in ("scan", "check_and_build"))
     if "scan" in steps and steps["scan"]["wall_s"]:
         print(f"from_export / scan of its files: {steps['from_export']['wall_s'] / steps['scan']['wall_s']:.1f}x")
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"total wall {total:.1f} s ({total / 60:.1f} min) over {', '.join(k for k in steps if k != 'scan')}")
+    print(f"total wall {total:.1f} s ({total / 60:.1f} min) over check, from_export and the figures")
+    if "check_and_build" in steps:
+        one = total - steps.get("check", {}).get("wall_s", 0) - steps["from_export"]["wall_s"]
+        one += steps["check_and_build"]["wall_s"]
+        print(f"the set with check_and_build instead: {one:.1f} s ({one / 60:.1f} min)")
     print(f"peak RSS (getrusage, this process): {peak_self / 2**30:.2f} GiB")
     print(f"peak RSS (process tree, sampled every 0.5 s): {sampler.peak / 2**30:.2f} GiB")
     if args.json:

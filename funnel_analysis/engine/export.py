@@ -93,7 +93,8 @@ class ExportRelations:
         (per table, the source's columns), ``not_in_sql`` (per table, the derived columns not
         built), ``seconds`` (wall time).
     check : ExportCheck
-        The check of the tables built (:class:`~funnel_analysis.engine.validate.ExportCheck`).
+        The check of the tables built, or of every table (``check_all``)
+        (:class:`~funnel_analysis.engine.validate.ExportCheck`).
     """
 
     relations: dict
@@ -228,7 +229,9 @@ def _build_table(chk: _Check, table: str, kept: str, name: str, book) -> list[st
     return missing
 
 
-def export_relations(folder, engine, *, tables=None, prefix: str = "", sample_per_rule: int = 3) -> ExportRelations:
+def export_relations(
+    folder, engine, *, tables=None, prefix: str = "", check_all: bool = False, sample_per_rule: int = 3
+) -> ExportRelations:
     """Build an export folder's canonical tables as relations of a DuckDB engine.
 
     Parameters
@@ -242,6 +245,10 @@ def export_relations(folder, engine, *, tables=None, prefix: str = "", sample_pe
         the folder holds.
     prefix : str
         Prefix of the relation names.
+    check_all : bool, default False
+        Also read and check every other table of the export: ``check`` is then the whole
+        ``funnel check`` (the figures of :func:`~funnel_analysis.engine.validate.check_export`),
+        in the same pass that builds the org.
     sample_per_rule : int, default 3
         Quarantined rows kept per table and rule in the check's sample.
 
@@ -284,7 +291,8 @@ def export_relations(folder, engine, *, tables=None, prefix: str = "", sample_pe
     absent = [t for t in wanted if t not in found]
     if absent:
         raise EngineError(f"from_export: {folder} holds no file of table {absent[0]!r}")
-    found = {t: parts for t, parts in found.items() if t in needed}
+    if not check_all:
+        found = {t: parts for t, parts in found.items() if t in needed}
     stems = {p.stem for parts in found.values() for p, _ in parts}
     describes = {s: read_describe(p) for s, p in find_describe_files(folder).items() if s in stems}
     chk = _Check(engine, folder, sample_per_rule, keep_all=[*wanted, "stages"])
@@ -297,7 +305,8 @@ def export_relations(folder, engine, *, tables=None, prefix: str = "", sample_pe
             chk.clean(table)
         kept = {t: f"__kept_{t}" for t in wanted}
         # the rules of the tables asked for; the others are read for their keys and deletions only
-        check, stages, book = _finish(chk, found, [p.name for p in ignored], t0, kept=kept, rules_for=wanted)
+        rules_for = None if check_all else wanted
+        check, stages, book = _finish(chk, found, [p.name for p in ignored], t0, kept=kept, rules_for=rules_for)
         relations, not_built = {}, {}
         for table in wanted:
             relations[table] = f"{prefix}{table}"

@@ -253,7 +253,14 @@ class EngineOrg:
 
     @classmethod
     def from_export(
-        cls, folder, engine: Engine, *, tables=None, prefix: str = "", sample_per_rule: int = 3
+        cls,
+        folder,
+        engine: Engine,
+        *,
+        tables=None,
+        prefix: str = "",
+        check_all: bool = False,
+        sample_per_rule: int = 3,
     ) -> EngineOrg:
         """Build the org's tables in DuckDB from the export folder itself (no table in pandas but stages).
 
@@ -275,6 +282,9 @@ class EngineOrg:
             that the folder holds); the stages always are.
         prefix : str
             Prefix of the relation names.
+        check_all : bool, default False
+            Also check every other table of the export, in the same pass: ``meta["check"]`` is then
+            what ``funnel check --engine duckdb`` reports (else the check of the tables built).
         sample_per_rule : int, default 3
             Quarantined rows kept per table and rule in ``meta["check"]``.
 
@@ -303,6 +313,8 @@ class EngineOrg:
 
         if (Path(folder) / "crm.json").exists():
             return cls.from_parquet(folder, engine, prefix=prefix)
-        got = export_relations(folder, engine, tables=tables, prefix=prefix, sample_per_rule=sample_per_rule)
+        got = export_relations(
+            folder, engine, tables=tables, prefix=prefix, check_all=check_all, sample_per_rule=sample_per_rule
+        )
         meta = dict(got.meta, check=got.check)
         return cls(engine=engine, relations=got.relations, stages=got.stages, meta=meta)

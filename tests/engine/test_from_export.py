@@ -135,6 +135,19 @@ def test_money_in_the_corporate_currency_by_hand(tmp_path):
     org.engine.close()
 
 
+def test_check_all_is_funnel_check_in_the_same_pass(tiny_export):
+    from funnel_analysis.engine.validate import check_export
+
+    want = check_export(tiny_export, threads=1)
+    org = EngineOrg.from_export(tiny_export, _engine(), check_all=True)
+    got = org.meta["check"]
+    assert got.report.tables == want.report.tables and "accounts" in got.report.tables
+    assert (got.report.ignored_files, got.report.currency) == (want.report.ignored_files, want.report.currency)
+    pd.testing.assert_frame_equal(got.quarantine, want.quarantine)
+    assert_same_table(org, load_org(tiny_export), "opportunities")
+    org.engine.close()
+
+
 def test_refusals(tiny_export):
     eng = _engine()
     with pytest.raises(EngineError, match="'nope' is not a table of the schema"):
@@ -206,6 +219,16 @@ def test_sample_tables_equal_the_loader(sample_pair, table):
     got = assert_same_table(org, crm, table)
     if table == "opportunities":  # the sample is multi-currency: the conversion ran
         assert got["currency_iso_code"].nunique() > 1 and (got["conversion_rate"] != 1).any()
+
+
+def test_sample_check_all_equals_funnel_check(sample_org):
+    from funnel_analysis.engine.validate import check_export
+
+    want = check_export(sample_org[0], threads=2)
+    with connect("duckdb", threads=2) as eng:
+        got = EngineOrg.from_export(sample_org[0], eng, check_all=True).meta["check"]
+    assert len(got.report.tables) == len(want.report.tables) >= 15
+    assert got.report.tables == want.report.tables
 
 
 def test_sample_stages_and_check_equal_the_loader(sample_pair):
