@@ -38,6 +38,22 @@ Measured 2026-12-03 on the shared 2-core machine (load 2-7 from other jobs), dat
   run one after the other: before the headline change one run 16.2 s / 15.6 s CPU, for_each
   43.7 s / 42.6 s CPU (ratio 2.70, CPU 2.72); after it (commit eead960) one run 17.9 s / 17.3 s CPU,
   for_each 51.9 s / 39.1 s CPU (ratio 2.89 wall under load, CPU 2.27). Not under 2x.
+- after commit f99c317 (a report kernel shows each cell's charts before pyplot's interactive redraw:
+  one draw fewer per chart; one page exporter per thread), A/B in one session, each side
+  ``--for-each-only --repeat 1``, ``nice -n 10``, the tree before it on ``PYTHONPATH`` against HEAD,
+  interleaved (base new, base new, new base; a fourth pair at load 19-34, memory nearly exhausted,
+  dropped) at load 6-10 (other sessions): for_each CPU base 30.2 / 31.3 / 32.7 s, new 24.4 / 23.7 /
+  27.7 s (median -22 %); one run base 12.2 / 13.7 / 15.5 s, new 12.3 / 11.9 / 12.2 s; CPU ratio base
+  2.48 / 2.28 / 2.11 (median 2.28), new 1.97 / 1.99 / 2.27 (median 1.99). About 2x, not reliably under.
+  Wall under that load says little (ratio new 1.57-2.20, base 1.89-2.46). Why not lower: in a warm
+  shared kernel a value of owner.region costs about what the whole org costs (kernel CPU 3.4-5.4 s a
+  value against 4.1-5.4 s the org, one run each, load 2-3): per-call overhead, not rows.
+  Per value (cProfile, owner.region == 'APAC', 7.6 s profiled): headline_series 2.1 s (its 8 cuts,
+  1.3 s for the value's 9 cuts in all), kpis 1.5 s, the PNGs 1.3 s (bbox_inches="tight" draws each
+  chart twice), the redraw now gone 0.7 s, record 0.8 s (Styler HTML 0.35, record names 0.24),
+  scoping 0.4 s; in the runner the page 0.5-0.6 s CPU (bleach 0.2, nbconvert's BeautifulSoup pass
+  0.2). Five values rather than four, or cheaper imports in the one run, move the ratio up again:
+  the shared part (kernel start, imports, load: about 5 s CPU) must stay above twice a value's cost.
 """
 
 from __future__ import annotations
