@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ import click
 import yaml
 
 from ..reporting.config import ReportConfigError
-from .common import ORG, fail
+from .common import ENGINES, ORG, fail, require_engine
 
 __all__ = ["report_command", "parse_params"]
 
@@ -134,7 +135,14 @@ _timeout = click.option(
 @_out
 @_jobs
 @_timeout
-def run_command(config, only, params, data_dir, out, jobs, cell_timeout):
+@click.option(
+    "--engine",
+    default=None,
+    type=click.Choice(ENGINES),
+    help="Where the notebooks' reductions run: duckdb, spark or pandas (default: FUNNEL_ENGINE, else the "
+    "profile's engine:, else pandas).",
+)
+def run_command(config, only, params, data_dir, out, jobs, cell_timeout, engine):
     """Run the reports now; exit 1 naming the failed ones, 2 when the config or a parameter is wrong.
 
     \b
@@ -149,6 +157,9 @@ def run_command(config, only, params, data_dir, out, jobs, cell_timeout):
     """
     from ..reporting.runner import run_reports
 
+    if engine is not None:
+        require_engine(engine)
+        os.environ["FUNNEL_ENGINE"] = engine  # the kernels inherit it: open_report reads it
     try:
         res = run_reports(
             config,

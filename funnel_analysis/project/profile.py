@@ -185,6 +185,9 @@ class OrgProfile:
         Business hours and holidays.
     instance_url : str
         The org's address (``https://acme.my.salesforce.com``), for links to records; or empty.
+    engine : str
+        Where the report notebooks' reductions run (:mod:`funnel_analysis.engine`): ``duckdb``,
+        ``spark`` or ``pandas``; empty: ``FUNNEL_ENGINE``, else pandas.
     """
 
     path: Path | None = None
@@ -202,6 +205,7 @@ class OrgProfile:
     lead_statuses: Mapping = field(default_factory=lambda: _frozen({}))
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     instance_url: str = ""
+    engine: str = ""
 
     def record_url(self, record_id: str) -> str:
         """The record's page in the org (``<instance_url>/<id>``), or empty without an instance URL.
@@ -304,6 +308,7 @@ class _Profile(_Strict):
     source: Literal["auto", "fivetran", "airbyte", "api"] | None = None
     db_schema: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
     instance_url: str = Field(default="", pattern=r"^(https://[A-Za-z0-9.-]+(:\d+)?)?$")
+    engine: Literal["", "duckdb", "spark", "pandas"] = ""
     currency: str = Field(default="", pattern=r"^([A-Za-z]{3})?$")
     fiscal_year: _Fiscal = Field(default_factory=_Fiscal)
     business_types: _BusinessTypes = Field(default_factory=_BusinessTypes)
@@ -323,6 +328,7 @@ _EXPECTED = {
     "calendar.workdays": "a list of mon, tue, wed, thu, fri, sat, sun",
     "source": "the connector that synced a database data_dir: auto, fivetran, airbyte or api",
     "schema": "the database schema the connector writes to, e.g. salesforce",
+    "engine": "where the reports' reductions run: duckdb, spark or pandas",
 }
 
 
@@ -479,6 +485,7 @@ def load_profile(path) -> OrgProfile:
             cal.timezone, tuple(_DAYS.index(d) for d in cal.workdays), first, last, tuple(cal.holidays)
         ),
         instance_url=raw.instance_url,
+        engine=raw.engine,
     )
 
 

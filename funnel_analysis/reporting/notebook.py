@@ -14,6 +14,7 @@ import dataclasses
 import html
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -171,7 +172,14 @@ THEME["axes.prop_cycle"] = _theme_cycle()
 
 
 def open_report(
-    data_dir, *, mapping: str = "", as_of: str = "", currency: str = "", profile: str = "", where: str = ""
+    data_dir,
+    *,
+    mapping: str = "",
+    as_of: str = "",
+    currency: str = "",
+    profile: str = "",
+    where: str = "",
+    engine: str = "",
 ) -> CrmData:
     """Open the org a report notebook reads: load it, set up the notebook, say what it shows.
 
@@ -204,6 +212,11 @@ def open_report(
         A filter for the whole org (:meth:`CrmData.where`, the rules of :mod:`funnel_analysis.crm.scope`):
         the org returned holds only the records it selects and their children, and one line says
         how many leads and deals that is (and what the filter could not reach). Empty: the whole org.
+    engine : str
+        Where the reductions that have an engine path run (:mod:`funnel_analysis.engine`):
+        ``duckdb``, ``spark`` or ``pandas`` (the reference). Empty: the environment's
+        ``FUNNEL_ENGINE`` (``funnel report run --engine`` sets it for its kernels), else the
+        profile's ``engine:``, else pandas. The org returned carries the engine, and one line says so.
 
     Returns
     -------
@@ -254,12 +267,28 @@ def open_report(
         )
         for note in scope["notes"]:
             print(f"where: {note}")
+    chosen = (str(engine or "").strip() or os.environ.get("FUNNEL_ENGINE", "").strip() or org_profile.engine).lower()
+    if chosen and chosen != "pandas":
+        crm = _on_engine(crm, chosen)
     if as_of is None or not str(as_of).strip():
         when = extract_time(crm)
         line = f"as of {when.report_date:%Y-%m-%d} (the extract time: {when.describe()})"
     else:
         line = f"as of {resolve_as_of(crm, as_of=as_of):%Y-%m-%d}"
     print(f"{crm.meta['source']} {line}; money in {crm.currency}; data fingerprint {crm.meta['fingerprint']}")
+    return crm
+
+
+def _on_engine(crm: CrmData, engine: str) -> CrmData:
+    """``crm`` with its tables registered in ``engine`` (a new org object: the kernel's kept one stays as it was)."""
+    from ..engine import ENGINES
+    from ..engine.attach import attach_engine
+
+    if engine not in ENGINES:
+        raise ValueError(f"open_report: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    crm = dataclasses.replace(crm)  # the engine is attached to this object only (engine.attach)
+    attach_engine(crm, engine=engine)
+    print(f"engine: {engine} (the figures with an engine path are reduced there; the others on pandas)")
     return crm
 
 

@@ -100,7 +100,7 @@ def test_kpis_bad_input_is_one_line(tiny_export):
 
 # ---- --engine on every command that reads an org ----------------------------------------------------
 ORG_COMMANDS = [["check"], ["kpis"], ["metric", "win_rate"], ["routing"], ["forecast"], ["score", "train"]]
-ORG_COMMANDS += [["score", "evaluate"], ["score", "predict"]]
+ORG_COMMANDS += [["score", "evaluate"], ["score", "predict"], ["report", "run"]]
 
 
 @pytest.mark.parametrize("args", ORG_COMMANDS)
@@ -114,7 +114,8 @@ def test_spark_without_java_is_one_line(tiny_export, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules: []\n")
     org = str(tiny_export)
-    for args in (["kpis", org], ["routing", org, "--rules", str(rules)], ["forecast", org, "--next-quarter"]):
+    runs = (["kpis", org], ["routing", org, "--rules", str(rules)], ["forecast", org, "--next-quarter"])
+    for args in (*runs, ["report", "run", "--data-dir", org, "--out", str(tmp_path / "out")]):
         result = CliRunner().invoke(main, [*args, "--engine", "spark"], env={"PATH": str(tmp_path)})
         assert result.exit_code == 2, (args, result.output)
         assert result.output.startswith("error: --engine spark:") and len(result.output.strip().splitlines()) == 1

@@ -75,6 +75,7 @@ def test_a_full_profile_reads_back_every_key(tmp_path):
 def test_an_empty_profile_is_the_defaults(tmp_path):
     p = load_profile(_write(tmp_path, ""))
     assert (p.currency, p.fiscal_year_start_month, p.instance_url, p.record_url("006A")) == ("", 1, "", "")
+    assert p.engine == "" and load_profile(_write(tmp_path, "engine: duckdb\n")).engine == "duckdb"
     assert p.data_dir == (tmp_path / "data" / "salesforce").resolve()
     assert "New Business" in p.business_types["new_business"].types
     assert p.unlisted_business_type == "other"
@@ -120,6 +121,7 @@ def test_the_profile_is_frozen(tmp_path):
         ("stages: {Won: {default_probability: 150}}", "stages.Won.default_probability", "less than or equal to 100"),
         ("lead_statuses: {Open: {converted: true}}", "lead_statuses.Open.converted", "unknown key"),
         ("calendar: {timezone: Mars/Olympus}", "calendar.timezone", "an IANA time zone"),
+        ("engine: polars", "engine", "duckdb, spark or pandas"),
         ("calendar: {hours: 9-5}", "calendar.hours", "HH:MM-HH:MM"),
         ("calendar: {hours: '17:00-09:00'}", "calendar.hours", "the end after the start"),
         ("calendar: {workdays: [monday]}", "calendar.workdays", "mon, tue, wed"),
