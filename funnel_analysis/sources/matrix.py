@@ -48,6 +48,7 @@ from .._util.frames import (
 from .._util.frames import (
     utc_naive as _utc_naive,
 )
+from ..engine.matrix import MATRIX_COUNTS
 from ..stats import rate_table
 
 __all__ = [
@@ -235,17 +236,7 @@ def mature_leads(
 
 
 _LEAD_COLS = ["lead_id", "is_converted", "converted_opportunity_id"]
-_COUNT_COLS = [
-    "leads",
-    "converted",
-    "opportunities",
-    "pipeline_created",
-    "closed",
-    "won",
-    "won_revenue",
-    "avg_won_deal_size",
-    "median_cycle_days",
-]
+_COUNT_COLS = list(MATRIX_COUNTS)  # what an engine sums per segment (engine.matrix)
 _OPP_COLS = ["opportunity_id", "amount", "is_closed", "is_won", "created_date", "close_date"]
 
 

@@ -86,3 +86,11 @@ def sample_crm(sample_org):
     from funnel_analysis.crm.load import load_org
 
     return load_org(sample_org[0])
+
+
+@pytest.fixture(params=[n for n in ENGINE_NAMES if n != "pandas"])
+def engines_only(request):
+    """A maker of orgs on each engine but the reference (the tests compare them with pandas themselves)."""
+    maker = _Maker(request.param)
+    yield maker
+    maker.close()

@@ -10,17 +10,14 @@ from funnel_analysis.crm.sections import stages_in_use
 from funnel_analysis.engine import EngineError, EngineOrg
 from funnel_analysis.engine.funnel import snapshot_sums
 from funnel_analysis.funnel import conversion as reference
-from tests.engine.conftest import ENGINE_NAMES, _Maker
 
 DAY = "2024-03-31"
 
 
-@pytest.fixture(params=[n for n in ENGINE_NAMES if n != "pandas"])
-def engines(request):
-    """A maker of orgs on each engine (pandas is the reference the engines meet, not run here)."""
-    maker = _Maker(request.param)
-    yield maker
-    maker.close()
+@pytest.fixture
+def engines(engines_only):
+    """The engines but pandas: the reference is computed in each test."""
+    return engines_only
 
 
 @pytest.fixture(scope="module")

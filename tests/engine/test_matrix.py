@@ -9,17 +9,14 @@ from funnel_analysis.crm import load_frames
 from funnel_analysis.engine import EngineError, EngineOrg
 from funnel_analysis.engine.matrix import campaign_matrix_counts, source_matrix_counts
 from funnel_analysis.sources import matrix as reference
-from tests.engine.conftest import ENGINE_NAMES, _Maker
 
 DAY = "2024-06-30"
 
 
-@pytest.fixture(params=[n for n in ENGINE_NAMES if n != "pandas"])
-def engines(request):
-    """A maker of orgs on each engine (pandas is the reference the engines meet, not run here)."""
-    maker = _Maker(request.param)
-    yield maker
-    maker.close()
+@pytest.fixture
+def engines(engines_only):
+    """The engines but pandas: the reference is computed in each test."""
+    return engines_only
 
 
 def _tiny_frames() -> dict:
