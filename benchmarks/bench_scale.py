@@ -31,10 +31,25 @@ Figures (2 threads, memory_limit 4GB, the shared 2-core 24 GB machine with other
 - scale 500 (96,150,486 rows read over 20 tables), one run on 2026-12-03, ``check`` only (the
   org's tables could not be built without pandas then): wall 1607.5 s (26.8 min), peak RSS 4.59 GiB.
 - scale 50 (``/work/orgs/scale50``, 9,629,367 rows over 20 tables; 1,030,043 leads, 193,705
-  deals and 901,173 history rows kept), one run on 2026-12-03 14:15 (load average 8-13):
-  ``check`` 262.3 s / 2.73 GiB; ``from_export`` 117.1 s / 1.78 GiB; ``kpis`` on 2025-12-31 6.1 s;
-  ``stage_durations`` 10.6 s; the FY2025-Q4 ``waterfall`` 7.7 s; peak RSS of the run 2.73 GiB.
-  The set without ``check`` (the org built, then the three figures): 141.5 s.
+  deals and 901,173 history rows kept; latest quarter end 2025-12-31), two runs on 2026-12-03:
+
+  ===================  ===========================  ================================
+  step                 14:15 (load average 8-13)    14:33 ``--one-pass`` (load 3-7)
+  ===================  ===========================  ================================
+  check                262.3 s, 2.73 GiB            166.2 s, 2.72 GiB
+  scan (baseline)      (not in that run)            2.8 s (2,766,080 rows)
+  from_export          117.1 s, 1.78 GiB            45.6 s, 1.76 GiB (16.3x the scan)
+  check_and_build      (not in that run)            144.4 s, 3.64 GiB (its check = check's)
+  kpis                 6.1 s                        2.5 s
+  stage_durations      10.6 s                       3.1 s
+  waterfall FY2025-Q4  7.7 s                        1.9 s
+  the set              403.8 s, peak 2.73 GiB       219.3 s; 151.9 s with check_and_build
+  ===================  ===========================  ================================
+
+  On the org built by ``from_export`` the KPIs of 2025-12-31, the stage durations and the
+  FY2025-Q4 waterfall equal the pandas loader's on the same folder (``load_org`` 184.0 s).
+- scale 500 with the org built: not measured (generating the 24 GB export did not fit in the
+  session's time on the loaded machine).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ the org's tables, as :func:`funnel_analysis.crm.load.load_org` would hold them:
 
 Only the tables asked for and those their rules read (their references' and deletion
 parents' tables, the owners' users and queues, the currency tables) are read: the org's
-activities, campaign members or field history are not, unless asked for.
+activities, campaign members or field history are not, unless asked for. With ``check_all``
+every table is read and checked: the whole ``funnel check`` and the org in one pass.
 
 Not built: the columns the loader derives in Python (``<phone>_e164`` with the phone-number
 library, ``company_key`` and ``company_legal_form``): :data:`NOT_IN_SQL` lists them and
