@@ -48,6 +48,11 @@ Figures (2 threads, memory_limit 4GB, the shared 2-core 24 GB machine with other
 
   On the org built by ``from_export`` the KPIs of 2025-12-31, the stage durations and the
   FY2025-Q4 waterfall equal the pandas loader's on the same folder (``load_org`` 184.0 s).
+- scale 200 (``funnel sample --scale 200 --seed 0``, 9.3 GB; 4,119,986 leads, 772,933 deals,
+  3,599,563 history rows kept), one run on 2026-12-03 14:52 with ``--skip-check`` (load 3-5,
+  the scale-500 export being generated at nice 15 beside it): scan 10.8 s (11,050,428 rows);
+  ``from_export`` 216.0 s (20.0x the scan), 4.08 GiB; ``kpis`` 9.7 s; ``stage_durations``
+  20.6 s; the FY2025-Q4 ``waterfall`` 20.3 s; the set without ``check`` 266.6 s, peak RSS 4.08 GiB.
 - scale 500 with the org built: not measured (generating the 24 GB export did not fit in the
   session's time on the loaded machine).
 """
