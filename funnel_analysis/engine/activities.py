@@ -30,13 +30,10 @@ from .._util.frames import to_day as _to_day
 from ..crm.activity_types import KINDS, TYPE_MAP
 from .asof import materialise_asof
 from .base import EngineError
+from .base import quote_identifier as _q
 from .org import EngineOrg
 
 __all__ = ["activity_summary", "closed_deals_by_activity_count"]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _kind_sql(col: str) -> str:

@@ -21,13 +21,10 @@ from .._util.frames import by_list as _by_list
 from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
 from .base import EngineError
+from .base import quote_identifier as _q
 from .org import EngineOrg
 
 __all__ = ["snapshot_sums"]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def snapshot_sums(org: EngineOrg, *, as_of, by=None, include_closed: bool = False) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from .._util.frames import by_list as _by_list
 from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
 from .base import EngineError
+from .base import quote_identifier as _q
 from .org import EngineOrg
 
 __all__ = ["MATRIX_COUNTS", "campaign_matrix_counts", "source_matrix_counts"]
@@ -42,10 +43,6 @@ MATRIX_COUNTS = (
     "avg_won_deal_size",
     "median_cycle_days",
 )
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def source_matrix_counts(org: EngineOrg, *, as_of, by="lead_source", mature_days: int = 90) -> pd.DataFrame:

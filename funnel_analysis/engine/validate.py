@@ -55,6 +55,7 @@ from ..crm.read import DataLoadError, canonical_columns, find_describe_files, fi
 from ..crm.schema import MONEY_COLUMNS, TABLES
 from ..crm.validate import ERROR, OWNER_TABLES, WARNING
 from .base import EngineError, connect
+from .base import quote_identifier as _q
 
 __all__ = ["ExportCheck", "NotInSQL", "check_export"]
 
@@ -141,11 +142,6 @@ class ExportCheck:
 def _lit(text: str) -> str:
     """A string literal of ours (a file path, a pattern: never a value from the data)."""
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    """A column name from the schema or a header, double-quoted."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _trim(col: str) -> str:
