@@ -16,7 +16,14 @@ the portable subset (no ASOF JOIN):
   (``"current_reopened"``);
 - a missing forecast category takes its stage's (when any deal's state came from history).
 
-Field-history columns of the pandas cut (owner on the day, close-date pushes) are not rebuilt.
+With ``opportunity_field_history``, the columns the pandas cut takes from it are rebuilt too
+(:mod:`.field_history`, the rules of :mod:`funnel_analysis.crm.field_history`): ``owner_id`` is the
+deal's owner on the day, with ``owner_source``, when the history has Owner rows, and
+``close_date_pushes`` and ``slipped_before`` say how it slipped. They are computed once per spine
+(``<spine>_fields``, one query for all its days) and joined in, so every reduction built on the cut
+(KPIs, the snapshot funnel, the matrix, activities, the waterfall, durations) sees the owner on the
+day. Without that table nothing is added and nothing more is queried. The leads' status and owner
+on the day are :func:`funnel_analysis.engine.field_history.lead_state`'s (not part of this cut).
 
 Examples
 --------
@@ -35,6 +42,7 @@ import pyarrow as pa
 
 from ..crm.model import HISTORY_FIELDS
 from .base import EngineError
+from .field_history import _opportunity_fields_query
 from .org import EngineOrg
 
 __all__ = ["STATE_COLUMNS", "asof_query", "asof_state", "materialise_asof", "state_hash"]
@@ -81,6 +89,23 @@ def _register_spine(org: EngineOrg, days: list[pd.Timestamp], name: str) -> None
     stages = org.stages.drop_duplicates("stage_name")
     keep = [c for c in ("stage_name", "is_closed", "is_won", "forecast_category") if c in stages.columns]
     org.engine.register(f"{name}_stages", stages[keep].reset_index(drop=True))
+    if org.has("opportunities") and org.has("opportunity_field_history"):
+        # the deals' owner and close-date pushes on each day, joined into the cut by asof_query
+        query, params, _ = _opportunity_fields_query(org, name)
+        org.engine.materialise(f"{name}_fields", query, params)
+
+
+# the columns the cut takes from opportunity_field_history (as CrmData.as_of), in order
+_FIELD_COLUMNS = ("owner_source", "close_date_pushes", "slipped_before")
+
+
+def _field_join(org: EngineOrg, spine: str) -> tuple[str, list[str], bool]:
+    """(the join of ``<spine>_fields`` onto ``k``, the columns it adds, whether it values owner_id)."""
+    if not (org.has("opportunities") and org.has("opportunity_field_history")):
+        return "", [], False
+    have = list(org.engine.sql(f"SELECT * FROM {spine}_fields LIMIT 0").schema.names)
+    join = f"\nLEFT JOIN {spine}_fields fh ON fh.as_of = k.as_of AND fh.opportunity_id = k.opportunity_id"
+    return join, [c for c in _FIELD_COLUMNS if c in have], "owner_id" in have
 
 
 def asof_query(org: EngineOrg, *, spine: str = "asof_spine", undated: bool = False) -> str:
@@ -91,8 +116,10 @@ def asof_query(org: EngineOrg, *, spine: str = "asof_spine", undated: bool = Fal
     org : EngineOrg
         The org in its engine.
     spine : str
-        The relation of days (``as_of`` DATE, ``cut_end`` TIMESTAMPTZ, the end of the day in UTC)
-        and ``<spine>_stages`` (the stages' flags), as :func:`asof_state` registers them.
+        The relation of days (``as_of`` DATE, ``cut_end`` TIMESTAMPTZ, the end of the day in UTC),
+        ``<spine>_stages`` (the stages' flags) and, when the org has ``opportunity_field_history``,
+        ``<spine>_fields`` (the deals' owner and pushes on each day), as :func:`asof_state`
+        registers them.
     undated : bool
         Instead, the deals without a creation date (which no cut holds), their flags as of each day
         by the same rules (the won deals among them are counted in ``cycle_undated_excluded``).
@@ -100,7 +127,9 @@ def asof_query(org: EngineOrg, *, spine: str = "asof_spine", undated: bool = Fal
     Returns
     -------
     str
-        A query: ``as_of``, then the opportunity's columns with the state rebuilt, and ``state_source``.
+        A query: ``as_of``, then the opportunity's columns with the state rebuilt, and ``state_source``;
+        with ``opportunity_field_history`` (not for ``undated``), ``owner_id`` on the day and
+        ``owner_source`` (with Owner rows), ``close_date_pushes`` and ``slipped_before``.
 
     Raises
     ------
@@ -171,7 +200,15 @@ def asof_query(org: EngineOrg, *, spine: str = "asof_spine", undated: bool = Fal
     pick_j = ", ".join([f"j.{c}" for c in opp_cols if c not in ("is_closed", "is_won")] + [f"j.{c}" for c in rebuilt])
     out_cols = [c for c in opp_cols if c not in ("stage_name", "is_closed", "is_won", "forecast_category")]
     out_cols += [c for c in rebuilt if c != "forecast_category"]
-    final = ", ".join(f"k.{c}" for c in out_cols)
+    fjoin, fcols, owner = _field_join(org, spine) if not undated else ("", [], False)
+    # the deal's owner on the day (field history), else the record's (a deal no cut holds)
+    final = ", ".join(
+        "CASE WHEN fh.opportunity_id IS NOT NULL THEN fh.owner_id ELSE k.owner_id END AS owner_id"
+        if c == "owner_id" and owner
+        else f"k.{c}"
+        for c in out_cols
+    )
+    extra = "".join(f", fh.{c}" for c in fcols)
     return f"""
 WITH
     o AS ({base}),{joined}
@@ -195,8 +232,8 @@ WITH
     )
 SELECT k.as_of, {final}, k.stage_name, k.is_closed, k.is_won,
     CASE WHEN k._any_history = 1 AND {fc} IS NULL THEN {fc_stage} ELSE {fc} END AS forecast_category,
-    k.state_source
-FROM k LEFT JOIN {spine}_stages st2 ON st2.stage_name = k.stage_name
+    k.state_source{extra}
+FROM k LEFT JOIN {spine}_stages st2 ON st2.stage_name = k.stage_name{fjoin}
 """
 
 
@@ -249,8 +286,10 @@ def asof_state(org: EngineOrg, *, as_of) -> pd.DataFrame:
     DataFrame
         One row per day of ``as_of`` and opportunity created by its end: ``as_of`` (Timestamp), the
         opportunity's columns with ``stage_name``, ``amount``, ``probability``, ``close_date``,
-        ``forecast_category``, ``is_closed``, ``is_won`` on the day, and ``state_source``;
-        sorted by day and opportunity.
+        ``forecast_category``, ``is_closed``, ``is_won`` on the day, and ``state_source``; with
+        ``opportunity_field_history``, ``owner_id`` on the day and ``owner_source`` (with Owner
+        rows), ``close_date_pushes`` (``Int64``) and ``slipped_before`` (``boolean``), as
+        :meth:`CrmData.as_of` gives them; sorted by day and opportunity.
 
     Raises
     ------
@@ -264,6 +303,9 @@ def asof_state(org: EngineOrg, *, as_of) -> pd.DataFrame:
     name = materialise_asof(org, as_of=as_of, name="asof_state")
     out = org.engine.df(f"SELECT * FROM {name} ORDER BY as_of, opportunity_id")
     out["as_of"] = pd.to_datetime(out["as_of"])
+    if "close_date_pushes" in out.columns:  # as the pandas cut types them
+        out["close_date_pushes"] = out["close_date_pushes"].astype("Int64")
+        out["slipped_before"] = out["slipped_before"].astype("boolean")
     return out
 
 

@@ -287,12 +287,12 @@ def _register_spine(org: EngineOrg, days: list[pd.Timestamp], name: str) -> None
     org.engine.register(name, spine)
 
 
-def _state(org: EngineOrg, spec: HistoryTable, as_of, what: str, columns: list[str], counts: bool) -> pd.DataFrame:
-    """The cut's records with ``columns`` (value, source) as of each day, and close-date pushes."""
-    days = _days(as_of, what)
-    for table in (spec.record_table, spec.table):
-        if not org.has(table):
-            raise EngineError(f"{what}: the org in the engine has no table {table!r}")
+def _state_query(
+    org: EngineOrg, spec: HistoryTable, spine: str, what: str, columns: list[str], counts: bool
+) -> tuple[str, dict[str, str], list[str]]:
+    """The query of the records' ``columns`` (value, source) on each day of the relation ``spine``
+    (``as_of`` DATE, ``cut_end`` TIMESTAMPTZ), and close-date pushes: (query, its bound parameters,
+    the columns valued: those of ``columns`` whose history has a dated row, ``status`` always)."""
     by_column, created, dated = _spellings(org, spec)
     # a field with no row (or only undated ones) is untracked: the reference adds no owner columns
     values = [c for c in columns if c == "status" or dated.get(c, False)]
@@ -308,8 +308,6 @@ def _state(org: EngineOrg, spec: HistoryTable, as_of, what: str, columns: list[s
         if has_created and "created_date" in org.columns_present(spec.record_table)
         else "TRUE"
     )
-    spine = f"fh_{spec.table}_spine"
-    _register_spine(org, days, spine)
     ctes: list[str] = []
     params: dict[str, str] = {}
     for column in fields:
@@ -335,10 +333,37 @@ def _state(org: EngineOrg, spec: HistoryTable, as_of, what: str, columns: list[s
         joins += j
         seen = "COALESCE(fh_close_date_l.pushes, 0)"
         select += [
-            f"CASE WHEN {complete} THEN {seen} END AS close_date_pushes",
+            f"CAST(CASE WHEN {complete} THEN {seen} END AS BIGINT) AS close_date_pushes",
             f"CASE WHEN {seen} > 0 THEN TRUE WHEN {complete} THEN FALSE END AS slipped_before",
         ]
     query = "WITH\n    " + ",\n    ".join(ctes) + f"\nSELECT {', '.join(select)}\nFROM o{joins}"
+    return query, params, values
+
+
+def _opportunity_fields_query(org: EngineOrg, spine: str) -> tuple[str, dict[str, str], list[str]]:
+    """What the as-of cut (:func:`funnel_analysis.engine.asof.asof_query`) takes from
+    ``opportunity_field_history`` on the days of ``spine``: the query of :func:`opportunity_field_state`
+    (``owner_id`` and ``owner_source`` when the history has dated Owner rows and the deals an
+    ``owner_id``; ``close_date_pushes``, ``slipped_before``), its bound parameters and the columns valued."""
+    spec = HISTORY_TABLES["opportunity_field_history"]
+    what = "asof"
+    for table in (spec.record_table, spec.table):
+        if not org.has(table):
+            raise EngineError(f"{what}: the org in the engine has no table {table!r}")
+    columns = ["owner_id"] if "owner_id" in org.columns(spec.record_table) else []
+    return _state_query(org, spec, spine, what, columns, counts=True)
+
+
+def _state(org: EngineOrg, spec: HistoryTable, as_of, what: str, columns: list[str], counts: bool) -> pd.DataFrame:
+    """The cut's records with ``columns`` (value, source) as of each day, and close-date pushes."""
+    days = _days(as_of, what)
+    for table in (spec.record_table, spec.table):
+        if not org.has(table):
+            raise EngineError(f"{what}: the org in the engine has no table {table!r}")
+    spine = f"fh_{spec.table}_spine"
+    query, params, _ = _state_query(org, spec, spine, what, columns, counts)
+    _register_spine(org, days, spine)
+    key = spec.record_key
     name = f"fh_{spec.table}_state"
     org.engine.materialise(name, query, params)
     # through Arrow: its strings reach pandas without a Python object each (1.8M rows: 2 s, not 6)
