@@ -262,8 +262,8 @@ def snapshot_funnel(
     from ..engine.attach import engine_of
 
     org, keys = engine_of(crm), _by_list(_by(by))
-    # the deal columns the field history changes (the owner) are the pandas cut's
-    if org is not None and not where and set(keys) <= set(org.columns("opportunities")) - {"owner_id"}:
+    # the engine's cut carries the owner on the day (field history) as the pandas cut does; where: pandas
+    if org is not None and not where and set(keys) <= set(org.columns("opportunities")):
         from ..engine.funnel import snapshot_sums
 
         sums = snapshot_sums(org, as_of=cut.as_of_date, by=keys, include_closed=include_closed)

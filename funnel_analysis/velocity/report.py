@@ -140,9 +140,9 @@ def stage_durations(
     from ..engine.attach import engine_of
 
     org = engine_of(crm)
-    # in the org's engine: life tables per stage (funnel_analysis.engine.durations); a where, or the
-    # deal's owner (the field history's), on the pandas path
-    if org is not None and not where and set(_by_list(_by(by))) <= set(org.columns("opportunities")) - {"owner_id"}:
+    # in the org's engine: life tables per stage (funnel_analysis.engine.durations), the deal's owner
+    # on the day included (the engine's cut applies the field history); a where on the pandas path
+    if org is not None and not where and set(_by_list(_by(by))) <= set(org.columns("opportunities")):
         from ..engine.durations import stage_durations as _engine_durations
 
         out = _engine_durations(org, as_of=day, by=_by(by), percentiles=percentiles)

@@ -260,3 +260,238 @@ def test_sample_quarter_waterfall_through_the_report_entry_point(engines, sample
     pd.testing.assert_frame_equal(got.totals, want.totals, check_dtype=False)
     cols = list(got.per_opportunity.columns)
     pd.testing.assert_frame_equal(got.per_opportunity, want.per_opportunity[cols], check_dtype=False)
+
+
+# ---- the field history in the cut: owner on the day (#19) -------------------------------------
+U1, U2, U3 = (f"00500000000000{i}AAA" for i in range(1, 4))
+D1, D2, D3, D4, D5 = (f"00600000000000{i}AAA" for i in range(1, 6))
+
+
+@pytest.fixture(scope="module")
+def owners():
+    """Five deals whose owner on 31 March 2024 is not the exported one, with their stage history.
+
+    The Owner history starts 15 January (D2: U1 -> U3). D1 (exported U2) changes U1 -> U2 on
+    10 April: on 31 March its owner is that change's old value, U1. D3 (exported U1, created after
+    the start) changes U3 -> U1 on 1 May: U3. D4 (U1) never changes. D5 (exported U2) U2 -> U1 on
+    10 March, back to U2 on 5 April: U1. The CloseDate history starts 10 January (D2 pushed);
+    D5 (created after) is pushed once (15 February), D4 pulled in (no push).
+    """
+    o = pd.DataFrame(
+        {
+            "Id": [D1, D2, D3, D4, D5],
+            "StageName": ["Closed Won", "Closed Won", "Prospecting", "Closed Lost", "Prospecting"],
+            "Amount": [100, 60, 40, 80, 30],
+            "CreatedDate": [
+                "2023-11-01T09:00:00Z",
+                "2023-12-01T09:00:00Z",
+                "2024-02-01T09:00:00Z",
+                "2023-10-01T09:00:00Z",
+                "2024-01-20T09:00:00Z",
+            ],
+            "CloseDate": ["2024-04-20", "2024-02-20", "2024-03-25", "2024-03-01", "2024-03-30"],
+            "IsClosed": [True, True, False, True, False],
+            "IsWon": [True, True, False, False, False],
+            "OwnerId": [U2, U3, U1, U1, U2],
+        }
+    )
+    h = pd.DataFrame(
+        {
+            "Id": [f"008000000000{i:03d}AAA" for i in range(1, 10)],
+            "OpportunityId": [D1, D1, D2, D2, D3, D4, D4, D5, D5],
+            "CreatedDate": [
+                "2023-11-01T09:00:00Z",
+                "2024-04-20T09:00:00Z",
+                "2023-12-01T09:00:00Z",
+                "2024-02-20T09:00:00Z",
+                "2024-02-01T09:00:00Z",
+                "2023-10-01T09:00:00Z",
+                "2024-03-01T09:00:00Z",
+                "2024-01-20T09:00:00Z",
+                "2024-02-15T09:00:00Z",
+            ],
+            "StageName": [
+                "Prospecting",
+                "Closed Won",
+                "Qualification",
+                "Closed Won",
+                "Prospecting",
+                "Negotiation/Review",
+                "Closed Lost",
+                "Prospecting",
+                "Prospecting",
+            ],
+            "Amount": [100, 100, 50, 60, 40, 80, 80, 30, 30],
+            "Probability": [10, 100, 20, 100, 10, 80, 0, 10, 10],
+            "CloseDate": [
+                "2024-03-20",
+                "2024-04-20",
+                "2024-02-28",
+                "2024-02-20",
+                "2024-03-25",
+                "2024-03-15",
+                "2024-03-01",
+                "2024-02-28",
+                "2024-03-30",
+            ],
+        }
+    )
+    f = pd.DataFrame(
+        {
+            "Id": [f"01700000000{i:04d}AAA" for i in range(1, 9)],
+            "OpportunityId": [D2, D1, D3, D5, D5, D5, D2, D4],
+            "Field": ["Owner"] * 5 + ["CloseDate"] * 3,
+            "DataType": ["EntityId"] * 5 + ["Date"] * 3,
+            "OldValue": [U1, U1, U3, U2, U1, "2024-02-28", "2024-01-31", "2024-03-15"],
+            "NewValue": [U3, U2, U1, U1, U2, "2024-03-30", "2024-02-28", "2024-03-01"],
+            "CreatedDate": [
+                "2024-01-15T12:00:00Z",
+                "2024-04-10T12:00:00Z",
+                "2024-05-01T12:00:00Z",
+                "2024-03-10T12:00:00Z",
+                "2024-04-05T12:00:00Z",
+                "2024-02-15T09:00:00Z",
+                "2024-01-10T09:00:00Z",
+                "2024-03-01T09:00:00Z",
+            ],
+        }
+    )
+    return load_frames({"Opportunity": o, "OpportunityHistory": h, "OpportunityFieldHistory": f})
+
+
+# (deal, owner, owner source, close-date pushes, slipped before), by hand (the fixture's notes)
+OWNERS_BY_HAND = {
+    # before both histories start: the exported owners kept, nothing known of pushes
+    "2023-12-31": [(D1, U2, "as_exported", NA, NA), (D2, U3, "as_exported", NA, NA), (D4, U1, "as_exported", NA, NA)],
+    "2024-03-31": [
+        (D1, U1, "first_change_old_value", NA, NA),
+        (D2, U3, "history", NA, True),  # its push of 10 January seen; older than the start: count unknown
+        (D3, U3, "first_change_old_value", 0, False),
+        (D4, U1, "no_change", NA, NA),  # a pull-in is no push
+        (D5, U1, "history", 1, True),
+    ],
+}
+OWNER_COLUMNS = ["owner_id", "owner_source", "close_date_pushes", "slipped_before"]
+
+
+def _rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    frame = frame.sort_values("opportunity_id")
+    return [
+        tuple(None if pd.isna(v) else v for v in row) for row in frame[["opportunity_id", *columns]].itertuples(False)
+    ]
+
+
+def test_owner_on_the_day_in_the_cut_by_hand(engines, owners):
+    org = engines(owners)
+    if isinstance(org, EngineOrg):
+        got = asof_state(org, as_of=list(OWNERS_BY_HAND))  # both days in one query
+        assert str(got["close_date_pushes"].dtype) == "Int64" and str(got["slipped_before"].dtype) == "boolean"
+        frames = {day: got[got["as_of"] == pd.Timestamp(day)] for day in OWNERS_BY_HAND}
+    else:
+        frames = {day: owners.as_of(day).opportunities for day in OWNERS_BY_HAND}
+    for day, want in OWNERS_BY_HAND.items():
+        assert _rows(frames[day], OWNER_COLUMNS) == want, day
+    # the stage state is unchanged by the field history: the cut's hash is the reference's
+    assert state_hash(org, as_of="2024-03-31") == state_hash(owners, as_of="2024-03-31")
+
+
+def test_owner_segmented_kpis_by_hand(engines, owners):
+    """The KPIs by owner of the engine's cut (the frame-level kpis on it) are the reference's."""
+    from funnel_analysis.funnel import report
+    from funnel_analysis.funnel.kpis import kpis
+
+    org = engines(owners)
+    if isinstance(org, EngineOrg):
+        got = kpis(asof_state(org, as_of="2024-03-31"), None, by="owner_id")
+    else:
+        got = report.kpis(owners, as_of="2024-03-31", by="owner_id")
+    cols = ["opportunities", "opportunities_open", "opportunities_won", "opportunities_lost", "win_rate"]
+    cols += ["won_amount", "open_pipeline_amount"]
+    table = {r["owner_id"]: tuple(float(r[c]) for c in cols) for _, r in got.iterrows()}
+    # U1: D1 open 100, D4 lost, D5 open 30; U3: D2 won 60, D3 open 40 (by the exported owners
+    # U2 would hold D1 and D5, U1 D3 and D4)
+    assert table == {U1: (3.0, 2.0, 0.0, 1.0, 0.0, 0.0, 130.0), U3: (2.0, 1.0, 1.0, 0.0, 1.0, 60.0, 40.0)}
+    if isinstance(org, EngineOrg):
+        want = report.kpis(owners, as_of="2024-03-31", by="owner_id")
+        pd.testing.assert_frame_equal(
+            got[["owner_id", *cols]].reset_index(drop=True), want[["owner_id", *cols]], check_dtype=False
+        )
+
+
+def test_owner_segmented_snapshot_funnel_by_hand(engines, owners):
+    from funnel_analysis.engine.funnel import snapshot_sums
+
+    org = engines(owners)
+    if isinstance(org, EngineOrg):
+        sums = snapshot_sums(org, as_of="2024-03-31", by="owner_id")
+        got = [tuple(r) for r in sums[["owner_id", "stage_name", "count", "amount"]].itertuples(index=False)]
+    else:
+        open_ = owners.as_of("2024-03-31").opportunities.query("not is_closed")
+        sums = open_.groupby(["owner_id", "stage_name"])["amount"].agg(["count", "sum"]).reset_index()
+        got = [tuple(r) for r in sums.itertuples(index=False)]
+    # open on 31 March: U1 D1 (100) and D5 (30), U3 D3 (40), all Prospecting
+    assert got == [(U1, "Prospecting", 2, 130.0), (U3, "Prospecting", 1, 40.0)]
+
+
+#: The reference's waterfall cuts a copy of the org holding only the opportunities, their stage history
+#: and the stages (sources.pipeline_changes.pipeline_waterfall), so its owner is the exported one.
+REFERENCE_WATERFALL_OWNER = (
+    "pipeline_changes.pipeline_waterfall drops opportunity_field_history from the org it cuts: "
+    "its `by` values are the exported owners, not the end cut's"
+)
+
+
+def test_owner_segmented_waterfall_by_hand(request, engines, owners):
+    if engines.name == "pandas":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=REFERENCE_WATERFALL_OWNER))
+    w = _waterfall(
+        engines(owners), owners, start="2023-12-31", end="2024-03-31", close_window=("2024-01-01", "2024-03-31"),
+        by="owner_id",
+    )  # fmt: skip
+    moves = dict(zip(w.per_opportunity["opportunity_id"], w.per_opportunity["movement"], strict=True))
+    assert moves == {D1: "carried", D2: "won", D3: "new", D4: "lost", D5: "new"}
+    cols = ["start", "new", "amount_up", "won", "lost", "end", "n_opportunities"]
+    got = {r["owner_id"]: tuple(float(r[c]) for c in cols) for _, r in w.totals.iterrows()}
+    # by the owner at the end: U1 D1 carried 100, D4 lost 80, D5 new 30; U3 D2 won (50 -> 60), D3 new 40
+    assert got == {U1: (180.0, 30.0, 0.0, 0.0, 80.0, 130.0, 3.0), U3: (50.0, 40.0, 10.0, 60.0, 0.0, 40.0, 2.0)}
+
+
+@pytest.mark.parametrize("entry", ["snapshot_funnel", "stage_durations", "pipeline_waterfall"])
+def test_owner_segmented_entry_points_take_the_engine_path(owners, entry):
+    """An entry point by owner on an org with an engine runs there (the figures follow the engine's
+    tables), and equals the reference."""
+    from funnel_analysis.engine import connect
+    from funnel_analysis.engine.attach import attach, detach
+    from funnel_analysis.funnel import report as funnel_report
+    from funnel_analysis.sources import report as sources_report
+    from funnel_analysis.velocity import report as velocity_report
+
+    fn = {
+        "snapshot_funnel": funnel_report.snapshot_funnel,
+        "stage_durations": velocity_report.stage_durations,
+        "pipeline_waterfall": sources_report.pipeline_waterfall,
+    }[entry]
+
+    def frame(got):
+        return got.totals if entry == "pipeline_waterfall" else got
+
+    kw = {"as_of": "2024-04-15" if entry == "pipeline_waterfall" else "2024-03-31", "by": "owner_id"}
+    want = frame(fn(owners, **kw))
+    if entry == "pipeline_waterfall":  # the reference's owners are the exported ones: the hand values
+        assert set(want["owner_id"]) == {U1, U2, U3}, "the reference now follows the owner on the day"
+        want = pd.DataFrame({"owner_id": [U1, U3], "start": [180.0, 50.0], "end": [130.0, 40.0]})
+    with connect("duckdb", threads=1) as eng:
+        org = EngineOrg.from_crm(owners, engine=eng)
+        attach(owners, org=org)
+        try:
+            got = frame(fn(owners, **kw))
+            # the engine's deals without D5: the figures follow the engine, so the path is the engine's
+            rel = org.relation("opportunities")
+            eng.materialise("opps_less", f"SELECT * FROM {rel} WHERE opportunity_id <> $id", {"id": D5})
+            org.relations["opportunities"] = "opps_less"
+            less = frame(fn(owners, **kw))
+        finally:
+            detach(owners)
+    pd.testing.assert_frame_equal(got[list(want.columns)], want, check_dtype=False)
+    assert U1 in set(got["owner_id"]) and U2 not in set(got["owner_id"])  # the owners on the day
+    assert not less.equals(got)
