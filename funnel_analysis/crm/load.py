@@ -88,6 +88,7 @@ def load_org(
     progress: bool = False,
     engine: str = "pandas",
     engine_options: dict | None = None,
+    engine_only: bool = False,
 ) -> CrmData:
     """Load, validate and clean a CRM export folder, or a synced database, into a :class:`CrmData`.
 
@@ -120,6 +121,15 @@ def load_org(
     engine_options : dict, optional
         Passed to :func:`funnel_analysis.engine.connect` (``memory_limit``, ``temp_directory``,
         ``threads``).
+    engine_only : bool, default False
+        Build the org's tables in the engine from the export itself and hold none of them in pandas
+        (:func:`funnel_analysis.engine.attach.export_org`: ``EngineOrg.from_export``, DuckDB, for
+        exports larger than memory; a Parquet cache is read in place by any engine). The org holds
+        only the stages; the report entry points run where their engine path covers the options
+        asked for, with ``as_of`` given (``meta["latest_date"]``). Not for a mapping or a database
+        URL. Spelled after ``engine`` and ``engine_options`` (one prefix for what concerns the
+        engine) and saying what the org holds (not ``in_memory=``: a DuckDB database in memory is
+        still engine-only, and an engine-only org spills to disk).
 
     Returns
     -------
@@ -151,9 +161,24 @@ def load_org(
         database, refused credentials, a missing schema, no table for Lead or
         Opportunity, a connection lost while reading (one line, the URL without
         password first); ``source``/``schema`` given for a folder.
+    ValueError
+        ``engine_only`` with ``engine="pandas"``, a mapping, ``source``/``schema`` or a database URL;
+        :class:`~funnel_analysis.engine.EngineError` (a ``ValueError``) for an export folder with
+        another engine than DuckDB.
     """
     from .warehouse import is_database_url
 
+    if engine_only:
+        if engine == "pandas":
+            raise ValueError("load_org: engine_only=True builds the tables in an engine: give engine='duckdb'")
+        if mapping is not None or source is not None or schema is not None or is_database_url(path):
+            raise ValueError(
+                "load_org: engine_only=True reads a Salesforce export folder or a Parquet cache, "
+                "not a mapping or a database"
+            )
+        # the engine package imports the data model: found by name here (as below)
+        plugin = importlib.import_module("..engine.attach", __package__)
+        return plugin.export_org(path, engine=engine, options=engine_options)
     if engine != "pandas":
         crm = load_org(path, mapping=mapping, source=source, schema=schema, progress=progress)
         # the engine package imports the data model; it is found by name here (a plugin, like

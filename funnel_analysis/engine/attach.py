@@ -7,6 +7,10 @@ a DuckDB engine and attaches the :class:`~funnel_analysis.engine.org.EngineOrg` 
 ``crm.where(...)``, a copy) carries no engine and runs the pandas paths, the reference. Replacing
 a table of the org in place also drops the engine (its tables would no longer be the engine's).
 
+With ``engine_only=True`` (:func:`export_org`) the tables are built in DuckDB from the export itself
+and the org holds none of them in pandas (only the stages): the report entry points whose engine
+path covers the options asked for run; the others find no table (see :func:`export_org`).
+
 Examples
 --------
 >>> from funnel_analysis.crm.load import load_org
@@ -17,12 +21,32 @@ Examples
 
 from __future__ import annotations
 
+import json
 import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .base import connect
+import pandas as pd
+
+from .base import EngineError, connect
 from .org import EngineOrg
 
-__all__ = ["attach", "attach_engine", "detach", "engine_of"]
+if TYPE_CHECKING:
+    from ..crm.model import CrmData
+
+__all__ = ["EXPORT_TABLES", "attach", "attach_engine", "detach", "engine_of", "export_org"]
+
+#: The tables :func:`export_org` builds in the engine (those the export holds): what the engine paths
+#: of the report entry points read (the as-of cut with both histories, activities). Not the campaign
+#: members: the campaign matrix needs the campaigns' costs in pandas, so it is marked missing.
+EXPORT_TABLES = (
+    "leads",
+    "opportunities",
+    "opportunity_history",
+    "opportunity_field_history",
+    "lead_history",
+    "activities",
+)
 
 # id(crm) -> (EngineOrg, the ids of the org's tables when attached); an entry leaves with its org
 _ATTACHED: dict[int, tuple[EngineOrg, tuple]] = {}
@@ -137,3 +161,114 @@ def attach_engine(crm, *, engine: str, options: dict | None = None, parquet=None
     )
     attach(crm, org=org)
     return org
+
+
+def _latest_date(org: EngineOrg) -> str | None:
+    """The day of the latest change timestamp of the engine's tables (as ``crm.model.extract_time``)."""
+    from ..crm.model import EXTRACT_TIME_COLUMNS
+
+    parts = []
+    for table in org.relations:
+        if table == "stages":
+            continue
+        cols = set(org.columns(table))
+        parts += [f"SELECT MAX({c}) AS t FROM {org.relation(table)}" for c in EXTRACT_TIME_COLUMNS if c in cols]
+    if not parts:
+        return None
+    (t,) = org.engine.sql(f"SELECT MAX(t) AS t FROM ({' UNION ALL '.join(parts)}) u").to_pydict()["t"]
+    if t is None:
+        return None
+    t = pd.Timestamp(t)
+    return str((t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).date())
+
+
+def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:
+    """An org whose tables are built in an engine from the export, none in pandas (``load_org(engine_only=True)``).
+
+    The export folder is read in place by :meth:`EngineOrg.from_export` (DuckDB; the rules of
+    :mod:`funnel_analysis.engine.export`), a Parquet cache by :meth:`EngineOrg.from_parquet`; the
+    tables of :data:`EXPORT_TABLES` the folder holds are built. The returned ``CrmData`` holds the
+    stages only (without their change timestamps) and the check's report, with the engine attached
+    (:func:`engine_of`).
+
+    The report entry points run on it where their engine path covers the options asked for (no
+    ``where``): ``funnel.report.kpis`` with its defaults, ``snapshot_funnel``,
+    ``velocity.report.stage_durations``, ``sources.report.pipeline_waterfall``, ``source_matrix``
+    by lead columns the field history does not change, ``activity_win_relation``. Give ``as_of``:
+    the latest date of the data is read from pandas tables (``crm.meta["latest_date"]`` holds it,
+    computed in the engine; without ``as_of`` the reports stop and say so). Owner names are missing
+    (no users in pandas); ``campaign_matrix`` is marked missing (no campaign members). The other
+    paths (a ``where``, options an engine path lacks) see empty tables.
+
+    Parameters
+    ----------
+    folder : path-like
+        A Salesforce export folder (CSV or Parquet files named by object), or a Parquet cache.
+    engine : str, default "duckdb"
+        The engine (an export folder is built by DuckDB only; a cache is read by any engine).
+    options : dict, optional
+        Passed to :func:`funnel_analysis.engine.connect` (``memory_limit``, ``temp_directory``, ``threads``).
+
+    Returns
+    -------
+    CrmData
+        ``tables`` holds ``stages`` only; ``report``, ``quarantine`` (a sample of the quarantined rows
+        per table and rule, for an export) from the check; ``meta`` as :meth:`EngineOrg.from_export`
+        gives it (the check left out), with ``engine_only`` (the tables in the engine) and
+        ``latest_date``.
+
+    Raises
+    ------
+    EngineError
+        For an engine that cannot build the folder (an export with another engine than DuckDB).
+    DataLoadError
+        For a folder the loader refuses.
+
+    Examples
+    --------
+    >>> crm = export_org("data/sample", options={"memory_limit": "4GB"})  # doctest: +SKIP
+    >>> engine_of(crm).relations["opportunities"]  # doctest: +SKIP
+    'opportunities'
+    """
+    from ..crm.model import EXTRACT_TIME_COLUMNS, CrmData, DataQualityReport
+    from ..crm.read import find_export_files
+    from ..crm.validate import ISSUE_COLUMNS
+
+    folder = Path(folder)
+    cached = (folder / "crm.json").exists()
+    if not cached and engine != "duckdb":
+        raise EngineError(f"engine_only: an export folder is built by DuckDB, not {engine!r} (a Parquet cache by any)")
+    eng = connect(engine, **(options or {}))
+    try:
+        if cached:
+            org = EngineOrg.from_parquet(folder, eng)
+            doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
+            rep = doc["report"]
+            report = DataQualityReport(
+                tables=rep["tables"],
+                ignored_files=rep["ignored_files"],
+                stages_origin=rep["stages_origin"],
+                currency=rep.get("currency", {}),
+            )
+            quarantine = pd.read_parquet(folder / "_quarantine.parquet")
+        else:
+            found, _ = find_export_files(folder) if folder.is_dir() else ({}, [])
+            org = EngineOrg.from_export(folder, eng, tables=[t for t in EXPORT_TABLES if t in found] or None)
+            report, quarantine = org.meta["check"].report, org.meta["check"].quarantine
+    except BaseException:
+        eng.close()
+        raise
+    meta = {k: v for k, v in org.meta.items() if k != "check"}
+    meta.update(engine_only=sorted(t for t in org.relations if t != "stages"), latest_date=_latest_date(org))
+    # the stages' change timestamps would pass for the data's latest date (extract_time): left out
+    stages = org.stages.drop(columns=[c for c in EXTRACT_TIME_COLUMNS if c in org.stages.columns])
+    crm = CrmData(
+        tables={"stages": stages.reset_index(drop=True)},
+        quarantine=quarantine,
+        flags=pd.DataFrame(columns=ISSUE_COLUMNS),
+        quarantined_rows={},
+        report=report,
+        meta=meta,
+    )
+    attach(crm, org=org)
+    return crm

@@ -1,0 +1,86 @@
+"""``load_org(folder, engine="duckdb", engine_only=True)``: the org's tables built in DuckDB from the
+export (``EngineOrg.from_export``), none in pandas, and the report entry points whose engine path
+covers their options run on it with the pandas loader's figures (the reference)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from funnel_analysis.crm.load import load_org
+from funnel_analysis.crm.model import latest_date
+from funnel_analysis.engine import EngineError
+from funnel_analysis.engine.attach import engine_of
+from funnel_analysis.funnel import report as funnel_report
+from funnel_analysis.sources import report as sources_report
+from funnel_analysis.velocity import report as velocity_report
+
+DAY = "2025-06-30"
+
+
+@pytest.fixture(scope="module")
+def engine_only(sample_org):
+    crm = load_org(sample_org[0], engine="duckdb", engine_only=True, engine_options={"threads": 2})
+    yield crm
+    engine_of(crm).engine.close()
+
+
+def test_the_tables_are_in_the_engine_only(engine_only, sample_crm):
+    assert list(engine_only.tables) == ["stages"]
+    org = engine_of(engine_only)
+    assert org is not None and org.engine.name == "duckdb"
+    # the tables the engine paths read, both histories included, as many rows as the loader keeps
+    assert set(engine_only.meta["engine_only"]) >= {"opportunities", "opportunity_field_history", "lead_history"}
+    for table in ("opportunities", "leads", "opportunity_field_history"):
+        n = org.engine.sql(f"SELECT count(*) AS n FROM {org.relation(table)}").to_pydict()["n"][0]
+        assert n == len(sample_crm.tables[table]), table
+    # the data's latest date, as the loader's org gives it (from its pandas tables)
+    assert engine_only.meta["latest_date"] == str(latest_date(sample_crm).date())
+    assert engine_only.stage_order == sample_crm.stage_order
+    assert engine_only.currency == sample_crm.currency
+
+
+def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in ("owner_name",) if c in frame.columns]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("fn", "kw"),
+    [
+        (funnel_report.kpis, {}),
+        (funnel_report.snapshot_funnel, {"by": "owner_id"}),
+        (velocity_report.stage_durations, {"by": "owner_id", "percentiles": ()}),
+        (sources_report.source_matrix, {}),
+        (sources_report.activity_win_relation, {}),
+    ],
+    ids=["kpis", "snapshot_funnel", "stage_durations", "source_matrix", "activity_win_relation"],
+)
+def test_entry_points_equal_the_loader(engine_only, sample_crm, fn, kw):
+    got, want = fn(engine_only, as_of=DAY, **kw), fn(sample_crm, as_of=DAY, **kw)
+    assert len(got) and len(got) == len(want)
+    # owner names are not in pandas (no users): the rest equals the loader's org
+    pd.testing.assert_frame_equal(_drop_names(got), _drop_names(want), check_dtype=False)
+    if "owner_name" in got.columns:
+        assert got["owner_name"].isna().all()
+
+
+def test_the_quarter_waterfall_equals_the_loader(engine_only, sample_crm):
+    got = sources_report.pipeline_waterfall(engine_only, as_of="2025-10-15")
+    want = sources_report.pipeline_waterfall(sample_crm, as_of="2025-10-15")
+    pd.testing.assert_frame_equal(got.totals, want.totals, check_dtype=False)
+    assert len(got.per_opportunity) == len(want.per_opportunity) > 0
+
+
+def test_without_as_of_the_report_says_so(engine_only):
+    # the latest date is read from pandas tables: none here, and the stages' timestamps are left out
+    with pytest.raises(ValueError, match="give as_of"):
+        funnel_report.kpis(engine_only)
+
+
+def test_refusals(sample_org, tmp_path):
+    with pytest.raises(ValueError, match="engine='duckdb'"):
+        load_org(sample_org[0], engine_only=True)
+    with pytest.raises(ValueError, match="not a mapping or a database"):
+        load_org(sample_org[0], engine="duckdb", engine_only=True, mapping="maven_crm")
+    with pytest.raises(EngineError, match="built by DuckDB, not 'spark'"):
+        load_org(sample_org[0], engine="spark", engine_only=True)
