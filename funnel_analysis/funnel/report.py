@@ -398,6 +398,15 @@ def win_rates(
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     options = {"by": _by(by), "period": period, "fiscal_year_start_month": fiscal_year_start_month}
+    from ..engine.attach import engine_of
+
+    org, keys = engine_of(crm), _by_list(_by(by))
+    if org is not None and not where and set(keys) <= set(org.columns("opportunities")):
+        # grouped in the engine (funnel_analysis.engine.winrates), undated won deals included
+        from ..engine.winrates import win_rate_sums
+
+        sums = win_rate_sums(org, as_of=cut.as_of_date, **options)
+        return _named(_winrates.win_rates_from_sums(sums, by=keys, period=period), cut, by)
     out = _winrates.win_rates(cut.rows("opportunities", where=where), **options)
     dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
     if len(dropped):  # the won ones the cut left out have no cycle either: counted

@@ -49,7 +49,7 @@ from .._util.frames import (
 from ..periods import fiscal_period
 from ..stats import rate_table
 
-__all__ = ["win_rates", "stage_transitions", "bottlenecks"]
+__all__ = ["win_rates", "win_rates_from_sums", "stage_transitions", "bottlenecks"]
 
 
 def _to_dates(days) -> pd.Series:
@@ -140,11 +140,65 @@ def win_rates(opps: pd.DataFrame, *, by=None, period=None, fiscal_year_start_mon
                 "n_undated_excluded": [0],
             }
         )
-    out = out.astype({c: "int64" for c in ("closed", "won", "deal_size_n", "cycle_n", "n_undated_excluded")})
+    return win_rates_from_sums(out, by=by, period=period)
+
+
+def win_rates_from_sums(sums: pd.DataFrame, *, by=None, period=None) -> pd.DataFrame:
+    """The table of :func:`win_rates` from its per-group sums (the pandas path's or an engine's).
+
+    Parameters
+    ----------
+    sums : DataFrame
+        One row per group: the ``by`` columns (and ``fiscal_period``, ``period_start`` with
+        ``period``), ``closed``, ``won``, ``won_amount``, ``avg_won_deal_size``, ``deal_size_n``,
+        ``cycle_n``, ``mean_cycle_days``, ``median_cycle_days``, ``n_undated_excluded``
+        (:func:`funnel_analysis.engine.winrates.win_rate_sums` gives them).
+    by : str or list of str, optional
+        The segment columns.
+    period : {"Q", "M", "Y"}, optional
+        Whether the groups are split by fiscal period.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`win_rates`: ``lost``, ``win_rate`` with its 95 % Wilson interval, in its column
+        order. ``sums`` is not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``sums`` lacks one of those columns.
+
+    Examples
+    --------
+    >>> sums = pd.DataFrame({"closed": [4], "won": [1], "won_amount": [10.0], "avg_won_deal_size": [10.0],
+    ...     "deal_size_n": [1], "cycle_n": [1], "mean_cycle_days": [3.0], "median_cycle_days": [3.0],
+    ...     "n_undated_excluded": [0]})
+    >>> win_rates_from_sums(sums)[["closed", "won", "lost", "win_rate"]]
+       closed  won  lost  win_rate
+    0       4    1     3      0.25
+    """
+    keys = [*_by_list(by), *(["fiscal_period", "period_start"] if period is not None else [])]
+    _require(sums, [*keys, *_SUMS], "win_rates_from_sums", "sums")
+    out = sums.astype({c: "int64" for c in ("closed", "won", "deal_size_n", "cycle_n", "n_undated_excluded")})
     out.insert(len(keys) + 2, "lost", out["closed"] - out["won"])
     out = rate_table(out, successes="won", trials="closed", name="win_rate")
     first = [*keys, "closed", "won", "lost", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+#: The per-group sums :func:`win_rates_from_sums` takes, in the table's order.
+_SUMS = (
+    "closed",
+    "won",
+    "won_amount",
+    "avg_won_deal_size",
+    "deal_size_n",
+    "cycle_n",
+    "mean_cycle_days",
+    "median_cycle_days",
+    "n_undated_excluded",
+)
 
 
 def stage_transitions(
