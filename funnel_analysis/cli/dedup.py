@@ -18,6 +18,7 @@ Examples
 
     $ funnel dedup data/sample --object accounts --json
     $ funnel dedup data/sample --object leads --threshold 0.9 --out /tmp/leads_dedup
+    $ funnel dedup data/sample --object leads --engine spark
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from .common import DATA_ERRORS, fail, json_option, mapping_option
+from .common import DATA_ERRORS, engine_option, fail, json_option, mapping_option, require_engine
 
 __all__ = ["dedup_command"]
 
@@ -86,25 +87,31 @@ def _threshold(value: str | None):
     type=click.Path(file_okay=False),
     help="Folder for the results (default <FOLDER>_dedup/<object>).",
 )
+@engine_option()
 @json_option("Print the summary as one JSON object.")
-def dedup_command(folder, table, mapping, threshold, review_threshold, survivor, with_contacts, out, as_json):
+def dedup_command(folder, table, mapping, threshold, review_threshold, survivor, with_contacts, out, engine, as_json):
     """Find the duplicate leads, contacts or accounts of FOLDER, merge them safely and write a merge log.
 
     Every candidate pair gets a match probability and its reasons; pairs at or above the
     threshold are clustered and merged into one surviving record (related opportunities,
     activities, campaign members, contacts and converted-lead links re-point to it), pairs in
     the uncertain band go to a review queue. Exits 2 with one line when the data cannot be used.
+
+    With --engine spark splink trains and scores on a local Spark session (its Spark backend, with
+    the similarity functions of the jar splink ships); duckdb (the default) and pandas both run
+    splink's DuckDB backend on the org the pandas loader read. The clusters are the same.
     """
     from ..crm.load import load_org
     from ..dedupe.export import write_export_folder
     from ..dedupe.pipeline import find_duplicates, lead_contact_matches, merge_duplicates
 
     t = _threshold(threshold)
+    require_engine(engine)
     try:
         crm = load_org(folder, mapping=mapping)
         accounts = crm.tables.get("accounts")
         found = find_duplicates(
-            crm.tables.get(table), accounts, table=table, threshold=t, review_threshold=review_threshold
+            crm.tables.get(table), accounts, table=table, threshold=t, review_threshold=review_threshold, engine=engine
         )
         merged = merge_duplicates(crm, found=found, survivorship={"survivor": survivor} if survivor else None)
     except DATA_ERRORS as exc:
@@ -132,7 +139,7 @@ def dedup_command(folder, table, mapping, threshold, review_threshold, survivor,
     if leads is not None and with_contacts and contacts is not None and len(contacts):
         try:
             # the leads' features are those find_duplicates computed (the leads are normalised once)
-            matches = lead_contact_matches(leads, contacts, accounts, lead_features=found.features)
+            matches = lead_contact_matches(leads, contacts, accounts, lead_features=found.features, engine=engine)
         except DATA_ERRORS as exc:
             fail(exc)
         matches.to_csv(target / "lead_contact_matches.csv", index=False)

@@ -6,7 +6,7 @@ web domain, address parts, birth date and national ID. Training uses no labels: 
 high-precision deterministic rules, *u* from random pairs (a level no random pair reaches gets the
 rule-of-three bound, 3 in the pairs drawn), *m* by expectation maximisation on two
 blocking rules that leave each other's comparisons free. Prediction scores the pairs of the
-explicit blocking rules of :mod:`.blocking`, on DuckDB (splink also runs the same model on Spark).
+explicit blocking rules of :mod:`.blocking`, on DuckDB by default or on Spark (:func:`splink_api`).
 
 Every scored pair carries its reasons: each comparison's level and match weight, strongest first.
 
@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import os
+import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,10 +39,12 @@ from .blocking import _no_progress_bar, rules_for, splink_rules
 from .normalize import load_dedupe_config
 
 if TYPE_CHECKING:
-    from splink import DuckDBAPI
+    from splink import DuckDBAPI, SparkAPI
 
 __all__ = [
     "duckdb_api",
+    "spark_api",
+    "splink_api",
     "TrainedModel",
     "person_comparisons",
     "company_comparisons",
@@ -117,6 +121,155 @@ def duckdb_api(
     return DuckDBAPI(connection=con)
 
 
+def spark_api(session=None, *, temp_directory: str | None = None, threads: int | None = None) -> SparkAPI:
+    """splink's Spark API on a session, with the string-similarity functions its comparisons use.
+
+    Spark has no Jaro-Winkler or Damerau-Levenshtein function of its own: splink ships them as Scala
+    UDFs in a jar inside its package (``scala-udf-similarity-0.2.1_spark4.x.jar`` for Spark 4). The jar
+    is added to the running session (``ADD JAR``) and its functions registered, so a session started
+    without it (the product's, :class:`funnel_analysis.engine.spark.SparkEngine`) serves as it is.
+    splink breaks the lineage of its intermediate tables by writing them as Parquet into the
+    session's checkpoint folder; a session without one gets ``funnel-dedupe-spark-*`` in
+    ``temp_directory`` (default: the system's temporary folder).
+
+    Parameters
+    ----------
+    session : pyspark.sql.SparkSession, optional
+        The session to run on; default the session :class:`funnel_analysis.engine.spark.SparkEngine`
+        starts or finds (``local[threads]``, UTC, a 1g ``spark.driver.maxResultSize`` when it starts one).
+    temp_directory : str, optional
+        Where the checkpoint folder goes (and Spark's scratch, when the session is started here).
+    threads : int, optional
+        Cores of a local session started here (default 2).
+
+    Returns
+    -------
+    splink.SparkAPI
+        For :func:`train_model` (``db_api=``); the comparisons are written in Spark's SQL.
+
+    Raises
+    ------
+    ValueError
+        When pyspark is missing, no session can start, or the similarity functions cannot be registered.
+
+    >>> api = spark_api(threads=1)                                    # doctest: +SKIP
+    >>> api.spark.sql("SELECT jaro_winkler('martha', 'marhta') AS jw").first().jw  # doctest: +SKIP
+    0.9611111111111111
+    """
+    import tempfile
+
+    try:
+        from splink.backends.spark import SparkAPI, similarity_jar_location
+    except ImportError as exc:
+        raise ValueError(
+            f"de-duplication on Spark needs pyspark: pip install 'funnel-analysis[spark]' ({exc})"
+        ) from None
+    if session is None:
+        from ..engine import connect
+
+        eng = connect("spark", threads=threads or 2, temp_directory=temp_directory, max_result_size="1g")
+        session = eng.spark
+        eng.close()  # its views and folder only: the session stays (it is Spark's one session of the process)
+    jar = similarity_jar_location()
+    if not os.path.exists(jar):
+        raise ValueError(f"de-duplication on Spark: splink's similarity jar is missing ({jar})")
+    context = session.sparkContext
+    if context.getCheckpointDir() is None:
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="funnel-dedupe-spark-", dir=temp_directory))
+    session.sql(f"ADD JAR '{jar}'")
+    with _quiet():
+        api = SparkAPI(spark_session=session, break_lineage_method="parquet")
+    try:
+        session.sql("SELECT jaro_winkler('a', 'b'), damerau_levenshtein('ab', 'ba')").collect()
+    except Exception as exc:  # splink only warns when the jar does not load: say it once, plainly
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"de-duplication on Spark: splink's similarity functions did not load ({first})") from None
+    return api
+
+
+def _check_engine(engine) -> None:
+    """An engine name :func:`splink_api` knows (an engine object is checked when it is used)."""
+    if isinstance(engine, str) and engine not in ("duckdb", "pandas", "spark"):
+        raise ValueError(f"de-duplication: unknown engine {engine!r}; expected duckdb, spark or pandas")
+
+
+def splink_api(engine="duckdb"):
+    """splink's database API for an engine: where a de-duplication computes.
+
+    Parameters
+    ----------
+    engine : {"duckdb", "pandas", "spark"}, Engine or SparkSession
+        ``"duckdb"`` (and ``"pandas"``, an org loaded by the pandas loader: splink's DuckDB backend on
+        its frames): :func:`duckdb_api`; ``"spark"``: :func:`spark_api` on the product's session; an
+        engine of :mod:`funnel_analysis.engine` (its connection or session is shared) or a
+        ``pyspark.sql.SparkSession``.
+
+    Returns
+    -------
+    splink.DuckDBAPI or splink.SparkAPI
+        For :func:`train_model` (``db_api=``).
+
+    Raises
+    ------
+    ValueError
+        An unknown engine name, or one that cannot run here (:func:`spark_api`).
+
+    >>> type(splink_api("pandas")).__name__
+    'DuckDBAPI'
+    """
+    _check_engine(engine)
+    if isinstance(engine, str):
+        return spark_api() if engine == "spark" else duckdb_api()
+    name = getattr(engine, "name", None)
+    if name == "duckdb" and hasattr(engine, "con"):
+        from splink import DuckDBAPI
+
+        _no_progress_bar(engine.con)
+        return DuckDBAPI(connection=engine.con)
+    if name == "spark" and hasattr(engine, "spark"):
+        return spark_api(engine.spark)
+    if hasattr(engine, "sparkContext") and hasattr(engine, "sql"):  # a SparkSession
+        return spark_api(engine)
+    raise ValueError(f"de-duplication: cannot run on {type(engine).__name__}; expected duckdb, spark or pandas")
+
+
+@contextlib.contextmanager
+def _backend(engine="duckdb"):
+    """The splink database API of one de-duplication on ``engine`` (None on DuckDB: :func:`train_model`'s
+    own default, unchanged), and on Spark, afterwards, the temporary views and checkpoint files splink
+    made during it removed (the scored pairs are pandas by then; other users of the session keep theirs)."""
+    if isinstance(engine, str) and engine in ("duckdb", "pandas"):
+        yield None
+        return
+    db = splink_api(engine)
+    spark = getattr(db, "spark", None)
+    if spark is None:
+        yield db
+        return
+    folder = _local_path(spark.sparkContext.getCheckpointDir())
+    files_before = set(os.listdir(folder)) if folder and os.path.isdir(folder) else set()
+    views_before = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+    try:
+        yield db
+    finally:
+        for t in spark.catalog.listTables():
+            if t.isTemporary and t.name.startswith("__splink__") and t.name not in views_before:
+                spark.catalog.dropTempView(t.name)
+        if folder and os.path.isdir(folder):
+            for name in set(os.listdir(folder)) - files_before:
+                if name.startswith("__splink__"):
+                    shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+
+
+def _local_path(uri: str | None) -> str | None:
+    """A checkpoint folder's path on this machine (``file:/tmp/x`` -> ``/tmp/x``); None for another file system."""
+    if not uri:
+        return None
+    if uri.startswith("file:"):
+        return "/" + uri[len("file:") :].lstrip("/")
+    return uri if "://" not in uri else None
+
+
 def _arrow(frame: pd.DataFrame):
     """The frame as an Arrow table for the database (missing values null): DuckDB scans Arrow's strings in
     place, where a frame of Python strings cost a million-lead org gigabytes of objects."""
@@ -129,11 +282,22 @@ def _present(f: pd.DataFrame, *cols) -> bool:
     return all(c in f.columns and f[c].notna().any() for c in cols)
 
 
-def _jw(col, t):
-    return f"jaro_winkler_similarity({col}_l, {col}_r) >= {t}"
+#: The Jaro-Winkler similarity in each backend's SQL: DuckDB's own function; on Spark the UDF that
+#: :func:`spark_api` registers from the jar shipped inside splink (Spark has no native one).
+_JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
 
 
-def _simple(col, label, *, jw=(0.92, 0.8), numeric=False):
+def _jw(col, t, engine="duckdb"):
+    return f"{_JARO_WINKLER[engine]}({col}_l, {col}_r) >= {t}"
+
+
+def _dialect(engine: str) -> str:
+    if engine not in _JARO_WINKLER:
+        raise ValueError(f"comparisons: engine {engine!r} is not one of {', '.join(_JARO_WINKLER)}")
+    return engine
+
+
+def _simple(col, label, *, jw=(0.92, 0.8), numeric=False, engine="duckdb"):
     """Exact / close / else levels of one text column."""
     import splink.comparison_level_library as cll
     from splink.comparison_library import CustomComparison
@@ -142,17 +306,19 @@ def _simple(col, label, *, jw=(0.92, 0.8), numeric=False):
     if numeric:
         levels.append(cll.CustomLevel(f"damerau_levenshtein({col}_l, {col}_r) <= 1", "one edit"))
     else:
-        levels += [cll.CustomLevel(_jw(col, t), f"similar (jw >= {t})") for t in jw]
+        levels += [cll.CustomLevel(_jw(col, t, engine), f"similar (jw >= {t})") for t in jw]
     return CustomComparison(levels + [cll.ElseLevel()], output_column_name=label)
 
 
-def person_comparisons(features: pd.DataFrame) -> list:
+def person_comparisons(features: pd.DataFrame, *, engine: str = "duckdb") -> list:
     """splink comparisons for people, from the feature columns present.
 
     Parameters
     ----------
     features : DataFrame
         Person features (:func:`.normalize.person_features`).
+    engine : {"duckdb", "spark"}
+        The SQL the levels are written in: the same levels, with each backend's Jaro-Winkler function.
 
     Returns
     -------
@@ -162,7 +328,7 @@ def person_comparisons(features: pd.DataFrame) -> list:
     Raises
     ------
     ValueError
-        When the features have no first and last name keys.
+        When the features have no first and last name keys, or ``engine`` is unknown.
 
     >>> [c.create_output_column_name() for c in person_comparisons(pd.DataFrame(
     ...     {"first_key": ["a"], "first_raw": ["a"], "last_key": ["b"], "email": ["a@b.io"]}))]
@@ -173,6 +339,7 @@ def person_comparisons(features: pd.DataFrame) -> list:
 
     if not {"first_key", "last_key", "first_raw"} <= set(features.columns):
         raise ValueError("person_comparisons: features need first_key, first_raw and last_key")
+    engine = _dialect(engine)
     name = CustomComparison(
         [
             cll.CustomLevel(
@@ -181,14 +348,16 @@ def person_comparisons(features: pd.DataFrame) -> list:
             cll.CustomLevel("first_raw_l = first_raw_r AND last_key_l = last_key_r", "same names"),
             cll.CustomLevel("first_key_l = first_key_r AND last_key_l = last_key_r", "nickname, same last name"),
             cll.CustomLevel("first_key_l = last_key_r AND last_key_l = first_key_r", "names swapped"),
-            cll.CustomLevel(f"last_key_l = last_key_r AND ({_jw('first_raw', 0.9)})", "first name typo"),
-            cll.CustomLevel(f"first_key_l = first_key_r AND ({_jw('last_key', 0.88)})", "last name typo"),
+            cll.CustomLevel(f"last_key_l = last_key_r AND ({_jw('first_raw', 0.9, engine)})", "first name typo"),
+            cll.CustomLevel(f"first_key_l = first_key_r AND ({_jw('last_key', 0.88, engine)})", "last name typo"),
             cll.CustomLevel(
                 "last_key_l = last_key_r AND (length(first_raw_l) = 1 OR length(first_raw_r) = 1) "
                 "AND substr(first_raw_l, 1, 1) = substr(first_raw_r, 1, 1)",
                 "initial, same last name",
             ),
-            cll.CustomLevel(f"({_jw('first_raw', 0.85)}) AND ({_jw('last_key', 0.85)})", "both names similar"),
+            cll.CustomLevel(
+                f"({_jw('first_raw', 0.85, engine)}) AND ({_jw('last_key', 0.85, engine)})", "both names similar"
+            ),
             # "same last name, other first name" is left in the else level: at one company that is a
             # colleague or a relative, and EM on a small org can mistake it for evidence of a match
             cll.ElseLevel(),
@@ -203,10 +372,12 @@ def person_comparisons(features: pd.DataFrame) -> list:
             )
         )
     if _present(features, "phone"):
-        out.append(_simple("phone", "phone", numeric=True))
+        out.append(_simple("phone", "phone", numeric=True, engine=engine))
     if _present(features, "company_key"):
         # the e-mail's domain names the company too: one comparison, so it is not counted twice
-        out.append(_company_levels(domain="email_domain" if _present(features, "email_domain") else None))
+        out.append(
+            _company_levels(domain="email_domain" if _present(features, "email_domain") else None, engine=engine)
+        )
     for col, kw in (
         ("street", {}),
         ("city", {}),
@@ -217,11 +388,11 @@ def person_comparisons(features: pd.DataFrame) -> list:
         ("country", {"jw": ()}),
     ):
         if _present(features, col):
-            out.append(_simple(col, col, **kw))
+            out.append(_simple(col, col, **kw, engine=engine))
     return out
 
 
-def _company_levels(domain: str | None = None):
+def _company_levels(domain: str | None = None, engine: str = "duckdb"):
     import splink.comparison_level_library as cll
     from splink.comparison_library import CustomComparison
 
@@ -242,7 +413,7 @@ def _company_levels(domain: str | None = None):
         + [
             cll.CustomLevel("company_key_l = company_key_r OR company_tokens_l = company_tokens_r", "same name"),
             cll.CustomLevel("company_core_l = company_core_r", "same distinctive words"),
-            cll.CustomLevel(_jw("company_core", 0.92), "distinctive words similar (jw >= 0.92)"),
+            cll.CustomLevel(_jw("company_core", 0.92, engine), "distinctive words similar (jw >= 0.92)"),
             cll.CustomLevel(
                 "company_acronym_l = replace(company_key_r, ' ', '') "
                 "OR company_acronym_r = replace(company_key_l, ' ', '')",
@@ -252,20 +423,22 @@ def _company_levels(domain: str | None = None):
                 "contains(company_key_l, company_key_r) OR contains(company_key_r, company_key_l)",
                 "one name inside the other",
             ),
-            cll.CustomLevel(_jw("company_key", 0.8), "similar (jw >= 0.8)"),
+            cll.CustomLevel(_jw("company_key", 0.8, engine), "similar (jw >= 0.8)"),
             cll.ElseLevel(),
         ],
         output_column_name="company",
     )
 
 
-def company_comparisons(features: pd.DataFrame) -> list:
+def company_comparisons(features: pd.DataFrame, *, engine: str = "duckdb") -> list:
     """splink comparisons for companies (accounts), from the feature columns present.
 
     Parameters
     ----------
     features : DataFrame
         Company features (:func:`.normalize.company_features`).
+    engine : {"duckdb", "spark"}
+        The SQL the levels are written in (:func:`person_comparisons`).
 
     Returns
     -------
@@ -276,11 +449,16 @@ def company_comparisons(features: pd.DataFrame) -> list:
     Raises
     ------
     ValueError
-        When the features have no ``company_key``.
+        When the features have no ``company_key``, or ``engine`` is unknown.
+
+    >>> [c.create_output_column_name() for c in company_comparisons(pd.DataFrame(
+    ...     {"company_key": ["acme"], "city": ["rome"]}), engine="spark")]
+    ['company', 'city']
     """
     if "company_key" not in features.columns:
         raise ValueError("company_comparisons: features need company_key")
-    out = [_company_levels(domain="domain" if _present(features, "domain") else None)]
+    engine = _dialect(engine)
+    out = [_company_levels(domain="domain" if _present(features, "domain") else None, engine=engine)]
     for col, kw in (
         ("phone", {"numeric": True}),
         ("street", {"jw": (0.92,)}),
@@ -288,7 +466,7 @@ def company_comparisons(features: pd.DataFrame) -> list:
         ("country", {"jw": ()}),
     ):
         if _present(features, col):
-            out.append(_simple(col, col, **kw))
+            out.append(_simple(col, col, **kw, engine=engine))
     return out
 
 
@@ -365,9 +543,10 @@ def train_model(
     recall_of_deterministic : float
         Assumed recall of the deterministic rules that estimate the prior.
     db_api : splink database API, optional
-        Where splink computes: ``DuckDBAPI()`` by default; a ``SparkAPI`` runs the same model on Spark
-        (not exercised here: pyspark is not a dependency). The default is an in-memory DuckDB within
-        the ``scale`` settings' ``memory_limit`` (``dedupe.yaml``), spilling to a temporary folder.
+        Where splink computes (:func:`splink_api`): by default an in-memory DuckDB within the ``scale``
+        settings' ``memory_limit`` (``dedupe.yaml``), spilling to a temporary folder; a ``SparkAPI`` of
+        :func:`spark_api` runs the same model on Spark (the comparisons written in Spark's SQL;
+        ``tests/dedupe/test_spark_backend.py`` holds it to DuckDB's clusters).
     train_records : int, optional
         Train on at most this many records of each side, drawn at random with ``seed`` (default
         ``scale.train_records`` of ``dedupe.yaml``); the prior, *u* and *m* are rates, which a sample
@@ -395,7 +574,9 @@ def train_model(
         if "unique_id" not in f.columns or f["unique_id"].duplicated().any():
             raise ValueError("train_model: features need a unique, present unique_id column")
     company = "company_phonetic" in features.columns
-    comps = company_comparisons(features) if company else person_comparisons(features)
+    db = duckdb_api() if db_api is None else db_api
+    dialect = db.sql_dialect.sql_dialect_str  # the comparisons in the backend's own SQL
+    comps = (company_comparisons if company else person_comparisons)(features, engine=dialect)
     used = sorted({c for c in features.columns if c != "unique_id"})
     rules = rules_for(features, rules)
     settings = SettingsCreator(
@@ -406,7 +587,6 @@ def train_model(
         retain_matching_columns=True,  # splink keeps gamma_ (the levels) only with the matching columns
     )
     scale = load_dedupe_config().get("scale") or {}
-    db = duckdb_api() if db_api is None else db_api
     limit = int(scale.get("train_records", 200_000) if train_records is None else train_records)
     em_max_pairs = float(scale.get("em_max_pairs", 1e6) if em_max_pairs is None else em_max_pairs)
     full = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
@@ -435,13 +615,30 @@ def train_model(
         # name and same domain" never gets there, so each comparison ran 11 small queries, whose fixed
         # cost was most of the training (the pairs are few: at most 2e6). The estimates are those of the
         # full sample, as before whenever no early stop happened.
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1)
         # a level no random pair reached (the same name and domain, among thousands of accounts) is
         # rarer among non-matches than 3 in the pairs drawn (the rule of three, 95 %): that bound, not
         # splink's fixed default, which left the best evidence at +10 and the accounts of an org
         # without a country column below the merge threshold (recall 0.74 against 0.98 with it)
-        _splink.bound_unobserved_u(linker, 3.0 / max(min(max_pairs, n_pairs), 3.0))
-        base = linker.misc.save_model_to_json()  # prior and u, before EM
+        bound = 3.0 / max(min(max_pairs, n_pairs), 3.0)
+        if dialect == "duckdb":
+            linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1)
+            _splink.bound_unobserved_u(linker, bound)
+            base = linker.misc.save_model_to_json()  # prior and u, before EM
+        else:
+            # splink draws u's random records by the backend's hash function, and Spark's is not DuckDB's:
+            # the same seed drew other records there (at scale 0.1 match weights up to 9.4 apart, one
+            # cluster more). u is estimated on DuckDB, on the same training records, as on the DuckDB
+            # backend (a bounded job: at most max_pairs pairs of at most train_records records); the
+            # prior, EM and the scoring run on this backend
+            base = _with_duckdb_u(
+                linker.misc.save_model_to_json(),
+                frames,
+                link_type="dedupe_only" if other is None else "link_only",
+                comparisons=(company_comparisons if company else person_comparisons)(features, engine="duckdb"),
+                max_pairs=max_pairs,
+                seed=seed,
+                bound=bound,
+            )
         choice = [0] * len(em)
         while True:
             # EM can drive a level nobody in its block reaches to m ~ 0, which splink rejects, and
@@ -481,6 +678,34 @@ def train_model(
             every = [db.register(_arrow(f)) for f in full]
             linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None, validate_settings=False)
     return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
+
+
+def _with_duckdb_u(model: dict, frames: list, *, link_type, comparisons, max_pairs, seed, bound) -> dict:
+    """``model`` (splink's JSON) with each level's *u* as the DuckDB backend estimates it on ``frames``.
+
+    The comparisons are matched by position (the same comparisons and levels, written for another
+    backend); the estimate and the rule-of-three bound are those of :func:`train_model` on DuckDB.
+    """
+    from splink import Linker, SettingsCreator
+
+    helper = duckdb_api()
+    try:
+        sdfs = [helper.register(_arrow(f)) for f in frames]
+        settings = SettingsCreator(link_type=link_type, comparisons=comparisons)
+        ulinker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, settings, log_level=None)
+        ulinker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1)
+        _splink.bound_unobserved_u(ulinker, bound)
+        trained = ulinker.misc.save_model_to_json()
+    finally:
+        helper.duckdb_con.close()
+    out = copy.deepcopy(model)
+    for comp, got in zip(out["comparisons"], trained["comparisons"], strict=True):
+        if comp["output_column_name"] != got["output_column_name"]:
+            raise ValueError(f"u on DuckDB: comparison {got['output_column_name']} where {comp['output_column_name']}")
+        for level, lv in zip(comp["comparison_levels"], got["comparison_levels"], strict=True):
+            if "u_probability" in lv:
+                level["u_probability"] = lv["u_probability"]
+    return out
 
 
 def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
@@ -526,8 +751,12 @@ def reasons_text(pairs: pd.DataFrame, comparisons: list[str]) -> pd.Series:
 
 def _columns_of(sdf, columns: list[str]) -> pd.DataFrame:
     """Only the columns wanted of a splink result table (not its matching columns), as pandas."""
-    con = getattr(sdf.db_api, "duckdb_con", None)
-    if con is None:  # another backend (Spark): its own conversion
+    spark = getattr(sdf.db_api, "spark", None)
+    if spark is not None:  # Spark: only these columns reach the driver (through Arrow)
+        return spark.sql(f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM {sdf.physical_name}").toPandas()
+    # every splink backend has a duckdb_con (a helper connection): only DuckDB's holds the tables
+    con = sdf.db_api.duckdb_con if sdf.db_api.sql_dialect.sql_dialect_str == "duckdb" else None
+    if con is None:  # another backend: its own conversion
         return sdf.as_pandas_dataframe()[columns]
     cols = ", ".join(f'"{c}"' for c in columns)
     return con.execute(f"SELECT {cols} FROM {sdf.physical_name}").df()
@@ -603,7 +832,10 @@ def _predict_counted(
 
 def _count_rows(sdf) -> int:
     """Rows of a splink table (DuckDB: a count in the database; another backend: its own frame)."""
-    con = getattr(sdf.db_api, "duckdb_con", None)
+    spark = getattr(sdf.db_api, "spark", None)
+    if spark is not None:
+        return int(spark.sql(f"SELECT count(*) FROM {sdf.physical_name}").collect()[0][0])
+    con = sdf.db_api.duckdb_con if sdf.db_api.sql_dialect.sql_dialect_str == "duckdb" else None
     if con is None:
         return len(sdf.as_pandas_dataframe())
     return int(con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0])

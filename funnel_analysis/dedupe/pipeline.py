@@ -25,7 +25,7 @@ from ..crm.model import CrmData
 from .blocking import MAX_PAIRS_PER_RECORD, _without_bound_keys, bound_rules, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
 from .evaluate import merge_label_scores
-from .match import _predict_counted, predict_pairs, train_model
+from .match import _backend, _check_engine, _predict_counted, predict_pairs, train_model
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
 
@@ -205,6 +205,7 @@ def find_duplicates(
     min_probability: float = 0.01,
     rules=None,
     seed: int = 42,
+    engine="duckdb",
 ) -> DedupeResult:
     """Find the duplicate records of one object: score candidate pairs, cluster, queue the uncertain.
 
@@ -227,6 +228,14 @@ def find_duplicates(
         Blocking rules (default :data:`.blocking.PERSON_RULES` / :data:`.blocking.COMPANY_RULES`).
     seed : int
         Seed of the model's random sampling.
+    engine : {"duckdb", "spark", "pandas"}, Engine or SparkSession
+        Where splink trains and scores (:func:`.match.splink_api`): ``"duckdb"`` (the default, an
+        in-memory DuckDB of its own); ``"spark"``, splink's Spark backend on the product's local
+        session (:func:`.match.spark_api`); ``"pandas"``, the records being pandas frames of an org
+        the pandas loader read, is splink's DuckDB backend, as ``"duckdb"``; or an engine of
+        :mod:`funnel_analysis.engine` (a ``connect("spark")`` shares its session) or a SparkSession.
+        The features, blocking bounds and clusters are computed in pandas either way; the same
+        records give the same clusters on DuckDB and Spark (``tests/dedupe/test_spark_backend.py``).
 
     Returns
     -------
@@ -236,13 +245,15 @@ def find_duplicates(
     Raises
     ------
     ValueError
-        An unknown object, no records, or a threshold outside [0, 1].
+        An unknown object or engine, no records, a threshold outside [0, 1], or Spark asked for where
+        it cannot run.
     """
     cfg = load_dedupe_config()["thresholds"]
     threshold = cfg.get("merge", "auto") if threshold is None else threshold
     review_threshold = float(cfg.get("review", 0.2) if review_threshold is None else review_threshold)
     if threshold != "auto" and not 0 <= float(threshold) <= 1:
         raise ValueError(f"threshold {threshold} is not a probability (or 'auto')")
+    _check_engine(engine)
     features = object_features(records, accounts, table=table)
     rules = rules_for(features, rules)
     # a rule's largest blocks (a name hundreds share, at a million leads) left to the other rules:
@@ -254,9 +265,10 @@ def find_duplicates(
     if len(features) < 2 or not any(rule_pairs.values()):
         pairs, n_candidates = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"]), 0
     else:
-        model = train_model(features, rules=rules, seed=seed)
-        # the candidate pairs are counted where splink blocks them for scoring (no pass of their own)
-        pairs, n_candidates = _predict_counted(features, model=model, other=None, threshold=min_probability)
+        with _backend(engine) as db_api:
+            model = train_model(features, rules=rules, seed=seed, db_api=db_api)
+            # the candidate pairs are counted where splink blocks them for scoring (no pass of their own)
+            pairs, n_candidates = _predict_counted(features, model=model, other=None, threshold=min_probability)
     source = "auto" if threshold == "auto" else "given"
     threshold = choose_threshold(pairs) if threshold == "auto" else float(threshold)
     review_threshold = min(review_threshold, threshold)
@@ -378,6 +390,7 @@ def lead_contact_matches(
     threshold: float = 0.5,
     seed: int = 42,
     lead_features: pd.DataFrame | None = None,
+    engine="duckdb",
 ) -> pd.DataFrame:
     """Leads that duplicate an existing contact (the lead that should not have been created).
 
@@ -400,6 +413,8 @@ def lead_contact_matches(
         The features of ``leads`` when already computed (``DedupeResult.features`` of a
         :func:`find_duplicates` on the same leads; its bounded rules' key columns are left out), so
         that the leads are not normalised twice.
+    engine : {"duckdb", "spark", "pandas"}, Engine or SparkSession
+        Where splink trains and scores (:func:`find_duplicates`).
 
     Returns
     -------
@@ -411,6 +426,7 @@ def lead_contact_matches(
     ValueError
         When there are no leads or no contacts, or ``lead_features`` are not one row per lead.
     """
+    _check_engine(engine)
     if lead_features is None:
         lead_features = object_features(leads, table="leads")
     elif len(lead_features) != len(leads) or "unique_id" not in lead_features:
@@ -424,8 +440,9 @@ def lead_contact_matches(
         other=contact_features,
         max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD)),
     )
-    model = train_model(lead_features, other=contact_features, rules=rules, seed=seed)
-    pairs = predict_pairs(lead_features, other=contact_features, threshold=threshold, model=model)
+    with _backend(engine) as db_api:
+        model = train_model(lead_features, other=contact_features, rules=rules, seed=seed, db_api=db_api)
+        pairs = predict_pairs(lead_features, other=contact_features, threshold=threshold, model=model)
     out = pairs.rename(columns={"id_l": "lead_id", "id_r": "contact_id"})
     if "converted_contact_id" in leads:
         own = leads.assign(lead_id=leads["lead_id"].astype("str")).set_index("lead_id")
