@@ -193,7 +193,7 @@ def _check_engine(engine) -> None:
         raise ValueError(f"de-duplication: unknown engine {engine!r}; expected duckdb, spark or pandas")
 
 
-def splink_api(engine="duckdb"):
+def splink_api(engine="duckdb") -> DuckDBAPI | SparkAPI:
     """splink's database API for an engine: where a de-duplication computes.
 
     Parameters
