@@ -42,7 +42,9 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,7 @@ __all__ = [
     "CacheError",
     "CrmData",
     "DataQualityReport",
+    "EngineOnlyError",
     "ExtractTime",
     "EXTRACT_TIME_COLUMNS",
     "HISTORY_FIELDS",
@@ -253,6 +256,63 @@ def _cutoff(date) -> tuple[pd.Timestamp, pd.Timestamp]:
     return (day + pd.Timedelta(days=1)).tz_localize("UTC"), day
 
 
+class EngineOnlyError(ValueError):
+    """A pandas computation asked of an engine-only org (``load_org(..., engine_only=True)``).
+
+    Its tables are in the engine (``crm.meta["engine_only"]`` names them), none in pandas: a
+    report option the engine path lacks (a ``where``, a ``by`` it does not group by, an entry point
+    with no engine path) would otherwise compute on empty tables. The message is one line naming
+    the call (``kpis(by='lead_source')``) and what to do.
+    """
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    return isinstance(value, list | tuple) and all(isinstance(v, str | int | float | bool) for v in value)
+
+
+def _entry_point_call() -> str | None:
+    """The outermost report entry point on the stack (``<subpackage>.report``), with its options.
+
+    Only the options that differ from their default and are plain values are named (``crm`` and
+    ``as_of`` are not): what the user asked that the engine path does not cover.
+    """
+    frame, found = sys._getframe(1), None
+    while frame is not None:
+        parts = frame.f_globals.get("__name__", "").split(".")
+        if len(parts) == 3 and parts[0] == "funnel_analysis" and parts[1] != "cli" and parts[2] == "report":
+            if not frame.f_code.co_name.startswith("_"):
+                found = frame
+        frame = frame.f_back
+    if found is None:
+        return None
+    name, fn = found.f_code.co_name, found.f_globals.get(found.f_code.co_name)
+    if getattr(fn, "__code__", None) is not found.f_code:
+        return f"{name}()"
+    args = []
+    for pname, param in list(inspect.signature(fn).parameters.items())[1:]:
+        value = found.f_locals.get(pname, param.default)
+        if pname == "as_of" or param.default is param.empty or not _plain(value):
+            continue
+        try:
+            same = bool(value == param.default) or (not value and not param.default)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            args.append(f"{pname}={value!r}")
+    return f"{name}({', '.join(args)})"
+
+
+def _engine_only_error(table: str) -> EngineOnlyError:
+    """The one line of :class:`EngineOnlyError` for a read of ``table`` on pandas."""
+    call = _entry_point_call() or f"reading {table!r} in pandas"
+    return EngineOnlyError(
+        f"{call}: this org is engine-only (load_org(..., engine_only=True)) and this runs on pandas, "
+        f"which holds none of its tables ({table} is in the engine): load without engine_only"
+    )
+
+
 @dataclass
 class CrmData:
     """A loaded org: canonical tables plus what validation set aside.
@@ -298,6 +358,9 @@ class CrmData:
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]
+        if name in self.__dict__.get("meta", {}).get("engine_only", ()):
+            # the table is in the engine: never an empty frame that a pandas path would count as none
+            raise _engine_only_error(name)
         if name in TABLES:  # a table the source did not have: empty, with its columns
             return pd.DataFrame(columns=TABLES[name].column_names)
         raise AttributeError(name)
@@ -317,9 +380,10 @@ class CrmData:
         Returns
         -------
         bool
-            True when it was loaded (a table the source lacked reads as empty).
+            True when it was loaded (a table the source lacked reads as empty); for an engine-only
+            org, also a table the engine holds (reading it in pandas raises :class:`EngineOnlyError`).
         """
-        return table in self.tables
+        return table in self.tables or table in self.meta.get("engine_only", ())
 
     @property
     def currency(self) -> str:
@@ -400,6 +464,8 @@ class CrmData:
         ExpressionError
             When ``where`` is not an expression of the grammar or names a column the table or
             its related records do not have (the message gives the position).
+        EngineOnlyError
+            For a table of an engine-only org (it is in the engine, not in pandas).
         """
         frame = getattr(self, table)
         if where is None or (isinstance(where, str) and not where.strip()):
@@ -432,6 +498,8 @@ class CrmData:
         ------
         ExpressionError
             When the filter does not parse or names a field none of those tables can read.
+        EngineOnlyError
+            For an engine-only org: its tables are in the engine, the scoped org would hold none.
 
         Examples
         --------
@@ -441,6 +509,8 @@ class CrmData:
         """
         from .scope import scope_org
 
+        if self.meta.get("engine_only") and not (isinstance(expr, str) and not expr.strip()):
+            raise _engine_only_error(self.meta["engine_only"][0])
         return scope_org(self, where=expr)
 
     def history_of(self, opportunities: pd.DataFrame) -> pd.DataFrame:

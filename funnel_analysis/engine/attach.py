@@ -9,7 +9,11 @@ a table of the org in place also drops the engine (its tables would no longer be
 
 With ``engine_only=True`` (:func:`export_org`) the tables are built in DuckDB from the export itself
 and the org holds none of them in pandas (only the stages): the report entry points whose engine
-path covers the options asked for run; the others find no table (see :func:`export_org`).
+path covers the options asked for run; any other (a ``where``, an option the engine path lacks, an
+entry point with no engine path) reads a table in pandas and stops with one line
+(:class:`~funnel_analysis.crm.model.EngineOnlyError`), never computing on empty tables.
+:func:`in_engine_only` and :func:`cut_rows` let an entry point ask the engine what it would have
+read in pandas (whether a table has rows on the day).
 
 Examples
 --------
@@ -29,16 +33,26 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .base import EngineError, connect
+from .base import quote_identifier as _q
 from .org import EngineOrg
 
 if TYPE_CHECKING:
     from ..crm.model import CrmData
 
-__all__ = ["EXPORT_TABLES", "attach", "attach_engine", "detach", "engine_of", "export_org"]
+__all__ = [
+    "EXPORT_TABLES",
+    "attach",
+    "attach_engine",
+    "cut_rows",
+    "detach",
+    "engine_of",
+    "export_org",
+    "in_engine_only",
+]
 
 #: The tables :func:`export_org` builds in the engine (those the export holds): what the engine paths
 #: of the report entry points read (the as-of cut with both histories, activities). Not the campaign
-#: members: the campaign matrix needs the campaigns' costs in pandas, so it is marked missing.
+#: members: the campaign matrix needs the campaigns' costs in pandas, so it stops (EngineOnlyError).
 EXPORT_TABLES = (
     "leads",
     "opportunities",
@@ -197,8 +211,10 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     by lead columns the field history does not change, ``activity_win_relation``. Give ``as_of``:
     the latest date of the data is read from pandas tables (``crm.meta["latest_date"]`` holds it,
     computed in the engine; without ``as_of`` the reports stop and say so). Owner names are missing
-    (no users in pandas); ``campaign_matrix`` is marked missing (no campaign members). The other
-    paths (a ``where``, options an engine path lacks) see empty tables.
+    (no users in pandas). Any other path (a ``where``, an option an engine path lacks, an entry
+    point without one, ``campaign_matrix``: no campaign members in the engine) reads a table in
+    pandas and stops with one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`, a
+    ``ValueError``), never a figure of empty tables; ``crm.has`` is True for the engine's tables.
 
     Parameters
     ----------
@@ -272,3 +288,95 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     )
     attach(crm, org=org)
     return crm
+
+
+def in_engine_only(crm, *, table: str) -> EngineOrg | None:
+    """The engine of an engine-only org holding ``table`` (:func:`export_org`), else None.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org as loaded (not a cut: a cut carries no engine).
+    table : str
+        A table of the schema.
+
+    Returns
+    -------
+    EngineOrg or None
+        The engine's org when ``table`` is one of ``crm.meta["engine_only"]`` (in the engine, not in
+        pandas); None for an org whose tables are in pandas.
+
+    Examples
+    --------
+    >>> in_engine_only(crm, table="leads") is None  # doctest: +SKIP
+    False
+    """
+    if table in crm.tables or table not in crm.meta.get("engine_only", ()):
+        return None
+    return engine_of(crm)
+
+
+def _on_day(org: EngineOrg, table: str, alias: str) -> str:
+    """The SQL condition keeping the rows of ``table`` in the day's cut (as ``CrmData.as_of``)."""
+    from ..crm.schema import TABLES
+
+    present = org.columns_present(table)
+    spec = TABLES.get(table)
+    if table == "activities" and "activity_date" in present:
+        return f"CAST({alias}.activity_date AS DATE) <= $day"
+    col = spec.created_column if spec else None
+    if col and col in present and table != "stages":
+        return f"{alias}.{col} < $cut_end"
+    return "TRUE"
+
+
+def cut_rows(org: EngineOrg, table: str, *, as_of=None, linked=None) -> int:
+    """How many rows of ``table`` the day's cut holds, counted in the engine (all of them without ``as_of``).
+
+    The rows kept as :meth:`CrmData.as_of <funnel_analysis.crm.model.CrmData.as_of>` keeps them: an
+    activity dated on or before the day, another row created by its end, undated rows left out
+    where the table has the column; a table without its day column whole.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    table : str
+        A table of the schema; one the engine lacks has no row.
+    as_of : date-like, optional
+        The day of the cut (end of day, UTC); None for every row.
+    linked : (str, str, str), optional
+        ``(column, other_table, key)``: only the rows whose ``column`` is the ``key`` of a row of
+        ``other_table`` (in the same cut), e.g. ``("what_id", "opportunities", "opportunity_id")``.
+
+    Returns
+    -------
+    int
+        The number of rows.
+
+    Examples
+    --------
+    >>> cut_rows(org, "activities", as_of="2025-06-30", linked=("what_id", "opportunities", "opportunity_id"))  # doctest: +SKIP
+    2114
+    """
+    from .._util.frames import to_day
+
+    if not org.has(table):
+        return 0
+    params: dict = {}
+    where_t, where_o = "TRUE", "TRUE"
+    if as_of is not None:
+        day = to_day(as_of, "cut_rows")
+        params = {"day": day.date(), "cut_end": (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()}
+        where_t = _on_day(org, table, "t")
+    query = f"SELECT CAST(count(*) AS BIGINT) AS n FROM {org.relation(table)} t WHERE {where_t}"
+    if linked is not None:
+        column, other, key = linked
+        if not org.has(other) or column not in org.columns(table) or key not in org.columns(other):
+            return 0
+        if as_of is not None:
+            where_o = _on_day(org, other, "o")
+        query += f" AND t.{_q(column)} IN (SELECT o.{_q(key)} FROM {org.relation(other)} o WHERE {where_o})"
+    params = {k: v for k, v in params.items() if f"${k}" in query}  # the engines refuse a value not used
+    (n,) = org.engine.df(query, params or None)["n"].tolist()
+    return int(n)

@@ -91,10 +91,18 @@ _COMPARE_COLUMNS = [
 
 def _absent(crm, cut, table: str) -> str | None:
     """Why ``table`` cannot feed a section on this cut (none in the export, or none yet on its day), or None."""
+    from ..engine.attach import cut_rows, in_engine_only
+
     label, files = _SOURCES[table]
-    if not len(getattr(crm, table)):
+    org = in_engine_only(crm, table=table)  # an engine-only org: counted in its engine, not read in pandas
+    total, on_day = (
+        (cut_rows(org, table), cut_rows(org, table, as_of=cut.as_of_date))
+        if org is not None
+        else (len(getattr(crm, table)), len(getattr(cut, table)))
+    )
+    if not total:
         return f"the export has no {label} ({files})"
-    if not len(getattr(cut, table)):
+    if not on_day:
         return f"the export has no {label} on or before {cut.as_of_date:%Y-%m-%d}"
     return None
 
@@ -118,9 +126,14 @@ def _any_in(values: pd.Series, keys: pd.Series) -> bool:
     return bool(pc.any(hit).as_py())
 
 
-def _unlinked(cut, column: str, table: str, key: str) -> str | None:
+def _unlinked(crm, cut, column: str, table: str, key: str) -> str | None:
     """Why no activity reaches ``table``: none of their ``column`` values is one of its ``key`` values."""
-    if _any_in(cut.activities[column], getattr(cut, table)[key]):
+    from ..engine.attach import cut_rows, in_engine_only
+
+    org = in_engine_only(crm, table="activities")
+    if org is not None and cut_rows(org, "activities", as_of=cut.as_of_date, linked=(column, table, key)):
+        return None
+    if org is None and _any_in(cut.activities[column], getattr(cut, table)[key]):
         return None
     label = {"leads": "a lead", "opportunities": "an opportunity"}[table]
     return f"no activity in the export is linked to {label} ({column})"
@@ -486,7 +499,9 @@ def speed_to_lead(
         out.attrs["note"] = f"{ft.attrs.get('note', '')}; {out.attrs.get('note', '')}"
     out = _named(out, cut, by)
     reason = (
-        _absent(crm, cut, "leads") or _absent(crm, cut, "activities") or _unlinked(cut, "who_id", "leads", "lead_id")
+        _absent(crm, cut, "leads")
+        or _absent(crm, cut, "activities")
+        or _unlinked(crm, cut, "who_id", "leads", "lead_id")
     )
     if reason:
         return mark_missing(
@@ -704,7 +719,7 @@ def activity_win_relation(crm, *, as_of=None, where=None, confidence: float = 0.
         opps = cut.rows("opportunities", where=where)
         summary = _activities.activity_summary(cut.activities, opps, as_of=day)
         out = _activities.activity_win_relation(summary, opps, confidence=confidence)
-    reason = _absent(crm, cut, "activities") or _unlinked(cut, "what_id", "opportunities", "opportunity_id")
+    reason = _absent(crm, cut, "activities") or _unlinked(crm, cut, "what_id", "opportunities", "opportunity_id")
     if reason:
         return mark_missing(
             out, f"{reason}: activity cannot be related to winning (every deal would count as having none)"

@@ -4,13 +4,16 @@ covers their options run on it with the pandas loader's figures (the reference).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
+from funnel_analysis._util.missing import missing_reason
 from funnel_analysis.crm.load import load_org
-from funnel_analysis.crm.model import latest_date
+from funnel_analysis.crm.model import EngineOnlyError, latest_date
 from funnel_analysis.engine import EngineError
-from funnel_analysis.engine.attach import engine_of
+from funnel_analysis.engine.attach import cut_rows, engine_of
 from funnel_analysis.funnel import report as funnel_report
 from funnel_analysis.sources import report as sources_report
 from funnel_analysis.velocity import report as velocity_report
@@ -62,6 +65,8 @@ def test_entry_points_equal_the_loader(engine_only, sample_crm, fn, kw):
     pd.testing.assert_frame_equal(_drop_names(got), _drop_names(want), check_dtype=False)
     if "owner_name" in got.columns:
         assert got["owner_name"].isna().all()
+    # not marked missing either: whether the export has leads or activities is asked of the engine
+    assert missing_reason(got) == missing_reason(want) is None
 
 
 def test_the_quarter_waterfall_equals_the_loader(engine_only, sample_crm):
@@ -84,3 +89,69 @@ def test_refusals(sample_org, tmp_path):
         load_org(sample_org[0], engine="duckdb", engine_only=True, mapping="maven_crm")
     with pytest.raises(EngineError, match="built by DuckDB, not 'spark'"):
         load_org(sample_org[0], engine="spark", engine_only=True)
+
+
+#: The one line of a pandas computation on an engine-only org: the call, then what to do.
+_REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) and this runs on pandas, .*: load without engine_only$"
+
+
+@pytest.mark.parametrize(
+    ("call", "head"),
+    [
+        # a where: the pandas path (the engine paths take none)
+        (
+            lambda c: funnel_report.snapshot_funnel(c, as_of=DAY, where="amount >= 10000"),
+            "snapshot_funnel(where='amount >= 10000')",
+        ),
+        # a by the engine's kpis do not group by
+        (lambda c: funnel_report.kpis(c, as_of=DAY, by="lead_source"), "kpis(by='lead_source')"),
+        # an entry point without an engine path
+        (lambda c: funnel_report.lead_funnel(c, as_of=DAY), "lead_funnel()"),
+        (lambda c: funnel_report.cohort_funnel(c, as_of=DAY), "cohort_funnel()"),
+        # an option the engine path lacks
+        (lambda c: funnel_report.kpis(c, as_of=DAY, win_rate_basis="amount"), "kpis(win_rate_basis='amount')"),
+    ],
+    ids=["where", "kpis_by", "lead_funnel", "cohort_funnel", "kpis_amount"],
+)
+def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
+    with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
+        call(engine_only)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)  # what the CLI turns into one line and exit 2
+
+
+def test_reading_or_scoping_a_table_refuses(engine_only):
+    assert engine_only.has("opportunities") and engine_only.has("stages")
+    assert not engine_only.has("campaigns")  # not in the export's engine tables: absent, as before
+    assert len(engine_only.campaigns) == 0
+    with pytest.raises(EngineOnlyError, match=r"^reading 'opportunities' in pandas" + _REFUSAL):
+        engine_only.rows("opportunities")
+    with pytest.raises(EngineOnlyError, match=r"\(leads is in the engine\)"):
+        len(engine_only.as_of(DAY).leads)  # a cut is marked too (its meta)
+    with pytest.raises(EngineOnlyError, match=_REFUSAL):
+        engine_only.where("owner_id == 'x'")
+
+
+def test_cut_rows_equal_the_cut(engine_only, sample_crm):
+    org, cut = engine_of(engine_only), sample_crm.as_of(DAY)
+    for table in ("leads", "opportunities", "activities"):
+        assert cut_rows(org, table) == len(sample_crm.tables[table]), table
+        assert cut_rows(org, table, as_of=DAY) == len(cut.tables[table]), table
+    acts, opps = cut.activities, cut.opportunities
+    linked = int(acts["what_id"].isin(opps["opportunity_id"]).sum())  # plain pandas, on the cut
+    assert 0 < linked < len(acts)
+    assert cut_rows(org, "activities", as_of=DAY, linked=("what_id", "opportunities", "opportunity_id")) == linked
+    assert cut_rows(org, "campaign_members") == 0  # not in the engine
+
+
+def test_the_cli_turns_it_into_one_line_and_exit_2(engine_only, sample_org, monkeypatch):
+    from click.testing import CliRunner
+
+    from funnel_analysis.cli import app
+
+    # the loader stands in for load_org(..., engine_only=True): the CLI offers no such option yet
+    monkeypatch.setattr(app, "load_or_fail", lambda *a, **k: engine_only)
+    res = CliRunner().invoke(app.main, ["kpis", str(sample_org[0]), "--as-of", DAY, "--by", "lead_source"])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().count("\n") == 0
+    assert res.output.startswith("error: kpis(by='lead_source'): this org is engine-only")
