@@ -164,6 +164,10 @@ class PipelineWaterfall:
 _NEEDED = ["opportunity_id", "amount", "close_date", "is_closed", "is_won", "stage_name"]
 
 
+#: The tables of the copy :func:`pipeline_waterfall` cuts: the deals, their stage and field history, the stages.
+_DEAL_TABLES = ("opportunities", "opportunity_history", "opportunity_field_history", "stages")
+
+
 def _state(crm, day, window, by, suffix: str, keep=None) -> pd.DataFrame:
     """One cut: id, stage, amount, close date, closed/won flags, in-pipeline flag, minor-unit amount."""
     opps = crm.as_of(day).opportunities
@@ -224,8 +228,9 @@ def pipeline_waterfall(
     start, end : date-like
         The two cuts (end of day, UTC). ``end`` must not be before ``start``.
     by : str or list of str, optional
-        Opportunity columns to split the totals by (values taken from the ``end`` cut; missing
-        values form their own segment).
+        Opportunity columns to split the totals by (values taken from the ``end`` cut, so
+        ``owner_id`` is the owner at ``end`` where the field history records it; missing values
+        form their own segment).
     where : str, optional
         Only the opportunities this expression of :mod:`funnel_analysis.crm.expression` selects
         in the ``end`` cut (``"owner.region == 'EMEA'"``), at both cuts: as with ``by``, a deal is
@@ -289,10 +294,9 @@ def pipeline_waterfall(
         if window[1] < window[0]:
             raise ValueError(f"{_FN}: close_window ends before it starts: {window}")
 
-    # only the deals matter: cut a copy holding the opportunity tables, not the whole org, twice
-    deals = dataclasses.replace(
-        crm, tables={k: v for k, v in crm.tables.items() if k in ("opportunities", "opportunity_history", "stages")}
-    )
+    # only the deals matter: cut a copy holding the opportunity tables, not the whole org, twice; the
+    # field history too, so a deal's owner (a `by` value) is the one on the day, as crm.as_of gives it
+    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEAL_TABLES})
     keep = None
     if where is not None and not (isinstance(where, str) and not where.strip()):
         # the expression may reach related records (owner.region): judge it on the whole org's end cut

@@ -433,17 +433,8 @@ def test_owner_segmented_snapshot_funnel_by_hand(engines, owners):
     assert got == [(U1, "Prospecting", 2, 130.0), (U3, "Prospecting", 1, 40.0)]
 
 
-#: The reference's waterfall cuts a copy of the org holding only the opportunities, their stage history
-#: and the stages (sources.pipeline_changes.pipeline_waterfall), so its owner is the exported one.
-REFERENCE_WATERFALL_OWNER = (
-    "pipeline_changes.pipeline_waterfall drops opportunity_field_history from the org it cuts: "
-    "its `by` values are the exported owners, not the end cut's"
-)
-
-
-def test_owner_segmented_waterfall_by_hand(request, engines, owners):
-    if engines.name == "pandas":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=REFERENCE_WATERFALL_OWNER))
+def test_owner_segmented_waterfall_by_hand(engines, owners):
+    # the reference (pandas) too: its copy of the org keeps the field history, so the owner at the end
     w = _waterfall(
         engines(owners), owners, start="2023-12-31", end="2024-03-31", close_window=("2024-01-01", "2024-03-31"),
         by="owner_id",
@@ -477,9 +468,9 @@ def test_owner_segmented_entry_points_take_the_engine_path(owners, entry):
 
     kw = {"as_of": "2024-04-15" if entry == "pipeline_waterfall" else "2024-03-31", "by": "owner_id"}
     want = frame(fn(owners, **kw))
-    if entry == "pipeline_waterfall":  # the reference's owners are the exported ones: the hand values
-        assert set(want["owner_id"]) == {U1, U2, U3}, "the reference now follows the owner on the day"
-        want = pd.DataFrame({"owner_id": [U1, U3], "start": [180.0, 50.0], "end": [130.0, 40.0]})
+    if entry == "pipeline_waterfall":  # the reference follows the owner at the end: the hand values too
+        hand = pd.DataFrame({"owner_id": [U1, U3], "start": [180.0, 50.0], "end": [130.0, 40.0]})
+        pd.testing.assert_frame_equal(want[list(hand.columns)], hand, check_dtype=False)
     with connect("duckdb", threads=1) as eng:
         org = EngineOrg.from_crm(owners, engine=eng)
         attach(owners, org=org)

@@ -376,3 +376,45 @@ def test_a_rate_boundary_is_an_exchange_rate_movement_and_the_waterfall_still_re
     assert t["n_amount_missing_start"] == 1
     units = {k: round(t[k] * 100) for k in COMPONENTS}
     assert units["end"] == units["start"] + sum(SIGNS[k] * units[k] for k in SIGNS)
+
+
+# ---- the owner on the day (OpportunityFieldHistory) ---------------------------------------------------
+def test_by_owner_is_the_owner_at_the_end():
+    """Two deals open at both cuts, 100 (exported owner U2) and 40 (U1). X changed U1 -> U2 on 10 April,
+    after the end (31 March): its owner then was the change's old value, U1. Y changed U2 -> U1 on
+    1 March, inside the period: U1 at the end. So the end cut puts both with U1 (by hand: start 140,
+    end 140); the exported owners would have split them U2 100 / U1 40."""
+    from funnel_analysis.crm import load_frames
+
+    x, y, u1, u2 = "006000000000101AAA", "006000000000102AAA", "005000000000001AAA", "005000000000002AAA"
+    o = pd.DataFrame(
+        {
+            "Id": [x, y],
+            "StageName": ["Prospecting", "Prospecting"],
+            "Amount": [100, 40],
+            "CreatedDate": ["2023-11-01T09:00:00Z", "2023-11-02T09:00:00Z"],
+            "CloseDate": ["2024-06-30", "2024-06-30"],
+            "IsClosed": [False, False],
+            "IsWon": [False, False],
+            "OwnerId": [u2, u1],
+        }
+    )
+    f = pd.DataFrame(
+        {
+            "Id": ["017000000000001AAA", "017000000000002AAA"],
+            "OpportunityId": [x, y],
+            "Field": ["Owner", "Owner"],
+            "DataType": ["EntityId", "EntityId"],
+            "OldValue": [u1, u2],
+            "NewValue": [u2, u1],
+            "CreatedDate": ["2024-04-10T12:00:00Z", "2024-03-01T12:00:00Z"],
+        }
+    )
+    crm = load_frames({"Opportunity": o, "OpportunityFieldHistory": f})
+    per, tot = waterfall(crm, "2023-12-31", "2024-03-31", by="owner_id")
+    assert tot[["owner_id", "start", "end", "n_opportunities"]].values.tolist() == [[u1, 140.0, 140.0, 2]]
+    assert set(per["movement"]) == {"carried"}
+    # the org without its field history: the exported owners, as before
+    bare = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k != "opportunity_field_history"})
+    _, tot = waterfall(bare, "2023-12-31", "2024-03-31", by="owner_id")
+    assert sorted(tot[["owner_id", "end"]].values.tolist()) == [[u1, 40.0], [u2, 100.0]]
