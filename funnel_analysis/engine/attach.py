@@ -208,7 +208,7 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     The report entry points run on it where their engine path covers the options asked for (no
     ``where``): ``funnel.report.kpis`` with its defaults, ``snapshot_funnel``,
     ``velocity.report.stage_durations``, ``sources.report.pipeline_waterfall``, ``source_matrix``
-    by lead columns the field history does not change, ``activity_win_relation``. Give ``as_of``:
+    (its lead status and owner those on the day), ``activity_win_relation``. Give ``as_of``:
     the latest date of the data is read from pandas tables (``crm.meta["latest_date"]`` holds it,
     computed in the engine; without ``as_of`` the reports stop and say so). Owner names are missing
     (no users in pandas). Any other path (a ``where``, an option an engine path lacks, an entry

@@ -3,7 +3,10 @@
 The leads are those of the day's cut old enough to have converted (the rules of
 :func:`~funnel_analysis.sources.matrix.mature_leads`: created at least ``mature_days`` before the
 end of the day; a lead converted after the day is not converted on it, and its opportunity is not
-its yet); the deals are the cut's (:mod:`.asof`: amount, closed, won and close date on the day).
+its yet); with a lead history their ``status`` and ``owner_id`` (and ``status_source``,
+``owner_source``) are the values on the day (:func:`funnel_analysis.engine.field_history.lead_state`'s
+query, joined in), as ``CrmData.as_of`` gives them; the deals are the cut's (:mod:`.asof`: amount,
+closed, won, close date and owner on the day).
 Per segment of lead columns the engine returns the leads, the converted ones, the deals they
 converted into with their pipeline, the closed and won deals, the won revenue, the average won deal
 and the median cycle of the won deals (created to closed, in days, where not negative): one row per
@@ -27,6 +30,7 @@ from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
 from .base import EngineError
 from .base import quote_identifier as _q
+from .field_history import HISTORY_TABLES, _register_spine, _state_query
 from .org import EngineOrg
 
 __all__ = ["MATRIX_COUNTS", "campaign_matrix_counts", "source_matrix_counts"]
@@ -86,16 +90,37 @@ def source_matrix_counts(org: EngineOrg, *, as_of, by="lead_source", mature_days
     for table in ("leads", "opportunities"):
         if not org.has(table):
             raise EngineError(f"{fn}: the org has no {table}")
+    fields = _lead_fields(org, day, keys, fn)
     need = ["lead_id", "created_date", "is_converted", "converted_opportunity_id", *keys]
-    missing = [c for c in need if c not in org.columns("leads")]
+    missing = [c for c in need if c not in org.columns("leads") and c not in fields]
     if missing:
         raise EngineError(f"{fn}: the leads have no column {', '.join(map(repr, missing))}")
     leads = org.relation("leads")
     end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
     params = {"mature_end": (end - pd.Timedelta(days=int(mature_days))).to_pydatetime()}
-    k_l = ", ".join(f"l.{_q(k)} AS {_q(k)}" for k in keys)
-    members = f"SELECT {k_l}, l.lead_id FROM {leads} l WHERE l.created_date <= $mature_end"
+    k_l = ", ".join(f"{'f' if k in fields else 'l'}.{_q(k)} AS {_q(k)}" for k in keys)
+    join = f" LEFT JOIN {_LEAD_FIELDS} f ON f.lead_id = l.lead_id" if fields else ""
+    members = f"SELECT {k_l}, l.lead_id FROM {leads} l{join} WHERE l.created_date <= $mature_end"
     return _counts(org, day, keys, members, params)
+
+
+#: Lead columns the as-of cut takes from the lead history (``CrmData.as_of``), with their sources.
+_LEAD_TRACKED = {"status": "status_source", "owner_id": "owner_source"}
+_LEAD_FIELDS = "matrix_lead_fields"
+
+
+def _lead_fields(org: EngineOrg, day: pd.Timestamp, keys: list[str], fn: str) -> list[str]:
+    """With a lead history and a segment column it changes: the leads' values on ``day`` materialised
+    as :data:`_LEAD_FIELDS` (``lead_id`` and those columns), and the columns it holds; else none."""
+    sources = set(_LEAD_TRACKED.values())
+    if not org.has("lead_history") or not any(k in _LEAD_TRACKED or k in sources for k in keys):
+        return []
+    columns = [c for c in _LEAD_TRACKED if c in org.columns("leads")]
+    spine = f"{_LEAD_FIELDS}_spine"
+    _register_spine(org, [day], spine)
+    query, params, valued = _state_query(org, HISTORY_TABLES["lead_history"], spine, fn, columns, counts=False)
+    org.engine.materialise(_LEAD_FIELDS, query, params)
+    return [*valued, *(_LEAD_TRACKED[c] for c in valued)]
 
 
 def campaign_matrix_counts(org: EngineOrg, *, as_of) -> pd.DataFrame:

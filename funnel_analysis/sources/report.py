@@ -145,8 +145,8 @@ def _named(out: pd.DataFrame, cut, by) -> pd.DataFrame:
     return with_owner_names(out, owners(cut)) if "owner_id" in keys else out
 
 
-#: Lead columns an as-of cut takes from the field history (crm.field_history): the engines' cuts do not yet.
-_TRACKED = {"status", "owner_id", "owner_source", "status_source"}
+#: Lead columns an as-of cut adds from the lead history (crm.field_history): the engine's matrix joins them too.
+_LEAD_SOURCES = {"owner_source", "status_source"}
 
 
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
@@ -192,8 +192,11 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     from ..engine.attach import engine_of
 
     org, keys = engine_of(crm), _by_list(by or DEFAULT_BY)
-    # the lead columns the field history changes (status, owner) are the pandas cut's
-    if org is not None and not where and org.has("leads") and set(keys) <= set(org.columns("leads")) - _TRACKED:
+    # the lead columns the field history changes (status, owner) are the values on the day there too
+    known = set()
+    if org is not None and org.has("leads"):
+        known = set(org.columns("leads")) | (_LEAD_SOURCES if org.has("lead_history") else set())
+    if org is not None and not where and known and set(keys) <= known:
         from ..engine.matrix import source_matrix_counts
 
         counts = source_matrix_counts(org, as_of=day, by=keys, mature_days=mature_days)

@@ -18,7 +18,7 @@ from funnel_analysis.funnel import report as funnel_report
 from funnel_analysis.sources import report as sources_report
 from funnel_analysis.velocity import report as velocity_report
 
-DAY = "2025-06-30"
+DAY = "2025-06-30"  # the lead history started in July 2024
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,17 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         (funnel_report.snapshot_funnel, {"by": "owner_id"}),
         (velocity_report.stage_durations, {"by": "owner_id", "percentiles": ()}),
         (sources_report.source_matrix, {}),
+        (sources_report.source_matrix, {"by": ["status", "owner_id"]}),  # the lead state on the day
         (sources_report.activity_win_relation, {}),
     ],
-    ids=["kpis", "snapshot_funnel", "stage_durations", "source_matrix", "activity_win_relation"],
+    ids=[
+        "kpis",
+        "snapshot_funnel",
+        "stage_durations",
+        "source_matrix",
+        "source_matrix_status",
+        "activity_win_relation",
+    ],
 )
 def test_entry_points_equal_the_loader(engine_only, sample_crm, fn, kw):
     got, want = fn(engine_only, as_of=DAY, **kw), fn(sample_crm, as_of=DAY, **kw)

@@ -76,6 +76,70 @@ def test_tiny_org_equals_the_reference(engines, tiny, by, mature_days):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
+U1, U2 = "005000000000001AAA", "005000000000002AAA"
+
+
+@pytest.fixture(scope="module")
+def tiny_history():
+    """:func:`_tiny_frames` with owners and a lead history. Status: L1 Open -> Converted on 9 January,
+    L2 Open -> Working on 5 July (after the day: Open on it). Owner (exported L1 U2, L2 U1, L3 U1,
+    L4 U2, L5 U1, L6 U1): L6 U2 -> U1 on 1 March (U1 on the day), L4 U1 -> U2 on 1 August (U1)."""
+    frames = _tiny_frames()
+    frames["Lead"] = frames["Lead"].assign(OwnerId=[U2, U1, U1, U2, U1, U1])
+    frames["LeadHistory"] = pd.DataFrame(
+        {
+            "Id": [f"01700000000000{i}AAA" for i in range(1, 5)],
+            "LeadId": ["00QL1", "00QL2", "00QL6", "00QL4"],
+            "Field": ["Status", "Status", "Owner", "Owner"],
+            "DataType": ["Text", "Text", "EntityId", "EntityId"],
+            "OldValue": ["Open", "Open", U2, U1],
+            "NewValue": ["Converted", "Working", U1, U2],
+            "CreatedDate": ["2024-01-09T10:00:00Z", "2024-07-05T10:00:00Z", "2024-03-01T10:00:00Z",
+                            "2024-08-01T10:00:00Z"],
+        }
+    )  # fmt: skip
+    return load_frames(frames)
+
+
+def test_lead_state_on_the_day_by_hand(engines, tiny_history):
+    """Mature leads (30 days) on 30 June: L1, L2, L3, L4, L6 (L5 too new)."""
+    org = engines(tiny_history)
+    got = source_matrix_counts(org, as_of=DAY, by="status", mature_days=30).set_index("status")
+    cols = ["leads", "converted", "opportunities", "closed", "won", "pipeline_created", "won_revenue"]
+    # Converted: L1, L3, L4, L6 (L3 converts after the day); A won 100, C lost 70, D open 30. Open: L2
+    assert got[cols].to_dict("index") == {
+        "Converted": dict(zip(cols, [4, 3, 3, 2, 1, 200.0, 100.0], strict=True)),
+        "Open": dict(zip(cols, [1, 0, 0, 0, 0, 0.0, 0.0], strict=True)),
+    }
+    # owners on the day: L1 U2 (no change), L2 and L3 U1, L4 U1 (before its change), L6 U1 (its change)
+    got = source_matrix_counts(org, as_of=DAY, by=["owner_id", "owner_source"], mature_days=30)
+    assert got[["owner_id", "owner_source", "leads", "converted", "won", "pipeline_created"]].values.tolist() == [
+        [U1, "first_change_old_value", 1, 1, 0, 70.0],
+        [U1, "history", 1, 1, 0, 30.0],
+        [U1, "no_change", 2, 0, 0, 0.0],
+        [U2, "no_change", 1, 1, 1, 100.0],
+    ]
+
+
+@pytest.mark.parametrize("by", ["status", "owner_id", ["status_source", "owner_source"], ["lead_source", "status"]])
+def test_lead_state_equals_the_reference(engines, tiny_history, by):
+    cut = tiny_history.as_of(DAY)
+    want = reference.source_matrix(reference.mature_leads(cut.leads, as_of=DAY, mature_days=30),
+                                   cut.opportunities, by=by)  # fmt: skip
+    got = reference.matrix_from_counts(source_matrix_counts(engines(tiny_history), as_of=DAY, by=by), by=by)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@pytest.mark.parametrize("day", ["2025-06-30", "2025-09-30"])  # the lead history starts July 2024
+def test_sample_lead_state_equals_the_reference(engines, sample_crm, day):
+    org, cut = engines(sample_crm), sample_crm.as_of(day)
+    assert (cut.leads["status_source"] == "history").sum() > 100  # the day's values differ from the export
+    for by in ("status", ["owner_id", "owner_source"]):
+        want = reference.source_matrix(reference.mature_leads(cut.leads, as_of=day), cut.opportunities, by=by)
+        got = reference.matrix_from_counts(source_matrix_counts(org, as_of=day, by=by), by=by)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
 @pytest.mark.parametrize("day", ["2024-06-30", "2025-12-31"])
 def test_sample_equals_the_reference(engines, sample_crm, day):
     org, cut = engines(sample_crm), sample_crm.as_of(day)
@@ -93,15 +157,24 @@ def test_the_report_entry_point_uses_the_engine(sample_crm):
     from funnel_analysis.sources import report
 
     want = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+    want_status = report.source_matrix(sample_crm, as_of="2025-06-30", by=["status", "owner_id"])
     want_campaigns = report.campaign_matrix(sample_crm, as_of="2025-06-30")
     with connect("duckdb", threads=1) as eng:
-        attach(sample_crm, org=EngineOrg.from_crm(sample_crm, engine=eng))
+        org = EngineOrg.from_crm(sample_crm, engine=eng)
+        attach(sample_crm, org=org)
         try:
             got = report.source_matrix(sample_crm, as_of="2025-06-30", by="lead_source")
+            got_status = report.source_matrix(sample_crm, as_of="2025-06-30", by=["status", "owner_id"])
             got_campaigns = report.campaign_matrix(sample_crm, as_of="2025-06-30")
+            # the lead state on the day is the engine's (its lead history emptied: the exported values)
+            eng.materialise("lh_none", f"SELECT * FROM {org.relation('lead_history')} WHERE FALSE")
+            org.relations["lead_history"] = "lh_none"
+            exported = report.source_matrix(sample_crm, as_of="2025-06-30", by=["status", "owner_id"])
         finally:
             detach(sample_crm)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(got_status, want_status, check_dtype=False, rtol=1e-12)
+    assert not exported.equals(got_status)
     pd.testing.assert_frame_equal(got_campaigns, want_campaigns, check_dtype=False, rtol=1e-12)
 
 
