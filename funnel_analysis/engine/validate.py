@@ -216,8 +216,15 @@ def _date(t: str) -> str:
 
 
 def _typed(col: str, kind: str) -> tuple[str, str | None]:
-    """(value expression, unparseable expression or None) of one raw VARCHAR column."""
-    t = _trim(col)
+    """(value expression, unparseable expression or None) of one raw VARCHAR column.
+
+    The reference rules, each written once; :func:`_typed_fast` is what the check runs.
+    """
+    return _typed_trimmed(_trim(col), kind)
+
+
+def _typed_trimmed(t: str, kind: str) -> tuple[str, str | None]:
+    """:func:`_typed` of ``t``, the column already trimmed (``nullif(trim(...), '')``)."""
     if kind == "id":
         return f"CASE WHEN regexp_full_match({t}, '[a-zA-Z0-9]{{15}}') THEN {_widen(t)} ELSE {t} END", None
     if kind == "datetime":
@@ -241,6 +248,61 @@ def _typed(col: str, kind: str) -> tuple[str, str | None]:
     else:
         return t, None
     return v, f"({t} IS NOT NULL AND ({v}) IS NULL)"
+
+
+#: Salesforce's own date-time shape (``2024-03-15T09:30:00.000+0000``): read by one cast.
+_SF_DATETIME = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\+0000"
+#: A plain decimal number (no currency, no separators, no exponent): read by one cast.
+_PLAIN_NUMBER = "-?\\d+(?:\\.\\d+)?"
+
+
+def _edge_trim(col: str) -> str:
+    """:func:`_trim` of a raw column, the trim skipped when neither end can be whitespace.
+
+    Every character of ``_WS`` is one byte at most 0x20: a value whose first byte is above it
+    (``>= '!'``, DuckDB compares text bytewise) and whose last is none of them is its own trim (and
+    not empty). DuckDB's ``trim`` with a character set is otherwise the costliest step of the
+    typing (it reads the set again on every row).
+    """
+    last = " OR ".join(f"suffix({col}, chr({ord(c)}))" for c in _WS)
+    return f"CASE WHEN {col} >= '!' AND NOT ({last}) THEN {col} ELSE {_trim(col)} END"
+
+
+def _typed_fast(t: str, kind: str, v: str) -> tuple[str, str | None]:
+    """(value expression, unparseable expression or None) of ``t``, a column already trimmed.
+
+    The values and flags of :func:`_typed`, with the common shapes read first by one cast (a
+    Salesforce date-time, a plain number, ``true``/``false``, an 18-character ID) and every other
+    value by the reference rules. ``t`` (from :func:`_edge_trim`) must be a column reference: it
+    is read several times; the unparseable expression reads the value as the column ``v``.
+    """
+    ref_value, ref_bad = _typed_trimmed(t, kind)
+    bad = f"({t} IS NOT NULL AND {v} IS NULL)"  # as the reference's: the value did not parse
+    if kind == "id":
+        # an ID is widened only if it is 15 characters (15 bytes: the pattern is ASCII)
+        return (
+            f"CASE WHEN strlen({t}) = 15 AND regexp_full_match({t}, '[a-zA-Z0-9]{{15}}') THEN {_widen(t)} ELSE {t} END",
+            None,
+        )
+    if kind == "datetime":
+        # the shape starts with 4 digits and a dash: of the cascade only the ISO branch can read it,
+        # and its cast of "...+00:00" as TIMESTAMPTZ is the naive UTC value of the first 23 characters
+        fast = f"CASE WHEN regexp_full_match({t}, {_lit(_SF_DATETIME)}) THEN try_cast(left({t}, 23) AS TIMESTAMP) END"
+        return f"CASE WHEN {t} IS NULL THEN NULL ELSE coalesce({fast}, {ref_value}) END", bad
+    if kind == "date":
+        return f"CASE WHEN {t} IS NULL THEN NULL ELSE {ref_value} END", bad
+    if kind == "bool":
+        # never NULL: its flag is the reference's, skipped for the two spellings of the export
+        return (
+            f"CASE WHEN {t} = 'true' THEN TRUE WHEN {t} = 'false' THEN FALSE ELSE {ref_value} END",
+            f"CASE WHEN {t} IS NULL OR {t} = 'true' OR {t} = 'false' THEN FALSE ELSE {ref_bad} END",
+        )
+    if kind in ("float", "int"):
+        # digits only: no prefix to strip, no separators; a finite cast is the reference's value
+        x = f"try_cast({t} AS DOUBLE)"
+        fast = f"CASE WHEN regexp_full_match({t}, {_lit(_PLAIN_NUMBER)}) AND isfinite({x}) THEN {x} END"
+        return f"CASE WHEN {t} IS NULL THEN NULL ELSE coalesce({fast}, {ref_value}) END", bad
+    return t, None
 
 
 def _header(path: Path) -> list[str]:
@@ -302,6 +364,7 @@ class _Check:
         self.files: dict[str, list[str]] = {}
         self.stats: dict[str, dict[str, int]] = {}
         self.parse_cols: dict[str, list[tuple[str, str, str]]] = {}  # (column, rule, severity)
+        self.lowered: dict[tuple[str, str], int] = {}  # (table, e-mail column) -> values lowered
 
     def run(self, statement: str, params: dict | None = None):
         try:
@@ -351,14 +414,41 @@ class _Check:
                     present.append(d)
         self.present[table], self.custom[table], self.money[table] = present, custom, money
         raw = " UNION ALL BY NAME ".join(selects) if len(selects) > 1 else selects[0]
-        out = ["__file", "__part", "__row", "'' AS __status"]
-        parse_cols, widen = [], []
+        # three projections in one streaming pass over the files: each column trimmed once
+        # (``__t_``), typed once (``__v_``), then the table's columns and flags read from those
+        base = ["__file", "__part", "__row"]
+        trimmed = [*base, *(f"{_edge_trim(_q(c))} AS {_q('__t_' + c)}" for c in present)]
+        typed = list(base)
+        # deleted rows (IsDeleted, a sync's flag) and merged ones (deleted with a MasterRecordId) are
+        # known from the row itself: their status is set here, the cascades by _split
+        dead = [
+            f"coalesce({_q('__v_' + c)}, FALSE)"
+            if kinds.get(c) == "bool"
+            else f"lower({_q('__v_' + c)}) IN ('true', '1', 'yes')"
+            for c in ("is_deleted", "fivetran_deleted")
+            if c in present
+        ]
+        status = "''"
+        if dead:
+            gone = "'deleted'"
+            if table in MERGEABLE and "master_record_id" in present:
+                gone = "CASE WHEN __v_master_record_id IS NOT NULL THEN 'merged' ELSE 'deleted' END"
+            status = f"CASE WHEN coalesce({' OR '.join(dead)}, FALSE) THEN {gone} ELSE '' END"
+        out = [*base, f"{status} AS __status"]
+        parse_cols, widen, lowered = [], [], []
         for col in present:
             kind = kinds.get(col) or custom.get(col, "str")
-            value, bad = _typed(_q(col), kind)
+            t, v = _q("__t_" + col), _q("__v_" + col)
+            value, bad = _typed_fast(t, kind, v)
+            typed.append(t)
+            typed.append(f"{value} AS {v}")
             if kind == "id":
                 widen.append(col)
-                out.append(f"regexp_full_match({_trim(_q(col))}, '[a-zA-Z0-9]{{15}}') AS {_q('__w_' + col)}")
+                typed.append(
+                    f"CASE WHEN strlen({t}) = 15 THEN regexp_full_match({t}, '[a-zA-Z0-9]{{15}}') ELSE FALSE END "
+                    f"AS {_q('__w_' + col)}"
+                )
+                out.append(_q("__w_" + col))
             keep = (
                 table in self.keep_all
                 or col == spec.key
@@ -370,8 +460,12 @@ class _Check:
                 or col in _POLYMORPHIC.get(table, {})
                 or (table == "groups" and col == "type")
             )
+            if kind == "email" and col in kinds:  # e-mails lowered here, counted by clean()
+                out.append(f"({t} <> lower({v})) AS {_q('__lc_' + col)}")
+                lowered.append(col)
+                v = f"lower({v})"
             if keep:
-                out.append(f"{value} AS {_q(col)}")
+                out.append(f"{v} AS {_q(col)}")
             if bad is not None:
                 out.append(f"{bad} AS {_q('__bad_' + col)}")
                 schema_col = col in kinds
@@ -388,12 +482,18 @@ class _Check:
             if col in present and not any(r.column == col and r.table in MERGEABLE for r in spec.references):
                 out.append(f"FALSE AS {_q('__rp_' + col)}")
         self.parse_cols[table] = parse_cols
-        self.run(f"CREATE OR REPLACE TABLE {_q('t_' + table)} AS SELECT {', '.join(out)} FROM ({raw})")
+        query = (
+            f"SELECT {', '.join(out)} FROM (SELECT {', '.join(typed)} FROM (SELECT {', '.join(trimmed)} FROM ({raw})))"
+        )
+        self.run(f"CREATE OR REPLACE TABLE {_q('t_' + table)} AS {query}")
         stats = self.stats.setdefault(table, {})
-        if widen:
-            sums = ", ".join(f"count(*) FILTER (WHERE {_q('__w_' + c)})" for c in widen)
-            for c, n in zip(widen, self.run(f"SELECT {sums} FROM {_q('t_' + table)}")[0]):
-                if n:
+        flags = [*(("__w_", c) for c in widen), *(("__lc_", c) for c in lowered)]
+        if flags:
+            sums = ", ".join(f"count(*) FILTER (WHERE {_q(f + c)})" for f, c in flags)
+            for (f, c), n in zip(flags, self.run(f"SELECT {sums} FROM {_q('t_' + table)}")[0]):
+                if f == "__lc_":
+                    self.lowered[table, c] = int(n)
+                elif n:
                     stats[f"{c}:ids_widened"] = int(n)
 
     def rel(self, table: str) -> str:
@@ -410,11 +510,8 @@ class _Check:
             if col not in self.present[table] or col == "stage_name" or kind not in ("picklist", "email"):
                 continue
             rel = self.rel(table)
-            if kind == "email":
-                (n,) = self.run(
-                    f"SELECT count(*) FILTER (WHERE {_q(col)} <> lower({_q(col)})) FROM {rel} WHERE {_q(col)} IS NOT NULL"
-                )[0]
-                self.run(f"UPDATE {rel} SET {_q(col)} = lower({_q(col)}) WHERE {_q(col)} IS NOT NULL")
+            if kind == "email":  # lowered as the table was read (load)
+                n = self.lowered[table, col]
             else:
                 counts = self.df(f"SELECT {_q(col)} AS value, count(*) AS n FROM {rel} GROUP BY ALL")
                 counts = counts[counts["value"].notna()]
@@ -547,23 +644,12 @@ def _small(chk: _Check, table: str) -> pd.DataFrame | None:
 
 
 def _split(chk: _Check) -> int:
-    """Deleted, merged and parent-deleted rows marked; references to merged records re-pointed."""
-    for table in chk.present:
-        flags = [
-            f"coalesce({_q(c)}, FALSE)"
-            if TABLES[table].kinds().get(c) == "bool"
-            else f"lower({_q(c)}) IN ('true', '1', 'yes')"
-            for c in ("is_deleted", "fivetran_deleted")
-            if chk.has(table, c)
-        ]
-        if flags:
-            chk.run(f"UPDATE {chk.rel(table)} SET __status = 'deleted' WHERE coalesce({' OR '.join(flags)}, FALSE)")
+    """Parent-deleted rows marked, references to merged records re-pointed (deleted and merged: by load)."""
     pairs = []
     for table in MERGEABLE:
         if table not in chk.present or not chk.has(table, "master_record_id"):
             continue
         rel = chk.rel(table)
-        chk.run(f"UPDATE {rel} SET __status = 'merged' WHERE __status = 'deleted' AND master_record_id IS NOT NULL")
         key = _q(TABLES[table].key)
         for merged_id, master in chk.run(f"SELECT {key}, master_record_id FROM {rel} WHERE __status = 'merged'"):
             pairs.append((table, str(merged_id), str(master)))
@@ -829,8 +915,8 @@ def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dic
         chk.run(f"CREATE OR REPLACE TABLE __dups AS {dup_sql}")
         joins += " LEFT JOIN __dups __d ON __d.k = t." + _q(key)
     flag_cols = [f"coalesce({cond}, FALSE) AS __i{i}" for i, (_, _, _, cond) in enumerate(issues)]
-    errs = [f"__i{i}" for i, x in enumerate(issues) if x[1] == ERROR]
-    err_any = " OR ".join(errs) or "FALSE"
+    errors = [i for i, x in enumerate(issues) if x[1] == ERROR]
+    err_any = " OR ".join(f"__i{i}" for i in errors) or "FALSE"
     warn_any = " OR ".join(f"__i{i}" for i, x in enumerate(issues) if x[1] == WARNING) or "FALSE"
     rule_names = sorted({r for r, *_ in issues})
     rule_cond = {
@@ -859,15 +945,19 @@ def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dic
         *(f"count(*) FILTER (WHERE __status = '' AND ({rule_cond[r]})) AS {_q('r_' + r)}" for r in rule_names),
         *(f"count(*) FILTER (WHERE __status = '' AND NOT __bad AND {_q('__rp_' + c)}) AS {_q('p_' + c)}" for c in rp),
         "list(DISTINCT __file) AS files",
+        # each error rule's live rows: only the rules that fire are sampled
+        *(f"count(*) FILTER (WHERE __status = '' AND __i{i}) AS __n{i}" for i in errors),
     ]
+    if "currency_without_rate" in rule_names:
+        i = next(i for i, x in enumerate(issues) if x[0] == "currency_without_rate")
+        aggs.append(f"count(*) FILTER (WHERE __status = '' AND __i{i}) AS __without_rate")
     row = chk.df(f"SELECT {', '.join(aggs)} FROM __flags").iloc[0]
     stats = chk.stats.get(table, {})
     for c in rp:
         if int(row[f"p_{c}"]):
             stats[f"{c}:repointed_to_master"] = int(row[f"p_{c}"])
     if "currency_without_rate" in rule_names:
-        i = next(i for i, x in enumerate(issues) if x[0] == "currency_without_rate")
-        n_without = int(chk.run(f"SELECT count(*) FROM __flags WHERE __status = '' AND __i{i}")[0][0])
+        n_without = int(row["__without_rate"])
     counts = {
         "rows_read": int(row["rows_read"]),
         "rows_kept": int(row["rows_kept"]),
@@ -879,13 +969,19 @@ def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dic
         "cleaning": stats,
         "files": sorted(str(f) for f in row["files"]),
     }
+    firing = [i for i in errors if int(row[f"__n{i}"])]
+    if firing or kept is not None:
+        # the quarantined rows (live, breaking an error rule: few), in one more pass over the table
+        chk.run(
+            "CREATE OR REPLACE TEMP TABLE __quarantined AS SELECT __part, __row, __key, __file, "
+            f"{', '.join([*(f'__i{i}' for i in firing), 'NULL AS __none'])} FROM __flags WHERE __status = '' AND __bad"
+        )
     sample_parts = []
-    for i, (rule, sev, col, _) in enumerate(issues):
-        if sev != ERROR:
-            continue
+    for i in firing:
+        rule, _, col, _ = issues[i]
         sample_parts.append(
             f'(SELECT {_lit(rule)} AS rule, {_lit(col)} AS "column", __row AS row, __key AS record_id, __file AS file '
-            f"FROM __flags WHERE __status = '' AND __i{i} ORDER BY __part, __row LIMIT {int(chk.per_rule)})"
+            f"FROM __quarantined WHERE __i{i} ORDER BY __part, __row LIMIT {int(chk.per_rule)})"
         )
     sample = pd.DataFrame()
     if sample_parts:
@@ -896,18 +992,16 @@ def _rules(chk: _Check, table: str, stages, book, known, kept=None) -> tuple[dic
         sample["record_id"] = sample["record_id"].astype("object")
     chk.run("DROP VIEW __flags")
     if kept is not None:
-        # the rows the loader keeps: live and breaking no error rule (the conditions of __bad); the
-        # few quarantined ones are stored, the kept ones are a view (no copy of a wide table)
-        bad = " OR ".join(f"coalesce({cond}, FALSE)" for _, sev, _, cond in issues if sev == ERROR) or "FALSE"
+        # the rows the loader keeps: live and breaking no error rule; the few quarantined ones are
+        # stored, the kept ones are a view (no copy of a wide table)
         gone = _q(kept + "_quarantined")
-        chk.run(
-            f"CREATE OR REPLACE TABLE {gone} AS SELECT t.__part, t.__row FROM {rel} t{joins} "
-            f"WHERE t.__status = '' AND ({bad})"
-        )
+        chk.run(f"CREATE OR REPLACE TABLE {gone} AS SELECT __part, __row FROM __quarantined")
         chk.run(
             f"CREATE OR REPLACE VIEW {_q(kept)} AS SELECT t.* EXCLUDE (__status) FROM {rel} t "
             f"ANTI JOIN {gone} g ON g.__part = t.__part AND g.__row = t.__row WHERE t.__status = ''"
         )
+    if firing or kept is not None:
+        chk.run("DROP TABLE __quarantined")
     return counts, sample, n_without
 
 

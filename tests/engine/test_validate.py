@@ -106,3 +106,79 @@ def test_check_export_no_known_file(tmp_path):
     folder = _write(tmp_path / "org", {"Case.csv": "Id\n500A\n"})
     with pytest.raises(DataLoadError, match="holds no file of a known object"):
         check_export(folder)
+
+
+# Values of each kind that the check's fast shapes read (a Salesforce date-time, an ISO date, a plain
+# number, true/false, an 18-character ID, text with no edge whitespace) and the ones beside them
+# that must fall through to the reference rules: edges of whitespace, impossible days, other shapes.
+TRICKY = {
+    "datetime": [
+        "2024-03-15T09:30:00.000+0000",
+        " 2024-03-15T09:30:00.000+0000",
+        "2024-03-15T09:30:00.000+0000\t",
+        "2024-02-29T23:59:59.999+0000",
+        "2023-02-29T10:00:00.000+0000",
+        "2024-13-01T00:00:00.000+0000",
+        "2024-03-15T23:59:60.000+0000",
+        "0000-01-01T00:00:00.000+0000",
+        "9999-12-31T23:59:59.999+0000",
+        "2024-03-15T09:30:00.000-0800",
+        "2024-03-15T09:30:00+05:30",
+        "2024-03-15T09:30:00Z",
+        "2024-03-15 09:30:00",
+        "2024-03-15",
+        "03/15/2024 09:30 AM",
+        "03/15/24",
+        "15.03.2024",
+        "2024/03/15",
+        "2024-03-15T9:30:00.000+0000",
+        "2024-03-15T09:30:00.000+0000x",
+        "\uff12\uff10\uff12\uff14-03-15T09:30:00.000+0000",
+        "garbage",
+        "",
+        "   ",
+        None,
+    ],
+    "date": ["2024-03-15", " 2024-03-15 ", "2024-02-30", "2024-03-15T09:30:00.000+0000", "03/15/2024", "\x0b2024-03-15"]
+    + ["x", "", None],
+    "bool": ["true", "false", "TRUE", "False", " true", "true\n", "1", "0", "yes", "n", "1.0", "t", "maybe", "", None],
+    "float": ["1", "-1", "0", "-0", "10.50", "00012", "1" * 30, "1,234.50", "USD 1,234", "$5", "\u20ac3.5", "1e3"]
+    + ["inf", "-Infinity", "nan", ".", "1.", ".5", " 12 ", "12,5k", "n/a", "-", "", None],
+    "id": ["006000000000001AAA", "006000000000008", " 006000000000008 ", "00600000000000", "006-00000000008"]
+    + ["abcdefghijklmno", "x", "", None],
+    "str": ["a", " a ", "\ta\n", "\x0b\x0c", "\u00e9", " \u00e9", "\r\n", "", " ", None],
+}
+
+
+@pytest.mark.parametrize("kind", list(TRICKY))
+def test_fast_typing_equals_the_reference_rules_and_pandas(kind):
+    """The check's typing (trim skipped at clean edges, common shapes cast once) = the rules written once = pandas."""
+    import duckdb
+    import pandas as pd
+
+    from funnel_analysis.crm.parse import parse_column
+    from funnel_analysis.engine.validate import _edge_trim, _typed, _typed_fast
+
+    values = TRICKY[kind]
+    ref_v, ref_bad = _typed("x", kind)
+    fast_v, fast_bad = _typed_fast("t", kind, "v")
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE raw AS SELECT unnest($1::VARCHAR[]) AS x, generate_subscripts($1::VARCHAR[], 1) AS i", [values]
+    )
+    got = con.execute(
+        f"SELECT {ref_v} AS ref_v, {ref_bad or 'FALSE'} AS ref_bad, v AS fast_v, {fast_bad or 'FALSE'} AS fast_bad "
+        f"FROM (SELECT i, x, t, {fast_v} AS v FROM (SELECT i, x, {_edge_trim('x')} AS t FROM raw)) ORDER BY i"
+    ).df()
+    pandas = parse_column(pd.Series(values, dtype=object), kind)
+    want_v = pandas.values
+    if kind == "datetime":
+        want_v = want_v.dt.tz_convert(None)
+    for j, value in enumerate(values):
+        row = got.iloc[j]
+        assert (pd.isna(row.ref_v) and pd.isna(row.fast_v)) or row.ref_v == row.fast_v, (value, row)
+        assert bool(row.ref_bad) == bool(row.fast_bad), (value, row)
+        want = want_v.iloc[j]
+        assert (pd.isna(want) and pd.isna(row.fast_v)) or want == row.fast_v, (value, want, row)
+        if ref_bad is not None:
+            assert bool(row.fast_bad) == bool(pandas.invalid.iloc[j]), (value, row)
