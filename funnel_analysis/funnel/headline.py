@@ -35,6 +35,7 @@ import pandas as pd
 from ..crm.model import cut_as_of
 from ..periods import FiscalCalendar, fiscal_calendar
 from . import report
+from .kpis import _open_pipeline
 from .kpis import kpis as _frame_kpis
 
 if TYPE_CHECKING:
@@ -168,7 +169,40 @@ def _stock_figures(crm: CrmData, *, as_of, choices: dict) -> pd.DataFrame:
     without the won deals its cut left undated (those only add to the cycle's counts): one cut
     (memoised) and the opportunities' figures, instead of every figure of the day.
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    where = choices["where"]
+    light = where is None or (isinstance(where, str) and not where.strip())
+    cut = cut_as_of(_deals_org(crm) if light else crm, as_of=as_of)
     options = {k: v for k, v in choices.items() if k != "where"}
-    opportunities = cut.rows("opportunities", where=choices["where"]) if cut.has("opportunities") else None
+    opportunities = cut.rows("opportunities", where=where) if cut.has("opportunities") else None
+    if opportunities is not None and light:  # the stocks alone: kpis' win rates and cycles are not needed here
+        stock = _open_pipeline(opportunities, STOCK_FIGURES, **options)
+        if stock is not None:
+            return stock
     return _frame_kpis(opportunities, None, **options)
+
+
+#: The tables an as-of cut of the opportunities reads (:meth:`CrmData.as_of`): their rows, their stages, their
+#: stage history and their field history (owner, close-date pushes). The other tables do not change them.
+_DEALS_TABLES = ("opportunities", "stages", "opportunity_history", "opportunity_field_history")
+#: id(org) -> (the org, its deals-only org): the stock figures of the trend cut this org, not the whole one.
+_DEALS_ORGS: dict = {}
+
+
+def _deals_org(crm: CrmData) -> CrmData:
+    """``crm`` with only :data:`_DEALS_TABLES`: its as-of cuts hold the same opportunities, for a fraction of the work.
+
+    The stock figures need the open deals on each day of the trend, not the leads (whose cut replays
+    their field history), activities or campaigns; an org of the deals' tables alone is cut instead
+    (its cuts memoised as any org's). One is kept per org (the last few), so that every headline on
+    the same org reuses its cuts.
+    """
+    import dataclasses
+
+    kept = _DEALS_ORGS.get(id(crm))
+    if kept is not None and kept[0] is crm:
+        return kept[1]
+    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEALS_TABLES})
+    while len(_DEALS_ORGS) >= 4:
+        _DEALS_ORGS.pop(next(iter(_DEALS_ORGS)))
+    _DEALS_ORGS[id(crm)] = (crm, deals)
+    return deals

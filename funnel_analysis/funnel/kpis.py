@@ -140,6 +140,32 @@ def _kept_opportunities(o: pd.DataFrame, choices: KpiChoices) -> pd.DataFrame:
     return o if keep.all() else o[keep.to_numpy()].reset_index(drop=True)
 
 
+def _pipeline_counts(o: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The deals' counts and amounts per ``by`` group (all, open, with an amount, closed): :func:`kpis`' pipeline part."""
+    _require(o, ["is_closed", "is_won", "amount"], "kpis", "opportunities")
+    is_closed = _flag(o["is_closed"])
+    is_open = ~is_closed
+    amount = o["amount"].astype("float64")
+    amt, closed_amt = amount.where(is_open), amount.where(is_closed)
+    data = o[by].assign(_n=1, _open=is_open, _amt=amt, _has=amt.notna(), _camt=closed_amt, _chas=closed_amt.notna())
+    pipe = _group_sum(data, by, ["_n", "_open", "_amt", "_has", "_camt", "_chas"])
+    pipe["_amt"] = pipe["_amt"].where((pipe["_has"] > 0) | (pipe["_open"] == 0))
+    return pipe
+
+
+def _open_pipeline(opportunities: pd.DataFrame, figures, **choices) -> pd.DataFrame | None:
+    """``figures`` (of the pipeline part: ``opportunities_open``, ``open_pipeline_amount``...) of
+    ``kpis(opportunities, None, **choices)``, overall, computed alone: the same values, without the win
+    rates and cycles :func:`kpis` computes beside them. None when the deals give no row (then
+    :func:`kpis` says what the figures are)."""
+    options = {k: v for k, v in choices.items() if k in KpiChoices.__dataclass_fields__}
+    o = _kept_opportunities(opportunities, KpiChoices(**options))
+    out = _part(_pipeline_counts(o, []), [], _PIPE_FIELDS).reset_index(drop=True)
+    if len(out) != 1:
+        return None
+    return out.reindex(columns=list(figures)).astype({f: ("Int64" if f in _COUNTS else "float64") for f in figures})
+
+
 def _with_period(df: pd.DataFrame, column: str, period: str, fiscal_year_start_month: int, table: str) -> pd.DataFrame:
     """``df`` with ``fiscal_period`` and ``period_start`` of ``column``; rows without that date are in no period."""
     _require(df, [column], "kpis", table)
@@ -279,15 +305,7 @@ def kpis(
         parts.append((_part(lead_conversion(lead_tab, by=by or None), by, _LEAD_FIELDS), zeros))
     o = tabs.get("opportunities")
     if o is not None and all(c in o.columns for c in by):
-        _require(o, ["is_closed", "is_won", "amount"], "kpis", "opportunities")
-        is_closed = _flag(o["is_closed"])
-        is_open = ~is_closed
-        amount = o["amount"].astype("float64")
-        amt, closed_amt = amount.where(is_open), amount.where(is_closed)
-        data = o[by].assign(_n=1, _open=is_open, _amt=amt, _has=amt.notna(), _camt=closed_amt, _chas=closed_amt.notna())
-        pipe = _group_sum(data, by, ["_n", "_open", "_amt", "_has", "_camt", "_chas"])
-        pipe["_amt"] = pipe["_amt"].where((pipe["_has"] > 0) | (pipe["_open"] == 0))
-        parts.append((_part(pipe, by, _PIPE_FIELDS), _PIPE_ZEROS))
+        parts.append((_part(_pipeline_counts(o, by), by, _PIPE_FIELDS), _PIPE_ZEROS))
         wins = win_rates(o, by=by or None)
         wins["won_amount"] = wins["won_amount"].where((wins["deal_size_n"] > 0) | (wins["won"] == 0))
         parts.append((_part(wins, by, _WIN_FIELDS), _WIN_ZEROS))

@@ -63,8 +63,13 @@ def test_bad_options(org, kwargs, message):
 
 @pytest.mark.parametrize(
     "choices",
-    [{}, {"where": "owner.region == 'EMEA'", "exclude_types": "Renewal"}],
-    ids=["defaults", "where_and_exclusions"],
+    # without where the stocks come from the deals' tables alone (headline._deals_org): with exclusions too
+    [
+        {},
+        {"exclude_types": "Renewal", "cohort": "created"},
+        {"where": "owner.region == 'EMEA'", "exclude_types": "Renewal"},
+    ],
+    ids=["defaults", "exclusions", "where_and_exclusions"],
 )
 def test_stocks_equal_the_overall_figures_of_each_day(sample_org, choices):
     """Each row's open pipeline equals report.kpis of the whole org on that row's own day (the per-row loop)."""
