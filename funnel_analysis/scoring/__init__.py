@@ -19,31 +19,46 @@ Examples
 [42]
 """
 
-from .drift import drift_table, psi
-from .evaluate import (
-    Evaluation,
-    band_table,
-    calibration_table,
-    compare_scores,
-    evaluate,
-    expected_calibration_error,
-    gain_table,
-)
-from .export import neutralise_formulas, write_scores
-from .features import ScoringDataError, lead_features, scoring_moments, training_table
-from .leakage import leakage_report, rule_excluded
-from .model import FeatureColumns, LeadScorer, probability_to_score, split_columns
-from .points import load_points_config, points_score
-from .registry import RegisteredModel, Registry, RegistryError
-from .workflow import (
-    TrainingResult,
-    drift_report,
-    held_out_predictions,
-    load_or_train,
-    score_leads,
-    top_leads,
-    train,
-)
+import sys as _sys
+from types import ModuleType as _ModuleType
+
+# the names are imported from their modules when first used (PEP 562): a report that only needs
+# neutralise_formulas (reporting.notebook.csv_link, every long table) does not import scikit-learn and scipy.stats
+_EXPORTS = {
+    "Evaluation": "evaluate",
+    "FeatureColumns": "model",
+    "LeadScorer": "model",
+    "RegisteredModel": "registry",
+    "Registry": "registry",
+    "RegistryError": "registry",
+    "ScoringDataError": "features",
+    "TrainingResult": "workflow",
+    "band_table": "evaluate",
+    "calibration_table": "evaluate",
+    "compare_scores": "evaluate",
+    "drift_report": "workflow",
+    "drift_table": "drift",
+    "evaluate": "evaluate",
+    "expected_calibration_error": "evaluate",
+    "gain_table": "evaluate",
+    "held_out_predictions": "workflow",
+    "lead_features": "features",
+    "leakage_report": "leakage",
+    "load_or_train": "workflow",
+    "load_points_config": "points",
+    "neutralise_formulas": "export",
+    "points_score": "points",
+    "probability_to_score": "model",
+    "psi": "drift",
+    "rule_excluded": "leakage",
+    "score_leads": "workflow",
+    "scoring_moments": "features",
+    "split_columns": "model",
+    "top_leads": "workflow",
+    "train": "workflow",
+    "training_table": "features",
+    "write_scores": "export",
+}
 
 __all__ = [
     "Evaluation",
@@ -80,3 +95,32 @@ __all__ = [
     "training_table",
     "write_scores",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(_ModuleType):
+    """This package, whose exported names stay the functions they name: importing the submodule
+    :mod:`.evaluate` binds its name in the package, and ``scoring.evaluate`` is the function, as it was
+    when the package imported everything at once."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, _ModuleType) and _EXPORTS.get(name) == name and value.__name__ == f"{__name__}.{name}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
