@@ -16,15 +16,18 @@ Examples
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from .._util.frames import by_list as _by_list
+from .._util.frames import day_number as _day_number
+from .._util.frames import stage_ranks as _stage_ranks
 from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
 from .base import EngineError
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
-__all__ = ["snapshot_sums"]
+__all__ = ["cohort_sums", "snapshot_sums"]
 
 
 def snapshot_sums(org: EngineOrg, *, as_of, by=None, include_closed: bool = False) -> pd.DataFrame:
@@ -79,3 +82,151 @@ GROUP BY {group}
     )
     out = out.sort_values([*keys, "stage_name"], na_position="last", kind="stable").reset_index(drop=True)
     return out.astype({"count": "int64", "amount": "float64", "amount_missing": "int64"})
+
+
+def _cohort_sql(org: EngineOrg, state: str, keys: list[str], k: int, *, window: bool, bounds: str) -> str:
+    """Per segment: the cohort, its amount, and per step the deals that reached it and their amount."""
+    hist = org.relation("opportunity_history") if org.has("opportunity_history") else None
+    # as CrmData.as_of: the history is cut by its times where the source had them, else kept whole
+    cut_by_time = hist is not None and "created_date" in org.columns_present("opportunity_history")
+    timed = hist is not None and "created_date" in org.columns("opportunity_history")
+    cols = "".join(f", s.{_q(c)}" for c in keys)
+    # the evidence that a deal reached a rank: its history rows of the cut (undated ones too when the
+    # source has no times: a NULL day, which proves the stage but never within a window), its stage on
+    # the day (dated by its last history row, else its creation) and, when won, its close day
+    if hist is not None:
+        h_day = "CAST(h.created_date AS DATE)" if timed else "CAST(NULL AS DATE)"
+        h_cut = "AND h.created_date < $cut_end" if cut_by_time else ""
+        history = f"""
+    h AS (
+        SELECT h.opportunity_id, {h_day} AS day, r.rank
+        FROM {hist} h JOIN d ON d.opportunity_id = h.opportunity_id
+        LEFT JOIN cohort_ranks r ON r.stage_name = h.stage_name
+        WHERE TRUE {h_cut}
+    ),
+    last AS (
+        SELECT opportunity_id, max(day) AS day, count(*) FILTER (WHERE day IS NULL) AS undated FROM h GROUP BY opportunity_id
+    ),"""
+        current_day = "CASE WHEN l.opportunity_id IS NULL THEN d.cday WHEN l.undated > 0 THEN NULL ELSE l.day END"
+        last_join = "LEFT JOIN last l ON l.opportunity_id = d.opportunity_id"
+        h_rows = "SELECT opportunity_id, rank, day FROM h UNION ALL"
+    else:
+        history, current_day, last_join, h_rows = "", "d.cday", "", ""
+    keep = "e.rank IS NOT NULL" + (
+        " AND e.day IS NOT NULL AND date_diff('day', d.cday, e.day) <= $window" if window else ""
+    )
+    won = "d.is_won" + (" AND date_diff('day', d.cday, CAST(d.close_date AS DATE)) <= $window" if window else "")
+    reached = ", ".join(
+        f"CAST(count(*) FILTER (WHERE t.top >= {i + 1}) AS BIGINT) AS reached_{i + 1}, "
+        f"COALESCE(sum(d.amount) FILTER (WHERE t.top >= {i + 1}), 0.0) AS amount_{i + 1}"
+        for i in range(k)
+    )
+    group = ", ".join(f"d.{_q(c)}" for c in keys)
+    return f"""
+WITH
+    d AS (
+        SELECT s.opportunity_id, CAST(s.created_date AS DATE) AS cday, s.stage_name,
+            COALESCE(s.is_won, FALSE) AS is_won, s.close_date, CAST(s.amount AS DOUBLE) AS amount{cols}
+        FROM {state} s WHERE TRUE {bounds}
+    ),{history}
+    e AS (
+        {h_rows}
+        SELECT d.opportunity_id, r.rank, {current_day} AS day
+        FROM d {last_join} LEFT JOIN cohort_ranks r ON r.stage_name = d.stage_name
+        UNION ALL
+        SELECT opportunity_id, {k} AS rank, CAST(close_date AS DATE) AS day FROM d WHERE is_won
+    ),
+    t AS (
+        SELECT e.opportunity_id, max(e.rank) FILTER (WHERE {keep}) AS top
+        FROM e JOIN d ON d.opportunity_id = e.opportunity_id GROUP BY e.opportunity_id
+    )
+SELECT {group + ", " if keys else ""}CAST(count(*) AS BIGINT) AS cohort,
+    COALESCE(sum(d.amount), 0.0) AS cohort_amount, {reached},
+    CAST(count(*) FILTER (WHERE {won}) AS BIGINT) AS reached_{k + 1},
+    COALESCE(sum(d.amount) FILTER (WHERE {won}), 0.0) AS amount_{k + 1}
+FROM d LEFT JOIN t ON t.opportunity_id = d.opportunity_id
+{"GROUP BY " + group if keys else ""}
+"""
+
+
+def cohort_sums(
+    org: EngineOrg, *, as_of, by=None, created_from=None, created_to=None, window_days: int | None = None
+) -> pd.DataFrame:
+    """Per segment of a cohort of the day's deals: the cohort and, per step, the deals that reached it.
+
+    The rules are :func:`funnel_analysis.funnel.cohort_funnel`'s (its module notes, "How a stage
+    counts as reached"): a deal reached open step *r* when its history of the day, its stage on the
+    day or its win shows it at step *r* or later (a skipped stage counts as passed, a backward move
+    once); the last step is the won stage, reached by the deals won on the day. The stage ranks are
+    :func:`funnel_analysis._util.frames.stage_ranks` of the org's stages, sent to the engine as a
+    small table; one row per segment comes back, never a row per deal.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    as_of : date-like
+        The day of the cut.
+    by : str or list of str, optional
+        Opportunity columns that form the segments (values on the day; missing: a segment).
+    created_from, created_to : date-like, optional
+        The cohort's first and last creation day (UTC days, both inclusive; open-ended when missing).
+    window_days : int, optional
+        Only evidence dated within this many days of creation counts (a win by its close date).
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``cohort``, ``cohort_amount``, then ``reached_1`` .. ``reached_<K+1>``
+        and ``amount_1`` .. ``amount_<K+1>`` (K open stages, then the won step); sorted by segment,
+        missing last; one row without ``by``. :func:`funnel_analysis.funnel.conversion.cohort_from_sums`
+        makes the funnel.
+
+    Raises
+    ------
+    ValueError
+        An unparseable date, a negative ``window_days`` or stages without an open one;
+        :class:`EngineError` (a ``ValueError``) for an org without opportunities or a ``by``
+        column they do not have.
+
+    Examples
+    --------
+    >>> cohort_sums(org, as_of="2024-06-30", created_from="2024-01-01", created_to="2024-03-31")  # doctest: +SKIP
+    """
+    fn = "cohort_sums"
+    keys = _by_list(by)
+    day = _to_day(as_of, fn)
+    if window_days is not None and window_days < 0:
+        raise ValueError(f"{fn}: window_days must be >= 0, got {window_days!r}")
+    if not org.has("opportunities"):
+        raise EngineError(f"{fn}: the org has no opportunities")
+    missing = [c for c in keys if c not in org.columns("opportunities")]
+    if missing:
+        raise EngineError(f"{fn}: the opportunities have no column {', '.join(map(repr, missing))}")
+    _, ranks, k, _ = _stage_ranks(org.stages, fn)
+    ranks = ranks[~ranks.index.duplicated()]
+    org.engine.register(
+        "cohort_ranks",
+        pa.table(
+            {"stage_name": pa.array(ranks.index.tolist(), pa.string()), "rank": pa.array(ranks.to_numpy(), pa.int64())}
+        ),
+    )
+    params: dict = {"cut_end": (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()}
+    bounds = ""
+    for name, value, op in (("created_from", created_from, ">="), ("created_to", created_to, "<=")):
+        if value is not None:
+            _day_number(value, fn, name)  # the reference's error for a value that is not a date
+            params[name] = _to_day(value, fn, name).date()
+            bounds += f" AND CAST(s.created_date AS DATE) {op} ${name}"
+    if window_days is not None:
+        params["window"] = int(window_days)
+    state = f"(SELECT * FROM {materialise_asof(org, as_of=[day], name='cohort_state')})"
+    sql = _cohort_sql(org, state, keys, k, window=window_days is not None, bounds=bounds)
+    used = {p: v for p, v in params.items() if f"${p}" in sql}
+    out = org.engine.df(sql, used)
+    if keys:
+        out = out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
+    counts = ["cohort", *(f"reached_{i}" for i in range(1, k + 2))]
+    amounts = ["cohort_amount", *(f"amount_{i}" for i in range(1, k + 2))]
+    out = out.astype({**dict.fromkeys(counts, "int64"), **dict.fromkeys(amounts, "float64")})
+    return out[[*keys, "cohort", "cohort_amount", *counts[1:], *amounts[1:]]]

@@ -83,6 +83,7 @@ __all__ = [
     "snapshot_from_sums",
     "cohort_window",
     "cohort_funnel",
+    "cohort_from_sums",
     "DEFAULT_LEAD_STATUSES",
 ]
 
@@ -539,30 +540,77 @@ def cohort_funnel(
     if window_days is not None:
         won = won & ((_days(opps["close_date"]) - _days(opps["created_date"])) <= window_days)
     flags = np.column_stack([~np.isnan(reach), won]) if len(opps) else np.zeros((0, k + 1), dtype=bool)
-    names = open_st["stage_name"].tolist() + [" / ".join(won_names) or "Won"]
-    orders = open_st["sort_order"].tolist() + [stages.loc[stages["stage_name"].isin(won_names), "sort_order"].min()]
     amount = opps["amount"].to_numpy("float64")
     data = opps[by].copy()
-    data["_cohort"] = 1
-    data["_camt"] = amount
+    data["cohort"] = 1
+    data["cohort_amount"] = amount
     for i in range(k + 1):
-        data[f"_r{i}"] = flags[:, i]
-        data[f"_a{i}"] = np.where(flags[:, i], amount, np.nan)
-    sums = _group_sum(
-        data, by, ["_cohort", "_camt"] + [f"_r{i}" for i in range(k + 1)] + [f"_a{i}" for i in range(k + 1)]
+        data[f"reached_{i + 1}"] = flags[:, i]
+        data[f"amount_{i + 1}"] = np.where(flags[:, i], amount, np.nan)
+    cols = ["cohort", "cohort_amount"] + [f"reached_{i + 1}" for i in range(k + 1)]
+    sums = _group_sum(data, by, cols + [f"amount_{i + 1}" for i in range(k + 1)])
+    return cohort_from_sums(sums, stages=stages, by=by)
+
+
+def cohort_from_sums(sums: pd.DataFrame, *, stages: pd.DataFrame, by=None) -> pd.DataFrame:
+    """The table of :func:`cohort_funnel` from its per-segment sums (the pandas path's or an engine's).
+
+    Parameters
+    ----------
+    sums : DataFrame
+        One row per segment: the ``by`` columns, ``cohort``, ``cohort_amount``, and for each step
+        *i* = 1 .. K+1 (the K open stages of ``stages``, then the won step) ``reached_<i>`` and
+        ``amount_<i>`` (:func:`funnel_analysis.engine.funnel.cohort_sums` gives them).
+    stages : DataFrame
+        The stages table the sums were made with.
+    by : str or list of str, optional
+        The segment columns.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`cohort_funnel`. ``sums`` is not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``sums`` lacks a column, or the stages have no open stage.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stage_name": ["A", "Won", "Lost"], "sort_order": [1, 2, 3],
+    ...                    "is_closed": [False, True, True], "is_won": [False, True, False]})
+    >>> sums = pd.DataFrame({"cohort": [4], "cohort_amount": [40.0], "reached_1": [3], "reached_2": [1],
+    ...                      "amount_1": [30.0], "amount_2": [10.0]})
+    >>> cohort_from_sums(sums, stages=st)[["stage_name", "reached", "share", "stage_conversion"]]
+      stage_name  reached  share  stage_conversion
+    0          A        3   0.75          0.750000
+    1        Won        1   0.25          0.333333
+    """
+    fn = "cohort_from_sums"
+    by = _by_list(by)
+    open_st, _, k, won_names = _stage_ranks(stages, fn)
+    steps = range(1, k + 2)
+    _require(
+        sums,
+        [*by, "cohort", "cohort_amount", *(f"reached_{i}" for i in steps), *(f"amount_{i}" for i in steps)],
+        fn,
+        "sums",
     )
+    names = open_st["stage_name"].tolist() + [" / ".join(won_names) or "Won"]
+    orders = open_st["sort_order"].tolist() + [stages.loc[stages["stage_name"].isin(won_names), "sort_order"].min()]
     parts = []
     for i in range(k + 1):
-        prev = sums["_cohort"] if i == 0 else sums[f"_r{i - 1}"]
+        prev = sums["cohort"] if i == 0 else sums[f"reached_{i}"]
         parts.append(
             sums[by].assign(
                 step=i + 1,
                 stage_name=names[i],
                 sort_order=orders[i],
-                cohort=sums["_cohort"],
-                reached=sums[f"_r{i}"],
-                cohort_amount=sums["_camt"],
-                amount=sums[f"_a{i}"],
+                cohort=sums["cohort"],
+                reached=sums[f"reached_{i + 1}"],
+                cohort_amount=sums["cohort_amount"],
+                amount=sums[f"amount_{i + 1}"],
                 _prev=prev,
             )
         )

@@ -330,17 +330,28 @@ def cohort_funnel(
     if cohort_days is not None:
         window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
         created_from, created_to = window["created_from"].iloc[0], window["created_to"].iloc[0]
-    opps = cut.rows("opportunities", where=where)
     unknown = stage_order_unknown(cut)
-    out = _conversion.cohort_funnel(
-        opps,
-        cut.history_of(opps),
-        stages=cut.stages,
-        by=_by(by),
-        created_from=created_from,
-        created_to=created_to,
-        window_days=window_days,
-    )
+    from ..engine.attach import engine_of
+
+    org, keys = engine_of(crm), _by_list(_by(by))
+    if org is not None and not where and set(keys) <= set(org.columns("opportunities")):
+        # the reach of every deal worked out in the engine (funnel_analysis.engine.funnel.cohort_sums)
+        from ..engine.funnel import cohort_sums
+
+        span = {"created_from": created_from, "created_to": created_to, "window_days": window_days}
+        sums = cohort_sums(org, as_of=day, by=keys, **span)
+        out = _conversion.cohort_from_sums(sums, stages=cut.stages, by=keys)
+    else:
+        opps = cut.rows("opportunities", where=where)
+        out = _conversion.cohort_funnel(
+            opps,
+            cut.history_of(opps),
+            stages=cut.stages,
+            by=_by(by),
+            created_from=created_from,
+            created_to=created_to,
+            window_days=window_days,
+        )
     out = _named(out.assign(created_from=created_from, created_to=created_to), cut, by)
     if unknown:
         return mark_missing(out.iloc[:0], unknown)
