@@ -56,6 +56,8 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         (sources_report.source_matrix, {}),
         (sources_report.source_matrix, {"by": ["status", "owner_id"]}),  # the lead state on the day
         (sources_report.activity_win_relation, {}),
+        (funnel_report.win_rates, {"by": "type", "period": "Q"}),
+        (funnel_report.cohort_funnel, {"by": "lead_source", "created_from": "2024-01-01", "window_days": 90}),
     ],
     ids=[
         "kpis",
@@ -64,6 +66,8 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         "source_matrix",
         "source_matrix_status",
         "activity_win_relation",
+        "win_rates",
+        "cohort_funnel",
     ],
 )
 def test_entry_points_equal_the_loader(engine_only, sample_crm, fn, kw):
@@ -115,11 +119,11 @@ _REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) 
         (lambda c: funnel_report.kpis(c, as_of=DAY, by="lead_source"), "kpis(by='lead_source')"),
         # an entry point without an engine path
         (lambda c: funnel_report.lead_funnel(c, as_of=DAY), "lead_funnel()"),
-        (lambda c: funnel_report.cohort_funnel(c, as_of=DAY), "cohort_funnel()"),
+        (lambda c: funnel_report.stage_transitions(c, as_of=DAY), "stage_transitions()"),
         # an option the engine path lacks
         (lambda c: funnel_report.kpis(c, as_of=DAY, win_rate_basis="amount"), "kpis(win_rate_basis='amount')"),
     ],
-    ids=["where", "kpis_by", "lead_funnel", "cohort_funnel", "kpis_amount"],
+    ids=["where", "kpis_by", "lead_funnel", "stage_transitions", "kpis_amount"],
 )
 def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
     with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
