@@ -294,14 +294,16 @@ def cached_find_duplicates(
     min_probability: float = 0.01,
     rules=None,
     seed: int = 42,
+    engine="duckdb",
 ) -> DedupeResult:
     """:func:`.pipeline.find_duplicates`, read from the cache in ``folder`` when an entry of the same records
     and parameters is there and intact; else computed and written there.
 
     Parameters
     ----------
-    records, accounts, table, threshold, review_threshold, min_probability, rules, seed
-        As for :func:`.pipeline.find_duplicates`.
+    records, accounts, table, threshold, review_threshold, min_probability, rules, seed, engine
+        As for :func:`.pipeline.find_duplicates`; ``engine`` is not part of the entry's key (DuckDB and
+        Spark give the same result: ``tests/dedupe/test_spark_backend.py``).
     folder : str or Path
         The cache folder.
     fingerprint : str, optional
@@ -337,7 +339,7 @@ def cached_find_duplicates(
             logger.warning("dedup cache: %s; rebuilt", exc)
         except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
             logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
-    found = pipeline.find_duplicates(records, accounts, **options)
+    found = pipeline.find_duplicates(records, accounts, **options, engine=engine)
     try:
         write_result(found, folder, key=key, fingerprint=fingerprint)
     except OSError as exc:
@@ -354,6 +356,7 @@ def cached_lead_contact_matches(
     fingerprint: str | None = None,
     threshold: float = 0.5,
     seed: int = 42,
+    engine="duckdb",
 ) -> pd.DataFrame:
     """:func:`.pipeline.lead_contact_matches`, read from the cache in ``folder`` when an entry of the same
     records and parameters is there and intact; else computed and written there.
@@ -364,8 +367,8 @@ def cached_lead_contact_matches(
 
     Parameters
     ----------
-    leads, contacts, accounts, threshold, seed
-        As for :func:`.pipeline.lead_contact_matches`.
+    leads, contacts, accounts, threshold, seed, engine
+        As for :func:`.pipeline.lead_contact_matches` (``engine`` not part of the key).
     folder : str or Path
         The cache folder.
     fingerprint : str, optional
@@ -401,7 +404,7 @@ def cached_lead_contact_matches(
             logger.warning("dedup cache: %s; rebuilt", exc)
         except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
             logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
-    pairs = pipeline.lead_contact_matches(leads, contacts, accounts, threshold=threshold, seed=seed)
+    pairs = pipeline.lead_contact_matches(leads, contacts, accounts, threshold=threshold, seed=seed, engine=engine)
     try:
         _write_entry(folder, key, {"pairs": pairs}, {"kind": "lead_contact"}, fingerprint=fingerprint)
     except OSError as exc:

@@ -294,6 +294,7 @@ def find_duplicates(
     review_threshold: float | None = None,
     seed: int = 42,
     cache: str | Path | None = "auto",
+    engine="duckdb",
 ) -> Duplicates:
     """The duplicates of each object of the org as of a day (:func:`.pipeline.find_duplicates` per object).
 
@@ -321,6 +322,10 @@ def find_duplicates(
         or another org's entry is rebuilt, with one log line). ``"auto"``: the report runner's cache
         (``crm.meta["dedup_cache"]``, set by :func:`funnel_analysis.reporting.open_report` for an org
         read from the runner's Parquet cache), else none. ``None``: always computed.
+    engine : {"duckdb", "spark", "pandas"}, Engine or SparkSession
+        Where splink trains and scores (:func:`.pipeline.find_duplicates`): ``"duckdb"`` by default;
+        ``"spark"``, splink's Spark backend on a local session; ``"pandas"``, splink's DuckDB backend
+        on the org's pandas tables (as ``"duckdb"``). The same clusters on each.
 
     Returns
     -------
@@ -351,10 +356,12 @@ def find_duplicates(
         if isinstance(cache, str) and cache == "auto":
             cache = crm.meta.get("dedup_cache") or None
         if cache is None:
-            results[name] = pipeline.find_duplicates(rows, accounts, **options)
+            results[name] = pipeline.find_duplicates(rows, accounts, **options, engine=engine)
         else:
             fingerprint = crm.meta.get("fingerprint")
-            results[name] = cached_find_duplicates(rows, accounts, folder=cache, fingerprint=fingerprint, **options)
+            results[name] = cached_find_duplicates(
+                rows, accounts, folder=cache, fingerprint=fingerprint, **options, engine=engine
+            )
     return Duplicates(results=results, records=records, as_of=day, where=where, review_threshold=review_threshold)
 
 
@@ -366,6 +373,7 @@ def lead_contact_matches(
     threshold: float = 0.5,
     seed: int = 42,
     cache: str | Path | None = "auto",
+    engine="duckdb",
 ) -> LeadContactMatches:
     """Leads that duplicate an existing contact, as of a day (:func:`.pipeline.lead_contact_matches`).
 
@@ -385,6 +393,8 @@ def lead_contact_matches(
         A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the pairs are
         read back when the leads, contacts and parameters are unchanged. ``"auto"``: the report runner's
         cache (``crm.meta["dedup_cache"]``), else none. ``None``: always computed.
+    engine : {"duckdb", "spark", "pandas"}, Engine or SparkSession
+        Where splink trains and scores (:func:`find_duplicates`).
 
     Returns
     -------
@@ -407,11 +417,11 @@ def lead_contact_matches(
         cache = crm.meta.get("dedup_cache") or None
     args = (leads, cut.tables["contacts"], cut.tables.get("accounts"))
     if cache is None:
-        pairs = pipeline.lead_contact_matches(*args, threshold=threshold, seed=seed)
+        pairs = pipeline.lead_contact_matches(*args, threshold=threshold, seed=seed, engine=engine)
     else:
         fingerprint = crm.meta.get("fingerprint")
         pairs = cached_lead_contact_matches(
-            *args, folder=cache, fingerprint=fingerprint, threshold=threshold, seed=seed
+            *args, folder=cache, fingerprint=fingerprint, threshold=threshold, seed=seed, engine=engine
         )
     return LeadContactMatches(pairs=pairs, leads=int(pairs["lead_id"].nunique()))
 
