@@ -58,6 +58,7 @@ STATE_COLUMNS = (
     "is_closed",
     "is_won",
     "state_source",
+    "owner_id",  # on the day: the field history's owner (engine.field_history)
 )
 
 _SENTINEL = "TIMESTAMPTZ '9999-12-31 00:00:00+00'"
