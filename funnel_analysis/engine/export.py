@@ -222,7 +222,8 @@ def _build_table(chk: _Check, table: str, kept: str, name: str, book) -> list[st
     # the check's wide typed table is no longer needed once the org's is built
     chk.run(f"DROP VIEW {_q(kept)}")
     chk.run(f"DROP TABLE {_q(kept + '_quarantined')}")
-    chk.run(f"DROP TABLE {chk.rel(table)}")
+    chk.run(f"DROP VIEW {chk.rel(table)}")
+    chk.run(f"DROP TABLE {chk.base(table)}")
     missing = list(NOT_IN_SQL.get(table, ()))
     if "<phone>_e164" in missing:
         phones = [c for c in present if kinds.get(c) == "phone"]
@@ -314,7 +315,9 @@ def export_relations(
             missing = _build_table(chk, table, kept[table], relations[table], book)
             if missing:
                 not_built[table] = missing
-        work = [chk.rel(t) for t in chk.present] + [_q("k_" + t) for t in (*chk.present, "groups_queues")]
+        for t in chk.present:
+            chk.run(f"DROP VIEW IF EXISTS {chk.rel(t)}")
+        work = [chk.base(t) for t in chk.present] + [_q("k_" + t) for t in (*chk.present, "groups_queues")]
         for rel in [*work, "__dups", "__stages", "__merges", "__static", "__dated"]:
             chk.run(f"DROP TABLE IF EXISTS {rel}")  # the check's working tables are not the org's
     finally:

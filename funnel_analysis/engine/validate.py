@@ -351,6 +351,18 @@ def _source(path: Path, names: list[str]) -> str:
     )
 
 
+def _read(path: Path, names: list[str]) -> str:
+    """The file read in place, every column as text, in file order (:func:`_source` without the row number)."""
+    if path.suffix.lower() == ".parquet":
+        cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
+        return f"SELECT {cols} FROM read_parquet({_lit(path)})"
+    types = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    return (
+        f"SELECT * FROM read_csv({_lit(path)}, header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {types}, auto_detect = false, strict_mode = true, max_line_size = 16777216)"
+    )
+
+
 class _Check:
     """The state of one check: the engine, and per table what the SQL needs."""
 
@@ -384,7 +396,7 @@ class _Check:
         spec = TABLES[table]
         kinds = spec.kinds()
         selects, present, custom, money = [], [], {}, []
-        for i, (path, activity_kind) in enumerate(parts):
+        for path, activity_kind in parts:
             names = _header(path)
             canon = canonical_columns(pd.DataFrame(columns=names), table).columns
             rename = dict(zip(names, canon))
@@ -404,19 +416,19 @@ class _Check:
                     column=missing[0],
                     expected=f"a column {TABLES[table].column(missing[0]).sf_name!r}",
                 )
-            cols = [f"{_q(s)} AS {_q(d)}" for s, d in rename.items()]
+            cols = {d: _q(s) for s, d in rename.items()}
             if activity_kind is not None:
-                cols.append(f"{_lit(activity_kind)} AS activity_kind")
-            cols += [f"{_lit(path.name)} AS __file", f"{i} AS __part", "__row"]
-            selects.append(f"SELECT {', '.join(cols)} FROM ({_source(path, names)})")
-            for d in [*rename.values(), *(["activity_kind"] if activity_kind else [])]:
+                cols["activity_kind"] = _lit(activity_kind)
+            selects.append((path, names, cols))
+            for d in cols:
                 if d not in present:
                     present.append(d)
         self.present[table], self.custom[table], self.money[table] = present, custom, money
-        raw = " UNION ALL BY NAME ".join(selects) if len(selects) > 1 else selects[0]
-        # three projections in one streaming pass over the files: each column trimmed once
-        # (``__t_``), typed once (``__v_``), then the table's columns and flags read from those
-        base = ["__file", "__part", "__row"]
+        # three projections in one streaming pass over each file: each column trimmed once
+        # (``__t_``), typed once (``__v_``), then the table's columns and flags read from those; no
+        # row number in the pass (a window would keep it on one thread): the table is written in
+        # file order, part after part, so its rowid is the row's place (the view ``rel`` adds __row)
+        base = ["__file", "__part"]
         trimmed = [*base, *(f"{_edge_trim(_q(c))} AS {_q('__t_' + c)}" for c in present)]
         typed = list(base)
         # deleted rows (IsDeleted, a sync's flag) and merged ones (deleted with a MasterRecordId) are
@@ -482,21 +494,44 @@ class _Check:
             if col in present and not any(r.column == col and r.table in MERGEABLE for r in spec.references):
                 out.append(f"FALSE AS {_q('__rp_' + col)}")
         self.parse_cols[table] = parse_cols
-        query = (
-            f"SELECT {', '.join(out)} FROM (SELECT {', '.join(typed)} FROM (SELECT {', '.join(trimmed)} FROM ({raw})))"
+        starts, n = [], 0
+        for i, (path, names, cols) in enumerate(selects):
+            raw = [*(f"{cols.get(c, 'CAST(NULL AS VARCHAR)')} AS {_q(c)}" for c in present)]
+            raw += [f"{_lit(path.name)} AS __file", f"{i} AS __part"]
+            query = (
+                f"SELECT {', '.join(out)} FROM (SELECT {', '.join(typed)} FROM (SELECT {', '.join(trimmed)} FROM "
+                f"(SELECT {', '.join(raw)} FROM ({_read(path, names)}))))"
+            )
+            if i == 0:
+                self.run(f"CREATE OR REPLACE TABLE {self.base(table)} AS {query}")
+            else:
+                self.run(f"INSERT INTO {self.base(table)} BY NAME {query}")
+            starts.append(n)
+            (n,) = self.run(f"SELECT count(*) FROM {self.base(table)}")[0]
+        offset = (
+            f"CASE __part {' '.join(f'WHEN {i} THEN {s}' for i, s in enumerate(starts))} END"
+            if n and len(starts) > 1
+            else "0"
         )
-        self.run(f"CREATE OR REPLACE TABLE {_q('t_' + table)} AS {query}")
+        self.run(
+            f"CREATE OR REPLACE VIEW {self.rel(table)} AS SELECT *, rowid - {offset} AS __row FROM {self.base(table)}"
+        )
         stats = self.stats.setdefault(table, {})
         flags = [*(("__w_", c) for c in widen), *(("__lc_", c) for c in lowered)]
         if flags:
             sums = ", ".join(f"count(*) FILTER (WHERE {_q(f + c)})" for f, c in flags)
-            for (f, c), n in zip(flags, self.run(f"SELECT {sums} FROM {_q('t_' + table)}")[0]):
+            for (f, c), n in zip(flags, self.run(f"SELECT {sums} FROM {self.base(table)}")[0]):
                 if f == "__lc_":
                     self.lowered[table, c] = int(n)
                 elif n:
                     stats[f"{c}:ids_widened"] = int(n)
 
     def rel(self, table: str) -> str:
+        """The typed table with ``__row`` (a view: read it)."""
+        return _q("v_" + table)
+
+    def base(self, table: str) -> str:
+        """The typed table itself (update it)."""
         return _q("t_" + table)
 
     def has(self, table: str, col: str) -> bool:
@@ -523,7 +558,8 @@ class _Check:
                 if table in self.keep_all and changed.any():  # the org's values folded as the loader folds
                     fmap = pd.DataFrame({"value": counts["value"][changed], "folded": folded[changed]})
                     self.eng.con.register("__fold_df", fmap)
-                    self.run(f"UPDATE {rel} SET {_q(col)} = f.folded FROM __fold_df f WHERE {rel}.{_q(col)} = f.value")
+                    upd = self.base(table)
+                    self.run(f"UPDATE {upd} SET {_q(col)} = f.folded FROM __fold_df f WHERE {upd}.{_q(col)} = f.value")
                     self.eng.con.unregister("__fold_df")
             if n:
                 stats[f"{col}:normalised"] = int(n)
@@ -677,7 +713,7 @@ def _split(chk: _Check) -> int:
             for col, parents in targets.items():
                 if not chk.has(table, col):
                     continue
-                rel = chk.rel(table)
+                rel = chk.base(table)
                 chk.run(
                     f"UPDATE {rel} SET {_q(col)} = m.master_id, {_q('__rp_' + col)} = TRUE FROM __merges m "
                     f'WHERE {rel}.{_q(col)} = m.merged_id AND m."table" IN ({", ".join(map(_lit, parents))}) '
@@ -698,7 +734,7 @@ def _split(chk: _Check) -> int:
             if not gone:
                 continue
             chk.run(
-                f"UPDATE {chk.rel(table)} SET __status = 'parent_deleted' WHERE __status = '' "
+                f"UPDATE {chk.base(table)} SET __status = 'parent_deleted' WHERE __status = '' "
                 f"AND {_q(col)} IN (SELECT k FROM ({gone}) WHERE k IS NOT NULL)"
             )
     return len(merges)
@@ -731,7 +767,8 @@ def _stages(chk: _Check):
         folded = _fold(counts["value"], counts["n"], canonical=st["stage_name"])
         fmap = pd.DataFrame({"value": counts["value"], "folded": folded})
         chk.eng.con.register("__fold_df", fmap)
-        chk.run(f"UPDATE {rel} SET stage_name = f.folded FROM __fold_df f WHERE {rel}.stage_name = f.value")
+        upd = chk.base(table)
+        chk.run(f"UPDATE {upd} SET stage_name = f.folded FROM __fold_df f WHERE {upd}.stage_name = f.value")
         chk.eng.con.unregister("__fold_df")
     if "opportunities" in chk.present and chk.has("opportunities", "stage_name"):
         rel = chk.rel("opportunities")
