@@ -100,7 +100,7 @@ def test_kpis_bad_input_is_one_line(tiny_export):
 
 # ---- --engine on every command that reads an org ----------------------------------------------------
 ORG_COMMANDS = [["check"], ["kpis"], ["metric", "win_rate"], ["routing"], ["forecast"], ["score", "train"]]
-ORG_COMMANDS += [["score", "evaluate"], ["score", "predict"], ["report", "run"]]
+ORG_COMMANDS += [["score", "evaluate"], ["score", "predict"], ["report", "run"], ["dedup"]]
 
 
 @pytest.mark.parametrize("args", ORG_COMMANDS)
@@ -115,6 +115,7 @@ def test_spark_without_java_is_one_line(tiny_export, tmp_path):
     rules.write_text("rules: []\n")
     org = str(tiny_export)
     runs = (["kpis", org], ["routing", org, "--rules", str(rules)], ["forecast", org, "--next-quarter"])
+    runs += (["dedup", org, "--object", "accounts"],)
     for args in (*runs, ["report", "run", "--data-dir", org, "--out", str(tmp_path / "out")]):
         result = CliRunner().invoke(main, [*args, "--engine", "spark"], env={"PATH": str(tmp_path)})
         assert result.exit_code == 2, (args, result.output)
