@@ -54,6 +54,28 @@ Measured 2026-12-03 on the shared 2-core machine (load 2-7 from other jobs), dat
   scoping 0.4 s; in the runner the page 0.5-0.6 s CPU (bleach 0.2, nbconvert's BeautifulSoup pass
   0.2). Five values rather than four, or cheaper imports in the one run, move the ratio up again:
   the shared part (kernel start, imports, load: about 5 s CPU) must stay above twice a value's cost.
+
+Measured 2026-12-04, same machine, load 5-13 from other sessions throughout, data/sample, ``--repeat 1``, the tree
+before (bc3645a) and after (reports sharing their worker's kernel) each run alone (the other on ``PYTHONPATH``);
+``compare_report_values.py`` on the two ``--out`` folders: 15 reports, 35,578 values, none different:
+
+- default run cold: before 620.6 s wall / 271.1 s CPU; after 432.6 s / 216.4 s CPU (``--jobs 1``), 364.3 s /
+  197.2 s CPU (``--jobs 2``). Warm: before 585.2 s / 231.0 s CPU; after 309.9 s / 132.1 s CPU (``--jobs 1``),
+  186.0 s / 129.4 s CPU (``--jobs 2``). Bare kernel start 2.4-2.9 s. The 30 s target is not reached: warm,
+  forecasting (60 s, the backtest 26 s), routing (39-48 s), lead_scoring (29-31 s), duplicates (29-32 s: org merge
+  scores and lead-contact matches are not cached) and funnel (24-34 s) are most of it.
+- where the time went before, per report's first cell (imports, open_report): 5-12 s of every report under this
+  load (pandera 1.1 s, statsmodels' proportion 3 s, matplotlib 1 s, scipy.stats and scikit-learn through
+  ``csv_link`` 3-11 s); in the runner, rfc3987_syntax (jsonschema's IRI checker, through nbformat) 17 s. After:
+  the first cell of a report in a kernel that already ran one takes 0.1-2 s; custom 23.4 -> 2.5 s, reconciliation
+  30.1 -> 9.0 s, data_quality 28.4 -> 14.2 s (cold).
+- ``--for-each-only --repeat 3`` after (4 values of owner.region): one run 40.8 s wall / 18.8 s CPU, for_each
+  115.9 s / 53.8 s CPU (medians): ratio 2.84 wall, 2.87 CPU; in the default-mode runs 2.89 (jobs 1) and 2.64
+  (jobs 2) CPU, before 2.18. Not under 2x, and further from it: the shared part (kernel start, imports, the load)
+  got cheaper, the values' own work did not (each value's notebook executes in 18-21 s against 24-28 s for the
+  whole org under this load: headline 3-4 s, win rates by period 3 s, snapshot, cohort and lead funnel about
+  2 s each, five charts drawn twice for their tight bounding box). Under 2x for five values needs a value's
+  analyses at well under a quarter of one run: per-call costs in funnel/ (win_rates, the cuts of a scoped org).
 """
 
 from __future__ import annotations
@@ -154,10 +176,13 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=None, help="an existing export folder instead of generating one")
     ap.add_argument("--jobs", type=int, default=1, help="notebooks at once (the runner's --jobs)")
     ap.add_argument("--for-each-only", action="store_true", help="measure only the for_each against one run")
+    ap.add_argument("--out", type=Path, default=None, help="keep the reports folders here (default: a temporary one)")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        base = args.out or tmp  # where the reports folders go (kept with --out, for compare_report_values.py)
+        base.mkdir(parents=True, exist_ok=True)
         data = args.data
         if data is None:
             from funnel_analysis.synth import generate_sample
@@ -165,11 +190,19 @@ def main(argv=None):
             data = tmp / "org"
             generate_sample(data, scale=args.scale, seed=args.seed)
         if args.for_each_only:
-            runs = [for_each_run(data, tmp / f"reports{i}", args.jobs) for i in range(args.repeat)]
+            runs = [for_each_run(data, base / f"reports{i}", args.jobs) for i in range(args.repeat)]
             one = statistics.median(f["one_run"] for f in runs)
             many = statistics.median(f["for_each"] for f in runs)
             one_cpu = statistics.median(f["one_cpu"] for f in runs)
             many_cpu = statistics.median(f["for_each_cpu"] for f in runs)
+            each = [
+                {k: round(v, 2) for k, v in f.items()}
+                | {
+                    "ratio": round(f["for_each"] / f["one_run"], 2),
+                    "cpu_ratio": round(f["for_each_cpu"] / f["one_cpu"], 2),
+                }
+                for f in runs
+            ]
             print(
                 json.dumps(
                     {
@@ -180,6 +213,8 @@ def main(argv=None):
                         "one_run_cpu_s": round(one_cpu, 2),
                         "for_each_cpu_s": round(many_cpu, 2),
                         "cpu_ratio": round(many_cpu / one_cpu, 2),
+                        "cpu_ratio_median_of_runs": statistics.median(e["cpu_ratio"] for e in each),
+                        "runs": each,
                     }
                 )
             )
@@ -188,9 +223,9 @@ def main(argv=None):
         for i in range(args.repeat):  # interleaved, so that a busy moment hits every measure alike
             kernels.append(kernel_start_stop())
             empties.append(papermill_empty(tmp))
-            colds.append(report_run(data, tmp / f"reports{i}", args.jobs))
-            warms.append(report_run(data, tmp / f"reports{i}", args.jobs))  # the same folder: its cache is there
-            fanned.append(for_each_run(data, tmp / f"reports{i}", args.jobs))
+            colds.append(report_run(data, base / f"reports{i}", args.jobs))
+            warms.append(report_run(data, base / f"reports{i}", args.jobs))  # the same folder: its cache is there
+            fanned.append(for_each_run(data, base / f"reports{i}", args.jobs))
         empty, kernel = statistics.median(empties), statistics.median(kernels)
 
         def summary(runs):

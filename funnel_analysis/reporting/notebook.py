@@ -51,7 +51,7 @@ RECORD_MIME = "application/vnd.funnel-analysis.record+json"
 _CURRENCY = {"symbol": ""}
 #: Record ID -> name, and the org's address for links: what :func:`styled` shows in place of IDs
 #: (set by :func:`use_record_names`, which :func:`open_report` calls).
-_RECORDS: dict = {"names": {}, "instance_url": "", "crm": None}  # names built on first use, from "crm"
+_RECORDS: dict = {"names": {}, "instance_url": "", "crm": None, "of": None}  # names built on first use, from "crm"
 
 
 def _names() -> dict:
@@ -247,7 +247,7 @@ def open_report(
         else {}
     )
     crm = _load(data_dir, mapping, options, load_org)
-    crm = apply_profile(crm, profile=org_profile)
+    crm = _profiled(crm, profile, org_profile, apply_profile)
     use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
     for line in crm.meta.get("profile_overrides", []):
         print(f"profile: {line}")
@@ -343,6 +343,28 @@ def _load(data_dir, mapping: str, options: dict, load_org) -> CrmData:
     return _LOADED[key]
 
 
+#: (the loaded org, the profile file's path, size and time) -> the org with the profile applied, for the
+#: kept org of :data:`_LOADED` only: the next report in the kernel gets the very same object, and with it
+#: its memoised as-of cuts and record names.
+_PROFILED: dict = {}
+
+
+def _profiled(crm: CrmData, profile: str, org_profile, apply_profile) -> CrmData:
+    """``apply_profile(crm, profile=org_profile)``, reused for the org this kernel keeps and an unchanged profile file."""
+    if not any(crm is kept for kept in _LOADED.values()):
+        return apply_profile(crm, profile=org_profile)
+    try:
+        st = Path(profile).stat() if profile else None
+    except OSError:
+        st = None
+    key = (id(crm), str(Path(profile).resolve()) if profile else "", st and (st.st_size, st.st_mtime_ns))
+    hit = _PROFILED.get(key)
+    if hit is None or hit[0] is not crm:
+        _PROFILED.clear()  # one org at a time, as _LOADED
+        _PROFILED[key] = hit = (crm, apply_profile(crm, profile=org_profile))
+    return hit[1]
+
+
 def _fmt(name, v, precision: int = 1) -> str:
     """One cell, formatted by what its column's name says it is (:mod:`funnel_analysis.reporting.format`)."""
     v = v.item() if hasattr(v, "item") and not isinstance(v, pd.Timestamp) else v  # NumPy scalars
@@ -365,8 +387,13 @@ def use_record_names(crm: CrmData | None, *, instance_url: str = "") -> None:
     instance_url : str, default ""
         ``https://<org>.my.salesforce.com``, for links to records; empty for none.
     """
-    # the names are built when a table first shows one (a report that shows none never builds them)
-    _RECORDS.update(names=None if crm is not None else {}, crm=crm, instance_url=str(instance_url or "").rstrip("/"))
+    # the names are built when a table first shows one (a report that shows none never builds them), once
+    # per org: the next report in the same kernel on the same org (open_report keeps it) reuses them
+    url = str(instance_url or "").rstrip("/")
+    if crm is not None and _RECORDS.get("of") is crm:
+        _RECORDS.update(instance_url=url)
+        return
+    _RECORDS.update(names=None if crm is not None else {}, crm=crm, instance_url=url, of=crm)
 
 
 def _record_html(value) -> str | None:

@@ -31,6 +31,7 @@ import json
 import platform
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -167,6 +168,26 @@ class _Facts:
     extract: object = None  # ExtractTime, or None
     pulled_at: object = None  # a pull store's pull time (Timestamp), or None
     values: dict = field(default_factory=dict)  # for_each field -> its values, or the error reading it (str)
+
+
+def _import_jsonschema_without_iri() -> None:
+    """Import jsonschema (nbformat's validator) without the IRI format check, once per process.
+
+    jsonschema registers an ``iri`` format checker when ``rfc3987_syntax`` is installed, and that module
+    compiles 38 Lark grammars when imported (about 1.7 s of every runner process on a quiet machine,
+    20 s under load). No notebook schema names that format, so the runner imports jsonschema with the
+    module held back; ``rfc3987_syntax`` itself stays importable for anyone who asks for it afterwards.
+    Nothing is done when jsonschema or rfc3987_syntax is already imported.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # an ImportError for jsonschema's optional import of it
+    try:
+        import jsonschema  # noqa: F401  (imported here, so that nbformat finds it imported)
+    except ImportError:  # no jsonschema: nbformat says so when it needs it
+        pass
+    finally:
+        del sys.modules["rfc3987_syntax"]
 
 
 def _field_values(crm, paths) -> dict:
@@ -435,72 +456,159 @@ def _running_cell(ipynb: Path) -> tuple[int | None, str]:
     return _report_index(cells, index), ""
 
 
-def _shared_kernel(cwd: Path):
-    """A python3 kernel started in ``cwd``, for the runs of one for_each to share (the caller shuts it down)."""
-    from jupyter_client.manager import KernelManager
+#: Modules every report kernel imports, imported when the kernel starts (:class:`_Kernels`), while the runner
+#: loads the data: the report package and its charts (pandas, pandera, matplotlib), and the intervals.
+_WARM_UP_MODULES = (
+    "funnel_analysis.reporting",
+    "funnel_analysis.crm",
+    "matplotlib.pyplot",
+    "statsmodels.stats.proportion",
+)
 
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=_KERNEL_ARGS, cwd=str(cwd))
-    return km
 
+class _Kernels:
+    """The run's report kernels: one per worker thread, started ahead of time, reused report after report.
 
-def _execute_in(km, spec: ReportSpec, ipynb: Path, parameters: dict, cell_timeout):
-    """Run the notebook into ``ipynb`` in a running kernel ``km``; (error, failing cell) as :func:`_execute`.
-
-    The parameters are injected as papermill injects them (its own cell, tagged), so the page and
-    the manifest read the same; the kernel's imports and its loaded org (:func:`.notebook.open_report`
-    keeps a Parquet cache's org) carry over from the previous value's run.
+    A kernel is started (and the modules every report imports, :data:`_WARM_UP_MODULES`, imported in it)
+    in the background as soon as the run starts, while the runner loads the data; each notebook then runs
+    in its worker's kernel, so that kernel start, imports, the loaded org, its profile, its record names
+    and its as-of cuts (:func:`.notebook.open_report` keeps them for a Parquet cache) are paid once per
+    kernel, not once per report. Before each notebook the kernel's namespace is reset (IPython's
+    ``%reset -f``: every name a previous notebook defined is gone, execution counts start at 1 again)
+    and its working folder set to the notebook's. A kernel that died, or whose notebook did not end
+    through a cell's own error (a timeout, a lost kernel), is shut down: the next notebook gets a new one.
     """
-    import nbformat
-    import papermill as pm
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-    from papermill.parameterize import parameterize_notebook
 
-    nb = parameterize_notebook(pm.iorw.load_notebook_node(str(spec.notebook)), parameters)
-    client = NotebookClient(nb, km=km, timeout=cell_timeout, kernel_name="python3", allow_errors=False)
-    t0, error, cell = time.perf_counter(), None, None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        failed = next(
-            (i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
-            None,
+    def __init__(self, count: int, cwd: Path | None):
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._started: list = []  # every kernel manager, for shutdown
+        self._ready: list = []  # futures of kernels started ahead, not yet taken by a worker
+        self._pool = ThreadPoolExecutor(max_workers=max(1, count)) if count and cwd else None
+        if self._pool is not None:
+            self._ready = [self._pool.submit(self._start, cwd) for _ in range(count)]
+
+    def _start(self, cwd: Path):
+        from jupyter_client.manager import KernelManager
+
+        class _ReportKernel(KernelManager):
+            """A kernel manager that remembers its clients, to close their channels after each notebook.
+
+            Its clients are asynchronous, as nbclient's own: a blocking client would wait for output in
+            nbclient's event loop and never see a dead kernel. :meth:`blocking_client` is for the
+            runner's own set-up code.
+            """
+
+            def client(self, **kwargs):
+                kc = super().client(**kwargs)
+                self.__dict__.setdefault("_clients", []).append(kc)
+                return kc
+
+            def blocking_client(self):
+                from jupyter_client.blocking import BlockingKernelClient
+
+                info = dict(self.get_connection_info(session=True), connection_file=self.connection_file)
+                kc = BlockingKernelClient(parent=self, **info)
+                self.__dict__.setdefault("_clients", []).append(kc)
+                return kc
+
+        km = _ReportKernel(kernel_name="python3", client_class="jupyter_client.asynchronous.AsyncKernelClient")
+        km.broken = False
+        with self._lock:
+            self._started.append(km)
+        km.start_kernel(extra_arguments=_KERNEL_ARGS, cwd=str(cwd))
+        modules = ", ".join(repr(m) for m in _WARM_UP_MODULES)
+        self._run_silently(km, f"[__import__('importlib').import_module(m) for m in ({modules},)]", timeout=600)
+        return km
+
+    @staticmethod
+    def _run_silently(km, code: str, timeout: float) -> None:
+        """Run ``code`` in the kernel, no output, not in its history; raises when it fails or times out."""
+        kc = km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=timeout)
+            reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel set-up failed: {reply['content'].get('ename')}")
+        finally:
+            _release_clients(km)
+
+    def take(self, cwd: Path):
+        """This worker's kernel, reset for a notebook in ``cwd``; None when no kernel could be had."""
+        km = getattr(self._local, "km", None)
+        if km is not None and (km.broken or not km.is_alive()):
+            self._discard(km)
+            km = None
+        if km is None:
+            with self._lock:
+                ahead = self._ready.pop(0) if self._ready else None
+            try:
+                km = ahead.result() if ahead is not None else self._start(cwd)
+            except Exception:  # no kernel to share: this notebook gets papermill's own
+                return None
+            self._local.km = km
+        reset = (
+            f"get_ipython().run_line_magic('reset', '-f'); __import__('os').chdir({str(cwd)!r}); "
+            "__import__('gc').collect(); get_ipython().execution_count = 1"
         )
-        error = f"{exc.ename}: {exc.evalue}"
-        cell = _report_index(nb.cells, failed) if failed is not None else None
-    except Exception as exc:  # the kernel died, a timeout: a failed report, not a crashed run
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
-        nb.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - t0, 3)
-        nb.metadata["papermill"]["parameters"] = parameters
-        nbformat.write(nb, str(ipynb))
-    return error, cell
+        try:
+            self._run_silently(km, reset, timeout=120)
+        except Exception:
+            self._discard(km)
+            return None
+        return km
+
+    def _discard(self, km) -> None:
+        if getattr(self._local, "km", None) is km:
+            self._local.km = None
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+
+    def close(self) -> None:
+        """Shut down every kernel of the run (those started ahead and never used too)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for km in self._started:
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            except Exception:  # already gone
+                pass
+
+
+def _release_clients(km) -> None:
+    """Close the channels of every client opened on ``km`` (papermill's too): the kernel keeps running."""
+    for kc in km.__dict__.pop("_clients", []):
+        try:
+            kc.stop_channels()
+        except Exception:  # already closed
+            pass
 
 
 def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout, kernel=None):
     """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook).
 
     When no cell is to blame (the kernel never started) the index is None and the error says when
-    the run stopped. ``kernel``: a running kernel to run it in (:func:`_execute_in`); default a new
-    one through papermill.
+    the run stopped. ``kernel``: a running kernel to run it in (:class:`_Kernels`; marked ``broken``
+    when the notebook did not end through a cell's own error); default a new one through papermill.
     """
-    if kernel is not None:
-        return _execute_in(kernel, spec, ipynb, parameters, cell_timeout)
     import papermill as pm
 
+    where = (
+        {"km": kernel} if kernel is not None else {"cwd": str(spec.notebook.parent), "extra_arguments": _KERNEL_ARGS}
+    )
     try:
         pm.execute_notebook(
             str(spec.notebook),
             str(ipynb),
             parameters=parameters,
             kernel_name="python3",
-            cwd=str(spec.notebook.parent),
             progress_bar=progress,
-            extra_arguments=_KERNEL_ARGS,
             execution_timeout=cell_timeout,
+            **where,
         )
     except pm.PapermillExecutionError as exc:
         # an index into the report's own notebook: papermill's injected parameters cell shifts it
@@ -511,9 +619,14 @@ def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, ce
         ]  # exc.cell_index is without it
         return f"{exc.ename}: {exc.evalue}", _report_index(cells, exc.cell_index)
     except Exception as exc:  # kernel died, timeout, unreadable notebook...: a failed report, not a crashed run
+        if kernel is not None:
+            kernel.broken = True  # the next notebook gets a new kernel
         # papermill's exception has no cell: the partial notebook's cell metadata tell which one ran
         cell, when = _running_cell(ipynb)
         return f"{type(exc).__name__}: {exc}" + (f" ({when})" if when else ""), cell
+    finally:
+        if kernel is not None:
+            _release_clients(kernel)
     return None, None
 
 
@@ -627,7 +740,52 @@ def _run_plan(
     pull: bool = False,
     stale_after_days: float = STALE_AFTER_DAYS,
 ) -> list[ReportRun]:
-    """Pull each data folder first (``pull``), load and cache each once, then run the planned reports, ``jobs`` at once."""
+    """Pull each data folder first (``pull``), load and cache each once, then run the planned reports, ``jobs`` at once.
+
+    The report kernels start at once, in the background (:class:`_Kernels`, one per job), and each runs
+    report after report.
+    """
+    # a stubbed executor (the tests') runs no kernel: none is started for it
+    own = _execute.__module__ == __name__ and bool(plan)
+    kernels = _Kernels(min(jobs, len(plan)), plan[0].spec.notebook.parent) if own else None
+    try:
+        return _run_tasks(
+            plan,
+            out_dir,
+            kernels,
+            jobs=jobs,
+            progress=progress,
+            log=log,
+            trigger=trigger,
+            slots=slots,
+            lock=lock,
+            cell_timeout=cell_timeout,
+            now=now,
+            pull=pull,
+            stale_after_days=stale_after_days,
+        )
+    finally:
+        if kernels:
+            kernels.close()
+
+
+def _run_tasks(
+    plan,
+    out_dir: Path,
+    kernels,
+    *,
+    jobs: int,
+    progress: bool,
+    log,
+    trigger: str,
+    slots: dict,
+    lock: bool,
+    cell_timeout,
+    now: datetime,
+    pull: bool,
+    stale_after_days: float,
+) -> list[ReportRun]:
+    """:func:`_run_plan`'s work, its kernels given (None: papermill starts one per report)."""
     cache, tasks, pulls, refused = {}, [], {}, []
     from ..crm.warehouse import is_database_url
 
@@ -687,40 +845,28 @@ def _run_plan(
     except OSError:  # a cache that cannot be removed now is removed by a later run
         pass
 
-    def run(task, kernel=None):
+    def run(task):
         with ExitStack() as stack:
             if lock:  # by hand: wait for a scheduled run of the same report to finish
                 stack.enter_context(report_lock(out_dir, task["spec"].name, wait=True))
             if task["execute"] is not task["params"] and use_cache(out_dir, task["fingerprint"]) is None:
                 task = dict(task, execute=task["params"])  # pruned while this run waited a day: read the export
             timeout = task["spec"].cell_timeout if cell_timeout is None else cell_timeout  # the command line wins
+            kernel = kernels.take(task["spec"].notebook.parent) if kernels else None
             result = _run_one(task, out_dir, progress and jobs == 1 and sys.stderr.isatty(), timeout, trigger, kernel)
         if log:
             log(_log_line(result))
         return result
 
-    def run_unit(unit):
-        """One report, or every value of one for_each in one kernel, one after the other."""
-        if len(unit) == 1:
-            return [run(unit[0])]
-        try:
-            kernel = _shared_kernel(unit[0]["spec"].notebook.parent)
-        except Exception:  # no kernel to share: each value in its own, as any report
-            return [run(t) for t in unit]
-        try:
-            return [run(t, kernel) for t in unit]
-        finally:
-            kernel.shutdown_kernel(now=True)
-
     units: list[list[dict]] = []
-    for t in tasks:  # the values of one for_each share a kernel: its imports and its load of the org
+    for t in tasks:  # the values of one for_each run one after the other (in one worker's kernel)
         group = (t.get("for_each") or {}).get("report")
         if group and units and (units[-1][0].get("for_each") or {}).get("report") == group:
             units[-1].append(t)
         else:
             units.append([t])
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on kernel processes
-        return refused + [r for done in pool.map(run_unit, units) for r in done]
+        return refused + [r for done in pool.map(lambda unit: [run(t) for t in unit], units) for r in done]
 
 
 def _for_each_tasks(task: dict, values) -> list[dict] | str:
@@ -817,6 +963,7 @@ def run_reports(
         of the config that is not a boolean or a positive number raise ReportConfigError before
         anything runs.
     """
+    _import_jsonschema_without_iri()
     specs = config if isinstance(config, list) else load_report_config(config)
     plan = plan_reports(specs, only, dict(overrides or {}), data_dir)
     if jobs < 1:
@@ -904,6 +1051,7 @@ def run_due(
     ValueError
         When ``now`` is naive.
     """
+    _import_jsonschema_without_iri()
     specs = config if isinstance(config, list) else load_report_config(config)
     if jobs < 1:
         raise ReportConfigError(f"jobs must be at least 1, got {jobs}")

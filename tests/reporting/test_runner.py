@@ -246,6 +246,42 @@ def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
     assert '<tr class="failed">' in index and "ZeroDivisionError" in index
 
 
+@pytest.mark.slow
+def test_reports_share_a_kernel_each_with_a_clean_namespace_and_a_dead_one_is_replaced(tmp_path):
+    """One kernel runs report after report (its pid printed by each); a name one report defined is gone
+    in the next, whose cells count from 1 again; a report that kills its kernel fails alone, and the next
+    report gets a new kernel."""
+
+    def notebook(path, *cells):
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("x: int = 1", metadata={"tags": ["parameters"]})]
+        )
+        nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, path)
+
+    pid = "import os\nprint('pid', os.getpid())"
+    notebook(tmp_path / "a.ipynb", pid, "left_behind = 42")
+    notebook(tmp_path / "b.ipynb", pid, "print('left_behind' in dir(), 'os' in dir())")
+    notebook(tmp_path / "kill.ipynb", "import os\nos._exit(1)")
+    reports = "".join(
+        f"  - {{name: {n}, notebook: {f}.ipynb}}\n" for n, f in (("a", "a"), ("b", "b"), ("k", "kill"), ("c", "b"))
+    )
+    (tmp_path / "reports.yaml").write_text("notebooks: .\nreports:\n" + reports)
+    result = run_reports(tmp_path / "reports.yaml", out_dir=tmp_path / "out", progress=False)
+    assert result.failed == ["k"] and "DeadKernelError" in result.runs[2].error, result.runs
+
+    def printed(run):
+        cells = [c for c in nbformat.read(run.ipynb, as_version=4).cells if c.cell_type == "code"]
+        return [o.get("text", "") for c in cells for o in c.outputs], [c.execution_count for c in cells]
+
+    (a, a_counts), (b, b_counts), (c, _) = (printed(r) for r in (result.runs[0], result.runs[1], result.runs[3]))
+    assert a[0] == b[0] and a[0].startswith("pid")  # the same kernel
+    assert b[1] == "False True\n"  # a's name is gone; b's own import is there
+    assert a_counts == b_counts == [1, 2, 3, 4]  # parameters, injected parameters, two cells: counted from 1
+    assert c[0] != a[0] and c[1] == "False True\n"  # after the dead kernel: a new one
+
+
 # ---- without kernels ----------------------------------------------------------------------------
 def test_default_config_runs_every_notebook_on_the_sample():
     specs = load_report_config()
