@@ -12,8 +12,9 @@ engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org
   (the headline counts), :mod:`.durations` (Kaplan-Meier life tables of stage visits),
   :mod:`.waterfall` (the pipeline waterfall of two cuts), :mod:`.activities` (activity
   aggregates per deal, and the closed deals per activity count), :mod:`.matrix` (the source
-  matrix's counts per lead segment), :mod:`.funnel` (the snapshot funnel's sums per stage), :mod:`.validate` (``funnel check`` as SQL
-  over the export's files);
+  matrix's counts per lead segment), :mod:`.funnel` (the snapshot funnel's sums per stage, the cohort
+  funnel's per step), :mod:`.winrates` (win rates by segment and fiscal period), :mod:`.validate`
+  (``funnel check`` as SQL over the export's files);
 - :mod:`.field_history`: leads' status and owner, deals' owner and close-date pushes, as of days;
 - :mod:`.attach`: an engine org attached to a pandas org, so the report entry points use it.
 
