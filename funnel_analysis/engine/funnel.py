@@ -23,7 +23,6 @@ from .._util.frames import day_number as _day_number
 from .._util.frames import stage_ranks as _stage_ranks
 from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
-from .base import EngineError
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
@@ -63,11 +62,7 @@ def snapshot_sums(org: EngineOrg, *, as_of, by=None, include_closed: bool = Fals
     fn = "snapshot_sums"
     keys = _by_list(by)
     day = _to_day(as_of, fn)
-    if not org.has("opportunities"):
-        raise EngineError(f"{fn}: the org has no opportunities")
-    missing = [c for c in keys if c not in org.columns("opportunities")]
-    if missing:
-        raise EngineError(f"{fn}: the opportunities have no column {', '.join(map(repr, missing))}")
+    org.require("opportunities", keys, fn)
     state = materialise_asof(org, as_of=[day], name="snapshot_state")
     group = ", ".join([*(_q(k) for k in keys), "stage_name"])
     where = "" if include_closed else "WHERE NOT COALESCE(is_closed, FALSE)"
@@ -198,11 +193,7 @@ def cohort_sums(
     day = _to_day(as_of, fn)
     if window_days is not None and window_days < 0:
         raise ValueError(f"{fn}: window_days must be >= 0, got {window_days!r}")
-    if not org.has("opportunities"):
-        raise EngineError(f"{fn}: the org has no opportunities")
-    missing = [c for c in keys if c not in org.columns("opportunities")]
-    if missing:
-        raise EngineError(f"{fn}: the opportunities have no column {', '.join(map(repr, missing))}")
+    org.require("opportunities", keys, fn)
     _, ranks, k, _ = _stage_ranks(org.stages, fn)
     ranks = ranks[~ranks.index.duplicated()]
     org.engine.register(

@@ -105,6 +105,36 @@ class EngineOrg:
         """
         return table in self.relations
 
+    def require(self, table: str, columns, fn: str) -> None:
+        """Refuse, with one line naming ``fn``, an org without ``table`` or without one of ``columns``.
+
+        Parameters
+        ----------
+        table : str
+            A canonical table name.
+        columns : list of str
+            Columns the caller needs (``by`` columns, say).
+        fn : str
+            The caller's name, for the message.
+
+        Raises
+        ------
+        EngineError
+            ``"<fn>: the org has no <table>"`` or ``"<fn>: the <table> have no column 'x'"``.
+
+        Examples
+        --------
+        >>> EngineOrg(None, {}, pd.DataFrame()).require("opportunities", [], "snapshot_sums")
+        Traceback (most recent call last):
+        ...
+        funnel_analysis.engine.base.EngineError: snapshot_sums: the org has no opportunities
+        """
+        if not self.has(table):
+            raise EngineError(f"{fn}: the org has no {table}")
+        missing = [c for c in columns if c not in self.columns(table)]
+        if missing:
+            raise EngineError(f"{fn}: the {table} have no column {', '.join(map(repr, missing))}")
+
     def columns(self, table: str) -> list[str]:
         """The columns of a table's relation in the engine.
 

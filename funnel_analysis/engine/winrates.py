@@ -32,7 +32,6 @@ from .._util.frames import to_day as _to_day
 from ..crm.sections import add_counts
 from ..periods import FREQUENCIES, fiscal_period
 from .asof import _register_spine, asof_query, materialise_asof
-from .base import EngineError
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
@@ -156,11 +155,7 @@ def win_rate_sums(org: EngineOrg, *, as_of, by=None, period=None, fiscal_year_st
     day = _to_day(as_of, fn)
     if period is not None and period not in FREQUENCIES:
         raise ValueError(f"{fn}: period must be one of {sorted(FREQUENCIES)}, got {period!r}")
-    if not org.has("opportunities"):
-        raise EngineError(f"{fn}: the org has no opportunities")
-    missing = [c for c in by if c not in org.columns("opportunities")]
-    if missing:
-        raise EngineError(f"{fn}: the opportunities have no column {', '.join(map(repr, missing))}")
+    org.require("opportunities", by, fn)
     state = f"SELECT * FROM {materialise_asof(org, as_of=[day], name='winrate_state')}"
     keys = [*by, *(["fiscal_period", "period_start"] if period else [])]
     periods = None
