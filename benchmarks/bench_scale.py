@@ -48,6 +48,42 @@ Figures (2 threads, memory_limit 4GB, the shared 2-core 24 GB machine with other
 
   On the org built by ``from_export`` the KPIs of 2025-12-31, the stage durations and the
   FY2025-Q4 waterfall equal the pandas loader's on the same folder (``load_org`` 184.0 s).
+- scale 50 after the faster check (2026-12-04, the machine shared with other sessions, load 6-14:
+  every wall time is inflated, CPU time, from ``getrusage``, is the steadier figure). Old code
+  (``git worktree`` of ebb1ffb) and new in the same session, one after the other, outputs equal
+  (the report's every figure, the sample of quarantined rows, the merges; with ``check_all`` the
+  org's leads, deals, history and stages row for row):
+
+  =====================================  ==========================  ==========================
+  step (20:48-21:40, load 5-14)          old (ebb1ffb)               new
+  =====================================  ==========================  ==========================
+  ``check_export``                       785.9 s wall, 196.0 s CPU   364.7 s wall, 91.6 s CPU
+  ``from_export(check_all=True)``        1016.8 s wall, 211.7 s CPU  535.3 s wall, 98.2 s CPU
+  =====================================  ==========================  ==========================
+
+  (the new rows before the typed tables were written on both threads, 1277348; after it the
+  one-pass build took 274.1 s wall, 109.4 s CPU at load 6-9). ``bench_scale.py --one-pass`` on
+  the new code, 21:40 (load 6-11, another run of mine beside it for half of it): check 311.2 s,
+  2.23 GiB; scan 13.0 s; from_export 90.9 s, 1.77 GiB (7.0x the scan; 16.3x before); check_and_build
+  268.0 s, 3.54 GiB (its check = check's); kpis 3.9 s; stage_durations 4.9 s; waterfall 9.0 s;
+  the set 419.9 s, 285.8 s with check_and_build; peak RSS 3.54 GiB. Again at 21:54
+  alone (load 3.3-5.3; the scan 7.7 s, 2.75x its 2.8 s of 2026-12-03, so the machine was that much slower):
+
+  ===================  =============================================================
+  step                 21:54 ``--one-pass`` (load 3.3-5.3)
+  ===================  =============================================================
+  check                154.1 s, 2.28 GiB (20x the scan; 59x before)
+  scan (baseline)      7.7 s (2,766,080 rows)
+  from_export          74.4 s, 1.79 GiB (9.7x the scan; 16.3x before)
+  check_and_build      169.0 s, 3.56 GiB (its check = check's)
+  kpis                 6.0 s
+  stage_durations      10.1 s
+  waterfall FY2025-Q4  7.8 s
+  the set              252.4 s; 192.9 s with check_and_build; peak 3.56 GiB
+  ===================  =============================================================
+
+  Scale 500 was not re-run with this check (its export was being generated again that
+  evening); at about 10x the scale-50 work, the one-pass set is to be measured there.
 - scale 200 (``funnel sample --scale 200 --seed 0``, 9.3 GB; 4,119,986 leads, 772,933 deals,
   3,599,563 history rows kept), one run on 2026-12-03 14:52 with ``--skip-check`` (load 3-5,
   the scale-500 export being generated at nice 15 beside it): scan 10.8 s (11,050,428 rows);

@@ -25,6 +25,15 @@ What follows the pandas loader, and how:
   with their inferred flags; the currency book from ``CurrencyType`` and ``DatedConversionRate``
   (both tiny: read into pandas).
 
+How it is read (what the cost is, #19): each file once, in one streaming pass on every thread
+(no window in it: the typed table is written in file order and a row's place is its ``rowid``),
+each column trimmed once (not at all when neither end can be whitespace) and typed once, the
+shapes of a Salesforce export (``2024-03-15T09:30:00.000+0000``, ``true``, ``12.5``, an
+18-character ID) by one cast before the reference rules (:func:`_typed`, which every other value
+goes through); the deleted and merged status and the lowered e-mails in the same pass. Then one
+aggregate pass per table counts every rule; only the rules that fire are sampled, from the
+quarantined rows kept aside in one more pass.
+
 Not covered (:class:`NotInSQL` says so, and the CLI runs the pandas check instead): a mapping
 file, a database URL. Two figures the SQL check does not compute: ``history_value_unparseable``
 (a field-history value not parsing for its field's type) and a dated rate that exists for a
