@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..engine.base import quote_identifier
 from . import _splink
 from .blocking import _no_progress_bar, rules_for, splink_rules
 from .normalize import load_dedupe_config
@@ -753,12 +754,13 @@ def _columns_of(sdf, columns: list[str]) -> pd.DataFrame:
     """Only the columns wanted of a splink result table (not its matching columns), as pandas."""
     spark = getattr(sdf.db_api, "spark", None)
     if spark is not None:  # Spark: only these columns reach the driver (through Arrow)
-        return spark.sql(f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM {sdf.physical_name}").toPandas()
+        cols = ", ".join("`" + c.replace("`", "``") + "`" for c in columns)  # splink's and our own names, quoted
+        return spark.sql(f"SELECT {cols} FROM {sdf.physical_name}").toPandas()
     # every splink backend has a duckdb_con (a helper connection): only DuckDB's holds the tables
     con = sdf.db_api.duckdb_con if sdf.db_api.sql_dialect.sql_dialect_str == "duckdb" else None
     if con is None:  # another backend: its own conversion
         return sdf.as_pandas_dataframe()[columns]
-    cols = ", ".join(f'"{c}"' for c in columns)
+    cols = ", ".join(quote_identifier(c) for c in columns)
     return con.execute(f"SELECT {cols} FROM {sdf.physical_name}").df()
 
 
