@@ -1774,13 +1774,19 @@ class SqlFilter:
     Attributes
     ----------
     text : str
-        The condition, with ``?`` (``paramstyle="qmark"``) or ``%s`` (``"format"``) placeholders.
+        The condition, with ``?`` (``paramstyle="qmark"``), ``%s`` (``"format"``) or ``$w0``, ``$w1`` ...
+        (``"dollar"``) placeholders.
     params : tuple
         The values, in placeholder order.
     """
 
     text: str
     params: tuple
+
+    @property
+    def named(self) -> dict:
+        """The values by placeholder name (``{"w0": ...}``), for ``paramstyle="dollar"``."""
+        return {f"w{i}": v for i, v in enumerate(self.params)}
 
 
 def quote_identifier(name: str) -> str:
@@ -1837,8 +1843,10 @@ def to_sql(
         Alias of the filtered table, to qualify its columns.
     relations : mapping of str to str, optional
         Path or column -> the column that holds it (unqualified).
-    paramstyle : {"qmark", "format"}, default "qmark"
-        ``?`` placeholders (DuckDB, SQLite) or ``%s`` (psycopg for Postgres).
+    paramstyle : {"qmark", "format", "dollar"}, default "qmark"
+        ``?`` placeholders (DuckDB, SQLite), ``%s`` (psycopg for Postgres), or ``$w0``, ``$w1`` ...
+        (named, for :meth:`funnel_analysis.engine.base.Engine.sql`: :attr:`SqlFilter.named` gives the
+        dict; ``w`` keeps them apart from a query's own ``$day``).
     quote : callable, default :func:`quote_identifier`
         Quotes one identifier.
 
@@ -1860,14 +1868,17 @@ def to_sql(
     '("account"."region" IN (?, ?) AND "opportunities"."name" = ?)'
     >>> f.params
     ('EMEA', 'APAC', "O'Brien")
+    >>> g = to_sql("amount > 1 and stage_name in ('Won', 'Lost')", paramstyle="dollar")
+    >>> g.text, g.named
+    ('("amount" > $w0 AND "stage_name" IN ($w1, $w2))', {'w0': 1, 'w1': 'Won', 'w2': 'Lost'})
     >>> to_sql("amount > 1", paramstyle="named")
     Traceback (most recent call last):
     ...
-    funnel_analysis.crm.expression.ExpressionError: paramstyle is 'qmark' or 'format', not 'named'
+    funnel_analysis.crm.expression.ExpressionError: paramstyle is 'qmark', 'format' or 'dollar', not 'named'
     """
-    placeholders = {"qmark": "?", "format": "%s"}
+    placeholders = {"qmark": "?", "format": "%s", "dollar": "$w"}
     if paramstyle not in placeholders:
-        raise ExpressionError(f"paramstyle is 'qmark' or 'format', not {paramstyle!r}")
+        raise ExpressionError(f"paramstyle is 'qmark', 'format' or 'dollar', not {paramstyle!r}")
     mark = placeholders[paramstyle]
     expr, text = _as_expression(expr, "where")
     if table is not None:
@@ -1882,7 +1893,7 @@ def to_sql(
 
     def value(c: Constant) -> str:
         params.append(c.value)
-        return mark
+        return f"{mark}{len(params) - 1}" if paramstyle == "dollar" else mark
 
     def build(node: Expression) -> str:
         if isinstance(node, Compare):

@@ -42,6 +42,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import inspect
 import json
 import sys
@@ -499,7 +501,13 @@ class CrmData:
         ExpressionError
             When the filter does not parse or names a field none of those tables can read.
         EngineOnlyError
-            For an engine-only org: its tables are in the engine, the scoped org would hold none.
+            For an engine-only org whose engine was detached (its tables are nowhere else).
+
+        Notes
+        -----
+        An org with an engine (``load_org(..., engine="duckdb")``, ``engine_only=True`` included) is
+        scoped in the engine too (:func:`funnel_analysis.engine.scope.scope_engine_org`, the same rules
+        in SQL), and the scoped org carries it: its reductions stay in the engine.
 
         Examples
         --------
@@ -509,9 +517,28 @@ class CrmData:
         """
         from .scope import scope_org
 
-        if self.meta.get("engine_only") and not (isinstance(expr, str) and not expr.strip()):
-            raise _engine_only_error(self.meta["engine_only"][0])
-        return scope_org(self, where=expr)
+        if expr is None or (isinstance(expr, str) and not expr.strip()):
+            return self
+        # the engine package imports the data model: found by name (as load_org finds it)
+        plugin = importlib.import_module("..engine.attach", __package__)
+        org = plugin.engine_of(self)
+        if org is None:
+            if self.meta.get("engine_only"):
+                raise _engine_only_error(self.meta["engine_only"][0])
+            return scope_org(self, where=expr)
+        # an org with an engine: the engine's tables are scoped there by the same rules
+        # (funnel_analysis.engine.scope), so the scoped org's reductions stay in the engine
+        reference = {t: self.tables[t] for t in ("users", "groups") if t in self.tables}
+        scoped_org = importlib.import_module("..engine.scope", __package__).scope_engine_org(
+            org, where=expr, reference=reference
+        )
+        if self.meta.get("engine_only"):
+            meta = {**self.meta, "fingerprint": scoped_org.meta["fingerprint"], "scope": scoped_org.meta["scope"]}
+            out = dataclasses.replace(self, tables=dict(self.tables), meta=meta)
+        else:
+            out = scope_org(self, where=expr)
+        plugin.attach(out, org=scoped_org)
+        return out
 
     def history_of(self, opportunities: pd.DataFrame) -> pd.DataFrame:
         """The ``opportunity_history`` rows of these opportunities (all of it for the whole table).
@@ -873,7 +900,8 @@ def extract_time(crm) -> ExtractTime:
 
     The latest ``SystemModstamp``, ``LastModifiedDate`` or creation timestamp of any table (history
     rows included); never a close date or an activity's due date, which may be in the future.
-    Deleted records are not read: they are in no figure.
+    Deleted records are not read: they are in no figure. An engine-only org
+    (``load_org(..., engine_only=True)``) carries it in ``meta["extract_time"]``, worked out in the engine.
 
     Parameters
     ----------
@@ -890,6 +918,11 @@ def extract_time(crm) -> ExtractTime:
     ValueError
         When no table has a timestamp (give ``as_of`` explicitly).
     """
+    known = crm.meta.get("extract_time") if crm.meta.get("engine_only") else None
+    if known:
+        # an engine-only org: worked out in the engine when it was built (its tables are not in pandas)
+        t = pd.Timestamp(known["timestamp"])
+        return ExtractTime(timestamp=t, report_date=t.normalize(), table=known["table"], column=known["column"])
     best = None
     for name, df in crm.tables.items():
         for col in EXTRACT_TIME_COLUMNS:

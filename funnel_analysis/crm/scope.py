@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -83,7 +84,7 @@ from .expression import (
 )
 from .schema import TABLES
 
-__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "field_values", "scope_org"]
+__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "checked_on", "field_values", "scope_org"]
 
 #: The tables the expression is evaluated on, when it can be read there (rule 1).
 ANCHOR_TABLES = ("leads", "opportunities", "accounts", "contacts")
@@ -119,6 +120,56 @@ def _readable(expr: Expression, tables: dict, table: str):
         return check_expression(expr, tables, table), None
     except ExpressionError as e:
         return None, e
+
+
+def checked_on(expr, tables, *, names=ANCHOR_TABLES, required: bool = True) -> Mapping[str, Expression]:
+    """The tables of ``names`` that can read a filter, each with the filter as checked there (rule 1).
+
+    Parameters
+    ----------
+    expr : str or Expression
+        The filter.
+    tables : mapping of str to DataFrame
+        The org's tables: their columns and kinds are read, not their rows (frames without rows do).
+    names : sequence of str
+        The tables to try, those of ``tables`` among them (default the anchors).
+    required : bool, default True
+        Refuse a filter that none of them can read.
+
+    Returns
+    -------
+    dict of str to Expression
+        Table -> the checked filter (a table's own relation read as its own field), in ``names`` order.
+
+    Raises
+    ------
+    ExpressionError
+        With ``required``, when none can read it: the opportunities', else the leads', else the first
+        table's error (the unknown column and what exists).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tables = {"leads": pd.DataFrame({"status": ["Open"]}), "accounts": pd.DataFrame({"account_id": ["001A"]})}
+    >>> list(checked_on("status == 'Open'", tables))
+    ['leads']
+    >>> checked_on("stage == 'x'", tables)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    funnel_analysis.crm.expression.ExpressionError: where: unknown column 'stage' on leads ...
+    """
+    parsed = expr if isinstance(expr, Expression) else parse_expression(expr)
+    read, errors = {}, {}
+    for name in names:
+        if name in tables:
+            read[name], errors[name] = _readable(parsed, tables, name)
+    out = {n: e for n, e in read.items() if e is not None}
+    if not out and required:
+        first = next((errors[n] for n in ("opportunities", "leads", *names) if errors.get(n)), None)
+        if first is None:
+            raise ExpressionError("the org has none of the tables a where filters (leads, opportunities, accounts)")
+        raise first._in_context(label="where", text=expr if isinstance(expr, str) else None)
+    return out
 
 
 def _ids(frame: pd.DataFrame | None, column: str) -> set:
@@ -190,16 +241,7 @@ def scope_org(crm, *, where: str) -> CrmData:  # noqa: F821 (model imports this 
         return crm
     expr = where if isinstance(where, Expression) else parse_expression(where)
     tables = dict(crm.tables)
-    checked, errors = {}, {}
-    for name in ANCHOR_TABLES:
-        if name in tables:
-            checked[name], errors[name] = _readable(expr, tables, name)
-    read = {n: e for n, e in checked.items() if e is not None}
-    if not read:
-        first = next((errors[n] for n in ("opportunities", "leads", *ANCHOR_TABLES) if errors.get(n)), None)
-        if first is None:
-            raise ExpressionError("the org has none of the tables a where filters (leads, opportunities, accounts)")
-        raise first._in_context(label="where", text=where if isinstance(where, str) else None)
+    read = checked_on(where if isinstance(where, str) else expr, tables)
 
     def selected(name):
         return np.array(expression_mask(tables, name, where=read[name]), dtype=bool)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXPORT_TABLES",
+    "PANDAS_TOO",
     "attach",
     "attach_engine",
     "cut_rows",
@@ -60,7 +61,15 @@ EXPORT_TABLES = (
     "opportunity_field_history",
     "lead_history",
     "activities",
+    # what a where reads and scopes (funnel_analysis.engine.scope): the owners, accounts and contacts
+    "users",
+    "groups",
+    "accounts",
+    "contacts",
 )
+#: Tables of :data:`EXPORT_TABLES` also held in pandas: small reference tables (the owners' names and
+#: the ``owner`` relation of a where), read by the pandas code around the engine paths.
+PANDAS_TOO = ("users", "groups")
 
 # id(crm) -> (EngineOrg, the ids of the org's tables when attached); an entry leaves with its org
 _ATTACHED: dict[int, tuple[EngineOrg, tuple]] = {}
@@ -177,8 +186,8 @@ def attach_engine(crm, *, engine: str, options: dict | None = None, parquet=None
     return org
 
 
-def _latest_date(org: EngineOrg) -> str | None:
-    """The day of the latest change timestamp of the engine's tables (as ``crm.model.extract_time``)."""
+def _extract_time(org: EngineOrg) -> dict | None:
+    """The latest change timestamp of the engine's tables, with its table and column (as ``crm.model.extract_time``)."""
     from ..crm.model import EXTRACT_TIME_COLUMNS
 
     parts = []
@@ -186,14 +195,20 @@ def _latest_date(org: EngineOrg) -> str | None:
         if table == "stages":
             continue
         cols = set(org.columns(table))
-        parts += [f"SELECT MAX({c}) AS t FROM {org.relation(table)}" for c in EXTRACT_TIME_COLUMNS if c in cols]
+        for c in EXTRACT_TIME_COLUMNS:
+            if c in cols:
+                # table and column are our names (schema), written as text literals of ours
+                parts.append(f"SELECT MAX({_q(c)}) AS t, '{table}' AS tbl, '{c}' AS col FROM {org.relation(table)}")
     if not parts:
         return None
-    (t,) = org.engine.sql(f"SELECT MAX(t) AS t FROM ({' UNION ALL '.join(parts)}) u").to_pydict()["t"]
-    if t is None:
+    got = org.engine.df(f"SELECT t, tbl, col FROM ({' UNION ALL '.join(parts)}) u WHERE t IS NOT NULL")
+    if not len(got):
         return None
-    t = pd.Timestamp(t)
-    return str((t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).date())
+    stamps = [pd.Timestamp(t) for t in got["t"]]
+    stamps = [t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in stamps]
+    # the first table and column in the schema's order among the latest, as the pandas loop keeps the first
+    best = max(range(len(stamps)), key=lambda i: (stamps[i], -i))
+    return {"timestamp": stamps[best].isoformat(), "table": got["tbl"].iloc[best], "column": got["col"].iloc[best]}
 
 
 def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:
@@ -201,20 +216,23 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
 
     The export folder is read in place by :meth:`EngineOrg.from_export` (DuckDB; the rules of
     :mod:`funnel_analysis.engine.export`), a Parquet cache by :meth:`EngineOrg.from_parquet`; the
-    tables of :data:`EXPORT_TABLES` the folder holds are built. The returned ``CrmData`` holds the
-    stages only (without their change timestamps) and the check's report, with the engine attached
+    tables of :data:`EXPORT_TABLES` the folder holds are built. The returned ``CrmData`` holds in
+    pandas the stages (without their change timestamps) and the small tables of :data:`PANDAS_TOO`
+    (the owners: their names in the reports), and the check's report, with the engine attached
     (:func:`engine_of`).
 
-    The report entry points run on it where their engine path covers the options asked for (no
-    ``where``): ``funnel.report.kpis`` with its defaults, ``snapshot_funnel``,
+    The report entry points run on it where their engine path covers the options asked for:
+    ``funnel.report.kpis`` with its defaults, ``snapshot_funnel``, ``cohort_funnel``, ``win_rates``,
     ``velocity.report.stage_durations``, ``sources.report.pipeline_waterfall``, ``source_matrix``
-    (its lead status and owner those on the day), ``activity_win_relation``. Give ``as_of``:
-    the latest date of the data is read from pandas tables (``crm.meta["latest_date"]`` holds it,
-    computed in the engine; without ``as_of`` the reports stop and say so). Owner names are missing
-    (no users in pandas). Any other path (a ``where``, an option an engine path lacks, an entry
-    point without one, ``campaign_matrix``: no campaign members in the engine) reads a table in
-    pandas and stops with one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`, a
-    ``ValueError``), never a figure of empty tables; ``crm.has`` is True for the engine's tables.
+    (its lead status and owner those on the day), ``activity_win_relation``. A ``where`` is applied
+    to the whole org with :meth:`CrmData.where <funnel_analysis.crm.model.CrmData.where>`, which
+    scopes the engine's tables in the engine (:mod:`funnel_analysis.engine.scope`): a report per
+    team runs there too. The data's extract time (the default report day) is worked out in the
+    engine (``meta["extract_time"]``, ``meta["latest_date"]``). Any other path (a ``where`` given to
+    an entry point itself, an option an engine path lacks, an entry point without one,
+    ``campaign_matrix``: no campaign members in the engine) reads a table in pandas and stops with
+    one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`, a ``ValueError``), never a figure
+    of empty tables; ``crm.has`` is True for the engine's tables.
 
     Parameters
     ----------
@@ -228,10 +246,10 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     Returns
     -------
     CrmData
-        ``tables`` holds ``stages`` only; ``report``, ``quarantine`` (a sample of the quarantined rows
+        ``tables`` holds ``stages``, ``users`` and ``groups``; ``report``, ``quarantine`` (a sample of the quarantined rows
         per table and rule, for an export) from the check; ``meta`` as :meth:`EngineOrg.from_export`
-        gives it (the check left out), with ``engine_only`` (the tables in the engine) and
-        ``latest_date``.
+        gives it (the check left out), with ``engine_only`` (the tables in the engine only),
+        ``extract_time`` (``timestamp``, ``table``, ``column``) and ``latest_date``.
 
     Raises
     ------
@@ -275,11 +293,16 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
         eng.close()
         raise
     meta = {k: v for k, v in org.meta.items() if k != "check"}
-    meta.update(engine_only=sorted(t for t in org.relations if t != "stages"), latest_date=_latest_date(org))
+    in_pandas = {t: org.engine.df(f"SELECT * FROM {org.relation(t)}") for t in PANDAS_TOO if org.has(t)}
+    meta.update(
+        engine_only=sorted(t for t in org.relations if t != "stages" and t not in in_pandas),
+        extract_time=_extract_time(org),
+    )
+    meta["latest_date"] = str(pd.Timestamp(meta["extract_time"]["timestamp"]).date()) if meta["extract_time"] else None
     # the stages' change timestamps would pass for the data's latest date (extract_time): left out
     stages = org.stages.drop(columns=[c for c in EXTRACT_TIME_COLUMNS if c in org.stages.columns])
     crm = CrmData(
-        tables={"stages": stages.reset_index(drop=True)},
+        tables={"stages": stages.reset_index(drop=True), **in_pandas},
         quarantine=quarantine,
         flags=pd.DataFrame(columns=ISSUE_COLUMNS),
         quarantined_rows={},

@@ -583,7 +583,7 @@ def test_to_sql_paramstyles_and_mapping():
 
 
 def test_to_sql_refuses():
-    with pytest.raises(ExpressionError, match="paramstyle is 'qmark' or 'format'"):
+    with pytest.raises(ExpressionError, match="paramstyle is 'qmark', 'format' or 'dollar'"):
         to_sql("amount > 1", paramstyle="pyformat")
     with pytest.raises(ExpressionError, match="is not a usable table alias"):
         to_sql("amount > 1", table='opportunities" --')
