@@ -13,9 +13,11 @@ engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org
   :mod:`.waterfall` (the pipeline waterfall of two cuts), :mod:`.activities` (activity
   aggregates per deal, and the closed deals per activity count), :mod:`.matrix` (the source
   matrix's counts per lead segment), :mod:`.funnel` (the snapshot funnel's sums per stage, the cohort
-  funnel's per step), :mod:`.winrates` (win rates by segment and fiscal period), :mod:`.validate`
-  (``funnel check`` as SQL over the export's files);
+  funnel's per step), :mod:`.winrates` (win rates by segment and fiscal period), :mod:`.features`
+  (the leads' engagement at their scoring moment: lead scoring's activity and campaign features),
+  :mod:`.validate` (``funnel check`` as SQL over the export's files);
 - :mod:`.field_history`: leads' status and owner, deals' owner and close-date pushes, as of days;
+- :mod:`.scope`: a ``where`` applied in the engine, by :mod:`funnel_analysis.crm.scope`'s rules;
 - :mod:`.attach`: an engine org attached to a pandas org, so the report entry points use it.
 
 Examples

@@ -1,0 +1,114 @@
+"""engine.features.lead_engagement: the leads' engagement at their scoring moment, in the engine.
+
+A hand-built org whose counts are worked out below by hand, on DuckDB and Spark; on the generated
+sample, the engagement columns of ``scoring.features.lead_features`` (the pandas reference) for
+two days and delays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from funnel_analysis.crm import load_frames
+from funnel_analysis.engine import EngineError
+from funnel_analysis.engine.features import lead_engagement
+from funnel_analysis.scoring.features import lead_features, scoring_cut, scoring_moments
+
+
+@pytest.fixture(scope="module")
+def hand_org():
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QA", "00QB", "00QC"],
+            "LastName": ["Ames", "Bell", "Cole"],
+            "Company": ["A", "B", "C"],
+            "Status": ["Open"] * 3,
+            "IsConverted": [False] * 3,
+            # 00QC is created after the day: not in the cut
+            "CreatedDate": [
+                "2024-01-10T10:00:00.000+0000",
+                "2024-02-01T00:00:00.000+0000",
+                "2024-04-02T00:00:00.000+0000",
+            ],
+        }
+    )
+    tasks = pd.DataFrame(
+        {
+            "Id": ["00TA", "00TB", "00TC", "00TD", "00TE", "00TF"],
+            "WhoId": ["00QA", "00QA", "00QA", "00QB", "00QB", "00QC"],
+            "Type": ["Call", "Email", "Meeting", "Call", "Email", "Call"],
+            "ActivityDate": ["2024-01-15", "2024-02-09", "2024-02-01", "2024-04-05", "2024-02-20", "2024-02-01"],
+            "CreatedDate": [
+                "2024-01-15T09:00:00.000+0000",
+                "2024-02-09T08:00:00.000+0000",
+                "2024-02-01T12:00:00.000+0000",
+                "2024-02-05T09:00:00.000+0000",
+                "2024-02-20T10:00:00.000+0000",
+                "2024-02-01T09:00:00.000+0000",
+            ],
+        }
+    )
+    members = pd.DataFrame(
+        {
+            "Id": ["00vA", "00vB", "00vC"],
+            "CampaignId": ["701A"] * 3,
+            "LeadId": ["00QA", "00QB", "00QB"],
+            "FirstRespondedDate": ["2024-01-25", "2024-03-05", ""],
+            "CreatedDate": [
+                "2024-01-20T00:00:00.000+0000",
+                "2024-02-25T00:00:00.000+0000",
+                "2024-03-10T00:00:00.000+0000",
+            ],
+        }
+    )
+    campaigns = pd.DataFrame({"Id": ["701A"], "Name": ["Webinar"], "CreatedDate": ["2024-01-01T00:00:00.000+0000"]})
+    return load_frames({"Lead": leads, "Task": tasks, "CampaignMember": members, "Campaign": campaigns})
+
+
+def test_the_hand_built_engagement(hand_org, engines_only):
+    got = lead_engagement(engines_only(hand_org), as_of="2024-03-31", delay_days=30)
+    got = got.assign(lead=got["lead_id"].str[:4]).set_index("lead")
+    assert list(got.index) == ["00QA", "00QB"]  # 00QC: created after the day
+    # 00QA is scored 2024-02-09 10:00. Known: 00TA (its day ended 01-16) and 00TC (ended 02-02);
+    # 00TB's day (02-09) had not ended. One call, no e-mail; 7 days 10 hours since 00TC's day ended.
+    a = got.loc["00QA"]
+    assert a["scored_at"] == pd.Timestamp("2024-02-09 10:00")
+    assert (a["activities_n"], a["calls_n"], a["emails_n"]) == (2.0, 1.0, 0.0)
+    assert a["days_since_activity"] == pytest.approx(7 + 10 / 24, rel=1e-12)
+    # 00vA: created 01-20, responded 01-25 (ended 01-26): a campaign and a response
+    assert (a["campaigns_n"], a["campaign_responses_n"]) == (1.0, 1.0)
+    # 00QB is scored 2024-03-02 00:00. 00TD is dated after the day (not in the cut); 00TE ended 02-21:
+    # one e-mail, 10 days (2024 is a leap year). 00vB created 02-25, its response (03-05) after the
+    # moment; 00vC created after the moment.
+    b = got.loc["00QB"]
+    assert b["scored_at"] == pd.Timestamp("2024-03-02")
+    assert (b["activities_n"], b["calls_n"], b["emails_n"]) == (1.0, 0.0, 1.0)
+    assert b["days_since_activity"] == pytest.approx(10.0, rel=1e-12)
+    assert (b["campaigns_n"], b["campaign_responses_n"]) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize(("as_of", "delay_days"), [("2025-06-30", 0), ("2025-03-31", 7.5)])
+def test_the_sample_equals_the_scoring_features(sample_crm, engines_only, as_of, delay_days):
+    cut = scoring_cut(sample_crm, as_of=as_of)
+    moments = scoring_moments(cut.leads, delay_days=delay_days, as_of=as_of)
+    want = lead_features(cut.leads, activities=cut.activities, campaign_members=cut.campaign_members, moments=moments)
+    want = want.assign(scored_at=moments.to_numpy()).sort_values("lead_id").reset_index(drop=True)
+    got = lead_engagement(engines_only(sample_crm), as_of=as_of, delay_days=delay_days)
+    assert got["lead_id"].tolist() == want["lead_id"].tolist()
+    assert (got["scored_at"].to_numpy() == want["scored_at"].to_numpy().astype(got["scored_at"].dtype)).all()
+    for column in ("activities_n", "calls_n", "emails_n", "days_since_activity", "campaigns_n", "campaign_responses_n"):
+        assert np.allclose(got[column], want[column], rtol=1e-12, atol=0, equal_nan=True), column
+    assert got["activities_n"].sum() > 0 and got["campaigns_n"].sum() > 0  # the sample engages
+
+
+def test_refusals(hand_org, engines_only):
+    org = engines_only(hand_org)
+    with pytest.raises(ValueError, match="delay_days must be >= 0"):
+        lead_engagement(org, as_of="2024-03-31", delay_days=-1)
+    with pytest.raises(ValueError, match="delay_days must be a number"):
+        lead_engagement(org, as_of="2024-03-31", delay_days="7")
+    without = type(org)(engine=org.engine, relations={"stages": org.relations["stages"]}, stages=org.stages)
+    with pytest.raises(EngineError, match="the org has no leads"):
+        lead_engagement(without, as_of="2024-03-31")
