@@ -20,6 +20,7 @@ import pandas as pd
 from ..crm import field_changes
 from ..crm.expression import expression_values
 from ._fast import isin
+from ._memo import memoised
 from .rules import RoutingRules, _checked
 
 __all__ = ["assign_leads", "assign_opportunities", "values_at_creation"]
@@ -177,12 +178,13 @@ def _assign(records, rules, table, key, entries, default, tables, users) -> pd.D
         ids, active = _activity(rules, name, day[rows], joined)
         picked = np.full(len(rows), None, dtype=object)
         size, p = len(ids), 0
-        for r in range(len(rows)):  # the pointer walks the listed order, skipping the inactive
+        flags, names = active.tolist(), ids.tolist()  # Python lists: a numpy scalar read per step is slow
+        for r, on in enumerate(flags):  # the pointer walks the listed order, skipping the inactive
             start = 0 if team.method == "first_member" else p
             for step in range(size):
                 j = (start + step) % size
-                if active[r, j]:
-                    picked[r], p = ids[j], j + 1
+                if on[j]:
+                    picked[r], p = names[j], j + 1
                     break
         expected[rows] = picked
     return pd.DataFrame(
@@ -310,3 +312,14 @@ def _coerced(current: pd.Series, rows: np.ndarray, values: pd.Series) -> pd.Seri
         out = out.astype("float64")
     out.iloc[np.flatnonzero(rows)] = v.to_numpy()
     return out
+
+
+def _routed_leads(cut, rules: RoutingRules) -> pd.DataFrame:
+    """:func:`assign_leads` of the cut's leads at creation (the audit, fairness, first touches and what-if each
+    need it): computed once per cut and rules, a copy each call."""
+
+    def build():
+        users = cut.users if cut.has("users") else None
+        return assign_leads(_leads_at_creation(cut, rules), rules, tables=cut.tables, users=users)
+
+    return memoised(cut, "routed_leads", rules, build)

@@ -34,7 +34,7 @@ import pandas as pd
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
 from ._fast import isin
-from .assign import _leads_at_creation, assign_leads, assign_opportunities, values_at_creation
+from .assign import _leads_at_creation, _routed_leads, assign_opportunities, values_at_creation
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
@@ -89,7 +89,7 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     cut = cut_as_of(crm, as_of=as_of)
     leads = _leads_at_creation(cut, rules)
     from_history = leads.attrs["from_history"]
-    out = assign_leads(leads, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
+    out = _routed_leads(cut, rules)
     out.insert(1, "created_date", leads["created_date"].array if "created_date" in leads else pd.NaT)
     tl = owner_timeline(cut)
     first = tl[tl["stint"] == 0].set_index("lead_id")

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..crm import cut_as_of, field_changes
 from ._fast import isin
-from .assign import _activity, _day_number, _joined, _leads_at_creation, assign_leads
+from .assign import _activity, _day_number, _joined, _routed_leads
 from .rules import RoutingRules, resolve_rules
 from .touches import owner_timeline
 
@@ -80,7 +80,7 @@ def fairness(
     cut = cut_as_of(crm, as_of=as_of)
     leads = cut.leads
     users = cut.users if cut.has("users") else None
-    routed = assign_leads(_leads_at_creation(cut, rules), rules, tables=cut.tables, users=users)
+    routed = _routed_leads(cut, rules)
     tl = owner_timeline(cut)
     first = tl[tl["stint"] == 0].set_index("lead_id")["owner_id"]
     routed["first_owner_id"] = routed["lead_id"].map(first)

@@ -98,14 +98,16 @@ def _entries(cut, gated: list[str]) -> pd.DataFrame:
     moved = first | (h["stage_name"] != prev).fillna(False)
     rows = []
     gated_set = set(gated)
-    for i in np.flatnonzero(moved.to_numpy(dtype=bool)):
-        stage = h.at[i, "stage_name"]
+    # plain arrays: a pandas scalar lookup per history row cost most of the audit
+    stage_of, prev_of, first_of = h["stage_name"].to_numpy(dtype=object), prev.to_numpy(dtype=object), first.to_numpy()
+    for i in np.flatnonzero(moved.to_numpy(dtype=bool)).tolist():
+        stage = stage_of[i]
         if stage in gated_set:
-            rows.append((i, stage, "creation" if first.iat[i] else "change"))
+            rows.append((i, stage, "creation" if first_of[i] else "change"))
         if stage in lost:
             continue
         # created past a gate, or reopened (from a closed stage) past it: the deal starts before every stage
-        a = -1 if first.iat[i] or prev.iat[i] in closed else rank.get(prev.iat[i])
+        a = -1 if first_of[i] or prev_of[i] in closed else rank.get(prev_of[i])
         b = rank.get(stage)
         if a is None or b is None or b <= a + 1:
             continue
@@ -220,7 +222,6 @@ def stage_gate_audit(
         if col in opps.columns and n:
             frame[col] = e["opportunity_id"].map(opps[col]).to_numpy()
     results, failed, unknown = [], [[] for _ in range(n)], [[] for _ in range(n)]
-    compliant = pd.array([True] * n, dtype="boolean")
     for crit in rules.stage_criteria:
         rows = (e["stage"] == crit.stage).to_numpy(dtype=bool) if n else np.zeros(0, bool)
         if not rows.any():
@@ -234,17 +235,17 @@ def stage_gate_audit(
             unk |= ~known.get(c, np.ones(n, dtype=bool))
         # a value known to be empty fails its criterion (next_step is null: the gate is not met), only an
         # unknown value leaves it unknown
-        val = val.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        val = pd.array(np.where(unk, pd.NA, val), dtype="boolean")
+        met = val.astype("boolean").fillna(False).to_numpy(dtype=bool)
         text = str(crit.criteria)
-        for i in np.flatnonzero(rows):
-            if val[i] is pd.NA:
-                unknown[i].append(text)
-            elif not val[i]:
-                failed[i].append(text)
+        for i in np.flatnonzero(rows & unk).tolist():
+            unknown[i].append(text)
+        for i in np.flatnonzero(rows & ~unk & ~met).tolist():
+            failed[i].append(text)
         results.append(crit)
-    for i in range(n):
-        compliant[i] = False if failed[i] else (pd.NA if unknown[i] else True)
+    has_failed = np.array([bool(f) for f in failed], dtype=bool)
+    has_unknown = np.array([bool(u) for u in unknown], dtype=bool)
+    # False on a failed criterion, else missing on an unknown one, else True
+    compliant = pd.arrays.BooleanArray(~has_failed, ~has_failed & has_unknown)
     out = pd.DataFrame(
         {
             "opportunity_id": e["opportunity_id"].to_numpy() if n else [],

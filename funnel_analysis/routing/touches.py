@@ -45,7 +45,8 @@ import pandas as pd
 
 from ..crm import cut_as_of, field_changes
 from ._fast import isin
-from .assign import _leads_at_creation, assign_leads
+from ._memo import memoised
+from .assign import _routed_leads
 from .calendar import business_minutes, org_calendar
 from .rules import RoutingRules, Touches
 
@@ -94,6 +95,10 @@ def owner_timeline(crm) -> pd.DataFrame:
         change's time), ``owner_id``, ``stint`` (0 for the owner at creation), ``first_owner_source`` (per lead, see
         the module rules). Ordered by lead and time.
     """
+    return memoised(crm, "owner_timeline", None, lambda: _owner_timeline(crm))
+
+
+def _owner_timeline(crm) -> pd.DataFrame:
     leads = crm.leads
     created = _utc(leads["created_date"]) if "created_date" in leads else pd.Series(pd.NaT, index=leads.index)
     base = pd.DataFrame(
@@ -256,6 +261,11 @@ def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.D
         which owner source and which touch author were used.
     """
     cut = _cut(crm, as_of)
+    # the speed, SLA, effect and what-if sections ask for the same leads' first touches
+    return memoised(cut, "first_touches", rules, lambda: _first_touches(cut, rules))
+
+
+def _first_touches(cut, rules: RoutingRules | None) -> pd.DataFrame:
     end = pd.Timestamp(cut.as_of_date).tz_localize("UTC") + pd.Timedelta(days=1)
     touches = rules.touches if rules is not None else Touches()
     timeline = owner_timeline(cut)
@@ -334,7 +344,7 @@ def first_touches(crm, *, rules: RoutingRules | None = None, as_of=None) -> pd.D
     lead["hour_of_week"] = pd.array(how, dtype="Int64")
     lead["team"] = pd.Series([None] * len(lead), index=lead.index, dtype=object)
     if rules is not None and (rules.lead_assignment or rules.default_owner is not None):
-        routed = assign_leads(_leads_at_creation(cut, rules), rules, tables=cut.tables, users=u)
+        routed = _routed_leads(cut, rules)
         home = {m: t for t in reversed(list(rules.teams)) for m in rules.members(t)}
         team = np.where(
             routed["target_kind"] == "team",

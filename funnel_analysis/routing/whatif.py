@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..crm import cut_as_of
 from ._fast import isin
-from .assign import _leads_at_creation, assign_leads
+from .assign import _routed_leads
 from .rules import RoutingRules, resolve_rules
 from .touches import first_touches
 
@@ -68,8 +68,7 @@ def what_if(
     """
     proposed_rules = resolve_rules(proposed_rules, proposed_rules_file, name="proposed_rules")
     cut = cut_as_of(crm, as_of=as_of)
-    users = cut.users if cut.has("users") else None
-    prop = assign_leads(_leads_at_creation(cut, proposed_rules), proposed_rules, tables=cut.tables, users=users)
+    prop = _routed_leads(cut, proposed_rules)
     ft = first_touches(cut, rules=proposed_rules, as_of=cut.as_of_date)
     d = prop[["lead_id", "expected_owner_id"]].merge(ft[["lead_id", "first_owner_id", "breached"]], on="lead_id")
     if where is not None and str(where).strip():

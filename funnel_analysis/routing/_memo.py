@@ -1,0 +1,69 @@
+"""One org's routing results, kept for the calls after the first (a report asks for the same first touches,
+owner timeline and assignment four to six times).
+
+The memo lives in the org object (a cut, :meth:`CrmData.as_of`, is itself memoised), as
+:mod:`funnel_analysis.crm.field_history` keeps its changes: an entry is used only while every table of the org
+is the very object it was built from and the rules are the same (the same object, or equal), and each call gets
+its own copy, so a caller that changes its result changes nothing kept.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from funnel_analysis.crm import load_frames
+>>> org = load_frames({"Lead": pd.DataFrame({"Id": ["00Q000000000001AAA"]})})
+>>> calls = []
+>>> build = lambda: calls.append(1) or pd.DataFrame({"x": [1]})
+>>> a, b = memoised(org, "demo", None, build), memoised(org, "demo", None, build)
+>>> len(calls), a.equals(b), a is b
+(1, True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+__all__ = ["memoised"]
+
+_SLOT = "_routing_memo"
+_PER_NAME = 4  # rule sets kept per result (the rules in force and a proposal, typically)
+
+
+def _same(a, b) -> bool:
+    return a is b or (a is not None and b is not None and type(a) is type(b) and a == b)
+
+
+def memoised(org, name: str, rules, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``build()`` for this org, result name and rules: computed once, a copy on every call.
+
+    Parameters
+    ----------
+    org : CrmData
+        The org (or cut) the result is of; the memo is kept in it.
+    name : str
+        Which result (``"first_touches"``).
+    rules : RoutingRules or None
+        The rules it depends on (compared by identity, then equality).
+    build : callable
+        Computes the result from the org as it is now (no arguments).
+
+    Returns
+    -------
+    DataFrame
+        A copy of the result (its ``attrs`` too).
+    """
+    tables = tuple(org.tables.items())
+    memo = org.__dict__.setdefault(_SLOT, {})
+    entries = memo.setdefault(name, [])
+    for kept_tables, kept_rules, result in entries:
+        if (
+            len(kept_tables) == len(tables)
+            and all(k == n and a is b for (k, a), (n, b) in zip(kept_tables, tables, strict=True))
+            and _same(kept_rules, rules)
+        ):
+            return result.copy()
+    result = build()
+    entries.append((tables, rules, result.copy()))
+    del entries[:-_PER_NAME]
+    return result
