@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,14 @@ period_end=Timestamp('2024-09-30 00:00:00'))
 
 
 def _bounds(day, quarters_ahead: int, fy: int) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    """(label, first day, last day) of :func:`quarter_bounds`, memoised: a backtest asks for the same few
+    dozen quarters hundreds of times, and each answer costs a pandas frame of one row."""
+    return _bounds_of(pd.Timestamp(day), int(quarters_ahead), fy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounds_of(day: pd.Timestamp, quarters_ahead: int, fy) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    # an OutsideFiscalCalendar is raised anew on every call (lru_cache keeps only results)
     q = quarter_bounds(as_of=day, quarters_ahead=quarters_ahead, fiscal_year_start_month=fy)
     return q.fiscal_period, q.period_start, q.period_end
 

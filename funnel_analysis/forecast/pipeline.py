@@ -30,6 +30,9 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -58,8 +61,53 @@ CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline", "Omitted")
 
 
 def _opportunities(crm, day, where) -> pd.DataFrame:
-    """The opportunities of ``crm.as_of(day)`` (memoised by the org) that ``where`` selects on that day."""
+    """The opportunities of ``crm.as_of(day)`` (memoised by the org) that ``where`` selects on that day.
+
+    Without ``where``, the cut of :func:`_deals_org` (the same opportunities, without replaying the leads'
+    field history or cutting activities and campaigns): the learned rates, the next-quarter snapshots and
+    the backtest cut the org on dozens of past days and read only its deals. A ``where`` may name related
+    records (``owner.region``), so it is read on the whole org's cut.
+    """
+    if where is None or (isinstance(where, str) and not where.strip()):
+        return _deals_org(crm).as_of(day).rows("opportunities")
     return crm.as_of(day).rows("opportunities", where=where)
+
+
+#: The tables an as-of cut of the opportunities reads (:meth:`CrmData.as_of`): their rows, their stages, their
+#: stage history and their field history (owner, close-date pushes). The other tables do not change them.
+_DEALS_TABLES = ("opportunities", "stages", "opportunity_history", "opportunity_field_history")
+#: id(org) -> (the org, its deals-only org), the last few: every section of a report shares the cuts.
+_DEALS_ORGS: dict = {}
+
+
+def _deals_org(crm):
+    """``crm`` with only :data:`_DEALS_TABLES`: its as-of cuts hold the same opportunities, for a fraction of the work.
+
+    One is kept per org (the last four, held with the org so that a new org at a recycled ``id`` is not
+    mistaken for it); its cuts are memoised as any org's (:meth:`CrmData.as_of`).
+    """
+    kept = _DEALS_ORGS.get(id(crm))
+    if kept is not None and kept[0] is crm:
+        return kept[1]
+    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEALS_TABLES})
+    while len(_DEALS_ORGS) >= 4:
+        _DEALS_ORGS.pop(next(iter(_DEALS_ORGS)))
+    _DEALS_ORGS[id(crm)] = (crm, deals)
+    return deals
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_bounds(day: pd.Timestamp, period: str, offset: int, fy) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    """(label, first day, last day) of :func:`~funnel_analysis.periods.period_bounds`, memoised: the snapshots
+    of every learned rate and calibration walk the same periods, and each answer costs a one-row frame."""
+    b = period_bounds(as_of=day, period=period, offset=offset, fiscal_year_start_month=fy)
+    return b["fiscal_period"], b["period_start"], b["period_end"]
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_label(day: pd.Timestamp, period: str, fy) -> str:
+    """The fiscal period label of one day (:func:`~funnel_analysis.periods.fiscal_period`), memoised."""
+    return fiscal_period(pd.Series([day]), period=period, fiscal_year_start_month=fy)["fiscal_period"].iloc[0]
 
 
 def _age_bucket(age_days: np.ndarray, bins=AGE_BINS) -> np.ndarray:
@@ -221,17 +269,12 @@ def snapshot_outcomes(
     first = fiscal_period(pd.Series([created]), period=period, fiscal_year_start_month=fiscal_year_start_month)
     bounds, k = [], 0
     while True:  # every fiscal period from the first deal's to the one holding the day
-        b = period_bounds(
-            as_of=first["period_start"].iloc[0],
-            period=period,
-            offset=k,
-            fiscal_year_start_month=fiscal_year_start_month,
-        )
-        if b["period_start"] > day:
+        _, b_start, b_end = _period_bounds(first["period_start"].iloc[0], period, k, fiscal_year_start_month)
+        if b_start > day:
             break
-        bounds.append((b["period_start"], b["period_end"]))
+        bounds.append((b_start, b_end))
         k += 1
-        if b["period_end"] >= day:
+        if b_end >= day:
             break
     won = final[_flag(final["is_won"]).to_numpy()]
     won_close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
@@ -243,12 +286,12 @@ def snapshot_outcomes(
         o = _open_deals(_opportunities(crm, snap, where), snap, fn)
         o = o[pd.to_datetime(o["close_date"]).astype("datetime64[us]") <= end]
         won_ids = set(won.loc[((won_close >= start) & (won_close <= end)).to_numpy(), "opportunity_id"])
-        per = fiscal_period(pd.Series([start]), period=period, fiscal_year_start_month=fiscal_year_start_month)
+        label = _period_label(start, period, fiscal_year_start_month)
         rows.append(
             pd.DataFrame(
                 {
                     "snapshot": snap,
-                    "fiscal_period": per["fiscal_period"].iloc[0],
+                    "fiscal_period": label,
                     "period_start": start,
                     "period_end": end,
                     "opportunity_id": o["opportunity_id"].to_numpy(),
