@@ -9,6 +9,10 @@ visit in its stage *on the day* (:func:`funnel_analysis.engine.asof.asof_state`)
 creation; a deal without a creation date has no visits and is counted in ``n_undated_excluded``.
 Days are UTC calendar days.
 
+The sales cycle (:func:`cycle_length`, created to close, open deals censored at the day) is reduced
+the same way, one life table per segment, with :func:`funnel_analysis.velocity.cycle_length`'s
+counts (closed, won, invalid, undated).
+
 Only the life tables leave the engine: per segment, stage and duration in days, the visits at
 risk, the events (visits that ended) and the censored ones. The Kaplan-Meier quantiles of
 :func:`funnel_analysis.velocity.report.stage_durations` are computed from them in pandas
@@ -38,7 +42,14 @@ from .asof import _days, materialise_asof
 from .base import EngineError
 from .org import EngineOrg
 
-__all__ = ["life_table_query", "stage_life_tables", "km_from_life_table", "stage_durations"]
+__all__ = [
+    "CYCLE_COLUMNS",
+    "cycle_length",
+    "km_from_life_table",
+    "life_table_query",
+    "stage_durations",
+    "stage_life_tables",
+]
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: The life table's own columns after the ``by`` columns.
@@ -372,3 +383,169 @@ def stage_durations(org: EngineOrg, *, as_of, by=None, percentiles=(0.5, 0.75, 0
         else:
             out["n_undated_excluded"] = int(undated["n_undated_excluded"].sum())
     return out
+
+
+#: The columns of :func:`cycle_length`, as ``velocity.durations.cycle_length`` gives them after ``by``.
+CYCLE_COLUMNS = [
+    "n",
+    "n_closed",
+    "n_won",
+    "n_censored",
+    "n_invalid",
+    "n_undated_excluded",
+    "naive_mean",
+    "naive_median",
+    "km_median",
+    "km_median_ci_low",
+    "km_median_ci_high",
+    "median_gap_days",
+]
+
+
+def _cycle_life_tables(org: EngineOrg, *, as_of, by=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sales cycle's life tables as of a day, and each segment's counts, reduced in the engine.
+
+    The rules of :func:`funnel_analysis.velocity.cycle_length` on the day's cut: deals created by the
+    end of the day (UTC days); a deal closed on the day (closed, its close date not after it) ends at
+    its close date, any other is censored at the day; a closed deal without a close date, or closing
+    before its creation, is invalid (counted, left out).
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    as_of : date-like
+        The day.
+    by : str or list of str, optional
+        Opportunity columns to segment by (the state's values on the day where it has them).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The life tables (``by``, ``days``, ``events``, ``censored``; valid deals only) and the counts per
+        segment of the cut (``by``, ``n``, ``n_closed``, ``n_won``, ``n_invalid``, ``closed_days_sum``).
+
+    Raises
+    ------
+    EngineError
+        When ``as_of`` is not a date, ``by`` names no column of the opportunities, or the org has
+        no opportunities.
+
+    Examples
+    --------
+    >>> tables, counts = _cycle_life_tables(org, as_of="2024-06-30", by="lead_source")  # doctest: +SKIP
+    """
+    fn, by = "cycle_length", _by_list(by)
+    day = _day(as_of, fn)
+    if not org.has("opportunities"):
+        raise EngineError(f"{fn}: the org has no opportunities")
+    _check_by(org, by, fn)
+    state = materialise_asof(org, as_of=day, name="cycle_state")
+    keys = "".join(f"{c}, " for c in by)
+    group = f"GROUP BY {', '.join(by)}" if by else ""
+    deals = f"""
+WITH o AS (
+    SELECT {keys}
+        COALESCE(is_closed, FALSE) AND NOT COALESCE(CAST(close_date AS DATE) > $day, FALSE) AS closed,
+        COALESCE(is_won, FALSE) AS won,
+        CAST(created_date AS DATE) AS created, CAST(close_date AS DATE) AS closes
+    FROM {state}
+    WHERE created_date IS NOT NULL AND CAST(created_date AS DATE) <= $day
+),
+d AS (
+    SELECT {keys}closed, closed AND won AS won,
+        DATE_DIFF('day', created, CASE WHEN closed THEN closes ELSE $day END) AS days
+    FROM o
+),
+v AS (SELECT *, days IS NULL OR days < 0 AS bad FROM d)"""
+    tables = org.engine.df(
+        f"""{deals}
+SELECT {keys}days, CAST(count(*) FILTER (WHERE closed) AS BIGINT) AS events,
+    CAST(count(*) FILTER (WHERE NOT closed) AS BIGINT) AS censored
+FROM v WHERE NOT bad {group}{", " if by else "GROUP BY "}days""",
+        {"day": day.date()},
+    )
+    counts = org.engine.df(
+        f"""{deals}
+SELECT {keys}CAST(count(*) AS BIGINT) AS n,
+    CAST(count(*) FILTER (WHERE closed AND NOT bad) AS BIGINT) AS n_closed,
+    CAST(count(*) FILTER (WHERE won AND NOT bad) AS BIGINT) AS n_won,
+    CAST(count(*) FILTER (WHERE bad) AS BIGINT) AS n_invalid
+FROM v {group}""",
+        {"day": day.date()},
+    )
+    tables = tables.sort_values([*by, "days"], kind="stable", na_position="last").reset_index(drop=True)
+    counts = counts.sort_values(by, kind="stable", na_position="last").reset_index(drop=True) if by else counts
+    return tables.astype({"days": "int64", "events": "int64", "censored": "int64"}), counts
+
+
+def cycle_length(org: EngineOrg, *, as_of, by=None) -> pd.DataFrame:
+    """The sales cycle, open deals censored: :func:`funnel_analysis.velocity.report.cycle_length` on an engine.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    as_of : date-like
+        The day.
+    by : str or list of str, optional
+        Opportunity columns to segment by.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, then :data:`CYCLE_COLUMNS`: one row per segment of the day's cut (sorted, missing
+        last); ``n_undated_excluded`` counts the segment's deals without a creation date.
+
+    Raises
+    ------
+    EngineError
+        When ``as_of`` is not a date, ``by`` names no column of the opportunities, or the org has
+        no opportunities.
+
+    Examples
+    --------
+    >>> cycle_length(org, as_of="2024-06-30", by="lead_source")  # doctest: +SKIP
+    """
+    by = _by_list(by)
+    tables, counts = _cycle_life_tables(org, as_of=as_of, by=by)
+    groups = (
+        {k if isinstance(k, tuple) else (k,): g for k, g in tables.groupby(by, dropna=False, sort=False)}
+        if by
+        else {(): tables}
+    )
+    rows = []
+    for _, c in counts.iterrows():
+        key = tuple(c[k] for k in by)
+        lt = next((g for k, g in groups.items() if all(_same(a, b) for a, b in zip(k, key))), tables.iloc[0:0])
+        r = km_from_life_table(lt, percentiles=())
+        closed_days = lt["days"].to_numpy(float) * lt["events"].to_numpy(float)
+        n_events = float(lt["events"].sum())
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "n": int(c["n"]),
+                "n_closed": int(c["n_closed"]),
+                "n_won": int(c["n_won"]),
+                "n_censored": r["n_censored"],
+                "n_invalid": int(c["n_invalid"]),
+                "n_undated_excluded": 0,
+                "naive_mean": closed_days.sum() / n_events if n_events else np.nan,
+                **{k: r[k] for k in ("naive_median", "km_median", "km_median_ci_low", "km_median_ci_high")},
+                "median_gap_days": r["km_median"] - r["naive_median"],
+            }
+        )
+    out = pd.DataFrame(rows, columns=[*by, *CYCLE_COLUMNS])
+    undated = _undated(org, by)
+    if len(undated) and len(out):
+        if by:
+            merged = out[by].merge(undated, on=by, how="left")["n_undated_excluded"]
+            out["n_undated_excluded"] = merged.fillna(0).astype("int64").to_numpy()
+        else:
+            out["n_undated_excluded"] = int(undated["n_undated_excluded"].sum())
+    return out
+
+
+def _same(a, b) -> bool:
+    """Two segment values are one segment (missing matches missing)."""
+    return (pd.isna(a) and pd.isna(b)) if (pd.isna(a) or pd.isna(b)) else a == b

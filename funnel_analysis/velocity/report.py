@@ -188,6 +188,15 @@ def cycle_length(crm: CrmData, *, as_of=None, by=None, where: str | None = None)
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    # in the org's engine: the cycle's life tables per segment (funnel_analysis.engine.durations);
+    # a where on the pandas path
+    if org is not None and not where and set(_by_list(_by(by))) <= set(org.columns("opportunities")):
+        from ..engine.durations import cycle_length as _engine_cycle
+
+        return with_definitions(_engine_cycle(org, as_of=day, by=_by(by)), "cycle_length")
     out = _durations.cycle_length(cut.rows("opportunities", where=where), as_of=day, by=_by(by))
     dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
     if len(dropped):  # left out by the cut for the same reason: counted with them

@@ -174,3 +174,91 @@ def test_the_report_entry_point_uses_the_engine(sample_crm):
                 detach(sample_crm)
         pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
         assert got.attrs == want.attrs  # the definitions note travels too
+
+
+@pytest.fixture(scope="module")
+def cycle_org():
+    """As of 2024-03-31 (default stages), no history (each deal's stage and flags as exported):
+    Web:     A won 01-01 -> 02-10 (40 days), B lost 01-05 -> 01-25 (20), C won but closing 05-15,
+             after the day: open, censored at 59 days (2024 is a leap year), D open since 03-21
+             (10 days, censored), H created after the day (not in the cut);
+    Partner: E won, closing before its creation (invalid), F lost 02-15 -> 03-16 (30 days),
+             G won without a creation date (undated)."""
+    o = pd.DataFrame(
+        {
+            "Id": ["006A", "006B", "006C", "006D", "006E", "006F", "006G", "006H"],
+            "StageName": ["Closed Won", "Closed Lost", "Closed Won", "Prospecting"]
+            + ["Closed Won", "Closed Lost", "Closed Won", "Prospecting"],
+            "CreatedDate": ["2024-01-01", "2024-01-05", "2024-02-01", "2024-03-21"]
+            + ["2024-03-10", "2024-02-15", "", "2024-04-10"],
+            "CloseDate": ["2024-02-10", "2024-01-25", "2024-05-15", "2024-06-30"]
+            + ["2024-03-01", "2024-03-16", "2024-02-01", "2024-06-30"],
+            "IsClosed": [True, True, True, False, True, True, True, False],
+            "IsWon": [True, False, True, False, True, False, True, False],
+            "LeadSource": ["Web"] * 4 + ["Partner"] * 3 + ["Web"],
+            "Amount": [10] * 8,
+        }
+    )
+    return load_frames({"Opportunity": o})
+
+
+def test_cycle_length_by_hand(engines, cycle_org):
+    from funnel_analysis.engine.durations import cycle_length
+
+    got = cycle_length(engines(cycle_org), as_of="2024-03-31", by="lead_source").set_index("lead_source")
+    assert list(got.index) == ["Partner", "Web"]
+    web, partner = got.loc["Web"], got.loc["Partner"]
+    counts = ["n", "n_closed", "n_won", "n_censored", "n_invalid", "n_undated_excluded"]
+    assert web[counts].tolist() == [4, 2, 1, 2, 0, 0]
+    assert partner[counts].tolist() == [2, 1, 0, 0, 1, 1]
+    # Web: closed in 20 and 40 days (mean 30; the completed-only curve first drops below 1/2 at 40);
+    # Kaplan-Meier: at risk 3 at day 20 (S = 2/3), 2 at day 40 (S = 1/3): the median is 40
+    assert (web["naive_mean"], web["naive_median"], web["km_median"], web["median_gap_days"]) == (30, 40, 40, 0)
+    assert (partner["naive_mean"], partner["naive_median"], partner["km_median"]) == (30, 30, 30)
+
+
+@pytest.mark.parametrize("by", [None, "lead_source"])
+def test_cycle_length_equals_pandas_on_the_hand_built_org(engines, cycle_org, by):
+    from funnel_analysis.engine.durations import cycle_length
+
+    got = cycle_length(engines(cycle_org), as_of="2024-03-31", by=by)
+    want = report.cycle_length(cycle_org, as_of="2024-03-31", by=by)
+    pd.testing.assert_frame_equal(got, want[list(got.columns)].reset_index(drop=True), check_dtype=False)
+
+
+@pytest.mark.parametrize("by", [None, "lead_source", "owner_id", ["type", "forecast_category"]])
+def test_cycle_length_equals_pandas_on_the_sample(engines, sample_crm, by):
+    from funnel_analysis.engine.durations import cycle_length
+
+    for day in ("2024-12-31", "2025-06-30"):
+        got = cycle_length(engines(sample_crm), as_of=day, by=by)
+        want = report.cycle_length(sample_crm, as_of=day, by=by)
+        assert len(got) and got["n_closed"].sum() > 0
+        pd.testing.assert_frame_equal(got, want[list(got.columns)].reset_index(drop=True), check_dtype=False)
+
+
+def test_the_cycle_length_entry_point_uses_the_engine(cycle_org):
+    from funnel_analysis.engine import EngineOrg, connect
+    from funnel_analysis.engine.attach import attach, detach
+
+    want = report.cycle_length(cycle_org, as_of="2024-03-31", by="lead_source")
+    with connect("duckdb", threads=1) as eng:
+        org = EngineOrg.from_crm(cycle_org, engine=eng)
+        attach(cycle_org, org=org)
+        try:
+            got = report.cycle_length(cycle_org, as_of="2024-03-31", by="lead_source")
+            assert eng.exists("cycle_state")  # reduced in the engine
+        finally:
+            detach(cycle_org)
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
+    assert got.attrs == want.attrs
+
+
+def test_cycle_length_refusals(engines, cycle_org):
+    from funnel_analysis.engine.durations import cycle_length
+
+    org = engines(cycle_org)
+    with pytest.raises(EngineError, match="by: 'region' is not a column of the opportunities"):
+        cycle_length(org, as_of="2024-03-31", by="region")
+    with pytest.raises((EngineError, ValueError), match="not a date|as_of"):
+        cycle_length(org, as_of="soon")
