@@ -243,3 +243,40 @@ def test_weighted_never_exceeds_open(deals):
     assert (wp["weighted_amount"] <= wp["open_amount"] + 1e-6).all()
     assert wp["open_amount"].sum() == pytest.approx(sum(d[1] for d in deals))
     assert wp["open_count"].sum() == len(deals)
+
+
+def test_deals_org_cuts_hold_the_whole_orgs_opportunities(small_sample):
+    """The cuts the learned rates and backtests read without a where (an org of the deals' tables alone) hold
+    exactly the opportunities of the whole org's cuts, on days across its history."""
+    from funnel_analysis.forecast.pipeline import _deals_org, _opportunities
+
+    crm = fa.load_org(small_sample)
+    deals = _deals_org(crm)
+    assert set(deals.tables) < set(crm.tables) and "leads" not in deals.tables
+    assert _deals_org(crm) is deals  # one per org, so its memoised cuts are shared
+    days = ["2023-03-31", "2024-06-30", "2024-12-31", "2025-06-30", "2025-11-15"]
+    for day in days:
+        pd.testing.assert_frame_equal(_opportunities(crm, day, ""), crm.as_of(day).opportunities, check_exact=True)
+    # with a where, the whole org's cut (the expression may name related records)
+    emea = _opportunities(crm, days[-1], "amount >= 10000")
+    assert len(emea) and (emea["amount"] >= 10000).all()
+
+
+def test_period_bounds_memo_by_hand():
+    """The memoised bounds say what the calendar says (hand-checked quarters), and keep saying it."""
+    from funnel_analysis.forecast.next_quarter import _bounds
+    from funnel_analysis.forecast.pipeline import _period_bounds, _period_label
+
+    for _ in range(2):
+        assert _bounds(pd.Timestamp("2024-05-10"), 1, 1) == (
+            "FY2024-Q3",
+            pd.Timestamp("2024-07-01"),
+            pd.Timestamp("2024-09-30"),
+        )
+        assert _bounds("2024-05-10", -4, 2) == ("FY2024-Q2", pd.Timestamp("2023-05-01"), pd.Timestamp("2023-07-31"))
+        assert _period_bounds(pd.Timestamp("2024-01-01"), "M", 13, 1) == (
+            "FY2025-M02",
+            pd.Timestamp("2025-02-01"),
+            pd.Timestamp("2025-02-28"),
+        )
+        assert _period_label(pd.Timestamp("2024-02-15"), "M", 2) == "FY2025-M01"
