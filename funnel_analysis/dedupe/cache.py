@@ -4,7 +4,10 @@ Training the model and scoring the pairs is the costly part of the duplicates re
 records and the same parameters the result is the same, so it is written once and read back. A
 result is stored under ``<folder>/<key>/`` (``features``, ``pairs``, ``clusters`` and ``review`` as
 Parquet, ``result.json`` beside them) where the key is a hash of the records' content, the accounts'
-(contacts borrow their company name), the parameters, the package version and ``dedupe.yaml``.
+(contacts borrow their company name), the parameters, the package version and ``dedupe.yaml``. The
+report's two other costly parts are kept the same way, one Parquet file each: the leads that match a
+contact (:func:`cached_lead_contact_matches`, ``pairs``) and the scores against the org's own merges
+(:func:`cached_org_merge_scores`, ``scores``).
 
 ``result.json`` records, when written, the key, the org's fingerprint and a checksum of every
 Parquet file, in the way :meth:`funnel_analysis.crm.CrmData.to_parquet` does. Reading checks them
@@ -32,6 +35,7 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +52,7 @@ __all__ = [
     "read_result",
     "cached_find_duplicates",
     "cached_lead_contact_matches",
+    "cached_org_merge_scores",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,17 +88,21 @@ def _checksum(path: Path) -> str:
 
 
 def _frame_hash(df: pd.DataFrame | None) -> str:
-    """A hash of a frame's content (columns, their order and every value; not its index)."""
+    """A hash of a frame's content (columns, their order, their dtypes and every value; not its index).
+
+    Each column is hashed in its own type (:func:`pandas.util.hash_pandas_object`: dates by their
+    instants, text by its characters, an object column of mixed types by each value's text), not
+    through its text: writing out a lead table's date-times was most of a warm report's key.
+    """
     h = hashlib.blake2b(digest_size=16)
     if df is None:
         h.update(b"none")
         return h.hexdigest()
-    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
     h.update(str(len(df)).encode())
     if len(df):
-        # one text column per cell value: object columns of mixed types hash by their text
-        values = pd.util.hash_pandas_object(df.astype("str"), index=False)
-        h.update(values.to_numpy().tobytes())
+        for i in range(df.shape[1]):  # by position: a frame may repeat a column name
+            h.update(pd.util.hash_pandas_object(df.iloc[:, i], index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -384,29 +393,102 @@ def cached_lead_contact_matches(
     ValueError
         As :func:`.pipeline.lead_contact_matches` does.
     """
-    from importlib.metadata import version
+    key = _kind_key("lead_contact", (leads, contacts, accounts), threshold=threshold, seed=seed)
+    compute = partial(pipeline.lead_contact_matches, leads, contacts, accounts, threshold=threshold, seed=seed)
+    return _cached_frame(
+        folder, key, "pairs", kind="lead_contact", fingerprint=fingerprint, compute=partial(compute, engine=engine)
+    )
 
-    params = {
+
+def cached_org_merge_scores(
+    records: pd.DataFrame,
+    merged_rows: pd.DataFrame,
+    merges: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    folder,
+    fingerprint: str | None = None,
+    threshold=None,
+    seed: int = 42,
+) -> pd.DataFrame:
+    """:func:`.pipeline.org_merge_scores`, read from the cache in ``folder`` when an entry of the same
+    records, merges and parameters is there and intact; else computed and written there.
+
+    The entry (``<folder>/<key>/``: ``scores.parquet`` and ``result.json`` with its checksum, the key and
+    the org's fingerprint) is checked as :func:`read_result` checks a duplicates result; a damaged or
+    foreign one is rebuilt with one ``WARNING`` line. When computed, the matcher's own result (the
+    kept and merged-away records together) goes through :func:`cached_find_duplicates` in ``folder``.
+
+    Parameters
+    ----------
+    records, merged_rows, merges, accounts, table, threshold, seed
+        As for :func:`.pipeline.org_merge_scores`.
+    folder : str or Path
+        The cache folder.
+    fingerprint : str, optional
+        The org's fingerprint, recorded with the entry and required of it when read.
+
+    Returns
+    -------
+    DataFrame
+        The same row as :func:`.pipeline.org_merge_scores` gives (:data:`.pipeline.MERGE_SCORE_COLUMNS`).
+
+    Raises
+    ------
+    ValueError
+        As :func:`.pipeline.org_merge_scores` does.
+    KeyError
+        As :func:`.pipeline.org_merge_scores` does.
+    """
+    frames = (records, merged_rows, merges, accounts if table == "contacts" else None)
+    key = _kind_key("org_merge_scores", frames, table=table, threshold=threshold, seed=seed)
+    find = partial(cached_find_duplicates, folder=folder, fingerprint=fingerprint)
+    compute = partial(
+        pipeline.org_merge_scores,
+        records,
+        merged_rows,
+        merges,
+        accounts,
+        table=table,
+        threshold=threshold,
+        seed=seed,
+        find=find,
+    )
+    return _cached_frame(folder, key, "scores", kind="org_merge_scores", fingerprint=fingerprint, compute=compute)
+
+
+def _kind_key(kind: str, frames, **params) -> str:
+    """The key of an entry of ``kind`` (one frame): the frames' content, the parameters, the package
+    version and ``dedupe.yaml``, hashed (32 hex digits)."""
+    from importlib.metadata import version  # the package's own version, without importing it upward
+
+    doc = {
         "format": FORMAT,
-        "kind": "lead_contact",
+        "kind": kind,
         "version": version("funnel-analysis"),
         "config": load_dedupe_config(),
-        "threshold": threshold,
-        "seed": seed,
-        "frames": [_frame_hash(leads), _frame_hash(contacts), _frame_hash(accounts)],
+        **params,
+        "frames": [_frame_hash(f) for f in frames],
     }
-    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _cached_frame(folder, key: str, name: str, *, kind: str, fingerprint: str | None, compute) -> pd.DataFrame:
+    """The frame ``name`` of the entry ``<folder>/<key>/`` when it is intact, else ``compute()``, written
+    there; a damaged or foreign entry is rebuilt with one ``WARNING`` line, an unwritable folder said in one."""
     entry = Path(folder) / key
+    what = f"{kind.replace('_', '-')} entry"
     if entry.exists():
         try:
-            return _read_entry(folder, key, ("pairs",), fingerprint=fingerprint, what="lead-contact entry")[1]["pairs"]
+            return _read_entry(folder, key, (name,), fingerprint=fingerprint, what=what)[1][name]
         except DedupeCacheError as exc:
             logger.warning("dedup cache: %s; rebuilt", exc)
         except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
             logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
-    pairs = pipeline.lead_contact_matches(leads, contacts, accounts, threshold=threshold, seed=seed, engine=engine)
+    frame = compute()
     try:
-        _write_entry(folder, key, {"pairs": pairs}, {"kind": "lead_contact"}, fingerprint=fingerprint)
+        _write_entry(folder, key, {name: frame}, {"kind": kind}, fingerprint=fingerprint)
     except OSError as exc:
         logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
-    return pairs
+    return frame

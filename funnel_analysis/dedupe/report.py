@@ -29,7 +29,7 @@ import pandas as pd
 from .._util.missing import mark_missing
 from ..crm.model import CrmData, cut_as_of
 from . import pipeline
-from .cache import cached_find_duplicates, cached_lead_contact_matches
+from .cache import cached_find_duplicates, cached_lead_contact_matches, cached_org_merge_scores
 from .evaluate import pairwise_scores, read_truth_clusters, scores_by_threshold
 from .pipeline import MERGE_SCORE_COLUMNS, OBJECTS, DedupeResult
 
@@ -461,8 +461,9 @@ def org_merge_scores(
     seed : int
         Seed of the models' random sampling.
     cache : str or Path, optional
-        A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the matcher's
-        result on the kept and merged-away records is read back when they and the parameters are
+        A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the scores
+        (:func:`.cache.cached_org_merge_scores`), and the matcher's result on the kept and merged-away
+        records they come from, are read back when those records, the merges and the parameters are
         unchanged. ``"auto"``: the report runner's cache (``crm.meta["dedup_cache"]``), else none.
         ``None``: always computed.
 
@@ -487,10 +488,10 @@ def org_merge_scores(
     merges = cut.merges
     if isinstance(cache, str) and cache == "auto":
         cache = crm.meta.get("dedup_cache") or None
-    find = (
-        None
+    score = (
+        pipeline.org_merge_scores
         if cache is None
-        else partial(cached_find_duplicates, folder=cache, fingerprint=crm.meta.get("fingerprint"))
+        else partial(cached_org_merge_scores, folder=cache, fingerprint=crm.meta.get("fingerprint"))
     )
     rows = []
     for name in names:
@@ -510,11 +511,7 @@ def org_merge_scores(
         kept = cut.rows(name, where=where)
         if not len(merged) or not len(kept):
             continue
-        rows.append(
-            pipeline.org_merge_scores(
-                kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed, find=find
-            )
-        )
+        rows.append(score(kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed))
     if not rows:
         return mark_missing(
             pd.DataFrame(columns=MERGE_SCORE_COLUMNS),

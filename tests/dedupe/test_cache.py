@@ -173,7 +173,9 @@ def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path)
     plain = org_merge_scores(crm, objects="accounts", cache=None)
     assert not (tmp_path / "dd").exists()
     first = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
-    (entry,) = (tmp_path / "dd").iterdir()
+    # two entries: the matcher's result and the scores row computed from it
+    (entry,) = [p for p in (tmp_path / "dd").iterdir() if (p / "pairs.parquet").exists()]
+    assert len(list((tmp_path / "dd").iterdir())) == 2
     stamp = (entry / "pairs.parquet").stat().st_mtime_ns
     again = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
     assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
@@ -199,3 +201,131 @@ def test_lead_contact_pairs_are_read_back_and_a_damaged_entry_is_rebuilt(small_o
         rebuilt = lead_contact_matches(small_org, cache=tmp_path / "dd").pairs
     assert len(caplog.records) == 1 and "rebuilt" in caplog.records[0].getMessage()
     pd.testing.assert_frame_equal(rebuilt.reset_index(drop=True), plain.reset_index(drop=True), check_dtype=False)
+
+
+def _scores_entry(folder):
+    """The one org-merge scores entry in ``folder`` (its ``result.json`` says its kind)."""
+    (entry,) = [
+        p
+        for p in folder.iterdir()
+        if (p / "result.json").exists()
+        and json.loads((p / "result.json").read_text()).get("kind") == "org_merge_scores"
+    ]
+    return entry
+
+
+def _by_hand(scores):
+    # worked out by hand in tests/dedupe/test_report.py: org pairs L1-L2 and L3-L6, both linked, nothing else
+    row = scores.set_index("object").loc["leads"]
+    assert row[["records", "merged_records", "org_pairs", "found", "predicted_pairs", "agreeing"]].tolist() == [
+        6,
+        2,
+        2,
+        2,
+        2,
+        2,
+    ]
+    assert row["recall"] == 1.0 and row["precision"] == 1.0
+
+
+def test_org_merge_scores_are_kept_and_read_back_without_the_match(tmp_path, caplog):
+    """The scores row is an entry of its own: a warm run reads it, not the matcher's result it came from."""
+    from funnel_analysis.dedupe.report import org_merge_scores
+
+    from .test_report import _org_with_merges
+
+    crm = _org_with_merges()
+    options = dict(as_of="2024-06-30", objects="leads", threshold=0.5)
+    first = org_merge_scores(crm, **options, cache=tmp_path)
+    _by_hand(first)
+    entry = _scores_entry(tmp_path)
+    doc = json.loads((entry / "result.json").read_text())
+    assert set(doc["checksums"]) == {"scores.parquet"} and doc["kind"] == "org_merge_scores"
+    # the matcher's own result (kept and merged-away leads together) is kept beside it
+    assert sum((p / "pairs.parquet").exists() for p in tmp_path.iterdir()) == 1
+    stamp = (entry / "scores.parquet").stat().st_mtime_ns
+    # the match entry removed: a warm read of the scores does not need it
+    (match,) = [p for p in tmp_path.iterdir() if (p / "pairs.parquet").exists()]
+    shutil.rmtree(match)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        again = org_merge_scores(crm, **options, cache=tmp_path)
+    assert not caplog.records
+    assert (entry / "scores.parquet").stat().st_mtime_ns == stamp
+    assert not any((p / "pairs.parquet").exists() for p in tmp_path.iterdir())  # nothing was matched again
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(org_merge_scores(crm, **options, cache=None), first)
+    # other parameters or other merges: another entry
+    org_merge_scores(crm, **options | {"threshold": 0.9}, cache=tmp_path)
+    assert sum(1 for p in tmp_path.iterdir() if (p / "scores.parquet").exists()) == 2
+
+
+def test_a_damaged_or_swapped_scores_entry_is_rebuilt_with_one_log_line(tmp_path, caplog):
+    from funnel_analysis.dedupe.report import org_merge_scores
+
+    from .test_report import _org_with_merges
+
+    crm = _org_with_merges()
+    options = dict(as_of="2024-06-30", objects="leads", threshold=0.5)
+    _by_hand(org_merge_scores(crm, **options, cache=tmp_path))
+    entry = _scores_entry(tmp_path)
+    scores = entry / "scores.parquet"
+    original = scores.read_bytes()
+
+    fingerprint = crm.meta.get("fingerprint")
+
+    def rebuilt(entries=1):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            got = org_merge_scores(crm, **options, cache=tmp_path)
+        lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+        assert len(lines) == entries and all("rebuilt" in line for line in lines), lines
+        _by_hand(got)
+        return lines[0]
+
+    # cut short (a crash mid-write)
+    scores.write_bytes(original[: len(original) // 2])
+    assert "scores.parquet" in rebuilt() and scores.read_bytes() == original
+    # another org's valid file: a well-formed Parquet row of other numbers
+    pd.read_parquet(scores).assign(found=0, recall=0.0).to_parquet(scores, index=False)
+    assert "scores.parquet: differs" in rebuilt() and scores.read_bytes() == original
+    # the same records of another org (another fingerprint): its two entries, the scores and the match
+    # they come from, are each rebuilt with one line
+    crm.meta["fingerprint"] = "org-b"
+    assert f"is of the data {fingerprint!r}, not 'org-b'" in rebuilt(entries=2)
+    assert json.loads((entry / "result.json").read_text())["fingerprint"] == "org-b"
+    # an entry of the other kind moved under this key: its result.json names its own key
+    lead_contact = tmp_path / "other"
+    _write_pairs_entry(lead_contact)
+    shutil.rmtree(entry)
+    shutil.copytree(lead_contact / "k", entry)
+    assert "holds the result 'k'" in rebuilt()
+
+
+def _write_pairs_entry(folder):
+    from funnel_analysis.dedupe.cache import _write_entry
+
+    pairs = pd.DataFrame({"lead_id": ["L1"], "contact_id": ["C1"], "match_probability": [0.9], "reasons": ["x"]})
+    _write_entry(folder, "k", {"pairs": pairs}, {"kind": "lead_contact"}, fingerprint="org-b")
+
+
+def test_the_key_hashes_each_value_in_its_own_type():
+    from funnel_analysis.dedupe.cache import _frame_hash
+
+    base = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "when": pd.to_datetime(["2024-01-01 10:00:00", "2024-01-02 00:00:00"], utc=True),
+            "n": [1.0, float("nan")],
+            "mixed": pd.Series(["x", 3], dtype=object),
+        }
+    )
+    k = _frame_hash(base)
+    assert _frame_hash(base.copy()) == k and _frame_hash(base.set_index("id", drop=False)) == k  # not the index
+    one_micro = base.assign(when=base["when"] + pd.Timedelta(microseconds=1))
+    assert _frame_hash(one_micro) != k  # a date-time a microsecond apart
+    assert _frame_hash(base.assign(n=[1.0, 0.0])) != k  # a missing value filled
+    assert _frame_hash(base.assign(mixed=pd.Series(["x", 4], dtype=object))) != k  # mixed types, by their text
+    assert _frame_hash(base[["when", "id", "n", "mixed"]]) != k  # the column order
+    assert _frame_hash(base.rename(columns={"n": "m"})) != k
+    assert _frame_hash(base.iloc[::-1]) != k  # the row order
+    assert _frame_hash(None) != _frame_hash(base.iloc[0:0])
