@@ -123,6 +123,34 @@ def _average_precision(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
+def _boot_draws(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int) -> dict[str, list[float]]:
+    """ROC-AUC and PR-AUC of each bootstrap resample of the leads that holds both classes, in draw order.
+
+    The values of :func:`_auc` and :func:`_average_precision` of ``y[i], p[i]``, bit for bit, without sorting
+    each resample: a resample is how often it drew each distinct score (and each converted lead's), so the
+    tied ranks, true positives and counts per distinct score are cumulative sums over the scores sorted once.
+    Ranks are halves and counts whole numbers far below 2**53: every sum of them is exact, whatever its order,
+    and the precision and recall terms are the same divisions of the same numbers as there.
+    """
+    rng = np.random.default_rng(seed)
+    values, score = np.unique(p, return_inverse=True)  # ascending; ties are equal scores, as in both functions
+    out = {"roc_auc": [], "pr_auc": []}
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))  # the same draws as one resample at a time
+        drawn = np.bincount(score[i], minlength=len(values)).astype(float)
+        won = np.bincount(score[i], weights=y[i], minlength=len(values))
+        n1 = won.sum()
+        if n1 == 0 or n1 == len(y):  # one class: no AUC (skipped, as before)
+            continue
+        mean_rank = np.cumsum(drawn) - drawn + (drawn + 1) / 2  # a tied group's average rank (rankdata's)
+        out["roc_auc"].append(float(((won * mean_rank).sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1))))
+        present = drawn[::-1] > 0  # the resample's distinct scores, highest first
+        tp, seen = np.cumsum(won[::-1])[present], np.cumsum(drawn[::-1])[present]
+        precision, recall = tp / seen, tp / n1
+        out["pr_auc"].append(float(np.sum(np.diff(np.r_[0.0, recall]) * precision)))
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     """Headline figures of probabilities against outcomes (what :func:`evaluate` returns).
@@ -214,14 +242,7 @@ def evaluate(y, p, *, n_boot: int = 200, seed: int = 0, bins: int = 10, confiden
     hi = dict(lo)
     tail = round(50 * (1 - confidence), 10)  # percent in each tail: 2.5 for 0.95
     if n_boot and two:
-        rng = np.random.default_rng(seed)
-        draws = {"roc_auc": [], "pr_auc": []}
-        for _ in range(n_boot):
-            i = rng.integers(0, len(y), len(y))
-            if y[i].min() == y[i].max():
-                continue
-            draws["roc_auc"].append(_auc(y[i], p[i]))  # same values as scikit-learn's, 50x faster
-            draws["pr_auc"].append(_average_precision(y[i], p[i]))
+        draws = _boot_draws(y, p, n_boot, seed)  # the values of _auc and _average_precision per resample
         for k, v in draws.items():
             lo[k], hi[k] = (
                 (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) if v else (np.nan, np.nan)

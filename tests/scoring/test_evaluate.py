@@ -113,6 +113,40 @@ def test_fast_bootstrap_metrics_equal_scikit_learn():
         assert _average_precision(y, p) == pytest.approx(average_precision_score(y, p))
 
 
+def test_bootstrap_interval_is_scikit_learns_on_the_same_resamples():
+    """The one-pass bootstrap: each resample's AUCs as scikit-learn computes them on ``y[i], p[i]`` drawn by the
+    documented scheme (``default_rng(seed).integers`` once per resample, one-class resamples skipped)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from funnel_analysis.scoring.evaluate import _auc, _average_precision, _boot_draws
+
+    rng = np.random.default_rng(11)
+    for n, levels, rate in ((40, 4, 0.1), (500, 7, 0.3), (800, None, 0.5)):  # heavy ties, ties, none
+        p = rng.random(n) if levels is None else rng.integers(0, levels, n) / levels
+        y = (rng.random(n) < rate).astype(float)
+        draw = np.random.default_rng(5)
+        auc, ap = [], []
+        for _ in range(60):
+            i = draw.integers(0, n, n)
+            if y[i].min() == y[i].max():
+                continue
+            auc.append(roc_auc_score(y[i], p[i]))
+            ap.append(average_precision_score(y[i], p[i]))
+        r = evaluate(y, p, n_boot=60, seed=5)
+        assert r.roc_auc_ci_low == pytest.approx(np.percentile(auc, 2.5), abs=1e-12)
+        assert r.roc_auc_ci_high == pytest.approx(np.percentile(auc, 97.5), abs=1e-12)
+        assert r.pr_auc_ci_low == pytest.approx(np.percentile(ap, 2.5), abs=1e-12)
+        assert r.pr_auc_ci_high == pytest.approx(np.percentile(ap, 97.5), abs=1e-12)
+        draw = np.random.default_rng(5)
+        slow = {"roc_auc": [], "pr_auc": []}
+        for _ in range(60):
+            i = draw.integers(0, n, n)
+            if y[i].min() != y[i].max():
+                slow["roc_auc"].append(_auc(y[i], p[i]))
+                slow["pr_auc"].append(_average_precision(y[i], p[i]))
+        assert _boot_draws(y, p, 60, 5) == slow  # exactly equal floats, in draw order
+
+
 def test_band_interval_is_the_wilson_interval_by_hand():
     """2 of 3 converted, 95 %: z = 1.959964, centre (p + z^2/2n) / (1 + z^2/n), half-width
     z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n): the formula the table used before it called
