@@ -25,6 +25,7 @@ they pass plain dicts and arrays between its backtest origins); the public names
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -44,15 +45,52 @@ REUSE_SHARE = 0.85
 REUSE_MIN_POINTS = 100
 
 
+#: (what, inputs) -> result of the estimations already made in this process, the last :data:`MEMO_SIZE`: a
+#: backtest's days share most of their training windows (the next-quarter track record fits the same months
+#: at up to four of its days), and an estimate is a function of its inputs alone.
+_MEMO: OrderedDict = OrderedDict()
+MEMO_SIZE = 512
+
+
+def _memo(key, compute):
+    """``compute()``, or what it returned for ``key`` before (its arrays copied: callers own what they get)."""
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    _MEMO.move_to_end(key)
+    return _copied(_MEMO[key])
+
+
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_copied(v) for v in value)
+    return value
+
+
+def _key(x: np.ndarray) -> tuple:
+    """An array as a memo key: its type, shape and bytes (equal keys: the same values, bit for bit)."""
+    x = np.ascontiguousarray(x)
+    return (x.dtype.str, x.shape, x.tobytes())
+
+
 def _seasonal_adjust(y: np.ndarray, m: int):
     """(adjusted series, future seasonal component h -> array) by STL, or none when < 2 cycles."""
     if m > 1 and len(y) >= 2 * m + 1:  # (the same test in _fit_methods)
-        from statsmodels.tsa.seasonal import STL
-
-        seas = STL(y, period=m, seasonal=7 if m < 7 else (m // 2) * 2 + 1).fit().seasonal
+        seas = _memo(("stl", m, _key(y)), lambda: _stl_seasonal(y, m))
         last = seas[-m:]
         return y - seas, lambda h: last[np.arange(h) % m]
     return y, lambda h: np.zeros(h)
+
+
+def _stl_seasonal(y: np.ndarray, m: int) -> np.ndarray:
+    from statsmodels.tsa.seasonal import STL
+
+    return np.asarray(STL(y, period=m, seasonal=7 if m < 7 else (m // 2) * 2 + 1).fit().seasonal)
 
 
 def _sd(diffs) -> float:
@@ -164,7 +202,11 @@ def _fit_one(method: str, y: np.ndarray, m: int, h: int, confidence, adjusted, p
     s = future(h)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter: the backtest judges the result
-        mean, bands, params = _model(method, x, h, confidence, p)
+        if p is None:  # an estimation: made once per method, series, horizon and levels in this process
+            key = ("model", method, h, tuple(confidence), _key(x))
+            mean, bands, params = _memo(key, lambda: _model(method, x, h, confidence, None))
+        else:
+            mean, bands, params = _model(method, x, h, confidence, p)
     return {"mean": mean + s, "bands": {lv: (lo + s, hi + s) for lv, (lo, hi) in bands.items()}}, params
 
 

@@ -53,7 +53,7 @@ from .._util.frames import flag as _flag
 from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
 from .._util.frames import utc_naive as _utc_naive
-from ..periods import OutsideFiscalCalendar, period_bounds
+from ..periods import OutsideFiscalCalendar, fiscal_calendar, period_bounds
 from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _opportunities
 from .timeseries import CONFIDENCE, _interval_columns, regular_start
 
@@ -115,7 +115,16 @@ period_end=Timestamp('2024-09-30 00:00:00'))
 def _bounds(day, quarters_ahead: int, fy: int) -> tuple[str, pd.Timestamp, pd.Timestamp]:
     """(label, first day, last day) of :func:`quarter_bounds`, memoised: a backtest asks for the same few
     dozen quarters hundreds of times, and each answer costs a pandas frame of one row."""
-    return _bounds_of(pd.Timestamp(day), int(quarters_ahead), fy)
+    day, ahead = pd.Timestamp(day), int(quarters_ahead)
+    try:
+        custom = fiscal_calendar(fiscal_year_start_month=fy).custom
+    except ValueError:
+        custom = True  # a bad start month: quarter_bounds raises its own error
+    if not ahead or custom:
+        return _bounds_of(day, ahead, fy)
+    # a standard year: the quarter ``ahead`` after the one holding ``day`` is the one holding its first day
+    # moved by 3 x ``ahead`` months (how periods.period_bounds steps), so every day of a quarter shares one key
+    return _bounds_of(_bounds_of(day, 0, fy)[1] + pd.DateOffset(months=3 * ahead), 0, fy)
 
 
 @functools.lru_cache(maxsize=4096)
