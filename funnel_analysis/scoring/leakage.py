@@ -87,12 +87,16 @@ def rule_excluded(columns) -> pd.DataFrame:
 def _cross_fitted(x: pd.Series, y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """Each row's category conversion rate learned on the other folds (smoothed towards the mean)."""
     key = x.astype("object").where(x.notna(), "\0missing").astype("str").to_numpy()
+    code, uniques = pd.factorize(key)  # the categories once; each fold counts them with bincount
+    y = np.asarray(y, dtype=float)
     out = np.empty(len(y))
     for fit, pred in KFold(folds, shuffle=True, random_state=seed).split(key):
-        stats = pd.DataFrame({"k": key[fit], "y": y[fit]}).groupby("k")["y"].agg(["sum", "count"])
+        # sums of 0/1 outcomes are whole numbers: exact in any order, so the rates are the groupby's
+        total = np.bincount(code[fit], weights=y[fit], minlength=len(uniques))
+        count = np.bincount(code[fit], minlength=len(uniques))
         prior = y[fit].mean()
-        rate = (stats["sum"] + 10 * prior) / (stats["count"] + 10)
-        out[pred] = pd.Series(key[pred]).map(rate).fillna(prior).to_numpy()
+        rate = (total + 10 * prior) / (count + 10)
+        out[pred] = np.where(count[code[pred]] > 0, rate[code[pred]], prior)  # a category unseen in the fold: prior
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from funnel_analysis.scoring import leakage_report, rule_excluded
 from funnel_analysis.scoring.leakage import single_field_auc
@@ -18,6 +19,27 @@ def test_single_field_auc_by_hand():
     assert np.isnan(single_field_auc(pd.Series([1.0, 2]), [1, 1]))
     with pytest.raises(ValueError, match="rows"):
         single_field_auc(pd.Series([1.0, 2]), [1, 0, 1])
+
+
+def test_text_field_rates_are_the_other_folds_smoothed_rates():
+    """The cross-fitted category rates against plain pandas: per KFold fold, (converted + 10 * prior) /
+    (leads + 10) of the lead's category on the other folds, the prior for a category they lack."""
+    from sklearn.model_selection import KFold
+
+    from funnel_analysis.scoring.leakage import _cross_fitted
+
+    rng = np.random.default_rng(4)
+    x = pd.Series(rng.choice(["a", "b", "c", "rare", None], 300, p=[0.4, 0.3, 0.2, 0.02, 0.08]), dtype=object)
+    y = (rng.random(300) < 0.35).astype(float)
+    expected = np.empty(300)
+    for fit, pred in KFold(5, shuffle=True, random_state=2).split(x):
+        frame = pd.DataFrame({"k": x.iloc[fit].fillna("missing").to_numpy(), "y": y[fit]})
+        g = frame.groupby("k")["y"]
+        prior = y[fit].mean()
+        rate = (g.sum() + 10 * prior) / (g.count() + 10)
+        expected[pred] = x.iloc[pred].fillna("missing").map(rate).fillna(prior).to_numpy()
+    assert np.array_equal(_cross_fitted(x, y, 5, 2), expected)
+    assert single_field_auc(x, y, seed=2) == pytest.approx(roc_auc_score(y, expected))
 
 
 def test_rule_exclusions():
