@@ -198,12 +198,7 @@ def stage_life_tables(org: EngineOrg, *, as_of, by=None) -> pd.DataFrame:
     --------
     >>> stage_life_tables(org, as_of="2024-06-30").head()  # doctest: +SKIP
     """
-    fn, by = "stage_life_tables", _by_list(by)
-    day = _day(as_of, fn)
-    if not org.has("opportunities"):
-        raise EngineError(f"{fn}: the org has no opportunities")
-    _check_by(org, by, fn)
-    state = materialise_asof(org, as_of=day, name="life_state")
+    day, by, state = _day_state(org, as_of, by, "stage_life_tables", "life_state")
     out = org.engine.df(life_table_query(org, state=state, by=by), {"day": day.date()})
     out = out.sort_values([*by, "stage_name", "days"], kind="stable", na_position="last").reset_index(drop=True)
     return out.astype({"days": "int64", "at_risk": "int64", "events": "int64", "censored": "int64"})
@@ -323,6 +318,18 @@ def _undated(org: EngineOrg, by: list[str]) -> pd.DataFrame:
     return org.engine.df(f"SELECT {select}COUNT(*) AS n_undated_excluded FROM {rel} WHERE created_date IS NULL{group}")
 
 
+def _with_undated(out: pd.DataFrame, org: EngineOrg, by: list[str]) -> pd.DataFrame:
+    """``out`` with ``n_undated_excluded`` set to each segment's deals without a creation date."""
+    undated = _undated(org, by)
+    if len(undated) and len(out):
+        if by:
+            merged = out[by].merge(undated, on=by, how="left")["n_undated_excluded"]
+            out["n_undated_excluded"] = merged.fillna(0).astype("int64").to_numpy()
+        else:
+            out["n_undated_excluded"] = int(undated["n_undated_excluded"].sum())
+    return out
+
+
 def stage_durations(org: EngineOrg, *, as_of, by=None, percentiles=(0.5, 0.75, 0.9)) -> pd.DataFrame:
     """Days in each open stage, open visits censored: :func:`funnel_analysis.velocity.report.stage_durations` on an engine.
 
@@ -375,14 +382,7 @@ def stage_durations(org: EngineOrg, *, as_of, by=None, percentiles=(0.5, 0.75, 0
     front += ["km_median_ci_high", "median_gap_days"]
     out = pd.DataFrame(rows, columns=front + [c for c in (rows[0] if rows else {}) if c not in front])
     out.insert(len(by) + 3, "n_undated_excluded", 0)
-    undated = _undated(org, by)
-    if len(undated):
-        if by:
-            merged = out[by].merge(undated, on=by, how="left")["n_undated_excluded"]
-            out["n_undated_excluded"] = merged.fillna(0).astype("int64").to_numpy()
-        else:
-            out["n_undated_excluded"] = int(undated["n_undated_excluded"].sum())
-    return out
+    return _with_undated(out, org, by)
 
 
 #: The columns of :func:`cycle_length`, as ``velocity.durations.cycle_length`` gives them after ``by``.
@@ -402,45 +402,26 @@ CYCLE_COLUMNS = [
 ]
 
 
-def _cycle_life_tables(org: EngineOrg, *, as_of, by=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sales cycle's life tables as of a day, and each segment's counts, reduced in the engine.
-
-    The rules of :func:`funnel_analysis.velocity.cycle_length` on the day's cut: deals created by the
-    end of the day (UTC days); a deal closed on the day (closed, its close date not after it) ends at
-    its close date, any other is censored at the day; a closed deal without a close date, or closing
-    before its creation, is invalid (counted, left out).
-
-    Parameters
-    ----------
-    org : EngineOrg
-        The org in its engine.
-    as_of : date-like
-        The day.
-    by : str or list of str, optional
-        Opportunity columns to segment by (the state's values on the day where it has them).
-
-    Returns
-    -------
-    (DataFrame, DataFrame)
-        The life tables (``by``, ``days``, ``events``, ``censored``; valid deals only) and the counts per
-        segment of the cut (``by``, ``n``, ``n_closed``, ``n_won``, ``n_invalid``, ``closed_days_sum``).
-
-    Raises
-    ------
-    EngineError
-        When ``as_of`` is not a date, ``by`` names no column of the opportunities, or the org has
-        no opportunities.
-
-    Examples
-    --------
-    >>> tables, counts = _cycle_life_tables(org, as_of="2024-06-30", by="lead_source")  # doctest: +SKIP
-    """
-    fn, by = "cycle_length", _by_list(by)
+def _day_state(org: EngineOrg, as_of, by, fn: str, name: str) -> tuple[pd.Timestamp, list[str], str]:
+    """The day, the ``by`` columns checked, and the opportunities' state on it materialised as ``name``."""
+    by = _by_list(by)
     day = _day(as_of, fn)
     if not org.has("opportunities"):
         raise EngineError(f"{fn}: the org has no opportunities")
     _check_by(org, by, fn)
-    state = materialise_asof(org, as_of=day, name="cycle_state")
+    return day, by, materialise_asof(org, as_of=day, name=name)
+
+
+def _cycle_life_tables(org: EngineOrg, *, as_of, by=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sales cycle's life tables per segment of the day's cut, and each segment's counts.
+
+    The rules of :func:`funnel_analysis.velocity.cycle_length`: deals created by the end of the day
+    (UTC days); a deal closed on the day (closed, its close date not after it) ends at its close
+    date, any other is censored at the day; a closed deal without a close date, or closing before
+    its creation, is invalid (counted, left out). Returns (``by``, ``days``, ``events``, ``censored``)
+    of the valid deals and (``by``, ``n``, ``n_closed``, ``n_won``, ``n_invalid``).
+    """
+    day, by, state = _day_state(org, as_of, by, "cycle_length", "cycle_state")
     keys = "".join(f"{c}, " for c in by)
     group = f"GROUP BY {', '.join(by)}" if by else ""
     deals = f"""
@@ -535,15 +516,7 @@ def cycle_length(org: EngineOrg, *, as_of, by=None) -> pd.DataFrame:
                 "median_gap_days": r["km_median"] - r["naive_median"],
             }
         )
-    out = pd.DataFrame(rows, columns=[*by, *CYCLE_COLUMNS])
-    undated = _undated(org, by)
-    if len(undated) and len(out):
-        if by:
-            merged = out[by].merge(undated, on=by, how="left")["n_undated_excluded"]
-            out["n_undated_excluded"] = merged.fillna(0).astype("int64").to_numpy()
-        else:
-            out["n_undated_excluded"] = int(undated["n_undated_excluded"].sum())
-    return out
+    return _with_undated(pd.DataFrame(rows, columns=[*by, *CYCLE_COLUMNS]), org, by)
 
 
 def _same(a, b) -> bool:
