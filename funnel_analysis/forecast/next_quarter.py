@@ -54,7 +54,7 @@ from .._util.frames import require as _require
 from .._util.frames import to_day as _to_day
 from .._util.frames import utc_naive as _utc_naive
 from ..periods import OutsideFiscalCalendar, fiscal_calendar, period_bounds
-from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _opportunities
+from .pipeline import AGE_BINS, _age_bucket, _configured, _open_deals, _open_on, _opportunities
 from .timeseries import CONFIDENCE, _interval_columns, regular_start
 
 __all__ = ["next_quarter_forecast", "bookings_series", "quarter_bounds", "FiscalQuarter"]
@@ -320,12 +320,27 @@ def _features(o: pd.DataFrame, due_by: pd.Timestamp, age_bins) -> pd.DataFrame:
     )
 
 
-def _won_in(won: pd.DataFrame, first, last, created_after=None) -> float:
-    close = pd.to_datetime(won["close_date"]).astype("datetime64[us]")
-    keep = (close >= first) & (close <= last)
-    if created_after is not None:
-        keep &= (_utc_naive(won["created_date"]) >= created_after + pd.Timedelta(days=1)).to_numpy()
-    return float(won.loc[keep.to_numpy(), "amount"].astype(float).fillna(0).sum())
+class _WonIn:
+    """The won amount closed between two days (and created after a third) of one frame of won deals.
+
+    Its dates and amounts are read once: a forecast asks about sixty times, for each past snapshot.
+    """
+
+    def __init__(self, won: pd.DataFrame):
+        self._close = pd.to_datetime(won["close_date"]).astype("datetime64[us]").to_numpy()
+        self._amount = won["amount"].astype(float).fillna(0).reset_index(drop=True)
+        self._created = _utc_naive(won["created_date"]).to_numpy() if "created_date" in won else None
+
+    def between(self, first, last) -> np.ndarray:
+        """Deals closed from ``first`` to ``last`` (days, both included)."""
+        first, last = pd.Timestamp(first).to_datetime64(), pd.Timestamp(last).to_datetime64()
+        return (self._close >= first) & (self._close <= last)
+
+    def __call__(self, first, last, created_after=None) -> float:
+        keep = self.between(first, last)
+        if created_after is not None:
+            keep &= self._created >= (created_after + pd.Timedelta(days=1)).to_datetime64()
+        return float(self._amount[keep].sum())
 
 
 def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, where, data_start, confidence):
@@ -334,6 +349,7 @@ def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, 
     offset = (day - q0).days
     final = _opportunities(crm, day, where)
     won = final[_flag(final["is_won"]).to_numpy()]
+    won_in = _WonIn(won)
     rr = pd.Timedelta(days=run_rate_days)
     snaps = []
     for k in range(1, 400):
@@ -347,22 +363,19 @@ def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, 
             break
         if ek > day:
             continue
-        o = _open_deals(_opportunities(crm, tk, where), tk, "next_quarter_forecast")
+        o = _open_on(crm, tk, where, "next_quarter_forecast")
         f = _features(o, ek, age_bins)
         first_win = max(sk, tk + pd.Timedelta(days=1))
-        ids = won.loc[
-            ((pd.to_datetime(won["close_date"]) >= first_win) & (pd.to_datetime(won["close_date"]) <= ek)).to_numpy(),
-            "opportunity_id",
-        ]
+        ids = won.loc[won_in.between(first_win, ek), "opportunity_id"]
         f["label"] = o["opportunity_id"].isin(set(ids)).to_numpy().astype(float)
         f["snap"] = len(snaps)
         snaps.append(
             {
                 "f": f,
-                "won": _won_in(won, sk, min(ek, tk)),
-                "new": _won_in(won, sk, ek, created_after=tk),
-                "run_rate": _won_in(won, tk - rr + pd.Timedelta(days=1), tk),
-                "actual": _won_in(won, sk, ek),
+                "won": won_in(sk, min(ek, tk)),
+                "new": won_in(sk, ek, created_after=tk),
+                "run_rate": won_in(tk - rr + pd.Timedelta(days=1), tk),
+                "actual": won_in(sk, ek),
             }
         )
     if len(snaps) < 2:
@@ -405,9 +418,9 @@ def _one_quarter(crm, day, ahead, *, fy, age_bins, prior_weight, run_rate_days, 
         p2 = coarse.reindex(pd.MultiIndex.from_frame(f[["stage_name", "due"]])).to_numpy()
         p3 = f["due"].map(hist.groupby("due")["label"].mean()).fillna(hist["label"].mean()).to_numpy()
         p = np.where(np.isnan(p), np.where(np.isnan(p2), p3, p2), p)
-    won_now = _won_in(won, start, min(end, day))
+    won_now = won_in(start, min(end, day))
     pipeline = float((p * f["amount"]).sum())
-    new = ratio * _won_in(won, day - rr + pd.Timedelta(days=1), day)
+    new = ratio * won_in(day - rr + pd.Timedelta(days=1), day)
     conf = f["stage_name"].map(_configured(crm.stages)).fillna(0).to_numpy()
     due_in = (pd.to_datetime(o["close_date"]) <= end).fillna(True).to_numpy()
     total = won_now + pipeline + new

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -128,9 +129,30 @@ def _open_deals(opps: pd.DataFrame, day: pd.Timestamp, fn: str) -> pd.DataFrame:
         opps, ["opportunity_id", "stage_name", "amount", "close_date", "is_closed", "created_date"], fn, "opportunities"
     )
     o = opps.loc[~_flag(opps["is_closed"]).to_numpy()].reset_index(drop=True)
-    age = _days([day] * len(o)) - _days(o["created_date"]) if len(o) else np.array([])
+    age = np.full(len(o), _days([day])[0]) - _days(o["created_date"]) if len(o) else np.array([])
     close = pd.to_datetime(o["close_date"]).astype("datetime64[us]")
     return o.assign(age_days=age, overdue=(close <= day).to_numpy(), _close=close.where(close > day, day))
+
+
+#: (id of a cut's opportunities, day) -> (those opportunities, their open deals on the day), the last 64.
+_OPEN: OrderedDict = OrderedDict()
+
+
+def _open_on(crm, day, where, fn: str) -> pd.DataFrame:
+    """:func:`_open_deals` of :func:`_opportunities`, memoised without ``where`` (the cut's frame is memoised by
+    the org, held here so that its id is not reused): the next-quarter forecast of each backtest day takes
+    the open deals of the same past days. Callers read the frame; they never change it."""
+    opps = _opportunities(crm, day, where)
+    if where is not None and not (isinstance(where, str) and not where.strip()):
+        return _open_deals(opps, day, fn)
+    key = (id(opps), pd.Timestamp(day))
+    kept = _OPEN.get(key)
+    if kept is None or kept[0] is not opps:
+        kept = _OPEN[key] = (opps, _open_deals(opps, day, fn))
+        while len(_OPEN) > 64:
+            _OPEN.popitem(last=False)
+    _OPEN.move_to_end(key)
+    return kept[1]
 
 
 def _deal_probability(o: pd.DataFrame, stages, probabilities, age_bins) -> np.ndarray:
@@ -283,7 +305,7 @@ def snapshot_outcomes(
         if end > day:
             continue
         snap = start - pd.Timedelta(days=1)
-        o = _open_deals(_opportunities(crm, snap, where), snap, fn)
+        o = _open_on(crm, snap, where, fn)
         o = o[pd.to_datetime(o["close_date"]).astype("datetime64[us]") <= end]
         won_ids = set(won.loc[((won_close >= start) & (won_close <= end)).to_numpy(), "opportunity_id"])
         label = _period_label(start, period, fiscal_year_start_month)
