@@ -21,7 +21,7 @@ import pandas as pd
 
 from .money import currency_symbol
 
-__all__ = ["FALLBACK_FONTS", "axes", "default_font_covers", "label_fonts", "money"]
+__all__ = ["FALLBACK_FONTS", "axes", "default_font_covers", "label_fonts", "money", "tight_png"]
 
 
 def money(value: float, currency: str = "$") -> str:
@@ -32,6 +32,61 @@ def money(value: float, currency: str = "$") -> str:
     if value is None or pd.isna(value):
         return "n/a"
     return f"{'-' if value < 0 else ''}{currency_symbol(currency)}{abs(value):,.0f}"
+
+
+def tight_png(fig) -> bytes | None:
+    """``fig`` as a PNG cropped to its tight bounding box, as ``savefig(bbox_inches="tight")`` writes it, drawn once.
+
+    Matplotlib's ``savefig`` with a layout engine or ``bbox_inches="tight"`` first draws the whole figure
+    with drawing switched off, to run the layout and measure the artists, then draws it again for the
+    pixels. The layout and the measures need no such pass: this runs the figure's layout engine, measures
+    the tight box (padded by ``savefig.pad_inches``), then draws the figure once into that box, as the
+    second draw of ``savefig`` does. The bytes are the same as IPython's inline
+    ``print_figure(fig, "png", bbox_inches="tight")`` (tests/_util compare them).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        A figure on an Agg canvas (the inline backend's, or ``Agg``); not closed.
+
+    Returns
+    -------
+    bytes or None
+        The PNG at the figure's dpi; None for a figure without axes or lines (IPython shows nothing for
+        it), or when the figure is not on an Agg canvas (draw it with ``savefig`` then).
+    """
+    from io import BytesIO
+
+    from matplotlib import _tight_bbox, cbook, rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas
+    if (not fig.axes and not fig.lines) or not isinstance(canvas, FigureCanvasAgg):
+        return None
+    out = BytesIO()
+    # as savefig: no manager, the figure's dpi, device pixel ratio 1, "saving" (animated artists drawn)
+    with (
+        cbook._setattr_cm(canvas, manager=None),
+        cbook._setattr_cm(fig, dpi=fig.dpi),
+        cbook._setattr_cm(canvas, _device_pixel_ratio=1),
+        cbook._setattr_cm(canvas, _is_saving=True),
+    ):
+        renderer = canvas.get_renderer()
+        fig._get_draw_artists(renderer)  # as Figure.draw: the axes' aspect applied before the layout
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            try:
+                engine.execute(fig)
+            except ValueError:  # as Figure.draw, which ignores a layout that cannot be made
+                pass
+        box = fig.get_tightbbox(renderer).padded(rcParams["savefig.pad_inches"])
+        restore = _tight_bbox.adjust_bbox(fig, box, renderer, canvas.fixed_dpi)
+        try:
+            with fig._cm_set(layout_engine="none"):  # laid out above, as savefig's second draw
+                canvas.print_png(out)
+        finally:
+            restore()
+    return out.getvalue()
 
 
 def axes(ax, size=(8, 4.5)):

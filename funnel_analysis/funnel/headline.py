@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..crm.model import cut_as_of
 from ..periods import FiscalCalendar, fiscal_calendar
 from . import report
 from .kpis import _open_pipeline
@@ -120,6 +119,7 @@ def headline_series(
         "exclude_types": exclude_types,
         "new_business_only": new_business_only,
     }
+    light = where is None or (isinstance(where, str) and not where.strip())
     now = report.kpis(crm, as_of=as_of, period=period, **choices)
     note = now.attrs.get("note")
     columns = ["row", "period", "currency", *now.columns]
@@ -130,6 +130,7 @@ def headline_series(
         out.attrs["note"] = note
         return out
     current = rows.iloc[[-1]]
+    cut_orgs = {day: crm}  # day -> the org report.kpis cut on that day (the cut is memoised)
     complete = rows.iloc[:-1]
     starts = list(rows["period_start"])
     pieces = []
@@ -139,14 +140,16 @@ def headline_series(
         pieces.append(trend.assign(row="period", as_of=ends))
         prev_start, cur_start = starts[-2], starts[-1]
         point = min(prev_start + (day - cur_start), cur_start - pd.Timedelta(days=1))
-        before = report.kpis(crm, as_of=point, period=period, **choices)
+        # without where, only the deals and leads are read on that day: cut an org of their tables alone
+        before = report.kpis(_figures_org(crm) if light else crm, as_of=point, period=period, **choices)
+        cut_orgs[point] = _figures_org(crm) if light else crm
         pieces.append(before[before["period_start"] == prev_start].assign(row="previous", as_of=point))
     pieces.append(current.assign(row="current", as_of=day))
     out = pd.concat(pieces, ignore_index=True)
     # the open pipeline is what was open on the row's own day, whatever the deals' close dates
     stock = [c for c in STOCK_FIGURES if c in out.columns]
     for i, when in enumerate(out["as_of"]):
-        overall = _stock_figures(crm, as_of=when, choices=choices)
+        overall = _stock_figures(crm, as_of=when, choices=choices, cut_org=cut_orgs.get(when))
         for c in stock:
             out.loc[i, c] = overall[c].iloc[0]
     out = out[["row", *[c for c in now.columns]]]
@@ -161,17 +164,19 @@ def headline_series(
     return out
 
 
-def _stock_figures(crm: CrmData, *, as_of, choices: dict) -> pd.DataFrame:
+def _stock_figures(crm: CrmData, *, as_of, choices: dict, cut_org: CrmData | None = None) -> pd.DataFrame:
     """The :data:`STOCK_FIGURES` of the org on one day: the opportunity figures of ``report.kpis`` alone.
 
     The stocks are figures of the open opportunities on the day, so they are those of
     :func:`funnel_analysis.funnel.report.kpis` (overall, no period) without its lead figures and
     without the won deals its cut left undated (those only add to the cycle's counts): one cut
-    (memoised) and the opportunities' figures, instead of every figure of the day.
+    (memoised) and the opportunities' figures, instead of every figure of the day. ``cut_org``: an org
+    (``crm`` or one of its tables) already cut on the day (memoised: the day of a ``report.kpis`` call),
+    whose cut holds the same opportunities, taken instead of cutting another.
     """
     where = choices["where"]
     light = where is None or (isinstance(where, str) and not where.strip())
-    cut = cut_as_of(_deals_org(crm) if light else crm, as_of=as_of)
+    cut = report._cut(cut_org if cut_org is not None else (_deals_org(crm) if light else crm), as_of=as_of)
     options = {k: v for k, v in choices.items() if k != "where"}
     opportunities = cut.rows("opportunities", where=where) if cut.has("opportunities") else None
     if opportunities is not None and light:  # the stocks alone: kpis' win rates and cycles are not needed here
@@ -181,28 +186,46 @@ def _stock_figures(crm: CrmData, *, as_of, choices: dict) -> pd.DataFrame:
     return _frame_kpis(opportunities, None, **options)
 
 
-#: The tables an as-of cut of the opportunities reads (:meth:`CrmData.as_of`): their rows, their stages, their
-#: stage history and their field history (owner, close-date pushes). The other tables do not change them.
-_DEALS_TABLES = ("opportunities", "stages", "opportunity_history", "opportunity_field_history")
-#: id(org) -> (the org, its deals-only org): the stock figures of the trend cut this org, not the whole one.
-_DEALS_ORGS: dict = {}
+#: The tables an as-of cut of the opportunities reads for the stock figures (:meth:`CrmData.as_of`): their rows,
+#: their stages and their stage history (each deal's stage, amount and close on the day). The field history is
+#: left out: it gives the owner on the day and the close-date pushes, which no stock figure reads (without
+#: ``where``); the other tables do not change the deals.
+_DEALS_TABLES = ("opportunities", "stages", "opportunity_history")
+#: The tables the figures of ``report.kpis`` without ``by`` or ``where`` read: the deals' and the leads (a lead's
+#: conversion on the day comes from its own dates; its field history gives the status and owner, never read).
+_FIGURES_TABLES = (*_DEALS_TABLES, "leads")
+#: (id(org), tables) -> (the org, the org of those tables alone): the cuts of the trend cut this org, not the whole one.
+_SUB_ORGS: dict = {}
 
 
-def _deals_org(crm: CrmData) -> CrmData:
-    """``crm`` with only :data:`_DEALS_TABLES`: its as-of cuts hold the same opportunities, for a fraction of the work.
+def _sub_org(crm: CrmData, tables: tuple[str, ...]) -> CrmData:
+    """``crm`` with only ``tables``: its as-of cuts hold the same rows of those, for a fraction of the work.
 
-    The stock figures need the open deals on each day of the trend, not the leads (whose cut replays
-    their field history), activities or campaigns; an org of the deals' tables alone is cut instead
-    (its cuts memoised as any org's). One is kept per org (the last few), so that every headline on
-    the same org reuses its cuts.
+    One is kept per org and set of tables (the last few), so that every headline on the same org reuses
+    its cuts (memoised as any org's).
     """
     import dataclasses
 
-    kept = _DEALS_ORGS.get(id(crm))
+    key = (id(crm), tables)
+    kept = _SUB_ORGS.get(key)
     if kept is not None and kept[0] is crm:
         return kept[1]
-    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEALS_TABLES})
-    while len(_DEALS_ORGS) >= 4:
-        _DEALS_ORGS.pop(next(iter(_DEALS_ORGS)))
-    _DEALS_ORGS[id(crm)] = (crm, deals)
-    return deals
+    sub = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in tables})
+    while len(_SUB_ORGS) >= 8:
+        _SUB_ORGS.pop(next(iter(_SUB_ORGS)))
+    _SUB_ORGS[key] = (crm, sub)
+    return sub
+
+
+def _deals_org(crm: CrmData) -> CrmData:
+    """``crm`` with only :data:`_DEALS_TABLES`: the org the stock figures of the trend's days are cut from.
+
+    The stock figures need the open deals on each day of the trend, not the leads (whose cut replays
+    their field history), the deals' field history, activities or campaigns.
+    """
+    return _sub_org(crm, _DEALS_TABLES)
+
+
+def _figures_org(crm: CrmData) -> CrmData:
+    """``crm`` with only :data:`_FIGURES_TABLES`: the org the previous period's figures (no ``where``) are cut from."""
+    return _sub_org(crm, _FIGURES_TABLES)

@@ -60,7 +60,8 @@ import pandas as pd
 
 from .._util.frames import by_list as _by_list
 from .._util.missing import mark_missing
-from ..crm.model import cut_as_of, resolve_as_of
+from ..crm.model import CrmData as _CrmData
+from ..crm.model import cut_as_of, latest_date, resolve_as_of
 from ..crm.sections import (
     add_counts,
     dropped_undated,
@@ -91,6 +92,35 @@ __all__ = [
     "kpis",
     "kpi_definitions",
 ]
+
+
+#: id(org) -> (the org, its tables' ids, the latest date in its data): an empty ``as_of`` resolved once per org.
+_LATEST: dict = {}
+
+
+def _day(crm: CrmData, as_of):
+    """``as_of``, or for an empty one the latest date in the data (:func:`latest_date`), found once per org.
+
+    Every section of a report resolves the same empty ``as_of``: finding the latest change timestamp
+    scans every table, so the day is kept for the org object (and its tables: replacing one finds it
+    again), the last few orgs only.
+    """
+    if not isinstance(crm, _CrmData) or not (as_of is None or (isinstance(as_of, str) and not as_of.strip())):
+        return as_of
+    tables = tuple((name, id(df)) for name, df in crm.tables.items())
+    kept = _LATEST.get(id(crm))
+    if kept is not None and kept[0] is crm and kept[1] == tables:
+        return kept[2]
+    day = latest_date(crm)
+    while len(_LATEST) >= 4:
+        _LATEST.pop(next(iter(_LATEST)))
+    _LATEST[id(crm)] = (crm, tables, day)
+    return day
+
+
+def _cut(crm: CrmData, *, as_of=None) -> CrmData:
+    """:func:`funnel_analysis.crm.cut_as_of` with an empty ``as_of`` resolved once per org (:func:`_day`)."""
+    return cut_as_of(crm, as_of=_day(crm, as_of))
 
 
 def _by(by):
@@ -162,7 +192,7 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     >>> out.attrs["note"]
     "lead statuses in the order of the org's LeadStatus.csv; statuses as exported (no LeadHistory: not as of the day)"
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     order = lead_status_order(cut)
     leads = fold_lead_status(cut.rows("leads", where=where), order)
     if status_order is None and len(order) and order["origin"].iloc[0] == "file":
@@ -221,7 +251,7 @@ def lead_conversion(
     --------
     >>> report.lead_conversion(crm, by="lead_source", window_days=90)  # doctest: +SKIP
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
     leads = cut.rows("leads", where=where)
     out = _named(_conversion.lead_conversion(leads, by=_by(by), window_days=window_days, as_of=day), cut, by)
@@ -258,7 +288,7 @@ def snapshot_funnel(
     --------
     >>> report.snapshot_funnel(crm, as_of="2024-04-15", where="amount >= 1000")  # doctest: +SKIP
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     from ..engine.attach import engine_of
 
     org, keys = engine_of(crm), _by_list(_by(by))
@@ -325,7 +355,7 @@ def cohort_funnel(
     fn = "cohort_funnel"
     if cohort_days is not None and (created_from is not None or created_to is not None):
         raise ValueError(f"{fn}: give cohort_days or created_from / created_to, not both")
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
     if cohort_days is not None:
         window = _conversion.cohort_window(as_of=day, cohort_days=cohort_days, window_days=window_days)
@@ -407,7 +437,7 @@ def win_rates(
     >>> report.win_rates(crm, by="lead_source", period="Q")  # doctest: +SKIP
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     options = {"by": _by(by), "period": period, "fiscal_year_start_month": fiscal_year_start_month}
     from ..engine.attach import engine_of
 
@@ -463,7 +493,7 @@ def stage_transitions(
     >>> report.stage_transitions(crm, period="M")  # doctest: +SKIP
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     opps = cut.rows("opportunities", where=where)
     unknown = stage_order_unknown(cut)
     out = _winrates.stage_transitions(
@@ -516,7 +546,7 @@ def bottlenecks(
     >>> report.bottlenecks(crm, as_of="2024-06-30", lookback=4)  # doctest: +SKIP
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     unknown = stage_order_unknown(cut)
@@ -596,7 +626,7 @@ def kpis(
         from ..engine.kpis import kpi_counts
         from .definitions import definitions_note
 
-        out = _kpis_from_counts(kpi_counts(org, as_of=resolve_as_of(crm, as_of=as_of)).iloc[0])
+        out = _kpis_from_counts(kpi_counts(org, as_of=resolve_as_of(crm, as_of=_day(crm, as_of))).iloc[0])
         out.attrs["note"] = definitions_note(
             period=None, fiscal_year_start_month=fiscal_year_start_month, **KpiChoices(cohort=cohort).as_kwargs()
         )
@@ -610,7 +640,7 @@ def kpis(
         "exclude_types": exclude_types,
         "new_business_only": new_business_only,
     }
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
     tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
     out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by), **options)
@@ -742,7 +772,7 @@ def kpi_definitions(
         new_business_only=new_business_only,
     )
     texts = _definitions(period=period, fiscal_year_start_month=fiscal_year_start_month, **choices.as_kwargs())
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _cut(crm, as_of=as_of)
     gone = {}
     for table in ("leads", "opportunities"):
         rows = cut.rows(table, where=where) if cut.has(table) else None

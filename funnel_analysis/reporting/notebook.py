@@ -112,14 +112,47 @@ def _show_figures_before_redraw() -> None:
 
 
 def _flush_inline_figures() -> None:
-    """The inline backend's ``flush_figures``, when that backend shows this kernel's figures."""
+    """The inline backend's ``flush_figures``, when that backend shows this kernel's figures (each drawn once)."""
     import sys
 
     inline = sys.modules.get("matplotlib_inline.backend_inline")
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if inline is not None and shell is not None and inline.flush_figures in shell.events.callbacks["post_execute"]:
+        _png_drawn_once(shell)
         inline.flush_figures()
+
+
+def _png_drawn_once(shell) -> None:
+    """Make the shell's PNG of a figure :func:`~funnel_analysis._util.plotting.tight_png` (one draw, same bytes).
+
+    Only where the inline backend's default stands (PNG, ``bbox_inches="tight"``, nothing else): other
+    settings keep their own formatter. Set again before each flush, since selecting the backend resets it.
+    """
+    from functools import partial
+
+    from IPython.core import pylabtools
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    current = png.lookup_by_type(Figure) if Figure in png.type_printers else None
+    default = {"fmt": "png", "base64": True, "bbox_inches": "tight"}
+    if isinstance(current, partial) and current.func is pylabtools.print_figure and current.keywords == default:
+        png.for_type(Figure, _figure_png)
+
+
+def _figure_png(fig) -> str | None:
+    """A figure's PNG, base64, as the inline backend's formatter gives it, drawn once where the canvas allows."""
+    import binascii
+
+    from IPython.core.pylabtools import print_figure
+
+    from .._util.plotting import tight_png
+
+    data = tight_png(fig)
+    if data is None:  # no axes (IPython shows nothing), or not an Agg canvas: IPython's own
+        return print_figure(fig, "png", bbox_inches="tight", base64=True)
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 #: seaborn's ``set_theme(style="whitegrid")`` (its "deep" colours, the notebook context), written out, so a

@@ -84,3 +84,55 @@ def test_stocks_equal_the_overall_figures_of_each_day(sample_org, choices):
         assert int(row["opportunities_open"]) == int(day["opportunities_open"])
         assert int(row["open_pipeline_amount_n"]) == int(day["open_pipeline_amount_n"])
         assert row["open_pipeline_amount"] == pytest.approx(day["open_pipeline_amount"], rel=0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "choices",
+    # without where the previous period's figures come from the deals' and leads' tables alone (_figures_org)
+    [{}, {"exclude_types": "Renewal", "cohort": "created", "win_rate_basis": "amount"}],
+    ids=["defaults", "exclusions"],
+)
+def test_every_row_equals_kpis_of_the_whole_org_on_its_day(sample_org, choices):
+    """Each row equals report.kpis by period on the whole org: the flows as of the report day (the previous row:
+    as of its own day, the same point of the last period), the stocks as of the row's own day."""
+    from funnel_analysis.crm import load_org
+    from funnel_analysis.funnel import report
+
+    crm = load_org(sample_org[0])
+    h = headline_series(crm, as_of="", period="Q", **choices)
+    assert h["row"].tolist()[-2:] == ["previous", "current"]
+    figures = [c for c in h.columns if c not in ("row", "period", "currency", "as_of", "fiscal_period", "period_start")]
+    report_day = h["as_of"].iloc[-1]
+    for _, row in h.iterrows():
+        flows_day = row["as_of"] if row["row"] == "previous" else report_day
+        day = report.kpis(crm, as_of=flows_day, period="Q", **choices)
+        ref = day[day["period_start"] == row["period_start"]].iloc[0]
+        stock = report.kpis(crm, as_of=row["as_of"], **choices).iloc[0]
+        for f in figures:
+            want = stock[f] if f in ("open_pipeline_amount", "open_pipeline_amount_n", "opportunities_open") else ref[f]
+            got = row[f]
+            assert (pd.isna(got) and pd.isna(want)) or got == want, (row["row"], f, got, want)
+
+
+def test_an_empty_as_of_follows_a_replaced_table():
+    """The latest date of an empty as_of is found once per org, and again when a table is replaced."""
+    import dataclasses
+
+    from funnel_analysis.funnel import report
+
+    opps = pd.DataFrame(
+        {
+            "Id": ["006A", "006B"],
+            "StageName": ["Closed Won", "Prospecting"],
+            "Amount": [100, 50],
+            "CreatedDate": ["2024-01-05", "2024-03-01"],
+            "CloseDate": ["2024-02-10", "2024-09-30"],
+        }
+    )
+    crm = load_frames({"Opportunity": opps})
+    assert str(report.kpis(crm, as_of="")["as_of"].iloc[0].date()) == "2024-03-01"  # the latest creation
+    later = crm.opportunities.assign(created_date=pd.to_datetime(["2024-01-05", "2024-05-20"], utc=True))
+    moved = dataclasses.replace(crm, tables={**crm.tables, "opportunities": later})
+    assert str(report.kpis(moved, as_of="")["as_of"].iloc[0].date()) == "2024-05-20"
+    crm.tables["opportunities"] = later  # the same org object, a table replaced in place
+    assert str(report.kpis(crm, as_of=None)["as_of"].iloc[0].date()) == "2024-05-20"

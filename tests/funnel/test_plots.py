@@ -155,3 +155,36 @@ def test_plot_funnel_labels_an_unknown_conversion_step(crm):
     leads = crm.leads.assign(is_converted=pd.array([pd.NA] * len(crm.leads), dtype="boolean"))
     ax = plot_funnel(lead_funnel(leads))
     assert texts(ax)[-1] == "unknown"  # the converted step: neither a bar of 0 nor "0"
+
+
+def test_tight_png_is_the_inline_backends_png_drawn_once(crm):
+    """tight_png: byte for byte the PNG of IPython's print_figure(bbox_inches="tight"), with one draw, not two."""
+    pytest.importorskip("IPython")
+    from unittest import mock
+
+    from IPython.core.pylabtools import print_figure
+
+    from funnel_analysis._util.plotting import tight_png
+
+    charts = [
+        lambda: plot_funnel(cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages)),
+        lambda: plot_funnel(
+            cohort_funnel(crm.opportunities, crm.opportunity_history, stages=crm.stages, by="lead_source"),
+            hue="lead_source",
+        ),
+        lambda: plot_conversion_by_segment(lead_conversion(crm.leads, by="lead_source")),
+        lambda: plot_win_rate_trend(win_rates(crm.opportunities, period="Q", by="lead_source"), hue="lead_source"),
+    ]
+    for chart in charts:
+        with plt.rc_context({"figure.dpi": 100}):
+            shown = chart().figure
+            reference = [print_figure(shown, "png", bbox_inches="tight") for _ in range(2)]
+            fig = chart().figure
+            draws = mock.patch.object(type(fig), "draw", autospec=True, side_effect=type(fig).draw)
+            with draws as draw:
+                got = tight_png(fig)
+            assert got == reference[0]
+            assert draw.call_count == 1  # savefig draws twice: once switched off for the layout and box
+            # shown again, the figure is as savefig leaves it (a second layout may move the trend's labels)
+            assert tight_png(fig) == reference[1]
+    assert tight_png(plt.figure()) is None  # no axes: nothing, as IPython shows nothing

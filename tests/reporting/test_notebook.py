@@ -285,3 +285,39 @@ def test_a_currency_parameter_does_not_stay_on_the_org_a_kernel_keeps(tiny_expor
     assert notebook._LOADED and all(o.currency == org.currency for o in notebook._LOADED.values())
     assert capsys.readouterr().out.splitlines()[-1].split("; ")[1] == f"money in {org.currency}"
     notebook_setup()
+
+
+def test_a_kernels_png_of_a_chart_is_drawn_once_with_the_same_bytes():
+    """Where the inline backend's default PNG stands, the chart's PNG is tight_png's: the same base64 text."""
+    pytest.importorskip("IPython")
+    import base64
+    import types
+    from functools import partial
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import PNGFormatter
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    png = PNGFormatter()
+    shell = types.SimpleNamespace(display_formatter=types.SimpleNamespace(formatters={"image/png": png}))
+    png.for_type(Figure, partial(print_figure, fmt="png", base64=True, bbox_inches="tight"))  # the inline default
+    notebook._png_drawn_once(shell)
+    assert png.lookup_by_type(Figure) is notebook._figure_png
+    fig, ax = plt.subplots(layout="constrained")
+    ax.bar(["Web", "Partner"], [3, 5])
+    ax.set_title("Leads by source")
+    try:
+        want = print_figure(fig, "png", bbox_inches="tight", base64=True)
+        assert png(fig) == want  # the formatter's output: base64 PNG, byte for byte the inline backend's
+        assert base64.b64decode(want)[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        plt.close(fig)
+    # another setting (retina, other savefig options) keeps its own formatter
+    retina = partial(print_figure, fmt="png", base64=True, bbox_inches="tight", dpi=200)
+    png.for_type(Figure, retina)
+    notebook._png_drawn_once(shell)
+    assert png.lookup_by_type(Figure) is retina
