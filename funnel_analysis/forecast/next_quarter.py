@@ -43,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,8 +257,29 @@ def _regular_on(crm, day, where) -> _Regular:
     the data (an import), and a small segment's empty quarter in the middle of the org's regular activity
     is a real zero, not a reason to drop what came before it.
     """
-    org = _regular_bookings(_opportunities(crm, day, None), as_of=day)
-    return org if where is None else _regular_bookings(_opportunities(crm, day, where), as_of=day, start=org.start)
+    org = _regular_kept(_opportunities(crm, day, None), day, "auto")
+    if where is None:
+        return org
+    if isinstance(where, str) and not where.strip():  # the same cut's frame as the org's
+        return _regular_kept(_opportunities(crm, day, where), day, org.start)
+    return _regular_bookings(_opportunities(crm, day, where), as_of=day, start=org.start)
+
+
+#: (id of a cut's opportunities, day, start) -> (those opportunities, their _Regular), the last 64.
+_REGULAR: OrderedDict = OrderedDict()
+
+
+def _regular_kept(opps: pd.DataFrame, day, start) -> _Regular:
+    """:func:`_regular_bookings` of a memoised cut's frame (held here, so that its id is not reused), once: a
+    backtest day's series is read by the backtest and again by that day's next-quarter forecast."""
+    key = (id(opps), pd.Timestamp(day), start)
+    kept = _REGULAR.get(key)
+    if kept is None or kept[0] is not opps:
+        kept = _REGULAR[key] = (opps, _regular_bookings(opps, as_of=day, start=start))
+        while len(_REGULAR) > 64:
+            _REGULAR.popitem(last=False)
+    _REGULAR.move_to_end(key)
+    return kept[1]
 
 
 def _regular_bookings(opps: pd.DataFrame, *, as_of, period: str = "M", start="auto") -> _Regular:
