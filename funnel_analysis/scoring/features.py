@@ -373,6 +373,12 @@ def scoring_cut(crm, *, as_of) -> CrmData:
         The cut, without opportunities.
     """
     keep = {k: v for k, v in crm.tables.items() if k not in _NOT_SCORING}
+    parts = (crm.quarantine, crm.flags, crm.quarantined_rows, crm.report, crm.meta)
+    # one light org per org (kept in it), so that its memoised cuts serve the training and the scoring
+    # alike; a new one when a table or part of the org is another object
+    kept = crm.__dict__.get("_scoring_light")
+    if kept is not None and _same_objects(kept[0], (*keep.items(), *parts)):
+        return kept[1].as_of(as_of)
     light = type(crm)(
         tables=keep,
         quarantine=crm.quarantine,
@@ -381,7 +387,21 @@ def scoring_cut(crm, *, as_of) -> CrmData:
         report=crm.report,
         meta=crm.meta,
     )
+    crm.__dict__["_scoring_light"] = ((*keep.items(), *parts), light)
     return light.as_of(as_of)
+
+
+def _same_objects(a: tuple, b: tuple) -> bool:
+    """Whether two tuples hold the very same objects (table names compared by value)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, tuple) and isinstance(y, tuple):
+            if x[0] != y[0] or x[1] is not y[1]:
+                return False
+        elif x is not y:
+            return False
+    return True
 
 
 def training_table(

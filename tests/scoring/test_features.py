@@ -160,3 +160,31 @@ def test_scoring_moments_keep_the_index_of_the_leads():
     assert moments.index.tolist() == [10, 20]
     # L1: created 2024-03-01 12:00 + 1 day; L2 (created 2024-03-11) is capped at the end of 2024-03-05
     assert moments.tolist() == [pd.Timestamp("2024-03-02 12:00"), pd.Timestamp("2024-03-06")]
+
+
+def test_scoring_cut_is_made_once_per_org_and_day():
+    """Training and scoring cut the same light org (no opportunities): the second cut of a day is the first one,
+    and an org whose leads table is replaced is cut anew, with the new rows."""
+    from funnel_analysis.crm import load_frames
+    from funnel_analysis.scoring.features import scoring_cut
+
+    lead = pd.DataFrame(
+        {
+            "Id": ["00Q000000000001AAA", "00Q000000000002AAA"],
+            "CreatedDate": ["2025-01-01T10:00:00Z", "2025-03-01T10:00:00Z"],
+            "LastName": ["A", "B"],
+            "Company": ["C", "D"],
+            "Status": ["Open", "Open"],
+        }
+    )
+    opp = pd.DataFrame(
+        {"Id": ["006000000000001AAA"], "StageName": ["Prospecting"], "CreatedDate": ["2025-01-05T00:00:00Z"]}
+    )
+    crm = load_frames({"Lead": lead, "Opportunity": opp})
+    first = scoring_cut(crm, as_of="2025-02-01")
+    assert scoring_cut(crm, as_of="2025-02-01") is first
+    assert first.leads["lead_id"].tolist() == ["00Q000000000001AAA"]  # the lead of March is not there yet
+    assert not first.has("opportunities")
+    crm.tables["leads"] = crm.tables["leads"].iloc[[1]].reset_index(drop=True)
+    again = scoring_cut(crm, as_of="2025-03-31")
+    assert again is not first and again.leads["lead_id"].tolist() == ["00Q000000000002AAA"]
