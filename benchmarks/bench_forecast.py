@@ -10,8 +10,13 @@ Part ``org``: the next-quarter forecast backtested on the sample org (``data/sam
 for each past quarter end, the org is rebuilt as of that day and every method forecasts the next
 quarter; error, bias, 80 % coverage and MASE per method against the naive baselines.
 
+Part ``report``: the forecasting notebook's section calls (``forecast.report``, its default parameters) on an
+org opened as the notebook opens it, each timed (CPU of this process and wall), the Parquet cache of a report
+run (``<out>/.cache/<fingerprint>``) or an export folder; ``--repeat`` runs them in fresh processes, medians.
+
     .venv/bin/python benchmarks/bench_forecast.py series --n 1000 --length 260 --jobs 2
     .venv/bin/python benchmarks/bench_forecast.py org --data data/sample
+    .venv/bin/python benchmarks/bench_forecast.py report --data data/sample --repeat 3
 """
 
 from __future__ import annotations
@@ -157,6 +162,58 @@ def bench_org(args) -> None:
         res.to_csv(args.out, index=False)
 
 
+#: The notebook's sections: name -> the call of forecast.report it makes (its default parameters).
+SECTIONS = {
+    "next_quarter": lambda report, crm: report.next_quarter_forecast(crm, as_of=""),
+    "weighted_pipeline": lambda report, crm: report.weighted_pipeline(crm, as_of="", period="Q"),
+    "weighted_by_business_type": lambda report, crm: report.weighted_pipeline(crm, as_of="", by="business_type"),
+    "slipped_pipeline": lambda report, crm: report.slipped_pipeline(crm, as_of=""),
+    "forecast_categories": lambda report, crm: report.forecast_categories(crm, as_of="", last_periods=4),
+    "bookings_forecast": lambda report, crm: report.bookings_forecast(crm, as_of="", period="M", horizon=6),
+    "backtest": lambda report, crm: report.backtest_next_quarter(crm, as_of="", quarters=6, ts_methods="ets,theta"),
+    "calibration": lambda report, crm: report.probability_calibration(crm, as_of="", period="Q"),
+}
+
+
+def bench_report_once(data: str) -> dict:
+    """CPU and wall seconds of each section, in this process (the org opened first, not timed)."""
+    from funnel_analysis.forecast import report
+    from funnel_analysis.reporting import open_report
+
+    crm = open_report(os.path.abspath(data))
+    out = {}
+    for name, call in SECTIONS.items():
+        cpu, wall = time.process_time(), time.perf_counter()
+        call(report, crm)
+        out[name] = (time.process_time() - cpu, time.perf_counter() - wall)
+    out["total"] = tuple(sum(v[i] for v in list(out.values())) for i in (0, 1))
+    return out
+
+
+def bench_report(args) -> None:
+    import json
+    import subprocess
+    import sys
+
+    if args.once:
+        print(json.dumps(bench_report_once(args.data)))
+        return
+    runs = []
+    for _ in range(args.repeat):  # fresh processes: every memo and cut starts empty, as in a new kernel
+        done = subprocess.run(
+            [sys.executable, __file__, "report", "--data", args.data, "--once"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"forecasting sections on {args.data}, {args.repeat} fresh process(es), medians (CPU s / wall s):")
+    for name in runs[0]:
+        cpu = float(np.median([r[name][0] for r in runs]))
+        wall = float(np.median([r[name][1] for r in runs]))
+        print(f"  {name:28s} {cpu:6.2f} / {wall:6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="part", required=True)
@@ -174,8 +231,12 @@ def main() -> None:
     o.add_argument("--quarters-ahead", type=int, nargs="+", default=[1], help="target quarters (1 = the next)")
     o.add_argument("--ts-methods", default="es,ets,sarimax,theta,combo")
     o.add_argument("--out", default="")
+    r = sub.add_parser("report")
+    r.add_argument("--data", default="data/sample")
+    r.add_argument("--repeat", type=int, default=3)
+    r.add_argument("--once", action="store_true", help="one run in this process, as JSON")
     args = ap.parse_args()
-    (bench_series if args.part == "series" else bench_org)(args)
+    {"series": bench_series, "org": bench_org, "report": bench_report}[args.part](args)
 
 
 if __name__ == "__main__":
