@@ -4,6 +4,13 @@ Loads (or generates and caches) a sample org as Parquet, then times each funnel
 computation on the as-of cut, median over repeats, and the total.
 
     python benchmarks/bench_funnel.py --scale 50 [--repeat 3] [--keep DIR]
+
+``--notebook DATA`` instead times the funnel report notebook's cells, as a report kernel runs them, in this
+process (an IPython shell with the inline backend: the charts' PNGs are drawn), once per value of
+owner.region after one run on the whole org (the load and imports shared, as in a for_each): the CPU
+seconds of one value, and each cell's median. ``DATA`` is an export folder or a Parquet cache.
+
+    python benchmarks/bench_funnel.py --notebook reports/.cache/<fingerprint> [--repeat 2]
 """
 
 from __future__ import annotations
@@ -24,12 +31,60 @@ def timed(fn, repeat):
     return statistics.median(times)
 
 
+def notebook_values(data: str, rounds: int) -> dict:
+    """CPU seconds of the funnel notebook per value of owner.region in one shell (after a whole-org run)."""
+    import contextlib
+    import io
+    import json
+    import os
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    nb = json.loads((notebooks / "funnel.ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    shell = InteractiveShell.instance()
+    with contextlib.suppress(NotImplementedError):  # a plain shell has no GUI loop; the backend is set
+        shell.run_line_magic("matplotlib", "inline")
+    os.chdir(notebooks)
+    data = str(Path(data).resolve())
+
+    def run(where: str, times: dict) -> None:
+        shell.run_cell(cells[0])
+        shell.run_cell(f"data_dir = {data!r}; where = {where!r}")
+        for i, cell in enumerate(cells[1:]):
+            c = time.process_time()
+            result = shell.run_cell(cell)
+            times.setdefault(i, []).append(time.process_time() - c)
+            if result.error_in_exec:
+                raise result.error_in_exec
+
+    times: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        run("", {})  # the imports and the load, shared by the values
+        c = time.process_time()
+        for _ in range(rounds):
+            for region in ("APAC", "EMEA", "NA", "LATAM"):
+                run(f"owner.region == '{region}'", times)
+        total = time.process_time() - c
+    values = len(times[0])
+    return {
+        "values": values,
+        "cpu_per_value_s": round(total / values, 3),
+        "cell_median_cpu_s": [round(statistics.median(v), 3) for v in times.values()],
+    }
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=50)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", default=None, help="folder for the generated export (reused when present)")
+    ap.add_argument("--notebook", default=None, help="time the funnel notebook per owner.region value on this data")
     args = ap.parse_args(argv)
+    if args.notebook:
+        print(notebook_values(args.notebook, args.repeat))
+        return
 
     import funnel_analysis as fa
     from funnel_analysis.funnel import (
