@@ -69,9 +69,14 @@ def _opportunities(crm, day, where) -> pd.DataFrame:
     the backtest cut the org on dozens of past days and read only its deals. A ``where`` may name related
     records (``owner.region``), so it is read on the whole org's cut.
     """
+    return _cut_of(crm, day, where).rows("opportunities", where=where)
+
+
+def _cut_of(crm, day, where):
+    """The cut :func:`_opportunities` reads: of :func:`_deals_org` without ``where``, else of the whole org."""
     if where is None or (isinstance(where, str) and not where.strip()):
-        return _deals_org(crm).as_of(day).rows("opportunities")
-    return crm.as_of(day).rows("opportunities", where=where)
+        return _deals_org(crm).as_of(day)
+    return crm.as_of(day)
 
 
 #: The tables an as-of cut of the opportunities reads (:meth:`CrmData.as_of`): their rows, their stages, their

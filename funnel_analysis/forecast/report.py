@@ -50,7 +50,7 @@ import pandas as pd
 
 from .._util.missing import mark_missing
 from ..crm.field_history import history_note, slip_history
-from ..crm.model import cut_as_of, resolve_as_of
+from ..crm.model import CrmData, resolve_as_of
 from ..periods import FiscalCalendar, fiscal_calendar
 from ..stats import rate_table
 from . import backtest as _backtest
@@ -75,6 +75,15 @@ __all__ = [
 
 #: The probability sets of :func:`weighted_pipeline`.
 PROBABILITIES = ("configured", "learned")
+
+
+def _report_cut(crm, as_of, where):
+    """The org as of the report day (:func:`~funnel_analysis.crm.model.cut_as_of`), the cut the other sections
+    read: without ``where`` that of the org's deals' tables alone (:func:`.pipeline._cut_of`), the same
+    opportunities, which the next-quarter section has made already."""
+    if not isinstance(crm, CrmData):
+        raise TypeError(f"crm must be a CrmData (funnel_analysis.load_org), got {type(crm).__name__}")
+    return _pipeline._cut_of(crm, resolve_as_of(crm, as_of=as_of), where)
 
 
 def _by(by):
@@ -247,7 +256,7 @@ def weighted_pipeline(
     unknown = [p for p in sets if p not in PROBABILITIES]
     if unknown or not sets:
         raise ValueError(f"weighted_pipeline: probabilities must be some of {PROBABILITIES}, got {probabilities!r}")
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _report_cut(crm, as_of, where)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     parts = []
@@ -318,7 +327,7 @@ def forecast_categories(
         A bad ``where`` or ``last_periods``.
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _report_cut(crm, as_of, where)
     day = cut.as_of_date
     return with_definitions(
         _pipeline.forecast_categories(
@@ -394,7 +403,7 @@ def bookings_forecast(
     ValueError
         No won deal by ``as_of``, a series too short for the horizon (rule ``too_short``), an unknown method.
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _report_cut(crm, as_of, where)
     day = cut.as_of_date
     opps = cut.rows("opportunities", where=where)
     if period not in WINDOW:
@@ -607,7 +616,7 @@ def slipped_pipeline(crm, *, as_of=None, where=None) -> pd.DataFrame:
     --------
     >>> report.slipped_pipeline(crm)[["slip_history", "open_amount", "win_rate"]]  # doctest: +SKIP
     """
-    cut = cut_as_of(crm, as_of=as_of)
+    cut = _report_cut(crm, as_of, where)
     opps = cut.rows("opportunities", where=where)
     columns = ["slip_history", "n_open", "open_amount", "n_closed", "n_won", "win_rate"]
     if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
