@@ -368,8 +368,10 @@ class CrmData:
         raise AttributeError(name)
 
     def __getstate__(self):
-        # memoised cuts and history sorts are rebuilt on demand: never pickle them (joblib workers)
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cuts", "_history_cache", "_field_history_cache")}
+        # memoised cuts, history sorts and the analyses' memos (``_routing_memo``, ``_scoring_light``
+        # ...: every private key that is not a field) are rebuilt on demand: never pickled (workers)
+        fields = {f.name for f in dataclasses.fields(self)}
+        return {k: v for k, v in self.__dict__.items() if k in fields or not k.startswith("_")}
 
     def has(self, table: str) -> bool:
         """Whether the source had this table (``stages`` always exists).

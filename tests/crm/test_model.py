@@ -124,6 +124,10 @@ def test_as_of_memo_is_bounded_and_not_pickled(tiny_export):
         crm.as_of(day)
     assert len(crm.__dict__["_cuts"]) == MAX_CUTS
     assert "_cuts" not in pickle.loads(pickle.dumps(crm)).__dict__
+    # an analysis' memo kept in the org (routing, scoring) is not pickled either; the fields are
+    crm.__dict__["_routing_memo"] = {"first_touches": object()}
+    back = pickle.loads(pickle.dumps(crm))
+    assert "_routing_memo" not in back.__dict__ and len(back.leads) == len(crm.leads)
 
 
 def test_rows_selects_with_the_grammar(tiny):
