@@ -83,7 +83,10 @@ _LIBRARIES = (
 )
 # ipykernel logs a warning about TCP transport at every start: noise in every cron mail. Its
 # ERROR-level messages still show.
-_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+# A report kernel keeps no command history: IPython's history file is one SQLite database shared by every
+# kernel of the machine, and two kernels writing it at once (two jobs, two runs) print "ERROR! Session/line
+# number was not unique in database" into whichever cell is running, in the report itself.
+_KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file=:memory:"]
 #: Data older than this many days at the run's time are marked stale (the config's ``stale_after_days``).
 STALE_AFTER_DAYS = 7
 
