@@ -190,25 +190,26 @@ def _extract_time(org: EngineOrg) -> dict | None:
     """The latest change timestamp of the engine's tables, with its table and column (as ``crm.model.extract_time``)."""
     from ..crm.model import EXTRACT_TIME_COLUMNS
 
-    parts = []
-    for table in org.relations:
-        if table == "stages":
-            continue
-        cols = set(org.columns(table))
-        for c in EXTRACT_TIME_COLUMNS:
-            if c in cols:
-                # table and column are our names (schema), written as text literals of ours
-                parts.append(f"SELECT MAX({_q(c)}) AS t, '{table}' AS tbl, '{c}' AS col FROM {org.relation(table)}")
-    if not parts:
+    pairs = [
+        (table, c)
+        for table in org.relations
+        if table != "stages"
+        for c in EXTRACT_TIME_COLUMNS
+        if c in set(org.columns(table))
+    ]
+    if not pairs:
         return None
-    got = org.engine.df(f"SELECT t, tbl, col FROM ({' UNION ALL '.join(parts)}) u WHERE t IS NOT NULL")
+    # each part is numbered; the table and column are looked up by number here, never written into the SQL
+    parts = [f"SELECT MAX({_q(c)}) AS t, {i} AS k FROM {org.relation(t)}" for i, (t, c) in enumerate(pairs)]
+    got = org.engine.df(f"SELECT t, k FROM ({' UNION ALL '.join(parts)}) u WHERE t IS NOT NULL")
     if not len(got):
         return None
     stamps = [pd.Timestamp(t) for t in got["t"]]
     stamps = [t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in stamps]
-    # the first table and column in the schema's order among the latest, as the pandas loop keeps the first
-    best = max(range(len(stamps)), key=lambda i: (stamps[i], -i))
-    return {"timestamp": stamps[best].isoformat(), "table": got["tbl"].iloc[best], "column": got["col"].iloc[best]}
+    # the first table and column in the relations' order among the latest, as the pandas loop keeps the first
+    best = max(range(len(stamps)), key=lambda i: (stamps[i], -int(got["k"].iloc[i])))
+    table, column = pairs[int(got["k"].iloc[best])]
+    return {"timestamp": stamps[best].isoformat(), "table": table, "column": column}
 
 
 def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:
