@@ -14,7 +14,7 @@ the org's tables, as :func:`funnel_analysis.crm.load.load_org` would hold them:
   rate of the row's close date for opportunities and their history (an ``ASOF`` join on the
   ranges), else the static rate; ``<column>_original``, ``conversion_rate`` and the upper-case
   ``currency_iso_code`` beside them; a single-currency org unchanged;
-- the history tables carry ``row_no``, the row's place among the kept rows in file order
+- the leads and the history tables carry ``row_no``, the row's place among the kept rows in file order
   (the order of :meth:`EngineOrg.from_crm`'s frames);
 - the stages table (from ``OpportunityStage`` or the default, stages seen only on deals
   appended with inferred flags) kept in pandas and registered.
@@ -62,8 +62,8 @@ NOT_IN_SQL = {
 }
 #: Tables every check reads beside the ones asked for (owners, queues, currencies, stages).
 _ALWAYS = ("users", "groups", "currencies", "dated_rates", "stages")
-#: History tables whose relations carry ``row_no`` (as in :data:`~funnel_analysis.engine.org.HISTORY_TABLES`).
-_ROW_NO = ("opportunity_history", "opportunity_field_history", "lead_history")
+#: Tables whose relations carry ``row_no`` (as in :data:`~funnel_analysis.engine.org.ROW_NO_TABLES`).
+_ROW_NO = ("leads", "opportunity_history", "opportunity_field_history", "lead_history")
 #: DuckDB types of the schema's kinds, as the loader's dtypes reach an engine through Arrow.
 _SQL_TYPES = {
     "id": "VARCHAR",

@@ -22,10 +22,14 @@ import pandas as pd
 
 from .base import Engine, EngineError
 
-__all__ = ["HISTORY_TABLES", "EngineOrg"]
+__all__ = ["HISTORY_TABLES", "ROW_NO_TABLES", "EngineOrg"]
 
 #: Tables whose relations carry ``row_no`` (the row's place in its file): ties of a record's
-#: changes at one instant are broken by it, as the pandas cut breaks them by file order.
+#: changes at one instant are broken by it, as the pandas cut breaks them by file order; the
+#: leads' numbers give the order in which a status first appears (the lead funnel's unlisted
+#: statuses follow in that order, as pandas' ``unique`` gives them).
+ROW_NO_TABLES = ("leads", "opportunity_history", "opportunity_field_history", "lead_history")
+#: The history tables among them (kept for callers that name them so).
 HISTORY_TABLES = ("opportunity_history", "opportunity_field_history", "lead_history")
 
 
@@ -45,7 +49,7 @@ class EngineOrg:
         Where the relations live.
     relations : dict of str to str
         Canonical table name -> relation name in the engine (``"opportunities"`` -> ``"opportunities"``).
-        The relations of :data:`HISTORY_TABLES` have one more column, ``row_no``.
+        The relations of :data:`ROW_NO_TABLES` have one more column, ``row_no``.
     stages : DataFrame
         The stages table (``stage_name``, ``sort_order``, ``is_closed``, ``is_won``,
         ``default_probability``, ``forecast_category``).
@@ -146,7 +150,7 @@ class EngineOrg:
         Returns
         -------
         list of str
-            Its columns, in order (history tables end with ``row_no``).
+            Its columns, in order (the tables of :data:`ROW_NO_TABLES` end with ``row_no``).
 
         Raises
         ------
@@ -219,7 +223,7 @@ class EngineOrg:
         relations = {}
         for name, df in crm.tables.items():
             rel = f"{prefix}{name}"
-            engine.register(rel, _arrow(df), row_no=name in HISTORY_TABLES)
+            engine.register(rel, _arrow(df), row_no=name in ROW_NO_TABLES)
             relations[name] = rel
         meta = dict(crm.meta)
         meta["currency"] = crm.currency
@@ -273,7 +277,7 @@ class EngineOrg:
             if p.name.startswith("_"):
                 continue
             rel = f"{prefix}{p.stem}"
-            engine.register(rel, p, row_no=p.stem in HISTORY_TABLES)
+            engine.register(rel, p, row_no=p.stem in ROW_NO_TABLES)
             relations[p.stem] = rel
         meta = dict(doc.get("meta") or {})
         currency = (doc.get("report") or {}).get("currency", {}).get("corporate") or meta.get("currency") or "USD"
