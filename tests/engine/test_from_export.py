@@ -14,6 +14,7 @@ import pytest
 
 from funnel_analysis.crm.load import load_org
 from funnel_analysis.engine import EngineError, EngineOrg, connect
+from funnel_analysis.engine.org import ROW_NO_TABLES
 
 KEYS = {"leads": "lead_id", "opportunities": "opportunity_id", "opportunity_history": "row_no"}
 DAYS = ["2023-06-30", "2024-12-31", "2025-12-31"]
@@ -35,7 +36,7 @@ def assert_same_table(org: EngineOrg, crm, table: str) -> pd.DataFrame:
     derived = set(org.meta["not_in_sql"].get(table, ()))
     # the loader's columns, in its order; only the Python-derived ones are not built
     assert [c for c in got.columns if c != "row_no"] == [c for c in want.columns if c not in derived]
-    if table == "opportunity_history":  # row_no is the row's place among the kept rows, as from_crm numbers them
+    if table in ROW_NO_TABLES:  # row_no is the row's place among the kept rows, as from_crm numbers them
         assert got["row_no"].sort_values().tolist() == list(range(len(want)))
         want = want.assign(row_no=np.arange(len(want)))
     key = KEYS[table]
