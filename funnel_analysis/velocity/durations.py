@@ -373,11 +373,22 @@ def stalled_deals(
     _require(intervals, ["opportunity_id", "stage_name", "entered", "days", "censored"], fn, "intervals")
     if not 0 < float(quantile) < 1:
         raise ValueError(f"{fn}: quantile must lie strictly between 0 and 1, got {quantile!r}")
-    day = _day_number(as_of, fn)
     dur = stage_durations(intervals, stages=stages, percentiles=(float(quantile),)).set_index("stage_name")
     threshold = dur[f"km_{_label(float(quantile))}"]
     cur = intervals[_flag(intervals["censored"]).to_numpy()]
-    out = cur[["opportunity_id", "stage_name", "entered"]].reset_index(drop=True)
+    return _stalled(opps, cur, threshold, as_of=as_of)
+
+
+def _stalled(opps: pd.DataFrame, current: pd.DataFrame, threshold: pd.Series, *, as_of) -> pd.DataFrame:
+    """:func:`stalled_deals` from each open deal's current visit and each stage's threshold of days.
+
+    ``current`` holds the censored visits (``opportunity_id``, ``stage_name``, ``entered``), in the
+    order ties keep; ``threshold`` is indexed by stage name. The report's engine path gives both
+    from the engine (:func:`funnel_analysis.engine.velocity.stalled_inputs`).
+    """
+    fn = "stalled_deals"
+    day = _day_number(as_of, fn)
+    out = current[["opportunity_id", "stage_name", "entered"]].reset_index(drop=True)
     out["days_in_stage"] = day - _days(out["entered"])
     if (out["days_in_stage"] < 0).any():
         raise ValueError(f"{fn}: intervals have visits entered after as_of={as_of!r}")

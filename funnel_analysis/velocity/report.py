@@ -51,6 +51,7 @@ from ..periods import FiscalCalendar, fiscal_calendar
 from ..stats import rate_table
 from . import durations as _durations
 from .definitions import with_definitions
+from .durations import _stalled
 from .sales_velocity import latest_velocity_change as _latest_velocity_change
 from .sales_velocity import sales_velocity as _sales_velocity
 
@@ -72,6 +73,51 @@ __all__ = [
 def _by(by):
     """``by`` as the frame-level functions take it: an empty name (a report parameter left empty) is none."""
     return by or None
+
+
+def _engine(crm: CrmData, where, by=None):
+    """The org's engine when the options asked for are its path's (no ``where``, ``by`` of the deals), else None.
+
+    A ``where`` given to the entry point runs on pandas; the notebook scopes the whole org once
+    (``CrmData.where``), and the scoped org carries its engine, scoped in the engine too.
+    """
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is None or where or not set(_by_list(_by(by))) <= set(org.columns("opportunities")):
+        return None
+    return org
+
+
+def _by_id(opps: pd.DataFrame) -> pd.DataFrame:
+    """The deals in ``opportunity_id`` order, the order the engine hands them back in.
+
+    The bootstrap of sales velocity resamples deals by position and the stalled deals keep ties in
+    the deals' order, so both paths take one order: an export's file order (usually by ID already:
+    then nothing moves) is not known to an engine, whose relations have no order.
+    """
+    if opps["opportunity_id"].is_monotonic_increasing:
+        return opps
+    return opps.sort_values("opportunity_id", kind="stable")
+
+
+def _order_unknown(cut: CrmData, org) -> str | None:
+    """:func:`stage_order_unknown` of the cut, the stages its deals use counted in the engine."""
+    if cut.meta.get("stages_origin", cut.report.stages_origin) != "default":
+        return None  # known without reading a deal
+    from ..crm.model import CrmData as _CrmData
+    from ..engine.velocity import stages_used
+
+    used = pd.DataFrame({"stage_name": stages_used(org, as_of=cut.as_of_date)})
+    light = _CrmData(
+        tables={"stages": cut.stages, "opportunities": used, "opportunity_history": used.iloc[:0]},
+        quarantine=cut.quarantine,
+        flags=cut.flags,
+        quarantined_rows={},
+        report=cut.report,
+        meta={k: v for k, v in cut.meta.items() if k != "engine_only"},
+    )
+    return stage_order_unknown(light)
 
 
 def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = None) -> pd.DataFrame:
@@ -232,7 +278,15 @@ def stalled_deals(crm: CrmData, *, as_of=None, where: str | None = None, quantil
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    opps = cut.rows("opportunities", where=where)
+    org = _engine(crm, where)
+    if org is not None:
+        # in the engine: the open deals' current visits and the stages' life tables (their
+        # Kaplan-Meier quantiles), from one cut; the rest as on pandas
+        from ..engine.velocity import stalled_inputs
+
+        got = stalled_inputs(org, as_of=day, quantile=quantile)
+        return with_definitions(_stalled(got.current, got.current, got.thresholds, as_of=day), "stalled_deals")
+    opps = _by_id(cut.rows("opportunities", where=where))
     hist = cut.history_of(opps)
     intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day)
     return with_definitions(
@@ -280,7 +334,11 @@ def stage_to_stage_days(
     fn = "stage_to_stage_days"
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    unknown = None if (from_stage and to_stage) else stage_order_unknown(cut)
+    org = _engine(crm, where, by)
+    if from_stage and to_stage:
+        unknown = None
+    else:
+        unknown = _order_unknown(cut, org) if org is not None else stage_order_unknown(cut)
     if unknown:
         empty = pd.DataFrame(
             columns=[*_by_list(_by(by)), "from_stage", "to_stage", "n_from", "n", "mean_days", "median_days"]
@@ -294,9 +352,17 @@ def stage_to_stage_days(
         if won.empty:
             raise ValueError(f"{fn}: the stages table has no won stage; give to_stage")
         to_stage = won.iloc[0]
-    opps = cut.rows("opportunities", where=where)
-    hist = cut.history_of(opps)
-    intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
+    if from_stage == to_stage:  # before the engine is asked: the frame-level function's refusal
+        raise ValueError(f"{fn}: from_stage and to_stage are both {from_stage!r}")
+    if org is not None:
+        # in the engine: the visits of the two stages only (the others leave the figure unchanged)
+        from ..engine.velocity import stage_entries
+
+        intervals = stage_entries(org, as_of=day, stages=[from_stage, to_stage], by=_by(by))
+    else:
+        opps = cut.rows("opportunities", where=where)
+        hist = cut.history_of(opps)
+        intervals = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
     return with_definitions(
         _durations.stage_to_stage_days(intervals, from_stage=from_stage, to_stage=to_stage, by=_by(by)),
         "stage_to_stage_days",
@@ -349,12 +415,24 @@ def sales_velocity(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     options = {"as_of": day, "period": period, "by": _by(by), "fiscal_year_start_month": fiscal_year_start_month}
-    out = _sales_velocity(cut.rows("opportunities", where=where), n_boot=n_boot, seed=seed, **options)
-    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where)
+    opps, dropped = _deals(crm, cut, where=where, by=by)
+    out = _sales_velocity(opps, n_boot=n_boot, seed=seed, **options)
     if len(dropped):  # the won ones the cut left out have no cycle either: counted in their period
         extra = _sales_velocity(dropped, n_boot=1, **options)
         out = add_counts(out, extra, column="n_undated_excluded", by=[*_by_list(_by(by)), "period"])
     return with_definitions(out, "sales_velocity")
+
+
+def _deals(crm: CrmData, cut: CrmData, *, where, by=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's deals (in ID order) and the undated ones the cut left out: from the engine when it has them."""
+    org = _engine(crm, where, by)
+    if org is not None:
+        # in the engine: the day's state of each deal (one row each); the bootstrap runs on pandas
+        from ..engine.velocity import day_deals, undated_deals
+
+        return day_deals(org, as_of=cut.as_of_date, by=_by(by)), undated_deals(org, as_of=cut.as_of_date, by=_by(by))
+    opps = _by_id(cut.rows("opportunities", where=where))
+    return opps, dropped_undated(crm, as_of=cut.as_of_date, where=where)
 
 
 def velocity_change(
@@ -396,8 +474,15 @@ def velocity_change(
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
+    org = _engine(crm, where)
+    if org is not None:  # in the engine: the day's state of each deal
+        from ..engine.velocity import day_deals
+
+        opps = day_deals(org, as_of=day)
+    else:
+        opps = cut.rows("opportunities", where=where)
     velocity = _sales_velocity(
-        cut.rows("opportunities", where=where),
+        opps,
         as_of=day,
         period=period,
         n_boot=1,  # the change uses the point estimates, which do not depend on the resamples
@@ -450,9 +535,15 @@ def slipped_deals(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.D
     >>> report.slipped_deals(crm)[["slip_history", "n_closed", "win_rate"]]  # doctest: +SKIP
     """
     cut = cut_as_of(crm, as_of=as_of)
-    opps = cut.rows("opportunities", where=where)
+    org = _engine(crm, where)
+    if org is not None:  # in the engine: the day's state of each deal, its close-date pushes included
+        from ..engine.velocity import day_deals
+
+        opps, tracked = day_deals(org, as_of=cut.as_of_date), org.has("opportunity_field_history")
+    else:
+        opps, tracked = cut.rows("opportunities", where=where), crm.has("opportunity_field_history")
     columns = ["slip_history", "n", "n_open", "n_closed", "n_won", "win_rate", "win_rate_ci_low", "win_rate_ci_high"]
-    if "slipped_before" not in opps.columns or not crm.has("opportunity_field_history"):
+    if "slipped_before" not in opps.columns or not tracked:
         return with_definitions(
             mark_missing(pd.DataFrame(columns=columns), history_note(crm, table="opportunity_field_history")),
             "slipped_deals",
