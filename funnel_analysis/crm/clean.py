@@ -98,7 +98,7 @@ def _re2_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series
     return _series(pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement), values.index)
 
 
-def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
+def fold_picklist(values: pd.Series, canonical=None, weights=None) -> pd.Series:
     """Fold case and whitespace variants of picklist values to one spelling.
 
     Values are trimmed and inner runs of whitespace collapsed. Variants that
@@ -116,6 +116,9 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
         Preferred spellings: a group of variants that matches one of them
         case-insensitively takes that spelling. ``None`` (the default): the
         most frequent spelling of each group wins.
+    weights : array-like of numbers, optional
+        How many rows each value stands for (the counts of a grouped table), aligned with
+        ``values``; default 1 each. The most frequent spelling is the one of the largest total.
 
     Returns
     -------
@@ -129,7 +132,11 @@ def fold_picklist(values: pd.Series, canonical=None) -> pd.Series:
     u = pd.Series(np.asarray(uniques, dtype=object)).astype("str")
     text = u.str.strip().str.replace(r"[ \t\r\n]+", " ", regex=True)
     text = text.where(text != "", None)
-    n = np.bincount(codes[codes >= 0], minlength=len(u))
+    valid = codes >= 0
+    if weights is None:
+        n = np.bincount(codes[valid], minlength=len(u))
+    else:
+        n = np.bincount(codes[valid], weights=np.asarray(weights, dtype="float64")[valid], minlength=len(u))
     key = text.str.lower()
     counts = pd.DataFrame({"key": key, "value": text, "n": n}).dropna(subset=["value"])
     counts = counts.groupby(["key", "value"], as_index=False)["n"].sum()

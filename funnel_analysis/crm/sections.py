@@ -235,7 +235,7 @@ def fold_lead_status(leads: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFram
     return leads.assign(status=folded.to_numpy())
 
 
-def lead_status_order(crm: CrmData) -> pd.DataFrame:
+def lead_status_order(crm: CrmData, *, used=None) -> pd.DataFrame:
     """The org's lead statuses in funnel order, each with where it comes from.
 
     The order is the org's LeadStatus table (``LeadStatus.csv``: ``MasterLabel``, ``SortOrder``,
@@ -248,6 +248,10 @@ def lead_status_order(crm: CrmData) -> pd.DataFrame:
     ----------
     crm : CrmData
         The org, usually as of the report day.
+    used : list of str, optional
+        The statuses the leads use, in order of first appearance, when they are counted elsewhere (an
+        engine: :func:`funnel_analysis.engine.funnel.lead_status_sums`); ``()`` for the listed
+        statuses alone. Default: read from ``crm.leads``.
 
     Returns
     -------
@@ -279,9 +283,14 @@ def lead_status_order(crm: CrmData) -> pd.DataFrame:
     _check_org(crm, "lead_status_order")
     table, origin = _status_table(crm)
     table["origin"] = origin
-    leads = crm.leads
-    if len(leads) and "status" in leads.columns:
-        used = fold_lead_status(leads, table)["status"].dropna().astype("str").unique().tolist()
+    if used is None:
+        leads = crm.leads
+        has_status = len(leads) and "status" in leads.columns
+        used = fold_lead_status(leads, table)["status"].dropna().astype("str").unique().tolist() if has_status else []
+    else:
+        folded = fold_picklist(pd.Series(list(used), dtype="str"), canonical=table["status"].dropna().tolist())
+        used = list(dict.fromkeys(folded.dropna().tolist()))
+    if used:
         extra = [s for s in used if s not in set(table["status"])]
         if extra:
             more = pd.DataFrame(

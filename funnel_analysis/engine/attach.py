@@ -66,10 +66,16 @@ EXPORT_TABLES = (
     "groups",
     "accounts",
     "contacts",
+    # the lead statuses' order (the lead funnel), the campaigns and their members (the campaign
+    # matrix, the scoring features' campaign touches)
+    "lead_statuses",
+    "campaigns",
+    "campaign_members",
 )
 #: Tables of :data:`EXPORT_TABLES` also held in pandas: small reference tables (the owners' names and
-#: the ``owner`` relation of a where), read by the pandas code around the engine paths.
-PANDAS_TOO = ("users", "groups")
+#: the ``owner`` relation of a where, the lead status order, the campaigns' names and costs), read by
+#: the pandas code around the engine paths.
+PANDAS_TOO = ("users", "groups", "lead_statuses", "campaigns")
 
 # id(crm) -> (EngineOrg, the ids of the org's tables when attached); an entry leaves with its org
 _ATTACHED: dict[int, tuple[EngineOrg, tuple]] = {}
@@ -212,6 +218,17 @@ def _extract_time(org: EngineOrg) -> dict | None:
     return {"timestamp": stamps[best].isoformat(), "table": table, "column": column}
 
 
+def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns in pandas' ``str`` dtype, as the loader gives them (a column of
+    nothing but missing values comes back from the engine as objects)."""
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object and frame[c].map(lambda v: v is None or isinstance(v, str)).all()
+    ]
+    return frame.astype({c: "str" for c in text}) if text else frame
+
+
 def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:
     """An org whose tables are built in an engine from the export, none in pandas (``load_org(engine_only=True)``).
 
@@ -223,15 +240,15 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     (:func:`engine_of`).
 
     The report entry points run on it where their engine path covers the options asked for:
-    ``funnel.report.kpis`` with its defaults, ``snapshot_funnel``, ``cohort_funnel``, ``win_rates``,
-    ``velocity.report.stage_durations``, ``sources.report.pipeline_waterfall``, ``source_matrix``
-    (its lead status and owner those on the day), ``activity_win_relation``. A ``where`` is applied
+    ``funnel.report.kpis`` with its defaults, ``lead_funnel`` (the statuses and owners on the day),
+    ``snapshot_funnel``, ``cohort_funnel``, ``win_rates``, ``velocity.report.stage_durations``,
+    ``cycle_length``, ``sources.report.pipeline_waterfall``, ``source_matrix`` (its lead status and
+    owner those on the day), ``campaign_matrix``, ``activity_win_relation``. A ``where`` is applied
     to the whole org with :meth:`CrmData.where <funnel_analysis.crm.model.CrmData.where>`, which
     scopes the engine's tables in the engine (:mod:`funnel_analysis.engine.scope`): a report per
     team runs there too. The data's extract time (the default report day) is worked out in the
     engine (``meta["extract_time"]``, ``meta["latest_date"]``). Any other path (a ``where`` given to
-    an entry point itself, an option an engine path lacks, an entry point without one,
-    ``campaign_matrix``: no campaign members in the engine) reads a table in pandas and stops with
+    an entry point itself, an option an engine path lacks, an entry point without one) reads a table in pandas and stops with
     one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`, a ``ValueError``), never a figure
     of empty tables; ``crm.has`` is True for the engine's tables.
 
@@ -247,7 +264,7 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     Returns
     -------
     CrmData
-        ``tables`` holds ``stages``, ``users`` and ``groups``; ``report``, ``quarantine`` (a sample of the quarantined rows
+        ``tables`` holds ``stages`` and the tables of :data:`PANDAS_TOO`; ``report``, ``quarantine`` (a sample of the quarantined rows
         per table and rule, for an export) from the check; ``meta`` as :meth:`EngineOrg.from_export`
         gives it (the check left out), with ``engine_only`` (the tables in the engine only),
         ``extract_time`` (``timestamp``, ``table``, ``column``) and ``latest_date``.
@@ -294,7 +311,7 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
         eng.close()
         raise
     meta = {k: v for k, v in org.meta.items() if k != "check"}
-    in_pandas = {t: org.engine.df(f"SELECT * FROM {org.relation(t)}") for t in PANDAS_TOO if org.has(t)}
+    in_pandas = {t: _text_as_str(org.engine.df(f"SELECT * FROM {org.relation(t)}")) for t in PANDAS_TOO if org.has(t)}
     meta.update(
         engine_only=sorted(t for t in org.relations if t != "stages" and t not in in_pandas),
         extract_time=_extract_time(org),

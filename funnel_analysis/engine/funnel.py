@@ -1,4 +1,12 @@
-"""The snapshot funnel's sums in SQL: :func:`funnel_analysis.funnel.snapshot_funnel`.
+"""The funnels' sums in SQL: the lead funnel, the snapshot funnel and the cohort funnel.
+
+The lead funnel (:func:`lead_status_sums`): the leads of the day's cut (created by its end; their
+status and owner those on the day where the lead history says so, as ``CrmData.as_of`` gives them;
+a lead converted after the day is not converted on it), counted per segment and status with the
+converted ones and the file place of the first lead of each status (the order of the statuses the
+org does not list): a row per segment and status, never a row per lead. The status order, the
+folding of spellings and the shares are added in pandas
+(:func:`funnel_analysis.funnel.conversion.lead_funnel_from_sums`).
 
 The deals are the day's cut (:mod:`.asof`: stage, amount and closed flag on the day), open ones
 only unless ``include_closed``; per segment and stage name the engine returns the deals, their
@@ -23,10 +31,87 @@ from .._util.frames import day_number as _day_number
 from .._util.frames import stage_ranks as _stage_ranks
 from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
+from .base import EngineError
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
-__all__ = ["cohort_sums", "snapshot_sums"]
+__all__ = ["cohort_sums", "lead_status_sums", "snapshot_sums"]
+
+
+def lead_status_sums(org: EngineOrg, *, as_of, by=None) -> pd.DataFrame:
+    """Per segment and status of the day's leads: the leads, the converted ones, where the first one is.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``leads`` (their relation numbered in file order, ``row_no``).
+    as_of : date-like
+        The day of the cut (end of day, UTC).
+    by : str or list of str, optional
+        Lead columns that form the segments (``owner_id`` the owner on the day with a lead history);
+        a missing value is a segment of its own.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``status`` (as on the day, not folded; missing where the lead has none),
+        ``n``, ``converted`` (converted by the day), ``known`` (with an ``is_converted`` value),
+        ``as_exported`` (whose status on the day is unknown, the exported one kept: with a lead
+        history only, else 0) and ``first_row`` (the smallest ``row_no``), all int64; sorted by
+        ``first_row``.
+
+    Raises
+    ------
+    ValueError
+        An unparseable ``as_of``; :class:`EngineError` (a ``ValueError``) for an org without leads,
+        or a column they lack.
+
+    Examples
+    --------
+    >>> lead_status_sums(org, as_of="2024-06-30", by="lead_source").columns.tolist()  # doctest: +SKIP
+    ['lead_source', 'status', 'n', 'converted', 'known', 'as_exported', 'first_row']
+    """
+    from .matrix import _LEAD_FIELDS, _lead_fields
+
+    fn = "lead_status_sums"
+    keys = _by_list(by)
+    day = _to_day(as_of, fn)
+    org.require("leads", ["status", "is_converted", *keys], fn)
+    fields = _lead_fields(org, day, ["status", *keys], fn)
+    cols = org.columns("leads")
+    if "row_no" not in cols:
+        raise EngineError(f"{fn}: the leads relation has no row_no (register it with row_no=True)")
+
+    def col(c: str) -> str:
+        return f"{'f' if c in fields else 'l'}.{_q(c)}"
+
+    select = [f"{col(k)} AS {_q(k)}" for k in keys]
+    group = ", ".join([*(col(k) for k in keys), col("status")])
+    conv_later = "CAST(l.converted_date AS DATE) > $day" if "converted_date" in cols else "FALSE"
+    exported = "count(*) FILTER (WHERE f.status_source = 'as_exported')" if "status_source" in fields else "0"
+    join = f" LEFT JOIN {_LEAD_FIELDS} f ON f.lead_id = l.lead_id" if fields else ""
+    cut = "l.created_date < $cut_end" if "created_date" in org.columns_present("leads") else "TRUE"
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
+    out = org.engine.df(
+        f"""
+SELECT {"".join(s + ", " for s in select)}{col("status")} AS status, CAST(count(*) AS BIGINT) AS n,
+    CAST(count(*) FILTER (WHERE l.is_converted AND NOT COALESCE({conv_later}, FALSE)) AS BIGINT) AS converted,
+    CAST(count(l.is_converted) AS BIGINT) AS known,
+    CAST({exported} AS BIGINT) AS as_exported,
+    CAST(min(l.row_no) AS BIGINT) AS first_row
+FROM {org.relation("leads")} l{join}
+WHERE {cut}
+GROUP BY {group}
+""",
+        {"cut_end": end.to_pydatetime(), "day": day.date()},
+    )
+    for c in [*keys, "status"]:  # a text column with nothing but missing values comes back as objects
+        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
+            out[c] = out[c].astype("str")
+    out = out.astype({c: "int64" for c in ("n", "converted", "known", "as_exported", "first_row")})
+    out = out.sort_values("first_row", kind="stable").reset_index(drop=True)
+    out.attrs["status_from_history"] = "status_source" in fields
+    return out
 
 
 def snapshot_sums(org: EngineOrg, *, as_of, by=None, include_closed: bool = False) -> pd.DataFrame:

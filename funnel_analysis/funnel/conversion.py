@@ -78,6 +78,7 @@ from ..stats import rate_table
 
 __all__ = [
     "lead_funnel",
+    "lead_funnel_from_sums",
     "lead_conversion",
     "snapshot_funnel",
     "snapshot_from_sums",
@@ -147,34 +148,105 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
     """
     by = _by_list(by)
     _require(leads, ["status", "is_converted", *by], "lead_funnel", "leads")
+    status = leads["status"].astype("str").fillna(MISSING_STATUS)
+    rows = leads[by].assign(
+        status=status.to_numpy(),
+        n=1,
+        converted=_flag(leads["is_converted"]).to_numpy().astype("int64"),
+        first_row=np.arange(len(leads), dtype="int64"),
+    )
+    keys = [*by, "status"]
+    sums = rows.groupby(keys, dropna=False, observed=True, sort=False).agg(
+        n=("n", "sum"), converted=("converted", "sum"), first_row=("first_row", "min")
+    )
+    sums = sums.reset_index()
+    return lead_funnel_from_sums(
+        sums, by=by, status_order=status_order, conversion_unknown=_conversion_unknown(leads)
+    )
+
+
+def lead_funnel_from_sums(
+    sums: pd.DataFrame, *, by=None, status_order=None, conversion_unknown: bool = False
+) -> pd.DataFrame:
+    """The table of :func:`lead_funnel` from its counts per segment and status (the pandas path's or an engine's).
+
+    Parameters
+    ----------
+    sums : DataFrame
+        One row per segment and status: the ``by`` columns, ``status`` (:data:`MISSING_STATUS` or
+        missing for leads without one), ``n`` (leads), ``converted`` (of them converted) and
+        ``first_row`` (the place of the first such lead among all the leads, which orders the
+        statuses not listed; :func:`funnel_analysis.engine.funnel.lead_status_sums` gives them).
+    by : str or list of str, optional
+        The segment columns.
+    status_order : list of str, optional
+        As in :func:`lead_funnel`.
+    conversion_unknown : bool, default False
+        The leads record no conversion at all (no ``is_converted`` value): the converted step's
+        count is null, its share NaN.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`lead_funnel`. ``sums`` is not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``sums`` lacks a column, or ``status_order`` lists a status twice.
+
+    Examples
+    --------
+    >>> sums = pd.DataFrame({"status": ["Open", "Closed - Converted"], "n": [3, 1],
+    ...                      "converted": [0, 1], "first_row": [1, 0]})
+    >>> lead_funnel_from_sums(sums)[["step", "count", "total"]]
+                           step  count  total
+    0        Closed - Converted      1      4
+    1                      Open      3      4
+    2  Converted to opportunity      1      4
+    """
+    by = _by_list(by)
+    _require(sums, [*by, "status", "n", "converted", "first_row"], "lead_funnel_from_sums", "sums")
     if status_order is not None and len(set(status_order)) != len(list(status_order)):
         raise ValueError("lead_funnel: status_order lists a status twice")
-    status = leads["status"].astype("str").fillna(MISSING_STATUS)
-    seen = status[status != MISSING_STATUS].unique().tolist()  # order of first appearance
+    status = sums["status"].astype("str").fillna(MISSING_STATUS)
+    listed = status != MISSING_STATUS
+    first = sums["first_row"].to_numpy()[listed.to_numpy()]
+    named = status[listed].to_numpy()
+    seen = list(dict.fromkeys(named[np.argsort(first, kind="stable")]))  # order of first appearance
     if status_order is None:
         order = [s for s in DEFAULT_LEAD_STATUSES if s in seen]
     else:
         order = list(status_order)
-    order += [s for s in seen if s not in order] + ([MISSING_STATUS] if (status == MISSING_STATUS).any() else [])
-    data = leads[by].copy()
-    for i, s in enumerate(order):
-        data[f"_s{i}"] = (status == s).to_numpy()
-    data["_conv"] = _flag(leads["is_converted"]).to_numpy()
-    data["_total"] = 1
-    cols = [f"_s{i}" for i in range(len(order))] + ["_conv", "_total"]
-    sums = _group_sum(data, by, cols)
-    steps = [(s, "status", f"_s{i}") for i, s in enumerate(order)] + [(CONVERTED_STEP, "converted", "_conv")]
-    out = pd.concat(
-        [
-            sums[by].assign(step=step, kind=kind, count=sums[col], total=sums["_total"], _o=j)
-            for j, (step, kind, col) in enumerate(steps)
-        ],
-        ignore_index=True,
+    order += [s for s in seen if s not in order] + ([MISSING_STATUS] if (~listed).any() else [])
+    if by:
+        groups = sums.groupby(by, dropna=False, observed=True, sort=True)
+        segment = groups.ngroup().to_numpy()
+        segments = groups[["n", "converted"]].sum().reset_index()
+    else:
+        segment = np.zeros(len(sums), dtype="int64")
+        segments = pd.DataFrame({"n": [sums["n"].sum()], "converted": [sums["converted"].sum()]})
+    step_of = pd.Categorical(status.to_numpy(), categories=order).codes
+    counts = np.zeros((len(segments), len(order)), dtype="int64")
+    np.add.at(counts, (segment, step_of), sums["n"].to_numpy(dtype="int64"))
+    total = segments["n"].to_numpy(dtype="int64")
+    steps = [
+        segments[by].assign(step=s, kind="status", count=counts[:, i], total=total, _o=i) for i, s in enumerate(order)
+    ]
+    steps.append(
+        segments[by].assign(
+            step=CONVERTED_STEP,
+            kind="converted",
+            count=segments["converted"].to_numpy(dtype="int64"),
+            total=total,
+            _o=len(order),
+        )
     )
+    out = pd.concat(steps, ignore_index=True)
     out = out.sort_values([*by, "_o"], na_position="last", kind="stable").drop(columns="_o")
     out = out.astype({"count": "int64", "total": "int64"}).reset_index(drop=True)
     out = rate_table(out, successes="count", trials="total", name="share")
-    if _conversion_unknown(leads):  # the export has no conversion flag: that step is unknown, not 0
+    if conversion_unknown:  # the export has no conversion flag: that step is unknown, not 0
         unknown = (out["kind"] == "converted").to_numpy()
         out["count"] = out["count"].astype("Int64").mask(unknown)
         out.loc[unknown, ["share", "share_ci_low", "share_ci_high"]] = np.nan

@@ -192,9 +192,28 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
     >>> out.attrs["note"]
     "lead statuses in the order of the org's LeadStatus.csv; statuses as exported (no LeadHistory: not as of the day)"
     """
+    from ..engine.attach import engine_of
+
     cut = _cut(crm, as_of=as_of)
-    order = lead_status_order(cut)
-    leads = fold_lead_status(cut.rows("leads", where=where), order)
+    org, keys = engine_of(crm), _by_list(_by(by))
+    # in the org's engine: counts per segment and status, the statuses (and owners) on the day; where: pandas
+    if org is not None and not where and set(keys) <= set(org.columns("leads")):
+        from ..crm.clean import fold_picklist
+        from ..engine.funnel import lead_status_sums
+
+        sums = lead_status_sums(org, as_of=cut.as_of_date, by=keys)
+        listed = lead_status_order(cut, used=())
+        # spellings folded as the pandas path folds the leads' (the most frequent spelling of a status
+        # the org does not list wins: each spelling weighs its leads)
+        sums["status"] = fold_picklist(sums["status"], canonical=listed["status"], weights=sums["n"]).to_numpy()
+        used = sums["status"].dropna().astype("str").tolist()  # sorted by first_row: order of first appearance
+        order = lead_status_order(cut, used=used)
+        unknown_status = int(sums["as_exported"].sum()) if sums.attrs["status_from_history"] else None
+        conversion_unknown = bool(sums["n"].sum() > 0 and sums["known"].sum() == 0)
+    else:
+        order = lead_status_order(cut)
+        leads = fold_lead_status(cut.rows("leads", where=where), order)
+        sums = None
     if status_order is None and len(order) and order["origin"].iloc[0] == "file":
         status_order = order.loc[order["origin"] == "file", "status"].tolist()
         note = _status_note(order)
@@ -202,17 +221,28 @@ def lead_funnel(crm: CrmData, *, as_of=None, by=None, where: str | None = None, 
         note = _status_note(order)
     else:
         note = "lead statuses in the order given (status_order)"
-    out = _conversion.lead_funnel(leads, by=_by(by), status_order=status_order)
+    if sums is None:
+        out = _conversion.lead_funnel(leads, by=_by(by), status_order=status_order)
+        n_leads = len(leads)
+        unknown_status = int((leads["status_source"] == "as_exported").sum()) if "status_source" in leads else None
+    else:
+        sums = sums.groupby([*keys, "status"], dropna=False, observed=True, sort=False).agg(
+            n=("n", "sum"), converted=("converted", "sum"), first_row=("first_row", "min")
+        )
+        out = _conversion.lead_funnel_from_sums(
+            sums.reset_index(), by=keys, status_order=status_order, conversion_unknown=conversion_unknown
+        )
+        n_leads = int(sums["n"].sum())
     out = _named(out, cut, by)
-    out.attrs["note"] = note + _status_history_note(leads, cut.as_of_date)
+    out.attrs["note"] = note + _status_history_note(n_leads, unknown_status, cut.as_of_date)
     return out
 
 
-def _status_history_note(leads: pd.DataFrame, day) -> str:
-    """How the statuses are dated: as of the day from LeadHistory, and how many are only as exported."""
-    if "status_source" not in leads.columns:
-        return "; statuses as exported (no LeadHistory: not as of the day)" if len(leads) else ""
-    unknown = int((leads["status_source"] == "as_exported").sum())
+def _status_history_note(n_leads: int, unknown: int | None, day) -> str:
+    """How the statuses are dated: as of the day from LeadHistory, and how many (``unknown``) are only as
+    exported; ``unknown`` None: the statuses are not from a lead history."""
+    if unknown is None:
+        return "; statuses as exported (no LeadHistory: not as of the day)" if n_leads else ""
     if not unknown:
         return f"; statuses as of {day:%Y-%m-%d} from LeadHistory"
     return (

@@ -14,6 +14,16 @@ def test_fold_picklist_prefers_canonical_then_majority():
     assert pd.isna(out[6])
 
 
+def test_fold_picklist_weights_count_rows_of_a_grouped_table():
+    # "web" is one row standing for 5, "Web" two rows of 1 each: weighted, "web" is the majority
+    s = pd.Series(["web", "Web", "Web", "Partner"])
+    assert fold_picklist(s).tolist() == ["Web", "Web", "Web", "Partner"]
+    assert fold_picklist(s, weights=[5, 1, 1, 2]).tolist() == ["web", "web", "web", "Partner"]
+    # weights equal to the rows' counts give what the rows themselves give
+    rows = pd.Series(["web"] * 5 + ["Web", "Web"])
+    assert set(fold_picklist(rows)) == {"web"}
+
+
 @given(st.lists(st.sampled_from(["Web", "web", " WEB", "Trade Show", "trade  show", "Partner"]), min_size=1))
 def test_fold_picklist_invariants(values):
     s = pd.Series(values)

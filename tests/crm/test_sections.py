@@ -180,6 +180,15 @@ def test_lead_status_order_follows_the_lead_status_table():
     assert got["status"].tolist().count("Qualified") == 1  # the variant is the table's label, not a new status
 
 
+def test_lead_status_order_takes_the_statuses_used_when_counted_elsewhere():
+    # an engine counts the leads: their statuses come in order of first appearance, folded here
+    crm = load_frames({"Lead": _leads(["New"]), "LeadStatus": LEAD_STATUS})
+    got = lead_status_order(crm, used=["On hold", "qualified", "Parked", "on HOLD"])
+    assert got["status"].tolist() == ["New", "Qualified", "Nurture", "Converted", "On hold", "Parked"]
+    assert got["origin"].tolist()[-2:] == ["data", "data"]
+    assert lead_status_order(crm, used=())["status"].tolist() == ["New", "Qualified", "Nurture", "Converted"]
+
+
 def test_lead_status_order_falls_back_to_salesforce_defaults():
     crm = load_frames({"Lead": _leads(["working - contacted", "Prospect"])})
     got = lead_status_order(crm)

@@ -29,14 +29,18 @@ def engine_only(sample_org):
 
 
 def test_the_tables_are_in_the_engine_only(engine_only, sample_crm):
-    # in pandas: the stages and the small owner tables (names, the owner relation of a where)
-    assert sorted(engine_only.tables) == ["groups", "stages", "users"]
+    # in pandas: the stages and the small reference tables (the owners' names and the owner relation
+    # of a where, the lead status order, the campaigns)
+    assert sorted(engine_only.tables) == ["campaigns", "groups", "lead_statuses", "stages", "users"]
     assert len(engine_only.users) == len(sample_crm.tables["users"])
+    pd.testing.assert_frame_equal(engine_only.lead_statuses, sample_crm.lead_statuses)
+    pd.testing.assert_frame_equal(engine_only.campaigns, sample_crm.campaigns, check_dtype=False)
     org = engine_of(engine_only)
     assert org is not None and org.engine.name == "duckdb"
     # the tables the engine paths read, both histories included, as many rows as the loader keeps
     assert set(engine_only.meta["engine_only"]) >= {"opportunities", "opportunity_field_history", "lead_history"}
     assert {"accounts", "contacts"} <= set(engine_only.meta["engine_only"])  # what a where scopes
+    assert "campaign_members" in engine_only.meta["engine_only"]
     for table in ("opportunities", "leads", "opportunity_field_history"):
         n = org.engine.sql(f"SELECT count(*) AS n FROM {org.relation(table)}").to_pydict()["n"][0]
         assert n == len(sample_crm.tables[table]), table
@@ -61,6 +65,8 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         (sources_report.activity_win_relation, {}),
         (funnel_report.win_rates, {"by": "type", "period": "Q"}),
         (funnel_report.cohort_funnel, {"by": "lead_source", "created_from": "2024-01-01", "window_days": 90}),
+        (funnel_report.lead_funnel, {"by": "owner_id"}),  # the statuses and owners on the day
+        (sources_report.campaign_matrix, {}),
     ],
     ids=[
         "kpis",
@@ -71,6 +77,8 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         "activity_win_relation",
         "win_rates",
         "cohort_funnel",
+        "lead_funnel",
+        "campaign_matrix",
     ],
 )
 def test_entry_points_equal_the_loader(engine_only, sample_crm, fn, kw):
@@ -123,12 +131,11 @@ _REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) 
         # a by the engine's kpis do not group by
         (lambda c: funnel_report.kpis(c, as_of=DAY, by="lead_source"), "kpis(by='lead_source')"),
         # an entry point without an engine path
-        (lambda c: funnel_report.lead_funnel(c, as_of=DAY), "lead_funnel()"),
         (lambda c: funnel_report.stage_transitions(c, as_of=DAY), "stage_transitions()"),
         # an option the engine path lacks
         (lambda c: funnel_report.kpis(c, as_of=DAY, win_rate_basis="amount"), "kpis(win_rate_basis='amount')"),
     ],
-    ids=["where", "kpis_by", "lead_funnel", "stage_transitions", "kpis_amount"],
+    ids=["where", "kpis_by", "stage_transitions", "kpis_amount"],
 )
 def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
     with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
@@ -139,8 +146,8 @@ def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
 
 def test_reading_or_scoping_a_table_refuses(engine_only):
     assert engine_only.has("opportunities") and engine_only.has("stages")
-    assert not engine_only.has("campaigns")  # not in the export's engine tables: absent, as before
-    assert len(engine_only.campaigns) == 0
+    assert not engine_only.has("contact_roles")  # not in the export's engine tables: absent
+    assert len(engine_only.contact_roles) == 0
     with pytest.raises(EngineOnlyError, match=r"^reading 'opportunities' in pandas" + _REFUSAL):
         engine_only.rows("opportunities")
     with pytest.raises(EngineOnlyError, match=r"\(leads is in the engine\)"):
@@ -156,7 +163,8 @@ def test_cut_rows_equal_the_cut(engine_only, sample_crm):
     linked = int(acts["what_id"].isin(opps["opportunity_id"]).sum())  # plain pandas, on the cut
     assert 0 < linked < len(acts)
     assert cut_rows(org, "activities", as_of=DAY, linked=("what_id", "opportunities", "opportunity_id")) == linked
-    assert cut_rows(org, "campaign_members") == 0  # not in the engine
+    assert cut_rows(org, "campaign_members") == len(sample_crm.tables["campaign_members"])
+    assert cut_rows(org, "contact_roles") == 0  # not in the engine
 
 
 def test_the_cli_turns_it_into_one_line_and_exit_2(engine_only, sample_org, monkeypatch):
