@@ -7,7 +7,10 @@ same :func:`funnel_analysis.funnel.report.kpis` the funnel page shows, under the
 - ``current``: the fiscal period that holds ``as_of``, up to ``as_of``;
 - ``previous``: the period before it, up to the same point (as many days into it; its last day at most),
   so that a period's first weeks are compared with the first weeks of the last one, not with all of it;
-- ``period``: the complete periods before, oldest first, each as of its last day.
+- ``period``: the complete periods before, oldest first. Their flows are counted as the report day
+  knows them (a lead created in the period and converted since counts as converted; a deal is in
+  the period of its close date as it stands on the report day), which is the most complete account
+  of a past period; their stocks are those of the period's last day, the day in ``as_of``.
 
 Flows (leads, conversion, win rate, won deals, cycle) are those of the period: a lead by its creation
 date, a deal by the date ``cohort`` names. The open pipeline is a stock: every row gives the open
@@ -87,7 +90,8 @@ def headline_series(
     DataFrame
         One row per complete period (``row`` ``"period"``, oldest first), then ``"previous"`` and
         ``"current"``; columns ``row``, ``period``, ``currency`` (the org's corporate currency),
-        ``as_of`` (the day the row's figures stand on),
+        ``as_of`` (the day the row's stocks stand on: for a ``period`` row its last day, whose flows
+        are counted as of the report day; for ``previous`` and ``current`` the day of every figure),
         ``fiscal_period``, ``period_start``, then the figures of
         :func:`funnel_analysis.funnel.report.kpis`, the :data:`STOCK_FIGURES` on the row's own day.
         No ``previous`` row when the current period is the first; empty (with the columns) when
@@ -157,9 +161,9 @@ def headline_series(
     out.insert(1, "period", period)
     out.insert(2, "currency", crm.currency)
     out.attrs["note"] = (note + "; " if note else "") + (
-        "the open pipeline is what was open on each row's day"
+        "the open pipeline is what was open on each row's day; a past period's other figures as known on the report day"
         if stock
-        else "each row's figures are those of its period up to its day"
+        else "each row's figures are those of its period, a past period's as known on the report day"
     )
     return out
 
