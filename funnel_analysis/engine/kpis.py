@@ -21,7 +21,10 @@ import pandas as pd
 from .asof import _days, _register_spine, asof_query
 from .org import EngineOrg
 
-__all__ = ["kpi_counts"]
+__all__ = ["LEAD_COLUMNS", "day_leads", "kpi_counts"]
+
+#: The columns of :func:`day_leads` before the ``by`` columns.
+LEAD_COLUMNS = ("lead_id", "created_date", "is_converted", "converted_date")
 
 _OPP_SQL = """
 SELECT
@@ -103,3 +106,78 @@ def kpi_counts(org: EngineOrg, *, as_of) -> pd.DataFrame:
         q = f"SELECT count(*) FILTER (WHERE is_closed AND is_won) AS n FROM ({undated}) u"
         out["undated_won"] = org.engine.sql(q).to_pylist()[0]["n"]
     return pd.DataFrame([out])
+
+
+def day_leads(org: EngineOrg, *, as_of, by=None) -> pd.DataFrame:
+    """Every lead of the day's cut, with what the lead figures read: its dates and its conversion on the day.
+
+    The per-lead rows :func:`funnel_analysis.funnel.kpis` and
+    :func:`funnel_analysis.funnel.lead_conversion` take (a million leads are a few tens of MB): as
+    :meth:`CrmData.as_of <funnel_analysis.crm.model.CrmData.as_of>` gives them, the leads created by the
+    end of the day; a lead converted after the day is not converted on it (no conversion date); with
+    a lead history, ``status`` and ``owner_id`` are the values on the day.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``leads``.
+    as_of : date-like
+        The day (the end of it, UTC).
+    by : str or list of str, optional
+        Lead columns to bring too (segments).
+
+    Returns
+    -------
+    DataFrame
+        :data:`LEAD_COLUMNS` (``created_date`` in UTC, ``converted_date`` a naive day,
+        ``is_converted`` nullable boolean), then ``by``; in the leads' file order.
+
+    Raises
+    ------
+    EngineError
+        When the org has no leads, or they lack a column asked for.
+
+    Examples
+    --------
+    >>> day_leads(org, as_of="2024-06-30", by="lead_source").columns.tolist()  # doctest: +SKIP
+    ['lead_id', 'created_date', 'is_converted', 'converted_date', 'lead_source']
+    """
+    from .._util.frames import by_list, to_day
+    from .base import quote_identifier as q
+    from .matrix import _LEAD_FIELDS, _lead_fields
+
+    fn = "day_leads"
+    keys = by_list(by)
+    day = to_day(as_of, fn)
+    org.require("leads", [*LEAD_COLUMNS, *keys], fn)
+    fields = _lead_fields(org, day, keys, fn) if keys else []
+    later = "COALESCE(l.is_converted, FALSE) AND COALESCE(CAST(l.converted_date AS DATE) > $day, FALSE)"
+    extra = "".join(f", {'f' if k in fields else 'l'}.{q(k)} AS {q(k)}" for k in keys)
+    join = f" LEFT JOIN {_LEAD_FIELDS} f ON f.lead_id = l.lead_id" if fields else ""
+    cut = "l.created_date < $cut_end" if "created_date" in org.columns_present("leads") else "TRUE"
+    order = "l.row_no" if "row_no" in org.columns("leads") else "l.lead_id"
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
+    out = org.engine.df(
+        f"""
+SELECT l.lead_id, l.created_date,
+    CASE WHEN {later} THEN FALSE ELSE l.is_converted END AS is_converted,
+    CASE WHEN {later} THEN NULL ELSE CAST(l.converted_date AS DATE) END AS converted_date{extra}
+FROM {org.relation("leads")} l{join}
+WHERE {cut}
+ORDER BY {order}
+""",
+        {"cut_end": end.to_pydatetime(), "day": day.date()},
+    )
+    created = pd.to_datetime(out["created_date"], utc=True).astype("datetime64[us, UTC]")
+    converted = pd.to_datetime(out["converted_date"])
+    if getattr(converted.dt, "tz", None) is not None:
+        converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
+    out = out.assign(
+        created_date=created,
+        converted_date=converted.astype("datetime64[us]"),
+        is_converted=out["is_converted"].astype("boolean"),
+    )
+    for c in ("lead_id", *keys):  # text as pandas' str (a column of nothing but missing values comes back as objects)
+        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
+            out[c] = out[c].astype("str")
+    return out.reset_index(drop=True)

@@ -123,7 +123,10 @@ def headline_series(
         "exclude_types": exclude_types,
         "new_business_only": new_business_only,
     }
-    light = where is None or (isinstance(where, str) and not where.strip())
+    from ..engine.attach import engine_of
+
+    # an org with an engine reduces each day there (report.kpis): its sub-orgs would have none
+    light = (where is None or (isinstance(where, str) and not where.strip())) and engine_of(crm) is None
     now = report.kpis(crm, as_of=as_of, period=period, **choices)
     note = now.attrs.get("note")
     columns = ["row", "period", "currency", *now.columns]
@@ -178,7 +181,12 @@ def _stock_figures(crm: CrmData, *, as_of, choices: dict, cut_org: CrmData | Non
     (``crm`` or one of its tables) already cut on the day (memoised: the day of a ``report.kpis`` call),
     whose cut holds the same opportunities, taken instead of cutting another.
     """
+    from ..engine.attach import engine_of
+
     where = choices["where"]
+    if engine_of(crm) is not None:  # the day's deals in the org's engine: the opportunity figures of report.kpis
+        figures = report.kpis(crm, as_of=as_of, **choices)
+        return figures[[c for c in figures.columns if c in STOCK_FIGURES]].reset_index(drop=True)
     light = where is None or (isinstance(where, str) and not where.strip())
     cut = report._cut(cut_org if cut_org is not None else (_deals_org(crm) if light else crm), as_of=as_of)
     options = {k: v for k, v in choices.items() if k != "where"}

@@ -672,10 +672,14 @@ def kpis(
     }
     cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
-    tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
+    rows = _kpi_rows_in_engine(org, day, _by_list(_by(by)), options) if org is not None and not where else None
+    if rows is not None:  # the day's deals and leads from the engine, a few columns each: the same figures
+        tabs, dropped = rows
+    else:
+        tabs = {t: (cut.rows(t, where=where) if cut.has(t) else None) for t in ("opportunities", "leads")}
+        dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where) if cut.has("opportunities") else None
     out = _frame_kpis(tabs["opportunities"], tabs["leads"], by=_by(by), **options)
     note = out.attrs.get("note")
-    dropped = dropped_undated(crm, as_of=cut.as_of_date, where=where) if cut.has("opportunities") else None
     keys = [*_by_list(_by(by)), *(["fiscal_period", "period_start"] if period else [])]
     if dropped is not None and len(dropped) and all(c in dropped.columns for c in _by_list(_by(by))):
         # the won deals the cut left out have no cycle either: counted
@@ -685,6 +689,31 @@ def kpis(
     out = _named(out, cut, by)
     out.attrs["note"] = note
     return out
+
+
+def _kpi_rows_in_engine(org, day, keys: list[str], options: dict):
+    """The deals and leads of the day that :func:`kpis` reads, from the org's engine (their few columns),
+    and the undated deals; None when the engine lacks a column the options need (then: pandas)."""
+    from ..engine.kpis import day_leads
+    from ..engine.velocity import day_deals, undated_deals
+
+    need = [
+        *(["type"] if options.get("exclude_types") else []),
+        *(["business_type"] if options.get("new_business_only") else []),
+    ]
+    tabs: dict = {"opportunities": None, "leads": None}
+    dropped = None
+    if org.has("opportunities"):
+        have = set(org.columns("opportunities"))
+        if not set(need) <= have:
+            return None
+        extra = list(dict.fromkeys([*need, *(k for k in keys if k in have)]))
+        tabs["opportunities"] = day_deals(org, as_of=day, by=extra)
+        dropped = undated_deals(org, as_of=day, by=extra)
+    if org.has("leads"):
+        have = set(org.columns("leads"))
+        tabs["leads"] = day_leads(org, as_of=day, by=[k for k in keys if k in have])
+    return tabs, dropped
 
 
 def _kpis_from_counts(got) -> pd.DataFrame:

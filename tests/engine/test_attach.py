@@ -58,6 +58,7 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
     ("fn", "kw"),
     [
         (funnel_report.kpis, {}),
+        (funnel_report.kpis, {"by": "lead_source", "period": "Q"}),  # the day's deals and leads from the engine
         (funnel_report.snapshot_funnel, {"by": "owner_id"}),
         (velocity_report.stage_durations, {"by": "owner_id", "percentiles": ()}),
         (sources_report.source_matrix, {}),
@@ -70,6 +71,7 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
     ],
     ids=[
         "kpis",
+        "kpis_by_period",
         "snapshot_funnel",
         "stage_durations",
         "source_matrix",
@@ -128,14 +130,11 @@ _REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) 
             lambda c: funnel_report.snapshot_funnel(c, as_of=DAY, where="amount >= 10000"),
             "snapshot_funnel(where='amount >= 10000')",
         ),
-        # a by the engine's kpis do not group by
-        (lambda c: funnel_report.kpis(c, as_of=DAY, by="lead_source"), "kpis(by='lead_source')"),
         # an entry point without an engine path
         (lambda c: funnel_report.stage_transitions(c, as_of=DAY), "stage_transitions()"),
-        # an option the engine path lacks
-        (lambda c: funnel_report.kpis(c, as_of=DAY, win_rate_basis="amount"), "kpis(win_rate_basis='amount')"),
+        (lambda c: funnel_report.lead_conversion(c, as_of=DAY, window_days=90), "lead_conversion(window_days=90)"),
     ],
-    ids=["where", "kpis_by", "stage_transitions", "kpis_amount"],
+    ids=["where", "stage_transitions", "lead_conversion"],
 )
 def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
     with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
@@ -174,7 +173,7 @@ def test_the_cli_turns_it_into_one_line_and_exit_2(engine_only, sample_org, monk
 
     # the loader stands in for load_org(..., engine_only=True): the CLI offers no such option yet
     monkeypatch.setattr(app, "load_or_fail", lambda *a, **k: engine_only)
-    res = CliRunner().invoke(app.main, ["kpis", str(sample_org[0]), "--as-of", DAY, "--by", "lead_source"])
+    res = CliRunner().invoke(app.main, ["kpis", str(sample_org[0]), "--as-of", DAY, "--where", "amount >= 10000"])
     assert res.exit_code == 2, res.output
     assert res.output.strip().count("\n") == 0
-    assert res.output.startswith("error: kpis(by='lead_source'): this org is engine-only")
+    assert res.output.startswith("error: kpis(where='amount >= 10000'): this org is engine-only")
