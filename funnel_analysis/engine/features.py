@@ -32,11 +32,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._util.arrow import index_in
 from .._util.frames import to_day
 from .base import EngineError
+from .base import quote_identifier as _q
 from .org import EngineOrg
 
-__all__ = ["ENGAGEMENT_COLUMNS", "lead_engagement"]
+__all__ = ["ENGAGEMENT_COLUMNS", "lead_engagement", "leads_on_day"]
 
 #: The engagement columns, in ``scoring.features.lead_features``' order (those of a missing table left out).
 ENGAGEMENT_COLUMNS = (
@@ -175,3 +177,80 @@ cg AS (
         out["days_since_activity"] = since / 1e6 / 86400
     columns = ["lead_id", "scored_at", *[c for c in ENGAGEMENT_COLUMNS if c in out.columns]]
     return out[columns].sort_values("lead_id", kind="stable").reset_index(drop=True)
+
+
+#: The conversion fields a conversion after the day had not yet filled (``CrmData.as_of``'s leads).
+_CONVERSION_FIELDS = ("converted_date", "converted_account_id", "converted_contact_id", "converted_opportunity_id")
+
+
+def leads_on_day(org: EngineOrg, *, as_of) -> pd.DataFrame:
+    """The leads of the day's cut, in file order, as :meth:`CrmData.as_of(day).leads` holds them.
+
+    The rows and fields of the pandas cut (``crm.model._leads_as_of`` and the lead history), read
+    from the engine: the leads created by the end of the day (all of them where the source has no
+    ``created_date``), in their file's order (``row_no``); a lead converted after the day is not
+    converted yet (``is_converted`` False, its conversion fields empty); with ``lead_history``, the
+    status (and the owner, when the history has Owner rows) as of the day and ``status_source``
+    (``owner_source``), from :func:`~funnel_analysis.engine.field_history.lead_state`. What comes back
+    is one row per lead; the history stays in the engine.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``leads`` (``lead_history`` when it has one).
+    as_of : date-like
+        The day of the cut (end of day, UTC).
+
+    Returns
+    -------
+    DataFrame
+        The leads' columns as the engine holds them (``row_no`` left out), then ``status_source``
+        (and ``owner_source``) with a lead history; index 0..n-1.
+
+    Raises
+    ------
+    EngineError
+        For an org without leads (a ``ValueError``); ValueError for an unparseable ``as_of``.
+
+    Examples
+    --------
+    >>> leads_on_day(org, as_of="2025-06-30")[["lead_id", "status", "status_source"]]  # doctest: +SKIP
+    """
+    fn = "leads_on_day"
+    day = to_day(as_of, fn)
+    if not org.has("leads"):
+        raise EngineError(f"{fn}: the org has no leads")
+    org.require("leads", ["lead_id", "row_no"], fn)
+    columns = [c for c in org.columns("leads") if c != "row_no"]
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()
+    params: dict = {"day": day.to_pydatetime(), "cut_end": end}
+    later = None
+    if {"is_converted", "converted_date"} <= set(columns):
+        # as CrmData.as_of: converted, and on a later day than the cut's (a missing date: not later)
+        later = "(COALESCE(l.is_converted, FALSE) AND COALESCE(l.converted_date > CAST($day AS TIMESTAMP), FALSE))"
+    select = []
+    for c in columns:
+        if later is not None and c == "is_converted":
+            select.append(f"CASE WHEN {later} THEN FALSE ELSE l.is_converted END AS is_converted")
+        elif later is not None and c in _CONVERSION_FIELDS:
+            select.append(f"CASE WHEN {later} THEN NULL ELSE l.{_q(c)} END AS {_q(c)}")
+        else:
+            select.append(f"l.{_q(c)}")
+    dated = "created_date" in columns and "created_date" in org.columns_present("leads")
+    cut = "l.created_date < $cut_end" if dated else "TRUE"
+    query = f"SELECT {', '.join(select)} FROM {org.relation('leads')} l WHERE {cut} ORDER BY l.row_no"
+    used = {k: v for k, v in params.items() if f"${k}" in query}  # the engines refuse a value not used
+    out = org.engine.sql(query, used or None).to_pandas()
+    if org.has("lead_history"):
+        from .field_history import lead_state
+
+        state = lead_state(org, as_of=day)
+        rows = index_in(out["lead_id"], state["lead_id"])
+        if (rows < 0).any():
+            raise EngineError(f"{fn}: a lead of the cut has no state on the day")  # the same cut: never
+        for column, source in (("status", "status_source"), ("owner_id", "owner_source")):
+            if source in state.columns:
+                value = state[column].to_numpy()[rows]
+                out[column] = pd.Series(value, index=out.index).astype(out[column].dtype)
+                out[source] = state[source].to_numpy()[rows]
+    return out

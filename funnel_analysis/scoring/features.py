@@ -38,7 +38,10 @@ import numpy as np
 import pandas as pd
 
 from .._util.arrow import index_in
-from .._util.frames import utc_naive
+from .._util.frames import to_day, utc_naive
+from ..crm.expression import expression_mask, parse_expression
+from ..crm.schema import TABLES
+from ..engine.base import quote_identifier as _qi
 from .leakage import RULE_EXCLUDED
 
 if TYPE_CHECKING:
@@ -404,6 +407,111 @@ def _same_objects(a: tuple, b: tuple) -> bool:
     return True
 
 
+def _engine(crm):
+    """The org's engine (:func:`~funnel_analysis.engine.attach.engine_of`) when it holds the leads, else None."""
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    return org if org is not None and org.has("leads") else None
+
+
+def _present(crm, org) -> list[str]:
+    """The leads' columns in the source (``columns_present``; else those of the frame or the relation)."""
+    known = crm.meta.get("columns_present", {})
+    if "leads" in known:
+        return list(known["leads"])
+    if org is not None:
+        return [c for c in org.columns("leads") if c != "row_no"]
+    return list(crm.leads.columns)
+
+
+def _latest_created(crm, org, present) -> pd.Timestamp | None:
+    """The latest creation time of a lead (naive UTC), None without dated leads (no time cut)."""
+    if "created_date" not in present:
+        return None
+    if org is None:
+        created = crm.leads["created_date"]
+        return utc_naive(created).max() if created.notna().any() else None
+    latest = org.engine.sql(f"SELECT max(created_date) AS t FROM {org.relation('leads')}").to_pandas()["t"]
+    return utc_naive(latest).iloc[0] if latest.notna().any() else None
+
+
+def _table_on_day(crm, org, table: str, end: pd.Timestamp, *, rows: bool) -> pd.DataFrame | None:
+    """A table a ``where`` may read, as the day's cut holds it (rows created by ``end``; None: not in the
+    org); without ``rows``, its columns only (what the expression's check and suggestions read)."""
+    spec = TABLES.get(table)
+    col = spec.created_column if spec else None
+    dated = col is not None and col in crm.meta.get("columns_present", {}).get(table, [])
+    if table in crm.tables:
+        df = crm.tables[table]
+        if not rows:
+            return df.iloc[:0]
+        return df[(df[col] < end).fillna(False).to_numpy(dtype=bool)].reset_index(drop=True) if dated else df
+    if org is None or not org.has(table):
+        return None
+    # in the engine only (an engine-only org's accounts, contacts): its rows of the day, bound by value
+    if not rows:
+        return org.engine.sql(f"SELECT * FROM {org.relation(table)} LIMIT 0").to_pandas()
+    if dated:
+        query = f"SELECT * FROM {org.relation(table)} WHERE {_qi(col)} < $cut_end"
+        return org.engine.sql(query, {"cut_end": end.to_pydatetime()}).to_pandas()
+    return org.engine.sql(f"SELECT * FROM {org.relation(table)}").to_pandas()
+
+
+def _selected(crm, org, leads: pd.DataFrame, where, day: pd.Timestamp) -> pd.DataFrame:
+    """The leads of the day that ``where`` selects, read as ``cut.rows("leads", where=where)`` reads it:
+    over the leads as of the day and the related records of the day's scoring cut (the tables it
+    names with their rows, the others' columns for the check's messages)."""
+    if where is None or (isinstance(where, str) and not where.strip()):
+        return leads
+    expr = parse_expression(where)
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
+    named = set()
+    for ref in TABLES["leads"].references:
+        if ref.column.removesuffix("_id") in expr.relations:
+            named |= {"users", "groups"} if ref.column == "owner_id" else {ref.table}
+    tables = {"leads": leads}
+    for table in ("users", "groups", *(r.table for r in TABLES["leads"].references)):
+        if table not in tables and table not in _NOT_SCORING:
+            got = _table_on_day(crm, org, table, end, rows=table in named)
+            if got is not None:
+                tables[table] = got
+    mask = expression_mask(tables, "leads", where=expr)
+    return leads[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def _day_leads(crm, org, *, as_of, where):
+    """The leads of the day's cut that ``where`` selects, and the day's activities and campaign members
+    (None in the engine, or when the org lacks them)."""
+    if org is None:
+        cut = scoring_cut(crm, as_of=as_of)
+        return (
+            cut.rows("leads", where=where),
+            cut.activities if cut.has("activities") else None,
+            cut.campaign_members if cut.has("campaign_members") else None,
+        )
+    from ..engine.features import leads_on_day
+
+    day = to_day(as_of, "scoring")
+    return _selected(crm, org, leads_on_day(org, as_of=day), where, day), None, None
+
+
+def _with_engagement(feats: pd.DataFrame, org, *, as_of, delay_days: float) -> pd.DataFrame:
+    """``feats`` (lead_features without activities) with the engagement columns counted in the engine,
+    in ``lead_features``' order, each lead's row found by its id."""
+    from ..engine.features import lead_engagement
+
+    eng = lead_engagement(org, as_of=as_of, delay_days=delay_days)
+    rows = _rows_of(eng["lead_id"], feats["lead_id"])
+    if (rows < 0).any():
+        raise ScoringDataError("leads", "lead_id", "engine_mismatch", "a lead of the cut has no engagement row")
+    out = feats.copy()
+    for c in eng.columns:
+        if c not in ("lead_id", "scored_at"):
+            out[c] = eng[c].to_numpy()[rows]
+    return out
+
+
 def training_table(
     crm, *, as_of=None, where: str | None = None, window_days: int = 90, delay_days: float = 0, columns=None
 ) -> pd.DataFrame:
@@ -414,6 +522,12 @@ def training_table(
     are kept (default as-of: the latest creation date), and leads converted
     before their scoring moment are left out. Without dates, every lead is kept
     and ``converted`` is ``is_converted``.
+
+    An org with an engine (``load_org(..., engine="duckdb")``, ``engine_only=True`` included) builds
+    the table there: the leads of the day come from the engine in file order
+    (:func:`~funnel_analysis.engine.features.leads_on_day`) and their engagement is counted in it
+    (:func:`~funnel_analysis.engine.features.lead_engagement`); only one row per lead reaches pandas,
+    and the table is the one the pandas path gives.
 
     Parameters
     ----------
@@ -443,18 +557,16 @@ def training_table(
     ExpressionError
         When ``where`` is not a valid expression over the leads.
     """
-    leads = crm.leads
-    present = crm.meta.get("columns_present", {}).get("leads", list(leads.columns))
+    org = _engine(crm)
+    present = _present(crm, org)
     if "is_converted" not in present:
         raise ScoringDataError("leads", "is_converted", "column_missing", "the outcome to learn from is missing")
-    dated = "created_date" in present and leads["created_date"].notna().any()
+    latest = _latest_created(crm, org, present)
     if as_of is not None and isinstance(as_of, str) and not as_of.strip():
         as_of = None
-    if dated:
-        created = utc_naive(leads["created_date"])
-        as_of = pd.Timestamp(as_of).normalize() if as_of is not None else created.max().normalize()
-        cut = scoring_cut(crm, as_of=as_of)
-        leads = cut.rows("leads", where=where)
+    if latest is not None:
+        as_of = pd.Timestamp(as_of).normalize() if as_of is not None else latest.normalize()
+        leads, acts, members = _day_leads(crm, org, as_of=as_of, where=where)
         created = utc_naive(leads["created_date"]).set_axis(leads.index)
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
         conv_day = pd.to_datetime(leads["converted_date"])
@@ -462,11 +574,8 @@ def training_table(
         y = conv & (conv_day.isna() | (conv_day <= created.dt.normalize() + pd.Timedelta(days=window_days)))
         known_before = conv & (conv_day + pd.Timedelta(days=1) <= moments)
         keep = (created.notna() & (created <= as_of - pd.Timedelta(days=window_days)) & ~known_before).to_numpy()
-        acts, members = (
-            cut.activities if cut.has("activities") else None,
-            cut.campaign_members if cut.has("campaign_members") else None,
-        )
     else:
+        org = None  # no time cut: the leads as exported (an org without dates has no engine path)
         leads = crm.rows("leads", where=where)
         moments = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[us]")
         y = leads["is_converted"]
@@ -475,6 +584,8 @@ def training_table(
     feats = lead_features(
         leads, activities=acts, campaign_members=members, moments=moments, columns=columns, present=present
     )
+    if org is not None:
+        feats = _with_engagement(feats, org, as_of=as_of, delay_days=delay_days)
     feats.insert(1, "scored_at", moments.to_numpy())
     feats.insert(2, "converted", y.fillna(False).astype(int).to_numpy())
     return feats[keep].reset_index(drop=True)

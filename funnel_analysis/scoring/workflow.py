@@ -34,8 +34,12 @@ from .features import (
     META_COLUMNS,
     ORDER_COLUMN,
     ScoringDataError,
+    _day_leads,
+    _engine,
+    _latest_created,
+    _present,
+    _with_engagement,
     lead_features,
-    scoring_cut,
     scoring_moments,
     source_names,
     training_table,
@@ -377,7 +381,7 @@ def train(
     # a column with no information in this org (all missing, or one value) is no feature
     candidates = [c for c in candidates if table[c].nunique(dropna=False) > 1 and table[c].notna().any()]
     names = source_names(crm)
-    present = crm.meta.get("columns_present", {}).get("leads", list(crm.leads.columns))
+    present = _present(crm, _engine(crm))
     excluded = rule_excluded(present).assign(source_name=lambda d: d["column"].map(lambda c: names.get(c, c)))
     clock = _split_clock(table, split)
     if clock is not None:
@@ -547,24 +551,24 @@ def score_leads(
         When ``where`` is not a valid expression over the leads.
     """
     as_of = _given(as_of)
-    leads = crm.leads
-    present = crm.meta.get("columns_present", {}).get("leads", list(leads.columns))
-    dated = "created_date" in present and leads["created_date"].notna().any()
-    if dated:
+    org = _engine(crm)  # an org with an engine: the leads of the day and their engagement from there
+    present = _present(crm, org)
+    latest = _latest_created(crm, org, present)
+    if latest is not None:
         if as_of is None:
-            as_of = pd.to_datetime(leads["created_date"], utc=True).max().tz_localize(None).normalize()
-        cut = scoring_cut(crm, as_of=as_of)
-        leads = cut.rows("leads", where=where)
+            as_of = latest.normalize()
+        leads, acts, members = _day_leads(crm, org, as_of=as_of, where=where)
         moments = scoring_moments(leads, delay_days=delay_days, as_of=as_of)
-        acts = cut.activities if cut.has("activities") else None
-        members = cut.campaign_members if cut.has("campaign_members") else None
     else:
+        org = None  # no time cut: the leads as exported
         leads = crm.rows("leads", where=where)
         moments, acts, members = None, None, None
     needed = [c for c in model.feature_names_in_ if c in leads.columns]
     feats = lead_features(
         leads, activities=acts, campaign_members=members, moments=moments, columns=needed, present=present
     )
+    if org is not None:
+        feats = _with_engagement(feats, org, as_of=as_of, delay_days=delay_days)
     if open_only and "is_converted" in leads:
         feats = feats[~leads["is_converted"].fillna(False).astype(bool).to_numpy()].reset_index(drop=True)
     p = model.predict_proba(feats)[:, 1] if len(feats) else np.array([], dtype=float)  # no lead: an empty table
