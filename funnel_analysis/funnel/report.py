@@ -281,9 +281,17 @@ def lead_conversion(
     --------
     >>> report.lead_conversion(crm, by="lead_source", window_days=90)  # doctest: +SKIP
     """
+    from ..engine.attach import engine_of
+
     cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
-    leads = cut.rows("leads", where=where)
+    org, keys = engine_of(crm), _by_list(_by(by))
+    if org is not None and not where and org.has("leads") and set(keys) <= set(org.columns("leads")):
+        from ..engine.kpis import day_leads
+
+        leads = day_leads(org, as_of=day, by=keys)  # the day's leads from the engine, a few columns each
+    else:
+        leads = cut.rows("leads", where=where)
     out = _named(_conversion.lead_conversion(leads, by=_by(by), window_days=window_days, as_of=day), cut, by)
     if _conversion._conversion_unknown(leads):
         return mark_missing(out.iloc[:0], "the leads record no conversion (the export has no IsConverted column)")
@@ -486,6 +494,21 @@ def win_rates(
     return _named(out, cut, by)
 
 
+def _deals_and_history(crm: CrmData, cut: CrmData, where, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's deals (with ``keys``) and their stage history: from the org's engine without ``where``
+    (the few columns the transitions read), else the pandas cut's rows."""
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is not None and not where and set(keys) <= set(org.columns("opportunities")):
+        from ..engine.funnel import day_history
+        from ..engine.velocity import day_deals
+
+        return day_deals(org, as_of=cut.as_of_date, by=keys), day_history(org, as_of=cut.as_of_date)
+    opps = cut.rows("opportunities", where=where)
+    return opps, cut.history_of(opps)
+
+
 def stage_transitions(
     crm: CrmData,
     *,
@@ -524,11 +547,11 @@ def stage_transitions(
     """
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = _cut(crm, as_of=as_of)
-    opps = cut.rows("opportunities", where=where)
+    opps, history = _deals_and_history(crm, cut, where, _by_list(_by(by)))
     unknown = stage_order_unknown(cut)
     out = _winrates.stage_transitions(
         opps,
-        cut.history_of(opps),
+        history,
         stages=cut.stages,
         by=_by(by),
         period=period,
@@ -578,11 +601,11 @@ def bottlenecks(
     fiscal_year_start_month = fiscal_calendar(fiscal_year_start_month=fiscal_year_start_month, org=crm)
     cut = _cut(crm, as_of=as_of)
     day = cut.as_of_date
-    opps = cut.rows("opportunities", where=where)
+    opps, history = _deals_and_history(crm, cut, where, [])
     unknown = stage_order_unknown(cut)
     out = _winrates.bottlenecks(
         opps,
-        cut.history_of(opps),
+        history,
         stages=cut.stages,
         period=period,
         fiscal_year_start_month=fiscal_year_start_month,

@@ -67,6 +67,9 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         (funnel_report.win_rates, {"by": "type", "period": "Q"}),
         (funnel_report.cohort_funnel, {"by": "lead_source", "created_from": "2024-01-01", "window_days": 90}),
         (funnel_report.lead_funnel, {"by": "owner_id"}),  # the statuses and owners on the day
+        (funnel_report.lead_conversion, {"by": "lead_source", "window_days": 90}),
+        (funnel_report.stage_transitions, {"by": "lead_source"}),
+        (funnel_report.bottlenecks, {}),
         (sources_report.campaign_matrix, {}),
     ],
     ids=[
@@ -80,6 +83,9 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         "win_rates",
         "cohort_funnel",
         "lead_funnel",
+        "lead_conversion",
+        "stage_transitions",
+        "bottlenecks",
         "campaign_matrix",
     ],
 )
@@ -131,10 +137,10 @@ _REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) 
             "snapshot_funnel(where='amount >= 10000')",
         ),
         # an entry point without an engine path
-        (lambda c: funnel_report.stage_transitions(c, as_of=DAY), "stage_transitions()"),
-        (lambda c: funnel_report.lead_conversion(c, as_of=DAY, window_days=90), "lead_conversion(window_days=90)"),
+        (lambda c: sources_report.attribution_summary(c, as_of=DAY), "attribution_summary()"),
+        (lambda c: velocity_report.stage_intervals(c, as_of=DAY), "stage_intervals()"),
     ],
-    ids=["where", "stage_transitions", "lead_conversion"],
+    ids=["where", "attribution_summary", "stage_intervals"],
 )
 def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
     with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
