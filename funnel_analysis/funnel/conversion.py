@@ -160,9 +160,7 @@ def lead_funnel(leads: pd.DataFrame, *, by=None, status_order=None) -> pd.DataFr
         n=("n", "sum"), converted=("converted", "sum"), first_row=("first_row", "min")
     )
     sums = sums.reset_index()
-    return lead_funnel_from_sums(
-        sums, by=by, status_order=status_order, conversion_unknown=_conversion_unknown(leads)
-    )
+    return lead_funnel_from_sums(sums, by=by, status_order=status_order, conversion_unknown=_conversion_unknown(leads))
 
 
 def lead_funnel_from_sums(
