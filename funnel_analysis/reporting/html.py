@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import html
+import re
 import threading
 from pathlib import Path
 
@@ -290,6 +291,74 @@ def _without_stderr(nb) -> None:
             ]
 
 
+#: The page read left to right, one markup item at a time: a comment or declaration, an ``img`` or ``div`` start
+#: tag whose attributes are all plain (double-quoted values without ``"<>``, or bare words; the tags
+#: :func:`_accessible` may add an attribute to), or any other tag, its quoted values read whole.
+_MARKUP = re.compile(
+    r"<!--.*?-->|<![^>]*>"
+    r"|<(img|div)((?:\s+[A-Za-z][A-Za-z0-9_:.-]*(?:=\"[^\"<>]*\"|=[^\s\"'<>=`]+)?)*)(\s*/?)>"
+    r"|</?[A-Za-z][^\"'<>]*(?:(?:\"[^\"]*\"|'[^']*')[^\"'<>]*)*>",
+    re.DOTALL,
+)
+_CLASS = re.compile(r'\sclass="([^"]*)"')
+_NO_ALT = "No description has been provided for this image"
+_FOCUSABLE = {"jp-Cell-inputWrapper", "jp-OutputArea-output"}
+
+
+def _accessible(page: str) -> str:
+    """``page`` with the accessibility attributes nbconvert's HTML exporter adds with a BeautifulSoup pass.
+
+    That pass (an alt text on every image without one, ``tabindex="0"`` on every input and output
+    area) parsed and rewrote the whole page, a third of the page's CPU; this adds the same two
+    attributes to the same tags, at the end of each tag, and changes nothing else. The page is read
+    left to right one tag at a time (:data:`_MARKUP`), every quoted value read whole, so text that only
+    looks like a tag inside a value is never one it changes; a tag whose attributes are not all plain
+    is left as it is.
+    """
+
+    def add(m: re.Match) -> str:
+        tag, attrs, end = m.group(1), m.group(2), m.group(3)
+        if tag is None:  # a comment, a declaration or another tag: as it is
+            return m.group(0)
+        names = {a.split("=", 1)[0].lower() for a in attrs.split()}  # a rough split: only names are read
+        if tag == "img":
+            if re.search(r"\salt(?:=|\s|$)", attrs):
+                return m.group(0)
+            return f'<img{attrs} alt="{_NO_ALT}"{end}>'
+        found = _CLASS.search(attrs)
+        if "tabindex" in names or not found or not _FOCUSABLE & set(found.group(1).split()):
+            return m.group(0)
+        return f'<div{attrs} tabindex="0"{end}>'
+
+    return _MARKUP.sub(add, page)
+
+
+def _page_exporter_class():
+    """nbconvert's HTML exporter without its closing BeautifulSoup pass (:func:`_accessible` instead)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        """``HTMLExporter.from_notebook_node`` of nbconvert 7, its soup pass replaced (the rest as it is)."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            resources = self._init_resources(resources)
+            filter_data_type = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight_code)
+            self.register_filter("filter_data_type", filter_data_type)
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(page), resources
+
+    return PageExporter
+
+
 #: Each thread's page exporter (the runner converts pages in its worker threads; an exporter is not thread-safe).
 _EXPORTERS = threading.local()
 
@@ -303,9 +372,8 @@ def _exporter():
     exporter = getattr(_EXPORTERS, "page", None)
     if exporter is None:
         import jinja2
-        from nbconvert import HTMLExporter
 
-        exporter = _EXPORTERS.page = HTMLExporter(
+        exporter = _EXPORTERS.page = _page_exporter_class()(
             template_name="lab",
             extra_loaders=[jinja2.DictLoader({"report.j2": _TEMPLATE})],
             template_file="report.j2",

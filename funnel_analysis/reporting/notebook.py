@@ -464,6 +464,18 @@ def _repeats_names(ids: pd.Series, names: pd.Series) -> bool:
     return bool(len(same)) and all(same)
 
 
+def _plain_styler(df: pd.DataFrame) -> Styler:
+    """``df.style`` without an ``id`` on every cell and header (the table keeps its own).
+
+    The ids (``T_<uuid>_row12_col3``) are there for per-cell CSS, which no report table sets (pandas still
+    gives a styled cell its id); they were a third of a table's HTML, which the kernel renders and sends,
+    the runner writes into the notebook, and the page's sanitiser parses again. The table looks the same.
+    """
+    from pandas.io.formats.style import Styler
+
+    return Styler(df, cell_ids=False)
+
+
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     """``df`` as a Styler formatted by meaning (:mod:`~funnel_analysis.reporting.format`), all text HTML-escaped.
 
@@ -512,7 +524,7 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     # text columns escaped here, record IDs shown by name (use_record_names)
     fmt |= {c: _cell for c in df.columns if c not in fmt and c not in folded and not pd.api.types.is_bool_dtype(df[c])}
-    sty = shown.style.format(fmt, na_rep="–").format_index(_cell, axis=0)
+    sty = _plain_styler(shown).format(fmt, na_rep="–").format_index(_cell, axis=0)
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
     # an ID column shown by name is labelled by what it names: owner_id -> "Owner"
     named = set()
@@ -582,7 +594,7 @@ def record(name: str, value) -> None:
         table = headline_table(payload, currency=_CURRENCY["symbol"]).reset_index(drop=True)
         if not table["n"].astype(bool).any():
             table = table.drop(columns="n")
-        sty = table.style.format(escape="html").format_index(lambda c: html.escape(column_label(c)), axis=1)
+        sty = _plain_styler(table).format(escape="html").format_index(lambda c: html.escape(column_label(c)), axis=1)
         sty = sty.hide(axis="index")
     else:
         table = value.reset_index() if isinstance(value, pd.Series) else value

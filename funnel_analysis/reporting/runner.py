@@ -591,6 +591,68 @@ def _release_clients(km) -> None:
             pass
 
 
+#: Seconds between two writes of a running notebook's partial copy (papermill's own ``autosave_cell_every``).
+_SAVE_EVERY_S = 30
+_ENGINE = "funnel_reports"
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine() -> str:
+    """The name of papermill's engine for report notebooks, registered once per process.
+
+    Papermill's own engine writes the whole output notebook to disk when the run starts, before each
+    cell and after it: 47 writes for the funnel report, each a pure-Python JSON dump of a notebook
+    that grows to 1 MB of PNGs and tables (``json.dumps`` with ``indent``), about 0.6 s of the runner's
+    CPU a report, while the kernel waits. This engine writes it at most every :data:`_SAVE_EVERY_S`
+    seconds while cells run (a long report still leaves a recent partial copy) and always once when the
+    notebook ends, however it ends (papermill's ``notebook_complete``, in a ``finally``): the published
+    notebook, and the partial one of a failed run, are the same as papermill's.
+    """
+    import papermill.engines as engines
+
+    with _ENGINE_LOCK:
+        if _ENGINE in engines.papermill_engines._engines:
+            return _ENGINE
+
+        class _SparseSaves(engines.NotebookExecutionManager):
+            """A notebook execution manager that writes the notebook when due, and always at the end."""
+
+            _final = False
+
+            def save(self, **kwargs):
+                due = (self.now() - self.last_save_time).total_seconds() >= _SAVE_EVERY_S
+                if self._final or due:
+                    super().save(**kwargs)
+
+            def notebook_complete(self, **kwargs):
+                self._final = True
+                super().notebook_complete(**kwargs)
+
+        class _ReportEngine(engines.NBClientEngine):
+            """Papermill's nbclient engine with :class:`_SparseSaves` (its ``execute_notebook``, that class)."""
+
+            @classmethod
+            def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False, **kwargs):
+                kwargs.pop("autosave_cell_every", None)
+                nb_man = _SparseSaves(
+                    nb,
+                    output_path=output_path,
+                    progress_bar=progress_bar,
+                    log_output=log_output,
+                    autosave_cell_every=_SAVE_EVERY_S,
+                )
+                nb_man.notebook_start()
+                try:
+                    cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+                finally:
+                    nb_man.cleanup_pbar()
+                    nb_man.notebook_complete()
+                return nb_man.nb
+
+        engines.papermill_engines.register(_ENGINE, _ReportEngine)
+    return _ENGINE
+
+
 def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, cell_timeout, kernel=None):
     """Run the notebook into ``ipynb``; (error, index of the failing cell in the report's notebook).
 
@@ -611,6 +673,7 @@ def _execute(spec: ReportSpec, ipynb: Path, parameters: dict, progress: bool, ce
             kernel_name="python3",
             progress_bar=progress,
             execution_timeout=cell_timeout,
+            engine_name=_engine(),
             **where,
         )
     except pm.PapermillExecutionError as exc:

@@ -51,6 +51,23 @@ def test_user_text_is_escaped_in_cells_index_and_headers():
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # cell, header, index label
 
 
+def test_table_cells_carry_no_ids_and_read_as_before(monkeypatch):
+    """No id on a cell or header (no report table styles one), the cells' text as before (written out by
+    hand); a dict's table too."""
+    import re
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    notebook_setup()
+    df = pd.DataFrame({"stage": ["Won", "Lost"], "count": [1200, 3]})
+    html = styled(df).to_html()
+    assert not re.search(r"<t[dh][^>]*\sid=", html) and re.search(r"<table id=\"T_", html)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert cells == ["Won", "1,200", "Lost", "3"]
+    record("kpis", {"leads": 3, "win_rate": 0.5})
+    assert not re.search(r"<td[^>]*\sid=", shown[0]["text/html"])
+
+
 def test_record_escapes_dicts_and_tables(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))

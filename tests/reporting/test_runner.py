@@ -282,6 +282,37 @@ def test_reports_share_a_kernel_each_with_a_clean_namespace_and_a_dead_one_is_re
     assert c[0] != a[0] and c[1] == "False True\n"  # after the dead kernel: a new one
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("every", [None, 0])
+def test_the_running_notebook_is_written_when_due_and_always_at_the_end(tmp_path, monkeypatch, every):
+    """Papermill wrote the whole notebook before and after every cell; the runner's engine writes it once at the
+    end (every cell's outputs, times and status in it, as before), and while cells run only when the last
+    write is older than the autosave interval (0 here: every time, as papermill did)."""
+    import papermill.engines
+
+    from funnel_analysis.reporting import runner
+
+    if every is not None:
+        monkeypatch.setattr(runner, "_SAVE_EVERY_S", every)
+    writes = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), real(nb, path)))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x: int = 1", metadata={"tags": ["parameters"]})])
+    nb.cells += [nbformat.v4.new_code_cell(f"print({i} * x)") for i in range(4)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    (tmp_path / "reports.yaml").write_text(
+        "notebooks: .\nreports:\n  - {name: n, notebook: n.ipynb, parameters: {x: 3}}\n"
+    )
+    result = run_reports(tmp_path / "reports.yaml", out_dir=tmp_path / "out", progress=False)
+    assert result.failed == []
+    cells = nbformat.read(result.runs[0].ipynb, as_version=4).cells  # parameters, injected ones, four prints
+    assert [o["text"] for c in cells[2:] for o in c.outputs] == ["0\n", "3\n", "6\n", "9\n"]
+    assert all(c.metadata.papermill["status"] == "completed" and c.metadata.papermill["end_time"] for c in cells)
+    # the notebook's start, then before and after each of its 6 cells, then its end: 14 writes when always due
+    assert len(writes) == (14 if every == 0 else 1)
+
+
 # ---- without kernels ----------------------------------------------------------------------------
 def test_default_config_runs_every_notebook_on_the_sample():
     specs = load_report_config()
