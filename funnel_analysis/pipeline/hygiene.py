@@ -133,12 +133,15 @@ def _open_deals(opps: pd.DataFrame, fn: str) -> pd.DataFrame:
 
 
 def _by_owner(out: pd.DataFrame, *, worst: str | None = None) -> pd.DataFrame:
-    """Rows grouped by owner (missing owners last), the worst first within an owner, then the largest."""
+    """Rows grouped by owner (missing owners last), the worst first within an owner, then the largest,
+    then by the record's ID (the same order whatever order the rows came in)."""
     keys, ascending = ["owner_id"], [True]
     if worst is not None:
         keys, ascending = [*keys, worst], [*ascending, False]
     if "amount" in out.columns:
         keys, ascending = [*keys, "amount"], [*ascending, False]
+    ids = [c for c in ("opportunity_id", "activity_id") if c in out.columns][:1]  # ties: by the record's ID
+    keys, ascending = keys + ids, ascending + [True] * len(ids)
     return out.sort_values(keys, ascending=ascending, kind="stable", na_position="last").reset_index(drop=True)
 
 

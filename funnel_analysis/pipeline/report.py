@@ -91,6 +91,8 @@ def _named(out: pd.DataFrame, cut, *, worst: str | None = None) -> pd.DataFrame:
     named = with_owner_names(out, owners(cut))
     keys = ["owner_name", "owner_id"] + ([worst] if worst else []) + (["amount"] if "amount" in named else [])
     asc = [True, True] + ([False] if worst else []) + ([False] if "amount" in named else [])
+    ids = [c for c in ("opportunity_id", "activity_id") if c in named.columns][:1]  # ties: by the record's ID
+    keys, asc = keys + ids, asc + [True] * len(ids)
     named = named.sort_values(keys, ascending=asc, na_position="last", kind="stable").reset_index(drop=True)
     named.attrs = {k: v for k, v in out.attrs.items() if k != "note"}
     if note:
@@ -106,10 +108,28 @@ def _next_step_as_of(crm: CrmData, cut, opps: pd.DataFrame) -> tuple[pd.DataFram
     older than the field's tracking), the value is unknown (``next_step_known`` False), never taken for
     empty. Without them, the next step is the export's value now.
     """
-    history = crm.opportunity_field_history if crm.has("opportunity_field_history") else None
-    if history is None or not (history["field"].astype("str") == "NextStep").any():
-        return opps.assign(next_step_known=True), "the next step as the export has it now (no NextStep history)"
-    values = field_as_of(crm, table="opportunity_field_history", field="next_step", as_of=cut.as_of_date)
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is not None:  # the field's rows and the deals' three columns from the engine: the same rebuild
+        import dataclasses
+
+        from ..engine.pipeline import next_step_history
+
+        got = next_step_history(org)
+        if got is None:
+            return opps.assign(next_step_known=True), "the next step as the export has it now (no NextStep history)"
+        rows, deals = got
+        meta = {k: v for k, v in crm.meta.items() if k != "engine_only"}
+        source = dataclasses.replace(
+            crm, tables={"opportunities": deals, "opportunity_field_history": rows, "stages": crm.stages}, meta=meta
+        )
+    else:
+        history = crm.opportunity_field_history if crm.has("opportunity_field_history") else None
+        if history is None or not (history["field"].astype("str") == "NextStep").any():
+            return opps.assign(next_step_known=True), "the next step as the export has it now (no NextStep history)"
+        source = crm
+    values = field_as_of(source, table="opportunity_field_history", field="next_step", as_of=cut.as_of_date)
     values = values.drop_duplicates("opportunity_id").set_index("opportunity_id")
     at = values.index.get_indexer(opps["opportunity_id"])
     known = (at >= 0) & (values["source"].to_numpy()[at] != "unknown") if len(values) else at >= 0
@@ -126,12 +146,36 @@ def _has_next_step(crm: CrmData, opps: pd.DataFrame) -> bool:
     return "next_step" in opps.columns and (present is None or "next_step" in present)
 
 
+def _engine(crm: CrmData, where):
+    """The org's engine when the lists are made from it (no ``where``: the pandas cut's rows then)."""
+    from ..engine.attach import engine_of
+
+    return engine_of(crm) if not where else None
+
+
 def _deals(crm: CrmData, as_of, where):
-    """The cut and its open-or-not deals ``where`` selects, or the reason there are none to check."""
+    """The cut and its deals ``where`` selects (from the org's engine: the open ones alone, all the lists
+    read), or None when there are none to check."""
     cut = cut_as_of(crm, as_of=as_of)
     if not crm.has("opportunities"):
         return cut, None
+    org = _engine(crm, where)
+    if org is not None:
+        from ..engine.pipeline import open_deals
+
+        return cut, open_deals(org, as_of=cut.as_of_date)
     return cut, cut.rows("opportunities", where=where)
+
+
+def _history_of(crm: CrmData, cut, opps: pd.DataFrame, where) -> pd.DataFrame:
+    """The stage history of ``opps`` on the cut's day (from the org's engine without ``where``)."""
+    org = _engine(crm, where)
+    if org is None:
+        return cut.history_of(opps)
+    from ..engine.funnel import day_history
+
+    history = day_history(org, as_of=cut.as_of_date)
+    return history[history["opportunity_id"].isin(opps["opportunity_id"]).to_numpy()].reset_index(drop=True)
 
 
 def board(crm: CrmData, *, as_of=None, where: str | None = None, max_cards: int | None = 8) -> pd.DataFrame:
@@ -176,7 +220,7 @@ def board(crm: CrmData, *, as_of=None, where: str | None = None, max_cards: int 
         _kanban._max_cards(max_cards, "board")
         return _empty(_kanban.BOARD_COLUMNS, _NO_OPPORTUNITIES)
     day = cut.as_of_date
-    intervals = stage_intervals(opps, cut.history_of(opps), stages=cut.stages, as_of=day)
+    intervals = stage_intervals(opps, _history_of(crm, cut, opps, where), stages=cut.stages, as_of=day)
     note = None
     if _has_next_step(crm, opps):
         opps, note = _next_step_as_of(crm, cut, opps)
@@ -330,7 +374,14 @@ def no_recent_activity(crm: CrmData, *, as_of=None, where: str | None = None, st
     if not crm.has("activities"):
         return _empty(columns, _NO_ACTIVITIES)
     # the org's activities, not the cut's: the cut keeps them by due date, recency needs when they were logged
-    out = _hygiene.no_recent_activity(opps, crm.activities, as_of=cut.as_of_date, stale_days=stale_days)
+    org = _engine(crm, where)
+    if org is not None:
+        from ..engine.pipeline import open_deal_activities
+
+        activities = open_deal_activities(org)  # those on the open deals of _deals' day
+    else:
+        activities = crm.activities
+    out = _hygiene.no_recent_activity(opps, activities, as_of=cut.as_of_date, stale_days=stale_days)
     return _named(out, cut, worst="days_since_touch")
 
 
@@ -374,10 +425,18 @@ def overdue_tasks(crm: CrmData, *, as_of=None, where: str | None = None) -> pd.D
     0    Call            30
     """
     cut = cut_as_of(crm, as_of=as_of)
-    kinds = crm.activities["activity_kind"] if "activity_kind" in crm.activities.columns else None
-    if not crm.has("activities") or (kinds is not None and not (kinds == "task").any()):
-        return _empty(_hygiene._TASK_COLUMNS, _NO_TASKS)
-    tasks = cut.rows("activities", where=where)
+    org = _engine(crm, where)
+    if org is not None:  # asked of the engine; only the day's tasks that may be open come back
+        from ..engine.pipeline import has_tasks, task_candidates
+
+        if not has_tasks(org):
+            return _empty(_hygiene._TASK_COLUMNS, _NO_TASKS)
+        tasks = task_candidates(org, as_of=cut.as_of_date)
+    else:
+        kinds = crm.activities["activity_kind"] if "activity_kind" in crm.activities.columns else None
+        if not crm.has("activities") or (kinds is not None and not (kinds == "task").any()):
+            return _empty(_hygiene._TASK_COLUMNS, _NO_TASKS)
+        tasks = cut.rows("activities", where=where)
     return _named(_hygiene.overdue_tasks(tasks, as_of=cut.as_of_date), cut, worst="days_overdue")
 
 
