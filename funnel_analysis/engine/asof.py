@@ -238,6 +238,10 @@ FROM k LEFT JOIN {spine}_stages st2 ON st2.stage_name = k.stage_name{fjoin}
 """
 
 
+#: How many days' states :func:`materialise_asof` keeps per org (a few tens of MB each at a million leads).
+_ASOF_MEMO_SLOTS = 4
+
+
 def materialise_asof(org: EngineOrg, *, as_of, name: str = "asof_state") -> str:
     """Store every opportunity's state on each day as the relation ``name`` in the org's engine.
 
@@ -253,7 +257,9 @@ def materialise_asof(org: EngineOrg, *, as_of, name: str = "asof_state") -> str:
     Returns
     -------
     str
-        ``name``.
+        The relation's name: ``asof_memo_<org>_<slot>``. The states of the last few sets of days
+        are kept per org: asking for the same days again returns the same relation, not another
+        query (``name`` is kept for the callers that name one; the days' spine is ``<relation>_spine``).
 
     Raises
     ------
@@ -263,13 +269,24 @@ def materialise_asof(org: EngineOrg, *, as_of, name: str = "asof_state") -> str:
     Examples
     --------
     >>> materialise_asof(org, as_of=["2024-03-31"])  # doctest: +SKIP
-    'asof_state'
+    'asof_memo_7f3a_0'
     """
     days = _days(as_of)
-    spine = f"{name}_spine"
+    key = (tuple(d.date() for d in days), tuple(sorted(org.relations.items())))
+    memo = org.__dict__.setdefault("_asof_memo", {})
+    if key in memo:  # the same days' state, already in the engine: every section of a report asks for it
+        return memo[key]
+    # kept under a name of its own (a caller's name is reused for other days), the last few only: the
+    # slot of the oldest goes to the new one (its entry leaves first, then its relation is replaced)
+    used = set(memo.values())
+    if len(memo) >= _ASOF_MEMO_SLOTS:
+        used.discard(memo.pop(next(iter(memo))))
+    slot = next(s for s in (f"asof_memo_{id(org):x}_{i}" for i in range(_ASOF_MEMO_SLOTS)) if s not in used)
+    spine = f"{slot}_spine"  # callers read the days' stages beside the state: ``<state>_spine_stages``
     _register_spine(org, days, spine)
-    org.engine.materialise(name, asof_query(org, spine=spine))
-    return name
+    org.engine.materialise(slot, asof_query(org, spine=spine))
+    memo[key] = slot
+    return slot
 
 
 def asof_state(org: EngineOrg, *, as_of) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 from .asof import _days, _register_spine, asof_query
 from .org import EngineOrg
 
-__all__ = ["LEAD_COLUMNS", "day_leads", "kpi_counts"]
+__all__ = ["LEAD_COLUMNS", "day_leads", "kpi_counts", "open_deals_on"]
 
 #: The columns of :func:`day_leads` before the ``by`` columns.
 LEAD_COLUMNS = ("lead_id", "created_date", "is_converted", "converted_date")
@@ -181,3 +181,57 @@ ORDER BY {order}
         if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
             out[c] = out[c].astype("str")
     return out.reset_index(drop=True)
+
+
+def open_deals_on(org: EngineOrg, *, as_of, columns=()) -> pd.DataFrame:
+    """The deals open at the end of each day of ``as_of``, in one query: what the stock figures count.
+
+    The open pipeline of a dashboard's every row is the deals open on that row's day; their state on
+    several days is rebuilt in one pass (the spine of days) and only the open ones come back, with the
+    columns asked for.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``opportunities``.
+    as_of : date-like or list of them
+        The days.
+    columns : list of str
+        Opportunity columns beside ``as_of``, ``opportunity_id``, ``is_closed``, ``is_won`` and
+        ``amount`` (those the opportunities have).
+
+    Returns
+    -------
+    DataFrame
+        One row per day and deal open on it: ``as_of`` (a naive day), the columns, ``amount`` as
+        float, ``is_closed`` and ``is_won`` as booleans; ordered by day and ``opportunity_id``.
+
+    Raises
+    ------
+    EngineError
+        When no day is given or the org has no opportunities.
+
+    Examples
+    --------
+    >>> open_deals_on(org, as_of=["2024-03-31", "2024-06-30"]).groupby("as_of").size()  # doctest: +SKIP
+    """
+    from .base import quote_identifier as q
+
+    days = _days(as_of if isinstance(as_of, (list, tuple)) else [as_of])
+    org.require("opportunities", [], "open_deals_on")
+    spine = "open_deals_on_spine"
+    _register_spine(org, days, spine)
+    have = set(org.columns("opportunities"))
+    cols = list(dict.fromkeys(["opportunity_id", "is_closed", "is_won", "amount", *(c for c in columns if c in have)]))
+    out = org.engine.df(
+        f"SELECT as_of, {', '.join(q(c) for c in cols)} FROM ({asof_query(org, spine=spine)}) s "
+        "WHERE NOT COALESCE(is_closed, FALSE) ORDER BY as_of, opportunity_id"
+    )
+    out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[us]")
+    out["amount"] = pd.to_numeric(out["amount"]).astype("float64")
+    for c in ("is_closed", "is_won"):
+        out[c] = out[c].astype("boolean").fillna(False).astype(bool)
+    for c in cols:  # text as pandas' str (a column of nothing but missing values comes back as objects)
+        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
+            out[c] = out[c].astype("str")
+    return out

@@ -155,8 +155,12 @@ def headline_series(
     out = pd.concat(pieces, ignore_index=True)
     # the open pipeline is what was open on the row's own day, whatever the deals' close dates
     stock = [c for c in STOCK_FIGURES if c in out.columns]
+    batched = _stock_figures_in_engine(crm, days=list(out["as_of"]), choices=choices) if stock else None
     for i, when in enumerate(out["as_of"]):
-        overall = _stock_figures(crm, as_of=when, choices=choices, cut_org=cut_orgs.get(when))
+        if batched is not None:
+            overall = batched[pd.Timestamp(when)]
+        else:
+            overall = _stock_figures(crm, as_of=when, choices=choices, cut_org=cut_orgs.get(when))
         for c in stock:
             out.loc[i, c] = overall[c].iloc[0]
     out = out[["row", *[c for c in now.columns]]]
@@ -168,6 +172,35 @@ def headline_series(
         if stock
         else "each row's figures are those of its period, a past period's as known on the report day"
     )
+    return out
+
+
+def _stock_figures_in_engine(crm: CrmData, *, days: list, choices: dict) -> dict | None:
+    """Day -> the :data:`STOCK_FIGURES` of that day, for every day at once, from the org's engine.
+
+    The deals open on each day come back from one query (:func:`funnel_analysis.engine.kpis.open_deals_on`)
+    and the pandas path's own function counts them, day by day. None without an engine, or with a
+    ``where`` (the pandas cut reads it).
+    """
+    from ..engine.attach import engine_of
+    from ..engine.kpis import open_deals_on
+
+    where = choices["where"]
+    org = engine_of(crm)
+    if org is None or not (where is None or (isinstance(where, str) and not where.strip())):
+        return None
+    if not org.has("opportunities"):
+        return None
+    options = {k: v for k, v in choices.items() if k != "where"}
+    wanted = {pd.Timestamp(d).normalize() for d in days}
+    deals = open_deals_on(org, as_of=sorted(wanted), columns=["stage_name", "type", "business_type"])
+    out = {}
+    for day in wanted:
+        rows = deals[(deals["as_of"] == day).to_numpy()].drop(columns="as_of").reset_index(drop=True)
+        stock = _open_pipeline(rows, STOCK_FIGURES, **options)
+        if stock is None:
+            return None
+        out[day] = stock
     return out
 
 

@@ -9,7 +9,7 @@ import pytest
 from funnel_analysis.crm import load_frames
 from funnel_analysis.engine import EngineError, EngineOrg, connect
 from funnel_analysis.engine.attach import attach, detach
-from funnel_analysis.engine.kpis import day_leads
+from funnel_analysis.engine.kpis import day_leads, open_deals_on
 from funnel_analysis.funnel import headline_series, report
 
 DAY = "2024-03-31"
@@ -102,6 +102,29 @@ def test_day_leads_by_hand(engines_only, tiny):
     assert got["is_converted"].tolist() == [True, False, False, False]
     assert got["converted_date"].isna().tolist() == [False, True, True, True]
     assert str(got["created_date"].dtype) == "datetime64[us, UTC]"
+
+
+def test_open_deals_on_several_days_by_hand(engines_only, tiny):
+    got = open_deals_on(engines_only(tiny), as_of=["2024-01-31", DAY], columns=["type"])
+    # 31 Jan: A (closes 1 Feb), B, and nothing else yet; 31 March: C, and D by its history
+    by_day = got.groupby("as_of")["opportunity_id"].apply(list).to_dict()
+    assert by_day == {pd.Timestamp("2024-01-31"): ["006A", "006B"], pd.Timestamp(DAY): ["006C", "006D"]}
+    assert got["amount"].tolist() == [100.0, 50.0, 70.0, 30.0] and not got["is_closed"].any()
+
+
+def test_the_dashboard_rows_equal_the_reference(engines_only, sample_crm):
+    # the open pipeline of every row's day comes from one query; the flows from report.kpis on the engine
+    org = engines_only(sample_crm)
+    cases = [{}, {"period": "M", "exclude_types": "Renewal"}]
+    wants = [headline_series(sample_crm, as_of="2025-06-30", **kw) for kw in cases]
+    attach(sample_crm, org=org)
+    try:
+        for kw, want in zip(cases, wants, strict=True):
+            got = headline_series(sample_crm, as_of="2025-06-30", **kw)
+            assert (want["row"] == "period").sum() >= 4
+            pd.testing.assert_frame_equal(got, want, rtol=1e-12)
+    finally:
+        detach(sample_crm)
 
 
 CASES = [
