@@ -13,6 +13,14 @@ stages those do not list, the stage order is unknown: :func:`stage_durations` th
 stages the deals use (no rows of zeros for default stages nobody used), and
 :func:`stage_to_stage_days` without ``from_stage`` / ``to_stage`` returns its table empty,
 marked with that reason in one line (:func:`funnel_analysis._util.missing.mark_missing`).
+On an org with an engine (``load_org(..., engine="duckdb")``, ``engine_only=True`` too) and no
+``where`` given to the entry point (a notebook's ``where`` scopes the whole org, engine included,
+through ``CrmData.where``), every section but :func:`stage_intervals` reads what it needs from the
+engine: the life tables (:mod:`funnel_analysis.engine.durations`), the day's deals, the open
+deals' current visits, the visits of two stages (:mod:`funnel_analysis.engine.velocity`); the
+frame-level functions here finish on those small frames (the bootstrap, the means, the counts).
+Both paths take the deals in ``opportunity_id`` order (an engine's relations have no file order).
+
 Deals without a creation date cannot be placed in time: the as-of cut leaves them out, and
 :func:`cycle_length`, :func:`sales_velocity` and :func:`stage_durations` count them in
 ``n_undated_excluded`` (never a 0-day duration).
