@@ -134,6 +134,8 @@ def test_tiny_org_funnel_by_hand(engines_only, tiny, org):
 
 @pytest.mark.parametrize("day", ["2023-06-30", "2025-06-30"])
 def test_sample_equals_the_reference(engines_only, sample_crm, day):
+    if engines_only.name == "spark" and day != "2025-06-30":
+        pytest.skip("one day on Spark (CI's bounded step): the rules are the same SQL")
     org = engines_only(sample_crm)
     wants = {by: report.lead_funnel(sample_crm, as_of=day, by=by) for by in (None, "lead_source", "owner_id")}
     attach(sample_crm, org=org)
