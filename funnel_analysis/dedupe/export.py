@@ -58,6 +58,37 @@ def _text(col: pd.Series, kind: str) -> pd.Series:
     return col.astype("str")
 
 
+def _salesforce_frames(tables: Mapping[str, pd.DataFrame], *, columns_present: Mapping[str, list] | None = None):
+    """:func:`to_salesforce_frames`, one frame at a time (Salesforce object name, frame), in the tables' order.
+
+    A generator, so that a writer holds one table's text at a time: the text of a million-lead org's every
+    table at once was gigabytes. Every table's key is checked before the first frame is made.
+    """
+    for name, df in tables.items():
+        spec = TABLES.get(name)
+        if spec is not None and spec.key not in df.columns:
+            raise ValueError(f"to_salesforce_frames: table {name!r} has no key column {spec.key!r}")
+    for name, df in tables.items():
+        spec = TABLES.get(name)
+        if spec is None:
+            continue
+        present = set((columns_present or {}).get(name) or [c for c in df.columns if df[c].notna().any()])
+        present.add(spec.key)
+        cols = [c for c in spec.columns if c.name in df.columns and c.name in present and c.name != "activity_kind"]
+        if name == "activities" and "activity_kind" in df.columns:
+            # each part's text made from its own rows (the rows and values of the whole table's text, split)
+            event = (df["activity_kind"].astype("str").str.lower().fillna("task") == "event").to_numpy()
+            yield "Task", _text_frame(df[~event].reset_index(drop=True), cols)
+            if event.any():
+                yield "Event", _text_frame(df[event].reset_index(drop=True), cols)
+        else:
+            yield spec.sf_object, _text_frame(df, cols)
+
+
+def _text_frame(df: pd.DataFrame, cols) -> pd.DataFrame:
+    return pd.DataFrame({c.sf_name: _text(df[c.name], c.kind) for c in cols})
+
+
 def to_salesforce_frames(
     tables: Mapping[str, pd.DataFrame], *, columns_present: Mapping[str, list] | None = None
 ) -> Mapping[str, pd.DataFrame]:
@@ -81,25 +112,7 @@ def to_salesforce_frames(
     ValueError
         When a table has no key column.
     """
-    out = {}
-    for name, df in tables.items():
-        spec = TABLES.get(name)
-        if spec is None:
-            continue
-        if spec.key not in df.columns:
-            raise ValueError(f"to_salesforce_frames: table {name!r} has no key column {spec.key!r}")
-        present = set((columns_present or {}).get(name) or [c for c in df.columns if df[c].notna().any()])
-        present.add(spec.key)
-        cols = [c for c in spec.columns if c.name in df.columns and c.name in present and c.name != "activity_kind"]
-        frame = pd.DataFrame({c.sf_name: _text(df[c.name], c.kind) for c in cols})
-        if name == "activities" and "activity_kind" in df.columns:
-            kind = df["activity_kind"].astype("str").str.lower().fillna("task")
-            out["Task"] = frame[(kind != "event").to_numpy()].reset_index(drop=True)
-            if (kind == "event").any():
-                out["Event"] = frame[(kind == "event").to_numpy()].reset_index(drop=True)
-        else:
-            out[spec.sf_object] = frame
-    return out
+    return dict(_salesforce_frames(tables, columns_present=columns_present))
 
 
 def write_export_folder(
@@ -131,12 +144,14 @@ def write_export_folder(
     con = duckdb.connect(config={"threads": 2})
     try:
         _no_progress_bar(con)
-        for obj, frame in to_salesforce_frames(tables, columns_present=columns_present).items():
+        # one table's text at a time (to_salesforce_frames held every table's at once)
+        for obj, frame in _salesforce_frames(tables, columns_present=columns_present):
             path = folder / f"{obj}.csv"
             con.register("frame", frame)
             target = str(path).replace("'", "''")
             con.execute(f"COPY frame TO '{target}' (FORMAT csv, HEADER, DELIMITER ',', NEW_LINE '\\n')")
             con.unregister("frame")
+            del frame
             paths.append(path)
     finally:
         con.close()

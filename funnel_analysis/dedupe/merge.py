@@ -273,7 +273,8 @@ def merge_clusters(
     merged = survivor[survivor.index != survivor.to_numpy()]
     ids = df[key].astype("str")
     log: list[dict] = []
-    out_df = df.copy()
+    # a shallow copy: copy-on-write copies only what the survivorship below changes
+    out_df = df.copy(deep=False)
     pos_of = pd.Series(np.arange(len(df)), index=ids.to_numpy())
     cid = cl.set_index("unique_id")["cluster_id"]
     prob, why = _pair_evidence(pairs, merged, cid)
@@ -336,13 +337,13 @@ def merge_clusters(
     out = dict(tables)
     out[table] = out_df[~ids.isin(merged.index).to_numpy()].reset_index(drop=True)
     for name, other in out.items():
-        cols = [c for c in id_columns(name, other) if other[c].astype("str").isin(merged.index).any()]
-        if not cols:
-            continue
-        other, okey = other.copy(), _key(name, other)
-        for c in cols:
-            hit = other[c].astype("str").isin(merged.index).to_numpy()
-            old = other.loc[hit, c].astype("str")
+        okey, repointed = _key(name, other), {}
+        for c in id_columns(name, other):
+            text = other[c].astype("str")  # once per column (it was made twice, for the test and the hits)
+            hit = text.isin(merged.index).to_numpy()
+            if not hit.any():
+                continue
+            old = text[hit]
             log += [
                 dict(
                     action="repointed",
@@ -356,8 +357,13 @@ def merge_clusters(
                 )
                 for k, o in zip(other.loc[hit, okey], old)
             ]
-            other.loc[hit, c] = old.map(merged).to_numpy()
-        out[name] = other
+            col = other[c].copy()
+            col.loc[hit] = old.map(merged).to_numpy()
+            repointed[c] = col
+        if repointed:
+            # only the re-pointed columns are new: a copy of the whole table (the activities of a
+            # million-lead org, a gigabyte) held every other column twice
+            out[name] = other.assign(**repointed)
     order = {"merged": 0, "field": 1, "repointed": 2}
     frame = pd.DataFrame(log, columns=LOG_COLUMNS).astype({"position": "Int64", "match_probability": float})
     frame = frame.sort_values(

@@ -178,3 +178,22 @@ def test_nothing_is_lost_and_reverse_restores(org_clusters, survivor, default):
     for name, df in org.items():
         pd.testing.assert_frame_equal(back[name], df)
     assert np.all(org["leads"]["lead_id"].to_numpy() == back["leads"]["lead_id"].to_numpy())
+
+
+def test_repointing_copies_only_the_repointed_columns():
+    # issue 19: a re-pointed table is the input with its re-pointed ID columns replaced, not a copy of
+    # every column (the activities of a million-lead org are a gigabyte); the input stays as it was
+    org = _org()
+    before = {n: df.copy() for n, df in org.items()}
+    tables, _ = _merge(org, CLUSTERS, table="accounts")
+    opps = tables["opportunities"]
+    # A2 (oldest) survives: O1 pointed at A1 and O2 at A3, both merged away; by hand
+    assert opps["account_id"].tolist() == ["A2", "A2", "A4"]
+    assert np.shares_memory(opps["amount"].to_numpy(), org["opportunities"]["amount"].to_numpy())
+    assert not np.shares_memory(opps["account_id"].to_numpy(), org["opportunities"]["account_id"].to_numpy())
+    assert tables["activities"]["what_id"].tolist() == ["A2"] and tables["activities"]["who_id"].tolist() == ["C1"]
+    # a table nothing in which is re-pointed is the input itself
+    untouched = {"users": pd.DataFrame({"user_id": ["U1"], "manager_id": ["U2"]})}
+    assert _merge({**org, **untouched}, CLUSTERS, table="accounts")[0]["users"] is untouched["users"]
+    for name, df in before.items():
+        pd.testing.assert_frame_equal(org[name], df)
