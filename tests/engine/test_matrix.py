@@ -132,6 +132,8 @@ def test_lead_state_equals_the_reference(engines, tiny_history, by):
 
 @pytest.mark.parametrize("day", ["2025-06-30", "2025-09-30"])  # the lead history starts July 2024
 def test_sample_lead_state_equals_the_reference(engines, sample_crm, day):
+    if engines.name == "spark" and day != "2025-09-30":
+        pytest.skip("one day on Spark (CI's bounded step): the rules are the same SQL")
     org, cut = engines(sample_crm), sample_crm.as_of(day)
     assert (cut.leads["status_source"] == "history").sum() > 100  # the day's values differ from the export
     for by in ("status", ["owner_id", "owner_source"]):

@@ -98,6 +98,8 @@ def test_tiny_org_equals_the_reference(engines, tiny):
 
 @pytest.mark.parametrize("day", ["2023-06-30", "2025-12-31"])
 def test_sample_equals_the_reference(engines, sample_crm, day):
+    if engines.name == "spark" and day != "2025-12-31":
+        pytest.skip("one day on Spark (CI's bounded step): the rules are the same SQL")
     org = engines(sample_crm)
     cases = ((None, None), ("lead_source", "Q"), (["type", "lead_source"], "M"), (None, "Y"))
     for by, period in cases:
