@@ -120,12 +120,31 @@ def _name_of(table: pd.DataFrame, choices) -> pd.Series:
     return name
 
 
+def _from_engine(crm: CrmData, table: str, key: str, choices) -> pd.DataFrame | None:
+    """The key and the name columns of an engine-only org's ``table``, read from its engine."""
+    import importlib
+
+    # by name: the data model does not import the engine package (imports flow one way)
+    org = importlib.import_module("funnel_analysis.engine.attach").engine_of(crm)
+    if org is None or not org.has(table):
+        return None
+    have = set(org.columns(table))
+    wanted = [key, *dict.fromkeys(c for choice in choices for c in choice.split("+"))]
+    cols = [c for c in wanted if c in have]
+    if key not in cols:
+        return None
+    quote = importlib.import_module("funnel_analysis.engine.base").quote_identifier
+    frame = org.engine.df(f"SELECT {', '.join(quote(c) for c in cols)} FROM {org.relation(table)}")
+    return frame.astype({c: "str" for c in cols})
+
+
 def record_names(crm: CrmData) -> pd.Series:
     """Every named record of the org: record ID -> the name a person reads.
 
     Users by their name (else first and last names), queues by theirs, accounts, opportunities and
     campaigns by ``Name``, contacts and leads by ``Name`` or first and last names (a lead without
-    either by its company). Records without any of these are left out.
+    either by its company). Records without any of these are left out. An engine-only org's tables
+    are read in its engine, their key and name columns only.
 
     Parameters
     ----------
@@ -158,9 +177,11 @@ def record_names(crm: CrmData) -> pd.Series:
     if len(people):
         parts.append(pd.Series(people["name"].to_numpy(), index=people["owner_id"].to_numpy(), dtype="object"))
     for table, key, choices in _NAMED:
-        if not crm.has(table) or key not in crm.tables[table].columns:
+        t = crm.tables.get(table)
+        if t is None and table in crm.meta.get("engine_only", ()):
+            t = _from_engine(crm, table, key, choices)  # an engine-only org: its key and name columns alone
+        if t is None or key not in t.columns:
             continue
-        t = crm.tables[table]
         parts.append(pd.Series(_name_of(t, choices).to_numpy(), index=t[key].astype("str").to_numpy(), dtype="object"))
     if not parts:
         return pd.Series(dtype="str", name="name")

@@ -183,3 +183,12 @@ def test_the_cli_turns_it_into_one_line_and_exit_2(engine_only, sample_org, monk
     assert res.exit_code == 2, res.output
     assert res.output.strip().count("\n") == 0
     assert res.output.startswith("error: kpis(where='amount >= 10000'): this org is engine-only")
+
+
+def test_record_names_read_the_engine(engine_only, sample_crm):
+    # the names a report shows for IDs: the key and name columns of the engine's tables, as the loader's
+    from funnel_analysis.crm.names import record_names
+
+    got, want = record_names(engine_only), record_names(sample_crm)
+    assert len(want) > 1000 and want.index.str.startswith("00Q").any()
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index())
