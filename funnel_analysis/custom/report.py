@@ -138,7 +138,7 @@ def metric(
     if not crm.has(table):
         raise MetricError(f"metric {spec.name}: the org has no {table} table")
     if by is not None:  # checked before the cut: an unknown field is one line, nothing computed
-        field_values({**crm.tables, table: crm.tables[table].head(0)}, table, by=by)
+        field_values({**crm.tables, table: getattr(crm, table).head(0)}, table, by=by)
     if where is not None:
         check_expression(where, crm.tables, table)
     cut = cut_as_of(crm, as_of=as_of)

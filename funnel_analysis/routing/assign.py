@@ -245,12 +245,12 @@ def values_at_creation(crm, *, table: str, columns) -> pd.DataFrame:
         raise ValueError(f"values_at_creation: table must be 'leads' or 'opportunities', got {table!r}")
     history, key = _HISTORY[table]
     cut = crm
-    frame = cut.tables[table].copy()
+    frame = getattr(cut, table).copy()  # an engine-only org: one line (EngineOnlyError), not a KeyError
     changed = np.zeros(len(frame), dtype=bool)
     ids = frame[key].astype(str)
     tracked = None  # the fields the history has rows of, folded (Lead_Score__c -> leadscore), read once
-    if cut.has(history) and "field" in cut.tables[history]:
-        names = pd.Series(cut.tables[history]["field"].dropna().unique()).astype(str)
+    if cut.has(history) and "field" in getattr(cut, history):
+        names = pd.Series(getattr(cut, history)["field"].dropna().unique()).astype(str)
         tracked = {_fold(n) for n in names}
     for column in sorted({c for c in columns if "." not in c and c in frame.columns}):
         if table == "opportunities" and column == "amount" and cut.has("opportunity_history"):

@@ -192,3 +192,23 @@ def test_record_names_read_the_engine(engine_only, sample_crm):
     got, want = record_names(engine_only), record_names(sample_crm)
     assert len(want) > 1000 and want.index.str.startswith("00Q").any()
     pd.testing.assert_series_equal(got.sort_index(), want.sort_index())
+
+
+def _metric(crm):
+    from funnel_analysis.custom.report import metric
+
+    return metric(crm, metric="win_rate", by="lead_source")
+
+
+def _values_at_creation(crm):
+    from funnel_analysis.routing.assign import values_at_creation
+
+    return values_at_creation(crm, table="leads", columns=["status"])
+
+
+@pytest.mark.parametrize(("call", "head"), [(_metric, "metric(by='lead_source')"), (_values_at_creation, "")])
+def test_paths_that_read_a_table_directly_refuse_with_one_line(engine_only, call, head):
+    # they read crm.tables[...]: a KeyError on an engine-only org before; now the one line of the others
+    with pytest.raises(EngineOnlyError, match=re.escape(head) + ".*this org is engine-only") as info:
+        call(engine_only)
+    assert "\n" not in str(info.value)
