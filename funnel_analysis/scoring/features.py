@@ -476,7 +476,7 @@ def _selected(crm, org, leads: pd.DataFrame, where, day: pd.Timestamp) -> pd.Dat
             got = _table_on_day(crm, org, table, end, rows=table in named)
             if got is not None:
                 tables[table] = got
-    mask = expression_mask(tables, "leads", where=expr)
+    mask = expression_mask(tables, "leads", where=where)  # the text: its errors point into it
     return leads[mask.to_numpy(dtype=bool)].reset_index(drop=True)
 
 

@@ -112,3 +112,111 @@ def test_refusals(hand_org, engines_only):
     without = type(org)(engine=org.engine, relations={"stages": org.relations["stages"]}, stages=org.stages)
     with pytest.raises(EngineError, match="the org has no leads"):
         lead_engagement(without, as_of="2024-03-31")
+
+
+# ---- the leads of the day and the training table, in the engine ---------------------------------
+def _attached(crm, org):
+    """A copy of ``crm`` (the shared fixture is never changed) carrying ``org`` as its engine."""
+    import dataclasses
+
+    from funnel_analysis.engine.attach import attach
+
+    copy = dataclasses.replace(crm)
+    attach(copy, org=org)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def history_org():
+    # file order C, A, E, B, D, F: not the order of the ids
+    leads = pd.DataFrame(
+        {
+            "Id": ["00QC", "00QA", "00QE", "00QB", "00QD", "00QF"],
+            "LastName": ["Cole", "Ames", "Eden", "Bell", "Dunn", "Fox"],
+            "Company": ["C", "A", "E", "B", "D", "F"],
+            "Status": ["Converted", "Converted", "Converted", "Working", "Working", "Open"],
+            "IsConverted": [True, True, True, False, False, False],
+            "ConvertedDate": ["2024-05-15", "2024-01-20", "2024-08-01", "", "", ""],
+            "CreatedDate": [
+                "2024-03-01T00:00:00.000+0000",
+                "2024-01-10T10:00:00.000+0000",
+                "2024-01-05T00:00:00.000+0000",
+                "2024-02-01T00:00:00.000+0000",
+                "2024-06-20T00:00:00.000+0000",
+                "2024-07-05T00:00:00.000+0000",
+            ],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "Id": ["017H0", "017H1", "017H2"],
+            "LeadId": ["00QD", "00QE", "00QB"],
+            "Field": ["Status"] * 3,
+            "DataType": ["Text"] * 3,
+            "OldValue": ["Open"] * 3,
+            "NewValue": ["Working", "Converted", "Working"],
+            "CreatedDate": [
+                "2024-06-25T09:00:00.000+0000",
+                "2024-08-01T09:00:00.000+0000",
+                "2024-07-10T09:00:00.000+0000",
+            ],
+        }
+    )
+    return load_frames({"Lead": leads, "LeadHistory": history})
+
+
+def test_the_leads_of_a_hand_built_day(history_org, engines_only):
+    from funnel_analysis.engine.features import leads_on_day
+
+    got = leads_on_day(engines_only(history_org), as_of="2024-06-30")
+    # 00QF is created after the day; the others in their file's order
+    assert got["lead_id"].str[:4].tolist() == ["00QC", "00QA", "00QE", "00QB", "00QD"]
+    # 00QE converted on 2024-08-01, after the day: not converted yet, no conversion date
+    assert got["is_converted"].tolist() == [True, True, False, False, False]
+    assert got["converted_date"].isna().tolist() == [False, False, True, True, True]
+    # the Status history starts 2024-06-25 (00QD's change), before the end of the day: 00QD is Working
+    # by its change, 00QE and 00QB Open (the old value of their first change, made after the day),
+    # 00QC and 00QA have no change (their exported status)
+    assert got["status"].tolist() == ["Converted", "Converted", "Open", "Open", "Working"]
+    assert got["status_source"].tolist() == [
+        "no_change",
+        "no_change",
+        "first_change_old_value",
+        "first_change_old_value",
+        "history",
+    ]
+    assert "row_no" not in got
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-30", "2024-12-31"])
+def test_the_leads_of_the_day_are_the_pandas_cut(sample_crm, engines_only, as_of):
+    from funnel_analysis.engine.features import leads_on_day
+
+    want = scoring_cut(sample_crm, as_of=as_of).leads
+    got = leads_on_day(engines_only(sample_crm), as_of=as_of)
+    assert len(got) == len(want) > 0
+    for column in got.columns:  # the loader's derived columns (phone_e164, ...) are not in the engine
+        pd.testing.assert_series_equal(got[column], want[column].reset_index(drop=True), check_exact=True)
+    assert (got["status_source"] != "as_exported").any()  # the history is applied on the sample
+
+
+@pytest.mark.parametrize(
+    ("as_of", "delay_days", "where"),
+    [
+        ("2025-06-30", 0, None),
+        ("2025-03-31", 7.5, None),
+        ("2025-06-30", 0, "owner.region == 'EMEA' and status != 'Open'"),
+    ],
+)
+def test_the_training_table_in_the_engine_is_the_pandas_one(sample_crm, engines_only, as_of, delay_days, where):
+    from funnel_analysis.engine.attach import detach
+    from funnel_analysis.scoring.features import training_table
+
+    want = training_table(sample_crm, as_of=as_of, delay_days=delay_days, where=where)
+    crm = _attached(sample_crm, engines_only(sample_crm))
+    try:
+        got = training_table(crm, as_of=as_of, delay_days=delay_days, where=where)
+    finally:
+        detach(crm)
+    assert len(want) > 100 and want["converted"].sum() > 10
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -188,3 +188,155 @@ def test_scoring_cut_is_made_once_per_org_and_day():
     crm.tables["leads"] = crm.tables["leads"].iloc[[1]].reset_index(drop=True)
     again = scoring_cut(crm, as_of="2025-03-31")
     assert again is not first and again.leads["lead_id"].tolist() == ["00Q000000000002AAA"]
+
+
+# ---- the training table on an engine: DuckDB attached and engine-only ----------------------------
+#: A hand-built export (as of 2024-06-30, a 30-day window, scored 10 days after creation), in file
+#: order C, A, E, B, D, F (not the ids' order). Worked out by hand in the test below.
+_HAND = {
+    "Lead.csv": """Id,LastName,Company,Status,IsConverted,ConvertedDate,CreatedDate,LeadSource,OwnerId
+00QC,Cole,C Ltd,Converted,true,2024-05-15,2024-03-01T00:00:00.000+0000,Web,005U1
+00QA,Ames,A Ltd,Converted,true,2024-01-20,2024-01-10T10:00:00.000+0000,Referral,005U2
+00QE,Eden,E Ltd,Converted,true,2024-08-01,2024-01-05T00:00:00.000+0000,Web,005U1
+00QB,Bell,B Ltd,Working,false,,2024-02-01T00:00:00.000+0000,Referral,005U2
+00QD,Dunn,D Ltd,Working,false,,2024-06-20T00:00:00.000+0000,Web,005U1
+00QF,Fox,F Ltd,Open,false,,2024-07-05T00:00:00.000+0000,Web,005U2
+""",
+    "LeadHistory.csv": """Id,LeadId,Field,DataType,OldValue,NewValue,CreatedDate
+017H0,00QD,Status,Text,Open,Working,2024-06-25T09:00:00.000+0000
+017H1,00QE,Status,Text,Open,Converted,2024-08-01T09:00:00.000+0000
+017H2,00QB,Status,Text,Open,Working,2024-07-10T09:00:00.000+0000
+""",
+    "Task.csv": """Id,WhoId,Type,Subject,ActivityDate,CreatedDate
+00T1,00QA,Call,c,2024-01-12,2024-01-12T09:00:00.000+0000
+00T2,00QA,Email,e,2024-01-20,2024-01-20T08:00:00.000+0000
+00T3,00QB,Email,e,2024-02-05,2024-02-05T10:00:00.000+0000
+00T4,00QC,Meeting,m,2024-03-05,2024-03-05T12:00:00.000+0000
+""",
+    "CampaignMember.csv": """Id,CampaignId,LeadId,FirstRespondedDate,CreatedDate
+00v1,701A,00QE,2024-01-12,2024-01-10T00:00:00.000+0000
+00v2,701A,00QB,,2024-03-01T00:00:00.000+0000
+00v3,701A,00QA,2024-01-20,2024-01-15T00:00:00.000+0000
+""",
+    "Campaign.csv": "Id,Name,CreatedDate\n701A,Webinar,2024-01-01T00:00:00.000+0000\n",
+    "User.csv": "Id,Name,Region__c\n005U1,Ann Lee,EMEA\n005U2,Bo Li,APAC\n",
+}
+
+
+def _three_ways(folder):
+    """The org loaded in pandas, with DuckDB attached, and engine-only."""
+    import funnel_analysis as fa
+
+    return {
+        "pandas": fa.load_org(folder),
+        "attached": fa.load_org(folder, engine="duckdb", engine_options={"threads": 1, "memory_limit": "1GB"}),
+        "engine_only": fa.load_org(
+            folder, engine="duckdb", engine_only=True, engine_options={"threads": 1, "memory_limit": "1GB"}
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def hand_orgs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hand_scoring")
+    for name, text in _HAND.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return _three_ways(folder)
+
+
+@pytest.fixture(scope="module")
+def sample_orgs(sample_org):
+    return _three_ways(sample_org[0])
+
+
+@pytest.mark.parametrize("way", ["pandas", "attached", "engine_only"])
+def test_training_table_by_hand_on_each_path(hand_orgs, way):
+    from funnel_analysis.engine.attach import engine_of
+
+    crm = hand_orgs[way]
+    assert (engine_of(crm) is None) == (way == "pandas")
+    t = training_table(crm, as_of="2024-06-30", window_days=30, delay_days=10)
+    # labelled: created by 2024-05-31 (C, A, E, B; D is too recent, F after the day), in file order.
+    assert t["lead_id"].str[:4].tolist() == ["00QC", "00QA", "00QE", "00QB"]
+    # A converted 10 days after creation (1); C after 75 days (0); E on 2024-08-01, after the day (0)
+    assert t["converted"].tolist() == [0, 1, 0, 0]
+    assert t["scored_at"].tolist() == [
+        pd.Timestamp("2024-03-11"),
+        pd.Timestamp("2024-01-20 10:00"),
+        pd.Timestamp("2024-01-15"),
+        pd.Timestamp("2024-02-11"),
+    ]
+    assert t["lead_source"].tolist() == ["Web", "Referral", "Web", "Referral"]
+    # C: its meeting of 03-05 (day ended 03-06, 5 days before 03-11). A: its call of 01-12 (ended
+    # 01-13, 7 days 10 hours before 01-20 10:00); its e-mail's day (01-20) had not ended. E: none.
+    # B: its e-mail of 02-05 (ended 02-06, 5 days before 02-11).
+    assert t["activities_n"].tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert t["calls_n"].tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert t["emails_n"].tolist() == [0.0, 0.0, 0.0, 1.0]
+    np.testing.assert_allclose(t["days_since_activity"], [5.0, 7 + 10 / 24, np.nan, 5.0], rtol=1e-12)
+    # E joined 01-10 and responded 01-12 (ended 01-13, before 01-15); A joined 01-15, its response's
+    # day (01-20) had not ended at 01-20 10:00; B joined 03-01, after its moment (02-11)
+    assert t["campaigns_n"].tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert t["campaign_responses_n"].tolist() == [0.0, 0.0, 1.0, 0.0]
+    # a where reads the leads as of the day: E and B were Open then (their change came later), D was
+    # Working by its change of 06-25 but is not labelled
+    open_then = training_table(crm, as_of="2024-06-30", window_days=30, delay_days=10, where="status == 'Open'")
+    assert open_then["lead_id"].str[:4].tolist() == ["00QE", "00QB"]
+    emea = training_table(crm, as_of="2024-06-30", window_days=30, delay_days=10, where="owner.region == 'EMEA'")
+    assert emea["lead_id"].str[:4].tolist() == ["00QC", "00QE"]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "delay_days", "where"),
+    [
+        ("2025-06-30", 0, None),
+        ("2025-03-31", 7.5, None),
+        ("", 0, "owner.region == 'EMEA'"),
+        ("2025-03-31", 3, "status == 'Working' or lead_source == 'Web'"),
+    ],
+)
+@pytest.mark.parametrize("way", ["attached", "engine_only"])
+def test_training_table_on_duckdb_is_the_pandas_one(sample_orgs, way, as_of, delay_days, where):
+    want = training_table(sample_orgs["pandas"], as_of=as_of, delay_days=delay_days, where=where)
+    got = training_table(sample_orgs[way], as_of=as_of, delay_days=delay_days, where=where)
+    assert len(want) > 100 and {"activities_n", "campaigns_n"} <= set(want.columns)
+    # scored at creation, nothing is known yet; later, the sample's leads have engaged
+    assert (want["activities_n"].sum() > 0) == (delay_days > 0)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_training_table_of_an_engine_scoped_org_is_the_pandas_one(sample_orgs):
+    # the report's where (open_report): the org scoped by CrmData.where, in the engine for engine-only
+    from funnel_analysis.engine.attach import engine_of
+
+    scoped = sample_orgs["engine_only"].where("owner.region == 'APAC'")
+    assert engine_of(scoped) is not None
+    want = training_table(sample_orgs["pandas"].where("owner.region == 'APAC'"))
+    pd.testing.assert_frame_equal(training_table(scoped), want, check_exact=True)
+
+
+def test_a_bad_where_fails_alike_on_the_engine(sample_orgs):
+    from funnel_analysis.crm.expression import ExpressionError
+
+    for where in ("regon == 'EMEA'", "converted_opportunity.amount > 5"):
+        messages = []
+        for way in ("pandas", "engine_only"):
+            with pytest.raises(ExpressionError) as err:
+                training_table(sample_orgs[way], where=where)
+            messages.append(str(err.value).split(" (known:")[0])
+        assert messages[0] == messages[1]
+
+
+def test_the_model_on_the_engine_table_is_the_pandas_one(sample_orgs):
+    from funnel_analysis.scoring import score_leads, train
+
+    runs = {way: train(sample_orgs[way], as_of="2025-06-30", n_boot=20) for way in ("pandas", "engine_only")}
+    a, b = runs["pandas"], runs["engine_only"]
+    pd.testing.assert_frame_equal(b.table, a.table, check_exact=True)
+    assert b.metrics == a.metrics and b.features == a.features
+    pd.testing.assert_frame_equal(b.held_out, a.held_out, check_exact=True)
+    pd.testing.assert_frame_equal(b.comparison, a.comparison, check_exact=True)
+    want = score_leads(sample_orgs["pandas"], model=a.model, as_of="2025-06-30", delay_days=2)
+    got = score_leads(sample_orgs["engine_only"], model=a.model, as_of="2025-06-30", delay_days=2)
+    assert len(want) > 100
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
