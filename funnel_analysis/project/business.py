@@ -122,6 +122,40 @@ def with_business_type(crm: CrmData, *, profile: OrgProfile) -> CrmData:
     """
     opps = crm.tables.get("opportunities")
     if opps is None:
+        if "opportunities" in crm.meta.get("engine_only", ()):
+            return _with_business_type_in_engine(crm, profile=profile)
         return crm
     opps = opps.assign(**{BUSINESS_TYPE_COLUMN: business_type(opps, profile=profile)})
     return dataclasses.replace(crm, tables={**crm.tables, "opportunities": opps})
+
+
+def _with_business_type_in_engine(crm: CrmData, *, profile: OrgProfile) -> CrmData:
+    """An engine-only org's deals with ``business_type``, in its engine.
+
+    The rules read ``type`` and ``record_type_id``: their distinct pairs come back (a few dozen), get
+    their business type from :func:`business_type` itself, and go back as a small table joined onto
+    the deals (a new relation; the org returned carries an engine org that names it).
+    """
+    from ..engine.attach import attach, engine_of
+    from ..engine.base import quote_identifier
+
+    org = engine_of(crm)
+    if org is None or not org.has("opportunities"):
+        return crm
+    have = org.columns("opportunities")
+    keys = [c for c in (*_RECORD_TYPE_COLUMNS[:1], *_TYPE_COLUMNS[:1]) if c in have]
+    rel = org.relation("opportunities")
+    if keys:
+        pairs = org.engine.df(f"SELECT DISTINCT {', '.join(keys)} FROM {rel}")
+        pairs = pairs.astype({c: "str" for c in keys})
+    else:
+        pairs = pd.DataFrame(index=[0])
+    pairs[BUSINESS_TYPE_COLUMN] = business_type(pairs, profile=profile).astype("str").to_numpy()
+    name = f"{org.relations['opportunities']}_business_{abs(hash((tuple(map(tuple, pairs.astype(str).to_numpy())), id(org)))):x}"
+    org.engine.register(f"{name}_map", pairs.reset_index(drop=True))
+    on = " AND ".join(f"m.{c} IS NOT DISTINCT FROM o.{c}" for c in keys) or "TRUE"
+    cols = ", ".join(f"o.{quote_identifier(c)}" for c in have if c != BUSINESS_TYPE_COLUMN)
+    org.engine.materialise(name, f"SELECT {cols}, m.{BUSINESS_TYPE_COLUMN} FROM {rel} o LEFT JOIN {name}_map m ON {on}")
+    out = dataclasses.replace(crm, meta=dict(crm.meta))
+    attach(out, org=dataclasses.replace(org, relations={**org.relations, "opportunities": name}))
+    return out

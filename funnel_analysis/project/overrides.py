@@ -156,4 +156,15 @@ def apply_profile(crm: CrmData, *, profile: OrgProfile) -> CrmData:
         calendar = profile_calendar(profile)
         meta["fiscal_calendar"] = calendar
         lines.append(calendar.describe()[0].upper() + calendar.describe()[1:])
-    return dataclasses.replace(org, tables=tables, meta=meta)
+    out = dataclasses.replace(org, tables=tables, meta=meta)
+    return _with_engine(org, out)
+
+
+def _with_engine(before: CrmData, after: CrmData) -> CrmData:
+    """``after`` with ``before``'s engine attached (its stages the profile's): an engine-only org keeps it."""
+    from ..engine.attach import attach, engine_of
+
+    org = engine_of(before)
+    if org is not None:
+        attach(after, org=dataclasses.replace(org, stages=after.tables["stages"].copy()))
+    return after

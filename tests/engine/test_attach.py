@@ -212,3 +212,19 @@ def test_paths_that_read_a_table_directly_refuse_with_one_line(engine_only, call
     with pytest.raises(EngineOnlyError, match=re.escape(head) + ".*this org is engine-only") as info:
         call(engine_only)
     assert "\n" not in str(info.value)
+
+
+def test_the_profile_keeps_the_engine_and_types_the_deals_there(sample_org, sample_crm):
+    # apply_profile used to return an org without the engine (every engine path then refused)
+    from funnel_analysis.project import apply_profile
+    from funnel_analysis.project.profile import BusinessRule, OrgProfile
+
+    profile = OrgProfile(business_types={"renewal": BusinessRule(types=("new business",))})
+    eo = apply_profile(load_org(sample_org[0], engine="duckdb", engine_only=True), profile=profile)
+    ref = apply_profile(sample_crm, profile=profile)
+    assert engine_of(eo) is not None
+    want = ref.opportunities["business_type"].value_counts().sort_index()
+    assert "renewal" in want.index  # the rule moved the New Business deals
+    for kw in ({"by": "business_type"}, {"new_business_only": True}):
+        got = funnel_report.kpis(eo, as_of=DAY, **kw)
+        pd.testing.assert_frame_equal(got, funnel_report.kpis(ref, as_of=DAY, **kw), check_dtype=False, rtol=1e-12)
