@@ -74,3 +74,33 @@ def test_merged_folder_holds_only_the_tables_the_input_had(tmp_path):
     res = CliRunner().invoke(main, ["dedup", str(org), "--object", "leads", "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (out / "merged").iterdir()) == ["Lead.csv"]
+
+
+def test_dedup_runs_arrow_on_jemalloc_and_restores_the_pool(tmp_path, monkeypatch):
+    # issue 19: the loader's freed Arrow memory is given back (jemalloc), and the process's pool is
+    # the one it had once the command is done
+    pa = pytest.importorskip("pyarrow")
+    try:
+        pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        pytest.skip("this pyarrow has no jemalloc pool")
+    import funnel_analysis.crm.load as load
+
+    seen, real = [], load.load_org
+    monkeypatch.setattr(
+        load, "load_org", lambda *a, **k: seen.append(pa.default_memory_pool().backend_name) or real(*a, **k)
+    )
+    org = tmp_path / "org"
+    org.mkdir()
+    (org / "Lead.csv").write_text(
+        "Id,CreatedDate,FirstName,LastName,Email,Company\n"
+        "00Q000000000001AAA,2024-01-01T00:00:00.000+0000,Anna,Meyer,anna@acme.io,Acme\n"
+        "00Q000000000002AAA,2024-01-02T00:00:00.000+0000,Anna,Meyer,ANNA@acme.io,Acme GmbH\n"
+        "00Q000000000003AAA,2024-01-03T00:00:00.000+0000,Ben,Stone,ben@stone.io,Stone\n",
+        encoding="utf-8",
+    )
+    before = pa.default_memory_pool().backend_name
+    res = CliRunner().invoke(main, ["dedup", str(org), "--object", "leads", "--out", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert seen == ["jemalloc"]
+    assert pa.default_memory_pool().backend_name == before
