@@ -146,7 +146,8 @@ def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = No
     Returns
     -------
     DataFrame
-        As :func:`funnel_analysis.velocity.stage_intervals`.
+        As :func:`funnel_analysis.velocity.stage_intervals`, ordered by deal, then visit (on an
+        org with an engine the day's deals and stage history are read there).
 
     Examples
     --------
@@ -154,9 +155,18 @@ def stage_intervals(crm: CrmData, *, as_of=None, by=None, where: str | None = No
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    opps = cut.rows("opportunities", where=where)
-    hist = cut.history_of(opps)
-    return _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
+    org = _engine(crm, where, by)
+    if org is not None:  # the day's deals and their stage history from the engine (a few columns each)
+        from ..engine.funnel import day_history
+        from ..engine.velocity import day_deals
+
+        opps, hist = day_deals(org, as_of=day, by=_by_list(_by(by))), day_history(org, as_of=day)
+    else:
+        opps = cut.rows("opportunities", where=where)
+        hist = cut.history_of(opps)
+    out = _durations.stage_intervals(opps, hist, stages=cut.stages, as_of=day, carry=_by(by))
+    # one order on both paths (an engine's relations have none): by deal, then visit
+    return out.sort_values(["opportunity_id", "visit"], kind="stable").reset_index(drop=True)
 
 
 def stage_durations(

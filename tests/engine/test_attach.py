@@ -14,6 +14,7 @@ from funnel_analysis.crm.load import load_org
 from funnel_analysis.crm.model import EngineOnlyError, latest_date
 from funnel_analysis.engine import EngineError
 from funnel_analysis.engine.attach import cut_rows, engine_of
+from funnel_analysis.forecast import report as forecast_report
 from funnel_analysis.funnel import report as funnel_report
 from funnel_analysis.sources import report as sources_report
 from funnel_analysis.velocity import report as velocity_report
@@ -70,6 +71,7 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         (funnel_report.lead_conversion, {"by": "lead_source", "window_days": 90}),
         (funnel_report.stage_transitions, {"by": "lead_source"}),
         (funnel_report.bottlenecks, {}),
+        (velocity_report.stage_intervals, {"by": "lead_source"}),  # one row per visit
         (sources_report.campaign_matrix, {}),
     ],
     ids=[
@@ -86,6 +88,7 @@ def _drop_names(frame: pd.DataFrame) -> pd.DataFrame:
         "lead_conversion",
         "stage_transitions",
         "bottlenecks",
+        "stage_intervals",
         "campaign_matrix",
     ],
 )
@@ -138,9 +141,9 @@ _REFUSAL = r": this org is engine-only \(load_org\(\.\.\., engine_only=True\)\) 
         ),
         # an entry point without an engine path
         (lambda c: sources_report.attribution_summary(c, as_of=DAY), "attribution_summary()"),
-        (lambda c: velocity_report.stage_intervals(c, as_of=DAY), "stage_intervals()"),
+        (lambda c: forecast_report.weighted_pipeline(c, as_of=DAY), "weighted_pipeline()"),
     ],
-    ids=["where", "attribution_summary", "stage_intervals"],
+    ids=["where", "attribution_summary", "weighted_pipeline"],
 )
 def test_a_pandas_path_refuses_with_one_line(engine_only, call, head):
     with pytest.raises(EngineOnlyError, match="^" + re.escape(head) + _REFUSAL) as info:
