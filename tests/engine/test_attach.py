@@ -231,3 +231,11 @@ def test_the_profile_keeps_the_engine_and_types_the_deals_there(sample_org, samp
     for kw in ({"by": "business_type"}, {"new_business_only": True}):
         got = funnel_report.kpis(eo, as_of=DAY, **kw)
         pd.testing.assert_frame_equal(got, funnel_report.kpis(ref, as_of=DAY, **kw), check_dtype=False, rtol=1e-12)
+
+
+def test_the_stage_gates_say_in_one_line_they_need_pandas(engine_only, sample_org):
+    from funnel_analysis.routing.gates import stage_gates
+
+    got = stage_gates(engine_only, data_dir=sample_org[0])
+    reason = missing_reason(got)
+    assert got.empty and reason is not None and "engine-only" in reason and "\n" not in reason
