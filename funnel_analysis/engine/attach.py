@@ -229,6 +229,18 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "str" for c in text}) if text else frame
 
 
+def _export_fingerprint(folder: Path, found: dict) -> str:
+    """The data fingerprint of an export folder, as the pandas loader computes it (its files and the
+    describe files of their objects): the same folder has the same fingerprint on either path."""
+    from ..crm.load import _fingerprint
+    from ..crm.read import find_describe_files
+
+    paths = [p for files in found.values() for p, _ in files]
+    stems = {p.stem for p in paths}
+    paths += [p for s, p in sorted(find_describe_files(folder).items()) if s in stems]
+    return _fingerprint(paths)
+
+
 def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:
     """An org whose tables are built in an engine from the export, none in pandas (``load_org(engine_only=True)``).
 
@@ -307,6 +319,7 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
             found, _ = find_export_files(folder) if folder.is_dir() else ({}, [])
             org = EngineOrg.from_export(folder, eng, tables=[t for t in EXPORT_TABLES if t in found] or None)
             report, quarantine = org.meta["check"].report, org.meta["check"].quarantine
+            org.meta.setdefault("fingerprint", _export_fingerprint(folder, found))
     except BaseException:
         eng.close()
         raise

@@ -213,6 +213,7 @@ def open_report(
     profile: str = "",
     where: str = "",
     engine: str = "",
+    engine_only: bool | None = None,
 ) -> CrmData:
     """Open the org a report notebook reads: load it, set up the notebook, say what it shows.
 
@@ -250,6 +251,12 @@ def open_report(
         ``duckdb``, ``spark`` or ``pandas`` (the reference). Empty: the environment's
         ``FUNNEL_ENGINE`` (``funnel report run --engine`` sets it for its kernels), else the
         profile's ``engine:``, else pandas. The org returned carries the engine, and one line says so.
+    engine_only : bool, optional
+        Build the org's tables in the engine (DuckDB unless ``engine`` says otherwise) and keep none
+        in pandas but the small reference tables (``load_org(..., engine_only=True)``): a Parquet
+        cache (the runner's) is read in place, an export folder checked and built in SQL. For an
+        org larger than the kernel's memory; a section without an engine path then stops with one
+        line. None: the environment's ``FUNNEL_ENGINE_ONLY`` (``1``/``true``), else False.
 
     Returns
     -------
@@ -279,7 +286,14 @@ def open_report(
         if is_database_url(str(data_dir))
         else {}
     )
-    crm = _load(data_dir, mapping, options, load_org)
+    chosen = (str(engine or "").strip() or os.environ.get("FUNNEL_ENGINE", "").strip() or org_profile.engine).lower()
+    if engine_only is None:
+        engine_only = os.environ.get("FUNNEL_ENGINE_ONLY", "").strip().lower() in ("1", "true", "yes")
+    if engine_only:  # the tables in the engine, none in pandas: the kernel stays small
+        chosen = chosen if chosen and chosen != "pandas" else "duckdb"
+        crm = _load_engine_only(data_dir, mapping, options, chosen, load_org)
+    else:
+        crm = _load(data_dir, mapping, options, load_org)
     crm = _profiled(crm, profile, org_profile, apply_profile)
     use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
     for line in crm.meta.get("profile_overrides", []):
@@ -300,8 +314,9 @@ def open_report(
         )
         for note in scope["notes"]:
             print(f"where: {note}")
-    chosen = (str(engine or "").strip() or os.environ.get("FUNNEL_ENGINE", "").strip() or org_profile.engine).lower()
-    if chosen and chosen != "pandas":
+    if engine_only:
+        print(f"engine: {chosen}, engine-only (the tables in the engine; the sections without an engine path stop)")
+    elif chosen and chosen != "pandas":
         crm = _on_engine(crm, chosen)
     if as_of is None or not str(as_of).strip():
         when = extract_time(crm)
@@ -360,6 +375,22 @@ def _with_currency(crm: CrmData, currency: str) -> CrmData:
 #: The org a kernel loaded from a Parquet cache, kept for the next report run in the same kernel (the values
 #: of a for_each): a cache is named by its data's fingerprint and checked when read, so it never changes.
 _LOADED: dict = {}
+
+
+def _load_engine_only(data_dir, mapping: str, options: dict, engine: str, load_org) -> CrmData:
+    """``load_org(data_dir, engine=engine, engine_only=True)``, reusing this kernel's last such load."""
+    if mapping or options:
+        raise ValueError(
+            "open_report: engine_only reads a Salesforce export folder or a Parquet cache, not a mapping or a database"
+        )
+    folder = Path(str(data_dir))
+    key = ("engine_only", str(folder.resolve()), engine)
+    if key not in _LOADED:
+        _LOADED.clear()  # one org at a time
+        _LOADED[key] = crm = load_org(data_dir, engine=engine, engine_only=True)
+        if folder.resolve().parent.name == ".cache":  # the runner's cache: the dedup results are kept beside it
+            crm.meta["dedup_cache"] = str(folder.resolve().parent / "dedup")
+    return _LOADED[key]
 
 
 def _load(data_dir, mapping: str, options: dict, load_org) -> CrmData:

@@ -48,6 +48,7 @@ def test_the_tables_are_in_the_engine_only(engine_only, sample_crm):
     # the data's latest date, as the loader's org gives it (from its pandas tables)
     assert engine_only.meta["latest_date"] == str(latest_date(sample_crm).date())
     assert engine_only.stage_order == sample_crm.stage_order
+    assert engine_only.meta["fingerprint"] == sample_crm.meta["fingerprint"]  # the same files, the same hash
     assert engine_only.currency == sample_crm.currency
 
 
@@ -239,3 +240,25 @@ def test_the_stage_gates_say_in_one_line_they_need_pandas(engine_only, sample_or
     got = stage_gates(engine_only, data_dir=sample_org[0])
     reason = missing_reason(got)
     assert got.empty and reason is not None and "engine-only" in reason and "\n" not in reason
+
+
+def test_open_report_engine_only(sample_org, sample_crm, monkeypatch, capsys):
+    # a report kernel on an org larger than its memory: FUNNEL_ENGINE_ONLY=1 (or engine_only=True)
+    from funnel_analysis.reporting import open_report
+
+    monkeypatch.setenv("FUNNEL_ENGINE_ONLY", "1")
+    crm = open_report(str(sample_org[0]))
+    assert "engine-only" in capsys.readouterr().out
+    assert "opportunities" in crm.meta["engine_only"] and engine_of(crm) is not None
+    monkeypatch.delenv("FUNNEL_ENGINE_ONLY")
+    ref = open_report(str(sample_org[0]))
+    assert engine_of(ref) is None
+    for kw in ({"by": "business_type"}, {"by": "lead_source", "period": "Q"}):  # the profile's types, in the engine
+        pd.testing.assert_frame_equal(
+            funnel_report.kpis(crm, as_of=DAY, **kw),
+            funnel_report.kpis(ref, as_of=DAY, **kw),
+            check_dtype=False,
+            rtol=1e-12,
+        )
+    with pytest.raises(ValueError, match="engine_only reads a Salesforce export folder"):
+        open_report(str(sample_org[0]), mapping="maven_crm", engine_only=True)
