@@ -252,9 +252,12 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     (:func:`engine_of`).
 
     The report entry points run on it where their engine path covers the options asked for:
-    ``funnel.report.kpis`` with its defaults, ``lead_funnel`` (the statuses and owners on the day),
-    ``snapshot_funnel``, ``cohort_funnel``, ``win_rates``, ``velocity.report.stage_durations``,
-    ``cycle_length``, ``sources.report.pipeline_waterfall``, ``source_matrix`` (its lead status and
+    every section of the funnel report (``funnel.report``: ``kpis`` under any definitions,
+    ``lead_funnel``, ``lead_conversion``, the snapshot and cohort funnels, ``win_rates``, the stage
+    transitions and bottlenecks; ``headline_series``), of the velocity report (``velocity.report``:
+    stage durations and intervals, the cycle, stalled and slipped deals, sales velocity and its
+    change, stage-to-stage days) and of the pipeline report (the board, every hygiene list); lead
+    scoring's table; ``sources.report.pipeline_waterfall``, ``source_matrix`` (its lead status and
     owner those on the day), ``campaign_matrix``, ``activity_win_relation``. A ``where`` is applied
     to the whole org with :meth:`CrmData.where <funnel_analysis.crm.model.CrmData.where>`, which
     scopes the engine's tables in the engine (:mod:`funnel_analysis.engine.scope`): a report per
