@@ -43,10 +43,16 @@ from .kpis import kpis as _frame_kpis
 if TYPE_CHECKING:
     from ..crm import CrmData
 
-__all__ = ["HEADLINE_ROWS", "STOCK_FIGURES", "headline_series"]
+__all__ = ["HEADLINE_ROWS", "ROW_LABELS", "STOCK_FIGURES", "headline_series"]
 
 #: The kinds of row, in the order they come.
 HEADLINE_ROWS = ("period", "previous", "current")
+#: Each kind of row in words (the ``compared`` column a reader sees).
+ROW_LABELS = {
+    "period": "complete period",
+    "previous": "last period, to the same day",
+    "current": "this period so far",
+}
 
 #: Figures that are a stock on a day, not a flow of a period: each row gives them on its own day.
 STOCK_FIGURES = ("open_pipeline_amount", "open_pipeline_amount_n", "opportunities_open")
@@ -89,7 +95,8 @@ def headline_series(
     -------
     DataFrame
         One row per complete period (``row`` ``"period"``, oldest first), then ``"previous"`` and
-        ``"current"``; columns ``row``, ``period``, ``currency`` (the org's corporate currency),
+        ``"current"``; columns ``row``, ``compared`` (the row in words, :data:`ROW_LABELS`),
+        ``period``, ``currency`` (the org's corporate currency),
         ``as_of`` (the day the row's stocks stand on: for a ``period`` row its last day, whose flows
         are counted as of the report day; for ``previous`` and ``current`` the day of every figure),
         ``fiscal_period``, ``period_start``, then the figures of
@@ -129,7 +136,7 @@ def headline_series(
     light = (where is None or (isinstance(where, str) and not where.strip())) and engine_of(crm) is None
     now = report.kpis(crm, as_of=as_of, period=period, **choices)
     note = now.attrs.get("note")
-    columns = ["row", "period", "currency", *now.columns]
+    columns = ["row", "compared", "period", "currency", *now.columns]
     day = pd.Timestamp(now["as_of"].iloc[0]) if len(now) else None
     rows = now[now["period_start"] <= day].sort_values("period_start") if day is not None else now.iloc[:0]
     if rows.empty:
@@ -164,9 +171,11 @@ def headline_series(
         for c in stock:
             out.loc[i, c] = overall[c].iloc[0]
     out = out[["row", *[c for c in now.columns]]]
+    # what the row is, in words, for the page (``row`` is the machines' key, hidden from readers)
+    out.insert(1, "compared", out["row"].map(ROW_LABELS).to_numpy())
     # what the figures are in, for a page that shows them without the org at hand
-    out.insert(1, "period", period)
-    out.insert(2, "currency", crm.currency)
+    out.insert(2, "period", period)
+    out.insert(3, "currency", crm.currency)
     out.attrs["note"] = (note + "; " if note else "") + (
         "the open pipeline is what was open on each row's day; a past period's other figures as known on the report day"
         if stock
