@@ -53,7 +53,7 @@ from .read import (
 from .schema import TABLES, snake_case
 from .validate import ERROR, ISSUE_COLUMNS, QUEUE_IDS, WARNING, validate_table
 
-__all__ = ["load_org", "load_frames", "DataLoadError"]
+__all__ = ["load_org", "load_frames", "DataLoadError", "files_fingerprint"]
 
 _EMPTY_DTYPES = {
     "id": "str",
@@ -67,6 +67,31 @@ _EMPTY_DTYPES = {
     "float": "float64",
     "int": "float64",
 }
+
+
+def files_fingerprint(paths) -> str:
+    """The data fingerprint of an org read from ``paths``: a hash of their names and bytes, in name order.
+
+    What ``crm.meta["fingerprint"]`` holds for an export folder (its files and the describe files of
+    their objects), so that two loads of the same files, on any path, name the same data.
+
+    Parameters
+    ----------
+    paths : iterable of Path
+        The files read.
+
+    Returns
+    -------
+    str
+        32 hexadecimal characters (BLAKE2b, 16 bytes).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> len(files_fingerprint([Path(__file__)]))
+    32
+    """
+    return _fingerprint(paths)
 
 
 def _fingerprint(paths) -> str:

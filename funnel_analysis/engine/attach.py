@@ -232,13 +232,13 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
 def _export_fingerprint(folder: Path, found: dict) -> str:
     """The data fingerprint of an export folder, as the pandas loader computes it (its files and the
     describe files of their objects): the same folder has the same fingerprint on either path."""
-    from ..crm.load import _fingerprint
+    from ..crm.load import files_fingerprint
     from ..crm.read import find_describe_files
 
     paths = [p for files in found.values() for p, _ in files]
     stems = {p.stem for p in paths}
     paths += [p for s, p in sorted(find_describe_files(folder).items()) if s in stems]
-    return _fingerprint(paths)
+    return files_fingerprint(paths)
 
 
 def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -> CrmData:

@@ -24,6 +24,8 @@ False
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from .._util.frames import to_day
@@ -31,7 +33,14 @@ from .asof import materialise_asof
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
-__all__ = ["has_tasks", "next_step_history", "open_deal_activities", "open_deals", "task_candidates"]
+__all__ = [
+    "NextStepHistory",
+    "has_tasks",
+    "next_step_history",
+    "open_deal_activities",
+    "open_deals",
+    "task_candidates",
+]
 
 _OPEN = "open_deals_state"
 
@@ -207,7 +216,23 @@ def task_candidates(org: EngineOrg, *, as_of) -> pd.DataFrame:
     return _text_as_str(out).reset_index(drop=True)
 
 
-def next_step_history(org: EngineOrg) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+@dataclass(frozen=True)
+class NextStepHistory:
+    """What the rebuild of the deals' next step on a day reads (:func:`next_step_history`).
+
+    Attributes
+    ----------
+    rows : DataFrame
+        The ``NextStep`` rows of the opportunity field history (every column); empty without any.
+    deals : DataFrame
+        ``opportunity_id``, ``created_date``, ``next_step`` of every deal; empty without ``rows``.
+    """
+
+    rows: pd.DataFrame
+    deals: pd.DataFrame
+
+
+def next_step_history(org: EngineOrg) -> NextStepHistory:
     """The ``NextStep`` rows of the opportunity field history, and the deals' key, creation and next step.
 
     What :func:`funnel_analysis.crm.field_history.field_as_of` reads to rebuild a deal's next step on a
@@ -220,23 +245,26 @@ def next_step_history(org: EngineOrg) -> tuple[pd.DataFrame, pd.DataFrame] | Non
 
     Returns
     -------
-    (DataFrame, DataFrame) or None
-        The history rows (every column) and ``opportunity_id``, ``created_date``, ``next_step`` of
-        every deal; None without a field history or a ``NextStep`` row.
+    NextStepHistory
+        ``rows`` empty (and ``deals`` too) without a field history, a ``next_step`` column or a
+        ``NextStep`` row.
 
     Examples
     --------
-    >>> rows, deals = next_step_history(org)  # doctest: +SKIP
+    >>> got = next_step_history(org)  # doctest: +SKIP
+    >>> len(got.rows) > 0  # doctest: +SKIP
+    True
     """
+    none = NextStepHistory(rows=pd.DataFrame(), deals=pd.DataFrame())
     if not org.has("opportunity_field_history") or "next_step" not in org.columns("opportunities"):
-        return None
+        return none
     hist = org.relation("opportunity_field_history")
     cols = [c for c in org.columns("opportunity_field_history") if c != "row_no"]
     order = " ORDER BY row_no" if "row_no" in org.columns("opportunity_field_history") else ""
     rows = org.engine.df(f"SELECT {', '.join(_q(c) for c in cols)} FROM {hist} WHERE field = 'NextStep'{order}")
     if not len(rows):
-        return None
+        return none
     rows["created_date"] = pd.to_datetime(rows["created_date"], utc=True).astype("datetime64[us, UTC]")
     deals = org.engine.df(f"SELECT opportunity_id, created_date, next_step FROM {org.relation('opportunities')}")
     deals["created_date"] = pd.to_datetime(deals["created_date"], utc=True).astype("datetime64[us, UTC]")
-    return _text_as_str(rows), _text_as_str(deals)
+    return NextStepHistory(rows=_text_as_str(rows), deals=_text_as_str(deals))

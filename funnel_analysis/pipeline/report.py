@@ -117,9 +117,9 @@ def _next_step_as_of(crm: CrmData, cut, opps: pd.DataFrame) -> tuple[pd.DataFram
         from ..engine.pipeline import next_step_history
 
         got = next_step_history(org)
-        if got is None:
+        if not len(got.rows):
             return opps.assign(next_step_known=True), "the next step as the export has it now (no NextStep history)"
-        rows, deals = got
+        rows, deals = got.rows, got.deals
         meta = {k: v for k, v in crm.meta.items() if k != "engine_only"}
         source = dataclasses.replace(
             crm, tables={"opportunities": deals, "opportunity_field_history": rows, "stages": crm.stages}, meta=meta
