@@ -49,6 +49,7 @@ __all__ = [
     "life_table_query",
     "stage_durations",
     "stage_life_tables",
+    "visit_ctes",
 ]
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -69,6 +70,70 @@ def _check_by(org: EngineOrg, by: list[str], fn: str) -> None:
             raise EngineError(f"{fn}: by: {c!r} is not a column of the opportunities")
         if c in LIFE_COLUMNS:
             raise EngineError(f"{fn}: by: {c!r} is a column of the life table itself")
+
+
+def visit_ctes(org: EngineOrg, *, state: str, keys=()) -> str:
+    """The ``WITH`` clause of the stage visits of the deals of ``state`` up to ``$day``: ``o`` and ``visits``.
+
+    The rules of :func:`funnel_analysis.velocity.stage_intervals`: the history rows up to the day in
+    time then file order (``row_no``), consecutive rows of one stage one visit, a deal without history
+    one visit in its stage of the day from its creation. The stage life tables
+    (:func:`life_table_query`) and the velocity report's queries (:mod:`funnel_analysis.engine.velocity`)
+    continue it with their own CTEs.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine.
+    state : str
+        The relation of the opportunities' state on the day (:func:`~funnel_analysis.engine.asof.materialise_asof`).
+    keys : list of str
+        Columns of ``state`` that ``o`` carries beside ``opportunity_id``, ``created_date``, ``stage_name``.
+
+    Returns
+    -------
+    str
+        ``WITH o AS (...), ..., visits AS (opportunity_id, stage_name, entered, exited)``, without a
+        trailing comma, with one ``$day`` placeholder.
+
+    Examples
+    --------
+    >>> sql = visit_ctes(org, state="asof_memo_7f3a_0") + " SELECT * FROM visits"  # doctest: +SKIP
+    """
+    o_keys = "".join(f", {c}" for c in keys)
+    if org.has("opportunity_history"):
+        hist = org.relation("opportunity_history")
+        events = f"""
+    h AS (
+        SELECT x.opportunity_id, x.created_date AS t, x.row_no, x.stage_name
+        FROM {hist} x JOIN o ON o.opportunity_id = x.opportunity_id
+        WHERE x.created_date IS NOT NULL AND x.stage_name IS NOT NULL AND CAST(x.created_date AS DATE) <= $day
+    ),
+    ev AS (
+        SELECT opportunity_id, t, row_no, stage_name FROM h
+        UNION ALL
+        SELECT o.opportunity_id, o.created_date AS t, CAST(0 AS BIGINT) AS row_no, o.stage_name
+        FROM o WHERE NOT EXISTS (SELECT 1 FROM h WHERE h.opportunity_id = o.opportunity_id)
+    ),"""
+    else:
+        events = """
+    ev AS (SELECT opportunity_id, created_date AS t, CAST(0 AS BIGINT) AS row_no, stage_name FROM o),"""
+    return f"""
+WITH
+    o AS (
+        SELECT opportunity_id, created_date, stage_name{o_keys} FROM {state}
+        WHERE created_date IS NOT NULL AND CAST(created_date AS DATE) <= $day
+    ),{events}
+    marked AS (
+        SELECT *, LAG(stage_name) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS prev_stage,
+            ROW_NUMBER() OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS rn
+        FROM ev
+    ),
+    visits AS (
+        SELECT opportunity_id, stage_name, t AS entered,
+            LEAD(t) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS exited
+        FROM marked WHERE rn = 1 OR prev_stage IS DISTINCT FROM stage_name
+    )"""
 
 
 def life_table_query(org: EngineOrg, *, state: str, by=None) -> str:
@@ -98,39 +163,7 @@ def life_table_query(org: EngineOrg, *, state: str, by=None) -> str:
     keys = "".join(f"{c}, " for c in by)
     o_keys = "".join(f"o.{c}, " for c in by)
     stages = f"{state}_spine_stages"
-    if org.has("opportunity_history"):
-        hist = org.relation("opportunity_history")
-        events = f"""
-    h AS (
-        SELECT x.opportunity_id, x.created_date AS t, x.row_no, x.stage_name
-        FROM {hist} x JOIN o ON o.opportunity_id = x.opportunity_id
-        WHERE x.created_date IS NOT NULL AND x.stage_name IS NOT NULL AND CAST(x.created_date AS DATE) <= $day
-    ),
-    ev AS (
-        SELECT opportunity_id, t, row_no, stage_name FROM h
-        UNION ALL
-        SELECT o.opportunity_id, o.created_date AS t, CAST(0 AS BIGINT) AS row_no, o.stage_name
-        FROM o WHERE NOT EXISTS (SELECT 1 FROM h WHERE h.opportunity_id = o.opportunity_id)
-    ),"""
-    else:
-        events = """
-    ev AS (SELECT opportunity_id, created_date AS t, CAST(0 AS BIGINT) AS row_no, stage_name FROM o),"""
-    return f"""
-WITH
-    o AS (
-        SELECT opportunity_id, created_date, stage_name, {keys}TRUE AS _one FROM {state}
-        WHERE created_date IS NOT NULL AND CAST(created_date AS DATE) <= $day
-    ),{events}
-    marked AS (
-        SELECT *, LAG(stage_name) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS prev_stage,
-            ROW_NUMBER() OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS rn
-        FROM ev
-    ),
-    visits AS (
-        SELECT opportunity_id, stage_name, t AS entered,
-            LEAD(t) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS exited
-        FROM marked WHERE rn = 1 OR prev_stage IS DISTINCT FROM stage_name
-    ),
+    return f"""{visit_ctes(org, state=state, keys=by)},
     timed AS (
         SELECT {o_keys}v.stage_name,
             v.exited IS NULL AND NOT COALESCE(st.is_closed, FALSE) AS is_censored,

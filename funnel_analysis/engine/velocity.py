@@ -187,45 +187,14 @@ FROM {org.relation("opportunities")} WHERE created_date IS NULL ORDER BY opportu
 def _visits_query(org: EngineOrg, *, state: str, keys: list[str]) -> str:
     """The CTEs of the stage visits of the deals of ``state`` up to ``$day`` (``o``, ``visits``), and ``st``.
 
-    The visits of :func:`funnel_analysis.engine.durations.life_table_query` (its CTEs, copied: that
-    module's query ends in the life tables, these queries need the visits themselves): history rows
-    up to the day in time then file order, consecutive rows of one stage one visit, a deal without
-    history one visit in its stage of the day from its creation. ``o`` carries ``keys``.
+    The visits of :func:`funnel_analysis.engine.durations.visit_ctes` (the life tables' own), then the
+    stages' closed flags: history rows up to the day in time then file order, consecutive rows of one
+    stage one visit, a deal without history one visit in its stage of the day from its creation.
+    ``o`` carries ``keys``.
     """
-    o_keys = "".join(f", {c}" for c in keys)
-    if org.has("opportunity_history"):
-        hist = org.relation("opportunity_history")
-        events = f"""
-    h AS (
-        SELECT x.opportunity_id, x.created_date AS t, x.row_no, x.stage_name
-        FROM {hist} x JOIN o ON o.opportunity_id = x.opportunity_id
-        WHERE x.created_date IS NOT NULL AND x.stage_name IS NOT NULL AND CAST(x.created_date AS DATE) <= $day
-    ),
-    ev AS (
-        SELECT opportunity_id, t, row_no, stage_name FROM h
-        UNION ALL
-        SELECT o.opportunity_id, o.created_date AS t, CAST(0 AS BIGINT) AS row_no, o.stage_name
-        FROM o WHERE NOT EXISTS (SELECT 1 FROM h WHERE h.opportunity_id = o.opportunity_id)
-    ),"""
-    else:
-        events = """
-    ev AS (SELECT opportunity_id, created_date AS t, CAST(0 AS BIGINT) AS row_no, stage_name FROM o),"""
-    return f"""
-WITH
-    o AS (
-        SELECT opportunity_id, created_date, stage_name{o_keys} FROM {state}
-        WHERE created_date IS NOT NULL AND CAST(created_date AS DATE) <= $day
-    ),{events}
-    marked AS (
-        SELECT *, LAG(stage_name) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS prev_stage,
-            ROW_NUMBER() OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS rn
-        FROM ev
-    ),
-    visits AS (
-        SELECT opportunity_id, stage_name, t AS entered,
-            LEAD(t) OVER (PARTITION BY opportunity_id ORDER BY t, row_no) AS exited
-        FROM marked WHERE rn = 1 OR prev_stage IS DISTINCT FROM stage_name
-    ),
+    from .durations import visit_ctes
+
+    return f"""{visit_ctes(org, state=state, keys=keys)},
     st AS (SELECT stage_name, is_closed FROM {state}_spine_stages)"""
 
 
