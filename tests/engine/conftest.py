@@ -94,3 +94,14 @@ def engines_only(request):
     maker = _Maker(request.param)
     yield maker
     maker.close()
+
+
+def attached_call(org, crm, fn, **kw):
+    """``fn(crm, **kw)`` with the engine org ``org`` attached to ``crm`` for the call (the entry points' engine path)."""
+    from funnel_analysis.engine.attach import attach, detach
+
+    attach(crm, org=org)
+    try:
+        return fn(crm, **kw)
+    finally:
+        detach(crm)

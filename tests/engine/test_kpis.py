@@ -11,6 +11,7 @@ from funnel_analysis.engine import EngineError, EngineOrg, connect
 from funnel_analysis.engine.attach import attach, detach
 from funnel_analysis.engine.kpis import day_leads, open_deals_on
 from funnel_analysis.funnel import headline_series, report
+from tests.engine.conftest import attached_call
 
 DAY = "2024-03-31"
 
@@ -56,16 +57,8 @@ def tiny():
     return load_frames({"Opportunity": o, "OpportunityHistory": h, "Lead": leads})
 
 
-def _on(org, crm, fn, **kw):
-    attach(crm, org=org)
-    try:
-        return fn(crm, **kw)
-    finally:
-        detach(crm)
-
-
 def test_tiny_org_by_hand(engines_only, tiny):
-    got = _on(engines_only(tiny), tiny, report.kpis, as_of=DAY, by="lead_source").set_index("lead_source")
+    got = attached_call(engines_only(tiny), tiny, report.kpis, as_of=DAY, by="lead_source").set_index("lead_source")
     # Partner: C and D open (100), L3 not converted; Web: A won, B lost, L1 converted (L2 not yet);
     # the lead without a source is its own group, last
     assert got.index.tolist() == ["Partner", "Web", "(no lead_source)"]
@@ -84,14 +77,14 @@ def test_tiny_org_by_hand(engines_only, tiny):
     ]
     assert [web["leads"], web["leads_converted"], web["median_cycle_days"]] == [2, 1, 30.0]
     assert [got.loc["(no lead_source)", c] for c in ("leads", "opportunities")] == [1, 0]
-    quarters = _on(engines_only(tiny), tiny, report.kpis, as_of=DAY, period="Q", exclude_types="Renewal")
+    quarters = attached_call(engines_only(tiny), tiny, report.kpis, as_of=DAY, period="Q", exclude_types="Renewal")
     # by close date (D's on the day, 30 April, from its history), renewals left out: Q1 A won, B lost; Q2 D open
     assert quarters["fiscal_period"].tolist() == ["FY2024-Q1", "FY2024-Q2"]
     assert quarters["opportunities"].tolist() == [2, 1] and quarters["opportunities_won"].tolist() == [1, 0]
     assert quarters["win_rate"].iloc[0] == 0.5 and pd.isna(quarters["win_rate"].iloc[1])
     assert quarters["open_pipeline_amount"].tolist() == [0.0, 30.0]
     for kw in ({"by": "lead_source"}, {"period": "Q", "exclude_types": "Renewal"}, {"by": "type", "period": "M"}):
-        got = _on(engines_only(tiny), tiny, report.kpis, as_of=DAY, **kw)
+        got = attached_call(engines_only(tiny), tiny, report.kpis, as_of=DAY, **kw)
         pd.testing.assert_frame_equal(got, report.kpis(tiny, as_of=DAY, **kw))
 
 

@@ -13,6 +13,7 @@ from funnel_analysis.engine import connect
 from funnel_analysis.engine.attach import attach, detach
 from funnel_analysis.engine.pipeline import has_tasks, open_deals, task_candidates
 from funnel_analysis.pipeline import report
+from tests.engine.conftest import attached_call
 from tests.pipeline.org import DAY, OPP, T, make_crm
 
 #: Globex's next step was "Send deck" until 2 April (after the day); Acme's history starts the field on 1 January.
@@ -39,33 +40,25 @@ def with_history():
     return make_crm(OpportunityFieldHistory=NEXT_STEP_HISTORY)
 
 
-def _on(org, crm, fn, **kw):
-    attach(crm, org=org)
-    try:
-        return fn(crm, **kw)
-    finally:
-        detach(crm)
-
-
 def test_the_lists_by_hand(engines_only, crm):
     org = engines_only(crm)
-    got = _on(org, crm, report.past_close_date, as_of=DAY)
+    got = attached_call(org, crm, report.past_close_date, as_of=DAY)
     assert got[["owner_name", "name", "days_past_close"]].values.tolist() == [
         ["Ann Lee", "Acme", 16],
         ["Bo Chen", "Initech", 31],
         ["Bo Chen", "Wayne", 21],  # open on the day by its history, lost after it
     ]
-    stale = _on(org, crm, report.no_recent_activity, as_of=DAY, stale_days=14)
+    stale = attached_call(org, crm, report.no_recent_activity, as_of=DAY, stale_days=14)
     assert stale[["name", "n_activities", "days_since_touch"]].values.tolist() == [
         ["Globex", 1, 21],
         ["Umbrella", 0, 90],
     ]
-    overdue = _on(org, crm, report.overdue_tasks, as_of=DAY)
+    overdue = attached_call(org, crm, report.overdue_tasks, as_of=DAY)
     assert overdue[["owner_name", "activity_id", "days_overdue"]].values.tolist() == [
         ["Ann Lee", T[5], 1],
         ["Bo Chen", T[7], 45],
     ]
-    board = _on(org, crm, report.board, as_of=DAY, max_cards=None)
+    board = attached_call(org, crm, report.board, as_of=DAY, max_cards=None)
     assert board[["stage_name", "name", "days_in_stage"]].values.tolist() == [
         ["Qualify", "Stark", 6],
         ["Qualify", "Acme", 90],
@@ -76,15 +69,15 @@ def test_the_lists_by_hand(engines_only, crm):
     ]
     for name in report.__all__:
         fn = getattr(report, name)
-        pd.testing.assert_frame_equal(_on(org, crm, fn, as_of=DAY), fn(crm, as_of=DAY))
+        pd.testing.assert_frame_equal(attached_call(org, crm, fn, as_of=DAY), fn(crm, as_of=DAY))
 
 
 def test_next_step_on_the_day_from_its_history(engines_only, with_history):
-    got = _on(engines_only(with_history), with_history, report.no_next_step, as_of=DAY)
+    got = attached_call(engines_only(with_history), with_history, report.no_next_step, as_of=DAY)
     # Globex still had "Send deck" on the day; Initech has none
     assert got[["owner_name", "name"]].values.tolist() == [["Bo Chen", "Initech"]]
     assert "from its history" in got.attrs["note"]
-    board = _on(engines_only(with_history), with_history, report.board, as_of=DAY, max_cards=None)
+    board = attached_call(engines_only(with_history), with_history, report.board, as_of=DAY, max_cards=None)
     assert board.set_index("name").loc[["Acme", "Globex"], "next_step"].tolist() == ["Call CFO", "Send deck"]
     want = report.no_next_step(with_history, as_of=DAY)
     pd.testing.assert_frame_equal(got, want)
@@ -136,5 +129,7 @@ def test_a_where_stays_on_pandas(crm):
     with connect("duckdb", threads=1) as eng:
         from funnel_analysis.engine import EngineOrg
 
-        got = _on(EngineOrg.from_crm(crm, engine=eng), crm, report.past_close_date, as_of=DAY, where="amount > 500")
+        got = attached_call(
+            EngineOrg.from_crm(crm, engine=eng), crm, report.past_close_date, as_of=DAY, where="amount > 500"
+        )
     assert got["name"].tolist() == ["Acme", "Wayne"]

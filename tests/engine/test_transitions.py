@@ -11,6 +11,7 @@ from funnel_analysis.engine import EngineOrg, connect
 from funnel_analysis.engine.attach import attach, detach
 from funnel_analysis.engine.funnel import day_history
 from funnel_analysis.funnel import report
+from tests.engine.conftest import attached_call
 
 DAY = "2024-03-31"
 
@@ -80,14 +81,6 @@ def tiny():
     return load_frames({"OpportunityStage": stages, "Opportunity": o, "OpportunityHistory": h, "Lead": leads})
 
 
-def _on(org, crm, fn, **kw):
-    attach(crm, org=org)
-    try:
-        return fn(crm, **kw)
-    finally:
-        detach(crm)
-
-
 def test_day_history_by_hand(engines_only, tiny):
     got = day_history(engines_only(tiny), as_of=DAY)
     # C's move of 5 April is after the day; D is not in the cut
@@ -97,7 +90,7 @@ def test_day_history_by_hand(engines_only, tiny):
 
 
 def test_transitions_by_hand(engines_only, tiny):
-    got = _on(engines_only(tiny), tiny, report.stage_transitions, as_of=DAY)
+    got = attached_call(engines_only(tiny), tiny, report.stage_transitions, as_of=DAY)
     rows = got[["fiscal_period", "from_stage", "to_stage", "decided", "advanced", "value_in", "value_out"]]
     # Prospecting -> Qualification: A advanced (20 Jan), B dropped (10 March); C undecided.
     # Qualification -> Negotiation: A, by its win (a skipped stage is passed); Negotiation -> won: A.
@@ -106,15 +99,17 @@ def test_transitions_by_hand(engines_only, tiny):
         ["FY2024-Q1", "Qualification", "Negotiation", 1, 1, 100.0, 100.0],
         ["FY2024-Q1", "Negotiation", "Closed Won", 1, 1, 100.0, 100.0],
     ]
-    by = _on(engines_only(tiny), tiny, report.stage_transitions, as_of=DAY, by="lead_source", period="M")
+    by = attached_call(engines_only(tiny), tiny, report.stage_transitions, as_of=DAY, by="lead_source", period="M")
     partner = by[by["lead_source"] == "Partner"]
     assert partner[["fiscal_period", "decided", "advanced"]].values.tolist() == [["FY2024-M03", 1, 0]]
     for fn, kw in ((report.stage_transitions, {"by": "lead_source", "period": "M"}), (report.bottlenecks, {})):
-        pd.testing.assert_frame_equal(_on(engines_only(tiny), tiny, fn, as_of=DAY, **kw), fn(tiny, as_of=DAY, **kw))
+        pd.testing.assert_frame_equal(
+            attached_call(engines_only(tiny), tiny, fn, as_of=DAY, **kw), fn(tiny, as_of=DAY, **kw)
+        )
 
 
 def test_lead_conversion_by_hand(engines_only, tiny):
-    got = _on(engines_only(tiny), tiny, report.lead_conversion, as_of=DAY, by="lead_source", window_days=30)
+    got = attached_call(engines_only(tiny), tiny, report.lead_conversion, as_of=DAY, by="lead_source", window_days=30)
     got = got.set_index("lead_source")
     # leads created by 1 March (30 days before the day): Web L1 (in 20 days) and L2 (in 107: not within 30),
     # Partner L3; L4 too young
