@@ -18,7 +18,8 @@ engine is used when an org carries one (:func:`funnel_analysis.crm.load.load_org
   funnel's sums per stage, the cohort funnel's per step, the day's stage history), :mod:`.winrates`
   (win rates by segment and fiscal period), :mod:`.features` (the day's leads in file order and their
   engagement at their scoring moment: lead scoring's table),
-  :mod:`.validate` (``funnel check`` as SQL over the export's files);
+  :mod:`.validate` (``funnel check`` as SQL over the export's files), :mod:`.frames` (what comes back
+  typed as the pandas loader types it);
 - :mod:`.field_history`: leads' status and owner, deals' owner and close-date pushes, as of days;
 - :mod:`.scope`: a ``where`` applied in the engine, by :mod:`funnel_analysis.crm.scope`'s rules;
 - :mod:`.attach`: an engine org attached to a pandas org, so the report entry points use it.

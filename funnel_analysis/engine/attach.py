@@ -34,6 +34,7 @@ import pandas as pd
 
 from .base import EngineError, connect
 from .base import quote_identifier as _q
+from .frames import text_as_str
 from .org import EngineOrg
 
 if TYPE_CHECKING:
@@ -218,17 +219,6 @@ def _extract_time(org: EngineOrg) -> dict | None:
     return {"timestamp": stamps[best].isoformat(), "table": table, "column": column}
 
 
-def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its text columns in pandas' ``str`` dtype, as the loader gives them (a column of
-    nothing but missing values comes back from the engine as objects)."""
-    text = [
-        c
-        for c in frame.columns
-        if frame[c].dtype == object and frame[c].map(lambda v: v is None or isinstance(v, str)).all()
-    ]
-    return frame.astype({c: "str" for c in text}) if text else frame
-
-
 def _export_fingerprint(folder: Path, found: dict) -> str:
     """The data fingerprint of an export folder, as the pandas loader computes it (its files and the
     describe files of their objects): the same folder has the same fingerprint on either path."""
@@ -327,7 +317,7 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
         eng.close()
         raise
     meta = {k: v for k, v in org.meta.items() if k != "check"}
-    in_pandas = {t: _text_as_str(org.engine.df(f"SELECT * FROM {org.relation(t)}")) for t in PANDAS_TOO if org.has(t)}
+    in_pandas = {t: text_as_str(org.engine.df(f"SELECT * FROM {org.relation(t)}")) for t in PANDAS_TOO if org.has(t)}
     meta.update(
         engine_only=sorted(t for t in org.relations if t != "stages" and t not in in_pandas),
         extract_time=_extract_time(org),

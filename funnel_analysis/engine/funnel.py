@@ -33,6 +33,7 @@ from .._util.frames import to_day as _to_day
 from .asof import materialise_asof
 from .base import EngineError
 from .base import quote_identifier as _q
+from .frames import text_as_str, utc_times
 from .org import EngineOrg
 
 __all__ = ["cohort_sums", "day_history", "lead_status_sums", "snapshot_sums"]
@@ -90,10 +91,9 @@ ORDER BY {order}
 """
     params = {"day": day.date(), "cut_end": (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()}
     out = org.engine.df(query, {k: v for k, v in params.items() if f"${k}" in query})
-    created = pd.to_datetime(out["created_date"], utc=True).astype("datetime64[us, UTC]")
     return out.assign(
         opportunity_id=out["opportunity_id"].astype("str"),
-        created_date=created,
+        created_date=utc_times(out["created_date"]),
         stage_name=out["stage_name"].astype("str"),
     ).reset_index(drop=True)
 
@@ -165,9 +165,7 @@ GROUP BY {group}
 """,
         {"cut_end": end.to_pydatetime(), "day": day.date()},
     )
-    for c in [*keys, "status"]:  # a text column with nothing but missing values comes back as objects
-        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
-            out[c] = out[c].astype("str")
+    out = text_as_str(out, columns=[*keys, "status"])  # an all-missing text column comes back as objects
     out = out.astype({c: "int64" for c in ("n", "converted", "known", "as_exported", "first_row")})
     out = out.sort_values("first_row", kind="stable").reset_index(drop=True)
     out.attrs["status_from_history"] = "status_source" in fields

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .asof import _days, _register_spine, asof_query
+from .frames import naive_days, text_as_str, utc_times
 from .org import EngineOrg
 
 __all__ = ["LEAD_COLUMNS", "day_leads", "kpi_counts", "open_deals_on"]
@@ -168,18 +169,12 @@ ORDER BY {order}
 """,
         {"cut_end": end.to_pydatetime(), "day": day.date()},
     )
-    created = pd.to_datetime(out["created_date"], utc=True).astype("datetime64[us, UTC]")
-    converted = pd.to_datetime(out["converted_date"])
-    if getattr(converted.dt, "tz", None) is not None:
-        converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
     out = out.assign(
-        created_date=created,
-        converted_date=converted.astype("datetime64[us]"),
+        created_date=utc_times(out["created_date"]),
+        converted_date=naive_days(out["converted_date"]),
         is_converted=out["is_converted"].astype("boolean"),
     )
-    for c in ("lead_id", *keys):  # text as pandas' str (a column of nothing but missing values comes back as objects)
-        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
-            out[c] = out[c].astype("str")
+    out = text_as_str(out, columns=("lead_id", *keys))  # an all-missing text column comes back as objects
     return out.reset_index(drop=True)
 
 
@@ -227,11 +222,9 @@ def open_deals_on(org: EngineOrg, *, as_of, columns=()) -> pd.DataFrame:
         f"SELECT as_of, {', '.join(q(c) for c in cols)} FROM ({asof_query(org, spine=spine)}) s "
         "WHERE NOT COALESCE(is_closed, FALSE) ORDER BY as_of, opportunity_id"
     )
-    out["as_of"] = pd.to_datetime(out["as_of"]).astype("datetime64[us]")
+    out["as_of"] = naive_days(out["as_of"])
     out["amount"] = pd.to_numeric(out["amount"]).astype("float64")
     for c in ("is_closed", "is_won"):
         out[c] = out[c].astype("boolean").fillna(False).astype(bool)
-    for c in cols:  # text as pandas' str (a column of nothing but missing values comes back as objects)
-        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
-            out[c] = out[c].astype("str")
+    out = text_as_str(out, columns=cols)  # an all-missing text column comes back as objects
     return out

@@ -31,6 +31,7 @@ from .asof import materialise_asof
 from .base import EngineError
 from .base import quote_identifier as _q
 from .field_history import HISTORY_TABLES, _register_spine, _state_query
+from .frames import text_as_str
 from .org import EngineOrg
 
 __all__ = ["MATRIX_COUNTS", "campaign_matrix_counts", "source_matrix_counts"]
@@ -226,8 +227,6 @@ FROM lc LEFT JOIN oc ON {" AND ".join(f"lc.{_q(c)} IS NOT DISTINCT FROM oc.{_q(c
         out[c] = out[c].astype("int64")
     for c in ("pipeline_created", "won_revenue", "avg_won_deal_size", "median_cycle_days"):
         out[c] = out[c].astype("float64")
-    for c in keys:  # a text column with nothing but missing values comes back as objects
-        if out[c].dtype == object and out[c].map(lambda v: v is None or isinstance(v, str)).all():
-            out[c] = out[c].astype("str")
+    out = text_as_str(out, columns=keys)  # an all-missing text column comes back as objects
     out = out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
     return out[[*keys, *MATRIX_COUNTS]]

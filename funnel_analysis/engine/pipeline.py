@@ -31,6 +31,7 @@ import pandas as pd
 from .._util.frames import to_day
 from .asof import materialise_asof
 from .base import quote_identifier as _q
+from .frames import naive_days, text_as_str, utc_times
 from .org import EngineOrg
 
 __all__ = [
@@ -49,16 +50,6 @@ def _params(day: pd.Timestamp, query: str) -> dict:
     """The bound values ``query`` uses: the day and the end of it (UTC)."""
     values = {"day": day.date(), "cut_end": (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()}
     return {k: v for k, v in values.items() if f"${k}" in query}
-
-
-def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns in pandas' ``str`` dtype, as the loader gives them (an all-missing one comes back as objects)."""
-    text = [
-        c
-        for c in frame.columns
-        if frame[c].dtype == object and frame[c].map(lambda v: v is None or isinstance(v, str)).all()
-    ]
-    return frame.astype({c: "str" for c in text}) if text else frame
 
 
 def open_deals(org: EngineOrg, *, as_of) -> pd.DataFrame:
@@ -96,15 +87,12 @@ def open_deals(org: EngineOrg, *, as_of) -> pd.DataFrame:
     for c in ("is_closed", "is_won"):
         out[c] = out[c].astype("boolean").fillna(False).astype(bool)
     if "created_date" in out.columns:
-        out["created_date"] = pd.to_datetime(out["created_date"], utc=True).astype("datetime64[us, UTC]")
+        out["created_date"] = utc_times(out["created_date"])
     if "close_date" in out.columns:
-        close = pd.to_datetime(out["close_date"])
-        if getattr(close.dt, "tz", None) is not None:
-            close = close.dt.tz_convert("UTC").dt.tz_localize(None)
-        out["close_date"] = close.astype("datetime64[us]")
+        out["close_date"] = naive_days(out["close_date"])
     if "amount" in out.columns:
         out["amount"] = pd.to_numeric(out["amount"]).astype("float64")
-    return _text_as_str(out).reset_index(drop=True)
+    return text_as_str(out).reset_index(drop=True)
 
 
 def open_deal_activities(org: EngineOrg) -> pd.DataFrame:
@@ -135,16 +123,9 @@ def open_deal_activities(org: EngineOrg) -> pd.DataFrame:
     )
     return out.assign(
         what_id=out["what_id"].astype("str"),
-        created_date=pd.to_datetime(out["created_date"], utc=True).astype("datetime64[us, UTC]"),
-        activity_date=_naive(out["activity_date"]),
+        created_date=utc_times(out["created_date"]),
+        activity_date=naive_days(out["activity_date"]),
     )
-
-
-def _naive(s: pd.Series) -> pd.Series:
-    t = pd.to_datetime(s)
-    if getattr(t.dt, "tz", None) is not None:
-        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    return t.astype("datetime64[us]")
 
 
 def has_tasks(org: EngineOrg) -> bool:
@@ -208,12 +189,12 @@ def task_candidates(org: EngineOrg, *, as_of) -> pd.DataFrame:
     out = org.engine.df(query, _params(day, query))
     for c in ("created_date", "completed_date_time"):
         if c in out.columns:
-            out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[us, UTC]")
+            out[c] = utc_times(out[c])
     if "activity_date" in out.columns:
-        out["activity_date"] = _naive(out["activity_date"])
+        out["activity_date"] = naive_days(out["activity_date"])
     if "is_closed" in out.columns:
         out["is_closed"] = out["is_closed"].astype("boolean")
-    return _text_as_str(out).reset_index(drop=True)
+    return text_as_str(out).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -264,7 +245,7 @@ def next_step_history(org: EngineOrg) -> NextStepHistory:
     rows = org.engine.df(f"SELECT {', '.join(_q(c) for c in cols)} FROM {hist} WHERE field = 'NextStep'{order}")
     if not len(rows):
         return none
-    rows["created_date"] = pd.to_datetime(rows["created_date"], utc=True).astype("datetime64[us, UTC]")
+    rows["created_date"] = utc_times(rows["created_date"])
     deals = org.engine.df(f"SELECT opportunity_id, created_date, next_step FROM {org.relation('opportunities')}")
-    deals["created_date"] = pd.to_datetime(deals["created_date"], utc=True).astype("datetime64[us, UTC]")
-    return NextStepHistory(rows=_text_as_str(rows), deals=_text_as_str(deals))
+    deals["created_date"] = utc_times(deals["created_date"])
+    return NextStepHistory(rows=text_as_str(rows), deals=text_as_str(deals))

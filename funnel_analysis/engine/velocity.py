@@ -31,6 +31,7 @@ import pandas as pd
 
 from .base import EngineError
 from .durations import _day_state, km_from_life_table, life_table_query
+from .frames import naive_days, utc_times
 from .org import EngineOrg
 
 __all__ = [
@@ -58,28 +59,14 @@ DEAL_COLUMNS = (
 _PUSH_COLUMNS = ("close_date_pushes", "slipped_before")
 
 
-def _utc(s: pd.Series) -> pd.Series:
-    """A timestamp column in UTC (``datetime64[us, UTC]``), as the pandas cut holds creation times."""
-    t = pd.to_datetime(s, utc=True)
-    return t.astype("datetime64[us, UTC]")
-
-
-def _naive_day(s: pd.Series) -> pd.Series:
-    """A date column as naive timestamps (``datetime64[us]``), as the pandas cut holds close dates."""
-    t = pd.to_datetime(s)
-    if getattr(t.dt, "tz", None) is not None:
-        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    return t.astype("datetime64[us]")
-
-
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """The engine's rows typed as the pandas cut types them (Spark and DuckDB hand back different types)."""
     out = df.copy()
     for c in ("created_date", "entered"):
         if c in out.columns:
-            out[c] = _utc(out[c])
+            out[c] = utc_times(out[c])
     if "close_date" in out.columns:
-        out["close_date"] = _naive_day(out["close_date"])
+        out["close_date"] = naive_days(out["close_date"])
     for c in ("is_closed", "is_won"):
         if c in out.columns:
             out[c] = out[c].astype("boolean").fillna(False).astype(bool)
