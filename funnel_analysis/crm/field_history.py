@@ -142,6 +142,12 @@ def _org(crm) -> None:
         raise TypeError(f"crm must be a CrmData (funnel_analysis.load_org), got {type(crm).__name__}")
 
 
+def _table(crm, name: str) -> pd.DataFrame | None:
+    """The org's table ``name`` (read from the cache of an engine-only org), None when the source lacked it."""
+    crm.ensure_tables(name)
+    return crm.tables.get(name)
+
+
 def _history_table(table) -> HistoryTable:
     """The history table of a canonical or Salesforce name; one ValueError naming it otherwise."""
     for spec in HISTORY_TABLES.values():
@@ -172,7 +178,8 @@ def _column_of(spec: HistoryTable, field_name, record_columns=()) -> str | None:
 
 def _resolve_field(crm, spec: HistoryTable, field_name) -> str:
     """The column of ``field_name`` (a column or an API name); one ValueError naming it otherwise."""
-    record_columns = crm.tables[spec.record_table].columns if spec.record_table in crm.tables else ()
+    record = _table(crm, spec.record_table)
+    record_columns = record.columns if record is not None else ()
     columns = set(TABLES[spec.record_table].column_names) | set(record_columns)
     if isinstance(field_name, str) and field_name.strip() in columns:
         return field_name.strip()
@@ -300,8 +307,8 @@ def _empty_history(spec: HistoryTable) -> pd.DataFrame:
 
 def _changes(crm, spec: HistoryTable, column: str) -> _Changes:
     """The memoised changes of one field of one org (rebuilt when a table of the org is replaced)."""
-    hist = crm.tables.get(spec.table)
-    record = crm.tables.get(spec.record_table)
+    hist = _table(crm, spec.table)
+    record = _table(crm, spec.record_table)
     memo = crm.__dict__.setdefault("_field_history_cache", {})
     key = (spec.table, column)
     hit = memo.get(key)
@@ -442,6 +449,10 @@ def _data_end(crm) -> pd.Timestamp:
     """
     if getattr(crm, "as_of_date", None) is not None:
         return pd.Timestamp(crm.as_of_date).normalize() + pd.Timedelta(days=1)
+    if crm.meta.get("engine_only") and crm.meta.get(
+        "latest_date"
+    ):  # its tables are in the engine, which worked the day out
+        return pd.Timestamp(crm.meta["latest_date"]) + pd.Timedelta(days=1)
     best = None
     for df in crm.tables.values():
         for col in ("system_modstamp", "last_modified_date", "created_date"):
@@ -461,7 +472,7 @@ def _end(crm, as_of) -> pd.Timestamp:
 
 def _records_at(crm, spec: HistoryTable, end: pd.Timestamp) -> pd.DataFrame:
     """The records that exist at ``end`` (created before it, as the as-of cut keeps them)."""
-    records = crm.tables.get(spec.record_table)
+    records = _table(crm, spec.record_table)
     if records is None:
         return pd.DataFrame({spec.record_key: pd.Series(dtype="str")})
     if "created_date" in crm.meta.get("columns_present", {}).get(spec.record_table, records.columns):
@@ -991,10 +1002,10 @@ def history_coverage(crm) -> pd.DataFrame:
     _org(crm)
     rows = []
     for spec in HISTORY_TABLES.values():
-        hist = crm.tables.get(spec.table)
+        hist = _table(crm, spec.table)
         if hist is None:
             continue
-        record = crm.tables.get(spec.record_table)
+        record = _table(crm, spec.record_table)
         record_columns = record.columns if record is not None else ()
         names = hist["field"].astype("str").str.strip()
         for name in sorted(names.dropna().unique()):
@@ -1026,7 +1037,7 @@ def history_coverage(crm) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=_COVERAGE_COLUMNS)
     for c in ("first_change", "last_change"):
         out[c] = pd.to_datetime(out[c])
-    if not any(spec.table in crm.tables for spec in HISTORY_TABLES.values()):
+    if not any(crm.has(spec.table) for spec in HISTORY_TABLES.values()):
         return mark_missing(
             out,
             "the export has no field history (LeadHistory.csv, OpportunityFieldHistory.csv): lead status and "
@@ -1080,7 +1091,7 @@ def history_note(crm, *, table: str) -> str:
     """
     _org(crm)
     spec = _history_table(table)
-    hist = crm.tables.get(spec.table)
+    hist = _table(crm, spec.table)
     if hist is None:
         return f"{spec.sf_object} is absent: {_ABSENT[spec.table]}"
     if not len(hist):
@@ -1089,7 +1100,7 @@ def history_note(crm, *, table: str) -> str:
     ch = _changes(crm, spec, column)
     if ch.start is None:
         return f"{spec.sf_object} has no {api} rows: {_ABSENT[spec.table].split(',')[0]} unknown"
-    records = crm.tables.get(spec.record_table)
+    records = _table(crm, spec.record_table)
     records = records if records is not None else pd.DataFrame({spec.record_key: pd.Series(dtype="str")})
     unknown = int((~_complete(ch, records)).sum())
     start = f"{ch.start:%Y-%m-%d}"

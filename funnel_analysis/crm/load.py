@@ -151,9 +151,10 @@ def load_org(
         (:func:`funnel_analysis.engine.attach.export_org`: ``EngineOrg.from_export``, DuckDB, for
         exports larger than memory; a Parquet cache is read in place by any engine). The org holds
         only the stages; the report entry points run where their engine path covers the options
-        asked for, with ``as_of`` given (``meta["latest_date"]``); any other computation (a
-        ``where``, an option without engine path) stops with one line
-        (:class:`~funnel_analysis.crm.model.EngineOnlyError`). Not for a mapping or a database
+        asked for, with ``as_of`` given (``meta["latest_date"]``). Any other computation (an
+        option without engine path) reads the tables it needs in pandas: from a Parquet cache,
+        on first use (:func:`funnel_analysis.engine.attach.cached_tables`); from an export folder
+        it stops with one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`). Not for a mapping or a database
         URL. Spelled after ``engine`` and ``engine_options`` (one prefix for what concerns the
         engine) and saying what the org holds (not ``in_memory=``: a DuckDB database in memory is
         still engine-only, and an engine-only org spills to disk).

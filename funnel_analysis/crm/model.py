@@ -261,9 +261,10 @@ def _cutoff(date) -> tuple[pd.Timestamp, pd.Timestamp]:
 class EngineOnlyError(ValueError):
     """A pandas computation asked of an engine-only org (``load_org(..., engine_only=True)``).
 
-    Its tables are in the engine (``crm.meta["engine_only"]`` names them), none in pandas: a
-    report option the engine path lacks (a ``where``, a ``by`` it does not group by, an entry point
-    with no engine path) would otherwise compute on empty tables. The message is one line naming
+    Its tables are in the engine (``crm.meta["engine_only"]`` names them), none in pandas, and the
+    org was built from an export folder (one opened from a Parquet cache reads a table from the
+    cache instead): a report option the engine path lacks (a ``by`` it does not group by, an entry
+    point with no engine path) would otherwise compute on empty tables. The message is one line naming
     the call (``kpis(by='lead_source')``) and what to do.
     """
 
@@ -304,6 +305,37 @@ def _entry_point_call() -> str | None:
         if not same:
             args.append(f"{pname}={value!r}")
     return f"{name}({', '.join(args)})"
+
+
+def _tables_read(table: str, expr) -> tuple[str, ...]:
+    """The related tables a filter or a dotted field on ``table`` reads through its paths, each once.
+
+    ``_tables_read("opportunities", "account.region == 'EMEA'")`` is ``("accounts",)`` (the owner
+    relation: ``users``). Text that does not parse reads none: the filter's own check names the problem.
+    """
+    from .expression import ExpressionError, parse_expression
+
+    spec = TABLES.get(table)
+    if spec is None or expr is None or (isinstance(expr, str) and not expr.strip()):
+        return ()
+    if isinstance(expr, str):
+        try:
+            columns = parse_expression(expr).columns if not _is_field(expr) else (expr.strip(),)
+        except ExpressionError:
+            return ()
+    else:
+        columns = expr.columns
+    relations = {c.split(".", 1)[0] for c in columns if "." in c}
+    return tuple(
+        dict.fromkeys(
+            ref.table for ref in spec.references if ref.column.endswith("_id") and ref.column[:-3] in relations
+        )
+    )
+
+
+def _is_field(text: str) -> bool:
+    """Whether ``text`` is a bare (dotted) field name rather than a filter."""
+    return all(part.isidentifier() for part in text.strip().split("."))
 
 
 def _engine_only_error(table: str) -> EngineOnlyError:
@@ -361,11 +393,94 @@ class CrmData:
         if name in tables:
             return tables[name]
         if name in self.__dict__.get("meta", {}).get("engine_only", ()):
-            # the table is in the engine: never an empty frame that a pandas path would count as none
-            raise _engine_only_error(name)
+            # the table is in the engine: read from the Parquet cache the org was opened from, else
+            # one line, never an empty frame that a pandas path would count as none
+            frame = self._from_cache(name)
+            if frame is None:
+                raise _engine_only_error(name)
+            return frame
         if name in TABLES:  # a table the source did not have: empty, with its columns
             return pd.DataFrame(columns=TABLES[name].column_names)
         raise AttributeError(name)
+
+    def ensure_tables(self, *tables: str) -> None:
+        """Hold ``tables`` in pandas: on an engine-only org, read them from its Parquet cache now.
+
+        A pandas path that hands ``crm.tables`` to a function reading it as a mapping calls this
+        first with the tables it reads (those the org lacks, or already holds, are skipped); reading
+        a table as ``crm.leads`` or ``crm.rows("leads")`` needs no call.
+
+        Parameters
+        ----------
+        *tables : str
+            Table names of the schema.
+
+        Raises
+        ------
+        EngineOnlyError
+            For an engine-only org not opened from a Parquet cache (its tables are in the engine alone).
+
+        Examples
+        --------
+        >>> from funnel_analysis.crm import load_frames
+        >>> crm = load_frames({"Account": pd.DataFrame({"Id": ["001000000000001AAA"], "Name": ["Acme"]})})
+        >>> crm.ensure_tables("accounts", "leads")
+        >>> sorted(crm.tables)
+        ['accounts', 'stages']
+        """
+        for table in tables:
+            if table in self.meta.get("engine_only", ()) and table not in self.tables:
+                getattr(self, table)
+
+    def ensure_related_tables(self, table: str, *exprs) -> None:
+        """Hold in pandas the related tables that filters or dotted fields on ``table`` read.
+
+        :meth:`ensure_tables` for the tables their paths reach (``account.region`` on the deals: the
+        accounts), before a mapping of the org's tables is handed to the expression functions.
+
+        Parameters
+        ----------
+        table : str
+            The table filtered (``"opportunities"``).
+        *exprs : str, Expression or None
+            Filters in the safe grammar or field names (``"account.region"``); None and text that
+            does not parse read none (the filter's own check names the problem).
+
+        Examples
+        --------
+        >>> from funnel_analysis.crm import load_frames
+        >>> crm = load_frames({"Opportunity": pd.DataFrame({"Id": ["006000000000001AAA"], "StageName": ["Prospecting"]})})
+        >>> crm.ensure_related_tables("opportunities", "account.region == 'EMEA'", "owner.role")
+        """
+        for expr in exprs:
+            self.ensure_tables(*_tables_read(table, expr))
+
+    def _from_cache(self, name: str) -> pd.DataFrame | None:
+        """An engine-only table read in pandas from the org's Parquet cache and kept; None: no cache.
+
+        The org itself reads it (and the tables read with it) through
+        :func:`funnel_analysis.engine.attach.cached_tables` and keeps its engine; a cut reads it
+        through the org it was cut from, cut on the same day, as ``as_of`` would have cut it.
+        """
+        plugin = importlib.import_module("..engine.attach", __package__)
+        if self.as_of_date is None:
+            org = plugin.engine_of(self)
+            fetched = plugin.cached_tables(self, table=name)
+            if fetched is None:
+                return None
+            self.tables.update(fetched)
+            plugin.attach(self, org=org)  # the same tables as the engine's, one more of them in pandas
+            return self.tables[name]
+        parent = self.__dict__.get("_cut_of")
+        if parent is None:
+            return None
+        getattr(parent, name)
+        recut = parent.as_of(self.as_of_date)
+        for table in (name, *plugin.READ_WITH.get(name, ())):
+            if table in recut.tables and table not in self.tables:
+                self.tables[table] = recut.tables[table]
+        self.meta["as_of_undated"] = recut.meta.get("as_of_undated", {})
+        return self.tables[name]
 
     def __getstate__(self):
         # memoised cuts, history sorts and the analyses' memos (``_routing_memo``, ``_scoring_light``
@@ -440,6 +555,8 @@ class CrmData:
             memo.move_to_end(key)
             return memo[key]
         cut = self._cut(end, day)
+        if self.meta.get("engine_only"):  # its engine-only tables are read through this org
+            cut.__dict__["_cut_of"] = self
         memo[key] = cut
         while len(memo) > MAX_CUTS:
             memo.popitem(last=False)
@@ -476,6 +593,8 @@ class CrmData:
             return frame
         from .expression import expression_mask
 
+        if self.meta.get("engine_only"):  # the related tables the filter reads, from the cache
+            self.ensure_related_tables(table, where)
         tables = dict(self.tables)
         tables[table] = frame
         mask = expression_mask(tables, table, where=where)
@@ -536,7 +655,9 @@ class CrmData:
         )
         if self.meta.get("engine_only"):
             meta = {**self.meta, "fingerprint": scoped_org.meta["fingerprint"], "scope": scoped_org.meta["scope"]}
-            out = dataclasses.replace(self, tables=dict(self.tables), meta=meta)
+            # the tables read from the cache stay behind: the scoped org reads its own rows of them
+            kept = {t: df for t, df in self.tables.items() if t not in self.meta["engine_only"]}
+            out = dataclasses.replace(self, tables=kept, meta=meta)
         else:
             out = scope_org(self, where=expr)
         plugin.attach(out, org=scoped_org)
@@ -704,6 +825,46 @@ class CrmData:
         }
         (folder / "crm.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return folder
+
+    @staticmethod
+    def read_cached_table(folder, table: str) -> pd.DataFrame:
+        """One table of a cache written by :meth:`to_parquet`, checked against its recorded checksum.
+
+        What an engine-only org opened from the cache reads when a pandas path needs the table
+        (:func:`funnel_analysis.engine.attach.cached_tables`): the file may have changed since the
+        cache was checked as a whole on opening.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`to_parquet`.
+        table : str
+            The table's name (its file is ``<table>.parquet``).
+
+        Returns
+        -------
+        DataFrame
+            The table as written.
+
+        Raises
+        ------
+        CacheError
+            When ``crm.json`` records no checksum of the file, or the file differs from what was written.
+        """
+        folder = Path(folder)
+        path = folder / f"{table}.parquet"
+        try:
+            doc = json.loads((folder / "crm.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CacheError(folder / "crm.json", f"cannot be read ({type(exc).__name__})") from None
+        recorded = (doc.get("checksums") or {}).get(path.name) if isinstance(doc, dict) else None
+        if recorded is None:
+            raise CacheError(path, "was not written with the cache")
+        if not path.exists():
+            raise CacheError(path, "is missing")
+        if _file_checksum(path) != recorded:
+            raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
+        return pd.read_parquet(path)
 
     @staticmethod
     def check_parquet(folder, *, fingerprint: str | None = None) -> None:

@@ -137,6 +137,8 @@ def metric(
     table = spec.table
     if not crm.has(table):
         raise MetricError(f"metric {spec.name}: the org has no {table} table")
+    # an engine-only org reads the related tables the field and the filter name from its cache
+    crm.ensure_related_tables(table, by, where)
     if by is not None:  # checked before the cut: an unknown field is one line, nothing computed
         field_values({**crm.tables, table: getattr(crm, table).head(0)}, table, by=by)
     if where is not None:

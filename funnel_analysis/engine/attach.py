@@ -9,9 +9,12 @@ a table of the org in place also drops the engine (its tables would no longer be
 
 With ``engine_only=True`` (:func:`export_org`) the tables are built in DuckDB from the export itself
 and the org holds none of them in pandas (only the stages): the report entry points whose engine
-path covers the options asked for run; any other (a ``where``, an option the engine path lacks, an
-entry point with no engine path) reads a table in pandas and stops with one line
-(:class:`~funnel_analysis.crm.model.EngineOnlyError`), never computing on empty tables.
+path covers the options asked for run there. Any other (an option the engine path lacks, an entry
+point with no engine path) reads a table in pandas: an org opened from a Parquet cache (the report
+runner's) reads that table, and those read with it, from the cache on first use
+(:func:`cached_tables`), so a kernel holds only what its report reads; an org built from an export
+folder stops with one line (:class:`~funnel_analysis.crm.model.EngineOnlyError`), never computing
+on empty tables.
 :func:`in_engine_only` and :func:`cut_rows` let an entry point ask the engine what it would have
 read in pandas (whether a table has rows on the day).
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,10 +45,13 @@ if TYPE_CHECKING:
     from ..crm.model import CrmData
 
 __all__ = [
+    "CACHE_PANDAS_TOO",
     "EXPORT_TABLES",
     "PANDAS_TOO",
+    "READ_WITH",
     "attach",
     "attach_engine",
+    "cached_tables",
     "cut_rows",
     "detach",
     "engine_of",
@@ -77,6 +84,11 @@ EXPORT_TABLES = (
 #: the ``owner`` relation of a where, the lead status order, the campaigns' names and costs), read by
 #: the pandas code around the engine paths.
 PANDAS_TOO = ("users", "groups", "lead_statuses", "campaigns")
+#: Small tables an engine-only org opened from a Parquet cache also holds in pandas, read from the cache
+#: (the queues' members, the business hours and holidays of speed to lead, the currencies and dated
+#: rates): the routing and money paths read them as ``crm.tables.get(...)``, which an engine-only table
+#: would leave None.
+CACHE_PANDAS_TOO = ("group_members", "business_hours", "holidays", "currencies", "dated_rates")
 
 # id(crm) -> (EngineOrg, the ids of the org's tables when attached); an entry leaves with its org
 _ATTACHED: dict[int, tuple[EngineOrg, tuple]] = {}
@@ -269,7 +281,8 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
     Returns
     -------
     CrmData
-        ``tables`` holds ``stages`` and the tables of :data:`PANDAS_TOO`; ``report``, ``quarantine`` (a sample of the quarantined rows
+        ``tables`` holds ``stages`` and the tables of :data:`PANDAS_TOO` (from a cache, also those of
+        :data:`CACHE_PANDAS_TOO`); ``report``, ``quarantine`` (a sample of the quarantined rows
         per table and rule, for an export) from the check; ``meta`` as :meth:`EngineOrg.from_export`
         gives it (the check left out), with ``engine_only`` (the tables in the engine only),
         ``extract_time`` (``timestamp``, ``table``, ``column``) and ``latest_date``.
@@ -308,33 +321,140 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
                 currency=rep.get("currency", {}),
             )
             quarantine = pd.read_parquet(folder / "_quarantine.parquet")
+            # what the data-quality report lists besides the tables: small, read as from_parquet reads them
+            flags = pd.read_parquet(folder / "_flags.parquet")
+            side = {
+                prefix: {
+                    p.stem.removeprefix(prefix): pd.read_parquet(p) for p in sorted(folder.glob(f"{prefix}*.parquet"))
+                }
+                for prefix in ("_quarantined_", "_deleted_")
+            }
+            merges_file = folder / "_merges.parquet"
+            merges = pd.read_parquet(merges_file) if merges_file.exists() else None
         else:
             found, _ = find_export_files(folder) if folder.is_dir() else ({}, [])
             org = EngineOrg.from_export(folder, eng, tables=[t for t in EXPORT_TABLES if t in found] or None)
             report, quarantine = org.meta["check"].report, org.meta["check"].quarantine
             org.meta.setdefault("fingerprint", _export_fingerprint(folder, found))
+            flags, side, merges = pd.DataFrame(columns=ISSUE_COLUMNS), {"_quarantined_": {}, "_deleted_": {}}, None
     except BaseException:
         eng.close()
         raise
     meta = {k: v for k, v in org.meta.items() if k != "check"}
     in_pandas = {t: text_as_str(org.engine.df(f"SELECT * FROM {org.relation(t)}")) for t in PANDAS_TOO if org.has(t)}
+    if cached:
+        try:
+            in_pandas.update({t: _cached_table(org, folder, t, scoped=False) for t in CACHE_PANDAS_TOO if org.has(t)})
+        except BaseException:
+            eng.close()
+            raise
     meta.update(
         engine_only=sorted(t for t in org.relations if t != "stages" and t not in in_pandas),
         extract_time=_extract_time(org),
     )
     meta["latest_date"] = str(pd.Timestamp(meta["extract_time"]["timestamp"]).date()) if meta["extract_time"] else None
+    if cached:  # cached_tables reads a pandas path's tables from the cache's own files
+        meta["parquet_cache"] = str(folder.resolve())
     # the stages' change timestamps would pass for the data's latest date (extract_time): left out
     stages = org.stages.drop(columns=[c for c in EXTRACT_TIME_COLUMNS if c in org.stages.columns])
     crm = CrmData(
         tables={"stages": stages.reset_index(drop=True), **in_pandas},
         quarantine=quarantine,
-        flags=pd.DataFrame(columns=ISSUE_COLUMNS),
-        quarantined_rows={},
+        flags=flags,
+        quarantined_rows=side["_quarantined_"],
         report=report,
         meta=meta,
+        deleted_rows=side["_deleted_"],
+        **({"merges": merges} if merges is not None else {}),
     )
     attach(crm, org=org)
     return crm
+
+
+#: Tables a pandas path reads with another: a cut of leads replays their history, a cut of the deals
+#: theirs (``CrmData.as_of``), so :func:`cached_tables` brings them together.
+READ_WITH = {
+    "leads": ("lead_history",),
+    "opportunities": ("opportunity_history", "opportunity_field_history"),
+}
+#: Columns an engine relation carries for the engine's own use, never a table's column in pandas.
+_ENGINE_COLUMNS = frozenset({"row_no"})
+
+
+def cached_tables(crm, *, table: str) -> Mapping[str, pd.DataFrame] | None:
+    """The engine-only tables a pandas read of ``table`` needs, read from the org's Parquet cache.
+
+    An engine-only org opened from a Parquet cache (the report runner's, or any folder written by
+    ``CrmData.to_parquet``) holds its big tables in the engine only. A pandas path that reads one
+    (an entry point without an engine path) gets it from the cache's own files, checked against the
+    checksums written with them: the pandas loader's tables exactly, so its figures are a pandas
+    org's, and a kernel holds only the tables its report reads. ``CrmData`` calls this on the first
+    read of such a table and keeps what it returns.
+
+    - Tables read together come together (:data:`READ_WITH`): leads with their history, deals with theirs.
+    - An org scoped by ``crm.where`` keeps the rows its engine's scoped tables keep (by record ID).
+    - A column the engine added (``business_type`` from the profile) is read from the engine.
+
+    Parameters
+    ----------
+    crm : CrmData
+        An engine-only org (not a cut: a cut reads its tables through the org it was cut from).
+    table : str
+        The table a pandas path reads.
+
+    Returns
+    -------
+    Mapping of str to DataFrame or None
+        ``table`` and the engine-only tables read with it that ``crm`` does not hold yet; None when
+        the org was not opened from a Parquet cache (built from an export folder, its tables are
+        the engine's alone) or has no engine attached.
+
+    Raises
+    ------
+    CacheError
+        When a cache file differs from what was written.
+
+    Examples
+    --------
+    >>> crm = load_org("reports/.cache/<fingerprint>", engine="duckdb", engine_only=True)  # doctest: +SKIP
+    >>> sorted(cached_tables(crm, table="opportunities"))  # doctest: +SKIP
+    ['opportunities', 'opportunity_field_history', 'opportunity_history']
+    """
+    org = engine_of(crm)
+    folder = crm.meta.get("parquet_cache")
+    if org is None or not folder or crm.as_of_date is not None:
+        return None
+    engine_tables = set(crm.meta.get("engine_only", ()))
+    wanted = [t for t in (table, *READ_WITH.get(table, ())) if t in engine_tables and t not in crm.tables]
+    return {t: _cached_table(org, Path(folder), t, scoped="scope" in crm.meta) for t in wanted}
+
+
+def _cached_table(org: EngineOrg, folder: Path, table: str, *, scoped: bool) -> pd.DataFrame:
+    """``table`` as the cache holds it, with the engine's rows (a scoped org) and added columns."""
+    from ..crm.model import CrmData
+    from ..crm.schema import TABLES
+
+    frame = CrmData.read_cached_table(folder, table)
+    key = TABLES[table].key if table in TABLES else None
+    added = [c for c in org.columns(table) if c not in frame.columns and c not in _ENGINE_COLUMNS]
+    if not scoped and not added:
+        return frame
+    if key is None or key not in frame.columns:
+        raise EngineError(f"in_pandas: {table} has no record ID column to match the engine's rows by")
+    rel = org.relation(table)
+    cols = ", ".join(_q(c) for c in (key, *added))
+    engine_rows = text_as_str(org.engine.df(f"SELECT {cols} FROM {rel}"))
+    if scoped:
+        frame = frame[frame[key].isin(engine_rows[key]).to_numpy()].reset_index(drop=True)
+        if len(frame) != len(engine_rows):
+            raise EngineError(
+                f"in_pandas: {table}: {len(frame)} cached rows match the engine's {len(engine_rows)} by {key}"
+            )
+    if added:
+        by_key = engine_rows.set_index(key)
+        for column in added:
+            frame[column] = by_key[column].reindex(frame[key]).to_numpy()
+    return frame
 
 
 def in_engine_only(crm, *, table: str) -> EngineOrg | None:

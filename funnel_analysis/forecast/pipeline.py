@@ -95,6 +95,7 @@ def _deals_org(crm):
     kept = _DEALS_ORGS.get(id(crm))
     if kept is not None and kept[0] is crm:
         return kept[1]
+    crm.ensure_tables(*_DEALS_TABLES)  # an engine-only org reads them from its cache: the copy could not
     deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEALS_TABLES})
     while len(_DEALS_ORGS) >= 4:
         _DEALS_ORGS.pop(next(iter(_DEALS_ORGS)))

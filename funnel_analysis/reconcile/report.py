@@ -38,6 +38,7 @@ _PUT_BACK = ("opportunities", "opportunity_history", "leads")
 
 def _with_deleted(crm: CrmData) -> CrmData | None:
     """The org with its deleted opportunities, their history and deleted leads put back; None when it has none."""
+    crm.ensure_tables(*_PUT_BACK)  # an engine-only org: from its cache, else none would be put back
     tables, added = dict(crm.tables), False
     for name in _PUT_BACK:
         rows = crm.deleted_rows.get(name)

@@ -352,9 +352,10 @@ def stage_gates(crm, *, data_dir="", rules_file: str = "", as_of=None, where=Non
         path = org_rules_file(data_dir, rules_file=rules_file, crm=crm)
     except RulesError:
         return mark_missing(empty, "the org has no routing rules file with stage criteria (set rules_file)")
-    if "opportunities" in crm.meta.get("engine_only", ()):
-        # the audit reads each deal's fields at each stage entry in pandas: the section says so, the
-        # report goes on (the other sections of the page run in the engine)
+    if "opportunities" in crm.meta.get("engine_only", ()) and not crm.meta.get("parquet_cache"):
+        # the audit reads each deal's fields at each stage entry in pandas (an org opened from a
+        # Parquet cache reads them from it): the section says so, the report goes on (the other
+        # sections of the page run in the engine)
         return mark_missing(
             empty,
             f"{path.name}: the stage gates read each deal's stage history in pandas, and this org is "

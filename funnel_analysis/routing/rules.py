@@ -391,13 +391,18 @@ class RoutingRules:
         Mapping of str to DataFrame
             A new mapping; the org's frames are not modified (a typed table is a copy).
         """
-        tables = dict(crm.tables if hasattr(crm, "tables") else crm)
         needs: dict[str, set[str]] = {}
         for entries, table in ((self.lead_assignment, "leads"), (self.opportunity_assignment, "opportunities")):
             for e in entries:
                 needs.setdefault(table, set()).update(c for c in e.criteria.columns if "." not in c)
         for c in self.stage_criteria:
             needs.setdefault("opportunities", set()).update(x for x in c.criteria.columns if "." not in x)
+        if hasattr(crm, "ensure_tables"):  # an engine-only org reads what the criteria read from its cache
+            crm.ensure_tables(*needs)
+            for entries, table in ((self.lead_assignment, "leads"), (self.opportunity_assignment, "opportunities")):
+                crm.ensure_related_tables(table, *(e.criteria for e in entries))
+            crm.ensure_related_tables("opportunities", *(c.criteria for c in self.stage_criteria))
+        tables = dict(crm.tables if hasattr(crm, "tables") else crm)
         for table, columns in needs.items():
             frame = tables.get(table)
             if frame is None:

@@ -13,7 +13,7 @@ from funnel_analysis._util.missing import missing_reason
 from funnel_analysis.crm.load import load_org
 from funnel_analysis.crm.model import EngineOnlyError, latest_date
 from funnel_analysis.engine import EngineError
-from funnel_analysis.engine.attach import cut_rows, engine_of
+from funnel_analysis.engine.attach import CACHE_PANDAS_TOO, cut_rows, engine_of
 from funnel_analysis.forecast import report as forecast_report
 from funnel_analysis.funnel import report as funnel_report
 from funnel_analysis.sources import report as sources_report
@@ -262,3 +262,131 @@ def test_open_report_engine_only(sample_org, sample_crm, monkeypatch, capsys):
         )
     with pytest.raises(ValueError, match="engine_only reads a Salesforce export folder"):
         open_report(str(sample_org[0]), mapping="maven_crm", engine_only=True)
+
+
+# ---- an engine-only org opened from a Parquet cache: a pandas path reads its tables from the cache
+
+
+@pytest.fixture(scope="module")
+def parquet_cache(sample_crm, tmp_path_factory):
+    """The sample org written as the report runner caches it, and the pandas org read back from it (the reference)."""
+    folder = sample_crm.to_parquet(tmp_path_factory.mktemp("cache") / "org")
+    return folder, load_org(folder)
+
+
+@pytest.fixture
+def from_cache(parquet_cache):
+    crm = load_org(parquet_cache[0], engine="duckdb", engine_only=True, engine_options={"threads": 2})
+    yield crm
+    engine_of(crm).engine.close()
+
+
+def test_a_table_is_read_from_the_cache_on_first_use_with_those_read_with_it(from_cache, parquet_cache):
+    ref = parquet_cache[1]
+    assert "opportunities" not in from_cache.tables
+    got = from_cache.opportunities
+    # the deals and their two histories (an as-of cut replays them), nothing else: the kernel stays small
+    held = {"opportunities", "opportunity_history", "opportunity_field_history"}
+    small = {"campaigns", "groups", "lead_statuses", "stages", "users", *CACHE_PANDAS_TOO}
+    assert set(from_cache.tables) == (small & set(ref.tables)) | held
+    for table in held:
+        pd.testing.assert_frame_equal(from_cache.tables[table], ref.tables[table])
+    assert got is from_cache.opportunities  # kept
+    assert engine_of(from_cache) is not None  # the engine paths still run in the engine
+    pd.testing.assert_frame_equal(
+        funnel_report.kpis(from_cache, as_of=DAY), funnel_report.kpis(ref, as_of=DAY), check_dtype=False, rtol=1e-12
+    )
+
+
+def test_a_cut_reads_through_the_org_it_was_cut_from(from_cache, parquet_cache):
+    cut, ref = from_cache.as_of(DAY), parquet_cache[1].as_of(DAY)
+    assert "leads" not in cut.tables
+    # the leads' status and owner of the day come from the lead history, read with them
+    pd.testing.assert_frame_equal(cut.leads, ref.leads)
+    pd.testing.assert_frame_equal(cut.opportunities, ref.opportunities)
+    assert (
+        ref.leads["status"]
+        != parquet_cache[1].leads.set_index("lead_id").loc[ref.leads["lead_id"], "status"].to_numpy()
+    ).any()
+
+
+def test_a_scoped_org_reads_its_own_rows(from_cache, parquet_cache):
+    len(from_cache.leads)  # the whole org holds every lead: the scoped one must not inherit them
+    where = "owner.region == 'EMEA'"
+    got, ref = from_cache.where(where), parquet_cache[1].where(where)
+    assert 0 < len(ref.leads) < len(parquet_cache[1].leads)
+    for table in ("leads", "lead_history", "opportunities", "activities"):
+        pd.testing.assert_frame_equal(getattr(got, table), getattr(ref, table), obj=table)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: forecast_report.weighted_pipeline(c, as_of=DAY),
+        lambda c: sources_report.attribution_summary(c, as_of=DAY),
+        lambda c: sources_report.speed_to_lead(c, as_of=DAY, by="lead_source"),
+        lambda c: __import__("funnel_analysis.custom.report").custom.report.metric(
+            c, metric="win_rate", by="account.region", where="account.industry != 'Retail'"
+        ),
+        lambda c: __import__("funnel_analysis.crm").crm.history_coverage(c),
+        lambda c: __import__("funnel_analysis.reconcile.report").reconcile.report.definition_effects(c, as_of=DAY),
+    ],
+    ids=[
+        "weighted_pipeline",
+        "attribution_summary",
+        "speed_to_lead",
+        "metric",
+        "history_coverage",
+        "definition_effects",
+    ],
+)
+def test_entry_points_without_an_engine_path_equal_the_pandas_org(from_cache, parquet_cache, call):
+    got, want = call(from_cache), call(parquet_cache[1])
+    assert len(want)  # something to compare
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+def test_routing_rules_read_the_tables_their_criteria_name(from_cache, parquet_cache, sample_org):
+    from funnel_analysis.routing import load_rules, rule_audit
+
+    path = sample_org[1] / "routing_rules.yaml"
+    assert "accounts" not in from_cache.tables
+    rules = load_rules(path, crm=from_cache)  # its criteria are checked against the org's tables
+    assert "accounts" in from_cache.tables  # account.region in a deal rule's criteria
+    got = rule_audit(from_cache, rules=rules, as_of=DAY)
+    want = rule_audit(parquet_cache[1], rules=load_rules(path, crm=parquet_cache[1]), as_of=DAY)
+    assert len(want)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_a_cache_file_replaced_after_loading_is_caught_on_reading(parquet_cache, tmp_path):
+    import shutil
+
+    from funnel_analysis.crm.model import CacheError
+
+    folder = tmp_path / "org"
+    shutil.copytree(parquet_cache[0], folder)
+    crm = load_org(folder, engine="duckdb", engine_only=True, engine_options={"threads": 2})
+    try:
+        shutil.copyfile(folder / "contacts.parquet", folder / "leads.parquet")  # a valid Parquet file, not the leads
+        with pytest.raises(CacheError, match=r"leads\.parquet.*differs from what was written"):
+            len(crm.leads)
+    finally:
+        engine_of(crm).engine.close()
+
+
+def test_ensure_tables_on_an_org_built_from_the_export_refuses(engine_only):
+    # its tables are the engine's own (no cache to read them from): the one line, not an empty table
+    with pytest.raises(EngineOnlyError, match=r"\(accounts is in the engine\)"):
+        engine_only.ensure_tables("accounts")
+    assert "accounts" not in engine_only.tables
+
+
+def test_ensure_related_tables_reads_what_the_paths_reach(from_cache, parquet_cache):
+    from_cache.ensure_related_tables("opportunities", "amount >= ", None)  # does not parse, none: nothing read
+    assert "accounts" not in from_cache.tables and "opportunities" not in from_cache.tables
+    from_cache.ensure_related_tables("opportunities", "account.region == 'EMEA' and owner.role == 'AE'")
+    assert "accounts" in from_cache.tables and "contacts" not in from_cache.tables
+    pd.testing.assert_frame_equal(from_cache.tables["accounts"], parquet_cache[1].accounts)
+    from_cache.ensure_related_tables("leads", "converted_contact.email")  # a dotted field, as --by names one
+    assert "contacts" in from_cache.tables
