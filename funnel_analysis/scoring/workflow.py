@@ -571,10 +571,14 @@ def score_leads(
         feats = _with_engagement(feats, org, as_of=as_of, delay_days=delay_days)
     if open_only and "is_converted" in leads:
         feats = feats[~leads["is_converted"].fillna(False).astype(bool).to_numpy()].reset_index(drop=True)
-    p = model.predict_proba(feats)[:, 1] if len(feats) else np.array([], dtype=float)  # no lead: an empty table
+    why = None
+    if reasons and len(feats):  # the probabilities and the reasons from one pass of the model (#21)
+        p, why = model._proba_and_reasons(feats, top)
+    else:
+        p = model.predict_proba(feats)[:, 1] if len(feats) else np.array([], dtype=float)  # no lead: an empty table
     out = pd.DataFrame({"lead_id": feats["lead_id"].to_numpy(), "probability": p, "score": probability_to_score(p)})
-    if reasons and len(feats):
-        out = pd.concat([out, model.reasons(feats, top=top).reset_index(drop=True)], axis=1)
+    if why is not None:
+        out = pd.concat([out, why.reset_index(drop=True)], axis=1)
     return pd.concat([out, feats.drop(columns=["lead_id"]).add_prefix("feature_")], axis=1)
 
 

@@ -196,3 +196,73 @@ def test_split_columns_by_dtype():
     X = pd.DataFrame({"visits": [1.0], "source": ["web"], "n": [3], "flag": [True]})
     assert split_columns(X) == FeatureColumns(numeric=["visits", "n"], categorical=["source", "flag"])
     assert split_columns(X.iloc[:, :0]) == FeatureColumns(numeric=[], categorical=[])
+
+
+def _mixed(n, seed):
+    """Leads with categories (some missing, one rare), a count with gaps and a float that is often 0."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "visits": rng.poisson(2, n).astype(float),
+            "source": rng.choice(["web", "referral", "ad", "event", None], n, p=[0.4, 0.2, 0.2, 0.01, 0.19]),
+            "noise": rng.normal(size=n),
+            "industry": rng.choice(list("abcdefgh"), n),
+            "has_email": rng.choice([0.0, 1.0], n, p=[0.1, 0.9]),
+        }
+    )
+    X.loc[X.index % 7 == 0, "visits"] = np.nan
+    logit = -2 + 1.5 * (X["source"] == "referral") + 0.4 * X["visits"].fillna(0) + 0.8 * (X["industry"] < "c")
+    return X, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+def test_gbm_reasons_from_the_kept_leaves_equal_re_predicting_every_lead_per_feature_to_the_bit():
+    """#21: the effects from one pass of the trees (only the trees splitting on a feature re-run, on the
+    leads unlike the reference) are exactly those of re-predicting every lead with that one feature set to
+    its reference value, the brute force; and so are the reasons built from them."""
+    X, y = _mixed(4000, seed=3)
+    m = LeadScorer(kind="gbm", max_iter=50).fit(X, y)
+    assert m.kind_ == "gbm"
+    new, _ = _mixed(1500, seed=4)
+    new.loc[::50, "industry"] = "unseen"  # a category the model never saw
+    base = m.decision_function(new)
+    brute = np.column_stack(
+        [base - m.decision_function(new.assign(**{c: m.reference_[c]})) for c in m.feature_names_in_]
+    )
+    effects, raw = m._effects_trees(m._typed(new), chunk_rows=333)  # several chunks, the last one short
+    np.testing.assert_array_equal(raw, base)
+    np.testing.assert_array_equal(effects, brute)
+    assert (brute == 0).any() and (np.abs(brute) > 0.05).any()  # zero for leads like the reference, not all
+    # the reasons: the largest effects by hand, with the lead's value as text
+    got = m.reasons(new, top=2)
+    order = np.argsort(-np.abs(brute), axis=1, kind="stable")
+    names = np.array(m.feature_names_in_, dtype=object)
+    for k in range(2):
+        assert got[f"reason_{k + 1}"].tolist() == names[order[:, k]].tolist()
+        np.testing.assert_array_equal(
+            got[f"reason_{k + 1}_effect"].to_numpy(), np.round(brute[np.arange(len(new)), order[:, k]], 4)
+        )
+        texts = [
+            "" if pd.isna(new.iloc[r][names[order[r, k]]]) else str(new.iloc[r][names[order[r, k]]])
+            for r in range(len(new))
+        ]
+        assert got[f"reason_{k + 1}_value"].tolist() == texts
+    # probabilities and reasons together: what predict_proba and reasons give apart, to the bit
+    p, reasons = m._proba_and_reasons(new, 2)
+    np.testing.assert_array_equal(p, m.predict_proba(new)[:, 1])
+    pd.testing.assert_frame_equal(reasons, got)
+
+
+def test_value_texts_write_each_value_as_str_does():
+    from funnel_analysis.scoring.model import _value_texts
+
+    X = pd.DataFrame(
+        {
+            "f": [0.0, -0.0, np.nan, 1e16, 0.1 + 0.2, 2.0],
+            "s": pd.Series(["a", None, "b", "a", np.nan, "c"], dtype=object),
+            "m": pd.Series([True, 1, 1.0, None, "x", 2], dtype=object),  # equal by value, not by text
+        }
+    )
+    assert _value_texts(X, np.zeros(6, dtype=int)) == ["0.0", "-0.0", "", "1e+16", "0.30000000000000004", "2.0"]
+    assert _value_texts(X, np.ones(6, dtype=int)) == ["a", "", "b", "a", "", "c"]
+    assert _value_texts(X, np.full(6, 2)) == ["True", "1", "1.0", "", "x", "2"]
+    assert _value_texts(X, np.array([0, 1, 2, 0, 1, 2])) == ["0.0", "", "1.0", "1e+16", "", "2"]
