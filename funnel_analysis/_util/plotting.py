@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -66,6 +68,7 @@ def tight_png(fig) -> bytes | None:
     out = BytesIO()
     # as savefig: no manager, the figure's dpi, device pixel ratio 1, "saving" (animated artists drawn)
     with (
+        _shared_text_metrics(),
         cbook._setattr_cm(canvas, manager=None),
         cbook._setattr_cm(fig, dpi=fig.dpi),
         cbook._setattr_cm(canvas, _device_pixel_ratio=1),
@@ -87,6 +90,62 @@ def tight_png(fig) -> bytes | None:
         finally:
             restore()
     return out.getvalue()
+
+
+#: (text, font, dpi, the font settings) -> its width, height and descent as the Agg renderer measures them, shared
+#: by every figure :func:`tight_png` draws (matplotlib keeps one cache per renderer, and each figure's layout and
+#: its cropped draw have a renderer each): the tick labels, titles and legend entries of a report's charts repeat.
+_TEXT_METRICS: dict = {}
+_TEXT_METRICS_MAX = 20_000
+#: The settings a text's measure depends on besides its font properties (they pick the font file and its hinting).
+_METRIC_SETTINGS = (
+    "text.hinting",
+    "text.hinting_factor",
+    "text.kerning_factor",
+    "font.family",
+    "font.sans-serif",
+    "font.serif",
+    "font.monospace",
+    "font.cursive",
+    "font.fantasy",
+)
+
+
+@contextmanager
+def _shared_text_metrics():
+    """While :func:`tight_png` draws: an Agg renderer's plain-text measures (no math, no TeX) come from
+    :data:`_TEXT_METRICS`, measured by the renderer itself on a miss (the same call matplotlib makes)."""
+    import matplotlib.text as mtext
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    own = mtext._get_text_metrics_function
+    settings = tuple(str(rcParams[k]) for k in _METRIC_SETTINGS)
+
+    def shared(renderer, *args, **kwargs):
+        per_renderer = own(renderer, *args, **kwargs)
+        if type(renderer) is not RendererAgg:
+            return per_renderer
+
+        def metrics(text, fontprop, ismath, dpi):
+            if ismath is not False:  # mathtext and TeX measure with more settings: matplotlib's own cache
+                return per_renderer(text, fontprop, ismath, dpi)
+            key = (text, fontprop, dpi, renderer.dpi, settings)
+            hit = _TEXT_METRICS.get(key)
+            if hit is None:
+                hit = per_renderer(text, fontprop, ismath, dpi)
+                if len(_TEXT_METRICS) >= _TEXT_METRICS_MAX:
+                    _TEXT_METRICS.clear()
+                _TEXT_METRICS[key] = hit
+            return hit
+
+        return metrics
+
+    mtext._get_text_metrics_function = shared
+    try:
+        yield
+    finally:
+        mtext._get_text_metrics_function = own
 
 
 def axes(ax, size=(8, 4.5)):

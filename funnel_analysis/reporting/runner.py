@@ -467,6 +467,12 @@ _WARM_UP_MODULES = (
     "matplotlib.pyplot",
     "statsmodels.stats.proportion",
 )
+#: Run in a report kernel after its warm-up imports: the objects alive then (the modules', about 190,000) are moved
+#: out of the garbage collector's sight (``gc.freeze``, after a last collection). A module lives as long as the
+#: kernel, so nothing collectable is lost; every later collection (IPython's ``%reset``, which the kernel runs
+#: before each notebook, the explicit one beside it, and the automatic ones while cells run) then walks only what
+#: the reports made: 0.03-0.05 s CPU instead of 0.13-0.27 s each, measured with a funnel report's org and charts.
+_FREEZE = "__import__('gc').collect(); __import__('gc').freeze()"
 
 
 class _Kernels:
@@ -521,7 +527,9 @@ class _Kernels:
             self._started.append(km)
         km.start_kernel(extra_arguments=_KERNEL_ARGS, cwd=str(cwd))
         modules = ", ".join(repr(m) for m in _WARM_UP_MODULES)
-        self._run_silently(km, f"[__import__('importlib').import_module(m) for m in ({modules},)]", timeout=600)
+        self._run_silently(
+            km, f"[__import__('importlib').import_module(m) for m in ({modules},)]; {_FREEZE}", timeout=600
+        )
         return km
 
     @staticmethod

@@ -188,3 +188,39 @@ def test_tight_png_is_the_inline_backends_png_drawn_once(crm):
             # shown again, the figure is as savefig leaves it (a second layout may move the trend's labels)
             assert tight_png(fig) == reference[1]
     assert tight_png(plt.figure()) is None  # no axes: nothing, as IPython shows nothing
+
+
+def test_tight_png_measures_each_text_once_for_every_chart(crm):
+    """The texts' measures are shared by the charts tight_png draws: a chart drawn again measures no text with
+    its renderers (matplotlib keeps one cache per renderer), and its PNG is the same bytes; matplotlib's own
+    cache function is back in place afterwards."""
+    from unittest import mock
+
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from funnel_analysis._util import plotting
+
+    own = mtext._get_text_metrics_function
+    trend = win_rates(crm.opportunities, period="Q", by="lead_source")
+
+    def png(measured):
+        fig = plot_win_rate_trend(trend, hue="lead_source").figure
+        real = RendererAgg.get_text_width_height_descent
+        spy = mock.patch.object(
+            RendererAgg,
+            "get_text_width_height_descent",
+            autospec=True,
+            side_effect=lambda *a: (measured.append(a[1]), real(*a))[1],
+        )
+        with plt.rc_context({"figure.dpi": 100}), spy:
+            out = plotting.tight_png(fig)
+        plt.close(fig)
+        return out
+
+    plotting._TEXT_METRICS.clear()
+    first, again = [], []
+    assert png(first) == png(again)
+    assert "fiscal period of close date" in first and len(first) > 10  # the labels, ticks, legend: measured once
+    assert again == []
+    assert mtext._get_text_metrics_function is own

@@ -250,7 +250,7 @@ def test_failing_notebook_is_kept_reported_and_the_others_run(tmp_path):
 def test_reports_share_a_kernel_each_with_a_clean_namespace_and_a_dead_one_is_replaced(tmp_path):
     """One kernel runs report after report (its pid printed by each); a name one report defined is gone
     in the next, whose cells count from 1 again; a report that kills its kernel fails alone, and the next
-    report gets a new kernel."""
+    report gets a new kernel. Each kernel's warm-up imports are out of the garbage collector's sight (frozen)."""
 
     def notebook(path, *cells):
         nb = nbformat.v4.new_notebook(
@@ -262,7 +262,12 @@ def test_reports_share_a_kernel_each_with_a_clean_namespace_and_a_dead_one_is_re
 
     pid = "import os\nprint('pid', os.getpid())"
     notebook(tmp_path / "a.ipynb", pid, "left_behind = 42")
-    notebook(tmp_path / "b.ipynb", pid, "print('left_behind' in dir(), 'os' in dir())")
+    notebook(
+        tmp_path / "b.ipynb",
+        pid,
+        "print('left_behind' in dir(), 'os' in dir())",
+        "import gc, sys\nprint('frozen', gc.get_freeze_count() > 10_000, 'pandas' in sys.modules)",
+    )
     notebook(tmp_path / "kill.ipynb", "import os\nos._exit(1)")
     reports = "".join(
         f"  - {{name: {n}, notebook: {f}.ipynb}}\n" for n, f in (("a", "a"), ("b", "b"), ("k", "kill"), ("c", "b"))
@@ -278,7 +283,8 @@ def test_reports_share_a_kernel_each_with_a_clean_namespace_and_a_dead_one_is_re
     (a, a_counts), (b, b_counts), (c, _) = (printed(r) for r in (result.runs[0], result.runs[1], result.runs[3]))
     assert a[0] == b[0] and a[0].startswith("pid")  # the same kernel
     assert b[1] == "False True\n"  # a's name is gone; b's own import is there
-    assert a_counts == b_counts == [1, 2, 3, 4]  # parameters, injected parameters, two cells: counted from 1
+    assert b[2] == c[2] == "frozen True True\n"  # the warm-up's modules frozen, in the new kernel too
+    assert a_counts == [1, 2, 3, 4] and b_counts == [1, 2, 3, 4, 5]  # parameters, injected ones, cells: from 1
     assert c[0] != a[0] and c[1] == "False True\n"  # after the dead kernel: a new one
 
 
