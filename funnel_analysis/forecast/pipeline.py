@@ -82,24 +82,21 @@ def _cut_of(crm, day, where):
 #: The tables an as-of cut of the opportunities reads (:meth:`CrmData.as_of`): their rows, their stages, their
 #: stage history and their field history (owner, close-date pushes). The other tables do not change them.
 _DEALS_TABLES = ("opportunities", "stages", "opportunity_history", "opportunity_field_history")
-#: id(org) -> (the org, its deals-only org), the last few: every section of a report shares the cuts.
-_DEALS_ORGS: dict = {}
 
 
 def _deals_org(crm):
     """``crm`` with only :data:`_DEALS_TABLES`: its as-of cuts hold the same opportunities, for a fraction of the work.
 
-    One is kept per org (the last four, held with the org so that a new org at a recycled ``id`` is not
-    mistaken for it); its cuts are memoised as any org's (:meth:`CrmData.as_of`).
+    One is kept on the org itself (``crm.__dict__``: it goes with the org, and is never pickled), made
+    again when a table of the org was replaced; its cuts are memoised as any org's (:meth:`CrmData.as_of`).
     """
-    kept = _DEALS_ORGS.get(id(crm))
-    if kept is not None and kept[0] is crm:
-        return kept[1]
     crm.ensure_tables(*_DEALS_TABLES)  # an engine-only org reads them from its cache: the copy could not
-    deals = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in _DEALS_TABLES})
-    while len(_DEALS_ORGS) >= 4:
-        _DEALS_ORGS.pop(next(iter(_DEALS_ORGS)))
-    _DEALS_ORGS[id(crm)] = (crm, deals)
+    tables = {k: v for k, v in crm.tables.items() if k in _DEALS_TABLES}
+    kept = crm.__dict__.get("_deals_org")
+    if kept is not None and all(kept.tables.get(k) is v for k, v in tables.items()) and len(kept.tables) == len(tables):
+        return kept
+    deals = dataclasses.replace(crm, tables=tables)
+    crm.__dict__["_deals_org"] = deals
     return deals
 
 

@@ -296,6 +296,8 @@ def open_report(
         crm = _load(data_dir, mapping, options, load_org)
     crm = _profiled(crm, profile, org_profile, apply_profile)
     use_record_names(crm, instance_url=org_profile.instance_url)  # tables show names, IDs as links
+    if engine_only:
+        crm = _for_one_report(crm)
     for line in crm.meta.get("profile_overrides", []):
         print(f"profile: {line}")
     named = crm.report.currency.get("source") not in (None, "assumed")
@@ -391,6 +393,24 @@ def _load_engine_only(data_dir, mapping: str, options: dict, engine: str, load_o
         if folder.resolve().parent.name == ".cache":  # the runner's cache: the dedup results are kept beside it
             crm.meta["dedup_cache"] = str(folder.resolve().parent / "dedup")
     return _LOADED[key]
+
+
+def _for_one_report(crm: CrmData) -> CrmData:
+    """A new org object sharing the kernel's kept engine-only org, its small tables and its engine.
+
+    The tables a report's pandas paths read from the Parquet cache (``CrmData._from_cache``) are kept
+    on the org that read them: on this one, which goes with the report (``%reset`` between reports),
+    not on the kernel's kept org, which would hold every report's tables by the end of the run.
+    """
+    from ..engine.attach import attach, engine_of
+
+    org = engine_of(crm)
+    if org is None:
+        return crm
+    engine_only = set(crm.meta.get("engine_only", ()))
+    out = dataclasses.replace(crm, tables={t: df for t, df in crm.tables.items() if t not in engine_only})
+    attach(out, org=org)
+    return out
 
 
 def _load(data_dir, mapping: str, options: dict, load_org) -> CrmData:
