@@ -7,7 +7,10 @@ Parquet, ``result.json`` beside them) where the key is a hash of the records' co
 (contacts borrow their company name), the parameters, the package version and ``dedupe.yaml``. The
 report's two other costly parts are kept the same way, one Parquet file each: the leads that match a
 contact (:func:`cached_lead_contact_matches`, ``pairs``) and the scores against the org's own merges
-(:func:`cached_org_merge_scores`, ``scores``).
+(:func:`cached_org_merge_scores`, ``scores``). Each object's trained model is an entry of its own
+(:func:`cached_object_model`: splink's settings in ``result.json``, keyed by the records, the blocking
+rules, the seed and the SQL dialect, not by the thresholds), so that the scores against the org's merges,
+which score the kept and merged-away records with the kept records' model, do not train it again.
 
 ``result.json`` records, when written, the key, the org's fingerprint and a checksum of every
 Parquet file, in the way :meth:`funnel_analysis.crm.CrmData.to_parquet` does. Reading checks them
@@ -35,6 +38,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +54,8 @@ __all__ = [
     "result_key",
     "write_result",
     "read_result",
+    "model_key",
+    "cached_object_model",
     "cached_find_duplicates",
     "cached_lead_contact_matches",
     "cached_org_merge_scores",
@@ -58,7 +64,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Version of the on-disk layout (a change makes every older entry a miss, never a wrong read).
-FORMAT = 1
+FORMAT = 2
 _FRAMES = ("features", "pairs", "clusters", "review")
 _SCALARS = ("table", "threshold", "review_threshold", "candidate_pairs", "threshold_source")
 
@@ -116,6 +122,7 @@ def result_key(
     min_probability: float = 0.01,
     rules=None,
     seed: int = 42,
+    model=None,
 ) -> str:
     """The cache key of one :func:`.pipeline.find_duplicates` call: what its result depends on, hashed.
 
@@ -125,8 +132,8 @@ def result_key(
         As for :func:`.pipeline.find_duplicates` (the accounts count only for contacts).
     table : str
         ``leads``, ``contacts`` or ``accounts``.
-    threshold, review_threshold, min_probability, rules, seed
-        As for :func:`.pipeline.find_duplicates`.
+    threshold, review_threshold, min_probability, rules, seed, model
+        As for :func:`.pipeline.find_duplicates` (a model given is part of the key: its settings hashed).
 
     Returns
     -------
@@ -160,6 +167,7 @@ def result_key(
         "min_probability": min_probability,
         "rules": None if rules is None else ["+".join(r) if not isinstance(r, str) else r for r in rules],
         "seed": seed,
+        "model": None if model is None else _settings_hash(model),
         "records": _frame_hash(records),
         "accounts": _frame_hash(accounts) if table == "contacts" else None,
     }
@@ -194,7 +202,7 @@ def write_result(found: DedupeResult, folder, *, key: str, fingerprint: str | No
     """
     if not key or not all(ch.isalnum() or ch in "-_" for ch in key):
         raise ValueError(f"write_result: the key {key!r} is not a plain name")
-    doc = {name: getattr(found, name) for name in _SCALARS} | {"rules": list(found.rules)}
+    doc = {name: getattr(found, name) for name in _SCALARS} | {"rules": list(found.rules), "model": found.model}
     return _write_entry(folder, key, {name: getattr(found, name) for name in _FRAMES}, doc, fingerprint=fingerprint)
 
 
@@ -255,6 +263,7 @@ def read_result(folder, *, key: str, fingerprint: str | None = None) -> DedupeRe
             candidate_pairs=int(doc["candidate_pairs"]),
             threshold_source=str(doc["threshold_source"]),
             rules=tuple(doc["rules"]),
+            model=doc.get("model"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DedupeCacheError(doc_path, f"lacks a field ({exc})") from None
@@ -304,15 +313,20 @@ def cached_find_duplicates(
     rules=None,
     seed: int = 42,
     engine="duckdb",
+    model=None,
 ) -> DedupeResult:
     """:func:`.pipeline.find_duplicates`, read from the cache in ``folder`` when an entry of the same records
     and parameters is there and intact; else computed and written there.
 
+    Without ``model``, the object's model is read from its entry (:func:`cached_object_model`) when
+    there, and written there when trained here: the same model for other thresholds, or for
+    :func:`cached_org_merge_scores`, is not trained again.
+
     Parameters
     ----------
-    records, accounts, table, threshold, review_threshold, min_probability, rules, seed, engine
+    records, accounts, table, threshold, review_threshold, min_probability, rules, seed, engine, model
         As for :func:`.pipeline.find_duplicates`; ``engine`` is not part of the entry's key (DuckDB and
-        Spark give the same result: ``tests/dedupe/test_spark_backend.py``).
+        Spark give the same result: ``tests/dedupe/test_spark_backend.py``), only of the model's (its SQL).
     folder : str or Path
         The cache folder.
     fingerprint : str, optional
@@ -339,7 +353,7 @@ def cached_find_duplicates(
         rules=rules,
         seed=seed,
     )
-    key = result_key(records, accounts, **options)
+    key = result_key(records, accounts, **options, model=model)
     entry = Path(folder) / key
     if entry.exists():
         try:
@@ -348,12 +362,139 @@ def cached_find_duplicates(
             logger.warning("dedup cache: %s; rebuilt", exc)
         except Exception as exc:  # noqa: BLE001 - an unreadable Parquet file: rebuilt, whatever pyarrow raised
             logger.warning("dedup cache: %s: cannot be read (%s); rebuilt", entry, type(exc).__name__)
-    found = pipeline.find_duplicates(records, accounts, **options, engine=engine)
+    own = model is None  # the object's own model: read from its entry, or kept there once trained
+    mkey = model_key(records, accounts, table=table, rules=rules, seed=seed, engine=engine) if own else None
+    if own:
+        model = _read_model(folder, mkey, fingerprint=fingerprint)
+    found = pipeline.find_duplicates(records, accounts, **options, engine=engine, model=model)
     try:
         write_result(found, folder, key=key, fingerprint=fingerprint)
+        if own and model is None and found.model is not None:
+            _write_model(folder, mkey, found.model, fingerprint=fingerprint)
     except OSError as exc:
         logger.warning("dedup cache: %s cannot be written (%s); the result is not kept", entry, exc.strerror or exc)
     return found
+
+
+def _dialect(engine) -> str:
+    """The SQL a model trained on ``engine`` is written in (:func:`.match.splink_api`), without starting it."""
+    if isinstance(engine, str):
+        return "spark" if engine == "spark" else "duckdb"
+    if getattr(engine, "name", None) == "spark" or hasattr(engine, "sparkContext"):
+        return "spark"
+    return "duckdb"
+
+
+def _settings_hash(settings) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def model_key(
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    rules=None,
+    seed: int = 42,
+    engine="duckdb",
+) -> str:
+    """The cache key of one object's trained model (:func:`.pipeline.object_model`): what training depends on.
+
+    Parameters
+    ----------
+    records, accounts, table, rules, seed, engine
+        As for :func:`.pipeline.object_model` (the accounts count only for contacts; of ``engine`` only
+        its SQL dialect, DuckDB's or Spark's). The thresholds are not part of it: they do not change the model.
+
+    Returns
+    -------
+    str
+        32 hex digits.
+
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"lead_id": ["L1", "L2"], "email": ["a@b.io", "a@b.io"]})
+    >>> model_key(a, table="leads") == model_key(a.copy(), table="leads", engine="pandas")
+    True
+    >>> model_key(a, table="leads") == model_key(a, table="leads", engine="spark")
+    False
+    """
+    rules = None if rules is None else ["+".join(r) if not isinstance(r, str) else r for r in rules]
+    frames = (records, accounts if table == "contacts" else None)
+    return _kind_key("model", frames, table=table, rules=rules, seed=seed, dialect=_dialect(engine))
+
+
+def _read_model(folder, key: str, *, fingerprint: str | None):
+    """The model of the entry ``<folder>/<key>/`` when it is there and intact, else None (a damaged or
+    foreign entry said in one ``WARNING`` line)."""
+    if not (Path(folder) / key).exists():
+        return None
+    try:
+        doc, _ = _read_entry(folder, key, (), fingerprint=fingerprint, what="model entry")
+        model = doc.get("model")
+        if doc.get("kind") != "model" or not isinstance(model, dict) or doc.get("model_hash") != _settings_hash(model):
+            raise DedupeCacheError(Path(folder) / key / "result.json", "holds no intact model")
+        return model
+    except DedupeCacheError as exc:
+        logger.warning("dedup cache: %s; rebuilt", exc)
+    return None
+
+
+def _write_model(folder, key: str, model, *, fingerprint: str | None) -> Path:
+    doc = {"kind": "model", "model": model, "model_hash": _settings_hash(model)}
+    return _write_entry(folder, key, {}, doc, fingerprint=fingerprint)
+
+
+def cached_object_model(
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    folder,
+    fingerprint: str | None = None,
+    rules=None,
+    seed: int = 42,
+    engine="duckdb",
+) -> Mapping | None:
+    """:func:`.pipeline.object_model`, read from the cache in ``folder`` when the entry of the same records,
+    rules, seed and SQL dialect is there and intact (:func:`cached_find_duplicates` writes it too); else
+    trained and written there.
+
+    Parameters
+    ----------
+    records, accounts, table, rules, seed, engine
+        As for :func:`.pipeline.object_model`.
+    folder : str or Path
+        The cache folder.
+    fingerprint : str, optional
+        The org's fingerprint, recorded with the entry and required of it when read.
+
+    Returns
+    -------
+    Mapping or None
+        The model's settings, as :func:`.pipeline.object_model` gives them.
+
+    Raises
+    ------
+    ValueError
+        As :func:`.pipeline.object_model` does.
+
+    The entry (``result.json``: the settings, their hash, the key and the fingerprint) is checked as
+    :func:`read_result` checks a duplicates result; a damaged or foreign one is rebuilt with one
+    ``WARNING`` line.
+    """
+    key = model_key(records, accounts, table=table, rules=rules, seed=seed, engine=engine)
+    model = _read_model(folder, key, fingerprint=fingerprint)
+    if model is not None:
+        return model
+    model = pipeline.object_model(records, accounts, table=table, rules=rules, seed=seed, engine=engine)
+    if model is not None:
+        try:
+            _write_model(folder, key, model, fingerprint=fingerprint)
+        except OSError as exc:
+            logger.warning(
+                "dedup cache: %s cannot be written (%s); the model is not kept", Path(folder) / key, exc.strerror or exc
+            )
+    return model
 
 
 def cached_lead_contact_matches(
@@ -417,8 +558,10 @@ def cached_org_merge_scores(
 
     The entry (``<folder>/<key>/``: ``scores.parquet`` and ``result.json`` with its checksum, the key and
     the org's fingerprint) is checked as :func:`read_result` checks a duplicates result; a damaged or
-    foreign one is rebuilt with one ``WARNING`` line. When computed, the matcher's own result (the
-    kept and merged-away records together) goes through :func:`cached_find_duplicates` in ``folder``.
+    foreign one is rebuilt with one ``WARNING`` line. When computed, the kept records' model comes from
+    :func:`cached_object_model` (trained by the duplicates report before: read back, not trained again),
+    and the matcher's result with it on the kept and merged-away records together goes through
+    :func:`cached_find_duplicates` in ``folder``.
 
     Parameters
     ----------
@@ -444,17 +587,14 @@ def cached_org_merge_scores(
     frames = (records, merged_rows, merges, accounts if table == "contacts" else None)
     key = _kind_key("org_merge_scores", frames, table=table, threshold=threshold, seed=seed)
     find = partial(cached_find_duplicates, folder=folder, fingerprint=fingerprint)
-    compute = partial(
-        pipeline.org_merge_scores,
-        records,
-        merged_rows,
-        merges,
-        accounts,
-        table=table,
-        threshold=threshold,
-        seed=seed,
-        find=find,
-    )
+
+    def compute():
+        # the kept records' model, as the duplicates report trained (and kept) it: not trained again
+        model = cached_object_model(records, accounts, table=table, folder=folder, fingerprint=fingerprint, seed=seed)
+        return pipeline.org_merge_scores(
+            records, merged_rows, merges, accounts, table=table, threshold=threshold, seed=seed, find=find, model=model
+        )
+
     return _cached_frame(folder, key, "scores", kind="org_merge_scores", fingerprint=fingerprint, compute=compute)
 
 

@@ -28,6 +28,7 @@ import copy
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,9 @@ __all__ = [
     "person_comparisons",
     "company_comparisons",
     "train_model",
+    "model_settings",
+    "scoring_model",
+    "fits",
     "predict_pairs",
     "reasons_text",
 ]
@@ -679,6 +683,123 @@ def train_model(
             every = [db.register(_arrow(f)) for f in full]
             linker = Linker(every[0] if len(every) == 1 else every, model, log_level=None, validate_settings=False)
     return TrainedModel(linker=linker, rules=tuple(rules), untrained=tuple(tuple(g) for g in untrained))
+
+
+def model_settings(model: TrainedModel) -> Mapping:
+    """A trained model as splink's JSON settings (its prior, *m* and *u*), without the linker's random name.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        From :func:`train_model` or :func:`scoring_model`.
+
+    Returns
+    -------
+    Mapping
+        ``linker.misc.save_model_to_json()`` (a plain dict) without ``linker_uid`` (a name drawn at random for each
+        linker), so the same training gives the same settings; :func:`scoring_model` scores with them.
+    """
+    settings = model.linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)
+    return settings
+
+
+def _comparison_names(features: pd.DataFrame) -> list[str]:
+    company = "company_phonetic" in features.columns
+    return [c.create_output_column_name() for c in (company_comparisons if company else person_comparisons)(features)]
+
+
+def scoring_model(
+    features: pd.DataFrame, settings, *, rules=None, other: pd.DataFrame | None = None, db_api=None
+) -> TrainedModel:
+    """A model trained before (:func:`model_settings`), set up to score ``features``: no training.
+
+    The prior, *m* and *u* are the settings' own; the blocking rules are ``rules`` (those of these
+    features, :func:`.blocking.bound_rules`), not the ones the settings were trained with.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Normalised features (:mod:`.normalize`) with the columns the model compares.
+    settings : Mapping
+        splink's JSON settings of a trained model (:func:`model_settings`, ``DedupeResult.model``).
+    rules : sequence of str, optional
+        Blocking rules for prediction (default :func:`.blocking.rules_for`).
+    other : DataFrame, optional
+        A second set of features: the model must be a link model (``link_only``).
+    db_api : splink database API, optional
+        Where splink scores (:func:`train_model`); the settings must be written in its SQL.
+
+    Returns
+    -------
+    TrainedModel
+        The linker on ``features`` (and ``other``), ready for :func:`predict_pairs`.
+
+    Raises
+    ------
+    ValueError
+        When ``unique_id`` is missing or repeated, or the settings do not fit: another link type,
+        another SQL dialect, or other comparisons than these features give (:func:`fits`).
+    """
+    from splink import Linker
+
+    for f in (features,) if other is None else (features, other):
+        if "unique_id" not in f.columns or f["unique_id"].duplicated().any():
+            raise ValueError("scoring_model: features need a unique, present unique_id column")
+    db = duckdb_api() if db_api is None else db_api
+    dialect = db.sql_dialect.sql_dialect_str
+    link_type = "dedupe_only" if other is None else "link_only"
+    if settings.get("link_type") != link_type or settings.get("sql_dialect", dialect) != dialect:
+        raise ValueError(
+            f"scoring_model: a {settings.get('link_type')} model in {settings.get('sql_dialect')} SQL "
+            f"cannot score {link_type} on {dialect}"
+        )
+    if not fits(features, settings):
+        raise ValueError(
+            f"scoring_model: the model compares {[c['output_column_name'] for c in settings['comparisons']]}, "
+            f"these features give {_comparison_names(features)}"
+        )
+    rules = rules_for(features, rules)
+    settings = copy.deepcopy(dict(settings))
+    settings["blocking_rules_to_generate_predictions"] = [
+        {
+            "blocking_rule": r if isinstance(r, str) else r.get_blocking_rule(dialect).blocking_rule_sql,
+            "sql_dialect": dialect,
+        }
+        for r in splink_rules(rules)
+    ]
+    used = sorted({c for c in features.columns if c != "unique_id"})
+    frames = [features[["unique_id", *used]]] + ([] if other is None else [other[["unique_id", *used]]])
+    sdfs = [db.register(_arrow(f.astype({c: "str" for c in used}))) for f in frames]
+    with _quiet():
+        linker = Linker(sdfs[0] if other is None else sdfs, settings, log_level=None, validate_settings=False)
+    return TrainedModel(linker=linker, rules=tuple(rules))
+
+
+def fits(features: pd.DataFrame, settings) -> bool:
+    """Whether a trained model's settings compare what ``features`` give (the same comparisons, in order).
+
+    Parameters
+    ----------
+    features : DataFrame
+        Normalised features (:mod:`.normalize`).
+    settings : Mapping
+        splink's JSON settings of a trained model (:func:`model_settings`).
+
+    Returns
+    -------
+    bool
+        True when :func:`person_comparisons` (or :func:`company_comparisons`) of ``features`` names the
+        settings' comparisons: a model trained on records that had a field these lack (or lacked one
+        these have) does not fit.
+
+    >>> f = pd.DataFrame({"unique_id": ["a"], "first_key": ["a"], "first_raw": ["a"], "last_key": ["b"]})
+    >>> fits(f, {"comparisons": [{"output_column_name": "name"}]})
+    True
+    >>> fits(f.assign(email="a@b.io"), {"comparisons": [{"output_column_name": "name"}]})
+    False
+    """
+    return [c.get("output_column_name") for c in settings.get("comparisons", [])] == _comparison_names(features)
 
 
 def _with_duckdb_u(model: dict, frames: list, *, link_type, comparisons, max_pairs, seed, bound) -> dict:

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
@@ -25,7 +26,16 @@ from ..crm.model import CrmData
 from .blocking import MAX_PAIRS_PER_RECORD, _without_bound_keys, bound_rules, rules_for
 from .cluster import choose_threshold, cluster_pairs, review_queue
 from .evaluate import merge_label_scores
-from .match import _backend, _check_engine, _predict_counted, predict_pairs, train_model
+from .match import (
+    _backend,
+    _check_engine,
+    _predict_counted,
+    fits,
+    model_settings,
+    predict_pairs,
+    scoring_model,
+    train_model,
+)
 from .merge import merge_clusters
 from .normalize import company_features, load_dedupe_config, person_features
 
@@ -35,12 +45,15 @@ __all__ = [
     "DedupeResult",
     "MergeResult",
     "object_features",
+    "object_model",
     "find_duplicates",
     "lead_contact_matches",
     "merge_duplicates",
     "MERGE_SCORE_COLUMNS",
     "org_merge_scores",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The objects that can be de-duplicated, and their key.
 OBJECTS = {"leads": "lead_id", "contacts": "contact_id", "accounts": "account_id"}
@@ -105,6 +118,10 @@ class DedupeResult:
         ``auto`` (chosen without labels) or ``given``.
     rules : tuple of str
         The blocking rules used (:func:`.blocking.rules_for`).
+    model : Mapping or None
+        The model that scored the pairs, as splink's JSON settings (:func:`.match.model_settings`): trained
+        on these records, or the one given to :func:`find_duplicates`; ``None`` when nothing was scored
+        (fewer than two records, or no candidate pair).
     """
 
     table: str
@@ -117,6 +134,7 @@ class DedupeResult:
     candidate_pairs: int
     threshold_source: str = "auto"
     rules: tuple[str, ...] = ()
+    model: Mapping | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> DedupeSummary:
         """Records, candidate pairs, clusters, records merged, pairs for review.
@@ -195,6 +213,55 @@ def object_features(records: pd.DataFrame, accounts: pd.DataFrame | None = None,
     return person_features(df, id_column=OBJECTS[table])
 
 
+def _prepared(records: pd.DataFrame, accounts: pd.DataFrame | None, *, table: str, rules) -> tuple:
+    """The features of ``records``, the blocking rules (a rule's largest blocks bounded) and each rule's pairs."""
+    features = object_features(records, accounts, table=table)
+    rules = rules_for(features, rules)
+    # a rule's largest blocks (a name hundreds share, at a million leads) left to the other rules:
+    # unchanged below the budget, so on the sample org
+    scale = load_dedupe_config().get("scale") or {}
+    features, _, rules, rule_pairs = bound_rules(
+        features, rules, max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD))
+    )
+    return features, rules, rule_pairs
+
+
+def object_model(
+    records: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+    *,
+    table: str,
+    rules=None,
+    seed: int = 42,
+    engine="duckdb",
+) -> Mapping | None:
+    """The matching model :func:`find_duplicates` trains on ``records``, trained and not used to score.
+
+    Parameters
+    ----------
+    records, accounts, table, rules, seed, engine
+        As for :func:`find_duplicates`.
+
+    Returns
+    -------
+    Mapping or None
+        splink's JSON settings of the trained model (:func:`.match.model_settings`), the
+        ``DedupeResult.model`` that :func:`find_duplicates` of the same records and options gives;
+        ``None`` when there is nothing to train on (fewer than two records, or no candidate pair).
+
+    Raises
+    ------
+    ValueError
+        An unknown object or engine, or no records.
+    """
+    _check_engine(engine)
+    features, rules, rule_pairs = _prepared(records, accounts, table=table, rules=rules)
+    if len(features) < 2 or not any(rule_pairs.values()):
+        return None
+    with _backend(engine) as db_api:
+        return model_settings(train_model(features, rules=rules, seed=seed, db_api=db_api))
+
+
 def find_duplicates(
     records: pd.DataFrame,
     accounts: pd.DataFrame | None = None,
@@ -206,6 +273,7 @@ def find_duplicates(
     rules=None,
     seed: int = 42,
     engine="duckdb",
+    model: Mapping | None = None,
 ) -> DedupeResult:
     """Find the duplicate records of one object: score candidate pairs, cluster, queue the uncertain.
 
@@ -236,17 +304,22 @@ def find_duplicates(
         :mod:`funnel_analysis.engine` (a ``connect("spark")`` shares its session) or a SparkSession.
         The features, blocking bounds and clusters are computed in pandas either way; the same
         records give the same clusters on DuckDB and Spark (``tests/dedupe/test_spark_backend.py``).
+    model : Mapping, optional
+        A model trained before (``DedupeResult.model``, :func:`object_model`) to score the pairs with,
+        in the engine's SQL: no training (the costly part). A model that does not compare what these
+        records give (:func:`.match.fits`: trained on records with a field these lack, or without one
+        they have) is not used, with one ``INFO`` line. Default: trained here, on ``records``.
 
     Returns
     -------
     DedupeResult
-        Features, scored pairs, clusters and the review queue.
+        Features, scored pairs, clusters, the review queue and the model that scored them.
 
     Raises
     ------
     ValueError
-        An unknown object or engine, no records, a threshold outside [0, 1], or Spark asked for where
-        it cannot run.
+        An unknown object or engine, no records, a threshold outside [0, 1], Spark asked for where
+        it cannot run, or a ``model`` of another SQL dialect (:func:`.match.scoring_model`).
     """
     cfg = load_dedupe_config()["thresholds"]
     threshold = cfg.get("merge", "auto") if threshold is None else threshold
@@ -254,21 +327,22 @@ def find_duplicates(
     if threshold != "auto" and not 0 <= float(threshold) <= 1:
         raise ValueError(f"threshold {threshold} is not a probability (or 'auto')")
     _check_engine(engine)
-    features = object_features(records, accounts, table=table)
-    rules = rules_for(features, rules)
-    # a rule's largest blocks (a name hundreds share, at a million leads) left to the other rules:
-    # unchanged below the budget, so on the sample org
-    scale = load_dedupe_config().get("scale") or {}
-    features, _, rules, rule_pairs = bound_rules(
-        features, rules, max_pairs_per_record=float(scale.get("max_pairs_per_record", MAX_PAIRS_PER_RECORD))
-    )
+    features, rules, rule_pairs = _prepared(records, accounts, table=table, rules=rules)
     if len(features) < 2 or not any(rule_pairs.values()):
         pairs, n_candidates = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight", "reasons"]), 0
+        model = None
     else:
         with _backend(engine) as db_api:
-            model = train_model(features, rules=rules, seed=seed, db_api=db_api)
+            if model is not None and not fits(features, model):
+                logger.info("find_duplicates: the %s model given does not fit these records; trained anew", table)
+                model = None
+            if model is None:
+                trained = train_model(features, rules=rules, seed=seed, db_api=db_api)
+            else:
+                trained = scoring_model(features, model, rules=rules, db_api=db_api)
             # the candidate pairs are counted where splink blocks them for scoring (no pass of their own)
-            pairs, n_candidates = _predict_counted(features, model=model, other=None, threshold=min_probability)
+            pairs, n_candidates = _predict_counted(features, model=trained, other=None, threshold=min_probability)
+            model = model_settings(trained)
     source = "auto" if threshold == "auto" else "given"
     threshold = choose_threshold(pairs) if threshold == "auto" else float(threshold)
     review_threshold = min(review_threshold, threshold)
@@ -285,6 +359,7 @@ def find_duplicates(
         candidate_pairs=n_candidates,
         threshold_source=source,
         rules=tuple(rules),
+        model=model,
     )
 
 
@@ -313,11 +388,13 @@ def org_merge_scores(
     threshold: float | str | None = None,
     seed: int = 42,
     find=None,
+    model: Mapping | None = None,
 ) -> pd.DataFrame:
     """The matcher measured against the org's own merges: its free labels (Salesforce's ``MasterRecordId``).
 
-    Runs :func:`find_duplicates` over the kept records and the merged-away rows together, then
-    scores its clusters with :func:`.evaluate.merge_label_scores`: recall is the share of the org's
+    Runs :func:`find_duplicates` over the kept records and the merged-away rows together with the
+    model trained on the kept records (the report's own model, :func:`object_model`), then scores
+    its clusters with :func:`.evaluate.merge_label_scores`: recall is the share of the org's
     merge pairs the matcher links; precision is measured only on the predicted pairs that involve a
     merged-away record, because the org's merges are incomplete labels (live duplicates nobody
     merged exist, so a predicted pair of two live records cannot be called wrong), whereas a
@@ -343,7 +420,13 @@ def org_merge_scores(
     find : callable, optional
         What finds the duplicates of the kept and merged-away records together: :func:`find_duplicates`
         (the default) or a function of its signature, such as :func:`.cache.cached_find_duplicates`
-        bound to a cache folder.
+        bound to a cache folder; it is given ``model=``.
+    model : Mapping, optional
+        The model trained on ``records`` (``DedupeResult.model`` of :func:`find_duplicates` on them, or
+        :func:`object_model`), so that it is not trained again; default: trained here. A model that
+        does not fit the kept and merged-away records together (a field only the merged-away rows
+        have) is not used (:func:`find_duplicates`): a model is trained on them all, as when the kept
+        records give none.
 
     Returns
     -------
@@ -374,7 +457,9 @@ def org_merge_scores(
         raise ValueError(f"org_merge_scores: the org has no merged-away {table} to measure against")
     both = pd.concat([records, rows[[c for c in rows.columns if c in records.columns]]], ignore_index=True)
     both = both.assign(**{key: both[key].astype("str")}).drop_duplicates(key, keep="first").reset_index(drop=True)
-    found = (find or find_duplicates)(both, accounts, table=table, threshold=threshold, seed=seed)
+    if model is None:
+        model = object_model(records, accounts, table=table, seed=seed)
+    found = (find or find_duplicates)(both, accounts, table=table, threshold=threshold, seed=seed, model=model)
     s = merge_label_scores(
         found.clusters.rename(columns={"unique_id": "record_id"}), merges, records=found.features["unique_id"]
     )

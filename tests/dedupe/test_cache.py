@@ -105,7 +105,9 @@ def test_another_orgs_valid_files_are_not_used(cached, found_accounts, small_org
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         cached_find_duplicates(small_org.accounts, table="accounts", folder=work, fingerprint="org-b")
-    assert sum(r.name == LOGGER for r in caplog.records) == 1
+    # two entries of the other org, each rebuilt with one line: the result and the model that scored it
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(lines) == 2 and all("not 'org-b'; rebuilt" in line for line in lines), lines
     assert json.loads(doc_path.read_text())["fingerprint"] == "org-b"
 
 
@@ -126,7 +128,9 @@ def test_report_entry_point_uses_the_cache(small_org, tmp_path, caplog):
 
     first = report.find_duplicates(small_org, objects="accounts", cache=tmp_path)
     entries = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
-    assert len(entries) == 1 and (entries[0] / "result.json").exists()
+    # the result, and the model that scored it (keyed without the thresholds)
+    kinds = sorted(json.loads((p / "result.json").read_text()).get("kind", "result") for p in entries)
+    assert kinds == ["model", "result"]
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         second = report.find_duplicates(small_org, objects="accounts", cache=tmp_path)
     assert not caplog.records
@@ -144,7 +148,7 @@ def test_the_report_runner_keeps_the_results_beside_its_parquet_cache(small_org,
     crm = open_report(str(folder))
     assert crm.meta["dedup_cache"] == str((tmp_path / ".cache" / "dedup").resolve())
     first = report.find_duplicates(crm, objects="accounts")
-    (entry,) = (tmp_path / ".cache" / "dedup").iterdir()
+    (entry,) = [p for p in (tmp_path / ".cache" / "dedup").iterdir() if (p / "pairs.parquet").exists()]
     stamp = (entry / "pairs.parquet").stat().st_mtime_ns
     again = report.find_duplicates(crm, objects="accounts")
     assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
@@ -173,9 +177,10 @@ def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path)
     plain = org_merge_scores(crm, objects="accounts", cache=None)
     assert not (tmp_path / "dd").exists()
     first = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
-    # two entries: the matcher's result and the scores row computed from it
+    # three entries: the kept accounts' model, the matcher's result with it (kept and merged-away
+    # accounts together) and the scores row computed from that
     (entry,) = [p for p in (tmp_path / "dd").iterdir() if (p / "pairs.parquet").exists()]
-    assert len(list((tmp_path / "dd").iterdir())) == 2
+    assert len(list((tmp_path / "dd").iterdir())) == 3
     stamp = (entry / "pairs.parquet").stat().st_mtime_ns
     again = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
     assert (entry / "pairs.parquet").stat().st_mtime_ns == stamp  # read back, not computed again
@@ -288,10 +293,10 @@ def test_a_damaged_or_swapped_scores_entry_is_rebuilt_with_one_log_line(tmp_path
     # another org's valid file: a well-formed Parquet row of other numbers
     pd.read_parquet(scores).assign(found=0, recall=0.0).to_parquet(scores, index=False)
     assert "scores.parquet: differs" in rebuilt() and scores.read_bytes() == original
-    # the same records of another org (another fingerprint): its two entries, the scores and the match
-    # they come from, are each rebuilt with one line
+    # the same records of another org (another fingerprint): its three entries, the scores, the match
+    # they come from and the model of that match, are each rebuilt with one line
     crm.meta["fingerprint"] = "org-b"
-    assert f"is of the data {fingerprint!r}, not 'org-b'" in rebuilt(entries=2)
+    assert f"is of the data {fingerprint!r}, not 'org-b'" in rebuilt(entries=3)
     assert json.loads((entry / "result.json").read_text())["fingerprint"] == "org-b"
     # an entry of the other kind moved under this key: its result.json names its own key
     lead_contact = tmp_path / "other"
@@ -329,3 +334,52 @@ def test_the_key_hashes_each_value_in_its_own_type():
     assert _frame_hash(base.rename(columns={"n": "m"})) != k
     assert _frame_hash(base.iloc[::-1]) != k  # the row order
     assert _frame_hash(None) != _frame_hash(base.iloc[0:0])
+
+
+@pytest.mark.slow
+def test_the_scores_against_the_orgs_merges_do_not_train_the_duplicates_model_again(tmp_path, monkeypatch):
+    """The report's duplicates and its scores against the org's merges train each object's model once in all:
+    the scores read the kept records' model back from its entry, and equal a run without any cache."""
+    import funnel_analysis as fa
+    from funnel_analysis.dedupe import report
+    from funnel_analysis.synth import generate_sample
+
+    from .test_pipeline import _counting_trainings
+
+    generate_sample(tmp_path / "org", scale=0.1, seed=3, merged=True)
+    crm = fa.load_org(tmp_path / "org")
+    trained = _counting_trainings(monkeypatch)
+    options = dict(objects="leads,accounts")
+    # without a cache: each object's model is trained for the duplicates and again for the scores
+    plain_found = report.find_duplicates(crm, **options, cache=None)
+    plain = report.org_merge_scores(crm, **options, cache=None)
+    kept = [len(crm.leads), len(crm.accounts)]
+    assert trained == kept + kept
+    trained.clear()
+    folder = tmp_path / "dd"
+    found = report.find_duplicates(crm, **options, cache=folder)
+    assert trained == kept  # one training per object
+    models = sorted(
+        p.name for p in folder.iterdir() if json.loads((p / "result.json").read_text()).get("kind") == "model"
+    )
+    assert len(models) == 2
+    scores = report.org_merge_scores(crm, **options, cache=folder)
+    assert trained == kept  # the scores read the two models back: no training
+    pd.testing.assert_frame_equal(scores, plain)
+    for name in ("leads", "accounts"):
+        _same(found.results[name], plain_found.results[name])
+    # the scores' entries removed: computed again, from the models' entries, with no training either
+    for p in folder.iterdir():
+        if (p / "scores.parquet").exists() or ((p / "pairs.parquet").exists() and p.name not in models):
+            shutil.rmtree(p)
+    assert trained == kept and sum((p / "scores.parquet").exists() for p in folder.iterdir()) == 0
+    pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=folder), plain)
+    assert trained == kept
+    # the models' entries removed too: the scores train the kept records' models again, once each
+    for name in models:
+        shutil.rmtree(folder / name)
+    for p in folder.iterdir():
+        if (p / "scores.parquet").exists():
+            shutil.rmtree(p)
+    pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=folder), plain)
+    assert trained == kept + kept

@@ -160,3 +160,41 @@ def test_without_the_country_columns_f1_stays_within_a_hundredth(tmp_path):
     for table in ("leads", "accounts"):
         assert f1["with", table] > 0.95, (table, f1)
         assert abs(f1["with", table] - f1["without", table]) <= 0.01, (table, f1)
+
+
+def _counting_trainings(monkeypatch):
+    """The real :func:`funnel_analysis.dedupe.match.train_model`, with a list of the record counts it trained on."""
+    from funnel_analysis.dedupe import pipeline
+
+    trained, real = [], pipeline.train_model
+
+    def counted(features, **options):
+        trained.append(len(features))
+        return real(features, **options)
+
+    monkeypatch.setattr(pipeline, "train_model", counted)
+    return trained
+
+
+def test_a_model_given_scores_without_training_and_finds_the_same(small_org, found_accounts, monkeypatch, caplog):
+    import logging
+
+    trained = _counting_trainings(monkeypatch)
+    accounts = small_org.accounts
+    again = find_duplicates(accounts, table="accounts", model=found_accounts.model)
+    assert trained == []  # the model given scored the pairs: no training
+    # the same pairs, probabilities and clusters as the run that trained it
+    for name in ("pairs", "clusters", "review"):
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(found_accounts, name), check_dtype=False)
+    assert (again.threshold, again.candidate_pairs) == (found_accounts.threshold, found_accounts.candidate_pairs)
+    # a model of records without phones does not compare what these records give: trained anew, said once
+    without = accounts.drop(columns=["phone"])
+    other = find_duplicates(without, table="accounts", seed=7).model
+    names = [c["output_column_name"] for c in found_accounts.model["comparisons"]]
+    assert "phone" in names
+    assert [c["output_column_name"] for c in other["comparisons"]] == [n for n in names if n != "phone"]
+    trained.clear()
+    with caplog.at_level(logging.INFO, logger="funnel_analysis.dedupe.pipeline"):
+        refit = find_duplicates(accounts, table="accounts", model=other)
+    assert trained == [len(accounts)] and sum("does not fit" in r.getMessage() for r in caplog.records) == 1
+    pd.testing.assert_frame_equal(refit.clusters, found_accounts.clusters)
