@@ -390,3 +390,31 @@ def test_ensure_related_tables_reads_what_the_paths_reach(from_cache, parquet_ca
     pd.testing.assert_frame_equal(from_cache.tables["accounts"], parquet_cache[1].accounts)
     from_cache.ensure_related_tables("leads", "converted_contact.email")  # a dotted field, as --by names one
     assert "contacts" in from_cache.tables
+
+
+def test_each_report_in_a_kernel_gets_its_own_org_and_its_tables_go_with_it(parquet_cache, monkeypatch, capsys):
+    # a kernel runs report after report on the one org it keeps: the tables one report read from the
+    # cache must not stay held for the next ones (at scale 50 they would add up past a kernel's memory)
+    import gc
+    import weakref
+
+    from funnel_analysis.reporting import notebook, open_report
+
+    monkeypatch.setenv("FUNNEL_ENGINE_ONLY", "1")
+    first = open_report(str(parquet_cache[0]))
+    pd.testing.assert_frame_equal(
+        forecast_report.weighted_pipeline(first, as_of=DAY),
+        forecast_report.weighted_pipeline(parquet_cache[1], as_of=DAY),
+        check_dtype=False,
+    )
+    assert "opportunities" in first.tables
+    read = weakref.ref(first.tables["opportunities"])
+    second = open_report(str(parquet_cache[0]))
+    assert second is not first and engine_of(second) is engine_of(first)
+    assert "opportunities" not in second.tables
+    for kept in notebook._LOADED.values():
+        assert not set(kept.tables) & set(kept.meta["engine_only"])
+    del first
+    gc.collect()
+    assert read() is None  # nothing else held the table the first report read
+    capsys.readouterr()
