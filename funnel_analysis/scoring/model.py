@@ -44,6 +44,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -639,17 +640,16 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
 
     def _effects_trees(self, Xt, *, chunk_rows: int = 50_000):
         """The effects of :meth:`_effects_encoded`, to the bit, and the base log-odds, from one pass of every tree
-        over the leads and a second pass of only what a swap can change (#21: the reasons re-predicted every
+        over the leads and a second pass of only the leaves a swap changes (#21: the reasons re-predicted every
         lead once per feature, 14 passes over 838k leads at scale 50).
 
         A boosted model's log-odds are its baseline plus each tree's leaf value, added in tree order. With one
-        feature set to its reference value, a tree that never splits on that feature gives the same leaf, and
-        so does every tree for a lead that falls on the same side of each of the feature's thresholds as the
-        reference (the same category, or missing like it): that lead's effect is exactly 0. So each tree's
-        leaf of each lead is kept (by chunks of ``chunk_rows`` leads), only the trees splitting on the
-        feature are run again, on the leads that differ from the reference, and the leaves are added up in
-        the same order from the same baseline as scikit-learn's ``decision_function`` adds them: the same
-        floating-point sums.
+        feature set to its reference value, a lead stays in the same leaf of a tree unless its path there
+        passes a split on that feature that the reference takes the other way; so each tree's leaf of each
+        lead is kept (by chunks of ``chunk_rows`` leads), and each (tree, lead) whose leaf's path the reference
+        leaves is predicted again with the feature swapped. The leaves are then added up in the same order
+        from the same baseline as scikit-learn's ``decision_function`` adds them: the same floating-point
+        sums, and an effect of exactly 0 for a lead whose leaves all stay.
 
         Returns
         -------
@@ -663,7 +663,7 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         trees = _tree_parts(clf)
         if trees is None or sorted(out_names) != sorted(self.feature_names_in_):
             return None
-        predictors, baseline, known, f_idx, categorical, perm = trees
+        predictors, baseline, known, f_idx, perm = trees
         T = np.asarray(prepare.transform(Xt), dtype=float)
         ref_row = pd.DataFrame({c: [self.reference_[c]] for c in self.feature_names_in_})
         R = np.asarray(prepare.transform(self._typed(ref_row)), dtype=float)[0]
@@ -674,19 +674,22 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         if T.shape[1] != len(perm):
             return None
         n, width = T.shape
-        uses = np.zeros((len(predictors), width), dtype=bool)  # tree t splits on encoded column i
-        thresholds = [[] for _ in range(width)]
-        for t, predictor in enumerate(predictors):
-            nodes = predictor.nodes[~predictor.nodes["is_leaf"].astype(bool)]
-            uses[t, nodes["feature_idx"]] = True
-            for i, thr in zip(nodes["feature_idx"], nodes["num_threshold"], strict=True):
-                thresholds[i].append(thr)
-        # a lead is like the reference in column i when it takes every split on i the way the reference does
-        side = [None if categorical[i] else np.unique(np.asarray(thresholds[i], dtype=float)) for i in range(width)]
         n_threads = _openmp_effective_n_threads()
+        # per tree: a predictor giving each lead's leaf (node number), the leaves' values, and for each leaf
+        # and column whether the reference value of that column keeps a lead in that leaf
+        located, values, moving = [], [], []
+        for predictor in predictors:
+            nodes = predictor.nodes.copy()
+            leaf = nodes["is_leaf"].astype(bool)
+            nodes["value"][leaf] = np.flatnonzero(leaf)
+            located.append(TreePredictor(nodes, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets))
+            values.append(predictor.nodes["value"])
+            keeps = _reference_keeps(predictor, R, known, f_idx)
+            # per column: None when no leaf of this tree moves, else whether each node's leads move
+            moving.append([None if keeps[:, i].all() else np.ascontiguousarray(~keeps[:, i]) for i in range(width)])
 
-        def leaves(X, which):
-            return np.stack([predictors[t].predict(X, known, f_idx, n_threads) for t in which]) if len(which) else None
+        def leaf_of(t, X):
+            return located[t].predict(X, known, f_idx, n_threads).astype(np.int32)
 
         def summed(L):  # scikit-learn's order: zeros, plus the baseline, plus each tree in turn
             acc = np.zeros(L.shape[1], dtype=baseline.dtype)
@@ -699,38 +702,86 @@ class LeadScorer(ClassifierMixin, BaseEstimator):
         effects = np.zeros((n, width))
         base = np.empty(n)
         for start in range(0, n, chunk_rows):
-            Tc = np.ascontiguousarray(T[start : start + chunk_rows])
-            L = leaves(Tc, range(len(predictors)))
+            Tc = T[start : start + chunk_rows]
+            at = np.empty((len(predictors), len(Tc)), dtype=np.int32)
+            L = np.empty((len(predictors), len(Tc)))
+            for t in range(len(predictors)):
+                at[t] = leaf_of(t, Tc)
+                L[t] = values[t][at[t]]
             b = summed(L)
             base[start : start + len(Tc)] = b
             for j, c in enumerate(self.feature_names_in_):
                 i = position[c]
-                col, ref = Tc[:, i], R[i]
-                if side[i] is None:
-                    same = (col == ref) | (np.isnan(col) & np.isnan(ref))
-                elif np.isnan(ref):
-                    same = np.isnan(col)
-                else:
-                    same = ~np.isnan(col) & (
-                        np.searchsorted(side[i], col, side="left") == np.searchsorted(side[i], ref, side="left")
-                    )
-                rows = np.flatnonzero(~same)
-                which = np.flatnonzero(uses[:, i])
-                if not len(rows):
-                    continue
-                Ls = L[:, rows]
-                if len(which):
-                    Ts = Tc[rows]
-                    Ts[:, i] = ref
-                    Ls[which] = leaves(Ts, which)
-                effects[start + rows, j] = b[rows] - summed(Ls)
+                new = {}  # tree -> its leaves of the chunk with the swap (only where they change)
+                for t in range(len(predictors)):
+                    if moving[t][i] is not None:
+                        moved = np.flatnonzero(moving[t][i][at[t]])
+                        if len(moved):
+                            Ts = Tc[moved]
+                            Ts[:, i] = R[i]
+                            leaves = L[t].copy()
+                            leaves[moved] = values[t][leaf_of(t, Ts)]
+                            new[t] = leaves
+                if not new:
+                    continue  # every lead keeps every leaf: effect 0
+                # every lead of the chunk summed again: one whose leaves all stay gets its own sum, effect 0
+                acc = np.zeros(len(Tc), dtype=baseline.dtype)
+                acc += baseline
+                for t in range(len(predictors)):
+                    acc += new.get(t, L[t])
+                effects[start : start + len(Tc), j] = b - acc
         return effects, base
 
 
+def _reference_keeps(predictor, R, known, f_idx) -> np.ndarray:
+    """For each node of one tree (rows; meaningful at the leaves) and each column (columns): whether a lead
+    whose path reaches that node still reaches it with that column set to its reference value ``R``, that
+    is, whether the reference goes the path's way at every split on the column above it.
+
+    The reference's way at a split is decided as scikit-learn's raw-data predictor decides it: missing
+    goes the split's missing way; a category goes left when in the split's left set, right when a known
+    category, else the missing way (a negative one too); a number goes left when at most the threshold."""
+    nodes = predictor.nodes
+    keeps = np.ones((len(nodes), len(R)), dtype=bool)
+    stack = [0]
+    while stack:
+        k = stack.pop()
+        node = nodes[k]
+        if node["is_leaf"]:
+            continue
+        f = int(node["feature_idx"])
+        v = R[f]
+        missing_left = bool(node["missing_go_to_left"])
+        if np.isnan(v):
+            left = missing_left
+        elif node["is_categorical"]:
+            code = int(v)
+            if v < 0:
+                left = missing_left
+            elif _in_bitset(predictor.raw_left_cat_bitsets[node["bitset_idx"]], code):
+                left = True
+            elif _in_bitset(known[f_idx[f]], code):
+                left = False
+            else:
+                left = missing_left
+        else:
+            left = bool(v <= node["num_threshold"])
+        for child, way in ((int(node["left"]), True), (int(node["right"]), False)):
+            keeps[child] = keeps[k]
+            keeps[child, f] &= left == way
+            stack.append(child)
+    return keeps
+
+
+def _in_bitset(bitset, value: int) -> bool:
+    """Whether ``value`` (0-255) is in a 256-bit set stored as 8 unsigned 32-bit words (scikit-learn's bitsets)."""
+    return bool((int(bitset[value // 32]) >> (value % 32)) & 1)
+
+
 def _tree_parts(clf):
-    """A fitted one-output ``HistGradientBoostingClassifier``'s trees, baseline, category bitsets, which of the
-    trees' columns are categorical and which input column each is (what :meth:`LeadScorer._effects_trees`
-    evaluates); None for another model or a scikit-learn whose internals differ."""
+    """A fitted one-output ``HistGradientBoostingClassifier``'s trees, baseline, known-category bitsets and
+    which input column each of the trees' columns is (what :meth:`LeadScorer._effects_trees` evaluates);
+    None for another model or a scikit-learn whose internals differ."""
     try:
         if not isinstance(clf, HistGradientBoostingClassifier) or clf.n_trees_per_iteration_ != 1:
             return None
@@ -739,7 +790,7 @@ def _tree_parts(clf):
         known, f_idx = clf._bin_mapper.make_known_categories_bitsets()
         width = clf.n_features_in_
         if clf.is_categorical_ is None:
-            categorical, perm = np.zeros(width, dtype=bool), np.arange(width)
+            perm = np.arange(width)
         else:
             # the classifier's preprocessing puts its categorical columns first, then the others, in order
             cat = np.asarray(clf.is_categorical_, dtype=bool)
@@ -752,7 +803,7 @@ def _tree_parts(clf):
             return None
     except AttributeError:
         return None
-    return predictors, baseline[0], known, f_idx, categorical, perm
+    return predictors, baseline[0], known, f_idx, perm
 
 
 def _value_texts(Xt: pd.DataFrame, col: np.ndarray) -> list:
