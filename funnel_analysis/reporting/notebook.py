@@ -527,6 +527,71 @@ def _plain_styler(df: pd.DataFrame) -> Styler:
     return Styler(df, cell_ids=False)
 
 
+#: The class names pandas' Styler writes on a table's cells (its defaults; a Styler with others is not written here).
+_STYLER_CSS = {
+    "row_heading": "row_heading",
+    "col_heading": "col_heading",
+    "index_name": "index_name",
+    "col": "col",
+    "row": "row",
+    "col_trim": "col_trim",
+    "row_trim": "row_trim",
+    "level": "level",
+    "data": "data",
+    "blank": "blank",
+    "foot": "foot",
+}
+
+
+def _table_html(sty: Styler) -> str:
+    """``sty.to_html()`` without the indentation between the tags, written by a loop over the cells for the
+    tables :func:`record` shows.
+
+    The Styler builds a dictionary of every cell (its classes, ids, spans, visibility) and renders it through
+    a Jinja template, most of :func:`record`'s time; for the tables record makes (one header row, the index
+    hidden, no per-cell styles, ids, captions or classes, nothing trimmed) the page is only the header and
+    the cells' display values, from the Styler's own formatters: the same tags, attributes and text, with no
+    newline and indentation between one tag and the next (whitespace a table does not show, but which the
+    page's sanitiser reads as a text node each: a fifth of its time on a report's tables). Any other Styler
+    is rendered by pandas. tests/reporting/test_notebook.py compares the two texts.
+    """
+    data = sty.data
+    simple = (
+        not isinstance(data.columns, pd.MultiIndex)
+        and not isinstance(data.index, pd.MultiIndex)
+        and sty.hide_index_ == [True]
+        and sty.hide_columns_ == [False]
+        and not sty.hidden_rows
+        and not sty.cell_ids
+        and not (sty._todo or sty.ctx or sty.ctx_index or sty.ctx_columns or sty.cell_context)
+        and not (sty.table_styles or sty.caption or sty.tooltips or sty.concatenated)
+        and sty.css == _STYLER_CSS
+        and data.columns.name is None
+        and data.size <= pd.get_option("styler.render.max_elements")
+        and pd.get_option("styler.render.max_rows") is None
+        and pd.get_option("styler.render.max_columns") is None
+        and pd.get_option("styler.sparse.columns")
+        and len(data.columns)
+    )
+    if not simple:
+        return sty.to_html()
+    hidden = set(sty.hidden_columns)
+    shown = [c for c in range(len(data.columns)) if c not in hidden]
+    heads = sty._display_funcs_columns
+    cells = sty._display_funcs
+    attributes = f" {sty.table_attributes}" if sty.table_attributes else ""
+    out = [f'<style type="text/css">\n</style>\n<table id="T_{sty.uuid}"{attributes}><thead><tr>']
+    out += [f'<th class="col_heading level0 col{c}" >{heads[(0, c)](data.columns[c])}</th>' for c in shown]
+    out.append("</tr></thead><tbody>")
+    columns = [data.iloc[:, c] for c in range(len(data.columns))]  # as itertuples reads the rows
+    for r, row in enumerate(zip(*columns)):
+        out.append("<tr>")
+        out += [f'<td class="data row{r} col{c}" >{cells[(r, c)](row[c])}</td>' for c in shown]
+        out.append("</tr>")
+    out.append("</tbody></table>\n")
+    return "".join(out)
+
+
 def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     """``df`` as a Styler formatted by meaning (:mod:`~funnel_analysis.reporting.format`), all text HTML-escaped.
 
@@ -653,7 +718,7 @@ def record(name: str, value) -> None:
     # what the analysis assumed (the status order it followed, the credit it fell back to): one line under it
     note = value.attrs.get("note") if isinstance(value, (pd.DataFrame, pd.Series)) else None
     record_value = {"name": name, "value": payload} | ({"note": str(note)} if note else {})
-    shown = sty.to_html()
+    shown = _table_html(sty)
     if isinstance(value, (pd.DataFrame, pd.Series)) and len(table) == 0:  # one line, never an empty grid
         shown = f'<p class="empty-section">{html.escape(_nothing_line(name))}</p>'
     elif isinstance(value, (pd.DataFrame, pd.Series)) and len(table) > LONG_TABLE_ROWS:

@@ -338,3 +338,70 @@ def test_a_kernels_png_of_a_chart_is_drawn_once_with_the_same_bytes():
     png.for_type(Figure, retina)
     notebook._png_drawn_once(shell)
     assert png.lookup_by_type(Figure) is retina
+
+
+def test_record_writes_a_tables_html_as_the_styler_renders_it(small_sample, monkeypatch):
+    """record writes its tables' HTML itself (notebook._table_html), the text of pandas' Styler.to_html without the
+    indentation between tags (the table's random id aside): every table of the funnel report on a generated org,
+    a dict's, an escaped, an empty-cell and a long one; pandas renders any other Styler (an index shown)."""
+    import re
+
+    from pandas.io.formats.style import Styler
+
+    from funnel_analysis.crm import load_org
+    from funnel_analysis.funnel import headline_series, report
+    from funnel_analysis.project import OrgProfile, apply_profile
+
+    crm = apply_profile(load_org(small_sample), profile=OrgProfile())  # as open_report: business_type too
+    tables = {
+        "kpis": report.kpis(crm, by="lead_source"),
+        "kpis_by_business_type": report.kpis(crm, by="business_type"),
+        "headline": headline_series(crm),
+        "lead_funnel": report.lead_funnel(crm, by="lead_source"),
+        "lead_conversion": report.lead_conversion(crm, by="lead_source"),
+        "pipeline": report.snapshot_funnel(crm, by="lead_source"),
+        "cohort_funnel": report.cohort_funnel(crm, by="lead_source"),
+        "win_rates": report.win_rates(crm, by="lead_source", period="Q"),
+        "bottlenecks": report.bottlenecks(crm, period="Q"),
+        "figures": {"leads": 3, "win_rate": 0.5, "win_rate_n": 4, "<b>x</b>": 1.5},
+        "escaped": pd.DataFrame(
+            {
+                "company": ["<script>x</script>", None, "A & B"],
+                "when": pd.to_datetime(["2024-01-02", None, "2024-03-04"]),
+            }
+        ),
+    }
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    to_html = Styler.to_html
+    rendered = []
+    monkeypatch.setattr(Styler, "to_html", lambda self, *a, **k: (rendered.append(self), to_html(self, *a, **k))[1])
+    written = []
+    direct = notebook._table_html
+    monkeypatch.setattr(notebook, "_table_html", lambda sty: (written.append((sty, direct(sty))), written[-1][1])[1])
+    uuid = re.compile(r'<table id="T_[0-9a-z]+"')
+    notebook_setup(currency="USD")
+    try:
+        for name, table in tables.items():
+            record(name, table)
+        assert rendered == []  # every one written by record itself
+        assert len(written) == len(tables)
+        for (name, table), out, (sty, html) in zip(tables.items(), shown, written, strict=True):
+            assert html == _compact(to_html(sty)), name  # the same tags and text, the same table id
+            assert "<td" in html and html in out["text/html"] and "\n  " not in html, name
+            if not isinstance(table, dict):  # as styled() shows it
+                assert uuid.sub("<table", _compact(to_html(styled(table)))) == uuid.sub("<table", html), name
+        assert "&lt;b&gt;x&lt;/b&gt;" in written[-2][1] and "&lt;script&gt;" in written[-1][1]
+    finally:
+        notebook_setup()
+    indexed = styled(tables["kpis"].set_index("lead_source"))  # an index shown: pandas' own rendering
+    assert notebook._table_html(indexed) == to_html(indexed)
+    assert 'class="row_heading level0 row0"' in notebook._table_html(indexed)
+
+
+def _compact(html_text: str) -> str:
+    """``html_text`` without the newline and indentation pandas' template puts between a table's tags."""
+    import re
+
+    head, sep, table = html_text.partition("<table")
+    return head + sep + re.sub(r">\n *<", "><", table)
