@@ -496,6 +496,16 @@ def _day_leads(crm, org, *, as_of, where):
     return _selected(crm, org, leads_on_day(org, as_of=day), where, day), None, None
 
 
+def _forget_day(crm) -> None:
+    """Let go of the day's leads and engagement the org's engine keeps between a report's training table and
+    its scoring (:func:`~funnel_analysis.engine.features.forget_days`); nothing without an engine."""
+    org = _engine(crm)
+    if org is not None:
+        from ..engine.features import forget_days
+
+        forget_days(org)
+
+
 def _with_engagement(feats: pd.DataFrame, org, *, as_of, delay_days: float) -> pd.DataFrame:
     """``feats`` (lead_features without activities) with the engagement columns counted in the engine,
     in ``lead_features``' order, each lead's row found by its id."""

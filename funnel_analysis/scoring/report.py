@@ -22,6 +22,7 @@ import dataclasses
 
 import pandas as pd
 
+from .features import _forget_day
 from .workflow import TrainingResult, drift_report, load_or_train, score_leads, top_leads
 
 __all__ = ["OpenLeads", "load_or_train", "open_leads"]
@@ -92,6 +93,7 @@ def open_leads(
         When ``where`` is not a valid expression over the leads.
     """
     scored = score_leads(crm, model=model.model, as_of=as_of, where=where, delay_days=delay_days)
+    _forget_day(crm)  # the day's leads, kept since the training table, are not asked for again
     return OpenLeads(
         scores=scored,
         top=top_leads(scored, n=n_top),

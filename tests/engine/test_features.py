@@ -220,3 +220,30 @@ def test_the_training_table_in_the_engine_is_the_pandas_one(sample_crm, engines_
         detach(crm)
     assert len(want) > 100 and want["converted"].sum() > 10
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_org_keeps_the_last_day(hand_org, engines_only, monkeypatch):
+    """#21: the training table and the scoring of a report ask for the same day; the engine answers once,
+    each caller gets a frame of its own, and another day, another delay or forget_days ask again."""
+    import funnel_analysis.engine.features as features
+
+    org = engines_only(hand_org)
+    asked = []
+    for name in ("_leads_on_day", "_lead_engagement"):
+        real = getattr(features, name)
+        monkeypatch.setattr(features, name, lambda *a, _real=real, _name=name: asked.append(_name) or _real(*a))
+    first = features.leads_on_day(org, as_of="2024-03-31")
+    first.loc[0, "status"] = "Changed"  # the caller's own frame: the kept one stays as the engine gave it
+    again = features.leads_on_day(org, as_of="2024-03-31")
+    assert asked == ["_leads_on_day"] and again.loc[0, "status"] == "Open"
+    assert again["lead_id"].str[:4].tolist() == ["00QA", "00QB"]
+    e1 = features.lead_engagement(org, as_of="2024-03-31", delay_days=30)
+    e2 = features.lead_engagement(org, as_of=pd.Timestamp("2024-03-31"), delay_days=30.0)
+    pd.testing.assert_frame_equal(e1, e2)
+    assert asked == ["_leads_on_day", "_lead_engagement"]
+    features.lead_engagement(org, as_of="2024-03-31", delay_days=0)  # another delay
+    features.leads_on_day(org, as_of="2024-02-29")  # another day
+    assert asked[2:] == ["_lead_engagement", "_leads_on_day"]
+    features.forget_days(org)
+    features.leads_on_day(org, as_of="2024-02-29")
+    assert asked[4:] == ["_leads_on_day"]
