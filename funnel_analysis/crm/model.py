@@ -338,6 +338,21 @@ def _is_field(text: str) -> bool:
     return all(part.isidentifier() for part in text.strip().split("."))
 
 
+def _day_rows(name: str, df: pd.DataFrame, present: dict, end, day) -> tuple[pd.DataFrame, int | None]:
+    """The rows of one table that the day's cut keeps, and how many have no date (None: not dated).
+
+    Activities by their activity date (through the day), the other dated tables by their creation
+    time (before the day's end); the leads' and deals' state of the day is rebuilt after, by the cut.
+    """
+    spec = TABLES.get(name)
+    col = spec.created_column if spec else None
+    if name == "activities" and "activity_date" in present.get(name, []):
+        return _rows(df, df["activity_date"] <= day), int(df["activity_date"].isna().sum())
+    if col and col in present.get(name, []) and name != "stages":
+        return _rows(df, df[col] < end), int(df[col].isna().sum())
+    return df, None
+
+
 def _engine_only_error(table: str) -> EngineOnlyError:
     """The one line of :class:`EngineOnlyError` for a read of ``table`` on pandas."""
     call = _entry_point_call() or f"reading {table!r} in pandas"
@@ -459,8 +474,10 @@ class CrmData:
         """An engine-only table read in pandas from the org's Parquet cache and kept; None: no cache.
 
         The org itself reads it (and the tables read with it) through
-        :func:`funnel_analysis.engine.attach.cached_tables` and keeps its engine; a cut reads it
-        through the org it was cut from, cut on the same day, as ``as_of`` would have cut it.
+        :func:`funnel_analysis.engine.attach.cached_tables` and keeps its engine; a cut reads the
+        leads, the deals and their histories through the org it was cut from (cut on the same day, as
+        ``as_of`` cuts them: their state of the day is rebuilt from the history), and any other table
+        itself, keeping the day's rows only.
         """
         plugin = importlib.import_module("..engine.attach", __package__)
         if self.as_of_date is None:
@@ -474,6 +491,19 @@ class CrmData:
         parent = self.__dict__.get("_cut_of")
         if parent is None:
             return None
+        rebuilt = {"leads", "opportunities"} | {t for ts in plugin.READ_WITH.values() for t in ts}
+        if name not in rebuilt and name not in parent.tables:
+            # a table the cut keeps rows of as they are (activities, campaign members ...): read and cut
+            # here, so that the day's rows are held once, not under the org as well
+            fetched = plugin.cached_tables(parent, table=name)
+            if fetched is None or name not in fetched:
+                return None
+            end, day = _cutoff(self.as_of_date)
+            frame, n_undated = _day_rows(name, fetched[name], parent.meta.get("columns_present", {}), end, day)
+            self.tables[name] = frame
+            if n_undated:
+                self.meta["as_of_undated"] = {**self.meta.get("as_of_undated", {}), name: n_undated}
+            return frame
         getattr(parent, name)
         recut = parent.as_of(self.as_of_date)
         for table in (name, *plugin.READ_WITH.get(name, ())):
@@ -688,18 +718,9 @@ class CrmData:
         out: dict[str, pd.DataFrame] = {}
         undated: dict[str, int] = {}
         for name, df in self.tables.items():
-            spec = TABLES.get(name)
-            col = spec.created_column if spec else None
-            if name == "activities" and "activity_date" in present.get(name, []):
-                keep = df["activity_date"] <= day
-                undated[name] = int(df["activity_date"].isna().sum())
-                out[name] = _rows(df, keep)
-            elif col and col in present.get(name, []) and name != "stages":
-                keep = df[col] < end
-                undated[name] = int(df[col].isna().sum())
-                out[name] = _rows(df, keep)
-            else:
-                out[name] = df
+            out[name], n_undated = _day_rows(name, df, present, end, day)
+            if n_undated is not None:
+                undated[name] = n_undated
         if "opportunities" in out:
             out["opportunities"] = self._opportunities_as_of(out["opportunities"], end, day)
         if "leads" in out:

@@ -308,6 +308,12 @@ def test_a_cut_reads_through_the_org_it_was_cut_from(from_cache, parquet_cache):
         ref.leads["status"]
         != parquet_cache[1].leads.set_index("lead_id").loc[ref.leads["lead_id"], "status"].to_numpy()
     ).any()
+    # a table the cut keeps rows of as they are is read and cut by the cut alone: held once, not by the org too
+    for table in ("activities", "campaign_members", "contact_roles"):
+        pd.testing.assert_frame_equal(getattr(cut, table), getattr(ref, table), obj=table)
+        assert table not in from_cache.tables
+    assert len(cut.activities) < len(parquet_cache[1].activities)  # the day's rows only
+    assert cut.meta.get("as_of_undated", {}) == ref.meta.get("as_of_undated", {})
 
 
 def test_a_scoped_org_reads_its_own_rows(from_cache, parquet_cache):
