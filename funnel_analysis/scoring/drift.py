@@ -43,10 +43,11 @@ def _shares(expected: pd.Series, actual: pd.Series, bins: int, min_share: float)
         keep = set(share[share >= min_share].index)
         eb = e.where(e.isin(keep), "\0other").to_numpy()
         ab = a.where(a.isin(keep), "\0other").to_numpy()
-    keys = np.union1d(np.unique(eb), np.unique(ab))
-    es = pd.Series(eb).value_counts(normalize=True).reindex(keys, fill_value=0).to_numpy()
-    as_ = pd.Series(ab).value_counts(normalize=True).reindex(keys, fill_value=0).to_numpy()
-    return es, as_
+    # the bins of both samples, in sorted order: those the counts found (sorting the distinct values, not
+    # every lead's: #21, the texts of 919k leads were sorted for each feature)
+    ec, ac = pd.Series(eb).value_counts(normalize=True), pd.Series(ab).value_counts(normalize=True)
+    keys = np.union1d(ec.index.to_numpy(), ac.index.to_numpy())
+    return ec.reindex(keys, fill_value=0).to_numpy(), ac.reindex(keys, fill_value=0).to_numpy()
 
 
 def psi(

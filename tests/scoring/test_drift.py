@@ -46,3 +46,13 @@ def test_drift_table_flags_above_threshold():
     assert t.loc["x", "flagged"] and not t.loc["c", "flagged"] and t.loc["c", "psi"] == 0
     with pytest.raises(ValueError, match="'y' is missing from the actual"):
         drift_table(e.assign(y=1.0), a, columns=["y"])
+
+
+def test_psi_by_hand_with_missing_rare_and_new_categories():
+    """Missing is a bin, a category rare in training (under 0.5 %) shares the 'other' bin with one never seen
+    in training, and a bin empty on one side is floored at eps = 1e-4 (worked out by hand)."""
+    e = pd.Series(["a"] * 600 + ["b"] * 199 + [None] * 200 + ["r"])  # r: 1 in 1000, rare
+    a = pd.Series(["a"] * 500 + [None] * 300 + ["new"] * 200)  # no b; new and r in 'other'
+    # bins (e, a): a (0.6, 0.5), b (0.199, 0 -> 1e-4), missing (0.2, 0.3), other (0.001, 0.2)
+    want = sum((x - y) * math.log(x / y) for y, x in ((0.6, 0.5), (0.199, 1e-4), (0.2, 0.3), (0.001, 0.2)))
+    assert psi(e, a) == pytest.approx(want, rel=1e-12)
