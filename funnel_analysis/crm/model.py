@@ -338,19 +338,24 @@ def _is_field(text: str) -> bool:
     return all(part.isidentifier() for part in text.strip().split("."))
 
 
-def _day_rows(name: str, df: pd.DataFrame, present: dict, end, day) -> tuple[pd.DataFrame, int | None]:
+def _day_rows(
+    name: str, df: pd.DataFrame, present: dict, end, day, *, rows: bool = True
+) -> tuple[pd.DataFrame | None, int | None]:
     """The rows of one table that the day's cut keeps, and how many have no date (None: not dated).
 
     Activities by their activity date (through the day), the other dated tables by their creation
     time (before the day's end); the leads' and deals' state of the day is rebuilt after, by the cut.
+    With ``rows=False`` only the count (the rows None).
     """
     spec = TABLES.get(name)
     col = spec.created_column if spec else None
     if name == "activities" and "activity_date" in present.get(name, []):
-        return _rows(df, df["activity_date"] <= day), int(df["activity_date"].isna().sum())
-    if col and col in present.get(name, []) and name != "stages":
-        return _rows(df, df[col] < end), int(df[col].isna().sum())
-    return df, None
+        col, keep = "activity_date", (lambda: df["activity_date"] <= day)
+    elif col and col in present.get(name, []) and name != "stages":
+        keep = lambda: df[col] < end  # noqa: E731
+    else:
+        return (df if rows else None), None
+    return (_rows(df, keep()) if rows else None), int(df[col].isna().sum())
 
 
 def _engine_only_error(table: str) -> EngineOnlyError:
@@ -491,25 +496,27 @@ class CrmData:
         parent = self.__dict__.get("_cut_of")
         if parent is None:
             return None
-        rebuilt = {"leads", "opportunities"} | {t for ts in plugin.READ_WITH.values() for t in ts}
-        if name not in rebuilt and name not in parent.tables:
-            # a table the cut keeps rows of as they are (activities, campaign members ...): read and cut
-            # here, so that the day's rows are held once, not under the org as well
-            fetched = plugin.cached_tables(parent, table=name)
-            if fetched is None or name not in fetched:
-                return None
+        if name not in ("leads", "opportunities"):
+            # a table the cut keeps rows of as they are (the histories, activities, campaign members ...):
+            # its day's rows, cut here from the org's table, or from the cache's when the org does not
+            # hold it (then held once, not under the org as well)
+            if name in parent.tables:
+                source = parent.tables[name]
+            else:
+                fetched = plugin.cached_tables(parent, table=name)
+                if fetched is None or name not in fetched:
+                    return None
+                source = fetched[name]
             end, day = _cutoff(self.as_of_date)
-            frame, n_undated = _day_rows(name, fetched[name], parent.meta.get("columns_present", {}), end, day)
+            frame, n_undated = _day_rows(name, source, parent.meta.get("columns_present", {}), end, day)
             self.tables[name] = frame
             if n_undated:
                 self.meta["as_of_undated"] = {**self.meta.get("as_of_undated", {}), name: n_undated}
             return frame
         getattr(parent, name)
         recut = parent.as_of(self.as_of_date)
-        for table in (name, *plugin.READ_WITH.get(name, ())):
-            if table in recut.tables and table not in self.tables:
-                self.tables[table] = recut.tables[table]
-        self.meta["as_of_undated"] = recut.meta.get("as_of_undated", {})
+        self.tables[name] = recut.tables[name]
+        self.meta["as_of_undated"] = {**recut.meta.get("as_of_undated", {}), **self.meta.get("as_of_undated", {})}
         return self.tables[name]
 
     def __getstate__(self):
@@ -717,8 +724,18 @@ class CrmData:
         present = self.meta.get("columns_present", {})
         out: dict[str, pd.DataFrame] = {}
         undated: dict[str, int] = {}
+        deferred: set[str] = set()
+        if self.meta.get("engine_only"):
+            read_with = importlib.import_module("..engine.attach", __package__).READ_WITH
+            # a cut of a cut rebuilds its leads and deals from their histories: read them first
+            self.ensure_tables(*(t for key, ts in read_with.items() if key in self.tables for t in ts))
+            # the cut of an engine-only org reads its day's history rows when asked (_from_cache): most
+            # cuts (a forecast's past quarters) never read them, and each would hold a copy of them
+            deferred = {t for ts in read_with.values() for t in ts}
         for name, df in self.tables.items():
-            out[name], n_undated = _day_rows(name, df, present, end, day)
+            frame, n_undated = _day_rows(name, df, present, end, day, rows=name not in deferred)
+            if frame is not None:
+                out[name] = frame
             if n_undated is not None:
                 undated[name] = n_undated
         if "opportunities" in out:

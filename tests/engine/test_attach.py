@@ -313,6 +313,16 @@ def test_a_cut_reads_through_the_org_it_was_cut_from(from_cache, parquet_cache):
         pd.testing.assert_frame_equal(getattr(cut, table), getattr(ref, table), obj=table)
         assert table not in from_cache.tables
     assert len(cut.activities) < len(parquet_cache[1].activities)  # the day's rows only
+    # the histories too, read when asked (a forecast's cuts of past quarters never read theirs)
+    assert not {"lead_history", "opportunity_history", "opportunity_field_history"} & set(
+        from_cache.as_of("2025-03-31").tables
+    )
+    for table in ("lead_history", "opportunity_history", "opportunity_field_history"):
+        pd.testing.assert_frame_equal(getattr(cut, table), getattr(ref, table), obj=table)
+    # a cut of the cut rebuilds its leads from the history of the cut
+    again, want = cut.as_of("2025-03-31"), ref.as_of("2025-03-31")
+    pd.testing.assert_frame_equal(again.leads, want.leads)
+    pd.testing.assert_frame_equal(again.opportunities, want.opportunities)
     assert cut.meta.get("as_of_undated", {}) == ref.meta.get("as_of_undated", {})
 
 
