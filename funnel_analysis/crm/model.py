@@ -864,8 +864,39 @@ class CrmData:
         (folder / "crm.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return folder
 
+    def day_rows(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (rows of ``table``, any of its columns) that this cut keeps of that table.
+
+        As :meth:`as_of` keeps them (activities by their activity date, other tables by their creation
+        time); an org that is not a cut keeps every row. For a part of a table read on its own (some
+        columns of the rows a caller needs), cut the same way as the whole table would be.
+
+        Parameters
+        ----------
+        table : str
+            The table ``frame`` holds rows of.
+        frame : DataFrame
+            Those rows, with the table's date column among its columns.
+
+        Returns
+        -------
+        DataFrame
+            The rows kept, in their order (``frame`` itself for an org that is not a cut).
+
+        Examples
+        --------
+        >>> from funnel_analysis.crm import load_frames
+        >>> crm = load_frames({"Lead": pd.DataFrame({"Id": ["00Q000000000001AAA"], "CreatedDate": ["2024-01-02"]})})
+        >>> len(crm.as_of("2024-01-01").day_rows("leads", crm.leads)), len(crm.day_rows("leads", crm.leads))
+        (0, 1)
+        """
+        if self.as_of_date is None:
+            return frame
+        end, day = _cutoff(self.as_of_date)
+        return _day_rows(table, frame, self.meta.get("columns_present", {}), end, day)[0]
+
     @staticmethod
-    def read_cached_table(folder, table: str) -> pd.DataFrame:
+    def read_cached_table(folder, table: str, *, columns=None) -> pd.DataFrame:
         """One table of a cache written by :meth:`to_parquet`, checked against its recorded checksum.
 
         What an engine-only org opened from the cache reads when a pandas path needs the table
@@ -878,6 +909,8 @@ class CrmData:
             A folder written by :meth:`to_parquet`.
         table : str
             The table's name (its file is ``<table>.parquet``).
+        columns : iterable of str, optional
+            Read only these of its columns (those the file lacks are left out); None: all of them.
 
         Returns
         -------
@@ -902,7 +935,12 @@ class CrmData:
             raise CacheError(path, "is missing")
         if _file_checksum(path) != recorded:
             raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
-        return pd.read_parquet(path)
+        if columns is None:
+            return pd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(path).names)
+        return pd.read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in names])
 
     @staticmethod
     def check_parquet(folder, *, fingerprint: str | None = None) -> None:

@@ -434,3 +434,21 @@ def test_each_report_in_a_kernel_gets_its_own_org_and_its_tables_go_with_it(parq
     gc.collect()
     assert read() is None  # nothing else held the table the first report read
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("where", ["", "owner.region == 'EMEA'"])
+def test_the_touches_read_only_the_leads_activities_from_the_cache(from_cache, parquet_cache, where):
+    from funnel_analysis.engine.attach import cached_rows
+    from funnel_analysis.routing.touches import first_touches
+
+    org, ref = (from_cache.where(where), parquet_cache[1].where(where)) if where else (from_cache, parquet_cache[1])
+    cut, ref_cut = org.as_of(DAY), ref.as_of(DAY)
+    ids = ref_cut.leads["lead_id"]
+    got = cached_rows(cut, table="activities", columns=["activity_id", "type"], key="who_id", values=ids)
+    # plain pandas on the reference cut: its activities on those leads, in the table's order
+    want = ref_cut.activities[ref_cut.activities["who_id"].isin(ids)].reset_index(drop=True)
+    assert 0 < len(want) < len(ref_cut.activities)
+    pd.testing.assert_frame_equal(got[["activity_id", "type", "who_id"]], want[["activity_id", "type", "who_id"]])
+    assert "activities" not in cut.tables and "activities" not in org.tables  # nothing kept
+    pd.testing.assert_frame_equal(first_touches(org, as_of=DAY), first_touches(ref, as_of=DAY))
+    assert cached_rows(ref_cut, table="activities", columns=["type"], key="who_id", values=ids) is None  # pandas org
