@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
@@ -111,6 +112,11 @@ _METRIC_SETTINGS = (
 )
 
 
+#: Held while :func:`_shared_text_metrics` has matplotlib's function replaced: two threads drawing at once take
+#: turns, so that neither puts back the other's replacement.
+_METRICS_LOCK = threading.RLock()
+
+
 @contextmanager
 def _shared_text_metrics():
     """While :func:`tight_png` draws: an Agg renderer's plain-text measures (no math, no TeX) come from
@@ -119,33 +125,34 @@ def _shared_text_metrics():
     from matplotlib import rcParams
     from matplotlib.backends.backend_agg import RendererAgg
 
-    own = mtext._get_text_metrics_function
-    settings = tuple(str(rcParams[k]) for k in _METRIC_SETTINGS)
+    with _METRICS_LOCK:
+        own = mtext._get_text_metrics_function
+        settings = tuple(str(rcParams[k]) for k in _METRIC_SETTINGS)
 
-    def shared(renderer, *args, **kwargs):
-        per_renderer = own(renderer, *args, **kwargs)
-        if type(renderer) is not RendererAgg:
-            return per_renderer
+        def shared(renderer, *args, **kwargs):
+            per_renderer = own(renderer, *args, **kwargs)
+            if type(renderer) is not RendererAgg:
+                return per_renderer
 
-        def metrics(text, fontprop, ismath, dpi):
-            if ismath is not False:  # mathtext and TeX measure with more settings: matplotlib's own cache
-                return per_renderer(text, fontprop, ismath, dpi)
-            key = (text, fontprop, dpi, renderer.dpi, settings)
-            hit = _TEXT_METRICS.get(key)
-            if hit is None:
-                hit = per_renderer(text, fontprop, ismath, dpi)
-                if len(_TEXT_METRICS) >= _TEXT_METRICS_MAX:
-                    _TEXT_METRICS.clear()
-                _TEXT_METRICS[key] = hit
-            return hit
+            def metrics(text, fontprop, ismath, dpi):
+                if ismath is not False:  # mathtext and TeX measure with more settings: matplotlib's own cache
+                    return per_renderer(text, fontprop, ismath, dpi)
+                key = (text, fontprop, dpi, renderer.dpi, settings)
+                hit = _TEXT_METRICS.get(key)
+                if hit is None:
+                    hit = per_renderer(text, fontprop, ismath, dpi)
+                    if len(_TEXT_METRICS) >= _TEXT_METRICS_MAX:
+                        _TEXT_METRICS.clear()
+                    _TEXT_METRICS[key] = hit
+                return hit
 
-        return metrics
+            return metrics
 
-    mtext._get_text_metrics_function = shared
-    try:
-        yield
-    finally:
-        mtext._get_text_metrics_function = own
+        mtext._get_text_metrics_function = shared
+        try:
+            yield
+        finally:
+            mtext._get_text_metrics_function = own
 
 
 def axes(ax, size=(8, 4.5)):

@@ -220,7 +220,17 @@ def test_tight_png_measures_each_text_once_for_every_chart(crm):
 
     plotting._TEXT_METRICS.clear()
     first, again = [], []
-    assert png(first) == png(again)
+    first_png = png(first)
+    assert first_png == png(again)
     assert "fiscal period of close date" in first and len(first) > 10  # the labels, ticks, legend: measured once
     assert again == []
+    assert mtext._get_text_metrics_function is own
+
+    # charts drawn by several threads at once take turns: each the same bytes, matplotlib's function put back
+    from concurrent.futures import ThreadPoolExecutor
+
+    figures = [plot_win_rate_trend(trend, hue="lead_source").figure for _ in range(4)]
+    with plt.rc_context({"figure.dpi": 100}), ThreadPoolExecutor(max_workers=4) as pool:
+        pngs = list(pool.map(plotting.tight_png, figures))
+    assert pngs == [pngs[0]] * 4 and pngs[0] == first_png
     assert mtext._get_text_metrics_function is own
