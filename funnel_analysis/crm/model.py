@@ -931,10 +931,7 @@ class CrmData:
         recorded = (doc.get("checksums") or {}).get(path.name) if isinstance(doc, dict) else None
         if recorded is None:
             raise CacheError(path, "was not written with the cache")
-        if not path.exists():
-            raise CacheError(path, "is missing")
-        if _file_checksum(path) != recorded:
-            raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
+        _check_cached_file(path, recorded)
         if columns is None:
             return pd.read_parquet(path)
         import pyarrow.parquet as pq
@@ -980,11 +977,7 @@ class CrmData:
         for name in sorted(on_disk - set(sums)):
             raise CacheError(folder / name, "was not written with the cache")
         for name, checksum in sorted(sums.items()):
-            path = folder / name
-            if name not in on_disk:
-                raise CacheError(path, "is missing")
-            if _file_checksum(path) != checksum:
-                raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
+            _check_cached_file(folder / name, checksum)
 
     @classmethod
     def from_parquet(cls, folder) -> CrmData:
@@ -1054,6 +1047,14 @@ class CacheError(ValueError):
     def __init__(self, file, message: str):
         self.file = str(file)
         super().__init__(f"{self.file}: {message}")
+
+
+def _check_cached_file(path: Path, recorded: str) -> None:
+    """One :class:`CacheError` when a cache file is missing or differs from the checksum recorded for it."""
+    if not path.is_file():
+        raise CacheError(path, "is missing")
+    if _file_checksum(path) != recorded:
+        raise CacheError(path, "differs from what was written (cut short, damaged or replaced)")
 
 
 def _file_checksum(path: Path) -> str:

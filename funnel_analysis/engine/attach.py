@@ -332,23 +332,20 @@ def export_org(folder, *, engine: str = "duckdb", options: dict | None = None) -
             }
             merges_file = folder / "_merges.parquet"
             merges = pd.read_parquet(merges_file) if merges_file.exists() else None
+            small = {t: _cached_table(org, folder, t, scoped=False) for t in CACHE_PANDAS_TOO if org.has(t)}
         else:
             found, _ = find_export_files(folder) if folder.is_dir() else ({}, [])
             org = EngineOrg.from_export(folder, eng, tables=[t for t in EXPORT_TABLES if t in found] or None)
             report, quarantine = org.meta["check"].report, org.meta["check"].quarantine
             org.meta.setdefault("fingerprint", _export_fingerprint(folder, found))
             flags, side, merges = pd.DataFrame(columns=ISSUE_COLUMNS), {"_quarantined_": {}, "_deleted_": {}}, None
+            small = {}
     except BaseException:
         eng.close()
         raise
     meta = {k: v for k, v in org.meta.items() if k != "check"}
     in_pandas = {t: text_as_str(org.engine.df(f"SELECT * FROM {org.relation(t)}")) for t in PANDAS_TOO if org.has(t)}
-    if cached:
-        try:
-            in_pandas.update({t: _cached_table(org, folder, t, scoped=False) for t in CACHE_PANDAS_TOO if org.has(t)})
-        except BaseException:
-            eng.close()
-            raise
+    in_pandas.update(small)
     meta.update(
         engine_only=sorted(t for t in org.relations if t != "stages" and t not in in_pandas),
         extract_time=_extract_time(org),
@@ -481,9 +478,13 @@ def cached_rows(crm, *, table: str, columns, key: str, values) -> pd.DataFrame |
     frame = CrmData.read_cached_table(folder, table, columns=[*columns, *extra])
     frame = frame[frame[key].isin(pd.Series(values).dropna().unique()).to_numpy()]
     if "scope" in base.meta:  # the scoped org's rows: the engine's, by record ID
-        engine_keys = text_as_str(org.engine.df(f"SELECT {_q(spec.key)} FROM {org.relation(table)}"))[spec.key]
-        frame = frame[frame[spec.key].isin(engine_keys).to_numpy()]
+        frame = frame[frame[spec.key].isin(_engine_rows(org, table, [spec.key])[spec.key]).to_numpy()]
     return crm.day_rows(table, frame).reset_index(drop=True)
+
+
+def _engine_rows(org: EngineOrg, table: str, columns) -> pd.DataFrame:
+    """Some columns of the engine's rows of ``table`` (names of the schema or of the relation itself, quoted)."""
+    return text_as_str(org.engine.df(f"SELECT {', '.join(_q(c) for c in columns)} FROM {org.relation(table)}"))
 
 
 def _cached_table(org: EngineOrg, folder: Path, table: str, *, scoped: bool) -> pd.DataFrame:
@@ -497,15 +498,13 @@ def _cached_table(org: EngineOrg, folder: Path, table: str, *, scoped: bool) -> 
     if not scoped and not added:
         return frame
     if key is None or key not in frame.columns:
-        raise EngineError(f"in_pandas: {table} has no record ID column to match the engine's rows by")
-    rel = org.relation(table)
-    cols = ", ".join(_q(c) for c in (key, *added))
-    engine_rows = text_as_str(org.engine.df(f"SELECT {cols} FROM {rel}"))
+        raise EngineError(f"cached_tables: {table} has no record ID column to match the engine's rows by")
+    engine_rows = _engine_rows(org, table, [key, *added])
     if scoped:
         frame = frame[frame[key].isin(engine_rows[key]).to_numpy()].reset_index(drop=True)
         if len(frame) != len(engine_rows):
             raise EngineError(
-                f"in_pandas: {table}: {len(frame)} cached rows match the engine's {len(engine_rows)} by {key}"
+                f"cached_tables: {table}: {len(frame)} cached rows match the engine's {len(engine_rows)} by {key}"
             )
     if added:
         by_key = engine_rows.set_index(key)
