@@ -492,7 +492,14 @@ def speed_to_lead(
     rules = _rules(rules, rules_file)
     leads = _mature(cut, day, where, mature_days)
     if rules is None:
-        out = _matrix.speed_to_lead(leads, cut.activities, by=by, time_column=time_column)
+        from ..engine.attach import cached_rows
+
+        # an engine-only org reads the two columns of its leads' activities, not the whole table
+        acts = cached_rows(
+            cut, table="activities", columns=["who_id", time_column], key="who_id", values=leads["lead_id"]
+        )
+        acts = cut.activities if acts is None else acts
+        out = _matrix.speed_to_lead(leads, acts, by=by, time_column=time_column)
     else:
         ft = first_touches(cut, rules=rules, as_of=day)
         extra = [k for k in ("team", "hour_of_week") if k in _by_list(by) and k not in leads.columns]

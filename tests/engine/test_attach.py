@@ -452,3 +452,26 @@ def test_the_touches_read_only_the_leads_activities_from_the_cache(from_cache, p
     assert "activities" not in cut.tables and "activities" not in org.tables  # nothing kept
     pd.testing.assert_frame_equal(first_touches(org, as_of=DAY), first_touches(ref, as_of=DAY))
     assert cached_rows(ref_cut, table="activities", columns=["type"], key="who_id", values=ids) is None  # pandas org
+
+
+@pytest.mark.parametrize("where", [None, "lead_source == 'Web'"])
+def test_speed_to_lead_without_rules_reads_only_the_leads_activities(from_cache, parquet_cache, where, monkeypatch):
+    """#21: at scale 50 the whole activities table (838 MiB in pandas) was read for two of its columns."""
+    from funnel_analysis.crm.model import CrmData
+
+    read, real = [], CrmData.read_cached_table
+    monkeypatch.setattr(
+        CrmData,
+        "read_cached_table",
+        staticmethod(
+            lambda folder, table, *, columns=None: read.append((table, columns)) or real(folder, table, columns=columns)
+        ),
+    )
+    got = sources_report.speed_to_lead(from_cache, as_of=DAY, by="lead_source", where=where)
+    acts = [columns for table, columns in read if table == "activities"]
+    assert len(acts) == 1 and acts[0] is not None and {"who_id", "created_date"} <= set(acts[0])
+    assert "subject" not in acts[0] and len(set(acts[0])) < 6  # a few columns, not the table
+    assert "activities" not in from_cache.tables  # read for the call, not kept
+    ref = parquet_cache[1]
+    want = sources_report.speed_to_lead(ref, as_of=DAY, by="lead_source", where=where)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
