@@ -268,6 +268,11 @@ class Duplicates:
         )
 
 
+def _table(cut: CrmData, name: str) -> pd.DataFrame | None:
+    """The table of the cut, or None when the source lacked it; an engine-only org reads it from its cache."""
+    return getattr(cut, name) if cut.has(name) else None
+
+
 def _objects(objects) -> list[str]:
     names = [o.strip() for o in (objects.split(",") if isinstance(objects, str) else objects) if o.strip()]
     bad = [o for o in names if o not in OBJECTS]
@@ -343,10 +348,10 @@ def find_duplicates(
     threshold = _threshold(threshold)
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    accounts = cut.tables.get("accounts")
+    accounts = _table(cut, "accounts")
     records, results = {}, {}
     for name in names:
-        if not cut.has(name) or not len(cut.tables[name]):
+        if not cut.has(name) or not len(getattr(cut, name)):
             continue
         rows = cut.rows(name, where=where)
         if not len(rows):
@@ -408,14 +413,14 @@ def lead_contact_matches(
     """
     cut = cut_as_of(crm, as_of=as_of)
     none = LeadContactMatches(pairs=pd.DataFrame(columns=_LEAD_CONTACT_COLUMNS), leads=0)
-    if not (cut.has("leads") and cut.has("contacts") and len(cut.tables["leads"]) and len(cut.tables["contacts"])):
+    if not (cut.has("leads") and cut.has("contacts") and len(cut.leads) and len(cut.contacts)):
         return none
     leads = cut.rows("leads", where=where)
     if not len(leads):
         return none
     if isinstance(cache, str) and cache == "auto":
         cache = crm.meta.get("dedup_cache") or None
-    args = (leads, cut.tables["contacts"], cut.tables.get("accounts"))
+    args = (leads, cut.contacts, _table(cut, "accounts"))
     if cache is None:
         pairs = pipeline.lead_contact_matches(*args, threshold=threshold, seed=seed, engine=engine)
     else:
@@ -505,13 +510,14 @@ def org_merge_scores(
             created = pd.to_datetime(merged["created_date"], utc=True)
             merged = merged[(created.dt.normalize() <= cut.as_of_date.tz_localize("UTC")).fillna(True).to_numpy()]
         if where is not None and str(where).strip() and len(merged):
+            cut.ensure_related_tables(name, where)  # an engine-only org: the tables the filter's paths read
             tables = dict(cut.tables)
             tables[name] = merged.reset_index(drop=True)
             merged = tables[name][expression_mask(tables, name, where=where).to_numpy(dtype=bool)]
         kept = cut.rows(name, where=where)
         if not len(merged) or not len(kept):
             continue
-        rows.append(score(kept, merged, own, cut.tables.get("accounts"), table=name, threshold=threshold, seed=seed))
+        rows.append(score(kept, merged, own, _table(cut, "accounts"), table=name, threshold=threshold, seed=seed))
     if not rows:
         return mark_missing(
             pd.DataFrame(columns=MERGE_SCORE_COLUMNS),

@@ -475,3 +475,22 @@ def test_speed_to_lead_without_rules_reads_only_the_leads_activities(from_cache,
     ref = parquet_cache[1]
     want = sources_report.speed_to_lead(ref, as_of=DAY, by="lead_source", where=where)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+def test_the_duplicates_report_runs_engine_only_and_equals_the_pandas_org(from_cache, parquet_cache):
+    """#21: the duplicates report read ``cut.tables["contacts"]``, which an engine-only org does not hold (KeyError)."""
+    from funnel_analysis.dedupe import report as dedupe_report
+
+    kw = dict(as_of=DAY, where="owner.region == 'EMEA'", cache=None)
+    got = dedupe_report.lead_contact_matches(from_cache, **kw)
+    want = dedupe_report.lead_contact_matches(parquet_cache[1], **kw)
+    assert want.leads > 0 and len(want.pairs)
+    assert got.leads == want.leads
+    pd.testing.assert_frame_equal(got.pairs, want.pairs, check_dtype=False)
+    found = dedupe_report.find_duplicates(from_cache, objects="contacts", **kw)
+    ref = dedupe_report.find_duplicates(parquet_cache[1], objects="contacts", **kw)
+    assert list(found.results) == list(ref.results) == ["contacts"]
+    pd.testing.assert_frame_equal(found.records["contacts"], ref.records["contacts"], check_dtype=False)
+    pd.testing.assert_frame_equal(
+        found.results["contacts"].clusters, ref.results["contacts"].clusters, check_dtype=False
+    )
