@@ -922,6 +922,84 @@ class CrmData:
         CacheError
             When ``crm.json`` records no checksum of the file, or the file differs from what was written.
         """
+        path = CrmData._checked_cache_file(folder, table)
+        if columns is None:
+            return pd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(path).names)
+        return pd.read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in names])
+
+    @staticmethod
+    def read_cached_batches(folder, table: str, *, columns=None, key=None, values=None, batch_rows: int = 262_144):
+        """One table of a cache written by :meth:`to_parquet`, batch by batch, checked as :meth:`read_cached_table` is.
+
+        What a pandas path that reduces a big table's rows as it reads them uses, so that the
+        table is never whole in memory (the touches of a million leads, from the activities).
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by :meth:`to_parquet`.
+        table : str
+            The table's name.
+        columns : iterable of str, optional
+            Read only these of its columns (those the file lacks are left out); None: all of them.
+        key : str, optional
+            With ``values``: only the rows whose ``key`` is one of them (matched in Arrow, before the
+            rows reach pandas); ``key`` is read whether or not ``columns`` names it.
+        values : array-like, optional
+            The values of ``key`` kept (missing ones never match).
+        batch_rows : int, default 262144
+            The most rows read at a time.
+
+        Yields
+        ------
+        DataFrame
+            The rows of each batch, as :meth:`read_cached_table` types them, in the file's order; at
+            least one (empty) frame.
+
+        Raises
+        ------
+        CacheError
+            As :meth:`read_cached_table`, before the first batch.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = CrmData._checked_cache_file(folder, table)
+        file = pq.ParquetFile(path)
+        names = file.schema_arrow.names
+        wanted = (
+            names if columns is None else [c for c in dict.fromkeys([*columns, *([key] if key else [])]) if c in names]
+        )
+        keep = None
+        if key is not None and values is not None:
+            keep = pa.array(
+                pd.Series(values, dtype=object).dropna().unique().tolist(), type=file.schema_arrow.field(key).type
+            )
+        return CrmData._cached_batches(file, wanted, key, keep, batch_rows)
+
+    @staticmethod
+    def _cached_batches(file, columns, key, keep, batch_rows):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        schema = pa.schema([file.schema_arrow.field(c) for c in columns], metadata=file.schema_arrow.metadata)
+        given = False
+        for batch in file.iter_batches(batch_size=batch_rows, columns=columns):
+            part = pa.Table.from_batches([batch])
+            if keep is not None:
+                part = part.filter(pc.fill_null(pc.is_in(part.column(key), value_set=keep), False))
+            if part.num_rows or not given:
+                given = True
+                yield part.replace_schema_metadata(schema.metadata).to_pandas()
+        if not given:
+            yield schema.empty_table().to_pandas()
+
+    @staticmethod
+    def _checked_cache_file(folder, table: str) -> Path:
+        """The path of ``table``'s file in a cache, once it is checked against its recorded checksum."""
         folder = Path(folder)
         path = folder / f"{table}.parquet"
         try:
@@ -932,12 +1010,7 @@ class CrmData:
         if recorded is None:
             raise CacheError(path, "was not written with the cache")
         _check_cached_file(path, recorded)
-        if columns is None:
-            return pd.read_parquet(path)
-        import pyarrow.parquet as pq
-
-        names = set(pq.read_schema(path).names)
-        return pd.read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in names])
+        return path
 
     @staticmethod
     def check_parquet(folder, *, fingerprint: str | None = None) -> None:

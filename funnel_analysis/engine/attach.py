@@ -427,7 +427,7 @@ def cached_tables(crm, *, table: str) -> Mapping[str, pd.DataFrame] | None:
     return {t: _cached_table(org, Path(folder), t, scoped="scope" in crm.meta) for t in wanted}
 
 
-def cached_rows(crm, *, table: str, columns, key: str, values) -> pd.DataFrame | None:
+def cached_rows(crm, *, table: str, columns, key: str, values, each=None) -> pd.DataFrame | None:
     """Some columns of the day's rows of an engine-only table whose ``key`` is among ``values``.
 
     What a pandas path that reads a few columns of a big table for some records only (the touches of
@@ -448,12 +448,17 @@ def cached_rows(crm, *, table: str, columns, key: str, values) -> pd.DataFrame |
         The column matched against ``values`` (``"who_id"``).
     values : array-like
         The values kept.
+    each : callable, optional
+        Applied to the rows of each batch read (a frame, index reset), which the table is read in
+        (:meth:`CrmData.read_cached_batches`): what a caller reduces the rows to as they come, so
+        that they are never all held; its frames are concatenated. None: the rows themselves.
 
     Returns
     -------
     DataFrame or None
-        The rows, in the table's order, index reset; None when ``crm`` holds the table, is not an
-        engine-only org opened from a cache, or a cut of one (the caller reads the table then).
+        The rows (or ``each``'s frames), in the table's order, index reset; None when ``crm`` holds
+        the table, is not an engine-only org opened from a cache, or a cut of one (the caller reads
+        the table then).
 
     Examples
     --------
@@ -475,11 +480,15 @@ def cached_rows(crm, *, table: str, columns, key: str, values) -> pd.DataFrame |
         key,
         *(c for c in ("activity_date", spec.created_column if spec else None, spec.key if spec else None) if c),
     ]
-    frame = CrmData.read_cached_table(folder, table, columns=[*columns, *extra])
-    frame = frame[frame[key].isin(pd.Series(values).dropna().unique()).to_numpy()]
-    if "scope" in base.meta:  # the scoped org's rows: the engine's, by record ID
-        frame = frame[frame[spec.key].isin(_engine_rows(org, table, [spec.key])[spec.key]).to_numpy()]
-    return crm.day_rows(table, frame).reset_index(drop=True)
+    scoped = _engine_rows(org, table, [spec.key])[spec.key] if "scope" in base.meta else None
+    parts = []
+    for frame in CrmData.read_cached_batches(folder, table, columns=[*columns, *extra], key=key, values=values):
+        if scoped is not None:  # the scoped org's rows: the engine's, by record ID
+            frame = frame[frame[spec.key].isin(scoped).to_numpy()]
+        frame = crm.day_rows(table, frame).reset_index(drop=True)
+        parts.append(frame if each is None else each(frame))
+    parts = [p for p in parts if len(p)] or parts[:1]  # a batch with none of the rows adds nothing
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def _engine_rows(org: EngineOrg, table: str, columns) -> pd.DataFrame:

@@ -5,6 +5,7 @@ covers their options run on it with the pandas loader's figures (the reference).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -387,6 +388,8 @@ def test_a_cache_file_replaced_after_loading_is_caught_on_reading(parquet_cache,
         shutil.copyfile(folder / "contacts.parquet", folder / "leads.parquet")  # a valid Parquet file, not the leads
         with pytest.raises(CacheError, match=r"leads\.parquet.*differs from what was written"):
             len(crm.leads)
+        with pytest.raises(CacheError, match=r"leads\.parquet.*differs from what was written"):
+            crm.read_cached_batches(folder, "leads", columns=["lead_id"])  # before any batch
     finally:
         engine_of(crm).engine.close()
 
@@ -459,18 +462,25 @@ def test_speed_to_lead_without_rules_reads_only_the_leads_activities(from_cache,
     """#21: at scale 50 the whole activities table (838 MiB in pandas) was read for two of its columns."""
     from funnel_analysis.crm.model import CrmData
 
-    read, real = [], CrmData.read_cached_table
+    read, real = [], CrmData.read_cached_batches
+
+    def spy(folder, table, *, columns=None, **kw):
+        read.append((table, columns, kw.get("key")))
+        return real(folder, table, columns=columns, **kw)
+
+    whole, real_table = [], CrmData.read_cached_table
     monkeypatch.setattr(
         CrmData,
         "read_cached_table",
-        staticmethod(
-            lambda folder, table, *, columns=None: read.append((table, columns)) or real(folder, table, columns=columns)
-        ),
+        staticmethod(lambda folder, table, **k: whole.append(table) or real_table(folder, table, **k)),
     )
+    monkeypatch.setattr(CrmData, "read_cached_batches", staticmethod(spy))
     got = sources_report.speed_to_lead(from_cache, as_of=DAY, by="lead_source", where=where)
-    acts = [columns for table, columns in read if table == "activities"]
-    assert len(acts) == 1 and acts[0] is not None and {"who_id", "created_date"} <= set(acts[0])
-    assert "subject" not in acts[0] and len(set(acts[0])) < 6  # a few columns, not the table
+    assert [(t, k) for t, _, k in read] == [
+        ("activities", "who_id")
+    ] and "activities" not in whole  # by the leads' IDs, batch by batch
+    columns = read[0][1]
+    assert {"who_id", "created_date"} <= set(columns) and "subject" not in columns and len(set(columns)) < 6
     assert "activities" not in from_cache.tables  # read for the call, not kept
     ref = parquet_cache[1]
     want = sources_report.speed_to_lead(ref, as_of=DAY, by="lead_source", where=where)
@@ -494,3 +504,27 @@ def test_the_duplicates_report_runs_engine_only_and_equals_the_pandas_org(from_c
     pd.testing.assert_frame_equal(
         found.results["contacts"].clusters, ref.results["contacts"].clusters, check_dtype=False
     )
+
+
+def test_cached_batches_and_touches_read_in_small_batches_equal_the_whole_table(from_cache, parquet_cache, monkeypatch):
+    """The batches of a cached table, filtered in Arrow, are the rows plain pandas keeps of the whole file; the
+    first touches reduced batch by batch (many batches here) equal the pandas org's."""
+    import functools
+
+    from funnel_analysis.crm.model import CrmData
+    from funnel_analysis.routing.touches import first_touches
+
+    folder, ref = parquet_cache
+    ids = ref.leads["lead_id"].iloc[::3]
+    parts = list(
+        CrmData.read_cached_batches(folder, "activities", columns=["type"], key="who_id", values=ids, batch_rows=500)
+    )
+    whole = pd.read_parquet(Path(folder) / "activities.parquet", columns=["type", "who_id"])
+    want = whole[whole["who_id"].isin(set(ids))].reset_index(drop=True)
+    assert len(parts) > 3 and 0 < len(want) < len(whole)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), want)
+    none = list(CrmData.read_cached_batches(folder, "activities", columns=["type"], key="who_id", values=[]))
+    assert len(none) == 1 and list(none[0].columns) == ["type", "who_id"] and not len(none[0])
+    small = functools.partial(CrmData.read_cached_batches, batch_rows=700)
+    monkeypatch.setattr(CrmData, "read_cached_batches", staticmethod(small))
+    pd.testing.assert_frame_equal(first_touches(from_cache, as_of=DAY), first_touches(ref, as_of=DAY))
