@@ -48,6 +48,7 @@ import inspect
 import json
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -931,7 +932,9 @@ class CrmData:
         return pd.read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in names])
 
     @staticmethod
-    def read_cached_batches(folder, table: str, *, columns=None, key=None, values=None, batch_rows: int = 262_144):
+    def read_cached_batches(
+        folder, table: str, *, columns=None, key=None, values=None, batch_rows: int = 262_144
+    ) -> Iterator[pd.DataFrame]:
         """One table of a cache written by :meth:`to_parquet`, batch by batch, checked as :meth:`read_cached_table` is.
 
         What a pandas path that reduces a big table's rows as it reads them uses, so that the
@@ -953,9 +956,9 @@ class CrmData:
         batch_rows : int, default 262144
             The most rows read at a time.
 
-        Yields
-        ------
-        DataFrame
+        Returns
+        -------
+        Iterator of DataFrame
             The rows of each batch, as :meth:`read_cached_table` types them, in the file's order; at
             least one (empty) frame.
 

@@ -43,6 +43,7 @@ import fnmatch
 import numpy as np
 import pandas as pd
 
+from .._util.arrow import lookup
 from ..crm import cut_as_of, field_changes
 from ._fast import isin
 from ._memo import memoised
@@ -126,8 +127,8 @@ def _owner_timeline(crm) -> pd.DataFrame:
         np.where(complete, "history", "history_partial"),
         np.where(complete, "no_change", "current_owner"),
     )
-    old = first.set_index("lead_id")["old_value"]
-    owner0 = np.where(changed, base["lead_id"].map(old).to_numpy(dtype=object), base["_owner"].to_numpy(dtype=object))
+    old = _by_lead(base["lead_id"], first, ["old_value"])["old_value"]
+    owner0 = np.where(changed, old.to_numpy(dtype=object), base["_owner"].to_numpy(dtype=object))
     stint0 = pd.DataFrame(
         {
             "lead_id": base["lead_id"],
@@ -145,7 +146,7 @@ def _owner_timeline(crm) -> pd.DataFrame:
         }
     )
     rest["stint"] = rest.groupby("lead_id").cumcount() + 1
-    rest["first_owner_source"] = rest["lead_id"].map(stint0.set_index("lead_id")["first_owner_source"])
+    rest["first_owner_source"] = _by_lead(rest["lead_id"], stint0, ["first_owner_source"])["first_owner_source"]
     out = pd.concat([stint0, rest], ignore_index=True)
     out["since"] = _utc(out["since"])
     return out.sort_values(["lead_id", "stint"], kind="stable").reset_index(drop=True)
@@ -258,6 +259,11 @@ def _touch_candidates(cut, lead_ids: pd.Series, touches: Touches) -> tuple[pd.Da
     return (cand if count else None), seen[0][0], count
 
 
+def _by_lead(lead_ids: pd.Series, rows: pd.DataFrame, columns) -> dict[str, pd.Series]:
+    """``lead_ids.map(rows.set_index("lead_id")[c])`` for each of ``columns``, in one lookup (:func:`lookup`)."""
+    return lookup(lead_ids, rows, key="lead_id", columns=columns)
+
+
 def _mates(crm, rules: RoutingRules | None) -> pd.DataFrame:
     """(owner_id, created_by_id) pairs that may touch for the owner: team mates, queue members."""
     pairs = []
@@ -312,15 +318,14 @@ def _first_touches(cut, rules: RoutingRules | None) -> pd.DataFrame:
     lead = pd.DataFrame(
         {"lead_id": leads["lead_id"].to_numpy(dtype=object), "created_date": _utc(leads["created_date"]).array}
     )
-    first = timeline[timeline["stint"] == 0].set_index("lead_id")
-    lead["first_owner_id"] = lead["lead_id"].map(first["owner_id"])
-    lead["first_owner_source"] = lead["lead_id"].map(first["first_owner_source"])
+    first = _by_lead(lead["lead_id"], timeline[timeline["stint"] == 0], ["owner_id", "first_owner_source"])
+    lead["first_owner_id"], lead["first_owner_source"] = first["owner_id"], first["first_owner_source"]
     users = timeline[timeline["owner_id"].astype("string").str.startswith("005").fillna(False)]
-    users = users.drop_duplicates("lead_id").set_index("lead_id")
-    lead["first_user_owner_id"] = lead["lead_id"].map(users["owner_id"])
+    users = _by_lead(lead["lead_id"], users.drop_duplicates("lead_id"), ["owner_id", "since"])
+    lead["first_user_owner_id"] = users["owner_id"]
     sla = rules.sla if rules is not None else None
     if sla is not None and sla.start == "assignment":
-        lead["clock_start"] = _utc(lead["lead_id"].map(users["since"])).fillna(pd.NaT)
+        lead["clock_start"] = _utc(users["since"]).fillna(pd.NaT)
         lead["clock_start"] = _utc(lead["clock_start"].where(lead["clock_start"].notna(), pd.NaT))
     else:
         lead["clock_start"] = _utc(lead["created_date"])
@@ -344,9 +349,9 @@ def _first_touches(cut, rules: RoutingRules | None) -> pd.DataFrame:
             own = (cand["owner_id"].astype("string") == cand["created_by_id"].astype("string")).fillna(False)
             cand = cand[own.to_numpy(dtype=bool) | cand["_mate"].fillna(False).to_numpy(dtype=bool)]
         cand = cand.sort_values(["lead_id", "touched_at", "activity_id"], kind="stable").drop_duplicates("lead_id")
-        ft = cand.set_index("lead_id")
-        lead["first_touch_at"] = _utc(lead["lead_id"].map(ft["touched_at"]))
-        lead["touched_by"] = lead["lead_id"].map(ft["created_by_id"])
+        ft = _by_lead(lead["lead_id"], cand, ["touched_at", "created_by_id"])
+        lead["first_touch_at"] = _utc(ft["touched_at"])
+        lead["touched_by"] = ft["created_by_id"]
     else:
         lead["first_touch_at"] = _utc(pd.Series(pd.NaT, index=lead.index))
         lead["touched_by"] = None

@@ -30,6 +30,7 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from .._util.arrow import lookup
 from .._util.frames import (
     by_list as _by_list,
 )
@@ -587,14 +588,17 @@ def speed_to_lead(
             fn,
             "first_touch",
         )
-        ft = first_touch.drop_duplicates("lead_id").set_index("lead_id")
-        touched = lead["lead_id"].map(ft["first_touch_at"]).notna().to_numpy()
-        lead["_hours"] = np.where(touched, lead["lead_id"].map(ft["minutes_to_touch"]).to_numpy("float64") / 60, np.nan)
-        lead["_minutes"] = lead["_hours"] * 60
-        lead["_bminutes"] = np.where(
-            touched, lead["lead_id"].map(ft["business_minutes_to_touch"]).to_numpy("float64"), np.nan
+        ft = lookup(
+            lead["lead_id"],
+            first_touch,
+            key="lead_id",
+            columns=["first_touch_at", "minutes_to_touch", "business_minutes_to_touch", "breached"],
         )
-        breached = lead["lead_id"].map(ft["breached"]).astype("boolean")
+        touched = ft["first_touch_at"].notna().to_numpy()
+        lead["_hours"] = np.where(touched, ft["minutes_to_touch"].to_numpy("float64") / 60, np.nan)
+        lead["_minutes"] = lead["_hours"] * 60
+        lead["_bminutes"] = np.where(touched, ft["business_minutes_to_touch"].to_numpy("float64"), np.nan)
+        breached = ft["breached"].astype("boolean")
         lead["_judged"] = breached.notna().to_numpy(dtype=int)
         lead["_breach"] = breached.fillna(False).to_numpy(dtype=int)
     else:
