@@ -38,7 +38,7 @@ from .base import EngineError
 from .base import quote_identifier as _q
 from .org import EngineOrg
 
-__all__ = ["ENGAGEMENT_COLUMNS", "forget_days", "lead_engagement", "leads_on_day"]
+__all__ = ["ENGAGEMENT_COLUMNS", "converted_leads", "forget_days", "lead_engagement", "leads_on_day"]
 
 #: The engagement columns, in ``scoring.features.lead_features``' order (those of a missing table left out).
 ENGAGEMENT_COLUMNS = (
@@ -224,6 +224,77 @@ cg AS (
 _CONVERSION_FIELDS = ("converted_date", "converted_account_id", "converted_contact_id", "converted_opportunity_id")
 
 
+def _leads_of_day(org: EngineOrg, columns) -> tuple[list[str], str, str | None]:
+    """The SELECT list of ``columns`` of the leads (alias ``l``) as the day's cut holds them, the condition
+    keeping the cut's leads, and the condition of a conversion after the day (None: none can be); the
+    values ``$day`` and ``$cut_end`` as :func:`_run` binds them."""
+    present = set(org.columns("leads"))
+    later = None
+    if {"is_converted", "converted_date"} <= present:
+        # as CrmData.as_of: converted, and on a later day than the cut's (a missing date: not later)
+        later = "(COALESCE(l.is_converted, FALSE) AND COALESCE(l.converted_date > CAST($day AS TIMESTAMP), FALSE))"
+    select = []
+    for c in columns:
+        if later is not None and c == "is_converted":
+            select.append(f"CASE WHEN {later} THEN FALSE ELSE l.is_converted END AS is_converted")
+        elif later is not None and c in _CONVERSION_FIELDS:
+            select.append(f"CASE WHEN {later} THEN NULL ELSE l.{_q(c)} END AS {_q(c)}")
+        else:
+            select.append(f"l.{_q(c)}")
+    dated = "created_date" in present and "created_date" in org.columns_present("leads")
+    return select, ("l.created_date < $cut_end" if dated else "TRUE"), later
+
+
+def _run(org: EngineOrg, query: str, day: pd.Timestamp) -> pd.DataFrame:
+    """``query`` with the day's values bound (only those it uses: the engines refuse a value not used)."""
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()
+    params = {"day": day.to_pydatetime(), "cut_end": end}
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    return org.engine.sql(query, used or None).to_pandas()
+
+
+def converted_leads(org: EngineOrg, *, as_of) -> pd.DataFrame:
+    """The leads of the day's cut converted to a deal by the day, and what they were converted to.
+
+    The rows of :func:`leads_on_day` with a ``converted_opportunity_id``, and only the conversion's IDs:
+    what campaign attribution reads of the leads (a deal's people), without the leads' other columns or
+    their history in pandas.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``leads`` that have ``converted_opportunity_id``.
+    as_of : date-like
+        The day of the cut (end of day, UTC).
+
+    Returns
+    -------
+    DataFrame
+        ``lead_id``, ``converted_opportunity_id`` and ``converted_contact_id`` (when the leads have it), in
+        file order; index 0..n-1.
+
+    Raises
+    ------
+    EngineError
+        For an org without leads, or leads without ``converted_opportunity_id`` (a ``ValueError``);
+        ValueError for an unparseable ``as_of``.
+
+    Examples
+    --------
+    >>> converted_leads(org, as_of="2025-06-30")  # doctest: +SKIP
+    """
+    fn = "converted_leads"
+    day = to_day(as_of, fn)
+    if not org.has("leads"):
+        raise EngineError(f"{fn}: the org has no leads")
+    org.require("leads", ["lead_id", "row_no", "converted_opportunity_id"], fn)
+    columns = [c for c in ("lead_id", "converted_opportunity_id", "converted_contact_id") if c in org.columns("leads")]
+    select, cut, later = _leads_of_day(org, columns)
+    converted = "l.converted_opportunity_id IS NOT NULL" + (f" AND NOT {later}" if later else "")
+    query = f"SELECT {', '.join(select)} FROM {org.relation('leads')} l WHERE {cut} AND {converted} ORDER BY l.row_no"
+    return _run(org, query, day)
+
+
 def leads_on_day(org: EngineOrg, *, as_of) -> pd.DataFrame:
     """The leads of the day's cut, in file order, as :meth:`CrmData.as_of(day).leads` holds them.
 
@@ -269,25 +340,9 @@ def _leads_on_day(org: EngineOrg, fn: str, day: pd.Timestamp) -> pd.DataFrame:
         raise EngineError(f"{fn}: the org has no leads")
     org.require("leads", ["lead_id", "row_no"], fn)
     columns = [c for c in org.columns("leads") if c != "row_no"]
-    end = (day + pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime()
-    params: dict = {"day": day.to_pydatetime(), "cut_end": end}
-    later = None
-    if {"is_converted", "converted_date"} <= set(columns):
-        # as CrmData.as_of: converted, and on a later day than the cut's (a missing date: not later)
-        later = "(COALESCE(l.is_converted, FALSE) AND COALESCE(l.converted_date > CAST($day AS TIMESTAMP), FALSE))"
-    select = []
-    for c in columns:
-        if later is not None and c == "is_converted":
-            select.append(f"CASE WHEN {later} THEN FALSE ELSE l.is_converted END AS is_converted")
-        elif later is not None and c in _CONVERSION_FIELDS:
-            select.append(f"CASE WHEN {later} THEN NULL ELSE l.{_q(c)} END AS {_q(c)}")
-        else:
-            select.append(f"l.{_q(c)}")
-    dated = "created_date" in columns and "created_date" in org.columns_present("leads")
-    cut = "l.created_date < $cut_end" if dated else "TRUE"
+    select, cut, _ = _leads_of_day(org, columns)
     query = f"SELECT {', '.join(select)} FROM {org.relation('leads')} l WHERE {cut} ORDER BY l.row_no"
-    used = {k: v for k, v in params.items() if f"${k}" in query}  # the engines refuse a value not used
-    out = org.engine.sql(query, used or None).to_pandas()
+    out = _run(org, query, day)
     if org.has("lead_history"):
         from .field_history import lead_state
 

@@ -139,6 +139,18 @@ def _unlinked(crm, cut, column: str, table: str, key: str) -> str | None:
     return f"no activity in the export is linked to {label} ({column})"
 
 
+def _converted_leads(crm, cut) -> pd.DataFrame:
+    """The cut's leads as attribution reads them: of an engine-only org, only the converted ones' conversion IDs,
+    from its engine (the leads and their history in pandas would be 0.8 GiB at scale 50); else the cut's leads."""
+    from ..engine.attach import in_engine_only
+    from ..engine.features import converted_leads
+
+    org = in_engine_only(crm, table="leads")
+    if org is None or "converted_opportunity_id" not in org.columns("leads"):
+        return cut.leads
+    return converted_leads(org, as_of=cut.as_of_date)
+
+
 def _named(out: pd.DataFrame, cut, by) -> pd.DataFrame:
     """``out`` with the owners' names beside ``owner_id`` when it is broken down by owner (users and queues)."""
     keys = [by] if isinstance(by, str) else list(by or [])
@@ -388,7 +400,7 @@ def attribution_summary(
     roles = crm.has("contact_roles") and len(crm.contact_roles) > 0  # the org's, not the day's: an org property
     credit = _attribution.campaign_attribution(
         opps,
-        cut.leads,
+        _converted_leads(crm, cut),
         cut.campaign_members,
         models=models,
         value=value,

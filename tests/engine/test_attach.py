@@ -528,3 +528,16 @@ def test_cached_batches_and_touches_read_in_small_batches_equal_the_whole_table(
     small = functools.partial(CrmData.read_cached_batches, batch_rows=700)
     monkeypatch.setattr(CrmData, "read_cached_batches", staticmethod(small))
     pd.testing.assert_frame_equal(first_touches(from_cache, as_of=DAY), first_touches(ref, as_of=DAY))
+
+
+@pytest.mark.parametrize("where", ["", "owner.region == 'EMEA'"])
+@pytest.mark.parametrize("day", [DAY, "2024-12-31"])
+def test_attribution_reads_the_converted_leads_from_the_engine(from_cache, parquet_cache, where, day):
+    """#21: attribution reads of the leads only the converted ones' IDs, from the engine: the leads and their
+    history stay out of pandas, and the credit equals the pandas org's, on an earlier day and a scoped org too."""
+    org, ref = (from_cache.where(where), parquet_cache[1].where(where)) if where else (from_cache, parquet_cache[1])
+    got = sources_report.attribution_summary(org, as_of=day)
+    assert "leads" not in org.tables and "lead_history" not in org.tables
+    want = sources_report.attribution_summary(ref, as_of=day)
+    assert len(want) and want.attrs.get("note") == got.attrs.get("note")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)

@@ -248,3 +248,42 @@ def test_the_org_keeps_the_last_day(hand_org, engines_only, monkeypatch):
     features.forget_days(org)
     features.leads_on_day(org, as_of="2024-02-29")
     assert asked[4:] == ["_leads_on_day"]
+
+
+def test_converted_leads_by_hand(engines_only):
+    """#21: what attribution reads of the leads, from the engine: the converted ones of the day's cut."""
+    from funnel_analysis.engine.features import converted_leads
+
+    crm = load_frames(
+        {
+            "Lead": pd.DataFrame(
+                {
+                    "Id": ["00QA", "00QB", "00QC", "00QD"],
+                    "LastName": ["Ames", "Bell", "Cole", "Dunn"],
+                    "Company": ["A", "B", "C", "D"],
+                    "Status": ["Converted", "Converted", "Open", "Converted"],
+                    "IsConverted": [True, True, False, True],
+                    # 00QB is converted after the day; 00QD is created after it
+                    "ConvertedDate": ["2024-03-01", "2024-05-01", "", "2024-04-11"],
+                    "ConvertedOpportunityId": ["006A", "006B", "", "006D"],
+                    "ConvertedContactId": ["003A", "003B", "", ""],
+                    "CreatedDate": [
+                        "2024-01-10T10:00:00.000+0000",
+                        "2024-02-01T00:00:00.000+0000",
+                        "2024-02-02T00:00:00.000+0000",
+                        "2024-04-10T00:00:00.000+0000",
+                    ],
+                }
+            )
+        }
+    )
+    org = engines_only(crm)
+    day = converted_leads(org, as_of="2024-03-31")
+    assert day["lead_id"].str[:4].tolist() == ["00QA"]
+    assert day["converted_opportunity_id"].str[:4].tolist() == ["006A"]
+    assert day["converted_contact_id"].str[:4].tolist() == ["003A"]
+    later = converted_leads(org, as_of="2024-06-30")
+    assert later["lead_id"].str[:4].tolist() == ["00QA", "00QB", "00QD"]
+    assert later["converted_contact_id"].isna().tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="converted_leads"):
+        converted_leads(org, as_of="not a day")
