@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -34,7 +36,7 @@ from .field_history import HISTORY_TABLES, _register_spine, _state_query
 from .frames import text_as_str
 from .org import EngineOrg
 
-__all__ = ["MATRIX_COUNTS", "campaign_matrix_counts", "source_matrix_counts"]
+__all__ = ["MATRIX_COUNTS", "campaign_matrix_counts", "source_matrix_counts", "SpeedToLeadRows", "speed_to_lead_rows"]
 
 #: The columns :func:`source_matrix_counts` returns after the segment's.
 MATRIX_COUNTS = (
@@ -103,6 +105,118 @@ def source_matrix_counts(org: EngineOrg, *, as_of, by="lead_source", mature_days
     join = f" LEFT JOIN {_LEAD_FIELDS} f ON f.lead_id = l.lead_id" if fields else ""
     members = f"SELECT {k_l}, l.lead_id FROM {leads} l{join} WHERE l.created_date <= $mature_end"
     return _counts(org, day, keys, members, params)
+
+
+@dataclass(frozen=True)
+class SpeedToLeadRows:
+    """What :func:`speed_to_lead_rows` reads from the engine.
+
+    Attributes
+    ----------
+    leads : DataFrame
+        The segment columns, ``lead_id``, ``created_date``, ``is_converted`` of the day's mature leads,
+        in file order.
+    first : DataFrame
+        ``who_id`` and the time column: one row per lead with an activity at or after its creation.
+    """
+
+    leads: pd.DataFrame
+    first: pd.DataFrame
+
+
+def speed_to_lead_rows(
+    org: EngineOrg, *, as_of, by=None, mature_days: int = 90, time_column: str = "created_date"
+) -> SpeedToLeadRows:
+    """The day's mature leads and each one's first activity: what speed to lead reads, from the engine.
+
+    What :func:`funnel_analysis.sources.matrix.speed_to_lead` reads of an org, without its leads or
+    activities in pandas: the mature leads of the day's cut (as :func:`source_matrix_counts` takes
+    them: created at least ``mature_days`` before the end of the day, converted as of the day, the
+    segment columns the lead history changes as of the day), and, per lead, its first activity of the
+    day's cut (``who_id`` the lead) at or after its creation. Given to that function, they give its
+    table: the other activities come later or never match a lead.
+
+    Parameters
+    ----------
+    org : EngineOrg
+        The org in its engine, with ``leads`` and ``activities``.
+    as_of : date-like
+        The day of the cut (end of day, UTC).
+    by : str or list of str, optional
+        The lead columns of the segments; None: none.
+    mature_days : int, default 90
+        How old a lead must be on the day.
+    time_column : str, default "created_date"
+        The activity column that times it.
+
+    Returns
+    -------
+    SpeedToLeadRows
+        ``leads`` (the segment columns, ``lead_id``, ``created_date``, ``is_converted``, in file order)
+        and ``first`` (``who_id`` and ``time_column``: one row per lead with an activity at or after its
+        creation).
+
+    Raises
+    ------
+    ValueError
+        A negative ``mature_days`` or an unparseable ``as_of``; :class:`EngineError` (a
+        ``ValueError``) for an org without leads or activities, or a column they lack.
+
+    Examples
+    --------
+    >>> rows = speed_to_lead_rows(org, as_of="2025-06-30", by="lead_source")  # doctest: +SKIP
+    """
+    from .attach import _on_day
+
+    fn = "speed_to_lead_rows"
+    keys = _by_list(by)
+    if not isinstance(mature_days, (int, np.integer)) or isinstance(mature_days, bool) or mature_days < 0:
+        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
+    day = _to_day(as_of, fn)
+    for table in ("leads", "activities"):
+        if not org.has(table):
+            raise EngineError(f"{fn}: the org has no {table}")
+    fields = _lead_fields(org, day, keys, fn)
+    need = ["lead_id", "row_no", "created_date", *keys]
+    missing = [c for c in need if c not in org.columns("leads") and c not in fields]
+    missing += [f"activities.{c}" for c in ("who_id", time_column) if c not in org.columns("activities")]
+    if missing:
+        raise EngineError(f"{fn}: the leads have no column {', '.join(map(repr, missing))}")
+    cols = org.columns("leads")
+    conv_date = "CAST(l.converted_date AS DATE) > $day" if "converted_date" in cols else "FALSE"
+    converted = (
+        f"COALESCE(l.is_converted, FALSE) AND NOT COALESCE({conv_date}, FALSE)" if "is_converted" in cols else "FALSE"
+    )
+    end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
+    params = {
+        "mature_end": (end - pd.Timedelta(days=int(mature_days))).to_pydatetime(),
+        "day": day.date(),
+        "cut_end": end.to_pydatetime(),
+    }
+    k_l = "".join(f"{'f' if k in fields else 'l'}.{_q(k)} AS {_q(k)}, " for k in keys)
+    join = f" LEFT JOIN {_LEAD_FIELDS} f ON f.lead_id = l.lead_id" if fields else ""
+    # the mature leads are created before the cut's end: they are leads of the cut
+    mature = (
+        f"SELECT {k_l}l.lead_id, l.created_date, {converted} AS is_converted, l.row_no "
+        f"FROM {org.relation('leads')} l{join} WHERE l.created_date <= $mature_end"
+    )
+    out = ", ".join(_q(c) for c in [*keys, "lead_id", "created_date", "is_converted"])
+    t = _q(time_column)
+    queries = (
+        f"SELECT {out} FROM ({mature}) m ORDER BY row_no",
+        f"""
+WITH m AS ({mature})
+SELECT a.who_id AS who_id, min(a.{t}) AS {t}
+FROM {org.relation("activities")} a JOIN m ON a.who_id = m.lead_id
+WHERE {_on_day(org, "activities", "a")} AND a.{t} >= m.created_date
+GROUP BY a.who_id
+ORDER BY a.who_id
+""",
+    )
+    # each query with the values it uses (the engines refuse one it does not)
+    leads, first = (org.engine.df(q, {k: v for k, v in params.items() if f"${k}" in q} or None) for q in queries)
+    leads["is_converted"] = leads["is_converted"].astype(bool)
+    return SpeedToLeadRows(text_as_str(leads, columns=[*keys, "lead_id"]), text_as_str(first, columns=["who_id"]))
 
 
 #: Lead columns the as-of cut takes from the lead history (``CrmData.as_of``), with their sources.

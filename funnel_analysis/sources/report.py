@@ -161,6 +161,18 @@ def _named(out: pd.DataFrame, cut, by) -> pd.DataFrame:
 _LEAD_SOURCES = {"owner_source", "status_source"}
 
 
+def _segments_in_engine(crm, keys, where):
+    """The org's engine when it can segment the day's leads by ``keys`` without a ``where``, else None."""
+    from ..engine.attach import engine_of
+
+    org = engine_of(crm)
+    if org is None or (where is not None and str(where).strip()) or not org.has("leads"):
+        return None
+    # the lead columns the field history changes (status, owner) are the values on the day there too
+    known = set(org.columns("leads")) | (_LEAD_SOURCES if org.has("lead_history") else set())
+    return org if set(keys) <= known else None
+
+
 def _mature(cut, day, where, mature_days: int) -> pd.DataFrame:
     """The leads ``where`` selects, old enough on ``day`` to have converted."""
     return _matrix.mature_leads(cut.rows("leads", where=where), as_of=day, mature_days=mature_days)
@@ -201,14 +213,10 @@ def source_matrix(crm, *, as_of=None, by=None, where=None, mature_days: int = 90
     """
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
-    from ..engine.attach import engine_of
 
-    org, keys = engine_of(crm), _by_list(by or DEFAULT_BY)
-    # the lead columns the field history changes (status, owner) are the values on the day there too
-    known = set()
-    if org is not None and org.has("leads"):
-        known = set(org.columns("leads")) | (_LEAD_SOURCES if org.has("lead_history") else set())
-    if org is not None and not where and known and set(keys) <= known:
+    keys = _by_list(by or DEFAULT_BY)
+    org = _segments_in_engine(crm, keys, where)
+    if org is not None:
         from ..engine.matrix import source_matrix_counts
 
         counts = source_matrix_counts(org, as_of=day, by=keys, mature_days=mature_days)
@@ -502,10 +510,17 @@ def speed_to_lead(
     cut = cut_as_of(crm, as_of=as_of)
     day = cut.as_of_date
     rules = _rules(rules, rules_file)
-    leads = _mature(cut, day, where, mature_days)
-    if rules is None:
+    org = _segments_in_engine(crm, _by_list(by), where) if rules is None else None
+    if org is not None and org.has("activities") and time_column in org.columns("activities"):
+        from ..engine.matrix import speed_to_lead_rows
+
+        # the mature leads and their first activities from the engine: neither table in pandas
+        rows = speed_to_lead_rows(org, as_of=day, by=by, mature_days=mature_days, time_column=time_column)
+        out = _matrix.speed_to_lead(rows.leads, rows.first, by=by, time_column=time_column)
+    elif rules is None:
         from ..engine.attach import cached_rows
 
+        leads = _mature(cut, day, where, mature_days)
         # an engine-only org reads the two columns of its leads' activities, not the whole table
         acts = cached_rows(
             cut, table="activities", columns=["who_id", time_column], key="who_id", values=leads["lead_id"]
@@ -513,6 +528,7 @@ def speed_to_lead(
         acts = cut.activities if acts is None else acts
         out = _matrix.speed_to_lead(leads, acts, by=by, time_column=time_column)
     else:
+        leads = _mature(cut, day, where, mature_days)
         ft = first_touches(cut, rules=rules, as_of=day)
         extra = [k for k in ("team", "hour_of_week") if k in _by_list(by) and k not in leads.columns]
         if extra:

@@ -476,11 +476,13 @@ def test_speed_to_lead_without_rules_reads_only_the_leads_activities(from_cache,
     )
     monkeypatch.setattr(CrmData, "read_cached_batches", staticmethod(spy))
     got = sources_report.speed_to_lead(from_cache, as_of=DAY, by="lead_source", where=where)
-    assert [(t, k) for t, _, k in read] == [
-        ("activities", "who_id")
-    ] and "activities" not in whole  # by the leads' IDs, batch by batch
-    columns = read[0][1]
-    assert {"who_id", "created_date"} <= set(columns) and "subject" not in columns and len(set(columns)) < 6
+    assert "activities" not in whole
+    if where is None:  # counted in the engine (test_speed_to_lead_without_rules_is_counted_in_the_engine)
+        assert read == []
+    else:  # by the leads' IDs, batch by batch, a few columns
+        assert [(t, k) for t, _, k in read] == [("activities", "who_id")]
+        columns = read[0][1]
+        assert {"who_id", "created_date"} <= set(columns) and "subject" not in columns and len(set(columns)) < 6
     assert "activities" not in from_cache.tables  # read for the call, not kept
     ref = parquet_cache[1]
     want = sources_report.speed_to_lead(ref, as_of=DAY, by="lead_source", where=where)
@@ -540,4 +542,23 @@ def test_attribution_reads_the_converted_leads_from_the_engine(from_cache, parqu
     assert "leads" not in org.tables and "lead_history" not in org.tables
     want = sources_report.attribution_summary(ref, as_of=day)
     assert len(want) and want.attrs.get("note") == got.attrs.get("note")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(as_of=DAY, by="lead_source"),
+        dict(as_of="2024-12-31", by=["status", "lead_source"], mature_days=30),
+        dict(as_of=DAY, by=None, time_column="activity_date", mature_days=0),
+        dict(as_of=DAY, by="owner_id"),
+    ],
+    ids=["source", "status-earlier-day", "no-by-activity-date", "owner"],
+)
+def test_speed_to_lead_without_rules_is_counted_in_the_engine(from_cache, parquet_cache, kw):
+    """#21: the mature leads and their first activities come from the engine; the table equals the pandas org's."""
+    got = sources_report.speed_to_lead(from_cache, **kw)
+    assert not {"leads", "lead_history", "activities"} & set(from_cache.tables)
+    want = sources_report.speed_to_lead(parquet_cache[1], **kw)
+    assert want["leads"].sum() > 0 and want.attrs.get("note") == got.attrs.get("note")
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)

@@ -225,3 +225,24 @@ def test_tiny_campaign_matrix_by_hand(engines):
     assert got["leads"].to_dict() == {"701C1": 2, "701C2": 1}
     assert (got.loc["701C1", "won"], got.loc["701C1", "won_revenue"]) == (1, 100.0)
     assert (got.loc["701C2", "closed"], got.loc["701C2", "won"], got.loc["701C2", "pipeline_created"]) == (1, 0, 70.0)
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2025-12-31"])
+def test_sample_speed_to_lead_equals_the_reference(engines, sample_crm, day):
+    """#21: the engine's mature leads and first activities give speed to lead's table as the pandas cut does."""
+    from funnel_analysis.engine.matrix import speed_to_lead_rows
+
+    org, cut = engines(sample_crm), sample_crm.as_of(day)
+    for by, t in (("lead_source", "created_date"), (["status", "rating"], "activity_date")):
+        want = reference.speed_to_lead(
+            reference.mature_leads(cut.leads, as_of=day, mature_days=30), cut.activities, by=by, time_column=t
+        )
+        rows = speed_to_lead_rows(org, as_of=day, by=by, mature_days=30, time_column=t)
+        assert len(rows.first) < len(cut.activities) and rows.first["who_id"].is_unique  # a row per lead at most
+        got = reference.speed_to_lead(rows.leads, rows.first, by=by, time_column=t)
+        assert want["leads"].sum() > 500 and (want["bucket"] == "never").any()
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+    with pytest.raises(ValueError, match="mature_days"):
+        speed_to_lead_rows(org, as_of=day, mature_days=-1)
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        speed_to_lead_rows(org, as_of=day, by="nope")
