@@ -480,11 +480,14 @@ def cached_rows(crm, *, table: str, columns, key: str, values, each=None) -> pd.
         key,
         *(c for c in ("activity_date", spec.created_column if spec else None, spec.key if spec else None) if c),
     ]
-    scoped = _engine_rows(org, table, [spec.key])[spec.key] if "scope" in base.meta else None
+    from .._util.arrow import as_value_set, isin
+
+    # the scoped org's rows: the engine's, by record ID (one Arrow value set for every batch)
+    scoped = as_value_set(_engine_rows(org, table, [spec.key])[spec.key]) if "scope" in base.meta else None
     parts = []
     for frame in CrmData.read_cached_batches(folder, table, columns=[*columns, *extra], key=key, values=values):
-        if scoped is not None:  # the scoped org's rows: the engine's, by record ID
-            frame = frame[frame[spec.key].isin(scoped).to_numpy()]
+        if scoped is not None:
+            frame = frame[isin(frame[spec.key], scoped).to_numpy()]
         frame = crm.day_rows(table, frame).reset_index(drop=True)
         parts.append(frame if each is None else each(frame))
     parts = [p for p in parts if len(p)] or parts[:1]  # a batch with none of the rows adds nothing
