@@ -856,11 +856,16 @@ def kpi_definitions(
     texts = _definitions(period=period, fiscal_year_start_month=fiscal_year_start_month, **choices.as_kwargs())
     cut = _cut(crm, as_of=as_of)
     gone = {}
+    filtered = where is not None and bool(str(where).strip())
+    excluding = bool(choices.exclude_stages or choices.exclude_types or choices.new_business_only)
     for table in ("leads", "opportunities"):
-        rows = cut.rows(table, where=where) if cut.has(table) else None
         chosen = 0
-        if table == "opportunities" and rows is not None:
-            chosen = len(rows) - len(_kept_opportunities(rows, choices))
+        # the rows are read only to check the filter or to count what the choices leave out: an engine-only
+        # org keeps its leads and deals out of pandas otherwise (1.3 GiB at scale 50)
+        if cut.has(table) and (filtered or (table == "opportunities" and excluding)):
+            rows = cut.rows(table, where=where)
+            if table == "opportunities":
+                chosen = len(rows) - len(_kept_opportunities(rows, choices))
         deleted = len(crm.deleted_rows.get(table, ()))
         quarantined = (
             int(crm.quarantine.loc[crm.quarantine["table"] == table, "row"].nunique()) if len(crm.quarantine) else 0

@@ -562,3 +562,37 @@ def test_speed_to_lead_without_rules_is_counted_in_the_engine(from_cache, parque
     want = sources_report.speed_to_lead(parquet_cache[1], **kw)
     assert want["leads"].sum() > 0 and want.attrs.get("note") == got.attrs.get("note")
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(exclude_types="Existing Business"),
+        dict(where="owner.region == 'EMEA'", exclude_stages="Closed Lost"),
+    ],
+    ids=["defaults", "a type left out", "where and a stage"],
+)
+def test_kpi_definitions_read_rows_only_to_count_what_is_left_out(from_cache, parquet_cache, kw):
+    """#21: the reconciliation report's definitions read every lead and deal in pandas for a count of zero."""
+    from funnel_analysis.funnel import report as funnel_report
+
+    got = funnel_report.kpi_definitions(from_cache, as_of=DAY, **kw)
+    want = funnel_report.kpi_definitions(parquet_cache[1], as_of=DAY, **kw)
+    pd.testing.assert_frame_equal(got, want)
+    if not kw:  # nothing to check or leave out: no row read in pandas
+        assert not set(from_cache.tables) & set(from_cache.meta["engine_only"])
+    if kw.get("exclude_types"):  # by hand: the day's deals of that type, and the org's dropped ones
+        cut = parquet_cache[1].as_of(DAY)
+        existing = int(
+            (cut.opportunities["type"].astype("str").str.strip().str.casefold() == "existing business").sum()
+        )
+        dropped = len(parquet_cache[1].deleted_rows.get("opportunities", ())) + (
+            int(parquet_cache[1].quarantine.query("table == 'opportunities'")["row"].nunique())
+            if len(parquet_cache[1].quarantine)
+            else 0
+        )
+        assert existing > 0
+        assert (got.loc[~got["figure"].str.startswith("lead"), "rows_left_out"] == existing + dropped).all()
+    with pytest.raises(ValueError, match="nope"):
+        funnel_report.kpi_definitions(from_cache, as_of=DAY, where="nope == 1")
