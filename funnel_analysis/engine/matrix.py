@@ -87,13 +87,7 @@ def source_matrix_counts(org: EngineOrg, *, as_of, by="lead_source", mature_days
     keys = _by_list(by)
     if not keys:
         raise ValueError(f"{fn}: `by` names no column")
-    if not isinstance(mature_days, (int, np.integer)) or isinstance(mature_days, bool) or mature_days < 0:
-        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
-    day = _to_day(as_of, fn)
-    for table in ("leads", "opportunities"):
-        if not org.has(table):
-            raise EngineError(f"{fn}: the org has no {table}")
-    fields = _lead_fields(org, day, keys, fn)
+    day, fields = _mature_day(org, fn, keys, as_of, mature_days, ("leads", "opportunities"))
     need = ["lead_id", "created_date", "is_converted", "converted_opportunity_id", *keys]
     missing = [c for c in need if c not in org.columns("leads") and c not in fields]
     if missing:
@@ -170,13 +164,7 @@ def speed_to_lead_rows(
 
     fn = "speed_to_lead_rows"
     keys = _by_list(by)
-    if not isinstance(mature_days, (int, np.integer)) or isinstance(mature_days, bool) or mature_days < 0:
-        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
-    day = _to_day(as_of, fn)
-    for table in ("leads", "activities"):
-        if not org.has(table):
-            raise EngineError(f"{fn}: the org has no {table}")
-    fields = _lead_fields(org, day, keys, fn)
+    day, fields = _mature_day(org, fn, keys, as_of, mature_days, ("leads", "activities"))
     need = ["lead_id", "row_no", "created_date", *keys]
     missing = [c for c in need if c not in org.columns("leads") and c not in fields]
     missing += [f"activities.{c}" for c in ("who_id", time_column) if c not in org.columns("activities")]
@@ -217,6 +205,18 @@ ORDER BY a.who_id
     leads, first = (org.engine.df(q, {k: v for k, v in params.items() if f"${k}" in q} or None) for q in queries)
     leads["is_converted"] = leads["is_converted"].astype(bool)
     return SpeedToLeadRows(text_as_str(leads, columns=[*keys, "lead_id"]), text_as_str(first, columns=["who_id"]))
+
+
+def _mature_day(org: EngineOrg, fn: str, keys: list[str], as_of, mature_days, tables) -> tuple[pd.Timestamp, list[str]]:
+    """The checked day of a query of the day's mature leads and the segment columns it takes from the lead
+    history (:func:`_lead_fields`), once ``mature_days`` is checked and the org has ``tables``."""
+    if not isinstance(mature_days, (int, np.integer)) or isinstance(mature_days, bool) or mature_days < 0:
+        raise ValueError(f"{fn}: mature_days must be a non-negative integer, got {mature_days!r}")
+    day = _to_day(as_of, fn)
+    for table in tables:
+        if not org.has(table):
+            raise EngineError(f"{fn}: the org has no {table}")
+    return day, _lead_fields(org, day, keys, fn)
 
 
 #: Lead columns the as-of cut takes from the lead history (``CrmData.as_of``), with their sources.
