@@ -171,9 +171,9 @@ def speed_to_lead_rows(
     if missing:
         raise EngineError(f"{fn}: the leads have no column {', '.join(map(repr, missing))}")
     cols = org.columns("leads")
-    conv_date = "CAST(l.converted_date AS DATE) > $day" if "converted_date" in cols else "FALSE"
+    later = _converted_later(cols)
     converted = (
-        f"COALESCE(l.is_converted, FALSE) AND NOT COALESCE({conv_date}, FALSE)" if "is_converted" in cols else "FALSE"
+        f"COALESCE(l.is_converted, FALSE) AND NOT COALESCE({later}, FALSE)" if "is_converted" in cols else "FALSE"
     )
     end = (day + pd.Timedelta(days=1)).tz_localize("UTC")
     params = {
@@ -205,6 +205,11 @@ ORDER BY a.who_id
     leads, first = (org.engine.df(q, {k: v for k, v in params.items() if f"${k}" in q} or None) for q in queries)
     leads["is_converted"] = leads["is_converted"].astype(bool)
     return SpeedToLeadRows(text_as_str(leads, columns=[*keys, "lead_id"]), text_as_str(first, columns=["who_id"]))
+
+
+def _converted_later(cols) -> str:
+    """The SQL condition of a lead (alias ``l``) converted on a later day than ``$day`` (FALSE without the date)."""
+    return "CAST(l.converted_date AS DATE) > $day" if "converted_date" in cols else "FALSE"
 
 
 def _mature_day(org: EngineOrg, fn: str, keys: list[str], as_of, mature_days, tables) -> tuple[pd.Timestamp, list[str]]:
@@ -290,7 +295,7 @@ def _counts(org: EngineOrg, day: pd.Timestamp, keys: list[str], members: str, pa
     state = materialise_asof(org, as_of=[day], name="matrix_state")
     leads = org.relation("leads")
     cols = org.columns("leads")
-    conv_date = "CAST(l.converted_date AS DATE) > $day" if "converted_date" in cols else "FALSE"
+    conv_date = _converted_later(cols)
     cut = "l.created_date < $cut_end" if "created_date" in org.columns_present("leads") else "TRUE"
     k_m = ", ".join(f"mm.{_q(k)} AS {_q(k)}" for k in keys)
     k = ", ".join(_q(k) for k in keys)

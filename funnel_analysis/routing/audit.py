@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._util.arrow import lookup
 from ..crm import cut_as_of, queue_time
 from ..stats import rate_table
 from ._fast import isin
 from .assign import _leads_at_creation, _routed_leads, assign_opportunities, values_at_creation
 from .rules import RoutingRules, resolve_rules
-from .touches import _by_lead, owner_timeline
+from .touches import owner_timeline
 
 __all__ = ["rule_audit", "opportunity_audit", "misroute_summary", "AUDIT_COLUMNS", "OPPORTUNITY_AUDIT_COLUMNS"]
 
@@ -92,7 +93,7 @@ def rule_audit(crm, *, rules: RoutingRules | None = None, rules_file=None, as_of
     out = _routed_leads(cut, rules)
     out.insert(1, "created_date", leads["created_date"].array if "created_date" in leads else pd.NaT)
     tl = owner_timeline(cut)
-    first = _by_lead(out["lead_id"], tl[tl["stint"] == 0], ["owner_id", "first_owner_source"])
+    first = lookup(out["lead_id"], tl[tl["stint"] == 0], key="lead_id", columns=["owner_id", "first_owner_source"])
     out["first_owner_id"], out["first_owner_source"] = first["owner_id"], first["first_owner_source"]
     out["owner_id"] = leads["owner_id"].to_numpy(dtype=object) if "owner_id" in leads else None
     fo = out["first_owner_id"].astype("string")

@@ -127,7 +127,7 @@ def _owner_timeline(crm) -> pd.DataFrame:
         np.where(complete, "history", "history_partial"),
         np.where(complete, "no_change", "current_owner"),
     )
-    old = _by_lead(base["lead_id"], first, ["old_value"])["old_value"]
+    old = lookup(base["lead_id"], first, key="lead_id", columns=["old_value"])["old_value"]
     owner0 = np.where(changed, old.to_numpy(dtype=object), base["_owner"].to_numpy(dtype=object))
     stint0 = pd.DataFrame(
         {
@@ -146,7 +146,9 @@ def _owner_timeline(crm) -> pd.DataFrame:
         }
     )
     rest["stint"] = rest.groupby("lead_id").cumcount() + 1
-    rest["first_owner_source"] = _by_lead(rest["lead_id"], stint0, ["first_owner_source"])["first_owner_source"]
+    rest["first_owner_source"] = lookup(rest["lead_id"], stint0, key="lead_id", columns=["first_owner_source"])[
+        "first_owner_source"
+    ]
     out = pd.concat([stint0, rest], ignore_index=True)
     out["since"] = _utc(out["since"])
     return out.sort_values(["lead_id", "stint"], kind="stable").reset_index(drop=True)
@@ -259,11 +261,6 @@ def _touch_candidates(cut, lead_ids: pd.Series, touches: Touches) -> tuple[pd.Da
     return (cand if count else None), seen[0][0], count
 
 
-def _by_lead(lead_ids: pd.Series, rows: pd.DataFrame, columns) -> dict[str, pd.Series]:
-    """``lead_ids.map(rows.set_index("lead_id")[c])`` for each of ``columns``, in one lookup (:func:`lookup`)."""
-    return lookup(lead_ids, rows, key="lead_id", columns=columns)
-
-
 def _mates(crm, rules: RoutingRules | None) -> pd.DataFrame:
     """(owner_id, created_by_id) pairs that may touch for the owner: team mates, queue members."""
     pairs = []
@@ -318,10 +315,12 @@ def _first_touches(cut, rules: RoutingRules | None) -> pd.DataFrame:
     lead = pd.DataFrame(
         {"lead_id": leads["lead_id"].to_numpy(dtype=object), "created_date": _utc(leads["created_date"]).array}
     )
-    first = _by_lead(lead["lead_id"], timeline[timeline["stint"] == 0], ["owner_id", "first_owner_source"])
+    first = lookup(
+        lead["lead_id"], timeline[timeline["stint"] == 0], key="lead_id", columns=["owner_id", "first_owner_source"]
+    )
     lead["first_owner_id"], lead["first_owner_source"] = first["owner_id"], first["first_owner_source"]
     users = timeline[timeline["owner_id"].astype("string").str.startswith("005").fillna(False)]
-    users = _by_lead(lead["lead_id"], users.drop_duplicates("lead_id"), ["owner_id", "since"])
+    users = lookup(lead["lead_id"], users.drop_duplicates("lead_id"), key="lead_id", columns=["owner_id", "since"])
     lead["first_user_owner_id"] = users["owner_id"]
     sla = rules.sla if rules is not None else None
     if sla is not None and sla.start == "assignment":
@@ -349,7 +348,7 @@ def _first_touches(cut, rules: RoutingRules | None) -> pd.DataFrame:
             own = (cand["owner_id"].astype("string") == cand["created_by_id"].astype("string")).fillna(False)
             cand = cand[own.to_numpy(dtype=bool) | cand["_mate"].fillna(False).to_numpy(dtype=bool)]
         cand = cand.sort_values(["lead_id", "touched_at", "activity_id"], kind="stable").drop_duplicates("lead_id")
-        ft = _by_lead(lead["lead_id"], cand, ["touched_at", "created_by_id"])
+        ft = lookup(lead["lead_id"], cand, key="lead_id", columns=["touched_at", "created_by_id"])
         lead["first_touch_at"] = _utc(ft["touched_at"])
         lead["touched_by"] = ft["created_by_id"]
     else:
