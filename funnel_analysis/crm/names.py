@@ -16,6 +16,8 @@ Examples
 ... })
 >>> record_names(org).to_dict()
 {'005000000000001AAA': 'Ann Lee', '001000000000001AAA': 'Acme'}
+>>> names_of(org, ["001000000000001AAA", "001000000000009AAA"]).to_dict()
+{'001000000000001AAA': 'Acme'}
 >>> looks_like_record_id("006bm00001ZL8U9AAL"), looks_like_record_id("Professionalism")
 (True, False)
 """
@@ -29,7 +31,7 @@ import pandas as pd
 from .model import CrmData
 from .sections import owners
 
-__all__ = ["KEY_PREFIXES", "record_names", "looks_like_record_id", "record_kind"]
+__all__ = ["KEY_PREFIXES", "NAMED_TABLES", "record_names", "names_of", "looks_like_record_id", "record_kind"]
 
 #: Salesforce's key prefixes (the first three characters of an ID) of the objects a report shows.
 KEY_PREFIXES = {
@@ -59,6 +61,8 @@ _NAMED = (
     ("opportunities", "opportunity_id", ("name",)),
     ("campaigns", "campaign_id", ("name",)),
 )
+#: The tables whose records :func:`record_names` names, besides the owners.
+NAMED_TABLES = tuple(table for table, _, _ in _NAMED)
 
 
 def looks_like_record_id(value) -> bool:
@@ -120,8 +124,15 @@ def _name_of(table: pd.DataFrame, choices) -> pd.Series:
     return name
 
 
-def _from_engine(crm: CrmData, table: str, key: str, choices) -> pd.DataFrame | None:
-    """The key and the name columns of an engine-only org's ``table``, read from its engine."""
+#: The most IDs bound in one query of an engine (each its own parameter).
+_IDS_PER_QUERY = 500
+
+
+def _from_engine(crm: CrmData, table: str, key: str, choices, ids=None) -> pd.DataFrame | None:
+    """The key and the name columns of an engine-only org's ``table``, read from its engine.
+
+    With ``ids``, only the rows whose key is one of them: each ID a bound parameter, never SQL text.
+    """
     import importlib
 
     # by name: the data model does not import the engine package (imports flow one way)
@@ -134,8 +145,16 @@ def _from_engine(crm: CrmData, table: str, key: str, choices) -> pd.DataFrame | 
     if key not in cols:
         return None
     quote = importlib.import_module("funnel_analysis.engine.base").quote_identifier
-    frame = org.engine.df(f"SELECT {', '.join(quote(c) for c in cols)} FROM {org.relation(table)}")
-    return frame.astype({c: "str" for c in cols})
+    select = f"SELECT {', '.join(quote(c) for c in cols)} FROM {org.relation(table)}"
+    if ids is None:
+        return org.engine.df(select).astype({c: "str" for c in cols})
+    parts = []
+    for at in range(0, len(ids), _IDS_PER_QUERY):  # in the table's order within each part
+        chunk = ids[at : at + _IDS_PER_QUERY]
+        marks = ", ".join(f"$id{i}" for i in range(len(chunk)))
+        query = f"{select} WHERE CAST({quote(key)} AS STRING) IN ({marks})"
+        parts.append(org.engine.df(query, {f"id{i}": v for i, v in enumerate(chunk)}).astype({c: "str" for c in cols}))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else None
 
 
 def record_names(crm: CrmData) -> pd.Series:
@@ -189,3 +208,71 @@ def record_names(crm: CrmData) -> pd.Series:
     out = out[~out.index.duplicated(keep="first")].astype("str")
     out.name = "name"
     return out
+
+
+def names_of(crm: CrmData, ids) -> pd.Series:
+    """The names of some records: :func:`record_names` for these IDs only, without naming the whole org.
+
+    What a report's table needs: the names of the few hundred IDs it shows, not a dictionary of every
+    lead of a million-lead org. Each named table is searched only for the IDs still unnamed, in
+    :func:`record_names`' order, so an ID gets the name :func:`record_names` gives it. An engine-only
+    org's tables are searched in its engine, each ID a bound value.
+
+    Parameters
+    ----------
+    crm : CrmData
+        The org (not modified).
+    ids : iterable of str
+        Record IDs (repeats and missing values are ignored).
+
+    Returns
+    -------
+    Series
+        Names (str) indexed by the IDs that have one, in the order first given; IDs the org has no
+        name for are left out.
+
+    Raises
+    ------
+    TypeError
+        When ``crm`` is not a :class:`CrmData`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> org = load_frames({"Account": pd.DataFrame({"Id": ["001000000000001AAA", "001000000000002AAA"],
+    ...                                             "Name": ["Acme", "Globex"]})})
+    >>> names_of(org, ["001000000000002AAA", "005000000000009AAA", None]).tolist()
+    ['Globex']
+    """
+    if not isinstance(crm, CrmData):
+        raise TypeError(f"names_of: expected a CrmData (fa.load_org(...)), got {type(crm).__name__}")
+    wanted = [str(i) for i in dict.fromkeys(ids) if isinstance(i, str) or not pd.isna(i)]
+    found: dict[str, str] = {}
+    left = list(wanted)
+
+    def take(keys, names) -> None:
+        nonlocal left
+        for k, name in zip(keys, names, strict=True):
+            if k not in found and not (name is None or name is pd.NA or (isinstance(name, float) and pd.isna(name))):
+                found[k] = str(name)
+        left = [i for i in left if i not in found]
+
+    people = owners(crm) if left else None
+    if people is not None and len(people):
+        mine = people[people["owner_id"].astype("str").isin(left)]
+        take(mine["owner_id"].astype("str").tolist(), mine["name"].tolist())
+    for table, key, choices in _NAMED:
+        if not left:
+            break
+        t = crm.tables.get(table)
+        if t is None and table in crm.meta.get("engine_only", ()):
+            t = _from_engine(crm, table, key, choices, ids=left)
+        elif t is not None and key in t.columns:
+            t = t[t[key].astype("str").isin(left).to_numpy(dtype=bool)]
+        if t is None or key not in t.columns or not len(t):
+            continue
+        take(t[key].astype("str").tolist(), _name_of(t, choices).tolist())
+    return pd.Series(
+        [found[i] for i in wanted if i in found], index=[i for i in wanted if i in found], dtype="str", name="name"
+    )

@@ -54,14 +54,73 @@ _CURRENCY = {"symbol": ""}
 _RECORDS: dict = {"names": {}, "instance_url": "", "crm": None, "of": None}  # names built on first use, from "crm"
 
 
-def _names() -> dict:
-    """ID -> name of the org :func:`use_record_names` was given, built the first time a table needs it."""
-    if _RECORDS["names"] is None:
-        from ..crm.names import record_names
+class _RecordNames:
+    """ID -> name of one org, looked up for the IDs that tables show and kept (:func:`~funnel_analysis.crm.names.names_of`).
 
+    Never a dictionary of the whole org: naming every record of a million-lead org was 28 s and
+    0.3 GiB of a report kernel, for tables that show a few hundred IDs. ``bool()`` says whether the
+    org has records to name: named owners, or rows of a table whose records have names.
+    """
+
+    def __init__(self, crm: CrmData):
+        self._crm = crm
+        self._known: dict[str, str] = {}
+        self._asked: set[str] = set()
+        self._any: bool | None = None
+
+    def learn(self, ids) -> None:
+        """Look up the names of ``ids`` not asked for before, in one search per named table."""
+        from ..crm.names import names_of
+
+        new = [i for i in dict.fromkeys(ids) if isinstance(i, str) and i not in self._asked]
+        if new:
+            self._known.update(names_of(self._crm, new).to_dict())
+            self._asked.update(new)
+
+    def get(self, record_id):
+        """The name of ``record_id``, or None when the org has none."""
+        if isinstance(record_id, str) and record_id not in self._asked:
+            self.learn([record_id])
+        return self._known.get(record_id)
+
+    def __bool__(self) -> bool:
+        if self._any is None:
+            from ..crm.names import NAMED_TABLES
+            from ..crm.sections import owners
+
+            crm = self._crm
+            held = [crm.tables.get(t) for t in NAMED_TABLES]
+            self._any = (
+                bool(owners(crm)["name"].notna().any())
+                or any(t is not None and len(t) for t in held)
+                or any(t in crm.meta.get("engine_only", ()) and crm.has(t) for t in NAMED_TABLES)
+            )
+        return self._any
+
+
+def _names() -> _RecordNames | dict:
+    """ID -> name of the org :func:`use_record_names` was given (an empty dict: none given)."""
+    if _RECORDS["names"] is None:
         crm, _RECORDS["crm"] = _RECORDS["crm"], None
-        _RECORDS["names"] = record_names(crm).to_dict() if crm is not None else {}
+        _RECORDS["names"] = _RecordNames(crm) if crm is not None else {}
     return _RECORDS["names"]
+
+
+def _learn_names(df: pd.DataFrame) -> None:
+    """Look up at once the names of every record ID in ``df``'s text cells and index (a table about to be shown)."""
+    names = _names()
+    if not isinstance(names, _RecordNames):
+        return
+    from ..crm.names import looks_like_record_id
+
+    ids = set()
+    columns = [df[c] for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    for values in [*columns, df.index.to_series()]:
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        for v in pd.unique(values.dropna().astype("str")):
+            ids.update(t for t in _ID_TOKEN.findall(v) if looks_like_record_id(t))
+    names.learn(sorted(ids))
 
 
 def notebook_setup(currency: str = "") -> None:
@@ -640,6 +699,7 @@ def styled(df: pd.DataFrame, *, precision: int = 1) -> Styler:
     fmt |= {c: "{:%Y-%m-%d}" for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])}
     # text columns escaped here, record IDs shown by name (use_record_names)
     fmt |= {c: _cell for c in df.columns if c not in fmt and c not in folded and not pd.api.types.is_bool_dtype(df[c])}
+    _learn_names(df)  # the names of the IDs it shows, in one search (the cells are formatted one by one)
     sty = _plain_styler(shown).format(fmt, na_rep="–").format_index(_cell, axis=0)
     # a reader's labels for the columns; machinery columns (sort_order, is_won, ...) hidden
     # an ID column shown by name is labelled by what it names: owner_id -> "Owner"

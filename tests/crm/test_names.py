@@ -2,9 +2,11 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funnel_analysis.crm import load_frames
-from funnel_analysis.crm.names import looks_like_record_id, record_kind, record_names
+from funnel_analysis.crm.names import looks_like_record_id, names_of, record_kind, record_names
 
 
 def test_every_named_object_by_hand():
@@ -68,3 +70,41 @@ def test_kind_from_prefix():
 def test_record_names_needs_an_org():
     with pytest.raises(TypeError, match="record_names: expected a CrmData"):
         record_names(pd.DataFrame())
+
+
+def test_names_of_some_ids_by_hand():
+    org = load_frames(
+        {
+            "User": pd.DataFrame({"Id": ["005000000000001AAA"], "Name": ["Ann Lee"]}),
+            "Account": pd.DataFrame({"Id": ["001000000000001AAA", "001000000000002AAA"], "Name": ["Acme", ""]}),
+            "Lead": pd.DataFrame(
+                {
+                    "Id": ["00Q000000000001AAA"],
+                    "FirstName": [""],
+                    "LastName": [""],
+                    "Company": ["Initech"],
+                    "CreatedDate": ["2024-01-02"],
+                }
+            ),
+        }
+    )
+    got = names_of(org, ["00Q000000000001AAA", None, "001000000000002AAA", "005000000000001AAA", "00Q000000000001AAA"])
+    # in the order first given; the account without a name and the missing value are left out
+    assert got.to_dict() == {"00Q000000000001AAA": "Initech", "005000000000001AAA": "Ann Lee"}
+    assert list(got.index) == ["00Q000000000001AAA", "005000000000001AAA"]
+    assert names_of(org, []).empty
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_names_of_is_record_names_for_those_ids(tiny_crm, data):
+    every = record_names(tiny_crm)
+    pool = [*every.index, "00Q000000000999AAA", "not an id"]
+    ids = data.draw(st.lists(st.sampled_from(pool), max_size=12))
+    expected = every.reindex(list(dict.fromkeys(ids))).dropna()
+    pd.testing.assert_series_equal(names_of(tiny_crm, ids), expected, check_index_type=False)
+
+
+def test_names_of_needs_an_org():
+    with pytest.raises(TypeError, match="names_of: expected a CrmData"):
+        names_of(pd.DataFrame(), ["001000000000001AAA"])

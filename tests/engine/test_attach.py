@@ -199,6 +199,18 @@ def test_record_names_read_the_engine(engine_only, sample_crm):
     pd.testing.assert_series_equal(got.sort_index(), want.sort_index())
 
 
+def test_names_of_some_ids_read_the_engine_for_those_ids(engine_only, sample_crm):
+    # what a report table asks for: the names of the IDs it shows, never the whole org's
+    from funnel_analysis.crm.names import names_of, record_names
+
+    want = record_names(sample_crm)
+    ids = [*want.index[::7][:1200], "00Q000000000999AAA", "003000000000999AAA"]  # > one query's 500 IDs
+    expected = want.reindex(ids).dropna()
+    assert expected.index.str[:3].isin(["00Q", "003", "001", "006", "005"]).all() and len(expected) == 1200
+    pd.testing.assert_series_equal(names_of(engine_only, ids[::-1]), expected[::-1], check_index_type=False)
+    assert "leads" not in engine_only.tables  # read in the engine, not held in pandas
+
+
 def _metric(crm):
     from funnel_analysis.custom.report import metric
 

@@ -191,6 +191,30 @@ def test_tables_show_names_in_place_of_record_ids(tiny_crm):
     assert ids[0] in styled(df).to_html()  # without names the IDs show as they are
 
 
+def test_a_table_looks_up_only_the_names_of_the_ids_it_shows(tiny_crm, monkeypatch):
+    # a million-lead org: naming every record for a table of a few IDs was 28 s and 0.3 GiB of a kernel
+    import funnel_analysis.crm.names as names_module
+    from funnel_analysis.crm.names import looks_like_record_id, record_names
+    from funnel_analysis.reporting.notebook import use_record_names
+
+    names = record_names(tiny_crm)
+    ids = [i for i in names.index if looks_like_record_id(i)][:3]
+    asked = []
+    real = names_module.names_of
+    monkeypatch.setattr(names_module, "record_names", lambda crm: pytest.fail("the whole org was named"))
+    monkeypatch.setattr(names_module, "names_of", lambda crm, wanted: asked.append(list(wanted)) or real(crm, wanted))
+    try:
+        use_record_names(tiny_crm)
+        html = styled(pd.DataFrame({"owner_id": ids, "pair": [f"{ids[0]}  |  {ids[1]}", "x", "y"]})).to_html()
+        again = styled(pd.DataFrame({"owner_id": ids[:1]})).to_html()
+    finally:
+        use_record_names(None)
+    assert asked == [sorted(ids)]  # one search, for these IDs; the second table's ID was known
+    for i in ids:
+        assert f'title="{i}">{names[i]}</span>' in html
+    assert f'title="{ids[0]}">{names[ids[0]]}</span>' in again
+
+
 def test_a_name_column_that_repeats_the_named_ids_is_hidden_and_one_that_differs_stays(tiny_crm):
     from funnel_analysis.crm.names import record_names
     from funnel_analysis.reporting.notebook import use_record_names
