@@ -507,6 +507,7 @@ def cached_lead_contact_matches(
     threshold: float = 0.5,
     seed: int = 42,
     engine="duckdb",
+    lead_features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:func:`.pipeline.lead_contact_matches`, read from the cache in ``folder`` when an entry of the same
     records and parameters is there and intact; else computed and written there.
@@ -517,8 +518,9 @@ def cached_lead_contact_matches(
 
     Parameters
     ----------
-    leads, contacts, accounts, threshold, seed, engine
-        As for :func:`.pipeline.lead_contact_matches` (``engine`` not part of the key).
+    leads, contacts, accounts, threshold, seed, engine, lead_features
+        As for :func:`.pipeline.lead_contact_matches` (``engine`` and ``lead_features``, which the
+        leads determine, not part of the key).
     folder : str or Path
         The cache folder.
     fingerprint : str, optional
@@ -535,10 +537,17 @@ def cached_lead_contact_matches(
         As :func:`.pipeline.lead_contact_matches` does.
     """
     key = _kind_key("lead_contact", (leads, contacts, accounts), threshold=threshold, seed=seed)
-    compute = partial(pipeline.lead_contact_matches, leads, contacts, accounts, threshold=threshold, seed=seed)
-    return _cached_frame(
-        folder, key, "pairs", kind="lead_contact", fingerprint=fingerprint, compute=partial(compute, engine=engine)
+    compute = partial(
+        pipeline.lead_contact_matches,
+        leads,
+        contacts,
+        accounts,
+        threshold=threshold,
+        seed=seed,
+        engine=engine,
+        lead_features=lead_features,
     )
+    return _cached_frame(folder, key, "pairs", kind="lead_contact", fingerprint=fingerprint, compute=compute)
 
 
 def cached_org_merge_scores(

@@ -144,6 +144,28 @@ def test_lead_contact_matches_leave_out_the_leads_own_contact():
     assert set(emea.pairs["lead_id"]) <= {"L0", "L1"} and len(emea.pairs)
 
 
+def test_lead_contact_matches_reuse_the_features_found_on_the_same_leads(small_org, monkeypatch):
+    import funnel_analysis.dedupe.pipeline as pipeline
+
+    found = find_duplicates(small_org, objects="leads", cache=None)
+    plain = lead_contact_matches(small_org, cache=None)
+    normalised = []
+    real = pipeline.object_features
+    monkeypatch.setattr(
+        pipeline,
+        "object_features",
+        lambda df, *a, table, **k: normalised.append(table) or real(df, *a, table=table, **k),
+    )
+    reused = lead_contact_matches(small_org, cache=None, found=found)
+    assert normalised == ["contacts"]  # the leads' features came from found
+    pd.testing.assert_frame_equal(reused.pairs, plain.pairs)
+    assert len(plain.pairs) > 10
+    with pytest.raises(ValueError, match="found was found on other leads"):
+        lead_contact_matches(small_org, cache=None, found=found, where="owner.region == 'EMEA'")
+    with pytest.raises(ValueError, match="found was found on other leads"):
+        lead_contact_matches(small_org, cache=None, found=found, as_of="2025-01-31")
+
+
 def test_failures(tiny_crm):
     with pytest.raises(ValueError, match="opportunities"):
         find_duplicates(tiny_crm, objects="leads,opportunities")
