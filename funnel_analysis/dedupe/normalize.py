@@ -26,7 +26,10 @@ from importlib import resources
 from typing import Any
 
 import jellyfish
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from pypinyin.converter import UltimateConverter
 from pypinyin.core import Pinyin
@@ -161,6 +164,61 @@ _PINYIN = Pinyin(_MemoConverter())
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+def _by_distinct(values: pd.Series, compute) -> pd.Series:
+    """``compute`` run once per distinct non-missing value of ``values``, spread back to its rows.
+
+    A million leads hold about half a million company names and a few hundred first names: the
+    per-value work (pinyin, sorted words, initials) runs on those, and the rows take their result
+    by factorize code (missing rows stay missing). ``compute`` gets the distinct values as a
+    ``str`` Series (index 0..n-1) and returns one value each (a pyarrow array, or a list with
+    ``None`` for missing). The result is ``str``, with the index and name of ``values``.
+    """
+    values = pd.Series(values, copy=False).astype("str")
+    codes, uniques = pd.factorize(values)
+    got = compute(pd.Series(uniques.array))
+    if not isinstance(got, pa.Array):
+        got = pa.array(list(got), type=pa.large_string())
+    return pd.Series(pd.array(got, dtype="str").take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
+def _pa(values: pd.Series) -> pa.Array:
+    """The text as one pyarrow array (missing -> null; a Series of several chunks gives a ChunkedArray)."""
+    got = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+    return got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
+
+
+_NULL = pa.scalar(None, pa.large_string())
+
+
+def _join(words: pa.Array, of: np.ndarray, n: int, sep: str) -> pa.Array:
+    """``words`` joined with ``sep`` per value: ``of`` (ascending) is the value each word belongs to; "" for none."""
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(of, minlength=n), out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), words)
+    return pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
+
+
+def _words(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, pa.Array]:
+    """The words of each value split at single spaces (``str.split(" ")``; empty words included).
+
+    Returns the words, the value each belongs to, and each word's code in the distinct words.
+    """
+    lists = pc.split_pattern(text, " ")
+    flat = pc.list_flatten(lists)
+    coded = pc.dictionary_encode(flat)
+    return flat, pc.list_parent_indices(lists).to_numpy(), coded.indices.to_numpy(), coded.dictionary
+
+
+def _sorted_words(text: pa.Array) -> pa.Array:
+    """``" ".join(sorted(v.split()))`` of each value (missing stays missing), for text of spaces, no other blanks."""
+    flat, of, code, distinct = _words(text)
+    rank = np.empty(len(distinct), dtype=np.int64)  # Python's str order (code points), as sorted() has it
+    rank[np.argsort(distinct.to_numpy(zero_copy_only=False), kind="stable")] = np.arange(len(distinct))
+    kept = np.flatnonzero(pc.not_equal(flat, "").to_numpy(zero_copy_only=False))  # split() has no empty words
+    order = kept[np.lexsort((rank[code[kept]], of[kept]))]
+    return pc.if_else(pc.is_null(text), _NULL, _join(flat.take(order), of[order], len(text), " "))
+
+
 def _fold_one(text: str) -> str:
     if text.isascii():  # nothing to decompose or read: lower case and separators only (the same result)
         return _NOT_ALNUM.sub(" ", text.lower()).strip()
@@ -189,11 +247,21 @@ def fold_text(values: pd.Series) -> pd.Series:
     >>> fold_text(pd.Series(["O'Brien", "北京華信"])).tolist()
     ['o brien', 'bei jing hua xin']
     """
-    s = pd.Series(values, copy=False).astype("str")
-    uniq = pd.unique(s.dropna().astype("str"))
-    folded = {u: _fold_one(u) for u in uniq}
-    out = s.map(folded)
-    return out.where(out.notna() & (out != ""), None).astype("str")
+    return _by_distinct(values, _fold_distinct)
+
+
+def _fold_distinct(distinct: pd.Series) -> pa.Array:
+    """:func:`_fold_one` of each value, empty -> missing: ASCII text in pyarrow (the same three steps), the rest in Python."""
+    text = _pa(distinct)
+    ascii_text = pc.string_is_ascii(text).to_numpy(zero_copy_only=False)
+    out = pc.ascii_lower(text)
+    # after the replacement only [0-9a-z ] is left, so strip() takes spaces only
+    out = pc.utf8_trim(pc.replace_substring_regex(out, pattern=_NOT_ALNUM.pattern, replacement=" "), " ")
+    other = np.flatnonzero(~ascii_text)
+    if len(other):
+        rest = pa.array([_fold_one(v) for v in text.take(other).to_pylist()], type=pa.large_string())
+        out = pc.replace_with_mask(out, pa.array(~ascii_text), rest)
+    return pc.if_else(pc.equal(out, ""), _NULL, out)
 
 
 def first_name_key(values: pd.Series) -> pd.Series:
@@ -209,9 +277,8 @@ def first_name_key(values: pd.Series) -> pd.Series:
     Series of str
         The keys, aligned with ``values``.
     """
-    folded = fold_text(values)
     groups = nickname_groups()
-    return folded.map(lambda v: groups.get(v, v) if isinstance(v, str) else None).astype("str")
+    return _by_distinct(fold_text(values), lambda u: [groups.get(v, v) for v in u.tolist()])
 
 
 def acronym(values: pd.Series) -> pd.Series:
@@ -230,9 +297,15 @@ def acronym(values: pd.Series) -> pd.Series:
     >>> acronym(pd.Series(["international business machines", "acme"])).tolist()
     ['ibm', nan]
     """
-    words = values.astype("str").str.split(" ")
-    out = words.map(lambda w: "".join(x[0] for x in w if x) if isinstance(w, list) and len(w) > 1 else None)
-    return out.astype("str")
+    return _by_distinct(values, _acronyms)
+
+
+def _acronyms(distinct: pd.Series) -> pa.Array:
+    # the first character of each word split at " " (an empty word gives none); one word: missing
+    text = _pa(distinct)
+    flat, of, _, _ = _words(text)
+    initials = _join(pc.utf8_slice_codeunits(flat, 0, 1), of, len(text), "")
+    return pc.if_else(pc.greater(pc.list_value_length(pc.split_pattern(text, " ")), 1), initials, _NULL)
 
 
 def website_domain(values: pd.Series) -> pd.Series:
@@ -309,7 +382,16 @@ def phone_key(phones: pd.Series, e164: pd.Series | None = None) -> pd.Series:
         if len(e164) != len(raw) or not e164.index.equals(raw.index):
             raise ValueError("phone_key: e164 must be aligned with phones (same length and index)")
         raw = e164.astype("str").where(e164.notna(), raw)
-    raw = raw.str.replace(r"\s*(?:x|ext\.?)\s*[0-9]+\s*$", "", regex=True, case=False)
+    # case=False sends pandas to Python's re row by row; an extension needs an x or an "ext" (X, E in any
+    # case: no other character folds to these), so only the rows with one of those go there
+    ext = raw.str.contains("[xXeE]", regex=True).fillna(False).to_numpy(dtype=bool)
+    if ext.any():
+        cut = raw[ext].str.replace(r"\s*(?:x|ext\.?)\s*[0-9]+\s*$", "", regex=True, case=False)
+        raw = pd.Series(
+            pd.array(pc.replace_with_mask(_pa(raw), pa.array(ext), _pa(cut)), dtype="str"),
+            index=raw.index,
+            name=raw.name,
+        )
     digits = raw.str.replace(r"[^0-9]", "", regex=True)
     key = digits.str.slice(-PHONE_KEY_DIGITS)
     return key.where(digits.str.len() >= 7, None).astype("str")
@@ -370,56 +452,68 @@ def street_key(values: pd.Series) -> pd.Series:
     """
     if getattr(values, "ndim", 1) != 1:
         raise TypeError("street_key: values must be one-dimensional")
-    s = pd.Series(values, copy=False)
-    s = s.astype("str").str.replace("ß", "ss", regex=False).str.replace("ẞ", "SS", regex=False)
+    return _by_distinct(values, _street_keys)
+
+
+def _street_keys(distinct: pd.Series) -> list[str | None]:
+    s = distinct.str.replace("ß", "ss", regex=False).str.replace("ẞ", "SS", regex=False)
+    # the look-behind is not RE2: pandas runs it in Python, so on the distinct streets only
     folded = fold_text(s).str.replace(r"(?<=[a-z])(strasse|str)\b", r" \1", regex=True)
-    words = {u: " ".join(_STREET_WORDS.get(w, w) for w in u.split()) for u in pd.unique(folded.dropna())}
-    return folded.map(words).astype("str")
+    return [
+        " ".join(_STREET_WORDS.get(w, w) for w in v.split()) if isinstance(v, str) else None for v in folded.tolist()
+    ]
 
 
 def _phonetic(values: pd.Series) -> pd.Series:
     """Double-metaphone-like key of the first word (jellyfish metaphone), for typo-tolerant blocking."""
-    uniq = pd.unique(values.dropna())
-    keys = {u: jellyfish.metaphone(u.replace(" ", "")) or u for u in uniq}
-    return values.map(keys).astype("str")
+    return _by_distinct(values, lambda u: [jellyfish.metaphone(v.replace(" ", "")) or v for v in u.tolist()])
 
 
 # words that company_key leaves before or after the legal form ("Pvt. Ltd.", "Co., Ltd.")
 _EXTRA_FORMS = r"(?: (?:pvt|private|co|company|corp|inc|ltd|limited|gmbh|group|the))+$"
 
 
-def _rare_words(folded: pd.Series, share: float = 0.01) -> pd.Series:
+def _rare_words(folded: pd.Series, share: float = 0.01, *, rows: np.ndarray | None = None) -> pd.Series:
     """The words of each name that are not common in this column (cities, industries, "group"...).
 
     Chinese company names are city + brand + industry; the brand is what tells two apart, and it
-    is the rare part. Names made only of common words keep them all.
+    is the rare part. Names made only of common words keep them all. ``folded``: text of
+    :func:`fold_text` (words split by single spaces). ``rows``: how many rows of the column each
+    value stands for (one each by default), so that on the distinct names "common" still means
+    common among the rows: a word counts once per row and occurrence.
     """
-    words = folded.str.split(" ").explode().dropna()
-    common = set(words.value_counts()[lambda n: n > max(2, share * folded.notna().sum())].index)
-    core = folded.map(lambda v: " ".join(w for w in v.split() if w not in common) if isinstance(v, str) else None)
-    return core.where(core.notna() & (core != ""), folded).astype("str")
+    text = _pa(folded)
+    rows = np.ones(len(text), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    flat, of, code, distinct = _words(text)
+    # float sums of integer weights: exact far beyond a million rows
+    per_word = np.bincount(code, weights=rows[of], minlength=len(distinct))
+    common = per_word > max(2, share * int(rows[folded.notna().to_numpy()].sum()))
+    rare = ~common[code] & pc.not_equal(flat, "").to_numpy(zero_copy_only=False)  # split(): no empty words
+    core = _join(flat.filter(pa.array(rare)), of[rare], len(text), " ")
+    core = pc.if_else(pc.equal(core, ""), text, core)  # only common words: keep them all
+    return pd.Series(pd.array(core, dtype="str"), index=folded.index, name=folded.name)
 
 
 def _company_fields(names: pd.Series, prefix: str) -> pd.DataFrame:
     names = names.astype("str")
-    keys = company_key(names)["company_key"]
+    # every field is a function of the name alone (the common words of _rare_words count rows): computed
+    # on the distinct names, then taken by code; a missing name has missing fields
+    codes, uniques = pd.factorize(names)
+    distinct = pd.Series(uniques.array)
+    keys = company_key(distinct)["company_key"]
     folded = fold_text(keys)
     stripped = folded.str.replace(_EXTRA_FORMS, "", regex=True)
     folded = stripped.where(stripped.str.len() > 0, folded).astype("str")
-    cjk = names.astype("str").str.contains(_CJK.pattern, regex=True).fillna(False)
-    return pd.DataFrame(
-        {
-            f"{prefix}_core": _rare_words(folded),
-            f"{prefix}_key": folded,
-            # sorted words: "Grove Summit" and "Summit Grove"; no spaces for pinyin, so the syllables compare as one
-            f"{prefix}_tokens": folded.map(
-                lambda v: " ".join(sorted(v.split())) if isinstance(v, str) else None
-            ).astype("str"),
-            f"{prefix}_acronym": acronym(folded).where(~cjk, None),
-            f"{prefix}_first": folded.str.replace(r" .*$", "", regex=True).astype("str"),
-        },
-        index=names.index,
-    )
+    cjk = distinct.str.contains(_CJK.pattern, regex=True).fillna(False)
+    fields = {
+        f"{prefix}_core": _rare_words(folded, rows=np.bincount(codes[codes >= 0], minlength=len(distinct))),
+        f"{prefix}_key": folded,
+        # sorted words: "Grove Summit" and "Summit Grove"; no spaces for pinyin, so the syllables compare as one
+        f"{prefix}_tokens": pd.Series(pd.array(_sorted_words(_pa(folded)), dtype="str")),
+        f"{prefix}_acronym": acronym(folded).where(~cjk, None),
+        f"{prefix}_first": folded.str.replace(r" .*$", "", regex=True).astype("str"),
+    }
+    return pd.DataFrame({c: v.array.take(codes, allow_fill=True) for c, v in fields.items()}, index=names.index)
 
 
 def _col(df: pd.DataFrame, *names) -> pd.Series:
@@ -427,6 +521,15 @@ def _col(df: pd.DataFrame, *names) -> pd.Series:
         if n in df.columns:
             return df[n]
     return pd.Series(None, index=df.index, dtype="str")
+
+
+def _as_assigned(values: pd.Series):
+    """The column as ``out[c] = values.to_numpy()`` made it: ``str``, but ``object`` when every value is missing.
+
+    pandas infers the dtype of an object array it is given; the features have always had those
+    dtypes. The ``str`` array itself skips a round trip through a million Python strings.
+    """
+    return values.array if values.notna().any() else values.to_numpy()
 
 
 def _phone(df: pd.DataFrame, *columns: str) -> pd.Series:
@@ -499,17 +602,17 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     phone = _phone(df, "phone", "mobile_phone")
     out = pd.DataFrame(
         {
-            "unique_id": df[uid].astype("str").to_numpy(),
-            "first_key": first_name_key(first_f).to_numpy(),
-            "first_raw": first_f.to_numpy(),
-            "first_initial": first_f.str.slice(0, 1).to_numpy(),
-            "last_key": last_f.to_numpy(),
-            "last_initial": last_f.str.slice(0, 1).to_numpy(),
-            "last_phonetic": _phonetic(last_f).to_numpy(),
-            "email": email.to_numpy(),
-            "email_local": email.str.replace(r"@.*$", "", regex=True).to_numpy(),
-            "email_domain": email.str.replace(r"^.*@", "", regex=True).to_numpy(),
-            "phone": phone.to_numpy(),
+            "unique_id": df[uid].astype("str").array,
+            "first_key": first_name_key(first_f).array,
+            "first_raw": first_f.array,
+            "first_initial": first_f.str.slice(0, 1).array,
+            "last_key": last_f.array,
+            "last_initial": last_f.str.slice(0, 1).array,
+            "last_phonetic": _phonetic(last_f).array,
+            "email": email.array,
+            "email_local": email.str.replace(r"@.*$", "", regex=True).array,
+            "email_domain": email.str.replace(r"^.*@", "", regex=True).array,
+            "phone": phone.array,
         }
     ).astype("str")
     a, b = out["first_key"], out["last_key"]
@@ -517,7 +620,7 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
     out["name_tokens"] = (lo + " " + hi).fillna(a).fillna(b).astype("str")
     comp = _company_fields(_col(df, "company").reset_index(drop=True), "company")
     for c in comp.columns:
-        out[c] = comp[c].to_numpy()
+        out[c] = _as_assigned(comp[c])
     for name, sources in {
         "street": ("street", "mailing_street", "address_1"),
         "city": ("city", "mailing_city", "suburb"),
@@ -528,7 +631,7 @@ def person_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Dat
         "national_id": ("national_id", "soc_sec_id"),
     }.items():
         fold = street_key if name == "street" else fold_text
-        out[name] = fold(_col(df, *sources).reset_index(drop=True)).to_numpy()
+        out[name] = _as_assigned(fold(_col(df, *sources).reset_index(drop=True)))
     out["email_domain"] = out["email_domain"].where(~out["email_domain"].isin(FREE_MAIL), None)
     return out
 
@@ -570,13 +673,13 @@ def company_features(df: pd.DataFrame, *, id_column: str | None = None) -> pd.Da
     if "name" not in df.columns:
         raise ValueError("company_features: needs a name column")
     comp = _company_fields(df["name"].reset_index(drop=True), "company")
-    out = pd.DataFrame({"unique_id": df[uid].astype("str").to_numpy()}).astype("str")
+    out = pd.DataFrame({"unique_id": df[uid].astype("str").array}).astype("str")
     for c in comp.columns:
-        out[c] = comp[c].to_numpy()
+        out[c] = comp[c].array
     out["company_phonetic"] = _phonetic(out["company_key"].str.replace(" ", "", regex=False))
-    out["domain"] = website_domain(_col(df, "website").reset_index(drop=True)).to_numpy()
-    out["phone"] = _phone(df, "phone").to_numpy()
-    out["street"] = street_key(_col(df, "billing_street", "street").reset_index(drop=True)).to_numpy()
-    out["city"] = fold_text(_col(df, "billing_city", "city").reset_index(drop=True)).to_numpy()
-    out["country"] = fold_text(_col(df, "billing_country", "country").reset_index(drop=True)).to_numpy()
+    out["domain"] = website_domain(_col(df, "website").reset_index(drop=True)).array
+    out["phone"] = _phone(df, "phone").array
+    out["street"] = street_key(_col(df, "billing_street", "street").reset_index(drop=True)).array
+    out["city"] = fold_text(_col(df, "billing_city", "city").reset_index(drop=True)).array
+    out["country"] = fold_text(_col(df, "billing_country", "country").reset_index(drop=True)).array
     return out.astype({c: "str" for c in out.columns})
