@@ -67,15 +67,31 @@ class _RecordNames:
         self._known: dict[str, str] = {}
         self._asked: set[str] = set()
         self._any: bool | None = None
+        self._owners: dict | None = None
 
     def learn(self, ids) -> None:
         """Look up the names of ``ids`` not asked for before, in one search per named table."""
         from ..crm.names import names_of
 
         new = [i for i in dict.fromkeys(ids) if isinstance(i, str) and i not in self._asked]
-        if new:
-            self._known.update(names_of(self._crm, new).to_dict())
-            self._asked.update(new)
+        if not new:
+            return
+        owners = self._owner_names()
+        self._known.update({i: owners[i] for i in new if i in owners})  # owners come first, as in record_names
+        rest = [i for i in new if i not in owners]
+        if rest:
+            self._known.update(names_of(self._crm, rest).to_dict())
+        self._asked.update(new)
+
+    def _owner_names(self) -> dict:
+        """The owners' names (a few hundred): most IDs a table shows, read once per org."""
+        if self._owners is None:
+            from ..crm.sections import owners
+
+            people = owners(self._crm).dropna(subset=["name"])
+            people = people[~people["owner_id"].astype("str").duplicated()]
+            self._owners = dict(zip(people["owner_id"].astype("str"), people["name"].astype("str"), strict=True))
+        return self._owners
 
     def get(self, record_id):
         """The name of ``record_id``, or None when the org has none."""
@@ -86,12 +102,11 @@ class _RecordNames:
     def __bool__(self) -> bool:
         if self._any is None:
             from ..crm.names import NAMED_TABLES
-            from ..crm.sections import owners
 
             crm = self._crm
             held = [crm.tables.get(t) for t in NAMED_TABLES]
             self._any = (
-                bool(owners(crm)["name"].notna().any())
+                bool(self._owner_names())
                 or any(t is not None and len(t) for t in held)
                 or any(t in crm.meta.get("engine_only", ()) and crm.has(t) for t in NAMED_TABLES)
             )

@@ -215,6 +215,33 @@ def test_a_table_looks_up_only_the_names_of_the_ids_it_shows(tiny_crm, monkeypat
     assert f'title="{ids[0]}">{names[ids[0]]}</span>' in again
 
 
+def test_owner_ids_are_named_from_the_owners_read_once(monkeypatch):
+    import funnel_analysis.crm.names as names_module
+    from funnel_analysis.crm import load_frames
+    from funnel_analysis.reporting.notebook import use_record_names
+
+    org = load_frames(
+        {
+            "User": pd.DataFrame({"Id": ["005000000000001AAA"], "Name": ["Ann Lee"]}),
+            "Account": pd.DataFrame({"Id": ["001000000000001AAA"], "Name": ["Acme"]}),
+        }
+    )
+    asked = []
+    real = names_module.names_of
+    monkeypatch.setattr(names_module, "names_of", lambda crm, wanted: asked.append(list(wanted)) or real(crm, wanted))
+    try:
+        use_record_names(org)
+        owner = styled(pd.DataFrame({"owner_id": ["005000000000001AAA"]})).to_html()
+        both = styled(
+            pd.DataFrame({"owner_id": ["005000000000001AAA"], "account_id": ["001000000000001AAA"]})
+        ).to_html()
+    finally:
+        use_record_names(None)
+    assert 'title="005000000000001AAA">Ann Lee</span>' in owner and ">Owner<" in owner
+    assert 'title="001000000000001AAA">Acme</span>' in both
+    assert asked == [["001000000000001AAA"]]  # the owner from the owners, the account searched for
+
+
 def test_a_name_column_that_repeats_the_named_ids_is_hidden_and_one_that_differs_stays(tiny_crm):
     from funnel_analysis.crm.names import record_names
     from funnel_analysis.reporting.notebook import use_record_names
