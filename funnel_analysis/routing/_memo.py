@@ -4,7 +4,8 @@ owner timeline and assignment four to six times).
 The memo lives in the org object (a cut, :meth:`CrmData.as_of`, is itself memoised), as
 :mod:`funnel_analysis.crm.field_history` keeps its changes: an entry is used only while every table of the org
 is the very object it was built from and the rules are the same (the same object, or equal), and each call gets
-its own copy, so a caller that changes its result changes nothing kept.
+its own copy, so a caller that changes its result changes nothing kept. An engine-only org reads tables as they
+are asked for; one read after an entry was built leaves the entry in use (it was built without it).
 
 Examples
 --------
@@ -55,17 +56,24 @@ def memoised(org, name: str, rules, build: Callable[[], pd.DataFrame]) -> pd.Dat
         the kept result whatever the caller changes (a deep copy of a million leads' first touches was
         255 MiB a call).
     """
-    tables = tuple(org.tables.items())
     memo = org.__dict__.setdefault(_SLOT, {})
     entries = memo.setdefault(name, [])
+    # an engine-only org (or cut) reads its tables from the cache as they are asked for: a table read
+    # after the result was built does not make it stale, only a table it was built with that changed
+    grows = bool(org.meta.get("engine_only"))
     for kept_tables, kept_rules, result in entries:
-        if (
-            len(kept_tables) == len(tables)
-            and all(k == n and a is b for (k, a), (n, b) in zip(kept_tables, tables, strict=True))
-            and _same(kept_rules, rules)
-        ):
+        if _current(org, kept_tables, grows=grows) and _same(kept_rules, rules):
             return result.copy(deep=False)
     result = build()
-    entries.append((tables, rules, result.copy(deep=False)))
+    entries[:] = [e for e in entries if _current(org, e[0], grows=grows)]  # a stale entry is never used again
+    entries.append((tuple(org.tables.items()), rules, result.copy(deep=False)))
     del entries[:-_PER_NAME]
     return result
+
+
+def _current(org, kept_tables, *, grows: bool) -> bool:
+    """Whether the org's tables are still those an entry was built with (with tables added since, if it ``grows``)."""
+    tables = org.tables
+    if not grows and len(tables) != len(kept_tables):
+        return False
+    return all(tables.get(k) is a for k, a in kept_tables)

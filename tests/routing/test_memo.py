@@ -67,3 +67,27 @@ def test_the_audit_follows_the_rules_it_is_given():
     tl = owner_timeline(crm)
     tl.loc[0, "owner_id"] = "changed"
     assert owner_timeline(crm).loc[0, "owner_id"] == U1
+
+
+def test_an_engine_only_org_reading_another_table_keeps_its_entries_and_a_stale_one_goes():
+    crm, calls = org(), []
+    crm.meta["engine_only"] = ["leads"]  # as an engine-only org: tables read from its cache as asked for
+
+    def build():
+        calls.append(1)
+        return pd.DataFrame({"x": [len(calls)]})
+
+    memoised(crm, "t", None, build)
+    crm.tables["activities"] = pd.DataFrame()  # read after the entry was built: the entry still holds
+    assert memoised(crm, "t", None, build)["x"].tolist() == [1] and len(calls) == 1
+    crm.tables["leads"] = crm.tables["leads"].copy()  # a table it was built with changed: built again
+    assert memoised(crm, "t", None, build)["x"].tolist() == [2]
+    assert len(crm.__dict__["_routing_memo"]["t"]) == 1  # the stale entry is not kept beside the new one
+
+
+def test_an_org_that_is_not_engine_only_rebuilds_when_a_table_is_added():
+    crm, calls = org(), []
+    memoised(crm, "t", None, lambda: calls.append(1) or pd.DataFrame())
+    crm.tables["activities"] = pd.DataFrame()
+    memoised(crm, "t", None, lambda: calls.append(1) or pd.DataFrame())
+    assert len(calls) == 2
