@@ -90,7 +90,8 @@ def _arrow(values: pd.Series) -> pa.Array:
 
 
 def _series(arr, index) -> pd.Series:
-    return pd.Series(arr.to_pandas(), index=index).astype("str")
+    # labelled by position: pd.Series(<a Series>, index=...) would align on labels, all missing off a RangeIndex
+    return arr.to_pandas().set_axis(index).astype("str")
 
 
 def _re2_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:

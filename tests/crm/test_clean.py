@@ -66,3 +66,15 @@ def test_company_key():
     )
     assert out["company_key"].tolist() == ["acme", "acme", "siemens", "北京华信科技", "华为技术", "inc"]
     assert out["company_legal_form"].tolist()[:5] == ["inc", "inc", "ag", "有限公司", "股份有限公司"]
+
+
+def test_company_key_keeps_any_index():
+    # a frame filtered or indexed by ID: the keys follow the rows, not the labels 0..n-1
+    from funnel_analysis.crm.clean import company_key
+
+    names = pd.Series(["Acme Inc.", "Globex GmbH", None], index=["00Q2", "00Q1", "00Q3"])
+    got = company_key(names)
+    assert got.index.tolist() == ["00Q2", "00Q1", "00Q3"]
+    assert got["company_key"].tolist()[:2] == ["acme", "globex"] and pd.isna(got["company_key"].iloc[2])
+    assert got["company_legal_form"].tolist()[:2] == ["inc", "gmbh"]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), company_key(names.reset_index(drop=True)))
