@@ -16,7 +16,7 @@ Examples
 ... })
 >>> record_names(org).to_dict()
 {'005000000000001AAA': 'Ann Lee', '001000000000001AAA': 'Acme'}
->>> names_of(org, ["001000000000001AAA", "001000000000009AAA"]).to_dict()
+>>> names_of(org, ids=["001000000000001AAA", "001000000000009AAA"]).to_dict()
 {'001000000000001AAA': 'Acme'}
 >>> looks_like_record_id("006bm00001ZL8U9AAL"), looks_like_record_id("Professionalism")
 (True, False)
@@ -210,7 +210,7 @@ def record_names(crm: CrmData) -> pd.Series:
     return out
 
 
-def names_of(crm: CrmData, ids) -> pd.Series:
+def names_of(crm: CrmData, *, ids) -> pd.Series:
     """The names of some records: :func:`record_names` for these IDs only, without naming the whole org.
 
     What a report's table needs: the names of the few hundred IDs it shows, not a dictionary of every
@@ -242,7 +242,7 @@ def names_of(crm: CrmData, ids) -> pd.Series:
     >>> from funnel_analysis.crm import load_frames
     >>> org = load_frames({"Account": pd.DataFrame({"Id": ["001000000000001AAA", "001000000000002AAA"],
     ...                                             "Name": ["Acme", "Globex"]})})
-    >>> names_of(org, ["001000000000002AAA", "005000000000009AAA", None]).tolist()
+    >>> names_of(org, ids=["001000000000002AAA", "005000000000009AAA", None]).tolist()
     ['Globex']
     """
     if not isinstance(crm, CrmData):

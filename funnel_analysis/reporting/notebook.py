@@ -80,7 +80,7 @@ class _RecordNames:
         self._known.update({i: owners[i] for i in new if i in owners})  # owners come first, as in record_names
         rest = [i for i in new if i not in owners]
         if rest:
-            self._known.update(names_of(self._crm, rest).to_dict())
+            self._known.update(names_of(self._crm, ids=rest).to_dict())
         self._asked.update(new)
 
     def _owner_names(self) -> dict:

@@ -88,11 +88,13 @@ def test_names_of_some_ids_by_hand():
             ),
         }
     )
-    got = names_of(org, ["00Q000000000001AAA", None, "001000000000002AAA", "005000000000001AAA", "00Q000000000001AAA"])
+    got = names_of(
+        org, ids=["00Q000000000001AAA", None, "001000000000002AAA", "005000000000001AAA", "00Q000000000001AAA"]
+    )
     # in the order first given; the account without a name and the missing value are left out
     assert got.to_dict() == {"00Q000000000001AAA": "Initech", "005000000000001AAA": "Ann Lee"}
     assert list(got.index) == ["00Q000000000001AAA", "005000000000001AAA"]
-    assert names_of(org, []).empty
+    assert names_of(org, ids=[]).empty
 
 
 @settings(max_examples=40, deadline=None)
@@ -102,9 +104,9 @@ def test_names_of_is_record_names_for_those_ids(tiny_crm, data):
     pool = [*every.index, "00Q000000000999AAA", "not an id"]
     ids = data.draw(st.lists(st.sampled_from(pool), max_size=12))
     expected = every.reindex(list(dict.fromkeys(ids))).dropna()
-    pd.testing.assert_series_equal(names_of(tiny_crm, ids), expected, check_index_type=False)
+    pd.testing.assert_series_equal(names_of(tiny_crm, ids=ids), expected, check_index_type=False)
 
 
 def test_names_of_needs_an_org():
     with pytest.raises(TypeError, match="names_of: expected a CrmData"):
-        names_of(pd.DataFrame(), ["001000000000001AAA"])
+        names_of(pd.DataFrame(), ids=["001000000000001AAA"])

@@ -207,7 +207,7 @@ def test_names_of_some_ids_read_the_engine_for_those_ids(engine_only, sample_crm
     ids = [*want.index[::7][:1200], "00Q000000000999AAA", "003000000000999AAA"]  # > one query's 500 IDs
     expected = want.reindex(ids).dropna()
     assert expected.index.str[:3].isin(["00Q", "003", "001", "006", "005"]).all() and len(expected) == 1200
-    pd.testing.assert_series_equal(names_of(engine_only, ids[::-1]), expected[::-1], check_index_type=False)
+    pd.testing.assert_series_equal(names_of(engine_only, ids=ids[::-1]), expected[::-1], check_index_type=False)
     assert "leads" not in engine_only.tables  # read in the engine, not held in pandas
 
 

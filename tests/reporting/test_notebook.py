@@ -202,7 +202,7 @@ def test_a_table_looks_up_only_the_names_of_the_ids_it_shows(tiny_crm, monkeypat
     asked = []
     real = names_module.names_of
     monkeypatch.setattr(names_module, "record_names", lambda crm: pytest.fail("the whole org was named"))
-    monkeypatch.setattr(names_module, "names_of", lambda crm, wanted: asked.append(list(wanted)) or real(crm, wanted))
+    monkeypatch.setattr(names_module, "names_of", lambda crm, *, ids: asked.append(list(ids)) or real(crm, ids=ids))
     try:
         use_record_names(tiny_crm)
         html = styled(pd.DataFrame({"owner_id": ids, "pair": [f"{ids[0]}  |  {ids[1]}", "x", "y"]})).to_html()
@@ -228,7 +228,7 @@ def test_owner_ids_are_named_from_the_owners_read_once(monkeypatch):
     )
     asked = []
     real = names_module.names_of
-    monkeypatch.setattr(names_module, "names_of", lambda crm, wanted: asked.append(list(wanted)) or real(crm, wanted))
+    monkeypatch.setattr(names_module, "names_of", lambda crm, *, ids: asked.append(list(ids)) or real(crm, ids=ids))
     try:
         use_record_names(org)
         owner = styled(pd.DataFrame({"owner_id": ["005000000000001AAA"]})).to_html()
