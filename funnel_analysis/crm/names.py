@@ -254,7 +254,7 @@ def names_of(crm: CrmData, *, ids) -> pd.Series:
     def take(keys, names) -> None:
         nonlocal left
         for k, name in zip(keys, names, strict=True):
-            if k not in found and not (name is None or name is pd.NA or (isinstance(name, float) and pd.isna(name))):
+            if k not in found and not pd.isna(name):
                 found[k] = str(name)
         left = [i for i in left if i not in found]
 
