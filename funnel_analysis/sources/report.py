@@ -49,6 +49,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from .._util.arrow import lookup
 from .._util.frames import by_list as _by_list
 from .._util.frames import flag as _flag
 from .._util.missing import mark_missing, missing_reason
@@ -535,8 +536,8 @@ def speed_to_lead(
         leads = _mature(cut, day, where, mature_days, columns=["lead_id", "is_converted", *_by_list(by)])
         ft = first_touches(cut, rules=rules, as_of=day)
         extra = [k for k in ("team", "hour_of_week") if k in _by_list(by) and k not in leads.columns]
-        if extra:
-            leads = leads.merge(ft[["lead_id", *extra]], on="lead_id", how="left")
+        if extra:  # one Arrow lookup of the IDs, not a merge that copies both sides (a million leads)
+            leads = leads.assign(**lookup(leads["lead_id"], ft, key="lead_id", columns=extra)).reset_index(drop=True)
         out = _matrix.speed_to_lead(leads, None, by=by, first_touch=ft)
         out.attrs["note"] = f"{ft.attrs.get('note', '')}; {out.attrs.get('note', '')}"
     out = _named(out, cut, by)

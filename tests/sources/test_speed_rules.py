@@ -163,3 +163,31 @@ def test_mantel_haenszel_by_hand():
     half = 1.959963984540054 * var**0.5
     assert pooled["rate_ratio_ci_low"] == pytest.approx(2 * 2.718281828459045 ** (-half))
     assert pooled["rate_ratio_ci_high"] == pytest.approx(2 * 2.718281828459045**half)
+
+
+def test_speed_effect_counts_only_scored_leads_with_a_first_touch_row():
+    # a fast (its first row: 5 minutes; a second row for it is ignored), b slow, c never touched, d has no
+    # first-touch row, e no score: by hand, fast 1/1 converted, slow 0/1; untouched c counts as slow only
+    # with never_is_slow (then slow 1/2); d and e never count
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c", "d", "e"],
+            "lead_score": [10, 20, 30, 40, None],
+            "is_converted": [True, False, True, True, True],
+        }
+    )
+    touched = pd.Timestamp("2025-01-01", tz="UTC")
+    ft = pd.DataFrame(
+        {
+            "lead_id": ["a", "a", "b", "c", "e"],
+            "first_touch_at": [touched, touched, touched, pd.NaT, touched],
+            "minutes_to_touch": [5.0, 500.0, 500.0, float("nan"), 5.0],
+            "business_minutes_to_touch": [5.0, 500.0, 500.0, float("nan"), 5.0],
+            "owner_id": ["x", "y", "x", "x", "x"],  # a column the effect does not read
+        }
+    )
+    e = speed_to_lead_effect(leads, ft, bands=[0, 50]).set_index("band")
+    assert e.loc["crude", ["fast_leads", "fast_converted", "slow_leads", "slow_converted"]].tolist() == [1, 1, 1, 0]
+    e = speed_to_lead_effect(leads, ft, bands=[0, 50], never_is_slow=True).set_index("band")
+    assert e.loc["0-50", ["fast_leads", "fast_converted", "slow_leads", "slow_converted"]].tolist() == [1, 1, 2, 1]
+    assert e.loc["0-50", "slow_rate"] == 0.5
