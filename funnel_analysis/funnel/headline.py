@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -248,7 +249,7 @@ _DEALS_TABLES = ("opportunities", "stages", "opportunity_history")
 #: The tables the figures of ``report.kpis`` without ``by`` or ``where`` read: the deals' and the leads (a lead's
 #: conversion on the day comes from its own dates; its field history gives the status and owner, never read).
 _FIGURES_TABLES = (*_DEALS_TABLES, "leads")
-#: (id(org), tables) -> (the org, the org of those tables alone): the cuts of the trend cut this org, not the whole one.
+#: (id(org), tables) -> (a weak reference to the org, the org of those tables alone): the cuts of the trend cut this org, not the whole one.
 _SUB_ORGS: dict = {}
 
 
@@ -262,12 +263,15 @@ def _sub_org(crm: CrmData, tables: tuple[str, ...]) -> CrmData:
 
     key = (id(crm), tables)
     kept = _SUB_ORGS.get(key)
-    if kept is not None and kept[0] is crm:
+    if kept is not None and kept[0]() is crm:
         return kept[1]
     sub = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in tables})
     while len(_SUB_ORGS) >= 8:
         _SUB_ORGS.pop(next(iter(_SUB_ORGS)))
-    _SUB_ORGS[key] = (crm, sub)
+    # the org held weakly, its entry (and the sub-org's cuts) gone with it: a for_each value's org dies with its
+    # notebook, not kept alive for the values after it
+    _SUB_ORGS[key] = (weakref.ref(crm), sub)
+    weakref.finalize(crm, _SUB_ORGS.pop, key, None)
     return sub
 
 

@@ -54,6 +54,7 @@ Examples
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -94,7 +95,7 @@ __all__ = [
 ]
 
 
-#: id(org) -> (the org, its tables' ids, the latest date in its data): an empty ``as_of`` resolved once per org.
+#: id(org) -> (a weak reference to the org, its tables' ids, the latest date in its data): an empty ``as_of`` resolved once per org.
 _LATEST: dict = {}
 
 
@@ -109,12 +110,14 @@ def _day(crm: CrmData, as_of):
         return as_of
     tables = tuple((name, id(df)) for name, df in crm.tables.items())
     kept = _LATEST.get(id(crm))
-    if kept is not None and kept[0] is crm and kept[1] == tables:
+    if kept is not None and kept[0]() is crm and kept[1] == tables:
         return kept[2]
     day = latest_date(crm)
     while len(_LATEST) >= 4:
         _LATEST.pop(next(iter(_LATEST)))
-    _LATEST[id(crm)] = (crm, tables, day)
+    # the org held weakly, its entry gone with it: a for_each value's org (and its cuts) dies with its notebook
+    _LATEST[id(crm)] = (weakref.ref(crm), tables, day)
+    weakref.finalize(crm, _LATEST.pop, id(crm), None)
     return day
 
 

@@ -140,3 +140,27 @@ def test_an_empty_as_of_follows_a_replaced_table():
     assert str(report.kpis(moved, as_of="")["as_of"].iloc[0].date()) == "2024-05-20"
     crm.tables["opportunities"] = later  # the same org object, a table replaced in place
     assert str(report.kpis(crm, as_of=None)["as_of"].iloc[0].date()) == "2024-05-20"
+
+
+def test_an_org_dropped_after_its_headline_is_freed_with_its_cuts(org):
+    """The headline's per-org memos (its sub-orgs, the resolved day) hold the org weakly: a report's scoped org
+    (a for_each value's) and its as-of cuts are freed when the notebook drops it, not kept for the next value."""
+    import dataclasses
+    import gc
+    import weakref
+
+    from funnel_analysis.funnel import headline, report
+
+    first = headline_series(org, as_of="", period="Q")
+    scoped = dataclasses.replace(org)  # another org object with the same tables, as a value's scoped org is
+    pd.testing.assert_frame_equal(headline_series(scoped, as_of="", period="Q"), first)
+    sub = headline._deals_org(scoped)
+    assert headline._deals_org(scoped) is sub  # kept while the org lives: its cuts are reused
+    keys = [k for k in headline._SUB_ORGS if k[0] == id(scoped)]
+    assert keys and id(scoped) in report._LATEST
+    gone, sub_gone = weakref.ref(scoped), weakref.ref(sub)
+    del scoped, sub
+    gc.collect()
+    assert gone() is None and sub_gone() is None
+    assert not [k for k in headline._SUB_ORGS if k in keys]
+    assert all(entry[0]() is not None for entry in report._LATEST.values())
