@@ -320,6 +320,9 @@ def _routed_leads(cut, rules: RoutingRules) -> pd.DataFrame:
 
     def build():
         users = cut.users if cut.has("users") else None
+        # an engine-only cut reads the tables the criteria reach (account.region: the accounts) before handing
+        # over its tables, also for rules loaded without the org
+        cut.ensure_related_tables("leads", *(e.criteria for e in rules.lead_assignment))
         return assign_leads(_leads_at_creation(cut, rules), rules, tables=cut.tables, users=users)
 
     return memoised(cut, "routed_leads", rules, build)

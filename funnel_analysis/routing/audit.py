@@ -214,6 +214,9 @@ def opportunity_audit(
     columns = {c for e in rules.opportunity_assignment for c in e.criteria.columns}
     opps = values_at_creation(cut, table="opportunities", columns=columns)
     from_history = opps.attrs["from_history"]
+    # an engine-only cut reads the tables the criteria reach (account.region: the accounts), also for rules
+    # loaded without the org
+    cut.ensure_related_tables("opportunities", *(e.criteria for e in rules.opportunity_assignment))
     out = assign_opportunities(opps, rules, tables=cut.tables, users=cut.users if cut.has("users") else None)
     out.insert(1, "created_date", opps["created_date"].array if "created_date" in opps else pd.NaT)
     owner = opps["owner_id"].astype("string") if "owner_id" in opps else pd.Series(pd.NA, index=opps.index)

@@ -388,6 +388,22 @@ def test_routing_rules_read_the_tables_their_criteria_name(from_cache, parquet_c
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
+def test_audits_read_the_tables_their_criteria_name_when_the_rules_did_not(from_cache, parquet_cache, sample_org):
+    # rules loaded without the org (no criteria check, nothing read): the audits read what the criteria name
+    from funnel_analysis.routing import load_rules, opportunity_audit, rule_audit
+
+    path = sample_org[1] / "routing_rules.yaml"
+    assert "accounts" not in from_cache.tables
+    got = opportunity_audit(from_cache, rules=load_rules(path), as_of=DAY)  # account.region in a deal rule
+    want = opportunity_audit(parquet_cache[1], rules=load_rules(path), as_of=DAY)
+    assert len(want) and want["entry"].nunique() > 1
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    got = rule_audit(from_cache, rules=load_rules(path), as_of=DAY)
+    pd.testing.assert_frame_equal(
+        got, rule_audit(parquet_cache[1], rules=load_rules(path), as_of=DAY), check_dtype=False
+    )
+
+
 def test_a_cache_file_replaced_after_loading_is_caught_on_reading(parquet_cache, tmp_path):
     import shutil
 
