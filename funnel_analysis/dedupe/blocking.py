@@ -497,3 +497,97 @@ def _no_progress_bar(con) -> None:
     """
     if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
         con.execute("SET enable_progress_bar = false")
+
+
+def _bounded_columns(name: str, features: pd.DataFrame) -> list[str]:
+    """The feature columns of the bounded rule whose key column is ``name`` (:func:`bound_rules`:
+    ``cap__<cols>``, or one side of a rule across two columns, ``cap__<cols>__l`` / ``cap__<cols>__r``)."""
+    body, side = name[len(_BOUND) :], None
+    if "_eq_" in body and body.endswith(("__l", "__r")):
+        body, side = body[:-3], body[-3:]
+    left, right = _sides(tuple(c.replace("_eq_", "=") for c in body.split("__")))
+    cols = right if side == "__r" else left
+    if not all(c in features.columns for c in cols):
+        raise ValueError(f"bounded rule key {name!r}: the features lack its columns {cols}")
+    return cols
+
+
+def _could_share(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> np.ndarray:
+    """The records of ``frame`` whose every column of ``cols`` holds a value of that part of one of ``keys``
+    (:func:`_key` texts, few): the only ones whose key can be one of them. Each column is tested
+    against the few values by Arrow (no Python set of a large column's values)."""
+    keys = keys.dropna()
+    if len(cols) == 1:  # the key is the value (a bounded rule's key column holds keys of several columns)
+        return _isin(frame[cols[0]], keys)
+    parts = keys.str.split(_SEP, regex=False)
+    maybe = np.ones(len(frame), dtype=bool) if len(parts) else np.zeros(len(frame), dtype=bool)
+    for i, c in enumerate(cols):
+        if not maybe.any():
+            break
+        maybe &= _isin(frame[c], parts.str[i])
+    return maybe
+
+
+def _keys_in(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> pd.Series:
+    """Whether each of ``keys`` (:func:`_key` texts, few) is the key over ``cols`` of a record of ``frame``."""
+    return _values_in(keys, _key(frame.loc[_could_share(frame, cols, keys), cols], cols))
+
+
+def _extend_bound_keys(bounded: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``new`` records' features with the key columns of the rules :func:`bound_rules` bounded on
+    ``bounded`` (its output), as that bound leaves them: a new record keeps its key in a block the bound
+    kept, and in a block of new records only; in a block the bound left out its key is missing, so it
+    is left to the other rules there, as the bounded records are."""
+    added = {}
+    for name in (c for c in bounded.columns if c.startswith(_BOUND)):
+        key = _key(new, _bounded_columns(name, new))
+        kept = _values_in(key, bounded[name])
+        cross = "_eq_" in name and name.endswith(("__l", "__r"))
+        sides = [name[:-3] + "__l", name[:-3] + "__r"] if cross else [name]
+        # left out: a key the bounded records have (on either side of a rule across two columns) not kept
+        out = pd.Series(True, index=key.index)
+        for side in sides:
+            out &= _keys_in(bounded, _bounded_columns(side, bounded), key)
+        added[name] = key.where((kept | ~out).to_numpy(dtype=bool), None)
+    return new.assign(**added) if added else new
+
+
+def _near(features: pd.DataFrame, new: pd.DataFrame, rules) -> pd.Series:
+    """Which records of ``features`` share a key of one of ``rules`` with a record of ``new`` (either way
+    round for a rule across two columns): the only ones a candidate pair with a new record can hold."""
+    out = np.zeros(len(features), dtype=bool)
+    for rule in rules:
+        lcols, rcols = _sides(rule)
+        for mine, theirs in ((lcols, rcols), (rcols, lcols)):
+            if not all(c in features.columns for c in mine) or not all(c in new.columns for c in theirs):
+                continue
+            out |= _has_key(features, mine, _key(new, theirs))
+    return pd.Series(out, index=features.index)
+
+
+def _isin(column: pd.Series, values) -> np.ndarray:
+    """``column.astype("str").isin(values)`` as a boolean array (missing: False), by Arrow's ``is_in``: pandas'
+    own ``isin`` of an Arrow text column makes a Python list of the values first, each call."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(pd.Series(column).astype("str"), from_pandas=True)  # no copy of a text column of Arrow's
+    wanted = pa.array(pd.Series(values).dropna().astype("str"), from_pandas=True).cast(arr.type)
+    return pc.fill_null(pc.is_in(arr, value_set=pc.unique(wanted)), False).to_numpy(zero_copy_only=False)
+
+
+def _values_in(few: pd.Series, many: pd.Series) -> pd.Series:
+    """Whether each value of ``few`` is a value of ``many`` (a large column: tested against the few, by Arrow)."""
+    wanted = pd.unique(few.dropna().to_numpy(dtype=object))
+    have = many[_isin(many, wanted)] if len(wanted) else many.iloc[0:0]
+    return pd.Series(_isin(few, have), index=few.index)
+
+
+def _has_key(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> np.ndarray:
+    """Per record of ``frame``: whether its key over ``cols`` is one of ``keys`` (few; ``frame`` large)."""
+    hit = np.zeros(len(frame), dtype=bool)
+    maybe = _could_share(frame, cols, keys)
+    if maybe.any():
+        wanted = pd.unique(keys.dropna().to_numpy(dtype=object))
+        hit[np.flatnonzero(maybe)] = _isin(_key(frame.loc[maybe, cols], cols), wanted)
+    return hit

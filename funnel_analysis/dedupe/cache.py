@@ -7,10 +7,10 @@ Parquet, ``result.json`` beside them) where the key is a hash of the records' co
 (contacts borrow their company name), the parameters, the package version and ``dedupe.yaml``. The
 report's two other costly parts are kept the same way, one Parquet file each: the leads that match a
 contact (:func:`cached_lead_contact_matches`, ``pairs``) and the scores against the org's own merges
-(:func:`cached_org_merge_scores`, ``scores``). Each object's trained model is an entry of its own
+(:func:`cached_org_merge_scores`, ``scores``), which measure the report's own matcher (the kept records'
+result: the report's entry, read back). Each object's trained model is an entry of its own
 (:func:`cached_object_model`: splink's settings in ``result.json``, keyed by the records, the blocking
-rules, the seed and the SQL dialect, not by the thresholds), so that the scores against the org's merges,
-which score the kept and merged-away records with the kept records' model, do not train it again.
+rules, the seed and the SQL dialect, not by the thresholds), so that another threshold does not train it again.
 
 ``result.json`` records, when written, the key, the org's fingerprint and a checksum of every
 Parquet file, in the way :meth:`funnel_analysis.crm.CrmData.to_parquet` does. Reading checks them
@@ -561,20 +561,22 @@ def cached_org_merge_scores(
     fingerprint: str | None = None,
     threshold=None,
     seed: int = 42,
+    found: DedupeResult | None = None,
 ) -> pd.DataFrame:
     """:func:`.pipeline.org_merge_scores`, read from the cache in ``folder`` when an entry of the same
-    records, merges and parameters is there and intact; else computed and written there.
+    records, merges, parameters and matcher is there and intact; else computed and written there.
 
     The entry (``<folder>/<key>/``: ``scores.parquet`` and ``result.json`` with its checksum, the key and
     the org's fingerprint) is checked as :func:`read_result` checks a duplicates result; a damaged or
-    foreign one is rebuilt with one ``WARNING`` line. When computed, the kept records' model comes from
-    :func:`cached_object_model` (trained by the duplicates report before: read back, not trained again),
-    and the matcher's result with it on the kept and merged-away records together goes through
-    :func:`cached_find_duplicates` in ``folder``.
+    foreign one is rebuilt with one ``WARNING`` line. Its key holds the kept and merged-away records,
+    the merges, the threshold and seed, and, when ``found`` is given, the matcher it is (its model's
+    settings, its threshold, its blocking rules and the pairs it linked, hashed). Without ``found``, the
+    kept records' result is :func:`cached_find_duplicates` in ``folder`` (the duplicates report's own
+    entry, read back: not trained or scored again), computed only when the scores are.
 
     Parameters
     ----------
-    records, merged_rows, merges, accounts, table, threshold, seed
+    records, merged_rows, merges, accounts, table, threshold, seed, found
         As for :func:`.pipeline.org_merge_scores`.
     folder : str or Path
         The cache folder.
@@ -594,17 +596,39 @@ def cached_org_merge_scores(
         As :func:`.pipeline.org_merge_scores` does.
     """
     frames = (records, merged_rows, merges, accounts if table == "contacts" else None)
-    key = _kind_key("org_merge_scores", frames, table=table, threshold=threshold, seed=seed)
-    find = partial(cached_find_duplicates, folder=folder, fingerprint=fingerprint)
+    matcher = None if found is None else _matcher_hash(found)
+    # "method": the report's matcher on the pairs with a merged-away record (not one match of all records)
+    key = _kind_key(
+        "org_merge_scores", frames, table=table, threshold=threshold, seed=seed, method="report", matcher=matcher
+    )
 
     def compute():
-        # the kept records' model, as the duplicates report trained (and kept) it: not trained again
-        model = cached_object_model(records, accounts, table=table, folder=folder, fingerprint=fingerprint, seed=seed)
+        kept = found
+        if kept is None:  # the duplicates report's own result on the kept records, read back when it is there
+            kept = cached_find_duplicates(
+                records, accounts, table=table, folder=folder, fingerprint=fingerprint, threshold=threshold, seed=seed
+            )
         return pipeline.org_merge_scores(
-            records, merged_rows, merges, accounts, table=table, threshold=threshold, seed=seed, find=find, model=model
+            records, merged_rows, merges, accounts, table=table, threshold=threshold, seed=seed, found=kept
         )
 
     return _cached_frame(folder, key, "scores", kind="org_merge_scores", fingerprint=fingerprint, compute=compute)
+
+
+def _matcher_hash(found: DedupeResult) -> str:
+    """What of ``found`` the scores against the org's merges depend on: its model, threshold, rules and
+    linked pairs (the features follow from the records, part of the key already), hashed."""
+    linked = found.pairs[found.pairs["match_probability"] >= found.threshold][["id_l", "id_r"]]
+    doc = {
+        "table": found.table,
+        "model": None if found.model is None else _settings_hash(found.model),
+        "threshold": float(found.threshold),
+        "threshold_source": found.threshold_source,
+        "rules": list(found.rules),
+        "linked": _frame_hash(linked.astype("str").reset_index(drop=True)),
+        "records": len(found.features),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _kind_key(kind: str, frames, **params) -> str:

@@ -203,8 +203,11 @@ def merge_label_scores(predicted: pd.DataFrame, merges: pd.DataFrame, *, records
             raise KeyError(f"merge_label_scores: merges need a {c!r} column")
     m = merges[["merged_id", "master_id"]].dropna().astype("str")
     if records is not None:
-        keep = set(pd.Series(list(records), dtype="str"))
-        m = m[m["merged_id"].isin(keep) & m["master_id"].isin(keep)]
+        ids = (records if isinstance(records, pd.Series) else pd.Series(list(records), dtype="str")).astype("str")
+        # the merges' records among them (the merges are few, the records an org's): tested against the few
+        named = pd.unique(pd.concat([m["merged_id"], m["master_id"]]).to_numpy(dtype=object))
+        keep = pd.unique(ids[ids.isin(named).to_numpy(dtype=bool)].to_numpy(dtype=object))
+        m = m[(m["merged_id"].isin(keep) & m["master_id"].isin(keep)).to_numpy(dtype=bool)]
     merged = set(m["merged_id"])
     org = pd.concat(
         [
@@ -214,6 +217,14 @@ def merge_label_scores(predicted: pd.DataFrame, merges: pd.DataFrame, *, records
         ignore_index=True,
     ).drop_duplicates("record_id")
     t = _pair_set(pairs_from_clusters(org))
+    # only the predicted clusters that hold a record of the merges can hold an org pair or a pair touching a
+    # merged record: the others (most of an org's clusters) are left out before their pairs are listed
+    for c in ("record_id", "cluster_id"):
+        if c not in predicted.columns:
+            raise KeyError(f"merge_label_scores: predicted clusters need a {c!r} column")
+    labelled = pd.unique(org["record_id"].to_numpy(dtype=object))
+    held = predicted.loc[predicted["record_id"].astype("str").isin(labelled).to_numpy(dtype=bool), "cluster_id"]
+    predicted = predicted[predicted["cluster_id"].isin(pd.unique(held.to_numpy(dtype=object))).to_numpy(dtype=bool)]
     p = _pair_set(pairs_from_clusters(predicted))
     touching = {pair for pair in p if pair[0] in merged or pair[1] in merged}
     found, agreeing = len(t & p), len(touching & t)

@@ -758,8 +758,6 @@ def scoring_model(
         When ``unique_id`` is missing or repeated, or the settings do not fit: another link type,
         another SQL dialect, or other comparisons than these features give (:func:`fits`).
     """
-    from splink import Linker
-
     for f in (features,) if other is None else (features, other):
         if "unique_id" not in f.columns or f["unique_id"].duplicated().any():
             raise ValueError("scoring_model: features need a unique, present unique_id column")
@@ -776,11 +774,30 @@ def scoring_model(
             f"scoring_model: the model compares {[c['output_column_name'] for c in settings['comparisons']]}, "
             f"these features give {_comparison_names(features)}"
         )
-    rules = rules_for(features, rules)
+    return _settings_linker(features, settings, rules=rules_for(features, rules), other=other, db=db)
+
+
+def _settings_linker(
+    features: pd.DataFrame, settings, *, rules, db, other: pd.DataFrame | None = None, touching: str | None = None
+) -> TrainedModel:
+    """The linker of ``settings`` on ``features`` (and ``other``), blocking with ``rules``: no check of the
+    settings against the features (:func:`scoring_model` checks them).
+
+    ``touching``, a column of ``features`` holding ``"1"`` or ``"0"``: every rule blocks only the pairs
+    in which at least one record has ``"1"`` there (the condition is part of the rule's join in the
+    database, so the other pairs are neither scored nor counted).
+    """
+    from splink import Linker
+
+    dialect = db.sql_dialect.sql_dialect_str
+    only = "" if touching is None else f" AND (l.{touching} = '1' OR r.{touching} = '1')"
     settings = copy.deepcopy(dict(settings))
     settings["blocking_rules_to_generate_predictions"] = [
         {
-            "blocking_rule": r if isinstance(r, str) else r.get_blocking_rule(dialect).blocking_rule_sql,
+            "blocking_rule": "("
+            + (r if isinstance(r, str) else r.get_blocking_rule(dialect).blocking_rule_sql)
+            + ")"
+            + only,
             "sql_dialect": dialect,
         }
         for r in splink_rules(rules)

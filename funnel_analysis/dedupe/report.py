@@ -4,7 +4,8 @@
 :class:`Duplicates`, whose methods are the notebook's sections: the summary, examples side by side,
 the probabilities, the review queue and the scores against the ground truth.
 :func:`lead_contact_matches` finds the leads that duplicate an existing contact.
-:func:`org_merge_scores` measures the matcher against the org's own merges (Salesforce's ``MasterRecordId``).
+:func:`org_merge_scores` measures the report's matcher (its model and threshold) against the org's own merges
+(Salesforce's ``MasterRecordId``).
 
 Examples
 --------
@@ -439,17 +440,27 @@ def lead_contact_matches(
 
 def _lead_features(found: Duplicates | None, leads: pd.DataFrame, cut: CrmData, where) -> pd.DataFrame | None:
     """The leads' features of ``found`` when it was found on these very leads; None without ``found``."""
-    if found is None or "leads" not in found.results:
+    result = _found_on(found, "leads", leads, cut, where, caller="lead_contact_matches")
+    return None if result is None else result.features
+
+
+def _found_on(
+    found: Duplicates | None, name: str, rows: pd.DataFrame, cut: CrmData, where, *, caller: str
+) -> DedupeResult | None:
+    """``found``'s result of object ``name`` when it was found on these very records (the cut's day,
+    ``where``, the same IDs in the same order); None without ``found`` or without that object in it."""
+    if found is None or name not in found.results:
         return None
     same_cut = found.as_of == cut.as_of_date and (found.where or None) == (where or None)
-    features = found.results["leads"].features
-    ids = leads[OBJECTS["leads"]].astype("str").to_numpy()
-    if not same_cut or len(features) != len(ids) or not (features["unique_id"].astype("str").to_numpy() == ids).all():
+    result = found.results[name]
+    ids = rows[OBJECTS[name]].astype("str").to_numpy()
+    got = result.features["unique_id"].astype("str").to_numpy()
+    if not same_cut or len(got) != len(ids) or not (got == ids).all():
         raise ValueError(
-            "lead_contact_matches: found was found on other leads (another day, where or org); "
+            f"{caller}: found was found on other {name} (another day, where or org); "
             "pass the find_duplicates result of the same org, as_of and where"
         )
-    return features
+    return result
 
 
 def org_merge_scores(
@@ -461,15 +472,18 @@ def org_merge_scores(
     threshold: float | str | None = "auto",
     seed: int = 42,
     cache: str | Path | None = "auto",
+    found: Duplicates | None = None,
 ) -> pd.DataFrame:
-    """Precision and recall of the matcher against the org's own merges, per object (free labels).
+    """Precision and recall of the report's matcher against the org's own merges, per object (free labels).
 
-    A lead, contact or account that Salesforce merged away (``crm.merges``; its row in
-    ``crm.deleted_rows``) is matched again together with the kept records, and the matcher's
-    clusters are scored by :func:`.pipeline.org_merge_scores`: recall over the org's merge pairs,
-    precision over the predicted pairs that involve a merged-away record only, since the org's
-    merges are incomplete labels (live duplicates nobody merged exist; a merged-away record's one
-    true match is the survivor a person chose).
+    The matcher is the report's own: :func:`find_duplicates` of the kept records (``found``), its
+    model and its threshold. A lead, contact or account that Salesforce merged away (``crm.merges``;
+    its row in ``crm.deleted_rows``) is matched with it against the kept records (the candidate pairs
+    of its blocking rules that involve a merged-away record, and only those, are scored), and the
+    clusters of those links and the kept records' own are scored by :func:`.pipeline.org_merge_scores`:
+    recall over the org's merge pairs, precision over the predicted pairs that involve a merged-away
+    record only, since the org's merges are incomplete labels (live duplicates nobody merged exist; a
+    merged-away record's one true match is the survivor a person chose).
 
     Parameters
     ----------
@@ -488,10 +502,16 @@ def org_merge_scores(
         Seed of the models' random sampling.
     cache : str or Path, optional
         A folder for the result cache (:mod:`.cache`), as for :func:`find_duplicates`: the scores
-        (:func:`.cache.cached_org_merge_scores`), and the matcher's result on the kept and merged-away
-        records they come from, are read back when those records, the merges and the parameters are
-        unchanged. ``"auto"``: the report runner's cache (``crm.meta["dedup_cache"]``), else none.
-        ``None``: always computed.
+        (:func:`.cache.cached_org_merge_scores`), and without ``found`` the kept records' result they
+        come from (the report's own entry), are read back when those records, the merges, the
+        parameters and ``found``'s matcher are unchanged. ``"auto"``: the report runner's cache
+        (``crm.meta["dedup_cache"]``), else none. ``None``: always computed.
+    found : Duplicates, optional
+        What :func:`find_duplicates` found on the same org, day and ``where`` with the same
+        ``threshold``: its result of each object is the matcher measured (its model, threshold,
+        features and linked pairs), not computed again. Default, and for an object ``found`` lacks:
+        :func:`find_duplicates` of the kept records with ``threshold`` and ``seed`` (read from
+        ``cache`` when the report computed it there).
 
     Returns
     -------
@@ -502,7 +522,8 @@ def org_merge_scores(
     Raises
     ------
     ValueError
-        An unknown object, or a threshold that is not a probability.
+        An unknown object, a threshold that is not a probability, or a ``found`` found on another
+        day, filter or set of records, or with another threshold.
     ExpressionError
         A ``where`` that does not parse or names an unknown column.
     """
@@ -538,7 +559,10 @@ def org_merge_scores(
         kept = cut.rows(name, where=where)
         if not len(merged) or not len(kept):
             continue
-        rows.append(score(kept, merged, own, _table(cut, "accounts"), table=name, threshold=threshold, seed=seed))
+        result = _found_on(found, name, kept, cut, where, caller="org_merge_scores")
+        rows.append(
+            score(kept, merged, own, _table(cut, "accounts"), table=name, threshold=threshold, seed=seed, found=result)
+        )
     if not rows:
         return mark_missing(
             pd.DataFrame(columns=MERGE_SCORE_COLUMNS),

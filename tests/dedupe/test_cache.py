@@ -166,8 +166,8 @@ def test_the_report_runner_keeps_the_results_beside_its_parquet_cache(small_org,
 
 @pytest.mark.slow
 def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path):
-    # the scores against the org's own merges come from one more match (kept and merged-away records
-    # together): with a cache folder the second report run reads it back, and the scores are the same
+    # the scores against the org's own merges measure the kept records' result (the duplicates report's):
+    # with a cache folder it is kept there and read back by the second run, and the scores are the same
     import funnel_analysis as fa
     from funnel_analysis.dedupe.report import org_merge_scores
     from funnel_analysis.synth import generate_sample
@@ -177,8 +177,8 @@ def test_org_merge_scores_read_the_matchers_result_back_from_the_cache(tmp_path)
     plain = org_merge_scores(crm, objects="accounts", cache=None)
     assert not (tmp_path / "dd").exists()
     first = org_merge_scores(crm, objects="accounts", cache=tmp_path / "dd")
-    # three entries: the kept accounts' model, the matcher's result with it (kept and merged-away
-    # accounts together) and the scores row computed from that
+    # three entries: the kept accounts' model, their duplicates (the report's own entry) and the scores
+    # row measured from that
     (entry,) = [p for p in (tmp_path / "dd").iterdir() if (p / "pairs.parquet").exists()]
     assert len(list((tmp_path / "dd").iterdir())) == 3
     stamp = (entry / "pairs.parquet").stat().st_mtime_ns
@@ -246,7 +246,7 @@ def test_org_merge_scores_are_kept_and_read_back_without_the_match(tmp_path, cap
     entry = _scores_entry(tmp_path)
     doc = json.loads((entry / "result.json").read_text())
     assert set(doc["checksums"]) == {"scores.parquet"} and doc["kind"] == "org_merge_scores"
-    # the matcher's own result (kept and merged-away leads together) is kept beside it
+    # the kept leads' duplicates it measured are kept beside it
     assert sum((p / "pairs.parquet").exists() for p in tmp_path.iterdir()) == 1
     stamp = (entry / "scores.parquet").stat().st_mtime_ns
     # the match entry removed: a warm read of the scores does not need it
@@ -293,10 +293,11 @@ def test_a_damaged_or_swapped_scores_entry_is_rebuilt_with_one_log_line(tmp_path
     # another org's valid file: a well-formed Parquet row of other numbers
     pd.read_parquet(scores).assign(found=0, recall=0.0).to_parquet(scores, index=False)
     assert "scores.parquet: differs" in rebuilt() and scores.read_bytes() == original
-    # the same records of another org (another fingerprint): its three entries, the scores, the match
-    # they come from and the model of that match, are each rebuilt with one line
+    # the same records of another org (another fingerprint): its two entries, the scores and the kept
+    # records' result they come from, are each rebuilt with one line (the four kept leads are strangers:
+    # no candidate pair, no model to keep; the scores match them with the merged-away ones anew)
     crm.meta["fingerprint"] = "org-b"
-    assert f"is of the data {fingerprint!r}, not 'org-b'" in rebuilt(entries=3)
+    assert f"is of the data {fingerprint!r}, not 'org-b'" in rebuilt(entries=2)
     assert json.loads((entry / "result.json").read_text())["fingerprint"] == "org-b"
     # an entry of the other kind moved under this key: its result.json names its own key
     lead_contact = tmp_path / "other"
@@ -339,7 +340,7 @@ def test_the_key_hashes_each_value_in_its_own_type():
 @pytest.mark.slow
 def test_the_scores_against_the_orgs_merges_do_not_train_the_duplicates_model_again(tmp_path, monkeypatch):
     """The report's duplicates and its scores against the org's merges train each object's model once in all:
-    the scores read the kept records' model back from its entry, and equal a run without any cache."""
+    the scores measure the report's result (given, or read back from its entry), and equal a run without any cache."""
     import funnel_analysis as fa
     from funnel_analysis.dedupe import report
     from funnel_analysis.synth import generate_sample
@@ -355,7 +356,10 @@ def test_the_scores_against_the_orgs_merges_do_not_train_the_duplicates_model_ag
     plain = report.org_merge_scores(crm, **options, cache=None)
     kept = [len(crm.leads), len(crm.accounts)]
     assert trained == kept + kept
+    # the report's result given: nothing trained, the same scores
     trained.clear()
+    pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=None, found=plain_found), plain)
+    assert trained == []
     folder = tmp_path / "dd"
     found = report.find_duplicates(crm, **options, cache=folder)
     assert trained == kept  # one training per object
@@ -375,11 +379,16 @@ def test_the_scores_against_the_orgs_merges_do_not_train_the_duplicates_model_ag
     assert trained == kept and sum((p / "scores.parquet").exists() for p in folder.iterdir()) == 0
     pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=folder), plain)
     assert trained == kept
-    # the models' entries removed too: the scores train the kept records' models again, once each
+    # the models' entries removed too: the scores measure the duplicates report's own result, read back
     for name in models:
         shutil.rmtree(folder / name)
     for p in folder.iterdir():
         if (p / "scores.parquet").exists():
             shutil.rmtree(p)
+    pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=folder), plain)
+    assert trained == kept
+    # and that result removed as well: the scores find the kept records' duplicates again, one training each
+    for p in list(folder.iterdir()):
+        shutil.rmtree(p)
     pd.testing.assert_frame_equal(report.org_merge_scores(crm, **options, cache=folder), plain)
     assert trained == kept + kept

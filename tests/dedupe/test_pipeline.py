@@ -198,3 +198,95 @@ def test_a_model_given_scores_without_training_and_finds_the_same(small_org, fou
         refit = find_duplicates(accounts, table="accounts", model=other)
     assert trained == [len(accounts)] and sum("does not fit" in r.getMessage() for r in caplog.records) == 1
     pd.testing.assert_frame_equal(refit.clusters, found_accounts.clusters)
+
+
+#: Twelve kept leads: K1-K2 and K6-K7 the same people (same e-mail and names), the rest strangers.
+_KEPT = pd.DataFrame(
+    {
+        "lead_id": [f"K{i}" for i in range(1, 13)],
+        "first_name": ["Ann", "Anne", "Bo", "Cy", "Di", "Eve", "Eve", "Finn", "Gus", "Hal", "Ivy", "Jo"],
+        "last_name": ["Lee", "Lee", "Ma", "Vance", "Wu", "Stone", "Stone", "Ortega", "Park", "Quist", "Rowe", "Sato"],
+        "email": ["ann@lee.io", "ann@lee.io", "bo@ma.io", "cy@v.io", "di@w.io", "eve@stone.io", "eve@stone.io"]
+        + ["finn@o.io", "gus@p.io", "hal@q.io", "ivy@r.io", "jo@s.io"],
+        "phone": [f"55501{i:02d}" for i in (1, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)],
+        "company": ["Acme", "Acme", "Bolt", "Crane", "Dyna", "Elm", "Elm Group"]
+        + ["Fjord", "Gale", "Helix", "Iris", "Jade"],
+    }
+)
+#: Five merged-away leads: M1 (Ann Lee, into K2, the same as K1 too), M2 and M3 (Bo Ma twice, into K3),
+#: M4 (a stranger merged into K5: nothing finds it), M5 (Eve Stone without her e-mail, into K7: her phone
+#: and company are K6's, and K6 is K7).
+_MERGED = pd.DataFrame(
+    {
+        "lead_id": ["M1", "M2", "M3", "M4", "M5"],
+        "first_name": ["Ann", "Bo", "Bo", "Zed", "Eve"],
+        "last_name": ["Lee", "Ma", "Ma", "Quinn", "Stone"],
+        "email": ["ann@lee.io", "bo@ma.io", "bo@ma.io", "zed@q.io", None],
+        "phone": ["5550101", "5550103", "5550103", "5550199", "5550106"],
+        "company": ["Acme", "Bolt", "Bolt", "Zinc", "Elm"],
+        "deleted_as": ["merged"] * 5,
+    }
+)
+_MERGES = pd.DataFrame({"merged_id": ["M1", "M2", "M3", "M4", "M5"], "master_id": ["K2", "K3", "K3", "K5", "K7"]})
+
+
+def test_org_merge_scores_match_the_full_match_with_the_reports_model_and_threshold(monkeypatch):
+    """Only the pairs with a merged-away record are scored, the kept records' links come from the report's
+    result: the same clusters and scores as one match of all the records with its model and threshold."""
+    from funnel_analysis.dedupe import pipeline
+    from funnel_analysis.dedupe.cluster import cluster_pairs
+    from funnel_analysis.dedupe.evaluate import merge_label_scores
+    from funnel_analysis.dedupe.pipeline import org_merge_scores
+
+    found = find_duplicates(_KEPT, table="leads", threshold=0.5)
+    # the full match: every record, kept and merged-away, with the report's model and threshold
+    both = pd.concat([_KEPT, _MERGED.drop(columns="deleted_as")], ignore_index=True)
+    full = find_duplicates(both, table="leads", threshold=found.threshold, model=found.model)
+    full_scores = merge_label_scores(
+        full.clusters.rename(columns={"unique_id": "record_id"}), _MERGES, records=full.features["unique_id"]
+    )
+    normalised = []
+    real = pipeline.object_features
+    monkeypatch.setattr(
+        pipeline, "object_features", lambda df, *a, **k: normalised.append(len(df)) or real(df, *a, **k)
+    )
+    linked = pipeline._merged_away_pairs(found, _MERGED, None)
+    assert normalised == [len(_MERGED)]  # the kept records' features came from found
+    pd.testing.assert_frame_equal(cluster_pairs(linked, threshold=found.threshold), full.clusters)
+    # every pair scored here has a merged-away record; the kept records' pairs are found's
+    new = linked[~linked.set_index(["id_l", "id_r"]).index.isin(found.pairs.set_index(["id_l", "id_r"]).index)]
+    assert (new["id_l"].str.startswith("M") | new["id_r"].str.startswith("M")).all() and len(new)
+    got = org_merge_scores(_KEPT, _MERGED, _MERGES, table="leads", threshold=0.5, found=found).iloc[0]
+    # by hand: clusters {K1, K2, M1}, {K3, M2, M3}, {K6, K7, M5} (M5 reaches K7 through K6), M4 alone;
+    # org pairs M1-K2, the three of {K3, M2, M3}, M4-K5, M5-K7: 6, of which 5 found; the predicted pairs
+    # with a merged-away record: M1-K1, M1-K2, M2-K3, M3-K3, M2-M3, M5-K6, M5-K7: 7, of which 5 agree
+    assert got[["records", "merged_records", "org_pairs", "found", "predicted_pairs", "agreeing"]].tolist() == [
+        17,
+        5,
+        6,
+        5,
+        7,
+        5,
+    ]
+    assert (got["recall"], got["precision"], got["threshold"]) == (5 / 6, 5 / 7, 0.5)
+    assert (got["found"], got["predicted_pairs"], got["agreeing"]) == (
+        full_scores.found,
+        full_scores.predicted_pairs,
+        full_scores.agreeing,
+    )
+    # without found: the kept records' result computed here, the same scores
+    monkeypatch.setattr(pipeline, "object_features", real)
+    alone = org_merge_scores(_KEPT, _MERGED, _MERGES, table="leads", threshold=0.5).iloc[0]
+    pd.testing.assert_series_equal(alone, got)
+
+
+def test_org_merge_scores_refuse_a_found_of_other_records_or_another_threshold():
+    from funnel_analysis.dedupe.pipeline import org_merge_scores
+
+    found = find_duplicates(_KEPT, table="leads", threshold=0.5)
+    with pytest.raises(ValueError, match="found was found on other leads"):
+        org_merge_scores(_KEPT.iloc[1:], _MERGED, _MERGES, table="leads", threshold=0.5, found=found)
+    with pytest.raises(ValueError, match="found was found with the threshold 0.5 \\(given\\), not 0.9"):
+        org_merge_scores(_KEPT, _MERGED, _MERGES, table="leads", threshold=0.9, found=found)
+    with pytest.raises(ValueError, match="not 'auto'"):
+        org_merge_scores(_KEPT, _MERGED, _MERGES, table="leads", threshold="auto", found=found)

@@ -263,3 +263,25 @@ def test_org_merge_scores_on_a_sample_with_merges(tmp_path):
         assert out.loc[table, "org_pairs"] == int(((n + 1) * n // 2).sum())
         assert out.loc[table, "found"] <= out.loc[table, "org_pairs"]
         assert out.loc[table, "recall"] >= 0.8 and out.loc[table, "precision"] >= 0.8, out
+
+
+def test_org_merge_scores_measure_the_reports_own_result_and_refuse_another_cut():
+    from funnel_analysis.dedupe.report import org_merge_scores
+
+    crm = _org_with_merges()
+    options = dict(as_of="2024-06-30", objects="leads", threshold=0.5)
+    found = find_duplicates(crm, **options, cache=None)
+    plain = org_merge_scores(crm, **options, cache=None)
+    reused = org_merge_scores(crm, **options, cache=None, found=found)
+    pd.testing.assert_frame_equal(reused, plain)
+    assert reused[["org_pairs", "found", "predicted_pairs", "agreeing"]].values.tolist() == [[2, 2, 2, 2]]
+    # found of another day, filter or threshold: one clear line
+    with pytest.raises(ValueError, match="^org_merge_scores: found was found on other leads"):
+        org_merge_scores(crm, **options | {"as_of": "2024-03-31"}, cache=None, found=found)
+    with pytest.raises(ValueError, match="^org_merge_scores: found was found on other leads"):
+        org_merge_scores(crm, **options, where="last_name == 'Lee'", cache=None, found=found)
+    with pytest.raises(ValueError, match="^org_merge_scores: found was found with the threshold 0.5"):
+        org_merge_scores(crm, **options | {"threshold": 0.8}, cache=None, found=found)
+    # an object found lacks is found here (accounts: the org has none merged, so no row either way)
+    both = org_merge_scores(crm, as_of="2024-06-30", objects="leads,accounts", threshold=0.5, cache=None, found=found)
+    pd.testing.assert_frame_equal(both, plain)
