@@ -766,12 +766,15 @@ def speed_to_lead_effect(
     ft = first_touch[["lead_id", "first_touch_at", col]].drop_duplicates("lead_id").set_index("lead_id")
     at = ft.index.get_indexer(leads["lead_id"])  # each lead's row in ft, -1 for none: one hash of the IDs
     found = at >= 0
+    # a last element for the leads without a row (-1 takes it): not touched, no minutes
+    touched = np.append(ft["first_touch_at"].notna().to_numpy(dtype=bool), False)
+    minutes = np.append(ft[col].to_numpy(dtype="float64", na_value=np.nan), np.nan)
     d = pd.DataFrame(
         {
             "score": pd.to_numeric(leads[score_column], errors="coerce").to_numpy("float64"),
             "conv": _flag(leads["is_converted"]).to_numpy(dtype=int),
-            "touched": found & ft["first_touch_at"].notna().to_numpy()[at],
-            "minutes": np.where(found, ft[col].to_numpy(dtype="float64", na_value=np.nan)[at], np.nan),
+            "touched": touched[at],
+            "minutes": minutes[at],
         }
     )
     d = d[d["score"].notna().to_numpy() & found]

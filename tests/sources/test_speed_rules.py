@@ -191,3 +191,6 @@ def test_speed_effect_counts_only_scored_leads_with_a_first_touch_row():
     e = speed_to_lead_effect(leads, ft, bands=[0, 50], never_is_slow=True).set_index("band")
     assert e.loc["0-50", ["fast_leads", "fast_converted", "slow_leads", "slow_converted"]].tolist() == [1, 1, 2, 1]
     assert e.loc["0-50", "slow_rate"] == 0.5
+    # no first touch at all: nobody counts (a lead without a first-touch row is left out either way)
+    none = speed_to_lead_effect(leads, ft.iloc[:0], bands=[0, 50], never_is_slow=True).set_index("band")
+    assert none.loc["crude", ["fast_leads", "slow_leads"]].tolist() == [0, 0]
