@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._util.arrow import isin
+
 __all__ = [
     "PERSON_RULES",
     "COMPANY_RULES",
@@ -518,13 +520,13 @@ def _could_share(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> np.nd
     against the few values by Arrow (no Python set of a large column's values)."""
     keys = keys.dropna()
     if len(cols) == 1:  # the key is the value (a bounded rule's key column holds keys of several columns)
-        return _isin(frame[cols[0]], keys)
+        return isin(frame[cols[0]], keys).to_numpy(dtype=bool)
     parts = keys.str.split(_SEP, regex=False)
     maybe = np.ones(len(frame), dtype=bool) if len(parts) else np.zeros(len(frame), dtype=bool)
     for i, c in enumerate(cols):
         if not maybe.any():
             break
-        maybe &= _isin(frame[c], parts.str[i])
+        maybe &= isin(frame[c], parts.str[i]).to_numpy(dtype=bool)
     return maybe
 
 
@@ -565,22 +567,11 @@ def _near(features: pd.DataFrame, new: pd.DataFrame, rules) -> pd.Series:
     return pd.Series(out, index=features.index)
 
 
-def _isin(column: pd.Series, values) -> np.ndarray:
-    """``column.astype("str").isin(values)`` as a boolean array (missing: False), by Arrow's ``is_in``: pandas'
-    own ``isin`` of an Arrow text column makes a Python list of the values first, each call."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(pd.Series(column).astype("str"), from_pandas=True)  # no copy of a text column of Arrow's
-    wanted = pa.array(pd.Series(values).dropna().astype("str"), from_pandas=True).cast(arr.type)
-    return pc.fill_null(pc.is_in(arr, value_set=pc.unique(wanted)), False).to_numpy(zero_copy_only=False)
-
-
 def _values_in(few: pd.Series, many: pd.Series) -> pd.Series:
     """Whether each value of ``few`` is a value of ``many`` (a large column: tested against the few, by Arrow)."""
     wanted = pd.unique(few.dropna().to_numpy(dtype=object))
-    have = many[_isin(many, wanted)] if len(wanted) else many.iloc[0:0]
-    return pd.Series(_isin(few, have), index=few.index)
+    have = many[isin(many, wanted).to_numpy(dtype=bool)] if len(wanted) else many.iloc[0:0]
+    return isin(few, have)
 
 
 def _has_key(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> np.ndarray:
@@ -589,5 +580,5 @@ def _has_key(frame: pd.DataFrame, cols: list[str], keys: pd.Series) -> np.ndarra
     maybe = _could_share(frame, cols, keys)
     if maybe.any():
         wanted = pd.unique(keys.dropna().to_numpy(dtype=object))
-        hit[np.flatnonzero(maybe)] = _isin(_key(frame.loc[maybe, cols], cols), wanted)
+        hit[np.flatnonzero(maybe)] = isin(_key(frame.loc[maybe, cols], cols), wanted).to_numpy(dtype=bool)
     return hit

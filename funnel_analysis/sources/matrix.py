@@ -30,7 +30,7 @@ from scipy.stats import fisher_exact, norm
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from .._util.arrow import lookup
+from .._util.arrow import index_in, lookup
 from .._util.frames import (
     by_list as _by_list,
 )
@@ -764,7 +764,7 @@ def speed_to_lead_effect(
     col = "business_minutes_to_touch" if business_minutes else "minutes_to_touch"
     # the two columns read, not a copy of every first-touch column (a million leads: 255 MiB at scale 50)
     ft = first_touch[["lead_id", "first_touch_at", col]].drop_duplicates("lead_id").set_index("lead_id")
-    at = ft.index.get_indexer(leads["lead_id"])  # each lead's row in ft, -1 for none: one hash of the IDs
+    at = index_in(leads["lead_id"], ft.index.to_series())  # each lead's row in ft, -1 for none: one hash
     found = at >= 0
     # a last element for the leads without a row (-1 takes it): not touched, no minutes
     touched = np.append(ft["first_touch_at"].notna().to_numpy(dtype=bool), False)
