@@ -104,6 +104,7 @@ import functools
 import math
 import operator
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -1155,6 +1156,35 @@ def owner_records(users: pd.DataFrame | None, groups: pd.DataFrame | None = None
     return pd.concat([people, q], ignore_index=True)
 
 
+#: (users, groups: each id, rows, columns) -> (weak references to both, their owner_records): the last few, read only.
+_OWNERS: dict = {}
+
+
+def _none() -> None:
+    return None
+
+
+def _owners(users: pd.DataFrame | None, groups: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`owner_records` of these very tables, made once and shared (read, never changed, by the filters).
+
+    Every filter with an ``owner`` relation on any table built it again (ten times in a ``where`` of the
+    whole org, the same users each time: the users and queues are reference tables that a scope keeps whole).
+    """
+    key = tuple((id(f), len(f), tuple(f.columns)) if isinstance(f, pd.DataFrame) else (id(f),) for f in (users, groups))
+    kept = _OWNERS.get(key)
+    if kept is not None and kept[0]() is users and kept[1]() is groups:
+        return kept[2]
+    frame = owner_records(users, groups)
+    try:
+        refs = tuple(weakref.ref(f) if f is not None else _none for f in (users, groups))
+    except TypeError:  # not weakly referable: not kept
+        return frame
+    while len(_OWNERS) >= 4:
+        _OWNERS.pop(next(iter(_OWNERS)))
+    _OWNERS[key] = (*refs, frame)
+    return frame
+
+
 @dataclass(frozen=True)
 class _Scope:
     table: str
@@ -1221,7 +1251,7 @@ def _scope(tables: Mapping[str, pd.DataFrame] | None, table: str) -> _Scope:
             else:
                 groups = tables.get("groups")
                 usable = groups is not None and {"group_id", "name"} <= set(groups.columns)
-                frame = owner_records(users, groups if usable else None)
+                frame = _owners(users, groups if usable else None)
                 fields = _FrameKinds(frame)
         elif ref.table not in tables:
             problem = f"the {ref.table} table is not loaded"

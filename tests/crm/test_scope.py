@@ -190,3 +190,24 @@ def test_field_values_pool_the_tables_that_read_the_field(org):
         field_values(org, path="owner.regon")
     with pytest.raises(ExpressionError):
         field_values(org, path="owner.region == 'x'")
+
+
+def test_a_second_scope_follows_replaced_users_and_activities(org):
+    """The owners and the parentless activities are worked out once per org: a replaced table is read again."""
+    import dataclasses
+
+    assert short(org.where("owner.region == 'APAC'").activities, "activity_id") == ["00TB"]  # by its lead 00QB
+    # Bo (005B) moves to EMEA: his deal 006B, lead 00QB, account 001B and their children are EMEA's now
+    users = org.users.assign(region=["EMEA", "EMEA"])
+    moved = dataclasses.replace(org, tables={**org.tables, "users": users})
+    assert short(moved.where("owner.region == 'EMEA'").opportunities, "opportunity_id") == ["006A", "006B", "006C"]
+    assert short(moved.where("owner.region == 'APAC'").opportunities, "opportunity_id") == []
+    # a new activity table in which 00TB has no parent (its lead is gone from WhoId): parentless, Bo's (APAC)
+    acts = org.activities.assign(who_id=[None] * 4)
+    orphaned = dataclasses.replace(org, tables={**org.tables, "activities": acts})
+    # 00TB and 00TD have no parent now: APAC keeps 00TB by its own owner (Bo), EMEA 00TD (Ann)
+    assert short(orphaned.where("owner.region == 'APAC'").activities, "activity_id") == ["00TB"]
+    assert short(orphaned.where("owner.region == 'EMEA'").activities, "activity_id") == ["00TA", "00TC", "00TD"]
+    # and the org scoped first is as it was: 00TB kept by its lead, 006B by its owner
+    assert short(org.where("owner.region == 'APAC'").activities, "activity_id") == ["00TB"]
+    assert short(org.where("owner.region == 'APAC'").opportunities, "opportunity_id") == ["006B"]
