@@ -79,9 +79,9 @@ from .expression import (
     IsNull,
     Not,
     Or,
+    _owners,
     check_expression,
     expression_mask,
-    owner_records,
     parse_expression,
 )
 from .schema import TABLES
@@ -371,7 +371,7 @@ def _path_values(tables: dict, table: str, ref: ColumnRef) -> pd.Series:
         return frame[ref.name]
     link = next(r for r in TABLES[table].references if r.column == f"{ref.relation}_id")
     if ref.relation == "owner":
-        target = owner_records(tables.get("users"), tables.get("groups"))
+        target = _owners(tables.get("users"), tables.get("groups"))  # read only: the filters' shared owners
     else:
         target = tables[link.table]
     key = TABLES[link.table].key

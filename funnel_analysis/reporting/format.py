@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -111,6 +112,22 @@ _LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _kind_of_name(name: str) -> str | None:
+    """The kind a figure's name says (:data:`_KIND_PATTERNS`), None when it says none: asked once per name.
+
+    :func:`figure_kind` is asked for every cell of every table a report records (thousands a page), and the
+    name's patterns are the same for every cell of a column.
+    """
+    base = _SUFFIX.sub("", name).lower()
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(base):
+            if kind == "money" and re.search(r"share|return_on|missing|rank|log_ratio", base):
+                continue
+            return kind
+    return None
+
+
 def figure_kind(name, value=None) -> str:
     """What a figure is, from its name (and, when the name says nothing, its value).
 
@@ -132,16 +149,13 @@ def figure_kind(name, value=None) -> str:
     >>> figure_kind("lead_conversion_rate"), figure_kind("win_rate_n"), figure_kind("leads", 20613)
     ('rate', 'count', 'count')
     """
-    base = _SUFFIX.sub("", str(name)).lower()
     if isinstance(value, (pd.Timestamp,)) or (hasattr(value, "year") and hasattr(value, "month")):
         return "date"
     if isinstance(value, str):
         return "text"
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(base):
-            if kind == "money" and re.search(r"share|return_on|missing|rank|log_ratio", base):
-                continue
-            return kind
+    kind = _kind_of_name(str(name))
+    if kind is not None:
+        return kind
     if isinstance(value, bool):
         return "text"
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1):

@@ -138,3 +138,21 @@ def test_money_reads_back_to_the_unit(x):
     shown = format_figure(x, kind="money", currency="USD")
     back = float(shown.replace("$", "").replace(",", ""))
     assert abs(back - x) <= 0.5 + 1e-6
+
+
+def test_figure_kind_of_one_name_still_follows_each_value():
+    """The name's kind is worked out once per name; the value's own rules still apply to every call."""
+    import datetime
+
+    assert [figure_kind("segment_x", v) for v in (3, 0.5, "EMEA", True, 2.0, 0.0)] == [
+        "count",
+        "number",
+        "text",
+        "text",
+        "count",
+        "number",
+    ]
+    # a date or a text value wins over a name that says rate
+    assert figure_kind("win_rate", datetime.date(2024, 1, 1)) == "date"
+    assert figure_kind("win_rate", "n/a") == "text"
+    assert figure_kind("win_rate", 0.25) == "rate"
