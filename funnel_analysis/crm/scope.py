@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -86,7 +87,7 @@ from .expression import (
 )
 from .schema import TABLES
 
-__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "checked_on", "field_values", "scope_org"]
+__all__ = ["ANCHOR_TABLES", "SELF_RELATIONS", "checked_on", "field_values", "scope_org", "scope_source"]
 
 #: The tables the expression is evaluated on, when it can be read there (rule 1).
 ANCHOR_TABLES = ("leads", "opportunities", "accounts", "contacts")
@@ -361,7 +362,55 @@ def scope_org(crm, *, where: str) -> CrmData:  # noqa: F821 (model imports this 
         "rows": {n: len(df) for n, df in out.items()},
         "notes": notes,
     }
-    return dataclasses.replace(crm, tables=out, meta=meta)  # the CrmData class without importing it (model imports us)
+    # the CrmData class without importing it (model imports us)
+    scoped = dataclasses.replace(crm, tables=out, meta=meta)
+    # which org, and which of its tables, this one was scoped from (scope_source): held weakly, never pickled
+    scoped.__dict__["_scope_source"] = (weakref.ref(crm), _table_refs(crm.tables), _table_refs(out))
+    return scoped
+
+
+def _table_refs(tables: dict) -> tuple:
+    return tuple((name, weakref.ref(df)) for name, df in tables.items())
+
+
+def _same_tables(refs: tuple, tables: dict) -> bool:
+    return len(refs) == len(tables) and all(ref() is tables.get(name) for name, ref in refs)
+
+
+def scope_source(crm) -> CrmData | None:  # noqa: F821 (model imports this module: no import back)
+    """The org ``crm`` was scoped from by :func:`scope_org` (:meth:`CrmData.where`), while both hold the same tables.
+
+    A scoped org's records are rows of that org's, each with all its children (the rules of this module), so
+    what holds per record there holds here: the as-of state of a deal, rebuilt from its own history, is the
+    same in both. The values of a ``for_each`` (each an org scoped from one kernel's org) read such per-record
+    results from the whole org's memoised cuts instead of cutting again (:func:`funnel_analysis.funnel.headline_series`).
+
+    Parameters
+    ----------
+    crm : CrmData
+        Any org.
+
+    Returns
+    -------
+    CrmData or None
+        The org it was scoped from; None for an org not made by :func:`scope_org`, when that org is gone,
+        or when a table of either was replaced since (the rows would no longer correspond).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from funnel_analysis.crm import load_frames
+    >>> crm = load_frames({"Lead": pd.DataFrame({"Id": ["00QA", "00QB"], "Status": ["Open", "Working"]})})
+    >>> scope_source(crm.where("status == 'Open'")) is crm, scope_source(crm)
+    (True, None)
+    """
+    kept = getattr(crm, "__dict__", {}).get("_scope_source")
+    if kept is None:
+        return None
+    source = kept[0]()
+    if source is None or not _same_tables(kept[1], source.tables) or not _same_tables(kept[2], crm.tables):
+        return None
+    return source
 
 
 def _path_values(tables: dict, table: str, ref: ColumnRef) -> pd.Series:

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .._util.arrow import isin
+from ..crm.scope import scope_source
 from ..periods import FiscalCalendar, fiscal_calendar
 from . import report
 from .kpis import _open_pipeline
@@ -231,14 +233,40 @@ def _stock_figures(crm: CrmData, *, as_of, choices: dict, cut_org: CrmData | Non
         figures = report.kpis(crm, as_of=as_of, **choices)
         return figures[[c for c in figures.columns if c in STOCK_FIGURES]].reset_index(drop=True)
     light = where is None or (isinstance(where, str) and not where.strip())
-    cut = report._cut(cut_org if cut_org is not None else (_deals_org(crm) if light else crm), as_of=as_of)
     options = {k: v for k, v in choices.items() if k != "where"}
-    opportunities = cut.rows("opportunities", where=where) if cut.has("opportunities") else None
+    # a for_each value's org: its deals' rows of the whole org's cut, memoised for every value
+    opportunities = _scoped_deals_on(crm, as_of) if light and cut_org is None else None
+    if opportunities is None:
+        cut = report._cut(cut_org if cut_org is not None else (_deals_org(crm) if light else crm), as_of=as_of)
+        opportunities = cut.rows("opportunities", where=where) if cut.has("opportunities") else None
     if opportunities is not None and light:  # the stocks alone: kpis' win rates and cycles are not needed here
         stock = _open_pipeline(opportunities, STOCK_FIGURES, **options)
         if stock is not None:
             return stock
     return _frame_kpis(opportunities, None, **options)
+
+
+def _scoped_deals_on(crm: CrmData, as_of) -> pd.DataFrame | None:
+    """The opportunities of the cut of ``crm``'s deals on ``as_of``, from the cut of the org it was scoped from.
+
+    A scoped org (:meth:`CrmData.where`) keeps whole deals, each with its whole stage history, so a deal's
+    state on a day is the same in both orgs, and the scoped cut's deals are the whole cut's rows of its own
+    deals, in the same order. The whole org's cuts of the trend's days are memoised on it (the kernel keeps
+    it), so the values of a ``for_each`` cut each day once between them, not once each. None when ``crm`` was
+    not scoped from an org it still matches (:func:`~funnel_analysis.crm.scope.scope_source`), or when the
+    deals' IDs do not name one row each (the rows could not be matched by them): then it is cut itself.
+    """
+    whole = scope_source(crm)
+    if whole is None or not (crm.has("opportunities") and whole.has("opportunities")):
+        return None
+    if any(whole.tables.get(t) is None for t in _DEALS_TABLES):
+        return None
+    ids = whole.opportunities["opportunity_id"]
+    if ids.isna().any() or not ids.is_unique:
+        return None
+    deals = report._cut(_deals_org(whole), as_of=as_of).opportunities
+    keep = isin(deals["opportunity_id"], crm.opportunities["opportunity_id"]).to_numpy(dtype=bool)
+    return deals if keep.all() else deals[keep].reset_index(drop=True)
 
 
 #: The tables an as-of cut of the opportunities reads for the stock figures (:meth:`CrmData.as_of`): their rows,
@@ -263,9 +291,12 @@ def _sub_org(crm: CrmData, tables: tuple[str, ...]) -> CrmData:
 
     key = (id(crm), tables)
     kept = _SUB_ORGS.get(key)
-    if kept is not None and kept[0]() is crm:
-        return kept[1]
-    sub = dataclasses.replace(crm, tables={k: v for k, v in crm.tables.items() if k in tables})
+    own = {k: v for k, v in crm.tables.items() if k in tables}
+    # the same org with the same tables (one replaced in place makes a new sub-org, as it makes new cuts)
+    if kept is not None and kept[0]() is crm and own.keys() == kept[1].tables.keys():
+        if all(kept[1].tables[k] is v for k, v in own.items()):
+            return kept[1]
+    sub = dataclasses.replace(crm, tables=own)
     while len(_SUB_ORGS) >= 8:
         _SUB_ORGS.pop(next(iter(_SUB_ORGS)))
     # the org held weakly, its entry (and the sub-org's cuts) gone with it: a for_each value's org dies with its

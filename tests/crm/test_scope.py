@@ -211,3 +211,24 @@ def test_a_second_scope_follows_replaced_users_and_activities(org):
     # and the org scoped first is as it was: 00TB kept by its lead, 006B by its owner
     assert short(org.where("owner.region == 'APAC'").activities, "activity_id") == ["00TB"]
     assert short(org.where("owner.region == 'APAC'").opportunities, "opportunity_id") == ["006B"]
+
+
+def test_scope_source_is_the_org_scoped_from_while_the_tables_are_the_same(org):
+    from funnel_analysis.crm.scope import scope_source
+
+    emea = org.where("owner.region == 'EMEA'")
+    assert scope_source(emea) is org
+    assert scope_source(emea.where("stage_name == 'Prospecting'")) is emea  # a scope of a scope: its own parent
+
+
+def test_scope_source_is_none_for_an_org_not_scoped_or_changed_since(org):
+    import dataclasses
+
+    from funnel_analysis.crm.scope import scope_source
+
+    assert scope_source(org) is None
+    emea = org.where("owner.region == 'EMEA'")
+    emea.tables["opportunities"] = emea.opportunities.iloc[:1]  # a table replaced in place
+    assert scope_source(emea) is None
+    # a copy of the org (its own tables dict) is not the scope either
+    assert scope_source(dataclasses.replace(org.where("owner.region == 'EMEA'"))) is None

@@ -164,3 +164,30 @@ def test_an_org_dropped_after_its_headline_is_freed_with_its_cuts(org):
     assert gone() is None and sub_gone() is None
     assert not [k for k in headline._SUB_ORGS if k in keys]
     assert all(entry[0]() is not None for entry in report._LATEST.values())
+
+
+@pytest.mark.parametrize("where", ["owner.region == 'EMEA'", "status == 'Converted'"], ids=["owner", "leads"])
+def test_a_scoped_orgs_stocks_equal_its_own_figures_of_each_day(sample_org, where):
+    """A for_each value's org takes its deals' rows of the whole org's cuts: each row's open pipeline still equals
+    report.kpis of the scoped org itself, cut on that row's own day (and again once a table is replaced)."""
+    from funnel_analysis.crm import load_org
+    from funnel_analysis.crm.scope import scope_source
+    from funnel_analysis.funnel import report
+
+    whole = load_org(sample_org[0])
+    scoped = whole.where(where)
+    assert scope_source(scoped) is whole
+    h = headline_series(scoped, as_of="", period="Q")
+    assert len(h) >= 3
+    for _, row in h.iterrows():
+        day = report.kpis(scoped, as_of=row["as_of"]).iloc[0]
+        assert int(row["opportunities_open"]) == int(day["opportunities_open"])
+        assert int(row["open_pipeline_amount_n"]) == int(day["open_pipeline_amount_n"])
+        assert row["open_pipeline_amount"] == pytest.approx(day["open_pipeline_amount"], rel=0, abs=1e-9)
+    # the deals of one region only: the scoped org's own cut (scope_source None) gives the same rows
+    scoped.tables["opportunities"] = scoped.opportunities.iloc[:10].reset_index(drop=True)
+    assert scope_source(scoped) is None
+    h = headline_series(scoped, as_of="", period="Q")
+    for _, row in h.iterrows():
+        day = report.kpis(scoped, as_of=row["as_of"]).iloc[0]
+        assert int(row["opportunities_open"]) == int(day["opportunities_open"])
