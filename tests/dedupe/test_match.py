@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funnel_analysis.dedupe import candidate_pairs, person_features
 from funnel_analysis.dedupe.match import company_comparisons, person_comparisons, predict_pairs, reasons_text
@@ -105,3 +107,58 @@ def test_accounts_block_and_compare_on_the_billing_street():
     assert "street+city" in rules_for(f)
     assert candidate_pairs(f)[["id_l", "id_r", "rule"]].values.tolist() == [["a", "b", "street+city"]]
     assert [c.create_output_column_name() for c in company_comparisons(f)] == ["company", "street", "city"]
+
+
+# --- scoring at scale (#21): the same levels, computed faster ---------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.text(alphabet="12ab", max_size=7), st.text(alphabet="12ab", max_size=7)), min_size=1, max_size=40
+    )
+)
+def test_the_one_edit_level_is_damerau_levenshtein_at_most_one(pairs):
+    # the level's test before the distance must never drop a pair the distance alone would keep:
+    # DuckDB's damerau_levenshtein, on pairs of short strings of four characters (many one edit apart)
+    import duckdb
+
+    from funnel_analysis.dedupe.match import _one_edit
+
+    frame = pd.DataFrame(pairs + [("+4930000001", "+4930000010"), ("é1", "1é"), ("", "a")], columns=["x_l", "x_r"])
+    con = duckdb.connect()
+    con.register("frame", frame)
+    got = con.sql(f"SELECT ({_one_edit('x')}) AS level, damerau_levenshtein(x_l, x_r) <= 1 AS alone FROM frame").df()
+    assert got["level"].tolist() == got["alone"].tolist()
+
+
+def test_the_one_edit_level_by_hand():
+    import duckdb
+
+    from funnel_analysis.dedupe.match import _one_edit
+
+    frame = pd.DataFrame(
+        {
+            "x_l": ["+4930000001", "+4930000001", "+4930000001", "+4930000001", "+4930000001", "12345"],
+            "x_r": ["+4930000002", "+4930000010", "+493000001", "+49300000001", "+4930000100", "54321"],
+        }
+    )  # a substitution, neighbours swapped, a deletion, an insertion; two substitutions; all moved
+    con = duckdb.connect()
+    con.register("frame", frame)
+    got = con.sql(f"SELECT ({_one_edit('x')}) AS level FROM frame").df()["level"].tolist()
+    assert got == [True, True, True, True, False, False]
+    assert _one_edit("x", engine="spark") == "damerau_levenshtein(x_l, x_r) <= 1"
+
+
+def test_a_link_names_the_features_on_the_left_and_other_on_the_right():
+    # splink scores on row numbers (match._keyed_linker); the IDs come back on their own side. Each
+    # link has a database of its own, and links of two sizes in both orders catch a swapped side
+    people = person_features(_people(), id_column="lead_id")
+    leads = people[people["unique_id"].str.startswith("P")]
+    contacts = people.assign(unique_id="C" + people["unique_id"])
+    for left, right in [(leads, contacts), (contacts, leads)] * 3:
+        pairs = predict_pairs(left, other=right, threshold=0.5, seed=1)
+        assert len(pairs) >= len(leads)  # every lead finds itself among the contacts
+        assert set(pairs["id_l"]) <= set(left["unique_id"]) and set(pairs["id_r"]) <= set(right["unique_id"])
+        same = pairs[pairs["id_l"].str.lstrip("C") == pairs["id_r"].str.lstrip("C")]
+        assert same["match_probability"].min() > 0.99
