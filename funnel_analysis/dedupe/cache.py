@@ -508,6 +508,7 @@ def cached_lead_contact_matches(
     seed: int = 42,
     engine="duckdb",
     lead_features: pd.DataFrame | None = None,
+    contact_features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:func:`.pipeline.lead_contact_matches`, read from the cache in ``folder`` when an entry of the same
     records and parameters is there and intact; else computed and written there.
@@ -518,9 +519,9 @@ def cached_lead_contact_matches(
 
     Parameters
     ----------
-    leads, contacts, accounts, threshold, seed, engine, lead_features
-        As for :func:`.pipeline.lead_contact_matches` (``engine`` and ``lead_features``, which the
-        leads determine, not part of the key).
+    leads, contacts, accounts, threshold, seed, engine, lead_features, contact_features
+        As for :func:`.pipeline.lead_contact_matches` (``engine`` and the features, which the records
+        determine, not part of the key).
     folder : str or Path
         The cache folder.
     fingerprint : str, optional
@@ -546,6 +547,7 @@ def cached_lead_contact_matches(
         seed=seed,
         engine=engine,
         lead_features=lead_features,
+        contact_features=contact_features,
     )
     return _cached_frame(folder, key, "pairs", kind="lead_contact", fingerprint=fingerprint, compute=compute)
 

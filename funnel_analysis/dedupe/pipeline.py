@@ -554,6 +554,7 @@ def lead_contact_matches(
     seed: int = 42,
     lead_features: pd.DataFrame | None = None,
     engine="duckdb",
+    contact_features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Leads that duplicate an existing contact (the lead that should not have been created).
 
@@ -578,6 +579,8 @@ def lead_contact_matches(
         that the leads are not normalised twice.
     engine : {"duckdb", "spark", "pandas"}, Engine or SparkSession
         Where splink trains and scores (:func:`find_duplicates`).
+    contact_features : DataFrame, optional
+        The features of ``contacts`` (with ``accounts``) when already computed, as ``lead_features``.
 
     Returns
     -------
@@ -587,16 +590,12 @@ def lead_contact_matches(
     Raises
     ------
     ValueError
-        When there are no leads or no contacts, or ``lead_features`` are not one row per lead.
+        When there are no leads or no contacts, or ``lead_features`` (``contact_features``) are not one
+        row per lead (contact).
     """
     _check_engine(engine)
-    if lead_features is None:
-        lead_features = object_features(leads, table="leads")
-    elif len(lead_features) != len(leads) or "unique_id" not in lead_features:
-        raise ValueError("lead_contact_matches: lead_features need one row (a unique_id) per lead")
-    else:
-        lead_features = _without_bound_keys(lead_features)
-    contact_features = object_features(contacts, accounts, table="contacts")
+    lead_features = _given_features(lead_features, leads, table="leads")
+    contact_features = _given_features(contact_features, contacts, accounts, table="contacts")
     scale = load_dedupe_config().get("scale") or {}
     lead_features, contact_features, rules, _ = bound_rules(
         lead_features,
@@ -612,6 +611,15 @@ def lead_contact_matches(
         own = own["converted_contact_id"].astype("str")
         out = out[~out["lead_id"].map(own).eq(out["contact_id"]).fillna(False).to_numpy(dtype=bool)]
     return out[["lead_id", "contact_id", "match_probability", "reasons"]].reset_index(drop=True)
+
+
+def _given_features(features: pd.DataFrame | None, records: pd.DataFrame, accounts=None, *, table: str) -> pd.DataFrame:
+    """``features`` of ``records`` without bounded rules' key columns; computed when not given."""
+    if features is None:
+        return object_features(records, accounts, table=table)
+    if len(features) != len(records) or "unique_id" not in features:
+        raise ValueError(f"lead_contact_matches: {table[:-1]}_features need one row (a unique_id) per {table[:-1]}")
+    return _without_bound_keys(features)
 
 
 def merge_duplicates(crm: CrmData, *, found: DedupeResult, survivorship: Mapping | None = None) -> MergeResult:

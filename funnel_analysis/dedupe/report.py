@@ -429,7 +429,11 @@ def lead_contact_matches(
         cache = crm.meta.get("dedup_cache") or None
     args = (leads, cut.contacts, _table(cut, "accounts"))
     options = dict(
-        threshold=threshold, seed=seed, engine=engine, lead_features=_lead_features(found, leads, cut, where)
+        threshold=threshold,
+        seed=seed,
+        engine=engine,
+        lead_features=_lead_features(found, leads, cut, where),
+        contact_features=_contact_features(found, cut),
     )
     if cache is None:
         pairs = pipeline.lead_contact_matches(*args, **options)
@@ -442,6 +446,17 @@ def _lead_features(found: Duplicates | None, leads: pd.DataFrame, cut: CrmData, 
     """The leads' features of ``found`` when it was found on these very leads; None without ``found``."""
     result = _found_on(found, "leads", leads, cut, where, caller="lead_contact_matches")
     return None if result is None else result.features
+
+
+def _contact_features(found: Duplicates | None, cut: CrmData) -> pd.DataFrame | None:
+    """The contacts' features of ``found`` when it was found on every contact of this cut; else None
+    (the link compares the leads with every contact, and a ``where`` of ``found`` kept only some)."""
+    if found is None or "contacts" not in found.results or found.where or found.as_of != cut.as_of_date:
+        return None
+    features = found.results["contacts"].features
+    ids = cut.contacts[OBJECTS["contacts"]].astype("str").to_numpy()
+    got = features["unique_id"].astype("str").to_numpy()
+    return features if len(got) == len(ids) and (got == ids).all() else None
 
 
 def _found_on(

@@ -92,6 +92,18 @@ def test_lead_contact_matches_reuse_the_lead_features(small_org):
     pd.testing.assert_frame_equal(own, reused)
     with pytest.raises(ValueError, match="one row"):
         lead_contact_matches(small_org.leads, small_org.contacts, lead_features=found.features.iloc[:5])
+    # the contacts' features find_duplicates computed (with the accounts) too
+    contacts = find_duplicates(small_org.contacts, small_org.accounts, table="contacts")
+    both = lead_contact_matches(
+        small_org.leads,
+        small_org.contacts,
+        small_org.accounts,
+        lead_features=found.features,
+        contact_features=contacts.features,
+    )
+    pd.testing.assert_frame_equal(own, both)
+    with pytest.raises(ValueError, match="contact_features need one row"):
+        lead_contact_matches(small_org.leads, small_org.contacts, contact_features=contacts.features.iloc[:5])
 
 
 def test_tiny_org_without_duplicates(tiny_crm):

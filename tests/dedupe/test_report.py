@@ -164,6 +164,17 @@ def test_lead_contact_matches_reuse_the_features_found_on_the_same_leads(small_o
         lead_contact_matches(small_org, cache=None, found=found, where="owner.region == 'EMEA'")
     with pytest.raises(ValueError, match="found was found on other leads"):
         lead_contact_matches(small_org, cache=None, found=found, as_of="2025-01-31")
+    # found with the contacts too: neither object is normalised again, the same pairs
+    both = find_duplicates(small_org, objects="leads,contacts", cache=None)
+    normalised.clear()
+    again = lead_contact_matches(small_org, cache=None, found=both)
+    assert normalised == []
+    pd.testing.assert_frame_equal(again.pairs, plain.pairs)
+    # found on some contacts only (a where): they are normalised, every contact a candidate
+    emea = find_duplicates(small_org, objects="leads,contacts", cache=None, where="owner.region == 'EMEA'")
+    normalised.clear()
+    lead_contact_matches(small_org, cache=None, found=emea, where="owner.region == 'EMEA'")
+    assert normalised == ["contacts"]
 
 
 def test_failures(tiny_crm):
