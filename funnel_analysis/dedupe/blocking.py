@@ -296,10 +296,15 @@ def _without_bound_keys(features: pd.DataFrame) -> pd.DataFrame:
 
 def _key(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     """The rule's columns as one text key per row; missing where any is missing."""
-    key = frame[cols[0]].astype("str")
-    for c in cols[1:]:
-        key = key + _SEP + frame[c].astype("str")
-    return key.where(frame[cols].notna().all(axis=1))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pa.array(frame[c].astype("str")) for c in cols]
+    if len(parts) == 1:
+        return frame[cols[0]].astype("str")
+    # one pass in Arrow (a missing part makes the key missing), not a text Series per column
+    key = pc.binary_join_element_wise(*parts, pa.scalar(_SEP, pa.large_string()))
+    return pd.Series(pd.array(key, dtype="str"), index=frame.index)
 
 
 class BoundRules(NamedTuple):

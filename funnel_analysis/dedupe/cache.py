@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import pipeline
@@ -108,8 +109,40 @@ def _frame_hash(df: pd.DataFrame | None) -> str:
     h.update(str(len(df)).encode())
     if len(df):
         for i in range(df.shape[1]):  # by position: a frame may repeat a column name
-            h.update(pd.util.hash_pandas_object(df.iloc[:, i], index=False).to_numpy().tobytes())
+            column = df.iloc[:, i]
+            text = _arrow_text(column)
+            if text is None:
+                h.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+            else:
+                h.update(b"text")
+                for part in text:
+                    h.update(part)
     return h.hexdigest()
+
+
+def _arrow_text(column: pd.Series) -> tuple | None:
+    """An Arrow text column's content as bytes: which values are missing, each value's length in bytes, and
+    the characters, laid end to end. The same for the same values however the column is chunked or sliced.
+    None for any other column.
+
+    pandas hashes an Arrow text column value by value, through Python objects: 60 ms for a million
+    leads' column, 12.7 of a cold duplicates report's 108 s CPU at scale 50 (its ten keys); blake2b
+    reads these bytes at several hundred MB/s.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+        return None
+    data = pa.array(column)  # the column's own Arrow data, not copied
+    data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    present = np.asarray(data.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    filled = pc.fill_null(data, "")  # a missing value's slot may hold any characters
+    wide = np.int64 if pa.types.is_large_string(filled.type) else np.int32
+    offsets = np.frombuffer(filled.buffers()[1], dtype=wide)[filled.offset : filled.offset + len(filled) + 1]
+    chars = filled.buffers()[2]
+    chars = b"" if chars is None else memoryview(chars)[int(offsets[0]) : int(offsets[-1])]
+    return present.tobytes(), np.diff(offsets).astype(np.int64).tobytes(), chars
 
 
 def result_key(

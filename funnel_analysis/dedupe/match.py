@@ -93,7 +93,7 @@ def duckdb_api(
     Parameters
     ----------
     memory_limit : str, optional
-        DuckDB's ``memory_limit`` (default ``scale.memory_limit`` of ``dedupe.yaml``, 4GB).
+        DuckDB's ``memory_limit`` (default ``scale.memory_limit`` of ``dedupe.yaml``, 2GB).
     threads : int, optional
         DuckDB's threads (default ``scale.threads``, 2).
     temp_directory : str, optional
@@ -122,7 +122,7 @@ def duckdb_api(
 
     scale = load_dedupe_config().get("scale") or {}
     config = {
-        "memory_limit": str(memory_limit or scale.get("memory_limit", "4GB")),
+        "memory_limit": str(memory_limit or scale.get("memory_limit", "2GB")),
         "threads": int(threads or scale.get("threads", 2)),
         "temp_directory": temp_directory or os.path.join(tempfile.gettempdir(), f"funnel-dedupe-{os.getpid()}"),
         "preserve_insertion_order": False,

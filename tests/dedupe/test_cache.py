@@ -337,6 +337,32 @@ def test_the_key_hashes_each_value_in_its_own_type():
     assert _frame_hash(None) != _frame_hash(base.iloc[0:0])
 
 
+def test_text_columns_are_hashed_by_their_content_however_arrow_holds_them():
+    # Arrow text is hashed from its buffers (cache._arrow_text): chunks, slices and the bytes under a
+    # missing value must not matter, and each value's boundaries, missing values and characters must
+    import pyarrow as pa
+
+    from funnel_analysis.dedupe.cache import _frame_hash
+
+    def text(values, chunks=None):
+        arrays = [pa.array(c, pa.large_string()) for c in (chunks or [values])]
+        return pd.DataFrame({"x": pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(arrays)), dtype="str")})
+
+    k = _frame_hash(text(["ab", "c", None, "", "é"]))
+    assert _frame_hash(text(None, chunks=[["ab", "c"], [None, "", "é"]])) == k
+    assert _frame_hash(text(["zz", "ab", "c", None, "", "é", "q"]).iloc[1:6].reset_index(drop=True)) == k
+    assert _frame_hash(pd.DataFrame({"x": pd.array(["ab", "c", None, "", "é"], dtype="str")})) == k
+    for other in (
+        ["a", "bc", None, "", "é"],
+        ["ab", "c", "", "", "é"],
+        ["ab", "c", None, None, "é"],
+        ["ab", "c", None, "", "e"],
+    ):
+        assert _frame_hash(text(other)) != k, other
+    # the same values in an object column: another dtype, another key
+    assert _frame_hash(pd.DataFrame({"x": pd.Series(["ab", "c", None, "", "é"], dtype=object)})) != k
+
+
 @pytest.mark.slow
 def test_the_scores_against_the_orgs_merges_do_not_train_the_duplicates_model_again(tmp_path, monkeypatch):
     """The report's duplicates and its scores against the org's merges train each object's model once in all:
