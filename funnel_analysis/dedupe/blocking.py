@@ -299,9 +299,9 @@ def _key(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    parts = [pa.array(frame[c].astype("str")) for c in cols]
-    if len(parts) == 1:
+    if len(cols) == 1:
         return frame[cols[0]].astype("str")
+    parts = [pa.array(frame[c].astype("str")) for c in cols]
     # one pass in Arrow (a missing part makes the key missing), not a text Series per column
     key = pc.binary_join_element_wise(*parts, pa.scalar(_SEP, pa.large_string()))
     return pd.Series(pd.array(key, dtype="str"), index=frame.index)

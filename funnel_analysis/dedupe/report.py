@@ -454,9 +454,14 @@ def _contact_features(found: Duplicates | None, cut: CrmData) -> pd.DataFrame | 
     if found is None or "contacts" not in found.results or found.where or found.as_of != cut.as_of_date:
         return None
     features = found.results["contacts"].features
-    ids = cut.contacts[OBJECTS["contacts"]].astype("str").to_numpy()
+    return features if _same_ids(features, cut.contacts, "contacts") else None
+
+
+def _same_ids(features: pd.DataFrame, rows: pd.DataFrame, name: str) -> bool:
+    """Whether ``features`` are of ``rows`` of object ``name``: the same IDs in the same order."""
+    ids = rows[OBJECTS[name]].astype("str").to_numpy()
     got = features["unique_id"].astype("str").to_numpy()
-    return features if len(got) == len(ids) and (got == ids).all() else None
+    return len(got) == len(ids) and bool((got == ids).all())
 
 
 def _found_on(
@@ -468,9 +473,7 @@ def _found_on(
         return None
     same_cut = found.as_of == cut.as_of_date and (found.where or None) == (where or None)
     result = found.results[name]
-    ids = rows[OBJECTS[name]].astype("str").to_numpy()
-    got = result.features["unique_id"].astype("str").to_numpy()
-    if not same_cut or len(got) != len(ids) or not (got == ids).all():
+    if not same_cut or not _same_ids(result.features, rows, name):
         raise ValueError(
             f"{caller}: found was found on other {name} (another day, where or org); "
             "pass the find_duplicates result of the same org, as_of and where"
